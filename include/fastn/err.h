@@ -1,0 +1,134 @@
+/*
+ * fastn-p2p error codes.
+ *
+ * One list for the whole project: 0 is success, failures are negative.
+ * Values are stable (they are part of libfastn's ABI and may travel over
+ * the control socket), so each subsystem owns a range and new codes are
+ * appended inside their range, never renumbered.
+ *
+ *   -1..-99     general         -100..-199  control protocol / ipc
+ *   -200..-299  network         -300..-399  WebAssembly engine
+ *   -400..-499  plugins         -500..-599  store
+ *   -600..-699  registry
+ */
+#ifndef FASTN_ERR_H
+#define FASTN_ERR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, value, message): the message says what happened and, where a user
+ * can act on it, what to do. */
+#define FASTN_ERR_LIST(X)                                                      \
+    X(FASTN_OK, 0, "success")                                                  \
+    /* general */                                                              \
+    X(FASTN_ERR_NOMEM, -1, "out of memory")                                    \
+    X(FASTN_ERR_INVAL, -2, "invalid argument")                                 \
+    X(FASTN_ERR_TRUNCATED, -3, "input ended early (truncated)")                \
+    X(FASTN_ERR_TOO_LARGE, -4, "input is larger than the allowed maximum")     \
+    X(FASTN_ERR_MALFORMED, -5, "malformed input")                              \
+    X(FASTN_ERR_IO, -6, "input/output error")                                  \
+    X(FASTN_ERR_NOT_FOUND, -7, "not found")                                    \
+    X(FASTN_ERR_EXISTS, -8, "already exists")                                  \
+    X(FASTN_ERR_PERM, -9, "permission denied")                                 \
+    X(FASTN_ERR_TIMEOUT, -10, "timed out")                                     \
+    X(FASTN_ERR_CLOSED, -11, "closed")                                         \
+    X(FASTN_ERR_UNSUPPORTED, -12, "not supported")                             \
+    X(FASTN_ERR_AGAIN, -13, "try again: resource temporarily unavailable")     \
+    X(FASTN_ERR_OVERFLOW, -14, "value out of range")                           \
+    X(FASTN_ERR_CRYPTO, -15, "cryptographic operation failed")                 \
+    X(FASTN_ERR_BAD_KEY, -16, "bad key file: not a libp2p Ed25519 private key") \
+    X(FASTN_ERR_BAD_PEER_ID, -17, "not a valid PeerID")                        \
+    X(FASTN_ERR_BAD_MULTIADDR, -18, "not a valid multiaddr")                   \
+    X(FASTN_ERR_BUSY, -19, "busy")                                             \
+    X(FASTN_ERR_CANCELED, -20, "canceled")                                     \
+    X(FASTN_ERR_INTERNAL, -21, "internal error")                               \
+    /* control protocol / ipc */                                               \
+    X(FASTN_ERR_NO_DAEMON, -100,                                               \
+      "no fastnd is running on this home; start one with `fastnd` "            \
+      "or let fastn start it (drop --no-autostart)")                           \
+    X(FASTN_ERR_DAEMON_START, -101,                                            \
+      "could not start fastnd; run `fastnd --foreground` to see why")          \
+    X(FASTN_ERR_DAEMON_RUNNING, -102,                                          \
+      "another fastnd is already running on this home")                        \
+    X(FASTN_ERR_NOT_ALLOWED, -103,                                             \
+      "the daemon refused this client: its uid/gid is not allowed "            \
+      "(see allow-uids/allow-gids in the config)")                             \
+    X(FASTN_ERR_PROTOCOL, -104, "control protocol error")                      \
+    X(FASTN_ERR_REMOTE, -105, "the daemon reported an error")                  \
+    X(FASTN_ERR_ADMIN_ONLY, -106,                                              \
+      "this request needs an admin client (the daemon's uid or group)")        \
+    /* network */                                                              \
+    X(FASTN_ERR_NET_UNREACHABLE, -200, "peer unreachable")                     \
+    X(FASTN_ERR_NET_REFUSED, -201, "connection refused")                       \
+    X(FASTN_ERR_NET_RESET, -202, "connection reset")                           \
+    X(FASTN_ERR_NET_PROTO_NA, -203, "the peer does not support the protocol")  \
+    X(FASTN_ERR_NET_HANDSHAKE, -204, "secure handshake failed")                \
+    X(FASTN_ERR_NET_WRONG_PEER, -205,                                          \
+      "the remote peer's identity is not the PeerID that was dialed")          \
+    X(FASTN_ERR_NET_MUX, -206, "stream multiplexer protocol violation")        \
+    X(FASTN_ERR_NET_WINDOW, -207, "peer sent past its flow-control window")    \
+    X(FASTN_ERR_NET_GOAWAY, -208, "the peer is closing the connection")        \
+    X(FASTN_ERR_NET_STREAM_RESET, -209, "the stream was reset")                \
+    X(FASTN_ERR_NET_NO_ADDR, -210,                                             \
+      "no known address for this peer; run `fastn connect MULTIADDR` first")   \
+    X(FASTN_ERR_NET_DEAD, -211, "the connection stopped answering")            \
+    /* WebAssembly engine */                                                   \
+    X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
+    X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \
+    X(FASTN_ERR_WASM_UNSUPPORTED, -302,                                        \
+      "the module uses a WebAssembly feature this engine does not support")    \
+    X(FASTN_ERR_WASM_UNLINKABLE, -303, "module imports cannot be satisfied")   \
+    X(FASTN_ERR_WASM_UNINSTANTIABLE, -304, "module instantiation failed")      \
+    X(FASTN_ERR_WASM_TRAP_UNREACHABLE, -310, "trap: unreachable executed")     \
+    X(FASTN_ERR_WASM_TRAP_MEMORY_OOB, -311, "trap: out of bounds memory access") \
+    X(FASTN_ERR_WASM_TRAP_TABLE_OOB, -312, "trap: out of bounds table access") \
+    X(FASTN_ERR_WASM_TRAP_UNDEFINED_ELEMENT, -313, "trap: undefined element")  \
+    X(FASTN_ERR_WASM_TRAP_UNINITIALIZED_ELEMENT, -314,                         \
+      "trap: uninitialized element")                                           \
+    X(FASTN_ERR_WASM_TRAP_INDIRECT_CALL_TYPE, -315,                            \
+      "trap: indirect call type mismatch")                                     \
+    X(FASTN_ERR_WASM_TRAP_DIV_ZERO, -316, "trap: integer divide by zero")      \
+    X(FASTN_ERR_WASM_TRAP_INT_OVERFLOW, -317, "trap: integer overflow")        \
+    X(FASTN_ERR_WASM_TRAP_INVALID_CONVERSION, -318,                            \
+      "trap: invalid conversion to integer")                                   \
+    X(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED, -319, "trap: call stack exhausted") \
+    X(FASTN_ERR_WASM_TRAP_OUT_OF_FUEL, -320, "trap: out of fuel")              \
+    X(FASTN_ERR_WASM_TRAP_HOST, -321, "trap: raised by a host function")       \
+    X(FASTN_ERR_WASM_EXIT, -322, "the program called proc_exit")               \
+    /* plugins */                                                              \
+    X(FASTN_ERR_PLUGIN_MANIFEST, -400, "bad or missing plugin manifest")       \
+    X(FASTN_ERR_PLUGIN_CAPABILITY, -401,                                       \
+      "the plugin did not ask for this capability in its manifest")            \
+    X(FASTN_ERR_PLUGIN_LIMIT, -402, "the plugin reached one of its limits")    \
+    X(FASTN_ERR_PLUGIN_DISABLED, -403,                                         \
+      "the plugin is disabled; enable it with `fastn plugin enable NAME`")     \
+    X(FASTN_ERR_PLUGIN_CRASHED, -404,                                          \
+      "the plugin stopped with an error; see `fastn plugin info NAME`")        \
+    /* store */                                                                \
+    X(FASTN_ERR_STORE, -500, "database error")                                 \
+    X(FASTN_ERR_STORE_QUOTA, -501, "database storage quota exceeded")          \
+    X(FASTN_ERR_STORE_DENIED, -502, "SQL statement not allowed for plugins")   \
+    /* registry */                                                             \
+    X(FASTN_ERR_SIGNATURE, -600, "bad or missing signature")                   \
+    X(FASTN_ERR_UNTRUSTED, -601, "the publisher's key is not trusted")
+
+enum fastn_err {
+#define FASTN_ERR_ENUM_(name, value, msg) name = value,
+    FASTN_ERR_LIST(FASTN_ERR_ENUM_)
+#undef FASTN_ERR_ENUM_
+};
+
+/* Returns a static, human-readable message for an error code (never NULL;
+ * unknown codes get a generic message). */
+const char *fastn_strerror(int err);
+
+/* Returns the symbolic name of an error code, e.g. "FASTN_ERR_TIMEOUT"
+ * (never NULL). */
+const char *fastn_err_name(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTN_ERR_H */

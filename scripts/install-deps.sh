@@ -1,0 +1,65 @@
+#!/bin/sh
+# Installs the Debian 12 packages fastn-p2p needs to build, test and
+# benchmark, and only those that are missing. Run as root, or as a user
+# who may run sudo. Usage: scripts/install-deps.sh [build|test|all]
+set -eu
+
+# Packages the product links against or is built with.
+build_pkgs="make gcc pkg-config libsodium-dev libuv1-dev libprotobuf-c-dev
+protobuf-c-compiler libsqlite3-dev libjansson-dev libcurl4-openssl-dev"
+# Packages for plugins, tests, fuzzing and benchmarks: clang for wasm32-wasi
+# and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers.
+test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
+wabt clang-format minisign iproute2 util-linux procps openssh-client
+openssh-server nodejs npm ca-certificates"
+
+what=${1:-all}
+case "$what" in
+build) want="$build_pkgs" ;;
+test | all) want="$build_pkgs $test_pkgs" ;;
+*)
+    echo "usage: $0 [build|test|all]" >&2
+    exit 2
+    ;;
+esac
+
+missing=""
+for p in $want; do
+    # nodejs/npm may come from another source (e.g. NodeSource); a
+    # working command is as good as the Debian package.
+    case "$p" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+        grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "install-deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+else
+    echo "install-deps: these Debian packages are missing:$missing" >&2
+    echo "install-deps: run this script as root, or install them with" >&2
+    echo "  apt-get install$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+if ! $sudo apt-get install -y --no-install-recommends $missing; then
+    echo "install-deps: apt-get install failed; refreshing the package lists" >&2
+    if ! { $sudo apt-get update && \
+        $sudo apt-get install -y --no-install-recommends $missing; }; then
+        echo "install-deps: could not install:$missing" >&2
+        echo "install-deps: check the network and /etc/apt/sources.list," >&2
+        echo "  then run: apt-get install$missing" >&2
+        exit 1
+    fi
+fi

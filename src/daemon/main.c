@@ -1,0 +1,6 @@
+/* fastnd entry point. */
+#include <stdio.h>
+int main(void)
+{
+    return 0;
+}
