@@ -38,7 +38,8 @@ extern "C" {
     X(FASTN_ERR_AGAIN, -13, "try again: resource temporarily unavailable")     \
     X(FASTN_ERR_OVERFLOW, -14, "value out of range")                           \
     X(FASTN_ERR_CRYPTO, -15, "cryptographic operation failed")                 \
-    X(FASTN_ERR_BAD_KEY, -16, "bad key file: not a libp2p Ed25519 private key") \
+    X(FASTN_ERR_BAD_KEY, -16,                                                  \
+      "bad key file: not a libp2p Ed25519 private key")                        \
     X(FASTN_ERR_BAD_PEER_ID, -17, "not a valid PeerID")                        \
     X(FASTN_ERR_BAD_MULTIADDR, -18, "not a valid multiaddr")                   \
     X(FASTN_ERR_BUSY, -19, "busy")                                             \
@@ -82,7 +83,8 @@ extern "C" {
     X(FASTN_ERR_WASM_UNLINKABLE, -303, "module imports cannot be satisfied")   \
     X(FASTN_ERR_WASM_UNINSTANTIABLE, -304, "module instantiation failed")      \
     X(FASTN_ERR_WASM_TRAP_UNREACHABLE, -310, "trap: unreachable executed")     \
-    X(FASTN_ERR_WASM_TRAP_MEMORY_OOB, -311, "trap: out of bounds memory access") \
+    X(FASTN_ERR_WASM_TRAP_MEMORY_OOB, -311,                                    \
+      "trap: out of bounds memory access")                                     \
     X(FASTN_ERR_WASM_TRAP_TABLE_OOB, -312, "trap: out of bounds table access") \
     X(FASTN_ERR_WASM_TRAP_UNDEFINED_ELEMENT, -313, "trap: undefined element")  \
     X(FASTN_ERR_WASM_TRAP_UNINITIALIZED_ELEMENT, -314,                         \

@@ -186,8 +186,7 @@ int identity_save_file(const char *path, const struct identity *id)
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
         return FASTN_ERR_TOO_LARGE;
     n = identity_encode_private(id, raw, sizeof(raw));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-              0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         err = FASTN_ERR_IO;
         goto out_wipe;
@@ -363,8 +362,7 @@ int peer_id_parse(const char *s, struct peer_id *out)
     /* peer-ids.md: "1…" or "Qm…" is a bare base58btc multihash; anything
      * else is a multibase CID, of which we read base32 ('b'). */
     if (s[0] != '1' && strncmp(s, "Qm", 2) != 0)
-        return s[0] == 'b' ? peer_id_parse_cid(s, out)
-                           : FASTN_ERR_BAD_PEER_ID;
+        return s[0] == 'b' ? peer_id_parse_cid(s, out) : FASTN_ERR_BAD_PEER_ID;
     n = base58_decode(s, strlen(s), raw, sizeof(raw));
     if (n < 0)
         return FASTN_ERR_BAD_PEER_ID;
@@ -386,8 +384,7 @@ bool peer_id_equal(const struct peer_id *a, const struct peer_id *b)
 bool peer_id_get_pubkey(const struct peer_id *id,
                         uint8_t pubkey[IDENTITY_PUBKEY_LEN])
 {
-    if (id->len != 2 + IDENTITY_PUBKEY_PROTO_LEN ||
-        id->bytes[0] != MH_IDENTITY)
+    if (id->len != 2 + IDENTITY_PUBKEY_PROTO_LEN || id->bytes[0] != MH_IDENTITY)
         return false;
     return pubkey_decode_proto(id->bytes + 2, IDENTITY_PUBKEY_PROTO_LEN,
                                pubkey) == 0;

@@ -12,8 +12,7 @@ static log_sink_fn sink;
 static void *sink_arg;
 static enum log_level max_level = LOG_INFO;
 
-static const char *const names[] = {"error", "warn", "info", "debug",
-                                    "trace"};
+static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
 
 void log_set_sink(log_sink_fn fn, void *arg)
 {
@@ -53,8 +52,8 @@ int log_level_parse(const char *s, enum log_level *out)
     return FASTN_ERR_INVAL;
 }
 
-void log_sink_stderr(enum log_level level, const char *subsys,
-                     const char *line, void *arg)
+void log_sink_stderr(enum log_level level, const char *subsys, const char *line,
+                     void *arg)
 {
     (void)arg;
     fprintf(stderr, "%s %s: %s\n", log_level_name(level), subsys, line);
@@ -77,8 +76,7 @@ void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
     sink(level, subsys, line, sink_arg);
 }
 
-int log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst,
-                     unsigned seconds)
+int log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst, unsigned seconds)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

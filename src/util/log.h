@@ -25,8 +25,8 @@ int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
 /* A sink that writes "LEVEL subsys: line" to stderr. */
-void log_sink_stderr(enum log_level level, const char *subsys,
-                     const char *line, void *arg);
+void log_sink_stderr(enum log_level level, const char *subsys, const char *line,
+                     void *arg);
 
 void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

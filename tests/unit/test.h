@@ -35,7 +35,8 @@ static int test_case_failures;
     do {                                                                       \
         long long a_ = (long long)(a), b_ = (long long)(b);                    \
         if (a_ != b_) {                                                        \
-            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld != %lld)\n", \
+            fprintf(stderr,                                                    \
+                    "%s:%d: CHECK_EQ failed: %s == %s (%lld != %lld)\n",       \
                     __FILE__, __LINE__, #a, #b, a_, b_);                       \
             test_case_failures++;                                              \
         }                                                                      \

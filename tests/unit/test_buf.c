@@ -83,16 +83,15 @@ TEST(base58_vectors)
     /* from the base58 draft (draft-msporny-base58) */
     char out[64];
     uint8_t raw[64];
-    CHECK(base58_encode((const uint8_t *)"Hello World!", 12, out,
-                        sizeof(out)) > 0);
+    CHECK(base58_encode((const uint8_t *)"Hello World!", 12, out, sizeof(out)) >
+          0);
     CHECK_STR(out, "2NEpo7TZRRrLZSi2U");
     const uint8_t lead[] = {0, 0, 0x28, 0x7f, 0xb4, 0xcd};
     CHECK(base58_encode(lead, sizeof(lead), out, sizeof(out)) > 0);
     CHECK_STR(out, "11233QC4");
     CHECK_EQ(base58_decode("11233QC4", 8, raw, sizeof(raw)), 6);
     CHECK_MEM(raw, lead, 6);
-    CHECK_ERR(base58_decode("0OIl", 4, raw, sizeof(raw)),
-              FASTN_ERR_MALFORMED);
+    CHECK_ERR(base58_decode("0OIl", 4, raw, sizeof(raw)), FASTN_ERR_MALFORMED);
     CHECK_ERR(base58_decode("2NEpo7TZRRrLZSi2U", 17, raw, 4),
               FASTN_ERR_TOO_LARGE);
     CHECK_EQ(base58_decode("", 0, raw, sizeof(raw)), 0);

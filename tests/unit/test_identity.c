@@ -82,8 +82,7 @@ TEST(bad_keys)
               FASTN_ERR_UNSUPPORTED);
     raw[1] = 1;
     raw[40] ^= 0x55; /* public half no longer matches the seed */
-    CHECK_ERR(identity_decode_private(raw, (size_t)n, &id),
-              FASTN_ERR_BAD_KEY);
+    CHECK_ERR(identity_decode_private(raw, (size_t)n, &id), FASTN_ERR_BAD_KEY);
 }
 
 TEST(key_file_modes)
@@ -129,9 +128,8 @@ TEST(peer_id_text_forms)
 {
     struct peer_id p;
     /* a sha256 PeerID (RSA-era "Qm…") parses; its key is not inlined */
-    CHECK_ERR(peer_id_parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",
-                            &p),
-              0);
+    CHECK_ERR(
+        peer_id_parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N", &p), 0);
     CHECK_EQ(p.len, 34);
     uint8_t pk[32];
     CHECK(!peer_id_get_pubkey(&p, pk));
@@ -161,7 +159,8 @@ TEST(peer_id_text_forms)
         }
     }
     if (bits > 0)
-        text[k++] = "abcdefghijklmnopqrstuvwxyz234567"[(acc << (5 - bits)) & 31];
+        text[k++] =
+            "abcdefghijklmnopqrstuvwxyz234567"[(acc << (5 - bits)) & 31];
     text[k] = 0;
     CHECK_ERR(peer_id_parse(text, &p), 0);
     CHECK(peer_id_equal(&p, &id.id));
