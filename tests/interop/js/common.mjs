@@ -65,8 +65,17 @@ export function parseSize (text, what) {
 
 export class UsageError extends Error {}
 
+// A test may read the first lines and close the pipe (`| head -1`): the
+// peer then keeps running, printing nothing, rather than dying of EPIPE.
+let stdoutGone = false
+process.stdout.on('error', (err) => {
+  if (err.code !== 'EPIPE') throw err
+  stdoutGone = true
+})
+
 /** Prints one event as a JSON line on stdout. */
 export function emit (event, fields = {}) {
+  if (stdoutGone) return
   process.stdout.write(JSON.stringify({ event, ...fields }) + '\n')
 }
 
