@@ -9,6 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 
 export const AGENT = 'fastn-js-peer/1 (js-libp2p 3.3.11)'
@@ -50,6 +51,16 @@ export async function createNode ({ privateKey, listen = [], agent = AGENT }) {
       ping: ping()
     }
   })
+}
+
+/** A daemon control address as p2pd takes it (-listen=/unix/PATH, PATH's
+ * slashes as they are) as a js multiaddr, which wants PATH URI-encoded as
+ * one component: /unix/%2Ftmp%2Fx.sock. Other addresses pass through. */
+export function controlMultiaddr (text) {
+  if (text.startsWith('/unix/')) {
+    return multiaddr('/unix/' + encodeURIComponent(text.slice('/unix'.length)))
+  }
+  return multiaddr(text)
 }
 
 /** Parses a byte count: a plain integer or one with a binary suffix
