@@ -102,11 +102,11 @@ int store__open_db(const char *path, sqlite3 **out)
     int err = create_private(path);
     if (err)
         return err;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                                 SQLITE_OPEN_PRIVATECACHE |
-                                 SQLITE_OPEN_NOFOLLOW,
-                             NULL);
+    int rc =
+        sqlite3_open_v2(path, &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                            SQLITE_OPEN_PRIVATECACHE | SQLITE_OPEN_NOFOLLOW,
+                        NULL);
     if (rc != SQLITE_OK) {
         err = db ? store__err(rc) : FASTN_ERR_NOMEM;
         goto out_close;

@@ -186,8 +186,8 @@ static bool function_allowed(const char *name)
 
 static bool vtab_module_allowed(const char *module)
 {
-    return module &&
-           (strcasecmp(module, "fts5") == 0 || strcasecmp(module, "rtree") == 0);
+    return module && (strcasecmp(module, "fts5") == 0 ||
+                      strcasecmp(module, "rtree") == 0);
 }
 
 static int deny(struct store_pdb *db, const char *reason, const char *detail)
@@ -278,8 +278,8 @@ static int set_quota(struct store_pdb *db)
     if (page <= 0)
         return rc == SQLITE_ROW ? FASTN_ERR_STORE : store__err(rc);
     uint64_t pages = db->quota_bytes / (uint64_t)page;
-    uint64_t journal = db->quota_bytes < (4u << 20) ? db->quota_bytes
-                                                    : (4u << 20);
+    uint64_t journal =
+        db->quota_bytes < (4u << 20) ? db->quota_bytes : (4u << 20);
     snprintf(sql, sizeof(sql),
              "PRAGMA max_page_count=%llu; PRAGMA journal_size_limit=%llu;"
              "PRAGMA cache_size=-1024;",
@@ -296,8 +296,8 @@ static void apply_limits(struct store_pdb *db, const struct store_pdb_limits *l)
     db->quota_bytes = l->quota_bytes ? l->quota_bytes : STORE_PDB_QUOTA_DEFAULT;
     if (db->quota_bytes > STORE_PDB_QUOTA_MAX)
         db->quota_bytes = STORE_PDB_QUOTA_MAX;
-    db->cap = l->max_statements ? l->max_statements
-                                : STORE_PDB_STATEMENTS_DEFAULT;
+    db->cap =
+        l->max_statements ? l->max_statements : STORE_PDB_STATEMENTS_DEFAULT;
     if (db->cap > STORE_PDB_STATEMENTS_MAX)
         db->cap = STORE_PDB_STATEMENTS_MAX;
     db->max_vm_steps =
@@ -361,8 +361,8 @@ void store_pdb_close(struct store_pdb *db)
 
 int store_pdb_destroy(const char *data_dir, const char *name)
 {
-    static const char *files[] = {"db.sqlite", "db.sqlite-wal",
-                                  "db.sqlite-shm", "db.sqlite-journal"};
+    static const char *files[] = {"db.sqlite", "db.sqlite-wal", "db.sqlite-shm",
+                                  "db.sqlite-journal"};
     char path[4096];
     if (!data_dir || !name_ok(name))
         return FASTN_ERR_INVAL;
@@ -415,8 +415,8 @@ static int check_sql(struct store_pdb *db, const char *sql, size_t len)
 static bool only_blanks(const char *p, const char *end)
 {
     while (p < end) {
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
-            *p == '\f' || *p == ';') {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
+            *p == ';') {
             p++;
         } else if (end - p >= 2 && p[0] == '-' && p[1] == '-') {
             while (p < end && *p != '\n')
@@ -570,8 +570,8 @@ int store_pdb_bind_double(struct store_pdb *db, int32_t h, int idx, double v)
 
 /* Text and blob values are copied (SQLITE_TRANSIENT): the plugin's memory
  * may move or change once the call returns. */
-int store_pdb_bind_text(struct store_pdb *db, int32_t h, int idx,
-                        const void *p, size_t n)
+int store_pdb_bind_text(struct store_pdb *db, int32_t h, int idx, const void *p,
+                        size_t n)
 {
     struct pdb_stmt *s;
     int err = bind_target(db, h, idx, &s);
@@ -585,8 +585,8 @@ int store_pdb_bind_text(struct store_pdb *db, int32_t h, int idx,
                                            SQLITE_TRANSIENT));
 }
 
-int store_pdb_bind_blob(struct store_pdb *db, int32_t h, int idx,
-                        const void *p, size_t n)
+int store_pdb_bind_blob(struct store_pdb *db, int32_t h, int idx, const void *p,
+                        size_t n)
 {
     struct pdb_stmt *s;
     int err = bind_target(db, h, idx, &s);
@@ -598,8 +598,8 @@ int store_pdb_bind_blob(struct store_pdb *db, int32_t h, int idx,
         return fail(db, FASTN_ERR_INVAL, "no blob");
     if (n == 0)
         return bind_done(db, sqlite3_bind_zeroblob(s->st, idx, 0));
-    return bind_done(db,
-                     sqlite3_bind_blob(s->st, idx, p, (int)n, SQLITE_TRANSIENT));
+    return bind_done(
+        db, sqlite3_bind_blob(s->st, idx, p, (int)n, SQLITE_TRANSIENT));
 }
 
 /* --- columns --- */
@@ -641,8 +641,7 @@ int64_t store_pdb_column_int64(struct store_pdb *db, int32_t h, int col)
 double store_pdb_column_double(struct store_pdb *db, int32_t h, int col)
 {
     struct pdb_stmt *s;
-    return row_target(db, h, col, &s) ? 0.0
-                                      : sqlite3_column_double(s->st, col);
+    return row_target(db, h, col, &s) ? 0.0 : sqlite3_column_double(s->st, col);
 }
 
 int store_pdb_column_bytes(struct store_pdb *db, int32_t h, int col,
@@ -712,10 +711,10 @@ int store_pdb_size(struct store_pdb *db, uint64_t *bytes)
     if (!db || !bytes)
         return FASTN_ERR_INVAL;
     db->trusted = true;
-    int err = store__prepare(
-        db->db,
-        "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size",
-        &st);
+    int err = store__prepare(db->db,
+                             "SELECT page_count * page_size FROM "
+                             "pragma_page_count, pragma_page_size",
+                             &st);
     if (!err) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)

@@ -197,8 +197,7 @@ static int check_text(const char *p, size_t min, size_t max,
 }
 
 static int insert_notification(struct store *s,
-                               const struct store_notification *n,
-                               int64_t *id)
+                               const struct store_notification *n, int64_t *id)
 {
     static const char sql[] =
         "INSERT INTO notifications(time_ms, source, title, body)"
@@ -342,9 +341,9 @@ int store_notify_list(struct store *s, const struct store_notify_query *q,
     static const char newest[] =
         "SELECT " NOTIFY_COLS " FROM (SELECT * FROM notifications" NOTIFY_WHERE
         " ORDER BY id DESC LIMIT ?4) ORDER BY id";
-    static const char oldest[] = "SELECT " NOTIFY_COLS
-                                 " FROM notifications" NOTIFY_WHERE
-                                 " ORDER BY id LIMIT ?4";
+    static const char oldest[] =
+        "SELECT " NOTIFY_COLS " FROM notifications" NOTIFY_WHERE
+        " ORDER BY id LIMIT ?4";
     struct store_notify_query dq = {0};
     sqlite3_stmt *st = NULL;
     if (!s || !out || !n)
@@ -388,8 +387,7 @@ static int get_notification(struct store *s, int64_t id,
 
 /* Runs an UPDATE/DELETE with one id (and optionally a second integer)
  * parameter; returns the number of rows changed. */
-static int run_id_stmt(struct store *s, const char *sql, int64_t a,
-                       int64_t b)
+static int run_id_stmt(struct store *s, const char *sql, int64_t a, int64_t b)
 {
     sqlite3_stmt *st = NULL;
     int err = store__prepare(s->db, sql, &st);

@@ -35,10 +35,10 @@
 /* The daemon's state database                                            */
 /* ---------------------------------------------------------------------- */
 
-#define STORE_SOURCE_MAX 64   /* bytes in a notification's source */
-#define STORE_TITLE_MAX 256   /* bytes in a notification title */
-#define STORE_BODY_MAX 4096   /* bytes in a notification body */
-#define STORE_PEER_MAX 128    /* bytes in a PeerID (text form) */
+#define STORE_SOURCE_MAX 64     /* bytes in a notification's source */
+#define STORE_TITLE_MAX 256     /* bytes in a notification title */
+#define STORE_BODY_MAX 4096     /* bytes in a notification body */
+#define STORE_PEER_MAX 128      /* bytes in a PeerID (text form) */
 #define STORE_PROTOCOL_MAX 1024 /* bytes in a protocol id (multistream) */
 
 struct store;
@@ -131,8 +131,7 @@ enum store_notify_event {
  * A subscriber may unsubscribe itself (or others) from inside the call;
  * it must not add or change notifications from there. */
 typedef void (*store_notify_fn)(enum store_notify_event ev,
-                                const struct store_notification *n,
-                                void *arg);
+                                const struct store_notification *n, void *arg);
 
 /* Registers fn; *sub_out gets an id for store_notify_unsubscribe.
  * Errors: FASTN_ERR_INVAL, _NOMEM. */
@@ -148,9 +147,9 @@ struct store_quarantine_item {
     int64_t received_ms;
     char *peer;
     char *protocol;
-    uint64_t size;  /* bytes held */
-    bool finished;  /* no more data will be appended */
-    bool complete;  /* the stream ended cleanly (else cut short or capped) */
+    uint64_t size; /* bytes held */
+    bool finished; /* no more data will be appended */
+    bool complete; /* the stream ended cleanly (else cut short or capped) */
 };
 
 /* Starts holding a stream that peer opened for protocol. *id_out is set.
@@ -203,7 +202,7 @@ struct store_pdb_limits {
 #define STORE_PDB_STATEMENTS_DEFAULT 32
 #define STORE_PDB_STATEMENTS_MAX 256
 #define STORE_PDB_VM_STEPS_DEFAULT 10000000ull
-#define STORE_PDB_SQL_MAX 100000      /* bytes of SQL text per call */
+#define STORE_PDB_SQL_MAX 100000       /* bytes of SQL text per call */
 #define STORE_PDB_VALUE_MAX (1u << 20) /* bytes in one string, blob or row */
 
 /* Column types, as SQLite numbers them (and the plugin ABI passes them). */
@@ -223,8 +222,7 @@ enum store_type {
  * Errors: FASTN_ERR_INVAL (bad name), _IO, _NOMEM, _STORE_CORRUPT,
  * _STORE. */
 int store_pdb_open(const char *data_dir, const char *name,
-                   const struct store_pdb_limits *lim,
-                   struct store_pdb **out);
+                   const struct store_pdb_limits *lim, struct store_pdb **out);
 /* Finalizes every statement, rolls back an open transaction, closes.
  * NULL does nothing. */
 void store_pdb_close(struct store_pdb *db);
@@ -258,10 +256,10 @@ int store_pdb_prepare(struct store_pdb *db, const char *sql, size_t len);
 int store_pdb_bind_null(struct store_pdb *db, int32_t h, int idx);
 int store_pdb_bind_int64(struct store_pdb *db, int32_t h, int idx, int64_t v);
 int store_pdb_bind_double(struct store_pdb *db, int32_t h, int idx, double v);
-int store_pdb_bind_text(struct store_pdb *db, int32_t h, int idx,
-                        const void *p, size_t n);
-int store_pdb_bind_blob(struct store_pdb *db, int32_t h, int idx,
-                        const void *p, size_t n);
+int store_pdb_bind_text(struct store_pdb *db, int32_t h, int idx, const void *p,
+                        size_t n);
+int store_pdb_bind_blob(struct store_pdb *db, int32_t h, int idx, const void *p,
+                        size_t n);
 /* Returns 1 when a row is ready, 0 when the statement is done (stepping
  * again starts it over), or an error. */
 int store_pdb_step(struct store_pdb *db, int32_t h);

@@ -49,9 +49,9 @@ TEST(notify_add_list_read)
     tmp_setup();
     struct store *s = open_state();
     int64_t id1 = 0, id2 = 0;
-    CHECK_ERR(store_notify_add(s, 1000, "chat", "Message from A", "hi\nthere",
-                               &id1),
-              0);
+    CHECK_ERR(
+        store_notify_add(s, 1000, "chat", "Message from A", "hi\nthere", &id1),
+        0);
     CHECK_ERR(store_notify_add(s, 2000, "mail", "Mail", "", &id2), 0);
     CHECK(id1 > 0 && id2 > id1);
     CHECK_EQ(store_notify_unread_count(s, NULL), 2);
@@ -137,13 +137,12 @@ TEST(notify_rejects_bad_text)
               FASTN_ERR_INVAL); /* surrogate */
     CHECK_ERR(store_notify_add(s, 0, "p", "t", "\xe2\x82", NULL),
               FASTN_ERR_INVAL); /* cut short */
-    CHECK_ERR(store_notify_add(s, 0, "p", "t", big, NULL),
-              FASTN_ERR_TOO_LARGE);
+    CHECK_ERR(store_notify_add(s, 0, "p", "t", big, NULL), FASTN_ERR_TOO_LARGE);
     big[STORE_BODY_MAX] = '\0';
     CHECK_ERR(store_notify_add(s, 0, "p", "t", big, NULL), 0);
-    CHECK_ERR(store_notify_add(s, 0, "p", "caf\xc3\xa9 \xf0\x9f\x98\x80",
-                               "ok", NULL),
-              0);
+    CHECK_ERR(
+        store_notify_add(s, 0, "p", "caf\xc3\xa9 \xf0\x9f\x98\x80", "ok", NULL),
+        0);
     CHECK_EQ(store_notify_unread_count(s, NULL), 2);
     store_close(s);
     tmp_cleanup();
@@ -532,8 +531,8 @@ TEST(pdb_files_private_and_persistent)
 TEST(pdb_bad_names)
 {
     tmp_setup();
-    const char *bad[] = {"",     "..",  "../x", "a/b",  "Chat",
-                         "a.b",  " a",  "a\n",  "\xc3\xa9"};
+    const char *bad[] = {"",    "..", "../x", "a/b",     "Chat",
+                         "a.b", " a", "a\n",  "\xc3\xa9"};
     char dir[128];
     snprintf(dir, sizeof(dir), "%s/data", tmpdir);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -594,10 +593,10 @@ TEST(pdb_pragmas)
     tmp_setup();
     struct store_pdb *db = open_pdb("p", 0);
     const char *ok[] = {
-        "PRAGMA user_version=7",  "PRAGMA user_version",
+        "PRAGMA user_version=7",    "PRAGMA user_version",
         "PRAGMA main.user_version", "PRAGMA foreign_keys=OFF",
-        "PRAGMA page_count",      "PRAGMA max_page_count",
-        "PRAGMA integrity_check", "PRAGMA table_info('sqlite_master')",
+        "PRAGMA page_count",        "PRAGMA max_page_count",
+        "PRAGMA integrity_check",   "PRAGMA table_info('sqlite_master')",
         "PRAGMA quick_check(5)",
     };
     const char *denied[] = {
@@ -628,8 +627,9 @@ TEST(pdb_extensions_refused)
 {
     tmp_setup();
     struct store_pdb *db = open_pdb("p", 0);
-    CHECK_ERR(EXEC(db, "SELECT load_extension('/lib/x86_64-linux-gnu/libc.so.6')"),
-              FASTN_ERR_STORE_DENIED);
+    CHECK_ERR(
+        EXEC(db, "SELECT load_extension('/lib/x86_64-linux-gnu/libc.so.6')"),
+        FASTN_ERR_STORE_DENIED);
     CHECK_ERR(EXEC(db, "SELECT fts3_tokenizer('simple')"),
               FASTN_ERR_STORE_DENIED);
     CHECK(strstr(store_pdb_errmsg(db), "fts3_tokenizer") != NULL);
@@ -675,8 +675,7 @@ TEST(pdb_quota)
     CHECK_ERR(store_pdb_reset(db, h), 0);
     CHECK_ERR(store_pdb_step(db, h), 0);
     /* the plugin cannot lift its quota */
-    CHECK_ERR(EXEC(db, "PRAGMA max_page_count=100000"),
-              FASTN_ERR_STORE_DENIED);
+    CHECK_ERR(EXEC(db, "PRAGMA max_page_count=100000"), FASTN_ERR_STORE_DENIED);
     store_pdb_close(db);
     /* nor does reopening */
     db = open_pdb("hog", 128 * 1024);
@@ -776,8 +775,9 @@ TEST(pdb_work_limit)
     CHECK_ERR(store_pdb_step(db, h), FASTN_ERR_STORE_LIMIT);
     CHECK(strstr(store_pdb_errmsg(db), "steps") != NULL);
     /* the budget is per call: small queries go on working */
-    CHECK_ERR(EXEC(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
-                       " SELECT x + 1 FROM c LIMIT 100) SELECT count(*) FROM c"),
+    CHECK_ERR(EXEC(db,
+                   "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
+                   " SELECT x + 1 FROM c LIMIT 100) SELECT count(*) FROM c"),
               0);
     store_pdb_close(db);
     tmp_cleanup();
