@@ -465,13 +465,19 @@ int plugin_manifest_to_json(const struct plugin_manifest *m, char **out)
     if (!m || !out)
         return FASTN_ERR_INVAL;
     json_t *o = json_pack(
-        "{ss ss ss sI so so sI so ss so}", "name", m->name, "version",
-        m->version, "description", m->description, "abi", (json_int_t)m->abi,
-        "protocols", string_array(m->protocols, m->n_protocols), "capabilities",
-        caps_json(m->caps), "storage_quota", (json_int_t)m->storage_quota,
-        "limits", limits_json(&m->limits), "serves",
+        "{ss ss ss sI so so so ss so}", "name", m->name, "version", m->version,
+        "description", m->description, "abi", (json_int_t)m->abi, "protocols",
+        string_array(m->protocols, m->n_protocols), "capabilities",
+        caps_json(m->caps), "limits", limits_json(&m->limits), "serves",
         m->serves == PLUGIN_SERVES_ANYONE ? "anyone" : "known-peers", "apps",
         apps_json(m));
+    /* storage_quota only with storage, as the parser demands */
+    if (o && (m->caps & PLUGIN_CAP_STORAGE) &&
+        json_object_set_new(o, "storage_quota",
+                            json_integer((json_int_t)m->storage_quota))) {
+        json_decref(o);
+        o = NULL;
+    }
     if (!o)
         return FASTN_ERR_NOMEM;
     *out = json_dumps(o, JSON_COMPACT);

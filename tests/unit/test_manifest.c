@@ -90,6 +90,14 @@ TEST(to_json_round_trip)
     CHECK_ERR(parse(json), 0);
     CHECK(memcmp(&first, &man, sizeof(man)) == 0);
     free(json);
+    /* without storage there is no quota to write back */
+    CHECK_ERR(parse("{" MIN_FIELDS "}"), 0);
+    first = man;
+    CHECK_ERR(plugin_manifest_to_json(&first, &json), 0);
+    CHECK(json && !strstr(json, "storage_quota"));
+    CHECK_ERR(parse(json), 0);
+    CHECK(memcmp(&first, &man, sizeof(man)) == 0);
+    free(json);
 }
 
 struct bad_case {
