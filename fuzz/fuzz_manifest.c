@@ -30,14 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     /* the bytes as JSON, and the interface check with a full manifest */
-    if (plugin_manifest_parse((const char *)data, size, &m, err,
-                              sizeof(err)) != 0) {
+    if (plugin_manifest_parse((const char *)data, size, &m, err, sizeof(err)) !=
+        0) {
         static const char all[] =
             "{\"name\":\"f\",\"version\":\"1\",\"abi\":1,"
             "\"protocols\":[\"/f\"],\"capabilities\":[\"streams\","
             "\"storage\",\"notify\",\"timers\"]}";
-        if (plugin_manifest_parse(all, sizeof(all) - 1, &m, err,
-                                  sizeof(err)) == 0)
+        if (plugin_manifest_parse(all, sizeof(all) - 1, &m, err, sizeof(err)) ==
+            0)
             plugin_wasm_check_interface(data, size, &m, err, sizeof(err));
     }
     return 0;
