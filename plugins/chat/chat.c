@@ -52,6 +52,7 @@ FASTN_MANIFEST({
 #define RETRY_MAX_MS (5 * 60 * 1000)
 #define STALL_MS 30000 /* an outgoing stream with no ACK this long is reset */
 #define LOG_LINES 50
+#define TIME_BUF 128 /* room for any int64 date, for the compiler */
 
 enum { TIMER_RETRY = 1, TIMER_REPLIES = 2 };
 
@@ -148,7 +149,7 @@ static void sanitize(const uint8_t *p, size_t n, char *out, size_t cap, int ml)
 
 /* "1970-01-01 00:00:00" (UTC) from Unix ms: days to a civil date after
  * Howard Hinnant's days_from_civil inverse. */
-static void format_time(int64_t ms, char out[24])
+static void format_time(int64_t ms, char out[TIME_BUF])
 {
     int64_t s = ms / 1000, days = s / 86400, rem = s % 86400;
     if (rem < 0)
@@ -162,8 +163,8 @@ static void format_time(int64_t ms, char out[24])
     int64_t d = doy - (153 * mp + 2) / 5 + 1;
     int64_t m = mp < 10 ? mp + 3 : mp - 9;
     int64_t y = yoe + era * 400 + (m <= 2);
-    snprintf(out, 24, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld", (long long)y,
-             (long long)m, (long long)d, (long long)(rem / 3600),
+    snprintf(out, TIME_BUF, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
+             (long long)y, (long long)m, (long long)d, (long long)(rem / 3600),
              (long long)(rem / 60 % 60), (long long)(rem % 60));
 }
 
@@ -221,12 +222,13 @@ static const char *const sql_text[ST_COUNT] = {
                    " AND delivered_ms IS NULL AND peer = ?1",
     [ST_NEXT_DUE] = "SELECT min(next_try_ms) FROM messages WHERE outgoing = 1"
                     " AND delivered_ms IS NULL",
-    [ST_LOG_ALL] = "SELECT * FROM (SELECT seq, peer, outgoing, sent_ms, text,"
+    [ST_LOG_ALL] = "SELECT * FROM (SELECT seq, peer, outgoing, stored_ms, text,"
                    " delivered_ms FROM messages ORDER BY seq DESC LIMIT ?1)"
                    " ORDER BY seq",
-    [ST_LOG_PEER] = "SELECT * FROM (SELECT seq, peer, outgoing, sent_ms, text,"
-                    " delivered_ms FROM messages WHERE peer = ?2"
-                    " ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+    [ST_LOG_PEER] =
+        "SELECT * FROM (SELECT seq, peer, outgoing, stored_ms, text,"
+        " delivered_ms FROM messages WHERE peer = ?2"
+        " ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
 };
 
 static int32_t stmts[ST_COUNT];
@@ -762,7 +764,7 @@ static int32_t call_send(int32_t call, const uint8_t *arg, size_t len)
 /* Appends one message as a line to the growing reply. */
 static int32_t log_line(int32_t st, char **buf, size_t *len, size_t *cap)
 {
-    char peer[FASTN_PEER_ID_BUF], when[24], text[TEXT_MAX * 2];
+    char peer[FASTN_PEER_ID_BUF], when[TIME_BUF], text[TEXT_MAX * 2];
     uint8_t raw[TEXT_MAX];
     fastn_sql_column_str(st, 1, peer, sizeof(peer));
     int outgoing = (int)fastn_sql_column_int64(st, 2);

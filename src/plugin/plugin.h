@@ -69,8 +69,7 @@ struct plugin_host_ops {
     int (*stream_open)(void *arg, const char *peer, const char *protocol,
                        uint64_t token);
     /* Queue bytes on a stream; returns bytes taken (>= 0) or an error. */
-    int (*stream_write)(void *arg, uint64_t stream, const uint8_t *p,
-                        size_t n);
+    int (*stream_write)(void *arg, uint64_t stream, const uint8_t *p, size_t n);
     int (*stream_close)(void *arg, uint64_t stream); /* our side: EOF */
     int (*stream_reset)(void *arg, uint64_t stream);
     /* Stop or resume reading a stream (a plugin's queue is full). */
@@ -110,18 +109,17 @@ int plugin_host_load_all(struct plugin_host *h, uint64_t now_ms);
  * Errors: FASTN_ERR_PLUGIN_MANIFEST, _PLUGIN_ABI, _PLUGIN_CAPABILITY,
  * FASTN_ERR_WASM_*, FASTN_ERR_EXISTS (a plugin of that name: remove it
  * first, or pass replace), FASTN_ERR_IO. */
-int plugin_host_install(struct plugin_host *h, const uint8_t *wasm,
-                        size_t len, bool replace, char *err, size_t errlen);
+int plugin_host_install(struct plugin_host *h, const uint8_t *wasm, size_t len,
+                        bool replace, char *err, size_t errlen);
 /* Stops and deletes it; its database too unless keep_data. */
-int plugin_host_remove(struct plugin_host *h, const char *name,
-                       bool keep_data);
+int plugin_host_remove(struct plugin_host *h, const char *name, bool keep_data);
 int plugin_host_enable(struct plugin_host *h, const char *name, bool on);
 
 struct plugin_info {
     struct plugin_manifest manifest;
     bool enabled, running;
     unsigned restarts;
-    int last_error;           /* fastn_err, 0 if none */
+    int last_error;            /* fastn_err, 0 if none */
     char last_error_text[160]; /* e.g. "trap: out of fuel in on_data" */
     uint64_t last_error_ms;
     uint32_t memory_pages;
