@@ -41,3 +41,12 @@ plugins:
 	@exit 1
 $(info note: plugins are not built: no wasm32-wasi toolchain (scripts/install-deps.sh all))
 endif
+
+# `make install` also puts the plugins in $(PREFIX)/share/fastn/plugins/
+# (the SDK header goes with include/fastn/*.h).
+.PHONY: install-plugins
+install: install-plugins
+install-plugins: $(if $(filter yes,$(WASM_TOOLCHAIN)),$(PLUGIN_WASMS))
+	install -d $(DESTDIR)$(PREFIX)/share/fastn/plugins
+	$(if $(filter yes,$(WASM_TOOLCHAIN)),install -m 0644 $(PLUGIN_WASMS) \
+		$(DESTDIR)$(PREFIX)/share/fastn/plugins/)
