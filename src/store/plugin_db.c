@@ -316,7 +316,7 @@ static int open_dirs_and_db(struct store_pdb *db, const char *data_dir,
     if (!err)
         err = pdb_path(path, sizeof(path), data_dir, name, "db.sqlite");
     if (!err)
-        err = store__open_db(path, &db->db);
+        err = store__open_db(path, STORE__SYNC_NORMAL, &db->db);
     return err;
 }
 

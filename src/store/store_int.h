@@ -29,12 +29,17 @@ struct store {
     int dispatching; /* > 0 while subscribers are being called */
 };
 
+enum store__sync {
+    STORE__SYNC_FULL,   /* every commit synced: survives a power loss */
+    STORE__SYNC_NORMAL, /* survives kill -9; a power loss may undo the last */
+};
+
 /* Creates path with mode 0600 when missing (SQLite gives its -wal and -shm
  * files the same mode), opens it without SQLite's mutexes and applies the
- * common settings: WAL, synchronous=FULL, defensive mode, no extension
+ * common settings: WAL with the given sync, defensive mode, no extension
  * loading, untrusted schema, no double-quoted string literals.
  * Errors: FASTN_ERR_IO, _NOMEM, _STORE_CORRUPT, _STORE. */
-int store__open_db(const char *path, sqlite3 **out);
+int store__open_db(const char *path, enum store__sync sync, sqlite3 **out);
 
 /* Maps an SQLite result code (primary or extended) to a fastn_err. */
 int store__err(int rc);
