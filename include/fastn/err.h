@@ -108,10 +108,25 @@ extern "C" {
       "the plugin is disabled; enable it with `fastn plugin enable NAME`")     \
     X(FASTN_ERR_PLUGIN_CRASHED, -404,                                          \
       "the plugin stopped with an error; see `fastn plugin info NAME`")        \
+    X(FASTN_ERR_PLUGIN_BAD_POINTER, -405,                                      \
+      "the plugin passed a pointer or length outside its memory")              \
+    X(FASTN_ERR_PLUGIN_BAD_HANDLE, -406,                                       \
+      "no such stream, call, statement or timer handle in this plugin")        \
+    X(FASTN_ERR_PLUGIN_ABI, -407,                                              \
+      "the plugin was built for another plugin ABI; rebuild it against this "  \
+      "fastn's include/fastn/plugin.h")                                        \
     /* store */                                                                \
     X(FASTN_ERR_STORE, -500, "database error")                                 \
     X(FASTN_ERR_STORE_QUOTA, -501, "database storage quota exceeded")          \
     X(FASTN_ERR_STORE_DENIED, -502, "SQL statement not allowed for plugins")   \
+    X(FASTN_ERR_STORE_LIMIT, -503,                                             \
+      "the SQL statement did too much work and was stopped")                   \
+    X(FASTN_ERR_STORE_CONSTRAINT, -504,                                        \
+      "SQL constraint failed (e.g. a UNIQUE or NOT NULL column)")              \
+    X(FASTN_ERR_STORE_CORRUPT, -505,                                           \
+      "the database file is damaged or is not a database")                     \
+    X(FASTN_ERR_STORE_SQL, -506,                                               \
+      "SQL error: bad syntax, or no such table or column")                     \
     /* registry */                                                             \
     X(FASTN_ERR_SIGNATURE, -600, "bad or missing signature")                   \
     X(FASTN_ERR_UNTRUSTED, -601, "the publisher's key is not trusted")

@@ -1,0 +1,395 @@
+/*
+ * fastn plugin SDK: write a fastn protocol plugin in plain C.
+ *
+ * A plugin is one WebAssembly file that fastnd runs in a sandbox. It
+ * reacts to events (a peer opened a stream, data arrived, a local program
+ * called it, a timer fired) by defining the handlers declared below, and
+ * acts through the fastn_* functions, which fastnd provides. Its manifest
+ * (name, protocols, capabilities, limits) is declared once with
+ * FASTN_MANIFEST and travels inside the .wasm. docs/PLUGIN-ABI.md is the
+ * full contract; this header is ABI 1.
+ *
+ * Build (Debian: clang, lld, wasi-libc):
+ *
+ *   clang --target=wasm32-wasi -O2 -mexec-model=reactor \
+ *         -I$PREFIX/include -Wl,--strip-debug -o echo.wasm echo.c
+ *
+ * A minimal plugin:
+ *
+ *   #include <fastn/plugin.h>
+ *
+ *   FASTN_MANIFEST({
+ *       "name": "echo", "version": "1.0.0", "abi": 1,
+ *       "protocols": ["/fastn/echo/1.0.0"], "serves": "anyone"
+ *   })
+ *
+ *   int32_t on_stream(int32_t s, const char *peer, size_t peer_len,
+ *                     const char *proto, size_t proto_len) { return 0; }
+ *   int32_t on_data(int32_t s, const uint8_t *p, size_t n)
+ *   { return fastn_stream_write(s, p, n) < 0 ? -1 : 0; }
+ *   int32_t on_close(int32_t s, int32_t reason)
+ *   { return fastn_stream_close(s); }
+ *
+ * Conventions: strings are UTF-8 with an explicit length (no NUL needed);
+ * every fastn_* call returns a value >= 0 on success or a negative
+ * fastn_err code (include/fastn/err.h); pointers you pass are read or
+ * written only during the call; buffers the host passes to a handler are
+ * valid only until the handler returns (copy what you keep). A pointer
+ * outside your memory stops the plugin (FASTN_ERR_PLUGIN_BAD_POINTER).
+ * Handlers return 0, or a negative fastn_err code to report a failure.
+ * Events are delivered one at a time; no fastn_* call re-enters your code.
+ */
+#ifndef FASTN_PLUGIN_H
+#define FASTN_PLUGIN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastn/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FASTN_PLUGIN_ABI 1
+
+/* Room for a PeerID in text form and its NUL. */
+#define FASTN_PEER_ID_BUF 129
+
+#ifdef __wasm__
+#define FASTN_IMPORT_(name)                                                    \
+    __attribute__((import_module("fastn"), import_name(#name)))
+#define FASTN_EXPORT_(name) __attribute__((export_name(#name)))
+#else /* a native build, e.g. a test harness that provides the host */
+#define FASTN_IMPORT_(name)
+#define FASTN_EXPORT_(name)
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* The manifest                                                           */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * FASTN_MANIFEST({ ...JSON... }) declares the plugin's manifest, written as
+ * JSON right in the C source, and puts it in the custom section
+ * "fastn.manifest" of the .wasm. Use it exactly once, at file scope.
+ * Fields (docs/PLUGIN-ABI.md, "The manifest"):
+ *   "name"          required, [a-z][a-z0-9_-]*, at most 32 bytes
+ *   "version"       required, e.g. "1.2.0"
+ *   "abi"           required, 1
+ *   "description"   one line, at most 256 bytes
+ *   "protocols"     the protocol ids it serves (and may open), e.g.
+ *                   ["/fastn/chat/1.0.0"]
+ *   "capabilities"  any of "streams", "storage", "notify", "timers"
+ *   "storage_quota" bytes for its database (needs "storage")
+ *   "limits"        {"fuel_per_event", "memory_pages", "streams",
+ *                    "timers", "statements"}
+ *   "serves"        "anyone" or "known-peers" (the default)
+ *   "apps"          names of the apps that use it
+ *
+ * It also defines the fastn_alloc/fastn_free exports the host uses to
+ * hand you data (with malloc and free); define FASTN_NO_ALLOC_EXPORTS
+ * before including this header to write your own.
+ */
+#define FASTN_Q_(x) #x
+#ifdef __wasm__
+#define FASTN_MANIFEST_SECTION_(json)                                          \
+    __asm__(".section .custom_section.fastn.manifest,\"\",@\n"                 \
+            ".ascii " FASTN_Q_(json) "\n"                                      \
+                                     ".text\n");
+#else
+#define FASTN_MANIFEST_SECTION_(json) const char fastn_plugin_manifest[] = json;
+#endif
+
+#ifndef FASTN_NO_ALLOC_EXPORTS
+#define FASTN_ALLOC_EXPORTS_                                                   \
+    FASTN_EXPORT_(fastn_alloc) void *fastn_alloc(size_t n)                     \
+    {                                                                          \
+        return malloc(n ? n : 1);                                              \
+    }                                                                          \
+    FASTN_EXPORT_(fastn_free) void fastn_free(void *p)                         \
+    {                                                                          \
+        free(p);                                                               \
+    }
+#else
+#define FASTN_ALLOC_EXPORTS_
+#endif
+
+/* The JSON is turned into a string before macro expansion, so words such
+ * as true and false stay JSON even where <stdbool.h> defines them. */
+#define FASTN_MANIFEST(...)                                                    \
+    FASTN_MANIFEST_SECTION_(#__VA_ARGS__)                                      \
+    FASTN_ALLOC_EXPORTS_
+
+/* The host places data for a handler with these (exports). */
+FASTN_EXPORT_(fastn_alloc) void *fastn_alloc(size_t n);
+FASTN_EXPORT_(fastn_free) void fastn_free(void *p);
+
+/* ---------------------------------------------------------------------- */
+/* Events: define the handlers your plugin needs                          */
+/* ---------------------------------------------------------------------- */
+
+/* Why a stream ended (on_close): FASTN_CLOSE_EOF, or a negative fastn_err
+ * such as FASTN_ERR_NET_STREAM_RESET. */
+#define FASTN_CLOSE_EOF 0
+
+/* Once, after loading (and after each restart). Return < 0 to fail. */
+FASTN_EXPORT_(on_start) int32_t on_start(void);
+/* Before a clean stop (disable, removal, daemon shutdown); little fuel. */
+FASTN_EXPORT_(on_stop) int32_t on_stop(void);
+/* A peer opened a stream for one of your protocols. peer is its PeerID
+ * text. Return < 0 to refuse (the stream is reset). Needed when the
+ * manifest lists protocols. */
+FASTN_EXPORT_(on_stream)
+int32_t on_stream(int32_t stream, const char *peer, size_t peer_len,
+                  const char *protocol, size_t protocol_len);
+/* Bytes arrived on a stream (at most 64 KiB per call). Return < 0 to
+ * reset the stream. */
+FASTN_EXPORT_(on_data)
+int32_t on_data(int32_t stream, const uint8_t *data, size_t len);
+/* reason FASTN_CLOSE_EOF: the peer finished writing; the stream stays
+ * open for your writes until you fastn_stream_close it. reason < 0: the
+ * stream is gone (reset, connection lost); its handle is dead. */
+FASTN_EXPORT_(on_close) int32_t on_close(int32_t stream, int32_t reason);
+/* The result of fastn_stream_open: 0, the stream is open; < 0, it failed
+ * and the handle is dead. Needed with the "streams" capability. */
+FASTN_EXPORT_(on_open) int32_t on_open(int32_t stream, int32_t result);
+/* A stream whose writes came back short can take more. */
+FASTN_EXPORT_(on_writable) int32_t on_writable(int32_t stream);
+/* A local program called the plugin (`fastn plugin call NAME METHOD ARG`).
+ * Answer with fastn_call_reply, now or from a later event. Returning < 0
+ * without replying answers the call with that error. */
+FASTN_EXPORT_(on_call)
+int32_t on_call(int32_t call, const char *method, size_t method_len,
+                const uint8_t *arg, size_t arg_len);
+/* A timer set with fastn_timer_set fired. */
+FASTN_EXPORT_(on_timer) int32_t on_timer(int32_t id);
+
+/* ---------------------------------------------------------------------- */
+/* Host functions                                                          */
+/* ---------------------------------------------------------------------- */
+
+/* --- streams --- */
+
+/* Opens a stream to peer (PeerID text) for protocol, which must be one of
+ * the manifest's. Returns the stream handle at once; on_open reports the
+ * result. Writes made before then are queued. Needs "streams".
+ * Errors: FASTN_ERR_PLUGIN_CAPABILITY (no "streams", or a protocol not
+ * in the manifest), _BAD_PEER_ID, _PLUGIN_LIMIT (streams open), _AGAIN
+ * (opening too fast: try again from a timer). */
+FASTN_IMPORT_(stream_open)
+int32_t fastn_stream_open(const char *peer, size_t peer_len,
+                          const char *protocol, size_t protocol_len);
+/* Queues bytes; returns how many were taken (possibly fewer than len, and
+ * then on_writable follows), or FASTN_ERR_AGAIN when the stream's buffer
+ * is full. Errors: _PLUGIN_BAD_HANDLE, _CLOSED (you closed it). */
+FASTN_IMPORT_(stream_write)
+int32_t fastn_stream_write(int32_t stream, const void *data, size_t len);
+/* Finishes your side (the peer sees end of stream once queued bytes are
+ * sent). The handle is freed when both sides are done. */
+FASTN_IMPORT_(stream_close) int32_t fastn_stream_close(int32_t stream);
+/* Aborts the stream both ways; the handle is freed at once. */
+FASTN_IMPORT_(stream_reset) int32_t fastn_stream_reset(int32_t stream);
+/* Copies the remote PeerID into buf (at most cap bytes, no NUL); returns
+ * its full length. */
+FASTN_IMPORT_(stream_peer)
+int32_t fastn_stream_peer(int32_t stream, char *buf, size_t cap);
+
+/* --- calls from local programs --- */
+
+/* Answers a call once: status 0 with the result bytes, or a negative
+ * fastn_err with a message. Errors: _PLUGIN_BAD_HANDLE (no such call, or
+ * already answered or timed out), _TOO_LARGE (over 1 MiB). */
+FASTN_IMPORT_(call_reply)
+int32_t fastn_call_reply(int32_t call, int32_t status, const void *data,
+                         size_t len);
+
+/* --- SQL on the plugin's own database (capability "storage") --- */
+
+#define FASTN_SQL_ROW 1  /* fastn_sql_step: a row is ready */
+#define FASTN_SQL_DONE 0 /* fastn_sql_step: no more rows */
+#define FASTN_SQL_INTEGER 1
+#define FASTN_SQL_FLOAT 2
+#define FASTN_SQL_TEXT 3
+#define FASTN_SQL_BLOB 4
+#define FASTN_SQL_NULL 5
+
+/* Runs one or more statements, discarding rows (schema, BEGIN/COMMIT). */
+FASTN_IMPORT_(sql_exec) int32_t fastn_sql_exec(const char *sql, size_t len);
+/* Prepares one statement; returns its handle (> 0). */
+FASTN_IMPORT_(sql_prepare)
+int32_t fastn_sql_prepare(const char *sql, size_t len);
+/* Parameters are numbered from 1; reset a statement before rebinding. */
+FASTN_IMPORT_(sql_bind_null)
+int32_t fastn_sql_bind_null(int32_t stmt, int32_t idx);
+FASTN_IMPORT_(sql_bind_int64)
+int32_t fastn_sql_bind_int64(int32_t stmt, int32_t idx, int64_t v);
+FASTN_IMPORT_(sql_bind_double)
+int32_t fastn_sql_bind_double(int32_t stmt, int32_t idx, double v);
+FASTN_IMPORT_(sql_bind_text)
+int32_t fastn_sql_bind_text(int32_t stmt, int32_t idx, const char *p,
+                            size_t len);
+FASTN_IMPORT_(sql_bind_blob)
+int32_t fastn_sql_bind_blob(int32_t stmt, int32_t idx, const void *p,
+                            size_t len);
+/* FASTN_SQL_ROW, FASTN_SQL_DONE (stepping again starts over) or an error:
+ * _STORE_QUOTA, _STORE_CONSTRAINT, _STORE_LIMIT, ... */
+FASTN_IMPORT_(sql_step) int32_t fastn_sql_step(int32_t stmt);
+FASTN_IMPORT_(sql_reset) int32_t fastn_sql_reset(int32_t stmt);
+FASTN_IMPORT_(sql_finalize) int32_t fastn_sql_finalize(int32_t stmt);
+FASTN_IMPORT_(sql_column_count) int32_t fastn_sql_column_count(int32_t stmt);
+/* Columns are numbered from 0 and read after a step returned a row. */
+FASTN_IMPORT_(sql_column_type)
+int32_t fastn_sql_column_type(int32_t stmt, int32_t col);
+/* 0 when there is no such column or row (check column_type first). */
+FASTN_IMPORT_(sql_column_int64)
+int64_t fastn_sql_column_int64(int32_t stmt, int32_t col);
+FASTN_IMPORT_(sql_column_double)
+double fastn_sql_column_double(int32_t stmt, int32_t col);
+/* Copies a text or blob column (numbers as text) into buf, at most cap
+ * bytes and no NUL; returns its full length (call again with a bigger
+ * buffer when it is more than cap). */
+FASTN_IMPORT_(sql_column_bytes)
+int32_t fastn_sql_column_bytes(int32_t stmt, int32_t col, void *buf,
+                               size_t cap);
+FASTN_IMPORT_(sql_changes) int32_t fastn_sql_changes(void);
+FASTN_IMPORT_(sql_last_insert_rowid) int64_t fastn_sql_last_insert_rowid(void);
+/* The last SQL error's message, copied like sql_column_bytes. */
+FASTN_IMPORT_(sql_errmsg) int32_t fastn_sql_errmsg(char *buf, size_t cap);
+
+/* --- the user --- */
+
+/* Adds a notification (title at most 256 bytes, body 4096; UTF-8, no
+ * control characters but newlines and tabs in the body). Needs "notify".
+ * Errors: _PLUGIN_CAPABILITY, _INVAL, _TOO_LARGE, _AGAIN (rate limit). */
+FASTN_IMPORT_(notify)
+int32_t fastn_notify(const char *title, size_t title_len, const char *body,
+                     size_t body_len);
+
+/* --- timers (capability "timers") --- */
+
+/* Sets (or moves) timer id (any value >= 0) to fire once, after delay_ms
+ * (0 .. 30 days). Errors: _PLUGIN_LIMIT (too many timers), _INVAL. */
+FASTN_IMPORT_(timer_set) int32_t fastn_timer_set(int32_t id, int64_t delay_ms);
+FASTN_IMPORT_(timer_cancel) int32_t fastn_timer_cancel(int32_t id);
+
+/* --- everything else --- */
+
+/* Wall-clock time, Unix epoch, in milliseconds. */
+FASTN_IMPORT_(now_ms) int64_t fastn_now_ms(void);
+/* A clock that never goes back, in milliseconds from an arbitrary start. */
+FASTN_IMPORT_(monotonic_ms) int64_t fastn_monotonic_ms(void);
+/* Fills buf with len (at most 65536) cryptographically random bytes. */
+FASTN_IMPORT_(random) int32_t fastn_random(void *buf, size_t len);
+#define FASTN_LOG_ERROR 0
+#define FASTN_LOG_WARN 1
+#define FASTN_LOG_INFO 2
+#define FASTN_LOG_DEBUG 3
+#define FASTN_LOG_TRACE 4
+/* One line into the daemon's log, prefixed with the plugin's name; lines
+ * are cut at 1024 bytes and rate-limited. */
+FASTN_IMPORT_(log)
+int32_t fastn_log(int32_t level, const char *msg, size_t len);
+/* This daemon's PeerID, copied like fastn_stream_peer. */
+FASTN_IMPORT_(local_peer_id) int32_t fastn_local_peer_id(char *buf, size_t cap);
+
+/* ---------------------------------------------------------------------- */
+/* Conveniences for NUL-terminated strings                                 */
+/* ---------------------------------------------------------------------- */
+
+static inline int32_t fastn_log_str(int32_t level, const char *s)
+{
+    return fastn_log(level, s, strlen(s));
+}
+
+/* printf-style logging; lines longer than 511 bytes are cut. */
+static inline int32_t fastn_logf(int32_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline int32_t fastn_logf(int32_t level, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return FASTN_ERR_INVAL;
+    return fastn_log(level, line,
+                     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static inline int32_t fastn_reply_str(int32_t call, int32_t status,
+                                      const char *s)
+{
+    return fastn_call_reply(call, status, s, strlen(s));
+}
+
+static inline int32_t fastn_write_str(int32_t stream, const char *s)
+{
+    return fastn_stream_write(stream, s, strlen(s));
+}
+
+static inline int32_t fastn_sql_exec_str(const char *sql)
+{
+    return fastn_sql_exec(sql, strlen(sql));
+}
+
+static inline int32_t fastn_sql_prepare_str(const char *sql)
+{
+    return fastn_sql_prepare(sql, strlen(sql));
+}
+
+static inline int32_t fastn_sql_bind_str(int32_t stmt, int32_t idx,
+                                         const char *s)
+{
+    return fastn_sql_bind_text(stmt, idx, s, strlen(s));
+}
+
+/* Copies a text column into buf as a NUL-terminated string, cut to fit;
+ * returns the column's full length or an error. */
+static inline int32_t fastn_sql_column_str(int32_t stmt, int32_t col, char *buf,
+                                           size_t cap)
+{
+    if (cap == 0)
+        return FASTN_ERR_INVAL;
+    int32_t n = fastn_sql_column_bytes(stmt, col, buf, cap - 1);
+    buf[n < 0 ? 0 : (size_t)n < cap - 1 ? (size_t)n : cap - 1] = '\0';
+    return n;
+}
+
+/* Stream peer and local PeerID as NUL-terminated strings. */
+static inline int32_t fastn_stream_peer_str(int32_t stream, char *buf,
+                                            size_t cap)
+{
+    if (cap == 0)
+        return FASTN_ERR_INVAL;
+    int32_t n = fastn_stream_peer(stream, buf, cap - 1);
+    if (n < 0 || (size_t)n >= cap) {
+        buf[0] = '\0';
+        return n < 0 ? n : FASTN_ERR_TOO_LARGE;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+static inline int32_t fastn_local_peer_id_str(char *buf, size_t cap)
+{
+    if (cap == 0)
+        return FASTN_ERR_INVAL;
+    int32_t n = fastn_local_peer_id(buf, cap - 1);
+    if (n < 0 || (size_t)n >= cap) {
+        buf[0] = '\0';
+        return n < 0 ? n : FASTN_ERR_TOO_LARGE;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTN_PLUGIN_H */

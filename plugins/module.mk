@@ -1,0 +1,52 @@
+# Plugins: plugins/NAME/*.c -> $(BUILD)/plugins/NAME.wasm, built with
+# clang --target=wasm32-wasi against Debian's wasi-libc (packages clang,
+# lld, wasi-libc, libclang-rt-14-dev-wasm32: `scripts/install-deps.sh all`).
+# `make plugins` builds them; `make` does too when the toolchain is there.
+# tests/plugins/module.mk reuses wasm_plugin_rule for the hostile plugins.
+
+WASM_CC ?= clang
+WASM_CFLAGS ?= -O2 -g0
+WASM_ALL_CFLAGS := --target=wasm32-wasi -std=c11 -Wall -Wextra -Werror \
+	-mexec-model=reactor -Iinclude $(WASM_CFLAGS)
+# The manifest section survives --strip-debug; the stack is 64 KiB.
+WASM_LDFLAGS := -Wl,--strip-debug -Wl,-z,stack-size=65536
+
+# Is the wasm32-wasi toolchain installed? (clang finds Debian's wasi-libc
+# sysroot itself; the builtins come from libclang-rt-14-dev-wasm32.)
+WASM_TOOLCHAIN := $(shell command -v $(WASM_CC) >/dev/null 2>&1 && \
+	command -v wasm-ld >/dev/null 2>&1 && \
+	test -f /usr/lib/wasm32-wasi/libc.a && echo yes)
+
+# $(call wasm_plugin_rule,OUT.wasm,SOURCES): one module from C sources.
+define wasm_plugin_rule
+$(1): $(2) include/fastn/plugin.h include/fastn/err.h
+	@mkdir -p $$(dir $$@)
+	$$(WASM_CC) $$(WASM_ALL_CFLAGS) $$(WASM_LDFLAGS) -o $$@ $(2)
+endef
+
+PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGIN_NAMES := $(sort $(PLUGIN_NAMES))
+PLUGIN_WASMS := $(patsubst %,$(BUILD)/plugins/%.wasm,$(PLUGIN_NAMES))
+$(foreach p,$(PLUGIN_NAMES),$(eval $(call wasm_plugin_rule,\
+	$(BUILD)/plugins/$(p).wasm,$(wildcard plugins/$(p)/*.c))))
+
+.PHONY: plugins
+ifeq ($(WASM_TOOLCHAIN),yes)
+plugins: $(PLUGIN_WASMS)
+ALL_EXTRA += $(PLUGIN_WASMS)
+else
+plugins:
+	@echo "plugins need clang, lld, wasi-libc and libclang-rt-14-dev-wasm32:" >&2
+	@echo "  run scripts/install-deps.sh all" >&2
+	@exit 1
+$(info note: plugins are not built: no wasm32-wasi toolchain (scripts/install-deps.sh all))
+endif
+
+# `make install` also puts the plugins in $(PREFIX)/share/fastn/plugins/
+# (the SDK header goes with include/fastn/*.h).
+.PHONY: install-plugins
+install: install-plugins
+install-plugins: $(if $(filter yes,$(WASM_TOOLCHAIN)),$(PLUGIN_WASMS))
+	install -d $(DESTDIR)$(PREFIX)/share/fastn/plugins
+	$(if $(filter yes,$(WASM_TOOLCHAIN)),install -m 0644 $(PLUGIN_WASMS) \
+		$(DESTDIR)$(PREFIX)/share/fastn/plugins/)

@@ -1,0 +1,486 @@
+/*
+ * Manifest JSON: parsing (jansson) and validation into a bounded struct.
+ *
+ * The rules are strict, because a manifest is what the user is shown and
+ * what capabilities are granted from: duplicate keys are refused (two
+ * parsers could read different values), unknown keys are refused (a
+ * misspelt "capabilites" must not silently mean "none") unless they start
+ * with "x-", every string has a length and character set, and every
+ * number a range. Each error names the field.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fastn/err.h"
+#include "plugin/manifest.h"
+
+struct ctx {
+    struct plugin_manifest *m;
+    char *err;
+    size_t errlen;
+};
+
+static int bad(struct ctx *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bad(struct ctx *c, int code, const char *fmt, ...)
+{
+    if (c->err && c->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err, c->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+#define BAD(c, ...) bad((c), FASTN_ERR_PLUGIN_MANIFEST, __VA_ARGS__)
+
+/* --- strings --- */
+
+enum charset {
+    CS_NAME,     /* [a-z][a-z0-9_-]* */
+    CS_VERSION,  /* [0-9][0-9A-Za-z.+-]* */
+    CS_PROTOCOL, /* /[!-~]* */
+    CS_TEXT,     /* UTF-8 without control characters */
+};
+
+static bool char_ok(enum charset cs, size_t i, unsigned char ch)
+{
+    bool lower = ch >= 'a' && ch <= 'z', digit = ch >= '0' && ch <= '9';
+    bool upper = ch >= 'A' && ch <= 'Z';
+    switch (cs) {
+    case CS_NAME:
+        return i == 0 ? lower : lower || digit || ch == '_' || ch == '-';
+    case CS_VERSION:
+        return i == 0 ? digit
+                      : lower || upper || digit || ch == '.' || ch == '+' ||
+                            ch == '-';
+    case CS_PROTOCOL:
+        return i == 0 ? ch == '/' : ch >= 0x21 && ch <= 0x7e;
+    case CS_TEXT:
+        /* jansson has checked the UTF-8; refuse C0 controls and DEL (C1
+         * controls are two-byte sequences starting 0xc2 0x80..0x9f). */
+        return ch >= 0x20 && ch != 0x7f;
+    }
+    return false;
+}
+
+static bool c1_control(const char *s, size_t i)
+{
+    return (unsigned char)s[i] == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
+           (unsigned char)s[i + 1] <= 0x9f;
+}
+
+/* Copies a JSON string into out (max bytes plus a NUL) after checking its
+ * length (min..max) and characters. what names the field for errors. */
+static int get_string(struct ctx *c, const json_t *v, const char *what,
+                      enum charset cs, size_t min, size_t max, char *out)
+{
+    if (!json_is_string(v))
+        return BAD(c, "%s: must be a string", what);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n < min || n > max)
+        return BAD(c, "%s: must be %zu to %zu bytes long (is %zu)", what, min,
+                   max, n);
+    for (size_t i = 0; i < n; i++) {
+        if (!char_ok(cs, i, (unsigned char)s[i]) ||
+            (cs == CS_TEXT && i + 1 < n && c1_control(s, i)))
+            return BAD(c, "%s: character %zu is not allowed here", what, i);
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* --- numbers --- */
+
+static int get_uint(struct ctx *c, const json_t *v, const char *what,
+                    uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!json_is_integer(v))
+        return BAD(c, "%s: must be a whole number", what);
+    json_int_t x = json_integer_value(v);
+    if (x < 0 || (uint64_t)x < min || (uint64_t)x > max)
+        return BAD(c, "%s: %lld is out of range (%llu to %llu)", what,
+                   (long long)x, (unsigned long long)min,
+                   (unsigned long long)max);
+    *out = (uint64_t)x;
+    return 0;
+}
+
+/* --- fields --- */
+
+static const char *const reserved_protocols[] = {
+    "/ipfs/", "/libp2p/", "/multistream/", "/noise",      "/yamux/",
+    "/perf/", "/p2p/",    "/mplex/",       "/plaintext/", "/tls/",
+};
+
+static int get_protocols(struct ctx *c, const json_t *v)
+{
+    struct plugin_manifest *m = c->m;
+    if (!json_is_array(v))
+        return BAD(c, "protocols: must be an array of protocol ids");
+    if (json_array_size(v) > PLUGIN_PROTOCOLS_MAX)
+        return BAD(c, "protocols: at most %d", PLUGIN_PROTOCOLS_MAX);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        char what[32];
+        char *p = m->protocols[i];
+        snprintf(what, sizeof(what), "protocols[%zu]", i);
+        int err = get_string(c, json_array_get(v, i), what, CS_PROTOCOL, 2,
+                             PLUGIN_PROTOCOL_MAX, p);
+        if (err)
+            return err;
+        for (size_t r = 0;
+             r < sizeof(reserved_protocols) / sizeof(reserved_protocols[0]);
+             r++) {
+            const char *pre = reserved_protocols[r];
+            if (strncmp(p, pre, strlen(pre)) == 0)
+                return BAD(c, "%s: \"%s\" belongs to the daemon, not plugins",
+                           what, p);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->protocols[j], p) == 0)
+                return BAD(c, "%s: \"%s\" is listed twice", what, p);
+        m->n_protocols = i + 1;
+    }
+    return 0;
+}
+
+static int get_capabilities(struct ctx *c, const json_t *v)
+{
+    if (!json_is_array(v))
+        return BAD(c, "capabilities: must be an array of strings");
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *e = json_array_get(v, i);
+        const char *s = json_string_value(e);
+        unsigned cap = 0;
+        if (!s)
+            return BAD(c, "capabilities[%zu]: must be a string", i);
+#define CAP_MATCH_(bit, str)                                                   \
+    if (strcmp(s, str) == 0)                                                   \
+        cap = bit;
+        PLUGIN_CAPS(CAP_MATCH_)
+#undef CAP_MATCH_
+        if (!cap || strlen(s) != json_string_length(e))
+            return BAD(c,
+                       "capabilities[%zu]: unknown capability (known: "
+                       "streams, storage, notify, timers)",
+                       i);
+        if (c->m->caps & cap)
+            return BAD(c, "capabilities[%zu]: \"%s\" is listed twice", i, s);
+        c->m->caps |= cap;
+    }
+    return 0;
+}
+
+static int get_limit(struct ctx *c, const char *key, const json_t *v)
+{
+    static const struct {
+        const char *key;
+        uint64_t min, max;
+    } limits[] = {
+        {"fuel_per_event", PLUGIN_FUEL_MIN, PLUGIN_FUEL_MAX},
+        {"memory_pages", 1, PLUGIN_PAGES_MAX},
+        {"streams", 0, PLUGIN_STREAMS_MAX},
+        {"timers", 0, PLUGIN_TIMERS_MAX},
+        {"statements", 1, PLUGIN_STATEMENTS_MAX},
+    };
+    struct plugin_limits *l = &c->m->limits;
+    uint64_t x = 0;
+    char what[48];
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        if (strcmp(key, limits[i].key) != 0)
+            continue;
+        snprintf(what, sizeof(what), "limits.%s", key);
+        int err = get_uint(c, v, what, limits[i].min, limits[i].max, &x);
+        if (err)
+            return err;
+        switch (i) {
+        case 0:
+            l->fuel_per_event = x;
+            break;
+        case 1:
+            l->memory_pages = (uint32_t)x;
+            break;
+        case 2:
+            l->streams = (uint32_t)x;
+            break;
+        case 3:
+            l->timers = (uint32_t)x;
+            break;
+        default:
+            l->statements = (uint32_t)x;
+            break;
+        }
+        return 0;
+    }
+    return BAD(c, "limits: unknown key (known: fuel_per_event, memory_pages, "
+                  "streams, timers, statements)");
+}
+
+static int get_limits(struct ctx *c, const json_t *v)
+{
+    const char *key;
+    json_t *val;
+    if (!json_is_object(v))
+        return BAD(c, "limits: must be an object");
+    json_object_foreach((json_t *)v, key, val)
+    {
+        int err = get_limit(c, key, val);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+static int get_serves(struct ctx *c, const json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (s && strcmp(s, "anyone") == 0)
+        c->m->serves = PLUGIN_SERVES_ANYONE;
+    else if (s && strcmp(s, "known-peers") == 0)
+        c->m->serves = PLUGIN_SERVES_KNOWN_PEERS;
+    else
+        return BAD(c, "serves: must be \"anyone\" or \"known-peers\"");
+    return 0;
+}
+
+static int get_apps(struct ctx *c, const json_t *v)
+{
+    if (!json_is_array(v))
+        return BAD(c, "apps: must be an array of strings");
+    if (json_array_size(v) > PLUGIN_APPS_MAX)
+        return BAD(c, "apps: at most %d", PLUGIN_APPS_MAX);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        char what[32];
+        snprintf(what, sizeof(what), "apps[%zu]", i);
+        int err = get_string(c, json_array_get(v, i), what, CS_TEXT, 1,
+                             PLUGIN_APP_MAX, c->m->apps[i]);
+        if (err)
+            return err;
+        c->m->n_apps = i + 1;
+    }
+    return 0;
+}
+
+static int get_abi(struct ctx *c, const json_t *v)
+{
+    uint64_t abi = 0;
+    int err = get_uint(c, v, "abi", 1, 1000000, &abi);
+    if (err)
+        return err;
+    if (abi != PLUGIN_ABI_VERSION)
+        return bad(c, FASTN_ERR_PLUGIN_ABI,
+                   "abi: the plugin needs plugin ABI %llu; this fastn "
+                   "speaks ABI %d",
+                   (unsigned long long)abi, PLUGIN_ABI_VERSION);
+    c->m->abi = (unsigned)abi;
+    return 0;
+}
+
+/* One top-level key. */
+static int get_field(struct ctx *c, const char *key, const json_t *v,
+                     const json_t **quota)
+{
+    struct plugin_manifest *m = c->m;
+    if (strcmp(key, "name") == 0)
+        return get_string(c, v, "name", CS_NAME, 1, PLUGIN_NAME_MAX, m->name);
+    if (strcmp(key, "version") == 0)
+        return get_string(c, v, "version", CS_VERSION, 1, PLUGIN_VERSION_MAX,
+                          m->version);
+    if (strcmp(key, "description") == 0)
+        return get_string(c, v, "description", CS_TEXT, 0,
+                          PLUGIN_DESCRIPTION_MAX, m->description);
+    if (strcmp(key, "abi") == 0)
+        return get_abi(c, v);
+    if (strcmp(key, "protocols") == 0)
+        return get_protocols(c, v);
+    if (strcmp(key, "capabilities") == 0)
+        return get_capabilities(c, v);
+    if (strcmp(key, "storage_quota") == 0) {
+        *quota = v; /* checked once capabilities are known */
+        return 0;
+    }
+    if (strcmp(key, "limits") == 0)
+        return get_limits(c, v);
+    if (strcmp(key, "serves") == 0)
+        return get_serves(c, v);
+    if (strcmp(key, "apps") == 0)
+        return get_apps(c, v);
+    if (strncmp(key, "x-", 2) == 0)
+        return 0;
+    return BAD(c,
+               "unknown field \"%.40s\" (fields of ABI 1: name, version, "
+               "description, abi, protocols, capabilities, storage_quota, "
+               "limits, serves, apps; x-* for your own)",
+               key);
+}
+
+static int check_required(struct ctx *c, const json_t *root)
+{
+    static const char *const required[] = {"name", "version", "abi"};
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+        if (!json_object_get(root, required[i]))
+            return BAD(c, "%s: missing (required)", required[i]);
+    if (strcmp(c->m->name, "fastn") == 0 || strcmp(c->m->name, "fastnd") == 0)
+        return BAD(c, "name: \"%s\" is reserved for the daemon", c->m->name);
+    return 0;
+}
+
+static int set_quota(struct ctx *c, const json_t *quota)
+{
+    struct plugin_manifest *m = c->m;
+    if (!(m->caps & PLUGIN_CAP_STORAGE)) {
+        if (quota)
+            return BAD(c, "storage_quota: set, but capabilities does not "
+                          "include \"storage\"");
+        return 0;
+    }
+    m->storage_quota = PLUGIN_QUOTA_DEFAULT;
+    if (!quota)
+        return 0;
+    return get_uint(c, quota, "storage_quota", PLUGIN_QUOTA_MIN,
+                    PLUGIN_QUOTA_MAX, &m->storage_quota);
+}
+
+static void set_defaults(struct plugin_manifest *m)
+{
+    m->limits = (struct plugin_limits){
+        .fuel_per_event = PLUGIN_FUEL_DEFAULT,
+        .memory_pages = PLUGIN_PAGES_DEFAULT,
+        .streams = PLUGIN_STREAMS_DEFAULT,
+        .timers = PLUGIN_TIMERS_DEFAULT,
+        .statements = PLUGIN_STATEMENTS_DEFAULT,
+    };
+    m->serves = PLUGIN_SERVES_KNOWN_PEERS;
+}
+
+static int parse_root(struct ctx *c, const json_t *root)
+{
+    const json_t *quota = NULL;
+    const char *key;
+    json_t *val;
+    if (!json_is_object(root))
+        return BAD(c, "the manifest must be a JSON object");
+    json_object_foreach((json_t *)root, key, val)
+    {
+        int err = get_field(c, key, val, &quota);
+        if (err)
+            return err;
+    }
+    int err = check_required(c, root);
+    return err ? err : set_quota(c, quota);
+}
+
+int plugin_manifest_parse(const char *json, size_t len,
+                          struct plugin_manifest *m, char *err, size_t errlen)
+{
+    struct ctx c = {m, err, errlen};
+    json_error_t jerr;
+    if (err && errlen)
+        err[0] = '\0';
+    if (!m || (!json && len))
+        return bad(&c, FASTN_ERR_INVAL, "no manifest");
+    memset(m, 0, sizeof(*m));
+    if (len > PLUGIN_MANIFEST_MAX)
+        return bad(&c, FASTN_ERR_TOO_LARGE,
+                   "the manifest is %zu bytes; at most %d are allowed", len,
+                   PLUGIN_MANIFEST_MAX);
+    set_defaults(m);
+    json_t *root =
+        json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        memset(m, 0, sizeof(*m));
+        return BAD(&c,
+                   "the manifest is not valid JSON: %s (line %d, column %d)",
+                   jerr.text, jerr.line, jerr.column);
+    }
+    int rc = parse_root(&c, root);
+    json_decref(root);
+    if (rc)
+        memset(m, 0, sizeof(*m));
+    return rc;
+}
+
+/* --- helpers --- */
+
+const char *plugin_cap_name(unsigned cap)
+{
+#define CAP_NAME_(bit, str)                                                    \
+    if (cap == (unsigned)(bit))                                                \
+        return str;
+    PLUGIN_CAPS(CAP_NAME_)
+#undef CAP_NAME_
+    return NULL;
+}
+
+bool plugin_manifest_has_protocol(const struct plugin_manifest *m,
+                                  const char *protocol)
+{
+    for (size_t i = 0; m && protocol && i < m->n_protocols; i++)
+        if (strcmp(m->protocols[i], protocol) == 0)
+            return true;
+    return false;
+}
+
+static json_t *string_array(const char (*v)[PLUGIN_PROTOCOL_MAX + 1], size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *limits_json(const struct plugin_limits *l)
+{
+    return json_pack("{sI sI sI sI sI}", "fuel_per_event",
+                     (json_int_t)l->fuel_per_event, "memory_pages",
+                     (json_int_t)l->memory_pages, "streams",
+                     (json_int_t)l->streams, "timers", (json_int_t)l->timers,
+                     "statements", (json_int_t)l->statements);
+}
+
+static json_t *caps_json(unsigned caps)
+{
+    json_t *a = json_array();
+    for (unsigned bit = 1; a && bit <= PLUGIN_CAPS_ALL; bit <<= 1)
+        if (caps & bit)
+            json_array_append_new(a, json_string(plugin_cap_name(bit)));
+    return a;
+}
+
+static json_t *apps_json(const struct plugin_manifest *m)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < m->n_apps; i++)
+        json_array_append_new(a, json_string(m->apps[i]));
+    return a;
+}
+
+int plugin_manifest_to_json(const struct plugin_manifest *m, char **out)
+{
+    if (!m || !out)
+        return FASTN_ERR_INVAL;
+    json_t *o = json_pack(
+        "{ss ss ss sI so so so ss so}", "name", m->name, "version", m->version,
+        "description", m->description, "abi", (json_int_t)m->abi, "protocols",
+        string_array(m->protocols, m->n_protocols), "capabilities",
+        caps_json(m->caps), "limits", limits_json(&m->limits), "serves",
+        m->serves == PLUGIN_SERVES_ANYONE ? "anyone" : "known-peers", "apps",
+        apps_json(m));
+    /* storage_quota only with storage, as the parser demands */
+    if (o && (m->caps & PLUGIN_CAP_STORAGE) &&
+        json_object_set_new(o, "storage_quota",
+                            json_integer((json_int_t)m->storage_quota))) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!o)
+        return FASTN_ERR_NOMEM;
+    *out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return *out ? 0 : FASTN_ERR_NOMEM;
+}

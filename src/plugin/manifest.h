@@ -1,0 +1,137 @@
+/*
+ * Plugin manifests and the checks made on a plugin file before it is
+ * installed or instantiated.
+ *
+ * A plugin is one .wasm file; its manifest is JSON in the custom section
+ * "fastn.manifest" (written by FASTN_MANIFEST in include/fastn/plugin.h).
+ * This module finds that section with a small walker over the module's
+ * section headers (it is not a WebAssembly decoder: the engine validates
+ * the module), parses and validates the JSON into a struct plugin_manifest
+ * with bounded sizes, and checks the module's imports and exports against
+ * the ABI and the manifest: every import from "fastn" must exist in the
+ * ABI with the right signature and be covered by a capability the
+ * manifest asks for, so a plugin whose code does more than its manifest
+ * says is refused at load, not only at the first call.
+ *
+ * Every function here takes untrusted bytes, bounds every read and
+ * reports what is wrong in err (a NUL-terminated message naming the
+ * field), never by crashing.
+ */
+#ifndef FASTN_PLUGIN_MANIFEST_H
+#define FASTN_PLUGIN_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plugin/abi.h"
+
+#define PLUGIN_MANIFEST_SECTION "fastn.manifest"
+#define PLUGIN_MANIFEST_MAX (16 * 1024) /* bytes of JSON */
+
+#define PLUGIN_NAME_MAX 32
+#define PLUGIN_VERSION_MAX 32
+#define PLUGIN_DESCRIPTION_MAX 256
+#define PLUGIN_PROTOCOLS_MAX 16
+#define PLUGIN_PROTOCOL_MAX 256
+#define PLUGIN_APPS_MAX 16
+#define PLUGIN_APP_MAX 64
+
+/* Limits: what a manifest may ask for (min..max), and what it gets when
+ * it does not say. The host may grant less (the user's config). */
+#define PLUGIN_FUEL_MIN 10000ull
+#define PLUGIN_FUEL_DEFAULT 10000000ull
+#define PLUGIN_FUEL_MAX 1000000000ull
+#define PLUGIN_PAGES_DEFAULT 256 /* 16 MiB */
+#define PLUGIN_PAGES_MAX 1024    /* 64 MiB */
+#define PLUGIN_STREAMS_DEFAULT 64
+#define PLUGIN_STREAMS_MAX 1024
+#define PLUGIN_TIMERS_DEFAULT 16
+#define PLUGIN_TIMERS_MAX 256
+#define PLUGIN_STATEMENTS_DEFAULT 32
+#define PLUGIN_STATEMENTS_MAX 256
+#define PLUGIN_QUOTA_MIN (64ull << 10)
+#define PLUGIN_QUOTA_DEFAULT (16ull << 20)
+#define PLUGIN_QUOTA_MAX (1ull << 30)
+
+enum plugin_serves {
+    PLUGIN_SERVES_KNOWN_PEERS = 0, /* the default */
+    PLUGIN_SERVES_ANYONE = 1,
+};
+
+struct plugin_limits {
+    uint64_t fuel_per_event;
+    uint32_t memory_pages; /* 64 KiB each */
+    uint32_t streams;      /* open at once, both directions */
+    uint32_t timers;       /* set at once */
+    uint32_t statements;   /* prepared SQL statements open at once */
+};
+
+struct plugin_manifest {
+    char name[PLUGIN_NAME_MAX + 1];
+    char version[PLUGIN_VERSION_MAX + 1];
+    char description[PLUGIN_DESCRIPTION_MAX + 1];
+    unsigned abi;
+    size_t n_protocols;
+    char protocols[PLUGIN_PROTOCOLS_MAX][PLUGIN_PROTOCOL_MAX + 1];
+    unsigned caps;          /* enum plugin_cap bits */
+    uint64_t storage_quota; /* bytes; 0 without the storage capability */
+    struct plugin_limits limits;
+    enum plugin_serves serves;
+    size_t n_apps;
+    char apps[PLUGIN_APPS_MAX][PLUGIN_APP_MAX + 1];
+};
+
+/* Parses and validates manifest JSON (len bytes, no NUL needed) into *m,
+ * filling defaults for what it leaves out. On failure *m is zeroed and
+ * err (errlen bytes, may be 0) says which field is wrong.
+ * Errors: FASTN_ERR_PLUGIN_MANIFEST (bad JSON, a missing, unknown or bad
+ * field), FASTN_ERR_PLUGIN_ABI (an "abi" this daemon does not speak),
+ * FASTN_ERR_TOO_LARGE (over PLUGIN_MANIFEST_MAX), FASTN_ERR_NOMEM. */
+int plugin_manifest_parse(const char *json, size_t len,
+                          struct plugin_manifest *m, char *err, size_t errlen);
+
+/* Finds the one custom section called name in a WebAssembly binary and
+ * borrows its payload (after the name) into *out and *out_len.
+ * Errors: FASTN_ERR_WASM_MALFORMED (not a wasm binary, or section headers
+ * that run past the end), FASTN_ERR_NOT_FOUND (no such section),
+ * FASTN_ERR_EXISTS (more than one: which one counts would be ambiguous). */
+int plugin_wasm_custom_section(const uint8_t *wasm, size_t len,
+                               const char *name, const uint8_t **out,
+                               size_t *out_len);
+
+/* Reads the manifest of a plugin file: the section, then
+ * plugin_manifest_parse. Errors: those two functions' (a missing or
+ * repeated section is FASTN_ERR_PLUGIN_MANIFEST). */
+int plugin_manifest_from_wasm(const uint8_t *wasm, size_t len,
+                              struct plugin_manifest *m, char *err,
+                              size_t errlen);
+
+/* Checks the module's imports and exports against the ABI and m:
+ *  - imports only functions, only from "fastn" (names and signatures of
+ *    ABI 1) and "wasi_snapshot_preview1"; no imported memory or table;
+ *  - every "fastn" import is covered by a capability m asks for;
+ *  - exports "memory", and the handlers m needs with the ABI's
+ *    signatures; no unknown export named on_*.
+ * Errors: FASTN_ERR_PLUGIN_CAPABILITY (an import without its capability),
+ * FASTN_ERR_PLUGIN_ABI (anything else that does not match the ABI),
+ * FASTN_ERR_WASM_MALFORMED (sections that do not parse). */
+int plugin_wasm_check_interface(const uint8_t *wasm, size_t len,
+                                const struct plugin_manifest *m, char *err,
+                                size_t errlen);
+
+/* The capability an import of module "fastn" needs (0 for none), or -1
+ * for a name that is not in the ABI. */
+int plugin_import_capability(const char *name);
+/* "streams", "storage", ...; NULL for anything but one known bit. */
+const char *plugin_cap_name(unsigned cap);
+/* True when m lists protocol (exact match). */
+bool plugin_manifest_has_protocol(const struct plugin_manifest *m,
+                                  const char *protocol);
+
+/* Writes m back as compact JSON (for `fastn plugin info --json`); *out
+ * is malloc'd, NUL-terminated, freed by the caller.
+ * Errors: FASTN_ERR_NOMEM, FASTN_ERR_INVAL. */
+int plugin_manifest_to_json(const struct plugin_manifest *m, char **out);
+
+#endif

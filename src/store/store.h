@@ -1,0 +1,307 @@
+/*
+ * The daemon's SQLite state: the only module that calls sqlite3.
+ *
+ * Two kinds of database live here:
+ *
+ *  - struct store: $FASTN_HOME/state.sqlite, the daemon's own state:
+ *    notifications (add/list/mark read/unread count, with subscribers that
+ *    are told about every change so the daemon can push them to clients)
+ *    and the quarantine (data that arrived for a protocol with no plugin,
+ *    kept until a plugin is installed and it can be replayed).
+ *
+ *  - struct store_pdb: $FASTN_HOME/data/NAME/db.sqlite, one plugin's own
+ *    database, opened for the plugin host with everything that keeps a
+ *    plugin inside it: an authorizer refusing ATTACH, DETACH, the temp
+ *    schema, unsafe pragmas and extension loading; a size quota (SQLite's
+ *    max_page_count); a cap on the work one call may do; and statements
+ *    addressed by small integer handles, as the plugin ABI passes them.
+ *
+ * Durability: every database is in WAL mode, and a call that returned
+ * success survives kill -9 of the daemon. state.sqlite also syncs every
+ * commit (synchronous=FULL), so notifications and quarantined data survive
+ * a power loss too; it is written rarely. Plugin databases use
+ * synchronous=NORMAL: a power loss or OS crash may undo their last
+ * commits, but a commit costs ~20 us instead of an fsync (5-9 ms here),
+ * which matters because plugin SQL runs on the daemon's event loop.
+ * Files are created 0600, folders 0700.
+ *
+ * Threading: a handle is used by one thread at a time (the daemon's event
+ * loop); connections are opened without SQLite's own mutexes. Time is
+ * passed in, never read here.
+ */
+#ifndef FASTN_STORE_STORE_H
+#define FASTN_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------------- */
+/* The daemon's state database                                            */
+/* ---------------------------------------------------------------------- */
+
+#define STORE_SOURCE_MAX 64     /* bytes in a notification's source */
+#define STORE_TITLE_MAX 256     /* bytes in a notification title */
+#define STORE_BODY_MAX 4096     /* bytes in a notification body */
+#define STORE_PEER_MAX 128      /* bytes in a PeerID (text form) */
+#define STORE_PROTOCOL_MAX 1024 /* bytes in a protocol id (multistream) */
+
+struct store;
+
+struct store_options {
+    /* Notifications kept; past it the oldest read ones, then the oldest,
+     * are dropped. 0: STORE_NOTIFY_ROWS_DEFAULT. */
+    size_t notify_max_rows;
+    /* Bytes of quarantined data in all, and per item (one stream).
+     * 0: the defaults below. */
+    uint64_t quarantine_total_max;
+    uint64_t quarantine_item_max;
+};
+
+#define STORE_NOTIFY_ROWS_DEFAULT 10000
+#define STORE_QUARANTINE_TOTAL_DEFAULT (64ull << 20)
+#define STORE_QUARANTINE_ITEM_DEFAULT (4ull << 20)
+
+/* Opens (creating if needed, mode 0600) the state database at path and
+ * brings its schema up to date. opts may be NULL for the defaults. Items
+ * of the quarantine that were still being received when a previous daemon
+ * stopped are marked finished and incomplete. *out is set only on success;
+ * free with store_close().
+ * Errors: FASTN_ERR_INVAL, _NOMEM, _IO (cannot create or open the file),
+ * _STORE_CORRUPT (not a database), _STORE (schema newer than this fastn). */
+int store_open(const char *path, const struct store_options *opts,
+               struct store **out);
+/* Closes the database. NULL does nothing. */
+void store_close(struct store *s);
+
+/* --- notifications --- */
+
+struct store_notification {
+    int64_t id;      /* > 0, increasing */
+    int64_t time_ms; /* when it was added (Unix time, ms) */
+    bool read;
+    char *source; /* who sent it: a plugin name, or "fastnd" */
+    char *title;
+    char *body;
+};
+
+/* Adds an unread notification and tells every subscriber. source is 1..
+ * STORE_SOURCE_MAX bytes, title 1..STORE_TITLE_MAX, body 0..STORE_BODY_MAX;
+ * all valid UTF-8 without control characters other than \n and \t in the
+ * body. id_out (may be NULL) gets the new id.
+ * Errors: FASTN_ERR_INVAL (a string is empty, not UTF-8 or has control
+ * characters), _TOO_LARGE (a string is too long), _STORE*, _NOMEM. */
+int store_notify_add(struct store *s, int64_t time_ms, const char *source,
+                     const char *title, const char *body, int64_t *id_out);
+
+struct store_notify_query {
+    int64_t after_id; /* only ids > after_id (0: all) */
+    bool unread_only;
+    const char *source; /* only from this source (NULL: any) */
+    size_t limit;       /* at most this many (0: STORE_NOTIFY_LIST_MAX) */
+    /* false: the newest `limit` matches; true: the oldest `limit` matches
+     * (paging forward from after_id). Either way in increasing id order. */
+    bool oldest_first;
+};
+#define STORE_NOTIFY_LIST_MAX 1000
+
+/* Lists notifications matching q (NULL: the newest STORE_NOTIFY_LIST_MAX).
+ * On success *out (free with store_notifications_free) and *n are set;
+ * *out is NULL when *n is 0.
+ * Errors: FASTN_ERR_INVAL, _NOMEM, _STORE*. */
+int store_notify_list(struct store *s, const struct store_notify_query *q,
+                      struct store_notification **out, size_t *n);
+void store_notifications_free(struct store_notification *v, size_t n);
+
+/* Sets one notification's read flag and tells subscribers (only when it
+ * changed). Errors: FASTN_ERR_NOT_FOUND, _STORE*. */
+int store_notify_mark_read(struct store *s, int64_t id, bool read);
+/* Marks every notification (from source, or all when NULL) read; returns
+ * how many changed (>= 0) and tells subscribers once when any did. */
+int store_notify_mark_all_read(struct store *s, const char *source);
+/* Deletes one notification. Errors: FASTN_ERR_NOT_FOUND, _STORE*. */
+int store_notify_delete(struct store *s, int64_t id);
+/* Counts unread notifications (from source, or all when NULL): >= 0 or an
+ * error. */
+int store_notify_unread_count(struct store *s, const char *source);
+
+enum store_notify_event {
+    STORE_NOTIFY_NEW,      /* n: the new notification */
+    STORE_NOTIFY_READ,     /* n: the notification, with its new read flag */
+    STORE_NOTIFY_ALL_READ, /* n: NULL; list again to see which */
+    STORE_NOTIFY_DELETED,  /* n: the deleted notification */
+};
+
+/* Called after the change has been committed; n is borrowed for the call.
+ * A subscriber may unsubscribe itself (or others) from inside the call;
+ * it must not add or change notifications from there. */
+typedef void (*store_notify_fn)(enum store_notify_event ev,
+                                const struct store_notification *n, void *arg);
+
+/* Registers fn; *sub_out gets an id for store_notify_unsubscribe.
+ * Errors: FASTN_ERR_INVAL, _NOMEM. */
+int store_notify_subscribe(struct store *s, store_notify_fn fn, void *arg,
+                           unsigned *sub_out);
+/* Unregisters; an unknown id does nothing. */
+void store_notify_unsubscribe(struct store *s, unsigned sub);
+
+/* --- quarantine: data for protocols with no plugin --- */
+
+struct store_quarantine_item {
+    int64_t id;
+    int64_t received_ms;
+    char *peer;
+    char *protocol;
+    uint64_t size; /* bytes held */
+    bool finished; /* no more data will be appended */
+    bool complete; /* the stream ended cleanly (else cut short or capped) */
+};
+
+/* Starts holding a stream that peer opened for protocol. *id_out is set.
+ * Errors: FASTN_ERR_INVAL, _TOO_LARGE, _STORE_QUOTA (the quarantine is
+ * full), _STORE*. */
+int store_quarantine_begin(struct store *s, int64_t now_ms, const char *peer,
+                           const char *protocol, int64_t *id_out);
+/* Appends bytes to an unfinished item, durably (each call commits).
+ * Errors: FASTN_ERR_NOT_FOUND, _CLOSED (item finished), _STORE_QUOTA (the
+ * item or the whole quarantine would pass its cap: nothing is appended,
+ * and the item is finished as incomplete), _STORE*. */
+int store_quarantine_append(struct store *s, int64_t id, const void *p,
+                            size_t n);
+/* Marks an item finished; complete says whether the stream ended cleanly.
+ * Errors: FASTN_ERR_NOT_FOUND, _STORE*. */
+int store_quarantine_finish(struct store *s, int64_t id, bool complete);
+/* Lists items (for protocol, or all when NULL), oldest first. */
+int store_quarantine_list(struct store *s, const char *protocol,
+                          struct store_quarantine_item **out, size_t *n);
+void store_quarantine_items_free(struct store_quarantine_item *v, size_t n);
+
+/* Called with each stored chunk of an item in order; p is borrowed. A
+ * non-zero return stops the walk and is returned by store_quarantine_read. */
+typedef int (*store_chunk_fn)(const uint8_t *p, size_t n, void *arg);
+/* Replays an item's bytes to fn. Errors: FASTN_ERR_NOT_FOUND, _STORE*, or
+ * what fn returned. */
+int store_quarantine_read(struct store *s, int64_t id, store_chunk_fn fn,
+                          void *arg);
+/* Deletes an item and its data. Errors: FASTN_ERR_NOT_FOUND, _STORE*. */
+int store_quarantine_delete(struct store *s, int64_t id);
+/* Bytes held in the quarantine in all. */
+uint64_t store_quarantine_total(const struct store *s);
+
+/* ---------------------------------------------------------------------- */
+/* Plugin databases                                                        */
+/* ---------------------------------------------------------------------- */
+
+struct store_pdb;
+
+struct store_pdb_limits {
+    uint64_t quota_bytes;    /* database size cap; 0: STORE_PDB_QUOTA_DEFAULT */
+    unsigned max_statements; /* open statements; 0: the default */
+    /* SQLite VM steps one call (exec or step) may take before it is
+     * stopped with FASTN_ERR_STORE_LIMIT; 0: the default. */
+    uint64_t max_vm_steps;
+};
+
+#define STORE_PDB_QUOTA_DEFAULT (16ull << 20)
+#define STORE_PDB_QUOTA_MAX (1ull << 30)
+#define STORE_PDB_STATEMENTS_DEFAULT 32
+#define STORE_PDB_STATEMENTS_MAX 256
+#define STORE_PDB_VM_STEPS_DEFAULT 10000000ull
+#define STORE_PDB_SQL_MAX 100000       /* bytes of SQL text per call */
+#define STORE_PDB_VALUE_MAX (1u << 20) /* bytes in one string, blob or row */
+
+/* Column types, as SQLite numbers them (and the plugin ABI passes them). */
+enum store_type {
+    STORE_TYPE_INTEGER = 1,
+    STORE_TYPE_FLOAT = 2,
+    STORE_TYPE_TEXT = 3,
+    STORE_TYPE_BLOB = 4,
+    STORE_TYPE_NULL = 5,
+};
+
+/* Opens (creating data_dir/name/ 0700 and db.sqlite 0600 as needed) the
+ * database of plugin `name` (1..64 of [a-z0-9_-], so it is always one path
+ * component). lim may be NULL for the defaults; values above the maxima
+ * are lowered to them. A quota below the database's current size stops it
+ * from growing but loses nothing. *out is set only on success.
+ * Errors: FASTN_ERR_INVAL (bad name), _IO, _NOMEM, _STORE_CORRUPT,
+ * _STORE. */
+int store_pdb_open(const char *data_dir, const char *name,
+                   const struct store_pdb_limits *lim, struct store_pdb **out);
+/* Finalizes every statement, rolls back an open transaction, closes.
+ * NULL does nothing. */
+void store_pdb_close(struct store_pdb *db);
+/* Deletes plugin `name`'s database files and folder. A missing database
+ * is not an error. Errors: FASTN_ERR_INVAL, _IO. */
+int store_pdb_destroy(const char *data_dir, const char *name);
+
+/*
+ * The calls below take SQL and values from the plugin (sql/p with a byte
+ * length, not NUL-terminated; copied before they return) and return 0 or
+ * a negative fastn_err:
+ *   FASTN_ERR_STORE_DENIED     the authorizer refused the statement
+ *   FASTN_ERR_STORE_QUOTA      the database is at its size quota
+ *   FASTN_ERR_STORE_LIMIT      the call passed max_vm_steps
+ *   FASTN_ERR_STORE_SQL        syntax error, no such table or column, ...
+ *   FASTN_ERR_STORE_CONSTRAINT a constraint failed
+ *   FASTN_ERR_TOO_LARGE        SQL or a value longer than the limits
+ *   FASTN_ERR_INVAL            empty SQL, a NUL inside SQL, bad index
+ *   FASTN_ERR_PLUGIN_BAD_HANDLE no such statement handle
+ *   FASTN_ERR_PLUGIN_LIMIT     max_statements already open (prepare)
+ *   FASTN_ERR_BUSY, _NOMEM, _IO, _STORE_CORRUPT, _STORE
+ * store_pdb_errmsg() then says more.
+ */
+
+/* Runs one or more statements, discarding any rows. */
+int store_pdb_exec(struct store_pdb *db, const char *sql, size_t len);
+/* Prepares exactly one statement (trailing blanks and semicolons are
+ * allowed, a second statement is FASTN_ERR_INVAL). Returns a handle > 0. */
+int store_pdb_prepare(struct store_pdb *db, const char *sql, size_t len);
+/* Parameter indexes start at 1, as in SQLite. */
+int store_pdb_bind_null(struct store_pdb *db, int32_t h, int idx);
+int store_pdb_bind_int64(struct store_pdb *db, int32_t h, int idx, int64_t v);
+int store_pdb_bind_double(struct store_pdb *db, int32_t h, int idx, double v);
+int store_pdb_bind_text(struct store_pdb *db, int32_t h, int idx, const void *p,
+                        size_t n);
+int store_pdb_bind_blob(struct store_pdb *db, int32_t h, int idx, const void *p,
+                        size_t n);
+/* Returns 1 when a row is ready, 0 when the statement is done (stepping
+ * again starts it over), or an error. */
+int store_pdb_step(struct store_pdb *db, int32_t h);
+/* Rewinds a statement (bindings stay). */
+int store_pdb_reset(struct store_pdb *db, int32_t h);
+/* Frees a statement and its handle. */
+int store_pdb_finalize(struct store_pdb *db, int32_t h);
+
+/* Columns of the current row. Columns start at 0. column_count works on
+ * any statement; the others need the last step to have returned 1, and
+ * return FASTN_ERR_INVAL otherwise (column_type, column_bytes) or 0
+ * (column_int64, column_double). */
+int store_pdb_column_count(struct store_pdb *db, int32_t h);
+int store_pdb_column_type(struct store_pdb *db, int32_t h, int col);
+int64_t store_pdb_column_int64(struct store_pdb *db, int32_t h, int col);
+double store_pdb_column_double(struct store_pdb *db, int32_t h, int col);
+/* Borrows a column's bytes (text without a NUL, or blob; numbers as
+ * text): *p stays valid until the next step, reset or finalize of h. A
+ * NULL column gives *p = NULL, *n = 0. */
+int store_pdb_column_bytes(struct store_pdb *db, int32_t h, int col,
+                           const uint8_t **p, size_t *n);
+
+/* Rows changed by the last INSERT, UPDATE or DELETE. */
+int store_pdb_changes(struct store_pdb *db);
+int64_t store_pdb_last_insert_rowid(struct store_pdb *db);
+/* The message of the last error (never NULL; "" before any error). Valid
+ * until the next call on db. */
+const char *store_pdb_errmsg(struct store_pdb *db);
+
+/* Ends a plugin event: resets every statement (handles stay valid) and
+ * rolls back a transaction the plugin left open, so nothing half done
+ * outlives the event. Returns 1 when it rolled back, 0 when there was
+ * nothing to undo, or an error. */
+int store_pdb_event_end(struct store_pdb *db);
+/* Statements open now. */
+int store_pdb_statement_count(const struct store_pdb *db);
+/* The database's size in bytes (pages in use times page size). */
+int store_pdb_size(struct store_pdb *db, uint64_t *bytes);
+
+#endif
