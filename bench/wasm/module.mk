@@ -2,7 +2,8 @@
 # `make test`.
 #   make bench-wasm-build  build every program to wasm and natively, each in
 #                          a full size and a small one (REPS=1)
-#   make bench-wasm        build, then time them (bench/wasm/run.sh)
+#   make bench-wasm        build, then time them (bench/wasm/run.sh), with
+#                          options in BENCH_WASM_ARGS (e.g. "-n 5")
 # Each program is one freestanding C file exporting run(); see run.sh.
 BENCH_WASM_PROGS := $(patsubst bench/wasm/%.c,%,$(filter-out \
 	bench/wasm/main_native.c,$(wildcard bench/wasm/*.c)))
@@ -15,6 +16,7 @@ BENCH_WASM_CFLAGS := -std=c11 -O2 -ffreestanding -fno-math-errno \
 BENCH_WASM_LDWASM := --target=wasm32-wasi -nostdlib -Wl,--no-entry \
 	-Wl,--export=run
 BENCH_WASM_SMALL := -DREPS=1
+BENCH_WASM_ARGS ?=
 
 BENCH_WASM_OUT := $(foreach p,$(BENCH_WASM_PROGS),\
 	$(BENCH_WASM_DIR)/$(p).wasm $(BENCH_WASM_DIR)/$(p).small.wasm \
@@ -43,5 +45,5 @@ $(BENCH_WASM_DIR)/%.native: $(BENCH_WASM_DIR)/%.native.o \
 .PHONY: bench-wasm bench-wasm-build
 bench-wasm-build: $(BENCH_WASM_OUT)
 bench-wasm: bench-wasm-build $(if $(wildcard $(FASTN_WASM_MAIN)),$(FASTN_WASM))
-	BUILD=$(BUILD) bash bench/wasm/run.sh --no-build
+	BUILD=$(BUILD) bash bench/wasm/run.sh --no-build $(BENCH_WASM_ARGS)
 bench: bench-wasm

@@ -11,6 +11,10 @@
 #   fastn         build/bin/fastn-wasm --invoke run, with fuel (a huge
 #                 budget) and without; runs alternate so that the fuel
 #                 overhead is measured under the same conditions
+# Times are CPU seconds (user + system) of the process, or for node's call
+# alone of the node process during the call: the machine may be shared, and
+# CPU time, unlike the clock, does not grow when another program takes the
+# core. --wall uses the clock instead.
 # Every run's checksum must equal native's: a wrong result, a crash or a
 # timeout is a failure (exit 1), never a timing. Each time is the median of
 # several runs. Prints a table and writes it as markdown to
@@ -24,6 +28,8 @@
 #                native always runs, it is the reference)
 #   -o FILE      markdown output (default bench/results/wasm.md)
 #   --no-build   do not run `make bench-wasm-build` first
+#   --wall       time by the clock instead of by CPU time (user + system),
+#                on an otherwise idle machine only
 # Environment: BUILD (default build), FASTN_WASM (default
 # $BUILD/bin/fastn-wasm), FUEL (default 10^18), TIMEOUT (seconds per
 # single run, default 300), NODE, WASM_INTERP.
@@ -44,6 +50,7 @@ PROGS=""
 RUNNERS="native node wasm-interp fastn"
 OUT=bench/results/wasm.md
 BUILD_FIRST=1
+METRIC=cpu
 
 usage() {
     sed -n '/^# Usage:/,/^# single run/p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -57,6 +64,7 @@ while [ $# -gt 0 ]; do
     -r) RUNNERS=$2 && shift 2 ;;
     -o) OUT=$2 && shift 2 ;;
     --no-build) BUILD_FIRST=0 && shift ;;
+    --wall) METRIC=wall && shift ;;
     *) usage ;;
     esac
 done
@@ -91,25 +99,30 @@ if has_runner fastn && [ ! -x "$FASTN_WASM" ]; then
 fi
 
 errfile=$(mktemp)
-trap 'rm -f "$errfile"' EXIT
+outfile=$(mktemp)
+timefile=$(mktemp)
+trap 'rm -f "$errfile" "$outfile" "$timefile"' EXIT
+TIMEFORMAT='%3R %3U %3S'
+
 
 declare -A TIMES STATUS REF
 failures=0
 
 # run_once KEY EXPECTED KIND CMD...: runs CMD once under the time limit and
 # appends its time to TIMES[KEY], or records why it failed in STATUS[KEY]
-# (a key that failed is not run again). KIND "node" reads "CHECKSUM SECS"
-# and also records the whole process under KEY+start. An empty EXPECTED
-# makes this run's checksum the reference, kept in REF[KEY].
+# (a key that failed is not run again). KIND "node" reads "CHECKSUM WALL
+# CPU" (the call alone) and also records the whole process under KEY+start.
+# An empty EXPECTED makes this run's checksum the reference, in REF[KEY].
 run_once() {
-    local key=$1 want=$2 kind=$3 out rc t0 t1 us sum
+    local key=$1 want=$2 kind=$3 out rc sum t real user sys
     shift 3
     [ -z "${STATUS[$key]:-}" ] || return 0
-    t0=$EPOCHREALTIME
-    out=$(timeout -k 5 "$TIMEOUT" "$@" 2>"$errfile")
+    {
+        time timeout -k 5 "$TIMEOUT" "$@" >"$outfile" 2>"$errfile"
+    } 2>"$timefile"
     rc=$?
-    t1=$EPOCHREALTIME
-    us=$((${t1/./} - ${t0/./}))
+    out=$(cat "$outfile")
+    read -r real user sys <"$timefile"
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
         fail "$key" "timed out after ${TIMEOUT}s"
         return 0
@@ -135,11 +148,17 @@ run_once() {
         fail "$key" "wrong checksum $sum, expected $want"
         return 0
     fi
-    if [ "$kind" = node ]; then
-        TIMES[$key]+="${out#* } "
-        TIMES[$key+start]+="$(secs $us) "
+    if [ "$METRIC" = wall ]; then
+        t=$real
     else
-        TIMES[$key]+="$(secs $us) "
+        t=$(calc "$user + $sys" 3)
+    fi
+    if [ "$kind" = node ]; then
+        read -r _ real user <<<"$out"
+        [ "$METRIC" = wall ] && TIMES[$key]+="$real " || TIMES[$key]+="$user "
+        TIMES[$key+start]+="$t "
+    else
+        TIMES[$key]+="$t "
     fi
 }
 
@@ -147,10 +166,6 @@ fail() {
     STATUS[$1]=$2
     failures=$((failures + 1))
     echo "  FAIL $1: $2" >&2
-}
-
-secs() {
-    printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
 }
 
 median() {
@@ -248,7 +263,8 @@ HEAD=("program" "native s" "node s" "node+start s" "wasm-interp s"
     "fastn fuel s" "fastn nofuel s" "fuel cost" "fastn vs interp")
 
 echo "bench/wasm: $RUNS runs each; programs:$PROGS" >&2
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average: $load_start" >&2
 for k in "${!MISSING[@]}"; do
     echo "  $k: missing ($(printf '%s' "${MISSING[$k]}"))" >&2
 done
@@ -357,7 +373,8 @@ mkdir -p "$(dirname "$OUT")"
     echo
     echo "- CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
         "$(nproc) cores; $(uname -sr); Debian $(cat /etc/debian_version 2>/dev/null)"
-    echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- load average at the start: $load_start; times are" \
+        "$([ "$METRIC" = wall ] && echo "by the clock" || echo "CPU time (user + system)")"
     echo "- $(clang --version | head -n 1); node $("$NODE" --version 2>/dev/null);" \
         "wabt $("$WASM_INTERP" --version 2>/dev/null)"
     echo
@@ -371,8 +388,9 @@ mkdir -p "$(dirname "$OUT")"
         echo "|"
     done
     echo
-    echo "Seconds per program; in brackets, the ratio to native. node s times"
-    echo "the run() call alone, node+start s the whole process. wasm-interp"
+    echo "Seconds per program (median); in brackets, the ratio to native."
+    echo "node s times the run() call alone, node+start s the whole process"
+    echo "(start-up, compiling, instantiating, the call). wasm-interp"
     echo "runs one twentieth of the work (REPS=1) and its ratio is taken"
     echo "against native on that same run; its seconds (~) are that ratio times"
     echo "native's. fuel cost: fastn with a fuel budget against fastn without."
