@@ -34,17 +34,21 @@ if [ -z "$progs" ]; then
     done
 fi
 
-# checksum CMD...: the last integer CMD prints, as an unsigned 32-bit value,
-# or a word saying why there is none.
+# checksum CMD...: the result CMD prints (the last integer on the first
+# non-empty line of its output) as an unsigned 32-bit value, or a word
+# saying why there is none.
+errfile=$(mktemp)
+trap 'rm -f "$errfile"' EXIT
 checksum() {
     local out rc sum
-    out=$(timeout -k 5 "$LIMIT" "$@" 2>&1)
+    out=$(timeout -k 5 "$LIMIT" "$@" 2>"$errfile")
     rc=$?
     if [ $rc -ne 0 ]; then
-        echo "error(exit $rc: $(printf '%s' "$out" | tail -n 1))"
+        echo "error(exit $rc: $(tail -n 1 "$errfile"))"
         return
     fi
-    sum=$(printf '%s\n' "$out" | grep -oE -- '-?[0-9]+' | tail -n 1)
+    sum=$(printf '%s\n' "$out" | grep -m 1 . | grep -oE -- '-?[0-9]+' |
+        tail -n 1)
     [ -n "$sum" ] || { echo "no-result" && return; }
     echo $((sum & 0xFFFFFFFF))
 }

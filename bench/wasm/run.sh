@@ -133,7 +133,7 @@ run_once() {
     if [ "$kind" = node ]; then
         sum=${out%% *}
     else
-        sum=$(printf '%s\n' "$out" | grep -oE -- '-?[0-9]+' | tail -n 1)
+        sum=$(result_of "$out")
     fi
     case "$sum" in
     '' | *[!0-9-]*)
@@ -160,6 +160,12 @@ run_once() {
     else
         TIMES[$key]+="$t "
     fi
+}
+
+# result_of OUTPUT: the result an engine printed: the last integer on the
+# first non-empty line ("123", "-5", "i32:123", "run() => i32:123").
+result_of() {
+    printf '%s\n' "$1" | grep -m 1 . | grep -oE -- '-?[0-9]+' | tail -n 1
 }
 
 fail() {
