@@ -21,7 +21,7 @@
 # bench/results/wasm.md, ready for docs/BENCHMARKS.md.
 #
 # Usage: bench/wasm/run.sh [-n RUNS] [-p "PROG..."] [-r "RUNNER..."]
-#                          [-o FILE] [--no-build]
+#                          [-o FILE] [--no-build] [--wall]
 #   -n RUNS      runs per timing, median taken (default 3)
 #   -p PROGS     programs to run (default: all of bench/wasm/*.c)
 #   -r RUNNERS   among: native node wasm-interp fastn (default: all;
@@ -314,7 +314,7 @@ for p in $PROGS; do
     unset rr
 done
 
-# geo LIST COUNT: the geometric mean of the logs in LIST if there is one
+# geo LIST: the geometric mean of the logs in LIST if there is one
 # per program, else empty.
 nprogs=$(echo $PROGS | wc -w)
 geo() {
