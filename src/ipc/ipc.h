@@ -94,6 +94,11 @@ void ipc_session_cleanup(struct ipc_session *s);
  * Returns 0 or FASTN_ERR_NOT_ALLOWED. */
 int ipc_session_open(struct ipc_session *s);
 
+/* Refuses the client with an error Response carrying code and msg (e.g.
+ * FASTN_ERR_BUSY when the daemon has too many clients); the session is
+ * closing. Returns code. */
+int ipc_session_reject(struct ipc_session *s, int code, const char *msg);
+
 /* Feeds received bytes: every complete Request is answered (its Response
  * appended to s->out). Returns 0, or the error that closed the session
  * (FASTN_ERR_TOO_LARGE, _MALFORMED, _NOMEM); bytes fed to a closing

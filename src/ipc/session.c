@@ -106,6 +106,11 @@ static int session_fail(struct ipc_session *s, int code, const char *fmt, ...)
     return code;
 }
 
+int ipc_session_reject(struct ipc_session *s, int code, const char *msg)
+{
+    return session_fail(s, code, "%s", msg);
+}
+
 int ipc_session_open(struct ipc_session *s)
 {
     s->admit = ipc_policy_admit(&s->host->policy, &s->peer);
