@@ -59,6 +59,11 @@ struct fastn_connect_options {
     /* Limit for connecting (including a start) and for each request, in
      * milliseconds; 0 means 10000. */
     int timeout_ms;
+    /* Optional: when fastn_client_connect() fails, a one-line reason
+     * (e.g. why the started daemon could not start) is written here, NUL
+     * terminated, or "" when there is nothing to add to the error code. */
+    char *error_buf;
+    size_t error_buf_len;
 };
 
 /* An opaque connection to fastnd. */

@@ -37,8 +37,16 @@ static void usage(FILE *f)
 struct fastn_client *cli_connect(struct cli *cli)
 {
     struct fastn_client *c = NULL;
-    int rc = fastn_client_connect(&cli->conn, &c);
+    char why[512];
+    int rc;
 
+    cli->conn.error_buf = why;
+    cli->conn.error_buf_len = sizeof(why);
+    rc = fastn_client_connect(&cli->conn, &c);
+    if (rc == FASTN_ERR_DAEMON_START && why[0]) {
+        fprintf(stderr, "fastn: could not start fastnd: %s\n", why);
+        return NULL;
+    }
     if (rc) {
         cli_fail(NULL, rc);
         return NULL;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
+#include "util/multiaddr.h"
 
 #define MAX_LINE 4096
 

@@ -203,6 +203,10 @@ static void on_reload_signal(uv_signal_t *h, int signum)
     d->config = fresh;
     apply_config(d);
     d->ipc.max_clients = d->config.max_clients;
+    if (d->config.has_socket_group &&
+        chown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
+        log_msg(LOG_ERROR, "daemon", "SIGHUP: cannot set the group of %s: %s",
+                d->sock_path, strerror(errno));
     log_msg(LOG_INFO, "daemon", "SIGHUP: config reloaded");
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fastn/err.h"
+#include "util/multiaddr.h"
 
 const char daemon_usage[] =
     "usage: fastnd [--home DIR] [--foreground] [--log-level LEVEL]\n"
@@ -47,48 +48,54 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 static int add_listen(struct daemon_options *o, const char *ma, size_t len,
                       char *err, size_t errlen)
 {
-    if (len == 0 || ma[0] != '/')
-        return fail(err, errlen,
-                    "bad listen address '%.*s': want a "
-                    "multiaddr such as /ip4/0.0.0.0/tcp/4001",
-                    (int)len, ma);
-    if (o->n_listen == DAEMON_MAX_LISTEN)
+    char *text = strndup(ma, len);
+    struct buf b;
+    int rc;
+
+    if (!text)
+        return fail(err, errlen, "out of memory");
+    buf_init(&b, MULTIADDR_MAX);
+    rc = multiaddr_parse(text, &b);
+    buf_cleanup(&b);
+    if (rc) {
+        fail(err, errlen,
+             "bad listen address '%s': want a multiaddr such "
+             "as /ip4/0.0.0.0/tcp/4001",
+             text);
+        free(text);
+        return FASTN_ERR_INVAL;
+    }
+    if (o->n_listen == DAEMON_MAX_LISTEN) {
+        free(text);
         return fail(err, errlen, "too many listen addresses (max %d)",
                     DAEMON_MAX_LISTEN);
-    o->listen[o->n_listen] = strndup(ma, len);
-    if (!o->listen[o->n_listen])
-        return fail(err, errlen, "out of memory");
-    o->n_listen++;
+    }
+    o->listen[o->n_listen++] = text;
     return 0;
 }
 
-/* -listen=/unix/PATH names the control socket; js multiaddrs write the
- * path as one URI-encoded component (/unix/%2Ftmp%2Fx.sock). */
+/* -listen=/unix/PATH names the control socket (js writes the path as one
+ * URI-encoded component: /unix/%2Ftmp%2Fx.sock). */
 static int set_control_path(struct daemon_options *o, const char *v, char *err,
                             size_t errlen)
 {
-    const char *p = v + strlen("/unix");
-    char *out;
-    size_t j = 0;
+    struct buf b;
+    struct buf_reader r;
+    uint64_t code, len;
+    const uint8_t *path;
+    char *out = NULL;
 
-    if (*p != '/' || !p[1])
-        return fail(err, errlen, "-listen wants /unix/PATH, not '%s'", v);
-    if (strncmp(p, "/%2F", 4) == 0 || strncmp(p, "/%2f", 4) == 0)
-        p++;
-    out = malloc(strlen(p) + 1);
-    if (!out)
-        return fail(err, errlen, "out of memory");
-    for (size_t i = 0; p[i]; i++) {
-        unsigned c;
-        if (p[i] == '%' && sscanf(p + i + 1, "%2x", &c) == 1 && c != 0 &&
-            p[i + 1] && p[i + 2]) {
-            out[j++] = (char)c;
-            i += 2;
-        } else {
-            out[j++] = p[i];
-        }
+    buf_init(&b, MULTIADDR_MAX);
+    buf_reader_init(&r, NULL, 0);
+    if (multiaddr_parse(v, &b) == 0) {
+        buf_reader_init(&r, b.data, b.len);
+        if (!buf_get_uvarint(&r, &code) && code == 400 &&
+            !buf_get_uvarint(&r, &len) && !buf_get_span(&r, len, &path))
+            out = strndup((const char *)path, len);
     }
-    out[j] = '\0';
+    buf_cleanup(&b);
+    if (!out)
+        return fail(err, errlen, "-listen wants /unix/PATH, not '%s'", v);
     free((char *)o->control_path);
     o->control_path = out;
     return 0;

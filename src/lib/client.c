@@ -45,7 +45,8 @@ static int start_and_connect(struct fastn_client *c,
                              const struct fastn_connect_options *o,
                              const char *home, int64_t deadline)
 {
-    int rc = lib_autostart(o->fastnd_path, home, deadline);
+    int rc = lib_autostart(o->fastnd_path, home, deadline, o->error_buf,
+                           o->error_buf_len);
     /* Even a failed start may have lost a race to another client's start:
      * give the socket one more chance before reporting the failure. */
     int crc = connect_retry(c, rc ? lib_now_ms() + 200 : deadline);
@@ -69,6 +70,8 @@ int fastn_client_connect(const struct fastn_connect_options *opts,
         fastn_connect_options_init(&defaults);
         opts = &defaults;
     }
+    if (opts->error_buf && opts->error_buf_len)
+        opts->error_buf[0] = '\0';
     c = calloc(1, sizeof(*c));
     if (!c)
         return FASTN_ERR_NOMEM;

@@ -26,8 +26,10 @@ int64_t lib_now_ms(void);
 int lib_socket_connect(const char *path, int64_t deadline, int *fd_out);
 
 /* Starts fastnd on home and waits (until the deadline) for it to report
- * ready or failed. Errors: FASTN_ERR_DAEMON_START. */
-int lib_autostart(const char *fastnd_path, const char *home, int64_t deadline);
+ * ready or failed; on failure why (whylen bytes, may be 0) gets the
+ * reason in one line. Errors: FASTN_ERR_DAEMON_START. */
+int lib_autostart(const char *fastnd_path, const char *home, int64_t deadline,
+                  char *why, size_t whylen);
 
 /* Sends req and reads its Response (caller frees it with
  * p2pd__pb__response__free_unpacked). A daemon ERROR becomes its code

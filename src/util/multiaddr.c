@@ -174,6 +174,8 @@ static int parse_into(const char *s, struct buf *b)
         if (p->kind == MA_PATH && strncmp(v, "%2F", 3) && strncmp(v, "%2f", 3))
             v = s;
         vlen = p->kind == MA_PATH ? strlen(v) : strcspn(v, "/");
+        if (p->kind == MA_PATH && vlen < 2)
+            return FASTN_ERR_BAD_MULTIADDR;
         rc = put_value(b, p, v, vlen);
         if (rc)
             return rc;
