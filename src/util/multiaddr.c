@@ -170,12 +170,11 @@ static int parse_into(const char *s, struct buf *b)
         if (*s != '/')
             return FASTN_ERR_BAD_MULTIADDR;
         v = s + 1;
-        /* a path keeps its slashes: it is the rest of the address */
-        if (p->kind == MA_PATH && strncmp(v, "%2F", 3) && strncmp(v, "%2f", 3))
+        /* A path is the rest of the address: with its leading slash when
+         * it has more slashes, else one URI-encoded component. */
+        if (p->kind == MA_PATH && strchr(v, '/'))
             v = s;
         vlen = p->kind == MA_PATH ? strlen(v) : strcspn(v, "/");
-        if (p->kind == MA_PATH && vlen < 2)
-            return FASTN_ERR_BAD_MULTIADDR;
         rc = put_value(b, p, v, vlen);
         if (rc)
             return rc;
@@ -227,15 +226,22 @@ static bool text_ok(const uint8_t *v, size_t n, bool path)
 }
 
 /* A text value; '%' is escaped so that the text parses back to the same
- * bytes. A path that does not start with '/' still needs a separator. */
+ * bytes. A path with a slash after its first byte is written as it is
+ * (/unix/tmp/x.sock); any other path as one URI-encoded component
+ * (/unix/%2Fx.sock, /unix/rel%2Fx.sock), which parses back the same. */
 static int emit_text(struct text_out *t, const uint8_t *v, size_t n, bool path)
 {
-    int rc = 0;
+    bool raw = path && v[0] == '/' && n > 1 && memchr(v + 1, '/', n - 1);
+    int rc = raw ? 0 : emit(t, "/", 1);
 
-    if (!(path && v[0] == '/'))
-        rc = emit(t, "/", 1);
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = v[i] == '%' ? emit(t, "%25", 3) : emit(t, (const char *)v + i, 1);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (v[i] == '%')
+            rc = emit(t, "%25", 3);
+        else if (v[i] == '/' && !raw)
+            rc = emit(t, "%2F", 3);
+        else
+            rc = emit(t, (const char *)v + i, 1);
+    }
     return rc;
 }
 
@@ -269,6 +275,16 @@ static int format_value(struct text_out *t, const struct ma_proto *p,
     return emit(t, tmp, strlen(tmp));
 }
 
+/* The multiformats unsigned-varint spec requires the minimal encoding;
+ * without that, formatting and parsing back could change the bytes. */
+static int get_minimal_uvarint(struct buf_reader *r, uint64_t *v)
+{
+    size_t start = r->off;
+    if (buf_get_uvarint(r, v) || uvarint_len(*v) != r->off - start)
+        return FASTN_ERR_BAD_MULTIADDR;
+    return 0;
+}
+
 static int value_span(struct buf_reader *r, const struct ma_proto *p,
                       const uint8_t **v, size_t *n)
 {
@@ -289,7 +305,7 @@ static int value_span(struct buf_reader *r, const struct ma_proto *p,
         *n = 2;
         break;
     default:
-        if (buf_get_uvarint(r, &len) || len > MULTIADDR_MAX)
+        if (get_minimal_uvarint(r, &len) || len > MULTIADDR_MAX)
             return FASTN_ERR_BAD_MULTIADDR;
         *n = (size_t)len;
     }
@@ -314,7 +330,7 @@ int multiaddr_format(const uint8_t *p, size_t n, char *out, size_t outlen)
         size_t vlen;
         int rc;
 
-        if (buf_get_uvarint(&r, &code) || !(proto = by_code(code)))
+        if (get_minimal_uvarint(&r, &code) || !(proto = by_code(code)))
             return FASTN_ERR_BAD_MULTIADDR;
         if (value_span(&r, proto, &v, &vlen))
             return FASTN_ERR_BAD_MULTIADDR;

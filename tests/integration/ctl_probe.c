@@ -196,7 +196,7 @@ static int cmd_secrets(const char *sock, const char *keyfile)
         "020808",
         "020809",
         "02080a",
-        "03084d00",
+        "02084d",
         "ffffffffffffffffffff",
         "05ffffffff",
         "0408011201",

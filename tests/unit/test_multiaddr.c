@@ -120,6 +120,8 @@ TEST(bad_binary)
         {4, {0x36, 0x02, 'a', '/'}},        /* slash in a name */
         {5, {0x90, 0x03, 0x01, '/', 0x04}}, /* data after a path */
         {1, {0x80}},                        /* truncated varint */
+        {3, {0x84, 0x00, 1}},               /* non-minimal protocol code */
+        {4, {0x36, 0x81, 0x00, 97}},        /* non-minimal length */
     };
     char out[256];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
