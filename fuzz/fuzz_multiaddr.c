@@ -8,10 +8,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char text[MULTIADDR_MAX * 4];
+    char text[MULTIADDR_TEXT_MAX + 1];
     struct buf b;
 
-    buf_init(&b, MULTIADDR_MAX * 2);
+    buf_init(&b, MULTIADDR_MAX);
     if (multiaddr_format(data, size, text, sizeof(text)) == 0) {
         if (multiaddr_parse(text, &b) != 0 || b.len != size ||
             memcmp(b.data, data, size) != 0)

@@ -142,7 +142,7 @@ static void free_addrs(char **addrs, size_t n)
 static int addrs_text(const ProtobufCBinaryData *in, size_t n, char ***out,
                       size_t *n_out)
 {
-    char text[MULTIADDR_MAX * 2];
+    char text[MULTIADDR_TEXT_MAX + 1];
     char **v = calloc(n ? n : 1, sizeof(char *));
     size_t k = 0;
 

@@ -69,6 +69,17 @@ static const struct ma_proto *by_code(uint64_t code)
     return NULL;
 }
 
+/* A /p2p/ value is a multihash: varint code, varint length, digest. */
+static bool multihash_ok(const uint8_t *p, size_t n)
+{
+    struct buf_reader r;
+    uint64_t code, len;
+
+    buf_reader_init(&r, p, n);
+    return buf_get_uvarint(&r, &code) == 0 && buf_get_uvarint(&r, &len) == 0 &&
+           len == buf_reader_left(&r);
+}
+
 /* --- text to binary ------------------------------------------------------ */
 
 /* Undoes %XX escapes (js writes a unix path as one encoded component). */
@@ -102,7 +113,7 @@ static int unescape(const char *s, size_t len, char *out, size_t outlen,
 static int put_value(struct buf *b, const struct ma_proto *p, const char *v,
                      size_t len)
 {
-    char tmp[MULTIADDR_MAX];
+    char tmp[MULTIADDR_TEXT_MAX + 1];
     uint8_t bin[MULTIADDR_MAX];
     size_t n;
     int rc;
@@ -129,7 +140,7 @@ static int put_value(struct buf *b, const struct ma_proto *p, const char *v,
     }
     case MA_P2P:
         rc = base58_decode(tmp, len, bin, sizeof(bin));
-        if (rc <= 2)
+        if (rc < 0 || !multihash_ok(bin, (size_t)rc))
             return FASTN_ERR_BAD_MULTIADDR;
         n = (size_t)rc;
         break;
@@ -140,6 +151,8 @@ static int put_value(struct buf *b, const struct ma_proto *p, const char *v,
             return rc;
         if (!n || (p->kind == MA_TEXT && strchr(tmp, '/')))
             return FASTN_ERR_BAD_MULTIADDR;
+        if (n > sizeof(bin))
+            return FASTN_ERR_TOO_LARGE;
         memcpy(bin, tmp, n);
         break;
     default:
@@ -188,7 +201,7 @@ int multiaddr_parse(const char *text, struct buf *out)
     size_t start = out->len;
     int rc;
 
-    if (strlen(text) > MULTIADDR_MAX)
+    if (strlen(text) > MULTIADDR_TEXT_MAX)
         return FASTN_ERR_TOO_LARGE;
     rc = parse_into(text, out);
     if (!rc && out->len - start > MULTIADDR_MAX)
@@ -259,7 +272,7 @@ static int format_value(struct text_out *t, const struct ma_proto *p,
         snprintf(tmp, sizeof(tmp), "%u", (unsigned)(v[0] << 8 | v[1]));
         break;
     case MA_P2P:
-        if (n < 2 || base58_encode(v, n, tmp, sizeof(tmp)) < 0)
+        if (!multihash_ok(v, n) || base58_encode(v, n, tmp, sizeof(tmp)) < 0)
             return FASTN_ERR_BAD_MULTIADDR;
         break;
     case MA_TEXT:

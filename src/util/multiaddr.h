@@ -17,16 +17,19 @@
 
 #include "util/buf.h"
 
-/* Longest multiaddr we handle, in either form. */
+/* Longest multiaddr we handle: binary form, and text form (which may be
+ * up to about three times longer, e.g. for ip6 or escaped names). */
 #define MULTIADDR_MAX 1024
+#define MULTIADDR_TEXT_MAX (4 * MULTIADDR_MAX)
 
 /* Parses the text form and appends the binary form to out. Errors:
  * FASTN_ERR_BAD_MULTIADDR (unknown protocol, bad value, empty),
- * FASTN_ERR_TOO_LARGE (out's maximum or MULTIADDR_MAX). On error out is
- * unchanged. */
+ * FASTN_ERR_TOO_LARGE (out's maximum, MULTIADDR_MAX bytes of binary or
+ * MULTIADDR_TEXT_MAX of text). On error out is unchanged. */
 int multiaddr_parse(const char *text, struct buf *out);
 
-/* Formats n binary bytes as text into out (outlen bytes, NUL-terminated).
+/* Formats n binary bytes as text into out (outlen bytes, NUL-terminated;
+ * MULTIADDR_TEXT_MAX + 1 always suffices).
  * Errors: FASTN_ERR_BAD_MULTIADDR (unknown code, truncated or bad value),
  * FASTN_ERR_TOO_LARGE (out too small). */
 int multiaddr_format(const uint8_t *p, size_t n, char *out, size_t outlen);
