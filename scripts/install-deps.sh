@@ -11,7 +11,7 @@ protobuf-c-compiler libsqlite3-dev libjansson-dev libcurl4-openssl-dev"
 # and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers.
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format minisign iproute2 util-linux procps openssh-client
-openssh-server nodejs npm ca-certificates"
+openssh-server nodejs npm ca-certificates jq"
 
 what=${1:-all}
 case "$what" in

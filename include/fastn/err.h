@@ -131,6 +131,11 @@ extern "C" {
     X(FASTN_ERR_SIGNATURE, -600, "bad or missing signature")                   \
     X(FASTN_ERR_UNTRUSTED, -601, "the publisher's key is not trusted")
 
+/* Marks what libfastn exports (it is built with hidden visibility). */
+#ifndef FASTN_API
+#define FASTN_API __attribute__((visibility("default")))
+#endif
+
 enum fastn_err {
 #define FASTN_ERR_ENUM_(name, value, msg) name = value,
     FASTN_ERR_LIST(FASTN_ERR_ENUM_)
@@ -139,11 +144,11 @@ enum fastn_err {
 
 /* Returns a static, human-readable message for an error code (never NULL;
  * unknown codes get a generic message). */
-const char *fastn_strerror(int err);
+FASTN_API const char *fastn_strerror(int err);
 
 /* Returns the symbolic name of an error code, e.g. "FASTN_ERR_TIMEOUT"
  * (never NULL). */
-const char *fastn_err_name(int err);
+FASTN_API const char *fastn_err_name(int err);
 
 #ifdef __cplusplus
 }

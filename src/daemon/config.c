@@ -1,0 +1,311 @@
+/* The daemon's config file; see config.h. */
+#include "daemon/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fastn/err.h"
+#include "util/multiaddr.h"
+
+#define MAX_LINE 4096
+
+static const char template_text[] =
+    "# fastnd configuration: key = value; lists are separated by commas.\n"
+    "# fastnd reads it at start and again on SIGHUP.\n"
+    "#\n"
+    "# Who may use the control socket besides fastnd's own user and root\n"
+    "# (user and group names or numbers):\n"
+    "# allow-uids = alice, 1001\n"
+    "# allow-gids = fastn\n"
+    "# Members of these groups are admins (plugin installs, key operations):\n"
+    "# admin-gids = wheel\n"
+    "# The socket is mode 0660: give it the group of the allowed users:\n"
+    "# socket-group = fastn\n"
+    "#\n"
+    "# log-level = info\n"
+    "# max-clients = 1024\n"
+    "# Network listen addresses (repeatable):\n"
+    "# listen = /ip4/0.0.0.0/tcp/4001\n";
+
+void daemon_config_init(struct daemon_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->max_clients = 1024;
+}
+
+void daemon_config_cleanup(struct daemon_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_listen; i++)
+        free(cfg->listen[i]);
+    cfg->n_listen = 0;
+}
+
+struct line_ctx {
+    unsigned lineno;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct line_ctx *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct line_ctx *c, int code, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "config line %u: %s", c->lineno, what);
+    return code;
+}
+
+static bool parse_number(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!s[0] || s[0] < '0' || s[0] > '9')
+        return false;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A user or group: a number, or a name looked up in the system's
+ * databases. */
+static int parse_id(struct line_ctx *c, const char *s, bool group,
+                    unsigned *out)
+{
+    unsigned long v;
+
+    if (parse_number(s, 0xfffffffeUL, &v)) {
+        *out = (unsigned)v;
+        return 0;
+    }
+    if (group) {
+        struct group *g = getgrnam(s);
+        if (g) {
+            *out = g->gr_gid;
+            return 0;
+        }
+        return fail(c, FASTN_ERR_INVAL, "unknown group '%s'", s);
+    }
+    struct passwd *pw = getpwnam(s);
+    if (pw) {
+        *out = pw->pw_uid;
+        return 0;
+    }
+    return fail(c, FASTN_ERR_INVAL, "unknown user '%s'", s);
+}
+
+/* Splits a list value in place; calls fn for each item. */
+static int each_item(struct line_ctx *c, char *v,
+                     int (*fn)(struct line_ctx *, const char *, void *),
+                     void *arg)
+{
+    char *save = NULL;
+    for (char *t = strtok_r(v, ", \t", &save); t;
+         t = strtok_r(NULL, ", \t", &save)) {
+        int rc = fn(c, t, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+struct id_list {
+    unsigned *ids; /* uid_t and gid_t are both unsigned int on Linux */
+    size_t *n;
+    bool group;
+};
+
+static int add_id(struct line_ctx *c, const char *item, void *arg)
+{
+    struct id_list *l = arg;
+    unsigned id;
+    int rc = parse_id(c, item, l->group, &id);
+    if (rc)
+        return rc;
+    if (*l->n == CONFIG_MAX_IDS)
+        return fail(c, FASTN_ERR_TOO_LARGE, "more than %d entries",
+                    CONFIG_MAX_IDS);
+    l->ids[(*l->n)++] = id;
+    return 0;
+}
+
+static int add_listen(struct line_ctx *c, const char *item, void *arg)
+{
+    struct daemon_config *cfg = arg;
+    if (item[0] != '/')
+        return fail(c, FASTN_ERR_INVAL,
+                    "bad listen address '%s': want a "
+                    "multiaddr",
+                    item);
+    if (cfg->n_listen == CONFIG_MAX_LISTEN)
+        return fail(c, FASTN_ERR_TOO_LARGE, "more than %d listen addresses",
+                    CONFIG_MAX_LISTEN);
+    cfg->listen[cfg->n_listen] = strdup(item);
+    if (!cfg->listen[cfg->n_listen])
+        return fail(c, FASTN_ERR_NOMEM, "out of memory");
+    cfg->n_listen++;
+    return 0;
+}
+
+_Static_assert(sizeof(uid_t) == sizeof(unsigned) &&
+                   sizeof(gid_t) == sizeof(unsigned),
+               "id lists are stored as unsigned");
+
+static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
+                 char *v)
+{
+    struct id_list l = {NULL, NULL, true};
+    unsigned long n;
+    unsigned id = 0;
+
+    if (!strcmp(key, "allow-uids"))
+        l = (struct id_list){cfg->allow_uids, &cfg->n_allow_uids, false};
+    else if (!strcmp(key, "allow-gids"))
+        l = (struct id_list){cfg->allow_gids, &cfg->n_allow_gids, true};
+    else if (!strcmp(key, "admin-gids"))
+        l = (struct id_list){cfg->admin_gids, &cfg->n_admin_gids, true};
+    if (l.ids)
+        return each_item(c, v, add_id, &l);
+    if (!strcmp(key, "listen"))
+        return each_item(c, v, add_listen, cfg);
+    if (!strcmp(key, "socket-group")) {
+        int rc = parse_id(c, v, true, &id);
+        cfg->socket_group = id;
+        cfg->has_socket_group = rc == 0;
+        return rc;
+    }
+    if (!strcmp(key, "log-level")) {
+        if (log_level_parse(v, &cfg->log_level) != 0)
+            return fail(c, FASTN_ERR_INVAL, "bad log-level '%s'", v);
+        cfg->has_log_level = true;
+        return 0;
+    }
+    if (!strcmp(key, "max-clients")) {
+        if (!parse_number(v, 65536, &n) || n == 0)
+            return fail(c, FASTN_ERR_INVAL, "max-clients wants 1..65536");
+        cfg->max_clients = (unsigned)n;
+        return 0;
+    }
+    log_msg(LOG_WARN, "config", "line %u: unknown key '%s' skipped", c->lineno,
+            key);
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+    while (*s == ' ' || *s == '\t' || *s == '\r')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+static int parse_line(struct daemon_config *cfg, struct line_ctx *c, char *line)
+{
+    char *hash = strchr(line, '#'), *eq, *key, *v;
+
+    if (hash)
+        *hash = '\0';
+    key = trim(line);
+    if (!*key)
+        return 0;
+    eq = strchr(key, '=');
+    if (!eq)
+        return fail(c, FASTN_ERR_INVAL, "expected 'key = value'");
+    *eq = '\0';
+    key = trim(key);
+    v = trim(eq + 1);
+    if (!*key || !*v)
+        return fail(c, FASTN_ERR_INVAL, "expected 'key = value'");
+    return apply(cfg, c, key, v);
+}
+
+int daemon_config_parse(struct daemon_config *cfg, const char *text, size_t len,
+                        char *err, size_t errlen)
+{
+    struct line_ctx c = {0, err, errlen};
+    char line[MAX_LINE];
+    size_t i = 0;
+
+    if (len > CONFIG_MAX_BYTES)
+        return fail(&c, FASTN_ERR_TOO_LARGE, "file larger than %d bytes",
+                    CONFIG_MAX_BYTES);
+    while (i < len) {
+        size_t n = 0;
+        c.lineno++;
+        while (i < len && text[i] != '\n') {
+            if (text[i] == '\0')
+                return fail(&c, FASTN_ERR_INVAL, "NUL byte");
+            if (n == sizeof(line) - 1)
+                return fail(&c, FASTN_ERR_TOO_LARGE, "line too long");
+            line[n++] = text[i++];
+        }
+        i++; /* the newline */
+        line[n] = '\0';
+        int rc = parse_line(cfg, &c, line);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
+                       size_t errlen)
+{
+    char *text;
+    ssize_t n;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return FASTN_ERR_IO;
+    }
+    text = malloc(CONFIG_MAX_BYTES + 1);
+    if (!text) {
+        close(fd);
+        return FASTN_ERR_NOMEM;
+    }
+    while ((n = read(fd, text + len, CONFIG_MAX_BYTES + 1 - len)) > 0 &&
+           len + (size_t)n <= CONFIG_MAX_BYTES)
+        len += (size_t)n;
+    close(fd);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        rc = FASTN_ERR_IO;
+    } else {
+        /* n > 0 here means the file is over the limit */
+        rc = daemon_config_parse(cfg, text, n > 0 ? CONFIG_MAX_BYTES + 1 : len,
+                                 err, errlen);
+    }
+    free(text);
+    return rc;
+}
+
+int daemon_config_write_template(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    ssize_t n;
+
+    if (fd < 0)
+        return errno == EEXIST ? 0 : FASTN_ERR_IO;
+    n = write(fd, template_text, sizeof(template_text) - 1);
+    close(fd);
+    return n == (ssize_t)sizeof(template_text) - 1 ? 0 : FASTN_ERR_IO;
+}

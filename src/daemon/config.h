@@ -1,0 +1,63 @@
+/*
+ * The daemon's config file, $FASTN_HOME/config: "key = value" lines,
+ * '#' starts a comment, lists are separated by commas or spaces. Users
+ * and groups are names or numbers. A missing file means the defaults.
+ *
+ *   allow-uids   = alice, 1001   other users who may use the socket
+ *   allow-gids   = fastn         groups whose members may use it
+ *   admin-gids   = wheel         groups whose members are admins
+ *   socket-group = fastn         group of the socket (so allowed users
+ *                                can reach it: it is mode 0660)
+ *   log-level    = info
+ *   max-clients  = 1024          control connections at once
+ *   listen       = /ip4/0.0.0.0/tcp/4001   network address (repeatable)
+ *
+ * Unknown keys are logged and skipped, so a config written for a newer
+ * fastnd still starts an older one; bad values are errors.
+ */
+#ifndef FASTN_DAEMON_CONFIG_H
+#define FASTN_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/log.h"
+
+#define CONFIG_MAX_BYTES (64 * 1024)
+#define CONFIG_MAX_IDS 256
+#define CONFIG_MAX_LISTEN 64
+
+struct daemon_config {
+    size_t n_allow_uids, n_allow_gids, n_admin_gids, n_listen;
+    uid_t allow_uids[CONFIG_MAX_IDS];
+    gid_t allow_gids[CONFIG_MAX_IDS];
+    gid_t admin_gids[CONFIG_MAX_IDS];
+    bool has_socket_group;
+    gid_t socket_group;
+    bool has_log_level;
+    enum log_level log_level;
+    unsigned max_clients;
+    char *listen[CONFIG_MAX_LISTEN]; /* owned */
+};
+
+/* The defaults: nobody else admitted, 1024 clients. */
+void daemon_config_init(struct daemon_config *cfg);
+void daemon_config_cleanup(struct daemon_config *cfg);
+
+/* Parses config text (len bytes, need not be NUL-terminated) into cfg,
+ * which must be freshly initialised. Errors: FASTN_ERR_INVAL or
+ * FASTN_ERR_TOO_LARGE with "line N: what" in err; cfg must still be
+ * cleaned up. */
+int daemon_config_parse(struct daemon_config *cfg, const char *text, size_t len,
+                        char *err, size_t errlen);
+
+/* Reads and parses path; a missing file gives the defaults. Errors as
+ * daemon_config_parse, plus FASTN_ERR_IO. */
+int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
+                       size_t errlen);
+
+/* Writes a commented template to path unless a file exists there. */
+int daemon_config_write_template(const char *path);
+
+#endif

@@ -1,0 +1,362 @@
+/*
+ * fastnd's top level (see daemon.h): the home folder and its lock, the
+ * config, the identity, signals and the control server on one libuv loop.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fastn/err.h"
+#include "util/home.h"
+#include "util/log.h"
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* The home: --home, $FASTN_HOME or ~/.fastn; but a p2pd-style run with
+ * its own control socket and no home given gets a private temporary one,
+ * as p2pd keeps no state (two such daemons must not share a home). */
+static int setup_home(struct daemon *d, char *err, size_t errlen)
+{
+    const char *env = getenv("FASTN_HOME");
+    const char *tmp = getenv("TMPDIR");
+    int rc;
+
+    if (d->opts->control_path && !d->opts->home && !(env && env[0])) {
+        if (snprintf(d->home, sizeof(d->home), "%s/fastnd-XXXXXX",
+                     tmp && tmp[0] ? tmp : "/tmp") >= (int)sizeof(d->home) ||
+            !mkdtemp(d->home))
+            return fail(err, errlen, FASTN_ERR_IO,
+                        "cannot create a temporary home: %s", strerror(errno));
+        d->home_is_temp = true;
+        return 0;
+    }
+    rc = home_resolve(d->opts->home, d->home, sizeof(d->home));
+    if (rc)
+        return fail(err, errlen, rc,
+                    "cannot find the fastn home: %s; use "
+                    "--home DIR",
+                    fastn_strerror(rc));
+    if (mkdir(d->home, 0700) != 0 && errno != EEXIST)
+        return fail(err, errlen, FASTN_ERR_IO, "cannot create home %s: %s",
+                    d->home, strerror(errno));
+    return 0;
+}
+
+/* One daemon per home: an exclusive flock on HOME/fastnd.lock, held for
+ * the process's life. The file is never removed (removing it would let
+ * two daemons lock two different files). */
+static int lock_home(struct daemon *d, char *err, size_t errlen)
+{
+    char path[PATH_MAX], pid[32] = "";
+    ssize_t n;
+    int len;
+
+    if (home_path(d->home, "fastnd.lock", path, sizeof(path)))
+        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "home path too long");
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (d->lock_fd < 0)
+        return fail(err, errlen, FASTN_ERR_IO, "cannot open %s: %s", path,
+                    strerror(errno));
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        n = pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
+        return fail(err, errlen, FASTN_ERR_DAEMON_RUNNING,
+                    "another fastnd%s%s%s is already running on %s; stop it "
+                    "first or use another --home",
+                    pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", d->home);
+    }
+    len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(d->lock_fd, 0) != 0 ||
+        pwrite(d->lock_fd, pid, (size_t)len, 0) != len)
+        log_msg(LOG_WARN, "daemon", "cannot write the pid to %s", path);
+    return 0;
+}
+
+static void apply_config(struct daemon *d)
+{
+    struct daemon_config *c = &d->config;
+    struct ipc_policy *p = &d->host.policy;
+
+    if (!d->opts->has_log_level && c->has_log_level)
+        log_set_level(c->log_level);
+    p->daemon_uid = getuid();
+    p->allow_uids = c->allow_uids;
+    p->n_allow_uids = c->n_allow_uids;
+    p->allow_gids = c->allow_gids;
+    p->n_allow_gids = c->n_allow_gids;
+    p->admin_gids = c->admin_gids;
+    p->n_admin_gids = c->n_admin_gids;
+}
+
+static int load_config(struct daemon *d, char *err, size_t errlen)
+{
+    int rc;
+
+    if (home_path(d->home, "config", d->config_path, sizeof(d->config_path)))
+        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "home path too long");
+    if (!d->home_is_temp && daemon_config_write_template(d->config_path))
+        log_msg(LOG_WARN, "daemon", "cannot write %s", d->config_path);
+    daemon_config_init(&d->config);
+    rc = daemon_config_load(&d->config, d->config_path, err, errlen);
+    if (rc)
+        return rc;
+    apply_config(d);
+    return 0;
+}
+
+/* -id=KEYFILE is created when missing, as a p2pd user expects a key to
+ * persist there; otherwise the key is HOME/keys/identity.key. */
+static int load_identity(struct daemon *d, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], pid[PEER_ID_STR_MAX];
+    const char *file = d->opts->id_file;
+    bool created = false;
+    int rc;
+
+    if (file) {
+        rc = identity_load_file(file, &d->identity);
+        if (rc == FASTN_ERR_NOT_FOUND) {
+            rc = identity_generate(&d->identity);
+            if (!rc)
+                rc = identity_save_file(file, &d->identity);
+            created = rc == 0;
+        }
+    } else if (home_path(d->home, "keys", dir, sizeof(dir))) {
+        rc = FASTN_ERR_TOO_LARGE;
+    } else {
+        rc = identity_load_or_create(dir, "identity", &d->identity, &created);
+    }
+    if (rc)
+        return fail(err, errlen, rc, "cannot load the identity key %s: %s",
+                    file ? file : "in HOME/keys", fastn_strerror(rc));
+    d->has_identity = true;
+    log_msg(LOG_INFO, "daemon", "%s identity %s",
+            created ? "created" : "loaded",
+            peer_id_format(&d->identity.id, pid));
+    return 0;
+}
+
+static int socket_path(struct daemon *d, char *err, size_t errlen)
+{
+    const char *p = d->opts->control_path;
+    int rc;
+
+    if (p)
+        rc = home_resolve(p, d->sock_path, sizeof(d->sock_path));
+    else
+        rc = home_path(d->home, HOME_SOCKET_NAME, d->sock_path,
+                       sizeof(d->sock_path));
+    if (rc || strlen(d->sock_path) > IPC_SOCKET_PATH_MAX)
+        return fail(err, errlen, FASTN_ERR_TOO_LARGE,
+                    "control socket path too long (max %d bytes): %s; use a "
+                    "shorter --home or -listen path",
+                    IPC_SOCKET_PATH_MAX, d->sock_path);
+    return 0;
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+
+    log_msg(LOG_INFO, "daemon", "%s: shutting down",
+            signum == SIGINT ? "SIGINT" : "SIGTERM");
+    d->stopping = true;
+    ipc_server_close(&d->ipc);
+    uv_close((uv_handle_t *)&d->sig_term, NULL);
+    uv_close((uv_handle_t *)&d->sig_int, NULL);
+    uv_close((uv_handle_t *)&d->sig_hup, NULL);
+}
+
+/* SIGHUP re-reads the config; a bad file keeps the running one. */
+static void on_reload_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    struct daemon_config fresh;
+    char err[512];
+
+    (void)signum;
+    daemon_config_init(&fresh);
+    if (daemon_config_load(&fresh, d->config_path, err, sizeof(err)) != 0) {
+        log_msg(LOG_ERROR, "daemon", "SIGHUP: keeping the old config: %s", err);
+        daemon_config_cleanup(&fresh);
+        return;
+    }
+    daemon_config_cleanup(&d->config);
+    d->config = fresh;
+    apply_config(d);
+    d->ipc.max_clients = d->config.max_clients;
+    if (d->config.has_socket_group &&
+        chown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
+        log_msg(LOG_ERROR, "daemon", "SIGHUP: cannot set the group of %s: %s",
+                d->sock_path, strerror(errno));
+    log_msg(LOG_INFO, "daemon", "SIGHUP: config reloaded");
+}
+
+static int start_loop(struct daemon *d, char *err, size_t errlen)
+{
+    if (uv_loop_init(&d->loop) != 0)
+        return fail(err, errlen, FASTN_ERR_IO, "cannot start the event loop");
+    d->loop_ready = true;
+    uv_signal_init(&d->loop, &d->sig_term);
+    uv_signal_init(&d->loop, &d->sig_int);
+    uv_signal_init(&d->loop, &d->sig_hup);
+    d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+    uv_signal_start(&d->sig_term, on_stop_signal, SIGTERM);
+    uv_signal_start(&d->sig_int, on_stop_signal, SIGINT);
+    uv_signal_start(&d->sig_hup, on_reload_signal, SIGHUP);
+    return 0;
+}
+
+static int start_control(struct daemon *d, char *err, size_t errlen)
+{
+    gid_t gid = d->config.has_socket_group ? d->config.socket_group : (gid_t)-1;
+    int rc;
+
+    d->host.identity = &d->identity;
+    d->host.home = d->home;
+    d->host.started_ms = uv_now(&d->loop);
+    rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid,
+                          d->config.max_clients);
+    if (rc == FASTN_ERR_DAEMON_RUNNING)
+        return fail(err, errlen, rc,
+                    "a daemon already answers on %s; stop it first or use "
+                    "another socket path",
+                    d->sock_path);
+    if (rc == FASTN_ERR_EXISTS)
+        return fail(err, errlen, rc,
+                    "%s exists and is not a socket; move it away",
+                    d->sock_path);
+    if (rc)
+        return fail(err, errlen, rc, "cannot listen on %s: %s (see the log)",
+                    d->sock_path, fastn_strerror(rc));
+    return 0;
+}
+
+static void file_sink(enum log_level level, const char *subsys,
+                      const char *line, void *arg)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(arg, "%s %s %s: %s\n", ts, log_level_name(level), subsys, line);
+    fflush(arg);
+}
+
+static void open_log_file(struct daemon *d)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    if (home_path(d->home, "fastnd.log", path, sizeof(path)))
+        return;
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    d->log_file = fdopen(fd, "a");
+    if (!d->log_file) {
+        close(fd);
+        return;
+    }
+    log_set_sink(file_sink, d->log_file);
+}
+
+int daemon_init(struct daemon *d, const struct daemon_options *opts,
+                bool log_to_file, char *err, size_t errlen)
+{
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    d->opts = opts;
+    d->lock_fd = -1;
+    if (opts->has_log_level)
+        log_set_level(opts->log_level);
+    if ((rc = setup_home(d, err, errlen)) || (rc = lock_home(d, err, errlen)))
+        return rc;
+    if (log_to_file)
+        open_log_file(d);
+    if ((rc = load_config(d, err, errlen)) ||
+        (rc = load_identity(d, err, errlen)) ||
+        (rc = socket_path(d, err, errlen)) ||
+        (rc = start_loop(d, err, errlen)) ||
+        (rc = start_control(d, err, errlen)))
+        return rc;
+    log_msg(LOG_INFO, "daemon", "fastnd %s ready on %s (pid %ld)",
+            FASTN_VERSION, d->sock_path, (long)getpid());
+    return 0;
+}
+
+void daemon_print_banner(const struct daemon *d, FILE *out)
+{
+    char pid[PEER_ID_STR_MAX];
+
+    fprintf(out, "Control socket: /unix%s\n", d->sock_path);
+    fprintf(out, "Peer ID: %s\n", peer_id_format(&d->identity.id, pid));
+    fprintf(out, "Peer Addrs:\n");
+    fflush(out);
+}
+
+int daemon_run(struct daemon *d)
+{
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    return d->stopping ? 0 : 1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void daemon_cleanup(struct daemon *d)
+{
+    if (d->loop_ready) {
+        if (!d->stopping) {
+            uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
+            ipc_server_close(&d->ipc);
+            for (int i = 0; i < 3; i++)
+                if (!uv_is_closing((uv_handle_t *)sigs[i]))
+                    uv_close((uv_handle_t *)sigs[i], NULL);
+        }
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d->loop);
+        d->loop_ready = false;
+    }
+    if (d->has_identity)
+        identity_cleanup(&d->identity);
+    d->has_identity = false;
+    daemon_config_cleanup(&d->config);
+    if (d->home_is_temp)
+        nftw(d->home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
+    d->lock_fd = -1;
+    if (d->log_file) {
+        log_set_sink(NULL, NULL);
+        fclose(d->log_file);
+        d->log_file = NULL;
+    }
+}

@@ -1,0 +1,61 @@
+/*
+ * fastnd's top level: one struct daemon holds everything the process
+ * runs (its home, lock, config, identity, event loop and control server)
+ * and is passed down; nothing here is a global, so a later daemon can
+ * host several identities, each with its own socket and state.
+ *
+ * Life cycle: daemon_init() (home, lock, config, identity, socket: the
+ * daemon is ready for clients when it returns), daemon_run() (until
+ * SIGTERM or SIGINT), daemon_cleanup() (socket removed, keys wiped).
+ */
+#ifndef FASTN_DAEMON_H
+#define FASTN_DAEMON_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "daemon/config.h"
+#include "daemon/options.h"
+#include "identity/identity.h"
+#include "ipc/server.h"
+
+struct daemon {
+    const struct daemon_options *opts;
+    struct daemon_config config;
+    char home[PATH_MAX];
+    char sock_path[PATH_MAX];
+    char config_path[PATH_MAX];
+    bool home_is_temp; /* made for p2pd-style runs; removed at exit */
+    int lock_fd;
+    struct identity identity;
+    bool has_identity;
+    uv_loop_t loop;
+    bool loop_ready;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    struct ipc_host host;
+    struct ipc_server ipc;
+    FILE *log_file; /* background mode: HOME/fastnd.log */
+    bool stopping;
+};
+
+/* Brings the daemon up to ready. On error returns a code and writes a
+ * one-line message (what happened, what to do) into err; call
+ * daemon_cleanup() either way. Errors: FASTN_ERR_DAEMON_RUNNING (another
+ * fastnd holds the home or answers on the socket), FASTN_ERR_IO,
+ * FASTN_ERR_INVAL (bad config), key errors from identity_load_file(). */
+int daemon_init(struct daemon *d, const struct daemon_options *opts,
+                bool log_to_file, char *err, size_t errlen);
+
+/* Prints the p2pd-style banner (control socket, PeerID, addresses). */
+void daemon_print_banner(const struct daemon *d, FILE *out);
+
+/* Runs the event loop until a stop signal; returns 0 on a clean stop. */
+int daemon_run(struct daemon *d);
+
+/* Releases everything daemon_init() acquired; safe after a failed init. */
+void daemon_cleanup(struct daemon *d);
+
+#endif

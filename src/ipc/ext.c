@@ -1,0 +1,76 @@
+/*
+ * fastn's extension of the control protocol (fastn.proto): requests of
+ * Request.Type FASTN, dispatched on fastn.Request.type to one handler
+ * each. Every response carries the extension part with our version and
+ * the client's call_id, so clients can match and version-check it.
+ */
+#include <unistd.h>
+
+#include "fastn/err.h"
+#include "ipc/ipc_int.h"
+
+typedef int (*ipc_ext_handler_fn)(struct ipc_call *call,
+                                  const Fastn__Request *req,
+                                  Fastn__Response *ext);
+
+/* STATUS: version, uptime and counters of the daemon. */
+static int handle_status(struct ipc_call *call, const Fastn__Request *req,
+                         Fastn__Response *ext)
+{
+    struct ipc_host *host = call->host;
+    Fastn__Status *st;
+
+    (void)req;
+    st = ipc_reply_alloc(&call->reply, sizeof(*st));
+    if (!st)
+        return FASTN_ERR_NOMEM;
+    fastn__status__init(st);
+    st->version = (char *)FASTN_VERSION;
+    st->uptime_ms =
+        call->now_ms > host->started_ms ? call->now_ms - host->started_ms : 0;
+    st->pid = (uint32_t)getpid();
+    st->peer_id.data = (uint8_t *)host->identity->id.bytes;
+    st->peer_id.len = host->identity->id.len;
+    st->home = (char *)host->home;
+    /* The network, handlers and plugins come with later subsystems; until
+     * then these counts are truthfully zero. */
+    st->has_peers = st->has_connections = st->has_streams = true;
+    st->has_handlers = st->has_plugins = true;
+    st->has_clients = true;
+    st->clients = host->clients;
+    st->has_requests = true;
+    st->requests = host->requests;
+    st->has_identities = true;
+    st->identities = 1;
+    ext->status = st;
+    return 0;
+}
+
+static const struct {
+    int type;
+    ipc_ext_handler_fn fn;
+} ext_handlers[] = {
+    {FASTN__REQUEST__TYPE__STATUS, handle_status},
+};
+
+int ipc_handle_fastn(struct ipc_call *call, const P2pd__Pb__Request *req)
+{
+    const Fastn__Request *freq = req->fastn;
+    Fastn__Response *ext = ipc_reply_ext(&call->reply);
+
+    if (!freq) {
+        ipc_reply_set_msg(&call->reply, "FASTN request without its "
+                                        "fastn part (field 100)");
+        return FASTN_ERR_MALFORMED;
+    }
+    ext->has_call_id = freq->has_call_id;
+    ext->call_id = freq->call_id;
+    for (size_t i = 0; i < sizeof(ext_handlers) / sizeof(ext_handlers[0]); i++)
+        if (ext_handlers[i].type == (int)freq->type)
+            return ext_handlers[i].fn(call, freq, ext);
+    ipc_reply_set_msg(&call->reply,
+                      "fastnd (extension version %d) does not support "
+                      "fastn request type %d",
+                      IPC_EXT_VERSION, (int)freq->type);
+    return FASTN_ERR_UNSUPPORTED;
+}

@@ -1,0 +1,155 @@
+/*
+ * The control server's core: admission, sessions and request dispatch,
+ * sans-I/O (bytes in, bytes out, time passed in). The libuv glue in
+ * server.c moves bytes between sockets and sessions; unit tests and the
+ * fuzzer drive sessions directly.
+ *
+ * A session is one client connection. It is admitted (or refused) once,
+ * from the peer credentials the glue read on accept, then reads
+ * varint-delimited Requests one after another and queues one Response for
+ * each, in order. Bad input (a malformed, truncated or oversized frame)
+ * queues an error Response and closes the session; nothing a client sends
+ * can affect another session. Every Response carries its type; none
+ * carries secret key bytes (handlers see the identity only to read its
+ * PeerID).
+ *
+ * New request types are one handler function each, listed in the tables
+ * of dispatch.c (p2pd types) and ext.c (fastn extension types).
+ */
+#ifndef FASTN_IPC_H
+#define FASTN_IPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "identity/identity.h"
+#include "ipc/fastn.pb-c.h"
+#include "ipc/p2pd.pb-c.h"
+#include "util/buf.h"
+
+/* The fastn extension version this daemon speaks (fastn.proto). */
+#define IPC_EXT_VERSION 1
+/* Bytes a session queues for the client before it stops reading. */
+#define IPC_MAX_PENDING_OUT (8u << 20)
+/* Supplementary groups of a client that we look at. */
+#define IPC_MAX_GROUPS 64
+
+/* Who is on the other end of a control connection (SO_PEERCRED). */
+struct ipc_peer {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    size_t n_groups;
+    gid_t groups[IPC_MAX_GROUPS];
+};
+
+/* Who may connect. The daemon's own uid and root are always admitted (and
+ * are admins); other uids and groups only when listed. */
+struct ipc_policy {
+    uid_t daemon_uid;
+    const uid_t *allow_uids;
+    size_t n_allow_uids;
+    const gid_t *allow_gids;
+    size_t n_allow_gids;
+    const gid_t *admin_gids;
+    size_t n_admin_gids;
+};
+
+enum ipc_admit { IPC_REFUSED = 0, IPC_USER, IPC_ADMIN };
+
+/* Decides whether a client may use the socket, and as what. */
+enum ipc_admit ipc_policy_admit(const struct ipc_policy *policy,
+                                const struct ipc_peer *peer);
+
+/* What the daemon hands to the control server: the identity this socket
+ * serves and the state requests report. Owned by the daemon; sessions
+ * borrow it. Later subsystems (swarm, router, plugin host) join here. */
+struct ipc_host {
+    const struct identity *identity;
+    const char *home;    /* may be NULL */
+    uint64_t started_ms; /* same clock as the now_ms passed to sessions */
+    struct ipc_policy policy;
+    unsigned clients;  /* control connections open now (server.c) */
+    uint64_t requests; /* requests served since start */
+};
+
+struct ipc_session {
+    struct ipc_host *host;
+    struct ipc_peer peer;
+    enum ipc_admit admit;
+    struct buf in;  /* received bytes not yet parsed */
+    struct buf out; /* encoded responses not yet taken by the transport */
+    bool closing;   /* read no more; close once out has been sent */
+};
+
+/* Sets up a session for a newly accepted client; borrows host. */
+void ipc_session_init(struct ipc_session *s, struct ipc_host *host,
+                      const struct ipc_peer *peer);
+void ipc_session_cleanup(struct ipc_session *s);
+
+/* Admits the client by the host's policy. A refused client gets an error
+ * Response queued (FASTN_ERR_NOT_ALLOWED) and the session is closing.
+ * Returns 0 or FASTN_ERR_NOT_ALLOWED. */
+int ipc_session_open(struct ipc_session *s);
+
+/* Refuses the client with an error Response carrying code and msg (e.g.
+ * FASTN_ERR_BUSY when the daemon has too many clients); the session is
+ * closing. Returns code. */
+int ipc_session_reject(struct ipc_session *s, int code, const char *msg);
+
+/* Feeds received bytes: every complete Request is answered (its Response
+ * appended to s->out). Returns 0, or the error that closed the session
+ * (FASTN_ERR_TOO_LARGE, _MALFORMED, _NOMEM); bytes fed to a closing
+ * session are ignored. */
+int ipc_session_feed(struct ipc_session *s, const uint8_t *p, size_t n,
+                     uint64_t now_ms);
+
+/* The client closed its side. A partly received frame is answered with a
+ * FASTN_ERR_TRUNCATED error, which is returned; the session is closing. */
+int ipc_session_eof(struct ipc_session *s);
+
+/* True when the transport should close the connection now. */
+bool ipc_session_done(const struct ipc_session *s);
+
+/* One response being built. Handlers allocate the parts of their response
+ * with ipc_reply_alloc(); all of it is freed with the reply. */
+struct ipc_reply_block;
+struct ipc_reply {
+    P2pd__Pb__Response resp;
+    P2pd__Pb__ErrorResponse error;
+    Fastn__Response ext;
+    struct ipc_reply_block *blocks;
+    char msg[256]; /* error text, when a handler sets one */
+};
+
+/* The context a handler runs in. */
+struct ipc_call {
+    struct ipc_session *session;
+    struct ipc_host *host;
+    uint64_t now_ms;
+    struct ipc_reply reply;
+};
+
+/* Returns n zeroed bytes that live as long as the reply, or NULL. */
+void *ipc_reply_alloc(struct ipc_reply *r, size_t n);
+/* Attaches the fastn extension part to the response and returns it. */
+Fastn__Response *ipc_reply_ext(struct ipc_reply *r);
+/* Sets the error text a failing handler's response carries. */
+void ipc_reply_set_msg(struct ipc_reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Answers one decoded Request: finds its handler, runs it and queues the
+ * Response on the session. Returns 0 or FASTN_ERR_NOMEM. */
+int ipc_dispatch(struct ipc_session *s, const P2pd__Pb__Request *req,
+                 uint64_t now_ms);
+
+/* Handlers of fastn extension requests (ext.c); called by ipc_dispatch
+ * for Request.Type FASTN. Returns 0 or the request's error code. */
+int ipc_handle_fastn(struct ipc_call *call, const P2pd__Pb__Request *req);
+
+/* The name of a Request.Type, e.g. "IDENTIFY" (never NULL). */
+const char *ipc_request_type_name(int type);
+
+#endif

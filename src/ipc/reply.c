@@ -1,0 +1,91 @@
+/*
+ * Responses under construction. A reply owns a list of blocks, so a
+ * handler can build nested messages of any shape and have them freed in
+ * one place, whatever path it leaves by.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastn/err.h"
+#include "ipc/ipc_int.h"
+
+struct ipc_reply_block {
+    struct ipc_reply_block *next;
+    max_align_t data[];
+};
+
+void ipc_reply_init(struct ipc_reply *r)
+{
+    P2pd__Pb__Response resp = P2PD__PB__RESPONSE__INIT;
+    P2pd__Pb__ErrorResponse error = P2PD__PB__ERROR_RESPONSE__INIT;
+    Fastn__Response ext = FASTN__RESPONSE__INIT;
+
+    r->resp = resp;
+    r->error = error;
+    r->ext = ext;
+    r->blocks = NULL;
+    r->msg[0] = '\0';
+}
+
+void ipc_reply_cleanup(struct ipc_reply *r)
+{
+    while (r->blocks) {
+        struct ipc_reply_block *b = r->blocks;
+        r->blocks = b->next;
+        free(b);
+    }
+}
+
+void *ipc_reply_alloc(struct ipc_reply *r, size_t n)
+{
+    struct ipc_reply_block *b;
+
+    if (n > SIZE_MAX - sizeof(*b))
+        return NULL;
+    b = calloc(1, sizeof(*b) + n);
+    if (!b)
+        return NULL;
+    b->next = r->blocks;
+    r->blocks = b;
+    return b->data;
+}
+
+Fastn__Response *ipc_reply_ext(struct ipc_reply *r)
+{
+    r->ext.version = IPC_EXT_VERSION;
+    r->resp.fastn = &r->ext;
+    return &r->ext;
+}
+
+void ipc_reply_set_msg(struct ipc_reply *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+    va_end(ap);
+}
+
+void ipc_reply_make_error(struct ipc_reply *r, int code)
+{
+    char msg[sizeof(r->msg)];
+    bool has_call_id = r->ext.has_call_id;
+    uint64_t call_id = r->ext.call_id;
+    Fastn__Response *ext;
+
+    memcpy(msg, r->msg, sizeof(msg));
+    ipc_reply_cleanup(r);
+    ipc_reply_init(r);
+    memcpy(r->msg, msg, sizeof(msg));
+    if (!r->msg[0])
+        snprintf(r->msg, sizeof(r->msg), "%s", fastn_strerror(code));
+    r->resp.type = P2PD__PB__RESPONSE__TYPE__ERROR;
+    r->error.msg = r->msg;
+    r->resp.error = &r->error;
+    ext = ipc_reply_ext(r);
+    ext->has_code = true;
+    ext->code = code;
+    ext->has_call_id = has_call_id;
+    ext->call_id = call_id;
+}

@@ -1,0 +1,315 @@
+/*
+ * libfastn's public API (include/fastn/client.h): connecting, with
+ * autostart, and the IDENTIFY, LIST_PEERS and STATUS requests, turned
+ * from protobuf into plain C structs the caller owns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc/fastn.pb-c.h"
+#include "lib/lib_int.h"
+#include "util/base58.h"
+#include "util/home.h"
+#include "util/multiaddr.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+#define EXT_VERSION 1
+
+void fastn_connect_options_init(struct fastn_connect_options *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
+const char *fastn_version(void)
+{
+    return FASTN_VERSION;
+}
+
+/* Tries to connect until the deadline: right after a start the socket may
+ * not be there yet, or another client's start may be finishing. */
+static int connect_retry(struct fastn_client *c, int64_t deadline)
+{
+    int rc;
+    do {
+        rc = lib_socket_connect(c->sock, deadline, &c->fd);
+        if (rc != FASTN_ERR_NO_DAEMON)
+            return rc;
+        usleep(10000);
+    } while (lib_now_ms() < deadline);
+    return rc;
+}
+
+static int start_and_connect(struct fastn_client *c,
+                             const struct fastn_connect_options *o,
+                             const char *home, int64_t deadline)
+{
+    int rc = lib_autostart(o->fastnd_path, home, deadline, o->error_buf,
+                           o->error_buf_len);
+    /* Even a failed start may have lost a race to another client's start:
+     * give the socket one more chance before reporting the failure. */
+    int crc = connect_retry(c, rc ? lib_now_ms() + 200 : deadline);
+    if (crc == 0) {
+        c->started = rc == 0;
+        return 0;
+    }
+    return rc ? rc : FASTN_ERR_DAEMON_START;
+}
+
+int fastn_client_connect(const struct fastn_connect_options *opts,
+                         struct fastn_client **out)
+{
+    struct fastn_connect_options defaults;
+    struct fastn_client *c;
+    char home[PATH_MAX];
+    int64_t deadline;
+    int rc;
+
+    if (!opts) {
+        fastn_connect_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (opts->error_buf && opts->error_buf_len)
+        opts->error_buf[0] = '\0';
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return FASTN_ERR_NOMEM;
+    c->fd = -1;
+    c->timeout_ms =
+        opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    deadline = lib_now_ms() + c->timeout_ms;
+    if (opts->socket_path)
+        rc = home_resolve(opts->socket_path, c->sock, sizeof(c->sock));
+    else if (!(rc = home_resolve(opts->home, home, sizeof(home))))
+        rc = home_path(home, HOME_SOCKET_NAME, c->sock, sizeof(c->sock));
+    if (!rc)
+        rc = lib_socket_connect(c->sock, deadline, &c->fd);
+    if (rc == FASTN_ERR_NO_DAEMON && opts->autostart && !opts->socket_path)
+        rc = start_and_connect(c, opts, home, deadline);
+    if (rc) {
+        fastn_client_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void fastn_client_free(struct fastn_client *c)
+{
+    if (!c)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c);
+}
+
+int fastn_client_started_daemon(const struct fastn_client *c)
+{
+    return c->started;
+}
+
+const char *fastn_client_socket_path(const struct fastn_client *c)
+{
+    return c->sock;
+}
+
+const char *fastn_client_error_message(const struct fastn_client *c)
+{
+    return c->errmsg;
+}
+
+/* --- conversions ---------------------------------------------------------
+ * What the daemon sends is checked like any outside input. */
+
+static int peer_id_text(const ProtobufCBinaryData *id, char *out)
+{
+    if (id->len < 2 || id->len > 64 ||
+        base58_encode(id->data, id->len, out, FASTN_PEER_ID_MAX) < 0)
+        return FASTN_ERR_PROTOCOL;
+    return 0;
+}
+
+static void free_addrs(char **addrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(addrs[i]);
+    free(addrs);
+}
+
+/* Text forms of binary multiaddrs; ones this library cannot decode (a
+ * protocol newer than it) are left out rather than failing the call. */
+static int addrs_text(const ProtobufCBinaryData *in, size_t n, char ***out,
+                      size_t *n_out)
+{
+    char text[MULTIADDR_TEXT_MAX + 1];
+    char **v = calloc(n ? n : 1, sizeof(char *));
+    size_t k = 0;
+
+    if (!v)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (multiaddr_format(in[i].data, in[i].len, text, sizeof(text)))
+            continue;
+        if (!(v[k] = strdup(text))) {
+            free_addrs(v, k);
+            return FASTN_ERR_NOMEM;
+        }
+        k++;
+    }
+    *out = v;
+    *n_out = k;
+    return 0;
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static int simple_request(struct fastn_client *c, int type,
+                          P2pd__Pb__Response **resp)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    req.type = (P2pd__Pb__Request__Type)type;
+    return lib_request(c, &req, resp);
+}
+
+int fastn_client_identify(struct fastn_client *c, struct fastn_identity **out)
+{
+    P2pd__Pb__Response *r = NULL;
+    struct fastn_identity *id;
+    int rc = simple_request(c, P2PD__PB__REQUEST__TYPE__IDENTIFY, &r);
+
+    if (rc)
+        return rc;
+    id = calloc(1, sizeof(*id));
+    if (!id)
+        rc = FASTN_ERR_NOMEM;
+    else if (!r->identify)
+        rc = FASTN_ERR_PROTOCOL;
+    else if (!(rc = peer_id_text(&r->identify->id, id->peer_id)))
+        rc = addrs_text(r->identify->addrs, r->identify->n_addrs, &id->addrs,
+                        &id->n_addrs);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    if (rc) {
+        fastn_identity_free(id);
+        return rc;
+    }
+    *out = id;
+    return 0;
+}
+
+void fastn_identity_free(struct fastn_identity *id)
+{
+    if (!id)
+        return;
+    free_addrs(id->addrs, id->n_addrs);
+    free(id);
+}
+
+int fastn_client_list_peers(struct fastn_client *c,
+                            struct fastn_peer_list **out)
+{
+    P2pd__Pb__Response *r = NULL;
+    struct fastn_peer_list *l;
+    int rc = simple_request(c, P2PD__PB__REQUEST__TYPE__LIST_PEERS, &r);
+
+    if (rc)
+        return rc;
+    l = calloc(1, sizeof(*l));
+    if (l)
+        l->peers = calloc(r->n_peers ? r->n_peers : 1, sizeof(*l->peers));
+    rc = l && l->peers ? 0 : FASTN_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < r->n_peers; i++) {
+        struct fastn_peer *p = &l->peers[i];
+        rc = peer_id_text(&r->peers[i]->id, p->peer_id);
+        if (!rc)
+            rc = addrs_text(r->peers[i]->addrs, r->peers[i]->n_addrs, &p->addrs,
+                            &p->n_addrs);
+        l->n_peers = i + 1;
+    }
+    p2pd__pb__response__free_unpacked(r, NULL);
+    if (rc) {
+        fastn_peer_list_free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+void fastn_peer_list_free(struct fastn_peer_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_peers; i++)
+        free_addrs(l->peers[i].addrs, l->peers[i].n_addrs);
+    free(l->peers);
+    free(l);
+}
+
+static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
+{
+    const Fastn__Status *s = ext->status;
+    int rc;
+
+    if (!s || !s->version)
+        return FASTN_ERR_PROTOCOL;
+    snprintf(st->version, sizeof(st->version), "%s", s->version);
+    st->ext_version = ext->version;
+    st->uptime_ms = s->uptime_ms;
+    st->pid = s->pid;
+    rc = peer_id_text(&s->peer_id, st->peer_id);
+    if (rc)
+        return rc;
+    st->home = strdup(s->home ? s->home : "");
+    if (!st->home)
+        return FASTN_ERR_NOMEM;
+    st->peers = s->peers;
+    st->connections = s->connections;
+    st->streams = s->streams;
+    st->clients = s->clients;
+    st->handlers = s->handlers;
+    st->plugins = s->plugins;
+    st->identities = s->identities;
+    st->requests = s->requests;
+    return addrs_text(s->listen_addrs, s->n_listen_addrs, &st->listen_addrs,
+                      &st->n_listen_addrs);
+}
+
+int fastn_client_status(struct fastn_client *c, struct fastn_status **out)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    Fastn__Request ext = FASTN__REQUEST__INIT;
+    P2pd__Pb__Response *r = NULL;
+    struct fastn_status *st;
+    int rc;
+
+    ext.version = EXT_VERSION;
+    ext.type = FASTN__REQUEST__TYPE__STATUS;
+    req.type = P2PD__PB__REQUEST__TYPE__FASTN;
+    req.fastn = &ext;
+    rc = lib_request(c, &req, &r);
+    /* a daemon without the extension answers a bare error */
+    if (rc == FASTN_ERR_REMOTE)
+        return FASTN_ERR_UNSUPPORTED;
+    if (rc)
+        return rc;
+    st = calloc(1, sizeof(*st));
+    rc = !st         ? FASTN_ERR_NOMEM
+         : !r->fastn ? FASTN_ERR_PROTOCOL
+                     : status_convert(r->fastn, st);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    if (rc) {
+        fastn_status_free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+void fastn_status_free(struct fastn_status *st)
+{
+    if (!st)
+        return;
+    free(st->home);
+    free_addrs(st->listen_addrs, st->n_listen_addrs);
+    free(st);
+}

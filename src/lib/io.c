@@ -1,0 +1,226 @@
+/*
+ * libfastn's socket I/O: non-blocking sockets and poll() with a deadline
+ * on every wait, so that no call can hang on a stuck daemon. Responses
+ * are read exactly (the length prefix byte by byte, then the body), never
+ * past their end: after STREAM_OPEN the bytes that follow belong to the
+ * stream.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/frame.h"
+#include "lib/lib_int.h"
+
+int64_t lib_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    for (;;) {
+        int64_t left = deadline - lib_now_ms();
+        if (left <= 0)
+            return FASTN_ERR_TIMEOUT;
+        int rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (rc > 0)
+            return 0;
+        if (rc < 0 && errno != EINTR)
+            return FASTN_ERR_IO;
+    }
+}
+
+static int connect_errno(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ECONNREFUSED:
+    case ENOTDIR:
+        return FASTN_ERR_NO_DAEMON;
+    case EACCES:
+    case EPERM:
+        return FASTN_ERR_NOT_ALLOWED;
+    default:
+        return FASTN_ERR_IO;
+    }
+}
+
+int lib_socket_connect(const char *path, int64_t deadline, int *fd_out)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    int fd, rc, err = 0;
+
+    if (len >= sizeof(sa.sun_path))
+        return FASTN_ERR_TOO_LARGE;
+    memcpy(sa.sun_path, path, len + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return FASTN_ERR_IO;
+    /* A full listen backlog answers EAGAIN: retry until the deadline. */
+    while ((rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa))) != 0 &&
+           (errno == EAGAIN || errno == EINTR)) {
+        if (lib_now_ms() >= deadline) {
+            close(fd);
+            return FASTN_ERR_TIMEOUT;
+        }
+        usleep(2000);
+    }
+    if (rc != 0) {
+        err = connect_errno(errno);
+        close(fd);
+        return err;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n, int64_t deadline)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno != EAGAIN)
+            return errno == EPIPE || errno == ECONNRESET ? FASTN_ERR_CLOSED
+                                                         : FASTN_ERR_IO;
+        int rc = wait_fd(fd, POLLOUT, deadline);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int recv_exact(int fd, uint8_t *p, size_t n, int64_t deadline)
+{
+    while (n > 0) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r > 0) {
+            p += r;
+            n -= (size_t)r;
+            continue;
+        }
+        if (r == 0)
+            return FASTN_ERR_CLOSED;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return errno == ECONNRESET ? FASTN_ERR_CLOSED : FASTN_ERR_IO;
+        int rc = wait_fd(fd, POLLIN, deadline);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Reads one varint-delimited Response. */
+static int read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
+{
+    uint8_t prefix[IPC_MAX_PREFIX], *body;
+    struct buf_reader r;
+    uint64_t len;
+    size_t n = 0;
+    int rc;
+
+    do {
+        if (n == sizeof(prefix))
+            return FASTN_ERR_PROTOCOL;
+        rc = recv_exact(fd, prefix + n, 1, deadline);
+        if (rc)
+            return rc;
+    } while (prefix[n++] & 0x80);
+    buf_reader_init(&r, prefix, n);
+    if (buf_get_uvarint(&r, &len) || len > IPC_MAX_RESPONSE)
+        return FASTN_ERR_PROTOCOL;
+    body = malloc(len ? (size_t)len : 1);
+    if (!body)
+        return FASTN_ERR_NOMEM;
+    rc = recv_exact(fd, body, (size_t)len, deadline);
+    if (!rc) {
+        *out = p2pd__pb__response__unpack(NULL, (size_t)len, body);
+        rc = *out ? 0 : FASTN_ERR_PROTOCOL;
+    }
+    free(body);
+    return rc;
+}
+
+/* After these errors the daemon closes the connection (or its state is
+ * unknown): the next request connects afresh. */
+static bool ends_connection(int err)
+{
+    switch (err) {
+    case FASTN_ERR_TIMEOUT:
+    case FASTN_ERR_CLOSED:
+    case FASTN_ERR_IO:
+    case FASTN_ERR_PROTOCOL:
+    case FASTN_ERR_NOT_ALLOWED:
+    case FASTN_ERR_BUSY:
+    case FASTN_ERR_MALFORMED:
+    case FASTN_ERR_TRUNCATED:
+    case FASTN_ERR_TOO_LARGE:
+        return true;
+    }
+    return false;
+}
+
+static int daemon_error(struct fastn_client *c, const P2pd__Pb__Response *r)
+{
+    const char *msg = r->error && r->error->msg ? r->error->msg : "";
+    int code = FASTN_ERR_REMOTE;
+
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
+    if (r->fastn && r->fastn->has_code && r->fastn->code < 0)
+        code = r->fastn->code;
+    return code;
+}
+
+int lib_request(struct fastn_client *c, const P2pd__Pb__Request *req,
+                P2pd__Pb__Response **out)
+{
+    int64_t deadline = lib_now_ms() + c->timeout_ms;
+    P2pd__Pb__Response *resp = NULL;
+    struct buf b;
+    int rc;
+
+    c->errmsg[0] = '\0';
+    if (c->fd < 0 && (rc = lib_socket_connect(c->sock, deadline, &c->fd)))
+        return rc;
+    buf_init(&b, IPC_MAX_REQUEST + IPC_MAX_PREFIX);
+    rc = ipc_frame_append(&b, &req->base);
+    if (!rc)
+        rc = send_all(c->fd, b.data, b.len, deadline);
+    buf_cleanup(&b);
+    /* A refused client finds its refusal waiting even if the send failed
+     * because the daemon had already hung up. */
+    if (!rc || rc == FASTN_ERR_CLOSED) {
+        int rrc = read_response(c->fd, deadline, &resp);
+        rc = rrc ? (rc ? rc : rrc) : 0;
+    }
+    if (!rc && resp->type != P2PD__PB__RESPONSE__TYPE__OK) {
+        rc = daemon_error(c, resp);
+        p2pd__pb__response__free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    if (rc && ends_connection(rc)) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    if (!rc)
+        *out = resp;
+    return rc;
+}

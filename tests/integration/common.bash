@@ -1,0 +1,115 @@
+# Shared by tests/integration/*.sh (sourced; not a test itself).
+# Every daemon runs in a temporary home under $TMPROOT; every wait is
+# bounded; on exit every daemon the test started is stopped (by the pid
+# the test recorded or the pid in its home's lock file) and $TMPROOT is
+# removed.
+set -euo pipefail
+[ -n "${FASTN_TEST_TRACE:-}" ] && set -E && trap 'echo "ERR at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND" >&2' ERR
+
+BUILD=${BUILD:-build}
+TOP=${FASTN_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BIN=${FASTN_BIN:-$TOP/$BUILD/bin}
+FASTND_BIN=$BIN/fastnd
+FASTN_BIN_CLI=$BIN/fastn
+PROBE=$TOP/$BUILD/tests/integration/ctl_probe
+# autostart must start this build's fastnd, never one on $PATH
+export FASTND=$FASTND_BIN
+unset FASTN_HOME
+
+TMPROOT=$(mktemp -d /tmp/fastn-it.XXXXXX)
+chmod 755 "$TMPROOT"
+# p2pd-style daemons make their temporary homes here
+export TMPDIR=$TMPROOT
+STARTED_PIDS=()
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+skip() {
+    echo "$*"
+    exit 77
+}
+
+pass() {
+    echo "ok: $*"
+}
+
+# Stops a process we started: TERM, then KILL after 5 s.
+stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local pid lock
+    for pid in "${STARTED_PIDS[@]}"; do
+        stop_pid "$pid"
+    done
+    # detached daemons (background mode, autostart) left their pid here
+    for lock in "$TMPROOT"/*/fastnd.lock; do
+        [ -f "$lock" ] || continue
+        pid=$(cat "$lock" 2>/dev/null || true)
+        [ -n "$pid" ] || continue
+        # a lock still held means that daemon is still running
+        flock -n "$lock" true 2>/dev/null || stop_pid "$pid"
+    done
+    rm -rf "$TMPROOT"
+}
+trap cleanup EXIT
+
+new_home() {
+    mktemp -d "$TMPROOT/h.XXXXXX"
+}
+
+# wait_for CMD...: retries a command for up to 5 s.
+wait_for() {
+    local i
+    for i in $(seq 100); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_gone PID: waits up to 5 s for a process to end.
+wait_gone() {
+    local i
+    for i in $(seq 100); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_fg HOME [ARGS...]: fastnd in the foreground, as a child of the
+# test; sets DAEMON_PID and waits for its socket.
+start_fg() {
+    local home=$1
+    shift
+    "$FASTND_BIN" --home "$home" --foreground "$@" \
+        >>"$home/stdout.log" 2>>"$home/stderr.log" &
+    DAEMON_PID=$!
+    STARTED_PIDS+=("$DAEMON_PID")
+    wait_for test -S "$home/fastnd.sock" ||
+        fail "fastnd did not create $home/fastnd.sock: $(cat "$home/stderr.log")"
+}
+
+# daemon_pid HOME: the pid a (detached) daemon wrote into its lock file.
+daemon_pid() {
+    cat "$1/fastnd.lock"
+}
+
+fastn() {
+    "$FASTN_BIN_CLI" "$@"
+}
+
+has_jq() {
+    command -v jq >/dev/null 2>&1
+}
