@@ -166,7 +166,7 @@ static double run(enum path path, uint64_t total)
         if (err || room < sizeof(frame))
             die("rx space", err ? err : FASTN_ERR_NOMEM);
         dst = path == IN_PLACE ? p : frame;
-        int w = conn_stream_send_frame(d.c, id, dst, n, false);
+        int w = conn_stream_send_frame(d.c, id, dst, n);
         if (w < 0)
             die("send frame", w);
         if (path == SOCKET_COPY)
@@ -245,7 +245,7 @@ static double yamux_only(uint64_t total)
             continue;
         if (w > CONN_FRAME_MAX_DATA)
             w = CONN_FRAME_MAX_DATA;
-        yamux_stream_data_header(a, id, w, false, frame);
+        yamux_stream_data_header(a, id, w, frame);
         p = frame;
         n = YAMUX_HEADER_LEN + w;
         for (size_t off = 0; off < n; off += used)

@@ -375,7 +375,7 @@ struct yamux_session *conn_mux(struct conn *c)
 }
 
 int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
-                           size_t len, bool fin)
+                           size_t len)
 {
     int err;
 
@@ -384,8 +384,7 @@ int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
     err = flush_mux(c);
     if (err)
         return err;
-    err = yamux_stream_data_header(c->mux, id, len, fin,
-                                   frame + NOISE_FRAME_HEAD);
+    err = yamux_stream_data_header(c->mux, id, len, frame + NOISE_FRAME_HEAD);
     if (err)
         return err;
     return noise_seal_frame(c->noise, frame, YAMUX_HEADER_LEN + len);

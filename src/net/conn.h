@@ -110,7 +110,7 @@ struct yamux_session *conn_mux(struct conn *c);
  * yamux_stream_data_header, FASTN_ERR_INVAL (not ready, len too large),
  * FASTN_ERR_CRYPTO. */
 int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
-                           size_t len, bool fin);
+                           size_t len);
 
 /* Keepalive and liveness (yamux); errors as yamux_tick. */
 int conn_tick(struct conn *c, uint64_t now);

@@ -560,10 +560,9 @@ static void local_fin(struct yamux_session *s, struct stream *st)
 }
 
 int yamux_stream_data_header(struct yamux_session *s, uint32_t id, size_t len,
-                             bool fin, uint8_t hdr[YAMUX_HEADER_LEN])
+                             uint8_t hdr[YAMUX_HEADER_LEN])
 {
     struct stream *st = find(s, id);
-    uint16_t flags;
 
     if (!st)
         return FASTN_ERR_NOT_FOUND;
@@ -571,11 +570,8 @@ int yamux_stream_data_header(struct yamux_session *s, uint32_t id, size_t len,
         return FASTN_ERR_CLOSED;
     if (len > st->send_window)
         return FASTN_ERR_AGAIN;
-    flags = stream_flags(s, st) | (fin ? YAMUX_FIN : 0);
-    put_header(hdr, YAMUX_TYPE_DATA, flags, id, (uint32_t)len);
+    put_header(hdr, YAMUX_TYPE_DATA, stream_flags(s, st), id, (uint32_t)len);
     st->send_window -= (uint32_t)len;
-    if (fin)
-        local_fin(s, st);
     return 0;
 }
 
@@ -602,7 +598,7 @@ int yamux_stream_write(struct yamux_session *s, uint32_t id, const uint8_t *p,
     err = buf_reserve(&s->out, YAMUX_HEADER_LEN + n);
     if (err)
         return err == FASTN_ERR_NOMEM ? err : 0;
-    yamux_stream_data_header(s, id, n, false, s->out.data + s->out.len);
+    yamux_stream_data_header(s, id, n, s->out.data + s->out.len);
     memcpy(s->out.data + s->out.len + YAMUX_HEADER_LEN, p, n);
     s->out.len += YAMUX_HEADER_LEN + n;
     return (int)n;

@@ -221,7 +221,7 @@ TEST(window_is_respected_and_reopened)
     CHECK_EQ(yamux_stream_send_window(c->s, id), 0);
     CHECK_EQ(yamux_stream_write(c->s, id, big, 1), 0);
     uint8_t hdr[12];
-    CHECK_ERR(yamux_stream_data_header(c->s, id, 1, false, hdr),
+    CHECK_ERR(yamux_stream_data_header(c->s, id, 1, hdr),
               FASTN_ERR_AGAIN);
     CHECK_ERR(pump(c, l, 0), 0);
     CHECK_EQ(l->ndata, YAMUX_INITIAL_WINDOW);
@@ -519,30 +519,50 @@ TEST(bad_input_ends_the_session)
     CHECK_ERR(bad(data_over_window, &code), FASTN_ERR_NET_WINDOW);
 }
 
-TEST(in_place_header_with_fin)
+TEST(in_place_header_then_close)
 {
     struct side *c = side_new(true, NULL), *l = side_new(false, NULL);
     uint8_t frame_buf[12 + 4];
     uint32_t id;
+    size_t n;
+    const uint8_t *p;
 
     CHECK_ERR(yamux_stream_open(c->s, NULL, &id), 0);
     CHECK_ERR(pump(c, l, 0), 0);
-    CHECK_ERR(yamux_stream_data_header(c->s, id, 4, true, frame_buf), 0);
+    CHECK_ERR(yamux_stream_data_header(c->s, id, 4, frame_buf), 0);
+    CHECK_EQ(frame_buf[3], 0); /* no flags: FIN travels on its own */
     memcpy(frame_buf + 12, "done", 4);
-    CHECK_EQ(yamux_stream_send_window(c->s, id), 0); /* write-closed */
-    CHECK_ERR(yamux_stream_data_header(c->s, id, 0, false, frame_buf),
+    CHECK_EQ(yamux_stream_send_window(c->s, id), YAMUX_INITIAL_WINDOW - 4);
+    CHECK_ERR(yamux_stream_close(c->s, id), 0);
+    CHECK_ERR(yamux_stream_data_header(c->s, id, 0, frame_buf),
               FASTN_ERR_CLOSED);
     CHECK_ERR(feed(l, frame_buf, sizeof(frame_buf), sizeof(frame_buf), 0), 0);
+    CHECK_ERR(pump(c, l, 0), 0);
     CHECK_EQ(l->ndata, 4);
     CHECK_EQ(count(l, YAMUX_EV_FIN), 1);
     /* the reply carries ACK on its first frame */
-    CHECK_ERR(yamux_stream_data_header(l->s, id, 2, true, frame_buf), 0);
-    CHECK_EQ(frame_buf[3], YAMUX_ACK | YAMUX_FIN);
-    CHECK_EQ(yamux_stream_count(l->s), 0);
+    CHECK_ERR(yamux_stream_data_header(l->s, id, 2, frame_buf), 0);
+    CHECK_EQ(frame_buf[3], YAMUX_ACK);
     memcpy(frame_buf + 12, "ok", 2);
     CHECK_ERR(feed(c, frame_buf, 14, 14, 0), 0);
+    CHECK_ERR(yamux_stream_close(l->s, id), 0);
+    CHECK_EQ(yamux_stream_count(l->s), 0);
+    p = yamux_output(l->s, &n);
+    CHECK_ERR(feed(c, p, n, n, 0), 0);
     CHECK_EQ(count(c, YAMUX_EV_CLOSED), 1);
     CHECK_EQ(yamux_stream_count(c->s), 0);
+    /* data and FIN in one frame from a peer: the data comes first */
+    struct side *x = side_new(false, NULL);
+    struct buf b;
+    buf_init(&b, 64);
+    frame(&b, YAMUX_TYPE_DATA, YAMUX_SYN | YAMUX_FIN, 1, 3);
+    buf_append(&b, "abc", 3);
+    CHECK_ERR(feed(x, b.data, b.len, b.len, 0), 0);
+    CHECK_EQ(x->ndata, 3);
+    CHECK_EQ(x->ev[1].type, YAMUX_EV_DATA);
+    CHECK_EQ(x->ev[2].type, YAMUX_EV_FIN);
+    buf_cleanup(&b);
+    side_free(x);
     side_free(c);
     side_free(l);
 }
@@ -586,7 +606,7 @@ int main(void)
     RUN(go_away_both_ways);
     RUN(keepalive_and_dead_peer);
     RUN(bad_input_ends_the_session);
-    RUN(in_place_header_with_fin);
+    RUN(in_place_header_then_close);
     RUN(many_streams_hash_table);
     return test_done();
 }
