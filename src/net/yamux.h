@@ -143,9 +143,9 @@ uint32_t yamux_stream_send_window(struct yamux_session *s, uint32_t id);
 /* Writes the header of a data frame of len bytes into hdr and takes len
  * from the send window. FIN is never set here: js-libp2p's yamux (8.x)
  * handles a FIN before the data of its frame and drops that data, so end
- * a stream with yamux_stream_close() after the last data frame. Errors: FASTN_ERR_NOT_FOUND,
- * FASTN_ERR_CLOSED (already half-closed by us), FASTN_ERR_AGAIN (len is
- * more than the send window). */
+ * a stream with yamux_stream_close() after the last data frame. Errors:
+ * FASTN_ERR_NOT_FOUND, FASTN_ERR_CLOSED (already half-closed by us),
+ * FASTN_ERR_AGAIN (len is more than the send window). */
 int yamux_stream_data_header(struct yamux_session *s, uint32_t id, size_t len,
                              uint8_t hdr[YAMUX_HEADER_LEN]);
 /* Queues a data frame with a copy of p[0..n) in the output. Returns the

@@ -29,8 +29,15 @@
 #include "net/mss.h"
 #include "net/ping.h"
 
-enum kind { K_NONE, K_ECHO_SRV, K_ID_SRV, K_PING_SRV, K_ECHO_CLI, K_ID_CLI,
-            K_PING_CLI };
+enum kind {
+    K_NONE,
+    K_ECHO_SRV,
+    K_ID_SRV,
+    K_PING_SRV,
+    K_ECHO_CLI,
+    K_ID_CLI,
+    K_PING_CLI
+};
 
 struct cs {
     bool used, negotiated, fin;
@@ -234,7 +241,8 @@ static void on_payload(struct cs *t, const uint8_t *p, size_t n)
                 if (identify_peer(&im, &pid) ||
                     !peer_id_equal(&pid, conn_remote_peer(C)))
                     die("identify key", FASTN_ERR_NET_WRONG_PEER);
-                fprintf(stderr, "identify: agent %.*s, %zu protocols, %zu addrs\n",
+                fprintf(stderr,
+                        "identify: agent %.*s, %zu protocols, %zu addrs\n",
                         (int)im.agent_version.len, im.agent_version.p,
                         im.n_protocols, im.n_listen);
                 done_id = 1;
@@ -279,8 +287,8 @@ static void start_clients(void)
 static void send_echo(void)
 {
     static uint64_t sent;
-    static uint8_t frame[CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA +
-                         CONN_FRAME_TAIL];
+    static uint8_t
+        frame[CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL];
     struct cs *t = NULL;
     for (int i = 0; i < 64; i++)
         if (S[i].used && S[i].kind == K_ECHO_CLI)
@@ -321,7 +329,8 @@ static void handle(const struct conn_event *ev)
     struct cs *t;
     if (ev->type == CONN_EV_READY) {
         char s[PEER_ID_STR_MAX];
-        fprintf(stderr, "ready with %s\n", peer_id_format(conn_remote_peer(C), s));
+        fprintf(stderr, "ready with %s\n",
+                peer_id_format(conn_remote_peer(C), s));
         start_clients();
         return;
     }

@@ -221,8 +221,7 @@ TEST(window_is_respected_and_reopened)
     CHECK_EQ(yamux_stream_send_window(c->s, id), 0);
     CHECK_EQ(yamux_stream_write(c->s, id, big, 1), 0);
     uint8_t hdr[12];
-    CHECK_ERR(yamux_stream_data_header(c->s, id, 1, hdr),
-              FASTN_ERR_AGAIN);
+    CHECK_ERR(yamux_stream_data_header(c->s, id, 1, hdr), FASTN_ERR_AGAIN);
     CHECK_ERR(pump(c, l, 0), 0);
     CHECK_EQ(l->ndata, YAMUX_INITIAL_WINDOW);
     /* not consumed: no update; consumed: an update of the full delta */
