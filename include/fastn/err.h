@@ -75,6 +75,16 @@ extern "C" {
     X(FASTN_ERR_NET_NO_ADDR, -210,                                             \
       "no known address for this peer; run `fastn connect MULTIADDR` first")   \
     X(FASTN_ERR_NET_DEAD, -211, "the connection stopped answering")            \
+    X(FASTN_ERR_NET_MULTIADDR_PROTO, -212,                                     \
+      "multiaddr protocol not supported (fastn knows /ip4 /ip6 /dns /dns4 "    \
+      "/dns6 /tcp /p2p /unix)")                                                \
+    X(FASTN_ERR_NET_NEGOTIATION, -213,                                         \
+      "protocol negotiation failed: the peer does not speak "                  \
+      "multistream-select 1.0")                                                \
+    X(FASTN_ERR_NET_DECRYPT, -214,                                             \
+      "the connection carried a corrupted or forged message")                  \
+    X(FASTN_ERR_NET_STREAM_LIMIT, -215,                                        \
+      "too many streams on this connection; try again later")                  \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \

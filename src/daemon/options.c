@@ -49,14 +49,12 @@ static int add_listen(struct daemon_options *o, const char *ma, size_t len,
                       char *err, size_t errlen)
 {
     char *text = strndup(ma, len);
-    struct buf b;
+    struct multiaddr parsed;
     int rc;
 
     if (!text)
         return fail(err, errlen, "out of memory");
-    buf_init(&b, MULTIADDR_MAX);
-    rc = multiaddr_parse(text, &b);
-    buf_cleanup(&b);
+    rc = multiaddr_parse(text, &parsed);
     if (rc) {
         fail(err, errlen,
              "bad listen address '%s': want a multiaddr such "
@@ -79,21 +77,13 @@ static int add_listen(struct daemon_options *o, const char *ma, size_t len,
 static int set_control_path(struct daemon_options *o, const char *v, char *err,
                             size_t errlen)
 {
-    struct buf b;
-    struct buf_reader r;
-    uint64_t code, len;
-    const uint8_t *path;
+    struct multiaddr ma;
+    char path[MULTIADDR_UNIX_MAX + 1];
     char *out = NULL;
 
-    buf_init(&b, MULTIADDR_MAX);
-    buf_reader_init(&r, NULL, 0);
-    if (multiaddr_parse(v, &b) == 0) {
-        buf_reader_init(&r, b.data, b.len);
-        if (!buf_get_uvarint(&r, &code) && code == 400 &&
-            !buf_get_uvarint(&r, &len) && !buf_get_span(&r, len, &path))
-            out = strndup((const char *)path, len);
-    }
-    buf_cleanup(&b);
+    if (multiaddr_parse(v, &ma) == 0 &&
+        multiaddr_to_unix(&ma, path, sizeof(path)) == 0)
+        out = strdup(path);
     if (!out)
         return fail(err, errlen, "-listen wants /unix/PATH, not '%s'", v);
     free((char *)o->control_path);

@@ -1,11 +1,10 @@
 /*
- * Identities: Ed25519 key pairs and libp2p PeerIDs.
+ * Identities: Ed25519 key pairs, key files and signatures.
  *
  * A struct identity holds a secret key and must be wiped with
- * identity_cleanup(). A struct peer_id is the binary multihash form of a
- * PeerID (identity multihash of the protobuf PublicKey for Ed25519; a
- * sha256 multihash for keys too long to inline), compared byte for byte.
- * Only this subsystem and net's crypto files call libsodium.
+ * identity_cleanup(). PeerIDs and public-key encodings are in
+ * util/peer_id.h (no cryptography there). Only this subsystem and net's
+ * crypto files call libsodium.
  */
 #ifndef FASTN_IDENTITY_H
 #define FASTN_IDENTITY_H
@@ -14,20 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IDENTITY_PUBKEY_LEN 32
+#include "util/peer_id.h"
+
 #define IDENTITY_SECKEY_LEN 64 /* libsodium form: 32-byte seed || pubkey */
 #define IDENTITY_SIG_LEN 64
-/* protobuf PublicKey for Ed25519: 08 01 12 20 || key */
-#define IDENTITY_PUBKEY_PROTO_LEN 36
-/* Longest multihash we accept as a PeerID (sha256 form is 34 bytes). */
-#define PEER_ID_MAX_BYTES 64
-/* Longest base58 text of a PeerID, plus NUL. */
-#define PEER_ID_STR_MAX 96
-
-struct peer_id {
-    uint8_t len;
-    uint8_t bytes[PEER_ID_MAX_BYTES];
-};
 
 struct identity {
     uint8_t seckey[IDENTITY_SECKEY_LEN];
@@ -74,30 +63,5 @@ int identity_sign(const struct identity *id, const uint8_t *msg, size_t n,
 bool identity_verify(const uint8_t pubkey[IDENTITY_PUBKEY_LEN],
                      const uint8_t *msg, size_t n,
                      const uint8_t sig[IDENTITY_SIG_LEN]);
-
-/* Encodes a raw Ed25519 public key as the 36-byte protobuf PublicKey. */
-void pubkey_encode_proto(const uint8_t pubkey[IDENTITY_PUBKEY_LEN],
-                         uint8_t out[IDENTITY_PUBKEY_PROTO_LEN]);
-/* Decodes a protobuf PublicKey that must be Ed25519. Errors:
- * FASTN_ERR_BAD_KEY, FASTN_ERR_UNSUPPORTED (another key type). */
-int pubkey_decode_proto(const uint8_t *p, size_t n,
-                        uint8_t pubkey[IDENTITY_PUBKEY_LEN]);
-
-/* The PeerID of an Ed25519 public key. */
-void peer_id_from_pubkey(const uint8_t pubkey[IDENTITY_PUBKEY_LEN],
-                         struct peer_id *out);
-/* Wraps binary multihash bytes (from the wire) as a PeerID after checking
- * they are an identity or sha2-256 multihash. Errors: BAD_PEER_ID. */
-int peer_id_from_bytes(const uint8_t *p, size_t n, struct peer_id *out);
-/* Parses the text form: base58btc multihash ("12D3KooW…", "Qm…") or a
- * CIDv1 with the libp2p-key codec in base32 ("bafz…"). Errors:
- * FASTN_ERR_BAD_PEER_ID. */
-int peer_id_parse(const char *s, struct peer_id *out);
-/* Formats as base58btc into out (PEER_ID_STR_MAX bytes); returns out. */
-char *peer_id_format(const struct peer_id *id, char out[PEER_ID_STR_MAX]);
-bool peer_id_equal(const struct peer_id *a, const struct peer_id *b);
-/* When the PeerID inlines an Ed25519 key, copies it out and returns true. */
-bool peer_id_get_pubkey(const struct peer_id *id,
-                        uint8_t pubkey[IDENTITY_PUBKEY_LEN]);
 
 #endif

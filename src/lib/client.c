@@ -142,14 +142,16 @@ static void free_addrs(char **addrs, size_t n)
 static int addrs_text(const ProtobufCBinaryData *in, size_t n, char ***out,
                       size_t *n_out)
 {
-    char text[MULTIADDR_TEXT_MAX + 1];
+    char text[MULTIADDR_STR_MAX];
+    struct multiaddr ma;
     char **v = calloc(n ? n : 1, sizeof(char *));
     size_t k = 0;
 
     if (!v)
         return FASTN_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (multiaddr_format(in[i].data, in[i].len, text, sizeof(text)))
+        if (multiaddr_from_bytes(in[i].data, in[i].len, &ma) ||
+            multiaddr_format(&ma, text, sizeof(text)) < 0)
             continue;
         if (!(v[k] = strdup(text))) {
             free_addrs(v, k);

@@ -1,67 +1,33 @@
 /*
- * Multiaddr text and binary forms; see multiaddr.h. Values are checked in
- * both directions, so whatever formats also parses back to the same bytes.
+ * Multiaddr text and binary codecs; see multiaddr.h.
+ *
+ * Every value is checked on the way in (from text or from the wire), so
+ * a struct multiaddr is always well formed: formatting and iteration can
+ * then not fail on content. Values: ip4 4 bytes, ip6 16, tcp 2 (big
+ * endian); dns*, unix and p2p are uvarint-length-prefixed.
  */
 #include "util/multiaddr.h"
 
 #include <arpa/inet.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "fastn/err.h"
-#include "util/base58.h"
+#include "util/buf.h"
 
-enum ma_kind { MA_NONE, MA_IP4, MA_IP6, MA_PORT, MA_TEXT, MA_PATH, MA_P2P };
-
-struct ma_proto {
+struct proto_info {
     uint32_t code;
     const char *name;
-    enum ma_kind kind;
+    int size; /* fixed value size in bytes, or -1 for length-prefixed */
 };
 
-static const struct ma_proto protos[] = {
-    {4, "ip4", MA_IP4},
-    {6, "tcp", MA_PORT},
-    {33, "dccp", MA_PORT},
-    {41, "ip6", MA_IP6},
-    {42, "ip6zone", MA_TEXT},
-    {53, "dns", MA_TEXT},
-    {54, "dns4", MA_TEXT},
-    {55, "dns6", MA_TEXT},
-    {56, "dnsaddr", MA_TEXT},
-    {132, "sctp", MA_PORT},
-    {273, "udp", MA_PORT},
-    {280, "webrtc-direct", MA_NONE},
-    {281, "webrtc", MA_NONE},
-    {290, "p2p-circuit", MA_NONE},
-    {400, "unix", MA_PATH},
-    {421, "p2p", MA_P2P},
-    {448, "tls", MA_NONE},
-    {454, "noise", MA_NONE},
-    {460, "quic", MA_NONE},
-    {461, "quic-v1", MA_NONE},
-    {465, "webtransport", MA_NONE},
-    {477, "ws", MA_NONE},
-    {478, "wss", MA_NONE},
-    {480, "http", MA_NONE},
+static const struct proto_info protos[] = {
+    {MA_IP4, "ip4", 4},    {MA_TCP, "tcp", 2},    {MA_IP6, "ip6", 16},
+    {MA_DNS, "dns", -1},   {MA_DNS4, "dns4", -1}, {MA_DNS6, "dns6", -1},
+    {MA_UNIX, "unix", -1}, {MA_P2P, "p2p", -1},   {MA_P2P, "ipfs", -1},
 };
 
-static const struct ma_proto *by_name(const char *name, size_t len)
-{
-    if (len == 4 && !strncmp(name, "ipfs", 4)) {
-        name = "p2p";
-        len = 3;
-    }
-    for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
-        if (strlen(protos[i].name) == len &&
-            !strncmp(protos[i].name, name, len))
-            return &protos[i];
-    return NULL;
-}
-
-static const struct ma_proto *by_code(uint64_t code)
+static const struct proto_info *proto_by_code(uint64_t code)
 {
     for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
         if (protos[i].code == code)
@@ -69,291 +35,462 @@ static const struct ma_proto *by_code(uint64_t code)
     return NULL;
 }
 
-/* A /p2p/ value is a multihash: varint code, varint length, digest. */
-static bool multihash_ok(const uint8_t *p, size_t n)
+static const struct proto_info *proto_by_name(const char *s, size_t n)
+{
+    for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+        if (strlen(protos[i].name) == n && memcmp(protos[i].name, s, n) == 0)
+            return &protos[i];
+    return NULL;
+}
+
+static bool is_dns_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+/* Checks a binary value for its protocol. */
+static int check_value(uint32_t code, const uint8_t *v, size_t n)
+{
+    struct peer_id id;
+
+    switch (code) {
+    case MA_DNS:
+    case MA_DNS4:
+    case MA_DNS6:
+        if (n == 0 || n > MULTIADDR_DNS_MAX)
+            return FASTN_ERR_BAD_MULTIADDR;
+        for (size_t i = 0; i < n; i++)
+            if (!is_dns_char(v[i]))
+                return FASTN_ERR_BAD_MULTIADDR;
+        return 0;
+    case MA_UNIX:
+        /* Absolute paths only: a socket path relative to the daemon's
+         * working directory would mean different things to each side. */
+        if (n == 0 || n > MULTIADDR_UNIX_MAX || v[0] != '/' || memchr(v, 0, n))
+            return FASTN_ERR_BAD_MULTIADDR;
+        return 0;
+    case MA_P2P:
+        return peer_id_from_bytes(v, n, &id) ? FASTN_ERR_BAD_MULTIADDR : 0;
+    default:
+        return 0; /* fixed-size values: any bytes are valid */
+    }
+}
+
+int multiaddr_append(struct multiaddr *ma, uint32_t code, const uint8_t *v,
+                     size_t n)
+{
+    const struct proto_info *pi = proto_by_code(code);
+    uint8_t hdr[20];
+    size_t h;
+    int err;
+
+    if (!pi)
+        return FASTN_ERR_NET_MULTIADDR_PROTO;
+    if (pi->size >= 0 && n != (size_t)pi->size)
+        return FASTN_ERR_BAD_MULTIADDR;
+    err = check_value(code, v, n);
+    if (err)
+        return err;
+    h = uvarint_encode(code, hdr);
+    if (pi->size < 0)
+        h += uvarint_encode(n, hdr + h);
+    if (h + n > (size_t)(MULTIADDR_MAX_BYTES - ma->len))
+        return FASTN_ERR_TOO_LARGE;
+    memcpy(ma->bytes + ma->len, hdr, h);
+    if (n)
+        memcpy(ma->bytes + ma->len + h, v, n);
+    ma->len = (uint16_t)(ma->len + h + n);
+    return 0;
+}
+
+int multiaddr_from_bytes(const uint8_t *p, size_t n, struct multiaddr *out)
+{
+    struct buf_reader r;
+    struct multiaddr tmp = {0};
+
+    if (n == 0)
+        return FASTN_ERR_BAD_MULTIADDR;
+    if (n > MULTIADDR_MAX_BYTES)
+        return FASTN_ERR_TOO_LARGE;
+    buf_reader_init(&r, p, n);
+    while (buf_reader_left(&r) > 0) {
+        uint64_t code, len;
+        const uint8_t *v;
+        const struct proto_info *pi;
+        int err;
+
+        if (buf_get_uvarint(&r, &code))
+            return FASTN_ERR_BAD_MULTIADDR;
+        pi = proto_by_code(code);
+        if (!pi)
+            return FASTN_ERR_NET_MULTIADDR_PROTO;
+        if (pi->size >= 0)
+            len = (uint64_t)pi->size;
+        else if (buf_get_uvarint(&r, &len))
+            return FASTN_ERR_BAD_MULTIADDR;
+        if (len > buf_reader_left(&r) || buf_get_span(&r, (size_t)len, &v))
+            return FASTN_ERR_BAD_MULTIADDR;
+        err = multiaddr_append(&tmp, (uint32_t)code, v, (size_t)len);
+        if (err)
+            return err;
+    }
+    *out = tmp;
+    return 0;
+}
+
+int multiaddr_next(const struct multiaddr *ma, size_t *off,
+                   struct multiaddr_comp *c)
 {
     struct buf_reader r;
     uint64_t code, len;
+    const struct proto_info *pi;
 
-    buf_reader_init(&r, p, n);
-    return buf_get_uvarint(&r, &code) == 0 && buf_get_uvarint(&r, &len) == 0 &&
-           len == buf_reader_left(&r);
+    if (*off >= ma->len)
+        return 0;
+    buf_reader_init(&r, ma->bytes, ma->len);
+    r.off = *off;
+    /* The bytes were validated when the multiaddr was built. */
+    if (buf_get_uvarint(&r, &code))
+        return 0;
+    pi = proto_by_code(code);
+    if (!pi)
+        return 0;
+    len = (uint64_t)pi->size;
+    if (pi->size < 0 && buf_get_uvarint(&r, &len))
+        return 0;
+    if (buf_get_span(&r, (size_t)len, &c->value))
+        return 0;
+    c->code = (uint32_t)code;
+    c->len = (size_t)len;
+    *off = r.off;
+    return 1;
 }
 
-/* --- text to binary ------------------------------------------------------ */
+/* --- text -------------------------------------------------------------- */
 
-/* Undoes %XX escapes (js writes a unix path as one encoded component). */
-static int unescape(const char *s, size_t len, char *out, size_t outlen,
-                    size_t *n)
+static int hexval(char c)
 {
-    size_t j = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned c = (unsigned char)s[i];
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes one unix path segment. The leading '/' of the path may
+ * be omitted in the text (protocols/unix.md), so it is restored. */
+static int unix_from_text(const char *s, size_t n, uint8_t *out, size_t *len)
+{
+    uint8_t tmp[MULTIADDR_UNIX_MAX + 1];
+    size_t k = 0;
+
+    if (n == 0)
+        return FASTN_ERR_BAD_MULTIADDR;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
         if (c == '%') {
-            char hex[3] = {0};
-            char *end;
-            if (i + 2 >= len)
+            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
                 return FASTN_ERR_BAD_MULTIADDR;
-            hex[0] = s[i + 1];
-            hex[1] = s[i + 2];
-            c = (unsigned)strtoul(hex, &end, 16);
-            if (end != hex + 2 || c == 0)
-                return FASTN_ERR_BAD_MULTIADDR;
+            c = hi << 4 | lo;
             i += 2;
         }
-        if (j + 1 >= outlen)
-            return FASTN_ERR_TOO_LARGE;
-        out[j++] = (char)c;
+        if (k == sizeof(tmp))
+            return FASTN_ERR_BAD_MULTIADDR;
+        tmp[k++] = (uint8_t)c;
     }
-    out[j] = '\0';
-    *n = j;
+    *len = 0;
+    if (tmp[0] != '/')
+        out[(*len)++] = '/';
+    if (*len + k > MULTIADDR_UNIX_MAX)
+        return FASTN_ERR_BAD_MULTIADDR;
+    memcpy(out + *len, tmp, k);
+    *len += k;
     return 0;
 }
 
-static int put_value(struct buf *b, const struct ma_proto *p, const char *v,
-                     size_t len)
+static int port_from_text(const char *s, size_t n, uint8_t out[2])
 {
-    char tmp[MULTIADDR_TEXT_MAX + 1];
-    uint8_t bin[MULTIADDR_MAX];
+    unsigned v = 0;
+
+    if (n == 0 || n > 5)
+        return FASTN_ERR_BAD_MULTIADDR;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return FASTN_ERR_BAD_MULTIADDR;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v > 65535)
+        return FASTN_ERR_BAD_MULTIADDR;
+    out[0] = (uint8_t)(v >> 8);
+    out[1] = (uint8_t)v;
+    return 0;
+}
+
+/* Converts one text value to its binary form in out (room for the
+ * largest value). */
+static int value_from_text(uint32_t code, const char *s, size_t n, uint8_t *out,
+                           size_t *len)
+{
+    char tmp[PEER_ID_STR_MAX + 64];
+    struct peer_id id;
+
+    switch (code) {
+    case MA_IP4:
+    case MA_IP6:
+        if (n == 0 || n >= sizeof(tmp))
+            return FASTN_ERR_BAD_MULTIADDR;
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        if (inet_pton(code == MA_IP4 ? AF_INET : AF_INET6, tmp, out) != 1)
+            return FASTN_ERR_BAD_MULTIADDR;
+        *len = code == MA_IP4 ? 4 : 16;
+        return 0;
+    case MA_TCP:
+        *len = 2;
+        return port_from_text(s, n, out);
+    case MA_P2P:
+        if (n == 0 || n >= sizeof(tmp))
+            return FASTN_ERR_BAD_MULTIADDR;
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        if (peer_id_parse(tmp, &id))
+            return FASTN_ERR_BAD_MULTIADDR;
+        memcpy(out, id.bytes, id.len);
+        *len = id.len;
+        return 0;
+    case MA_UNIX:
+        return unix_from_text(s, n, out, len);
+    default: /* dns, dns4, dns6: checked by multiaddr_append */
+        if (n > MULTIADDR_DNS_MAX)
+            return FASTN_ERR_BAD_MULTIADDR;
+        memcpy(out, s, n);
+        *len = n;
+        return 0;
+    }
+}
+
+int multiaddr_parse(const char *s, struct multiaddr *out)
+{
+    struct multiaddr tmp = {0};
+    uint8_t val[MULTIADDR_DNS_MAX + 1];
+    const char *p = s;
+
+    if (!s || *p != '/' || p[1] == '\0')
+        return FASTN_ERR_BAD_MULTIADDR;
+    while (*p == '/' && p[1] != '\0') {
+        const char *name = p + 1, *v, *end;
+        const struct proto_info *pi;
+        size_t vlen;
+        int err;
+
+        end = strchr(name, '/');
+        if (!end)
+            end = name + strlen(name);
+        pi = proto_by_name(name, (size_t)(end - name));
+        if (!pi)
+            return end == name ? FASTN_ERR_BAD_MULTIADDR
+                               : FASTN_ERR_NET_MULTIADDR_PROTO;
+        if (*end != '/')
+            return FASTN_ERR_BAD_MULTIADDR; /* each of ours has a value */
+        v = end + 1;
+        end = strchr(v, '/');
+        if (!end)
+            end = v + strlen(v);
+        /* /unix is a path protocol: js writes the path as one
+         * percent-encoded segment, go as the rest of the text
+         * (/unix/tmp/x.sock). Without a '%' we read it as go does. */
+        if (pi->code == MA_UNIX && !memchr(v, '%', (size_t)(end - v)))
+            end = v + strlen(v);
+        err = value_from_text(pi->code, v, (size_t)(end - v), val, &vlen);
+        if (!err)
+            err = multiaddr_append(&tmp, pi->code, val, vlen);
+        if (err)
+            return err;
+        p = end;
+    }
+    /* One trailing slash is tolerated; anything else is not. */
+    if (*p != '\0' && !(p[0] == '/' && p[1] == '\0'))
+        return FASTN_ERR_BAD_MULTIADDR;
+    *out = tmp;
+    return 0;
+}
+
+static bool is_unreserved(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+           c == '~';
+}
+
+/* Appends the text of one value; returns the new length or TOO_LARGE. */
+static int value_to_text(const struct multiaddr_comp *c, char *out,
+                         size_t outlen, size_t k)
+{
+    char tmp[MULTIADDR_DNS_MAX + 1]; /* fits every value but unix */
     size_t n;
-    int rc;
 
-    if (len >= sizeof(tmp))
-        return FASTN_ERR_TOO_LARGE;
-    memcpy(tmp, v, len);
-    tmp[len] = '\0';
-    switch (p->kind) {
+    switch (c->code) {
     case MA_IP4:
-        if (inet_pton(AF_INET, tmp, bin) != 1)
-            return FASTN_ERR_BAD_MULTIADDR;
-        return buf_append(b, bin, 4);
     case MA_IP6:
-        if (inet_pton(AF_INET6, tmp, bin) != 1)
-            return FASTN_ERR_BAD_MULTIADDR;
-        return buf_append(b, bin, 16);
-    case MA_PORT: {
-        char *end;
-        unsigned long port = strtoul(tmp, &end, 10);
-        if (!len || *end || tmp[0] < '0' || tmp[0] > '9' || port > 65535)
-            return FASTN_ERR_BAD_MULTIADDR;
-        return buf_put_be16(b, (uint16_t)port);
-    }
-    case MA_P2P:
-        rc = base58_decode(tmp, len, bin, sizeof(bin));
-        if (rc < 0 || !multihash_ok(bin, (size_t)rc))
-            return FASTN_ERR_BAD_MULTIADDR;
-        n = (size_t)rc;
+        inet_ntop(c->code == MA_IP4 ? AF_INET : AF_INET6, c->value, tmp,
+                  sizeof(tmp));
         break;
-    case MA_TEXT:
-    case MA_PATH:
-        rc = unescape(v, len, tmp, sizeof(tmp), &n);
-        if (rc)
-            return rc;
-        if (!n || (p->kind == MA_TEXT && strchr(tmp, '/')))
-            return FASTN_ERR_BAD_MULTIADDR;
-        if (n > sizeof(bin))
+    case MA_TCP:
+        snprintf(tmp, sizeof(tmp), "%u",
+                 (unsigned)(c->value[0] << 8 | c->value[1]));
+        break;
+    case MA_P2P: {
+        struct peer_id id;
+        peer_id_from_bytes(c->value, c->len, &id);
+        peer_id_format(&id, tmp);
+        break;
+    }
+    case MA_UNIX:
+        for (size_t i = 0; i < c->len; i++) {
+            if (k + 4 > outlen)
+                return FASTN_ERR_TOO_LARGE;
+            if (is_unreserved(c->value[i]))
+                out[k++] = (char)c->value[i];
+            else
+                k += (size_t)snprintf(out + k, 4, "%%%02X", c->value[i]);
+        }
+        return (int)k;
+    default:
+        if (c->len >= sizeof(tmp))
             return FASTN_ERR_TOO_LARGE;
-        memcpy(bin, tmp, n);
+        memcpy(tmp, c->value, c->len);
+        tmp[c->len] = '\0';
         break;
-    default:
-        return 0;
     }
-    rc = buf_put_uvarint(b, n);
-    return rc ? rc : buf_append(b, bin, n);
-}
-
-static int parse_into(const char *s, struct buf *b)
-{
-    if (*s != '/')
-        return FASTN_ERR_BAD_MULTIADDR;
-    while (*s) {
-        const char *name = s + 1, *v;
-        size_t nlen = strcspn(name, "/"), vlen;
-        const struct ma_proto *p = by_name(name, nlen);
-        int rc;
-
-        if (!p)
-            return FASTN_ERR_BAD_MULTIADDR;
-        rc = buf_put_uvarint(b, p->code);
-        if (rc)
-            return rc;
-        s = name + nlen;
-        if (p->kind == MA_NONE)
-            continue;
-        if (*s != '/')
-            return FASTN_ERR_BAD_MULTIADDR;
-        v = s + 1;
-        /* A path is the rest of the address: with its leading slash when
-         * it has more slashes, else one URI-encoded component. */
-        if (p->kind == MA_PATH && strchr(v, '/'))
-            v = s;
-        vlen = p->kind == MA_PATH ? strlen(v) : strcspn(v, "/");
-        rc = put_value(b, p, v, vlen);
-        if (rc)
-            return rc;
-        s = v + vlen;
-    }
-    return 0;
-}
-
-int multiaddr_parse(const char *text, struct buf *out)
-{
-    size_t start = out->len;
-    int rc;
-
-    if (strlen(text) > MULTIADDR_TEXT_MAX)
+    n = strlen(tmp);
+    if (k + n + 1 > outlen)
         return FASTN_ERR_TOO_LARGE;
-    rc = parse_into(text, out);
-    if (!rc && out->len - start > MULTIADDR_MAX)
-        rc = FASTN_ERR_TOO_LARGE;
-    if (rc)
-        out->len = start;
-    return rc;
+    memcpy(out + k, tmp, n);
+    return (int)(k + n);
 }
 
-/* --- binary to text ------------------------------------------------------ */
-
-struct text_out {
-    char *p;
-    size_t len, cap;
-};
-
-static int emit(struct text_out *t, const char *s, size_t n)
+int multiaddr_format(const struct multiaddr *ma, char *out, size_t outlen)
 {
-    if (n >= t->cap - t->len)
-        return FASTN_ERR_TOO_LARGE;
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-    return 0;
-}
-
-static bool text_ok(const uint8_t *v, size_t n, bool path)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (v[i] == 0 || (!path && v[i] == '/'))
-            return false;
-    return true;
-}
-
-/* A text value; '%' is escaped so that the text parses back to the same
- * bytes. A path with a slash after its first byte is written as it is
- * (/unix/tmp/x.sock); any other path as one URI-encoded component
- * (/unix/%2Fx.sock, /unix/rel%2Fx.sock), which parses back the same. */
-static int emit_text(struct text_out *t, const uint8_t *v, size_t n, bool path)
-{
-    bool raw = path && v[0] == '/' && n > 1 && memchr(v + 1, '/', n - 1);
-    int rc = raw ? 0 : emit(t, "/", 1);
-
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (v[i] == '%')
-            rc = emit(t, "%25", 3);
-        else if (v[i] == '/' && !raw)
-            rc = emit(t, "%2F", 3);
-        else
-            rc = emit(t, (const char *)v + i, 1);
-    }
-    return rc;
-}
-
-static int format_value(struct text_out *t, const struct ma_proto *p,
-                        const uint8_t *v, size_t n)
-{
-    char tmp[MULTIADDR_MAX * 2];
-
-    switch (p->kind) {
-    case MA_IP4:
-    case MA_IP6:
-        inet_ntop(p->kind == MA_IP4 ? AF_INET : AF_INET6, v, tmp, sizeof(tmp));
-        break;
-    case MA_PORT:
-        snprintf(tmp, sizeof(tmp), "%u", (unsigned)(v[0] << 8 | v[1]));
-        break;
-    case MA_P2P:
-        if (!multihash_ok(v, n) || base58_encode(v, n, tmp, sizeof(tmp)) < 0)
-            return FASTN_ERR_BAD_MULTIADDR;
-        break;
-    case MA_TEXT:
-    case MA_PATH:
-        if (!text_ok(v, n, p->kind == MA_PATH))
-            return FASTN_ERR_BAD_MULTIADDR;
-        return emit_text(t, v, n, p->kind == MA_PATH);
-    default:
-        return 0;
-    }
-    if (emit(t, "/", 1))
-        return FASTN_ERR_TOO_LARGE;
-    return emit(t, tmp, strlen(tmp));
-}
-
-/* The multiformats unsigned-varint spec requires the minimal encoding;
- * without that, formatting and parsing back could change the bytes. */
-static int get_minimal_uvarint(struct buf_reader *r, uint64_t *v)
-{
-    size_t start = r->off;
-    if (buf_get_uvarint(r, v) || uvarint_len(*v) != r->off - start)
-        return FASTN_ERR_BAD_MULTIADDR;
-    return 0;
-}
-
-static int value_span(struct buf_reader *r, const struct ma_proto *p,
-                      const uint8_t **v, size_t *n)
-{
-    uint64_t len;
-
-    switch (p->kind) {
-    case MA_NONE:
-        *n = 0;
-        *v = buf_reader_cur(r);
-        return 0;
-    case MA_IP4:
-        *n = 4;
-        break;
-    case MA_IP6:
-        *n = 16;
-        break;
-    case MA_PORT:
-        *n = 2;
-        break;
-    default:
-        if (get_minimal_uvarint(r, &len) || len > MULTIADDR_MAX)
-            return FASTN_ERR_BAD_MULTIADDR;
-        *n = (size_t)len;
-    }
-    return buf_get_span(r, *n, v) ? FASTN_ERR_BAD_MULTIADDR : 0;
-}
-
-int multiaddr_format(const uint8_t *p, size_t n, char *out, size_t outlen)
-{
-    struct text_out t = {out, 0, outlen};
-    struct buf_reader r;
+    struct multiaddr_comp c;
+    size_t off = 0, k = 0;
 
     if (outlen == 0)
         return FASTN_ERR_TOO_LARGE;
-    out[0] = '\0';
-    if (n == 0 || n > MULTIADDR_MAX)
-        return FASTN_ERR_BAD_MULTIADDR;
-    buf_reader_init(&r, p, n);
-    while (buf_reader_left(&r)) {
-        const struct ma_proto *proto;
-        const uint8_t *v;
-        uint64_t code;
-        size_t vlen;
-        int rc;
-
-        if (get_minimal_uvarint(&r, &code) || !(proto = by_code(code)))
-            return FASTN_ERR_BAD_MULTIADDR;
-        if (value_span(&r, proto, &v, &vlen))
-            return FASTN_ERR_BAD_MULTIADDR;
-        if ((rc = emit(&t, "/", 1)) ||
-            (rc = emit(&t, proto->name, strlen(proto->name))) ||
-            (rc = format_value(&t, proto, v, vlen)))
-            return rc;
-        /* a path is terminal: nothing may follow it */
-        if (proto->kind == MA_PATH && buf_reader_left(&r))
-            return FASTN_ERR_BAD_MULTIADDR;
+    while (multiaddr_next(ma, &off, &c)) {
+        const char *name = proto_by_code(c.code)->name;
+        size_t n = strlen(name);
+        int r;
+        if (k + n + 3 > outlen)
+            return FASTN_ERR_TOO_LARGE;
+        out[k++] = '/';
+        memcpy(out + k, name, n);
+        k += n;
+        out[k++] = '/';
+        r = value_to_text(&c, out, outlen, k);
+        if (r < 0)
+            return r;
+        k = (size_t)r;
     }
+    out[k] = '\0';
+    return (int)k;
+}
+
+/* --- helpers for the swarm ---------------------------------------------- */
+
+int multiaddr_from_ip_tcp(struct multiaddr *out, const uint8_t *ip,
+                          size_t ip_len, uint16_t port)
+{
+    uint8_t p[2] = {(uint8_t)(port >> 8), (uint8_t)port};
+    int err;
+
+    if (ip_len != 4 && ip_len != 16)
+        return FASTN_ERR_INVAL;
+    out->len = 0;
+    err = multiaddr_append(out, ip_len == 4 ? MA_IP4 : MA_IP6, ip, ip_len);
+    return err ? err : multiaddr_append(out, MA_TCP, p, 2);
+}
+
+int multiaddr_append_peer(struct multiaddr *ma, const struct peer_id *id)
+{
+    return multiaddr_append(ma, MA_P2P, id->bytes, id->len);
+}
+
+bool multiaddr_equal(const struct multiaddr *a, const struct multiaddr *b)
+{
+    return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+int multiaddr_get_peer(const struct multiaddr *ma, struct peer_id *out)
+{
+    struct multiaddr_comp c;
+    size_t off = 0;
+    int found = FASTN_ERR_NOT_FOUND;
+
+    while (multiaddr_next(ma, &off, &c))
+        if (c.code == MA_P2P && peer_id_from_bytes(c.value, c.len, out) == 0)
+            found = 0;
+    return found;
+}
+
+/* Reads an optional trailing /p2p component and requires the end. */
+static int read_peer_tail(const struct multiaddr *ma, size_t off,
+                          bool *has_peer, struct peer_id *peer)
+{
+    struct multiaddr_comp c;
+
+    *has_peer = false;
+    if (!multiaddr_next(ma, &off, &c))
+        return 0;
+    if (c.code != MA_P2P || peer_id_from_bytes(c.value, c.len, peer))
+        return FASTN_ERR_UNSUPPORTED;
+    *has_peer = true;
+    return multiaddr_next(ma, &off, &c) ? FASTN_ERR_UNSUPPORTED : 0;
+}
+
+int multiaddr_to_tcp(const struct multiaddr *ma, struct multiaddr_tcp *out)
+{
+    struct multiaddr_comp host, port;
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!multiaddr_next(ma, &off, &host) || !multiaddr_next(ma, &off, &port) ||
+        port.code != MA_TCP)
+        return FASTN_ERR_UNSUPPORTED;
+    switch (host.code) {
+    case MA_IP4:
+    case MA_IP6:
+        memcpy(out->ip, host.value, host.len);
+        break;
+    case MA_DNS:
+    case MA_DNS4:
+    case MA_DNS6:
+        memcpy(out->host, host.value, host.len);
+        out->host[host.len] = '\0';
+        break;
+    default:
+        return FASTN_ERR_UNSUPPORTED;
+    }
+    out->host_code = host.code;
+    out->port = (uint16_t)(port.value[0] << 8 | port.value[1]);
+    return read_peer_tail(ma, off, &out->has_peer, &out->peer);
+}
+
+int multiaddr_to_unix(const struct multiaddr *ma, char *out, size_t outlen)
+{
+    struct multiaddr_comp c;
+    struct peer_id peer;
+    bool has_peer;
+    size_t off = 0;
+
+    if (!multiaddr_next(ma, &off, &c) || c.code != MA_UNIX || c.len >= outlen ||
+        read_peer_tail(ma, off, &has_peer, &peer))
+        return FASTN_ERR_UNSUPPORTED;
+    memcpy(out, c.value, c.len);
+    out[c.len] = '\0';
     return 0;
 }
