@@ -39,7 +39,7 @@ struct ctl {
     uint8_t kind;
     bool unreachable; /* the stack is polymorphic (validation) */
     bool dead;        /* the block starts in unreachable code: no code */
-    uint32_t height; /* stack height below the block's params */
+    uint32_t height;  /* stack height below the block's params */
     uint32_t nparams, nresults;
     const uint8_t *params, *results;
     uint32_t patch;      /* chain of forward branch words (index + 1) */
@@ -72,6 +72,7 @@ struct cc {
     enum wasm_op last_op;
     size_t fuel_cell;
     uint32_t ninstr;
+    bool uses_data;
 };
 
 static const uint8_t valtypes[] = {T_I32, T_I64,     T_F32,
@@ -595,8 +596,7 @@ static int emit_fuel(struct cc *c)
 static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
                          uint32_t *a, uint32_t *b)
 {
-    if (!c->last_valid || is_dead(c) ||
-        cond->slot != tslot(c, c->sp) ||
+    if (!c->last_valid || is_dead(c) || cond->slot != tslot(c, c->sp) ||
         c->code[c->last_cell + 1].w[0] != cond->slot)
         return false;
     enum wasm_op lo = c->last_op;
@@ -817,8 +817,7 @@ static int op_br_table(struct cc *c)
     label_types(&c->ctl[c->nctl - 1 - dflt], &arity);
     for (uint32_t i = 0; i <= n && rc == 0; i++) {
         uint32_t na;
-        const uint8_t *t =
-            label_types(&c->ctl[c->nctl - 1 - labels[i]], &na);
+        const uint8_t *t = label_types(&c->ctl[c->nctl - 1 - labels[i]], &na);
         if (na != arity)
             rc = INVALID(c, "type mismatch (br_table arity)");
         else
@@ -853,8 +852,8 @@ static int op_br_table(struct cc *c)
 
 /* ---- calls ------------------------------------------------------------ */
 
-static int do_call(struct cc *c, const struct wasm_functype *t,
-                   enum wasm_op op, uint32_t *w, unsigned nw)
+static int do_call(struct cc *c, const struct wasm_functype *t, enum wasm_op op,
+                   uint32_t *w, unsigned nw)
 {
     TRY(check_top(c, t->types, t->nparams));
     uint32_t have = c->sp - cur(c)->height;
@@ -901,8 +900,8 @@ static int op_call_indirect(struct cc *c)
 /* ---- locals, globals, memory ------------------------------------------ */
 
 /* Emits an op whose result goes to a new temp on top. */
-static int emit_result(struct cc *c, enum wasm_op op, uint32_t *w,
-                       unsigned n, uint8_t type)
+static int emit_result(struct cc *c, enum wasm_op op, uint32_t *w, unsigned n,
+                       uint8_t type)
 {
     size_t at;
     w[0] = tslot(c, c->sp);
@@ -1015,8 +1014,11 @@ static int op_memory(struct cc *c, uint8_t opcode)
     uint32_t align, off;
     struct vs v, a;
     TRY(rd_u32(c, &align));
-    if (align & 0x40)
-        return UNSUPPORTED(c, "multiple memories are not supported");
+    if (align >= 32) /* 0x40 would be multi-memory's memory index flag */
+        return MALFORMED(c, "malformed memop flags%s",
+                         (align & 0x40) ? " (multiple memories are not "
+                                          "supported)"
+                                        : "");
     TRY(rd_u32(c, &off));
     TRY(need_memory(c));
     if (align > mo->align)
@@ -1050,9 +1052,18 @@ struct numop {
     uint8_t in, n, out;
 };
 
-#define U(o, i, r) {OP_##o, T_##i, 1, T_##r}
-#define B(o, i, r) {OP_##o, T_##i, 2, T_##r}
-#define NOP(i, r) {0, T_##i, 1, T_##r}
+#define U(o, i, r)                                                             \
+    {                                                                          \
+        OP_##o, T_##i, 1, T_##r                                                \
+    }
+#define B(o, i, r)                                                             \
+    {                                                                          \
+        OP_##o, T_##i, 2, T_##r                                                \
+    }
+#define NOP(i, r)                                                              \
+    {                                                                          \
+        0, T_##i, 1, T_##r                                                     \
+    }
 static const struct numop numops[] = {
     U(I32_EQZ, I32, I32),
     B(I32_EQ, I32, I32),
@@ -1266,8 +1277,9 @@ static int elem_index(struct cc *c, uint32_t *e)
 static int data_index(struct cc *c, uint32_t *d)
 {
     TRY(rd_u32(c, d));
-    if (!c->m->has_datacount)
-        return MALFORMED(c, "data count section required");
+    c->uses_data = true;
+    if (!c->m->has_datacount) /* load.c decides which error it is */
+        return 0;
     if (*d >= c->m->datacount)
         return INVALID(c, "unknown data segment %u", *d);
     return 0;
@@ -1348,10 +1360,14 @@ static int op_prefix_fc(struct cc *c)
         TRY(need_memory(c));
         uint32_t w[4] = {d};
         TRY(pop_i32s(c, w + 1, 3));
+        if (!c->m->has_datacount) /* the module will be refused */
+            return 0;
         return emit(c, OP_MEMORY_INIT, w, 4, NULL);
     }
     case 9:
         TRY(data_index(c, &d));
+        if (!c->m->has_datacount) /* the module will be refused */
+            return 0;
         return emit(c, OP_DATA_DROP, &d, 1, NULL);
     case 10:
     case 11: {
@@ -1431,8 +1447,7 @@ static int op_ref(struct cc *c, uint8_t op)
     }
     case 0xd1: {
         TRY(pop_any(c, &v));
-        if (v.type != T_FUNCREF && v.type != T_EXTERNREF &&
-            v.type != T_UNKNOWN)
+        if (v.type != T_FUNCREF && v.type != T_EXTERNREF && v.type != T_UNKNOWN)
             return INVALID(c, "type mismatch (ref.is_null)");
         uint32_t w[2] = {0, v.slot};
         return emit_result(c, OP_REF_IS_NULL, w, 2, T_I32);
@@ -1612,8 +1627,8 @@ static int read_locals(struct cc *c, const struct wasm_functype *t)
     }
     if (total > WASM_MAX_LOCALS)
         return wasm_fail(c->err, FASTN_ERR_WASM_LIMIT, pos(c),
-                         "too many locals (%u; this engine allows %u)",
-                         total, WASM_MAX_LOCALS);
+                         "too many locals (%u; this engine allows %u)", total,
+                         WASM_MAX_LOCALS);
     c->ltypes = malloc(total + 1);
     c->lrefs = calloc(total + 1, sizeof(uint32_t));
     if (!c->ltypes || !c->lrefs)
@@ -1682,6 +1697,7 @@ static int finish(struct cc *c, struct wasm_code *out,
     out->nconsts = c->nconsts;
     out->const_base = c->nlocals;
     out->frame = (uint32_t)frame;
+    out->uses_data = c->uses_data;
     return 0;
 }
 

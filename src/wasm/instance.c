@@ -356,11 +356,11 @@ static int alloc_arrays(struct fastn_wasm_instance *inst)
     const struct fastn_wasm_module *m = inst->mod;
     uint32_t nown = m->nfuncs - m->nfunc_imports;
     inst->funcs = calloc(m->nfuncs + 1, sizeof(*inst->funcs));
-    inst->own_funcs = calloc(nown + m->nfunc_imports + 1,
-                             sizeof(*inst->own_funcs));
+    inst->own_funcs =
+        calloc(nown + m->nfunc_imports + 1, sizeof(*inst->own_funcs));
     inst->tables = calloc(m->ntables + 1, sizeof(*inst->tables));
-    inst->own_tables = calloc(m->ntables - m->ntable_imports + 1,
-                              sizeof(*inst->own_tables));
+    inst->own_tables =
+        calloc(m->ntables - m->ntable_imports + 1, sizeof(*inst->own_tables));
     inst->globals = calloc(m->nglobals + 1, sizeof(*inst->globals));
     inst->own_globals = calloc(m->nglobals - m->nglobal_imports + 1,
                                sizeof(*inst->own_globals));
@@ -379,8 +379,8 @@ static int create_own(struct fastn_wasm_instance *inst,
 {
     const struct fastn_wasm_module *m = inst->mod;
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
-        struct wasm_func *f = &inst->own_funcs[inst->nhost + i -
-                                               m->nfunc_imports];
+        struct wasm_func *f =
+            &inst->own_funcs[inst->nhost + i - m->nfunc_imports];
         const struct wasm_code *c = &m->codes[i - m->nfunc_imports];
         *f = (struct wasm_func){&m->types[c->type], inst, c, NULL, NULL};
         inst->funcs[i] = f;
@@ -406,8 +406,8 @@ static int create_own(struct fastn_wasm_instance *inst,
             max = inst->lim.max_memory_pages;
         if (l->min > max)
             return wasm_fail(err, FASTN_ERR_WASM_LIMIT, 0,
-                             "memory of %u pages is above the cap %u",
-                             l->min, inst->lim.max_memory_pages);
+                             "memory of %u pages is above the cap %u", l->min,
+                             inst->lim.max_memory_pages);
         if (wasm_memory_init(&inst->own_mem, l->min, max) != 0)
             return FASTN_ERR_NOMEM;
         inst->own_mem.has_max = l->has_max;
@@ -565,8 +565,7 @@ int wasm_call_export(struct fastn_wasm_instance *inst, const char *name,
     return wasm_invoke(inst, f, args, results);
 }
 
-int fastn_wasm_instance_call(struct fastn_wasm_instance *inst,
-                             const char *name,
+int fastn_wasm_instance_call(struct fastn_wasm_instance *inst, const char *name,
                              const union fastn_wasm_value *args, size_t nargs,
                              union fastn_wasm_value *results, size_t nresults)
 {
@@ -577,8 +576,7 @@ int fastn_wasm_instance_call(struct fastn_wasm_instance *inst,
 }
 
 int fastn_wasm_instance_resume(struct fastn_wasm_instance *inst,
-                               union fastn_wasm_value *results,
-                               size_t nresults)
+                               union fastn_wasm_value *results, size_t nresults)
 {
     if (!inst || !inst->exec.suspended ||
         nresults != inst->exec.s_type->nresults)
@@ -629,8 +627,8 @@ uint64_t fastn_wasm_fuel_get(const struct fastn_wasm_instance *inst)
 
 void fastn_wasm_fuel_add(struct fastn_wasm_instance *inst, uint64_t fuel)
 {
-    inst->fuel = inst->fuel + fuel < inst->fuel ? UINT64_MAX
-                                                : inst->fuel + fuel;
+    inst->fuel =
+        inst->fuel + fuel < inst->fuel ? UINT64_MAX : inst->fuel + fuel;
 }
 
 uint64_t fastn_wasm_memory_size(const struct fastn_wasm_instance *inst)
@@ -665,8 +663,7 @@ int fastn_wasm_memory_write(struct fastn_wasm_instance *inst, uint64_t addr,
     return 0;
 }
 
-void fastn_wasm_instance_set_user(struct fastn_wasm_instance *inst,
-                                  void *user)
+void fastn_wasm_instance_set_user(struct fastn_wasm_instance *inst, void *user)
 {
     inst->user = user;
 }

@@ -344,7 +344,7 @@ static int trunc_check(double d, double lo, double hi)
 
 #if defined(__GNUC__)
 #define OP(name) L_##name:
-#define DISPATCH() goto *ip->op
+#define DISPATCH() goto * ip->op
 #else
 #define OP(name) case OP_##name:
 #define DISPATCH() goto dispatch
@@ -471,432 +471,432 @@ static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
 dispatch:
     switch ((uintptr_t)ip->op) {
 #endif
-    OP(UNREACHABLE) TRAP(FASTN_ERR_WASM_TRAP_UNREACHABLE);
-    OP(BR) JUMP(0);
-    OP(BR_IF)
-    {
-        if (S(0).u32)
-            JUMP(1);
-        NEXT(2);
-    }
-    OP(BR_IF_NOT)
-    {
-        if (!S(0).u32)
-            JUMP(1);
-        NEXT(2);
-    }
-    OP(BR_TABLE)
-    {
-        uint32_t i = S(0).u32, n = W(1);
-        if (i > n)
-            i = n;
-        ip = ip + 1 + (2 + i) / 2 + (int32_t)W(2 + i);
-        DISPATCH();
-    }
-    OP(CALL)
-    {
-        f = inst->funcs[W(0)];
-        nfp = fp + W(1);
-        ret = ip + 2;
-        goto do_call;
-    }
-    OP(CALL_INDIRECT)
-    {
-        const struct wasm_table *t = inst->tables[W(0)];
-        uint32_t i = S(2).u32;
-        if (i >= t->size)
-            TRAP(FASTN_ERR_WASM_TRAP_UNDEFINED_ELEMENT);
-        f = t->refs[i];
-        if (!f)
-            TRAP(FASTN_ERR_WASM_TRAP_UNINITIALIZED_ELEMENT);
-        const struct wasm_functype *want = &inst->mod->types[W(1)];
-        if (f->type != want && !wasm_type_equal(f->type, want))
-            TRAP(FASTN_ERR_WASM_TRAP_INDIRECT_CALL_TYPE);
-        nfp = fp + W(3);
-        ret = ip + 3;
-        goto do_call;
-    }
-    OP(RET)
-    {
-        if (x->depth == base_depth)
-            goto done;
-        const struct wasm_frame *fr = &x->frames[--x->depth];
-        ip = fr->ip;
-        fp = fr->fp;
-        inst = fr->inst;
-        reload_mem(inst, &mem, &msize);
-        DISPATCH();
-    }
-    OP(FUEL)
-    {
-        if (fuel < W(0)) {
-            err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
-            goto out_of_fuel;
+        OP(UNREACHABLE) TRAP(FASTN_ERR_WASM_TRAP_UNREACHABLE);
+        OP(BR) JUMP(0);
+        OP(BR_IF)
+        {
+            if (S(0).u32)
+                JUMP(1);
+            NEXT(2);
         }
-        fuel -= W(0);
-        NEXT(2);
-    }
-    OP(MOV)
-    {
-        S(0) = S(1);
-        NEXT(2);
-    }
-    OP(SELECT)
-    {
-        S(0) = S(3).u32 ? S(1) : S(2);
-        NEXT(3);
-    }
-    OP(GLOBAL_GET)
-    {
-        S(0) = inst->globals[W(1)]->v;
-        NEXT(2);
-    }
-    OP(GLOBAL_SET)
-    {
-        inst->globals[W(0)]->v = S(1);
-        NEXT(2);
-    }
-    LOAD(LOAD32, uint32_t, u32, )
-    LOAD(LOAD64, uint64_t, u64, )
-    LOAD(LOAD8_S32, int8_t, i32, (int32_t))
-    LOAD(LOAD8_U32, uint8_t, u32, (uint32_t))
-    LOAD(LOAD16_S32, int16_t, i32, (int32_t))
-    LOAD(LOAD16_U32, uint16_t, u32, (uint32_t))
-    LOAD(LOAD8_S64, int8_t, i64, (int64_t))
-    LOAD(LOAD8_U64, uint8_t, u64, (uint64_t))
-    LOAD(LOAD16_S64, int16_t, i64, (int64_t))
-    LOAD(LOAD16_U64, uint16_t, u64, (uint64_t))
-    LOAD(LOAD32_S64, int32_t, i64, (int64_t))
-    LOAD(LOAD32_U64, uint32_t, u64, (uint64_t))
-    STORE(STORE32, uint32_t)
-    STORE(STORE64, uint64_t)
-    STORE(STORE8, uint8_t)
-    STORE(STORE16, uint16_t)
-    OP(MEMORY_SIZE)
-    {
-        S(0).u32 = (uint32_t)(msize / WASM_PAGE);
-        NEXT(2);
-    }
-    OP(MEMORY_GROW)
-    {
-        S(0).u32 = (uint32_t)wasm_memory_grow(inst->mem, S(1).u32);
-        reload_mem(inst, &mem, &msize);
-        NEXT(2);
-    }
-    OP(MEMORY_FILL)
-    {
-        uint64_t d = S(0).u32, n = S(2).u32;
-        if (d + n > msize)
-            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
-        memset(mem + d, (int)(uint8_t)S(1).u32, n);
-        NEXT(3);
-    }
-    OP(MEMORY_COPY)
-    {
-        uint64_t d = S(0).u32, s = S(1).u32, n = S(2).u32;
-        if (d + n > msize || s + n > msize)
-            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
-        memmove(mem + d, mem + s, n);
-        NEXT(3);
-    }
-    OP(MEMORY_INIT)
-    {
-        uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
-        const struct wasm_data *seg = &inst->mod->datas[W(0)];
-        if (d + n > msize || s + n > inst->data_len[W(0)])
-            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
-        if (n)
-            memcpy(mem + d, seg->bytes + s, n);
-        NEXT(3);
-    }
-    OP(DATA_DROP)
-    {
-        inst->data_len[W(0)] = 0;
-        NEXT(2);
-    }
-    OP(TABLE_GET)
-    {
-        const struct wasm_table *t = inst->tables[W(1)];
-        uint32_t i = S(2).u32;
-        if (i >= t->size)
-            TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
-        S(0).ref = t->refs[i];
-        NEXT(3);
-    }
-    OP(TABLE_SET)
-    {
-        struct wasm_table *t = inst->tables[W(0)];
-        uint32_t i = S(1).u32;
-        if (i >= t->size)
-            TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
-        t->refs[i] = S(2).ref;
-        NEXT(3);
-    }
-    OP(TABLE_SIZE)
-    {
-        S(0).u32 = inst->tables[W(1)]->size;
-        NEXT(2);
-    }
-    OP(TABLE_GROW)
-    {
-        struct wasm_table *t = inst->tables[W(1)];
-        S(0).u32 = (uint32_t)wasm_table_grow(t, S(3).u32, S(2).ref,
-                                             inst->lim.max_table_elems);
-        NEXT(3);
-    }
-    OP(TABLE_FILL)
-    {
-        struct wasm_table *t = inst->tables[W(0)];
-        uint64_t i = S(1).u32, n = S(3).u32;
-        if (i + n > t->size)
-            TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
-        for (uint64_t k = 0; k < n; k++)
-            t->refs[i + k] = S(2).ref;
-        NEXT(3);
-    }
-    OP(TABLE_COPY)
-    {
-        struct wasm_table *td = inst->tables[W(0)];
-        const struct wasm_table *ts = inst->tables[W(1)];
-        uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
-        if (d + n > td->size || s + n > ts->size)
-            TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
-        if (n)
-            memmove(td->refs + d, ts->refs + s, n * sizeof(void *));
-        NEXT(4);
-    }
-    OP(TABLE_INIT)
-    {
-        struct wasm_table *t = inst->tables[W(0)];
-        uint32_t e = W(1);
-        uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
-        if (d + n > t->size || s + n > inst->elem_len[e])
-            TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
-        if (n)
-            memcpy(t->refs + d, inst->elem_refs[e] + s, n * sizeof(void *));
-        NEXT(4);
-    }
-    OP(ELEM_DROP)
-    {
-        inst->elem_len[W(0)] = 0;
-        NEXT(2);
-    }
-    UNOP(REF_IS_NULL, u32, S(1).ref == NULL)
-    UNOP(REF_FUNC, ref, inst->funcs[W(1)])
-    UNOP(I32_EQZ, u32, A32 == 0)
-    UNOP(I64_EQZ, u32, A64 == 0)
-    UNOP(I32_CLZ, u32, clz32(A32))
-    UNOP(I32_CTZ, u32, ctz32(A32))
-    UNOP(I32_POPCNT, u32, popcnt64(A32))
-    UNOP(I64_CLZ, u64, clz64(A64))
-    UNOP(I64_CTZ, u64, ctz64(A64))
-    UNOP(I64_POPCNT, u64, popcnt64(A64))
-    UNOP(F32_ABS, u32, A32 & 0x7fffffffu)
-    UNOP(F32_NEG, u32, A32 ^ 0x80000000u)
-    UNOP(F32_CEIL, f32, f32_round(S(1).f32, 0))
-    UNOP(F32_FLOOR, f32, f32_round(S(1).f32, 1))
-    UNOP(F32_TRUNC, f32, f32_round(S(1).f32, 2))
-    UNOP(F32_NEAREST, f32, f32_round(S(1).f32, 3))
-    UNOP(F32_SQRT, f32, sqrtf(S(1).f32))
-    UNOP(F64_ABS, u64, A64 & 0x7fffffffffffffffull)
-    UNOP(F64_NEG, u64, A64 ^ 0x8000000000000000ull)
-    UNOP(F64_CEIL, f64, f64_round(S(1).f64, 0))
-    UNOP(F64_FLOOR, f64, f64_round(S(1).f64, 1))
-    UNOP(F64_TRUNC, f64, f64_round(S(1).f64, 2))
-    UNOP(F64_NEAREST, f64, f64_round(S(1).f64, 3))
-    UNOP(F64_SQRT, f64, sqrt(S(1).f64))
-    TRUNC(I32_TRUNC_F32_S, f32, i32, int32_t, -2147483649.0, 2147483648.0)
-    TRUNC(I32_TRUNC_F32_U, f32, u32, uint32_t, -1.0, 4294967296.0)
-    TRUNC(I32_TRUNC_F64_S, f64, i32, int32_t, -2147483649.0, 2147483648.0)
-    TRUNC(I32_TRUNC_F64_U, f64, u32, uint32_t, -1.0, 4294967296.0)
-    UNOP(I64_EXTEND_I32_S, i64, (int64_t)S(1).i32)
-    UNOP(I64_EXTEND_I32_U, u64, (uint64_t)A32)
-    TRUNC(I64_TRUNC_F32_S, f32, i64, int64_t, -9223372036854777856.0,
-          9223372036854775808.0)
-    TRUNC(I64_TRUNC_F32_U, f32, u64, uint64_t, -1.0, 18446744073709551616.0)
-    TRUNC(I64_TRUNC_F64_S, f64, i64, int64_t, -9223372036854777856.0,
-          9223372036854775808.0)
-    TRUNC(I64_TRUNC_F64_U, f64, u64, uint64_t, -1.0, 18446744073709551616.0)
-    UNOP(F32_CONVERT_I32_S, f32, (float)S(1).i32)
-    UNOP(F32_CONVERT_I32_U, f32, (float)A32)
-    UNOP(F32_CONVERT_I64_S, f32, (float)S(1).i64)
-    UNOP(F32_CONVERT_I64_U, f32, (float)A64)
-    UNOP(F32_DEMOTE_F64, f32, (float)S(1).f64)
-    UNOP(F64_CONVERT_I32_S, f64, (double)S(1).i32)
-    UNOP(F64_CONVERT_I32_U, f64, (double)A32)
-    UNOP(F64_CONVERT_I64_S, f64, (double)S(1).i64)
-    UNOP(F64_CONVERT_I64_U, f64, (double)A64)
-    UNOP(F64_PROMOTE_F32, f64, (double)S(1).f32)
-    UNOP(I32_EXTEND8_S, i32, (int32_t)(int8_t)A32)
-    UNOP(I32_EXTEND16_S, i32, (int32_t)(int16_t)A32)
-    UNOP(I64_EXTEND8_S, i64, (int64_t)(int8_t)A64)
-    UNOP(I64_EXTEND16_S, i64, (int64_t)(int16_t)A64)
-    UNOP(I64_EXTEND32_S, i64, (int64_t)(int32_t)A64)
-    UNOP(I32_TRUNC_SAT_F32_S, i32, sat_i32(S(1).f32))
-    UNOP(I32_TRUNC_SAT_F32_U, u32, sat_u32(S(1).f32))
-    UNOP(I32_TRUNC_SAT_F64_S, i32, sat_i32(S(1).f64))
-    UNOP(I32_TRUNC_SAT_F64_U, u32, sat_u32(S(1).f64))
-    UNOP(I64_TRUNC_SAT_F32_S, i64, sat_i64(S(1).f32))
-    UNOP(I64_TRUNC_SAT_F32_U, u64, sat_u64(S(1).f32))
-    UNOP(I64_TRUNC_SAT_F64_S, i64, sat_i64(S(1).f64))
-    UNOP(I64_TRUNC_SAT_F64_U, u64, sat_u64(S(1).f64))
-    BINOP(I32_EQ, u32, A32 == B32)
-    BINOP(I32_NE, u32, A32 != B32)
-    BINOP(I32_LT_S, u32, S(1).i32 < S(2).i32)
-    BINOP(I32_LT_U, u32, A32 < B32)
-    BINOP(I32_GT_S, u32, S(1).i32 > S(2).i32)
-    BINOP(I32_GT_U, u32, A32 > B32)
-    BINOP(I32_LE_S, u32, S(1).i32 <= S(2).i32)
-    BINOP(I32_LE_U, u32, A32 <= B32)
-    BINOP(I32_GE_S, u32, S(1).i32 >= S(2).i32)
-    BINOP(I32_GE_U, u32, A32 >= B32)
-    BINOP(I64_EQ, u32, A64 == B64)
-    BINOP(I64_NE, u32, A64 != B64)
-    BINOP(I64_LT_S, u32, S(1).i64 < S(2).i64)
-    BINOP(I64_LT_U, u32, A64 < B64)
-    BINOP(I64_GT_S, u32, S(1).i64 > S(2).i64)
-    BINOP(I64_GT_U, u32, A64 > B64)
-    BINOP(I64_LE_S, u32, S(1).i64 <= S(2).i64)
-    BINOP(I64_LE_U, u32, A64 <= B64)
-    BINOP(I64_GE_S, u32, S(1).i64 >= S(2).i64)
-    BINOP(I64_GE_U, u32, A64 >= B64)
-    BINOP(F32_EQ, u32, S(1).f32 == S(2).f32)
-    BINOP(F32_NE, u32, S(1).f32 != S(2).f32)
-    BINOP(F32_LT, u32, S(1).f32 < S(2).f32)
-    BINOP(F32_GT, u32, S(1).f32 > S(2).f32)
-    BINOP(F32_LE, u32, S(1).f32 <= S(2).f32)
-    BINOP(F32_GE, u32, S(1).f32 >= S(2).f32)
-    BINOP(F64_EQ, u32, S(1).f64 == S(2).f64)
-    BINOP(F64_NE, u32, S(1).f64 != S(2).f64)
-    BINOP(F64_LT, u32, S(1).f64 < S(2).f64)
-    BINOP(F64_GT, u32, S(1).f64 > S(2).f64)
-    BINOP(F64_LE, u32, S(1).f64 <= S(2).f64)
-    BINOP(F64_GE, u32, S(1).f64 >= S(2).f64)
-    BINOP(I32_ADD, u32, A32 + B32)
-    BINOP(I32_SUB, u32, A32 - B32)
-    BINOP(I32_MUL, u32, A32 *B32)
-    OP(I32_DIV_S)
-    {
-        int32_t a = S(1).i32, b = S(2).i32;
-        if (b == 0)
-            TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-        if (a == INT32_MIN && b == -1)
-            TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
-        S(0).i32 = a / b;
-        NEXT(3);
-    }
-    OP(I32_DIV_U)
-    {
-        uint32_t a = A32, b = B32;
-        if (b == 0)
-            TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-        S(0).u32 = a / b;
-        NEXT(3);
-    }
-    OP(I32_REM_S)
-    {
-        int32_t a = S(1).i32, b = S(2).i32;
-        if (b == 0)
-            TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-        S(0).i32 = b == -1 ? 0 : a % b;
-        NEXT(3);
-    }
-    OP(I32_REM_U)
-    {
-        uint32_t a = A32, b = B32;
-        if (b == 0)
-            TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-        S(0).u32 = a % b;
-        NEXT(3);
-    }
-    BINOP(I32_AND, u32, A32 &B32)
-    BINOP(I32_OR, u32, A32 | B32)
-    BINOP(I32_XOR, u32, A32 ^ B32)
-    BINOP(I32_SHL, u32, A32 << (B32 & 31))
-    BINOP(I32_SHR_S, i32, S(1).i32 >> (B32 & 31))
-    BINOP(I32_SHR_U, u32, A32 >> (B32 & 31))
-    BINOP(I32_ROTL, u32, rotl32(A32, B32))
-    BINOP(I32_ROTR, u32, rotl32(A32, (32 - (B32 & 31)) & 31))
-    BINOP(I64_ADD, u64, A64 + B64)
-    BINOP(I64_SUB, u64, A64 - B64)
-    BINOP(I64_MUL, u64, A64 *B64)
-    OP(I64_DIV_S)
-    {
-        int64_t a = S(1).i64, b = S(2).i64;
-        if (b == 0)
-            TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-        if (a == INT64_MIN && b == -1)
-            TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
-        S(0).i64 = a / b;
-        NEXT(3);
-    }
-    OP(I64_DIV_U)
-    {
-        uint64_t a = A64, b = B64;
-        if (b == 0)
-            TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-        S(0).u64 = a / b;
-        NEXT(3);
-    }
-    OP(I64_REM_S)
-    {
-        int64_t a = S(1).i64, b = S(2).i64;
-        if (b == 0)
-            TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-        S(0).i64 = b == -1 ? 0 : a % b;
-        NEXT(3);
-    }
-    OP(I64_REM_U)
-    {
-        uint64_t a = A64, b = B64;
-        if (b == 0)
-            TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-        S(0).u64 = a % b;
-        NEXT(3);
-    }
-    BINOP(I64_AND, u64, A64 &B64)
-    BINOP(I64_OR, u64, A64 | B64)
-    BINOP(I64_XOR, u64, A64 ^ B64)
-    BINOP(I64_SHL, u64, A64 << (B64 & 63))
-    BINOP(I64_SHR_S, i64, S(1).i64 >> (B64 & 63))
-    BINOP(I64_SHR_U, u64, A64 >> (B64 & 63))
-    BINOP(I64_ROTL, u64, rotl64(A64, B64))
-    BINOP(I64_ROTR, u64, rotl64(A64, (64 - (B64 & 63)) & 63))
-    BINOP(F32_ADD, f32, S(1).f32 + S(2).f32)
-    BINOP(F32_SUB, f32, S(1).f32 - S(2).f32)
-    BINOP(F32_MUL, f32, S(1).f32 * S(2).f32)
-    BINOP(F32_DIV, f32, S(1).f32 / S(2).f32)
-    BINOP(F32_MIN, f32, f32_min(S(1).f32, S(2).f32))
-    BINOP(F32_MAX, f32, f32_max(S(1).f32, S(2).f32))
-    BINOP(F32_COPYSIGN, u32, (A32 & 0x7fffffffu) | (B32 & 0x80000000u))
-    BINOP(F64_ADD, f64, S(1).f64 + S(2).f64)
-    BINOP(F64_SUB, f64, S(1).f64 - S(2).f64)
-    BINOP(F64_MUL, f64, S(1).f64 * S(2).f64)
-    BINOP(F64_DIV, f64, S(1).f64 / S(2).f64)
-    BINOP(F64_MIN, f64, f64_min(S(1).f64, S(2).f64))
-    BINOP(F64_MAX, f64, f64_max(S(1).f64, S(2).f64))
-    BINOP(F64_COPYSIGN, u64,
-          (A64 & 0x7fffffffffffffffull) | (B64 & 0x8000000000000000ull))
-    CMPBR(BR_I32_EQ, u32, ==)
-    CMPBR(BR_I32_NE, u32, !=)
-    CMPBR(BR_I32_LT_S, i32, <)
-    CMPBR(BR_I32_LT_U, u32, <)
-    CMPBR(BR_I32_GT_S, i32, >)
-    CMPBR(BR_I32_GT_U, u32, >)
-    CMPBR(BR_I32_LE_S, i32, <=)
-    CMPBR(BR_I32_LE_U, u32, <=)
-    CMPBR(BR_I32_GE_S, i32, >=)
-    CMPBR(BR_I32_GE_U, u32, >=)
-    CMPBR(BR_I64_EQ, u64, ==)
-    CMPBR(BR_I64_NE, u64, !=)
-    CMPBR(BR_I64_LT_S, i64, <)
-    CMPBR(BR_I64_LT_U, u64, <)
-    CMPBR(BR_I64_GT_S, i64, >)
-    CMPBR(BR_I64_GT_U, u64, >)
-    CMPBR(BR_I64_LE_S, i64, <=)
-    CMPBR(BR_I64_LE_U, u64, <=)
-    CMPBR(BR_I64_GE_S, i64, >=)
-    CMPBR(BR_I64_GE_U, u64, >=)
+        OP(BR_IF_NOT)
+        {
+            if (!S(0).u32)
+                JUMP(1);
+            NEXT(2);
+        }
+        OP(BR_TABLE)
+        {
+            uint32_t i = S(0).u32, n = W(1);
+            if (i > n)
+                i = n;
+            ip = ip + 1 + (2 + i) / 2 + (int32_t)W(2 + i);
+            DISPATCH();
+        }
+        OP(CALL)
+        {
+            f = inst->funcs[W(0)];
+            nfp = fp + W(1);
+            ret = ip + 2;
+            goto do_call;
+        }
+        OP(CALL_INDIRECT)
+        {
+            const struct wasm_table *t = inst->tables[W(0)];
+            uint32_t i = S(2).u32;
+            if (i >= t->size)
+                TRAP(FASTN_ERR_WASM_TRAP_UNDEFINED_ELEMENT);
+            f = t->refs[i];
+            if (!f)
+                TRAP(FASTN_ERR_WASM_TRAP_UNINITIALIZED_ELEMENT);
+            const struct wasm_functype *want = &inst->mod->types[W(1)];
+            if (f->type != want && !wasm_type_equal(f->type, want))
+                TRAP(FASTN_ERR_WASM_TRAP_INDIRECT_CALL_TYPE);
+            nfp = fp + W(3);
+            ret = ip + 3;
+            goto do_call;
+        }
+        OP(RET)
+        {
+            if (x->depth == base_depth)
+                goto done;
+            const struct wasm_frame *fr = &x->frames[--x->depth];
+            ip = fr->ip;
+            fp = fr->fp;
+            inst = fr->inst;
+            reload_mem(inst, &mem, &msize);
+            DISPATCH();
+        }
+        OP(FUEL)
+        {
+            if (fuel < W(0)) {
+                err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
+                goto out_of_fuel;
+            }
+            fuel -= W(0);
+            NEXT(2);
+        }
+        OP(MOV)
+        {
+            S(0) = S(1);
+            NEXT(2);
+        }
+        OP(SELECT)
+        {
+            S(0) = S(3).u32 ? S(1) : S(2);
+            NEXT(3);
+        }
+        OP(GLOBAL_GET)
+        {
+            S(0) = inst->globals[W(1)]->v;
+            NEXT(2);
+        }
+        OP(GLOBAL_SET)
+        {
+            inst->globals[W(0)]->v = S(1);
+            NEXT(2);
+        }
+        LOAD(LOAD32, uint32_t, u32, )
+        LOAD(LOAD64, uint64_t, u64, )
+        LOAD(LOAD8_S32, int8_t, i32, (int32_t))
+        LOAD(LOAD8_U32, uint8_t, u32, (uint32_t))
+        LOAD(LOAD16_S32, int16_t, i32, (int32_t))
+        LOAD(LOAD16_U32, uint16_t, u32, (uint32_t))
+        LOAD(LOAD8_S64, int8_t, i64, (int64_t))
+        LOAD(LOAD8_U64, uint8_t, u64, (uint64_t))
+        LOAD(LOAD16_S64, int16_t, i64, (int64_t))
+        LOAD(LOAD16_U64, uint16_t, u64, (uint64_t))
+        LOAD(LOAD32_S64, int32_t, i64, (int64_t))
+        LOAD(LOAD32_U64, uint32_t, u64, (uint64_t))
+        STORE(STORE32, uint32_t)
+        STORE(STORE64, uint64_t)
+        STORE(STORE8, uint8_t)
+        STORE(STORE16, uint16_t)
+        OP(MEMORY_SIZE)
+        {
+            S(0).u32 = (uint32_t)(msize / WASM_PAGE);
+            NEXT(2);
+        }
+        OP(MEMORY_GROW)
+        {
+            S(0).u32 = (uint32_t)wasm_memory_grow(inst->mem, S(1).u32);
+            reload_mem(inst, &mem, &msize);
+            NEXT(2);
+        }
+        OP(MEMORY_FILL)
+        {
+            uint64_t d = S(0).u32, n = S(2).u32;
+            if (d + n > msize)
+                TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+            memset(mem + d, (int)(uint8_t)S(1).u32, n);
+            NEXT(3);
+        }
+        OP(MEMORY_COPY)
+        {
+            uint64_t d = S(0).u32, s = S(1).u32, n = S(2).u32;
+            if (d + n > msize || s + n > msize)
+                TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+            memmove(mem + d, mem + s, n);
+            NEXT(3);
+        }
+        OP(MEMORY_INIT)
+        {
+            uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
+            const struct wasm_data *seg = &inst->mod->datas[W(0)];
+            if (d + n > msize || s + n > inst->data_len[W(0)])
+                TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+            if (n)
+                memcpy(mem + d, seg->bytes + s, n);
+            NEXT(3);
+        }
+        OP(DATA_DROP)
+        {
+            inst->data_len[W(0)] = 0;
+            NEXT(2);
+        }
+        OP(TABLE_GET)
+        {
+            const struct wasm_table *t = inst->tables[W(1)];
+            uint32_t i = S(2).u32;
+            if (i >= t->size)
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            S(0).ref = t->refs[i];
+            NEXT(3);
+        }
+        OP(TABLE_SET)
+        {
+            struct wasm_table *t = inst->tables[W(0)];
+            uint32_t i = S(1).u32;
+            if (i >= t->size)
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            t->refs[i] = S(2).ref;
+            NEXT(3);
+        }
+        OP(TABLE_SIZE)
+        {
+            S(0).u32 = inst->tables[W(1)]->size;
+            NEXT(2);
+        }
+        OP(TABLE_GROW)
+        {
+            struct wasm_table *t = inst->tables[W(1)];
+            S(0).u32 = (uint32_t)wasm_table_grow(t, S(3).u32, S(2).ref,
+                                                 inst->lim.max_table_elems);
+            NEXT(3);
+        }
+        OP(TABLE_FILL)
+        {
+            struct wasm_table *t = inst->tables[W(0)];
+            uint64_t i = S(1).u32, n = S(3).u32;
+            if (i + n > t->size)
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            for (uint64_t k = 0; k < n; k++)
+                t->refs[i + k] = S(2).ref;
+            NEXT(3);
+        }
+        OP(TABLE_COPY)
+        {
+            struct wasm_table *td = inst->tables[W(0)];
+            const struct wasm_table *ts = inst->tables[W(1)];
+            uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
+            if (d + n > td->size || s + n > ts->size)
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            if (n)
+                memmove(td->refs + d, ts->refs + s, n * sizeof(void *));
+            NEXT(4);
+        }
+        OP(TABLE_INIT)
+        {
+            struct wasm_table *t = inst->tables[W(0)];
+            uint32_t e = W(1);
+            uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
+            if (d + n > t->size || s + n > inst->elem_len[e])
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            if (n)
+                memcpy(t->refs + d, inst->elem_refs[e] + s, n * sizeof(void *));
+            NEXT(4);
+        }
+        OP(ELEM_DROP)
+        {
+            inst->elem_len[W(0)] = 0;
+            NEXT(2);
+        }
+        UNOP(REF_IS_NULL, u32, S(1).ref == NULL)
+        UNOP(REF_FUNC, ref, inst->funcs[W(1)])
+        UNOP(I32_EQZ, u32, A32 == 0)
+        UNOP(I64_EQZ, u32, A64 == 0)
+        UNOP(I32_CLZ, u32, clz32(A32))
+        UNOP(I32_CTZ, u32, ctz32(A32))
+        UNOP(I32_POPCNT, u32, popcnt64(A32))
+        UNOP(I64_CLZ, u64, clz64(A64))
+        UNOP(I64_CTZ, u64, ctz64(A64))
+        UNOP(I64_POPCNT, u64, popcnt64(A64))
+        UNOP(F32_ABS, u32, A32 & 0x7fffffffu)
+        UNOP(F32_NEG, u32, A32 ^ 0x80000000u)
+        UNOP(F32_CEIL, f32, f32_round(S(1).f32, 0))
+        UNOP(F32_FLOOR, f32, f32_round(S(1).f32, 1))
+        UNOP(F32_TRUNC, f32, f32_round(S(1).f32, 2))
+        UNOP(F32_NEAREST, f32, f32_round(S(1).f32, 3))
+        UNOP(F32_SQRT, f32, sqrtf(S(1).f32))
+        UNOP(F64_ABS, u64, A64 & 0x7fffffffffffffffull)
+        UNOP(F64_NEG, u64, A64 ^ 0x8000000000000000ull)
+        UNOP(F64_CEIL, f64, f64_round(S(1).f64, 0))
+        UNOP(F64_FLOOR, f64, f64_round(S(1).f64, 1))
+        UNOP(F64_TRUNC, f64, f64_round(S(1).f64, 2))
+        UNOP(F64_NEAREST, f64, f64_round(S(1).f64, 3))
+        UNOP(F64_SQRT, f64, sqrt(S(1).f64))
+        TRUNC(I32_TRUNC_F32_S, f32, i32, int32_t, -2147483649.0, 2147483648.0)
+        TRUNC(I32_TRUNC_F32_U, f32, u32, uint32_t, -1.0, 4294967296.0)
+        TRUNC(I32_TRUNC_F64_S, f64, i32, int32_t, -2147483649.0, 2147483648.0)
+        TRUNC(I32_TRUNC_F64_U, f64, u32, uint32_t, -1.0, 4294967296.0)
+        UNOP(I64_EXTEND_I32_S, i64, (int64_t)S(1).i32)
+        UNOP(I64_EXTEND_I32_U, u64, (uint64_t)A32)
+        TRUNC(I64_TRUNC_F32_S, f32, i64, int64_t, -9223372036854777856.0,
+              9223372036854775808.0)
+        TRUNC(I64_TRUNC_F32_U, f32, u64, uint64_t, -1.0, 18446744073709551616.0)
+        TRUNC(I64_TRUNC_F64_S, f64, i64, int64_t, -9223372036854777856.0,
+              9223372036854775808.0)
+        TRUNC(I64_TRUNC_F64_U, f64, u64, uint64_t, -1.0, 18446744073709551616.0)
+        UNOP(F32_CONVERT_I32_S, f32, (float)S(1).i32)
+        UNOP(F32_CONVERT_I32_U, f32, (float)A32)
+        UNOP(F32_CONVERT_I64_S, f32, (float)S(1).i64)
+        UNOP(F32_CONVERT_I64_U, f32, (float)A64)
+        UNOP(F32_DEMOTE_F64, f32, (float)S(1).f64)
+        UNOP(F64_CONVERT_I32_S, f64, (double)S(1).i32)
+        UNOP(F64_CONVERT_I32_U, f64, (double)A32)
+        UNOP(F64_CONVERT_I64_S, f64, (double)S(1).i64)
+        UNOP(F64_CONVERT_I64_U, f64, (double)A64)
+        UNOP(F64_PROMOTE_F32, f64, (double)S(1).f32)
+        UNOP(I32_EXTEND8_S, i32, (int32_t)(int8_t)A32)
+        UNOP(I32_EXTEND16_S, i32, (int32_t)(int16_t)A32)
+        UNOP(I64_EXTEND8_S, i64, (int64_t)(int8_t)A64)
+        UNOP(I64_EXTEND16_S, i64, (int64_t)(int16_t)A64)
+        UNOP(I64_EXTEND32_S, i64, (int64_t)(int32_t)A64)
+        UNOP(I32_TRUNC_SAT_F32_S, i32, sat_i32(S(1).f32))
+        UNOP(I32_TRUNC_SAT_F32_U, u32, sat_u32(S(1).f32))
+        UNOP(I32_TRUNC_SAT_F64_S, i32, sat_i32(S(1).f64))
+        UNOP(I32_TRUNC_SAT_F64_U, u32, sat_u32(S(1).f64))
+        UNOP(I64_TRUNC_SAT_F32_S, i64, sat_i64(S(1).f32))
+        UNOP(I64_TRUNC_SAT_F32_U, u64, sat_u64(S(1).f32))
+        UNOP(I64_TRUNC_SAT_F64_S, i64, sat_i64(S(1).f64))
+        UNOP(I64_TRUNC_SAT_F64_U, u64, sat_u64(S(1).f64))
+        BINOP(I32_EQ, u32, A32 == B32)
+        BINOP(I32_NE, u32, A32 != B32)
+        BINOP(I32_LT_S, u32, S(1).i32 < S(2).i32)
+        BINOP(I32_LT_U, u32, A32 < B32)
+        BINOP(I32_GT_S, u32, S(1).i32 > S(2).i32)
+        BINOP(I32_GT_U, u32, A32 > B32)
+        BINOP(I32_LE_S, u32, S(1).i32 <= S(2).i32)
+        BINOP(I32_LE_U, u32, A32 <= B32)
+        BINOP(I32_GE_S, u32, S(1).i32 >= S(2).i32)
+        BINOP(I32_GE_U, u32, A32 >= B32)
+        BINOP(I64_EQ, u32, A64 == B64)
+        BINOP(I64_NE, u32, A64 != B64)
+        BINOP(I64_LT_S, u32, S(1).i64 < S(2).i64)
+        BINOP(I64_LT_U, u32, A64 < B64)
+        BINOP(I64_GT_S, u32, S(1).i64 > S(2).i64)
+        BINOP(I64_GT_U, u32, A64 > B64)
+        BINOP(I64_LE_S, u32, S(1).i64 <= S(2).i64)
+        BINOP(I64_LE_U, u32, A64 <= B64)
+        BINOP(I64_GE_S, u32, S(1).i64 >= S(2).i64)
+        BINOP(I64_GE_U, u32, A64 >= B64)
+        BINOP(F32_EQ, u32, S(1).f32 == S(2).f32)
+        BINOP(F32_NE, u32, S(1).f32 != S(2).f32)
+        BINOP(F32_LT, u32, S(1).f32 < S(2).f32)
+        BINOP(F32_GT, u32, S(1).f32 > S(2).f32)
+        BINOP(F32_LE, u32, S(1).f32 <= S(2).f32)
+        BINOP(F32_GE, u32, S(1).f32 >= S(2).f32)
+        BINOP(F64_EQ, u32, S(1).f64 == S(2).f64)
+        BINOP(F64_NE, u32, S(1).f64 != S(2).f64)
+        BINOP(F64_LT, u32, S(1).f64 < S(2).f64)
+        BINOP(F64_GT, u32, S(1).f64 > S(2).f64)
+        BINOP(F64_LE, u32, S(1).f64 <= S(2).f64)
+        BINOP(F64_GE, u32, S(1).f64 >= S(2).f64)
+        BINOP(I32_ADD, u32, A32 + B32)
+        BINOP(I32_SUB, u32, A32 - B32)
+        BINOP(I32_MUL, u32, A32 * B32)
+        OP(I32_DIV_S)
+        {
+            int32_t a = S(1).i32, b = S(2).i32;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            if (a == INT32_MIN && b == -1)
+                TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
+            S(0).i32 = a / b;
+            NEXT(3);
+        }
+        OP(I32_DIV_U)
+        {
+            uint32_t a = A32, b = B32;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).u32 = a / b;
+            NEXT(3);
+        }
+        OP(I32_REM_S)
+        {
+            int32_t a = S(1).i32, b = S(2).i32;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).i32 = b == -1 ? 0 : a % b;
+            NEXT(3);
+        }
+        OP(I32_REM_U)
+        {
+            uint32_t a = A32, b = B32;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).u32 = a % b;
+            NEXT(3);
+        }
+        BINOP(I32_AND, u32, A32 & B32)
+        BINOP(I32_OR, u32, A32 | B32)
+        BINOP(I32_XOR, u32, A32 ^ B32)
+        BINOP(I32_SHL, u32, A32 << (B32 & 31))
+        BINOP(I32_SHR_S, i32, S(1).i32 >> (B32 & 31))
+        BINOP(I32_SHR_U, u32, A32 >> (B32 & 31))
+        BINOP(I32_ROTL, u32, rotl32(A32, B32))
+        BINOP(I32_ROTR, u32, rotl32(A32, (32 - (B32 & 31)) & 31))
+        BINOP(I64_ADD, u64, A64 + B64)
+        BINOP(I64_SUB, u64, A64 - B64)
+        BINOP(I64_MUL, u64, A64 * B64)
+        OP(I64_DIV_S)
+        {
+            int64_t a = S(1).i64, b = S(2).i64;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            if (a == INT64_MIN && b == -1)
+                TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
+            S(0).i64 = a / b;
+            NEXT(3);
+        }
+        OP(I64_DIV_U)
+        {
+            uint64_t a = A64, b = B64;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).u64 = a / b;
+            NEXT(3);
+        }
+        OP(I64_REM_S)
+        {
+            int64_t a = S(1).i64, b = S(2).i64;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).i64 = b == -1 ? 0 : a % b;
+            NEXT(3);
+        }
+        OP(I64_REM_U)
+        {
+            uint64_t a = A64, b = B64;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).u64 = a % b;
+            NEXT(3);
+        }
+        BINOP(I64_AND, u64, A64 & B64)
+        BINOP(I64_OR, u64, A64 | B64)
+        BINOP(I64_XOR, u64, A64 ^ B64)
+        BINOP(I64_SHL, u64, A64 << (B64 & 63))
+        BINOP(I64_SHR_S, i64, S(1).i64 >> (B64 & 63))
+        BINOP(I64_SHR_U, u64, A64 >> (B64 & 63))
+        BINOP(I64_ROTL, u64, rotl64(A64, B64))
+        BINOP(I64_ROTR, u64, rotl64(A64, (64 - (B64 & 63)) & 63))
+        BINOP(F32_ADD, f32, S(1).f32 + S(2).f32)
+        BINOP(F32_SUB, f32, S(1).f32 - S(2).f32)
+        BINOP(F32_MUL, f32, S(1).f32 * S(2).f32)
+        BINOP(F32_DIV, f32, S(1).f32 / S(2).f32)
+        BINOP(F32_MIN, f32, f32_min(S(1).f32, S(2).f32))
+        BINOP(F32_MAX, f32, f32_max(S(1).f32, S(2).f32))
+        BINOP(F32_COPYSIGN, u32, (A32 & 0x7fffffffu) | (B32 & 0x80000000u))
+        BINOP(F64_ADD, f64, S(1).f64 + S(2).f64)
+        BINOP(F64_SUB, f64, S(1).f64 - S(2).f64)
+        BINOP(F64_MUL, f64, S(1).f64 * S(2).f64)
+        BINOP(F64_DIV, f64, S(1).f64 / S(2).f64)
+        BINOP(F64_MIN, f64, f64_min(S(1).f64, S(2).f64))
+        BINOP(F64_MAX, f64, f64_max(S(1).f64, S(2).f64))
+        BINOP(F64_COPYSIGN, u64,
+              (A64 & 0x7fffffffffffffffull) | (B64 & 0x8000000000000000ull))
+        CMPBR(BR_I32_EQ, u32, ==)
+        CMPBR(BR_I32_NE, u32, !=)
+        CMPBR(BR_I32_LT_S, i32, <)
+        CMPBR(BR_I32_LT_U, u32, <)
+        CMPBR(BR_I32_GT_S, i32, >)
+        CMPBR(BR_I32_GT_U, u32, >)
+        CMPBR(BR_I32_LE_S, i32, <=)
+        CMPBR(BR_I32_LE_U, u32, <=)
+        CMPBR(BR_I32_GE_S, i32, >=)
+        CMPBR(BR_I32_GE_U, u32, >=)
+        CMPBR(BR_I64_EQ, u64, ==)
+        CMPBR(BR_I64_NE, u64, !=)
+        CMPBR(BR_I64_LT_S, i64, <)
+        CMPBR(BR_I64_LT_U, u64, <)
+        CMPBR(BR_I64_GT_S, i64, >)
+        CMPBR(BR_I64_GT_U, u64, >)
+        CMPBR(BR_I64_LE_S, i64, <=)
+        CMPBR(BR_I64_LE_U, u64, <=)
+        CMPBR(BR_I64_GE_S, i64, >=)
+        CMPBR(BR_I64_GE_U, u64, >=)
 #if !defined(__GNUC__)
     default:
         TRAP(FASTN_ERR_INTERNAL);

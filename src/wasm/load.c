@@ -106,8 +106,9 @@ static int rd_count(struct rd *d, uint32_t max, size_t unit, uint32_t *n)
     if (rc != 0)
         return rc;
     if ((uint64_t)*n * unit > buf_reader_left(&d->r))
-        return MALFORMED(d, "count %u is larger than the section (unexpected "
-                            "end)",
+        return MALFORMED(d,
+                         "count %u is larger than the section (unexpected "
+                         "end)",
                          *n);
     if (*n > max)
         return wasm_fail(d->err, FASTN_ERR_WASM_LIMIT, pos(d),
@@ -277,6 +278,15 @@ bool wasm_type_equal(const struct wasm_functype *a,
             memcmp(a->types, b->types, a->nparams + a->nresults) == 0);
 }
 
+/* Whether op starts an instruction of WebAssembly 2.0 (sec. 5.4). */
+static bool is_opcode(uint8_t op)
+{
+    return op <= 0x05 || (op >= 0x0b && op <= 0x11) ||
+           (op >= 0x1a && op <= 0x1c) || (op >= 0x20 && op <= 0x26) ||
+           (op >= 0x28 && op <= 0xc4) || (op >= 0xd0 && op <= 0xd2) ||
+           op == 0xfc || op == 0xfd;
+}
+
 /* A constant expression of type `want` (sec. 3.3.10). */
 static int rd_const(struct rd *d, struct fastn_wasm_module *m, uint8_t want,
                     struct wasm_const *c)
@@ -333,6 +343,8 @@ static int rd_const(struct rd *d, struct fastn_wasm_module *m, uint8_t want,
     default:
         if (op == 0x0b)
             return INVALID(d, "type mismatch (empty constant expression)");
+        if (!is_opcode(op))
+            return MALFORMED(d, "illegal opcode 0x%02x", op);
         return INVALID(d, "constant expression required");
     }
     if (rc)
@@ -367,8 +379,9 @@ static int sec_types(struct rd *d, struct fastn_wasm_module *m)
         if (form != 0x60) {
             if (form == 0x5e || form == 0x5f || form == 0x50 || form == 0x4f)
                 return UNSUPPORTED(d, "GC types are not supported");
-            return MALFORMED(d, "integer representation too long (type "
-                                "form 0x%02x)",
+            return MALFORMED(d,
+                             "integer representation too long (type "
+                             "form 0x%02x)",
                              form);
         }
         if ((rc = rd_count(d, WASM_MAX_PARAMS, 1, &np)) != 0)
@@ -438,9 +451,10 @@ static int import_desc(struct rd *d, struct fastn_wasm_module *m,
         m->globals[m->nglobals++] = im->global;
         m->nglobal_imports++;
         return 0;
-    case 4:
-        return UNSUPPORTED(d, "exception handling (tags) is not supported");
     default:
+        if (im->kind == 4)
+            return MALFORMED(d, "malformed import kind 4 (tags: exception "
+                                "handling is not supported)");
         return MALFORMED(d, "malformed import kind %u", im->kind);
     }
 }
@@ -456,8 +470,7 @@ static int sec_imports(struct rd *d, struct fastn_wasm_module *m)
     m->tables = calloc(n ? n : 1, sizeof(*m->tables));
     m->mems = calloc(n ? n : 1, sizeof(*m->mems));
     m->globals = calloc(n ? n : 1, sizeof(*m->globals));
-    if (!m->imports || !m->func_types || !m->tables || !m->mems ||
-        !m->globals)
+    if (!m->imports || !m->func_types || !m->tables || !m->mems || !m->globals)
         return FASTN_ERR_NOMEM;
     for (uint32_t i = 0; i < n; i++) {
         struct wasm_import *im = &m->imports[i];
@@ -767,6 +780,7 @@ static int sec_code(struct rd *d, struct fastn_wasm_module *m)
                                &m->codes[i], d->err);
         if (rc)
             return rc;
+        m->data_without_count |= m->codes[i].uses_data && !m->has_datacount;
     }
     return 0;
 }
@@ -839,7 +853,7 @@ static int custom_section(struct rd *d)
 static int read_sections(struct rd *top, struct fastn_wasm_module *m)
 {
     int last = 0, rc;
-    bool had_funcs = false, had_code = false;
+    bool had_funcs = false, had_code = false, had_data = false;
     while (buf_reader_left(&top->r) > 0) {
         uint8_t id;
         uint32_t size;
@@ -853,8 +867,9 @@ static int read_sections(struct rd *top, struct fastn_wasm_module *m)
         if (rank < 0)
             return MALFORMED(top, "malformed section id %u", id);
         if (rank != 0 && rank <= last)
-            return MALFORMED(top, "unexpected content after last section "
-                                  "(section %u out of order)",
+            return MALFORMED(top,
+                             "unexpected content after last section "
+                             "(section %u out of order)",
                              id);
         if (rank != 0)
             last = rank;
@@ -876,6 +891,15 @@ static int read_sections(struct rd *top, struct fastn_wasm_module *m)
             return MALFORMED(&d, "section size mismatch");
         had_funcs |= id == 3 && m->nfuncs > m->nfunc_imports;
         had_code |= id == 10;
+        had_data |= id == 11;
+    }
+    /* memory.init / data.drop need the data count section (sec. 5.5.16);
+     * without a data section their index is simply unknown */
+    if (m->data_without_count) {
+        if (had_data)
+            return MALFORMED(top, "data count section required");
+        return wasm_fail(top->err, FASTN_ERR_WASM_INVALID, pos(top),
+                         "unknown data segment");
     }
     if (had_funcs && !had_code)
         return MALFORMED(top, "function and code section have inconsistent "
@@ -897,7 +921,7 @@ int wasm_module_decode(struct fastn_wasm_module *m, const uint8_t *p,
     if (buf_get_span(&d.r, 4, &mg) != 0 || memcmp(mg, magic, 4) != 0)
         return MALFORMED(&d, "magic header not detected");
     if (buf_get_le32(&d.r, &version) != 0 || version != 1) {
-        if (len >= 8 && p[6] == 1 && p[7] == 0)
+        if (len >= 8 && p[4] == 0x0d && p[5] == 0 && p[6] == 1 && p[7] == 0)
             return UNSUPPORTED(&d, "the component model is not supported");
         return MALFORMED(&d, "unknown binary version");
     }

@@ -132,11 +132,9 @@ void fastn_wasm_instance_free(struct fastn_wasm_instance *inst);
  * FASTN_ERR_WASM_TRAP_* (the call trapped; the instance stays usable),
  * FASTN_ERR_WASM_TRAP_OUT_OF_FUEL (see fastn_wasm_instance_resume), or
  * an error a host function returned. */
-int fastn_wasm_instance_call(struct fastn_wasm_instance *inst,
-                             const char *name,
+int fastn_wasm_instance_call(struct fastn_wasm_instance *inst, const char *name,
                              const union fastn_wasm_value *args, size_t nargs,
-                             union fastn_wasm_value *results,
-                             size_t nresults);
+                             union fastn_wasm_value *results, size_t nresults);
 /* After a call returned FASTN_ERR_WASM_TRAP_OUT_OF_FUEL, and more fuel was
  * added, continues it where it stopped; returns as the call would. Any
  * other call discards the stopped one. Errors: as _call, and
@@ -173,8 +171,7 @@ int fastn_wasm_memory_write(struct fastn_wasm_instance *inst, uint64_t addr,
                             const void *src, size_t n);
 
 /* A user pointer stored with the instance, for host functions. */
-void fastn_wasm_instance_set_user(struct fastn_wasm_instance *inst,
-                                  void *user);
+void fastn_wasm_instance_set_user(struct fastn_wasm_instance *inst, void *user);
 void *fastn_wasm_instance_get_user(const struct fastn_wasm_instance *inst);
 
 #endif

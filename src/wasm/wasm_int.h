@@ -129,6 +129,7 @@ struct wasm_code {
     uint64_t *consts;
     uint8_t *local_types;
     size_t body_off; /* byte offset of the body, for messages */
+    bool uses_data;  /* memory.init or data.drop */
 };
 
 struct fastn_wasm_module {
@@ -156,7 +157,8 @@ struct fastn_wasm_module {
     bool has_datacount;
     uint32_t datacount;
     struct wasm_data *datas;
-    uint8_t *func_refd; /* functions named outside bodies (C.refs) */
+    uint8_t *func_refd;      /* functions named outside bodies (C.refs) */
+    bool data_without_count; /* a data index used with no data count */
     bool metering;
 };
 
@@ -205,7 +207,7 @@ struct wasm_exec {
     size_t stack_slots;
     struct wasm_frame *frames;
     uint32_t max_depth;
-    uint32_t depth; /* frames in use */
+    uint32_t depth;              /* frames in use */
     union fastn_wasm_value *top; /* first free slot when a host function runs */
     uint32_t nest;
     /* a call stopped for want of fuel */
@@ -468,8 +470,7 @@ bool wasm_type_equal(const struct wasm_functype *a,
                      const struct wasm_functype *b);
 /* Sets err (when not NULL) and returns code. */
 int wasm_fail(struct fastn_wasm_error *err, int code, size_t off,
-              const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* compile.c: validates and compiles body bytes [p, p+len) of function
  * fidx (a defined function) into c. */
@@ -489,8 +490,7 @@ int wasm_invoke(struct fastn_wasm_instance *inst, struct wasm_func *f,
 int wasm_resume(struct fastn_wasm_instance *inst,
                 union fastn_wasm_value *results);
 /* Creates a memory of min pages that may grow to max_pages. */
-int wasm_memory_init(struct wasm_memory *mem, uint32_t min,
-                     uint32_t max_pages);
+int wasm_memory_init(struct wasm_memory *mem, uint32_t min, uint32_t max_pages);
 void wasm_memory_cleanup(struct wasm_memory *mem);
 
 /* instance.c: exports by name (names may hold NUL bytes) */
