@@ -429,8 +429,10 @@ static int enter(const struct wasm_exec *x, const struct wasm_code *c,
 {
     if ((size_t)(fp - x->stack) + c->frame > x->stack_slots)
         return FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;
-    memset(fp + c->nparams, 0, (c->nlocals - c->nparams) * sizeof(*fp));
-    memcpy(fp + c->nlocals, c->consts, c->nconsts * sizeof(*fp));
+    if (c->nlocals > c->nparams)
+        memset(fp + c->nparams, 0, (c->nlocals - c->nparams) * sizeof(*fp));
+    if (c->nconsts)
+        memcpy(fp + c->nlocals, c->consts, c->nconsts * sizeof(*fp));
     return 0;
 }
 

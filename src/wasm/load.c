@@ -474,10 +474,10 @@ static int sec_imports(struct rd *d, struct fastn_wasm_module *m)
         return FASTN_ERR_NOMEM;
     for (uint32_t i = 0; i < n; i++) {
         struct wasm_import *im = &m->imports[i];
+        m->nimports++; /* so that cleanup frees what was read */
         if ((rc = rd_name(d, &im->module)) != 0 ||
             (rc = rd_name(d, &im->name)) != 0)
             return rc;
-        m->nimports++;
         if ((rc = import_desc(d, m, im)) != 0)
             return rc;
     }

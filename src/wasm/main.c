@@ -152,8 +152,8 @@ static int report(int rc, struct fastn_wasm_wasi *w)
     return EXIT_TRAP;
 }
 
-static int invoke(struct fastn_wasm_instance *inst, const char *name,
-                  int argc, char **argv, struct fastn_wasm_wasi *w)
+static int invoke(struct fastn_wasm_instance *inst, const char *name, int argc,
+                  char **argv, struct fastn_wasm_wasi *w)
 {
     char ptypes[1024], rtypes[1024];
     union fastn_wasm_value args[1000], res[1000];
@@ -165,8 +165,8 @@ static int invoke(struct fastn_wasm_instance *inst, const char *name,
     }
     size_t np = strlen(ptypes), nr = strlen(rtypes);
     if ((size_t)argc != np) {
-        fprintf(stderr, "fastn-wasm: %s takes %zu arguments, %d given\n",
-                name, np, argc);
+        fprintf(stderr, "fastn-wasm: %s takes %zu arguments, %d given\n", name,
+                np, argc);
         return EXIT_USAGE;
     }
     for (size_t i = 0; i < np; i++) {
@@ -296,9 +296,8 @@ int main(int argc, char **argv)
     }
     struct fastn_wasm_module *mod = NULL;
     struct fastn_wasm_error err;
-    rc = fastn_wasm_module_load(bytes, len,
-                                o.metered ? 0 : FASTN_WASM_LOAD_NO_FUEL, &mod,
-                                &err);
+    rc = fastn_wasm_module_load(
+        bytes, len, o.metered ? 0 : FASTN_WASM_LOAD_NO_FUEL, &mod, &err);
     free(bytes);
     if (rc) {
         fprintf(stderr, "fastn-wasm: %s: %s at byte %zu (%s)\n", o.file,

@@ -32,8 +32,7 @@ static int ret(union fastn_wasm_value *results, int32_t e)
     return 0;
 }
 
-static int put_u32(struct fastn_wasm_instance *inst, uint32_t addr,
-                   uint32_t v)
+static int put_u32(struct fastn_wasm_instance *inst, uint32_t addr, uint32_t v)
 {
     return fastn_wasm_memory_write(inst, addr, &v, 4);
 }
@@ -120,8 +119,8 @@ static int wasi_args_get(struct fastn_wasm_instance *inst, void *user,
 }
 
 /* environ_sizes_get(count_ptr, size_ptr): no environment is passed. */
-static int wasi_environ_sizes_get(struct fastn_wasm_instance *inst,
-                                  void *user, const union fastn_wasm_value *a,
+static int wasi_environ_sizes_get(struct fastn_wasm_instance *inst, void *user,
+                                  const union fastn_wasm_value *a,
                                   union fastn_wasm_value *results)
 {
     (void)user;
@@ -152,7 +151,7 @@ static int wasi_clock_time_get(struct fastn_wasm_instance *inst, void *user,
             return ret(results, e);
     } else {
         struct timespec ts;
-        clockid_t cid = id == 0 ? CLOCK_REALTIME
+        clockid_t cid = id == 0   ? CLOCK_REALTIME
                         : id == 1 ? CLOCK_MONOTONIC
                         : id == 2 ? CLOCK_PROCESS_CPUTIME_ID
                         : id == 3 ? CLOCK_THREAD_CPUTIME_ID
@@ -242,9 +241,9 @@ static int add_stub(struct fastn_wasm_imports *imps,
                     const struct fastn_wasm_module *mod,
                     const struct wasm_import *im)
 {
-    static const char letters[256] = {[T_I32] = 'i', [T_I64] = 'I',
-                                      [T_F32] = 'f', [T_F64] = 'F',
-                                      [T_FUNCREF] = 'r', [T_EXTERNREF] = 'e'};
+    static const char letters[256] = {
+        [T_I32] = 'i', [T_I64] = 'I',     [T_F32] = 'f',
+        [T_F64] = 'F', [T_FUNCREF] = 'r', [T_EXTERNREF] = 'e'};
     const struct wasm_functype *t = &mod->types[im->index];
     char p[WASM_MAX_PARAMS + 1], r[WASM_MAX_PARAMS + 1];
     for (uint32_t i = 0; i < t->nparams; i++)
@@ -257,9 +256,8 @@ static int add_stub(struct fastn_wasm_imports *imps,
     uintptr_t u = fd_call ? WASI_EBADF : WASI_ENOSYS;
     if (t->nresults == 1 && t->types[t->nparams] == T_I32)
         u |= 0x10000;
-    return fastn_wasm_imports_add_func(imps, "wasi_snapshot_preview1",
-                                       im->name, p, r, wasi_stub,
-                                       (void *)u);
+    return fastn_wasm_imports_add_func(imps, "wasi_snapshot_preview1", im->name,
+                                       p, r, wasi_stub, (void *)u);
 }
 
 int fastn_wasm_wasi_add(struct fastn_wasm_imports *imps,
@@ -274,12 +272,11 @@ int fastn_wasm_wasi_add(struct fastn_wasm_imports *imps,
         size_t k = 0;
         while (k < NFUNCS && strcmp(wasi_funcs[k].name, im->name) != 0)
             k++;
-        int rc = k < NFUNCS
-                     ? fastn_wasm_imports_add_func(
-                           imps, "wasi_snapshot_preview1", im->name,
-                           wasi_funcs[k].params, wasi_funcs[k].results,
-                           wasi_funcs[k].fn, w)
-                     : add_stub(imps, mod, im);
+        int rc = k < NFUNCS ? fastn_wasm_imports_add_func(
+                                  imps, "wasi_snapshot_preview1", im->name,
+                                  wasi_funcs[k].params, wasi_funcs[k].results,
+                                  wasi_funcs[k].fn, w)
+                            : add_stub(imps, mod, im);
         if (rc)
             return rc;
     }
