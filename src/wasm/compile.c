@@ -458,6 +458,13 @@ static int emit_return(struct cc *c)
      * a later result reads: then copy all of them to their temps first.
      * The entries are left as they are (br_if's other path needs them). */
     bool hazard = false;
+    /* one result just computed: compute it straight into slot 0 */
+    if (n == 1 && c->last_valid &&
+        c->st[c->sp - 1].slot == tslot(c, c->sp - 1) &&
+        c->code[c->last_cell + 1].w[0] == c->st[c->sp - 1].slot) {
+        c->code[c->last_cell + 1].w[0] = 0;
+        return emit(c, OP_RET, NULL, 0, NULL);
+    }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t s = c->st[c->sp - n + i].slot;
         hazard |= !(s & TEMP_TAG) && s < n && s != i;
@@ -1001,6 +1008,21 @@ static const struct memop memops[] = {
     {0x3e, OP_STORE32, T_I64, 2, true},
 };
 
+/* Address fusion: if entry e (at stack position p) was just computed by
+ * an i32.add, removes the add and returns its operands. */
+static bool take_add(struct cc *c, const struct vs *e, uint32_t p, uint32_t *a,
+                     uint32_t *b)
+{
+    if (!c->last_valid || is_dead(c) || c->last_op != OP_I32_ADD ||
+        e->slot != tslot(c, p) || c->code[c->last_cell + 1].w[0] != e->slot)
+        return false;
+    *a = c->code[c->last_cell + 1].w[1];
+    *b = c->code[c->last_cell + 2].w[0];
+    c->ncells = c->last_cell;
+    c->last_valid = false;
+    return true;
+}
+
 static int need_memory(struct cc *c)
 {
     if (c->m->nmems == 0)
@@ -1023,13 +1045,23 @@ static int op_memory(struct cc *c, uint8_t opcode)
     TRY(need_memory(c));
     if (align > mo->align)
         return INVALID(c, "alignment must not be larger than natural");
+    uint32_t x, y;
+    enum wasm_op fused = mo->op - OP_LOAD32 + OP_LOAD32_A;
     if (mo->store) {
         TRY(pop(c, mo->type, &v));
         TRY(pop(c, T_I32, &a));
+        if (take_add(c, &a, c->sp, &x, &y)) {
+            uint32_t w[4] = {v.slot, x, y, off};
+            return emit(c, fused, w, 4, NULL);
+        }
         uint32_t w[3] = {v.slot, a.slot, off};
         return emit(c, mo->op, w, 3, NULL);
     }
     TRY(pop(c, T_I32, &a));
+    if (take_add(c, &a, c->sp, &x, &y)) {
+        uint32_t w[4] = {0, x, y, off};
+        return emit_result(c, fused, w, 4, mo->type);
+    }
     uint32_t w[3] = {0, a.slot, off};
     return emit_result(c, mo->op, w, 3, mo->type);
 }

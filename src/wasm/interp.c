@@ -361,16 +361,25 @@ static int trunc_check(double d, double lo, double hi)
         DISPATCH();                                                            \
     } while (0)
 
+/* Results are always stored as 8 bytes: a 4-byte store followed by an
+ * 8-byte load of the same slot (a MOV) defeats store forwarding. */
+#define SET_u32(k, v) (S(k).u64 = (uint32_t)(v))
+#define SET_i32(k, v) (S(k).u64 = (uint32_t)(int32_t)(v))
+#define SET_u64(k, v) (S(k).u64 = (v))
+#define SET_i64(k, v) (S(k).i64 = (v))
+#define SET_f32(k, v) (S(k).u64 = f32_bits(v))
+#define SET_f64(k, v) (S(k).f64 = (v))
+#define SET_ref(k, v) (S(k).ref = (v))
 #define BINOP(name, field, expr)                                               \
     OP(name)                                                                   \
     {                                                                          \
-        S(0).field = (expr);                                                   \
+        SET_##field(0, expr);                                                  \
         NEXT(3);                                                               \
     }
 #define UNOP(name, field, expr)                                                \
     OP(name)                                                                   \
     {                                                                          \
-        S(0).field = (expr);                                                   \
+        SET_##field(0, expr);                                                  \
         NEXT(2);                                                               \
     }
 #define A32 S(1).u32
@@ -392,13 +401,34 @@ static int trunc_check(double d, double lo, double hi)
         if (ea + sizeof(T) > msize)                                            \
             TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
         memcpy(&v_, mem + ea, sizeof(T));                                      \
-        S(0).field = cast v_;                                                  \
+        SET_##field(0, cast v_);                                               \
         NEXT(3);                                                               \
     }
 #define STORE(name, T)                                                         \
     OP(name)                                                                   \
     {                                                                          \
         uint64_t ea = (uint64_t)S(1).u32 + W(2);                               \
+        T v_ = (T)S(0).u64;                                                    \
+        if (ea + sizeof(T) > msize)                                            \
+            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
+        memcpy(mem + ea, &v_, sizeof(T));                                      \
+        NEXT(3);                                                               \
+    }
+#define LOAD_A(name, T, field, cast)                                           \
+    OP(name)                                                                   \
+    {                                                                          \
+        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3);        \
+        T v_;                                                                  \
+        if (ea + sizeof(T) > msize)                                            \
+            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
+        memcpy(&v_, mem + ea, sizeof(T));                                      \
+        SET_##field(0, cast v_);                                               \
+        NEXT(3);                                                               \
+    }
+#define STORE_A(name, T)                                                       \
+    OP(name)                                                                   \
+    {                                                                          \
+        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3);        \
         T v_ = (T)S(0).u64;                                                    \
         if (ea + sizeof(T) > msize)                                            \
             TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
@@ -412,7 +442,7 @@ static int trunc_check(double d, double lo, double hi)
         int e_ = trunc_check(d_, lo, hi);                                      \
         if (e_)                                                                \
             TRAP(e_);                                                          \
-        S(0).field = (T)S(1).src;                                              \
+        SET_##field(0, (T)S(1).src);                                           \
         NEXT(2);                                                               \
     }
 
@@ -429,10 +459,11 @@ static int enter(const struct wasm_exec *x, const struct wasm_code *c,
 {
     if ((size_t)(fp - x->stack) + c->frame > x->stack_slots)
         return FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;
-    if (c->nlocals > c->nparams)
-        memset(fp + c->nparams, 0, (c->nlocals - c->nparams) * sizeof(*fp));
-    if (c->nconsts)
-        memcpy(fp + c->nlocals, c->consts, c->nconsts * sizeof(*fp));
+    /* plain loops: the counts are small, a libc call costs more */
+    for (uint32_t i = c->nparams; i < c->nlocals; i++)
+        fp[i].u64 = 0;
+    for (uint32_t i = 0; i < c->nconsts; i++)
+        fp[c->nlocals + i].u64 = c->consts[i];
     return 0;
 }
 
@@ -574,14 +605,30 @@ dispatch:
         STORE(STORE64, uint64_t)
         STORE(STORE8, uint8_t)
         STORE(STORE16, uint16_t)
+        LOAD_A(LOAD32_A, uint32_t, u32, )
+        LOAD_A(LOAD64_A, uint64_t, u64, )
+        LOAD_A(LOAD8_S32_A, int8_t, i32, (int32_t))
+        LOAD_A(LOAD8_U32_A, uint8_t, u32, (uint32_t))
+        LOAD_A(LOAD16_S32_A, int16_t, i32, (int32_t))
+        LOAD_A(LOAD16_U32_A, uint16_t, u32, (uint32_t))
+        LOAD_A(LOAD8_S64_A, int8_t, i64, (int64_t))
+        LOAD_A(LOAD8_U64_A, uint8_t, u64, (uint64_t))
+        LOAD_A(LOAD16_S64_A, int16_t, i64, (int64_t))
+        LOAD_A(LOAD16_U64_A, uint16_t, u64, (uint64_t))
+        LOAD_A(LOAD32_S64_A, int32_t, i64, (int64_t))
+        LOAD_A(LOAD32_U64_A, uint32_t, u64, (uint64_t))
+        STORE_A(STORE32_A, uint32_t)
+        STORE_A(STORE64_A, uint64_t)
+        STORE_A(STORE8_A, uint8_t)
+        STORE_A(STORE16_A, uint16_t)
         OP(MEMORY_SIZE)
         {
-            S(0).u32 = (uint32_t)(msize / WASM_PAGE);
+            SET_u32(0, msize / WASM_PAGE);
             NEXT(2);
         }
         OP(MEMORY_GROW)
         {
-            S(0).u32 = (uint32_t)wasm_memory_grow(inst->mem, S(1).u32);
+            SET_u32(0, wasm_memory_grow(inst->mem, S(1).u32));
             reload_mem(inst, &mem, &msize);
             NEXT(2);
         }
@@ -636,14 +683,14 @@ dispatch:
         }
         OP(TABLE_SIZE)
         {
-            S(0).u32 = inst->tables[W(1)]->size;
+            SET_u32(0, inst->tables[W(1)]->size);
             NEXT(2);
         }
         OP(TABLE_GROW)
         {
             struct wasm_table *t = inst->tables[W(1)];
-            S(0).u32 = (uint32_t)wasm_table_grow(t, S(3).u32, S(2).ref,
-                                                 inst->lim.max_table_elems);
+            SET_u32(0, wasm_table_grow(t, S(3).u32, S(2).ref,
+                                       inst->lim.max_table_elems));
             NEXT(3);
         }
         OP(TABLE_FILL)
@@ -784,7 +831,7 @@ dispatch:
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
             if (a == INT32_MIN && b == -1)
                 TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
-            S(0).i32 = a / b;
+            SET_i32(0, a / b);
             NEXT(3);
         }
         OP(I32_DIV_U)
@@ -792,7 +839,7 @@ dispatch:
             uint32_t a = A32, b = B32;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            S(0).u32 = a / b;
+            SET_u32(0, a / b);
             NEXT(3);
         }
         OP(I32_REM_S)
@@ -800,7 +847,7 @@ dispatch:
             int32_t a = S(1).i32, b = S(2).i32;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            S(0).i32 = b == -1 ? 0 : a % b;
+            SET_i32(0, b == -1 ? 0 : a % b);
             NEXT(3);
         }
         OP(I32_REM_U)
@@ -808,7 +855,7 @@ dispatch:
             uint32_t a = A32, b = B32;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            S(0).u32 = a % b;
+            SET_u32(0, a % b);
             NEXT(3);
         }
         BINOP(I32_AND, u32, A32 & B32)

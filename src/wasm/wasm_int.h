@@ -345,7 +345,29 @@ struct fastn_wasm_instance {
     X(I64_TRUNC_SAT_F64_S, 2, 3)                                               \
     X(I64_TRUNC_SAT_F64_U, 2, 3)                                               \
     WASM_BINOPS(X)                                                             \
-    WASM_CMPBR(X)
+    WASM_CMPBR(X)                                                              \
+    WASM_MEMADD(X)
+
+/* Loads and stores whose address is the sum of two slots (an i32.add
+ * fused into the access): (dst or value, a, b, offset). Same order as
+ * LOAD32.. STORE16. */
+#define WASM_MEMADD(X)                                                         \
+    X(LOAD32_A, 4, 7)                                                          \
+    X(LOAD64_A, 4, 7)                                                          \
+    X(LOAD8_S32_A, 4, 7)                                                       \
+    X(LOAD8_U32_A, 4, 7)                                                       \
+    X(LOAD16_S32_A, 4, 7)                                                      \
+    X(LOAD16_U32_A, 4, 7)                                                      \
+    X(LOAD8_S64_A, 4, 7)                                                       \
+    X(LOAD8_U64_A, 4, 7)                                                       \
+    X(LOAD16_S64_A, 4, 7)                                                      \
+    X(LOAD16_U64_A, 4, 7)                                                      \
+    X(LOAD32_S64_A, 4, 7)                                                      \
+    X(LOAD32_U64_A, 4, 7)                                                      \
+    X(STORE32_A, 4, 7)                                                         \
+    X(STORE64_A, 4, 7)                                                         \
+    X(STORE8_A, 4, 7)                                                          \
+    X(STORE16_A, 4, 7)
 
 #define WASM_BINOPS(X)                                                         \
     X(I32_EQ, 3, 7)                                                            \
