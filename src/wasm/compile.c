@@ -612,8 +612,8 @@ static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
         *op = OP_BR_I32_EQ + (lo - OP_I32_EQ);
     } else if (lo >= OP_I64_EQ && lo <= OP_I64_GE_U) {
         *op = OP_BR_I64_EQ + (lo - OP_I64_EQ);
-    } else if (lo == OP_I32_EQZ) {
-        *op = OP_BR_IF_NOT;
+    } else if (lo == OP_I32_EQZ || lo == OP_I64_EQZ) {
+        *op = lo == OP_I32_EQZ ? OP_BR_IF_NOT : OP_BR_I64_EQZ;
         *a = p[1].w[1];
         c->ncells = c->last_cell;
         c->last_valid = false;
@@ -635,6 +635,8 @@ static enum wasm_op invert(enum wasm_op op)
         return OP_BR_IF_NOT;
     if (op == OP_BR_IF_NOT)
         return OP_BR_IF;
+    if (op == OP_BR_I64_EQZ)
+        return OP_BR_I64_NEZ;
     if (op >= OP_BR_I32_EQ && op <= OP_BR_I32_GE_U)
         return OP_BR_I32_EQ + inv[op - OP_BR_I32_EQ];
     return OP_BR_I64_EQ + inv[op - OP_BR_I64_EQ];
@@ -664,7 +666,10 @@ static int emit_cond(struct cc *c, const struct cond *k, bool sense,
 {
     enum wasm_op op = sense ? k->op : invert(k->op);
     uint32_t ws[3] = {k->a, k->b, 0};
-    unsigned n = (op == OP_BR_IF || op == OP_BR_IF_NOT) ? 2 : 3;
+    unsigned n = (op == OP_BR_IF || op == OP_BR_IF_NOT || op == OP_BR_I64_EQZ ||
+                  op == OP_BR_I64_NEZ)
+                     ? 2
+                     : 3;
     ws[n - 1] = 0; /* the offset word starts an empty chain */
     size_t at;
     TRY(emit(c, op, ws, n, &at));
@@ -1237,12 +1242,33 @@ static const struct numop satops[8] = {
 #undef B
 #undef NOP
 
+/* i32.add of a value just shifted left by a constant (array indexing)
+ * becomes one I32_ADD_SHL. e is the operand at position p that the
+ * shift produced; other is the add's other operand. */
+static bool fuse_add_shl(struct cc *c, const struct vs *e, uint32_t p,
+                         uint32_t other)
+{
+    if (!c->last_valid || is_dead(c) || c->last_op != OP_I32_SHL ||
+        e->slot != tslot(c, p) || c->code[c->last_cell + 1].w[0] != e->slot)
+        return false;
+    uint32_t k = c->code[c->last_cell + 2].w[0];
+    if (k < c->nlocals || k >= c->nlocals + c->nconsts)
+        return false; /* the shift count is not a constant */
+    uint32_t x = c->code[c->last_cell + 1].w[1];
+    c->ncells = c->last_cell;
+    uint32_t w[4] = {0, other, x, (uint32_t)c->consts[k - c->nlocals] & 31};
+    return emit_result(c, OP_I32_ADD_SHL, w, 4, T_I32) == 0;
+}
+
 static int op_numeric(struct cc *c, const struct numop *no)
 {
     struct vs a, b;
     if (no->n == 2) {
         TRY(pop(c, no->in, &b));
         TRY(pop(c, no->in, &a));
+        if (no->op == OP_I32_ADD && (fuse_add_shl(c, &b, c->sp + 1, a.slot) ||
+                                     fuse_add_shl(c, &a, c->sp, b.slot)))
+            return 0;
         uint32_t w[3] = {0, a.slot, b.slot};
         return emit_result(c, no->op, w, 3, no->out);
     }
@@ -1730,6 +1756,10 @@ static int finish(struct cc *c, struct wasm_code *out,
     out->const_base = c->nlocals;
     out->frame = (uint32_t)frame;
     out->uses_data = c->uses_data;
+    if (c->m->metering) { /* compile_body emitted FUEL first */
+        out->entry_fuel = out->code[1].w[0];
+        out->entry_skip = 2;
+    }
     return 0;
 }
 

@@ -926,6 +926,19 @@ dispatch:
         BINOP(F64_MAX, f64, f64_max(S(1).f64, S(2).f64))
         BINOP(F64_COPYSIGN, u64,
               (A64 & 0x7fffffffffffffffull) | (B64 & 0x8000000000000000ull))
+        BINOP(I32_ADD_SHL, u32, A32 + (B32 << W(3)))
+        OP(BR_I64_EQZ)
+        {
+            if (S(0).u64 == 0)
+                JUMP(1);
+            NEXT(2);
+        }
+        OP(BR_I64_NEZ)
+        {
+            if (S(0).u64 != 0)
+                JUMP(1);
+            NEXT(2);
+        }
         CMPBR(BR_I32_EQ, u32, ==)
         CMPBR(BR_I32_NE, u32, !=)
         CMPBR(BR_I32_LT_S, i32, <)
@@ -954,16 +967,24 @@ dispatch:
 
 do_call:
     if (f->code) {
+        const struct wasm_code *c = f->code;
         if (x->depth >= x->max_depth)
             TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
-        if ((err = enter(x, f->code, nfp)) != 0)
+        /* the callee's entry FUEL op is charged here, saving a dispatch;
+         * when fuel is short, the call itself is resumed later */
+        if (fuel < c->entry_fuel) {
+            err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
+            goto out_of_fuel;
+        }
+        if ((err = enter(x, c, nfp)) != 0)
             goto trap;
+        fuel -= c->entry_fuel;
         struct wasm_frame *fr = &x->frames[x->depth++];
         fr->ip = ret;
         fr->fp = fp;
         fr->inst = inst;
         fp = nfp;
-        ip = f->code->code;
+        ip = c->code + c->entry_skip;
         if (f->inst != inst) {
             inst = f->inst;
             reload_mem(inst, &mem, &msize);

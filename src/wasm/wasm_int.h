@@ -130,6 +130,9 @@ struct wasm_code {
     uint8_t *local_types;
     size_t body_off; /* byte offset of the body, for messages */
     bool uses_data;  /* memory.init or data.drop */
+    /* the entry FUEL op (when metered), charged by calls: its amount and
+     * the cells a call skips */
+    uint32_t entry_fuel, entry_skip;
 };
 
 struct fastn_wasm_module {
@@ -346,7 +349,10 @@ struct fastn_wasm_instance {
     X(I64_TRUNC_SAT_F64_U, 2, 3)                                               \
     WASM_BINOPS(X)                                                             \
     WASM_CMPBR(X)                                                              \
-    WASM_MEMADD(X)
+    WASM_MEMADD(X)                                                             \
+    X(I32_ADD_SHL, 4, 7) /* dst = a + (x << k): (dst, a, x, k) */              \
+    X(BR_I64_EQZ, 2, 1)  /* (x, offset): taken when x == 0 */                  \
+    X(BR_I64_NEZ, 2, 1)
 
 /* Loads and stores whose address is the sum of two slots (an i32.add
  * fused into the access): (dst or value, a, b, offset). Same order as

@@ -112,19 +112,17 @@ TEST(load_reports_offset)
     CHECK_EQ(err.code, FASTN_ERR_WASM_MALFORMED);
     CHECK_EQ(err.offset, 10);
     CHECK(err.message[0] != '\0');
-    CHECK_ERR(fastn_wasm_module_load((const uint8_t *)"\0asn", 4, 0, &m,
-                                     &err),
+    CHECK_ERR(fastn_wasm_module_load((const uint8_t *)"\0asn", 4, 0, &m, &err),
               FASTN_ERR_WASM_MALFORMED);
 }
 
 TEST(unsupported_features_are_named)
 {
     /* a function type with a v128 parameter (SIMD) */
-    static const uint8_t simd[] = {0,    'a',  's',  'm',  1,    0,
-                                   0,    0,    0x01, 0x05, 0x01, 0x60,
-                                   0x01, 0x7b, 0x00};
+    static const uint8_t simd[] = {0,    'a',  's',  'm',  1,    0,    0,   0,
+                                   0x01, 0x05, 0x01, 0x60, 0x01, 0x7b, 0x00};
     /* memory64 limits flag */
-    static const uint8_t mem64[] = {0, 'a', 's', 'm', 1,    0,    0,
+    static const uint8_t mem64[] = {0, 'a', 's', 'm', 1,    0,   0,
                                     0, 5,   3,   1,   0x04, 0x01};
     struct fastn_wasm_module *m = NULL;
     struct fastn_wasm_error err;
@@ -139,9 +137,8 @@ TEST(unsupported_features_are_named)
 TEST(huge_counts_rejected_before_allocation)
 {
     /* a type section claiming 2^32-1 types in 5 bytes */
-    static const uint8_t many[] = {0,    'a',  's',  'm',  1,    0,   0,
-                                   0,    0x01, 0x05, 0xff, 0xff, 0xff, 0xff,
-                                   0x0f};
+    static const uint8_t many[] = {0,    'a',  's',  'm',  1,    0,    0,   0,
+                                   0x01, 0x05, 0xff, 0xff, 0xff, 0xff, 0x0f};
     struct fastn_wasm_module *m = NULL;
     CHECK_ERR(fastn_wasm_module_load(many, sizeof(many), 0, &m, NULL),
               FASTN_ERR_WASM_MALFORMED);
@@ -155,12 +152,10 @@ TEST(traps_of_each_kind)
     CHECK_ERR(call0(&f, "unreachable"), FASTN_ERR_WASM_TRAP_UNREACHABLE);
     CHECK_ERR(call0(&f, "mem_oob"), FASTN_ERR_WASM_TRAP_MEMORY_OOB);
     CHECK_ERR(call0(&f, "table_oob"), FASTN_ERR_WASM_TRAP_TABLE_OOB);
-    CHECK_ERR(call0(&f, "call_undef"),
-              FASTN_ERR_WASM_TRAP_UNDEFINED_ELEMENT);
+    CHECK_ERR(call0(&f, "call_undef"), FASTN_ERR_WASM_TRAP_UNDEFINED_ELEMENT);
     CHECK_ERR(call0(&f, "call_null"),
               FASTN_ERR_WASM_TRAP_UNINITIALIZED_ELEMENT);
-    CHECK_ERR(call0(&f, "call_type"),
-              FASTN_ERR_WASM_TRAP_INDIRECT_CALL_TYPE);
+    CHECK_ERR(call0(&f, "call_type"), FASTN_ERR_WASM_TRAP_INDIRECT_CALL_TYPE);
     union fastn_wasm_value a[2] = {{.i32 = 1}, {.i32 = 0}}, res;
     CHECK_ERR(fastn_wasm_instance_call(f.inst, "div", a, 2, &res, 1),
               FASTN_ERR_WASM_TRAP_DIV_ZERO);
@@ -237,6 +232,23 @@ TEST(fuel_runs_out_and_resumes)
     CHECK_ERR(fastn_wasm_instance_resume(f.inst, &res, 1), FASTN_OK);
     CHECK_EQ((uint32_t)res.i32, (uint32_t)(100000ull * 100001 / 2));
     CHECK_ERR(fastn_wasm_instance_resume(f.inst, &res, 1), FASTN_ERR_INVAL);
+    {
+        uint64_t left = fastn_wasm_fuel_get(f.inst);
+        fastn_wasm_fuel_add(f.inst, 0); /* no-op */
+        CHECK_EQ(fastn_wasm_fuel_get(f.inst), left);
+        /* leave little, so that the next call stops inside recursion */
+        while (fastn_wasm_fuel_get(f.inst) > 500) {
+            int32_t r2;
+            call_i32(&f, "count", 10, &r2);
+        }
+    }
+    /* running out at a call (charged by the call) resumes too */
+    union fastn_wasm_value n = {.i32 = 300};
+    CHECK_ERR(fastn_wasm_instance_call(f.inst, "recurse", &n, 1, &res, 1),
+              FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    fastn_wasm_fuel_add(f.inst, 1000000);
+    CHECK_ERR(fastn_wasm_instance_resume(f.inst, &res, 1), FASTN_OK);
+    CHECK_EQ(res.i32, 300);
     /* an endless loop stops at its budget */
     CHECK_ERR(call0(&f, "spin"), FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
     CHECK_EQ(fastn_wasm_fuel_get(f.inst) < 10, 1);
@@ -338,21 +350,19 @@ TEST(unlinkable_imports)
     struct fastn_wasm_module *m = NULL;
     struct fastn_wasm_instance *inst = NULL;
     struct fastn_wasm_error err;
-    CHECK_ERR(fastn_wasm_module_load(main_wasm, sizeof(main_wasm), 0, &m,
-                                     &err),
+    CHECK_ERR(fastn_wasm_module_load(main_wasm, sizeof(main_wasm), 0, &m, &err),
               FASTN_OK);
     CHECK_ERR(fastn_wasm_instance_new(m, NULL, NULL, &inst, &err),
               FASTN_ERR_WASM_UNLINKABLE);
     CHECK(strstr(err.message, "host.add") != NULL);
     /* a host function of the wrong type */
     struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
-    fastn_wasm_imports_add_func(imps, "host", "add", "i", "i", host_add,
-                                NULL);
+    fastn_wasm_imports_add_func(imps, "host", "add", "i", "i", host_add, NULL);
     CHECK_ERR(fastn_wasm_instance_new(m, imps, NULL, &inst, &err),
               FASTN_ERR_WASM_UNLINKABLE);
-    CHECK_ERR(fastn_wasm_imports_add_func(imps, "host", "x", "q", "",
-                                          host_add, NULL),
-              FASTN_ERR_INVAL);
+    CHECK_ERR(
+        fastn_wasm_imports_add_func(imps, "host", "x", "q", "", host_add, NULL),
+        FASTN_ERR_INVAL);
     fastn_wasm_imports_free(imps);
     fastn_wasm_module_free(m);
 }
@@ -363,12 +373,11 @@ TEST(cross_instance_imports)
     struct fastn_wasm_instance *lib = NULL, *user = NULL;
     struct fastn_wasm_error err;
     union fastn_wasm_value a[2], r;
-    CHECK_ERR(fastn_wasm_module_load(lib_wasm, sizeof(lib_wasm), 0, &lm,
-                                     &err),
+    CHECK_ERR(fastn_wasm_module_load(lib_wasm, sizeof(lib_wasm), 0, &lm, &err),
               FASTN_OK);
-    CHECK_ERR(fastn_wasm_module_load(user_wasm, sizeof(user_wasm), 0, &um,
-                                     &err),
-              FASTN_OK);
+    CHECK_ERR(
+        fastn_wasm_module_load(user_wasm, sizeof(user_wasm), 0, &um, &err),
+        FASTN_OK);
     CHECK_ERR(fastn_wasm_instance_new(lm, NULL, NULL, &lib, &err), FASTN_OK);
     CHECK_ERR(fastn_wasm_instance_init(lib), FASTN_OK);
     struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
@@ -383,21 +392,18 @@ TEST(cross_instance_imports)
     /* shared memory: written by user, read by lib */
     a[0].i32 = 100;
     a[1].i32 = 77;
-    CHECK_ERR(fastn_wasm_instance_call(user, "poke", a, 2, NULL, 0),
-              FASTN_OK);
+    CHECK_ERR(fastn_wasm_instance_call(user, "poke", a, 2, NULL, 0), FASTN_OK);
     a[0].i32 = 100;
     CHECK_ERR(fastn_wasm_instance_call(lib, "peek", a, 1, &r, 1), FASTN_OK);
     CHECK_EQ(r.i32, 77);
     /* shared mutable global */
-    CHECK_ERR(fastn_wasm_instance_call(lib, "bump", NULL, 0, &r, 1),
-              FASTN_OK);
+    CHECK_ERR(fastn_wasm_instance_call(lib, "bump", NULL, 0, &r, 1), FASTN_OK);
     CHECK_EQ(r.i32, 101);
     CHECK_ERR(fastn_wasm_instance_call(user, "counter", NULL, 0, &r, 1),
               FASTN_OK);
     CHECK_EQ(r.i32, 111);
     char t;
-    CHECK_ERR(fastn_wasm_instance_global_get(lib, "counter", &r, &t),
-              FASTN_OK);
+    CHECK_ERR(fastn_wasm_instance_global_get(lib, "counter", &r, &t), FASTN_OK);
     CHECK_EQ(r.i32, 111);
     CHECK_EQ(t, 'i');
     /* shared table holding lib's function */

@@ -21,29 +21,26 @@
  *   (func $inc (type $ii) (i32.add (local.get 0) (i32.const 1)))
  *   (func (export "unreachable") unreachable)
  *   (func (export "mem_oob") (result i32) (i32.load (i32.const 65534)))
- *   (func (export "table_oob") (result i32) (ref.is_null (table.get 0 (i32.const 5))))
- *   (func (export "call_undef") (result i32) (call_indirect (type $ii) (i32.const 0) (i32.const 9)))
- *   (func (export "call_null") (result i32) (call_indirect (type $ii) (i32.const 0) (i32.const 1)))
- *   (func (export "call_type") (call_indirect (i32.const 0)))
- *   (func (export "call_ok") (param i32) (result i32) (call_indirect (type $ii) (local.get 0) (i32.const 0)))
- *   (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
- *   (func (export "trunc") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
- *   (func $rec (export "recurse") (param i32) (result i32)
- *     (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
- *       (else (i32.add (i32.const 1) (call $rec (i32.sub (local.get 0) (i32.const 1)))))))
- *   (func (export "count") (param i32) (result i32) (local $s i32)
- *     (block $out (loop $l
- *       (br_if $out (i32.eqz (local.get 0)))
- *       (local.set $s (i32.add (local.get $s) (local.get 0)))
- *       (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
- *       (br $l)))
- *     (local.get $s))
- *   (func (export "spin") (loop $l (br $l)))
- *   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
- *   (func (export "call_add") (param i32 i32) (result i32) (call $hadd (local.get 0) (local.get 1)))
- *   (func (export "call_sum") (result i32) (call $hsum (i32.const 16) (i32.const 5)))
- *   (func (export "call_fail") (call $hfail))
- *   (func (export "get_g") (result i32) (global.get $g))
+ *   (func (export "table_oob") (result i32) (ref.is_null (table.get 0
+ * (i32.const 5)))) (func (export "call_undef") (result i32) (call_indirect
+ * (type $ii) (i32.const 0) (i32.const 9))) (func (export "call_null") (result
+ * i32) (call_indirect (type $ii) (i32.const 0) (i32.const 1))) (func (export
+ * "call_type") (call_indirect (i32.const 0))) (func (export "call_ok") (param
+ * i32) (result i32) (call_indirect (type $ii) (local.get 0) (i32.const 0)))
+ *   (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0)
+ * (local.get 1))) (func (export "trunc") (param f64) (result i32)
+ * (i32.trunc_f64_s (local.get 0))) (func $rec (export "recurse") (param i32)
+ * (result i32) (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+ *       (else (i32.add (i32.const 1) (call $rec (i32.sub (local.get 0)
+ * (i32.const 1))))))) (func (export "count") (param i32) (result i32) (local $s
+ * i32) (block $out (loop $l (br_if $out (i32.eqz (local.get 0))) (local.set $s
+ * (i32.add (local.get $s) (local.get 0))) (local.set 0 (i32.sub (local.get 0)
+ * (i32.const 1))) (br $l))) (local.get $s)) (func (export "spin") (loop $l (br
+ * $l))) (func (export "grow") (param i32) (result i32) (memory.grow (local.get
+ * 0))) (func (export "call_add") (param i32 i32) (result i32) (call $hadd
+ * (local.get 0) (local.get 1))) (func (export "call_sum") (result i32) (call
+ * $hsum (i32.const 16) (i32.const 5))) (func (export "call_fail") (call
+ * $hfail)) (func (export "get_g") (result i32) (global.get $g))
  * )
  */
 static const uint8_t main_wasm[] = {
@@ -95,10 +92,9 @@ static const uint8_t main_wasm[] = {
  *   (memory (export "mem") 1)
  *   (global (export "counter") (mut i32) (i32.const 100))
  *   (table (export "tab") 2 funcref)
- *   (func $twice (export "twice") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
- *   (elem (i32.const 1) $twice)
- *   (func (export "bump") (result i32)
- *     (global.set 0 (i32.add (global.get 0) (i32.const 1))) (global.get 0))
+ *   (func $twice (export "twice") (param i32) (result i32) (i32.mul (local.get
+ * 0) (i32.const 2))) (elem (i32.const 1) $twice) (func (export "bump") (result
+ * i32) (global.set 0 (i32.add (global.get 0) (i32.const 1))) (global.get 0))
  *   (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
  * )
  */
@@ -122,10 +118,12 @@ static const uint8_t lib_wasm[] = {
  *   (import "lib" "mem" (memory 1))
  *   (import "lib" "counter" (global $c (mut i32)))
  *   (import "lib" "tab" (table 2 funcref))
- *   (func (export "quad") (param i32) (result i32) (call $twice (call $twice (local.get 0))))
- *   (func (export "poke") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
- *   (func (export "counter") (result i32) (global.set $c (i32.add (global.get $c) (i32.const 10))) (global.get $c))
- *   (func (export "via_table") (param i32) (result i32) (call_indirect (param i32) (result i32) (local.get 0) (i32.const 1)))
+ *   (func (export "quad") (param i32) (result i32) (call $twice (call $twice
+ * (local.get 0)))) (func (export "poke") (param i32 i32) (i32.store8 (local.get
+ * 0) (local.get 1))) (func (export "counter") (result i32) (global.set $c
+ * (i32.add (global.get $c) (i32.const 10))) (global.get $c)) (func (export
+ * "via_table") (param i32) (result i32) (call_indirect (param i32) (result i32)
+ * (local.get 0) (i32.const 1)))
  * )
  */
 static const uint8_t user_wasm[] = {
