@@ -598,6 +598,29 @@ static int emit_fuel(struct cc *c)
     return 0;
 }
 
+/* The compare-and-branch op of an integer compare, or OP_COUNT_. */
+static enum wasm_op cmp_branch(enum wasm_op op)
+{
+    static const struct {
+        uint16_t cmp, br;
+    } map[] = {
+        {OP_I32_EQ, OP_BR_I32_EQ},     {OP_I32_NE, OP_BR_I32_NE},
+        {OP_I32_LT_S, OP_BR_I32_LT_S}, {OP_I32_LT_U, OP_BR_I32_LT_U},
+        {OP_I32_GT_S, OP_BR_I32_GT_S}, {OP_I32_GT_U, OP_BR_I32_GT_U},
+        {OP_I32_LE_S, OP_BR_I32_LE_S}, {OP_I32_LE_U, OP_BR_I32_LE_U},
+        {OP_I32_GE_S, OP_BR_I32_GE_S}, {OP_I32_GE_U, OP_BR_I32_GE_U},
+        {OP_I64_EQ, OP_BR_I64_EQ},     {OP_I64_NE, OP_BR_I64_NE},
+        {OP_I64_LT_S, OP_BR_I64_LT_S}, {OP_I64_LT_U, OP_BR_I64_LT_U},
+        {OP_I64_GT_S, OP_BR_I64_GT_S}, {OP_I64_GT_U, OP_BR_I64_GT_U},
+        {OP_I64_LE_S, OP_BR_I64_LE_S}, {OP_I64_LE_U, OP_BR_I64_LE_U},
+        {OP_I64_GE_S, OP_BR_I64_GE_S}, {OP_I64_GE_U, OP_BR_I64_GE_U},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (map[i].cmp == op)
+            return map[i].br;
+    return OP_COUNT_;
+}
+
 /* Fused compare-and-branch: if the condition was just computed by an
  * integer compare, removes that compare and returns its fused op. */
 static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
@@ -608,10 +631,8 @@ static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
         return false;
     enum wasm_op lo = c->last_op;
     const union wasm_cell *p = &c->code[c->last_cell];
-    if (lo >= OP_I32_EQ && lo <= OP_I32_GE_U) {
-        *op = OP_BR_I32_EQ + (lo - OP_I32_EQ);
-    } else if (lo >= OP_I64_EQ && lo <= OP_I64_GE_U) {
-        *op = OP_BR_I64_EQ + (lo - OP_I64_EQ);
+    if (cmp_branch(lo) != OP_COUNT_) {
+        *op = cmp_branch(lo);
     } else if (lo == OP_I32_EQZ || lo == OP_I64_EQZ) {
         *op = lo == OP_I32_EQZ ? OP_BR_IF_NOT : OP_BR_I64_EQZ;
         *a = p[1].w[1];
@@ -1260,6 +1281,49 @@ static bool fuse_add_shl(struct cc *c, const struct vs *e, uint32_t p,
     return emit_result(c, OP_I32_ADD_SHL, w, 4, T_I32) == 0;
 }
 
+/* Binary ops with accumulator variants (ACC6 in wasm_int.h). */
+static const uint8_t acc_base[OP_COUNT_] = {
+#define ACC_MARK_(X, N) [OP_##N] = 1,
+    WASM_ACC_BINOPS(ACC_MARK_, _)
+#undef ACC_MARK_
+};
+
+/* Which variant op is: 0 none, else 1 + its offset from the base op. */
+static unsigned acc_variant(enum wasm_op op)
+{
+    for (unsigned k = 0; k < 6 && k <= (unsigned)op; k++)
+        if (acc_base[op - k])
+            return k + 1;
+    return 0;
+}
+
+/* A binary op whose operand (a at stack position sp, or b at sp + 1) was
+ * just computed by another accumulator-capable op: that op now leaves its
+ * result in the register, and this one reads it from there. Returns the
+ * op to emit. Integer compares are left alone: they fuse with a following
+ * br_if instead. */
+static enum wasm_op use_acc(struct cc *c, enum wasm_op op, const struct vs *a,
+                            const struct vs *b)
+{
+    if (!acc_base[op] || cmp_branch(op) != OP_COUNT_ || !c->last_valid ||
+        is_dead(c))
+        return op;
+    unsigned pv = acc_variant(c->last_op); /* 1 SS_M, 3 RS_M, 4 SR_M */
+    if (pv != 1 && pv != 3 && pv != 4)
+        return op;
+    uint32_t dst = c->code[c->last_cell + 1].w[0];
+    enum wasm_op to_reg = c->last_op + (pv == 1 ? 1 : 2);
+    if (dst == b->slot && b->slot == tslot(c, c->sp + 1)) {
+        c->code[c->last_cell].u64 = to_reg;
+        return op + 3; /* SR_M */
+    }
+    if (dst == a->slot && a->slot == tslot(c, c->sp)) {
+        c->code[c->last_cell].u64 = to_reg;
+        return op + 2; /* RS_M */
+    }
+    return op;
+}
+
 static int op_numeric(struct cc *c, const struct numop *no)
 {
     struct vs a, b;
@@ -1270,7 +1334,7 @@ static int op_numeric(struct cc *c, const struct numop *no)
                                      fuse_add_shl(c, &a, c->sp, b.slot)))
             return 0;
         uint32_t w[3] = {0, a.slot, b.slot};
-        return emit_result(c, no->op, w, 3, no->out);
+        return emit_result(c, use_acc(c, no->op, &a, &b), w, 3, no->out);
     }
     TRY(pop(c, no->in, &a));
     if (no->op == 0) { /* reinterpretation: same bits, new type */
@@ -1309,8 +1373,8 @@ static int op_const(struct cc *c, uint8_t op)
         t = T_F64;
         break;
     }
+    /* no code: the last instruction stays fusable with what follows */
     TRY(const_slot(c, v, &slot));
-    c->last_valid = false;
     return push(c, t, slot);
 }
 

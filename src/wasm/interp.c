@@ -382,6 +382,51 @@ static int trunc_check(double d, double lo, double hi)
         SET_##field(0, expr);                                                  \
         NEXT(2);                                                               \
     }
+/* The accumulator variants of a binary operation (see ACC6). */
+#define CT_u32 uint32_t
+#define CT_i32 int32_t
+#define CT_u64 uint64_t
+#define CT_i64 int64_t
+#define CT_f32 float
+#define CT_f64 double
+#define SLOT_u32(k) S(k).u32
+#define SLOT_i32(k) S(k).i32
+#define SLOT_u64(k) S(k).u64
+#define SLOT_i64(k) S(k).i64
+#define SLOT_f32(k) S(k).f32
+#define SLOT_f64(k) S(k).f64
+#define FROM_u32(r) ((uint32_t)(r))
+#define FROM_i32(r) ((int32_t)(uint32_t)(r))
+#define FROM_u64(r) (r)
+#define FROM_i64(r) ((int64_t)(r))
+#define FROM_f32(r) f32_from((uint32_t)(r))
+#define FROM_f64(r) f64_from(r)
+#define ACC_u32(v) ((uint64_t)(uint32_t)(v))
+#define ACC_i32(v) ((uint64_t)(uint32_t)(int32_t)(v))
+#define ACC_u64(v) ((uint64_t)(v))
+#define ACC_i64(v) ((uint64_t)(v))
+#define ACC_f32(v) ((uint64_t)f32_bits(v))
+#define ACC_f64(v) f64_bits(v)
+#define BIN_ONE(N, TI, TO, expr, A, B, OUT)                                    \
+    OP(N)                                                                      \
+    {                                                                          \
+        CT_##TI a = A;                                                         \
+        CT_##TI b = B;                                                         \
+        OUT;                                                                   \
+        NEXT(3);                                                               \
+    }
+#define BIN6(N, TI, TO, expr)                                                  \
+    BIN_ONE(N, TI, TO, expr, SLOT_##TI(1), SLOT_##TI(2), SET_##TO(0, expr))    \
+    BIN_ONE(N##_SS_R, TI, TO, expr, SLOT_##TI(1), SLOT_##TI(2),                \
+            acc = ACC_##TO(expr))                                              \
+    BIN_ONE(N##_RS_M, TI, TO, expr, FROM_##TI(acc), SLOT_##TI(2),              \
+            SET_##TO(0, expr))                                                 \
+    BIN_ONE(N##_SR_M, TI, TO, expr, SLOT_##TI(1), FROM_##TI(acc),              \
+            SET_##TO(0, expr))                                                 \
+    BIN_ONE(N##_RS_R, TI, TO, expr, FROM_##TI(acc), SLOT_##TI(2),              \
+            acc = ACC_##TO(expr))                                              \
+    BIN_ONE(N##_SR_R, TI, TO, expr, SLOT_##TI(1), FROM_##TI(acc),              \
+            acc = ACC_##TO(expr))
 #define A32 S(1).u32
 #define B32 S(2).u32
 #define A64 S(1).u64
@@ -497,6 +542,7 @@ static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
     struct wasm_func *f;
     union fastn_wasm_value *nfp;
     const union wasm_cell *ret;
+    uint64_t acc = 0; /* a result passed to the next op (ACC6) */
     reload_mem(inst, &mem, &msize);
     DISPATCH();
 
@@ -789,41 +835,78 @@ dispatch:
         UNOP(I64_TRUNC_SAT_F32_U, u64, sat_u64(S(1).f32))
         UNOP(I64_TRUNC_SAT_F64_S, i64, sat_i64(S(1).f64))
         UNOP(I64_TRUNC_SAT_F64_U, u64, sat_u64(S(1).f64))
-        BINOP(I32_EQ, u32, A32 == B32)
-        BINOP(I32_NE, u32, A32 != B32)
-        BINOP(I32_LT_S, u32, S(1).i32 < S(2).i32)
-        BINOP(I32_LT_U, u32, A32 < B32)
-        BINOP(I32_GT_S, u32, S(1).i32 > S(2).i32)
-        BINOP(I32_GT_U, u32, A32 > B32)
-        BINOP(I32_LE_S, u32, S(1).i32 <= S(2).i32)
-        BINOP(I32_LE_U, u32, A32 <= B32)
-        BINOP(I32_GE_S, u32, S(1).i32 >= S(2).i32)
-        BINOP(I32_GE_U, u32, A32 >= B32)
-        BINOP(I64_EQ, u32, A64 == B64)
-        BINOP(I64_NE, u32, A64 != B64)
-        BINOP(I64_LT_S, u32, S(1).i64 < S(2).i64)
-        BINOP(I64_LT_U, u32, A64 < B64)
-        BINOP(I64_GT_S, u32, S(1).i64 > S(2).i64)
-        BINOP(I64_GT_U, u32, A64 > B64)
-        BINOP(I64_LE_S, u32, S(1).i64 <= S(2).i64)
-        BINOP(I64_LE_U, u32, A64 <= B64)
-        BINOP(I64_GE_S, u32, S(1).i64 >= S(2).i64)
-        BINOP(I64_GE_U, u32, A64 >= B64)
-        BINOP(F32_EQ, u32, S(1).f32 == S(2).f32)
-        BINOP(F32_NE, u32, S(1).f32 != S(2).f32)
-        BINOP(F32_LT, u32, S(1).f32 < S(2).f32)
-        BINOP(F32_GT, u32, S(1).f32 > S(2).f32)
-        BINOP(F32_LE, u32, S(1).f32 <= S(2).f32)
-        BINOP(F32_GE, u32, S(1).f32 >= S(2).f32)
-        BINOP(F64_EQ, u32, S(1).f64 == S(2).f64)
-        BINOP(F64_NE, u32, S(1).f64 != S(2).f64)
-        BINOP(F64_LT, u32, S(1).f64 < S(2).f64)
-        BINOP(F64_GT, u32, S(1).f64 > S(2).f64)
-        BINOP(F64_LE, u32, S(1).f64 <= S(2).f64)
-        BINOP(F64_GE, u32, S(1).f64 >= S(2).f64)
-        BINOP(I32_ADD, u32, A32 + B32)
-        BINOP(I32_SUB, u32, A32 - B32)
-        BINOP(I32_MUL, u32, A32 * B32)
+        BIN6(I32_EQ, u32, u32, a == b)
+        BIN6(I32_NE, u32, u32, a != b)
+        BIN6(I32_LT_S, i32, u32, a < b)
+        BIN6(I32_LT_U, u32, u32, a < b)
+        BIN6(I32_GT_S, i32, u32, a > b)
+        BIN6(I32_GT_U, u32, u32, a > b)
+        BIN6(I32_LE_S, i32, u32, a <= b)
+        BIN6(I32_LE_U, u32, u32, a <= b)
+        BIN6(I32_GE_S, i32, u32, a >= b)
+        BIN6(I32_GE_U, u32, u32, a >= b)
+        BIN6(I64_EQ, u64, u32, a == b)
+        BIN6(I64_NE, u64, u32, a != b)
+        BIN6(I64_LT_S, i64, u32, a < b)
+        BIN6(I64_LT_U, u64, u32, a < b)
+        BIN6(I64_GT_S, i64, u32, a > b)
+        BIN6(I64_GT_U, u64, u32, a > b)
+        BIN6(I64_LE_S, i64, u32, a <= b)
+        BIN6(I64_LE_U, u64, u32, a <= b)
+        BIN6(I64_GE_S, i64, u32, a >= b)
+        BIN6(I64_GE_U, u64, u32, a >= b)
+        BIN6(F32_EQ, f32, u32, a == b)
+        BIN6(F32_NE, f32, u32, a != b)
+        BIN6(F32_LT, f32, u32, a < b)
+        BIN6(F32_GT, f32, u32, a > b)
+        BIN6(F32_LE, f32, u32, a <= b)
+        BIN6(F32_GE, f32, u32, a >= b)
+        BIN6(F64_EQ, f64, u32, a == b)
+        BIN6(F64_NE, f64, u32, a != b)
+        BIN6(F64_LT, f64, u32, a < b)
+        BIN6(F64_GT, f64, u32, a > b)
+        BIN6(F64_LE, f64, u32, a <= b)
+        BIN6(F64_GE, f64, u32, a >= b)
+        BIN6(I32_ADD, u32, u32, a + b)
+        BIN6(I32_SUB, u32, u32, a - b)
+        BIN6(I32_MUL, u32, u32, a * b)
+        BIN6(I32_AND, u32, u32, a & b)
+        BIN6(I32_OR, u32, u32, a | b)
+        BIN6(I32_XOR, u32, u32, a ^ b)
+        BIN6(I32_SHL, u32, u32, a << (b & 31))
+        BIN6(I32_SHR_S, i32, i32, a >> (b & 31))
+        BIN6(I32_SHR_U, u32, u32, a >> (b & 31))
+        BIN6(I32_ROTL, u32, u32, rotl32(a, b))
+        BIN6(I32_ROTR, u32, u32, rotl32(a, (32 - (b & 31)) & 31))
+        BIN6(I64_ADD, u64, u64, a + b)
+        BIN6(I64_SUB, u64, u64, a - b)
+        BIN6(I64_MUL, u64, u64, a * b)
+        BIN6(I64_AND, u64, u64, a & b)
+        BIN6(I64_OR, u64, u64, a | b)
+        BIN6(I64_XOR, u64, u64, a ^ b)
+        BIN6(I64_SHL, u64, u64, a << (b & 63))
+        BIN6(I64_SHR_S, i64, i64, a >> (b & 63))
+        BIN6(I64_SHR_U, u64, u64, a >> (b & 63))
+        BIN6(I64_ROTL, u64, u64, rotl64(a, b))
+        BIN6(I64_ROTR, u64, u64, rotl64(a, (64 - (b & 63)) & 63))
+        BIN6(F32_ADD, f32, f32, a + b)
+        BIN6(F32_SUB, f32, f32, a - b)
+        BIN6(F32_MUL, f32, f32, a * b)
+        BIN6(F32_DIV, f32, f32, a / b)
+        BIN6(F32_MIN, f32, f32, f32_min(a, b))
+        BIN6(F32_MAX, f32, f32, f32_max(a, b))
+        BIN6(
+            F32_COPYSIGN, f32, f32,
+            f32_from((f32_bits(a) & 0x7fffffffu) | (f32_bits(b) & 0x80000000u)))
+        BIN6(F64_ADD, f64, f64, a + b)
+        BIN6(F64_SUB, f64, f64, a - b)
+        BIN6(F64_MUL, f64, f64, a * b)
+        BIN6(F64_DIV, f64, f64, a / b)
+        BIN6(F64_MIN, f64, f64, f64_min(a, b))
+        BIN6(F64_MAX, f64, f64, f64_max(a, b))
+        BIN6(F64_COPYSIGN, f64, f64,
+             f64_from((f64_bits(a) & 0x7fffffffffffffffull) |
+                      (f64_bits(b) & 0x8000000000000000ull)))
         OP(I32_DIV_S)
         {
             int32_t a = S(1).i32, b = S(2).i32;
@@ -858,17 +941,6 @@ dispatch:
             SET_u32(0, a % b);
             NEXT(3);
         }
-        BINOP(I32_AND, u32, A32 & B32)
-        BINOP(I32_OR, u32, A32 | B32)
-        BINOP(I32_XOR, u32, A32 ^ B32)
-        BINOP(I32_SHL, u32, A32 << (B32 & 31))
-        BINOP(I32_SHR_S, i32, S(1).i32 >> (B32 & 31))
-        BINOP(I32_SHR_U, u32, A32 >> (B32 & 31))
-        BINOP(I32_ROTL, u32, rotl32(A32, B32))
-        BINOP(I32_ROTR, u32, rotl32(A32, (32 - (B32 & 31)) & 31))
-        BINOP(I64_ADD, u64, A64 + B64)
-        BINOP(I64_SUB, u64, A64 - B64)
-        BINOP(I64_MUL, u64, A64 * B64)
         OP(I64_DIV_S)
         {
             int64_t a = S(1).i64, b = S(2).i64;
@@ -903,29 +975,6 @@ dispatch:
             S(0).u64 = a % b;
             NEXT(3);
         }
-        BINOP(I64_AND, u64, A64 & B64)
-        BINOP(I64_OR, u64, A64 | B64)
-        BINOP(I64_XOR, u64, A64 ^ B64)
-        BINOP(I64_SHL, u64, A64 << (B64 & 63))
-        BINOP(I64_SHR_S, i64, S(1).i64 >> (B64 & 63))
-        BINOP(I64_SHR_U, u64, A64 >> (B64 & 63))
-        BINOP(I64_ROTL, u64, rotl64(A64, B64))
-        BINOP(I64_ROTR, u64, rotl64(A64, (64 - (B64 & 63)) & 63))
-        BINOP(F32_ADD, f32, S(1).f32 + S(2).f32)
-        BINOP(F32_SUB, f32, S(1).f32 - S(2).f32)
-        BINOP(F32_MUL, f32, S(1).f32 * S(2).f32)
-        BINOP(F32_DIV, f32, S(1).f32 / S(2).f32)
-        BINOP(F32_MIN, f32, f32_min(S(1).f32, S(2).f32))
-        BINOP(F32_MAX, f32, f32_max(S(1).f32, S(2).f32))
-        BINOP(F32_COPYSIGN, u32, (A32 & 0x7fffffffu) | (B32 & 0x80000000u))
-        BINOP(F64_ADD, f64, S(1).f64 + S(2).f64)
-        BINOP(F64_SUB, f64, S(1).f64 - S(2).f64)
-        BINOP(F64_MUL, f64, S(1).f64 * S(2).f64)
-        BINOP(F64_DIV, f64, S(1).f64 / S(2).f64)
-        BINOP(F64_MIN, f64, f64_min(S(1).f64, S(2).f64))
-        BINOP(F64_MAX, f64, f64_max(S(1).f64, S(2).f64))
-        BINOP(F64_COPYSIGN, u64,
-              (A64 & 0x7fffffffffffffffull) | (B64 & 0x8000000000000000ull))
         BINOP(I32_ADD_SHL, u32, A32 + (B32 << W(3)))
         OP(BR_I64_EQZ)
         {

@@ -375,83 +375,97 @@ struct fastn_wasm_instance {
     X(STORE8_A, 4, 7)                                                          \
     X(STORE16_A, 4, 7)
 
+/* Binary operations. Those in WASM_ACC_BINOPS come in six variants (see
+ * ACC6) that pass a result to the next operation in a register.
+ */
 #define WASM_BINOPS(X)                                                         \
-    X(I32_EQ, 3, 7)                                                            \
-    X(I32_NE, 3, 7)                                                            \
-    X(I32_LT_S, 3, 7)                                                          \
-    X(I32_LT_U, 3, 7)                                                          \
-    X(I32_GT_S, 3, 7)                                                          \
-    X(I32_GT_U, 3, 7)                                                          \
-    X(I32_LE_S, 3, 7)                                                          \
-    X(I32_LE_U, 3, 7)                                                          \
-    X(I32_GE_S, 3, 7)                                                          \
-    X(I32_GE_U, 3, 7)                                                          \
-    X(I64_EQ, 3, 7)                                                            \
-    X(I64_NE, 3, 7)                                                            \
-    X(I64_LT_S, 3, 7)                                                          \
-    X(I64_LT_U, 3, 7)                                                          \
-    X(I64_GT_S, 3, 7)                                                          \
-    X(I64_GT_U, 3, 7)                                                          \
-    X(I64_LE_S, 3, 7)                                                          \
-    X(I64_LE_U, 3, 7)                                                          \
-    X(I64_GE_S, 3, 7)                                                          \
-    X(I64_GE_U, 3, 7)                                                          \
-    X(F32_EQ, 3, 7)                                                            \
-    X(F32_NE, 3, 7)                                                            \
-    X(F32_LT, 3, 7)                                                            \
-    X(F32_GT, 3, 7)                                                            \
-    X(F32_LE, 3, 7)                                                            \
-    X(F32_GE, 3, 7)                                                            \
-    X(F64_EQ, 3, 7)                                                            \
-    X(F64_NE, 3, 7)                                                            \
-    X(F64_LT, 3, 7)                                                            \
-    X(F64_GT, 3, 7)                                                            \
-    X(F64_LE, 3, 7)                                                            \
-    X(F64_GE, 3, 7)                                                            \
-    X(I32_ADD, 3, 7)                                                           \
-    X(I32_SUB, 3, 7)                                                           \
-    X(I32_MUL, 3, 7)                                                           \
+    WASM_ACC_BINOPS(ACC6, X)                                                   \
     X(I32_DIV_S, 3, 7)                                                         \
     X(I32_DIV_U, 3, 7)                                                         \
     X(I32_REM_S, 3, 7)                                                         \
     X(I32_REM_U, 3, 7)                                                         \
-    X(I32_AND, 3, 7)                                                           \
-    X(I32_OR, 3, 7)                                                            \
-    X(I32_XOR, 3, 7)                                                           \
-    X(I32_SHL, 3, 7)                                                           \
-    X(I32_SHR_S, 3, 7)                                                         \
-    X(I32_SHR_U, 3, 7)                                                         \
-    X(I32_ROTL, 3, 7)                                                          \
-    X(I32_ROTR, 3, 7)                                                          \
-    X(I64_ADD, 3, 7)                                                           \
-    X(I64_SUB, 3, 7)                                                           \
-    X(I64_MUL, 3, 7)                                                           \
     X(I64_DIV_S, 3, 7)                                                         \
     X(I64_DIV_U, 3, 7)                                                         \
     X(I64_REM_S, 3, 7)                                                         \
-    X(I64_REM_U, 3, 7)                                                         \
-    X(I64_AND, 3, 7)                                                           \
-    X(I64_OR, 3, 7)                                                            \
-    X(I64_XOR, 3, 7)                                                           \
-    X(I64_SHL, 3, 7)                                                           \
-    X(I64_SHR_S, 3, 7)                                                         \
-    X(I64_SHR_U, 3, 7)                                                         \
-    X(I64_ROTL, 3, 7)                                                          \
-    X(I64_ROTR, 3, 7)                                                          \
-    X(F32_ADD, 3, 7)                                                           \
-    X(F32_SUB, 3, 7)                                                           \
-    X(F32_MUL, 3, 7)                                                           \
-    X(F32_DIV, 3, 7)                                                           \
-    X(F32_MIN, 3, 7)                                                           \
-    X(F32_MAX, 3, 7)                                                           \
-    X(F32_COPYSIGN, 3, 7)                                                      \
-    X(F64_ADD, 3, 7)                                                           \
-    X(F64_SUB, 3, 7)                                                           \
-    X(F64_MUL, 3, 7)                                                           \
-    X(F64_DIV, 3, 7)                                                           \
-    X(F64_MIN, 3, 7)                                                           \
-    X(F64_MAX, 3, 7)                                                           \
-    X(F64_COPYSIGN, 3, 7)
+    X(I64_REM_U, 3, 7)
+
+/* Variants of an operation N (dst, a, b): the result goes to slot dst (M)
+ * or to the accumulator register (R); a and b are both slots (SS), or a
+ * (RS) or b (SR) is the accumulator. Their order is relied on by
+ * compile.c: N, N_SS_R, N_RS_M, N_SR_M, N_RS_R, N_SR_R. */
+#define ACC6(X, N)                                                             \
+    X(N, 3, 7)                                                                 \
+    X(N##_SS_R, 3, 7)                                                          \
+    X(N##_RS_M, 3, 7) X(N##_SR_M, 3, 7) X(N##_RS_R, 3, 7) X(N##_SR_R, 3, 7)
+#define WASM_ACC_BINOPS(Y, X)                                                  \
+    Y(X, I32_EQ)                                                               \
+    Y(X, I32_NE)                                                               \
+    Y(X, I32_LT_S)                                                             \
+    Y(X, I32_LT_U)                                                             \
+    Y(X, I32_GT_S)                                                             \
+    Y(X, I32_GT_U)                                                             \
+    Y(X, I32_LE_S)                                                             \
+    Y(X, I32_LE_U)                                                             \
+    Y(X, I32_GE_S)                                                             \
+    Y(X, I32_GE_U)                                                             \
+    Y(X, I64_EQ)                                                               \
+    Y(X, I64_NE)                                                               \
+    Y(X, I64_LT_S)                                                             \
+    Y(X, I64_LT_U)                                                             \
+    Y(X, I64_GT_S)                                                             \
+    Y(X, I64_GT_U)                                                             \
+    Y(X, I64_LE_S)                                                             \
+    Y(X, I64_LE_U)                                                             \
+    Y(X, I64_GE_S)                                                             \
+    Y(X, I64_GE_U)                                                             \
+    Y(X, F32_EQ)                                                               \
+    Y(X, F32_NE)                                                               \
+    Y(X, F32_LT)                                                               \
+    Y(X, F32_GT)                                                               \
+    Y(X, F32_LE)                                                               \
+    Y(X, F32_GE)                                                               \
+    Y(X, F64_EQ)                                                               \
+    Y(X, F64_NE)                                                               \
+    Y(X, F64_LT)                                                               \
+    Y(X, F64_GT)                                                               \
+    Y(X, F64_LE)                                                               \
+    Y(X, F64_GE)                                                               \
+    Y(X, I32_ADD)                                                              \
+    Y(X, I32_SUB)                                                              \
+    Y(X, I32_MUL)                                                              \
+    Y(X, I32_AND)                                                              \
+    Y(X, I32_OR)                                                               \
+    Y(X, I32_XOR)                                                              \
+    Y(X, I32_SHL)                                                              \
+    Y(X, I32_SHR_S)                                                            \
+    Y(X, I32_SHR_U)                                                            \
+    Y(X, I32_ROTL)                                                             \
+    Y(X, I32_ROTR)                                                             \
+    Y(X, I64_ADD)                                                              \
+    Y(X, I64_SUB)                                                              \
+    Y(X, I64_MUL)                                                              \
+    Y(X, I64_AND)                                                              \
+    Y(X, I64_OR)                                                               \
+    Y(X, I64_XOR)                                                              \
+    Y(X, I64_SHL)                                                              \
+    Y(X, I64_SHR_S)                                                            \
+    Y(X, I64_SHR_U)                                                            \
+    Y(X, I64_ROTL)                                                             \
+    Y(X, I64_ROTR)                                                             \
+    Y(X, F32_ADD)                                                              \
+    Y(X, F32_SUB)                                                              \
+    Y(X, F32_MUL)                                                              \
+    Y(X, F32_DIV)                                                              \
+    Y(X, F32_MIN)                                                              \
+    Y(X, F32_MAX)                                                              \
+    Y(X, F32_COPYSIGN)                                                         \
+    Y(X, F64_ADD)                                                              \
+    Y(X, F64_SUB)                                                              \
+    Y(X, F64_MUL)                                                              \
+    Y(X, F64_DIV)                                                              \
+    Y(X, F64_MIN)                                                              \
+    Y(X, F64_MAX)                                                              \
+    Y(X, F64_COPYSIGN)
 
 /* Fused compare-and-branch (a, b, offset): taken when the compare holds.
  * Their order follows I32_EQ.. I32_GE_U and I64_EQ.. I64_GE_U. */
