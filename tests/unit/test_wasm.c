@@ -345,6 +345,61 @@ TEST(host_functions)
     teardown(&f);
 }
 
+/* host "add" that calls back into its caller: call_ok(a) + b */
+static int host_reenter(struct fastn_wasm_instance *caller, void *user,
+                        const union fastn_wasm_value *args,
+                        union fastn_wasm_value *results)
+{
+    union fastn_wasm_value r;
+    (void)user;
+    int rc = fastn_wasm_instance_call(caller, "call_ok", args, 1, &r, 1);
+    if (rc)
+        return rc;
+    results[0].i32 = r.i32 + args[1].i32;
+    return 0;
+}
+
+/* host "fail" that calls call_fail again: endless host/wasm nesting */
+static int host_nest(struct fastn_wasm_instance *caller, void *user,
+                     const union fastn_wasm_value *args,
+                     union fastn_wasm_value *results)
+{
+    (void)user, (void)args, (void)results;
+    return fastn_wasm_instance_call(caller, "call_fail", NULL, 0, NULL, 0);
+}
+
+TEST(host_functions_reenter)
+{
+    struct fastn_wasm_module *m = NULL;
+    struct fastn_wasm_instance *inst = NULL;
+    union fastn_wasm_value a[2] = {{.i32 = 40}, {.i32 = 2}}, r;
+    CHECK_ERR(fastn_wasm_module_load(main_wasm, sizeof(main_wasm), 0, &m,
+                                     NULL),
+              FASTN_OK);
+    struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
+    fastn_wasm_imports_add_func(imps, "host", "add", "ii", "i", host_reenter,
+                                NULL);
+    fastn_wasm_imports_add_func(imps, "host", "sum", "ii", "i", host_sum,
+                                NULL);
+    fastn_wasm_imports_add_func(imps, "host", "fail", "", "", host_nest,
+                                NULL);
+    CHECK_ERR(fastn_wasm_instance_new(m, imps, NULL, &inst, NULL), FASTN_OK);
+    fastn_wasm_imports_free(imps);
+    CHECK_ERR(fastn_wasm_instance_init(inst), FASTN_OK);
+    CHECK_ERR(fastn_wasm_instance_call(inst, "call_add", a, 2, &r, 1),
+              FASTN_OK);
+    CHECK_EQ(r.i32, 43);
+    /* nesting is bounded: a trap, not a host stack overflow */
+    CHECK_ERR(fastn_wasm_instance_call(inst, "call_fail", NULL, 0, NULL, 0),
+              FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+    /* and the instance still works afterwards */
+    CHECK_ERR(fastn_wasm_instance_call(inst, "call_add", a, 2, &r, 1),
+              FASTN_OK);
+    CHECK_EQ(r.i32, 43);
+    fastn_wasm_instance_free(inst);
+    fastn_wasm_module_free(m);
+}
+
 TEST(unlinkable_imports)
 {
     struct fastn_wasm_module *m = NULL;
@@ -450,6 +505,7 @@ int main(void)
     RUN(memory_cap);
     RUN(memory_access_is_checked);
     RUN(host_functions);
+    RUN(host_functions_reenter);
     RUN(unlinkable_imports);
     RUN(cross_instance_imports);
     RUN(bad_bytes_never_crash);
