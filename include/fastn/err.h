@@ -109,6 +109,8 @@ extern "C" {
     X(FASTN_ERR_WASM_TRAP_OUT_OF_FUEL, -320, "trap: out of fuel")              \
     X(FASTN_ERR_WASM_TRAP_HOST, -321, "trap: raised by a host function")       \
     X(FASTN_ERR_WASM_EXIT, -322, "the program called proc_exit")               \
+    X(FASTN_ERR_WASM_LIMIT, -323,                                              \
+      "the module exceeds a limit of this WebAssembly engine")                 \
     /* plugins */                                                              \
     X(FASTN_ERR_PLUGIN_MANIFEST, -400, "bad or missing plugin manifest")       \
     X(FASTN_ERR_PLUGIN_CAPABILITY, -401,                                       \

@@ -1,0 +1,1174 @@
+/*
+ * The interpreter: runs the internal code of compile.c.
+ *
+ * Threaded dispatch: under GCC/clang each op cell holds the address of
+ * its handler and every handler ends by jumping to the next one
+ * (computed goto); elsewhere a switch over op indices does the same job.
+ * Calls between wasm functions do not recurse on the host stack: frames
+ * live in the instance's bounded frame array and value stack, and both
+ * limits are checked on every call (a trap, "call stack exhausted", not a
+ * host crash). Only host functions run on the host stack, and wasm
+ * re-entered from them is limited to WASM_MAX_NEST levels.
+ *
+ * Fuel is charged by FUEL ops at function entries and loop heads; when it
+ * runs out, the state is kept so the call can be resumed.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "wasm/wasm_int.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the wasm engine assumes a little-endian host"
+#endif
+
+const uint8_t wasm_op_words[OP_COUNT_] = {
+#define OPW_(name, nw, mask) nw,
+    WASM_OPS(OPW_)
+#undef OPW_
+};
+const uint8_t wasm_op_slots[OP_COUNT_] = {
+#define OPM_(name, nw, mask) mask,
+    WASM_OPS(OPM_)
+#undef OPM_
+};
+
+/* ---- memory and tables ------------------------------------------------ */
+
+int wasm_memory_init(struct wasm_memory *mem, uint32_t min, uint32_t max_pages)
+{
+    memset(mem, 0, sizeof(*mem));
+    mem->max_pages = max_pages;
+    mem->reserved = (uint64_t)max_pages * WASM_PAGE;
+    if (mem->reserved == 0)
+        return 0;
+    /* Reserve the largest size once, so that the memory never moves and
+     * growing it is one mprotect. */
+    void *p = mmap(NULL, mem->reserved, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        mem->reserved = 0;
+        return FASTN_ERR_NOMEM;
+    }
+    mem->data = p;
+    if (min && wasm_memory_grow(mem, min) < 0) {
+        wasm_memory_cleanup(mem);
+        return FASTN_ERR_NOMEM;
+    }
+    return 0;
+}
+
+void wasm_memory_cleanup(struct wasm_memory *mem)
+{
+    if (mem->data)
+        munmap(mem->data, mem->reserved);
+    memset(mem, 0, sizeof(*mem));
+}
+
+int64_t wasm_memory_grow(struct wasm_memory *mem, uint32_t delta)
+{
+    uint64_t old = mem->size / WASM_PAGE;
+    if (delta == 0)
+        return (int64_t)old;
+    if (old + delta > mem->max_pages)
+        return -1;
+    uint64_t nsize = (old + delta) * WASM_PAGE;
+    if (mprotect(mem->data + mem->size, nsize - mem->size,
+                 PROT_READ | PROT_WRITE) != 0)
+        return -1;
+    mem->size = nsize;
+    return (int64_t)old;
+}
+
+int64_t wasm_table_grow(struct wasm_table *t, uint32_t delta, void *init,
+                        uint32_t cap)
+{
+    uint32_t old = t->size;
+    uint64_t nsize = (uint64_t)old + delta;
+    if (nsize > t->max || nsize > cap)
+        return -1;
+    if (delta == 0)
+        return old;
+    void **n = realloc(t->refs, nsize * sizeof(void *));
+    if (!n)
+        return -1;
+    for (uint64_t i = old; i < nsize; i++)
+        n[i] = init;
+    t->refs = n;
+    t->size = (uint32_t)nsize;
+    return old;
+}
+
+/* ---- numeric helpers (WebAssembly 2.0 sec. 4.3) ----------------------- */
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static float f32_from(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint64_t f64_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+static double f64_from(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+static float f32_min(float a, float b)
+{
+    if (isnan(a) || isnan(b))
+        return a + b;
+    if (a == b) /* -0 is below +0 */
+        return f32_from(f32_bits(a) | f32_bits(b));
+    return a < b ? a : b;
+}
+
+static float f32_max(float a, float b)
+{
+    if (isnan(a) || isnan(b))
+        return a + b;
+    if (a == b)
+        return f32_from(f32_bits(a) & f32_bits(b));
+    return a > b ? a : b;
+}
+
+static double f64_min(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return a + b;
+    if (a == b)
+        return f64_from(f64_bits(a) | f64_bits(b));
+    return a < b ? a : b;
+}
+
+static double f64_max(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return a + b;
+    if (a == b)
+        return f64_from(f64_bits(a) & f64_bits(b));
+    return a > b ? a : b;
+}
+
+/* Rounding functions must return a quiet NaN for any NaN (the C library
+ * may pass a signalling NaN through unchanged). */
+static float f32_round(float x, int how)
+{
+    if (isnan(x))
+        return x + x;
+    switch (how) {
+    case 0:
+        return ceilf(x);
+    case 1:
+        return floorf(x);
+    case 2:
+        return truncf(x);
+    default:
+        return rintf(x);
+    }
+}
+
+static double f64_round(double x, int how)
+{
+    if (isnan(x))
+        return x + x;
+    switch (how) {
+    case 0:
+        return ceil(x);
+    case 1:
+        return floor(x);
+    case 2:
+        return trunc(x);
+    default:
+        return rint(x);
+    }
+}
+
+static uint32_t clz32(uint32_t x)
+{
+    unsigned n = 0;
+    if (x == 0)
+        return 32;
+#if defined(__GNUC__)
+    n = (unsigned)__builtin_clz(x);
+#else
+    while (!(x & 0x80000000u))
+        x <<= 1, n++;
+#endif
+    return n;
+}
+
+static uint64_t clz64(uint64_t x)
+{
+    unsigned n = 0;
+    if (x == 0)
+        return 64;
+#if defined(__GNUC__)
+    n = (unsigned)__builtin_clzll(x);
+#else
+    while (!(x & 0x8000000000000000ull))
+        x <<= 1, n++;
+#endif
+    return n;
+}
+
+static uint32_t ctz32(uint32_t x)
+{
+    unsigned n = 0;
+    if (x == 0)
+        return 32;
+#if defined(__GNUC__)
+    n = (unsigned)__builtin_ctz(x);
+#else
+    while (!(x & 1))
+        x >>= 1, n++;
+#endif
+    return n;
+}
+
+static uint64_t ctz64(uint64_t x)
+{
+    unsigned n = 0;
+    if (x == 0)
+        return 64;
+#if defined(__GNUC__)
+    n = (unsigned)__builtin_ctzll(x);
+#else
+    while (!(x & 1))
+        x >>= 1, n++;
+#endif
+    return n;
+}
+
+static uint32_t popcnt64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (uint32_t)__builtin_popcountll(x);
+#else
+    uint32_t n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+#endif
+}
+
+static uint32_t rotl32(uint32_t a, uint32_t k)
+{
+    k &= 31;
+    return (a << k) | (a >> ((32 - k) & 31));
+}
+
+static uint64_t rotl64(uint64_t a, uint64_t k)
+{
+    k &= 63;
+    return (a << k) | (a >> ((64 - k) & 63));
+}
+
+/* Saturating truncations: NaN is 0, out of range clamps. */
+static int32_t sat_i32(double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d <= -2147483649.0)
+        return INT32_MIN;
+    if (d >= 2147483648.0)
+        return INT32_MAX;
+    return (int32_t)d;
+}
+
+static uint32_t sat_u32(double d)
+{
+    if (isnan(d) || d <= -1.0)
+        return 0;
+    if (d >= 4294967296.0)
+        return UINT32_MAX;
+    return (uint32_t)d;
+}
+
+static int64_t sat_i64(double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d < -9223372036854775808.0)
+        return INT64_MIN;
+    if (d >= 9223372036854775808.0)
+        return INT64_MAX;
+    return (int64_t)d;
+}
+
+static uint64_t sat_u64(double d)
+{
+    if (isnan(d) || d <= -1.0)
+        return 0;
+    if (d >= 18446744073709551616.0)
+        return UINT64_MAX;
+    return (uint64_t)d;
+}
+
+/* Trapping truncation checks: 0 when d converts, else the trap. */
+static int trunc_check(double d, double lo, double hi)
+{
+    if (isnan(d))
+        return FASTN_ERR_WASM_TRAP_INVALID_CONVERSION;
+    if (!(d > lo && d < hi))
+        return FASTN_ERR_WASM_TRAP_INT_OVERFLOW;
+    return 0;
+}
+
+/* ---- the interpreter -------------------------------------------------- */
+
+#define W(k) (ip[1 + (k) / 2].w[(k) % 2])
+#define S(k) (fp[W(k)])
+#define TRAP(code)                                                             \
+    do {                                                                       \
+        err = (code);                                                          \
+        goto trap;                                                             \
+    } while (0)
+
+#if defined(__GNUC__)
+#define OP(name) L_##name:
+#define DISPATCH() goto * ip->op
+#else
+#define OP(name) case OP_##name:
+#define DISPATCH() goto dispatch
+#endif
+#define NEXT(cells)                                                            \
+    do {                                                                       \
+        ip += (cells);                                                         \
+        DISPATCH();                                                            \
+    } while (0)
+/* Jumps by the offset in word k (relative to the cell holding it). */
+#define JUMP(k)                                                                \
+    do {                                                                       \
+        ip = ip + 1 + (k) / 2 + (int32_t)W(k);                                 \
+        DISPATCH();                                                            \
+    } while (0)
+
+/* Results are always stored as 8 bytes: a 4-byte store followed by an
+ * 8-byte load of the same slot (a MOV) defeats store forwarding. */
+#define SET_u32(k, v) (S(k).u64 = (uint32_t)(v))
+#define SET_i32(k, v) (S(k).u64 = (uint32_t)(int32_t)(v))
+#define SET_u64(k, v) (S(k).u64 = (v))
+#define SET_i64(k, v) (S(k).i64 = (v))
+#define SET_f32(k, v) (S(k).u64 = f32_bits(v))
+#define SET_f64(k, v) (S(k).f64 = (v))
+#define SET_ref(k, v) (S(k).ref = (v))
+#define BINOP(name, field, expr)                                               \
+    OP(name)                                                                   \
+    {                                                                          \
+        SET_##field(0, expr);                                                  \
+        NEXT(3);                                                               \
+    }
+#define UNOP(name, field, expr)                                                \
+    OP(name)                                                                   \
+    {                                                                          \
+        SET_##field(0, expr);                                                  \
+        NEXT(2);                                                               \
+    }
+/* The accumulator variants of a binary operation (see ACC6). */
+#define CT_u32 uint32_t
+#define CT_i32 int32_t
+#define CT_u64 uint64_t
+#define CT_i64 int64_t
+#define CT_f32 float
+#define CT_f64 double
+#define SLOT_u32(k) S(k).u32
+#define SLOT_i32(k) S(k).i32
+#define SLOT_u64(k) S(k).u64
+#define SLOT_i64(k) S(k).i64
+#define SLOT_f32(k) S(k).f32
+#define SLOT_f64(k) S(k).f64
+#define FROM_u32(r) ((uint32_t)(r))
+#define FROM_i32(r) ((int32_t)(uint32_t)(r))
+#define FROM_u64(r) (r)
+#define FROM_i64(r) ((int64_t)(r))
+#define FROM_f32(r) f32_from((uint32_t)(r))
+#define FROM_f64(r) f64_from(r)
+#define ACC_u32(v) ((uint64_t)(uint32_t)(v))
+#define ACC_i32(v) ((uint64_t)(uint32_t)(int32_t)(v))
+#define ACC_u64(v) ((uint64_t)(v))
+#define ACC_i64(v) ((uint64_t)(v))
+#define ACC_f32(v) ((uint64_t)f32_bits(v))
+#define ACC_f64(v) f64_bits(v)
+#define BIN_ONE(N, TI, TO, expr, A, B, OUT)                                    \
+    OP(N)                                                                      \
+    {                                                                          \
+        CT_##TI a = A;                                                         \
+        CT_##TI b = B;                                                         \
+        OUT;                                                                   \
+        NEXT(3);                                                               \
+    }
+#define BIN6(N, TI, TO, expr)                                                  \
+    BIN_ONE(N, TI, TO, expr, SLOT_##TI(1), SLOT_##TI(2), SET_##TO(0, expr))    \
+    BIN_ONE(N##_SS_R, TI, TO, expr, SLOT_##TI(1), SLOT_##TI(2),                \
+            acc = ACC_##TO(expr))                                              \
+    BIN_ONE(N##_RS_M, TI, TO, expr, FROM_##TI(acc), SLOT_##TI(2),              \
+            SET_##TO(0, expr))                                                 \
+    BIN_ONE(N##_SR_M, TI, TO, expr, SLOT_##TI(1), FROM_##TI(acc),              \
+            SET_##TO(0, expr))                                                 \
+    BIN_ONE(N##_RS_R, TI, TO, expr, FROM_##TI(acc), SLOT_##TI(2),              \
+            acc = ACC_##TO(expr))                                              \
+    BIN_ONE(N##_SR_R, TI, TO, expr, SLOT_##TI(1), FROM_##TI(acc),              \
+            acc = ACC_##TO(expr))
+#define A32 S(1).u32
+#define B32 S(2).u32
+#define A64 S(1).u64
+#define B64 S(2).u64
+#define CMPBR(name, field, cmp)                                                \
+    OP(name)                                                                   \
+    {                                                                          \
+        if (S(0).field cmp S(1).field)                                         \
+            JUMP(2);                                                           \
+        NEXT(3);                                                               \
+    }
+#define LOAD(name, T, field, cast)                                             \
+    OP(name)                                                                   \
+    {                                                                          \
+        uint64_t ea = (uint64_t)S(1).u32 + W(2);                               \
+        T v_;                                                                  \
+        if (ea + sizeof(T) > msize)                                            \
+            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
+        memcpy(&v_, mem + ea, sizeof(T));                                      \
+        SET_##field(0, cast v_);                                               \
+        NEXT(3);                                                               \
+    }
+#define STORE(name, T)                                                         \
+    OP(name)                                                                   \
+    {                                                                          \
+        uint64_t ea = (uint64_t)S(1).u32 + W(2);                               \
+        T v_ = (T)S(0).u64;                                                    \
+        if (ea + sizeof(T) > msize)                                            \
+            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
+        memcpy(mem + ea, &v_, sizeof(T));                                      \
+        NEXT(3);                                                               \
+    }
+#define LOAD_A(name, T, field, cast)                                           \
+    OP(name)                                                                   \
+    {                                                                          \
+        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3);        \
+        T v_;                                                                  \
+        if (ea + sizeof(T) > msize)                                            \
+            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
+        memcpy(&v_, mem + ea, sizeof(T));                                      \
+        SET_##field(0, cast v_);                                               \
+        NEXT(3);                                                               \
+    }
+#define STORE_A(name, T)                                                       \
+    OP(name)                                                                   \
+    {                                                                          \
+        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3);        \
+        T v_ = (T)S(0).u64;                                                    \
+        if (ea + sizeof(T) > msize)                                            \
+            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
+        memcpy(mem + ea, &v_, sizeof(T));                                      \
+        NEXT(3);                                                               \
+    }
+#define TRUNC(name, src, field, T, lo, hi)                                     \
+    OP(name)                                                                   \
+    {                                                                          \
+        double d_ = S(1).src;                                                  \
+        int e_ = trunc_check(d_, lo, hi);                                      \
+        if (e_)                                                                \
+            TRAP(e_);                                                          \
+        SET_##field(0, (T)S(1).src);                                           \
+        NEXT(2);                                                               \
+    }
+
+static void reload_mem(const struct fastn_wasm_instance *inst, uint8_t **mem,
+                       uint64_t *msize)
+{
+    *mem = inst->mem ? inst->mem->data : NULL;
+    *msize = inst->mem ? inst->mem->size : 0;
+}
+
+/* Sets up f's frame at fp: zeroes its locals and copies its constants. */
+static int enter(const struct wasm_exec *x, const struct wasm_code *c,
+                 union fastn_wasm_value *fp)
+{
+    if ((size_t)(fp - x->stack) + c->frame > x->stack_slots)
+        return FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;
+    /* plain loops: the counts are small, a libc call costs more */
+    for (uint32_t i = c->nparams; i < c->nlocals; i++)
+        fp[i].u64 = 0;
+    for (uint32_t i = 0; i < c->nconsts; i++)
+        fp[c->nlocals + i].u64 = c->consts[i];
+    return 0;
+}
+
+/* Runs from ip in frame fp until the frame at depth base_depth returns.
+ * With x NULL, stores the handler table in *table instead. */
+static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
+               const union wasm_cell *ip, union fastn_wasm_value *fp,
+               uint32_t base_depth, const void *const **table)
+{
+#if defined(__GNUC__)
+    static const void *const labels[] = {
+#define OPL_(name, nw, mask) &&L_##name,
+        WASM_OPS(OPL_)
+#undef OPL_
+    };
+#else
+    static const void *const labels[] = {
+#define OPL_(name, nw, mask) (const void *)(uintptr_t)OP_##name,
+        WASM_OPS(OPL_)
+#undef OPL_
+    };
+#endif
+    if (!x) {
+        *table = labels;
+        return 0;
+    }
+    uint8_t *mem;
+    uint64_t msize;
+    uint64_t fuel = x->owner->fuel;
+    int err = 0;
+    struct wasm_func *f;
+    union fastn_wasm_value *nfp;
+    const union wasm_cell *ret;
+    uint64_t acc = 0; /* a result passed to the next op (ACC6) */
+    reload_mem(inst, &mem, &msize);
+    DISPATCH();
+
+#if !defined(__GNUC__)
+dispatch:
+    switch ((uintptr_t)ip->op) {
+#endif
+        OP(UNREACHABLE) TRAP(FASTN_ERR_WASM_TRAP_UNREACHABLE);
+        OP(BR) JUMP(0);
+        OP(BR_IF)
+        {
+            if (S(0).u32)
+                JUMP(1);
+            NEXT(2);
+        }
+        OP(BR_IF_NOT)
+        {
+            if (!S(0).u32)
+                JUMP(1);
+            NEXT(2);
+        }
+        OP(BR_TABLE)
+        {
+            uint32_t i = S(0).u32, n = W(1);
+            if (i > n)
+                i = n;
+            ip = ip + 1 + (2 + i) / 2 + (int32_t)W(2 + i);
+            DISPATCH();
+        }
+        OP(CALL)
+        {
+            f = inst->funcs[W(0)];
+            nfp = fp + W(1);
+            ret = ip + 2;
+            goto do_call;
+        }
+        OP(CALL_INDIRECT)
+        {
+            const struct wasm_table *t = inst->tables[W(0)];
+            uint32_t i = S(2).u32;
+            if (i >= t->size)
+                TRAP(FASTN_ERR_WASM_TRAP_UNDEFINED_ELEMENT);
+            f = t->refs[i];
+            if (!f)
+                TRAP(FASTN_ERR_WASM_TRAP_UNINITIALIZED_ELEMENT);
+            const struct wasm_functype *want = &inst->mod->types[W(1)];
+            if (f->type != want && !wasm_type_equal(f->type, want))
+                TRAP(FASTN_ERR_WASM_TRAP_INDIRECT_CALL_TYPE);
+            nfp = fp + W(3);
+            ret = ip + 3;
+            goto do_call;
+        }
+        OP(RET)
+        {
+            if (x->depth == base_depth)
+                goto done;
+            const struct wasm_frame *fr = &x->frames[--x->depth];
+            ip = fr->ip;
+            fp = fr->fp;
+            inst = fr->inst;
+            reload_mem(inst, &mem, &msize);
+            DISPATCH();
+        }
+        OP(FUEL)
+        {
+            if (fuel < W(0)) {
+                err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
+                goto out_of_fuel;
+            }
+            fuel -= W(0);
+            NEXT(2);
+        }
+        OP(MOV)
+        {
+            S(0) = S(1);
+            NEXT(2);
+        }
+        OP(SELECT)
+        {
+            S(0) = S(3).u32 ? S(1) : S(2);
+            NEXT(3);
+        }
+        OP(GLOBAL_GET)
+        {
+            S(0) = inst->globals[W(1)]->v;
+            NEXT(2);
+        }
+        OP(GLOBAL_SET)
+        {
+            inst->globals[W(0)]->v = S(1);
+            NEXT(2);
+        }
+        LOAD(LOAD32, uint32_t, u32, )
+        LOAD(LOAD64, uint64_t, u64, )
+        LOAD(LOAD8_S32, int8_t, i32, (int32_t))
+        LOAD(LOAD8_U32, uint8_t, u32, (uint32_t))
+        LOAD(LOAD16_S32, int16_t, i32, (int32_t))
+        LOAD(LOAD16_U32, uint16_t, u32, (uint32_t))
+        LOAD(LOAD8_S64, int8_t, i64, (int64_t))
+        LOAD(LOAD8_U64, uint8_t, u64, (uint64_t))
+        LOAD(LOAD16_S64, int16_t, i64, (int64_t))
+        LOAD(LOAD16_U64, uint16_t, u64, (uint64_t))
+        LOAD(LOAD32_S64, int32_t, i64, (int64_t))
+        LOAD(LOAD32_U64, uint32_t, u64, (uint64_t))
+        STORE(STORE32, uint32_t)
+        STORE(STORE64, uint64_t)
+        STORE(STORE8, uint8_t)
+        STORE(STORE16, uint16_t)
+        LOAD_A(LOAD32_A, uint32_t, u32, )
+        LOAD_A(LOAD64_A, uint64_t, u64, )
+        LOAD_A(LOAD8_S32_A, int8_t, i32, (int32_t))
+        LOAD_A(LOAD8_U32_A, uint8_t, u32, (uint32_t))
+        LOAD_A(LOAD16_S32_A, int16_t, i32, (int32_t))
+        LOAD_A(LOAD16_U32_A, uint16_t, u32, (uint32_t))
+        LOAD_A(LOAD8_S64_A, int8_t, i64, (int64_t))
+        LOAD_A(LOAD8_U64_A, uint8_t, u64, (uint64_t))
+        LOAD_A(LOAD16_S64_A, int16_t, i64, (int64_t))
+        LOAD_A(LOAD16_U64_A, uint16_t, u64, (uint64_t))
+        LOAD_A(LOAD32_S64_A, int32_t, i64, (int64_t))
+        LOAD_A(LOAD32_U64_A, uint32_t, u64, (uint64_t))
+        STORE_A(STORE32_A, uint32_t)
+        STORE_A(STORE64_A, uint64_t)
+        STORE_A(STORE8_A, uint8_t)
+        STORE_A(STORE16_A, uint16_t)
+        OP(MEMORY_SIZE)
+        {
+            SET_u32(0, msize / WASM_PAGE);
+            NEXT(2);
+        }
+        OP(MEMORY_GROW)
+        {
+            SET_u32(0, wasm_memory_grow(inst->mem, S(1).u32));
+            reload_mem(inst, &mem, &msize);
+            NEXT(2);
+        }
+        OP(MEMORY_FILL)
+        {
+            uint64_t d = S(0).u32, n = S(2).u32;
+            if (d + n > msize)
+                TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+            memset(mem + d, (int)(uint8_t)S(1).u32, n);
+            NEXT(3);
+        }
+        OP(MEMORY_COPY)
+        {
+            uint64_t d = S(0).u32, s = S(1).u32, n = S(2).u32;
+            if (d + n > msize || s + n > msize)
+                TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+            memmove(mem + d, mem + s, n);
+            NEXT(3);
+        }
+        OP(MEMORY_INIT)
+        {
+            uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
+            const struct wasm_data *seg = &inst->mod->datas[W(0)];
+            if (d + n > msize || s + n > inst->data_len[W(0)])
+                TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+            if (n)
+                memcpy(mem + d, seg->bytes + s, n);
+            NEXT(3);
+        }
+        OP(DATA_DROP)
+        {
+            inst->data_len[W(0)] = 0;
+            NEXT(2);
+        }
+        OP(TABLE_GET)
+        {
+            const struct wasm_table *t = inst->tables[W(1)];
+            uint32_t i = S(2).u32;
+            if (i >= t->size)
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            S(0).ref = t->refs[i];
+            NEXT(3);
+        }
+        OP(TABLE_SET)
+        {
+            struct wasm_table *t = inst->tables[W(0)];
+            uint32_t i = S(1).u32;
+            if (i >= t->size)
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            t->refs[i] = S(2).ref;
+            NEXT(3);
+        }
+        OP(TABLE_SIZE)
+        {
+            SET_u32(0, inst->tables[W(1)]->size);
+            NEXT(2);
+        }
+        OP(TABLE_GROW)
+        {
+            struct wasm_table *t = inst->tables[W(1)];
+            SET_u32(0, wasm_table_grow(t, S(3).u32, S(2).ref,
+                                       inst->lim.max_table_elems));
+            NEXT(3);
+        }
+        OP(TABLE_FILL)
+        {
+            struct wasm_table *t = inst->tables[W(0)];
+            uint64_t i = S(1).u32, n = S(3).u32;
+            if (i + n > t->size)
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            for (uint64_t k = 0; k < n; k++)
+                t->refs[i + k] = S(2).ref;
+            NEXT(3);
+        }
+        OP(TABLE_COPY)
+        {
+            struct wasm_table *td = inst->tables[W(0)];
+            const struct wasm_table *ts = inst->tables[W(1)];
+            uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
+            if (d + n > td->size || s + n > ts->size)
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            if (n)
+                memmove(td->refs + d, ts->refs + s, n * sizeof(void *));
+            NEXT(4);
+        }
+        OP(TABLE_INIT)
+        {
+            struct wasm_table *t = inst->tables[W(0)];
+            uint32_t e = W(1);
+            uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
+            if (d + n > t->size || s + n > inst->elem_len[e])
+                TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
+            if (n)
+                memcpy(t->refs + d, inst->elem_refs[e] + s, n * sizeof(void *));
+            NEXT(4);
+        }
+        OP(ELEM_DROP)
+        {
+            inst->elem_len[W(0)] = 0;
+            NEXT(2);
+        }
+        UNOP(REF_IS_NULL, u32, S(1).ref == NULL)
+        UNOP(REF_FUNC, ref, inst->funcs[W(1)])
+        UNOP(I32_EQZ, u32, A32 == 0)
+        UNOP(I64_EQZ, u32, A64 == 0)
+        UNOP(I32_CLZ, u32, clz32(A32))
+        UNOP(I32_CTZ, u32, ctz32(A32))
+        UNOP(I32_POPCNT, u32, popcnt64(A32))
+        UNOP(I64_CLZ, u64, clz64(A64))
+        UNOP(I64_CTZ, u64, ctz64(A64))
+        UNOP(I64_POPCNT, u64, popcnt64(A64))
+        UNOP(F32_ABS, u32, A32 & 0x7fffffffu)
+        UNOP(F32_NEG, u32, A32 ^ 0x80000000u)
+        UNOP(F32_CEIL, f32, f32_round(S(1).f32, 0))
+        UNOP(F32_FLOOR, f32, f32_round(S(1).f32, 1))
+        UNOP(F32_TRUNC, f32, f32_round(S(1).f32, 2))
+        UNOP(F32_NEAREST, f32, f32_round(S(1).f32, 3))
+        UNOP(F32_SQRT, f32, sqrtf(S(1).f32))
+        UNOP(F64_ABS, u64, A64 & 0x7fffffffffffffffull)
+        UNOP(F64_NEG, u64, A64 ^ 0x8000000000000000ull)
+        UNOP(F64_CEIL, f64, f64_round(S(1).f64, 0))
+        UNOP(F64_FLOOR, f64, f64_round(S(1).f64, 1))
+        UNOP(F64_TRUNC, f64, f64_round(S(1).f64, 2))
+        UNOP(F64_NEAREST, f64, f64_round(S(1).f64, 3))
+        UNOP(F64_SQRT, f64, sqrt(S(1).f64))
+        TRUNC(I32_TRUNC_F32_S, f32, i32, int32_t, -2147483649.0, 2147483648.0)
+        TRUNC(I32_TRUNC_F32_U, f32, u32, uint32_t, -1.0, 4294967296.0)
+        TRUNC(I32_TRUNC_F64_S, f64, i32, int32_t, -2147483649.0, 2147483648.0)
+        TRUNC(I32_TRUNC_F64_U, f64, u32, uint32_t, -1.0, 4294967296.0)
+        UNOP(I64_EXTEND_I32_S, i64, (int64_t)S(1).i32)
+        UNOP(I64_EXTEND_I32_U, u64, (uint64_t)A32)
+        TRUNC(I64_TRUNC_F32_S, f32, i64, int64_t, -9223372036854777856.0,
+              9223372036854775808.0)
+        TRUNC(I64_TRUNC_F32_U, f32, u64, uint64_t, -1.0, 18446744073709551616.0)
+        TRUNC(I64_TRUNC_F64_S, f64, i64, int64_t, -9223372036854777856.0,
+              9223372036854775808.0)
+        TRUNC(I64_TRUNC_F64_U, f64, u64, uint64_t, -1.0, 18446744073709551616.0)
+        UNOP(F32_CONVERT_I32_S, f32, (float)S(1).i32)
+        UNOP(F32_CONVERT_I32_U, f32, (float)A32)
+        UNOP(F32_CONVERT_I64_S, f32, (float)S(1).i64)
+        UNOP(F32_CONVERT_I64_U, f32, (float)A64)
+        UNOP(F32_DEMOTE_F64, f32, (float)S(1).f64)
+        UNOP(F64_CONVERT_I32_S, f64, (double)S(1).i32)
+        UNOP(F64_CONVERT_I32_U, f64, (double)A32)
+        UNOP(F64_CONVERT_I64_S, f64, (double)S(1).i64)
+        UNOP(F64_CONVERT_I64_U, f64, (double)A64)
+        UNOP(F64_PROMOTE_F32, f64, (double)S(1).f32)
+        UNOP(I32_EXTEND8_S, i32, (int32_t)(int8_t)A32)
+        UNOP(I32_EXTEND16_S, i32, (int32_t)(int16_t)A32)
+        UNOP(I64_EXTEND8_S, i64, (int64_t)(int8_t)A64)
+        UNOP(I64_EXTEND16_S, i64, (int64_t)(int16_t)A64)
+        UNOP(I64_EXTEND32_S, i64, (int64_t)(int32_t)A64)
+        UNOP(I32_TRUNC_SAT_F32_S, i32, sat_i32(S(1).f32))
+        UNOP(I32_TRUNC_SAT_F32_U, u32, sat_u32(S(1).f32))
+        UNOP(I32_TRUNC_SAT_F64_S, i32, sat_i32(S(1).f64))
+        UNOP(I32_TRUNC_SAT_F64_U, u32, sat_u32(S(1).f64))
+        UNOP(I64_TRUNC_SAT_F32_S, i64, sat_i64(S(1).f32))
+        UNOP(I64_TRUNC_SAT_F32_U, u64, sat_u64(S(1).f32))
+        UNOP(I64_TRUNC_SAT_F64_S, i64, sat_i64(S(1).f64))
+        UNOP(I64_TRUNC_SAT_F64_U, u64, sat_u64(S(1).f64))
+        BIN6(I32_EQ, u32, u32, a == b)
+        BIN6(I32_NE, u32, u32, a != b)
+        BIN6(I32_LT_S, i32, u32, a < b)
+        BIN6(I32_LT_U, u32, u32, a < b)
+        BIN6(I32_GT_S, i32, u32, a > b)
+        BIN6(I32_GT_U, u32, u32, a > b)
+        BIN6(I32_LE_S, i32, u32, a <= b)
+        BIN6(I32_LE_U, u32, u32, a <= b)
+        BIN6(I32_GE_S, i32, u32, a >= b)
+        BIN6(I32_GE_U, u32, u32, a >= b)
+        BIN6(I64_EQ, u64, u32, a == b)
+        BIN6(I64_NE, u64, u32, a != b)
+        BIN6(I64_LT_S, i64, u32, a < b)
+        BIN6(I64_LT_U, u64, u32, a < b)
+        BIN6(I64_GT_S, i64, u32, a > b)
+        BIN6(I64_GT_U, u64, u32, a > b)
+        BIN6(I64_LE_S, i64, u32, a <= b)
+        BIN6(I64_LE_U, u64, u32, a <= b)
+        BIN6(I64_GE_S, i64, u32, a >= b)
+        BIN6(I64_GE_U, u64, u32, a >= b)
+        BIN6(F32_EQ, f32, u32, a == b)
+        BIN6(F32_NE, f32, u32, a != b)
+        BIN6(F32_LT, f32, u32, a < b)
+        BIN6(F32_GT, f32, u32, a > b)
+        BIN6(F32_LE, f32, u32, a <= b)
+        BIN6(F32_GE, f32, u32, a >= b)
+        BIN6(F64_EQ, f64, u32, a == b)
+        BIN6(F64_NE, f64, u32, a != b)
+        BIN6(F64_LT, f64, u32, a < b)
+        BIN6(F64_GT, f64, u32, a > b)
+        BIN6(F64_LE, f64, u32, a <= b)
+        BIN6(F64_GE, f64, u32, a >= b)
+        BIN6(I32_ADD, u32, u32, a + b)
+        BIN6(I32_SUB, u32, u32, a - b)
+        BIN6(I32_MUL, u32, u32, a * b)
+        BIN6(I32_AND, u32, u32, a & b)
+        BIN6(I32_OR, u32, u32, a | b)
+        BIN6(I32_XOR, u32, u32, a ^ b)
+        BIN6(I32_SHL, u32, u32, a << (b & 31))
+        BIN6(I32_SHR_S, i32, i32, a >> (b & 31))
+        BIN6(I32_SHR_U, u32, u32, a >> (b & 31))
+        BIN6(I32_ROTL, u32, u32, rotl32(a, b))
+        BIN6(I32_ROTR, u32, u32, rotl32(a, (32 - (b & 31)) & 31))
+        BIN6(I64_ADD, u64, u64, a + b)
+        BIN6(I64_SUB, u64, u64, a - b)
+        BIN6(I64_MUL, u64, u64, a * b)
+        BIN6(I64_AND, u64, u64, a & b)
+        BIN6(I64_OR, u64, u64, a | b)
+        BIN6(I64_XOR, u64, u64, a ^ b)
+        BIN6(I64_SHL, u64, u64, a << (b & 63))
+        BIN6(I64_SHR_S, i64, i64, a >> (b & 63))
+        BIN6(I64_SHR_U, u64, u64, a >> (b & 63))
+        BIN6(I64_ROTL, u64, u64, rotl64(a, b))
+        BIN6(I64_ROTR, u64, u64, rotl64(a, (64 - (b & 63)) & 63))
+        BIN6(F32_ADD, f32, f32, a + b)
+        BIN6(F32_SUB, f32, f32, a - b)
+        BIN6(F32_MUL, f32, f32, a * b)
+        BIN6(F32_DIV, f32, f32, a / b)
+        BIN6(F32_MIN, f32, f32, f32_min(a, b))
+        BIN6(F32_MAX, f32, f32, f32_max(a, b))
+        BIN6(
+            F32_COPYSIGN, f32, f32,
+            f32_from((f32_bits(a) & 0x7fffffffu) | (f32_bits(b) & 0x80000000u)))
+        BIN6(F64_ADD, f64, f64, a + b)
+        BIN6(F64_SUB, f64, f64, a - b)
+        BIN6(F64_MUL, f64, f64, a * b)
+        BIN6(F64_DIV, f64, f64, a / b)
+        BIN6(F64_MIN, f64, f64, f64_min(a, b))
+        BIN6(F64_MAX, f64, f64, f64_max(a, b))
+        BIN6(F64_COPYSIGN, f64, f64,
+             f64_from((f64_bits(a) & 0x7fffffffffffffffull) |
+                      (f64_bits(b) & 0x8000000000000000ull)))
+        OP(I32_DIV_S)
+        {
+            int32_t a = S(1).i32, b = S(2).i32;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            if (a == INT32_MIN && b == -1)
+                TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
+            SET_i32(0, a / b);
+            NEXT(3);
+        }
+        OP(I32_DIV_U)
+        {
+            uint32_t a = A32, b = B32;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            SET_u32(0, a / b);
+            NEXT(3);
+        }
+        OP(I32_REM_S)
+        {
+            int32_t a = S(1).i32, b = S(2).i32;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            SET_i32(0, b == -1 ? 0 : a % b);
+            NEXT(3);
+        }
+        OP(I32_REM_U)
+        {
+            uint32_t a = A32, b = B32;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            SET_u32(0, a % b);
+            NEXT(3);
+        }
+        OP(I64_DIV_S)
+        {
+            int64_t a = S(1).i64, b = S(2).i64;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            if (a == INT64_MIN && b == -1)
+                TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
+            S(0).i64 = a / b;
+            NEXT(3);
+        }
+        OP(I64_DIV_U)
+        {
+            uint64_t a = A64, b = B64;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).u64 = a / b;
+            NEXT(3);
+        }
+        OP(I64_REM_S)
+        {
+            int64_t a = S(1).i64, b = S(2).i64;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).i64 = b == -1 ? 0 : a % b;
+            NEXT(3);
+        }
+        OP(I64_REM_U)
+        {
+            uint64_t a = A64, b = B64;
+            if (b == 0)
+                TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
+            S(0).u64 = a % b;
+            NEXT(3);
+        }
+        BINOP(I32_ADD_SHL, u32, A32 + (B32 << W(3)))
+        OP(BR_I64_EQZ)
+        {
+            if (S(0).u64 == 0)
+                JUMP(1);
+            NEXT(2);
+        }
+        OP(BR_I64_NEZ)
+        {
+            if (S(0).u64 != 0)
+                JUMP(1);
+            NEXT(2);
+        }
+        CMPBR(BR_I32_EQ, u32, ==)
+        CMPBR(BR_I32_NE, u32, !=)
+        CMPBR(BR_I32_LT_S, i32, <)
+        CMPBR(BR_I32_LT_U, u32, <)
+        CMPBR(BR_I32_GT_S, i32, >)
+        CMPBR(BR_I32_GT_U, u32, >)
+        CMPBR(BR_I32_LE_S, i32, <=)
+        CMPBR(BR_I32_LE_U, u32, <=)
+        CMPBR(BR_I32_GE_S, i32, >=)
+        CMPBR(BR_I32_GE_U, u32, >=)
+        CMPBR(BR_I64_EQ, u64, ==)
+        CMPBR(BR_I64_NE, u64, !=)
+        CMPBR(BR_I64_LT_S, i64, <)
+        CMPBR(BR_I64_LT_U, u64, <)
+        CMPBR(BR_I64_GT_S, i64, >)
+        CMPBR(BR_I64_GT_U, u64, >)
+        CMPBR(BR_I64_LE_S, i64, <=)
+        CMPBR(BR_I64_LE_U, u64, <=)
+        CMPBR(BR_I64_GE_S, i64, >=)
+        CMPBR(BR_I64_GE_U, u64, >=)
+#if !defined(__GNUC__)
+    default:
+        TRAP(FASTN_ERR_INTERNAL);
+    }
+#endif
+
+do_call:
+    if (f->code) {
+        const struct wasm_code *c = f->code;
+        if (x->depth >= x->max_depth)
+            TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+        /* the callee's entry FUEL op is charged here, saving a dispatch;
+         * when fuel is short, the call itself is resumed later */
+        if (fuel < c->entry_fuel) {
+            err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
+            goto out_of_fuel;
+        }
+        if ((err = enter(x, c, nfp)) != 0)
+            goto trap;
+        fuel -= c->entry_fuel;
+        struct wasm_frame *fr = &x->frames[x->depth++];
+        fr->ip = ret;
+        fr->fp = fp;
+        fr->inst = inst;
+        fp = nfp;
+        ip = c->code + c->entry_skip;
+        if (f->inst != inst) {
+            inst = f->inst;
+            reload_mem(inst, &mem, &msize);
+        }
+        DISPATCH();
+    } else {
+        uint32_t np = f->type->nparams, nr = f->type->nresults;
+        union fastn_wasm_value *res = nfp + np;
+        if ((size_t)(res + nr - x->stack) > x->stack_slots)
+            TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+        x->top = res + nr;
+        x->owner->fuel = fuel;
+        err = f->host(inst, f->user, nfp, res);
+        fuel = x->owner->fuel;
+        if (err)
+            goto trap;
+        memmove(nfp, res, nr * sizeof(*res));
+        reload_mem(inst, &mem, &msize);
+        ip = ret;
+        DISPATCH();
+    }
+
+out_of_fuel:
+    x->owner->fuel = fuel;
+    if (x->nest == 1) {
+        x->suspended = true;
+        x->s_ip = ip;
+        x->s_fp = fp;
+        x->s_inst = inst;
+        return err;
+    }
+    x->depth = base_depth;
+    return err;
+trap:
+    x->owner->fuel = fuel;
+    x->depth = base_depth;
+    return err;
+done:
+    x->owner->fuel = fuel;
+    return 0;
+}
+
+const void *const *wasm_handlers(void)
+{
+    static const void *const *table;
+    if (!table)
+        run(NULL, NULL, NULL, NULL, 0, &table);
+    return table;
+}
+
+static int exec_alloc(struct fastn_wasm_instance *inst)
+{
+    struct wasm_exec *x = &inst->exec;
+    if (x->stack)
+        return 0;
+    x->owner = inst;
+    x->stack_slots = inst->lim.max_stack_slots;
+    x->max_depth = inst->lim.max_call_depth;
+    x->stack = malloc(x->stack_slots * sizeof(*x->stack));
+    x->frames = malloc((x->max_depth ? x->max_depth : 1) * sizeof(*x->frames));
+    if (!x->stack || !x->frames) {
+        free(x->stack);
+        free(x->frames);
+        x->stack = NULL;
+        x->frames = NULL;
+        return FASTN_ERR_NOMEM;
+    }
+    return 0;
+}
+
+static void copy_results(const struct wasm_functype *t,
+                         const union fastn_wasm_value *base,
+                         union fastn_wasm_value *results)
+{
+    if (t->nresults)
+        memcpy(results, base, t->nresults * sizeof(*results));
+}
+
+int wasm_invoke(struct fastn_wasm_instance *inst, struct wasm_func *f,
+                const union fastn_wasm_value *args,
+                union fastn_wasm_value *results)
+{
+    struct wasm_exec *x = &inst->exec;
+    const struct wasm_functype *t = f->type;
+    int rc = exec_alloc(inst);
+    if (rc)
+        return rc;
+    if (x->nest == 0 && x->suspended) { /* discard the stopped call */
+        x->suspended = false;
+        x->depth = 0;
+    }
+    if (x->nest >= WASM_MAX_NEST)
+        return FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;
+    union fastn_wasm_value *base = x->nest ? x->top : x->stack;
+    size_t need = t->nparams > t->nresults ? t->nparams : t->nresults;
+    if ((size_t)(base - x->stack) + need > x->stack_slots)
+        return FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;
+    if (t->nparams)
+        memcpy(base, args, t->nparams * sizeof(*args));
+    if (!f->code) {
+        union fastn_wasm_value *saved = x->top;
+        x->top = base + t->nparams;
+        rc = f->host(f->inst, f->user, args, results);
+        x->top = saved;
+        return rc;
+    }
+    if ((rc = enter(x, f->code, base)) != 0)
+        return rc;
+    union fastn_wasm_value *saved_top = x->top;
+    uint32_t depth0 = x->depth;
+    x->nest++;
+    rc = run(x, f->inst, f->code->code, base, depth0, NULL);
+    x->nest--;
+    x->top = saved_top;
+    if (rc == FASTN_ERR_WASM_TRAP_OUT_OF_FUEL && x->suspended) {
+        x->s_base = base;
+        x->s_depth = depth0;
+        x->s_type = t;
+    }
+    if (rc == 0)
+        copy_results(t, base, results);
+    return rc;
+}
+
+int wasm_resume(struct fastn_wasm_instance *inst,
+                union fastn_wasm_value *results)
+{
+    struct wasm_exec *x = &inst->exec;
+    if (!x->suspended || x->nest != 0)
+        return FASTN_ERR_INVAL;
+    x->suspended = false;
+    x->nest++;
+    int rc = run(x, x->s_inst, x->s_ip, x->s_fp, x->s_depth, NULL);
+    x->nest--;
+    if (rc == 0)
+        copy_results(x->s_type, x->s_base, results);
+    return rc;
+}

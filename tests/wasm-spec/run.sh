@@ -1,0 +1,100 @@
+#!/bin/bash
+# Runs the official WebAssembly spec suite (WebAssembly 2.0, in
+# ../shared/wasm-spec-testsuite/core) against the engine: each .wast is
+# converted with wabt's wast2json into a temporary directory and executed
+# by spec_runner. Prints a line per file and a closing
+# "N passed, M failed" over all assertions. simd_* files are skipped (SIMD
+# is not claimed); the files this wast2json cannot parse are converted by
+# tests/wasm-spec/wast2json.js (npm wabt) when node and npm are available,
+# and listed as skipped with the reason otherwise.
+# Usage: BUILD=build tests/wasm-spec/run.sh [-v] [NAME-FILTER]
+set -u
+BUILD=${BUILD:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/wasm-spec"
+core=${FASTN_SPEC_CORE:-$top/../shared/wasm-spec-testsuite/core}
+runner="$top/$BUILD/tests/wasm-spec/spec_runner"
+verbose=""
+[ "${1:-}" = "-v" ] && { verbose="-v"; shift; }
+filter=${1:-}
+
+[ -d "$core" ] || { echo "spec suite not found at $core"; exit 77; }
+command -v wast2json >/dev/null || { echo "wast2json (wabt) not installed"; exit 77; }
+[ -x "$runner" ] || { echo "spec_runner not built: run make"; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0 skipped=0 files=0 bad_files=0
+
+# node's wabt converts what wast2json 1.0.32 cannot parse.
+node_ok=""
+node_reason=""
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    node_reason="node/npm not installed"
+elif [ "$(node -e 'console.log(process.versions.node.split(".")[0])')" -lt 18 ]; then
+    node_reason="node is older than 18"
+elif [ ! -d "$here/node_modules/wabt" ] &&
+    ! (cd "$here" && npm ci --silent --no-audit --no-fund >/dev/null 2>&1); then
+    node_reason="npm could not install wabt (tests/wasm-spec/package.json)"
+else
+    node_ok=1
+fi
+
+run_json() { # name json [note]
+    local out rc
+    out=$("$runner" $verbose "$2")
+    rc=$?
+    if [ -n "${3:-}" ]; then echo "$out" | sed "\$s/\$/ [$3]/"; else echo "$out"; fi
+    local line
+    line=$(echo "$out" | tail -n 1)
+    local s
+    s=$(echo "$line" | sed -n 's/.*, \([0-9]*\) skipped.*/\1/p')
+    skipped=$((skipped + ${s:-0}))
+    local p f
+    p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
+    if [ -z "$p" ]; then
+        echo "$1: runner crashed (exit $rc)"
+        failed=$((failed + 1))
+        bad_files=$((bad_files + 1))
+        return
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -eq 0 ] && [ $rc -eq 0 ] || bad_files=$((bad_files + 1))
+}
+
+for wast in "$core"/*.wast; do
+    name=$(basename "$wast" .wast)
+    case "$name" in *"$filter"*) ;; *) continue ;; esac
+    case "$name" in simd_*)
+        echo "$name: skipped (SIMD is not claimed by this engine)"
+        continue ;;
+    esac
+    files=$((files + 1))
+    d="$tmp/$name"
+    mkdir -p "$d"
+    # (through sh, so that wast2json aborting on a script is not reported
+    # by this shell as a crash)
+    if sh -c 'wast2json "$1" -o "$2"; exit $?' _ "$wast" "$d/$name.json" \
+        >"$d/wast2json.log" 2>&1; then
+        run_json "$name" "$d/$name.json"
+    elif [ -n "$node_ok" ]; then
+        if node "$here/wast2json.js" "$wast" "$d/$name.json" >"$d/node.log" 2>&1; then
+            run_json "$name" "$d/$name.json" "converted by npm wabt 1.0.39"
+        else
+            echo "$name: FAILED to convert with npm wabt: $(tail -n 1 "$d/node.log")"
+            failed=$((failed + 1))
+            bad_files=$((bad_files + 1))
+        fi
+    else
+        echo "$name: skipped (wast2json 1.0.32 cannot parse it; $node_reason)"
+        files=$((files - 1))
+    fi
+    rm -rf "$d"
+done
+
+echo "spec files: $files run, $bad_files with failures; skipped assertions are" \
+    "text-format modules (the engine reads binaries only)"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
