@@ -598,7 +598,7 @@ static int emit_fuel(struct cc *c)
     return 0;
 }
 
-/* The compare-and-branch op of an integer compare, or OP_COUNT_. */
+/* The compare-and-branch op of a compare, or OP_COUNT_. */
 static enum wasm_op cmp_branch(enum wasm_op op)
 {
     static const struct {
@@ -614,6 +614,12 @@ static enum wasm_op cmp_branch(enum wasm_op op)
         {OP_I64_GT_S, OP_BR_I64_GT_S}, {OP_I64_GT_U, OP_BR_I64_GT_U},
         {OP_I64_LE_S, OP_BR_I64_LE_S}, {OP_I64_LE_U, OP_BR_I64_LE_U},
         {OP_I64_GE_S, OP_BR_I64_GE_S}, {OP_I64_GE_U, OP_BR_I64_GE_U},
+        {OP_F32_EQ, OP_BR_F32_EQ},     {OP_F32_NE, OP_BR_F32_NE},
+        {OP_F32_LT, OP_BR_F32_LT},     {OP_F32_GT, OP_BR_F32_GT},
+        {OP_F32_LE, OP_BR_F32_LE},     {OP_F32_GE, OP_BR_F32_GE},
+        {OP_F64_EQ, OP_BR_F64_EQ},     {OP_F64_NE, OP_BR_F64_NE},
+        {OP_F64_LT, OP_BR_F64_LT},     {OP_F64_GT, OP_BR_F64_GT},
+        {OP_F64_LE, OP_BR_F64_LE},     {OP_F64_GE, OP_BR_F64_GE},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (map[i].cmp == op)
@@ -649,18 +655,32 @@ static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
     return true;
 }
 
+/* The branch taken exactly when op's is not (floats: !(a < b) is not
+ * a >= b when a NaN is involved, hence the N* ops). */
 static enum wasm_op invert(enum wasm_op op)
 {
-    static const uint8_t inv[10] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3};
-    if (op == OP_BR_IF)
-        return OP_BR_IF_NOT;
-    if (op == OP_BR_IF_NOT)
-        return OP_BR_IF;
-    if (op == OP_BR_I64_EQZ)
-        return OP_BR_I64_NEZ;
-    if (op >= OP_BR_I32_EQ && op <= OP_BR_I32_GE_U)
-        return OP_BR_I32_EQ + inv[op - OP_BR_I32_EQ];
-    return OP_BR_I64_EQ + inv[op - OP_BR_I64_EQ];
+    static const struct {
+        uint16_t a, b;
+    } pairs[] = {
+        {OP_BR_I32_EQ, OP_BR_I32_NE},     {OP_BR_I32_LT_S, OP_BR_I32_GE_S},
+        {OP_BR_I32_LT_U, OP_BR_I32_GE_U}, {OP_BR_I32_GT_S, OP_BR_I32_LE_S},
+        {OP_BR_I32_GT_U, OP_BR_I32_LE_U}, {OP_BR_I64_EQ, OP_BR_I64_NE},
+        {OP_BR_I64_LT_S, OP_BR_I64_GE_S}, {OP_BR_I64_LT_U, OP_BR_I64_GE_U},
+        {OP_BR_I64_GT_S, OP_BR_I64_LE_S}, {OP_BR_I64_GT_U, OP_BR_I64_LE_U},
+        {OP_BR_F32_EQ, OP_BR_F32_NE},     {OP_BR_F32_LT, OP_BR_F32_NLT},
+        {OP_BR_F32_GT, OP_BR_F32_NGT},    {OP_BR_F32_LE, OP_BR_F32_NLE},
+        {OP_BR_F32_GE, OP_BR_F32_NGE},    {OP_BR_F64_EQ, OP_BR_F64_NE},
+        {OP_BR_F64_LT, OP_BR_F64_NLT},    {OP_BR_F64_GT, OP_BR_F64_NGT},
+        {OP_BR_F64_LE, OP_BR_F64_NLE},    {OP_BR_F64_GE, OP_BR_F64_NGE},
+        {OP_BR_IF, OP_BR_IF_NOT},         {OP_BR_I64_EQZ, OP_BR_I64_NEZ},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        if (pairs[i].a == op)
+            return pairs[i].b;
+        if (pairs[i].b == op)
+            return pairs[i].a;
+    }
+    return OP_COUNT_; /* not reached: every branch op is listed */
 }
 
 struct cond {
@@ -831,30 +851,67 @@ static int op_br_if(struct cc *c)
     return 0;
 }
 
+/* br_table: the labels are checked, and their moves (if any) emitted as
+ * one stub, once per distinct label, so that time and code stay linear
+ * in the table's size. memo[d]: 0 unseen, 1 checked, 2 direct, else the
+ * stub's cell + 3. */
+static int br_table_targets(struct cc *c, const uint32_t *labels, uint32_t n,
+                            uint32_t *memo, size_t at, uint32_t arity)
+{
+    for (uint32_t i = 0; i <= n; i++) {
+        uint32_t ew = (uint32_t)(at + 1) * 2 + 2 + i, d = labels[i];
+        struct ctl *k = &c->ctl[c->nctl - 1 - d];
+        if (memo[d] == 1) {
+            uint32_t dst = k->kind == C_FUNC ? 0 : tslot(c, k->height);
+            bool direct = k->kind != C_FUNC && !needs_moves(c, arity, dst);
+            if (!direct) {
+                memo[d] = (uint32_t)c->ncells + 3;
+                TRY(emit_br(c, d));
+            } else {
+                memo[d] = 2;
+            }
+        }
+        if (memo[d] == 2)
+            link_branch(c, k, ew);
+        else
+            *word(c, ew) = (uint32_t)((int64_t)(memo[d] - 3) - ew / 2);
+    }
+    return 0;
+}
+
+static int br_table_check(struct cc *c, const uint32_t *labels, uint32_t n,
+                          uint32_t *memo, uint32_t arity)
+{
+    for (uint32_t i = 0; i <= n; i++) {
+        uint32_t na, d = labels[i];
+        const uint8_t *t = label_types(&c->ctl[c->nctl - 1 - d], &na);
+        if (na != arity)
+            return INVALID(c, "type mismatch (br_table arity)");
+        if (memo[d] == 0) {
+            TRY(check_top(c, t, na));
+            memo[d] = 1;
+        }
+    }
+    return 0;
+}
+
 static int op_br_table(struct cc *c)
 {
-    uint32_t n, dflt, arity;
+    uint32_t n, arity;
+    struct vs idx;
     TRY(rd_u32(c, &n));
     if (n > buf_reader_left(&c->r))
         return MALFORMED(c, "unexpected end (br_table)");
     uint32_t *labels = malloc(((size_t)n + 1) * sizeof(*labels));
-    if (!labels)
-        return FASTN_ERR_NOMEM;
-    int rc = 0;
+    uint32_t *memo = calloc(c->nctl, sizeof(*memo));
+    int rc = labels && memo ? 0 : FASTN_ERR_NOMEM;
     for (uint32_t i = 0; i <= n && rc == 0; i++)
         rc = read_label(c, &labels[i]);
-    struct vs idx;
     if (rc == 0)
         rc = pop(c, T_I32, &idx);
-    dflt = rc == 0 ? labels[n] : 0;
-    label_types(&c->ctl[c->nctl - 1 - dflt], &arity);
-    for (uint32_t i = 0; i <= n && rc == 0; i++) {
-        uint32_t na;
-        const uint8_t *t = label_types(&c->ctl[c->nctl - 1 - labels[i]], &na);
-        if (na != arity)
-            rc = INVALID(c, "type mismatch (br_table arity)");
-        else
-            rc = check_top(c, t, na);
+    if (rc == 0) {
+        label_types(&c->ctl[c->nctl - 1 - labels[n]], &arity);
+        rc = br_table_check(c, labels, n, memo, arity);
     }
     if (rc == 0 && !is_dead(c)) {
         size_t at, cells = 2 + (n + 2) / 2;
@@ -864,20 +921,11 @@ static int op_br_table(struct cc *c)
             emit(c, OP_BR_TABLE, w, 2, &at);
             memset(&c->code[c->ncells], 0, (cells - 2) * sizeof(*c->code));
             c->ncells = at + cells;
-            for (uint32_t i = 0; i <= n && rc == 0; i++) {
-                uint32_t ew = (uint32_t)(at + 1) * 2 + 2 + i;
-                struct ctl *k = &c->ctl[c->nctl - 1 - labels[i]];
-                uint32_t dst = k->kind == C_FUNC ? 0 : tslot(c, k->height);
-                if (k->kind != C_FUNC && !needs_moves(c, arity, dst)) {
-                    link_branch(c, k, ew);
-                    continue;
-                }
-                *word(c, ew) = (uint32_t)(c->ncells - ew / 2);
-                rc = emit_br(c, labels[i]);
-            }
+            rc = br_table_targets(c, labels, n, memo, at, arity);
         }
     }
     free(labels);
+    free(memo);
     if (rc == 0)
         set_unreachable(c);
     return rc;
@@ -1300,8 +1348,8 @@ static unsigned acc_variant(enum wasm_op op)
 /* A binary op whose operand (a at stack position sp, or b at sp + 1) was
  * just computed by another accumulator-capable op: that op now leaves its
  * result in the register, and this one reads it from there. Returns the
- * op to emit. Integer compares are left alone: they fuse with a following
- * br_if instead. */
+ * op to emit. Compares are left alone: they fuse with a following br_if
+ * instead. */
 static enum wasm_op use_acc(struct cc *c, enum wasm_op op, const struct vs *a,
                             const struct vs *b)
 {

@@ -988,6 +988,66 @@ dispatch:
                 JUMP(1);
             NEXT(2);
         }
+        CMPBR(BR_F32_EQ, f32, ==)
+        CMPBR(BR_F32_NE, f32, !=)
+        CMPBR(BR_F32_LT, f32, <)
+        CMPBR(BR_F32_GT, f32, >)
+        CMPBR(BR_F32_LE, f32, <=)
+        CMPBR(BR_F32_GE, f32, >=)
+        OP(BR_F32_NLT)
+        {
+            if (!(S(0).f32 < S(1).f32))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F32_NGT)
+        {
+            if (!(S(0).f32 > S(1).f32))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F32_NLE)
+        {
+            if (!(S(0).f32 <= S(1).f32))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F32_NGE)
+        {
+            if (!(S(0).f32 >= S(1).f32))
+                JUMP(2);
+            NEXT(3);
+        }
+        CMPBR(BR_F64_EQ, f64, ==)
+        CMPBR(BR_F64_NE, f64, !=)
+        CMPBR(BR_F64_LT, f64, <)
+        CMPBR(BR_F64_GT, f64, >)
+        CMPBR(BR_F64_LE, f64, <=)
+        CMPBR(BR_F64_GE, f64, >=)
+        OP(BR_F64_NLT)
+        {
+            if (!(S(0).f64 < S(1).f64))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F64_NGT)
+        {
+            if (!(S(0).f64 > S(1).f64))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F64_NLE)
+        {
+            if (!(S(0).f64 <= S(1).f64))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F64_NGE)
+        {
+            if (!(S(0).f64 >= S(1).f64))
+                JUMP(2);
+            NEXT(3);
+        }
         CMPBR(BR_I32_EQ, u32, ==)
         CMPBR(BR_I32_NE, u32, !=)
         CMPBR(BR_I32_LT_S, i32, <)

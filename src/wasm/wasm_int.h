@@ -470,6 +470,26 @@ struct fastn_wasm_instance {
 /* Fused compare-and-branch (a, b, offset): taken when the compare holds.
  * Their order follows I32_EQ.. I32_GE_U and I64_EQ.. I64_GE_U. */
 #define WASM_CMPBR(X)                                                          \
+    X(BR_F32_EQ, 3, 3)                                                         \
+    X(BR_F32_NE, 3, 3)                                                         \
+    X(BR_F32_LT, 3, 3)                                                         \
+    X(BR_F32_GT, 3, 3)                                                         \
+    X(BR_F32_LE, 3, 3)                                                         \
+    X(BR_F32_GE, 3, 3)                                                         \
+    X(BR_F32_NLT, 3, 3)                                                        \
+    X(BR_F32_NGT, 3, 3)                                                        \
+    X(BR_F32_NLE, 3, 3)                                                        \
+    X(BR_F32_NGE, 3, 3)                                                        \
+    X(BR_F64_EQ, 3, 3)                                                         \
+    X(BR_F64_NE, 3, 3)                                                         \
+    X(BR_F64_LT, 3, 3)                                                         \
+    X(BR_F64_GT, 3, 3)                                                         \
+    X(BR_F64_LE, 3, 3)                                                         \
+    X(BR_F64_GE, 3, 3)                                                         \
+    X(BR_F64_NLT, 3, 3)                                                        \
+    X(BR_F64_NGT, 3, 3)                                                        \
+    X(BR_F64_NLE, 3, 3)                                                        \
+    X(BR_F64_NGE, 3, 3)                                                        \
     X(BR_I32_EQ, 3, 3)                                                         \
     X(BR_I32_NE, 3, 3)                                                         \
     X(BR_I32_LT_S, 3, 3)                                                       \
