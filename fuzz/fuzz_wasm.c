@@ -21,9 +21,9 @@ static int stub(struct fastn_wasm_instance *caller, void *user,
 static void add_stubs(struct fastn_wasm_imports *imps,
                       const struct fastn_wasm_module *m)
 {
-    static const char letters[256] = {[T_I32] = 'i', [T_I64] = 'I',
-                                      [T_F32] = 'f', [T_F64] = 'F',
-                                      [T_FUNCREF] = 'r', [T_EXTERNREF] = 'e'};
+    static const char letters[256] = {
+        [T_I32] = 'i', [T_I64] = 'I',     [T_F32] = 'f',
+        [T_F64] = 'F', [T_FUNCREF] = 'r', [T_EXTERNREF] = 'e'};
     static char p[WASM_MAX_PARAMS + 1], r[WASM_MAX_PARAMS + 1];
     for (uint32_t i = 0; i < m->nimports; i++) {
         const struct wasm_import *im = &m->imports[i];
@@ -62,6 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fastn_wasm_module *m = NULL;
     struct fastn_wasm_instance *inst = NULL;
     struct fastn_wasm_limits lim;
+    const uint8_t *sec;
+    size_t secsize;
+    fastn_wasm_custom_section(data, size, "fastn.manifest", &sec, &secsize);
     if (fastn_wasm_module_load(data, size, 0, &m, NULL) != 0)
         return 0;
     struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
@@ -74,8 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lim.max_call_depth = 500;
     lim.fuel = 20000;
     if (imps && fastn_wasm_instance_new(m, imps, &lim, &inst, NULL) == 0) {
-        if (fastn_wasm_instance_init(inst) == 0 ||
-            inst->mod->nexports > 0)
+        if (fastn_wasm_instance_init(inst) == 0 || inst->mod->nexports > 0)
             run_exports(inst);
         fastn_wasm_instance_free(inst);
     }

@@ -511,6 +511,34 @@ TEST(float_branches_and_nan)
     fastn_wasm_module_free(m);
 }
 
+TEST(custom_section_lookup)
+{
+    /* a type section, then custom "fastn.manifest" = "{}" and "x" = "" */
+    static const uint8_t mod[] = {
+        0,   'a', 's', 'm', 1,   0,   0,   0,   0x01, 0x04, 0x01, 0x60, 0,
+        0,   0,   17,  14,  'f', 'a', 's', 't', 'n',  '.',  'm',  'a',  'n',
+        'i', 'f', 'e', 's', 't', '{', '}', 0,   2,    1,    'x'};
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    CHECK_ERR(fastn_wasm_custom_section(mod, sizeof(mod), "fastn.manifest",
+                                        &data, &size),
+              FASTN_OK);
+    CHECK_EQ(size, 2);
+    CHECK(data && memcmp(data, "{}", 2) == 0);
+    CHECK_ERR(fastn_wasm_custom_section(mod, sizeof(mod), "x", &data, &size),
+              FASTN_OK);
+    CHECK_EQ(size, 0);
+    CHECK_ERR(fastn_wasm_custom_section(mod, sizeof(mod), "nope", &data, &size),
+              FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(
+        fastn_wasm_custom_section(mod, sizeof(mod) - 3, "x", &data, &size),
+        FASTN_ERR_WASM_MALFORMED);
+    /* the module itself loads: custom sections are skipped */
+    struct fastn_wasm_module *m = NULL;
+    CHECK_ERR(fastn_wasm_module_load(mod, sizeof(mod), 0, &m, NULL), FASTN_OK);
+    fastn_wasm_module_free(m);
+}
+
 TEST(bad_bytes_never_crash)
 {
     /* every truncation and a byte flip at every position of a valid
@@ -548,6 +576,7 @@ int main(void)
     RUN(unlinkable_imports);
     RUN(cross_instance_imports);
     RUN(float_branches_and_nan);
+    RUN(custom_section_lookup);
     RUN(bad_bytes_never_crash);
     return test_done();
 }
