@@ -14,6 +14,7 @@
  * runs out, the state is kept so the call can be resumed.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -1136,12 +1137,19 @@ done:
     return 0;
 }
 
+static const void *const *handler_table;
+
+static void init_handlers(void)
+{
+    run(NULL, NULL, NULL, NULL, 0, &handler_table);
+}
+
 const void *const *wasm_handlers(void)
 {
-    static const void *const *table;
-    if (!table)
-        run(NULL, NULL, NULL, NULL, 0, &table);
-    return table;
+    /* labels exist only inside run(); fetch them once, thread-safely */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_handlers);
+    return handler_table;
 }
 
 static int exec_alloc(struct fastn_wasm_instance *inst)
