@@ -73,6 +73,8 @@ struct cc {
     size_t fuel_cell;
     uint32_t ninstr;
     bool uses_data;
+    size_t last_mov; /* cell of the last instruction if it is a MOV */
+    size_t label_at; /* the last cell a branch may target */
 };
 
 static const uint8_t valtypes[] = {T_I32, T_I64,     T_F32,
@@ -184,6 +186,36 @@ static int reserve(struct cc *c, size_t cells)
 
 /* Appends op with n operand words; *at gets the op's cell (if not NULL).
  * Emits nothing in unreachable code. */
+/* A MOV followed by a MOV, BR or RET becomes one op, unless a branch
+ * targets the second. Returns true when w was merged into the MOV. */
+static bool merge_mov(struct cc *c, enum wasm_op op, const uint32_t *w,
+                      size_t *at)
+{
+    size_t m = c->last_mov;
+    if (m == NO_CELL || m + 2 != c->ncells || c->label_at == c->ncells)
+        return false;
+    union wasm_cell *p = &c->code[m];
+    if (op == OP_MOV) { /* [MOV][d s] -> [MOV2][d s][d2 s2] */
+        p->u64 = OP_MOV2;
+        p[2].w[0] = w[0];
+        p[2].w[1] = w[1];
+    } else if (op == OP_BR) { /* -> [MOV_BR][off d][s] */
+        p->u64 = OP_MOV_BR;
+        p[2].w[0] = p[1].w[1];
+        p[2].w[1] = 0;
+        p[1].w[1] = p[1].w[0];
+        p[1].w[0] = w[0];
+    } else { /* RET */
+        p->u64 = OP_MOV_RET;
+        c->ncells--;
+    }
+    c->ncells++;
+    c->last_mov = NO_CELL;
+    if (at)
+        *at = m;
+    return true;
+}
+
 static int emit(struct cc *c, enum wasm_op op, const uint32_t *w, unsigned n,
                 size_t *at)
 {
@@ -192,6 +224,10 @@ static int emit(struct cc *c, enum wasm_op op, const uint32_t *w, unsigned n,
         *at = NO_CELL;
     if (is_dead(c))
         return 0;
+    if ((op == OP_MOV || op == OP_BR || op == OP_RET) && reserve(c, 1) == 0 &&
+        merge_mov(c, op, w, at))
+        return 0;
+    c->last_mov = op == OP_MOV ? c->ncells : NO_CELL;
     size_t cells = 1 + (n + 1) / 2;
     TRY(reserve(c, cells));
     union wasm_cell *p = &c->code[c->ncells];
@@ -497,6 +533,7 @@ static void link_branch(struct cc *c, struct ctl *k, uint32_t w)
 
 static void resolve_chain(struct cc *c, uint32_t link, size_t target)
 {
+    c->label_at = target;
     while (link) {
         uint32_t w = link - 1;
         link = *word(c, w);
@@ -639,6 +676,8 @@ static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
     const union wasm_cell *p = &c->code[c->last_cell];
     if (cmp_branch(lo) != OP_COUNT_) {
         *op = cmp_branch(lo);
+    } else if (lo == OP_I32_AND) {
+        *op = OP_BR_AND_NZ;
     } else if (lo == OP_I32_EQZ || lo == OP_I64_EQZ) {
         *op = lo == OP_I32_EQZ ? OP_BR_IF_NOT : OP_BR_I64_EQZ;
         *a = p[1].w[1];
@@ -673,6 +712,7 @@ static enum wasm_op invert(enum wasm_op op)
         {OP_BR_F64_LT, OP_BR_F64_NLT},    {OP_BR_F64_GT, OP_BR_F64_NGT},
         {OP_BR_F64_LE, OP_BR_F64_NLE},    {OP_BR_F64_GE, OP_BR_F64_NGE},
         {OP_BR_IF, OP_BR_IF_NOT},         {OP_BR_I64_EQZ, OP_BR_I64_NEZ},
+        {OP_BR_AND_NZ, OP_BR_AND_Z},
     };
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
         if (pairs[i].a == op)
@@ -734,6 +774,7 @@ static int op_block(struct cc *c, uint8_t kind)
     k.dead = is_dead(c);
     if (kind == C_LOOP) {
         k.loop_cell = c->ncells; /* the FUEL op, so each turn pays */
+        c->label_at = c->ncells;
         TRY(emit_fuel(c));
     }
     if (kind == C_IF) {
@@ -866,6 +907,7 @@ static int br_table_targets(struct cc *c, const uint32_t *labels, uint32_t n,
             bool direct = k->kind != C_FUNC && !needs_moves(c, arity, dst);
             if (!direct) {
                 memo[d] = (uint32_t)c->ncells + 3;
+                c->label_at = c->ncells;
                 TRY(emit_br(c, d));
             } else {
                 memo[d] = 2;
@@ -1910,6 +1952,8 @@ int wasm_compile_func(const struct fastn_wasm_module *m, uint32_t fidx,
                    .err = err,
                    .h = wasm_handlers(),
                    .fuel_cell = NO_CELL,
+                   .last_mov = NO_CELL,
+                   .label_at = NO_CELL,
                    .max_cells = 64 * (size_t)len + 1024};
     const struct wasm_functype *t = &m->types[m->func_types[fidx]];
     buf_reader_init(&c.r, p, len);

@@ -343,11 +343,19 @@ static int trunc_check(double d, double lo, double hi)
         goto trap;                                                             \
     } while (0)
 
+#if defined(WASM_PROFILE) /* development: count executed ops */
+uint64_t wasm_prof[OP_COUNT_];
+#define PROF(name) wasm_prof[OP_##name]++;
+#else
+#define PROF(name)
+#endif
 #if defined(__GNUC__)
-#define OP(name) L_##name:
+#define OP(name) L_##name : PROF(name)
 #define DISPATCH() goto * ip->op
 #else
-#define OP(name) case OP_##name:
+#define OP(name)                                                               \
+    case OP_##name:                                                            \
+        PROF(name)
 #define DISPATCH() goto dispatch
 #endif
 #define NEXT(cells)                                                            \
@@ -598,6 +606,7 @@ dispatch:
         }
         OP(RET)
         {
+        do_ret:
             if (x->depth == base_depth)
                 goto done;
             const struct wasm_frame *fr = &x->frames[--x->depth];
@@ -977,6 +986,34 @@ dispatch:
             NEXT(3);
         }
         BINOP(I32_ADD_SHL, u32, A32 + (B32 << W(3)))
+        OP(BR_AND_NZ)
+        {
+            if (S(0).u32 & S(1).u32)
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_AND_Z)
+        {
+            if (!(S(0).u32 & S(1).u32))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(MOV2)
+        {
+            S(0) = S(1);
+            S(2) = S(3);
+            NEXT(3);
+        }
+        OP(MOV_BR)
+        {
+            S(1) = S(2);
+            JUMP(0);
+        }
+        OP(MOV_RET)
+        {
+            S(0) = S(1);
+            goto do_ret;
+        }
         OP(BR_I64_EQZ)
         {
             if (S(0).u64 == 0)

@@ -352,7 +352,12 @@ struct fastn_wasm_instance {
     WASM_MEMADD(X)                                                             \
     X(I32_ADD_SHL, 4, 7) /* dst = a + (x << k): (dst, a, x, k) */              \
     X(BR_I64_EQZ, 2, 1)  /* (x, offset): taken when x == 0 */                  \
-    X(BR_I64_NEZ, 2, 1)
+    X(BR_I64_NEZ, 2, 1)                                                        \
+    X(BR_AND_NZ, 3, 3) /* (a, b, offset): taken when a & b != 0 */             \
+    X(BR_AND_Z, 3, 3)                                                          \
+    X(MOV2, 4, 15)   /* two MOVs: (d1, s1, d2, s2) */                          \
+    X(MOV_BR, 3, 6)  /* (offset, dst, src): MOV then BR */                     \
+    X(MOV_RET, 2, 3) /* MOV then RET */
 
 /* Loads and stores whose address is the sum of two slots (an i32.add
  * fused into the access): (dst or value, a, b, offset). Same order as
