@@ -227,7 +227,7 @@ static int emit(struct cc *c, enum wasm_op op, const uint32_t *w, unsigned n,
     if ((op == OP_MOV || op == OP_BR || op == OP_RET) && reserve(c, 1) == 0 &&
         merge_mov(c, op, w, at))
         return 0;
-    c->last_mov = op == OP_MOV ? c->ncells : NO_CELL;
+    c->last_mov = op == OP_MOV && c->m->fuse ? c->ncells : NO_CELL;
     size_t cells = 1 + (n + 1) / 2;
     TRY(reserve(c, cells));
     union wasm_cell *p = &c->code[c->ncells];
@@ -1030,7 +1030,7 @@ static int emit_result(struct cc *c, enum wasm_op op, uint32_t *w, unsigned n,
     w[0] = tslot(c, c->sp);
     TRY(emit(c, op, w, n, &at));
     TRY(push_temp(c, type));
-    if (at != NO_CELL) {
+    if (at != NO_CELL && c->m->fuse) {
         c->last_valid = true;
         c->last_cell = at;
         c->last_op = op;

@@ -28,6 +28,7 @@ int fastn_wasm_module_load(const uint8_t *bytes, size_t len, unsigned flags,
     if (!m)
         return wasm_fail(err, FASTN_ERR_NOMEM, 0, "out of memory");
     m->metering = !(flags & FASTN_WASM_LOAD_NO_FUEL);
+    m->fuse = !(flags & WASM_LOAD_NO_FUSE);
     int rc = wasm_module_decode(m, bytes, len, err);
     if (rc) {
         if (err->code == 0)

@@ -163,7 +163,12 @@ struct fastn_wasm_module {
     uint8_t *func_refd;      /* functions named outside bodies (C.refs) */
     bool data_without_count; /* a data index used with no data count */
     bool metering;
+    bool fuse; /* superinstructions and peepholes (off: for testing) */
 };
+
+/* Internal load flag: compile without superinstructions or peepholes, so
+ * that a fuzzer can compare the two codes' behaviour. */
+#define WASM_LOAD_NO_FUSE 0x100u
 
 /* Runtime objects. */
 struct wasm_func {

@@ -7,6 +7,7 @@
 # is not claimed); the files this wast2json cannot parse are converted by
 # tests/wasm-spec/wast2json.js (npm wabt) when node and npm are available,
 # and listed as skipped with the reason otherwise.
+# FASTN_SPEC_PLAIN=1 runs the code compiled without superinstructions.
 # Usage: BUILD=build tests/wasm-spec/run.sh [-v] [NAME-FILTER]
 set -u
 BUILD=${BUILD:-build}
@@ -14,7 +15,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/tests/wasm-spec"
 core=${FASTN_SPEC_CORE:-$top/../shared/wasm-spec-testsuite/core}
 runner="$top/$BUILD/tests/wasm-spec/spec_runner"
-verbose=""
+verbose="" plain="${FASTN_SPEC_PLAIN:+-p}"
 [ "${1:-}" = "-v" ] && { verbose="-v"; shift; }
 filter=${1:-}
 
@@ -42,7 +43,7 @@ fi
 
 run_json() { # name json [note]
     local out rc
-    out=$("$runner" $verbose "$2")
+    out=$("$runner" $verbose $plain "$2")
     rc=$?
     if [ -n "${3:-}" ]; then echo "$out" | sed "\$s/\$/ [$3]/"; else echo "$out"; fi
     local line
