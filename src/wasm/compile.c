@@ -1091,6 +1091,44 @@ static int op_global(struct cc *c, uint8_t op)
     return emit(c, OP_GLOBAL_SET, w, 2, NULL);
 }
 
+/* Binary ops with accumulator variants (ACC6 in wasm_int.h). */
+static const uint8_t acc_base[OP_COUNT_] = {
+#define ACC_MARK_(X, N) [OP_##N] = 1,
+    WASM_ACC_BINOPS(ACC_MARK_, _)
+#undef ACC_MARK_
+};
+
+/* Which variant op is: 0 none, else 1 + its offset from the base op. */
+static unsigned acc_variant(enum wasm_op op)
+{
+    for (unsigned k = 0; k < 6 && k <= (unsigned)op; k++)
+        if (acc_base[op - k])
+            return k + 1;
+    return 0;
+}
+
+/* If the last instruction computed slot and has a variant that leaves
+ * its result in the accumulator register instead (ACC6 ops, loads),
+ * switches it to that variant: the next instruction reads the register. */
+static bool to_acc(struct cc *c, uint32_t slot)
+{
+    if (!c->last_valid || is_dead(c) || c->code[c->last_cell + 1].w[0] != slot)
+        return false;
+    enum wasm_op lo = c->last_op, to;
+    unsigned pv = acc_variant(lo); /* 1 SS_M, 3 RS_M, 4 SR_M */
+    if (pv == 1 || pv == 3 || pv == 4)
+        to = lo + (pv == 1 ? 1 : 2);
+    else if (lo >= OP_LOAD32 && lo <= OP_LOAD32_U64)
+        to = OP_LOAD32_R + (lo - OP_LOAD32);
+    else if (lo >= OP_LOAD32_A && lo <= OP_LOAD32_U64_A)
+        to = OP_LOAD32_A_R + (lo - OP_LOAD32_A);
+    else
+        return false;
+    c->code[c->last_cell].u64 = to;
+    c->last_valid = false;
+    return true;
+}
+
 struct memop {
     uint8_t opcode;
     enum wasm_op op;
@@ -1171,6 +1209,8 @@ static int op_memory(struct cc *c, uint8_t opcode)
             return emit(c, fused, w, 4, NULL);
         }
         uint32_t w[3] = {v.slot, a.slot, off};
+        if (v.slot == tslot(c, c->sp + 1) && to_acc(c, v.slot))
+            return emit(c, mo->op - OP_STORE32 + OP_STORE32_V, w, 3, NULL);
         return emit(c, mo->op, w, 3, NULL);
     }
     TRY(pop(c, T_I32, &a));
@@ -1371,46 +1411,19 @@ static bool fuse_add_shl(struct cc *c, const struct vs *e, uint32_t p,
     return emit_result(c, OP_I32_ADD_SHL, w, 4, T_I32) == 0;
 }
 
-/* Binary ops with accumulator variants (ACC6 in wasm_int.h). */
-static const uint8_t acc_base[OP_COUNT_] = {
-#define ACC_MARK_(X, N) [OP_##N] = 1,
-    WASM_ACC_BINOPS(ACC_MARK_, _)
-#undef ACC_MARK_
-};
-
-/* Which variant op is: 0 none, else 1 + its offset from the base op. */
-static unsigned acc_variant(enum wasm_op op)
-{
-    for (unsigned k = 0; k < 6 && k <= (unsigned)op; k++)
-        if (acc_base[op - k])
-            return k + 1;
-    return 0;
-}
-
 /* A binary op whose operand (a at stack position sp, or b at sp + 1) was
- * just computed by another accumulator-capable op: that op now leaves its
- * result in the register, and this one reads it from there. Returns the
- * op to emit. Compares are left alone: they fuse with a following br_if
+ * just computed: it reads it from the accumulator. Returns the op to
+ * emit. Compares are left alone: they fuse with a following br_if
  * instead. */
 static enum wasm_op use_acc(struct cc *c, enum wasm_op op, const struct vs *a,
                             const struct vs *b)
 {
-    if (!acc_base[op] || cmp_branch(op) != OP_COUNT_ || !c->last_valid ||
-        is_dead(c))
+    if (!acc_base[op] || cmp_branch(op) != OP_COUNT_)
         return op;
-    unsigned pv = acc_variant(c->last_op); /* 1 SS_M, 3 RS_M, 4 SR_M */
-    if (pv != 1 && pv != 3 && pv != 4)
-        return op;
-    uint32_t dst = c->code[c->last_cell + 1].w[0];
-    enum wasm_op to_reg = c->last_op + (pv == 1 ? 1 : 2);
-    if (dst == b->slot && b->slot == tslot(c, c->sp + 1)) {
-        c->code[c->last_cell].u64 = to_reg;
+    if (b->slot == tslot(c, c->sp + 1) && to_acc(c, b->slot))
         return op + 3; /* SR_M */
-    }
-    if (dst == a->slot && a->slot == tslot(c, c->sp)) {
-        c->code[c->last_cell].u64 = to_reg;
+    if (a->slot == tslot(c, c->sp) && to_acc(c, a->slot))
         return op + 2; /* RS_M */
-    }
     return op;
 }
 

@@ -447,48 +447,43 @@ uint64_t wasm_prof[OP_COUNT_];
             JUMP(2);                                                           \
         NEXT(3);                                                               \
     }
-#define LOAD(name, T, field, cast)                                             \
+/* Loads and stores: EA is the effective address, OUT where the loaded
+ * value goes, V the value stored. */
+#define EA_PLAIN ((uint64_t)S(1).u32 + W(2))
+#define EA_ADD ((uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3))
+#define LOADX(name, T, EA, OUT)                                                \
     OP(name)                                                                   \
     {                                                                          \
-        uint64_t ea = (uint64_t)S(1).u32 + W(2);                               \
+        uint64_t ea = EA;                                                      \
         T v_;                                                                  \
         if (ea + sizeof(T) > msize)                                            \
             TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
         memcpy(&v_, mem + ea, sizeof(T));                                      \
-        SET_##field(0, cast v_);                                               \
+        OUT;                                                                   \
         NEXT(3);                                                               \
     }
-#define STORE(name, T)                                                         \
+#define STOREX(name, T, EA, V)                                                 \
     OP(name)                                                                   \
     {                                                                          \
-        uint64_t ea = (uint64_t)S(1).u32 + W(2);                               \
-        T v_ = (T)S(0).u64;                                                    \
+        uint64_t ea = EA;                                                      \
+        T v_ = (T)(V);                                                         \
         if (ea + sizeof(T) > msize)                                            \
             TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
         memcpy(mem + ea, &v_, sizeof(T));                                      \
         NEXT(3);                                                               \
     }
-#define LOAD_A(name, T, field, cast)                                           \
-    OP(name)                                                                   \
-    {                                                                          \
-        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3);        \
-        T v_;                                                                  \
-        if (ea + sizeof(T) > msize)                                            \
-            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
-        memcpy(&v_, mem + ea, sizeof(T));                                      \
-        SET_##field(0, cast v_);                                               \
-        NEXT(3);                                                               \
-    }
-#define STORE_A(name, T)                                                       \
-    OP(name)                                                                   \
-    {                                                                          \
-        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3);        \
-        T v_ = (T)S(0).u64;                                                    \
-        if (ea + sizeof(T) > msize)                                            \
-            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
-        memcpy(mem + ea, &v_, sizeof(T));                                      \
-        NEXT(3);                                                               \
-    }
+/* A load in its four forms: address from a slot or a sum, value to a
+ * slot or to the accumulator. */
+#define LOAD4(name, T, field, cast)                                            \
+    LOADX(name, T, EA_PLAIN, SET_##field(0, cast v_))                          \
+    LOADX(name##_A, T, EA_ADD, SET_##field(0, cast v_))                        \
+    LOADX(name##_R, T, EA_PLAIN, acc = ACC_##field(cast v_))                   \
+    LOADX(name##_A_R, T, EA_ADD, acc = ACC_##field(cast v_))
+#define STORE4(name, T)                                                        \
+    STOREX(name, T, EA_PLAIN, S(0).u64)                                        \
+    STOREX(name##_A, T, EA_ADD, S(0).u64)                                      \
+    STOREX(name##_V, T, EA_PLAIN, acc)                                         \
+    STOREX(name##_A_V, T, EA_ADD, acc)
 #define TRUNC(name, src, field, T, lo, hi)                                     \
     OP(name)                                                                   \
     {                                                                          \
@@ -645,38 +640,22 @@ dispatch:
             inst->globals[W(0)]->v = S(1);
             NEXT(2);
         }
-        LOAD(LOAD32, uint32_t, u32, )
-        LOAD(LOAD64, uint64_t, u64, )
-        LOAD(LOAD8_S32, int8_t, i32, (int32_t))
-        LOAD(LOAD8_U32, uint8_t, u32, (uint32_t))
-        LOAD(LOAD16_S32, int16_t, i32, (int32_t))
-        LOAD(LOAD16_U32, uint16_t, u32, (uint32_t))
-        LOAD(LOAD8_S64, int8_t, i64, (int64_t))
-        LOAD(LOAD8_U64, uint8_t, u64, (uint64_t))
-        LOAD(LOAD16_S64, int16_t, i64, (int64_t))
-        LOAD(LOAD16_U64, uint16_t, u64, (uint64_t))
-        LOAD(LOAD32_S64, int32_t, i64, (int64_t))
-        LOAD(LOAD32_U64, uint32_t, u64, (uint64_t))
-        STORE(STORE32, uint32_t)
-        STORE(STORE64, uint64_t)
-        STORE(STORE8, uint8_t)
-        STORE(STORE16, uint16_t)
-        LOAD_A(LOAD32_A, uint32_t, u32, )
-        LOAD_A(LOAD64_A, uint64_t, u64, )
-        LOAD_A(LOAD8_S32_A, int8_t, i32, (int32_t))
-        LOAD_A(LOAD8_U32_A, uint8_t, u32, (uint32_t))
-        LOAD_A(LOAD16_S32_A, int16_t, i32, (int32_t))
-        LOAD_A(LOAD16_U32_A, uint16_t, u32, (uint32_t))
-        LOAD_A(LOAD8_S64_A, int8_t, i64, (int64_t))
-        LOAD_A(LOAD8_U64_A, uint8_t, u64, (uint64_t))
-        LOAD_A(LOAD16_S64_A, int16_t, i64, (int64_t))
-        LOAD_A(LOAD16_U64_A, uint16_t, u64, (uint64_t))
-        LOAD_A(LOAD32_S64_A, int32_t, i64, (int64_t))
-        LOAD_A(LOAD32_U64_A, uint32_t, u64, (uint64_t))
-        STORE_A(STORE32_A, uint32_t)
-        STORE_A(STORE64_A, uint64_t)
-        STORE_A(STORE8_A, uint8_t)
-        STORE_A(STORE16_A, uint16_t)
+        LOAD4(LOAD32, uint32_t, u32, )
+        LOAD4(LOAD64, uint64_t, u64, )
+        LOAD4(LOAD8_S32, int8_t, i32, (int32_t))
+        LOAD4(LOAD8_U32, uint8_t, u32, (uint32_t))
+        LOAD4(LOAD16_S32, int16_t, i32, (int32_t))
+        LOAD4(LOAD16_U32, uint16_t, u32, (uint32_t))
+        LOAD4(LOAD8_S64, int8_t, i64, (int64_t))
+        LOAD4(LOAD8_U64, uint8_t, u64, (uint64_t))
+        LOAD4(LOAD16_S64, int16_t, i64, (int64_t))
+        LOAD4(LOAD16_U64, uint16_t, u64, (uint64_t))
+        LOAD4(LOAD32_S64, int32_t, i64, (int64_t))
+        LOAD4(LOAD32_U64, uint32_t, u64, (uint64_t))
+        STORE4(STORE32, uint32_t)
+        STORE4(STORE64, uint64_t)
+        STORE4(STORE8, uint8_t)
+        STORE4(STORE16, uint16_t)
         OP(MEMORY_SIZE)
         {
             SET_u32(0, msize / WASM_PAGE);

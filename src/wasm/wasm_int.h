@@ -355,6 +355,7 @@ struct fastn_wasm_instance {
     WASM_BINOPS(X)                                                             \
     WASM_CMPBR(X)                                                              \
     WASM_MEMADD(X)                                                             \
+    WASM_MEMACC(X)                                                             \
     X(I32_ADD_SHL, 4, 7) /* dst = a + (x << k): (dst, a, x, k) */              \
     X(BR_I64_EQZ, 2, 1)  /* (x, offset): taken when x == 0 */                  \
     X(BR_I64_NEZ, 2, 1)                                                        \
@@ -384,6 +385,42 @@ struct fastn_wasm_instance {
     X(STORE64_A, 4, 7)                                                         \
     X(STORE8_A, 4, 7)                                                          \
     X(STORE16_A, 4, 7)
+
+/* The same accesses with the loaded value going to the accumulator (_R)
+ * or the stored value coming from it (_V); same order as above. */
+#define WASM_MEMACC(X)                                                         \
+    X(LOAD32_R, 3, 3)                                                          \
+    X(LOAD64_R, 3, 3)                                                          \
+    X(LOAD8_S32_R, 3, 3)                                                       \
+    X(LOAD8_U32_R, 3, 3)                                                       \
+    X(LOAD16_S32_R, 3, 3)                                                      \
+    X(LOAD16_U32_R, 3, 3)                                                      \
+    X(LOAD8_S64_R, 3, 3)                                                       \
+    X(LOAD8_U64_R, 3, 3)                                                       \
+    X(LOAD16_S64_R, 3, 3)                                                      \
+    X(LOAD16_U64_R, 3, 3)                                                      \
+    X(LOAD32_S64_R, 3, 3)                                                      \
+    X(LOAD32_U64_R, 3, 3)                                                      \
+    X(LOAD32_A_R, 4, 7)                                                        \
+    X(LOAD64_A_R, 4, 7)                                                        \
+    X(LOAD8_S32_A_R, 4, 7)                                                     \
+    X(LOAD8_U32_A_R, 4, 7)                                                     \
+    X(LOAD16_S32_A_R, 4, 7)                                                    \
+    X(LOAD16_U32_A_R, 4, 7)                                                    \
+    X(LOAD8_S64_A_R, 4, 7)                                                     \
+    X(LOAD8_U64_A_R, 4, 7)                                                     \
+    X(LOAD16_S64_A_R, 4, 7)                                                    \
+    X(LOAD16_U64_A_R, 4, 7)                                                    \
+    X(LOAD32_S64_A_R, 4, 7)                                                    \
+    X(LOAD32_U64_A_R, 4, 7)                                                    \
+    X(STORE32_V, 3, 3)                                                         \
+    X(STORE64_V, 3, 3)                                                         \
+    X(STORE8_V, 3, 3)                                                          \
+    X(STORE16_V, 3, 3)                                                         \
+    X(STORE32_A_V, 4, 7)                                                       \
+    X(STORE64_A_V, 4, 7)                                                       \
+    X(STORE8_A_V, 4, 7)                                                        \
+    X(STORE16_A_V, 4, 7)
 
 /* Binary operations. Those in WASM_ACC_BINOPS come in six variants (see
  * ACC6) that pass a result to the next operation in a register.
