@@ -498,8 +498,8 @@ uint64_t wasm_prof[OP_COUNT_];
 static void reload_mem(const struct fastn_wasm_instance *inst, uint8_t **mem,
                        uint64_t *msize)
 {
-    *mem = inst->mem ? inst->mem->data : NULL;
-    *msize = inst->mem ? inst->mem->size : 0;
+    *mem = inst->mem->data; /* never moves (see wasm_memory_init) */
+    *msize = inst->mem->size;
 }
 
 /* Sets up f's frame at fp: zeroes its locals and copies its constants. */
@@ -607,8 +607,12 @@ dispatch:
             const struct wasm_frame *fr = &x->frames[--x->depth];
             ip = fr->ip;
             fp = fr->fp;
-            inst = fr->inst;
-            reload_mem(inst, &mem, &msize);
+            if (fr->inst != inst) {
+                inst = fr->inst;
+                reload_mem(inst, &mem, &msize);
+            } else {
+                msize = inst->mem->size; /* the callee may have grown it */
+            }
             DISPATCH();
         }
         OP(FUEL)

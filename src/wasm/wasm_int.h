@@ -234,7 +234,7 @@ struct fastn_wasm_instance {
     struct wasm_func *own_funcs; /* defined + host imports */
     struct wasm_table **tables;
     struct wasm_table *own_tables;
-    struct wasm_memory *mem;
+    struct wasm_memory *mem; /* never NULL: own_mem (maybe empty) or import */
     struct wasm_memory own_mem;
     bool has_own_mem;
     struct wasm_global **globals;
