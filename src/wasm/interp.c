@@ -343,13 +343,21 @@ static int trunc_check(double d, double lo, double hi)
         goto trap;                                                             \
     } while (0)
 
+/* Computed goto under GCC/clang; -DWASM_NO_THREADED selects the portable
+ * switch (used to test it). */
+#if defined(__GNUC__) && !defined(WASM_NO_THREADED)
+#define THREADED 1
+#else
+#define THREADED 0
+#endif
+
 #if defined(WASM_PROFILE) /* development: count executed ops */
 uint64_t wasm_prof[OP_COUNT_];
 #define PROF(name) wasm_prof[OP_##name]++;
 #else
 #define PROF(name)
 #endif
-#if defined(__GNUC__)
+#if THREADED
 #define OP(name) L_##name : PROF(name)
 #define DISPATCH() goto * ip->op
 #else
@@ -522,7 +530,7 @@ static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
                const union wasm_cell *ip, union fastn_wasm_value *fp,
                uint32_t base_depth, const void *const **table)
 {
-#if defined(__GNUC__)
+#if THREADED
     static const void *const labels[] = {
 #define OPL_(name, nw, mask) &&L_##name,
         WASM_OPS(OPL_)
@@ -550,7 +558,7 @@ static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
     reload_mem(inst, &mem, &msize);
     DISPATCH();
 
-#if !defined(__GNUC__)
+#if !THREADED
 dispatch:
     switch ((uintptr_t)ip->op) {
 #endif
@@ -1089,7 +1097,7 @@ dispatch:
         CMPBR(BR_I64_LE_U, u64, <=)
         CMPBR(BR_I64_GE_S, i64, >=)
         CMPBR(BR_I64_GE_U, u64, >=)
-#if !defined(__GNUC__)
+#if !THREADED
     default:
         TRAP(FASTN_ERR_INTERNAL);
     }
