@@ -354,7 +354,8 @@ static int rd_const(struct rd *d, struct fastn_wasm_module *m, uint8_t want,
     if (end != 0x0b) {
         if (end == 0x41 || end == 0x42 || end == 0x43 || end == 0x44 ||
             end == 0xd0 || end == 0xd2 || end == 0x23 || end == 0x1a)
-            return INVALID(d, "type mismatch (constant expression)");
+            return INVALID(d, "type mismatch (constant expression; extended "
+                              "constant expressions are not supported)");
         return INVALID(d, "constant expression required");
     }
     if (c->type != want)
