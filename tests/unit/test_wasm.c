@@ -373,16 +373,13 @@ TEST(host_functions_reenter)
     struct fastn_wasm_module *m = NULL;
     struct fastn_wasm_instance *inst = NULL;
     union fastn_wasm_value a[2] = {{.i32 = 40}, {.i32 = 2}}, r;
-    CHECK_ERR(fastn_wasm_module_load(main_wasm, sizeof(main_wasm), 0, &m,
-                                     NULL),
+    CHECK_ERR(fastn_wasm_module_load(main_wasm, sizeof(main_wasm), 0, &m, NULL),
               FASTN_OK);
     struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
     fastn_wasm_imports_add_func(imps, "host", "add", "ii", "i", host_reenter,
                                 NULL);
-    fastn_wasm_imports_add_func(imps, "host", "sum", "ii", "i", host_sum,
-                                NULL);
-    fastn_wasm_imports_add_func(imps, "host", "fail", "", "", host_nest,
-                                NULL);
+    fastn_wasm_imports_add_func(imps, "host", "sum", "ii", "i", host_sum, NULL);
+    fastn_wasm_imports_add_func(imps, "host", "fail", "", "", host_nest, NULL);
     CHECK_ERR(fastn_wasm_instance_new(m, imps, NULL, &inst, NULL), FASTN_OK);
     fastn_wasm_imports_free(imps);
     CHECK_ERR(fastn_wasm_instance_init(inst), FASTN_OK);
