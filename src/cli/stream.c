@@ -48,7 +48,9 @@ struct pump {
     bool in_done, sock_done;
     char *buf;
     uint64_t sent, received;
-    int err; /* errno of a failed write to the stream */
+    int err; /* errno of a failed write */
+    struct fastn_client *c;
+    uint64_t stream_id;
 };
 
 /* One step of stdin -> stream. */
@@ -90,44 +92,46 @@ static void pump_out(struct pump *p)
     p->received += (uint64_t)n;
 }
 
+/* The stream's end as the daemon saw it: 0 when the peer finished (or is
+ * still open, having seen no error), else why it was cut. A reset looks
+ * like EOF on the socket, hence the question. */
+static int stream_outcome(struct pump *p, bool cut)
+{
+    int rc = p->stream_id ? fastn_client_stream_result(p->c, p->stream_id) : 0;
+
+    if (rc == FASTN_ERR_AGAIN)
+        rc = cut ? FASTN_ERR_NET_STREAM_RESET : 0;
+    if (rc == FASTN_ERR_UNSUPPORTED || rc == FASTN_ERR_NOT_FOUND)
+        rc = cut ? FASTN_ERR_NET_STREAM_RESET : 0;
+    return rc;
+}
+
 static int run_pump(struct pump *p)
 {
+    int rc;
+
     while (!p->sock_done || !p->in_done) {
         struct pollfd fds[2] = {{p->in_done ? -1 : p->in, POLLIN, 0},
                                 {p->sock_done ? -1 : p->sock, POLLIN, 0}};
         if (stop)
-            return CLI_EXIT_FAIL;
+            return FASTN_ERR_CANCELED;
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            return CLI_EXIT_FAIL;
+            return FASTN_ERR_IO;
         }
-        if (fds[1].revents)
+        if (fds[1].revents) {
             pump_out(p);
+            /* the peer's end: if the stream was cut, stop right here */
+            if (p->sock_done && (rc = stream_outcome(p, p->err != 0)))
+                return rc;
+        }
         if (fds[0].revents)
             pump_in(p);
-        /* the stream ended and failed: stdin no longer matters */
-        if (p->sock_done && p->err)
-            break;
+        if (p->err && p->err != EPIPE)
+            return FASTN_ERR_IO;
     }
-    return 0;
-}
-
-/* After the stream's end: did the peer finish, or was it cut? */
-static int stream_outcome(struct fastn_client *c, uint64_t id, bool cut)
-{
-    int rc = id ? fastn_client_stream_result(c, id) : 0;
-
-    if (rc == FASTN_ERR_AGAIN && !cut)
-        rc = 0;
-    if (rc == FASTN_ERR_UNSUPPORTED || rc == FASTN_ERR_NOT_FOUND)
-        rc = cut ? FASTN_ERR_NET_STREAM_RESET : 0;
-    if (rc) {
-        fprintf(stderr, "fastn: the stream ended early: %s\n",
-                fastn_strerror(rc));
-        return CLI_EXIT_FAIL;
-    }
-    return 0;
+    return stream_outcome(p, p->err != 0);
 }
 
 int cli_cmd_call(struct cli *cli, int argc, char **argv)
@@ -156,10 +160,15 @@ int cli_cmd_call(struct cli *cli, int argc, char **argv)
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
     p.sock = fd;
+    p.c = c;
+    p.stream_id = info.stream_id;
     p.buf = malloc(IO_BUF);
-    rc = p.buf ? run_pump(&p) : CLI_EXIT_FAIL;
-    if (!rc)
-        rc = stream_outcome(c, info.stream_id, p.err != 0);
+    rc = p.buf ? run_pump(&p) : FASTN_ERR_NOMEM;
+    if (rc) {
+        fprintf(stderr, "fastn: the stream ended early: %s\n",
+                fastn_strerror(rc));
+        rc = CLI_EXIT_FAIL;
+    }
     free(p.buf);
     close(fd);
 out:

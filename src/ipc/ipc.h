@@ -35,7 +35,7 @@
 #define IPC_MAX_PENDING_OUT (8u << 20)
 /* Reply bytes one session's pending one-shot calls may reserve in all;
  * their answers may be queued on top of IPC_MAX_PENDING_OUT. */
-#define IPC_CALL_BUDGET (64u << 20)
+#define IPC_CALL_BUDGET (256u << 20)
 /* Supplementary groups of a client that we look at. */
 #define IPC_MAX_GROUPS 64
 

@@ -521,8 +521,13 @@ int splice_to_handler(struct router *r, struct swarm_stream *s,
 
 void splice_abort_all(struct router *r)
 {
-    while (r->splices)
-        abort_all(r->splices, FASTN_ERR_CANCELED);
+    struct router_splice *sp, *next;
+
+    /* a splice whose socket is still closing stays listed until then */
+    for (sp = r->splices; sp; sp = next) {
+        next = sp->next;
+        abort_all(sp, FASTN_ERR_CANCELED);
+    }
 }
 
 /* --- STREAM_OPEN
