@@ -213,6 +213,7 @@ int main(int argc, char **argv)
         uint8_t junk[200] = {0, 198};
         send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
         wait_close();
+        noise_conn_free(nc);
         return 0;
     }
     handshake(nc);

@@ -82,7 +82,8 @@ static int calls(char **argv)
         while (sent < count && sent - done < parallel) {
             fill(req, size, (uint64_t)sent);
             start[sent] = now_us();
-            int rc = fastn_call_send(c, argv[1], argv[2], req, size, &ids[sent]);
+            int rc =
+                fastn_call_send(c, argv[1], argv[2], req, size, &ids[sent]);
             if (rc) {
                 fprintf(stderr, "call %ld: %s\n", sent, fastn_strerror(rc));
                 return 1;
@@ -113,6 +114,10 @@ static int calls(char **argv)
     qsort(lat, (size_t)count, sizeof(*lat), cmp_double);
     printf("ok %ld calls, %ld bad, median %.1f us, p99 %.1f us\n", count, bad,
            lat[count / 2], lat[count * 99 / 100]);
+    free(ids);
+    free(start);
+    free(lat);
+    free(req);
     fastn_client_free(c);
     return bad ? 1 : 0;
 }
@@ -142,6 +147,7 @@ static int latency(char **argv)
     printf("latency over %ld calls: min %.1f us, median %.1f us, p99 %.1f "
            "us\n",
            count, lat[0], lat[count / 2], lat[count * 99 / 100]);
+    free(lat);
     fastn_client_free(c);
     return 0;
 }
@@ -177,8 +183,8 @@ static int echo(int argc, char **argv)
         fds[n++] = (struct pollfd){fastn_handler_fd(h), POLLIN, 0};
         for (int i = 0; i < MAXFD; i++)
             if (conns[i].fd > 0)
-                fds[n++] = (struct pollfd){
-                    conns[i].fd, conns[i].len ? POLLOUT : POLLIN, 0};
+                fds[n++] = (struct pollfd){conns[i].fd,
+                                           conns[i].len ? POLLOUT : POLLIN, 0};
         if (poll(fds, (nfds_t)n, 1000) < 0 && errno != EINTR)
             return 1;
         if (fds[0].revents && (!limit || served < limit)) {
@@ -231,7 +237,8 @@ static int echo(int argc, char **argv)
     return 0;
 }
 
-/* --- many streams at once ---------------------------------------------------- */
+/* --- many streams at once ----------------------------------------------------
+ */
 
 struct sconn {
     int fd;
@@ -301,6 +308,9 @@ static int streams(char **argv)
     }
     printf("ok %ld streams of %zu bytes, %llu bad\n", count, size,
            (unsigned long long)bad);
+    free(s);
+    free(fds);
+    free(pat);
     fastn_client_free(c);
     return bad ? 1 : 0;
 }

@@ -401,8 +401,8 @@ TEST(stream_open_hands_the_socket_over)
     CHECK_ERR(code_of(r), 0);
     CHECK(r && r->streaminfo && !strcmp(r->streaminfo->proto, "/echo/1.0.0"));
     CHECK(r && r->fastn && r->fastn->stream && r->fastn->stream->stream_id);
-    uint64_t sid = r && r->fastn && r->fastn->stream ? r->fastn->stream->stream_id
-                                                     : 0;
+    uint64_t sid =
+        r && r->fastn && r->fastn->stream ? r->fastn->stream->stream_id : 0;
     p2pd__pb__response__free_unpacked(r, NULL);
     /* the transport's part: hand a socket over with what followed */
     CHECK(s.handoff != NULL);

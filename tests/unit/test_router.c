@@ -80,8 +80,8 @@ struct namer {
     int streams;
 };
 
-static void namer_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
-                     void *arg)
+static void namer_cb(struct swarm_stream *s,
+                     const struct swarm_stream_event *ev, void *arg)
 {
     (void)arg;
     if (ev->type == SWARM_STREAM_DATA)
@@ -117,8 +117,8 @@ struct fetch {
     const char *send;
 };
 
-static void fetch_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
-                     void *arg)
+static void fetch_cb(struct swarm_stream *s,
+                     const struct swarm_stream_event *ev, void *arg)
 {
     struct fetch *f = arg;
 
@@ -298,8 +298,8 @@ static void srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     (void)b;
     if (n > 0)
         s->in_len += (size_t)n;
-    if (!s->info_ok && ipc_frame_parse(s->in, s->in_len, 4096, &body,
-                                       &body_len, &frame_len) == 0) {
+    if (!s->info_ok && ipc_frame_parse(s->in, s->in_len, 4096, &body, &body_len,
+                                       &frame_len) == 0) {
         P2pd__Pb__StreamInfo *si =
             p2pd__pb__stream_info__unpack(NULL, body_len, body);
         CHECK(si != NULL);
@@ -314,7 +314,8 @@ static void srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (n == UV_EOF) {
         uv_write_t *w = malloc(sizeof(*w));
         uv_buf_t out = uv_buf_init("hello ", 6);
-        uv_buf_t bufs[2] = {out, uv_buf_init((char *)s->in, (unsigned)s->in_len)};
+        uv_buf_t bufs[2] = {out,
+                            uv_buf_init((char *)s->in, (unsigned)s->in_len)};
         uv_shutdown_t *req = malloc(sizeof(*req));
         s->eof = true;
         uv_write(w, st, bufs, 2, srv_write_done);
@@ -349,9 +350,8 @@ static void srv_start(struct handler_srv *s, const char *path)
 static void unix_addr(struct multiaddr *ma, const char *path)
 {
     memset(ma, 0, sizeof(*ma));
-    CHECK_ERR(multiaddr_append(ma, MA_UNIX, (const uint8_t *)path,
-                               strlen(path)),
-              0);
+    CHECK_ERR(
+        multiaddr_append(ma, MA_UNIX, (const uint8_t *)path, strlen(path)), 0);
 }
 
 TEST(client_handler_splice_and_dead_handler)
