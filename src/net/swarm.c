@@ -620,6 +620,8 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
     sw->deferred_tail = &sw->deferred;
     uv_idle_init(loop, &sw->idle);
     sw->idle.data = sw;
+    uv_prepare_init(loop, &sw->prepare);
+    sw->prepare.data = sw;
     *out = sw;
     return 0;
 }
@@ -647,6 +649,7 @@ void swarm_close(struct swarm *sw)
     }
     uv_idle_stop(&sw->idle);
     uv_close((uv_handle_t *)&sw->idle, NULL);
+    uv_close((uv_handle_t *)&sw->prepare, NULL);
 }
 
 void swarm_free(struct swarm *sw)

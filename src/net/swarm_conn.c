@@ -28,11 +28,21 @@
 
 #define OUTPUT_MAX (64u << 20)
 
+/* A piece of output waiting for the socket: a sealed frame (from the
+ * pool) or a run of the core's output (a buffer swapped out of it). */
+struct out_chunk {
+    struct out_chunk *next;
+    uint8_t *frame;
+    struct buf b;
+    const uint8_t *p; /* the bytes not yet written */
+    size_t len;
+};
+
+/* A uv_write of chunks; they are freed when it completes. */
 struct conn_write {
     uv_write_t req;
     struct swarm_conn *sc;
-    struct buf out;
-    uint8_t *frame;
+    struct out_chunk *chunks;
     size_t len;
 };
 
@@ -71,6 +81,7 @@ struct swarm_conn *swarm__conn_new(struct swarm *sw, bool inbound,
         return NULL;
     }
     buf_init(&sc->spare, OUTPUT_MAX);
+    sc->oq_tail = &sc->oq_head;
     sc->started_us = now;
     uv_tcp_init(sw->loop, &sc->tcp);
     uv_timer_init(sw->loop, &sc->timer);
@@ -86,7 +97,11 @@ struct swarm_conn *swarm__conn_new(struct swarm *sw, bool inbound,
 }
 
 /* --- writing ---------------------------------------------------------------
- */
+ * Output goes into an ordered queue of chunks (the core's output, swapped
+ * out without a copy, and sealed frames), written with one writev: at
+ * once for control output, and for frames once SWARM_BATCH_BYTES have
+ * gathered or before the loop next waits for I/O (uv_prepare), so bulk
+ * data costs one system call per batch rather than per 64 KiB frame. */
 
 bool swarm__conn_usable(const struct swarm_conn *sc)
 {
@@ -104,7 +119,69 @@ void swarm__conn_fail_soon(struct swarm_conn *sc, int err)
 
 bool swarm__conn_backlogged(const struct swarm_conn *sc)
 {
-    return sc->write_pending >= SWARM_WRITE_HIGH;
+    return sc->write_pending + sc->oq_bytes >= SWARM_WRITE_HIGH;
+}
+
+static void chunk_free(struct swarm_conn *sc, struct out_chunk *ch)
+{
+    if (ch->frame) {
+        swarm__frame_put(sc->sw, ch->frame);
+    } else if (!sc->spare.data) { /* keep one buffer for the next output */
+        buf_reset(&ch->b);
+        sc->spare.data = ch->b.data;
+        sc->spare.cap = ch->b.cap;
+    } else {
+        buf_cleanup(&ch->b);
+    }
+    free(ch);
+}
+
+static void chunks_free(struct swarm_conn *sc, struct out_chunk *ch)
+{
+    while (ch) {
+        struct out_chunk *next = ch->next;
+        chunk_free(sc, ch);
+        ch = next;
+    }
+}
+
+static void oq_append(struct swarm_conn *sc, struct out_chunk *ch)
+{
+    ch->next = NULL;
+    *sc->oq_tail = ch;
+    sc->oq_tail = &ch->next;
+    sc->oq_bytes += ch->len;
+    sc->oq_n++;
+}
+
+/* Moves the core's pending output to the queue (no copy: the buffer is
+ * swapped with the spare one). */
+static int queue_output(struct swarm_conn *sc)
+{
+    struct out_chunk *ch;
+    const uint8_t *p;
+    size_t n;
+    int err = conn_output(sc->c, &p, &n);
+
+    if (err || n == 0)
+        return err;
+    ch = calloc(1, sizeof(*ch));
+    if (!ch)
+        return FASTN_ERR_NOMEM;
+    ch->b = sc->spare;
+    ch->b.max = OUTPUT_MAX;
+    memset(&sc->spare, 0, sizeof(sc->spare));
+    sc->spare.max = OUTPUT_MAX;
+    err = conn_take_output(sc->c, &ch->b);
+    if (err) {
+        buf_cleanup(&ch->b);
+        free(ch);
+        return err;
+    }
+    ch->p = ch->b.data;
+    ch->len = ch->b.len;
+    oq_append(sc, ch);
+    return 0;
 }
 
 static void kick_streams(struct swarm_conn *sc)
@@ -122,17 +199,10 @@ static void on_write(uv_write_t *req, int status)
 {
     struct conn_write *w = (struct conn_write *)req;
     struct swarm_conn *sc = w->sc;
-    bool was_high = sc->write_pending >= SWARM_WRITE_LOW;
+    bool was_high = sc->write_pending + sc->oq_bytes >= SWARM_WRITE_LOW;
 
     sc->write_pending -= w->len;
-    swarm__frame_put(sc->sw, w->frame);
-    if (!sc->spare.data && w->out.data) {
-        buf_reset(&w->out);
-        sc->spare.data = w->out.data;
-        sc->spare.cap = w->out.cap;
-    } else {
-        buf_cleanup(&w->out);
-    }
+    chunks_free(sc, w->chunks);
     free(w);
     if (sc->closing)
         return;
@@ -140,105 +210,178 @@ static void on_write(uv_write_t *req, int status)
         swarm__conn_fail(sc, FASTN_ERR_NET_RESET);
         return;
     }
-    if (was_high && sc->write_pending < SWARM_WRITE_LOW)
+    if (was_high && sc->write_pending + sc->oq_bytes < SWARM_WRITE_LOW)
         kick_streams(sc);
 }
 
-/* Queues what uv_try_write did not take: the rest of the core's output
- * (moved, not copied) and the rest of the frame. */
-static int queue_write(struct swarm_conn *sc, size_t out_skip, uint8_t *frame,
-                       size_t frame_off, size_t frame_len)
-{
-    struct conn_write *w = calloc(1, sizeof(*w));
-    uv_buf_t bufs[2];
-    unsigned nb = 0;
-    int err;
+#define MAX_IOV 64
 
-    if (!w)
-        return FASTN_ERR_NOMEM;
-    conn_output_consume(sc->c, out_skip);
-    w->sc = sc;
-    w->out = sc->spare;
-    w->out.max = OUTPUT_MAX;
-    memset(&sc->spare, 0, sizeof(sc->spare));
-    sc->spare.max = OUTPUT_MAX;
-    err = conn_take_output(sc->c, &w->out);
-    if (err) {
-        buf_cleanup(&w->out);
-        free(w);
-        return err;
+/* Fills iov from the queue's first chunks; returns how many. */
+static unsigned fill_iov(struct swarm_conn *sc, uv_buf_t *iov)
+{
+    unsigned n = 0;
+    for (struct out_chunk *ch = sc->oq_head; ch && n < MAX_IOV; ch = ch->next)
+        iov[n++] = uv_buf_init((char *)ch->p, (unsigned)ch->len);
+    return n;
+}
+
+/* Drops the first k written bytes from the queue. */
+static void oq_consume(struct swarm_conn *sc, size_t k)
+{
+    while (k && sc->oq_head) {
+        struct out_chunk *ch = sc->oq_head;
+        size_t take = k < ch->len ? k : ch->len;
+        ch->p += take;
+        ch->len -= take;
+        sc->oq_bytes -= take;
+        k -= take;
+        if (ch->len)
+            break;
+        sc->oq_head = ch->next;
+        if (!sc->oq_head)
+            sc->oq_tail = &sc->oq_head;
+        sc->oq_n--;
+        chunk_free(sc, ch);
     }
-    if (w->out.len)
-        bufs[nb++] = uv_buf_init((char *)w->out.data, (unsigned)w->out.len);
-    if (frame && frame_off < frame_len)
-        bufs[nb++] = uv_buf_init((char *)frame + frame_off,
-                                 (unsigned)(frame_len - frame_off));
-    w->frame = frame;
-    w->len = w->out.len + (frame ? frame_len - frame_off : 0);
-    if (nb == 0) {
-        on_write(&w->req, 0);
+}
+
+/* Hands the whole queue to one uv_write. */
+static int write_queue(struct swarm_conn *sc)
+{
+    struct conn_write *w;
+    uv_buf_t *iov;
+    unsigned n = 0;
+
+    if (!sc->oq_head)
         return 0;
+    w = calloc(1, sizeof(*w));
+    iov = malloc(sc->oq_n * sizeof(*iov));
+    if (!w || !iov) {
+        free(w);
+        free(iov);
+        return FASTN_ERR_NOMEM;
     }
-    sc->write_pending += w->len;
-    err = uv_write(&w->req, (uv_stream_t *)&sc->tcp, bufs, nb, on_write);
-    if (err) {
-        sc->write_pending -= w->len;
-        w->frame = NULL;
-        buf_cleanup(&w->out);
+    for (struct out_chunk *ch = sc->oq_head; ch; ch = ch->next)
+        iov[n++] = uv_buf_init((char *)ch->p, (unsigned)ch->len);
+    w->sc = sc;
+    w->chunks = sc->oq_head;
+    w->len = sc->oq_bytes;
+    if (uv_write(&w->req, (uv_stream_t *)&sc->tcp, iov, n, on_write) != 0) {
+        free(iov);
         free(w);
         return FASTN_ERR_NET_RESET;
     }
+    free(iov); /* libuv copied the descriptors */
+    sc->write_pending += w->len;
+    sc->oq_head = NULL;
+    sc->oq_tail = &sc->oq_head;
+    sc->oq_bytes = 0;
+    sc->oq_n = 0;
     return 0;
+}
+
+static void unschedule(struct swarm_conn *sc)
+{
+    if (!sc->fpprev)
+        return;
+    *sc->fpprev = sc->fnext;
+    if (sc->fnext)
+        sc->fnext->fpprev = sc->fpprev;
+    sc->fpprev = NULL;
+    sc->fnext = NULL;
+}
+
+/* Writes everything queued (and the core's output): straight out while
+ * the socket takes it, the rest in one queued write. */
+static void flush_now(struct swarm_conn *sc)
+{
+    uv_buf_t iov[MAX_IOV];
+    int err;
+
+    unschedule(sc);
+    if (sc->closing || sc->fail_soon)
+        return;
+    err = queue_output(sc);
+    while (!err && sc->oq_head && sc->write_pending == 0) {
+        unsigned n = fill_iov(sc, iov);
+        size_t want = 0;
+        for (unsigned i = 0; i < n; i++)
+            want += iov[i].len;
+        int r = uv_try_write((uv_stream_t *)&sc->tcp, iov, n);
+        if (r == UV_EAGAIN)
+            break;
+        if (r < 0) {
+            err = FASTN_ERR_NET_RESET;
+            break;
+        }
+        oq_consume(sc, (size_t)r);
+        if ((size_t)r < want)
+            break; /* the socket is full: queue the rest */
+    }
+    if (!err)
+        err = write_queue(sc);
+    if (err)
+        swarm__conn_fail_soon(sc, err);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    struct swarm *sw = h->data;
+
+    while (sw->flushes)
+        flush_now(sw->flushes);
+    uv_prepare_stop(h);
+}
+
+/* Flushes sc before the loop next waits for I/O. */
+static void schedule(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+
+    if (sc->fpprev)
+        return;
+    sc->fnext = sw->flushes;
+    sc->fpprev = &sw->flushes;
+    if (sw->flushes)
+        sw->flushes->fpprev = &sc->fnext;
+    sw->flushes = sc;
+    uv_prepare_start(&sw->prepare, on_prepare);
 }
 
 void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len)
 {
-    const uint8_t *p;
-    size_t n, done = 0;
-    uv_buf_t bufs[2];
-    unsigned nb = 0;
-    int err, r;
+    struct out_chunk *ch;
+    int err;
 
     if (sc->closing || sc->fail_soon) {
         swarm__frame_put(sc->sw, frame);
         return;
     }
-    err = conn_output(sc->c, &p, &n);
-    if (err)
-        goto out_fail;
-    if (n == 0 && !frame)
+    if (!frame) {
+        flush_now(sc);
         return;
-    if (sc->write_pending == 0) {
-        if (n)
-            bufs[nb++] = uv_buf_init((char *)p, (unsigned)n);
-        if (frame)
-            bufs[nb++] = uv_buf_init((char *)frame, (unsigned)len);
-        r = uv_try_write((uv_stream_t *)&sc->tcp, bufs, nb);
-        if (r < 0 && r != UV_EAGAIN) {
-            err = FASTN_ERR_NET_RESET;
-            goto out_fail;
-        }
-        done = r > 0 ? (size_t)r : 0;
-        if (done == n + (frame ? len : 0)) {
-            conn_output_consume(sc->c, n);
-            swarm__frame_put(sc->sw, frame);
-            return;
-        }
     }
-    if (done <= n)
-        err = queue_write(sc, done, frame, 0, len);
-    else
-        err = queue_write(sc, n, frame, done - n, len);
-    if (!err)
+    /* the core's output so far goes before the frame */
+    err = queue_output(sc);
+    ch = err ? NULL : calloc(1, sizeof(*ch));
+    if (!ch) {
+        swarm__frame_put(sc->sw, frame);
+        swarm__conn_fail_soon(sc, err ? err : FASTN_ERR_NOMEM);
         return;
-out_fail:
-    swarm__frame_put(sc->sw, frame);
-    swarm__conn_fail_soon(sc, err);
+    }
+    ch->frame = frame;
+    ch->p = frame;
+    ch->len = len;
+    oq_append(sc, ch);
+    if (sc->oq_bytes >= SWARM_BATCH_BYTES || sc->oq_n >= MAX_IOV - 1)
+        flush_now(sc);
+    else
+        schedule(sc);
 }
 
 void swarm__conn_flush(struct swarm_conn *sc)
 {
-    swarm__conn_send_frame(sc, NULL, 0);
+    flush_now(sc);
 }
 
 /* --- closing ----------------------------------------------------------------
@@ -268,10 +411,17 @@ void swarm__conn_close(struct swarm_conn *sc, int err)
     if (sc->next)
         sc->next->pprev = sc->pprev;
     /* Best effort: the go-away saying why, if the socket takes it. */
-    if (sc->write_pending == 0 && conn_output(sc->c, &p, &n) == 0 && n) {
+    unschedule(sc);
+    if (sc->write_pending == 0 && !sc->oq_head &&
+        conn_output(sc->c, &p, &n) == 0 && n) {
         uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
         uv_try_write((uv_stream_t *)&sc->tcp, &b, 1);
     }
+    chunks_free(sc, sc->oq_head);
+    sc->oq_head = NULL;
+    sc->oq_tail = &sc->oq_head;
+    sc->oq_bytes = 0;
+    sc->oq_n = 0;
     while (sc->streams)
         swarm__stream_finish(sc->streams, stream_err(err));
     if (sc->dial) {

@@ -27,6 +27,8 @@
 /* A frame buffer: room for the largest data frame in place. */
 #define SWARM_FRAME_SIZE                                                       \
     (CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL)
+/* Frames gathered before one write (unless the loop is about to wait). */
+#define SWARM_BATCH_BYTES (1u << 20)
 /* Frames kept for reuse. */
 #define SWARM_FRAME_POOL 64
 /* A losing duplicate connection closes after being unused this long. */
@@ -63,6 +65,11 @@ struct swarm_conn {
     struct swarm_dial *dial; /* set while a dial waits on this attempt */
     uint64_t started_us, ready_us, idle_since_us;
     size_t write_pending; /* bytes handed to uv_write, not yet written */
+    /* output waiting to be written, in order (swarm_conn.c) */
+    struct out_chunk *oq_head, **oq_tail;
+    size_t oq_bytes;
+    unsigned oq_n;
+    struct swarm_conn *fnext, **fpprev; /* on sw->flushes */
     struct swarm_stream *streams;
     uint32_t n_streams, n_user_streams;
     struct buf spare; /* an empty output buffer with capacity, reused */
@@ -147,6 +154,8 @@ struct swarm {
     void *sl_arg;
     uv_idle_t idle;
     bool idle_on;
+    uv_prepare_t prepare; /* flushes batched frames before the loop waits */
+    struct swarm_conn *flushes;
     struct swarm_stream *deferred, **deferred_tail;
     struct swarm_frame *pool;
     size_t n_pool;

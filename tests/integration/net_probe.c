@@ -6,9 +6,11 @@
  *       COUNT one-shot calls over one control connection, PARALLEL in
  *       flight, each with SIZE random bytes; an echo must answer each
  *       with its own bytes. Prints "ok COUNT calls" and the latencies.
- *   net_probe latency SOCKET PEER PROTO COUNT
+ *   net_probe latency SOCKET PEER PROTO COUNT [cold]
  *       COUNT sequential calls of 32 bytes (against /perf/1.0.0 the
  *       request asks for 32 bytes back): prints min/median/p99 in us.
+ *       With "cold", the daemon's connection to PEER is closed before
+ *       each call, so each one dials and handshakes anew.
  *   net_probe echo SOCKET PROTO [COUNT]
  *       registers a handler and echoes every stream (all at once, on one
  *       poll loop), until COUNT streams were served (default: forever).
@@ -129,9 +131,13 @@ static int latency(char **argv)
     double *lat = calloc((size_t)count, sizeof(*lat));
     uint8_t req[32] = {0, 0, 0, 0, 0, 0, 0, 32}; /* perf: 32 bytes back */
 
+    bool cold = argv[4] && !strcmp(argv[4], "cold");
+
     for (long i = 0; i < count; i++) {
         void *reply = NULL;
         size_t len;
+        if (cold && fastn_client_peer_disconnect(c, argv[1]) != 0)
+            return 1;
         double t = now_us();
         int rc = fastn_client_call(c, argv[1], argv[2], req, sizeof(req),
                                    &reply, &len);
@@ -144,9 +150,10 @@ static int latency(char **argv)
         free(reply);
     }
     qsort(lat, (size_t)count, sizeof(*lat), cmp_double);
-    printf("latency over %ld calls: min %.1f us, median %.1f us, p99 %.1f "
-           "us\n",
-           count, lat[0], lat[count / 2], lat[count * 99 / 100]);
+    printf("%s latency over %ld calls: min %.1f us, median %.1f us, p99 "
+           "%.1f us\n",
+           cold ? "cold" : "pooled", count, lat[0], lat[count / 2],
+           lat[count * 99 / 100]);
     free(lat);
     fastn_client_free(c);
     return 0;

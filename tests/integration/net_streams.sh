@@ -38,3 +38,5 @@ pass "one connection each side, one handshake, no stream left"
 
 out=$("$NET_PROBE" latency "$B/fastnd.sock" "$ida" /perf/1.0.0 2000) || fail "$out"
 pass "perf (served by fastnd): $out"
+out=$("$NET_PROBE" latency "$B/fastnd.sock" "$ida" /perf/1.0.0 100 cold) || fail "$out"
+pass "perf (served by fastnd): $out"
