@@ -107,3 +107,32 @@ wait_status "$A" handlers 2 || fail "handler not registered again"
 [ "$(echo remembered | timeout 10 "$FASTN_BIN_CLI" --home "$B" call "$ida" /echo/1.0.0)" = remembered ] ||
     fail "call by PeerID after a restart"
 pass "the address book survives a restart"
+
+# `fastn listen` without a command prints what arrives; --json prints events
+"$FASTN_BIN_CLI" --home "$A" listen /print/1.0.0 -n 1 >"$TMPROOT/print.out" 2>"$TMPROOT/print.err" &
+P=$!
+STARTED_PIDS+=("$P")
+wait_status "$A" handlers 3 || fail "print handler"
+echo "printed here" | timeout 10 "$FASTN_BIN_CLI" --home "$B" call "$ida" /print/1.0.0 ||
+    fail "call to the printer"
+wait_gone "$P" || fail "listen -n 1 did not exit"
+[ "$(cat "$TMPROOT/print.out")" = "printed here" ] || fail "printed: $(cat "$TMPROOT/print.out")"
+grep -q "stream from $idb (/print/1.0.0)" "$TMPROOT/print.err" || fail "no stream line"
+"$FASTN_BIN_CLI" --home "$A" listen /print/1.0.0 -n 1 --json >"$TMPROOT/json.out" 2>/dev/null &
+P=$!
+STARTED_PIDS+=("$P")
+wait_status "$A" handlers 3 || fail "json handler"
+printf 'abc' | timeout 10 "$FASTN_BIN_CLI" --home "$B" call "$ida" /print/1.0.0 || fail "call"
+wait_gone "$P" || fail "listen --json -n 1 did not exit"
+grep -q "^{\"event\":\"stream\",\"peer_id\":\"$idb\",\"protocol\":\"/print/1.0.0\"" "$TMPROOT/json.out" ||
+    fail "json: $(cat "$TMPROOT/json.out")"
+grep -q "\"event\":\"end\".*\"bytes\":3}" "$TMPROOT/json.out" || fail "json end: $(cat "$TMPROOT/json.out")"
+if has_jq; then
+    fastn --home "$B" peers --json | jq -e ".peers[0].direction == \"outbound\"" >/dev/null ||
+        fail "peers --json"
+    fastn --home "$B" ping "$ida" -c 2 -i 0.05 --json | jq -e '.rtt_ms | length == 2' >/dev/null ||
+        fail "ping --json"
+    fastn --home "$B" connect "$addra" --json | jq -e ".peer_id == \"$ida\"" >/dev/null ||
+        fail "connect --json"
+fi
+pass "listen prints streams (text and --json); --json of peers, ping, connect"
