@@ -343,6 +343,7 @@ void router_free(struct router *r)
 {
     if (!r)
         return;
+    splice_free_all(r);
     free(r->entries);
     free(r);
 }

@@ -49,6 +49,8 @@ struct router {
 int splice_to_handler(struct router *r, struct swarm_stream *s,
                       const struct multiaddr *addr);
 void splice_abort_all(struct router *r);
+/* Frees what is left after the loop ended (router_free). */
+void splice_free_all(struct router *r);
 
 /* router.c */
 /* The client handler at addr could not be reached (err): drops it when

@@ -52,6 +52,7 @@ struct router_splice {
     struct swarm_stream *s; /* NULL once the stream ended */
     struct sock *sock;      /* NULL: none (yet, or closed) */
     bool ready;             /* the socket is connected */
+    bool awaiting;          /* STREAM_OPEN: attach or abort is still due */
     bool reading, read_eof, stream_fin, shutting, shut_done;
     size_t out_bytes; /* stream data queued in uv_write */
     struct buf early; /* stream data received before the socket was ready */
@@ -99,10 +100,12 @@ static struct router_splice *splice_new(struct router *r,
     return sp;
 }
 
-/* Frees the splice once both its stream and its socket are gone. */
+/* Frees the splice once both its stream and its socket are gone (and,
+ * for STREAM_OPEN, once its owner attached or aborted it: it holds the
+ * pointer until then). */
 static void maybe_free(struct router_splice *sp)
 {
-    if (sp->s || sp->sock)
+    if (sp->s || sp->sock || sp->awaiting)
         return;
     *sp->pprev = sp->next;
     if (sp->next)
@@ -543,6 +546,7 @@ router_splice_new(struct router *r, struct swarm_stream *s, uint64_t *result_id)
         return NULL;
     }
     sp->result_id = router__result_new(r);
+    sp->awaiting = true;
     if (result_id)
         *result_id = sp->result_id;
     return sp;
@@ -553,6 +557,7 @@ int router_splice_attach(struct router_splice *sp, int fd,
 {
     struct sock *k = calloc(1, sizeof(*k));
 
+    sp->awaiting = false;
     if (!k || (n && buf_append(&sp->in, initial, n) != 0)) {
         free(k);
         close(fd);
@@ -579,6 +584,19 @@ int router_splice_attach(struct router_splice *sp, int fd,
 
 void router_splice_abort(struct router_splice *sp)
 {
-    if (sp)
-        abort_all(sp, FASTN_ERR_CANCELED);
+    if (!sp)
+        return;
+    sp->awaiting = false;
+    abort_all(sp, FASTN_ERR_CANCELED);
+}
+
+void splice_free_all(struct router *r)
+{
+    /* only splices whose owner never came back are left by now */
+    while (r->splices) {
+        r->splices->awaiting = false;
+        r->splices->sock = NULL; /* closed with the loop */
+        r->splices->s = NULL;
+        maybe_free(r->splices);
+    }
 }

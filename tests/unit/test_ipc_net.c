@@ -102,6 +102,24 @@ static int slow_on_stream(void *arg, struct swarm_stream *s)
     return 0;
 }
 
+static void noop_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
+                    void *arg)
+{
+    (void)s;
+    (void)ev;
+    (void)arg;
+}
+
+/* Takes the stream and resets it at once. */
+static int reset_on_stream(void *arg, struct swarm_stream *s)
+{
+    (void)arg;
+    swarm_stream_set_cb(s, noop_cb, NULL);
+    swarm_stream_reset(s);
+    return 0;
+}
+
+static const struct router_handler_ops reset_ops = {reset_on_stream};
 static const struct router_handler_ops echo_ops = {echo_on_stream};
 static const struct router_handler_ops slow_ops = {slow_on_stream};
 
@@ -137,6 +155,7 @@ static void setup(struct node *a, struct node *b)
     node_init(b, 2);
     CHECK_ERR(router_add(a->r, "/echo/1.0.0", &echo_ops, NULL), 0);
     CHECK_ERR(router_add(a->r, "/slow/1.0.0", &slow_ops, NULL), 0);
+    CHECK_ERR(router_add(a->r, "/reset/1.0.0", &reset_ops, NULL), 0);
 }
 
 static void teardown(struct node *a, struct node *b)
@@ -437,6 +456,61 @@ TEST(stream_open_hands_the_socket_over)
     teardown(&a, &b);
 }
 
+TEST(stream_reset_before_hand_off)
+{
+    struct node a, b;
+    struct ipc_session s;
+    struct buf in;
+    int sv[2];
+
+    setup(&a, &b);
+    CHECK_ERR(swarm_connect(b.sw, &a.id.id, &a.addr, 1, 0, NULL, NULL, NULL),
+              0);
+    open_session(&s, &b);
+    buf_init(&in, 1 << 20);
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    P2pd__Pb__StreamOpenRequest so = P2PD__PB__STREAM_OPEN_REQUEST__INIT;
+    char *protos[] = {"/reset/1.0.0"};
+    req.type = P2PD__PB__REQUEST__TYPE__STREAM_OPEN;
+    req.streamopen = &so;
+    so.peer.data = a.id.id.bytes;
+    so.peer.len = a.id.id.len;
+    so.proto = protos;
+    so.n_proto = 1;
+    put(&in, &req);
+    feed(&s, &in);
+    CHECK(run_until_responses(&s, 1));
+    P2pd__Pb__Response *r = next_response(&s);
+    uint64_t sid =
+        r && r->fastn && r->fastn->stream ? r->fastn->stream->stream_id : 0;
+    p2pd__pb__response__free_unpacked(r, NULL);
+    /* the reset arrives while the response is still being written */
+    uint64_t end = uv_hrtime() + 500000000ull;
+    while (uv_hrtime() < end)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    enum router_stream_state state;
+    int code;
+    CHECK_ERR(router_stream_result(b.r, sid, &state, &code), 0);
+    CHECK_EQ(state, ROUTER_STREAM_FAILED);
+    CHECK_ERR(code, FASTN_ERR_NET_STREAM_RESET);
+    /* the hand-off still works: the client reads EOF at once */
+    CHECK(s.handoff != NULL);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ipc_handoff_fn fn = s.handoff;
+    s.handoff = NULL;
+    fn(s.handoff_arg, sv[1], NULL, 0);
+    char c;
+    ssize_t k = -1;
+    end = uv_hrtime() + 5000000000ull;
+    while (uv_hrtime() < end && (k = recv(sv[0], &c, 1, MSG_DONTWAIT)) < 0)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK_EQ(k, 0);
+    close(sv[0]);
+    ipc_session_cleanup(&s);
+    buf_cleanup(&in);
+    teardown(&a, &b);
+}
+
 static void put_handler(struct buf *b, int type, const char *addr_text,
                         const char *proto, bool balanced)
 {
@@ -548,6 +622,7 @@ int main(void)
     RUN(connect_answered_in_order);
     RUN(calls_answer_as_they_complete);
     RUN(stream_open_hands_the_socket_over);
+    RUN(stream_reset_before_hand_off);
     RUN(handler_requests);
     RUN(session_gone_cancels_pending);
     return test_done();
