@@ -57,6 +57,9 @@ static void on_handle_closed(uv_handle_t *h)
     free(sc);
 }
 
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
 struct swarm_conn *swarm__conn_new(struct swarm *sw, bool inbound,
                                    const struct peer_id *expect)
 {
@@ -212,6 +215,9 @@ static void on_write(uv_write_t *req, int status)
     }
     if (was_high && sc->write_pending + sc->oq_bytes < SWARM_WRITE_LOW)
         kick_streams(sc);
+    if (!sc->reading && sc->ready && sc->write_pending < SWARM_WRITE_LOW &&
+        uv_read_start((uv_stream_t *)&sc->tcp, on_alloc, on_read) == 0)
+        sc->reading = true;
 }
 
 #define MAX_IOV 64
@@ -583,6 +589,12 @@ static void pump(struct swarm_conn *sc)
     }
     swarm__conn_flush(sc);
     swarm__conn_update_timer(sc);
+    /* A peer that sends but does not read would make us queue answers
+     * (window updates, pings) without end: stop reading it meanwhile. */
+    if (sc->reading && sc->write_pending > SWARM_READ_PAUSE) {
+        uv_read_stop((uv_stream_t *)&sc->tcp);
+        sc->reading = false;
+    }
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)

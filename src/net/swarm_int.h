@@ -22,6 +22,9 @@
 /* Bytes in flight to one connection's socket before streams must wait. */
 #define SWARM_WRITE_HIGH (4u << 20)
 #define SWARM_WRITE_LOW (1u << 20)
+/* Bytes queued to a connection's socket past which it is not read (a
+ * peer that sends but does not read). */
+#define SWARM_READ_PAUSE (32u << 20)
 /* One read from a connection's socket. */
 #define SWARM_READ_MAX (256 * 1024)
 /* A frame buffer: room for the largest data frame in place. */
