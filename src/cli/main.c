@@ -18,10 +18,10 @@ static void usage(FILE *f)
                "\n"
                "commands:\n");
     for (size_t i = 0; i < cli_n_commands; i++)
-        fprintf(f, "  %-8s %s\n", cli_commands[i].name,
+        fprintf(f, "  %-11s %s\n", cli_commands[i].name,
                 cli_commands[i].summary);
     fprintf(f,
-            "  help     show this help, or a command's: fastn help COMMAND\n"
+            "  help        show this help, or a command's: fastn help COMMAND\n"
             "\n"
             "options:\n"
             "  --home DIR        the fastn home (default $FASTN_HOME, else\n"
@@ -60,7 +60,9 @@ int cli_fail(struct fastn_client *c, int err)
 {
     const char *remote = c ? fastn_client_error_message(c) : "";
 
-    if (remote[0] && strcmp(remote, fastn_strerror(err)) != 0)
+    if (remote[0] && strstr(remote, fastn_strerror(err)))
+        fprintf(stderr, "fastn: %s\n", remote); /* it says it all */
+    else if (remote[0])
         fprintf(stderr, "fastn: %s: %s\n", fastn_strerror(err), remote);
     else
         fprintf(stderr, "fastn: %s\n", fastn_strerror(err));

@@ -22,6 +22,10 @@
 #include "identity/identity.h"
 #include "ipc/server.h"
 
+struct store;
+struct swarm;
+struct router;
+
 struct daemon {
     const struct daemon_options *opts;
     struct daemon_config config;
@@ -37,6 +41,10 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup;
     struct ipc_host host;
     struct ipc_server ipc;
+    /* the network (net.c) */
+    struct store *store; /* state.sqlite: the address book */
+    struct swarm *swarm;
+    struct router *router;
     FILE *log_file; /* background mode: HOME/fastnd.log */
     bool stopping;
 };
@@ -57,5 +65,16 @@ int daemon_run(struct daemon *d);
 
 /* Releases everything daemon_init() acquired; safe after a failed init. */
 void daemon_cleanup(struct daemon *d);
+
+/* The network (net.c): the address book, the swarm listening as the
+ * options and config say, the router; sets d->host's pointers. On error a
+ * one-line reason is in err. */
+int daemon_net_start(struct daemon *d, char *err, size_t errlen);
+/* Closes listeners, connections, streams and splices. */
+void daemon_net_stop(struct daemon *d);
+/* Frees them after the loop has run the close callbacks. */
+void daemon_net_cleanup(struct daemon *d);
+/* One listen multiaddr per line (the banner's Peer Addrs). */
+void daemon_net_print_addrs(const struct daemon *d, FILE *out);
 
 #endif

@@ -32,10 +32,12 @@ static int handle_status(struct ipc_call *call, const Fastn__Request *req,
     st->peer_id.data = (uint8_t *)host->identity->id.bytes;
     st->peer_id.len = host->identity->id.len;
     st->home = (char *)host->home;
-    /* The network, handlers and plugins come with later subsystems; until
-     * then these counts are truthfully zero. */
+    /* Plugins come with a later subsystem; until then that count is
+     * truthfully zero. */
     st->has_peers = st->has_connections = st->has_streams = true;
     st->has_handlers = st->has_plugins = true;
+    if (ipc_status_network(call, st))
+        return FASTN_ERR_NOMEM;
     st->has_clients = true;
     st->clients = host->clients;
     st->has_requests = true;
@@ -51,6 +53,10 @@ static const struct {
     ipc_ext_handler_fn fn;
 } ext_handlers[] = {
     {FASTN__REQUEST__TYPE__STATUS, handle_status},
+    {FASTN__REQUEST__TYPE__PEERS, ipc_ext_peers},
+    {FASTN__REQUEST__TYPE__CALL, ipc_ext_call},
+    {FASTN__REQUEST__TYPE__PING, ipc_ext_ping},
+    {FASTN__REQUEST__TYPE__STREAM_RESULT, ipc_ext_stream_result},
 };
 
 int ipc_handle_fastn(struct ipc_call *call, const P2pd__Pb__Request *req)
