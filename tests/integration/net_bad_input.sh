@@ -12,7 +12,7 @@
 BAD=$TOP/$BUILD/tests/integration/bad_peer
 A=$(new_home)
 B=$(new_home)
-printf 'handshake-timeout = 1\n' >"$A/config"
+printf 'handshake-timeout = 1\n' >>"$A/config"
 start_net "$A"
 start_net "$B"
 ida=$(peer_id "$A")

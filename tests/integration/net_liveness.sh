@@ -8,8 +8,8 @@
 
 A=$(new_home)
 B=$(new_home)
-printf 'idle-timeout = 1\n' >"$A/config"
-printf 'idle-timeout = 0\nkeepalive = 1\nping-timeout = 1\n' >"$B/config"
+printf 'idle-timeout = 1\n' >>"$A/config"
+printf 'idle-timeout = 0\nkeepalive = 1\nping-timeout = 1\n' >>"$B/config"
 start_net "$A"
 A_PID=$DAEMON_PID
 start_net "$B"

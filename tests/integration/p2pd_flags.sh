@@ -26,7 +26,7 @@ pass "-listen -id -hostAddrs -noListenAddrs -q: IDENTIFY answers $want"
 # values; the key file is created when missing; a js-style encoded path
 K2=$TMPROOT/new.key
 S2=$TMPROOT/p2pd2.sock
-"$FASTND_BIN" --listen "/unix/$(sed 's|/|%2F|g' <<<"$S2")" --id "$K2" \
+"$FASTND_BIN" --listen "/unix/$(sed 's|/|%2F|g' <<<"$S2")" --id "$K2" -hostAddrs=/ip4/127.0.0.1/tcp/0 \
     >"$TMPROOT/banner.out" 2>"$TMPROOT/banner.err" &
 p2=$!
 STARTED_PIDS+=("$p2")

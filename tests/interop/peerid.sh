@@ -22,7 +22,7 @@ K=$TMPROOT/js.key
 node "$JS/genkey.mjs" "$K" >/dev/null
 theirs=$(node "$JS/peerid.mjs" "$K")
 S=$TMPROOT/p2pd.sock
-"$FASTND_BIN" -listen="/unix$S" -id="$K" -q >"$TMPROOT/q.out" 2>&1 &
+"$FASTND_BIN" -listen="/unix$S" -id="$K" -hostAddrs=/ip4/127.0.0.1/tcp/0 -q >"$TMPROOT/q.out" 2>&1 &
 STARTED_PIDS+=("$!")
 wait_for test -S "$S" || fail "no control socket: $(cat "$TMPROOT/q.out")"
 ours=$(fastn --socket "$S" id | sed -n 1p)
@@ -38,7 +38,7 @@ L=$TMPROOT/legacy.key
 } >"$L"
 [ "$(stat -c %s "$L")" = 100 ] || fail "legacy key size"
 S2=$TMPROOT/p2pd2.sock
-"$FASTND_BIN" -listen="/unix$S2" -id="$L" -q >"$TMPROOT/q2.out" 2>&1 &
+"$FASTND_BIN" -listen="/unix$S2" -id="$L" -hostAddrs=/ip4/127.0.0.1/tcp/0 -q >"$TMPROOT/q2.out" 2>&1 &
 STARTED_PIDS+=("$!")
 wait_for test -S "$S2" || fail "legacy key refused: $(cat "$TMPROOT/q2.out")"
 [ "$(fastn --socket "$S2" id | sed -n 1p)" = "$theirs" ] || fail "legacy key PeerID"
