@@ -13,7 +13,17 @@ set -u
 BUILD=${BUILD:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/tests/wasm-spec"
-core=${FASTN_SPEC_CORE:-$top/../shared/wasm-spec-testsuite/core}
+# The suite lives beside the checkout (../shared/wasm-spec-testsuite); a
+# checkout elsewhere finds it through FASTN_SPEC_CORE or the workplace's
+# shared folder.
+core=${FASTN_SPEC_CORE:-}
+if [ -z "$core" ]; then
+    for c in "$top/../shared/wasm-spec-testsuite/core" \
+        /work/shared/wasm-spec-testsuite/core; do
+        [ -d "$c" ] && { core=$c; break; }
+    done
+fi
+core=${core:-$top/../shared/wasm-spec-testsuite/core}
 runner="$top/$BUILD/tests/wasm-spec/spec_runner"
 verbose="" plain="${FASTN_SPEC_PLAIN:+-p}"
 [ "${1:-}" = "-v" ] && { verbose="-v"; shift; }
