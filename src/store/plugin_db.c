@@ -504,6 +504,11 @@ int store_pdb_step(struct store_pdb *db, int32_t h)
     return err;
 }
 
+uint64_t store_pdb_last_steps(const struct store_pdb *db)
+{
+    return db ? db->vm_steps : 0;
+}
+
 int store_pdb_exec(struct store_pdb *db, const char *sql, size_t len)
 {
     if (!db)

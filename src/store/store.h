@@ -299,6 +299,9 @@ const char *store_pdb_errmsg(struct store_pdb *db);
  * outlives the event. Returns 1 when it rolled back, 0 when there was
  * nothing to undo, or an error. */
 int store_pdb_event_end(struct store_pdb *db);
+/* SQLite VM steps the last exec or step took (counted in blocks of
+ * 1000), so the host can charge a plugin for work fuel does not see. */
+uint64_t store_pdb_last_steps(const struct store_pdb *db);
 /* Statements open now. */
 int store_pdb_statement_count(const struct store_pdb *db);
 /* The database's size in bytes (pages in use times page size). */
