@@ -285,8 +285,8 @@ static struct host_plugin *load_one(struct plugin_host *h, const char *name,
         rc = check_module(wasm, len, &p->m, &p->mod, err, sizeof(err));
     if (!rc && strcmp(p->m.name, name) != 0) {
         rc = FASTN_ERR_PLUGIN_MANIFEST;
-        snprintf(err, sizeof(err), "the file %s.wasm holds plugin \"%s\"",
-                 name, p->m.name);
+        snprintf(err, sizeof(err), "the file %s.wasm holds plugin \"%s\"", name,
+                 p->m.name);
     }
     free(wasm);
     p->file_bytes = len;
@@ -402,8 +402,8 @@ int plugin_host_new(const struct plugin_host_config *cfg,
     h = calloc(1, sizeof(*h));
     if (!h)
         return FASTN_ERR_NOMEM;
-    err = make_dir(cfg->home, "plugins", h->plugins_dir,
-                   sizeof(h->plugins_dir));
+    err =
+        make_dir(cfg->home, "plugins", h->plugins_dir, sizeof(h->plugins_dir));
     if (!err)
         err = make_dir(cfg->home, "data", h->data_dir, sizeof(h->data_dir));
     if (err) {
@@ -603,8 +603,7 @@ int plugin_host_info(struct plugin_host *h, const char *name,
     return 0;
 }
 
-int plugin_host_list(struct plugin_host *h, struct plugin_info **out,
-                     size_t *n)
+int plugin_host_list(struct plugin_host *h, struct plugin_info **out, size_t *n)
 {
     size_t count = 0, i = 0;
     struct plugin_info *v;

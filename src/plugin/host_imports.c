@@ -23,7 +23,7 @@
 #include "util/log.h"
 #include "util/peer_id.h"
 
-#define LOG_RATE 100.0         /* lines per second */
+#define LOG_RATE 100.0          /* lines per second */
 #define NOTIFY_RATE (10 / 60.0) /* per second: 10 a minute */
 #define NOTIFY_BURST 30.0
 #define OPEN_RATE 32.0 /* stream opens per second */
@@ -323,8 +323,8 @@ static int x_sql_bind_text(struct host_instance *in, const wval *a, wval *r)
     int err = span(in, "sql_bind_text", a[2].u32, a[3].u32, &p);
     if (err)
         return err;
-    return ret32(r, store_pdb_bind_text(in->db, a[0].i32, a[1].i32, p,
-                                        a[3].u32));
+    return ret32(r,
+                 store_pdb_bind_text(in->db, a[0].i32, a[1].i32, p, a[3].u32));
 }
 
 static int x_sql_bind_blob(struct host_instance *in, const wval *a, wval *r)
@@ -333,8 +333,8 @@ static int x_sql_bind_blob(struct host_instance *in, const wval *a, wval *r)
     int err = span(in, "sql_bind_blob", a[2].u32, a[3].u32, &p);
     if (err)
         return err;
-    return ret32(r, store_pdb_bind_blob(in->db, a[0].i32, a[1].i32, p,
-                                        a[3].u32));
+    return ret32(r,
+                 store_pdb_bind_blob(in->db, a[0].i32, a[1].i32, p, a[3].u32));
 }
 
 static int x_sql_step(struct host_instance *in, const wval *a, wval *r)
@@ -531,8 +531,7 @@ static void log_line(struct host_instance *in, int level, const uint8_t *p,
 {
     char line[PLUGIN_LOG_LINE_MAX + 1];
 
-    if (!host_bucket_take(&in->log_rl, in->p->h->mono_ms, LOG_RATE,
-                          LOG_RATE)) {
+    if (!host_bucket_take(&in->log_rl, in->p->h->mono_ms, LOG_RATE, LOG_RATE)) {
         in->log_rl.dropped++;
         return;
     }
@@ -574,9 +573,9 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
 /* --- the table ---------------------------------------------------------- */
 
 /* The wrapper every import goes through: fuel, then capability. */
-#define HOST_IMPORT_WRAP_(nm_, params, results, cap)                          \
-    static int w_##nm_(struct fastn_wasm_instance *w, void *user,             \
-                        const wval *a, wval *r)                                \
+#define HOST_IMPORT_WRAP_(nm_, params, results, cap)                           \
+    static int w_##nm_(struct fastn_wasm_instance *w, void *user,              \
+                       const wval *a, wval *r)                                 \
     {                                                                          \
         struct host_instance *in = fastn_wasm_instance_get_user(w);            \
         int err_;                                                              \
@@ -585,14 +584,14 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
             return err_;                                                       \
         if ((cap) && !(in->p->m.caps & (unsigned)(cap))) {                     \
             LOG_RATELIMITED(LOG_WARN, "plugin",                                \
-                            "%s: fastn." #nm_ " refused: no capability",      \
+                            "%s: fastn." #nm_ " refused: no capability",       \
                             in->p->name);                                      \
             r[0].i64 = 0;                                                      \
             if ((results)[0] == 'i')                                           \
                 r[0].i32 = FASTN_ERR_PLUGIN_CAPABILITY;                        \
             return 0;                                                          \
         }                                                                      \
-        return x_##nm_(in, a, r);                                             \
+        return x_##nm_(in, a, r);                                              \
     }
 PLUGIN_ABI_IMPORTS(HOST_IMPORT_WRAP_)
 #undef HOST_IMPORT_WRAP_
@@ -611,8 +610,7 @@ static int wasi_write(void *user, int fd, const uint8_t *p, size_t n)
             line[in->line_len[k]++] = (char)p[i];
             continue;
         }
-        log_line(in, k ? LOG_WARN : LOG_INFO, (uint8_t *)line,
-                 in->line_len[k]);
+        log_line(in, k ? LOG_WARN : LOG_INFO, (uint8_t *)line, in->line_len[k]);
         in->line_len[k] = 0;
         if (p[i] != '\n')
             line[in->line_len[k]++] = (char)p[i];

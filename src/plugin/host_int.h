@@ -94,7 +94,7 @@ struct host_instance {
     /* the event being delivered */
     struct host_event *cur;
     enum host_phase phase;
-    uint32_t block; /* fastn_alloc'd */
+    uint32_t block;  /* fastn_alloc'd */
     uint64_t budget; /* fuel of the event not yet handed out */
     uint64_t given;  /* fuel handed out for the event */
     int32_t handler_rc;

@@ -116,9 +116,9 @@ void host_stream_drained(struct host_instance *in, struct host_stream *s,
     }
 }
 
-static int push(struct host_instance *in, enum host_ev_type type, int32_t handle,
-                int32_t arg, const void *p1, size_t n1, const void *p2,
-                size_t n2)
+static int push(struct host_instance *in, enum host_ev_type type,
+                int32_t handle, int32_t arg, const void *p1, size_t n1,
+                const void *p2, size_t n2)
 {
     struct host_event *ev = host_event_new(type, handle, arg, n1, n2);
 
@@ -139,7 +139,8 @@ int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
     struct host_plugin *p;
     struct host_instance *in;
     struct host_stream *s;
-    size_t plen = peer ? strlen(peer) : 0, rlen = protocol ? strlen(protocol) : 0;
+    size_t plen = peer ? strlen(peer) : 0,
+           rlen = protocol ? strlen(protocol) : 0;
     int err;
 
     if (!stream || !plen || plen > PLUGIN_PEER_ID_MAX || !rlen ||

@@ -87,10 +87,10 @@ static struct host_event *event_pop(struct host_instance *in)
 static const char *event_name(const struct host_event *ev)
 {
     static const char *const names[] = {
-        [EV_START] = "on_start",   [EV_STREAM] = "on_stream",
-        [EV_DATA] = "on_data",     [EV_CLOSE] = "on_close",
-        [EV_OPEN] = "on_open",     [EV_WRITABLE] = "on_writable",
-        [EV_CALL] = "on_call",     [EV_TIMER] = "on_timer",
+        [EV_START] = "on_start", [EV_STREAM] = "on_stream",
+        [EV_DATA] = "on_data",   [EV_CLOSE] = "on_close",
+        [EV_OPEN] = "on_open",   [EV_WRITABLE] = "on_writable",
+        [EV_CALL] = "on_call",   [EV_TIMER] = "on_timer",
     };
     return ev ? names[ev->type] : "start";
 }
@@ -98,10 +98,10 @@ static const char *event_name(const struct host_event *ev)
 static enum host_export event_export(enum host_ev_type t)
 {
     static const enum host_export map[] = {
-        [EV_START] = EXP_on_start,   [EV_STREAM] = EXP_on_stream,
-        [EV_DATA] = EXP_on_data,     [EV_CLOSE] = EXP_on_close,
-        [EV_OPEN] = EXP_on_open,     [EV_WRITABLE] = EXP_on_writable,
-        [EV_CALL] = EXP_on_call,     [EV_TIMER] = EXP_on_timer,
+        [EV_START] = EXP_on_start, [EV_STREAM] = EXP_on_stream,
+        [EV_DATA] = EXP_on_data,   [EV_CLOSE] = EXP_on_close,
+        [EV_OPEN] = EXP_on_open,   [EV_WRITABLE] = EXP_on_writable,
+        [EV_CALL] = EXP_on_call,   [EV_TIMER] = EXP_on_timer,
     };
     return map[t];
 }
@@ -121,17 +121,11 @@ static bool event_ready(struct host_instance *in, struct host_event *ev)
         c = host_call_by_handle(in, ev->handle);
         if (c && !has_export(in, EXP_on_call)) {
             static const char msg[] = "the plugin takes no calls";
-            host_call_answer(in, c, FASTN_ERR_UNSUPPORTED,
-                             (const uint8_t *)msg, sizeof(msg) - 1);
+            host_call_answer(in, c, FASTN_ERR_UNSUPPORTED, (const uint8_t *)msg,
+                             sizeof(msg) - 1);
             return false;
         }
         return c != NULL;
-    case EV_WRITABLE:
-        s = host_stream_by_handle(in, ev->handle);
-        if (!s || !s->want_writable || !has_export(in, EXP_on_writable))
-            return false;
-        s->want_writable = false;
-        return true;
     default:
         s = host_stream_by_handle(in, ev->handle);
         return s != NULL && has_export(in, event_export(ev->type));
@@ -331,8 +325,7 @@ static void run_on_stop(struct host_instance *in)
     in->budget = 0;
     fastn_wasm_fuel_set(in->wasm, fuel ? fuel : 1);
     if (fastn_wasm_instance_call(in->wasm, "on_stop", NULL, 0, &r, 1) != 0)
-        log_msg(LOG_DEBUG, "plugin", "%s: on_stop did not finish",
-                in->p->name);
+        log_msg(LOG_DEBUG, "plugin", "%s: on_stop did not finish", in->p->name);
     if (in->db)
         store_pdb_event_end(in->db);
 }
@@ -559,7 +552,8 @@ void host_instance_slice(struct host_instance *in)
 
     if (!in->cur && !begin_event(in))
         return;
-    give = in->budget < in->p->h->slice_fuel ? in->budget : in->p->h->slice_fuel;
+    give =
+        in->budget < in->p->h->slice_fuel ? in->budget : in->p->h->slice_fuel;
     in->budget -= give;
     in->given += give;
     fastn_wasm_fuel_set(in->wasm, give);
@@ -589,7 +583,8 @@ void host_instance_tick(struct host_instance *in)
         struct host_event *ev;
         for (unsigned i = 0; i < in->n_timers; i++)
             if (in->timers[i].due <= mono &&
-                (best == in->n_timers || in->timers[i].due < in->timers[best].due))
+                (best == in->n_timers ||
+                 in->timers[i].due < in->timers[best].due))
                 best = i;
         if (best == in->n_timers ||
             !(ev = host_event_new(EV_TIMER, in->timers[best].id, 0, 0, 0)))

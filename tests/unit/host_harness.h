@@ -24,6 +24,9 @@
 #include "util/log.h"
 #include "util/peer_id.h"
 
+/* not every test uses every helper */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 #define TH_NODES 4
 #define TH_STREAMS 2048
 #define TH_REPLIES 512
@@ -461,6 +464,23 @@ static void th_raw_write(struct th_stream *s, const void *p, size_t n)
     memcpy(o->inbox + o->in_len, p, n);
     o->in_len += n;
     s->bytes[0] += n;
+}
+
+/* Takes (up to max bytes of) what the plugin wrote to the test, making
+ * room for more as a reading peer would. */
+static size_t th_raw_read(struct th_stream *s, uint8_t *out, size_t max)
+{
+    struct th_end *e = &s->end[0];
+    size_t n = e->in_len < max ? e->in_len : max;
+    memcpy(out, e->inbox, n);
+    memmove(e->inbox, e->inbox + n, e->in_len - n);
+    e->in_len -= n;
+    if (n && s->end[1].want_writable && !s->end[1].dead && s->end[1].node &&
+        s->end[1].node->online) {
+        s->end[1].want_writable = 0;
+        plugin_host_stream_writable(s->end[1].node->h, s->end[1].id);
+    }
+    return n;
 }
 
 static void th_raw_close(struct th_stream *s)

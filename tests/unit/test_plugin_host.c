@@ -279,16 +279,14 @@ TEST(probe_timers_and_late_answers)
     r = th_call(n, "test-probe", "fired", "", 10);
     CHECK(r && strcmp(r->data, "fired 10 11 7") == 0);
     /* an answer from a later event */
-    CHECK_ERR(plugin_host_call(n->h, "test-probe", "later", 5, NULL, 0, 11),
-              0);
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "later", 5, NULL, 0, 11), 0);
     th_pump(1000);
     CHECK(th_reply_for(n, 11) == NULL);
     th_advance(20);
     r = th_reply_for(n, 11);
     CHECK(r && strcmp(r->data, "later") == 0);
     /* no answer at all: the host answers after 30 s */
-    CHECK_ERR(plugin_host_call(n->h, "test-probe", "never", 5, NULL, 0, 12),
-              0);
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "never", 5, NULL, 0, 12), 0);
     th_pump(1000);
     th_advance(29000);
     CHECK(th_reply_for(n, 12) == NULL);
@@ -328,8 +326,9 @@ TEST(long_event_runs_in_slices)
     CHECK_ERR(plugin_host_call(n->h, "test-probe", "busy", 4,
                                (const uint8_t *)"300000", 6, 1),
               0);
-    CHECK_ERR(plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1,
-                               2), 0);
+    CHECK_ERR(
+        plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
+        0);
     /* one round: the probe used one slice, echo answered */
     plugin_host_run(n->h, TH.now, TH.mono, 1);
     CHECK(th_reply_for(n, 1) == NULL);
@@ -355,10 +354,10 @@ TEST(hostile_loop_is_stopped_and_restarted)
 
     CHECK_ERR(th_install(n, HOSTILE("loop"), err, sizeof(err)), 0);
     th_pump(1000);
-    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "spin", 4, NULL, 0, 1),
-              0);
-    CHECK_ERR(plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1,
-                               2), 0);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "spin", 4, NULL, 0, 1), 0);
+    CHECK_ERR(
+        plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
+        0);
     th_pump(1000);
     r = th_reply_for(n, 1);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
@@ -564,8 +563,7 @@ TEST(disable_answers_pending_calls)
     struct th_node *n = node_with_echo(0);
     CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
     th_pump(1000);
-    CHECK_ERR(plugin_host_call(n->h, "test-probe", "never", 5, NULL, 0, 1),
-              0);
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "never", 5, NULL, 0, 1), 0);
     th_pump(1000);
     CHECK(th_reply_for(n, 1) == NULL);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
