@@ -35,6 +35,17 @@ struct fastn_client *cli_connect(struct cli *cli);
  * one, and returns CLI_EXIT_FAIL. */
 int cli_fail(struct fastn_client *c, int err);
 
+/* Commands in their own files (plugin.c, notify.c, chat.c). */
+int cli_cmd_plugin(struct cli *cli, int argc, char **argv);
+int cli_cmd_notifications(struct cli *cli, int argc, char **argv);
+int cli_cmd_chat(struct cli *cli, int argc, char **argv);
+extern const char cli_plugin_usage[], cli_notify_usage[], cli_chat_usage[];
+/* Prints a plugin call's answer: raw (a newline added when it has none
+ * and lines is set or stdout is a terminal), or {"result": "..."} with
+ * --json. */
+int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
+                            bool lines);
+
 /* JSON output helpers: a string with escapes, and a list of strings. */
 void json_string(FILE *f, const char *s);
 void json_string_list(FILE *f, char *const *v, size_t n);

@@ -203,5 +203,11 @@ const struct cli_command cli_commands[] = {
      "Prints one line per connected peer: its PeerID, then its addresses.\n"
      "--json prints {\"peers\": [{\"peer_id\": ..., \"addrs\": [...]}]}.\n",
      cmd_peers},
+    {"plugin", "install, list, inspect and call plugins", cli_plugin_usage,
+     cli_cmd_plugin},
+    {"notifications", "list, follow and mark notifications", cli_notify_usage,
+     cli_cmd_notifications},
+    {"chat", "send and read messages (the chat plugin)", cli_chat_usage,
+     cli_cmd_chat},
 };
 const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);

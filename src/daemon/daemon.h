@@ -22,6 +22,8 @@
 #include "identity/identity.h"
 #include "ipc/server.h"
 
+struct daemon_plugins;
+
 struct daemon {
     const struct daemon_options *opts;
     struct daemon_config config;
@@ -37,7 +39,8 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup;
     struct ipc_host host;
     struct ipc_server ipc;
-    FILE *log_file; /* background mode: HOME/fastnd.log */
+    FILE *log_file;                 /* background mode: HOME/fastnd.log */
+    struct daemon_plugins *plugins; /* plugins.c: state.sqlite and plugins */
     bool stopping;
 };
 
@@ -54,6 +57,13 @@ void daemon_print_banner(const struct daemon *d, FILE *out);
 
 /* Runs the event loop until a stop signal; returns 0 on a clean stop. */
 int daemon_run(struct daemon *d);
+
+/* plugins.c: opens HOME/state.sqlite, loads the installed plugins and
+ * runs them on the loop (before the control socket opens). Errors:
+ * FASTN_ERR_IO, _STORE*, _NOMEM, with err saying what. */
+int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
+/* Stops every plugin (on_stop) and closes state.sqlite; idempotent. */
+void daemon_plugins_stop(struct daemon *d);
 
 /* Releases everything daemon_init() acquired; safe after a failed init. */
 void daemon_cleanup(struct daemon *d);

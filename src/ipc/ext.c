@@ -8,6 +8,7 @@
 
 #include "fastn/err.h"
 #include "ipc/ipc_int.h"
+#include "plugin/plugin.h"
 
 typedef int (*ipc_ext_handler_fn)(struct ipc_call *call,
                                   const Fastn__Request *req,
@@ -36,6 +37,7 @@ static int handle_status(struct ipc_call *call, const Fastn__Request *req,
      * then these counts are truthfully zero. */
     st->has_peers = st->has_connections = st->has_streams = true;
     st->has_handlers = st->has_plugins = true;
+    st->plugins = host->plugins ? plugin_host_count(host->plugins) : 0;
     st->has_clients = true;
     st->clients = host->clients;
     st->has_requests = true;
@@ -51,6 +53,17 @@ static const struct {
     ipc_ext_handler_fn fn;
 } ext_handlers[] = {
     {FASTN__REQUEST__TYPE__STATUS, handle_status},
+    {FASTN__REQUEST__TYPE__PLUGIN_INSTALL, ipc_plugin_install},
+    {FASTN__REQUEST__TYPE__PLUGIN_LIST, ipc_plugin_list},
+    {FASTN__REQUEST__TYPE__PLUGIN_INFO, ipc_plugin_info},
+    {FASTN__REQUEST__TYPE__PLUGIN_REMOVE, ipc_plugin_remove},
+    {FASTN__REQUEST__TYPE__PLUGIN_ENABLE, ipc_plugin_enable},
+    {FASTN__REQUEST__TYPE__PLUGIN_DISABLE, ipc_plugin_disable},
+    {FASTN__REQUEST__TYPE__PLUGIN_CALL, ipc_plugin_call},
+    {FASTN__REQUEST__TYPE__NOTIFY_LIST, ipc_notify_list},
+    {FASTN__REQUEST__TYPE__NOTIFY_MARK_READ, ipc_notify_mark_read},
+    {FASTN__REQUEST__TYPE__NOTIFY_UNREAD, ipc_notify_unread},
+    {FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE, ipc_notify_subscribe},
 };
 
 int ipc_handle_fastn(struct ipc_call *call, const P2pd__Pb__Request *req)

@@ -63,6 +63,10 @@ enum ipc_admit { IPC_REFUSED = 0, IPC_USER, IPC_ADMIN };
 enum ipc_admit ipc_policy_admit(const struct ipc_policy *policy,
                                 const struct ipc_peer *peer);
 
+struct ipc_session;
+struct plugin_host;
+struct store;
+
 /* What the daemon hands to the control server: the identity this socket
  * serves and the state requests report. Owned by the daemon; sessions
  * borrow it. Later subsystems (swarm, router, plugin host) join here. */
@@ -71,8 +75,13 @@ struct ipc_host {
     const char *home;    /* may be NULL */
     uint64_t started_ms; /* same clock as the now_ms passed to sessions */
     struct ipc_policy policy;
-    unsigned clients;  /* control connections open now (server.c) */
-    uint64_t requests; /* requests served since start */
+    unsigned clients;            /* control connections open now (server.c) */
+    uint64_t requests;           /* requests served since start */
+    struct plugin_host *plugins; /* may be NULL: no plugin requests */
+    struct store *state;         /* may be NULL: no notification requests */
+    /* Sessions waiting for a deferred answer (ipc_call_defer). */
+    struct ipc_session *waiting;
+    uint64_t next_ticket;
 };
 
 struct ipc_session {
@@ -82,6 +91,22 @@ struct ipc_session {
     struct buf in;  /* received bytes not yet parsed */
     struct buf out; /* encoded responses not yet taken by the transport */
     bool closing;   /* read no more; close once out has been sent */
+    /* Set by the transport: output was queued outside ipc_session_feed
+     * (a deferred answer, a pushed notification); send it. */
+    void (*kick)(struct ipc_session *s);
+    void *transport;
+    /* A request answered later (ipc_call_defer): until then no further
+     * request is read, so answers stay in order. */
+    uint64_t ticket; /* 0: none */
+    bool has_call_id;
+    uint64_t call_id;
+    struct ipc_session *next_waiting, **pprev_waiting;
+    /* After NOTIFY_SUBSCRIBE the connection only receives; on_end undoes
+     * the subscription when the session ends. */
+    bool streaming;
+    void (*on_end)(struct ipc_session *s);
+    unsigned sub;
+    uint64_t now_ms; /* as of the last feed */
 };
 
 /* Sets up a session for a newly accepted client; borrows host. */
@@ -139,6 +164,30 @@ Fastn__Response *ipc_reply_ext(struct ipc_reply *r);
 /* Sets the error text a failing handler's response carries. */
 void ipc_reply_set_msg(struct ipc_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A handler's return value: the answer comes later, through
+ * ipc_deferred_answer() with the ticket ipc_call_defer() gave. */
+#define IPC_DEFERRED 1
+
+/* Marks the request being handled as answered later; returns its ticket
+ * (never 0). The handler then returns IPC_DEFERRED. */
+uint64_t ipc_call_defer(struct ipc_call *call);
+/* Takes a deferral back (the handler failed after deferring). */
+void ipc_call_undefer(struct ipc_call *call);
+/* Answers a deferred request with r (an OK reply, or one turned into an
+ * error by ipc_reply_make_error), then reads the session's next requests.
+ * Errors: FASTN_ERR_NOT_FOUND (the client went away: nothing is sent). */
+int ipc_deferred_answer(struct ipc_host *host, uint64_t ticket,
+                        struct ipc_reply *r);
+/* Queues a pushed message on a streaming session and kicks the transport.
+ * Errors: as ipc_session_send. */
+int ipc_session_push(struct ipc_session *s, const P2pd__Pb__Response *resp);
+
+/* A plugin answered the call whose ticket is `ticket` (the plugin host's
+ * ops->call_reply): status 0 and the result, or an error and a message.
+ * Dropped when the client went away. */
+void ipc_plugin_call_done(struct ipc_host *host, uint64_t ticket, int status,
+                          const uint8_t *p, size_t n);
 
 /* Answers one decoded Request: finds its handler, runs it and queues the
  * Response on the session. Returns 0 or FASTN_ERR_NOMEM. */

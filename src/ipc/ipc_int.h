@@ -19,4 +19,26 @@ void ipc_reply_make_error(struct ipc_reply *r, int code);
  * FASTN_ERR_TOO_LARGE / _NOMEM. */
 int ipc_session_send(struct ipc_session *s, const P2pd__Pb__Response *resp);
 
+/* Leaves the host's list of waiting sessions (a session that ends). */
+void ipc_session_unwait(struct ipc_session *s);
+
+/* Handlers of fastn extension requests, one file each group
+ * (req_plugin.c, req_notify.c). Each returns 0, IPC_DEFERRED or the
+ * request's error code. */
+#define IPC_EXT_HANDLER_(name)                                                 \
+    int name(struct ipc_call *call, const Fastn__Request *req,                 \
+             Fastn__Response *ext)
+IPC_EXT_HANDLER_(ipc_plugin_install);
+IPC_EXT_HANDLER_(ipc_plugin_list);
+IPC_EXT_HANDLER_(ipc_plugin_info);
+IPC_EXT_HANDLER_(ipc_plugin_remove);
+IPC_EXT_HANDLER_(ipc_plugin_enable);
+IPC_EXT_HANDLER_(ipc_plugin_disable);
+IPC_EXT_HANDLER_(ipc_plugin_call);
+IPC_EXT_HANDLER_(ipc_notify_list);
+IPC_EXT_HANDLER_(ipc_notify_mark_read);
+IPC_EXT_HANDLER_(ipc_notify_unread);
+IPC_EXT_HANDLER_(ipc_notify_subscribe);
+#undef IPC_EXT_HANDLER_
+
 #endif

@@ -82,7 +82,8 @@ static void on_write(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (!c->reading && !c->session.closing && c->pending <= WRITE_LOW)
+    if (!c->reading && !c->session.closing && !c->session.ticket &&
+        c->pending <= WRITE_LOW)
         conn_read_start(c);
 }
 
@@ -115,12 +116,22 @@ static void conn_flush(struct ipc_conn *c)
         }
         c->pending += w->len;
     }
-    if (c->reading && (s->closing || c->pending > WRITE_HIGH)) {
+    if (c->reading && (s->closing || c->pending > WRITE_HIGH || s->ticket)) {
         uv_read_stop((uv_stream_t *)&c->pipe);
         c->reading = false;
     }
-    if (ipc_session_done(s) && c->pending == 0)
+    if (ipc_session_done(s) && c->pending == 0) {
         conn_close(c);
+        return;
+    }
+    /* a deferred answer went out: read the next requests */
+    if (!c->reading && !s->closing && !s->ticket && c->pending <= WRITE_LOW)
+        conn_read_start(c);
+}
+
+static void conn_kick(struct ipc_session *s)
+{
+    conn_flush(s->transport);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -203,6 +214,8 @@ static void on_connection(uv_stream_t *listener, int status)
     srv->host->clients++;
     memset(&peer, 0, sizeof(peer));
     ipc_session_init(&c->session, srv->host, &peer);
+    c->session.kick = conn_kick;
+    c->session.transport = c;
     if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 ||
         peer_credentials(&c->pipe, &c->session.peer) != 0) {
         conn_close(c);

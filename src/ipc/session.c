@@ -68,6 +68,10 @@ void ipc_session_init(struct ipc_session *s, struct ipc_host *host,
 
 void ipc_session_cleanup(struct ipc_session *s)
 {
+    ipc_session_unwait(s);
+    if (s->on_end)
+        s->on_end(s);
+    s->on_end = NULL;
     buf_cleanup(&s->in);
     buf_cleanup(&s->out);
 }
@@ -132,6 +136,8 @@ static int session_step(struct ipc_session *s, uint64_t now_ms)
     P2pd__Pb__Request *req;
     int err;
 
+    if (s->ticket || s->streaming)
+        return FASTN_ERR_AGAIN; /* answers stay in order */
     err = ipc_frame_parse(s->in.data, s->in.len, IPC_MAX_REQUEST, &body,
                           &body_len, &frame_len);
     if (err == FASTN_ERR_AGAIN)
@@ -160,12 +166,23 @@ int ipc_session_feed(struct ipc_session *s, const uint8_t *p, size_t n,
 {
     int err = 0;
 
+    s->now_ms = now_ms;
+    if (s->streaming)
+        return 0; /* a subscribed client only receives */
+    if (n == 0) { /* a deferred answer went out: read what waited */
+        while (!s->closing && (err = session_step(s, now_ms)) == 0)
+            ;
+        return err == FASTN_ERR_AGAIN ? 0 : err;
+    }
     while (n > 0 && !s->closing) {
         /* Take what fits: a complete largest frame always does, and
          * answering it makes room for the rest. */
         size_t take = s->in.max - s->in.len;
         if (take > n)
             take = n;
+        if (take == 0) /* a client pipelining past a waiting answer */
+            return session_fail(s, FASTN_ERR_TOO_LARGE,
+                                "too many requests sent while one waits");
         err = buf_append(&s->in, p, take);
         if (err)
             return session_fail(s, err, "out of memory");

@@ -14,6 +14,8 @@ struct fastn_client {
     int started;
     char sock[PATH_MAX];
     char errmsg[512];
+    int call_timeout_ms; /* plugin calls: the host answers within 30 s */
+    int streaming;       /* subscribed: the connection only receives */
 };
 
 /* Monotonic milliseconds. */
@@ -36,5 +38,23 @@ int lib_autostart(const char *fastnd_path, const char *home, int64_t deadline,
  * (FASTN_ERR_REMOTE when it sent none) and c->errmsg. */
 int lib_request(struct fastn_client *c, const P2pd__Pb__Request *req,
                 P2pd__Pb__Response **out);
+
+/* As lib_request, with its own time limit. */
+int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
+                       P2pd__Pb__Response **out, int timeout_ms);
+
+/* Reads one Response the daemon pushed (after a subscription), waiting at
+ * most timeout_ms (0: only what is there now; < 0: no limit). Errors:
+ * FASTN_ERR_TIMEOUT (nothing came; the connection stays), _CLOSED,
+ * _PROTOCOL, _IO, or an error the daemon sent. */
+int lib_read_pushed(struct fastn_client *c, int timeout_ms,
+                    P2pd__Pb__Response **out);
+
+/* A fastn extension request of type `type` with its parts (may be NULL),
+ * sent with the given time limit; *out is the answer's fastn part, owned
+ * by *resp (free with p2pd__pb__response__free_unpacked). A daemon
+ * without the extension: FASTN_ERR_UNSUPPORTED. */
+int lib_ext_request(struct fastn_client *c, int type, void *plugin,
+                    void *notify, int timeout_ms, P2pd__Pb__Response **resp);
 
 #endif

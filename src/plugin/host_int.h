@@ -191,9 +191,9 @@ struct host_stream *host_stream_by_handle(struct host_instance *in,
 struct host_stream *host_stream_add(struct host_instance *in);
 /* Frees a handle (the router is not told). */
 void host_stream_free(struct host_instance *in, struct host_stream *s);
-/* Resets every stream and tells the router; answers every call with err;
- * drops timers. For an instance that ends. */
-void host_instance_release(struct host_instance *in, int err);
+/* Resets every stream and tells the router; answers every call with err
+ * (and why, for a failure); drops timers. For an instance that ends. */
+void host_instance_release(struct host_instance *in, int err, const char *why);
 struct host_call *host_call_by_handle(struct host_instance *in, int32_t handle);
 void host_call_remove(struct host_instance *in, struct host_call *c);
 /* Answers a call and forgets it. */

@@ -314,10 +314,10 @@ int plugin_host_call(struct plugin_host *h, const char *name,
 
 /* --- an instance that ends --------------------------------------------- */
 
-void host_instance_release(struct host_instance *in, int err)
+void host_instance_release(struct host_instance *in, int err, const char *why)
 {
     struct plugin_host *h = in->p->h;
-    char msg[96];
+    char msg[300];
     int n;
 
     while (in->n_streams > 0) {
@@ -327,9 +327,13 @@ void host_instance_release(struct host_instance *in, int err)
         if (id)
             h->ops->stream_reset(h->ops_arg, id);
     }
-    n = snprintf(msg, sizeof(msg), "plugin %s %s", in->p->name,
-                 err == FASTN_ERR_PLUGIN_CRASHED ? "stopped with an error"
-                                                 : "was stopped");
+    if (err == FASTN_ERR_PLUGIN_CRASHED)
+        n = snprintf(msg, sizeof(msg), "plugin %s stopped: %s", in->p->name,
+                     why ? why : "an error");
+    else
+        n = snprintf(msg, sizeof(msg), "plugin %s was stopped", in->p->name);
+    if (n >= (int)sizeof(msg))
+        n = sizeof(msg) - 1;
     while (in->n_calls > 0)
         host_call_answer(in, &in->calls[in->n_calls - 1], err,
                          (const uint8_t *)msg, (size_t)n);

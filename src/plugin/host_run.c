@@ -299,7 +299,7 @@ int host_instance_start(struct host_plugin *p)
     if (!err && !ev)
         err = FASTN_ERR_NOMEM;
     if (err) {
-        host_instance_release(in, FASTN_ERR_PLUGIN_CRASHED);
+        host_instance_release(in, FASTN_ERR_PLUGIN_CRASHED, why);
         instance_free(in);
         record_failure(p, err, why, permanent);
         return err;
@@ -343,8 +343,8 @@ void host_instance_stop(struct host_plugin *p, bool clean, int err,
     if (in->db)
         store_pdb_event_end(in->db);
     p->inst = NULL;
-    host_instance_release(in, clean ? FASTN_ERR_CANCELED
-                                    : FASTN_ERR_PLUGIN_CRASHED);
+    host_instance_release(
+        in, clean ? FASTN_ERR_CANCELED : FASTN_ERR_PLUGIN_CRASHED, why);
     instance_free(in);
     if (!clean)
         record_failure(p, err, why ? why : fastn_strerror(err), false);
