@@ -38,8 +38,10 @@ js_listens() { # label, env
     node "$dir/cores-peer.mjs" listen >"$tmp/js.out" 2>"$tmp/js.err" &
     local js=$!
     pids="$pids $js"
-    for _ in $(seq 50); do
+    # node takes a while to start on a loaded machine: up to 30 s
+    for _ in $(seq 300); do
         [ -s "$tmp/js.out" ] && break
+        kill -0 "$js" 2>/dev/null || break
         sleep 0.1
     done
     local addr port id
@@ -59,8 +61,9 @@ cores_listen() { # label, env
     env $2 timeout 60 "$peer" listen >"$tmp/c.out" 2>"$tmp/c.err" &
     local c=$!
     pids="$pids $c"
-    for _ in $(seq 50); do
+    for _ in $(seq 300); do
         [ -s "$tmp/c.out" ] && break
+        kill -0 "$c" 2>/dev/null || break
         sleep 0.1
     done
     local res
