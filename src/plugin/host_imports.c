@@ -274,6 +274,15 @@ static int x_call_reply(struct host_instance *in, const wval *a, wval *r)
 
 /* --- SQL ---------------------------------------------------------------- */
 
+/* Lets the next SQL call take only the steps the event can still pay
+ * for: SQL cannot be suspended mid-call, so this bounds how long one
+ * call holds the loop (with the default fuel, about 10 ms here). */
+static void sql_limit(struct host_instance *in)
+{
+    uint64_t fuel = fastn_wasm_fuel_get(in->wasm) + in->budget;
+    store_pdb_step_limit(in->db, fuel / PLUGIN_SQL_STEP_FUEL + 1000);
+}
+
 /* Charges the SQLite work of the call just made. */
 static int sql_charge(struct host_instance *in, int rc, wval *r)
 {
@@ -289,6 +298,7 @@ static int x_sql_exec(struct host_instance *in, const wval *a, wval *r)
     int err = span(in, "sql_exec", a[0].u32, a[1].u32, &p);
     if (err)
         return err;
+    sql_limit(in);
     return sql_charge(in, store_pdb_exec(in->db, (char *)p, a[1].u32), r);
 }
 
@@ -339,6 +349,7 @@ static int x_sql_bind_blob(struct host_instance *in, const wval *a, wval *r)
 
 static int x_sql_step(struct host_instance *in, const wval *a, wval *r)
 {
+    sql_limit(in);
     return sql_charge(in, store_pdb_step(in->db, a[0].i32), r);
 }
 

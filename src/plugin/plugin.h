@@ -103,8 +103,9 @@ struct plugin_host_config {
 #define PLUGIN_BACKOFF_RESET_MS (10 * 60 * 1000)
 /* Fuel charged for each import call, besides what its work costs. */
 #define PLUGIN_IMPORT_FUEL 500
-/* Fuel charged per SQLite VM step an sql_* call took. */
-#define PLUGIN_SQL_STEP_FUEL 4
+/* Fuel charged per SQLite VM step an sql_* call took: a step takes about
+ * as long as 12 units of wasm fuel on this machine (docs/PLUGINS.md). */
+#define PLUGIN_SQL_STEP_FUEL 12
 
 /* Creates the host (making HOME/plugins and HOME/data when missing);
  * loads nothing yet. *out is set only on success.

@@ -248,6 +248,14 @@ TEST(probe_imports)
     r = th_call(n, "test-probe", "fail", "", id++);
     CHECK(r && r->status == FASTN_ERR_INVAL);
     check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
+    /* SQL work past what the event's fuel pays for: stopped inside the
+     * statement (SQL cannot be suspended), then the instance ends */
+    r = th_call(n, "test-probe", "sqlwork", "1000000000", id++);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    struct plugin_info info;
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    CHECK(info.fuel_used < 60000000); /* its 50M, not the 10M-step cap */
     th_cleanup();
 }
 
