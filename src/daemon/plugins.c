@@ -26,6 +26,7 @@ struct daemon_plugins {
     uv_idle_t idle;
     uv_timer_t timer;
     bool idle_on, handles;
+    int closing; /* handles still closing */
 };
 
 static uint64_t wall_ms(void)
@@ -180,8 +181,7 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
 static void on_handle_closed(uv_handle_t *h)
 {
     struct daemon_plugins *dp = h->data;
-    /* the idle handle closes last (it was closed last) */
-    if (h == (uv_handle_t *)&dp->idle)
+    if (--dp->closing == 0)
         free(dp);
 }
 
@@ -203,6 +203,7 @@ void daemon_plugins_stop(struct daemon *d)
         free(dp);
         return;
     }
+    dp->closing = 2;
     uv_close((uv_handle_t *)&dp->timer, on_handle_closed);
     uv_close((uv_handle_t *)&dp->idle, on_handle_closed);
 }

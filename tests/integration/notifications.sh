@@ -20,9 +20,9 @@ grep -q "no notifications" "$TMPROOT/err" || fail "empty list"
 [ "$(f plugin call test-probe notify 2)" = "ok=2 again=0 other=0" ] ||
     fail "notify"
 [ "$(f notifications count)" = 2 ] || fail "count"
-f notifications | grep -q '^\*#1 .*  test-probe: probe$' ||
+grep -q '^\*#1 .*  test-probe: probe$' <<<"$(f notifications)" ||
     fail "list: $(f notifications)"
-f notifications | grep -q '^        line two$' || fail "body lines"
+grep -q '^        line two$' <<<"$(f notifications)" || fail "body lines"
 j=$(f notifications --json)
 [ "$(jq '.notifications | length' <<<"$j")" = 2 ] || fail "json: $j"
 [ "$(jq -r '.notifications[0].source' <<<"$j")" = test-probe ] || fail "$j"
@@ -36,7 +36,7 @@ f notifications unread 1 >/dev/null
 [ "$(f notifications count)" = 2 ] || fail "unread 1"
 [ "$(f notifications --unread --json | jq '.notifications | length')" = 2 ] ||
     fail "--unread"
-f notifications read --all | grep -q "^2 marked read" || fail "read --all"
+grep -q "^2 marked read" <<<"$(f notifications read --all)" || fail "read --all"
 [ "$(f notifications count --json | jq .unread)" = 0 ] || fail "count --json"
 if f notifications read 999 2>/dev/null; then fail "read a missing id"; fi
 pass "read, unread, read --all, count"

@@ -23,7 +23,7 @@ f plugin install "$PROBE" >/dev/null
 grep -q "^echo enabled$" "$H/plugins/index" || fail "index: $(cat "$H/plugins/index")"
 pass "install echo and the probe"
 
-f plugin list | grep -q "^echo  *1.0.0  *running  */fastn/echo/1.0.0$" ||
+grep -q "^echo  *1.0.0  *running  */fastn/echo/1.0.0$" <<<"$(f plugin list)" ||
     fail "list: $(f plugin list)"
 [ "$(f plugin list --json | jq -r '[.plugins[].name] | join(",")')" = \
     "echo,test-probe" ] || fail "list --json"
@@ -31,7 +31,7 @@ j=$(f plugin info echo --json)
 [ "$(jq -r .state <<<"$j")" = running ] || fail "info: $j"
 [ "$(jq -r '.protocols[0]' <<<"$j")" = /fastn/echo/1.0.0 ] || fail "info: $j"
 [ "$(jq -r .limits.streams <<<"$j")" = 256 ] || fail "info limits: $j"
-f plugin info echo | grep -q "^protocols    /fastn/echo/1.0.0" || fail "info text"
+grep -q "^protocols    /fastn/echo/1.0.0" <<<"$(f plugin info echo)" || fail "info text"
 [ "$(f status --json | jq .plugins)" = 2 ] || fail "status: plugins"
 pass "list, info (text and --json), status counts plugins"
 
@@ -98,7 +98,7 @@ f plugin remove --keep-data test-probe >/dev/null
 pass "remove (and --keep-data)"
 
 for sub in install list info remove enable disable call; do
-    f plugin "$sub" --help | grep -q "^usage: fastn plugin" || fail "$sub --help"
+    grep -q "^usage: fastn plugin" <<<"$(f plugin "$sub" --help)" || fail "$sub --help"
 done
 set +e
 f plugin frob >/dev/null 2>&1

@@ -59,7 +59,7 @@ stopped_with() { # NAME METHOD ERROR-NAMES...
 
 stopped_with hostile-loop spin FASTN_ERR_WASM_TRAP_OUT_OF_FUEL
 [ "$(info hostile-loop state)" = restarting ] || fail "loop not restarting"
-f plugin info hostile-loop | grep -q "^last error   FASTN_ERR_WASM_TRAP_OUT_OF_FUEL" ||
+grep -q "^last error   FASTN_ERR_WASM_TRAP_OUT_OF_FUEL" <<<"$(f plugin info hostile-loop)" ||
     fail "info text does not show the error"
 # after the backoff it runs again
 wait_for state_is hostile-loop running || fail "no restart"
@@ -75,7 +75,7 @@ for pair in log:log wrap:log write:stream_write sql:sql_exec \
     f plugin enable hostile-badptr >/dev/null
     state_is hostile-badptr running || fail "badptr not running before $m"
     stopped_with hostile-badptr "$m" FASTN_ERR_PLUGIN_BAD_POINTER
-    info hostile-badptr last_error_text | grep -q "(fastn.${pair#*:})" ||
+    grep -q "(fastn.${pair#*:})" <<<"$(info hostile-badptr last_error_text)" ||
         fail "badptr $m: $(info hostile-badptr last_error_text)"
 done
 [ "$(f notifications count)" = 0 ] || fail "a bad pointer got a notification out"
