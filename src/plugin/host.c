@@ -171,6 +171,21 @@ static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* Whether the file at path holds exactly p[0..n) (no write, no fsync
+ * needed then: a daemon start rewrites nothing). */
+static bool same_content(const char *path, const void *p, size_t n)
+{
+    uint8_t *old = NULL;
+    size_t len = 0;
+    bool same;
+
+    if (read_file(path, n + 1, &old, &len))
+        return false;
+    same = len == n && memcmp(old, p, n) == 0;
+    free(old);
+    return same;
+}
+
 int host_index_save(struct plugin_host *h)
 {
     char path[PATH_MAX];
@@ -187,7 +202,7 @@ int host_index_save(struct plugin_host *h)
     }
     if (!err)
         err = plugin_file(h, INDEX_NAME, "", path, sizeof(path));
-    if (!err)
+    if (!err && !same_content(path, b.data, b.len))
         err = write_atomic(path, b.data, b.len);
     buf_cleanup(&b);
     if (err)
