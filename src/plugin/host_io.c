@@ -292,7 +292,8 @@ int plugin_host_call(struct plugin_host *h, const char *name,
         return FASTN_ERR_INVAL;
     if (n > PLUGIN_CALL_ARG_MAX)
         return FASTN_ERR_TOO_LARGE;
-    if (in->n_calls >= PLUGIN_PENDING_CALLS_MAX)
+    if (in->n_calls >= PLUGIN_PENDING_CALLS_MAX ||
+        in->queued_bytes + n > PLUGIN_QUEUED_BYTES_MAX)
         return FASTN_ERR_BUSY;
     if (in->n_calls == in->cap_calls) {
         unsigned cap = in->cap_calls ? in->cap_calls * 2 : 4;

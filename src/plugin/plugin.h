@@ -95,6 +95,9 @@ struct plugin_host_config {
 #define PLUGIN_SLICE_FUEL 2000000ull
 /* Calls waiting for one plugin at once; more get FASTN_ERR_BUSY. */
 #define PLUGIN_PENDING_CALLS_MAX 64
+/* Bytes of events queued for one instance past which calls are refused
+ * with FASTN_ERR_BUSY (streams are paused long before). */
+#define PLUGIN_QUEUED_BYTES_MAX (16u << 20)
 /* Milliseconds a plugin has to answer a call. */
 #define PLUGIN_CALL_TIMEOUT_MS 30000
 /* Backoff before a failed instance starts again. */
