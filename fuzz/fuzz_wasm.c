@@ -1,8 +1,12 @@
 /* Fuzz target: the WebAssembly loader (decoder, validator, compiler),
- * linking, and the interpreter. Modules that load are instantiated with a
- * stub for every imported function and small limits, then each exported
- * function is called with zero arguments and a small fuel budget. */
+ * linking, and the interpreter. A module that loads is compiled twice,
+ * with and without superinstructions and peepholes; both are instantiated
+ * with a stub for every imported function and small limits, and each
+ * exported function is called in both with zero arguments and the same
+ * small fuel budget. Any difference in outcome, results or memory is a
+ * miscompilation and aborts. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wasm/wasm_int.h"
@@ -21,9 +25,9 @@ static int stub(struct fastn_wasm_instance *caller, void *user,
 static void add_stubs(struct fastn_wasm_imports *imps,
                       const struct fastn_wasm_module *m)
 {
-    static const char letters[256] = {[T_I32] = 'i', [T_I64] = 'I',
-                                      [T_F32] = 'f', [T_F64] = 'F',
-                                      [T_FUNCREF] = 'r', [T_EXTERNREF] = 'e'};
+    static const char letters[256] = {
+        [T_I32] = 'i', [T_I64] = 'I',     [T_F32] = 'f',
+        [T_F64] = 'F', [T_FUNCREF] = 'r', [T_EXTERNREF] = 'e'};
     static char p[WASM_MAX_PARAMS + 1], r[WASM_MAX_PARAMS + 1];
     for (uint32_t i = 0; i < m->nimports; i++) {
         const struct wasm_import *im = &m->imports[i];
@@ -41,45 +45,103 @@ static void add_stubs(struct fastn_wasm_imports *imps,
     }
 }
 
-static void run_exports(struct fastn_wasm_instance *inst)
+static struct fastn_wasm_instance *instantiate(struct fastn_wasm_module *m,
+                                               int *init_rc)
 {
-    const struct fastn_wasm_module *m = inst->mod;
-    static union fastn_wasm_value args[WASM_MAX_PARAMS], res[WASM_MAX_PARAMS];
-    for (uint32_t i = 0; i < m->nexports && i < 32; i++) {
-        const struct wasm_export *e = &m->exports[i];
-        if (e->kind != EXT_FUNC)
-            continue;
-        const struct wasm_functype *t = inst->funcs[e->index]->type;
-        memset(args, 0, t->nparams * sizeof(args[0]));
-        fastn_wasm_fuel_add(inst, 20000);
-        wasm_call_export(inst, e->name, wasm_name_len(e->name), args,
-                         t->nparams, res, t->nresults);
-    }
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    struct fastn_wasm_module *m = NULL;
     struct fastn_wasm_instance *inst = NULL;
     struct fastn_wasm_limits lim;
-    if (fastn_wasm_module_load(data, size, 0, &m, NULL) != 0)
-        return 0;
     struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
-    if (imps)
-        add_stubs(imps, m);
+    if (!imps)
+        return NULL;
+    add_stubs(imps, m);
     fastn_wasm_limits_default(&lim);
     lim.max_memory_pages = 16;
     lim.max_table_elems = 10000;
     lim.max_stack_slots = 1 << 16;
     lim.max_call_depth = 500;
-    lim.fuel = 20000;
-    if (imps && fastn_wasm_instance_new(m, imps, &lim, &inst, NULL) == 0) {
-        if (fastn_wasm_instance_init(inst) == 0 ||
-            inst->mod->nexports > 0)
-            run_exports(inst);
-        fastn_wasm_instance_free(inst);
+    lim.fuel = 0;
+    if (fastn_wasm_instance_new(m, imps, &lim, &inst, NULL) == 0) {
+        fastn_wasm_fuel_add(inst, 20000);
+        *init_rc = fastn_wasm_instance_init(inst);
     }
     fastn_wasm_imports_free(imps);
+    return inst;
+}
+
+static bool same_memory(const struct fastn_wasm_instance *a,
+                        const struct fastn_wasm_instance *b)
+{
+    uint64_t n = fastn_wasm_memory_size(a);
+    if (n != fastn_wasm_memory_size(b))
+        return false;
+    return n == 0 || memcmp(a->mem->data, b->mem->data, n) == 0;
+}
+
+/* Calls every exported function in both instances; false on the first
+ * difference. A call that exhausts the stack ends the comparison (frame
+ * sizes differ between the two codes, so that limit is met at different
+ * depths). */
+static bool run_exports(struct fastn_wasm_instance *x,
+                        struct fastn_wasm_instance *y)
+{
+    static union fastn_wasm_value args[WASM_MAX_PARAMS], rx[WASM_MAX_PARAMS],
+        ry[WASM_MAX_PARAMS];
+    const struct fastn_wasm_module *m = x->mod;
+    for (uint32_t i = 0; i < m->nexports && i < 32; i++) {
+        const struct wasm_export *e = &m->exports[i];
+        if (e->kind != EXT_FUNC)
+            continue;
+        const struct wasm_functype *t = x->funcs[e->index]->type;
+        memset(args, 0, t->nparams * sizeof(args[0]));
+        memset(rx, 0, t->nresults * sizeof(rx[0]));
+        memset(ry, 0, t->nresults * sizeof(ry[0]));
+        fastn_wasm_fuel_add(x, 20000);
+        fastn_wasm_fuel_add(y, 20000);
+        uint32_t len = wasm_name_len(e->name);
+        int a = wasm_call_export(x, e->name, len, args, t->nparams, rx,
+                                 t->nresults);
+        int b = wasm_call_export(y, e->name, len, args, t->nparams, ry,
+                                 t->nresults);
+        if (a == FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED ||
+            b == FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED)
+            return true;
+        if (a != b || !same_memory(x, y) ||
+            fastn_wasm_fuel_get(x) != fastn_wasm_fuel_get(y))
+            return false;
+        for (uint32_t k = 0; a == 0 && k < t->nresults; k++) {
+            bool ref = t->types[t->nparams + k] == T_FUNCREF ||
+                       t->types[t->nparams + k] == T_EXTERNREF;
+            if (ref ? (rx[k].ref == NULL) != (ry[k].ref == NULL)
+                    : rx[k].u64 != ry[k].u64)
+                return false;
+        }
+    }
+    return true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fastn_wasm_module *m = NULL, *plain = NULL;
+    const uint8_t *sec;
+    size_t secsize;
+    fastn_wasm_custom_section(data, size, "fastn.manifest", &sec, &secsize);
+    if (fastn_wasm_module_load(data, size, 0, &m, NULL) != 0)
+        return 0;
+    if (fastn_wasm_module_load(data, size, WASM_LOAD_NO_FUSE, &plain, NULL) ==
+        0) {
+        int rx = 0, ry = 0;
+        struct fastn_wasm_instance *x = instantiate(m, &rx);
+        struct fastn_wasm_instance *y = instantiate(plain, &ry);
+        bool deep = rx == FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED ||
+                    ry == FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;
+        if ((x == NULL) != (y == NULL) || (rx != ry && !deep))
+            abort();
+        if (x && !deep && !run_exports(x, y))
+            abort();
+        fastn_wasm_instance_free(x);
+        fastn_wasm_instance_free(y);
+    }
+    fastn_wasm_module_free(plain);
     fastn_wasm_module_free(m);
     return 0;
 }

@@ -11,3 +11,9 @@ ALL_EXTRA += $(BENCH_PLUGIN)
 bench-plugin: $(BENCH_PLUGIN)
 	BUILD=$(BUILD) sh bench/plugin/run.sh
 bench: bench-plugin
+
+BENCH_ROUNDTRIP := $(BUILD)/bench/plugin/roundtrip
+$(BENCH_ROUNDTRIP): $(BUILD)/obj/bench/plugin/roundtrip.o $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CLIENT_PKG_LIBS)
+ALL_EXTRA += $(BENCH_ROUNDTRIP)

@@ -63,9 +63,9 @@ for p in $progs; do
             "$dir/$p.small.wasm" 2>&1 | tail -n 1)
         got+=("node=${n%% *}")
     fi
-    got+=("fastn=$(checksum "$FASTN_WASM" --invoke run "$dir/$p.small.wasm")")
+    got+=("fastn=$(checksum "$FASTN_WASM" "$dir/$p.small.wasm" --invoke run)")
     got+=("fastn-fuel=$(checksum "$FASTN_WASM" --fuel 1000000000000000000 \
-        --invoke run "$dir/$p.small.wasm")")
+        "$dir/$p.small.wasm" --invoke run)")
     ok=1
     for g in "${got[@]}"; do
         [ "${g#*=}" = "$want" ] || ok=0

@@ -208,9 +208,9 @@ measure_program() {
     if has_runner fastn && [ -z "${MISSING[fastn]:-}" ]; then
         for ((i = 0; i < RUNS; i++)); do
             run_once "$p,fastn" "$ref" plain "$FASTN_WASM" --fuel "$FUEL" \
-                --invoke run "$dir/$p.wasm"
+                "$dir/$p.wasm" --invoke run
             run_once "$p,fastn-nofuel" "$ref" plain "$FASTN_WASM" \
-                --invoke run "$dir/$p.wasm"
+                "$dir/$p.wasm" --invoke run
         done
     fi
 }

@@ -116,7 +116,13 @@ FASTN_API void fastn_identity_free(struct fastn_identity *id);
 struct fastn_peer {
     char peer_id[FASTN_PEER_ID_MAX];
     size_t n_addrs;
-    char **addrs; /* text multiaddrs */
+    char **addrs; /* text multiaddrs: the connection's remote address */
+    /* From a daemon with the fastn extension (else zero / ""): */
+    int inbound;           /* the peer dialed us */
+    char agent[128];       /* what identify reported, e.g. "fastn/0.1.0" */
+    uint64_t rtt_us;       /* last measured round trip */
+    uint32_t streams;      /* open on the connection now */
+    uint64_t connected_ms; /* how long ago it was made */
 };
 
 struct fastn_peer_list {
@@ -124,8 +130,10 @@ struct fastn_peer_list {
     struct fastn_peer *peers;
 };
 
-/* LIST_PEERS: the peers the daemon has connections to. On success *out is
- * freed with fastn_peer_list_free(). Errors as fastn_client_identify(). */
+/* The peers the daemon has connections to, inbound and outbound (the
+ * fastn extension's PEERS, or LIST_PEERS from a daemon without it). On
+ * success *out is freed with fastn_peer_list_free(). Errors as
+ * fastn_client_identify(). */
 FASTN_API int fastn_client_list_peers(struct fastn_client *c,
                                       struct fastn_peer_list **out);
 FASTN_API void fastn_peer_list_free(struct fastn_peer_list *list);
@@ -142,7 +150,11 @@ struct fastn_status {
     uint32_t identities;
     uint64_t requests; /* control requests served since start */
     size_t n_listen_addrs;
-    char **listen_addrs; /* text multiaddrs */
+    char **listen_addrs;    /* text multiaddrs */
+    uint64_t dials;         /* TCP dials started */
+    uint64_t handshakes;    /* connections upgraded since start */
+    uint32_t pending;       /* connections still upgrading */
+    uint64_t streams_total; /* streams since start */
 };
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as
@@ -152,6 +164,120 @@ FASTN_API int fastn_client_status(struct fastn_client *c,
                                   struct fastn_status **out);
 FASTN_API void fastn_status_free(struct fastn_status *st);
 
+/* --- the network ------------------------------------------------------------
+ *
+ * PEER arguments are PeerIDs in text ("12D3KooW…"). Network errors the
+ * daemon reports include FASTN_ERR_NET_REFUSED, _NET_UNREACHABLE,
+ * _NET_WRONG_PEER, _NET_HANDSHAKE, _NET_NO_ADDR (no known address: connect
+ * with a multiaddr first), _NET_PROTO_NA (the peer does not serve the
+ * protocol), _NET_STREAM_RESET, _NET_RESET, _TIMEOUT;
+ * fastn_client_error_message() has the daemon's text. */
+
+/* Makes sure the daemon has a connection to a peer. target is a multiaddr
+ * ending in /p2p/PEERID ("/ip4/192.0.2.7/tcp/4004/p2p/12D3KooW…"), which
+ * is dialed and remembered, or a bare PeerID, dialed at the addresses the
+ * daemon knows. peer_out (FASTN_PEER_ID_MAX bytes, may be NULL) gets the
+ * PeerID. Errors: FASTN_ERR_BAD_MULTIADDR, FASTN_ERR_BAD_PEER_ID (neither,
+ * or no /p2p/ component), the network errors above. */
+FASTN_API int fastn_client_peer_connect(struct fastn_client *c,
+                                        const char *target, char *peer_out);
+/* Closes the daemon's connections to peer (none is no error). */
+FASTN_API int fastn_client_peer_disconnect(struct fastn_client *c,
+                                           const char *peer);
+/* One /ipfs/ping/1.0.0 round trip (dialing if needed), in microseconds. */
+FASTN_API int fastn_client_ping(struct fastn_client *c, const char *peer,
+                                uint64_t *rtt_us);
+
+/* What a stream is: who is at the other end, for which protocol. */
+struct fastn_stream_info {
+    char peer_id[FASTN_PEER_ID_MAX];
+    char protocol[1024];
+    char addr[256];     /* the connection's remote multiaddr ("" if none) */
+    uint64_t stream_id; /* for fastn_client_stream_result() (0: none) */
+};
+
+/* Opens a stream to peer for protocol. On success *fd is a connected,
+ * blocking Unix socket that carries the stream both ways: write to send,
+ * shutdown(fd, SHUT_WR) to finish sending, read until 0 for the peer's
+ * end; close it when done. info (may be NULL) describes the stream. The
+ * client's own connection is not used up (the stream gets a new one).
+ * Errors: the network errors above, FASTN_ERR_INVAL. */
+FASTN_API int fastn_client_stream_open(struct fastn_client *c, const char *peer,
+                                       const char *protocol, int *fd,
+                                       struct fastn_stream_info *info);
+/* After reading 0 from a stream's fd (a reset also looks like that): 0
+ * when the peer finished cleanly, or the error that ended the stream
+ * (FASTN_ERR_NET_STREAM_RESET, _NET_RESET, _NET_DEAD...), or
+ * FASTN_ERR_AGAIN while the peer has not finished. FASTN_ERR_NOT_FOUND:
+ * the daemon no longer remembers the stream. */
+FASTN_API int fastn_client_stream_result(struct fastn_client *c,
+                                         uint64_t stream_id);
+
+/* A protocol handler: the daemon hands each incoming stream for the
+ * protocol to this process, as a connection on a Unix socket the library
+ * listens on (in a private folder). */
+struct fastn_handler;
+
+/* Registers a handler for protocol. balanced non-zero shares the protocol
+ * with other handlers (streams go to each in turn); zero fails with
+ * FASTN_ERR_EXISTS when another program serves it. The handler uses c for
+ * its registration: free the handler before the client. Errors:
+ * FASTN_ERR_EXISTS, FASTN_ERR_INVAL, FASTN_ERR_IO, FASTN_ERR_NOMEM, the
+ * client's. */
+FASTN_API int fastn_handler_register(struct fastn_client *c,
+                                     const char *protocol, int balanced,
+                                     struct fastn_handler **out);
+/* fd per stream: waits up to timeout_ms (-1: no limit) for the next
+ * incoming stream; *fd is a blocking socket carrying it (the caller
+ * closes it), info (may be NULL) describes it. Errors: FASTN_ERR_TIMEOUT,
+ * FASTN_ERR_PROTOCOL (the connection did not start with a StreamInfo),
+ * FASTN_ERR_IO. */
+FASTN_API int fastn_handler_accept(struct fastn_handler *h, int timeout_ms,
+                                   int *fd, struct fastn_stream_info *info);
+/* The listening socket, for poll(): readable when a stream waits. */
+FASTN_API int fastn_handler_fd(const struct fastn_handler *h);
+/* Callback-driven: calls fn for each incoming stream (fn owns fd) until fn
+ * returns non-zero, which is returned, or an accept fails (its error). */
+typedef int (*fastn_stream_fn)(void *arg, int fd,
+                               const struct fastn_stream_info *info);
+FASTN_API int fastn_handler_run(struct fastn_handler *h, fastn_stream_fn fn,
+                                void *arg);
+/* Unregisters the handler, closes its socket and frees it. NULL does
+ * nothing. */
+FASTN_API void fastn_handler_free(struct fastn_handler *h);
+
+/* --- one-shot calls
+ * ----------------------------------------------------------- call(peer,
+ * protocol, request) -> reply: the request bytes go to a new stream, whose
+ * write side is then closed; the reply is everything the peer writes until it
+ * closes its side. Many calls share the client's one connection to the daemon
+ * (and the daemon's one connection to the peer). A reply is at most max_reply
+ * bytes (FASTN_ERR_TOO_LARGE); a call takes at most the client's timeout. */
+
+/* Sends a call and waits for its reply. On success *reply (malloc'd,
+ * freed with free(); NULL when empty) and *reply_len are set. */
+FASTN_API int fastn_client_call(struct fastn_client *c, const char *peer,
+                                const char *protocol, const void *request,
+                                size_t request_len, void **reply,
+                                size_t *reply_len);
+/* Sends a call without waiting; *call_id names it. */
+FASTN_API int fastn_call_send(struct fastn_client *c, const char *peer,
+                              const char *protocol, const void *request,
+                              size_t request_len, uint64_t *call_id);
+/* Waits up to timeout_ms (-1: the client's timeout) for the next call to
+ * complete: returns 0 with *call_id, its outcome in *status (0, or the
+ * call's error), and on success its *reply / *reply_len (free() it); or
+ * the error of the wait itself (FASTN_ERR_TIMEOUT, FASTN_ERR_NOT_FOUND
+ * when no call is pending, _CLOSED...). */
+FASTN_API int fastn_call_recv(struct fastn_client *c, int timeout_ms,
+                              uint64_t *call_id, int *status, void **reply,
+                              size_t *reply_len);
+/* The maximum reply of later calls (default 1 MiB, at most 4032 KiB). */
+FASTN_API void fastn_client_set_max_reply(struct fastn_client *c,
+                                          size_t max_reply);
+/* The client's connection to the daemon, for poll() (readable when a
+ * call's answer is waiting); -1 when not connected. */
+FASTN_API int fastn_client_fd(const struct fastn_client *c);
 /* ---------------------------------------------------------------------- */
 /* Plugins (fastn extension PLUGIN_*)                                      */
 /* ---------------------------------------------------------------------- */
@@ -298,9 +424,7 @@ FASTN_API int fastn_client_notifications_subscribe(struct fastn_client *c,
 FASTN_API int fastn_client_notifications_next(struct fastn_client *c,
                                               int timeout_ms, int *kind,
                                               struct fastn_notification **n);
-/* The connection's file descriptor, to poll() for readability while
- * subscribed (-1 when not connected). */
-FASTN_API int fastn_client_fd(const struct fastn_client *c);
+/* (Poll fastn_client_fd() for readability while subscribed.) */
 FASTN_API void fastn_notification_free(struct fastn_notification *n);
 FASTN_API void fastn_notification_list_free(struct fastn_notification_list *l);
 

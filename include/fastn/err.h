@@ -85,6 +85,7 @@ extern "C" {
       "the connection carried a corrupted or forged message")                  \
     X(FASTN_ERR_NET_STREAM_LIMIT, -215,                                        \
       "too many streams on this connection; try again later")                  \
+    X(FASTN_ERR_NET_DIAL_SELF, -216, "that PeerID is this daemon's own")       \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \

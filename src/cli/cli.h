@@ -35,6 +35,32 @@ struct fastn_client *cli_connect(struct cli *cli);
  * one, and returns CLI_EXIT_FAIL. */
 int cli_fail(struct fastn_client *c, int err);
 
+/* A command's option that takes a value: -x VALUE (alias --long). */
+struct cli_opt {
+    const char *name;
+    const char *alias; /* may be NULL */
+    const char **value;
+};
+
+/* Parses a command's arguments (argv[0] is the command): --json, --help,
+ * the options in opts (NULL-terminated, may be NULL), and up to max_pos
+ * positional arguments into pos (after "--" everything is positional).
+ * Returns 0 or CLI_EXIT_USAGE after printing why. */
+int cli_parse(struct cli *cli, int argc, char **argv,
+              const struct cli_opt *opts, char **pos, int max_pos, int *n_pos);
+/* Prints "fastn CMD: WHAT; see fastn CMD --help"; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *what);
+/* A PEER argument: a PeerID as is, or a multiaddr with /p2p/ (connected
+ * to first). Returns 0 or CLI_EXIT_FAIL after printing why. */
+int cli_resolve_peer(struct cli *cli, struct fastn_client *c, const char *arg,
+                     char peer[FASTN_PEER_ID_MAX]);
+
+/* Commands in their own files (net.c, stream.c). */
+int cli_cmd_connect(struct cli *cli, int argc, char **argv);
+int cli_cmd_disconnect(struct cli *cli, int argc, char **argv);
+int cli_cmd_ping(struct cli *cli, int argc, char **argv);
+int cli_cmd_call(struct cli *cli, int argc, char **argv);
+int cli_cmd_listen(struct cli *cli, int argc, char **argv);
 /* Commands in their own files (plugin.c, notify.c, chat.c). */
 int cli_cmd_plugin(struct cli *cli, int argc, char **argv);
 int cli_cmd_notifications(struct cli *cli, int argc, char **argv);

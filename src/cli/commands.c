@@ -40,16 +40,20 @@ static int cmd_id(struct cli *cli, int argc, char **argv)
         fastn_client_free(c);
         return rc;
     }
+    /* addresses as peers use them: with /p2p/PEERID */
     if (cli->json) {
         printf("{\"peer_id\":");
         json_string(stdout, id->peer_id);
-        printf(",\"addrs\":");
-        json_string_list(stdout, id->addrs, id->n_addrs);
-        printf("}\n");
+        printf(",\"addrs\":[");
+        for (size_t i = 0; i < id->n_addrs; i++) {
+            printf(i ? ",\"%s/p2p/%s\"" : "\"%s/p2p/%s\"", id->addrs[i],
+                   id->peer_id);
+        }
+        printf("]}\n");
     } else {
         printf("%s\n", id->peer_id);
         for (size_t i = 0; i < id->n_addrs; i++)
-            printf("%s\n", id->addrs[i]);
+            printf("%s/p2p/%s\n", id->addrs[i], id->peer_id);
     }
     fastn_identity_free(id);
     fastn_client_free(c);
@@ -80,8 +84,11 @@ static void status_text(const struct fastn_status *st, const char *sock)
     for (size_t i = 0; i < st->n_listen_addrs; i++)
         printf("listening    %s\n", st->listen_addrs[i]);
     printf("peers        %u\n", st->peers);
-    printf("connections  %u\n", st->connections);
-    printf("streams      %u\n", st->streams);
+    printf("connections  %u (%u upgrading)\n", st->connections, st->pending);
+    printf("streams      %u (%" PRIu64 " since start)\n", st->streams,
+           st->streams_total);
+    printf("dials        %" PRIu64 "\n", st->dials);
+    printf("handshakes   %" PRIu64 "\n", st->handshakes);
     printf("handlers     %u\n", st->handlers);
     printf("plugins      %u\n", st->plugins);
     printf("clients      %u\n", st->clients);
@@ -104,10 +111,12 @@ static void status_json(const struct fastn_status *st, const char *sock)
     json_string_list(stdout, st->listen_addrs, st->n_listen_addrs);
     printf(
         ",\"peers\":%u,\"connections\":%u,\"streams\":%u,\"handlers\":%u,"
-        "\"plugins\":%u,\"clients\":%u,\"identities\":%u,\"requests\":%" PRIu64
-        "}\n",
+        "\"plugins\":%u,\"clients\":%u,\"identities\":%u,\"requests\":%" PRIu64,
         st->peers, st->connections, st->streams, st->handlers, st->plugins,
         st->clients, st->identities, st->requests);
+    printf(",\"pending\":%u,\"dials\":%" PRIu64 ",\"handshakes\":%" PRIu64
+           ",\"streams_total\":%" PRIu64 "}\n",
+           st->pending, st->dials, st->handshakes, st->streams_total);
 }
 
 static int cmd_status(struct cli *cli, int argc, char **argv)
@@ -139,11 +148,17 @@ static void peers_json(const struct fastn_peer_list *l)
 {
     printf("{\"peers\":[");
     for (size_t i = 0; i < l->n_peers; i++) {
+        const struct fastn_peer *p = &l->peers[i];
         printf(i ? ",{\"peer_id\":" : "{\"peer_id\":");
-        json_string(stdout, l->peers[i].peer_id);
+        json_string(stdout, p->peer_id);
         printf(",\"addrs\":");
-        json_string_list(stdout, l->peers[i].addrs, l->peers[i].n_addrs);
-        printf("}");
+        json_string_list(stdout, p->addrs, p->n_addrs);
+        printf(",\"direction\":\"%s\",\"agent\":",
+               p->inbound ? "inbound" : "outbound");
+        json_string(stdout, p->agent);
+        printf(",\"rtt_us\":%" PRIu64
+               ",\"streams\":%u,\"connected_ms\":%" PRIu64 "}",
+               p->rtt_us, p->streams, p->connected_ms);
     }
     printf("]}\n");
 }
@@ -170,9 +185,15 @@ static int cmd_peers(struct cli *cli, int argc, char **argv)
         fprintf(stderr, "fastn: no peers connected\n");
     } else {
         for (size_t i = 0; i < l->n_peers; i++) {
-            printf("%s", l->peers[i].peer_id);
-            for (size_t j = 0; j < l->peers[i].n_addrs; j++)
-                printf(" %s", l->peers[i].addrs[j]);
+            const struct fastn_peer *p = &l->peers[i];
+            printf("%s", p->peer_id);
+            for (size_t j = 0; j < p->n_addrs; j++)
+                printf(" %s", p->addrs[j]);
+            printf(" %s", p->inbound ? "inbound" : "outbound");
+            if (p->agent[0])
+                printf(" %s", p->agent);
+            if (p->rtt_us)
+                printf(" rtt=%.3fms", (double)p->rtt_us / 1000.0);
             printf("\n");
         }
     }
@@ -200,9 +221,62 @@ const struct cli_command cli_commands[] = {
     {"peers", "list the peers the daemon is connected to",
      "usage: fastn peers [--json]\n"
      "\n"
-     "Prints one line per connected peer: its PeerID, then its addresses.\n"
-     "--json prints {\"peers\": [{\"peer_id\": ..., \"addrs\": [...]}]}.\n",
+     "Prints one line per connected peer: its PeerID, the connection's\n"
+     "remote address, inbound or outbound, the peer's agent and the last\n"
+     "round trip. --json prints {\"peers\": [{\"peer_id\", \"addrs\",\n"
+     "\"direction\", \"agent\", \"rtt_us\", \"streams\", "
+     "\"connected_ms\"}]}.\n",
      cmd_peers},
+    {"connect", "connect to a peer (and remember its address)",
+     "usage: fastn connect MULTIADDR [--json]\n"
+     "\n"
+     "Makes the daemon connect to the peer at MULTIADDR, which ends in\n"
+     "/p2p/PEERID (e.g. /ip4/192.0.2.7/tcp/4004/p2p/12D3KooW...), and\n"
+     "remember the address: later commands can name the peer by its PeerID\n"
+     "alone, also after a restart. A bare PeerID reconnects through the\n"
+     "addresses the daemon knows. Prints \"connected to PEERID\".\n"
+     "--json prints {\"peer_id\": ..., \"target\": ...}.\n",
+     cli_cmd_connect},
+    {"disconnect", "close the connection to a peer",
+     "usage: fastn disconnect PEER [--json]\n"
+     "\n"
+     "Closes the daemon's connections to PEER (a PeerID); their streams end\n"
+     "with an error. Not being connected is no error.\n",
+     cli_cmd_disconnect},
+    {"ping", "measure the round trip to a peer",
+     "usage: fastn ping PEER [-c COUNT] [-i SECS] [--json]\n"
+     "\n"
+     "Pings PEER (a PeerID, or a multiaddr with /p2p/ to connect first)\n"
+     "with /ipfs/ping/1.0.0 COUNT times (default 4), SECS apart (default\n"
+     "1), printing each round trip, then min/avg/max. --json prints\n"
+     "{\"peer_id\", \"rtt_ms\": [...], \"failed\", \"avg_ms\", \"min_ms\",\n"
+     "\"max_ms\"}. Exit 1 when no ping was answered.\n",
+     cli_cmd_ping},
+    {"call", "open a stream to a peer: stdin to it, it to stdout",
+     "usage: fastn call PEER PROTOCOL\n"
+     "\n"
+     "Opens a stream to PEER (a PeerID, or a multiaddr with /p2p/) for\n"
+     "PROTOCOL and, like netcat, copies stdin to the stream and the stream\n"
+     "to stdout. At the end of stdin the stream's sending side is closed\n"
+     "(the peer reads EOF); fastn exits once the peer has closed its side\n"
+     "too. Exit 1 when the stream could not be opened or was cut (reset,\n"
+     "the peer or the connection gone), with the reason on stderr.\n",
+     cli_cmd_call},
+    {"listen", "serve a protocol: print streams, or run a command per stream",
+     "usage: fastn listen PROTOCOL [-n COUNT] [--max N] [--json] [-- CMD "
+     "ARGS...]\n"
+     "\n"
+     "Registers this program as a handler of PROTOCOL (sharing it with any\n"
+     "other handler: streams go to each in turn) until interrupted.\n"
+     "Without CMD, each incoming stream's bytes are written to stdout (one\n"
+     "stream at a time; nothing is sent back) and \"stream from PEERID\" to\n"
+     "stderr. With CMD, each stream runs CMD ARGS with the stream as its\n"
+     "stdin and stdout, as inetd does (FASTN_PEER_ID, FASTN_PROTOCOL and\n"
+     "FASTN_REMOTE_ADDR set), at most N at once (default 64). -n COUNT\n"
+     "exits after COUNT streams. --json prints one line per event on\n"
+     "stdout: {\"event\": \"stream\"|\"end\", \"peer_id\", \"protocol\",\n"
+     "\"addr\", \"bytes\"} (without CMD the data is then not printed).\n",
+     cli_cmd_listen},
     {"plugin", "install, list, inspect and call plugins", cli_plugin_usage,
      cli_cmd_plugin},
     {"notifications", "list, follow and mark notifications", cli_notify_usage,

@@ -60,7 +60,9 @@ int cli_fail(struct fastn_client *c, int err)
 {
     const char *remote = c ? fastn_client_error_message(c) : "";
 
-    if (remote[0] && strcmp(remote, fastn_strerror(err)) != 0)
+    if (remote[0] && strstr(remote, fastn_strerror(err)))
+        fprintf(stderr, "fastn: %s\n", remote); /* it says it all */
+    else if (remote[0])
         fprintf(stderr, "fastn: %s: %s\n", fastn_strerror(err), remote);
     else
         fprintf(stderr, "fastn: %s\n", fastn_strerror(err));

@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,17 @@ static const char template_text[] =
     "#\n"
     "# log-level = info\n"
     "# max-clients = 1024\n"
-    "# Network listen addresses (repeatable):\n"
-    "# listen = /ip4/0.0.0.0/tcp/4001\n";
+    "# Network listen addresses (repeatable; default /ip4/0.0.0.0/tcp/4004\n"
+    "# and /ip6/::/tcp/4004, or a free port when 4004 is taken):\n"
+    "# listen = /ip4/0.0.0.0/tcp/4004\n"
+    "# Seconds a connection with no streams stays open (0: until the peer\n"
+    "# goes), of silence before a keepalive ping, before an unanswered\n"
+    "# ping means the peer is gone, and for a connection's handshake:\n"
+    "# idle-timeout = 600\n"
+    "# keepalive = 30\n"
+    "# ping-timeout = 15\n"
+    "# handshake-timeout = 10\n"
+    "# max-connections = 1024\n";
 
 void daemon_config_init(struct daemon_config *cfg)
 {
@@ -163,12 +173,49 @@ _Static_assert(sizeof(uid_t) == sizeof(unsigned) &&
                    sizeof(gid_t) == sizeof(unsigned),
                "id lists are stored as unsigned");
 
+/* The network timing keys: true when key is one of them (*rc says
+ * whether its value was good). */
+static bool apply_seconds(struct daemon_config *cfg, const char *key,
+                          const char *v, int *rc)
+{
+    static const struct {
+        const char *key;
+        size_t val, has;
+        unsigned min;
+    } keys[] = {
+        {"idle-timeout", offsetof(struct daemon_config, idle_timeout),
+         offsetof(struct daemon_config, has_idle_timeout), 0},
+        {"keepalive", offsetof(struct daemon_config, keepalive),
+         offsetof(struct daemon_config, has_keepalive), 0},
+        {"ping-timeout", offsetof(struct daemon_config, ping_timeout),
+         offsetof(struct daemon_config, has_ping_timeout), 1},
+        {"handshake-timeout", offsetof(struct daemon_config, handshake_timeout),
+         offsetof(struct daemon_config, has_handshake_timeout), 1},
+    };
+    unsigned long n;
+
+    *rc = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key))
+            continue;
+        if (!parse_number(v, 86400, &n) || n < keys[i].min) {
+            *rc = FASTN_ERR_INVAL;
+            return true;
+        }
+        *(unsigned *)((char *)cfg + keys[i].val) = (unsigned)n;
+        *(bool *)((char *)cfg + keys[i].has) = true;
+        return true;
+    }
+    return false;
+}
+
 static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
                  char *v)
 {
     struct id_list l = {NULL, NULL, true};
     unsigned long n;
     unsigned id = 0;
+    int rc;
 
     if (!strcmp(key, "allow-uids"))
         l = (struct id_list){cfg->allow_uids, &cfg->n_allow_uids, false};
@@ -190,6 +237,17 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         if (log_level_parse(v, &cfg->log_level) != 0)
             return fail(c, FASTN_ERR_INVAL, "bad log-level '%s'", v);
         cfg->has_log_level = true;
+        return 0;
+    }
+    if (apply_seconds(cfg, key, v, &rc) || rc)
+        return rc ? fail(c, rc, "%s wants a whole number of seconds (%s)", key,
+                         "0..86400")
+                  : 0;
+    if (!strcmp(key, "max-connections")) {
+        if (!parse_number(v, 1000000, &n) || n == 0)
+            return fail(c, FASTN_ERR_INVAL, "max-connections wants 1..1000000");
+        cfg->max_connections = (unsigned)n;
+        cfg->has_max_connections = true;
         return 0;
     }
     if (!strcmp(key, "max-clients")) {

@@ -10,7 +10,13 @@
  *                                can reach it: it is mode 0660)
  *   log-level    = info
  *   max-clients  = 1024          control connections at once
- *   listen       = /ip4/0.0.0.0/tcp/4001   network address (repeatable)
+ *   listen       = /ip4/0.0.0.0/tcp/4004   network address (repeatable)
+ *   idle-timeout = 600           seconds a connection with no streams
+ *                                stays open (0: until the peer goes)
+ *   keepalive    = 30            seconds of silence before a yamux ping
+ *   ping-timeout = 15            seconds an unanswered ping means dead
+ *   handshake-timeout = 10       seconds from TCP connect to upgraded
+ *   max-connections = 1024       network connections at once
  *
  * Unknown keys are logged and skipped, so a config written for a newer
  * fastnd still starts an older one; bad values are errors.
@@ -39,6 +45,11 @@ struct daemon_config {
     enum log_level log_level;
     unsigned max_clients;
     char *listen[CONFIG_MAX_LISTEN]; /* owned */
+    /* network timing, in seconds; has_* says the file set it */
+    bool has_idle_timeout, has_keepalive, has_ping_timeout;
+    bool has_handshake_timeout, has_max_connections;
+    unsigned idle_timeout, keepalive, ping_timeout, handshake_timeout;
+    unsigned max_connections;
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

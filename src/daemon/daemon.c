@@ -181,6 +181,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     d->stopping = true;
     ipc_server_close(&d->ipc);
     daemon_plugins_stop(d);
+    daemon_net_stop(d);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
@@ -300,6 +301,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         (rc = load_identity(d, err, errlen)) ||
         (rc = socket_path(d, err, errlen)) ||
         (rc = start_loop(d, err, errlen)) ||
+        (rc = daemon_net_start(d, err, errlen)) ||
         (rc = daemon_plugins_start(d, err, errlen)) ||
         (rc = start_control(d, err, errlen)))
         return rc;
@@ -315,6 +317,7 @@ void daemon_print_banner(const struct daemon *d, FILE *out)
     fprintf(out, "Control socket: /unix%s\n", d->sock_path);
     fprintf(out, "Peer ID: %s\n", peer_id_format(&d->identity.id, pid));
     fprintf(out, "Peer Addrs:\n");
+    daemon_net_print_addrs(d, out);
     fflush(out);
 }
 
@@ -340,6 +343,7 @@ void daemon_cleanup(struct daemon *d)
             uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
             ipc_server_close(&d->ipc);
             daemon_plugins_stop(d);
+            daemon_net_stop(d);
             for (int i = 0; i < 3; i++)
                 if (!uv_is_closing((uv_handle_t *)sigs[i]))
                     uv_close((uv_handle_t *)sigs[i], NULL);
@@ -348,6 +352,7 @@ void daemon_cleanup(struct daemon *d)
         uv_loop_close(&d->loop);
         d->loop_ready = false;
     }
+    daemon_net_cleanup(d);
     if (d->has_identity)
         identity_cleanup(&d->identity);
     d->has_identity = false;

@@ -23,6 +23,9 @@
 #include "ipc/server.h"
 
 struct daemon_plugins;
+struct store;
+struct swarm;
+struct router;
 
 struct daemon {
     const struct daemon_options *opts;
@@ -39,8 +42,12 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup;
     struct ipc_host host;
     struct ipc_server ipc;
-    FILE *log_file;                 /* background mode: HOME/fastnd.log */
-    struct daemon_plugins *plugins; /* plugins.c: state.sqlite and plugins */
+    struct daemon_plugins *plugins; /* plugins.c: the plugin host */
+    /* the network (net.c) */
+    struct store *store; /* state.sqlite: the address book */
+    struct swarm *swarm;
+    struct router *router;
+    FILE *log_file; /* background mode: HOME/fastnd.log */
     bool stopping;
 };
 
@@ -58,14 +65,26 @@ void daemon_print_banner(const struct daemon *d, FILE *out);
 /* Runs the event loop until a stop signal; returns 0 on a clean stop. */
 int daemon_run(struct daemon *d);
 
-/* plugins.c: opens HOME/state.sqlite, loads the installed plugins and
- * runs them on the loop (before the control socket opens). Errors:
- * FASTN_ERR_IO, _STORE*, _NOMEM, with err saying what. */
+/* plugins.c: loads the installed plugins and runs them on the loop,
+ * their protocols served through the router (after daemon_net_start,
+ * before the control socket opens). Errors: FASTN_ERR_IO, _NOMEM, with
+ * err saying what. */
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
-/* Stops every plugin (on_stop) and closes state.sqlite; idempotent. */
+/* Stops every plugin (on_stop); idempotent. Before daemon_net_stop. */
 void daemon_plugins_stop(struct daemon *d);
 
 /* Releases everything daemon_init() acquired; safe after a failed init. */
 void daemon_cleanup(struct daemon *d);
+
+/* The network (net.c): the address book, the swarm listening as the
+ * options and config say, the router; sets d->host's pointers. On error a
+ * one-line reason is in err. */
+int daemon_net_start(struct daemon *d, char *err, size_t errlen);
+/* Closes listeners, connections, streams and splices. */
+void daemon_net_stop(struct daemon *d);
+/* Frees them after the loop has run the close callbacks. */
+void daemon_net_cleanup(struct daemon *d);
+/* One listen multiaddr per line (the banner's Peer Addrs). */
+void daemon_net_print_addrs(const struct daemon *d, FILE *out);
 
 #endif

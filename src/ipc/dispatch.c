@@ -10,17 +10,20 @@
  */
 #include "fastn/err.h"
 #include "ipc/ipc_int.h"
+#include "net/swarm.h"
 #include "util/log.h"
 
 typedef int (*ipc_handler_fn)(struct ipc_call *call,
                               const P2pd__Pb__Request *req);
 
-/* IDENTIFY: the PeerID this socket's identity has, and its listen
- * multiaddrs (none until the host listens on the network). */
+/* IDENTIFY: the PeerID this socket's identity has, and the multiaddrs it
+ * listens on (as peers dial them; without /p2p, as p2pd answers). */
 static int handle_identify(struct ipc_call *call, const P2pd__Pb__Request *req)
 {
     P2pd__Pb__IdentifyResponse *id;
     const struct identity *ident = call->host->identity;
+    struct multiaddr *addrs = NULL;
+    size_t n = 0;
 
     (void)req;
     id = ipc_reply_alloc(&call->reply, sizeof(*id));
@@ -30,19 +33,19 @@ static int handle_identify(struct ipc_call *call, const P2pd__Pb__Request *req)
     /* Only the PeerID leaves: never the identity's secret half. */
     id->id.data = (uint8_t *)ident->id.bytes;
     id->id.len = ident->id.len;
-    id->n_addrs = 0;
+    if (call->host->swarm) {
+        addrs = ipc_reply_alloc(&call->reply, 32 * sizeof(*addrs));
+        id->addrs = ipc_reply_alloc(&call->reply, 32 * sizeof(*id->addrs));
+        if (!addrs || !id->addrs)
+            return FASTN_ERR_NOMEM;
+        n = swarm_listen_addrs(call->host->swarm, addrs, 32);
+    }
+    for (size_t i = 0; i < n; i++) {
+        id->addrs[i].data = addrs[i].bytes;
+        id->addrs[i].len = addrs[i].len;
+    }
+    id->n_addrs = n;
     call->reply.resp.identify = id;
-    return 0;
-}
-
-/* LIST_PEERS: the peers the host has connections to; the host has no
- * network yet, so the list is empty. */
-static int handle_list_peers(struct ipc_call *call,
-                             const P2pd__Pb__Request *req)
-{
-    (void)req;
-    call->reply.resp.n_peers = 0;
-    call->reply.resp.peers = NULL;
     return 0;
 }
 
@@ -51,7 +54,13 @@ static const struct {
     ipc_handler_fn fn;
 } handlers[] = {
     {P2PD__PB__REQUEST__TYPE__IDENTIFY, handle_identify},
-    {P2PD__PB__REQUEST__TYPE__LIST_PEERS, handle_list_peers},
+    {P2PD__PB__REQUEST__TYPE__CONNECT, ipc_handle_connect},
+    {P2PD__PB__REQUEST__TYPE__STREAM_OPEN, ipc_handle_stream_open},
+    {P2PD__PB__REQUEST__TYPE__STREAM_HANDLER, ipc_handle_stream_handler},
+    {P2PD__PB__REQUEST__TYPE__LIST_PEERS, ipc_handle_list_peers},
+    {P2PD__PB__REQUEST__TYPE__DISCONNECT, ipc_handle_disconnect},
+    {P2PD__PB__REQUEST__TYPE__REMOVE_STREAM_HANDLER,
+     ipc_handle_remove_stream_handler},
     {P2PD__PB__REQUEST__TYPE__FASTN, ipc_handle_fastn},
 };
 
@@ -77,9 +86,14 @@ int ipc_dispatch(struct ipc_session *s, const P2pd__Pb__Request *req,
     ipc_handler_fn fn = find_handler((int)req->type);
     int err;
 
+    call.type = (int)req->type;
     ipc_reply_init(&call.reply);
     if (fn) {
         err = fn(&call, req);
+        if (err == IPC_DEFERRED) { /* answered later, ipc_call_finish() */
+            s->host->requests++;
+            return 0;
+        }
     } else {
         ipc_reply_set_msg(
             &call.reply, "fastnd does not support %s requests (type %d)",

@@ -33,10 +33,10 @@ static int handle_status(struct ipc_call *call, const Fastn__Request *req,
     st->peer_id.data = (uint8_t *)host->identity->id.bytes;
     st->peer_id.len = host->identity->id.len;
     st->home = (char *)host->home;
-    /* The network, handlers and plugins come with later subsystems; until
-     * then these counts are truthfully zero. */
     st->has_peers = st->has_connections = st->has_streams = true;
     st->has_handlers = st->has_plugins = true;
+    if (ipc_status_network(call, st))
+        return FASTN_ERR_NOMEM;
     st->plugins = host->plugins ? plugin_host_count(host->plugins) : 0;
     st->has_clients = true;
     st->clients = host->clients;
@@ -53,6 +53,10 @@ static const struct {
     ipc_ext_handler_fn fn;
 } ext_handlers[] = {
     {FASTN__REQUEST__TYPE__STATUS, handle_status},
+    {FASTN__REQUEST__TYPE__PEERS, ipc_ext_peers},
+    {FASTN__REQUEST__TYPE__CALL, ipc_ext_call},
+    {FASTN__REQUEST__TYPE__PING, ipc_ext_ping},
+    {FASTN__REQUEST__TYPE__STREAM_RESULT, ipc_ext_stream_result},
     {FASTN__REQUEST__TYPE__PLUGIN_INSTALL, ipc_plugin_install},
     {FASTN__REQUEST__TYPE__PLUGIN_LIST, ipc_plugin_list},
     {FASTN__REQUEST__TYPE__PLUGIN_INFO, ipc_plugin_info},

@@ -33,6 +33,9 @@
 #define IPC_EXT_VERSION 1
 /* Bytes a session queues for the client before it stops reading. */
 #define IPC_MAX_PENDING_OUT (8u << 20)
+/* Reply bytes one session's pending one-shot calls may reserve in all;
+ * their answers may be queued on top of IPC_MAX_PENDING_OUT. */
+#define IPC_CALL_BUDGET (256u << 20)
 /* Supplementary groups of a client that we look at. */
 #define IPC_MAX_GROUPS 64
 
@@ -63,26 +66,40 @@ enum ipc_admit { IPC_REFUSED = 0, IPC_USER, IPC_ADMIN };
 enum ipc_admit ipc_policy_admit(const struct ipc_policy *policy,
                                 const struct ipc_peer *peer);
 
-struct ipc_session;
+struct swarm;
+struct router;
 struct plugin_host;
 struct store;
+struct ipc_plugin_call;
 
 /* What the daemon hands to the control server: the identity this socket
  * serves and the state requests report. Owned by the daemon; sessions
- * borrow it. Later subsystems (swarm, router, plugin host) join here. */
+ * borrow it. Later subsystems (plugin host) join here. */
 struct ipc_host {
     const struct identity *identity;
     const char *home;    /* may be NULL */
     uint64_t started_ms; /* same clock as the now_ms passed to sessions */
     struct ipc_policy policy;
-    unsigned clients;            /* control connections open now (server.c) */
-    uint64_t requests;           /* requests served since start */
+    unsigned clients;  /* control connections open now (server.c) */
+    uint64_t requests; /* requests served since start */
+    /* The network (NULL without one: unit tests, the fuzzer; requests
+     * that need it then answer FASTN_ERR_UNSUPPORTED). */
+    struct swarm *swarm;
+    struct router *router;
     struct plugin_host *plugins; /* may be NULL: no plugin requests */
     struct store *state;         /* may be NULL: no notification requests */
-    /* Sessions waiting for a deferred answer (ipc_call_defer). */
-    struct ipc_session *waiting;
-    uint64_t next_ticket;
+    /* plugin calls waiting for their plugin's answer (req_plugin.c) */
+    struct ipc_plugin_call *plugin_calls;
+    uint64_t next_plugin_call;
 };
+
+struct ipc_call;
+
+/* After the queued output, the client's socket belongs to a stream:
+ * fd is a duplicate of it (the callee owns it), rest[0..n) are bytes the
+ * client sent after its request. fd is -1 when the session ended first. */
+typedef void (*ipc_handoff_fn)(void *arg, int fd, const uint8_t *rest,
+                               size_t n);
 
 struct ipc_session {
     struct ipc_host *host;
@@ -91,22 +108,27 @@ struct ipc_session {
     struct buf in;  /* received bytes not yet parsed */
     struct buf out; /* encoded responses not yet taken by the transport */
     bool closing;   /* read no more; close once out has been sent */
-    /* Set by the transport: output was queued outside ipc_session_feed
-     * (a deferred answer, a pushed notification); send it. */
-    void (*kick)(struct ipc_session *s);
-    void *transport;
-    /* A request answered later (ipc_call_defer): until then no further
-     * request is read, so answers stay in order. */
-    uint64_t ticket; /* 0: none */
-    bool has_call_id;
-    uint64_t call_id;
-    struct ipc_session *next_waiting, **pprev_waiting;
-    /* After NOTIFY_SUBSCRIBE the connection only receives; on_end undoes
-     * the subscription when the session ends. */
+    /* Requests answered later (ipc_call_defer); an ordered one holds back
+     * the requests after it, so responses stay in order. */
+    struct ipc_call *deferred;
+    unsigned n_deferred;
+    bool blocked;
+    bool eof;        /* the client's EOF came while a request was pending */
+    size_t reserved; /* reply bytes pending one-shot calls may take */
+    /* Set by a STREAM_OPEN: the transport hands the socket over once the
+     * output has been written, and the session reads no more requests. */
+    ipc_handoff_fn handoff;
+    void *handoff_arg;
+    /* The transport's hook: output was queued outside ipc_session_feed()
+     * (a deferred answer), or the session may read again. */
+    void (*wake)(struct ipc_session *s, void *arg);
+    void *wake_arg;
+    uint64_t last_now_ms;
+    /* After NOTIFY_SUBSCRIBE the connection only receives pushed
+     * messages; on_end undoes the subscription when the session ends. */
     bool streaming;
     void (*on_end)(struct ipc_session *s);
     unsigned sub;
-    uint64_t now_ms; /* as of the last feed */
 };
 
 /* Sets up a session for a newly accepted client; borrows host. */
@@ -138,6 +160,13 @@ int ipc_session_eof(struct ipc_session *s);
 /* True when the transport should close the connection now. */
 bool ipc_session_done(const struct ipc_session *s);
 
+/* True when the transport should read from the client: not closing, not
+ * waiting on an ordered request, not handed to a stream. */
+bool ipc_session_wants_input(const struct ipc_session *s);
+
+/* Marks the session's socket for a stream (see ipc_handoff_fn). */
+void ipc_session_handoff(struct ipc_session *s, ipc_handoff_fn fn, void *arg);
+
 /* One response being built. Handlers allocate the parts of their response
  * with ipc_reply_alloc(); all of it is freed with the reply. */
 struct ipc_reply_block;
@@ -155,7 +184,33 @@ struct ipc_call {
     struct ipc_host *host;
     uint64_t now_ms;
     struct ipc_reply reply;
+    int type; /* Request.Type, for the log */
+    /* deferred calls (ipc_call_defer) */
+    bool ordered;
+    void (*cancel)(struct ipc_call *call);
+    void *data; /* the handler's state */
+    struct ipc_call *next, **pprev;
 };
+
+/* A handler's return: it answers later with ipc_call_finish(). */
+#define IPC_DEFERRED 1
+/* Deferred calls one session may have at once. */
+#define IPC_MAX_DEFERRED 256
+
+/* Makes a call outlive its handler, which then returns IPC_DEFERRED and
+ * must not touch call again. ordered holds back the session's later
+ * requests until this one is answered (CONNECT, STREAM_OPEN); unordered
+ * ones (one-shot calls, matched by call_id) do not. cancel is called
+ * instead of an answer when the session goes away first: it releases
+ * what data holds; ipc then frees the call. Returns the call to finish,
+ * or NULL (FASTN_ERR_NOMEM, or FASTN_ERR_BUSY when IPC_MAX_DEFERRED are
+ * pending; *err says which). */
+struct ipc_call *ipc_call_defer(struct ipc_call *call, bool ordered,
+                                void (*cancel)(struct ipc_call *call),
+                                void *data, int *err);
+/* Answers a deferred call: err 0 sends call->reply, else an error
+ * response (with call->reply.msg if set). Frees the call. */
+void ipc_call_finish(struct ipc_call *call, int err);
 
 /* Returns n zeroed bytes that live as long as the reply, or NULL. */
 void *ipc_reply_alloc(struct ipc_reply *r, size_t n);
@@ -165,22 +220,8 @@ Fastn__Response *ipc_reply_ext(struct ipc_reply *r);
 void ipc_reply_set_msg(struct ipc_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* A handler's return value: the answer comes later, through
- * ipc_deferred_answer() with the ticket ipc_call_defer() gave. */
-#define IPC_DEFERRED 1
-
-/* Marks the request being handled as answered later; returns its ticket
- * (never 0). The handler then returns IPC_DEFERRED. */
-uint64_t ipc_call_defer(struct ipc_call *call);
-/* Takes a deferral back (the handler failed after deferring). */
-void ipc_call_undefer(struct ipc_call *call);
-/* Answers a deferred request with r (an OK reply, or one turned into an
- * error by ipc_reply_make_error), then reads the session's next requests.
- * Errors: FASTN_ERR_NOT_FOUND (the client went away: nothing is sent). */
-int ipc_deferred_answer(struct ipc_host *host, uint64_t ticket,
-                        struct ipc_reply *r);
-/* Queues a pushed message on a streaming session and kicks the transport.
- * Errors: as ipc_session_send. */
+/* Queues a pushed message on a streaming session and wakes the
+ * transport. Errors: as ipc_session_send. */
 int ipc_session_push(struct ipc_session *s, const P2pd__Pb__Response *resp);
 
 /* A plugin answered the call whose ticket is `ticket` (the plugin host's

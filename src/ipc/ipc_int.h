@@ -9,6 +9,9 @@
 void ipc_reply_init(struct ipc_reply *r);
 /* Frees every block the reply allocated. */
 void ipc_reply_cleanup(struct ipc_reply *r);
+/* Moves a reply (its blocks, and the parts pointing into it) from src to
+ * dst; src is left empty. */
+void ipc_reply_move(struct ipc_reply *dst, struct ipc_reply *src);
 /* Turns the reply into an ERROR response: r->msg (or the code's standard
  * message) for every libp2p daemon client, the stable code in the fastn
  * extension. Parts a handler had filled in are dropped. */
@@ -19,9 +22,35 @@ void ipc_reply_make_error(struct ipc_reply *r, int code);
  * FASTN_ERR_TOO_LARGE / _NOMEM. */
 int ipc_session_send(struct ipc_session *s, const P2pd__Pb__Response *resp);
 
-/* Leaves the host's list of waiting sessions (a session that ends). */
-void ipc_session_unwait(struct ipc_session *s);
+/* Request handlers in their own files (see dispatch.c's table): they
+ * fill call->reply and return 0, an error, or IPC_DEFERRED. */
+int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req);
+int ipc_handle_disconnect(struct ipc_call *call, const P2pd__Pb__Request *req);
+int ipc_handle_list_peers(struct ipc_call *call, const P2pd__Pb__Request *req);
+int ipc_handle_stream_open(struct ipc_call *call, const P2pd__Pb__Request *req);
+int ipc_handle_stream_handler(struct ipc_call *call,
+                              const P2pd__Pb__Request *req);
+int ipc_handle_remove_stream_handler(struct ipc_call *call,
+                                     const P2pd__Pb__Request *req);
 
+/* fastn extension handlers (see ext.c's table). */
+int ipc_ext_peers(struct ipc_call *call, const Fastn__Request *req,
+                  Fastn__Response *ext);
+int ipc_ext_call(struct ipc_call *call, const Fastn__Request *req,
+                 Fastn__Response *ext);
+int ipc_ext_ping(struct ipc_call *call, const Fastn__Request *req,
+                 Fastn__Response *ext);
+int ipc_ext_stream_result(struct ipc_call *call, const Fastn__Request *req,
+                          Fastn__Response *ext);
+
+/* Shared by the handlers: the request's PeerID (FASTN_ERR_BAD_PEER_ID
+ * with a message), and the "no network" answer. */
+struct peer_id;
+int ipc_req_peer(struct ipc_call *call, const ProtobufCBinaryData *b,
+                 struct peer_id *out);
+int ipc_no_network(struct ipc_call *call);
+/* Fills STATUS's network counts and listen addresses. */
+int ipc_status_network(struct ipc_call *call, Fastn__Status *st);
 /* Handlers of fastn extension requests, one file each group
  * (req_plugin.c, req_notify.c). Each returns 0, IPC_DEFERRED or the
  * request's error code. */

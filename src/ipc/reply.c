@@ -38,6 +38,19 @@ void ipc_reply_cleanup(struct ipc_reply *r)
     }
 }
 
+void ipc_reply_move(struct ipc_reply *dst, struct ipc_reply *src)
+{
+    *dst = *src;
+    if (src->resp.fastn == &src->ext)
+        dst->resp.fastn = &dst->ext;
+    if (src->resp.error == &src->error)
+        dst->resp.error = &dst->error;
+    if (src->error.msg == src->msg)
+        dst->error.msg = dst->msg;
+    src->blocks = NULL;
+    ipc_reply_init(src);
+}
+
 void *ipc_reply_alloc(struct ipc_reply *r, size_t n)
 {
     struct ipc_reply_block *b;

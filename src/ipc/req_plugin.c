@@ -303,12 +303,49 @@ int ipc_plugin_disable(struct ipc_call *call, const Fastn__Request *req,
     return enable(call, req, ext, false);
 }
 
+/* A plugin call waiting for its plugin: found by the ticket the plugin
+ * host was given, holding the deferred control request. */
+struct ipc_plugin_call {
+    uint64_t ticket;
+    struct ipc_call *call;
+    struct ipc_host *host;
+    struct ipc_plugin_call *next, **pprev;
+};
+
+static void unlink_call(struct ipc_plugin_call *pc)
+{
+    *pc->pprev = pc->next;
+    if (pc->next)
+        pc->next->pprev = pc->pprev;
+}
+
+/* The client went away first: its answer, when it comes, is dropped. */
+static void cancel_call(struct ipc_call *dc)
+{
+    struct ipc_plugin_call *pc = dc->data;
+    unlink_call(pc);
+    free(pc);
+}
+
+static void call_refused(struct ipc_call *call, const char *name, int err)
+{
+    if (err == FASTN_ERR_NOT_FOUND)
+        ipc_reply_set_msg(&call->reply, "no plugin named %.64s is installed",
+                          name);
+    else if (err == FASTN_ERR_PLUGIN_CRASHED)
+        ipc_reply_set_msg(&call->reply,
+                          "plugin %.64s is not running (it stopped with an "
+                          "error; see `fastn plugin info %.64s`)",
+                          name, name);
+}
+
 int ipc_plugin_call(struct ipc_call *call, const Fastn__Request *req,
                     Fastn__Response *ext)
 {
     const Fastn__PluginRequest *pr = req->plugin;
     const char *method = pr ? pr->method : NULL;
-    uint64_t ticket;
+    struct ipc_host *h = call->host;
+    struct ipc_plugin_call *pc;
     int err;
 
     (void)ext;
@@ -318,48 +355,60 @@ int ipc_plugin_call(struct ipc_call *call, const Fastn__Request *req,
         ipc_reply_set_msg(&call->reply, "the call names no method");
         return FASTN_ERR_INVAL;
     }
-    ticket = ipc_call_defer(call);
-    err = plugin_host_call(call->host->plugins, pr->name, method,
-                           strlen(method), pr->has_arg ? pr->arg.data : NULL,
-                           pr->has_arg ? pr->arg.len : 0, ticket);
-    if (!err)
-        return IPC_DEFERRED;
-    ipc_call_undefer(call);
-    if (err == FASTN_ERR_NOT_FOUND)
-        ipc_reply_set_msg(&call->reply, "no plugin named %.64s is installed",
-                          pr->name);
-    else if (err == FASTN_ERR_PLUGIN_CRASHED)
-        ipc_reply_set_msg(&call->reply,
-                          "plugin %.64s is not running (it stopped with an "
-                          "error; see `fastn plugin info %.64s`)",
-                          pr->name, pr->name);
-    return err;
+    if (!(pc = calloc(1, sizeof(*pc))))
+        return FASTN_ERR_NOMEM;
+    pc->ticket = ++h->next_plugin_call;
+    pc->host = h;
+    err = plugin_host_call(h->plugins, pr->name, method, strlen(method),
+                           pr->has_arg ? pr->arg.data : NULL,
+                           pr->has_arg ? pr->arg.len : 0, pc->ticket);
+    /* ordered: answers stay in request order on this connection */
+    if (!err && !(pc->call = ipc_call_defer(call, true, cancel_call, pc, &err)))
+        err = err ? err : FASTN_ERR_NOMEM; /* its answer will be dropped */
+    if (err) {
+        free(pc);
+        call_refused(call, pr->name, err);
+        return err;
+    }
+    pc->next = h->plugin_calls;
+    pc->pprev = &h->plugin_calls;
+    if (h->plugin_calls)
+        h->plugin_calls->pprev = &pc->next;
+    h->plugin_calls = pc;
+    return IPC_DEFERRED;
 }
 
 void ipc_plugin_call_done(struct ipc_host *host, uint64_t ticket, int status,
                           const uint8_t *p, size_t n)
 {
-    struct ipc_reply r;
+    struct ipc_plugin_call *pc = host->plugin_calls;
+    struct ipc_call *dc;
     Fastn__Response *ext;
 
-    ipc_reply_init(&r);
-    ext = ipc_reply_ext(&r);
-    if (status == 0) {
-        ext->has_call_result = true;
-        ext->call_result.data = (uint8_t *)p;
-        ext->call_result.len = n;
-    } else {
-        /* the plugin's message, as text a person can read */
-        size_t k = n < sizeof(r.msg) - 1 ? n : sizeof(r.msg) - 1;
-        for (size_t i = 0; i < k; i++)
-            r.msg[i] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
-        r.msg[k] = '\0';
-        ipc_reply_make_error(&r, status < 0 ? status : FASTN_ERR_REMOTE);
-    }
-    if (ipc_deferred_answer(host, ticket, &r) != 0)
+    while (pc && pc->ticket != ticket)
+        pc = pc->next;
+    if (!pc) {
         log_msg(LOG_DEBUG, "ipc",
                 "plugin call %llu answered after its "
                 "client left",
                 (unsigned long long)ticket);
-    ipc_reply_cleanup(&r);
+        return;
+    }
+    dc = pc->call;
+    unlink_call(pc);
+    free(pc);
+    if (status == 0) {
+        ext = ipc_reply_ext(&dc->reply);
+        ext->has_call_result = true;
+        ext->call_result.data = (uint8_t *)p;
+        ext->call_result.len = n;
+        ipc_call_finish(dc, 0);
+        return;
+    }
+    /* the plugin's message, as text a person can read */
+    size_t k = n < sizeof(dc->reply.msg) - 1 ? n : sizeof(dc->reply.msg) - 1;
+    for (size_t i = 0; i < k; i++)
+        dc->reply.msg[i] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+    dc->reply.msg[k] = '\0';
+    ipc_call_finish(dc, status < 0 ? status : FASTN_ERR_REMOTE);
 }

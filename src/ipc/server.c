@@ -11,6 +11,7 @@
 #include "ipc/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -42,6 +43,7 @@ struct conn_write {
 
 static void conn_flush(struct ipc_conn *c);
 static void conn_read_start(struct ipc_conn *c);
+static void conn_handoff(struct ipc_conn *c);
 
 static void on_conn_closed(uv_handle_t *h)
 {
@@ -82,9 +84,39 @@ static void on_write(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (!c->reading && !c->session.closing && !c->session.ticket &&
+    if (c->session.handoff && c->pending == 0 && c->session.out.len == 0) {
+        conn_handoff(c);
+        return;
+    }
+    if (!c->reading && ipc_session_wants_input(&c->session) &&
         c->pending <= WRITE_LOW)
         conn_read_start(c);
+}
+
+/* The client's socket now carries a stream: a duplicate of it goes to the
+ * stream's owner with what the client sent after its request, and this
+ * connection ends (the socket stays open through the duplicate). */
+static void conn_handoff(struct ipc_conn *c)
+{
+    struct ipc_session *s = &c->session;
+    ipc_handoff_fn fn = s->handoff;
+    uv_os_fd_t fd;
+    int dup_fd = -1;
+
+    s->handoff = NULL;
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0)
+        dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    fn(s->handoff_arg, dup_fd, s->in.data, s->in.len);
+    buf_reset(&s->in);
+    conn_close(c);
+}
+
+/* The session queued output outside a read (a deferred answer), or may
+ * read again. */
+static void on_session_wake(struct ipc_session *s, void *arg)
+{
+    (void)s;
+    conn_flush(arg);
 }
 
 /* Hands the session's queued responses to libuv. */
@@ -116,7 +148,8 @@ static void conn_flush(struct ipc_conn *c)
         }
         c->pending += w->len;
     }
-    if (c->reading && (s->closing || c->pending > WRITE_HIGH || s->ticket)) {
+    if (c->reading &&
+        (!ipc_session_wants_input(s) || c->pending > WRITE_HIGH)) {
         uv_read_stop((uv_stream_t *)&c->pipe);
         c->reading = false;
     }
@@ -124,14 +157,12 @@ static void conn_flush(struct ipc_conn *c)
         conn_close(c);
         return;
     }
-    /* a deferred answer went out: read the next requests */
-    if (!c->reading && !s->closing && !s->ticket && c->pending <= WRITE_LOW)
+    if (s->handoff && c->pending == 0 && s->out.len == 0) {
+        conn_handoff(c);
+        return;
+    }
+    if (!c->reading && ipc_session_wants_input(s) && c->pending <= WRITE_LOW)
         conn_read_start(c);
-}
-
-static void conn_kick(struct ipc_session *s)
-{
-    conn_flush(s->transport);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -214,8 +245,8 @@ static void on_connection(uv_stream_t *listener, int status)
     srv->host->clients++;
     memset(&peer, 0, sizeof(peer));
     ipc_session_init(&c->session, srv->host, &peer);
-    c->session.kick = conn_kick;
-    c->session.transport = c;
+    c->session.wake = on_session_wake;
+    c->session.wake_arg = c;
     if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 ||
         peer_credentials(&c->pipe, &c->session.peer) != 0) {
         conn_close(c);

@@ -63,15 +63,39 @@ void ipc_session_init(struct ipc_session *s, struct ipc_host *host,
     s->peer = *peer;
     s->admit = IPC_REFUSED;
     buf_init(&s->in, IPC_MAX_REQUEST + IPC_MAX_PREFIX);
-    buf_init(&s->out, IPC_MAX_PENDING_OUT);
+    buf_init(&s->out, IPC_MAX_PENDING_OUT + IPC_CALL_BUDGET);
+}
+
+/* Drops every deferred call without an answer (the session is going
+ * away, or it failed). */
+static void cancel_deferred(struct ipc_session *s)
+{
+    while (s->deferred) {
+        struct ipc_call *c = s->deferred;
+        s->deferred = c->next;
+        if (c->next)
+            c->next->pprev = &s->deferred;
+        s->n_deferred--;
+        c->session = NULL;
+        if (c->cancel)
+            c->cancel(c);
+        ipc_reply_cleanup(&c->reply);
+        free(c);
+    }
+    s->blocked = false;
 }
 
 void ipc_session_cleanup(struct ipc_session *s)
 {
-    ipc_session_unwait(s);
+    cancel_deferred(s);
     if (s->on_end)
         s->on_end(s);
     s->on_end = NULL;
+    if (s->handoff) {
+        ipc_handoff_fn fn = s->handoff;
+        s->handoff = NULL;
+        fn(s->handoff_arg, -1, NULL, 0);
+    }
     buf_cleanup(&s->in);
     buf_cleanup(&s->out);
 }
@@ -104,6 +128,7 @@ static int session_fail(struct ipc_session *s, int code, const char *fmt, ...)
     ipc_reply_make_error(&r, code);
     LOG_RATELIMITED(LOG_INFO, "ipc", "client pid %d uid %u: %s; closing",
                     (int)s->peer.pid, (unsigned)s->peer.uid, r.msg);
+    cancel_deferred(s);
     ipc_session_send(s, &r.resp);
     ipc_reply_cleanup(&r);
     s->closing = true;
@@ -136,8 +161,8 @@ static int session_step(struct ipc_session *s, uint64_t now_ms)
     P2pd__Pb__Request *req;
     int err;
 
-    if (s->ticket || s->streaming)
-        return FASTN_ERR_AGAIN; /* answers stay in order */
+    if (s->streaming)
+        return FASTN_ERR_AGAIN; /* a subscribed client only receives */
     err = ipc_frame_parse(s->in.data, s->in.len, IPC_MAX_REQUEST, &body,
                           &body_len, &frame_len);
     if (err == FASTN_ERR_AGAIN)
@@ -161,46 +186,146 @@ static int session_step(struct ipc_session *s, uint64_t now_ms)
     return 0;
 }
 
+/* Answers the requests waiting in s->in while the session may. */
+static int session_run(struct ipc_session *s, uint64_t now_ms)
+{
+    while (!s->closing && !s->blocked && !s->handoff && !s->streaming) {
+        int err = session_step(s, now_ms);
+        if (err == FASTN_ERR_AGAIN)
+            return 0;
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
 int ipc_session_feed(struct ipc_session *s, const uint8_t *p, size_t n,
                      uint64_t now_ms)
 {
     int err = 0;
 
-    s->now_ms = now_ms;
+    s->last_now_ms = now_ms;
     if (s->streaming)
         return 0; /* a subscribed client only receives */
-    if (n == 0) { /* a deferred answer went out: read what waited */
-        while (!s->closing && (err = session_step(s, now_ms)) == 0)
-            ;
-        return err == FASTN_ERR_AGAIN ? 0 : err;
-    }
     while (n > 0 && !s->closing) {
         /* Take what fits: a complete largest frame always does, and
-         * answering it makes room for the rest. */
+         * answering it makes room for the rest. Only a client that keeps
+         * sending while a request is pending can fill it. */
         size_t take = s->in.max - s->in.len;
         if (take > n)
             take = n;
-        if (take == 0) /* a client pipelining past a waiting answer */
+        if (take == 0)
             return session_fail(s, FASTN_ERR_TOO_LARGE,
-                                "too many requests sent while one waits");
+                                "more than %u bytes sent while a request "
+                                "was pending",
+                                IPC_MAX_REQUEST);
         err = buf_append(&s->in, p, take);
         if (err)
             return session_fail(s, err, "out of memory");
         p += take;
         n -= take;
-        while (!s->closing && (err = session_step(s, now_ms)) == 0)
-            ;
-        if (err != FASTN_ERR_AGAIN)
+        err = session_run(s, now_ms);
+        if (err)
             return err;
-        err = 0;
     }
     return err;
+}
+
+bool ipc_session_wants_input(const struct ipc_session *s)
+{
+    return !s->closing && !s->blocked && !s->handoff && !s->eof;
+}
+
+void ipc_session_handoff(struct ipc_session *s, ipc_handoff_fn fn, void *arg)
+{
+    s->handoff = fn;
+    s->handoff_arg = arg;
+}
+
+static void wake(struct ipc_session *s)
+{
+    if (s->wake)
+        s->wake(s, s->wake_arg);
+}
+
+int ipc_session_push(struct ipc_session *s, const P2pd__Pb__Response *resp)
+{
+    int err = ipc_session_send(s, resp);
+    wake(s);
+    return err;
+}
+
+struct ipc_call *ipc_call_defer(struct ipc_call *call, bool ordered,
+                                void (*cancel)(struct ipc_call *call),
+                                void *data, int *err)
+{
+    struct ipc_session *s = call->session;
+    struct ipc_call *dc;
+
+    if (s->n_deferred >= IPC_MAX_DEFERRED) {
+        *err = FASTN_ERR_BUSY;
+        return NULL;
+    }
+    dc = malloc(sizeof(*dc));
+    if (!dc) {
+        *err = FASTN_ERR_NOMEM;
+        return NULL;
+    }
+    *dc = *call;
+    ipc_reply_move(&dc->reply, &call->reply);
+    dc->ordered = ordered;
+    dc->cancel = cancel;
+    dc->data = data;
+    dc->next = s->deferred;
+    dc->pprev = &s->deferred;
+    if (s->deferred)
+        s->deferred->pprev = &dc->next;
+    s->deferred = dc;
+    s->n_deferred++;
+    if (ordered)
+        s->blocked = true;
+    return dc;
+}
+
+void ipc_call_finish(struct ipc_call *dc, int err)
+{
+    struct ipc_session *s = dc->session;
+
+    *dc->pprev = dc->next;
+    if (dc->next)
+        dc->next->pprev = dc->pprev;
+    s->n_deferred--;
+    if (err)
+        ipc_reply_make_error(&dc->reply, err);
+    log_msg(LOG_DEBUG, "ipc", "pid %d: %s -> %s (deferred)", (int)s->peer.pid,
+            ipc_request_type_name(dc->type), fastn_err_name(err));
+    if (!s->closing)
+        ipc_session_send(s, &dc->reply.resp);
+    ipc_reply_cleanup(&dc->reply);
+    if (dc->ordered) {
+        s->blocked = false;
+        session_run(s, s->last_now_ms);
+        if (s->eof && !s->blocked && !s->handoff)
+            ipc_session_eof(s);
+    }
+    free(dc);
+    wake(s);
 }
 
 int ipc_session_eof(struct ipc_session *s)
 {
     if (s->closing)
         return 0;
+    if (s->streaming) { /* a subscriber leaving: nothing was pending */
+        s->closing = true;
+        return 0;
+    }
+    if (s->blocked || s->handoff) {
+        /* what is buffered may still be requests (or a stream's first
+         * bytes): decide once the pending request is answered */
+        s->eof = true;
+        return 0;
+    }
     s->closing = true;
     if (s->in.len == 0)
         return 0;
@@ -211,5 +336,6 @@ int ipc_session_eof(struct ipc_session *s)
 
 bool ipc_session_done(const struct ipc_session *s)
 {
-    return s->closing && s->out.len == 0;
+    /* after the client's EOF, pending answers still go out */
+    return s->closing && s->out.len == 0 && s->n_deferred == 0 && !s->handoff;
 }

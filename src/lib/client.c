@@ -15,7 +15,6 @@
 #include "util/multiaddr.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
-#define EXT_VERSION 1
 #define DEFAULT_CALL_TIMEOUT_MS 35000
 
 void fastn_connect_options_init(struct fastn_connect_options *o)
@@ -77,6 +76,7 @@ int fastn_client_connect(const struct fastn_connect_options *opts,
     if (!c)
         return FASTN_ERR_NOMEM;
     c->fd = -1;
+    c->done_tail = &c->done;
     c->timeout_ms =
         opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     /* a plugin has 30 s to answer a call: wait for that by default */
@@ -101,11 +101,23 @@ int fastn_client_connect(const struct fastn_connect_options *opts,
 
 void fastn_client_free(struct fastn_client *c)
 {
+    struct lib_call_done *d;
+
     if (!c)
         return;
     if (c->fd >= 0)
         close(c->fd);
+    while ((d = lib_call_take(c, 0))) {
+        free(d->data);
+        free(d);
+    }
+    free(c->pending);
     free(c);
+}
+
+int fastn_client_fd(const struct fastn_client *c)
+{
+    return c->fd;
 }
 
 int fastn_client_started_daemon(const struct fastn_client *c)
@@ -126,7 +138,7 @@ const char *fastn_client_error_message(const struct fastn_client *c)
 /* --- conversions ---------------------------------------------------------
  * What the daemon sends is checked like any outside input. */
 
-static int peer_id_text(const ProtobufCBinaryData *id, char *out)
+int lib_peer_id_text(const ProtobufCBinaryData *id, char *out)
 {
     if (id->len < 2 || id->len > 64 ||
         base58_encode(id->data, id->len, out, FASTN_PEER_ID_MAX) < 0)
@@ -134,7 +146,7 @@ static int peer_id_text(const ProtobufCBinaryData *id, char *out)
     return 0;
 }
 
-static void free_addrs(char **addrs, size_t n)
+void lib_free_addrs(char **addrs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(addrs[i]);
@@ -143,8 +155,8 @@ static void free_addrs(char **addrs, size_t n)
 
 /* Text forms of binary multiaddrs; ones this library cannot decode (a
  * protocol newer than it) are left out rather than failing the call. */
-static int addrs_text(const ProtobufCBinaryData *in, size_t n, char ***out,
-                      size_t *n_out)
+int lib_addrs_text(const ProtobufCBinaryData *in, size_t n, char ***out,
+                   size_t *n_out)
 {
     char text[MULTIADDR_STR_MAX];
     struct multiaddr ma;
@@ -158,7 +170,7 @@ static int addrs_text(const ProtobufCBinaryData *in, size_t n, char ***out,
             multiaddr_format(&ma, text, sizeof(text)) < 0)
             continue;
         if (!(v[k] = strdup(text))) {
-            free_addrs(v, k);
+            lib_free_addrs(v, k);
             return FASTN_ERR_NOMEM;
         }
         k++;
@@ -191,9 +203,9 @@ int fastn_client_identify(struct fastn_client *c, struct fastn_identity **out)
         rc = FASTN_ERR_NOMEM;
     else if (!r->identify)
         rc = FASTN_ERR_PROTOCOL;
-    else if (!(rc = peer_id_text(&r->identify->id, id->peer_id)))
-        rc = addrs_text(r->identify->addrs, r->identify->n_addrs, &id->addrs,
-                        &id->n_addrs);
+    else if (!(rc = lib_peer_id_text(&r->identify->id, id->peer_id)))
+        rc = lib_addrs_text(r->identify->addrs, r->identify->n_addrs,
+                            &id->addrs, &id->n_addrs);
     p2pd__pb__response__free_unpacked(r, NULL);
     if (rc) {
         fastn_identity_free(id);
@@ -207,8 +219,60 @@ void fastn_identity_free(struct fastn_identity *id)
 {
     if (!id)
         return;
-    free_addrs(id->addrs, id->n_addrs);
+    lib_free_addrs(id->addrs, id->n_addrs);
     free(id);
+}
+
+static int peer_conn_convert(const Fastn__PeerConn *pc, struct fastn_peer *p)
+{
+    int rc = lib_peer_id_text(&pc->peer_id, p->peer_id);
+
+    if (!rc)
+        rc = lib_addrs_text(&pc->addr, pc->has_addr ? 1 : 0, &p->addrs,
+                            &p->n_addrs);
+    if (rc)
+        return rc;
+    p->inbound = pc->inbound;
+    snprintf(p->agent, sizeof(p->agent), "%s", pc->agent ? pc->agent : "");
+    p->rtt_us = pc->rtt_us;
+    p->streams = pc->streams;
+    p->connected_ms = pc->connected_ms;
+    return 0;
+}
+
+/* PEERS (the fastn extension): with direction, agent, round trip. */
+static int list_peers_ext(struct fastn_client *c, struct fastn_peer_list **out)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    Fastn__Request ext = FASTN__REQUEST__INIT;
+    P2pd__Pb__Response *r = NULL;
+    struct fastn_peer_list *l;
+    int rc;
+
+    ext.version = EXT_VERSION;
+    ext.type = FASTN__REQUEST__TYPE__PEERS;
+    req.type = P2PD__PB__REQUEST__TYPE__FASTN;
+    req.fastn = &ext;
+    rc = lib_request(c, &req, &r);
+    if (rc)
+        return rc == FASTN_ERR_REMOTE ? FASTN_ERR_UNSUPPORTED : rc;
+    const Fastn__Response *f = r->fastn;
+    size_t n = f ? f->n_peers : 0;
+    l = calloc(1, sizeof(*l));
+    if (l)
+        l->peers = calloc(n ? n : 1, sizeof(*l->peers));
+    rc = l && l->peers ? 0 : FASTN_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = peer_conn_convert(f->peers[i], &l->peers[i]);
+        l->n_peers = i + 1;
+    }
+    p2pd__pb__response__free_unpacked(r, NULL);
+    if (rc) {
+        fastn_peer_list_free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
 }
 
 int fastn_client_list_peers(struct fastn_client *c,
@@ -216,7 +280,11 @@ int fastn_client_list_peers(struct fastn_client *c,
 {
     P2pd__Pb__Response *r = NULL;
     struct fastn_peer_list *l;
-    int rc = simple_request(c, P2PD__PB__REQUEST__TYPE__LIST_PEERS, &r);
+    int rc = list_peers_ext(c, out);
+
+    if (rc != FASTN_ERR_UNSUPPORTED)
+        return rc;
+    rc = simple_request(c, P2PD__PB__REQUEST__TYPE__LIST_PEERS, &r);
 
     if (rc)
         return rc;
@@ -226,10 +294,10 @@ int fastn_client_list_peers(struct fastn_client *c,
     rc = l && l->peers ? 0 : FASTN_ERR_NOMEM;
     for (size_t i = 0; !rc && i < r->n_peers; i++) {
         struct fastn_peer *p = &l->peers[i];
-        rc = peer_id_text(&r->peers[i]->id, p->peer_id);
+        rc = lib_peer_id_text(&r->peers[i]->id, p->peer_id);
         if (!rc)
-            rc = addrs_text(r->peers[i]->addrs, r->peers[i]->n_addrs, &p->addrs,
-                            &p->n_addrs);
+            rc = lib_addrs_text(r->peers[i]->addrs, r->peers[i]->n_addrs,
+                                &p->addrs, &p->n_addrs);
         l->n_peers = i + 1;
     }
     p2pd__pb__response__free_unpacked(r, NULL);
@@ -246,7 +314,7 @@ void fastn_peer_list_free(struct fastn_peer_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->n_peers; i++)
-        free_addrs(l->peers[i].addrs, l->peers[i].n_addrs);
+        lib_free_addrs(l->peers[i].addrs, l->peers[i].n_addrs);
     free(l->peers);
     free(l);
 }
@@ -262,7 +330,7 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
     st->ext_version = ext->version;
     st->uptime_ms = s->uptime_ms;
     st->pid = s->pid;
-    rc = peer_id_text(&s->peer_id, st->peer_id);
+    rc = lib_peer_id_text(&s->peer_id, st->peer_id);
     if (rc)
         return rc;
     st->home = strdup(s->home ? s->home : "");
@@ -276,8 +344,12 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
     st->plugins = s->plugins;
     st->identities = s->identities;
     st->requests = s->requests;
-    return addrs_text(s->listen_addrs, s->n_listen_addrs, &st->listen_addrs,
-                      &st->n_listen_addrs);
+    st->dials = s->dials;
+    st->handshakes = s->handshakes;
+    st->pending = s->pending;
+    st->streams_total = s->streams_total;
+    return lib_addrs_text(s->listen_addrs, s->n_listen_addrs, &st->listen_addrs,
+                          &st->n_listen_addrs);
 }
 
 int fastn_client_status(struct fastn_client *c, struct fastn_status **out)
@@ -316,6 +388,6 @@ void fastn_status_free(struct fastn_status *st)
     if (!st)
         return;
     free(st->home);
-    free_addrs(st->listen_addrs, st->n_listen_addrs);
+    lib_free_addrs(st->listen_addrs, st->n_listen_addrs);
     free(st);
 }

@@ -7,10 +7,8 @@
 #include "ipc/fastn.pb-c.h"
 #include "lib/lib_int.h"
 
-#define EXT_VERSION 1
-
-int lib_ext_request(struct fastn_client *c, int type, void *plugin,
-                    void *notify, int timeout_ms, P2pd__Pb__Response **resp)
+int lib_ext_exchange(struct fastn_client *c, int type, void *plugin,
+                     void *notify, int timeout_ms, P2pd__Pb__Response **resp)
 {
     P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
     Fastn__Request ext = FASTN__REQUEST__INIT;
@@ -39,9 +37,4 @@ int lib_ext_request(struct fastn_client *c, int type, void *plugin,
 void fastn_free(void *p)
 {
     free(p);
-}
-
-int fastn_client_fd(const struct fastn_client *c)
-{
-    return c ? c->fd : -1;
 }

@@ -6,6 +6,7 @@
  * stream.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipc/fastn.pb-c.h"
 #include "ipc/frame.h"
 #include "lib/lib_int.h"
 
@@ -106,7 +108,7 @@ static int send_all(int fd, const uint8_t *p, size_t n, int64_t deadline)
     return 0;
 }
 
-static int recv_exact(int fd, uint8_t *p, size_t n, int64_t deadline)
+int lib_recv_exact(int fd, uint8_t *p, size_t n, int64_t deadline)
 {
     while (n > 0) {
         ssize_t r = recv(fd, p, n, 0);
@@ -128,6 +130,14 @@ static int recv_exact(int fd, uint8_t *p, size_t n, int64_t deadline)
     return 0;
 }
 
+int lib_set_blocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        return FASTN_ERR_IO;
+    return 0;
+}
+
 /* Reads one varint-delimited Response. */
 static int read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
 {
@@ -140,7 +150,7 @@ static int read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
     do {
         if (n == sizeof(prefix))
             return FASTN_ERR_PROTOCOL;
-        rc = recv_exact(fd, prefix + n, 1, deadline);
+        rc = lib_recv_exact(fd, prefix + n, 1, deadline);
         if (rc)
             return rc;
     } while (prefix[n++] & 0x80);
@@ -150,7 +160,7 @@ static int read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
     body = malloc(len ? (size_t)len : 1);
     if (!body)
         return FASTN_ERR_NOMEM;
-    rc = recv_exact(fd, body, (size_t)len, deadline);
+    rc = lib_recv_exact(fd, body, (size_t)len, deadline);
     if (!rc) {
         *out = p2pd__pb__response__unpack(NULL, (size_t)len, body);
         rc = *out ? 0 : FASTN_ERR_PROTOCOL;
@@ -178,15 +188,175 @@ static bool ends_connection(int err)
     return false;
 }
 
-static int daemon_error(struct fastn_client *c, const P2pd__Pb__Response *r)
+static int error_of(const P2pd__Pb__Response *r, char *msg, size_t len)
 {
-    const char *msg = r->error && r->error->msg ? r->error->msg : "";
-    int code = FASTN_ERR_REMOTE;
-
-    snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
+    if (msg && len)
+        snprintf(msg, len, "%s",
+                 r->error && r->error->msg ? r->error->msg : "");
     if (r->fastn && r->fastn->has_code && r->fastn->code < 0)
-        code = r->fastn->code;
-    return code;
+        return r->fastn->code;
+    return FASTN_ERR_REMOTE;
+}
+
+static int send_req(int fd, const P2pd__Pb__Request *req, int64_t deadline)
+{
+    struct buf b;
+    int rc;
+
+    buf_init(&b, IPC_MAX_REQUEST + IPC_MAX_PREFIX);
+    rc = ipc_frame_append(&b, &req->base);
+    if (!rc)
+        rc = send_all(fd, b.data, b.len, deadline);
+    buf_cleanup(&b);
+    return rc;
+}
+
+/* --- one-shot calls' answers ---------------------------------------------- */
+
+int lib_call_pending(struct fastn_client *c, uint64_t id)
+{
+    if (c->n_pending == c->cap_pending) {
+        size_t cap = c->cap_pending ? c->cap_pending * 2 : 16;
+        uint64_t *v = realloc(c->pending, cap * sizeof(*v));
+        if (!v)
+            return FASTN_ERR_NOMEM;
+        c->pending = v;
+        c->cap_pending = cap;
+    }
+    c->pending[c->n_pending++] = id;
+    return 0;
+}
+
+static bool take_pending(struct fastn_client *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->n_pending; i++) {
+        if (c->pending[i] == id) {
+            c->pending[i] = c->pending[--c->n_pending];
+            return true;
+        }
+    }
+    return false;
+}
+
+static void keep_done(struct fastn_client *c, struct lib_call_done *d)
+{
+    if (!c->done_tail)
+        c->done_tail = &c->done;
+    d->next = NULL;
+    *c->done_tail = d;
+    c->done_tail = &d->next;
+}
+
+/* Keeps r when it answers a pending call; true if it did. */
+static bool keep_call_answer(struct fastn_client *c,
+                             const P2pd__Pb__Response *r)
+{
+    struct lib_call_done *d;
+    const Fastn__CallResult *res;
+
+    if (!r->fastn || !r->fastn->has_call_id || !r->fastn->call_id ||
+        !take_pending(c, r->fastn->call_id))
+        return false;
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return true; /* lost: its waiter times out */
+    d->id = r->fastn->call_id;
+    res = r->fastn->call;
+    if (r->type != P2PD__PB__RESPONSE__TYPE__OK) {
+        d->status = error_of(r, c->errmsg, sizeof(c->errmsg));
+    } else if (!res) {
+        d->status = FASTN_ERR_PROTOCOL;
+    } else if (res->data.len && !(d->data = malloc(res->data.len))) {
+        d->status = FASTN_ERR_NOMEM;
+    } else {
+        if (res->data.len)
+            memcpy(d->data, res->data.data, res->data.len);
+        d->len = res->data.len;
+    }
+    keep_done(c, d);
+    return true;
+}
+
+struct lib_call_done *lib_call_take(struct fastn_client *c, uint64_t id)
+{
+    struct lib_call_done **pp = &c->done, *d;
+
+    for (; (d = *pp); pp = &d->next) {
+        if (id && d->id != id)
+            continue;
+        *pp = d->next;
+        if (c->done_tail == &d->next)
+            c->done_tail = pp;
+        return d;
+    }
+    return NULL;
+}
+
+void lib_call_forget(struct fastn_client *c, uint64_t id)
+{
+    struct lib_call_done *d;
+
+    take_pending(c, id);
+    if ((d = lib_call_take(c, id))) {
+        free(d->data);
+        free(d);
+    }
+}
+
+void lib_calls_fail(struct fastn_client *c, int err)
+{
+    while (c->n_pending) {
+        struct lib_call_done *d = calloc(1, sizeof(*d));
+        if (!d)
+            break;
+        d->id = c->pending[--c->n_pending];
+        d->status = err;
+        keep_done(c, d);
+    }
+    c->n_pending = 0;
+}
+
+static void drop_connection(struct fastn_client *c)
+{
+    close(c->fd);
+    c->fd = -1;
+    lib_calls_fail(c, FASTN_ERR_CLOSED);
+}
+
+int lib_send(struct fastn_client *c, const P2pd__Pb__Request *req)
+{
+    int64_t deadline = lib_now_ms() + c->timeout_ms;
+    int rc;
+
+    if (c->fd < 0 && (rc = lib_socket_connect(c->sock, deadline, &c->fd)))
+        return rc;
+    rc = send_req(c->fd, req, deadline);
+    if (rc && ends_connection(rc))
+        drop_connection(c);
+    return rc;
+}
+
+int lib_read_call(struct fastn_client *c, int64_t deadline)
+{
+    P2pd__Pb__Response *resp = NULL;
+    bool kept;
+    int rc;
+
+    if (c->fd < 0)
+        return FASTN_ERR_CLOSED;
+    rc = read_response(c->fd, deadline, &resp);
+    if (rc) {
+        if (ends_connection(rc) && rc != FASTN_ERR_TIMEOUT)
+            drop_connection(c);
+        return rc;
+    }
+    kept = keep_call_answer(c, resp);
+    p2pd__pb__response__free_unpacked(resp, NULL);
+    if (!kept) { /* an answer nobody asked for: out of step */
+        drop_connection(c);
+        return FASTN_ERR_PROTOCOL;
+    }
+    return 0;
 }
 
 int lib_request(struct fastn_client *c, const P2pd__Pb__Request *req,
@@ -213,14 +383,12 @@ int lib_read_pushed(struct fastn_client *c, int timeout_ms,
     }
     rc = read_response(c->fd, deadline, out);
     if (!rc && (*out)->type != P2PD__PB__RESPONSE__TYPE__OK) {
-        rc = daemon_error(c, *out);
+        rc = error_of(*out, c->errmsg, sizeof(c->errmsg));
         p2pd__pb__response__free_unpacked(*out, NULL);
         *out = NULL;
     }
-    if (rc && rc != FASTN_ERR_TIMEOUT) {
-        close(c->fd);
-        c->fd = -1;
-    }
+    if (rc && rc != FASTN_ERR_TIMEOUT)
+        drop_connection(c);
     return rc;
 }
 
@@ -229,7 +397,6 @@ int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
 {
     int64_t deadline = lib_now_ms() + timeout_ms;
     P2pd__Pb__Response *resp = NULL;
-    struct buf b;
     int rc;
 
     c->errmsg[0] = '\0';
@@ -237,25 +404,46 @@ int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
         return FASTN_ERR_INVAL;
     if (c->fd < 0 && (rc = lib_socket_connect(c->sock, deadline, &c->fd)))
         return rc;
-    buf_init(&b, IPC_MAX_REQUEST + IPC_MAX_PREFIX);
-    rc = ipc_frame_append(&b, &req->base);
-    if (!rc)
-        rc = send_all(c->fd, b.data, b.len, deadline);
-    buf_cleanup(&b);
+    rc = send_req(c->fd, req, deadline);
     /* A refused client finds its refusal waiting even if the send failed
      * because the daemon had already hung up. */
     if (!rc || rc == FASTN_ERR_CLOSED) {
-        int rrc = read_response(c->fd, deadline, &resp);
+        int rrc;
+        while ((rrc = read_response(c->fd, deadline, &resp)) == 0 &&
+               keep_call_answer(c, resp)) {
+            p2pd__pb__response__free_unpacked(resp, NULL);
+            resp = NULL;
+        }
         rc = rrc ? (rc ? rc : rrc) : 0;
     }
     if (!rc && resp->type != P2PD__PB__RESPONSE__TYPE__OK) {
-        rc = daemon_error(c, resp);
+        rc = error_of(resp, c->errmsg, sizeof(c->errmsg));
         p2pd__pb__response__free_unpacked(resp, NULL);
         resp = NULL;
     }
-    if (rc && ends_connection(rc)) {
-        close(c->fd);
-        c->fd = -1;
+    if (rc && ends_connection(rc))
+        drop_connection(c);
+    if (!rc)
+        *out = resp;
+    return rc;
+}
+
+int lib_request_fd(int fd, int64_t deadline, const P2pd__Pb__Request *req,
+                   P2pd__Pb__Response **out, char *errmsg, size_t errlen)
+{
+    P2pd__Pb__Response *resp = NULL;
+    int rc = send_req(fd, req, deadline);
+
+    if (errmsg && errlen)
+        errmsg[0] = '\0';
+    if (!rc || rc == FASTN_ERR_CLOSED) {
+        int rrc = read_response(fd, deadline, &resp);
+        rc = rrc ? (rc ? rc : rrc) : 0;
+    }
+    if (!rc && resp->type != P2PD__PB__RESPONSE__TYPE__OK) {
+        rc = error_of(resp, errmsg, errlen);
+        p2pd__pb__response__free_unpacked(resp, NULL);
+        resp = NULL;
     }
     if (!rc)
         *out = resp;

@@ -6,7 +6,17 @@
 #include <stdint.h>
 
 #include "fastn/client.h"
+#include "ipc/fastn.pb-c.h"
 #include "ipc/p2pd.pb-c.h"
+
+/* A one-shot call's answer that arrived while waiting for something else. */
+struct lib_call_done {
+    struct lib_call_done *next;
+    uint64_t id;
+    int status;
+    uint8_t *data;
+    size_t len;
+};
 
 struct fastn_client {
     int fd; /* -1 when not connected */
@@ -16,6 +26,13 @@ struct fastn_client {
     char errmsg[512];
     int call_timeout_ms; /* plugin calls: the host answers within 30 s */
     int streaming;       /* subscribed: the connection only receives */
+    /* one-shot calls on fd: sent and not yet answered, answered and not
+     * yet taken */
+    uint64_t next_call_id;
+    uint64_t *pending;
+    size_t n_pending, cap_pending;
+    struct lib_call_done *done, **done_tail;
+    uint32_t max_reply;
 };
 
 /* Monotonic milliseconds. */
@@ -35,7 +52,8 @@ int lib_autostart(const char *fastnd_path, const char *home, int64_t deadline,
 
 /* Sends req and reads its Response (caller frees it with
  * p2pd__pb__response__free_unpacked). A daemon ERROR becomes its code
- * (FASTN_ERR_REMOTE when it sent none) and c->errmsg. */
+ * (FASTN_ERR_REMOTE when it sent none) and c->errmsg. Answers of pending
+ * one-shot calls that arrive meanwhile are kept for lib_call_take(). */
 int lib_request(struct fastn_client *c, const P2pd__Pb__Request *req,
                 P2pd__Pb__Response **out);
 
@@ -54,7 +72,45 @@ int lib_read_pushed(struct fastn_client *c, int timeout_ms,
  * sent with the given time limit; *out is the answer's fastn part, owned
  * by *resp (free with p2pd__pb__response__free_unpacked). A daemon
  * without the extension: FASTN_ERR_UNSUPPORTED. */
-int lib_ext_request(struct fastn_client *c, int type, void *plugin,
-                    void *notify, int timeout_ms, P2pd__Pb__Response **resp);
+int lib_ext_exchange(struct fastn_client *c, int type, void *plugin,
+                     void *notify, int timeout_ms, P2pd__Pb__Response **resp);
+/* Sends req on c's connection without waiting. */
+int lib_send(struct fastn_client *c, const P2pd__Pb__Request *req);
+/* Reads responses until a call's answer arrives (kept for lib_call_take)
+ * or the deadline. Errors: TIMEOUT, CLOSED, PROTOCOL, IO. */
+int lib_read_call(struct fastn_client *c, int64_t deadline);
+/* Marks call id pending on c. */
+int lib_call_pending(struct fastn_client *c, uint64_t id);
+/* Takes a kept answer: of call id, or of any call when id is 0; NULL when
+ * there is none. The caller frees it (data, then the struct). */
+struct lib_call_done *lib_call_take(struct fastn_client *c, uint64_t id);
+/* Forgets call id entirely (it was never sent). */
+void lib_call_forget(struct fastn_client *c, uint64_t id);
+/* Turns every pending call into a kept answer with err (the connection
+ * failed). */
+void lib_calls_fail(struct fastn_client *c, int err);
+
+/* One request on a connection of its own (fd): sends req, reads exactly
+ * its Response. errmsg (errlen bytes) gets the daemon's text of an
+ * ERROR. */
+int lib_request_fd(int fd, int64_t deadline, const P2pd__Pb__Request *req,
+                   P2pd__Pb__Response **out, char *errmsg, size_t errlen);
+/* Reads exactly n bytes before the deadline. */
+int lib_recv_exact(int fd, uint8_t *p, size_t n, int64_t deadline);
+/* Clears O_NONBLOCK. */
+int lib_set_blocking(int fd);
+
+/* The extension version libfastn speaks. */
+#define EXT_VERSION 1
+
+/* Conversions shared by the request files (client.c): a binary PeerID to
+ * text (FASTN_PEER_ID_MAX bytes), binary multiaddrs to a malloc'd array of
+ * strings (lib_free_addrs). */
+int lib_peer_id_text(const ProtobufCBinaryData *id, char *out);
+int lib_addrs_text(const ProtobufCBinaryData *in, size_t n, char ***out,
+                   size_t *n_out);
+void lib_free_addrs(char **addrs, size_t n);
+/* A Request{FASTN, fastn{version, type}} ready for its fields. */
+void lib_ext_request(P2pd__Pb__Request *req, Fastn__Request *ext, int type);
 
 #endif

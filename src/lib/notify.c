@@ -70,7 +70,7 @@ int fastn_client_notifications(struct fastn_client *c,
         nr.has_limit = q->limit != 0;
         nr.limit = q->limit;
     }
-    rc = lib_ext_request(c, NAME_OF(NOTIFY_LIST), NULL, &nr, c->timeout_ms, &r);
+    rc = lib_ext_exchange(c, NAME_OF(NOTIFY_LIST), NULL, &nr, c->timeout_ms, &r);
     if (rc)
         return rc;
     size_t n = r->fastn->n_notifications;
@@ -95,7 +95,7 @@ static int count_request(struct fastn_client *c, int type,
                          Fastn__NotifyRequest *nr, unsigned *count)
 {
     P2pd__Pb__Response *r = NULL;
-    int rc = lib_ext_request(c, type, NULL, nr, c->timeout_ms, &r);
+    int rc = lib_ext_exchange(c, type, NULL, nr, c->timeout_ms, &r);
 
     if (rc)
         return rc;

@@ -135,7 +135,7 @@ static int plugin_request(struct fastn_client *c, int type,
                           struct fastn_plugin_info **out)
 {
     P2pd__Pb__Response *r = NULL;
-    int rc = lib_ext_request(c, type, pr, NULL, c->timeout_ms, &r);
+    int rc = lib_ext_exchange(c, type, pr, NULL, c->timeout_ms, &r);
 
     if (rc)
         return rc;
@@ -215,7 +215,7 @@ int fastn_client_plugin_list(struct fastn_client *c,
     P2pd__Pb__Response *r = NULL;
     struct fastn_plugin_list *l;
     int rc =
-        lib_ext_request(c, NAME_OF(PLUGIN_LIST), NULL, NULL, c->timeout_ms, &r);
+        lib_ext_exchange(c, NAME_OF(PLUGIN_LIST), NULL, NULL, c->timeout_ms, &r);
 
     if (rc)
         return rc;
@@ -255,7 +255,7 @@ int fastn_client_plugin_call(struct fastn_client *c, const char *name,
     pr.has_arg = true;
     pr.arg.data = (uint8_t *)arg;
     pr.arg.len = arg_len;
-    rc = lib_ext_request(c, NAME_OF(PLUGIN_CALL), &pr, NULL, c->call_timeout_ms,
+    rc = lib_ext_exchange(c, NAME_OF(PLUGIN_CALL), &pr, NULL, c->call_timeout_ms,
                          &r);
     if (rc)
         return rc;

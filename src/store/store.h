@@ -310,4 +310,49 @@ int store_pdb_statement_count(const struct store_pdb *db);
 /* The database's size in bytes (pages in use times page size). */
 int store_pdb_size(struct store_pdb *db, uint64_t *bytes);
 
+/* ---------------------------------------------------------------------- */
+/* The address book: where peers were reached (peers.c)                    */
+/* ---------------------------------------------------------------------- */
+
+/* Addresses kept per peer; past it the oldest are dropped (those that were
+ * dialed successfully are kept over ones only announced). */
+#define STORE_PEER_ADDRS_MAX 16
+#define STORE_PEER_ID_MAX 64    /* bytes of a binary PeerID */
+#define STORE_PEER_ADDR_MAX 512 /* bytes of a binary multiaddr */
+
+/* Creates the address book's table in state.sqlite when it is missing;
+ * call once after store_open(). Errors: FASTN_ERR_STORE*. */
+int store_peers_open(struct store *s);
+
+struct store_blob {
+    const uint8_t *p;
+    size_t len;
+};
+
+/* Records n addresses (binary multiaddrs) of a peer (binary PeerID) in one
+ * transaction: new ones are added, known ones get the new time; dialed
+ * marks addresses a connection was made to. Errors: FASTN_ERR_INVAL (an
+ * empty peer or address), _TOO_LARGE (longer than the maxima), _STORE*. */
+int store_peer_addrs_put(struct store *s, const struct store_blob *peer,
+                         const struct store_blob *addrs, size_t n, bool dialed,
+                         int64_t now_ms);
+
+struct store_peer_addr {
+    uint8_t *addr; /* binary multiaddr */
+    size_t len;
+    bool dialed;
+    int64_t updated_ms;
+};
+
+/* A peer's addresses, best first (dialed ones, then the most recent).
+ * *out is NULL when *n is 0; free with store_peer_addrs_free(). Errors:
+ * FASTN_ERR_INVAL, _NOMEM, _STORE*. */
+int store_peer_addrs_get(struct store *s, const struct store_blob *peer,
+                         struct store_peer_addr **out, size_t *n);
+void store_peer_addrs_free(struct store_peer_addr *v, size_t n);
+
+/* Forgets every address of a peer; returns how many were dropped (>= 0)
+ * or an error. */
+int store_peer_forget(struct store *s, const struct store_blob *peer);
+
 #endif

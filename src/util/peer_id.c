@@ -20,7 +20,7 @@ enum { MH_IDENTITY = 0x00, MH_SHA2_256 = 0x12 };
 /* Reads the { Type = 1; Data = 2 } key message; fields may come in any
  * order, unknown fields are refused (a key file has nothing else). */
 int key_proto_read(const uint8_t *p, size_t n, uint64_t *type,
-                          const uint8_t **data, size_t *dlen)
+                   const uint8_t **data, size_t *dlen)
 {
     struct buf_reader r;
     bool have_type = false, have_data = false;

@@ -73,6 +73,8 @@ struct cc {
     size_t fuel_cell;
     uint32_t ninstr;
     bool uses_data;
+    size_t last_mov; /* cell of the last instruction if it is a MOV */
+    size_t label_at; /* the last cell a branch may target */
 };
 
 static const uint8_t valtypes[] = {T_I32, T_I64,     T_F32,
@@ -184,6 +186,36 @@ static int reserve(struct cc *c, size_t cells)
 
 /* Appends op with n operand words; *at gets the op's cell (if not NULL).
  * Emits nothing in unreachable code. */
+/* A MOV followed by a MOV, BR or RET becomes one op, unless a branch
+ * targets the second. Returns true when w was merged into the MOV. */
+static bool merge_mov(struct cc *c, enum wasm_op op, const uint32_t *w,
+                      size_t *at)
+{
+    size_t m = c->last_mov;
+    if (m == NO_CELL || m + 2 != c->ncells || c->label_at == c->ncells)
+        return false;
+    union wasm_cell *p = &c->code[m];
+    if (op == OP_MOV) { /* [MOV][d s] -> [MOV2][d s][d2 s2] */
+        p->u64 = OP_MOV2;
+        p[2].w[0] = w[0];
+        p[2].w[1] = w[1];
+    } else if (op == OP_BR) { /* -> [MOV_BR][off d][s] */
+        p->u64 = OP_MOV_BR;
+        p[2].w[0] = p[1].w[1];
+        p[2].w[1] = 0;
+        p[1].w[1] = p[1].w[0];
+        p[1].w[0] = w[0];
+    } else { /* RET */
+        p->u64 = OP_MOV_RET;
+        c->ncells--;
+    }
+    c->ncells++;
+    c->last_mov = NO_CELL;
+    if (at)
+        *at = m;
+    return true;
+}
+
 static int emit(struct cc *c, enum wasm_op op, const uint32_t *w, unsigned n,
                 size_t *at)
 {
@@ -192,6 +224,10 @@ static int emit(struct cc *c, enum wasm_op op, const uint32_t *w, unsigned n,
         *at = NO_CELL;
     if (is_dead(c))
         return 0;
+    if ((op == OP_MOV || op == OP_BR || op == OP_RET) && reserve(c, 1) == 0 &&
+        merge_mov(c, op, w, at))
+        return 0;
+    c->last_mov = op == OP_MOV && c->m->fuse ? c->ncells : NO_CELL;
     size_t cells = 1 + (n + 1) / 2;
     TRY(reserve(c, cells));
     union wasm_cell *p = &c->code[c->ncells];
@@ -497,6 +533,7 @@ static void link_branch(struct cc *c, struct ctl *k, uint32_t w)
 
 static void resolve_chain(struct cc *c, uint32_t link, size_t target)
 {
+    c->label_at = target;
     while (link) {
         uint32_t w = link - 1;
         link = *word(c, w);
@@ -598,7 +635,7 @@ static int emit_fuel(struct cc *c)
     return 0;
 }
 
-/* The compare-and-branch op of an integer compare, or OP_COUNT_. */
+/* The compare-and-branch op of a compare, or OP_COUNT_. */
 static enum wasm_op cmp_branch(enum wasm_op op)
 {
     static const struct {
@@ -614,6 +651,12 @@ static enum wasm_op cmp_branch(enum wasm_op op)
         {OP_I64_GT_S, OP_BR_I64_GT_S}, {OP_I64_GT_U, OP_BR_I64_GT_U},
         {OP_I64_LE_S, OP_BR_I64_LE_S}, {OP_I64_LE_U, OP_BR_I64_LE_U},
         {OP_I64_GE_S, OP_BR_I64_GE_S}, {OP_I64_GE_U, OP_BR_I64_GE_U},
+        {OP_F32_EQ, OP_BR_F32_EQ},     {OP_F32_NE, OP_BR_F32_NE},
+        {OP_F32_LT, OP_BR_F32_LT},     {OP_F32_GT, OP_BR_F32_GT},
+        {OP_F32_LE, OP_BR_F32_LE},     {OP_F32_GE, OP_BR_F32_GE},
+        {OP_F64_EQ, OP_BR_F64_EQ},     {OP_F64_NE, OP_BR_F64_NE},
+        {OP_F64_LT, OP_BR_F64_LT},     {OP_F64_GT, OP_BR_F64_GT},
+        {OP_F64_LE, OP_BR_F64_LE},     {OP_F64_GE, OP_BR_F64_GE},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (map[i].cmp == op)
@@ -633,6 +676,8 @@ static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
     const union wasm_cell *p = &c->code[c->last_cell];
     if (cmp_branch(lo) != OP_COUNT_) {
         *op = cmp_branch(lo);
+    } else if (lo == OP_I32_AND) {
+        *op = OP_BR_AND_NZ;
     } else if (lo == OP_I32_EQZ || lo == OP_I64_EQZ) {
         *op = lo == OP_I32_EQZ ? OP_BR_IF_NOT : OP_BR_I64_EQZ;
         *a = p[1].w[1];
@@ -649,18 +694,33 @@ static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
     return true;
 }
 
+/* The branch taken exactly when op's is not (floats: !(a < b) is not
+ * a >= b when a NaN is involved, hence the N* ops). */
 static enum wasm_op invert(enum wasm_op op)
 {
-    static const uint8_t inv[10] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3};
-    if (op == OP_BR_IF)
-        return OP_BR_IF_NOT;
-    if (op == OP_BR_IF_NOT)
-        return OP_BR_IF;
-    if (op == OP_BR_I64_EQZ)
-        return OP_BR_I64_NEZ;
-    if (op >= OP_BR_I32_EQ && op <= OP_BR_I32_GE_U)
-        return OP_BR_I32_EQ + inv[op - OP_BR_I32_EQ];
-    return OP_BR_I64_EQ + inv[op - OP_BR_I64_EQ];
+    static const struct {
+        uint16_t a, b;
+    } pairs[] = {
+        {OP_BR_I32_EQ, OP_BR_I32_NE},     {OP_BR_I32_LT_S, OP_BR_I32_GE_S},
+        {OP_BR_I32_LT_U, OP_BR_I32_GE_U}, {OP_BR_I32_GT_S, OP_BR_I32_LE_S},
+        {OP_BR_I32_GT_U, OP_BR_I32_LE_U}, {OP_BR_I64_EQ, OP_BR_I64_NE},
+        {OP_BR_I64_LT_S, OP_BR_I64_GE_S}, {OP_BR_I64_LT_U, OP_BR_I64_GE_U},
+        {OP_BR_I64_GT_S, OP_BR_I64_LE_S}, {OP_BR_I64_GT_U, OP_BR_I64_LE_U},
+        {OP_BR_F32_EQ, OP_BR_F32_NE},     {OP_BR_F32_LT, OP_BR_F32_NLT},
+        {OP_BR_F32_GT, OP_BR_F32_NGT},    {OP_BR_F32_LE, OP_BR_F32_NLE},
+        {OP_BR_F32_GE, OP_BR_F32_NGE},    {OP_BR_F64_EQ, OP_BR_F64_NE},
+        {OP_BR_F64_LT, OP_BR_F64_NLT},    {OP_BR_F64_GT, OP_BR_F64_NGT},
+        {OP_BR_F64_LE, OP_BR_F64_NLE},    {OP_BR_F64_GE, OP_BR_F64_NGE},
+        {OP_BR_IF, OP_BR_IF_NOT},         {OP_BR_I64_EQZ, OP_BR_I64_NEZ},
+        {OP_BR_AND_NZ, OP_BR_AND_Z},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        if (pairs[i].a == op)
+            return pairs[i].b;
+        if (pairs[i].b == op)
+            return pairs[i].a;
+    }
+    return OP_COUNT_; /* not reached: every branch op is listed */
 }
 
 struct cond {
@@ -714,6 +774,7 @@ static int op_block(struct cc *c, uint8_t kind)
     k.dead = is_dead(c);
     if (kind == C_LOOP) {
         k.loop_cell = c->ncells; /* the FUEL op, so each turn pays */
+        c->label_at = c->ncells;
         TRY(emit_fuel(c));
     }
     if (kind == C_IF) {
@@ -831,30 +892,68 @@ static int op_br_if(struct cc *c)
     return 0;
 }
 
+/* br_table: the labels are checked, and their moves (if any) emitted as
+ * one stub, once per distinct label, so that time and code stay linear
+ * in the table's size. memo[d]: 0 unseen, 1 checked, 2 direct, else the
+ * stub's cell + 3. */
+static int br_table_targets(struct cc *c, const uint32_t *labels, uint32_t n,
+                            uint32_t *memo, size_t at, uint32_t arity)
+{
+    for (uint32_t i = 0; i <= n; i++) {
+        uint32_t ew = (uint32_t)(at + 1) * 2 + 2 + i, d = labels[i];
+        struct ctl *k = &c->ctl[c->nctl - 1 - d];
+        if (memo[d] == 1) {
+            uint32_t dst = k->kind == C_FUNC ? 0 : tslot(c, k->height);
+            bool direct = k->kind != C_FUNC && !needs_moves(c, arity, dst);
+            if (!direct) {
+                memo[d] = (uint32_t)c->ncells + 3;
+                c->label_at = c->ncells;
+                TRY(emit_br(c, d));
+            } else {
+                memo[d] = 2;
+            }
+        }
+        if (memo[d] == 2)
+            link_branch(c, k, ew);
+        else
+            *word(c, ew) = (uint32_t)((int64_t)(memo[d] - 3) - ew / 2);
+    }
+    return 0;
+}
+
+static int br_table_check(struct cc *c, const uint32_t *labels, uint32_t n,
+                          uint32_t *memo, uint32_t arity)
+{
+    for (uint32_t i = 0; i <= n; i++) {
+        uint32_t na, d = labels[i];
+        const uint8_t *t = label_types(&c->ctl[c->nctl - 1 - d], &na);
+        if (na != arity)
+            return INVALID(c, "type mismatch (br_table arity)");
+        if (memo[d] == 0) {
+            TRY(check_top(c, t, na));
+            memo[d] = 1;
+        }
+    }
+    return 0;
+}
+
 static int op_br_table(struct cc *c)
 {
-    uint32_t n, dflt, arity;
+    uint32_t n, arity;
+    struct vs idx;
     TRY(rd_u32(c, &n));
     if (n > buf_reader_left(&c->r))
         return MALFORMED(c, "unexpected end (br_table)");
     uint32_t *labels = malloc(((size_t)n + 1) * sizeof(*labels));
-    if (!labels)
-        return FASTN_ERR_NOMEM;
-    int rc = 0;
+    uint32_t *memo = calloc(c->nctl, sizeof(*memo));
+    int rc = labels && memo ? 0 : FASTN_ERR_NOMEM;
     for (uint32_t i = 0; i <= n && rc == 0; i++)
         rc = read_label(c, &labels[i]);
-    struct vs idx;
     if (rc == 0)
         rc = pop(c, T_I32, &idx);
-    dflt = rc == 0 ? labels[n] : 0;
-    label_types(&c->ctl[c->nctl - 1 - dflt], &arity);
-    for (uint32_t i = 0; i <= n && rc == 0; i++) {
-        uint32_t na;
-        const uint8_t *t = label_types(&c->ctl[c->nctl - 1 - labels[i]], &na);
-        if (na != arity)
-            rc = INVALID(c, "type mismatch (br_table arity)");
-        else
-            rc = check_top(c, t, na);
+    if (rc == 0) {
+        label_types(&c->ctl[c->nctl - 1 - labels[n]], &arity);
+        rc = br_table_check(c, labels, n, memo, arity);
     }
     if (rc == 0 && !is_dead(c)) {
         size_t at, cells = 2 + (n + 2) / 2;
@@ -864,20 +963,11 @@ static int op_br_table(struct cc *c)
             emit(c, OP_BR_TABLE, w, 2, &at);
             memset(&c->code[c->ncells], 0, (cells - 2) * sizeof(*c->code));
             c->ncells = at + cells;
-            for (uint32_t i = 0; i <= n && rc == 0; i++) {
-                uint32_t ew = (uint32_t)(at + 1) * 2 + 2 + i;
-                struct ctl *k = &c->ctl[c->nctl - 1 - labels[i]];
-                uint32_t dst = k->kind == C_FUNC ? 0 : tslot(c, k->height);
-                if (k->kind != C_FUNC && !needs_moves(c, arity, dst)) {
-                    link_branch(c, k, ew);
-                    continue;
-                }
-                *word(c, ew) = (uint32_t)(c->ncells - ew / 2);
-                rc = emit_br(c, labels[i]);
-            }
+            rc = br_table_targets(c, labels, n, memo, at, arity);
         }
     }
     free(labels);
+    free(memo);
     if (rc == 0)
         set_unreachable(c);
     return rc;
@@ -940,7 +1030,7 @@ static int emit_result(struct cc *c, enum wasm_op op, uint32_t *w, unsigned n,
     w[0] = tslot(c, c->sp);
     TRY(emit(c, op, w, n, &at));
     TRY(push_temp(c, type));
-    if (at != NO_CELL) {
+    if (at != NO_CELL && c->m->fuse) {
         c->last_valid = true;
         c->last_cell = at;
         c->last_op = op;
@@ -999,6 +1089,44 @@ static int op_global(struct cc *c, uint8_t op)
     TRY(pop(c, g->type, &v));
     uint32_t w[2] = {x, v.slot};
     return emit(c, OP_GLOBAL_SET, w, 2, NULL);
+}
+
+/* Binary ops with accumulator variants (ACC6 in wasm_int.h). */
+static const uint8_t acc_base[OP_COUNT_] = {
+#define ACC_MARK_(X, N) [OP_##N] = 1,
+    WASM_ACC_BINOPS(ACC_MARK_, _)
+#undef ACC_MARK_
+};
+
+/* Which variant op is: 0 none, else 1 + its offset from the base op. */
+static unsigned acc_variant(enum wasm_op op)
+{
+    for (unsigned k = 0; k < 6 && k <= (unsigned)op; k++)
+        if (acc_base[op - k])
+            return k + 1;
+    return 0;
+}
+
+/* If the last instruction computed slot and has a variant that leaves
+ * its result in the accumulator register instead (ACC6 ops, loads),
+ * switches it to that variant: the next instruction reads the register. */
+static bool to_acc(struct cc *c, uint32_t slot)
+{
+    if (!c->last_valid || is_dead(c) || c->code[c->last_cell + 1].w[0] != slot)
+        return false;
+    enum wasm_op lo = c->last_op, to;
+    unsigned pv = acc_variant(lo); /* 1 SS_M, 3 RS_M, 4 SR_M */
+    if (pv == 1 || pv == 3 || pv == 4)
+        to = lo + (pv == 1 ? 1 : 2);
+    else if (lo >= OP_LOAD32 && lo <= OP_LOAD32_U64)
+        to = OP_LOAD32_R + (lo - OP_LOAD32);
+    else if (lo >= OP_LOAD32_A && lo <= OP_LOAD32_U64_A)
+        to = OP_LOAD32_A_R + (lo - OP_LOAD32_A);
+    else
+        return false;
+    c->code[c->last_cell].u64 = to;
+    c->last_valid = false;
+    return true;
 }
 
 struct memop {
@@ -1081,6 +1209,8 @@ static int op_memory(struct cc *c, uint8_t opcode)
             return emit(c, fused, w, 4, NULL);
         }
         uint32_t w[3] = {v.slot, a.slot, off};
+        if (v.slot == tslot(c, c->sp + 1) && to_acc(c, v.slot))
+            return emit(c, mo->op - OP_STORE32 + OP_STORE32_V, w, 3, NULL);
         return emit(c, mo->op, w, 3, NULL);
     }
     TRY(pop(c, T_I32, &a));
@@ -1281,46 +1411,19 @@ static bool fuse_add_shl(struct cc *c, const struct vs *e, uint32_t p,
     return emit_result(c, OP_I32_ADD_SHL, w, 4, T_I32) == 0;
 }
 
-/* Binary ops with accumulator variants (ACC6 in wasm_int.h). */
-static const uint8_t acc_base[OP_COUNT_] = {
-#define ACC_MARK_(X, N) [OP_##N] = 1,
-    WASM_ACC_BINOPS(ACC_MARK_, _)
-#undef ACC_MARK_
-};
-
-/* Which variant op is: 0 none, else 1 + its offset from the base op. */
-static unsigned acc_variant(enum wasm_op op)
-{
-    for (unsigned k = 0; k < 6 && k <= (unsigned)op; k++)
-        if (acc_base[op - k])
-            return k + 1;
-    return 0;
-}
-
 /* A binary op whose operand (a at stack position sp, or b at sp + 1) was
- * just computed by another accumulator-capable op: that op now leaves its
- * result in the register, and this one reads it from there. Returns the
- * op to emit. Integer compares are left alone: they fuse with a following
- * br_if instead. */
+ * just computed: it reads it from the accumulator. Returns the op to
+ * emit. Compares are left alone: they fuse with a following br_if
+ * instead. */
 static enum wasm_op use_acc(struct cc *c, enum wasm_op op, const struct vs *a,
                             const struct vs *b)
 {
-    if (!acc_base[op] || cmp_branch(op) != OP_COUNT_ || !c->last_valid ||
-        is_dead(c))
+    if (!acc_base[op] || cmp_branch(op) != OP_COUNT_)
         return op;
-    unsigned pv = acc_variant(c->last_op); /* 1 SS_M, 3 RS_M, 4 SR_M */
-    if (pv != 1 && pv != 3 && pv != 4)
-        return op;
-    uint32_t dst = c->code[c->last_cell + 1].w[0];
-    enum wasm_op to_reg = c->last_op + (pv == 1 ? 1 : 2);
-    if (dst == b->slot && b->slot == tslot(c, c->sp + 1)) {
-        c->code[c->last_cell].u64 = to_reg;
+    if (b->slot == tslot(c, c->sp + 1) && to_acc(c, b->slot))
         return op + 3; /* SR_M */
-    }
-    if (dst == a->slot && a->slot == tslot(c, c->sp)) {
-        c->code[c->last_cell].u64 = to_reg;
+    if (a->slot == tslot(c, c->sp) && to_acc(c, a->slot))
         return op + 2; /* RS_M */
-    }
     return op;
 }
 
@@ -1862,6 +1965,8 @@ int wasm_compile_func(const struct fastn_wasm_module *m, uint32_t fidx,
                    .err = err,
                    .h = wasm_handlers(),
                    .fuel_cell = NO_CELL,
+                   .last_mov = NO_CELL,
+                   .label_at = NO_CELL,
                    .max_cells = 64 * (size_t)len + 1024};
     const struct wasm_functype *t = &m->types[m->func_types[fidx]];
     buf_reader_init(&c.r, p, len);

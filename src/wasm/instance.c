@@ -28,6 +28,7 @@ int fastn_wasm_module_load(const uint8_t *bytes, size_t len, unsigned flags,
     if (!m)
         return wasm_fail(err, FASTN_ERR_NOMEM, 0, "out of memory");
     m->metering = !(flags & FASTN_WASM_LOAD_NO_FUEL);
+    m->fuse = !(flags & WASM_LOAD_NO_FUSE);
     int rc = wasm_module_decode(m, bytes, len, err);
     if (rc) {
         if (err->code == 0)
@@ -467,6 +468,7 @@ int fastn_wasm_instance_new(const struct fastn_wasm_module *mod,
         inst->lim.max_memory_pages = WASM_MAX_PAGES;
     inst->fuel = inst->lim.fuel;
     inst->exec.owner = inst;
+    inst->mem = &inst->own_mem; /* empty unless it has or imports one */
     uint32_t counts[4] = {0, 0, 0, 0};
     int rc = alloc_arrays(inst);
     for (uint32_t i = 0; rc == 0 && i < mod->nimports; i++)
@@ -638,7 +640,7 @@ void fastn_wasm_fuel_set(struct fastn_wasm_instance *inst, uint64_t fuel)
 
 uint64_t fastn_wasm_memory_size(const struct fastn_wasm_instance *inst)
 {
-    return inst->mem ? inst->mem->size : 0;
+    return inst->mem->size;
 }
 
 static bool in_memory(const struct fastn_wasm_instance *inst, uint64_t addr,

@@ -14,6 +14,7 @@
  * runs out, the state is kept so the call can be resumed.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -342,11 +343,27 @@ static int trunc_check(double d, double lo, double hi)
         goto trap;                                                             \
     } while (0)
 
-#if defined(__GNUC__)
-#define OP(name) L_##name:
+/* Computed goto under GCC/clang; -DWASM_NO_THREADED selects the portable
+ * switch (used to test it). */
+#if defined(__GNUC__) && !defined(WASM_NO_THREADED)
+#define THREADED 1
+#else
+#define THREADED 0
+#endif
+
+#if defined(WASM_PROFILE) /* development: count executed ops */
+uint64_t wasm_prof[OP_COUNT_];
+#define PROF(name) wasm_prof[OP_##name]++;
+#else
+#define PROF(name)
+#endif
+#if THREADED
+#define OP(name) L_##name : PROF(name)
 #define DISPATCH() goto * ip->op
 #else
-#define OP(name) case OP_##name:
+#define OP(name)                                                               \
+    case OP_##name:                                                            \
+        PROF(name)
 #define DISPATCH() goto dispatch
 #endif
 #define NEXT(cells)                                                            \
@@ -438,48 +455,43 @@ static int trunc_check(double d, double lo, double hi)
             JUMP(2);                                                           \
         NEXT(3);                                                               \
     }
-#define LOAD(name, T, field, cast)                                             \
+/* Loads and stores: EA is the effective address, OUT where the loaded
+ * value goes, V the value stored. */
+#define EA_PLAIN ((uint64_t)S(1).u32 + W(2))
+#define EA_ADD ((uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3))
+#define LOADX(name, T, EA, OUT)                                                \
     OP(name)                                                                   \
     {                                                                          \
-        uint64_t ea = (uint64_t)S(1).u32 + W(2);                               \
+        uint64_t ea = EA;                                                      \
         T v_;                                                                  \
         if (ea + sizeof(T) > msize)                                            \
             TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
         memcpy(&v_, mem + ea, sizeof(T));                                      \
-        SET_##field(0, cast v_);                                               \
+        OUT;                                                                   \
         NEXT(3);                                                               \
     }
-#define STORE(name, T)                                                         \
+#define STOREX(name, T, EA, V)                                                 \
     OP(name)                                                                   \
     {                                                                          \
-        uint64_t ea = (uint64_t)S(1).u32 + W(2);                               \
-        T v_ = (T)S(0).u64;                                                    \
+        uint64_t ea = EA;                                                      \
+        T v_ = (T)(V);                                                         \
         if (ea + sizeof(T) > msize)                                            \
             TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
         memcpy(mem + ea, &v_, sizeof(T));                                      \
         NEXT(3);                                                               \
     }
-#define LOAD_A(name, T, field, cast)                                           \
-    OP(name)                                                                   \
-    {                                                                          \
-        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3);        \
-        T v_;                                                                  \
-        if (ea + sizeof(T) > msize)                                            \
-            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
-        memcpy(&v_, mem + ea, sizeof(T));                                      \
-        SET_##field(0, cast v_);                                               \
-        NEXT(3);                                                               \
-    }
-#define STORE_A(name, T)                                                       \
-    OP(name)                                                                   \
-    {                                                                          \
-        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3);        \
-        T v_ = (T)S(0).u64;                                                    \
-        if (ea + sizeof(T) > msize)                                            \
-            TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);                              \
-        memcpy(mem + ea, &v_, sizeof(T));                                      \
-        NEXT(3);                                                               \
-    }
+/* A load in its four forms: address from a slot or a sum, value to a
+ * slot or to the accumulator. */
+#define LOAD4(name, T, field, cast)                                            \
+    LOADX(name, T, EA_PLAIN, SET_##field(0, cast v_))                          \
+    LOADX(name##_A, T, EA_ADD, SET_##field(0, cast v_))                        \
+    LOADX(name##_R, T, EA_PLAIN, acc = ACC_##field(cast v_))                   \
+    LOADX(name##_A_R, T, EA_ADD, acc = ACC_##field(cast v_))
+#define STORE4(name, T)                                                        \
+    STOREX(name, T, EA_PLAIN, S(0).u64)                                        \
+    STOREX(name##_A, T, EA_ADD, S(0).u64)                                      \
+    STOREX(name##_V, T, EA_PLAIN, acc)                                         \
+    STOREX(name##_A_V, T, EA_ADD, acc)
 #define TRUNC(name, src, field, T, lo, hi)                                     \
     OP(name)                                                                   \
     {                                                                          \
@@ -494,8 +506,8 @@ static int trunc_check(double d, double lo, double hi)
 static void reload_mem(const struct fastn_wasm_instance *inst, uint8_t **mem,
                        uint64_t *msize)
 {
-    *mem = inst->mem ? inst->mem->data : NULL;
-    *msize = inst->mem ? inst->mem->size : 0;
+    *mem = inst->mem->data; /* never moves (see wasm_memory_init) */
+    *msize = inst->mem->size;
 }
 
 /* Sets up f's frame at fp: zeroes its locals and copies its constants. */
@@ -518,7 +530,7 @@ static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
                const union wasm_cell *ip, union fastn_wasm_value *fp,
                uint32_t base_depth, const void *const **table)
 {
-#if defined(__GNUC__)
+#if THREADED
     static const void *const labels[] = {
 #define OPL_(name, nw, mask) &&L_##name,
         WASM_OPS(OPL_)
@@ -546,7 +558,7 @@ static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
     reload_mem(inst, &mem, &msize);
     DISPATCH();
 
-#if !defined(__GNUC__)
+#if !THREADED
 dispatch:
     switch ((uintptr_t)ip->op) {
 #endif
@@ -597,13 +609,18 @@ dispatch:
         }
         OP(RET)
         {
+        do_ret:
             if (x->depth == base_depth)
                 goto done;
             const struct wasm_frame *fr = &x->frames[--x->depth];
             ip = fr->ip;
             fp = fr->fp;
-            inst = fr->inst;
-            reload_mem(inst, &mem, &msize);
+            if (fr->inst != inst) {
+                inst = fr->inst;
+                reload_mem(inst, &mem, &msize);
+            } else {
+                msize = inst->mem->size; /* the callee may have grown it */
+            }
             DISPATCH();
         }
         OP(FUEL)
@@ -635,38 +652,22 @@ dispatch:
             inst->globals[W(0)]->v = S(1);
             NEXT(2);
         }
-        LOAD(LOAD32, uint32_t, u32, )
-        LOAD(LOAD64, uint64_t, u64, )
-        LOAD(LOAD8_S32, int8_t, i32, (int32_t))
-        LOAD(LOAD8_U32, uint8_t, u32, (uint32_t))
-        LOAD(LOAD16_S32, int16_t, i32, (int32_t))
-        LOAD(LOAD16_U32, uint16_t, u32, (uint32_t))
-        LOAD(LOAD8_S64, int8_t, i64, (int64_t))
-        LOAD(LOAD8_U64, uint8_t, u64, (uint64_t))
-        LOAD(LOAD16_S64, int16_t, i64, (int64_t))
-        LOAD(LOAD16_U64, uint16_t, u64, (uint64_t))
-        LOAD(LOAD32_S64, int32_t, i64, (int64_t))
-        LOAD(LOAD32_U64, uint32_t, u64, (uint64_t))
-        STORE(STORE32, uint32_t)
-        STORE(STORE64, uint64_t)
-        STORE(STORE8, uint8_t)
-        STORE(STORE16, uint16_t)
-        LOAD_A(LOAD32_A, uint32_t, u32, )
-        LOAD_A(LOAD64_A, uint64_t, u64, )
-        LOAD_A(LOAD8_S32_A, int8_t, i32, (int32_t))
-        LOAD_A(LOAD8_U32_A, uint8_t, u32, (uint32_t))
-        LOAD_A(LOAD16_S32_A, int16_t, i32, (int32_t))
-        LOAD_A(LOAD16_U32_A, uint16_t, u32, (uint32_t))
-        LOAD_A(LOAD8_S64_A, int8_t, i64, (int64_t))
-        LOAD_A(LOAD8_U64_A, uint8_t, u64, (uint64_t))
-        LOAD_A(LOAD16_S64_A, int16_t, i64, (int64_t))
-        LOAD_A(LOAD16_U64_A, uint16_t, u64, (uint64_t))
-        LOAD_A(LOAD32_S64_A, int32_t, i64, (int64_t))
-        LOAD_A(LOAD32_U64_A, uint32_t, u64, (uint64_t))
-        STORE_A(STORE32_A, uint32_t)
-        STORE_A(STORE64_A, uint64_t)
-        STORE_A(STORE8_A, uint8_t)
-        STORE_A(STORE16_A, uint16_t)
+        LOAD4(LOAD32, uint32_t, u32, )
+        LOAD4(LOAD64, uint64_t, u64, )
+        LOAD4(LOAD8_S32, int8_t, i32, (int32_t))
+        LOAD4(LOAD8_U32, uint8_t, u32, (uint32_t))
+        LOAD4(LOAD16_S32, int16_t, i32, (int32_t))
+        LOAD4(LOAD16_U32, uint16_t, u32, (uint32_t))
+        LOAD4(LOAD8_S64, int8_t, i64, (int64_t))
+        LOAD4(LOAD8_U64, uint8_t, u64, (uint64_t))
+        LOAD4(LOAD16_S64, int16_t, i64, (int64_t))
+        LOAD4(LOAD16_U64, uint16_t, u64, (uint64_t))
+        LOAD4(LOAD32_S64, int32_t, i64, (int64_t))
+        LOAD4(LOAD32_U64, uint32_t, u64, (uint64_t))
+        STORE4(STORE32, uint32_t)
+        STORE4(STORE64, uint64_t)
+        STORE4(STORE8, uint8_t)
+        STORE4(STORE16, uint16_t)
         OP(MEMORY_SIZE)
         {
             SET_u32(0, msize / WASM_PAGE);
@@ -976,6 +977,34 @@ dispatch:
             NEXT(3);
         }
         BINOP(I32_ADD_SHL, u32, A32 + (B32 << W(3)))
+        OP(BR_AND_NZ)
+        {
+            if (S(0).u32 & S(1).u32)
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_AND_Z)
+        {
+            if (!(S(0).u32 & S(1).u32))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(MOV2)
+        {
+            S(0) = S(1);
+            S(2) = S(3);
+            NEXT(3);
+        }
+        OP(MOV_BR)
+        {
+            S(1) = S(2);
+            JUMP(0);
+        }
+        OP(MOV_RET)
+        {
+            S(0) = S(1);
+            goto do_ret;
+        }
         OP(BR_I64_EQZ)
         {
             if (S(0).u64 == 0)
@@ -987,6 +1016,66 @@ dispatch:
             if (S(0).u64 != 0)
                 JUMP(1);
             NEXT(2);
+        }
+        CMPBR(BR_F32_EQ, f32, ==)
+        CMPBR(BR_F32_NE, f32, !=)
+        CMPBR(BR_F32_LT, f32, <)
+        CMPBR(BR_F32_GT, f32, >)
+        CMPBR(BR_F32_LE, f32, <=)
+        CMPBR(BR_F32_GE, f32, >=)
+        OP(BR_F32_NLT)
+        {
+            if (!(S(0).f32 < S(1).f32))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F32_NGT)
+        {
+            if (!(S(0).f32 > S(1).f32))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F32_NLE)
+        {
+            if (!(S(0).f32 <= S(1).f32))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F32_NGE)
+        {
+            if (!(S(0).f32 >= S(1).f32))
+                JUMP(2);
+            NEXT(3);
+        }
+        CMPBR(BR_F64_EQ, f64, ==)
+        CMPBR(BR_F64_NE, f64, !=)
+        CMPBR(BR_F64_LT, f64, <)
+        CMPBR(BR_F64_GT, f64, >)
+        CMPBR(BR_F64_LE, f64, <=)
+        CMPBR(BR_F64_GE, f64, >=)
+        OP(BR_F64_NLT)
+        {
+            if (!(S(0).f64 < S(1).f64))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F64_NGT)
+        {
+            if (!(S(0).f64 > S(1).f64))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F64_NLE)
+        {
+            if (!(S(0).f64 <= S(1).f64))
+                JUMP(2);
+            NEXT(3);
+        }
+        OP(BR_F64_NGE)
+        {
+            if (!(S(0).f64 >= S(1).f64))
+                JUMP(2);
+            NEXT(3);
         }
         CMPBR(BR_I32_EQ, u32, ==)
         CMPBR(BR_I32_NE, u32, !=)
@@ -1008,7 +1097,7 @@ dispatch:
         CMPBR(BR_I64_LE_U, u64, <=)
         CMPBR(BR_I64_GE_S, i64, >=)
         CMPBR(BR_I64_GE_U, u64, >=)
-#if !defined(__GNUC__)
+#if !THREADED
     default:
         TRAP(FASTN_ERR_INTERNAL);
     }
@@ -1076,12 +1165,19 @@ done:
     return 0;
 }
 
+static const void *const *handler_table;
+
+static void init_handlers(void)
+{
+    run(NULL, NULL, NULL, NULL, 0, &handler_table);
+}
+
 const void *const *wasm_handlers(void)
 {
-    static const void *const *table;
-    if (!table)
-        run(NULL, NULL, NULL, NULL, 0, &table);
-    return table;
+    /* labels exist only inside run(); fetch them once, thread-safely */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_handlers);
+    return handler_table;
 }
 
 static int exec_alloc(struct fastn_wasm_instance *inst)

@@ -354,7 +354,8 @@ static int rd_const(struct rd *d, struct fastn_wasm_module *m, uint8_t want,
     if (end != 0x0b) {
         if (end == 0x41 || end == 0x42 || end == 0x43 || end == 0x44 ||
             end == 0xd0 || end == 0xd2 || end == 0x23 || end == 0x1a)
-            return INVALID(d, "type mismatch (constant expression)");
+            return INVALID(d, "type mismatch (constant expression; extended "
+                              "constant expressions are not supported)");
         return INVALID(d, "constant expression required");
     }
     if (c->type != want)
@@ -908,6 +909,39 @@ static int read_sections(struct rd *top, struct fastn_wasm_module *m)
         return MALFORMED(top, "data count and data section have "
                               "inconsistent lengths");
     return prepare(m);
+}
+
+int fastn_wasm_custom_section(const uint8_t *bytes, size_t len,
+                              const char *name, const uint8_t **data,
+                              size_t *size)
+{
+    static const uint8_t head[8] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+    struct rd d = {.err = NULL};
+    const uint8_t *p;
+    size_t want = strlen(name);
+    buf_reader_init(&d.r, bytes, len);
+    if (buf_get_span(&d.r, 8, &p) != 0 || memcmp(p, head, 8) != 0)
+        return FASTN_ERR_WASM_MALFORMED;
+    while (buf_reader_left(&d.r) > 0) {
+        uint8_t id;
+        uint32_t secsize, nlen;
+        if (rd_u8(&d, &id) || rd_u32(&d, &secsize) ||
+            buf_get_span(&d.r, secsize, &p) != 0)
+            return FASTN_ERR_WASM_MALFORMED;
+        if (id != 0)
+            continue;
+        struct rd s = {.err = NULL};
+        const uint8_t *n;
+        buf_reader_init(&s.r, p, secsize);
+        if (rd_u32(&s, &nlen) || buf_get_span(&s.r, nlen, &n) != 0)
+            return FASTN_ERR_WASM_MALFORMED;
+        if (nlen == want && memcmp(n, name, want) == 0) {
+            *data = buf_reader_cur(&s.r);
+            *size = buf_reader_left(&s.r);
+            return 0;
+        }
+    }
+    return FASTN_ERR_NOT_FOUND;
 }
 
 int wasm_module_decode(struct fastn_wasm_module *m, const uint8_t *p,

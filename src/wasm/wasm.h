@@ -71,6 +71,15 @@ int fastn_wasm_module_load(const uint8_t *bytes, size_t len, unsigned flags,
                            struct fastn_wasm_error *err);
 void fastn_wasm_module_free(struct fastn_wasm_module *mod);
 
+/* Finds the first custom section called name in a binary module (as the
+ * plugin manifest) without loading the module: *data points into bytes,
+ * *size is the section's content after its name. Errors:
+ * FASTN_ERR_NOT_FOUND, FASTN_ERR_WASM_MALFORMED (the section headers do
+ * not parse). */
+int fastn_wasm_custom_section(const uint8_t *bytes, size_t len,
+                              const char *name, const uint8_t **data,
+                              size_t *size);
+
 /* Host function: args and results follow its signature; results does
  * not alias args. caller is the instance whose code made the call; use it
  * for fastn_wasm_memory_read/write. Return 0, or an error code to trap

@@ -163,7 +163,12 @@ struct fastn_wasm_module {
     uint8_t *func_refd;      /* functions named outside bodies (C.refs) */
     bool data_without_count; /* a data index used with no data count */
     bool metering;
+    bool fuse; /* superinstructions and peepholes (off: for testing) */
 };
+
+/* Internal load flag: compile without superinstructions or peepholes, so
+ * that a fuzzer can compare the two codes' behaviour. */
+#define WASM_LOAD_NO_FUSE 0x100u
 
 /* Runtime objects. */
 struct wasm_func {
@@ -229,7 +234,7 @@ struct fastn_wasm_instance {
     struct wasm_func *own_funcs; /* defined + host imports */
     struct wasm_table **tables;
     struct wasm_table *own_tables;
-    struct wasm_memory *mem;
+    struct wasm_memory *mem; /* never NULL: own_mem (maybe empty) or import */
     struct wasm_memory own_mem;
     bool has_own_mem;
     struct wasm_global **globals;
@@ -350,9 +355,15 @@ struct fastn_wasm_instance {
     WASM_BINOPS(X)                                                             \
     WASM_CMPBR(X)                                                              \
     WASM_MEMADD(X)                                                             \
+    WASM_MEMACC(X)                                                             \
     X(I32_ADD_SHL, 4, 7) /* dst = a + (x << k): (dst, a, x, k) */              \
     X(BR_I64_EQZ, 2, 1)  /* (x, offset): taken when x == 0 */                  \
-    X(BR_I64_NEZ, 2, 1)
+    X(BR_I64_NEZ, 2, 1)                                                        \
+    X(BR_AND_NZ, 3, 3) /* (a, b, offset): taken when a & b != 0 */             \
+    X(BR_AND_Z, 3, 3)                                                          \
+    X(MOV2, 4, 15)   /* two MOVs: (d1, s1, d2, s2) */                          \
+    X(MOV_BR, 3, 6)  /* (offset, dst, src): MOV then BR */                     \
+    X(MOV_RET, 2, 3) /* MOV then RET */
 
 /* Loads and stores whose address is the sum of two slots (an i32.add
  * fused into the access): (dst or value, a, b, offset). Same order as
@@ -374,6 +385,42 @@ struct fastn_wasm_instance {
     X(STORE64_A, 4, 7)                                                         \
     X(STORE8_A, 4, 7)                                                          \
     X(STORE16_A, 4, 7)
+
+/* The same accesses with the loaded value going to the accumulator (_R)
+ * or the stored value coming from it (_V); same order as above. */
+#define WASM_MEMACC(X)                                                         \
+    X(LOAD32_R, 3, 3)                                                          \
+    X(LOAD64_R, 3, 3)                                                          \
+    X(LOAD8_S32_R, 3, 3)                                                       \
+    X(LOAD8_U32_R, 3, 3)                                                       \
+    X(LOAD16_S32_R, 3, 3)                                                      \
+    X(LOAD16_U32_R, 3, 3)                                                      \
+    X(LOAD8_S64_R, 3, 3)                                                       \
+    X(LOAD8_U64_R, 3, 3)                                                       \
+    X(LOAD16_S64_R, 3, 3)                                                      \
+    X(LOAD16_U64_R, 3, 3)                                                      \
+    X(LOAD32_S64_R, 3, 3)                                                      \
+    X(LOAD32_U64_R, 3, 3)                                                      \
+    X(LOAD32_A_R, 4, 7)                                                        \
+    X(LOAD64_A_R, 4, 7)                                                        \
+    X(LOAD8_S32_A_R, 4, 7)                                                     \
+    X(LOAD8_U32_A_R, 4, 7)                                                     \
+    X(LOAD16_S32_A_R, 4, 7)                                                    \
+    X(LOAD16_U32_A_R, 4, 7)                                                    \
+    X(LOAD8_S64_A_R, 4, 7)                                                     \
+    X(LOAD8_U64_A_R, 4, 7)                                                     \
+    X(LOAD16_S64_A_R, 4, 7)                                                    \
+    X(LOAD16_U64_A_R, 4, 7)                                                    \
+    X(LOAD32_S64_A_R, 4, 7)                                                    \
+    X(LOAD32_U64_A_R, 4, 7)                                                    \
+    X(STORE32_V, 3, 3)                                                         \
+    X(STORE64_V, 3, 3)                                                         \
+    X(STORE8_V, 3, 3)                                                          \
+    X(STORE16_V, 3, 3)                                                         \
+    X(STORE32_A_V, 4, 7)                                                       \
+    X(STORE64_A_V, 4, 7)                                                       \
+    X(STORE8_A_V, 4, 7)                                                        \
+    X(STORE16_A_V, 4, 7)
 
 /* Binary operations. Those in WASM_ACC_BINOPS come in six variants (see
  * ACC6) that pass a result to the next operation in a register.
@@ -470,6 +517,26 @@ struct fastn_wasm_instance {
 /* Fused compare-and-branch (a, b, offset): taken when the compare holds.
  * Their order follows I32_EQ.. I32_GE_U and I64_EQ.. I64_GE_U. */
 #define WASM_CMPBR(X)                                                          \
+    X(BR_F32_EQ, 3, 3)                                                         \
+    X(BR_F32_NE, 3, 3)                                                         \
+    X(BR_F32_LT, 3, 3)                                                         \
+    X(BR_F32_GT, 3, 3)                                                         \
+    X(BR_F32_LE, 3, 3)                                                         \
+    X(BR_F32_GE, 3, 3)                                                         \
+    X(BR_F32_NLT, 3, 3)                                                        \
+    X(BR_F32_NGT, 3, 3)                                                        \
+    X(BR_F32_NLE, 3, 3)                                                        \
+    X(BR_F32_NGE, 3, 3)                                                        \
+    X(BR_F64_EQ, 3, 3)                                                         \
+    X(BR_F64_NE, 3, 3)                                                         \
+    X(BR_F64_LT, 3, 3)                                                         \
+    X(BR_F64_GT, 3, 3)                                                         \
+    X(BR_F64_LE, 3, 3)                                                         \
+    X(BR_F64_GE, 3, 3)                                                         \
+    X(BR_F64_NLT, 3, 3)                                                        \
+    X(BR_F64_NGT, 3, 3)                                                        \
+    X(BR_F64_NLE, 3, 3)                                                        \
+    X(BR_F64_NGE, 3, 3)                                                        \
     X(BR_I32_EQ, 3, 3)                                                         \
     X(BR_I32_NE, 3, 3)                                                         \
     X(BR_I32_LT_S, 3, 3)                                                       \

@@ -20,13 +20,13 @@ pass "--no-autostart: '$out' (${ms} ms)"
 
 # autostart: the first call starts the daemon, later ones reuse it; the
 # caller's output pipe is not held open by the daemon (no hang in $(...))
-id=$(timeout 20 "$FASTN_BIN_CLI" --home "$H" id 2>"$TMPROOT/err") ||
+id=$(timeout 20 "$FASTN_BIN_CLI" --home "$H" id 2>"$TMPROOT/err" | sed -n 1p) ||
     fail "autostart failed: $(cat "$TMPROOT/err")"
 grep -q "started fastnd" "$TMPROOT/err" || fail "no notice of the start"
 pid=$(daemon_pid "$H")
 kill -0 "$pid" || fail "no daemon after autostart"
 [ "$("$PROBE" peerid "$H/keys/identity.key")" = "$id" ] || fail "wrong id"
-id2=$(timeout 20 "$FASTN_BIN_CLI" --home "$H" id 2>"$TMPROOT/err2")
+id2=$(timeout 20 "$FASTN_BIN_CLI" --home "$H" id 2>"$TMPROOT/err2" | sed -n 1p)
 [ "$id2" = "$id" ] || fail "second call: $id2"
 ! grep -q "started" "$TMPROOT/err2" || fail "a second daemon was started"
 [ "$(daemon_pid "$H")" = "$pid" ] || fail "daemon replaced"

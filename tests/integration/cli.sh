@@ -16,7 +16,8 @@ run() { # EXPECTED-EXIT ARGS...: runs fastn, captures stdout/stderr
 run 0 --help
 grep -q "^usage: fastn" "$TMPROOT/out" || fail "--help"
 cp "$TMPROOT/out" "$TMPROOT/help"
-for cmd in id status peers plugin notifications chat; do
+for cmd in id status peers connect disconnect ping call listen plugin \
+    notifications chat; do
     grep -q "^  $cmd " "$TMPROOT/help" || fail "--help does not list $cmd"
     run 0 "$cmd" --help
     grep -q "^usage: fastn $cmd" "$TMPROOT/out" || fail "$cmd --help"
@@ -39,6 +40,11 @@ run 2 --frob id
 run 2 id --frob
 run 2 --timeout
 run 2 --timeout 0 id
+run 2 connect
+run 2 call onlypeer
+run 2 ping -c 0 somepeer
+run 2 listen
+run 2 listen /p -n 0
 [ "$(wc -l <"$TMPROOT/err")" = 1 ] || fail "usage error is not one line"
 pass "bad usage exits 2 with one line"
 

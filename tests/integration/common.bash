@@ -64,8 +64,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# new_home: a temporary home whose daemon listens on loopback only (tests
+# never listen beyond the machine); tests add keys with >> "$H/config".
 new_home() {
-    mktemp -d "$TMPROOT/h.XXXXXX"
+    local h
+    h=$(mktemp -d "$TMPROOT/h.XXXXXX")
+    printf 'listen = /ip4/127.0.0.1/tcp/0\n' >"$h/config"
+    echo "$h"
 }
 
 # wait_for CMD...: retries a command for up to 5 s.

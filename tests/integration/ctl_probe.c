@@ -89,7 +89,8 @@ static void print_responses(const uint8_t *p, size_t n)
         if (!r)
             printf("BAD\n");
         else if (r->type == P2PD__PB__RESPONSE__TYPE__OK)
-            printf("OK%s\n", r->identify ? " identify" : "");
+            printf("OK%s%s\n", r->identify ? " identify" : "",
+                   r->n_peers ? " peers" : "");
         else
             printf("ERROR %d %s\n",
                    r->fastn && r->fastn->has_code ? r->fastn->code : 0,

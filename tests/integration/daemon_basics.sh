@@ -20,7 +20,7 @@ pass "fastnd detached and was ready when it returned"
 [ "$(stat -c %a "$H/fastnd.sock")" = 660 ] || fail "socket is not 0660"
 pass "key file 0600 in keys/ 0700, socket 0660"
 
-cli_id=$(fastn --home "$H" --no-autostart id)
+cli_id=$(fastn --home "$H" --no-autostart id | sed -n 1p)
 lib_id=$("$PROBE" identify "$H/fastnd.sock")
 key_id=$("$PROBE" peerid "$H/keys/identity.key")
 [ "$cli_id" = "$lib_id" ] || fail "CLI $cli_id != library $lib_id"
@@ -59,7 +59,7 @@ grep -q "another fastnd (pid $pid) is already running" <<<"$out" ||
 if out=$("$FASTND_BIN" --home "$H" --foreground 2>&1); then
     fail "a second foreground daemon started"
 fi
-[ "$(fastn --home "$H" --no-autostart id)" = "$cli_id" ] ||
+[ "$(fastn --home "$H" --no-autostart id | sed -n 1p)" = "$cli_id" ] ||
     fail "first daemon stopped serving"
 pass "second daemon refused: $out"
 
@@ -70,7 +70,7 @@ pass "SIGTERM: clean exit, no socket"
 
 # restart: same identity; SIGINT works too
 start_fg "$H"
-[ "$(fastn --home "$H" --no-autostart id)" = "$cli_id" ] ||
+[ "$(fastn --home "$H" --no-autostart id | sed -n 1p)" = "$cli_id" ] ||
     fail "identity changed across a restart"
 kill -INT "$DAEMON_PID"
 wait "$DAEMON_PID" || fail "fastnd exited non-zero on SIGINT"

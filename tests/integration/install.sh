@@ -52,7 +52,7 @@ cc -std=c11 "${san[@]}" "$TMPROOT/hello.c" -o "$TMPROOT/hello-static" \
 
 H=$(new_home)
 "$P/bin/fastnd" --home "$H" || fail "installed fastnd did not start"
-want=$("$P/bin/fastn" --home "$H" id)
+want=$("$P/bin/fastn" --home "$H" id | sed -n 1p)
 [ "$(LD_LIBRARY_PATH=$P/lib "$TMPROOT/hello" "$H")" = "$want" ] ||
     fail "shared-library program disagrees"
 [ "$("$TMPROOT/hello-static" "$H")" = "$want" ] ||

@@ -15,7 +15,7 @@ K=$TMPROOT/legacy.key
 "$PROBE" genkey "$K" legacy
 [ "$(stat -c %s "$K")" = 100 ] || fail "legacy key is not 4 + 96 bytes"
 S=$TMPROOT/legacy.sock
-"$FASTND_BIN" -listen="/unix$S" -id="$K" -q &
+"$FASTND_BIN" -listen="/unix$S" -id="$K" -hostAddrs=/ip4/127.0.0.1/tcp/0 -q &
 STARTED_PIDS+=("$!")
 wait_for test -S "$S" || fail "no socket for the legacy-key daemon"
 [ "$("$PROBE" identify "$S")" = "$("$PROBE" peerid "$K")" ] ||

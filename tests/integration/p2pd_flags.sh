@@ -15,7 +15,7 @@ p1=$!
 STARTED_PIDS+=("$p1")
 wait_for test -S "$S" || fail "no control socket at $S"
 kill -0 "$p1" || fail "fastnd detached or died: p2pd stays in the foreground"
-[ "$(fastn --socket "$S" id)" = "$want" ] || fail "CLI IDENTIFY"
+[ "$(fastn --socket "$S" id | sed -n 1p)" = "$want" ] || fail "CLI IDENTIFY"
 [ "$("$PROBE" identify "$S")" = "$want" ] || fail "library IDENTIFY"
 [ "$("$PROBE" raw "$S" 020800 | head -n 1)" = "OK identify" ] ||
     fail "raw IDENTIFY"
@@ -26,18 +26,18 @@ pass "-listen -id -hostAddrs -noListenAddrs -q: IDENTIFY answers $want"
 # values; the key file is created when missing; a js-style encoded path
 K2=$TMPROOT/new.key
 S2=$TMPROOT/p2pd2.sock
-"$FASTND_BIN" --listen "/unix/$(sed 's|/|%2F|g' <<<"$S2")" --id "$K2" \
+"$FASTND_BIN" --listen "/unix/$(sed 's|/|%2F|g' <<<"$S2")" --id "$K2" -hostAddrs=/ip4/127.0.0.1/tcp/0 \
     >"$TMPROOT/banner.out" 2>"$TMPROOT/banner.err" &
 p2=$!
 STARTED_PIDS+=("$p2")
 wait_for test -S "$S2" || fail "no socket at $S2: $(cat "$TMPROOT/banner.err")"
 [ -f "$K2" ] && [ "$(stat -c %a "$K2")" = 600 ] || fail "-id file not created 0600"
 id2=$("$PROBE" peerid "$K2")
-[ "$(fastn --socket "$S2" id)" = "$id2" ] || fail "second daemon IDENTIFY"
+[ "$(fastn --socket "$S2" id | sed -n 1p)" = "$id2" ] || fail "second daemon IDENTIFY"
 [ "$id2" != "$want" ] || fail "two keys, one PeerID"
 grep -q "^Control socket: /unix$S2$" "$TMPROOT/banner.out" || fail "banner"
 grep -q "^Peer ID: $id2$" "$TMPROOT/banner.out" || fail "banner PeerID"
-[ "$(fastn --socket "$S" id)" = "$want" ] || fail "first daemon disturbed"
+[ "$(fastn --socket "$S" id | sed -n 1p)" = "$want" ] || fail "first daemon disturbed"
 pass "second daemon side by side, banner printed, key created"
 
 # each has its own temporary home, gone after SIGTERM

@@ -17,10 +17,10 @@ NOBODY_UID=$(id -u nobody)
 H=$(new_home)
 chmod 711 "$H" # others may reach the socket, not read the home
 start_fg "$H"
-root_id=$(fastn --home "$H" --no-autostart id)
+root_id=$(fastn --home "$H" --no-autostart id | sed -n 1p)
 
 as_nobody_id() {
-    "${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --home "$H" --no-autostart --timeout 5 id
+    "${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --home "$H" --no-autostart --timeout 5 id | sed -n 1p
 }
 
 # 1. the socket is 0660 root:root: nobody cannot even connect
@@ -58,7 +58,7 @@ raw=$("${AS_NOBODY[@]}" "$PROBE" raw "$H/fastnd.sock" 020800)
     fail "expected a NOT_ALLOWED response, got: $raw"
 [ "$(echo "$raw" | tail -n 1)" = EOF ] || fail "refused client not disconnected"
 ! grep -q "^OK" <<<"$raw" || fail "a request was served: $raw"
-[ "$(fastn --home "$H" --no-autostart id)" = "$root_id" ] ||
+[ "$(fastn --home "$H" --no-autostart id | sed -n 1p)" = "$root_id" ] ||
     fail "the daemon stopped serving its own user"
 pass "SO_PEERCRED refuses uid $NOBODY_UID with an error, then hangs up"
 

@@ -11,7 +11,7 @@ sh "$JS/install.sh" || exit $?
 # fastnd's own key, through the CLI and the library
 H=$(new_home)
 start_fg "$H"
-ours=$(fastn --home "$H" id)
+ours=$(fastn --home "$H" id | sed -n 1p)
 theirs=$(node "$JS/peerid.mjs" "$H/keys/identity.key")
 [ "$ours" = "$theirs" ] || fail "fastnd key: fastn id $ours, js-libp2p $theirs"
 [ "$("$PROBE" identify "$H/fastnd.sock")" = "$ours" ] || fail "library id"
@@ -22,10 +22,10 @@ K=$TMPROOT/js.key
 node "$JS/genkey.mjs" "$K" >/dev/null
 theirs=$(node "$JS/peerid.mjs" "$K")
 S=$TMPROOT/p2pd.sock
-"$FASTND_BIN" -listen="/unix$S" -id="$K" -q >"$TMPROOT/q.out" 2>&1 &
+"$FASTND_BIN" -listen="/unix$S" -id="$K" -hostAddrs=/ip4/127.0.0.1/tcp/0 -q >"$TMPROOT/q.out" 2>&1 &
 STARTED_PIDS+=("$!")
 wait_for test -S "$S" || fail "no control socket: $(cat "$TMPROOT/q.out")"
-ours=$(fastn --socket "$S" id)
+ours=$(fastn --socket "$S" id | sed -n 1p)
 [ "$ours" = "$theirs" ] || fail "js key: fastn id $ours, js-libp2p $theirs"
 pass "js-libp2p's key: $ours (fastnd agrees)"
 
@@ -38,9 +38,9 @@ L=$TMPROOT/legacy.key
 } >"$L"
 [ "$(stat -c %s "$L")" = 100 ] || fail "legacy key size"
 S2=$TMPROOT/p2pd2.sock
-"$FASTND_BIN" -listen="/unix$S2" -id="$L" -q >"$TMPROOT/q2.out" 2>&1 &
+"$FASTND_BIN" -listen="/unix$S2" -id="$L" -hostAddrs=/ip4/127.0.0.1/tcp/0 -q >"$TMPROOT/q2.out" 2>&1 &
 STARTED_PIDS+=("$!")
 wait_for test -S "$S2" || fail "legacy key refused: $(cat "$TMPROOT/q2.out")"
-[ "$(fastn --socket "$S2" id)" = "$theirs" ] || fail "legacy key PeerID"
+[ "$(fastn --socket "$S2" id | sed -n 1p)" = "$theirs" ] || fail "legacy key PeerID"
 [ "$(node "$JS/peerid.mjs" "$L")" = "$theirs" ] || fail "js legacy key PeerID"
 pass "legacy 96-byte key: same PeerID in both"

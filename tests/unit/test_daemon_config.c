@@ -39,6 +39,37 @@ TEST(keys)
     daemon_config_cleanup(&c);
 }
 
+TEST(network_keys)
+{
+    struct daemon_config c;
+    char err[256];
+    const char *text = "idle-timeout = 0\n"
+                       "keepalive = 20\n"
+                       "ping-timeout = 5\n"
+                       "handshake-timeout = 3\n"
+                       "max-connections = 50\n";
+    CHECK_ERR(parse(&c, text, err), 0);
+    CHECK(c.has_idle_timeout && c.idle_timeout == 0);
+    CHECK(c.has_keepalive && c.keepalive == 20);
+    CHECK(c.has_ping_timeout && c.ping_timeout == 5);
+    CHECK(c.has_handshake_timeout && c.handshake_timeout == 3);
+    CHECK(c.has_max_connections && c.max_connections == 50);
+    daemon_config_cleanup(&c);
+    CHECK_ERR(parse(&c, "", err), 0);
+    CHECK(!c.has_idle_timeout && !c.has_keepalive && !c.has_ping_timeout);
+    daemon_config_cleanup(&c);
+    static const char *const bad[] = {
+        "idle-timeout = soon\n",  "keepalive = -1\n",
+        "ping-timeout = 0\n",     "handshake-timeout = 0\n",
+        "idle-timeout = 86401\n", "max-connections = 0\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(parse(&c, bad[i], err) < 0);
+        CHECK(strstr(err, "line 1") != NULL);
+        daemon_config_cleanup(&c);
+    }
+}
+
 TEST(defaults)
 {
     struct daemon_config c;
@@ -111,6 +142,7 @@ TEST(load_missing_and_template)
 int main(void)
 {
     RUN(keys);
+    RUN(network_keys);
     RUN(defaults);
     RUN(bad_files);
     RUN(load_missing_and_template);

@@ -373,16 +373,13 @@ TEST(host_functions_reenter)
     struct fastn_wasm_module *m = NULL;
     struct fastn_wasm_instance *inst = NULL;
     union fastn_wasm_value a[2] = {{.i32 = 40}, {.i32 = 2}}, r;
-    CHECK_ERR(fastn_wasm_module_load(main_wasm, sizeof(main_wasm), 0, &m,
-                                     NULL),
+    CHECK_ERR(fastn_wasm_module_load(main_wasm, sizeof(main_wasm), 0, &m, NULL),
               FASTN_OK);
     struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
     fastn_wasm_imports_add_func(imps, "host", "add", "ii", "i", host_reenter,
                                 NULL);
-    fastn_wasm_imports_add_func(imps, "host", "sum", "ii", "i", host_sum,
-                                NULL);
-    fastn_wasm_imports_add_func(imps, "host", "fail", "", "", host_nest,
-                                NULL);
+    fastn_wasm_imports_add_func(imps, "host", "sum", "ii", "i", host_sum, NULL);
+    fastn_wasm_imports_add_func(imps, "host", "fail", "", "", host_nest, NULL);
     CHECK_ERR(fastn_wasm_instance_new(m, imps, NULL, &inst, NULL), FASTN_OK);
     fastn_wasm_imports_free(imps);
     CHECK_ERR(fastn_wasm_instance_init(inst), FASTN_OK);
@@ -472,6 +469,76 @@ TEST(cross_instance_imports)
     fastn_wasm_module_free(lm);
 }
 
+/* Fused float compare-and-branch ops keep NaN semantics: !(a < b) is not
+ * a >= b. */
+static int32_t fcmp(struct fastn_wasm_instance *inst, const char *name,
+                    double a, double b)
+{
+    union fastn_wasm_value args[2], r = {.i32 = -1};
+    bool f32 = strstr(name, "32") != NULL;
+    if (f32) {
+        args[0].f32 = (float)a;
+        args[1].f32 = (float)b;
+    } else {
+        args[0].f64 = a;
+        args[1].f64 = b;
+    }
+    CHECK_ERR(fastn_wasm_instance_call(inst, name, args, 2, &r, 1), FASTN_OK);
+    return r.i32;
+}
+
+TEST(float_branches_and_nan)
+{
+    struct fastn_wasm_module *m = NULL;
+    struct fastn_wasm_instance *inst = NULL;
+    double nan = 0.0 / 0.0;
+    CHECK_ERR(fastn_wasm_module_load(fcmp_wasm, sizeof(fcmp_wasm), 0, &m, NULL),
+              FASTN_OK);
+    CHECK_ERR(fastn_wasm_instance_new(m, NULL, NULL, &inst, NULL), FASTN_OK);
+    CHECK_ERR(fastn_wasm_instance_init(inst), FASTN_OK);
+    CHECK_EQ(fcmp(inst, "if_lt", 1, 2), 1);
+    CHECK_EQ(fcmp(inst, "if_lt", 2, 1), 0);
+    CHECK_EQ(fcmp(inst, "if_lt", nan, 1), 0);
+    CHECK_EQ(fcmp(inst, "if_ge", 2, 1), 1);
+    CHECK_EQ(fcmp(inst, "if_ge", 1, nan), 0);
+    CHECK_EQ(fcmp(inst, "if_ne32", nan, nan), 1);
+    CHECK_EQ(fcmp(inst, "if_ne32", 1, 1), 0);
+    CHECK_EQ(fcmp(inst, "brif_le", 1, 1), 1);
+    CHECK_EQ(fcmp(inst, "brif_le", nan, 1), 0);
+    CHECK_EQ(fcmp(inst, "brif_gt32", 2, 1), 1);
+    CHECK_EQ(fcmp(inst, "brif_gt32", nan, 1), 0);
+    fastn_wasm_instance_free(inst);
+    fastn_wasm_module_free(m);
+}
+
+TEST(custom_section_lookup)
+{
+    /* a type section, then custom "fastn.manifest" = "{}" and "x" = "" */
+    static const uint8_t mod[] = {
+        0,   'a', 's', 'm', 1,   0,   0,   0,   0x01, 0x04, 0x01, 0x60, 0,
+        0,   0,   17,  14,  'f', 'a', 's', 't', 'n',  '.',  'm',  'a',  'n',
+        'i', 'f', 'e', 's', 't', '{', '}', 0,   2,    1,    'x'};
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    CHECK_ERR(fastn_wasm_custom_section(mod, sizeof(mod), "fastn.manifest",
+                                        &data, &size),
+              FASTN_OK);
+    CHECK_EQ(size, 2);
+    CHECK(data && memcmp(data, "{}", 2) == 0);
+    CHECK_ERR(fastn_wasm_custom_section(mod, sizeof(mod), "x", &data, &size),
+              FASTN_OK);
+    CHECK_EQ(size, 0);
+    CHECK_ERR(fastn_wasm_custom_section(mod, sizeof(mod), "nope", &data, &size),
+              FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(
+        fastn_wasm_custom_section(mod, sizeof(mod) - 3, "x", &data, &size),
+        FASTN_ERR_WASM_MALFORMED);
+    /* the module itself loads: custom sections are skipped */
+    struct fastn_wasm_module *m = NULL;
+    CHECK_ERR(fastn_wasm_module_load(mod, sizeof(mod), 0, &m, NULL), FASTN_OK);
+    fastn_wasm_module_free(m);
+}
+
 TEST(bad_bytes_never_crash)
 {
     /* every truncation and a byte flip at every position of a valid
@@ -508,6 +575,8 @@ int main(void)
     RUN(host_functions_reenter);
     RUN(unlinkable_imports);
     RUN(cross_instance_imports);
+    RUN(float_branches_and_nan);
+    RUN(custom_section_lookup);
     RUN(bad_bytes_never_crash);
     return test_done();
 }

@@ -7,6 +7,7 @@
 # is not claimed); the files this wast2json cannot parse are converted by
 # tests/wasm-spec/wast2json.js (npm wabt) when node and npm are available,
 # and listed as skipped with the reason otherwise.
+# FASTN_SPEC_PLAIN=1 runs the code compiled without superinstructions.
 # Usage: BUILD=build tests/wasm-spec/run.sh [-v] [NAME-FILTER]
 set -u
 BUILD=${BUILD:-build}
@@ -14,7 +15,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/tests/wasm-spec"
 core=${FASTN_SPEC_CORE:-$top/../shared/wasm-spec-testsuite/core}
 runner="$top/$BUILD/tests/wasm-spec/spec_runner"
-verbose=""
+verbose="" plain="${FASTN_SPEC_PLAIN:+-p}"
 [ "${1:-}" = "-v" ] && { verbose="-v"; shift; }
 filter=${1:-}
 
@@ -42,7 +43,7 @@ fi
 
 run_json() { # name json [note]
     local out rc
-    out=$("$runner" $verbose "$2")
+    out=$("$runner" $verbose $plain "$2")
     rc=$?
     if [ -n "${3:-}" ]; then echo "$out" | sed "\$s/\$/ [$3]/"; else echo "$out"; fi
     local line
@@ -93,6 +94,38 @@ for wast in "$core"/*.wast; do
     fi
     rm -rf "$d"
 done
+
+# The fastn-wasm command itself (wat2wasm builds its test modules).
+cli_check() { # what expected-status expected-output cmd...
+    local what=$1 want_rc=$2 want_out=$3 out rc
+    shift 3
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" = "$want_rc" ] && [ "$out" = "$want_out" ]; then
+        cli_passed=$((cli_passed + 1))
+    else
+        cli_failed=$((cli_failed + 1))
+        echo "  fastn-wasm $what: exit $rc, output '$out' (want $want_rc, '$want_out')"
+    fi
+}
+cli="$top/$BUILD/bin/fastn-wasm"
+cli_passed=0 cli_failed=0
+if [ -z "$filter" ] && [ -x "$cli" ] && command -v wat2wasm >/dev/null; then
+    wat2wasm "$here/cli/calc.wat" -o "$tmp/calc.wasm"
+    wat2wasm "$here/cli/hello.wat" -o "$tmp/hello.wasm"
+    cli_check "--invoke" 0 "-3" "$cli" "$tmp/calc.wasm" --invoke add -5 2
+    cli_check "--invoke f64" 0 "1.25" "$cli" "$tmp/calc.wasm" --invoke half 2.5
+    cli_check "trap" 134 "fastn-wasm: trap: integer divide by zero (FASTN_ERR_WASM_TRAP_DIV_ZERO)" \
+        "$cli" "$tmp/calc.wasm" --invoke div 1 0
+    cli_check "fuel" 134 "fastn-wasm: trap: out of fuel (FASTN_ERR_WASM_TRAP_OUT_OF_FUEL)" \
+        "$cli" --fuel 100000 "$tmp/calc.wasm" --invoke spin
+    cli_check "wasi" 3 "hello" "$cli" "$tmp/hello.wasm"
+    cli_check "bad args" 2 "fastn-wasm: add takes 2 arguments, 1 given" \
+        "$cli" "$tmp/calc.wasm" --invoke add 1
+    echo "fastn-wasm command: $cli_passed passed, $cli_failed failed"
+fi
+passed=$((passed + cli_passed))
+failed=$((failed + cli_failed))
 
 echo "spec files: $files run, $bad_files with failures; skipped assertions are" \
     "text-format modules (the engine reads binaries only)"

@@ -11,7 +11,8 @@
  * assert_uninstantiable. Modules in the text format (assert_malformed /
  * assert_invalid of `module quote`) test the text parser, which an engine
  * of binaries does not have: they are counted as skipped.
- * Usage: spec_runner [-v] FILE.json
+ * Usage: spec_runner [-v] [-p] FILE.json (-p: compile without
+ * superinstructions)
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -45,6 +46,7 @@ struct named {
 struct runner {
     const char *dir;
     bool verbose;
+    unsigned flags; /* module load flags */
     int passed, failed, skipped;
     struct fastn_wasm_module **mods;
     struct fastn_wasm_instance **insts; /* everything, freed at the end */
@@ -164,7 +166,7 @@ static struct fastn_wasm_module *load(struct runner *r, const char *file,
         snprintf(err->message, sizeof(err->message), "cannot read %s", file);
         return NULL;
     }
-    *rc = fastn_wasm_module_load(bytes, len, 0, &m, err);
+    *rc = fastn_wasm_module_load(bytes, len, r->flags, &m, err);
     free(bytes);
     if (m)
         keep_mod(r, m);
@@ -528,12 +530,14 @@ int main(int argc, char **argv)
 {
     struct runner r = {0};
     int ai = 1;
-    if (ai < argc && strcmp(argv[ai], "-v") == 0) {
-        r.verbose = true;
-        ai++;
+    for (; ai < argc && argv[ai][0] == '-'; ai++) {
+        if (strcmp(argv[ai], "-v") == 0)
+            r.verbose = true;
+        else if (strcmp(argv[ai], "-p") == 0) /* plain code, no fusion */
+            r.flags |= WASM_LOAD_NO_FUSE;
     }
     if (ai >= argc) {
-        fprintf(stderr, "usage: spec_runner [-v] FILE.json\n");
+        fprintf(stderr, "usage: spec_runner [-v] [-p] FILE.json\n");
         return 2;
     }
     json_error_t jerr;

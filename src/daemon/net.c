@@ -1,0 +1,257 @@
+/*
+ * fastnd's network: the address book in the store, the swarm (listening
+ * where the options and config say), and the router, wired into the
+ * control server's host.
+ *
+ * Listen addresses, first that applies: -noListenAddrs (none); --listen /
+ * -hostAddrs; the config's `listen`; for a p2pd-style run (-listen=/unix
+ * given) /ip4/0.0.0.0/tcp/0 and /ip6/::/tcp/0, as p2pd; otherwise the
+ * stable default port SWARM_DEFAULT_PORT on both, falling back to a
+ * system-chosen port when it is taken.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "fastn/err.h"
+#include "net/swarm.h"
+#include "router/router.h"
+#include "store/store.h"
+#include "util/home.h"
+#include "util/log.h"
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- the address book, backed by state.sqlite ------------------------------
+ */
+
+static size_t book_lookup(void *arg, const struct peer_id *peer,
+                          struct multiaddr *out, size_t max)
+{
+    struct daemon *d = arg;
+    struct store_blob p = {peer->bytes, peer->len};
+    struct store_peer_addr *v = NULL;
+    size_t n = 0, k = 0;
+
+    if (!d->store || store_peer_addrs_get(d->store, &p, &v, &n) != 0)
+        return 0;
+    for (size_t i = 0; i < n && k < max; i++)
+        if (multiaddr_from_bytes(v[i].addr, v[i].len, &out[k]) == 0)
+            k++;
+    store_peer_addrs_free(v, n);
+    return k;
+}
+
+/* Whether every address is stored already (with the dialed mark when
+ * dialed): then there is nothing to write (state.sqlite syncs each
+ * commit, so needless writes cost milliseconds). */
+static bool book_has_all(struct daemon *d, const struct store_blob *p,
+                         const struct multiaddr *addrs, size_t n, bool dialed)
+{
+    struct store_peer_addr *v = NULL;
+    size_t k = 0;
+    bool all = true;
+
+    if (store_peer_addrs_get(d->store, p, &v, &k) != 0)
+        return false;
+    for (size_t i = 0; i < n && all; i++) {
+        bool found = false;
+        for (size_t j = 0; j < k && !found; j++)
+            found = v[j].len == addrs[i].len &&
+                    !memcmp(v[j].addr, addrs[i].bytes, v[j].len) &&
+                    (v[j].dialed || !dialed);
+        all = found;
+    }
+    store_peer_addrs_free(v, k);
+    return all;
+}
+
+static void book_remember(void *arg, const struct peer_id *peer,
+                          const struct multiaddr *addrs, size_t n, bool dialed)
+{
+    struct daemon *d = arg;
+    struct store_blob p = {peer->bytes, peer->len};
+    struct store_blob b[SWARM_MAX_PEER_ADDRS];
+    int err;
+
+    if (!d->store || n == 0 || book_has_all(d, &p, addrs, n, dialed))
+        return;
+    if (n > SWARM_MAX_PEER_ADDRS)
+        n = SWARM_MAX_PEER_ADDRS;
+    for (size_t i = 0; i < n; i++)
+        b[i] = (struct store_blob){addrs[i].bytes, addrs[i].len};
+    err = store_peer_addrs_put(d->store, &p, b, n, dialed, wall_ms());
+    if (err)
+        LOG_RATELIMITED(LOG_WARN, "daemon", "address book: %s",
+                        fastn_strerror(err));
+}
+
+static const struct swarm_book_ops book_ops = {book_lookup, book_remember};
+
+/* --- listen addresses
+ * --------------------------------------------------------- */
+
+/* Whether this host can listen on IPv6 at all (containers often cannot):
+ * the default addresses then leave /ip6 out instead of failing. */
+static bool has_ipv6(void)
+{
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static int add_addr(struct multiaddr *out, size_t *n, const char *text,
+                    char *err, size_t errlen)
+{
+    if (*n == SWARM_MAX_LISTEN) {
+        snprintf(err, errlen, "too many listen addresses (max %d)",
+                 SWARM_MAX_LISTEN);
+        return FASTN_ERR_INVAL;
+    }
+    if (multiaddr_parse(text, &out[*n]) != 0) {
+        snprintf(err, errlen, "bad listen address '%s'", text);
+        return FASTN_ERR_INVAL;
+    }
+    (*n)++;
+    return 0;
+}
+
+static int listen_addrs(struct daemon *d, struct multiaddr *out, size_t *n,
+                        char *err, size_t errlen)
+{
+    char def[64];
+    int rc = 0;
+
+    *n = 0;
+    if (d->opts->no_listen_addrs)
+        return 0;
+    for (size_t i = 0; !rc && i < d->opts->n_listen; i++)
+        rc = add_addr(out, n, d->opts->listen[i], err, errlen);
+    if (rc || *n)
+        return rc;
+    for (size_t i = 0; !rc && i < d->config.n_listen; i++)
+        rc = add_addr(out, n, d->config.listen[i], err, errlen);
+    if (rc || *n)
+        return rc;
+    unsigned port = d->opts->control_path ? 0 : SWARM_DEFAULT_PORT;
+    snprintf(def, sizeof(def), "/ip4/0.0.0.0/tcp/%u", port);
+    rc = add_addr(out, n, def, err, errlen);
+    snprintf(def, sizeof(def), "/ip6/::/tcp/%u", port);
+    if (!rc && has_ipv6())
+        rc = add_addr(out, n, def, err, errlen);
+    return rc;
+}
+
+/* --- life cycle
+ * ----------------------------------------------------------------- */
+
+static void apply_timing(const struct daemon_config *c, struct swarm_config *sc)
+{
+    if (c->has_idle_timeout)
+        sc->idle_timeout_ms = c->idle_timeout * 1000;
+    if (c->has_keepalive)
+        sc->keepalive_ms = c->keepalive * 1000;
+    if (c->has_ping_timeout)
+        sc->ping_timeout_ms = c->ping_timeout * 1000;
+    if (c->has_handshake_timeout)
+        sc->handshake_timeout_ms = c->handshake_timeout * 1000;
+    if (c->has_max_connections)
+        sc->max_connections = c->max_connections;
+}
+
+static int open_store(struct daemon *d)
+{
+    char path[PATH_MAX];
+    int rc;
+
+    if (home_path(d->home, "state.sqlite", path, sizeof(path)))
+        return FASTN_ERR_TOO_LARGE;
+    rc = store_open(path, NULL, &d->store);
+    if (!rc)
+        rc = store_peers_open(d->store);
+    return rc;
+}
+
+int daemon_net_start(struct daemon *d, char *err, size_t errlen)
+{
+    struct multiaddr addrs[SWARM_MAX_LISTEN];
+    struct swarm_config cfg;
+    size_t n;
+    int rc;
+
+    rc = open_store(d);
+    if (rc) {
+        /* the network works without the address book; say why not */
+        log_msg(LOG_WARN, "daemon", "no address book: %s", fastn_strerror(rc));
+        store_close(d->store);
+        d->store = NULL;
+    }
+    rc = listen_addrs(d, addrs, &n, err, errlen);
+    if (rc)
+        return rc;
+    swarm_config_default(&cfg, &d->identity);
+    apply_timing(&d->config, &cfg);
+    cfg.listen = addrs;
+    cfg.n_listen = n;
+    cfg.book = &book_ops;
+    cfg.book_arg = d;
+    rc = swarm_new(&d->loop, &cfg, &d->swarm);
+    if (!rc && (rc = swarm_listen(d->swarm)) != 0)
+        snprintf(err, errlen,
+                 "cannot listen on the network address(es) (see the log); "
+                 "change --listen or the config's listen");
+    if (!rc)
+        rc = router_new(&d->loop, d->swarm, &d->router);
+    if (rc) {
+        if (!err[0])
+            snprintf(err, errlen, "cannot start the network: %s",
+                     fastn_strerror(rc));
+        return rc;
+    }
+    d->host.swarm = d->swarm;
+    d->host.router = d->router;
+    return 0;
+}
+
+void daemon_net_stop(struct daemon *d)
+{
+    d->host.swarm = NULL;
+    d->host.router = NULL;
+    router_close(d->router);
+    swarm_close(d->swarm);
+}
+
+void daemon_net_cleanup(struct daemon *d)
+{
+    router_free(d->router);
+    swarm_free(d->swarm);
+    store_close(d->store);
+    d->router = NULL;
+    d->swarm = NULL;
+    d->store = NULL;
+}
+
+void daemon_net_print_addrs(const struct daemon *d, FILE *out)
+{
+    struct multiaddr addrs[32];
+    char text[MULTIADDR_STR_MAX];
+    size_t n = d->swarm ? swarm_listen_addrs(d->swarm, addrs, 32) : 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (multiaddr_format(&addrs[i], text, sizeof(text)) > 0)
+            fprintf(out, "%s\n", text);
+}

@@ -1,0 +1,125 @@
+/*
+ * libfastn: connecting to peers, disconnecting, pinging (CONNECT,
+ * DISCONNECT, the fastn extension's PING).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/lib_int.h"
+#include "util/multiaddr.h"
+#include "util/peer_id.h"
+
+void lib_ext_request(P2pd__Pb__Request *req, Fastn__Request *ext, int type)
+{
+    Fastn__Request e = FASTN__REQUEST__INIT;
+    P2pd__Pb__Request r = P2PD__PB__REQUEST__INIT;
+
+    *ext = e;
+    *req = r;
+    ext->version = EXT_VERSION;
+    ext->type = (Fastn__Request__Type)type;
+    req->type = P2PD__PB__REQUEST__TYPE__FASTN;
+    req->fastn = ext;
+}
+
+/* A bare PeerID, or a multiaddr ending in /p2p/PEERID. */
+static int parse_target(const char *target, struct peer_id *peer,
+                        struct multiaddr *ma, bool *has_addr)
+{
+    *has_addr = false;
+    if (!target)
+        return FASTN_ERR_INVAL;
+    if (target[0] != '/')
+        return peer_id_parse(target, peer);
+    if (multiaddr_parse(target, ma) != 0)
+        return FASTN_ERR_BAD_MULTIADDR;
+    if (multiaddr_get_peer(ma, peer) != 0)
+        return FASTN_ERR_BAD_PEER_ID;
+    *has_addr = true;
+    return 0;
+}
+
+int fastn_client_peer_connect(struct fastn_client *c, const char *target,
+                              char *peer_out)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    P2pd__Pb__ConnectRequest cr = P2PD__PB__CONNECT_REQUEST__INIT;
+    P2pd__Pb__Response *r = NULL;
+    ProtobufCBinaryData addr;
+    struct multiaddr ma;
+    struct peer_id peer;
+    bool has_addr;
+    int rc = parse_target(target, &peer, &ma, &has_addr);
+
+    if (rc)
+        return rc;
+    cr.peer.data = peer.bytes;
+    cr.peer.len = peer.len;
+    if (has_addr) {
+        addr.data = ma.bytes;
+        addr.len = ma.len;
+        cr.addrs = &addr;
+        cr.n_addrs = 1;
+    }
+    cr.has_timeout = true;
+    cr.timeout = c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1;
+    req.type = P2PD__PB__REQUEST__TYPE__CONNECT;
+    req.connect = &cr;
+    rc = lib_request(c, &req, &r);
+    if (rc)
+        return rc;
+    p2pd__pb__response__free_unpacked(r, NULL);
+    if (peer_out)
+        peer_id_format(&peer, peer_out);
+    return 0;
+}
+
+int fastn_client_peer_disconnect(struct fastn_client *c, const char *peer)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    P2pd__Pb__DisconnectRequest dr = P2PD__PB__DISCONNECT_REQUEST__INIT;
+    P2pd__Pb__Response *r = NULL;
+    struct peer_id id;
+    int rc = peer ? peer_id_parse(peer, &id) : FASTN_ERR_INVAL;
+
+    if (rc)
+        return rc;
+    dr.peer.data = id.bytes;
+    dr.peer.len = id.len;
+    req.type = P2PD__PB__REQUEST__TYPE__DISCONNECT;
+    req.disconnect = &dr;
+    rc = lib_request(c, &req, &r);
+    if (!rc)
+        p2pd__pb__response__free_unpacked(r, NULL);
+    return rc;
+}
+
+int fastn_client_ping(struct fastn_client *c, const char *peer,
+                      uint64_t *rtt_us)
+{
+    P2pd__Pb__Request req;
+    Fastn__Request ext;
+    Fastn__PingRequest pr = FASTN__PING_REQUEST__INIT;
+    P2pd__Pb__Response *r = NULL;
+    struct peer_id id;
+    int rc = peer ? peer_id_parse(peer, &id) : FASTN_ERR_INVAL;
+
+    if (rc)
+        return rc;
+    lib_ext_request(&req, &ext, FASTN__REQUEST__TYPE__PING);
+    pr.peer.data = id.bytes;
+    pr.peer.len = id.len;
+    pr.has_timeout_ms = true;
+    pr.timeout_ms = (uint32_t)c->timeout_ms;
+    ext.ping = &pr;
+    rc = lib_request(c, &req, &r);
+    if (rc)
+        return rc == FASTN_ERR_REMOTE ? FASTN_ERR_UNSUPPORTED : rc;
+    if (!r->fastn || !r->fastn->ping)
+        rc = FASTN_ERR_PROTOCOL;
+    else
+        *rtt_us = r->fastn->ping->rtt_us;
+    p2pd__pb__response__free_unpacked(r, NULL);
+    return rc;
+}

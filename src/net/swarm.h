@@ -1,0 +1,279 @@
+/*
+ * The swarm: fastnd's libp2p network on the event loop. It listens on TCP,
+ * dials peers, runs every connection through the sans-I/O cores (conn.h:
+ * multistream-select -> Noise -> yamux), keeps at most one connection per
+ * peer and reuses it for every stream, serves the built-in protocols
+ * (identify, ping, perf) and hands every other incoming stream to a
+ * listener (the router) after multistream-select agreed its protocol.
+ *
+ * Streams (struct swarm_stream) are the unit everything above uses: the
+ * client splice, the control protocol's one-shot calls, the plugin host.
+ * A stream is owned by one party, which gets its events through one
+ * callback:
+ *
+ *   SWARM_STREAM_OPEN      an outgoing stream's protocol was agreed
+ *                          (swarm_stream_protocol() says which)
+ *   SWARM_STREAM_DATA      data/len arrived; valid only during the call.
+ *                          Call swarm_stream_consumed(len) once the bytes
+ *                          have left the daemon (written to a client,
+ *                          copied into a plugin): that reopens the peer's
+ *                          window, so a slow consumer stalls only its own
+ *                          stream and the daemon holds at most one window
+ *                          of unconsumed data per stream.
+ *   SWARM_STREAM_FIN       the peer finished writing (half-close)
+ *   SWARM_STREAM_WRITABLE  a write that was short (or a frame with no
+ *                          room) may be retried
+ *   SWARM_STREAM_CLOSED    the last event, exactly once: err 0 when both
+ *                          sides finished cleanly, else why it ended
+ *                          (FASTN_ERR_NET_STREAM_RESET, _NET_RESET the
+ *                          connection is gone, _NET_DEAD, _NET_PROTO_NA,
+ *                          _TIMEOUT, a dial error...). The stream is freed
+ *                          when the callback returns.
+ *
+ * swarm_stream_reset() also ends a stream, at once and without a CLOSED
+ * event. No callback is made from inside a call the owner made on the
+ * same stream (CLOSED after the owner's own close comes from the loop).
+ *
+ * Writing: swarm_stream_write() copies and queues (at most
+ * SWARM_STREAM_QUEUE_MAX beyond what the window takes; the return says how
+ * many bytes were taken). The fast path, for bulk data: swarm_stream_frame()
+ * lends a buffer inside a frame to read the data straight into, and
+ * swarm_stream_frame_send() encrypts it in place and sends it, so the only
+ * pass over the bytes is the cipher's.
+ *
+ * libuv types stay inside the swarm's files: this header only names the
+ * loop as struct uv_loop_s.
+ */
+#ifndef FASTN_NET_SWARM_H
+#define FASTN_NET_SWARM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "identity/identity.h"
+#include "util/multiaddr.h"
+
+struct uv_loop_s;
+struct swarm;
+struct swarm_stream;
+
+/* fastnd's listen port when none is configured: stable, so that peers
+ * can keep its address; when it is taken the swarm falls back to a port
+ * the system picks (and says so in the log). */
+#define SWARM_DEFAULT_PORT 4004
+#define SWARM_MAX_LISTEN 32
+/* Addresses kept per peer (identify, the address book, a dial). */
+#define SWARM_MAX_PEER_ADDRS 8
+/* Bytes swarm_stream_write() queues beyond the send window. */
+#define SWARM_STREAM_QUEUE_MAX (256 * 1024)
+/* Protocols one swarm_stream_open() may propose. */
+#define SWARM_MAX_PROPOSALS 16
+
+/* Where the swarm finds and keeps peers' addresses (the daemon backs it
+ * with the store). Both may be NULL. */
+struct swarm_book_ops {
+    /* Fills out with up to max known addresses of peer; returns how many. */
+    size_t (*lookup)(void *arg, const struct peer_id *peer,
+                     struct multiaddr *out, size_t max);
+    /* Addresses that worked (dialed) or that the peer announced. */
+    void (*remember)(void *arg, const struct peer_id *peer,
+                     const struct multiaddr *addrs, size_t n, bool dialed);
+};
+
+struct swarm_config {
+    const struct identity *identity; /* borrowed; outlives the swarm */
+    const struct multiaddr *listen;  /* copied; /ip4 or /ip6 + /tcp */
+    size_t n_listen;
+    uint32_t handshake_timeout_ms; /* TCP connect to upgraded; 10 s */
+    uint32_t idle_timeout_ms;      /* no streams this long: close; 0 never */
+    uint32_t keepalive_ms;         /* yamux ping when quiet; 0 never */
+    uint32_t ping_timeout_ms;      /* unanswered ping: the conn is dead */
+    uint32_t max_window;           /* yamux receive window limit */
+    uint32_t max_connections;      /* at once, both directions */
+    const struct swarm_book_ops *book;
+    void *book_arg;
+};
+
+/* Defaults: handshake 10 s, idle 10 min, keepalive 30 s, ping timeout
+ * 15 s, window 16 MiB, 1024 connections, no listen addresses. */
+void swarm_config_default(struct swarm_config *cfg,
+                          const struct identity *identity);
+
+/* A swarm on loop. Errors: FASTN_ERR_INVAL (too many listen addresses),
+ * _NOMEM, _CRYPTO. */
+int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
+              struct swarm **out);
+/* Binds and listens on every configured address. A configured port of
+ * SWARM_DEFAULT_PORT that is taken falls back to a system-chosen one.
+ * Errors: FASTN_ERR_IO (an address cannot be bound; logged),
+ * FASTN_ERR_UNSUPPORTED (not an /ip4 or /ip6 TCP address). */
+int swarm_listen(struct swarm *sw);
+/* Closes every listener, connection and stream (their owners get CLOSED
+ * with FASTN_ERR_CANCELED); handles finish closing on the next loop
+ * turns. */
+void swarm_close(struct swarm *sw);
+/* Frees the swarm after swarm_close() and after the loop has run the
+ * close callbacks (uv_run returned). NULL does nothing. */
+void swarm_free(struct swarm *sw);
+
+const struct peer_id *swarm_local_peer(const struct swarm *sw);
+/* The addresses the swarm listens on, as peers can dial them: wildcard
+ * addresses become one per local interface; no /p2p component. Returns
+ * how many were written to out (up to max). */
+size_t swarm_listen_addrs(const struct swarm *sw, struct multiaddr *out,
+                          size_t max);
+
+/* --- incoming streams ---------------------------------------------------- */
+
+/* Who gets incoming streams for protocols other than the built-in ones. */
+struct swarm_stream_listener {
+    /* Whether protocol (NUL-terminated) has a handler. */
+    bool (*supports)(void *arg, const char *protocol);
+    /* A stream whose protocol was agreed: take it (swarm_stream_set_cb())
+     * or reset it. */
+    void (*on_stream)(void *arg, struct swarm_stream *s);
+    /* Fills names with up to max borrowed protocol ids; returns how many
+     * (for identify and multistream "ls"). May be NULL. */
+    size_t (*list)(void *arg, const char **names, size_t max);
+};
+void swarm_set_stream_listener(struct swarm *sw,
+                               const struct swarm_stream_listener *l,
+                               void *arg);
+
+/* --- connections --------------------------------------------------------- */
+
+typedef void (*swarm_connect_cb)(void *arg, int err);
+struct swarm_wait;
+
+/* Makes sure there is a connection to peer: at once when there is one,
+ * else dialing addrs (may be empty: the address book's and those learned
+ * by identify are tried too). Dials to one peer coalesce. cb gets 0 or
+ * the error of the last address tried (FASTN_ERR_NET_REFUSED,
+ * _NET_UNREACHABLE, _NET_WRONG_PEER, _NET_HANDSHAKE, _TIMEOUT...), from
+ * the loop, never from inside this call. *out (may be NULL) lets the
+ * caller cancel. Errors (no callback then): FASTN_ERR_NET_NO_ADDR,
+ * _NET_DIAL_SELF, _INVAL, _NOMEM, _CLOSED (the swarm is closing). */
+int swarm_connect(struct swarm *sw, const struct peer_id *peer,
+                  const struct multiaddr *addrs, size_t n, uint32_t timeout_ms,
+                  swarm_connect_cb cb, void *arg, struct swarm_wait **out);
+/* The callback will not be called; the dial itself goes on. */
+void swarm_wait_cancel(struct swarm_wait *w);
+/* Puts addrs of a connected peer in the address book as dialed ones: the
+ * user named them (a CONNECT) and the peer is reached, even when an
+ * existing connection was reused instead of dialing them. */
+void swarm_remember(struct swarm *sw, const struct peer_id *peer,
+                    const struct multiaddr *addrs, size_t n);
+
+/* Closes every connection to peer. Errors: FASTN_ERR_NOT_FOUND. */
+int swarm_disconnect(struct swarm *sw, const struct peer_id *peer);
+bool swarm_is_connected(const struct swarm *sw, const struct peer_id *peer);
+
+struct swarm_peer_info {
+    struct peer_id peer;
+    struct multiaddr remote; /* the connection's remote address */
+    bool inbound;
+    uint64_t connected_ms; /* how long ago */
+    uint64_t rtt_us;       /* last yamux round trip (0: not yet) */
+    uint32_t streams;
+    char agent[128]; /* from identify ("" until known) */
+    size_t n_listen;
+    struct multiaddr listen[SWARM_MAX_PEER_ADDRS]; /* from identify */
+};
+typedef void (*swarm_peer_fn)(void *arg, const struct swarm_peer_info *info);
+/* Calls fn for each connected peer (its connection in use). */
+void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg);
+
+struct swarm_stats {
+    uint32_t peers;       /* peers with a connection */
+    uint32_t connections; /* upgraded connections */
+    uint32_t pending;     /* connections still upgrading */
+    uint32_t streams;     /* streams open now */
+    uint64_t dials;       /* TCP dials started */
+    uint64_t handshakes;  /* connections upgraded since start */
+    uint64_t streams_total;
+};
+void swarm_get_stats(const struct swarm *sw, struct swarm_stats *st);
+
+/* --- streams ------------------------------------------------------------- */
+
+enum swarm_stream_event_type {
+    SWARM_STREAM_OPEN = 1,
+    SWARM_STREAM_DATA,
+    SWARM_STREAM_FIN,
+    SWARM_STREAM_WRITABLE,
+    SWARM_STREAM_CLOSED,
+};
+
+struct swarm_stream_event {
+    enum swarm_stream_event_type type;
+    const uint8_t *data; /* DATA */
+    size_t len;          /* DATA */
+    int err;             /* CLOSED */
+};
+
+typedef void (*swarm_stream_cb)(struct swarm_stream *s,
+                                const struct swarm_stream_event *ev, void *arg);
+
+/* Opens a stream to peer proposing protos[0..n) in order (copied),
+ * dialing first when there is no connection. The stream may be written
+ * and closed at once: with one protocol proposed, the data follows the
+ * proposal without waiting (multistream-select's optimistic mode); with
+ * several it waits for the agreement. Then OPEN, or CLOSED with the
+ * reason (FASTN_ERR_NET_PROTO_NA, a dial error, FASTN_ERR_TIMEOUT when
+ * not open after open_timeout_ms, 0 = none). Returns NULL with *err
+ * (FASTN_ERR_INVAL, a swarm_connect() error) when it cannot start. */
+struct swarm_stream *swarm_stream_open(struct swarm *sw,
+                                       const struct peer_id *peer,
+                                       const char *const *protos, size_t n,
+                                       uint32_t open_timeout_ms,
+                                       swarm_stream_cb cb, void *arg, int *err);
+/* Sets who gets the stream's events (an incoming stream's new owner). */
+void swarm_stream_set_cb(struct swarm_stream *s, swarm_stream_cb cb, void *arg);
+
+/* Copies up to n bytes: returns how many were taken (0..n; fewer when the
+ * queue is full: WRITABLE follows) or FASTN_ERR_CLOSED (write side
+ * closed or the stream failed). */
+int swarm_stream_write(struct swarm_stream *s, const uint8_t *p, size_t n);
+/* Fast path: lends *p with *room bytes (> 0) to fill with stream data,
+ * then swarm_stream_frame_send(). *room 0 means not now (window, queue
+ * or the connection's send backlog): WRITABLE follows. Errors:
+ * FASTN_ERR_CLOSED, _NOMEM. */
+int swarm_stream_frame(struct swarm_stream *s, uint8_t **p, size_t *room);
+/* Sends the first n bytes (1..room) of the lent frame. Errors: as
+ * swarm_stream_frame, FASTN_ERR_INVAL, _CRYPTO. */
+int swarm_stream_frame_send(struct swarm_stream *s, size_t n);
+/* Half-closes our side once the queued bytes are out. Errors:
+ * FASTN_ERR_CLOSED (already closed). */
+int swarm_stream_close(struct swarm_stream *s);
+/* Aborts both directions; the stream is freed now, with no event. */
+void swarm_stream_reset(struct swarm_stream *s);
+/* n bytes of DATA have left the daemon: reopen the peer's window. */
+void swarm_stream_consumed(struct swarm_stream *s, size_t n);
+/* Ends the stream with FASTN_ERR_TIMEOUT if it is not CLOSED within ms
+ * from now (0 removes the limit). Errors: FASTN_ERR_NOMEM. */
+int swarm_stream_set_timeout(struct swarm_stream *s, uint32_t ms);
+
+const struct peer_id *swarm_stream_peer(const struct swarm_stream *s);
+/* The agreed protocol (NULL before OPEN). */
+const char *swarm_stream_protocol(const struct swarm_stream *s);
+/* The connection's remote address (zero length before it has one). */
+const struct multiaddr *swarm_stream_remote_addr(const struct swarm_stream *s);
+bool swarm_stream_is_inbound(const struct swarm_stream *s);
+/* Bytes accepted by swarm_stream_write() and not yet sent. */
+size_t swarm_stream_queued(const struct swarm_stream *s);
+
+/* --- built-in protocol clients ------------------------------------------ */
+
+typedef void (*swarm_ping_cb)(void *arg, int err, uint64_t rtt_us);
+struct swarm_ping;
+/* Pings peer once over /ipfs/ping/1.0.0 (dialing if needed): cb gets the
+ * round trip or an error (stream errors, FASTN_ERR_TIMEOUT), once, from
+ * the loop. *out (may be NULL) lets the caller cancel before cb; the
+ * handle is gone once cb was called. Errors as swarm_stream_open. */
+int swarm_ping(struct swarm *sw, const struct peer_id *peer,
+               uint32_t timeout_ms, swarm_ping_cb cb, void *arg,
+               struct swarm_ping **out);
+void swarm_ping_cancel(struct swarm_ping *p);
+
+#endif

@@ -1,0 +1,741 @@
+/*
+ * One TCP connection of the swarm on libuv: reads straight into the
+ * conn core's receive buffer, runs conn_poll() and routes its events,
+ * writes the core's output (and in-place frames) with writev, keeps one
+ * timer for the upgrade deadline, yamux keepalive and idleness, and
+ * resolves duplicate connections to one peer.
+ *
+ * Writes: when nothing is queued in libuv the bytes go out with
+ * uv_try_write at once; what the socket does not take is queued with
+ * uv_write (the core's output buffer is swapped out, not copied). While
+ * more than SWARM_WRITE_HIGH bytes are queued, streams are told to wait
+ * (swarm_stream_frame gives no room, writes go to their queues); they are
+ * kicked once it falls below SWARM_WRITE_LOW.
+ *
+ * Duplicates: when a second connection to a peer becomes ready, both
+ * sides keep the same one (the one dialed by the smaller PeerID; between
+ * two dialed the same way, the one whose dialing end has the smaller
+ * address). The other drains: no new streams, closed once it has had none
+ * for SWARM_DRAIN_MS.
+ */
+#include "net/swarm_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastn/err.h"
+#include "util/log.h"
+
+#define OUTPUT_MAX (64u << 20)
+
+/* A piece of output waiting for the socket: a sealed frame (from the
+ * pool) or a run of the core's output (a buffer swapped out of it). */
+struct out_chunk {
+    struct out_chunk *next;
+    uint8_t *frame;
+    struct buf b;
+    const uint8_t *p; /* the bytes not yet written */
+    size_t len;
+};
+
+/* A uv_write of chunks; they are freed when it completes. */
+struct conn_write {
+    uv_write_t req;
+    struct swarm_conn *sc;
+    struct out_chunk *chunks;
+    size_t len;
+};
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct swarm_conn *sc = h->data;
+
+    if (--sc->handles > 0)
+        return;
+    conn_free(sc->c);
+    buf_cleanup(&sc->spare);
+    free(sc);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+struct swarm_conn *swarm__conn_new(struct swarm *sw, bool inbound,
+                                   const struct peer_id *expect)
+{
+    struct swarm_conn *sc = calloc(1, sizeof(*sc));
+    struct conn_config cfg;
+    uint64_t now = swarm__now_us();
+
+    if (!sc)
+        return NULL;
+    sc->sw = sw;
+    sc->inbound = inbound;
+    if (expect)
+        sc->expect = *expect;
+    conn_config_default(&cfg, !inbound, &sw->local);
+    cfg.expect = expect ? &sc->expect : NULL;
+    cfg.yamux.keepalive_us = (uint64_t)sw->cfg.keepalive_ms * 1000;
+    cfg.yamux.ping_timeout_us = (uint64_t)sw->cfg.ping_timeout_ms * 1000;
+    cfg.yamux.max_window = sw->cfg.max_window;
+    sc->c = conn_new(&cfg, now);
+    if (!sc->c) {
+        free(sc);
+        return NULL;
+    }
+    buf_init(&sc->spare, OUTPUT_MAX);
+    sc->oq_tail = &sc->oq_head;
+    sc->started_us = now;
+    uv_tcp_init(sw->loop, &sc->tcp);
+    uv_timer_init(sw->loop, &sc->timer);
+    sc->tcp.data = sc->timer.data = sc;
+    sc->handles = 2;
+    sc->next = sw->conns;
+    sc->pprev = &sw->conns;
+    if (sw->conns)
+        sw->conns->pprev = &sc->next;
+    sw->conns = sc;
+    swarm__conn_update_timer(sc);
+    return sc;
+}
+
+/* --- writing ---------------------------------------------------------------
+ * Output goes into an ordered queue of chunks (the core's output, swapped
+ * out without a copy, and sealed frames), written with one writev: at
+ * once for control output, and for frames once SWARM_BATCH_BYTES have
+ * gathered or before the loop next waits for I/O (uv_prepare), so bulk
+ * data costs one system call per batch rather than per 64 KiB frame. */
+
+bool swarm__conn_usable(const struct swarm_conn *sc)
+{
+    return sc && !sc->closing && !sc->fail_soon;
+}
+
+void swarm__conn_fail_soon(struct swarm_conn *sc, int err)
+{
+    if (sc->closing || sc->fail_soon)
+        return;
+    sc->fail_soon = err;
+    sc->sw->conn_failures = true;
+    swarm__idle_start(sc->sw);
+}
+
+bool swarm__conn_backlogged(const struct swarm_conn *sc)
+{
+    return sc->write_pending + sc->oq_bytes >= SWARM_WRITE_HIGH;
+}
+
+static void chunk_free(struct swarm_conn *sc, struct out_chunk *ch)
+{
+    if (ch->frame) {
+        swarm__frame_put(sc->sw, ch->frame);
+    } else if (!sc->spare.data) { /* keep one buffer for the next output */
+        buf_reset(&ch->b);
+        sc->spare.data = ch->b.data;
+        sc->spare.cap = ch->b.cap;
+    } else {
+        buf_cleanup(&ch->b);
+    }
+    free(ch);
+}
+
+static void chunks_free(struct swarm_conn *sc, struct out_chunk *ch)
+{
+    while (ch) {
+        struct out_chunk *next = ch->next;
+        chunk_free(sc, ch);
+        ch = next;
+    }
+}
+
+static void oq_append(struct swarm_conn *sc, struct out_chunk *ch)
+{
+    ch->next = NULL;
+    *sc->oq_tail = ch;
+    sc->oq_tail = &ch->next;
+    sc->oq_bytes += ch->len;
+    sc->oq_n++;
+}
+
+/* Moves the core's pending output to the queue (no copy: the buffer is
+ * swapped with the spare one). */
+static int queue_output(struct swarm_conn *sc)
+{
+    struct out_chunk *ch;
+    const uint8_t *p;
+    size_t n;
+    int err = conn_output(sc->c, &p, &n);
+
+    if (err || n == 0)
+        return err;
+    ch = calloc(1, sizeof(*ch));
+    if (!ch)
+        return FASTN_ERR_NOMEM;
+    ch->b = sc->spare;
+    ch->b.max = OUTPUT_MAX;
+    memset(&sc->spare, 0, sizeof(sc->spare));
+    sc->spare.max = OUTPUT_MAX;
+    err = conn_take_output(sc->c, &ch->b);
+    if (err) {
+        buf_cleanup(&ch->b);
+        free(ch);
+        return err;
+    }
+    ch->p = ch->b.data;
+    ch->len = ch->b.len;
+    oq_append(sc, ch);
+    return 0;
+}
+
+static void kick_streams(struct swarm_conn *sc)
+{
+    struct swarm_stream *st, *next;
+
+    for (st = sc->streams; st && !sc->closing; st = next) {
+        next = st->next;
+        if (st->want_writable)
+            swarm__stream_kick(st);
+    }
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct conn_write *w = (struct conn_write *)req;
+    struct swarm_conn *sc = w->sc;
+    bool was_high = sc->write_pending + sc->oq_bytes >= SWARM_WRITE_LOW;
+
+    sc->write_pending -= w->len;
+    chunks_free(sc, w->chunks);
+    free(w);
+    if (sc->closing)
+        return;
+    if (status < 0) {
+        swarm__conn_fail(sc, FASTN_ERR_NET_RESET);
+        return;
+    }
+    if (was_high && sc->write_pending + sc->oq_bytes < SWARM_WRITE_LOW)
+        kick_streams(sc);
+    if (!sc->reading && sc->ready && sc->write_pending < SWARM_WRITE_LOW &&
+        uv_read_start((uv_stream_t *)&sc->tcp, on_alloc, on_read) == 0)
+        sc->reading = true;
+}
+
+#define MAX_IOV 64
+
+/* Fills iov from the queue's first chunks; returns how many. */
+static unsigned fill_iov(struct swarm_conn *sc, uv_buf_t *iov)
+{
+    unsigned n = 0;
+    for (struct out_chunk *ch = sc->oq_head; ch && n < MAX_IOV; ch = ch->next)
+        iov[n++] = uv_buf_init((char *)ch->p, (unsigned)ch->len);
+    return n;
+}
+
+/* Drops the first k written bytes from the queue. */
+static void oq_consume(struct swarm_conn *sc, size_t k)
+{
+    while (k && sc->oq_head) {
+        struct out_chunk *ch = sc->oq_head;
+        size_t take = k < ch->len ? k : ch->len;
+        ch->p += take;
+        ch->len -= take;
+        sc->oq_bytes -= take;
+        k -= take;
+        if (ch->len)
+            break;
+        sc->oq_head = ch->next;
+        if (!sc->oq_head)
+            sc->oq_tail = &sc->oq_head;
+        sc->oq_n--;
+        chunk_free(sc, ch);
+    }
+}
+
+/* Hands the whole queue to one uv_write. */
+static int write_queue(struct swarm_conn *sc)
+{
+    struct conn_write *w;
+    uv_buf_t *iov;
+    unsigned n = 0;
+
+    if (!sc->oq_head)
+        return 0;
+    w = calloc(1, sizeof(*w));
+    iov = malloc(sc->oq_n * sizeof(*iov));
+    if (!w || !iov) {
+        free(w);
+        free(iov);
+        return FASTN_ERR_NOMEM;
+    }
+    for (struct out_chunk *ch = sc->oq_head; ch; ch = ch->next)
+        iov[n++] = uv_buf_init((char *)ch->p, (unsigned)ch->len);
+    w->sc = sc;
+    w->chunks = sc->oq_head;
+    w->len = sc->oq_bytes;
+    if (uv_write(&w->req, (uv_stream_t *)&sc->tcp, iov, n, on_write) != 0) {
+        free(iov);
+        free(w);
+        return FASTN_ERR_NET_RESET;
+    }
+    free(iov); /* libuv copied the descriptors */
+    sc->write_pending += w->len;
+    sc->oq_head = NULL;
+    sc->oq_tail = &sc->oq_head;
+    sc->oq_bytes = 0;
+    sc->oq_n = 0;
+    return 0;
+}
+
+static void unschedule(struct swarm_conn *sc)
+{
+    if (!sc->fpprev)
+        return;
+    *sc->fpprev = sc->fnext;
+    if (sc->fnext)
+        sc->fnext->fpprev = sc->fpprev;
+    sc->fpprev = NULL;
+    sc->fnext = NULL;
+}
+
+/* Writes everything queued (and the core's output): straight out while
+ * the socket takes it, the rest in one queued write. */
+static void flush_now(struct swarm_conn *sc)
+{
+    uv_buf_t iov[MAX_IOV];
+    int err;
+
+    unschedule(sc);
+    if (sc->closing || sc->fail_soon)
+        return;
+    err = queue_output(sc);
+    while (!err && sc->oq_head && sc->write_pending == 0) {
+        unsigned n = fill_iov(sc, iov);
+        size_t want = 0;
+        for (unsigned i = 0; i < n; i++)
+            want += iov[i].len;
+        int r = uv_try_write((uv_stream_t *)&sc->tcp, iov, n);
+        if (r == UV_EAGAIN)
+            break;
+        if (r < 0) {
+            err = FASTN_ERR_NET_RESET;
+            break;
+        }
+        oq_consume(sc, (size_t)r);
+        if ((size_t)r < want)
+            break; /* the socket is full: queue the rest */
+    }
+    if (!err)
+        err = write_queue(sc);
+    if (err)
+        swarm__conn_fail_soon(sc, err);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    struct swarm *sw = h->data;
+
+    while (sw->flushes)
+        flush_now(sw->flushes);
+    uv_prepare_stop(h);
+}
+
+/* Flushes sc before the loop next waits for I/O. */
+static void schedule(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+
+    if (sc->fpprev)
+        return;
+    sc->fnext = sw->flushes;
+    sc->fpprev = &sw->flushes;
+    if (sw->flushes)
+        sw->flushes->fpprev = &sc->fnext;
+    sw->flushes = sc;
+    uv_prepare_start(&sw->prepare, on_prepare);
+}
+
+void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len)
+{
+    struct out_chunk *ch;
+    int err;
+
+    if (sc->closing || sc->fail_soon) {
+        swarm__frame_put(sc->sw, frame);
+        return;
+    }
+    if (!frame) {
+        flush_now(sc);
+        return;
+    }
+    /* the core's output so far goes before the frame */
+    err = queue_output(sc);
+    ch = err ? NULL : calloc(1, sizeof(*ch));
+    if (!ch) {
+        swarm__frame_put(sc->sw, frame);
+        swarm__conn_fail_soon(sc, err ? err : FASTN_ERR_NOMEM);
+        return;
+    }
+    ch->frame = frame;
+    ch->p = frame;
+    ch->len = len;
+    oq_append(sc, ch);
+    if (sc->oq_bytes >= SWARM_BATCH_BYTES || sc->oq_n >= MAX_IOV - 1)
+        flush_now(sc);
+    else
+        schedule(sc);
+}
+
+void swarm__conn_flush(struct swarm_conn *sc)
+{
+    flush_now(sc);
+}
+
+/* --- closing ----------------------------------------------------------------
+ */
+
+static int stream_err(int err)
+{
+    switch (err) {
+    case FASTN_ERR_NET_DEAD:
+    case FASTN_ERR_CANCELED:
+        return err;
+    default:
+        return FASTN_ERR_NET_RESET;
+    }
+}
+
+void swarm__conn_close(struct swarm_conn *sc, int err)
+{
+    const uint8_t *p;
+    size_t n;
+
+    if (sc->closing)
+        return;
+    sc->closing = true;
+    sc->fail_err = err;
+    *sc->pprev = sc->next;
+    if (sc->next)
+        sc->next->pprev = sc->pprev;
+    /* Best effort: the go-away saying why, if the socket takes it. */
+    unschedule(sc);
+    if (sc->write_pending == 0 && !sc->oq_head &&
+        conn_output(sc->c, &p, &n) == 0 && n) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+        uv_try_write((uv_stream_t *)&sc->tcp, &b, 1);
+    }
+    chunks_free(sc, sc->oq_head);
+    sc->oq_head = NULL;
+    sc->oq_tail = &sc->oq_head;
+    sc->oq_bytes = 0;
+    sc->oq_n = 0;
+    while (sc->streams)
+        swarm__stream_finish(sc->streams, stream_err(err));
+    if (sc->dial) {
+        struct swarm_dial *d = sc->dial;
+        sc->dial = NULL;
+        swarm__dial_attempt_done(d, err);
+    }
+    uv_close((uv_handle_t *)&sc->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&sc->timer, on_handle_closed);
+}
+
+void swarm__conn_fail(struct swarm_conn *sc, int err)
+{
+    char pid[PEER_ID_STR_MAX], addr[MULTIADDR_STR_MAX] = "?";
+
+    if (sc->closing)
+        return;
+    if (sc->remote.len)
+        multiaddr_format(&sc->remote, addr, sizeof(addr));
+    if (sc->ready)
+        peer_id_format(&sc->peer, pid);
+    else
+        snprintf(pid, sizeof(pid), "%s", "(handshake)");
+    if (err == FASTN_ERR_NET_RESET || err == FASTN_ERR_CANCELED)
+        log_msg(LOG_DEBUG, "net", "connection %s %s closed", pid, addr);
+    else
+        LOG_RATELIMITED(LOG_WARN, "net", "connection %s %s ended: %s", pid,
+                        addr, fastn_strerror(err));
+    swarm__conn_close(sc, err);
+}
+
+/* --- readiness and duplicates ------------------------------------------------
+ */
+
+/* The address of the end that dialed: the same bytes on both sides. */
+static const struct multiaddr *dialing_end(const struct swarm_conn *sc)
+{
+    return sc->inbound ? &sc->remote : &sc->local;
+}
+
+static int compare_bytes(const uint8_t *a, size_t an, const uint8_t *b,
+                         size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : (an > bn) - (an < bn);
+}
+
+/* Which of two ready connections to one peer both sides keep. */
+static struct swarm_conn *winner(struct swarm *sw, struct swarm_conn *a,
+                                 struct swarm_conn *b)
+{
+    const struct peer_id *self = &sw->identity->id, *peer = &a->peer;
+
+    if (a->inbound != b->inbound) {
+        bool self_smaller =
+            compare_bytes(self->bytes, self->len, peer->bytes, peer->len) < 0;
+        struct swarm_conn *outbound = a->inbound ? b : a;
+        struct swarm_conn *inbound = a->inbound ? a : b;
+        return self_smaller ? outbound : inbound;
+    }
+    const struct multiaddr *ea = dialing_end(a), *eb = dialing_end(b);
+    return compare_bytes(ea->bytes, ea->len, eb->bytes, eb->len) <= 0 ? a : b;
+}
+
+static void resolve_duplicates(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+
+    for (struct swarm_conn *o = sw->conns; o; o = o->next) {
+        if (o == sc || !o->ready || o->closing || o->draining ||
+            !peer_id_equal(&o->peer, &sc->peer))
+            continue;
+        struct swarm_conn *keep = winner(sw, o, sc);
+        struct swarm_conn *lose = keep == o ? sc : o;
+        lose->draining = true;
+        if (lose->n_streams == 0)
+            lose->idle_since_us = swarm__now_us();
+        log_msg(LOG_DEBUG, "net", "duplicate connection: keeping the %s one",
+                keep->inbound ? "inbound" : "outbound");
+        swarm__conn_update_timer(lose);
+        return;
+    }
+}
+
+static void on_ready(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+    char pid[PEER_ID_STR_MAX], addr[MULTIADDR_STR_MAX];
+
+    sc->ready = true;
+    sc->ready_us = sc->idle_since_us = swarm__now_us();
+    sc->peer = *conn_remote_peer(sc->c);
+    sw->stats.handshakes++;
+    if (peer_id_equal(&sc->peer, &sw->identity->id)) {
+        swarm__conn_fail(sc, FASTN_ERR_NET_DIAL_SELF);
+        return;
+    }
+    multiaddr_format(&sc->remote, addr, sizeof(addr));
+    log_msg(LOG_DEBUG, "net", "%s connection with %s at %s",
+            sc->inbound ? "inbound" : "outbound",
+            peer_id_format(&sc->peer, pid), addr);
+    resolve_duplicates(sc);
+    if (sc->dial) {
+        struct swarm_dial *d = sc->dial;
+        sc->dial = NULL;
+        swarm__dial_attempt_done(d, 0);
+    }
+    swarm__waits_complete(sw, &sc->peer, 0);
+    swarm__identify_start(sc);
+}
+
+/* --- reading
+ * ------------------------------------------------------------------ */
+
+static void handle_mux(struct swarm_conn *sc, const struct yamux_event *ev)
+{
+    struct yamux_session *mux = conn_mux(sc->c);
+
+    switch (ev->type) {
+    case YAMUX_EV_STREAM_OPEN:
+        swarm__stream_incoming(sc, ev->stream_id);
+        break;
+    case YAMUX_EV_PING_RTT:
+        sc->rtt_us = ev->rtt_us;
+        break;
+    case YAMUX_EV_GOAWAY:
+        sc->draining = true;
+        if (sc->n_streams == 0)
+            sc->idle_since_us = swarm__now_us();
+        break;
+    default:
+        if (ev->user)
+            swarm__stream_on_mux(ev->user, ev);
+        else if (ev->type == YAMUX_EV_DATA)
+            yamux_stream_consumed(mux, ev->stream_id, ev->len, swarm__now_us());
+        break;
+    }
+}
+
+static void pump(struct swarm_conn *sc)
+{
+    struct conn_event ev;
+    uint64_t now = swarm__now_us();
+    int r = 0;
+
+    sc->in_pump = true;
+    while (swarm__conn_usable(sc) && (r = conn_poll(sc->c, &ev, now)) == 1) {
+        if (ev.type == CONN_EV_READY)
+            on_ready(sc);
+        else
+            handle_mux(sc, &ev.mux);
+    }
+    sc->in_pump = false;
+    if (!swarm__conn_usable(sc))
+        return;
+    if (r < 0) {
+        swarm__conn_fail(sc, r);
+        return;
+    }
+    swarm__conn_flush(sc);
+    swarm__conn_update_timer(sc);
+    /* A peer that sends but does not read would make us queue answers
+     * (window updates, pings) without end: stop reading it meanwhile. */
+    if (sc->reading && sc->write_pending > SWARM_READ_PAUSE) {
+        uv_read_stop((uv_stream_t *)&sc->tcp);
+        sc->reading = false;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct swarm_conn *sc = h->data;
+    uint8_t *p;
+    size_t room;
+
+    (void)hint;
+    if (conn_rx_space(sc->c, SWARM_READ_MAX, &p, &room) != 0) {
+        *b = uv_buf_init(NULL, 0);
+        return;
+    }
+    *b = uv_buf_init((char *)p, (unsigned)room);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct swarm_conn *sc = s->data;
+
+    (void)b;
+    if (sc->closing)
+        return;
+    if (n > 0) {
+        conn_rx_commit(sc->c, (size_t)n);
+        pump(sc);
+    } else if (n == UV_ENOBUFS) {
+        swarm__conn_fail(sc, FASTN_ERR_NOMEM);
+    } else if (n < 0) {
+        swarm__conn_fail(sc, sc->ready ? FASTN_ERR_NET_RESET
+                                       : FASTN_ERR_NET_HANDSHAKE);
+    }
+}
+
+static void sock_addr(struct multiaddr *out, const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        multiaddr_from_ip_tcp(out, (const uint8_t *)&a->sin_addr, 4,
+                              ntohs(a->sin_port));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        multiaddr_from_ip_tcp(out, (const uint8_t *)&a->sin6_addr, 16,
+                              ntohs(a->sin6_port));
+    }
+}
+
+int swarm__conn_start(struct swarm_conn *sc)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss), err;
+
+    uv_tcp_nodelay(&sc->tcp, 1);
+    if (uv_tcp_getpeername(&sc->tcp, (struct sockaddr *)&ss, &len) == 0)
+        sock_addr(&sc->remote, &ss);
+    len = sizeof(ss);
+    if (uv_tcp_getsockname(&sc->tcp, (struct sockaddr *)&ss, &len) == 0)
+        sock_addr(&sc->local, &ss);
+    err = conn_start(sc->c);
+    if (!err && uv_read_start((uv_stream_t *)&sc->tcp, on_alloc, on_read))
+        err = FASTN_ERR_NET_RESET;
+    if (err) {
+        swarm__conn_fail(sc, err);
+        return err;
+    }
+    sc->reading = true;
+    swarm__conn_flush(sc);
+    return 0;
+}
+
+/* --- timer -------------------------------------------------------------------
+ */
+
+static uint64_t deadline_of(const struct swarm_conn *sc)
+{
+    const struct swarm_config *cfg = &sc->sw->cfg;
+    uint64_t d;
+
+    if (!sc->ready)
+        return sc->started_us + (uint64_t)cfg->handshake_timeout_ms * 1000;
+    d = conn_next_deadline(sc->c);
+    if (sc->n_user_streams == 0 && cfg->idle_timeout_ms) {
+        uint64_t idle =
+            sc->idle_since_us + (uint64_t)cfg->idle_timeout_ms * 1000;
+        d = idle < d ? idle : d;
+    }
+    if (sc->draining && sc->n_streams == 0) {
+        uint64_t drain = sc->idle_since_us + SWARM_DRAIN_MS * 1000ull;
+        d = drain < d ? drain : d;
+    }
+    return d;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct swarm_conn *sc = t->data;
+    const struct swarm_config *cfg = &sc->sw->cfg;
+    uint64_t now = swarm__now_us();
+    int err;
+
+    if (sc->closing)
+        return;
+    if (!sc->ready) {
+        if (now >= deadline_of(sc))
+            swarm__conn_fail(sc, FASTN_ERR_TIMEOUT);
+        else
+            swarm__conn_update_timer(sc);
+        return;
+    }
+    err = conn_tick(sc->c, now);
+    if (err) {
+        swarm__conn_fail(sc, err);
+        return;
+    }
+    if (sc->n_user_streams == 0 && cfg->idle_timeout_ms &&
+        now >= sc->idle_since_us + (uint64_t)cfg->idle_timeout_ms * 1000) {
+        log_msg(LOG_DEBUG, "net", "closing an idle connection");
+        swarm__conn_close(sc, FASTN_ERR_NET_RESET);
+        return;
+    }
+    if (sc->draining && sc->n_streams == 0 &&
+        now >= sc->idle_since_us + SWARM_DRAIN_MS * 1000ull) {
+        swarm__conn_close(sc, FASTN_ERR_NET_RESET);
+        return;
+    }
+    swarm__conn_flush(sc);
+    swarm__conn_update_timer(sc);
+}
+
+void swarm__conn_update_timer(struct swarm_conn *sc)
+{
+    uint64_t d, now;
+
+    if (sc->closing)
+        return;
+    d = deadline_of(sc);
+    if (d == UINT64_MAX) {
+        uv_timer_stop(&sc->timer);
+        return;
+    }
+    now = swarm__now_us();
+    uv_timer_start(&sc->timer, on_timer, d > now ? (d - now + 999) / 1000 : 0,
+                   0);
+}

@@ -1,0 +1,288 @@
+/*
+ * Dialing a peer: one dial per peer at a time (later requests add their
+ * addresses to it and wait on the same outcome), trying its addresses
+ * one after another: DNS names through uv_getaddrinfo, then a TCP
+ * connect, then the upgrade, each attempt bounded by the handshake
+ * timeout. The first attempt that upgrades wins and its address goes to
+ * the address book; when every address failed, the waits for the peer get
+ * the last error (unless a connection came in from the peer meanwhile).
+ *
+ * A dial stays allocated while a getaddrinfo request is in flight, since
+ * libuv owns that request until its callback.
+ */
+#include "net/swarm_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastn/err.h"
+#include "util/log.h"
+
+struct dial_connect {
+    uv_connect_t req;
+    struct swarm_conn *sc;
+};
+
+static int uv_err(int rc)
+{
+    switch (rc) {
+    case UV_ECONNREFUSED:
+        return FASTN_ERR_NET_REFUSED;
+    case UV_ETIMEDOUT:
+        return FASTN_ERR_TIMEOUT;
+    case UV_ECANCELED:
+        return FASTN_ERR_CANCELED;
+    case UV_ECONNRESET:
+    case UV_EPIPE:
+        return FASTN_ERR_NET_RESET;
+    default:
+        return FASTN_ERR_NET_UNREACHABLE;
+    }
+}
+
+/* The address without its /p2p component. */
+static void strip_peer(const struct multiaddr *in, struct multiaddr *out)
+{
+    struct multiaddr_comp c;
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    while (multiaddr_next(in, &off, &c) == 1)
+        if (c.code != MA_P2P && multiaddr_append(out, c.code, c.value, c.len))
+            break;
+}
+
+static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
+{
+    struct multiaddr_tcp t;
+    struct multiaddr plain;
+
+    if (multiaddr_to_tcp(ma, &t) != 0)
+        return;
+    if (t.has_peer && !peer_id_equal(&t.peer, &d->peer))
+        return;
+    strip_peer(ma, &plain);
+    for (size_t i = 0; i < d->n; i++)
+        if (multiaddr_equal(&d->addrs[i], &plain))
+            return;
+    if (d->n < sizeof(d->addrs) / sizeof(d->addrs[0]))
+        d->addrs[d->n++] = plain;
+}
+
+static void dial_free(struct swarm_dial *d)
+{
+    *d->pprev = d->next;
+    if (d->next)
+        d->next->pprev = d->pprev;
+    d->pprev = NULL;
+    if (!d->resolving)
+        free(d);
+}
+
+static void dial_next(struct swarm_dial *d);
+
+static void dial_failed(struct swarm_dial *d)
+{
+    struct swarm *sw = d->sw;
+    char pid[PEER_ID_STR_MAX];
+    int err = d->last_err ? d->last_err : FASTN_ERR_NET_NO_ADDR;
+
+    log_msg(LOG_DEBUG, "net", "dial %s failed: %s",
+            peer_id_format(&d->peer, pid), fastn_strerror(err));
+    if (!swarm__conn_for(sw, &d->peer))
+        swarm__waits_complete(sw, &d->peer, err);
+    dial_free(d);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct dial_connect *dc = (struct dial_connect *)req;
+    struct swarm_conn *sc = dc->sc;
+
+    free(dc);
+    if (sc->closing)
+        return; /* the attempt was given up (timeout, swarm closing) */
+    if (status < 0) {
+        swarm__conn_fail(sc, uv_err(status));
+        return;
+    }
+    swarm__conn_start(sc);
+}
+
+static int start_connect(struct swarm_dial *d, const struct sockaddr *sa)
+{
+    struct swarm *sw = d->sw;
+    struct dial_connect *dc = calloc(1, sizeof(*dc));
+    struct swarm_conn *sc;
+    int rc;
+
+    if (!dc)
+        return FASTN_ERR_NOMEM;
+    sc = swarm__conn_new(sw, false, &d->peer);
+    if (!sc) {
+        free(dc);
+        return FASTN_ERR_NOMEM;
+    }
+    dc->sc = sc;
+    rc = uv_tcp_connect(&dc->req, &sc->tcp, sa, on_connect);
+    if (rc) {
+        free(dc);
+        swarm__conn_close(sc, FASTN_ERR_CANCELED);
+        return uv_err(rc);
+    }
+    sw->stats.dials++;
+    sc->dial = d;
+    d->attempt = sc;
+    return 0;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
+{
+    struct swarm_dial *d = req->data;
+    int err;
+
+    d->resolving = false;
+    if (!d->pprev) { /* given up while resolving */
+        uv_freeaddrinfo(ai);
+        free(d);
+        return;
+    }
+    if (status < 0 || !ai) {
+        d->last_err = status == UV_ECANCELED ? FASTN_ERR_CANCELED
+                                             : FASTN_ERR_NET_UNREACHABLE;
+        uv_freeaddrinfo(ai);
+        dial_next(d);
+        return;
+    }
+    err = start_connect(d, ai->ai_addr);
+    uv_freeaddrinfo(ai);
+    if (err) {
+        d->last_err = err;
+        dial_next(d);
+    }
+}
+
+static int resolve(struct swarm_dial *d, const struct multiaddr_tcp *t)
+{
+    struct addrinfo hints;
+    char port[8];
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = t->host_code == MA_DNS4   ? AF_INET
+                      : t->host_code == MA_DNS6 ? AF_INET6
+                                                : AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof(port), "%u", t->port);
+    d->gai.data = d;
+    rc = uv_getaddrinfo(d->sw->loop, &d->gai, on_resolved, t->host, port,
+                        &hints);
+    if (rc)
+        return FASTN_ERR_NET_UNREACHABLE;
+    d->resolving = true;
+    return 0;
+}
+
+static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
+{
+    struct multiaddr_tcp t;
+    struct sockaddr_storage ss;
+
+    if (multiaddr_to_tcp(ma, &t))
+        return FASTN_ERR_UNSUPPORTED;
+    if (t.host_code != MA_IP4 && t.host_code != MA_IP6)
+        return resolve(d, &t);
+    memset(&ss, 0, sizeof(ss));
+    if (t.host_code == MA_IP4) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(t.port);
+        memcpy(&a->sin_addr, t.ip, 4);
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(t.port);
+        memcpy(&a->sin6_addr, t.ip, 16);
+    }
+    return start_connect(d, (struct sockaddr *)&ss);
+}
+
+static void dial_next(struct swarm_dial *d)
+{
+    while (d->i < d->n && !d->sw->closing) {
+        int err = try_addr(d, &d->addrs[d->i++]);
+        if (!err)
+            return;
+        d->last_err = err;
+    }
+    dial_failed(d);
+}
+
+void swarm__dial_attempt_done(struct swarm_dial *d, int err)
+{
+    struct swarm *sw = d->sw;
+
+    d->attempt = NULL;
+    if (err) {
+        d->last_err = err;
+        dial_next(d);
+        return;
+    }
+    if (sw->cfg.book && sw->cfg.book->remember && d->i > 0)
+        sw->cfg.book->remember(sw->cfg.book_arg, &d->peer, &d->addrs[d->i - 1],
+                               1, true);
+    dial_free(d);
+}
+
+int swarm__dial(struct swarm *sw, const struct peer_id *peer,
+                const struct multiaddr *addrs, size_t n)
+{
+    struct multiaddr known[SWARM_MAX_PEER_ADDRS];
+    struct swarm_dial *d;
+    size_t k = 0;
+
+    for (d = sw->dials; d; d = d->next)
+        if (peer_id_equal(&d->peer, peer))
+            break;
+    if (d) { /* coalesce: the dial in progress tries these too */
+        for (size_t i = 0; i < n; i++)
+            add_addr(d, &addrs[i]);
+        return 0;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return FASTN_ERR_NOMEM;
+    d->sw = sw;
+    d->peer = *peer;
+    for (size_t i = 0; i < n; i++)
+        add_addr(d, &addrs[i]);
+    if (sw->cfg.book && sw->cfg.book->lookup)
+        k = sw->cfg.book->lookup(sw->cfg.book_arg, peer, known,
+                                 SWARM_MAX_PEER_ADDRS);
+    for (size_t i = 0; i < k; i++)
+        add_addr(d, &known[i]);
+    if (d->n == 0) {
+        free(d);
+        return FASTN_ERR_NET_NO_ADDR;
+    }
+    d->next = sw->dials;
+    d->pprev = &sw->dials;
+    if (sw->dials)
+        sw->dials->pprev = &d->next;
+    sw->dials = d;
+    dial_next(d);
+    return 0;
+}
+
+void swarm__dials_close(struct swarm *sw)
+{
+    while (sw->dials) {
+        struct swarm_dial *d = sw->dials;
+        if (d->attempt)
+            d->attempt->dial = NULL;
+        if (d->resolving)
+            uv_cancel((uv_req_t *)&d->gai);
+        dial_free(d);
+    }
+}

@@ -1,0 +1,234 @@
+/*
+ * Internal to the swarm's files (swarm.c, swarm_conn.c, swarm_dial.c,
+ * swarm_stream.c, swarm_builtin.c): the structures and the functions they
+ * share. The only place in net that sees libuv.
+ *
+ * Ownership: the swarm owns its connections (sw->conns, every state),
+ * dials, waits and streams; a connection is freed in the close callback
+ * of its last handle. A stream holds one reference while it is alive and
+ * one more while an event is being delivered, so that an owner may reset
+ * it from inside its own callback.
+ */
+#ifndef FASTN_NET_SWARM_INT_H
+#define FASTN_NET_SWARM_INT_H
+
+#include <uv.h>
+
+#include "net/conn.h"
+#include "net/mss.h"
+#include "net/swarm.h"
+#include "util/buf.h"
+
+/* Bytes in flight to one connection's socket before streams must wait. */
+#define SWARM_WRITE_HIGH (4u << 20)
+#define SWARM_WRITE_LOW (1u << 20)
+/* Bytes queued to a connection's socket past which it is not read (a
+ * peer that sends but does not read). */
+#define SWARM_READ_PAUSE (32u << 20)
+/* One read from a connection's socket. */
+#define SWARM_READ_MAX (256 * 1024)
+/* A frame buffer: room for the largest data frame in place. */
+#define SWARM_FRAME_SIZE                                                       \
+    (CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL)
+/* Frames gathered before one write (unless the loop is about to wait). */
+#define SWARM_BATCH_BYTES (1u << 20)
+/* Frames kept for reuse. */
+#define SWARM_FRAME_POOL 64
+/* A losing duplicate connection closes after being unused this long. */
+#define SWARM_DRAIN_MS 2000
+/* Connections still upgrading, at most (inbound ones beyond are refused). */
+#define SWARM_MAX_PENDING 256
+
+struct swarm_frame {
+    struct swarm_frame *next;
+    uint8_t data[SWARM_FRAME_SIZE];
+};
+
+struct swarm_listener {
+    uv_tcp_t tcp;
+    struct swarm *sw;
+    struct multiaddr addr; /* as bound (the real port) */
+    bool wildcard;         /* 0.0.0.0 or :: */
+    int family;            /* AF_INET or AF_INET6 */
+};
+
+struct swarm_conn {
+    struct swarm *sw;
+    struct swarm_conn *next, **pprev; /* sw->conns */
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    int handles; /* open uv handles; freed when it drops to 0 */
+    struct conn *c;
+    bool inbound, ready, closing, draining, in_pump, reading;
+    int fail_err;
+    int fail_soon; /* a send failed: fail from the loop (see conn_fail_soon) */
+    struct peer_id peer;   /* the remote, once ready */
+    struct peer_id expect; /* dialer: the PeerID dialed */
+    struct multiaddr remote, local;
+    struct swarm_dial *dial; /* set while a dial waits on this attempt */
+    uint64_t started_us, ready_us, idle_since_us;
+    size_t write_pending; /* bytes handed to uv_write, not yet written */
+    /* output waiting to be written, in order (swarm_conn.c) */
+    struct out_chunk *oq_head, **oq_tail;
+    size_t oq_bytes;
+    unsigned oq_n;
+    struct swarm_conn *fnext, **fpprev; /* on sw->flushes */
+    struct swarm_stream *streams;
+    uint32_t n_streams, n_user_streams;
+    struct buf spare; /* an empty output buffer with capacity, reused */
+    /* learned by identify */
+    char agent[128];
+    size_t n_listen;
+    struct multiaddr listen[SWARM_MAX_PEER_ADDRS];
+    uint64_t rtt_us;
+};
+
+struct swarm_wait {
+    struct swarm *sw;
+    struct swarm_wait *next, **pprev; /* sw->waits */
+    struct peer_id peer;
+    swarm_connect_cb cb;
+    void *arg;
+    uv_timer_t *timer;
+    int result;
+    bool done;
+};
+
+struct swarm_dial {
+    struct swarm *sw;
+    struct swarm_dial *next, **pprev; /* sw->dials */
+    struct peer_id peer;
+    struct multiaddr addrs[SWARM_MAX_PEER_ADDRS * 2];
+    size_t n, i;
+    struct swarm_conn *attempt;
+    uv_getaddrinfo_t gai;
+    uv_connect_t connect;
+    bool resolving, connecting;
+    int last_err;
+};
+
+enum swarm_stream_state {
+    SS_WAIT_CONN,   /* outgoing: waiting for a connection */
+    SS_NEGOTIATING, /* multistream-select on the stream */
+    SS_OPEN,
+    SS_DONE, /* CLOSED delivered or pending */
+};
+
+struct swarm_stream {
+    struct swarm *sw;
+    struct swarm_conn *sc;              /* NULL without a connection */
+    struct swarm_stream *next, **pprev; /* sc->streams */
+    enum swarm_stream_state state;
+    uint32_t id;
+    bool has_id, inbound, idle_exempt;
+    bool local_fin, fin_pending, remote_fin, want_writable, owner_gone;
+    bool finished, timeout_is_open;
+    unsigned refs;
+    swarm_stream_cb cb;
+    void *arg;
+    struct peer_id peer;
+    struct mss *mss;
+    char **protos; /* outgoing: proposals (owned) */
+    size_t n_protos;
+    char *protocol; /* agreed */
+    struct buf q;   /* written, not yet in yamux: q.data[q_off..q.len) */
+    size_t q_off;
+    uint8_t *frame; /* fast-path buffer lent to the owner */
+    struct swarm_wait *wait;
+    uv_timer_t *timer;
+    int final_err;
+    struct swarm_stream *dnext; /* sw->deferred */
+    bool deferred;
+};
+
+struct swarm {
+    uv_loop_t *loop;
+    struct swarm_config cfg;
+    struct multiaddr listen_cfg[SWARM_MAX_LISTEN];
+    const struct identity *identity;
+    struct noise_local local;
+    uint8_t pubkey_proto[IDENTITY_PUBKEY_PROTO_LEN];
+    struct swarm_listener *listeners[SWARM_MAX_LISTEN];
+    size_t n_listeners;
+    struct swarm_conn *conns;
+    struct swarm_dial *dials;
+    struct swarm_wait *waits;
+    const struct swarm_stream_listener *sl;
+    void *sl_arg;
+    uv_idle_t idle;
+    bool idle_on;
+    uv_prepare_t prepare; /* flushes batched frames before the loop waits */
+    struct swarm_conn *flushes;
+    struct swarm_stream *deferred, **deferred_tail;
+    struct swarm_frame *pool;
+    size_t n_pool;
+    struct swarm_stats stats;
+    bool closing;
+    bool conn_failures; /* some connection has fail_soon set */
+};
+
+/* swarm.c */
+uint64_t swarm__now_us(void);
+uint8_t *swarm__frame_get(struct swarm *sw);
+void swarm__frame_put(struct swarm *sw, uint8_t *frame);
+void swarm__defer(struct swarm_stream *st);
+/* The connection streams to peer use (ready, not draining), or NULL. */
+struct swarm_conn *swarm__conn_for(const struct swarm *sw,
+                                   const struct peer_id *peer);
+bool swarm__builtin_supports(const char *proto);
+size_t swarm__protocols(struct swarm *sw, const char **names, size_t max);
+void swarm__waits_complete(struct swarm *sw, const struct peer_id *peer,
+                           int err);
+
+/* swarm_conn.c */
+struct swarm_conn *swarm__conn_new(struct swarm *sw, bool inbound,
+                                   const struct peer_id *expect);
+int swarm__conn_start(struct swarm_conn *sc);
+void swarm__conn_flush(struct swarm_conn *sc);
+/* Sends the conn's output then frame[0..len) (taking the frame). */
+void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len);
+void swarm__conn_fail(struct swarm_conn *sc, int err);
+/* A send failed inside a stream owner's call: the connection fails from
+ * the loop, so that no CLOSED reaches the owner from inside its call. */
+void swarm__conn_fail_soon(struct swarm_conn *sc, int err);
+/* Whether the connection may carry more data now. */
+bool swarm__conn_usable(const struct swarm_conn *sc);
+void swarm__idle_start(struct swarm *sw);
+void swarm__conn_close(struct swarm_conn *sc, int err);
+void swarm__conn_update_timer(struct swarm_conn *sc);
+bool swarm__conn_backlogged(const struct swarm_conn *sc);
+
+/* swarm_dial.c */
+int swarm__dial(struct swarm *sw, const struct peer_id *peer,
+                const struct multiaddr *addrs, size_t n);
+/* An attempt of dial finished: ready (err 0) or failed. */
+void swarm__dial_attempt_done(struct swarm_dial *d, int err);
+void swarm__dials_close(struct swarm *sw);
+
+/* swarm_stream.c */
+struct swarm_stream *swarm__stream_new(struct swarm *sw, bool inbound);
+/* An incoming yamux stream on sc. */
+void swarm__stream_incoming(struct swarm_conn *sc, uint32_t id);
+/* Starts an outgoing stream on a ready connection. */
+int swarm__stream_attach(struct swarm_stream *st, struct swarm_conn *sc);
+void swarm__stream_on_mux(struct swarm_stream *st,
+                          const struct yamux_event *ev);
+/* Ends a stream now: CLOSED(err) to its owner, unless gone. */
+void swarm__stream_finish(struct swarm_stream *st, int err);
+/* The send window or backlog changed: drain the queue, tell the owner. */
+void swarm__stream_kick(struct swarm_stream *st);
+/* Runs a stream's deferred end (from the swarm's idle handler). */
+void swarm__stream_run_deferred(struct swarm_stream *st);
+/* An incoming identify stream does not keep its connection busy. */
+void swarm__stream_idle_exempt(struct swarm_stream *st);
+struct swarm_stream *swarm__stream_open_on(struct swarm_conn *sc,
+                                           const char *proto,
+                                           swarm_stream_cb cb, void *arg);
+
+/* swarm_builtin.c */
+/* Takes an incoming stream for a built-in protocol; false if not one. */
+bool swarm__builtin_take(struct swarm_stream *st);
+/* Runs identify on a connection that just became ready. */
+void swarm__identify_start(struct swarm_conn *sc);
+
+#endif

@@ -1,0 +1,710 @@
+/*
+ * Streams of the swarm (see swarm.h): multistream-select on each yamux
+ * stream, the owner's events, the write queue and the in-place frame
+ * path, half-close and reset.
+ *
+ * Life: a stream starts with one reference (alive); every delivery of an
+ * event holds one more, and so does a place in the deferred queue, so an
+ * owner may reset the stream from inside its callback. swarm__stream_finish()
+ * ends it once: it unlinks it from its connection, delivers CLOSED (unless
+ * the owner reset it) and drops the alive reference.
+ *
+ * Sending is possible once the stream has a yamux id and either its
+ * protocol was agreed or it is an outgoing stream proposing one protocol
+ * (multistream-select lets such a dialer send right behind its proposal).
+ * Until then writes wait in the queue.
+ */
+#include "net/swarm_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastn/err.h"
+#include "util/log.h"
+
+static size_t qlen(const struct swarm_stream *st)
+{
+    return st->q.len - st->q_off;
+}
+
+static int q_append(struct swarm_stream *st, const uint8_t *p, size_t n)
+{
+    if (st->q_off && st->q.len + n > st->q.cap) {
+        memmove(st->q.data, st->q.data + st->q_off, qlen(st));
+        st->q.len -= st->q_off;
+        st->q_off = 0;
+    }
+    return buf_append(&st->q, p, n);
+}
+
+static void q_consume(struct swarm_stream *st, size_t n)
+{
+    st->q_off += n;
+    if (st->q_off >= st->q.len) {
+        buf_reset(&st->q);
+        st->q_off = 0;
+    }
+}
+
+static void stream_free(struct swarm_stream *st)
+{
+    for (size_t i = 0; i < st->n_protos; i++)
+        free(st->protos[i]);
+    free(st->protos);
+    free(st->protocol);
+    free(st->mss);
+    buf_cleanup(&st->q);
+    free(st);
+}
+
+static void hold(struct swarm_stream *st)
+{
+    st->refs++;
+}
+
+static void release(struct swarm_stream *st)
+{
+    if (--st->refs == 0)
+        stream_free(st);
+}
+
+struct swarm_stream *swarm__stream_new(struct swarm *sw, bool inbound)
+{
+    struct swarm_stream *st = calloc(1, sizeof(*st));
+
+    if (!st)
+        return NULL;
+    st->sw = sw;
+    st->inbound = inbound;
+    st->refs = 1;
+    buf_init(&st->q, SWARM_STREAM_QUEUE_MAX);
+    sw->stats.streams_total++;
+    return st;
+}
+
+static void link_conn(struct swarm_stream *st, struct swarm_conn *sc)
+{
+    st->sc = sc;
+    st->next = sc->streams;
+    st->pprev = &sc->streams;
+    if (sc->streams)
+        sc->streams->pprev = &st->next;
+    sc->streams = st;
+    sc->n_streams++;
+    if (!st->idle_exempt)
+        sc->n_user_streams++;
+}
+
+static void unlink_conn(struct swarm_stream *st)
+{
+    struct swarm_conn *sc = st->sc;
+
+    if (!sc)
+        return;
+    *st->pprev = st->next;
+    if (st->next)
+        st->next->pprev = st->pprev;
+    sc->n_streams--;
+    if (!st->idle_exempt)
+        sc->n_user_streams--;
+    if (sc->n_user_streams == 0 || sc->n_streams == 0)
+        sc->idle_since_us = swarm__now_us();
+    st->sc = NULL;
+    if (!sc->in_pump)
+        swarm__conn_update_timer(sc);
+}
+
+/* The stream stops counting towards its connection's idleness. */
+static void set_idle_exempt(struct swarm_stream *st)
+{
+    if (st->idle_exempt)
+        return;
+    st->idle_exempt = true;
+    if (st->sc && --st->sc->n_user_streams == 0)
+        st->sc->idle_since_us = swarm__now_us();
+}
+
+static struct yamux_session *mux_of(const struct swarm_stream *st)
+{
+    return st->sc ? conn_mux(st->sc->c) : NULL;
+}
+
+static void flush(struct swarm_stream *st)
+{
+    if (swarm__conn_usable(st->sc) && !st->sc->in_pump)
+        swarm__conn_flush(st->sc);
+}
+
+static bool can_send(const struct swarm_stream *st)
+{
+    if (!st->has_id || !swarm__conn_usable(st->sc) || st->finished)
+        return false;
+    return st->state == SS_OPEN ||
+           (st->state == SS_NEGOTIATING && !st->inbound && st->n_protos == 1);
+}
+
+static void emit(struct swarm_stream *st, enum swarm_stream_event_type type,
+                 const uint8_t *data, size_t len, int err)
+{
+    struct swarm_stream_event ev = {type, data, len, err};
+
+    if (st->owner_gone || !st->cb)
+        return;
+    hold(st);
+    st->cb(st, &ev, st->arg);
+    release(st);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+void swarm__stream_finish(struct swarm_stream *st, int err)
+{
+    if (st->finished)
+        return;
+    st->finished = true;
+    st->state = SS_DONE;
+    if (st->timer) {
+        uv_close((uv_handle_t *)st->timer, timer_closed);
+        st->timer = NULL;
+    }
+    if (st->wait) {
+        swarm_wait_cancel(st->wait);
+        st->wait = NULL;
+    }
+    if (st->has_id && st->sc && !st->sc->closing) {
+        /* ended by us (timeout, failure): tell the peer */
+        yamux_stream_reset(conn_mux(st->sc->c), st->id);
+        flush(st);
+    }
+    st->has_id = false;
+    unlink_conn(st);
+    if (st->frame) { /* lent and never sent: may hold plaintext */
+        memset(st->frame, 0, SWARM_FRAME_SIZE);
+        swarm__frame_put(st->sw, st->frame);
+        st->frame = NULL;
+    }
+    hold(st);
+    emit(st, SWARM_STREAM_CLOSED, NULL, 0, err);
+    st->owner_gone = true;
+    release(st);
+    release(st); /* the alive reference */
+}
+
+/* Ends the stream from the loop (not inside the owner's own call). */
+static void finish_later(struct swarm_stream *st, int err)
+{
+    if (st->deferred || st->finished)
+        return;
+    st->final_err = err;
+    st->state = SS_DONE;
+    unlink_conn(st);
+    hold(st); /* released by the deferred queue */
+    swarm__defer(st);
+}
+
+/* --- sending ----------------------------------------------------------------
+ */
+
+static bool window_open(const struct swarm_stream *st)
+{
+    return yamux_stream_send_window(mux_of(st), st->id) > 0;
+}
+
+static bool writable_now(const struct swarm_stream *st)
+{
+    return can_send(st) && qlen(st) <= SWARM_STREAM_QUEUE_MAX / 2 &&
+           !swarm__conn_backlogged(st->sc) && window_open(st);
+}
+
+/* FIN once everything queued is out. */
+static void maybe_fin(struct swarm_stream *st)
+{
+    struct yamux_session *mux = mux_of(st);
+
+    if (!st->fin_pending || st->local_fin || qlen(st) || !can_send(st))
+        return;
+    if (yamux_stream_close(mux, st->id) != 0)
+        return; /* output full: retried on the next kick */
+    st->local_fin = true;
+    if (st->remote_fin) { /* yamux dropped it: both sides are done */
+        struct swarm_conn *sc = st->sc;
+        st->has_id = false;
+        finish_later(st, 0); /* unlinks: send the FIN through sc */
+        if (swarm__conn_usable(sc) && !sc->in_pump)
+            swarm__conn_flush(sc);
+    }
+}
+
+void swarm__stream_kick(struct swarm_stream *st)
+{
+    struct yamux_session *mux;
+
+    if (!can_send(st))
+        return;
+    mux = mux_of(st);
+    hold(st);
+    while (qlen(st) && !swarm__conn_backlogged(st->sc)) {
+        int k =
+            yamux_stream_write(mux, st->id, st->q.data + st->q_off, qlen(st));
+        if (k <= 0)
+            break;
+        q_consume(st, (size_t)k);
+    }
+    maybe_fin(st);
+    flush(st);
+    if (st->want_writable && !st->finished && writable_now(st)) {
+        st->want_writable = false;
+        emit(st, SWARM_STREAM_WRITABLE, NULL, 0, 0);
+    }
+    release(st);
+}
+
+int swarm_stream_write(struct swarm_stream *s, const uint8_t *p, size_t n)
+{
+    size_t taken = 0, add;
+
+    if (s->finished || s->state == SS_DONE || s->local_fin || s->fin_pending)
+        return FASTN_ERR_CLOSED;
+    if (qlen(s) == 0 && can_send(s) && !swarm__conn_backlogged(s->sc)) {
+        int k = yamux_stream_write(mux_of(s), s->id, p, n);
+        if (k > 0)
+            taken = (size_t)k;
+    }
+    add = n - taken;
+    if (add > SWARM_STREAM_QUEUE_MAX - qlen(s))
+        add = SWARM_STREAM_QUEUE_MAX - qlen(s);
+    if (add && q_append(s, p + taken, add))
+        add = 0;
+    if (taken + add < n)
+        s->want_writable = true;
+    if (taken)
+        flush(s);
+    return (int)(taken + add);
+}
+
+int swarm_stream_frame(struct swarm_stream *s, uint8_t **p, size_t *room)
+{
+    uint32_t w;
+
+    *room = 0;
+    if (s->finished || s->state == SS_DONE || s->local_fin || s->fin_pending)
+        return FASTN_ERR_CLOSED;
+    if (s->state != SS_OPEN || qlen(s) || !can_send(s) ||
+        swarm__conn_backlogged(s->sc) ||
+        (w = yamux_stream_send_window(mux_of(s), s->id)) == 0) {
+        s->want_writable = true;
+        return 0;
+    }
+    if (!s->frame && !(s->frame = swarm__frame_get(s->sw)))
+        return FASTN_ERR_NOMEM;
+    *p = s->frame + CONN_FRAME_HEAD;
+    *room = w < CONN_FRAME_MAX_DATA ? w : CONN_FRAME_MAX_DATA;
+    return 0;
+}
+
+int swarm_stream_frame_send(struct swarm_stream *s, size_t n)
+{
+    uint8_t *frame = s->frame;
+    int w;
+
+    if (!frame || n == 0 || n > CONN_FRAME_MAX_DATA)
+        return FASTN_ERR_INVAL;
+    if (!can_send(s) || s->local_fin || s->fin_pending)
+        return FASTN_ERR_CLOSED;
+    w = conn_stream_send_frame(s->sc->c, s->id, frame, n);
+    if (w < 0)
+        return w;
+    s->frame = NULL;
+    swarm__conn_send_frame(s->sc, frame, (size_t)w);
+    return 0;
+}
+
+int swarm_stream_close(struct swarm_stream *s)
+{
+    if (s->finished || s->state == SS_DONE || s->local_fin || s->fin_pending)
+        return FASTN_ERR_CLOSED;
+    s->fin_pending = true;
+    maybe_fin(s);
+    flush(s);
+    return 0;
+}
+
+void swarm_stream_reset(struct swarm_stream *s)
+{
+    s->owner_gone = true;
+    if (s->deferred || s->finished)
+        return; /* the pending end will not be reported */
+    swarm__stream_finish(s, FASTN_ERR_CANCELED);
+}
+
+void swarm_stream_consumed(struct swarm_stream *s, size_t n)
+{
+    if (!s->has_id || !s->sc || s->sc->closing || n == 0)
+        return;
+    yamux_stream_consumed(mux_of(s), s->id, n, swarm__now_us());
+    flush(s);
+}
+
+/* --- negotiation
+ * -------------------------------------------------------------- */
+
+static bool listener_supports(void *arg, const char *proto, size_t len)
+{
+    struct swarm *sw = arg;
+
+    (void)len;
+    return swarm__builtin_supports(proto) ||
+           (sw->sl && sw->sl->supports(sw->sl_arg, proto));
+}
+
+static size_t listener_list(void *arg, const char **names, size_t max)
+{
+    return swarm__protocols(arg, names, max);
+}
+
+/* Writes multistream-select output straight into yamux (it always fits
+ * the initial window). */
+static int write_mss(struct swarm_stream *st, struct buf *out)
+{
+    int k;
+
+    if (!out->len)
+        return 0;
+    k = yamux_stream_write(mux_of(st), st->id, out->data, out->len);
+    buf_reset(out);
+    return k < 0 ? k : 0;
+}
+
+static void fail_negotiation(struct swarm_stream *st, int err)
+{
+    if (err != FASTN_ERR_NET_PROTO_NA)
+        LOG_RATELIMITED(LOG_INFO, "net", "stream negotiation failed: %s",
+                        fastn_strerror(err));
+    swarm__stream_finish(st, err);
+}
+
+static void agreed(struct swarm_stream *st)
+{
+    struct swarm *sw = st->sw;
+
+    st->protocol = strdup(mss_selected(st->mss));
+    free(st->mss);
+    st->mss = NULL;
+    if (!st->protocol) {
+        swarm__stream_finish(st, FASTN_ERR_NOMEM);
+        return;
+    }
+    st->state = SS_OPEN;
+    if (!st->inbound) {
+        if (st->timer && st->timeout_is_open)
+            swarm_stream_set_timeout(st, 0);
+        emit(st, SWARM_STREAM_OPEN, NULL, 0, 0);
+        return;
+    }
+    if (!swarm__builtin_take(st) && sw->sl)
+        sw->sl->on_stream(sw->sl_arg, st);
+    if (!st->cb && !st->finished) { /* nobody took it */
+        st->owner_gone = true;
+        swarm__stream_finish(st, FASTN_ERR_NET_PROTO_NA);
+    }
+}
+
+static void negotiate(struct swarm_stream *st, const uint8_t *p, size_t n)
+{
+    struct buf out;
+    size_t used = 0;
+    int r;
+
+    buf_init(&out, 4 * MSS_MAX_MSG);
+    r = mss_input(st->mss, p, n, &used, &out);
+    if (write_mss(st, &out) < 0 && r >= 0)
+        r = FASTN_ERR_NOMEM;
+    buf_cleanup(&out);
+    yamux_stream_consumed(mux_of(st), st->id, used, swarm__now_us());
+    if (r < 0) {
+        fail_negotiation(st, r);
+        return;
+    }
+    if (r != MSS_DONE)
+        return;
+    agreed(st);
+    if (st->finished || st->state != SS_OPEN)
+        return;
+    swarm__stream_kick(st);
+    if (used < n && !st->finished)
+        emit(st, SWARM_STREAM_DATA, p + used, n - used, 0);
+}
+
+void swarm__stream_on_mux(struct swarm_stream *st, const struct yamux_event *ev)
+{
+    hold(st);
+    switch (ev->type) {
+    case YAMUX_EV_DATA:
+        if (st->finished)
+            break;
+        if (st->state == SS_NEGOTIATING)
+            negotiate(st, ev->data, ev->len);
+        else
+            emit(st, SWARM_STREAM_DATA, ev->data, ev->len, 0);
+        break;
+    case YAMUX_EV_FIN:
+        st->remote_fin = true;
+        if (st->state == SS_NEGOTIATING)
+            swarm__stream_finish(st, FASTN_ERR_NET_NEGOTIATION);
+        else if (!st->finished)
+            emit(st, SWARM_STREAM_FIN, NULL, 0, 0);
+        break;
+    case YAMUX_EV_RESET:
+        st->has_id = false;
+        swarm__stream_finish(st, st->state == SS_NEGOTIATING && !st->inbound
+                                     ? FASTN_ERR_NET_PROTO_NA
+                                     : FASTN_ERR_NET_STREAM_RESET);
+        break;
+    case YAMUX_EV_CLOSED:
+        st->has_id = false;
+        swarm__stream_finish(st, 0);
+        break;
+    case YAMUX_EV_WRITABLE:
+        swarm__stream_kick(st);
+        break;
+    default:
+        break;
+    }
+    release(st);
+}
+
+void swarm__stream_incoming(struct swarm_conn *sc, uint32_t id)
+{
+    struct yamux_session *mux = conn_mux(sc->c);
+    struct swarm_stream *st = swarm__stream_new(sc->sw, true);
+    struct buf out;
+
+    if (st)
+        st->mss = malloc(sizeof(*st->mss));
+    if (!st || !st->mss) {
+        if (st)
+            stream_free(st);
+        yamux_stream_reset(mux, id);
+        return;
+    }
+    st->peer = sc->peer;
+    st->id = id;
+    st->has_id = true;
+    st->state = SS_NEGOTIATING;
+    link_conn(st, sc);
+    yamux_stream_accept(mux, id, st);
+    mss_init_listener(st->mss, listener_supports, listener_list, sc->sw);
+    buf_init(&out, 2 * MSS_MAX_MSG);
+    if (mss_start(st->mss, &out) || write_mss(st, &out))
+        swarm__stream_finish(st, FASTN_ERR_NOMEM);
+    buf_cleanup(&out);
+}
+
+int swarm__stream_attach(struct swarm_stream *st, struct swarm_conn *sc)
+{
+    struct yamux_session *mux = conn_mux(sc->c);
+    struct buf out;
+    int err;
+
+    st->mss = malloc(sizeof(*st->mss));
+    if (!st->mss)
+        return FASTN_ERR_NOMEM;
+    err =
+        mss_init_dialer(st->mss, (const char *const *)st->protos, st->n_protos);
+    if (!err)
+        err = yamux_stream_open(mux, st, &st->id);
+    if (err)
+        return err;
+    st->has_id = true;
+    st->peer = sc->peer;
+    st->state = SS_NEGOTIATING;
+    link_conn(st, sc);
+    buf_init(&out, 2 * MSS_MAX_MSG);
+    err = mss_start(st->mss, &out);
+    if (!err)
+        err = write_mss(st, &out);
+    buf_cleanup(&out);
+    if (err)
+        return err;
+    swarm__stream_kick(st);
+    flush(st);
+    return 0;
+}
+
+/* --- opening
+ * ------------------------------------------------------------------- */
+
+static int set_protos(struct swarm_stream *st, const char *const *protos,
+                      size_t n)
+{
+    if (n == 0 || n > SWARM_MAX_PROPOSALS)
+        return FASTN_ERR_INVAL;
+    st->protos = calloc(n, sizeof(char *));
+    if (!st->protos)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = protos[i] ? strlen(protos[i]) : 0;
+        if (len == 0 || len >= MSS_MAX_MSG - 1 || memchr(protos[i], '\n', len))
+            return FASTN_ERR_INVAL;
+        st->protos[i] = strdup(protos[i]);
+        if (!st->protos[i])
+            return FASTN_ERR_NOMEM;
+        st->n_protos = i + 1;
+    }
+    return 0;
+}
+
+static void on_conn_ready(void *arg, int err)
+{
+    struct swarm_stream *st = arg;
+    struct swarm_conn *sc;
+
+    st->wait = NULL;
+    if (st->finished)
+        return;
+    sc = err ? NULL : swarm__conn_for(st->sw, &st->peer);
+    if (!err && !sc)
+        err = FASTN_ERR_NET_RESET;
+    if (!err)
+        err = swarm__stream_attach(st, sc);
+    if (err)
+        swarm__stream_finish(st, err);
+}
+
+struct swarm_stream *swarm_stream_open(struct swarm *sw,
+                                       const struct peer_id *peer,
+                                       const char *const *protos, size_t n,
+                                       uint32_t open_timeout_ms,
+                                       swarm_stream_cb cb, void *arg, int *err)
+{
+    struct swarm_stream *st = swarm__stream_new(sw, false);
+    struct swarm_conn *sc;
+    int e;
+
+    if (!st) {
+        *err = FASTN_ERR_NOMEM;
+        return NULL;
+    }
+    st->peer = *peer;
+    st->cb = cb;
+    st->arg = arg;
+    st->state = SS_WAIT_CONN;
+    e = set_protos(st, protos, n);
+    if (!e && open_timeout_ms) {
+        e = swarm_stream_set_timeout(st, open_timeout_ms);
+        st->timeout_is_open = true;
+    }
+    if (e)
+        goto out_free;
+    sc = swarm__conn_for(sw, peer);
+    if (sc)
+        e = swarm__stream_attach(st, sc);
+    else
+        e = swarm_connect(sw, peer, NULL, 0, 0, on_conn_ready, st, &st->wait);
+    if (e)
+        goto out_free;
+    return st;
+out_free:
+    st->owner_gone = true;
+    swarm__stream_finish(st, e);
+    *err = e;
+    return NULL;
+}
+
+struct swarm_stream *swarm__stream_open_on(struct swarm_conn *sc,
+                                           const char *proto,
+                                           swarm_stream_cb cb, void *arg)
+{
+    struct swarm_stream *st = swarm__stream_new(sc->sw, false);
+
+    if (!st)
+        return NULL;
+    st->cb = cb;
+    st->arg = arg;
+    st->idle_exempt = true;
+    if (set_protos(st, &proto, 1) || swarm__stream_attach(st, sc)) {
+        st->owner_gone = true;
+        swarm__stream_finish(st, FASTN_ERR_NOMEM);
+        return NULL;
+    }
+    return st;
+}
+
+/* --- odds and ends
+ * ---------------------------------------------------------------- */
+
+static void on_stream_timeout(uv_timer_t *t)
+{
+    struct swarm_stream *st = t->data;
+
+    LOG_RATELIMITED(LOG_DEBUG, "net", "stream timed out");
+    swarm__stream_finish(st, FASTN_ERR_TIMEOUT);
+}
+
+int swarm_stream_set_timeout(struct swarm_stream *s, uint32_t ms)
+{
+    s->timeout_is_open = false;
+    if (ms == 0) {
+        if (s->timer) {
+            uv_close((uv_handle_t *)s->timer, timer_closed);
+            s->timer = NULL;
+        }
+        return 0;
+    }
+    if (!s->timer) {
+        s->timer = malloc(sizeof(*s->timer));
+        if (!s->timer)
+            return FASTN_ERR_NOMEM;
+        uv_timer_init(s->sw->loop, s->timer);
+        s->timer->data = s;
+    }
+    uv_timer_start(s->timer, on_stream_timeout, ms, 0);
+    return 0;
+}
+
+void swarm_stream_set_cb(struct swarm_stream *s, swarm_stream_cb cb, void *arg)
+{
+    s->cb = cb;
+    s->arg = arg;
+}
+
+const struct peer_id *swarm_stream_peer(const struct swarm_stream *s)
+{
+    return &s->peer;
+}
+
+const char *swarm_stream_protocol(const struct swarm_stream *s)
+{
+    return s->protocol;
+}
+
+const struct multiaddr *swarm_stream_remote_addr(const struct swarm_stream *s)
+{
+    static const struct multiaddr none;
+    return s->sc ? &s->sc->remote : &none;
+}
+
+bool swarm_stream_is_inbound(const struct swarm_stream *s)
+{
+    return s->inbound;
+}
+
+size_t swarm_stream_queued(const struct swarm_stream *s)
+{
+    return qlen(s);
+}
+
+void swarm__stream_idle_exempt(struct swarm_stream *st)
+{
+    set_idle_exempt(st);
+}
+
+void swarm__stream_run_deferred(struct swarm_stream *st)
+{
+    st->deferred = false;
+    swarm__stream_finish(st, st->final_err);
+    release(st);
+}

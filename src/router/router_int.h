@@ -1,0 +1,66 @@
+/* Internal to src/router: the handler table and the splices. */
+#ifndef FASTN_ROUTER_INT_H
+#define FASTN_ROUTER_INT_H
+
+#include <uv.h>
+
+#include "router/router.h"
+
+enum handler_kind { H_INPROC, H_CLIENT };
+
+struct handler {
+    enum handler_kind kind;
+    const struct router_handler_ops *ops; /* H_INPROC */
+    void *arg;
+    struct multiaddr addr; /* H_CLIENT */
+};
+
+struct entry {
+    char *protocol;
+    struct handler h[ROUTER_MAX_HANDLERS];
+    size_t n;
+    size_t next; /* round robin */
+};
+
+struct result {
+    uint64_t id;
+    enum router_stream_state state;
+    int code;
+};
+
+struct router_splice;
+
+struct router {
+    uv_loop_t *loop;
+    struct swarm *sw;
+    struct entry **entries;
+    size_t n, cap;
+    struct router_splice *splices;
+    struct result results[ROUTER_RESULTS];
+    uint64_t next_result;
+    uint64_t routed, dropped;
+    uint32_t n_splices;
+    bool closing;
+};
+
+/* splice.c */
+/* Splices s to a client handler at addr, writing StreamInfo first. The
+ * splice owns s from here. Errors (s untouched): FASTN_ERR_NOMEM. */
+int splice_to_handler(struct router *r, struct swarm_stream *s,
+                      const struct multiaddr *addr);
+void splice_abort_all(struct router *r);
+/* Frees what is left after the loop ended (router_free). */
+void splice_free_all(struct router *r);
+
+/* router.c */
+/* The client handler at addr could not be reached (err): drops it when
+ * it has gone, and returns the next client handler's address to try in
+ * *next (0), or FASTN_ERR_NOT_FOUND when none is left to try. */
+int router__client_failed(struct router *r, const char *protocol,
+                          const struct multiaddr *addr, int err,
+                          unsigned attempts, struct multiaddr *next);
+void router__result_set(struct router *r, uint64_t id,
+                        enum router_stream_state state, int code);
+uint64_t router__result_new(struct router *r);
+
+#endif

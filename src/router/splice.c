@@ -1,0 +1,602 @@
+/*
+ * Splices: a stream joined to a local socket, both ways, with half-close.
+ * Used for client handlers (the daemon connects to the handler's address
+ * and writes a varint-delimited StreamInfo first) and for STREAM_OPEN
+ * (the control connection's socket, taken over after the response).
+ *
+ * Socket to stream: the socket is read straight into the stream's frame
+ * buffer (swarm_stream_frame) and each read is sealed in place and sent,
+ * so the bytes are touched once, by the cipher. When the stream has no
+ * room (window, backlog) reading stops until WRITABLE. The socket's EOF
+ * becomes the stream's FIN.
+ *
+ * Stream to socket: data is written with uv_try_write straight from the
+ * connection's receive buffer; what the socket does not take is copied
+ * and queued. Bytes are reported consumed (reopening the peer's window)
+ * only once the socket took them, so a slow client holds back only its
+ * own stream, and the daemon keeps at most one window per stream. The
+ * peer's FIN becomes shutdown(SHUT_WR) once everything is written.
+ *
+ * A stream that ends in error closes the socket at once (a TCP socket
+ * with a reset); the router remembers how it ended (router_stream_result)
+ * for the clients of STREAM_OPEN.
+ */
+#include "router/router_int.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fastn/err.h"
+#include "ipc/frame.h"
+#include "ipc/p2pd.pb-c.h"
+#include "util/log.h"
+
+union sock_handle {
+    uv_handle_t h;
+    uv_stream_t st;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+};
+
+struct sock {
+    union sock_handle u;
+    struct router_splice *sp;
+    bool tcp;
+};
+
+struct router_splice {
+    struct router *r;
+    struct router_splice *next, **pprev;
+    struct swarm_stream *s; /* NULL once the stream ended */
+    struct sock *sock;      /* NULL: none (yet, or closed) */
+    bool ready;             /* the socket is connected */
+    bool awaiting;          /* STREAM_OPEN: attach or abort is still due */
+    bool reading, read_eof, stream_fin, shutting, shut_done;
+    size_t out_bytes; /* stream data queued in uv_write */
+    struct buf early; /* stream data received before the socket was ready */
+    struct buf in;    /* client bytes to send before reading the socket */
+    size_t in_off;
+    struct buf preamble; /* StreamInfo for a handler */
+    struct multiaddr target;
+    unsigned attempts;
+    uint64_t result_id;
+};
+
+struct sock_write {
+    uv_write_t req;
+    struct router_splice *sp;
+    size_t consume; /* stream bytes to report consumed when written */
+    uint8_t data[];
+};
+
+static void stream_cb(struct swarm_stream *s,
+                      const struct swarm_stream_event *ev, void *arg);
+static void start_reading(struct router_splice *sp);
+static void close_sock(struct router_splice *sp, bool reset);
+
+/* --- life ----------------------------------------------------------------- */
+
+static struct router_splice *splice_new(struct router *r,
+                                        struct swarm_stream *s)
+{
+    struct router_splice *sp = calloc(1, sizeof(*sp));
+
+    if (!sp)
+        return NULL;
+    sp->r = r;
+    sp->s = s;
+    buf_init(&sp->early, 64u << 20);
+    buf_init(&sp->in, IPC_MAX_REQUEST + IPC_MAX_PREFIX);
+    buf_init(&sp->preamble, 64 * 1024);
+    sp->next = r->splices;
+    sp->pprev = &r->splices;
+    if (r->splices)
+        r->splices->pprev = &sp->next;
+    r->splices = sp;
+    r->n_splices++;
+    swarm_stream_set_cb(s, stream_cb, sp);
+    return sp;
+}
+
+/* Frees the splice once both its stream and its socket are gone (and,
+ * for STREAM_OPEN, once its owner attached or aborted it: it holds the
+ * pointer until then). */
+static void maybe_free(struct router_splice *sp)
+{
+    if (sp->s || sp->sock || sp->awaiting)
+        return;
+    *sp->pprev = sp->next;
+    if (sp->next)
+        sp->next->pprev = sp->pprev;
+    sp->r->n_splices--;
+    buf_cleanup(&sp->early);
+    buf_cleanup(&sp->in);
+    buf_cleanup(&sp->preamble);
+    free(sp);
+}
+
+/* Ends the stream with a reset (the socket failed or went away early). */
+static void abort_stream(struct router_splice *sp, int code)
+{
+    if (!sp->s)
+        return;
+    swarm_stream_reset(sp->s);
+    sp->s = NULL;
+    router__result_set(sp->r, sp->result_id, ROUTER_STREAM_FAILED, code);
+}
+
+static void abort_all(struct router_splice *sp, int code)
+{
+    abort_stream(sp, code);
+    close_sock(sp, true);
+    maybe_free(sp);
+}
+
+/* --- the socket --------------------------------------------------------------
+ */
+
+static void on_sock_closed(uv_handle_t *h)
+{
+    struct sock *k = h->data;
+    struct router_splice *sp = k->sp;
+
+    if (sp && sp->sock == k) {
+        sp->sock = NULL;
+        sp->ready = false;
+        maybe_free(sp);
+    }
+    free(k);
+}
+
+static void close_sock(struct router_splice *sp, bool reset)
+{
+    struct sock *k = sp->sock;
+
+    if (!k || uv_is_closing(&k->u.h))
+        return;
+    sp->reading = false;
+    if (reset && k->tcp && sp->ready)
+        uv_tcp_close_reset(&k->u.tcp, on_sock_closed);
+    else
+        uv_close(&k->u.h, on_sock_closed);
+}
+
+/* Closes the socket once the stream is over and everything is written. */
+static void maybe_close(struct router_splice *sp)
+{
+    if (!sp->s && sp->sock && sp->out_bytes == 0 && !sp->shutting)
+        close_sock(sp, false);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct router_splice *sp = req->data;
+
+    (void)status;
+    free(req);
+    sp->shutting = false;
+    sp->shut_done = true;
+    maybe_close(sp);
+}
+
+/* The peer finished: half-close the socket once its data is written. */
+static void maybe_shutdown(struct router_splice *sp)
+{
+    uv_shutdown_t *req;
+
+    if (!sp->stream_fin || sp->shut_done || sp->shutting || !sp->ready ||
+        sp->out_bytes || sp->early.len || !sp->sock)
+        return;
+    req = malloc(sizeof(*req));
+    if (!req)
+        return;
+    req->data = sp;
+    if (uv_shutdown(req, &sp->sock->u.st, on_shutdown) != 0) {
+        free(req);
+        sp->shut_done = true;
+        return;
+    }
+    sp->shutting = true;
+}
+
+static void on_sock_write(uv_write_t *req, int status)
+{
+    struct sock_write *w = (struct sock_write *)req;
+    struct router_splice *sp = w->sp;
+    size_t len = w->consume;
+
+    free(w);
+    sp->out_bytes -= len;
+    if (status < 0) {
+        abort_stream(sp, FASTN_ERR_CLOSED);
+        close_sock(sp, true);
+        maybe_free(sp);
+        return;
+    }
+    if (sp->s && len)
+        swarm_stream_consumed(sp->s, len);
+    maybe_shutdown(sp);
+    maybe_close(sp);
+}
+
+/* Queues a copy of p[0..n) (consume of them are stream data). */
+static int queue_write(struct router_splice *sp, const uint8_t *a, size_t an,
+                       const uint8_t *b, size_t bn, size_t consume)
+{
+    struct sock_write *w = malloc(sizeof(*w) + an + bn);
+    uv_buf_t buf;
+
+    if (!w)
+        return FASTN_ERR_NOMEM;
+    w->sp = sp;
+    w->consume = consume;
+    if (an)
+        memcpy(w->data, a, an);
+    if (bn)
+        memcpy(w->data + an, b, bn);
+    buf = uv_buf_init((char *)w->data, (unsigned)(an + bn));
+    if (uv_write(&w->req, &sp->sock->u.st, &buf, 1, on_sock_write) != 0) {
+        free(w);
+        return FASTN_ERR_CLOSED;
+    }
+    sp->out_bytes += consume;
+    return 0;
+}
+
+/* Stream data to the socket: straight out when it takes it. */
+static void to_sock(struct router_splice *sp, const uint8_t *p, size_t n)
+{
+    if (sp->out_bytes == 0) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+        int k = uv_try_write(&sp->sock->u.st, &b, 1);
+        if (k < 0 && k != UV_EAGAIN) {
+            abort_all(sp, FASTN_ERR_CLOSED);
+            return;
+        }
+        if (k > 0) {
+            swarm_stream_consumed(sp->s, (size_t)k);
+            p += k;
+            n -= (size_t)k;
+        }
+    }
+    if (n && queue_write(sp, p, n, NULL, 0, n) != 0)
+        abort_all(sp, FASTN_ERR_CLOSED);
+}
+
+/* --- socket to stream ------------------------------------------------------
+ */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct sock *k = h->data;
+    struct router_splice *sp = k->sp;
+    uint8_t *p = NULL;
+    size_t room = 0;
+
+    (void)hint;
+    if (sp->s && swarm_stream_frame(sp->s, &p, &room) != 0)
+        room = 0;
+    *b = uv_buf_init((char *)p, (unsigned)room);
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct sock *k = st->data;
+    struct router_splice *sp = k->sp;
+
+    (void)b;
+    if (n == 0)
+        return;
+    if (n == UV_ENOBUFS || !sp->s) { /* no room: WRITABLE resumes */
+        uv_read_stop(st);
+        sp->reading = false;
+        return;
+    }
+    if (n > 0) {
+        if (swarm_stream_frame_send(sp->s, (size_t)n) != 0)
+            abort_all(sp, FASTN_ERR_NET_RESET);
+        return;
+    }
+    uv_read_stop(st);
+    sp->reading = false;
+    if (n == UV_EOF) {
+        sp->read_eof = true;
+        swarm_stream_close(sp->s);
+        return;
+    }
+    abort_all(sp, FASTN_ERR_CLOSED); /* the client reset its socket */
+}
+
+/* Client bytes that came with the request go to the stream first. */
+static bool flush_in(struct router_splice *sp)
+{
+    while (sp->in_off < sp->in.len) {
+        int k = swarm_stream_write(sp->s, sp->in.data + sp->in_off,
+                                   sp->in.len - sp->in_off);
+        if (k <= 0)
+            return false;
+        sp->in_off += (size_t)k;
+    }
+    return true;
+}
+
+static void start_reading(struct router_splice *sp)
+{
+    if (sp->reading || !sp->ready || sp->read_eof || !sp->s || !sp->sock ||
+        uv_is_closing(&sp->sock->u.h) || !flush_in(sp))
+        return;
+    if (uv_read_start(&sp->sock->u.st, on_alloc, on_read) == 0)
+        sp->reading = true;
+}
+
+/* --- stream events
+ * ------------------------------------------------------------- */
+
+static void stream_cb(struct swarm_stream *s,
+                      const struct swarm_stream_event *ev, void *arg)
+{
+    struct router_splice *sp = arg;
+
+    switch (ev->type) {
+    case SWARM_STREAM_DATA:
+        if (sp->ready && sp->sock && !uv_is_closing(&sp->sock->u.h))
+            to_sock(sp, ev->data, ev->len);
+        else if (buf_append(&sp->early, ev->data, ev->len) != 0)
+            abort_all(sp, FASTN_ERR_NOMEM);
+        break;
+    case SWARM_STREAM_FIN:
+        sp->stream_fin = true;
+        router__result_set(sp->r, sp->result_id, ROUTER_STREAM_FINISHED, 0);
+        maybe_shutdown(sp);
+        break;
+    case SWARM_STREAM_WRITABLE:
+        start_reading(sp);
+        break;
+    case SWARM_STREAM_CLOSED:
+        sp->s = NULL;
+        (void)s;
+        if (ev->err) {
+            router__result_set(sp->r, sp->result_id, ROUTER_STREAM_FAILED,
+                               ev->err);
+            close_sock(sp, true);
+        } else {
+            router__result_set(sp->r, sp->result_id, ROUTER_STREAM_CLOSED, 0);
+            maybe_close(sp);
+        }
+        maybe_free(sp);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The socket is connected: preamble and early data out, then splice. */
+static void sock_ready(struct router_splice *sp)
+{
+    size_t early = sp->early.len;
+
+    sp->ready = true;
+    if (sp->preamble.len || early) {
+        if (queue_write(sp, sp->preamble.data, sp->preamble.len, sp->early.data,
+                        early, early) != 0) {
+            abort_all(sp, FASTN_ERR_CLOSED);
+            return;
+        }
+        buf_cleanup(&sp->preamble);
+        buf_cleanup(&sp->early);
+    }
+    start_reading(sp);
+    maybe_shutdown(sp);
+}
+
+/* --- handlers
+ * --------------------------------------------------------------------- */
+
+static int connect_target(struct router_splice *sp);
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct sock *k = req->data;
+    struct router_splice *sp = k->sp;
+    struct multiaddr next;
+
+    free(req);
+    if (!sp || sp->sock != k || uv_is_closing(&k->u.h))
+        return;
+    if (status == 0) {
+        if (!sp->s) {
+            close_sock(sp, true);
+            return;
+        }
+        sock_ready(sp);
+        return;
+    }
+    close_sock(sp, false);
+    sp->sock->sp = NULL; /* closing: its callback must not free sp */
+    sp->sock = NULL;
+    if (sp->s &&
+        router__client_failed(sp->r, swarm_stream_protocol(sp->s), &sp->target,
+                              status, ++sp->attempts, &next) == 0) {
+        sp->target = next;
+        if (connect_target(sp) == 0)
+            return;
+    }
+    abort_stream(sp, FASTN_ERR_NET_PROTO_NA);
+    maybe_free(sp);
+}
+
+static int connect_target(struct router_splice *sp)
+{
+    char path[MULTIADDR_UNIX_MAX + 1];
+    struct multiaddr_tcp t;
+    struct sockaddr_storage ss;
+    uv_connect_t *req = malloc(sizeof(*req));
+    struct sock *k = calloc(1, sizeof(*k));
+    int rc = 0;
+
+    if (!req || !k) {
+        free(req);
+        free(k);
+        return FASTN_ERR_NOMEM;
+    }
+    k->sp = sp;
+    req->data = k;
+    memset(&ss, 0, sizeof(ss));
+    if (multiaddr_to_unix(&sp->target, path, sizeof(path)) == 0) {
+        uv_pipe_init(sp->r->loop, &k->u.pipe, 0);
+        k->u.h.data = k;
+        sp->sock = k;
+        uv_pipe_connect(req, &k->u.pipe, path, on_connected);
+        return 0;
+    }
+    if (multiaddr_to_tcp(&sp->target, &t) != 0) {
+        rc = FASTN_ERR_UNSUPPORTED;
+    } else if (t.host_code == MA_IP4) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(t.port);
+        memcpy(&a->sin_addr, t.ip, 4);
+    } else if (t.host_code == MA_IP6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(t.port);
+        memcpy(&a->sin6_addr, t.ip, 16);
+    } else {
+        rc = FASTN_ERR_UNSUPPORTED;
+    }
+    if (rc) {
+        free(req);
+        free(k);
+        return rc;
+    }
+    uv_tcp_init(sp->r->loop, &k->u.tcp);
+    uv_tcp_nodelay(&k->u.tcp, 1);
+    k->tcp = true;
+    k->u.h.data = k;
+    sp->sock = k;
+    if (uv_tcp_connect(req, &k->u.tcp, (struct sockaddr *)&ss, on_connected)) {
+        free(req);
+        k->sp = NULL;
+        sp->sock = NULL;
+        uv_close(&k->u.h, on_sock_closed);
+        return FASTN_ERR_IO;
+    }
+    return 0;
+}
+
+/* The varint-delimited StreamInfo a handler reads first. */
+static int build_preamble(struct router_splice *sp, struct swarm_stream *s)
+{
+    P2pd__Pb__StreamInfo info = P2PD__PB__STREAM_INFO__INIT;
+    const struct peer_id *peer = swarm_stream_peer(s);
+    const struct multiaddr *addr = swarm_stream_remote_addr(s);
+
+    info.peer.data = (uint8_t *)peer->bytes;
+    info.peer.len = peer->len;
+    info.addr.data = (uint8_t *)addr->bytes;
+    info.addr.len = addr->len;
+    info.proto = (char *)swarm_stream_protocol(s);
+    return ipc_frame_append(&sp->preamble, &info.base);
+}
+
+int splice_to_handler(struct router *r, struct swarm_stream *s,
+                      const struct multiaddr *addr)
+{
+    struct router_splice *sp = splice_new(r, s);
+    int err;
+
+    if (!sp)
+        return FASTN_ERR_NOMEM;
+    sp->target = *addr;
+    err = build_preamble(sp, s);
+    if (!err)
+        err = connect_target(sp);
+    if (err) {
+        /* give the stream back untouched */
+        swarm_stream_set_cb(s, NULL, NULL);
+        sp->s = NULL;
+        maybe_free(sp);
+    }
+    return err;
+}
+
+void splice_abort_all(struct router *r)
+{
+    struct router_splice *sp, *next;
+
+    /* a splice whose socket is still closing stays listed until then */
+    for (sp = r->splices; sp; sp = next) {
+        next = sp->next;
+        abort_all(sp, FASTN_ERR_CANCELED);
+    }
+}
+
+/* --- STREAM_OPEN
+ * ---------------------------------------------------------------------- */
+
+struct router_splice *
+router_splice_new(struct router *r, struct swarm_stream *s, uint64_t *result_id)
+{
+    struct router_splice *sp = splice_new(r, s);
+
+    if (!sp) {
+        swarm_stream_reset(s);
+        return NULL;
+    }
+    sp->result_id = router__result_new(r);
+    sp->awaiting = true;
+    if (result_id)
+        *result_id = sp->result_id;
+    return sp;
+}
+
+int router_splice_attach(struct router_splice *sp, int fd,
+                         const uint8_t *initial, size_t n)
+{
+    struct sock *k = calloc(1, sizeof(*k));
+
+    sp->awaiting = false;
+    if (!k || (n && buf_append(&sp->in, initial, n) != 0)) {
+        free(k);
+        close(fd);
+        abort_all(sp, FASTN_ERR_NOMEM);
+        return FASTN_ERR_NOMEM;
+    }
+    k->sp = sp;
+    uv_pipe_init(sp->r->loop, &k->u.pipe, 0);
+    k->u.h.data = k;
+    sp->sock = k;
+    if (uv_pipe_open(&k->u.pipe, fd) != 0) {
+        close(fd);
+        abort_all(sp, FASTN_ERR_IO);
+        return FASTN_ERR_IO;
+    }
+    if (!sp->s) { /* the stream ended before the socket came */
+        sp->ready = true;
+        maybe_close(sp);
+        return 0;
+    }
+    sock_ready(sp);
+    return 0;
+}
+
+void router_splice_abort(struct router_splice *sp)
+{
+    if (!sp)
+        return;
+    sp->awaiting = false;
+    abort_all(sp, FASTN_ERR_CANCELED);
+}
+
+void splice_free_all(struct router *r)
+{
+    /* only splices whose owner never came back are left by now */
+    while (r->splices) {
+        r->splices->awaiting = false;
+        r->splices->sock = NULL; /* closed with the loop */
+        r->splices->s = NULL;
+        maybe_free(r->splices);
+    }
+}

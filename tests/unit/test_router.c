@@ -1,0 +1,405 @@
+/* Unit tests for src/router: two swarms on one libuv loop, the router of
+ * the listening one serving in-process handlers (round robin between
+ * two, removal, refusal of a protocol with no handler) and client
+ * handlers (a Unix socket this test listens on: StreamInfo first, then
+ * the stream both ways with half-close; a handler whose socket is gone is
+ * dropped and the stream goes to the next), plus the table's checks. */
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <uv.h>
+
+#include "ipc/frame.h"
+#include "ipc/p2pd.pb-c.h"
+#include "router/router.h"
+#include "test.h"
+
+static uv_loop_t loop;
+
+struct node {
+    struct identity id;
+    struct swarm *sw;
+    struct router *r;
+    struct multiaddr addr;
+};
+
+static void node_init(struct node *n, uint8_t seed_byte)
+{
+    struct swarm_config cfg;
+    struct multiaddr l;
+    uint8_t seed[32];
+
+    memset(n, 0, sizeof(*n));
+    memset(seed, seed_byte, sizeof(seed));
+    CHECK_ERR(identity_from_seed(&n->id, seed), 0);
+    swarm_config_default(&cfg, &n->id);
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/0", &l), 0);
+    cfg.listen = &l;
+    cfg.n_listen = 1;
+    CHECK_ERR(swarm_new(&loop, &cfg, &n->sw), 0);
+    CHECK_ERR(swarm_listen(n->sw), 0);
+    CHECK_EQ(swarm_listen_addrs(n->sw, &n->addr, 1), 1);
+    CHECK_ERR(router_new(&loop, n->sw, &n->r), 0);
+}
+
+static void setup(struct node *a, struct node *b)
+{
+    signal(SIGPIPE, SIG_IGN);
+    CHECK_ERR(identity_global_init(), 0);
+    CHECK_EQ(uv_loop_init(&loop), 0);
+    node_init(a, 1);
+    node_init(b, 2);
+}
+
+static void teardown(struct node *a, struct node *b)
+{
+    router_close(a->r);
+    router_close(b->r);
+    swarm_close(a->sw);
+    swarm_close(b->sw);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    router_free(a->r);
+    router_free(b->r);
+    swarm_free(a->sw);
+    swarm_free(b->sw);
+    CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
+static bool run_until(const int *flag)
+{
+    uint64_t end = uv_hrtime() + 10000000000ull;
+    while (!*flag && uv_hrtime() < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    return *flag != 0;
+}
+
+/* --- an in-process handler that answers its name and closes ----------- */
+
+struct namer {
+    const char *name;
+    int streams;
+};
+
+static void namer_cb(struct swarm_stream *s,
+                     const struct swarm_stream_event *ev, void *arg)
+{
+    (void)arg;
+    if (ev->type == SWARM_STREAM_DATA)
+        swarm_stream_consumed(s, ev->len);
+}
+
+static int namer_on_stream(void *arg, struct swarm_stream *s)
+{
+    struct namer *n = arg;
+
+    n->streams++;
+    swarm_stream_set_cb(s, namer_cb, n);
+    swarm_stream_write(s, (const uint8_t *)n->name, strlen(n->name));
+    swarm_stream_close(s);
+    return 0;
+}
+
+static int refuse_on_stream(void *arg, struct swarm_stream *s)
+{
+    (void)arg;
+    (void)s;
+    return FASTN_ERR_BUSY;
+}
+
+static const struct router_handler_ops namer_ops = {namer_on_stream};
+static const struct router_handler_ops refuse_ops = {refuse_on_stream};
+
+/* A client of one stream: sends `send`, collects everything back. */
+struct fetch {
+    char got[256];
+    size_t len;
+    int done, err, opened;
+    const char *send;
+};
+
+static void fetch_cb(struct swarm_stream *s,
+                     const struct swarm_stream_event *ev, void *arg)
+{
+    struct fetch *f = arg;
+
+    switch (ev->type) {
+    case SWARM_STREAM_OPEN:
+        f->opened = 1;
+        break;
+    case SWARM_STREAM_DATA:
+        if (f->len + ev->len < sizeof(f->got)) {
+            memcpy(f->got + f->len, ev->data, ev->len);
+            f->len += ev->len;
+        }
+        swarm_stream_consumed(s, ev->len);
+        break;
+    case SWARM_STREAM_FIN:
+        swarm_stream_close(s);
+        break;
+    case SWARM_STREAM_CLOSED:
+        f->done = 1;
+        f->err = ev->err;
+        break;
+    default:
+        break;
+    }
+}
+
+static void fetch(struct node *from, struct node *to, const char *proto,
+                  struct fetch *f)
+{
+    int err = 0;
+    struct swarm_stream *s;
+
+    memset(f->got, 0, sizeof(f->got));
+    f->len = 0;
+    f->done = f->err = f->opened = 0;
+    s = swarm_stream_open(from->sw, &to->id.id, (const char *[]){proto}, 1,
+                          5000, fetch_cb, f, &err);
+    CHECK(s != NULL);
+    if (s && f->send) {
+        swarm_stream_write(s, (const uint8_t *)f->send, strlen(f->send));
+        swarm_stream_close(s);
+    }
+    CHECK(run_until(&f->done));
+}
+
+static void connect_nodes(struct node *from, struct node *to)
+{
+    struct fetch f = {.send = NULL};
+    /* a stream to an unserved protocol dials and fails with NA */
+    CHECK_ERR(swarm_connect(from->sw, &to->id.id, &to->addr, 1, 0,
+                            (swarm_connect_cb)NULL, NULL, NULL),
+              0);
+    fetch(from, to, "/nobody/1.0.0", &f);
+    CHECK_ERR(f.err, FASTN_ERR_NET_PROTO_NA);
+}
+
+TEST(in_process_round_robin)
+{
+    struct node a, b;
+    struct namer one = {"one", 0}, two = {"two", 0};
+    struct fetch f = {.send = NULL};
+    struct router_stats st;
+
+    setup(&a, &b);
+    connect_nodes(&b, &a);
+    CHECK_ERR(router_add(a.r, "/who/1.0.0", &namer_ops, &one), 0);
+    CHECK_ERR(router_add(a.r, "/who/1.0.0", &namer_ops, &two), 0);
+    CHECK_ERR(router_add(a.r, "/who/1.0.0", &namer_ops, &two),
+              FASTN_ERR_EXISTS);
+    CHECK(router_has(a.r, "/who/1.0.0"));
+    for (int i = 0; i < 4; i++) {
+        fetch(&b, &a, "/who/1.0.0", &f);
+        CHECK_ERR(f.err, 0);
+        CHECK_STR(f.got, i % 2 ? "two" : "one");
+    }
+    CHECK_EQ(one.streams, 2);
+    CHECK_EQ(two.streams, 2);
+    /* a handler that passes: the next one takes the stream */
+    CHECK_ERR(router_add(a.r, "/who/1.0.0", &refuse_ops, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        fetch(&b, &a, "/who/1.0.0", &f);
+        CHECK_ERR(f.err, 0);
+    }
+    CHECK_EQ(one.streams + two.streams, 7);
+    router_get_stats(a.r, &st);
+    CHECK_EQ(st.protocols, 1);
+    CHECK_EQ(st.handlers, 3);
+    CHECK_EQ(st.routed, 7);
+    /* removed: the protocol is refused */
+    CHECK_ERR(router_remove(a.r, "/who/1.0.0", &namer_ops, &one), 0);
+    CHECK_ERR(router_remove(a.r, "/who/1.0.0", &namer_ops, &one),
+              FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(router_remove(a.r, "/who/1.0.0", &namer_ops, &two), 0);
+    CHECK_ERR(router_remove(a.r, "/who/1.0.0", &refuse_ops, NULL), 0);
+    CHECK(!router_has(a.r, "/who/1.0.0"));
+    fetch(&b, &a, "/who/1.0.0", &f);
+    CHECK_ERR(f.err, FASTN_ERR_NET_PROTO_NA);
+    teardown(&a, &b);
+}
+
+TEST(table_checks)
+{
+    struct node a, b;
+    struct namer one = {"one", 0};
+    struct multiaddr tcp, udp, dns;
+    char longp[ROUTER_PROTOCOL_MAX + 2];
+
+    setup(&a, &b);
+    CHECK_ERR(router_add(a.r, "", &namer_ops, &one), FASTN_ERR_INVAL);
+    CHECK_ERR(router_add(a.r, "/a\nb", &namer_ops, &one), FASTN_ERR_INVAL);
+    memset(longp, 'x', sizeof(longp) - 1);
+    longp[sizeof(longp) - 1] = '\0';
+    CHECK_ERR(router_add(a.r, longp, &namer_ops, &one), FASTN_ERR_INVAL);
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/9", &tcp), 0);
+    CHECK_ERR(multiaddr_parse("/dns4/example.com/tcp/9", &dns), 0);
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1", &udp), 0);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false), 0);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false), 0); /* again */
+    CHECK_ERR(router_add_client(a.r, "/p/1", &dns, false),
+              FASTN_ERR_UNSUPPORTED);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &udp, true),
+              FASTN_ERR_UNSUPPORTED);
+    struct multiaddr other;
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/10", &other), 0);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &other, false), FASTN_ERR_EXISTS);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &other, true), 0);
+    CHECK_ERR(router_remove_client(a.r, "/p/1", &tcp), 0);
+    CHECK_ERR(router_remove_client(a.r, "/p/1", &tcp), FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(router_remove_client(a.r, "/p/2", &tcp), FASTN_ERR_NOT_FOUND);
+    const char *names[4];
+    CHECK_EQ(router_protocols(a.r, names, 4), 1);
+    CHECK_STR(names[0], "/p/1");
+    teardown(&a, &b);
+}
+
+/* --- a client handler: a Unix socket served on the same loop ------------ */
+
+struct handler_srv {
+    uv_pipe_t server;
+    uv_pipe_t conn;
+    bool has_conn;
+    uint8_t in[4096];
+    size_t in_len;
+    bool info_ok, eof;
+    char proto[64];
+    int streams;
+};
+
+static void srv_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct handler_srv *s = h->data;
+    (void)hint;
+    *b = uv_buf_init((char *)s->in + s->in_len,
+                     (unsigned)(sizeof(s->in) - s->in_len));
+}
+
+static void srv_write_done(uv_write_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+static void srv_shutdown_done(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    uv_close((uv_handle_t *)req->handle, NULL);
+    free(req);
+}
+
+/* StreamInfo, then "hello" back for whatever came, after the EOF. */
+static void srv_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct handler_srv *s = st->data;
+    const uint8_t *body;
+    size_t body_len, frame_len;
+
+    (void)b;
+    if (n > 0)
+        s->in_len += (size_t)n;
+    if (!s->info_ok && ipc_frame_parse(s->in, s->in_len, 4096, &body, &body_len,
+                                       &frame_len) == 0) {
+        P2pd__Pb__StreamInfo *si =
+            p2pd__pb__stream_info__unpack(NULL, body_len, body);
+        CHECK(si != NULL);
+        if (si) {
+            snprintf(s->proto, sizeof(s->proto), "%s", si->proto);
+            p2pd__pb__stream_info__free_unpacked(si, NULL);
+        }
+        s->info_ok = true;
+        memmove(s->in, s->in + frame_len, s->in_len - frame_len);
+        s->in_len -= frame_len;
+    }
+    if (n == UV_EOF) {
+        uv_write_t *w = malloc(sizeof(*w));
+        uv_buf_t out = uv_buf_init("hello ", 6);
+        uv_buf_t bufs[2] = {out,
+                            uv_buf_init((char *)s->in, (unsigned)s->in_len)};
+        uv_shutdown_t *req = malloc(sizeof(*req));
+        s->eof = true;
+        uv_write(w, st, bufs, 2, srv_write_done);
+        uv_shutdown(req, st, srv_shutdown_done);
+    }
+}
+
+static void srv_on_conn(uv_stream_t *server, int status)
+{
+    struct handler_srv *s = server->data;
+
+    CHECK_EQ(status, 0);
+    s->streams++;
+    s->in_len = 0;
+    s->info_ok = s->eof = false;
+    uv_pipe_init(&loop, &s->conn, 0);
+    s->conn.data = s;
+    CHECK_EQ(uv_accept(server, (uv_stream_t *)&s->conn), 0);
+    uv_read_start((uv_stream_t *)&s->conn, srv_alloc, srv_read);
+}
+
+static void srv_start(struct handler_srv *s, const char *path)
+{
+    memset(s, 0, sizeof(*s));
+    unlink(path);
+    uv_pipe_init(&loop, &s->server, 0);
+    s->server.data = s;
+    CHECK_EQ(uv_pipe_bind(&s->server, path), 0);
+    CHECK_EQ(uv_listen((uv_stream_t *)&s->server, 16, srv_on_conn), 0);
+}
+
+static void unix_addr(struct multiaddr *ma, const char *path)
+{
+    memset(ma, 0, sizeof(*ma));
+    CHECK_ERR(
+        multiaddr_append(ma, MA_UNIX, (const uint8_t *)path, strlen(path)), 0);
+}
+
+TEST(client_handler_splice_and_dead_handler)
+{
+    struct node a, b;
+    struct handler_srv srv;
+    struct fetch f = {.send = "world"};
+    struct multiaddr live, dead;
+    char path[64], gone[64];
+
+    snprintf(path, sizeof(path), "/tmp/fastn-rt-%d.sock", (int)getpid());
+    snprintf(gone, sizeof(gone), "/tmp/fastn-rt-%d-gone.sock", (int)getpid());
+    unlink(gone);
+    setup(&a, &b);
+    connect_nodes(&b, &a);
+    srv_start(&srv, path);
+    unix_addr(&live, path);
+    unix_addr(&dead, gone);
+    /* the dead handler is first in the rotation */
+    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &dead, true), 0);
+    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &live, true), 0);
+    fetch(&b, &a, "/greet/1.0.0", &f);
+    CHECK_ERR(f.err, 0);
+    CHECK_STR(f.got, "hello world");
+    CHECK(srv.info_ok);
+    CHECK_STR(srv.proto, "/greet/1.0.0");
+    struct router_stats st;
+    router_get_stats(a.r, &st);
+    CHECK_EQ(st.handlers, 1);
+    CHECK_EQ(st.dropped, 1);
+    /* and again, straight to the live one */
+    fetch(&b, &a, "/greet/1.0.0", &f);
+    CHECK_STR(f.got, "hello world");
+    CHECK_EQ(srv.streams, 2);
+    /* the last handler gone too: the stream is reset */
+    uv_close((uv_handle_t *)&srv.server, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    unlink(path);
+    fetch(&b, &a, "/greet/1.0.0", &f);
+    CHECK(f.err != 0);
+    CHECK(!router_has(a.r, "/greet/1.0.0"));
+    teardown(&a, &b);
+}
+
+int main(void)
+{
+    RUN(in_process_round_robin);
+    RUN(table_checks);
+    RUN(client_handler_splice_and_dead_handler);
+    return test_done();
+}
