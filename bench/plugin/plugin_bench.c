@@ -205,10 +205,17 @@ static void patch(uint8_t *p, size_t n, const char *a, const char *b)
             memcpy(p + i, b, k);
 }
 
-static void bench_memory(int n)
+/* N copies of a plugin whose name is 4 letters (echo, chat), renamed in
+ * its manifest (e000, e001, ...) with its protocol, installed and started
+ * in one host. */
+static void bench_memory(int n, const char *which)
 {
+    char rel[64], from_name[16], from_proto[32];
     size_t len;
-    uint8_t *echo = read_built("plugins/echo.wasm", &len);
+    snprintf(rel, sizeof(rel), "plugins/%s.wasm", which);
+    snprintf(from_name, sizeof(from_name), "\"%s\"", which);
+    snprintf(from_proto, sizeof(from_proto), "/fastn/%s/1.0.0", which);
+    uint8_t *echo = read_built(rel, &len);
     uint8_t *copy = malloc(len);
     struct plugin_host *h = new_host();
     char name[64], err[256], alias[8];
@@ -218,11 +225,11 @@ static void bench_memory(int n)
     for (int i = 0; i < n; i++) {
         memcpy(copy, echo, len);
         char quoted[16], proto[32];
-        snprintf(alias, sizeof(alias), "e%03d", i % 1000);
+        snprintf(alias, sizeof(alias), "%c%03d", which[0], i % 1000);
         snprintf(quoted, sizeof(quoted), "\"%s\"", alias);
-        patch(copy, len, "\"echo\"", quoted);
+        patch(copy, len, from_name, quoted);
         snprintf(proto, sizeof(proto), "/fastn/%s/1.0.0", alias);
-        patch(copy, len, "/fastn/echo/1.0.0", proto);
+        patch(copy, len, from_proto, proto);
         if (plugin_host_install(h, copy, len, false, name, err, sizeof(err))) {
             fprintf(stderr, "install %d: %s\n", i, err);
             exit(1);
@@ -231,10 +238,12 @@ static void bench_memory(int n)
     plugin_host_run(h, 1, 1, 10);
     after = rss_kib();
     struct plugin_info info;
-    plugin_host_info(h, "e000", &info);
-    printf("memory: %d idle echo plugins: %.0f KiB resident each "
-           "(module + instance; its linear memory is %u pages = %u KiB)\n",
-           n, (double)(after - before) / n, info.memory_pages,
+    snprintf(alias, sizeof(alias), "%c000", which[0]);
+    plugin_host_info(h, alias, &info);
+    printf("memory: %d idle %s plugins: %.0f KiB resident each "
+           "(module, instance%s; linear memory %u pages = %u KiB)\n",
+           n, which, (double)(after - before) / n,
+           info.db_bytes ? ", open database" : "", info.memory_pages,
            info.memory_pages * 64);
     drop_host(h);
     free(copy);
@@ -274,7 +283,9 @@ int main(int argc, char **argv)
     if (!strcmp(what, "load") || !strcmp(what, "all"))
         bench_load(n ? n : 30);
     if (!strcmp(what, "memory") || !strcmp(what, "all"))
-        bench_memory(n ? n : 100);
+        bench_memory(n ? n : 100, "echo");
+    if (!strcmp(what, "memory-chat") || !strcmp(what, "all"))
+        bench_memory(n ? n : 50, "chat");
     if (!strcmp(what, "calls") || !strcmp(what, "all"))
         bench_calls(n ? n : 100000);
     return 0;

@@ -9,6 +9,7 @@ BUILD=${BUILD:-build}
 export BUILD FASTN_TOP=${FASTN_TOP:-$(pwd)}
 "$BUILD/bench/plugin/plugin_bench" load 30
 "$BUILD/bench/plugin/plugin_bench" memory 200
+"$BUILD/bench/plugin/plugin_bench" memory-chat 50
 "$BUILD/bench/plugin/plugin_bench" calls 200000
 if [ -f bench/plugin/roundtrip.sh ]; then
     bash bench/plugin/roundtrip.sh
