@@ -70,7 +70,8 @@ int fastn_client_notifications(struct fastn_client *c,
         nr.has_limit = q->limit != 0;
         nr.limit = q->limit;
     }
-    rc = lib_ext_exchange(c, NAME_OF(NOTIFY_LIST), NULL, &nr, c->timeout_ms, &r);
+    rc =
+        lib_ext_exchange(c, NAME_OF(NOTIFY_LIST), NULL, &nr, c->timeout_ms, &r);
     if (rc)
         return rc;
     size_t n = r->fastn->n_notifications;

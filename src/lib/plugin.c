@@ -214,8 +214,8 @@ int fastn_client_plugin_list(struct fastn_client *c,
 {
     P2pd__Pb__Response *r = NULL;
     struct fastn_plugin_list *l;
-    int rc =
-        lib_ext_exchange(c, NAME_OF(PLUGIN_LIST), NULL, NULL, c->timeout_ms, &r);
+    int rc = lib_ext_exchange(c, NAME_OF(PLUGIN_LIST), NULL, NULL,
+                              c->timeout_ms, &r);
 
     if (rc)
         return rc;
@@ -255,8 +255,8 @@ int fastn_client_plugin_call(struct fastn_client *c, const char *name,
     pr.has_arg = true;
     pr.arg.data = (uint8_t *)arg;
     pr.arg.len = arg_len;
-    rc = lib_ext_exchange(c, NAME_OF(PLUGIN_CALL), &pr, NULL, c->call_timeout_ms,
-                         &r);
+    rc = lib_ext_exchange(c, NAME_OF(PLUGIN_CALL), &pr, NULL,
+                          c->call_timeout_ms, &r);
     if (rc)
         return rc;
     n = r->fastn->has_call_result ? r->fastn->call_result.len : 0;

@@ -52,7 +52,7 @@ struct store_pdb {
     uint64_t quota_bytes;
     uint64_t max_vm_steps, vm_steps;
     uint64_t call_steps; /* this call's limit: <= max_vm_steps */
-    bool trusted; /* the host's own SQL: the authorizer lets it pass */
+    bool trusted;        /* the host's own SQL: the authorizer lets it pass */
     const char *deny_reason;
     char deny_detail[64];
     char errmsg[ERRMSG_MAX];
