@@ -1,23 +1,31 @@
 #!/bin/sh
-# `make demo`: the main job of fastn-p2p, for now on one machine. Starts
-# fastnd in a temporary home (through the CLI's autostart), shows its
-# PeerID and status, then stops it with SIGTERM and removes the home.
+# `make demo`: the main job of fastn-p2p on one machine. Two daemons,
+# alice and bob, each in a temporary home listening on loopback, install
+# the chat plugin, get to know each other (fastn connect), and exchange a
+# message: stored on both sides, a notification for the receiver, and the
+# sender told it was delivered. Then both stop and the homes go away.
 # Usage: BUILD=build sh scripts/demo.sh
 set -eu
 BUILD=${BUILD:-build}
-bin=$(cd "$(dirname "$0")/.." && pwd)/$BUILD/bin
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=$top/$BUILD/bin
+chat=$top/$BUILD/plugins/chat.wasm
 [ -x "$bin/fastnd" ] && [ -x "$bin/fastn" ] || {
     echo "demo: build first: make" >&2
     exit 1
 }
-# autostart must use this build's fastnd
+[ -f "$chat" ] || {
+    echo "demo: the chat plugin is not built (scripts/install-deps.sh all)" >&2
+    exit 1
+}
 FASTND=$bin/fastnd
 export FASTND
-home=$(mktemp -d /tmp/fastn-demo.XXXXXX)
+alice=$(mktemp -d /tmp/fastn-demo-alice.XXXXXX)
+bob=$(mktemp -d /tmp/fastn-demo-bob.XXXXXX)
 
-stop() {
-    if [ -f "$home/fastnd.lock" ]; then
-        pid=$(cat "$home/fastnd.lock")
+stop_one() {
+    if [ -f "$1/fastnd.lock" ]; then
+        pid=$(cat "$1/fastnd.lock")
         kill -TERM "$pid" 2>/dev/null || true
         i=0
         while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
@@ -25,35 +33,56 @@ stop() {
             i=$((i + 1))
         done
     fi
-    rm -rf "$home"
+    rm -rf "$1"
+}
+stop() {
+    stop_one "$alice"
+    stop_one "$bob"
 }
 trap stop EXIT INT TERM
 
-show() {
+show() { # WHO ARGS...: runs fastn as WHO
+    who=$1
+    shift
+    eval "home=\$$who"
     echo
-    echo "\$ $*"
-    "$@"
+    echo "$who\$ fastn $*"
+    "$bin/fastn" --home "$home" "$@"
 }
 
-echo "fastn-p2p demo: a daemon in a fresh home ($home)"
-show "$bin/fastn" --home "$home" id
-show "$bin/fastn" --home "$home" status
-show "$bin/fastn" --home "$home" peers
-show "$bin/fastn" --home "$home" id --json
-show ls -l "$home" "$home/keys"
+echo "fastn-p2p demo: two daemons on this machine, alice and bob"
+# each daemon detaches once its socket and network are ready
+"$bin/fastnd" --home "$alice" --listen /ip4/127.0.0.1/tcp/0
+"$bin/fastnd" --home "$bob" --listen /ip4/127.0.0.1/tcp/0
+show alice id
+show alice status
+alice_id=$("$bin/fastn" --home "$alice" id | sed -n 1p)
+alice_addr=$("$bin/fastn" --home "$alice" id | sed -n 2p)
+bob_id=$("$bin/fastn" --home "$bob" id | sed -n 1p)
+bob_addr=$("$bin/fastn" --home "$bob" id | sed -n 2p)
+
 echo
-echo "stopping fastnd (SIGTERM): the socket goes away with it"
-pid=$(cat "$home/fastnd.lock")
-kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-if [ -e "$home/fastnd.sock" ]; then
-    echo "demo: the socket is still there" >&2
-    exit 1
-fi
-show ls "$home"
+echo "both install the chat plugin (one .wasm, its manifest inside):"
+show alice plugin install "$chat"
+show bob plugin install "$chat"
+show bob plugin list
+
+echo
+echo "they get to know each other (chat serves known peers only):"
+show alice connect "$bob_addr"
+show bob connect "$alice_addr"
+
+echo
+echo "alice writes to bob:"
+show alice chat send "$bob_id" "hello bob, this is alice"
+echo
+echo "bob has a notification, and the message in his log:"
+show bob notifications
+show bob chat log
+echo
+echo "bob answers:"
+show bob chat send "$alice_id" "hi alice, got it"
+show alice notifications
+show alice chat log "$bob_id"
 echo
 echo "demo done"

@@ -278,6 +278,155 @@ FASTN_API void fastn_client_set_max_reply(struct fastn_client *c,
 /* The client's connection to the daemon, for poll() (readable when a
  * call's answer is waiting); -1 when not connected. */
 FASTN_API int fastn_client_fd(const struct fastn_client *c);
+/* ---------------------------------------------------------------------- */
+/* Plugins (fastn extension PLUGIN_*)                                      */
+/* ---------------------------------------------------------------------- */
+
+/* An installed plugin: its manifest and how it is doing. */
+struct fastn_plugin_info {
+    char name[40];
+    char version[40];
+    char description[260];
+    char state[16]; /* "running", "disabled", "restarting", "failed" */
+    int enabled;
+    size_t n_protocols;
+    char **protocols;
+    size_t n_capabilities;
+    char **capabilities; /* "streams", "storage", "notify", "timers" */
+    size_t n_apps;
+    char **apps;
+    char serves[16]; /* "anyone" or "known-peers" */
+    uint64_t storage_quota;
+    uint64_t fuel_per_event;
+    uint32_t max_memory_pages, max_streams, max_timers, max_statements;
+    unsigned restarts;      /* instances that ended with an error */
+    int last_error;         /* a fastn_err code, 0 if none */
+    char *last_error_text;  /* "" if none */
+    uint64_t last_error_ms; /* Unix time */
+    uint64_t restart_in_ms; /* "restarting": when it starts again */
+    uint64_t file_bytes;
+    uint32_t memory_pages; /* 64 KiB pages the running instance has */
+    uint64_t db_bytes;
+    unsigned open_streams, pending_calls, armed_timers;
+    uint64_t events;    /* events delivered since the daemon started */
+    uint64_t fuel_used; /* by those events */
+};
+
+struct fastn_plugin_list {
+    size_t n_plugins;
+    struct fastn_plugin_info *plugins;
+};
+
+/* Installs (replace non-zero: or replaces) a plugin from its .wasm bytes
+ * (at most about 1 MiB: use fastn_client_plugin_install_path beyond). An
+ * admin request. On success *out (may be NULL) describes it; free with
+ * fastn_plugin_info_free(). Errors: FASTN_ERR_ADMIN_ONLY,
+ * FASTN_ERR_PLUGIN_MANIFEST, _PLUGIN_ABI, _PLUGIN_CAPABILITY,
+ * FASTN_ERR_WASM_*, FASTN_ERR_EXISTS, FASTN_ERR_TOO_LARGE, and those of
+ * fastn_client_identify(); fastn_client_error_message() says why. */
+FASTN_API int fastn_client_plugin_install(struct fastn_client *c,
+                                          const void *wasm, size_t len,
+                                          int replace,
+                                          struct fastn_plugin_info **out);
+/* The same, with the daemon reading the file at an absolute path (it must
+ * be able to read it). */
+FASTN_API int fastn_client_plugin_install_path(struct fastn_client *c,
+                                               const char *path, int replace,
+                                               struct fastn_plugin_info **out);
+/* Every installed plugin, by name. Free with fastn_plugin_list_free(). */
+FASTN_API int fastn_client_plugin_list(struct fastn_client *c,
+                                       struct fastn_plugin_list **out);
+/* One plugin. Errors: FASTN_ERR_NOT_FOUND, and the usual ones. */
+FASTN_API int fastn_client_plugin_info(struct fastn_client *c, const char *name,
+                                       struct fastn_plugin_info **out);
+/* Stops and deletes a plugin (and its data unless keep_data). Admin. */
+FASTN_API int fastn_client_plugin_remove(struct fastn_client *c,
+                                         const char *name, int keep_data);
+/* Enables (on non-zero) or disables a plugin. Admin. */
+FASTN_API int fastn_client_plugin_enable(struct fastn_client *c,
+                                         const char *name, int on);
+/* Calls a plugin's on_call with method (1..64 bytes) and arg (0..1 MiB)
+ * and waits for its answer (up to 35 s unless the connect options set a
+ * timeout; the daemon gives a plugin 30 s). On success *result (malloc'd,
+ * free with fastn_free(); NUL-terminated for convenience, not counted in
+ * *result_len) holds the answer. Errors: what the plugin answered (e.g.
+ * FASTN_ERR_NOT_FOUND for an unknown method, with its message in
+ * fastn_client_error_message()), FASTN_ERR_NOT_FOUND (no such plugin),
+ * _PLUGIN_DISABLED, _PLUGIN_CRASHED (it is not running, or failed
+ * during the call), _TIMEOUT, _BUSY, _INVAL, _TOO_LARGE. */
+FASTN_API int fastn_client_plugin_call(struct fastn_client *c, const char *name,
+                                       const char *method, const void *arg,
+                                       size_t arg_len, uint8_t **result,
+                                       size_t *result_len);
+FASTN_API void fastn_plugin_info_free(struct fastn_plugin_info *p);
+FASTN_API void fastn_plugin_list_free(struct fastn_plugin_list *l);
+/* Frees memory libfastn returned as a plain buffer. */
+FASTN_API void fastn_free(void *p);
+
+/* ---------------------------------------------------------------------- */
+/* Notifications (fastn extension NOTIFY_*)                                */
+/* ---------------------------------------------------------------------- */
+
+struct fastn_notification {
+    int64_t id;      /* > 0, increasing */
+    int64_t time_ms; /* Unix time */
+    int read;
+    char *source; /* the plugin that sent it, or "fastnd" */
+    char *title;
+    char *body;
+};
+
+struct fastn_notification_list {
+    size_t n;
+    struct fastn_notification *items; /* oldest first */
+};
+
+struct fastn_notify_query {
+    int64_t after_id;   /* only ids above it (0: any) */
+    int unread_only;    /* non-zero: unread ones only */
+    const char *source; /* only from this source (NULL: any) */
+    unsigned limit;     /* the newest this many (0: up to 1000) */
+};
+
+/* Lists notifications (q may be NULL: the newest 1000). Free with
+ * fastn_notification_list_free(). */
+FASTN_API int fastn_client_notifications(struct fastn_client *c,
+                                         const struct fastn_notify_query *q,
+                                         struct fastn_notification_list **out);
+/* Marks notification id read (read non-zero) or unread; id 0 marks every
+ * one read. *changed (may be NULL) gets how many changed. Errors:
+ * FASTN_ERR_NOT_FOUND (no such id), and the usual ones. */
+FASTN_API int fastn_client_notifications_mark_read(struct fastn_client *c,
+                                                   int64_t id, int read,
+                                                   unsigned *changed);
+/* How many notifications (from source, or all when NULL) are unread. */
+FASTN_API int fastn_client_notifications_unread(struct fastn_client *c,
+                                                const char *source,
+                                                unsigned *count);
+
+enum fastn_notify_kind {
+    FASTN_NOTIFY_NEW = 1,      /* n: the new notification */
+    FASTN_NOTIFY_READ = 2,     /* n: one changed its read flag */
+    FASTN_NOTIFY_ALL_READ = 3, /* n: NULL; list again */
+    FASTN_NOTIFY_DELETED = 4,  /* n: the deleted one */
+};
+
+/* Subscribes: from now on this connection only receives changes (read
+ * them with fastn_client_notifications_next; use another client for other
+ * requests: they get FASTN_ERR_INVAL). *unread (may be NULL) gets the
+ * unread count at the time of subscribing. */
+FASTN_API int fastn_client_notifications_subscribe(struct fastn_client *c,
+                                                   unsigned *unread);
+/* Waits up to timeout_ms (0: returns at once, < 0: no limit) for the next
+ * change. On success *kind is set and *n (NULL for ALL_READ) is freed
+ * with fastn_notification_free(). Errors: FASTN_ERR_TIMEOUT (nothing
+ * came), FASTN_ERR_CLOSED (the daemon went away), _PROTOCOL, _IO. */
+FASTN_API int fastn_client_notifications_next(struct fastn_client *c,
+                                              int timeout_ms, int *kind,
+                                              struct fastn_notification **n);
+/* (Poll fastn_client_fd() for readability while subscribed.) */
+FASTN_API void fastn_notification_free(struct fastn_notification *n);
+FASTN_API void fastn_notification_list_free(struct fastn_notification_list *l);
 
 /* The library's version, e.g. "0.1.0". */
 FASTN_API const char *fastn_version(void);

@@ -61,6 +61,16 @@ int cli_cmd_disconnect(struct cli *cli, int argc, char **argv);
 int cli_cmd_ping(struct cli *cli, int argc, char **argv);
 int cli_cmd_call(struct cli *cli, int argc, char **argv);
 int cli_cmd_listen(struct cli *cli, int argc, char **argv);
+/* Commands in their own files (plugin.c, notify.c, chat.c). */
+int cli_cmd_plugin(struct cli *cli, int argc, char **argv);
+int cli_cmd_notifications(struct cli *cli, int argc, char **argv);
+int cli_cmd_chat(struct cli *cli, int argc, char **argv);
+extern const char cli_plugin_usage[], cli_notify_usage[], cli_chat_usage[];
+/* Prints a plugin call's answer: raw (a newline added when it has none
+ * and lines is set or stdout is a terminal), or {"result": "..."} with
+ * --json. */
+int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
+                            bool lines);
 
 /* JSON output helpers: a string with escapes, and a list of strings. */
 void json_string(FILE *f, const char *s);

@@ -277,5 +277,11 @@ const struct cli_command cli_commands[] = {
      "stdout: {\"event\": \"stream\"|\"end\", \"peer_id\", \"protocol\",\n"
      "\"addr\", \"bytes\"} (without CMD the data is then not printed).\n",
      cli_cmd_listen},
+    {"plugin", "install, list, inspect and call plugins", cli_plugin_usage,
+     cli_cmd_plugin},
+    {"notifications", "list, follow and mark notifications", cli_notify_usage,
+     cli_cmd_notifications},
+    {"chat", "send and read messages (the chat plugin)", cli_chat_usage,
+     cli_cmd_chat},
 };
 const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -18,10 +18,10 @@ static void usage(FILE *f)
                "\n"
                "commands:\n");
     for (size_t i = 0; i < cli_n_commands; i++)
-        fprintf(f, "  %-11s %s\n", cli_commands[i].name,
+        fprintf(f, "  %-14s %s\n", cli_commands[i].name,
                 cli_commands[i].summary);
     fprintf(f,
-            "  help        show this help, or a command's: fastn help COMMAND\n"
+            "  help           this help, or a command's: fastn help CMD\n"
             "\n"
             "options:\n"
             "  --home DIR        the fastn home (default $FASTN_HOME, else\n"

@@ -180,6 +180,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
             signum == SIGINT ? "SIGINT" : "SIGTERM");
     d->stopping = true;
     ipc_server_close(&d->ipc);
+    daemon_plugins_stop(d);
     daemon_net_stop(d);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
@@ -301,6 +302,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         (rc = socket_path(d, err, errlen)) ||
         (rc = start_loop(d, err, errlen)) ||
         (rc = daemon_net_start(d, err, errlen)) ||
+        (rc = daemon_plugins_start(d, err, errlen)) ||
         (rc = start_control(d, err, errlen)))
         return rc;
     log_msg(LOG_INFO, "daemon", "fastnd %s ready on %s (pid %ld)",
@@ -340,6 +342,7 @@ void daemon_cleanup(struct daemon *d)
         if (!d->stopping) {
             uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
             ipc_server_close(&d->ipc);
+            daemon_plugins_stop(d);
             daemon_net_stop(d);
             for (int i = 0; i < 3; i++)
                 if (!uv_is_closing((uv_handle_t *)sigs[i]))

@@ -22,6 +22,7 @@
 #include "identity/identity.h"
 #include "ipc/server.h"
 
+struct daemon_plugins;
 struct store;
 struct swarm;
 struct router;
@@ -41,6 +42,7 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup;
     struct ipc_host host;
     struct ipc_server ipc;
+    struct daemon_plugins *plugins; /* plugins.c: the plugin host */
     /* the network (net.c) */
     struct store *store; /* state.sqlite: the address book */
     struct swarm *swarm;
@@ -62,6 +64,14 @@ void daemon_print_banner(const struct daemon *d, FILE *out);
 
 /* Runs the event loop until a stop signal; returns 0 on a clean stop. */
 int daemon_run(struct daemon *d);
+
+/* plugins.c: loads the installed plugins and runs them on the loop,
+ * their protocols served through the router (after daemon_net_start,
+ * before the control socket opens). Errors: FASTN_ERR_IO, _NOMEM, with
+ * err saying what. */
+int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
+/* Stops every plugin (on_stop); idempotent. Before daemon_net_stop. */
+void daemon_plugins_stop(struct daemon *d);
 
 /* Releases everything daemon_init() acquired; safe after a failed init. */
 void daemon_cleanup(struct daemon *d);

@@ -100,6 +100,11 @@ int ipc_dispatch(struct ipc_session *s, const P2pd__Pb__Request *req,
             ipc_request_type_name((int)req->type), (int)req->type);
         err = FASTN_ERR_UNSUPPORTED;
     }
+    if (err == IPC_DEFERRED) { /* answered later: ipc_deferred_answer */
+        s->host->requests++;
+        ipc_reply_cleanup(&call.reply);
+        return 0;
+    }
     if (err)
         ipc_reply_make_error(&call.reply, err);
     s->host->requests++;

@@ -8,6 +8,7 @@
 
 #include "fastn/err.h"
 #include "ipc/ipc_int.h"
+#include "plugin/plugin.h"
 
 typedef int (*ipc_ext_handler_fn)(struct ipc_call *call,
                                   const Fastn__Request *req,
@@ -32,12 +33,11 @@ static int handle_status(struct ipc_call *call, const Fastn__Request *req,
     st->peer_id.data = (uint8_t *)host->identity->id.bytes;
     st->peer_id.len = host->identity->id.len;
     st->home = (char *)host->home;
-    /* Plugins come with a later subsystem; until then that count is
-     * truthfully zero. */
     st->has_peers = st->has_connections = st->has_streams = true;
     st->has_handlers = st->has_plugins = true;
     if (ipc_status_network(call, st))
         return FASTN_ERR_NOMEM;
+    st->plugins = host->plugins ? plugin_host_count(host->plugins) : 0;
     st->has_clients = true;
     st->clients = host->clients;
     st->has_requests = true;
@@ -57,6 +57,17 @@ static const struct {
     {FASTN__REQUEST__TYPE__CALL, ipc_ext_call},
     {FASTN__REQUEST__TYPE__PING, ipc_ext_ping},
     {FASTN__REQUEST__TYPE__STREAM_RESULT, ipc_ext_stream_result},
+    {FASTN__REQUEST__TYPE__PLUGIN_INSTALL, ipc_plugin_install},
+    {FASTN__REQUEST__TYPE__PLUGIN_LIST, ipc_plugin_list},
+    {FASTN__REQUEST__TYPE__PLUGIN_INFO, ipc_plugin_info},
+    {FASTN__REQUEST__TYPE__PLUGIN_REMOVE, ipc_plugin_remove},
+    {FASTN__REQUEST__TYPE__PLUGIN_ENABLE, ipc_plugin_enable},
+    {FASTN__REQUEST__TYPE__PLUGIN_DISABLE, ipc_plugin_disable},
+    {FASTN__REQUEST__TYPE__PLUGIN_CALL, ipc_plugin_call},
+    {FASTN__REQUEST__TYPE__NOTIFY_LIST, ipc_notify_list},
+    {FASTN__REQUEST__TYPE__NOTIFY_MARK_READ, ipc_notify_mark_read},
+    {FASTN__REQUEST__TYPE__NOTIFY_UNREAD, ipc_notify_unread},
+    {FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE, ipc_notify_subscribe},
 };
 
 int ipc_handle_fastn(struct ipc_call *call, const P2pd__Pb__Request *req)

@@ -68,6 +68,9 @@ enum ipc_admit ipc_policy_admit(const struct ipc_policy *policy,
 
 struct swarm;
 struct router;
+struct plugin_host;
+struct store;
+struct ipc_plugin_call;
 
 /* What the daemon hands to the control server: the identity this socket
  * serves and the state requests report. Owned by the daemon; sessions
@@ -83,6 +86,11 @@ struct ipc_host {
      * that need it then answer FASTN_ERR_UNSUPPORTED). */
     struct swarm *swarm;
     struct router *router;
+    struct plugin_host *plugins; /* may be NULL: no plugin requests */
+    struct store *state;         /* may be NULL: no notification requests */
+    /* plugin calls waiting for their plugin's answer (req_plugin.c) */
+    struct ipc_plugin_call *plugin_calls;
+    uint64_t next_plugin_call;
 };
 
 struct ipc_call;
@@ -116,6 +124,11 @@ struct ipc_session {
     void (*wake)(struct ipc_session *s, void *arg);
     void *wake_arg;
     uint64_t last_now_ms;
+    /* After NOTIFY_SUBSCRIBE the connection only receives pushed
+     * messages; on_end undoes the subscription when the session ends. */
+    bool streaming;
+    void (*on_end)(struct ipc_session *s);
+    unsigned sub;
 };
 
 /* Sets up a session for a newly accepted client; borrows host. */
@@ -206,6 +219,16 @@ Fastn__Response *ipc_reply_ext(struct ipc_reply *r);
 /* Sets the error text a failing handler's response carries. */
 void ipc_reply_set_msg(struct ipc_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Queues a pushed message on a streaming session and wakes the
+ * transport. Errors: as ipc_session_send. */
+int ipc_session_push(struct ipc_session *s, const P2pd__Pb__Response *resp);
+
+/* A plugin answered the call whose ticket is `ticket` (the plugin host's
+ * ops->call_reply): status 0 and the result, or an error and a message.
+ * Dropped when the client went away. */
+void ipc_plugin_call_done(struct ipc_host *host, uint64_t ticket, int status,
+                          const uint8_t *p, size_t n);
 
 /* Answers one decoded Request: finds its handler, runs it and queues the
  * Response on the session. Returns 0 or FASTN_ERR_NOMEM. */

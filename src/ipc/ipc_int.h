@@ -51,5 +51,23 @@ int ipc_req_peer(struct ipc_call *call, const ProtobufCBinaryData *b,
 int ipc_no_network(struct ipc_call *call);
 /* Fills STATUS's network counts and listen addresses. */
 int ipc_status_network(struct ipc_call *call, Fastn__Status *st);
+/* Handlers of fastn extension requests, one file each group
+ * (req_plugin.c, req_notify.c). Each returns 0, IPC_DEFERRED or the
+ * request's error code. */
+#define IPC_EXT_HANDLER_(name)                                                 \
+    int name(struct ipc_call *call, const Fastn__Request *req,                 \
+             Fastn__Response *ext)
+IPC_EXT_HANDLER_(ipc_plugin_install);
+IPC_EXT_HANDLER_(ipc_plugin_list);
+IPC_EXT_HANDLER_(ipc_plugin_info);
+IPC_EXT_HANDLER_(ipc_plugin_remove);
+IPC_EXT_HANDLER_(ipc_plugin_enable);
+IPC_EXT_HANDLER_(ipc_plugin_disable);
+IPC_EXT_HANDLER_(ipc_plugin_call);
+IPC_EXT_HANDLER_(ipc_notify_list);
+IPC_EXT_HANDLER_(ipc_notify_mark_read);
+IPC_EXT_HANDLER_(ipc_notify_unread);
+IPC_EXT_HANDLER_(ipc_notify_subscribe);
+#undef IPC_EXT_HANDLER_
 
 #endif

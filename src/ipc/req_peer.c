@@ -51,6 +51,9 @@ struct connect_ctx {
     struct ipc_call *dc;
     struct swarm_wait *wait;
     struct peer_id peer;
+    struct swarm *swarm;
+    struct multiaddr addrs[MAX_ADDRS];
+    size_t n;
 };
 
 static void connect_done(void *arg, int err)
@@ -62,6 +65,8 @@ static void connect_done(void *arg, int err)
     if (err)
         ipc_reply_set_msg(&dc->reply, "cannot connect to %s: %s",
                           peer_id_format(&ctx->peer, pid), fastn_strerror(err));
+    else /* remembered also when a connection was there already */
+        swarm_remember(ctx->swarm, &ctx->peer, ctx->addrs, ctx->n);
     free(ctx);
     ipc_call_finish(dc, err);
 }
@@ -107,6 +112,9 @@ int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req)
         return FASTN_ERR_NOMEM;
     err = ipc_req_peer(call, &req->connect->peer, &ctx->peer);
     n = request_addrs(req->connect, addrs, MAX_ADDRS);
+    ctx->swarm = call->host->swarm;
+    memcpy(ctx->addrs, addrs, n * sizeof(*addrs));
+    ctx->n = n;
     if (!err)
         err = swarm_connect(
             call->host->swarm, &ctx->peer, addrs, n,

@@ -88,6 +88,9 @@ static void cancel_deferred(struct ipc_session *s)
 void ipc_session_cleanup(struct ipc_session *s)
 {
     cancel_deferred(s);
+    if (s->on_end)
+        s->on_end(s);
+    s->on_end = NULL;
     if (s->handoff) {
         ipc_handoff_fn fn = s->handoff;
         s->handoff = NULL;
@@ -158,6 +161,8 @@ static int session_step(struct ipc_session *s, uint64_t now_ms)
     P2pd__Pb__Request *req;
     int err;
 
+    if (s->streaming)
+        return FASTN_ERR_AGAIN; /* a subscribed client only receives */
     err = ipc_frame_parse(s->in.data, s->in.len, IPC_MAX_REQUEST, &body,
                           &body_len, &frame_len);
     if (err == FASTN_ERR_AGAIN)
@@ -184,7 +189,7 @@ static int session_step(struct ipc_session *s, uint64_t now_ms)
 /* Answers the requests waiting in s->in while the session may. */
 static int session_run(struct ipc_session *s, uint64_t now_ms)
 {
-    while (!s->closing && !s->blocked && !s->handoff) {
+    while (!s->closing && !s->blocked && !s->handoff && !s->streaming) {
         int err = session_step(s, now_ms);
         if (err == FASTN_ERR_AGAIN)
             return 0;
@@ -200,6 +205,8 @@ int ipc_session_feed(struct ipc_session *s, const uint8_t *p, size_t n,
     int err = 0;
 
     s->last_now_ms = now_ms;
+    if (s->streaming)
+        return 0; /* a subscribed client only receives */
     while (n > 0 && !s->closing) {
         /* Take what fits: a complete largest frame always does, and
          * answering it makes room for the rest. Only a client that keeps
@@ -239,6 +246,13 @@ static void wake(struct ipc_session *s)
 {
     if (s->wake)
         s->wake(s, s->wake_arg);
+}
+
+int ipc_session_push(struct ipc_session *s, const P2pd__Pb__Response *resp)
+{
+    int err = ipc_session_send(s, resp);
+    wake(s);
+    return err;
 }
 
 struct ipc_call *ipc_call_defer(struct ipc_call *call, bool ordered,
@@ -302,6 +316,10 @@ int ipc_session_eof(struct ipc_session *s)
 {
     if (s->closing)
         return 0;
+    if (s->streaming) { /* a subscriber leaving: nothing was pending */
+        s->closing = true;
+        return 0;
+    }
     if (s->blocked || s->handoff) {
         /* what is buffered may still be requests (or a stream's first
          * bytes): decide once the pending request is answered */

@@ -15,6 +15,7 @@
 #include "util/multiaddr.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_CALL_TIMEOUT_MS 35000
 
 void fastn_connect_options_init(struct fastn_connect_options *o)
 {
@@ -78,6 +79,9 @@ int fastn_client_connect(const struct fastn_connect_options *opts,
     c->done_tail = &c->done;
     c->timeout_ms =
         opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    /* a plugin has 30 s to answer a call: wait for that by default */
+    c->call_timeout_ms =
+        opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_CALL_TIMEOUT_MS;
     deadline = lib_now_ms() + c->timeout_ms;
     if (opts->socket_path)
         rc = home_resolve(opts->socket_path, c->sock, sizeof(c->sock));

@@ -362,11 +362,46 @@ int lib_read_call(struct fastn_client *c, int64_t deadline)
 int lib_request(struct fastn_client *c, const P2pd__Pb__Request *req,
                 P2pd__Pb__Response **out)
 {
-    int64_t deadline = lib_now_ms() + c->timeout_ms;
+    return lib_request_within(c, req, out, c->timeout_ms);
+}
+
+int lib_read_pushed(struct fastn_client *c, int timeout_ms,
+                    P2pd__Pb__Response **out)
+{
+    int64_t deadline = lib_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int rc;
+
+    if (c->fd < 0)
+        return FASTN_ERR_CLOSED;
+    if (timeout_ms == 0) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (poll(&p, 1, 0) == 0)
+            return FASTN_ERR_TIMEOUT;
+        deadline = lib_now_ms() + c->timeout_ms;
+    } else if (timeout_ms < 0) {
+        deadline = INT64_MAX;
+    }
+    rc = read_response(c->fd, deadline, out);
+    if (!rc && (*out)->type != P2PD__PB__RESPONSE__TYPE__OK) {
+        rc = error_of(*out, c->errmsg, sizeof(c->errmsg));
+        p2pd__pb__response__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    if (rc && rc != FASTN_ERR_TIMEOUT)
+        drop_connection(c);
+    return rc;
+}
+
+int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
+                       P2pd__Pb__Response **out, int timeout_ms)
+{
+    int64_t deadline = lib_now_ms() + timeout_ms;
     P2pd__Pb__Response *resp = NULL;
     int rc;
 
     c->errmsg[0] = '\0';
+    if (c->streaming)
+        return FASTN_ERR_INVAL;
     if (c->fd < 0 && (rc = lib_socket_connect(c->sock, deadline, &c->fd)))
         return rc;
     rc = send_req(c->fd, req, deadline);

@@ -24,6 +24,8 @@ struct fastn_client {
     int started;
     char sock[PATH_MAX];
     char errmsg[512];
+    int call_timeout_ms; /* plugin calls: the host answers within 30 s */
+    int streaming;       /* subscribed: the connection only receives */
     /* one-shot calls on fd: sent and not yet answered, answered and not
      * yet taken */
     uint64_t next_call_id;
@@ -55,6 +57,23 @@ int lib_autostart(const char *fastnd_path, const char *home, int64_t deadline,
 int lib_request(struct fastn_client *c, const P2pd__Pb__Request *req,
                 P2pd__Pb__Response **out);
 
+/* As lib_request, with its own time limit. */
+int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
+                       P2pd__Pb__Response **out, int timeout_ms);
+
+/* Reads one Response the daemon pushed (after a subscription), waiting at
+ * most timeout_ms (0: only what is there now; < 0: no limit). Errors:
+ * FASTN_ERR_TIMEOUT (nothing came; the connection stays), _CLOSED,
+ * _PROTOCOL, _IO, or an error the daemon sent. */
+int lib_read_pushed(struct fastn_client *c, int timeout_ms,
+                    P2pd__Pb__Response **out);
+
+/* A fastn extension request of type `type` with its parts (may be NULL),
+ * sent with the given time limit; *out is the answer's fastn part, owned
+ * by *resp (free with p2pd__pb__response__free_unpacked). A daemon
+ * without the extension: FASTN_ERR_UNSUPPORTED. */
+int lib_ext_exchange(struct fastn_client *c, int type, void *plugin,
+                     void *notify, int timeout_ms, P2pd__Pb__Response **resp);
 /* Sends req on c's connection without waiting. */
 int lib_send(struct fastn_client *c, const P2pd__Pb__Request *req);
 /* Reads responses until a call's answer arrives (kept for lib_call_take)

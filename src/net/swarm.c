@@ -273,6 +273,13 @@ struct swarm_conn *swarm__conn_for(const struct swarm *sw,
     return best;
 }
 
+void swarm_remember(struct swarm *sw, const struct peer_id *peer,
+                    const struct multiaddr *addrs, size_t n)
+{
+    if (n && sw->cfg.book && sw->cfg.book->remember)
+        sw->cfg.book->remember(sw->cfg.book_arg, peer, addrs, n, true);
+}
+
 bool swarm_is_connected(const struct swarm *sw, const struct peer_id *peer)
 {
     return swarm__conn_for(sw, peer) != NULL;

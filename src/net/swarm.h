@@ -159,6 +159,11 @@ int swarm_connect(struct swarm *sw, const struct peer_id *peer,
                   swarm_connect_cb cb, void *arg, struct swarm_wait **out);
 /* The callback will not be called; the dial itself goes on. */
 void swarm_wait_cancel(struct swarm_wait *w);
+/* Puts addrs of a connected peer in the address book as dialed ones: the
+ * user named them (a CONNECT) and the peer is reached, even when an
+ * existing connection was reused instead of dialing them. */
+void swarm_remember(struct swarm *sw, const struct peer_id *peer,
+                    const struct multiaddr *addrs, size_t n);
 
 /* Closes every connection to peer. Errors: FASTN_ERR_NOT_FOUND. */
 int swarm_disconnect(struct swarm *sw, const struct peer_id *peer);

@@ -105,5 +105,7 @@ enum plugin_export_need {
 #define PLUGIN_LOG_LINE_MAX 1024
 #define PLUGIN_RANDOM_MAX (64u * 1024)
 #define PLUGIN_TIMER_DELAY_MAX (30ll * 24 * 3600 * 1000)
+#define PLUGIN_NOTIFY_TITLE_MAX 256
+#define PLUGIN_NOTIFY_BODY_MAX 4096
 
 #endif

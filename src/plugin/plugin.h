@@ -1,53 +1,38 @@
 /*
- * The plugin host: PROPOSED API, NOT IMPLEMENTED YET.
- *
- * This header sketches how the host that runs plugins (issue 5) plugs
- * into the engine (src/wasm), the store (src/store) and the router, for
- * whoever builds it; nothing defines these functions yet and nothing may
- * call them until something does. What exists today: the ABI tables
- * (plugin/abi.h), manifests and the load-time interface check
- * (plugin/manifest.h), plugin databases and notifications (store/store.h),
- * the SDK (include/fastn/plugin.h) and docs/PLUGIN-ABI.md, which is the
- * contract this host implements.
+ * The plugin host: runs the installed plugins of one identity on the
+ * WebAssembly engine, as docs/PLUGIN-ABI.md says (that page is the
+ * contract; docs/PLUGINS.md says how it is run).
  *
  * Shape. The host owns every installed plugin of one identity (the
- * identity is passed in, never global). It does no I/O of its own: the
- * router, the control server and the event loop call in (streams, calls,
- * time), and it calls out through struct plugin_host_ops, so plugin/
- * depends on neither net/ nor libuv, and tests drive it without sockets.
+ * identity's PeerID is passed in, never global). It does no network or
+ * socket I/O of its own: the router, the control server and the event
+ * loop call in (streams, calls, time), and it calls out through struct
+ * plugin_host_ops, so plugin/ depends on neither net/ nor libuv, and tests
+ * drive it without sockets. It reads and writes only its own files:
+ * HOME/plugins/ (NAME.wasm and the index) and, through src/store, the
+ * plugins' databases under HOME/data/.
  *
- * Scheduling. Each instance has a queue of events; plugin_host_run()
- * delivers at most one event per instance per round, each with that
- * instance's fuel_per_event, so a busy plugin delays others by at most
- * one fuel slice, and the loop stays responsive (the caller bounds the
- * rounds per loop iteration). A stream whose plugin queue is long stops
- * being read (backpressure to the peer) instead of queueing without end.
+ * Scheduling. Nothing runs plugin code but plugin_host_run(). Every entry
+ * point below only queues an event and asks for a run (ops->wake), so no
+ * call from the router or the control server can re-enter a plugin, and
+ * events of one instance never overlap. plugin_host_run() gives each
+ * instance with work one slice per round: at most slice_fuel of engine
+ * fuel. An event that needs more than one slice is suspended where it
+ * stopped and resumed in the next round (fastn_wasm_instance_resume), so
+ * a busy plugin delays the loop and the other plugins by at most one
+ * slice, while its event may still use its whole fuel_per_event. An
+ * event that uses up fuel_per_event ends the instance.
  *
- * One event, step by step (docs/PLUGIN-ABI.md, "Memory and ownership"):
- * fastn_alloc(total) in the guest -> bounds-check the block -> copy the
- * bytes in -> call the handler -> fastn_free(block) ->
- * store_pdb_event_end(db) -> record a trap if there was one.
+ * Failures. A trap, a limit, a bad pointer, proc_exit or on_start < 0
+ * ends the instance: its streams are reset, its calls answered with
+ * FASTN_ERR_PLUGIN_CRASHED, its timers dropped, an open transaction
+ * rolled back, and the error recorded (plugin_host_info). It is started
+ * again after a backoff (1 s doubling to 5 min; back to 1 s after 10 min
+ * without a failure). A plugin that cannot be instantiated at all (its
+ * module does not fit its limits) is not retried until it is enabled or
+ * installed again.
  *
- * Imports: one host function per row of PLUGIN_ABI_IMPORTS, registered
- * with the engine under module "fastn" with the row's signature. Each
- * first checks every (ptr, len) against the instance's memory (a failure
- * traps with FASTN_ERR_PLUGIN_BAD_POINTER), then its capability, then
- * does the work:
- *   stream_*       -> the instance's stream table and ops->stream_*
- *   call_reply     -> the call table and ops->call_reply
- *   sql_*          -> store_pdb_* one-to-one (handles pass through;
- *                     sql_column_bytes copies from store_pdb_column_bytes
- *                     into guest memory, min(len, cap), returns len)
- *   notify         -> rate limit, then store_notify_add(state, now,
- *                     plugin name, title, body) (subscribers push it)
- *   timer_*        -> the instance's timer table; ops->wake_at
- *   now_ms, monotonic_ms -> the times passed to plugin_host_run
- *   random         -> randombytes_buf
- *   log            -> log_msg(level, "plugin", "NAME: ...") rate-limited
- *   local_peer_id  -> the identity's PeerID text
- * WASI: fd_write/clock_time_get/random_get/proc_exit/args/environ as the
- * ABI page says, every other preview1 function ENOSYS, typed from the
- * module's own import (the engine needs a signature per host function).
+ * Threading: one thread (the daemon's loop) uses a host.
  */
 #ifndef FASTN_PLUGIN_PLUGIN_H
 #define FASTN_PLUGIN_PLUGIN_H
@@ -61,114 +46,204 @@
 struct store;
 struct plugin_host;
 
-/* What the host asks of the rest of the daemon. Stream and call ids are
- * the router's and the control server's own (opaque 64-bit values). */
+/* What the host asks of the rest of the daemon. Stream ids are the
+ * router's (opaque 64-bit values, never 0); call ids the control
+ * server's. None of these may call back into the host synchronously,
+ * except that they may queue (plugin_host_stream_* and _call are fine:
+ * they only queue). */
 struct plugin_host_ops {
-    /* Dial peer for protocol; later plugin_host_stream_opened(token).
-     * Returns 0 or an error (then no callback comes). */
+    /* Dial peer for protocol; the answer comes later through
+     * plugin_host_stream_opened(token, ...). Returns 0, or an error (then
+     * no answer comes). */
     int (*stream_open)(void *arg, const char *peer, const char *protocol,
                        uint64_t token);
-    /* Queue bytes on a stream; returns bytes taken (>= 0) or an error. */
+    /* Queues bytes on a stream; returns bytes taken (0..n: the stream's
+     * send queue holds at most PLUGIN_STREAM_BUFFER), or an error. When it
+     * took fewer than n, plugin_host_stream_writable() follows once the
+     * queue fell below half. */
     int (*stream_write)(void *arg, uint64_t stream, const uint8_t *p, size_t n);
-    int (*stream_close)(void *arg, uint64_t stream); /* our side: EOF */
+    /* Our side is done (EOF after the queued bytes). */
+    int (*stream_close)(void *arg, uint64_t stream);
+    /* Aborts both ways; no more callbacks for this stream are wanted. */
     int (*stream_reset)(void *arg, uint64_t stream);
-    /* Stop or resume reading a stream (a plugin's queue is full). */
+    /* Stop or resume reading a stream (the plugin has a backlog). */
     void (*stream_pause)(void *arg, uint64_t stream, bool paused);
-    /* Answer a local call (status 0 or a fastn_err; p: result or message). */
+    /* Answers a local call: status 0 and the result, or a negative
+     * fastn_err and a message. Exactly once per accepted call. */
     void (*call_reply)(void *arg, uint64_t call, int status, const uint8_t *p,
                        size_t n);
-    /* Call plugin_host_run no later than this monotonic time (timers,
-     * restarts with backoff, call timeouts). */
-    void (*wake_at)(void *arg, uint64_t monotonic_ms);
-    /* The set of protocols served by plugins changed (install, enable,
-     * crash): the router re-reads plugin_host_serves(). */
+    /* Work was queued: call plugin_host_run() soon (e.g. from an idle
+     * handle). After a run, plugin_host_next_wake() says when again. */
+    void (*wake)(void *arg);
+    /* The set of protocols plugins serve changed (install, remove,
+     * enable, disable): the router asks plugin_host_serves() again. */
     void (*protocols_changed)(void *arg);
 };
 
 struct plugin_host_config {
     const char *home;          /* $FASTN_HOME: plugins/ and data/ under it */
     const char *local_peer_id; /* text, for local_peer_id */
-    struct store *state;       /* notifications */
+    struct store *state;       /* notifications (may be NULL: notify fails) */
     const struct plugin_host_ops *ops;
     void *ops_arg;
+    /* Fuel per scheduling slice; 0: PLUGIN_SLICE_FUEL. */
+    uint64_t slice_fuel;
 };
 
-/* Creates the host; loads nothing yet. */
+/* Fuel one slice may take: about a millisecond or two of plugin code on
+ * this machine (docs/PLUGINS.md). */
+#define PLUGIN_SLICE_FUEL 2000000ull
+/* Calls waiting for one plugin at once; more get FASTN_ERR_BUSY. */
+#define PLUGIN_PENDING_CALLS_MAX 64
+/* Bytes of events queued for one instance past which calls are refused
+ * with FASTN_ERR_BUSY (streams are paused long before). */
+#define PLUGIN_QUEUED_BYTES_MAX (16u << 20)
+/* Milliseconds a plugin has to answer a call. */
+#define PLUGIN_CALL_TIMEOUT_MS 30000
+/* Backoff before a failed instance starts again. */
+#define PLUGIN_BACKOFF_FIRST_MS 1000
+#define PLUGIN_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define PLUGIN_BACKOFF_RESET_MS (10 * 60 * 1000)
+/* Fuel charged for each import call, besides what its work costs. */
+#define PLUGIN_IMPORT_FUEL 500
+/* Fuel charged per SQLite VM step an sql_* call took: a step takes about
+ * as long as 12 units of wasm fuel on this machine (docs/PLUGINS.md). */
+#define PLUGIN_SQL_STEP_FUEL 12
+
+/* Creates the host (making HOME/plugins and HOME/data when missing);
+ * loads nothing yet. *out is set only on success.
+ * Errors: FASTN_ERR_INVAL, _NOMEM, _IO, _TOO_LARGE (home path). */
 int plugin_host_new(const struct plugin_host_config *cfg,
                     struct plugin_host **out);
-/* Stops every instance (on_stop), closes databases, frees. */
+/* Stops every instance (on_stop, with 1/10 of its fuel), closes
+ * databases, frees. Pending calls are answered FASTN_ERR_CANCELED. NULL
+ * does nothing. */
 void plugin_host_free(struct plugin_host *h);
 
-/* --- installed plugins ($FASTN_HOME/plugins/NAME.wasm + index) --- */
+/* --- installed plugins (HOME/plugins/NAME.wasm and HOME/plugins/index) */
 
-/* Loads and starts every enabled plugin; one that fails is recorded and
- * skipped. */
-int plugin_host_load_all(struct plugin_host *h, uint64_t now_ms);
-/* Checks (plugin_manifest_from_wasm, plugin_wasm_check_interface, engine
- * validation), copies the file in, starts it. err says why not.
+/* Loads every installed plugin and starts the enabled ones (their
+ * on_start runs at the next plugin_host_run). One that fails is recorded
+ * (plugin_host_info) and skipped. Returns how many were loaded. */
+int plugin_host_load_all(struct plugin_host *h);
+
+/* Installs a plugin from its bytes: checks the manifest, the interface
+ * (plugin_wasm_check_interface) and the module (the engine validates and
+ * compiles it), that no other plugin serves its protocols, then writes
+ * HOME/plugins/NAME.wasm (atomically), marks it enabled and starts it.
+ * With replace, an installed plugin of the same name is stopped and
+ * replaced (its database stays). name_out (may be NULL, PLUGIN_NAME_MAX+1
+ * bytes) gets the plugin's name; err (errlen bytes) says why not.
  * Errors: FASTN_ERR_PLUGIN_MANIFEST, _PLUGIN_ABI, _PLUGIN_CAPABILITY,
- * FASTN_ERR_WASM_*, FASTN_ERR_EXISTS (a plugin of that name: remove it
- * first, or pass replace), FASTN_ERR_IO. */
+ * FASTN_ERR_WASM_* (the module), FASTN_ERR_EXISTS (installed already,
+ * or a protocol another plugin serves), FASTN_ERR_TOO_LARGE (over
+ * PLUGIN_FILE_MAX), FASTN_ERR_IO, _NOMEM. */
 int plugin_host_install(struct plugin_host *h, const uint8_t *wasm, size_t len,
-                        bool replace, char *err, size_t errlen);
-/* Stops and deletes it; its database too unless keep_data. */
+                        bool replace, char *name_out, char *err, size_t errlen);
+#define PLUGIN_FILE_MAX (64u << 20)
+
+/* Stops and deletes a plugin, and its database unless keep_data.
+ * Errors: FASTN_ERR_NOT_FOUND, _IO. */
 int plugin_host_remove(struct plugin_host *h, const char *name, bool keep_data);
+/* Enables (and starts) or disables (and stops) a plugin; remembered in
+ * the index. Enabling a failed plugin starts it at once (no backoff).
+ * Errors: FASTN_ERR_NOT_FOUND, _IO. */
 int plugin_host_enable(struct plugin_host *h, const char *name, bool on);
 
-struct plugin_info {
-    struct plugin_manifest manifest;
-    bool enabled, running;
-    unsigned restarts;
-    int last_error;            /* fastn_err, 0 if none */
-    char last_error_text[160]; /* e.g. "trap: out of fuel in on_data" */
-    uint64_t last_error_ms;
-    uint32_t memory_pages;
-    uint64_t db_bytes;
-    unsigned open_streams, pending_calls, armed_timers;
+enum plugin_state {
+    PLUGIN_STATE_DISABLED,
+    PLUGIN_STATE_RUNNING, /* an instance exists (it may be starting) */
+    PLUGIN_STATE_BACKOFF, /* failed; starts again at restart_in_ms */
+    PLUGIN_STATE_FAILED,  /* cannot run (bad file, does not fit) */
 };
-/* For `fastn plugin list` and `info NAME`. */
+const char *plugin_state_name(enum plugin_state s);
+
+struct plugin_info {
+    struct plugin_manifest manifest; /* name only, when it did not load */
+    enum plugin_state state;
+    bool enabled;
+    unsigned restarts;         /* instances that ended with an error */
+    int last_error;            /* fastn_err, 0 if none */
+    char last_error_text[200]; /* e.g. "trap: out of fuel in on_call" */
+    uint64_t last_error_ms;    /* Unix time */
+    uint64_t restart_in_ms;    /* BACKOFF: time until the next start */
+    size_t file_bytes;
+    uint32_t memory_pages; /* of the running instance */
+    uint64_t db_bytes;
+    unsigned open_streams, pending_calls, armed_timers, queued_events;
+    uint64_t events;    /* events delivered since the daemon started */
+    uint64_t fuel_used; /* by those events */
+};
+/* One plugin's state. Errors: FASTN_ERR_NOT_FOUND. */
 int plugin_host_info(struct plugin_host *h, const char *name,
                      struct plugin_info *out);
+/* Every installed plugin, sorted by name; *out (malloc'd, free()) and *n.
+ * Errors: FASTN_ERR_NOMEM. */
 int plugin_host_list(struct plugin_host *h, struct plugin_info **out,
                      size_t *n);
+/* Plugins loaded and enabled. */
+unsigned plugin_host_count(const struct plugin_host *h);
 
-/* --- from the router --- */
+/* --- from the router ------------------------------------------------- */
 
-/* The plugin serving protocol (enabled and running or restartable), or
- * FASTN_ERR_NOT_FOUND (the router then tries clients, then quarantine). */
+/* The enabled plugin serving protocol (running, starting or in backoff),
+ * with whether it serves anyone or only known peers. Errors:
+ * FASTN_ERR_NOT_FOUND. */
 int plugin_host_serves(struct plugin_host *h, const char *protocol,
-                       const char **name_out);
-/* A peer opened stream for protocol: queues on_stream. serves_known says
- * whether the peer is known (for manifests with "serves": "known-peers"). */
+                       const char **name_out, enum plugin_serves *serves);
+/* Fills protos (at most max) with every protocol enabled plugins serve;
+ * returns how many there are (may be more than max). Borrowed strings,
+ * valid until the next install/remove/enable/disable. */
+size_t plugin_host_protocols(struct plugin_host *h, const char **protos,
+                             size_t max);
+
+/* A peer opened stream for protocol: queues on_stream. The router has
+ * applied its policy (who may open it) already. Errors (the router then
+ * resets the stream; no callback will come for it): FASTN_ERR_NOT_FOUND
+ * (no plugin serves it), _PLUGIN_CRASHED (it is not running now),
+ * _PLUGIN_LIMIT (its streams limit), _INVAL, _NOMEM. */
 int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
-                                const char *peer, const char *protocol,
-                                bool peer_known);
+                                const char *peer, const char *protocol);
+/* Bytes arrived on a stream (any size; delivered in chunks of at most
+ * PLUGIN_DATA_CHUNK_MAX). Errors: FASTN_ERR_NOT_FOUND (not a plugin's
+ * stream, or no longer: reset it), _NOMEM. */
 int plugin_host_stream_data(struct plugin_host *h, uint64_t stream,
                             const uint8_t *p, size_t n);
-/* reason 0: the peer's EOF; < 0: reset or lost. */
+/* The peer closed its side (reason 0), or the stream is gone (< 0:
+ * FASTN_ERR_NET_STREAM_RESET, _NET_RESET, _NET_DEAD...). After a reason
+ * < 0 the router forgets the stream. Errors: FASTN_ERR_NOT_FOUND. */
 int plugin_host_stream_closed(struct plugin_host *h, uint64_t stream,
                               int reason);
-/* The result of ops->stream_open(token): stream is valid when result 0. */
+/* The answer to ops->stream_open(token): result 0 and the new stream's
+ * id, or an error. Errors: FASTN_ERR_NOT_FOUND (the plugin or its handle
+ * is gone: the router resets the stream). */
 int plugin_host_stream_opened(struct plugin_host *h, uint64_t token,
                               uint64_t stream, int result);
+/* A stream's send queue has room again. */
 int plugin_host_stream_writable(struct plugin_host *h, uint64_t stream);
 
-/* --- from the control server --- */
+/* --- from the control server ----------------------------------------- */
 
 /* A client's call (fastn plugin call NAME METHOD ARG); the answer comes
- * through ops->call_reply(call). Errors (then no reply comes):
- * FASTN_ERR_NOT_FOUND, _PLUGIN_DISABLED, _TOO_LARGE. */
+ * later, exactly once, through ops->call_reply(call) (within
+ * PLUGIN_CALL_TIMEOUT_MS). Errors (then no answer comes):
+ * FASTN_ERR_NOT_FOUND (no such plugin), _PLUGIN_DISABLED,
+ * _PLUGIN_CRASHED (not running now), _BUSY (too many calls waiting),
+ * _INVAL (method not 1..PLUGIN_CALL_METHOD_MAX bytes), _TOO_LARGE. */
 int plugin_host_call(struct plugin_host *h, const char *name,
-                     const char *method, const uint8_t *arg, size_t n,
-                     uint64_t call);
+                     const char *method, size_t method_len, const uint8_t *arg,
+                     size_t n, uint64_t call);
 
-/* --- from the event loop --- */
+/* --- from the event loop --------------------------------------------- */
 
-/* Delivers queued events (at most max_rounds rounds of one event per
- * instance), fires due timers, restarts failed instances whose backoff
- * is over, times out calls. Times are passed in. Returns the number of
- * events delivered. */
+/* Fires due timers, times out calls, restarts instances whose backoff is
+ * over, then delivers queued events: at most max_rounds rounds of one
+ * slice per instance with work. Times are passed in (Unix ms and a
+ * monotonic ms clock). Returns the number of slices run. */
 int plugin_host_run(struct plugin_host *h, uint64_t now_ms,
                     uint64_t monotonic_ms, unsigned max_rounds);
+/* When plugin_host_run() should run next (monotonic ms): <= now while
+ * work is queued; UINT64_MAX when nothing is due. */
+uint64_t plugin_host_next_wake(const struct plugin_host *h);
 
 #endif

@@ -51,7 +51,8 @@ struct store_pdb {
     uint32_t gen; /* bumped on each prepare, part of the handle */
     uint64_t quota_bytes;
     uint64_t max_vm_steps, vm_steps;
-    bool trusted; /* the host's own SQL: the authorizer lets it pass */
+    uint64_t call_steps; /* this call's limit: <= max_vm_steps */
+    bool trusted;        /* the host's own SQL: the authorizer lets it pass */
     const char *deny_reason;
     char deny_detail[64];
     char errmsg[ERRMSG_MAX];
@@ -117,7 +118,7 @@ static int sql_fail(struct store_pdb *db, int rc)
                    (unsigned long long)db->quota_bytes);
     else if (err == FASTN_ERR_STORE_LIMIT)
         set_errmsg(db, "the statement was stopped after %llu steps of work",
-                   (unsigned long long)db->max_vm_steps);
+                   (unsigned long long)db->call_steps);
     else
         set_errmsg(db, "%s", sqlite3_errmsg(db->db));
     db->deny_reason = NULL;
@@ -238,7 +239,7 @@ static int progress(void *arg)
 {
     struct store_pdb *db = arg;
     db->vm_steps += PROGRESS_EVERY;
-    return !db->trusted && db->vm_steps > db->max_vm_steps;
+    return !db->trusted && db->vm_steps > db->call_steps;
 }
 
 /* --- opening --- */
@@ -302,6 +303,7 @@ static void apply_limits(struct store_pdb *db, const struct store_pdb_limits *l)
         db->cap = STORE_PDB_STATEMENTS_MAX;
     db->max_vm_steps =
         l->max_vm_steps ? l->max_vm_steps : STORE_PDB_VM_STEPS_DEFAULT;
+    db->call_steps = db->max_vm_steps;
 }
 
 static int open_dirs_and_db(struct store_pdb *db, const char *data_dir,
@@ -502,6 +504,17 @@ int store_pdb_step(struct store_pdb *db, int32_t h)
     int err = sql_fail(db, rc);
     sqlite3_reset(s->st);
     return err;
+}
+
+uint64_t store_pdb_last_steps(const struct store_pdb *db)
+{
+    return db ? db->vm_steps : 0;
+}
+
+void store_pdb_step_limit(struct store_pdb *db, uint64_t steps)
+{
+    if (db)
+        db->call_steps = steps < db->max_vm_steps ? steps : db->max_vm_steps;
 }
 
 int store_pdb_exec(struct store_pdb *db, const char *sql, size_t len)

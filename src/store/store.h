@@ -299,6 +299,12 @@ const char *store_pdb_errmsg(struct store_pdb *db);
  * outlives the event. Returns 1 when it rolled back, 0 when there was
  * nothing to undo, or an error. */
 int store_pdb_event_end(struct store_pdb *db);
+/* SQLite VM steps the last exec or step took (counted in blocks of
+ * 1000), so the host can charge a plugin for work fuel does not see. */
+uint64_t store_pdb_last_steps(const struct store_pdb *db);
+/* Lowers the VM steps the next exec or step calls may take (never above
+ * max_vm_steps), e.g. to what the plugin's fuel can still pay for. */
+void store_pdb_step_limit(struct store_pdb *db, uint64_t steps);
 /* Statements open now. */
 int store_pdb_statement_count(const struct store_pdb *db);
 /* The database's size in bytes (pages in use times page size). */

@@ -633,6 +633,11 @@ void fastn_wasm_fuel_add(struct fastn_wasm_instance *inst, uint64_t fuel)
         inst->fuel + fuel < inst->fuel ? UINT64_MAX : inst->fuel + fuel;
 }
 
+void fastn_wasm_fuel_set(struct fastn_wasm_instance *inst, uint64_t fuel)
+{
+    inst->fuel = fuel;
+}
+
 uint64_t fastn_wasm_memory_size(const struct fastn_wasm_instance *inst)
 {
     return inst->mem->size;
@@ -663,6 +668,14 @@ int fastn_wasm_memory_write(struct fastn_wasm_instance *inst, uint64_t addr,
     if (n)
         memcpy(inst->mem->data + addr, src, n);
     return 0;
+}
+
+uint8_t *fastn_wasm_memory_span(struct fastn_wasm_instance *inst, uint64_t addr,
+                                size_t n)
+{
+    if (!inst->mem || !in_memory(inst, addr, n))
+        return NULL;
+    return inst->mem->data + addr;
 }
 
 void fastn_wasm_instance_set_user(struct fastn_wasm_instance *inst, void *user)

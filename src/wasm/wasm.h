@@ -166,9 +166,13 @@ int fastn_wasm_instance_global_get(const struct fastn_wasm_instance *inst,
                                    const char *name,
                                    union fastn_wasm_value *out, char *type);
 
-/* Fuel: what is left, and adding more (saturating). */
+/* Fuel: what is left, adding more (saturating), and setting it (e.g. a
+ * host function charging for its own work: it may set the caller's fuel
+ * lower; when it is 0 the next metering point stops the run with
+ * FASTN_ERR_WASM_TRAP_OUT_OF_FUEL, resumable as usual). */
 uint64_t fastn_wasm_fuel_get(const struct fastn_wasm_instance *inst);
 void fastn_wasm_fuel_add(struct fastn_wasm_instance *inst, uint64_t fuel);
+void fastn_wasm_fuel_set(struct fastn_wasm_instance *inst, uint64_t fuel);
 
 /* The instance's memory 0 (its own or imported): size in bytes, and
  * bounds-checked copies in and out. Errors: FASTN_ERR_WASM_TRAP_MEMORY_OOB
@@ -178,6 +182,12 @@ int fastn_wasm_memory_read(const struct fastn_wasm_instance *inst,
                            uint64_t addr, void *dst, size_t n);
 int fastn_wasm_memory_write(struct fastn_wasm_instance *inst, uint64_t addr,
                             const void *src, size_t n);
+/* Borrows [addr, addr+n) of memory 0 in place (no copy), or NULL when it
+ * is not inside memory (n = 0 is inside when addr <= size). The pointer
+ * is valid only until wasm code of the instance runs again (memory.grow
+ * may move memory): host functions use it for the call's duration. */
+uint8_t *fastn_wasm_memory_span(struct fastn_wasm_instance *inst, uint64_t addr,
+                                size_t n);
 
 /* A user pointer stored with the instance, for host functions. */
 void fastn_wasm_instance_set_user(struct fastn_wasm_instance *inst, void *user);

@@ -16,7 +16,8 @@ run() { # EXPECTED-EXIT ARGS...: runs fastn, captures stdout/stderr
 run 0 --help
 grep -q "^usage: fastn" "$TMPROOT/out" || fail "--help"
 cp "$TMPROOT/out" "$TMPROOT/help"
-for cmd in id status peers connect disconnect ping call listen; do
+for cmd in id status peers connect disconnect ping call listen plugin \
+    notifications chat; do
     grep -q "^  $cmd " "$TMPROOT/help" || fail "--help does not list $cmd"
     run 0 "$cmd" --help
     grep -q "^usage: fastn $cmd" "$TMPROOT/out" || fail "$cmd --help"

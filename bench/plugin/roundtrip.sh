@@ -1,0 +1,45 @@
+#!/bin/bash
+# Round trips per second between two daemons on loopback over one stream:
+# through the echo plugin (on daemon A) against a client-registered echo
+# handler (bench/plugin/roundtrip serve, on daemon A, a separate process
+# the daemon splices the stream to). The client is on daemon B in both
+# cases. Usage: BUILD=build bash bench/plugin/roundtrip.sh [COUNT [SIZE]]
+set -euo pipefail
+BUILD=${BUILD:-build}
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$TOP/$BUILD/bin
+RT=$TOP/$BUILD/bench/plugin/roundtrip
+COUNT=${1:-20000}
+SIZE=${2:-64}
+[ -x "$RT" ] && [ -f "$TOP/$BUILD/plugins/echo.wasm" ] || {
+    echo "roundtrip: build first (make)" >&2
+    exit 1
+}
+T=$(mktemp -d /tmp/fastn-rt.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$T"
+}
+trap cleanup EXIT
+for h in A B; do
+    mkdir "$T/$h"
+    "$BIN/fastnd" --home "$T/$h" --foreground --listen /ip4/127.0.0.1/tcp/0 \
+        >"$T/$h.log" 2>&1 &
+    pids+=($!)
+done
+for i in $(seq 100); do
+    [ -S "$T/A/fastnd.sock" ] && [ -S "$T/B/fastnd.sock" ] && break
+    sleep 0.05
+done
+f() { "$BIN/fastn" --home "$1" --no-autostart "${@:2}"; }
+ida=$(f "$T/A" id | sed -n 1p)
+f "$T/A" plugin install "$TOP/$BUILD/plugins/echo.wasm" >/dev/null
+f "$T/B" connect "$(f "$T/A" id | sed -n 2p)" >/dev/null
+"$RT" serve "$T/A/fastnd.sock" /bench/echo/1.0.0 >"$T/serve.log" 2>&1 &
+pids+=($!)
+for i in $(seq 100); do grep -q serving "$T/serve.log" && break; sleep 0.05; done
+echo "round trips, $COUNT x $SIZE bytes, one stream, B -> A on loopback:"
+"$RT" run "$T/B/fastnd.sock" "$ida" /fastn/echo/1.0.0 "$COUNT" "$SIZE"
+"$RT" run "$T/B/fastnd.sock" "$ida" /bench/echo/1.0.0 "$COUNT" "$SIZE"

@@ -1,0 +1,407 @@
+/*
+ * fastn plugin install|list|info|remove|enable|disable|call: the plugin
+ * requests of libfastn, with text for people or JSON (--json).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/* Files up to this size travel in the request; larger ones are read by
+ * the daemon from their path. */
+#define INSTALL_INLINE_MAX (1000u * 1024)
+
+const char cli_plugin_usage[] =
+    "usage: fastn plugin COMMAND [ARGS] [--json]\n"
+    "\n"
+    "  install FILE.wasm [--replace]  install a plugin (admin); --replace\n"
+    "                                 replaces an installed one, keeping its\n"
+    "                                 data\n"
+    "  list                           the installed plugins and their state\n"
+    "  info NAME                      one plugin: manifest, limits, state and\n"
+    "                                 its last error\n"
+    "  remove NAME [--keep-data]      stop and delete it, and its database\n"
+    "                                 unless --keep-data (admin)\n"
+    "  enable NAME, disable NAME      start or stop it, remembered (admin)\n"
+    "  call NAME METHOD [ARG]         call the plugin (its on_call) and print\n"
+    "                                 its answer; ARG - reads stdin\n"
+    "\n"
+    "--json prints one JSON object. docs/PLUGINS.md says how to write one.\n";
+
+/* Splits the arguments after `plugin SUB` into positionals and flags. */
+struct args {
+    const char *pos[4];
+    int n_pos;
+    bool replace, keep_data;
+};
+
+static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--json"))
+            cli->json = true;
+        else if (!strcmp(s, "--help") || !strcmp(s, "-h"))
+            cli->help = true;
+        else if (!strcmp(s, "--replace"))
+            a->replace = true;
+        else if (!strcmp(s, "--keep-data"))
+            a->keep_data = true;
+        else if (s[0] == '-' && s[1] && a->n_pos < 2) {
+            fprintf(stderr, "fastn plugin: unknown option '%s'\n", s);
+            return CLI_EXIT_USAGE;
+        } else if (a->n_pos < 4)
+            a->pos[a->n_pos++] = s;
+        else {
+            fprintf(stderr, "fastn plugin: too many arguments\n");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "fastn plugin: %s; see fastn plugin --help\n", msg);
+    return CLI_EXIT_USAGE;
+}
+
+/* --- printing ------------------------------------------------------------ */
+
+static void json_kv_str(const char *k, const char *v, bool comma)
+{
+    printf("%s\"%s\":", comma ? "," : "", k);
+    json_string(stdout, v);
+}
+
+static void info_json(const struct fastn_plugin_info *p)
+{
+    json_kv_str("name", p->name, false);
+    json_kv_str("version", p->version, true);
+    json_kv_str("description", p->description, true);
+    json_kv_str("state", p->state, true);
+    printf(",\"enabled\":%s,\"protocols\":", p->enabled ? "true" : "false");
+    json_string_list(stdout, p->protocols, p->n_protocols);
+    printf(",\"capabilities\":");
+    json_string_list(stdout, p->capabilities, p->n_capabilities);
+    printf(",\"apps\":");
+    json_string_list(stdout, p->apps, p->n_apps);
+    json_kv_str("serves", p->serves, true);
+    printf(",\"storage_quota\":%" PRIu64
+           ",\"limits\":{\"fuel_per_event\":%" PRIu64
+           ",\"memory_pages\":%u,\"streams\":%u,\"timers\":%u,"
+           "\"statements\":%u}",
+           p->storage_quota, p->fuel_per_event, p->max_memory_pages,
+           p->max_streams, p->max_timers, p->max_statements);
+    printf(",\"restarts\":%u,\"last_error\":%d", p->restarts, p->last_error);
+    json_kv_str("last_error_name",
+                p->last_error ? fastn_err_name(p->last_error) : "", true);
+    json_kv_str("last_error_text", p->last_error_text, true);
+    printf(",\"last_error_ms\":%" PRIu64 ",\"restart_in_ms\":%" PRIu64
+           ",\"file_bytes\":%" PRIu64
+           ",\"memory_pages\":%u,\"db_bytes\":%" PRIu64
+           ",\"open_streams\":%u,\"pending_calls\":%u,\"armed_timers\":%u,"
+           "\"events\":%" PRIu64 ",\"fuel_used\":%" PRIu64,
+           p->last_error_ms, p->restart_in_ms, p->file_bytes, p->memory_pages,
+           p->db_bytes, p->open_streams, p->pending_calls, p->armed_timers,
+           p->events, p->fuel_used);
+}
+
+static void print_list(const char *label, char *const *v, size_t n)
+{
+    printf("%-13s", label);
+    for (size_t i = 0; i < n; i++)
+        printf("%s%s", i ? ", " : "", v[i]);
+    printf("%s\n", n ? "" : "(none)");
+}
+
+static void when(uint64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void info_text(const struct fastn_plugin_info *p)
+{
+    printf("%s %s: %s%s\n", p->name, p->version[0] ? p->version : "?", p->state,
+           p->enabled ? "" : " (disabled)");
+    if (p->description[0])
+        printf("%-13s%s\n", "description", p->description);
+    print_list("protocols", p->protocols, p->n_protocols);
+    print_list("capabilities", p->capabilities, p->n_capabilities);
+    print_list("apps", p->apps, p->n_apps);
+    if (p->serves[0])
+        printf("%-13s%s\n", "serves", p->serves);
+    printf("%-13sfuel/event %" PRIu64 ", memory %u pages, streams %u, "
+           "timers %u, statements %u",
+           "limits", p->fuel_per_event, p->max_memory_pages, p->max_streams,
+           p->max_timers, p->max_statements);
+    if (p->storage_quota)
+        printf(", storage %" PRIu64 " bytes", p->storage_quota);
+    printf("\n%-13s%u pages of memory, %" PRIu64 " bytes of data, %u streams, "
+           "%u calls waiting, %u timers\n",
+           "now", p->memory_pages, p->db_bytes, p->open_streams,
+           p->pending_calls, p->armed_timers);
+    printf("%-13s%" PRIu64 " events, %" PRIu64 " fuel; %u restarts\n", "work",
+           p->events, p->fuel_used, p->restarts);
+    if (p->last_error) {
+        char t[32];
+        when(p->last_error_ms, t, sizeof(t));
+        printf("%-13s%s at %s: %s\n", "last error",
+               fastn_err_name(p->last_error), t, p->last_error_text);
+    }
+    if (!strcmp(p->state, "restarting"))
+        printf("%-13sin %.1f s\n", "next start", p->restart_in_ms / 1000.0);
+}
+
+static int show_info(struct cli *cli, const struct fastn_plugin_info *p)
+{
+    if (cli->json) {
+        printf("{");
+        info_json(p);
+        printf("}\n");
+    } else {
+        info_text(p);
+    }
+    return 0;
+}
+
+/* --- commands ------------------------------------------------------------ */
+
+/* Reads FILE for install when it is small enough to travel inline. */
+static int read_small(const char *path, uint8_t **out, size_t *len)
+{
+    struct stat st;
+    FILE *f = fopen(path, "rb");
+
+    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "fastn plugin: cannot read %s: %s\n", path,
+                f ? "not a file" : strerror(errno));
+        if (f)
+            fclose(f);
+        return CLI_EXIT_FAIL;
+    }
+    *out = NULL;
+    *len = (size_t)st.st_size;
+    if ((uint64_t)st.st_size <= INSTALL_INLINE_MAX) {
+        *out = malloc(*len ? *len : 1);
+        if (!*out || fread(*out, 1, *len, f) != *len) {
+            fprintf(stderr, "fastn plugin: cannot read %s\n", path);
+            free(*out);
+            fclose(f);
+            return CLI_EXIT_FAIL;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static int do_install(struct cli *cli, struct fastn_client *c, struct args *a)
+{
+    struct fastn_plugin_info *p = NULL;
+    char abs[PATH_MAX];
+    uint8_t *data;
+    size_t len;
+    int rc;
+
+    if (a->n_pos != 2)
+        return usage_error("install wants one FILE.wasm");
+    if ((rc = read_small(a->pos[1], &data, &len)))
+        return rc;
+    if (data) {
+        rc = fastn_client_plugin_install(c, data, len, a->replace, &p);
+        free(data);
+    } else if (!realpath(a->pos[1], abs)) {
+        fprintf(stderr, "fastn plugin: %s: %s\n", a->pos[1], strerror(errno));
+        return CLI_EXIT_FAIL;
+    } else {
+        rc = fastn_client_plugin_install_path(c, abs, a->replace, &p);
+    }
+    if (rc)
+        return cli_fail(c, rc);
+    if (cli->json)
+        show_info(cli, p);
+    else
+        printf("installed %s %s (%s)\n", p->name, p->version, p->state);
+    fastn_plugin_info_free(p);
+    return 0;
+}
+
+static int do_list(struct cli *cli, struct fastn_client *c)
+{
+    struct fastn_plugin_list *l = NULL;
+    int rc = fastn_client_plugin_list(c, &l);
+
+    if (rc)
+        return cli_fail(c, rc);
+    if (cli->json) {
+        printf("{\"plugins\":[");
+        for (size_t i = 0; i < l->n_plugins; i++) {
+            printf(i ? ",{" : "{");
+            info_json(&l->plugins[i]);
+            printf("}");
+        }
+        printf("]}\n");
+    } else if (l->n_plugins == 0) {
+        fprintf(stderr, "fastn: no plugins installed (fastn plugin install "
+                        "FILE.wasm)\n");
+    } else {
+        printf("%-20s %-10s %-11s %s\n", "NAME", "VERSION", "STATE",
+               "PROTOCOLS");
+        for (size_t i = 0; i < l->n_plugins; i++) {
+            const struct fastn_plugin_info *p = &l->plugins[i];
+            printf("%-20s %-10s %-11s", p->name, p->version, p->state);
+            for (size_t k = 0; k < p->n_protocols; k++)
+                printf("%s%s", k ? "," : " ", p->protocols[k]);
+            printf("\n");
+        }
+    }
+    fastn_plugin_list_free(l);
+    return 0;
+}
+
+static int do_info(struct cli *cli, struct fastn_client *c, struct args *a)
+{
+    struct fastn_plugin_info *p = NULL;
+    int rc;
+
+    if (a->n_pos != 2)
+        return usage_error("info wants a NAME");
+    if ((rc = fastn_client_plugin_info(c, a->pos[1], &p)))
+        return cli_fail(c, rc);
+    show_info(cli, p);
+    fastn_plugin_info_free(p);
+    return 0;
+}
+
+static int do_change(struct cli *cli, struct fastn_client *c, struct args *a)
+{
+    const char *sub = a->pos[0];
+    int rc;
+
+    if (a->n_pos != 2)
+        return usage_error("this command wants a NAME");
+    if (!strcmp(sub, "remove"))
+        rc = fastn_client_plugin_remove(c, a->pos[1], a->keep_data);
+    else
+        rc = fastn_client_plugin_enable(c, a->pos[1], !strcmp(sub, "enable"));
+    if (rc)
+        return cli_fail(c, rc);
+    if (cli->json) {
+        printf("{\"name\":");
+        json_string(stdout, a->pos[1]);
+        printf(",\"done\":\"%s\"}\n", sub);
+    } else
+        printf("%s: %sd\n", a->pos[1], !strcmp(sub, "remove") ? "remove" : sub);
+    return 0;
+}
+
+/* The whole of stdin, for ARG "-". */
+static uint8_t *read_stdin(size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    uint8_t *b = malloc(cap);
+    size_t r;
+
+    while (b && (r = fread(b + n, 1, cap - n, stdin)) > 0) {
+        n += r;
+        if (n == cap) {
+            uint8_t *nb = cap < (2u << 20) ? realloc(b, cap * 2) : NULL;
+            if (!nb) {
+                free(b);
+                return NULL;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    *len = n;
+    return b;
+}
+
+int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
+                            bool lines)
+{
+    if (cli->json) {
+        /* the answer as a JSON string (bytes, not necessarily text) */
+        char *s = malloc(n + 1);
+        if (!s)
+            return CLI_EXIT_FAIL;
+        memcpy(s, p, n);
+        s[n] = '\0';
+        printf("{\"result\":");
+        json_string(stdout, s);
+        printf("}\n");
+        free(s);
+        return 0;
+    }
+    fwrite(p, 1, n, stdout);
+    if (n && p[n - 1] != '\n' && (lines || isatty(STDOUT_FILENO)))
+        putchar('\n');
+    return 0;
+}
+
+static int do_call(struct cli *cli, struct fastn_client *c, struct args *a)
+{
+    const char *arg = a->n_pos > 3 ? a->pos[3] : "";
+    uint8_t *in = NULL, *out = NULL;
+    size_t in_len = strlen(arg), out_len = 0;
+    int rc;
+
+    if (a->n_pos < 3)
+        return usage_error("call wants NAME METHOD [ARG]");
+    if (!strcmp(arg, "-") && !(in = read_stdin(&in_len))) {
+        fprintf(stderr, "fastn plugin: cannot read stdin\n");
+        return CLI_EXIT_FAIL;
+    }
+    rc = fastn_client_plugin_call(c, a->pos[1], a->pos[2],
+                                  in ? in : (const uint8_t *)arg, in_len, &out,
+                                  &out_len);
+    free(in);
+    if (rc)
+        return cli_fail(c, rc);
+    rc = cli_plugin_print_result(cli, out, out_len, false);
+    fastn_free(out);
+    return rc;
+}
+
+int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
+{
+    struct fastn_client *c;
+    struct args a;
+    int rc = parse_args(cli, argc, argv, &a);
+    const char *sub;
+
+    if (rc || cli->help)
+        return rc;
+    if (a.n_pos == 0)
+        return usage_error("which command?");
+    sub = a.pos[0];
+    if (strcmp(sub, "install") && strcmp(sub, "list") && strcmp(sub, "info") &&
+        strcmp(sub, "remove") && strcmp(sub, "enable") &&
+        strcmp(sub, "disable") && strcmp(sub, "call"))
+        return usage_error("unknown command");
+    if (!(c = cli_connect(cli)))
+        return CLI_EXIT_FAIL;
+    if (!strcmp(sub, "install"))
+        rc = do_install(cli, c, &a);
+    else if (!strcmp(sub, "list"))
+        rc = do_list(cli, c);
+    else if (!strcmp(sub, "info"))
+        rc = do_info(cli, c, &a);
+    else if (!strcmp(sub, "call"))
+        rc = do_call(cli, c, &a);
+    else
+        rc = do_change(cli, c, &a);
+    fastn_client_free(c);
+    return rc;
+}

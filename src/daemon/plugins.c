@@ -1,0 +1,462 @@
+/*
+ * The daemon's glue for the plugin host (src/plugin): creates the host for
+ * the daemon's identity with the daemon's state (notifications), loads the
+ * installed plugins, and runs the host on the event loop: a uv_idle handle
+ * while events are queued (one round of slices per loop iteration, so the
+ * network and clients are served between slices), a uv_timer for the next
+ * timer, call timeout or restart.
+ *
+ * Streams: every protocol of an enabled plugin is an in-process handler of
+ * the router; a stream it takes becomes a struct pstream, known to the
+ * host by an id of ours, and its swarm events become host entry points.
+ * A plugin's stream_open becomes swarm_stream_open. Data a plugin has not
+ * taken yet is not acknowledged to the swarm (swarm_stream_consumed) while
+ * the host has paused the stream, so yamux's window stops the peer.
+ * Answers of plugins to calls go to the control server.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/daemon.h"
+#include "fastn/err.h"
+#include "net/swarm.h"
+#include "plugin/plugin.h"
+#include "router/router.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/peer_id.h"
+
+/* How long a plugin's outgoing stream may take to open (dial included). */
+#define OPEN_TIMEOUT_MS 30000
+
+struct pstream;
+
+struct daemon_plugins {
+    struct daemon *d;
+    struct plugin_host *host;
+    uv_idle_t idle;
+    uv_timer_t timer;
+    bool idle_on, handles;
+    int closing; /* handles still closing */
+    struct pstream *streams;
+    uint64_t next_id;
+    /* the protocols added to the router, to remove them again */
+    char **routed;
+    size_t n_routed;
+};
+
+/* One plugin stream: the swarm's stream and the id the host knows. */
+struct pstream {
+    struct daemon_plugins *dp;
+    struct swarm_stream *s;
+    uint64_t id;    /* the host's name for it (0 until open, outgoing) */
+    uint64_t token; /* outgoing: the host's token until OPEN */
+    size_t unconsumed;
+    bool paused;
+    struct pstream *next, **pprev;
+};
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* --- running the host --------------------------------------------------- */
+
+static void schedule(struct daemon_plugins *dp);
+
+static void on_idle(uv_idle_t *h)
+{
+    struct daemon_plugins *dp = h->data;
+
+    uv_update_time(h->loop);
+    plugin_host_run(dp->host, wall_ms(), uv_now(h->loop), 1);
+    schedule(dp);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    on_idle(&((struct daemon_plugins *)h->data)->idle);
+}
+
+/* Keeps the idle handle on while work is queued, else arms the timer for
+ * the next thing due. */
+static void schedule(struct daemon_plugins *dp)
+{
+    uint64_t now = uv_now(&dp->d->loop);
+    uint64_t next = plugin_host_next_wake(dp->host);
+
+    if (next <= now) {
+        if (!dp->idle_on)
+            uv_idle_start(&dp->idle, on_idle);
+        dp->idle_on = true;
+        return;
+    }
+    if (dp->idle_on)
+        uv_idle_stop(&dp->idle);
+    dp->idle_on = false;
+    if (next == UINT64_MAX)
+        uv_timer_stop(&dp->timer);
+    else
+        uv_timer_start(&dp->timer, on_timer, next - now, 0);
+}
+
+/* --- plugin streams ----------------------------------------------------- */
+
+static struct pstream *pstream_new(struct daemon_plugins *dp,
+                                   struct swarm_stream *s)
+{
+    struct pstream *ps = calloc(1, sizeof(*ps));
+    if (!ps)
+        return NULL;
+    ps->dp = dp;
+    ps->s = s;
+    ps->next = dp->streams;
+    ps->pprev = &dp->streams;
+    if (dp->streams)
+        dp->streams->pprev = &ps->next;
+    dp->streams = ps;
+    return ps;
+}
+
+static void pstream_free(struct pstream *ps)
+{
+    *ps->pprev = ps->next;
+    if (ps->next)
+        ps->next->pprev = ps->pprev;
+    free(ps);
+}
+
+static struct pstream *pstream_find(struct daemon_plugins *dp, uint64_t id)
+{
+    for (struct pstream *ps = dp->streams; id && ps; ps = ps->next)
+        if (ps->id == id)
+            return ps;
+    return NULL;
+}
+
+static void data_event(struct pstream *ps, const uint8_t *p, size_t n)
+{
+    if (plugin_host_stream_data(ps->dp->host, ps->id, p, n) != 0) {
+        swarm_stream_reset(ps->s); /* no longer a plugin's */
+        pstream_free(ps);
+        return;
+    }
+    if (ps->paused)
+        ps->unconsumed += n;
+    else
+        swarm_stream_consumed(ps->s, n);
+}
+
+/* An outgoing stream's OPEN or early CLOSED: the host's answer. */
+static void open_event(struct pstream *ps, int err)
+{
+    struct daemon_plugins *dp = ps->dp;
+
+    if (!err)
+        ps->id = ++dp->next_id;
+    if (plugin_host_stream_opened(dp->host, ps->token, err ? 0 : ps->id, err) !=
+            0 &&
+        !err) {
+        swarm_stream_reset(ps->s); /* the plugin let go of it meanwhile */
+        pstream_free(ps);
+        return;
+    }
+    ps->token = 0;
+    if (err)
+        pstream_free(ps);
+}
+
+static void stream_cb(struct swarm_stream *s,
+                      const struct swarm_stream_event *ev, void *arg)
+{
+    struct pstream *ps = arg;
+    struct plugin_host *h = ps->dp->host;
+
+    (void)s;
+    if (ps->token) { /* still opening */
+        if (ev->type == SWARM_STREAM_OPEN)
+            open_event(ps, 0);
+        else if (ev->type == SWARM_STREAM_CLOSED)
+            open_event(ps, ev->err ? ev->err : FASTN_ERR_NET_RESET);
+        return;
+    }
+    switch (ev->type) {
+    case SWARM_STREAM_DATA:
+        data_event(ps, ev->data, ev->len);
+        return;
+    case SWARM_STREAM_FIN:
+        plugin_host_stream_closed(h, ps->id, 0);
+        return;
+    case SWARM_STREAM_WRITABLE:
+        plugin_host_stream_writable(h, ps->id);
+        return;
+    case SWARM_STREAM_CLOSED:
+        /* 0: both sides finished, which the host knows already */
+        if (ev->err)
+            plugin_host_stream_closed(h, ps->id, ev->err);
+        pstream_free(ps);
+        return;
+    default:
+        return;
+    }
+}
+
+/* A known peer is one this daemon has dialed (its address book holds an
+ * address it connected to: the user connected to it, or a plugin opened a
+ * stream to it); a peer that only ever dialed us is not. */
+static bool peer_known(struct daemon_plugins *dp, const struct peer_id *pid)
+{
+    struct store_blob b = {pid->bytes, pid->len};
+    struct store_peer_addr *v = NULL;
+    size_t n = 0;
+    bool known = false;
+
+    if (!dp->d->store || store_peer_addrs_get(dp->d->store, &b, &v, &n))
+        return false;
+    for (size_t i = 0; i < n && !known; i++)
+        known = v[i].dialed;
+    store_peer_addrs_free(v, n);
+    return known;
+}
+
+/* The router hands over a stream for a plugin's protocol. */
+static int on_router_stream(void *arg, struct swarm_stream *s)
+{
+    struct daemon_plugins *dp = arg;
+    enum plugin_serves serves = PLUGIN_SERVES_KNOWN_PEERS;
+    char peer[PEER_ID_STR_MAX];
+    struct pstream *ps;
+    int err;
+
+    peer_id_format(swarm_stream_peer(s), peer);
+    if (plugin_host_serves(dp->host, swarm_stream_protocol(s), NULL, &serves) ==
+            0 &&
+        serves == PLUGIN_SERVES_KNOWN_PEERS &&
+        !peer_known(dp, swarm_stream_peer(s))) {
+        LOG_RATELIMITED(LOG_INFO, "plugin",
+                        "stream from %s for %s refused: not a known peer "
+                        "(connect to it first)",
+                        peer, swarm_stream_protocol(s));
+        return FASTN_ERR_PERM;
+    }
+    if (!(ps = pstream_new(dp, s)))
+        return FASTN_ERR_NOMEM;
+    ps->id = ++dp->next_id;
+    err = plugin_host_stream_incoming(dp->host, ps->id, peer,
+                                      swarm_stream_protocol(s));
+    if (err) {
+        LOG_RATELIMITED(LOG_INFO, "plugin",
+                        "stream from %s for %s refused: "
+                        "%s",
+                        peer, swarm_stream_protocol(s), fastn_strerror(err));
+        pstream_free(ps);
+        return err;
+    }
+    swarm_stream_set_cb(s, stream_cb, ps);
+    return 0;
+}
+
+static const struct router_handler_ops router_ops = {
+    .on_stream = on_router_stream,
+};
+
+/* --- ops ---------------------------------------------------------------- */
+
+static int op_stream_open(void *arg, const char *peer, const char *protocol,
+                          uint64_t token)
+{
+    struct daemon_plugins *dp = arg;
+    struct peer_id pid;
+    struct pstream *ps;
+    int err = 0;
+
+    if (!dp->d->swarm)
+        return FASTN_ERR_NET_UNREACHABLE;
+    if (peer_id_parse(peer, &pid) != 0)
+        return FASTN_ERR_BAD_PEER_ID;
+    if (!(ps = pstream_new(dp, NULL)))
+        return FASTN_ERR_NOMEM;
+    ps->token = token;
+    ps->s = swarm_stream_open(dp->d->swarm, &pid, &protocol, 1, OPEN_TIMEOUT_MS,
+                              stream_cb, ps, &err);
+    if (!ps->s) {
+        pstream_free(ps);
+        return err ? err : FASTN_ERR_NET_UNREACHABLE;
+    }
+    return 0;
+}
+
+static int op_stream_write(void *arg, uint64_t stream, const uint8_t *p,
+                           size_t n)
+{
+    struct pstream *ps = pstream_find(arg, stream);
+    return ps ? swarm_stream_write(ps->s, p, n) : FASTN_ERR_CLOSED;
+}
+
+static int op_stream_close(void *arg, uint64_t stream)
+{
+    struct pstream *ps = pstream_find(arg, stream);
+    return ps ? swarm_stream_close(ps->s) : FASTN_ERR_CLOSED;
+}
+
+static int op_stream_reset(void *arg, uint64_t stream)
+{
+    struct pstream *ps = pstream_find(arg, stream);
+    if (!ps)
+        return FASTN_ERR_CLOSED;
+    swarm_stream_reset(ps->s);
+    pstream_free(ps);
+    return 0;
+}
+
+static void op_stream_pause(void *arg, uint64_t stream, bool paused)
+{
+    struct pstream *ps = pstream_find(arg, stream);
+    if (!ps)
+        return;
+    ps->paused = paused;
+    if (!paused && ps->unconsumed) {
+        swarm_stream_consumed(ps->s, ps->unconsumed);
+        ps->unconsumed = 0;
+    }
+}
+
+static void op_call_reply(void *arg, uint64_t call, int status,
+                          const uint8_t *p, size_t n)
+{
+    struct daemon_plugins *dp = arg;
+    ipc_plugin_call_done(&dp->d->host, call, status, p, n);
+}
+
+static void op_wake(void *arg)
+{
+    struct daemon_plugins *dp = arg;
+    if (dp->handles && !dp->idle_on) {
+        uv_idle_start(&dp->idle, on_idle);
+        dp->idle_on = true;
+    }
+}
+
+static void unroute_all(struct daemon_plugins *dp)
+{
+    for (size_t i = 0; i < dp->n_routed; i++) {
+        if (dp->d->router)
+            router_remove(dp->d->router, dp->routed[i], &router_ops, dp);
+        free(dp->routed[i]);
+    }
+    free(dp->routed);
+    dp->routed = NULL;
+    dp->n_routed = 0;
+}
+
+/* The router serves exactly the protocols of the enabled plugins. */
+static void op_protocols_changed(void *arg)
+{
+    struct daemon_plugins *dp = arg;
+    const char *protos[256];
+    size_t n;
+
+    unroute_all(dp);
+    if (!dp->d->router || !dp->host)
+        return;
+    n = plugin_host_protocols(dp->host, protos, 256);
+    if (n > 256)
+        n = 256;
+    dp->routed = calloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; dp->routed && i < n; i++) {
+        int err = router_add(dp->d->router, protos[i], &router_ops, dp);
+        if (err) {
+            log_msg(LOG_WARN, "plugin", "cannot serve %s: %s", protos[i],
+                    fastn_strerror(err));
+            continue;
+        }
+        if ((dp->routed[dp->n_routed] = strdup(protos[i])))
+            dp->n_routed++;
+    }
+}
+
+static const struct plugin_host_ops ops = {
+    .stream_open = op_stream_open,
+    .stream_write = op_stream_write,
+    .stream_close = op_stream_close,
+    .stream_reset = op_stream_reset,
+    .stream_pause = op_stream_pause,
+    .call_reply = op_call_reply,
+    .wake = op_wake,
+    .protocols_changed = op_protocols_changed,
+};
+
+/* --- start and stop ----------------------------------------------------- */
+
+int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
+{
+    struct daemon_plugins *dp = calloc(1, sizeof(*dp));
+    struct plugin_host_config cfg;
+    char pid[PEER_ID_STR_MAX];
+    int rc;
+
+    if (!dp)
+        return FASTN_ERR_NOMEM;
+    dp->d = d;
+    d->plugins = dp;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.home = d->home;
+    cfg.local_peer_id = peer_id_format(&d->identity.id, pid);
+    cfg.state = d->store;
+    cfg.ops = &ops;
+    cfg.ops_arg = dp;
+    rc = plugin_host_new(&cfg, &dp->host);
+    if (rc) {
+        snprintf(err, errlen, "cannot set up plugins in %s: %s", d->home,
+                 fastn_strerror(rc));
+        return rc;
+    }
+    uv_idle_init(&d->loop, &dp->idle);
+    uv_timer_init(&d->loop, &dp->timer);
+    dp->idle.data = dp->timer.data = dp;
+    dp->handles = true;
+    d->host.plugins = dp->host;
+    d->host.state = d->store;
+    plugin_host_load_all(dp->host);
+    schedule(dp);
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct daemon_plugins *dp = h->data;
+    if (--dp->closing == 0)
+        free(dp);
+}
+
+void daemon_plugins_stop(struct daemon *d)
+{
+    struct daemon_plugins *dp = d->plugins;
+
+    if (!dp)
+        return;
+    d->plugins = NULL;
+    d->host.plugins = NULL;
+    d->host.state = NULL;
+    unroute_all(dp);
+    /* on_stop of every plugin; calls still waiting are answered, streams
+     * reset (through the ops, while the swarm still runs) */
+    plugin_host_free(dp->host);
+    dp->host = NULL;
+    while (dp->streams) {
+        if (dp->streams->s)
+            swarm_stream_reset(dp->streams->s);
+        pstream_free(dp->streams);
+    }
+    if (!dp->handles) {
+        free(dp);
+        return;
+    }
+    dp->closing = 2;
+    uv_close((uv_handle_t *)&dp->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&dp->idle, on_handle_closed);
+}

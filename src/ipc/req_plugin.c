@@ -1,0 +1,414 @@
+/*
+ * The fastn extension's plugin requests (fastn.proto, PLUGIN_*): install,
+ * list, info, remove, enable, disable (admins only where they change
+ * something), and calls to a plugin's on_call, which are answered when
+ * the plugin replies (a deferred answer, see defer.c) or after the host's
+ * 30 s timeout.
+ *
+ * Install takes the plugin's bytes in the request (up to the request
+ * limit, 1 MiB), or the path of a file the daemon reads itself (for
+ * larger plugins; the daemon must be able to read it). Either way the
+ * plugin host checks the file before anything is written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fastn/err.h"
+#include "ipc/ipc_int.h"
+#include "plugin/plugin.h"
+#include "util/log.h"
+
+static int need_plugins(struct ipc_call *call)
+{
+    if (call->host->plugins)
+        return 0;
+    ipc_reply_set_msg(&call->reply, "this fastnd runs no plugins");
+    return FASTN_ERR_UNSUPPORTED;
+}
+
+static int need_admin(struct ipc_call *call, const char *what)
+{
+    if (call->session->admit == IPC_ADMIN)
+        return 0;
+    ipc_reply_set_msg(&call->reply,
+                      "%s needs an admin client (the daemon's user, root, or "
+                      "a member of admin-gids)",
+                      what);
+    return FASTN_ERR_ADMIN_ONLY;
+}
+
+static int need_name(struct ipc_call *call, const Fastn__Request *req)
+{
+    if (req->plugin && req->plugin->name && req->plugin->name[0])
+        return 0;
+    ipc_reply_set_msg(&call->reply, "the request names no plugin");
+    return FASTN_ERR_INVAL;
+}
+
+/* --- plugin_info -> protobuf ------------------------------------------- */
+
+static char **strings(struct ipc_reply *r, size_t n)
+{
+    return ipc_reply_alloc(r, (n ? n : 1) * sizeof(char *));
+}
+
+static int fill_manifest(struct ipc_reply *r, const struct plugin_manifest *m,
+                         Fastn__PluginInfo *o)
+{
+    Fastn__PluginLimits *l = ipc_reply_alloc(r, sizeof(*l));
+    size_t nc = 0;
+
+    o->protocols = strings(r, m->n_protocols);
+    o->capabilities = strings(r, 4);
+    o->apps = strings(r, m->n_apps);
+    if (!l || !o->protocols || !o->capabilities || !o->apps)
+        return FASTN_ERR_NOMEM;
+    o->version = (char *)m->version;
+    o->description = (char *)m->description;
+    for (size_t i = 0; i < m->n_protocols; i++)
+        o->protocols[i] = (char *)m->protocols[i];
+    o->n_protocols = m->n_protocols;
+    for (unsigned bit = 1; bit & PLUGIN_CAPS_ALL; bit <<= 1)
+        if (m->caps & bit)
+            o->capabilities[nc++] = (char *)plugin_cap_name(bit);
+    o->n_capabilities = nc;
+    for (size_t i = 0; i < m->n_apps; i++)
+        o->apps[i] = (char *)m->apps[i];
+    o->n_apps = m->n_apps;
+    o->has_storage_quota = true;
+    o->storage_quota = m->storage_quota;
+    o->serves = m->serves == PLUGIN_SERVES_ANYONE ? "anyone" : "known-peers";
+    fastn__plugin_limits__init(l);
+    l->has_fuel_per_event = l->has_memory_pages = l->has_streams = true;
+    l->has_timers = l->has_statements = true;
+    l->fuel_per_event = m->limits.fuel_per_event;
+    l->memory_pages = m->limits.memory_pages;
+    l->streams = m->limits.streams;
+    l->timers = m->limits.timers;
+    l->statements = m->limits.statements;
+    o->limits = l;
+    return 0;
+}
+
+static Fastn__PluginInfo *info_to_pb(struct ipc_reply *r,
+                                     const struct plugin_info *in)
+{
+    Fastn__PluginInfo *o = ipc_reply_alloc(r, sizeof(*o));
+    struct plugin_info *keep = ipc_reply_alloc(r, sizeof(*keep));
+
+    if (!o || !keep)
+        return NULL;
+    *keep = *in; /* the strings below point into it */
+    fastn__plugin_info__init(o);
+    o->name = keep->manifest.name;
+    o->state = (char *)plugin_state_name(keep->state);
+    o->has_enabled = true;
+    o->enabled = keep->enabled;
+    if (keep->manifest.version[0] && fill_manifest(r, &keep->manifest, o) != 0)
+        return NULL;
+#define SET_(f, v)                                                             \
+    do {                                                                       \
+        o->has_##f = true;                                                     \
+        o->f = (v);                                                            \
+    } while (0)
+    SET_(restarts, keep->restarts);
+    SET_(last_error, keep->last_error);
+    SET_(last_error_ms, keep->last_error_ms);
+    SET_(restart_in_ms, keep->restart_in_ms);
+    SET_(file_bytes, keep->file_bytes);
+    SET_(memory_pages, keep->memory_pages);
+    SET_(db_bytes, keep->db_bytes);
+    SET_(open_streams, keep->open_streams);
+    SET_(pending_calls, keep->pending_calls);
+    SET_(armed_timers, keep->armed_timers);
+    SET_(events, keep->events);
+    SET_(fuel_used, keep->fuel_used);
+#undef SET_
+    o->last_error_text = keep->last_error_text;
+    return o;
+}
+
+static int reply_infos(struct ipc_call *call, Fastn__Response *ext,
+                       const struct plugin_info *v, size_t n)
+{
+    ext->plugins = ipc_reply_alloc(&call->reply, (n ? n : 1) * sizeof(void *));
+    if (!ext->plugins)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (!(ext->plugins[i] = info_to_pb(&call->reply, &v[i])))
+            return FASTN_ERR_NOMEM;
+    ext->n_plugins = n;
+    return 0;
+}
+
+static int reply_one(struct ipc_call *call, Fastn__Response *ext,
+                     const char *name)
+{
+    struct plugin_info info;
+    int err = plugin_host_info(call->host->plugins, name, &info);
+
+    if (err) {
+        ipc_reply_set_msg(&call->reply, "no plugin named %.64s is installed",
+                          name);
+        return err;
+    }
+    return reply_infos(call, ext, &info, 1);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+/* Reads a file the daemon can reach (install by path). */
+static int read_plugin_file(struct ipc_call *call, const char *path,
+                            uint8_t **out, size_t *len)
+{
+    struct stat st;
+    uint8_t *data;
+    size_t got = 0;
+    int fd = path[0] == '/' ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+
+    if (fd < 0) {
+        ipc_reply_set_msg(&call->reply, "fastnd cannot read %.150s: %s", path,
+                          path[0] == '/' ? strerror(errno)
+                                         : "not an absolute path");
+        return FASTN_ERR_IO;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size > PLUGIN_FILE_MAX ||
+        !(data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+        close(fd);
+        ipc_reply_set_msg(&call->reply, "%.150s is not a plugin file", path);
+        return FASTN_ERR_INVAL;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    *out = data;
+    *len = got;
+    return 0;
+}
+
+int ipc_plugin_install(struct ipc_call *call, const Fastn__Request *req,
+                       Fastn__Response *ext)
+{
+    const Fastn__PluginRequest *pr = req->plugin;
+    char name[PLUGIN_NAME_MAX + 1], why[256] = "";
+    uint8_t *file = NULL;
+    size_t len = 0;
+    int err;
+
+    if ((err = need_plugins(call)) || (err = need_admin(call, "installing")))
+        return err;
+    if (pr && pr->has_wasm) {
+        file = pr->wasm.data;
+        len = pr->wasm.len;
+    } else if (pr && pr->path) {
+        if ((err = read_plugin_file(call, pr->path, &file, &len)))
+            return err;
+    } else {
+        ipc_reply_set_msg(&call->reply, "install needs the plugin's bytes "
+                                        "or a path");
+        return FASTN_ERR_INVAL;
+    }
+    err = plugin_host_install(call->host->plugins, file, len,
+                              pr->has_replace && pr->replace, name, why,
+                              sizeof(why));
+    if (file != pr->wasm.data)
+        free(file);
+    if (err) {
+        ipc_reply_set_msg(&call->reply, "%s", why);
+        return err;
+    }
+    return reply_one(call, ext, name);
+}
+
+int ipc_plugin_list(struct ipc_call *call, const Fastn__Request *req,
+                    Fastn__Response *ext)
+{
+    struct plugin_info *v = NULL;
+    size_t n = 0;
+    int err;
+
+    (void)req;
+    if ((err = need_plugins(call)) ||
+        (err = plugin_host_list(call->host->plugins, &v, &n)))
+        return err;
+    err = reply_infos(call, ext, v, n);
+    free(v);
+    return err;
+}
+
+int ipc_plugin_info(struct ipc_call *call, const Fastn__Request *req,
+                    Fastn__Response *ext)
+{
+    int err;
+    if ((err = need_plugins(call)) || (err = need_name(call, req)))
+        return err;
+    return reply_one(call, ext, req->plugin->name);
+}
+
+int ipc_plugin_remove(struct ipc_call *call, const Fastn__Request *req,
+                      Fastn__Response *ext)
+{
+    const Fastn__PluginRequest *pr = req->plugin;
+    int err;
+
+    (void)ext;
+    if ((err = need_plugins(call)) || (err = need_admin(call, "removing")) ||
+        (err = need_name(call, req)))
+        return err;
+    err = plugin_host_remove(call->host->plugins, pr->name,
+                             pr->has_keep_data && pr->keep_data);
+    if (err == FASTN_ERR_NOT_FOUND)
+        ipc_reply_set_msg(&call->reply, "no plugin named %.64s is installed",
+                          pr->name);
+    return err;
+}
+
+static int enable(struct ipc_call *call, const Fastn__Request *req,
+                  Fastn__Response *ext, bool on)
+{
+    int err;
+
+    if ((err = need_plugins(call)) ||
+        (err = need_admin(call, on ? "enabling" : "disabling")) ||
+        (err = need_name(call, req)))
+        return err;
+    err = plugin_host_enable(call->host->plugins, req->plugin->name, on);
+    if (err == FASTN_ERR_NOT_FOUND)
+        ipc_reply_set_msg(&call->reply, "no plugin named %.64s is installed",
+                          req->plugin->name);
+    return err ? err : reply_one(call, ext, req->plugin->name);
+}
+
+int ipc_plugin_enable(struct ipc_call *call, const Fastn__Request *req,
+                      Fastn__Response *ext)
+{
+    return enable(call, req, ext, true);
+}
+
+int ipc_plugin_disable(struct ipc_call *call, const Fastn__Request *req,
+                       Fastn__Response *ext)
+{
+    return enable(call, req, ext, false);
+}
+
+/* A plugin call waiting for its plugin: found by the ticket the plugin
+ * host was given, holding the deferred control request. */
+struct ipc_plugin_call {
+    uint64_t ticket;
+    struct ipc_call *call;
+    struct ipc_host *host;
+    struct ipc_plugin_call *next, **pprev;
+};
+
+static void unlink_call(struct ipc_plugin_call *pc)
+{
+    *pc->pprev = pc->next;
+    if (pc->next)
+        pc->next->pprev = pc->pprev;
+}
+
+/* The client went away first: its answer, when it comes, is dropped. */
+static void cancel_call(struct ipc_call *dc)
+{
+    struct ipc_plugin_call *pc = dc->data;
+    unlink_call(pc);
+    free(pc);
+}
+
+static void call_refused(struct ipc_call *call, const char *name, int err)
+{
+    if (err == FASTN_ERR_NOT_FOUND)
+        ipc_reply_set_msg(&call->reply, "no plugin named %.64s is installed",
+                          name);
+    else if (err == FASTN_ERR_PLUGIN_CRASHED)
+        ipc_reply_set_msg(&call->reply,
+                          "plugin %.64s is not running (it stopped with an "
+                          "error; see `fastn plugin info %.64s`)",
+                          name, name);
+}
+
+int ipc_plugin_call(struct ipc_call *call, const Fastn__Request *req,
+                    Fastn__Response *ext)
+{
+    const Fastn__PluginRequest *pr = req->plugin;
+    const char *method = pr ? pr->method : NULL;
+    struct ipc_host *h = call->host;
+    struct ipc_plugin_call *pc;
+    int err;
+
+    (void)ext;
+    if ((err = need_plugins(call)) || (err = need_name(call, req)))
+        return err;
+    if (!method || !method[0]) {
+        ipc_reply_set_msg(&call->reply, "the call names no method");
+        return FASTN_ERR_INVAL;
+    }
+    if (!(pc = calloc(1, sizeof(*pc))))
+        return FASTN_ERR_NOMEM;
+    pc->ticket = ++h->next_plugin_call;
+    pc->host = h;
+    err = plugin_host_call(h->plugins, pr->name, method, strlen(method),
+                           pr->has_arg ? pr->arg.data : NULL,
+                           pr->has_arg ? pr->arg.len : 0, pc->ticket);
+    /* ordered: answers stay in request order on this connection */
+    if (!err && !(pc->call = ipc_call_defer(call, true, cancel_call, pc, &err)))
+        err = err ? err : FASTN_ERR_NOMEM; /* its answer will be dropped */
+    if (err) {
+        free(pc);
+        call_refused(call, pr->name, err);
+        return err;
+    }
+    pc->next = h->plugin_calls;
+    pc->pprev = &h->plugin_calls;
+    if (h->plugin_calls)
+        h->plugin_calls->pprev = &pc->next;
+    h->plugin_calls = pc;
+    return IPC_DEFERRED;
+}
+
+void ipc_plugin_call_done(struct ipc_host *host, uint64_t ticket, int status,
+                          const uint8_t *p, size_t n)
+{
+    struct ipc_plugin_call *pc = host->plugin_calls;
+    struct ipc_call *dc;
+    Fastn__Response *ext;
+
+    while (pc && pc->ticket != ticket)
+        pc = pc->next;
+    if (!pc) {
+        log_msg(LOG_DEBUG, "ipc",
+                "plugin call %llu answered after its "
+                "client left",
+                (unsigned long long)ticket);
+        return;
+    }
+    dc = pc->call;
+    unlink_call(pc);
+    free(pc);
+    if (status == 0) {
+        ext = ipc_reply_ext(&dc->reply);
+        ext->has_call_result = true;
+        ext->call_result.data = (uint8_t *)p;
+        ext->call_result.len = n;
+        ipc_call_finish(dc, 0);
+        return;
+    }
+    /* the plugin's message, as text a person can read */
+    size_t k = n < sizeof(dc->reply.msg) - 1 ? n : sizeof(dc->reply.msg) - 1;
+    for (size_t i = 0; i < k; i++)
+        dc->reply.msg[i] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+    dc->reply.msg[k] = '\0';
+    ipc_call_finish(dc, status < 0 ? status : FASTN_ERR_REMOTE);
+}

@@ -1,0 +1,40 @@
+/*
+ * libfastn: sending a fastn extension request (fastn.proto) and checking
+ * the daemon's answer, shared by the plugin and notification calls.
+ */
+#include <stdlib.h>
+
+#include "ipc/fastn.pb-c.h"
+#include "lib/lib_int.h"
+
+int lib_ext_exchange(struct fastn_client *c, int type, void *plugin,
+                     void *notify, int timeout_ms, P2pd__Pb__Response **resp)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    Fastn__Request ext = FASTN__REQUEST__INIT;
+    int rc;
+
+    ext.version = EXT_VERSION;
+    ext.type = (Fastn__Request__Type)type;
+    ext.plugin = plugin;
+    ext.notify = notify;
+    req.type = P2PD__PB__REQUEST__TYPE__FASTN;
+    req.fastn = &ext;
+    rc = lib_request_within(c, &req, resp, timeout_ms);
+    /* a daemon without the extension answers a bare error */
+    if (rc == FASTN_ERR_REMOTE)
+        return FASTN_ERR_UNSUPPORTED;
+    if (rc)
+        return rc;
+    if (!(*resp)->fastn) {
+        p2pd__pb__response__free_unpacked(*resp, NULL);
+        *resp = NULL;
+        return FASTN_ERR_PROTOCOL;
+    }
+    return 0;
+}
+
+void fastn_free(void *p)
+{
+    free(p);
+}

@@ -1,0 +1,275 @@
+/*
+ * libfastn's plugin requests (include/fastn/client.h, "Plugins"): install,
+ * list, info, remove, enable/disable and calls, turned from protobuf into
+ * plain C structs the caller owns. What the daemon sends is checked like
+ * any outside input: strings are copied with bounds, lists are bounded by
+ * what the answer holds.
+ */
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc/fastn.pb-c.h"
+#include "lib/lib_int.h"
+
+#define NAME_OF(f) FASTN__REQUEST__TYPE__##f
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static int copy_strings(char *const *in, size_t n, char ***out, size_t *n_out)
+{
+    char **v = calloc(n ? n : 1, sizeof(char *));
+    if (!v)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] = strdup(in[i] ? in[i] : ""))) {
+            free_strings(v, i);
+            return FASTN_ERR_NOMEM;
+        }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+#define COPY_(dst, src) snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "")
+
+static int info_convert(const Fastn__PluginInfo *in,
+                        struct fastn_plugin_info *o)
+{
+    const Fastn__PluginLimits *l = in->limits;
+    int rc;
+
+    if (!in->name)
+        return FASTN_ERR_PROTOCOL;
+    COPY_(o->name, in->name);
+    COPY_(o->version, in->version);
+    COPY_(o->description, in->description);
+    COPY_(o->state, in->state);
+    COPY_(o->serves, in->serves);
+    o->enabled = in->enabled;
+    o->storage_quota = in->storage_quota;
+    if (l) {
+        o->fuel_per_event = l->fuel_per_event;
+        o->max_memory_pages = l->memory_pages;
+        o->max_streams = l->streams;
+        o->max_timers = l->timers;
+        o->max_statements = l->statements;
+    }
+    o->restarts = in->restarts;
+    o->last_error = in->last_error;
+    o->last_error_ms = in->last_error_ms;
+    o->restart_in_ms = in->restart_in_ms;
+    o->file_bytes = in->file_bytes;
+    o->memory_pages = in->memory_pages;
+    o->db_bytes = in->db_bytes;
+    o->open_streams = in->open_streams;
+    o->pending_calls = in->pending_calls;
+    o->armed_timers = in->armed_timers;
+    o->events = in->events;
+    o->fuel_used = in->fuel_used;
+    if (!(o->last_error_text =
+              strdup(in->last_error_text ? in->last_error_text : "")))
+        return FASTN_ERR_NOMEM;
+    if ((rc = copy_strings(in->protocols, in->n_protocols, &o->protocols,
+                           &o->n_protocols)) ||
+        (rc = copy_strings(in->capabilities, in->n_capabilities,
+                           &o->capabilities, &o->n_capabilities)))
+        return rc;
+    return copy_strings(in->apps, in->n_apps, &o->apps, &o->n_apps);
+}
+
+static void info_cleanup(struct fastn_plugin_info *p)
+{
+    free_strings(p->protocols, p->n_protocols);
+    free_strings(p->capabilities, p->n_capabilities);
+    free_strings(p->apps, p->n_apps);
+    free(p->last_error_text);
+}
+
+void fastn_plugin_info_free(struct fastn_plugin_info *p)
+{
+    if (!p)
+        return;
+    info_cleanup(p);
+    free(p);
+}
+
+void fastn_plugin_list_free(struct fastn_plugin_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_plugins; i++)
+        info_cleanup(&l->plugins[i]);
+    free(l->plugins);
+    free(l);
+}
+
+/* The one plugin an answer describes (install, info, enable). */
+static int one_info(P2pd__Pb__Response *r, struct fastn_plugin_info **out)
+{
+    struct fastn_plugin_info *p;
+    int rc;
+
+    if (!out)
+        return 0;
+    if (r->fastn->n_plugins != 1)
+        return FASTN_ERR_PROTOCOL;
+    if (!(p = calloc(1, sizeof(*p))))
+        return FASTN_ERR_NOMEM;
+    if ((rc = info_convert(r->fastn->plugins[0], p))) {
+        fastn_plugin_info_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+static int plugin_request(struct fastn_client *c, int type,
+                          Fastn__PluginRequest *pr,
+                          struct fastn_plugin_info **out)
+{
+    P2pd__Pb__Response *r = NULL;
+    int rc = lib_ext_exchange(c, type, pr, NULL, c->timeout_ms, &r);
+
+    if (rc)
+        return rc;
+    rc = one_info(r, out);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    return rc;
+}
+
+int fastn_client_plugin_install(struct fastn_client *c, const void *wasm,
+                                size_t len, int replace,
+                                struct fastn_plugin_info **out)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+
+    if (!wasm || !len)
+        return FASTN_ERR_INVAL;
+    pr.has_wasm = true;
+    pr.wasm.data = (uint8_t *)wasm;
+    pr.wasm.len = len;
+    pr.has_replace = true;
+    pr.replace = replace != 0;
+    return plugin_request(c, NAME_OF(PLUGIN_INSTALL), &pr, out);
+}
+
+int fastn_client_plugin_install_path(struct fastn_client *c, const char *path,
+                                     int replace,
+                                     struct fastn_plugin_info **out)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+
+    if (!path || path[0] != '/')
+        return FASTN_ERR_INVAL;
+    pr.path = (char *)path;
+    pr.has_replace = true;
+    pr.replace = replace != 0;
+    return plugin_request(c, NAME_OF(PLUGIN_INSTALL), &pr, out);
+}
+
+int fastn_client_plugin_info(struct fastn_client *c, const char *name,
+                             struct fastn_plugin_info **out)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+
+    if (!name || !out)
+        return FASTN_ERR_INVAL;
+    pr.name = (char *)name;
+    return plugin_request(c, NAME_OF(PLUGIN_INFO), &pr, out);
+}
+
+int fastn_client_plugin_remove(struct fastn_client *c, const char *name,
+                               int keep_data)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+
+    if (!name)
+        return FASTN_ERR_INVAL;
+    pr.name = (char *)name;
+    pr.has_keep_data = true;
+    pr.keep_data = keep_data != 0;
+    return plugin_request(c, NAME_OF(PLUGIN_REMOVE), &pr, NULL);
+}
+
+int fastn_client_plugin_enable(struct fastn_client *c, const char *name, int on)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+
+    if (!name)
+        return FASTN_ERR_INVAL;
+    pr.name = (char *)name;
+    return plugin_request(
+        c, on ? NAME_OF(PLUGIN_ENABLE) : NAME_OF(PLUGIN_DISABLE), &pr, NULL);
+}
+
+int fastn_client_plugin_list(struct fastn_client *c,
+                             struct fastn_plugin_list **out)
+{
+    P2pd__Pb__Response *r = NULL;
+    struct fastn_plugin_list *l;
+    int rc = lib_ext_exchange(c, NAME_OF(PLUGIN_LIST), NULL, NULL,
+                              c->timeout_ms, &r);
+
+    if (rc)
+        return rc;
+    l = calloc(1, sizeof(*l));
+    if (l)
+        l->plugins = calloc(r->fastn->n_plugins ? r->fastn->n_plugins : 1,
+                            sizeof(*l->plugins));
+    rc = l && l->plugins ? 0 : FASTN_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < r->fastn->n_plugins; i++) {
+        l->n_plugins = i + 1;
+        rc = info_convert(r->fastn->plugins[i], &l->plugins[i]);
+    }
+    p2pd__pb__response__free_unpacked(r, NULL);
+    if (rc) {
+        fastn_plugin_list_free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+int fastn_client_plugin_call(struct fastn_client *c, const char *name,
+                             const char *method, const void *arg,
+                             size_t arg_len, uint8_t **result,
+                             size_t *result_len)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+    P2pd__Pb__Response *r = NULL;
+    uint8_t *data;
+    size_t n;
+    int rc;
+
+    if (!name || !method || !result || !result_len || (arg_len && !arg))
+        return FASTN_ERR_INVAL;
+    pr.name = (char *)name;
+    pr.method = (char *)method;
+    pr.has_arg = true;
+    pr.arg.data = (uint8_t *)arg;
+    pr.arg.len = arg_len;
+    rc = lib_ext_exchange(c, NAME_OF(PLUGIN_CALL), &pr, NULL,
+                          c->call_timeout_ms, &r);
+    if (rc)
+        return rc;
+    n = r->fastn->has_call_result ? r->fastn->call_result.len : 0;
+    data = malloc(n + 1);
+    if (!data) {
+        p2pd__pb__response__free_unpacked(r, NULL);
+        return FASTN_ERR_NOMEM;
+    }
+    if (n)
+        memcpy(data, r->fastn->call_result.data, n);
+    data[n] = '\0';
+    p2pd__pb__response__free_unpacked(r, NULL);
+    *result = data;
+    *result_len = n;
+    return 0;
+}

@@ -1,0 +1,671 @@
+/*
+ * The plugin host (plugin.h): the installed plugins and their files.
+ *
+ * HOME/plugins/NAME.wasm holds each plugin, HOME/plugins/index the
+ * enabled state of each ("NAME enabled|disabled" lines). Both are written
+ * atomically (a temporary file, fsync, rename), so a crash leaves either
+ * the old or the new file. A .wasm without an index line is loaded as
+ * enabled (copied in by hand); an index line without its file is dropped.
+ *
+ * Invariants: h->plugins is sorted by name; every plugin in it has a file
+ * on disk; a plugin that did not load (bad file) is kept with its error so
+ * that `fastn plugin info` can say why, and never runs.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fastn/err.h"
+#include "plugin/host_int.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define INDEX_NAME "index"
+#define INDEX_LINE_MAX 128
+
+const char *plugin_state_name(enum plugin_state s)
+{
+    switch (s) {
+    case PLUGIN_STATE_DISABLED:
+        return "disabled";
+    case PLUGIN_STATE_RUNNING:
+        return "running";
+    case PLUGIN_STATE_BACKOFF:
+        return "restarting";
+    case PLUGIN_STATE_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+void host_wake(struct plugin_host *h)
+{
+    if (h->ops && h->ops->wake)
+        h->ops->wake(h->ops_arg);
+}
+
+static void protocols_changed(struct plugin_host *h)
+{
+    if (h->ops && h->ops->protocols_changed)
+        h->ops->protocols_changed(h->ops_arg);
+}
+
+struct host_plugin *host_find(struct plugin_host *h, const char *name)
+{
+    for (struct host_plugin *p = h->plugins; p; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+static void insert_sorted(struct plugin_host *h, struct host_plugin *p)
+{
+    struct host_plugin **pp = &h->plugins;
+    while (*pp && strcmp((*pp)->name, p->name) < 0)
+        pp = &(*pp)->next;
+    p->next = *pp;
+    *pp = p;
+}
+
+static void unlink_plugin(struct plugin_host *h, struct host_plugin *p)
+{
+    for (struct host_plugin **pp = &h->plugins; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+}
+
+static void plugin_free(struct host_plugin *p)
+{
+    if (!p)
+        return;
+    fastn_wasm_module_free(p->mod);
+    free(p);
+}
+
+/* --- files ------------------------------------------------------------- */
+
+static int plugin_file(const struct plugin_host *h, const char *name,
+                       const char *suffix, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s%s", h->plugins_dir, name, suffix);
+    return n > 0 && (size_t)n < cap ? 0 : FASTN_ERR_TOO_LARGE;
+}
+
+/* Writes data to path through path.tmp, fsync and rename. */
+static int write_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[PATH_MAX + 8];
+    const uint8_t *p = data;
+    int fd, err = 0;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return FASTN_ERR_TOO_LARGE;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return FASTN_ERR_IO;
+    while (len > 0 && !err) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            err = FASTN_ERR_IO;
+        else
+            p += w, len -= (size_t)w;
+    }
+    if (!err && fsync(fd) != 0)
+        err = FASTN_ERR_IO;
+    if (close(fd) != 0 && !err)
+        err = FASTN_ERR_IO;
+    if (!err && rename(tmp, path) != 0)
+        err = FASTN_ERR_IO;
+    if (err)
+        unlink(tmp);
+    return err;
+}
+
+/* Reads a whole file of at most max bytes. */
+static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    struct stat st;
+    uint8_t *data;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return FASTN_ERR_IO;
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return FASTN_ERR_TOO_LARGE;
+    }
+    data = malloc(st.st_size ? (size_t)st.st_size : 1);
+    if (!data) {
+        close(fd);
+        return FASTN_ERR_NOMEM;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != (size_t)st.st_size) {
+        free(data);
+        return FASTN_ERR_IO;
+    }
+    *out = data;
+    *len = got;
+    return 0;
+}
+
+/* Whether the file at path holds exactly p[0..n) (no write, no fsync
+ * needed then: a daemon start rewrites nothing). */
+static bool same_content(const char *path, const void *p, size_t n)
+{
+    uint8_t *old = NULL;
+    size_t len = 0;
+    bool same;
+
+    if (read_file(path, n + 1, &old, &len))
+        return false;
+    same = len == n && memcmp(old, p, n) == 0;
+    free(old);
+    return same;
+}
+
+int host_index_save(struct plugin_host *h)
+{
+    char path[PATH_MAX];
+    struct buf b;
+    int err;
+
+    buf_init(&b, 1u << 20);
+    err = buf_append(&b, "# fastn plugins: NAME enabled|disabled\n", 39);
+    for (struct host_plugin *p = h->plugins; p && !err; p = p->next) {
+        char line[INDEX_LINE_MAX];
+        int n = snprintf(line, sizeof(line), "%s %s\n", p->name,
+                         p->enabled ? "enabled" : "disabled");
+        err = buf_append(&b, line, (size_t)n);
+    }
+    if (!err)
+        err = plugin_file(h, INDEX_NAME, "", path, sizeof(path));
+    if (!err && !same_content(path, b.data, b.len))
+        err = write_atomic(path, b.data, b.len);
+    buf_cleanup(&b);
+    if (err)
+        log_msg(LOG_ERROR, "plugin", "cannot write %s/index: %s",
+                h->plugins_dir, fastn_strerror(err));
+    return err;
+}
+
+/* A plugin name as the manifest allows it, so it is one path component. */
+static bool name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > PLUGIN_NAME_MAX || s[0] < 'a' || s[0] > 'z')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '-' || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Reads the index: whether name is enabled (default: yes). */
+static bool index_enabled(const char *index, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *l = index; l && *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        if (len > n && memcmp(l, name, n) == 0 && l[n] == ' ')
+            return !(len - n - 1 == 8 && memcmp(l + n + 1, "disabled", 8) == 0);
+        l = e ? e + 1 : NULL;
+    }
+    return true;
+}
+
+/* --- loading ----------------------------------------------------------- */
+
+static void record_load_error(struct host_plugin *p, int err, const char *msg)
+{
+    p->state = PLUGIN_STATE_FAILED;
+    p->last_error = err;
+    snprintf(p->last_error_text, sizeof(p->last_error_text), "%s", msg);
+    p->last_error_ms = p->h->now_ms;
+}
+
+/* Checks a plugin file and compiles it. On failure err says why. */
+static int check_module(const uint8_t *wasm, size_t len,
+                        struct plugin_manifest *m,
+                        struct fastn_wasm_module **mod, char *err,
+                        size_t errlen)
+{
+    struct fastn_wasm_error werr;
+    int rc;
+
+    if (len > PLUGIN_FILE_MAX) {
+        snprintf(err, errlen, "the file is larger than %u bytes",
+                 PLUGIN_FILE_MAX);
+        return FASTN_ERR_TOO_LARGE;
+    }
+    rc = plugin_manifest_from_wasm(wasm, len, m, err, errlen);
+    if (!rc)
+        rc = plugin_wasm_check_interface(wasm, len, m, err, errlen);
+    if (rc)
+        return rc;
+    rc = fastn_wasm_module_load(wasm, len, 0, mod, &werr);
+    if (rc)
+        snprintf(err, errlen, "the module does not load: %s (at byte %zu)",
+                 werr.message, werr.offset);
+    return rc;
+}
+
+/* Loads HOME/plugins/NAME.wasm into a new plugin record (kept even when
+ * the file is bad, with its error). */
+static struct host_plugin *load_one(struct plugin_host *h, const char *name,
+                                    bool enabled)
+{
+    struct host_plugin *p = calloc(1, sizeof(*p));
+    char path[PATH_MAX], err[256] = "";
+    uint8_t *wasm = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!p)
+        return NULL;
+    p->h = h;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->enabled = enabled;
+    p->state = enabled ? PLUGIN_STATE_RUNNING : PLUGIN_STATE_DISABLED;
+    rc = plugin_file(h, name, ".wasm", path, sizeof(path));
+    if (!rc)
+        rc = read_file(path, PLUGIN_FILE_MAX, &wasm, &len);
+    if (rc)
+        snprintf(err, sizeof(err), "cannot read %s.wasm: %s", name,
+                 fastn_strerror(rc));
+    else
+        rc = check_module(wasm, len, &p->m, &p->mod, err, sizeof(err));
+    if (!rc && strcmp(p->m.name, name) != 0) {
+        rc = FASTN_ERR_PLUGIN_MANIFEST;
+        snprintf(err, sizeof(err), "the file %s.wasm holds plugin \"%s\"", name,
+                 p->m.name);
+    }
+    free(wasm);
+    p->file_bytes = len;
+    if (rc) {
+        log_msg(LOG_ERROR, "plugin", "%s: not loaded: %s", name, err);
+        record_load_error(p, rc, err);
+        memset(&p->m, 0, sizeof(p->m));
+        snprintf(p->m.name, sizeof(p->m.name), "%s", name);
+        fastn_wasm_module_free(p->mod);
+        p->mod = NULL;
+        return p;
+    }
+    p->loaded = true;
+    return p;
+}
+
+/* Whether another loaded plugin already serves one of m's protocols;
+ * *other gets it. */
+static const char *protocol_taken(struct plugin_host *h,
+                                  const struct plugin_manifest *m,
+                                  const struct host_plugin **other)
+{
+    for (struct host_plugin *p = h->plugins; p; p = p->next) {
+        if (!p->loaded || strcmp(p->name, m->name) == 0)
+            continue;
+        for (size_t i = 0; i < m->n_protocols; i++)
+            if (plugin_manifest_has_protocol(&p->m, m->protocols[i])) {
+                *other = p;
+                return m->protocols[i];
+            }
+    }
+    return NULL;
+}
+
+int plugin_host_load_all(struct plugin_host *h)
+{
+    char path[PATH_MAX];
+    uint8_t *index = NULL;
+    size_t index_len = 0;
+    struct dirent *de;
+    DIR *dir;
+    int loaded = 0;
+
+    if (!plugin_file(h, INDEX_NAME, "", path, sizeof(path)) &&
+        !read_file(path, 1u << 20, &index, &index_len)) {
+        char *t = realloc(index, index_len + 1);
+        if (t) {
+            index = (uint8_t *)t;
+            index[index_len] = '\0';
+        }
+    }
+    dir = opendir(h->plugins_dir);
+    while (dir && (de = readdir(dir))) {
+        size_t n = strlen(de->d_name);
+        char name[PLUGIN_NAME_MAX + 1];
+        if (n < 6 || strcmp(de->d_name + n - 5, ".wasm") != 0 ||
+            !name_ok(de->d_name, n - 5))
+            continue;
+        memcpy(name, de->d_name, n - 5);
+        name[n - 5] = '\0';
+        if (host_find(h, name))
+            continue;
+        struct host_plugin *p =
+            load_one(h, name, index ? index_enabled((char *)index, name) : 1);
+        if (!p)
+            continue;
+        const struct host_plugin *other = NULL;
+        const char *proto = p->loaded ? protocol_taken(h, &p->m, &other) : 0;
+        if (proto) {
+            char why[200];
+            snprintf(why, sizeof(why), "protocol %s is served by plugin %s",
+                     proto, other->name);
+            record_load_error(p, FASTN_ERR_EXISTS, why);
+            p->loaded = false;
+        }
+        insert_sorted(h, p);
+        loaded += p->loaded;
+    }
+    if (dir)
+        closedir(dir);
+    free(index);
+    host_index_save(h);
+    for (struct host_plugin *p = h->plugins; p; p = p->next)
+        if (p->loaded && p->enabled && !p->inst)
+            host_instance_start(p);
+    log_msg(LOG_INFO, "plugin", "%d plugin%s loaded", loaded,
+            loaded == 1 ? "" : "s");
+    protocols_changed(h);
+    return loaded;
+}
+
+/* --- the host ---------------------------------------------------------- */
+
+static int make_dir(const char *home, const char *sub, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", home, sub);
+    if (n <= 0 || (size_t)n >= cap)
+        return FASTN_ERR_TOO_LARGE;
+    if (mkdir(out, 0700) != 0 && errno != EEXIST)
+        return FASTN_ERR_IO;
+    return 0;
+}
+
+int plugin_host_new(const struct plugin_host_config *cfg,
+                    struct plugin_host **out)
+{
+    struct plugin_host *h;
+    int err;
+
+    if (!cfg || !cfg->home || !cfg->local_peer_id ||
+        strlen(cfg->local_peer_id) > PLUGIN_PEER_ID_MAX)
+        return FASTN_ERR_INVAL;
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return FASTN_ERR_NOMEM;
+    err =
+        make_dir(cfg->home, "plugins", h->plugins_dir, sizeof(h->plugins_dir));
+    if (!err)
+        err = make_dir(cfg->home, "data", h->data_dir, sizeof(h->data_dir));
+    if (err) {
+        free(h);
+        return err;
+    }
+    snprintf(h->local_peer_id, sizeof(h->local_peer_id), "%s",
+             cfg->local_peer_id);
+    h->state = cfg->state;
+    h->ops = cfg->ops;
+    h->ops_arg = cfg->ops_arg;
+    h->slice_fuel = cfg->slice_fuel ? cfg->slice_fuel : PLUGIN_SLICE_FUEL;
+    h->next_token = 1;
+    *out = h;
+    return 0;
+}
+
+void plugin_host_free(struct plugin_host *h)
+{
+    if (!h)
+        return;
+    while (h->plugins) {
+        struct host_plugin *p = h->plugins;
+        h->plugins = p->next;
+        host_instance_stop(p, true, FASTN_ERR_CANCELED, NULL);
+        plugin_free(p);
+    }
+    free(h);
+}
+
+unsigned plugin_host_count(const struct plugin_host *h)
+{
+    unsigned n = 0;
+    for (const struct host_plugin *p = h->plugins; p; p = p->next)
+        n += p->loaded && p->enabled;
+    return n;
+}
+
+/* --- install, remove, enable ------------------------------------------ */
+
+/* Puts a checked plugin in place of (or beside) what is installed. */
+static int install_record(struct plugin_host *h, struct host_plugin *np,
+                          const uint8_t *wasm, size_t len)
+{
+    struct host_plugin *old = host_find(h, np->name);
+    char path[PATH_MAX];
+    int err = plugin_file(h, np->name, ".wasm", path, sizeof(path));
+
+    if (!err)
+        err = write_atomic(path, wasm, len);
+    if (err)
+        return err;
+    if (old) {
+        host_instance_stop(old, true, 0, NULL);
+        unlink_plugin(h, old);
+        plugin_free(old);
+    }
+    insert_sorted(h, np);
+    host_index_save(h);
+    host_instance_start(np);
+    protocols_changed(h);
+    return 0;
+}
+
+int plugin_host_install(struct plugin_host *h, const uint8_t *wasm, size_t len,
+                        bool replace, char *name_out, char *err, size_t errlen)
+{
+    struct host_plugin *np = calloc(1, sizeof(*np));
+    const struct host_plugin *other = NULL;
+    const char *proto;
+    char why[256] = "";
+    int rc;
+
+    if (!np)
+        return FASTN_ERR_NOMEM;
+    rc = check_module(wasm, len, &np->m, &np->mod, why, sizeof(why));
+    if (!rc && host_find(h, np->m.name) && !replace) {
+        rc = FASTN_ERR_EXISTS;
+        snprintf(why, sizeof(why),
+                 "plugin %s is installed already; remove it first or "
+                 "replace it (--replace)",
+                 np->m.name);
+    }
+    if (!rc && (proto = protocol_taken(h, &np->m, &other))) {
+        rc = FASTN_ERR_EXISTS;
+        snprintf(why, sizeof(why), "protocol %s is served by plugin %s", proto,
+                 other->name);
+    }
+    if (!rc) {
+        np->h = h;
+        snprintf(np->name, sizeof(np->name), "%s", np->m.name);
+        np->loaded = np->enabled = true;
+        np->state = PLUGIN_STATE_RUNNING;
+        np->file_bytes = len;
+        rc = install_record(h, np, wasm, len);
+        if (rc)
+            snprintf(why, sizeof(why), "cannot write the plugin file: %s",
+                     fastn_strerror(rc));
+    }
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", why);
+        plugin_free(np);
+        return rc;
+    }
+    if (name_out)
+        snprintf(name_out, PLUGIN_NAME_MAX + 1, "%s", np->name);
+    log_msg(LOG_INFO, "plugin", "installed %s %s", np->name, np->m.version);
+    return 0;
+}
+
+int plugin_host_remove(struct plugin_host *h, const char *name, bool keep_data)
+{
+    struct host_plugin *p = host_find(h, name);
+    char path[PATH_MAX];
+    int err;
+
+    if (!p)
+        return FASTN_ERR_NOT_FOUND;
+    err = plugin_file(h, name, ".wasm", path, sizeof(path));
+    if (err || (unlink(path) != 0 && errno != ENOENT))
+        return FASTN_ERR_IO;
+    host_instance_stop(p, true, 0, NULL);
+    unlink_plugin(h, p);
+    if (!keep_data && store_pdb_destroy(h->data_dir, name) != 0)
+        log_msg(LOG_WARN, "plugin", "%s: cannot delete its data", name);
+    plugin_free(p);
+    host_index_save(h);
+    protocols_changed(h);
+    log_msg(LOG_INFO, "plugin", "removed %s%s", name,
+            keep_data ? " (data kept)" : "");
+    return 0;
+}
+
+int plugin_host_enable(struct plugin_host *h, const char *name, bool on)
+{
+    struct host_plugin *p = host_find(h, name);
+    bool was;
+
+    if (!p)
+        return FASTN_ERR_NOT_FOUND;
+    was = p->enabled;
+    p->enabled = on;
+    if (on && p->loaded && !p->inst) {
+        p->backoff_ms = 0;
+        host_instance_start(p);
+    } else if (!on) {
+        host_instance_stop(p, true, 0, NULL);
+        p->state = PLUGIN_STATE_DISABLED;
+    }
+    if (was != on) {
+        protocols_changed(h);
+        log_msg(LOG_INFO, "plugin", "%s %s", on ? "enabled" : "disabled", name);
+    }
+    return host_index_save(h);
+}
+
+/* --- info -------------------------------------------------------------- */
+
+static void fill_info(struct host_plugin *p, struct plugin_info *o)
+{
+    struct host_instance *in = p->inst;
+
+    memset(o, 0, sizeof(*o));
+    o->manifest = p->m;
+    o->state = p->state;
+    o->enabled = p->enabled;
+    o->restarts = p->restarts;
+    o->last_error = p->last_error;
+    memcpy(o->last_error_text, p->last_error_text, sizeof(o->last_error_text));
+    o->last_error_ms = p->last_error_ms;
+    if (p->state == PLUGIN_STATE_BACKOFF && p->restart_at > p->h->mono_ms)
+        o->restart_in_ms = p->restart_at - p->h->mono_ms;
+    o->file_bytes = p->file_bytes;
+    o->events = p->events;
+    o->fuel_used = p->fuel_used;
+    if (!in)
+        return;
+    if (in->wasm)
+        o->memory_pages = (uint32_t)(fastn_wasm_memory_size(in->wasm) >> 16);
+    if (in->db)
+        store_pdb_size(in->db, &o->db_bytes);
+    o->open_streams = in->n_streams;
+    o->pending_calls = in->n_calls;
+    o->armed_timers = in->n_timers;
+    o->queued_events = in->n_events + (in->cur != NULL);
+}
+
+int plugin_host_info(struct plugin_host *h, const char *name,
+                     struct plugin_info *out)
+{
+    struct host_plugin *p = host_find(h, name);
+
+    if (!p)
+        return FASTN_ERR_NOT_FOUND;
+    fill_info(p, out);
+    return 0;
+}
+
+int plugin_host_list(struct plugin_host *h, struct plugin_info **out, size_t *n)
+{
+    size_t count = 0, i = 0;
+    struct plugin_info *v;
+
+    for (struct host_plugin *p = h->plugins; p; p = p->next)
+        count++;
+    v = calloc(count ? count : 1, sizeof(*v));
+    if (!v)
+        return FASTN_ERR_NOMEM;
+    for (struct host_plugin *p = h->plugins; p; p = p->next)
+        fill_info(p, &v[i++]);
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+/* --- protocols --------------------------------------------------------- */
+
+static bool serving(const struct host_plugin *p)
+{
+    return p->loaded && p->enabled && p->state != PLUGIN_STATE_FAILED;
+}
+
+int plugin_host_serves(struct plugin_host *h, const char *protocol,
+                       const char **name_out, enum plugin_serves *serves)
+{
+    for (struct host_plugin *p = h->plugins; p; p = p->next)
+        if (serving(p) && plugin_manifest_has_protocol(&p->m, protocol)) {
+            if (name_out)
+                *name_out = p->name;
+            if (serves)
+                *serves = p->m.serves;
+            return 0;
+        }
+    return FASTN_ERR_NOT_FOUND;
+}
+
+size_t plugin_host_protocols(struct plugin_host *h, const char **protos,
+                             size_t max)
+{
+    size_t n = 0;
+    for (struct host_plugin *p = h->plugins; p; p = p->next) {
+        if (!serving(p))
+            continue;
+        for (size_t i = 0; i < p->m.n_protocols; i++, n++)
+            if (n < max)
+                protos[n] = p->m.protocols[i];
+    }
+    return n;
+}

@@ -1,0 +1,687 @@
+/*
+ * The imports a plugin calls (module "fastn", docs/PLUGIN-ABI.md,
+ * "Imports"), and the WASI glue: one host function per row of
+ * PLUGIN_ABI_IMPORTS.
+ *
+ * Every import, in this order: charges PLUGIN_IMPORT_FUEL (fuel does not
+ * run inside the host, so imports pay for themselves: a plugin cannot
+ * loop over cheap-looking SQL or log calls without end), checks its
+ * capability, then checks every (ptr, len) against the plugin's memory
+ * before reading or writing a byte (a bad one traps the instance with
+ * FASTN_ERR_PLUGIN_BAD_POINTER), then does the work, charging for bytes
+ * copied and SQL steps taken. Nothing here calls back into the plugin.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "fastn/err.h"
+#include "plugin/host_int.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/peer_id.h"
+
+#define LOG_RATE 100.0          /* lines per second */
+#define NOTIFY_RATE (10 / 60.0) /* per second: 10 a minute */
+#define NOTIFY_BURST 30.0
+#define OPEN_RATE 32.0 /* stream opens per second */
+#define BYTES_PER_FUEL 16
+
+typedef union fastn_wasm_value wval;
+
+bool host_bucket_take(struct host_bucket *b, uint64_t now_ms, double rate,
+                      double burst)
+{
+    if (!b->init) {
+        b->init = true;
+        b->tokens = burst;
+        b->last_ms = now_ms;
+    }
+    if (now_ms > b->last_ms) {
+        b->tokens += (double)(now_ms - b->last_ms) * rate / 1000.0;
+        if (b->tokens > burst)
+            b->tokens = burst;
+        b->last_ms = now_ms;
+    }
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
+/* --- fuel and pointers -------------------------------------------------- */
+
+/* Takes fuel for work done in the host: from the slice, then from the
+ * event's budget; when both are spent the instance traps (out of fuel). */
+static int charge(struct host_instance *in, uint64_t cost)
+{
+    uint64_t left = fastn_wasm_fuel_get(in->wasm);
+
+    if (left >= cost) {
+        fastn_wasm_fuel_set(in->wasm, left - cost);
+        return 0;
+    }
+    cost -= left;
+    fastn_wasm_fuel_set(in->wasm, 0);
+    if (in->budget >= cost) {
+        /* the next metering point suspends; the next slice resumes */
+        in->budget -= cost;
+        in->given += cost;
+        return 0;
+    }
+    in->given += in->budget;
+    in->budget = 0;
+    return FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
+}
+
+/* Borrows [ptr, ptr+len) of the plugin's memory, or traps. */
+static int span(struct host_instance *in, const char *imp, uint32_t ptr,
+                uint32_t len, uint8_t **out)
+{
+    static uint8_t empty[1];
+
+    if (len == 0) {
+        *out = empty;
+        return 0;
+    }
+    *out = fastn_wasm_memory_span(in->wasm, ptr, len);
+    if (!*out) {
+        in->import_failed = imp;
+        LOG_RATELIMITED(LOG_WARN, "plugin",
+                        "%s: fastn.%s: pointer %u + %u is outside its "
+                        "memory of %llu bytes",
+                        in->p->name, imp, ptr, len,
+                        (unsigned long long)fastn_wasm_memory_size(in->wasm));
+        return FASTN_ERR_PLUGIN_BAD_POINTER;
+    }
+    return charge(in, len / BYTES_PER_FUEL);
+}
+
+/* Copies n bytes to an output buffer (already checked): min(n, cap). */
+static int32_t copy_out(uint8_t *buf, uint32_t cap, const void *src, size_t n)
+{
+    if (n)
+        memcpy(buf, src, n < cap ? n : cap);
+    return (int32_t)n;
+}
+
+static int ret32(wval *r, int32_t v)
+{
+    r[0].i32 = v;
+    return 0;
+}
+
+/* A NUL-terminated copy of a plugin string (no NUL inside). */
+static int cstr(const uint8_t *p, uint32_t n, char *out, size_t cap)
+{
+    if (n >= cap)
+        return FASTN_ERR_TOO_LARGE;
+    if (memchr(p, 0, n))
+        return FASTN_ERR_INVAL;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* --- streams ------------------------------------------------------------ */
+
+static int x_stream_open(struct host_instance *in, const wval *a, wval *r)
+{
+    struct plugin_host *h = in->p->h;
+    char peer[PLUGIN_PEER_ID_MAX + 1], proto[PLUGIN_PROTOCOL_MAX + 1];
+    struct peer_id pid;
+    struct host_stream *s;
+    uint8_t *pp, *rp;
+    int err;
+
+    if ((err = span(in, "stream_open", a[0].u32, a[1].u32, &pp)) ||
+        (err = span(in, "stream_open", a[2].u32, a[3].u32, &rp)))
+        return err;
+    if (cstr(pp, a[1].u32, peer, sizeof(peer)) || peer_id_parse(peer, &pid))
+        return ret32(r, FASTN_ERR_BAD_PEER_ID);
+    if (cstr(rp, a[3].u32, proto, sizeof(proto)) ||
+        !plugin_manifest_has_protocol(&in->p->m, proto))
+        return ret32(r, FASTN_ERR_PLUGIN_CAPABILITY);
+    if (in->n_streams >= in->p->m.limits.streams)
+        return ret32(r, FASTN_ERR_PLUGIN_LIMIT);
+    if (!host_bucket_take(&in->open_rl, h->mono_ms, OPEN_RATE, OPEN_RATE))
+        return ret32(r, FASTN_ERR_AGAIN);
+    if (!(s = host_stream_add(in)))
+        return ret32(r, FASTN_ERR_NOMEM);
+    s->outgoing = s->opening = true;
+    s->token = h->next_token++;
+    memcpy(s->peer, peer, strlen(peer) + 1);
+    int32_t handle = s->handle;
+    err = h->ops->stream_open(h->ops_arg, peer, proto, s->token);
+    if (err) {
+        host_stream_free(in, host_stream_by_handle(in, handle));
+        return ret32(r, err < 0 ? err : FASTN_ERR_NET_UNREACHABLE);
+    }
+    return ret32(r, handle);
+}
+
+/* Queues bytes behind earlier ones that the router did not take yet. */
+static int32_t write_pending(struct host_instance *in, struct host_stream *s,
+                             const uint8_t *p, size_t n)
+{
+    size_t room = s->pending.max - s->pending.len;
+    size_t take = n < room ? n : room;
+
+    if (take && buf_append(&s->pending, p, take))
+        return FASTN_ERR_NOMEM;
+    if (take < n)
+        s->want_writable = true;
+    host_stream_flush_pending(in, s);
+    return take ? (int32_t)take : FASTN_ERR_AGAIN;
+}
+
+static int x_stream_write(struct host_instance *in, const wval *a, wval *r)
+{
+    struct plugin_host *h = in->p->h;
+    struct host_stream *s;
+    size_t n = a[2].u32;
+    uint8_t *p;
+    int err = span(in, "stream_write", a[1].u32, a[2].u32, &p);
+
+    if (err)
+        return err;
+    if (!(s = host_stream_by_handle(in, a[0].i32)))
+        return ret32(r, FASTN_ERR_PLUGIN_BAD_HANDLE);
+    if (s->local_closed || s->gone)
+        return ret32(r, FASTN_ERR_CLOSED);
+    if (n > PLUGIN_WRITE_MAX)
+        n = PLUGIN_WRITE_MAX;
+    if (n == 0)
+        return ret32(r, 0);
+    if (s->opening || s->pending.len > 0)
+        return ret32(r, write_pending(in, s, p, n));
+    int w = h->ops->stream_write(h->ops_arg, s->id, p, n);
+    if (w < 0)
+        return ret32(r, w);
+    if ((size_t)w < n)
+        s->want_writable = true;
+    return ret32(r, w ? w : FASTN_ERR_AGAIN);
+}
+
+static int x_stream_close(struct host_instance *in, const wval *a, wval *r)
+{
+    struct plugin_host *h = in->p->h;
+    struct host_stream *s = host_stream_by_handle(in, a[0].i32);
+
+    if (!s)
+        return ret32(r, FASTN_ERR_PLUGIN_BAD_HANDLE);
+    if (s->local_closed)
+        return ret32(r, FASTN_ERR_CLOSED);
+    s->local_closed = true;
+    if (s->id && !s->gone && s->pending.len == 0)
+        h->ops->stream_close(h->ops_arg, s->id);
+    if (s->remote_closed)
+        host_stream_free(in, s);
+    return ret32(r, 0);
+}
+
+static int x_stream_reset(struct host_instance *in, const wval *a, wval *r)
+{
+    struct plugin_host *h = in->p->h;
+    struct host_stream *s = host_stream_by_handle(in, a[0].i32);
+    uint64_t id;
+
+    if (!s)
+        return ret32(r, FASTN_ERR_PLUGIN_BAD_HANDLE);
+    id = s->gone ? 0 : s->id;
+    /* an opening stream's token is forgotten: when the router reports it
+     * open, plugin_host_stream_opened says NOT_FOUND and it is reset */
+    host_stream_free(in, s);
+    if (id)
+        h->ops->stream_reset(h->ops_arg, id);
+    return ret32(r, 0);
+}
+
+static int x_stream_peer(struct host_instance *in, const wval *a, wval *r)
+{
+    struct host_stream *s;
+    uint8_t *buf;
+    int err = span(in, "stream_peer", a[1].u32, a[2].u32, &buf);
+
+    if (err)
+        return err;
+    if (!(s = host_stream_by_handle(in, a[0].i32)))
+        return ret32(r, FASTN_ERR_PLUGIN_BAD_HANDLE);
+    return ret32(r, copy_out(buf, a[2].u32, s->peer, strlen(s->peer)));
+}
+
+/* --- calls -------------------------------------------------------------- */
+
+static int x_call_reply(struct host_instance *in, const wval *a, wval *r)
+{
+    struct host_call *c;
+    uint8_t *p;
+    int err = span(in, "call_reply", a[2].u32, a[3].u32, &p);
+
+    if (err)
+        return err;
+    if (a[3].u32 > PLUGIN_CALL_REPLY_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    if (a[1].i32 > 0)
+        return ret32(r, FASTN_ERR_INVAL);
+    if (!(c = host_call_by_handle(in, a[0].i32)))
+        return ret32(r, FASTN_ERR_PLUGIN_BAD_HANDLE);
+    host_call_answer(in, c, a[1].i32, p, a[3].u32);
+    return ret32(r, 0);
+}
+
+/* --- SQL ---------------------------------------------------------------- */
+
+/* Lets the next SQL call take only the steps the event can still pay
+ * for: SQL cannot be suspended mid-call, so this bounds how long one
+ * call holds the loop (with the default fuel, about 10 ms here). */
+static void sql_limit(struct host_instance *in)
+{
+    uint64_t fuel = fastn_wasm_fuel_get(in->wasm) + in->budget;
+    store_pdb_step_limit(in->db, fuel / PLUGIN_SQL_STEP_FUEL + 1000);
+}
+
+/* Charges the SQLite work of the call just made. */
+static int sql_charge(struct host_instance *in, int rc, wval *r)
+{
+    int err = charge(in, store_pdb_last_steps(in->db) * PLUGIN_SQL_STEP_FUEL);
+    if (err)
+        return err;
+    return ret32(r, rc);
+}
+
+static int x_sql_exec(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p;
+    int err = span(in, "sql_exec", a[0].u32, a[1].u32, &p);
+    if (err)
+        return err;
+    sql_limit(in);
+    return sql_charge(in, store_pdb_exec(in->db, (char *)p, a[1].u32), r);
+}
+
+static int x_sql_prepare(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p;
+    int err = span(in, "sql_prepare", a[0].u32, a[1].u32, &p);
+    if (err)
+        return err;
+    return ret32(r, store_pdb_prepare(in->db, (char *)p, a[1].u32));
+}
+
+static int x_sql_bind_null(struct host_instance *in, const wval *a, wval *r)
+{
+    return ret32(r, store_pdb_bind_null(in->db, a[0].i32, a[1].i32));
+}
+
+static int x_sql_bind_int64(struct host_instance *in, const wval *a, wval *r)
+{
+    return ret32(r, store_pdb_bind_int64(in->db, a[0].i32, a[1].i32, a[2].i64));
+}
+
+static int x_sql_bind_double(struct host_instance *in, const wval *a, wval *r)
+{
+    return ret32(r,
+                 store_pdb_bind_double(in->db, a[0].i32, a[1].i32, a[2].f64));
+}
+
+static int x_sql_bind_text(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p;
+    int err = span(in, "sql_bind_text", a[2].u32, a[3].u32, &p);
+    if (err)
+        return err;
+    return ret32(r,
+                 store_pdb_bind_text(in->db, a[0].i32, a[1].i32, p, a[3].u32));
+}
+
+static int x_sql_bind_blob(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p;
+    int err = span(in, "sql_bind_blob", a[2].u32, a[3].u32, &p);
+    if (err)
+        return err;
+    return ret32(r,
+                 store_pdb_bind_blob(in->db, a[0].i32, a[1].i32, p, a[3].u32));
+}
+
+static int x_sql_step(struct host_instance *in, const wval *a, wval *r)
+{
+    sql_limit(in);
+    return sql_charge(in, store_pdb_step(in->db, a[0].i32), r);
+}
+
+static int x_sql_reset(struct host_instance *in, const wval *a, wval *r)
+{
+    return ret32(r, store_pdb_reset(in->db, a[0].i32));
+}
+
+static int x_sql_finalize(struct host_instance *in, const wval *a, wval *r)
+{
+    return ret32(r, store_pdb_finalize(in->db, a[0].i32));
+}
+
+static int x_sql_column_count(struct host_instance *in, const wval *a, wval *r)
+{
+    return ret32(r, store_pdb_column_count(in->db, a[0].i32));
+}
+
+static int x_sql_column_type(struct host_instance *in, const wval *a, wval *r)
+{
+    return ret32(r, store_pdb_column_type(in->db, a[0].i32, a[1].i32));
+}
+
+static int x_sql_column_int64(struct host_instance *in, const wval *a, wval *r)
+{
+    r[0].i64 = store_pdb_column_int64(in->db, a[0].i32, a[1].i32);
+    return 0;
+}
+
+static int x_sql_column_double(struct host_instance *in, const wval *a, wval *r)
+{
+    r[0].f64 = store_pdb_column_double(in->db, a[0].i32, a[1].i32);
+    return 0;
+}
+
+static int x_sql_column_bytes(struct host_instance *in, const wval *a, wval *r)
+{
+    const uint8_t *src;
+    size_t n;
+    uint8_t *buf;
+    int err = span(in, "sql_column_bytes", a[2].u32, a[3].u32, &buf);
+
+    if (err)
+        return err;
+    err = store_pdb_column_bytes(in->db, a[0].i32, a[1].i32, &src, &n);
+    if (err)
+        return ret32(r, err);
+    if ((err = charge(in, n / BYTES_PER_FUEL)))
+        return err;
+    return ret32(r, copy_out(buf, a[3].u32, src, n));
+}
+
+static int x_sql_changes(struct host_instance *in, const wval *a, wval *r)
+{
+    (void)a;
+    return ret32(r, store_pdb_changes(in->db));
+}
+
+static int x_sql_last_insert_rowid(struct host_instance *in, const wval *a,
+                                   wval *r)
+{
+    (void)a;
+    r[0].i64 = store_pdb_last_insert_rowid(in->db);
+    return 0;
+}
+
+static int x_sql_errmsg(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *buf;
+    int err = span(in, "sql_errmsg", a[0].u32, a[1].u32, &buf);
+    const char *m;
+
+    if (err)
+        return err;
+    m = store_pdb_errmsg(in->db);
+    return ret32(r, copy_out(buf, a[1].u32, m, strlen(m)));
+}
+
+/* --- notifications, timers ---------------------------------------------- */
+
+static int x_notify(struct host_instance *in, const wval *a, wval *r)
+{
+    struct plugin_host *h = in->p->h;
+    char title[PLUGIN_NOTIFY_TITLE_MAX + 1], body[PLUGIN_NOTIFY_BODY_MAX + 1];
+    uint8_t *tp, *bp;
+    int err;
+
+    if ((err = span(in, "notify", a[0].u32, a[1].u32, &tp)) ||
+        (err = span(in, "notify", a[2].u32, a[3].u32, &bp)))
+        return err;
+    if (a[1].u32 == 0)
+        return ret32(r, FASTN_ERR_INVAL);
+    if ((err = cstr(tp, a[1].u32, title, sizeof(title))) ||
+        (err = cstr(bp, a[3].u32, body, sizeof(body))))
+        return ret32(r, err);
+    if (!h->state)
+        return ret32(r, FASTN_ERR_UNSUPPORTED);
+    if (!host_bucket_take(&in->notify_rl, h->mono_ms, NOTIFY_RATE,
+                          NOTIFY_BURST))
+        return ret32(r, FASTN_ERR_AGAIN);
+    err = store_notify_add(h->state, (int64_t)h->now_ms, in->p->name, title,
+                           body, NULL);
+    return ret32(r, err);
+}
+
+static int x_timer_set(struct host_instance *in, const wval *a, wval *r)
+{
+    int32_t id = a[0].i32;
+    int64_t delay = a[1].i64;
+    uint64_t due = in->p->h->mono_ms + (uint64_t)delay;
+
+    if (id < 0 || delay < 0 || delay > PLUGIN_TIMER_DELAY_MAX)
+        return ret32(r, FASTN_ERR_INVAL);
+    for (unsigned i = 0; i < in->n_timers; i++)
+        if (in->timers[i].id == id) {
+            in->timers[i].due = due;
+            return ret32(r, 0);
+        }
+    if (in->n_timers >= in->p->m.limits.timers)
+        return ret32(r, FASTN_ERR_PLUGIN_LIMIT);
+    if (in->n_timers == in->cap_timers) {
+        unsigned cap = in->cap_timers ? in->cap_timers * 2 : 4;
+        void *v = realloc(in->timers, cap * sizeof(*in->timers));
+        if (!v)
+            return ret32(r, FASTN_ERR_NOMEM);
+        in->timers = v;
+        in->cap_timers = cap;
+    }
+    in->timers[in->n_timers++] = (struct host_timer){id, due};
+    return ret32(r, 0);
+}
+
+static int x_timer_cancel(struct host_instance *in, const wval *a, wval *r)
+{
+    for (unsigned i = 0; i < in->n_timers; i++)
+        if (in->timers[i].id == a[0].i32) {
+            memmove(&in->timers[i], &in->timers[i + 1],
+                    (in->n_timers - i - 1) * sizeof(*in->timers));
+            in->n_timers--;
+            break;
+        }
+    return ret32(r, 0);
+}
+
+/* --- time, randomness, log, identity ------------------------------------ */
+
+static int x_now_ms(struct host_instance *in, const wval *a, wval *r)
+{
+    (void)a;
+    r[0].i64 = (int64_t)in->p->h->now_ms;
+    return 0;
+}
+
+static int x_monotonic_ms(struct host_instance *in, const wval *a, wval *r)
+{
+    (void)a;
+    r[0].i64 = (int64_t)in->p->h->mono_ms;
+    return 0;
+}
+
+static int fill_random(uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = getrandom(p, n, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return FASTN_ERR_IO;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int x_random(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p;
+    int err = span(in, "random", a[0].u32, a[1].u32, &p);
+    if (err)
+        return err;
+    if (a[1].u32 > PLUGIN_RANDOM_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    return ret32(r, fill_random(p, a[1].u32));
+}
+
+/* One line of plugin output into the daemon's log: cut, control
+ * characters replaced, rate-limited per plugin. */
+static void log_line(struct host_instance *in, int level, const uint8_t *p,
+                     size_t n)
+{
+    char line[PLUGIN_LOG_LINE_MAX + 1];
+
+    if (!host_bucket_take(&in->log_rl, in->p->h->mono_ms, LOG_RATE, LOG_RATE)) {
+        in->log_rl.dropped++;
+        return;
+    }
+    if (in->log_rl.dropped) {
+        log_msg(LOG_WARN, "plugin", "%s: %u log lines dropped (over %d/s)",
+                in->p->name, in->log_rl.dropped, (int)LOG_RATE);
+        in->log_rl.dropped = 0;
+    }
+    if (n > PLUGIN_LOG_LINE_MAX)
+        n = PLUGIN_LOG_LINE_MAX;
+    for (size_t i = 0; i < n; i++)
+        line[i] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+    line[n] = '\0';
+    log_msg((enum log_level)level, "plugin", "%s: %s", in->p->name, line);
+}
+
+static int x_log(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p;
+    int err = span(in, "log", a[1].u32, a[2].u32, &p);
+    if (err)
+        return err;
+    if (a[0].i32 < LOG_ERROR || a[0].i32 > LOG_TRACE)
+        return ret32(r, FASTN_ERR_INVAL);
+    log_line(in, a[0].i32, p, a[2].u32);
+    return ret32(r, 0);
+}
+
+static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
+{
+    const char *id = in->p->h->local_peer_id;
+    uint8_t *buf;
+    int err = span(in, "local_peer_id", a[0].u32, a[1].u32, &buf);
+    if (err)
+        return err;
+    return ret32(r, copy_out(buf, a[1].u32, id, strlen(id)));
+}
+
+/* --- the table ---------------------------------------------------------- */
+
+/* The wrapper every import goes through: fuel, then capability. */
+#define HOST_IMPORT_WRAP_(nm_, params, results, cap)                           \
+    static int w_##nm_(struct fastn_wasm_instance *w, void *user,              \
+                       const wval *a, wval *r)                                 \
+    {                                                                          \
+        struct host_instance *in = fastn_wasm_instance_get_user(w);            \
+        int err_;                                                              \
+        (void)user;                                                            \
+        if ((err_ = charge(in, PLUGIN_IMPORT_FUEL)))                           \
+            return err_;                                                       \
+        if ((cap) && !(in->p->m.caps & (unsigned)(cap))) {                     \
+            LOG_RATELIMITED(LOG_WARN, "plugin",                                \
+                            "%s: fastn." #nm_ " refused: no capability",       \
+                            in->p->name);                                      \
+            r[0].i64 = 0;                                                      \
+            if ((results)[0] == 'i')                                           \
+                r[0].i32 = FASTN_ERR_PLUGIN_CAPABILITY;                        \
+            return 0;                                                          \
+        }                                                                      \
+        return x_##nm_(in, a, r);                                              \
+    }
+PLUGIN_ABI_IMPORTS(HOST_IMPORT_WRAP_)
+#undef HOST_IMPORT_WRAP_
+
+/* --- WASI glue ---------------------------------------------------------- */
+
+/* fd 1 and 2 go to the log line by line (info and warn). */
+static int wasi_write(void *user, int fd, const uint8_t *p, size_t n)
+{
+    struct host_instance *in = user;
+    int k = fd == 2;
+    char *line = in->line[k];
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != '\n' && in->line_len[k] < PLUGIN_LOG_LINE_MAX) {
+            line[in->line_len[k]++] = (char)p[i];
+            continue;
+        }
+        log_line(in, k ? LOG_WARN : LOG_INFO, (uint8_t *)line, in->line_len[k]);
+        in->line_len[k] = 0;
+        if (p[i] != '\n')
+            line[in->line_len[k]++] = (char)p[i];
+    }
+    return charge(in, PLUGIN_IMPORT_FUEL + n / BYTES_PER_FUEL) ? 29 /* EIO */
+                                                               : 0;
+}
+
+void host_wasi_flush(struct host_instance *in)
+{
+    for (int k = 0; k < 2; k++)
+        if (in->line_len[k]) {
+            log_line(in, k ? LOG_WARN : LOG_INFO, (uint8_t *)in->line[k],
+                     in->line_len[k]);
+            in->line_len[k] = 0;
+        }
+}
+
+static int wasi_clock(void *user, uint32_t id, uint64_t *ns)
+{
+    struct host_instance *in = user;
+    if (id == 0)
+        *ns = in->p->h->now_ms * 1000000ull;
+    else if (id == 1)
+        *ns = in->p->h->mono_ms * 1000000ull;
+    else
+        return 28; /* EINVAL */
+    return 0;
+}
+
+static int wasi_random(void *user, uint8_t *p, size_t n)
+{
+    (void)user;
+    if (n > PLUGIN_RANDOM_MAX)
+        return 28;
+    return fill_random(p, n) ? 29 : 0;
+}
+
+int host_imports_build(struct host_instance *in,
+                       struct fastn_wasm_imports **out)
+{
+    struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
+    int err = imps ? 0 : FASTN_ERR_NOMEM;
+
+#define HOST_IMPORT_ADD_(name, params, results, cap)                           \
+    if (!err)                                                                  \
+        err = fastn_wasm_imports_add_func(imps, PLUGIN_IMPORT_MODULE, #name,   \
+                                          params, results, w_##name, NULL);
+    PLUGIN_ABI_IMPORTS(HOST_IMPORT_ADD_)
+#undef HOST_IMPORT_ADD_
+    in->wasi = (struct fastn_wasm_wasi){.write = wasi_write,
+                                        .clock = wasi_clock,
+                                        .random = wasi_random,
+                                        .user = in};
+    if (!err)
+        err = fastn_wasm_wasi_add(imps, in->p->mod, &in->wasi);
+    if (err) {
+        fastn_wasm_imports_free(imps);
+        return err;
+    }
+    *out = imps;
+    return 0;
+}

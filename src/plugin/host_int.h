@@ -1,0 +1,209 @@
+/*
+ * Internal to the plugin host (src/plugin/host*.c): the plugin, instance,
+ * event, stream, call and timer records, and the functions the host's
+ * files share. See plugin.h for the model.
+ *
+ *   host.c          the host, installed plugins, the index, info
+ *   host_run.c      instances: start, events, slices, failure, backoff
+ *   host_imports.c  the "fastn" imports and the WASI glue
+ *   host_io.c       entry points from the router and the control server
+ */
+#ifndef FASTN_PLUGIN_HOST_INT_H
+#define FASTN_PLUGIN_HOST_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plugin/plugin.h"
+#include "util/buf.h"
+#include "wasm/wasi.h"
+#include "wasm/wasm.h"
+
+enum host_ev_type {
+    EV_START, /* _initialize, then on_start */
+    EV_STREAM,
+    EV_DATA,
+    EV_CLOSE,
+    EV_OPEN,
+    EV_WRITABLE,
+    EV_CALL,
+    EV_TIMER,
+};
+
+/* One queued event. Bytes (peer+protocol, method+arg, data) follow it. */
+struct host_event {
+    struct host_event *next;
+    enum host_ev_type type;
+    int32_t handle; /* stream, call or timer id */
+    int32_t arg;    /* close reason, open result */
+    size_t len1, len2;
+    uint8_t data[];
+};
+
+/* Handles are positive i32 values from a per-instance counter, so a stale
+ * one is never confused with a newer object for 2^31 allocations. */
+struct host_stream {
+    int32_t handle;
+    uint64_t id;    /* the router's; 0 while opening */
+    uint64_t token; /* outgoing: what ops->stream_open was given */
+    bool outgoing, opening;
+    bool local_closed;  /* the plugin closed its side */
+    bool remote_closed; /* on_close(s, 0) delivered or queued */
+    bool gone;          /* the router forgot it; on_close(< 0) queued */
+    bool reset_on_open; /* reset by the plugin before it opened */
+    bool want_writable; /* a write was short: on_writable when room */
+    bool paused;        /* the router stopped reading it */
+    size_t queued_in;   /* bytes of on_data events queued */
+    struct buf pending; /* writes made before it opened */
+    char peer[PLUGIN_PEER_ID_MAX + 1];
+};
+
+struct host_call {
+    int32_t handle;
+    uint64_t id;       /* the control server's */
+    uint64_t deadline; /* monotonic ms */
+};
+
+struct host_timer {
+    int32_t id;
+    uint64_t due; /* monotonic ms */
+};
+
+/* A token bucket for rate limits. */
+struct host_bucket {
+    bool init;
+    double tokens;
+    uint64_t last_ms;
+    unsigned dropped;
+};
+
+enum host_phase { PH_INIT, PH_ALLOC, PH_HANDLER, PH_FREE, PH_DONE };
+
+struct host_instance {
+    struct host_plugin *p;
+    struct fastn_wasm_instance *wasm;
+    struct fastn_wasm_wasi wasi;
+    struct store_pdb *db;
+    unsigned exports; /* bit per PLUGIN_ABI_EXPORTS row that exists */
+
+    struct host_event *head, *tail;
+    unsigned n_events;
+    size_t queued_bytes;
+
+    /* the event being delivered */
+    struct host_event *cur;
+    enum host_phase phase;
+    uint32_t block;  /* fastn_alloc'd */
+    uint64_t budget; /* fuel of the event not yet handed out */
+    uint64_t given;  /* fuel handed out for the event */
+    int32_t handler_rc;
+    const char *import_failed; /* set by an import that trapped */
+
+    struct host_stream *streams;
+    unsigned n_streams, cap_streams;
+    struct host_call *calls;
+    unsigned n_calls, cap_calls;
+    struct host_timer *timers;
+    unsigned n_timers, cap_timers;
+    int32_t next_stream, next_call;
+
+    struct host_bucket log_rl, notify_rl, open_rl;
+    char line[2][PLUGIN_LOG_LINE_MAX + 1]; /* fd 1, fd 2 partial lines */
+    size_t line_len[2];
+};
+
+#define HOST_EXPORT_ENUM_(name, params, results, need) EXP_##name,
+enum host_export { PLUGIN_ABI_EXPORTS(HOST_EXPORT_ENUM_) EXP_COUNT };
+#undef HOST_EXPORT_ENUM_
+
+struct host_plugin {
+    struct plugin_host *h;
+    struct host_plugin *next;
+    char name[PLUGIN_NAME_MAX + 1];
+    bool loaded; /* manifest and module are valid */
+    struct plugin_manifest m;
+    struct fastn_wasm_module *mod;
+    size_t file_bytes;
+    bool enabled;
+    enum plugin_state state;
+    struct host_instance *inst;
+    unsigned restarts;
+    int last_error;
+    char last_error_text[200];
+    uint64_t last_error_ms;
+    uint64_t backoff_ms, restart_at, started_mono;
+    uint64_t events, fuel_used;
+};
+
+struct plugin_host {
+    char plugins_dir[PATH_MAX];
+    char data_dir[PATH_MAX];
+    char local_peer_id[PLUGIN_PEER_ID_MAX + 1];
+    struct store *state;
+    const struct plugin_host_ops *ops;
+    void *ops_arg;
+    uint64_t slice_fuel;
+    uint64_t now_ms, mono_ms; /* as of the last run or entry */
+    uint64_t next_token;
+    struct host_plugin *plugins; /* sorted by name */
+    bool running;                /* inside plugin_host_run */
+};
+
+/* host.c */
+struct host_plugin *host_find(struct plugin_host *h, const char *name);
+/* Wakes the loop (ops->wake). */
+void host_wake(struct plugin_host *h);
+/* Writes the index (name and enabled state of each plugin). */
+int host_index_save(struct plugin_host *h);
+
+/* host_run.c */
+/* Creates an instance of p and queues its start. Errors are recorded on
+ * p (FAILED or BACKOFF) and returned. */
+int host_instance_start(struct host_plugin *p);
+/* Ends p's instance (if any). clean: run on_stop first (bounded), no
+ * error recorded; else err/why are recorded and a restart scheduled. */
+void host_instance_stop(struct host_plugin *p, bool clean, int err,
+                        const char *why);
+/* Queues an event on an instance (takes ownership of ev). */
+void host_event_push(struct host_instance *in, struct host_event *ev);
+/* A new event with room for n bytes; NULL when out of memory. */
+struct host_event *host_event_new(enum host_ev_type type, int32_t handle,
+                                  int32_t arg, size_t len1, size_t len2);
+/* One slice of work for an instance. */
+void host_instance_slice(struct host_instance *in);
+/* Fires due timers and times out calls of an instance. */
+void host_instance_tick(struct host_instance *in);
+
+/* host_imports.c */
+/* Offers the "fastn" imports and WASI to an instance of p's module. */
+int host_imports_build(struct host_instance *in,
+                       struct fastn_wasm_imports **out);
+/* Flushes partial WASI output lines into the log. */
+void host_wasi_flush(struct host_instance *in);
+/* Takes a token from a bucket (rate per second, burst); false if none. */
+bool host_bucket_take(struct host_bucket *b, uint64_t now_ms, double rate,
+                      double burst);
+
+/* host_io.c: tables of an instance */
+struct host_stream *host_stream_by_handle(struct host_instance *in,
+                                          int32_t handle);
+struct host_stream *host_stream_add(struct host_instance *in);
+/* Frees a handle (the router is not told). */
+void host_stream_free(struct host_instance *in, struct host_stream *s);
+/* Resets every stream and tells the router; answers every call with err
+ * (and why, for a failure); drops timers. For an instance that ends. */
+void host_instance_release(struct host_instance *in, int err, const char *why);
+struct host_call *host_call_by_handle(struct host_instance *in, int32_t handle);
+void host_call_remove(struct host_instance *in, struct host_call *c);
+/* Answers a call and forgets it. */
+void host_call_answer(struct host_instance *in, struct host_call *c, int status,
+                      const uint8_t *p, size_t n);
+/* Pushes bytes queued before a stream opened to the router. */
+void host_stream_flush_pending(struct host_instance *in, struct host_stream *s);
+/* An on_data event was delivered or dropped: resume reading when the
+ * backlog fell below half. */
+void host_stream_drained(struct host_instance *in, struct host_stream *s,
+                         size_t n);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * The plugin host's tables of streams and calls, and the entry points the
+ * router and the control server call (plugin.h). Entry points only update
+ * tables and queue events; plugin code runs in plugin_host_run().
+ *
+ * A stream is known to the router by its id and to the plugin by its
+ * handle; an outgoing one is known by a token until the router has opened
+ * it. Backpressure: a stream whose queued on_data bytes pass
+ * PLUGIN_STREAM_BUFFER is paused (the router stops reading it, and yamux's
+ * window stops the peer) until the plugin has taken half of them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastn/err.h"
+#include "plugin/host_int.h"
+#include "util/log.h"
+
+/* --- streams ------------------------------------------------------------ */
+
+struct host_stream *host_stream_by_handle(struct host_instance *in,
+                                          int32_t handle)
+{
+    for (unsigned i = 0; handle > 0 && i < in->n_streams; i++)
+        if (in->streams[i].handle == handle)
+            return &in->streams[i];
+    return NULL;
+}
+
+static int32_t next_handle(int32_t *counter)
+{
+    int32_t h = *counter;
+    *counter = h == INT32_MAX ? 1 : h + 1;
+    return h;
+}
+
+struct host_stream *host_stream_add(struct host_instance *in)
+{
+    struct host_stream *s;
+
+    if (in->n_streams == in->cap_streams) {
+        unsigned cap = in->cap_streams ? in->cap_streams * 2 : 8;
+        void *v = realloc(in->streams, cap * sizeof(*in->streams));
+        if (!v)
+            return NULL;
+        in->streams = v;
+        in->cap_streams = cap;
+    }
+    s = &in->streams[in->n_streams++];
+    memset(s, 0, sizeof(*s));
+    s->handle = next_handle(&in->next_stream);
+    buf_init(&s->pending, PLUGIN_STREAM_BUFFER);
+    return s;
+}
+
+void host_stream_free(struct host_instance *in, struct host_stream *s)
+{
+    buf_cleanup(&s->pending);
+    *s = in->streams[--in->n_streams];
+}
+
+/* The stream with router id `id`, and its instance. */
+static struct host_stream *find_stream(struct plugin_host *h, uint64_t id,
+                                       struct host_instance **in_out)
+{
+    for (struct host_plugin *p = h->plugins; id && p; p = p->next) {
+        struct host_instance *in = p->inst;
+        for (unsigned i = 0; in && i < in->n_streams; i++)
+            if (in->streams[i].id == id) {
+                *in_out = in;
+                return &in->streams[i];
+            }
+    }
+    return NULL;
+}
+
+static struct host_stream *find_token(struct plugin_host *h, uint64_t token,
+                                      struct host_instance **in_out)
+{
+    for (struct host_plugin *p = h->plugins; p; p = p->next) {
+        struct host_instance *in = p->inst;
+        for (unsigned i = 0; in && i < in->n_streams; i++)
+            if (in->streams[i].opening && in->streams[i].token == token) {
+                *in_out = in;
+                return &in->streams[i];
+            }
+    }
+    return NULL;
+}
+
+void host_stream_flush_pending(struct host_instance *in, struct host_stream *s)
+{
+    struct plugin_host *h = in->p->h;
+    int n;
+
+    if (!s->id || s->gone || s->pending.len == 0)
+        return;
+    n = h->ops->stream_write(h->ops_arg, s->id, s->pending.data,
+                             s->pending.len);
+    if (n > 0)
+        buf_consume(&s->pending, (size_t)n);
+}
+
+void host_stream_drained(struct host_instance *in, struct host_stream *s,
+                         size_t n)
+{
+    struct plugin_host *h = in->p->h;
+
+    s->queued_in -= n < s->queued_in ? n : s->queued_in;
+    if (s->paused && s->id && !s->gone &&
+        s->queued_in < PLUGIN_STREAM_BUFFER / 2) {
+        s->paused = false;
+        if (h->ops->stream_pause)
+            h->ops->stream_pause(h->ops_arg, s->id, false);
+    }
+}
+
+static int push(struct host_instance *in, enum host_ev_type type,
+                int32_t handle, int32_t arg, const void *p1, size_t n1,
+                const void *p2, size_t n2)
+{
+    struct host_event *ev = host_event_new(type, handle, arg, n1, n2);
+
+    if (!ev)
+        return FASTN_ERR_NOMEM;
+    if (n1)
+        memcpy(ev->data, p1, n1);
+    if (n2)
+        memcpy(ev->data + n1, p2, n2);
+    host_event_push(in, ev);
+    return 0;
+}
+
+int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
+                                const char *peer, const char *protocol)
+{
+    const char *name;
+    struct host_plugin *p;
+    struct host_instance *in;
+    struct host_stream *s;
+    size_t plen = peer ? strlen(peer) : 0,
+           rlen = protocol ? strlen(protocol) : 0;
+    int err;
+
+    if (!stream || !plen || plen > PLUGIN_PEER_ID_MAX || !rlen ||
+        rlen > PLUGIN_PROTOCOL_MAX)
+        return FASTN_ERR_INVAL;
+    if (plugin_host_serves(h, protocol, &name, NULL))
+        return FASTN_ERR_NOT_FOUND;
+    p = host_find(h, name);
+    in = p->inst;
+    if (!in)
+        return FASTN_ERR_PLUGIN_CRASHED;
+    if (in->n_streams >= p->m.limits.streams)
+        return FASTN_ERR_PLUGIN_LIMIT;
+    s = host_stream_add(in);
+    if (!s)
+        return FASTN_ERR_NOMEM;
+    s->id = stream;
+    memcpy(s->peer, peer, plen + 1);
+    err = push(in, EV_STREAM, s->handle, 0, peer, plen, protocol, rlen);
+    if (err)
+        host_stream_free(in, s);
+    return err;
+}
+
+int plugin_host_stream_data(struct plugin_host *h, uint64_t stream,
+                            const uint8_t *p, size_t n)
+{
+    struct host_instance *in = NULL;
+    struct host_stream *s = find_stream(h, stream, &in);
+
+    if (!s || s->gone || s->remote_closed)
+        return FASTN_ERR_NOT_FOUND;
+    while (n > 0) {
+        size_t k = n < PLUGIN_DATA_CHUNK_MAX ? n : PLUGIN_DATA_CHUNK_MAX;
+        int32_t handle = s->handle;
+        if (push(in, EV_DATA, handle, 0, p, k, NULL, 0))
+            return FASTN_ERR_NOMEM;
+        s = host_stream_by_handle(in, handle);
+        s->queued_in += k;
+        p += k;
+        n -= k;
+    }
+    if (!s->paused && s->queued_in > PLUGIN_STREAM_BUFFER &&
+        h->ops->stream_pause) {
+        s->paused = true;
+        h->ops->stream_pause(h->ops_arg, s->id, true);
+    }
+    return 0;
+}
+
+int plugin_host_stream_closed(struct plugin_host *h, uint64_t stream,
+                              int reason)
+{
+    struct host_instance *in = NULL;
+    struct host_stream *s = find_stream(h, stream, &in);
+
+    if (!s || s->gone)
+        return FASTN_ERR_NOT_FOUND;
+    if (reason > 0)
+        reason = FASTN_ERR_NET_STREAM_RESET;
+    if (reason < 0) {
+        /* the router forgets it: no more calls to ops for this id */
+        s->gone = true;
+        s->id = 0;
+    }
+    return push(in, EV_CLOSE, s->handle, reason, NULL, 0, NULL, 0);
+}
+
+int plugin_host_stream_opened(struct plugin_host *h, uint64_t token,
+                              uint64_t stream, int result)
+{
+    struct host_instance *in = NULL;
+    struct host_stream *s = find_token(h, token, &in);
+
+    if (!s)
+        return FASTN_ERR_NOT_FOUND;
+    s->opening = false;
+    if (result == 0 && stream) {
+        s->id = stream;
+        host_stream_flush_pending(in, s);
+        if (s->local_closed && s->pending.len == 0)
+            h->ops->stream_close(h->ops_arg, s->id);
+    } else {
+        s->gone = true;
+        buf_reset(&s->pending); /* discarded, as the ABI says */
+        if (result == 0)
+            result = FASTN_ERR_NET_UNREACHABLE;
+    }
+    return push(in, EV_OPEN, s->handle, result, NULL, 0, NULL, 0);
+}
+
+int plugin_host_stream_writable(struct plugin_host *h, uint64_t stream)
+{
+    struct host_instance *in = NULL;
+    struct host_stream *s = find_stream(h, stream, &in);
+
+    if (!s)
+        return FASTN_ERR_NOT_FOUND;
+    host_stream_flush_pending(in, s);
+    if (s->pending.len == 0 && s->local_closed && !s->gone)
+        h->ops->stream_close(h->ops_arg, s->id);
+    if (!s->want_writable || s->pending.len > 0)
+        return 0;
+    s->want_writable = false;
+    return push(in, EV_WRITABLE, s->handle, 0, NULL, 0, NULL, 0);
+}
+
+/* --- calls ------------------------------------------------------------- */
+
+struct host_call *host_call_by_handle(struct host_instance *in, int32_t handle)
+{
+    for (unsigned i = 0; handle > 0 && i < in->n_calls; i++)
+        if (in->calls[i].handle == handle)
+            return &in->calls[i];
+    return NULL;
+}
+
+void host_call_remove(struct host_instance *in, struct host_call *c)
+{
+    *c = in->calls[--in->n_calls];
+}
+
+void host_call_answer(struct host_instance *in, struct host_call *c, int status,
+                      const uint8_t *p, size_t n)
+{
+    struct plugin_host *h = in->p->h;
+    uint64_t id = c->id;
+
+    host_call_remove(in, c);
+    h->ops->call_reply(h->ops_arg, id, status, p, n);
+}
+
+int plugin_host_call(struct plugin_host *h, const char *name,
+                     const char *method, size_t method_len, const uint8_t *arg,
+                     size_t n, uint64_t call)
+{
+    struct host_plugin *p = host_find(h, name);
+    struct host_instance *in;
+    struct host_call *c;
+
+    if (!p)
+        return FASTN_ERR_NOT_FOUND;
+    if (!p->enabled)
+        return FASTN_ERR_PLUGIN_DISABLED;
+    if (!(in = p->inst))
+        return FASTN_ERR_PLUGIN_CRASHED;
+    if (method_len == 0 || method_len > PLUGIN_CALL_METHOD_MAX ||
+        memchr(method, 0, method_len))
+        return FASTN_ERR_INVAL;
+    if (n > PLUGIN_CALL_ARG_MAX)
+        return FASTN_ERR_TOO_LARGE;
+    if (in->n_calls >= PLUGIN_PENDING_CALLS_MAX ||
+        in->queued_bytes + n > PLUGIN_QUEUED_BYTES_MAX)
+        return FASTN_ERR_BUSY;
+    if (in->n_calls == in->cap_calls) {
+        unsigned cap = in->cap_calls ? in->cap_calls * 2 : 4;
+        void *v = realloc(in->calls, cap * sizeof(*in->calls));
+        if (!v)
+            return FASTN_ERR_NOMEM;
+        in->calls = v;
+        in->cap_calls = cap;
+    }
+    c = &in->calls[in->n_calls];
+    c->handle = next_handle(&in->next_call);
+    c->id = call;
+    c->deadline = 0; /* set by the next tick, which knows the time */
+    if (push(in, EV_CALL, c->handle, 0, method, method_len, arg, n))
+        return FASTN_ERR_NOMEM;
+    in->n_calls++;
+    return 0;
+}
+
+/* --- an instance that ends --------------------------------------------- */
+
+void host_instance_release(struct host_instance *in, int err, const char *why)
+{
+    struct plugin_host *h = in->p->h;
+    char msg[300];
+    int n;
+
+    while (in->n_streams > 0) {
+        struct host_stream *s = &in->streams[in->n_streams - 1];
+        uint64_t id = s->gone ? 0 : s->id;
+        host_stream_free(in, s);
+        if (id)
+            h->ops->stream_reset(h->ops_arg, id);
+    }
+    if (err == FASTN_ERR_PLUGIN_CRASHED)
+        n = snprintf(msg, sizeof(msg), "plugin %s stopped: %s", in->p->name,
+                     why ? why : "an error");
+    else
+        n = snprintf(msg, sizeof(msg), "plugin %s was stopped", in->p->name);
+    if (n >= (int)sizeof(msg))
+        n = sizeof(msg) - 1;
+    while (in->n_calls > 0)
+        host_call_answer(in, &in->calls[in->n_calls - 1], err,
+                         (const uint8_t *)msg, (size_t)n);
+    in->n_timers = 0;
+}

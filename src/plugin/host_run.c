@@ -1,0 +1,662 @@
+/*
+ * Plugin instances: starting one, delivering its events in fuel slices,
+ * and ending it (cleanly, or after a failure, with a restart after a
+ * backoff). See plugin.h, "Scheduling" and "Failures".
+ *
+ * One event is a sequence of phases, each an export call: fastn_alloc
+ * (when the event carries bytes), the handler, fastn_free. A phase that
+ * runs out of its slice's fuel is suspended by the engine and resumed in
+ * the next slice; the event as a whole may take at most fuel_per_event
+ * (the fuel its imports are charged included). Invariants: an instance
+ * runs one event at a time (in->cur), never re-entered; the engine
+ * instance is freed only between slices, never from inside a call.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastn/err.h"
+#include "plugin/host_int.h"
+#include "store/store.h"
+#include "util/log.h"
+
+static const char *const export_names[EXP_COUNT] = {
+#define HOST_EXPORT_NAME_(name, params, results, need) #name,
+    PLUGIN_ABI_EXPORTS(HOST_EXPORT_NAME_)
+#undef HOST_EXPORT_NAME_
+};
+
+static bool has_export(const struct host_instance *in, enum host_export e)
+{
+    return in->exports & (1u << e);
+}
+
+/* --- events ------------------------------------------------------------ */
+
+struct host_event *host_event_new(enum host_ev_type type, int32_t handle,
+                                  int32_t arg, size_t len1, size_t len2)
+{
+    struct host_event *ev;
+
+    if (len1 > SIZE_MAX / 2 || len2 > SIZE_MAX / 2)
+        return NULL;
+    ev = malloc(sizeof(*ev) + len1 + len2);
+    if (!ev)
+        return NULL;
+    ev->next = NULL;
+    ev->type = type;
+    ev->handle = handle;
+    ev->arg = arg;
+    ev->len1 = len1;
+    ev->len2 = len2;
+    return ev;
+}
+
+void host_event_push(struct host_instance *in, struct host_event *ev)
+{
+    if (in->tail)
+        in->tail->next = ev;
+    else
+        in->head = ev;
+    in->tail = ev;
+    in->n_events++;
+    in->queued_bytes += ev->len1 + ev->len2;
+    host_wake(in->p->h);
+}
+
+static struct host_event *event_pop(struct host_instance *in)
+{
+    struct host_event *ev = in->head;
+
+    if (!ev)
+        return NULL;
+    in->head = ev->next;
+    if (!in->head)
+        in->tail = NULL;
+    in->n_events--;
+    in->queued_bytes -= ev->len1 + ev->len2;
+    if (ev->type == EV_DATA) {
+        struct host_stream *s = host_stream_by_handle(in, ev->handle);
+        if (s)
+            host_stream_drained(in, s, ev->len1);
+    }
+    return ev;
+}
+
+static const char *event_name(const struct host_event *ev)
+{
+    static const char *const names[] = {
+        [EV_START] = "on_start", [EV_STREAM] = "on_stream",
+        [EV_DATA] = "on_data",   [EV_CLOSE] = "on_close",
+        [EV_OPEN] = "on_open",   [EV_WRITABLE] = "on_writable",
+        [EV_CALL] = "on_call",   [EV_TIMER] = "on_timer",
+    };
+    return ev ? names[ev->type] : "start";
+}
+
+static enum host_export event_export(enum host_ev_type t)
+{
+    static const enum host_export map[] = {
+        [EV_START] = EXP_on_start, [EV_STREAM] = EXP_on_stream,
+        [EV_DATA] = EXP_on_data,   [EV_CLOSE] = EXP_on_close,
+        [EV_OPEN] = EXP_on_open,   [EV_WRITABLE] = EXP_on_writable,
+        [EV_CALL] = EXP_on_call,   [EV_TIMER] = EXP_on_timer,
+    };
+    return map[t];
+}
+
+/* Whether ev still means something (its handle lives, its handler
+ * exists); answers or drops what it cannot deliver. */
+static bool event_ready(struct host_instance *in, struct host_event *ev)
+{
+    struct host_stream *s = NULL;
+    struct host_call *c;
+
+    switch (ev->type) {
+    case EV_START:
+    case EV_TIMER:
+        return true;
+    case EV_CALL:
+        c = host_call_by_handle(in, ev->handle);
+        if (c && !has_export(in, EXP_on_call)) {
+            static const char msg[] = "the plugin takes no calls";
+            host_call_answer(in, c, FASTN_ERR_UNSUPPORTED, (const uint8_t *)msg,
+                             sizeof(msg) - 1);
+            return false;
+        }
+        return c != NULL;
+    default:
+        s = host_stream_by_handle(in, ev->handle);
+        return s != NULL && has_export(in, event_export(ev->type));
+    }
+}
+
+/* --- failure ----------------------------------------------------------- */
+
+static const char *trap_kind(int err)
+{
+    switch (err) {
+    case FASTN_ERR_WASM_TRAP_OUT_OF_FUEL:
+        return "out of fuel";
+    case FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED:
+        return "call stack exhausted";
+    case FASTN_ERR_WASM_TRAP_MEMORY_OOB:
+        return "out-of-bounds memory access";
+    case FASTN_ERR_WASM_TRAP_UNREACHABLE:
+        return "unreachable executed (abort?)";
+    default:
+        return fastn_strerror(err);
+    }
+}
+
+/* Ends the instance after a failure of its current event. */
+static void fail_event(struct host_instance *in, int err)
+{
+    struct host_plugin *p = in->p;
+    const char *ev = event_name(in->cur);
+    char why[200];
+
+    if (err == FASTN_ERR_WASM_EXIT)
+        snprintf(why, sizeof(why), "proc_exit(%d) in %s", in->wasi.exit_code,
+                 ev);
+    else if (in->import_failed)
+        snprintf(why, sizeof(why), "%s in %s (fastn.%s)", fastn_strerror(err),
+                 ev, in->import_failed);
+    else if (err == FASTN_ERR_WASM_TRAP_OUT_OF_FUEL)
+        snprintf(why, sizeof(why),
+                 "trap: out of fuel in %s (fuel_per_event %" PRIu64 ")", ev,
+                 p->m.limits.fuel_per_event);
+    else
+        snprintf(why, sizeof(why), "trap: %s in %s", trap_kind(err), ev);
+    host_instance_stop(p, false, err, why);
+}
+
+static uint64_t backoff_next(struct host_plugin *p)
+{
+    uint64_t mono = p->h->mono_ms;
+    if (!p->backoff_ms || mono - p->started_mono >= PLUGIN_BACKOFF_RESET_MS)
+        return PLUGIN_BACKOFF_FIRST_MS;
+    return p->backoff_ms * 2 > PLUGIN_BACKOFF_MAX_MS ? PLUGIN_BACKOFF_MAX_MS
+                                                     : p->backoff_ms * 2;
+}
+
+/* Records an error on p; permanent ones are not retried. */
+static void record_failure(struct host_plugin *p, int err, const char *why,
+                           bool permanent)
+{
+    p->last_error = err;
+    snprintf(p->last_error_text, sizeof(p->last_error_text), "%s", why);
+    p->last_error_ms = p->h->now_ms;
+    p->restarts++;
+    if (permanent) {
+        p->state = PLUGIN_STATE_FAILED;
+        log_msg(LOG_ERROR, "plugin", "%s: cannot run: %s", p->name, why);
+        return;
+    }
+    p->backoff_ms = backoff_next(p);
+    p->restart_at = p->h->mono_ms + p->backoff_ms;
+    p->state = PLUGIN_STATE_BACKOFF;
+    log_msg(LOG_WARN, "plugin", "%s: stopped: %s; restarting in %" PRIu64 " ms",
+            p->name, why, p->backoff_ms);
+}
+
+/* --- starting ---------------------------------------------------------- */
+
+static void find_exports(struct host_instance *in)
+{
+    char params[16], results[8];
+    for (int e = 0; e < EXP_COUNT; e++)
+        if (fastn_wasm_instance_func_sig(in->wasm, export_names[e], params,
+                                         sizeof(params), results,
+                                         sizeof(results)) == 0)
+            in->exports |= 1u << e;
+}
+
+static int open_db(struct host_instance *in, char *why, size_t whylen)
+{
+    const struct plugin_manifest *m = &in->p->m;
+    struct store_pdb_limits lim = {.quota_bytes = m->storage_quota,
+                                   .max_statements = m->limits.statements};
+    int err;
+
+    if (!(m->caps & PLUGIN_CAP_STORAGE))
+        return 0;
+    err = store_pdb_open(in->p->h->data_dir, m->name, &lim, &in->db);
+    if (err)
+        snprintf(why, whylen, "cannot open its database: %s",
+                 fastn_strerror(err));
+    return err;
+}
+
+/* Links and initialises the engine instance. *permanent says whether
+ * trying again could help. */
+static int instantiate(struct host_instance *in, char *why, size_t whylen,
+                       bool *permanent)
+{
+    struct host_plugin *p = in->p;
+    struct fastn_wasm_imports *imps = NULL;
+    struct fastn_wasm_limits lim;
+    struct fastn_wasm_error werr = {0};
+    int err = host_imports_build(in, &imps);
+
+    if (err) {
+        snprintf(why, whylen, "cannot build its imports: %s",
+                 fastn_strerror(err));
+        return err;
+    }
+    fastn_wasm_limits_default(&lim);
+    lim.max_memory_pages = p->m.limits.memory_pages;
+    /* a start function gets one slice; plugins have none (reactors) */
+    lim.fuel = p->h->slice_fuel;
+    err = fastn_wasm_instance_new(p->mod, imps, &lim, &in->wasm, &werr);
+    fastn_wasm_imports_free(imps);
+    if (err) {
+        *permanent = err != FASTN_ERR_NOMEM;
+        snprintf(why, whylen, "cannot instantiate: %.170s", werr.message);
+        return err;
+    }
+    fastn_wasm_instance_set_user(in->wasm, in);
+    err = fastn_wasm_instance_init(in->wasm);
+    if (err)
+        snprintf(why, whylen, "trap while instantiating: %s", trap_kind(err));
+    return err;
+}
+
+static void instance_free(struct host_instance *in)
+{
+    while (in->head)
+        free(event_pop(in));
+    free(in->cur);
+    fastn_wasm_instance_free(in->wasm);
+    store_pdb_close(in->db);
+    free(in->streams);
+    free(in->calls);
+    free(in->timers);
+    free(in);
+}
+
+int host_instance_start(struct host_plugin *p)
+{
+    struct host_instance *in;
+    struct host_event *ev;
+    bool permanent = false;
+    char why[200] = "";
+    int err;
+
+    if (p->inst || !p->loaded)
+        return p->inst ? 0 : FASTN_ERR_INVAL;
+    in = calloc(1, sizeof(*in));
+    if (!in)
+        return FASTN_ERR_NOMEM;
+    in->p = p;
+    in->next_stream = in->next_call = 1;
+    p->started_mono = p->h->mono_ms;
+    err = open_db(in, why, sizeof(why));
+    if (!err)
+        err = instantiate(in, why, sizeof(why), &permanent);
+    ev = err ? NULL : host_event_new(EV_START, 0, 0, 0, 0);
+    if (!err && !ev)
+        err = FASTN_ERR_NOMEM;
+    if (err) {
+        host_instance_release(in, FASTN_ERR_PLUGIN_CRASHED, why);
+        instance_free(in);
+        record_failure(p, err, why, permanent);
+        return err;
+    }
+    find_exports(in);
+    p->inst = in;
+    p->state = PLUGIN_STATE_RUNNING;
+    host_event_push(in, ev);
+    log_msg(LOG_DEBUG, "plugin", "%s: instance started", p->name);
+    return 0;
+}
+
+/* --- stopping ---------------------------------------------------------- */
+
+/* on_stop with 1/10 of the fuel, in one go (the daemon is stopping it). */
+static void run_on_stop(struct host_instance *in)
+{
+    union fastn_wasm_value r;
+    uint64_t fuel = in->p->m.limits.fuel_per_event / 10;
+
+    if (!in->wasm || !has_export(in, EXP_on_stop))
+        return;
+    in->budget = 0;
+    fastn_wasm_fuel_set(in->wasm, fuel ? fuel : 1);
+    if (fastn_wasm_instance_call(in->wasm, "on_stop", NULL, 0, &r, 1) != 0)
+        log_msg(LOG_DEBUG, "plugin", "%s: on_stop did not finish", in->p->name);
+    if (in->db)
+        store_pdb_event_end(in->db);
+}
+
+void host_instance_stop(struct host_plugin *p, bool clean, int err,
+                        const char *why)
+{
+    struct host_instance *in = p->inst;
+
+    if (!in)
+        return;
+    if (clean)
+        run_on_stop(in);
+    host_wasi_flush(in);
+    if (in->db)
+        store_pdb_event_end(in->db);
+    p->inst = NULL;
+    host_instance_release(
+        in, clean ? FASTN_ERR_CANCELED : FASTN_ERR_PLUGIN_CRASHED, why);
+    instance_free(in);
+    if (!clean)
+        record_failure(p, err, why ? why : fastn_strerror(err), false);
+    else
+        p->state = p->enabled ? PLUGIN_STATE_RUNNING : PLUGIN_STATE_DISABLED;
+}
+
+/* --- delivering one event ---------------------------------------------- */
+
+static bool begin_event(struct host_instance *in)
+{
+    struct host_event *ev;
+
+    while ((ev = event_pop(in))) {
+        if (!event_ready(in, ev)) {
+            free(ev);
+            continue;
+        }
+        in->cur = ev;
+        in->budget = in->p->m.limits.fuel_per_event;
+        in->given = 0;
+        in->block = 0;
+        in->handler_rc = 0;
+        in->import_failed = NULL;
+        if (ev->type == EV_START)
+            in->phase = has_export(in, EXP__initialize) ? PH_INIT : PH_HANDLER;
+        else
+            in->phase = ev->len1 + ev->len2 ? PH_ALLOC : PH_HANDLER;
+        if (ev->type == EV_START && in->phase == PH_HANDLER &&
+            !has_export(in, EXP_on_start))
+            in->phase = PH_DONE;
+        return true;
+    }
+    return false;
+}
+
+/* Handler arguments for the current event. */
+static size_t handler_args(struct host_instance *in, union fastn_wasm_value *a)
+{
+    const struct host_event *ev = in->cur;
+    uint32_t b = in->block, l1 = (uint32_t)ev->len1, l2 = (uint32_t)ev->len2;
+
+    a[0].i32 = ev->handle;
+    switch (ev->type) {
+    case EV_START:
+        return 0;
+    case EV_STREAM:
+    case EV_CALL:
+        a[1].u32 = b;
+        a[2].u32 = l1;
+        a[3].u32 = l2 ? b + l1 : 0;
+        a[4].u32 = l2;
+        return 5;
+    case EV_DATA:
+        a[1].u32 = b;
+        a[2].u32 = l1;
+        return 3;
+    case EV_CLOSE:
+    case EV_OPEN:
+        a[1].i32 = ev->arg;
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+/* Checks and fills the block fastn_alloc returned. */
+static int place_bytes(struct host_instance *in, uint32_t ptr)
+{
+    size_t n = in->cur->len1 + in->cur->len2;
+
+    in->block = ptr;
+    if (ptr == 0 || fastn_wasm_memory_write(in->wasm, ptr, in->cur->data, n))
+        return FASTN_ERR_PLUGIN_BAD_POINTER;
+    return 0;
+}
+
+/* Calls (or resumes) the current phase. */
+static int run_phase(struct host_instance *in, bool resume)
+{
+    union fastn_wasm_value a[5], r = {0};
+    size_t nr = in->phase == PH_INIT || in->phase == PH_FREE ? 0 : 1;
+    const char *fn = NULL;
+    size_t na = 0;
+    int err;
+
+    if (resume) {
+        err = fastn_wasm_instance_resume(in->wasm, &r, nr);
+        /* nothing to resume: it stopped inside an import, a plain trap */
+        if (err == FASTN_ERR_INVAL)
+            err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
+    } else {
+        switch (in->phase) {
+        case PH_INIT:
+            fn = "_initialize";
+            break;
+        case PH_ALLOC:
+            fn = "fastn_alloc";
+            a[0].u32 = (uint32_t)(in->cur->len1 + in->cur->len2);
+            na = 1;
+            break;
+        case PH_FREE:
+            fn = "fastn_free";
+            a[0].u32 = in->block;
+            na = 1;
+            break;
+        default:
+            fn = export_names[event_export(in->cur->type)];
+            na = handler_args(in, a);
+        }
+        err = fastn_wasm_instance_call(in->wasm, fn, a, na, &r, nr);
+    }
+    if (err)
+        return err;
+    switch (in->phase) {
+    case PH_INIT:
+        in->phase = has_export(in, EXP_on_start) ? PH_HANDLER : PH_DONE;
+        return 0;
+    case PH_ALLOC:
+        in->phase = PH_HANDLER;
+        return place_bytes(in, r.u32);
+    case PH_HANDLER:
+        in->handler_rc = r.i32;
+        in->phase = in->block ? PH_FREE : PH_DONE;
+        return 0;
+    default:
+        in->phase = PH_DONE;
+        return 0;
+    }
+}
+
+static void finish_stream_event(struct host_instance *in,
+                                const struct host_event *ev)
+{
+    struct host_plugin *p = in->p;
+    struct host_stream *s = host_stream_by_handle(in, ev->handle);
+
+    if (!s)
+        return;
+    switch (ev->type) {
+    case EV_STREAM:
+    case EV_DATA:
+        if (in->handler_rc < 0) {
+            uint64_t id = s->id;
+            host_stream_free(in, s);
+            if (id)
+                p->h->ops->stream_reset(p->h->ops_arg, id);
+        }
+        break;
+    case EV_CLOSE:
+        if (ev->arg < 0) {
+            host_stream_free(in, s);
+        } else {
+            s->remote_closed = true;
+            if (s->local_closed)
+                host_stream_free(in, s);
+        }
+        break;
+    case EV_OPEN:
+        if (ev->arg < 0)
+            host_stream_free(in, s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The event is over: clean up after it as the ABI says. */
+static void finish_event(struct host_instance *in)
+{
+    struct host_event *ev = in->cur;
+    struct host_plugin *p = in->p;
+    struct host_call *c;
+    char msg[96];
+
+    if (in->db && store_pdb_event_end(in->db) == 1)
+        LOG_RATELIMITED(LOG_WARN, "plugin",
+                        "%s: rolled back a transaction left open by %s",
+                        p->name, event_name(ev));
+    p->events++;
+    p->fuel_used += in->given - fastn_wasm_fuel_get(in->wasm);
+    in->cur = NULL;
+    if (ev->type == EV_START && in->handler_rc < 0) {
+        snprintf(msg, sizeof(msg), "on_start returned %d (%s)",
+                 (int)in->handler_rc, fastn_err_name(in->handler_rc));
+        host_instance_stop(p, false, FASTN_ERR_PLUGIN_CRASHED, msg);
+    } else if (ev->type == EV_CALL && in->handler_rc < 0 &&
+               (c = host_call_by_handle(in, ev->handle))) {
+        int n = snprintf(msg, sizeof(msg), "%s: on_call returned %s", p->name,
+                         fastn_err_name(in->handler_rc));
+        host_call_answer(in, c, in->handler_rc, (const uint8_t *)msg,
+                         (size_t)n);
+    } else if (ev->type != EV_CALL && ev->type != EV_TIMER &&
+               ev->type != EV_START) {
+        finish_stream_event(in, ev);
+    }
+    free(ev);
+}
+
+void host_instance_slice(struct host_instance *in)
+{
+    bool resume = in->cur != NULL;
+    uint64_t give;
+    int err = 0;
+
+    if (!in->cur && !begin_event(in))
+        return;
+    give =
+        in->budget < in->p->h->slice_fuel ? in->budget : in->p->h->slice_fuel;
+    in->budget -= give;
+    in->given += give;
+    fastn_wasm_fuel_set(in->wasm, give);
+    while (!err && in->phase != PH_DONE) {
+        err = run_phase(in, resume);
+        resume = false;
+    }
+    if (err == FASTN_ERR_WASM_TRAP_OUT_OF_FUEL && in->budget > 0 &&
+        !in->import_failed)
+        return; /* suspended: the next slice resumes it */
+    if (err) {
+        in->p->fuel_used += in->given - fastn_wasm_fuel_get(in->wasm);
+        fail_event(in, err);
+        return;
+    }
+    finish_event(in);
+}
+
+void host_instance_tick(struct host_instance *in)
+{
+    uint64_t mono = in->p->h->mono_ms;
+    static const char late[] = "the plugin did not answer within 30 s";
+
+    /* due timers fire earliest first (ties: the first armed) */
+    for (;;) {
+        unsigned best = in->n_timers;
+        struct host_event *ev;
+        for (unsigned i = 0; i < in->n_timers; i++)
+            if (in->timers[i].due <= mono &&
+                (best == in->n_timers ||
+                 in->timers[i].due < in->timers[best].due))
+                best = i;
+        if (best == in->n_timers ||
+            !(ev = host_event_new(EV_TIMER, in->timers[best].id, 0, 0, 0)))
+            break;
+        memmove(&in->timers[best], &in->timers[best + 1],
+                (in->n_timers - best - 1) * sizeof(*in->timers));
+        in->n_timers--;
+        host_event_push(in, ev);
+    }
+    for (unsigned i = 0; i < in->n_calls;) {
+        if (!in->calls[i].deadline)
+            in->calls[i].deadline = mono + PLUGIN_CALL_TIMEOUT_MS;
+        if (in->calls[i].deadline > mono) {
+            i++;
+            continue;
+        }
+        host_call_answer(in, &in->calls[i], FASTN_ERR_TIMEOUT,
+                         (const uint8_t *)late, sizeof(late) - 1);
+    }
+}
+
+/* --- the loop's entry points ------------------------------------------- */
+
+int plugin_host_run(struct plugin_host *h, uint64_t now_ms,
+                    uint64_t monotonic_ms, unsigned max_rounds)
+{
+    int slices = 0;
+
+    h->now_ms = now_ms;
+    h->mono_ms = monotonic_ms;
+    for (struct host_plugin *p = h->plugins; p; p = p->next) {
+        if (!p->inst && p->enabled && p->state == PLUGIN_STATE_BACKOFF &&
+            p->restart_at <= monotonic_ms)
+            host_instance_start(p);
+        if (p->inst)
+            host_instance_tick(p->inst);
+    }
+    for (unsigned round = 0; round < max_rounds; round++) {
+        bool any = false;
+        for (struct host_plugin *p = h->plugins; p; p = p->next) {
+            if (!p->inst || (!p->inst->cur && !p->inst->head))
+                continue;
+            host_instance_slice(p->inst);
+            any = true;
+            slices++;
+        }
+        if (!any)
+            break;
+    }
+    return slices;
+}
+
+uint64_t plugin_host_next_wake(const struct plugin_host *h)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (const struct host_plugin *p = h->plugins; p; p = p->next) {
+        const struct host_instance *in = p->inst;
+        if (!in) {
+            if (p->enabled && p->state == PLUGIN_STATE_BACKOFF &&
+                p->restart_at < next)
+                next = p->restart_at;
+            continue;
+        }
+        if (in->cur || in->head)
+            return 0;
+        for (unsigned i = 0; i < in->n_timers; i++)
+            if (in->timers[i].due < next)
+                next = in->timers[i].due;
+        for (unsigned i = 0; i < in->n_calls; i++)
+            if (in->calls[i].deadline < next)
+                next = in->calls[i].deadline;
+    }
+    return next;
+}

@@ -1,0 +1,50 @@
+# Shared by the two-daemon plugin tests (sourced after common.bash and
+# net.bash; not a test itself): daemons with a fixed loopback port, so a
+# restarted one is found where it was, and the chat plugin installed.
+CHAT=$TOP/$BUILD/plugins/chat.wasm
+ECHO=$TOP/$BUILD/plugins/echo.wasm
+
+# start_at HOME PORT: a foreground daemon on 127.0.0.1:PORT (0: any).
+start_at() {
+    start_fg "$1" --listen "/ip4/127.0.0.1/tcp/$2"
+}
+
+port_of() { # HOME: the port it listens on
+    listen_addr "$1" | sed -n 's|^/ip4/127.0.0.1/tcp/\([0-9]*\)/.*|\1|p'
+}
+
+# wait_until SECONDS CMD...: retries CMD every 0.2 s.
+wait_until() {
+    local limit=$1 i
+    shift
+    for ((i = 0; i < limit * 5; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+chat_log() { # HOME [PEER]
+    fastn --home "$1" --no-autostart chat log ${2:+"$2"}
+}
+
+# how many times TEXT appears as a received message in HOME's log
+received() { # HOME TEXT
+    local out
+    out=$(chat_log "$1")
+    grep -c -- "<- .*  $2\$" <<<"$out" || true
+}
+
+# received_at_least HOME TEXT N (for wait_until: evaluated on each try)
+received_at_least() {
+    [ "$(received "$1" "$2")" -ge "$3" ]
+}
+
+# log_has HOME PATTERN (grep pattern on the chat log)
+log_has() {
+    grep -q -- "$2" <<<"$(chat_log "$1")"
+}
+
+unread() { # HOME
+    fastn --home "$1" --no-autostart notifications count
+}

@@ -1,0 +1,133 @@
+#!/bin/bash
+# The chat plugin between two real daemons on loopback: messages both
+# ways (stored on both sides, a notification on the receiver, the sender
+# told "delivered"), offline delivery once the peer starts again (the
+# sender told "queued"), kill -9 of either daemon while messages are on
+# their way (none lost, none shown twice), and "known-peers": a stranger's
+# messages wait until the receiver has connected to it.
+. "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/net.bash"
+. "$(dirname "$0")/chat.bash"
+[ -f "$CHAT" ] || skip "plugins not built (no wasm32-wasi toolchain)"
+
+A=$(new_home)
+B=$(new_home)
+start_at "$A" 0
+A_PID=$DAEMON_PID
+start_at "$B" 0
+B_PID=$DAEMON_PID
+ida=$(peer_id "$A")
+idb=$(peer_id "$B")
+PA=$(port_of "$A")
+PB=$(port_of "$B")
+fa() { fastn --home "$A" --no-autostart "$@"; }
+fb() { fastn --home "$B" --no-autostart "$@"; }
+fa plugin install "$CHAT" >/dev/null
+fb plugin install "$CHAT" >/dev/null
+# each knows the other (chat serves known peers only)
+fa connect "$(listen_addr "$B")" >/dev/null
+fb connect "$(listen_addr "$A")" >/dev/null
+
+out=$(fa chat send "$idb" hello bob)
+[[ $out == "delivered "* ]] || fail "send: $out"
+[ "$(received "$B" "hello bob")" = 1 ] || fail "not stored on B: $(chat_log "$B")"
+grep -q -- "-> $idb  hello bob  \[delivered\]" <<<"$(chat_log "$A")" ||
+    fail "A's log: $(chat_log "$A")"
+[ "$(unread "$B")" = 1 ] || fail "no notification on B"
+[ "$(unread "$A")" = 0 ] || fail "a notification on A"
+j=$(fb notifications --json)
+[ "$(jq -r '.notifications[0].source' <<<"$j")" = chat ] || fail "source: $j"
+[ "$(jq -r '.notifications[0].body' <<<"$j")" = "hello bob" ] || fail "$j"
+[[ $(jq -r '.notifications[0].title' <<<"$j") == "Message from 12D3KooW"* ]] ||
+    fail "title: $j"
+out=$(fb chat send "$ida" hi alice)
+[[ $out == "delivered "* ]] || fail "send back: $out"
+[ "$(received "$A" "hi alice")" = 1 ] || fail "not stored on A"
+[ "$(unread "$A")" = 1 ] || fail "no notification on A"
+pass "both ways: stored on both sides, notified, acknowledged"
+
+# offline: B stops; A's message is queued, and delivered when B is back
+stop_pid "$B_PID"
+out=$(fa chat send "$idb" are you there)
+[[ $out == "queued "*"not reachable"* ]] || fail "offline send: $out"
+grep -q "are you there  \[queued\]" <<<"$(chat_log "$A")" || fail "not queued"
+start_at "$B" "$PB"
+B_PID=$DAEMON_PID
+wait_until 40 received_at_least "$B" "are you there" 1 ||
+    fail "not delivered after B started: $(chat_log "$B")"
+wait_until 10 log_has "$A" "are you there  \[delivered\]" ||
+    fail "A did not see the acknowledgement: $(chat_log "$A")"
+pass "offline delivery: queued, then delivered once B started"
+
+# burst TAG HOME-TO-KILL PID: 12 sends from A at once, in parallel; the
+# daemon is killed -9 while they are on their way. Sets sent=(accepted).
+burst() {
+    local tag=$1 pid=$2 i jobs=()
+    sent=()
+    for i in $(seq 1 12); do
+        (fa --timeout 10 chat send "$idb" "$tag $i" >/dev/null 2>&1 &&
+            touch "$TMPROOT/ok.$tag.$i") &
+        jobs+=($!)
+    done
+    sleep 0.03 # some answered, some on their way
+    kill -KILL "$pid"
+    wait "${jobs[@]}" || true
+    for i in $(seq 1 12); do
+        [ -f "$TMPROOT/ok.$tag.$i" ] && sent+=("$tag $i")
+    done
+    return 0
+}
+
+no_loss_no_dup() { # TAG
+    local m i
+    for m in "${sent[@]}"; do
+        wait_until 60 received_at_least "$B" "$m" 1 || fail "lost: $m"
+    done
+    for i in $(seq 1 12); do
+        [ "$(received "$B" "$1 $i")" -le 1 ] || fail "$1 $i shown twice"
+    done
+}
+
+# kill -9 of the receiver while messages are on their way
+burst burst-b "$B_PID"
+wait_gone "$B_PID" || fail "B still runs"
+start_at "$B" "$PB"
+B_PID=$DAEMON_PID
+no_loss_no_dup burst-b
+pass "receiver killed -9 mid-burst: ${#sent[@]} accepted, all delivered once"
+
+# kill -9 of the sender while messages are on their way
+fa chat send "$idb" "before the kill" >/dev/null
+burst burst-a "$A_PID"
+wait_gone "$A_PID" || fail "A still runs"
+start_at "$A" "$PA"
+A_PID=$DAEMON_PID
+no_loss_no_dup burst-a
+# and what A stored before it died (accepted or not) arrives once too
+wait_until 60 log_has "$A" "burst-a" || true
+for i in $(seq 1 12); do
+    if grep -q -- "-> $idb  burst-a $i  " <<<"$(chat_log "$A")"; then
+        wait_until 60 received_at_least "$B" "burst-a $i" 1 ||
+            fail "stored by A, never delivered: burst-a $i"
+    fi
+done
+n=$(fb notifications --json --limit 1000 | jq '[.notifications[] | select(.source == "chat")] | length')
+total=$(chat_log "$B" | grep -c -- "<- " || true)
+[ "$n" -ge "$total" ] || fail "$total messages, $n notifications"
+pass "sender killed -9 mid-burst: ${#sent[@]} accepted, all delivered once"
+
+# a stranger (C dialed A, A never dialed C) is not served; once A has
+# connected to C, C's queued message goes through
+C=$(new_home)
+start_at "$C" 0
+idc=$(peer_id "$C")
+fc() { fastn --home "$C" --no-autostart "$@"; }
+fc plugin install "$CHAT" >/dev/null
+fc connect "$(listen_addr "$A")" >/dev/null
+out=$(fc chat send "$ida" from a stranger)
+[[ $out == "queued "* ]] || fail "a stranger's message went through: $out"
+[ "$(received "$A" "from a stranger")" = 0 ] || fail "stored from a stranger"
+fa connect "$(listen_addr "$C")" >/dev/null
+wait_until 60 received_at_least "$A" "from a stranger" 1 ||
+    fail "not delivered once known"
+pass "known-peers: a stranger waits until it is known"

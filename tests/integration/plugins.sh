@@ -1,0 +1,107 @@
+#!/bin/bash
+# Plugins in a real fastnd, through the fastn CLI: install, list, info,
+# call, disable/enable, remove, refusals (a second install, a manifest
+# that lies, bad files), and plugins coming back after a restart with
+# their enabled state.
+. "$(dirname "$0")/common.bash"
+
+ECHO=$TOP/$BUILD/plugins/echo.wasm
+PROBE=$TOP/$BUILD/tests/plugins/probe.wasm
+LIAR=$TOP/$BUILD/tests/plugins/liar.wasm
+[ -f "$ECHO" ] && [ -f "$PROBE" ] && [ -f "$LIAR" ] ||
+    skip "plugins not built (no wasm32-wasi toolchain)"
+has_jq || skip "jq is missing"
+
+H=$(new_home)
+start_fg "$H"
+f() { fastn --home "$H" --no-autostart "$@"; }
+
+out=$(f plugin install "$ECHO")
+[ "$out" = "installed echo 1.0.0 (running)" ] || fail "install: $out"
+f plugin install "$PROBE" >/dev/null
+[ -f "$H/plugins/echo.wasm" ] || fail "no plugins/echo.wasm"
+grep -q "^echo enabled$" "$H/plugins/index" || fail "index: $(cat "$H/plugins/index")"
+pass "install echo and the probe"
+
+grep -q "^echo  *1.0.0  *running  */fastn/echo/1.0.0$" <<<"$(f plugin list)" ||
+    fail "list: $(f plugin list)"
+[ "$(f plugin list --json | jq -r '[.plugins[].name] | join(",")')" = \
+    "echo,test-probe" ] || fail "list --json"
+j=$(f plugin info echo --json)
+[ "$(jq -r .state <<<"$j")" = running ] || fail "info: $j"
+[ "$(jq -r '.protocols[0]' <<<"$j")" = /fastn/echo/1.0.0 ] || fail "info: $j"
+[ "$(jq -r .limits.streams <<<"$j")" = 256 ] || fail "info limits: $j"
+grep -q "^protocols    /fastn/echo/1.0.0" <<<"$(f plugin info echo)" || fail "info text"
+[ "$(f status --json | jq .plugins)" = 2 ] || fail "status: plugins"
+pass "list, info (text and --json), status counts plugins"
+
+[ "$(f plugin call echo echo 'hello world')" = "hello world" ] || fail "call"
+[ "$(echo -n 'from stdin' | f plugin call echo echo -)" = "from stdin" ] ||
+    fail "call with stdin"
+[ "$(f plugin call echo id)" = "$(f id | sed -n 1p)" ] || fail "call id"
+[ "$(f plugin call echo echo x --json | jq -r .result)" = x ] || fail "--json"
+if err=$(f plugin call echo nope 2>&1); then fail "unknown method: $err"; fi
+grep -q "unknown method" <<<"$err" || fail "unknown method: $err"
+if err=$(f plugin call nosuch x 2>&1); then fail "no such plugin"; fi
+grep -q "no plugin named nosuch" <<<"$err" || fail "no such plugin: $err"
+pass "calls: answers, stdin, --json, errors"
+
+if err=$(f plugin install "$ECHO" 2>&1); then fail "second install"; fi
+grep -q "installed already" <<<"$err" || fail "second install: $err"
+f plugin install --replace "$ECHO" >/dev/null || fail "--replace"
+if err=$(f plugin install "$LIAR" 2>&1); then fail "the liar got in"; fi
+grep -q 'manifest does not ask for the "notify" capability' <<<"$err" ||
+    fail "liar: $err"
+[ ! -f "$H/plugins/hostile-liar.wasm" ] || fail "the liar's file was written"
+printf 'not a plugin' >"$TMPROOT/junk.wasm"
+if err=$(f plugin install "$TMPROOT/junk.wasm" 2>&1); then fail "junk"; fi
+pass "refused: a second install, a lying manifest ($err), junk"
+
+# a plugin larger than a request travels by path
+big=$TMPROOT/big.wasm
+cp "$PROBE" "$big"
+head -c 1200000 /dev/zero >>"$big" # trailing bytes: a malformed module
+if err=$(f plugin install "$big" 2>&1); then fail "big junk"; fi
+grep -qi "malformed\|does not load" <<<"$err" || fail "big by path: $err"
+pass "a large file is read by the daemon from its path: $err"
+
+f plugin disable echo >/dev/null
+if err=$(f plugin call echo echo x 2>&1); then fail "disabled but called"; fi
+grep -q "disabled" <<<"$err" || fail "disabled: $err"
+[ "$(f plugin info echo --json | jq -r .state)" = disabled ] || fail "state"
+grep -q "^echo disabled$" "$H/plugins/index" || fail "index not updated"
+f plugin enable echo >/dev/null
+[ "$(f plugin call echo echo back)" = back ] || fail "enable"
+f plugin disable test-probe >/dev/null
+pass "disable and enable"
+
+# a restart keeps what is installed and what is disabled
+stop_pid "$DAEMON_PID"
+start_fg "$H"
+[ "$(f plugin info echo --json | jq -r .state)" = running ] || fail "restart"
+[ "$(f plugin info test-probe --json | jq -r .state)" = disabled ] ||
+    fail "restart: disabled state lost"
+[ "$(f plugin call echo echo again)" = again ] || fail "call after restart"
+pass "after a restart: echo running, the probe still disabled"
+
+f plugin enable test-probe >/dev/null
+f plugin call test-probe txn >/dev/null
+[ -d "$H/data/test-probe" ] || fail "no database folder"
+f plugin remove test-probe >/dev/null
+[ ! -e "$H/data/test-probe" ] || fail "remove left its data"
+[ ! -e "$H/plugins/test-probe.wasm" ] || fail "remove left its file"
+if f plugin info test-probe >/dev/null 2>&1; then fail "still listed"; fi
+f plugin install "$PROBE" >/dev/null
+f plugin call test-probe txn >/dev/null
+f plugin remove --keep-data test-probe >/dev/null
+[ -d "$H/data/test-probe" ] || fail "--keep-data did not keep it"
+pass "remove (and --keep-data)"
+
+for sub in install list info remove enable disable call; do
+    grep -q "^usage: fastn plugin" <<<"$(f plugin "$sub" --help)" || fail "$sub --help"
+done
+set +e
+f plugin frob >/dev/null 2>&1
+[ $? = 2 ] || fail "bad usage exit code"
+set -e
+pass "--help and usage errors"

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Who may change plugins: a client admitted as a plain user (allow-uids)
+# may list, read and call plugins and read notifications, but installing,
+# removing, enabling and disabling need an admin (FASTN_ERR_ADMIN_ONLY).
+. "$(dirname "$0")/common.bash"
+
+[ "$(id -u)" = 0 ] || skip "needs root to run a client as another uid"
+command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
+getent passwd nobody >/dev/null && getent group nogroup >/dev/null ||
+    skip "no user nobody / group nogroup"
+ECHO=$TOP/$BUILD/plugins/echo.wasm
+[ -f "$ECHO" ] || skip "plugins not built (no wasm32-wasi toolchain)"
+AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+"${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --version >/dev/null 2>&1 ||
+    skip "user nobody cannot run $FASTN_BIN_CLI (build folder not readable)"
+"${AS_NOBODY[@]}" cat "$ECHO" >/dev/null 2>&1 ||
+    skip "user nobody cannot read $ECHO"
+
+H=$(new_home)
+chmod 711 "$H"
+printf 'socket-group = nogroup\nallow-uids = nobody\n' >"$H/config"
+start_fg "$H"
+f() { fastn --home "$H" --no-autostart "$@"; }
+nb() { "${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --home "$H" --no-autostart "$@"; }
+
+if err=$(nb plugin install "$ECHO" 2>&1); then fail "non-admin installed"; fi
+grep -q "admin" <<<"$err" || fail "unclear refusal: $err"
+[ ! -e "$H/plugins/echo.wasm" ] || fail "the file was written"
+pass "a non-admin client cannot install: $err"
+
+f plugin install "$ECHO" >/dev/null
+for sub in disable enable remove; do
+    if err=$(nb plugin "$sub" echo 2>&1); then fail "non-admin $sub"; fi
+    grep -q "admin" <<<"$err" || fail "$sub: $err"
+done
+[ "$(nb plugin call echo echo hi)" = hi ] || fail "non-admin call"
+grep -q "^echo " <<<"$(nb plugin list)" || fail "non-admin list"
+nb plugin info echo >/dev/null || fail "non-admin info"
+nb notifications count >/dev/null || fail "non-admin notifications"
+pass "a non-admin client may list, read and call, not change plugins"

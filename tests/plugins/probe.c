@@ -1,0 +1,228 @@
+/*
+ * Test plugin: exercises the host functions one call at a time, so the
+ * host's unit tests can check each import's behaviour through a real
+ * WebAssembly instance. Each method answers with what the host returned.
+ *   busy N          runs N rounds of a small loop (many fuel slices)
+ *   notify N        notifies N times: "ok=A again=B other=C"
+ *   timer ID MS     arms timer ID; "fired" lists the ids that fired
+ *   cancel ID       disarms it
+ *   log N           logs N lines: "ok=A err=B"
+ *   random N        asks for N random bytes: the code, or "nonzero=K"
+ *   peer            the local PeerID
+ *   sqlwork N       a recursive CTE counting to N: "count=C" or the code
+ *   txn             BEGIN and an INSERT left open (the host rolls back)
+ *   rows            how many rows txn's table holds
+ *   later           answers from the next timer 1 (armed for 10 ms)
+ *   never           never answers (the host times it out)
+ *   twice           answers, then answers again: "last" has that code
+ *   fail            returns -2 without answering
+ *   exit            calls exit(3) (WASI proc_exit)
+ *   print           writes two lines to stdout and one to stderr
+ */
+#include <fastn/plugin.h>
+
+// clang-format off
+FASTN_MANIFEST({
+    "name": "test-probe", "version": "1.0.0", "abi": 1,
+    "description": "Test plugin: calls each host function on request",
+    "capabilities": ["storage", "notify", "timers"],
+    "storage_quota": 1048576,
+    "limits": {"timers": 4, "fuel_per_event": 50000000}
+})
+// clang-format on
+
+static int32_t fired[32];
+static int n_fired;
+static int32_t later_call = -1;
+static int32_t last_code;
+
+static int is(const char *m, size_t n, const char *s)
+{
+    return strlen(s) == n && memcmp(m, s, n) == 0;
+}
+
+/* The argument as a NUL-terminated string (cut at 255 bytes). */
+static const char *arg_str(const uint8_t *arg, size_t len)
+{
+    static char buf[256];
+    if (len >= sizeof(buf))
+        len = sizeof(buf) - 1;
+    memcpy(buf, arg, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+static int32_t replyf(int32_t call, const char *fmt, long a, long b, long c)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), fmt, a, b, c);
+    return fastn_reply_str(call, 0, msg);
+}
+
+static volatile uint32_t sink;
+
+static int32_t busy(int32_t call, long n)
+{
+    for (long i = 0; i < n; i++)
+        sink = sink * 31 + (uint32_t)i;
+    return fastn_reply_str(call, 0, "done");
+}
+
+static int32_t notify(int32_t call, long n)
+{
+    long ok = 0, again = 0, other = 0;
+    for (long i = 0; i < n; i++) {
+        int32_t r = fastn_notify("probe", 5, "body\nline two", 13);
+        ok += r == 0;
+        again += r == FASTN_ERR_AGAIN;
+        other += r != 0 && r != FASTN_ERR_AGAIN;
+    }
+    return replyf(call, "ok=%ld again=%ld other=%ld", ok, again, other);
+}
+
+static int32_t sqlwork(int32_t call, long n)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c"
+             " LIMIT %ld) SELECT count(*) FROM c",
+             n);
+    int32_t st = fastn_sql_prepare_str(sql);
+    if (st < 0)
+        return replyf(call, "%ld", st, 0, 0);
+    int32_t r = fastn_sql_step(st);
+    long count = r == FASTN_SQL_ROW ? (long)fastn_sql_column_int64(st, 0) : r;
+    fastn_sql_finalize(st);
+    return replyf(call, "count=%ld", count, 0, 0);
+}
+
+static int32_t rows(int32_t call)
+{
+    int32_t st = fastn_sql_prepare_str("SELECT count(*) FROM t");
+    if (st < 0)
+        return replyf(call, "%ld", st, 0, 0);
+    long n = fastn_sql_step(st) == FASTN_SQL_ROW
+                 ? (long)fastn_sql_column_int64(st, 0)
+                 : -1;
+    fastn_sql_finalize(st);
+    return replyf(call, "rows=%ld", n, 0, 0);
+}
+
+static int32_t random_bytes(int32_t call, long n)
+{
+    static uint8_t buf[70000];
+    memset(buf, 0, sizeof(buf));
+    int32_t r = fastn_random(buf, (size_t)n);
+    if (r < 0)
+        return replyf(call, "%ld", r, 0, 0);
+    long nz = 0;
+    for (long i = 0; i < n; i++)
+        nz += buf[i] != 0;
+    return replyf(call, "nonzero=%ld", nz, 0, 0);
+}
+
+int32_t on_start(void)
+{
+    return fastn_sql_exec_str("CREATE TABLE IF NOT EXISTS t(x)");
+}
+
+int32_t on_timer(int32_t id)
+{
+    if (n_fired < 32)
+        fired[n_fired++] = id;
+    if (id == 1 && later_call >= 0) {
+        fastn_reply_str(later_call, 0, "later");
+        later_call = -1;
+    }
+    return 0;
+}
+
+static int32_t fired_list(int32_t call)
+{
+    char msg[256] = "fired";
+    size_t len = strlen(msg);
+    for (int i = 0; i < n_fired && len < sizeof(msg) - 16; i++)
+        len += (size_t)snprintf(msg + len, sizeof(msg) - len, " %d",
+                                (int)fired[i]);
+    return fastn_reply_str(call, 0, msg);
+}
+
+static int32_t two_args(int32_t call, const char *a, int cancel)
+{
+    long id = strtol(a, NULL, 10);
+    const char *sp = strchr(a, ' ');
+    long ms = sp ? strtol(sp + 1, NULL, 10) : 0;
+    int32_t r = cancel ? fastn_timer_cancel((int32_t)id)
+                       : fastn_timer_set((int32_t)id, ms);
+    return replyf(call, "%ld", r, 0, 0);
+}
+
+static int32_t log_lines(int32_t call, long n)
+{
+    long ok = 0, err = 0;
+    for (long i = 0; i < n; i++) {
+        int32_t r = fastn_logf(FASTN_LOG_DEBUG, "probe line %ld", i);
+        ok += r == 0;
+        err += r != 0;
+    }
+    return replyf(call, "ok=%ld err=%ld bad_level=%ld", ok, err,
+                  fastn_log(9, "x", 1));
+}
+
+int32_t on_call(int32_t call, const char *method, size_t method_len,
+                const uint8_t *arg, size_t arg_len)
+{
+    const char *a = arg_str(arg, arg_len);
+    long n = strtol(a, NULL, 10);
+    if (is(method, method_len, "busy"))
+        return busy(call, n);
+    if (is(method, method_len, "notify"))
+        return notify(call, n);
+    if (is(method, method_len, "timer"))
+        return two_args(call, a, 0);
+    if (is(method, method_len, "cancel"))
+        return two_args(call, a, 1);
+    if (is(method, method_len, "fired"))
+        return fired_list(call);
+    if (is(method, method_len, "log"))
+        return log_lines(call, n);
+    if (is(method, method_len, "random"))
+        return random_bytes(call, n);
+    if (is(method, method_len, "peer")) {
+        char id[FASTN_PEER_ID_BUF];
+        fastn_local_peer_id_str(id, sizeof(id));
+        return fastn_reply_str(call, 0, id);
+    }
+    if (is(method, method_len, "sqlwork"))
+        return sqlwork(call, n);
+    if (is(method, method_len, "txn")) {
+        fastn_sql_exec_str("BEGIN; INSERT INTO t VALUES(1)");
+        return fastn_reply_str(call, 0, "open");
+    }
+    if (is(method, method_len, "rows"))
+        return rows(call);
+    if (is(method, method_len, "later")) {
+        later_call = call;
+        return fastn_timer_set(1, 10);
+    }
+    if (is(method, method_len, "never"))
+        return 0;
+    if (is(method, method_len, "twice")) {
+        fastn_reply_str(call, 0, "first");
+        last_code = fastn_reply_str(call, 0, "second");
+        return 0;
+    }
+    if (is(method, method_len, "last"))
+        return replyf(call, "%ld", last_code, 0, 0);
+    if (is(method, method_len, "fail"))
+        return FASTN_ERR_INVAL;
+    if (is(method, method_len, "exit"))
+        exit(3);
+    if (is(method, method_len, "print")) {
+        printf("hello from probe\nsecond line\n");
+        fflush(stdout);
+        fprintf(stderr, "to stderr\n");
+        return fastn_reply_str(call, 0, "printed");
+    }
+    return fastn_reply_str(call, FASTN_ERR_NOT_FOUND, "unknown method");
+}

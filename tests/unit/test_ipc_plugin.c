@@ -1,0 +1,408 @@
+/* Unit tests for the control protocol's plugin and notification requests
+ * (src/ipc/req_plugin.c, req_notify.c, defer.c), sans-I/O: sessions fed
+ * encoded requests, a real plugin host running the built echo and probe
+ * plugins in a temporary home, a real state.sqlite. Checks deferred
+ * answers (in order, with pipelined requests behind them), a client that
+ * leaves before its answer, admin-only requests, and subscriptions. */
+#include "ipc/frame.h"
+#include "ipc/ipc.h"
+#include "plugin/plugin.h"
+#include "store/store.h"
+#include "test.h"
+#include "util/log.h"
+
+static struct identity ident;
+static struct ipc_host host;
+static struct plugin_host *ph;
+static struct store *state;
+static char home[64];
+static uint64_t now_ms = 1700000000000ull, mono = 1000;
+static int kicks;
+static uid_t nobody_uid = 4242;
+static const struct ipc_peer admin_peer = {.pid = 1, .uid = 1000, .gid = 1000};
+static const struct ipc_peer user_peer = {.pid = 2, .uid = 4242, .gid = 4242};
+
+static void on_reply(void *arg, uint64_t call, int status, const uint8_t *p,
+                     size_t n)
+{
+    (void)arg;
+    ipc_plugin_call_done(&host, call, status, p, n);
+}
+
+static void nop_wake(void *arg)
+{
+    (void)arg;
+}
+
+static const struct plugin_host_ops ops = {.call_reply = on_reply,
+                                           .wake = nop_wake};
+
+static void kick(struct ipc_session *s, void *arg)
+{
+    (void)s, (void)arg;
+    kicks++;
+}
+
+static uint8_t *read_built(const char *rel, size_t *len)
+{
+    char path[512];
+    const char *top = getenv("FASTN_TOP"), *build = getenv("BUILD");
+    snprintf(path, sizeof(path), "%s/%s/%s", top ? top : ".",
+             build ? build : "build", rel);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *d = malloc(4 << 20);
+    *len = fread(d, 1, 4 << 20, f);
+    fclose(f);
+    return d;
+}
+
+static void setup(void)
+{
+    uint8_t seed[32] = {1};
+    char path[128];
+    struct plugin_host_config cfg = {0};
+
+    log_set_level(LOG_ERROR);
+    CHECK_ERR(identity_global_init(), 0);
+    CHECK_ERR(identity_from_seed(&ident, seed), 0);
+    snprintf(home, sizeof(home), "/tmp/fastn-ipcp-XXXXXX");
+    if (!mkdtemp(home))
+        abort();
+    snprintf(path, sizeof(path), "%s/state.sqlite", home);
+    CHECK_ERR(store_open(path, NULL, &state), 0);
+    cfg.home = home;
+    cfg.local_peer_id = "12D3KooWDiujcij5r7T3YTmKCdZRkAct8UcQicZCBUnKjd7Nnbvd";
+    cfg.state = state;
+    cfg.ops = &ops;
+    CHECK_ERR(plugin_host_new(&cfg, &ph), 0);
+    memset(&host, 0, sizeof(host));
+    host.identity = &ident;
+    host.policy.daemon_uid = 1000;
+    host.policy.allow_uids = &nobody_uid;
+    host.policy.n_allow_uids = 1;
+    host.plugins = ph;
+    host.state = state;
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    plugin_host_free(ph);
+    store_close(state);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup failed\n");
+}
+
+static void run_plugins(uint64_t advance)
+{
+    now_ms += advance;
+    mono += advance;
+    for (int i = 0; i < 100; i++)
+        plugin_host_run(ph, now_ms, mono, 1);
+}
+
+static void open_session(struct ipc_session *s, const struct ipc_peer *peer)
+{
+    ipc_session_init(s, &host, peer);
+    s->wake = kick;
+    CHECK_ERR(ipc_session_open(s), 0);
+}
+
+static void put(struct buf *b, int type, Fastn__PluginRequest *pr,
+                Fastn__NotifyRequest *nr, uint64_t call_id)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    Fastn__Request ext = FASTN__REQUEST__INIT;
+    ext.version = 1;
+    ext.type = (Fastn__Request__Type)type;
+    ext.has_call_id = call_id != 0;
+    ext.call_id = call_id;
+    ext.plugin = pr;
+    ext.notify = nr;
+    req.type = P2PD__PB__REQUEST__TYPE__FASTN;
+    req.fastn = &ext;
+    CHECK_ERR(ipc_frame_append(b, &req.base), 0);
+}
+
+static void put_identify(struct buf *b)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    req.type = P2PD__PB__REQUEST__TYPE__IDENTIFY;
+    CHECK_ERR(ipc_frame_append(b, &req.base), 0);
+}
+
+static void feed(struct ipc_session *s, struct buf *b)
+{
+    ipc_session_feed(s, b->data, b->len, 5000);
+    buf_reset(b);
+}
+
+static P2pd__Pb__Response *next_response(struct ipc_session *s)
+{
+    const uint8_t *body;
+    size_t body_len, frame_len;
+    if (ipc_frame_parse(s->out.data, s->out.len, IPC_MAX_RESPONSE, &body,
+                        &body_len, &frame_len) != 0)
+        return NULL;
+    P2pd__Pb__Response *r = p2pd__pb__response__unpack(NULL, body_len, body);
+    buf_consume(&s->out, frame_len);
+    return r;
+}
+
+static int code(const P2pd__Pb__Response *r)
+{
+    if (!r)
+        return 1;
+    if (r->type == P2PD__PB__RESPONSE__TYPE__OK)
+        return 0;
+    return r->fastn && r->fastn->has_code ? r->fastn->code : 2;
+}
+
+static Fastn__PluginRequest call_req(const char *name, const char *method,
+                                     const char *arg)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+    pr.name = (char *)name;
+    pr.method = (char *)method;
+    pr.has_arg = true;
+    pr.arg.data = (uint8_t *)arg;
+    pr.arg.len = strlen(arg);
+    return pr;
+}
+
+/* Installs a built plugin through the control protocol. */
+static int install(struct ipc_session *s, const char *rel)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+    size_t len;
+    uint8_t *wasm = read_built(rel, &len);
+    struct buf b;
+
+    buf_init(&b, 1 << 21);
+    pr.has_wasm = true;
+    pr.wasm.data = wasm;
+    pr.wasm.len = len;
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_INSTALL, &pr, NULL, 0);
+    feed(s, &b);
+    free(wasm);
+    buf_cleanup(&b);
+    P2pd__Pb__Response *r = next_response(s);
+    int rc = code(r);
+    if (r)
+        p2pd__pb__response__free_unpacked(r, NULL);
+    run_plugins(0);
+    return rc;
+}
+
+TEST(calls_are_answered_later_and_in_order)
+{
+    struct ipc_session s;
+    struct buf b;
+    P2pd__Pb__Response *r;
+
+    setup();
+    buf_init(&b, 1 << 20);
+    open_session(&s, &admin_peer);
+    CHECK_ERR(install(&s, "plugins/echo.wasm"), 0);
+    CHECK_ERR(install(&s, "tests/plugins/probe.wasm"), 0);
+    /* a call the probe answers from a timer, with IDENTIFY behind it */
+    Fastn__PluginRequest pr = call_req("test-probe", "later", "");
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 77);
+    put_identify(&b);
+    feed(&s, &b);
+    CHECK_EQ(s.out.len, 0); /* nothing yet: IDENTIFY waits its turn */
+    CHECK(s.blocked);
+    run_plugins(0);
+    CHECK_EQ(s.out.len, 0);
+    int before = kicks;
+    run_plugins(20); /* the timer fires, the probe answers */
+    CHECK(kicks > before);
+    r = next_response(&s);
+    CHECK_ERR(code(r), 0);
+    CHECK(r && r->fastn && r->fastn->has_call_id && r->fastn->call_id == 77);
+    CHECK(r && r->fastn && r->fastn->has_call_result &&
+          r->fastn->call_result.len == 5 &&
+          !memcmp(r->fastn->call_result.data, "later", 5));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = next_response(&s); /* then IDENTIFY */
+    CHECK(r && r->identify != NULL);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    CHECK(!s.blocked);
+    /* an error answer carries the plugin's message */
+    pr = call_req("echo", "nope", "");
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 78);
+    feed(&s, &b);
+    run_plugins(0);
+    r = next_response(&s);
+    CHECK_ERR(code(r), FASTN_ERR_NOT_FOUND);
+    CHECK(r && r->error && strstr(r->error->msg, "unknown method"));
+    CHECK(r && r->fastn->call_id == 78);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    /* no such plugin: answered at once */
+    pr = call_req("nosuch", "x", "");
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 79);
+    feed(&s, &b);
+    r = next_response(&s);
+    CHECK_ERR(code(r), FASTN_ERR_NOT_FOUND);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    ipc_session_cleanup(&s);
+    buf_cleanup(&b);
+    teardown();
+}
+
+TEST(client_leaves_before_its_answer)
+{
+    struct ipc_session s, s2;
+    struct buf b;
+
+    setup();
+    buf_init(&b, 1 << 20);
+    open_session(&s, &admin_peer);
+    CHECK_ERR(install(&s, "tests/plugins/probe.wasm"), 0);
+    Fastn__PluginRequest pr = call_req("test-probe", "later", "");
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 1);
+    feed(&s, &b);
+    CHECK(host.plugin_calls != NULL);
+    ipc_session_cleanup(&s); /* the client hung up */
+    CHECK(host.plugin_calls == NULL);
+    run_plugins(20); /* the answer finds nobody: dropped */
+    /* the plugin is fine and answers the next client */
+    open_session(&s2, &admin_peer);
+    pr = call_req("test-probe", "peer", "");
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 2);
+    feed(&s2, &b);
+    run_plugins(0);
+    P2pd__Pb__Response *r = next_response(&s2);
+    CHECK_ERR(code(r), 0);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    ipc_session_cleanup(&s2);
+    buf_cleanup(&b);
+    teardown();
+}
+
+TEST(changes_need_an_admin)
+{
+    struct ipc_session a, u;
+    struct buf b;
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+    P2pd__Pb__Response *r;
+
+    setup();
+    buf_init(&b, 1 << 20);
+    open_session(&a, &admin_peer);
+    open_session(&u, &user_peer);
+    CHECK_EQ(u.admit, IPC_USER);
+    CHECK_ERR(install(&u, "plugins/echo.wasm"), FASTN_ERR_ADMIN_ONLY);
+    CHECK_ERR(install(&a, "plugins/echo.wasm"), 0);
+    pr.name = "echo";
+    int types[] = {FASTN__REQUEST__TYPE__PLUGIN_REMOVE,
+                   FASTN__REQUEST__TYPE__PLUGIN_ENABLE,
+                   FASTN__REQUEST__TYPE__PLUGIN_DISABLE};
+    for (int i = 0; i < 3; i++) {
+        put(&b, types[i], &pr, NULL, 0);
+        feed(&u, &b);
+        r = next_response(&u);
+        CHECK_ERR(code(r), FASTN_ERR_ADMIN_ONLY);
+        p2pd__pb__response__free_unpacked(r, NULL);
+    }
+    /* reading and calling are for every admitted client */
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_LIST, NULL, NULL, 0);
+    feed(&u, &b);
+    r = next_response(&u);
+    CHECK(code(r) == 0 && r->fastn->n_plugins == 1 &&
+          !strcmp(r->fastn->plugins[0]->name, "echo") &&
+          !strcmp(r->fastn->plugins[0]->state, "running"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    Fastn__PluginRequest cr = call_req("echo", "echo", "hi");
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &cr, NULL, 0);
+    feed(&u, &b);
+    run_plugins(0);
+    r = next_response(&u);
+    CHECK(code(r) == 0 && r->fastn->call_result.len == 2);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    ipc_session_cleanup(&a);
+    ipc_session_cleanup(&u);
+    buf_cleanup(&b);
+    teardown();
+}
+
+TEST(subscribers_get_every_change)
+{
+    struct ipc_session sub, other;
+    struct buf b;
+    Fastn__NotifyRequest nr = FASTN__NOTIFY_REQUEST__INIT;
+    P2pd__Pb__Response *r;
+    int64_t id;
+
+    setup();
+    buf_init(&b, 1 << 20);
+    open_session(&sub, &user_peer);
+    open_session(&other, &admin_peer);
+    CHECK_ERR(store_notify_add(state, 1, "fastnd", "before", "", &id), 0);
+    put(&b, FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE, NULL, NULL, 5);
+    feed(&sub, &b);
+    r = next_response(&sub);
+    CHECK(code(r) == 0 && r->fastn->has_count && r->fastn->count == 1);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    CHECK(sub.streaming);
+    int before = kicks;
+    CHECK_ERR(store_notify_add(state, 2, "chat", "hello", "body", &id), 0);
+    CHECK(kicks > before);
+    r = next_response(&sub);
+    CHECK(code(r) == 0 && r->fastn->event &&
+          r->fastn->event->kind == FASTN__NOTIFY_EVENT__KIND__NEW &&
+          !strcmp(r->fastn->event->notification->title, "hello"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    /* another client marks it read: the subscriber hears of it */
+    nr.has_id = true;
+    nr.id = id;
+    put(&b, FASTN__REQUEST__TYPE__NOTIFY_MARK_READ, NULL, &nr, 0);
+    feed(&other, &b);
+    r = next_response(&other);
+    CHECK(code(r) == 0 && r->fastn->count == 1);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = next_response(&sub);
+    CHECK(r && r->fastn->event->kind == FASTN__NOTIFY_EVENT__KIND__READ &&
+          r->fastn->event->notification->read);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    /* a subscribed client's requests are not read */
+    put_identify(&b);
+    feed(&sub, &b);
+    CHECK_EQ(sub.out.len, 0);
+    /* the list, the count */
+    put(&b, FASTN__REQUEST__TYPE__NOTIFY_LIST, NULL, NULL, 0);
+    put(&b, FASTN__REQUEST__TYPE__NOTIFY_UNREAD, NULL, NULL, 0);
+    feed(&other, &b);
+    r = next_response(&other);
+    CHECK(code(r) == 0 && r->fastn->n_notifications == 2 &&
+          !strcmp(r->fastn->notifications[1]->source, "chat"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = next_response(&other);
+    CHECK(code(r) == 0 && r->fastn->count == 1);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    /* after the subscriber leaves, changes go nowhere (no crash) */
+    ipc_session_cleanup(&sub);
+    CHECK_ERR(store_notify_add(state, 3, "chat", "after", "", &id), 0);
+    ipc_session_cleanup(&other);
+    buf_cleanup(&b);
+    teardown();
+}
+
+int main(void)
+{
+    size_t len;
+    uint8_t *d = read_built("tests/plugins/probe.wasm", &len);
+    if (!d) {
+        printf("skipped: plugins not built (no wasm32-wasi toolchain)\n");
+        return 77;
+    }
+    free(d);
+    RUN(calls_are_answered_later_and_in_order);
+    RUN(client_leaves_before_its_answer);
+    RUN(changes_need_an_admin);
+    RUN(subscribers_get_every_change);
+    return test_done();
+}

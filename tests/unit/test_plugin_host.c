@@ -1,0 +1,613 @@
+/* Unit tests for the plugin host (src/plugin/host*.c): the real .wasm
+ * plugins from the build (echo, the test probe and the hostile plugins of
+ * tests/plugins/) run on real hosts in temporary homes, joined by the
+ * in-memory network of host_harness.h. Each hostile plugin must be
+ * stopped and recorded while echo keeps answering in the same run. */
+#include <sys/stat.h>
+
+#include "host_harness.h"
+#include "test.h"
+
+#define ECHO "plugins/echo.wasm"
+#define PROBE "tests/plugins/probe.wasm"
+#define HOSTILE(x) "tests/plugins/" x ".wasm"
+
+static char err[256];
+
+/* A node with echo installed (and started). */
+static struct th_node *node_with_echo(uint64_t slice)
+{
+    th_init_time();
+    struct th_node *n = th_start_node(0, slice);
+    CHECK_ERR(th_install(n, ECHO, err, sizeof(err)), 0);
+    th_pump(1000);
+    return n;
+}
+
+static void check_echo_serves(struct th_node *n, uint64_t id)
+{
+    struct th_reply *r = th_call(n, "echo", "echo", "still here", id);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_EQ(r->status, 0);
+        CHECK_STR(r->data, "still here");
+    }
+}
+
+static void check_info(struct th_node *n, const char *name,
+                       enum plugin_state state, int last_error)
+{
+    struct plugin_info info;
+    CHECK_ERR(plugin_host_info(n->h, name, &info), 0);
+    CHECK_EQ(info.state, state);
+    CHECK_ERR(info.last_error, last_error);
+}
+
+/* --- install, list, info, remove, enable ---------------------------- */
+
+TEST(install_list_info_remove)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info *v = NULL, info;
+    size_t count = 0;
+    struct stat st;
+    char path[160];
+
+    CHECK_EQ(n->protocol_changes >= 1, 1);
+    CHECK_ERR(plugin_host_list(n->h, &v, &count), 0);
+    CHECK_EQ(count, 1);
+    CHECK_STR(v[0].manifest.name, "echo");
+    CHECK_EQ(v[0].state, PLUGIN_STATE_RUNNING);
+    CHECK(v[0].enabled);
+    free(v);
+    CHECK_ERR(plugin_host_info(n->h, "echo", &info), 0);
+    CHECK(info.file_bytes > 1000);
+    CHECK(info.memory_pages >= 1 && info.memory_pages <= 64);
+    CHECK_EQ(info.events, 1); /* its start */
+    CHECK_ERR(plugin_host_info(n->h, "nope", &info), FASTN_ERR_NOT_FOUND);
+    /* the same again: refused, unless replacing */
+    CHECK_ERR(th_install(n, ECHO, err, sizeof(err)), FASTN_ERR_EXISTS);
+    CHECK(strstr(err, "installed already") != NULL);
+    const char *name = NULL;
+    CHECK_ERR(plugin_host_serves(n->h, "/fastn/echo/1.0.0", &name, NULL), 0);
+    CHECK_STR(name, "echo");
+    CHECK_ERR(plugin_host_serves(n->h, "/x/1", &name, NULL),
+              FASTN_ERR_NOT_FOUND);
+    snprintf(path, sizeof(path), "%s/plugins/echo.wasm", n->home);
+    CHECK_EQ(stat(path, &st), 0);
+    CHECK_ERR(plugin_host_remove(n->h, "echo", false), 0);
+    CHECK_EQ(stat(path, &st), -1);
+    CHECK_ERR(plugin_host_info(n->h, "echo", &info), FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(plugin_host_remove(n->h, "echo", false), FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(plugin_host_call(n->h, "echo", "echo", 4, NULL, 0, 1),
+              FASTN_ERR_NOT_FOUND);
+    th_cleanup();
+}
+
+TEST(bad_files_are_refused)
+{
+    struct th_node *n = node_with_echo(0);
+    char name[PLUGIN_NAME_MAX + 1];
+    static const uint8_t junk[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 2};
+
+    CHECK_ERR(plugin_host_install(n->h, junk, sizeof(junk), false, name, err,
+                                  sizeof(err)),
+              FASTN_ERR_WASM_MALFORMED);
+    CHECK_ERR(plugin_host_install(n->h, junk, 3, false, name, err, sizeof(err)),
+              FASTN_ERR_WASM_MALFORMED);
+    /* a manifest that lies about its capabilities: refused at install */
+    CHECK_ERR(th_install(n, HOSTILE("liar"), err, sizeof(err)),
+              FASTN_ERR_PLUGIN_CAPABILITY);
+    CHECK(strstr(err, "the manifest does not ask for") != NULL);
+    check_echo_serves(n, 1);
+    th_cleanup();
+}
+
+TEST(restart_loads_index_and_files)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    size_t len;
+    char path[160];
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "peer", 4, NULL, 0, 1),
+              FASTN_ERR_PLUGIN_DISABLED);
+    /* the liar copied in by hand: found at start, refused, recorded */
+    uint8_t *liar = th_read_built(HOSTILE("liar"), &len);
+    snprintf(path, sizeof(path), "%s/plugins/hostile-liar.wasm", n->home);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(liar, 1, len, f) == len);
+    fclose(f);
+    free(liar);
+    th_stop_node(n);
+
+    n = th_start_node(0, 0);
+    CHECK_EQ(plugin_host_load_all(n->h), 2);
+    th_pump(1000);
+    check_info(n, "echo", PLUGIN_STATE_RUNNING, 0);
+    check_info(n, "test-probe", PLUGIN_STATE_DISABLED, 0);
+    check_info(n, "hostile-liar", PLUGIN_STATE_FAILED,
+               FASTN_ERR_PLUGIN_CAPABILITY);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-liar", &info), 0);
+    CHECK(strstr(info.last_error_text, "notify") != NULL);
+    CHECK_EQ(plugin_host_count(n->h), 1);
+    CHECK_ERR(plugin_host_enable(n->h, "test-probe", true), 0);
+    struct th_reply *r = th_call(n, "test-probe", "peer", "", 2);
+    CHECK(r && r->status == 0 && strcmp(r->data, n->peer_id) == 0);
+    check_echo_serves(n, 3);
+    th_cleanup();
+}
+
+/* --- calls ----------------------------------------------------------- */
+
+TEST(echo_calls)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_reply *r;
+
+    r = th_call(n, "echo", "echo", "hello", 1);
+    CHECK(r && r->status == 0 && strcmp(r->data, "hello") == 0);
+    r = th_call(n, "echo", "echo", "", 2);
+    CHECK(r && r->status == 0 && r->len == 0);
+    r = th_call(n, "echo", "id", "", 3);
+    CHECK(r && r->status == 0 && strcmp(r->data, n->peer_id) == 0);
+    r = th_call(n, "echo", "nope", "", 4);
+    CHECK(r && r->status == FASTN_ERR_NOT_FOUND);
+    CHECK(r && strstr(r->data, "unknown method") != NULL);
+    CHECK_ERR(plugin_host_call(n->h, "echo", "", 0, NULL, 0, 5),
+              FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_host_call(n->h, "echo", "x", 1, NULL, (1u << 20) + 1, 6),
+              FASTN_ERR_TOO_LARGE);
+    char method[80];
+    memset(method, 'm', sizeof(method));
+    CHECK_ERR(plugin_host_call(n->h, "echo", method, 65, NULL, 0, 7),
+              FASTN_ERR_INVAL);
+    th_cleanup();
+}
+
+TEST(echo_over_a_stream)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_stream *s = th_raw_open(n, "/fastn/echo/1.0.0");
+    static uint8_t big[200000];
+
+    th_pump(1000);
+    CHECK_EQ(s->open_result, 0);
+    th_raw_write(s, "ping", 4);
+    th_pump(1000);
+    CHECK_EQ(s->end[0].in_len, 4);
+    CHECK_MEM(s->end[0].inbox, "ping", 4);
+    /* more than one on_data chunk, echoed in order */
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 7);
+    s->end[0].in_len = 0;
+    th_raw_write(s, big, sizeof(big));
+    th_pump(1000);
+    CHECK_EQ(s->end[0].in_len, sizeof(big));
+    CHECK_MEM(s->end[0].inbox, big, sizeof(big));
+    th_raw_close(s);
+    th_pump(1000);
+    CHECK(s->end[0].fin_pending); /* echo closed its side after ours */
+    struct plugin_info info;
+    CHECK_ERR(plugin_host_info(n->h, "echo", &info), 0);
+    CHECK_EQ(info.open_streams, 0); /* both sides done: handle freed */
+    /* a protocol nobody serves */
+    struct th_stream *s2 = th_raw_open(n, "/fastn/nope/1");
+    th_pump(1000);
+    CHECK_ERR(s2->open_result, FASTN_ERR_NET_PROTO_NA);
+    th_cleanup();
+}
+
+TEST(probe_imports)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_reply *r;
+    int id = 1;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "random", "64", id++);
+    CHECK(r && r->status == 0 && strncmp(r->data, "nonzero=", 8) == 0 &&
+          atoi(r->data + 8) > 50);
+    r = th_call(n, "test-probe", "random", "65537", id++);
+    CHECK(r && atoi(r->data) == FASTN_ERR_TOO_LARGE);
+    r = th_call(n, "test-probe", "log", "5", id++);
+    CHECK(r && strstr(r->data, "ok=5 err=0 bad_level=-2") != NULL);
+    r = th_call(n, "test-probe", "print", "", id++);
+    CHECK(r && r->status == 0);
+    /* notifications: stored under the plugin's name, rate-limited */
+    r = th_call(n, "test-probe", "notify", "2", id++);
+    CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
+    struct store_notification *v = NULL;
+    size_t count = 0;
+    CHECK_ERR(store_notify_list(n->state, NULL, &v, &count), 0);
+    CHECK_EQ(count, 2);
+    if (count) {
+        CHECK_STR(v[0].source, "test-probe");
+        CHECK_STR(v[0].title, "probe");
+        CHECK_STR(v[0].body, "body\nline two");
+    }
+    store_notifications_free(v, count);
+    r = th_call(n, "test-probe", "notify", "40", id++);
+    CHECK(r && strcmp(r->data, "ok=28 again=12 other=0") == 0);
+    /* SQL work is charged as fuel: small is fine, huge runs out */
+    r = th_call(n, "test-probe", "sqlwork", "1000", id++);
+    CHECK(r && strcmp(r->data, "count=1000") == 0);
+    r = th_call(n, "test-probe", "txn", "", id++);
+    CHECK(r && strcmp(r->data, "open") == 0);
+    r = th_call(n, "test-probe", "rows", "", id++);
+    CHECK(r && strcmp(r->data, "rows=0") == 0); /* rolled back */
+    /* answering twice: the second gets BAD_HANDLE */
+    r = th_call(n, "test-probe", "twice", "", id++);
+    CHECK(r && strcmp(r->data, "first") == 0);
+    r = th_call(n, "test-probe", "last", "", id++);
+    CHECK(r && atoi(r->data) == FASTN_ERR_PLUGIN_BAD_HANDLE);
+    /* returning an error without answering */
+    r = th_call(n, "test-probe", "fail", "", id++);
+    CHECK(r && r->status == FASTN_ERR_INVAL);
+    check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
+    /* SQL work past what the event's fuel pays for: stopped inside the
+     * statement (SQL cannot be suspended), then the instance ends */
+    r = th_call(n, "test-probe", "sqlwork", "1000000000", id++);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    struct plugin_info info;
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    CHECK(info.fuel_used < 60000000); /* its 50M, not the 10M-step cap */
+    th_cleanup();
+}
+
+TEST(probe_timers_and_late_answers)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "timer", "7 500", 1);
+    CHECK(r && atoi(r->data) == 0);
+    r = th_call(n, "test-probe", "timer", "-1 5", 2);
+    CHECK(r && atoi(r->data) == FASTN_ERR_INVAL);
+    r = th_call(n, "test-probe", "timer", "8 -5", 3);
+    CHECK(r && atoi(r->data) == FASTN_ERR_INVAL);
+    th_call(n, "test-probe", "timer", "9 100", 4);
+    th_call(n, "test-probe", "timer", "10 100", 5);
+    th_call(n, "test-probe", "timer", "11 100", 6);
+    r = th_call(n, "test-probe", "timer", "12 100", 7);
+    CHECK(r && atoi(r->data) == FASTN_ERR_PLUGIN_LIMIT); /* limit 4 */
+    r = th_call(n, "test-probe", "cancel", "9", 8);
+    CHECK(r && atoi(r->data) == 0);
+    CHECK(plugin_host_next_wake(n->h) == TH.mono + 100);
+    th_advance(200);
+    r = th_call(n, "test-probe", "fired", "", 9);
+    CHECK(r && strcmp(r->data, "fired 10 11") == 0);
+    th_advance(400);
+    r = th_call(n, "test-probe", "fired", "", 10);
+    CHECK(r && strcmp(r->data, "fired 10 11 7") == 0);
+    /* an answer from a later event */
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "later", 5, NULL, 0, 11), 0);
+    th_pump(1000);
+    CHECK(th_reply_for(n, 11) == NULL);
+    th_advance(20);
+    r = th_reply_for(n, 11);
+    CHECK(r && strcmp(r->data, "later") == 0);
+    /* no answer at all: the host answers after 30 s */
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "never", 5, NULL, 0, 12), 0);
+    th_pump(1000);
+    th_advance(29000);
+    CHECK(th_reply_for(n, 12) == NULL);
+    th_advance(1001);
+    r = th_reply_for(n, 12);
+    CHECK(r && r->status == FASTN_ERR_TIMEOUT);
+    check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
+    th_cleanup();
+}
+
+TEST(probe_exit_is_recorded)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    struct th_reply *r = th_call(n, "test-probe", "exit", "", 1);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_EXIT);
+    CHECK(strstr(info.last_error_text, "proc_exit(3) in on_call") != NULL);
+    check_echo_serves(n, 2);
+    th_cleanup();
+}
+
+/* --- slices: a long event does not hold up the others ---------------- */
+
+TEST(long_event_runs_in_slices)
+{
+    struct th_node *n = node_with_echo(100000);
+    struct plugin_info info;
+    int rounds = 0;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "busy", 4,
+                               (const uint8_t *)"300000", 6, 1),
+              0);
+    CHECK_ERR(
+        plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
+        0);
+    /* one round: the probe used one slice, echo answered */
+    plugin_host_run(n->h, TH.now, TH.mono, 1);
+    CHECK(th_reply_for(n, 1) == NULL);
+    CHECK(th_reply_for(n, 2) != NULL);
+    while (!th_reply_for(n, 1) && rounds++ < 1000)
+        plugin_host_run(n->h, TH.now, TH.mono, 1);
+    CHECK(rounds > 5); /* it took many slices... */
+    struct th_reply *r = th_reply_for(n, 1);
+    CHECK(r && strcmp(r->data, "done") == 0); /* ...and finished */
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK(info.fuel_used > 1000000);
+    CHECK_EQ(info.last_error, 0);
+    th_cleanup();
+}
+
+/* --- hostile plugins -------------------------------------------------- */
+
+TEST(hostile_loop_is_stopped_and_restarted)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, HOSTILE("loop"), err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "spin", 4, NULL, 0, 1), 0);
+    CHECK_ERR(
+        plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
+        0);
+    th_pump(1000);
+    r = th_reply_for(n, 1);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK(th_reply_for(n, 2) && th_reply_for(n, 2)->status == 0);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_BACKOFF);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    CHECK(strstr(info.last_error_text, "out of fuel in on_call") != NULL);
+    CHECK_EQ(info.restarts, 1);
+    CHECK_EQ(info.restart_in_ms, 1000);
+    CHECK(info.fuel_used > 990000 && info.fuel_used <= 1000000);
+    /* while it waits, calls are refused at once */
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 3),
+              FASTN_ERR_PLUGIN_CRASHED);
+    th_advance(1000);
+    check_info(n, "hostile-loop", PLUGIN_STATE_RUNNING,
+               FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    r = th_call(n, "hostile-loop", "ok", "", 4);
+    CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
+    /* again: the backoff doubles */
+    th_call(n, "hostile-loop", "spin", "", 5);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
+    CHECK_EQ(info.restart_in_ms, 2000);
+    CHECK_EQ(info.restarts, 2);
+    /* data on its protocol loops too: the stream is reset */
+    th_advance(2000);
+    struct th_stream *s = th_raw_open(n, "/fastn-test/loop/1");
+    th_pump(1000);
+    th_raw_write(s, "x", 1);
+    th_pump(1000);
+    CHECK(s->end[0].reset_pending);
+    check_info(n, "hostile-loop", PLUGIN_STATE_BACKOFF,
+               FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    check_echo_serves(n, 6);
+    th_cleanup();
+}
+
+TEST(hostile_membomb)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, HOSTILE("membomb"), err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "hostile-membomb", "grow-once", "", 1);
+    CHECK(r && strcmp(r->data, "-1") == 0); /* 256 more pages: over 32 */
+    r = th_call(n, "hostile-membomb", "grow", "", 2);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-membomb", &info), 0);
+    /* clang elides the malloc+memset loop into an endless loop, so it
+     * ends out of fuel rather than in abort(): either way, stopped */
+    CHECK(info.last_error == FASTN_ERR_WASM_TRAP_UNREACHABLE ||
+          info.last_error == FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    CHECK_EQ(info.state, PLUGIN_STATE_BACKOFF);
+    check_echo_serves(n, 3);
+    th_advance(1000);
+    r = th_call(n, "hostile-membomb", "pages", "", 4);
+    CHECK(r && r->status == 0 && strncmp(r->data, "pages=", 6) == 0 &&
+          atoi(r->data + 6) <= 32);
+    th_cleanup();
+}
+
+TEST(hostile_badptr)
+{
+    static const char *const methods[] = {
+        "log", "wrap", "write", "sql", "reply", "random", "errmsg", "notify",
+    };
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, HOSTILE("badptr"), err, sizeof(err)), 0);
+    th_pump(1000);
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        r = th_call(n, "hostile-badptr", methods[i], "", 10 + i);
+        CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+        if (r && r->status != FASTN_ERR_PLUGIN_CRASHED)
+            fprintf(stderr, "%s: %d %s\n", methods[i], r->status, r->data);
+        CHECK_ERR(plugin_host_info(n->h, "hostile-badptr", &info), 0);
+        CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_BAD_POINTER);
+        CHECK(strstr(info.last_error_text, "fastn.") != NULL);
+        check_echo_serves(n, 100 + i);
+        th_advance(PLUGIN_BACKOFF_MAX_MS);
+    }
+    r = th_call(n, "hostile-badptr", "ok", "", 200);
+    CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
+    /* nothing got through */
+    CHECK_EQ(store_notify_unread_count(n->state, NULL), 0);
+    th_cleanup();
+}
+
+TEST(hostile_recurse)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, HOSTILE("recurse"), err, sizeof(err)), 0);
+    th_pump(1000);
+    struct th_reply *r = th_call(n, "hostile-recurse", "frames", "", 1);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-recurse", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+    check_echo_serves(n, 2);
+    th_advance(1000);
+    r = th_call(n, "hostile-recurse", "stack", "", 3);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-recurse", &info), 0);
+    CHECK(info.last_error == FASTN_ERR_WASM_TRAP_MEMORY_OOB ||
+          info.last_error == FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+    CHECK_EQ(info.restarts, 2);
+    check_echo_serves(n, 4);
+    th_cleanup();
+}
+
+TEST(hostile_attach)
+{
+    struct th_node *n = node_with_echo(0);
+    struct stat st;
+
+    unlink("/tmp/fastn-hostile-attach.sqlite");
+    CHECK_ERR(th_install(n, HOSTILE("attach"), err, sizeof(err)), 0);
+    th_pump(1000);
+    struct th_reply *r = th_call(n, "hostile-attach", "escape", "", 1);
+    CHECK(r && r->status == 0);
+    CHECK(r && strstr(r->data, "attach=-502") != NULL);
+    CHECK(r && strstr(r->data, "=0") == NULL);
+    if (r && strstr(r->data, "=0"))
+        fprintf(stderr, "escaped: %s\n", r->data);
+    CHECK(stat("/tmp/fastn-hostile-attach.sqlite", &st) != 0);
+    check_info(n, "hostile-attach", PLUGIN_STATE_RUNNING, 0);
+    check_echo_serves(n, 2);
+    th_cleanup();
+}
+
+TEST(hostile_quota)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, HOSTILE("quota"), err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "hostile-quota", "fill", "", 1);
+    CHECK(r && r->status == 0 && strstr(r->data, "err=-501") != NULL);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-quota", &info), 0);
+    CHECK(info.db_bytes <= 65536 + 8192);
+    CHECK_EQ(info.last_error, 0);
+    r = th_call(n, "hostile-quota", "count", "", 2);
+    CHECK(r && r->status == 0 && atoi(r->data) >= 1);
+    check_echo_serves(n, 3);
+    th_cleanup();
+}
+
+TEST(hostile_liar_memory_not_retried)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, HOSTILE("liar_memory"), err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-liar-memory", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_FAILED);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_LIMIT);
+    CHECK_EQ(info.restarts, 1);
+    th_advance(60 * 60 * 1000);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-liar-memory", &info), 0);
+    CHECK_EQ(info.restarts, 1);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-liar-memory", "x", 1, NULL, 0, 1),
+              FASTN_ERR_PLUGIN_CRASHED);
+    check_echo_serves(n, 2);
+    th_cleanup();
+}
+
+TEST(hostile_streams_bounded)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_node *b;
+    struct plugin_info info;
+    struct th_reply *r;
+
+    b = th_start_node(1, 0);
+    CHECK_ERR(th_install(b, ECHO, err, sizeof(err)), 0);
+    CHECK_ERR(th_install(n, HOSTILE("streams"), err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "hostile-streams", "hold", b->peer_id, 1);
+    CHECK(r && strcmp(r->data, "opened=8 err=-402") == 0);
+    th_advance(2000);
+    int opens_before = n->opens;
+    r = th_call(n, "hostile-streams", "flood", b->peer_id, 2);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    CHECK(n->opens - opens_before <= 32); /* the rate limit held */
+    CHECK_EQ(info.open_streams, 0);
+    check_echo_serves(n, 3);
+    check_echo_serves(b, 4);
+    th_cleanup();
+}
+
+TEST(disable_answers_pending_calls)
+{
+    struct th_node *n = node_with_echo(0);
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "never", 5, NULL, 0, 1), 0);
+    th_pump(1000);
+    CHECK(th_reply_for(n, 1) == NULL);
+    CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
+    struct th_reply *r = th_reply_for(n, 1);
+    CHECK(r && r->status == FASTN_ERR_CANCELED);
+    check_info(n, "test-probe", PLUGIN_STATE_DISABLED, 0);
+    th_cleanup();
+}
+
+int main(void)
+{
+    size_t len;
+    uint8_t *probe = th_read_built(PROBE, &len);
+    if (!probe) {
+        printf("skipped: plugins not built (no wasm32-wasi toolchain; "
+               "run scripts/install-deps.sh all)\n");
+        return 77;
+    }
+    free(probe);
+    RUN(install_list_info_remove);
+    RUN(bad_files_are_refused);
+    RUN(restart_loads_index_and_files);
+    RUN(echo_calls);
+    RUN(echo_over_a_stream);
+    RUN(probe_imports);
+    RUN(probe_timers_and_late_answers);
+    RUN(probe_exit_is_recorded);
+    RUN(long_event_runs_in_slices);
+    RUN(hostile_loop_is_stopped_and_restarted);
+    RUN(hostile_membomb);
+    RUN(hostile_badptr);
+    RUN(hostile_recurse);
+    RUN(hostile_attach);
+    RUN(hostile_quota);
+    RUN(hostile_liar_memory_not_retried);
+    RUN(hostile_streams_bounded);
+    RUN(disable_answers_pending_calls);
+    return test_done();
+}
