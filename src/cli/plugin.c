@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/file.h"
 
 /* Files up to this size travel in the request; larger ones are read by
  * the daemon from their path. */
@@ -177,31 +178,22 @@ static int show_info(struct cli *cli, const struct fastn_plugin_info *p)
 
 /* --- commands ------------------------------------------------------------ */
 
-/* Reads FILE for install when it is small enough to travel inline. */
+/* Reads FILE for install when it is small enough to travel inline;
+ * *out stays NULL for a larger file (the daemon then reads it by path). */
 static int read_small(const char *path, uint8_t **out, size_t *len)
 {
-    struct stat st;
-    FILE *f = fopen(path, "rb");
+    int rc = file_read_all(path, INSTALL_INLINE_MAX, out, len);
 
-    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (rc == FASTN_ERR_TOO_LARGE)
+        return 0;
+    if (rc) {
         fprintf(stderr, "fastn plugin: cannot read %s: %s\n", path,
-                f ? "not a file" : strerror(errno));
-        if (f)
-            fclose(f);
+                rc == FASTN_ERR_IO || rc == FASTN_ERR_NOT_FOUND
+                    ? strerror(errno)
+                : rc == FASTN_ERR_INVAL ? "not a file"
+                                        : fastn_strerror(rc));
         return CLI_EXIT_FAIL;
     }
-    *out = NULL;
-    *len = (size_t)st.st_size;
-    if ((uint64_t)st.st_size <= INSTALL_INLINE_MAX) {
-        *out = malloc(*len ? *len : 1);
-        if (!*out || fread(*out, 1, *len, f) != *len) {
-            fprintf(stderr, "fastn plugin: cannot read %s\n", path);
-            free(*out);
-            fclose(f);
-            return CLI_EXIT_FAIL;
-        }
-    }
-    fclose(f);
     return 0;
 }
 
@@ -209,7 +201,7 @@ static int do_install(struct cli *cli, struct fastn_client *c, struct args *a)
 {
     struct fastn_plugin_info *p = NULL;
     char abs[PATH_MAX];
-    uint8_t *data;
+    uint8_t *data = NULL;
     size_t len;
     int rc;
 

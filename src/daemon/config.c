@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
+#include "util/file.h"
 #include "util/multiaddr.h"
 
 #define MAX_LINE 4096
@@ -324,34 +325,23 @@ int daemon_config_parse(struct daemon_config *cfg, const char *text, size_t len,
 int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
                        size_t errlen)
 {
-    char *text;
-    ssize_t n;
+    uint8_t *text = NULL;
     size_t len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+    int rc = file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
 
-    if (fd < 0 && errno == ENOENT)
+    if (rc == FASTN_ERR_NOT_FOUND)
         return 0;
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return FASTN_ERR_IO;
+    if (rc == FASTN_ERR_TOO_LARGE) {
+        snprintf(err, errlen, "%s is larger than %d bytes", path,
+                 CONFIG_MAX_BYTES);
+        return FASTN_ERR_INVAL;
     }
-    text = malloc(CONFIG_MAX_BYTES + 1);
-    if (!text) {
-        close(fd);
-        return FASTN_ERR_NOMEM;
+    if (rc) {
+        snprintf(err, errlen, "cannot read %s: %s", path,
+                 rc == FASTN_ERR_IO ? strerror(errno) : fastn_strerror(rc));
+        return rc;
     }
-    while ((n = read(fd, text + len, CONFIG_MAX_BYTES + 1 - len)) > 0 &&
-           len + (size_t)n <= CONFIG_MAX_BYTES)
-        len += (size_t)n;
-    close(fd);
-    if (n < 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        rc = FASTN_ERR_IO;
-    } else {
-        /* n > 0 here means the file is over the limit */
-        rc = daemon_config_parse(cfg, text, n > 0 ? CONFIG_MAX_BYTES + 1 : len,
-                                 err, errlen);
-    }
+    rc = daemon_config_parse(cfg, (const char *)text, len, err, errlen);
     free(text);
     return rc;
 }

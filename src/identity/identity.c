@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
+#include "util/file.h"
 
 enum { KEY_TYPE_ED25519 = 1 };
 #define KEYFILE_MAX 4096
@@ -126,44 +127,12 @@ out_wipe:
     return err;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return FASTN_ERR_IO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int identity_save_file(const char *path, const struct identity *id)
 {
-    char tmp[PATH_MAX];
     uint8_t raw[4 + IDENTITY_SECKEY_LEN];
-    int err, fd, n;
+    int n = identity_encode_private(id, raw, sizeof(raw));
+    int err = file_write_atomic(path, raw, (size_t)n, 0600);
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        return FASTN_ERR_TOO_LARGE;
-    n = identity_encode_private(id, raw, sizeof(raw));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        err = FASTN_ERR_IO;
-        goto out_wipe;
-    }
-    err = write_all(fd, raw, (size_t)n);
-    if (!err && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
-        err = FASTN_ERR_IO;
-    if (close(fd) != 0 && !err)
-        err = FASTN_ERR_IO;
-    if (!err && rename(tmp, path) != 0)
-        err = FASTN_ERR_IO;
-    if (err)
-        unlink(tmp);
-out_wipe:
     sodium_memzero(raw, sizeof(raw));
     return err;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
+#include "util/file.h"
 #include "ipc/ipc_int.h"
 #include "plugin/plugin.h"
 #include "util/log.h"
@@ -166,36 +167,23 @@ static int reply_one(struct ipc_call *call, Fastn__Response *ext,
 static int read_plugin_file(struct ipc_call *call, const char *path,
                             uint8_t **out, size_t *len)
 {
-    struct stat st;
-    uint8_t *data;
-    size_t got = 0;
-    int fd = path[0] == '/' ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    int rc;
 
-    if (fd < 0) {
-        ipc_reply_set_msg(&call->reply, "fastnd cannot read %.150s: %s", path,
-                          path[0] == '/' ? strerror(errno)
-                                         : "not an absolute path");
+    if (path[0] != '/') {
+        ipc_reply_set_msg(&call->reply,
+                          "fastnd cannot read %.150s: not an absolute path",
+                          path);
         return FASTN_ERR_IO;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size > PLUGIN_FILE_MAX ||
-        !(data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
-        close(fd);
+    rc = file_read_all(path, PLUGIN_FILE_MAX, out, len);
+    if (rc == FASTN_ERR_NOT_FOUND || rc == FASTN_ERR_IO)
+        ipc_reply_set_msg(&call->reply, "fastnd cannot read %.150s: %s", path,
+                          strerror(errno));
+    else if (rc == FASTN_ERR_INVAL || rc == FASTN_ERR_TOO_LARGE)
         ipc_reply_set_msg(&call->reply, "%.150s is not a plugin file", path);
-        return FASTN_ERR_INVAL;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    *out = data;
-    *len = got;
-    return 0;
+    return rc == FASTN_ERR_NOT_FOUND   ? FASTN_ERR_IO
+           : rc == FASTN_ERR_TOO_LARGE ? FASTN_ERR_INVAL
+                                       : rc;
 }
 
 int ipc_plugin_install(struct ipc_call *call, const Fastn__Request *req,

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
+#include "util/file.h"
 #include "plugin/host_int.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -98,79 +99,6 @@ static int plugin_file(const struct plugin_host *h, const char *name,
     return n > 0 && (size_t)n < cap ? 0 : FASTN_ERR_TOO_LARGE;
 }
 
-/* Writes data to path through path.tmp, fsync and rename. */
-static int write_atomic(const char *path, const void *data, size_t len)
-{
-    char tmp[PATH_MAX + 8];
-    const uint8_t *p = data;
-    int fd, err = 0;
-
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        return FASTN_ERR_TOO_LARGE;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return FASTN_ERR_IO;
-    while (len > 0 && !err) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            err = FASTN_ERR_IO;
-        else
-            p += w, len -= (size_t)w;
-    }
-    if (!err && fsync(fd) != 0)
-        err = FASTN_ERR_IO;
-    if (close(fd) != 0 && !err)
-        err = FASTN_ERR_IO;
-    if (!err && rename(tmp, path) != 0)
-        err = FASTN_ERR_IO;
-    if (err)
-        unlink(tmp);
-    return err;
-}
-
-/* Reads a whole file of at most max bytes. */
-static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
-{
-    struct stat st;
-    uint8_t *data;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return FASTN_ERR_IO;
-    }
-    if ((uint64_t)st.st_size > max) {
-        close(fd);
-        return FASTN_ERR_TOO_LARGE;
-    }
-    data = malloc(st.st_size ? (size_t)st.st_size : 1);
-    if (!data) {
-        close(fd);
-        return FASTN_ERR_NOMEM;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (got != (size_t)st.st_size) {
-        free(data);
-        return FASTN_ERR_IO;
-    }
-    *out = data;
-    *len = got;
-    return 0;
-}
-
 /* Whether the file at path holds exactly p[0..n) (no write, no fsync
  * needed then: a daemon start rewrites nothing). */
 static bool same_content(const char *path, const void *p, size_t n)
@@ -179,7 +107,7 @@ static bool same_content(const char *path, const void *p, size_t n)
     size_t len = 0;
     bool same;
 
-    if (read_file(path, n + 1, &old, &len))
+    if (file_read_all(path, n + 1, &old, &len))
         return false;
     same = len == n && memcmp(old, p, n) == 0;
     free(old);
@@ -203,7 +131,7 @@ int host_index_save(struct plugin_host *h)
     if (!err)
         err = plugin_file(h, INDEX_NAME, "", path, sizeof(path));
     if (!err && !same_content(path, b.data, b.len))
-        err = write_atomic(path, b.data, b.len);
+        err = file_write_atomic(path, b.data, b.len, 0600);
     buf_cleanup(&b);
     if (err)
         log_msg(LOG_ERROR, "plugin", "cannot write %s/index: %s",
@@ -292,7 +220,7 @@ static struct host_plugin *load_one(struct plugin_host *h, const char *name,
     p->state = enabled ? PLUGIN_STATE_RUNNING : PLUGIN_STATE_DISABLED;
     rc = plugin_file(h, name, ".wasm", path, sizeof(path));
     if (!rc)
-        rc = read_file(path, PLUGIN_FILE_MAX, &wasm, &len);
+        rc = file_read_all(path, PLUGIN_FILE_MAX, &wasm, &len);
     if (rc)
         snprintf(err, sizeof(err), "cannot read %s.wasm: %s", name,
                  fastn_strerror(rc));
@@ -346,7 +274,7 @@ int plugin_host_load_all(struct plugin_host *h)
     int loaded = 0;
 
     if (!plugin_file(h, INDEX_NAME, "", path, sizeof(path)) &&
-        !read_file(path, 1u << 20, &index, &index_len)) {
+        !file_read_all(path, 1u << 20, &index, &index_len)) {
         char *t = realloc(index, index_len + 1);
         if (t) {
             index = (uint8_t *)t;
@@ -468,7 +396,7 @@ static int install_record(struct plugin_host *h, struct host_plugin *np,
     int err = plugin_file(h, np->name, ".wasm", path, sizeof(path));
 
     if (!err)
-        err = write_atomic(path, wasm, len);
+        err = file_write_atomic(path, wasm, len, 0600);
     if (err)
         return err;
     if (old) {

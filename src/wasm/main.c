@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/file.h"
 #include "wasm/wasi.h"
 #include "wasm/wasm.h"
 
@@ -56,34 +57,6 @@ static int parse_u64(const char *s, uint64_t *out)
         return -1;
     *out = v;
     return 0;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *data = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *p = realloc(data, cap);
-            if (!p) {
-                free(data);
-                fclose(f);
-                return NULL;
-            }
-            data = p;
-        }
-        size_t k = fread(data + n, 1, cap - n, f);
-        if (k == 0)
-            break;
-        n += k;
-    }
-    fclose(f);
-    *len = n;
-    return data;
 }
 
 static int parse_arg(char type, const char *s, union fastn_wasm_value *v)
@@ -288,10 +261,12 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : EXIT_USAGE;
     }
     size_t len;
-    uint8_t *bytes = read_file(o.file, &len);
-    if (!bytes) {
+    uint8_t *bytes = NULL;
+    /* modules are at most 1 GiB; the loader bounds everything inside */
+    rc = file_read_all(o.file, (size_t)1 << 30, &bytes, &len);
+    if (rc) {
         fprintf(stderr, "fastn-wasm: cannot read %s: %s\n", o.file,
-                strerror(errno));
+                rc == FASTN_ERR_IO ? strerror(errno) : fastn_strerror(rc));
         return EXIT_USAGE;
     }
     struct fastn_wasm_module *mod = NULL;

@@ -1,0 +1,119 @@
+/* Whole-file reads and atomic writes; see file.h. */
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fastn/err.h"
+
+/* Reads until EOF or max + 1 bytes, growing the buffer; the size fstat
+ * reports is only a hint (the file may change while it is read). */
+static int read_fd(int fd, size_t hint, size_t max, uint8_t **out,
+                   size_t *len)
+{
+    size_t cap = (hint < max ? hint : max) + 1, n = 0;
+    uint8_t *data = malloc(cap + 1);
+
+    if (!data)
+        return FASTN_ERR_NOMEM;
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                free(data);
+                return FASTN_ERR_TOO_LARGE;
+            }
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            uint8_t *p = realloc(data, ncap + 1);
+            if (!p) {
+                free(data);
+                return FASTN_ERR_NOMEM;
+            }
+            data = p;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, data + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(data);
+            return FASTN_ERR_IO;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        free(data);
+        return FASTN_ERR_TOO_LARGE;
+    }
+    data[n] = 0;
+    *out = data;
+    *len = n;
+    return 0;
+}
+
+int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), err, saved;
+
+    if (fd < 0)
+        return errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO;
+    if (fstat(fd, &st) != 0) {
+        err = FASTN_ERR_IO;
+    } else if (!S_ISREG(st.st_mode)) {
+        err = FASTN_ERR_INVAL;
+    } else if ((uint64_t)st.st_size > max) {
+        err = FASTN_ERR_TOO_LARGE;
+    } else {
+        err = read_fd(fd, (size_t)st.st_size, max, out, len);
+    }
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return err;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return FASTN_ERR_IO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len,
+                      mode_t mode)
+{
+    char tmp[PATH_MAX + 8];
+    int fd, err;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return FASTN_ERR_TOO_LARGE;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+              mode);
+    if (fd < 0)
+        return FASTN_ERR_IO;
+    err = write_all(fd, data, len);
+    /* open's mode is filtered by the umask; the file gets exactly mode */
+    if (!err && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
+        err = FASTN_ERR_IO;
+    if (close(fd) != 0 && !err)
+        err = FASTN_ERR_IO;
+    if (!err && rename(tmp, path) != 0)
+        err = FASTN_ERR_IO;
+    if (err)
+        unlink(tmp);
+    return err;
+}
