@@ -13,8 +13,7 @@
 
 /* Reads until EOF or max + 1 bytes, growing the buffer; the size fstat
  * reports is only a hint (the file may change while it is read). */
-static int read_fd(int fd, size_t hint, size_t max, uint8_t **out,
-                   size_t *len)
+static int read_fd(int fd, size_t hint, size_t max, uint8_t **out, size_t *len)
 {
     size_t cap = (hint < max ? hint : max) + 1, n = 0;
     uint8_t *data = malloc(cap + 1);
@@ -101,8 +100,7 @@ int file_write_atomic(const char *path, const void *data, size_t len,
 
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
         return FASTN_ERR_TOO_LARGE;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-              mode);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return FASTN_ERR_IO;
     err = write_all(fd, data, len);
