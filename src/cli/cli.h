@@ -61,6 +61,12 @@ int cli_cmd_disconnect(struct cli *cli, int argc, char **argv);
 int cli_cmd_ping(struct cli *cli, int argc, char **argv);
 int cli_cmd_call(struct cli *cli, int argc, char **argv);
 int cli_cmd_listen(struct cli *cli, int argc, char **argv);
+/* forward.c, perf.c: port forwarding and throughput (with their usage
+ * texts, listed in commands.c). */
+int cli_cmd_forward(struct cli *cli, int argc, char **argv);
+int cli_cmd_expose(struct cli *cli, int argc, char **argv);
+int cli_cmd_perf(struct cli *cli, int argc, char **argv);
+extern const char cli_forward_usage[], cli_expose_usage[], cli_perf_usage[];
 
 /* JSON output helpers: a string with escapes, and a list of strings. */
 void json_string(FILE *f, const char *s);

@@ -85,9 +85,42 @@ static void cancel_deferred(struct ipc_session *s)
     s->blocked = false;
 }
 
+void ipc_session_lease(struct ipc_session *s, struct ipc_lease *l,
+                       void (*release)(struct ipc_lease *l))
+{
+    l->release = release;
+    l->next = s->leases;
+    l->pprev = &s->leases;
+    if (s->leases)
+        s->leases->pprev = &l->next;
+    s->leases = l;
+}
+
+void ipc_lease_drop(struct ipc_lease *l)
+{
+    if (!l->pprev)
+        return;
+    *l->pprev = l->next;
+    if (l->next)
+        l->next->pprev = l->pprev;
+    l->next = NULL;
+    l->pprev = NULL;
+}
+
+/* The client has gone: what it made for as long as it stays goes too. */
+static void release_leases(struct ipc_session *s)
+{
+    while (s->leases) {
+        struct ipc_lease *l = s->leases;
+        ipc_lease_drop(l);
+        l->release(l);
+    }
+}
+
 void ipc_session_cleanup(struct ipc_session *s)
 {
     cancel_deferred(s);
+    release_leases(s);
     if (s->handoff) {
         ipc_handoff_fn fn = s->handoff;
         s->handoff = NULL;
