@@ -192,6 +192,9 @@ struct ipc_call {
     int type; /* Request.Type, for the log */
     /* deferred calls (ipc_call_defer) */
     bool ordered;
+    /* Cancelled at the client's EOF rather than answered after it (a
+     * perf run, whose only use is its answer to a client still there). */
+    bool eof_cancels;
     void (*cancel)(struct ipc_call *call);
     void *data; /* the handler's state */
     struct ipc_call *next, **pprev;

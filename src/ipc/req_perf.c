@@ -106,6 +106,8 @@ int ipc_ext_perf(struct ipc_call *call, const Fastn__Request *req,
     if (!err &&
         !(ctx->dc = ipc_call_defer(call, false, perf_cancel, ctx, &err)))
         swarm_perf_cancel(ctx->p);
+    else if (!err)
+        ctx->dc->eof_cancels = true;
     if (err) {
         free(ctx);
         return err;
