@@ -18,8 +18,9 @@
  *                                   (exit 0), or says "reset" (exit 3)
  *   tcp_tool perf HOST PORT UP DOWN the perf client: prints one JSON line
  *                                   {"upload_bytes", "upload_s",
- *                                   "upload_MBps", "download_bytes", ...}
- *                                   timed as fastn perf times them
+ *                                   "upload_MBps", "download_bytes", ...,
+ *                                   "total_s"} timed as fastn perf times
+ *                                   them (from the connection's open)
  *
  * Servers fork a child per connection and run until killed.
  */
@@ -287,9 +288,10 @@ static int perf(const char *host, const char *port, uint64_t up, uint64_t down)
     }
     printf("{\"upload_bytes\":%" PRIu64 ",\"upload_s\":%.6f,"
            "\"upload_MBps\":%.1f,\"download_bytes\":%" PRIu64
-           ",\"download_s\":%.6f,\"download_MBps\":%.1f}\n",
+           ",\"download_s\":%.6f,\"download_MBps\":%.1f,"
+           "\"total_s\":%.6f}\n",
            up, t1 - t0, (double)up / 1e6 / (t1 - t0), down, t2 - t1,
-           t2 > t1 ? (double)down / 1e6 / (t2 - t1) : 0.0);
+           t2 > t1 ? (double)down / 1e6 / (t2 - t1) : 0.0, t2 - t0);
     return 0;
 }
 
