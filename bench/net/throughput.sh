@@ -47,23 +47,44 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # mbps BYTES SECONDS
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / 1e6 / s }'; }
 
-# measure NAME CMD_UP CMD_DOWN: each command prints the seconds of one run
-measure() {
-    local name=$1 up=$2 down=$3 i t
-    : >"$WORK/$name.up"
-    : >"$WORK/$name.down"
-    for i in $(seq "$RUNS"); do
-        t=$(eval "$up") || { say "$name up failed"; return 1; }
-        mbps "$BYTES" "$t" >>"$WORK/$name.up"
-        echo >>"$WORK/$name.up"
-        t=$(eval "$down") || { say "$name down failed"; return 1; }
-        mbps "$BYTES" "$t" >>"$WORK/$name.down"
-        echo >>"$WORK/$name.down"
-    done
-    UP[$name]=$(grep . "$WORK/$name.up" | median)
-    DOWN[$name]=$(grep . "$WORK/$name.down" | median)
-    say "$name: up ${UP[$name]} MB/s, down ${DOWN[$name]} MB/s (runs: $(grep . "$WORK/$name.up" | tr '\n' ' ')/ $(grep . "$WORK/$name.down" | tr '\n' ' '))"
+# add NAME CMD_UP CMD_DOWN: a path to measure; each command prints the
+# seconds of one run. The paths run in turns, RUNS rounds, so that a
+# busy moment of this shared machine touches them all alike.
+NAMES=()
+declare -A CMD_UP CMD_DOWN
+add() {
+    NAMES+=("$1")
+    CMD_UP[$1]=$2
+    CMD_DOWN[$1]=$3
+    : >"$WORK/$1.up"
+    : >"$WORK/$1.down"
 }
+
+one() { # NAME DIR
+    local t
+    if [ "$2" = up ]; then t=$(eval "${CMD_UP[$1]}"); else t=$(eval "${CMD_DOWN[$1]}"); fi
+    [ -n "$t" ] || { say "$1 $2 failed"; return 1; }
+    mbps "$BYTES" "$t" >>"$WORK/$1.$2"
+    echo >>"$WORK/$1.$2"
+}
+
+measure_all() {
+    local r n
+    for r in $(seq "$RUNS"); do
+        say "round $r of $RUNS"
+        for n in "${NAMES[@]}"; do
+            one "$n" up
+            one "$n" down
+        done
+    done
+    for n in "${NAMES[@]}"; do
+        UP[$n]=$(grep . "$WORK/$n.up" | median)
+        DOWN[$n]=$(grep . "$WORK/$n.down" | median)
+        RUNS_OF[$n]="$(grep . "$WORK/$n.up" | tr '\n' ' ')/ $(grep . "$WORK/$n.down" | tr '\n' ' ')"
+        say "$n: up ${UP[$n]} MB/s, down ${DOWN[$n]} MB/s (runs: ${RUNS_OF[$n]})"
+    done
+}
+declare -A RUNS_OF
 
 # A plain TCP perf server, used by the forward, ssh and TCP rows.
 "$TCP_TOOL" perf-server >"$WORK/perfsrv.port" &
@@ -92,12 +113,15 @@ if want fastn; then
     pb=$(daemon_pid "$B")
     ca=$(cpu_ticks "$pa")
     cb=$(cpu_ticks "$pb")
-    measure fastn "fastn_secs $BYTES 0" "fastn_secs 0 $BYTES"
+    # the daemons' CPU per GB: one run each way, alone
+    fastn_secs "$BYTES" 0 >/dev/null
+    fastn_secs 0 "$BYTES" >/dev/null
     hz=$(getconf CLK_TCK)
-    gb=$(awk -v b="$BYTES" -v r="$RUNS" 'BEGIN { print 2 * b * r / 1e9 }')
+    gb=$(awk -v b="$BYTES" 'BEGIN { print 2 * b / 1e9 }')
     CPU_A=$(awk -v t=$(($(cpu_ticks "$pa") - ca)) -v hz="$hz" -v gb="$gb" 'BEGIN { printf "%.2f", t / hz / gb }')
     CPU_B=$(awk -v t=$(($(cpu_ticks "$pb") - cb)) -v hz="$hz" -v gb="$gb" 'BEGIN { printf "%.2f", t / hz / gb }')
     NOTE[fastn]="daemons' CPU: dialer ${CPU_A} s/GB, listener ${CPU_B} s/GB"
+    add fastn "fastn_secs $BYTES 0" "fastn_secs 0 $BYTES"
 fi
 
 # --- fastn forward + expose ---------------------------------------------
@@ -111,7 +135,7 @@ if want forward; then
     for i in $(seq 100); do grep -q '^forwarding' "$WORK/forward.out" 2>/dev/null && break; sleep 0.05; done
     FWDPORT=$(sed -n 's/^forwarding 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/forward.out")
     [ -n "$FWDPORT" ] || { say "forward did not start: $(cat "$WORK/forward.out")"; exit 1; }
-    measure forward "tcp_secs $FWDPORT $BYTES 0" "tcp_secs $FWDPORT 0 $BYTES"
+    add forward "tcp_secs $FWDPORT $BYTES 0" "tcp_secs $FWDPORT 0 $BYTES"
     NOTE[forward]="TCP client -> fastnd -> fastnd -> TCP perf server"
 fi
 
@@ -128,7 +152,7 @@ if want js; then
             echo "$out" | grep '"event":"perf"' | sed -n 's/.*"totalMs":\([0-9.]*\).*/\1/p' |
                 awk '{ print $1 / 1000 }'
         }
-        measure js "js_secs $BYTES 0" "js_secs 0 $BYTES"
+        add js "js_secs $BYTES 0" "js_secs 0 $BYTES"
         NOTE[js]="peer.mjs (js-libp2p 3.3.11, Node $(node --version))"
     else
         NOTE[js]="skipped: $(tail -1 "$WORK/js-install.log")"
@@ -171,22 +195,24 @@ ssh_start() {
     return 1
 }
 if want ssh && ssh_start; then
-    measure ssh "tcp_secs $SSHPORT_L $BYTES 0" "tcp_secs $SSHPORT_L 0 $BYTES"
+    add ssh "tcp_secs $SSHPORT_L $BYTES 0" "tcp_secs $SSHPORT_L 0 $BYTES"
     NOTE[ssh]="$(ssh -V 2>&1 | cut -d, -f1), ssh -c chacha20-poly1305@openssh.com -L"
 fi
 
 # --- plain TCP -----------------------------------------------------------
 if want tcp; then
-    measure tcp "tcp_secs $PERFPORT $BYTES 0" "tcp_secs $PERFPORT 0 $BYTES"
+    add tcp "tcp_secs $PERFPORT $BYTES 0" "tcp_secs $PERFPORT 0 $BYTES"
     NOTE[tcp]="tcp_tool perf -> tcp_tool perf-server, 256 KiB writes"
 fi
+
+measure_all
 
 ratio() { # A B
     [ -n "${1:-}" ] && [ -n "${2:-}" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo -
 }
 met() { awk -v v="$1" 'BEGIN { print (v >= 1000) ? "met" : "missed" }'; }
 {
-    echo "Machine: $MACHINE. One stream of $SIZE each way, median of $RUNS runs."
+    echo "Machine: $MACHINE. One stream of $SIZE each way; the paths ran in turns, $RUNS rounds; medians (all runs, MB/s up / down, below)."
     echo
     echo "| path | up MB/s | down MB/s | fastn perf / this (up, down) | notes |"
     echo "|---|---:|---:|---:|---|"
@@ -199,6 +225,8 @@ met() { awk -v v="$1" 'BEGIN { print (v >= 1000) ? "met" : "missed" }'; }
             tcp) echo "plain TCP" ;; esac)
         echo "| $label | ${UP[$n]:--} | ${DOWN[$n]:--} | $(ratio "${UP[fastn]:-}" "${UP[$n]:-}"), $(ratio "${DOWN[fastn]:-}" "${DOWN[$n]:-}") | ${NOTE[$n]:-} |"
     done
+    echo
+    for n in "${NAMES[@]}"; do echo "- $n: ${RUNS_OF[$n]}"; done
     if want fastn; then
         echo
         echo "| target | measured (up, down) | |"
