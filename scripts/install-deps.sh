@@ -6,7 +6,8 @@ set -eu
 
 # Packages the product links against or is built with.
 build_pkgs="make gcc pkg-config libsodium-dev libuv1-dev libprotobuf-c-dev
-protobuf-c-compiler libsqlite3-dev libjansson-dev libcurl4-openssl-dev"
+protobuf-c-compiler libsqlite3-dev libjansson-dev libcurl4-openssl-dev
+libssl-dev"
 # Packages for plugins, tests, fuzzing and benchmarks: clang for wasm32-wasi
 # and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers.
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32

@@ -36,7 +36,7 @@ run_one() { # name timeout cmd...
         failed="$failed $name"
         [ $rc -eq 124 ] && echo "FAIL $name: timed out after ${limit}s" ||
             echo "FAIL $name (exit $rc)"
-        tail -n 30 "$log" | sed 's/^/    /'
+        tail -n 100 "$log" | sed 's/^/    /'
     fi
 }
 

@@ -1,12 +1,33 @@
-# bench/net: micro-benchmarks of the protocol cores (no sockets).
-#   make bench-net-core   runs the Noise+yamux throughput benchmark
+# bench/net: networking benchmarks (run by hand, never by `make test`).
+#   make bench-net-core        Noise+yamux throughput of the cores (no sockets)
+#   make bench-net-latency     call latency: cold vs pooled, fastn and js-libp2p
+#   make bench-net-throughput  one stream: fastnd, js-libp2p, OpenSSH, TCP
+#   make bench-net             the last two
 BENCH_NET_CORE := $(BUILD)/bench/net/core_throughput
 $(BENCH_NET_CORE): $(BUILD)/obj/bench/net/core_throughput.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
 ALL_EXTRA += $(BENCH_NET_CORE)
 
-.PHONY: bench-net-core
+BENCH_NET_LATENCY := $(BUILD)/bench/net/latency
+$(BENCH_NET_LATENCY): $(BUILD)/obj/bench/net/latency.o $(CORE_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+BENCH_NET_TUNDELAY := $(BUILD)/bench/net/tundelay
+$(BENCH_NET_TUNDELAY): $(BUILD)/obj/bench/net/tundelay.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@
+ALL_EXTRA += $(BENCH_NET_LATENCY) $(BENCH_NET_TUNDELAY)
+
+BENCH_NET_TOOLS := $(PROGRAMS) $(BENCH_NET_LATENCY) $(BENCH_NET_TUNDELAY) \
+	$(BUILD)/tests/integration/tcp_tool
+
+.PHONY: bench-net-core bench-net bench-net-latency bench-net-throughput
 bench-net-core: $(BENCH_NET_CORE)
 	$(BENCH_NET_CORE)
+bench-net-latency: $(BENCH_NET_TOOLS)
+	BUILD=$(BUILD) bash bench/net/latency.sh
+bench-net-throughput: $(BENCH_NET_TOOLS)
+	BUILD=$(BUILD) bash bench/net/throughput.sh
+bench-net: bench-net-latency bench-net-throughput
 bench: bench-net-core

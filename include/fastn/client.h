@@ -213,6 +213,102 @@ FASTN_API int fastn_client_stream_open(struct fastn_client *c, const char *peer,
 FASTN_API int fastn_client_stream_result(struct fastn_client *c,
                                          uint64_t stream_id);
 
+/* --- throughput: perf run by the daemon -----------------------------------
+ * The daemon itself runs /perf/1.0.0 (libp2p/specs perf/perf.md) against a
+ * peer: it sends `upload` bytes, asks for `download` bytes back, and
+ * generates and discards them, so no byte passes through this program. */
+
+struct fastn_perf_result {
+    int done;                      /* 1 in the final result */
+    uint64_t uploaded, downloaded; /* bytes so far */
+    uint64_t open_us;     /* from the request to the stream's open (dialing
+                             and negotiation included) */
+    uint64_t upload_us;   /* from the open to the reply's first byte (the
+                             peer answers after reading the whole upload) */
+    uint64_t download_us; /* from then to the reply's end */
+    uint64_t elapsed_us;  /* from the open to now / the end */
+};
+
+/* Progress: called about every interval_ms with the figures so far; a
+ * non-zero return stops the run (FASTN_ERR_CANCELED). */
+typedef int (*fastn_perf_fn)(void *arg, const struct fastn_perf_result *r);
+
+/* Runs perf against peer on a connection of its own (c's stays free) and
+ * waits for its end; *out gets the final figures. timeout_ms bounds the
+ * whole run (0: no limit; progress_fn can stop a stalled one). Errors:
+ * the network errors above, FASTN_ERR_MALFORMED (the peer sent back
+ * another amount), FASTN_ERR_TIMEOUT, FASTN_ERR_CANCELED,
+ * FASTN_ERR_UNSUPPORTED (a daemon without it). */
+FASTN_API int fastn_client_perf(struct fastn_client *c, const char *peer,
+                                uint64_t upload, uint64_t download,
+                                uint32_t timeout_ms, int interval_ms,
+                                fastn_perf_fn progress_fn, void *arg,
+                                struct fastn_perf_result *out);
+
+/* --- TCP port forwarding
+ * --------------------------------------------------- The daemon forwards
+ * TCP connections over p2p streams (docs/NET.md): a forward listens on a
+ * local address and sends each connection to a peer; an expose, on the
+ * peer, connects each stream from an allowed peer to a local service. Each
+ * lives as long as its handle (a control connection of its own): freeing
+ * it, or the program's exit, ends it. */
+
+#define FASTN_FORWARD_PROTOCOL "/fastn/forward/1.0.0"
+
+struct fastn_forward;
+
+struct fastn_forward_info {
+    uint64_t id;
+    int expose; /* 0: a forward, 1: an expose */
+    int mine;   /* made through the asking handle */
+    char protocol[1024];
+    char listen[256]; /* forward: the multiaddr as bound */
+    char host[64];    /* forward: its address, e.g. "127.0.0.1" */
+    int port;         /* forward: its port */
+    char peer_id[FASTN_PEER_ID_MAX]; /* forward: where connections go */
+    char target[256];     /* expose: the multiaddr streams connect to */
+    size_t n_allow;       /* expose: peers on its allow list */
+    uint64_t connections; /* spliced since it began */
+    uint64_t refused;     /* expose: streams from peers not allowed */
+    uint64_t failed;      /* streams not opened, target not reached */
+    char last_refused[FASTN_PEER_ID_MAX]; /* expose: "" if none */
+};
+
+/* Makes the daemon listen on `listen` ("[HOST:]PORT", "[IPV6]:PORT", or
+ * an /ip4|/ip6 + /tcp multiaddr; the host defaults to 127.0.0.1, port 0
+ * picks a free one) and forward each connection to peer over protocol
+ * (NULL: FASTN_FORWARD_PROTOCOL). Errors: FASTN_ERR_BAD_MULTIADDR (a bad
+ * address), FASTN_ERR_EXISTS (the address is in use), FASTN_ERR_PERM,
+ * FASTN_ERR_BAD_PEER_ID, the client's. */
+FASTN_API int fastn_forward_open(struct fastn_client *c, const char *listen,
+                                 const char *peer, const char *protocol,
+                                 struct fastn_forward **out);
+/* Makes the daemon serve protocol (NULL: FASTN_FORWARD_PROTOCOL) by
+ * connecting each stream from a peer in allow[0..n_allow) to target
+ * ("HOST:PORT", "[IPV6]:PORT", or a multiaddr: /ip4|/ip6 + /tcp or
+ * /unix/PATH). Streams from other peers are reset; with n_allow 0 every
+ * peer is refused. Errors: FASTN_ERR_EXISTS (the protocol is served
+ * already), FASTN_ERR_BAD_MULTIADDR, FASTN_ERR_BAD_PEER_ID, the
+ * client's. */
+FASTN_API int fastn_expose_open(struct fastn_client *c, const char *target,
+                                const char *const *allow, size_t n_allow,
+                                const char *protocol,
+                                struct fastn_forward **out);
+/* The forward's figures now (asks the daemon). Errors: FASTN_ERR_CLOSED
+ * (the daemon went away: the forward is over), the client's. */
+FASTN_API int fastn_forward_info(struct fastn_forward *f,
+                                 struct fastn_forward_info *out);
+/* Its control connection, for poll(): readable (EOF) when the daemon
+ * went away. */
+FASTN_API int fastn_forward_fd(const struct fastn_forward *f);
+/* Ends the forward or expose and frees the handle. NULL does nothing. */
+FASTN_API void fastn_forward_free(struct fastn_forward *f);
+
+/* Every forward and expose of the daemon (FORWARDS). On success *out
+ * (n entries) is freed with free(). */
+FASTN_API int fastn_client_forwards(struct fastn_client *c,
+                                    struct fastn_forward_info **out, size_t *n);
+
 /* A protocol handler: the daemon hands each incoming stream for the
  * protocol to this process, as a connection on a Unix socket the library
  * listens on (in a private folder). */

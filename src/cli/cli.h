@@ -71,6 +71,12 @@ extern const char cli_plugin_usage[], cli_notify_usage[], cli_chat_usage[];
  * --json. */
 int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
                             bool lines);
+/* forward.c, perf.c: port forwarding and throughput (with their usage
+ * texts, listed in commands.c). */
+int cli_cmd_forward(struct cli *cli, int argc, char **argv);
+int cli_cmd_expose(struct cli *cli, int argc, char **argv);
+int cli_cmd_perf(struct cli *cli, int argc, char **argv);
+extern const char cli_forward_usage[], cli_expose_usage[], cli_perf_usage[];
 
 /* JSON output helpers: a string with escapes, and a list of strings. */
 void json_string(FILE *f, const char *s);

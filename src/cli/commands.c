@@ -283,5 +283,11 @@ const struct cli_command cli_commands[] = {
      cli_cmd_notifications},
     {"chat", "send and read messages (the chat plugin)", cli_chat_usage,
      cli_cmd_chat},
+    {"forward", "forward a local TCP port to a peer (e.g. for ssh)",
+     cli_forward_usage, cli_cmd_forward},
+    {"expose", "serve a local TCP service to allowed peers", cli_expose_usage,
+     cli_cmd_expose},
+    {"perf", "measure throughput to a peer (run by the daemon)", cli_perf_usage,
+     cli_cmd_perf},
 };
 const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -68,6 +68,12 @@ static const struct {
     {FASTN__REQUEST__TYPE__NOTIFY_MARK_READ, ipc_notify_mark_read},
     {FASTN__REQUEST__TYPE__NOTIFY_UNREAD, ipc_notify_unread},
     {FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE, ipc_notify_subscribe},
+    {FASTN__REQUEST__TYPE__FORWARD, ipc_ext_forward},
+    {FASTN__REQUEST__TYPE__EXPOSE, ipc_ext_expose},
+    {FASTN__REQUEST__TYPE__FORWARD_CLOSE, ipc_ext_forward_close},
+    {FASTN__REQUEST__TYPE__FORWARDS, ipc_ext_forwards},
+    {FASTN__REQUEST__TYPE__PERF, ipc_ext_perf},
+    {FASTN__REQUEST__TYPE__PERF_PROGRESS, ipc_ext_perf_progress},
 };
 
 int ipc_handle_fastn(struct ipc_call *call, const P2pd__Pb__Request *req)

@@ -95,6 +95,15 @@ struct ipc_host {
 
 struct ipc_call;
 
+/* Something a request made that lives as long as the control connection
+ * that asked for it (a forward, an expose): release() is called when the
+ * session ends, unless ipc_lease_drop() came first. Embedded in the
+ * owner's state; the session only links it. */
+struct ipc_lease {
+    struct ipc_lease *next, **pprev;
+    void (*release)(struct ipc_lease *l);
+};
+
 /* After the queued output, the client's socket belongs to a stream:
  * fd is a duplicate of it (the callee owns it), rest[0..n) are bytes the
  * client sent after its request. fd is -1 when the session ended first. */
@@ -129,6 +138,7 @@ struct ipc_session {
     bool streaming;
     void (*on_end)(struct ipc_session *s);
     unsigned sub;
+    struct ipc_lease *leases; /* released by ipc_session_cleanup() */
 };
 
 /* Sets up a session for a newly accepted client; borrows host. */
@@ -164,6 +174,14 @@ bool ipc_session_done(const struct ipc_session *s);
  * waiting on an ordered request, not handed to a stream. */
 bool ipc_session_wants_input(const struct ipc_session *s);
 
+/* Ties l to the session: release(l) runs when the session is cleaned up
+ * (the client went away), unless the lease was dropped before. */
+void ipc_session_lease(struct ipc_session *s, struct ipc_lease *l,
+                       void (*release)(struct ipc_lease *l));
+/* Unties a lease (its owner ended it); release() will not be called.
+ * A lease never tied, or dropped already, is left alone. */
+void ipc_lease_drop(struct ipc_lease *l);
+
 /* Marks the session's socket for a stream (see ipc_handoff_fn). */
 void ipc_session_handoff(struct ipc_session *s, ipc_handoff_fn fn, void *arg);
 
@@ -187,6 +205,9 @@ struct ipc_call {
     int type; /* Request.Type, for the log */
     /* deferred calls (ipc_call_defer) */
     bool ordered;
+    /* Cancelled at the client's EOF rather than answered after it (a
+     * perf run, whose only use is its answer to a client still there). */
+    bool eof_cancels;
     void (*cancel)(struct ipc_call *call);
     void *data; /* the handler's state */
     struct ipc_call *next, **pprev;

@@ -42,6 +42,19 @@ int ipc_ext_ping(struct ipc_call *call, const Fastn__Request *req,
                  Fastn__Response *ext);
 int ipc_ext_stream_result(struct ipc_call *call, const Fastn__Request *req,
                           Fastn__Response *ext);
+/* port forwarding (req_forward.c) and perf (req_perf.c) */
+int ipc_ext_forward(struct ipc_call *call, const Fastn__Request *req,
+                    Fastn__Response *ext);
+int ipc_ext_expose(struct ipc_call *call, const Fastn__Request *req,
+                   Fastn__Response *ext);
+int ipc_ext_forward_close(struct ipc_call *call, const Fastn__Request *req,
+                          Fastn__Response *ext);
+int ipc_ext_forwards(struct ipc_call *call, const Fastn__Request *req,
+                     Fastn__Response *ext);
+int ipc_ext_perf(struct ipc_call *call, const Fastn__Request *req,
+                 Fastn__Response *ext);
+int ipc_ext_perf_progress(struct ipc_call *call, const Fastn__Request *req,
+                          Fastn__Response *ext);
 
 /* Shared by the handlers: the request's PeerID (FASTN_ERR_BAD_PEER_ID
  * with a message), and the "no network" answer. */

@@ -66,23 +66,73 @@ void ipc_session_init(struct ipc_session *s, struct ipc_host *host,
     buf_init(&s->out, IPC_MAX_PENDING_OUT + IPC_CALL_BUDGET);
 }
 
+/* Drops one deferred call without an answer. */
+static void cancel_one(struct ipc_session *s, struct ipc_call *c)
+{
+    *c->pprev = c->next;
+    if (c->next)
+        c->next->pprev = c->pprev;
+    s->n_deferred--;
+    if (c->ordered)
+        s->blocked = false;
+    c->session = NULL;
+    if (c->cancel)
+        c->cancel(c);
+    ipc_reply_cleanup(&c->reply);
+    free(c);
+}
+
 /* Drops every deferred call without an answer (the session is going
  * away, or it failed). */
 static void cancel_deferred(struct ipc_session *s)
 {
-    while (s->deferred) {
-        struct ipc_call *c = s->deferred;
-        s->deferred = c->next;
-        if (c->next)
-            c->next->pprev = &s->deferred;
-        s->n_deferred--;
-        c->session = NULL;
-        if (c->cancel)
-            c->cancel(c);
-        ipc_reply_cleanup(&c->reply);
-        free(c);
-    }
+    while (s->deferred)
+        cancel_one(s, s->deferred);
     s->blocked = false;
+}
+
+/* The client's EOF: calls that only make sense while it listens go. */
+static void cancel_on_eof(struct ipc_session *s)
+{
+    struct ipc_call *c = s->deferred, *next;
+
+    for (; c; c = next) {
+        next = c->next;
+        if (c->eof_cancels)
+            cancel_one(s, c);
+    }
+}
+
+void ipc_session_lease(struct ipc_session *s, struct ipc_lease *l,
+                       void (*release)(struct ipc_lease *l))
+{
+    l->release = release;
+    l->next = s->leases;
+    l->pprev = &s->leases;
+    if (s->leases)
+        s->leases->pprev = &l->next;
+    s->leases = l;
+}
+
+void ipc_lease_drop(struct ipc_lease *l)
+{
+    if (!l->pprev)
+        return;
+    *l->pprev = l->next;
+    if (l->next)
+        l->next->pprev = l->pprev;
+    l->next = NULL;
+    l->pprev = NULL;
+}
+
+/* The client has gone: what it made for as long as it stays goes too. */
+static void release_leases(struct ipc_session *s)
+{
+    while (s->leases) {
+        struct ipc_lease *l = s->leases;
+        ipc_lease_drop(l);
+        l->release(l);
+    }
 }
 
 void ipc_session_cleanup(struct ipc_session *s)
@@ -91,6 +141,7 @@ void ipc_session_cleanup(struct ipc_session *s)
     if (s->on_end)
         s->on_end(s);
     s->on_end = NULL;
+    release_leases(s);
     if (s->handoff) {
         ipc_handoff_fn fn = s->handoff;
         s->handoff = NULL;
@@ -314,6 +365,7 @@ void ipc_call_finish(struct ipc_call *dc, int err)
 
 int ipc_session_eof(struct ipc_session *s)
 {
+    cancel_on_eof(s);
     if (s->closing)
         return 0;
     if (s->streaming) { /* a subscriber leaving: nothing was pending */

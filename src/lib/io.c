@@ -139,7 +139,7 @@ int lib_set_blocking(int fd)
 }
 
 /* Reads one varint-delimited Response. */
-static int read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
+int lib_read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
 {
     uint8_t prefix[IPC_MAX_PREFIX], *body;
     struct buf_reader r;
@@ -188,7 +188,7 @@ static bool ends_connection(int err)
     return false;
 }
 
-static int error_of(const P2pd__Pb__Response *r, char *msg, size_t len)
+int lib_response_error(const P2pd__Pb__Response *r, char *msg, size_t len)
 {
     if (msg && len)
         snprintf(msg, len, "%s",
@@ -198,7 +198,7 @@ static int error_of(const P2pd__Pb__Response *r, char *msg, size_t len)
     return FASTN_ERR_REMOTE;
 }
 
-static int send_req(int fd, const P2pd__Pb__Request *req, int64_t deadline)
+int lib_send_fd(int fd, const P2pd__Pb__Request *req, int64_t deadline)
 {
     struct buf b;
     int rc;
@@ -263,7 +263,7 @@ static bool keep_call_answer(struct fastn_client *c,
     d->id = r->fastn->call_id;
     res = r->fastn->call;
     if (r->type != P2PD__PB__RESPONSE__TYPE__OK) {
-        d->status = error_of(r, c->errmsg, sizeof(c->errmsg));
+        d->status = lib_response_error(r, c->errmsg, sizeof(c->errmsg));
     } else if (!res) {
         d->status = FASTN_ERR_PROTOCOL;
     } else if (res->data.len && !(d->data = malloc(res->data.len))) {
@@ -330,7 +330,7 @@ int lib_send(struct fastn_client *c, const P2pd__Pb__Request *req)
 
     if (c->fd < 0 && (rc = lib_socket_connect(c->sock, deadline, &c->fd)))
         return rc;
-    rc = send_req(c->fd, req, deadline);
+    rc = lib_send_fd(c->fd, req, deadline);
     if (rc && ends_connection(rc))
         drop_connection(c);
     return rc;
@@ -344,7 +344,7 @@ int lib_read_call(struct fastn_client *c, int64_t deadline)
 
     if (c->fd < 0)
         return FASTN_ERR_CLOSED;
-    rc = read_response(c->fd, deadline, &resp);
+    rc = lib_read_response(c->fd, deadline, &resp);
     if (rc) {
         if (ends_connection(rc) && rc != FASTN_ERR_TIMEOUT)
             drop_connection(c);
@@ -381,9 +381,9 @@ int lib_read_pushed(struct fastn_client *c, int timeout_ms,
     } else if (timeout_ms < 0) {
         deadline = INT64_MAX;
     }
-    rc = read_response(c->fd, deadline, out);
+    rc = lib_read_response(c->fd, deadline, out);
     if (!rc && (*out)->type != P2PD__PB__RESPONSE__TYPE__OK) {
-        rc = error_of(*out, c->errmsg, sizeof(c->errmsg));
+        rc = lib_response_error(*out, c->errmsg, sizeof(c->errmsg));
         p2pd__pb__response__free_unpacked(*out, NULL);
         *out = NULL;
     }
@@ -404,12 +404,12 @@ int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
         return FASTN_ERR_INVAL;
     if (c->fd < 0 && (rc = lib_socket_connect(c->sock, deadline, &c->fd)))
         return rc;
-    rc = send_req(c->fd, req, deadline);
+    rc = lib_send_fd(c->fd, req, deadline);
     /* A refused client finds its refusal waiting even if the send failed
      * because the daemon had already hung up. */
     if (!rc || rc == FASTN_ERR_CLOSED) {
         int rrc;
-        while ((rrc = read_response(c->fd, deadline, &resp)) == 0 &&
+        while ((rrc = lib_read_response(c->fd, deadline, &resp)) == 0 &&
                keep_call_answer(c, resp)) {
             p2pd__pb__response__free_unpacked(resp, NULL);
             resp = NULL;
@@ -417,7 +417,7 @@ int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
         rc = rrc ? (rc ? rc : rrc) : 0;
     }
     if (!rc && resp->type != P2PD__PB__RESPONSE__TYPE__OK) {
-        rc = error_of(resp, c->errmsg, sizeof(c->errmsg));
+        rc = lib_response_error(resp, c->errmsg, sizeof(c->errmsg));
         p2pd__pb__response__free_unpacked(resp, NULL);
         resp = NULL;
     }
@@ -432,16 +432,16 @@ int lib_request_fd(int fd, int64_t deadline, const P2pd__Pb__Request *req,
                    P2pd__Pb__Response **out, char *errmsg, size_t errlen)
 {
     P2pd__Pb__Response *resp = NULL;
-    int rc = send_req(fd, req, deadline);
+    int rc = lib_send_fd(fd, req, deadline);
 
     if (errmsg && errlen)
         errmsg[0] = '\0';
     if (!rc || rc == FASTN_ERR_CLOSED) {
-        int rrc = read_response(fd, deadline, &resp);
+        int rrc = lib_read_response(fd, deadline, &resp);
         rc = rrc ? (rc ? rc : rrc) : 0;
     }
     if (!rc && resp->type != P2PD__PB__RESPONSE__TYPE__OK) {
-        rc = error_of(resp, errmsg, errlen);
+        rc = lib_response_error(resp, errmsg, errlen);
         p2pd__pb__response__free_unpacked(resp, NULL);
         resp = NULL;
     }

@@ -95,6 +95,15 @@ void lib_calls_fail(struct fastn_client *c, int err);
  * ERROR. */
 int lib_request_fd(int fd, int64_t deadline, const P2pd__Pb__Request *req,
                    P2pd__Pb__Response **out, char *errmsg, size_t errlen);
+/* Sends one Request on fd (a connection of its own). */
+int lib_send_fd(int fd, const P2pd__Pb__Request *req, int64_t deadline);
+/* Reads exactly one varint-delimited Response from fd. Errors:
+ * FASTN_ERR_PROTOCOL (not a Response, or too large), TIMEOUT, CLOSED,
+ * IO, NOMEM. */
+int lib_read_response(int fd, int64_t deadline, P2pd__Pb__Response **out);
+/* The error code of an ERROR response (FASTN_ERR_REMOTE when it has no
+ * fastn code); msg (len bytes, may be NULL) gets the daemon's text. */
+int lib_response_error(const P2pd__Pb__Response *r, char *msg, size_t len);
 /* Reads exactly n bytes before the deadline. */
 int lib_recv_exact(int fd, uint8_t *p, size_t n, int64_t deadline);
 /* Clears O_NONBLOCK. */

@@ -276,4 +276,34 @@ int swarm_ping(struct swarm *sw, const struct peer_id *peer,
                struct swarm_ping **out);
 void swarm_ping_cancel(struct swarm_ping *p);
 
+/* How far a perf run has got (times on the swarm's microsecond clock; 0
+ * for a moment not reached yet). */
+struct swarm_perf_stats {
+    uint64_t uploaded, downloaded; /* bytes so far */
+    uint64_t start_us;             /* swarm_perf() called */
+    uint64_t open_us;              /* the stream's protocol agreed */
+    uint64_t reply_us;             /* the reply's first byte (or its end) */
+    uint64_t end_us;               /* the reply's end */
+    uint64_t now_us;               /* when these figures were taken */
+};
+typedef void (*swarm_perf_cb)(void *arg, int err,
+                              const struct swarm_perf_stats *st);
+struct swarm_perf;
+/* A stream opens at most this long after swarm_perf(). */
+#define SWARM_PERF_OPEN_TIMEOUT_MS 30000
+/* Runs /perf/1.0.0 against peer (dialing if needed): sends upload bytes,
+ * asks for download bytes back, and generates and discards them here. cb
+ * gets 0 when exactly download bytes came back, or why not (stream
+ * errors, FASTN_ERR_MALFORMED: the peer sent another amount or answered
+ * before the upload's end, FASTN_ERR_TIMEOUT past timeout_ms (0: no
+ * limit)), once, from the loop; the handle is gone after cb. *out (may be
+ * NULL) lets the caller read progress and cancel. Errors (no callback):
+ * as swarm_stream_open, FASTN_ERR_NOMEM. */
+int swarm_perf(struct swarm *sw, const struct peer_id *peer, uint64_t upload,
+               uint64_t download, uint32_t timeout_ms, swarm_perf_cb cb,
+               void *arg, struct swarm_perf **out);
+void swarm_perf_get(const struct swarm_perf *p, struct swarm_perf_stats *st);
+/* Resets the stream; cb will not be called. NULL does nothing. */
+void swarm_perf_cancel(struct swarm_perf *p);
+
 #endif

@@ -331,6 +331,7 @@ void router_close(struct router *r)
     if (!r || r->closing)
         return;
     r->closing = true;
+    router__fwd_close_all(r);
     splice_abort_all(r);
     while (r->n) {
         struct entry *e = r->entries[--r->n];

@@ -41,6 +41,8 @@ struct router {
     uint64_t routed, dropped;
     uint32_t n_splices;
     bool closing;
+    struct router_fwd *fwds; /* forwards and exposes (forward.c) */
+    uint64_t next_fwd;
 };
 
 /* splice.c */
@@ -48,6 +50,12 @@ struct router {
  * splice owns s from here. Errors (s untouched): FASTN_ERR_NOMEM. */
 int splice_to_handler(struct router *r, struct swarm_stream *s,
                       const struct multiaddr *addr);
+/* Splices s to a new connection to target (TCP or Unix), with nothing
+ * written first; when the connection fails the stream is reset and
+ * router__fwd_failed(fwd_id) told. The splice owns s from here. Errors
+ * (s untouched): FASTN_ERR_UNSUPPORTED, FASTN_ERR_NOMEM, FASTN_ERR_IO. */
+int splice_connect(struct router *r, struct swarm_stream *s,
+                   const struct multiaddr *target, uint64_t fwd_id);
 void splice_abort_all(struct router *r);
 /* Frees what is left after the loop ended (router_free). */
 void splice_free_all(struct router *r);
@@ -62,5 +70,10 @@ int router__client_failed(struct router *r, const char *protocol,
 void router__result_set(struct router *r, uint64_t id,
                         enum router_stream_state state, int code);
 uint64_t router__result_new(struct router *r);
+
+/* forward.c */
+/* An expose's target could not be reached (a libuv error). */
+void router__fwd_failed(struct router *r, uint64_t id, int uv_err);
+void router__fwd_close_all(struct router *r);
 
 #endif

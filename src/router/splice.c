@@ -62,6 +62,7 @@ struct router_splice {
     struct multiaddr target;
     unsigned attempts;
     uint64_t result_id;
+    uint64_t fwd_id; /* an expose's connection: no handler failover */
 };
 
 struct sock_write {
@@ -416,6 +417,12 @@ static void on_connected(uv_connect_t *req, int status)
     close_sock(sp, false);
     sp->sock->sp = NULL; /* closing: its callback must not free sp */
     sp->sock = NULL;
+    if (sp->fwd_id) {
+        router__fwd_failed(sp->r, sp->fwd_id, status);
+        abort_stream(sp, FASTN_ERR_NET_REFUSED);
+        maybe_free(sp);
+        return;
+    }
     if (sp->s &&
         router__client_failed(sp->r, swarm_stream_protocol(sp->s), &sp->target,
                               status, ++sp->attempts, &next) == 0) {
@@ -522,6 +529,25 @@ int splice_to_handler(struct router *r, struct swarm_stream *s,
     return err;
 }
 
+int splice_connect(struct router *r, struct swarm_stream *s,
+                   const struct multiaddr *target, uint64_t fwd_id)
+{
+    struct router_splice *sp = splice_new(r, s);
+    int err;
+
+    if (!sp)
+        return FASTN_ERR_NOMEM;
+    sp->target = *target;
+    sp->fwd_id = fwd_id;
+    err = connect_target(sp);
+    if (err) {
+        swarm_stream_set_cb(s, NULL, NULL);
+        sp->s = NULL;
+        maybe_free(sp);
+    }
+    return err;
+}
+
 void splice_abort_all(struct router *r)
 {
     struct router_splice *sp, *next;
@@ -552,6 +578,25 @@ router_splice_new(struct router *r, struct swarm_stream *s, uint64_t *result_id)
     return sp;
 }
 
+/* Wraps a connected fd: a TCP socket as one (so that a failed stream
+ * resets it), anything else as a pipe. */
+static int attach_fd(struct router *r, struct sock *k, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+        uv_tcp_init(r->loop, &k->u.tcp);
+        k->tcp = true;
+        k->u.h.data = k;
+        return uv_tcp_open(&k->u.tcp, fd);
+    }
+    uv_pipe_init(r->loop, &k->u.pipe, 0);
+    k->u.h.data = k;
+    return uv_pipe_open(&k->u.pipe, fd);
+}
+
 int router_splice_attach(struct router_splice *sp, int fd,
                          const uint8_t *initial, size_t n)
 {
@@ -565,10 +610,9 @@ int router_splice_attach(struct router_splice *sp, int fd,
         return FASTN_ERR_NOMEM;
     }
     k->sp = sp;
-    uv_pipe_init(sp->r->loop, &k->u.pipe, 0);
     k->u.h.data = k;
     sp->sock = k;
-    if (uv_pipe_open(&k->u.pipe, fd) != 0) {
+    if (attach_fd(sp->r, k, fd) != 0) {
         close(fd);
         abort_all(sp, FASTN_ERR_IO);
         return FASTN_ERR_IO;

@@ -48,7 +48,16 @@ stop_pid() {
 }
 
 cleanup() {
-    local pid lock
+    local rc=$? pid lock f
+    # a failed test shows what its daemons logged (tests/run.sh prints
+    # the log's tail)
+    if [ "$rc" != 0 ]; then
+        for f in "$TMPROOT"/*/stderr.log "$TMPROOT"/*/fastnd.log; do
+            [ -s "$f" ] || continue
+            echo "--- $f (last 15 lines)" >&2
+            tail -n 15 "$f" >&2
+        done
+    fi
     for pid in "${STARTED_PIDS[@]}"; do
         stop_pid "$pid"
     done

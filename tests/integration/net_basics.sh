@@ -21,7 +21,8 @@ pass "fastn id: $addra"
 
 fastn --home "$B" connect "$addra" | grep -q "^connected to $ida$" ||
     fail "connect"
-fastn --home "$B" peers | grep -q "^$ida /ip4/127.0.0.1/tcp/[0-9]* outbound fastn/" ||
+# the agent comes with identify, which may still be on its way
+wait_for sh -c "'$FASTN_BIN_CLI' --home '$B' peers | grep -q '^$ida /ip4/127.0.0.1/tcp/[0-9]* outbound fastn/'" ||
     fail "peers on B: $(fastn --home "$B" peers)"
 wait_for sh -c "'$FASTN_BIN_CLI' --home '$A' peers | grep -q '^$idb .* inbound fastn/'" ||
     fail "peers on A: $(fastn --home "$A" peers)"

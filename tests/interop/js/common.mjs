@@ -14,6 +14,10 @@ import { createLibp2p } from 'libp2p'
 
 export const AGENT = 'fastn-js-peer/1 (js-libp2p 3.3.11)'
 
+// for scripts outside this folder (bench/net), which cannot import the
+// packages installed here by name
+export { multiaddr }
+
 /** Reads a libp2p protobuf PrivateKey file (any type @libp2p/crypto knows,
  * including the legacy 96-byte Ed25519 form). */
 export async function loadKey (file) {
@@ -37,10 +41,14 @@ export function peerIdOf (key) {
 }
 
 /** A js-libp2p node as the interop tests need it: TCP, Noise, yamux,
- * identify and ping; listening on `listen` (a list of multiaddr strings). */
-export async function createNode ({ privateKey, listen = [], agent = AGENT }) {
+ * identify and ping; listening on `listen` (a list of multiaddr strings).
+ * `connectionManager` (optional) overrides js-libp2p's limits, e.g. its
+ * 5 inbound connections a second per host, which a benchmark of new
+ * connections exceeds. */
+export async function createNode ({ privateKey, listen = [], agent = AGENT, connectionManager }) {
   return createLibp2p({
     privateKey,
+    ...(connectionManager != null ? { connectionManager } : {}),
     addresses: { listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
