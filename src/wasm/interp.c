@@ -352,8 +352,8 @@ static int trunc_check(double d, double lo, double hi)
 #endif
 
 #if defined(WASM_PROFILE) /* development: count executed ops */
-uint64_t wasm_prof[OP_COUNT_];
-#define PROF(name) wasm_prof[OP_##name]++;
+#include "wasm/prof.h"
+#define PROF(name) wasm_prof_hit(ip, OP_##name);
 #else
 #define PROF(name)
 #endif
