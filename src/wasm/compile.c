@@ -998,8 +998,16 @@ static int op_call(struct cc *c)
     TRY(rd_u32(c, &f));
     if (f >= c->m->nfuncs)
         return INVALID(c, "unknown function %u", f);
+    const struct wasm_functype *t = &c->m->types[c->m->func_types[f]];
+    if (f >= c->m->nfunc_imports) {
+        /* a function of this module runs in the caller's instance: the
+         * call names its code directly (m->codes does not move) */
+        uintptr_t code = (uintptr_t)&c->m->codes[f - c->m->nfunc_imports];
+        uint32_t w[3] = {(uint32_t)code, (uint32_t)((uint64_t)code >> 32), 0};
+        return do_call(c, t, OP_CALL_DIRECT, w, 3);
+    }
     uint32_t w[2] = {f, 0};
-    return do_call(c, &c->m->types[c->m->func_types[f]], OP_CALL, w, 2);
+    return do_call(c, t, OP_CALL, w, 2);
 }
 
 static int op_call_indirect(struct cc *c)
@@ -1915,6 +1923,13 @@ static int finish(struct cc *c, struct wasm_code *out,
     out->code = c->code;
     out->ncells = c->ncells;
     c->code = NULL;
+    uint32_t nzero = c->nlocals - t->nparams;
+    out->ninit = nzero + c->nconsts;
+    out->init = calloc(out->ninit ? out->ninit : 1, sizeof(uint64_t));
+    if (!out->init)
+        return FASTN_ERR_NOMEM;
+    if (c->nconsts)
+        memcpy(out->init + nzero, c->consts, c->nconsts * sizeof(uint64_t));
     out->consts = c->consts;
     c->consts = NULL;
     out->local_types = c->ltypes;
@@ -1987,6 +2002,7 @@ void wasm_code_cleanup(struct wasm_code *c)
 {
     free(c->code);
     free(c->consts);
+    free(c->init);
     free(c->local_types);
     memset(c, 0, sizeof(*c));
 }

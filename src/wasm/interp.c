@@ -513,17 +513,24 @@ static void reload_mem(const struct fastn_wasm_instance *inst, uint8_t **mem,
     *msize = inst->mem->size;
 }
 
-/* Sets up f's frame at fp: zeroes its locals and copies its constants. */
+/* Sets up c's frame at fp (its arguments are in place): zeroes the other
+ * locals and copies the constants, from one template. A plain loop: the
+ * counts are small, a libc call costs more. */
+static inline void init_frame(const struct wasm_code *c,
+                              union fastn_wasm_value *fp)
+{
+    uint64_t *d = &fp[c->nparams].u64;
+    const uint64_t *s = c->init;
+    for (uint32_t i = 0, n = c->ninit; i < n; i++)
+        d[i] = s[i];
+}
+
 static int enter(const struct wasm_exec *x, const struct wasm_code *c,
                  union fastn_wasm_value *fp)
 {
-    if ((size_t)(fp - x->stack) + c->frame > x->stack_slots)
+    if (c->frame > (size_t)(x->stack_end - fp))
         return FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;
-    /* plain loops: the counts are small, a libc call costs more */
-    for (uint32_t i = c->nparams; i < c->nlocals; i++)
-        fp[i].u64 = 0;
-    for (uint32_t i = 0; i < c->nconsts; i++)
-        fp[c->nlocals + i].u64 = c->consts[i];
+    init_frame(c, fp);
     return 0;
 }
 
@@ -555,8 +562,14 @@ static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
     uint64_t fuel = x->owner->fuel;
     int err = 0;
     struct wasm_func *f;
+    const struct wasm_code *callee;
+    struct fastn_wasm_instance *callee_inst;
     union fastn_wasm_value *nfp;
     const union wasm_cell *ret;
+    /* the caller frames: fr is the next free one (x->depth is written
+     * back when leaving run() or calling a host function) */
+    struct wasm_frame *fr = x->frames + x->depth;
+    struct wasm_frame *fr_base = x->frames + base_depth;
     uint64_t acc = 0; /* a result passed to the next op (ACC6) */
     reload_mem(inst, &mem, &msize);
     DISPATCH();
@@ -610,19 +623,27 @@ dispatch:
             ret = ip + 3;
             goto do_call;
         }
+        OP(CALL_DIRECT)
+        {
+            callee = (const struct wasm_code *)(uintptr_t)ip[1].u64;
+            callee_inst = inst;
+            nfp = fp + W(2);
+            ret = ip + 3;
+            goto call_code;
+        }
         OP(RET)
         {
         do_ret:
-            if (x->depth == base_depth)
+            if (fr == fr_base)
                 goto done;
-            const struct wasm_frame *fr = &x->frames[--x->depth];
+            fr--;
             ip = fr->ip;
             fp = fr->fp;
+            /* the same instance's memory size is up to date: memory.grow
+             * reloads it, and so do host calls and instance switches */
             if (fr->inst != inst) {
                 inst = fr->inst;
                 reload_mem(inst, &mem, &msize);
-            } else {
-                msize = inst->mem->size; /* the callee may have grown it */
             }
             DISPATCH();
         }
@@ -1108,26 +1129,29 @@ dispatch:
 
 do_call:
     if (f->code) {
-        const struct wasm_code *c = f->code;
-        if (x->depth >= x->max_depth)
+        callee = f->code;
+        callee_inst = f->inst;
+    call_code: /* callee, callee_inst, nfp (its args) and ret are set */
+        if (fr >= x->frames_end)
             TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
         /* the callee's entry FUEL op is charged here, saving a dispatch;
          * when fuel is short, the call itself is resumed later */
-        if (fuel < c->entry_fuel) {
+        if (fuel < callee->entry_fuel) {
             err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
             goto out_of_fuel;
         }
-        if ((err = enter(x, c, nfp)) != 0)
-            goto trap;
-        fuel -= c->entry_fuel;
-        struct wasm_frame *fr = &x->frames[x->depth++];
+        if (callee->frame > (size_t)(x->stack_end - nfp))
+            TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+        fuel -= callee->entry_fuel;
+        init_frame(callee, nfp);
         fr->ip = ret;
         fr->fp = fp;
         fr->inst = inst;
+        fr++;
         fp = nfp;
-        ip = c->code + c->entry_skip;
-        if (f->inst != inst) {
-            inst = f->inst;
+        ip = callee->code + callee->entry_skip;
+        if (callee_inst != inst) {
+            inst = callee_inst;
             reload_mem(inst, &mem, &msize);
         }
         DISPATCH();
@@ -1138,6 +1162,7 @@ do_call:
             TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
         x->top = res + nr;
         x->owner->fuel = fuel;
+        x->depth = (uint32_t)(fr - x->frames); /* for nested calls */
         err = f->host(inst, f->user, nfp, res);
         fuel = x->owner->fuel;
         if (err)
@@ -1152,6 +1177,7 @@ out_of_fuel:
     x->owner->fuel = fuel;
     if (x->nest == 1) {
         x->suspended = true;
+        x->depth = (uint32_t)(fr - x->frames);
         x->s_ip = ip;
         x->s_fp = fp;
         x->s_inst = inst;
@@ -1165,6 +1191,7 @@ trap:
     return err;
 done:
     x->owner->fuel = fuel;
+    x->depth = base_depth;
     return 0;
 }
 
@@ -1200,6 +1227,8 @@ static int exec_alloc(struct fastn_wasm_instance *inst)
         x->frames = NULL;
         return FASTN_ERR_NOMEM;
     }
+    x->stack_end = x->stack + x->stack_slots;
+    x->frames_end = x->frames + x->max_depth;
     return 0;
 }
 

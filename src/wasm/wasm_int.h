@@ -127,6 +127,10 @@ struct wasm_code {
     union wasm_cell *code;
     size_t ncells;
     uint64_t *consts;
+    /* what a call copies above the params: zeros for the other locals,
+     * then the constants (ninit = nlocals - nparams + nconsts) */
+    uint64_t *init;
+    uint32_t ninit;
     uint8_t *local_types;
     size_t body_off; /* byte offset of the body, for messages */
     bool uses_data;  /* memory.init or data.drop */
@@ -215,7 +219,9 @@ struct wasm_exec {
     size_t stack_slots;
     struct wasm_frame *frames;
     uint32_t max_depth;
-    uint32_t depth;              /* frames in use */
+    union fastn_wasm_value *stack_end; /* stack + stack_slots */
+    struct wasm_frame *frames_end;     /* frames + max_depth */
+    uint32_t depth;                    /* frames in use */
     union fastn_wasm_value *top; /* first free slot when a host function runs */
     uint32_t nest;
     /* a call stopped for want of fuel */
@@ -259,6 +265,7 @@ struct fastn_wasm_instance {
     X(BR_TABLE, 2, 1)                                                          \
     X(CALL, 2, 2)                                                              \
     X(CALL_INDIRECT, 4, 12)                                                    \
+    X(CALL_DIRECT, 3, 4) /* (code pointer: 2 words, args): own function */     \
     X(RET, 0, 0)                                                               \
     X(FUEL, 1, 0)                                                              \
     X(MOV, 2, 3)                                                               \
