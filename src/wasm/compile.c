@@ -520,11 +520,22 @@ static int emit_return(struct cc *c)
     return emit(c, OP_RET, NULL, 0, NULL);
 }
 
+/* The value of branch word w (index) that jumps to cell target: the
+ * distance in bytes from w's cell, plus the loop bit (see JUMP in
+ * interp.c). */
+static uint32_t branch_offset(size_t target, uint32_t w, bool loop)
+{
+    int64_t d = (int64_t)target - (int64_t)(w / 2);
+    return (uint32_t)(d * (int64_t)sizeof(union wasm_cell)) | (loop ? 1u : 0u);
+}
+
 /* Links the branch word w (index) to control frame k's label. */
 static void link_branch(struct cc *c, struct ctl *k, uint32_t w)
 {
     if (k->kind == C_LOOP) {
-        *word(c, w) = (uint32_t)((int64_t)k->loop_cell - (int64_t)(w / 2));
+        /* a metered loop starts with FUEL: the branch charges it (the
+         * loop bit, see JUMP in interp.c) */
+        *word(c, w) = branch_offset(k->loop_cell, w, c->m->metering);
     } else {
         *word(c, w) = k->patch;
         k->patch = w + 1;
@@ -537,7 +548,7 @@ static void resolve_chain(struct cc *c, uint32_t link, size_t target)
     while (link) {
         uint32_t w = link - 1;
         link = *word(c, w);
-        *word(c, w) = (uint32_t)((int64_t)target - (int64_t)(w / 2));
+        *word(c, w) = branch_offset(target, w, false);
     }
 }
 
@@ -916,7 +927,7 @@ static int br_table_targets(struct cc *c, const uint32_t *labels, uint32_t n,
         if (memo[d] == 2)
             link_branch(c, k, ew);
         else
-            *word(c, ew) = (uint32_t)((int64_t)(memo[d] - 3) - ew / 2);
+            *word(c, ew) = branch_offset(memo[d] - 3, ew, false);
     }
     return 0;
 }
@@ -1982,7 +1993,9 @@ int wasm_compile_func(const struct fastn_wasm_module *m, uint32_t fidx,
                    .fuel_cell = NO_CELL,
                    .last_mov = NO_CELL,
                    .label_at = NO_CELL,
-                   .max_cells = 64 * (size_t)len + 1024};
+                   /* branch offsets are 32-bit byte counts */
+                   .max_cells = len < (1u << 22) ? 64 * (size_t)len + 1024
+                                                 : (size_t)1 << 27};
     const struct wasm_functype *t = &m->types[m->func_types[fidx]];
     buf_reader_init(&c.r, p, len);
     out->type = m->func_types[fidx];

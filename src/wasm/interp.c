@@ -374,10 +374,26 @@ static int trunc_check(double d, double lo, double hi)
         ip += (cells);                                                         \
         DISPATCH();                                                            \
     } while (0)
-/* Jumps by the offset in word k (relative to the cell holding it). */
-#define JUMP(k)                                                                \
+/* Jumps by the offset in word k: bytes relative to the cell holding the
+ * word (a multiple of 8, so the next ip is one add away), plus 1 for a
+ * branch back to a metered loop's head: the branch charges that head's
+ * FUEL op itself, saving a dispatch per turn. When fuel is short it stops
+ * at the FUEL op, as if that op had run. */
+#define JUMP(k) JUMP_TO(ip + 1 + (k) / 2, (int32_t)W(k))
+#define JUMP_TO(base, off)                                                     \
     do {                                                                       \
-        ip = ip + 1 + (k) / 2 + (int32_t)W(k);                                 \
+        int32_t o_ = (off);                                                    \
+        ip = (const union wasm_cell *)((const char *)(base) + o_);             \
+        if (o_ & 1) {                                                          \
+            ip = (const union wasm_cell *)((const char *)ip - 1);              \
+            uint32_t n_ = ip[1].w[0];                                          \
+            if (fuel < n_) {                                                   \
+                err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;                         \
+                goto out_of_fuel;                                              \
+            }                                                                  \
+            fuel -= n_;                                                        \
+            ip += 2;                                                           \
+        }                                                                      \
         DISPATCH();                                                            \
     } while (0)
 
@@ -597,8 +613,7 @@ dispatch:
             uint32_t i = S(0).u32, n = W(1);
             if (i > n)
                 i = n;
-            ip = ip + 1 + (2 + i) / 2 + (int32_t)W(2 + i);
-            DISPATCH();
+            JUMP_TO(ip + 1 + (2 + i) / 2, (int32_t)W(2 + i));
         }
         OP(CALL)
         {
