@@ -103,7 +103,7 @@ __attribute__((destructor)) static void wasm_prof_print(void)
         while (wasm_prof_at[j].ip != ip)
             j = (j + 1) & (WASM_PROF_IPS - 1);
         unsigned op = wasm_prof_at[j].op, nw = wasm_op_words[op];
-        if (op == OP_BR_TABLE)
+        if (op == OP_BR_TABLE || op == OP_BR_TABLE_X)
             nw = 2;
         fprintf(stderr, "  %p %6.2f%% %-16s", (const void *)ip,
                 100.0 * wasm_prof_at[j].n / total, wasm_prof_names[op]);
