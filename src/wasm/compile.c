@@ -73,6 +73,12 @@ struct cc {
     size_t last_cell;
     enum wasm_op last_op;
     unsigned last_acc;
+    /* the same for the instruction before the last one (restored when a
+     * compare fuses into a branch) */
+    bool prev_valid;
+    size_t prev_cell;
+    enum wasm_op prev_op;
+    unsigned prev_acc;
     size_t fuel_cell;
     uint32_t ninstr;
     bool uses_data;
@@ -764,18 +770,27 @@ static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
         *op = OP_BR_AND_NZ;
     } else if (lo == OP_I32_EQZ || lo == OP_I64_EQZ) {
         *op = lo == OP_I32_EQZ ? OP_BR_IF_NOT : OP_BR_I64_EQZ;
-        *a = p[1].w[1];
-        c->ncells = c->last_cell;
-        c->last_valid = false;
-        return true;
     } else {
         return false;
     }
     *a = p[1].w[1];
-    *b = p[2].w[0];
+    if (lo != OP_I32_EQZ && lo != OP_I64_EQZ)
+        *b = p[2].w[0];
+    /* the compare goes; the instruction before it is the last one again
+     * (the branch may read an operand from the accumulator) */
     c->ncells = c->last_cell;
-    c->last_valid = false;
+    c->last_valid = c->prev_valid;
+    c->last_cell = c->prev_cell;
+    c->last_op = c->prev_op;
+    c->last_acc = c->prev_acc;
     return true;
+}
+
+/* Compare-and-branch ops come in threes (CMPBR3): a and b in slots, a in
+ * the accumulator (_RS), b in it (_SR). */
+static bool is_cmpbr(enum wasm_op op)
+{
+    return op >= OP_BR_F32_EQ && op <= OP_BR_I64_GE_U_SR;
 }
 
 /* The branch taken exactly when op's is not (floats: !(a < b) is not
@@ -836,8 +851,15 @@ static int emit_cond(struct cc *c, const struct cond *k, bool sense,
                      ? 2
                      : 3;
     ws[n - 1] = 0; /* the offset word starts an empty chain */
-    if (n == 2 && acc_take(c, k->a, op <= OP_BR_IF_NOT_X ? T_I32 : T_I64))
+    if (n == 2 && acc_take(c, k->a, op <= OP_BR_IF_NOT_X ? T_I32 : T_I64)) {
         op++; /* BR_IF_X etc.: the value is in acc */
+    } else if (is_cmpbr(op)) {
+        uint8_t t = op >= OP_BR_F64_EQ && op < OP_BR_I32_EQ ? T_F64 : T_I64;
+        if (acc_take(c, k->a, t))
+            op += 1; /* _RS */
+        else if (acc_take(c, k->b, t))
+            op += 2; /* _SR */
+    }
     size_t at;
     TRY(emit(c, op, ws, n, &at));
     *w = at == NO_CELL ? 0 : (uint32_t)(at + 1) * 2 + n - 1;
@@ -1122,10 +1144,18 @@ static int emit_result(struct cc *c, enum wasm_op op, uint32_t *w, unsigned n,
                        uint8_t type)
 {
     size_t at;
+    bool pv = c->last_valid;
+    size_t pc = c->last_cell;
+    enum wasm_op po = c->last_op;
+    unsigned pa = c->last_acc;
     w[0] = tslot(c, c->sp);
     TRY(emit(c, op, w, n, &at));
     TRY(push_temp(c, type));
     if (at != NO_CELL && c->m->fuse) {
+        c->prev_valid = pv;
+        c->prev_cell = pc;
+        c->prev_op = po;
+        c->prev_acc = pa;
         c->last_valid = true;
         c->last_cell = at;
         c->last_op = op;
