@@ -66,10 +66,19 @@ struct cc {
     uint32_t nconsts, kcap;
     uint32_t *khash; /* open addressing: const index + 1 */
     uint32_t khcap;
-    /* the last instruction, when it wrote the top entry's temp */
+    /* the last instruction, when it wrote the slot in its word 0 (and
+     * nothing has been emitted since): last_acc tells whether it left
+     * that value in the accumulator too (ACC_GP, ACC_FP, both or none) */
     bool last_valid;
     size_t last_cell;
     enum wasm_op last_op;
+    unsigned last_acc;
+    /* the same for the instruction before the last one (restored when a
+     * compare fuses into a branch) */
+    bool prev_valid;
+    size_t prev_cell;
+    enum wasm_op prev_op;
+    unsigned prev_acc;
     size_t fuel_cell;
     uint32_t ninstr;
     bool uses_data;
@@ -402,6 +411,76 @@ static int detach_local(struct cc *c, uint32_t x)
     return 0;
 }
 
+/* ---- the accumulator (see wasm_int.h) -------------------------------- */
+
+/* Where a value of type t lives in the accumulator. */
+enum { ACC_GP = 1, ACC_FP = 2 };
+
+static unsigned acc_class(uint8_t t)
+{
+    return t == T_F64 ? ACC_FP : ACC_GP;
+}
+
+/* The ops that leave their result in the accumulator too. */
+static const uint8_t acc_writer[OP_COUNT_] = {
+#define ACCW_(name, nw, mask) [OP_##name] = 1,
+    WASM_LOADS(LOAD6, ACCW_) WASM_UNOPS(UN2, ACCW_) WASM_BINOPS(ACCW_)
+        ACCW_(I32_ADD_SHL, 4, 7)
+#undef ACCW_
+};
+
+/* Binary ops with accumulator variants (ACC6 in wasm_int.h). */
+static const uint8_t acc_base[OP_COUNT_] = {
+#define ACC_MARK_(X, N) [OP_##N] = 1,
+    WASM_ACC_BINOPS(ACC_MARK_, _)
+#undef ACC_MARK_
+};
+
+/* Unary ops, followed by their _X variant. */
+static const uint8_t unop_base[OP_COUNT_] = {
+#define UN_MARK_(X, N) [OP_##N] = 1,
+    WASM_UNOPS(UN_MARK_, _)
+#undef UN_MARK_
+};
+
+/* The first op of a load's six variants (LOAD6), or OP_COUNT_. */
+static enum wasm_op load_base(enum wasm_op op)
+{
+    if (op < OP_LOAD32 || op >= OP_STORE32)
+        return OP_COUNT_;
+    return OP_LOAD32 + (op - OP_LOAD32) / 6 * 6;
+}
+
+/* Which variant op is: 0 none, else 1 + its offset from the base op. */
+static unsigned acc_variant(enum wasm_op op)
+{
+    for (unsigned k = 0; k < 6 && k <= (unsigned)op; k++)
+        if (acc_base[op - k])
+            return k + 1;
+    return 0;
+}
+
+/* Whether the operand in slot, of type t, can be read from the
+ * accumulator: the last instruction computed it and left it there. When
+ * it does and the slot is a temp (read once, here), the producer switches
+ * to a variant that skips the slot (_R), if it has one. */
+static bool acc_take(struct cc *c, uint32_t slot, uint8_t t)
+{
+    if (!c->last_valid || is_dead(c) || !(c->last_acc & acc_class(t)) ||
+        c->code[c->last_cell + 1].w[0] != slot)
+        return false;
+    enum wasm_op lo = c->last_op, to = lo, lb = load_base(lo);
+    unsigned pv = acc_variant(lo); /* 1 SS_M, 3 RS_M, 4 SR_M */
+    if (pv == 1 || pv == 3 || pv == 4)
+        to = lo + (pv == 1 ? 1 : 2);
+    else if (lb != OP_COUNT_ && lo - lb < 3) /* N, N_A, N_X -> _R */
+        to = lo + 3;
+    if (slot & TEMP_TAG)
+        c->code[c->last_cell].u64 = to;
+    c->last_valid = false;
+    return true;
+}
+
 /* ---- control ---------------------------------------------------------- */
 
 static const uint8_t *label_types(const struct ctl *k, uint32_t *n)
@@ -520,11 +599,22 @@ static int emit_return(struct cc *c)
     return emit(c, OP_RET, NULL, 0, NULL);
 }
 
+/* The value of branch word w (index) that jumps to cell target: the
+ * distance in bytes from w's cell, plus the loop bit (see JUMP in
+ * interp.c). */
+static uint32_t branch_offset(size_t target, uint32_t w, bool loop)
+{
+    int64_t d = (int64_t)target - (int64_t)(w / 2);
+    return (uint32_t)(d * (int64_t)sizeof(union wasm_cell)) | (loop ? 1u : 0u);
+}
+
 /* Links the branch word w (index) to control frame k's label. */
 static void link_branch(struct cc *c, struct ctl *k, uint32_t w)
 {
     if (k->kind == C_LOOP) {
-        *word(c, w) = (uint32_t)((int64_t)k->loop_cell - (int64_t)(w / 2));
+        /* a metered loop starts with FUEL: the branch charges it (the
+         * loop bit, see JUMP in interp.c) */
+        *word(c, w) = branch_offset(k->loop_cell, w, c->m->metering);
     } else {
         *word(c, w) = k->patch;
         k->patch = w + 1;
@@ -537,7 +627,7 @@ static void resolve_chain(struct cc *c, uint32_t link, size_t target)
     while (link) {
         uint32_t w = link - 1;
         link = *word(c, w);
-        *word(c, w) = (uint32_t)((int64_t)target - (int64_t)(w / 2));
+        *word(c, w) = branch_offset(target, w, false);
     }
 }
 
@@ -680,18 +770,27 @@ static bool take_compare(struct cc *c, const struct vs *cond, enum wasm_op *op,
         *op = OP_BR_AND_NZ;
     } else if (lo == OP_I32_EQZ || lo == OP_I64_EQZ) {
         *op = lo == OP_I32_EQZ ? OP_BR_IF_NOT : OP_BR_I64_EQZ;
-        *a = p[1].w[1];
-        c->ncells = c->last_cell;
-        c->last_valid = false;
-        return true;
     } else {
         return false;
     }
     *a = p[1].w[1];
-    *b = p[2].w[0];
+    if (lo != OP_I32_EQZ && lo != OP_I64_EQZ)
+        *b = p[2].w[0];
+    /* the compare goes; the instruction before it is the last one again
+     * (the branch may read an operand from the accumulator) */
     c->ncells = c->last_cell;
-    c->last_valid = false;
+    c->last_valid = c->prev_valid;
+    c->last_cell = c->prev_cell;
+    c->last_op = c->prev_op;
+    c->last_acc = c->prev_acc;
     return true;
+}
+
+/* Compare-and-branch ops come in threes (CMPBR3): a and b in slots, a in
+ * the accumulator (_RS), b in it (_SR). */
+static bool is_cmpbr(enum wasm_op op)
+{
+    return op >= OP_BR_F32_EQ && op <= OP_BR_I64_GE_U_SR;
 }
 
 /* The branch taken exactly when op's is not (floats: !(a < b) is not
@@ -752,6 +851,15 @@ static int emit_cond(struct cc *c, const struct cond *k, bool sense,
                      ? 2
                      : 3;
     ws[n - 1] = 0; /* the offset word starts an empty chain */
+    if (n == 2 && acc_take(c, k->a, op <= OP_BR_IF_NOT_X ? T_I32 : T_I64)) {
+        op++; /* BR_IF_X etc.: the value is in acc */
+    } else if (is_cmpbr(op)) {
+        uint8_t t = op >= OP_BR_F64_EQ && op < OP_BR_I32_EQ ? T_F64 : T_I64;
+        if (acc_take(c, k->a, t))
+            op += 1; /* _RS */
+        else if (acc_take(c, k->b, t))
+            op += 2; /* _SR */
+    }
     size_t at;
     TRY(emit(c, op, ws, n, &at));
     *w = at == NO_CELL ? 0 : (uint32_t)(at + 1) * 2 + n - 1;
@@ -916,7 +1024,7 @@ static int br_table_targets(struct cc *c, const uint32_t *labels, uint32_t n,
         if (memo[d] == 2)
             link_branch(c, k, ew);
         else
-            *word(c, ew) = (uint32_t)((int64_t)(memo[d] - 3) - ew / 2);
+            *word(c, ew) = branch_offset(memo[d] - 3, ew, false);
     }
     return 0;
 }
@@ -960,7 +1068,8 @@ static int op_br_table(struct cc *c)
         rc = reserve(c, cells);
         if (rc == 0) {
             uint32_t w[2] = {idx.slot, n};
-            emit(c, OP_BR_TABLE, w, 2, &at);
+            bool ax = acc_take(c, idx.slot, T_I32);
+            emit(c, ax ? OP_BR_TABLE_X : OP_BR_TABLE, w, 2, &at);
             memset(&c->code[c->ncells], 0, (cells - 2) * sizeof(*c->code));
             c->ncells = at + cells;
             rc = br_table_targets(c, labels, n, memo, at, arity);
@@ -998,8 +1107,16 @@ static int op_call(struct cc *c)
     TRY(rd_u32(c, &f));
     if (f >= c->m->nfuncs)
         return INVALID(c, "unknown function %u", f);
+    const struct wasm_functype *t = &c->m->types[c->m->func_types[f]];
+    if (f >= c->m->nfunc_imports) {
+        /* a function of this module runs in the caller's instance: the
+         * call names its code directly (m->codes does not move) */
+        uintptr_t code = (uintptr_t)&c->m->codes[f - c->m->nfunc_imports];
+        uint32_t w[3] = {(uint32_t)code, (uint32_t)((uint64_t)code >> 32), 0};
+        return do_call(c, t, OP_CALL_DIRECT, w, 3);
+    }
     uint32_t w[2] = {f, 0};
-    return do_call(c, &c->m->types[c->m->func_types[f]], OP_CALL, w, 2);
+    return do_call(c, t, OP_CALL, w, 2);
 }
 
 static int op_call_indirect(struct cc *c)
@@ -1027,13 +1144,25 @@ static int emit_result(struct cc *c, enum wasm_op op, uint32_t *w, unsigned n,
                        uint8_t type)
 {
     size_t at;
+    bool pv = c->last_valid;
+    size_t pc = c->last_cell;
+    enum wasm_op po = c->last_op;
+    unsigned pa = c->last_acc;
     w[0] = tslot(c, c->sp);
     TRY(emit(c, op, w, n, &at));
     TRY(push_temp(c, type));
     if (at != NO_CELL && c->m->fuse) {
+        c->prev_valid = pv;
+        c->prev_cell = pc;
+        c->prev_op = po;
+        c->prev_acc = pa;
         c->last_valid = true;
         c->last_cell = at;
         c->last_op = op;
+        c->last_acc = 0;
+        if (acc_writer[op]) /* a 64-bit load fills both halves */
+            c->last_acc =
+                load_base(op) == OP_LOAD64 ? ACC_GP | ACC_FP : acc_class(type);
     }
     return 0;
 }
@@ -1046,8 +1175,7 @@ static int set_local(struct cc *c, uint32_t x, struct vs v)
     if (c->lrefs[x] == 0 && c->last_valid && v.slot == tslot(c, c->sp) &&
         c->code[c->last_cell + 1].w[0] == v.slot) {
         c->code[c->last_cell + 1].w[0] = x; /* write straight to x */
-        c->last_valid = false;
-        return 0;
+        return 0; /* the value is still in the accumulator (tee) */
     }
     TRY(detach_local(c, x));
     uint32_t w[2] = {x, v.slot};
@@ -1066,7 +1194,6 @@ static int op_local(struct cc *c, uint8_t op)
         return push(c, t, x);
     TRY(pop(c, t, &v));
     TRY(set_local(c, x, v));
-    c->last_valid = false;
     if (op == 0x22)
         return push(c, t, is_dead(c) ? tslot(c, c->sp) : x);
     return 0;
@@ -1089,44 +1216,6 @@ static int op_global(struct cc *c, uint8_t op)
     TRY(pop(c, g->type, &v));
     uint32_t w[2] = {x, v.slot};
     return emit(c, OP_GLOBAL_SET, w, 2, NULL);
-}
-
-/* Binary ops with accumulator variants (ACC6 in wasm_int.h). */
-static const uint8_t acc_base[OP_COUNT_] = {
-#define ACC_MARK_(X, N) [OP_##N] = 1,
-    WASM_ACC_BINOPS(ACC_MARK_, _)
-#undef ACC_MARK_
-};
-
-/* Which variant op is: 0 none, else 1 + its offset from the base op. */
-static unsigned acc_variant(enum wasm_op op)
-{
-    for (unsigned k = 0; k < 6 && k <= (unsigned)op; k++)
-        if (acc_base[op - k])
-            return k + 1;
-    return 0;
-}
-
-/* If the last instruction computed slot and has a variant that leaves
- * its result in the accumulator register instead (ACC6 ops, loads),
- * switches it to that variant: the next instruction reads the register. */
-static bool to_acc(struct cc *c, uint32_t slot)
-{
-    if (!c->last_valid || is_dead(c) || c->code[c->last_cell + 1].w[0] != slot)
-        return false;
-    enum wasm_op lo = c->last_op, to;
-    unsigned pv = acc_variant(lo); /* 1 SS_M, 3 RS_M, 4 SR_M */
-    if (pv == 1 || pv == 3 || pv == 4)
-        to = lo + (pv == 1 ? 1 : 2);
-    else if (lo >= OP_LOAD32 && lo <= OP_LOAD32_U64)
-        to = OP_LOAD32_R + (lo - OP_LOAD32);
-    else if (lo >= OP_LOAD32_A && lo <= OP_LOAD32_U64_A)
-        to = OP_LOAD32_A_R + (lo - OP_LOAD32_A);
-    else
-        return false;
-    c->code[c->last_cell].u64 = to;
-    c->last_valid = false;
-    return true;
 }
 
 struct memop {
@@ -1200,26 +1289,34 @@ static int op_memory(struct cc *c, uint8_t opcode)
     if (align > mo->align)
         return INVALID(c, "alignment must not be larger than natural");
     uint32_t x, y;
-    enum wasm_op fused = mo->op - OP_LOAD32 + OP_LOAD32_A;
+    /* the variants: loads N, N_A, N_X (LOAD6); stores N, N_A, N_X, N_V
+     * (STORE5) */
     if (mo->store) {
         TRY(pop(c, mo->type, &v));
         TRY(pop(c, T_I32, &a));
         if (take_add(c, &a, c->sp, &x, &y)) {
             uint32_t w[4] = {v.slot, x, y, off};
-            return emit(c, fused, w, 4, NULL);
+            return emit(c, mo->op + 1, w, 4, NULL);
         }
         uint32_t w[3] = {v.slot, a.slot, off};
-        if (v.slot == tslot(c, c->sp + 1) && to_acc(c, v.slot))
-            return emit(c, mo->op - OP_STORE32 + OP_STORE32_V, w, 3, NULL);
-        return emit(c, mo->op, w, 3, NULL);
+        enum wasm_op op = mo->op;
+        if (mo->type == T_F64 && c->last_valid && c->last_acc == ACC_FP &&
+            acc_take(c, v.slot, T_F64))
+            op = OP_STORE64_F; /* an f64 result is in facc only */
+        else if (acc_take(c, v.slot, mo->type == T_F64 ? T_I64 : mo->type))
+            op = mo->op + 3;
+        else if (acc_take(c, a.slot, T_I32))
+            op = mo->op + 2;
+        return emit(c, op, w, 3, NULL);
     }
     TRY(pop(c, T_I32, &a));
     if (take_add(c, &a, c->sp, &x, &y)) {
         uint32_t w[4] = {0, x, y, off};
-        return emit_result(c, fused, w, 4, mo->type);
+        return emit_result(c, mo->op + 1, w, 4, mo->type);
     }
     uint32_t w[3] = {0, a.slot, off};
-    return emit_result(c, mo->op, w, 3, mo->type);
+    bool ax = acc_take(c, a.slot, T_I32);
+    return emit_result(c, ax ? mo->op + 2 : mo->op, w, 3, mo->type);
 }
 
 static int zero_byte(struct cc *c)
@@ -1420,9 +1517,9 @@ static enum wasm_op use_acc(struct cc *c, enum wasm_op op, const struct vs *a,
 {
     if (!acc_base[op] || cmp_branch(op) != OP_COUNT_)
         return op;
-    if (b->slot == tslot(c, c->sp + 1) && to_acc(c, b->slot))
+    if (acc_take(c, b->slot, b->type))
         return op + 3; /* SR_M */
-    if (a->slot == tslot(c, c->sp) && to_acc(c, a->slot))
+    if (acc_take(c, a->slot, a->type))
         return op + 2; /* RS_M */
     return op;
 }
@@ -1446,7 +1543,12 @@ static int op_numeric(struct cc *c, const struct numop *no)
         return 0;
     }
     uint32_t w[2] = {0, a.slot};
-    return emit_result(c, no->op, w, 2, no->out);
+    enum wasm_op op = no->op;
+    /* eqz is left alone: it fuses with a following br_if */
+    if (unop_base[op] && op != OP_I32_EQZ && op != OP_I64_EQZ &&
+        acc_take(c, a.slot, no->in))
+        op++; /* _X */
+    return emit_result(c, op, w, 2, no->out);
 }
 
 static int op_const(struct cc *c, uint8_t op)
@@ -1653,7 +1755,8 @@ static int op_select(struct cc *c, bool typed)
         return INVALID(c, "type mismatch");
     }
     uint32_t w[4] = {0, a.slot, b.slot, k.slot};
-    return emit_result(c, OP_SELECT, w, 4, t);
+    bool kx = acc_take(c, k.slot, T_I32);
+    return emit_result(c, kx ? OP_SELECT_X : OP_SELECT, w, 4, t);
 }
 
 static int op_ref(struct cc *c, uint8_t op)
@@ -1887,7 +1990,7 @@ static void fix_slots(struct cc *c, uint32_t temp_base)
     while (i < c->ncells) {
         unsigned op = (unsigned)c->code[i].u64;
         unsigned nw = wasm_op_words[op];
-        if (op == OP_BR_TABLE)
+        if (op == OP_BR_TABLE || op == OP_BR_TABLE_X)
             nw = 3 + c->code[i + 1].w[1];
         for (unsigned k = 0; k < wasm_op_words[op]; k++) {
             uint32_t *w = &c->code[i + 1 + k / 2].w[k % 2];
@@ -1915,6 +2018,13 @@ static int finish(struct cc *c, struct wasm_code *out,
     out->code = c->code;
     out->ncells = c->ncells;
     c->code = NULL;
+    uint32_t nzero = c->nlocals - t->nparams;
+    out->ninit = nzero + c->nconsts;
+    out->init = calloc(out->ninit ? out->ninit : 1, sizeof(uint64_t));
+    if (!out->init)
+        return FASTN_ERR_NOMEM;
+    if (c->nconsts)
+        memcpy(out->init + nzero, c->consts, c->nconsts * sizeof(uint64_t));
     out->consts = c->consts;
     c->consts = NULL;
     out->local_types = c->ltypes;
@@ -1967,7 +2077,9 @@ int wasm_compile_func(const struct fastn_wasm_module *m, uint32_t fidx,
                    .fuel_cell = NO_CELL,
                    .last_mov = NO_CELL,
                    .label_at = NO_CELL,
-                   .max_cells = 64 * (size_t)len + 1024};
+                   /* branch offsets are 32-bit byte counts */
+                   .max_cells = len < (1u << 22) ? 64 * (size_t)len + 1024
+                                                 : (size_t)1 << 27};
     const struct wasm_functype *t = &m->types[m->func_types[fidx]];
     buf_reader_init(&c.r, p, len);
     out->type = m->func_types[fidx];
@@ -1987,6 +2099,7 @@ void wasm_code_cleanup(struct wasm_code *c)
 {
     free(c->code);
     free(c->consts);
+    free(c->init);
     free(c->local_types);
     memset(c, 0, sizeof(*c));
 }

@@ -132,10 +132,41 @@ static double f64_from(uint64_t u)
     return d;
 }
 
+/* NaN results are made deterministic: an operation with a NaN operand
+ * returns the first NaN operand, quieted (what x86 and ARM return when
+ * only one operand is NaN); one that creates a NaN returns the
+ * hardware's default NaN. The C compiler may otherwise put either operand
+ * of a commutative operation first, so the payload would depend on how a
+ * handler was compiled (and on which accumulator variant runs). All these
+ * are arithmetic NaNs, as the spec requires. */
+static float f32_nan2(float a, float b)
+{
+    return f32_from(f32_bits(isnan(a) ? a : b) | 0x00400000u);
+}
+
+static double f64_nan2(double a, double b)
+{
+    return f64_from(f64_bits(isnan(a) ? a : b) | 0x0008000000000000ull);
+}
+
+static inline float f32_arith(float r, float a, float b)
+{
+    if (__builtin_expect(r == r, 1) || (!isnan(a) && !isnan(b)))
+        return r;
+    return f32_nan2(a, b);
+}
+
+static inline double f64_arith(double r, double a, double b)
+{
+    if (__builtin_expect(r == r, 1) || (!isnan(a) && !isnan(b)))
+        return r;
+    return f64_nan2(a, b);
+}
+
 static float f32_min(float a, float b)
 {
     if (isnan(a) || isnan(b))
-        return a + b;
+        return f32_nan2(a, b);
     if (a == b) /* -0 is below +0 */
         return f32_from(f32_bits(a) | f32_bits(b));
     return a < b ? a : b;
@@ -144,7 +175,7 @@ static float f32_min(float a, float b)
 static float f32_max(float a, float b)
 {
     if (isnan(a) || isnan(b))
-        return a + b;
+        return f32_nan2(a, b);
     if (a == b)
         return f32_from(f32_bits(a) & f32_bits(b));
     return a > b ? a : b;
@@ -153,7 +184,7 @@ static float f32_max(float a, float b)
 static double f64_min(double a, double b)
 {
     if (isnan(a) || isnan(b))
-        return a + b;
+        return f64_nan2(a, b);
     if (a == b)
         return f64_from(f64_bits(a) | f64_bits(b));
     return a < b ? a : b;
@@ -162,7 +193,7 @@ static double f64_min(double a, double b)
 static double f64_max(double a, double b)
 {
     if (isnan(a) || isnan(b))
-        return a + b;
+        return f64_nan2(a, b);
     if (a == b)
         return f64_from(f64_bits(a) & f64_bits(b));
     return a > b ? a : b;
@@ -335,7 +366,10 @@ static int trunc_check(double d, double lo, double hi)
 
 /* ---- the interpreter -------------------------------------------------- */
 
-#define W(k) (ip[1 + (k) / 2].w[(k) % 2])
+/* Operand word k. Read through the cell's 64-bit value: two operands then
+ * cost one load (load ports, not ALUs, are what an interpreter runs out
+ * of: about 30% faster on a loop of independent adds). */
+#define W(k) ((uint32_t)(ip[1 + (k) / 2].u64 >> (32 * ((k) % 2))))
 #define S(k) (fp[W(k)])
 #define TRAP(code)                                                             \
     do {                                                                       \
@@ -352,8 +386,8 @@ static int trunc_check(double d, double lo, double hi)
 #endif
 
 #if defined(WASM_PROFILE) /* development: count executed ops */
-uint64_t wasm_prof[OP_COUNT_];
-#define PROF(name) wasm_prof[OP_##name]++;
+#include "wasm/prof.h"
+#define PROF(name) wasm_prof_hit(ip, OP_##name);
 #else
 #define PROF(name)
 #endif
@@ -371,10 +405,26 @@ uint64_t wasm_prof[OP_COUNT_];
         ip += (cells);                                                         \
         DISPATCH();                                                            \
     } while (0)
-/* Jumps by the offset in word k (relative to the cell holding it). */
-#define JUMP(k)                                                                \
+/* Jumps by the offset in word k: bytes relative to the cell holding the
+ * word (a multiple of 8, so the next ip is one add away), plus 1 for a
+ * branch back to a metered loop's head: the branch charges that head's
+ * FUEL op itself, saving a dispatch per turn. When fuel is short it stops
+ * at the FUEL op, as if that op had run. */
+#define JUMP(k) JUMP_TO(ip + 1 + (k) / 2, (int32_t)W(k))
+#define JUMP_TO(base, off)                                                     \
     do {                                                                       \
-        ip = ip + 1 + (k) / 2 + (int32_t)W(k);                                 \
+        int32_t o_ = (off);                                                    \
+        ip = (const union wasm_cell *)((const char *)(base) + o_);             \
+        if (o_ & 1) {                                                          \
+            ip = (const union wasm_cell *)((const char *)ip - 1);              \
+            uint32_t n_ = ip[1].w[0];                                          \
+            if (fuel < n_) {                                                   \
+                err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;                         \
+                goto out_of_fuel;                                              \
+            }                                                                  \
+            fuel -= n_;                                                        \
+            ip += 2;                                                           \
+        }                                                                      \
         DISPATCH();                                                            \
     } while (0)
 
@@ -387,19 +437,9 @@ uint64_t wasm_prof[OP_COUNT_];
 #define SET_f32(k, v) (S(k).u64 = f32_bits(v))
 #define SET_f64(k, v) (S(k).f64 = (v))
 #define SET_ref(k, v) (S(k).ref = (v))
-#define BINOP(name, field, expr)                                               \
-    OP(name)                                                                   \
-    {                                                                          \
-        SET_##field(0, expr);                                                  \
-        NEXT(3);                                                               \
-    }
-#define UNOP(name, field, expr)                                                \
-    OP(name)                                                                   \
-    {                                                                          \
-        SET_##field(0, expr);                                                  \
-        NEXT(2);                                                               \
-    }
-/* The accumulator variants of a binary operation (see ACC6). */
+/* The accumulator (see wasm_int.h): ACCIN_t reads a value of type t
+ * from it, ACCOUT_t writes one; f64 values live in facc, the others in
+ * acc (f32 as its bits). */
 #define CT_u32 uint32_t
 #define CT_i32 int32_t
 #define CT_u64 uint64_t
@@ -412,53 +452,106 @@ uint64_t wasm_prof[OP_COUNT_];
 #define SLOT_i64(k) S(k).i64
 #define SLOT_f32(k) S(k).f32
 #define SLOT_f64(k) S(k).f64
-#define FROM_u32(r) ((uint32_t)(r))
-#define FROM_i32(r) ((int32_t)(uint32_t)(r))
-#define FROM_u64(r) (r)
-#define FROM_i64(r) ((int64_t)(r))
-#define FROM_f32(r) f32_from((uint32_t)(r))
-#define FROM_f64(r) f64_from(r)
-#define ACC_u32(v) ((uint64_t)(uint32_t)(v))
-#define ACC_i32(v) ((uint64_t)(uint32_t)(int32_t)(v))
-#define ACC_u64(v) ((uint64_t)(v))
-#define ACC_i64(v) ((uint64_t)(v))
-#define ACC_f32(v) ((uint64_t)f32_bits(v))
-#define ACC_f64(v) f64_bits(v)
+#define ACCIN_u32 ((uint32_t)acc)
+#define ACCIN_i32 ((int32_t)(uint32_t)acc)
+#define ACCIN_u64 (acc)
+#define ACCIN_i64 ((int64_t)acc)
+#define ACCIN_f32 f32_from((uint32_t)acc)
+#define ACCIN_f64 (facc)
+#define ACCOUT_u32(v) (acc = (uint32_t)(v))
+#define ACCOUT_i32(v) (acc = (uint32_t)(int32_t)(v))
+#define ACCOUT_u64(v) (acc = (v))
+#define ACCOUT_i64(v) (acc = (uint64_t)(v))
+#define ACCOUT_f32(v) (acc = f32_bits(v))
+#define ACCOUT_f64(v) (facc = (v))
+/* A result to slot 0 and the accumulator (M), or to the accumulator
+ * only (R). */
+#define OUT_M(TO, v)                                                           \
+    do {                                                                       \
+        CT_##TO r_ = (v);                                                      \
+        SET_##TO(0, r_);                                                       \
+        ACCOUT_##TO(r_);                                                       \
+    } while (0)
+#define OUT_R(TO, v) ACCOUT_##TO(v)
 #define BIN_ONE(N, TI, TO, expr, A, B, OUT)                                    \
     OP(N)                                                                      \
     {                                                                          \
         CT_##TI a = A;                                                         \
         CT_##TI b = B;                                                         \
-        OUT;                                                                   \
+        OUT(TO, expr);                                                         \
         NEXT(3);                                                               \
     }
+/* The six variants of a binary operation (ACC6). */
 #define BIN6(N, TI, TO, expr)                                                  \
-    BIN_ONE(N, TI, TO, expr, SLOT_##TI(1), SLOT_##TI(2), SET_##TO(0, expr))    \
-    BIN_ONE(N##_SS_R, TI, TO, expr, SLOT_##TI(1), SLOT_##TI(2),                \
-            acc = ACC_##TO(expr))                                              \
-    BIN_ONE(N##_RS_M, TI, TO, expr, FROM_##TI(acc), SLOT_##TI(2),              \
-            SET_##TO(0, expr))                                                 \
-    BIN_ONE(N##_SR_M, TI, TO, expr, SLOT_##TI(1), FROM_##TI(acc),              \
-            SET_##TO(0, expr))                                                 \
-    BIN_ONE(N##_RS_R, TI, TO, expr, FROM_##TI(acc), SLOT_##TI(2),              \
-            acc = ACC_##TO(expr))                                              \
-    BIN_ONE(N##_SR_R, TI, TO, expr, SLOT_##TI(1), FROM_##TI(acc),              \
-            acc = ACC_##TO(expr))
-#define A32 S(1).u32
-#define B32 S(2).u32
-#define A64 S(1).u64
-#define B64 S(2).u64
-#define CMPBR(name, field, cmp)                                                \
-    OP(name)                                                                   \
+    BIN_ONE(N, TI, TO, expr, SLOT_##TI(1), SLOT_##TI(2), OUT_M)                \
+    BIN_ONE(N##_SS_R, TI, TO, expr, SLOT_##TI(1), SLOT_##TI(2), OUT_R)         \
+    BIN_ONE(N##_RS_M, TI, TO, expr, ACCIN_##TI, SLOT_##TI(2), OUT_M)           \
+    BIN_ONE(N##_SR_M, TI, TO, expr, SLOT_##TI(1), ACCIN_##TI, OUT_M)           \
+    BIN_ONE(N##_RS_R, TI, TO, expr, ACCIN_##TI, SLOT_##TI(2), OUT_R)           \
+    BIN_ONE(N##_SR_R, TI, TO, expr, SLOT_##TI(1), ACCIN_##TI, OUT_R)
+/* A unary operation (dst, a) and its _X variant (a from acc); expr is in
+ * terms of a. */
+#define UN_ONE(N, TI, TO, expr, A)                                             \
+    OP(N)                                                                      \
     {                                                                          \
-        if (S(0).field cmp S(1).field)                                         \
+        CT_##TI a = A;                                                         \
+        OUT_M(TO, expr);                                                       \
+        NEXT(2);                                                               \
+    }
+#define UN(N, TI, TO, expr)                                                    \
+    UN_ONE(N, TI, TO, expr, SLOT_##TI(1))                                      \
+    UN_ONE(N##_X, TI, TO, expr, ACCIN_##TI)
+/* Trapping float-to-integer conversions. */
+#define TRUNC_ONE(N, TI, TO, T, lo, hi, A)                                     \
+    OP(N)                                                                      \
+    {                                                                          \
+        CT_##TI a = A;                                                         \
+        int e_ = trunc_check(a, lo, hi);                                       \
+        if (e_)                                                                \
+            TRAP(e_);                                                          \
+        OUT_M(TO, (T)a);                                                       \
+        NEXT(2);                                                               \
+    }
+#define TRUNC(N, TI, TO, T, lo, hi)                                            \
+    TRUNC_ONE(N, TI, TO, T, lo, hi, SLOT_##TI(1))                              \
+    TRUNC_ONE(N##_X, TI, TO, T, lo, hi, ACCIN_##TI)
+/* A compare-and-branch (a, b, offset) and its _RS and _SR variants;
+ * cond is in terms of a and b. */
+#define CMPBR_ONE(N, TI, cond, A, B)                                           \
+    OP(N)                                                                      \
+    {                                                                          \
+        CT_##TI a = A;                                                         \
+        CT_##TI b = B;                                                         \
+        if (cond)                                                              \
             JUMP(2);                                                           \
         NEXT(3);                                                               \
     }
-/* Loads and stores: EA is the effective address, OUT where the loaded
- * value goes, V the value stored. */
+#define CMPBR(N, TI, cond)                                                     \
+    CMPBR_ONE(N, TI, cond, SLOT_##TI(0), SLOT_##TI(1))                         \
+    CMPBR_ONE(N##_RS, TI, cond, ACCIN_##TI, SLOT_##TI(1))                      \
+    CMPBR_ONE(N##_SR, TI, cond, SLOT_##TI(0), ACCIN_##TI)
+/* A branch on one value (x, offset) and its _X variant. */
+#define BRX(N, TI, cond)                                                       \
+    OP(N)                                                                      \
+    {                                                                          \
+        CT_##TI a = SLOT_##TI(0);                                              \
+        if (cond)                                                              \
+            JUMP(1);                                                           \
+        NEXT(2);                                                               \
+    }                                                                          \
+    OP(N##_X)                                                                  \
+    {                                                                          \
+        CT_##TI a = ACCIN_##TI;                                                \
+        if (cond)                                                              \
+            JUMP(1);                                                           \
+        NEXT(2);                                                               \
+    }
+/* Loads and stores: EA is the effective address (a slot plus the offset,
+ * two slots plus it, or acc plus it), OUT where the loaded value goes, V
+ * the value stored. */
 #define EA_PLAIN ((uint64_t)S(1).u32 + W(2))
 #define EA_ADD ((uint64_t)(uint32_t)(S(1).u32 + S(2).u32) + W(3))
+#define EA_ACC ((uint64_t)(uint32_t)acc + W(2))
 #define LOADX(name, T, EA, OUT)                                                \
     OP(name)                                                                   \
     {                                                                          \
@@ -480,28 +573,34 @@ uint64_t wasm_prof[OP_COUNT_];
         memcpy(mem + ea, &v_, sizeof(T));                                      \
         NEXT(3);                                                               \
     }
-/* A load in its four forms: address from a slot or a sum, value to a
- * slot or to the accumulator. */
-#define LOAD4(name, T, field, cast)                                            \
-    LOADX(name, T, EA_PLAIN, SET_##field(0, cast v_))                          \
-    LOADX(name##_A, T, EA_ADD, SET_##field(0, cast v_))                        \
-    LOADX(name##_R, T, EA_PLAIN, acc = ACC_##field(cast v_))                   \
-    LOADX(name##_A_R, T, EA_ADD, acc = ACC_##field(cast v_))
-#define STORE4(name, T)                                                        \
+/* A load in its six forms (LOAD6): address from a slot, a sum or acc,
+ * value to slot and accumulator or to the accumulator only. A 64-bit
+ * load fills both acc and facc (it may be read as i64 or f64). */
+#define LOAD_M(field, v) OUT_M(field, v)
+#define LOAD_R(field, v) OUT_R(field, v)
+#define LOAD_M64(field, v)                                                     \
+    do {                                                                       \
+        S(0).u64 = acc = (v);                                                  \
+        facc = f64_from(acc);                                                  \
+    } while (0)
+#define LOAD_R64(field, v)                                                     \
+    do {                                                                       \
+        acc = (v);                                                             \
+        facc = f64_from(acc);                                                  \
+    } while (0)
+#define LOADS6(name, T, field, cast, M, R)                                     \
+    LOADX(name, T, EA_PLAIN, M(field, cast v_))                                \
+    LOADX(name##_A, T, EA_ADD, M(field, cast v_))                              \
+    LOADX(name##_X, T, EA_ACC, M(field, cast v_))                              \
+    LOADX(name##_R, T, EA_PLAIN, R(field, cast v_))                            \
+    LOADX(name##_A_R, T, EA_ADD, R(field, cast v_))                            \
+    LOADX(name##_X_R, T, EA_ACC, R(field, cast v_))
+#define STORES5(name, T)                                                       \
     STOREX(name, T, EA_PLAIN, S(0).u64)                                        \
     STOREX(name##_A, T, EA_ADD, S(0).u64)                                      \
+    STOREX(name##_X, T, EA_ACC, S(0).u64)                                      \
     STOREX(name##_V, T, EA_PLAIN, acc)                                         \
     STOREX(name##_A_V, T, EA_ADD, acc)
-#define TRUNC(name, src, field, T, lo, hi)                                     \
-    OP(name)                                                                   \
-    {                                                                          \
-        double d_ = S(1).src;                                                  \
-        int e_ = trunc_check(d_, lo, hi);                                      \
-        if (e_)                                                                \
-            TRAP(e_);                                                          \
-        SET_##field(0, (T)S(1).src);                                           \
-        NEXT(2);                                                               \
-    }
 
 static void reload_mem(const struct fastn_wasm_instance *inst, uint8_t **mem,
                        uint64_t *msize)
@@ -510,17 +609,24 @@ static void reload_mem(const struct fastn_wasm_instance *inst, uint8_t **mem,
     *msize = inst->mem->size;
 }
 
-/* Sets up f's frame at fp: zeroes its locals and copies its constants. */
+/* Sets up c's frame at fp (its arguments are in place): zeroes the other
+ * locals and copies the constants, from one template. A plain loop: the
+ * counts are small, a libc call costs more. */
+static inline void init_frame(const struct wasm_code *c,
+                              union fastn_wasm_value *fp)
+{
+    uint64_t *d = &fp[c->nparams].u64;
+    const uint64_t *s = c->init;
+    for (uint32_t i = 0, n = c->ninit; i < n; i++)
+        d[i] = s[i];
+}
+
 static int enter(const struct wasm_exec *x, const struct wasm_code *c,
                  union fastn_wasm_value *fp)
 {
-    if ((size_t)(fp - x->stack) + c->frame > x->stack_slots)
+    if (c->frame > (size_t)(x->stack_end - fp))
         return FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;
-    /* plain loops: the counts are small, a libc call costs more */
-    for (uint32_t i = c->nparams; i < c->nlocals; i++)
-        fp[i].u64 = 0;
-    for (uint32_t i = 0; i < c->nconsts; i++)
-        fp[c->nlocals + i].u64 = c->consts[i];
+    init_frame(c, fp);
     return 0;
 }
 
@@ -552,9 +658,16 @@ static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
     uint64_t fuel = x->owner->fuel;
     int err = 0;
     struct wasm_func *f;
+    const struct wasm_code *callee;
+    struct fastn_wasm_instance *callee_inst;
     union fastn_wasm_value *nfp;
     const union wasm_cell *ret;
-    uint64_t acc = 0; /* a result passed to the next op (ACC6) */
+    /* the caller frames: fr is the next free one (x->depth is written
+     * back when leaving run() or calling a host function) */
+    struct wasm_frame *fr = x->frames + x->depth;
+    struct wasm_frame *fr_base = x->frames + base_depth;
+    uint64_t acc = 0;  /* the accumulator (see wasm_int.h) */
+    double facc = 0.0; /* its f64 half */
     reload_mem(inst, &mem, &msize);
     DISPATCH();
 
@@ -564,25 +677,23 @@ dispatch:
 #endif
         OP(UNREACHABLE) TRAP(FASTN_ERR_WASM_TRAP_UNREACHABLE);
         OP(BR) JUMP(0);
-        OP(BR_IF)
-        {
-            if (S(0).u32)
-                JUMP(1);
-            NEXT(2);
-        }
-        OP(BR_IF_NOT)
-        {
-            if (!S(0).u32)
-                JUMP(1);
-            NEXT(2);
-        }
+        BRX(BR_IF, u32, a != 0)
+        BRX(BR_IF_NOT, u32, a == 0)
+        BRX(BR_I64_EQZ, u64, a == 0)
+        BRX(BR_I64_NEZ, u64, a != 0)
         OP(BR_TABLE)
         {
             uint32_t i = S(0).u32, n = W(1);
             if (i > n)
                 i = n;
-            ip = ip + 1 + (2 + i) / 2 + (int32_t)W(2 + i);
-            DISPATCH();
+            JUMP_TO(ip + 1 + (2 + i) / 2, (int32_t)W(2 + i));
+        }
+        OP(BR_TABLE_X)
+        {
+            uint32_t i = (uint32_t)acc, n = W(1);
+            if (i > n)
+                i = n;
+            JUMP_TO(ip + 1 + (2 + i) / 2, (int32_t)W(2 + i));
         }
         OP(CALL)
         {
@@ -607,19 +718,27 @@ dispatch:
             ret = ip + 3;
             goto do_call;
         }
+        OP(CALL_DIRECT)
+        {
+            callee = (const struct wasm_code *)(uintptr_t)ip[1].u64;
+            callee_inst = inst;
+            nfp = fp + W(2);
+            ret = ip + 3;
+            goto call_code;
+        }
         OP(RET)
         {
         do_ret:
-            if (x->depth == base_depth)
+            if (fr == fr_base)
                 goto done;
-            const struct wasm_frame *fr = &x->frames[--x->depth];
+            fr--;
             ip = fr->ip;
             fp = fr->fp;
+            /* the same instance's memory size is up to date: memory.grow
+             * reloads it, and so do host calls and instance switches */
             if (fr->inst != inst) {
                 inst = fr->inst;
                 reload_mem(inst, &mem, &msize);
-            } else {
-                msize = inst->mem->size; /* the callee may have grown it */
             }
             DISPATCH();
         }
@@ -642,6 +761,11 @@ dispatch:
             S(0) = S(3).u32 ? S(1) : S(2);
             NEXT(3);
         }
+        OP(SELECT_X)
+        {
+            S(0) = (uint32_t)acc ? S(1) : S(2);
+            NEXT(3);
+        }
         OP(GLOBAL_GET)
         {
             S(0) = inst->globals[W(1)]->v;
@@ -652,22 +776,24 @@ dispatch:
             inst->globals[W(0)]->v = S(1);
             NEXT(2);
         }
-        LOAD4(LOAD32, uint32_t, u32, )
-        LOAD4(LOAD64, uint64_t, u64, )
-        LOAD4(LOAD8_S32, int8_t, i32, (int32_t))
-        LOAD4(LOAD8_U32, uint8_t, u32, (uint32_t))
-        LOAD4(LOAD16_S32, int16_t, i32, (int32_t))
-        LOAD4(LOAD16_U32, uint16_t, u32, (uint32_t))
-        LOAD4(LOAD8_S64, int8_t, i64, (int64_t))
-        LOAD4(LOAD8_U64, uint8_t, u64, (uint64_t))
-        LOAD4(LOAD16_S64, int16_t, i64, (int64_t))
-        LOAD4(LOAD16_U64, uint16_t, u64, (uint64_t))
-        LOAD4(LOAD32_S64, int32_t, i64, (int64_t))
-        LOAD4(LOAD32_U64, uint32_t, u64, (uint64_t))
-        STORE4(STORE32, uint32_t)
-        STORE4(STORE64, uint64_t)
-        STORE4(STORE8, uint8_t)
-        STORE4(STORE16, uint16_t)
+        LOADS6(LOAD32, uint32_t, u32, , LOAD_M, LOAD_R)
+        LOADS6(LOAD64, uint64_t, u64, , LOAD_M64, LOAD_R64)
+        LOADS6(LOAD8_S32, int8_t, i32, (int32_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD8_U32, uint8_t, u32, (uint32_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD16_S32, int16_t, i32, (int32_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD16_U32, uint16_t, u32, (uint32_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD8_S64, int8_t, i64, (int64_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD8_U64, uint8_t, u64, (uint64_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD16_S64, int16_t, i64, (int64_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD16_U64, uint16_t, u64, (uint64_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD32_S64, int32_t, i64, (int64_t), LOAD_M, LOAD_R)
+        LOADS6(LOAD32_U64, uint32_t, u64, (uint64_t), LOAD_M, LOAD_R)
+        STORES5(STORE32, uint32_t)
+        STORES5(STORE64, uint64_t)
+        STORES5(STORE8, uint8_t)
+        STORES5(STORE16, uint16_t)
+        STOREX(STORE64_F, uint64_t, EA_PLAIN, f64_bits(facc))
+        STOREX(STORE64_A_F, uint64_t, EA_ADD, f64_bits(facc))
         OP(MEMORY_SIZE)
         {
             SET_u32(0, msize / WASM_PAGE);
@@ -777,65 +903,73 @@ dispatch:
             inst->elem_len[W(0)] = 0;
             NEXT(2);
         }
-        UNOP(REF_IS_NULL, u32, S(1).ref == NULL)
-        UNOP(REF_FUNC, ref, inst->funcs[W(1)])
-        UNOP(I32_EQZ, u32, A32 == 0)
-        UNOP(I64_EQZ, u32, A64 == 0)
-        UNOP(I32_CLZ, u32, clz32(A32))
-        UNOP(I32_CTZ, u32, ctz32(A32))
-        UNOP(I32_POPCNT, u32, popcnt64(A32))
-        UNOP(I64_CLZ, u64, clz64(A64))
-        UNOP(I64_CTZ, u64, ctz64(A64))
-        UNOP(I64_POPCNT, u64, popcnt64(A64))
-        UNOP(F32_ABS, u32, A32 & 0x7fffffffu)
-        UNOP(F32_NEG, u32, A32 ^ 0x80000000u)
-        UNOP(F32_CEIL, f32, f32_round(S(1).f32, 0))
-        UNOP(F32_FLOOR, f32, f32_round(S(1).f32, 1))
-        UNOP(F32_TRUNC, f32, f32_round(S(1).f32, 2))
-        UNOP(F32_NEAREST, f32, f32_round(S(1).f32, 3))
-        UNOP(F32_SQRT, f32, sqrtf(S(1).f32))
-        UNOP(F64_ABS, u64, A64 & 0x7fffffffffffffffull)
-        UNOP(F64_NEG, u64, A64 ^ 0x8000000000000000ull)
-        UNOP(F64_CEIL, f64, f64_round(S(1).f64, 0))
-        UNOP(F64_FLOOR, f64, f64_round(S(1).f64, 1))
-        UNOP(F64_TRUNC, f64, f64_round(S(1).f64, 2))
-        UNOP(F64_NEAREST, f64, f64_round(S(1).f64, 3))
-        UNOP(F64_SQRT, f64, sqrt(S(1).f64))
+        OP(REF_IS_NULL)
+        {
+            SET_u32(0, S(1).ref == NULL);
+            NEXT(2);
+        }
+        OP(REF_FUNC)
+        {
+            SET_ref(0, inst->funcs[W(1)]);
+            NEXT(2);
+        }
+        UN(I32_EQZ, u32, u32, a == 0)
+        UN(I64_EQZ, u64, u32, a == 0)
+        UN(I32_CLZ, u32, u32, clz32(a))
+        UN(I32_CTZ, u32, u32, ctz32(a))
+        UN(I32_POPCNT, u32, u32, popcnt64(a))
+        UN(I64_CLZ, u64, u64, clz64(a))
+        UN(I64_CTZ, u64, u64, ctz64(a))
+        UN(I64_POPCNT, u64, u64, popcnt64(a))
+        UN(F32_ABS, u32, u32, a & 0x7fffffffu)
+        UN(F32_NEG, u32, u32, a ^ 0x80000000u)
+        UN(F32_CEIL, f32, f32, f32_round(a, 0))
+        UN(F32_FLOOR, f32, f32, f32_round(a, 1))
+        UN(F32_TRUNC, f32, f32, f32_round(a, 2))
+        UN(F32_NEAREST, f32, f32, f32_round(a, 3))
+        UN(F32_SQRT, f32, f32, sqrtf(a))
+        UN(F64_ABS, f64, f64, f64_from(f64_bits(a) & 0x7fffffffffffffffull))
+        UN(F64_NEG, f64, f64, f64_from(f64_bits(a) ^ 0x8000000000000000ull))
+        UN(F64_CEIL, f64, f64, f64_round(a, 0))
+        UN(F64_FLOOR, f64, f64, f64_round(a, 1))
+        UN(F64_TRUNC, f64, f64, f64_round(a, 2))
+        UN(F64_NEAREST, f64, f64, f64_round(a, 3))
+        UN(F64_SQRT, f64, f64, sqrt(a))
         TRUNC(I32_TRUNC_F32_S, f32, i32, int32_t, -2147483649.0, 2147483648.0)
         TRUNC(I32_TRUNC_F32_U, f32, u32, uint32_t, -1.0, 4294967296.0)
         TRUNC(I32_TRUNC_F64_S, f64, i32, int32_t, -2147483649.0, 2147483648.0)
         TRUNC(I32_TRUNC_F64_U, f64, u32, uint32_t, -1.0, 4294967296.0)
-        UNOP(I64_EXTEND_I32_S, i64, (int64_t)S(1).i32)
-        UNOP(I64_EXTEND_I32_U, u64, (uint64_t)A32)
+        UN(I64_EXTEND_I32_S, i32, i64, (int64_t)a)
+        UN(I64_EXTEND_I32_U, u32, u64, (uint64_t)a)
         TRUNC(I64_TRUNC_F32_S, f32, i64, int64_t, -9223372036854777856.0,
               9223372036854775808.0)
         TRUNC(I64_TRUNC_F32_U, f32, u64, uint64_t, -1.0, 18446744073709551616.0)
         TRUNC(I64_TRUNC_F64_S, f64, i64, int64_t, -9223372036854777856.0,
               9223372036854775808.0)
         TRUNC(I64_TRUNC_F64_U, f64, u64, uint64_t, -1.0, 18446744073709551616.0)
-        UNOP(F32_CONVERT_I32_S, f32, (float)S(1).i32)
-        UNOP(F32_CONVERT_I32_U, f32, (float)A32)
-        UNOP(F32_CONVERT_I64_S, f32, (float)S(1).i64)
-        UNOP(F32_CONVERT_I64_U, f32, (float)A64)
-        UNOP(F32_DEMOTE_F64, f32, (float)S(1).f64)
-        UNOP(F64_CONVERT_I32_S, f64, (double)S(1).i32)
-        UNOP(F64_CONVERT_I32_U, f64, (double)A32)
-        UNOP(F64_CONVERT_I64_S, f64, (double)S(1).i64)
-        UNOP(F64_CONVERT_I64_U, f64, (double)A64)
-        UNOP(F64_PROMOTE_F32, f64, (double)S(1).f32)
-        UNOP(I32_EXTEND8_S, i32, (int32_t)(int8_t)A32)
-        UNOP(I32_EXTEND16_S, i32, (int32_t)(int16_t)A32)
-        UNOP(I64_EXTEND8_S, i64, (int64_t)(int8_t)A64)
-        UNOP(I64_EXTEND16_S, i64, (int64_t)(int16_t)A64)
-        UNOP(I64_EXTEND32_S, i64, (int64_t)(int32_t)A64)
-        UNOP(I32_TRUNC_SAT_F32_S, i32, sat_i32(S(1).f32))
-        UNOP(I32_TRUNC_SAT_F32_U, u32, sat_u32(S(1).f32))
-        UNOP(I32_TRUNC_SAT_F64_S, i32, sat_i32(S(1).f64))
-        UNOP(I32_TRUNC_SAT_F64_U, u32, sat_u32(S(1).f64))
-        UNOP(I64_TRUNC_SAT_F32_S, i64, sat_i64(S(1).f32))
-        UNOP(I64_TRUNC_SAT_F32_U, u64, sat_u64(S(1).f32))
-        UNOP(I64_TRUNC_SAT_F64_S, i64, sat_i64(S(1).f64))
-        UNOP(I64_TRUNC_SAT_F64_U, u64, sat_u64(S(1).f64))
+        UN(F32_CONVERT_I32_S, i32, f32, (float)a)
+        UN(F32_CONVERT_I32_U, u32, f32, (float)a)
+        UN(F32_CONVERT_I64_S, i64, f32, (float)a)
+        UN(F32_CONVERT_I64_U, u64, f32, (float)a)
+        UN(F32_DEMOTE_F64, f64, f32, (float)a)
+        UN(F64_CONVERT_I32_S, i32, f64, (double)a)
+        UN(F64_CONVERT_I32_U, u32, f64, (double)a)
+        UN(F64_CONVERT_I64_S, i64, f64, (double)a)
+        UN(F64_CONVERT_I64_U, u64, f64, (double)a)
+        UN(F64_PROMOTE_F32, f32, f64, (double)a)
+        UN(I32_EXTEND8_S, u32, i32, (int32_t)(int8_t)a)
+        UN(I32_EXTEND16_S, u32, i32, (int32_t)(int16_t)a)
+        UN(I64_EXTEND8_S, u64, i64, (int64_t)(int8_t)a)
+        UN(I64_EXTEND16_S, u64, i64, (int64_t)(int16_t)a)
+        UN(I64_EXTEND32_S, u64, i64, (int64_t)(int32_t)a)
+        UN(I32_TRUNC_SAT_F32_S, f32, i32, sat_i32(a))
+        UN(I32_TRUNC_SAT_F32_U, f32, u32, sat_u32(a))
+        UN(I32_TRUNC_SAT_F64_S, f64, i32, sat_i32(a))
+        UN(I32_TRUNC_SAT_F64_U, f64, u32, sat_u32(a))
+        UN(I64_TRUNC_SAT_F32_S, f32, i64, sat_i64(a))
+        UN(I64_TRUNC_SAT_F32_U, f32, u64, sat_u64(a))
+        UN(I64_TRUNC_SAT_F64_S, f64, i64, sat_i64(a))
+        UN(I64_TRUNC_SAT_F64_U, f64, u64, sat_u64(a))
         BIN6(I32_EQ, u32, u32, a == b)
         BIN6(I32_NE, u32, u32, a != b)
         BIN6(I32_LT_S, i32, u32, a < b)
@@ -890,19 +1024,19 @@ dispatch:
         BIN6(I64_SHR_U, u64, u64, a >> (b & 63))
         BIN6(I64_ROTL, u64, u64, rotl64(a, b))
         BIN6(I64_ROTR, u64, u64, rotl64(a, (64 - (b & 63)) & 63))
-        BIN6(F32_ADD, f32, f32, a + b)
-        BIN6(F32_SUB, f32, f32, a - b)
-        BIN6(F32_MUL, f32, f32, a * b)
-        BIN6(F32_DIV, f32, f32, a / b)
+        BIN6(F32_ADD, f32, f32, f32_arith(a + b, a, b))
+        BIN6(F32_SUB, f32, f32, f32_arith(a - b, a, b))
+        BIN6(F32_MUL, f32, f32, f32_arith(a * b, a, b))
+        BIN6(F32_DIV, f32, f32, f32_arith(a / b, a, b))
         BIN6(F32_MIN, f32, f32, f32_min(a, b))
         BIN6(F32_MAX, f32, f32, f32_max(a, b))
         BIN6(
             F32_COPYSIGN, f32, f32,
             f32_from((f32_bits(a) & 0x7fffffffu) | (f32_bits(b) & 0x80000000u)))
-        BIN6(F64_ADD, f64, f64, a + b)
-        BIN6(F64_SUB, f64, f64, a - b)
-        BIN6(F64_MUL, f64, f64, a * b)
-        BIN6(F64_DIV, f64, f64, a / b)
+        BIN6(F64_ADD, f64, f64, f64_arith(a + b, a, b))
+        BIN6(F64_SUB, f64, f64, f64_arith(a - b, a, b))
+        BIN6(F64_MUL, f64, f64, f64_arith(a * b, a, b))
+        BIN6(F64_DIV, f64, f64, f64_arith(a / b, a, b))
         BIN6(F64_MIN, f64, f64, f64_min(a, b))
         BIN6(F64_MAX, f64, f64, f64_max(a, b))
         BIN6(F64_COPYSIGN, f64, f64,
@@ -915,15 +1049,15 @@ dispatch:
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
             if (a == INT32_MIN && b == -1)
                 TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
-            SET_i32(0, a / b);
+            OUT_M(i32, a / b);
             NEXT(3);
         }
         OP(I32_DIV_U)
         {
-            uint32_t a = A32, b = B32;
+            uint32_t a = S(1).u32, b = S(2).u32;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            SET_u32(0, a / b);
+            OUT_M(u32, a / b);
             NEXT(3);
         }
         OP(I32_REM_S)
@@ -931,15 +1065,15 @@ dispatch:
             int32_t a = S(1).i32, b = S(2).i32;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            SET_i32(0, b == -1 ? 0 : a % b);
+            OUT_M(i32, b == -1 ? 0 : a % b);
             NEXT(3);
         }
         OP(I32_REM_U)
         {
-            uint32_t a = A32, b = B32;
+            uint32_t a = S(1).u32, b = S(2).u32;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            SET_u32(0, a % b);
+            OUT_M(u32, a % b);
             NEXT(3);
         }
         OP(I64_DIV_S)
@@ -949,15 +1083,15 @@ dispatch:
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
             if (a == INT64_MIN && b == -1)
                 TRAP(FASTN_ERR_WASM_TRAP_INT_OVERFLOW);
-            S(0).i64 = a / b;
+            OUT_M(i64, a / b);
             NEXT(3);
         }
         OP(I64_DIV_U)
         {
-            uint64_t a = A64, b = B64;
+            uint64_t a = S(1).u64, b = S(2).u64;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            S(0).u64 = a / b;
+            OUT_M(u64, a / b);
             NEXT(3);
         }
         OP(I64_REM_S)
@@ -965,18 +1099,22 @@ dispatch:
             int64_t a = S(1).i64, b = S(2).i64;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            S(0).i64 = b == -1 ? 0 : a % b;
+            OUT_M(i64, b == -1 ? 0 : a % b);
             NEXT(3);
         }
         OP(I64_REM_U)
         {
-            uint64_t a = A64, b = B64;
+            uint64_t a = S(1).u64, b = S(2).u64;
             if (b == 0)
                 TRAP(FASTN_ERR_WASM_TRAP_DIV_ZERO);
-            S(0).u64 = a % b;
+            OUT_M(u64, a % b);
             NEXT(3);
         }
-        BINOP(I32_ADD_SHL, u32, A32 + (B32 << W(3)))
+        OP(I32_ADD_SHL)
+        {
+            OUT_M(u32, S(1).u32 + (S(2).u32 << W(3)));
+            NEXT(3);
+        }
         OP(BR_AND_NZ)
         {
             if (S(0).u32 & S(1).u32)
@@ -1005,98 +1143,46 @@ dispatch:
             S(0) = S(1);
             goto do_ret;
         }
-        OP(BR_I64_EQZ)
-        {
-            if (S(0).u64 == 0)
-                JUMP(1);
-            NEXT(2);
-        }
-        OP(BR_I64_NEZ)
-        {
-            if (S(0).u64 != 0)
-                JUMP(1);
-            NEXT(2);
-        }
-        CMPBR(BR_F32_EQ, f32, ==)
-        CMPBR(BR_F32_NE, f32, !=)
-        CMPBR(BR_F32_LT, f32, <)
-        CMPBR(BR_F32_GT, f32, >)
-        CMPBR(BR_F32_LE, f32, <=)
-        CMPBR(BR_F32_GE, f32, >=)
-        OP(BR_F32_NLT)
-        {
-            if (!(S(0).f32 < S(1).f32))
-                JUMP(2);
-            NEXT(3);
-        }
-        OP(BR_F32_NGT)
-        {
-            if (!(S(0).f32 > S(1).f32))
-                JUMP(2);
-            NEXT(3);
-        }
-        OP(BR_F32_NLE)
-        {
-            if (!(S(0).f32 <= S(1).f32))
-                JUMP(2);
-            NEXT(3);
-        }
-        OP(BR_F32_NGE)
-        {
-            if (!(S(0).f32 >= S(1).f32))
-                JUMP(2);
-            NEXT(3);
-        }
-        CMPBR(BR_F64_EQ, f64, ==)
-        CMPBR(BR_F64_NE, f64, !=)
-        CMPBR(BR_F64_LT, f64, <)
-        CMPBR(BR_F64_GT, f64, >)
-        CMPBR(BR_F64_LE, f64, <=)
-        CMPBR(BR_F64_GE, f64, >=)
-        OP(BR_F64_NLT)
-        {
-            if (!(S(0).f64 < S(1).f64))
-                JUMP(2);
-            NEXT(3);
-        }
-        OP(BR_F64_NGT)
-        {
-            if (!(S(0).f64 > S(1).f64))
-                JUMP(2);
-            NEXT(3);
-        }
-        OP(BR_F64_NLE)
-        {
-            if (!(S(0).f64 <= S(1).f64))
-                JUMP(2);
-            NEXT(3);
-        }
-        OP(BR_F64_NGE)
-        {
-            if (!(S(0).f64 >= S(1).f64))
-                JUMP(2);
-            NEXT(3);
-        }
-        CMPBR(BR_I32_EQ, u32, ==)
-        CMPBR(BR_I32_NE, u32, !=)
-        CMPBR(BR_I32_LT_S, i32, <)
-        CMPBR(BR_I32_LT_U, u32, <)
-        CMPBR(BR_I32_GT_S, i32, >)
-        CMPBR(BR_I32_GT_U, u32, >)
-        CMPBR(BR_I32_LE_S, i32, <=)
-        CMPBR(BR_I32_LE_U, u32, <=)
-        CMPBR(BR_I32_GE_S, i32, >=)
-        CMPBR(BR_I32_GE_U, u32, >=)
-        CMPBR(BR_I64_EQ, u64, ==)
-        CMPBR(BR_I64_NE, u64, !=)
-        CMPBR(BR_I64_LT_S, i64, <)
-        CMPBR(BR_I64_LT_U, u64, <)
-        CMPBR(BR_I64_GT_S, i64, >)
-        CMPBR(BR_I64_GT_U, u64, >)
-        CMPBR(BR_I64_LE_S, i64, <=)
-        CMPBR(BR_I64_LE_U, u64, <=)
-        CMPBR(BR_I64_GE_S, i64, >=)
-        CMPBR(BR_I64_GE_U, u64, >=)
+        CMPBR(BR_F32_EQ, f32, a == b)
+        CMPBR(BR_F32_NE, f32, a != b)
+        CMPBR(BR_F32_LT, f32, a < b)
+        CMPBR(BR_F32_GT, f32, a > b)
+        CMPBR(BR_F32_LE, f32, a <= b)
+        CMPBR(BR_F32_GE, f32, a >= b)
+        CMPBR(BR_F32_NLT, f32, !(a < b))
+        CMPBR(BR_F32_NGT, f32, !(a > b))
+        CMPBR(BR_F32_NLE, f32, !(a <= b))
+        CMPBR(BR_F32_NGE, f32, !(a >= b))
+        CMPBR(BR_F64_EQ, f64, a == b)
+        CMPBR(BR_F64_NE, f64, a != b)
+        CMPBR(BR_F64_LT, f64, a < b)
+        CMPBR(BR_F64_GT, f64, a > b)
+        CMPBR(BR_F64_LE, f64, a <= b)
+        CMPBR(BR_F64_GE, f64, a >= b)
+        CMPBR(BR_F64_NLT, f64, !(a < b))
+        CMPBR(BR_F64_NGT, f64, !(a > b))
+        CMPBR(BR_F64_NLE, f64, !(a <= b))
+        CMPBR(BR_F64_NGE, f64, !(a >= b))
+        CMPBR(BR_I32_EQ, u32, a == b)
+        CMPBR(BR_I32_NE, u32, a != b)
+        CMPBR(BR_I32_LT_S, i32, a < b)
+        CMPBR(BR_I32_LT_U, u32, a < b)
+        CMPBR(BR_I32_GT_S, i32, a > b)
+        CMPBR(BR_I32_GT_U, u32, a > b)
+        CMPBR(BR_I32_LE_S, i32, a <= b)
+        CMPBR(BR_I32_LE_U, u32, a <= b)
+        CMPBR(BR_I32_GE_S, i32, a >= b)
+        CMPBR(BR_I32_GE_U, u32, a >= b)
+        CMPBR(BR_I64_EQ, u64, a == b)
+        CMPBR(BR_I64_NE, u64, a != b)
+        CMPBR(BR_I64_LT_S, i64, a < b)
+        CMPBR(BR_I64_LT_U, u64, a < b)
+        CMPBR(BR_I64_GT_S, i64, a > b)
+        CMPBR(BR_I64_GT_U, u64, a > b)
+        CMPBR(BR_I64_LE_S, i64, a <= b)
+        CMPBR(BR_I64_LE_U, u64, a <= b)
+        CMPBR(BR_I64_GE_S, i64, a >= b)
+        CMPBR(BR_I64_GE_U, u64, a >= b)
 #if !THREADED
     default:
         TRAP(FASTN_ERR_INTERNAL);
@@ -1105,26 +1191,29 @@ dispatch:
 
 do_call:
     if (f->code) {
-        const struct wasm_code *c = f->code;
-        if (x->depth >= x->max_depth)
+        callee = f->code;
+        callee_inst = f->inst;
+    call_code: /* callee, callee_inst, nfp (its args) and ret are set */
+        if (fr >= x->frames_end)
             TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
         /* the callee's entry FUEL op is charged here, saving a dispatch;
          * when fuel is short, the call itself is resumed later */
-        if (fuel < c->entry_fuel) {
+        if (fuel < callee->entry_fuel) {
             err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
             goto out_of_fuel;
         }
-        if ((err = enter(x, c, nfp)) != 0)
-            goto trap;
-        fuel -= c->entry_fuel;
-        struct wasm_frame *fr = &x->frames[x->depth++];
+        if (callee->frame > (size_t)(x->stack_end - nfp))
+            TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+        fuel -= callee->entry_fuel;
+        init_frame(callee, nfp);
         fr->ip = ret;
         fr->fp = fp;
         fr->inst = inst;
+        fr++;
         fp = nfp;
-        ip = c->code + c->entry_skip;
-        if (f->inst != inst) {
-            inst = f->inst;
+        ip = callee->code + callee->entry_skip;
+        if (callee_inst != inst) {
+            inst = callee_inst;
             reload_mem(inst, &mem, &msize);
         }
         DISPATCH();
@@ -1135,6 +1224,7 @@ do_call:
             TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
         x->top = res + nr;
         x->owner->fuel = fuel;
+        x->depth = (uint32_t)(fr - x->frames); /* for nested calls */
         err = f->host(inst, f->user, nfp, res);
         fuel = x->owner->fuel;
         if (err)
@@ -1149,6 +1239,7 @@ out_of_fuel:
     x->owner->fuel = fuel;
     if (x->nest == 1) {
         x->suspended = true;
+        x->depth = (uint32_t)(fr - x->frames);
         x->s_ip = ip;
         x->s_fp = fp;
         x->s_inst = inst;
@@ -1162,6 +1253,7 @@ trap:
     return err;
 done:
     x->owner->fuel = fuel;
+    x->depth = base_depth;
     return 0;
 }
 
@@ -1197,6 +1289,8 @@ static int exec_alloc(struct fastn_wasm_instance *inst)
         x->frames = NULL;
         return FASTN_ERR_NOMEM;
     }
+    x->stack_end = x->stack + x->stack_slots;
+    x->frames_end = x->frames + x->max_depth;
     return 0;
 }
 

@@ -127,6 +127,10 @@ struct wasm_code {
     union wasm_cell *code;
     size_t ncells;
     uint64_t *consts;
+    /* what a call copies above the params: zeros for the other locals,
+     * then the constants (ninit = nlocals - nparams + nconsts) */
+    uint64_t *init;
+    uint32_t ninit;
     uint8_t *local_types;
     size_t body_off; /* byte offset of the body, for messages */
     bool uses_data;  /* memory.init or data.drop */
@@ -215,7 +219,9 @@ struct wasm_exec {
     size_t stack_slots;
     struct wasm_frame *frames;
     uint32_t max_depth;
-    uint32_t depth;              /* frames in use */
+    union fastn_wasm_value *stack_end; /* stack + stack_slots */
+    struct wasm_frame *frames_end;     /* frames + max_depth */
+    uint32_t depth;                    /* frames in use */
     union fastn_wasm_value *top; /* first free slot when a host function runs */
     uint32_t nest;
     /* a call stopped for want of fuel */
@@ -250,37 +256,38 @@ struct fastn_wasm_instance {
     void *user;
 };
 
-/* The internal operations: X(name, operand words, slot-operand mask). */
+/* The internal operations: X(name, operand words, slot-operand mask).
+ *
+ * The accumulator: an operation that computes a value (the binary and
+ * unary operations, loads, I32_ADD_SHL) also leaves it in a register,
+ * acc (integers and f32 bits) or facc (f64; 64-bit loads set both), so
+ * that the next operation may read it from there instead of from its
+ * slot: that takes a store-to-load round trip through memory off the
+ * dependency chain. Variants that read an operand from the accumulator
+ * are marked _X (one operand), _RS or _SR (a or b of two); variants whose
+ * result goes to the accumulator only (a temporary that only the next
+ * operation reads) end in _R. compile.c chooses them.
+ */
 #define WASM_OPS(X)                                                            \
     X(UNREACHABLE, 0, 0)                                                       \
     X(BR, 1, 0)                                                                \
-    X(BR_IF, 2, 1)                                                             \
-    X(BR_IF_NOT, 2, 1)                                                         \
+    WASM_BRIFS(BRX2, X)                                                        \
     X(BR_TABLE, 2, 1)                                                          \
+    X(BR_TABLE_X, 2, 1)                                                        \
     X(CALL, 2, 2)                                                              \
     X(CALL_INDIRECT, 4, 12)                                                    \
+    X(CALL_DIRECT, 3, 4) /* (code pointer: 2 words, args): own function */     \
     X(RET, 0, 0)                                                               \
     X(FUEL, 1, 0)                                                              \
     X(MOV, 2, 3)                                                               \
     X(SELECT, 4, 15)                                                           \
+    X(SELECT_X, 4, 15) /* the condition from acc */                            \
     X(GLOBAL_GET, 2, 1)                                                        \
     X(GLOBAL_SET, 2, 2)                                                        \
-    X(LOAD32, 3, 3)                                                            \
-    X(LOAD64, 3, 3)                                                            \
-    X(LOAD8_S32, 3, 3)                                                         \
-    X(LOAD8_U32, 3, 3)                                                         \
-    X(LOAD16_S32, 3, 3)                                                        \
-    X(LOAD16_U32, 3, 3)                                                        \
-    X(LOAD8_S64, 3, 3)                                                         \
-    X(LOAD8_U64, 3, 3)                                                         \
-    X(LOAD16_S64, 3, 3)                                                        \
-    X(LOAD16_U64, 3, 3)                                                        \
-    X(LOAD32_S64, 3, 3)                                                        \
-    X(LOAD32_U64, 3, 3)                                                        \
-    X(STORE32, 3, 3)                                                           \
-    X(STORE64, 3, 3)                                                           \
-    X(STORE8, 3, 3)                                                            \
-    X(STORE16, 3, 3)                                                           \
+    WASM_LOADS(LOAD6, X)                                                       \
+    WASM_STORES(STORE5, X)                                                     \
+    X(STORE64_F, 3, 3) /* the value from facc */                               \
+    X(STORE64_A_F, 4, 7)                                                       \
     X(MEMORY_SIZE, 1, 1)                                                       \
     X(MEMORY_GROW, 2, 3)                                                       \
     X(MEMORY_FILL, 3, 7)                                                       \
@@ -297,130 +304,113 @@ struct fastn_wasm_instance {
     X(ELEM_DROP, 1, 0)                                                         \
     X(REF_IS_NULL, 2, 3)                                                       \
     X(REF_FUNC, 2, 1)                                                          \
-    X(I32_EQZ, 2, 3)                                                           \
-    X(I64_EQZ, 2, 3)                                                           \
-    X(I32_CLZ, 2, 3)                                                           \
-    X(I32_CTZ, 2, 3)                                                           \
-    X(I32_POPCNT, 2, 3)                                                        \
-    X(I64_CLZ, 2, 3)                                                           \
-    X(I64_CTZ, 2, 3)                                                           \
-    X(I64_POPCNT, 2, 3)                                                        \
-    X(F32_ABS, 2, 3)                                                           \
-    X(F32_NEG, 2, 3)                                                           \
-    X(F32_CEIL, 2, 3)                                                          \
-    X(F32_FLOOR, 2, 3)                                                         \
-    X(F32_TRUNC, 2, 3)                                                         \
-    X(F32_NEAREST, 2, 3)                                                       \
-    X(F32_SQRT, 2, 3)                                                          \
-    X(F64_ABS, 2, 3)                                                           \
-    X(F64_NEG, 2, 3)                                                           \
-    X(F64_CEIL, 2, 3)                                                          \
-    X(F64_FLOOR, 2, 3)                                                         \
-    X(F64_TRUNC, 2, 3)                                                         \
-    X(F64_NEAREST, 2, 3)                                                       \
-    X(F64_SQRT, 2, 3)                                                          \
-    X(I32_TRUNC_F32_S, 2, 3)                                                   \
-    X(I32_TRUNC_F32_U, 2, 3)                                                   \
-    X(I32_TRUNC_F64_S, 2, 3)                                                   \
-    X(I32_TRUNC_F64_U, 2, 3)                                                   \
-    X(I64_EXTEND_I32_S, 2, 3)                                                  \
-    X(I64_EXTEND_I32_U, 2, 3)                                                  \
-    X(I64_TRUNC_F32_S, 2, 3)                                                   \
-    X(I64_TRUNC_F32_U, 2, 3)                                                   \
-    X(I64_TRUNC_F64_S, 2, 3)                                                   \
-    X(I64_TRUNC_F64_U, 2, 3)                                                   \
-    X(F32_CONVERT_I32_S, 2, 3)                                                 \
-    X(F32_CONVERT_I32_U, 2, 3)                                                 \
-    X(F32_CONVERT_I64_S, 2, 3)                                                 \
-    X(F32_CONVERT_I64_U, 2, 3)                                                 \
-    X(F32_DEMOTE_F64, 2, 3)                                                    \
-    X(F64_CONVERT_I32_S, 2, 3)                                                 \
-    X(F64_CONVERT_I32_U, 2, 3)                                                 \
-    X(F64_CONVERT_I64_S, 2, 3)                                                 \
-    X(F64_CONVERT_I64_U, 2, 3)                                                 \
-    X(F64_PROMOTE_F32, 2, 3)                                                   \
-    X(I32_EXTEND8_S, 2, 3)                                                     \
-    X(I32_EXTEND16_S, 2, 3)                                                    \
-    X(I64_EXTEND8_S, 2, 3)                                                     \
-    X(I64_EXTEND16_S, 2, 3)                                                    \
-    X(I64_EXTEND32_S, 2, 3)                                                    \
-    X(I32_TRUNC_SAT_F32_S, 2, 3)                                               \
-    X(I32_TRUNC_SAT_F32_U, 2, 3)                                               \
-    X(I32_TRUNC_SAT_F64_S, 2, 3)                                               \
-    X(I32_TRUNC_SAT_F64_U, 2, 3)                                               \
-    X(I64_TRUNC_SAT_F32_S, 2, 3)                                               \
-    X(I64_TRUNC_SAT_F32_U, 2, 3)                                               \
-    X(I64_TRUNC_SAT_F64_S, 2, 3)                                               \
-    X(I64_TRUNC_SAT_F64_U, 2, 3)                                               \
+    WASM_UNOPS(UN2, X)                                                         \
     WASM_BINOPS(X)                                                             \
-    WASM_CMPBR(X)                                                              \
-    WASM_MEMADD(X)                                                             \
-    WASM_MEMACC(X)                                                             \
+    WASM_CMPBR(CMPBR3, X)                                                      \
     X(I32_ADD_SHL, 4, 7) /* dst = a + (x << k): (dst, a, x, k) */              \
-    X(BR_I64_EQZ, 2, 1)  /* (x, offset): taken when x == 0 */                  \
-    X(BR_I64_NEZ, 2, 1)                                                        \
-    X(BR_AND_NZ, 3, 3) /* (a, b, offset): taken when a & b != 0 */             \
+    X(BR_AND_NZ, 3, 3)   /* (a, b, offset): taken when a & b != 0 */           \
     X(BR_AND_Z, 3, 3)                                                          \
     X(MOV2, 4, 15)   /* two MOVs: (d1, s1, d2, s2) */                          \
     X(MOV_BR, 3, 6)  /* (offset, dst, src): MOV then BR */                     \
     X(MOV_RET, 2, 3) /* MOV then RET */
 
-/* Loads and stores whose address is the sum of two slots (an i32.add
- * fused into the access): (dst or value, a, b, offset). Same order as
- * LOAD32.. STORE16. */
-#define WASM_MEMADD(X)                                                         \
-    X(LOAD32_A, 4, 7)                                                          \
-    X(LOAD64_A, 4, 7)                                                          \
-    X(LOAD8_S32_A, 4, 7)                                                       \
-    X(LOAD8_U32_A, 4, 7)                                                       \
-    X(LOAD16_S32_A, 4, 7)                                                      \
-    X(LOAD16_U32_A, 4, 7)                                                      \
-    X(LOAD8_S64_A, 4, 7)                                                       \
-    X(LOAD8_U64_A, 4, 7)                                                       \
-    X(LOAD16_S64_A, 4, 7)                                                      \
-    X(LOAD16_U64_A, 4, 7)                                                      \
-    X(LOAD32_S64_A, 4, 7)                                                      \
-    X(LOAD32_U64_A, 4, 7)                                                      \
-    X(STORE32_A, 4, 7)                                                         \
-    X(STORE64_A, 4, 7)                                                         \
-    X(STORE8_A, 4, 7)                                                          \
-    X(STORE16_A, 4, 7)
+/* Conditional branches on one value (x, offset), and the same reading x
+ * from acc: BR_IF (x != 0), BR_IF_NOT, BR_I64_EQZ, BR_I64_NEZ. */
+#define BRX2(X, N) X(N, 2, 1) X(N##_X, 2, 1)
+#define WASM_BRIFS(Y, X)                                                       \
+    Y(X, BR_IF) Y(X, BR_IF_NOT) Y(X, BR_I64_EQZ) Y(X, BR_I64_NEZ)
 
-/* The same accesses with the loaded value going to the accumulator (_R)
- * or the stored value coming from it (_V); same order as above. */
-#define WASM_MEMACC(X)                                                         \
-    X(LOAD32_R, 3, 3)                                                          \
-    X(LOAD64_R, 3, 3)                                                          \
-    X(LOAD8_S32_R, 3, 3)                                                       \
-    X(LOAD8_U32_R, 3, 3)                                                       \
-    X(LOAD16_S32_R, 3, 3)                                                      \
-    X(LOAD16_U32_R, 3, 3)                                                      \
-    X(LOAD8_S64_R, 3, 3)                                                       \
-    X(LOAD8_U64_R, 3, 3)                                                       \
-    X(LOAD16_S64_R, 3, 3)                                                      \
-    X(LOAD16_U64_R, 3, 3)                                                      \
-    X(LOAD32_S64_R, 3, 3)                                                      \
-    X(LOAD32_U64_R, 3, 3)                                                      \
-    X(LOAD32_A_R, 4, 7)                                                        \
-    X(LOAD64_A_R, 4, 7)                                                        \
-    X(LOAD8_S32_A_R, 4, 7)                                                     \
-    X(LOAD8_U32_A_R, 4, 7)                                                     \
-    X(LOAD16_S32_A_R, 4, 7)                                                    \
-    X(LOAD16_U32_A_R, 4, 7)                                                    \
-    X(LOAD8_S64_A_R, 4, 7)                                                     \
-    X(LOAD8_U64_A_R, 4, 7)                                                     \
-    X(LOAD16_S64_A_R, 4, 7)                                                    \
-    X(LOAD16_U64_A_R, 4, 7)                                                    \
-    X(LOAD32_S64_A_R, 4, 7)                                                    \
-    X(LOAD32_U64_A_R, 4, 7)                                                    \
-    X(STORE32_V, 3, 3)                                                         \
-    X(STORE64_V, 3, 3)                                                         \
-    X(STORE8_V, 3, 3)                                                          \
-    X(STORE16_V, 3, 3)                                                         \
-    X(STORE32_A_V, 4, 7)                                                       \
-    X(STORE64_A_V, 4, 7)                                                       \
-    X(STORE8_A_V, 4, 7)                                                        \
-    X(STORE16_A_V, 4, 7)
+/* Loads: (dst, address, offset); _A: (dst, a, b, offset), the address is
+ * a + b (an i32.add fused into the access); _X: the address is in acc;
+ * _R: the value goes to the accumulator only. Six consecutive variants
+ * per access type (compile.c relies on the order). */
+#define LOAD6(X, N)                                                            \
+    X(N, 3, 3)                                                                 \
+    X(N##_A, 4, 7)                                                             \
+    X(N##_X, 3, 3) X(N##_R, 3, 3) X(N##_A_R, 4, 7) X(N##_X_R, 3, 3)
+#define WASM_LOADS(Y, X)                                                       \
+    Y(X, LOAD32)                                                               \
+    Y(X, LOAD64)                                                               \
+    Y(X, LOAD8_S32)                                                            \
+    Y(X, LOAD8_U32)                                                            \
+    Y(X, LOAD16_S32)                                                           \
+    Y(X, LOAD16_U32)                                                           \
+    Y(X, LOAD8_S64)                                                            \
+    Y(X, LOAD8_U64)                                                            \
+    Y(X, LOAD16_S64)                                                           \
+    Y(X, LOAD16_U64)                                                           \
+    Y(X, LOAD32_S64)                                                           \
+    Y(X, LOAD32_U64)
+
+/* Stores: (value, address, offset); _A as for loads; _X: the address is in
+ * acc; _V: the value is in acc. Five consecutive variants per type. */
+#define STORE5(X, N)                                                           \
+    X(N, 3, 3) X(N##_A, 4, 7) X(N##_X, 3, 3) X(N##_V, 3, 3) X(N##_A_V, 4, 7)
+#define WASM_STORES(Y, X)                                                      \
+    Y(X, STORE32)                                                              \
+    Y(X, STORE64)                                                              \
+    Y(X, STORE8)                                                               \
+    Y(X, STORE16)
+
+/* Operations of one operand (dst, a), then the same reading a from the
+ * accumulator (_X). */
+#define UN2(X, N) X(N, 2, 3) X(N##_X, 2, 3)
+#define WASM_UNOPS(Y, X)                                                       \
+    Y(X, I32_EQZ)                                                              \
+    Y(X, I64_EQZ)                                                              \
+    Y(X, I32_CLZ)                                                              \
+    Y(X, I32_CTZ)                                                              \
+    Y(X, I32_POPCNT)                                                           \
+    Y(X, I64_CLZ)                                                              \
+    Y(X, I64_CTZ)                                                              \
+    Y(X, I64_POPCNT)                                                           \
+    Y(X, F32_ABS)                                                              \
+    Y(X, F32_NEG)                                                              \
+    Y(X, F32_CEIL)                                                             \
+    Y(X, F32_FLOOR)                                                            \
+    Y(X, F32_TRUNC)                                                            \
+    Y(X, F32_NEAREST)                                                          \
+    Y(X, F32_SQRT)                                                             \
+    Y(X, F64_ABS)                                                              \
+    Y(X, F64_NEG)                                                              \
+    Y(X, F64_CEIL)                                                             \
+    Y(X, F64_FLOOR)                                                            \
+    Y(X, F64_TRUNC)                                                            \
+    Y(X, F64_NEAREST)                                                          \
+    Y(X, F64_SQRT)                                                             \
+    Y(X, I32_TRUNC_F32_S)                                                      \
+    Y(X, I32_TRUNC_F32_U)                                                      \
+    Y(X, I32_TRUNC_F64_S)                                                      \
+    Y(X, I32_TRUNC_F64_U)                                                      \
+    Y(X, I64_EXTEND_I32_S)                                                     \
+    Y(X, I64_EXTEND_I32_U)                                                     \
+    Y(X, I64_TRUNC_F32_S)                                                      \
+    Y(X, I64_TRUNC_F32_U)                                                      \
+    Y(X, I64_TRUNC_F64_S)                                                      \
+    Y(X, I64_TRUNC_F64_U)                                                      \
+    Y(X, F32_CONVERT_I32_S)                                                    \
+    Y(X, F32_CONVERT_I32_U)                                                    \
+    Y(X, F32_CONVERT_I64_S)                                                    \
+    Y(X, F32_CONVERT_I64_U)                                                    \
+    Y(X, F32_DEMOTE_F64)                                                       \
+    Y(X, F64_CONVERT_I32_S)                                                    \
+    Y(X, F64_CONVERT_I32_U)                                                    \
+    Y(X, F64_CONVERT_I64_S)                                                    \
+    Y(X, F64_CONVERT_I64_U)                                                    \
+    Y(X, F64_PROMOTE_F32)                                                      \
+    Y(X, I32_EXTEND8_S)                                                        \
+    Y(X, I32_EXTEND16_S)                                                       \
+    Y(X, I64_EXTEND8_S)                                                        \
+    Y(X, I64_EXTEND16_S)                                                       \
+    Y(X, I64_EXTEND32_S)                                                       \
+    Y(X, I32_TRUNC_SAT_F32_S)                                                  \
+    Y(X, I32_TRUNC_SAT_F32_U)                                                  \
+    Y(X, I32_TRUNC_SAT_F64_S)                                                  \
+    Y(X, I32_TRUNC_SAT_F64_U)                                                  \
+    Y(X, I64_TRUNC_SAT_F32_S)                                                  \
+    Y(X, I64_TRUNC_SAT_F32_U)                                                  \
+    Y(X, I64_TRUNC_SAT_F64_S)                                                  \
+    Y(X, I64_TRUNC_SAT_F64_U)
 
 /* Binary operations. Those in WASM_ACC_BINOPS come in six variants (see
  * ACC6) that pass a result to the next operation in a register.
@@ -436,10 +426,10 @@ struct fastn_wasm_instance {
     X(I64_REM_S, 3, 7)                                                         \
     X(I64_REM_U, 3, 7)
 
-/* Variants of an operation N (dst, a, b): the result goes to slot dst (M)
- * or to the accumulator register (R); a and b are both slots (SS), or a
- * (RS) or b (SR) is the accumulator. Their order is relied on by
- * compile.c: N, N_SS_R, N_RS_M, N_SR_M, N_RS_R, N_SR_R. */
+/* Variants of an operation N (dst, a, b): the result goes to slot dst
+ * and the accumulator (M) or to the accumulator only (R); a and b are
+ * both slots (SS), or a (RS) or b (SR) is the accumulator. Their order is
+ * relied on by compile.c: N, N_SS_R, N_RS_M, N_SR_M, N_RS_R, N_SR_R. */
 #define ACC6(X, N)                                                             \
     X(N, 3, 7)                                                                 \
     X(N##_SS_R, 3, 7)                                                          \
@@ -514,49 +504,50 @@ struct fastn_wasm_instance {
     Y(X, F64_MAX)                                                              \
     Y(X, F64_COPYSIGN)
 
-/* Fused compare-and-branch (a, b, offset): taken when the compare holds.
- * Their order follows I32_EQ.. I32_GE_U and I64_EQ.. I64_GE_U. */
-#define WASM_CMPBR(X)                                                          \
-    X(BR_F32_EQ, 3, 3)                                                         \
-    X(BR_F32_NE, 3, 3)                                                         \
-    X(BR_F32_LT, 3, 3)                                                         \
-    X(BR_F32_GT, 3, 3)                                                         \
-    X(BR_F32_LE, 3, 3)                                                         \
-    X(BR_F32_GE, 3, 3)                                                         \
-    X(BR_F32_NLT, 3, 3)                                                        \
-    X(BR_F32_NGT, 3, 3)                                                        \
-    X(BR_F32_NLE, 3, 3)                                                        \
-    X(BR_F32_NGE, 3, 3)                                                        \
-    X(BR_F64_EQ, 3, 3)                                                         \
-    X(BR_F64_NE, 3, 3)                                                         \
-    X(BR_F64_LT, 3, 3)                                                         \
-    X(BR_F64_GT, 3, 3)                                                         \
-    X(BR_F64_LE, 3, 3)                                                         \
-    X(BR_F64_GE, 3, 3)                                                         \
-    X(BR_F64_NLT, 3, 3)                                                        \
-    X(BR_F64_NGT, 3, 3)                                                        \
-    X(BR_F64_NLE, 3, 3)                                                        \
-    X(BR_F64_NGE, 3, 3)                                                        \
-    X(BR_I32_EQ, 3, 3)                                                         \
-    X(BR_I32_NE, 3, 3)                                                         \
-    X(BR_I32_LT_S, 3, 3)                                                       \
-    X(BR_I32_LT_U, 3, 3)                                                       \
-    X(BR_I32_GT_S, 3, 3)                                                       \
-    X(BR_I32_GT_U, 3, 3)                                                       \
-    X(BR_I32_LE_S, 3, 3)                                                       \
-    X(BR_I32_LE_U, 3, 3)                                                       \
-    X(BR_I32_GE_S, 3, 3)                                                       \
-    X(BR_I32_GE_U, 3, 3)                                                       \
-    X(BR_I64_EQ, 3, 3)                                                         \
-    X(BR_I64_NE, 3, 3)                                                         \
-    X(BR_I64_LT_S, 3, 3)                                                       \
-    X(BR_I64_LT_U, 3, 3)                                                       \
-    X(BR_I64_GT_S, 3, 3)                                                       \
-    X(BR_I64_GT_U, 3, 3)                                                       \
-    X(BR_I64_LE_S, 3, 3)                                                       \
-    X(BR_I64_LE_U, 3, 3)                                                       \
-    X(BR_I64_GE_S, 3, 3)                                                       \
-    X(BR_I64_GE_U, 3, 3)
+/* Fused compare-and-branch (a, b, offset): taken when the compare holds;
+ * then the same with a (_RS) or b (_SR) read from the accumulator. */
+#define CMPBR3(X, N) X(N, 3, 3) X(N##_RS, 3, 3) X(N##_SR, 3, 3)
+#define WASM_CMPBR(Y, X)                                                       \
+    Y(X, BR_F32_EQ)                                                            \
+    Y(X, BR_F32_NE)                                                            \
+    Y(X, BR_F32_LT)                                                            \
+    Y(X, BR_F32_GT)                                                            \
+    Y(X, BR_F32_LE)                                                            \
+    Y(X, BR_F32_GE)                                                            \
+    Y(X, BR_F32_NLT)                                                           \
+    Y(X, BR_F32_NGT)                                                           \
+    Y(X, BR_F32_NLE)                                                           \
+    Y(X, BR_F32_NGE)                                                           \
+    Y(X, BR_F64_EQ)                                                            \
+    Y(X, BR_F64_NE)                                                            \
+    Y(X, BR_F64_LT)                                                            \
+    Y(X, BR_F64_GT)                                                            \
+    Y(X, BR_F64_LE)                                                            \
+    Y(X, BR_F64_GE)                                                            \
+    Y(X, BR_F64_NLT)                                                           \
+    Y(X, BR_F64_NGT)                                                           \
+    Y(X, BR_F64_NLE)                                                           \
+    Y(X, BR_F64_NGE)                                                           \
+    Y(X, BR_I32_EQ)                                                            \
+    Y(X, BR_I32_NE)                                                            \
+    Y(X, BR_I32_LT_S)                                                          \
+    Y(X, BR_I32_LT_U)                                                          \
+    Y(X, BR_I32_GT_S)                                                          \
+    Y(X, BR_I32_GT_U)                                                          \
+    Y(X, BR_I32_LE_S)                                                          \
+    Y(X, BR_I32_LE_U)                                                          \
+    Y(X, BR_I32_GE_S)                                                          \
+    Y(X, BR_I32_GE_U)                                                          \
+    Y(X, BR_I64_EQ)                                                            \
+    Y(X, BR_I64_NE)                                                            \
+    Y(X, BR_I64_LT_S)                                                          \
+    Y(X, BR_I64_LT_U)                                                          \
+    Y(X, BR_I64_GT_S)                                                          \
+    Y(X, BR_I64_GT_U)                                                          \
+    Y(X, BR_I64_LE_S)                                                          \
+    Y(X, BR_I64_LE_U)                                                          \
+    Y(X, BR_I64_GE_S)                                                          \
+    Y(X, BR_I64_GE_U)
 
 enum wasm_op {
 #define WASM_OP_ENUM_(name, nw, mask) OP_##name,

@@ -7,6 +7,7 @@
 #include "test.h"
 #include "test_wasm_modules.h"
 #include "wasm/wasm.h"
+#include "wasm/wasm_int.h" /* WASM_LOAD_NO_FUSE */
 
 struct fixture {
     struct fastn_wasm_module *mod;
@@ -511,6 +512,47 @@ TEST(float_branches_and_nan)
     fastn_wasm_module_free(m);
 }
 
+/* An operation with NaN operands returns the first NaN operand, quieted,
+ * whichever variant computes it (and in the code compiled without
+ * superinstructions too), so results do not depend on how the engine was
+ * compiled. */
+static uint64_t fnan(struct fastn_wasm_instance *inst, const char *name,
+                     uint64_t a, uint64_t b)
+{
+    union fastn_wasm_value args[2] = {{.u64 = a}, {.u64 = b}}, r = {.u64 = 0};
+    CHECK_ERR(fastn_wasm_instance_call(inst, name, args, 2, &r, 1), FASTN_OK);
+    return r.u64;
+}
+
+TEST(nan_payloads_are_deterministic)
+{
+    static const char *const f64s[] = {"add", "add_acc_b", "add_acc_a",
+                                       "mul_acc_b", "min_acc_b"};
+    const uint64_t n1 = 0x7ff0000000000001ull, n2 = 0xfff0000000000abcull;
+    const uint64_t q = 0x0008000000000000ull;
+    for (unsigned plain = 0; plain < 2; plain++) {
+        struct fastn_wasm_module *m = NULL;
+        struct fastn_wasm_instance *inst = NULL;
+        CHECK_ERR(fastn_wasm_module_load(fnan_wasm, sizeof(fnan_wasm),
+                                         plain ? WASM_LOAD_NO_FUSE : 0, &m,
+                                         NULL),
+                  FASTN_OK);
+        CHECK_ERR(fastn_wasm_instance_new(m, NULL, NULL, &inst, NULL),
+                  FASTN_OK);
+        for (unsigned i = 0; i < sizeof(f64s) / sizeof(f64s[0]); i++) {
+            CHECK_EQ(fnan(inst, f64s[i], n1, n2), n1 | q);
+            CHECK_EQ(fnan(inst, f64s[i], n2, n1), n2 | q);
+            CHECK_EQ(fnan(inst, f64s[i], 0x3ff0000000000000ull, n2), n2 | q);
+        }
+        CHECK_EQ(fnan(inst, "add32_acc_b", 0x7f800001u, 0xffc00abcu),
+                 0x7fc00001u);
+        CHECK_EQ(fnan(inst, "add32_acc_b", 0x3f800000u, 0xff800abcu),
+                 0xffc00abcu);
+        fastn_wasm_instance_free(inst);
+        fastn_wasm_module_free(m);
+    }
+}
+
 TEST(custom_section_lookup)
 {
     /* a type section, then custom "fastn.manifest" = "{}" and "x" = "" */
@@ -576,6 +618,7 @@ int main(void)
     RUN(unlinkable_imports);
     RUN(cross_instance_imports);
     RUN(float_branches_and_nan);
+    RUN(nan_payloads_are_deterministic);
     RUN(custom_section_lookup);
     RUN(bad_bytes_never_crash);
     return test_done();
