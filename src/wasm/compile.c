@@ -116,37 +116,10 @@ static int rd_u8(struct cc *c, uint8_t *v)
     return 0;
 }
 
-/* wasm LEB128 (see load.c): bounded length, unused bits checked. */
 static int rd_leb(struct cc *c, unsigned bits, bool sign, uint64_t *out)
 {
-    uint64_t v = 0;
-    unsigned shift = 0, maxb = (bits + 6) / 7;
-    for (unsigned i = 0;; i++) {
-        uint8_t b;
-        if (i == maxb)
-            return MALFORMED(c, "integer representation too long");
-        TRY(rd_u8(c, &b));
-        if (i == maxb - 1) {
-            unsigned used = bits - shift;
-            if (b & 0x80)
-                return MALFORMED(c, "integer representation too long");
-            if (used < 7) {
-                uint8_t rest = (uint8_t)(b & 0x7f) >> used;
-                bool neg = sign && ((b >> (used - 1)) & 1);
-                if (rest != (neg ? (uint8_t)(0x7f >> used) : 0))
-                    return MALFORMED(c, "integer too large");
-            }
-        }
-        v |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            if (sign && shift < 64 && (b & 0x40))
-                v |= ~(uint64_t)0 << shift;
-            break;
-        }
-    }
-    *out = v;
-    return 0;
+    const char *why = wasm_read_leb(&c->r, bits, sign, out);
+    return why ? MALFORMED(c, "%s", why) : 0;
 }
 
 static int rd_u32(struct cc *c, uint32_t *v)

@@ -57,26 +57,29 @@ static int rd_u8(struct rd *d, uint8_t *v)
 
 /* LEB128 as the wasm binary format defines it (sec. 5.2.2): at most
  * ceil(N/7) bytes, and the unused bits of the last byte must be zero (or
- * sign copies). buf_get_uvarint has other rules, hence this reader. */
-static int rd_leb(struct rd *d, unsigned bits, bool sign, uint64_t *out)
+ * sign copies). buf_get_uvarint has other rules, hence this reader, shared
+ * with compile.c. Returns NULL, or why the bytes are malformed. */
+const char *wasm_read_leb(struct buf_reader *r, unsigned bits, bool sign,
+                          uint64_t *out)
 {
     uint64_t v = 0;
     unsigned shift = 0, maxb = (bits + 6) / 7;
     for (unsigned i = 0;; i++) {
         uint8_t b;
         if (i == maxb)
-            return MALFORMED(d, "integer representation too long");
-        if (rd_u8(d, &b) != 0)
-            return FASTN_ERR_WASM_MALFORMED;
+            return "integer representation too long";
+        if (buf_get_u8(r, &b) != 0)
+            return "unexpected end of section or function";
         if (i == maxb - 1) {
             unsigned used = bits - shift; /* value bits in this byte */
-            uint8_t rest = (uint8_t)(b & 0x7f) >> (used < 7 ? used : 7);
             if (b & 0x80)
-                return MALFORMED(d, "integer representation too long");
-            bool neg = sign && used < 7 && ((b >> (used - 1)) & 1);
-            uint8_t want = neg ? (uint8_t)(0x7f >> used) : 0;
-            if (used < 7 && rest != want)
-                return MALFORMED(d, "integer too large");
+                return "integer representation too long";
+            if (used < 7) {
+                uint8_t rest = (uint8_t)(b & 0x7f) >> used;
+                bool neg = sign && ((b >> (used - 1)) & 1);
+                if (rest != (neg ? (uint8_t)(0x7f >> used) : 0))
+                    return "integer too large";
+            }
         }
         v |= (uint64_t)(b & 0x7f) << shift;
         shift += 7;
@@ -87,7 +90,13 @@ static int rd_leb(struct rd *d, unsigned bits, bool sign, uint64_t *out)
         }
     }
     *out = v;
-    return 0;
+    return NULL;
+}
+
+static int rd_leb(struct rd *d, unsigned bits, bool sign, uint64_t *out)
+{
+    const char *why = wasm_read_leb(&d->r, bits, sign, out);
+    return why ? MALFORMED(d, "%s", why) : 0;
 }
 
 static int rd_u32(struct rd *d, uint32_t *v)

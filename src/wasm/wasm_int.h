@@ -568,6 +568,11 @@ void wasm_module_cleanup(struct fastn_wasm_module *m);
 uint32_t wasm_name_len(const char *name);
 bool wasm_type_equal(const struct wasm_functype *a,
                      const struct wasm_functype *b);
+struct buf_reader;
+/* load.c: reads an N-bit LEB128 as the binary format defines it; NULL, or
+ * why the bytes are malformed. compile.c uses it too. */
+const char *wasm_read_leb(struct buf_reader *r, unsigned bits, bool sign,
+                          uint64_t *out);
 /* Sets err (when not NULL) and returns code. */
 int wasm_fail(struct fastn_wasm_error *err, int code, size_t off,
               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
