@@ -62,6 +62,9 @@ struct peer_id;
 int ipc_req_peer(struct ipc_call *call, const ProtobufCBinaryData *b,
                  struct peer_id *out);
 int ipc_no_network(struct ipc_call *call);
+/* 0 for an admin client; else FASTN_ERR_ADMIN_ONLY with "WHAT needs an
+ * admin client (...)" as the message. */
+int ipc_need_admin(struct ipc_call *call, const char *what);
 /* Fills STATUS's network counts and listen addresses. */
 int ipc_status_network(struct ipc_call *call, Fastn__Status *st);
 /* Handlers of fastn extension requests, one file each group

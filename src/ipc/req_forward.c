@@ -200,6 +200,10 @@ int ipc_ext_expose(struct ipc_call *call, const Fastn__Request *req,
 
     if (!call->host->router)
         return ipc_no_network(call);
+    /* the daemon connects to the target with its own rights (and may reach
+     * what the client cannot, its own control socket included) */
+    if ((err = ipc_need_admin(call, "exposing a local service")))
+        return err;
     if (!er) {
         ipc_reply_set_msg(&call->reply, "EXPOSE without its part");
         return FASTN_ERR_MALFORMED;

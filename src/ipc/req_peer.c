@@ -26,6 +26,17 @@ int ipc_no_network(struct ipc_call *call)
     return FASTN_ERR_UNSUPPORTED;
 }
 
+int ipc_need_admin(struct ipc_call *call, const char *what)
+{
+    if (call->session->admit == IPC_ADMIN)
+        return 0;
+    ipc_reply_set_msg(&call->reply,
+                      "%s needs an admin client (the daemon's user, root, or "
+                      "a member of admin-gids)",
+                      what);
+    return FASTN_ERR_ADMIN_ONLY;
+}
+
 int ipc_req_peer(struct ipc_call *call, const ProtobufCBinaryData *b,
                  struct peer_id *out)
 {

@@ -32,17 +32,6 @@ static int need_plugins(struct ipc_call *call)
     return FASTN_ERR_UNSUPPORTED;
 }
 
-static int need_admin(struct ipc_call *call, const char *what)
-{
-    if (call->session->admit == IPC_ADMIN)
-        return 0;
-    ipc_reply_set_msg(&call->reply,
-                      "%s needs an admin client (the daemon's user, root, or "
-                      "a member of admin-gids)",
-                      what);
-    return FASTN_ERR_ADMIN_ONLY;
-}
-
 static int need_name(struct ipc_call *call, const Fastn__Request *req)
 {
     if (req->plugin && req->plugin->name && req->plugin->name[0])
@@ -195,7 +184,8 @@ int ipc_plugin_install(struct ipc_call *call, const Fastn__Request *req,
     size_t len = 0;
     int err;
 
-    if ((err = need_plugins(call)) || (err = need_admin(call, "installing")))
+    if ((err = need_plugins(call)) ||
+        (err = ipc_need_admin(call, "installing")))
         return err;
     if (pr && pr->has_wasm) {
         file = pr->wasm.data;
@@ -252,7 +242,8 @@ int ipc_plugin_remove(struct ipc_call *call, const Fastn__Request *req,
     int err;
 
     (void)ext;
-    if ((err = need_plugins(call)) || (err = need_admin(call, "removing")) ||
+    if ((err = need_plugins(call)) ||
+        (err = ipc_need_admin(call, "removing")) ||
         (err = need_name(call, req)))
         return err;
     err = plugin_host_remove(call->host->plugins, pr->name,
@@ -269,7 +260,7 @@ static int enable(struct ipc_call *call, const Fastn__Request *req,
     int err;
 
     if ((err = need_plugins(call)) ||
-        (err = need_admin(call, on ? "enabling" : "disabling")) ||
+        (err = ipc_need_admin(call, on ? "enabling" : "disabling")) ||
         (err = need_name(call, req)))
         return err;
     err = plugin_host_enable(call->host->plugins, req->plugin->name, on);

@@ -508,20 +508,24 @@ static int build_preamble(struct router_splice *sp, struct swarm_stream *s)
     return ipc_frame_append(&sp->preamble, &info.base);
 }
 
-int splice_to_handler(struct router *r, struct swarm_stream *s,
-                      const struct multiaddr *addr)
+/* Connects stream s to target and splices the two: a handler's (fwd_id
+ * 0) hears the StreamInfo first, an expose's target (fwd_id set) only the
+ * stream's bytes. On an error the stream is given back untouched. */
+static int splice_start(struct router *r, struct swarm_stream *s,
+                        const struct multiaddr *target, uint64_t fwd_id)
 {
     struct router_splice *sp = splice_new(r, s);
-    int err;
+    int err = 0;
 
     if (!sp)
         return FASTN_ERR_NOMEM;
-    sp->target = *addr;
-    err = build_preamble(sp, s);
+    sp->target = *target;
+    sp->fwd_id = fwd_id;
+    if (!fwd_id)
+        err = build_preamble(sp, s);
     if (!err)
         err = connect_target(sp);
     if (err) {
-        /* give the stream back untouched */
         swarm_stream_set_cb(s, NULL, NULL);
         sp->s = NULL;
         maybe_free(sp);
@@ -529,23 +533,16 @@ int splice_to_handler(struct router *r, struct swarm_stream *s,
     return err;
 }
 
+int splice_to_handler(struct router *r, struct swarm_stream *s,
+                      const struct multiaddr *addr)
+{
+    return splice_start(r, s, addr, 0);
+}
+
 int splice_connect(struct router *r, struct swarm_stream *s,
                    const struct multiaddr *target, uint64_t fwd_id)
 {
-    struct router_splice *sp = splice_new(r, s);
-    int err;
-
-    if (!sp)
-        return FASTN_ERR_NOMEM;
-    sp->target = *target;
-    sp->fwd_id = fwd_id;
-    err = connect_target(sp);
-    if (err) {
-        swarm_stream_set_cb(s, NULL, NULL);
-        sp->s = NULL;
-        maybe_free(sp);
-    }
-    return err;
+    return splice_start(r, s, target, fwd_id);
 }
 
 void splice_abort_all(struct router *r)

@@ -67,6 +67,16 @@ reload "socket-group = nogroup" "allow-uids = nobody"
 [ "$(as_nobody_id)" = "$root_id" ] || fail "listed uid not admitted"
 pass "allow-uids = nobody admits it"
 
+# an admitted client that is not an admin may not expose a local service:
+# the daemon would connect to it with its own rights
+if out=$(timeout 10 "${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --home "$H" --no-autostart \
+    --timeout 5 expose 127.0.0.1:9 --allow "$root_id" 2>&1); then
+    fail "nobody exposed a service: $out"
+fi
+grep -q "exposing a local service needs an admin client" <<<"$out" ||
+    fail "unclear error for a non-admin expose: $out"
+pass "a non-admin client cannot expose: $out"
+
 # 4. listed by group: admitted; unlisted again: refused again
 reload "socket-group = nogroup" "allow-gids = nogroup"
 [ "$(as_nobody_id)" = "$root_id" ] || fail "listed gid not admitted"
