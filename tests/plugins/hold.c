@@ -43,8 +43,8 @@ static int index_of(int32_t stream)
 static void note(char kind, int i, const char *text)
 {
     size_t room = sizeof(log_buf) - log_len;
-    int n = snprintf(log_buf + log_len, room, "%s%c%d%s%s",
-                     log_len ? " " : "", kind, i, *text ? ":" : "", text);
+    int n = snprintf(log_buf + log_len, room, "%s%c%d%s%s", log_len ? " " : "",
+                     kind, i, *text ? ":" : "", text);
     if (n > 0 && (size_t)n < room)
         log_len += (size_t)n;
 }
@@ -105,7 +105,8 @@ static int32_t fill(int32_t call, int i)
     while ((n = fastn_stream_write(handles[i], junk, sizeof(junk))) ==
            (int32_t)sizeof(junk))
         ;
-    return fastn_reply_str(call, 0, n >= 0 || n == FASTN_ERR_AGAIN ? "filled" : "write failed");
+    return fastn_reply_str(
+        call, 0, n >= 0 || n == FASTN_ERR_AGAIN ? "filled" : "write failed");
 }
 
 int32_t on_call(int32_t call, const char *method, size_t method_len,
