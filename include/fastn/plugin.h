@@ -147,8 +147,13 @@ FASTN_EXPORT_(on_stop) int32_t on_stop(void);
 FASTN_EXPORT_(on_stream)
 int32_t on_stream(int32_t stream, const char *peer, size_t peer_len,
                   const char *protocol, size_t protocol_len);
-/* Bytes arrived on a stream (at most 64 KiB per call). Return < 0 to
- * reset the stream. */
+/* Bytes arrived on a stream (at most 64 KiB per call). Return 0 when you
+ * took them. Return FASTN_ERR_AGAIN to take none of them now: the host
+ * keeps these bytes (and the stream's later data and its close, in
+ * order), stops reading the stream (the peer is made to wait), and calls
+ * on_data again with the same bytes once the stream can take more writes
+ * (right after on_writable), or, when its send queue was not full, after
+ * your next other event. Any other value < 0 resets the stream. */
 FASTN_EXPORT_(on_data)
 int32_t on_data(int32_t stream, const uint8_t *data, size_t len);
 /* reason FASTN_CLOSE_EOF: the peer finished writing; the stream stays

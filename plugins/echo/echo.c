@@ -2,9 +2,11 @@
  * echo: sends every byte a peer writes on /fastn/echo/1.0.0 back to it,
  * and answers the local call "echo" with its argument. For tests and
  * benchmarks, so it does as little as it can while still honouring
- * backpressure: bytes the stream cannot take yet wait in a per-stream
- * buffer (bounded; a peer that never reads gets its stream reset) and go
- * out on on_writable.
+ * backpressure: bytes of a delivery the stream cannot take yet wait in a
+ * per-stream buffer and go out on on_writable; while any wait, on_data
+ * returns FASTN_ERR_AGAIN, so the host holds the new data and pauses the
+ * stream (the peer that does not read our echo is made to stop writing).
+ * The buffer thus never holds more than one delivery (64 KiB).
  */
 #include <fastn/plugin.h>
 
@@ -23,7 +25,8 @@ FASTN_MANIFEST({
 // clang-format on
 
 #define MAX_STREAMS 256
-#define PENDING_MAX (256 * 1024)
+/* one delivery (on_data brings at most 64 KiB): never more */
+#define PENDING_MAX (64 * 1024)
 
 struct echo_stream {
     int32_t handle; /* 0: free */
@@ -101,18 +104,25 @@ int32_t on_stream(int32_t stream, const char *peer, size_t peer_len,
 int32_t on_data(int32_t stream, const uint8_t *data, size_t len)
 {
     struct echo_stream *s = find(stream);
+    int32_t err;
     if (!s || stream == 0)
         return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    if (s->len == 0) { /* the common case: straight back */
-        int32_t n = fastn_stream_write(stream, data, len);
-        if (n < 0 && n != FASTN_ERR_AGAIN)
-            return n;
-        if (n > 0) {
-            data += n;
-            len -= (size_t)n;
-        }
+    if (s->len > 0 && (err = flush(s)) < 0) {
+        drop(s);
+        return err;
     }
-    int32_t err = len ? keep(s, data, len) : 0;
+    if (s->len > 0)
+        return FASTN_ERR_AGAIN; /* hold it: on_writable comes first */
+    int32_t n = fastn_stream_write(stream, data, len); /* straight back */
+    if (n < 0 && n != FASTN_ERR_AGAIN) {
+        drop(s);
+        return n;
+    }
+    if (n > 0) {
+        data += n;
+        len -= (size_t)n;
+    }
+    err = len ? keep(s, data, len) : 0;
     if (err)
         drop(s);
     return err;

@@ -54,7 +54,11 @@ struct host_stream {
     bool reset_on_open; /* reset by the plugin before it opened */
     bool want_writable; /* a write was short: on_writable when room */
     bool paused;        /* the router stopped reading it */
-    size_t queued_in;   /* bytes of on_data events queued */
+    size_t queued_in;   /* bytes of on_data events queued or held */
+    /* on_data the plugin refused (FASTN_ERR_AGAIN), then the stream's later
+     * on_data/on_close, in order: out of the instance's queue until
+     * host_stream_release() puts them back at its head */
+    struct host_event *held, *held_tail;
     struct buf pending; /* writes made before it opened */
     char peer[PLUGIN_PEER_ID_MAX + 1];
 };
@@ -167,6 +171,8 @@ void host_instance_stop(struct host_plugin *p, bool clean, int err,
                         const char *why);
 /* Queues an event on an instance (takes ownership of ev). */
 void host_event_push(struct host_instance *in, struct host_event *ev);
+/* Queues an event before every other (takes ownership of ev). */
+void host_event_push_front(struct host_instance *in, struct host_event *ev);
 /* A new event with room for n bytes; NULL when out of memory. */
 struct host_event *host_event_new(enum host_ev_type type, int32_t handle,
                                   int32_t arg, size_t len1, size_t len2);
@@ -202,8 +208,22 @@ void host_call_answer(struct host_instance *in, struct host_call *c, int status,
 /* Pushes bytes queued before a stream opened to the router. */
 void host_stream_flush_pending(struct host_instance *in, struct host_stream *s);
 /* An on_data event was delivered or dropped: resume reading when the
- * backlog fell below half. */
+ * backlog fell below half and nothing is held. */
 void host_stream_drained(struct host_instance *in, struct host_stream *s,
                          size_t n);
+/* Holds ev (an on_data or on_close of s; takes ownership): at the front
+ * (the refused on_data, which came before the rest) or at the back (an
+ * event that came after held ones). Pauses the stream. */
+void host_stream_hold(struct host_instance *in, struct host_stream *s,
+                      struct host_event *ev, bool front);
+/* Puts the held events of s back at the head of the instance's queue, in
+ * their order. */
+void host_stream_release(struct host_instance *in, struct host_stream *s);
+/* Whether no writable signal is to come for s because its send queue is
+ * not full: held data of such a stream goes back after the instance's
+ * next other event instead. */
+bool host_stream_has_room(const struct host_stream *s);
+/* Releases the held events of every stream that has room. */
+void host_release_held(struct host_instance *in);
 
 #endif

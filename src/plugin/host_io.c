@@ -8,6 +8,15 @@
  * it. Backpressure: a stream whose queued on_data bytes pass
  * PLUGIN_STREAM_BUFFER is paused (the router stops reading it, and yamux's
  * window stops the peer) until the plugin has taken half of them.
+ *
+ * Input flow control: an on_data that returns FASTN_ERR_AGAIN is held on
+ * its stream (s->held), with every later on_data/on_close of that stream
+ * behind it, and the stream stays paused while anything is held. The held
+ * events go back to the head of the instance's queue when the stream's
+ * send queue has room again (plugin_host_stream_writable), or, for a
+ * stream whose send queue was not full, after the instance's next other
+ * event (host_release_held): each redelivery follows some progress, so a
+ * plugin that refuses forever costs no work, only a paused stream.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +65,11 @@ struct host_stream *host_stream_add(struct host_instance *in)
 
 void host_stream_free(struct host_instance *in, struct host_stream *s)
 {
+    while (s->held) {
+        struct host_event *ev = s->held;
+        s->held = ev->next;
+        free(ev);
+    }
     buf_cleanup(&s->pending);
     *s = in->streams[--in->n_streams];
 }
@@ -108,12 +122,66 @@ void host_stream_drained(struct host_instance *in, struct host_stream *s,
     struct plugin_host *h = in->p->h;
 
     s->queued_in -= n < s->queued_in ? n : s->queued_in;
-    if (s->paused && s->id && !s->gone &&
+    if (s->paused && s->id && !s->gone && !s->held &&
         s->queued_in < PLUGIN_STREAM_BUFFER / 2) {
         s->paused = false;
         if (h->ops->stream_pause)
             h->ops->stream_pause(h->ops_arg, s->id, false);
     }
+}
+
+void host_stream_hold(struct host_instance *in, struct host_stream *s,
+                      struct host_event *ev, bool front)
+{
+    struct plugin_host *h = in->p->h;
+
+    if (front) {
+        ev->next = s->held;
+        s->held = ev;
+        if (!s->held_tail)
+            s->held_tail = ev;
+    } else {
+        ev->next = NULL;
+        if (s->held_tail)
+            s->held_tail->next = ev;
+        else
+            s->held = ev;
+        s->held_tail = ev;
+    }
+    if (!s->paused && s->id && !s->gone && h->ops->stream_pause) {
+        s->paused = true;
+        h->ops->stream_pause(h->ops_arg, s->id, true);
+    }
+}
+
+void host_stream_release(struct host_instance *in, struct host_stream *s)
+{
+    struct host_event *first = s->held, *last = s->held_tail;
+
+    if (!first)
+        return;
+    s->held = s->held_tail = NULL;
+    for (struct host_event *ev = first; ev; ev = ev->next) {
+        in->n_events++;
+        in->queued_bytes += ev->len1 + ev->len2;
+    }
+    last->next = in->head;
+    in->head = first;
+    if (!in->tail)
+        in->tail = last;
+    host_wake(in->p->h);
+}
+
+bool host_stream_has_room(const struct host_stream *s)
+{
+    return !s->want_writable && !s->opening && s->pending.len == 0;
+}
+
+void host_release_held(struct host_instance *in)
+{
+    for (unsigned i = 0; i < in->n_streams; i++)
+        if (in->streams[i].held && host_stream_has_room(&in->streams[i]))
+            host_stream_release(in, &in->streams[i]);
 }
 
 static int push(struct host_instance *in, enum host_ev_type type,
@@ -205,6 +273,9 @@ int plugin_host_stream_closed(struct plugin_host *h, uint64_t stream,
         /* the router forgets it: no more calls to ops for this id */
         s->gone = true;
         s->id = 0;
+        /* no writable signal will come: held data gets one more try
+         * (dropped if refused again), then the close */
+        host_stream_release(in, s);
     }
     return push(in, EV_CLOSE, s->handle, reason, NULL, 0, NULL, 0);
 }
@@ -236,16 +307,29 @@ int plugin_host_stream_writable(struct plugin_host *h, uint64_t stream)
 {
     struct host_instance *in = NULL;
     struct host_stream *s = find_stream(h, stream, &in);
+    struct host_event *ev;
+    bool want;
 
     if (!s)
         return FASTN_ERR_NOT_FOUND;
     host_stream_flush_pending(in, s);
     if (s->pending.len == 0 && s->local_closed && !s->gone)
         h->ops->stream_close(h->ops_arg, s->id);
-    if (!s->want_writable || s->pending.len > 0)
+    if (s->pending.len > 0 || (!s->want_writable && !s->held))
         return 0;
+    want = s->want_writable;
     s->want_writable = false;
-    return push(in, EV_WRITABLE, s->handle, 0, NULL, 0, NULL, 0);
+    if (!s->held)
+        return push(in, EV_WRITABLE, s->handle, 0, NULL, 0, NULL, 0);
+    /* the held data goes first in the queue, on_writable before it (the
+     * plugin flushes what it kept, then takes the data) */
+    host_stream_release(in, s);
+    if (!want)
+        return 0;
+    if (!(ev = host_event_new(EV_WRITABLE, s->handle, 0, 0, 0)))
+        return FASTN_ERR_NOMEM;
+    host_event_push_front(in, ev);
+    return 0;
 }
 
 /* --- calls ------------------------------------------------------------- */

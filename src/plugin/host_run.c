@@ -76,12 +76,42 @@ static struct host_event *event_pop(struct host_instance *in)
         in->tail = NULL;
     in->n_events--;
     in->queued_bytes -= ev->len1 + ev->len2;
-    if (ev->type == EV_DATA) {
-        struct host_stream *s = host_stream_by_handle(in, ev->handle);
-        if (s)
-            host_stream_drained(in, s, ev->len1);
-    }
     return ev;
+}
+
+void host_event_push_front(struct host_instance *in, struct host_event *ev)
+{
+    ev->next = in->head;
+    in->head = ev;
+    if (!in->tail)
+        in->tail = ev;
+    in->n_events++;
+    in->queued_bytes += ev->len1 + ev->len2;
+    host_wake(in->p->h);
+}
+
+/* An on_data event left the stream's backlog (taken or dropped). */
+static void data_done(struct host_instance *in, const struct host_event *ev)
+{
+    struct host_stream *s;
+
+    if (ev->type == EV_DATA && (s = host_stream_by_handle(in, ev->handle)))
+        host_stream_drained(in, s, ev->len1);
+}
+
+/* Holds ev behind its stream's held data, if it has any: on_data and
+ * on_close keep their order after a refused on_data. */
+static bool hold_behind(struct host_instance *in, struct host_event *ev)
+{
+    struct host_stream *s;
+
+    if (ev->type != EV_DATA && ev->type != EV_CLOSE)
+        return false;
+    s = host_stream_by_handle(in, ev->handle);
+    if (!s || !s->held)
+        return false;
+    host_stream_hold(in, s, ev, false);
+    return true;
 }
 
 static const char *event_name(const struct host_event *ev)
@@ -359,7 +389,10 @@ static bool begin_event(struct host_instance *in)
     struct host_event *ev;
 
     while ((ev = event_pop(in))) {
+        if (hold_behind(in, ev))
+            continue;
         if (!event_ready(in, ev)) {
+            data_done(in, ev);
             free(ev);
             continue;
         }
@@ -476,17 +509,36 @@ static int run_phase(struct host_instance *in, bool resume)
     }
 }
 
-static void finish_stream_event(struct host_instance *in,
-                                const struct host_event *ev)
+/* on_data returned FASTN_ERR_AGAIN: the plugin took none of it. Held
+ * until the stream's send queue has room; returns whether ev was kept. A
+ * stream the router forgot gets no writable signal, so its data is
+ * dropped (the stream was reset anyway; on_close(< 0) follows). */
+static bool refused_data(struct host_instance *in, struct host_stream *s,
+                         struct host_event *ev)
+{
+    if (s->gone) {
+        host_stream_drained(in, s, ev->len1);
+        return false;
+    }
+    host_stream_hold(in, s, ev, true);
+    return true;
+}
+
+/* Returns whether it kept ev (held on its stream). */
+static bool finish_stream_event(struct host_instance *in, struct host_event *ev)
 {
     struct host_plugin *p = in->p;
     struct host_stream *s = host_stream_by_handle(in, ev->handle);
 
     if (!s)
-        return;
+        return false;
     switch (ev->type) {
-    case EV_STREAM:
     case EV_DATA:
+        if (in->handler_rc == FASTN_ERR_AGAIN)
+            return refused_data(in, s, ev);
+        host_stream_drained(in, s, ev->len1);
+        /* fall through */
+    case EV_STREAM:
         if (in->handler_rc < 0) {
             uint64_t id = s->id;
             host_stream_free(in, s);
@@ -510,6 +562,7 @@ static void finish_stream_event(struct host_instance *in,
     default:
         break;
     }
+    return false;
 }
 
 /* The event is over: clean up after it as the ABI says. */
@@ -518,8 +571,13 @@ static void finish_event(struct host_instance *in)
     struct host_event *ev = in->cur;
     struct host_plugin *p = in->p;
     struct host_call *c;
+    bool kept = false;
     char msg[96];
 
+    /* progress: held data of streams with room may be taken now (not
+     * after a refusal, or two refusing streams would take turns forever) */
+    if (ev->type != EV_DATA || in->handler_rc != FASTN_ERR_AGAIN)
+        host_release_held(in);
     if (in->db && store_pdb_event_end(in->db) == 1)
         LOG_RATELIMITED(LOG_WARN, "plugin",
                         "%s: rolled back a transaction left open by %s",
@@ -539,9 +597,10 @@ static void finish_event(struct host_instance *in)
                          (size_t)n);
     } else if (ev->type != EV_CALL && ev->type != EV_TIMER &&
                ev->type != EV_START) {
-        finish_stream_event(in, ev);
+        kept = finish_stream_event(in, ev);
     }
-    free(ev);
+    if (!kept)
+        free(ev);
 }
 
 void host_instance_slice(struct host_instance *in)

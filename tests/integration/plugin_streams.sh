@@ -1,8 +1,10 @@
 #!/bin/bash
 # Plugins on real libp2p streams between two daemons: the echo plugin
-# answers `fastn call` (small and 8 MiB, checksummed), a plugin that opens
-# streams without end is stopped and recorded while the other daemon and
-# echo keep serving, and a plugin stream is reset when its plugin fails.
+# answers `fastn call` (small and 8 MiB, checksummed; 32 MiB to a reader
+# slower than the writer, which echo's input flow control must survive
+# without a reset), a plugin that opens streams without end is stopped
+# and recorded while the other daemon and echo keep serving, and a plugin
+# stream is reset when its plugin fails.
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
 . "$(dirname "$0")/chat.bash"
@@ -34,6 +36,22 @@ theirs=$(gen_data "$SIZE" | timeout 60 "$FASTN_BIN_CLI" --home "$B" call "$ida" 
     fail "echo kept a stream open"
 [ "$(fa plugin info echo --json | jq -r .last_error)" = 0 ] || fail "echo failed"
 pass "echo plugin over a real stream: a line, and 8 MiB with checksums"
+
+# a reader slower than the writer: echo's output waits, so echo refuses
+# input (on_data returns FASTN_ERR_AGAIN) and the host pauses the stream
+# until the echo drains: 32 MiB arrive whole, no reset
+SIZE=$((32 * 1048576))
+ours=$(gen_data "$SIZE" | sha256sum | cut -d' ' -f1)
+t0=$(date +%s%N)
+theirs=$(gen_data "$SIZE" | timeout 60 "$FASTN_BIN_CLI" --home "$B" call "$ida" \
+    /fastn/echo/1.0.0 | "$TOP/$BUILD/tests/integration/slow_cat" 65536 4 1500 |
+    sha256sum | cut -d' ' -f1)
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ours" = "$theirs" ] || fail "32 MiB through echo to a slow reader: checksums differ"
+[ "$(fa plugin info echo --json | jq .open_streams)" = 0 ] ||
+    fail "echo kept the slow reader's stream open"
+[ "$(fa plugin info echo --json | jq -r .last_error)" = 0 ] || fail "echo failed"
+pass "32 MiB through echo to a slow reader (stalled 1.5 s, then 64 KiB per 4 ms): whole, in $ms ms"
 
 # a plugin that opens streams without end
 fa plugin install "$P/streams.wasm" >/dev/null

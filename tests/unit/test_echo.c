@@ -1,7 +1,8 @@
 /* Unit tests for plugins/echo: the built echo.wasm run by the real plugin
  * host (src/plugin), with the test as the remote peer on the in-memory
- * network of host_harness.h: streams echoed through backpressure, a peer
- * that never reads, calls, and the plugin's stream table. */
+ * network of host_harness.h: streams echoed through backpressure, peers
+ * that read slowly or never (echo holds their input: on_data returns
+ * FASTN_ERR_AGAIN), calls, and the plugin's stream table. */
 #include "host_harness.h"
 #include "test.h"
 
@@ -54,26 +55,84 @@ TEST(echo_through_backpressure)
     th_cleanup();
 }
 
-TEST(echo_gives_up_on_a_peer_that_never_reads)
+/* Writes in's bytes to s whenever the network has room for them, and
+ * reads at most `per_turn` of the echo each turn. Returns bytes read. */
+static size_t echo_slowly(struct th_stream *s, const uint8_t *in, uint8_t *out,
+                          size_t len, size_t per_turn, int *paused_seen)
 {
-    static uint8_t chunk[65536];
+    size_t sent = 0, got = 0;
+
+    for (int turns = 0; got < len && turns < 100000; turns++) {
+        if (sent < len && s->end[1].in_len == 0) {
+            size_t k = len - sent < 65536 ? len - sent : 65536;
+            th_raw_write(s, in + sent, k);
+            sent += k;
+        }
+        th_pump(1000);
+        *paused_seen |= s->end[1].paused;
+        if (s->end[0].reset_pending)
+            break;
+        got += th_raw_read(s, out + got, per_turn);
+    }
+    return got;
+}
+
+TEST(echo_holds_a_peer_that_reads_slowly)
+{
+    static uint8_t in[8 << 20], out[8 << 20];
     struct th_node *n = start();
     struct th_stream *s = th_raw_open(n, PROTO);
+    int paused = 0;
+
+    for (size_t i = 0; i < sizeof(in); i++)
+        in[i] = (uint8_t)(i * 167 + (i >> 11));
+    th_pump(1000);
+    /* 8 MiB echoed to a reader 8 times slower than the writer: echo
+     * refuses data while its echo waits, the stream is paused, no reset */
+    CHECK_EQ(echo_slowly(s, in, out, sizeof(in), 8192, &paused), sizeof(in));
+    CHECK(memcmp(in, out, sizeof(in)) == 0);
+    CHECK(!s->end[0].reset_pending);
+    CHECK(paused);
+    CHECK(!s->end[1].paused);
+    struct plugin_info info;
+    CHECK_ERR(plugin_host_info(n->h, "echo", &info), 0);
+    CHECK_EQ(info.last_error, 0);
+    th_cleanup();
+}
+
+TEST(echo_pauses_a_peer_that_never_reads)
+{
+    static uint8_t chunk[65536], out[1 << 20];
+    struct th_node *n = start();
+    struct th_stream *s = th_raw_open(n, PROTO);
+    size_t sent = 0, got = 0;
     int turns;
 
     th_pump(1000);
-    for (turns = 0; turns < 100 && !s->end[0].reset_pending; turns++) {
-        if (s->end[1].in_len == 0)
+    for (turns = 0; turns < 100; turns++) {
+        if (s->end[1].in_len == 0) {
             th_raw_write(s, chunk, sizeof(chunk));
+            sent += sizeof(chunk);
+        }
         th_pump(1000);
     }
-    /* the network holds 256 KiB, echo 256 KiB more: then it gives up */
-    CHECK(s->end[0].reset_pending);
-    CHECK(turns <= 12);
+    /* the network holds 256 KiB of echo, echo one delivery, the host a
+     * little: then the stream is paused, and stays so without a reset */
+    CHECK(!s->end[0].reset_pending);
+    CHECK(s->end[1].paused);
+    CHECK(sent <= 1024 * 1024);
+    CHECK_EQ(plugin_host_next_wake(n->h), UINT64_MAX); /* nothing spins */
+    /* once the peer reads, everything comes back */
+    for (turns = 0; got < sent && turns < 1000; turns++) {
+        got += th_raw_read(s, out + got, sizeof(out) - got);
+        th_pump(1000);
+    }
+    CHECK_EQ(got, sent);
+    CHECK(!s->end[0].reset_pending);
     struct plugin_info info;
     CHECK_ERR(plugin_host_info(n->h, "echo", &info), 0);
-    CHECK_EQ(info.open_streams, 0);
-    CHECK_EQ(info.last_error, 0); /* a refused stream is not a failure */
+    CHECK_EQ(info.open_streams, 1);
+    CHECK_EQ(info.last_error, 0);
     struct th_reply *r = th_call(n, "echo", "echo", "ok", 1);
     CHECK(r && r->status == 0);
     th_cleanup();
@@ -129,7 +188,8 @@ int main(void)
     }
     free(wasm);
     RUN(echo_through_backpressure);
-    RUN(echo_gives_up_on_a_peer_that_never_reads);
+    RUN(echo_holds_a_peer_that_reads_slowly);
+    RUN(echo_pauses_a_peer_that_never_reads);
     RUN(echo_calls);
     RUN(echo_stream_table_full);
     return test_done();

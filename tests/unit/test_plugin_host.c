@@ -11,6 +11,8 @@
 #define ECHO "plugins/echo.wasm"
 #define PROBE "tests/plugins/probe.wasm"
 #define HOSTILE(x) "tests/plugins/" x ".wasm"
+#define HOLD "tests/plugins/hold.wasm"
+#define HOLD_PROTO "/fastn-test/hold/1"
 
 static char err[256];
 
@@ -581,6 +583,117 @@ TEST(disable_answers_pending_calls)
     th_cleanup();
 }
 
+/* --- input flow control: on_data returning FASTN_ERR_AGAIN ------------ */
+
+/* A node with the hold plugin and two streams to it from the test. */
+static struct th_node *node_with_hold(struct th_stream **a,
+                                      struct th_stream **b)
+{
+    th_init_time();
+    struct th_node *n = th_start_node(0, 0);
+    CHECK_ERR(th_install(n, HOLD, err, sizeof(err)), 0);
+    th_pump(1000);
+    *a = th_raw_open(n, HOLD_PROTO);
+    th_pump(1000);
+    *b = th_raw_open(n, HOLD_PROTO);
+    th_pump(1000);
+    CHECK_ERR((*a)->open_result, 0);
+    CHECK_ERR((*b)->open_result, 0);
+    return n;
+}
+
+/* What the hold plugin logged since the last look. */
+static const char *hold_log(struct th_node *n)
+{
+    static uint64_t id = 1000;
+    static char out[4096];
+    struct th_reply *r = th_call(n, "test-hold", "log", "", ++id);
+    snprintf(out, sizeof(out), "%s", r && r->status == 0 ? r->data : "?");
+    return out;
+}
+
+static void hold_call(struct th_node *n, const char *method, const char *arg)
+{
+    static uint64_t id = 1;
+    struct th_reply *r = th_call(n, "test-hold", method, arg, ++id);
+    CHECK(r && r->status == 0);
+}
+
+TEST(held_data_waits_for_writable_in_order)
+{
+    struct th_stream *a, *b;
+    struct th_node *n = node_with_hold(&a, &b);
+    static uint8_t sink[TH_INBOX];
+    uint64_t ida = a->end[1].id;
+
+    hold_call(n, "fill", "0"); /* a's send queue is full: writable follows */
+    hold_call(n, "hold", "0");
+    th_raw_write(a, "one", 3);
+    th_pump(1000);
+    CHECK_STR(hold_log(n), "h0:3");
+    CHECK(a->end[1].paused); /* the router stopped reading a */
+    /* what the router had read already, and the peer's FIN, queue behind */
+    CHECK_ERR(plugin_host_stream_data(n->h, ida, (const uint8_t *)"two", 3), 0);
+    CHECK_ERR(plugin_host_stream_closed(n->h, ida, 0), 0);
+    /* another stream is not held up; its progress does not redeliver a's
+     * data, whose send queue is still full; nothing spins */
+    th_raw_write(b, "bee", 3);
+    th_pump(1000);
+    hold_call(n, "take", "0");
+    CHECK_STR(hold_log(n), "d1:bee");
+    CHECK_EQ(plugin_host_next_wake(n->h), UINT64_MAX);
+    CHECK(a->end[1].paused);
+    /* the peer reads: writable, then the held data and the close, in order */
+    CHECK(th_raw_read(a, sink, sizeof(sink)) > 0);
+    th_pump(1000);
+    CHECK_STR(hold_log(n), "w0 d0:one d0:two c0:0");
+    CHECK(!a->end[1].paused); /* resumed */
+    CHECK(a->end[0].fin_pending);
+    th_cleanup();
+}
+
+TEST(held_data_with_room_waits_for_progress)
+{
+    struct th_stream *a, *b;
+    struct th_node *n = node_with_hold(&a, &b);
+
+    hold_call(n, "hold", "0");
+    th_raw_write(a, "one", 3);
+    th_pump(1000);
+    CHECK(a->end[1].paused);
+    CHECK_EQ(plugin_host_next_wake(n->h), UINT64_MAX); /* no busy loop */
+    CHECK_STR(hold_log(n), "h0:3");
+    th_pump(1000);
+    /* each call (here: reading the log) is progress: one more try each */
+    CHECK_STR(hold_log(n), "h0:3");
+    /* b's data is progress too; a refused once more, not in a loop */
+    th_raw_write(b, "bee", 3);
+    th_pump(1000);
+    CHECK_STR(hold_log(n), "h0:3 d1:bee h0:3");
+    hold_call(n, "take", "0"); /* progress: a takes it now */
+    th_pump(1000);
+    CHECK_STR(hold_log(n), "h0:3 d0:one");
+    CHECK(!a->end[1].paused);
+    /* a stream reset while holding: one more try, then dropped; the close
+     * comes after */
+    hold_call(n, "hold", "1");
+    th_raw_write(b, "x", 1);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_stream_closed(n->h, b->end[1].id,
+                                        FASTN_ERR_NET_STREAM_RESET),
+              0);
+    b->end[1].dead = 1;
+    th_pump(1000);
+    char want[64];
+    snprintf(want, sizeof(want), "h1:1 h1:1 c1:%d", FASTN_ERR_NET_STREAM_RESET);
+    CHECK_STR(hold_log(n), want);
+    struct plugin_info info;
+    CHECK_ERR(plugin_host_info(n->h, "test-hold", &info), 0);
+    CHECK_EQ(info.open_streams, 1);
+    CHECK_EQ(info.last_error, 0);
+    th_cleanup();
+}
+
 int main(void)
 {
     size_t len;
@@ -609,5 +722,7 @@ int main(void)
     RUN(hostile_liar_memory_not_retried);
     RUN(hostile_streams_bounded);
     RUN(disable_answers_pending_calls);
+    RUN(held_data_waits_for_writable_in_order);
+    RUN(held_data_with_room_waits_for_progress);
     return test_done();
 }
