@@ -49,7 +49,8 @@ struct nh_node {
 
 /* The local client every session of a node's host is opened for: the
  * daemon's own user, so an admin. */
-static __attribute__((unused)) const struct ipc_peer nh_self = {.pid = 1, .uid = 1000, .gid = 1000};
+static __attribute__((unused))
+const struct ipc_peer nh_self = {.pid = 1, .uid = 1000, .gid = 1000};
 
 /* What every networking test does first: a dead peer must be an error
  * return (as in fastnd), not a signal; then libsodium and the loop. */
