@@ -4,18 +4,22 @@
  * test runs itself, and control sessions (struct ipc_session) fed encoded
  * requests directly, their responses read back off the session's output.
  *
- *   nh_start()                 SIGPIPE off, libsodium, the loop
+ *   nh_start()                 SIGPIPE ignored, libsodium, the loop
  *   nh_swarm_start()           an identity from a seed and its swarm
  *   nh_setup() / nh_teardown() two nodes (swarm + router + ipc_host) on
  *                              the loop, seeds 1 and 2; all closed, freed
  *   nh_run_until()             the loop until a flag is set (10 s at most)
  *   nh_open_session(), nh_feed(), nh_put(), nh_put_connect(),
- *   nh_count_responses(), nh_run_until_responses(), nh_next_response(),
- *   nh_code_of()               a client's side of a control session
+ *   nh_count_responses(), nh_run_until_responses(), nh_peek_frame(),
+ *   nh_next_response(), nh_code_of(), nh_expect_codes()
+ *                              a client's side of a control session
+ *   nh_setup_session() / nh_teardown_session()
+ *                              nh_setup plus a session on b and a buffer
  *
- * The session helpers are sans-I/O and serve tests without a network
- * too. Included by the unit tests of the swarm, the router and the
- * control requests; header-only so each test program stays one file.
+ * The session helpers (but nh_run_until_responses) are sans-I/O and
+ * serve tests without a network too. Included by the unit tests of the
+ * swarm, the router and the control requests; header-only so each test
+ * program stays one file.
  */
 #ifndef FASTN_TEST_NET_HARNESS_H
 #define FASTN_TEST_NET_HARNESS_H
