@@ -7,27 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipc/frame.h"
-#include "ipc/ipc.h"
+#include "fuzz_common.h"
 
-static void check_output(const struct ipc_session *s, const uint8_t *seed)
+/* Aborts if a run of 8 bytes of the secret seed is in s's output. */
+static void check_no_secret(const struct ipc_session *s, const uint8_t *seed)
 {
-    const uint8_t *body;
-    size_t body_len, frame_len, off = 0;
-
-    while (off < s->out.len &&
-           ipc_frame_parse(s->out.data + off, s->out.len - off,
-                           IPC_MAX_RESPONSE, &body, &body_len,
-                           &frame_len) == 0) {
-        P2pd__Pb__Response *r =
-            p2pd__pb__response__unpack(NULL, body_len, body);
-        if (!r || body_len < 2 || body[0] != 0x08)
-            abort();
-        p2pd__pb__response__free_unpacked(r, NULL);
-        off += frame_len;
-    }
-    if (off != s->out.len)
-        abort();
     if (s->out.len && memmem(s->out.data, s->out.len, seed, 8))
         abort();
 }
@@ -39,7 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ipc_host host = {0};
     struct ipc_peer peer = {.pid = 1, .uid = 1000, .gid = 1000};
     struct ipc_session s;
-    size_t split;
 
     if (!ready) {
         uint8_t seed[32];
@@ -54,11 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     host.policy.daemon_uid = 1000;
     ipc_session_init(&s, &host, &peer);
     ipc_session_open(&s);
-    split = size ? data[0] % (size + 1) : 0;
-    ipc_session_feed(&s, data, split, 1);
-    ipc_session_feed(&s, data + split, size - split, 2);
+    fuzz_feed_split(&s, data, size, 1, 2);
     ipc_session_eof(&s);
-    check_output(&s, ident.seckey);
+    fuzz_check_responses(&s);
+    check_no_secret(&s, ident.seckey);
     ipc_session_cleanup(&s);
     return 0;
 }

@@ -13,8 +13,7 @@
 #include <string.h>
 
 #include "fastn/err.h"
-#include "ipc/frame.h"
-#include "ipc/ipc.h"
+#include "fuzz_common.h"
 #include "plugin/plugin.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -107,45 +106,22 @@ static void setup(void)
     atexit(teardown);
 }
 
-static void check_output(const struct ipc_session *s)
-{
-    const uint8_t *body;
-    size_t body_len, frame_len, off = 0;
-
-    while (off < s->out.len &&
-           ipc_frame_parse(s->out.data + off, s->out.len - off,
-                           IPC_MAX_RESPONSE, &body, &body_len,
-                           &frame_len) == 0) {
-        P2pd__Pb__Response *r =
-            p2pd__pb__response__unpack(NULL, body_len, body);
-        if (!r || body_len < 2 || body[0] != 0x08)
-            abort();
-        p2pd__pb__response__free_unpacked(r, NULL);
-        off += frame_len;
-    }
-    if (off != s->out.len)
-        abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint64_t t = 1000;
     struct ipc_peer peer = {.pid = 1, .uid = 1000, .gid = 1000};
     struct ipc_session s;
-    size_t split;
 
     if (!ph)
         setup();
     ipc_session_init(&s, &host, &peer);
     ipc_session_open(&s);
-    split = size ? data[0] % (size + 1) : 0;
-    ipc_session_feed(&s, data, split, t);
-    ipc_session_feed(&s, data + split, size - split, t);
+    fuzz_feed_split(&s, data, size, t, t);
     for (int i = 0; i < 8; i++)
         plugin_host_run(ph, t, t, 1);
     t += 40000; /* calls time out, timers fire, backoffs end */
     plugin_host_run(ph, t, t, 1);
-    check_output(&s);
+    fuzz_check_responses(&s);
     ipc_session_eof(&s);
     ipc_session_cleanup(&s);
     store_notify_add(state, 1, "fuzz", "t", "", NULL);

@@ -6,147 +6,8 @@
  * client's EOF cancels a run; FORWARD and EXPOSE are listed, closed by
  * their own connection only, and gone with it; bad requests get their
  * errors. */
-#include <signal.h>
-#include <sys/socket.h>
-#include <uv.h>
-
-#include "ipc/frame.h"
-#include "ipc/ipc.h"
+#include "net_harness.h"
 #include "router/forward.h"
-#include "router/router.h"
-#include "test.h"
-
-static uv_loop_t loop;
-
-struct node {
-    struct identity id;
-    struct swarm *sw;
-    struct router *r;
-    struct multiaddr addr;
-    struct ipc_host host;
-};
-
-static void node_init(struct node *n, uint8_t seed_byte)
-{
-    struct swarm_config cfg;
-    struct multiaddr l;
-    uint8_t seed[32];
-
-    memset(n, 0, sizeof(*n));
-    memset(seed, seed_byte, sizeof(seed));
-    CHECK_ERR(identity_from_seed(&n->id, seed), 0);
-    swarm_config_default(&cfg, &n->id);
-    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/0", &l), 0);
-    cfg.listen = &l;
-    cfg.n_listen = 1;
-    CHECK_ERR(swarm_new(&loop, &cfg, &n->sw), 0);
-    CHECK_ERR(swarm_listen(n->sw), 0);
-    CHECK_EQ(swarm_listen_addrs(n->sw, &n->addr, 1), 1);
-    CHECK_ERR(router_new(&loop, n->sw, &n->r), 0);
-    n->host.identity = &n->id;
-    n->host.policy.daemon_uid = 1000;
-    n->host.swarm = n->sw;
-    n->host.router = n->r;
-}
-
-static void setup(struct node *a, struct node *b)
-{
-    signal(SIGPIPE, SIG_IGN);
-    CHECK_ERR(identity_global_init(), 0);
-    CHECK_EQ(uv_loop_init(&loop), 0);
-    node_init(a, 1);
-    node_init(b, 2);
-}
-
-static void teardown(struct node *a, struct node *b)
-{
-    router_close(a->r);
-    router_close(b->r);
-    swarm_close(a->sw);
-    swarm_close(b->sw);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    router_free(a->r);
-    router_free(b->r);
-    swarm_free(a->sw);
-    swarm_free(b->sw);
-    CHECK_EQ(uv_loop_close(&loop), 0);
-}
-
-static const struct ipc_peer self = {.pid = 1, .uid = 1000, .gid = 1000};
-
-static void open_session(struct ipc_session *s, struct node *n)
-{
-    ipc_session_init(s, &n->host, &self);
-    CHECK_ERR(ipc_session_open(s), 0);
-}
-
-static size_t count_responses(struct ipc_session *s)
-{
-    const uint8_t *body;
-    size_t body_len, frame_len, off = 0, n = 0;
-    while (ipc_frame_parse(s->out.data + off, s->out.len - off,
-                           IPC_MAX_RESPONSE, &body, &body_len,
-                           &frame_len) == 0) {
-        off += frame_len;
-        n++;
-    }
-    return n;
-}
-
-static bool run_until_responses(struct ipc_session *s, size_t n)
-{
-    uint64_t end = uv_hrtime() + 10000000000ull;
-    while (count_responses(s) < n && uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    return count_responses(s) >= n;
-}
-
-static P2pd__Pb__Response *next_response(struct ipc_session *s)
-{
-    const uint8_t *body;
-    size_t body_len, frame_len;
-    if (ipc_frame_parse(s->out.data, s->out.len, IPC_MAX_RESPONSE, &body,
-                        &body_len, &frame_len) != 0)
-        return NULL;
-    P2pd__Pb__Response *r = p2pd__pb__response__unpack(NULL, body_len, body);
-    buf_consume(&s->out, frame_len);
-    return r;
-}
-
-static int code_of(const P2pd__Pb__Response *r)
-{
-    if (!r)
-        return 1;
-    if (r->type == P2PD__PB__RESPONSE__TYPE__OK)
-        return 0;
-    return r->fastn && r->fastn->has_code ? r->fastn->code : 2;
-}
-
-static void put(struct buf *b, P2pd__Pb__Request *req)
-{
-    CHECK_ERR(ipc_frame_append(b, &req->base), 0);
-}
-
-static void put_connect(struct buf *b, const struct node *to,
-                        const struct multiaddr *addr)
-{
-    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
-    P2pd__Pb__ConnectRequest c = P2PD__PB__CONNECT_REQUEST__INIT;
-    ProtobufCBinaryData a = {addr->len, (uint8_t *)addr->bytes};
-    req.type = P2PD__PB__REQUEST__TYPE__CONNECT;
-    req.connect = &c;
-    c.peer.data = (uint8_t *)to->id.id.bytes;
-    c.peer.len = to->id.id.len;
-    c.addrs = &a;
-    c.n_addrs = 1;
-    put(b, &req);
-}
-
-static void feed(struct ipc_session *s, struct buf *b)
-{
-    ipc_session_feed(s, b->data, b->len, 1000);
-    buf_reset(b);
-}
 
 static void put_ext(struct buf *b, Fastn__Request *ext, int type, uint64_t id)
 {
@@ -157,10 +18,10 @@ static void put_ext(struct buf *b, Fastn__Request *ext, int type, uint64_t id)
     ext->type = (Fastn__Request__Type)type;
     ext->has_call_id = id != 0;
     ext->call_id = id;
-    put(b, &req);
+    nh_put(b, &req);
 }
 
-static void put_perf(struct buf *b, const struct node *to, uint64_t up,
+static void put_perf(struct buf *b, const struct nh_node *to, uint64_t up,
                      uint64_t down, uint64_t id)
 {
     Fastn__Request ext = FASTN__REQUEST__INIT;
@@ -182,37 +43,35 @@ static void put_progress(struct buf *b, uint64_t of, uint64_t id)
     put_ext(b, &ext, FASTN__REQUEST__TYPE__PERF_PROGRESS, id);
 }
 
-static void connect_to(struct ipc_session *s, struct node *a)
+static void connect_to(struct ipc_session *s, struct nh_node *a)
 {
     struct buf in;
     buf_init(&in, 1 << 16);
-    put_connect(&in, a, &a->addr);
-    feed(s, &in);
-    CHECK(run_until_responses(s, 1));
-    P2pd__Pb__Response *r = next_response(s);
-    CHECK_ERR(code_of(r), 0);
+    nh_put_connect(&in, a, &a->addr);
+    nh_feed(s, &in, 1000);
+    CHECK(nh_run_until_responses(s, 1));
+    P2pd__Pb__Response *r = nh_next_response(s);
+    CHECK_ERR(nh_code_of(r), 0);
     p2pd__pb__response__free_unpacked(r, NULL);
     buf_cleanup(&in);
 }
 
 TEST(perf_answers_with_figures)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
     P2pd__Pb__Response *r;
 
-    setup(&a, &b);
-    open_session(&s, &b);
+    nh_setup_session(&a, &b, &s, &in);
     connect_to(&s, &a);
-    buf_init(&in, 1 << 20);
     put_perf(&in, &a, 3 << 20, 5 << 20, 7);
-    feed(&s, &in);
+    nh_feed(&s, &in, 1000);
     CHECK_EQ(s.n_deferred, 1);
     CHECK(ipc_session_wants_input(&s)); /* unordered: the session goes on */
-    CHECK(run_until_responses(&s, 1));
-    r = next_response(&s);
-    CHECK_ERR(code_of(r), 0);
+    CHECK(nh_run_until_responses(&s, 1));
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), 0);
     CHECK(r && r->fastn && r->fastn->call_id == 7 && r->fastn->perf);
     if (r && r->fastn && r->fastn->perf) {
         const Fastn__PerfResult *p = r->fastn->perf;
@@ -225,41 +84,37 @@ TEST(perf_answers_with_figures)
     p2pd__pb__response__free_unpacked(r, NULL);
     /* nothing either way is a run too */
     put_perf(&in, &a, 0, 0, 8);
-    feed(&s, &in);
-    CHECK(run_until_responses(&s, 1));
-    r = next_response(&s);
-    CHECK_ERR(code_of(r), 0);
+    nh_feed(&s, &in, 1000);
+    CHECK(nh_run_until_responses(&s, 1));
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), 0);
     CHECK(r && r->fastn && r->fastn->perf && r->fastn->perf->downloaded == 0);
     p2pd__pb__response__free_unpacked(r, NULL);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
 }
 
 TEST(perf_progress_and_eof_cancel)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
     P2pd__Pb__Response *r;
     struct swarm_stats st;
 
-    setup(&a, &b);
-    open_session(&s, &b);
+    nh_setup_session(&a, &b, &s, &in);
     connect_to(&s, &a);
-    buf_init(&in, 1 << 20);
     put_perf(&in, &a, 1ull << 40, 0, 1); /* runs until cancelled */
-    feed(&s, &in);
+    nh_feed(&s, &in, 1000);
     uint64_t end = uv_hrtime() + 300000000ull;
     while (uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_NOWAIT);
-    CHECK_EQ(count_responses(&s), 0);
+        uv_run(&nh_loop, UV_RUN_NOWAIT);
+    CHECK_EQ(nh_count_responses(&s), 0);
     put_progress(&in, 1, 2);
     put_progress(&in, 99, 3);
-    feed(&s, &in);
-    CHECK_EQ(count_responses(&s), 2);
-    r = next_response(&s);
-    CHECK_ERR(code_of(r), 0);
+    nh_feed(&s, &in, 1000);
+    CHECK_EQ(nh_count_responses(&s), 2);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), 0);
     CHECK(r && r->fastn && r->fastn->call_id == 2 && r->fastn->perf);
     if (r && r->fastn && r->fastn->perf) {
         CHECK(!r->fastn->perf->done);
@@ -267,8 +122,8 @@ TEST(perf_progress_and_eof_cancel)
         CHECK(r->fastn->perf->elapsed_us > 0);
     }
     p2pd__pb__response__free_unpacked(r, NULL);
-    r = next_response(&s);
-    CHECK_ERR(code_of(r), FASTN_ERR_NOT_FOUND);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_NOT_FOUND);
     p2pd__pb__response__free_unpacked(r, NULL);
     /* the client's EOF cancels the run: no answer, the streams end */
     swarm_get_stats(b.sw, &st);
@@ -278,31 +133,26 @@ TEST(perf_progress_and_eof_cancel)
     CHECK(ipc_session_done(&s));
     end = uv_hrtime() + 2000000000ull;
     do {
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&nh_loop, UV_RUN_NOWAIT);
         swarm_get_stats(a.sw, &st);
     } while (st.streams && uv_hrtime() < end);
     CHECK_EQ(st.streams, 0);
     swarm_get_stats(b.sw, &st);
     CHECK_EQ(st.streams, 0);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
 }
 
 TEST(perf_bad_requests)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
-    P2pd__Pb__Response *r;
     Fastn__Request ext = FASTN__REQUEST__INIT;
 
-    setup(&a, &b);
-    open_session(&s, &b);
-    buf_init(&in, 1 << 20);
+    nh_setup_session(&a, &b, &s, &in);
     put_ext(&in, &ext, FASTN__REQUEST__TYPE__PERF, 1); /* no part */
     put_ext(&in, &ext, FASTN__REQUEST__TYPE__PERF_PROGRESS, 2);
-    feed(&s, &in);
+    nh_feed(&s, &in, 1000);
     {
         Fastn__PerfRequest pr = FASTN__PERF_REQUEST__INIT;
         pr.peer.data = (uint8_t *)"nope";
@@ -312,18 +162,12 @@ TEST(perf_bad_requests)
         ext.perf = NULL;
     }
     put_perf(&in, &b, 1, 1, 4); /* itself */
-    feed(&s, &in);
+    nh_feed(&s, &in, 1000);
     int want[] = {FASTN_ERR_MALFORMED, FASTN_ERR_MALFORMED,
                   FASTN_ERR_BAD_PEER_ID, FASTN_ERR_NET_DIAL_SELF};
-    for (size_t i = 0; i < 4; i++) {
-        r = next_response(&s);
-        CHECK_ERR(code_of(r), want[i]);
-        p2pd__pb__response__free_unpacked(r, NULL);
-    }
+    nh_expect_codes(&s, want, 4);
     CHECK(!s.closing);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
 }
 
 static void put_forward(struct buf *b, const char *listen,
@@ -379,9 +223,9 @@ static void list(struct ipc_session *s, size_t *n, size_t *mine)
 
     buf_init(&in, 1 << 16);
     put_ext(&in, &ext, FASTN__REQUEST__TYPE__FORWARDS, 0);
-    feed(s, &in);
-    r = next_response(s);
-    CHECK_ERR(code_of(r), 0);
+    nh_feed(s, &in, 1000);
+    r = nh_next_response(s);
+    CHECK_ERR(nh_code_of(r), 0);
     *n = *mine = 0;
     if (r && r->fastn) {
         *n = r->fastn->n_forwards;
@@ -394,22 +238,20 @@ static void list(struct ipc_session *s, size_t *n, size_t *mine)
 
 TEST(forward_lifetimes)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s, other;
     struct buf in;
     P2pd__Pb__Response *r;
     uint64_t fid = 0, eid = 0;
     size_t n, mine;
 
-    setup(&a, &b);
-    open_session(&s, &b);
-    open_session(&other, &b);
-    buf_init(&in, 1 << 20);
+    nh_setup_session(&a, &b, &s, &in);
+    nh_open_session(&other, &b.host, &nh_self);
     put_forward(&in, "/ip4/127.0.0.1/tcp/0", &a.id.id, NULL);
     put_expose(&in, "/ip4/127.0.0.1/tcp/9", &a.id.id, 1, "/svc/1.0.0");
-    feed(&s, &in);
-    r = next_response(&s);
-    CHECK_ERR(code_of(r), 0);
+    nh_feed(&s, &in, 1000);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), 0);
     CHECK(r && r->fastn && r->fastn->forward);
     if (r && r->fastn && r->fastn->forward) {
         const Fastn__ForwardInfo *fi = r->fastn->forward;
@@ -425,8 +267,8 @@ TEST(forward_lifetimes)
         CHECK(fi->mine);
     }
     p2pd__pb__response__free_unpacked(r, NULL);
-    r = next_response(&s);
-    CHECK_ERR(code_of(r), 0);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), 0);
     if (r && r->fastn && r->fastn->forward)
         eid = r->fastn->forward->id;
     p2pd__pb__response__free_unpacked(r, NULL);
@@ -438,14 +280,14 @@ TEST(forward_lifetimes)
     CHECK_EQ(mine, 2);
     /* only the connection that made it may close it */
     put_close(&in, fid);
-    feed(&other, &in);
-    r = next_response(&other);
-    CHECK_ERR(code_of(r), FASTN_ERR_NOT_FOUND);
+    nh_feed(&other, &in, 1000);
+    r = nh_next_response(&other);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_NOT_FOUND);
     p2pd__pb__response__free_unpacked(r, NULL);
     put_close(&in, fid);
-    feed(&s, &in);
-    r = next_response(&s);
-    CHECK_ERR(code_of(r), 0);
+    nh_feed(&s, &in, 1000);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), 0);
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(router_fwd_find(b.r, fid) == NULL);
     CHECK(router_fwd_find(b.r, eid) != NULL);
@@ -457,9 +299,9 @@ TEST(forward_lifetimes)
     CHECK_EQ(n, 0);
     /* and the client's EOF ends it too, once the session closes */
     put_expose(&in, "/ip4/127.0.0.1/tcp/9", NULL, 0, NULL);
-    feed(&other, &in);
-    r = next_response(&other);
-    CHECK_ERR(code_of(r), 0);
+    nh_feed(&other, &in, 1000);
+    r = nh_next_response(&other);
+    CHECK_ERR(nh_code_of(r), 0);
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(router_has(b.r, FORWARD_PROTOCOL_ID));
     ipc_session_eof(&other);
@@ -467,20 +309,18 @@ TEST(forward_lifetimes)
     ipc_session_cleanup(&other);
     CHECK(!router_has(b.r, FORWARD_PROTOCOL_ID));
     buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown(&a, &b);
 }
 
 TEST(forward_bad_requests)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
     P2pd__Pb__Response *r;
     Fastn__Request ext = FASTN__REQUEST__INIT;
 
-    setup(&a, &b);
-    open_session(&s, &b);
-    buf_init(&in, 1 << 20);
+    nh_setup_session(&a, &b, &s, &in);
     put_ext(&in, &ext, FASTN__REQUEST__TYPE__FORWARD, 0);
     put_ext(&in, &ext, FASTN__REQUEST__TYPE__EXPOSE, 0);
     put_ext(&in, &ext, FASTN__REQUEST__TYPE__FORWARD_CLOSE, 0);
@@ -491,21 +331,17 @@ TEST(forward_bad_requests)
     put_expose(&in, "/ip4/127.0.0.1/tcp/22", NULL, 0, "/b/1");
     put_expose(&in, "/ip4/127.0.0.1/tcp/22", NULL, 0, "/b/1"); /* served */
     put_close(&in, 12345);
-    feed(&s, &in);
+    nh_feed(&s, &in, 1000);
     int want[] = {FASTN_ERR_MALFORMED,   FASTN_ERR_MALFORMED,
                   FASTN_ERR_MALFORMED,   FASTN_ERR_NET_DIAL_SELF,
                   FASTN_ERR_UNSUPPORTED, FASTN_ERR_INVAL,
                   FASTN_ERR_UNSUPPORTED, 0,
                   FASTN_ERR_EXISTS,      FASTN_ERR_NOT_FOUND};
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        r = next_response(&s);
-        CHECK_ERR(code_of(r), want[i]);
-        p2pd__pb__response__free_unpacked(r, NULL);
-    }
+    nh_expect_codes(&s, want, sizeof(want) / sizeof(want[0]));
     /* the port in use: a second forward on the first one's port */
     put_forward(&in, "/ip4/127.0.0.1/tcp/0", &a.id.id, NULL);
-    feed(&s, &in);
-    r = next_response(&s);
+    nh_feed(&s, &in, 1000);
+    r = nh_next_response(&s);
     char listen[MULTIADDR_STR_MAX] = "";
     if (r && r->fastn && r->fastn->forward) {
         struct multiaddr ma;
@@ -515,15 +351,13 @@ TEST(forward_bad_requests)
     }
     p2pd__pb__response__free_unpacked(r, NULL);
     put_forward(&in, listen, &a.id.id, NULL);
-    feed(&s, &in);
-    r = next_response(&s);
-    CHECK_ERR(code_of(r), FASTN_ERR_EXISTS);
+    nh_feed(&s, &in, 1000);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_EXISTS);
     CHECK(r && r->error && strstr(r->error->msg, "cannot listen on"));
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(!s.closing);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
 }
 
 /* --- leases alone ---------------------------------------------------------
@@ -549,7 +383,7 @@ TEST(leases)
     CHECK_ERR(identity_from_seed(&id, seed), 0);
     host.identity = &id;
     host.policy.daemon_uid = 1000;
-    ipc_session_init(&s, &host, &self);
+    ipc_session_init(&s, &host, &nh_self);
     ipc_session_lease(&s, &l1, count_release);
     ipc_session_lease(&s, &l2, count_release);
     ipc_session_lease(&s, &l3, count_release);

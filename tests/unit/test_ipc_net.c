@@ -7,24 +7,9 @@
  * the socket over with the bytes the client sent after its request; the
  * handler requests' errors; a session that goes away with requests
  * pending cancels them. */
-#include <signal.h>
 #include <sys/socket.h>
-#include <uv.h>
 
-#include "ipc/frame.h"
-#include "ipc/ipc.h"
-#include "router/router.h"
-#include "test.h"
-
-static uv_loop_t loop;
-
-struct node {
-    struct identity id;
-    struct swarm *sw;
-    struct router *r;
-    struct multiaddr addr;
-    struct ipc_host host;
-};
+#include "net_harness.h"
 
 /* In-process handlers on A: /echo (echo, then close) and /slow (answers
  * "slow" 300 ms after the peer finished). */
@@ -95,7 +80,7 @@ static int slow_on_stream(void *arg, struct swarm_stream *s)
 {
     struct slow *sl = calloc(1, sizeof(*sl));
     (void)arg;
-    uv_timer_init(&loop, &sl->t);
+    uv_timer_init(&nh_loop, &sl->t);
     sl->t.data = sl;
     sl->s = s;
     swarm_stream_set_cb(s, slow_cb, sl);
@@ -123,133 +108,34 @@ static const struct router_handler_ops reset_ops = {reset_on_stream};
 static const struct router_handler_ops echo_ops = {echo_on_stream};
 static const struct router_handler_ops slow_ops = {slow_on_stream};
 
-static void node_init(struct node *n, uint8_t seed_byte)
+/* A serves /echo, /slow and /reset. */
+static void serve(struct nh_node *a)
 {
-    struct swarm_config cfg;
-    struct multiaddr l;
-    uint8_t seed[32];
-
-    memset(n, 0, sizeof(*n));
-    memset(seed, seed_byte, sizeof(seed));
-    CHECK_ERR(identity_from_seed(&n->id, seed), 0);
-    swarm_config_default(&cfg, &n->id);
-    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/0", &l), 0);
-    cfg.listen = &l;
-    cfg.n_listen = 1;
-    CHECK_ERR(swarm_new(&loop, &cfg, &n->sw), 0);
-    CHECK_ERR(swarm_listen(n->sw), 0);
-    CHECK_EQ(swarm_listen_addrs(n->sw, &n->addr, 1), 1);
-    CHECK_ERR(router_new(&loop, n->sw, &n->r), 0);
-    n->host.identity = &n->id;
-    n->host.policy.daemon_uid = 1000;
-    n->host.swarm = n->sw;
-    n->host.router = n->r;
-}
-
-static void setup(struct node *a, struct node *b)
-{
-    signal(SIGPIPE, SIG_IGN);
-    CHECK_ERR(identity_global_init(), 0);
-    CHECK_EQ(uv_loop_init(&loop), 0);
-    node_init(a, 1);
-    node_init(b, 2);
     CHECK_ERR(router_add(a->r, "/echo/1.0.0", &echo_ops, NULL), 0);
     CHECK_ERR(router_add(a->r, "/slow/1.0.0", &slow_ops, NULL), 0);
     CHECK_ERR(router_add(a->r, "/reset/1.0.0", &reset_ops, NULL), 0);
 }
 
-static void teardown(struct node *a, struct node *b)
+/* nh_setup_session with A serving, and b dialed to A when `connected`. */
+static void setup(struct nh_node *a, struct nh_node *b, struct ipc_session *s,
+                  struct buf *in, bool connected)
 {
-    router_close(a->r);
-    router_close(b->r);
-    swarm_close(a->sw);
-    swarm_close(b->sw);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    router_free(a->r);
-    router_free(b->r);
-    swarm_free(a->sw);
-    swarm_free(b->sw);
-    CHECK_EQ(uv_loop_close(&loop), 0);
-}
-
-static const struct ipc_peer self = {.pid = 1, .uid = 1000, .gid = 1000};
-
-static void open_session(struct ipc_session *s, struct node *n)
-{
-    ipc_session_init(s, &n->host, &self);
-    CHECK_ERR(ipc_session_open(s), 0);
-}
-
-static size_t count_responses(struct ipc_session *s)
-{
-    const uint8_t *body;
-    size_t body_len, frame_len, off = 0, n = 0;
-    while (ipc_frame_parse(s->out.data + off, s->out.len - off,
-                           IPC_MAX_RESPONSE, &body, &body_len,
-                           &frame_len) == 0) {
-        off += frame_len;
-        n++;
-    }
-    return n;
-}
-
-static bool run_until_responses(struct ipc_session *s, size_t n)
-{
-    uint64_t end = uv_hrtime() + 10000000000ull;
-    while (count_responses(s) < n && uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    return count_responses(s) >= n;
-}
-
-static P2pd__Pb__Response *next_response(struct ipc_session *s)
-{
-    const uint8_t *body;
-    size_t body_len, frame_len;
-    if (ipc_frame_parse(s->out.data, s->out.len, IPC_MAX_RESPONSE, &body,
-                        &body_len, &frame_len) != 0)
-        return NULL;
-    P2pd__Pb__Response *r = p2pd__pb__response__unpack(NULL, body_len, body);
-    buf_consume(&s->out, frame_len);
-    return r;
-}
-
-static int code_of(const P2pd__Pb__Response *r)
-{
-    if (!r)
-        return 1;
-    if (r->type == P2PD__PB__RESPONSE__TYPE__OK)
-        return 0;
-    return r->fastn && r->fastn->has_code ? r->fastn->code : 2;
-}
-
-static void put(struct buf *b, P2pd__Pb__Request *req)
-{
-    CHECK_ERR(ipc_frame_append(b, &req->base), 0);
-}
-
-static void put_connect(struct buf *b, const struct node *to,
-                        const struct multiaddr *addr)
-{
-    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
-    P2pd__Pb__ConnectRequest c = P2PD__PB__CONNECT_REQUEST__INIT;
-    ProtobufCBinaryData a = {addr->len, (uint8_t *)addr->bytes};
-    req.type = P2PD__PB__REQUEST__TYPE__CONNECT;
-    req.connect = &c;
-    c.peer.data = (uint8_t *)to->id.id.bytes;
-    c.peer.len = to->id.id.len;
-    c.addrs = &a;
-    c.n_addrs = 1;
-    put(b, &req);
+    nh_setup_session(a, b, s, in);
+    serve(a);
+    if (connected)
+        CHECK_ERR(
+            swarm_connect(b->sw, &a->id.id, &a->addr, 1, 0, NULL, NULL, NULL),
+            0);
 }
 
 static void put_simple(struct buf *b, int type)
 {
     P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
     req.type = (P2pd__Pb__Request__Type)type;
-    put(b, &req);
+    nh_put(b, &req);
 }
 
-static void put_call(struct buf *b, const struct node *to, const char *proto,
+static void put_call(struct buf *b, const struct nh_node *to, const char *proto,
                      const char *data, uint64_t id, uint32_t max_reply)
 {
     P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
@@ -270,44 +156,36 @@ static void put_call(struct buf *b, const struct node *to, const char *proto,
     c.data.len = strlen(data);
     c.has_max_reply = max_reply != 0;
     c.max_reply = max_reply;
-    put(b, &req);
-}
-
-static void feed(struct ipc_session *s, struct buf *b)
-{
-    ipc_session_feed(s, b->data, b->len, 1000);
-    buf_reset(b);
+    nh_put(b, &req);
 }
 
 TEST(connect_answered_in_order)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
 
-    setup(&a, &b);
-    open_session(&s, &b);
-    buf_init(&in, 1 << 20);
-    put_connect(&in, &a, &a.addr);
+    setup(&a, &b, &s, &in, false);
+    nh_put_connect(&in, &a, &a.addr);
     put_simple(&in, P2PD__PB__REQUEST__TYPE__IDENTIFY);
-    feed(&s, &in);
+    nh_feed(&s, &in, 1000);
     /* CONNECT takes a round trip: nothing answered yet, IDENTIFY waits */
-    CHECK_EQ(count_responses(&s), 0);
+    CHECK_EQ(nh_count_responses(&s), 0);
     CHECK(s.blocked);
     CHECK(!ipc_session_wants_input(&s));
-    CHECK(run_until_responses(&s, 2));
-    P2pd__Pb__Response *r1 = next_response(&s), *r2 = next_response(&s);
-    CHECK_ERR(code_of(r1), 0);
+    CHECK(nh_run_until_responses(&s, 2));
+    P2pd__Pb__Response *r1 = nh_next_response(&s), *r2 = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r1), 0);
     CHECK(r1 && !r1->identify);
-    CHECK_ERR(code_of(r2), 0);
+    CHECK_ERR(nh_code_of(r2), 0);
     CHECK(r2 && r2->identify && r2->identify->n_addrs == 1);
     p2pd__pb__response__free_unpacked(r1, NULL);
     p2pd__pb__response__free_unpacked(r2, NULL);
     CHECK(swarm_is_connected(b.sw, &a.id.id));
     /* LIST_PEERS now shows A */
     put_simple(&in, P2PD__PB__REQUEST__TYPE__LIST_PEERS);
-    feed(&s, &in);
-    r1 = next_response(&s);
+    nh_feed(&s, &in, 1000);
+    r1 = nh_next_response(&s);
     CHECK(r1 && r1->n_peers == 1);
     if (r1 && r1->n_peers == 1)
         CHECK(r1->peers[0]->id.len == a.id.id.len &&
@@ -317,60 +195,54 @@ TEST(connect_answered_in_order)
     struct multiaddr dead;
     CHECK_ERR(swarm_disconnect(b.sw, &a.id.id), 0);
     CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/1", &dead), 0);
-    put_connect(&in, &a, &dead);
-    feed(&s, &in);
-    CHECK(run_until_responses(&s, 1));
-    r1 = next_response(&s);
-    CHECK_ERR(code_of(r1), FASTN_ERR_NET_REFUSED);
+    nh_put_connect(&in, &a, &dead);
+    nh_feed(&s, &in, 1000);
+    CHECK(nh_run_until_responses(&s, 1));
+    r1 = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r1), FASTN_ERR_NET_REFUSED);
     p2pd__pb__response__free_unpacked(r1, NULL);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
 }
 
 TEST(calls_answer_as_they_complete)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
     static char big[5000];
 
-    setup(&a, &b);
-    CHECK_ERR(swarm_connect(b.sw, &a.id.id, &a.addr, 1, 0, NULL, NULL, NULL),
-              0);
-    open_session(&s, &b);
-    buf_init(&in, 1 << 20);
+    setup(&a, &b, &s, &in, true);
     put_call(&in, &a, "/slow/1.0.0", "x", 7, 0);
     put_call(&in, &a, "/echo/1.0.0", "ping", 8, 0);
     memset(big, 'b', sizeof(big) - 1);
     put_call(&in, &a, "/echo/1.0.0", big, 9, 100);
     put_call(&in, &a, "/none/1.0.0", "x", 10, 0);
-    feed(&s, &in);
+    nh_feed(&s, &in, 1000);
     CHECK(!s.blocked); /* calls do not hold the session back */
-    CHECK(run_until_responses(&s, 4));
+    CHECK(nh_run_until_responses(&s, 4));
     uint64_t order[4];
     for (int i = 0; i < 4; i++) {
-        P2pd__Pb__Response *r = next_response(&s);
+        P2pd__Pb__Response *r = nh_next_response(&s);
         CHECK(r && r->fastn && r->fastn->has_call_id);
         if (!r || !r->fastn)
             continue;
         order[i] = r->fastn->call_id;
         switch (r->fastn->call_id) {
         case 7:
-            CHECK_ERR(code_of(r), 0);
+            CHECK_ERR(nh_code_of(r), 0);
             CHECK(r->fastn->call && r->fastn->call->data.len == 4 &&
                   !memcmp(r->fastn->call->data.data, "slow", 4));
             break;
         case 8:
-            CHECK_ERR(code_of(r), 0);
+            CHECK_ERR(nh_code_of(r), 0);
             CHECK(r->fastn->call && r->fastn->call->data.len == 4 &&
                   !memcmp(r->fastn->call->data.data, "ping", 4));
             break;
         case 9:
-            CHECK_ERR(code_of(r), FASTN_ERR_TOO_LARGE);
+            CHECK_ERR(nh_code_of(r), FASTN_ERR_TOO_LARGE);
             break;
         case 10:
-            CHECK_ERR(code_of(r), FASTN_ERR_NET_PROTO_NA);
+            CHECK_ERR(nh_code_of(r), FASTN_ERR_NET_PROTO_NA);
             break;
         default:
             CHECK(false);
@@ -379,9 +251,22 @@ TEST(calls_answer_as_they_complete)
     }
     CHECK_EQ(order[3], 7); /* the slow one last, though it was first */
     CHECK_EQ(s.reserved, 0);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
+}
+
+/* A STREAM_OPEN to `to` for the first of protos[0..n-1] it speaks. */
+static void put_stream_open(struct buf *b, struct nh_node *to, char **protos,
+                            size_t n)
+{
+    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
+    P2pd__Pb__StreamOpenRequest so = P2PD__PB__STREAM_OPEN_REQUEST__INIT;
+    req.type = P2PD__PB__REQUEST__TYPE__STREAM_OPEN;
+    req.streamopen = &so;
+    so.peer.data = to->id.id.bytes;
+    so.peer.len = to->id.id.len;
+    so.proto = protos;
+    so.n_proto = n;
+    nh_put(b, &req);
 }
 
 struct handoff {
@@ -393,31 +278,19 @@ struct handoff {
 
 TEST(stream_open_hands_the_socket_over)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
     int sv[2];
 
-    setup(&a, &b);
-    CHECK_ERR(swarm_connect(b.sw, &a.id.id, &a.addr, 1, 0, NULL, NULL, NULL),
-              0);
-    open_session(&s, &b);
-    buf_init(&in, 1 << 20);
-    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
-    P2pd__Pb__StreamOpenRequest so = P2PD__PB__STREAM_OPEN_REQUEST__INIT;
+    setup(&a, &b, &s, &in, true);
     char *protos[] = {"/nope/1.0.0", "/echo/1.0.0"};
-    req.type = P2PD__PB__REQUEST__TYPE__STREAM_OPEN;
-    req.streamopen = &so;
-    so.peer.data = a.id.id.bytes;
-    so.peer.len = a.id.id.len;
-    so.proto = protos;
-    so.n_proto = 2;
-    put(&in, &req);
+    put_stream_open(&in, &a, protos, 2);
     buf_append(&in, "early bytes", 11); /* the client did not wait */
-    feed(&s, &in);
-    CHECK(run_until_responses(&s, 1));
-    P2pd__Pb__Response *r = next_response(&s);
-    CHECK_ERR(code_of(r), 0);
+    nh_feed(&s, &in, 1000);
+    CHECK(nh_run_until_responses(&s, 1));
+    P2pd__Pb__Response *r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), 0);
     CHECK(r && r->streaminfo && !strcmp(r->streaminfo->proto, "/echo/1.0.0"));
     CHECK(r && r->fastn && r->fastn->stream && r->fastn->stream->stream_id);
     uint64_t sid =
@@ -436,7 +309,7 @@ TEST(stream_open_hands_the_socket_over)
     size_t len = 0;
     uint64_t end = uv_hrtime() + 10000000000ull;
     for (;;) {
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&nh_loop, UV_RUN_NOWAIT);
         ssize_t k = recv(sv[0], got + len, sizeof(got) - 1 - len, MSG_DONTWAIT);
         if (k > 0)
             len += (size_t)k;
@@ -451,43 +324,29 @@ TEST(stream_open_hands_the_socket_over)
     CHECK_ERR(router_stream_result(b.r, sid + 1000, &state, &code),
               FASTN_ERR_NOT_FOUND);
     close(sv[0]);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
 }
 
 TEST(stream_reset_before_hand_off)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
     int sv[2];
 
-    setup(&a, &b);
-    CHECK_ERR(swarm_connect(b.sw, &a.id.id, &a.addr, 1, 0, NULL, NULL, NULL),
-              0);
-    open_session(&s, &b);
-    buf_init(&in, 1 << 20);
-    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
-    P2pd__Pb__StreamOpenRequest so = P2PD__PB__STREAM_OPEN_REQUEST__INIT;
+    setup(&a, &b, &s, &in, true);
     char *protos[] = {"/reset/1.0.0"};
-    req.type = P2PD__PB__REQUEST__TYPE__STREAM_OPEN;
-    req.streamopen = &so;
-    so.peer.data = a.id.id.bytes;
-    so.peer.len = a.id.id.len;
-    so.proto = protos;
-    so.n_proto = 1;
-    put(&in, &req);
-    feed(&s, &in);
-    CHECK(run_until_responses(&s, 1));
-    P2pd__Pb__Response *r = next_response(&s);
+    put_stream_open(&in, &a, protos, 1);
+    nh_feed(&s, &in, 1000);
+    CHECK(nh_run_until_responses(&s, 1));
+    P2pd__Pb__Response *r = nh_next_response(&s);
     uint64_t sid =
         r && r->fastn && r->fastn->stream ? r->fastn->stream->stream_id : 0;
     p2pd__pb__response__free_unpacked(r, NULL);
     /* the reset arrives while the response is still being written */
     uint64_t end = uv_hrtime() + 500000000ull;
     while (uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&nh_loop, UV_RUN_NOWAIT);
     enum router_stream_state state;
     int code;
     CHECK_ERR(router_stream_result(b.r, sid, &state, &code), 0);
@@ -503,12 +362,10 @@ TEST(stream_reset_before_hand_off)
     ssize_t k = -1;
     end = uv_hrtime() + 5000000000ull;
     while (uv_hrtime() < end && (k = recv(sv[0], &c, 1, MSG_DONTWAIT)) < 0)
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&nh_loop, UV_RUN_NOWAIT);
     CHECK_EQ(k, 0);
     close(sv[0]);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
 }
 
 static void put_handler(struct buf *b, int type, const char *addr_text,
@@ -540,28 +397,29 @@ static void put_handler(struct buf *b, int type, const char *addr_text,
         rh.proto = protos;
         rh.n_proto = 1;
     }
-    put(b, &req);
+    nh_put(b, &req);
 }
 
 static int one_code(struct ipc_session *s, struct buf *in)
 {
-    feed(s, in);
-    P2pd__Pb__Response *r = next_response(s);
-    int c = code_of(r);
+    nh_feed(s, in, 1000);
+    P2pd__Pb__Response *r = nh_next_response(s);
+    int c = nh_code_of(r);
     p2pd__pb__response__free_unpacked(r, NULL);
     return c;
 }
 
 TEST(handler_requests)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
     const int SH = P2PD__PB__REQUEST__TYPE__STREAM_HANDLER;
     const int RM = P2PD__PB__REQUEST__TYPE__REMOVE_STREAM_HANDLER;
 
-    setup(&a, &b);
-    open_session(&s, &a);
+    nh_setup(&a, &b);
+    serve(&a);
+    nh_open_session(&s, &a.host, &nh_self);
     buf_init(&in, 1 << 20);
     put_handler(&in, SH, "/unix/%2Ftmp%2Fh1.sock", "/x/1", false);
     CHECK_ERR(one_code(&s, &in), 0);
@@ -578,43 +436,39 @@ TEST(handler_requests)
     put_handler(&in, RM, "/unix/%2Ftmp%2Fh1.sock", "/x/1", false);
     CHECK_ERR(one_code(&s, &in), FASTN_ERR_NOT_FOUND);
     CHECK(router_has(a.r, "/x/1"));
-    ipc_session_cleanup(&s);
-    buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown_session(&a, &b, &s, &in);
 }
 
 TEST(session_gone_cancels_pending)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct ipc_session s;
     struct buf in;
 
-    setup(&a, &b);
-    open_session(&s, &b);
-    buf_init(&in, 1 << 20);
-    put_connect(&in, &a, &a.addr);
-    feed(&s, &in);
+    setup(&a, &b, &s, &in, false);
+    nh_put_connect(&in, &a, &a.addr);
+    nh_feed(&s, &in, 1000);
     put_call(&in, &a, "/slow/1.0.0", "x", 1, 0);
     CHECK(s.blocked);
     /* the client goes while CONNECT (and the call queued behind) wait */
     ipc_session_cleanup(&s);
     /* a call in flight, then the client goes */
-    open_session(&s, &b);
+    nh_open_session(&s, &b.host, &nh_self);
     uint64_t end = uv_hrtime() + 2000000000ull;
     while (!swarm_is_connected(b.sw, &a.id.id) && uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    feed(&s, &in);
+        uv_run(&nh_loop, UV_RUN_ONCE);
+    nh_feed(&s, &in, 1000);
     CHECK_EQ(s.n_deferred, 1);
     ipc_session_cleanup(&s);
     /* the loop goes on without touching the freed sessions */
     end = uv_hrtime() + 500000000ull;
     while (uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&nh_loop, UV_RUN_NOWAIT);
     struct swarm_stats st;
     swarm_get_stats(b.sw, &st);
     CHECK_EQ(st.streams, 0);
     buf_cleanup(&in);
-    teardown(&a, &b);
+    nh_teardown(&a, &b);
 }
 
 int main(void)

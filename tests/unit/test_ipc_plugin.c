@@ -4,11 +4,9 @@
  * plugins in a temporary home, a real state.sqlite. Checks deferred
  * answers (in order, with pipelined requests behind them), a client that
  * leaves before its answer, admin-only requests, and subscriptions. */
-#include "ipc/frame.h"
-#include "ipc/ipc.h"
+#include "net_harness.h"
 #include "plugin/plugin.h"
 #include "store/store.h"
-#include "test.h"
 #include "util/log.h"
 
 static struct identity ident;
@@ -124,41 +122,14 @@ static void put(struct buf *b, int type, Fastn__PluginRequest *pr,
     ext.notify = nr;
     req.type = P2PD__PB__REQUEST__TYPE__FASTN;
     req.fastn = &ext;
-    CHECK_ERR(ipc_frame_append(b, &req.base), 0);
+    nh_put(b, &req);
 }
 
 static void put_identify(struct buf *b)
 {
     P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
     req.type = P2PD__PB__REQUEST__TYPE__IDENTIFY;
-    CHECK_ERR(ipc_frame_append(b, &req.base), 0);
-}
-
-static void feed(struct ipc_session *s, struct buf *b)
-{
-    ipc_session_feed(s, b->data, b->len, 5000);
-    buf_reset(b);
-}
-
-static P2pd__Pb__Response *next_response(struct ipc_session *s)
-{
-    const uint8_t *body;
-    size_t body_len, frame_len;
-    if (ipc_frame_parse(s->out.data, s->out.len, IPC_MAX_RESPONSE, &body,
-                        &body_len, &frame_len) != 0)
-        return NULL;
-    P2pd__Pb__Response *r = p2pd__pb__response__unpack(NULL, body_len, body);
-    buf_consume(&s->out, frame_len);
-    return r;
-}
-
-static int code(const P2pd__Pb__Response *r)
-{
-    if (!r)
-        return 1;
-    if (r->type == P2PD__PB__RESPONSE__TYPE__OK)
-        return 0;
-    return r->fastn && r->fastn->has_code ? r->fastn->code : 2;
+    nh_put(b, &req);
 }
 
 static Fastn__PluginRequest call_req(const char *name, const char *method,
@@ -186,11 +157,11 @@ static int install(struct ipc_session *s, const char *rel)
     pr.wasm.data = wasm;
     pr.wasm.len = len;
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_INSTALL, &pr, NULL, 0);
-    feed(s, &b);
+    nh_feed(s, &b, 5000);
     free(wasm);
     buf_cleanup(&b);
-    P2pd__Pb__Response *r = next_response(s);
-    int rc = code(r);
+    P2pd__Pb__Response *r = nh_next_response(s);
+    int rc = nh_code_of(r);
     if (r)
         p2pd__pb__response__free_unpacked(r, NULL);
     run_plugins(0);
@@ -212,7 +183,7 @@ TEST(calls_are_answered_later_and_in_order)
     Fastn__PluginRequest pr = call_req("test-probe", "later", "");
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 77);
     put_identify(&b);
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     CHECK_EQ(s.out.len, 0); /* nothing yet: IDENTIFY waits its turn */
     CHECK(s.blocked);
     run_plugins(0);
@@ -220,33 +191,33 @@ TEST(calls_are_answered_later_and_in_order)
     int before = kicks;
     run_plugins(20); /* the timer fires, the probe answers */
     CHECK(kicks > before);
-    r = next_response(&s);
-    CHECK_ERR(code(r), 0);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), 0);
     CHECK(r && r->fastn && r->fastn->has_call_id && r->fastn->call_id == 77);
     CHECK(r && r->fastn && r->fastn->has_call_result &&
           r->fastn->call_result.len == 5 &&
           !memcmp(r->fastn->call_result.data, "later", 5));
     p2pd__pb__response__free_unpacked(r, NULL);
-    r = next_response(&s); /* then IDENTIFY */
+    r = nh_next_response(&s); /* then IDENTIFY */
     CHECK(r && r->identify != NULL);
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(!s.blocked);
     /* an error answer carries the plugin's message */
     pr = call_req("echo", "nope", "");
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 78);
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     run_plugins(0);
-    r = next_response(&s);
-    CHECK_ERR(code(r), FASTN_ERR_NOT_FOUND);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_NOT_FOUND);
     CHECK(r && r->error && strstr(r->error->msg, "unknown method"));
     CHECK(r && r->fastn->call_id == 78);
     p2pd__pb__response__free_unpacked(r, NULL);
     /* no such plugin: answered at once */
     pr = call_req("nosuch", "x", "");
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 79);
-    feed(&s, &b);
-    r = next_response(&s);
-    CHECK_ERR(code(r), FASTN_ERR_NOT_FOUND);
+    nh_feed(&s, &b, 5000);
+    r = nh_next_response(&s);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_NOT_FOUND);
     p2pd__pb__response__free_unpacked(r, NULL);
     ipc_session_cleanup(&s);
     buf_cleanup(&b);
@@ -264,7 +235,7 @@ TEST(client_leaves_before_its_answer)
     CHECK_ERR(install(&s, "tests/plugins/probe.wasm"), 0);
     Fastn__PluginRequest pr = call_req("test-probe", "later", "");
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 1);
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     CHECK(host.plugin_calls != NULL);
     ipc_session_cleanup(&s); /* the client hung up */
     CHECK(host.plugin_calls == NULL);
@@ -273,10 +244,10 @@ TEST(client_leaves_before_its_answer)
     open_session(&s2, &admin_peer);
     pr = call_req("test-probe", "peer", "");
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &pr, NULL, 2);
-    feed(&s2, &b);
+    nh_feed(&s2, &b, 5000);
     run_plugins(0);
-    P2pd__Pb__Response *r = next_response(&s2);
-    CHECK_ERR(code(r), 0);
+    P2pd__Pb__Response *r = nh_next_response(&s2);
+    CHECK_ERR(nh_code_of(r), 0);
     p2pd__pb__response__free_unpacked(r, NULL);
     ipc_session_cleanup(&s2);
     buf_cleanup(&b);
@@ -303,25 +274,25 @@ TEST(changes_need_an_admin)
                    FASTN__REQUEST__TYPE__PLUGIN_DISABLE};
     for (int i = 0; i < 3; i++) {
         put(&b, types[i], &pr, NULL, 0);
-        feed(&u, &b);
-        r = next_response(&u);
-        CHECK_ERR(code(r), FASTN_ERR_ADMIN_ONLY);
+        nh_feed(&u, &b, 5000);
+        r = nh_next_response(&u);
+        CHECK_ERR(nh_code_of(r), FASTN_ERR_ADMIN_ONLY);
         p2pd__pb__response__free_unpacked(r, NULL);
     }
     /* reading and calling are for every admitted client */
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_LIST, NULL, NULL, 0);
-    feed(&u, &b);
-    r = next_response(&u);
-    CHECK(code(r) == 0 && r->fastn->n_plugins == 1 &&
+    nh_feed(&u, &b, 5000);
+    r = nh_next_response(&u);
+    CHECK(nh_code_of(r) == 0 && r->fastn->n_plugins == 1 &&
           !strcmp(r->fastn->plugins[0]->name, "echo") &&
           !strcmp(r->fastn->plugins[0]->state, "running"));
     p2pd__pb__response__free_unpacked(r, NULL);
     Fastn__PluginRequest cr = call_req("echo", "echo", "hi");
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &cr, NULL, 0);
-    feed(&u, &b);
+    nh_feed(&u, &b, 5000);
     run_plugins(0);
-    r = next_response(&u);
-    CHECK(code(r) == 0 && r->fastn->call_result.len == 2);
+    r = nh_next_response(&u);
+    CHECK(nh_code_of(r) == 0 && r->fastn->call_result.len == 2);
     p2pd__pb__response__free_unpacked(r, NULL);
     ipc_session_cleanup(&a);
     ipc_session_cleanup(&u);
@@ -343,16 +314,16 @@ TEST(subscribers_get_every_change)
     open_session(&other, &admin_peer);
     CHECK_ERR(store_notify_add(state, 1, "fastnd", "before", "", &id), 0);
     put(&b, FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE, NULL, NULL, 5);
-    feed(&sub, &b);
-    r = next_response(&sub);
-    CHECK(code(r) == 0 && r->fastn->has_count && r->fastn->count == 1);
+    nh_feed(&sub, &b, 5000);
+    r = nh_next_response(&sub);
+    CHECK(nh_code_of(r) == 0 && r->fastn->has_count && r->fastn->count == 1);
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(sub.streaming);
     int before = kicks;
     CHECK_ERR(store_notify_add(state, 2, "chat", "hello", "body", &id), 0);
     CHECK(kicks > before);
-    r = next_response(&sub);
-    CHECK(code(r) == 0 && r->fastn->event &&
+    r = nh_next_response(&sub);
+    CHECK(nh_code_of(r) == 0 && r->fastn->event &&
           r->fastn->event->kind == FASTN__NOTIFY_EVENT__KIND__NEW &&
           !strcmp(r->fastn->event->notification->title, "hello"));
     p2pd__pb__response__free_unpacked(r, NULL);
@@ -360,28 +331,28 @@ TEST(subscribers_get_every_change)
     nr.has_id = true;
     nr.id = id;
     put(&b, FASTN__REQUEST__TYPE__NOTIFY_MARK_READ, NULL, &nr, 0);
-    feed(&other, &b);
-    r = next_response(&other);
-    CHECK(code(r) == 0 && r->fastn->count == 1);
+    nh_feed(&other, &b, 5000);
+    r = nh_next_response(&other);
+    CHECK(nh_code_of(r) == 0 && r->fastn->count == 1);
     p2pd__pb__response__free_unpacked(r, NULL);
-    r = next_response(&sub);
+    r = nh_next_response(&sub);
     CHECK(r && r->fastn->event->kind == FASTN__NOTIFY_EVENT__KIND__READ &&
           r->fastn->event->notification->read);
     p2pd__pb__response__free_unpacked(r, NULL);
     /* a subscribed client's requests are not read */
     put_identify(&b);
-    feed(&sub, &b);
+    nh_feed(&sub, &b, 5000);
     CHECK_EQ(sub.out.len, 0);
     /* the list, the count */
     put(&b, FASTN__REQUEST__TYPE__NOTIFY_LIST, NULL, NULL, 0);
     put(&b, FASTN__REQUEST__TYPE__NOTIFY_UNREAD, NULL, NULL, 0);
-    feed(&other, &b);
-    r = next_response(&other);
-    CHECK(code(r) == 0 && r->fastn->n_notifications == 2 &&
+    nh_feed(&other, &b, 5000);
+    r = nh_next_response(&other);
+    CHECK(nh_code_of(r) == 0 && r->fastn->n_notifications == 2 &&
           !strcmp(r->fastn->notifications[1]->source, "chat"));
     p2pd__pb__response__free_unpacked(r, NULL);
-    r = next_response(&other);
-    CHECK(code(r) == 0 && r->fastn->count == 1);
+    r = nh_next_response(&other);
+    CHECK(nh_code_of(r) == 0 && r->fastn->count == 1);
     p2pd__pb__response__free_unpacked(r, NULL);
     /* after the subscriber leaves, changes go nowhere (no crash) */
     ipc_session_cleanup(&sub);

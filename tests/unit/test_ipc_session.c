@@ -1,9 +1,7 @@
 /* Unit tests for src/ipc's sans-I/O core: admission policy, sessions
  * (requests in order, bad frames, truncation, refusal) and the IDENTIFY,
  * LIST_PEERS and fastn STATUS handlers. */
-#include "ipc/frame.h"
-#include "ipc/ipc.h"
-#include "test.h"
+#include "net_harness.h"
 
 static struct identity ident;
 static struct ipc_host host;
@@ -23,27 +21,40 @@ static void setup(void)
     host.policy.daemon_uid = 1000;
 }
 
+/* What most cases start from: the host, an input buffer of cap bytes, and
+ * a session for the daemon's own user. */
+static void start(struct ipc_session *s, struct buf *b, size_t cap)
+{
+    setup();
+    buf_init(b, cap);
+    nh_open_session(s, &host, &self_peer);
+}
+
+static void stop(struct ipc_session *s, struct buf *b)
+{
+    ipc_session_cleanup(s);
+    buf_cleanup(b);
+}
+
 static void put_request(struct buf *b, int type, const Fastn__Request *ext)
 {
     P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
     req.type = (P2pd__Pb__Request__Type)type;
     req.fastn = (Fastn__Request *)ext;
-    CHECK_ERR(ipc_frame_append(b, &req.base), 0);
+    nh_put(b, &req);
 }
 
 /* Takes the next response off the session's output; NULL when none. */
 static P2pd__Pb__Response *next_response(struct ipc_session *s)
 {
     const uint8_t *body;
-    size_t body_len, frame_len;
-    if (ipc_frame_parse(s->out.data, s->out.len, IPC_MAX_RESPONSE, &body,
-                        &body_len, &frame_len) != 0)
+    size_t body_len;
+    if (!nh_peek_frame(s, &body, &body_len))
         return NULL;
     /* Response.type is field 1: it is always on the wire, even for OK */
     CHECK(body_len >= 2 && body[0] == 0x08);
-    P2pd__Pb__Response *r = p2pd__pb__response__unpack(NULL, body_len, body);
+    P2pd__Pb__Response *r = nh_next_response(s);
     CHECK(r != NULL);
-    buf_consume(&s->out, frame_len);
     return r;
 }
 
@@ -55,28 +66,14 @@ static int error_code(const P2pd__Pb__Response *r)
     return r->fastn->code;
 }
 
-static void open_session(struct ipc_session *s, const struct ipc_peer *peer)
-{
-    ipc_session_init(s, &host, peer);
-    CHECK_ERR(ipc_session_open(s), 0);
-}
-
-static void feed(struct ipc_session *s, struct buf *b)
-{
-    ipc_session_feed(s, b->data, b->len, 5000);
-    buf_reset(b);
-}
-
 TEST(identify)
 {
     struct ipc_session s;
     struct buf b;
 
-    setup();
-    buf_init(&b, 1 << 20);
-    open_session(&s, &self_peer);
+    start(&s, &b, 1 << 20);
     put_request(&b, P2PD__PB__REQUEST__TYPE__IDENTIFY, NULL);
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     P2pd__Pb__Response *r = next_response(&s);
     CHECK(r && r->type == P2PD__PB__RESPONSE__TYPE__OK && r->identify);
     if (r && r->identify) {
@@ -87,8 +84,7 @@ TEST(identify)
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(!s.closing);
     CHECK_EQ(host.requests, 1);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 TEST(requests_answered_in_order_bytewise)
@@ -99,9 +95,7 @@ TEST(requests_answered_in_order_bytewise)
                                 P2PD__PB__REQUEST__TYPE__DHT,
                                 P2PD__PB__REQUEST__TYPE__IDENTIFY};
 
-    setup();
-    buf_init(&b, 1 << 20);
-    open_session(&s, &self_peer);
+    start(&s, &b, 1 << 20);
     for (int i = 0; i < 3; i++)
         put_request(&b, types[i], NULL);
     /* one byte at a time: frames split anywhere */
@@ -120,8 +114,7 @@ TEST(requests_answered_in_order_bytewise)
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(next_response(&s) == NULL);
     CHECK(!s.closing);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 static void check_fails(const uint8_t *p, size_t n, int code)
@@ -129,7 +122,7 @@ static void check_fails(const uint8_t *p, size_t n, int code)
     struct ipc_session s;
     struct buf b;
 
-    open_session(&s, &self_peer);
+    nh_open_session(&s, &host, &self_peer);
     CHECK_ERR(ipc_session_feed(&s, p, n, 5000), code);
     CHECK(s.closing);
     P2pd__Pb__Response *r = next_response(&s);
@@ -141,8 +134,7 @@ static void check_fails(const uint8_t *p, size_t n, int code)
     CHECK_ERR(ipc_session_feed(&s, b.data, b.len, 5000), 0);
     CHECK(next_response(&s) == NULL);
     CHECK(ipc_session_done(&s));
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 TEST(bad_frames_close)
@@ -178,7 +170,7 @@ TEST(largest_request_fits)
     size_t vlen = room - uvarint_len(room - 3);
     n += uvarint_encode(vlen, p + n);
     n += vlen;
-    open_session(&s, &self_peer);
+    nh_open_session(&s, &host, &self_peer);
     CHECK_ERR(ipc_session_feed(&s, p, n, 5000), 0);
     P2pd__Pb__Response *r = next_response(&s);
     CHECK(r && r->identify);
@@ -195,7 +187,7 @@ TEST(truncated_at_eof)
     setup();
     buf_init(&b, 1024);
     put_request(&b, P2PD__PB__REQUEST__TYPE__IDENTIFY, NULL);
-    open_session(&s, &self_peer);
+    nh_open_session(&s, &host, &self_peer);
     CHECK_ERR(ipc_session_feed(&s, b.data, b.len - 1, 5000), 0);
     CHECK(next_response(&s) == NULL);
     CHECK_ERR(ipc_session_eof(&s), FASTN_ERR_TRUNCATED);
@@ -205,11 +197,10 @@ TEST(truncated_at_eof)
     CHECK(ipc_session_done(&s));
     ipc_session_cleanup(&s);
     /* a clean EOF between requests is no error */
-    open_session(&s, &self_peer);
+    nh_open_session(&s, &host, &self_peer);
     CHECK_ERR(ipc_session_eof(&s), 0);
     CHECK(ipc_session_done(&s));
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 TEST(refused_before_any_request)
@@ -224,14 +215,13 @@ TEST(refused_before_any_request)
     CHECK_ERR(ipc_session_open(&s), FASTN_ERR_NOT_ALLOWED);
     CHECK(s.closing);
     put_request(&b, P2PD__PB__REQUEST__TYPE__IDENTIFY, NULL);
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     P2pd__Pb__Response *r = next_response(&s);
     CHECK(r && error_code(r) == FASTN_ERR_NOT_ALLOWED && !r->identify);
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(next_response(&s) == NULL);
     CHECK_EQ(host.requests, 0);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 TEST(policy)
@@ -274,15 +264,13 @@ TEST(fastn_status)
     struct buf b;
     Fastn__Request ext = FASTN__REQUEST__INIT;
 
-    setup();
-    buf_init(&b, 1024);
-    open_session(&s, &self_peer);
+    start(&s, &b, 1024);
     ext.version = 1;
     ext.type = FASTN__REQUEST__TYPE__STATUS;
     ext.has_call_id = true;
     ext.call_id = 77;
     put_request(&b, P2PD__PB__REQUEST__TYPE__FASTN, &ext);
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     P2pd__Pb__Response *r = next_response(&s);
     CHECK(r && r->type == P2PD__PB__RESPONSE__TYPE__OK && r->fastn);
     if (r && r->fastn && r->fastn->status) {
@@ -299,8 +287,7 @@ TEST(fastn_status)
         CHECK(!"no status");
     }
     p2pd__pb__response__free_unpacked(r, NULL);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 TEST(fastn_errors_keep_session)
@@ -309,15 +296,13 @@ TEST(fastn_errors_keep_session)
     struct buf b;
     Fastn__Request ext = FASTN__REQUEST__INIT;
 
-    setup();
-    buf_init(&b, 1024);
-    open_session(&s, &self_peer);
+    start(&s, &b, 1024);
     put_request(&b, P2PD__PB__REQUEST__TYPE__FASTN, NULL); /* no part */
     ext.version = 9;
     ext.type = (Fastn__Request__Type)55; /* from a newer client */
     put_request(&b, P2PD__PB__REQUEST__TYPE__FASTN, &ext);
     put_request(&b, 77, NULL); /* a Request.Type from the future */
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     P2pd__Pb__Response *r = next_response(&s);
     CHECK(r && error_code(r) == FASTN_ERR_MALFORMED);
     p2pd__pb__response__free_unpacked(r, NULL);
@@ -329,8 +314,7 @@ TEST(fastn_errors_keep_session)
     CHECK(r && error_code(r) == FASTN_ERR_UNSUPPORTED);
     p2pd__pb__response__free_unpacked(r, NULL);
     CHECK(!s.closing);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 TEST(client_not_reading_is_closed)
@@ -338,17 +322,14 @@ TEST(client_not_reading_is_closed)
     struct ipc_session s;
     struct buf b;
 
-    setup();
-    buf_init(&b, 1 << 20);
-    open_session(&s, &self_peer);
+    start(&s, &b, 1 << 20);
     s.out.max = 200; /* as if the transport could not send */
     for (int i = 0; i < 100; i++)
         put_request(&b, P2PD__PB__REQUEST__TYPE__IDENTIFY, NULL);
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     CHECK(s.closing);
     CHECK(s.out.len <= 200);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 TEST(no_secret_in_any_response)
@@ -357,21 +338,18 @@ TEST(no_secret_in_any_response)
     struct buf b;
     Fastn__Request ext = FASTN__REQUEST__INIT;
 
-    setup();
-    buf_init(&b, 1 << 16);
-    open_session(&s, &self_peer);
+    start(&s, &b, 1 << 16);
     ext.version = 1;
     ext.type = FASTN__REQUEST__TYPE__STATUS;
     for (int t = 0; t <= 12; t++)
         put_request(&b, t, NULL);
     put_request(&b, P2PD__PB__REQUEST__TYPE__FASTN, &ext);
-    feed(&s, &b);
+    nh_feed(&s, &b, 5000);
     CHECK(s.out.len > 0);
     /* no 8-byte window of the secret seed appears anywhere */
     for (size_t i = 0; i + 8 <= 32; i++)
         CHECK(memmem(s.out.data, s.out.len, ident.seckey + i, 8) == NULL);
-    ipc_session_cleanup(&s);
-    buf_cleanup(&b);
+    stop(&s, &b);
 }
 
 int main(void)

@@ -4,74 +4,11 @@
  * handlers (a Unix socket this test listens on: StreamInfo first, then
  * the stream both ways with half-close; a handler whose socket is gone is
  * dropped and the stream goes to the next), plus the table's checks. */
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <uv.h>
 
-#include "ipc/frame.h"
 #include "ipc/p2pd.pb-c.h"
-#include "router/router.h"
-#include "test.h"
-
-static uv_loop_t loop;
-
-struct node {
-    struct identity id;
-    struct swarm *sw;
-    struct router *r;
-    struct multiaddr addr;
-};
-
-static void node_init(struct node *n, uint8_t seed_byte)
-{
-    struct swarm_config cfg;
-    struct multiaddr l;
-    uint8_t seed[32];
-
-    memset(n, 0, sizeof(*n));
-    memset(seed, seed_byte, sizeof(seed));
-    CHECK_ERR(identity_from_seed(&n->id, seed), 0);
-    swarm_config_default(&cfg, &n->id);
-    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/0", &l), 0);
-    cfg.listen = &l;
-    cfg.n_listen = 1;
-    CHECK_ERR(swarm_new(&loop, &cfg, &n->sw), 0);
-    CHECK_ERR(swarm_listen(n->sw), 0);
-    CHECK_EQ(swarm_listen_addrs(n->sw, &n->addr, 1), 1);
-    CHECK_ERR(router_new(&loop, n->sw, &n->r), 0);
-}
-
-static void setup(struct node *a, struct node *b)
-{
-    signal(SIGPIPE, SIG_IGN);
-    CHECK_ERR(identity_global_init(), 0);
-    CHECK_EQ(uv_loop_init(&loop), 0);
-    node_init(a, 1);
-    node_init(b, 2);
-}
-
-static void teardown(struct node *a, struct node *b)
-{
-    router_close(a->r);
-    router_close(b->r);
-    swarm_close(a->sw);
-    swarm_close(b->sw);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    router_free(a->r);
-    router_free(b->r);
-    swarm_free(a->sw);
-    swarm_free(b->sw);
-    CHECK_EQ(uv_loop_close(&loop), 0);
-}
-
-static bool run_until(const int *flag)
-{
-    uint64_t end = uv_hrtime() + 10000000000ull;
-    while (!*flag && uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    return *flag != 0;
-}
+#include "net_harness.h"
 
 /* --- an in-process handler that answers its name and closes ----------- */
 
@@ -145,7 +82,7 @@ static void fetch_cb(struct swarm_stream *s,
     }
 }
 
-static void fetch(struct node *from, struct node *to, const char *proto,
+static void fetch(struct nh_node *from, struct nh_node *to, const char *proto,
                   struct fetch *f)
 {
     int err = 0;
@@ -161,10 +98,10 @@ static void fetch(struct node *from, struct node *to, const char *proto,
         swarm_stream_write(s, (const uint8_t *)f->send, strlen(f->send));
         swarm_stream_close(s);
     }
-    CHECK(run_until(&f->done));
+    CHECK(nh_run_until(&f->done));
 }
 
-static void connect_nodes(struct node *from, struct node *to)
+static void connect_nodes(struct nh_node *from, struct nh_node *to)
 {
     struct fetch f = {.send = NULL};
     /* a stream to an unserved protocol dials and fails with NA */
@@ -177,12 +114,12 @@ static void connect_nodes(struct node *from, struct node *to)
 
 TEST(in_process_round_robin)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct namer one = {"one", 0}, two = {"two", 0};
     struct fetch f = {.send = NULL};
     struct router_stats st;
 
-    setup(&a, &b);
+    nh_setup(&a, &b);
     connect_nodes(&b, &a);
     CHECK_ERR(router_add(a.r, "/who/1.0.0", &namer_ops, &one), 0);
     CHECK_ERR(router_add(a.r, "/who/1.0.0", &namer_ops, &two), 0);
@@ -216,17 +153,17 @@ TEST(in_process_round_robin)
     CHECK(!router_has(a.r, "/who/1.0.0"));
     fetch(&b, &a, "/who/1.0.0", &f);
     CHECK_ERR(f.err, FASTN_ERR_NET_PROTO_NA);
-    teardown(&a, &b);
+    nh_teardown(&a, &b);
 }
 
 TEST(table_checks)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct namer one = {"one", 0};
     struct multiaddr tcp, udp, dns;
     char longp[ROUTER_PROTOCOL_MAX + 2];
 
-    setup(&a, &b);
+    nh_setup(&a, &b);
     CHECK_ERR(router_add(a.r, "", &namer_ops, &one), FASTN_ERR_INVAL);
     CHECK_ERR(router_add(a.r, "/a\nb", &namer_ops, &one), FASTN_ERR_INVAL);
     memset(longp, 'x', sizeof(longp) - 1);
@@ -251,7 +188,7 @@ TEST(table_checks)
     const char *names[4];
     CHECK_EQ(router_protocols(a.r, names, 4), 1);
     CHECK_STR(names[0], "/p/1");
-    teardown(&a, &b);
+    nh_teardown(&a, &b);
 }
 
 /* --- a client handler: a Unix socket served on the same loop ------------ */
@@ -331,7 +268,7 @@ static void srv_on_conn(uv_stream_t *server, int status)
     s->streams++;
     s->in_len = 0;
     s->info_ok = s->eof = false;
-    uv_pipe_init(&loop, &s->conn, 0);
+    uv_pipe_init(&nh_loop, &s->conn, 0);
     s->conn.data = s;
     CHECK_EQ(uv_accept(server, (uv_stream_t *)&s->conn), 0);
     uv_read_start((uv_stream_t *)&s->conn, srv_alloc, srv_read);
@@ -341,7 +278,7 @@ static void srv_start(struct handler_srv *s, const char *path)
 {
     memset(s, 0, sizeof(*s));
     unlink(path);
-    uv_pipe_init(&loop, &s->server, 0);
+    uv_pipe_init(&nh_loop, &s->server, 0);
     s->server.data = s;
     CHECK_EQ(uv_pipe_bind(&s->server, path), 0);
     CHECK_EQ(uv_listen((uv_stream_t *)&s->server, 16, srv_on_conn), 0);
@@ -356,7 +293,7 @@ static void unix_addr(struct multiaddr *ma, const char *path)
 
 TEST(client_handler_splice_and_dead_handler)
 {
-    struct node a, b;
+    struct nh_node a, b;
     struct handler_srv srv;
     struct fetch f = {.send = "world"};
     struct multiaddr live, dead;
@@ -365,7 +302,7 @@ TEST(client_handler_splice_and_dead_handler)
     snprintf(path, sizeof(path), "/tmp/fastn-rt-%d.sock", (int)getpid());
     snprintf(gone, sizeof(gone), "/tmp/fastn-rt-%d-gone.sock", (int)getpid());
     unlink(gone);
-    setup(&a, &b);
+    nh_setup(&a, &b);
     connect_nodes(&b, &a);
     srv_start(&srv, path);
     unix_addr(&live, path);
@@ -388,12 +325,12 @@ TEST(client_handler_splice_and_dead_handler)
     CHECK_EQ(srv.streams, 2);
     /* the last handler gone too: the stream is reset */
     uv_close((uv_handle_t *)&srv.server, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_run(&nh_loop, UV_RUN_NOWAIT);
     unlink(path);
     fetch(&b, &a, "/greet/1.0.0", &f);
     CHECK(f.err != 0);
     CHECK(!router_has(a.r, "/greet/1.0.0"));
-    teardown(&a, &b);
+    nh_teardown(&a, &b);
 }
 
 int main(void)

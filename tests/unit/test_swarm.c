@@ -4,14 +4,10 @@
  * simultaneous dials resolving to one connection, the wrong PeerID, an
  * unknown protocol, ping, perf, and a connection dying under its
  * streams. */
-#include <signal.h>
-#include <uv.h>
-
 #include "net/identify.h"
 #include "net/perf.h"
-#include "net/swarm.h"
 #include "net/swarm_int.h"
-#include "test.h"
+#include "net_harness.h"
 
 #define ECHO_P "/echo/1.0.0"
 
@@ -21,8 +17,6 @@ struct node {
     struct multiaddr addr; /* listen address with its real port */
     int echo_streams;
 };
-
-static uv_loop_t loop;
 
 static bool echo_supports(void *arg, const char *p)
 {
@@ -99,23 +93,8 @@ static const struct swarm_stream_listener echo_listener = {
 
 static void node_init(struct node *n, uint8_t seed_byte, bool listen)
 {
-    struct swarm_config cfg;
-    struct multiaddr l;
-    uint8_t seed[32];
-
     memset(n, 0, sizeof(*n));
-    memset(seed, seed_byte, sizeof(seed));
-    CHECK_ERR(identity_from_seed(&n->id, seed), 0);
-    swarm_config_default(&cfg, &n->id);
-    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/0", &l), 0);
-    if (listen) {
-        cfg.listen = &l;
-        cfg.n_listen = 1;
-    }
-    CHECK_ERR(swarm_new(&loop, &cfg, &n->sw), 0);
-    CHECK_ERR(swarm_listen(n->sw), 0);
-    if (listen)
-        CHECK_EQ(swarm_listen_addrs(n->sw, &n->addr, 1), 1);
+    nh_swarm_start(&n->id, seed_byte, listen, &n->sw, &n->addr);
     swarm_set_stream_listener(n->sw, &echo_listener, n);
 }
 
@@ -124,30 +103,14 @@ static void node_close(struct node *n)
     swarm_close(n->sw);
 }
 
-static void setup(void)
-{
-    signal(SIGPIPE, SIG_IGN); /* as fastnd: a dead peer is an error return */
-    CHECK_ERR(identity_global_init(), 0);
-    CHECK_EQ(uv_loop_init(&loop), 0);
-}
-
 static void teardown(struct node **nodes, int count)
 {
     for (int i = 0; i < count; i++)
         node_close(nodes[i]);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_run(&nh_loop, UV_RUN_DEFAULT);
     for (int i = 0; i < count; i++)
         swarm_free(nodes[i]->sw);
-    CHECK_EQ(uv_loop_close(&loop), 0);
-}
-
-/* Runs the loop until *flag is set or 10 s pass. */
-static bool run_until(const int *flag)
-{
-    uint64_t end = uv_hrtime() + 10000000000ull;
-    while (!*flag && uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    return *flag != 0;
+    CHECK_EQ(uv_loop_close(&nh_loop), 0);
 }
 
 static void timer_noop(uv_timer_t *t)
@@ -159,12 +122,12 @@ static void run_for_ms(unsigned ms)
 {
     uint64_t end = uv_hrtime() + ms * 1000000ull;
     uv_timer_t t;
-    uv_timer_init(&loop, &t);
+    uv_timer_init(&nh_loop, &t);
     uv_timer_start(&t, timer_noop, ms, 0);
     while (uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(&nh_loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&t, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_run(&nh_loop, UV_RUN_NOWAIT);
 }
 
 struct connect_result {
@@ -185,7 +148,7 @@ static int connect_nodes(struct node *from, struct node *to)
     CHECK_ERR(swarm_connect(from->sw, &to->id.id, &to->addr, 1, 0, on_connected,
                             &r, NULL),
               0);
-    CHECK(run_until(&r.done));
+    CHECK(nh_run_until(&r.done));
     return r.err;
 }
 
@@ -226,7 +189,7 @@ TEST(connect_and_identify)
     struct node a, b;
     struct agent_check ag = {{0}, 0};
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     CHECK_ERR(connect_nodes(&b, &a), 0);
@@ -259,7 +222,7 @@ TEST(wrong_peer_refused)
     struct identity other;
     uint8_t seed[32];
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     memset(seed, 9, sizeof(seed));
@@ -268,7 +231,7 @@ TEST(wrong_peer_refused)
     CHECK_ERR(
         swarm_connect(b.sw, &other.id, &a.addr, 1, 0, on_connected, &r, NULL),
         0);
-    CHECK(run_until(&r.done));
+    CHECK(nh_run_until(&r.done));
     CHECK_ERR(r.err, FASTN_ERR_NET_WRONG_PEER);
     CHECK(!swarm_is_connected(b.sw, &other.id));
     /* a refused port */
@@ -277,7 +240,7 @@ TEST(wrong_peer_refused)
     r.done = 0;
     CHECK_ERR(
         swarm_connect(b.sw, &other.id, &dead, 1, 0, on_connected, &r, NULL), 0);
-    CHECK(run_until(&r.done));
+    CHECK(nh_run_until(&r.done));
     CHECK_ERR(r.err, FASTN_ERR_NET_REFUSED);
     /* no address at all */
     CHECK_ERR(
@@ -386,7 +349,7 @@ TEST(echo_streams)
     struct client c1 = {.size = 1000000},
                   c2 = {.size = 3000000, .frames = true};
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     /* no connect first: opening the stream dials (a's address given once
@@ -397,8 +360,8 @@ TEST(echo_streams)
         0);
     start_client(&b, &a, &c1, ECHO_P);
     start_client(&b, &a, &c2, ECHO_P);
-    CHECK(run_until(&c1.closed));
-    CHECK(run_until(&c2.closed));
+    CHECK(nh_run_until(&c1.closed));
+    CHECK(nh_run_until(&c2.closed));
     CHECK_EQ(r.err, 0);
     CHECK_ERR(c1.err, 0);
     CHECK_ERR(c2.err, 0);
@@ -418,7 +381,7 @@ TEST(hundred_streams_one_connection)
     static struct client cs[100];
     int done = 0;
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     CHECK_ERR(connect_nodes(&b, &a), 0);
@@ -431,7 +394,7 @@ TEST(hundred_streams_one_connection)
     }
     uint64_t end = uv_hrtime() + 20000000000ull;
     while (done < 100 && uv_hrtime() < end)
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(&nh_loop, UV_RUN_ONCE);
     CHECK_EQ(done, 100);
     for (int i = 0; i < 100; i++) {
         CHECK_ERR(cs[i].err, 0);
@@ -448,12 +411,12 @@ TEST(unknown_protocol)
     struct node a, b;
     struct client c = {.size = 10};
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     CHECK_ERR(connect_nodes(&b, &a), 0);
     start_client(&b, &a, &c, "/nobody/1.0.0");
-    CHECK(run_until(&c.closed));
+    CHECK(nh_run_until(&c.closed));
     CHECK_ERR(c.err, FASTN_ERR_NET_PROTO_NA);
     CHECK(!c.opened);
     /* the connection survives */
@@ -466,7 +429,7 @@ TEST(simultaneous_dials)
     struct node a, b;
     struct connect_result ra = {0, 0}, rb = {0, 0};
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     CHECK_ERR(
@@ -475,14 +438,14 @@ TEST(simultaneous_dials)
     CHECK_ERR(
         swarm_connect(b.sw, &a.id.id, &a.addr, 1, 0, on_connected, &rb, NULL),
         0);
-    CHECK(run_until(&ra.done));
-    CHECK(run_until(&rb.done));
+    CHECK(nh_run_until(&ra.done));
+    CHECK(nh_run_until(&rb.done));
     CHECK_ERR(ra.err, 0);
     CHECK_ERR(rb.err, 0);
     /* streams work right away, whichever connection each side uses */
     struct client c = {.size = 50000};
     start_client(&a, &b, &c, ECHO_P);
-    CHECK(run_until(&c.closed));
+    CHECK(nh_run_until(&c.closed));
     CHECK_ERR(c.err, 0);
     CHECK_EQ(c.got, c.size);
     /* the loser drains and closes: one connection, the same on both sides */
@@ -518,14 +481,14 @@ TEST(ping)
     struct node a, b;
     struct ping_result p = {0, 0, 0};
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     CHECK_ERR(connect_nodes(&b, &a), 0);
     for (int i = 0; i < 3; i++) {
         p.done = 0;
         CHECK_ERR(swarm_ping(b.sw, &a.id.id, 5000, on_ping, &p, NULL), 0);
-        CHECK(run_until(&p.done));
+        CHECK(nh_run_until(&p.done));
         CHECK_ERR(p.err, 0);
         CHECK(p.rtt > 0 && p.rtt < 1000000);
     }
@@ -593,7 +556,7 @@ TEST(perf)
     struct perf_client pc = {.up = 20u << 20, .down = 30u << 20};
     int err = 0;
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     CHECK_ERR(connect_nodes(&b, &a), 0);
@@ -601,7 +564,7 @@ TEST(perf)
     pc.s = swarm_stream_open(b.sw, &a.id.id, (const char *[]){PERF_PROTOCOL_ID},
                              1, 0, perf_cb, &pc, &err);
     CHECK(pc.s != NULL);
-    CHECK(run_until(&pc.closed));
+    CHECK(nh_run_until(&pc.closed));
     double secs = (double)(uv_hrtime() - t0) / 1e9;
     CHECK_ERR(pc.err, 0);
     CHECK_EQ(pc.got, pc.down);
@@ -615,23 +578,23 @@ TEST(connection_dies_under_streams)
     struct node a, b;
     struct client c = {.size = 1u << 30, .frames = true};
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     CHECK_ERR(connect_nodes(&b, &a), 0);
     start_client(&b, &a, &c, ECHO_P);
-    CHECK(run_until(&c.opened));
+    CHECK(nh_run_until(&c.opened));
     run_for_ms(50);
     /* a goes away: b's stream ends with an error, not a hang */
     node_close(&a);
-    CHECK(run_until(&c.closed));
+    CHECK(nh_run_until(&c.closed));
     CHECK(c.err == FASTN_ERR_NET_RESET);
     CHECK(!swarm_is_connected(b.sw, &a.id.id));
     node_close(&b);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_run(&nh_loop, UV_RUN_DEFAULT);
     swarm_free(a.sw);
     swarm_free(b.sw);
-    CHECK_EQ(uv_loop_close(&loop), 0);
+    CHECK_EQ(uv_loop_close(&nh_loop), 0);
 }
 
 TEST(stream_timeout_and_reset)
@@ -639,7 +602,7 @@ TEST(stream_timeout_and_reset)
     struct node a, b;
     struct client c = {.size = 100};
 
-    setup();
+    nh_start();
     node_init(&a, 1, true);
     node_init(&b, 2, true);
     CHECK_ERR(connect_nodes(&b, &a), 0);
@@ -652,16 +615,16 @@ TEST(stream_timeout_and_reset)
                             client_cb, &w, &err);
     CHECK(w.s != NULL);
     CHECK_ERR(swarm_stream_set_timeout(w.s, 100), 0);
-    CHECK(run_until(&w.closed));
+    CHECK(nh_run_until(&w.closed));
     CHECK_ERR(w.err, FASTN_ERR_TIMEOUT);
-    CHECK(run_until(&c.closed));
+    CHECK(nh_run_until(&c.closed));
     CHECK_ERR(c.err, 0);
     /* reset by the owner: no event, and the other side sees it */
     struct client x = {.size = 0};
     x.s = swarm_stream_open(b.sw, &a.id.id, (const char *[]){ECHO_P}, 1, 0,
                             client_cb, &x, &err);
     CHECK(x.s != NULL);
-    CHECK(run_until(&x.opened));
+    CHECK(nh_run_until(&x.opened));
     swarm_stream_reset(x.s);
     run_for_ms(50);
     CHECK(!x.closed);
