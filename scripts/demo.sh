@@ -84,5 +84,11 @@ echo "bob answers:"
 show bob chat send "$alice_id" "hi alice, got it"
 show alice notifications
 show alice chat log "$bob_id"
+
+echo
+echo "every command above used one connection between the daemons, made once:"
+show alice peers
+show alice ping "$bob_id" -c 3
+show alice perf "$bob_id" --upload 64M --download 64M
 echo
 echo "demo done"
