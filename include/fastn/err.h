@@ -115,7 +115,7 @@ extern "C" {
     /* plugins */                                                              \
     X(FASTN_ERR_PLUGIN_MANIFEST, -400, "bad or missing plugin manifest")       \
     X(FASTN_ERR_PLUGIN_CAPABILITY, -401,                                       \
-      "the plugin did not ask for this capability in its manifest")            \
+      "the plugin did not ask for this capability, or the user withheld it")   \
     X(FASTN_ERR_PLUGIN_LIMIT, -402, "the plugin reached one of its limits")    \
     X(FASTN_ERR_PLUGIN_DISABLED, -403,                                         \
       "the plugin is disabled; enable it with `fastn plugin enable NAME`")     \

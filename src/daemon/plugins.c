@@ -235,7 +235,14 @@ static int on_router_stream(void *arg, struct swarm_stream *s)
     peer_id_format(swarm_stream_peer(s), peer);
     if (plugin_host_serves(dp->host, swarm_stream_protocol(s), NULL, &serves) ==
             0 &&
-        serves == PLUGIN_SERVES_KNOWN_PEERS &&
+        serves == PLUGIN_SERVES_NOBODY) {
+        LOG_RATELIMITED(LOG_INFO, "plugin",
+                        "stream from %s for %s refused: the plugin serves "
+                        "nobody (fastn plugin restrict)",
+                        peer, swarm_stream_protocol(s));
+        return FASTN_ERR_PERM;
+    }
+    if (serves == PLUGIN_SERVES_KNOWN_PEERS &&
         !peer_known(dp, swarm_stream_peer(s))) {
         LOG_RATELIMITED(LOG_INFO, "plugin",
                         "stream from %s for %s refused: not a known peer "

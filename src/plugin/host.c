@@ -2,10 +2,16 @@
  * The plugin host (plugin.h): the installed plugins and their files.
  *
  * HOME/plugins/NAME.wasm holds each plugin, HOME/plugins/index the
- * enabled state of each ("NAME enabled|disabled" lines). Both are written
- * atomically (a temporary file, fsync, rename), so a crash leaves either
- * the old or the new file. A .wasm without an index line is loaded as
- * enabled (copied in by hand); an index line without its file is dropped.
+ * enabled state of each and the user's narrowing, one line each:
+ *
+ *   NAME enabled|disabled [serves=known-peers|nobody] [withhold=CAP,CAP]
+ *
+ * (the tokens after the state came later: a line without them, as older
+ * daemons wrote, loads with no narrowing; unknown tokens and names are
+ * skipped). Both are written atomically (a temporary file, fsync,
+ * rename), so a crash leaves either the old or the new file. A .wasm
+ * without an index line is loaded as enabled (copied in by hand); an
+ * index line without its file is dropped.
  *
  * Invariants: h->plugins is sorted by name; every plugin in it has a file
  * on disk; a plugin that did not load (bad file) is kept with its error so
@@ -27,7 +33,7 @@
 #include "util/log.h"
 
 #define INDEX_NAME "index"
-#define INDEX_LINE_MAX 128
+#define INDEX_LINE_MAX 256
 
 const char *plugin_state_name(enum plugin_state s)
 {
@@ -114,18 +120,39 @@ static bool same_content(const char *path, const void *p, size_t n)
     return same;
 }
 
+/* The tokens after a plugin's state: its narrowing, if any. */
+static void index_narrowing(const struct host_plugin *p, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (p->narrowed)
+        n += (size_t)snprintf(out, cap, " serves=%s",
+                              plugin_serves_name(p->user_serves));
+    for (unsigned bit = 1, first = 1; bit & PLUGIN_CAPS_ALL; bit <<= 1)
+        if ((p->withheld & bit) && n < cap) {
+            n += (size_t)snprintf(out + n, cap - n, "%s%s",
+                                  first ? " withhold=" : ",",
+                                  plugin_cap_name(bit));
+            first = 0;
+        }
+}
+
 int host_index_save(struct plugin_host *h)
 {
+    static const char head[] = "# fastn plugins: NAME enabled|disabled "
+                               "[serves=WHO] [withhold=CAP,...]\n";
     char path[PATH_MAX];
     struct buf b;
     int err;
 
     buf_init(&b, 1u << 20);
-    err = buf_append(&b, "# fastn plugins: NAME enabled|disabled\n", 39);
+    err = buf_append(&b, head, sizeof(head) - 1);
     for (struct host_plugin *p = h->plugins; p && !err; p = p->next) {
-        char line[INDEX_LINE_MAX];
-        int n = snprintf(line, sizeof(line), "%s %s\n", p->name,
-                         p->enabled ? "enabled" : "disabled");
+        char line[INDEX_LINE_MAX], extra[INDEX_LINE_MAX / 2];
+        index_narrowing(p, extra, sizeof(extra));
+        int n = snprintf(line, sizeof(line), "%s %s%s\n", p->name,
+                         p->enabled ? "enabled" : "disabled", extra);
         err = buf_append(&b, line, (size_t)n);
     }
     if (!err)
@@ -151,18 +178,101 @@ static bool name_ok(const char *s, size_t n)
     return true;
 }
 
-/* Reads the index: whether name is enabled (default: yes). */
-static bool index_enabled(const char *index, const char *name)
+/* One plugin's line of the index. */
+struct index_entry {
+    bool enabled;  /* default: yes */
+    bool narrowed; /* serves= was there */
+    enum plugin_serves serves;
+    unsigned withheld;
+};
+
+/* Reads "withhold=a,b" (len bytes, after the '='): unknown names skipped. */
+static unsigned parse_withhold(const char *s, size_t len)
 {
+    unsigned bits = 0;
+    while (len) {
+        const char *c = memchr(s, ',', len);
+        size_t k = c ? (size_t)(c - s) : len;
+        char name[16];
+        if (k < sizeof(name)) {
+            memcpy(name, s, k);
+            name[k] = '\0';
+            bits |= plugin_cap_from_name(name);
+        }
+        s += k + (c != NULL);
+        len -= k + (c != NULL);
+    }
+    return bits;
+}
+
+/* Reads the tokens of one index line after the name (len bytes). */
+static void parse_index_tokens(const char *s, size_t len, struct index_entry *e)
+{
+    for (int i = 0; len; i++) {
+        while (len && *s == ' ') {
+            s++;
+            len--;
+        }
+        const char *sp = memchr(s, ' ', len);
+        size_t k = sp ? (size_t)(sp - s) : len;
+        char v[16];
+        if (i == 0)
+            e->enabled = !(k == 8 && memcmp(s, "disabled", 8) == 0);
+        else if (k > 7 && memcmp(s, "serves=", 7) == 0 && k - 7 < sizeof(v)) {
+            memcpy(v, s + 7, k - 7);
+            v[k - 7] = '\0';
+            int w = plugin_serves_from_name(v);
+            if (w >= 0) {
+                e->narrowed = true;
+                e->serves = (enum plugin_serves)w;
+            }
+        } else if (k > 9 && memcmp(s, "withhold=", 9) == 0)
+            e->withheld = parse_withhold(s + 9, k - 9);
+        s += k;
+        len -= k;
+    }
+}
+
+/* Finds name's line in the index (NUL-terminated; may be NULL). */
+static struct index_entry index_entry(const char *index, const char *name)
+{
+    struct index_entry e = {.enabled = true};
     size_t n = strlen(name);
     for (const char *l = index; l && *l;) {
-        const char *e = strchr(l, '\n');
-        size_t len = e ? (size_t)(e - l) : strlen(l);
-        if (len > n && memcmp(l, name, n) == 0 && l[n] == ' ')
-            return !(len - n - 1 == 8 && memcmp(l + n + 1, "disabled", 8) == 0);
-        l = e ? e + 1 : NULL;
+        const char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        if (len > n && memcmp(l, name, n) == 0 && l[n] == ' ') {
+            parse_index_tokens(l + n + 1, len - n - 1, &e);
+            return e;
+        }
+        l = nl ? nl + 1 : NULL;
     }
-    return true;
+    return e;
+}
+
+/* Takes the user's narrowing for p where it still applies to p's
+ * manifest: only capabilities it asks for, only a narrower serves. */
+static void keep_narrowing(struct host_plugin *p, bool narrowed,
+                           enum plugin_serves serves, unsigned withheld)
+{
+    p->narrowed = narrowed;
+    p->user_serves = serves;
+    p->withheld = withheld & PLUGIN_CAPS_ALL;
+    if (!p->loaded)
+        return; /* kept as it is until the file loads again */
+    p->withheld &= p->m.caps;
+    if (p->narrowed && plugin_serves_narrower_eq(p->m.serves, serves))
+        p->narrowed = false;
+}
+
+enum plugin_serves host_serves_now(const struct host_plugin *p)
+{
+    return p->narrowed ? p->user_serves : p->m.serves;
+}
+
+unsigned host_caps_now(const struct host_plugin *p)
+{
+    return p->m.caps & ~p->withheld;
 }
 
 /* --- loading ----------------------------------------------------------- */
@@ -204,8 +314,9 @@ static int check_module(const uint8_t *wasm, size_t len,
 /* Loads HOME/plugins/NAME.wasm into a new plugin record (kept even when
  * the file is bad, with its error). */
 static struct host_plugin *load_one(struct plugin_host *h, const char *name,
-                                    bool enabled)
+                                    const struct index_entry *ie)
 {
+    bool enabled = ie->enabled;
     struct host_plugin *p = calloc(1, sizeof(*p));
     char path[PATH_MAX], err[256] = "";
     uint8_t *wasm = NULL;
@@ -240,9 +351,11 @@ static struct host_plugin *load_one(struct plugin_host *h, const char *name,
         snprintf(p->m.name, sizeof(p->m.name), "%s", name);
         fastn_wasm_module_free(p->mod);
         p->mod = NULL;
+        keep_narrowing(p, ie->narrowed, ie->serves, ie->withheld);
         return p;
     }
     p->loaded = true;
+    keep_narrowing(p, ie->narrowed, ie->serves, ie->withheld);
     return p;
 }
 
@@ -279,6 +392,9 @@ int plugin_host_load_all(struct plugin_host *h)
         if (t) {
             index = (uint8_t *)t;
             index[index_len] = '\0';
+        } else {
+            free(index); /* not NUL-terminated: read as no index */
+            index = NULL;
         }
     }
     dir = opendir(h->plugins_dir);
@@ -292,8 +408,8 @@ int plugin_host_load_all(struct plugin_host *h)
         name[n - 5] = '\0';
         if (host_find(h, name))
             continue;
-        struct host_plugin *p =
-            load_one(h, name, index ? index_enabled((char *)index, name) : 1);
+        struct index_entry ie = index_entry((char *)index, name);
+        struct host_plugin *p = load_one(h, name, &ie);
         if (!p)
             continue;
         const struct host_plugin *other = NULL;
@@ -441,6 +557,9 @@ int plugin_host_install(struct plugin_host *h, const uint8_t *wasm, size_t len,
         np->loaded = np->enabled = true;
         np->state = PLUGIN_STATE_RUNNING;
         np->file_bytes = len;
+        const struct host_plugin *old = host_find(h, np->name);
+        if (old) /* the user's narrowing outlives a new version */
+            keep_narrowing(np, old->narrowed, old->user_serves, old->withheld);
         rc = install_record(h, np, wasm, len);
         if (rc)
             snprintf(why, sizeof(why), "cannot write the plugin file: %s",
@@ -504,6 +623,100 @@ int plugin_host_enable(struct plugin_host *h, const char *name, bool on)
     return host_index_save(h);
 }
 
+/* Names of the bits in caps, "a, b" or "none", for messages. */
+static void caps_text(unsigned caps, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (unsigned bit = 1; bit & PLUGIN_CAPS_ALL; bit <<= 1)
+        if ((caps & bit) && n < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "",
+                                  plugin_cap_name(bit));
+    if (!n)
+        snprintf(out, cap, "none");
+}
+
+/* Checks a narrowing against p's manifest; err says why not. */
+static int restrict_check(const struct host_plugin *p, int serves,
+                          unsigned withhold, unsigned grant, char *err,
+                          size_t errlen)
+{
+    char t[64];
+
+    if (!p->loaded) {
+        snprintf(err, errlen,
+                 "plugin %s did not load; its manifest is "
+                 "unknown",
+                 p->name);
+        return FASTN_ERR_INVAL;
+    }
+    if (serves > PLUGIN_SERVES_NOBODY || serves < -1 ||
+        ((withhold | grant) & ~PLUGIN_CAPS_ALL)) {
+        snprintf(err, errlen, "unknown serves value or capability");
+        return FASTN_ERR_INVAL;
+    }
+    if (serves >= 0 &&
+        !plugin_serves_narrower_eq((enum plugin_serves)serves, p->m.serves)) {
+        snprintf(err, errlen,
+                 "plugin %s asked to serve %s: it cannot be made to serve "
+                 "%s (only %s or narrower)",
+                 p->name, plugin_serves_name(p->m.serves),
+                 plugin_serves_name((enum plugin_serves)serves),
+                 plugin_serves_name(p->m.serves));
+        return FASTN_ERR_PLUGIN_CAPABILITY;
+    }
+    if ((withhold | grant) & ~p->m.caps) {
+        caps_text((withhold | grant) & ~p->m.caps, t, sizeof(t) / 2);
+        caps_text(p->m.caps, t + sizeof(t) / 2, sizeof(t) / 2);
+        snprintf(err, errlen,
+                 "plugin %s did not ask for %s (its manifest asks for: %s)",
+                 p->name, t, t + sizeof(t) / 2);
+        return FASTN_ERR_PLUGIN_CAPABILITY;
+    }
+    if (withhold & grant) {
+        caps_text(withhold & grant, t, sizeof(t));
+        snprintf(err, errlen, "%s both withheld and granted", t);
+        return FASTN_ERR_INVAL;
+    }
+    return 0;
+}
+
+int plugin_host_restrict(struct plugin_host *h, const char *name, int serves,
+                         unsigned withhold, unsigned grant, char *err,
+                         size_t errlen)
+{
+    struct host_plugin *p = name ? host_find(h, name) : NULL;
+    char why[256] = "", t[64];
+    unsigned newly;
+    int rc;
+
+    if (!p) {
+        snprintf(why, sizeof(why), "no plugin named %.64s is installed",
+                 name ? name : "");
+        rc = FASTN_ERR_NOT_FOUND;
+    } else {
+        rc = restrict_check(p, serves, withhold, grant, why, sizeof(why));
+    }
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", why);
+        return rc;
+    }
+    if (serves >= 0) {
+        p->narrowed = (enum plugin_serves)serves != p->m.serves;
+        p->user_serves = (enum plugin_serves)serves;
+    }
+    newly = withhold & ~p->withheld;
+    p->withheld = (p->withheld | withhold) & ~grant;
+    if ((newly & PLUGIN_CAP_TIMERS) && p->inst)
+        p->inst->n_timers = 0; /* set ones fire no more */
+    caps_text(p->withheld, t, sizeof(t));
+    log_msg(LOG_INFO, "plugin", "%s: serves %s (manifest: %s), withheld: %s",
+            p->name, plugin_serves_name(host_serves_now(p)),
+            plugin_serves_name(p->m.serves), t);
+    return host_index_save(h);
+}
+
 /* --- info -------------------------------------------------------------- */
 
 static void fill_info(struct host_plugin *p, struct plugin_info *o)
@@ -512,6 +725,8 @@ static void fill_info(struct host_plugin *p, struct plugin_info *o)
 
     memset(o, 0, sizeof(*o));
     o->manifest = p->m;
+    o->serves = host_serves_now(p);
+    o->withheld = p->withheld;
     o->state = p->state;
     o->enabled = p->enabled;
     o->restarts = p->restarts;
@@ -578,7 +793,7 @@ int plugin_host_serves(struct plugin_host *h, const char *protocol,
             if (name_out)
                 *name_out = p->name;
             if (serves)
-                *serves = p->m.serves;
+                *serves = host_serves_now(p);
             return 0;
         }
     return FASTN_ERR_NOT_FOUND;

@@ -6,7 +6,9 @@
  * Every import, in this order: charges PLUGIN_IMPORT_FUEL (fuel does not
  * run inside the host, so imports pay for themselves: a plugin cannot
  * loop over cheap-looking SQL or log calls without end), checks its
- * capability, then checks every (ptr, len) against the plugin's memory
+ * capability (asked for in the manifest and not withheld by the user:
+ * plugin_host_restrict, so a withheld one fails at once, not at the next
+ * start), then checks every (ptr, len) against the plugin's memory
  * before reading or writing a byte (a bad one traps the instance with
  * FASTN_ERR_PLUGIN_BAD_POINTER), then does the work, charging for bytes
  * copied and SQL steps taken. Nothing here calls back into the plugin.
@@ -583,7 +585,9 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
 
 /* --- the table ---------------------------------------------------------- */
 
-/* The wrapper every import goes through: fuel, then capability. */
+/* The wrapper every import goes through: fuel, then capability (only a
+ * withheld one can be missing: the loader refused imports the manifest
+ * did not ask for). */
 #define HOST_IMPORT_WRAP_(nm_, params, results, cap)                           \
     static int w_##nm_(struct fastn_wasm_instance *w, void *user,              \
                        const wval *a, wval *r)                                 \
@@ -593,9 +597,10 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
         (void)user;                                                            \
         if ((err_ = charge(in, PLUGIN_IMPORT_FUEL)))                           \
             return err_;                                                       \
-        if ((cap) && !(in->p->m.caps & (unsigned)(cap))) {                     \
+        if ((cap) && !(host_caps_now(in->p) & (unsigned)(cap))) {              \
             LOG_RATELIMITED(LOG_WARN, "plugin",                                \
-                            "%s: fastn." #nm_ " refused: no capability",       \
+                            "%s: fastn." #nm_ " refused: capability "          \
+                            "withheld",                                        \
                             in->p->name);                                      \
             r[0].i64 = 0;                                                      \
             if ((results)[0] == 'i')                                           \

@@ -138,6 +138,10 @@ struct host_plugin {
     uint64_t last_error_ms;
     uint64_t backoff_ms, restart_at, started_mono;
     uint64_t events, fuel_used;
+    /* the user's narrowing (plugin_host_restrict), kept in the index */
+    bool narrowed;                  /* user_serves applies */
+    enum plugin_serves user_serves; /* narrower than m.serves */
+    unsigned withheld;              /* caps of m.caps the user withholds */
 };
 
 struct plugin_host {
@@ -158,8 +162,12 @@ struct plugin_host {
 struct host_plugin *host_find(struct plugin_host *h, const char *name);
 /* Wakes the loop (ops->wake). */
 void host_wake(struct plugin_host *h);
-/* Writes the index (name and enabled state of each plugin). */
+/* Writes the index (name, enabled state and narrowing of each plugin). */
 int host_index_save(struct plugin_host *h);
+/* Whom p serves now: its manifest's value, narrowed by the user. */
+enum plugin_serves host_serves_now(const struct host_plugin *p);
+/* The capabilities p may use now: asked for and not withheld. */
+unsigned host_caps_now(const struct host_plugin *p);
 
 /* host_run.c */
 /* Creates an instance of p and queues its start. Errors are recorded on

@@ -214,8 +214,11 @@ int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
     if (!stream || !plen || plen > PLUGIN_PEER_ID_MAX || !rlen ||
         rlen > PLUGIN_PROTOCOL_MAX)
         return FASTN_ERR_INVAL;
-    if (plugin_host_serves(h, protocol, &name, NULL))
+    enum plugin_serves serves;
+    if (plugin_host_serves(h, protocol, &name, &serves))
         return FASTN_ERR_NOT_FOUND;
+    if (serves == PLUGIN_SERVES_NOBODY) /* the router refuses these first */
+        return FASTN_ERR_PERM;
     p = host_find(h, name);
     in = p->inst;
     if (!in)

@@ -417,6 +417,52 @@ const char *plugin_cap_name(unsigned cap)
     return NULL;
 }
 
+unsigned plugin_cap_from_name(const char *name)
+{
+#define CAP_BIT_(bit, str)                                                     \
+    if (name && strcmp(name, str) == 0)                                        \
+        return (unsigned)(bit);
+    PLUGIN_CAPS(CAP_BIT_)
+#undef CAP_BIT_
+    return 0;
+}
+
+const char *plugin_serves_name(enum plugin_serves s)
+{
+    switch (s) {
+    case PLUGIN_SERVES_ANYONE:
+        return "anyone";
+    case PLUGIN_SERVES_KNOWN_PEERS:
+        return "known-peers";
+    case PLUGIN_SERVES_NOBODY:
+        return "nobody";
+    }
+    return "nobody";
+}
+
+int plugin_serves_from_name(const char *name)
+{
+    static const enum plugin_serves all[] = {
+        PLUGIN_SERVES_ANYONE, PLUGIN_SERVES_KNOWN_PEERS, PLUGIN_SERVES_NOBODY};
+    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(name, plugin_serves_name(all[i])) == 0)
+            return (int)all[i];
+    return -1;
+}
+
+/* nobody 0, known-peers 1, anyone 2 */
+static int serves_rank(enum plugin_serves s)
+{
+    return s == PLUGIN_SERVES_ANYONE        ? 2
+           : s == PLUGIN_SERVES_KNOWN_PEERS ? 1
+                                            : 0;
+}
+
+bool plugin_serves_narrower_eq(enum plugin_serves a, enum plugin_serves b)
+{
+    return serves_rank(a) <= serves_rank(b);
+}
+
 bool plugin_manifest_has_protocol(const struct plugin_manifest *m,
                                   const char *protocol)
 {
@@ -469,8 +515,7 @@ int plugin_manifest_to_json(const struct plugin_manifest *m, char **out)
         "description", m->description, "abi", (json_int_t)m->abi, "protocols",
         string_array(m->protocols, m->n_protocols), "capabilities",
         caps_json(m->caps), "limits", limits_json(&m->limits), "serves",
-        m->serves == PLUGIN_SERVES_ANYONE ? "anyone" : "known-peers", "apps",
-        apps_json(m));
+        plugin_serves_name(m->serves), "apps", apps_json(m));
     /* storage_quota only with storage, as the parser demands */
     if (o && (m->caps & PLUGIN_CAP_STORAGE) &&
         json_object_set_new(o, "storage_quota",

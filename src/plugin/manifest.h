@@ -57,6 +57,8 @@
 enum plugin_serves {
     PLUGIN_SERVES_KNOWN_PEERS = 0, /* the default */
     PLUGIN_SERVES_ANYONE = 1,
+    /* never in a manifest: the user's narrowing (plugin_host_restrict) */
+    PLUGIN_SERVES_NOBODY = 2,
 };
 
 struct plugin_limits {
@@ -125,6 +127,13 @@ int plugin_wasm_check_interface(const uint8_t *wasm, size_t len,
 int plugin_import_capability(const char *name);
 /* "streams", "storage", ...; NULL for anything but one known bit. */
 const char *plugin_cap_name(unsigned cap);
+/* The bit of a capability named "streams", "storage"...; 0 if unknown. */
+unsigned plugin_cap_from_name(const char *name);
+/* "anyone", "known-peers", "nobody"; and back (-1 if unknown). */
+const char *plugin_serves_name(enum plugin_serves s);
+int plugin_serves_from_name(const char *name);
+/* Whether a serves no more peers than b (nobody < known-peers < anyone). */
+bool plugin_serves_narrower_eq(enum plugin_serves a, enum plugin_serves b);
 /* True when m lists protocol (exact match). */
 bool plugin_manifest_has_protocol(const struct plugin_manifest *m,
                                   const char *protocol);

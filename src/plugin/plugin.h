@@ -150,6 +150,23 @@ int plugin_host_remove(struct plugin_host *h, const char *name, bool keep_data);
  * Errors: FASTN_ERR_NOT_FOUND, _IO. */
 int plugin_host_enable(struct plugin_host *h, const char *name, bool on);
 
+/* Narrows what an installed plugin may do, as the user decides (see
+ * docs/PLUGINS.md, "What the user decides"): serves (-1: unchanged) no
+ * wider than its manifest asked (the manifest's own value undoes a
+ * narrowing); withhold capabilities its manifest asked for, or grant
+ * withheld ones back (bits of enum plugin_cap). It applies at once to the
+ * running instance (a withheld import then returns
+ * FASTN_ERR_PLUGIN_CAPABILITY; timers it had set are dropped when
+ * "timers" is withheld) and to streams that arrive later, and is kept in
+ * the index (a restart and `install --replace` keep it where it still
+ * applies). err (errlen bytes) says why not. Errors: FASTN_ERR_NOT_FOUND,
+ * FASTN_ERR_INVAL (serves out of range, a bit both withheld and granted,
+ * a plugin that did not load), FASTN_ERR_PLUGIN_CAPABILITY (wider than
+ * the manifest, or a capability it did not ask for), FASTN_ERR_IO. */
+int plugin_host_restrict(struct plugin_host *h, const char *name, int serves,
+                         unsigned withhold, unsigned grant, char *err,
+                         size_t errlen);
+
 enum plugin_state {
     PLUGIN_STATE_DISABLED,
     PLUGIN_STATE_RUNNING, /* an instance exists (it may be starting) */
@@ -160,6 +177,8 @@ const char *plugin_state_name(enum plugin_state s);
 
 struct plugin_info {
     struct plugin_manifest manifest; /* name only, when it did not load */
+    enum plugin_serves serves;       /* now: manifest.serves, or narrower */
+    unsigned withheld;               /* caps of manifest.caps withheld */
     enum plugin_state state;
     bool enabled;
     unsigned restarts;         /* instances that ended with an error */
@@ -187,7 +206,8 @@ unsigned plugin_host_count(const struct plugin_host *h);
 /* --- from the router ------------------------------------------------- */
 
 /* The enabled plugin serving protocol (running, starting or in backoff),
- * with whether it serves anyone or only known peers. Errors:
+ * with whom it serves now: anyone, only known peers, or nobody (the
+ * user's narrowing: the router refuses every stream). Errors:
  * FASTN_ERR_NOT_FOUND. */
 int plugin_host_serves(struct plugin_host *h, const char *protocol,
                        const char **name_out, enum plugin_serves *serves);
@@ -200,8 +220,9 @@ size_t plugin_host_protocols(struct plugin_host *h, const char **protos,
 /* A peer opened stream for protocol: queues on_stream. The router has
  * applied its policy (who may open it) already. Errors (the router then
  * resets the stream; no callback will come for it): FASTN_ERR_NOT_FOUND
- * (no plugin serves it), _PLUGIN_CRASHED (it is not running now),
- * _PLUGIN_LIMIT (its streams limit), _INVAL, _NOMEM. */
+ * (no plugin serves it), FASTN_ERR_PERM (its plugin serves nobody),
+ * _PLUGIN_CRASHED (it is not running now), _PLUGIN_LIMIT (its streams limit),
+ * _INVAL, _NOMEM. */
 int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
                                 const char *peer, const char *protocol);
 /* Bytes arrived on a stream (any size; delivered in chunks of at most

@@ -15,6 +15,7 @@
  *   later           answers from the next timer 1 (armed for 10 ms)
  *   never           never answers (the host times it out)
  *   twice           answers, then answers again: "last" has that code
+ *                   (or the last error notify got)
  *   fail            returns -2 without answering
  *   exit            calls exit(3) (WASI proc_exit)
  *   print           writes two lines to stdout and one to stderr
@@ -76,6 +77,8 @@ static int32_t notify(int32_t call, long n)
         ok += r == 0;
         again += r == FASTN_ERR_AGAIN;
         other += r != 0 && r != FASTN_ERR_AGAIN;
+        if (r != 0 && r != FASTN_ERR_AGAIN)
+            last_code = r; /* "last" tells which */
     }
     return replyf(call, "ok=%ld again=%ld other=%ld", ok, again, other);
 }

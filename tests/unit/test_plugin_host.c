@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "host_harness.h"
+#include "util/file.h"
 #include "test.h"
 
 #define ECHO "plugins/echo.wasm"
@@ -583,6 +584,213 @@ TEST(disable_answers_pending_calls)
     th_cleanup();
 }
 
+/* --- what the user decides (plugin_host_restrict) --------------------- */
+
+#define ECHO_PROTO "/fastn/echo/1.0.0"
+
+static enum plugin_serves serves_now(struct th_node *n, const char *proto)
+{
+    enum plugin_serves w = PLUGIN_SERVES_ANYONE;
+    CHECK_ERR(plugin_host_serves(n->h, proto, NULL, &w), 0);
+    return w;
+}
+
+TEST(restrict_rules)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    /* narrower than the manifest: fine, and at once */
+    CHECK_ERR(plugin_host_restrict(n->h, "echo", PLUGIN_SERVES_KNOWN_PEERS, 0,
+                                   0, err, sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, ECHO_PROTO), PLUGIN_SERVES_KNOWN_PEERS);
+    CHECK_ERR(plugin_host_info(n->h, "echo", &info), 0);
+    CHECK_EQ(info.serves, PLUGIN_SERVES_KNOWN_PEERS);
+    CHECK_EQ(info.manifest.serves, PLUGIN_SERVES_ANYONE);
+    /* nobody: streams refused, local calls still answered */
+    CHECK_ERR(plugin_host_restrict(n->h, "echo", PLUGIN_SERVES_NOBODY, 0, 0,
+                                   err, sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, ECHO_PROTO), PLUGIN_SERVES_NOBODY);
+    CHECK_ERR(plugin_host_stream_incoming(n->h, 77, n->peer_id, ECHO_PROTO),
+              FASTN_ERR_PERM);
+    check_echo_serves(n, 1);
+    /* back to what the manifest asked */
+    CHECK_ERR(plugin_host_restrict(n->h, "echo", PLUGIN_SERVES_ANYONE, 0, 0,
+                                   err, sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, ECHO_PROTO), PLUGIN_SERVES_ANYONE);
+    /* wider than the manifest asked: refused, nothing changes */
+    CHECK_ERR(plugin_host_restrict(n->h, "test-probe", PLUGIN_SERVES_ANYONE, 0,
+                                   0, err, sizeof(err)),
+              FASTN_ERR_PLUGIN_CAPABILITY);
+    CHECK(strstr(err, "cannot be made to serve anyone") != NULL);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.serves, PLUGIN_SERVES_KNOWN_PEERS);
+    /* a capability the manifest did not ask for: neither granted nor
+     * withheld */
+    CHECK_ERR(plugin_host_restrict(n->h, "echo", -1, 0, PLUGIN_CAP_NOTIFY, err,
+                                   sizeof(err)),
+              FASTN_ERR_PLUGIN_CAPABILITY);
+    CHECK(strstr(err, "did not ask for notify") != NULL);
+    CHECK_ERR(plugin_host_restrict(n->h, "test-probe", -1, PLUGIN_CAP_STREAMS,
+                                   0, err, sizeof(err)),
+              FASTN_ERR_PLUGIN_CAPABILITY);
+    /* bad input */
+    CHECK_ERR(plugin_host_restrict(n->h, "test-probe", -1, PLUGIN_CAP_NOTIFY,
+                                   PLUGIN_CAP_NOTIFY, err, sizeof(err)),
+              FASTN_ERR_INVAL);
+    CHECK_ERR(
+        plugin_host_restrict(n->h, "test-probe", 9, 0, 0, err, sizeof(err)),
+        FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_host_restrict(n->h, "test-probe", -1, 1u << 20, 0, err,
+                                   sizeof(err)),
+              FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_host_restrict(n->h, "nope", -1, 0, 0, err, sizeof(err)),
+              FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.withheld, 0);
+    th_cleanup();
+}
+
+TEST(restrict_withheld_capability_fails_at_run_time)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    struct th_reply *r;
+    int id = 1;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "timer", "1 600000", id++);
+    CHECK(r && strcmp(r->data, "0") == 0);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.armed_timers, 1);
+    CHECK_ERR(plugin_host_restrict(n->h, "test-probe", -1,
+                                   PLUGIN_CAP_NOTIFY | PLUGIN_CAP_TIMERS, 0,
+                                   err, sizeof(err)),
+              0);
+    /* the running instance, no restart: every notify is refused */
+    r = th_call(n, "test-probe", "notify", "2", id++);
+    CHECK(r && strcmp(r->data, "ok=0 again=0 other=2") == 0);
+    r = th_call(n, "test-probe", "last", "", id++);
+    CHECK(r && atoi(r->data) == FASTN_ERR_PLUGIN_CAPABILITY);
+    size_t count = 9;
+    struct store_notification *v = NULL;
+    CHECK_ERR(store_notify_list(n->state, NULL, &v, &count), 0);
+    CHECK_EQ(count, 0);
+    store_notifications_free(v, count);
+    /* the timer it had set is gone */
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.armed_timers, 0);
+    check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
+    /* the rest still works */
+    r = th_call(n, "test-probe", "sqlwork", "10", id++);
+    CHECK(r && strcmp(r->data, "count=10") == 0);
+    /* granted back: works again */
+    CHECK_ERR(plugin_host_restrict(n->h, "test-probe", -1, 0, PLUGIN_CAP_NOTIFY,
+                                   err, sizeof(err)),
+              0);
+    r = th_call(n, "test-probe", "notify", "2", id++);
+    CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
+    th_cleanup();
+}
+
+static void write_index(struct th_node *n, const char *text)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s/plugins/index", n->home);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static char *read_index(struct th_node *n)
+{
+    char path[160];
+    uint8_t *b = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/plugins/index", n->home);
+    CHECK_ERR(file_read_all(path, 1u << 16, &b, &len), 0);
+    char *s = b ? realloc(b, len + 1) : NULL;
+    if (s)
+        s[len] = '\0';
+    return s;
+}
+
+TEST(restrict_persists_and_old_index_loads)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    CHECK_ERR(plugin_host_restrict(n->h, "echo", PLUGIN_SERVES_NOBODY, 0, 0,
+                                   err, sizeof(err)),
+              0);
+    CHECK_ERR(plugin_host_restrict(n->h, "test-probe", -1,
+                                   PLUGIN_CAP_NOTIFY | PLUGIN_CAP_TIMERS, 0,
+                                   err, sizeof(err)),
+              0);
+    char *idx = read_index(n);
+    CHECK(idx && strstr(idx, "\necho enabled serves=nobody\n") != NULL);
+    CHECK(idx &&
+          strstr(idx, "\ntest-probe enabled withhold=notify,timers\n") != NULL);
+    free(idx);
+    th_stop_node(n);
+
+    /* a restart keeps it */
+    n = th_start_node(0, 0);
+    CHECK_EQ(plugin_host_load_all(n->h), 2);
+    th_pump(1000);
+    CHECK_EQ(serves_now(n, ECHO_PROTO), PLUGIN_SERVES_NOBODY);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.withheld, PLUGIN_CAP_NOTIFY | PLUGIN_CAP_TIMERS);
+    struct th_reply *r = th_call(n, "test-probe", "notify", "1", 1);
+    CHECK(r && strcmp(r->data, "ok=0 again=0 other=1") == 0);
+
+    /* install --replace keeps it where it applies */
+    size_t len = 0;
+    uint8_t *wasm = th_read_built(ECHO, &len);
+    CHECK(wasm != NULL);
+    CHECK_ERR(
+        plugin_host_install(n->h, wasm, len, true, NULL, err, sizeof(err)), 0);
+    free(wasm);
+    CHECK_EQ(serves_now(n, ECHO_PROTO), PLUGIN_SERVES_NOBODY);
+    th_stop_node(n);
+
+    /* an index as older daemons wrote it; unknown tokens and names are
+     * skipped */
+    n = th_start_node(0, 0);
+    write_index(n, "# fastn plugins: NAME enabled|disabled\n"
+                   "echo disabled\n"
+                   "test-probe enabled future=1 withhold=notify,bogus "
+                   "serves=everyone\n");
+    CHECK_EQ(plugin_host_load_all(n->h), 2);
+    th_pump(1000);
+    check_info(n, "echo", PLUGIN_STATE_DISABLED, 0);
+    CHECK_ERR(plugin_host_info(n->h, "echo", &info), 0);
+    CHECK_EQ(info.serves, PLUGIN_SERVES_ANYONE);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK(info.enabled);
+    CHECK_EQ(info.withheld, PLUGIN_CAP_NOTIFY);
+    CHECK_EQ(info.serves, PLUGIN_SERVES_KNOWN_PEERS);
+    /* a narrowing equal to the manifest's value is no narrowing */
+    write_index(n, "echo enabled serves=anyone\n");
+    th_stop_node(n);
+    n = th_start_node(0, 0);
+    CHECK_EQ(plugin_host_load_all(n->h), 2);
+    idx = read_index(n);
+    CHECK(idx && strstr(idx, "\necho enabled\n") != NULL);
+    free(idx);
+    th_cleanup();
+}
+
 /* --- input flow control: on_data returning FASTN_ERR_AGAIN ------------ */
 
 /* A node with the hold plugin and two streams to it from the test. */
@@ -722,6 +930,9 @@ int main(void)
     RUN(hostile_liar_memory_not_retried);
     RUN(hostile_streams_bounded);
     RUN(disable_answers_pending_calls);
+    RUN(restrict_rules);
+    RUN(restrict_withheld_capability_fails_at_run_time);
+    RUN(restrict_persists_and_old_index_loads);
     RUN(held_data_waits_for_writable_in_order);
     RUN(held_data_with_room_waits_for_progress);
     return test_done();
