@@ -391,7 +391,9 @@ struct fastn_plugin_info {
     char **capabilities; /* "streams", "storage", "notify", "timers" */
     size_t n_apps;
     char **apps;
-    char serves[16]; /* "anyone" or "known-peers" */
+    /* whom it serves now: "anyone", "known-peers" or "nobody" (the user's
+     * narrowing of asked_serves, at the end) */
+    char serves[16];
     uint64_t storage_quota;
     uint64_t fuel_per_event;
     uint32_t max_memory_pages, max_streams, max_timers, max_statements;
@@ -404,8 +406,12 @@ struct fastn_plugin_info {
     uint32_t memory_pages; /* 64 KiB pages the running instance has */
     uint64_t db_bytes;
     unsigned open_streams, pending_calls, armed_timers;
-    uint64_t events;    /* events delivered since the daemon started */
-    uint64_t fuel_used; /* by those events */
+    uint64_t events;       /* events delivered since the daemon started */
+    uint64_t fuel_used;    /* by those events */
+    char asked_serves[16]; /* what its manifest asked: "anyone" or
+                              "known-peers" ("" from an older daemon) */
+    size_t n_withheld;
+    char **withheld; /* capabilities the user withholds (of capabilities) */
 };
 
 struct fastn_plugin_list {
@@ -441,6 +447,23 @@ FASTN_API int fastn_client_plugin_remove(struct fastn_client *c,
 /* Enables (on non-zero) or disables a plugin. Admin. */
 FASTN_API int fastn_client_plugin_enable(struct fastn_client *c,
                                          const char *name, int on);
+/* Narrows what a plugin may do (an admin request; docs/PLUGINS.md, "What
+ * the user decides"): serves (NULL: unchanged) "anyone", "known-peers" or
+ * "nobody", no wider than its manifest asked; withhold (n_withhold names,
+ * e.g. "notify") capabilities its manifest asked for; grant (n_grant)
+ * withheld ones back. Applies at once and is remembered. The strings are
+ * borrowed for the call. On success *out (may be NULL) describes the
+ * plugin; free with fastn_plugin_info_free(). Errors:
+ * FASTN_ERR_ADMIN_ONLY, FASTN_ERR_NOT_FOUND, FASTN_ERR_INVAL (an unknown
+ * name, a capability both withheld and granted),
+ * FASTN_ERR_PLUGIN_CAPABILITY (wider than the manifest asked, or a
+ * capability it did not ask for), and the usual ones;
+ * fastn_client_error_message() says why. */
+FASTN_API int
+fastn_client_plugin_restrict(struct fastn_client *c, const char *name,
+                             const char *serves, const char *const *withhold,
+                             size_t n_withhold, const char *const *grant,
+                             size_t n_grant, struct fastn_plugin_info **out);
 /* Calls a plugin's on_call with method (1..64 bytes) and arg (0..1 MiB)
  * and waits for its answer (up to 35 s unless the connect options set a
  * timeout; the daemon gives a plugin 30 s). On success *result (malloc'd,

@@ -1,6 +1,6 @@
 /*
- * fastn plugin install|list|info|remove|enable|disable|call: the plugin
- * requests of libfastn, with text for people or JSON (--json).
+ * fastn plugin install|list|info|remove|enable|disable|restrict|call: the
+ * plugin requests of libfastn, with text for people or JSON (--json).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,20 +30,56 @@ const char cli_plugin_usage[] =
     "  remove NAME [--keep-data]      stop and delete it, and its database\n"
     "                                 unless --keep-data (admin)\n"
     "  enable NAME, disable NAME      start or stop it, remembered (admin)\n"
+    "  restrict NAME [--serves WHO] [--withhold CAP]... [--grant CAP]...\n"
+    "                                 narrow what it may do (admin): WHO is\n"
+    "                                 anyone, known-peers or nobody, no wider\n"
+    "                                 than its manifest asked; CAP one of\n"
+    "                                 the capabilities it asked for (streams,\n"
+    "                                 storage, notify, timers); --grant gives\n"
+    "                                 a withheld one back. Applies at once,\n"
+    "                                 remembered; local calls still work\n"
     "  call NAME METHOD [ARG]         call the plugin (its on_call) and print\n"
     "                                 its answer; ARG - reads stdin\n"
     "\n"
     "--json prints one JSON object. docs/PLUGINS.md says how to write one.\n";
 
 /* Splits the arguments after `plugin SUB` into positionals and flags. */
+#define CAPS_ARGS_MAX 8
+
 struct args {
     const char *pos[4];
     int n_pos;
     bool replace, keep_data;
+    const char *serves;
+    const char *withhold[CAPS_ARGS_MAX], *grant[CAPS_ARGS_MAX];
+    size_t n_withhold, n_grant;
 };
+
+/* An option with a value (--serves WHO): takes argv[*i + 1]. */
+static int option_value(int argc, char **argv, int *i, const char **out)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "fastn plugin: %s wants a value\n", argv[*i]);
+        return CLI_EXIT_USAGE;
+    }
+    *out = argv[++*i];
+    return 0;
+}
+
+/* --withhold CAP or --grant CAP, repeatable. */
+static int option_cap(int argc, char **argv, int *i, const char **v, size_t *n)
+{
+    if (*n == CAPS_ARGS_MAX) {
+        fprintf(stderr, "fastn plugin: too many %s\n", argv[*i]);
+        return CLI_EXIT_USAGE;
+    }
+    return option_value(argc, argv, i, &v[(*n)++]);
+}
 
 static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
 {
+    int rc;
+
     memset(a, 0, sizeof(*a));
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
@@ -55,7 +91,16 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
             a->replace = true;
         else if (!strcmp(s, "--keep-data"))
             a->keep_data = true;
-        else if (s[0] == '-' && s[1] && a->n_pos < 2) {
+        else if (!strcmp(s, "--serves")) {
+            if ((rc = option_value(argc, argv, &i, &a->serves)))
+                return rc;
+        } else if (!strcmp(s, "--withhold")) {
+            if ((rc = option_cap(argc, argv, &i, a->withhold, &a->n_withhold)))
+                return rc;
+        } else if (!strcmp(s, "--grant")) {
+            if ((rc = option_cap(argc, argv, &i, a->grant, &a->n_grant)))
+                return rc;
+        } else if (s[0] == '-' && s[1] && a->n_pos < 2) {
             fprintf(stderr, "fastn plugin: unknown option '%s'\n", s);
             return CLI_EXIT_USAGE;
         } else if (a->n_pos < 4)
@@ -95,6 +140,9 @@ static void info_json(const struct fastn_plugin_info *p)
     printf(",\"apps\":");
     json_string_list(stdout, p->apps, p->n_apps);
     json_kv_str("serves", p->serves, true);
+    json_kv_str("asked_serves", p->asked_serves, true);
+    printf(",\"withheld\":");
+    json_string_list(stdout, p->withheld, p->n_withheld);
     printf(",\"storage_quota\":%" PRIu64
            ",\"limits\":{\"fuel_per_event\":%" PRIu64
            ",\"memory_pages\":%u,\"streams\":%u,\"timers\":%u,"
@@ -140,8 +188,14 @@ static void info_text(const struct fastn_plugin_info *p)
     print_list("protocols", p->protocols, p->n_protocols);
     print_list("capabilities", p->capabilities, p->n_capabilities);
     print_list("apps", p->apps, p->n_apps);
-    if (p->serves[0])
+    if (p->serves[0] && p->asked_serves[0] &&
+        strcmp(p->serves, p->asked_serves) != 0)
+        printf("%-13s%s (manifest: %s)\n", "serves", p->serves,
+               p->asked_serves);
+    else if (p->serves[0])
         printf("%-13s%s\n", "serves", p->serves);
+    if (p->n_withheld)
+        print_list("withheld", p->withheld, p->n_withheld);
     printf("%-13sfuel/event %" PRIu64 ", memory %u pages, streams %u, "
            "timers %u, statements %u",
            "limits", p->fuel_per_event, p->max_memory_pages, p->max_streams,
@@ -297,6 +351,32 @@ static int do_change(struct cli *cli, struct fastn_client *c, struct args *a)
     return 0;
 }
 
+static int do_restrict(struct cli *cli, struct fastn_client *c, struct args *a)
+{
+    struct fastn_plugin_info *p = NULL;
+    int rc;
+
+    if (a->n_pos != 2)
+        return usage_error("restrict wants a NAME");
+    rc = fastn_client_plugin_restrict(c, a->pos[1], a->serves, a->withhold,
+                                      a->n_withhold, a->grant, a->n_grant, &p);
+    if (rc)
+        return cli_fail(c, rc);
+    if (cli->json) {
+        show_info(cli, p);
+    } else {
+        printf("%s: serves %s", p->name, p->serves);
+        if (strcmp(p->serves, p->asked_serves) != 0)
+            printf(" (manifest: %s)", p->asked_serves);
+        printf("; withheld: ");
+        for (size_t i = 0; i < p->n_withheld; i++)
+            printf("%s%s", i ? ", " : "", p->withheld[i]);
+        printf("%s\n", p->n_withheld ? "" : "none");
+    }
+    fastn_plugin_info_free(p);
+    return 0;
+}
+
 /* The whole of stdin, for ARG "-". */
 static uint8_t *read_stdin(size_t *len)
 {
@@ -380,7 +460,8 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
     sub = a.pos[0];
     if (strcmp(sub, "install") && strcmp(sub, "list") && strcmp(sub, "info") &&
         strcmp(sub, "remove") && strcmp(sub, "enable") &&
-        strcmp(sub, "disable") && strcmp(sub, "call"))
+        strcmp(sub, "disable") && strcmp(sub, "call") &&
+        strcmp(sub, "restrict"))
         return usage_error("unknown command");
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
@@ -392,6 +473,8 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
         rc = do_info(cli, c, &a);
     else if (!strcmp(sub, "call"))
         rc = do_call(cli, c, &a);
+    else if (!strcmp(sub, "restrict"))
+        rc = do_restrict(cli, c, &a);
     else
         rc = do_change(cli, c, &a);
     fastn_client_free(c);

@@ -64,6 +64,7 @@ static const struct {
     {FASTN__REQUEST__TYPE__PLUGIN_ENABLE, ipc_plugin_enable},
     {FASTN__REQUEST__TYPE__PLUGIN_DISABLE, ipc_plugin_disable},
     {FASTN__REQUEST__TYPE__PLUGIN_CALL, ipc_plugin_call},
+    {FASTN__REQUEST__TYPE__PLUGIN_RESTRICT, ipc_plugin_restrict},
     {FASTN__REQUEST__TYPE__NOTIFY_LIST, ipc_notify_list},
     {FASTN__REQUEST__TYPE__NOTIFY_MARK_READ, ipc_notify_mark_read},
     {FASTN__REQUEST__TYPE__NOTIFY_UNREAD, ipc_notify_unread},

@@ -80,6 +80,7 @@ IPC_EXT_HANDLER_(ipc_plugin_remove);
 IPC_EXT_HANDLER_(ipc_plugin_enable);
 IPC_EXT_HANDLER_(ipc_plugin_disable);
 IPC_EXT_HANDLER_(ipc_plugin_call);
+IPC_EXT_HANDLER_(ipc_plugin_restrict);
 IPC_EXT_HANDLER_(ipc_notify_list);
 IPC_EXT_HANDLER_(ipc_notify_mark_read);
 IPC_EXT_HANDLER_(ipc_notify_unread);

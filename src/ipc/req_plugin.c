@@ -1,7 +1,7 @@
 /*
  * The fastn extension's plugin requests (fastn.proto, PLUGIN_*): install,
- * list, info, remove, enable, disable (admins only where they change
- * something), and calls to a plugin's on_call, which are answered when
+ * list, info, remove, enable, disable, restrict (admins only where they
+ * change something), and calls to a plugin's on_call, which are answered when
  * the plugin replies (a deferred answer, see defer.c) or after the host's
  * 30 s timeout.
  *
@@ -72,7 +72,7 @@ static int fill_manifest(struct ipc_reply *r, const struct plugin_manifest *m,
     o->n_apps = m->n_apps;
     o->has_storage_quota = true;
     o->storage_quota = m->storage_quota;
-    o->serves = m->serves == PLUGIN_SERVES_ANYONE ? "anyone" : "known-peers";
+    o->asked_serves = (char *)plugin_serves_name(m->serves);
     fastn__plugin_limits__init(l);
     l->has_fuel_per_event = l->has_memory_pages = l->has_streams = true;
     l->has_timers = l->has_statements = true;
@@ -82,6 +82,22 @@ static int fill_manifest(struct ipc_reply *r, const struct plugin_manifest *m,
     l->timers = m->limits.timers;
     l->statements = m->limits.statements;
     o->limits = l;
+    return 0;
+}
+
+/* Whom it serves now and what the user withholds. */
+static int fill_narrowing(struct ipc_reply *r, const struct plugin_info *in,
+                          Fastn__PluginInfo *o)
+{
+    size_t n = 0;
+
+    o->serves = (char *)plugin_serves_name(in->serves);
+    if (!(o->withheld = strings(r, 4)))
+        return FASTN_ERR_NOMEM;
+    for (unsigned bit = 1; bit & PLUGIN_CAPS_ALL; bit <<= 1)
+        if (in->withheld & bit)
+            o->withheld[n++] = (char *)plugin_cap_name(bit);
+    o->n_withheld = n;
     return 0;
 }
 
@@ -99,7 +115,9 @@ static Fastn__PluginInfo *info_to_pb(struct ipc_reply *r,
     o->state = (char *)plugin_state_name(keep->state);
     o->has_enabled = true;
     o->enabled = keep->enabled;
-    if (keep->manifest.version[0] && fill_manifest(r, &keep->manifest, o) != 0)
+    if (keep->manifest.version[0] &&
+        (fill_manifest(r, &keep->manifest, o) != 0 ||
+         fill_narrowing(r, keep, o) != 0))
         return NULL;
 #define SET_(f, v)                                                             \
     do {                                                                       \
@@ -280,6 +298,55 @@ int ipc_plugin_disable(struct ipc_call *call, const Fastn__Request *req,
                        Fastn__Response *ext)
 {
     return enable(call, req, ext, false);
+}
+
+/* Capability names to bits; the unknown one named in the reply. */
+static int cap_bits(struct ipc_call *call, char **names, size_t n,
+                    unsigned *out)
+{
+    *out = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned bit = plugin_cap_from_name(names[i]);
+        if (!bit) {
+            ipc_reply_set_msg(&call->reply,
+                              "unknown capability \"%.32s\" (streams, "
+                              "storage, notify, timers)",
+                              names[i] ? names[i] : "");
+            return FASTN_ERR_INVAL;
+        }
+        *out |= bit;
+    }
+    return 0;
+}
+
+int ipc_plugin_restrict(struct ipc_call *call, const Fastn__Request *req,
+                        Fastn__Response *ext)
+{
+    const Fastn__PluginRequest *pr = req->plugin;
+    unsigned withhold = 0, grant = 0;
+    char why[256] = "";
+    int serves = -1, err;
+
+    if ((err = need_plugins(call)) ||
+        (err = ipc_need_admin(call, "restricting a plugin")) ||
+        (err = need_name(call, req)) ||
+        (err = cap_bits(call, pr->withhold, pr->n_withhold, &withhold)) ||
+        (err = cap_bits(call, pr->grant, pr->n_grant, &grant)))
+        return err;
+    if (pr->serves && (serves = plugin_serves_from_name(pr->serves)) < 0) {
+        ipc_reply_set_msg(&call->reply,
+                          "serves must be anyone, known-peers or nobody, "
+                          "not \"%.32s\"",
+                          pr->serves);
+        return FASTN_ERR_INVAL;
+    }
+    err = plugin_host_restrict(call->host->plugins, pr->name, serves, withhold,
+                               grant, why, sizeof(why));
+    if (err) {
+        ipc_reply_set_msg(&call->reply, "%s", why);
+        return err;
+    }
+    return reply_one(call, ext, pr->name);
 }
 
 /* A plugin call waiting for its plugin: found by the ticket the plugin

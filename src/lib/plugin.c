@@ -1,7 +1,7 @@
 /*
  * libfastn's plugin requests (include/fastn/client.h, "Plugins"): install,
- * list, info, remove, enable/disable and calls, turned from protobuf into
- * plain C structs the caller owns. What the daemon sends is checked like
+ * list, info, remove, enable/disable, restrict and calls, turned from protobuf
+ * into plain C structs the caller owns. What the daemon sends is checked like
  * any outside input: strings are copied with bounds, lists are bounded by
  * what the answer holds.
  */
@@ -52,6 +52,7 @@ static int info_convert(const Fastn__PluginInfo *in,
     COPY_(o->description, in->description);
     COPY_(o->state, in->state);
     COPY_(o->serves, in->serves);
+    COPY_(o->asked_serves, in->asked_serves);
     o->enabled = in->enabled;
     o->storage_quota = in->storage_quota;
     if (l) {
@@ -79,7 +80,9 @@ static int info_convert(const Fastn__PluginInfo *in,
     if ((rc = copy_strings(in->protocols, in->n_protocols, &o->protocols,
                            &o->n_protocols)) ||
         (rc = copy_strings(in->capabilities, in->n_capabilities,
-                           &o->capabilities, &o->n_capabilities)))
+                           &o->capabilities, &o->n_capabilities)) ||
+        (rc = copy_strings(in->withheld, in->n_withheld, &o->withheld,
+                           &o->n_withheld)))
         return rc;
     return copy_strings(in->apps, in->n_apps, &o->apps, &o->n_apps);
 }
@@ -89,6 +92,7 @@ static void info_cleanup(struct fastn_plugin_info *p)
     free_strings(p->protocols, p->n_protocols);
     free_strings(p->capabilities, p->n_capabilities);
     free_strings(p->apps, p->n_apps);
+    free_strings(p->withheld, p->n_withheld);
     free(p->last_error_text);
 }
 
@@ -207,6 +211,36 @@ int fastn_client_plugin_enable(struct fastn_client *c, const char *name, int on)
     pr.name = (char *)name;
     return plugin_request(
         c, on ? NAME_OF(PLUGIN_ENABLE) : NAME_OF(PLUGIN_DISABLE), &pr, NULL);
+}
+
+/* Whether every one of n names is there (a NULL one is bad input). */
+static bool names_ok(const char *const *v, size_t n)
+{
+    if (n && !v)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!v[i])
+            return false;
+    return true;
+}
+
+int fastn_client_plugin_restrict(struct fastn_client *c, const char *name,
+                                 const char *serves,
+                                 const char *const *withhold, size_t n_withhold,
+                                 const char *const *grant, size_t n_grant,
+                                 struct fastn_plugin_info **out)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+
+    if (!name || !names_ok(withhold, n_withhold) || !names_ok(grant, n_grant))
+        return FASTN_ERR_INVAL;
+    pr.name = (char *)name;
+    pr.serves = (char *)serves;
+    pr.withhold = (char **)withhold;
+    pr.n_withhold = n_withhold;
+    pr.grant = (char **)grant;
+    pr.n_grant = n_grant;
+    return plugin_request(c, NAME_OF(PLUGIN_RESTRICT), &pr, out);
 }
 
 int fastn_client_plugin_list(struct fastn_client *c,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Who may change plugins: a client admitted as a plain user (allow-uids)
 # may list, read and call plugins and read notifications, but installing,
-# removing, enabling and disabling need an admin (FASTN_ERR_ADMIN_ONLY).
+# removing, enabling, disabling and restricting need an admin
+# (FASTN_ERR_ADMIN_ONLY).
 . "$(dirname "$0")/common.bash"
 
 [ "$(id -u)" = 0 ] || skip "needs root to run a client as another uid"
@@ -33,6 +34,12 @@ for sub in disable enable remove; do
     if err=$(nb plugin "$sub" echo 2>&1); then fail "non-admin $sub"; fi
     grep -q "admin" <<<"$err" || fail "$sub: $err"
 done
+if err=$(nb plugin restrict echo --serves nobody 2>&1); then
+    fail "non-admin restrict"
+fi
+grep -q "admin" <<<"$err" || fail "restrict: $err"
+grep -q "^serves       anyone$" <<<"$(f plugin info echo)" ||
+    fail "a non-admin narrowed echo"
 [ "$(nb plugin call echo echo hi)" = hi ] || fail "non-admin call"
 grep -q "^echo " <<<"$(nb plugin list)" || fail "non-admin list"
 nb plugin info echo >/dev/null || fail "non-admin info"
