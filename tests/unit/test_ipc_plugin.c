@@ -269,10 +269,12 @@ TEST(changes_need_an_admin)
     CHECK_ERR(install(&u, "plugins/echo.wasm"), FASTN_ERR_ADMIN_ONLY);
     CHECK_ERR(install(&a, "plugins/echo.wasm"), 0);
     pr.name = "echo";
+    pr.serves = "nobody";
     int types[] = {FASTN__REQUEST__TYPE__PLUGIN_REMOVE,
                    FASTN__REQUEST__TYPE__PLUGIN_ENABLE,
-                   FASTN__REQUEST__TYPE__PLUGIN_DISABLE};
-    for (int i = 0; i < 3; i++) {
+                   FASTN__REQUEST__TYPE__PLUGIN_DISABLE,
+                   FASTN__REQUEST__TYPE__PLUGIN_RESTRICT};
+    for (int i = 0; i < 4; i++) {
         put(&b, types[i], &pr, NULL, 0);
         nh_feed(&u, &b, 5000);
         r = nh_next_response(&u);
@@ -285,7 +287,8 @@ TEST(changes_need_an_admin)
     r = nh_next_response(&u);
     CHECK(nh_code_of(r) == 0 && r->fastn->n_plugins == 1 &&
           !strcmp(r->fastn->plugins[0]->name, "echo") &&
-          !strcmp(r->fastn->plugins[0]->state, "running"));
+          !strcmp(r->fastn->plugins[0]->state, "running") &&
+          !strcmp(r->fastn->plugins[0]->serves, "anyone"));
     p2pd__pb__response__free_unpacked(r, NULL);
     Fastn__PluginRequest cr = call_req("echo", "echo", "hi");
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &cr, NULL, 0);
@@ -297,6 +300,72 @@ TEST(changes_need_an_admin)
     ipc_session_cleanup(&a);
     ipc_session_cleanup(&u);
     buf_cleanup(&b);
+    teardown();
+}
+
+/* Sends a PLUGIN_RESTRICT; returns the response (the caller frees). */
+static P2pd__Pb__Response *restrict_req(struct ipc_session *s, const char *name,
+                                        const char *serves, char **withhold,
+                                        size_t n_withhold, char **grant,
+                                        size_t n_grant)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+    struct buf b;
+
+    buf_init(&b, 1 << 16);
+    pr.name = (char *)name;
+    pr.serves = (char *)serves;
+    pr.withhold = withhold;
+    pr.n_withhold = n_withhold;
+    pr.grant = grant;
+    pr.n_grant = n_grant;
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_RESTRICT, &pr, NULL, 0);
+    nh_feed(s, &b, 5000);
+    buf_cleanup(&b);
+    return nh_next_response(s);
+}
+
+TEST(restrict_over_the_control_protocol)
+{
+    struct ipc_session a;
+    P2pd__Pb__Response *r;
+    char *notify[] = {"notify"}, *bogus[] = {"bogus"};
+
+    setup();
+    open_session(&a, &admin_peer);
+    CHECK_ERR(install(&a, "plugins/echo.wasm"), 0);
+    CHECK_ERR(install(&a, "tests/plugins/probe.wasm"), 0);
+    r = restrict_req(&a, "echo", "known-peers", NULL, 0, NULL, 0);
+    CHECK(nh_code_of(r) == 0 && r->fastn->n_plugins == 1 &&
+          !strcmp(r->fastn->plugins[0]->serves, "known-peers") &&
+          !strcmp(r->fastn->plugins[0]->asked_serves, "anyone") &&
+          r->fastn->plugins[0]->n_withheld == 0);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_req(&a, "test-probe", NULL, notify, 1, NULL, 0);
+    CHECK(nh_code_of(r) == 0 && r->fastn->plugins[0]->n_withheld == 1 &&
+          !strcmp(r->fastn->plugins[0]->withheld[0], "notify") &&
+          !strcmp(r->fastn->plugins[0]->serves, "known-peers"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    /* refusals, each with its reason */
+    r = restrict_req(&a, "test-probe", "anyone", NULL, 0, NULL, 0);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_PLUGIN_CAPABILITY);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_req(&a, "echo", NULL, NULL, 0, notify, 1);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_PLUGIN_CAPABILITY);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_req(&a, "echo", NULL, bogus, 1, NULL, 0);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_INVAL);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_req(&a, "echo", "everyone", NULL, 0, NULL, 0);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_INVAL);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_req(&a, "nope", "nobody", NULL, 0, NULL, 0);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_NOT_FOUND);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_req(&a, NULL, "nobody", NULL, 0, NULL, 0);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_INVAL);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    ipc_session_cleanup(&a);
     teardown();
 }
 
@@ -374,6 +443,7 @@ int main(void)
     RUN(calls_are_answered_later_and_in_order);
     RUN(client_leaves_before_its_answer);
     RUN(changes_need_an_admin);
+    RUN(restrict_over_the_control_protocol);
     RUN(subscribers_get_every_change);
     return test_done();
 }
