@@ -63,6 +63,27 @@ fi
     fail "first daemon stopped serving"
 pass "second daemon refused: $out"
 
+# SIGHUP re-reads the config; network settings (read at start only) are
+# said to wait for the next start, other changes apply silently
+hup() { # waits for the daemon to log one more reload
+    local before i
+    before=$(grep -c "config reloaded" "$H/fastnd.log" || true)
+    kill -HUP "$pid"
+    for i in $(seq 100); do
+        [ "$(grep -c "config reloaded" "$H/fastnd.log" || true)" -gt "$before" ] && return 0
+        sleep 0.05
+    done
+    fail "SIGHUP did not reload the config"
+}
+echo "max-clients = 100" >>"$H/config"
+hup
+! grep -q "network settings" "$H/fastnd.log" || fail "network change reported for max-clients"
+echo "idle-timeout = 5" >>"$H/config"
+hup
+grep -q "SIGHUP: the network settings (listen, timeouts, max-connections) changed" \
+    "$H/fastnd.log" || fail "a changed idle-timeout not reported on SIGHUP"
+pass "SIGHUP: config reloaded; network settings reported as applying at the next start"
+
 kill -TERM "$pid"
 wait_gone "$pid" || fail "fastnd ignored SIGTERM"
 [ ! -e "$H/fastnd.sock" ] || fail "SIGTERM left the socket"
