@@ -2,7 +2,8 @@
 # Bulk data and failures: 1 GiB through `fastn call` to a handler that
 # checksums it (64 MiB under SAN=1, where everything runs ~10x slower),
 # compared with the sender's checksum; a client killed in the middle of a
-# stream (the daemons serve on, nothing is left open); the remote daemon
+# stream (the daemons serve on, nothing is left open); a stuck client
+# (never reading) stalls only its own stream; the remote daemon
 # killed under a stream (the client exits with an error, it does not
 # hang).
 . "$(dirname "$0")/common.bash"
@@ -49,6 +50,31 @@ wait_status "$A" streams 0 || fail "A kept the killed client's stream"
     fail "no service after the client was killed"
 [ "$(status_num "$B" connections)" = 1 ] || fail "connection lost"
 pass "a client killed mid-stream: its stream ended on both sides, others served"
+
+# a stuck client (it writes 64 MiB and never reads the echo) holds only its
+# own stream: the windows of that stream fill, and every other stream on
+# the same connection, a ping and a bulk transfer go on
+(gen_data $((64 * 1048576)) | "$FASTN_BIN_CLI" --home "$B" call "$ida" /echo/1.0.0 \
+    2>/dev/null | sleep 120) &
+STUCK=$!
+wait_status "$B" streams 1 || fail "no stream for the stuck client"
+sleep 1
+[ "$(echo alive | timeout 10 "$FASTN_BIN_CLI" --home "$B" call "$ida" /echo/1.0.0)" = alive ] ||
+    fail "an echo beside a stuck client was not served"
+timeout 10 "$FASTN_BIN_CLI" --home "$B" ping "$ida" -c 2 >/dev/null ||
+    fail "ping beside a stuck client"
+ours=$(gen_data $((8 * 1048576)) | sha256sum | cut -d' ' -f1)
+theirs=$(gen_data $((8 * 1048576)) | timeout 60 "$FASTN_BIN_CLI" --home "$B" call "$ida" \
+    /sum/1.0.0) || fail "a transfer beside a stuck client failed"
+[ "$theirs" = "$ours" ] || fail "a transfer beside a stuck client: checksums differ"
+[ "$(status_num "$B" streams)" -ge 1 ] || fail "the stuck client's stream ended by itself"
+[ "$(status_num "$B" connections)" = 1 ] || fail "not one connection"
+pkill -KILL -P "$STUCK" -f "call $ida" || true
+pkill -KILL -P "$STUCK" sleep || true
+kill -KILL "$STUCK" 2>/dev/null || true
+wait_status "$B" streams 0 || fail "B kept the stuck client's stream"
+wait_status "$A" streams 0 || fail "A kept the stuck client's stream"
+pass "a stuck client stalls only its own stream: echo, ping and 8 MiB beside it on one connection"
 
 # the remote daemon killed under a stream: an error, not a hang
 # (stdin stays open: the client waits on the stream, not on its input)
