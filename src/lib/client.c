@@ -243,21 +243,15 @@ static int peer_conn_convert(const Fastn__PeerConn *pc, struct fastn_peer *p)
 /* PEERS (the fastn extension): with direction, agent, round trip. */
 static int list_peers_ext(struct fastn_client *c, struct fastn_peer_list **out)
 {
-    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
-    Fastn__Request ext = FASTN__REQUEST__INIT;
     P2pd__Pb__Response *r = NULL;
     struct fastn_peer_list *l;
-    int rc;
+    int rc = lib_ext_exchange(c, FASTN__REQUEST__TYPE__PEERS, NULL, NULL,
+                              c->timeout_ms, &r);
 
-    ext.version = EXT_VERSION;
-    ext.type = FASTN__REQUEST__TYPE__PEERS;
-    req.type = P2PD__PB__REQUEST__TYPE__FASTN;
-    req.fastn = &ext;
-    rc = lib_request(c, &req, &r);
     if (rc)
-        return rc == FASTN_ERR_REMOTE ? FASTN_ERR_UNSUPPORTED : rc;
+        return rc;
     const Fastn__Response *f = r->fastn;
-    size_t n = f ? f->n_peers : 0;
+    size_t n = f->n_peers;
     l = calloc(1, sizeof(*l));
     if (l)
         l->peers = calloc(n ? n : 1, sizeof(*l->peers));
@@ -354,26 +348,15 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
 
 int fastn_client_status(struct fastn_client *c, struct fastn_status **out)
 {
-    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
-    Fastn__Request ext = FASTN__REQUEST__INIT;
     P2pd__Pb__Response *r = NULL;
     struct fastn_status *st;
-    int rc;
+    int rc = lib_ext_exchange(c, FASTN__REQUEST__TYPE__STATUS, NULL, NULL,
+                              c->timeout_ms, &r);
 
-    ext.version = EXT_VERSION;
-    ext.type = FASTN__REQUEST__TYPE__STATUS;
-    req.type = P2PD__PB__REQUEST__TYPE__FASTN;
-    req.fastn = &ext;
-    rc = lib_request(c, &req, &r);
-    /* a daemon without the extension answers a bare error */
-    if (rc == FASTN_ERR_REMOTE)
-        return FASTN_ERR_UNSUPPORTED;
     if (rc)
         return rc;
     st = calloc(1, sizeof(*st));
-    rc = !st         ? FASTN_ERR_NOMEM
-         : !r->fastn ? FASTN_ERR_PROTOCOL
-                     : status_convert(r->fastn, st);
+    rc = st ? status_convert(r->fastn, st) : FASTN_ERR_NOMEM;
     p2pd__pb__response__free_unpacked(r, NULL);
     if (rc) {
         fastn_status_free(st);

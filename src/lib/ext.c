@@ -1,6 +1,7 @@
 /*
  * libfastn: sending a fastn extension request (fastn.proto) and checking
- * the daemon's answer, shared by the plugin and notification calls.
+ * the daemon's answer, shared by the status, peers, plugin and notification
+ * calls.
  */
 #include <stdlib.h>
 
@@ -10,16 +11,13 @@
 int lib_ext_exchange(struct fastn_client *c, int type, void *plugin,
                      void *notify, int timeout_ms, P2pd__Pb__Response **resp)
 {
-    P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
-    Fastn__Request ext = FASTN__REQUEST__INIT;
+    P2pd__Pb__Request req;
+    Fastn__Request ext;
     int rc;
 
-    ext.version = EXT_VERSION;
-    ext.type = (Fastn__Request__Type)type;
+    lib_ext_request(&req, &ext, type);
     ext.plugin = plugin;
     ext.notify = notify;
-    req.type = P2PD__PB__REQUEST__TYPE__FASTN;
-    req.fastn = &ext;
     rc = lib_request_within(c, &req, resp, timeout_ms);
     /* a daemon without the extension answers a bare error */
     if (rc == FASTN_ERR_REMOTE)
