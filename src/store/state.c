@@ -270,16 +270,31 @@ int store_notify_add(struct store *s, int64_t time_ms, const char *source,
     return 0;
 }
 
+/* Frees what one notification owns (not n itself). */
+static void notification_clear(struct store_notification *n)
+{
+    free(n->source);
+    free(n->title);
+    free(n->body);
+}
+
 void store_notifications_free(struct store_notification *v, size_t n)
 {
     if (!v)
         return;
-    for (size_t i = 0; i < n; i++) {
-        free(v[i].source);
-        free(v[i].title);
-        free(v[i].body);
-    }
+    for (size_t i = 0; i < n; i++)
+        notification_clear(&v[i]);
     free(v);
+}
+
+/* Prepares sql, whose ?1 is a notification source or NULL for all. */
+static int prepare_for_source(struct store *s, const char *sql,
+                              const char *source, sqlite3_stmt **st)
+{
+    int err = store__prepare(s->db, sql, st);
+    if (!err && source)
+        sqlite3_bind_text(*st, 1, source, -1, SQLITE_STATIC);
+    return err;
 }
 
 static int row_to_notification(sqlite3_stmt *st, struct store_notification *n)
@@ -414,9 +429,7 @@ int store_notify_mark_read(struct store *s, int64_t id, bool read)
     int err = get_notification(s, id, &n);
     if (!err && changed > 0)
         dispatch(s, STORE_NOTIFY_READ, &n);
-    free(n.source);
-    free(n.title);
-    free(n.body);
+    notification_clear(&n);
     return err;
 }
 
@@ -425,14 +438,12 @@ int store_notify_mark_all_read(struct store *s, const char *source)
     sqlite3_stmt *st = NULL;
     if (!s)
         return FASTN_ERR_INVAL;
-    int err = store__prepare(s->db,
-                             "UPDATE notifications SET read = 1 WHERE read = 0"
-                             " AND (?1 IS NULL OR source = ?1)",
-                             &st);
+    int err = prepare_for_source(s,
+                                 "UPDATE notifications SET read = 1 WHERE "
+                                 "read = 0 AND (?1 IS NULL OR source = ?1)",
+                                 source, &st);
     if (err)
         return err;
-    if (source)
-        sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
     err = store__err(sqlite3_step(st));
     sqlite3_finalize(st);
     if (err)
@@ -460,9 +471,7 @@ int store_notify_delete(struct store *s, int64_t id)
     else
         dispatch(s, STORE_NOTIFY_DELETED, &n);
 out:
-    free(n.source);
-    free(n.title);
-    free(n.body);
+    notification_clear(&n);
     return err;
 }
 
@@ -471,14 +480,12 @@ int store_notify_unread_count(struct store *s, const char *source)
     sqlite3_stmt *st = NULL;
     if (!s)
         return FASTN_ERR_INVAL;
-    int err = store__prepare(s->db,
-                             "SELECT count(*) FROM notifications WHERE read = 0"
-                             " AND (?1 IS NULL OR source = ?1)",
-                             &st);
+    int err = prepare_for_source(s,
+                                 "SELECT count(*) FROM notifications WHERE "
+                                 "read = 0 AND (?1 IS NULL OR source = ?1)",
+                                 source, &st);
     if (err)
         return err;
-    if (source)
-        sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     err = rc == SQLITE_ROW ? 0 : store__err(rc);
