@@ -581,19 +581,30 @@ int store_pdb_bind_double(struct store_pdb *db, int32_t h, int idx, double v)
     return err ? err : bind_done(db, sqlite3_bind_double(s->st, idx, v));
 }
 
+/* bind_target, then checks a text or blob value of n bytes at p. */
+static int bind_value_target(struct store_pdb *db, int32_t h, int idx,
+                             const void *p, size_t n, const char *missing,
+                             struct pdb_stmt **s)
+{
+    int err = bind_target(db, h, idx, s);
+    if (err)
+        return err;
+    if (n > STORE_PDB_VALUE_MAX)
+        return fail(db, FASTN_ERR_TOO_LARGE, "value too long");
+    if (!p && n)
+        return fail(db, FASTN_ERR_INVAL, missing);
+    return 0;
+}
+
 /* Text and blob values are copied (SQLITE_TRANSIENT): the plugin's memory
  * may move or change once the call returns. */
 int store_pdb_bind_text(struct store_pdb *db, int32_t h, int idx, const void *p,
                         size_t n)
 {
     struct pdb_stmt *s;
-    int err = bind_target(db, h, idx, &s);
+    int err = bind_value_target(db, h, idx, p, n, "no text", &s);
     if (err)
         return err;
-    if (n > STORE_PDB_VALUE_MAX)
-        return fail(db, FASTN_ERR_TOO_LARGE, "value too long");
-    if (!p && n)
-        return fail(db, FASTN_ERR_INVAL, "no text");
     return bind_done(db, sqlite3_bind_text(s->st, idx, n ? p : "", (int)n,
                                            SQLITE_TRANSIENT));
 }
@@ -602,13 +613,9 @@ int store_pdb_bind_blob(struct store_pdb *db, int32_t h, int idx, const void *p,
                         size_t n)
 {
     struct pdb_stmt *s;
-    int err = bind_target(db, h, idx, &s);
+    int err = bind_value_target(db, h, idx, p, n, "no blob", &s);
     if (err)
         return err;
-    if (n > STORE_PDB_VALUE_MAX)
-        return fail(db, FASTN_ERR_TOO_LARGE, "value too long");
-    if (!p && n)
-        return fail(db, FASTN_ERR_INVAL, "no blob");
     if (n == 0)
         return bind_done(db, sqlite3_bind_zeroblob(s->st, idx, 0));
     return bind_done(
