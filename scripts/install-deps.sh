@@ -12,7 +12,7 @@ libssl-dev"
 # and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers.
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format minisign iproute2 util-linux procps openssh-client
-openssh-server nodejs npm ca-certificates jq"
+openssh-server nodejs npm ca-certificates jq sqlite3"
 
 what=${1:-all}
 case "$what" in

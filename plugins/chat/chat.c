@@ -16,6 +16,14 @@
  * still queued with backoff, so messages wait through restarts (and
  * kill -9) of either daemon until they are acknowledged.
  *
+ * Notifications: a received message is stored with notified = 0 and
+ * marked once the host took its notification. The notification lives in
+ * the daemon's database, the message in ours, so a kill -9 between the two
+ * commits would lose it: what is still unmarked at start is notified then
+ * (at least once; a second notification needs a kill inside the same few
+ * microseconds). The host's rate limit (FASTN_ERR_AGAIN) defers the rest
+ * to a timer instead of dropping them.
+ *
  * Wire format on /fastn/chat/1.0.0, both ways, repeated:
  *   type u8 | length u16 big-endian | body
  *   'M' body: id[16] | sent_ms u64 big-endian | text (UTF-8, <= 4000 bytes)
@@ -52,9 +60,11 @@ FASTN_MANIFEST({
 #define RETRY_MAX_MS (5 * 60 * 1000)
 #define STALL_MS 30000 /* an outgoing stream with no ACK this long is reset */
 #define LOG_LINES 50
-#define TIME_BUF 128 /* room for any int64 date, for the compiler */
+#define TIME_BUF 128         /* room for any int64 date, for the compiler */
+#define NOTIFY_BATCH 32      /* notifications per event, at most */
+#define NOTIFY_LATER_MS 6000 /* the host allows 10 a minute after a burst */
 
-enum { TIMER_RETRY = 1, TIMER_REPLIES = 2 };
+enum { TIMER_RETRY = 1, TIMER_REPLIES = 2, TIMER_NOTIFY = 3 };
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                           */
@@ -184,10 +194,19 @@ static const char schema[] =
     " delivered_ms INTEGER,"
     " tries INTEGER NOT NULL DEFAULT 0,"
     " next_try_ms INTEGER NOT NULL DEFAULT 0,"
+    " notified INTEGER NOT NULL DEFAULT 1,"
     " UNIQUE(peer, msg_id, outgoing));"
     "CREATE INDEX IF NOT EXISTS outbox ON messages(outgoing, delivered_ms,"
-    " next_try_ms);"
-    "PRAGMA user_version = 1;";
+    " next_try_ms);";
+
+/* Version 1 had no notified column: its messages count as notified. */
+static const char schema_v2[] =
+    "ALTER TABLE messages ADD COLUMN notified INTEGER NOT NULL DEFAULT 1;";
+
+static const char schema_last[] =
+    "CREATE INDEX IF NOT EXISTS unnotified ON messages(seq)"
+    " WHERE notified = 0;"
+    "PRAGMA user_version = 2;";
 
 /* Statements, prepared on first use and kept. */
 enum {
@@ -200,6 +219,8 @@ enum {
     ST_NEXT_DUE,
     ST_LOG_ALL,
     ST_LOG_PEER,
+    ST_UNNOTIFIED,
+    ST_NOTIFIED,
     ST_COUNT
 };
 
@@ -207,7 +228,8 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_INSERT_OUT] = "INSERT INTO messages(peer, msg_id, outgoing, sent_ms,"
                       " stored_ms, text) VALUES(?1, ?2, 1, ?3, ?3, ?4)",
     [ST_INSERT_IN] = "INSERT OR IGNORE INTO messages(peer, msg_id, outgoing,"
-                     " sent_ms, stored_ms, text) VALUES(?1, ?2, 0, ?3, ?4, ?5)",
+                     " sent_ms, stored_ms, text, notified)"
+                     " VALUES(?1, ?2, 0, ?3, ?4, ?5, 0)",
     [ST_DELIVERED] = "UPDATE messages SET delivered_ms = ?3 WHERE peer = ?1"
                      " AND msg_id = ?2 AND outgoing = 1"
                      " AND delivered_ms IS NULL",
@@ -229,9 +251,23 @@ static const char *const sql_text[ST_COUNT] = {
         "SELECT * FROM (SELECT seq, peer, outgoing, stored_ms, text,"
         " delivered_ms FROM messages WHERE peer = ?2"
         " ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+    [ST_UNNOTIFIED] = "SELECT seq, peer, text FROM messages WHERE notified = 0"
+                      " ORDER BY seq LIMIT 1",
+    [ST_NOTIFIED] = "UPDATE messages SET notified = 1 WHERE seq = ?1",
 };
 
 static int32_t stmts[ST_COUNT];
+
+/* Logs what failed with SQLite's message for it. */
+static void log_sql_error(const char *what, int32_t err)
+{
+    char msg[200];
+    int32_t n = fastn_sql_errmsg(msg, sizeof(msg) - 1);
+    msg[n < 0                      ? 0
+        : n < (int32_t)sizeof(msg) ? n
+                                   : (int32_t)sizeof(msg) - 1] = '\0';
+    fastn_logf(FASTN_LOG_ERROR, "%s (%d): %s", what, (int)err, msg);
+}
 
 /* The statement for id, reset and ready to bind. */
 static int32_t stmt(int id)
@@ -239,15 +275,9 @@ static int32_t stmt(int id)
     if (stmts[id] <= 0) {
         stmts[id] = fastn_sql_prepare_str(sql_text[id]);
         if (stmts[id] < 0) {
-            char msg[200];
             int32_t err = stmts[id];
-            int32_t n = fastn_sql_errmsg(msg, sizeof(msg) - 1);
-            msg[n < 0                      ? 0
-                : n < (int32_t)sizeof(msg) ? n
-                                           : (int32_t)sizeof(msg) - 1] = '\0';
-            fastn_logf(FASTN_LOG_ERROR, "prepare %d failed (%d): %s", id,
-                       (int)err, msg);
             stmts[id] = 0;
+            log_sql_error("prepare failed", err);
             return err;
         }
     }
@@ -513,7 +543,8 @@ static void retry_due(void)
 /* Receiving                                                               */
 /* ---------------------------------------------------------------------- */
 
-static void notify_received(const char *peer, const uint8_t *text, size_t n)
+/* The host's answer to one notification for a message from peer. */
+static int32_t notify_received(const char *peer, const uint8_t *text, size_t n)
 {
     char title[96], body[260];
     size_t plen = strlen(peer);
@@ -523,9 +554,47 @@ static void notify_received(const char *peer, const uint8_t *text, size_t n)
     else
         snprintf(title, sizeof(title), "Message from %s", peer);
     sanitize(text, n, body, sizeof(body), 1);
-    int32_t err = fastn_notify(title, strlen(title), body, strlen(body));
-    if (err < 0)
-        fastn_logf(FASTN_LOG_WARN, "notify failed: %d", (int)err);
+    return fastn_notify(title, strlen(title), body, strlen(body));
+}
+
+/* Notifies the received messages not notified yet, oldest first. A
+ * refusal other than the rate limit (the user withheld "notify", say) is
+ * final for that message; the rate limit or a storage error leaves the
+ * rest for the timer. */
+static void notify_pending(void)
+{
+    static uint8_t text[TEXT_MAX + 1];
+    char peer[FASTN_PEER_ID_BUF];
+    for (int i = 0; i < NOTIFY_BATCH; i++) {
+        int32_t st = stmt(ST_UNNOTIFIED);
+        if (st < 0)
+            return;
+        if (fastn_sql_step(st) != FASTN_SQL_ROW) {
+            fastn_sql_reset(st);
+            return;
+        }
+        int64_t seq = fastn_sql_column_int64(st, 0);
+        int32_t pn = fastn_sql_column_str(st, 1, peer, sizeof(peer));
+        int32_t tn = fastn_sql_column_bytes(st, 2, text, sizeof(text));
+        fastn_sql_reset(st);
+        int32_t err =
+            pn < 0 || pn >= FASTN_PEER_ID_BUF || tn < 0 || tn > TEXT_MAX
+                ? FASTN_ERR_MALFORMED
+                : notify_received(peer, text, (size_t)tn);
+        if (err == FASTN_ERR_AGAIN)
+            break;
+        if (err < 0)
+            fastn_logf(FASTN_LOG_WARN, "no notification for message %lld: %d",
+                       (long long)seq, (int)err);
+        if ((st = stmt(ST_NOTIFIED)) < 0)
+            break;
+        fastn_sql_bind_int64(st, 1, seq);
+        int32_t rc = fastn_sql_step(st);
+        fastn_sql_reset(st);
+        if (rc < 0)
+            break;
+    }
+    fastn_timer_set(TIMER_NOTIFY, NOTIFY_LATER_MS);
 }
 
 /* Stores a received message (once) and acknowledges it (always). */
@@ -548,7 +617,7 @@ static int32_t on_msg(struct chat_stream *s, const uint8_t *b, size_t len)
     if (rc < 0)
         return rc; /* not stored: no ACK, the sender will try again */
     if (fastn_sql_changes() == 1)
-        notify_received(s->peer, text, tlen);
+        notify_pending();
     return write_frame(s, 'A', b, ID_LEN);
 }
 
@@ -611,19 +680,44 @@ static int32_t parse_frames(struct chat_stream *s)
 /* Events                                                                  */
 /* ---------------------------------------------------------------------- */
 
-int32_t on_start(void)
+/* The database's schema version (PRAGMA user_version), or an error. */
+static int64_t schema_version(void)
+{
+    int32_t st = fastn_sql_prepare_str("PRAGMA user_version");
+    if (st < 0)
+        return st;
+    int32_t rc = fastn_sql_step(st);
+    int64_t v = rc == FASTN_SQL_ROW ? fastn_sql_column_int64(st, 0)
+                : rc < 0            ? rc
+                                    : 0;
+    fastn_sql_finalize(st);
+    return v;
+}
+
+/* Creates the schema, or brings an older one up to date. */
+static int32_t open_schema(void)
 {
     int32_t err = fastn_sql_exec_str(schema);
-    if (err < 0) {
-        char msg[200] = "";
-        int32_t n = fastn_sql_errmsg(msg, sizeof(msg) - 1);
-        msg[n < 0                      ? 0
-            : n < (int32_t)sizeof(msg) ? n
-                                       : (int32_t)sizeof(msg) - 1] = '\0';
-        fastn_logf(FASTN_LOG_ERROR, "cannot create the schema: %s", msg);
+    int64_t v = err < 0 ? err : schema_version();
+    if (v == 1)
+        err = fastn_sql_exec_str(schema_v2);
+    else if (v < 0)
+        err = (int32_t)v;
+    if (err >= 0)
+        err = fastn_sql_exec_str(schema_last);
+    if (err < 0)
+        log_sql_error("cannot create the schema", err);
+    return err < 0 ? err : 0;
+}
+
+int32_t on_start(void)
+{
+    int32_t err = open_schema();
+    if (err < 0)
         return err;
-    }
-    /* Whatever waited in the outbox across a restart goes out soon. */
+    /* Whatever waited in the outbox across a restart goes out soon, and
+     * what was stored but not notified before a crash is notified now. */
+    notify_pending();
     return fastn_timer_set(TIMER_RETRY, 500);
 }
 
@@ -703,6 +797,8 @@ int32_t on_timer(int32_t id)
         retry_due();
     else if (id == TIMER_REPLIES)
         expire_pending(NULL);
+    else if (id == TIMER_NOTIFY)
+        notify_pending();
     return 0;
 }
 
