@@ -199,14 +199,20 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS outbox ON messages(outgoing, delivered_ms,"
     " next_try_ms);";
 
-/* Version 1 had no notified column: its messages count as notified. */
-static const char schema_v2[] =
-    "ALTER TABLE messages ADD COLUMN notified INTEGER NOT NULL DEFAULT 1;";
+/* What the current version adds to the table above; user_version says it
+ * is done, in the same transaction. */
+#define SCHEMA_V2                                                              \
+    "CREATE INDEX IF NOT EXISTS unnotified ON messages(seq)"                   \
+    " WHERE notified = 0;"                                                     \
+    "PRAGMA user_version = 2;"
 
-static const char schema_last[] =
-    "CREATE INDEX IF NOT EXISTS unnotified ON messages(seq)"
-    " WHERE notified = 0;"
-    "PRAGMA user_version = 2;";
+static const char schema_v2[] = "BEGIN;" SCHEMA_V2 "COMMIT;";
+
+/* Version 1 had no notified column: its messages count as notified. */
+static const char schema_v1_to_v2[] =
+    "BEGIN;"
+    "ALTER TABLE messages ADD COLUMN notified INTEGER NOT NULL DEFAULT "
+    "1;" SCHEMA_V2 "COMMIT;";
 
 /* Statements, prepared on first use and kept. */
 enum {
@@ -699,15 +705,16 @@ static int32_t open_schema(void)
 {
     int32_t err = fastn_sql_exec_str(schema);
     int64_t v = err < 0 ? err : schema_version();
-    if (v == 1)
-        err = fastn_sql_exec_str(schema_v2);
-    else if (v < 0)
+    if (v < 0)
         err = (int32_t)v;
-    if (err >= 0)
-        err = fastn_sql_exec_str(schema_last);
-    if (err < 0)
+    else if (v < 2)
+        err = fastn_sql_exec_str(v == 1 ? schema_v1_to_v2 : schema_v2);
+    if (err < 0) {
         log_sql_error("cannot create the schema", err);
-    return err < 0 ? err : 0;
+        fastn_sql_exec_str("ROLLBACK"); /* if a transaction is still open */
+        return err;
+    }
+    return 0;
 }
 
 int32_t on_start(void)
