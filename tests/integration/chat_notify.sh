@@ -81,7 +81,7 @@ for i in $(seq 1 31); do
 done
 for i in $(seq 1 31); do
     wait "${jobs[i - 1]}" || true # the answer says what happened
-    grep -q "^delivered " "$TMPROOT/rate.$i" || fail "send rate $i: $(cat "$TMPROOT/rate.$i")"
+    grep -Eq "^(delivered|queued) " "$TMPROOT/rate.$i" || fail "send rate $i: $(cat "$TMPROOT/rate.$i")"
 done
 count_rate() {
     fb notifications --json --limit 1000 |
