@@ -65,8 +65,9 @@ struct swarm_stream;
 #define SWARM_MAX_LISTEN 32
 /* Addresses kept per peer (identify, the address book, a dial). */
 #define SWARM_MAX_PEER_ADDRS 8
-/* Protocols kept per peer (identify). */
+/* Protocols kept per peer (identify), and the longest id kept. */
 #define SWARM_MAX_PEER_PROTOCOLS 128
+#define SWARM_PEER_PROTOCOL_MAX 256
 /* Bytes swarm_stream_write() queues beyond the send window. */
 #define SWARM_STREAM_QUEUE_MAX (256 * 1024)
 /* Protocols one swarm_stream_open() may propose. */

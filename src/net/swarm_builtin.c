@@ -79,8 +79,10 @@ struct id_reader {
     bool push; /* /ipfs/id/push/1.0.0: a partial update */
 };
 
-/* Keeps the protocols m lists (those that are text without NUL) as the
- * connection's. */
+/* Keeps the protocols m lists as the connection's (up to
+ * SWARM_MAX_PEER_PROTOCOLS, each without NUL and at most
+ * SWARM_PEER_PROTOCOL_MAX bytes: real ids are short, and this bounds
+ * what one peer makes us keep). */
 static void set_protocols(struct swarm_conn *sc, const struct identify_msg *m)
 {
     size_t total = 0, n = 0;
@@ -95,7 +97,8 @@ static void set_protocols(struct swarm_conn *sc, const struct identify_msg *m)
     for (size_t i = 0; i < m->n_protocols && n < SWARM_MAX_PEER_PROTOCOLS;
          i++) {
         const struct identify_span *sp = &m->protocols[i];
-        if (sp->len == 0 || memchr(sp->p, '\0', sp->len))
+        if (sp->len == 0 || sp->len > SWARM_PEER_PROTOCOL_MAX ||
+            memchr(sp->p, '\0', sp->len))
             continue;
         memcpy(p, sp->p, sp->len);
         p[sp->len] = '\0';

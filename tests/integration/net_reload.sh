@@ -4,7 +4,8 @@
 # removed stops accepting while the connection made through it stays, a
 # shorter idle-timeout closes an existing idle connection, a bad or taken
 # address is logged and the daemon serves on, and listen addresses given
-# on the command line stay in force.
+# on the command line stay in force. A protocol registered on a peer
+# reaches us by identify push and shows in `fastn peers --json`.
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
 
@@ -85,6 +86,20 @@ connected_to "$B" "$ida" || fail "the connection made through $new was closed"
 connected_to "$A" "$idb" || fail "A lost its connection to B"
 fastn --home "$B" ping -c 1 "$ida" >/dev/null || fail "ping over it"
 pass "removed address refuses ($out); the connection made through it stays"
+
+# 2b. identify push: a handler B's client registers reaches A over the
+# existing connection (no new handshake)
+hs=$(status_num "$A" handshakes)
+"$FASTN_BIN_CLI" --home "$B" listen /reload-push/1.0.0 -- cat 2>/dev/null &
+STARTED_PIDS+=("$!")
+pushed() {
+    fastn --home "$A" peers --json | grep -q '"/reload-push/1.0.0"'
+}
+wait_for pushed || fail "A did not learn B's new protocol: $(fastn --home "$A" peers --json)"
+fastn --home "$A" peers --json | grep -q '"/ipfs/id/push/1.0.0"' ||
+    fail "B's built-in protocols are not listed"
+[ "$(status_num "$A" handshakes)" = "$hs" ] || fail "a new connection was made"
+pass "B's new protocol pushed to A over the existing connection"
 
 # 3. a shorter idle-timeout closes the existing idle connection
 printf 'idle-timeout = 1\n' >>"$A/config"
