@@ -141,8 +141,6 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
             return; /* not the connection's key: ignore what it says */
     if (!r->push || m->n_protocols)
         set_protocols(sc, m);
-    if (r->push && !m->n_listen)
-        return;
     if (m->agent_version.p) {
         size_t n = m->agent_version.len;
         if (n >= sizeof(sc->agent))
@@ -150,6 +148,8 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
         memcpy(sc->agent, m->agent_version.p, n);
         sc->agent[n] = '\0';
     }
+    if (r->push && !m->n_listen)
+        return;
     sc->n_listen = 0;
     for (size_t i = 0; i < m->n_listen && sc->n_listen < SWARM_MAX_PEER_ADDRS;
          i++) {

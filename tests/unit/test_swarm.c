@@ -738,6 +738,75 @@ TEST(identify_push_protocols)
     teardown((struct node *[]){&a, &b}, 2);
 }
 
+static void push_sink(struct swarm_stream *s,
+                      const struct swarm_stream_event *ev, void *arg)
+{
+    if (ev->type == SWARM_STREAM_DATA)
+        swarm_stream_consumed(s, ev->len);
+    if (ev->type == SWARM_STREAM_CLOSED)
+        (*(int *)arg)++;
+}
+
+/* Pushes an Identify from `from` to `to` with the given key (or none),
+ * agent and protocols, and no addresses; waits for the stream's end. */
+static void push_raw(struct node *from, struct node *to, const uint8_t *key,
+                     size_t key_len, const char *agent, const char *proto)
+{
+    const char *proto_id = IDENTIFY_PUSH_PROTOCOL_ID;
+    struct identify_info in = {.agent_version = agent,
+                               .public_key = key,
+                               .public_key_len = key_len,
+                               .protocols = &proto,
+                               .n_protocols = 1};
+    struct swarm_stream *st;
+    struct buf out;
+    int closed = 0, err = 0;
+
+    buf_init(&out, IDENTIFY_MAX_MSG + 16);
+    CHECK_ERR(identify_encode(&in, &out), 0);
+    st = swarm_stream_open(from->sw, &to->id.id, &proto_id, 1, 0, push_sink,
+                           &closed, &err);
+    CHECK(st != NULL);
+    CHECK_EQ(swarm_stream_write(st, out.data, out.len), (int)out.len);
+    CHECK_ERR(swarm_stream_close(st), 0);
+    CHECK(nh_run_until(&closed));
+    buf_cleanup(&out);
+}
+
+TEST(identify_push_partial_update)
+{
+    struct node a, b, c;
+    struct agent_check ag = {{0}, 0};
+    uint8_t key[IDENTITY_PUBKEY_PROTO_LEN];
+
+    nh_start();
+    node_init(&a, 1, true);
+    node_init(&b, 2, true);
+    node_init(&c, 3, false);
+    CHECK_ERR(connect_nodes(&b, &a), 0);
+    run_for_ms(200);
+    CHECK_EQ(view_of(&a).n_listen, 1);
+    /* no key, no addresses: the protocols and the agent change, the
+     * addresses stay (missing fields keep their values) */
+    push_raw(&b, &a, NULL, 0, "other/1", "/partial/1.0.0");
+    CHECK_EQ(view_of(&a).n_protocols, 1);
+    CHECK_EQ(view_of(&a).n_listen, 1);
+    swarm_foreach_peer(a.sw, get_agent, &ag);
+    CHECK_STR(ag.agent, "other/1");
+    /* another peer's key: ignored as a whole */
+    pubkey_encode_proto(c.id.pubkey, key);
+    push_raw(&b, &a, key, sizeof(key), "liar/1", "/new/1.0.0");
+    CHECK_EQ(view_of(&a).n_protocols, 1);
+    CHECK(!view_of(&a).has_new);
+    swarm_foreach_peer(a.sw, get_agent, &ag);
+    CHECK_STR(ag.agent, "other/1");
+    /* its own key: applied */
+    pubkey_encode_proto(b.id.pubkey, key);
+    push_raw(&b, &a, key, sizeof(key), "fastn/x", "/new/1.0.0");
+    CHECK(view_of(&a).has_new);
+    teardown((struct node *[]){&a, &b, &c}, 3);
+}
+
 /* A loopback address with a port that is free now. */
 static void free_addr(struct multiaddr *out)
 {
@@ -889,6 +958,7 @@ int main(void)
     RUN(connection_dies_under_streams);
     RUN(stream_timeout_and_reset);
     RUN(identify_push_protocols);
+    RUN(identify_push_partial_update);
     RUN(listen_addresses_change);
     RUN(listen_address_in_use);
     RUN(timing_applies_to_existing_connections);
