@@ -316,12 +316,14 @@ static void reload_timing(struct daemon *d, const struct daemon_config *fresh)
         swarm_set_timing(d->swarm, &now);
 }
 
-/* The config's listen addresses that parse (the others are logged and
- * left out), or the defaults when it names none. */
-static void reload_addrs(struct daemon *d, const struct daemon_config *fresh,
-                         struct multiaddr *out, size_t *n)
+/* The config's listen addresses that parse (the others are logged,
+ * counted and left out), or the defaults when it names none. */
+static unsigned reload_addrs(struct daemon *d,
+                             const struct daemon_config *fresh,
+                             struct multiaddr *out, size_t *n)
 {
     char err[256];
+    unsigned bad = 0;
 
     *n = 0;
     for (size_t i = 0; i < fresh->n_listen; i++) {
@@ -329,17 +331,20 @@ static void reload_addrs(struct daemon *d, const struct daemon_config *fresh,
             continue;
         log_msg(LOG_ERROR, "daemon", "SIGHUP: %s in %s: not listened on", err,
                 d->config_path);
-        if (*n == SWARM_MAX_LISTEN)
-            return;
+        bad++;
     }
-    if (fresh->n_listen == 0 && default_addrs(d, out, n, err, sizeof(err)))
+    if (fresh->n_listen == 0 && default_addrs(d, out, n, err, sizeof(err))) {
         log_msg(LOG_ERROR, "daemon", "SIGHUP: %s", err);
+        bad++;
+    }
+    return bad;
 }
 
 static void reload_listen(struct daemon *d, const struct daemon_config *fresh)
 {
     struct multiaddr addrs[SWARM_MAX_LISTEN];
     struct swarm_listen_change ch;
+    unsigned bad;
     size_t n;
 
     if (same_listen(&d->config, fresh))
@@ -351,11 +356,17 @@ static void reload_listen(struct daemon *d, const struct daemon_config *fresh)
                 "-noListenAddrs) stay in force");
         return;
     }
-    reload_addrs(d, fresh, addrs, &n);
+    bad = reload_addrs(d, fresh, addrs, &n);
     swarm_set_listen(d->swarm, addrs, n, &ch);
+    ch.failed += bad;
     log_msg(ch.failed ? LOG_WARN : LOG_INFO, "daemon",
             "SIGHUP: listen addresses: %u opened, %u closed, %u failed%s",
             ch.opened, ch.closed, ch.failed, ch.failed ? " (see above)" : "");
+    if (swarm_listen_addrs(d->swarm, addrs, 1) == 0)
+        log_msg(LOG_WARN, "daemon",
+                "SIGHUP: fastnd now listens on no network address (it can "
+                "still dial); fix listen in %s and send SIGHUP again",
+                d->config_path);
 }
 
 void daemon_net_reload(struct daemon *d, const struct daemon_config *fresh)

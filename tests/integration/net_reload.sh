@@ -119,13 +119,24 @@ grep -q "cannot listen on $taken: address already in use" "$A/stderr.log" ||
     fail "the taken address is not logged"
 grep -q "SIGHUP: bad listen address '/ip4/1.2.3/tcp/1'" "$A/stderr.log" ||
     fail "the bad address is not logged"
-grep -q "SIGHUP: listen addresses: 0 opened, 0 closed, 1 failed" \
+grep -q "SIGHUP: listen addresses: 0 opened, 0 closed, 2 failed" \
     "$A/stderr.log" || fail "no summary of the failure"
 kill -0 "$A_PID" || fail "fastnd exited"
 [ "$(fastn --home "$A" id | sed -n 2p)" = "$first" ] ||
     fail "A no longer listens where it did"
 fastn --home "$B" connect "$first" >/dev/null || fail "A no longer accepts"
 pass "a taken and a bad listen address logged on SIGHUP; the daemon serves on"
+
+# 4b. only a taken address: A listens nowhere (said so), then back
+printf 'listen = %s\n' "$taken" >"$A/config"
+hup "$A" "$A_PID"
+grep -q "SIGHUP: fastnd now listens on no network address" "$A/stderr.log" ||
+    fail "listening nowhere is not logged"
+[ "$(fastn --home "$A" id | wc -l)" = 1 ] || fail "fastn id still lists addresses"
+printf 'listen = /ip4/127.0.0.1/tcp/0\n' >"$A/config"
+hup "$A" "$A_PID"
+[ "$(fastn --home "$A" id | wc -l)" = 2 ] || fail "A does not listen again"
+pass "a config with no usable address is logged; a fixed one applies on the next SIGHUP"
 
 # 5. --listen on the command line stays in force
 cfirst=$(listen_addr "$C")
