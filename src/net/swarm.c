@@ -655,7 +655,8 @@ int swarm_set_listen(struct swarm *sw, const struct multiaddr *addrs, size_t n,
             c.opened++;
         }
     }
-    memmove(sw->listen_cfg, addrs, n * sizeof(*addrs));
+    if (n) /* addrs may be NULL then */
+        memmove(sw->listen_cfg, addrs, n * sizeof(*addrs));
     sw->cfg.n_listen = n;
     if (c.opened || c.closed)
         swarm_protocols_changed(sw);
@@ -740,7 +741,9 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
     sw->loop = loop;
     sw->cfg = *cfg;
     sw->identity = cfg->identity;
-    memcpy(sw->listen_cfg, cfg->listen, cfg->n_listen * sizeof(*cfg->listen));
+    if (cfg->n_listen) /* listen may be NULL then */
+        memcpy(sw->listen_cfg, cfg->listen,
+               cfg->n_listen * sizeof(*cfg->listen));
     sw->cfg.listen = sw->listen_cfg;
     if (!sw->cfg.handshake_timeout_ms)
         sw->cfg.handshake_timeout_ms = 10000;
