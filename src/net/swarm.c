@@ -410,12 +410,15 @@ void swarm_set_timing(struct swarm *sw, const struct swarm_config *cfg)
 static void on_push_timer(uv_timer_t *t)
 {
     struct swarm *sw = t->data;
+    struct swarm_conn *sc, *next;
 
     sw->push_pending = false;
-    for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
+    for (sc = sw->conns; sc; sc = next) {
+        next = sc->next; /* kept: a failing send may unlink sc */
         if (!sc->closing && swarm__conn_for(sw, &sc->peer) == sc &&
             swarm__conn_may_serve(sc, IDENTIFY_PUSH_PROTOCOL_ID))
             swarm__identify_push(sc);
+    }
 }
 
 /* Debounced: the timer restarts with each change, up to
