@@ -119,18 +119,23 @@ static void teardown(struct node **nodes, int count)
     CHECK_EQ(uv_loop_close(&nh_loop), 0);
 }
 
-static void timer_noop(uv_timer_t *t)
+static void timer_done(uv_timer_t *t)
 {
-    (void)t;
+    *(int *)t->data = 1;
 }
 
+/* Runs the loop for ms. Ends when the timer fires, not by the clock: the
+ * loop's cached time may fire it a little before uv_hrtime() reaches the
+ * end, and one more UV_RUN_ONCE could then wait for the next event (a
+ * keepalive, 30 s away). */
 static void run_for_ms(unsigned ms)
 {
-    uint64_t end = uv_hrtime() + ms * 1000000ull;
+    int done = 0;
     uv_timer_t t;
     uv_timer_init(&nh_loop, &t);
-    uv_timer_start(&t, timer_noop, ms, 0);
-    while (uv_hrtime() < end)
+    t.data = &done;
+    uv_timer_start(&t, timer_done, ms, 0);
+    while (!done)
         uv_run(&nh_loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&t, NULL);
     uv_run(&nh_loop, UV_RUN_NOWAIT);
