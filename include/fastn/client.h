@@ -123,6 +123,9 @@ struct fastn_peer {
     uint64_t rtt_us;       /* last measured round trip */
     uint32_t streams;      /* open on the connection now */
     uint64_t connected_ms; /* how long ago it was made */
+    size_t n_protocols;
+    char **protocols; /* what the peer serves, as identify (and its
+                       * pushes since) said */
 };
 
 struct fastn_peer_list {

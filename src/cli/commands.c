@@ -157,8 +157,10 @@ static void peers_json(const struct fastn_peer_list *l)
                p->inbound ? "inbound" : "outbound");
         json_string(stdout, p->agent);
         printf(",\"rtt_us\":%" PRIu64
-               ",\"streams\":%u,\"connected_ms\":%" PRIu64 "}",
+               ",\"streams\":%u,\"connected_ms\":%" PRIu64 ",\"protocols\":",
                p->rtt_us, p->streams, p->connected_ms);
+        json_string_list(stdout, p->protocols, p->n_protocols);
+        printf("}");
     }
     printf("]}\n");
 }

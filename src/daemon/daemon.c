@@ -187,29 +187,8 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
 }
 
-/* Whether a and b differ in what is read at start only: the network's
- * listen addresses, timing and connection limit. */
-static bool network_changed(const struct daemon_config *a,
-                            const struct daemon_config *b)
-{
-    if (a->n_listen != b->n_listen ||
-        a->has_idle_timeout != b->has_idle_timeout ||
-        a->has_keepalive != b->has_keepalive ||
-        a->has_ping_timeout != b->has_ping_timeout ||
-        a->has_handshake_timeout != b->has_handshake_timeout ||
-        a->has_max_connections != b->has_max_connections ||
-        a->idle_timeout != b->idle_timeout || a->keepalive != b->keepalive ||
-        a->ping_timeout != b->ping_timeout ||
-        a->handshake_timeout != b->handshake_timeout ||
-        a->max_connections != b->max_connections)
-        return true;
-    for (size_t i = 0; i < a->n_listen; i++)
-        if (strcmp(a->listen[i], b->listen[i]) != 0)
-            return true;
-    return false;
-}
-
-/* SIGHUP re-reads the config; a bad file keeps the running one. */
+/* SIGHUP re-reads the config and applies it, the network settings
+ * included; a bad file keeps the running one. */
 static void on_reload_signal(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
@@ -223,12 +202,7 @@ static void on_reload_signal(uv_signal_t *h, int signum)
         daemon_config_cleanup(&fresh);
         return;
     }
-    if (network_changed(&d->config, &fresh))
-        log_msg(LOG_WARN, "daemon",
-                "SIGHUP: the network settings (listen, timeouts, "
-                "max-connections) changed in %s; they apply when fastnd "
-                "starts again",
-                d->config_path);
+    daemon_net_reload(d, &fresh);
     daemon_config_cleanup(&d->config);
     d->config = fresh;
     apply_config(d);

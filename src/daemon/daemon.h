@@ -84,6 +84,12 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen);
 void daemon_net_stop(struct daemon *d);
 /* Frees them after the loop has run the close callbacks. */
 void daemon_net_cleanup(struct daemon *d);
+/* Applies a re-read config's network settings (SIGHUP), before it
+ * replaces d->config: timing and max-connections at once, listen
+ * addresses opened and closed to match (unless the command line gave
+ * them); each change and each failure is logged, none stops the
+ * daemon. */
+void daemon_net_reload(struct daemon *d, const struct daemon_config *fresh);
 /* One listen multiaddr per line (the banner's Peer Addrs). */
 void daemon_net_print_addrs(const struct daemon *d, FILE *out);
 

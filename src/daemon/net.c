@@ -8,6 +8,11 @@
  * given) /ip4/0.0.0.0/tcp/0 and /ip6/::/tcp/0, as p2pd; otherwise the
  * stable default port SWARM_DEFAULT_PORT on both, falling back to a
  * system-chosen port when it is taken.
+ *
+ * SIGHUP (daemon_net_reload): the timing and limits apply to new and
+ * existing connections; the config's listen addresses are opened and
+ * closed to match it, unless the command line gave the listen addresses
+ * (they stay in force until fastnd starts again).
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -130,10 +135,25 @@ static int add_addr(struct multiaddr *out, size_t *n, const char *text,
     return 0;
 }
 
+/* The addresses used when neither the command line nor the config
+ * names any. */
+static int default_addrs(struct daemon *d, struct multiaddr *out, size_t *n,
+                         char *err, size_t errlen)
+{
+    char def[64];
+    int rc;
+    unsigned port = d->opts->control_path ? 0 : SWARM_DEFAULT_PORT;
+    snprintf(def, sizeof(def), "/ip4/0.0.0.0/tcp/%u", port);
+    rc = add_addr(out, n, def, err, errlen);
+    snprintf(def, sizeof(def), "/ip6/::/tcp/%u", port);
+    if (!rc && has_ipv6())
+        rc = add_addr(out, n, def, err, errlen);
+    return rc;
+}
+
 static int listen_addrs(struct daemon *d, struct multiaddr *out, size_t *n,
                         char *err, size_t errlen)
 {
-    char def[64];
     int rc = 0;
 
     *n = 0;
@@ -147,13 +167,7 @@ static int listen_addrs(struct daemon *d, struct multiaddr *out, size_t *n,
         rc = add_addr(out, n, d->config.listen[i], err, errlen);
     if (rc || *n)
         return rc;
-    unsigned port = d->opts->control_path ? 0 : SWARM_DEFAULT_PORT;
-    snprintf(def, sizeof(def), "/ip4/0.0.0.0/tcp/%u", port);
-    rc = add_addr(out, n, def, err, errlen);
-    snprintf(def, sizeof(def), "/ip6/::/tcp/%u", port);
-    if (!rc && has_ipv6())
-        rc = add_addr(out, n, def, err, errlen);
-    return rc;
+    return default_addrs(d, out, n, err, errlen);
 }
 
 /* --- life cycle
@@ -243,6 +257,124 @@ void daemon_net_cleanup(struct daemon *d)
     d->router = NULL;
     d->swarm = NULL;
     d->store = NULL;
+}
+
+/* --- reload (SIGHUP)
+ * ----------------------------------------------------------------- */
+
+static bool same_listen(const struct daemon_config *a,
+                        const struct daemon_config *b)
+{
+    if (a->n_listen != b->n_listen)
+        return false;
+    for (size_t i = 0; i < a->n_listen; i++)
+        if (strcmp(a->listen[i], b->listen[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Logs each timing value that differs between a and b (milliseconds). */
+static bool log_timing(const struct swarm_config *a,
+                       const struct swarm_config *b)
+{
+    const struct {
+        const char *name;
+        uint32_t was, now;
+    } v[] = {
+        {"idle-timeout", a->idle_timeout_ms, b->idle_timeout_ms},
+        {"keepalive", a->keepalive_ms, b->keepalive_ms},
+        {"ping-timeout", a->ping_timeout_ms, b->ping_timeout_ms},
+        {"handshake-timeout", a->handshake_timeout_ms, b->handshake_timeout_ms},
+    };
+    bool changed = false;
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        if (v[i].was == v[i].now)
+            continue;
+        log_msg(LOG_INFO, "daemon", "SIGHUP: %s is now %u s (was %u s)",
+                v[i].name, v[i].now / 1000, v[i].was / 1000);
+        changed = true;
+    }
+    if (a->max_connections != b->max_connections) {
+        log_msg(LOG_INFO, "daemon",
+                "SIGHUP: max-connections is now %u (was %u)",
+                b->max_connections, a->max_connections);
+        changed = true;
+    }
+    return changed;
+}
+
+static void reload_timing(struct daemon *d, const struct daemon_config *fresh)
+{
+    struct swarm_config was, now;
+
+    swarm_config_default(&was, &d->identity);
+    apply_timing(&d->config, &was);
+    swarm_config_default(&now, &d->identity);
+    apply_timing(fresh, &now);
+    if (log_timing(&was, &now))
+        swarm_set_timing(d->swarm, &now);
+}
+
+/* The config's listen addresses that parse (the others are logged,
+ * counted and left out), or the defaults when it names none. */
+static unsigned reload_addrs(struct daemon *d,
+                             const struct daemon_config *fresh,
+                             struct multiaddr *out, size_t *n)
+{
+    char err[256];
+    unsigned bad = 0;
+
+    *n = 0;
+    for (size_t i = 0; i < fresh->n_listen; i++) {
+        if (add_addr(out, n, fresh->listen[i], err, sizeof(err)) == 0)
+            continue;
+        log_msg(LOG_ERROR, "daemon", "SIGHUP: %s in %s: not listened on", err,
+                d->config_path);
+        bad++;
+    }
+    if (fresh->n_listen == 0 && default_addrs(d, out, n, err, sizeof(err))) {
+        log_msg(LOG_ERROR, "daemon", "SIGHUP: %s", err);
+        bad++;
+    }
+    return bad;
+}
+
+static void reload_listen(struct daemon *d, const struct daemon_config *fresh)
+{
+    struct multiaddr addrs[SWARM_MAX_LISTEN];
+    struct swarm_listen_change ch;
+    unsigned bad;
+    size_t n;
+
+    if (same_listen(&d->config, fresh))
+        return;
+    if (d->opts->no_listen_addrs || d->opts->n_listen) {
+        log_msg(LOG_INFO, "daemon",
+                "SIGHUP: the config's listen changed, but the listen "
+                "addresses given on the command line (--listen, -hostAddrs, "
+                "-noListenAddrs) stay in force");
+        return;
+    }
+    bad = reload_addrs(d, fresh, addrs, &n);
+    swarm_set_listen(d->swarm, addrs, n, &ch);
+    ch.failed += bad;
+    log_msg(ch.failed ? LOG_WARN : LOG_INFO, "daemon",
+            "SIGHUP: listen addresses: %u opened, %u closed, %u failed%s",
+            ch.opened, ch.closed, ch.failed, ch.failed ? " (see above)" : "");
+    if (swarm_listen_addrs(d->swarm, addrs, 1) == 0)
+        log_msg(LOG_WARN, "daemon",
+                "SIGHUP: fastnd now listens on no network address (it can "
+                "still dial); fix listen in %s and send SIGHUP again",
+                d->config_path);
+}
+
+void daemon_net_reload(struct daemon *d, const struct daemon_config *fresh)
+{
+    if (!d->swarm)
+        return;
+    reload_timing(d, fresh);
+    reload_listen(d, fresh);
 }
 
 void daemon_net_print_addrs(const struct daemon *d, FILE *out)

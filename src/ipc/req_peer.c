@@ -175,8 +175,13 @@ struct peer_walk {
     size_t n, max;
     P2pd__Pb__PeerInfo **infos; /* LIST_PEERS */
     Fastn__PeerConn **conns;    /* PEERS */
+    size_t proto_bytes;         /* PEERS: protocol ids so far */
     int err;
 };
+
+/* Protocol ids in one PEERS reply at most (the rest are left out), so
+ * that many peers with long lists stay within IPC_MAX_RESPONSE. */
+#define PEERS_PROTO_BUDGET (1u << 20)
 
 static void count_peer(void *arg, const struct swarm_peer_info *info)
 {
@@ -239,6 +244,28 @@ int ipc_handle_list_peers(struct ipc_call *call, const P2pd__Pb__Request *req)
     return w.err;
 }
 
+static int fill_protocols(struct peer_walk *w, Fastn__PeerConn *pc,
+                          const struct swarm_peer_info *info)
+{
+    struct ipc_reply *r = &w->call->reply;
+    size_t n = info->n_protocols, k = 0;
+
+    pc->protocols = ipc_reply_alloc(r, (n + 1) * sizeof(*pc->protocols));
+    if (!pc->protocols)
+        return FASTN_ERR_NOMEM;
+    for (; k < n; k++) {
+        size_t len = strlen(info->protocols[k]) + 1;
+        if (w->proto_bytes + len > PEERS_PROTO_BUDGET)
+            break;
+        if (!(pc->protocols[k] = ipc_reply_alloc(r, len)))
+            return FASTN_ERR_NOMEM;
+        memcpy(pc->protocols[k], info->protocols[k], len);
+        w->proto_bytes += len;
+    }
+    pc->n_protocols = k;
+    return 0;
+}
+
 static int fill_conn(struct peer_walk *w, Fastn__PeerConn *pc,
                      const struct swarm_peer_info *info)
 {
@@ -269,7 +296,7 @@ static int fill_conn(struct peer_walk *w, Fastn__PeerConn *pc,
                         &pc->listen_addrs[i]))
             return FASTN_ERR_NOMEM;
     pc->n_listen_addrs = info->n_listen;
-    return 0;
+    return fill_protocols(w, pc, info);
 }
 
 static void add_peer_conn(void *arg, const struct swarm_peer_info *info)

@@ -237,6 +237,14 @@ static int peer_conn_convert(const Fastn__PeerConn *pc, struct fastn_peer *p)
     p->rtt_us = pc->rtt_us;
     p->streams = pc->streams;
     p->connected_ms = pc->connected_ms;
+    p->protocols = calloc(pc->n_protocols + 1, sizeof(char *));
+    if (!p->protocols)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < pc->n_protocols; i++) {
+        if (!(p->protocols[i] = strdup(pc->protocols[i])))
+            return FASTN_ERR_NOMEM;
+        p->n_protocols = i + 1;
+    }
     return 0;
 }
 
@@ -307,8 +315,10 @@ void fastn_peer_list_free(struct fastn_peer_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->n_peers; i++)
+    for (size_t i = 0; i < l->n_peers; i++) {
         lib_free_addrs(l->peers[i].addrs, l->peers[i].n_addrs);
+        lib_free_addrs(l->peers[i].protocols, l->peers[i].n_protocols);
+    }
     free(l->peers);
     free(l);
 }

@@ -405,3 +405,12 @@ uint64_t conn_next_deadline(const struct conn *c)
 {
     return c->state == ST_READY ? yamux_next_deadline(c->mux) : UINT64_MAX;
 }
+
+void conn_set_liveness(struct conn *c, uint64_t keepalive_us,
+                       uint64_t ping_timeout_us)
+{
+    c->cfg.yamux.keepalive_us = keepalive_us;
+    c->cfg.yamux.ping_timeout_us = ping_timeout_us;
+    if (c->mux)
+        yamux_set_liveness(c->mux, keepalive_us, ping_timeout_us);
+}

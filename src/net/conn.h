@@ -115,5 +115,9 @@ int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
 /* Keepalive and liveness (yamux); errors as yamux_tick. */
 int conn_tick(struct conn *c, uint64_t now);
 uint64_t conn_next_deadline(const struct conn *c);
+/* Changes the yamux keepalive and ping timeout, before or after the
+ * session exists (see yamux_set_liveness). */
+void conn_set_liveness(struct conn *c, uint64_t keepalive_us,
+                       uint64_t ping_timeout_us);
 
 #endif

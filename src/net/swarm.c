@@ -320,6 +320,11 @@ void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg)
         memcpy(info->agent, sc->agent, sizeof(info->agent));
         info->n_listen = sc->n_listen;
         memcpy(info->listen, sc->listen, sizeof(info->listen));
+        const char *p = sc->protos;
+        for (size_t i = 0; i < sc->n_protos; i++) {
+            info->protocols[info->n_protocols++] = p;
+            p += strlen(p) + 1;
+        }
         fn(arg, info);
     }
     free(info);
@@ -378,6 +383,61 @@ void swarm_set_stream_listener(struct swarm *sw,
 {
     sw->sl = l;
     sw->sl_arg = arg;
+}
+
+/* --- changes while running ------------------------------------------------
+ */
+
+void swarm_set_timing(struct swarm *sw, const struct swarm_config *cfg)
+{
+    struct swarm_config *c = &sw->cfg;
+
+    c->handshake_timeout_ms =
+        cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : 10000;
+    c->idle_timeout_ms = cfg->idle_timeout_ms;
+    c->keepalive_ms = cfg->keepalive_ms;
+    c->ping_timeout_ms = cfg->ping_timeout_ms;
+    c->max_connections = cfg->max_connections ? cfg->max_connections : 1024;
+    for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
+        if (sc->closing)
+            continue;
+        conn_set_liveness(sc->c, (uint64_t)c->keepalive_ms * 1000,
+                          (uint64_t)c->ping_timeout_ms * 1000);
+        swarm__conn_update_timer(sc);
+    }
+}
+
+static void on_push_timer(uv_timer_t *t)
+{
+    struct swarm *sw = t->data;
+    struct swarm_conn *sc, *next;
+
+    sw->push_pending = false;
+    for (sc = sw->conns; sc; sc = next) {
+        next = sc->next; /* kept: a failing send may unlink sc */
+        if (!sc->closing && swarm__conn_for(sw, &sc->peer) == sc &&
+            swarm__conn_may_serve(sc, IDENTIFY_PUSH_PROTOCOL_ID))
+            swarm__identify_push(sc);
+    }
+}
+
+/* Debounced: the timer restarts with each change, up to
+ * SWARM_PUSH_MAX_DELAY_MS after the first one of the burst. */
+void swarm_protocols_changed(struct swarm *sw)
+{
+    uint64_t now = swarm__now_us(), waited;
+
+    if (sw->closing)
+        return;
+    if (!sw->push_pending) {
+        sw->push_pending = true;
+        sw->push_first_us = now;
+    }
+    waited = (now - sw->push_first_us) / 1000;
+    if (waited + SWARM_PUSH_DELAY_MS > SWARM_PUSH_MAX_DELAY_MS &&
+        uv_is_active((uv_handle_t *)&sw->push_timer))
+        return;
+    uv_timer_start(&sw->push_timer, on_push_timer, SWARM_PUSH_DELAY_MS, 0);
 }
 
 const struct peer_id *swarm_local_peer(const struct swarm *sw)
@@ -497,6 +557,7 @@ static int listen_one(struct swarm *sw, const struct multiaddr *ma)
         return FASTN_ERR_NOMEM;
     l->sw = sw;
     l->family = family;
+    l->want = *ma;
     rc = bind_listen(l, (struct sockaddr *)&ss, family);
     if (rc == UV_EADDRINUSE && t.port == SWARM_DEFAULT_PORT) {
         log_msg(LOG_WARN, "net",
@@ -509,6 +570,7 @@ static int listen_one(struct swarm *sw, const struct multiaddr *ma)
             return FASTN_ERR_NOMEM;
         l->sw = sw;
         l->family = family;
+        l->want = *ma;
         sockaddr_of(&t, 0, &ss, &family);
         rc = bind_listen(l, (struct sockaddr *)&ss, family);
     }
@@ -532,6 +594,78 @@ int swarm_listen(struct swarm *sw)
             return err;
     }
     return 0;
+}
+
+static bool listed(const struct multiaddr *addrs, size_t n,
+                   const struct multiaddr *ma)
+{
+    for (size_t i = 0; i < n; i++)
+        if (multiaddr_equal(&addrs[i], ma))
+            return true;
+    return false;
+}
+
+/* Closes the listeners whose configured address is not in addrs; the
+ * connections they accepted have their own sockets and stay. */
+static unsigned close_unlisted(struct swarm *sw, const struct multiaddr *addrs,
+                               size_t n)
+{
+    char text[MULTIADDR_STR_MAX];
+    unsigned closed = 0;
+
+    for (size_t i = 0; i < sw->n_listeners;) {
+        struct swarm_listener *l = sw->listeners[i];
+        if (listed(addrs, n, &l->want)) {
+            i++;
+            continue;
+        }
+        multiaddr_format(&l->addr, text, sizeof(text));
+        log_msg(LOG_INFO, "net", "stopped listening on %s", text);
+        uv_close((uv_handle_t *)&l->tcp, (uv_close_cb)free);
+        sw->listeners[i] = sw->listeners[--sw->n_listeners];
+        closed++;
+    }
+    return closed;
+}
+
+static bool is_listening(const struct swarm *sw, const struct multiaddr *ma)
+{
+    for (size_t i = 0; i < sw->n_listeners; i++)
+        if (multiaddr_equal(&sw->listeners[i]->want, ma))
+            return true;
+    return false;
+}
+
+int swarm_set_listen(struct swarm *sw, const struct multiaddr *addrs, size_t n,
+                     struct swarm_listen_change *ch)
+{
+    struct swarm_listen_change c = {0, 0, 0};
+    int err = 0;
+
+    if (n > SWARM_MAX_LISTEN)
+        return FASTN_ERR_INVAL;
+    if (sw->closing)
+        return FASTN_ERR_CLOSED;
+    c.closed = close_unlisted(sw, addrs, n);
+    for (size_t i = 0; i < n; i++) {
+        if (is_listening(sw, &addrs[i]))
+            continue;
+        int rc = listen_one(sw, &addrs[i]);
+        if (rc) {
+            c.failed++;
+            err = rc;
+        } else {
+            c.opened++;
+        }
+    }
+    if (n) /* addrs may be NULL then */
+        memmove(sw->listen_cfg, addrs, n * sizeof(*addrs));
+    sw->cfg.n_listen = n;
+    if (c.opened || c.closed)
+        swarm_protocols_changed(sw);
+    if (ch)
+        *ch = c;
+    return err;
 }
 
 /* Interface addresses for a wildcard listener of that family. */
@@ -610,7 +744,9 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
     sw->loop = loop;
     sw->cfg = *cfg;
     sw->identity = cfg->identity;
-    memcpy(sw->listen_cfg, cfg->listen, cfg->n_listen * sizeof(*cfg->listen));
+    if (cfg->n_listen) /* listen may be NULL then */
+        memcpy(sw->listen_cfg, cfg->listen,
+               cfg->n_listen * sizeof(*cfg->listen));
     sw->cfg.listen = sw->listen_cfg;
     if (!sw->cfg.handshake_timeout_ms)
         sw->cfg.handshake_timeout_ms = 10000;
@@ -629,6 +765,8 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
     sw->idle.data = sw;
     uv_prepare_init(loop, &sw->prepare);
     sw->prepare.data = sw;
+    uv_timer_init(loop, &sw->push_timer);
+    sw->push_timer.data = sw;
     *out = sw;
     return 0;
 }
@@ -657,6 +795,7 @@ void swarm_close(struct swarm *sw)
     uv_idle_stop(&sw->idle);
     uv_close((uv_handle_t *)&sw->idle, NULL);
     uv_close((uv_handle_t *)&sw->prepare, NULL);
+    uv_close((uv_handle_t *)&sw->push_timer, NULL);
 }
 
 void swarm_free(struct swarm *sw)

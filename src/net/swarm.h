@@ -65,6 +65,9 @@ struct swarm_stream;
 #define SWARM_MAX_LISTEN 32
 /* Addresses kept per peer (identify, the address book, a dial). */
 #define SWARM_MAX_PEER_ADDRS 8
+/* Protocols kept per peer (identify), and the longest id kept. */
+#define SWARM_MAX_PEER_PROTOCOLS 128
+#define SWARM_PEER_PROTOCOL_MAX 256
 /* Bytes swarm_stream_write() queues beyond the send window. */
 #define SWARM_STREAM_QUEUE_MAX (256 * 1024)
 /* Protocols one swarm_stream_open() may propose. */
@@ -124,6 +127,49 @@ const struct peer_id *swarm_local_peer(const struct swarm *sw);
 size_t swarm_listen_addrs(const struct swarm *sw, struct multiaddr *out,
                           size_t max);
 
+/* --- changes while running ---------------------------------------------- */
+
+/* Applies cfg's handshake_timeout_ms, idle_timeout_ms, keepalive_ms,
+ * ping_timeout_ms and max_connections (0 for the handshake timeout and
+ * the limit: their defaults, as in swarm_new) to the running swarm; its
+ * other fields are ignored. They hold for new connections and for the
+ * existing ones, whose timers are set again: a connection idle for
+ * longer than a new, shorter idle timeout closes at once. Connections
+ * above a lowered max_connections stay; new inbound ones are refused
+ * until the count is below it. */
+void swarm_set_timing(struct swarm *sw, const struct swarm_config *cfg);
+
+struct swarm_listen_change {
+    unsigned opened; /* addresses listened on now */
+    unsigned closed; /* listeners closed */
+    unsigned failed; /* addresses that could not be listened on (logged) */
+};
+/* Makes the swarm listen on addrs[0..n) (as configured: a listener is
+ * kept while its configured address stays in the list, whatever port it
+ * got). Listeners whose address left the list close; the connections
+ * they accepted stay. New addresses are bound as swarm_listen() does;
+ * one that fails is logged with the reason and counted in ch->failed,
+ * and the others go on. When the set of listeners changed, connected
+ * peers are told (identify push, see swarm_protocols_changed). ch may be
+ * NULL. Errors: FASTN_ERR_INVAL (n > SWARM_MAX_LISTEN; nothing done),
+ * FASTN_ERR_CLOSED (the swarm is closing), else the error of the last
+ * address that failed (FASTN_ERR_IO, _UNSUPPORTED, _NOMEM) after the
+ * rest was done. */
+int swarm_set_listen(struct swarm *sw, const struct multiaddr *addrs, size_t n,
+                     struct swarm_listen_change *ch);
+
+/* A push waits this long after the last change, so that a burst of
+ * changes (a plugin's protocols, a client's handlers) gives one push. */
+#define SWARM_PUSH_DELAY_MS 100
+/* ...but no longer than this after the first change of the burst. */
+#define SWARM_PUSH_MAX_DELAY_MS 1000
+/* The protocols the stream listener serves changed: every connected peer
+ * gets our Identify again over /ipfs/id/push/1.0.0 (libp2p identify
+ * spec), once per burst of changes (SWARM_PUSH_DELAY_MS after the last
+ * one). Peers whose identify did not list the push protocol are
+ * skipped. */
+void swarm_protocols_changed(struct swarm *sw);
+
 /* --- incoming streams ---------------------------------------------------- */
 
 /* Who gets incoming streams for protocols other than the built-in ones. */
@@ -179,6 +225,10 @@ struct swarm_peer_info {
     char agent[128]; /* from identify ("" until known) */
     size_t n_listen;
     struct multiaddr listen[SWARM_MAX_PEER_ADDRS]; /* from identify */
+    /* the protocols the peer serves, from identify and its pushes
+     * (borrowed: valid during the callback only) */
+    size_t n_protocols;
+    const char *protocols[SWARM_MAX_PEER_PROTOCOLS];
 };
 typedef void (*swarm_peer_fn)(void *arg, const struct swarm_peer_info *info);
 /* Calls fn for each connected peer (its connection in use). */

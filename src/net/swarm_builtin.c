@@ -2,8 +2,11 @@
  * The swarm's built-in protocols, written against the same stream API
  * (swarm.h) as any other handler:
  *  - identify (/ipfs/id/1.0.0): served to every peer; run towards every
- *    new connection (its answer fills the connection's agent and listen
- *    addresses, and the address book); /ipfs/id/push/1.0.0 accepted.
+ *    new connection (its answer fills the connection's agent, listen
+ *    addresses and protocols, and the address book);
+ *    /ipfs/id/push/1.0.0 accepted (a partial update: what it leaves out
+ *    stays) and sent when our addresses or protocols change
+ *    (swarm_protocols_changed).
  *  - ping (/ipfs/ping/1.0.0): served (32-byte echoes), and swarm_ping().
  *  - perf (/perf/1.0.0): served; the download is sent through the
  *    in-place frame path.
@@ -23,31 +26,41 @@
 
 /* --- identify ------------------------------------------------------------- */
 
-static void identify_serve(struct swarm_stream *st)
+/* Our Identify message (length-prefixed) for the connection sc (NULL:
+ * no observed address) into out. */
+static int identify_build(struct swarm *sw, const struct swarm_conn *sc,
+                          struct buf *out)
 {
-    struct swarm *sw = st->sw;
     struct multiaddr *listen = calloc(IDENTIFY_MAX_ADDRS, sizeof(*listen));
     const char *protos[IDENTIFY_MAX_PROTOCOLS];
     struct identify_info in;
-    struct buf out;
+    int err;
 
     memset(&in, 0, sizeof(in));
-    buf_init(&out, IDENTIFY_MAX_MSG + 16);
     in.public_key = sw->pubkey_proto;
     in.public_key_len = sizeof(sw->pubkey_proto);
     if (listen) {
         in.listen = listen;
         in.n_listen = swarm_listen_addrs(sw, listen, IDENTIFY_MAX_ADDRS);
     }
-    if (st->sc && st->sc->remote.len)
-        in.observed = &st->sc->remote;
+    if (sc && sc->remote.len)
+        in.observed = &sc->remote;
     in.protocols = protos;
     in.n_protocols = swarm__protocols(sw, protos, IDENTIFY_MAX_PROTOCOLS);
-    if (identify_encode(&in, &out) == 0)
+    err = identify_encode(&in, out);
+    free(listen);
+    return err;
+}
+
+static void identify_serve(struct swarm_stream *st)
+{
+    struct buf out;
+
+    buf_init(&out, IDENTIFY_MAX_MSG + 16);
+    if (identify_build(st->sw, st->sc, &out) == 0)
         swarm_stream_write(st, out.data, out.len);
     swarm_stream_close(st);
     buf_cleanup(&out);
-    free(listen);
 }
 
 /* After our answer: whatever the asker sends is dropped. */
@@ -63,7 +76,51 @@ struct id_reader {
     struct lp_reader lp;
     struct identify_msg msg;
     bool have;
+    bool push; /* /ipfs/id/push/1.0.0: a partial update */
 };
+
+/* Keeps the protocols m lists as the connection's (up to
+ * SWARM_MAX_PEER_PROTOCOLS, each without NUL and at most
+ * SWARM_PEER_PROTOCOL_MAX bytes: real ids are short, and this bounds
+ * what one peer makes us keep). */
+static void set_protocols(struct swarm_conn *sc, const struct identify_msg *m)
+{
+    size_t total = 0, n = 0;
+    char *v, *p;
+
+    for (size_t i = 0; i < m->n_protocols; i++)
+        total += m->protocols[i].len + 1;
+    v = malloc(total ? total : 1);
+    if (!v)
+        return; /* keep what we had */
+    p = v;
+    for (size_t i = 0; i < m->n_protocols && n < SWARM_MAX_PEER_PROTOCOLS;
+         i++) {
+        const struct identify_span *sp = &m->protocols[i];
+        if (sp->len == 0 || sp->len > SWARM_PEER_PROTOCOL_MAX ||
+            memchr(sp->p, '\0', sp->len))
+            continue;
+        memcpy(p, sp->p, sp->len);
+        p[sp->len] = '\0';
+        p += sp->len + 1;
+        n++;
+    }
+    free(sc->protos);
+    sc->protos = v;
+    sc->n_protos = n;
+}
+
+bool swarm__conn_may_serve(const struct swarm_conn *sc, const char *protocol)
+{
+    const char *p = sc->protos;
+
+    if (!p)
+        return true; /* not identified yet */
+    for (size_t i = 0; i < sc->n_protos; i++, p += strlen(p) + 1)
+        if (!strcmp(p, protocol))
+            return true;
+    return false;
+}
 
 /* Records what a peer says about itself on its connection. */
 static void identify_apply(struct swarm_stream *st, struct id_reader *r)
@@ -75,8 +132,15 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
     struct multiaddr ma;
     struct multiaddr_tcp t;
 
-    if (!sc || identify_peer(m, &pid) || !peer_id_equal(&pid, &sc->peer))
-        return; /* not the connection's key: ignore what it says */
+    if (!sc)
+        return;
+    /* A key must be the connection's; a push may leave it out (the
+     * spec's partial updates: missing fields keep their values). */
+    if (m->public_key.p || !r->push)
+        if (identify_peer(m, &pid) || !peer_id_equal(&pid, &sc->peer))
+            return; /* not the connection's key: ignore what it says */
+    if (!r->push || m->n_protocols)
+        set_protocols(sc, m);
     if (m->agent_version.p) {
         size_t n = m->agent_version.len;
         if (n >= sizeof(sc->agent))
@@ -84,6 +148,8 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
         memcpy(sc->agent, m->agent_version.p, n);
         sc->agent[n] = '\0';
     }
+    if (r->push && !m->n_listen)
+        return;
     sc->n_listen = 0;
     for (size_t i = 0; i < m->n_listen && sc->n_listen < SWARM_MAX_PEER_ADDRS;
          i++) {
@@ -163,6 +229,39 @@ void swarm__identify_start(struct swarm_conn *sc)
     }
     /* We send nothing: the listener answers and closes. */
     swarm_stream_close(st);
+}
+
+/* The push's stream: we write and close; the peer only closes. */
+static void identify_push_cb(struct swarm_stream *st,
+                             const struct swarm_stream_event *ev, void *arg)
+{
+    (void)arg;
+    if (ev->type == SWARM_STREAM_DATA)
+        swarm_stream_consumed(st, ev->len);
+}
+
+/* A push ends within this time even if the peer never closes its side. */
+#define PUSH_TIMEOUT_MS 10000
+
+void swarm__identify_push(struct swarm_conn *sc)
+{
+    struct swarm_stream *st;
+    struct buf out;
+
+    buf_init(&out, IDENTIFY_MAX_MSG + 16);
+    if (identify_build(sc->sw, sc, &out) != 0) {
+        buf_cleanup(&out);
+        return;
+    }
+    st = swarm__stream_open_on(sc, IDENTIFY_PUSH_PROTOCOL_ID, identify_push_cb,
+                               NULL);
+    if (st) {
+        /* one protocol proposed: the message may follow at once */
+        swarm_stream_set_timeout(st, PUSH_TIMEOUT_MS);
+        swarm_stream_write(st, out.data, out.len);
+        swarm_stream_close(st);
+    }
+    buf_cleanup(&out);
 }
 
 /* --- ping ------------------------------------------------------------------
@@ -372,6 +471,7 @@ bool swarm__builtin_take(struct swarm_stream *st)
         swarm__stream_idle_exempt(st);
         if (!r)
             return false;
+        r->push = true;
         swarm_stream_set_cb(st, identify_read, r);
         return true;
     }

@@ -54,6 +54,7 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     conn_free(sc->c);
     buf_cleanup(&sc->spare);
+    free(sc->protos);
     free(sc);
 }
 

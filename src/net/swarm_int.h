@@ -48,6 +48,7 @@ struct swarm_listener {
     uv_tcp_t tcp;
     struct swarm *sw;
     struct multiaddr addr; /* as bound (the real port) */
+    struct multiaddr want; /* as configured (the port may be 0) */
     bool wildcard;         /* 0.0.0.0 or :: */
     int family;            /* AF_INET or AF_INET6 */
 };
@@ -80,6 +81,8 @@ struct swarm_conn {
     char agent[128];
     size_t n_listen;
     struct multiaddr listen[SWARM_MAX_PEER_ADDRS];
+    char *protos; /* n_protos NUL-terminated ids, one after another */
+    size_t n_protos;
     uint64_t rtt_us;
 };
 
@@ -164,7 +167,10 @@ struct swarm {
     size_t n_pool;
     struct swarm_stats stats;
     bool closing;
-    bool conn_failures; /* some connection has fail_soon set */
+    bool conn_failures;    /* some connection has fail_soon set */
+    uv_timer_t push_timer; /* identify push after changes (coalesced) */
+    bool push_pending;
+    uint64_t push_first_us; /* the first change not pushed yet */
 };
 
 /* swarm.c */
@@ -230,5 +236,9 @@ struct swarm_stream *swarm__stream_open_on(struct swarm_conn *sc,
 bool swarm__builtin_take(struct swarm_stream *st);
 /* Runs identify on a connection that just became ready. */
 void swarm__identify_start(struct swarm_conn *sc);
+/* Sends our Identify over /ipfs/id/push/1.0.0 on sc. */
+void swarm__identify_push(struct swarm_conn *sc);
+/* Whether the peer's identify listed protocol (true while unknown). */
+bool swarm__conn_may_serve(const struct swarm_conn *sc, const char *protocol);
 
 #endif

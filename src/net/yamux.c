@@ -722,6 +722,13 @@ uint64_t yamux_next_deadline(const struct yamux_session *s)
     return s->cfg.keepalive_us ? s->last_rx + s->cfg.keepalive_us : UINT64_MAX;
 }
 
+void yamux_set_liveness(struct yamux_session *s, uint64_t keepalive_us,
+                        uint64_t ping_timeout_us)
+{
+    s->cfg.keepalive_us = keepalive_us;
+    s->cfg.ping_timeout_us = ping_timeout_us;
+}
+
 const uint8_t *yamux_output(const struct yamux_session *s, size_t *n)
 {
     *n = s->out.len;

@@ -181,6 +181,11 @@ bool yamux_remote_went_away(const struct yamux_session *s);
 int yamux_tick(struct yamux_session *s, uint64_t now);
 /* When yamux_tick() needs to run next (UINT64_MAX: never). */
 uint64_t yamux_next_deadline(const struct yamux_session *s);
+/* Changes keepalive_us and ping_timeout_us of a running session (0: no
+ * keepalive / no timeout); they count from the last input and the ping
+ * in flight, so the next yamux_tick() may act at once. */
+void yamux_set_liveness(struct yamux_session *s, uint64_t keepalive_us,
+                        uint64_t ping_timeout_us);
 
 /* The frames waiting to be sent, in order. */
 const uint8_t *yamux_output(const struct yamux_session *s, size_t *n);

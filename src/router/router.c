@@ -53,6 +53,13 @@ static struct entry *find_or_add(struct router *r, const char *protocol)
     return e;
 }
 
+/* The set of protocols served changed: peers are told (identify push). */
+static void protocols_changed(struct router *r)
+{
+    if (!r->closing)
+        swarm_protocols_changed(r->sw);
+}
+
 static void drop_entry_if_empty(struct router *r, struct entry *e)
 {
     if (e->n)
@@ -63,6 +70,7 @@ static void drop_entry_if_empty(struct router *r, struct entry *e)
         r->entries[i] = r->entries[--r->n];
         free(e->protocol);
         free(e);
+        protocols_changed(r);
         return;
     }
 }
@@ -93,6 +101,8 @@ int router_add(struct router *r, const char *protocol,
     if (e->n == ROUTER_MAX_HANDLERS)
         return FASTN_ERR_BUSY;
     e->h[e->n++] = (struct handler){.kind = H_INPROC, .ops = ops, .arg = arg};
+    if (e->n == 1)
+        protocols_changed(r);
     return 0;
 }
 
@@ -146,6 +156,8 @@ int router_add_client(struct router *r, const char *protocol,
     if (e->n == ROUTER_MAX_HANDLERS)
         return FASTN_ERR_BUSY;
     e->h[e->n++] = (struct handler){.kind = H_CLIENT, .addr = *addr};
+    if (e->n == 1)
+        protocols_changed(r);
     return 0;
 }
 

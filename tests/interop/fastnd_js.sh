@@ -4,7 +4,8 @@
 # fastn/...), ping, 16 x 1 MiB echo through `fastn listen -- cat`.
 # fastnd dials js: `fastn connect`, identify (fastn peers shows js's
 # agent), `fastn ping`, 16 x 1 MiB echo streams at once through
-# STREAM_OPEN, and a `fastn call` with a checksum. Skipped (77) without
+# STREAM_OPEN, and a `fastn call` with a checksum; a handler registered
+# on fastnd reaches js by identify push. Skipped (77) without
 # Node.js >= 20.
 . "$(dirname "$0")/../integration/common.bash"
 . "$(dirname "$0")/../integration/net.bash"
@@ -36,7 +37,7 @@ jsonl "$TMPROOT/dial.out" identify protocols | grep -q /echo/1.0.0 ||
 pass "js dials fastnd: identify ($agent), ping $(jsonl "$TMPROOT/dial.out" ping avgMs) ms, 16 x 1 MiB echo at $(jsonl "$TMPROOT/dial.out" echo MBps) MB/s"
 
 # 2. fastnd dials js
-node "$JS/peer.mjs" --timeout 120 >"$TMPROOT/js.out" 2>"$TMPROOT/js.err" &
+node "$JS/peer.mjs" --timeout 120 --identify-push >"$TMPROOT/js.out" 2>"$TMPROOT/js.err" &
 STARTED_PIDS+=("$!")
 jsaddr=$(jsonl --wait 30 "$TMPROOT/js.out" ready addrs.0) || fail "js did not start"
 jsid=$(jsonl "$TMPROOT/js.out" ready peerId)
@@ -52,3 +53,12 @@ sum=$(timeout 60 "$FASTN_BIN_CLI" --home "$H" call "$jsid" /echo/1.0.0 <"$TMPROO
 jsonl --wait 10 "$TMPROOT/js.out" identify agentVersion | grep -q '^fastn/' ||
     fail "js did not identify fastnd"
 pass "fastnd dials js: identify both ways, ping, $out, 16 MiB fastn call"
+
+# 3. identify push: a handler registered on fastnd reaches js over the
+# connection it has
+"$FASTN_BIN_CLI" --home "$H" listen /pushed/1.0.0 -- cat 2>/dev/null &
+STARTED_PIDS+=("$!")
+pushed() { jsonl --all "$TMPROOT/js.out" identify protocols | grep -q /pushed/1.0.0; }
+wait_for pushed || fail "js did not receive fastnd's push: $(jsonl --all "$TMPROOT/js.out" identify protocols)"
+[ "$(jsonl --count "$TMPROOT/js.out" connection)" = 1 ] || fail "a new connection was made"
+pass "fastnd's identify push reaches js-libp2p (its identify lists /pushed/1.0.0)"

@@ -2,8 +2,14 @@
  * over loopback TCP: dial and identify, echo streams with the copy and
  * the in-place paths, 100 streams over one connection, dial coalescing,
  * simultaneous dials resolving to one connection, the wrong PeerID, an
- * unknown protocol, ping, perf, and a connection dying under its
- * streams. */
+ * unknown protocol, ping, perf, a connection dying under its streams;
+ * and changes while running: identify push of new protocols and
+ * addresses (coalesced), listen addresses opened and closed, timing and
+ * limits applied to existing connections. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "net/identify.h"
 #include "net/perf.h"
 #include "net/swarm_int.h"
@@ -113,18 +119,23 @@ static void teardown(struct node **nodes, int count)
     CHECK_EQ(uv_loop_close(&nh_loop), 0);
 }
 
-static void timer_noop(uv_timer_t *t)
+static void timer_done(uv_timer_t *t)
 {
-    (void)t;
+    *(int *)t->data = 1;
 }
 
+/* Runs the loop for ms. Ends when the timer fires, not by the clock: the
+ * loop's cached time may fire it a little before uv_hrtime() reaches the
+ * end, and one more UV_RUN_ONCE could then wait for the next event (a
+ * keepalive, 30 s away). */
 static void run_for_ms(unsigned ms)
 {
-    uint64_t end = uv_hrtime() + ms * 1000000ull;
+    int done = 0;
     uv_timer_t t;
     uv_timer_init(&nh_loop, &t);
-    uv_timer_start(&t, timer_noop, ms, 0);
-    while (uv_hrtime() < end)
+    t.data = &done;
+    uv_timer_start(&t, timer_done, ms, 0);
+    while (!done)
         uv_run(&nh_loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&t, NULL);
     uv_run(&nh_loop, UV_RUN_NOWAIT);
@@ -632,6 +643,313 @@ TEST(stream_timeout_and_reset)
     teardown((struct node *[]){&a, &b}, 2);
 }
 
+/* --- changes while running: identify push, listen addresses, timing --- */
+
+/* What a node serves beyond the built-ins: a list the test edits. */
+static const char *served[4];
+static size_t n_served;
+
+static bool served_supports(void *arg, const char *p)
+{
+    (void)arg;
+    for (size_t i = 0; i < n_served; i++)
+        if (!strcmp(p, served[i]))
+            return true;
+    return false;
+}
+
+static size_t served_list(void *arg, const char **names, size_t max)
+{
+    size_t n = 0;
+    (void)arg;
+    for (; n < n_served && n < max; n++)
+        names[n] = served[n];
+    return n;
+}
+
+static const struct swarm_stream_listener served_listener = {
+    served_supports, echo_on_stream, served_list};
+
+/* What b knows of its one peer. */
+struct view {
+    bool has_new;
+    size_t n_protocols, n_listen;
+};
+
+static void get_view(void *arg, const struct swarm_peer_info *info)
+{
+    struct view *v = arg;
+    v->n_protocols = info->n_protocols;
+    v->n_listen = info->n_listen;
+    v->has_new = false;
+    for (size_t i = 0; i < info->n_protocols; i++)
+        v->has_new |= !strcmp(info->protocols[i], "/new/1.0.0");
+}
+
+static struct view view_of(struct node *n)
+{
+    struct view v = {false, 0, 0};
+    swarm_foreach_peer(n->sw, get_view, &v);
+    return v;
+}
+
+/* Runs the loop until b's view says `want` about /new/1.0.0 (2 s at most). */
+static bool run_until_new(struct node *b, bool want)
+{
+    uint64_t end = uv_hrtime() + 2000000000ull;
+    while (view_of(b).has_new != want && uv_hrtime() < end)
+        run_for_ms(10);
+    return view_of(b).has_new == want;
+}
+
+static uint64_t streams_total(struct node *n)
+{
+    struct swarm_stats st;
+    swarm_get_stats(n->sw, &st);
+    return st.streams_total;
+}
+
+TEST(identify_push_protocols)
+{
+    struct node a, b;
+    uint64_t before;
+
+    nh_start();
+    n_served = 0;
+    node_init(&a, 1, true);
+    node_init(&b, 2, true);
+    swarm_set_stream_listener(a.sw, &served_listener, &a);
+    CHECK_ERR(connect_nodes(&b, &a), 0);
+    run_for_ms(200);
+    /* identify told b a's built-in protocols */
+    CHECK_EQ(view_of(&b).n_protocols, 4);
+    CHECK(!view_of(&b).has_new);
+    /* a burst of changes on a: b learns the new protocol by one push */
+    before = streams_total(&b);
+    served[n_served++] = "/new/1.0.0";
+    for (int i = 0; i < 5; i++)
+        swarm_protocols_changed(a.sw);
+    CHECK(run_until_new(&b, true));
+    CHECK_EQ(view_of(&b).n_protocols, 5);
+    run_for_ms(300);
+    CHECK_EQ(streams_total(&b) - before, 1);
+    /* removed again: b forgets it */
+    n_served = 0;
+    swarm_protocols_changed(a.sw);
+    CHECK(run_until_new(&b, false));
+    CHECK_EQ(view_of(&b).n_protocols, 4);
+    /* the connection stayed the one connection */
+    CHECK_EQ(conn_count(&b), 1);
+    teardown((struct node *[]){&a, &b}, 2);
+}
+
+static void push_sink(struct swarm_stream *s,
+                      const struct swarm_stream_event *ev, void *arg)
+{
+    if (ev->type == SWARM_STREAM_DATA)
+        swarm_stream_consumed(s, ev->len);
+    if (ev->type == SWARM_STREAM_CLOSED)
+        (*(int *)arg)++;
+}
+
+/* Pushes an Identify from `from` to `to` with the given key (or none),
+ * agent and protocols, and no addresses; waits for the stream's end. */
+static void push_raw(struct node *from, struct node *to, const uint8_t *key,
+                     size_t key_len, const char *agent, const char *proto)
+{
+    const char *proto_id = IDENTIFY_PUSH_PROTOCOL_ID;
+    struct identify_info in = {.agent_version = agent,
+                               .public_key = key,
+                               .public_key_len = key_len,
+                               .protocols = &proto,
+                               .n_protocols = 1};
+    struct swarm_stream *st;
+    struct buf out;
+    int closed = 0, err = 0;
+
+    buf_init(&out, IDENTIFY_MAX_MSG + 16);
+    CHECK_ERR(identify_encode(&in, &out), 0);
+    st = swarm_stream_open(from->sw, &to->id.id, &proto_id, 1, 0, push_sink,
+                           &closed, &err);
+    CHECK(st != NULL);
+    CHECK_EQ(swarm_stream_write(st, out.data, out.len), (int)out.len);
+    CHECK_ERR(swarm_stream_close(st), 0);
+    CHECK(nh_run_until(&closed));
+    buf_cleanup(&out);
+}
+
+TEST(identify_push_partial_update)
+{
+    struct node a, b, c;
+    struct agent_check ag = {{0}, 0};
+    uint8_t key[IDENTITY_PUBKEY_PROTO_LEN];
+
+    nh_start();
+    node_init(&a, 1, true);
+    node_init(&b, 2, true);
+    node_init(&c, 3, false);
+    CHECK_ERR(connect_nodes(&b, &a), 0);
+    run_for_ms(200);
+    CHECK_EQ(view_of(&a).n_listen, 1);
+    /* no key, no addresses: the protocols and the agent change, the
+     * addresses stay (missing fields keep their values) */
+    push_raw(&b, &a, NULL, 0, "other/1", "/partial/1.0.0");
+    CHECK_EQ(view_of(&a).n_protocols, 1);
+    CHECK_EQ(view_of(&a).n_listen, 1);
+    swarm_foreach_peer(a.sw, get_agent, &ag);
+    CHECK_STR(ag.agent, "other/1");
+    /* another peer's key: ignored as a whole */
+    pubkey_encode_proto(c.id.pubkey, key);
+    push_raw(&b, &a, key, sizeof(key), "liar/1", "/new/1.0.0");
+    CHECK_EQ(view_of(&a).n_protocols, 1);
+    CHECK(!view_of(&a).has_new);
+    swarm_foreach_peer(a.sw, get_agent, &ag);
+    CHECK_STR(ag.agent, "other/1");
+    /* its own key: applied */
+    pubkey_encode_proto(b.id.pubkey, key);
+    push_raw(&b, &a, key, sizeof(key), "fastn/x", "/new/1.0.0");
+    CHECK(view_of(&a).has_new);
+    teardown((struct node *[]){&a, &b, &c}, 3);
+}
+
+/* A loopback address with a port that is free now. */
+static void free_addr(struct multiaddr *out)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    char text[64];
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(fd >= 0);
+    CHECK_EQ(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    CHECK_EQ(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    snprintf(text, sizeof(text), "/ip4/127.0.0.1/tcp/%u", ntohs(sa.sin_port));
+    CHECK_ERR(multiaddr_parse(text, out), 0);
+}
+
+TEST(listen_addresses_change)
+{
+    struct node a, b, c;
+    struct multiaddr want[3], got[4];
+    struct swarm_listen_change ch;
+
+    nh_start();
+    node_init(&a, 1, true);
+    node_init(&b, 2, false);
+    node_init(&c, 3, false);
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/0", &want[0]), 0);
+    free_addr(&want[1]);
+    CHECK_ERR(connect_nodes(&b, &a), 0);
+    run_for_ms(100);
+    CHECK_EQ(view_of(&b).n_listen, 1);
+    /* one address added: a listens on both, and b hears of it (push) */
+    CHECK_ERR(swarm_set_listen(a.sw, want, 2, &ch), 0);
+    CHECK_EQ(ch.opened, 1);
+    CHECK_EQ(ch.closed, 0);
+    CHECK_EQ(swarm_listen_addrs(a.sw, got, 4), 2);
+    CHECK(multiaddr_equal(&got[0], &a.addr));
+    CHECK(multiaddr_equal(&got[1], &want[1]));
+    for (int i = 0; i < 200 && view_of(&b).n_listen != 2; i++)
+        run_for_ms(10);
+    CHECK_EQ(view_of(&b).n_listen, 2);
+    /* the same list again changes nothing */
+    CHECK_ERR(swarm_set_listen(a.sw, want, 2, &ch), 0);
+    CHECK_EQ(ch.opened + ch.closed + ch.failed, 0);
+    /* c reaches a through the new address */
+    struct connect_result r = {0, 0};
+    CHECK_ERR(
+        swarm_connect(c.sw, &a.id.id, &want[1], 1, 0, on_connected, &r, NULL),
+        0);
+    CHECK(nh_run_until(&r.done));
+    CHECK_ERR(r.err, 0);
+    CHECK_ERR(swarm_disconnect(c.sw, &a.id.id), 0);
+    run_for_ms(50);
+    /* the first address removed: its listener closes, b's connection
+     * (accepted through it) stays, and a new dial there is refused */
+    CHECK_ERR(swarm_set_listen(a.sw, &want[1], 1, &ch), 0);
+    CHECK_EQ(ch.closed, 1);
+    CHECK_EQ(ch.opened, 0);
+    CHECK_EQ(swarm_listen_addrs(a.sw, got, 4), 1);
+    run_for_ms(100);
+    CHECK(swarm_is_connected(b.sw, &a.id.id));
+    r.done = 0;
+    CHECK_ERR(
+        swarm_connect(c.sw, &a.id.id, &a.addr, 1, 0, on_connected, &r, NULL),
+        0);
+    CHECK(nh_run_until(&r.done));
+    CHECK_ERR(r.err, FASTN_ERR_NET_REFUSED);
+    /* a bad address and one in use fail alone; the rest goes on */
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1", &want[0]), 0);
+    CHECK_ERR(swarm_set_listen(a.sw, want, 2, &ch), FASTN_ERR_UNSUPPORTED);
+    CHECK_EQ(ch.failed, 1);
+    CHECK_EQ(ch.opened + ch.closed, 0);
+    CHECK_EQ(swarm_listen_addrs(a.sw, got, 4), 1);
+    CHECK_ERR(swarm_set_listen(a.sw, want, SWARM_MAX_LISTEN + 1, &ch),
+              FASTN_ERR_INVAL);
+    teardown((struct node *[]){&a, &b, &c}, 3);
+}
+
+TEST(listen_address_in_use)
+{
+    struct node a, b;
+    struct multiaddr want[2];
+    struct swarm_listen_change ch;
+
+    nh_start();
+    node_init(&a, 1, true);
+    node_init(&b, 2, true);
+    /* b's port is taken: a keeps its own listener and reports the one */
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/0", &want[0]), 0);
+    want[1] = b.addr;
+    CHECK_ERR(swarm_set_listen(a.sw, want, 2, &ch), FASTN_ERR_IO);
+    CHECK_EQ(ch.failed, 1);
+    CHECK_EQ(ch.opened + ch.closed, 0);
+    CHECK_EQ(connect_nodes(&b, &a), 0);
+    teardown((struct node *[]){&a, &b}, 2);
+}
+
+TEST(timing_applies_to_existing_connections)
+{
+    struct node a, b, c;
+    struct swarm_config cfg;
+    int n = 0;
+
+    nh_start();
+    node_init(&a, 1, true);
+    node_init(&b, 2, true);
+    node_init(&c, 3, false);
+    CHECK_ERR(connect_nodes(&b, &a), 0);
+    run_for_ms(300);
+    CHECK_EQ(conn_count(&a), 1);
+    /* a's idle timeout shortened: the idle connection closes soon */
+    swarm_config_default(&cfg, &a.id);
+    cfg.idle_timeout_ms = 200;
+    cfg.keepalive_ms = 50;
+    swarm_set_timing(a.sw, &cfg);
+    CHECK(a.sw->cfg.idle_timeout_ms == 200);
+    CHECK(a.sw->cfg.handshake_timeout_ms == 10000);
+    run_for_ms(600);
+    CHECK_EQ(conn_count(&a), 0);
+    n = peer_count(&b);
+    CHECK_EQ(n, 0);
+    /* 0 limits take their defaults, as in swarm_new */
+    cfg.handshake_timeout_ms = 0;
+    cfg.max_connections = 0;
+    swarm_set_timing(a.sw, &cfg);
+    CHECK(a.sw->cfg.handshake_timeout_ms == 10000);
+    CHECK(a.sw->cfg.max_connections == 1024);
+    /* max-connections 1 lets one connection in and refuses the next */
+    cfg.idle_timeout_ms = 0;
+    cfg.max_connections = 1;
+    swarm_set_timing(a.sw, &cfg);
+    CHECK_ERR(connect_nodes(&b, &a), 0);
+    CHECK(connect_nodes(&c, &a) != 0);
+    CHECK(swarm_is_connected(b.sw, &a.id.id));
+    teardown((struct node *[]){&a, &b, &c}, 3);
+}
+
 int main(void)
 {
     RUN(connect_and_identify);
@@ -644,5 +962,10 @@ int main(void)
     RUN(perf);
     RUN(connection_dies_under_streams);
     RUN(stream_timeout_and_reset);
+    RUN(identify_push_protocols);
+    RUN(identify_push_partial_update);
+    RUN(listen_addresses_change);
+    RUN(listen_address_in_use);
+    RUN(timing_applies_to_existing_connections);
     return test_done();
 }

@@ -413,6 +413,36 @@ TEST(keepalive_and_dead_peer)
     side_free(l);
 }
 
+TEST(liveness_changed_while_running)
+{
+    struct side *c = side_new(true, NULL), *l = side_new(false, NULL);
+    uint64_t sec = 1000000;
+    size_t n;
+
+    CHECK_ERR(pump(c, l, 0), 0);
+    CHECK_ERR(pump(l, c, 0), 0);
+    CHECK_ERR(pump(c, l, 0), 0);
+    /* keepalive off: nothing to do, ever */
+    yamux_set_liveness(c->s, 0, 0);
+    CHECK_EQ(yamux_next_deadline(c->s), UINT64_MAX);
+    CHECK_ERR(yamux_tick(c->s, 100 * sec), 0);
+    yamux_output(c->s, &n);
+    CHECK_EQ(n, 0);
+    /* 5 s keepalive, 2 s ping timeout: counted from the last input */
+    yamux_set_liveness(c->s, 5 * sec, 2 * sec);
+    CHECK_EQ(yamux_next_deadline(c->s), 5 * sec);
+    CHECK_ERR(yamux_tick(c->s, 100 * sec), 0);
+    yamux_output(c->s, &n);
+    CHECK_EQ(n, 12); /* a keepalive ping */
+    CHECK_EQ(yamux_next_deadline(c->s), 102 * sec);
+    /* a longer ping timeout applies to the ping in flight */
+    yamux_set_liveness(c->s, 5 * sec, 10 * sec);
+    CHECK_ERR(yamux_tick(c->s, 105 * sec), 0);
+    CHECK_ERR(yamux_tick(c->s, 110 * sec), FASTN_ERR_NET_DEAD);
+    side_free(c);
+    side_free(l);
+}
+
 /* Feeds frames to a fresh listener and returns its error. */
 static int bad(void (*build)(struct buf *), int *goaway_code)
 {
@@ -604,6 +634,7 @@ int main(void)
     RUN(limits_refuse_streams);
     RUN(go_away_both_ways);
     RUN(keepalive_and_dead_peer);
+    RUN(liveness_changed_while_running);
     RUN(bad_input_ends_the_session);
     RUN(in_place_header_then_close);
     RUN(many_streams_hash_table);

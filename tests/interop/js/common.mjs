@@ -3,7 +3,7 @@
 // line and JSON-line output. Import node20-shim.mjs before this module.
 import { readFile, writeFile } from 'node:fs/promises'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
@@ -44,8 +44,9 @@ export function peerIdOf (key) {
  * identify and ping; listening on `listen` (a list of multiaddr strings).
  * `connectionManager` (optional) overrides js-libp2p's limits, e.g. its
  * 5 inbound connections a second per host, which a benchmark of new
- * connections exceeds. */
-export async function createNode ({ privateKey, listen = [], agent = AGENT, connectionManager }) {
+ * connections exceeds. `push` adds identify push (/ipfs/id/push/1.0.0:
+ * served, and sent when the node's own addresses or protocols change). */
+export async function createNode ({ privateKey, listen = [], agent = AGENT, connectionManager, push = false }) {
   return createLibp2p({
     privateKey,
     ...(connectionManager != null ? { connectionManager } : {}),
@@ -56,6 +57,7 @@ export async function createNode ({ privateKey, listen = [], agent = AGENT, conn
     nodeInfo: { userAgent: agent },
     services: {
       identify: identify(),
+      ...(push ? { identifyPush: identifyPush() } : {}),
       ping: ping()
     }
   })

@@ -27,6 +27,8 @@ const USAGE = `usage: node peer.mjs [options]
   --agent TEXT            identify agent version (default "${AGENT}")
   --timeout SECONDS       bound on the whole run (default 60); exit 124 past it
   --quiet                 do not print connection/identify/served events
+  --identify-push         also serve (and send) identify push; a push received
+                          prints an identify event
 client (needs --dial; runs in this order, then exits unless --stay):
   --dial MULTIADDR        connect to this address (with /p2p/PEERID)
   --identify              wait for identify of the peer and print it
@@ -47,6 +49,7 @@ const options = {
   agent: { type: 'string' },
   timeout: { type: 'string' },
   quiet: { type: 'boolean' },
+  'identify-push': { type: 'boolean' },
   dial: { type: 'string' },
   identify: { type: 'boolean' },
   'ping-peer': { type: 'boolean' },
@@ -87,6 +90,7 @@ function parseCommandLine (argv) {
     agent: values.agent ?? AGENT,
     timeout: values.timeout == null ? 60 : Number(values.timeout),
     quiet: values.quiet ?? false,
+    push: values['identify-push'] ?? false,
     dial: values.dial,
     identify: values.identify ?? false,
     ping: values['ping-peer'] ?? false,
@@ -416,7 +420,7 @@ async function main () {
 
   step = 'start'
   const privateKey = cfg.key != null ? await loadKey(cfg.key) : undefined
-  node = await createNode({ privateKey, listen: cfg.listen, agent: cfg.agent })
+  node = await createNode({ privateKey, listen: cfg.listen, agent: cfg.agent, push: cfg.push })
   const identified = new Map()
   node.addEventListener('peer:identify', (evt) => identified.set(evt.detail.peerId.toString(), evt.detail))
   if (!cfg.quiet) watchEvents(node)
