@@ -27,8 +27,9 @@ static void setup(void)
     node = th_start_node(0, 100000);
     if (th_install(node, "plugins/chat.wasm", err, sizeof(err)) ||
         th_install(node, "plugins/echo.wasm", err, sizeof(err))) {
-        fprintf(stderr, "fuzz_plugin_stream: %s (run from the top with "
-                        "BUILD set, after make plugins)\n",
+        fprintf(stderr,
+                "fuzz_plugin_stream: %s (run from the top with "
+                "BUILD set, after make plugins)\n",
                 err);
         abort();
     }
