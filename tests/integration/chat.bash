@@ -9,6 +9,33 @@ start_at() {
     start_fg "$1" --listen "/ip4/127.0.0.1/tcp/$2"
 }
 
+# two_daemons: daemons A and B on loopback (any port). Sets A B A_PID
+# B_PID ida idb PA PB; fa and fb run fastn on A and B.
+two_daemons() {
+    A=$(new_home)
+    B=$(new_home)
+    start_at "$A" 0
+    A_PID=$DAEMON_PID
+    start_at "$B" 0
+    B_PID=$DAEMON_PID
+    ida=$(peer_id "$A")
+    idb=$(peer_id "$B")
+    PA=$(port_of "$A")
+    PB=$(port_of "$B")
+}
+fa() { fastn --home "$A" --no-autostart "$@"; }
+fb() { fastn --home "$B" --no-autostart "$@"; }
+
+# chat_pair: two_daemons, chat installed on both, and each connected to
+# the other once (chat serves known peers only).
+chat_pair() {
+    two_daemons
+    fa plugin install "$CHAT" >/dev/null
+    fb plugin install "$CHAT" >/dev/null
+    fa connect "$(listen_addr "$B")" >/dev/null
+    fb connect "$(listen_addr "$A")" >/dev/null
+}
+
 port_of() { # HOME: the port it listens on
     listen_addr "$1" | sed -n 's|^/ip4/127.0.0.1/tcp/\([0-9]*\)/.*|\1|p'
 }

@@ -10,23 +10,7 @@
 . "$(dirname "$0")/chat.bash"
 [ -f "$CHAT" ] || skip "plugins not built (no wasm32-wasi toolchain)"
 
-A=$(new_home)
-B=$(new_home)
-start_at "$A" 0
-A_PID=$DAEMON_PID
-start_at "$B" 0
-B_PID=$DAEMON_PID
-ida=$(peer_id "$A")
-idb=$(peer_id "$B")
-PA=$(port_of "$A")
-PB=$(port_of "$B")
-fa() { fastn --home "$A" --no-autostart "$@"; }
-fb() { fastn --home "$B" --no-autostart "$@"; }
-fa plugin install "$CHAT" >/dev/null
-fb plugin install "$CHAT" >/dev/null
-# each knows the other (chat serves known peers only)
-fa connect "$(listen_addr "$B")" >/dev/null
-fb connect "$(listen_addr "$A")" >/dev/null
+chat_pair
 
 out=$(fa chat send "$idb" hello bob)
 [[ $out == "delivered "* ]] || fail "send: $out"

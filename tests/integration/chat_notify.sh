@@ -13,19 +13,7 @@
 [ -f "$CHAT" ] || skip "plugins not built (no wasm32-wasi toolchain)"
 command -v sqlite3 >/dev/null || skip "no sqlite3 (scripts/install-deps.sh test)"
 
-A=$(new_home)
-B=$(new_home)
-start_at "$A" 0
-start_at "$B" 0
-B_PID=$DAEMON_PID
-idb=$(peer_id "$B")
-PB=$(port_of "$B")
-fa() { fastn --home "$A" --no-autostart "$@"; }
-fb() { fastn --home "$B" --no-autostart "$@"; }
-fa plugin install "$CHAT" >/dev/null
-fb plugin install "$CHAT" >/dev/null
-fa connect "$(listen_addr "$B")" >/dev/null
-fb connect "$(listen_addr "$A")" >/dev/null
+chat_pair
 PDB=$B/data/chat/db.sqlite
 STATE=$B/state.sqlite
 

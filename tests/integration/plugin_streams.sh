@@ -13,14 +13,7 @@ P=$TOP/$BUILD/tests/plugins
     skip "plugins not built (no wasm32-wasi toolchain)"
 has_jq || skip "jq is missing"
 
-A=$(new_home)
-B=$(new_home)
-start_at "$A" 0
-start_at "$B" 0
-ida=$(peer_id "$A")
-idb=$(peer_id "$B")
-fa() { fastn --home "$A" --no-autostart "$@"; }
-fb() { fastn --home "$B" --no-autostart "$@"; }
+two_daemons
 fa plugin install "$ECHO" >/dev/null
 fb plugin install "$ECHO" >/dev/null
 fb connect "$(listen_addr "$A")" >/dev/null

@@ -12,16 +12,7 @@
     skip "plugins not built (no wasm32-wasi toolchain)"
 has_jq || skip "jq is missing"
 
-A=$(new_home)
-B=$(new_home)
-start_at "$A" 0
-A_PID=$DAEMON_PID
-start_at "$B" 0
-ida=$(peer_id "$A")
-idb=$(peer_id "$B")
-PA=$(port_of "$A")
-fa() { fastn --home "$A" --no-autostart "$@"; }
-fb() { fastn --home "$B" --no-autostart "$@"; }
+two_daemons
 call_a() { echo "$1" | timeout 10 "$FASTN_BIN_CLI" --home "$B" call "$ida" \
     /fastn/echo/1.0.0 2>&1; }
 fa plugin install "$ECHO" >/dev/null
