@@ -115,6 +115,20 @@ start_fg() {
         fail "fastnd did not create $home/fastnd.sock: $(cat "$home/stderr.log")"
 }
 
+# sighup PID LOG: SIGHUP to a daemon, then waits until LOG (its stderr.log
+# or fastnd.log) has one more "config reloaded" line.
+sighup() {
+    local before i
+    before=$(grep -c "config reloaded" "$2" || true)
+    kill -HUP "$1"
+    for i in $(seq 100); do
+        [ "$(grep -c "config reloaded" "$2" || true)" -gt "$before" ] &&
+            return 0
+        sleep 0.05
+    done
+    fail "SIGHUP did not reload the config ($2)"
+}
+
 # daemon_pid HOME: the pid a (detached) daemon wrote into its lock file.
 daemon_pid() {
     cat "$1/fastnd.lock"

@@ -23,18 +23,7 @@ free_port() {
     return 1
 }
 
-# hup HOME PID: SIGHUP, then waits for the daemon to log one more reload
-hup() {
-    local before i
-    before=$(grep -c "config reloaded" "$1/stderr.log" || true)
-    kill -HUP "$2"
-    for i in $(seq 100); do
-        [ "$(grep -c "config reloaded" "$1/stderr.log" || true)" -gt "$before" ] &&
-            return 0
-        sleep 0.05
-    done
-    fail "SIGHUP did not reload the config of $1"
-}
+hup() { sighup "$2" "$1/stderr.log"; } # HOME PID
 
 # connected_to HOME PEERID: whether HOME's daemon has a connection to it
 connected_to() {
