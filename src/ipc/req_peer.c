@@ -30,9 +30,11 @@ int ipc_need_admin(struct ipc_call *call, const char *what)
 {
     if (call->session->admit == IPC_ADMIN)
         return 0;
+    /* after the code's own text ("this request needs an admin client"):
+     * what was refused and how to be admitted */
     ipc_reply_set_msg(&call->reply,
-                      "%s needs an admin client (the daemon's user, root, or "
-                      "a member of admin-gids)",
+                      "%s: run it as the daemon's user or root, or add "
+                      "your group to admin-gids in the daemon's config",
                       what);
     return FASTN_ERR_ADMIN_ONLY;
 }

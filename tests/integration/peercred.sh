@@ -62,7 +62,7 @@ if out=$(timeout 10 "${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --home "$H" --no-autostar
     --timeout 5 expose 127.0.0.1:9 --allow "$root_id" 2>&1); then
     fail "nobody exposed a service: $out"
 fi
-grep -q "exposing a local service needs an admin client" <<<"$out" ||
+grep -q "needs an admin client.*: exposing a local service: run it as the daemon's user" <<<"$out" ||
     fail "unclear error for a non-admin expose: $out"
 pass "a non-admin client cannot expose: $out"
 
