@@ -31,7 +31,7 @@ int fastn_call_send(struct fastn_client *c, const char *peer,
     if (!peer || !protocol || !protocol[0] || (request_len && !request) ||
         !call_id)
         return FASTN_ERR_INVAL;
-    if ((rc = peer_id_parse(peer, &id)))
+    if ((rc = lib_parse_peer(c, peer, &id)))
         return rc;
     lib_ext_request(&req, &ext, FASTN__REQUEST__TYPE__CALL);
     ext.has_call_id = true;

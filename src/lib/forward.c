@@ -211,7 +211,8 @@ int fastn_forward_open(struct fastn_client *c, const char *listen,
 
     if (!out || !peer)
         return FASTN_ERR_INVAL;
-    if ((rc = parse_hostport(listen, &ma)) || (rc = peer_id_parse(peer, &id)))
+    if ((rc = parse_hostport(listen, &ma)) ||
+        (rc = lib_parse_peer(c, peer, &id)))
         return rc;
     lib_ext_request(&req, &ext, FASTN__REQUEST__TYPE__FORWARD);
     fr.listen.data = ma.bytes;
@@ -245,7 +246,7 @@ int fastn_expose_open(struct fastn_client *c, const char *target,
         return FASTN_ERR_NOMEM;
     }
     for (size_t i = 0; i < n_allow && !rc; i++) {
-        rc = peer_id_parse(allow[i], &ids[i]);
+        rc = lib_parse_peer(c, allow[i], &ids[i]);
         pb[i].data = ids[i].bytes;
         pb[i].len = ids[i].len;
     }

@@ -8,6 +8,7 @@
 #include "fastn/client.h"
 #include "ipc/fastn.pb-c.h"
 #include "ipc/p2pd.pb-c.h"
+#include "util/peer_id.h"
 
 /* A one-shot call's answer that arrived while waiting for something else. */
 struct lib_call_done {
@@ -119,6 +120,11 @@ int lib_peer_id_text(const ProtobufCBinaryData *id, char *out);
 int lib_addrs_text(const ProtobufCBinaryData *in, size_t n, char ***out,
                    size_t *n_out);
 void lib_free_addrs(char **addrs, size_t n);
+/* Parses a PeerID given by the program (NULL: FASTN_ERR_INVAL); a bad
+ * one is FASTN_ERR_BAD_PEER_ID with c's error message saying which text
+ * was refused (fastn_client_error_message). */
+int lib_parse_peer(struct fastn_client *c, const char *text,
+                   struct peer_id *out);
 /* A Request{FASTN, fastn{version, type}} ready for its fields. */
 void lib_ext_request(P2pd__Pb__Request *req, Fastn__Request *ext, int type);
 

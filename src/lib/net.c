@@ -23,19 +23,44 @@ void lib_ext_request(P2pd__Pb__Request *req, Fastn__Request *ext, int type)
     req->fastn = ext;
 }
 
+int lib_parse_peer(struct fastn_client *c, const char *text,
+                   struct peer_id *out)
+{
+    if (!text)
+        return FASTN_ERR_INVAL;
+    if (peer_id_parse(text, out) == 0)
+        return 0;
+    snprintf(c->errmsg, sizeof(c->errmsg),
+             "'%.80s' (a PeerID looks like 12D3KooW... and is what `fastn "
+             "id` prints on that machine)",
+             text);
+    return FASTN_ERR_BAD_PEER_ID;
+}
+
 /* A bare PeerID, or a multiaddr ending in /p2p/PEERID. */
-static int parse_target(const char *target, struct peer_id *peer,
-                        struct multiaddr *ma, bool *has_addr)
+static int parse_target(struct fastn_client *c, const char *target,
+                        struct peer_id *peer, struct multiaddr *ma,
+                        bool *has_addr)
 {
     *has_addr = false;
     if (!target)
         return FASTN_ERR_INVAL;
     if (target[0] != '/')
-        return peer_id_parse(target, peer);
-    if (multiaddr_parse(target, ma) != 0)
+        return lib_parse_peer(c, target, peer);
+    if (multiaddr_parse(target, ma) != 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "'%.200s' (e.g. /ip4/192.0.2.1/tcp/4001/p2p/12D3KooW...)",
+                 target);
         return FASTN_ERR_BAD_MULTIADDR;
-    if (multiaddr_get_peer(ma, peer) != 0)
+    }
+    if (multiaddr_get_peer(ma, peer) != 0) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "%.200s names no peer: add /p2p/PEERID at its end (what "
+                 "`fastn id` prints on that machine), so that the daemon "
+                 "knows whom it reaches",
+                 target);
         return FASTN_ERR_BAD_PEER_ID;
+    }
     *has_addr = true;
     return 0;
 }
@@ -50,7 +75,7 @@ int fastn_client_peer_connect(struct fastn_client *c, const char *target,
     struct multiaddr ma;
     struct peer_id peer;
     bool has_addr;
-    int rc = parse_target(target, &peer, &ma, &has_addr);
+    int rc = parse_target(c, target, &peer, &ma, &has_addr);
 
     if (rc)
         return rc;
@@ -81,7 +106,7 @@ int fastn_client_peer_disconnect(struct fastn_client *c, const char *peer)
     P2pd__Pb__DisconnectRequest dr = P2PD__PB__DISCONNECT_REQUEST__INIT;
     P2pd__Pb__Response *r = NULL;
     struct peer_id id;
-    int rc = peer ? peer_id_parse(peer, &id) : FASTN_ERR_INVAL;
+    int rc = lib_parse_peer(c, peer, &id);
 
     if (rc)
         return rc;
@@ -103,7 +128,7 @@ int fastn_client_ping(struct fastn_client *c, const char *peer,
     Fastn__PingRequest pr = FASTN__PING_REQUEST__INIT;
     P2pd__Pb__Response *r = NULL;
     struct peer_id id;
-    int rc = peer ? peer_id_parse(peer, &id) : FASTN_ERR_INVAL;
+    int rc = lib_parse_peer(c, peer, &id);
 
     if (rc)
         return rc;

@@ -150,7 +150,7 @@ int fastn_client_perf(struct fastn_client *c, const char *peer, uint64_t upload,
 
     if (!peer || !out)
         return FASTN_ERR_INVAL;
-    if ((rc = peer_id_parse(peer, &id)))
+    if ((rc = lib_parse_peer(c, peer, &id)))
         return rc;
     c->errmsg[0] = '\0';
     if (interval_ms <= 0)

@@ -54,7 +54,7 @@ int fastn_client_stream_open(struct fastn_client *c, const char *peer,
 
     if (!peer || !protocol || !protocol[0] || !fd)
         return FASTN_ERR_INVAL;
-    if ((rc = peer_id_parse(peer, &id)))
+    if ((rc = lib_parse_peer(c, peer, &id)))
         return rc;
     so.peer.data = id.bytes;
     so.peer.len = id.len;

@@ -55,6 +55,19 @@ run 1 --home "$H" --no-autostart status
 pass "failure exits 1: $(cat "$TMPROOT/err")"
 
 start_fg "$H"
+# a bad peer or address says which text was refused and what is wanted
+run 1 --home "$H" --no-autostart ping notapeer
+grep -qx "fastn: not a valid PeerID: 'notapeer' (a PeerID looks like 12D3KooW.*" \
+    "$TMPROOT/err" || fail "bad PeerID: $(cat "$TMPROOT/err")"
+run 1 --home "$H" --no-autostart connect /ip4/127.0.0.1/tcp/1
+grep -q "/ip4/127.0.0.1/tcp/1 names no peer: add /p2p/PEERID" "$TMPROOT/err" ||
+    fail "multiaddr without /p2p: $(cat "$TMPROOT/err")"
+run 1 --home "$H" --no-autostart connect /ip4/127.0.0.1/tdp/1
+grep -q "not a valid multiaddr: '/ip4/127.0.0.1/tdp/1'" "$TMPROOT/err" ||
+    fail "bad multiaddr: $(cat "$TMPROOT/err")"
+[ "$(wc -l <"$TMPROOT/err")" = 1 ] || fail "error is not one line"
+pass "a bad PeerID or multiaddr is named in a one-line error"
+
 run 0 --home "$H" --json status
 run 0 --home "$H" status --json
 if has_jq; then
