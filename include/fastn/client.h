@@ -92,8 +92,10 @@ FASTN_API int fastn_client_started_daemon(const struct fastn_client *c);
  * the client). */
 FASTN_API const char *fastn_client_socket_path(const struct fastn_client *c);
 
-/* The daemon's own message for the last request that failed with an
- * error the daemon reported (borrowed; "" when there is none). */
+/* The message for the last request that failed: the daemon's own for an
+ * error the daemon reported, or libfastn's naming a PeerID or multiaddr
+ * it refused before sending (FASTN_ERR_BAD_PEER_ID,
+ * FASTN_ERR_BAD_MULTIADDR). Borrowed; "" when there is none. */
 FASTN_API const char *fastn_client_error_message(const struct fastn_client *c);
 
 /* The daemon's identity: its PeerID and the multiaddrs it listens on. */
