@@ -270,7 +270,11 @@ FASTN_IMPORT_(sql_errmsg) int32_t fastn_sql_errmsg(char *buf, size_t cap);
 
 /* Adds a notification (title at most 256 bytes, body 4096; UTF-8, no
  * control characters but newlines and tabs in the body). Needs "notify".
- * Errors: _PLUGIN_CAPABILITY, _INVAL, _TOO_LARGE, _AGAIN (rate limit). */
+ * Transactional: it joins the open SQL transaction, if any (a ROLLBACK
+ * drops it), and reaches the user after the commit, exactly once; the
+ * rate limit delays it, never refuses it (docs/PLUGIN-ABI.md).
+ * Errors: _PLUGIN_CAPABILITY, _INVAL, _TOO_LARGE, _AGAIN (1000 wait
+ * already), _STORE_QUOTA, _STORE*. */
 FASTN_IMPORT_(notify)
 int32_t fastn_notify(const char *title, size_t title_len, const char *body,
                      size_t body_len);

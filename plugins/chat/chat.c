@@ -16,13 +16,14 @@
  * still queued with backoff, so messages wait through restarts (and
  * kill -9) of either daemon until they are acknowledged.
  *
- * Notifications: a received message is stored with notified = 0 and
- * marked once the host took its notification. The notification lives in
- * the daemon's database, the message in ours, so a kill -9 between the two
- * commits would lose it: what is still unmarked at start is notified then
- * (at least once; a second notification needs a kill inside the same few
- * microseconds). The host's rate limit (FASTN_ERR_AGAIN) defers the rest
- * to a timer instead of dropping them.
+ * Notifications: a received message is stored and notified in one
+ * transaction (BEGIN, INSERT, fastn_notify, COMMIT): the host keeps the
+ * notification in our own database until it has moved it to the user's
+ * list (docs/PLUGIN-ABI.md, "notify"), so the message and its
+ * notification commit together, a kill -9 at any point loses neither nor
+ * repeats one, and the host's rate limit delays but never drops one.
+ * The notified column is from schema version 2, which did this itself;
+ * version 3 notifies what version 2 left unnotified and no longer uses it.
  *
  * Wire format on /fastn/chat/1.0.0, both ways, repeated:
  *   type u8 | length u16 big-endian | body
@@ -60,11 +61,10 @@ FASTN_MANIFEST({
 #define RETRY_MAX_MS (5 * 60 * 1000)
 #define STALL_MS 30000 /* an outgoing stream with no ACK this long is reset */
 #define LOG_LINES 50
-#define TIME_BUF 128         /* room for any int64 date, for the compiler */
-#define NOTIFY_BATCH 32      /* notifications per event, at most */
-#define NOTIFY_LATER_MS 6000 /* the host allows 10 a minute after a burst */
+#define TIME_BUF 128 /* room for any int64 date, for the compiler */
+#define SCHEMA_VERSION 3
 
-enum { TIMER_RETRY = 1, TIMER_REPLIES = 2, TIMER_NOTIFY = 3 };
+enum { TIMER_RETRY = 1, TIMER_REPLIES = 2 };
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                           */
@@ -199,20 +199,15 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS outbox ON messages(outgoing, delivered_ms,"
     " next_try_ms);";
 
-/* What the current version adds to the table above; user_version says it
- * is done, in the same transaction. */
-#define SCHEMA_V2                                                              \
-    "CREATE INDEX IF NOT EXISTS unnotified ON messages(seq)"                   \
-    " WHERE notified = 0;"                                                     \
-    "PRAGMA user_version = 2;"
-
-static const char schema_v2[] = "BEGIN;" SCHEMA_V2 "COMMIT;";
-
 /* Version 1 had no notified column: its messages count as notified. */
 static const char schema_v1_to_v2[] =
-    "BEGIN;"
-    "ALTER TABLE messages ADD COLUMN notified INTEGER NOT NULL DEFAULT "
-    "1;" SCHEMA_V2 "COMMIT;";
+    "ALTER TABLE messages ADD COLUMN notified INTEGER NOT NULL DEFAULT 1;";
+
+/* Version 3 no longer uses the column (after notify_unnotified). */
+static const char schema_v3[] = "DROP INDEX IF EXISTS unnotified;"
+                                "UPDATE messages SET notified = 1"
+                                " WHERE notified = 0;"
+                                "PRAGMA user_version = 3;";
 
 /* Statements, prepared on first use and kept. */
 enum {
@@ -225,8 +220,6 @@ enum {
     ST_NEXT_DUE,
     ST_LOG_ALL,
     ST_LOG_PEER,
-    ST_UNNOTIFIED,
-    ST_NOTIFIED,
     ST_COUNT
 };
 
@@ -234,8 +227,8 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_INSERT_OUT] = "INSERT INTO messages(peer, msg_id, outgoing, sent_ms,"
                       " stored_ms, text) VALUES(?1, ?2, 1, ?3, ?3, ?4)",
     [ST_INSERT_IN] = "INSERT OR IGNORE INTO messages(peer, msg_id, outgoing,"
-                     " sent_ms, stored_ms, text, notified)"
-                     " VALUES(?1, ?2, 0, ?3, ?4, ?5, 0)",
+                     " sent_ms, stored_ms, text)"
+                     " VALUES(?1, ?2, 0, ?3, ?4, ?5)",
     [ST_DELIVERED] = "UPDATE messages SET delivered_ms = ?3 WHERE peer = ?1"
                      " AND msg_id = ?2 AND outgoing = 1"
                      " AND delivered_ms IS NULL",
@@ -257,9 +250,6 @@ static const char *const sql_text[ST_COUNT] = {
         "SELECT * FROM (SELECT seq, peer, outgoing, stored_ms, text,"
         " delivered_ms FROM messages WHERE peer = ?2"
         " ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
-    [ST_UNNOTIFIED] = "SELECT seq, peer, text FROM messages WHERE notified = 0"
-                      " ORDER BY seq LIMIT 1",
-    [ST_NOTIFIED] = "UPDATE messages SET notified = 1 WHERE seq = ?1",
 };
 
 static int32_t stmts[ST_COUNT];
@@ -563,44 +553,30 @@ static int32_t notify_received(const char *peer, const uint8_t *text, size_t n)
     return fastn_notify(title, strlen(title), body, strlen(body));
 }
 
-/* Notifies the received messages not notified yet, oldest first. A
- * refusal other than the rate limit (the user withheld "notify", say) is
- * final for that message; the rate limit or a storage error leaves the
- * rest for the timer. */
-static void notify_pending(void)
+/* Notifies what schema version 2 stored but had not notified (a crash
+ * came between its two commits), inside the upgrade's transaction. */
+static int32_t notify_unnotified(void)
 {
     static uint8_t text[TEXT_MAX + 1];
     char peer[FASTN_PEER_ID_BUF];
-    for (int i = 0; i < NOTIFY_BATCH; i++) {
-        int32_t st = stmt(ST_UNNOTIFIED);
-        if (st < 0)
-            return;
-        if (fastn_sql_step(st) != FASTN_SQL_ROW) {
-            fastn_sql_reset(st);
-            return;
-        }
-        int64_t seq = fastn_sql_column_int64(st, 0);
-        int32_t pn = fastn_sql_column_str(st, 1, peer, sizeof(peer));
-        int32_t tn = fastn_sql_column_bytes(st, 2, text, sizeof(text));
-        fastn_sql_reset(st);
+    int32_t st = fastn_sql_prepare_str(
+        "SELECT peer, text FROM messages WHERE notified = 0 ORDER BY seq");
+    if (st < 0)
+        return st;
+    int32_t rc;
+    while ((rc = fastn_sql_step(st)) == FASTN_SQL_ROW) {
+        int32_t pn = fastn_sql_column_str(st, 0, peer, sizeof(peer));
+        int32_t tn = fastn_sql_column_bytes(st, 1, text, sizeof(text));
         int32_t err =
             pn < 0 || pn >= FASTN_PEER_ID_BUF || tn < 0 || tn > TEXT_MAX
                 ? FASTN_ERR_MALFORMED
                 : notify_received(peer, text, (size_t)tn);
-        if (err == FASTN_ERR_AGAIN)
-            break;
         if (err < 0)
-            fastn_logf(FASTN_LOG_WARN, "no notification for message %lld: %d",
-                       (long long)seq, (int)err);
-        if ((st = stmt(ST_NOTIFIED)) < 0)
-            break;
-        fastn_sql_bind_int64(st, 1, seq);
-        int32_t rc = fastn_sql_step(st);
-        fastn_sql_reset(st);
-        if (rc < 0)
-            break;
+            fastn_logf(FASTN_LOG_WARN, "no notification for a message: %d",
+                       (int)err);
     }
-    fastn_timer_set(TIMER_NOTIFY, NOTIFY_LATER_MS);
+    fastn_sql_finalize(st);
+    return rc < 0 ? rc : 0;
 }
 
 /* Stores a received message (once) and acknowledges it (always). */
@@ -618,12 +594,21 @@ static int32_t on_msg(struct chat_stream *s, const uint8_t *b, size_t len)
     fastn_sql_bind_int64(st, 3, (int64_t)get_be64(b + ID_LEN));
     fastn_sql_bind_int64(st, 4, fastn_now_ms());
     fastn_sql_bind_text(st, 5, (const char *)text, tlen);
-    int32_t rc = fastn_sql_step(st);
+    /* the message and its notification commit together */
+    int32_t rc = fastn_sql_exec_str("BEGIN");
+    if (rc >= 0)
+        rc = fastn_sql_step(st);
     fastn_sql_reset(st);
+    if (rc >= 0 && fastn_sql_changes() == 1)
+        rc = notify_received(s->peer, text, tlen);
+    /* a withheld notify capability leaves the message without one */
+    if (rc == FASTN_ERR_PLUGIN_CAPABILITY || rc == FASTN_ERR_UNSUPPORTED)
+        rc = 0;
+    int32_t end = fastn_sql_exec_str(rc < 0 ? "ROLLBACK" : "COMMIT");
+    if (rc >= 0 && end < 0)
+        rc = end;
     if (rc < 0)
         return rc; /* not stored: no ACK, the sender will try again */
-    if (fastn_sql_changes() == 1)
-        notify_pending();
     return write_frame(s, 'A', b, ID_LEN);
 }
 
@@ -700,6 +685,22 @@ static int64_t schema_version(void)
     return v;
 }
 
+/* Brings a database of version v up to SCHEMA_VERSION, in one
+ * transaction with the notifications version 2 still owed. */
+static int32_t upgrade(int64_t v)
+{
+    int32_t err = fastn_sql_exec_str("BEGIN");
+    if (err >= 0 && v == 1)
+        err = fastn_sql_exec_str(schema_v1_to_v2);
+    if (err >= 0 && v == 2)
+        err = notify_unnotified();
+    if (err >= 0)
+        err = fastn_sql_exec_str(schema_v3);
+    if (err >= 0)
+        err = fastn_sql_exec_str("COMMIT");
+    return err;
+}
+
 /* Creates the schema, or brings an older one up to date. */
 static int32_t open_schema(void)
 {
@@ -707,8 +708,8 @@ static int32_t open_schema(void)
     int64_t v = err < 0 ? err : schema_version();
     if (v < 0)
         err = (int32_t)v;
-    else if (v < 2)
-        err = fastn_sql_exec_str(v == 1 ? schema_v1_to_v2 : schema_v2);
+    else if (v < SCHEMA_VERSION)
+        err = upgrade(v);
     if (err < 0) {
         log_sql_error("cannot create the schema", err);
         fastn_sql_exec_str("ROLLBACK"); /* if a transaction is still open */
@@ -722,9 +723,7 @@ int32_t on_start(void)
     int32_t err = open_schema();
     if (err < 0)
         return err;
-    /* Whatever waited in the outbox across a restart goes out soon, and
-     * what was stored but not notified before a crash is notified now. */
-    notify_pending();
+    /* Whatever waited in the outbox across a restart goes out soon. */
     return fastn_timer_set(TIMER_RETRY, 500);
 }
 
@@ -804,8 +803,6 @@ int32_t on_timer(int32_t id)
         retry_due();
     else if (id == TIMER_REPLIES)
         expire_pending(NULL);
-    else if (id == TIMER_NOTIFY)
-        notify_pending();
     return 0;
 }
 

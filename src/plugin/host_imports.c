@@ -25,16 +25,14 @@
 #include "util/log.h"
 #include "util/peer_id.h"
 
-#define LOG_RATE 100.0          /* lines per second */
-#define NOTIFY_RATE (10 / 60.0) /* per second: 10 a minute */
-#define NOTIFY_BURST 30.0
+#define LOG_RATE 100.0 /* lines per second */
 #define OPEN_RATE 32.0 /* stream opens per second */
 #define BYTES_PER_FUEL 16
 
 typedef union fastn_wasm_value wval;
 
-bool host_bucket_take(struct host_bucket *b, uint64_t now_ms, double rate,
-                      double burst)
+unsigned host_bucket_avail(struct host_bucket *b, uint64_t now_ms, double rate,
+                           double burst)
 {
     if (!b->init) {
         b->init = true;
@@ -47,10 +45,23 @@ bool host_bucket_take(struct host_bucket *b, uint64_t now_ms, double rate,
             b->tokens = burst;
         b->last_ms = now_ms;
     }
-    if (b->tokens < 1.0)
+    return b->tokens < 1.0 ? 0 : (unsigned)b->tokens;
+}
+
+bool host_bucket_take(struct host_bucket *b, uint64_t now_ms, double rate,
+                      double burst)
+{
+    if (!host_bucket_avail(b, now_ms, rate, burst))
         return false;
     b->tokens -= 1.0;
     return true;
+}
+
+uint64_t host_bucket_wait(const struct host_bucket *b, double rate)
+{
+    if (b->tokens >= 1.0)
+        return 0;
+    return (uint64_t)((1.0 - b->tokens) * 1000.0 / rate) + 1;
 }
 
 /* --- fuel and pointers -------------------------------------------------- */
@@ -447,13 +458,13 @@ static int x_notify(struct host_instance *in, const wval *a, wval *r)
     if ((err = cstr(tp, a[1].u32, title, sizeof(title))) ||
         (err = cstr(bp, a[3].u32, body, sizeof(body))))
         return ret32(r, err);
-    if (!h->state)
+    if (!h->state || !in->db)
         return ret32(r, FASTN_ERR_UNSUPPORTED);
-    if (!host_bucket_take(&in->notify_rl, h->mono_ms, NOTIFY_RATE,
-                          NOTIFY_BURST))
-        return ret32(r, FASTN_ERR_AGAIN);
-    err = store_notify_add(h->state, (int64_t)h->now_ms, in->p->name, title,
-                           body, NULL);
+    /* into the outbox, with the plugin's transaction if one is open; the
+     * rate limit applies when it moves on (host_outbox_flush) */
+    err = store_outbox_add(in->db, (int64_t)h->now_ms, title, body);
+    if (!err)
+        in->outbox_pending = true;
     return ret32(r, err);
 }
 

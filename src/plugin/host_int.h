@@ -113,6 +113,10 @@ struct host_instance {
     int32_t next_stream, next_call;
 
     struct host_bucket log_rl, notify_rl, open_rl;
+    /* the outbox in its database may hold notifications to move into
+     * state.sqlite (host_outbox_flush), no earlier than outbox_at */
+    bool outbox_pending;
+    uint64_t outbox_at;                    /* monotonic ms */
     char line[2][PLUGIN_LOG_LINE_MAX + 1]; /* fd 1, fd 2 partial lines */
     size_t line_len[2];
 };
@@ -186,8 +190,12 @@ struct host_event *host_event_new(enum host_ev_type type, int32_t handle,
                                   int32_t arg, size_t len1, size_t len2);
 /* One slice of work for an instance. */
 void host_instance_slice(struct host_instance *in);
-/* Fires due timers and times out calls of an instance. */
+/* Fires due timers and times out calls of an instance; moves waiting
+ * notifications. */
 void host_instance_tick(struct host_instance *in);
+/* Moves notifications from the instance's outbox into state.sqlite, as
+ * many as the rate limit lets now; the rest wait for outbox_at. */
+void host_outbox_flush(struct host_instance *in);
 
 /* host_imports.c */
 /* Offers the "fastn" imports and WASI to an instance of p's module. */
@@ -198,6 +206,11 @@ void host_wasi_flush(struct host_instance *in);
 /* Takes a token from a bucket (rate per second, burst); false if none. */
 bool host_bucket_take(struct host_bucket *b, uint64_t now_ms, double rate,
                       double burst);
+/* The whole tokens a bucket holds now (refilled first). */
+unsigned host_bucket_avail(struct host_bucket *b, uint64_t now_ms, double rate,
+                           double burst);
+/* Milliseconds until a bucket holds a whole token (0: it does). */
+uint64_t host_bucket_wait(const struct host_bucket *b, double rate);
 
 /* host_io.c: tables of an instance */
 struct host_stream *host_stream_by_handle(struct host_instance *in,

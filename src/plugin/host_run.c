@@ -21,6 +21,10 @@
 #include "store/store.h"
 #include "util/log.h"
 
+#define NOTIFY_RATE (10 / 60.0) /* notifications per second: 10 a minute */
+#define NOTIFY_BURST 30.0
+#define OUTBOX_RETRY_MS 1000 /* after a failed move */
+
 static const char *const export_names[EXP_COUNT] = {
 #define HOST_EXPORT_NAME_(name, params, results, need) #name,
     PLUGIN_ABI_EXPORTS(HOST_EXPORT_NAME_)
@@ -250,7 +254,8 @@ static int open_db(struct host_instance *in, char *why, size_t whylen)
                                    .max_statements = m->limits.statements};
     int err;
 
-    if (!(m->caps & PLUGIN_CAP_STORAGE))
+    /* notify needs it too: notifications wait in its outbox */
+    if (!(m->caps & (PLUGIN_CAP_STORAGE | PLUGIN_CAP_NOTIFY)))
         return 0;
     err = store_pdb_open(in->p->h->data_dir, m->name, &lim, &in->db);
     if (err)
@@ -337,6 +342,9 @@ int host_instance_start(struct host_plugin *p)
     find_exports(in);
     p->inst = in;
     p->state = PLUGIN_STATE_RUNNING;
+    /* what a crash left in its outbox moves now */
+    in->outbox_pending = in->db != NULL;
+    host_outbox_flush(in);
     host_event_push(in, ev);
     log_msg(LOG_DEBUG, "plugin", "%s: instance started", p->name);
     return 0;
@@ -372,6 +380,7 @@ void host_instance_stop(struct host_plugin *p, bool clean, int err,
     host_wasi_flush(in);
     if (in->db)
         store_pdb_event_end(in->db);
+    host_outbox_flush(in); /* what is left moves at the next start */
     p->inst = NULL;
     host_instance_release(
         in, clean ? FASTN_ERR_CANCELED : FASTN_ERR_PLUGIN_CRASHED, why);
@@ -582,6 +591,7 @@ static void finish_event(struct host_instance *in)
         LOG_RATELIMITED(LOG_WARN, "plugin",
                         "%s: rolled back a transaction left open by %s",
                         p->name, event_name(ev));
+    host_outbox_flush(in);
     p->events++;
     p->fuel_used += in->given - fastn_wasm_fuel_get(in->wasm);
     in->cur = NULL;
@@ -631,10 +641,40 @@ void host_instance_slice(struct host_instance *in)
     finish_event(in);
 }
 
+void host_outbox_flush(struct host_instance *in)
+{
+    struct plugin_host *h = in->p->h;
+    size_t moved = 0;
+    bool more = true;
+    unsigned avail;
+    int err = 0;
+
+    if (!in->outbox_pending || !in->db || !h->state)
+        return;
+    avail = host_bucket_avail(&in->notify_rl, h->mono_ms, NOTIFY_RATE,
+                              NOTIFY_BURST);
+    if (avail)
+        err = store_outbox_move(in->db, h->state, in->p->name, avail, &moved,
+                                &more);
+    in->notify_rl.tokens -= (double)moved;
+    in->outbox_pending = more;
+    if (err) {
+        LOG_RATELIMITED(LOG_WARN, "plugin", "%s: cannot move notifications: %s",
+                        in->p->name, fastn_strerror(err));
+        in->outbox_at = h->mono_ms + OUTBOX_RETRY_MS;
+    } else {
+        in->outbox_at =
+            h->mono_ms + host_bucket_wait(&in->notify_rl, NOTIFY_RATE);
+    }
+}
+
 void host_instance_tick(struct host_instance *in)
 {
     uint64_t mono = in->p->h->mono_ms;
     static const char late[] = "the plugin did not answer within 30 s";
+
+    if (in->outbox_pending && in->outbox_at <= mono)
+        host_outbox_flush(in);
 
     /* due timers fire earliest first (ties: the first armed) */
     for (;;) {
@@ -710,6 +750,8 @@ uint64_t plugin_host_next_wake(const struct plugin_host *h)
         }
         if (in->cur || in->head)
             return 0;
+        if (in->outbox_pending && in->outbox_at < next)
+            next = in->outbox_at;
         for (unsigned i = 0; i < in->n_timers; i++)
             if (in->timers[i].due < next)
                 next = in->timers[i].due;

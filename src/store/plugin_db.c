@@ -17,6 +17,9 @@
  *  - a progress handler that stops any one call after max_vm_steps of
  *    SQLite VM work, since fuel does not run inside the host;
  *  - tight SQLite limits on lengths, expression depth and the like.
+ * Tables whose names start with "_fastn_" are the host's (the
+ * notification outbox, outbox.c): the authorizer refuses any statement of
+ * the plugin that names one; the host's own statements run trusted.
  * Statements live in a fixed table of max_statements slots; a handle
  * encodes its slot and a generation, so a stale handle is refused
  * rather than reaching a newer statement.
@@ -53,6 +56,9 @@ struct store_pdb {
     uint64_t max_vm_steps, vm_steps;
     uint64_t call_steps; /* this call's limit: <= max_vm_steps */
     bool trusted;        /* the host's own SQL: the authorizer lets it pass */
+    /* what the plugin's last statement left, kept across the host's own */
+    int64_t saved_rowid;
+    int saved_changes; /* -1: none kept, sqlite3_changes is the plugin's */
     const char *deny_reason;
     char deny_detail[64];
     char errmsg[ERRMSG_MAX];
@@ -199,6 +205,12 @@ static int deny(struct store_pdb *db, const char *reason, const char *detail)
     return SQLITE_DENY;
 }
 
+static bool reserved(const char *name)
+{
+    return name && strncasecmp(name, STORE_PDB_RESERVED_PREFIX,
+                               sizeof(STORE_PDB_RESERVED_PREFIX) - 1) == 0;
+}
+
 static int authorize(void *arg, int action, const char *a3, const char *a4,
                      const char *schema, const char *trigger)
 {
@@ -209,6 +221,15 @@ static int authorize(void *arg, int action, const char *a3, const char *a4,
     if (schema && strcmp(schema, "main") != 0)
         return deny(db, "only the plugin's own database (main) is reachable;",
                     schema);
+    /* a3 or a4 names the table, index, trigger, view or savepoint of
+     * every action, except a4 of a read or update: a column of the
+     * plugin's own table may have any name */
+    if (reserved(a3) ||
+        (action != SQLITE_READ && action != SQLITE_UPDATE && reserved(a4)))
+        return deny(db,
+                    "names starting with " STORE_PDB_RESERVED_PREFIX
+                    " are the host's:",
+                    reserved(a3) ? a3 : a4);
     switch (action) {
     case SQLITE_ATTACH:
     case SQLITE_DETACH:
@@ -239,7 +260,11 @@ static int progress(void *arg)
 {
     struct store_pdb *db = arg;
     db->vm_steps += PROGRESS_EVERY;
-    return !db->trusted && db->vm_steps > db->call_steps;
+    /* the host's statements are small; bounded all the same, in case
+     * one ever fires something of the plugin's (a trigger on a _fastn_
+     * table cannot be made: created on one is refused, and so is ALTER
+     * TABLE ... RENAME, which touches the temp schema) */
+    return db->vm_steps > (db->trusted ? db->max_vm_steps : db->call_steps);
 }
 
 /* --- opening --- */
@@ -331,6 +356,7 @@ int store_pdb_open(const char *data_dir, const char *name,
     if (!db)
         return FASTN_ERR_NOMEM;
     apply_limits(db, lim);
+    db->saved_changes = -1;
     int err = FASTN_ERR_NOMEM;
     db->stmts = calloc(db->cap, sizeof(*db->stmts));
     if (!db->stmts)
@@ -495,6 +521,7 @@ int store_pdb_step(struct store_pdb *db, int32_t h)
         return FASTN_ERR_PLUGIN_BAD_HANDLE;
     db->vm_steps = 0;
     db->deny_reason = NULL;
+    db->saved_changes = -1;
     int rc = sqlite3_step(s->st);
     s->has_row = rc == SQLITE_ROW;
     if (rc == SQLITE_ROW)
@@ -532,6 +559,7 @@ int store_pdb_exec(struct store_pdb *db, const char *sql, size_t len)
     copy[len] = '\0';
     db->vm_steps = 0;
     db->deny_reason = NULL;
+    db->saved_changes = -1;
     int rc = sqlite3_exec(db->db, copy, NULL, NULL, NULL);
     free(copy);
     return rc == SQLITE_OK ? 0 : sql_fail(db, rc);
@@ -689,7 +717,9 @@ int store_pdb_column_bytes(struct store_pdb *db, int32_t h, int col,
 
 int store_pdb_changes(struct store_pdb *db)
 {
-    return db ? sqlite3_changes(db->db) : FASTN_ERR_INVAL;
+    if (!db)
+        return FASTN_ERR_INVAL;
+    return db->saved_changes >= 0 ? db->saved_changes : sqlite3_changes(db->db);
 }
 
 int64_t store_pdb_last_insert_rowid(struct store_pdb *db)
@@ -723,6 +753,31 @@ int store_pdb_event_end(struct store_pdb *db)
     int err = store__exec(db->db, "ROLLBACK");
     db->trusted = false;
     return err ? err : 1;
+}
+
+sqlite3 *store__pdb_conn(struct store_pdb *db)
+{
+    return db->db;
+}
+
+uint64_t store__pdb_trust(struct store_pdb *db, bool on, uint64_t steps)
+{
+    uint64_t was = db->vm_steps;
+    if (on && !db->trusted) {
+        db->saved_rowid = sqlite3_last_insert_rowid(db->db);
+        if (db->saved_changes < 0)
+            db->saved_changes = sqlite3_changes(db->db);
+    } else if (!on && db->trusted) {
+        sqlite3_set_last_insert_rowid(db->db, db->saved_rowid);
+    }
+    db->trusted = on;
+    db->vm_steps = steps; /* the plugin's count stays as it was */
+    return was;
+}
+
+bool store_pdb_in_transaction(struct store_pdb *db)
+{
+    return db && !sqlite3_get_autocommit(db->db);
 }
 
 int store_pdb_size(struct store_pdb *db, uint64_t *bytes)

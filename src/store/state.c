@@ -5,6 +5,11 @@
  * Ids come from AUTOINCREMENT, so they only grow and are never reused
  * after a delete: a client that follows with "after id N" never misses or
  * repeats one. Subscribers are called after the change has committed.
+ *
+ * Schema versions: 1 the first; 2 adds notifications.origin (NULL for
+ * rows added directly, else a key unique across every notification ever
+ * moved from a plugin's outbox: store_notify_add_once), kept unique by an
+ * index so that moving the same outbox row twice adds it once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +17,7 @@
 #include "fastn/err.h"
 #include "store/store_int.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema_v1[] =
     "CREATE TABLE notifications("
@@ -40,6 +45,12 @@ static const char schema_v1[] =
     " seq INTEGER NOT NULL,"
     " data BLOB NOT NULL,"
     " PRIMARY KEY(item, seq)) WITHOUT ROWID;";
+
+/* Version 1 to 2; existing rows keep origin NULL (NULLs never collide in a
+ * UNIQUE index). */
+static const char schema_v2[] =
+    "ALTER TABLE notifications ADD COLUMN origin TEXT;"
+    "CREATE UNIQUE INDEX notifications_origin ON notifications(origin);";
 
 static int user_version(sqlite3 *db, int *out)
 {
@@ -72,8 +83,14 @@ static int migrate(sqlite3 *db)
     }
     if (v == 0) {
         err = store__exec(db, schema_v1);
+        if (err)
+            goto out_rollback;
+        v = 1;
+    }
+    if (v == 1) {
+        err = store__exec(db, schema_v2);
         if (!err)
-            err = store__exec(db, "PRAGMA user_version=1");
+            err = store__exec(db, "PRAGMA user_version=2");
         if (err)
             goto out_rollback;
     }
@@ -196,12 +213,15 @@ static int check_text(const char *p, size_t min, size_t max,
     return 0;
 }
 
+/* Inserts n (origin may be NULL); *id is 0 when a row with that origin
+ * was there already. */
 static int insert_notification(struct store *s,
-                               const struct store_notification *n, int64_t *id)
+                               const struct store_notification *n,
+                               const char *origin, int64_t *id)
 {
     static const char sql[] =
-        "INSERT INTO notifications(time_ms, source, title, body)"
-        " VALUES(?, ?, ?, ?)";
+        "INSERT OR IGNORE INTO notifications(time_ms, source, title, body,"
+        " origin) VALUES(?, ?, ?, ?, ?)";
     sqlite3_stmt *st = NULL;
     int err = store__prepare(s->db, sql, &st);
     if (err)
@@ -210,9 +230,11 @@ static int insert_notification(struct store *s,
     sqlite3_bind_text(st, 2, n->source, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, n->title, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, n->body, -1, SQLITE_STATIC);
+    if (origin)
+        sqlite3_bind_text(st, 5, origin, -1, SQLITE_STATIC);
     err = store__err(sqlite3_step(st));
     if (!err)
-        *id = sqlite3_last_insert_rowid(s->db);
+        *id = sqlite3_changes(s->db) ? sqlite3_last_insert_rowid(s->db) : 0;
     sqlite3_finalize(st);
     return err;
 }
@@ -234,16 +256,31 @@ static int prune(struct store *s)
     return err;
 }
 
-int store_notify_add(struct store *s, int64_t time_ms, const char *source,
-                     const char *title, const char *body, int64_t *id_out)
+int store_notify_check(const char *source, const char *title, const char *body)
 {
-    if (!s)
-        return FASTN_ERR_INVAL;
     int err = check_text(source, 1, STORE_SOURCE_MAX, NULL);
     if (!err)
         err = check_text(title, 1, STORE_TITLE_MAX, NULL);
     if (!err)
         err = check_text(body, 0, STORE_BODY_MAX, "\n\t");
+    return err;
+}
+
+int store_notify_add(struct store *s, int64_t time_ms, const char *source,
+                     const char *title, const char *body, int64_t *id_out)
+{
+    return store_notify_add_once(s, time_ms, source, title, body, NULL, id_out);
+}
+
+int store_notify_add_once(struct store *s, int64_t time_ms, const char *source,
+                          const char *title, const char *body,
+                          const char *origin, int64_t *id_out)
+{
+    if (!s)
+        return FASTN_ERR_INVAL;
+    int err = store_notify_check(source, title, body);
+    if (!err && origin && !*origin)
+        err = FASTN_ERR_INVAL;
     if (err)
         return err;
     struct store_notification n = {
@@ -255,8 +292,8 @@ int store_notify_add(struct store *s, int64_t time_ms, const char *source,
     err = store__exec(s->db, "BEGIN IMMEDIATE");
     if (err)
         return err;
-    err = insert_notification(s, &n, &n.id);
-    if (!err)
+    err = insert_notification(s, &n, origin, &n.id);
+    if (!err && n.id)
         err = prune(s);
     if (!err)
         err = store__exec(s->db, "COMMIT");
@@ -266,6 +303,8 @@ int store_notify_add(struct store *s, int64_t time_ms, const char *source,
     }
     if (id_out)
         *id_out = n.id;
+    if (!n.id)
+        return 1; /* that origin was added before */
     dispatch(s, STORE_NOTIFY_NEW, &n);
     return 0;
 }

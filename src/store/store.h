@@ -94,6 +94,18 @@ struct store_notification {
 int store_notify_add(struct store *s, int64_t time_ms, const char *source,
                      const char *title, const char *body, int64_t *id_out);
 
+/* store_notify_add, at most once per origin (a key unique to where the
+ * notification came from, e.g. a plugin outbox row: store_outbox_move).
+ * Returns 0 when added, 1 when a notification with that origin exists
+ * (nothing is added, nobody told, *id_out = 0), or an error as
+ * store_notify_add (_INVAL also for an empty origin). */
+int store_notify_add_once(struct store *s, int64_t time_ms, const char *source,
+                          const char *title, const char *body,
+                          const char *origin, int64_t *id_out);
+
+/* Whether store_notify_add would take these strings: 0 or its error. */
+int store_notify_check(const char *source, const char *title, const char *body);
+
 struct store_notify_query {
     int64_t after_id; /* only ids > after_id (0: all) */
     bool unread_only;
@@ -309,6 +321,57 @@ void store_pdb_step_limit(struct store_pdb *db, uint64_t steps);
 int store_pdb_statement_count(const struct store_pdb *db);
 /* The database's size in bytes (pages in use times page size). */
 int store_pdb_size(struct store_pdb *db, uint64_t *bytes);
+/* Whether a transaction is open on db (the plugin's BEGIN, not yet ended). */
+bool store_pdb_in_transaction(struct store_pdb *db);
+
+/* Names the plugin's SQL may not use (the authorizer refuses them with
+ * FASTN_ERR_STORE_DENIED): the host's tables in the plugin's database. */
+#define STORE_PDB_RESERVED_PREFIX "_fastn_"
+
+/* ---------------------------------------------------------------------- */
+/* The notification outbox of a plugin database (outbox.c)                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A plugin's notifications are written into its own database first
+ * (_fastn_outbox, created on first use), inside the plugin's open
+ * transaction if it has one: they commit or roll back with its data. The
+ * host then moves them into state.sqlite, each with an origin key (plugin
+ * name, a random id of this database kept in _fastn_meta, the row's
+ * AUTOINCREMENT id) through store_notify_add_once, and deletes the row
+ * only after that commit: a crash at any point delivers each exactly once.
+ */
+#define STORE_OUTBOX_MAX 1000 /* rows waiting in one plugin's outbox */
+#define STORE_OUTBOX_ORIGIN_MAX 128
+
+/* Adds a notification to db's outbox (creating the host's tables on first
+ * use). title and body as for store_notify_add. Errors: FASTN_ERR_AGAIN
+ * (STORE_OUTBOX_MAX rows wait already), _STORE_QUOTA (the database is at
+ * its quota), _INVAL, _TOO_LARGE, _STORE*. */
+int store_outbox_add(struct store_pdb *db, int64_t time_ms, const char *title,
+                     const char *body);
+
+struct store_outbox_row {
+    int64_t id;
+    int64_t time_ms;
+    char *title, *body;
+    char origin[STORE_OUTBOX_ORIGIN_MAX];
+};
+
+/* The oldest (at most max) committed rows of db's outbox, with their
+ * origin keys for a plugin called name. None while a transaction is open
+ * (its rows may yet roll back) or before the first notification. */
+int store_outbox_peek(struct store_pdb *db, const char *name, size_t max,
+                      struct store_outbox_row **rows, size_t *n);
+void store_outbox_rows_free(struct store_outbox_row *v, size_t n);
+/* Deletes a row that has been moved. */
+int store_outbox_ack(struct store_pdb *db, int64_t id);
+/* Moves at most max rows of db's outbox into s (peek, add_once, ack), as
+ * notifications of name. *moved gets how many left the outbox, *more
+ * whether rows remain (still waiting, or beyond max). A row s refuses
+ * (bad text) is dropped. */
+int store_outbox_move(struct store_pdb *db, struct store *s, const char *name,
+                      size_t max, size_t *moved, bool *more);
 
 /* ---------------------------------------------------------------------- */
 /* The address book: where peers were reached (peers.c)                    */

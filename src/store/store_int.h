@@ -60,4 +60,11 @@ int store__quarantine_open(struct store *s);
 /* strdup that returns NULL for NULL. */
 char *store__strdup(const char *s);
 
+/* plugin_db.c, for outbox.c: a plugin database's connection, and the
+ * switch that lets the host's own statements on it pass the authorizer
+ * and the step limit. Returns the step count before, to restore with
+ * store__pdb_trust(db, false, was) when done. */
+sqlite3 *store__pdb_conn(struct store_pdb *db);
+uint64_t store__pdb_trust(struct store_pdb *db, bool on, uint64_t steps);
+
 #endif

@@ -1,11 +1,15 @@
 #!/bin/bash
-# The chat plugin's notifications are never lost: a message stored but not
-# yet notified when the daemon died (the two live in different databases)
-# is notified at the next start; a database from chat 1.0's first schema
-# (no notified column) is brought up to date with nothing re-notified; and
-# messages beyond the host's notification rate limit are notified later
-# rather than dropped. The crash window between the two commits is too
-# short to hit with kill -9, so the test makes its state with sqlite3 on
+# The chat plugin's notifications are never lost nor repeated: chat stores
+# a message and notifies it in one transaction of its own database, where
+# the host keeps the notification (its _fastn_outbox table) until it has
+# moved it into state.sqlite. A kill -9 after chat's commit and before the
+# move leaves the row in the outbox: it moves at the next start, once; one
+# after the move and before the outbox delete leaves a row whose
+# notification is already there: it is not added again. Databases of chat's
+# older schemas are upgraded (version 2's unnotified messages notified, once;
+# version 1's none again), and messages beyond the host's notification rate
+# limit are notified later rather than dropped. The crash windows are too
+# short to hit with kill -9, so the test makes their state with sqlite3 on
 # the stopped daemon's files.
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
@@ -33,25 +37,44 @@ for m in one two; do
 done
 notified_is one 1 && notified_is two 1 || fail "not notified: $(fb notifications)"
 
-# B died after storing "two" and before the host stored its notification
+outbox_empty() { [ "$(sqlite3 "$PDB" "SELECT count(*) FROM _fastn_outbox")" = 0 ]; }
+title=$(sqlite3 "$STATE" "SELECT title FROM notifications WHERE body = 'two'")
+
+# B died after chat committed "two" (its notification in the outbox) and
+# before the host moved it; and after the host added "one" to state.sqlite
+# and before it deleted "one"'s outbox row
 stop_pid "$B_PID"
-sqlite3 "$PDB" "UPDATE messages SET notified = 0 WHERE text = 'two'"
+outbox_empty || fail "rows left in the outbox: $(sqlite3 "$PDB" "SELECT * FROM _fastn_outbox")"
+one_id=$(sqlite3 "$STATE" "SELECT origin FROM notifications WHERE body = 'one'" | sed 's|.*/||')
+[[ $one_id =~ ^[0-9]+$ ]] || fail "no origin key for 'one': $one_id"
 sqlite3 "$STATE" "DELETE FROM notifications WHERE body = 'two'"
+sqlite3 "$PDB" "INSERT INTO _fastn_outbox(id, time_ms, title, body) VALUES($one_id, 1, '$title', 'one');
+    INSERT INTO _fastn_outbox(time_ms, title, body) VALUES(2, '$title', 'two')"
 restart_b
 wait_until 20 notified_is two 1 || fail "'two' not notified after the restart: $(fb notifications)"
+wait_until 10 outbox_empty || fail "the outbox was not emptied"
+notified_is one 1 || fail "'one' notified $(notified one) times"
+notified_is two 1 || fail "'two' notified $(notified two) times"
+pass "a notification left in the outbox by a crash is delivered at start, once"
+
+# a version-2 database (chat did its own bookkeeping): what it had not
+# notified yet is notified by the upgrade, once
+stop_pid "$B_PID"
+sqlite3 "$STATE" "DELETE FROM notifications WHERE body = 'two'"
+sqlite3 "$PDB" "CREATE INDEX unnotified ON messages(seq) WHERE notified = 0;
+    UPDATE messages SET notified = 0 WHERE text = 'two'; PRAGMA user_version = 2"
+restart_b
+wait_until 20 notified_is two 1 || fail "'two' not notified after the upgrade: $(fb notifications)"
+[ "$(sqlite3 "$PDB" "PRAGMA user_version")" = 3 ] || fail "user_version not 3"
 notified_is one 1 || fail "'one' notified again"
-[ "$(sqlite3 "$PDB" "SELECT count(*) FROM messages WHERE notified = 0")" = 0 ] ||
-    fail "still marked unnotified"
-pass "a message stored but not notified before a crash is notified at start, once"
+pass "a version-2 database is upgraded: its unnotified messages notified once"
 
 # the first schema (version 1, no notified column) is upgraded in place
 stop_pid "$B_PID"
-sqlite3 "$PDB" "DROP INDEX unnotified; ALTER TABLE messages DROP COLUMN notified; PRAGMA user_version = 1"
+sqlite3 "$PDB" "DROP INDEX IF EXISTS unnotified; ALTER TABLE messages DROP COLUMN notified; PRAGMA user_version = 1"
 restart_b
 wait_until 20 log_has "$B" "  two$" || fail "log after the upgrade: $(chat_log "$B")"
-[ "$(sqlite3 "$PDB" "PRAGMA user_version")" = 2 ] || fail "user_version not 2"
-[ "$(sqlite3 "$PDB" "SELECT count(*) FROM messages WHERE notified = 1")" = 2 ] ||
-    fail "old messages not marked notified"
+[ "$(sqlite3 "$PDB" "PRAGMA user_version")" = 3 ] || fail "user_version not 3"
 notified_is one 1 && notified_is two 1 || fail "old messages notified again"
 out=$(fa chat send "$idb" three)
 [[ $out == "delivered "* ]] || fail "send after the upgrade: $out"
@@ -82,4 +105,6 @@ wait_until 40 rate_done ||
 for i in $(seq 1 31); do
     notified_is "rate $i" 1 || fail "rate $i notified $(notified "rate $i") times"
 done
+outbox_empty || fail "rows left in the outbox after the rate test"
+
 pass "past the rate limit, notifications are deferred, not dropped"

@@ -4,6 +4,10 @@
  * WebAssembly instance. Each method answers with what the host returned.
  *   busy N          runs N rounds of a small loop (many fuel slices)
  *   notify N        notifies N times: "ok=A again=B other=C"
+ *   ntx N           BEGIN, an INSERT, N notifies, COMMIT: as notify
+ *   nrollback N     BEGIN, N notifies, ROLLBACK: as notify
+ *   nopen N         BEGIN, an INSERT, N notifies, left open: as notify
+ *   sql TEXT        runs TEXT with exec: "CODE MESSAGE"
  *   timer ID MS     arms timer ID; "fired" lists the ids that fired
  *   cancel ID       disarms it
  *   log N           logs N lines: "ok=A err=B"
@@ -81,6 +85,28 @@ static int32_t notify(int32_t call, long n)
             last_code = r; /* "last" tells which */
     }
     return replyf(call, "ok=%ld again=%ld other=%ld", ok, again, other);
+}
+
+/* notify inside a transaction that commits (1), rolls back (0) or is
+ * left open (-1) */
+static int32_t notify_txn(int32_t call, long n, int commit)
+{
+    fastn_sql_exec_str("BEGIN; INSERT INTO t VALUES(2)");
+    int32_t r = notify(call, n);
+    if (commit >= 0)
+        fastn_sql_exec_str(commit ? "COMMIT" : "ROLLBACK");
+    return r;
+}
+
+static int32_t sql_text(int32_t call, const char *sql)
+{
+    char msg[200];
+    int32_t rc = fastn_sql_exec_str(sql);
+    int32_t n = fastn_sql_errmsg(msg, sizeof(msg) - 1);
+    msg[n < 0 ? 0 : n] = '\0';
+    char out[260];
+    snprintf(out, sizeof(out), "%d %s", (int)rc, rc < 0 ? msg : "");
+    return fastn_reply_str(call, 0, out);
 }
 
 static int32_t sqlwork(int32_t call, long n)
@@ -181,6 +207,14 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         return busy(call, n);
     if (is(method, method_len, "notify"))
         return notify(call, n);
+    if (is(method, method_len, "ntx"))
+        return notify_txn(call, n, 1);
+    if (is(method, method_len, "nrollback"))
+        return notify_txn(call, n, 0);
+    if (is(method, method_len, "nopen"))
+        return notify_txn(call, n, -1);
+    if (is(method, method_len, "sql"))
+        return sql_text(call, a);
     if (is(method, method_len, "timer"))
         return two_args(call, a, 0);
     if (is(method, method_len, "cancel"))

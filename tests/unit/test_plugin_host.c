@@ -233,8 +233,14 @@ TEST(probe_imports)
         CHECK_STR(v[0].body, "body\nline two");
     }
     store_notifications_free(v, count);
+    /* 40 more: all taken; the rate limit (a burst of 30, then 10 a
+     * minute) delays the last 12, never drops them */
     r = th_call(n, "test-probe", "notify", "40", id++);
-    CHECK(r && strcmp(r->data, "ok=28 again=12 other=0") == 0);
+    CHECK(r && strcmp(r->data, "ok=40 again=0 other=0") == 0);
+    CHECK_EQ(store_notify_unread_count(n->state, NULL), 30);
+    for (int i = 0; i < 12; i++)
+        th_advance(6001);
+    CHECK_EQ(store_notify_unread_count(n->state, NULL), 42);
     /* SQL work is charged as fuel: small is fine, huge runs out */
     r = th_call(n, "test-probe", "sqlwork", "1000", id++);
     CHECK(r && strcmp(r->data, "count=1000") == 0);
@@ -791,6 +797,226 @@ TEST(restrict_persists_and_old_index_loads)
     th_cleanup();
 }
 
+/* --- the notification outbox ----------------------------------------- */
+
+static int count_notes(struct th_node *n)
+{
+    return store_notify_unread_count(n->state, "test-probe");
+}
+
+TEST(notify_commits_with_the_transaction)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_reply *r;
+    int id = 1;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "nrollback", "3", id++);
+    CHECK(r && strcmp(r->data, "ok=3 again=0 other=0") == 0);
+    CHECK_EQ(count_notes(n), 0);
+    r = th_call(n, "test-probe", "rows", "", id++);
+    CHECK(r && strcmp(r->data, "rows=0") == 0);
+    r = th_call(n, "test-probe", "ntx", "1", id++);
+    CHECK(r && strcmp(r->data, "ok=1 again=0 other=0") == 0);
+    CHECK_EQ(count_notes(n), 1);
+    r = th_call(n, "test-probe", "rows", "", id++);
+    CHECK(r && strcmp(r->data, "rows=1") == 0);
+    /* a transaction left open at the end of the event is rolled back,
+     * its notification with it */
+    r = th_call(n, "test-probe", "nopen", "2", id++);
+    CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
+    th_pump(1000);
+    CHECK_EQ(count_notes(n), 1);
+    r = th_call(n, "test-probe", "rows", "", id++);
+    CHECK(r && strcmp(r->data, "rows=1") == 0);
+    th_cleanup();
+}
+
+TEST(notify_tables_are_the_hosts)
+{
+    static const char *const refused[] = {
+        "SELECT * FROM _fastn_outbox",
+        "INSERT INTO _fastn_outbox(time_ms, title, body) VALUES(1, 'x', '')",
+        "DELETE FROM _FASTN_outbox",
+        "UPDATE _fastn_meta SET value = 'x'",
+        "DROP TABLE _fastn_outbox",
+        "ALTER TABLE _fastn_outbox RENAME TO x",
+        "CREATE TABLE _fastn_mine(x)",
+        "CREATE TRIGGER tr AFTER INSERT ON _fastn_outbox BEGIN"
+        " SELECT 1; END",
+        "CREATE VIEW v AS SELECT * FROM _fastn_outbox; SELECT * FROM v",
+    };
+    struct th_node *n = node_with_echo(0);
+    struct th_reply *r;
+    char want[32];
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "notify", "1", 1); /* creates them */
+    CHECK(r && strcmp(r->data, "ok=1 again=0 other=0") == 0);
+    snprintf(want, sizeof(want), "%d ", FASTN_ERR_STORE_DENIED);
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        r = th_call(n, "test-probe", "sql", refused[i], 10 + i);
+        CHECK(r && strncmp(r->data, want, strlen(want)) == 0 &&
+              strstr(r->data, "_fastn_") != NULL);
+        if (r && strncmp(r->data, want, strlen(want)) != 0)
+            fprintf(stderr, "%s: %s\n", refused[i], r->data);
+    }
+    /* a trigger may name one in its body, but never runs */
+    r = th_call(n, "test-probe", "sql",
+                "CREATE TRIGGER tr AFTER INSERT ON t BEGIN"
+                " DELETE FROM _fastn_outbox; END",
+                40);
+    CHECK(r && strncmp(r->data, "0", 1) == 0);
+    r = th_call(n, "test-probe", "sql", "INSERT INTO t VALUES(4)", 41);
+    CHECK(r && strncmp(r->data, want, strlen(want)) == 0);
+    r = th_call(n, "test-probe", "sql", "DROP TRIGGER tr", 42);
+    CHECK(r && strncmp(r->data, "0", 1) == 0);
+    /* a column of its own may have such a name */
+    r = th_call(n, "test-probe", "sql",
+                "CREATE TABLE u(_fastn_col); INSERT INTO u VALUES(1);"
+                " SELECT _fastn_col FROM u; UPDATE u SET _fastn_col = 2",
+                43);
+    CHECK(r && strncmp(r->data, "0", 1) == 0);
+    /* the plugin's own tables still work, and notify too */
+    r = th_call(n, "test-probe", "sql", "INSERT INTO t VALUES(5)", 50);
+    CHECK(r && strncmp(r->data, "0", 1) == 0);
+    r = th_call(n, "test-probe", "notify", "1", 51);
+    CHECK(r && strcmp(r->data, "ok=1 again=0 other=0") == 0);
+    CHECK_EQ(count_notes(n), 2);
+    th_cleanup();
+}
+
+/* A table of the plugin's with a trigger, renamed to the outbox's name
+ * before the host made it (the authorizer is not told the new name), so
+ * the host's statements would fire it: refused, since a rename touches
+ * the temp schema. */
+TEST(notify_tables_cannot_be_planted)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "sql",
+                "CREATE TABLE x(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " time_ms, title, body); CREATE TRIGGER evil AFTER INSERT"
+                " ON x BEGIN INSERT INTO t VALUES(99); END;"
+                " ALTER TABLE x RENAME TO _FASTN_OUTBOX",
+                1);
+    CHECK(r && atoi(r->data) == FASTN_ERR_STORE_DENIED);
+    r = th_call(n, "test-probe", "notify", "1", 2);
+    CHECK(r && strcmp(r->data, "ok=1 again=0 other=0") == 0);
+    r = th_call(n, "test-probe", "rows", "", 3);
+    CHECK(r && strcmp(r->data, "rows=0") == 0);
+    CHECK_EQ(count_notes(n), 1);
+    th_cleanup();
+}
+
+/* Leaves two notifications in test-probe's outbox as a kill -9 would:
+ * the first already in state.sqlite (the crash came before the outbox
+ * delete), the second not (it came before the move). */
+static void fake_crash_rows(struct th_node *n)
+{
+    char dir[160];
+    struct store_pdb *db = NULL;
+    struct store_outbox_row *v = NULL;
+    size_t nv = 0;
+
+    snprintf(dir, sizeof(dir), "%s/data", n->home);
+    CHECK_ERR(store_pdb_open(dir, "test-probe", NULL, &db), 0);
+    CHECK_ERR(store_outbox_add(db, 1, "first", "a"), 0);
+    CHECK_ERR(store_outbox_add(db, 2, "second", "b"), 0);
+    CHECK_ERR(store_outbox_peek(db, "test-probe", 10, &v, &nv), 0);
+    CHECK_EQ(nv, 2);
+    if (nv == 2)
+        CHECK_ERR(store_notify_add_once(n->state, v[0].time_ms, "test-probe",
+                                        v[0].title, v[0].body, v[0].origin,
+                                        NULL),
+                  0);
+    store_outbox_rows_free(v, nv);
+    store_pdb_close(db);
+}
+
+TEST(notify_exactly_once_across_a_crash)
+{
+    struct th_node *n = node_with_echo(0);
+    struct store_notification *v = NULL;
+    size_t count = 0;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
+    fake_crash_rows(n);
+    CHECK_EQ(count_notes(n), 1);
+    th_stop_node(n);
+
+    n = th_start_node(0, 0);
+    CHECK_EQ(plugin_host_load_all(n->h), 2);
+    CHECK_ERR(plugin_host_enable(n->h, "test-probe", true), 0);
+    th_pump(1000);
+    CHECK_ERR(store_notify_list(n->state, NULL, &v, &count), 0);
+    CHECK_EQ(count, 2);
+    if (count == 2) {
+        CHECK_STR(v[0].title, "first");
+        CHECK_STR(v[1].title, "second");
+    }
+    store_notifications_free(v, count);
+    /* and again: nothing moves twice */
+    th_stop_node(n);
+    n = th_start_node(0, 0);
+    CHECK_EQ(plugin_host_load_all(n->h), 2);
+    th_pump(1000);
+    CHECK_EQ(count_notes(n), 2);
+    th_cleanup();
+}
+
+TEST(notify_after_reinstall_is_not_swallowed)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "notify", "2", 1);
+    CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
+    CHECK_EQ(count_notes(n), 2);
+    CHECK_ERR(plugin_host_remove(n->h, "test-probe", false), 0);
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    /* a new database: its outbox ids start at 1 again */
+    r = th_call(n, "test-probe", "notify", "2", 2);
+    CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
+    CHECK_EQ(count_notes(n), 4);
+    th_cleanup();
+}
+
+TEST(notify_outbox_is_bounded)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_reply *r;
+    char want[64];
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    /* STORE_OUTBOX_MAX wait (they move after the event), the rest are
+     * refused; then 30 move at once */
+    r = th_call(n, "test-probe", "notify", "1040", 1);
+    snprintf(want, sizeof(want), "ok=%d again=%d other=0", STORE_OUTBOX_MAX,
+             1040 - STORE_OUTBOX_MAX);
+    CHECK(r && strcmp(r->data, want) == 0);
+    if (r && strcmp(r->data, want) != 0)
+        fprintf(stderr, "got %s\n", r->data);
+    CHECK_EQ(count_notes(n), 30);
+    /* the host moves the rest on its own, no faster than its rate */
+    uint64_t wake = plugin_host_next_wake(n->h);
+    CHECK(wake > TH.mono && wake <= TH.mono + 6001);
+    th_advance(60000);
+    CHECK_EQ(count_notes(n), 40);
+    th_cleanup();
+}
+
 /* --- input flow control: on_data returning FASTN_ERR_AGAIN ------------ */
 
 /* A node with the hold plugin and two streams to it from the test. */
@@ -933,6 +1159,12 @@ int main(void)
     RUN(restrict_rules);
     RUN(restrict_withheld_capability_fails_at_run_time);
     RUN(restrict_persists_and_old_index_loads);
+    RUN(notify_commits_with_the_transaction);
+    RUN(notify_tables_are_the_hosts);
+    RUN(notify_tables_cannot_be_planted);
+    RUN(notify_exactly_once_across_a_crash);
+    RUN(notify_after_reinstall_is_not_swallowed);
+    RUN(notify_outbox_is_bounded);
     RUN(held_data_waits_for_writable_in_order);
     RUN(held_data_with_room_waits_for_progress);
     return test_done();

@@ -249,6 +249,50 @@ TEST(notify_subscribers)
     tmp_cleanup();
 }
 
+/* A version-1 state.sqlite (no origin column) is upgraded in place, its
+ * rows kept; add_once then adds each origin once. */
+TEST(state_v1_upgraded_and_add_once)
+{
+    tmp_setup();
+    char path[128];
+    sqlite3 *raw = NULL;
+    snprintf(path, sizeof(path), "%s/state.sqlite", tmpdir);
+    struct store *s = open_state();
+    CHECK_ERR(store_notify_add(s, 1, "old", "kept", "", NULL), 0);
+    store_close(s);
+    /* back to version 1 by hand */
+    CHECK_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(raw,
+                          "DROP INDEX notifications_origin;"
+                          "ALTER TABLE notifications DROP COLUMN origin;"
+                          "PRAGMA user_version = 1;",
+                          NULL, NULL, NULL),
+             SQLITE_OK);
+    sqlite3_close(raw);
+    s = open_state();
+    int64_t id = -1;
+    CHECK_EQ(store_notify_unread_count(s, "old"), 1);
+    CHECK_ERR(store_notify_add(s, 2, "old", "direct", "", NULL), 0);
+    CHECK_EQ(store_notify_add_once(s, 3, "p", "t", "b", "p/x/1", &id), 0);
+    CHECK(id > 0);
+    CHECK_EQ(store_notify_add_once(s, 3, "p", "t", "b", "p/x/1", &id), 1);
+    CHECK_EQ(id, 0);
+    CHECK_EQ(store_notify_add_once(s, 3, "p", "t", "b", "p/y/1", NULL), 0);
+    CHECK_ERR(store_notify_add_once(s, 3, "p", "t", "b", "", NULL),
+              FASTN_ERR_INVAL);
+    CHECK_EQ(store_notify_unread_count(s, "p"), 2);
+    CHECK_EQ(store_notify_unread_count(s, NULL), 4);
+    store_close(s);
+    CHECK_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL);
+    CHECK(st && sqlite3_step(st) == SQLITE_ROW);
+    CHECK_EQ(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    tmp_cleanup();
+}
+
 TEST(state_file_private_and_reopened)
 {
     tmp_setup();
@@ -833,6 +877,7 @@ int main(void)
     RUN(notify_rejects_bad_text);
     RUN(notify_prunes_oldest_read_first);
     RUN(notify_subscribers);
+    RUN(state_v1_upgraded_and_add_once);
     RUN(state_file_private_and_reopened);
     RUN(state_survives_kill9);
     RUN(state_rejects_garbage_and_future_schema);
