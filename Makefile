@@ -169,7 +169,9 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@VERSION@|$(VERSION)|' \
 		fastn.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/fastn.pc
 
-FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+# tracked files and new ones not yet added (not the ignored build output)
+FORMAT_FILES = $(wildcard $(shell git ls-files --cached --others \
+	--exclude-standard '*.c' '*.h' 2>/dev/null))
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

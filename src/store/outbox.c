@@ -19,14 +19,13 @@
 #include "fastn/err.h"
 #include "store/store_int.h"
 
-static const char tables[] =
-    "CREATE TABLE IF NOT EXISTS _fastn_meta("
-    " key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS _fastn_outbox("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " time_ms INTEGER NOT NULL,"
-    " title TEXT NOT NULL,"
-    " body TEXT NOT NULL);";
+static const char tables[] = "CREATE TABLE IF NOT EXISTS _fastn_meta("
+                             " key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS _fastn_outbox("
+                             " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                             " time_ms INTEGER NOT NULL,"
+                             " title TEXT NOT NULL,"
+                             " body TEXT NOT NULL);";
 
 /* The host's statements on the plugin's connection. */
 struct trusted {
@@ -49,8 +48,7 @@ static void trust_end(struct trusted *t)
 
 /* One integer from a query with at most one text parameter; *out is left
  * alone when there is no row. */
-static int query_int(sqlite3 *c, const char *sql, const char *arg,
-                     int64_t *out)
+static int query_int(sqlite3 *c, const char *sql, const char *arg, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
     int err = store__prepare(c, sql, &st);
@@ -159,8 +157,8 @@ void store_outbox_rows_free(struct store_outbox_row *v, size_t n)
     free(v);
 }
 
-static int read_rows(sqlite3 *c, const char *name, const char *dbid,
-                     size_t max, struct store_outbox_row *v, size_t *n)
+static int read_rows(sqlite3 *c, const char *name, const char *dbid, size_t max,
+                     struct store_outbox_row *v, size_t *n)
 {
     sqlite3_stmt *st = NULL;
     int rc, err = store__prepare(c,
