@@ -491,9 +491,10 @@ fastn_client_plugin_restrict(struct fastn_client *c, const char *name,
  * fastn_client_error_message() says why. A fastnd older than this call
  * (0.1.0 before it) ignores protocol and applies serves to the whole
  * plugin. */
-FASTN_API int fastn_client_plugin_restrict_protocol(
-    struct fastn_client *c, const char *name, const char *protocol,
-    const char *serves, struct fastn_plugin_info **out);
+FASTN_API int
+fastn_client_plugin_restrict_protocol(struct fastn_client *c, const char *name,
+                                      const char *protocol, const char *serves,
+                                      struct fastn_plugin_info **out);
 /* Calls a plugin's on_call with method (1..64 bytes) and arg (0..1 MiB)
  * and waits for its answer (up to 35 s unless the connect options set a
  * timeout; the daemon gives a plugin 30 s). On success *result (malloc'd,

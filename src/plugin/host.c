@@ -148,9 +148,9 @@ static int index_protocols(const struct host_plugin *p, struct buf *b)
     int err = 0;
 
     for (size_t i = 0; i < p->n_proto && !err; i++) {
-        int n = snprintf(tok, sizeof(tok), " serves@%s=%s",
-                         p->proto[i].protocol,
-                         plugin_serves_name(p->proto[i].serves));
+        int n =
+            snprintf(tok, sizeof(tok), " serves@%s=%s", p->proto[i].protocol,
+                     plugin_serves_name(p->proto[i].serves));
         err = buf_append(b, tok, (size_t)n);
     }
     return err;

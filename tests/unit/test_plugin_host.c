@@ -903,9 +903,8 @@ TEST(restrict_one_protocol)
     CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_B, 7,
                                             err, sizeof(err)),
               FASTN_ERR_INVAL);
-    CHECK_ERR(plugin_host_restrict_protocol(n->h, "nope", TWO_B,
-                                            PLUGIN_SERVES_NOBODY, err,
-                                            sizeof(err)),
+    CHECK_ERR(plugin_host_restrict_protocol(
+                  n->h, "nope", TWO_B, PLUGIN_SERVES_NOBODY, err, sizeof(err)),
               FASTN_ERR_NOT_FOUND);
     check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
 
