@@ -11,10 +11,10 @@
  * daemons wrote, loads with no narrowing; unknown tokens and names are
  * skipped). A protocol id has no spaces (0x21..0x7e, manifest.c) but may
  * hold '=' or '@': serves@ tokens are split at their last '=', since no
- * serves value holds one. Both are written atomically (a temporary file, fsync,
- * rename), so a crash leaves either the old or the new file. A .wasm
- * without an index line is loaded as enabled (copied in by hand); an
- * index line without its file is dropped.
+ * serves value holds one. Both files are written atomically (a temporary
+ * file, fsync, rename), so a crash leaves either the old or the new one.
+ * A .wasm without an index line is loaded as enabled (copied in by hand);
+ * an index line without its file is dropped.
  *
  * Invariants: h->plugins is sorted by name; every plugin in it has a file
  * on disk; a plugin that did not load (bad file) is kept with its error so
@@ -881,10 +881,12 @@ int plugin_host_restrict_protocol(struct plugin_host *h, const char *name,
     }
     struct host_proto_serves *ps =
         (struct host_proto_serves *)proto_find(p, protocol);
-    if (ps) /* drop it: set again below unless it narrows nothing */
+    if (ps) /* drop it: set again below unless P follows the plugin */
         *ps = p->proto[--p->n_proto];
-    if (!plugin_serves_narrower_eq(host_serves_now(p),
-                                   (enum plugin_serves)serves))
+    /* one wider than the plugin-wide narrowing is kept: it applies once
+     * that is undone */
+    if ((enum plugin_serves)serves != p->m.serves &&
+        (enum plugin_serves)serves != host_serves_now(p))
         proto_set(p->proto, &p->n_proto, protocol, strlen(protocol),
                   (enum plugin_serves)serves);
     log_msg(LOG_INFO, "plugin", "%s: %s serves %s (plugin: %s, manifest: %s)",

@@ -836,8 +836,10 @@ static void check_two_info(struct th_node *n, int a, int b)
     CHECK_STR(info.manifest.protocols[0], TWO_A);
     CHECK_EQ(info.protocol_narrowed[0], a);
     CHECK_EQ(info.protocol_narrowed[1], b);
-    CHECK_EQ(info.protocol_serves[1],
-             b < 0 ? info.serves : (enum plugin_serves)b);
+    enum plugin_serves want = info.serves; /* the narrowest of the two */
+    if (b >= 0 && plugin_serves_narrower_eq((enum plugin_serves)b, want))
+        want = (enum plugin_serves)b;
+    CHECK_EQ(info.protocol_serves[1], want);
 }
 
 TEST(restrict_one_protocol)
@@ -878,6 +880,27 @@ TEST(restrict_one_protocol)
               0);
     CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_ANYONE);
     CHECK_EQ(serves_now(n, TWO_A), PLUGIN_SERVES_NOBODY);
+    /* b narrower than the manifest but wider than the plugin-wide value:
+     * kept, and it applies once the plugin-wide one is undone */
+    CHECK_ERR(plugin_host_restrict(n->h, "test-twoproto", PLUGIN_SERVES_NOBODY,
+                                   0, 0, err, sizeof(err)),
+              0);
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_B,
+                                            PLUGIN_SERVES_KNOWN_PEERS, err,
+                                            sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_NOBODY);
+    check_two_info(n, PLUGIN_SERVES_NOBODY, PLUGIN_SERVES_KNOWN_PEERS);
+    CHECK_ERR(plugin_host_restrict(n->h, "test-twoproto", PLUGIN_SERVES_ANYONE,
+                                   0, 0, err, sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_KNOWN_PEERS);
+    CHECK_EQ(serves_now(n, TWO_A), PLUGIN_SERVES_NOBODY);
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_B,
+                                            PLUGIN_SERVES_ANYONE, err,
+                                            sizeof(err)),
+              0);
+    check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
 
     /* refused: wider than the manifest, an unknown protocol, bad input */
     CHECK_ERR(th_install(n, "plugins/chat.wasm", err, sizeof(err)), 0);
