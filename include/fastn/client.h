@@ -417,6 +417,13 @@ struct fastn_plugin_info {
                               "known-peers" ("" from an older daemon) */
     size_t n_withheld;
     char **withheld; /* capabilities the user withholds (of capabilities) */
+    /* protocols the user narrowed on their own (of protocols;
+     * fastn_client_plugin_restrict_protocol), and whom each serves now:
+     * narrowed_protocols[i] serves protocol_serves[i] ("known-peers" or
+     * "nobody"); the other protocols serve what serves says */
+    size_t n_narrowed_protocols;
+    char **narrowed_protocols;
+    char **protocol_serves;
 };
 
 struct fastn_plugin_list {
@@ -469,6 +476,27 @@ fastn_client_plugin_restrict(struct fastn_client *c, const char *name,
                              const char *serves, const char *const *withhold,
                              size_t n_withhold, const char *const *grant,
                              size_t n_grant, struct fastn_plugin_info **out);
+/* Narrows one protocol of a plugin (an admin request; `fastn plugin
+ * restrict NAME --protocol P --serves WHO`): protocol (one of its
+ * manifest's protocols) then serves the narrowest of what the manifest
+ * asked, the plugin-wide narrowing and serves ("anyone", "known-peers" or
+ * "nobody", no wider than the manifest asked). The manifest's value, or
+ * the plugin-wide one, drops the protocol's own narrowing. Applies at
+ * once and is remembered (across restarts, and `install --replace` while
+ * the new version has that protocol). The strings are borrowed for the
+ * call. On success *out (may be NULL) describes the plugin; free with
+ * fastn_plugin_info_free(). Errors: FASTN_ERR_ADMIN_ONLY,
+ * FASTN_ERR_NOT_FOUND (no such plugin), FASTN_ERR_INVAL (NULL name,
+ * protocol or serves; an unknown serves; a protocol the plugin does not
+ * have: the message lists its protocols), FASTN_ERR_PLUGIN_CAPABILITY
+ * (wider than the manifest asked), and the usual ones;
+ * fastn_client_error_message() says why. A fastnd older than this call
+ * (0.1.0 before it) ignores protocol and applies serves to the whole
+ * plugin. */
+FASTN_API int
+fastn_client_plugin_restrict_protocol(struct fastn_client *c, const char *name,
+                                      const char *protocol, const char *serves,
+                                      struct fastn_plugin_info **out);
 /* Calls a plugin's on_call with method (1..64 bytes) and arg (0..1 MiB)
  * and waits for its answer (up to 35 s unless the connect options set a
  * timeout; the daemon gives a plugin 30 s). On success *result (malloc'd,

@@ -38,6 +38,11 @@ const char cli_plugin_usage[] =
     "                                 storage, notify, timers); --grant gives\n"
     "                                 a withheld one back. Applies at once,\n"
     "                                 remembered; local calls still work\n"
+    "  restrict NAME --protocol P --serves WHO\n"
+    "                                 narrow only protocol P of it (admin): P\n"
+    "                                 serves the narrowest of its manifest,\n"
+    "                                 the plugin-wide WHO and this one; the\n"
+    "                                 manifest's or plugin-wide WHO undoes it\n"
     "  call NAME METHOD [ARG]         call the plugin (its on_call) and print\n"
     "                                 its answer; ARG - reads stdin\n"
     "\n"
@@ -50,7 +55,7 @@ struct args {
     const char *pos[4];
     int n_pos;
     bool replace, keep_data;
-    const char *serves;
+    const char *serves, *protocol;
     const char *withhold[CAPS_ARGS_MAX], *grant[CAPS_ARGS_MAX];
     size_t n_withhold, n_grant;
 };
@@ -93,6 +98,9 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
             a->keep_data = true;
         else if (!strcmp(s, "--serves")) {
             if ((rc = option_value(argc, argv, &i, &a->serves)))
+                return rc;
+        } else if (!strcmp(s, "--protocol")) {
+            if ((rc = option_value(argc, argv, &i, &a->protocol)))
                 return rc;
         } else if (!strcmp(s, "--withhold")) {
             if ((rc = option_cap(argc, argv, &i, a->withhold, &a->n_withhold)))
@@ -143,6 +151,15 @@ static void info_json(const struct fastn_plugin_info *p)
     json_kv_str("asked_serves", p->asked_serves, true);
     printf(",\"withheld\":");
     json_string_list(stdout, p->withheld, p->n_withheld);
+    printf(",\"protocol_serves\":{");
+    for (size_t i = 0; i < p->n_narrowed_protocols; i++) {
+        if (i)
+            putchar(',');
+        json_string(stdout, p->narrowed_protocols[i]);
+        putchar(':');
+        json_string(stdout, p->protocol_serves[i]);
+    }
+    putchar('}');
     printf(",\"storage_quota\":%" PRIu64
            ",\"limits\":{\"fuel_per_event\":%" PRIu64
            ",\"memory_pages\":%u,\"streams\":%u,\"timers\":%u,"
@@ -194,6 +211,9 @@ static void info_text(const struct fastn_plugin_info *p)
                p->asked_serves);
     else if (p->serves[0])
         printf("%-13s%s\n", "serves", p->serves);
+    for (size_t i = 0; i < p->n_narrowed_protocols; i++)
+        printf("%-13s%s: %s\n", "serves", p->narrowed_protocols[i],
+               p->protocol_serves[i]);
     if (p->n_withheld)
         print_list("withheld", p->withheld, p->n_withheld);
     printf("%-13sfuel/event %" PRIu64 ", memory %u pages, streams %u, "
@@ -358,12 +378,27 @@ static int do_restrict(struct cli *cli, struct fastn_client *c, struct args *a)
 
     if (a->n_pos != 2)
         return usage_error("restrict wants a NAME");
-    rc = fastn_client_plugin_restrict(c, a->pos[1], a->serves, a->withhold,
-                                      a->n_withhold, a->grant, a->n_grant, &p);
+    if (a->protocol && (!a->serves || a->n_withhold || a->n_grant))
+        return usage_error("--protocol takes --serves WHO and neither "
+                           "--withhold nor --grant");
+    if (a->protocol)
+        rc = fastn_client_plugin_restrict_protocol(c, a->pos[1], a->protocol,
+                                                   a->serves, &p);
+    else
+        rc = fastn_client_plugin_restrict(c, a->pos[1], a->serves, a->withhold,
+                                          a->n_withhold, a->grant, a->n_grant,
+                                          &p);
     if (rc)
         return cli_fail(c, rc);
     if (cli->json) {
         show_info(cli, p);
+    } else if (a->protocol) {
+        const char *now = p->serves;
+        for (size_t i = 0; i < p->n_narrowed_protocols; i++)
+            if (!strcmp(p->narrowed_protocols[i], a->protocol))
+                now = p->protocol_serves[i];
+        printf("%s: %s serves %s (plugin: %s, manifest: %s)\n", p->name,
+               a->protocol, now, p->serves, p->asked_serves);
     } else {
         printf("%s: serves %s", p->name, p->serves);
         if (strcmp(p->serves, p->asked_serves) != 0)

@@ -85,6 +85,33 @@ static int fill_manifest(struct ipc_reply *r, const struct plugin_manifest *m,
     return 0;
 }
 
+/* The protocols the user narrowed on their own, with whom each serves. */
+static int fill_protocol_serves(struct ipc_reply *r,
+                                const struct plugin_info *in,
+                                Fastn__PluginInfo *o)
+{
+    const struct plugin_manifest *m = &in->manifest;
+    size_t n = 0;
+
+    o->protocol_serves = ipc_reply_alloc(
+        r, (m->n_protocols ? m->n_protocols : 1) * sizeof(void *));
+    if (!o->protocol_serves)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < m->n_protocols; i++) {
+        if (in->protocol_narrowed[i] < 0)
+            continue;
+        Fastn__ProtocolServes *ps = ipc_reply_alloc(r, sizeof(*ps));
+        if (!ps)
+            return FASTN_ERR_NOMEM;
+        fastn__protocol_serves__init(ps);
+        ps->protocol = (char *)m->protocols[i];
+        ps->serves = (char *)plugin_serves_name(in->protocol_serves[i]);
+        o->protocol_serves[n++] = ps;
+    }
+    o->n_protocol_serves = n;
+    return 0;
+}
+
 /* Whom it serves now and what the user withholds. */
 static int fill_narrowing(struct ipc_reply *r, const struct plugin_info *in,
                           Fastn__PluginInfo *o)
@@ -98,7 +125,7 @@ static int fill_narrowing(struct ipc_reply *r, const struct plugin_info *in,
         if (in->withheld & bit)
             o->withheld[n++] = (char *)plugin_cap_name(bit);
     o->n_withheld = n;
-    return 0;
+    return fill_protocol_serves(r, in, o);
 }
 
 static Fastn__PluginInfo *info_to_pb(struct ipc_reply *r,
@@ -324,7 +351,7 @@ int ipc_plugin_restrict(struct ipc_call *call, const Fastn__Request *req,
 {
     const Fastn__PluginRequest *pr = req->plugin;
     unsigned withhold = 0, grant = 0;
-    char why[256] = "";
+    char why[320] = "";
     int serves = -1, err;
 
     if ((err = need_plugins(call)) ||
@@ -340,8 +367,19 @@ int ipc_plugin_restrict(struct ipc_call *call, const Fastn__Request *req,
                           pr->serves);
         return FASTN_ERR_INVAL;
     }
-    err = plugin_host_restrict(call->host->plugins, pr->name, serves, withhold,
-                               grant, why, sizeof(why));
+    if (pr->protocol && (serves < 0 || withhold || grant)) {
+        ipc_reply_set_msg(&call->reply,
+                          "narrowing one protocol takes serves and neither "
+                          "withhold nor grant (those are plugin-wide)");
+        return FASTN_ERR_INVAL;
+    }
+    if (pr->protocol)
+        err = plugin_host_restrict_protocol(call->host->plugins, pr->name,
+                                            pr->protocol, serves, why,
+                                            sizeof(why));
+    else
+        err = plugin_host_restrict(call->host->plugins, pr->name, serves,
+                                   withhold, grant, why, sizeof(why));
     if (err) {
         ipc_reply_set_msg(&call->reply, "%s", why);
         return err;

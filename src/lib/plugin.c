@@ -39,6 +39,29 @@ static int copy_strings(char *const *in, size_t n, char ***out, size_t *n_out)
 
 #define COPY_(dst, src) snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "")
 
+/* The protocols the user narrowed, as two lists of the same length. */
+static int protocol_serves_convert(const Fastn__PluginInfo *in,
+                                   struct fastn_plugin_info *o)
+{
+    size_t n = in->n_protocol_serves;
+
+    o->narrowed_protocols = calloc(n ? n : 1, sizeof(char *));
+    o->protocol_serves = calloc(n ? n : 1, sizeof(char *));
+    if (!o->narrowed_protocols || !o->protocol_serves)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const Fastn__ProtocolServes *ps = in->protocol_serves[i];
+        if (!ps || !ps->protocol || !ps->serves)
+            return FASTN_ERR_PROTOCOL;
+        o->narrowed_protocols[i] = strdup(ps->protocol);
+        o->protocol_serves[i] = strdup(ps->serves);
+        o->n_narrowed_protocols = i + 1; /* freed from here on */
+        if (!o->narrowed_protocols[i] || !o->protocol_serves[i])
+            return FASTN_ERR_NOMEM;
+    }
+    return 0;
+}
+
 static int info_convert(const Fastn__PluginInfo *in,
                         struct fastn_plugin_info *o)
 {
@@ -84,6 +107,8 @@ static int info_convert(const Fastn__PluginInfo *in,
         (rc = copy_strings(in->withheld, in->n_withheld, &o->withheld,
                            &o->n_withheld)))
         return rc;
+    if ((rc = protocol_serves_convert(in, o)))
+        return rc;
     return copy_strings(in->apps, in->n_apps, &o->apps, &o->n_apps);
 }
 
@@ -93,6 +118,8 @@ static void info_cleanup(struct fastn_plugin_info *p)
     free_strings(p->capabilities, p->n_capabilities);
     free_strings(p->apps, p->n_apps);
     free_strings(p->withheld, p->n_withheld);
+    free_strings(p->narrowed_protocols, p->n_narrowed_protocols);
+    free_strings(p->protocol_serves, p->n_narrowed_protocols);
     free(p->last_error_text);
 }
 
@@ -240,6 +267,22 @@ int fastn_client_plugin_restrict(struct fastn_client *c, const char *name,
     pr.n_withhold = n_withhold;
     pr.grant = (char **)grant;
     pr.n_grant = n_grant;
+    return plugin_request(c, NAME_OF(PLUGIN_RESTRICT), &pr, out);
+}
+
+int fastn_client_plugin_restrict_protocol(struct fastn_client *c,
+                                          const char *name,
+                                          const char *protocol,
+                                          const char *serves,
+                                          struct fastn_plugin_info **out)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+
+    if (!name || !protocol || !serves)
+        return FASTN_ERR_INVAL;
+    pr.name = (char *)name;
+    pr.protocol = (char *)protocol;
+    pr.serves = (char *)serves;
     return plugin_request(c, NAME_OF(PLUGIN_RESTRICT), &pr, out);
 }
 

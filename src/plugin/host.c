@@ -5,13 +5,16 @@
  * enabled state of each and the user's narrowing, one line each:
  *
  *   NAME enabled|disabled [serves=known-peers|nobody] [withhold=CAP,CAP]
+ *        [serves@PROTOCOL=known-peers|nobody]...
  *
  * (the tokens after the state came later: a line without them, as older
  * daemons wrote, loads with no narrowing; unknown tokens and names are
- * skipped). Both are written atomically (a temporary file, fsync,
- * rename), so a crash leaves either the old or the new file. A .wasm
- * without an index line is loaded as enabled (copied in by hand); an
- * index line without its file is dropped.
+ * skipped). A protocol id has no spaces (0x21..0x7e, manifest.c) but may
+ * hold '=' or '@': serves@ tokens are split at their last '=', since no
+ * serves value holds one. Both files are written atomically (a temporary
+ * file, fsync, rename), so a crash leaves either the old or the new one.
+ * A .wasm without an index line is loaded as enabled (copied in by hand);
+ * an index line without its file is dropped.
  *
  * Invariants: h->plugins is sorted by name; every plugin in it has a file
  * on disk; a plugin that did not load (bad file) is kept with its error so
@@ -138,10 +141,26 @@ static void index_narrowing(const struct host_plugin *p, char *out, size_t cap)
         }
 }
 
+/* The serves@PROTOCOL=WHO tokens of p, appended to b. */
+static int index_protocols(const struct host_plugin *p, struct buf *b)
+{
+    char tok[PLUGIN_PROTOCOL_MAX + 32];
+    int err = 0;
+
+    for (size_t i = 0; i < p->n_proto && !err; i++) {
+        int n =
+            snprintf(tok, sizeof(tok), " serves@%s=%s", p->proto[i].protocol,
+                     plugin_serves_name(p->proto[i].serves));
+        err = buf_append(b, tok, (size_t)n);
+    }
+    return err;
+}
+
 int host_index_save(struct plugin_host *h)
 {
     static const char head[] = "# fastn plugins: NAME enabled|disabled "
-                               "[serves=WHO] [withhold=CAP,...]\n";
+                               "[serves=WHO] [withhold=CAP,...] "
+                               "[serves@PROTOCOL=WHO]...\n";
     char path[PATH_MAX];
     struct buf b;
     int err;
@@ -151,9 +170,13 @@ int host_index_save(struct plugin_host *h)
     for (struct host_plugin *p = h->plugins; p && !err; p = p->next) {
         char line[INDEX_LINE_MAX], extra[INDEX_LINE_MAX / 2];
         index_narrowing(p, extra, sizeof(extra));
-        int n = snprintf(line, sizeof(line), "%s %s%s\n", p->name,
+        int n = snprintf(line, sizeof(line), "%s %s%s", p->name,
                          p->enabled ? "enabled" : "disabled", extra);
         err = buf_append(&b, line, (size_t)n);
+        if (!err)
+            err = index_protocols(p, &b);
+        if (!err)
+            err = buf_append(&b, "\n", 1);
     }
     if (!err)
         err = plugin_file(h, INDEX_NAME, "", path, sizeof(path));
@@ -184,6 +207,8 @@ struct index_entry {
     bool narrowed; /* serves= was there */
     enum plugin_serves serves;
     unsigned withheld;
+    size_t n_proto; /* serves@PROTOCOL=WHO tokens */
+    struct host_proto_serves proto[PLUGIN_PROTOCOLS_MAX];
 };
 
 /* Reads "withhold=a,b" (len bytes, after the '='): unknown names skipped. */
@@ -203,6 +228,43 @@ static unsigned parse_withhold(const char *s, size_t len)
         len -= k + (c != NULL);
     }
     return bits;
+}
+
+/* Sets protocol's narrowing in v (n entries, room for
+ * PLUGIN_PROTOCOLS_MAX), replacing one it had; full: skipped. */
+static void proto_set(struct host_proto_serves *v, size_t *n,
+                      const char *protocol, size_t len,
+                      enum plugin_serves serves)
+{
+    size_t i = 0;
+    while (i < *n && !(strlen(v[i].protocol) == len &&
+                       memcmp(v[i].protocol, protocol, len) == 0))
+        i++;
+    if (i == PLUGIN_PROTOCOLS_MAX || len > PLUGIN_PROTOCOL_MAX)
+        return;
+    memcpy(v[i].protocol, protocol, len);
+    v[i].protocol[len] = '\0';
+    v[i].serves = serves;
+    if (i == *n)
+        (*n)++;
+}
+
+/* Reads "serves@PROTOCOL=WHO" (len bytes, after the '@'): split at the
+ * last '=' (a protocol id may hold '='); a bad one is skipped. */
+static void parse_proto_token(const char *s, size_t len, struct index_entry *e)
+{
+    size_t eq = len;
+    char v[16];
+
+    while (eq > 0 && s[eq - 1] != '=')
+        eq--;
+    if (eq < 2 || len - eq >= sizeof(v)) /* no '=', or no protocol */
+        return;
+    memcpy(v, s + eq, len - eq);
+    v[len - eq] = '\0';
+    int w = plugin_serves_from_name(v);
+    if (w >= 0)
+        proto_set(e->proto, &e->n_proto, s, eq - 1, (enum plugin_serves)w);
 }
 
 /* Reads the tokens of one index line after the name (len bytes). */
@@ -228,6 +290,8 @@ static void parse_index_tokens(const char *s, size_t len, struct index_entry *e)
             }
         } else if (k > 9 && memcmp(s, "withhold=", 9) == 0)
             e->withheld = parse_withhold(s + 9, k - 9);
+        else if (k > 7 && memcmp(s, "serves@", 7) == 0)
+            parse_proto_token(s + 7, k - 7, e);
         s += k;
         len -= k;
     }
@@ -250,24 +314,62 @@ static struct index_entry index_entry(const char *index, const char *name)
     return e;
 }
 
+/* The user's narrowing, as the index or an older version of a plugin
+ * holds it. */
+struct narrowing {
+    bool narrowed;
+    enum plugin_serves serves;
+    unsigned withheld;
+    size_t n_proto;
+    const struct host_proto_serves *proto;
+};
+
 /* Takes the user's narrowing for p where it still applies to p's
- * manifest: only capabilities it asks for, only a narrower serves. */
-static void keep_narrowing(struct host_plugin *p, bool narrowed,
-                           enum plugin_serves serves, unsigned withheld)
+ * manifest: only capabilities it asks for, only a narrower serves, only
+ * protocols it has. */
+static void keep_narrowing(struct host_plugin *p, const struct narrowing *nw)
 {
-    p->narrowed = narrowed;
-    p->user_serves = serves;
-    p->withheld = withheld & PLUGIN_CAPS_ALL;
+    p->narrowed = nw->narrowed;
+    p->user_serves = nw->serves;
+    p->withheld = nw->withheld & PLUGIN_CAPS_ALL;
+    p->n_proto = 0;
+    for (size_t i = 0; i < nw->n_proto && i < PLUGIN_PROTOCOLS_MAX; i++) {
+        const struct host_proto_serves *ps = &nw->proto[i];
+        if (p->loaded && (!plugin_manifest_has_protocol(&p->m, ps->protocol) ||
+                          plugin_serves_narrower_eq(p->m.serves, ps->serves)))
+            continue; /* not loaded: kept until the file loads again */
+        p->proto[p->n_proto++] = *ps;
+    }
     if (!p->loaded)
-        return; /* kept as it is until the file loads again */
+        return;
     p->withheld &= p->m.caps;
-    if (p->narrowed && plugin_serves_narrower_eq(p->m.serves, serves))
+    if (p->narrowed && plugin_serves_narrower_eq(p->m.serves, nw->serves))
         p->narrowed = false;
 }
 
 enum plugin_serves host_serves_now(const struct host_plugin *p)
 {
     return p->narrowed ? p->user_serves : p->m.serves;
+}
+
+/* p's narrowing of protocol, or NULL. */
+static const struct host_proto_serves *proto_find(const struct host_plugin *p,
+                                                  const char *protocol)
+{
+    for (size_t i = 0; i < p->n_proto; i++)
+        if (strcmp(p->proto[i].protocol, protocol) == 0)
+            return &p->proto[i];
+    return NULL;
+}
+
+enum plugin_serves host_serves_protocol(const struct host_plugin *p,
+                                        const char *protocol)
+{
+    enum plugin_serves w = host_serves_now(p);
+    const struct host_proto_serves *ps = proto_find(p, protocol);
+    if (ps && plugin_serves_narrower_eq(ps->serves, w))
+        w = ps->serves;
+    return w;
 }
 
 unsigned host_caps_now(const struct host_plugin *p)
@@ -317,6 +419,8 @@ static struct host_plugin *load_one(struct plugin_host *h, const char *name,
                                     const struct index_entry *ie)
 {
     bool enabled = ie->enabled;
+    const struct narrowing nw = {ie->narrowed, ie->serves, ie->withheld,
+                                 ie->n_proto, ie->proto};
     struct host_plugin *p = calloc(1, sizeof(*p));
     char path[PATH_MAX], err[256] = "";
     uint8_t *wasm = NULL;
@@ -351,11 +455,11 @@ static struct host_plugin *load_one(struct plugin_host *h, const char *name,
         snprintf(p->m.name, sizeof(p->m.name), "%s", name);
         fastn_wasm_module_free(p->mod);
         p->mod = NULL;
-        keep_narrowing(p, ie->narrowed, ie->serves, ie->withheld);
+        keep_narrowing(p, &nw);
         return p;
     }
     p->loaded = true;
-    keep_narrowing(p, ie->narrowed, ie->serves, ie->withheld);
+    keep_narrowing(p, &nw);
     return p;
 }
 
@@ -558,8 +662,12 @@ int plugin_host_install(struct plugin_host *h, const uint8_t *wasm, size_t len,
         np->state = PLUGIN_STATE_RUNNING;
         np->file_bytes = len;
         const struct host_plugin *old = host_find(h, np->name);
-        if (old) /* the user's narrowing outlives a new version */
-            keep_narrowing(np, old->narrowed, old->user_serves, old->withheld);
+        if (old) { /* the user's narrowing outlives a new version */
+            const struct narrowing nw = {old->narrowed, old->user_serves,
+                                         old->withheld, old->n_proto,
+                                         old->proto};
+            keep_narrowing(np, &nw);
+        }
         rc = install_record(h, np, wasm, len);
         if (rc)
             snprintf(why, sizeof(why), "cannot write the plugin file: %s",
@@ -717,6 +825,78 @@ int plugin_host_restrict(struct plugin_host *h, const char *name, int serves,
     return host_index_save(h);
 }
 
+/* The manifest's protocols, "a, b", for messages. */
+static void protocols_text(const struct plugin_manifest *m, char *out,
+                           size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < m->n_protocols && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : "",
+                              m->protocols[i]);
+}
+
+/* Checks a narrowing of one protocol; err says why not. */
+static int restrict_protocol_check(const struct host_plugin *p,
+                                   const char *protocol, int serves, char *err,
+                                   size_t errlen)
+{
+    char t[200];
+    int rc = restrict_check(p, serves, 0, 0, err, errlen);
+
+    if (rc)
+        return rc;
+    if (serves < 0) {
+        snprintf(err, errlen, "narrowing a protocol needs a serves value");
+        return FASTN_ERR_INVAL;
+    }
+    if (!protocol || !plugin_manifest_has_protocol(&p->m, protocol)) {
+        protocols_text(&p->m, t, sizeof(t));
+        snprintf(err, errlen, "plugin %s has no protocol %.64s (it has: %s)",
+                 p->name, protocol ? protocol : "", t);
+        return FASTN_ERR_INVAL;
+    }
+    return 0;
+}
+
+int plugin_host_restrict_protocol(struct plugin_host *h, const char *name,
+                                  const char *protocol, int serves, char *err,
+                                  size_t errlen)
+{
+    struct host_plugin *p = name ? host_find(h, name) : NULL;
+    char why[320] = "";
+    int rc;
+
+    if (!p) {
+        snprintf(why, sizeof(why), "no plugin named %.64s is installed",
+                 name ? name : "");
+        rc = FASTN_ERR_NOT_FOUND;
+    } else {
+        rc = restrict_protocol_check(p, protocol, serves, why, sizeof(why));
+    }
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", why);
+        return rc;
+    }
+    struct host_proto_serves *ps =
+        (struct host_proto_serves *)proto_find(p, protocol);
+    if (ps) /* drop it: set again below unless P follows the plugin */
+        *ps = p->proto[--p->n_proto];
+    /* one wider than the plugin-wide narrowing is kept: it applies once
+     * that is undone */
+    if ((enum plugin_serves)serves != p->m.serves &&
+        (enum plugin_serves)serves != host_serves_now(p))
+        proto_set(p->proto, &p->n_proto, protocol, strlen(protocol),
+                  (enum plugin_serves)serves);
+    log_msg(LOG_INFO, "plugin", "%s: %s serves %s (plugin: %s, manifest: %s)",
+            p->name, protocol,
+            plugin_serves_name(host_serves_protocol(p, protocol)),
+            plugin_serves_name(host_serves_now(p)),
+            plugin_serves_name(p->m.serves));
+    return host_index_save(h);
+}
+
 /* --- info -------------------------------------------------------------- */
 
 static void fill_info(struct host_plugin *p, struct plugin_info *o)
@@ -727,6 +907,11 @@ static void fill_info(struct host_plugin *p, struct plugin_info *o)
     o->manifest = p->m;
     o->serves = host_serves_now(p);
     o->withheld = p->withheld;
+    for (size_t i = 0; i < p->m.n_protocols; i++) {
+        const struct host_proto_serves *ps = proto_find(p, p->m.protocols[i]);
+        o->protocol_narrowed[i] = ps ? (int)ps->serves : -1;
+        o->protocol_serves[i] = host_serves_protocol(p, p->m.protocols[i]);
+    }
     o->state = p->state;
     o->enabled = p->enabled;
     o->restarts = p->restarts;
@@ -793,7 +978,7 @@ int plugin_host_serves(struct plugin_host *h, const char *protocol,
             if (name_out)
                 *name_out = p->name;
             if (serves)
-                *serves = host_serves_now(p);
+                *serves = host_serves_protocol(p, protocol);
             return 0;
         }
     return FASTN_ERR_NOT_FOUND;

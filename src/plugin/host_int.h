@@ -125,6 +125,12 @@ struct host_instance {
 enum host_export { PLUGIN_ABI_EXPORTS(HOST_EXPORT_ENUM_) EXP_COUNT };
 #undef HOST_EXPORT_ENUM_
 
+/* The user's narrowing of one protocol of a plugin. */
+struct host_proto_serves {
+    char protocol[PLUGIN_PROTOCOL_MAX + 1];
+    enum plugin_serves serves;
+};
+
 struct host_plugin {
     struct plugin_host *h;
     struct host_plugin *next;
@@ -146,6 +152,10 @@ struct host_plugin {
     bool narrowed;                  /* user_serves applies */
     enum plugin_serves user_serves; /* narrower than m.serves */
     unsigned withheld;              /* caps of m.caps the user withholds */
+    /* per protocol (restrict --protocol): narrower than m.serves, and one
+     * of m's protocols once the plugin loaded */
+    size_t n_proto;
+    struct host_proto_serves proto[PLUGIN_PROTOCOLS_MAX];
 };
 
 struct plugin_host {
@@ -170,6 +180,10 @@ void host_wake(struct plugin_host *h);
 int host_index_save(struct plugin_host *h);
 /* Whom p serves now: its manifest's value, narrowed by the user. */
 enum plugin_serves host_serves_now(const struct host_plugin *p);
+/* Whom p serves on protocol now: host_serves_now(p), narrowed further by
+ * the user's narrowing of that protocol. */
+enum plugin_serves host_serves_protocol(const struct host_plugin *p,
+                                        const char *protocol);
 /* The capabilities p may use now: asked for and not withheld. */
 unsigned host_caps_now(const struct host_plugin *p);
 

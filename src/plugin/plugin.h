@@ -166,6 +166,20 @@ int plugin_host_enable(struct plugin_host *h, const char *name, bool on);
 int plugin_host_restrict(struct plugin_host *h, const char *name, int serves,
                          unsigned withhold, unsigned grant, char *err,
                          size_t errlen);
+/* Narrows one protocol of a plugin (restrict NAME --protocol P --serves
+ * WHO): that protocol then serves the narrowest of the manifest's serves,
+ * the plugin-wide narrowing and this one. serves no wider than the
+ * manifest asked; the manifest's value, or the plugin-wide value now,
+ * drops the protocol's own narrowing (it follows the plugin again).
+ * Applied and kept as plugin_host_restrict's narrowing is; `install
+ * --replace` drops it for protocols the new version no longer has.
+ * Errors: FASTN_ERR_NOT_FOUND (no such plugin), FASTN_ERR_INVAL (serves
+ * out of range, protocol not one of its manifest's: err names them, a
+ * plugin that did not load), FASTN_ERR_PLUGIN_CAPABILITY (wider than the
+ * manifest), FASTN_ERR_IO. */
+int plugin_host_restrict_protocol(struct plugin_host *h, const char *name,
+                                  const char *protocol, int serves, char *err,
+                                  size_t errlen);
 
 enum plugin_state {
     PLUGIN_STATE_DISABLED,
@@ -179,6 +193,10 @@ struct plugin_info {
     struct plugin_manifest manifest; /* name only, when it did not load */
     enum plugin_serves serves;       /* now: manifest.serves, or narrower */
     unsigned withheld;               /* caps of manifest.caps withheld */
+    /* per protocol of manifest.protocols: the user's own narrowing of it
+     * (-1: none, it follows serves), and whom it serves now */
+    int protocol_narrowed[PLUGIN_PROTOCOLS_MAX];
+    enum plugin_serves protocol_serves[PLUGIN_PROTOCOLS_MAX];
     enum plugin_state state;
     bool enabled;
     unsigned restarts;         /* instances that ended with an error */
@@ -206,8 +224,9 @@ unsigned plugin_host_count(const struct plugin_host *h);
 /* --- from the router ------------------------------------------------- */
 
 /* The enabled plugin serving protocol (running, starting or in backoff),
- * with whom it serves now: anyone, only known peers, or nobody (the
- * user's narrowing: the router refuses every stream). Errors:
+ * with whom it serves that protocol now: anyone, only known peers, or
+ * nobody (the user's narrowing of the plugin or of that protocol: the
+ * router refuses every stream). Errors:
  * FASTN_ERR_NOT_FOUND. */
 int plugin_host_serves(struct plugin_host *h, const char *protocol,
                        const char **name_out, enum plugin_serves *serves);
@@ -220,7 +239,7 @@ size_t plugin_host_protocols(struct plugin_host *h, const char **protos,
 /* A peer opened stream for protocol: queues on_stream. The router has
  * applied its policy (who may open it) already. Errors (the router then
  * resets the stream; no callback will come for it): FASTN_ERR_NOT_FOUND
- * (no plugin serves it), FASTN_ERR_PERM (its plugin serves nobody),
+ * (no plugin serves it), FASTN_ERR_PERM (it serves nobody there),
  * _PLUGIN_CRASHED (it is not running now), _PLUGIN_LIMIT (its streams limit),
  * _INVAL, _NOMEM. */
 int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,

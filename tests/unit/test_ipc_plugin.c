@@ -369,6 +369,83 @@ TEST(restrict_over_the_control_protocol)
     teardown();
 }
 
+/* Sends a PLUGIN_RESTRICT for one protocol (withhold: one capability
+ * with it, or NULL); returns the response (the caller frees). */
+static P2pd__Pb__Response *restrict_proto_req(struct ipc_session *s,
+                                              const char *protocol,
+                                              const char *serves,
+                                              char *withhold)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+    struct buf b;
+
+    buf_init(&b, 1 << 16);
+    pr.name = "test-twoproto";
+    pr.protocol = (char *)protocol;
+    pr.serves = (char *)serves;
+    pr.withhold = &withhold;
+    pr.n_withhold = withhold != NULL;
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_RESTRICT, &pr, NULL, 0);
+    nh_feed(s, &b, 5000);
+    buf_cleanup(&b);
+    return nh_next_response(s);
+}
+
+static bool msg_has(const P2pd__Pb__Response *r, const char *text)
+{
+    return r && r->error && r->error->msg && strstr(r->error->msg, text);
+}
+
+TEST(restrict_one_protocol_over_the_control_protocol)
+{
+    struct ipc_session a, u;
+    P2pd__Pb__Response *r;
+    const Fastn__PluginInfo *pi;
+
+    setup();
+    open_session(&a, &admin_peer);
+    open_session(&u, &user_peer);
+    CHECK_ERR(install(&a, "tests/plugins/twoproto.wasm"), 0);
+    r = restrict_proto_req(&a, "/fastn-test/two/b", "nobody", NULL);
+    CHECK_ERR(nh_code_of(r), 0);
+    pi =
+        r && r->fastn && r->fastn->n_plugins == 1 ? r->fastn->plugins[0] : NULL;
+    CHECK(pi && !strcmp(pi->serves, "anyone") && pi->n_protocol_serves == 1 &&
+          !strcmp(pi->protocol_serves[0]->protocol, "/fastn-test/two/b") &&
+          !strcmp(pi->protocol_serves[0]->serves, "nobody"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    enum plugin_serves w = PLUGIN_SERVES_ANYONE;
+    CHECK_ERR(plugin_host_serves(ph, "/fastn-test/two/b", NULL, &w), 0);
+    CHECK_EQ(w, PLUGIN_SERVES_NOBODY);
+    CHECK_ERR(plugin_host_serves(ph, "/fastn-test/two/a", NULL, &w), 0);
+    CHECK_EQ(w, PLUGIN_SERVES_ANYONE);
+    /* refusals: not an admin, an unknown protocol, no serves, withhold */
+    r = restrict_proto_req(&u, "/fastn-test/two/a", "nobody", NULL);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_ADMIN_ONLY);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_proto_req(&a, "/fastn-test/two/c", "nobody", NULL);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_INVAL);
+    CHECK(msg_has(r, "has no protocol /fastn-test/two/c (it has: "
+                     "/fastn-test/two/a, /fastn-test/two/b)"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_proto_req(&a, "/fastn-test/two/a", NULL, NULL);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_INVAL);
+    CHECK(msg_has(r, "narrowing one protocol takes serves"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = restrict_proto_req(&a, "/fastn-test/two/a", "nobody", "streams");
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_INVAL);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    CHECK_ERR(plugin_host_serves(ph, "/fastn-test/two/a", NULL, &w), 0);
+    CHECK_EQ(w, PLUGIN_SERVES_ANYONE);
+    /* back to the manifest's value: no narrowing listed */
+    r = restrict_proto_req(&a, "/fastn-test/two/b", "anyone", NULL);
+    CHECK(nh_code_of(r) == 0 && r->fastn->plugins[0]->n_protocol_serves == 0);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    ipc_session_cleanup(&a);
+    ipc_session_cleanup(&u);
+    teardown();
+}
+
 TEST(subscribers_get_every_change)
 {
     struct ipc_session sub, other;
@@ -444,6 +521,7 @@ int main(void)
     RUN(client_leaves_before_its_answer);
     RUN(changes_need_an_admin);
     RUN(restrict_over_the_control_protocol);
+    RUN(restrict_one_protocol_over_the_control_protocol);
     RUN(subscribers_get_every_change);
     return test_done();
 }

@@ -14,6 +14,9 @@
 #define HOSTILE(x) "tests/plugins/" x ".wasm"
 #define HOLD "tests/plugins/hold.wasm"
 #define HOLD_PROTO "/fastn-test/hold/1"
+#define TWO "tests/plugins/twoproto.wasm"
+#define TWO_A "/fastn-test/two/a"
+#define TWO_B "/fastn-test/two/b"
 
 static char err[256];
 
@@ -797,6 +800,195 @@ TEST(restrict_persists_and_old_index_loads)
     th_cleanup();
 }
 
+/* A stream from the test to protocol of n: what came back ("" when the
+ * open was refused; *open_result says why). */
+static void two_roundtrip(struct th_node *n, const char *proto, int *result,
+                          char *out, size_t cap)
+{
+    struct th_stream *s = th_raw_open(n, proto);
+    th_pump(1000);
+    *result = s->open_result;
+    out[0] = '\0';
+    if (s->open_result)
+        return;
+    th_raw_write(s, "hi", 2);
+    th_pump(1000);
+    size_t k = th_raw_read(s, (uint8_t *)out, cap - 1);
+    out[k] = '\0';
+    th_raw_close(s);
+    th_pump(1000);
+}
+
+static void check_two(struct th_node *n, int want_a, int want_b)
+{
+    char got[16];
+    int rc;
+    two_roundtrip(n, TWO_A, &rc, got, sizeof(got));
+    CHECK_ERR(rc, want_a);
+    if (!want_a)
+        CHECK_STR(got, "a:hi");
+    two_roundtrip(n, TWO_B, &rc, got, sizeof(got));
+    CHECK_ERR(rc, want_b);
+    if (!want_b)
+        CHECK_STR(got, "b:hi");
+}
+
+/* info's per-protocol narrowing of test-twoproto: -1 or a serves value */
+static void check_two_info(struct th_node *n, int a, int b)
+{
+    struct plugin_info info;
+    CHECK_ERR(plugin_host_info(n->h, "test-twoproto", &info), 0);
+    CHECK_EQ(info.manifest.n_protocols, 2);
+    CHECK_STR(info.manifest.protocols[0], TWO_A);
+    CHECK_EQ(info.protocol_narrowed[0], a);
+    CHECK_EQ(info.protocol_narrowed[1], b);
+    enum plugin_serves want = info.serves; /* the narrowest of the two */
+    if (b >= 0 && plugin_serves_narrower_eq((enum plugin_serves)b, want))
+        want = (enum plugin_serves)b;
+    CHECK_EQ(info.protocol_serves[1], want);
+}
+
+TEST(restrict_one_protocol)
+{
+    th_init_time();
+    struct th_node *n = th_start_node(0, 0);
+    CHECK_ERR(th_install(n, TWO, err, sizeof(err)), 0);
+    th_pump(1000);
+    check_two(n, 0, 0);
+
+    /* a to nobody: a refused at once, b unchanged */
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_A,
+                                            PLUGIN_SERVES_NOBODY, err,
+                                            sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, TWO_A), PLUGIN_SERVES_NOBODY);
+    CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_ANYONE);
+    check_two(n, FASTN_ERR_PERM, 0);
+    check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
+    struct th_reply *r = th_call(n, "test-twoproto", "x", "local", 1);
+    CHECK(r && strcmp(r->data, "local") == 0);
+
+    /* the narrowest wins: plugin-wide known-peers, a still nobody */
+    CHECK_ERR(plugin_host_restrict(n->h, "test-twoproto",
+                                   PLUGIN_SERVES_KNOWN_PEERS, 0, 0, err,
+                                   sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, TWO_A), PLUGIN_SERVES_NOBODY);
+    CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_KNOWN_PEERS);
+    /* b to the plugin-wide value: no narrowing of its own */
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_B,
+                                            PLUGIN_SERVES_KNOWN_PEERS, err,
+                                            sizeof(err)),
+              0);
+    check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
+    CHECK_ERR(plugin_host_restrict(n->h, "test-twoproto", PLUGIN_SERVES_ANYONE,
+                                   0, 0, err, sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_ANYONE);
+    CHECK_EQ(serves_now(n, TWO_A), PLUGIN_SERVES_NOBODY);
+    /* b narrower than the manifest but wider than the plugin-wide value:
+     * kept, and it applies once the plugin-wide one is undone */
+    CHECK_ERR(plugin_host_restrict(n->h, "test-twoproto", PLUGIN_SERVES_NOBODY,
+                                   0, 0, err, sizeof(err)),
+              0);
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_B,
+                                            PLUGIN_SERVES_KNOWN_PEERS, err,
+                                            sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_NOBODY);
+    check_two_info(n, PLUGIN_SERVES_NOBODY, PLUGIN_SERVES_KNOWN_PEERS);
+    CHECK_ERR(plugin_host_restrict(n->h, "test-twoproto", PLUGIN_SERVES_ANYONE,
+                                   0, 0, err, sizeof(err)),
+              0);
+    CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_KNOWN_PEERS);
+    CHECK_EQ(serves_now(n, TWO_A), PLUGIN_SERVES_NOBODY);
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_B,
+                                            PLUGIN_SERVES_ANYONE, err,
+                                            sizeof(err)),
+              0);
+    check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
+
+    /* refused: wider than the manifest, an unknown protocol, bad input */
+    CHECK_ERR(th_install(n, "plugins/chat.wasm", err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "chat", "/fastn/chat/1.0.0",
+                                            PLUGIN_SERVES_ANYONE, err,
+                                            sizeof(err)),
+              FASTN_ERR_PLUGIN_CAPABILITY);
+    CHECK(strstr(err, "cannot be made to serve anyone") != NULL);
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", "/x/1",
+                                            PLUGIN_SERVES_NOBODY, err,
+                                            sizeof(err)),
+              FASTN_ERR_INVAL);
+    CHECK_STR(err, "plugin test-twoproto has no protocol /x/1 (it has: "
+                   "/fastn-test/two/a, /fastn-test/two/b)");
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", NULL,
+                                            PLUGIN_SERVES_NOBODY, err,
+                                            sizeof(err)),
+              FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_B, -1,
+                                            err, sizeof(err)),
+              FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_B, 7,
+                                            err, sizeof(err)),
+              FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_host_restrict_protocol(
+                  n->h, "nope", TWO_B, PLUGIN_SERVES_NOBODY, err, sizeof(err)),
+              FASTN_ERR_NOT_FOUND);
+    check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
+
+    /* kept in the index, a restart and install --replace */
+    char *idx = read_index(n);
+    CHECK(idx && strstr(idx, "\ntest-twoproto enabled "
+                             "serves@/fastn-test/two/a=nobody\n") != NULL);
+    free(idx);
+    th_stop_node(n);
+    n = th_start_node(0, 0);
+    CHECK_EQ(plugin_host_load_all(n->h), 2);
+    th_pump(1000);
+    check_two(n, FASTN_ERR_PERM, 0);
+    check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
+    size_t len = 0;
+    uint8_t *wasm = th_read_built(TWO, &len);
+    CHECK(wasm != NULL);
+    CHECK_ERR(
+        plugin_host_install(n->h, wasm, len, true, NULL, err, sizeof(err)), 0);
+    free(wasm);
+    th_pump(1000);
+    check_two(n, FASTN_ERR_PERM, 0);
+
+    /* back to the manifest's value: no narrowing, the index line clean */
+    CHECK_ERR(plugin_host_restrict_protocol(n->h, "test-twoproto", TWO_A,
+                                            PLUGIN_SERVES_ANYONE, err,
+                                            sizeof(err)),
+              0);
+    check_two(n, 0, 0);
+    check_two_info(n, -1, -1);
+    idx = read_index(n);
+    CHECK(idx && strstr(idx, "\ntest-twoproto enabled\n") != NULL);
+    free(idx);
+
+    /* the index: a protocol the plugin does not have (or no longer) and
+     * values no narrower than the manifest are dropped; '=' in an id is
+     * split at the last one; older lines and junk load as before */
+    write_index(n, "test-twoproto enabled serves@/gone/1=nobody "
+                   "serves@/fastn-test/two/b=anyone serves@=nobody "
+                   "serves@/fastn-test/two/a=known-peers serves@x "
+                   "serves@/fastn-test/two/a==nobody\n"
+                   "chat enabled serves@/fastn/chat/1.0.0=bogus "
+                   "serves@/fastn/chat/1.0.0=known-peers\n");
+    th_stop_node(n);
+    n = th_start_node(0, 0);
+    CHECK_EQ(plugin_host_load_all(n->h), 2);
+    check_two_info(n, PLUGIN_SERVES_KNOWN_PEERS, -1);
+    idx = read_index(n);
+    CHECK(idx && strstr(idx, "\ntest-twoproto enabled "
+                             "serves@/fastn-test/two/a=known-peers\n") != NULL);
+    CHECK(idx && strstr(idx, "\nchat enabled\n") != NULL);
+    free(idx);
+    th_cleanup();
+}
+
 /* --- the notification outbox ----------------------------------------- */
 
 static int count_notes(struct th_node *n)
@@ -1159,6 +1351,7 @@ int main(void)
     RUN(restrict_rules);
     RUN(restrict_withheld_capability_fails_at_run_time);
     RUN(restrict_persists_and_old_index_loads);
+    RUN(restrict_one_protocol);
     RUN(notify_commits_with_the_transaction);
     RUN(notify_tables_are_the_hosts);
     RUN(notify_tables_cannot_be_planted);
