@@ -237,8 +237,8 @@ static int on_router_stream(void *arg, struct swarm_stream *s)
             0 &&
         serves == PLUGIN_SERVES_NOBODY) {
         LOG_RATELIMITED(LOG_INFO, "plugin",
-                        "stream from %s for %s refused: the plugin serves "
-                        "nobody (fastn plugin restrict)",
+                        "stream from %s for %s refused: served to nobody "
+                        "(fastn plugin restrict)",
                         peer, swarm_stream_protocol(s));
         return FASTN_ERR_PERM;
     }

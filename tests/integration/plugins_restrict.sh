@@ -27,7 +27,7 @@ out=$(fa plugin restrict echo --serves nobody)
     fail "restrict said: $out"
 if out=$(call_a refused); then fail "a call to nobody's echo worked: $out"; fi
 [ -n "$out" ] || fail "no error for the refused call"
-wait_until 5 grep -q "for /fastn/echo/1.0.0 refused: the plugin serves nobody" \
+wait_until 5 grep -q "for /fastn/echo/1.0.0 refused: served to nobody" \
     "$A/stderr.log" || fail "no log line on A: $(tail -5 "$A/stderr.log")"
 [ "$(fa plugin call echo echo local)" = local ] || fail "local call"
 grep -q "^serves       nobody (manifest: anyone)$" <<<"$(fa plugin info echo)" ||
