@@ -30,6 +30,9 @@ out=$(fa plugin restrict test-twoproto --protocol /fastn-test/two/a \
 if out=$(call_a a refused); then fail "a call to the narrowed protocol worked: $out"; fi
 [ -n "$out" ] || fail "no error for the refused call"
 [ "$(call_a b still)" = b:still ] || fail "the other protocol: $(call_a b still)"
+grep -q "for /fastn-test/two/a refused: served to nobody" "$A/stderr.log" ||
+    fail "the refusal is not logged"
+! grep -q "for /fastn-test/two/b refused" "$A/stderr.log" || fail "two/b refused"
 [ "$(fa plugin call test-twoproto x local)" = local ] || fail "local call"
 grep -q "^serves       /fastn-test/two/a: nobody$" <<<"$(fa plugin info test-twoproto)" ||
     fail "info: $(fa plugin info test-twoproto)"
