@@ -789,27 +789,42 @@ static int restrict_check(const struct host_plugin *p, int serves,
     return 0;
 }
 
+/* The plugin a restrict request names, or NULL with *rc and err saying
+ * why not. */
+static struct host_plugin *restrict_target(struct plugin_host *h,
+                                           const char *name, int *rc, char *err,
+                                           size_t errlen)
+{
+    struct host_plugin *p = name ? host_find(h, name) : NULL;
+
+    *rc = p ? 0 : FASTN_ERR_NOT_FOUND;
+    if (!p && err && errlen)
+        snprintf(err, errlen, "no plugin named %.64s is installed",
+                 name ? name : "");
+    return p;
+}
+
+/* rc, with why copied into err (when the caller gave one). */
+static int refused(int rc, const char *why, char *err, size_t errlen)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", why);
+    return rc;
+}
+
 int plugin_host_restrict(struct plugin_host *h, const char *name, int serves,
                          unsigned withhold, unsigned grant, char *err,
                          size_t errlen)
 {
-    struct host_plugin *p = name ? host_find(h, name) : NULL;
     char why[256] = "", t[64];
     unsigned newly;
     int rc;
+    struct host_plugin *p = restrict_target(h, name, &rc, err, errlen);
 
-    if (!p) {
-        snprintf(why, sizeof(why), "no plugin named %.64s is installed",
-                 name ? name : "");
-        rc = FASTN_ERR_NOT_FOUND;
-    } else {
-        rc = restrict_check(p, serves, withhold, grant, why, sizeof(why));
-    }
-    if (rc) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s", why);
+    if (!p)
         return rc;
-    }
+    if ((rc = restrict_check(p, serves, withhold, grant, why, sizeof(why))))
+        return refused(rc, why, err, errlen);
     if (serves >= 0) {
         p->narrowed = (enum plugin_serves)serves != p->m.serves;
         p->user_serves = (enum plugin_serves)serves;
@@ -863,22 +878,14 @@ int plugin_host_restrict_protocol(struct plugin_host *h, const char *name,
                                   const char *protocol, int serves, char *err,
                                   size_t errlen)
 {
-    struct host_plugin *p = name ? host_find(h, name) : NULL;
     char why[320] = "";
     int rc;
+    struct host_plugin *p = restrict_target(h, name, &rc, err, errlen);
 
-    if (!p) {
-        snprintf(why, sizeof(why), "no plugin named %.64s is installed",
-                 name ? name : "");
-        rc = FASTN_ERR_NOT_FOUND;
-    } else {
-        rc = restrict_protocol_check(p, protocol, serves, why, sizeof(why));
-    }
-    if (rc) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s", why);
+    if (!p)
         return rc;
-    }
+    if ((rc = restrict_protocol_check(p, protocol, serves, why, sizeof(why))))
+        return refused(rc, why, err, errlen);
     struct host_proto_serves *ps =
         (struct host_proto_serves *)proto_find(p, protocol);
     if (ps) /* drop it: set again below unless P follows the plugin */
