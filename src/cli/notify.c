@@ -78,22 +78,30 @@ static int parse(struct cli *cli, int argc, char **argv, struct nopts *o)
     return 0;
 }
 
+/* One notification as a JSON object (no newline), with "event" first
+ * when given. */
+static void print_json(const struct fastn_notification *n, const char *event)
+{
+    printf("{");
+    if (event)
+        printf("\"event\":\"%s\",", event);
+    printf("\"id\":%" PRId64 ",\"time_ms\":%" PRId64 ",\"read\":%s,"
+           "\"source\":",
+           n->id, n->time_ms, n->read ? "true" : "false");
+    json_string(stdout, n->source);
+    printf(",\"title\":");
+    json_string(stdout, n->title);
+    printf(",\"body\":");
+    json_string(stdout, n->body);
+    printf("}");
+}
+
 static void print_one(struct cli *cli, const struct fastn_notification *n,
                       const char *event)
 {
     if (cli->json) {
-        printf("{");
-        if (event)
-            printf("\"event\":\"%s\",", event);
-        printf("\"id\":%" PRId64 ",\"time_ms\":%" PRId64 ",\"read\":%s,"
-               "\"source\":",
-               n->id, n->time_ms, n->read ? "true" : "false");
-        json_string(stdout, n->source);
-        printf(",\"title\":");
-        json_string(stdout, n->title);
-        printf(",\"body\":");
-        json_string(stdout, n->body);
-        printf("}\n");
+        print_json(n, event);
+        printf("\n");
     } else {
         char t[32];
         time_t s = (time_t)(n->time_ms / 1000);
@@ -129,17 +137,7 @@ static int do_list(struct cli *cli, struct fastn_client *c, struct nopts *o,
         if (cli->json && !o->follow && i)
             printf(",");
         if (cli->json && !o->follow) {
-            /* inside the list: without the newline print_one adds */
-            const struct fastn_notification *n = &l->items[i];
-            printf("{\"id\":%" PRId64 ",\"time_ms\":%" PRId64
-                   ",\"read\":%s,\"source\":",
-                   n->id, n->time_ms, n->read ? "true" : "false");
-            json_string(stdout, n->source);
-            printf(",\"title\":");
-            json_string(stdout, n->title);
-            printf(",\"body\":");
-            json_string(stdout, n->body);
-            printf("}");
+            print_json(&l->items[i], NULL); /* inside the list */
         } else {
             print_one(cli, &l->items[i], o->follow && cli->json ? "old" : NULL);
         }
