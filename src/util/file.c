@@ -78,8 +78,9 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
     return err;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+int fd_write_all(int fd, const void *data, size_t n)
 {
+    const uint8_t *p = data;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
@@ -103,7 +104,7 @@ int file_write_atomic(const char *path, const void *data, size_t len,
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return FASTN_ERR_IO;
-    err = write_all(fd, data, len);
+    err = fd_write_all(fd, data, len);
     /* open's mode is filtered by the umask; the file gets exactly mode */
     if (!err && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
         err = FASTN_ERR_IO;

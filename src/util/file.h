@@ -16,6 +16,10 @@
  * On error *out is untouched. */
 int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
 
+/* Writes all n bytes to fd (a blocking one), going on after EINTR and
+ * short writes. Errors: FASTN_ERR_IO (errno says why). */
+int fd_write_all(int fd, const void *data, size_t n);
+
 /* Replaces path with data atomically: writes path.tmp (mode, O_NOFOLLOW),
  * fsyncs it and renames it over path, so a crash leaves either the old or
  * the new file, never a torn one. Errors: FASTN_ERR_TOO_LARGE (path too

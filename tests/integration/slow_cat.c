@@ -15,21 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static char buf[1 << 20];
+#include "util/file.h"
 
-static int write_all(const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(1, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
+static char buf[1 << 20];
 
 static void sleep_ms(long ms)
 {
@@ -60,7 +48,7 @@ int main(int argc, char **argv)
             return 1;
         if (n == 0)
             return 0;
-        if (write_all(buf, (size_t)n))
+        if (fd_write_all(1, buf, (size_t)n))
             return 1;
         sleep_ms(ms);
     }

@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/file.h"
+
 #define BUF (256 * 1024)
 
 static uint8_t buf[BUF];
@@ -54,20 +56,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* --- servers ---------------------------------------------------------------
  */
 
@@ -76,7 +64,7 @@ static void serve_echo(int fd)
     ssize_t n;
 
     while ((n = read(fd, buf, sizeof(buf))) > 0)
-        if (write_all(fd, buf, (size_t)n))
+        if (fd_write_all(fd, buf, (size_t)n))
             return;
     shutdown(fd, SHUT_WR);
 }
@@ -85,7 +73,7 @@ static const char *banner_text;
 
 static void serve_banner(int fd)
 {
-    write_all(fd, (const uint8_t *)banner_text, strlen(banner_text));
+    fd_write_all(fd, (const uint8_t *)banner_text, strlen(banner_text));
 }
 
 static void serve_perf(int fd)
@@ -106,7 +94,7 @@ static void serve_perf(int fd)
     memset(buf, 0, sizeof(buf));
     while (want > 0) {
         size_t k = want < sizeof(buf) ? (size_t)want : sizeof(buf);
-        if (write_all(fd, buf, k))
+        if (fd_write_all(fd, buf, k))
             return;
         want -= k;
     }
@@ -264,11 +252,11 @@ static int perf(const char *host, const char *port, uint64_t up, uint64_t down)
         hdr[i] = (uint8_t)(down >> (56 - 8 * i));
     memset(buf, 0, sizeof(buf));
     t0 = now_s();
-    if (write_all(s, hdr, 8))
+    if (fd_write_all(s, hdr, 8))
         return 1;
     for (uint64_t left = up; left > 0;) {
         size_t k = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-        if (write_all(s, buf, k))
+        if (fd_write_all(s, buf, k))
             return 1;
         left -= k;
     }
