@@ -32,6 +32,7 @@ struct conn {
     struct mss mss;
     struct buf raw;
     struct buf tx;
+    size_t tx_ctl; /* bytes of tx that carry yamux control frames */
     struct noise_conn *noise;
     struct yamux_session *mux;
 };
@@ -148,6 +149,24 @@ void conn_rx_commit(struct conn *c, size_t n)
         noise_rx_commit(c->noise, n);
 }
 
+int conn_rx_lend(struct conn *c, uint8_t *buf, size_t cap, uint8_t **p,
+                 size_t *room)
+{
+    if (before_noise(c))
+        return conn_rx_space(c, cap, p, room);
+    return noise_rx_lend(c->noise, buf, cap, p, room);
+}
+
+int conn_rx_unlend(struct conn *c)
+{
+    return noise_rx_unlend(c->noise);
+}
+
+size_t conn_rx_capacity(const struct conn *c)
+{
+    return c->raw.cap + noise_rx_capacity(c->noise);
+}
+
 /* --- pipeline ----------------------------------------------------------- */
 
 static int fail(struct conn *c, int err)
@@ -186,7 +205,7 @@ static int step_mss_sec(struct conn *c)
         noise_feed(c->noise, c->raw.data + used, c->raw.len - used) !=
             (int)(c->raw.len - used))
         return FASTN_ERR_NOMEM;
-    buf_reset(&c->raw);
+    buf_cleanup(&c->raw); /* not needed again */
     c->state = ST_NOISE;
     return noise_start(c->noise, &c->tx);
 }
@@ -320,8 +339,10 @@ static int flush_mux(struct conn *c)
     if (!n)
         return 0;
     err = noise_write(c->noise, p, n, &c->tx);
-    if (!err)
+    if (!err) {
+        c->tx_ctl += yamux_output_control(c->mux);
         yamux_output_consume(c->mux, n);
+    }
     return err;
 }
 
@@ -333,9 +354,15 @@ int conn_output(struct conn *c, const uint8_t **p, size_t *n)
     return err;
 }
 
+size_t conn_output_control(const struct conn *c)
+{
+    return c->tx_ctl < c->tx.len ? c->tx_ctl : c->tx.len;
+}
+
 void conn_output_consume(struct conn *c, size_t n)
 {
     buf_consume(&c->tx, n);
+    c->tx_ctl = c->tx_ctl > n ? c->tx_ctl - n : 0;
 }
 
 int conn_take_output(struct conn *c, struct buf *out)
@@ -351,11 +378,14 @@ int conn_take_output(struct conn *c, struct buf *out)
         c->tx = tmp;
         c->tx.max = TX_MAX;
         buf_reset(&c->tx);
+        c->tx_ctl = 0;
         return 0;
     }
     err = buf_append(out, c->tx.data, c->tx.len);
-    if (!err)
+    if (!err) {
         buf_reset(&c->tx);
+        c->tx_ctl = 0;
+    }
     return err;
 }
 
