@@ -86,6 +86,9 @@ extern "C" {
     X(FASTN_ERR_NET_STREAM_LIMIT, -215,                                        \
       "too many streams on this connection; try again later")                  \
     X(FASTN_ERR_NET_DIAL_SELF, -216, "that PeerID is this daemon's own")       \
+    X(FASTN_ERR_NET_BUSY, -217,                                                \
+      "the peer is busy: it closed the connection before the handshake "       \
+      "(too many connections or handshakes); try again later")                 \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \

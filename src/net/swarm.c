@@ -20,6 +20,7 @@
 #include "net/perf.h"
 #include "net/ping.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 uint64_t swarm__now_us(void)
 {
@@ -36,7 +37,28 @@ void swarm_config_default(struct swarm_config *cfg,
     cfg->keepalive_ms = 30000;
     cfg->ping_timeout_ms = 15000;
     cfg->max_window = 16u << 20;
-    cfg->max_connections = 1024;
+    cfg->max_connections = SWARM_DEFAULT_CONNECTIONS;
+    cfg->max_handshakes = SWARM_DEFAULT_HANDSHAKES;
+    cfg->max_handshakes_per_addr = SWARM_DEFAULT_HANDSHAKES_PER_ADDR;
+    cfg->max_inbound_streams = SWARM_DEFAULT_INBOUND_STREAMS;
+    cfg->max_buffers = SWARM_DEFAULT_BUFFERS;
+}
+
+/* Zero limits mean their defaults (swarm_new, swarm_set_timing). */
+static void limits_default(struct swarm_config *c)
+{
+    if (!c->handshake_timeout_ms)
+        c->handshake_timeout_ms = 10000;
+    if (!c->max_connections)
+        c->max_connections = SWARM_DEFAULT_CONNECTIONS;
+    if (!c->max_handshakes)
+        c->max_handshakes = SWARM_DEFAULT_HANDSHAKES;
+    if (!c->max_handshakes_per_addr)
+        c->max_handshakes_per_addr = SWARM_DEFAULT_HANDSHAKES_PER_ADDR;
+    if (!c->max_inbound_streams)
+        c->max_inbound_streams = SWARM_DEFAULT_INBOUND_STREAMS;
+    if (!c->max_buffers)
+        c->max_buffers = SWARM_DEFAULT_BUFFERS;
 }
 
 /* --- frames ----------------------------------------------------------------
@@ -98,6 +120,8 @@ static void on_idle(uv_idle_t *h)
 
     if (sw->conn_failures)
         fail_conns(sw);
+    if (sw->release_pending)
+        swarm__conns_release(sw);
     while (sw->deferred) {
         struct swarm_stream *st = sw->deferred;
         sw->deferred = st->dnext;
@@ -392,12 +416,16 @@ void swarm_set_timing(struct swarm *sw, const struct swarm_config *cfg)
 {
     struct swarm_config *c = &sw->cfg;
 
-    c->handshake_timeout_ms =
-        cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : 10000;
+    c->handshake_timeout_ms = cfg->handshake_timeout_ms;
     c->idle_timeout_ms = cfg->idle_timeout_ms;
     c->keepalive_ms = cfg->keepalive_ms;
     c->ping_timeout_ms = cfg->ping_timeout_ms;
-    c->max_connections = cfg->max_connections ? cfg->max_connections : 1024;
+    c->max_connections = cfg->max_connections;
+    c->max_handshakes = cfg->max_handshakes;
+    c->max_handshakes_per_addr = cfg->max_handshakes_per_addr;
+    c->max_inbound_streams = cfg->max_inbound_streams;
+    c->max_buffers = cfg->max_buffers;
+    limits_default(c);
     for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
         if (sc->closing)
             continue;
@@ -452,7 +480,6 @@ static void on_inbound(uv_stream_t *server, int status)
 {
     struct swarm_listener *l = server->data;
     struct swarm *sw = l->sw;
-    struct swarm_stats st;
     struct swarm_conn *sc;
 
     if (status < 0) {
@@ -467,12 +494,16 @@ static void on_inbound(uv_stream_t *server, int status)
         swarm__conn_close(sc, FASTN_ERR_IO);
         return;
     }
-    swarm_get_stats(sw, &st);
-    if (st.pending > SWARM_MAX_PENDING ||
-        st.connections + st.pending > sw->cfg.max_connections) {
+    if (sw->n_conns > sw->cfg.max_connections) { /* sc is counted */
         LOG_RATELIMITED(LOG_WARN, "net",
-                        "too many connections: refusing an inbound one");
-        swarm__conn_close(sc, FASTN_ERR_BUSY);
+                        "busy: refused an inbound connection: %u connections "
+                        "(max-connections)",
+                        sw->cfg.max_connections);
+        swarm__conn_refuse(sc);
+        return;
+    }
+    if (!swarm__handshake_admit(sc)) {
+        swarm__conn_refuse(sc);
         return;
     }
     swarm__conn_start(sc);
@@ -748,17 +779,21 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
         memcpy(sw->listen_cfg, cfg->listen,
                cfg->n_listen * sizeof(*cfg->listen));
     sw->cfg.listen = sw->listen_cfg;
-    if (!sw->cfg.handshake_timeout_ms)
-        sw->cfg.handshake_timeout_ms = 10000;
+    limits_default(&sw->cfg);
     if (!sw->cfg.max_window)
         sw->cfg.max_window = 16u << 20;
-    if (!sw->cfg.max_connections)
-        sw->cfg.max_connections = 1024;
+    sw->rx = malloc(SWARM_RX_SCRATCH);
+    if (!sw->rx) {
+        free(sw);
+        return FASTN_ERR_NOMEM;
+    }
     err = noise_local_init(&sw->local, cfg->identity, muxers, 1);
     if (err) {
+        free(sw->rx);
         free(sw);
         return err;
     }
+    swarm__htab_init(&sw->addrs);
     pubkey_encode_proto(cfg->identity->pubkey, sw->pubkey_proto);
     sw->deferred_tail = &sw->deferred;
     uv_idle_init(loop, &sw->idle);
@@ -808,5 +843,8 @@ void swarm_free(struct swarm *sw)
         free(f);
     }
     noise_local_cleanup(&sw->local);
+    swarm__htab_cleanup(&sw->addrs);
+    mem_wipe(sw->rx, SWARM_RX_SCRATCH); /* held plaintext */
+    free(sw->rx);
     free(sw);
 }

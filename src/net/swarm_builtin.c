@@ -267,6 +267,10 @@ void swarm__identify_push(struct swarm_conn *sc)
 /* --- ping ------------------------------------------------------------------
  */
 
+/* Echoes waiting on a ping stream, at most: a peer that pings without
+ * reading the answers gets its stream reset, not a queue of them. */
+#define PING_QUEUE_MAX (32 * PING_SIZE)
+
 static void ping_serve(struct swarm_stream *st,
                        const struct swarm_stream_event *ev, void *arg)
 {
@@ -277,7 +281,8 @@ static void ping_serve(struct swarm_stream *st,
     case SWARM_STREAM_DATA:
         buf_init(&out, ev->len + PING_SIZE);
         if (ping_server_feed(ps, ev->data, ev->len, &out) >= 0 &&
-            swarm_stream_write(st, out.data, out.len) == (int)out.len)
+            swarm_stream_write(st, out.data, out.len) == (int)out.len &&
+            swarm_stream_queued(st) <= PING_QUEUE_MAX)
             swarm_stream_consumed(st, ev->len);
         else
             swarm_stream_reset(st); /* a peer that does not read: drop it */
