@@ -29,7 +29,7 @@ struct conn {
     int state;
     int err;
     bool ready_reported;
-    struct mss mss;
+    struct mss *mss; /* while negotiating: not kept once ready */
     struct buf raw;
     struct buf tx;
     size_t tx_ctl; /* bytes of tx that carry yamux control frames */
@@ -88,6 +88,7 @@ void conn_free(struct conn *c)
         return;
     noise_conn_free(c->noise);
     yamux_free(c->mux);
+    free(c->mss);
     buf_cleanup(&c->raw);
     buf_cleanup(&c->tx);
     free(c);
@@ -97,12 +98,15 @@ int conn_start(struct conn *c)
 {
     if (c->state != ST_NEW)
         return FASTN_ERR_INVAL;
+    c->mss = malloc(sizeof(*c->mss));
+    if (!c->mss)
+        return FASTN_ERR_NOMEM;
     if (c->cfg.dialer)
-        mss_init_dialer(&c->mss, sec_protos, 1);
+        mss_init_dialer(c->mss, sec_protos, 1);
     else
-        mss_init_listener(&c->mss, is_noise, NULL, NULL);
+        mss_init_listener(c->mss, is_noise, NULL, NULL);
     c->state = ST_MSS_SEC;
-    return mss_start(&c->mss, &c->tx);
+    return mss_start(c->mss, &c->tx);
 }
 
 /* --- input -------------------------------------------------------------- */
@@ -185,6 +189,8 @@ static int start_mux(struct conn *c, uint64_t now)
     if (!c->mux)
         return FASTN_ERR_NOMEM;
     c->state = ST_READY;
+    free(c->mss); /* negotiation is over */
+    c->mss = NULL;
     return 0;
 }
 
@@ -192,7 +198,7 @@ static int start_mux(struct conn *c, uint64_t now)
 static int step_mss_sec(struct conn *c)
 {
     size_t used;
-    int r = mss_input(&c->mss, c->raw.data, c->raw.len, &used, &c->tx);
+    int r = mss_input(c->mss, c->raw.data, c->raw.len, &used, &c->tx);
 
     if (r < 0)
         return r;
@@ -229,12 +235,12 @@ static int step_noise(struct conn *c, uint64_t now)
         return start_mux(c, now);
     /* No muxer agreed in the handshake: multistream-select inside. */
     if (c->cfg.dialer)
-        mss_init_dialer(&c->mss, mux_protos, 1);
+        mss_init_dialer(c->mss, mux_protos, 1);
     else
-        mss_init_listener(&c->mss, is_yamux, NULL, NULL);
+        mss_init_listener(c->mss, is_yamux, NULL, NULL);
     c->state = ST_MSS_MUX;
     buf_init(&plain, MSS_MAX_MSG * 4);
-    r = mss_start(&c->mss, &plain);
+    r = mss_start(c->mss, &plain);
     if (!r)
         r = write_secure(c, &plain);
     buf_cleanup(&plain);
@@ -250,7 +256,7 @@ static int step_mss_mux(struct conn *c, uint64_t now)
 
     buf_init(&plain, MSS_MAX_MSG * 4);
     while ((r = noise_read(c->noise, &p, &n)) == 1) {
-        r = mss_input(&c->mss, p, n, &used, &plain);
+        r = mss_input(c->mss, p, n, &used, &plain);
         noise_consume(c->noise, used);
         if (r != 0)
             break;

@@ -14,6 +14,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "fastn/err.h"
 #include "net/identify.h"
@@ -100,25 +103,18 @@ void swarm__frame_put(struct swarm *sw, uint8_t *frame)
 
 static void process_waits(struct swarm *sw);
 
+/* The connections whose sends failed inside an owner's call. */
 static void fail_conns(struct swarm *sw)
 {
-    struct swarm_conn *sc, *next;
-
-    sw->conn_failures = false;
-    for (sc = sw->conns; sc; sc = next) {
-        next = sc->next;
-        if (sc->fail_soon) {
-            swarm__conn_fail(sc, sc->fail_soon);
-            next = sw->conns; /* the list changed */
-        }
-    }
+    while (sw->failing)
+        swarm__conn_fail(sw->failing, sw->failing->fail_soon); /* unlinks */
 }
 
 static void on_idle(uv_idle_t *h)
 {
     struct swarm *sw = h->data;
 
-    if (sw->conn_failures)
+    if (sw->failing)
         fail_conns(sw);
     if (sw->release_pending)
         swarm__conns_release(sw);
@@ -287,14 +283,8 @@ int swarm_connect(struct swarm *sw, const struct peer_id *peer,
 struct swarm_conn *swarm__conn_for(const struct swarm *sw,
                                    const struct peer_id *peer)
 {
-    struct swarm_conn *best = NULL;
-
-    for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
-        if (sc->ready && !sc->closing && !sc->draining &&
-            peer_id_equal(&sc->peer, peer))
-            if (!best || sc->ready_us < best->ready_us)
-                best = sc;
-    return best;
+    struct swarm_peer *pe = swarm__peer_find(sw, peer);
+    return pe ? pe->best : NULL;
 }
 
 void swarm_remember(struct swarm *sw, const struct peer_id *peer,
@@ -311,17 +301,20 @@ bool swarm_is_connected(const struct swarm *sw, const struct peer_id *peer)
 
 int swarm_disconnect(struct swarm *sw, const struct peer_id *peer)
 {
-    struct swarm_conn *sc, *next;
-    int found = 0;
+    struct swarm_peer *pe = swarm__peer_find(sw, peer);
 
-    for (sc = sw->conns; sc; sc = next) {
-        next = sc->next;
-        if (sc->ready && !sc->closing && peer_id_equal(&sc->peer, peer)) {
-            swarm__conn_close(sc, FASTN_ERR_NET_RESET);
-            found = 1;
-        }
-    }
-    return found ? 0 : FASTN_ERR_NOT_FOUND;
+    if (!pe)
+        return FASTN_ERR_NOT_FOUND;
+    /* each close leaves the peer's list; the last one frees pe */
+    while ((pe = swarm__peer_find(sw, peer)) != NULL)
+        swarm__conn_close(pe->conns, FASTN_ERR_NET_RESET);
+    return 0;
+}
+
+static void ma_copy(struct multiaddr *dst, const struct multiaddr *src)
+{
+    dst->len = src->len;
+    memcpy(dst->bytes, src->bytes, src->len);
 }
 
 void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg)
@@ -331,20 +324,23 @@ void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg)
 
     if (!info)
         return;
+    /* Only what each peer has is copied (ten thousand peers would
+     * otherwise mean 50 MB of copying per walk). */
     for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
-        if (swarm__conn_for(sw, &sc->peer) != sc)
+        if (!sc->pe || sc->pe->best != sc)
             continue;
-        memset(info, 0, sizeof(*info));
         info->peer = sc->peer;
-        info->remote = sc->remote;
+        ma_copy(&info->remote, &sc->remote);
         info->inbound = sc->inbound;
         info->connected_ms = (now - sc->ready_us) / 1000;
         info->rtt_us = sc->rtt_us;
         info->streams = sc->n_streams;
-        memcpy(info->agent, sc->agent, sizeof(info->agent));
+        memcpy(info->agent, sc->agent, strlen(sc->agent) + 1);
         info->n_listen = sc->n_listen;
-        memcpy(info->listen, sc->listen, sizeof(info->listen));
+        for (size_t i = 0; i < sc->n_listen; i++)
+            ma_copy(&info->listen[i], &sc->listen[i]);
         const char *p = sc->protos;
+        info->n_protocols = 0;
         for (size_t i = 0; i < sc->n_protos; i++) {
             info->protocols[info->n_protocols++] = p;
             p += strlen(p) + 1;
@@ -357,19 +353,37 @@ void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg)
 void swarm_get_stats(const struct swarm *sw, struct swarm_stats *st)
 {
     *st = sw->stats;
-    st->peers = st->connections = st->pending = st->streams = 0;
-    for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
-        if (sc->closing)
-            continue;
-        if (!sc->ready) {
-            st->pending++;
-            continue;
-        }
-        st->connections++;
-        st->streams += sc->n_streams;
-        if (swarm__conn_for(sw, &sc->peer) == sc)
-            st->peers++;
-    }
+    st->peers = sw->n_peers;
+    st->connections = sw->n_ready;
+    st->pending = sw->n_conns - sw->n_ready;
+    st->streams = sw->n_streams;
+}
+
+/* --- memory
+ * ------------------------------------------------------------------- After
+ * many connections closed, free memory goes back to the system (glibc keeps
+ * freed heap otherwise: 10,000 peers that left would leave their memory with
+ * the daemon). Once a second at most, after a burst. */
+
+#define TRIM_AFTER 256
+#define TRIM_DELAY_MS 1000
+
+static void on_trim(uv_timer_t *t)
+{
+    struct swarm *sw = t->data;
+
+    sw->closed_since_trim = 0;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+void swarm__closed(struct swarm *sw)
+{
+    if (++sw->closed_since_trim < TRIM_AFTER || sw->closing ||
+        uv_is_active((uv_handle_t *)&sw->trim_timer))
+        return;
+    uv_timer_start(&sw->trim_timer, on_trim, TRIM_DELAY_MS, 0);
 }
 
 /* --- protocols -------------------------------------------------------------
@@ -443,7 +457,7 @@ static void on_push_timer(uv_timer_t *t)
     sw->push_pending = false;
     for (sc = sw->conns; sc; sc = next) {
         next = sc->next; /* kept: a failing send may unlink sc */
-        if (!sc->closing && swarm__conn_for(sw, &sc->peer) == sc &&
+        if (!sc->closing && sc->pe && sc->pe->best == sc &&
             swarm__conn_may_serve(sc, IDENTIFY_PUSH_PROTOCOL_ID))
             swarm__identify_push(sc);
     }
@@ -794,6 +808,9 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
         return err;
     }
     swarm__htab_init(&sw->addrs);
+    swarm__htab_init(&sw->peers);
+    uv_timer_init(loop, &sw->trim_timer);
+    sw->trim_timer.data = sw;
     pubkey_encode_proto(cfg->identity->pubkey, sw->pubkey_proto);
     sw->deferred_tail = &sw->deferred;
     uv_idle_init(loop, &sw->idle);
@@ -831,6 +848,7 @@ void swarm_close(struct swarm *sw)
     uv_close((uv_handle_t *)&sw->idle, NULL);
     uv_close((uv_handle_t *)&sw->prepare, NULL);
     uv_close((uv_handle_t *)&sw->push_timer, NULL);
+    uv_close((uv_handle_t *)&sw->trim_timer, NULL);
 }
 
 void swarm_free(struct swarm *sw)
@@ -844,6 +862,7 @@ void swarm_free(struct swarm *sw)
     }
     noise_local_cleanup(&sw->local);
     swarm__htab_cleanup(&sw->addrs);
+    swarm__htab_cleanup(&sw->peers);
     mem_wipe(sw->rx, SWARM_RX_SCRATCH); /* held plaintext */
     free(sw->rx);
     free(sw);

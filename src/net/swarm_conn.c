@@ -57,6 +57,8 @@ static void on_handle_closed(uv_handle_t *h)
     conn_free(sc->c);
     buf_cleanup(&sc->spare);
     free(sc->protos);
+    free(sc->listen);
+    swarm__closed(sc->sw);
     free(sc);
 }
 
@@ -230,11 +232,28 @@ bool swarm__conn_usable(const struct swarm_conn *sc)
 
 void swarm__conn_fail_soon(struct swarm_conn *sc, int err)
 {
+    struct swarm *sw = sc->sw;
+
     if (sc->closing || sc->fail_soon)
         return;
     sc->fail_soon = err;
-    sc->sw->conn_failures = true;
-    swarm__idle_start(sc->sw);
+    sc->fsnext = sw->failing;
+    sc->fspprev = &sw->failing;
+    if (sw->failing)
+        sw->failing->fspprev = &sc->fsnext;
+    sw->failing = sc;
+    swarm__idle_start(sw);
+}
+
+static void failing_unlink(struct swarm_conn *sc)
+{
+    if (!sc->fspprev)
+        return;
+    *sc->fspprev = sc->fsnext;
+    if (sc->fsnext)
+        sc->fsnext->fspprev = sc->fspprev;
+    sc->fspprev = NULL;
+    sc->fsnext = NULL;
 }
 
 /* --- the daemon-wide budget -------------------------------------------------
@@ -657,8 +676,12 @@ void swarm__conn_close(struct swarm_conn *sc, int err)
     if (sc->next)
         sc->next->pprev = sc->pprev;
     sc->sw->n_conns--;
+    if (sc->ready)
+        sc->sw->n_ready--;
+    swarm__peer_remove(sc);
     handshake_release(sc);
     stalled_unlink(sc);
+    failing_unlink(sc);
     /* Best effort: the go-away saying why, if the socket takes it. */
     unschedule(sc);
     if (sc->write_pending == 0 && !sc->oq_head &&
@@ -704,6 +727,11 @@ void swarm__conn_fail(struct swarm_conn *sc, int err)
 
     if (sc->closing)
         return;
+    if ((err == FASTN_ERR_NET_RESET || err == FASTN_ERR_CANCELED) &&
+        log_get_level() < LOG_DEBUG) {
+        swarm__conn_close(sc, err); /* nothing to log */
+        return;
+    }
     if (sc->remote.len)
         multiaddr_format(&sc->remote, addr, sizeof(addr));
     if (sc->ready)
@@ -751,19 +779,26 @@ static struct swarm_conn *winner(struct swarm *sw, struct swarm_conn *a,
     return compare_bytes(ea->bytes, ea->len, eb->bytes, eb->len) <= 0 ? a : b;
 }
 
+/* sc drains: no new streams; it closes once it has had none a while. */
+static void drain(struct swarm_conn *sc)
+{
+    sc->draining = true;
+    if (sc->n_streams == 0)
+        sc->idle_since_us = swarm__now_us();
+    if (sc->pe)
+        swarm__peer_update(sc->pe);
+}
+
 static void resolve_duplicates(struct swarm_conn *sc)
 {
     struct swarm *sw = sc->sw;
 
-    for (struct swarm_conn *o = sw->conns; o; o = o->next) {
-        if (o == sc || !o->ready || o->closing || o->draining ||
-            !peer_id_equal(&o->peer, &sc->peer))
+    for (struct swarm_conn *o = sc->pe->conns; o; o = o->pnext) {
+        if (o == sc || o->closing || o->draining)
             continue;
         struct swarm_conn *keep = winner(sw, o, sc);
         struct swarm_conn *lose = keep == o ? sc : o;
-        lose->draining = true;
-        if (lose->n_streams == 0)
-            lose->idle_since_us = swarm__now_us();
+        drain(lose);
         log_msg(LOG_DEBUG, "net", "duplicate connection: keeping the %s one",
                 keep->inbound ? "inbound" : "outbound");
         swarm__conn_update_timer(lose);
@@ -780,15 +815,22 @@ static void on_ready(struct swarm_conn *sc)
     sc->ready_us = sc->idle_since_us = swarm__now_us();
     sc->peer = *conn_remote_peer(sc->c);
     sw->stats.handshakes++;
+    sw->n_ready++;
     handshake_release(sc);
     if (peer_id_equal(&sc->peer, &sw->identity->id)) {
         swarm__conn_fail(sc, FASTN_ERR_NET_DIAL_SELF);
         return;
     }
-    multiaddr_format(&sc->remote, addr, sizeof(addr));
-    log_msg(LOG_DEBUG, "net", "%s connection with %s at %s",
-            sc->inbound ? "inbound" : "outbound",
-            peer_id_format(&sc->peer, pid), addr);
+    if (swarm__peer_add(sc)) {
+        swarm__conn_fail(sc, FASTN_ERR_NOMEM);
+        return;
+    }
+    if (log_get_level() >= LOG_DEBUG) { /* formatting costs microseconds */
+        multiaddr_format(&sc->remote, addr, sizeof(addr));
+        log_msg(LOG_DEBUG, "net", "%s connection with %s at %s",
+                sc->inbound ? "inbound" : "outbound",
+                peer_id_format(&sc->peer, pid), addr);
+    }
     resolve_duplicates(sc);
     if (sc->dial) {
         struct swarm_dial *d = sc->dial;
@@ -814,9 +856,7 @@ static void handle_mux(struct swarm_conn *sc, const struct yamux_event *ev)
         sc->rtt_us = ev->rtt_us;
         break;
     case YAMUX_EV_GOAWAY:
-        sc->draining = true;
-        if (sc->n_streams == 0)
-            sc->idle_since_us = swarm__now_us();
+        drain(sc);
         break;
     default:
         if (ev->user)

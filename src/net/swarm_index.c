@@ -118,3 +118,88 @@ void swarm__htab_del(struct swarm_htab *t, struct swarm_hnode *n)
     else if (t->nb > HTAB_MIN && t->count < t->nb / 8)
         rehash(t, t->nb / 2); /* on failure it stays as large: harmless */
 }
+
+/* --- the peer index ----------------------------------------------------------
+ * One entry per peer with upgraded connections; its best connection is
+ * the one ready longest that is neither closing nor draining (what both
+ * sides of a duplicate keep), so finding the connection a stream should
+ * use is one lookup, whatever the number of peers. */
+
+static uint32_t peer_hash(const struct swarm *sw, const struct peer_id *id)
+{
+    return swarm__hash(&sw->peers, id->bytes, id->len);
+}
+
+struct swarm_peer *swarm__peer_find(const struct swarm *sw,
+                                    const struct peer_id *id)
+{
+    struct swarm_hnode *n = swarm__htab_first(&sw->peers, peer_hash(sw, id));
+
+    for (; n; n = swarm__htab_next(n)) {
+        struct swarm_peer *pe = (struct swarm_peer *)n;
+        if (peer_id_equal(&pe->id, id))
+            return pe;
+    }
+    return NULL;
+}
+
+void swarm__peer_update(struct swarm_peer *pe)
+{
+    struct swarm_conn *best = NULL;
+
+    for (struct swarm_conn *sc = pe->conns; sc; sc = sc->pnext)
+        if (!sc->closing && !sc->draining &&
+            (!best || sc->ready_us < best->ready_us))
+            best = sc;
+    if (pe->conns) /* the swarm is reached through any of them */
+        pe->conns->sw->n_peers += (best != NULL) - (pe->best != NULL);
+    pe->best = best;
+}
+
+int swarm__peer_add(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+    struct swarm_peer *pe = swarm__peer_find(sw, &sc->peer);
+
+    if (!pe) {
+        pe = calloc(1, sizeof(*pe));
+        if (!pe)
+            return FASTN_ERR_NOMEM;
+        pe->id = sc->peer;
+        if (swarm__htab_add(&sw->peers, &pe->node, peer_hash(sw, &sc->peer))) {
+            free(pe);
+            return FASTN_ERR_NOMEM;
+        }
+    }
+    sc->pe = pe;
+    sc->pnext = pe->conns;
+    sc->ppprev = &pe->conns;
+    if (pe->conns)
+        pe->conns->ppprev = &sc->pnext;
+    pe->conns = sc;
+    swarm__peer_update(pe);
+    return 0;
+}
+
+void swarm__peer_remove(struct swarm_conn *sc)
+{
+    struct swarm_peer *pe = sc->pe;
+    struct swarm *sw = sc->sw;
+
+    if (!pe)
+        return;
+    *sc->ppprev = sc->pnext;
+    if (sc->pnext)
+        sc->pnext->ppprev = sc->ppprev;
+    sc->pe = NULL;
+    sc->pnext = NULL;
+    sc->ppprev = NULL;
+    if (pe->conns) {
+        swarm__peer_update(pe);
+        return;
+    }
+    if (pe->best)
+        sw->n_peers--;
+    swarm__htab_del(&sw->peers, &pe->node);
+    free(pe);
+}

@@ -72,6 +72,15 @@ struct swarm_hnode *swarm__htab_next(const struct swarm_hnode *n);
 int swarm__htab_add(struct swarm_htab *t, struct swarm_hnode *n, uint32_t hash);
 void swarm__htab_del(struct swarm_htab *t, struct swarm_hnode *n);
 
+/* A peer with upgraded connections: they, and the one its streams use,
+ * found by PeerID in sw->peers (swarm_index.c). */
+struct swarm_peer {
+    struct swarm_hnode node; /* first */
+    struct peer_id id;
+    struct swarm_conn *conns; /* ready, not closing; sc->pnext */
+    struct swarm_conn *best;  /* the one streams use (swarm__conn_for) */
+};
+
 /* Inbound connections still upgrading from one source address (an IPv4
  * address, an IPv6 /64). */
 struct swarm_addr {
@@ -111,8 +120,11 @@ struct swarm_conn {
     bool counted_in;         /* in sw->n_pending_in (and addr) */
     int fail_err;
     int fail_soon; /* a send failed: fail from the loop (see conn_fail_soon) */
-    struct peer_id peer;   /* the remote, once ready */
-    struct peer_id expect; /* dialer: the PeerID dialed */
+    struct swarm_conn *fsnext, **fspprev; /* sw->failing */
+    struct swarm_peer *pe;                /* ready: its peer */
+    struct swarm_conn *pnext, **ppprev;   /* pe->conns */
+    struct peer_id peer;                  /* the remote, once ready */
+    struct peer_id expect;                /* dialer: the PeerID dialed */
     struct multiaddr remote, local;
     struct swarm_dial *dial; /* set while a dial waits on this attempt */
     uint64_t started_us, ready_us, idle_since_us;
@@ -130,7 +142,7 @@ struct swarm_conn {
     /* learned by identify */
     char agent[128];
     size_t n_listen;
-    struct multiaddr listen[SWARM_MAX_PEER_ADDRS];
+    struct multiaddr *listen; /* n_listen (at most SWARM_MAX_PEER_ADDRS) */
     char *protos; /* n_protos NUL-terminated ids, one after another */
     size_t n_protos;
     uint64_t rtt_us;
@@ -227,14 +239,30 @@ struct swarm {
     bool release_pending;       /* pressure ended: kick the stalled */
     struct swarm_conn *stalled; /* connections whose streams wait */
     bool closing;
-    bool conn_failures;    /* some connection has fail_soon set */
+    struct swarm_conn *failing; /* connections with fail_soon set */
+    struct swarm_htab peers;    /* struct swarm_peer by PeerID */
+    uint32_t n_ready, n_peers, n_streams;
+    uv_timer_t trim_timer; /* gives freed memory back after many closes */
+    uint32_t closed_since_trim;
     uv_timer_t push_timer; /* identify push after changes (coalesced) */
     bool push_pending;
     uint64_t push_first_us; /* the first change not pushed yet */
 };
 
+/* swarm_index.c: the peer index */
+struct swarm_peer *swarm__peer_find(const struct swarm *sw,
+                                    const struct peer_id *id);
+/* sc became ready: it joins its peer's connections. Errors: NOMEM. */
+int swarm__peer_add(struct swarm_conn *sc);
+/* sc is closing: it leaves them (nothing when it never joined). */
+void swarm__peer_remove(struct swarm_conn *sc);
+/* Something that decides the peer's best connection changed (draining). */
+void swarm__peer_update(struct swarm_peer *pe);
+
 /* swarm.c */
 uint64_t swarm__now_us(void);
+/* A connection was freed: memory may go back to the system soon. */
+void swarm__closed(struct swarm *sw);
 uint8_t *swarm__frame_get(struct swarm *sw);
 void swarm__frame_put(struct swarm *sw, uint8_t *frame);
 void swarm__defer(struct swarm_stream *st);

@@ -93,6 +93,7 @@ static void link_conn(struct swarm_stream *st, struct swarm_conn *sc)
         sc->streams->pprev = &st->next;
     sc->streams = st;
     sc->n_streams++;
+    sc->sw->n_streams++;
     if (!st->idle_exempt)
         sc->n_user_streams++;
 }
@@ -107,6 +108,7 @@ static void unlink_conn(struct swarm_stream *st)
     if (st->next)
         st->next->pprev = st->pprev;
     sc->n_streams--;
+    sc->sw->n_streams--;
     if (!st->idle_exempt)
         sc->n_user_streams--;
     if (sc->n_user_streams == 0 || sc->n_streams == 0)
