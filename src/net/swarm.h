@@ -247,7 +247,7 @@ typedef void (*swarm_peer_fn)(void *arg, const struct swarm_peer_info *info);
 void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg);
 
 struct swarm_stats {
-    uint32_t peers;       /* peers with a connection */
+    uint32_t peers;       /* peers with a connection (swarm_foreach_peer's) */
     uint32_t connections; /* upgraded connections */
     uint32_t pending;     /* connections still upgrading */
     uint32_t streams;     /* streams open now */
