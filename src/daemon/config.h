@@ -55,10 +55,13 @@ struct daemon_config {
     bool has_handshake_timeout, has_max_connections;
     unsigned idle_timeout, keepalive, ping_timeout, handshake_timeout;
     unsigned max_connections;
+    /* inbound connections upgrading at once (has_*: the file set it) */
+    bool has_max_handshakes;
+    unsigned max_handshakes;
     /* the swarm's other limits (has_*: the file set them) */
-    bool has_max_handshakes, has_max_handshakes_per_addr;
-    bool has_max_inbound_streams, has_max_connection_buffers;
-    unsigned max_handshakes, max_handshakes_per_addr, max_inbound_streams;
+    bool has_max_handshakes_per_addr, has_max_inbound_streams;
+    bool has_max_connection_buffers;
+    unsigned max_handshakes_per_addr, max_inbound_streams;
     unsigned max_connection_buffers; /* MiB */
 };
 
