@@ -111,9 +111,23 @@ static int load_config(struct daemon *d, char *err, size_t errlen)
 {
     int rc;
 
-    if (home_path(d->home, "config", d->config_path, sizeof(d->config_path)))
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "home path too long");
-    if (!d->home_is_temp && daemon_config_write_template(d->config_path))
+    /* --config FILE (the system service's /etc/fastn/fastnd.conf) is the
+     * administrator's: read, never written. */
+    if (d->opts->config_file)
+        rc = home_resolve(d->opts->config_file, d->config_path,
+                          sizeof(d->config_path));
+    else
+        rc = home_path(d->home, "config", d->config_path,
+                       sizeof(d->config_path));
+    if (rc)
+        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "config path too long");
+    if (d->opts->config_file && access(d->config_path, R_OK) != 0)
+        return fail(err, errlen, FASTN_ERR_NOT_FOUND,
+                    "cannot read the config file %s: %s; create it or drop "
+                    "--config",
+                    d->config_path, strerror(errno));
+    if (!d->home_is_temp && !d->opts->config_file &&
+        daemon_config_write_template(d->config_path))
         log_msg(LOG_WARN, "daemon", "cannot write %s", d->config_path);
     daemon_config_init(&d->config);
     rc = daemon_config_load(&d->config, d->config_path, err, errlen);
