@@ -57,6 +57,6 @@ install-dist: $(if $(SCDOC),$(MAN_PAGES))
 		dist/systemd/fastnd.conf $(DESTDIR)$(SYSCONFDIR)/fastn/fastnd.conf
 	install -m 0644 dist/completion/fastn.bash $(DESTDIR)$(BASH_COMPLETION_DIR)/fastn
 	install -m 0644 dist/completion/_fastn $(DESTDIR)$(ZSH_COMPLETION_DIR)/_fastn
-	$(foreach s,1 3 5 7 8,$(if $(filter %.$(s),$(MAN_PAGES)),\
-		install -d $(DESTDIR)$(MANDIR)/man$(s) && \
-		install -m 0644 $(filter %.$(s),$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man$(s)/ &&) true
+	for m in $(if $(SCDOC),$(MAN_PAGES)) ""; do [ -n "$$m" ] || continue; \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
