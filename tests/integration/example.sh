@@ -59,7 +59,7 @@ readelf -d "$TMPROOT/ex-shared" | grep -q "NEEDED.*libfastn.so.0" ||
     fail "not linked against libfastn.so.0"
 check_run "$TMPROOT/ex-shared" installed-shared
 cc "${CFLAGS[@]}" "$EX" -o "$TMPROOT/ex-static" $(pkg-config --cflags fastn) \
-    "$libdir/libfastn.a" $(pkg-config --static --libs-only-l fastn | sed 's/-lfastn//') ||
+    "$libdir/libfastn.a" $(pkg-config --static --libs libprotobuf-c) ||
     fail "cannot build statically"
 readelf -d "$TMPROOT/ex-static" | grep -q "NEEDED.*libfastn" &&
     fail "the static build still needs libfastn.so"
