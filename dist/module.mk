@@ -60,3 +60,28 @@ install-dist: $(if $(SCDOC),$(MAN_PAGES))
 	for m in $(if $(SCDOC),$(MAN_PAGES)) ""; do [ -n "$$m" ] || continue; \
 		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+
+# --- the Debian packages: fastn, libfastn0, libfastn-dev -----------------
+# `make deb` builds them from a copy of the tree (tracked and new files,
+# not the build output) with dpkg-buildpackage into $(BUILD)/deb/, then
+# runs lintian on them (its report in $(BUILD)/deb/lintian.txt; an error
+# fails the build). `make check-deb` installs them into this machine (as
+# root), tries them and purges them (tests/package/deb.sh).
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/fastn-p2p-$(VERSION)
+.PHONY: deb check-deb
+deb:
+	@sh scripts/install-deps.sh deb
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	{ git ls-files -co --exclude-standard 2>/dev/null || \
+		find . -path './build*' -prune -o -type f -print; } | \
+		tar -cf - -T - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=$(NPROC)" \
+		dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	ls $(DEB_DIR)/*.deb
+	lintian --pedantic --info --display-experimental --tag-display-limit 0 \
+		$(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.txt 2>&1; rc=$$?; \
+		cat $(DEB_DIR)/lintian.txt; exit $$rc
+check-deb:
+	bash tests/package/deb.sh $(DEB_DIR)
