@@ -138,12 +138,18 @@ struct opt {
 };
 
 static const struct opt opts[] = {
-    {"home", OPT_VALUE, false},      {"config", OPT_VALUE, false},
-    {"foreground", OPT_BOOL, false}, {"log-level", OPT_VALUE, false},
-    {"help", OPT_BOOL, false},       {"version", OPT_BOOL, false},
-    {"listen", OPT_VALUE, false},    {"id", OPT_VALUE, true},
-    {"hostAddrs", OPT_VALUE, true},  {"noListenAddrs", OPT_BOOL, true},
-    {"q", OPT_BOOL, true},           {"h", OPT_BOOL, false},
+    {"home", OPT_VALUE, false},
+    {"config", OPT_VALUE, false}, /* the system service's /etc file */
+    {"foreground", OPT_BOOL, false},
+    {"log-level", OPT_VALUE, false},
+    {"help", OPT_BOOL, false},
+    {"version", OPT_BOOL, false},
+    {"listen", OPT_VALUE, false},
+    {"id", OPT_VALUE, true},
+    {"hostAddrs", OPT_VALUE, true},
+    {"noListenAddrs", OPT_BOOL, true},
+    {"q", OPT_BOOL, true},
+    {"h", OPT_BOOL, false},
 };
 
 static int apply(struct daemon_options *o, const char *name, const char *v,
