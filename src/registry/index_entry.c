@@ -11,16 +11,7 @@
 #include "fastn/err.h"
 #include "registry/index_int.h"
 
-enum charset {
-    CS_NAME,     /* [a-z][a-z0-9_-]*, as a manifest's name */
-    CS_VERSION,  /* checked by registry_version_valid */
-    CS_FILE,     /* [A-Za-z0-9][A-Za-z0-9._-]*, ends ".wasm" */
-    CS_PROTOCOL, /* /[!-~]* */
-    CS_CAP,      /* [a-z][a-z0-9-]* */
-    CS_TEXT,     /* printable UTF-8 */
-};
-
-static bool char_ok(enum charset cs, size_t i, unsigned char ch)
+static bool char_ok(enum registry_charset cs, size_t i, unsigned char ch)
 {
     bool lower = ch >= 'a' && ch <= 'z', digit = ch >= '0' && ch <= '9';
     bool alnum = lower || digit || (ch >= 'A' && ch <= 'Z');
@@ -40,12 +31,27 @@ static bool char_ok(enum charset cs, size_t i, unsigned char ch)
     return false;
 }
 
+int registry_chars_check(enum registry_charset cs, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!char_ok(cs, i, (unsigned char)s[i]) || s[i] == 0)
+            return (int)i + 1;
+    if (cs == CS_TEXT && !minisign_text_is_printable(s, n))
+        return -1;
+    if (cs == CS_VERSION && (strlen(s) != n || !registry_version_valid(s)))
+        return -1;
+    if (cs == CS_FILE && (n < 6 || strcmp(s + n - 5, ".wasm") != 0))
+        return -1;
+    return 0;
+}
+
 /* The string v (what names it) checked for length min..max and cs. */
 static int string_ok(struct index_ctx *c, const json_t *v, const char *what,
-                     enum charset cs, size_t min, size_t max, const char **out)
+                     enum registry_charset cs, size_t min, size_t max, const char **out)
 {
     const char *s;
     size_t n;
+    int bad;
 
     if (!json_is_string(v))
         return BAD(c, "%s: not a string", what);
@@ -53,21 +59,21 @@ static int string_ok(struct index_ctx *c, const json_t *v, const char *what,
     n = json_string_length(v);
     if (n < min || n > max)
         return BAD(c, "%s: %zu bytes, not %zu to %zu", what, n, min, max);
-    for (size_t i = 0; i < n; i++)
-        if (!char_ok(cs, i, (unsigned char)s[i]))
-            return BAD(c, "%s: character %zu is not allowed", what, i + 1);
-    if (cs == CS_TEXT && !minisign_text_is_printable(s, n))
-        return BAD(c, "%s: control characters are not allowed", what);
-    if (cs == CS_VERSION && !registry_version_valid(s))
+    bad = registry_chars_check(cs, s, n);
+    if (bad > 0)
+        return BAD(c, "%s: character %d is not allowed", what, bad);
+    if (bad < 0 && cs == CS_VERSION)
         return BAD(c, "%s: \"%.32s\" is not a version like 1.2.0", what, s);
-    if (cs == CS_FILE && (n < 6 || strcmp(s + n - 5, ".wasm") != 0))
+    if (bad < 0 && cs == CS_FILE)
         return BAD(c, "%s: does not end in .wasm", what);
+    if (bad < 0)
+        return BAD(c, "%s: control characters are not allowed", what);
     *out = s;
     return 0;
 }
 
 static int copy_string(struct index_ctx *c, const json_t *v, const char *what,
-                       enum charset cs, size_t max, char *out)
+                       enum registry_charset cs, size_t max, char *out)
 {
     const char *s;
     int rc = string_ok(c, v, what, cs, 1, max, &s);
@@ -78,7 +84,7 @@ static int copy_string(struct index_ctx *c, const json_t *v, const char *what,
 
 /* A JSON array of up to max strings, each checked, into a new vector. */
 static int string_list(struct index_ctx *c, const json_t *v, const char *what,
-                       enum charset cs, size_t max, size_t each, char ***out,
+                       enum registry_charset cs, size_t max, size_t each, char ***out,
                        size_t *n)
 {
     size_t count = json_array_size(v);

@@ -1,6 +1,7 @@
 /*
- * What index.c, index_entry.c and index_build.c share: the parse context
- * whose errors name the registry and the entry.
+ * What index.c, index_entry.c, index_build.c and plugin_xfer.c share: the
+ * parse context whose errors name the registry and the entry, and the
+ * character rules of names, versions, protocol ids and text.
  */
 #ifndef FASTN_REGISTRY_INDEX_INT_H
 #define FASTN_REGISTRY_INDEX_INT_H
@@ -20,6 +21,20 @@ struct index_ctx {
 int index_bad(struct index_ctx *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define BAD(c, ...) index_bad((c), FASTN_ERR_INDEX_MALFORMED, __VA_ARGS__)
+
+enum registry_charset {
+    CS_NAME,     /* [a-z][a-z0-9_-]*, as a manifest's name */
+    CS_VERSION,  /* registry_version_valid */
+    CS_FILE,     /* [A-Za-z0-9][A-Za-z0-9._-]*, ends ".wasm" */
+    CS_PROTOCOL, /* /[!-~]* */
+    CS_CAP,      /* [a-z][a-z0-9-]* */
+    CS_TEXT,     /* printable UTF-8 (minisign_text_is_printable) */
+};
+
+/* Checks s[0..n) against cs: 0 if it fits, the 1-based position of the
+ * first bad character, or -1 when the whole is wrong (a version, a file
+ * name's suffix, bad UTF-8). */
+int registry_chars_check(enum registry_charset cs, const char *s, size_t n);
 
 /* One element of "plugins" into *e (zeroed on entry; on failure it may
  * hold allocations: registry_entry_cleanup). */
