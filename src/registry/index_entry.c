@@ -47,7 +47,8 @@ int registry_chars_check(enum registry_charset cs, const char *s, size_t n)
 
 /* The string v (what names it) checked for length min..max and cs. */
 static int string_ok(struct index_ctx *c, const json_t *v, const char *what,
-                     enum registry_charset cs, size_t min, size_t max, const char **out)
+                     enum registry_charset cs, size_t min, size_t max,
+                     const char **out)
 {
     const char *s;
     size_t n;
@@ -84,8 +85,8 @@ static int copy_string(struct index_ctx *c, const json_t *v, const char *what,
 
 /* A JSON array of up to max strings, each checked, into a new vector. */
 static int string_list(struct index_ctx *c, const json_t *v, const char *what,
-                       enum registry_charset cs, size_t max, size_t each, char ***out,
-                       size_t *n)
+                       enum registry_charset cs, size_t max, size_t each,
+                       char ***out, size_t *n)
 {
     size_t count = json_array_size(v);
 

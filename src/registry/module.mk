@@ -8,3 +8,13 @@ $(warning libcurl not found (Debian: libcurl4-openssl-dev, see scripts/install-d
 endif
 ALL_CPPFLAGS += $(REGISTRY_CURL_CFLAGS)
 LIBS += $(REGISTRY_CURL_LIBS)
+
+# fastn-registry-build (src/registry/build_tool.c): writes a folder's
+# index.json; a program of its own, so not part of libfastn-core.
+REGISTRY_TOOL_MAIN := src/registry/build_tool.c
+REGISTRY_TOOL := $(BUILD)/bin/fastn-registry-build
+CORE_OBJS := $(filter-out $(call obj,$(REGISTRY_TOOL_MAIN)),$(CORE_OBJS))
+$(REGISTRY_TOOL): $(call obj,$(REGISTRY_TOOL_MAIN)) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+ALL_EXTRA += $(REGISTRY_TOOL)

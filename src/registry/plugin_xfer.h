@@ -39,8 +39,8 @@
 #include "util/buf.h"
 
 #define PLUGIN_XFER_PROTOCOL "/fastn/plugin/1.0.0"
-#define PLUGIN_XFER_REQUEST_MAX 4096        /* bytes of one request */
-#define PLUGIN_XFER_OFFER_MAX (64 * 1024)   /* bytes of one offer */
+#define PLUGIN_XFER_REQUEST_MAX 4096      /* bytes of one request */
+#define PLUGIN_XFER_OFFER_MAX (64 * 1024) /* bytes of one offer */
 
 enum plugin_xfer_status {
     PLUGIN_XFER_OK = 0,

@@ -58,7 +58,8 @@ int plugin_xfer_offer_from_entry(struct plugin_xfer_offer *o,
         return FASTN_ERR_INVAL;
     snprintf(o->name, sizeof(o->name), "%s", e->name);
     snprintf(o->version, sizeof(o->version), "%s", e->version);
-    snprintf(o->summary, sizeof(o->summary), "%s", e->summary ? e->summary : "");
+    snprintf(o->summary, sizeof(o->summary), "%s",
+             e->summary ? e->summary : "");
     for (o->n_protocols = 0; o->n_protocols < e->n_protocols; o->n_protocols++)
         snprintf(o->protocols[o->n_protocols], sizeof(o->protocols[0]), "%s",
                  e->protocols[o->n_protocols]);
@@ -76,8 +77,7 @@ int plugin_xfer_offer_from_entry(struct plugin_xfer_offer *o,
     return offer_ok(o) ? 0 : FASTN_ERR_INVAL;
 }
 
-int plugin_xfer_offer_encode(const struct plugin_xfer_offer *o,
-                             struct buf *out)
+int plugin_xfer_offer_encode(const struct plugin_xfer_offer *o, struct buf *out)
 {
     Fastn__PluginXfer__PluginOffer m = FASTN__PLUGIN_XFER__PLUGIN_OFFER__INIT;
     char *protocols[PLUGIN_PROTOCOLS_MAX], *caps[REGISTRY_CAPS_MAX];
@@ -156,8 +156,8 @@ static int offer_fields(const Fastn__PluginXfer__PluginOffer *m,
                         struct plugin_xfer_offer *o)
 {
     memset(o, 0, sizeof(*o));
-    o->status = m->has_status ? (enum plugin_xfer_status)m->status
-                              : PLUGIN_XFER_OK;
+    o->status =
+        m->has_status ? (enum plugin_xfer_status)m->status : PLUGIN_XFER_OK;
     if (o->status != PLUGIN_XFER_OK)
         return plugin_xfer_status_error(o->status);
     if (!copy(m->name, PLUGIN_NAME_MAX, o->name) ||
