@@ -20,8 +20,9 @@
 static char harness_dir[256];
 
 /* Runs a shell command; returns its exit status (-1 if it did not run). */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
+static inline int run(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static inline int run(const char *fmt, ...)
 {
     char cmd[4096];
     va_list ap;
@@ -33,7 +34,7 @@ static int run(const char *fmt, ...)
 }
 
 /* A new empty folder for this case (removed by tmp_done). */
-static const char *tmp_new(void)
+static inline const char *tmp_new(void)
 {
     snprintf(harness_dir, sizeof(harness_dir), "/tmp/fastn-registry-XXXXXX");
     if (!mkdtemp(harness_dir)) {
@@ -43,26 +44,26 @@ static const char *tmp_new(void)
     return harness_dir;
 }
 
-static void tmp_done(void)
+static inline void tmp_done(void)
 {
     if (harness_dir[0])
         run("rm -rf '%s'", harness_dir);
 }
 
 /* harness_dir/name into out. */
-static const char *tpath(char *out, size_t n, const char *name)
+static inline const char *tpath(char *out, size_t n, const char *name)
 {
     snprintf(out, n, "%s/%s", harness_dir, name);
     return out;
 }
 
-static bool have_minisign(void)
+static inline bool have_minisign(void)
 {
     return run("command -v minisign >/dev/null 2>&1") == 0;
 }
 
 /* minisign -G: harness_dir/NAME.pub and NAME.key, without a password. */
-static void make_key(const char *name)
+static inline void make_key(const char *name)
 {
     if (run("cd '%s' && minisign -G -W -p %s.pub -s %s.key </dev/null "
             ">/dev/null 2>&1",
@@ -74,8 +75,8 @@ static void make_key(const char *name)
 
 /* minisign -S of harness_dir/file with key NAME, legacy (-l) or not, with
  * a trusted comment; the signature goes to file.minisig. */
-static void sign_file(const char *key, const char *file, bool legacy,
-                      const char *comment)
+static inline void sign_file(const char *key, const char *file, bool legacy,
+                             const char *comment)
 {
     if (run("cd '%s' && minisign -S %s -s %s.key -m '%s' -t '%s' </dev/null "
             ">/dev/null 2>&1",
@@ -85,7 +86,7 @@ static void sign_file(const char *key, const char *file, bool legacy,
     }
 }
 
-static void put(const char *name, const void *data, size_t len)
+static inline void put(const char *name, const void *data, size_t len)
 {
     char path[512];
     if (file_write_atomic(tpath(path, sizeof(path), name), data, len, 0644)) {
@@ -95,7 +96,7 @@ static void put(const char *name, const void *data, size_t len)
 }
 
 /* Reads harness_dir/name (NUL-terminated; free it). */
-static uint8_t *get(const char *name, size_t *len)
+static inline uint8_t *get(const char *name, size_t *len)
 {
     char path[512];
     uint8_t *data = NULL;
@@ -107,7 +108,7 @@ static uint8_t *get(const char *name, size_t *len)
 }
 
 /* Some bytes that stand for a plugin: n bytes of a pattern. */
-static void put_pattern(const char *name, size_t n)
+static inline void put_pattern(const char *name, size_t n)
 {
     uint8_t *p = malloc(n ? n : 1);
     for (size_t i = 0; i < n; i++)
