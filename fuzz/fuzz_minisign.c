@@ -24,14 +24,12 @@ static void check_sig(const struct minisign_sig *s)
 
     if (s->trusted_comment_len >= sizeof(s->trusted_comment) ||
         strlen(s->trusted_comment) != s->trusted_comment_len ||
-        !minisign_text_is_printable(s->trusted_comment,
-                                    s->trusted_comment_len))
+        !minisign_text_is_printable(s->trusted_comment, s->trusted_comment_len))
         abort();
-    if (minisign_pubkey_parse((const uint8_t *)fuzz_key, strlen(fuzz_key),
-                              &key, NULL, 0) != 0)
+    if (minisign_pubkey_parse((const uint8_t *)fuzz_key, strlen(fuzz_key), &key,
+                              NULL, 0) != 0)
         abort();
-    rc = minisign_verify(s, &key, (const uint8_t *)fuzz_msg,
-                         strlen(fuzz_msg));
+    rc = minisign_verify(s, &key, (const uint8_t *)fuzz_msg, strlen(fuzz_msg));
     if (rc == 0 && memcmp(s->key_id, key.key_id, MINISIGN_KEYID_LEN) != 0)
         abort();
     if (rc != 0 && rc != FASTN_ERR_SIGNATURE && rc != FASTN_ERR_SIG_COMMENT &&
