@@ -98,7 +98,7 @@ static int load_dir(struct registry_keyring *kr, const char *dir,
 {
     DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *e;
-    size_t read = 0;
+    size_t count = 0;
     int err = 0;
 
     if (!d) {
@@ -111,14 +111,14 @@ static int load_dir(struct registry_keyring *kr, const char *dir,
         struct registry_key k = {.source = source};
         if (!key_file_name(e->d_name, k.name))
             continue;
-        if (read >= REGISTRY_KEYRING_MAX) {
+        if (count >= REGISTRY_KEYRING_MAX) {
             log_msg(LOG_WARN, "registry", "more than %d keys in %s: %s skipped",
                     REGISTRY_KEYRING_MAX, dir, e->d_name);
             continue;
         }
         if (read_key(dir, e->d_name, &k) != 0)
             continue;
-        read++;
+        count++;
         if (registry_keyring_find_id(kr, k.pub.key_id)) {
             char hex[MINISIGN_KEYID_HEX_LEN + 1];
             minisign_key_id_hex(k.pub.key_id, hex);

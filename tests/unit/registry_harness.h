@@ -20,9 +20,9 @@
 static char harness_dir[256];
 
 /* Runs a shell command; returns its exit status (-1 if it did not run). */
-static inline int run(const char *fmt, ...)
+static __attribute__((unused)) int run(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
-static inline int run(const char *fmt, ...)
+static __attribute__((unused)) int run(const char *fmt, ...)
 {
     char cmd[4096];
     va_list ap;
@@ -34,7 +34,7 @@ static inline int run(const char *fmt, ...)
 }
 
 /* A new empty folder for this case (removed by tmp_done). */
-static inline const char *tmp_new(void)
+static __attribute__((unused)) const char *tmp_new(void)
 {
     snprintf(harness_dir, sizeof(harness_dir), "/tmp/fastn-registry-XXXXXX");
     if (!mkdtemp(harness_dir)) {
@@ -44,26 +44,27 @@ static inline const char *tmp_new(void)
     return harness_dir;
 }
 
-static inline void tmp_done(void)
+static __attribute__((unused)) void tmp_done(void)
 {
     if (harness_dir[0])
         run("rm -rf '%s'", harness_dir);
 }
 
 /* harness_dir/name into out. */
-static inline const char *tpath(char *out, size_t n, const char *name)
+static __attribute__((unused)) const char *tpath(char *out, size_t n,
+                                                 const char *name)
 {
     snprintf(out, n, "%s/%s", harness_dir, name);
     return out;
 }
 
-static inline bool have_minisign(void)
+static __attribute__((unused)) bool have_minisign(void)
 {
     return run("command -v minisign >/dev/null 2>&1") == 0;
 }
 
 /* minisign -G: harness_dir/NAME.pub and NAME.key, without a password. */
-static inline void make_key(const char *name)
+static __attribute__((unused)) void make_key(const char *name)
 {
     if (run("cd '%s' && minisign -G -W -p %s.pub -s %s.key </dev/null "
             ">/dev/null 2>&1",
@@ -75,8 +76,8 @@ static inline void make_key(const char *name)
 
 /* minisign -S of harness_dir/file with key NAME, legacy (-l) or not, with
  * a trusted comment; the signature goes to file.minisig. */
-static inline void sign_file(const char *key, const char *file, bool legacy,
-                             const char *comment)
+static __attribute__((unused)) void sign_file(const char *key, const char *file,
+                                              bool legacy, const char *comment)
 {
     if (run("cd '%s' && minisign -S %s -s %s.key -m '%s' -t '%s' </dev/null "
             ">/dev/null 2>&1",
@@ -86,7 +87,8 @@ static inline void sign_file(const char *key, const char *file, bool legacy,
     }
 }
 
-static inline void put(const char *name, const void *data, size_t len)
+static __attribute__((unused)) void put(const char *name, const void *data,
+                                        size_t len)
 {
     char path[512];
     if (file_write_atomic(tpath(path, sizeof(path), name), data, len, 0644)) {
@@ -96,7 +98,7 @@ static inline void put(const char *name, const void *data, size_t len)
 }
 
 /* Reads harness_dir/name (NUL-terminated; free it). */
-static inline uint8_t *get(const char *name, size_t *len)
+static __attribute__((unused)) uint8_t *get(const char *name, size_t *len)
 {
     char path[512];
     uint8_t *data = NULL;
@@ -108,7 +110,7 @@ static inline uint8_t *get(const char *name, size_t *len)
 }
 
 /* Some bytes that stand for a plugin: n bytes of a pattern. */
-static inline void put_pattern(const char *name, size_t n)
+static __attribute__((unused)) void put_pattern(const char *name, size_t n)
 {
     uint8_t *p = malloc(n ? n : 1);
     for (size_t i = 0; i < n; i++)
