@@ -614,7 +614,9 @@ TEST(fetch_off_the_loop)
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(j.done);
     CHECK_ERR(j.rc, FASTN_ERR_FETCH_TIMEOUT);
-    CHECK(at_done >= 40); /* ~80 ticks in 0.8 s, on a loaded machine fewer */
+    /* ~80 ticks in 0.8 s; a loaded machine runs fewer, but a fetch that
+     * blocked the loop would let none run before it ended */
+    CHECK(at_done >= 3);
     /* cancelled from the progress callback */
     j.done = false;
     j.o.timeout_ms = 60000;
