@@ -177,7 +177,8 @@ static int offer_fields(const Fastn__PluginXfer__PluginOffer *m,
         return MALFORMED;
     o->size = m->size;
     memcpy(o->sha256, m->sha256.data, REGISTRY_SHA256_LEN);
-    memcpy(o->minisig, m->minisig.data, m->minisig.len);
+    if (m->minisig.len) /* an empty bytes field has no data */
+        memcpy(o->minisig, m->minisig.data, m->minisig.len);
     o->minisig_len = m->minisig.len;
     o->bytes_follow = m->has_bytes_follow && m->bytes_follow;
     return offer_ok(o) ? 0 : MALFORMED;
