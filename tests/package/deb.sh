@@ -88,6 +88,8 @@ for f in /usr/bin/fastn /usr/bin/fastnd /usr/bin/fastn-wasm \
     /usr/lib/systemd/user/fastnd.service /usr/lib/systemd/user/fastnd.socket \
     /usr/lib/sysusers.d/fastn.conf /etc/fastn/fastnd.conf \
     /usr/share/fastn/plugins/echo.wasm /usr/share/fastn/plugins/chat.wasm \
+    /usr/share/fastn/plugins/echo.wasm.minisig /usr/share/fastn/plugins/index.json \
+    /usr/share/fastn/trusted-publishers/fastn-build.pub \
     /usr/share/man/man1/fastn.1.gz /usr/share/man/man8/fastnd.8.gz \
     /usr/share/man/man5/fastn-config.5.gz /usr/share/man/man7/fastn-plugin.7.gz \
     /usr/share/man/man1/fastn-wasm.1.gz /usr/share/man/man3/libfastn.3.gz \
