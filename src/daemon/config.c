@@ -327,10 +327,18 @@ int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
 {
     uint8_t *text = NULL;
     size_t len = 0;
-    int rc = file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
+    /* no link: the home's config is the daemon's own file */
+    int rc = file_read_nofollow(path, CONFIG_MAX_BYTES, &text, &len);
 
     if (rc == FASTN_ERR_NOT_FOUND)
         return 0;
+    if (rc == FASTN_ERR_PERM) {
+        snprintf(err, errlen,
+                 "%s is a symbolic link: fastnd reads its config only from a "
+                 "file in its home; put the file itself there",
+                 path);
+        return rc;
+    }
     if (rc == FASTN_ERR_TOO_LARGE) {
         snprintf(err, errlen, "%s is larger than %d bytes", path,
                  CONFIG_MAX_BYTES);
@@ -348,7 +356,8 @@ int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
 
 int daemon_config_write_template(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     ssize_t n;
 
     if (fd < 0)

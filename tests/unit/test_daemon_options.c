@@ -30,7 +30,15 @@ TEST(own_options)
     daemon_options_cleanup(&o);
     CHECK_ERR(parse(&o, err, "--home=/x", NULL), 0);
     CHECK_STR(o.home, "/x");
-    CHECK(!o.foreground);
+    CHECK(!o.foreground && !o.new_identity);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "--new-identity", NULL), 0);
+    CHECK(o.new_identity && !o.foreground);
+    daemon_options_cleanup(&o);
+    /* -id=KEYFILE is created when missing: --new-identity is not for it */
+    CHECK_ERR(parse(&o, err, "--new-identity", "-id=/k", NULL),
+              FASTN_ERR_INVAL);
+    CHECK(strstr(err, "-id=KEYFILE is created when missing") != NULL);
     daemon_options_cleanup(&o);
 }
 
