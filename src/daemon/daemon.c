@@ -6,12 +6,10 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,8 +129,9 @@ static void on_reload_signal(uv_signal_t *h, int signum)
     d->config = fresh;
     apply_config(d);
     d->ipc.max_clients = d->config.max_clients;
+    /* lchown: the socket itself, never what a link there points at */
     if (d->config.has_socket_group &&
-        chown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
+        lchown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
         log_msg(LOG_ERROR, "daemon", "SIGHUP: cannot set the group of %s: %s",
                 d->sock_path, strerror(errno));
     log_msg(LOG_INFO, "daemon", "SIGHUP: config reloaded");
