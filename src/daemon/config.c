@@ -322,13 +322,14 @@ int daemon_config_parse(struct daemon_config *cfg, const char *text, size_t len,
     return 0;
 }
 
-int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
-                       size_t errlen)
+static int load(struct daemon_config *cfg, const char *path, bool own,
+                char *err, size_t errlen)
 {
     uint8_t *text = NULL;
     size_t len = 0;
-    /* no link: the home's config is the daemon's own file */
-    int rc = file_read_nofollow(path, CONFIG_MAX_BYTES, &text, &len);
+    /* no link for the home's own config: the home is the daemon's */
+    int rc = own ? file_read_nofollow(path, CONFIG_MAX_BYTES, &text, &len)
+                 : file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
 
     if (rc == FASTN_ERR_NOT_FOUND)
         return 0;
@@ -352,6 +353,18 @@ int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
     rc = daemon_config_parse(cfg, (const char *)text, len, err, errlen);
     free(text);
     return rc;
+}
+
+int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
+                       size_t errlen)
+{
+    return load(cfg, path, false, err, errlen);
+}
+
+int daemon_config_load_own(struct daemon_config *cfg, const char *path,
+                           char *err, size_t errlen)
+{
+    return load(cfg, path, true, err, errlen);
 }
 
 int daemon_config_write_template(const char *path)

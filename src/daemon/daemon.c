@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/service.h"
 #include "fastn/err.h"
 #include "util/home.h"
 #include "util/log.h"
@@ -45,16 +46,40 @@ static void apply_config(struct daemon *d)
     p->n_admin_gids = c->n_admin_gids;
 }
 
+/* The home's config is read without following a link; --config FILE
+ * (the administrator's) as it is. */
+static int read_config(struct daemon *d, struct daemon_config *c, char *err,
+                       size_t errlen)
+{
+    return d->opts->config_file
+               ? daemon_config_load(c, d->config_path, err, errlen)
+               : daemon_config_load_own(c, d->config_path, err, errlen);
+}
+
 static int load_config(struct daemon *d, char *err, size_t errlen)
 {
     int rc;
 
-    if (home_path(d->home, "config", d->config_path, sizeof(d->config_path)))
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "home path too long");
-    if (!d->home_is_temp && daemon_config_write_template(d->config_path))
+    /* --config FILE (the system service's /etc/fastn/fastnd.conf) is the
+     * administrator's: read, never written. */
+    if (d->opts->config_file)
+        rc = home_resolve(d->opts->config_file, d->config_path,
+                          sizeof(d->config_path));
+    else
+        rc = home_path(d->home, "config", d->config_path,
+                       sizeof(d->config_path));
+    if (rc)
+        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "config path too long");
+    if (d->opts->config_file && access(d->config_path, R_OK) != 0)
+        return fail(err, errlen, FASTN_ERR_NOT_FOUND,
+                    "cannot read the config file %s: %s; create it or drop "
+                    "--config",
+                    d->config_path, strerror(errno));
+    if (!d->home_is_temp && !d->opts->config_file &&
+        daemon_config_write_template(d->config_path))
         log_msg(LOG_WARN, "daemon", "cannot write %s", d->config_path);
     daemon_config_init(&d->config);
-    rc = daemon_config_load(&d->config, d->config_path, err, errlen);
+    rc = read_config(d, &d->config, err, errlen);
     if (rc)
         return rc;
     apply_config(d);
@@ -91,7 +116,13 @@ static int socket_path(struct daemon *d, char *err, size_t errlen)
                     "control socket path too long (max %d bytes): %s; use a "
                     "shorter --home or -listen path",
                     IPC_SOCKET_PATH_MAX, d->sock_path);
-    return 0;
+    /* Socket activation: the socket systemd passed wins over the path. */
+    rc = service_listen_fd(&d->passed_fd, d->sock_path, IPC_SOCKET_PATH_MAX + 1,
+                           err, errlen);
+    if (!rc && d->passed_fd >= 0)
+        log_msg(LOG_INFO, "daemon", "control socket %s passed by systemd",
+                d->sock_path);
+    return rc;
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -101,6 +132,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     log_msg(LOG_INFO, "daemon", "%s: shutting down",
             signum == SIGINT ? "SIGINT" : "SIGTERM");
     d->stopping = true;
+    service_notify("STOPPING=1");
     ipc_server_close(&d->ipc);
     daemon_plugins_stop(d);
     daemon_net_stop(d);
@@ -119,7 +151,7 @@ static void on_reload_signal(uv_signal_t *h, int signum)
 
     (void)signum;
     daemon_config_init(&fresh);
-    if (daemon_config_load(&fresh, d->config_path, err, sizeof(err)) != 0) {
+    if (read_config(d, &fresh, err, sizeof(err)) != 0) {
         log_msg(LOG_ERROR, "daemon", "SIGHUP: keeping the old config: %s", err);
         daemon_config_cleanup(&fresh);
         return;
@@ -160,8 +192,14 @@ static int start_control(struct daemon *d, char *err, size_t errlen)
     d->host.identity = &d->identity;
     d->host.home = d->home;
     d->host.started_ms = uv_now(&d->loop);
-    rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid,
-                          d->config.max_clients);
+    if (d->passed_fd >= 0) {
+        rc = ipc_server_adopt(&d->ipc, &d->loop, &d->host, d->passed_fd,
+                              d->sock_path, d->config.max_clients);
+        d->passed_fd = -1; /* the server's now */
+    } else {
+        rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid,
+                              d->config.max_clients);
+    }
     if (rc == FASTN_ERR_DAEMON_RUNNING)
         return fail(err, errlen, rc,
                     "a daemon already answers on %s; stop it first or use "
@@ -208,6 +246,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
     d->opts = opts;
     d->lock_fd = -1;
     d->home_fd = -1;
+    d->passed_fd = -1;
     if (opts->has_log_level)
         log_set_level(opts->log_level);
     if ((rc = daemon_home_open(d, err, errlen)) ||
@@ -223,6 +262,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         return rc;
     log_msg(LOG_INFO, "daemon", "fastnd %s ready on %s (pid %ld)",
             FASTN_VERSION, d->sock_path, (long)getpid());
+    service_notify("READY=1");
     return 0;
 }
 
@@ -281,6 +321,9 @@ void daemon_cleanup(struct daemon *d)
     if (d->home_fd >= 0)
         close(d->home_fd);
     d->home_fd = -1;
+    if (d->passed_fd >= 0)
+        close(d->passed_fd);
+    d->passed_fd = -1;
     if (d->log_file) {
         log_set_sink(NULL, NULL);
         fclose(d->log_file);

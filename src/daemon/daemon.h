@@ -36,6 +36,7 @@ struct daemon {
     bool home_is_temp; /* made for p2pd-style runs; removed at exit */
     int home_fd;       /* the home, opened O_NOFOLLOW once it was checked */
     int lock_fd;
+    int passed_fd; /* the control socket systemd passed (service.c), or -1 */
     struct identity identity;
     bool has_identity;
     uv_loop_t loop;

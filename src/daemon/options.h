@@ -3,6 +3,7 @@
  * (p2pd), so programs written to spawn p2pd can spawn fastnd.
  *
  *   --home DIR, --foreground, --log-level L, --help, --version
+ *   --config FILE        the config file (default HOME/config)
  *   --new-identity       create a new identity in a home that has state
  *                        but no key (never over a key that is there)
  *   -listen=/unix/PATH   control socket (p2pd); implies --foreground
@@ -30,6 +31,7 @@ struct daemon_options {
     const char *home;         /* --home, borrowed from argv */
     const char *control_path; /* from -listen=/unix/PATH, owned */
     const char *id_file;      /* -id, borrowed */
+    const char *config_file;  /* --config, borrowed */
     bool foreground;
     bool new_identity; /* --new-identity */
     bool quiet;
