@@ -508,14 +508,6 @@ static void on_inbound(uv_stream_t *server, int status)
         swarm__conn_close(sc, FASTN_ERR_IO);
         return;
     }
-    if (sw->n_conns > sw->cfg.max_connections) { /* sc is counted */
-        LOG_RATELIMITED(LOG_WARN, "net",
-                        "busy: refused an inbound connection: %u connections "
-                        "(max-connections)",
-                        sw->cfg.max_connections);
-        swarm__conn_refuse(sc);
-        return;
-    }
     if (!swarm__handshake_admit(sc)) {
         swarm__conn_refuse(sc);
         return;

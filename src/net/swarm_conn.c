@@ -157,8 +157,9 @@ static void busy_log(const struct swarm_conn *sc, const char *why,
     if (sc->remote.len)
         multiaddr_format(&sc->remote, addr, sizeof(addr));
     LOG_RATELIMITED(LOG_WARN, "net",
-                    "busy: refused an inbound connection from %s: %u %s", addr,
-                    limit, why);
+                    "busy, too many connections: refusing an inbound one from "
+                    "%s: %u %s",
+                    addr, limit, why);
 }
 
 bool swarm__handshake_admit(struct swarm_conn *sc)
@@ -170,6 +171,10 @@ bool swarm__handshake_admit(struct swarm_conn *sc)
     uint32_t h;
 
     conn_addrs(sc);
+    if (sw->n_conns > sw->cfg.max_connections) { /* sc is counted */
+        busy_log(sc, "connections (max-connections)", sw->cfg.max_connections);
+        return false;
+    }
     if (sw->n_pending_in >= sw->cfg.max_handshakes) {
         busy_log(sc, "handshakes at once (max-handshakes)",
                  sw->cfg.max_handshakes);

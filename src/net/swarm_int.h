@@ -302,8 +302,9 @@ size_t swarm__conn_room(const struct swarm_conn *sc);
 void swarm__conn_stall(struct swarm_conn *sc);
 /* Pressure ended: kick the streams of every stalled connection. */
 void swarm__conns_release(struct swarm *sw);
-/* Whether an inbound connection from its remote address may start its
- * handshake (counting it if so); false: refuse it (the daemon is busy). */
+/* Whether an inbound connection may start its handshake, under
+ * max-connections, max-handshakes and max-handshakes-per-address (counting
+ * it if so); false: refuse it (the daemon is busy; logged). */
 bool swarm__handshake_admit(struct swarm_conn *sc);
 
 /* swarm_dial.c */

@@ -36,7 +36,7 @@ ida=$(peer_id "$A")
 addra=$(listen_addr "$A")
 port=$(cut -d/ -f5 <<<"$addra")
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$APID/status"; }
-busy_lines() { grep -c "busy: refused an inbound connection" "$A/stderr.log" || true; }
+busy_lines() { grep -c "busy, too many connections: refusing an inbound one" "$A/stderr.log" || true; }
 
 # silent holds N connections from SRC for SECONDS; waits for "ready".
 silent() { # OUT N SRC SECONDS
