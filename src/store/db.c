@@ -97,10 +97,13 @@ static int configure(sqlite3 *db, enum store__sync sync, bool plugin)
      * plugin database has one connection, the daemon's: in EXCLUSIVE
      * locking mode SQLite keeps its WAL index in (counted) heap memory
      * instead of a -shm file, and no other process can open the file
-     * while the daemon has it. */
+     * while the daemon has it. Deleted content is zeroed only on pages
+     * written anyway (secure_delete FAST, not the build's ON): a delete
+     * must fit in the write-ahead log's share of the quota. */
     int err = store__exec(db, "PRAGMA temp_store=MEMORY; PRAGMA mmap_size=0;");
     if (!err && plugin)
-        err = store__exec(db, "PRAGMA locking_mode=EXCLUSIVE;");
+        err = store__exec(db, "PRAGMA locking_mode=EXCLUSIVE;"
+                              "PRAGMA secure_delete=FAST;");
     if (err)
         return err;
     /* WAL: a crash never leaves a half-written transaction. FULL syncs

@@ -33,9 +33,9 @@ struct trusted {
     sqlite3 *c;
 };
 
-static void trust_begin(struct trusted *t, struct store_pdb *db)
+static void trust_begin(struct trusted *t, struct store_pdb *db, bool writes)
 {
-    t->c = store__pdb_host_begin(db, &t->h);
+    t->c = store__pdb_host_begin(db, writes, &t->h);
 }
 
 static void trust_end(struct trusted *t)
@@ -140,7 +140,7 @@ int store_outbox_add(struct store_pdb *db, int64_t time_ms, const char *title,
     int err = store_notify_check("x", title, body);
     if (err)
         return err;
-    trust_begin(&t, db);
+    trust_begin(&t, db, true);
     bool plugin_txn = !sqlite3_get_autocommit(t.c);
     err = store__exec(t.c, "SAVEPOINT _fastn_outbox_add");
     if (err)
@@ -231,7 +231,7 @@ int store_outbox_peek(struct store_pdb *db, const char *name, size_t max,
     if (max > STORE_OUTBOX_MAX)
         max = STORE_OUTBOX_MAX;
     struct trusted t;
-    trust_begin(&t, db);
+    trust_begin(&t, db, false);
     struct store_outbox_row *v = NULL;
     int err = 0;
     if (!has_outbox(t.c))
@@ -262,7 +262,7 @@ int store_outbox_ack(struct store_pdb *db, int64_t id)
     if (!db)
         return FASTN_ERR_INVAL;
     struct trusted t;
-    trust_begin(&t, db);
+    trust_begin(&t, db, true);
     int err =
         store__prepare(t.c, "DELETE FROM _fastn_outbox WHERE id = ?", &st);
     if (!err) {

@@ -73,16 +73,18 @@ struct store_pdb {
 /* plugin_db.c, also for outbox.c: the host's own statements on a plugin's
  * connection, between begin (which returns the connection) and end. The
  * authorizer lets them pass (but no trigger or view code, and writes only
- * to the host's tables), triggers, foreign keys and views are off, the
- * account is current but never refuses memory, and what the plugin's last
- * statement left (VM steps, last rowid, changes) is kept. */
+ * to the host's tables); for writes, triggers, foreign keys and views are
+ * turned off too; the account is current but never refuses memory, and
+ * what the plugin's last statement left (VM steps, last rowid, changes)
+ * is kept. */
 struct store__host {
     struct store_pdb *db;
     struct store__acct *prev;
     struct pdb_call call; /* the plugin's */
     unsigned off;         /* what begin turned off */
 };
-sqlite3 *store__pdb_host_begin(struct store_pdb *db, struct store__host *h);
+sqlite3 *store__pdb_host_begin(struct store_pdb *db, bool writes,
+                               struct store__host *h);
 void store__pdb_host_end(struct store__host *h);
 
 struct store__acct *pdb_enter(struct store_pdb *db);

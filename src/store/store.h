@@ -350,11 +350,11 @@ int store_pdb_event_end(struct store_pdb *db);
  * reads what the call took after (to charge the plugin's fuel):
  *   steps    SQLite VM steps (0, or above max_vm_steps: max_vm_steps);
  *            past them the call stops with FASTN_ERR_STORE_LIMIT
- *   time_ns  wall-clock time from the call's start (0:
- *            STORE_PDB_TIME_DEFAULT_NS); past it the call stops with
- *            FASTN_ERR_STORE_TIMEOUT, on evidence that the daemon's thread
- *            ran at least half of that time (a daemon the system did not
- *            run is not stopped for it before 4 times the limit).
+ *   time_ns  time from the call's start (0: STORE_PDB_TIME_DEFAULT_NS):
+ *            the call stops with FASTN_ERR_STORE_TIMEOUT once the daemon's
+ *            thread has spent that much CPU time on it, or 8 times that
+ *            of wall time (on an idle system the two are the same; one
+ *            too loaded to run the daemon does not cut calls short).
  * SQLite cannot pause a statement and resume it later: a stopped call
  * undoes its statement (and the transaction may have been rolled back),
  * so a plugin splits work that needs more. The time is checked every

@@ -137,12 +137,13 @@ int store__vfs_register(void);
 
 enum store__fault {
     STORE__FAULT_NONE,
-    STORE__FAULT_DISK_FULL, /* the file system had no room (ENOSPC, EDQUOT) */
+    STORE__FAULT_DISK_FULL, /* no room: ENOSPC, EDQUOT, EFBIG */
     STORE__FAULT_QUOTA,     /* the write-ahead log reached wal_max */
     STORE__FAULT_TEMP,      /* a temporary file was asked for and refused */
 };
-/* Why the last write on this thread failed; a write that succeeds clears
- * it, so does store__fault_clear. */
+/* Why the last write on this thread failed. A write to the daemon's own
+ * files that succeeds clears it; for a plugin's, only
+ * store__fault_clear (at each call) does. */
 enum store__fault store__fault(void);
 void store__fault_clear(void);
 

@@ -13,9 +13,10 @@
  *    connections keep temp_store in MEMORY (counted in their heap), so
  *    SQLite never asks, and if it ever did the file would land outside
  *    the home and outside the quota (the open fails instead);
- *  - a write that fails because the file system has no room notes
+ *  - a write that fails because the file system has no room (ENOSPC,
+ *    EDQUOT, or EFBIG: a file may grow no more) notes
  *    STORE__FAULT_DISK_FULL, so the store can tell a full disk from a
- *    quota (SQLite answers SQLITE_FULL for both).
+ *    quota (SQLite answers SQLITE_FULL for both, or an I/O error).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -55,14 +56,18 @@ void store__fault_clear(void)
     fault = STORE__FAULT_NONE;
 }
 
-/* After a call that writes: rc as it was, the reason noted. errno is
- * read first, before anything can change it. */
-static int wrote(int rc)
+/* After a call that writes to f: rc as it was, the reason noted. errno is
+ * read first, before anything can change it. For a plugin's files the
+ * reason stays until the store clears it at its next call (SQLite may
+ * write more, successfully, while it undoes the statement); for the
+ * daemon's own, a write that succeeds clears it. */
+static int wrote(struct sfile *f, int rc)
 {
     int e = errno;
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK && !f->acct)
         fault = STORE__FAULT_NONE;
-    else if ((rc & 0xff) == SQLITE_FULL || e == ENOSPC || e == EDQUOT)
+    else if (rc != SQLITE_OK && ((rc & 0xff) == SQLITE_FULL || e == ENOSPC ||
+                                 e == EDQUOT || e == EFBIG))
         fault = STORE__FAULT_DISK_FULL;
     return rc;
 }
@@ -121,7 +126,7 @@ static int f_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
         fault = STORE__FAULT_QUOTA;
         return SQLITE_FULL;
     }
-    int rc = wrote(f->real->pMethods->xWrite(f->real, p, n, off));
+    int rc = wrote(f, f->real->pMethods->xWrite(f->real, p, n, off));
     if (rc == SQLITE_OK && end > f->size)
         resize(f, end);
     return rc;
@@ -130,7 +135,7 @@ static int f_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 static int f_truncate(sqlite3_file *file, sqlite3_int64 size)
 {
     struct sfile *f = (struct sfile *)file;
-    int rc = wrote(f->real->pMethods->xTruncate(f->real, size));
+    int rc = wrote(f, f->real->pMethods->xTruncate(f->real, size));
     if (rc == SQLITE_OK)
         resize_from_disk(f);
     return rc;
@@ -138,7 +143,7 @@ static int f_truncate(sqlite3_file *file, sqlite3_int64 size)
 
 static int f_sync(sqlite3_file *f, int flags)
 {
-    return wrote(real(f)->pMethods->xSync(real(f), flags));
+    return wrote((struct sfile *)f, real(f)->pMethods->xSync(real(f), flags));
 }
 
 static int f_file_size(sqlite3_file *f, sqlite3_int64 *n)
@@ -166,7 +171,7 @@ static int f_file_control(sqlite3_file *file, int op, void *arg)
     struct sfile *f = (struct sfile *)file;
     int rc = f->real->pMethods->xFileControl(f->real, op, arg);
     if (op == SQLITE_FCNTL_SIZE_HINT) {
-        rc = wrote(rc);
+        rc = wrote(f, rc);
         resize_from_disk(f);
     }
     return rc;
@@ -193,7 +198,8 @@ static int f_shm_map(sqlite3_file *f, int region, int size, int extend,
 {
     if (!has(f, 2))
         return SQLITE_IOERR_SHMMAP;
-    return wrote(real(f)->pMethods->xShmMap(real(f), region, size, extend, p));
+    int rc = real(f)->pMethods->xShmMap(real(f), region, size, extend, p);
+    return wrote((struct sfile *)f, rc);
 }
 
 static int f_shm_lock(sqlite3_file *f, int offset, int n, int flags)
@@ -286,7 +292,7 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file,
     if (rc != SQLITE_OK) {
         if (f->real->pMethods)
             f->real->pMethods->xClose(f->real);
-        return wrote(rc);
+        return wrote(f, rc);
     }
     if (a) {
         f->acct = a;
