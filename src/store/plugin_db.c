@@ -276,7 +276,10 @@ struct store__acct *pdb_call_begin(struct store_pdb *db)
 
 void pdb_call_end(struct store_pdb *db, struct store__acct *prev)
 {
+    /* what it took stays for store_pdb_last_cost; why it stopped was
+     * told (pdb_sql_fail) and must not explain a later call's failure */
     db->call.timed = false;
+    db->call.stop = PDB_STOP_NONE;
     db->acct->stopping = false;
     pdb_leave(db, prev);
 }
