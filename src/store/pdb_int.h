@@ -37,9 +37,9 @@ struct pdb_call {
     uint64_t step_limit; /* <= max_vm_steps */
     uint64_t time_limit; /* ns of wall time */
     uint64_t wall0;      /* CLOCK_MONOTONIC ns when it began */
-    uint64_t cpu_wall;   /* wall ns at which cpu0 was read (0: not yet) */
-    uint64_t cpu0;       /* the thread's CPU ns then */
-    uint64_t cpu_read;   /* wall ns of the last reading of the CPU time */
+    uint64_t mark;       /* wall ns of the first reading of the wait */
+    uint64_t waited0;    /* the thread's wait for a CPU then, ns */
+    uint64_t read_at;    /* wall ns of the last reading */
     uint64_t work;       /* units of work pdb_func.c reported */
     uint64_t next_work;  /* work at which the clock is read next */
     enum pdb_stop stop;

@@ -31,6 +31,7 @@
  * views turned off, so nothing the plugin defined can run inside them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +45,9 @@
 
 #define NAME_MAX_LEN 64
 #define WORK_CHECK 65536 /* units of pdb_work between clock readings */
-#define WAL_FRAME_HDR 24
+#define WAL_FRAME_HDR 24 /* sqlite.org/fileformat.html, 4.1 */
 #define WAL_HDR 32
 #define WAL_MIN_FRAMES 8
-#define WALL_TIMES 8 /* a call's wall time may be this many times its limit */
 
 /* --- names and paths --- */
 
@@ -123,10 +123,9 @@ static int full(struct store_pdb *db, int err)
                        "on the disk of the fastn home");
     else if (store__fault() == STORE__FAULT_QUOTA)
         set_errmsg(db,
-                   "the transaction is larger than the database's write-ahead "
-                   "log may grow (%llu bytes of its quota of %llu): commit "
-                   "in smaller transactions",
-                   (unsigned long long)db->acct->wal_max,
+                   "the database and its write-ahead log are at their quota "
+                   "of %llu bytes: commit in smaller transactions, or "
+                   "delete rows",
                    (unsigned long long)db->quota_bytes);
     else
         set_errmsg(db, "the database is at its quota of %llu bytes",
@@ -179,15 +178,35 @@ static uint64_t clock_ns(clockid_t id)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* Nanoseconds the calling thread has waited for a CPU (on a run queue),
+ * from /proc/thread-self/schedstat (kept open, one per thread); 0 where
+ * the system does not say. */
+static uint64_t waited_ns(void)
+{
+    static _Thread_local int fd = -1;
+    char buf[96];
+    unsigned long long run, wait;
+    if (fd == -1) {
+        fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+        fd = fd < 0 ? -2 : fd;
+    }
+    ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return sscanf(buf, "%llu %llu", &run, &wait) == 2 ? wait : 0;
+}
+
 /*
- * Whether the timed call may go on: until the daemon's thread has spent
- * time_limit of CPU time on it, or WALL_TIMES that of wall time (waiting
- * on the disk, or a system too loaded to run the daemon), so a call is
- * not cut short for time the system gave to others. The CPU time is a system
- * call, read from a quarter of the limit on, at most every eighth of it;
- * the wall time before its first reading counts as CPU time, and the call
- * never stops at that first reading (it may have been preempted just
- * before). Until a quarter of the limit, nothing but the wall clock.
+ * Whether the timed call may go on: until it has taken time_limit of the
+ * daemon's own time, the wall time less what the thread waited for a CPU
+ * (a daemon the system did not run is not the plugin's doing; waiting on
+ * the disk is). That wait is read from a quarter of the limit on, at
+ * most every eighth of it; what came before its first reading counts as
+ * a quarter of the limit at most (the first check comes 100 VM steps,
+ * 256 KiB or one slow function's chunk after that), and the call never
+ * stops at that first reading. Until a quarter of the limit, nothing but
+ * the clock is read.
  */
 static bool time_ok(struct store_pdb *db)
 {
@@ -198,18 +217,18 @@ static bool time_ok(struct store_pdb *db)
         return false;
     uint64_t wall = clock_ns(CLOCK_MONOTONIC) - c->wall0;
     uint64_t limit = c->time_limit, q = limit / 4;
-    if (wall < q || (c->cpu_wall && wall - c->cpu_read < q / 2))
+    if (wall < q || (c->mark && wall - c->read_at < q / 2))
         return true;
-    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    c->cpu_read = wall;
-    if (!c->cpu_wall) {
-        c->cpu_wall = wall;
-        c->cpu0 = cpu;
+    uint64_t waited = waited_ns();
+    c->read_at = wall;
+    if (!c->mark) {
+        c->mark = wall;
+        c->waited0 = waited;
         return true;
     }
-    uint64_t need = limit > c->cpu_wall + q ? limit - c->cpu_wall : q;
-    if (cpu - c->cpu0 < need &&
-        (wall < WALL_TIMES * limit || wall - c->cpu_wall < q))
+    uint64_t since = wall - c->mark, w = waited - c->waited0;
+    uint64_t own = (c->mark < q ? c->mark : q) + (w < since ? since - w : 0);
+    if (own < limit)
         return true;
     c->stop = PDB_STOP_TIME;
     return false;
@@ -251,9 +270,20 @@ struct store__acct *pdb_enter(struct store_pdb *db)
     return store__acct_enter(db->acct);
 }
 
+/* A transaction that ended without committing logged no pages; if it
+ * wrote frames to the log (it spilled, then failed or rolled back), they
+ * are dead but still take room in the quota, and a later transaction
+ * could find none: a checkpoint truncates the log (rare: a rollback after
+ * the cache spilled). */
 void pdb_leave(struct store_pdb *db, struct store__acct *prev)
 {
-    (void)db;
+    struct store__acct *a = db->acct;
+    if (db->db && sqlite3_get_autocommit(db->db)) {
+        a->txn_pages = 0;
+        if (a->quota && a->wal_bytes > a->wal_live)
+            sqlite3_wal_checkpoint_v2(db->db, "main",
+                                      SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
     store__acct_leave(prev);
 }
 
@@ -348,47 +378,63 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
                                : store__err(rc);
 }
 
+/* After each commit: once the log holds half of the room the pages leave
+ * it in the quota (at most SQLite's usual 1000 frames), a checkpoint
+ * copies it into the database and truncates it, so the room is back
+ * before the next transaction needs it. Its failure (a full disk) is not
+ * the commit's: the log then grows until the quota or the disk stops it.
+ * Instead of SQLite's autocheckpoint, which leaves the log's file at its
+ * largest. */
+static int wal_hook(void *arg, sqlite3 *c, const char *name, int frames)
+{
+    struct store_pdb *db = arg;
+    const struct store__acct *a = db->acct;
+    uint64_t frame = (uint64_t)a->page_size + WAL_FRAME_HDR;
+    uint64_t used = (uint64_t)a->db_pages * a->page_size;
+    uint64_t room = a->quota > used ? (a->quota - used) / frame : 0;
+    uint64_t at = room / 2 < 1000 ? room / 2 : 1000;
+    if ((uint64_t)frames >= (at ? at : 1))
+        sqlite3_wal_checkpoint_v2(c, name, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                                  NULL);
+    return SQLITE_OK;
+}
+
 /*
- * The quota covers the database and its write-ahead log (the journal too,
- * while there is one; there is no -shm file, see store__open_db). The log
- * gets a quarter of it, between WAL_MIN_FRAMES pages and
- * STORE_PDB_WAL_MAX, the pages the rest: max_page_count. Whatever commits
- * is later copied into the database by a checkpoint, which SQLite runs
- * after a commit once the log holds half of its room; so one transaction
- * may always change at least half the log's room of pages.
+ * The quota covers the database and its write-ahead log together (the
+ * journal too, while there is one; there is no -shm file, see
+ * store__open_db): the VFS refuses a frame of the log when the pages and
+ * the log would pass it. max_page_count keeps the pages to the quota less
+ * WAL_MIN_FRAMES frames, so a database at its pages still has room in the
+ * log to delete rows; the log may use all that the pages leave, so one
+ * transaction may write as much as the quota has room for.
  */
 static int set_quota(struct store_pdb *db)
 {
-    char sql[200];
-    int64_t page = 0, pages = 0;
+    char sql[64];
+    int64_t page = 0, pages = 0, count = 0;
     int err = pragma_int(db->db, "PRAGMA page_size", &page);
     if (err || page <= 0)
         return err ? err : FASTN_ERR_STORE;
-    uint64_t frame = (uint64_t)page + WAL_FRAME_HDR;
-    uint64_t wal_min = WAL_MIN_FRAMES * frame + WAL_HDR;
-    uint64_t wal = db->quota_bytes / 4;
-    wal = wal < wal_min             ? wal_min
-          : wal > STORE_PDB_WAL_MAX ? STORE_PDB_WAL_MAX
-                                    : wal;
-    uint64_t want =
-        db->quota_bytes > wal ? (db->quota_bytes - wal) / (uint64_t)page : 0;
+    uint64_t wal_min =
+        WAL_MIN_FRAMES * ((uint64_t)page + WAL_FRAME_HDR) + WAL_HDR;
+    uint64_t want = db->quota_bytes > wal_min
+                        ? (db->quota_bytes - wal_min) / (uint64_t)page
+                        : 0;
     snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%llu",
              (unsigned long long)(want < 4 ? 4 : want));
     err = pragma_int(db->db, sql, &pages); /* never below the pages in use */
+    if (!err)
+        err = pragma_int(db->db, "PRAGMA page_count", &count);
     if (err)
         return err;
-    uint64_t used = (uint64_t)pages * (uint64_t)page;
-    wal = db->quota_bytes > used + wal_min ? db->quota_bytes - used : wal_min;
-    db->acct->wal_max = wal;
-    uint64_t ckpt = wal / frame / 2;
-    snprintf(sql, sizeof(sql),
-             "PRAGMA journal_size_limit=%llu; PRAGMA wal_autocheckpoint=%llu;"
-             "PRAGMA cache_size=-1024;",
-             (unsigned long long)wal,
-             (unsigned long long)(ckpt < 1      ? 1
-                                  : ckpt > 1000 ? 1000
-                                                : ckpt));
-    return store__exec(db->db, sql);
+    struct store__acct *a = db->acct;
+    uint64_t need = (uint64_t)pages * (uint64_t)page + wal_min;
+    a->quota = db->quota_bytes > need ? db->quota_bytes : need;
+    a->page_size = (uint32_t)page;
+    a->db_pages = (uint32_t)count;
+    a->txn_pages = 0;
+    sqlite3_wal_hook(db->db, wal_hook, db);
+    return store__exec(db->db, "PRAGMA cache_size=-1024;");
 }
 
 static void apply_limits(struct store_pdb *db, const struct store_pdb_limits *l,
@@ -485,7 +531,7 @@ void store_pdb_close(struct store_pdb *db)
         sqlite3_finalize(db->stmts[i].st);
     sqlite3_close_v2(db->db); /* rolls back an open transaction */
     if (db->acct)
-        pdb_leave(db, prev);
+        store__acct_leave(prev);
     store__acct_close(db->acct);
     free(db->stmts);
     free(db);
@@ -608,7 +654,6 @@ int store_pdb_usage(struct store_pdb *db, struct store_pdb_usage *u)
     *u = (struct store_pdb_usage){
         .disk_bytes = db->acct->db_bytes + db->acct->wal_bytes,
         .quota_bytes = db->quota_bytes,
-        .wal_max = db->acct->wal_max,
         .heap_bytes = db->acct->bytes,
         .heap_peak = db->acct->peak,
         .heap_limit = db->acct->limit,

@@ -221,9 +221,9 @@ struct store_pdb;
 
 struct store_pdb_limits {
     /* What the database's files (the database, its write-ahead log and
-     * journal) may take on disk; 0: STORE_PDB_QUOTA_DEFAULT. A quarter
-     * (at least 8 pages, at most STORE_PDB_WAL_MAX) is the log's room, the
-     * rest the database's pages. */
+     * journal) may take on disk together; 0: STORE_PDB_QUOTA_DEFAULT. The
+     * pages may take all but 8 of the log's frames; the log, what the
+     * pages leave. */
     uint64_t quota_bytes;
     unsigned max_statements; /* open statements; 0: the default */
     /* SQLite VM steps one call (exec, prepare or step) may take before it
@@ -237,7 +237,6 @@ struct store_pdb_limits {
 
 #define STORE_PDB_QUOTA_DEFAULT (16ull << 20)
 #define STORE_PDB_QUOTA_MAX (1ull << 30)
-#define STORE_PDB_WAL_MAX (16ull << 20)
 #define STORE_PDB_STATEMENTS_DEFAULT 32
 #define STORE_PDB_STATEMENTS_MAX 256
 #define STORE_PDB_VM_STEPS_DEFAULT 10000000ull
@@ -281,8 +280,8 @@ int store_pdb_destroy(const char *data_dir, const char *name);
  * a negative fastn_err:
  *   FASTN_ERR_STORE_DENIED     the authorizer refused the statement, or
  *                              its text names STORE_PDB_RESERVED_PREFIX
- *   FASTN_ERR_STORE_QUOTA      the database is at its size quota, or the
- *                              transaction outgrew the write-ahead log
+ *   FASTN_ERR_STORE_QUOTA      the database, with its write-ahead log, is
+ *                              at its quota
  *   FASTN_ERR_DISK_FULL        the file system has no room
  *   FASTN_ERR_STORE_LIMIT      the call passed its VM steps (budget)
  *   FASTN_ERR_STORE_TIMEOUT    the call passed its time (budget)
@@ -351,10 +350,11 @@ int store_pdb_event_end(struct store_pdb *db);
  *   steps    SQLite VM steps (0, or above max_vm_steps: max_vm_steps);
  *            past them the call stops with FASTN_ERR_STORE_LIMIT
  *   time_ns  time from the call's start (0: STORE_PDB_TIME_DEFAULT_NS):
- *            the call stops with FASTN_ERR_STORE_TIMEOUT once the daemon's
- *            thread has spent that much CPU time on it, or 8 times that
- *            of wall time (on an idle system the two are the same; one
- *            too loaded to run the daemon does not cut calls short).
+ *            the call stops with FASTN_ERR_STORE_TIMEOUT once it has held
+ *            the daemon's thread that long: wall time, less what the
+ *            thread waited for a CPU (/proc/thread-self/schedstat), so a
+ *            system too loaded to run the daemon does not cut calls short,
+ *            while waiting on the disk counts.
  * SQLite cannot pause a statement and resume it later: a stopped call
  * undoes its statement (and the transaction may have been rolled back),
  * so a plugin splits work that needs more. The time is checked every
@@ -391,7 +391,6 @@ bool store_pdb_in_transaction(struct store_pdb *db);
 struct store_pdb_usage {
     uint64_t disk_bytes;  /* its files now: database, log, journal */
     uint64_t quota_bytes; /* what they may take */
-    uint64_t wal_max;     /* of which the write-ahead log's room */
     uint64_t data_bytes;  /* pages in use times page size */
     uint64_t heap_bytes;  /* memory SQLite holds for it now */
     uint64_t heap_peak;   /* the most it held since it was opened */

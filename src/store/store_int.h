@@ -77,7 +77,9 @@ char *store__strdup(const char *s);
  * Each block remembers its account, so it is uncharged from the right
  * one wherever it is freed. The same account counts the plugin's files
  * (vfs.c: files opened while it is current are its own): the database,
- * and the write-ahead log and journal, which may not grow past wal_max.
+ * and the write-ahead log and journal, which may grow only while the
+ * database's pages (as of its last commit, or the log's transaction) and
+ * the log together stay within quota.
  * An account lives until its owner has closed it and its last block and
  * file are gone. With no account current (state.sqlite), nothing is
  * charged or limited.
@@ -98,9 +100,13 @@ struct store__acct {
     bool (*check)(void *arg);
     void *check_arg;
     /* files (vfs.c) */
-    uint64_t db_bytes;  /* database file(s) */
+    uint64_t db_bytes;  /* the database file */
     uint64_t wal_bytes; /* -wal and -journal */
-    uint64_t wal_max;   /* what wal_bytes may grow to; 0: no limit */
+    uint64_t quota;     /* pages and log together; 0: no limit */
+    uint32_t page_size; /* 0: not known yet (no limit either) */
+    uint32_t db_pages;  /* the database's pages as of its last commit */
+    uint32_t txn_pages; /* the highest page the open transaction logged */
+    uint64_t wal_live;  /* where the log's committed frames end */
 };
 
 #define STORE__CHECK_BYTES (256u << 10)
@@ -128,7 +134,7 @@ void store__acct_unref(struct store__acct *a);
 struct store__acct *store__acct_current(void);
 
 /* The VFS every store connection uses (vfs.c): the system's, which also
- * counts an account's files, holds its write-ahead log to wal_max, refuses
+ * counts an account's files, holds its pages and log within quota, refuses
  * temporary files while an account is current (temp_store is MEMORY: none
  * should be asked for, none may land outside the home), and notes why the
  * last write failed. */
@@ -138,7 +144,7 @@ int store__vfs_register(void);
 enum store__fault {
     STORE__FAULT_NONE,
     STORE__FAULT_DISK_FULL, /* no room: ENOSPC, EDQUOT, EFBIG */
-    STORE__FAULT_QUOTA,     /* the write-ahead log reached wal_max */
+    STORE__FAULT_QUOTA,     /* pages and log would pass the quota */
     STORE__FAULT_TEMP,      /* a temporary file was asked for and refused */
 };
 /* Why the last write on this thread failed. A write to the daemon's own

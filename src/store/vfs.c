@@ -3,11 +3,14 @@
  * the store (store_int.h, "accounts"):
  *
  *  - files opened while an account is current are counted in it: the
- *    database file, and the write-ahead log and rollback journal, which
- *    may not grow past the account's wal_max (a write that would is
- *    refused with SQLITE_FULL, noted as STORE__FAULT_QUOTA). Writes to the
+ *    database file, and the write-ahead log and rollback journal. A frame
+ *    of the log (or a journal's growth) is refused with SQLITE_FULL,
+ *    noted as STORE__FAULT_QUOTA, when the database's pages (as of its
+ *    last commit, or the highest page the transaction logged: read from
+ *    the frames' headers, WAL format of sqlite.org/fileformat.html 4.1)
+ *    and the log would pass the account's quota together. Writes to the
  *    database file itself are never refused: in WAL mode they come only
- *    from checkpoints, whose pages max_page_count already bounds, and a
+ *    from checkpoints, which copy into it pages already counted, and a
  *    refused checkpoint would leave the log unable to shrink;
  *  - no temporary file is opened while an account is current: plugin
  *    connections keep temp_store in MEMORY (counted in their heap), so
@@ -26,7 +29,10 @@
 #include "fastn/err.h"
 #include "store/store_int.h"
 
-enum { K_OTHER, K_DB, K_WAL };
+enum { K_OTHER, K_DB, K_WAL, K_JOURNAL };
+
+#define WAL_HDR 32
+#define WAL_FRAME_HDR 24
 
 struct sfile {
     sqlite3_file base; /* pMethods: &io_methods once open */
@@ -116,19 +122,73 @@ static int f_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
     return real(f)->pMethods->xRead(real(f), p, n, off);
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+/* What a write of n bytes at off to f (the log or journal of an account)
+ * would make of it. A frame's header gives the page it carries and, in a
+ * commit frame, the database's pages after it; the whole frame counts
+ * from its header on. */
+struct log_write {
+    uint64_t end;    /* the file's size after it */
+    uint32_t pages;  /* the database's pages then */
+    uint32_t commit; /* a commit frame: the pages it commits; else 0 */
+    bool header;     /* it is a frame's header */
+};
+
+static struct log_write log_write(const struct sfile *f, const uint8_t *p,
+                                  int n, uint64_t off)
+{
+    const struct store__acct *a = f->acct;
+    uint64_t frame = (uint64_t)a->page_size + WAL_FRAME_HDR;
+    struct log_write w = {.end = off + (uint64_t)n, .pages = a->db_pages};
+    if (a->txn_pages > w.pages)
+        w.pages = a->txn_pages;
+    if (f->kind == K_WAL && off >= WAL_HDR && (off - WAL_HDR) % frame == 0 &&
+        n >= WAL_FRAME_HDR) {
+        w.header = true;
+        w.end = off + frame > w.end ? off + frame : w.end;
+        w.pages = be32(p) > w.pages ? be32(p) : w.pages;
+        w.commit = be32(p + 4);
+    }
+    if (f->size > w.end)
+        w.end = f->size;
+    return w;
+}
+
 static int f_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 {
     struct sfile *f = (struct sfile *)file;
     struct store__acct *a = f->acct;
-    uint64_t end = (uint64_t)off + (uint64_t)n;
-    if (a && f->kind == K_WAL && end > f->size && a->wal_max &&
-        a->wal_bytes - f->size + end > a->wal_max) {
-        fault = STORE__FAULT_QUOTA;
-        return SQLITE_FULL;
+    bool counted = a && a->quota && a->page_size &&
+                   (f->kind == K_WAL || f->kind == K_JOURNAL);
+    struct log_write w = {0};
+    if (counted) {
+        w = log_write(f, p, n, (uint64_t)off);
+        if ((uint64_t)w.pages * a->page_size + a->wal_bytes - f->size + w.end >
+            a->quota) {
+            fault = STORE__FAULT_QUOTA;
+            return SQLITE_FULL;
+        }
     }
+    uint64_t end = (uint64_t)off + (uint64_t)n;
     int rc = wrote(f, f->real->pMethods->xWrite(f->real, p, n, off));
-    if (rc == SQLITE_OK && end > f->size)
+    if (rc != SQLITE_OK)
+        return rc;
+    if (end > f->size)
         resize(f, end);
+    if (a && f->kind == K_WAL && off == 0)
+        a->wal_live = WAL_HDR; /* the log starts over */
+    if (counted && w.header && w.commit) {
+        a->db_pages = w.commit;
+        a->txn_pages = 0;
+        a->wal_live = w.end;
+    } else if (counted && w.header) {
+        a->txn_pages = w.pages;
+    }
     return rc;
 }
 
@@ -138,6 +198,9 @@ static int f_truncate(sqlite3_file *file, sqlite3_int64 size)
     int rc = wrote(f, f->real->pMethods->xTruncate(f->real, size));
     if (rc == SQLITE_OK)
         resize_from_disk(f);
+    if (rc == SQLITE_OK && f->acct && f->kind == K_WAL &&
+        f->acct->wal_live > f->size)
+        f->acct->wal_live = f->size;
     return rc;
 }
 
@@ -270,8 +333,10 @@ static int kind_of(int flags)
 {
     if (flags & SQLITE_OPEN_MAIN_DB)
         return K_DB;
-    if (flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL))
+    if (flags & SQLITE_OPEN_WAL)
         return K_WAL;
+    if (flags & SQLITE_OPEN_MAIN_JOURNAL)
+        return K_JOURNAL;
     return K_OTHER;
 }
 
@@ -298,6 +363,8 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file,
         f->acct = a;
         store__acct_ref(a);
         resize_from_disk(f);
+        if (f->kind == K_WAL)
+            a->wal_live = f->size; /* what is there is recovered */
     }
     f->base.pMethods = &io_methods;
     return SQLITE_OK;

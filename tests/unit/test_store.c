@@ -823,6 +823,9 @@ TEST(pdb_work_limit)
     struct store_pdb_limits lim = {.max_vm_steps = 100000};
     snprintf(dir, sizeof(dir), "%s/data", tmpdir);
     CHECK_ERR(store_pdb_open(dir, "spin", &lim, &db), 0);
+    /* time enough: what stops it is its steps */
+    store_pdb_budget_set(db,
+                         &(struct store_pdb_budget){.time_ns = 10000000000});
     const char *forever = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
                           " SELECT x + 1 FROM c) SELECT count(*) FROM c";
     CHECK_ERR(EXEC(db, forever), FASTN_ERR_STORE_LIMIT);
