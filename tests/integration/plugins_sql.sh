@@ -93,7 +93,7 @@ watch_fds() {
     while kill -0 "$1" 2>/dev/null; do
         ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null |
             sed -n 's/.* -> \(\/.*\)/\1/p' |
-            grep -v "^$H/\|^/dev/\|^/proc/" >>"$TMPROOT/outside.out" || true
+            grep -v "^$H\(/\|$\)\|^/dev/\|^/proc/" >>"$TMPROOT/outside.out" || true
         sleep 0.005
     done
 }
