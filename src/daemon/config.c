@@ -32,7 +32,16 @@ static const char template_text[] =
     "# socket-group = fastn\n"
     "#\n"
     "# log-level = info\n"
+    "# Control connections at once (default: from the file descriptor\n"
+    "# limit, at most 1024; the last sixteenth kept for fastnd's user and\n"
+    "# root), and what one other user may hold:\n"
     "# max-clients = 1024\n"
+    "# max-clients-per-uid = 256\n"
+    "# max-handlers-per-client = 256\n"
+    "# max-handlers-per-uid = 1024\n"
+    "# max-pending-per-uid = 1024\n"
+    "# Seconds a connection may take to send its first request:\n"
+    "# request-timeout = 5\n"
     "# Network listen addresses (repeatable; default /ip4/0.0.0.0/tcp/4004\n"
     "# and /ip6/::/tcp/4004, or a free port when 4004 is taken):\n"
     "# listen = /ip4/0.0.0.0/tcp/4004\n"
@@ -192,6 +201,8 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
          offsetof(struct daemon_config, has_ping_timeout), 1},
         {"handshake-timeout", offsetof(struct daemon_config, handshake_timeout),
          offsetof(struct daemon_config, has_handshake_timeout), 1},
+        {"request-timeout", offsetof(struct daemon_config, request_timeout),
+         offsetof(struct daemon_config, has_request_timeout), 1},
     };
     unsigned long n;
 
@@ -200,6 +211,44 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
         if (strcmp(key, keys[i].key))
             continue;
         if (!parse_number(v, 86400, &n) || n < keys[i].min) {
+            *rc = FASTN_ERR_INVAL;
+            return true;
+        }
+        *(unsigned *)((char *)cfg + keys[i].val) = (unsigned)n;
+        *(bool *)((char *)cfg + keys[i].has) = true;
+        return true;
+    }
+    return false;
+}
+
+/* The control clients' limits: true when key is one (*rc says whether
+ * its value was good). */
+static bool apply_count(struct daemon_config *cfg, const char *key,
+                        const char *v, int *rc)
+{
+#define K_(name, field)                                                        \
+    {                                                                          \
+        name, offsetof(struct daemon_config, field),                           \
+            offsetof(struct daemon_config, has_##field)                        \
+    }
+    static const struct {
+        const char *key;
+        size_t val, has;
+    } keys[] = {
+        K_("max-clients", max_clients),
+        K_("max-clients-per-uid", max_clients_per_uid),
+        K_("max-handlers-per-client", max_handlers_per_client),
+        K_("max-handlers-per-uid", max_handlers_per_uid),
+        K_("max-pending-per-uid", max_pending_per_uid),
+    };
+#undef K_
+    unsigned long n;
+
+    *rc = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key))
+            continue;
+        if (!parse_number(v, 1000000, &n) || n == 0) {
             *rc = FASTN_ERR_INVAL;
             return true;
         }
@@ -251,12 +300,8 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         cfg->has_max_connections = true;
         return 0;
     }
-    if (!strcmp(key, "max-clients")) {
-        if (!parse_number(v, 65536, &n) || n == 0)
-            return fail(c, FASTN_ERR_INVAL, "max-clients wants 1..65536");
-        cfg->max_clients = (unsigned)n;
-        return 0;
-    }
+    if (apply_count(cfg, key, v, &rc) || rc)
+        return rc ? fail(c, rc, "%s wants a whole number 1..1000000", key) : 0;
     log_msg(LOG_WARN, "config", "line %u: unknown key '%s' skipped", c->lineno,
             key);
     return 0;

@@ -90,6 +90,23 @@ static int lock_home(struct daemon *d, char *err, size_t errlen)
     return 0;
 }
 
+/* The control clients' limits: defaults for max-clients (from the config
+ * or the file descriptor limit), then what the config sets. */
+static void apply_limits(struct ipc_limits *l, const struct daemon_config *c)
+{
+    ipc_limits_default(l, c->max_clients);
+    if (c->has_max_clients_per_uid)
+        l->max_clients_per_uid = c->max_clients_per_uid;
+    if (c->has_max_handlers_per_client)
+        l->max_handlers_per_client = c->max_handlers_per_client;
+    if (c->has_max_handlers_per_uid)
+        l->max_handlers_per_uid = c->max_handlers_per_uid;
+    if (c->has_max_pending_per_uid)
+        l->max_pending_per_uid = c->max_pending_per_uid;
+    if (c->has_request_timeout)
+        l->request_timeout_ms = c->request_timeout * 1000;
+}
+
 static void apply_config(struct daemon *d)
 {
     struct daemon_config *c = &d->config;
@@ -104,6 +121,7 @@ static void apply_config(struct daemon *d)
     p->n_allow_gids = c->n_allow_gids;
     p->admin_gids = c->admin_gids;
     p->n_admin_gids = c->n_admin_gids;
+    apply_limits(&d->host.limits, c);
 }
 
 static int load_config(struct daemon *d, char *err, size_t errlen)
@@ -118,6 +136,8 @@ static int load_config(struct daemon *d, char *err, size_t errlen)
     rc = daemon_config_load(&d->config, d->config_path, err, errlen);
     if (rc)
         return rc;
+    daemon_fds_fill(&d->fds, &d->config);
+    daemon_fds_log(&d->fds, &d->config);
     apply_config(d);
     return 0;
 }
@@ -202,11 +222,11 @@ static void on_reload_signal(uv_signal_t *h, int signum)
         daemon_config_cleanup(&fresh);
         return;
     }
+    daemon_fds_fill(&d->fds, &fresh);
     daemon_net_reload(d, &fresh);
     daemon_config_cleanup(&d->config);
     d->config = fresh;
     apply_config(d);
-    d->ipc.max_clients = d->config.max_clients;
     if (d->config.has_socket_group &&
         chown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
         log_msg(LOG_ERROR, "daemon", "SIGHUP: cannot set the group of %s: %s",
@@ -237,8 +257,7 @@ static int start_control(struct daemon *d, char *err, size_t errlen)
     d->host.identity = &d->identity;
     d->host.home = d->home;
     d->host.started_ms = uv_now(&d->loop);
-    rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid,
-                          d->config.max_clients);
+    rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid);
     if (rc == FASTN_ERR_DAEMON_RUNNING)
         return fail(err, errlen, rc,
                     "a daemon already answers on %s; stop it first or use "
@@ -293,6 +312,9 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
     memset(d, 0, sizeof(*d));
     d->opts = opts;
     d->lock_fd = -1;
+    /* before anything holds a descriptor: raise the limit, derive from it */
+    daemon_fds_raise(&d->fds);
+    daemon_fds_derive(&d->fds);
     if (opts->has_log_level)
         log_set_level(opts->log_level);
     if ((rc = setup_home(d, err, errlen)) || (rc = lock_home(d, err, errlen)))

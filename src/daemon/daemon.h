@@ -27,6 +27,24 @@ struct store;
 struct swarm;
 struct router;
 
+/* The file descriptor limit and what fastnd derives from it (fds.c). */
+struct daemon_fds {
+    uint64_t was, nofile, hard; /* soft limit at start, now; hard limit */
+    bool raised;
+    unsigned max_clients, max_connections, max_handshakes, max_splices;
+};
+/* Raises the soft RLIMIT_NOFILE to the hard limit; records both. */
+void daemon_fds_raise(struct daemon_fds *f);
+/* Derives the limits from f->nofile. */
+void daemon_fds_derive(struct daemon_fds *f);
+/* Fills the config's max-clients and max-connections with the derived
+ * values where the file did not set them, and the handshake limit. */
+void daemon_fds_fill(const struct daemon_fds *f, struct daemon_config *c);
+/* One log line with the limit and the limits in force (a warning when
+ * the limit made them smaller than the defaults, or the config's pass
+ * it). */
+void daemon_fds_log(const struct daemon_fds *f, const struct daemon_config *c);
+
 struct daemon {
     const struct daemon_options *opts;
     struct daemon_config config;
@@ -35,6 +53,7 @@ struct daemon {
     char config_path[PATH_MAX];
     bool home_is_temp; /* made for p2pd-style runs; removed at exit */
     int lock_fd;
+    struct daemon_fds fds;
     struct identity identity;
     bool has_identity;
     uv_loop_t loop;

@@ -185,6 +185,8 @@ static void apply_timing(const struct daemon_config *c, struct swarm_config *sc)
         sc->handshake_timeout_ms = c->handshake_timeout * 1000;
     if (c->has_max_connections)
         sc->max_connections = c->max_connections;
+    if (c->max_handshakes) /* derived from the fd limit (fds.c) */
+        sc->max_handshakes = c->max_handshakes;
 }
 
 static int open_store(struct daemon *d)
@@ -230,6 +232,8 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
                  "change --listen or the config's listen");
     if (!rc)
         rc = router_new(&d->loop, d->swarm, &d->router);
+    if (!rc) /* each spliced stream holds a descriptor (fds.c) */
+        router_set_max_splices(d->router, d->fds.max_splices);
     if (rc) {
         if (!err[0])
             snprintf(err, errlen, "cannot start the network: %s",

@@ -7,6 +7,11 @@
  * client that does not read its answers cannot make the daemon buffer
  * without bound. A connection whose session is closing is closed once its
  * last response has been written.
+ *
+ * File descriptors: the daemon derives max-clients from its limit, so
+ * accept does not run out; when it does (EMFILE, ENFILE) libuv's loop
+ * closes the pending connections with its reserve descriptor rather than
+ * spin, and this file says so in the log (rate-limited).
  */
 #include "ipc/server.h"
 
@@ -225,6 +230,15 @@ static void on_connection(uv_stream_t *listener, int status)
     struct ipc_peer peer;
     struct ipc_conn *c;
 
+    if (status == UV_EMFILE || status == UV_ENFILE) {
+        LOG_RATELIMITED(LOG_ERROR, "ipc",
+                        "out of file descriptors with %u control "
+                        "connections open: connections waiting were "
+                        "closed (%s); lower max-clients or "
+                        "max-connections, or raise the limit (ulimit -n)",
+                        srv->host->clients, uv_strerror(status));
+        return;
+    }
     if (status < 0) {
         LOG_RATELIMITED(LOG_WARN, "ipc", "accept failed: %s",
                         uv_strerror(status));
@@ -247,15 +261,14 @@ static void on_connection(uv_stream_t *listener, int status)
     ipc_session_init(&c->session, srv->host, &peer);
     c->session.wake = on_session_wake;
     c->session.wake_arg = c;
+    c->session.opened_ms = uv_now(srv->loop);
     if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 ||
         peer_credentials(&c->pipe, &c->session.peer) != 0) {
         conn_close(c);
         return;
     }
-    if (srv->host->clients > srv->max_clients)
-        ipc_session_reject(&c->session, FASTN_ERR_BUSY,
-                           "fastnd has too many clients; try again later");
-    else if (ipc_session_open(&c->session) == 0)
+    /* admission, then the connection limits (ipc_limits_admit) */
+    if (ipc_session_open(&c->session) == 0)
         log_msg(LOG_DEBUG, "ipc", "client pid %d uid %u connected",
                 (int)c->session.peer.pid, (unsigned)c->session.peer.uid);
     /* Even a refused client is read from: its EOF or reset ends it. */
@@ -313,9 +326,33 @@ static int bind_socket(struct ipc_server *srv, gid_t sock_gid, bool *bound)
     return 0;
 }
 
+/* How often the deadlines are checked: a quarter of the timeout, within
+ * 100 ms .. 1 s, so that a connection closes at most that late. */
+static uint64_t deadline_period(const struct ipc_server *srv)
+{
+    uint64_t t = srv->host->limits.request_timeout_ms / 4;
+    return t < 100 ? 100 : t > 1000 ? 1000 : t;
+}
+
+/* Closes the connections that owe a request past its deadline. */
+static void on_deadlines(uv_timer_t *t)
+{
+    struct ipc_server *srv = t->data;
+    uint64_t now = uv_now(srv->loop);
+    struct ipc_conn *c, *next;
+
+    for (c = srv->conns; c; c = next) {
+        next = c->next;
+        if (c->closing || ipc_session_deadline(&c->session) > now)
+            continue;
+        ipc_session_expire(&c->session);
+        conn_flush(c); /* the error goes out, then the connection closes */
+    }
+    uv_timer_set_repeat(t, deadline_period(srv));
+}
+
 int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
-                     struct ipc_host *host, const char *path, gid_t sock_gid,
-                     unsigned max_clients)
+                     struct ipc_host *host, const char *path, gid_t sock_gid)
 {
     bool bound = false;
     int err, rc;
@@ -325,7 +362,6 @@ int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
     srv->host = host;
-    srv->max_clients = max_clients;
     memcpy(srv->path, path, strlen(path) + 1);
     err = clear_stale_socket(path);
     if (err)
@@ -342,12 +378,18 @@ int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
             err = FASTN_ERR_IO;
         }
     }
+    if (!err && !host->watch && ipc_watch_new(loop, host, &host->watch))
+        err = FASTN_ERR_NOMEM;
     if (err) {
         uv_close((uv_handle_t *)&srv->listener, NULL);
         if (bound)
             unlink(path);
         return err;
     }
+    uv_timer_init(loop, &srv->deadlines);
+    srv->deadlines.data = srv;
+    uv_timer_start(&srv->deadlines, on_deadlines, deadline_period(srv),
+                   deadline_period(srv));
     srv->listening = true;
     return 0;
 }
@@ -358,7 +400,10 @@ void ipc_server_close(struct ipc_server *srv)
         return;
     srv->listening = false;
     uv_close((uv_handle_t *)&srv->listener, NULL);
+    uv_close((uv_handle_t *)&srv->deadlines, NULL);
     unlink(srv->path);
     while (srv->conns)
         conn_close(srv->conns);
+    ipc_watch_close(srv->host->watch);
+    srv->host->watch = NULL;
 }

@@ -1,8 +1,10 @@
 /*
  * The control socket on libuv: listens on a Unix socket (mode 0660),
  * reads each client's peer credentials on accept and runs one
- * ipc_session per connection (ipc.h). This file and the daemon's main
- * loop are the only ipc code that sees libuv.
+ * ipc_session per connection (ipc.h), under host->limits (read at each
+ * use, so the daemon may change them on SIGHUP): connection slots and
+ * the request deadline, enforced by a timer. This file, watch.c and the
+ * daemon's main loop are the only ipc code that sees libuv.
  */
 #ifndef FASTN_IPC_SERVER_H
 #define FASTN_IPC_SERVER_H
@@ -24,7 +26,7 @@ struct ipc_server {
     uv_pipe_t listener;
     struct ipc_host *host; /* borrowed */
     struct ipc_conn *conns;
-    unsigned max_clients;
+    uv_timer_t deadlines; /* closes connections past their deadline */
     bool listening;
     char path[IPC_SOCKET_PATH_MAX + 1];
     char rbuf[64 * 1024]; /* every read lands here, then goes to a session */
@@ -32,16 +34,17 @@ struct ipc_server {
 
 /* Listens on path. An existing socket there is removed when no daemon
  * answers on it (left behind by a crash); sock_gid, unless (gid_t)-1,
- * becomes the socket's group. Errors: FASTN_ERR_TOO_LARGE (path too long),
- * FASTN_ERR_DAEMON_RUNNING (a live daemon answers on path),
- * FASTN_ERR_EXISTS (path is something other than a socket),
- * FASTN_ERR_IO (bind/listen failed; errno-style detail is logged). */
+ * becomes the socket's group. Also sets up host->watch (watch.c).
+ * Errors: FASTN_ERR_TOO_LARGE (path too long), FASTN_ERR_DAEMON_RUNNING
+ * (a live daemon answers on path), FASTN_ERR_EXISTS (path is something
+ * other than a socket), FASTN_ERR_IO (bind/listen failed; errno-style
+ * detail is logged), FASTN_ERR_NOMEM. */
 int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
-                     struct ipc_host *host, const char *path, gid_t sock_gid,
-                     unsigned max_clients);
+                     struct ipc_host *host, const char *path, gid_t sock_gid);
 
-/* Stops listening, removes the socket file and closes every client
- * connection; the handles finish closing on the next loop turns. */
+/* Stops listening, removes the socket file, closes every client
+ * connection and the process watch; the handles finish closing on the
+ * next loop turns. */
 void ipc_server_close(struct ipc_server *srv);
 
 #endif

@@ -398,6 +398,7 @@ void swarm_set_timing(struct swarm *sw, const struct swarm_config *cfg)
     c->keepalive_ms = cfg->keepalive_ms;
     c->ping_timeout_ms = cfg->ping_timeout_ms;
     c->max_connections = cfg->max_connections ? cfg->max_connections : 1024;
+    c->max_handshakes = cfg->max_handshakes;
     for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
         if (sc->closing)
             continue;
@@ -468,7 +469,8 @@ static void on_inbound(uv_stream_t *server, int status)
         return;
     }
     swarm_get_stats(sw, &st);
-    if (st.pending > SWARM_MAX_PENDING ||
+    if (st.pending > (sw->cfg.max_handshakes ? sw->cfg.max_handshakes
+                                             : SWARM_MAX_PENDING) ||
         st.connections + st.pending > sw->cfg.max_connections) {
         LOG_RATELIMITED(LOG_WARN, "net",
                         "too many connections: refusing an inbound one");

@@ -94,6 +94,8 @@ struct swarm_config {
     uint32_t ping_timeout_ms;      /* unanswered ping: the conn is dead */
     uint32_t max_window;           /* yamux receive window limit */
     uint32_t max_connections;      /* at once, both directions */
+    uint32_t max_handshakes;       /* inbound ones upgrading at once
+                                      (0: SWARM_MAX_PENDING) */
     const struct swarm_book_ops *book;
     void *book_arg;
 };

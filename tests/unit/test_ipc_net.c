@@ -319,9 +319,9 @@ TEST(stream_open_hands_the_socket_over)
     CHECK_STR(got, "early bytes");
     enum router_stream_state state;
     int code;
-    CHECK_ERR(router_stream_result(b.r, sid, &state, &code), 0);
+    CHECK_ERR(router_stream_result(b.r, sid, &state, &code, NULL), 0);
     CHECK(state == ROUTER_STREAM_FINISHED || state == ROUTER_STREAM_CLOSED);
-    CHECK_ERR(router_stream_result(b.r, sid + 1000, &state, &code),
+    CHECK_ERR(router_stream_result(b.r, sid + 1000, &state, &code, NULL),
               FASTN_ERR_NOT_FOUND);
     close(sv[0]);
     nh_teardown_session(&a, &b, &s, &in);
@@ -349,7 +349,7 @@ TEST(stream_reset_before_hand_off)
         uv_run(&nh_loop, UV_RUN_NOWAIT);
     enum router_stream_state state;
     int code;
-    CHECK_ERR(router_stream_result(b.r, sid, &state, &code), 0);
+    CHECK_ERR(router_stream_result(b.r, sid, &state, &code, NULL), 0);
     CHECK_EQ(state, ROUTER_STREAM_FAILED);
     CHECK_ERR(code, FASTN_ERR_NET_STREAM_RESET);
     /* the hand-off still works: the client reads EOF at once */

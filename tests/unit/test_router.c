@@ -44,6 +44,8 @@ static int refuse_on_stream(void *arg, struct swarm_stream *s)
 }
 
 static const struct router_handler_ops namer_ops = {namer_on_stream};
+/* Client handlers registered by this test's own uid, as an admin. */
+static struct router_client me;
 static const struct router_handler_ops refuse_ops = {refuse_on_stream};
 
 /* A client of one stream: sends `send`, collects everything back. */
@@ -172,16 +174,17 @@ TEST(table_checks)
     CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/9", &tcp), 0);
     CHECK_ERR(multiaddr_parse("/dns4/example.com/tcp/9", &dns), 0);
     CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1", &udp), 0);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false), 0);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false), 0); /* again */
-    CHECK_ERR(router_add_client(a.r, "/p/1", &dns, false),
+    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false, &me), 0);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false, &me), 0); /* again */
+    CHECK_ERR(router_add_client(a.r, "/p/1", &dns, false, &me),
               FASTN_ERR_UNSUPPORTED);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &udp, true),
+    CHECK_ERR(router_add_client(a.r, "/p/1", &udp, true, &me),
               FASTN_ERR_UNSUPPORTED);
     struct multiaddr other;
     CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/10", &other), 0);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &other, false), FASTN_ERR_EXISTS);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &other, true), 0);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &other, false, &me),
+              FASTN_ERR_EXISTS);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &other, true, &me), 0);
     CHECK_ERR(router_remove_client(a.r, "/p/1", &tcp), 0);
     CHECK_ERR(router_remove_client(a.r, "/p/1", &tcp), FASTN_ERR_NOT_FOUND);
     CHECK_ERR(router_remove_client(a.r, "/p/2", &tcp), FASTN_ERR_NOT_FOUND);
@@ -308,8 +311,8 @@ TEST(client_handler_splice_and_dead_handler)
     unix_addr(&live, path);
     unix_addr(&dead, gone);
     /* the dead handler is first in the rotation */
-    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &dead, true), 0);
-    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &live, true), 0);
+    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &dead, true, &me), 0);
+    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &live, true, &me), 0);
     fetch(&b, &a, "/greet/1.0.0", &f);
     CHECK_ERR(f.err, 0);
     CHECK_STR(f.got, "hello world");
@@ -335,6 +338,8 @@ TEST(client_handler_splice_and_dead_handler)
 
 int main(void)
 {
+    me.uid = getuid();
+    me.admin = true;
     RUN(in_process_round_robin);
     RUN(table_checks);
     RUN(client_handler_splice_and_dead_handler);
