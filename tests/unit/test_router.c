@@ -3,7 +3,11 @@
  * two, removal, refusal of a protocol with no handler) and client
  * handlers (a Unix socket this test listens on: StreamInfo first, then
  * the stream both ways with half-close; a handler whose socket is gone is
- * dropped and the stream goes to the next), plus the table's checks. */
+ * dropped and the stream goes to the next), plus the table's checks,
+ * who owns a client handler (the queries the control server's privilege
+ * checks use, plugins and exposes dropping non-admin handlers of their
+ * protocol, handlers dropped by process) and the listener's uid checked
+ * at every connection. */
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -336,6 +340,105 @@ TEST(client_handler_splice_and_dead_handler)
     nh_teardown(&a, &b);
 }
 
+TEST(client_ownership)
+{
+    struct nh_node a, b;
+    struct namer one = {"one", 0};
+    struct router_client u10 = {.uid = 10, .tag = 1};
+    struct router_client u11 = {.uid = 11, .admin = true, .tag = 2};
+    struct multiaddr x, y;
+    uint64_t tags[4];
+    size_t by_uid, by_tag;
+    uid_t uid;
+
+    nh_setup(&a, &b);
+    unix_addr(&x, "/tmp/fastn-rt-x.sock");
+    unix_addr(&y, "/tmp/fastn-rt-y.sock");
+    CHECK_ERR(router_add_client(a.r, "/a/1", &x, false, &u10), 0);
+    CHECK_EQ(router_served_by(a.r, "/a/1", 10), ROUTER_SERVED_NONE);
+    CHECK_EQ(router_served_by(a.r, "/a/1", 11), ROUTER_SERVED_OTHER);
+    CHECK_EQ(router_served_by(a.r, "/none/1", 11), ROUTER_SERVED_NONE);
+    CHECK_ERR(router_add(a.r, "/b/1", &namer_ops, &one), 0);
+    CHECK_EQ(router_served_by(a.r, "/b/1", 10), ROUTER_SERVED_DAEMON);
+    CHECK_ERR(router_client_uid(a.r, "/a/1", &x, &uid), 0);
+    CHECK_EQ(uid, 10);
+    CHECK_ERR(router_client_uid(a.r, "/a/1", &y, &uid), FASTN_ERR_NOT_FOUND);
+    /* a plugin or an expose taking a protocol drops the non-admin
+     * handlers sharing it, not the admins' */
+    CHECK_ERR(router_add_client(a.r, "/c/1", &x, true, &u10), 0);
+    CHECK_ERR(router_add_client(a.r, "/c/1", &y, true, &u11), 0);
+    CHECK_ERR(router_add(a.r, "/c/1", &namer_ops, &one), 0);
+    CHECK_ERR(router_client_uid(a.r, "/c/1", &x, &uid), FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(router_client_uid(a.r, "/c/1", &y, &uid), 0);
+    CHECK_EQ(uid, 11);
+    /* counts by uid and by process, and the processes' tags */
+    CHECK_ERR(router_add_client(a.r, "/d/1", &x, false, &u10), 0);
+    router_client_count(a.r, 10, 1, &by_uid, &by_tag);
+    CHECK(by_uid == 2 && by_tag == 2);
+    router_client_count(a.r, 11, 0, &by_uid, &by_tag);
+    CHECK(by_uid == 1 && by_tag == 0);
+    CHECK_EQ(router_client_tags(a.r, 10, tags, 4), 2);
+    CHECK(tags[0] == 1 && tags[1] == 1);
+    /* registering the same address again: the latest registration's */
+    struct router_client u10b = {.uid = 10, .tag = 3};
+    CHECK_ERR(router_add_client(a.r, "/d/1", &x, false, &u10b), 0);
+    router_client_count(a.r, 10, 1, &by_uid, &by_tag);
+    CHECK(by_uid == 2 && by_tag == 1);
+    /* the process tagged 1 exits: its handlers go, the others stay */
+    CHECK_EQ(router_drop_clients(a.r, 1), 1);
+    CHECK(!router_has(a.r, "/a/1"));
+    CHECK(router_has(a.r, "/d/1") && router_has(a.r, "/c/1"));
+    CHECK_EQ(router_drop_clients(a.r, 0), 0); /* untagged: never */
+    CHECK_ERR(router_remove(a.r, "/b/1", &namer_ops, &one), 0);
+    CHECK_ERR(router_remove(a.r, "/c/1", &namer_ops, &one), 0);
+    nh_teardown(&a, &b);
+}
+
+/* A handler is spliced only to a socket its registering uid listens on
+ * (or, for an admin's, root or the daemon's own uid): a path swapped to
+ * another user's socket gets a connection and nothing else. */
+TEST(listener_uid_checked_at_connect)
+{
+    struct nh_node a, b;
+    struct handler_srv srv;
+    struct fetch f = {.send = "world"};
+    struct multiaddr ma;
+    struct router_client other = {.uid = getuid() + 1};
+    struct router_client self = {.uid = getuid()};
+    struct router_client admin = {.uid = getuid() + 1, .admin = true};
+    struct router_stats st;
+    char path[64];
+
+    snprintf(path, sizeof(path), "/tmp/fastn-rt-%d-uid.sock", (int)getpid());
+    nh_setup(&a, &b);
+    connect_nodes(&b, &a);
+    srv_start(&srv, path);
+    unix_addr(&ma, path);
+    /* registered by another (non-admin) uid than the listener's */
+    CHECK_ERR(router_add_client(a.r, "/uid/1.0.0", &ma, false, &other), 0);
+    fetch(&b, &a, "/uid/1.0.0", &f);
+    CHECK(f.err != 0);
+    CHECK(f.len == 0);
+    CHECK(!srv.info_ok && srv.in_len == 0); /* not a byte written */
+    CHECK(!router_has(a.r, "/uid/1.0.0"));  /* and the handler dropped */
+    router_get_stats(a.r, &st);
+    CHECK_EQ(st.dropped, 1);
+    /* the listener's own uid: served */
+    CHECK_ERR(router_add_client(a.r, "/uid/1.0.0", &ma, false, &self), 0);
+    fetch(&b, &a, "/uid/1.0.0", &f);
+    CHECK_ERR(f.err, 0);
+    CHECK_STR(f.got, "hello world");
+    /* an admin's handler may be served by the daemon's own uid */
+    CHECK_ERR(router_remove_client(a.r, "/uid/1.0.0", &ma), 0);
+    CHECK_ERR(router_add_client(a.r, "/uid/1.0.0", &ma, false, &admin), 0);
+    fetch(&b, &a, "/uid/1.0.0", &f);
+    CHECK_ERR(f.err, 0);
+    CHECK_STR(f.got, "hello world");
+    uv_close((uv_handle_t *)&srv.server, NULL);
+    unlink(path);
+    nh_teardown(&a, &b);
+}
+
 int main(void)
 {
     me.uid = getuid();
@@ -343,5 +446,7 @@ int main(void)
     RUN(in_process_round_robin);
     RUN(table_checks);
     RUN(client_handler_splice_and_dead_handler);
+    RUN(client_ownership);
+    RUN(listener_uid_checked_at_connect);
     return test_done();
 }
