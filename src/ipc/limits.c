@@ -119,12 +119,8 @@ int ipc_limits_admit(struct ipc_session *s, char *msg, size_t n)
 
     for (u = s->host->uids; u && u->uid != s->peer.uid; u = u->next)
         ;
-    if (slot_refusal(s, u, msg, n)) {
-        LOG_RATELIMITED(LOG_WARN, "ipc",
-                        "refused a control connection of pid %d uid %u: %s",
-                        (int)s->peer.pid, (unsigned)s->peer.uid, msg);
-        return FASTN_ERR_BUSY;
-    }
+    if (slot_refusal(s, u, msg, n))
+        return FASTN_ERR_BUSY; /* logged with the refusal (session.c) */
     if (!(u = use_get(s->host, s->peer.uid))) {
         snprintf(msg, n, "fastnd is out of memory");
         return FASTN_ERR_NOMEM;

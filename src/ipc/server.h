@@ -23,7 +23,9 @@ struct ipc_conn;
 
 struct ipc_server {
     uv_loop_t *loop;
-    uv_pipe_t listener;
+    int fd;                /* the listening socket */
+    uv_poll_t listener;    /* watches fd */
+    uv_timer_t pause;      /* rests the listener when out of descriptors */
     struct ipc_host *host; /* borrowed */
     struct ipc_conn *conns;
     uv_timer_t deadlines; /* closes connections past their deadline */

@@ -180,8 +180,10 @@ static int session_fail(struct ipc_session *s, int code, const char *fmt, ...)
     vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
     va_end(ap);
     ipc_reply_make_error(&r, code);
-    LOG_RATELIMITED(LOG_INFO, "ipc", "client pid %d uid %u: %s; closing",
-                    (int)s->peer.pid, (unsigned)s->peer.uid, r.msg);
+    /* a limit reached is a warning: the owner may want to change it */
+    LOG_RATELIMITED(code == FASTN_ERR_BUSY ? LOG_WARN : LOG_INFO, "ipc",
+                    "client pid %d uid %u: %s; closing", (int)s->peer.pid,
+                    (unsigned)s->peer.uid, r.msg);
     cancel_deferred(s);
     ipc_session_send(s, &r.resp);
     ipc_reply_cleanup(&r);

@@ -109,6 +109,7 @@ static void close_reset(int fd)
 
 static void pending_free(struct fwd_pending *p)
 {
+    p->f->r->n_fwd_pending--;
     *p->pprev = p->next;
     if (p->next)
         p->next->pprev = p->pprev;
@@ -173,6 +174,7 @@ static void forward_accepted(struct router_fwd *f, int fd)
     if (f->pending)
         f->pending->pprev = &p->next;
     f->pending = p;
+    f->r->n_fwd_pending++;
 }
 
 static void on_listen_ready(uv_poll_t *h, int status, int events);
@@ -183,7 +185,8 @@ static void on_pause_end(uv_timer_t *t)
     uv_poll_start(&p->h, UV_READABLE, on_listen_ready);
 }
 
-/* Out of file descriptors: rest the listener for a while, and say so. */
+/* Out of file descriptors (e), or of splices (e 0): rest the listener
+ * for a while, and say so. */
 static void listen_pause(struct router_fwd *f, int e)
 {
     char name[MULTIADDR_STR_MAX];
@@ -191,11 +194,12 @@ static void listen_pause(struct router_fwd *f, int e)
     uv_poll_stop(&f->poll->h);
     uv_timer_start(&f->poll->pause, on_pause_end, EMFILE_PAUSE_MS, 0);
     LOG_RATELIMITED(LOG_WARN, "forward",
-                    "forward %s: cannot accept a connection: %s; pausing "
-                    "for %d ms (lower max-clients or max-connections, or "
-                    "raise the file descriptor limit)",
-                    fwd_name(f, name, sizeof(name)), strerror(e),
-                    EMFILE_PAUSE_MS);
+                    "forward %s: not accepting for %d ms: %s (lower "
+                    "max-clients or max-connections, or raise the file "
+                    "descriptor limit)",
+                    fwd_name(f, name, sizeof(name)), EMFILE_PAUSE_MS,
+                    e ? strerror(e)
+                      : "as many streams are spliced as the limit allows");
 }
 
 static void on_listen_ready(uv_poll_t *h, int status, int events)
@@ -206,7 +210,12 @@ static void on_listen_ready(uv_poll_t *h, int status, int events)
     if (status < 0)
         return;
     for (int i = 0; i < ACCEPT_BATCH && f->lfd >= 0; i++) {
-        int fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+        int fd;
+        if (router_splices_full(f->r)) { /* each one holds a descriptor */
+            listen_pause(f, 0);
+            return;
+        }
+        fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0) {
             forward_accepted(f, fd);
             continue;

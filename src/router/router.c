@@ -330,7 +330,7 @@ void router_set_max_splices(struct router *r, uint32_t max)
 
 bool router_splices_full(const struct router *r)
 {
-    return r->max_splices && r->n_splices >= r->max_splices;
+    return r->max_splices && r->n_splices + r->n_fwd_pending >= r->max_splices;
 }
 
 size_t router_protocols(const struct router *r, const char **names, size_t max)

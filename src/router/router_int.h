@@ -44,8 +44,10 @@ struct router {
     uint64_t next_result;
     uint64_t routed, dropped;
     uint32_t n_splices;
-    uint32_t max_splices; /* 0: no limit */
-    uint64_t refused;     /* splices refused at max_splices */
+    uint32_t max_splices;   /* 0: no limit */
+    uint32_t n_fwd_pending; /* forwarded connections waiting for a stream:
+                               each holds a descriptor too */
+    uint64_t refused;       /* splices refused at max_splices */
     bool closing;
     struct router_fwd *fwds; /* forwards and exposes (forward.c) */
     uint64_t next_fwd;

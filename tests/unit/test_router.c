@@ -439,6 +439,56 @@ TEST(listener_uid_checked_at_connect)
     nh_teardown(&a, &b);
 }
 
+/* Each splice holds a descriptor: past router_set_max_splices() a
+ * peer's stream is refused (counted), and room comes back when one
+ * ends. */
+TEST(splices_capped)
+{
+    struct nh_node a, b;
+    struct handler_srv srv;
+    struct fetch held = {.send = NULL}, f = {.send = "world"};
+    struct multiaddr ma;
+    struct router_stats st;
+    struct swarm_stream *s1;
+    char path[64];
+    int err = 0;
+
+    snprintf(path, sizeof(path), "/tmp/fastn-rt-%d-cap.sock", (int)getpid());
+    nh_setup(&a, &b);
+    connect_nodes(&b, &a);
+    srv_start(&srv, path);
+    unix_addr(&ma, path);
+    CHECK_ERR(router_add_client(a.r, "/cap/1.0.0", &ma, false, &me), 0);
+    router_set_max_splices(a.r, 1);
+    /* one stream held open: the one splice */
+    s1 = swarm_stream_open(b.sw, &a.id.id, (const char *[]){"/cap/1.0.0"}, 1,
+                           5000, fetch_cb, &held, &err);
+    CHECK(s1 != NULL);
+    CHECK(nh_run_until(&held.opened));
+    uint64_t end = uv_hrtime() + 2000000000ull;
+    while (!srv.info_ok && uv_hrtime() < end)
+        uv_run(&nh_loop, UV_RUN_ONCE);
+    CHECK(router_splices_full(a.r));
+    /* a second is refused */
+    fetch(&b, &a, "/cap/1.0.0", &f);
+    CHECK(f.err != 0);
+    router_get_stats(a.r, &st);
+    CHECK(st.refused >= 1 && st.splices == 1);
+    CHECK(router_has(a.r, "/cap/1.0.0")); /* the handler is fine */
+    /* the first ends: room again */
+    swarm_stream_close(s1);
+    CHECK(nh_run_until(&held.done));
+    end = uv_hrtime() + 2000000000ull;
+    while (router_splices_full(a.r) && uv_hrtime() < end)
+        uv_run(&nh_loop, UV_RUN_ONCE);
+    fetch(&b, &a, "/cap/1.0.0", &f);
+    CHECK_ERR(f.err, 0);
+    CHECK_STR(f.got, "hello world");
+    uv_close((uv_handle_t *)&srv.server, NULL);
+    unlink(path);
+    nh_teardown(&a, &b);
+}
+
 int main(void)
 {
     me.uid = getuid();
@@ -448,5 +498,6 @@ int main(void)
     RUN(client_handler_splice_and_dead_handler);
     RUN(client_ownership);
     RUN(listener_uid_checked_at_connect);
+    RUN(splices_capped);
     return test_done();
 }
