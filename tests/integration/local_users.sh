@@ -56,7 +56,7 @@ call_a() { timeout 10 "$FASTN_BIN_CLI" --home "$B" --no-autostart call "$A_ID" "
 # the owner's secret: a socket only root can reach
 S=$(mktemp -d "$TMPROOT/secret.XXXXXX")
 chmod 700 "$S"
-"$IPROBE" secret "$S/secret.sock" "OWNER-SECRET-4711" >"$S/out" &
+"$IPROBE" secret "$S/secret.sock" "OWNER-SECRET-4711" >"$S/out" 2>&1 &
 STARTED_PIDS+=($!)
 wait_for grep -q listening "$S/out" || fail "the secret socket did not start"
 # nobody's own folder
@@ -102,7 +102,8 @@ wait_for grep -q exposing "$H/expose.out" || fail "expose did not start"
 "$FASTN_BIN_CLI" --home "$H" --no-autostart listen /root/1.0.0 \
     >/dev/null 2>&1 &
 STARTED_PIDS+=($!)
-wait_for grep -q "^handlers *2" <(f status) || fail "root's listener missing"
+status_has() { f status | grep -q "$1"; }
+wait_for status_has "^handlers *2$" || fail "root's listener missing"
 timeout 5 "${AS_NOBODY[@]}" "$IPROBE" serve "$SOCK" "$W/j.sock" /svc/1.0.0 "stolen" >"$W/join.out" &&
     fail "nobody joined an expose: $(cat "$W/join.out")"
 grep -q "^ERROR -106 .*/svc/1.0.0, which the daemon serves itself" "$W/join.out" ||
