@@ -28,6 +28,9 @@
  *   ipc_probe idle SOCKET
  *       connects and sends nothing: prints what came and after how long
  *       the daemon hung up ("closed after MS ms: ...")
+ *   ipc_probe late SOCKET MS
+ *       through libfastn: connects, waits MS ms, then asks IDENTIFY
+ *       (prints the PeerID)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fastn/client.h"
 #include "ipc/frame.h"
 #include "ipc/p2pd.pb-c.h"
 #include "util/multiaddr.h"
@@ -380,6 +384,31 @@ static int cmd_idle(char **argv)
     return print_result(rc, code, msg);
 }
 
+static int cmd_late(char **argv)
+{
+    struct fastn_connect_options o;
+    struct fastn_client *c = NULL;
+    struct fastn_identity *id = NULL;
+    int rc;
+
+    fastn_connect_options_init(&o);
+    o.socket_path = argv[2];
+    rc = fastn_client_connect(&o, &c);
+    if (!rc) {
+        usleep((useconds_t)atoi(argv[3]) * 1000);
+        rc = fastn_client_identify(c, &id);
+    }
+    if (rc) {
+        printf("ERROR %d %s\n", rc, c ? fastn_client_error_message(c) : "");
+        fastn_client_free(c);
+        return 1;
+    }
+    printf("%s\n", id->peer_id);
+    fastn_identity_free(id);
+    fastn_client_free(c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -397,6 +426,8 @@ int main(int argc, char **argv)
         return cmd_tcp(argv);
     if (argc == 3 && !strcmp(argv[1], "idle"))
         return cmd_idle(argv);
+    if (argc == 4 && !strcmp(argv[1], "late"))
+        return cmd_late(argv);
     fprintf(stderr, "usage: see the comment at the top of ipc_probe.c\n");
     return 2;
 }

@@ -13,8 +13,9 @@
 #     once, the daemon's memory unmoved; the per-uid handler cap;
 #  5. handlers of a go-libp2p-daemon style client (registered on a
 #     connection it closed) live while the process does, go when it exits;
-#  6. a connection that sends no request is closed after request-timeout,
-#     while an owner's `notifications --follow` stays;
+#  6. a connection that sends no request is closed after request-timeout
+#     (libfastn connects again for a request it sends later), while an
+#     owner's `notifications --follow` stays;
 #  7. FORWARD beyond loopback, DISCONNECT, notifications, plugin calls:
 #     refused; a loopback forward works.
 . "$(dirname "$0")/common.bash"
@@ -174,6 +175,8 @@ pass "a p2pd-style handler lives with its process, not its connection"
 out=$(nb "$IPROBE" idle "$SOCK") || true
 grep -Eq "^closed after (9[0-9][0-9]|1[0-9]{3}|2[0-4][0-9]{2}) ms: ERROR -10 no complete request within 1.0 s" <<<"$out" ||
     fail "an idle connection: $out"
+[ "$("$IPROBE" late "$SOCK" 1500)" = "$A_ID" ] ||
+    fail "libfastn did not connect again for a request sent late"
 timeout 3 "$FASTN_BIN_CLI" --home "$H" --no-autostart notifications --follow \
     >/dev/null 2>"$H/follow.err" && fail "--follow ended"
 [ $? = 124 ] || fail "--follow failed: $(cat "$H/follow.err")"
