@@ -183,8 +183,8 @@ timeout 3 "$FASTN_BIN_CLI" --home "$H" --no-autostart notifications --follow \
 pass "an idle connection is closed ($out); --follow is not"
 
 # --- 7. other requests -------------------------------------------------------
-out=$(nb "$FASTN_BIN_CLI" --home "$H" --no-autostart forward 0.0.0.0:0 "$B_ID" 2>&1) &&
-    fail "nobody forwarded from 0.0.0.0: $out"
+out=$(timeout 5 "${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --home "$H" --no-autostart \
+    forward 0.0.0.0:0 "$B_ID" 2>&1) && fail "nobody forwarded from 0.0.0.0: $out"
 grep -q "needs an admin client.*beyond this machine" <<<"$out" ||
     fail "unclear refusal: $out"
 bg_nb "$FASTN_BIN_CLI" --home "$H" --no-autostart forward 127.0.0.1:0 "$B_ID" \
@@ -194,7 +194,8 @@ wait_for grep -q "^forwarding 127.0.0.1:" "$W/fwd.out" ||
 for cmd in "disconnect $B_ID" "notifications" "notifications count" \
     "plugin call echo echo hi"; do
     # shellcheck disable=SC2086
-    out=$(nb "$FASTN_BIN_CLI" --home "$H" --no-autostart $cmd 2>&1) &&
+    out=$(timeout 10 "${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --home "$H" \
+        --no-autostart $cmd 2>&1) &&
         fail "nobody ran $cmd: $out"
     grep -q "needs an admin client" <<<"$out" || fail "$cmd: $out"
 done
