@@ -113,6 +113,8 @@ void ipc_limits_default(struct ipc_limits *l, unsigned max_clients);
 struct ipc_uid_use {
     uid_t uid;
     unsigned clients; /* control connections */
+    unsigned procs;   /* processes watched for their handlers (a pidfd
+                         each: they count as connections do) */
     unsigned pending; /* deferred requests */
     size_t reserved;  /* reply bytes its calls reserved */
     struct ipc_uid_use *next;
@@ -137,8 +139,9 @@ struct ipc_host {
     /* the processes that registered handlers (watch.c); NULL: none
      * watched, handlers then last until their socket refuses */
     struct ipc_watch *watch;
-    unsigned clients;  /* control connections open now (server.c) */
-    uint64_t requests; /* requests served since start */
+    unsigned clients;      /* control connections open now (server.c) */
+    unsigned procs_others; /* watched processes of users but the owner */
+    uint64_t requests;     /* requests served since start */
     /* The network (NULL without one: unit tests, the fuzzer; requests
      * that need it then answer FASTN_ERR_UNSUPPORTED). */
     struct swarm *swarm;
@@ -363,11 +366,14 @@ int ipc_watch_new(struct uv_loop_s *loop, struct ipc_host *host,
 /* Stops every watch; the handles close on the next loop turns, then the
  * watch frees itself. NULL does nothing. */
 void ipc_watch_close(struct ipc_watch *w);
+/* The tag of peer's process if it is watched already, else 0. */
+uint64_t ipc_watch_find(const struct ipc_watch *w, const struct ipc_peer *peer);
 /* The tag of peer's process for router_client.tag (the same for every
  * registration while it lives), or 0 with *err: FASTN_ERR_NOT_FOUND (it
  * has exited already), FASTN_ERR_UNSUPPORTED (no pidfd on this kernel,
  * or a pid from another namespace: not watched), FASTN_ERR_BUSY (no file
- * descriptor left). */
+ * descriptor left). A process newly watched counts in its uid's limits
+ * (ipc_limits_proc_check). */
 uint64_t ipc_watch_process(struct ipc_watch *w, const struct ipc_peer *peer,
                            int *err);
 /* Stops watching uid's processes that no longer have a handler. */

@@ -94,6 +94,13 @@ void ipc_limits_pending_done(struct ipc_session *s);
  * connection's IPC_CALL_BUDGET or its uid's budget is taken). */
 int ipc_limits_reserve(struct ipc_call *call, size_t n);
 void ipc_limits_unreserve(struct ipc_session *s, size_t n);
+/* Whether one more process of the session's uid may be watched (a pidfd:
+ * it counts as a connection does, in max-clients-per-uid and in the
+ * slots not kept for the owner): 0 or FASTN_ERR_BUSY. */
+int ipc_limits_proc_check(struct ipc_call *call);
+/* A watched process of uid came (delta 1) or went (-1) (watch.c).
+ * Errors: FASTN_ERR_NOMEM. */
+int ipc_limits_proc_count(struct ipc_host *h, uid_t uid, int delta);
 /* Whether the session's process and uid may register n more handlers:
  * 0 or FASTN_ERR_BUSY. tag is the process's (0: not watched, counted
  * by uid only). */

@@ -68,7 +68,7 @@ static void use_put(struct ipc_host *h, struct ipc_uid_use *u)
 {
     struct ipc_uid_use **pp;
 
-    if (u->clients || u->pending || u->reserved)
+    if (u->clients || u->procs || u->pending || u->reserved)
         return;
     for (pp = &h->uids; *pp; pp = &(*pp)->next) {
         if (*pp == u) {
@@ -89,6 +89,8 @@ static const char *slot_refusal(const struct ipc_session *s,
 
     if (!l->max_clients)
         return NULL;
+    if (!is_owner(s)) /* other users' watched processes hold slots too */
+        clients += s->host->procs_others;
     if (clients > l->max_clients)
         snprintf(msg, n,
                  "fastnd has %u control connections, the most it takes "
@@ -103,11 +105,12 @@ static const char *slot_refusal(const struct ipc_session *s,
                  "root; try again later",
                  clients - 1, l->owner_slots, l->max_clients);
     else if (u && l->max_clients_per_uid &&
-             u->clients >= l->max_clients_per_uid)
+             u->clients + u->procs >= l->max_clients_per_uid)
         snprintf(msg, n,
-                 "uid %u has %u control connections open, the most one "
-                 "user may (max-clients-per-uid); close some",
-                 (unsigned)s->peer.uid, u->clients);
+                 "uid %u has %u control connections open (and %u "
+                 "processes with handlers), the most one user may "
+                 "(max-clients-per-uid); close some",
+                 (unsigned)s->peer.uid, u->clients, u->procs);
     else
         return NULL;
     return msg;
@@ -205,6 +208,52 @@ void ipc_limits_unreserve(struct ipc_session *s, size_t n)
     s->reserved -= n;
     if (s->use)
         s->use->reserved -= n < s->use->reserved ? n : s->use->reserved;
+}
+
+int ipc_limits_proc_check(struct ipc_call *call)
+{
+    struct ipc_session *s = call->session;
+    const struct ipc_limits *l = &s->host->limits;
+    const struct ipc_uid_use *u = s->use;
+    unsigned held;
+
+    if (is_owner(s) || !u || !l->max_clients)
+        return 0;
+    held = s->host->clients + s->host->procs_others;
+    if ((l->max_clients_per_uid &&
+         u->clients + u->procs >= l->max_clients_per_uid) ||
+        held + l->owner_slots >= l->max_clients) {
+        ipc_reply_set_msg(&call->reply,
+                          "uid %u has %u processes with handlers and %u "
+                          "control connections: a new process's handlers "
+                          "would pass max-clients-per-uid or the slots not "
+                          "kept for the owner; register from a process "
+                          "that has handlers, or end some",
+                          (unsigned)s->peer.uid, u->procs, u->clients);
+        LOG_RATELIMITED(LOG_WARN, "ipc",
+                        "client pid %d uid %u: STREAM_HANDLER refused: its "
+                        "processes and connections reached the limits",
+                        (int)s->peer.pid, (unsigned)s->peer.uid);
+        return FASTN_ERR_BUSY;
+    }
+    return 0;
+}
+
+int ipc_limits_proc_count(struct ipc_host *h, uid_t uid, int delta)
+{
+    struct ipc_uid_use *u = use_get(h, uid);
+
+    if (!u)
+        return FASTN_ERR_NOMEM;
+    if (delta > 0) {
+        u->procs++;
+        h->procs_others += !ipc_policy_is_owner(&h->policy, uid);
+    } else if (u->procs) {
+        u->procs--;
+        h->procs_others -= !ipc_policy_is_owner(&h->policy, uid);
+    }
+    use_put(h, u);
+    return 0;
 }
 
 int ipc_limits_handlers(struct ipc_call *call, uint64_t tag, size_t n)

@@ -316,6 +316,9 @@ static int client_tag(struct ipc_call *call, uint64_t *tag)
     if (!s->host->watch)
         return 0;
     ipc_watch_sweep(s->host->watch, s->peer.uid);
+    if (!ipc_watch_find(s->host->watch, &s->peer) &&
+        (err = ipc_limits_proc_check(call)))
+        return err;
     *tag = ipc_watch_process(s->host->watch, &s->peer, &err);
     if (err == FASTN_ERR_NOT_FOUND)
         ipc_reply_set_msg(&call->reply,

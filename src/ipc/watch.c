@@ -15,7 +15,9 @@
  * One pidfd per live registering process: a process registering again
  * gets the same tag; ipc_watch_sweep() gives back the pidfds of a uid's
  * processes whose handlers are all gone, so a uid holds at most as many
- * as it has handlers (which limits.c caps).
+ * as it has handlers. A watched process counts as a control connection
+ * does in its uid's limits (limits.c), so another user's processes
+ * cannot take the descriptors the owner's connections need.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -83,6 +85,7 @@ static void proc_drop(struct proc *p)
 {
     struct ipc_watch *w = p->w;
 
+    ipc_limits_proc_count(w->host, p->uid, -1);
     *p->pprev = p->next;
     if (p->next)
         p->next->pprev = p->pprev;
@@ -141,6 +144,11 @@ static struct proc *proc_new(struct ipc_watch *w, const struct ipc_peer *peer,
         free(p);
         return NULL;
     }
+    if ((*err = ipc_limits_proc_count(w->host, peer->uid, 1))) {
+        close(p->pidfd);
+        free(p);
+        return NULL;
+    }
     p->w = w;
     p->pid = peer->pid;
     p->uid = peer->uid;
@@ -155,19 +163,27 @@ static struct proc *proc_new(struct ipc_watch *w, const struct ipc_peer *peer,
     return p;
 }
 
+uint64_t ipc_watch_find(const struct ipc_watch *w, const struct ipc_peer *peer)
+{
+    for (const struct proc *p = w->procs; p; p = p->next)
+        if (p->pid == peer->pid && p->uid == peer->uid)
+            return p->tag;
+    return 0;
+}
+
 uint64_t ipc_watch_process(struct ipc_watch *w, const struct ipc_peer *peer,
                            int *err)
 {
     struct proc *p;
+    uint64_t tag;
 
     *err = 0;
     if (peer->pid <= 0) { /* another pid namespace reports 0 */
         *err = FASTN_ERR_UNSUPPORTED;
         return 0;
     }
-    for (p = w->procs; p; p = p->next)
-        if (p->pid == peer->pid && p->uid == peer->uid)
-            return p->tag;
+    if ((tag = ipc_watch_find(w, peer)))
+        return tag;
     p = proc_new(w, peer, err);
     return p ? p->tag : 0;
 }

@@ -50,7 +50,7 @@ STARTED_PIDS+=($!)
 wait_for grep -q "^ok" "$H/flood1" || fail "flood: $(cat "$H/flood1")"
 grep -Eq "^ok 12 busy [1-9][0-9]* other 0 " "$H/flood1" ||
     fail "per uid: $(cat "$H/flood1")"
-grep -q "^-19 uid $(id -u nobody) has 12 control connections open, the most one user may (max-clients-per-uid)" \
+grep -q "^-19 uid $(id -u nobody) has 12 control connections open (and 0 processes with handlers), the most one user may (max-clients-per-uid)" \
     "$H/flood1" || fail "unclear refusal: $(cat "$H/flood1")"
 grep -q "warn ipc: client pid .* uid $(id -u nobody): uid $(id -u nobody) has 12 control connections open.*; closing" \
     "$H/stderr.log" || fail "the refusals were not logged"

@@ -794,6 +794,68 @@ TEST(handlers_of_an_exited_process)
     nh_teardown(&a, &b);
 }
 
+/* A watched process holds a pidfd: another user's count as its
+ * connections do, so they cannot take the owner's descriptors. */
+TEST(watched_processes_count_as_connections)
+{
+    static const uid_t users[] = {4242};
+    struct ipc_peer p = {.uid = 4242, .gid = 4242};
+    struct nh_node a, b;
+    struct ipc_session s;
+    char msg[256], path[64], ma[96];
+    pid_t kids[2];
+    int fd = -1, status;
+
+    if (getuid() != 0) {
+        printf("  (skipped without root: a socket of another uid)\n");
+        return;
+    }
+    snprintf(path, sizeof(path), "/tmp/fastn-wp-%d.sock", (int)getpid());
+    snprintf(ma, sizeof(ma), "/unix%s", path);
+    nh_setup(&a, &b);
+    ipc_limits_default(&a.host.limits, 64);
+    a.host.limits.max_clients_per_uid = 2;
+    a.host.policy.allow_uids = users;
+    a.host.policy.n_allow_uids = 1;
+    CHECK_ERR(ipc_watch_new(&nh_loop, &a.host, &a.host.watch), 0);
+    fd = listen_at(path, 4242);
+    for (int i = 0; i < 2; i++)
+        if ((kids[i] = fork()) == 0) {
+            pause();
+            _exit(0);
+        }
+    /* the first process: its connection, then its pidfd */
+    p.pid = kids[0];
+    nh_open_session(&s, &a.host, &p);
+    CHECK_ERR(handler_code(&s, SH, ma, "/wp/1", 0, msg), 0);
+    ipc_session_cleanup(&s);
+    CHECK(a.host.uids && a.host.uids->procs == 1 && a.host.procs_others == 1);
+    /* a second: one watched and its own connection make the two */
+    p.pid = kids[1];
+    nh_open_session(&s, &a.host, &p);
+    CHECK_ERR(handler_code(&s, SH, ma, "/wp/2", 0, msg), FASTN_ERR_BUSY);
+    CHECK(strstr(msg, "processes with handlers"));
+    ipc_session_cleanup(&s);
+    /* the first exits: its pidfd and its count go */
+    kill(kids[0], SIGKILL);
+    uint64_t end = uv_hrtime() + 5000000000ull;
+    while (a.host.procs_others && uv_hrtime() < end)
+        uv_run(&nh_loop, UV_RUN_ONCE);
+    CHECK_EQ(a.host.procs_others, 0);
+    nh_open_session(&s, &a.host, &p);
+    CHECK_ERR(handler_code(&s, SH, ma, "/wp/2", 0, msg), 0);
+    ipc_session_cleanup(&s);
+    kill(kids[1], SIGKILL);
+    waitpid(kids[0], &status, 0);
+    waitpid(kids[1], &status, 0);
+    ipc_watch_close(a.host.watch);
+    a.host.watch = NULL;
+    CHECK(a.host.uids == NULL && a.host.procs_others == 0);
+    close(fd);
+    unlink(path);
+    nh_teardown(&a, &b);
+}
+
 int main(void)
 {
     RUN(connect_answered_in_order);
@@ -804,6 +866,7 @@ int main(void)
     RUN(handler_privileges);
     RUN(handler_caps);
     RUN(handlers_of_an_exited_process);
+    RUN(watched_processes_count_as_connections);
     RUN(session_gone_cancels_pending);
     return test_done();
 }
