@@ -66,7 +66,9 @@ struct daemon_config {
     bool has_handshake_timeout, has_max_connections;
     unsigned idle_timeout, keepalive, ping_timeout, handshake_timeout;
     unsigned max_connections;
-    /* connections upgrading at once: no key, derived (daemon/fds.c) */
+    /* inbound connections upgrading at once (derived from the file
+     * descriptor limit, daemon/fds.c, unless has_*) */
+    bool has_max_handshakes;
     unsigned max_handshakes;
 };
 

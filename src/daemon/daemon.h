@@ -37,8 +37,8 @@ struct daemon_fds {
 void daemon_fds_raise(struct daemon_fds *f);
 /* Derives the limits from f->nofile. */
 void daemon_fds_derive(struct daemon_fds *f);
-/* Fills the config's max-clients and max-connections with the derived
- * values where the file did not set them, and the handshake limit. */
+/* Fills the config's max-clients, max-connections and max-handshakes
+ * with the derived values where the file did not set them. */
 void daemon_fds_fill(const struct daemon_fds *f, struct daemon_config *c);
 /* One log line with the limit and the limits in force (a warning when
  * the limit made them smaller than the defaults, or the config's pass

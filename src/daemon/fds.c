@@ -71,9 +71,12 @@ void daemon_fds_fill(const struct daemon_fds *f, struct daemon_config *c)
         c->max_connections = f->max_connections;
         c->has_max_connections = true; /* the swarm takes it (net.c) */
     }
-    c->max_handshakes = f->max_handshakes < c->max_connections
-                            ? f->max_handshakes
-                            : c->max_connections;
+    if (!c->has_max_handshakes) {
+        c->max_handshakes = f->max_handshakes < c->max_connections
+                                ? f->max_handshakes
+                                : c->max_connections;
+        c->has_max_handshakes = true;
+    }
 }
 
 void daemon_fds_log(const struct daemon_fds *f, const struct daemon_config *c)

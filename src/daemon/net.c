@@ -185,7 +185,7 @@ static void apply_timing(const struct daemon_config *c, struct swarm_config *sc)
         sc->handshake_timeout_ms = c->handshake_timeout * 1000;
     if (c->has_max_connections)
         sc->max_connections = c->max_connections;
-    if (c->max_handshakes) /* derived from the fd limit (fds.c) */
+    if (c->has_max_handshakes)
         sc->max_handshakes = c->max_handshakes;
 }
 
