@@ -18,10 +18,11 @@
  *       listens on PATH and writes TEXT to each connection; prints
  *       "listening"; runs until killed
  *   ipc_probe conns SOCKET N SECS
- *       N control connections at once, an IDENTIFY on each; prints "ok A
- *       busy B other C unconnected D" (C: no answer within 3 s, or another
- *       error; D: the backlog was full) and the first refusal, then holds
- *       the open ones SECS seconds
+ *       N control connections at once (for 3 s, as the daemon's backlog
+ *       takes them), an IDENTIFY on each; prints "ok A busy B other C
+ *       unconnected D" (C: no answer, or another error; D: the backlog
+ *       stayed full) and the first refusal, then holds the open ones SECS
+ *       seconds
  *   ipc_probe tcp HOST PORT N SECS
  *       N TCP connections that send nothing; prints how many connected
  *       and how many the other side closed within SECS seconds
@@ -288,6 +289,8 @@ static int any_readable(const int *fds, int n, int ms)
     for (int i = 0; i < n; i++)
         if (fds[i] >= 0)
             p[k++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    if (!k)
+        usleep((useconds_t)ms * 1000);
     if (k && poll(p, (nfds_t)k, ms) > 0)
         for (int i = 0; i < k && got < 0; i++)
             if (p[i].revents)
@@ -296,49 +299,85 @@ static int any_readable(const int *fds, int n, int ms)
     return got;
 }
 
-static int cmd_conns(char **argv)
+/* Connects those of fds[0..n) not connected yet (-2) until the daemon's
+ * backlog is full; each sends IDENTIFY at once (a refusal may come
+ * before the send: it is read anyway). */
+static void connect_more(const char *sock, int *fds, int n)
 {
     P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
-    int n = atoi(argv[3]), ok = 0, busy = 0, other = 0, code;
-    int *fds = calloc((size_t)n, sizeof(int)), *open_fds;
-    char msg[256], first[300] = "";
-    uint64_t end;
+
+    req.type = P2PD__PB__REQUEST__TYPE__IDENTIFY;
+    for (int i = 0; i < n; i++) {
+        if (fds[i] != -2)
+            continue;
+        if ((fds[i] = unix_connect_nb(sock, 1)) < 0) {
+            fds[i] = -2; /* the backlog is full: later */
+            return;
+        }
+        send_request(fds[i], &req);
+    }
+}
+
+struct tally {
+    int ok, busy, other;
+    char first[300];
+};
+
+/* Reads fd's answer: kept open (ok) or counted and closed. */
+static void take_answer(int fd, struct tally *t, int *open_fds)
+{
+    char msg[256];
+    int code, rc = read_response(fd, 1000, &code, msg, sizeof(msg));
+
+    if (rc == 0) {
+        open_fds[t->ok++] = fd;
+        return;
+    }
+    if (rc > 0 && code == -19)
+        t->busy++;
+    else
+        t->other++;
+    if (!t->first[0])
+        snprintf(t->first, sizeof(t->first), "%d %s", rc > 0 ? code : 0, msg);
+    close(fd);
+}
+
+static int cmd_conns(char **argv)
+{
+    int n = atoi(argv[3]), unconnected = 0;
+    int *fds = calloc((size_t)n, sizeof(int));
+    int *open_fds = calloc((size_t)n, sizeof(int));
+    struct tally t = {0};
+    uint64_t end = now_ms() + 3000;
 
     raise_nofile();
-    open_fds = calloc((size_t)n, sizeof(int));
-    req.type = P2PD__PB__REQUEST__TYPE__IDENTIFY;
-    /* all at once (a refusal may come before the send: read it anyway);
-     * those the daemon does not take wait in its backlog unanswered */
-    for (int i = 0; i < n; i++) {
-        fds[i] = unix_connect_nb(argv[2], 1);
-        if (fds[i] >= 0)
-            send_request(fds[i], &req);
-    }
-    end = now_ms() + 3000;
-    for (int fd; now_ms() < end &&
-                 (fd = any_readable(fds, n, (int)(end - now_ms()))) >= 0;) {
-        int i = 0, rc = read_response(fd, 1000, &code, msg, sizeof(msg));
-        while (fds[i] != fd)
-            i++;
-        fds[i] = -1;
-        if (rc == 0) {
-            open_fds[ok++] = fd; /* kept open */
-            continue;
-        }
-        if (rc > 0 && code == -19)
-            busy++;
-        else
-            other++;
-        if (!first[0])
-            snprintf(first, sizeof(first), "%d %s", rc > 0 ? code : 0, msg);
-        close(fd);
-    }
     for (int i = 0; i < n; i++)
-        other += fds[i] >= 0; /* no answer: still waiting, or refused */
-    printf("ok %d busy %d other %d unconnected %d\n%s\n", ok, busy, other,
-           n - ok - busy - other, first);
+        fds[i] = -2;
+    while (now_ms() < end) {
+        int fd;
+        connect_more(argv[2], fds, n);
+        while ((fd = any_readable(fds, n, 50)) >= 0) {
+            for (int i = 0; i < n; i++)
+                if (fds[i] == fd)
+                    fds[i] = -1;
+            take_answer(fd, &t, open_fds);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        unconnected += fds[i] == -2;
+        t.other += fds[i] >= 0; /* no answer: waiting in the backlog */
+    }
+    printf("ok %d busy %d other %d unconnected %d\n%s\n", t.ok, t.busy, t.other,
+           unconnected, t.first);
     fflush(stdout);
     sleep((unsigned)atoi(argv[4]));
+    for (int i = 0; i < t.ok; i++)
+        close(open_fds[i]);
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(open_fds);
+    free(fds);
     return 0;
 }
 
@@ -368,6 +407,10 @@ static int cmd_tcp(char **argv)
             closed++;
     }
     printf("connected %d closed %d\n", connected, closed);
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
     return 0;
 }
 
