@@ -226,22 +226,25 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
 static bool apply_count(struct daemon_config *cfg, const char *key,
                         const char *v, int *rc)
 {
-#define K_(name, field)                                                        \
-    {                                                                          \
-        name, offsetof(struct daemon_config, field),                           \
-            offsetof(struct daemon_config, has_##field)                        \
-    }
     static const struct {
         const char *key;
         size_t val, has;
     } keys[] = {
-        K_("max-clients", max_clients),
-        K_("max-clients-per-uid", max_clients_per_uid),
-        K_("max-handlers-per-client", max_handlers_per_client),
-        K_("max-handlers-per-uid", max_handlers_per_uid),
-        K_("max-pending-per-uid", max_pending_per_uid),
+        {"max-clients", offsetof(struct daemon_config, max_clients),
+         offsetof(struct daemon_config, has_max_clients)},
+        {"max-clients-per-uid",
+         offsetof(struct daemon_config, max_clients_per_uid),
+         offsetof(struct daemon_config, has_max_clients_per_uid)},
+        {"max-handlers-per-client",
+         offsetof(struct daemon_config, max_handlers_per_client),
+         offsetof(struct daemon_config, has_max_handlers_per_client)},
+        {"max-handlers-per-uid",
+         offsetof(struct daemon_config, max_handlers_per_uid),
+         offsetof(struct daemon_config, has_max_handlers_per_uid)},
+        {"max-pending-per-uid",
+         offsetof(struct daemon_config, max_pending_per_uid),
+         offsetof(struct daemon_config, has_max_pending_per_uid)},
     };
-#undef K_
     unsigned long n;
 
     *rc = 0;
@@ -367,15 +370,24 @@ int daemon_config_parse(struct daemon_config *cfg, const char *text, size_t len,
     return 0;
 }
 
-int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
-                       size_t errlen)
+static int load(struct daemon_config *cfg, const char *path, bool own,
+                char *err, size_t errlen)
 {
     uint8_t *text = NULL;
     size_t len = 0;
-    int rc = file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
+    /* no link for the home's own config: the home is the daemon's */
+    int rc = own ? file_read_nofollow(path, CONFIG_MAX_BYTES, &text, &len)
+                 : file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
 
     if (rc == FASTN_ERR_NOT_FOUND)
         return 0;
+    if (rc == FASTN_ERR_PERM) {
+        snprintf(err, errlen,
+                 "%s is a symbolic link: fastnd reads its config only from a "
+                 "file in its home; put the file itself there",
+                 path);
+        return rc;
+    }
     if (rc == FASTN_ERR_TOO_LARGE) {
         snprintf(err, errlen, "%s is larger than %d bytes", path,
                  CONFIG_MAX_BYTES);
@@ -391,9 +403,22 @@ int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
     return rc;
 }
 
+int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
+                       size_t errlen)
+{
+    return load(cfg, path, false, err, errlen);
+}
+
+int daemon_config_load_own(struct daemon_config *cfg, const char *path,
+                           char *err, size_t errlen)
+{
+    return load(cfg, path, true, err, errlen);
+}
+
 int daemon_config_write_template(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     ssize_t n;
 
     if (fd < 0)

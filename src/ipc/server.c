@@ -406,35 +406,30 @@ static void on_deadlines(uv_timer_t *t)
     uv_timer_set_repeat(t, deadline_period(srv));
 }
 
-int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
-                     struct ipc_host *host, const char *path, gid_t sock_gid)
+static void server_init(struct ipc_server *srv, uv_loop_t *loop,
+                        struct ipc_host *host, const char *path)
 {
-    bool bound = false;
-    int err;
-
-    if (strlen(path) > IPC_SOCKET_PATH_MAX)
-        return FASTN_ERR_TOO_LARGE;
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
     srv->host = host;
-    memcpy(srv->path, path, strlen(path) + 1);
     srv->fd = -1;
-    err = clear_stale_socket(path);
-    if (err)
-        return err;
-    err = bind_socket(srv, sock_gid, &bound);
-    if (!err && !host->watch && ipc_watch_new(loop, host, &host->watch))
-        err = FASTN_ERR_NOMEM;
-    if (!err && uv_poll_init(loop, &srv->listener, srv->fd) != 0)
-        err = FASTN_ERR_IO;
-    if (err) {
+    memcpy(srv->path, path, strlen(path) + 1);
+}
+
+/* Accepts on srv->fd from now on (the process watch, the listener's
+ * poll, its pause, the deadlines). Errors (the caller closes srv->fd):
+ * FASTN_ERR_NOMEM, FASTN_ERR_IO. */
+static int serve(struct ipc_server *srv)
+{
+    uv_loop_t *loop = srv->loop;
+    struct ipc_host *host = srv->host;
+
+    if (!host->watch && ipc_watch_new(loop, host, &host->watch))
+        return FASTN_ERR_NOMEM;
+    if (uv_poll_init(loop, &srv->listener, srv->fd) != 0) {
         ipc_watch_close(host->watch);
         host->watch = NULL;
-        if (srv->fd >= 0)
-            close(srv->fd);
-        if (bound)
-            unlink(path);
-        return err;
+        return FASTN_ERR_IO;
     }
     srv->listener.data = srv;
     uv_poll_start(&srv->listener, UV_READABLE, on_listener_ready);
@@ -446,6 +441,30 @@ int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
                    deadline_period(srv));
     srv->listening = true;
     return 0;
+}
+
+int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
+                     struct ipc_host *host, const char *path, gid_t sock_gid)
+{
+    bool bound = false;
+    int err;
+
+    if (strlen(path) > IPC_SOCKET_PATH_MAX)
+        return FASTN_ERR_TOO_LARGE;
+    server_init(srv, loop, host, path);
+    err = clear_stale_socket(path);
+    if (err)
+        return err;
+    err = bind_socket(srv, sock_gid, &bound);
+    if (!err)
+        err = serve(srv);
+    if (err) {
+        if (srv->fd >= 0)
+            close(srv->fd);
+        if (bound)
+            unlink(path);
+    }
+    return err;
 }
 
 /* The socket is closed once libuv has let go of it. */
@@ -465,9 +484,38 @@ void ipc_server_close(struct ipc_server *srv)
     uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
     uv_close((uv_handle_t *)&srv->pause, NULL);
     uv_close((uv_handle_t *)&srv->deadlines, NULL);
-    unlink(srv->path);
+    /* An adopted socket's file belongs to the service manager, which
+     * keeps listening on it (and starts us again) after we are gone. */
+    if (!srv->adopted)
+        unlink(srv->path);
     while (srv->conns)
         conn_close(srv->conns);
     ipc_watch_close(srv->host->watch);
     srv->host->watch = NULL;
+}
+
+/* The service manager bound and listens on the socket (socket
+ * activation): we only accept on it, and leave its file alone. */
+int ipc_server_adopt(struct ipc_server *srv, uv_loop_t *loop,
+                     struct ipc_host *host, int fd, const char *path)
+{
+    int err, fl;
+
+    if (strlen(path) > IPC_SOCKET_PATH_MAX) {
+        close(fd);
+        return FASTN_ERR_TOO_LARGE;
+    }
+    server_init(srv, loop, host, path);
+    srv->adopted = true;
+    srv->fd = fd;
+    /* accept4 must not block: the passed socket may be a blocking one */
+    fl = fcntl(fd, F_GETFL);
+    err = fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ? FASTN_ERR_IO
+                                                             : serve(srv);
+    if (err) {
+        log_msg(LOG_ERROR, "ipc", "cannot accept on the passed socket %s: %s",
+                path, fastn_strerror(err));
+        close(fd);
+    }
+    return err;
 }

@@ -30,6 +30,7 @@ struct ipc_server {
     struct ipc_conn *conns;
     uv_timer_t deadlines; /* closes connections past their deadline */
     bool listening;
+    bool adopted; /* the socket came from the service manager */
     char path[IPC_SOCKET_PATH_MAX + 1];
     char rbuf[64 * 1024]; /* every read lands here, then goes to a session */
 };
@@ -44,9 +45,17 @@ struct ipc_server {
 int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
                      struct ipc_host *host, const char *path, gid_t sock_gid);
 
-/* Stops listening, removes the socket file, closes every client
- * connection and the process watch; the handles finish closing on the
- * next loop turns. */
+/* Accepts on fd, a listening Unix socket at path that the service
+ * manager bound and passed (socket activation); the server owns fd from
+ * then on, even on error. Its file is not removed when the server closes.
+ * Also sets up host->watch. Errors: FASTN_ERR_TOO_LARGE (path too long),
+ * FASTN_ERR_IO (fd is not usable; logged), FASTN_ERR_NOMEM. */
+int ipc_server_adopt(struct ipc_server *srv, uv_loop_t *loop,
+                     struct ipc_host *host, int fd, const char *path);
+
+/* Stops listening, removes the socket file (unless adopted), closes every
+ * client connection and the process watch; the handles finish closing
+ * on the next loop turns. */
 void ipc_server_close(struct ipc_server *srv);
 
 #endif
