@@ -77,7 +77,7 @@ extern "C" {
     X(FASTN_ERR_NET_DEAD, -211, "the connection stopped answering")            \
     X(FASTN_ERR_NET_MULTIADDR_PROTO, -212,                                     \
       "multiaddr protocol not supported (fastn knows /ip4 /ip6 /dns /dns4 "    \
-      "/dns6 /tcp /p2p /unix)")                                                \
+      "/dns6 /tcp /p2p /p2p-circuit /unix)")                                   \
     X(FASTN_ERR_NET_NEGOTIATION, -213,                                         \
       "protocol negotiation failed: the peer does not speak "                  \
       "multistream-select 1.0")                                                \
