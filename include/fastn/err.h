@@ -86,6 +86,31 @@ extern "C" {
     X(FASTN_ERR_NET_STREAM_LIMIT, -215,                                        \
       "too many streams on this connection; try again later")                  \
     X(FASTN_ERR_NET_DIAL_SELF, -216, "that PeerID is this daemon's own")       \
+    /* reachability (relay, hole punching, AutoNAT, DHT, mDNS): -240.. */      \
+    X(FASTN_ERR_NET_BAD_MESSAGE, -240,                                         \
+      "the peer sent a malformed or unexpected message (relay, hole "          \
+      "punching, AutoNAT, DHT or mDNS); that exchange was dropped")            \
+    X(FASTN_ERR_NET_HOLEPUNCH, -241,                                           \
+      "hole punching failed: no address both sides could reach in time; the "  \
+      "connection stays relayed")                                              \
+    X(FASTN_ERR_NET_RELAY_REFUSED, -242,                                       \
+      "the relay refused (no free slot, too many circuits, or not allowed); "  \
+      "another relay may accept")                                              \
+    X(FASTN_ERR_NET_RELAY_NO_RESERVATION, -243,                                \
+      "the peer has no reservation on that relay (it may have moved to "       \
+      "another); look the peer up again")                                      \
+    X(FASTN_ERR_NET_RELAY_LIMIT, -244,                                         \
+      "the relayed connection reached the relay's limit on time or data; a "   \
+      "direct connection is needed for more")                                  \
+    X(FASTN_ERR_NET_RELAY_FAILED, -245,                                        \
+      "the relay could not reach the peer through its reservation; try "       \
+      "again later or through another relay")                                  \
+    X(FASTN_ERR_NET_DIAL_REFUSED, -246,                                        \
+      "the peer refused to dial us back (rate limit or policy); ask another "  \
+      "peer")                                                                  \
+    X(FASTN_ERR_NET_RECORD_INVALID, -247,                                      \
+      "a DHT record failed validation (wrong key, expired or bad "             \
+      "signature); it was not stored")                                         \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \
