@@ -225,9 +225,10 @@ static size_t peers_in(PbPeer **in, size_t n, struct kad_peer *out,
 
 static int fields_in(const Msg *m, struct kad_msg *out)
 {
-    if (!m->has_type || m->type > FASTN__KAD__MESSAGE__MESSAGE_TYPE__PING)
+    /* js-libp2p writes proto3: a PUT_VALUE (0) has no type field */
+    if (m->has_type && m->type > FASTN__KAD__MESSAGE__MESSAGE_TYPE__PING)
         return BAD;
-    out->type = (enum kad_type)m->type;
+    out->type = m->has_type ? (enum kad_type)m->type : KAD_PUT_VALUE;
     if (m->has_key) {
         if (m->key.len > KAD_KEY_MAX)
             return BAD;

@@ -6,6 +6,7 @@
 #include "net/autonat.h"
 #include "net/pb.h"
 #include "test.h"
+#include "js_vectors.h"
 
 #define SEC 1000000ull
 
@@ -294,6 +295,44 @@ TEST(observed_addresses)
     CHECK_EQ(o.n, AUTONAT_OBSERVED_MAX);
 }
 
+/* Bytes @libp2p/autonat produced (tests/unit/js_vectors.h). */
+TEST(js_messages)
+{
+    struct autonat_request req;
+    struct autonat_response resp;
+    struct autonat_server_config cfg;
+    struct autonat_server s;
+    struct autonat_dial_job job;
+    struct peer_id peer;
+    struct multiaddr a = ma("/ip4/1.2.3.4/tcp/4001");
+    const uint8_t ip[4] = {1, 2, 3, 4};
+    struct buf b;
+
+    CHECK_ERR(peer_id_parse(js_peer_id, &peer), 0);
+    CHECK_ERR(
+        autonat_request_decode(js_autonat_dial, sizeof(js_autonat_dial), &req),
+        0);
+    CHECK(peer_id_equal(&req.peer, &peer));
+    CHECK_EQ(req.n, 1);
+    CHECK(multiaddr_equal(&req.addrs[0], &a));
+    buf_init(&b, 4096);
+    CHECK_ERR(autonat_dial_encode(&peer, &a, 1, &b), 0);
+    CHECK_EQ(b.len, 1 + sizeof(js_autonat_dial));
+    CHECK_MEM(b.data + 1, js_autonat_dial, sizeof(js_autonat_dial));
+    autonat_server_config_default(&cfg);
+    autonat_server_init(&s, &cfg);
+    buf_reset(&b);
+    CHECK_EQ(autonat_server_request(&s, &peer, ip, 4, js_autonat_dial,
+                                    sizeof(js_autonat_dial), 0, &job, &b),
+             1);
+    CHECK_ERR(
+        autonat_response_decode(js_autonat_ok, sizeof(js_autonat_ok), &resp),
+        0);
+    CHECK_EQ(resp.status, AUTONAT_OK);
+    CHECK(resp.has_addr && multiaddr_equal(&resp.addr, &a));
+    buf_cleanup(&b);
+}
+
 int main(void)
 {
     RUN(codec_roundtrip);
@@ -302,5 +341,6 @@ int main(void)
     RUN(server_rate_limits);
     RUN(client_votes);
     RUN(observed_addresses);
+    RUN(js_messages);
     return test_done();
 }

@@ -5,6 +5,7 @@
 #include "net/dcutr.h"
 #include "net/pb.h"
 #include "test.h"
+#include "js_vectors.h"
 
 #define MS 1000ull
 
@@ -293,6 +294,23 @@ TEST(nothing_to_offer)
     dcutr_cleanup(&ini);
 }
 
+/* Bytes @libp2p/dcutr produced (tests/unit/js_vectors.h). */
+TEST(js_connect)
+{
+    struct dcutr_msg m;
+    struct addr_policy lan = {.allow_private = true};
+
+    CHECK_ERR(dcutr_msg_decode(js_dcutr_connect, sizeof(js_dcutr_connect),
+                               &cfg.policy, 8, &m),
+              0);
+    CHECK_EQ(m.type, DCUTR_CONNECT);
+    CHECK_EQ(m.addrs.n, 1); /* the 192.168 one is not for strangers */
+    CHECK_ERR(dcutr_msg_decode(js_dcutr_connect, sizeof(js_dcutr_connect), &lan,
+                               8, &m),
+              0);
+    CHECK_EQ(m.addrs.n, 2);
+}
+
 int main(void)
 {
     RUN(synchronized_dial);
@@ -302,5 +320,6 @@ int main(void)
     RUN(lying_lengths_and_order);
     RUN(responder_bounds_attempts);
     RUN(nothing_to_offer);
+    RUN(js_connect);
     return test_done();
 }

@@ -8,6 +8,7 @@
 #include "net/kad.h"
 #include "net/pb.h"
 #include "test.h"
+#include "js_vectors.h"
 
 #define SEC 1000000ull
 
@@ -691,6 +692,60 @@ TEST(server)
     kad_table_cleanup(&t);
 }
 
+/* Bytes @libp2p/kad-dht produced (tests/unit/js_vectors.h). */
+TEST(js_messages)
+{
+    struct kad_msg *m = kad_msg_new();
+    struct peer_id target, relay, peer;
+    struct buf b;
+    struct kad_table t;
+    struct kad_store st;
+    struct kad_server srv;
+
+    CHECK_ERR(peer_id_parse(js_target_id, &target), 0);
+    CHECK_ERR(peer_id_parse(js_relay_id, &relay), 0);
+    CHECK_ERR(peer_id_parse(js_peer_id, &peer), 0);
+    CHECK_ERR(kad_msg_decode(js_kad_find_node, sizeof(js_kad_find_node), m), 0);
+    CHECK_EQ(m->type, KAD_FIND_NODE);
+    CHECK_EQ(m->key_len, target.len);
+    CHECK_MEM(m->key, target.bytes, target.len);
+    /* our request is byte for byte the same */
+    buf_init(&b, 1024);
+    CHECK_ERR(kad_request_encode(KAD_FIND_NODE, target.bytes, target.len, &b),
+              0);
+    CHECK_EQ(b.len, 1 + sizeof(js_kad_find_node));
+    CHECK_MEM(b.data + 1, js_kad_find_node, sizeof(js_kad_find_node));
+    /* the answer: two peers, the QUIC address of each dropped */
+    CHECK_ERR(kad_msg_decode(js_kad_find_node_answer,
+                             sizeof(js_kad_find_node_answer), m),
+              0);
+    CHECK_EQ(m->n_closer, 2);
+    CHECK(peer_id_equal(&m->closer[0].id, &relay));
+    CHECK(peer_id_equal(&m->closer[1].id, &peer));
+    CHECK_EQ(m->closer[0].n_addrs, 1);
+    CHECK_EQ(m->closer[0].conn, KAD_CONNECTED);
+    CHECK_EQ(m->dropped, 2);
+    /* PUT_VALUE of a /pk/ record, with js's missing type field */
+    CHECK_ERR(kad_msg_decode(js_kad_put_pk, sizeof(js_kad_put_pk), m), 0);
+    CHECK_EQ(m->type, KAD_PUT_VALUE);
+    CHECK(m->has_record);
+    CHECK_ERR(
+        kad_record_validate(m->rec_key, m->rec_key_len, m->value, m->value_len),
+        0);
+    kad_table_init(&t, &relay);
+    kad_store_init(&st, 4, 4);
+    srv = (struct kad_server){.table = &t, .store = &st};
+    buf_reset(&b);
+    CHECK_ERR(kad_server_handle(&srv, &peer, js_kad_put_pk,
+                                sizeof(js_kad_put_pk), 0, &b),
+              0);
+    CHECK(kad_store_get_value(&st, m->key, m->key_len, 0) != NULL);
+    kad_store_cleanup(&st);
+    kad_table_cleanup(&t);
+    buf_cleanup(&b);
+    kad_msg_free(m);
+}
+
 int main(void)
 {
     identity_global_init();
@@ -706,5 +761,6 @@ int main(void)
     RUN(records);
     RUN(stores);
     RUN(server);
+    RUN(js_messages);
     return test_done();
 }

@@ -5,6 +5,7 @@
 #include "identity/identity.h"
 #include "net/mdns.h"
 #include "test.h"
+#include "js_vectors.h"
 
 static struct peer_id pid(uint8_t n)
 {
@@ -367,6 +368,49 @@ TEST(meta_query)
     mdns_msg_free(m);
 }
 
+/* Packets @libp2p/mdns (multicast-dns) produced (tests/unit/js_vectors.h). */
+TEST(js_packets)
+{
+    struct mdns_config cfg;
+    struct mdns node;
+    struct mdns_msg *m = mdns_msg_new();
+    struct mdns_found found[2];
+    struct peer_id me = pid(9), js;
+    struct multiaddr mine = ma("/ip4/192.168.1.8/tcp/4001");
+    struct buf reply;
+    uint8_t rnd[40] = {4};
+    size_t n;
+
+    CHECK_ERR(peer_id_parse(js_peer_id, &js), 0);
+    CHECK_ERR(mdns_decode(js_mdns_answer, sizeof(js_mdns_answer), m), 0);
+    CHECK(m->response);
+    CHECK_EQ(m->n_rr, 3);
+    CHECK_STR(m->rr[0].target,
+              "fastnvectorsfastnvectorsfastnvectors1234._p2p._udp.local");
+    mdns_config_default(&cfg);
+    mdns_init(&node, &cfg, &me, rnd, sizeof(rnd), 0);
+    mdns_set_addrs(&node, &mine, 1);
+    buf_init(&reply, MDNS_MAX_PACKET);
+    CHECK_ERR(mdns_handle(&node, js_mdns_answer, sizeof(js_mdns_answer), 0,
+                          &reply, found, 2, &n),
+              0);
+    CHECK_EQ(n, 1);
+    CHECK(peer_id_equal(&found[0].id, &js));
+    CHECK_EQ(found[0].addrs.n, 2);
+    /* js's query gets our answer */
+    CHECK_ERR(mdns_handle(&node, js_mdns_query, sizeof(js_mdns_query), 0,
+                          &reply, found, 2, &n),
+              0);
+    CHECK(reply.len > 0);
+    /* and our query is js's, byte for byte */
+    buf_reset(&reply);
+    CHECK_ERR(mdns_query_encode(&reply), 0);
+    CHECK_EQ(reply.len, sizeof(js_mdns_query));
+    CHECK_MEM(reply.data, js_mdns_query, sizeof(js_mdns_query));
+    buf_cleanup(&reply);
+    mdns_msg_free(m);
+}
+
 int main(void)
 {
     RUN(query_and_response_codec);
@@ -377,5 +421,6 @@ int main(void)
     RUN(discovery_between_two);
     RUN(garbage_answers);
     RUN(meta_query);
+    RUN(js_packets);
     return test_done();
 }

@@ -8,6 +8,7 @@
 #include "net/pb.h"
 #include "net/relay.h"
 #include "test.h"
+#include "js_vectors.h"
 
 #define SEC 1000000ull
 #define UNIX0 1700000000ull
@@ -590,6 +591,66 @@ TEST(lying_relays)
     buf_cleanup(&ans);
 }
 
+/* Bytes @libp2p/circuit-relay-v2 produced (tests/unit/js_vectors.h). */
+TEST(js_messages)
+{
+    struct identity r = idn(0), me = idn(0);
+    uint8_t seed[32];
+    struct relay_voucher v;
+    struct relay_client_config cc;
+    struct relay_client c;
+    struct relay_limit limit;
+    struct peer_id relay_id, peer_id, target_id, got, src;
+    struct multiaddr ours[2];
+    struct buf b;
+
+    CHECK_ERR(peer_id_parse(js_relay_id, &relay_id), 0);
+    CHECK_ERR(peer_id_parse(js_peer_id, &peer_id), 0);
+    CHECK_ERR(peer_id_parse(js_target_id, &target_id), 0);
+    memset(seed, 1, sizeof(seed));
+    identity_from_seed(&r, seed);
+    memset(seed, 2, sizeof(seed));
+    identity_from_seed(&me, seed);
+    CHECK(peer_id_equal(&r.id, &relay_id));
+    CHECK(peer_id_equal(&me.id, &peer_id));
+    /* js's voucher opens, and ours is the same bytes */
+    CHECK_ERR(
+        relay_voucher_open(js_relay_voucher, sizeof(js_relay_voucher), &v), 0);
+    CHECK(peer_id_equal(&v.relay, &relay_id));
+    CHECK(peer_id_equal(&v.peer, &peer_id));
+    CHECK_EQ(v.expiration, 1700003600);
+    buf_init(&b, ENVELOPE_MAX);
+    CHECK_ERR(relay_voucher_seal(&r, &peer_id, 1700003600, &b), 0);
+    CHECK_EQ(b.len, sizeof(js_relay_voucher));
+    CHECK_MEM(b.data, js_relay_voucher, sizeof(js_relay_voucher));
+    /* the relay server's answer to RESERVE */
+    relay_client_config_default(&cc);
+    relay_client_init(&c, &cc, &peer_id);
+    relay_client_add(&c, &relay_id);
+    buf_reset(&b);
+    CHECK_EQ(relay_client_poll(&c, 0, &got, &b), 1);
+    CHECK_ERR(relay_client_reserved(&c, &relay_id, js_relay_reserve_ok,
+                                    sizeof(js_relay_reserve_ok), 0, 1700000000),
+              0);
+    CHECK_EQ(c.r[0].limit.duration_s, 120);
+    CHECK_EQ(c.r[0].limit.data, 131072);
+    CHECK_EQ(relay_client_addrs(&c, 1, ours, 2), 1);
+    /* then a stop CONNECT through it */
+    buf_reset(&b);
+    CHECK_ERR(relay_client_stop(&c, &relay_id, js_relay_stop_connect,
+                                sizeof(js_relay_stop_connect), 1, &src, &limit,
+                                &b),
+              0);
+    CHECK(peer_id_equal(&src, &target_id));
+    CHECK_EQ(limit.duration_s, 120);
+    /* a year later the same answer is stale */
+    c.r[0].state = RELAY_RSV_PENDING;
+    CHECK_ERR(relay_client_reserved(&c, &relay_id, js_relay_reserve_ok,
+                                    sizeof(js_relay_reserve_ok), 0, 1700003600),
+              FASTN_ERR_NET_BAD_MESSAGE);
+    buf_cleanup(&b);
+}
+
 int main(void)
 {
     RUN(codec_roundtrip);
@@ -601,5 +662,6 @@ int main(void)
     RUN(renewal_and_expiry);
     RUN(relay_vanishes);
     RUN(lying_relays);
+    RUN(js_messages);
     return test_done();
 }
