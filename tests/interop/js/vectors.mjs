@@ -141,7 +141,9 @@ process.stdout.write(`/*
 
 #include <stdint.h>
 
+/* clang-format off */
 ${out.join('\n')}
+/* clang-format on */
 
 #endif
 `)
