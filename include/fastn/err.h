@@ -77,7 +77,7 @@ extern "C" {
     X(FASTN_ERR_NET_DEAD, -211, "the connection stopped answering")            \
     X(FASTN_ERR_NET_MULTIADDR_PROTO, -212,                                     \
       "multiaddr protocol not supported (fastn knows /ip4 /ip6 /dns /dns4 "    \
-      "/dns6 /tcp /p2p /unix)")                                                \
+      "/dns6 /tcp /p2p /p2p-circuit /unix)")                                   \
     X(FASTN_ERR_NET_NEGOTIATION, -213,                                         \
       "protocol negotiation failed: the peer does not speak "                  \
       "multistream-select 1.0")                                                \
@@ -89,6 +89,31 @@ extern "C" {
     X(FASTN_ERR_NET_BUSY, -217,                                                \
       "the peer is busy: it closed the connection before the handshake "       \
       "(too many connections or handshakes); try again later")                 \
+    /* reachability (relay, hole punching, AutoNAT, DHT, mDNS): -240.. */      \
+    X(FASTN_ERR_NET_BAD_MESSAGE, -240,                                         \
+      "the peer sent a malformed or unexpected message (relay, hole "          \
+      "punching, AutoNAT, DHT or mDNS); that exchange was dropped")            \
+    X(FASTN_ERR_NET_HOLEPUNCH, -241,                                           \
+      "hole punching failed: no address both sides could reach in time; the "  \
+      "connection stays relayed")                                              \
+    X(FASTN_ERR_NET_RELAY_REFUSED, -242,                                       \
+      "the relay refused (no free slot, too many circuits, or not allowed); "  \
+      "another relay may accept")                                              \
+    X(FASTN_ERR_NET_RELAY_NO_RESERVATION, -243,                                \
+      "the peer has no reservation on that relay (it may have moved to "       \
+      "another); look the peer up again")                                      \
+    X(FASTN_ERR_NET_RELAY_LIMIT, -244,                                         \
+      "the relayed connection reached the relay's limit on time or data; a "   \
+      "direct connection is needed for more")                                  \
+    X(FASTN_ERR_NET_RELAY_FAILED, -245,                                        \
+      "the relay could not reach the peer through its reservation; try "       \
+      "again later or through another relay")                                  \
+    X(FASTN_ERR_NET_DIAL_REFUSED, -246,                                        \
+      "the peer refused to dial us back (rate limit or policy); ask another "  \
+      "peer")                                                                  \
+    X(FASTN_ERR_NET_RECORD_INVALID, -247,                                      \
+      "a DHT record failed validation (wrong key, expired or bad "             \
+      "signature); it was not stored")                                         \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \
