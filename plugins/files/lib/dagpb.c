@@ -155,3 +155,31 @@ void files_wr_pblink(struct files_wr *w, const uint8_t *cid, size_t cid_len,
         files_wr_lenfield(w, 2, name, name_len);
     files_wr_varfield(w, 3, tsize);
 }
+
+int files_pbnode_encode(const struct files_pblink *links, size_t n,
+                        const uint8_t *data, size_t data_len, bool has_data,
+                        uint8_t *out, size_t cap)
+{
+    uint8_t cid[FILES_CID_BYTES_MAX];
+    struct files_wr w;
+
+    files_wr_fixed(&w, out, cap);
+    for (size_t i = 0; i < n; i++) {
+        const struct files_pblink *l = &links[i];
+        int clen = files_cid_encode(&l->cid, cid, sizeof(cid));
+        if (clen < 0)
+            return clen;
+        files_wr_key(&w, 2, PB_LEN);
+        files_wr_varint(&w,
+                        link_body_size((size_t)clen, l->name_len, l->has_name,
+                                       l->tsize, l->has_tsize));
+        files_wr_lenfield(&w, 1, cid, (size_t)clen);
+        if (l->has_name)
+            files_wr_lenfield(&w, 2, l->name, l->name_len);
+        if (l->has_tsize)
+            files_wr_varfield(&w, 3, l->tsize);
+    }
+    if (has_data)
+        files_wr_lenfield(&w, 1, data, data_len);
+    return w.err ? w.err : (int)w.len;
+}

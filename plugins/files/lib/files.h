@@ -136,6 +136,14 @@ void files_pbnode_links(const struct files_pbnode *nd,
 /* The next link of a decoded node: 1 and *out set, or 0 at the end. */
 int files_pblink_next(struct files_pblink_iter *it, struct files_pblink *out);
 
+/* Encodes a PBNode in the canonical form: the links in the order given
+ * (sorting them is the caller's: files_dir sorts), then Data when has_data;
+ * each link's Name and Tsize only when present. Returns the length, or
+ * FASTN_ERR_TOO_LARGE, FASTN_ERR_INVAL (a link's CID cannot be written). */
+int files_pbnode_encode(const struct files_pblink *links, size_t n,
+                        const uint8_t *data, size_t data_len, bool has_data,
+                        uint8_t *out, size_t cap);
+
 /* The bytes one link adds to a PBNode, with its field key and length. */
 size_t files_pblink_size(size_t cid_len, size_t name_len, bool has_name,
                          uint64_t tsize, bool has_tsize);

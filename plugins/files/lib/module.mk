@@ -60,3 +60,16 @@ $(FILES_WASM_SELFTEST): tests/files/wasm_selftest.c $(FILES_WASM_OBJS)
 	$(WASM_CC) $(FILES_WASM_CFLAGS) -Wl,-z,stack-size=65536 -o $@ $^
 ALL_EXTRA += $(FILES_WASM_OBJS) $(FILES_WASM_SELFTEST)
 endif
+
+# The seed corpora of fuzz/fuzz_files_*.c, from real data (committed;
+# `make files-fuzz-seeds` writes them again).
+FILES_FUZZ_SEEDS := $(BUILD)/tests/files/fuzz_seeds
+$(BUILD)/obj/tests/files/%.o: ALL_CPPFLAGS += $(FILES_CPPFLAGS)
+$(FILES_FUZZ_SEEDS): $(BUILD)/obj/tests/files/fuzz_seeds.o $(FILES_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+.PHONY: files-fuzz-seeds
+files-fuzz-seeds: $(FILES_FUZZ_SEEDS)
+	mkdir -p fuzz/corpus/files_cid fuzz/corpus/files_dagpb \
+		fuzz/corpus/files_bitswap
+	$(FILES_FUZZ_SEEDS) fuzz/corpus
