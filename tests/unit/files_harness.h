@@ -178,6 +178,8 @@ FH int readback_event(void *ctx, const struct files_walk_event *ev)
     rb->events++;
     switch (ev->type) {
     case FILES_WALK_DATA:
+        if (ev->len == 0)
+            return 0;
         if (rb->len + ev->len > rb->cap) {
             rb->cap = (rb->len + ev->len) * 2;
             rb->data = realloc(rb->data, rb->cap);

@@ -313,6 +313,12 @@ TEST(unsafe_names)
     d = store_node(&s, node,
                    node_build(&none, 1, dir_data, 2, node, sizeof(node)));
     CHECK_ERR(walk_err(&s, &d, NULL, 0), FASTN_ERR_FILES_BAD_NAME);
+    /* after a named one (out of order, so names are compared: a missing
+     * Name has no bytes; found by fuzz_files_dagpb under UBSan) */
+    struct hlink named_none[2] = {{&f, "b", 0, 1}, {&f, NULL, 0, 1}};
+    d = store_node(&s, node,
+                   node_build(named_none, 2, dir_data, 2, node, sizeof(node)));
+    CHECK_ERR(walk_err(&s, &d, NULL, 0), FASTN_ERR_FILES_BAD_NAME);
     /* the same name twice, sorted or not */
     struct hlink twice[3] = {{&f, "b", 0, 1}, {&f, "a", 0, 1}, {&f, "b", 0, 1}};
     d = store_node(&s, node,

@@ -128,7 +128,7 @@ int files_cid_verify(const struct files_cid *c, const void *block, size_t n)
                    ? 0
                    : FASTN_ERR_FILES_HASH_MISMATCH;
     case FILES_MH_IDENTITY:
-        return n == c->digest_len && memcmp(block, c->digest, n) == 0
+        return n == c->digest_len && (n == 0 || !memcmp(block, c->digest, n))
                    ? 0
                    : FASTN_ERR_FILES_HASH_MISMATCH;
     default:

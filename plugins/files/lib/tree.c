@@ -103,7 +103,8 @@ int files_tree_dir_begin(struct files_tree *t, const char *name, size_t n)
     if (err)
         return t->err = err;
     f->name_len = t->depth ? n : 0;
-    memcpy(f->name, name, f->name_len);
+    if (f->name_len)
+        memcpy(f->name, name, f->name_len);
     t->depth++;
     return 0;
 }
@@ -141,7 +142,8 @@ int files_tree_file_begin(struct files_tree *t, const char *name, size_t n)
     }
     files_importer_reset(t->im);
     t->file_name_len = t->depth ? n : 0;
-    memcpy(t->file_name, name, t->file_name_len);
+    if (t->file_name_len)
+        memcpy(t->file_name, name, t->file_name_len);
     t->in_file = true;
     return 0;
 }

@@ -632,7 +632,8 @@ static int span_cmp(const void *a, const void *b)
 {
     const struct name_span *x = a, *y = b;
     size_t n = x->n < y->n ? x->n : y->n;
-    int c = memcmp(x->p, y->p, n);
+    /* a link without a Name has no bytes to compare (p is NULL) */
+    int c = n ? memcmp(x->p, y->p, n) : 0;
 
     return c ? c : (x->n > y->n) - (x->n < y->n);
 }
