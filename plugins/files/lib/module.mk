@@ -15,6 +15,19 @@ FILES_LIB_DIR := plugins/files/lib
 FILES_LIB_SRCS := $(filter-out $(FILES_LIB_DIR)/hash_native.c,\
 	$(wildcard $(FILES_LIB_DIR)/*.c))
 FILES_LIB := $(BUILD)/libfastn-files.a
+# Native SHA-256: libcrypto (the CPU's SHA extensions) when pkg-config
+# finds it, else libsodium; `make FILES_HASH=sodium` forces libsodium.
+FILES_HASH ?= $(if $(shell pkg-config --exists libcrypto && echo y),openssl,sodium)
+ifeq ($(FILES_HASH),openssl)
+FILES_HASH_LIBS := $(shell pkg-config --libs libcrypto)
+$(call obj,$(FILES_LIB_DIR)/hash_native.c): ALL_CPPFLAGS += \
+	$(shell pkg-config --cflags libcrypto)
+else
+$(call obj,$(FILES_LIB_DIR)/hash_native.c): ALL_CPPFLAGS += -DFILES_HASH_SODIUM
+endif
+FILES_HASH_STAMP := $(BUILD)/files-hash
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(FILES_HASH_STAMP) 2>/dev/null)" = "$(FILES_HASH)" ] || echo $(FILES_HASH) >$(FILES_HASH_STAMP); })
+$(call obj,$(FILES_LIB_DIR)/hash_native.c): $(FILES_HASH_STAMP)
 $(FILES_LIB): $(call obj,$(FILES_LIB_SRCS) $(FILES_LIB_DIR)/hash_native.c)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -32,9 +45,12 @@ $(BUILD)/obj/bench/files/%.o: ALL_CPPFLAGS += $(FILES_CPPFLAGS)
 FILES_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,\
 	$(wildcard tests/unit/test_files_*.c))
 $(FILES_UNIT_BINS): $(FILES_LIB)
+$(FILES_UNIT_BINS): LIBS += $(FILES_HASH_LIBS)
 FILES_FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_files_*.c))
-$(patsubst %,$(BUILD)/fuzz/replay_%,$(FILES_FUZZ_NAMES)): $(FILES_LIB)
-$(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FILES_FUZZ_NAMES)): $(FILES_LIB)
+FILES_FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FILES_FUZZ_NAMES)) \
+	$(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FILES_FUZZ_NAMES))
+$(FILES_FUZZ_BINS): $(FILES_LIB)
+$(FILES_FUZZ_BINS): LIBS += $(FILES_HASH_LIBS)
 
 # files_cid: the root CID of a file, a folder or a generated stream, for
 # tests/interop/files_cid.sh and bench/files.
@@ -42,7 +58,7 @@ FILES_CID_TOOL := $(BUILD)/tests/interop/files_cid
 $(FILES_CID_TOOL): $(BUILD)/obj/tests/interop/files_cid.o $(FILES_LIB) \
 		$(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS) $(FILES_HASH_LIBS)
 TEST_DEPS += $(FILES_CID_TOOL)
 
 # The same sources for wasm32-wasi, -Werror, and a wasi command over them.
@@ -67,7 +83,7 @@ FILES_FUZZ_SEEDS := $(BUILD)/tests/files/fuzz_seeds
 $(BUILD)/obj/tests/files/%.o: ALL_CPPFLAGS += $(FILES_CPPFLAGS)
 $(FILES_FUZZ_SEEDS): $(BUILD)/obj/tests/files/fuzz_seeds.o $(FILES_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS) $(FILES_HASH_LIBS)
 .PHONY: files-fuzz-seeds
 files-fuzz-seeds: $(FILES_FUZZ_SEEDS)
 	mkdir -p fuzz/corpus/files_cid fuzz/corpus/files_dagpb \
