@@ -9,7 +9,7 @@
  *   -1..-99     general         -100..-199  control protocol / ipc
  *   -200..-299  network         -300..-399  WebAssembly engine
  *   -400..-499  plugins         -500..-599  store
- *   -600..-699  registry
+ *   -600..-699  registry        -700..-799  files (content addressing)
  */
 #ifndef FASTN_ERR_H
 #define FASTN_ERR_H
@@ -237,7 +237,33 @@ extern "C" {
       "the peer has no signed plugin for that protocol")                       \
     X(FASTN_ERR_XFER_REFUSED, -642,                                            \
       "the peer does not serve plugins now (turned off, or busy: try again "   \
-      "later)")
+      "later)")                                                                \
+    /* files (content addressing, plugins/files/lib) */                        \
+    X(FASTN_ERR_FILES_BAD_CID, -700,                                           \
+      "not a valid CID: give one as IPFS prints them (bafy..., bafk... or "    \
+      "Qm...)")                                                                \
+    X(FASTN_ERR_FILES_HASH_MISMATCH, -701,                                     \
+      "a block does not match its CID (altered or corrupted); it was not "     \
+      "kept: fetch it again, from another peer")                               \
+    X(FASTN_ERR_FILES_BAD_DAG, -702,                                           \
+      "malformed dag-pb or UnixFS block: the content is damaged or was not "   \
+      "made by a UnixFS importer")                                             \
+    X(FASTN_ERR_FILES_LOOP, -703,                                              \
+      "the content links back to itself (a loop in its DAG); it was refused")  \
+    X(FASTN_ERR_FILES_BAD_NAME, -704,                                          \
+      "a folder entry has a name that cannot be written safely (empty, . or "  \
+      ".., or with / or NUL in it); nothing was written for it")               \
+    X(FASTN_ERR_FILES_BITSWAP, -705,                                           \
+      "the peer sent a malformed bitswap message")                             \
+    X(FASTN_ERR_FILES_LIMIT, -706,                                             \
+      "over a files limit (a block over 2 MiB, a bitswap message over 4 MiB "  \
+      "or with too many entries, or content deeper or larger than allowed)")   \
+    X(FASTN_ERR_FILES_CODEC, -707,                                             \
+      "the CID's codec or hash function is not supported (fastn files reads "  \
+      "raw and dag-pb blocks hashed with sha2-256)")                           \
+    X(FASTN_ERR_FILES_SIZE_MISMATCH, -708,                                     \
+      "a file's blocks do not add up to the size it declares (damaged "        \
+      "content); it was refused")
 
 /* Marks what libfastn exports (it is built with hidden visibility). */
 #ifndef FASTN_API
