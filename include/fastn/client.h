@@ -424,6 +424,14 @@ struct fastn_plugin_info {
     size_t n_narrowed_protocols;
     char **narrowed_protocols;
     char **protocol_serves;
+    /* Its signature (docs/REGISTRY.md), checked again now: "verified" (by
+     * a trusted key, matching the file), "unsigned" (installed with
+     * --unsigned), "untrusted" (by a key no longer trusted), "invalid"
+     * (altered), or "" from an older daemon. */
+    char signature[16];
+    char signer[20];      /* the key id, as minisign prints it; "" none */
+    char signer_name[72]; /* the trusted key's name (verified only) */
+    char *publisher_note; /* the signature's trusted comment, "" if none */
 };
 
 struct fastn_plugin_list {
@@ -579,6 +587,183 @@ FASTN_API int fastn_client_notifications_next(struct fastn_client *c,
 /* (Poll fastn_client_fd() for readability while subscribed.) */
 FASTN_API void fastn_notification_free(struct fastn_notification *n);
 FASTN_API void fastn_notification_list_free(struct fastn_notification_list *l);
+
+/* ---------------------------------------------------------------------- */
+/* Signed plugins, trusted publishers, registries (docs/REGISTRY.md)       */
+/* ---------------------------------------------------------------------- */
+
+/* Installs a plugin from a file's bytes (wasm, len) or, for a larger one,
+ * from a path the daemon reads itself (wasm NULL, path absolute), with
+ * the file's minisign signature minisig[0..minisig_len) (its
+ * FILE.wasm.minisig), which must verify with a trusted publisher's key.
+ * Flags: FASTN_INSTALL_REPLACE replaces an installed plugin of that
+ * name; FASTN_INSTALL_UNSIGNED allows a plugin without a signature
+ * (minisig NULL), shown as unsigned. An admin request. On success *out
+ * (may be NULL) describes it; free with fastn_plugin_info_free().
+ * Errors: FASTN_ERR_UNSIGNED (no signature, no FASTN_INSTALL_UNSIGNED),
+ * FASTN_ERR_UNTRUSTED (signed by a key that is not trusted),
+ * FASTN_ERR_SIGNATURE (altered), FASTN_ERR_SIG_COMMENT,
+ * FASTN_ERR_SIG_MALFORMED, and those of fastn_client_plugin_install();
+ * fastn_client_error_message() says which key and what to do. */
+#define FASTN_INSTALL_REPLACE 1
+#define FASTN_INSTALL_UNSIGNED 2
+FASTN_API int
+fastn_client_plugin_install_signed(struct fastn_client *c, const void *wasm,
+                                   size_t len, const char *path,
+                                   const void *minisig, size_t minisig_len,
+                                   int flags, struct fastn_plugin_info **out);
+
+/* A trusted publisher key. */
+struct fastn_trusted_key {
+    char name[72];
+    char key_id[20];     /* as minisign prints it (hex) */
+    char public_key[60]; /* the base64 line of its .pub file */
+    int system;          /* the installation's (read-only) */
+};
+struct fastn_key_list {
+    size_t n_keys;
+    struct fastn_trusted_key *keys;
+};
+/* Trusts a publisher's key: key[0..len) is a minisign .pub file's
+ * content or its base64 line; name may be NULL (then the key id). An
+ * admin request. *out (may be NULL) gets the key as added. Errors:
+ * FASTN_ERR_KEY_MALFORMED, FASTN_ERR_EXISTS (trusted already),
+ * FASTN_ERR_INVAL (a bad name), FASTN_ERR_ADMIN_ONLY, FASTN_ERR_IO. */
+FASTN_API int fastn_client_trust_add(struct fastn_client *c, const void *key,
+                                     size_t len, const char *name,
+                                     struct fastn_trusted_key *out);
+/* The trusted keys, the user's and the installation's, by name. */
+FASTN_API int fastn_client_trust_list(struct fastn_client *c,
+                                      struct fastn_key_list **out);
+/* Stops trusting the key with that name or key id; *out (may be NULL)
+ * gets it. Errors: FASTN_ERR_KEY_NOT_FOUND, FASTN_ERR_KEY_READONLY (the
+ * installation's), FASTN_ERR_ADMIN_ONLY. */
+FASTN_API int fastn_client_trust_remove(struct fastn_client *c,
+                                        const char *name_or_id,
+                                        struct fastn_trusted_key *out);
+FASTN_API void fastn_key_list_free(struct fastn_key_list *l);
+
+/* A registry, and (search, update) how reading it went. */
+struct fastn_registry {
+    char name[72];
+    char *url;
+    int is_default; /* the installation's own plugin folder */
+    int read;       /* its index was read: plugins is its count */
+    uint32_t plugins;
+    int error; /* a fastn_err reading it, 0 if none */
+    char *error_text;
+};
+struct fastn_registry_list {
+    size_t n_registries;
+    struct fastn_registry *registries;
+};
+/* Adds a registry (url: https://, http:// or file://, the folder that
+ * holds index.json; name may be NULL). Its index is fetched first: a
+ * registry that cannot be read is not added. An admin request. *out (may
+ * be NULL) lists the one added. Errors: FASTN_ERR_INVAL (a bad URL or
+ * name), FASTN_ERR_EXISTS, the fetch's and the index's errors
+ * (FASTN_ERR_FETCH_*, FASTN_ERR_INDEX_*). */
+FASTN_API int fastn_client_registry_add(struct fastn_client *c, const char *url,
+                                        const char *name,
+                                        struct fastn_registry_list **out);
+/* The registries, in the order they are asked. */
+FASTN_API int fastn_client_registry_list(struct fastn_client *c,
+                                         struct fastn_registry_list **out);
+/* Removes the registry with that name or URL. An admin request. Errors:
+ * FASTN_ERR_NOT_FOUND. */
+FASTN_API int fastn_client_registry_remove(struct fastn_client *c,
+                                           const char *name_or_url,
+                                           struct fastn_registry_list **out);
+FASTN_API void fastn_registry_list_free(struct fastn_registry_list *l);
+
+/* A plugin a registry or a peer offers. */
+struct fastn_registry_plugin {
+    char name[40];
+    char version[40];
+    char registry[72]; /* "" when it came from a peer */
+    char *summary;
+    size_t n_protocols;
+    char **protocols;
+    size_t n_capabilities;
+    char **capabilities;
+    size_t n_apps;
+    char **apps;
+    uint64_t size;
+    char sha256[68];      /* hex */
+    char signer[20];      /* key id */
+    char signer_name[72]; /* the trusted key's name (installs) */
+    char installed[40];   /* the installed version, "" if none */
+    char *publisher_note; /* installs: the signature's trusted comment */
+    char peer_id[FASTN_PEER_ID_MAX]; /* from a peer: its PeerID */
+};
+struct fastn_search_result {
+    size_t n_plugins;
+    struct fastn_registry_plugin *plugins;
+    size_t n_registries; /* each registry asked, with its error */
+    struct fastn_registry *registries;
+};
+/* The highest version of each plugin the registries list whose name,
+ * summary, protocols or apps contain term (NULL or "": all). The
+ * registries are fetched by the daemon: a registry that cannot be read
+ * is listed with its error in registries, the others still answer. */
+FASTN_API int fastn_client_plugin_search(struct fastn_client *c,
+                                         const char *term,
+                                         struct fastn_search_result **out);
+FASTN_API void fastn_search_result_free(struct fastn_search_result *r);
+
+/* Installs a plugin from the registries: name (version NULL: the highest
+ * listed) or, with name NULL, the plugin that handles protocol; or, with
+ * peer (a PeerID) set, asks that peer for it over /fastn/plugin/1.0.0.
+ * Its size, sha256 and signature (by a trusted key) are checked before
+ * anything is installed. replace non-zero replaces an installed one. An
+ * admin request. *out (may be NULL) describes what was installed; free
+ * with fastn_registry_plugin_free(). Errors: FASTN_ERR_NOT_FOUND (no
+ * registry lists it), FASTN_ERR_EXISTS (installed already), the fetch's,
+ * FASTN_ERR_UNTRUSTED, _SIGNATURE, _SHA256_MISMATCH, _SIZE_MISMATCH,
+ * FASTN_ERR_XFER_* (from a peer), and the install's. */
+FASTN_API int fastn_client_plugin_get(struct fastn_client *c, const char *name,
+                                      const char *version, const char *protocol,
+                                      const char *peer, int replace,
+                                      struct fastn_registry_plugin **out);
+FASTN_API void fastn_registry_plugin_free(struct fastn_registry_plugin *p);
+
+enum fastn_update_result {
+    FASTN_UPDATE_CURRENT = 0,    /* no newer version listed */
+    FASTN_UPDATE_UPDATED = 1,    /* the newer version was installed */
+    FASTN_UPDATE_CONSENT = 2,    /* it asks for more capabilities: see
+                                    new_capabilities; grant them */
+    FASTN_UPDATE_FAILED = 3,     /* error, error_text */
+    FASTN_UPDATE_NOT_LISTED = 4, /* no registry lists it */
+};
+struct fastn_plugin_update {
+    char name[40];
+    enum fastn_update_result result;
+    char from_version[40], to_version[40];
+    char registry[72];
+    size_t n_new_capabilities;
+    char **new_capabilities;
+    int error;
+    char *error_text;
+};
+struct fastn_update_list {
+    size_t n_updates;
+    struct fastn_plugin_update *updates;
+    size_t n_registries;
+    struct fastn_registry *registries;
+};
+/* Updates the installed plugin name (NULL: every one) to the highest
+ * version the registries list. A version that asks for capabilities the
+ * installed one does not have waits for consent: it is installed only
+ * when each of them is in grant[0..n_grant). An admin request. Errors:
+ * FASTN_ERR_NEEDS_CONSENT (name given, and it waits: the error message
+ * says which capabilities and how to accept them), FASTN_ERR_NOT_FOUND
+ * (no such plugin installed), FASTN_ERR_INVAL (an unknown capability). */
+FASTN_API int fastn_client_plugin_update(struct fastn_client *c,
+                                         const char *name,
+                                         const char *const *grant,
+                                         size_t n_grant,
+                                         struct fastn_update_list **out);
+FASTN_API void fastn_update_list_free(struct fastn_update_list *r);
 
 /* The library's version, e.g. "0.1.0". */
 FASTN_API const char *fastn_version(void);

@@ -200,12 +200,18 @@ extern "C" {
     X(FASTN_ERR_KEY_READONLY, -608,                                            \
       "that key is trusted by the installation "                               \
       "(PREFIX/share/fastn/trusted-publishers); remove it there, as root")     \
+    X(FASTN_ERR_UNSIGNED, -609,                                                \
+      "the plugin is not signed (no FILE.minisig beside it); install it "      \
+      "with --unsigned only if you trust the file itself")                     \
     X(FASTN_ERR_INDEX_MALFORMED, -610,                                         \
       "malformed registry index.json; tell the registry's publisher")          \
     X(FASTN_ERR_INDEX_TOO_LARGE, -611,                                         \
       "registry index.json is larger than the allowed maximum")                \
     X(FASTN_ERR_VERSION, -612,                                                 \
       "not a version: expected numbers separated by dots, e.g. 1.2.0")         \
+    X(FASTN_ERR_NEEDS_CONSENT, -613,                                           \
+      "the new version asks for capabilities the installed one does not "      \
+      "have; accept them with `fastn plugin update NAME --grant CAP`")         \
     X(FASTN_ERR_FETCH, -620,                                                   \
       "could not fetch from the registry; check its URL and the network")      \
     X(FASTN_ERR_FETCH_NOT_FOUND, -621,                                         \

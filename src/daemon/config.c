@@ -60,7 +60,17 @@ static const char template_text[] =
     "# max-handshakes = 256\n"
     "# max-handshakes-per-address = 8\n"
     "# max-inbound-streams = 16384\n"
-    "# max-connection-buffers = 64\n";
+    "# max-connection-buffers = 64\n"
+    "#\n"
+    "# Serve the installed signed plugins to peers that ask for them\n"
+    "# (/fastn/plugin/1.0.0); no: the protocol is not served at all:\n"
+    "# serve-plugins = yes\n"
+    "# The largest plugin fetched (MiB), and the limits of a fetch from a\n"
+    "# registry or a peer (seconds: to connect, in all, without progress):\n"
+    "# max-plugin-size = 16\n"
+    "# fetch-connect-timeout = 10\n"
+    "# fetch-timeout = 300\n"
+    "# fetch-stall-timeout = 30\n";
 
 void daemon_config_init(struct daemon_config *cfg)
 {
@@ -211,6 +221,14 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
          offsetof(struct daemon_config, has_handshake_timeout), 1},
         {"request-timeout", offsetof(struct daemon_config, request_timeout),
          offsetof(struct daemon_config, has_request_timeout), 1},
+        {"fetch-connect-timeout",
+         offsetof(struct daemon_config, fetch_connect_timeout),
+         offsetof(struct daemon_config, has_fetch_connect_timeout), 1},
+        {"fetch-timeout", offsetof(struct daemon_config, fetch_timeout),
+         offsetof(struct daemon_config, has_fetch_timeout), 1},
+        {"fetch-stall-timeout",
+         offsetof(struct daemon_config, fetch_stall_timeout),
+         offsetof(struct daemon_config, has_fetch_stall_timeout), 1},
     };
     unsigned long n;
 
@@ -265,6 +283,8 @@ static bool apply_limit(struct daemon_config *cfg, const char *key,
         {"max-pending-per-uid",
          offsetof(struct daemon_config, max_pending_per_uid),
          offsetof(struct daemon_config, has_max_pending_per_uid), 1000000},
+        {"max-plugin-size", offsetof(struct daemon_config, max_plugin_size),
+         offsetof(struct daemon_config, has_max_plugin_size), 64},
     };
     unsigned long n;
 
@@ -309,6 +329,13 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         cfg->has_socket_group = rc == 0;
         return rc;
     }
+    if (!strcmp(key, "serve-plugins")) {
+        if (strcmp(v, "yes") && strcmp(v, "no"))
+            return fail(c, FASTN_ERR_INVAL, "serve-plugins wants yes or no");
+        cfg->serve_plugins = !strcmp(v, "yes");
+        cfg->has_serve_plugins = true;
+        return 0;
+    }
     if (!strcmp(key, "log-level")) {
         if (log_level_parse(v, &cfg->log_level) != 0)
             return fail(c, FASTN_ERR_INVAL, "bad log-level '%s'", v);
@@ -320,8 +347,7 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
                          "0..86400")
                   : 0;
     if (apply_limit(cfg, key, v, &rc, &max) || rc)
-        return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max)
-                  : 0;
+        return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max) : 0;
     if (!strcmp(key, "max-connections")) {
         if (!parse_number(v, 1000000, &n) || n == 0)
             return fail(c, FASTN_ERR_INVAL, "max-connections wants 1..1000000");

@@ -32,6 +32,12 @@
  *   max-inbound-streams = 16384  streams peers opened, open at once
  *   max-connection-buffers = 64  MiB of output waiting in all connections
  *                                before peers that do not read must wait
+ *   serve-plugins = yes          serve installed signed plugins to peers
+ *                                (/fastn/plugin/1.0.0); no: not at all
+ *   max-plugin-size = 16         MiB: the largest plugin fetched
+ *   fetch-connect-timeout = 10   seconds to reach a registry
+ *   fetch-timeout = 300          seconds for one whole fetch
+ *   fetch-stall-timeout = 30     seconds a fetch may make no progress
  *
  * Unknown keys are logged and skipped, so a config written for a newer
  * fastnd still starts an older one; bad values are errors.
@@ -81,6 +87,12 @@ struct daemon_config {
     bool has_max_connection_buffers;
     unsigned max_handshakes_per_addr, max_inbound_streams;
     unsigned max_connection_buffers; /* MiB */
+    /* signed plugins and registries (daemon/registry.c) */
+    bool has_serve_plugins, serve_plugins;
+    bool has_max_plugin_size, has_fetch_connect_timeout;
+    bool has_fetch_timeout, has_fetch_stall_timeout;
+    unsigned max_plugin_size; /* MiB */
+    unsigned fetch_connect_timeout, fetch_timeout, fetch_stall_timeout;
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

@@ -154,6 +154,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     d->stopping = true;
     service_notify("STOPPING=1");
     ipc_server_close(&d->ipc);
+    daemon_registry_stop(d);
     daemon_plugins_stop(d);
     daemon_net_stop(d);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -181,6 +182,7 @@ static void on_reload_signal(uv_signal_t *h, int signum)
     daemon_config_cleanup(&d->config);
     d->config = fresh;
     apply_config(d);
+    daemon_registry_reload(d);
     /* lchown: the socket itself, never what a link there points at */
     if (d->config.has_socket_group &&
         lchown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
@@ -280,6 +282,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         (rc = start_loop(d, err, errlen)) ||
         (rc = daemon_net_start(d, err, errlen)) ||
         (rc = daemon_plugins_start(d, err, errlen)) ||
+        (rc = daemon_registry_start(d, err, errlen)) ||
         (rc = start_control(d, err, errlen)))
         return rc;
     log_msg(LOG_INFO, "daemon", "fastnd %s ready on %s (pid %ld)",
@@ -320,6 +323,7 @@ void daemon_cleanup(struct daemon *d)
         if (!d->stopping) {
             uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
             ipc_server_close(&d->ipc);
+            daemon_registry_stop(d);
             daemon_plugins_stop(d);
             daemon_net_stop(d);
             for (int i = 0; i < 3; i++)

@@ -23,6 +23,7 @@
 #include "ipc/server.h"
 
 struct daemon_plugins;
+struct daemon_registry;
 struct store;
 struct swarm;
 struct router;
@@ -63,7 +64,8 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup;
     struct ipc_host host;
     struct ipc_server ipc;
-    struct daemon_plugins *plugins; /* plugins.c: the plugin host */
+    struct daemon_plugins *plugins;   /* plugins.c: the plugin host */
+    struct daemon_registry *registry; /* registry.c: signed plugins */
     /* the network (net.c) */
     struct store *store; /* state.sqlite: the address book */
     struct swarm *swarm;
@@ -96,6 +98,16 @@ int daemon_run(struct daemon *d);
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
 /* Stops every plugin (on_stop); idempotent. Before daemon_net_stop. */
 void daemon_plugins_stop(struct daemon *d);
+
+/* registry.c: trusted keys, registries, fetching plugins and serving
+ * them to peers (after daemon_plugins_start, before the control socket
+ * opens). Errors: FASTN_ERR_INTERNAL, with err saying what. */
+int daemon_registry_start(struct daemon *d, char *err, size_t errlen);
+/* Applies a reloaded config (serve-plugins, the fetch limits). */
+void daemon_registry_reload(struct daemon *d);
+/* Cancels what runs, stops serving; idempotent. Before
+ * daemon_plugins_stop. */
+void daemon_registry_stop(struct daemon *d);
 
 /* home.c: the home and what is in it; each returns 0 or an error code with
  * a one-line reason (what is wrong, what to do) in err.

@@ -110,6 +110,29 @@ static const struct {
     {FASTN__REQUEST__TYPE__FORWARDS, ipc_ext_forwards, {ANY}},
     {FASTN__REQUEST__TYPE__PERF, ipc_ext_perf, {ANY}},
     {FASTN__REQUEST__TYPE__PERF_PROGRESS, ipc_ext_perf_progress, {ANY}},
+    /* what a daemon trusts and installs is the owner's choice; the keys
+     * and registries themselves are public */
+    {FASTN__REQUEST__TYPE__TRUST_ADD,
+     ipc_trust_add,
+     {ADMIN("trusting a publisher's key")}},
+    {FASTN__REQUEST__TYPE__TRUST_LIST, ipc_trust_list, {ANY}},
+    {FASTN__REQUEST__TYPE__TRUST_REMOVE,
+     ipc_trust_remove,
+     {ADMIN("removing a trusted key")}},
+    {FASTN__REQUEST__TYPE__REGISTRY_ADD,
+     ipc_registry_add,
+     {ADMIN("adding a registry")}},
+    {FASTN__REQUEST__TYPE__REGISTRY_LIST, ipc_registry_list, {ANY}},
+    {FASTN__REQUEST__TYPE__REGISTRY_REMOVE,
+     ipc_registry_remove,
+     {ADMIN("removing a registry")}},
+    {FASTN__REQUEST__TYPE__PLUGIN_SEARCH, ipc_plugin_search, {ANY}},
+    {FASTN__REQUEST__TYPE__PLUGIN_GET,
+     ipc_plugin_get,
+     {ADMIN("installing a plugin")}},
+    {FASTN__REQUEST__TYPE__PLUGIN_UPDATE,
+     ipc_plugin_update,
+     {ADMIN("updating plugins")}},
 };
 
 #undef ANY

@@ -151,6 +151,39 @@ struct ipc_host {
     /* plugin calls waiting for their plugin's answer (req_plugin.c) */
     struct ipc_plugin_call *plugin_calls;
     uint64_t next_plugin_call;
+    /* signed plugins and registries (req_registry.c); NULL: no trusted
+     * keys, no registries, and only --unsigned installs */
+    const struct ipc_registry *registry;
+};
+
+struct registry_job;
+typedef void (*ipc_registry_done_fn)(struct registry_job *job, void *arg);
+
+/* What the daemon gives the registry requests (src/daemon/registry.c):
+ * where the trusted keys and the list of registries are, and a way to
+ * run a registry job (src/registry/job.h). Owned by the daemon. */
+struct ipc_registry {
+    void *arg;
+    const char *user_keys;   /* HOME/trusted-publishers */
+    const char *system_keys; /* PREFIX/share/fastn/trusted-publishers,
+                                or NULL */
+    const char *plugins_dir; /* HOME/plugins */
+    const char *sources;     /* HOME/registries */
+    const char *default_url; /* file://PREFIX/share/fastn/plugins, or NULL */
+    uint64_t max_plugin_size;
+    /* Runs job: fills in the trusted keys, the fetch options and the
+     * installed plugins; fetches (off the loop, or from job->peer on
+     * it), installs what it fetched (GET, UPDATE, PEER), then calls
+     * done(job, done_arg) on the loop, which owns the job from then on.
+     * Returns 0, or an error with msg (msglen bytes) saying why (nothing
+     * runs then, done is not called; the caller still owns the job):
+     * FASTN_ERR_BUSY (too many at once), FASTN_ERR_UNSUPPORTED (no
+     * network, for PEER), FASTN_ERR_NOMEM. */
+    int (*start)(void *arg, struct registry_job *job, ipc_registry_done_fn done,
+                 void *done_arg, char *msg, size_t msglen);
+    /* The client went away: the job stops as soon as it can and nothing
+     * more is installed; done is not called and the daemon frees it. */
+    void (*cancel)(void *arg, struct registry_job *job);
 };
 
 struct ipc_call;

@@ -121,10 +121,38 @@ IPC_EXT_HANDLER_(ipc_plugin_enable);
 IPC_EXT_HANDLER_(ipc_plugin_disable);
 IPC_EXT_HANDLER_(ipc_plugin_call);
 IPC_EXT_HANDLER_(ipc_plugin_restrict);
+/* req_registry.c: trusted keys, registries, search, install from the
+ * registries or a peer, update */
+IPC_EXT_HANDLER_(ipc_trust_add);
+IPC_EXT_HANDLER_(ipc_trust_list);
+IPC_EXT_HANDLER_(ipc_trust_remove);
+IPC_EXT_HANDLER_(ipc_registry_add);
+IPC_EXT_HANDLER_(ipc_registry_list);
+IPC_EXT_HANDLER_(ipc_registry_remove);
+IPC_EXT_HANDLER_(ipc_plugin_search);
+IPC_EXT_HANDLER_(ipc_plugin_get);
+IPC_EXT_HANDLER_(ipc_plugin_update);
 IPC_EXT_HANDLER_(ipc_notify_list);
 IPC_EXT_HANDLER_(ipc_notify_mark_read);
 IPC_EXT_HANDLER_(ipc_notify_unread);
 IPC_EXT_HANDLER_(ipc_notify_subscribe);
 #undef IPC_EXT_HANDLER_
+
+/* req_registry.c, for PLUGIN_INSTALL from a file: checks the plugin's
+ * signature (pr->minisig) against the trusted keys, or that the client
+ * allowed an unsigned one. Returns 0 or the refusal with the reply's
+ * message saying which key signed it and what to do. */
+int ipc_registry_check_install(struct ipc_call *call,
+                               const Fastn__PluginRequest *pr,
+                               const uint8_t *wasm, size_t len);
+/* After an install: keeps the plugin's signature beside it (or none, for
+ * an unsigned one). Logged when it fails; the install stands. */
+void ipc_registry_record_install(struct ipc_call *call, const char *name,
+                                 const Fastn__PluginRequest *pr);
+/* After a removal: the plugin's signature goes too. */
+void ipc_registry_record_remove(struct ipc_call *call, const char *name);
+/* Fills the signature fields of n plugin infos (PLUGIN_LIST, _INFO). */
+void ipc_registry_fill_signatures(struct ipc_call *call, Fastn__PluginInfo **v,
+                                  size_t n);
 
 #endif

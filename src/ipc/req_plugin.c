@@ -8,8 +8,11 @@
  *
  * Install takes the plugin's bytes in the request (up to the request
  * limit, 1 MiB), or the path of a file the daemon reads itself (for
- * larger plugins; the daemon must be able to read it). Either way the
- * plugin host checks the file before anything is written.
+ * larger plugins; the daemon must be able to read it). Either way its
+ * signature is checked first (req_trust.c: the .minisig the client sent
+ * must verify with a trusted key, or the client allowed an unsigned
+ * plugin), then the plugin host checks the file before anything is
+ * written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -179,6 +182,7 @@ static int reply_infos(struct ipc_call *call, Fastn__Response *ext,
         if (!(ext->plugins[i] = info_to_pb(&call->reply, &v[i])))
             return FASTN_ERR_NOMEM;
     ext->n_plugins = n;
+    ipc_registry_fill_signatures(call, ext->plugins, n);
     return 0;
 }
 
@@ -243,15 +247,19 @@ int ipc_plugin_install(struct ipc_call *call, const Fastn__Request *req,
                                         "or a path");
         return FASTN_ERR_INVAL;
     }
-    err = plugin_host_install(call->host->plugins, file, len,
-                              pr->has_replace && pr->replace, name, why,
-                              sizeof(why));
+    err = ipc_registry_check_install(call, pr, file, len);
+    if (!err) {
+        err = plugin_host_install(call->host->plugins, file, len,
+                                  pr->has_replace && pr->replace, name, why,
+                                  sizeof(why));
+        if (err)
+            ipc_reply_set_msg(&call->reply, "%s", why);
+    }
     if (file != pr->wasm.data)
         free(file);
-    if (err) {
-        ipc_reply_set_msg(&call->reply, "%s", why);
+    if (err)
         return err;
-    }
+    ipc_registry_record_install(call, name, pr);
     return reply_one(call, ext, name);
 }
 
@@ -291,6 +299,8 @@ int ipc_plugin_remove(struct ipc_call *call, const Fastn__Request *req,
         return err;
     err = plugin_host_remove(call->host->plugins, pr->name,
                              pr->has_keep_data && pr->keep_data);
+    if (!err)
+        ipc_registry_record_remove(call, pr->name);
     if (err == FASTN_ERR_NOT_FOUND)
         ipc_reply_set_msg(&call->reply, "no plugin named %.64s is installed",
                           pr->name);

@@ -97,8 +97,13 @@ static int info_convert(const Fastn__PluginInfo *in,
     o->armed_timers = in->armed_timers;
     o->events = in->events;
     o->fuel_used = in->fuel_used;
+    COPY_(o->signature, in->signature);
+    COPY_(o->signer, in->signer);
+    COPY_(o->signer_name, in->signer_name);
     if (!(o->last_error_text =
-              strdup(in->last_error_text ? in->last_error_text : "")))
+              strdup(in->last_error_text ? in->last_error_text : "")) ||
+        !(o->publisher_note =
+              strdup(in->publisher_note ? in->publisher_note : "")))
         return FASTN_ERR_NOMEM;
     if ((rc = copy_strings(in->protocols, in->n_protocols, &o->protocols,
                            &o->n_protocols)) ||
@@ -121,6 +126,7 @@ static void info_cleanup(struct fastn_plugin_info *p)
     free_strings(p->narrowed_protocols, p->n_narrowed_protocols);
     free_strings(p->protocol_serves, p->n_narrowed_protocols);
     free(p->last_error_text);
+    free(p->publisher_note);
 }
 
 void fastn_plugin_info_free(struct fastn_plugin_info *p)
@@ -202,6 +208,37 @@ int fastn_client_plugin_install_path(struct fastn_client *c, const char *path,
     pr.path = (char *)path;
     pr.has_replace = true;
     pr.replace = replace != 0;
+    return plugin_request(c, NAME_OF(PLUGIN_INSTALL), &pr, out);
+}
+
+int fastn_client_plugin_install_signed(struct fastn_client *c, const void *wasm,
+                                       size_t len, const char *path,
+                                       const void *minisig, size_t minisig_len,
+                                       int flags,
+                                       struct fastn_plugin_info **out)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+
+    if (wasm ? !len : !path || path[0] != '/')
+        return FASTN_ERR_INVAL;
+    if (minisig ? !minisig_len : !(flags & FASTN_INSTALL_UNSIGNED))
+        return FASTN_ERR_INVAL;
+    if (wasm) {
+        pr.has_wasm = true;
+        pr.wasm.data = (uint8_t *)wasm;
+        pr.wasm.len = len;
+    } else {
+        pr.path = (char *)path;
+    }
+    if (minisig) {
+        pr.has_minisig = true;
+        pr.minisig.data = (uint8_t *)minisig;
+        pr.minisig.len = minisig_len;
+    }
+    pr.has_allow_unsigned = true;
+    pr.allow_unsigned = (flags & FASTN_INSTALL_UNSIGNED) != 0;
+    pr.has_replace = true;
+    pr.replace = (flags & FASTN_INSTALL_REPLACE) != 0;
     return plugin_request(c, NAME_OF(PLUGIN_INSTALL), &pr, out);
 }
 

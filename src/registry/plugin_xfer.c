@@ -31,6 +31,12 @@ static bool protocol_ok(const char *s)
     return take_string(s, CS_PROTOCOL, 1, PLUGIN_PROTOCOL_MAX, tmp);
 }
 
+static bool name_ok(const char *s)
+{
+    char tmp[PLUGIN_NAME_MAX + 1];
+    return take_string(s, CS_NAME, 1, PLUGIN_NAME_MAX, tmp);
+}
+
 int plugin_xfer_request_encode(const struct plugin_xfer_request *req,
                                struct buf *out)
 {
@@ -39,10 +45,16 @@ int plugin_xfer_request_encode(const struct plugin_xfer_request *req,
     uint8_t frame[PLUGIN_XFER_REQUEST_MAX];
     size_t n;
 
+    if (req->by_sha256 && req->by_name)
+        return FASTN_ERR_INVAL;
     if (req->by_sha256) {
         m.has_sha256 = 1;
         m.sha256.data = (uint8_t *)req->sha256;
         m.sha256.len = REGISTRY_SHA256_LEN;
+    } else if (req->by_name) {
+        if (!name_ok(req->name))
+            return FASTN_ERR_INVAL;
+        m.name = (char *)req->name;
     } else if (protocol_ok(req->protocol)) {
         m.protocol = (char *)req->protocol;
     } else {
@@ -82,9 +94,13 @@ static int request_fields(const Fastn__PluginXfer__PluginRequest *m,
                           struct plugin_xfer_request *out)
 {
     memset(out, 0, sizeof(*out));
-    if ((m->protocol != NULL) == (m->has_sha256 != 0))
-        return MALFORMED; /* exactly one of the two */
-    if (m->has_sha256) {
+    if ((m->protocol != NULL) + (m->has_sha256 != 0) + (m->name != NULL) != 1)
+        return MALFORMED; /* exactly one of the three */
+    if (m->name) {
+        if (!take_string(m->name, CS_NAME, 1, PLUGIN_NAME_MAX, out->name))
+            return MALFORMED;
+        out->by_name = true;
+    } else if (m->has_sha256) {
         if (m->sha256.len != REGISTRY_SHA256_LEN)
             return MALFORMED;
         out->by_sha256 = true;

@@ -2,8 +2,8 @@
  * /fastn/plugin/1.0.0: fetching a plugin from a peer (docs/REGISTRY.md).
  *
  * The asker writes one PluginRequest (plugin_xfer.proto) for a protocol
- * id or a sha256; the peer answers with one PluginOffer (its manifest
- * summary, size, sha256 and .minisig) and, unless only the offer was
+ * id, a plugin's name or a sha256; the peer answers with one PluginOffer (its
+ * manifest summary, size, sha256 and .minisig) and, unless only the offer was
  * asked for, exactly `size` raw bytes of the plugin. Both messages are
  * varint-length-prefixed protobufs, as libp2p's protocols frame them.
  *
@@ -51,8 +51,10 @@ enum plugin_xfer_status {
 };
 
 struct plugin_xfer_request {
-    bool by_sha256; /* else by protocol */
+    bool by_sha256; /* else by name, or by protocol */
+    bool by_name;
     char protocol[PLUGIN_PROTOCOL_MAX + 1];
+    char name[PLUGIN_NAME_MAX + 1];
     uint8_t sha256[REGISTRY_SHA256_LEN];
     bool offer_only;
     uint64_t max_size; /* 0 on the wire means "not said" */
@@ -78,7 +80,8 @@ struct plugin_xfer_offer {
 };
 
 /* Appends the request's frame to out. Errors: FASTN_ERR_INVAL (an empty
- * or bad protocol id), FASTN_ERR_TOO_LARGE (out's maximum),
+ * or bad protocol id or name, both by_sha256 and by_name),
+ * FASTN_ERR_TOO_LARGE (out's maximum),
  * FASTN_ERR_NOMEM. */
 int plugin_xfer_request_encode(const struct plugin_xfer_request *req,
                                struct buf *out);
@@ -86,8 +89,8 @@ int plugin_xfer_request_encode(const struct plugin_xfer_request *req,
 /* Decodes one request frame from the start of p[0..n). On success *used
  * is the frame's length. Errors: FASTN_ERR_AGAIN (more bytes needed),
  * FASTN_ERR_XFER_MALFORMED (a bad prefix or frame, over
- * PLUGIN_XFER_REQUEST_MAX, neither or both of protocol and sha256, a bad
- * protocol id), FASTN_ERR_NOMEM. */
+ * PLUGIN_XFER_REQUEST_MAX, not exactly one of protocol, name and sha256,
+ * a bad protocol id or name), FASTN_ERR_NOMEM. */
 int plugin_xfer_request_decode(const uint8_t *p, size_t n, size_t *used,
                                struct plugin_xfer_request *out);
 

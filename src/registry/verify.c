@@ -189,6 +189,25 @@ int registry_verify_file(const struct registry_keyring *kr, const char *path,
     return rc;
 }
 
+int registry_verify_buf(const struct registry_keyring *kr, const uint8_t *p,
+                        size_t len, const uint8_t *minisig, size_t minisig_len,
+                        struct registry_verified *out, char *err, size_t errlen)
+{
+    struct minisign_sig sig;
+    struct registry_key key;
+    uint8_t digest[REGISTRY_SHA256_LEN];
+    int rc = signer_of(kr, minisig, minisig_len, &sig, &key, err, errlen);
+
+    if (rc)
+        return rc;
+    if ((rc = minisign_verify(&sig, &key.pub, p, len)) != 0)
+        return final_error(rc, &key, err, errlen);
+    if ((rc = registry_sha256(p, len, digest)) != 0)
+        return fail(err, errlen, rc, "%s", fastn_strerror(rc));
+    fill_verified(out, &sig, &key, digest, len);
+    return 0;
+}
+
 /* --- downloads --- */
 
 int registry_download_open(struct registry_download *d, const char *dir,

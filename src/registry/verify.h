@@ -47,6 +47,15 @@ int registry_verify_file(const struct registry_keyring *kr, const char *path,
                          struct registry_verified *out, char *err,
                          size_t errlen);
 
+/* Verifies a plugin held in memory, p[0..len), against its signature
+ * file's bytes minisig[0..minisig_len) and the trusted keys kr. Errors:
+ * FASTN_ERR_SIG_MALFORMED, _SIG_ALGORITHM, _UNTRUSTED (err names the key
+ * id and says how to trust it), _SIGNATURE, _SIG_COMMENT, _NOMEM. */
+int registry_verify_buf(const struct registry_keyring *kr, const uint8_t *p,
+                        size_t len, const uint8_t *minisig, size_t minisig_len,
+                        struct registry_verified *out, char *err,
+                        size_t errlen);
+
 struct registry_download {
     int fd;
     char path[PATH_MAX];
