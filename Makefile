@@ -30,6 +30,7 @@ PKGS := libsodium libuv libprotobuf-c sqlite3 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLIENT_PKG_LIBS := $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
+CLI_PKG_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 WARNFLAGS := -std=c11 -Wall -Wextra -Werror
@@ -120,7 +121,7 @@ $(FASTND): $(call obj,$(FASTND_MAIN)) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
 $(FASTN): $(call obj,$(CLI_SRCS)) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CLIENT_PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CLIENT_PKG_LIBS) $(CLI_PKG_LIBS)
 $(FASTN_WASM): $(call obj,$(FASTN_WASM_MAIN)) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)

@@ -79,8 +79,26 @@ int cli_cmd_expose(struct cli *cli, int argc, char **argv);
 int cli_cmd_perf(struct cli *cli, int argc, char **argv);
 extern const char cli_forward_usage[], cli_expose_usage[], cli_perf_usage[];
 
-/* JSON output helpers: a string with escapes, and a list of strings. */
-void json_string(FILE *f, const char *s);
-void json_string_list(FILE *f, char *const *v, size_t n);
+/* trust.c, registry.c, plugin_get.c */
+int cli_cmd_trust(struct cli *cli, int argc, char **argv);
+int cli_cmd_registry(struct cli *cli, int argc, char **argv);
+extern const char cli_trust_usage[], cli_registry_usage[];
+/* plugin_get.c: plugin search, install from a file (signed), from the
+ * registries or a peer, update; the signature part of plugin info. */
+int cli_plugin_search(struct cli *cli, struct fastn_client *c,
+                      const char *term);
+int cli_plugin_install(struct cli *cli, struct fastn_client *c,
+                       const char *what, const char *from, bool replace,
+                       bool allow_unsigned);
+int cli_plugin_update(struct cli *cli, struct fastn_client *c,
+                      const char *name, const char *const *grant,
+                      size_t n_grant);
+void cli_plugin_sig_text(const struct fastn_plugin_info *p);
+
+/* JSON output helpers: a string with escapes, and a list of strings
+ * (json.c; not jansson's json_string, which a function of that name here
+ * would replace in the whole program). */
+void json_put_string(FILE *f, const char *s);
+void json_put_list(FILE *f, char *const *v, size_t n);
 
 #endif

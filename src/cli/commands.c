@@ -44,7 +44,7 @@ static int cmd_id(struct cli *cli, int argc, char **argv)
     /* addresses as peers use them: with /p2p/PEERID */
     if (cli->json) {
         printf("{\"peer_id\":");
-        json_string(stdout, id->peer_id);
+        json_put_string(stdout, id->peer_id);
         printf(",\"addrs\":[");
         for (size_t i = 0; i < id->n_addrs; i++) {
             printf(i ? ",\"%s/p2p/%s\"" : "\"%s/p2p/%s\"", id->addrs[i],
@@ -99,17 +99,17 @@ static void status_text(const struct fastn_status *st, const char *sock)
 static void status_json(const struct fastn_status *st, const char *sock)
 {
     printf("{\"version\":");
-    json_string(stdout, st->version);
+    json_put_string(stdout, st->version);
     printf(",\"extension_version\":%u,\"pid\":%u,\"uptime_ms\":%" PRIu64
            ",\"peer_id\":",
            st->ext_version, st->pid, st->uptime_ms);
-    json_string(stdout, st->peer_id);
+    json_put_string(stdout, st->peer_id);
     printf(",\"home\":");
-    json_string(stdout, st->home);
+    json_put_string(stdout, st->home);
     printf(",\"socket\":");
-    json_string(stdout, sock);
+    json_put_string(stdout, sock);
     printf(",\"listen_addrs\":");
-    json_string_list(stdout, st->listen_addrs, st->n_listen_addrs);
+    json_put_list(stdout, st->listen_addrs, st->n_listen_addrs);
     printf(
         ",\"peers\":%u,\"connections\":%u,\"streams\":%u,\"handlers\":%u,"
         "\"plugins\":%u,\"clients\":%u,\"identities\":%u,\"requests\":%" PRIu64,
@@ -151,16 +151,16 @@ static void peers_json(const struct fastn_peer_list *l)
     for (size_t i = 0; i < l->n_peers; i++) {
         const struct fastn_peer *p = &l->peers[i];
         printf(i ? ",{\"peer_id\":" : "{\"peer_id\":");
-        json_string(stdout, p->peer_id);
+        json_put_string(stdout, p->peer_id);
         printf(",\"addrs\":");
-        json_string_list(stdout, p->addrs, p->n_addrs);
+        json_put_list(stdout, p->addrs, p->n_addrs);
         printf(",\"direction\":\"%s\",\"agent\":",
                p->inbound ? "inbound" : "outbound");
-        json_string(stdout, p->agent);
+        json_put_string(stdout, p->agent);
         printf(",\"rtt_us\":%" PRIu64
                ",\"streams\":%u,\"connected_ms\":%" PRIu64 ",\"protocols\":",
                p->rtt_us, p->streams, p->connected_ms);
-        json_string_list(stdout, p->protocols, p->n_protocols);
+        json_put_list(stdout, p->protocols, p->n_protocols);
         printf("}");
     }
     printf("]}\n");
@@ -291,6 +291,10 @@ const struct cli_command cli_commands[] = {
      cli_cmd_listen},
     {"plugin", "install, list, inspect and call plugins", cli_plugin_usage,
      cli_cmd_plugin},
+    {"trust", "the publishers whose signed plugins install", cli_trust_usage,
+     cli_cmd_trust},
+    {"registry", "the registries plugins are installed from",
+     cli_registry_usage, cli_cmd_registry},
     {"notifications", "list, follow and mark notifications", cli_notify_usage,
      cli_cmd_notifications},
     {"chat", "send and read messages (the chat plugin)", cli_chat_usage,

@@ -109,13 +109,13 @@ static void print_forward(struct cli *cli, const struct fastn_forward_info *i)
 {
     if (cli->json) {
         printf("{\"id\":%" PRIu64 ",\"listen\":", i->id);
-        json_string(stdout, i->listen);
+        json_put_string(stdout, i->listen);
         printf(",\"host\":");
-        json_string(stdout, i->host);
+        json_put_string(stdout, i->host);
         printf(",\"port\":%d,\"peer_id\":", i->port);
-        json_string(stdout, i->peer_id);
+        json_put_string(stdout, i->peer_id);
         printf(",\"protocol\":");
-        json_string(stdout, i->protocol);
+        json_put_string(stdout, i->protocol);
         printf("}\n");
     } else {
         printf(strchr(i->host, ':') ? "forwarding [%s]:%d -> %s (%s)\n"
@@ -141,12 +141,12 @@ static int list_forwards(struct cli *cli, struct fastn_client *c)
         if (cli->json) {
             printf("%s{\"id\":%" PRIu64 ",\"kind\":\"%s\",\"protocol\":",
                    i ? "," : "", f->id, f->expose ? "expose" : "forward");
-            json_string(stdout, f->protocol);
+            json_put_string(stdout, f->protocol);
             printf(",\"%s\":", f->expose ? "target" : "listen");
-            json_string(stdout, f->expose ? f->target : f->listen);
+            json_put_string(stdout, f->expose ? f->target : f->listen);
             if (!f->expose) {
                 printf(",\"peer_id\":");
-                json_string(stdout, f->peer_id);
+                json_put_string(stdout, f->peer_id);
             }
             printf(",\"allow\":%zu,\"connections\":%" PRIu64
                    ",\"refused\":%" PRIu64 ",\"failed\":%" PRIu64 "}",
@@ -273,11 +273,11 @@ static void print_expose(struct cli *cli, const struct fastn_forward_info *i,
 {
     if (cli->json) {
         printf("{\"id\":%" PRIu64 ",\"target\":", i->id);
-        json_string(stdout, i->target);
+        json_put_string(stdout, i->target);
         printf(",\"protocol\":");
-        json_string(stdout, i->protocol);
+        json_put_string(stdout, i->protocol);
         printf(",\"allow\":");
-        json_string_list(stdout, (char *const *)allow, n_allow);
+        json_put_list(stdout, (char *const *)allow, n_allow);
         printf("}\n");
     } else {
         char target[300];

@@ -2,7 +2,7 @@
  * structure are printed by the commands themselves). */
 #include "cli/cli.h"
 
-void json_string(FILE *f, const char *s)
+void json_put_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -18,13 +18,13 @@ void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void json_string_list(FILE *f, char *const *v, size_t n)
+void json_put_list(FILE *f, char *const *v, size_t n)
 {
     fputc('[', f);
     for (size_t i = 0; i < n; i++) {
         if (i)
             fputc(',', f);
-        json_string(f, v[i]);
+        json_put_string(f, v[i]);
     }
     fputc(']', f);
 }

@@ -93,9 +93,9 @@ int cli_cmd_connect(struct cli *cli, int argc, char **argv)
         rc = cli_fail(c, rc);
     } else if (cli->json) {
         printf("{\"peer_id\":");
-        json_string(stdout, peer);
+        json_put_string(stdout, peer);
         printf(",\"target\":");
-        json_string(stdout, pos[0]);
+        json_put_string(stdout, pos[0]);
         printf("}\n");
     } else {
         printf("connected to %s\n", peer);
@@ -152,7 +152,7 @@ static void ping_summary(struct cli *cli, const char *peer, const double *ms,
     }
     if (cli->json) {
         printf("{\"peer_id\":");
-        json_string(stdout, peer);
+        json_put_string(stdout, peer);
         printf(",\"rtt_ms\":[");
         for (int i = 0; i < n; i++)
             printf(i ? ",%.3f" : "%.3f", ms[i]);

@@ -89,11 +89,11 @@ static void print_json(const struct fastn_notification *n, const char *event)
     printf("\"id\":%" PRId64 ",\"time_ms\":%" PRId64 ",\"read\":%s,"
            "\"source\":",
            n->id, n->time_ms, n->read ? "true" : "false");
-    json_string(stdout, n->source);
+    json_put_string(stdout, n->source);
     printf(",\"title\":");
-    json_string(stdout, n->title);
+    json_put_string(stdout, n->title);
     printf(",\"body\":");
-    json_string(stdout, n->body);
+    json_put_string(stdout, n->body);
     printf("}");
 }
 

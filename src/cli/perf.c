@@ -139,7 +139,7 @@ static void perf_print(struct cli *cli, const char *peer,
 
     if (cli->json) {
         printf("{\"peer_id\":");
-        json_string(stdout, peer);
+        json_put_string(stdout, peer);
         printf(",\"upload_bytes\":%" PRIu64 ",\"upload_s\":%.6f,"
                "\"upload_MBps\":%.1f,\"download_bytes\":%" PRIu64
                ",\"download_s\":%.6f,\"download_MBps\":%.1f,"

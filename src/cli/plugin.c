@@ -15,16 +15,32 @@
 #include "util/file.h"
 #include "util/term.h"
 
-/* Files up to this size travel in the request; larger ones are read by
- * the daemon from their path. */
-#define INSTALL_INLINE_MAX (1000u * 1024)
-
 const char cli_plugin_usage[] =
     "usage: fastn plugin COMMAND [ARGS] [--json]\n"
     "\n"
-    "  install FILE.wasm [--replace]  install a plugin (admin); --replace\n"
-    "                                 replaces an installed one, keeping its\n"
-    "                                 data\n"
+    "  install FILE.wasm [--replace] [--unsigned]\n"
+    "                                 install a plugin file (admin): its\n"
+    "                                 signature FILE.wasm.minisig must be by\n"
+    "                                 a trusted publisher (fastn trust);\n"
+    "                                 --unsigned installs a file without\n"
+    "                                 one (shown as unsigned, never served\n"
+    "                                 to peers); --replace replaces an\n"
+    "                                 installed one, keeping its data\n"
+    "  install NAME[@VERSION] [--replace]\n"
+    "                                 install from the registries (fastn\n"
+    "                                 registry), the highest version unless\n"
+    "                                 one is given (admin)\n"
+    "  install --from PEER PROTOCOL|NAME\n"
+    "                                 ask PEER for the plugin that serves\n"
+    "                                 PROTOCOL (or is named NAME) over\n"
+    "                                 /fastn/plugin/1.0.0; its size, sha256\n"
+    "                                 and signature are checked first (admin)\n"
+    "  search [TERM]                  what the registries offer: names,\n"
+    "                                 summaries, protocols or apps with TERM\n"
+    "  update [NAME] [--grant CAP]... install newer versions from the\n"
+    "                                 registries (admin); one that asks for\n"
+    "                                 more capabilities than the installed\n"
+    "                                 version waits until they are granted\n"
     "  list                           the installed plugins and their state\n"
     "  info NAME                      one plugin: manifest, limits, state and\n"
     "                                 its last error\n"
@@ -55,8 +71,8 @@ const char cli_plugin_usage[] =
 struct args {
     const char *pos[4];
     int n_pos;
-    bool replace, keep_data;
-    const char *serves, *protocol;
+    bool replace, keep_data, allow_unsigned;
+    const char *serves, *protocol, *from;
     const char *withhold[CAPS_ARGS_MAX], *grant[CAPS_ARGS_MAX];
     size_t n_withhold, n_grant;
 };
@@ -97,6 +113,12 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
             a->replace = true;
         else if (!strcmp(s, "--keep-data"))
             a->keep_data = true;
+        else if (!strcmp(s, "--unsigned"))
+            a->allow_unsigned = true;
+        else if (!strcmp(s, "--from")) {
+            if ((rc = option_value(argc, argv, &i, &a->from)))
+                return rc;
+        }
         else if (!strcmp(s, "--serves")) {
             if ((rc = option_value(argc, argv, &i, &a->serves)))
                 return rc;
@@ -133,7 +155,7 @@ static int usage_error(const char *msg)
 static void json_kv_str(const char *k, const char *v, bool comma)
 {
     printf("%s\"%s\":", comma ? "," : "", k);
-    json_string(stdout, v);
+    json_put_string(stdout, v);
 }
 
 static void info_json(const struct fastn_plugin_info *p)
@@ -143,22 +165,26 @@ static void info_json(const struct fastn_plugin_info *p)
     json_kv_str("description", p->description, true);
     json_kv_str("state", p->state, true);
     printf(",\"enabled\":%s,\"protocols\":", p->enabled ? "true" : "false");
-    json_string_list(stdout, p->protocols, p->n_protocols);
+    json_put_list(stdout, p->protocols, p->n_protocols);
     printf(",\"capabilities\":");
-    json_string_list(stdout, p->capabilities, p->n_capabilities);
+    json_put_list(stdout, p->capabilities, p->n_capabilities);
     printf(",\"apps\":");
-    json_string_list(stdout, p->apps, p->n_apps);
+    json_put_list(stdout, p->apps, p->n_apps);
     json_kv_str("serves", p->serves, true);
     json_kv_str("asked_serves", p->asked_serves, true);
+    json_kv_str("signature", p->signature, true);
+    json_kv_str("signer", p->signer, true);
+    json_kv_str("signer_name", p->signer_name, true);
+    json_kv_str("publisher_note", p->publisher_note, true);
     printf(",\"withheld\":");
-    json_string_list(stdout, p->withheld, p->n_withheld);
+    json_put_list(stdout, p->withheld, p->n_withheld);
     printf(",\"protocol_serves\":{");
     for (size_t i = 0; i < p->n_narrowed_protocols; i++) {
         if (i)
             putchar(',');
-        json_string(stdout, p->narrowed_protocols[i]);
+        json_put_string(stdout, p->narrowed_protocols[i]);
         putchar(':');
-        json_string(stdout, p->protocol_serves[i]);
+        json_put_string(stdout, p->protocol_serves[i]);
     }
     putchar('}');
     printf(",\"storage_quota\":%" PRIu64
@@ -227,6 +253,7 @@ static void info_text(const struct fastn_plugin_info *p)
         printf("\n");
     }
     print_list("protocols", p->protocols, p->n_protocols);
+    cli_plugin_sig_text(p);
     print_list("capabilities", p->capabilities, p->n_capabilities);
     print_list("apps", p->apps, p->n_apps);
     if (p->serves[0] && p->asked_serves[0] &&
@@ -278,57 +305,13 @@ static int show_info(struct cli *cli, const struct fastn_plugin_info *p)
 
 /* --- commands ------------------------------------------------------------ */
 
-/* Reads FILE for install when it is small enough to travel inline;
- * *out stays NULL for a larger file (the daemon then reads it by path). */
-static int read_small(const char *path, uint8_t **out, size_t *len)
-{
-    int rc = file_read_all(path, INSTALL_INLINE_MAX, out, len);
-
-    if (rc == FASTN_ERR_TOO_LARGE)
-        return 0;
-    if (rc) {
-        fprintf(stderr, "fastn plugin: cannot read %s: %s\n", path,
-                rc == FASTN_ERR_IO || rc == FASTN_ERR_NOT_FOUND
-                    ? strerror(errno)
-                : rc == FASTN_ERR_INVAL ? "not a file"
-                                        : fastn_strerror(rc));
-        return CLI_EXIT_FAIL;
-    }
-    return 0;
-}
-
 static int do_install(struct cli *cli, struct fastn_client *c, struct args *a)
 {
-    struct fastn_plugin_info *p = NULL;
-    char abs[PATH_MAX];
-    uint8_t *data = NULL;
-    size_t len;
-    int rc;
-
     if (a->n_pos != 2)
-        return usage_error("install wants one FILE.wasm");
-    if ((rc = read_small(a->pos[1], &data, &len)))
-        return rc;
-    if (data) {
-        rc = fastn_client_plugin_install(c, data, len, a->replace, &p);
-        free(data);
-    } else if (!realpath(a->pos[1], abs)) {
-        fprintf(stderr, "fastn plugin: %s: %s\n", a->pos[1], strerror(errno));
-        return CLI_EXIT_FAIL;
-    } else {
-        rc = fastn_client_plugin_install_path(c, abs, a->replace, &p);
-    }
-    if (rc)
-        return cli_fail(c, rc);
-    if (cli->json) {
-        show_info(cli, p);
-    } else {
-        char b1[SAFE_MAX], b2[SAFE_MAX];
-        printf("installed %s %s (%s)\n", safe(p->name, b1),
-               safe(p->version, b2), p->state);
-    }
-    fastn_plugin_info_free(p);
-    return 0;
+        return usage_error("install wants one FILE.wasm, NAME[@VERSION], or "
+                           "--from PEER PROTOCOL|NAME");
+    return cli_plugin_install(cli, c, a->pos[1], a->from, a->replace,
+                              a->allow_unsigned);
 }
 
 static int do_list(struct cli *cli, struct fastn_client *c)
@@ -350,13 +333,14 @@ static int do_list(struct cli *cli, struct fastn_client *c)
         fprintf(stderr, "fastn: no plugins installed (fastn plugin install "
                         "FILE.wasm)\n");
     } else {
-        printf("%-20s %-10s %-11s %s\n", "NAME", "VERSION", "STATE",
-               "PROTOCOLS");
+        printf("%-20s %-10s %-11s %-10s %s\n", "NAME", "VERSION", "STATE",
+               "SIGNATURE", "PROTOCOLS");
         for (size_t i = 0; i < l->n_plugins; i++) {
             const struct fastn_plugin_info *p = &l->plugins[i];
             char b1[SAFE_MAX], b2[SAFE_MAX];
-            printf("%-20s %-10s %-11s", safe(p->name, b1), safe(p->version, b2),
-                   p->state);
+            printf("%-20s %-10s %-11s %-10s", safe(p->name, b1),
+                   safe(p->version, b2), p->state,
+                   p->signature[0] ? p->signature : "?");
             for (size_t k = 0; k < p->n_protocols; k++) {
                 putchar(k ? ',' : ' ');
                 text(p->protocols[k]);
@@ -397,7 +381,7 @@ static int do_change(struct cli *cli, struct fastn_client *c, struct args *a)
         return cli_fail(c, rc);
     if (cli->json) {
         printf("{\"name\":");
-        json_string(stdout, a->pos[1]);
+        json_put_string(stdout, a->pos[1]);
         printf(",\"done\":\"%s\"}\n", sub);
     } else
         printf("%s: %sd\n", a->pos[1], !strcmp(sub, "remove") ? "remove" : sub);
@@ -484,7 +468,7 @@ int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
         memcpy(s, p, n);
         s[n] = '\0';
         printf("{\"result\":");
-        json_string(stdout, s);
+        json_put_string(stdout, s);
         printf("}\n");
         free(s);
         return 0;
@@ -540,8 +524,15 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
     if (strcmp(sub, "install") && strcmp(sub, "list") && strcmp(sub, "info") &&
         strcmp(sub, "remove") && strcmp(sub, "enable") &&
         strcmp(sub, "disable") && strcmp(sub, "call") &&
-        strcmp(sub, "restrict"))
+        strcmp(sub, "restrict") && strcmp(sub, "search") &&
+        strcmp(sub, "update"))
         return usage_error("unknown command");
+    if ((a.from || a.allow_unsigned) && strcmp(sub, "install"))
+        return usage_error("--from and --unsigned go with install");
+    if (!strcmp(sub, "search") && a.n_pos > 2)
+        return usage_error("search takes one TERM");
+    if (!strcmp(sub, "update") && a.n_pos > 2)
+        return usage_error("update takes one NAME, or none for all");
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
     if (!strcmp(sub, "install"))
@@ -554,6 +545,11 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
         rc = do_call(cli, c, &a);
     else if (!strcmp(sub, "restrict"))
         rc = do_restrict(cli, c, &a);
+    else if (!strcmp(sub, "search"))
+        rc = cli_plugin_search(cli, c, a.n_pos > 1 ? a.pos[1] : NULL);
+    else if (!strcmp(sub, "update"))
+        rc = cli_plugin_update(cli, c, a.n_pos > 1 ? a.pos[1] : NULL, a.grant,
+                               a.n_grant);
     else
         rc = do_change(cli, c, &a);
     fastn_client_free(c);

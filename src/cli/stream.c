@@ -214,11 +214,11 @@ static void event_json(const char *event, const struct fastn_stream_info *info,
                        long long bytes)
 {
     printf("{\"event\":\"%s\",\"peer_id\":", event);
-    json_string(stdout, info->peer_id);
+    json_put_string(stdout, info->peer_id);
     printf(",\"protocol\":");
-    json_string(stdout, info->protocol);
+    json_put_string(stdout, info->protocol);
     printf(",\"addr\":");
-    json_string(stdout, info->addr);
+    json_put_string(stdout, info->addr);
     if (bytes >= 0)
         printf(",\"bytes\":%lld", bytes);
     printf("}\n");

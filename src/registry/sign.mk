@@ -37,10 +37,24 @@ $(BUILD)/plugins/%.wasm.minisig: $(BUILD)/plugins/%.wasm $(BUILD_SECKEY)
 $(PLUGIN_INDEX): $(PLUGIN_SIGS) $(REGISTRY_TOOL) $(BUILD_PUBKEY)
 	$(REGISTRY_TOOL) --key $(BUILD_PUBKEY) $(BUILD)/plugins >/dev/null
 
+# The build folder is laid out as an installation too: fastnd finds
+# PREFIX/share/fastn from its own executable (src/daemon/registry.c), so
+# $(BUILD)/bin/fastnd trusts the build's key and has the bundled plugins
+# as its default registry, as an installed one does.
+BUILD_SHARE := $(BUILD)/share/fastn
+BUILD_SHARE_KEY := $(BUILD_SHARE)/trusted-publishers/fastn-build.pub
+$(BUILD_SHARE_KEY): $(BUILD_PUBKEY)
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(BUILD_SHARE)/plugins:
+	@mkdir -p $(BUILD_SHARE)
+	ln -sfn ../../plugins $@
+
 .PHONY: sign-plugins install-registry
 sign-plugins: $(PLUGIN_SIGS) $(PLUGIN_INDEX)
 ifeq ($(WASM_TOOLCHAIN),yes)
-ALL_EXTRA += $(PLUGIN_SIGS) $(PLUGIN_INDEX)
+ALL_EXTRA += $(PLUGIN_SIGS) $(PLUGIN_INDEX) $(BUILD_SHARE_KEY) \
+	$(BUILD_SHARE)/plugins
 install: install-registry
 install-registry: install-plugins $(PLUGIN_SIGS) $(PLUGIN_INDEX)
 	install -d $(DESTDIR)$(PREFIX)/share/fastn/trusted-publishers

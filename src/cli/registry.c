@@ -1,0 +1,164 @@
+/*
+ * fastn registry add|list|remove: the registries the daemon asks for
+ * plugins (docs/REGISTRY.md), through libfastn.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/jout.h"
+#include "util/term.h"
+
+const char cli_registry_usage[] =
+    "usage: fastn registry COMMAND [ARGS] [--json]\n"
+    "\n"
+    "  add URL [--name NAME]  add a registry (admin), asked after the\n"
+    "                         others: URL is https://..., http://... or\n"
+    "                         file:///..., the folder that holds its\n"
+    "                         index.json (a local folder's path works too);\n"
+    "                         its index is read first, and a registry that\n"
+    "                         cannot be read is not added\n"
+    "  list                   the registries, in the order they are asked\n"
+    "  remove NAME|URL        stop asking it (admin)\n"
+    "\n"
+    "The installation's own plugin folder, file://PREFIX/share/fastn/plugins\n"
+    "(named \"bundled\"), is the default registry: the plugins that came with\n"
+    "fastn install from it with no server. A publisher makes a registry with\n"
+    "fastn-registry-build DIR. --json prints {\"registries\": [{\"name\",\n"
+    "\"url\", \"default\", \"plugins\"}]}.\n";
+
+static json_t *registry_json(const struct fastn_registry *r)
+{
+    json_t *o = json_pack("{s:s,s:o,s:b}", "name", r->name, "url",
+                          jstr(r->url), "default", r->is_default);
+
+    if (r->read)
+        json_object_set_new(o, "plugins", json_integer(r->plugins));
+    if (r->error) {
+        json_object_set_new(o, "error", json_string(fastn_err_name(r->error)));
+        json_object_set_new(o, "error_text", jstr(r->error_text));
+    }
+    return o;
+}
+
+json_t *cli_registries_json(const struct fastn_registry *v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, registry_json(&v[i]));
+    return a;
+}
+
+/* A local folder given as a path becomes its file:// URL. */
+static const char *as_url(const char *arg, char *buf, size_t n)
+{
+    char real[PATH_MAX];
+    struct stat st;
+
+    if (strstr(arg, "://") || stat(arg, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        !realpath(arg, real) || snprintf(buf, n, "file://%s", real) >= (int)n)
+        return arg;
+    return buf;
+}
+
+static int do_add(struct cli *cli, struct fastn_client *c, const char *arg,
+                  const char *name)
+{
+    struct fastn_registry_list *l = NULL;
+    char url[PATH_MAX + 16];
+    int rc = fastn_client_registry_add(c, as_url(arg, url, sizeof(url)), name,
+                                       &l);
+
+    if (rc)
+        return cli_fail_json(c, rc);
+    if (cli->json)
+        cli_emit(json_pack("{s:o}", "registries",
+                           cli_registries_json(l->registries, l->n_registries)));
+    else if (l->n_registries == 1)
+        printf("added registry %s: %s (%u plugin%s)\n", l->registries[0].name,
+               l->registries[0].url, l->registries[0].plugins,
+               l->registries[0].plugins == 1 ? "" : "s");
+    fastn_registry_list_free(l);
+    return 0;
+}
+
+static int do_list(struct cli *cli, struct fastn_client *c)
+{
+    struct fastn_registry_list *l = NULL;
+    int rc = fastn_client_registry_list(c, &l);
+
+    if (rc)
+        return cli_fail_json(c, rc);
+    if (cli->json) {
+        cli_emit(json_pack("{s:o}", "registries",
+                           cli_registries_json(l->registries, l->n_registries)));
+    } else if (l->n_registries == 0) {
+        fprintf(stderr, "fastn: no registries (fastn registry add URL)\n");
+    } else {
+        for (size_t i = 0; i < l->n_registries; i++) {
+            printf("%-20s ", l->registries[i].name);
+            term_fputs(l->registries[i].url, stdout, 0);
+            printf("%s\n", l->registries[i].is_default
+                               ? "  (the installation's plugins)"
+                               : "");
+        }
+    }
+    fastn_registry_list_free(l);
+    return 0;
+}
+
+static int do_remove(struct cli *cli, struct fastn_client *c, const char *what)
+{
+    struct fastn_registry_list *l = NULL;
+    int rc = fastn_client_registry_remove(c, what, &l);
+
+    if (rc)
+        return cli_fail_json(c, rc);
+    if (cli->json)
+        cli_emit(json_pack("{s:o}", "registries",
+                           cli_registries_json(l->registries, l->n_registries)));
+    else if (l->n_registries == 1)
+        printf("removed registry %s (%s)\n", l->registries[0].name,
+               l->registries[0].url);
+    fastn_registry_list_free(l);
+    return 0;
+}
+
+int cli_cmd_registry(struct cli *cli, int argc, char **argv)
+{
+    const char *name = NULL;
+    const struct cli_opt opts[] = {{"--name", NULL, &name}, {NULL, NULL, NULL}};
+    struct fastn_client *c;
+    char *pos[3];
+    int n, rc;
+
+    cli_out_init(cli);
+    if ((rc = cli_parse(cli, argc, argv, opts, pos, 3, &n)) || cli->help)
+        return rc;
+    if (n == 0)
+        return cli_usage_error("registry",
+                               "which command? add, list or remove");
+    if (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
+        strcmp(pos[0], "remove"))
+        return cli_usage_error("registry", "unknown command");
+    if ((!strcmp(pos[0], "list") && n != 1) ||
+        (strcmp(pos[0], "list") && n != 2))
+        return cli_usage_error("registry", !strcmp(pos[0], "list")
+                                               ? "list takes no argument"
+                                               : "add and remove want one "
+                                                 "registry");
+    if (name && strcmp(pos[0], "add"))
+        return cli_usage_error("registry", "--name goes with add");
+    if (!(c = cli_connect(cli)))
+        return CLI_EXIT_FAIL;
+    if (!strcmp(pos[0], "add"))
+        rc = do_add(cli, c, pos[1], name);
+    else if (!strcmp(pos[0], "list"))
+        rc = do_list(cli, c);
+    else
+        rc = do_remove(cli, c, pos[1]);
+    fastn_client_free(c);
+    return rc;
+}
