@@ -3,8 +3,8 @@
 #
 # Commands, subcommands and options come from fastn's own help (`fastn
 # --help`, `fastn help CMD`), so they are those of the fastn installed.
-# Plugin names and PeerIDs come from the running daemon (`fastn plugin
-# list --json`, `fastn peers --json`), asked with --no-autostart and a
+# Plugin names, PeerIDs, trusted keys and registries come from the
+# running daemon (`fastn plugin list --json`, `fastn peers --json`, ...), asked with --no-autostart and a
 # short timeout: completing never starts a daemon nor hangs. The --home
 # or --socket already typed on the line is passed on. No jq: the JSON is
 # fastn's own, one key per field, read with sed.
@@ -54,6 +54,11 @@ _fastn_plugins() {
     _fastn_ask plugin list --json | _fastn_json_values name
 }
 
+# The names of the trusted keys and of the registries.
+_fastn_names() {
+    _fastn_ask "$1" list --json | _fastn_json_values name
+}
+
 _fastn() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=""
     local i w cmd="" cmd_i=0 sub=""
@@ -93,8 +98,11 @@ _fastn() {
     --timeout | -c | -i | -n | --max | --limit | --upload | --download)
         return
         ;;
-    --allow)
+    --allow | --from)
         COMPREPLY=($(compgen -W "$(_fastn_peers)" -- "$cur"))
+        return
+        ;;
+    --name)
         return
         ;;
     esac
@@ -115,7 +123,7 @@ _fastn() {
         w=${COMP_WORDS[i]}
         case "$w" in
         -c | -i | -n | --max | --limit | --upload | --download | --protocol | \
-            --allow | --serves | --withhold | --grant) ((i++)) ;;
+            --allow | --serves | --withhold | --grant | --from | --name) ((i++)) ;;
         -*) ;;
         *) pos+=("$w") ;;
         esac
@@ -139,10 +147,18 @@ _fastn() {
         [ ${#pos[@]} -eq 1 ] &&
             COMPREPLY=($(compgen -W "$(_fastn_peers)" -- "$cur"))
         ;;
-    plugin | chat | notifications)
+    plugin | chat | notifications | trust | registry)
         sub=${pos[0]:-}
         if [ -z "$sub" ]; then
             COMPREPLY=($(compgen -W "$(_fastn_subcommands "$cmd")" -- "$cur"))
+        elif [ ${#pos[@]} -ne 1 ] || [ "$sub" = list ]; then
+            return
+        elif [ "$cmd/$sub" = trust/add ]; then
+            COMPREPLY=($(compgen -f -X '!*.pub' -- "$cur") $(compgen -d -- "$cur"))
+        elif [ "$cmd/$sub" = registry/add ]; then
+            COMPREPLY=($(compgen -d -- "$cur"))
+        elif [ "$cmd" = trust ] || [ "$cmd" = registry ]; then
+            COMPREPLY=($(compgen -W "$(_fastn_names "$cmd")" -- "$cur"))
         elif [ "$cmd/$sub" = plugin/install ] && [ ${#pos[@]} -eq 1 ]; then
             COMPREPLY=($(compgen -f -X '!*.wasm' -- "$cur") $(compgen -d -- "$cur"))
         elif [ "$cmd" = plugin ] && [ ${#pos[@]} -eq 1 ]; then

@@ -27,10 +27,10 @@ const char cli_trust_usage[] =
     "  remove KEYID|NAME     stop trusting a key (admin); the installation's\n"
     "                        are removed there, as root\n"
     "\n"
-    "A publisher makes a key with `minisign -G -p NAME.pub -s NAME.key` and\n"
-    "signs each plugin with `minisign -S -s NAME.key -m FILE.wasm`; you\n"
-    "trust the NAME.pub they publish. --json prints {\"name\", \"key_id\",\n"
-    "\"public_key\", \"system\"} (add, remove) or {\"keys\": [...]} (list).\n";
+    "A publisher makes a minisign key once and signs each plugin with it\n"
+    "(docs/REGISTRY.md); you trust the NAME.pub they publish. --json prints\n"
+    "{\"name\", \"key_id\", \"public_key\", \"system\"} (add, remove) or\n"
+    "{\"keys\": [...]} (list).\n";
 
 static json_t *key_json(const struct fastn_trusted_key *k)
 {

@@ -32,7 +32,9 @@ expect "status" fastn st
 expect "peers perf ping plugin" fastn p
 expect "call chat connect" fastn c
 expect "--home" fastn --ho
-expect "call disable enable info install list remove restrict" fastn plugin ""
+expect "call disable enable info install list remove restrict search update" fastn plugin ""
+expect "add list remove" fastn trust ""
+expect "add list remove" fastn registry ""
 expect "disable" fastn plugin dis
 expect "log send" fastn chat ""
 expect "count read unread" fastn notifications ""
@@ -68,6 +70,9 @@ expect "$p2" fastn --home "$H" call 12D3
 expect "$p2" fastn --home "$H" forward 2222 ""
 expect "$p2" fastn --home "$H" expose 22 --allow ""
 expect "$p2" fastn --home "$H" chat send ""
+expect "$p2" fastn --home "$H" plugin install --from ""
+expect "fastn-build" fastn --home "$H" trust remove ""
+expect "bundled" fastn --home "$H" registry remove ""
 # the socket typed on the line is used too
 expect "echo" fastn --socket "$H/fastnd.sock" plugin enable ""
 [ -z "$(complete_line fastn --home "$H2" plugin info "")" ] ||
@@ -89,7 +94,9 @@ zexpect() { # WANT LINE
     grep -qF -- "$1" <<<"$got" || fail "zsh: '$2<TAB>' gave '$got', want '$1'"
     pass "zsh: '$2<TAB>' -> $got"
 }
-zexpect "call disable enable info install list remove restrict" "fastn plugin "
+zexpect "call disable enable info install list remove restrict search update" "fastn plugin "
+zexpect "add list remove" "fastn registry "
+zexpect "fastn-build" "fastn --home $H trust remove "
 zexpect "--help --json -c -i" "fastn ping -"
 zexpect "echo" "fastn --home $H plugin info "
 zexpect "$p2" "fastn --home $H ping "

@@ -33,7 +33,7 @@ ida=$(peer_id "$A")
 idb=$(peer_id "$B")
 fa plugin install "$CHAT" >/dev/null
 fb plugin install "$CHAT" >/dev/null
-fb plugin install "$PROBE_WASM" >/dev/null
+fb plugin install --unsigned "$PROBE_WASM" >/dev/null
 fa connect "$(listen_addr "$B")" >/dev/null
 fb connect "$(listen_addr "$A")" >/dev/null
 out=$(fb plugin call test-probe notify 2)

@@ -12,7 +12,7 @@ has_jq || skip "jq is missing"
 H=$(new_home)
 start_fg "$H"
 f() { fastn --home "$H" --no-autostart "$@"; }
-f plugin install "$PROBE" >/dev/null
+f plugin install --unsigned "$PROBE" >/dev/null
 
 [ "$(f notifications count)" = 0 ] || fail "count at start"
 f notifications 2>"$TMPROOT/err" >"$TMPROOT/out"

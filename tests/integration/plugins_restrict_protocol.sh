@@ -18,7 +18,7 @@ call_a() { # PROTOCOL-LETTER TEXT: B calls A's test-twoproto
     echo "$2" | timeout 10 "$FASTN_BIN_CLI" --home "$B" call "$ida" \
         "/fastn-test/two/$1" 2>&1
 }
-fa plugin install "$TWO" >/dev/null
+fa plugin install --unsigned "$TWO" >/dev/null
 fb connect "$(listen_addr "$A")" >/dev/null
 [ "$(call_a a x)" = a:x ] && [ "$(call_a b y)" = b:y ] ||
     fail "before: $(call_a a x) / $(call_a b y)"

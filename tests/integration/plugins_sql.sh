@@ -31,7 +31,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 f() { fastn --home "$H" --no-autostart "$@"; }
 f plugin install "$ECHO" >/dev/null
-f plugin install "$P/sqlbomb.wasm" >/dev/null
+f plugin install --unsigned "$P/sqlbomb.wasm" >/dev/null
 D=$H/data/hostile-sql
 QUOTA=1048576
 

@@ -28,7 +28,7 @@ on_tty() {
 }
 
 chat_pair
-fa plugin install "$TEXT" >/dev/null
+fa plugin install --unsigned "$TEXT" >/dev/null
 
 # 1. a reply: exact into a pipe, escaped on a terminal, exact in --json
 evil=$'a\e[2J\e]0;pwned\a\xc2\x9b1m\xe2\x80\xaeb\x9b\xff'

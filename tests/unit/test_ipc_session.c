@@ -281,6 +281,12 @@ static bool admin_only(int type, int fastn_type)
         FASTN__REQUEST__TYPE__NOTIFY_UNREAD,
         FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE,
         FASTN__REQUEST__TYPE__EXPOSE,
+        FASTN__REQUEST__TYPE__TRUST_ADD,
+        FASTN__REQUEST__TYPE__TRUST_REMOVE,
+        FASTN__REQUEST__TYPE__REGISTRY_ADD,
+        FASTN__REQUEST__TYPE__REGISTRY_REMOVE,
+        FASTN__REQUEST__TYPE__PLUGIN_GET,
+        FASTN__REQUEST__TYPE__PLUGIN_UPDATE,
     };
     if (type != P2PD__PB__REQUEST__TYPE__FASTN) {
         for (size_t i = 0; i < sizeof(p2pd_admin) / sizeof(int); i++)
@@ -378,7 +384,7 @@ TEST(privilege_table_walk)
         walk_one(&user, &admin, P2PD__PB__REQUEST__TYPE__FASTN, type);
         admins += admin_only(P2PD__PB__REQUEST__TYPE__FASTN, type);
     }
-    CHECK_EQ(admins, 12); /* every admin-only request was walked */
+    CHECK_EQ(admins, 18); /* every admin-only request was walked */
     /* the sessions went on through every refusal */
     CHECK(!user.closing && !admin.closing);
     ipc_session_cleanup(&user);
