@@ -39,12 +39,21 @@ static json_t *key_json(const struct fastn_trusted_key *k)
                      k->system);
 }
 
+/* Whether s could be a key's base64 line (the daemon checks it). */
+static bool base64_line(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 40 && n <= 80 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789+/=") == n;
+}
+
 /* FILE.pub's content, or the argument itself as the key's base64 line. */
 static int key_bytes(const char *arg, uint8_t **out, size_t *len)
 {
     int rc = file_read_all(arg, KEY_FILE_MAX, out, len);
 
-    if (rc == FASTN_ERR_NOT_FOUND && !strchr(arg, '/')) {
+    if (rc == FASTN_ERR_NOT_FOUND && base64_line(arg)) {
         *out = (uint8_t *)strdup(arg);
         *len = strlen(arg);
         return *out ? 0 : CLI_EXIT_FAIL;

@@ -5,6 +5,8 @@
  *
  *   tcp_tool echo [PORT]            echo server: each connection's bytes
  *                                   back, its EOF passed on (half-close)
+ *   tcp_tool hold [PORT]            a server that stalls: takes each
+ *                                   connection's bytes, sends nothing
  *   tcp_tool banner TEXT [PORT]     writes TEXT to each connection and
  *                                   closes, reading nothing
  *   tcp_tool perf-server [PORT]     /perf/1.0.0 framing over plain TCP:
@@ -70,6 +72,14 @@ static void serve_echo(int fd)
 }
 
 static const char *banner_text;
+
+/* Reads until EOF and never answers. */
+static void serve_hold(int fd)
+{
+    uint8_t b[4096];
+    while (read(fd, b, sizeof(b)) > 0)
+        ;
+}
 
 static void serve_banner(int fd)
 {
@@ -290,6 +300,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (!strcmp(m, "echo"))
         return serve(serve_echo, argc > 2 ? argv[2] : NULL);
+    if (!strcmp(m, "hold"))
+        return serve(serve_hold, argc > 2 ? argv[2] : NULL);
     if (!strcmp(m, "banner") && argc > 2) {
         banner_text = argv[2];
         return serve(serve_banner, argc > 3 ? argv[3] : NULL);
@@ -303,7 +315,7 @@ int main(int argc, char **argv)
     if (!strcmp(m, "perf") && argc == 6)
         return perf(argv[2], argv[3], strtoull(argv[4], NULL, 10),
                     strtoull(argv[5], NULL, 10));
-    fprintf(stderr, "usage: tcp_tool echo|banner TEXT|perf-server [PORT]\n"
+    fprintf(stderr, "usage: tcp_tool echo|hold|banner TEXT|perf-server [PORT]\n"
                     "       tcp_tool check HOST PORT BYTES | read HOST PORT |\n"
                     "       perf HOST PORT UP DOWN\n");
     return 2;
