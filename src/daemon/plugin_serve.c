@@ -169,12 +169,13 @@ static int try_plugin(struct serve_state *ss,
         return FASTN_ERR_NOT_FOUND;
     rc = registry_verify_buf(kr, *wasm, *len, sig, sig_len, &v, why,
                              sizeof(why));
-    if (rc)
+    if (rc) {
         LOG_RATELIMITED(LOG_WARN, "registry",
                         "not serving plugin %s: its signature does not hold "
                         "now: %s",
                         m->name, why);
-    else if (req->by_sha256 && memcmp(v.sha256, req->sha256, sizeof(v.sha256)))
+        rc = rc == FASTN_ERR_NOMEM ? rc : FASTN_ERR_NOT_FOUND;
+    } else if (req->by_sha256 && memcmp(v.sha256, req->sha256, sizeof(v.sha256)))
         rc = FASTN_ERR_NOT_FOUND;
     else
         rc = fill_offer(o, m, &v, sig, sig_len,

@@ -11,6 +11,10 @@
  *                              made for them (sha256 and size agree: only
  *                              the signature can tell)
  *
+ *   xfer_serve @CONTROL        the mode and FILE read from the file CONTROL
+ *                              ("MODE FILE"), for each stream: one `fastn
+ *                              listen` serves whatever the test says next
+ *
  * Exit 0 once the answer is written, 1 on a bad request or a bad FILE.
  */
 #include <stdio.h>
@@ -66,22 +70,38 @@ int main(int argc, char **argv)
     struct plugin_xfer_offer o;
     uint8_t *wasm = NULL, *sig = NULL;
     size_t len = 0, sig_len = 0;
-    char sig_path[4096];
+    char sig_path[4200];
     struct buf out;
 
-    if (argc != 3)
+    char ctl_mode[32], ctl_file[4096];
+    const char *mode, *file;
+
+    if (argc == 2 && argv[1][0] == '@') {
+        FILE *f = fopen(argv[1] + 1, "r");
+        int k = f ? fscanf(f, "%31s %4095s", ctl_mode, ctl_file) : 0;
+        if (f)
+            fclose(f);
+        if (k != 2)
+            return 1;
+        mode = ctl_mode;
+        file = ctl_file;
+    } else if (argc == 3) {
+        file = argv[1];
+        mode = argv[2];
+    } else {
         return 1;
-    snprintf(sig_path, sizeof(sig_path), "%s.minisig", argv[1]);
-    if (file_read_all(argv[1], 64u << 20, &wasm, &len) ||
+    }
+    snprintf(sig_path, sizeof(sig_path), "%s.minisig", file);
+    if (file_read_all(file, 64u << 20, &wasm, &len) ||
         file_read_all(sig_path, 16384, &sig, &sig_len) || len < 100 ||
         read_request(&req))
         return 1;
-    if (!strcmp(argv[2], "flip-all"))
+    if (!strcmp(mode, "flip-all"))
         wasm[len / 2] ^= 0x10;
     if (make_offer(&o, req.by_name ? req.name : "chat", wasm, len, sig, sig_len,
                    req.by_name ? "/fastn/chat/1.0.0" : req.protocol))
         return 1;
-    if (!strcmp(argv[2], "flip-body"))
+    if (!strcmp(mode, "flip-body"))
         wasm[len / 2] ^= 0x10;
     buf_init(&out, 128 * 1024);
     if (plugin_xfer_offer_encode(&o, &out) ||
