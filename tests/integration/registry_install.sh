@@ -4,6 +4,8 @@
 # PREFIX/share/fastn/trusted-publishers (src/registry/sign.mk): each
 # installed plugin verifies with minisign against that key, the index lists
 # each one with its size and sha256, and the secret key is not installed.
+# The installed fastnd then trusts that key and has that folder as its
+# default registry: the bundled plugins install by name, no server needed.
 . "$(dirname "$0")/common.bash"
 
 command -v minisign >/dev/null || skip "minisign is missing"
@@ -45,3 +47,26 @@ if minisign -Vq -p "$KEY" -m "$TMPROOT/echo.wasm" 2>/dev/null; then
     fail "an altered plugin verified"
 fi
 pass "an altered plugin does not verify"
+
+# The installed daemon trusts its installation's key and has its plugin
+# folder as the default registry: the bundled plugins are found and
+# installed by name with no server anywhere.
+H=$(new_home)
+"$P/bin/fastnd" --home "$H" --foreground >"$H/stdout.log" 2>"$H/stderr.log" &
+STARTED_PIDS+=($!)
+wait_for test -S "$H/fastnd.sock" || fail "the installed fastnd did not start"
+fp() { "$P/bin/fastn" --home "$H" --no-autostart "$@"; }
+j=$(fp registry list --json)
+[ "$(jq -r '.registries[0] | .name + " " + .url' <<<"$j")" = \
+    "bundled file://$S/plugins" ] || fail "default registry: $j"
+[ "$(fp trust list --json | jq -r '.keys[0] | .name + " " + (.system|tostring)')" = \
+    "fastn-build true" ] || fail "trusted keys: $(fp trust list --json)"
+[ "$(fp plugin search --json | jq -r '[.plugins[].name] | sort | join(",")')" = \
+    "$(jq -r '[.plugins[].name] | sort | join(",")' "$S/plugins/index.json")" ] ||
+    fail "search: $(fp plugin search --json)"
+out=$(fp plugin install chat)
+grep -q "^installed chat .* from registry bundled, signed by fastn-build" <<<"$out" ||
+    fail "install chat: $out"
+[ "$(fp plugin info chat --json | jq -r .signature)" = verified ] || fail "chat unsigned"
+cmp -s "$S/plugins/chat.wasm" "$H/plugins/chat.wasm" || fail "not the installed chat"
+pass "a fresh installation finds and installs its bundled plugins by name, no server"

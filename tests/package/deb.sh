@@ -133,8 +133,17 @@ grep -q "started fastnd" "$TMP/id.err" || fail "no daemon was started: $(cat "$T
 pid=$(cat "$TMP/home/.fastn/fastnd.lock")
 [ "$(readlink /proc/"$pid"/exe)" = /usr/bin/fastnd ] ||
     fail "the daemon is $(readlink /proc/"$pid"/exe), not /usr/bin/fastnd"
-stop_pid "$pid"
 pass "fastn id: the installed fastnd started ($id)"
+# it trusts the package's key and finds the bundled plugins by name
+uf() { env -u FASTN_HOME -u FASTND HOME="$TMP/home" /usr/bin/fastn --no-autostart "$@"; }
+uf registry list | grep -q "^bundled  *file:///usr/share/fastn/plugins " ||
+    fail "default registry: $(uf registry list 2>&1)"
+uf plugin search chat | grep -q "^chat .* bundled " ||
+    fail "search: $(uf plugin search chat 2>&1)"
+out=$(uf plugin install chat 2>&1) || fail "install chat: $out"
+grep -q "from registry bundled, signed by fastn-build" <<<"$out" || fail "install: $out"
+stop_pid "$pid"
+pass "the package's plugins install by name, signed by its key: $(head -1 <<<"$out")"
 
 # 3. The system daemon as fastnd.socket and fastnd.service run it:
 # RuntimeDirectory= and StateDirectory=, the socket's path, name, owner
