@@ -45,7 +45,9 @@ bool registry_source_url_valid(const char *url)
     size_t n = url ? strlen(url) : 0;
     const char *host = NULL;
 
-    if (n == 0 || n >= REGISTRY_URL_MAX || !printable(url))
+    /* '#' would start a comment in the file (and a fragment names no
+     * folder) */
+    if (n == 0 || n >= REGISTRY_URL_MAX || !printable(url) || strchr(url, '#'))
         return false;
     if (!strncmp(url, "https://", 8))
         host = url + 8;
@@ -149,12 +151,40 @@ static void load_line(struct registry_sources *s, char *line, unsigned no,
                 path, no, REGISTRY_SOURCES_MAX);
 }
 
+void registry_sources_parse(struct registry_sources *out, const char *text,
+                            size_t len, const char *path,
+                            const char *default_url)
+{
+    char line[REGISTRY_URL_MAX + 256];
+    unsigned no = 0;
+    size_t i = 0;
+
+    memset(out, 0, sizeof(*out));
+    while (i < len) {
+        size_t n = 0;
+        bool skip = false;
+        no++;
+        for (; i < len && text[i] != '\n'; i++) {
+            if (n + 1 < sizeof(line) && text[i])
+                line[n++] = text[i];
+            else
+                skip = true; /* too long, or a NUL: not a line of ours */
+        }
+        i++;
+        line[n] = '\0';
+        if (skip)
+            log_msg(LOG_WARN, "registry", "%s line %u skipped: too long or "
+                    "binary", path, no);
+        else
+            load_line(out, line, no, path, default_url);
+    }
+}
+
 int registry_sources_load(struct registry_sources *out, const char *path,
                           const char *default_url)
 {
     uint8_t *text = NULL;
     size_t len = 0;
-    unsigned no = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -166,32 +196,37 @@ int registry_sources_load(struct registry_sources *out, const char *path,
     }
     if (rc)
         return FASTN_ERR_IO;
-    for (char *save = NULL, *line = strtok_r((char *)text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save))
-        load_line(out, line, ++no, path, default_url);
+    registry_sources_parse(out, (const char *)text, len, path, default_url);
     free(text);
     return 0;
 }
 
-int registry_sources_save(const struct registry_sources *s, const char *path)
+int registry_sources_format(const struct registry_sources *s, struct buf *out)
 {
     static const char head[] =
         "# fastn registries, asked in this order: NAME URL\n"
         "# (fastn registry add/remove change this file)\n";
+    int rc = buf_append(out, head, sizeof(head) - 1);
+
+    for (size_t i = 0; !rc && i < s->n; i++) {
+        rc = buf_append(out, s->v[i].name, strlen(s->v[i].name));
+        if (!rc)
+            rc = buf_append(out, " ", 1);
+        if (!rc)
+            rc = buf_append(out, s->v[i].url, strlen(s->v[i].url));
+        if (!rc)
+            rc = buf_append(out, "\n", 1);
+    }
+    return rc;
+}
+
+int registry_sources_save(const struct registry_sources *s, const char *path)
+{
     struct buf b;
     int rc;
 
     buf_init(&b, SOURCES_FILE_MAX);
-    rc = buf_append(&b, head, sizeof(head) - 1);
-    for (size_t i = 0; !rc && i < s->n; i++) {
-        rc = buf_append(&b, s->v[i].name, strlen(s->v[i].name));
-        if (!rc)
-            rc = buf_append(&b, " ", 1);
-        if (!rc)
-            rc = buf_append(&b, s->v[i].url, strlen(s->v[i].url));
-        if (!rc)
-            rc = buf_append(&b, "\n", 1);
-    }
+    rc = registry_sources_format(s, &b);
     if (!rc)
         rc = file_write_atomic(path, b.data, b.len, 0644) ? FASTN_ERR_IO : 0;
     buf_cleanup(&b);

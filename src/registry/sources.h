@@ -28,6 +28,7 @@
 
 #include "registry/fetch.h"
 #include "registry/keyring.h"
+#include "util/buf.h"
 
 #define REGISTRY_SOURCES_FILE "registries"
 #define REGISTRY_SOURCES_MAX 64
@@ -50,6 +51,14 @@ struct registry_sources {
  * not a file). */
 int registry_sources_load(struct registry_sources *out, const char *path,
                           const char *default_url);
+/* Parses the file's text[0..len) (no NUL needed) into *out; path names
+ * it in the log lines of the lines skipped. */
+void registry_sources_parse(struct registry_sources *out, const char *text,
+                            size_t len, const char *path,
+                            const char *default_url);
+/* The file's text for the list, appended to out. Errors:
+ * FASTN_ERR_TOO_LARGE (out's maximum), FASTN_ERR_NOMEM. */
+int registry_sources_format(const struct registry_sources *s, struct buf *out);
 /* Writes the list to path (0644, atomically). Errors: FASTN_ERR_IO. */
 int registry_sources_save(const struct registry_sources *s, const char *path);
 

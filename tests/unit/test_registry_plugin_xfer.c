@@ -36,6 +36,20 @@ TEST(request_round_trip)
     CHECK_ERR(plugin_xfer_request_encode(&a, &out), 0);
     CHECK_ERR(plugin_xfer_request_decode(out.data, out.len, &used, &b), 0);
     CHECK_MEM(&a, &b, sizeof(a));
+    /* by name */
+    buf_reset(&out);
+    memset(&a, 0, sizeof(a));
+    a.by_name = true;
+    snprintf(a.name, sizeof(a.name), "chat");
+    CHECK_ERR(plugin_xfer_request_encode(&a, &out), 0);
+    CHECK_ERR(plugin_xfer_request_decode(out.data, out.len, &used, &b), 0);
+    CHECK_MEM(&a, &b, sizeof(a));
+    /* not a name, or both a name and a hash: not sent */
+    snprintf(a.name, sizeof(a.name), "Chat");
+    CHECK_ERR(plugin_xfer_request_encode(&a, &out), FASTN_ERR_INVAL);
+    snprintf(a.name, sizeof(a.name), "chat");
+    a.by_sha256 = true;
+    CHECK_ERR(plugin_xfer_request_encode(&a, &out), FASTN_ERR_INVAL);
     /* a bad protocol id is not sent */
     memset(&a, 0, sizeof(a));
     CHECK_ERR(plugin_xfer_request_encode(&a, &out), FASTN_ERR_INVAL);
@@ -86,6 +100,15 @@ TEST(request_refusals)
     CHECK_ERR(decode_raw(&m), FASTN_ERR_XFER_MALFORMED);
     m.protocol = "/ok";
     CHECK_ERR(decode_raw(&m), 0);
+    /* a name: alone, and a name's characters */
+    m.name = "chat";
+    CHECK_ERR(decode_raw(&m), FASTN_ERR_XFER_MALFORMED);
+    m.protocol = NULL;
+    CHECK_ERR(decode_raw(&m), 0);
+    m.name = "../chat";
+    CHECK_ERR(decode_raw(&m), FASTN_ERR_XFER_MALFORMED);
+    m.name = NULL;
+    m.protocol = "/ok";
     /* a length over the limit is refused from its prefix alone */
     uint8_t big[] = {0x81, 0x40}; /* 8193 */
     CHECK_ERR(plugin_xfer_request_decode(big, sizeof(big), &used, &r),
