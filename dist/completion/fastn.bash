@@ -123,7 +123,8 @@ _fastn() {
         w=${COMP_WORDS[i]}
         case "$w" in
         -c | -i | -n | --max | --limit | --upload | --download | --protocol | \
-            --allow | --serves | --withhold | --grant | --from | --name) ((i++)) ;;
+            --allow | --serves | --withhold | --grant | --from | --name | \
+            --key | --output) ((i++)) ;;
         -*) ;;
         *) pos+=("$w") ;;
         esac
@@ -155,7 +156,7 @@ _fastn() {
             return
         elif [ "$cmd/$sub" = trust/add ]; then
             COMPREPLY=($(compgen -f -X '!*.pub' -- "$cur") $(compgen -d -- "$cur"))
-        elif [ "$cmd/$sub" = registry/add ]; then
+        elif [ "$cmd/$sub" = registry/add ] || [ "$cmd/$sub" = registry/build ]; then
             COMPREPLY=($(compgen -d -- "$cur"))
         elif [ "$cmd" = trust ] || [ "$cmd" = registry ]; then
             COMPREPLY=($(compgen -W "$(_fastn_names "$cmd")" -- "$cur"))

@@ -2,8 +2,10 @@
  * fastn registry add|list|remove: the registries the daemon asks for
  * plugins (docs/REGISTRY.md), through libfastn.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -21,11 +23,17 @@ const char cli_registry_usage[] =
     "                         cannot be read is not added\n"
     "  list                   the registries, in the order they are asked\n"
     "  remove NAME|URL        stop asking it (admin)\n"
+    "  build DIR [--key KEY.pub] [--output FILE]\n"
+    "                         for a publisher: write DIR/index.json from\n"
+    "                         the signed plugins in DIR (each FILE.wasm\n"
+    "                         with its FILE.wasm.minisig); --key checks\n"
+    "                         every signature with that key first. Needs\n"
+    "                         no daemon\n"
     "\n"
     "The installation's own plugin folder, file://PREFIX/share/fastn/plugins\n"
     "(named \"bundled\"), is the default registry: the plugins that came with\n"
     "fastn install from it with no server. A publisher makes a registry with\n"
-    "fastn-registry-build DIR. --json prints {\"registries\": [{\"name\",\n"
+    "fastn registry build DIR. --json prints {\"registries\": [{\"name\",\n"
     "\"url\", \"default\", \"plugins\"}]}.\n";
 
 static json_t *registry_json(const struct fastn_registry *r)
@@ -126,10 +134,45 @@ static int do_remove(struct cli *cli, struct fastn_client *c, const char *what)
     return 0;
 }
 
+/* `registry build`: runs fastn-registry-build, installed beside fastn's
+ * helpers (PREFIX/lib/fastn), or in the build folder beside fastn. */
+static int do_build(const char *dir, const char *key, const char *output)
+{
+    char exe[PATH_MAX], tool[PATH_MAX + 64], *slash;
+    const char *argv[8];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    int k = 0;
+
+    exe[n > 0 ? n : 0] = '\0';
+    if ((slash = strrchr(exe, '/')))
+        *slash = '\0';
+    snprintf(tool, sizeof(tool), "%s/../lib/fastn/fastn-registry-build", exe);
+    if (access(tool, X_OK) != 0)
+        snprintf(tool, sizeof(tool), "%s/fastn-registry-build", exe);
+    argv[k++] = "fastn-registry-build";
+    if (key) {
+        argv[k++] = "--key";
+        argv[k++] = key;
+    }
+    if (output) {
+        argv[k++] = "--output";
+        argv[k++] = output;
+    }
+    argv[k++] = dir;
+    argv[k] = NULL;
+    execv(tool, (char *const *)argv);
+    return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOT_FOUND,
+                     "cannot run %s: %s (is fastn installed whole?)", tool,
+                     strerror(errno));
+}
+
 int cli_cmd_registry(struct cli *cli, int argc, char **argv)
 {
-    const char *name = NULL;
-    const struct cli_opt opts[] = {{"--name", NULL, &name}, {NULL, NULL, NULL}};
+    const char *name = NULL, *key = NULL, *output = NULL;
+    const struct cli_opt opts[] = {{"--name", NULL, &name},
+                                   {"--key", NULL, &key},
+                                   {"--output", NULL, &output},
+                                   {NULL, NULL, NULL}};
     struct fastn_client *c;
     char *pos[3];
     int n, rc;
@@ -139,7 +182,12 @@ int cli_cmd_registry(struct cli *cli, int argc, char **argv)
         return rc;
     if (n == 0)
         return cli_usage_error("registry",
-                               "which command? add, list or remove");
+                               "which command? add, list, remove or build");
+    if ((key || output) && strcmp(pos[0], "build"))
+        return cli_usage_error("registry", "--key and --output go with build");
+    if (!strcmp(pos[0], "build"))
+        return n == 2 ? do_build(pos[1], key, output)
+                      : cli_usage_error("registry", "build wants one DIR");
     if (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
         strcmp(pos[0], "remove"))
         return cli_usage_error("registry", "unknown command");

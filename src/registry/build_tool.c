@@ -1,8 +1,8 @@
 /*
  * fastn-registry-build: writes the index.json of a folder of signed
  * plugins (registry_index_build), as a publisher makes a registry and as
- * the build makes build/plugins/index.json for the bundled plugins. It
- * becomes `fastn registry build DIR` once the CLI has registry commands.
+ * the build makes build/plugins/index.json for the bundled plugins; `fastn
+ * registry build DIR` runs it (installed in PREFIX/lib/fastn).
  *
  *   fastn-registry-build [--key KEY.pub] [--output FILE] DIR
  *

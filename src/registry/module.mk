@@ -18,3 +18,10 @@ $(REGISTRY_TOOL): $(call obj,$(REGISTRY_TOOL_MAIN)) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
 ALL_EXTRA += $(REGISTRY_TOOL)
+# Installed beside the programs' helpers, where `fastn registry build`
+# finds it (PREFIX/lib/fastn; in the build folder, beside fastn).
+.PHONY: install-registry-tool
+install: install-registry-tool
+install-registry-tool: $(REGISTRY_TOOL)
+	install -d $(DESTDIR)$(PREFIX)/lib/fastn
+	install -m 0755 $(REGISTRY_TOOL) $(DESTDIR)$(PREFIX)/lib/fastn/

@@ -34,7 +34,7 @@ expect "call chat connect" fastn c
 expect "--home" fastn --ho
 expect "call disable enable info install list remove restrict search update" fastn plugin ""
 expect "add list remove" fastn trust ""
-expect "add list remove" fastn registry ""
+expect "add build list remove" fastn registry ""
 expect "disable" fastn plugin dis
 expect "log send" fastn chat ""
 expect "count read unread" fastn notifications ""
@@ -95,7 +95,7 @@ zexpect() { # WANT LINE
     pass "zsh: '$2<TAB>' -> $got"
 }
 zexpect "call disable enable info install list remove restrict search update" "fastn plugin "
-zexpect "add list remove" "fastn registry "
+zexpect "add build list remove" "fastn registry "
 zexpect "fastn-build" "fastn --home $H trust remove "
 zexpect "--help --json -c -i" "fastn ping -"
 zexpect "echo" "fastn --home $H plugin info "

@@ -4,7 +4,6 @@
 # (Debian's nginx-light) serving one on 127.0.0.1 with its own config in
 # the test's temporary folder.
 command -v minisign >/dev/null || skip "minisign is missing (scripts/install-deps.sh)"
-REGISTRY_BUILD=$TOP/$BUILD/bin/fastn-registry-build
 TCP_TOOL=$TOP/$BUILD/tests/integration/tcp_tool
 GREET=$TOP/$BUILD/tests/registry
 [ -f "$GREET/greet-1.0.0.wasm" ] && [ -f "$TOP/$BUILD/plugins/chat.wasm" ] ||
@@ -30,7 +29,7 @@ sign() {
 }
 
 # registry_dir DIR KEY FILE...: a registry folder: each FILE copied in,
-# signed by KEY, and index.json written by fastn-registry-build.
+# signed by KEY, and index.json written by `fastn registry build`.
 registry_dir() {
     local dir=$1 key=$2 f
     shift 2
@@ -39,7 +38,7 @@ registry_dir() {
         cp "$f" "$dir/"
         sign "$key" "$dir/$(basename "$f")"
     done
-    "$REGISTRY_BUILD" --key "$TMPROOT/$key.pub" "$dir" >/dev/null
+    "$FASTN_BIN_CLI" registry build --key "$TMPROOT/$key.pub" "$dir" >/dev/null
 }
 
 # start_nginx ROOT: nginx serving ROOT/www on 127.0.0.1:$NGINX_PORT, with

@@ -70,3 +70,12 @@ grep -q "^installed chat .* from registry bundled, signed by fastn-build" <<<"$o
 [ "$(fp plugin info chat --json | jq -r .signature)" = verified ] || fail "chat unsigned"
 cmp -s "$S/plugins/chat.wasm" "$H/plugins/chat.wasm" || fail "not the installed chat"
 pass "a fresh installation finds and installs its bundled plugins by name, no server"
+
+# the installed fastn builds a registry with the installed tool
+mkdir "$TMPROOT/reg"
+cp "$S/plugins/echo.wasm" "$S/plugins/echo.wasm.minisig" "$TMPROOT/reg/"
+"$P/bin/fastn" registry build --key "$KEY" "$TMPROOT/reg" >/dev/null ||
+    fail "fastn registry build with the installed tool"
+[ "$(jq -r '.plugins[0].name' "$TMPROOT/reg/index.json")" = echo ] ||
+    fail "index: $(cat "$TMPROOT/reg/index.json")"
+pass "fastn registry build runs the installed fastn-registry-build"

@@ -90,6 +90,7 @@ for f in /usr/bin/fastn /usr/bin/fastnd /usr/bin/fastn-wasm \
     /usr/share/fastn/plugins/echo.wasm /usr/share/fastn/plugins/chat.wasm \
     /usr/share/fastn/plugins/echo.wasm.minisig /usr/share/fastn/plugins/index.json \
     /usr/share/fastn/trusted-publishers/fastn-build.pub \
+    /usr/lib/fastn/fastn-registry-build \
     /usr/share/man/man1/fastn.1.gz /usr/share/man/man8/fastnd.8.gz \
     /usr/share/man/man5/fastn-config.5.gz /usr/share/man/man7/fastn-plugin.7.gz \
     /usr/share/man/man1/fastn-wasm.1.gz /usr/share/man/man3/libfastn.3.gz \
