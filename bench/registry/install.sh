@@ -105,6 +105,8 @@ run() {
             v[int((NR + 1) / 2)] / 1000, v[int(NR * 0.9 + 0.5)] / 1000 }'
 }
 
+echo "the fastn command's own cost, for comparison:"
+run "fastn id" f B id
 for s in small large; do
     size=$(stat -c %s "$T/$s/chat.wasm")
     echo "chat, $size bytes ($s), $COUNT installs each (replacing):"
