@@ -90,9 +90,8 @@ int cli_plugin_search(struct cli *cli, struct fastn_client *c,
 int cli_plugin_install(struct cli *cli, struct fastn_client *c,
                        const char *what, const char *from, bool replace,
                        bool allow_unsigned);
-int cli_plugin_update(struct cli *cli, struct fastn_client *c,
-                      const char *name, const char *const *grant,
-                      size_t n_grant);
+int cli_plugin_update(struct cli *cli, struct fastn_client *c, const char *name,
+                      const char *const *grant, size_t n_grant);
 void cli_plugin_sig_text(const struct fastn_plugin_info *p);
 
 /* JSON output helpers: a string with escapes, and a list of strings

@@ -118,8 +118,7 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
         else if (!strcmp(s, "--from")) {
             if ((rc = option_value(argc, argv, &i, &a->from)))
                 return rc;
-        }
-        else if (!strcmp(s, "--serves")) {
+        } else if (!strcmp(s, "--serves")) {
             if ((rc = option_value(argc, argv, &i, &a->serves)))
                 return rc;
         } else if (!strcmp(s, "--protocol")) {

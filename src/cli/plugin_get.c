@@ -64,7 +64,8 @@ static void registry_notes(const struct fastn_registry *v, size_t n)
                     v[i].name, term_safe(v[i].error_text, safe, sizeof(safe)));
 }
 
-/* --- search ------------------------------------------------------------------ */
+/* --- search ------------------------------------------------------------------
+ */
 
 static void search_text(const struct fastn_search_result *r)
 {
@@ -82,8 +83,7 @@ static void search_text(const struct fastn_search_result *r)
     }
 }
 
-int cli_plugin_search(struct cli *cli, struct fastn_client *c,
-                      const char *term)
+int cli_plugin_search(struct cli *cli, struct fastn_client *c, const char *term)
 {
     struct fastn_search_result *r = NULL;
     int rc = fastn_client_plugin_search(c, term, &r);
@@ -95,16 +95,17 @@ int cli_plugin_search(struct cli *cli, struct fastn_client *c,
         a = json_array();
         for (size_t i = 0; i < r->n_plugins; i++)
             json_array_append_new(a, offered_json(&r->plugins[i]));
-        cli_emit(json_pack("{s:o,s:o}", "plugins", a, "registries",
-                           cli_registries_json(r->registries,
-                                               r->n_registries)));
+        cli_emit(
+            json_pack("{s:o,s:o}", "plugins", a, "registries",
+                      cli_registries_json(r->registries, r->n_registries)));
     } else {
         registry_notes(r->registries, r->n_registries);
         if (r->n_plugins)
             search_text(r);
         else
-            fprintf(stderr, "fastn: no plugin found%s%s (registries asked: "
-                            "%zu; see fastn registry list)\n",
+            fprintf(stderr,
+                    "fastn: no plugin found%s%s (registries asked: "
+                    "%zu; see fastn registry list)\n",
                     term && term[0] ? " for " : "", term ? term : "",
                     r->n_registries);
     }
@@ -116,9 +117,11 @@ int cli_plugin_search(struct cli *cli, struct fastn_client *c,
     return rc;
 }
 
-/* --- install ----------------------------------------------------------------- */
+/* --- install -----------------------------------------------------------------
+ */
 
-static int show_installed(struct cli *cli, const struct fastn_registry_plugin *p)
+static int show_installed(struct cli *cli,
+                          const struct fastn_registry_plugin *p)
 {
     char b1[128], b2[128];
 
@@ -184,11 +187,10 @@ static void show_file_install(struct cli *cli,
     char b1[128], b2[128];
 
     if (cli->json) {
-        json_t *o = json_pack("{s:o,s:o,s:s,s:s,s:s,s:o}", "name",
-                              jstr(p->name), "version", jstr(p->version),
-                              "state", p->state, "signature", p->signature,
-                              "signer", p->signer, "publisher_note",
-                              jstr(p->publisher_note));
+        json_t *o = json_pack(
+            "{s:o,s:o,s:s,s:s,s:s,s:o}", "name", jstr(p->name), "version",
+            jstr(p->version), "state", p->state, "signature", p->signature,
+            "signer", p->signer, "publisher_note", jstr(p->publisher_note));
         cli_emit(o);
         return;
     }
@@ -297,7 +299,8 @@ int cli_plugin_install(struct cli *cli, struct fastn_client *c,
     return install_named(cli, c, what, from, replace);
 }
 
-/* --- update ------------------------------------------------------------------- */
+/* --- update
+ * ------------------------------------------------------------------- */
 
 static void update_line(const struct fastn_plugin_update *u)
 {
@@ -313,8 +316,8 @@ static void update_line(const struct fastn_plugin_update *u)
     }
     switch (u->result) {
     case FASTN_UPDATE_UPDATED:
-        printf("%s: updated %s -> %s (registry %s)\n", u->name,
-               u->from_version, u->to_version, u->registry);
+        printf("%s: updated %s -> %s (registry %s)\n", u->name, u->from_version,
+               u->to_version, u->registry);
         break;
     case FASTN_UPDATE_CURRENT:
         printf("%s: %s is the newest\n", u->name, u->from_version);
@@ -326,8 +329,7 @@ static void update_line(const struct fastn_plugin_update *u)
     case FASTN_UPDATE_CONSENT:
         printf("%s: %s waits: it asks for capabilities %s does not have: %s; "
                "to accept them: fastn plugin update %s%s\n",
-               u->name, u->to_version, u->from_version, caps, u->name,
-               grants);
+               u->name, u->to_version, u->from_version, caps, u->name, grants);
         break;
     default: {
         char safe[512];
@@ -341,14 +343,12 @@ static json_t *update_json(const struct fastn_plugin_update *u)
 {
     static const char *const names[] = {"current", "updated", "consent",
                                         "failed", "not-listed"};
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "name", u->name,
-                          "result",
-                          (unsigned)u->result < 5 ? names[u->result] : "?",
-                          "from_version", u->from_version, "to_version",
-                          u->to_version, "registry", u->registry,
-                          "new_capabilities",
-                          jstr_list(u->new_capabilities,
-                                    u->n_new_capabilities));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "name", u->name, "result",
+                  (unsigned)u->result < 5 ? names[u->result] : "?",
+                  "from_version", u->from_version, "to_version", u->to_version,
+                  "registry", u->registry, "new_capabilities",
+                  jstr_list(u->new_capabilities, u->n_new_capabilities));
 
     if (u->error) {
         json_object_set_new(o, "error", json_string(fastn_err_name(u->error)));
@@ -357,9 +357,8 @@ static json_t *update_json(const struct fastn_plugin_update *u)
     return o;
 }
 
-int cli_plugin_update(struct cli *cli, struct fastn_client *c,
-                      const char *name, const char *const *grant,
-                      size_t n_grant)
+int cli_plugin_update(struct cli *cli, struct fastn_client *c, const char *name,
+                      const char *const *grant, size_t n_grant)
 {
     struct fastn_update_list *r = NULL;
     json_t *a;
@@ -373,9 +372,9 @@ int cli_plugin_update(struct cli *cli, struct fastn_client *c,
         a = json_array();
         for (size_t i = 0; i < r->n_updates; i++)
             json_array_append_new(a, update_json(&r->updates[i]));
-        cli_emit(json_pack("{s:o,s:o}", "updates", a, "registries",
-                           cli_registries_json(r->registries,
-                                               r->n_registries)));
+        cli_emit(
+            json_pack("{s:o,s:o}", "updates", a, "registries",
+                      cli_registries_json(r->registries, r->n_registries)));
     } else {
         registry_notes(r->registries, r->n_registries);
         for (size_t i = 0; i < r->n_updates; i++)
@@ -392,7 +391,8 @@ int cli_plugin_update(struct cli *cli, struct fastn_client *c,
     return rc;
 }
 
-/* --- the signature in plugin info ------------------------------------------- */
+/* --- the signature in plugin info -------------------------------------------
+ */
 
 void cli_plugin_sig_text(const struct fastn_plugin_info *p)
 {

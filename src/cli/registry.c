@@ -38,8 +38,8 @@ const char cli_registry_usage[] =
 
 static json_t *registry_json(const struct fastn_registry *r)
 {
-    json_t *o = json_pack("{s:s,s:o,s:b}", "name", r->name, "url",
-                          jstr(r->url), "default", r->is_default);
+    json_t *o = json_pack("{s:s,s:o,s:b}", "name", r->name, "url", jstr(r->url),
+                          "default", r->is_default);
 
     if (r->read)
         json_object_set_new(o, "plugins", json_integer(r->plugins));
@@ -76,14 +76,15 @@ static int do_add(struct cli *cli, struct fastn_client *c, const char *arg,
 {
     struct fastn_registry_list *l = NULL;
     char url[PATH_MAX + 16];
-    int rc = fastn_client_registry_add(c, as_url(arg, url, sizeof(url)), name,
-                                       &l);
+    int rc =
+        fastn_client_registry_add(c, as_url(arg, url, sizeof(url)), name, &l);
 
     if (rc)
         return cli_fail_json(c, rc);
     if (cli->json)
-        cli_emit(json_pack("{s:o}", "registries",
-                           cli_registries_json(l->registries, l->n_registries)));
+        cli_emit(
+            json_pack("{s:o}", "registries",
+                      cli_registries_json(l->registries, l->n_registries)));
     else if (l->n_registries == 1)
         printf("added registry %s: %s (%u plugin%s)\n", l->registries[0].name,
                l->registries[0].url, l->registries[0].plugins,
@@ -100,8 +101,9 @@ static int do_list(struct cli *cli, struct fastn_client *c)
     if (rc)
         return cli_fail_json(c, rc);
     if (cli->json) {
-        cli_emit(json_pack("{s:o}", "registries",
-                           cli_registries_json(l->registries, l->n_registries)));
+        cli_emit(
+            json_pack("{s:o}", "registries",
+                      cli_registries_json(l->registries, l->n_registries)));
     } else if (l->n_registries == 0) {
         fprintf(stderr, "fastn: no registries (fastn registry add URL)\n");
     } else {
@@ -125,8 +127,9 @@ static int do_remove(struct cli *cli, struct fastn_client *c, const char *what)
     if (rc)
         return cli_fail_json(c, rc);
     if (cli->json)
-        cli_emit(json_pack("{s:o}", "registries",
-                           cli_registries_json(l->registries, l->n_registries)));
+        cli_emit(
+            json_pack("{s:o}", "registries",
+                      cli_registries_json(l->registries, l->n_registries)));
     else if (l->n_registries == 1)
         printf("removed registry %s (%s)\n", l->registries[0].name,
                l->registries[0].url);

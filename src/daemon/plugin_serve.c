@@ -175,7 +175,8 @@ static int try_plugin(struct serve_state *ss,
                         "now: %s",
                         m->name, why);
         rc = rc == FASTN_ERR_NOMEM ? rc : FASTN_ERR_NOT_FOUND;
-    } else if (req->by_sha256 && memcmp(v.sha256, req->sha256, sizeof(v.sha256)))
+    } else if (req->by_sha256 &&
+               memcmp(v.sha256, req->sha256, sizeof(v.sha256)))
         rc = FASTN_ERR_NOT_FOUND;
     else
         rc = fill_offer(o, m, &v, sig, sig_len,

@@ -173,8 +173,10 @@ void registry_sources_parse(struct registry_sources *out, const char *text,
         i++;
         line[n] = '\0';
         if (skip)
-            log_msg(LOG_WARN, "registry", "%s line %u skipped: too long or "
-                    "binary", path, no);
+            log_msg(LOG_WARN, "registry",
+                    "%s line %u skipped: too long or "
+                    "binary",
+                    path, no);
         else
             load_line(out, line, no, path, default_url);
     }

@@ -529,6 +529,103 @@ TEST(subscribers_get_every_change)
     teardown();
 }
 
+/* An install of echo with sig (may be NULL) and allow_unsigned. */
+static int install_signed(struct ipc_session *s, const uint8_t *sig,
+                          size_t sig_len, bool allow_unsigned)
+{
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+    size_t len;
+    uint8_t *wasm = read_built("plugins/echo.wasm", &len);
+    struct buf b;
+
+    buf_init(&b, 1 << 21);
+    pr.has_wasm = true;
+    pr.wasm.data = wasm;
+    pr.wasm.len = len;
+    pr.has_minisig = sig != NULL;
+    pr.minisig.data = (uint8_t *)sig;
+    pr.minisig.len = sig_len;
+    pr.has_allow_unsigned = pr.allow_unsigned = allow_unsigned;
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_INSTALL, &pr, NULL, 0);
+    nh_feed(s, &b, 5000);
+    free(wasm);
+    buf_cleanup(&b);
+    P2pd__Pb__Response *r = nh_next_response(s);
+    int rc = nh_code_of(r);
+    if (r)
+        p2pd__pb__response__free_unpacked(r, NULL);
+    return rc;
+}
+
+/* The daemon checks a file's signature itself, whatever the client: no
+ * signature without allow_unsigned, a junk one, one by a key it does not
+ * trust are refused before the plugin host sees the file; with the key
+ * trusted the plugin installs, its signature is kept and listed. */
+TEST(installs_need_a_trusted_signature)
+{
+    char keys[200], plugins[200], sigfile[300], cmd[900];
+    struct ipc_registry reg = {0};
+    struct ipc_session a;
+    struct buf b;
+    size_t sig_len;
+    uint8_t *sig = read_built("plugins/echo.wasm.minisig", &sig_len);
+    P2pd__Pb__Response *r;
+
+    setup();
+    buf_init(&b, 1 << 20);
+    open_session(&a, &admin_peer);
+    CHECK(sig != NULL);
+    CHECK_ERR(install_signed(&a, NULL, 0, false), FASTN_ERR_UNSIGNED);
+    CHECK_ERR(install_signed(&a, (const uint8_t *)"junk", 4, false),
+              FASTN_ERR_SIG_MALFORMED);
+    /* no trusted keys at all (no registry part) */
+    CHECK_ERR(install_signed(&a, sig, sig_len, false), FASTN_ERR_UNTRUSTED);
+    snprintf(sigfile, sizeof(sigfile), "%s/plugins/echo.wasm", home);
+    CHECK(access(sigfile, F_OK) != 0); /* nothing was written */
+    /* the build's key trusted */
+    snprintf(keys, sizeof(keys), "%s/trusted-publishers", home);
+    snprintf(plugins, sizeof(plugins), "%s/plugins", home);
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p '%s' && cp '%s/%s/keys/fastn-build.pub' '%s/'", keys,
+             getenv("FASTN_TOP") ? getenv("FASTN_TOP") : ".",
+             getenv("BUILD") ? getenv("BUILD") : "build", keys);
+    CHECK(system(cmd) == 0);
+    reg.user_keys = keys;
+    reg.plugins_dir = plugins;
+    reg.max_plugin_size = 16 << 20;
+    host.registry = &reg;
+    CHECK_ERR(install_signed(&a, sig, sig_len, false), 0);
+    snprintf(sigfile, sizeof(sigfile), "%s/echo.wasm.minisig", plugins);
+    CHECK(access(sigfile, F_OK) == 0);
+    Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
+    pr.name = "echo";
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_INFO, &pr, NULL, 0);
+    nh_feed(&a, &b, 5000);
+    r = nh_next_response(&a);
+    CHECK(nh_code_of(r) == 0 && r->fastn->n_plugins == 1 &&
+          r->fastn->plugins[0]->signature &&
+          !strcmp(r->fastn->plugins[0]->signature, "verified") &&
+          r->fastn->plugins[0]->signer_name &&
+          !strcmp(r->fastn->plugins[0]->signer_name, "fastn-build"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    /* replaced by an unsigned one: its signature goes */
+    Fastn__PluginRequest rm = FASTN__PLUGIN_REQUEST__INIT;
+    rm.name = "echo";
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_REMOVE, &rm, NULL, 0);
+    nh_feed(&a, &b, 5000);
+    r = nh_next_response(&a);
+    CHECK_ERR(nh_code_of(r), 0);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    CHECK(access(sigfile, F_OK) != 0);
+    CHECK_ERR(install_signed(&a, NULL, 0, true), 0);
+    CHECK(access(sigfile, F_OK) != 0);
+    host.registry = NULL;
+    free(sig);
+    ipc_session_cleanup(&a);
+    buf_cleanup(&b);
+    teardown();
+}
+
 int main(void)
 {
     size_t len;
@@ -544,5 +641,6 @@ int main(void)
     RUN(restrict_over_the_control_protocol);
     RUN(restrict_one_protocol_over_the_control_protocol);
     RUN(subscribers_get_every_change);
+    RUN(installs_need_a_trusted_signature);
     return test_done();
 }

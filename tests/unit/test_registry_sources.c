@@ -48,12 +48,13 @@ TEST(add_remove_save_load)
                                    sizeof(err)),
               0);
     CHECK(!strcmp(e.name, "reg"));
-    static const char *bad[] = {"ftp://x/", "https://", "http:///x",
-                                "file://relative", "https://x/#frag", ""};
+    static const char *bad[] = {"ftp://x/",        "https://",
+                                "http:///x",       "file://relative",
+                                "https://x/#frag", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        CHECK_ERR(registry_sources_add(&s, bad[i], NULL, DEF, NULL, err,
-                                       sizeof(err)),
-                  FASTN_ERR_INVAL);
+        CHECK_ERR(
+            registry_sources_add(&s, bad[i], NULL, DEF, NULL, err, sizeof(err)),
+            FASTN_ERR_INVAL);
     CHECK_ERR(registry_sources_add(&s, "https://other/", "reg", DEF, NULL, err,
                                    sizeof(err)),
               FASTN_ERR_EXISTS);
@@ -61,14 +62,14 @@ TEST(add_remove_save_load)
     CHECK_ERR(registry_sources_add(&s, "file:///srv/reg/", "x", DEF, NULL, err,
                                    sizeof(err)),
               FASTN_ERR_EXISTS);
-    CHECK_ERR(registry_sources_add(&s, "https://o/", "bad name", DEF, NULL,
-                                   err, sizeof(err)),
+    CHECK_ERR(registry_sources_add(&s, "https://o/", "bad name", DEF, NULL, err,
+                                   sizeof(err)),
               FASTN_ERR_INVAL);
     CHECK_EQ(s.n, 4);
     CHECK_ERR(registry_sources_remove(&s, "bundled", &e, err, sizeof(err)), 0);
-    CHECK_ERR(registry_sources_remove(&s, "file:///srv/reg/", &e, err,
-                                      sizeof(err)),
-              0);
+    CHECK_ERR(
+        registry_sources_remove(&s, "file:///srv/reg/", &e, err, sizeof(err)),
+        0);
     CHECK(!strcmp(e.name, "reg"));
     CHECK_ERR(registry_sources_remove(&s, "nope", NULL, err, sizeof(err)),
               FASTN_ERR_NOT_FOUND);
@@ -107,9 +108,9 @@ TEST(full)
     memset(&s, 0, sizeof(s));
     for (int i = 0; i < REGISTRY_SOURCES_MAX; i++) {
         snprintf(url, sizeof(url), "https://r%d.example/", i);
-        CHECK_ERR(registry_sources_add(&s, url, NULL, NULL, NULL, err,
-                                       sizeof(err)),
-                  0);
+        CHECK_ERR(
+            registry_sources_add(&s, url, NULL, NULL, NULL, err, sizeof(err)),
+            0);
     }
     CHECK_ERR(registry_sources_add(&s, "https://one-more/", NULL, NULL, NULL,
                                    err, sizeof(err)),
