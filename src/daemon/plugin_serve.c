@@ -369,6 +369,7 @@ void daemon_plugin_serve_stop(struct daemon_registry *dr)
     if (!ss)
         return;
     dr->serve = NULL;
+    dr->ipc.own_handlers = 0;
     if (dr->d && dr->d->router)
         router_remove(dr->d->router, PLUGIN_XFER_PROTOCOL, &serve_ops, ss);
     while (ss->streams) {
@@ -403,6 +404,7 @@ void daemon_plugin_serve_apply(struct daemon_registry *dr)
         return;
     }
     dr->serve = ss;
+    dr->ipc.own_handlers = 1;
     log_msg(LOG_INFO, "registry", "serving signed plugins to peers (%s)",
             PLUGIN_XFER_PROTOCOL);
 }

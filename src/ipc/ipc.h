@@ -171,6 +171,9 @@ struct ipc_registry {
     const char *sources;     /* HOME/registries */
     const char *default_url; /* file://PREFIX/share/fastn/plugins, or NULL */
     uint64_t max_plugin_size;
+    /* router handlers that are the daemon's own (/fastn/plugin/1.0.0
+     * when served): not counted in STATUS's handlers */
+    unsigned own_handlers;
     /* Runs job: fills in the trusted keys, the fetch options and the
      * installed plugins; fetches (off the loop, or from job->peer on
      * it), installs what it fetched (GET, UPDATE, PEER), then calls

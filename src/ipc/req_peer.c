@@ -434,7 +434,10 @@ int ipc_status_network(struct ipc_call *call, Fastn__Status *st)
     st->streams_total = ss.streams_total;
     if (call->host->router) {
         router_get_stats(call->host->router, &rs);
-        st->handlers = rs.handlers;
+        /* a client's or a plugin's: not the daemon's own protocols */
+        st->handlers =
+            rs.handlers -
+            (call->host->registry ? call->host->registry->own_handlers : 0);
     }
     addrs = ipc_reply_alloc(&call->reply, 32 * sizeof(*addrs));
     st->listen_addrs =

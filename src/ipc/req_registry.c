@@ -89,6 +89,9 @@ static int reply_asked(struct ipc_call *call, Fastn__Response *ext,
 struct job_call {
     struct ipc_call *dc;
     struct ipc_host *host;
+    /* the daemon's, kept: host->registry is gone once it stops, and a
+     * job still running must then be canceled through this */
+    const struct ipc_registry *reg;
     struct registry_job *job;
     void (*answer)(struct job_call *jc);
 };
@@ -106,10 +109,8 @@ static void job_done(struct registry_job *job, void *arg)
 static void job_cancel(struct ipc_call *dc)
 {
     struct job_call *jc = dc->data;
-    const struct ipc_registry *r = jc->host->registry;
 
-    if (r)
-        r->cancel(r->arg, jc->job); /* the daemon frees the job */
+    jc->reg->cancel(jc->reg->arg, jc->job); /* the daemon frees the job */
     free(jc);
 }
 
@@ -128,6 +129,7 @@ static int start_job(struct ipc_call *call, struct registry_job *job,
         return FASTN_ERR_NOMEM;
     }
     jc->host = call->host;
+    jc->reg = r;
     jc->job = job;
     jc->answer = answer;
     if ((err = r->start(r->arg, job, job_done, jc, why, sizeof(why)))) {
@@ -182,7 +184,7 @@ out_free:
  * list as it is now) and saved. */
 static void add_answer(struct job_call *jc)
 {
-    const struct ipc_registry *r = jc->host->registry;
+    const struct ipc_registry *r = jc->reg;
     struct registry_job *job = jc->job;
     struct ipc_reply *rep = &jc->dc->reply;
     struct registry_source added;
