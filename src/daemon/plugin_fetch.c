@@ -91,6 +91,20 @@ static const char *peer_text(struct peer_fetch *pf, char buf[PEER_ID_STR_MAX])
     return peer_id_format(&pf->job->peer, buf);
 }
 
+/* The plugin the peer offers is refused: its signature, key or hash. */
+static void refused(struct peer_fetch *pf, int rc, const char *why)
+{
+    const struct registry_entry *e = pf->f->entry;
+    char pid[PEER_ID_STR_MAX], what[PEER_ID_STR_MAX + 96];
+    char msg[sizeof(pf->job->msg)];
+
+    snprintf(what, sizeof(what), "%s %s from peer %s", e->name, e->version,
+             peer_text(pf, pid));
+    registry_refusal(msg, sizeof(msg), rc, what, &pf->job->keys, e->signer,
+                     why);
+    pf_fail(pf, rc, "%s", msg);
+}
+
 /* The offer came: is it what was asked, by a key we trust? */
 static int on_offer(struct peer_fetch *pf)
 {
@@ -120,8 +134,7 @@ static int on_offer(struct peer_fetch *pf)
                                 o->minisig_len, o->size, o->sha256,
                                 job->opts.max_bytes, why, sizeof(why));
     if (rc) {
-        pf_fail(pf, rc, "peer %s offers %s %s, %s; nothing was installed",
-                peer_text(pf, pid), o->name, o->version, why);
+        refused(pf, rc, why);
         return -1;
     }
     return 0;
@@ -131,14 +144,11 @@ static int on_offer(struct peer_fetch *pf)
 static void on_complete(struct peer_fetch *pf)
 {
     struct registry_job_fetch *f = pf->f;
-    char pid[PEER_ID_STR_MAX], why[400];
+    char why[400];
     int rc = registry_download_finish(&f->dl, &f->ver, why, sizeof(why));
 
     if (rc) {
-        pf_fail(pf, rc,
-                "the plugin %s %s from peer %s was refused: %s; "
-                "nothing was installed",
-                f->entry->name, f->entry->version, peer_text(pf, pid), why);
+        refused(pf, rc, why);
         return;
     }
     f->fetched = true;

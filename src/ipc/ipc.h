@@ -301,7 +301,7 @@ struct ipc_reply {
     P2pd__Pb__ErrorResponse error;
     Fastn__Response ext;
     struct ipc_reply_block *blocks;
-    char msg[256]; /* error text, when a handler sets one */
+    char msg[512]; /* error text, when a handler sets one */
 };
 
 /* The context a handler runs in. */

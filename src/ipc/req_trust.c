@@ -170,11 +170,18 @@ int ipc_registry_check_install(struct ipc_call *call,
         return err;
     err = registry_verify_buf(&kr, wasm, len, pr->minisig.data, pr->minisig.len,
                               &v, why, sizeof(why));
-    registry_keyring_cleanup(&kr);
     if (err) {
-        ipc_reply_set_msg(&call->reply, "%s; nothing was installed", why);
-        return err;
+        struct minisign_sig sig;
+        bool parsed = minisign_sig_parse(pr->minisig.data, pr->minisig.len,
+                                         &sig, NULL, 0) == 0;
+        char msg[sizeof(call->reply.msg)];
+        registry_refusal(msg, sizeof(msg), err, "the plugin", &kr,
+                         parsed ? sig.key_id : NULL, why);
+        ipc_reply_set_msg(&call->reply, "%s", msg);
     }
+    registry_keyring_cleanup(&kr);
+    if (err)
+        return err;
     log_msg(LOG_INFO, "registry", "plugin file signed by %s (%s): %s", v.key_id,
             v.signer.name, v.trusted_comment);
     return 0;

@@ -174,10 +174,25 @@ static void fetch_one(struct registry_job *job, struct registry_job_fetch *f)
                       f->entry->name, f->entry->version, r->src.name);
         return;
     }
-    f->err = registry_fetch_plugin(r->src.url, f->entry, &job->keys, job->dir,
-                                   &job->opts, &f->dl, &f->ver, f->msg,
-                                   sizeof(f->msg));
+    char why[320];
+
+    f->err =
+        registry_fetch_plugin(r->src.url, f->entry, &job->keys, job->dir,
+                              &job->opts, &f->dl, &f->ver, why, sizeof(why));
     f->fetched = f->err == 0;
+    if (f->err) { /* which plugin, from where: the registry to tell */
+        char what[PLUGIN_NAME_MAX + PLUGIN_VERSION_MAX + REGISTRY_KEY_NAME_MAX +
+                  32];
+        snprintf(what, sizeof(what), "%s %s from registry %s", f->entry->name,
+                 f->entry->version, r->src.name);
+        if (f->err == FASTN_ERR_UNTRUSTED || f->err == FASTN_ERR_SIGNATURE ||
+            f->err == FASTN_ERR_SIG_COMMENT ||
+            f->err == FASTN_ERR_SHA256_MISMATCH)
+            registry_refusal(f->msg, sizeof(f->msg), f->err, what, &job->keys,
+                             f->entry->signer, NULL);
+        else
+            snprintf(f->msg, sizeof(f->msg), "%s: %s", what, why);
+    }
 }
 
 /* What a GET without a match says: what was asked, and where. */

@@ -208,6 +208,31 @@ int registry_verify_buf(const struct registry_keyring *kr, const uint8_t *p,
     return 0;
 }
 
+void registry_refusal(char *out, size_t n, int err, const char *what,
+                      const struct registry_keyring *kr, const uint8_t *key_id,
+                      const char *detail)
+{
+    const struct registry_key *k =
+        kr && key_id ? registry_keyring_find_id(kr, key_id) : NULL;
+    char id[MINISIGN_KEYID_HEX_LEN + 1] = "";
+
+    if (key_id)
+        minisign_key_id_hex(key_id, id);
+    if (err == FASTN_ERR_UNTRUSTED && key_id)
+        snprintf(out, n,
+                 "%s, signed by key %s: %s (their minisign .pub has key id "
+                 "%s); nothing was installed",
+                 what, id, fastn_strerror(err), id);
+    else if ((err == FASTN_ERR_SIGNATURE || err == FASTN_ERR_SIG_COMMENT) && k)
+        snprintf(out, n, "%s, signed by %s (key %s): %s; nothing was installed",
+                 what, k->name, id, fastn_strerror(err));
+    else if (detail && detail[0] && err != FASTN_ERR_SHA256_MISMATCH)
+        snprintf(out, n, "%s: %s: %s; nothing was installed", what,
+                 fastn_strerror(err), detail);
+    else
+        snprintf(out, n, "%s: %s", what, fastn_strerror(err));
+}
+
 /* --- downloads --- */
 
 int registry_download_open(struct registry_download *d, const char *dir,

@@ -56,6 +56,16 @@ int registry_verify_buf(const struct registry_keyring *kr, const uint8_t *p,
                         struct registry_verified *out, char *err,
                         size_t errlen);
 
+/* A message for a plugin refused by its signature or hash, that says
+ * the error once: "WHAT, signed by NAME (key ID): ERROR; nothing was
+ * installed" (for FASTN_ERR_UNTRUSTED: "WHAT, signed by key ID: ERROR
+ * (their .pub has key id ID); ..."). key_id (may be NULL) is the
+ * signature's key, named when kr (may be NULL) trusts it. For other
+ * errors the detail (may be NULL or "") follows the error instead. */
+void registry_refusal(char *out, size_t n, int err, const char *what,
+                      const struct registry_keyring *kr, const uint8_t *key_id,
+                      const char *detail);
+
 struct registry_download {
     int fd;
     char path[PATH_MAX];

@@ -103,11 +103,11 @@ tampered() { # MODE WANT-TEXT [FILE]
     pass "a peer serving a plugin $1: refused, nothing installed ($err)"
 }
 tampered flip-body "sha256 is not the one announced"
-tampered flip-all "does not match the file: it was altered"
+tampered flip-all "from peer $C, signed by fastn-build (key [0-9A-F]*): bad signature"
 make_key mallory
 cp "$CHAT" "$TMPROOT/mal.wasm"
 sign mallory "$TMPROOT/mal.wasm"
-tampered good "signed by key $(key_id mallory), which is not trusted" "$TMPROOT/mal.wasm"
+tampered good "chat 1.0.0 from peer $C, signed by key $(key_id mallory): signed by a key that is not trusted" "$TMPROOT/mal.wasm"
 serve_as good
 fb plugin install --from "$C" chat >/dev/null || fail "the honest fake was refused"
 pass "the same peer serving it as it was signed: installed"

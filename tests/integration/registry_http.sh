@@ -112,7 +112,7 @@ grep -q "signed by key $(key_id mallory), but the registry's index says $(key_id
 f registry add "$URL/mal" --name mal >/dev/null
 f registry remove acme >/dev/null
 if err=$(f plugin install greet 2>&1); then fail "an untrusted publisher installed"; fi
-grep -q "signed by key $(key_id mallory), which is not trusted" <<<"$err" ||
+grep -q "from registry mal, signed by key $(key_id mallory): signed by a key that is not trusted" <<<"$err" ||
     fail "untrusted: $err"
 f registry remove mal >/dev/null
 pass "a signature by another key than the index's, and an untrusted publisher, refused"

@@ -89,19 +89,19 @@ cp "$ECHO" "$TMPROOT/flip.wasm"
 sign alice "$TMPROOT/flip.wasm"
 printf '\x01' | dd of="$TMPROOT/flip.wasm" bs=1 seek=2000 conv=notrunc 2>/dev/null
 refused "a flipped bit" "$TMPROOT/flip.wasm" FASTN_ERR_SIGNATURE \
-    "does not match the file: it was altered"
+    "signed by alice (key $A): bad signature: the file is not the one its publisher signed"
 # a tampered trusted comment (the global signature no longer holds)
 cp "$ECHO" "$TMPROOT/note.wasm"
 sign alice "$TMPROOT/note.wasm" "echo by alice"
 sed -i '3s/.*/trusted comment: echo by alice, approved by everyone/' \
     "$TMPROOT/note.wasm.minisig"
 refused "a tampered trusted comment" "$TMPROOT/note.wasm" FASTN_ERR_SIG_COMMENT \
-    "trusted comment .* was altered after signing"
+    "signed by alice (key $A): the signature's trusted comment was altered after signing"
 # a key that is not trusted: the message names it and says what to do
 cp "$ECHO" "$TMPROOT/mal.wasm"
 sign mallory "$TMPROOT/mal.wasm"
 refused "a key not trusted" "$TMPROOT/mal.wasm" FASTN_ERR_UNTRUSTED \
-    "signed by key $M, which is not trusted.*fastn trust add"
+    "signed by key $M: signed by a key that is not trusted.*fastn trust add"
 # no signature at all
 cp "$ECHO" "$TMPROOT/bare.wasm"
 refused "an unsigned file" "$TMPROOT/bare.wasm" FASTN_ERR_UNSIGNED "\-\-unsigned"
