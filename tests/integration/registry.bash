@@ -14,9 +14,13 @@ make_key() {
     minisign -G -W -p "$TMPROOT/$1.pub" -s "$TMPROOT/$1.key" </dev/null >/dev/null
 }
 
-# key_id NAME: the key id as minisign prints it.
+# key_id NAME: the key id as fastn prints it: 16 upper-case hex digits
+# (minisign 0.11 leaves out leading zeros).
 key_id() {
-    sed -n 1p "$TMPROOT/$1.pub" | sed 's/.*public key \([0-9A-Fa-f]*\).*/\1/'
+    local id
+    id=$(sed -n 1p "$TMPROOT/$1.pub" | sed 's/.*public key \([0-9A-Fa-f]*\).*/\1/')
+    while [ ${#id} -lt 16 ]; do id=0$id; done
+    tr a-f A-F <<<"$id"
 }
 
 # sign NAME FILE [COMMENT] [-l]: FILE.minisig by key NAME (-l: legacy Ed).
