@@ -248,6 +248,26 @@ static void peer_done(struct registry_job *job, void *arg)
     job_over(arg);
 }
 
+/* The key the installed plugin's signature names (checked or not: an
+ * update must be by that key either way). */
+static void installed_signer(struct daemon_registry *dr,
+                             struct registry_job_installed *in)
+{
+    char path[PATH_MAX + 64];
+    struct minisign_sig sig;
+    uint8_t *text = NULL;
+    size_t len = 0;
+
+    snprintf(path, sizeof(path), "%s/%s.wasm.minisig", dr->plugins_dir,
+             in->name);
+    if (file_read_nofollow(path, MINISIGN_SIGFILE_MAX, &text, &len) == 0 &&
+        minisign_sig_parse(text, len, &sig, NULL, 0) == 0) {
+        in->signed_by = true;
+        memcpy(in->signer, sig.key_id, sizeof(in->signer));
+    }
+    free(text);
+}
+
 /* The installed plugins, for an update and to refuse a second install. */
 static int snapshot_installed(struct daemon_registry *dr,
                               struct registry_job *job)
@@ -267,6 +287,7 @@ static int snapshot_installed(struct daemon_registry *dr,
         snprintf(in->name, sizeof(in->name), "%s", v[i].manifest.name);
         snprintf(in->version, sizeof(in->version), "%s", v[i].manifest.version);
         in->caps = v[i].manifest.caps;
+        installed_signer(dr, in);
     }
     job->n_installed = n;
     free(v);

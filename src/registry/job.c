@@ -264,6 +264,21 @@ static void update_one(struct registry_job *job,
         f->result = REGISTRY_UPDATE_CURRENT;
         return;
     }
+    if (in->signed_by &&
+        memcmp(in->signer, f->entry->signer, MINISIGN_KEYID_LEN) != 0) {
+        char was[MINISIGN_KEYID_HEX_LEN + 1], now[MINISIGN_KEYID_HEX_LEN + 1];
+        minisign_key_id_hex(in->signer, was);
+        minisign_key_id_hex(f->entry->signer, now);
+        f->result = REGISTRY_UPDATE_FAILED;
+        f->err = fail(f->msg, sizeof(f->msg), FASTN_ERR_SIG_KEY_MISMATCH,
+                      "%s %s in registry %s is signed by key %s, another "
+                      "publisher than the installed %s's (key %s): not "
+                      "updated; `fastn plugin install %s --replace` switches "
+                      "on purpose",
+                      in->name, f->entry->version, job->res[f->source].src.name,
+                      now, in->version, was, in->name);
+        return;
+    }
     caps = registry_caps_bits(f->entry->caps, f->entry->n_caps, &unknown);
     f->new_caps = caps & ~in->caps & ~job->grant;
     if (f->new_caps && !unknown) {

@@ -67,6 +67,10 @@ struct registry_job_installed {
     char name[PLUGIN_NAME_MAX + 1];
     char version[PLUGIN_VERSION_MAX + 1];
     unsigned caps;
+    /* the key of its signature, when it has one: an update must come
+     * from the same publisher */
+    bool signed_by;
+    uint8_t signer[MINISIGN_KEYID_LEN];
 };
 
 /* One plugin to install (GET, PEER) or one installed plugin looked at

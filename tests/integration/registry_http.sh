@@ -89,6 +89,20 @@ f plugin install greet@1.0.0 --replace >/dev/null
 [ "$(f plugin call greet version)" = 1.0.0 ] || fail "greet@1.0.0"
 pass "update: newer installed; more capabilities wait for --grant; NAME@VERSION"
 
+# a newer greet from another (trusted) publisher is not an update
+make_key bob
+f trust add "$TMPROOT/bob.pub" --name bob >/dev/null
+registry_dir "$N/www/bob" bob "$GREET/greet-1.1.0.wasm"
+f registry remove acme >/dev/null
+f registry add "$URL/bob" --name bob >/dev/null
+if err=$(f plugin update greet 2>&1); then fail "another publisher's greet updated"; fi
+grep -q "signed by key $(key_id bob), another publisher than the installed 1.0.0's (key $(key_id acme))" \
+    <<<"$err" || fail "publisher switch: $err"
+[ "$(f plugin call greet version)" = 1.0.0 ] || fail "greet was replaced"
+f registry remove bob >/dev/null
+f registry add "$URL/acme" --name acme >/dev/null
+pass "an update from another publisher is refused"
+
 # --- a sha256 the index does not agree with ----------------------------------------
 f plugin remove greet >/dev/null
 # altered after the index was written, and signed again: same size, same
