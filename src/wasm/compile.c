@@ -2007,6 +2007,11 @@ static int finish(struct cc *c, struct wasm_code *out,
     out->frame = (uint32_t)frame;
     out->uses_data = c->uses_data;
     if (c->m->metering) { /* compile_body emitted FUEL first */
+        /* the entry charge pays for setting up the frame too: a call
+         * zeroes the locals and copies the constants (init_frame), work
+         * that grows with their number, not with the instructions run */
+        out->code[1].w[0] +=
+            (out->ninit + WASM_FUEL_FRAME_SLOTS - 1) / WASM_FUEL_FRAME_SLOTS;
         out->entry_fuel = out->code[1].w[0];
         out->entry_skip = 2;
     }
