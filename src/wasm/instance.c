@@ -41,6 +41,31 @@ int fastn_wasm_module_load(const uint8_t *bytes, size_t len, unsigned flags,
     return 0;
 }
 
+uint64_t fastn_wasm_module_memory_used(const struct fastn_wasm_module *m)
+{
+    uint64_t n = sizeof(*m);
+    n += m->ntypes * (uint64_t)sizeof(*m->types);
+    for (uint32_t i = 0; i < m->ntypes; i++)
+        n += m->types[i].nparams + m->types[i].nresults + 1;
+    n += m->nimports * (uint64_t)sizeof(*m->imports);
+    n += m->nfuncs * (sizeof(uint32_t) + 1ull);
+    n += m->ntables * (uint64_t)sizeof(*m->tables);
+    n += m->nglobals *
+         (uint64_t)(sizeof(*m->globals) + sizeof(*m->global_inits));
+    n += m->nexports * (uint64_t)sizeof(*m->exports);
+    n += m->nelems * (uint64_t)sizeof(*m->elems);
+    n += m->nelem_items * (uint64_t)sizeof(struct wasm_const);
+    n += m->ndatas * (uint64_t)sizeof(*m->datas);
+    for (uint32_t i = 0; i < m->ndatas; i++)
+        n += m->datas[i].len;
+    for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
+        const struct wasm_code *c = &m->codes[i];
+        n += sizeof(*c) + c->ncells * sizeof(union wasm_cell) +
+             (c->nconsts + c->ninit) * (uint64_t)sizeof(uint64_t) + c->nlocals;
+    }
+    return n;
+}
+
 void fastn_wasm_module_free(struct fastn_wasm_module *mod)
 {
     if (!mod)
@@ -400,8 +425,9 @@ static void budget_need(const struct fastn_wasm_instance *inst,
          sizeof(struct wasm_frame);
     memset(b, 0, sizeof(*b));
     b->engine = e;
-    b->globals =
-        (m->nglobals - m->nglobal_imports + 1ull) * sizeof(*inst->own_globals);
+    b->engine += sizeof(*inst->own_globals); /* the array's extra one */
+    b->globals = (m->nglobals - m->nglobal_imports) *
+                 (uint64_t)sizeof(*inst->own_globals);
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
         b->tables += (uint64_t)m->tables[i].lim.min * sizeof(void *);
     if (m->nmems > m->nmem_imports)

@@ -1027,7 +1027,8 @@ dispatch:
             uint64_t paid = part_take(x, ip);
             if (inst->mod->metering && delta &&
                 wasm_table_can_grow(t, delta, cap) &&
-                !grow_pay(x, ip, &fuel, paid, delta / WASM_FUEL_TABLE_ELEMS))
+                !grow_pay(x, ip, &fuel, paid,
+                          (uint64_t)delta * WASM_FUEL_TABLE_GROW))
                 goto bulk_stop;
             SET_u32(0, wasm_table_grow(t, delta, S(2).ref, cap));
             NEXT(3);

@@ -70,6 +70,12 @@ int fastn_wasm_module_load(const uint8_t *bytes, size_t len, unsigned flags,
                            struct fastn_wasm_module **out,
                            struct fastn_wasm_error *err);
 void fastn_wasm_module_free(struct fastn_wasm_module *mod);
+/* About how many bytes a loaded module holds (its compiled code, types,
+ * segments, names excepted): what an embedder that runs one instance per
+ * module adds to that instance's budget. Loading allocates at most about
+ * 130 bytes a byte of the module (compiled code is bounded per function
+ * body), and real modules far less (clang's output: under 10). */
+uint64_t fastn_wasm_module_memory_used(const struct fastn_wasm_module *mod);
 
 /* Finds the first custom section called name in a binary module (as the
  * plugin manifest) without loading the module: *data points into bytes,
@@ -203,9 +209,11 @@ void fastn_wasm_fuel_set(struct fastn_wasm_instance *inst, uint64_t fuel);
  * Always 0 for an unmetered module (FASTN_WASM_LOAD_NO_FUEL). */
 int fastn_wasm_fuel_charge(struct fastn_wasm_instance *inst, uint64_t cost);
 /* Fuel to charge for copying n bytes in a host function, at the price of
- * memory.copy (what the engine's wasi functions charge too). */
-#define FASTN_WASM_FUEL_COPY(n) ((uint64_t)(n) / 8)
-#define FASTN_WASM_FUEL_HOST_CALL 20
+ * memory.copy (what the engine's wasi functions charge too), and what
+ * the engine charges for its side of any host call. */
+#define FASTN_WASM_COPY_BYTES 4 /* bytes a unit */
+#define FASTN_WASM_FUEL_COPY(n) ((uint64_t)(n) / FASTN_WASM_COPY_BYTES)
+#define FASTN_WASM_FUEL_HOST_CALL 5
 
 /* What an instance holds of its memory budget, in bytes
  * (fastn_wasm_limits.max_memory_bytes): its own linear memory and tables,

@@ -59,16 +59,20 @@ enum { EXT_FUNC = 0, EXT_TABLE = 1, EXT_MEMORY = 2, EXT_GLOBAL = 3 };
 #define WASM_PAGE 65536u
 #define WASM_MAX_NEST 32 /* host->wasm re-entries */
 
-/* Fuel prices: what one unit (about 1 ns of work on the reference machine,
- * docs/BENCHMARKS.md "Fuel prices") buys beyond the unit every instruction
- * pays. Bulk operations and growth are charged by these when they run
- * (interp.c), frame set-up by the callee's entry charge (compile.c). */
-#define WASM_FUEL_FILL_BYTES 16 /* memory.fill: bytes a unit */
-#define WASM_FUEL_COPY_BYTES 8  /* memory.copy, memory.init */
-#define WASM_FUEL_TABLE_ELEMS 2 /* table.fill/copy/init/grow */
-#define WASM_FUEL_PAGE 8192     /* memory.grow: units a 64 KiB page */
-#define WASM_FUEL_FRAME_SLOTS 4 /* locals zeroed, constants copied a call */
-#define WASM_FUEL_HOST_CALL 20  /* the engine's side of a host call */
+/* Fuel prices: what one unit (about 1 ns of work on the reference
+ * machine: docs/BENCHMARKS.md, "Fuel prices", measured by
+ * bench/wasm/price) buys beyond the unit every instruction pays. Bulk
+ * operations and growth are charged by these when they run (interp.c),
+ * frame set-up by the callee's entry charge (compile.c). Growth is priced
+ * by the first touch of what it adds: the kernel zeroing a new page on
+ * its first write, by far the larger part of the work. */
+#define WASM_FUEL_FILL_BYTES 8 /* memory.fill: bytes a unit */
+#define WASM_FUEL_COPY_BYTES FASTN_WASM_COPY_BYTES /* memory.copy, .init */
+#define WASM_FUEL_TABLE_ELEMS 2                    /* table.fill/copy/init */
+#define WASM_FUEL_TABLE_GROW 32 /* table.grow: units an entry */
+#define WASM_FUEL_PAGE 200000   /* memory.grow: units a page */
+#define WASM_FUEL_FRAME_SLOTS 2 /* locals zeroed, constants copied a call */
+#define WASM_FUEL_HOST_CALL FASTN_WASM_FUEL_HOST_CALL
 
 union wasm_cell {
     const void *op;
