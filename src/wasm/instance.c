@@ -5,7 +5,10 @@
  * An instance owns its defined functions, tables, memory and globals, and
  * points at imported ones (owned by another instance). Element segments
  * are evaluated once at instantiation into arrays of references, used by
- * table.init and dropped by elem.drop.
+ * table.init and dropped by elem.drop. Everything an instance holds is
+ * counted in its memory budget (inst->budget): refused at instantiation
+ * when it would not fit (budget_check), then kept up to date by memory
+ * and table growth and by the embedder's charges.
  */
 #include <stdlib.h>
 #include <string.h>

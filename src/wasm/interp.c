@@ -10,8 +10,11 @@
  * host crash). Only host functions run on the host stack, and wasm
  * re-entered from them is limited to WASM_MAX_NEST levels.
  *
- * Fuel is charged by FUEL ops at function entries and loop heads; when it
- * runs out, the state is kept so the call can be resumed.
+ * Fuel is charged by FUEL ops at function entries and loop heads, and by
+ * size by the bulk memory and table operations and growth (see
+ * bulk_take); when it runs out, the state is kept so the call can be
+ * resumed, a bulk operation where it stopped. Memory and tables grow
+ * within their owner's memory budget (struct wasm_budget).
  */
 #include <math.h>
 #include <pthread.h>
@@ -470,11 +473,6 @@ static int trunc_check(double d, double lo, double hi)
         ip += (cells);                                                         \
         DISPATCH();                                                            \
     } while (0)
-/* Jumps by the offset in word k: bytes relative to the cell holding the
- * word (a multiple of 8, so the next ip is one add away), plus 1 for a
- * branch back to a metered loop's head: the branch charges that head's
- * FUEL op itself, saving a dispatch per turn. When fuel is short it stops
- * at the FUEL op, as if that op had run. */
 /* Stops a bulk operation that did part of its work (see bulk_take). */
 #define BULK_STOP(part)                                                        \
     do {                                                                       \
@@ -482,6 +480,11 @@ static int trunc_check(double d, double lo, double hi)
         x->s_part_ip = ip;                                                     \
         goto bulk_stop;                                                        \
     } while (0)
+/* Jumps by the offset in word k: bytes relative to the cell holding the
+ * word (a multiple of 8, so the next ip is one add away), plus 1 for a
+ * branch back to a metered loop's head: the branch charges that head's
+ * FUEL op itself, saving a dispatch per turn. When fuel is short it stops
+ * at the FUEL op, as if that op had run. */
 #define JUMP(k) JUMP_TO(ip + 1 + (k) / 2, (int32_t)W(k))
 #define JUMP_TO(base, off)                                                     \
     do {                                                                       \

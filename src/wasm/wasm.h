@@ -7,8 +7,10 @@
  * fastn_wasm_module_load(); each function becomes a compact internal code
  * run by a threaded interpreter. Instances are created from a module with
  * imports (host functions, or exports of other instances), run with a
- * fuel budget and with caps on memory, value stack and call depth, and
- * report traps as FASTN_ERR_WASM_TRAP_* codes.
+ * fuel budget (about 1 ns of work a unit, bulk operations and growth
+ * charged by size), one memory budget in bytes, and caps on memory pages,
+ * value stack and call depth, and report traps as FASTN_ERR_WASM_TRAP_*
+ * codes.
  *
  * Lifetimes: a module must outlive its instances; an instance whose
  * exports another instance imported (or whose functions were stored in

@@ -549,12 +549,15 @@ TEST(budget_bounds_growth_of_memory_and_tables)
 
 struct mbuf {
     uint8_t *p;
-    size_t n;
+    size_t n, cap;
 };
 
 static void put(struct mbuf *b, const void *src, size_t n)
 {
-    b->p = realloc(b->p, b->n + n);
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2;
+        b->p = realloc(b->p, b->cap);
+    }
     memcpy(b->p + b->n, src, n);
     b->n += n;
 }
