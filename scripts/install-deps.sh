@@ -49,7 +49,22 @@ for p in $want; do
     fi
 done
 
+# The js-libp2p interop peers need Node.js >= 20; Debian 12's nodejs is
+# 18. Said here, before any test skips for it (a skip fails `make test`
+# unless FASTN_TEST_ALLOW_SKIP=1).
+node_check() {
+    case "$what" in build) return 0 ;; esac
+    v=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')
+    if [ -n "$v" ] && [ "$v" -lt 20 ]; then
+        echo "install-deps: node $(node --version) is older than 20, which the" \
+            "interop tests (tests/interop, js-libp2p) need: install Node.js 20" \
+            "or newer (Debian 12 ships 18), or run the tests with" \
+            "FASTN_TEST_ALLOW_SKIP=1 to accept their skips" >&2
+    fi
+}
+
 if [ -z "$missing" ]; then
+    node_check
     exit 0
 fi
 
@@ -75,3 +90,4 @@ if ! $sudo apt-get install -y --no-install-recommends $missing; then
         exit 1
     fi
 fi
+node_check

@@ -32,7 +32,16 @@ static const char template_text[] =
     "# socket-group = fastn\n"
     "#\n"
     "# log-level = info\n"
+    "# Control connections at once (default: from the file descriptor\n"
+    "# limit, at most 1024; the last sixteenth kept for fastnd's user and\n"
+    "# root), and what one other user may hold:\n"
     "# max-clients = 1024\n"
+    "# max-clients-per-uid = 256\n"
+    "# max-handlers-per-client = 256\n"
+    "# max-handlers-per-uid = 1024\n"
+    "# max-pending-per-uid = 1024\n"
+    "# Seconds a connection may take to send its first request:\n"
+    "# request-timeout = 5\n"
     "# Network listen addresses (repeatable; default /ip4/0.0.0.0/tcp/4004\n"
     "# and /ip6/::/tcp/4004, or a free port when 4004 is taken):\n"
     "# listen = /ip4/0.0.0.0/tcp/4004\n"
@@ -43,7 +52,15 @@ static const char template_text[] =
     "# keepalive = 30\n"
     "# ping-timeout = 15\n"
     "# handshake-timeout = 10\n"
-    "# max-connections = 1024\n";
+    "# max-connections = 1024\n"
+    "# Inbound connections upgrading at once, in all and from one address\n"
+    "# (IPv4, or IPv6 /64); streams peers opened, open at once; MiB of\n"
+    "# output waiting in all connections before peers that do not read it\n"
+    "# must wait:\n"
+    "# max-handshakes = 256\n"
+    "# max-handshakes-per-address = 8\n"
+    "# max-inbound-streams = 16384\n"
+    "# max-connection-buffers = 64\n";
 
 void daemon_config_init(struct daemon_config *cfg)
 {
@@ -192,6 +209,8 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
          offsetof(struct daemon_config, has_ping_timeout), 1},
         {"handshake-timeout", offsetof(struct daemon_config, handshake_timeout),
          offsetof(struct daemon_config, has_handshake_timeout), 1},
+        {"request-timeout", offsetof(struct daemon_config, request_timeout),
+         offsetof(struct daemon_config, has_request_timeout), 1},
     };
     unsigned long n;
 
@@ -210,9 +229,65 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
     return false;
 }
 
+/* The swarm's and the control clients' limits: whole numbers in a range.
+ * Returns true when key is one of them (*rc: 0 or FASTN_ERR_INVAL with
+ * *max the top). */
+static bool apply_limit(struct daemon_config *cfg, const char *key,
+                        const char *v, int *rc, unsigned *max)
+{
+    static const struct {
+        const char *key;
+        size_t val, has;
+        unsigned max;
+    } keys[] = {
+        {"max-handshakes", offsetof(struct daemon_config, max_handshakes),
+         offsetof(struct daemon_config, has_max_handshakes), 1000000},
+        {"max-handshakes-per-address",
+         offsetof(struct daemon_config, max_handshakes_per_addr),
+         offsetof(struct daemon_config, has_max_handshakes_per_addr), 1000000},
+        {"max-inbound-streams",
+         offsetof(struct daemon_config, max_inbound_streams),
+         offsetof(struct daemon_config, has_max_inbound_streams), 10000000},
+        {"max-connection-buffers",
+         offsetof(struct daemon_config, max_connection_buffers),
+         offsetof(struct daemon_config, has_max_connection_buffers), 65536},
+        {"max-clients", offsetof(struct daemon_config, max_clients),
+         offsetof(struct daemon_config, has_max_clients), 1000000},
+        {"max-clients-per-uid",
+         offsetof(struct daemon_config, max_clients_per_uid),
+         offsetof(struct daemon_config, has_max_clients_per_uid), 1000000},
+        {"max-handlers-per-client",
+         offsetof(struct daemon_config, max_handlers_per_client),
+         offsetof(struct daemon_config, has_max_handlers_per_client), 1000000},
+        {"max-handlers-per-uid",
+         offsetof(struct daemon_config, max_handlers_per_uid),
+         offsetof(struct daemon_config, has_max_handlers_per_uid), 1000000},
+        {"max-pending-per-uid",
+         offsetof(struct daemon_config, max_pending_per_uid),
+         offsetof(struct daemon_config, has_max_pending_per_uid), 1000000},
+    };
+    unsigned long n;
+
+    *rc = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key))
+            continue;
+        *max = keys[i].max;
+        if (!parse_number(v, keys[i].max, &n) || n == 0) {
+            *rc = FASTN_ERR_INVAL;
+            return true;
+        }
+        *(unsigned *)((char *)cfg + keys[i].val) = (unsigned)n;
+        *(bool *)((char *)cfg + keys[i].has) = true;
+        return true;
+    }
+    return false;
+}
+
 static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
                  char *v)
 {
+    unsigned max = 0;
     struct id_list l = {NULL, NULL, true};
     unsigned long n;
     unsigned id = 0;
@@ -244,17 +319,14 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         return rc ? fail(c, rc, "%s wants a whole number of seconds (%s)", key,
                          "0..86400")
                   : 0;
+    if (apply_limit(cfg, key, v, &rc, &max) || rc)
+        return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max)
+                  : 0;
     if (!strcmp(key, "max-connections")) {
         if (!parse_number(v, 1000000, &n) || n == 0)
             return fail(c, FASTN_ERR_INVAL, "max-connections wants 1..1000000");
         cfg->max_connections = (unsigned)n;
         cfg->has_max_connections = true;
-        return 0;
-    }
-    if (!strcmp(key, "max-clients")) {
-        if (!parse_number(v, 65536, &n) || n == 0)
-            return fail(c, FASTN_ERR_INVAL, "max-clients wants 1..65536");
-        cfg->max_clients = (unsigned)n;
         return 0;
     }
     log_msg(LOG_WARN, "config", "line %u: unknown key '%s' skipped", c->lineno,
@@ -322,15 +394,24 @@ int daemon_config_parse(struct daemon_config *cfg, const char *text, size_t len,
     return 0;
 }
 
-int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
-                       size_t errlen)
+static int load(struct daemon_config *cfg, const char *path, bool own,
+                char *err, size_t errlen)
 {
     uint8_t *text = NULL;
     size_t len = 0;
-    int rc = file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
+    /* no link for the home's own config: the home is the daemon's */
+    int rc = own ? file_read_nofollow(path, CONFIG_MAX_BYTES, &text, &len)
+                 : file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
 
     if (rc == FASTN_ERR_NOT_FOUND)
         return 0;
+    if (rc == FASTN_ERR_PERM) {
+        snprintf(err, errlen,
+                 "%s is a symbolic link: fastnd reads its config only from a "
+                 "file in its home; put the file itself there",
+                 path);
+        return rc;
+    }
     if (rc == FASTN_ERR_TOO_LARGE) {
         snprintf(err, errlen, "%s is larger than %d bytes", path,
                  CONFIG_MAX_BYTES);
@@ -346,9 +427,22 @@ int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
     return rc;
 }
 
+int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
+                       size_t errlen)
+{
+    return load(cfg, path, false, err, errlen);
+}
+
+int daemon_config_load_own(struct daemon_config *cfg, const char *path,
+                           char *err, size_t errlen)
+{
+    return load(cfg, path, true, err, errlen);
+}
+
 int daemon_config_write_template(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     ssize_t n;
 
     if (fd < 0)

@@ -27,6 +27,24 @@ struct store;
 struct swarm;
 struct router;
 
+/* The file descriptor limit and what fastnd derives from it (fds.c). */
+struct daemon_fds {
+    uint64_t was, nofile, hard; /* soft limit at start, now; hard limit */
+    bool raised;
+    unsigned max_clients, max_connections, max_handshakes, max_splices;
+};
+/* Raises the soft RLIMIT_NOFILE to the hard limit; records both. */
+void daemon_fds_raise(struct daemon_fds *f);
+/* Derives the limits from f->nofile. */
+void daemon_fds_derive(struct daemon_fds *f);
+/* Fills the config's max-clients, max-connections and max-handshakes
+ * with the derived values where the file did not set them. */
+void daemon_fds_fill(const struct daemon_fds *f, struct daemon_config *c);
+/* One log line with the limit and the limits in force (a warning when
+ * the limit made them smaller than the defaults, or the config's pass
+ * it). */
+void daemon_fds_log(const struct daemon_fds *f, const struct daemon_config *c);
+
 struct daemon {
     const struct daemon_options *opts;
     struct daemon_config config;
@@ -34,7 +52,9 @@ struct daemon {
     char sock_path[PATH_MAX];
     char config_path[PATH_MAX];
     bool home_is_temp; /* made for p2pd-style runs; removed at exit */
+    int home_fd;       /* the home, opened O_NOFOLLOW once it was checked */
     int lock_fd;
+    struct daemon_fds fds;
     int passed_fd; /* the control socket systemd passed (service.c), or -1 */
     struct identity identity;
     bool has_identity;
@@ -56,7 +76,10 @@ struct daemon {
  * one-line message (what happened, what to do) into err; call
  * daemon_cleanup() either way. Errors: FASTN_ERR_DAEMON_RUNNING (another
  * fastnd holds the home or answers on the socket), FASTN_ERR_IO,
- * FASTN_ERR_INVAL (bad config), key errors from identity_load_file(). */
+ * FASTN_ERR_INVAL (bad config), FASTN_ERR_PERM (an unsafe home: see
+ * home.c), FASTN_ERR_NOT_FOUND (the key is missing from a home with state,
+ * or is a link to nothing), FASTN_ERR_EXISTS (--new-identity with a key
+ * there), key errors from identity_load_at(). */
 int daemon_init(struct daemon *d, const struct daemon_options *opts,
                 bool log_to_file, char *err, size_t errlen);
 
@@ -73,6 +96,24 @@ int daemon_run(struct daemon *d);
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
 /* Stops every plugin (on_stop); idempotent. Before daemon_net_stop. */
 void daemon_plugins_stop(struct daemon *d);
+
+/* home.c: the home and what is in it; each returns 0 or an error code with
+ * a one-line reason (what is wrong, what to do) in err.
+ * daemon_home_open() finds the home (d->home, resolved; created 0700 when
+ * missing), refuses one that another user could tamper with (owned by
+ * another user, writable by others, under a folder others control, or
+ * with a link or another user's file where the daemon keeps its own) and
+ * opens it as d->home_fd. Then daemon_home_lock() takes fastnd.lock,
+ * daemon_home_open_log() opens fastnd.log for appending, and
+ * daemon_home_load_identity() loads HOME/keys/identity.key (or -id=FILE)
+ * into d->identity, creating it only in a new home, for -id, or with
+ * --new-identity (*created says so). */
+int daemon_home_open(struct daemon *d, char *err, size_t errlen);
+int daemon_home_lock(struct daemon *d, char *err, size_t errlen);
+int daemon_home_open_log(struct daemon *d, FILE **out, char *err,
+                         size_t errlen);
+int daemon_home_load_identity(struct daemon *d, bool *created, char *err,
+                              size_t errlen);
 
 /* Releases everything daemon_init() acquired; safe after a failed init. */
 void daemon_cleanup(struct daemon *d);
