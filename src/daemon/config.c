@@ -320,8 +320,7 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
                          "0..86400")
                   : 0;
     if (apply_limit(cfg, key, v, &rc, &max) || rc)
-        return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max)
-                  : 0;
+        return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max) : 0;
     if (!strcmp(key, "max-connections")) {
         if (!parse_number(v, 1000000, &n) || n == 0)
             return fail(c, FASTN_ERR_INVAL, "max-connections wants 1..1000000");

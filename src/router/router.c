@@ -378,8 +378,10 @@ static bool dispatch(struct router *r, struct swarm_stream *s)
     return false;
 }
 
-static bool on_supports(void *arg, const char *protocol)
+static bool on_supports(void *arg, const struct peer_id *peer,
+                        const char *protocol)
 {
+    (void)peer;
     return router_has(arg, protocol);
 }
 
