@@ -41,6 +41,7 @@
 #include <sys/types.h>
 
 #include "net/swarm.h"
+#include "util/buf.h"
 #include "util/multiaddr.h"
 
 struct uv_loop_s;
@@ -157,6 +158,15 @@ struct router_stats {
     uint64_t dropped;   /* client handlers dropped because they had gone */
 };
 void router_get_stats(const struct router *r, struct router_stats *st);
+
+/* Appends the varint-delimited StreamInfo {peer, addr, proto} a client
+ * handler reads first (go-libp2p-daemon's control protocol; encoded
+ * here, so the router needs nothing of the control server's). Errors:
+ * FASTN_ERR_TOO_LARGE (past out's maximum: out is unchanged),
+ * FASTN_ERR_NOMEM. */
+int router_stream_info_append(struct buf *out, const struct peer_id *peer,
+                              const struct multiaddr *addr,
+                              const char *protocol);
 
 /* --- streams spliced to a control connection (STREAM_OPEN) -------------- */
 

@@ -489,6 +489,48 @@ TEST(splices_capped)
     nh_teardown(&a, &b);
 }
 
+/* The router's own StreamInfo encoder writes exactly what protobuf-c
+ * writes for the control protocol's message (short and long fields, so
+ * one- and two-byte lengths), and a buffer too small is left as it was. */
+TEST(stream_info_encoding)
+{
+    struct peer_id peer;
+    struct multiaddr addr;
+    char proto[ROUTER_PROTOCOL_MAX + 1];
+    const size_t lens[] = {1, 12, 127, 128, 300, ROUTER_PROTOCOL_MAX};
+
+    peer.len = 38;
+    for (int i = 0; i < peer.len; i++)
+        peer.bytes[i] = (uint8_t)(i * 7);
+    CHECK_ERR(multiaddr_parse("/ip6/::1/tcp/4004", &addr), 0);
+    for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+        P2pd__Pb__StreamInfo info = P2PD__PB__STREAM_INFO__INIT;
+        struct buf mine, theirs;
+        memset(proto, 'a' + (int)t, lens[t]);
+        proto[lens[t]] = '\0';
+        info.peer = (ProtobufCBinaryData){peer.len, peer.bytes};
+        info.addr = (ProtobufCBinaryData){addr.len, addr.bytes};
+        info.proto = proto;
+        buf_init(&mine, 4096);
+        buf_init(&theirs, 4096);
+        CHECK_ERR(buf_append(&mine, "x", 1), 0); /* appends, after what is */
+        CHECK_ERR(buf_append(&theirs, "x", 1), 0);
+        CHECK_ERR(router_stream_info_append(&mine, &peer, &addr, proto), 0);
+        CHECK_ERR(ipc_frame_append(&theirs, &info.base), 0);
+        CHECK_EQ(mine.len, theirs.len);
+        CHECK(memcmp(mine.data, theirs.data, mine.len) == 0);
+        buf_cleanup(&mine);
+        buf_cleanup(&theirs);
+    }
+    struct buf small;
+    buf_init(&small, 40);
+    CHECK_ERR(buf_append(&small, "keep", 4), 0);
+    CHECK_ERR(router_stream_info_append(&small, &peer, &addr, "/p/1"),
+              FASTN_ERR_TOO_LARGE);
+    CHECK_EQ(small.len, 4);
+    buf_cleanup(&small);
+}
+
 int main(void)
 {
     me.uid = getuid();
@@ -499,5 +541,6 @@ int main(void)
     RUN(client_ownership);
     RUN(listener_uid_checked_at_connect);
     RUN(splices_capped);
+    RUN(stream_info_encoding);
     return test_done();
 }
