@@ -24,7 +24,6 @@
 
 #include "fastn/err.h"
 #include "ipc/ipc_int.h"
-#include "net/swarm.h"
 #include "router/router.h"
 
 #define DEFAULT_TIMEOUT_MS 60000
@@ -32,11 +31,10 @@
 /* --- STREAM_OPEN
  * -------------------------------------------------------------- */
 
+/* The router opens the stream; this asks it and answers the client. */
 struct open_ctx {
     struct ipc_call *dc;
-    struct swarm_stream *s;
-    struct router *router;
-    uid_t uid; /* who asked: STREAM_RESULT tells only this uid */
+    struct router_open *o;
 };
 
 static void open_handoff(void *arg, int fd, const uint8_t *rest, size_t n)
@@ -49,74 +47,63 @@ static void open_handoff(void *arg, int fd, const uint8_t *rest, size_t n)
         router_splice_attach(sp, fd, rest, n);
 }
 
+static void *copy_out(struct ipc_reply *r, const void *p, size_t n)
+{
+    void *q = ipc_reply_alloc(r, n ? n : 1);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
 /* The StreamInfo answer, with the fastn part naming the stream. */
-static int open_reply(struct ipc_call *dc, struct swarm_stream *s,
-                      uint64_t result_id)
+static int open_reply(struct ipc_call *dc, const struct router_stream_info *in)
 {
     struct ipc_reply *r = &dc->reply;
-    const struct peer_id *peer = swarm_stream_peer(s);
-    const struct multiaddr *addr = swarm_stream_remote_addr(s);
-    const char *proto = swarm_stream_protocol(s);
     P2pd__Pb__StreamInfo *si = ipc_reply_alloc(r, sizeof(*si));
     Fastn__StreamResult *res = ipc_reply_alloc(r, sizeof(*res));
-    uint8_t *pb = ipc_reply_alloc(r, peer->len);
-    uint8_t *ab = ipc_reply_alloc(r, addr->len + 1);
-    char *pr = ipc_reply_alloc(r, strlen(proto) + 1);
+    uint8_t *pb = copy_out(r, in->peer->bytes, in->peer->len);
+    uint8_t *ab = copy_out(r, in->addr->bytes, in->addr->len);
+    char *pr = copy_out(r, in->protocol, strlen(in->protocol) + 1);
 
     if (!si || !res || !pb || !ab || !pr)
         return FASTN_ERR_NOMEM;
     p2pd__pb__stream_info__init(si);
-    memcpy(pb, peer->bytes, peer->len);
-    memcpy(ab, addr->bytes, addr->len);
-    memcpy(pr, proto, strlen(proto) + 1);
-    si->peer = (ProtobufCBinaryData){peer->len, pb};
-    si->addr = (ProtobufCBinaryData){addr->len, ab};
+    si->peer = (ProtobufCBinaryData){in->peer->len, pb};
+    si->addr = (ProtobufCBinaryData){in->addr->len, ab};
     si->proto = pr;
     r->resp.streaminfo = si;
     fastn__stream_result__init(res);
-    res->stream_id = result_id;
+    res->stream_id = in->result_id;
     ipc_reply_ext(r)->stream = res;
     return 0;
 }
 
-static void open_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
-                    void *arg)
+static void open_done(void *arg, int err, struct router_splice *sp,
+                      const struct router_stream_info *info)
 {
     struct open_ctx *ctx = arg;
     struct ipc_call *dc = ctx->dc;
-    struct router_splice *sp;
-    uint64_t id = 0;
-    int err;
+    char pid[PEER_ID_STR_MAX];
 
-    if (ev->type == SWARM_STREAM_OPEN) {
-        /* from here the splice owns the stream and keeps its data until
-         * the socket is handed over */
-        sp = router_splice_new(ctx->router, s, ctx->uid, &id);
-        err = sp ? open_reply(dc, s, id) : FASTN_ERR_NOMEM;
-        if (err) {
+    free(ctx);
+    if (!err) {
+        err = open_reply(dc, info);
+        if (err)
             router_splice_abort(sp);
-        } else {
+        else
             ipc_session_handoff(dc->session, open_handoff, sp);
-        }
-        free(ctx);
-        ipc_call_finish(dc, err);
-        return;
-    }
-    if (ev->type == SWARM_STREAM_CLOSED) {
-        char pid[PEER_ID_STR_MAX];
+    } else if (err != FASTN_ERR_NOMEM) {
         ipc_reply_set_msg(&dc->reply, "cannot open a stream to %s: %s",
-                          peer_id_format(swarm_stream_peer(s), pid),
-                          fastn_strerror(ev->err));
-        free(ctx);
-        ipc_call_finish(dc, ev->err ? ev->err : FASTN_ERR_NET_STREAM_RESET);
+                          peer_id_format(info->peer, pid), fastn_strerror(err));
     }
+    ipc_call_finish(dc, err);
 }
 
 static void open_cancel(struct ipc_call *dc)
 {
     struct open_ctx *ctx = dc->data;
 
-    swarm_stream_reset(ctx->s);
+    router_open_cancel(ctx->o);
     free(ctx);
 }
 
@@ -128,9 +115,9 @@ int ipc_handle_stream_open(struct ipc_call *call, const P2pd__Pb__Request *req)
     uint32_t ms = DEFAULT_TIMEOUT_MS;
     int err;
 
-    if (!call->host->swarm || !call->host->router)
+    if (!call->host->router)
         return ipc_no_network(call);
-    if (!so || so->n_proto == 0 || so->n_proto > SWARM_MAX_PROPOSALS) {
+    if (!so || so->n_proto == 0 || so->n_proto > ROUTER_OPEN_MAX_PROTOCOLS) {
         ipc_reply_set_msg(&call->reply, "STREAM_OPEN wants a peer and 1 to "
                                         "16 protocols");
         return FASTN_ERR_MALFORMED;
@@ -140,27 +127,22 @@ int ipc_handle_stream_open(struct ipc_call *call, const P2pd__Pb__Request *req)
         return err;
     if (so->has_timeout && so->timeout > 0)
         ms = so->timeout > 3600 ? 3600000u : (uint32_t)so->timeout * 1000;
-    if (router_splices_full(call->host->router)) {
-        ipc_reply_set_msg(&call->reply,
-                          "fastnd has as many streams spliced to local "
-                          "sockets as its file descriptor limit allows; "
-                          "try again later");
-        return FASTN_ERR_BUSY;
-    }
     ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return FASTN_ERR_NOMEM;
-    ctx->router = call->host->router;
-    ctx->uid = call->session->peer.uid;
-    ctx->s = swarm_stream_open(call->host->swarm, &peer,
-                               (const char *const *)so->proto, so->n_proto, ms,
-                               open_cb, ctx, &err);
-    if (ctx->s &&
-        !(ctx->dc = ipc_call_defer(call, true, open_cancel, ctx, &err)))
-        swarm_stream_reset(ctx->s);
+    err = router_open(call->host->router, &peer, (const char *const *)so->proto,
+                      so->n_proto, ms, call->session->peer.uid, open_done, ctx,
+                      &ctx->o);
+    if (!err && !(ctx->dc = ipc_call_defer(call, true, open_cancel, ctx, &err)))
+        router_open_cancel(ctx->o);
     if (err) {
         free(ctx);
-        if (err == FASTN_ERR_NET_NO_ADDR)
+        if (err == FASTN_ERR_BUSY)
+            ipc_reply_set_msg(&call->reply,
+                              "fastnd has as many streams spliced to local "
+                              "sockets as its file descriptor limit allows; "
+                              "try again later");
+        else if (err == FASTN_ERR_NET_NO_ADDR)
             ipc_reply_set_msg(&call->reply, "%s", fastn_strerror(err));
         return err;
     }

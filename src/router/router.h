@@ -27,10 +27,12 @@
  * the non-admin client handlers of that protocol: what the daemon serves
  * itself is never shared with an unprivileged client.
  *
- * The router also splices the streams that STREAM_OPEN hands to a
- * control connection (router_splice_new/attach) and remembers how recent
- * spliced streams ended (router_stream_result), which is how a client of
- * a raw socket learns whether its stream was reset or finished.
+ * The router also runs the streams local clients open (the other half of
+ * the data path, ipc → router → net): router_open for STREAM_OPEN, whose
+ * stream it splices to the client's socket (router_splice_attach), and
+ * router_call for CALL; it remembers how recent spliced streams ended
+ * (router_stream_result), which is how a client of a raw socket learns
+ * whether its stream was reset or finished.
  */
 #ifndef FASTN_ROUTER_H
 #define FASTN_ROUTER_H
@@ -168,18 +170,63 @@ int router_stream_info_append(struct buf *out, const struct peer_id *peer,
                               const struct multiaddr *addr,
                               const char *protocol);
 
-/* --- streams spliced to a control connection (STREAM_OPEN) -------------- */
+/* --- streams local clients open (STREAM_OPEN, CALL) --------------------- */
 
 struct router_splice;
+struct router_open;
+struct router_call;
 
-/* Takes an open stream: from now on its data is kept (unconsumed: the
- * peer's window closes) until a socket is attached. *result_id (may be
- * NULL) names the stream for router_stream_result(), which tells uid
- * (the client that opened it) how it ends. Returns NULL when out of
- * memory or past router_set_max_splices() (the stream is then reset). */
-struct router_splice *router_splice_new(struct router *r,
-                                        struct swarm_stream *s, uid_t uid,
-                                        uint64_t *result_id);
+/* Protocols one router_open() may propose. */
+#define ROUTER_OPEN_MAX_PROTOCOLS SWARM_MAX_PROPOSALS
+
+/* What an opened stream is; borrowed for the callback's duration. */
+struct router_stream_info {
+    const struct peer_id *peer;   /* always set */
+    const struct multiaddr *addr; /* the peer's address (opened only) */
+    const char *protocol;         /* the one agreed (opened only) */
+    uint64_t result_id;           /* for router_stream_result() */
+};
+
+/* router_open()'s outcome, once, from the loop: err 0 with sp, a splice
+ * that keeps the stream's data until the caller attaches a socket to it
+ * (router_splice_attach) or aborts it (router_splice_abort); or the
+ * stream's error (FASTN_ERR_NET_PROTO_NA, _NET_REFUSED, _TIMEOUT,
+ * _NOMEM...) and sp NULL. */
+typedef void (*router_open_cb)(void *arg, int err, struct router_splice *sp,
+                               const struct router_stream_info *info);
+
+/* Opens a stream to peer for the first of protos[0..n) it agrees (dialing
+ * when there is no connection), within timeout_ms, for the local client
+ * uid: only uid learns how it ends (router_stream_result). *out lets the
+ * caller cancel until cb came. Errors (no callback then): FASTN_ERR_BUSY
+ * (router_splices_full), FASTN_ERR_INVAL, _NET_NO_ADDR, _NET_DIAL_SELF,
+ * _NOMEM, _CLOSED (the router is closing). */
+int router_open(struct router *r, const struct peer_id *peer,
+                const char *const *protos, size_t n, uint32_t timeout_ms,
+                uid_t uid, router_open_cb cb, void *arg,
+                struct router_open **out);
+/* Gives up an open whose callback has not come: the stream is reset. */
+void router_open_cancel(struct router_open *o);
+
+/* router_call()'s answer, once, from the loop: err 0 and everything the
+ * peer wrote until it finished (reply[0..n), borrowed for the call), or
+ * FASTN_ERR_TOO_LARGE (more than max_reply: the stream was reset), or the
+ * stream's error (FASTN_ERR_NET_STREAM_RESET, _TIMEOUT, _NET_PROTO_NA...). */
+typedef void (*router_call_cb)(void *arg, int err, const uint8_t *reply,
+                               size_t n);
+
+/* A one-shot call: opens a stream to peer for protocol, writes data[0..len)
+ * (copied) right behind the proposal, closes its write side and collects
+ * the peer's answer; the whole call within timeout_ms. *out lets the
+ * caller cancel until cb came. Errors (no callback then): FASTN_ERR_INVAL,
+ * _NET_NO_ADDR, _NET_DIAL_SELF, _NOMEM, _CLOSED. */
+int router_call(struct router *r, const struct peer_id *peer,
+                const char *protocol, const uint8_t *data, size_t len,
+                uint32_t timeout_ms, size_t max_reply, router_call_cb cb,
+                void *arg, struct router_call **out);
+/* Gives up a call whose callback has not come: the stream is reset. */
+void router_call_cancel(struct router_call *c);
+
 /* Splices the stream to a connected socket fd (taken over, closed with
  * the splice); initial[0..n) are bytes the client sent already, which go
  * to the stream first. Errors: FASTN_ERR_IO (the fd cannot be used: the

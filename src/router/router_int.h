@@ -54,6 +54,14 @@ struct router {
 };
 
 /* splice.c */
+/* Takes an open stream (router_open): from now on its data is kept
+ * (unconsumed: the peer's window closes) until a socket is attached.
+ * *result_id names it for router_stream_result(), which tells uid how it
+ * ends. NULL when out of memory or past the max splices (the stream is
+ * then reset). */
+struct router_splice *router_splice_new(struct router *r,
+                                        struct swarm_stream *s, uid_t uid,
+                                        uint64_t *result_id);
 /* Splices s to the client handler h, writing StreamInfo first (once the
  * socket there proved to be h->who's). The splice owns s from here.
  * Errors (s untouched): FASTN_ERR_NOMEM, FASTN_ERR_BUSY (max splices). */
