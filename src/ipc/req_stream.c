@@ -7,15 +7,18 @@
  * its stream ended (a reset looks like EOF on a Unix socket).
  *
  * Handlers and privileges: the daemon connects to a handler's address
- * for every remote peer, with its own rights. So a non-admin client may
- * register only a Unix socket of its own uid (checked here with lstat,
- * and again through SO_PEERCRED each time the router connects, which a
- * path swapped after registering cannot pass), may not share a protocol
- * the daemon serves itself (a plugin, an expose) or another uid's
- * handler, and may remove only its own handlers. Every handler is
- * tagged with its registering process (watch.c): when that process
- * exits its handlers go, while the control connection that registered
- * them may close long before (as go-libp2p-daemon clients do).
+ * for every remote peer, with its own rights. The rules are the router's
+ * policy (router/policy.h: a non-admin client may register only a Unix
+ * socket, may not share a protocol the daemon serves itself, a plugin or
+ * an expose, or another uid's handler, and may remove only its own
+ * handlers); this file asks it (router_client_may_add/remove), says the
+ * refusal to the client, and checks the path the client gave: a socket
+ * of its own uid, not reached through another user's symlink (lstat;
+ * the router checks the listener again through SO_PEERCRED each time it
+ * connects, which a path swapped after registering cannot pass). Every handler
+ * is tagged with its registering process (watch.c): when that process exits its
+ * handlers go, while the control connection that registered them may close long
+ * before (as go-libp2p-daemon clients do).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -224,19 +227,31 @@ static int check_path_links(struct ipc_call *call, const char *path, uid_t uid)
     return 0;
 }
 
+/* The client, as the router's registration rules see it. */
+static struct router_client client_of(const struct ipc_call *call)
+{
+    struct router_client who = {.uid = call->session->peer.uid,
+                                .admin = call->session->admit == IPC_ADMIN};
+    return who;
+}
+
 /* A non-admin's handler address: a Unix socket of its own uid (the
  * router checks the listener again at each connection). */
 static int check_own_socket(struct ipc_call *call, const struct multiaddr *ma)
 {
     char path[MULTIADDR_UNIX_MAX + 1];
-    uid_t uid = call->session->peer.uid;
+    struct router_client who = client_of(call);
+    uid_t uid = who.uid;
     struct stat st;
 
-    if (multiaddr_to_unix(ma, path, sizeof(path)) != 0)
+    if (router_client_may_add(call->host->router, NULL, ma, &who) ==
+        ROUTER_RULE_TCP)
         return ipc_refuse_admin(call, "a handler at a TCP address (the "
                                       "daemon would connect there for "
                                       "every peer: use a Unix socket of "
                                       "your own)");
+    if (multiaddr_to_unix(ma, path, sizeof(path)) != 0)
+        return 0; /* an admin's TCP handler */
     if (path[0] != '/' || lstat(path, &st) != 0) {
         ipc_reply_set_msg(
             &call->reply,
@@ -257,7 +272,7 @@ int ipc_may_stream_handler(struct ipc_call *call, const P2pd__Pb__Request *req)
 {
     const P2pd__Pb__StreamHandlerRequest *sh = req->streamhandler;
     struct router *r = call->host->router;
-    uid_t uid = call->session->peer.uid;
+    struct router_client who = client_of(call);
     struct multiaddr addr;
     int err;
 
@@ -269,13 +284,13 @@ int ipc_may_stream_handler(struct ipc_call *call, const P2pd__Pb__Request *req)
     for (size_t i = 0; i < sh->n_proto; i++) {
         if (!sh->proto[i])
             continue;
-        switch (router_served_by(r, sh->proto[i], uid)) {
-        case ROUTER_SERVED_DAEMON:
+        switch (router_client_may_add(r, sh->proto[i], &addr, &who)) {
+        case ROUTER_RULE_DAEMON_SERVES:
             return ipc_refuse_admin(call,
                                     "sharing %.80s, which the daemon "
                                     "serves itself (a plugin or an expose)",
                                     sh->proto[i]);
-        case ROUTER_SERVED_OTHER:
+        case ROUTER_RULE_OTHER_UID:
             return ipc_refuse_admin(call,
                                     "sharing %.80s with another user's "
                                     "handler",
@@ -318,8 +333,7 @@ int ipc_handle_stream_handler(struct ipc_call *call,
 {
     const P2pd__Pb__StreamHandlerRequest *sh = req->streamhandler;
     struct router *r = call->host->router;
-    struct router_client who = {.uid = call->session->peer.uid,
-                                .admin = call->session->admit == IPC_ADMIN};
+    struct router_client who = client_of(call);
     struct multiaddr addr;
     size_t i;
     int err = 0;
@@ -363,6 +377,7 @@ int ipc_may_remove_stream_handler(struct ipc_call *call,
 {
     const P2pd__Pb__RemoveStreamHandlerRequest *rh = req->removestreamhandler;
     struct router *r = call->host->router;
+    struct router_client who = client_of(call);
     struct multiaddr addr;
     uid_t uid;
 
@@ -371,8 +386,7 @@ int ipc_may_remove_stream_handler(struct ipc_call *call,
         return 0;
     for (size_t i = 0; i < rh->n_proto; i++)
         if (rh->proto[i] &&
-            router_client_uid(r, rh->proto[i], &addr, &uid) == 0 &&
-            uid != call->session->peer.uid)
+            router_client_may_remove(r, rh->proto[i], &addr, &who, &uid) != 0)
             return ipc_refuse_admin(call,
                                     "removing the handler of uid %u for "
                                     "%.80s",

@@ -432,8 +432,7 @@ static int check_listener(struct router_splice *sp, struct sock *k)
         return 0;
     if (uv_fileno(&k->u.h, &fd) == 0 &&
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 &&
-        (uc.uid == sp->who.uid ||
-         (sp->who.admin && (uc.uid == 0 || uc.uid == geteuid()))))
+        router_policy_listener_ok(&sp->who, uc.uid, geteuid()))
         return 0;
     multiaddr_format(&sp->target, text, sizeof(text));
     LOG_RATELIMITED(LOG_WARN, "router",
