@@ -45,6 +45,11 @@ static const char template_text[] =
     "# handshake-timeout = 10\n"
     "# max-connections = 1024\n";
 
+const char *daemon_config_template(void)
+{
+    return template_text;
+}
+
 void daemon_config_init(struct daemon_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
