@@ -69,9 +69,11 @@ static json_t *log_line_json(const char *l, size_t n)
     const char *peer, *gap, *text;
     json_t *state = json_null();
     char when[32];
+    bool out;
 
     if (n < 24 || l[19] != ' ' || l[20] != ' ' || l[23] != ' ')
         return NULL;
+    out = l[21] == '-' && l[22] == '>';
     snprintf(when, sizeof(when), "%.10sT%.8sZ", l, l + 11);
     peer = l + 24;
     gap = memmem(peer, n - 24, "  ", 2);
@@ -79,7 +81,7 @@ static json_t *log_line_json(const char *l, size_t n)
         return NULL;
     text = gap + 2;
     n -= (size_t)(text - l);
-    for (size_t i = 0; l[21] == '>' && i < 2; i++) {
+    for (size_t i = 0; out && i < 2; i++) {
         size_t k = strlen(states[i]);
         if (n >= k && !memcmp(text + n - k, states[i], k)) {
             json_decref(state);
@@ -87,8 +89,8 @@ static json_t *log_line_json(const char *l, size_t n)
             n -= k;
         }
     }
-    return json_pack("{s:s,s:s,s:o,s:o,s:o}", "time", when, "direction",
-                     l[21] == '>' ? "out" : "in", "peer_id",
+    return json_pack("{s:o,s:s,s:o,s:o,s:o}", "time", jstr(when), "direction",
+                     out ? "out" : "in", "peer_id",
                      jstrn(peer, (size_t)(gap - peer)), "text", jstrn(text, n),
                      "state", state);
 }
@@ -139,28 +141,63 @@ static int run_call(struct cli *cli, const char *method, const char *arg)
     return rc;
 }
 
+/* The words after `chat`: --json anywhere before "--" (after it all is
+ * TEXT), any other option refused with the nearest named. */
+static int chat_words(struct cli *cli, int argc, char **argv, char **words,
+                      int *n)
+{
+    static const char *const opts[] = {"--json", "--help"};
+    bool rest = false;
+    char what[300];
+
+    *n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!rest && !strcmp(a, "--")) {
+            rest = true;
+            continue;
+        }
+        if (!rest && !strcmp(a, "--json")) {
+            cli->json = true;
+            continue;
+        }
+        if (!rest && a[0] == '-' && a[1] && a[1] != ' ') {
+            const char *near = cli_nearest(a, opts, 2);
+            snprintf(what, sizeof(what),
+                     "unknown option '%.200s'%s%s%s (a TEXT that starts with "
+                     "'-' goes after --)",
+                     a, near ? " (did you mean " : "", near ? near : "",
+                     near ? "?)" : "");
+            return cli_usage_error(argv[0], what);
+        }
+        if (*n == 256)
+            return cli_usage_error(argv[0], "too many words");
+        words[(*n)++] = argv[i];
+    }
+    return 0;
+}
+
 int cli_cmd_chat(struct cli *cli, int argc, char **argv)
 {
     char *words[256], arg[8192];
-    int n = 0;
+    int n, rc = chat_words(cli, argc, argv, words, &n);
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            cli->json = true;
-        else if (n < 256)
-            words[n++] = argv[i];
-        else
-            return cli_usage_error(argv[0], "too many words");
-    }
+    if (rc)
+        return rc;
+    if (n && strcmp(words[0], "send") && strcmp(words[0], "log"))
+        return cli_unknown_word(argv[0], "command", words[0], subcommands, 2);
     if (n >= 3 && !strcmp(words[0], "send")) {
+        if ((rc = cli_check_peer(words[1])))
+            return rc;
         if (join(arg, sizeof(arg), words + 1, n - 1) < 0)
             return cli_usage_error(argv[0], "the message is too long");
         return run_call(cli, "send", arg);
     }
-    if ((n == 1 || n == 2) && !strcmp(words[0], "log"))
+    if ((n == 1 || n == 2) && !strcmp(words[0], "log")) {
+        if (n == 2 && (rc = cli_check_peer(words[1])))
+            return rc;
         return run_call(cli, "log", n == 2 ? words[1] : "");
-    if (n && strcmp(words[0], "send") && strcmp(words[0], "log"))
-        return cli_unknown_word(argv[0], "command", words[0], subcommands, 2);
+    }
     return cli_usage_error(argv[0], n && !strcmp(words[0], "send")
                                         ? "send wants PEER TEXT"
                                     : n ? "log wants at most a PEER"

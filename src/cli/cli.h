@@ -45,14 +45,21 @@ const struct cli_command *cli_command_find(const char *name);
 
 /* Registers the invocation whose output mode the helpers follow. */
 void cli_out_init(struct cli *cli);
-/* Prints o (taken: it is freed) as one line of JSON on stdout. */
+/* Prints o (taken: it is freed) as one line of JSON on stdout; NULL (a
+ * json_pack that failed) prints an error object in its place. */
 void cli_emit(json_t *o);
-/* A JSON string from bytes that should be text: what is not UTF-8 is
- * replaced by U+FFFD, so the output is always valid JSON. Never NULL
- * (json_null() when out of memory, which json_object_set_new takes). */
+/* The exit code: rc, or CLI_EXIT_FAIL when rc is 0 but an output could
+ * not be built or written. */
+int cli_out_status(int rc);
+/* A JSON string from bytes that should be text: each byte that is not
+ * part of valid UTF-8 (and a NUL) becomes U+FFFD, so the output is
+ * always valid JSON. Never NULL (json_null() when out of memory, which
+ * json_object_set_new takes). */
 json_t *jstr(const char *s);
 json_t *jstrn(const char *p, size_t n);
 json_t *jstr_list(char *const *v, size_t n);
+/* o[key] = v (taken), the key made UTF-8 as jstr does. */
+void cli_json_set(json_t *o, const char *key, json_t *v);
 /* True when n bytes at p are valid UTF-8 without NUL. */
 bool cli_is_utf8(const char *p, size_t n);
 /* {"KEY": text} or, for bytes that are not UTF-8 text, {"KEY_base64":
@@ -134,6 +141,9 @@ int cli_parse_flags(struct cli *cli, int argc, char **argv,
                     char **pos, int max_pos, int *n_pos);
 int cli_parse(struct cli *cli, int argc, char **argv,
               const struct cli_opt *opts, char **pos, int max_pos, int *n_pos);
+/* A PEER argument that must be a PeerID: 0, or CLI_EXIT_FAIL after
+ * saying what a PeerID looks like. */
+int cli_check_peer(const char *arg);
 /* A PEER argument: a PeerID as is, or a multiaddr with /p2p/ (connected
  * to first). Returns 0 or CLI_EXIT_FAIL after printing why. */
 int cli_resolve_peer(struct cli *cli, struct fastn_client *c, const char *arg,
@@ -161,6 +171,7 @@ int cli_cmd_restart(struct cli *cli, int argc, char **argv);
 int cli_cmd_config(struct cli *cli, int argc, char **argv);
 int cli_cmd_log(struct cli *cli, int argc, char **argv);
 int cli_cmd_doctor(struct cli *cli, int argc, char **argv);
+int cli_cmd_help(struct cli *cli, int argc, char **argv);
 extern const char cli_plugin_usage[], cli_notify_usage[], cli_chat_usage[];
 extern const char cli_forward_usage[], cli_expose_usage[], cli_perf_usage[];
 extern const char cli_stop_usage[], cli_restart_usage[], cli_config_usage[];

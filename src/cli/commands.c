@@ -387,5 +387,14 @@ const struct cli_command cli_commands[] = {
      "--json: {\"fastn\", \"libfastn\", \"daemon\": {\"version\", \"pid\",\n"
      "\"extension_version\"} or null}\n",
      cmd_version},
+    {"help", "this help, or a command's: fastn help CMD",
+     "usage: fastn help [CMD] [--json]\n"
+     "\n"
+     "Prints fastn's usage and its commands, or the usage of CMD (as\n"
+     "fastn CMD --help does).\n"
+     "\n"
+     "--json: {\"commands\": [{\"name\", \"summary\"}]}, or for CMD\n"
+     "{\"command\", \"usage\"}\n",
+     cli_cmd_help},
 };
 const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -83,8 +83,7 @@ static struct fastn_client *start(struct cli *cli, const char *home,
     o.error_buf_len = sizeof(why);
     rc = fastn_client_connect(&o, &c);
     if (rc == FASTN_ERR_DAEMON_START && why[0]) {
-        cli_error(CLI_EXIT_FAIL, rc, "could not start fastnd on %s: %s", home,
-                  why);
+        cli_error(CLI_EXIT_FAIL, rc, "could not start fastnd: %s", why);
         return NULL;
     }
     if (rc) {

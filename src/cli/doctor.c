@@ -74,8 +74,8 @@ static void check(struct doctor *d, const char *name, const char *status,
         d->failed++;
     json_array_append_new(
         d->checks,
-        json_pack("{s:s,s:s,s:o,s:o}", "name", name, "status", status, "detail",
-                  jstr(detail), "fix",
+        json_pack("{s:o,s:s,s:o,s:o}", "name", jstr(name), "status", status,
+                  "detail", jstr(detail), "fix",
                   fix && strcmp(status, "ok") ? jstr(fix) : json_null()));
     if (d->cli->json)
         return;

@@ -29,9 +29,9 @@ const char cli_log_usage[] =
     "\n"
     "Prints the daemon's log, wherever it goes: HOME/fastnd.log for a\n"
     "daemon fastn started (or `fastnd` detached), the journal for one\n"
-    "systemd runs (journalctl -u UNIT), or the file a foreground fastnd's\n"
-    "stderr goes to. With no daemon running, HOME/fastnd.log of its\n"
-    "earlier runs. --follow (-f) keeps printing new lines until\n"
+    "systemd runs (journalctl, for its unit), or the file a foreground\n"
+    "fastnd's stderr goes to. With no daemon running, HOME/fastnd.log of\n"
+    "its earlier runs. --follow (-f) keeps printing new lines until\n"
     "interrupted. --level LEVEL shows LEVEL and worse (error, warn, info,\n"
     "debug). --since TIME shows the lines from TIME on: an age (30s, 10m,\n"
     "2h, 1d) or a local time (2025-01-31, \"2025-01-31 12:00\",\n"
@@ -326,12 +326,36 @@ static void journal_args(const struct fastn_status *st, const struct logopts *o,
     argv[n] = NULL;
 }
 
+/* A journal field's text: journalctl -o json gives a string, or an
+ * array of byte values when the text is not UTF-8 (made text as jstr
+ * does, later), into buf (n bytes); NULL when absent. */
+static const char *journal_text(json_t *v, char *buf, size_t n)
+{
+    size_t i, len = 0;
+    json_t *b;
+
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (!json_is_array(v) || n == 0)
+        return NULL;
+    json_array_foreach(v, i, b)
+    {
+        if (len + 1 < n && json_is_integer(b) && json_integer_value(b) > 0 &&
+            json_integer_value(b) < 256)
+            buf[len++] = (char)json_integer_value(b);
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
 /* One journal entry (-o json) as our line object. */
 static void journal_entry(const char *text)
 {
     static const int prio_level[] = {0, 0, 0, 0, 1, 1, 2, 3};
+    static char bytes[8192];
     json_t *e = json_loads(text, 0, NULL), *o;
-    const char *msg = json_string_value(json_object_get(e, "MESSAGE"));
+    const char *msg =
+        journal_text(json_object_get(e, "MESSAGE"), bytes, sizeof(bytes));
     const char *p = json_string_value(json_object_get(e, "PRIORITY"));
     const char *us =
         json_string_value(json_object_get(e, "__REALTIME_TIMESTAMP"));

@@ -28,7 +28,6 @@ static void usage(FILE *f)
         fprintf(f, "  %-14s %s\n", cli_commands[i].name,
                 cli_commands[i].summary);
     fprintf(f,
-            "  help           this help, or a command's: fastn help CMD\n"
             "\n"
             "options (before or after the command):\n"
             "  --home DIR        the fastn home (default $FASTN_HOME, else\n"
@@ -58,9 +57,8 @@ static int unknown_command(const char *name)
     const char *near;
     size_t n = 0;
 
-    for (size_t i = 0; i < cli_n_commands && n < 62; i++)
+    for (size_t i = 0; i < cli_n_commands && n < 64; i++)
         names[n++] = cli_commands[i].name;
-    names[n++] = "help";
     near = cli_nearest(name, names, n);
     if (near)
         return cli_error(CLI_EXIT_USAGE, FASTN_ERR_INVAL,
@@ -99,6 +97,14 @@ static int help_for(struct cli *cli, const char *name)
                                            cli_commands[i].summary));
     cli_emit(json_pack("{s:o}", "commands", a));
     return 0;
+}
+
+int cli_cmd_help(struct cli *cli, int argc, char **argv)
+{
+    char *pos[1];
+    int n, rc = cli_parse(cli, argc, argv, NULL, pos, 1, &n);
+
+    return rc ? rc : help_for(cli, n ? pos[0] : NULL);
 }
 
 static int parse_timeout(struct cli *cli, const char *v)
@@ -220,10 +226,6 @@ int main(int argc, char **argv)
             usage(stderr), rc = CLI_EXIT_USAGE;
         goto out;
     }
-    if (!strcmp(av[0], "help")) {
-        rc = help_for(&cli, n > 1 ? av[1] : NULL);
-        goto out;
-    }
     if (!(cmd = cli_command_find(av[0]))) {
         rc = unknown_command(av[0]);
         goto out;
@@ -237,5 +239,5 @@ int main(int argc, char **argv)
     rc = cmd->run(&cli, n, av);
 out:
     free(av);
-    return rc;
+    return cli_out_status(rc);
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "util/peer_id.h"
 #include "util/term.h"
 
 static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *a)
@@ -93,6 +94,19 @@ int cli_parse(struct cli *cli, int argc, char **argv,
     return cli_parse_flags(cli, argc, argv, opts, NULL, pos, max_pos, n_pos);
 }
 
+int cli_check_peer(const char *arg)
+{
+    struct peer_id id;
+
+    if (peer_id_parse(arg, &id) == 0)
+        return 0;
+    return cli_error(CLI_EXIT_FAIL, FASTN_ERR_BAD_PEER_ID,
+                     "not a valid PeerID: '%.80s' (a PeerID looks like "
+                     "12D3KooW... and is what `fastn id` prints on that "
+                     "machine)",
+                     arg);
+}
+
 int cli_resolve_peer(struct cli *cli, struct fastn_client *c, const char *arg,
                      char peer[FASTN_PEER_ID_MAX])
 {
@@ -129,11 +143,12 @@ int cli_fail_protocol(struct fastn_client *c, const char *peer,
                            p->n_protocols);
     if (p && near)
         cli_error(CLI_EXIT_FAIL, FASTN_ERR_NET_PROTO_NA,
-                  "%s does not serve %s; did you mean %s? It serves: %s", peer,
-                  term_safe(protocol, b, sizeof(b)), near, list);
+                  "%s does not support the protocol %s (did you mean %s?); it "
+                  "serves: %s",
+                  peer, term_safe(protocol, b, sizeof(b)), near, list);
     else if (p && p->n_protocols)
         cli_error(CLI_EXIT_FAIL, FASTN_ERR_NET_PROTO_NA,
-                  "%s does not serve %s; it serves: %s", peer,
+                  "%s does not support the protocol %s; it serves: %s", peer,
                   term_safe(protocol, b, sizeof(b)), list);
     else
         cli_fail(c, FASTN_ERR_NET_PROTO_NA);

@@ -1,9 +1,16 @@
 /*
- * The CLI's output: JSON through jansson for --json (always valid JSON:
- * bytes that are not UTF-8 become U+FFFD in text fields, and payload that
- * is not text travels as base64), and errors in one form for both modes:
- * "fastn[ CMD]: MESSAGE" on stderr for people, {"error": {"code",
- * "message"}} on stdout for programs, with the same exit code.
+ * The CLI's output: JSON through jansson for --json, and errors in one
+ * form for both modes: "fastn[ CMD]: MESSAGE" on stderr for people,
+ * {"error": {"code", "message"}} on stdout for programs, with the same
+ * exit code.
+ *
+ * The output is always valid JSON, whatever bytes a peer, a plugin, a
+ * file or the command line brought (jansson refuses strings that are not
+ * UTF-8). One rule for every command (docs/CLI.md, "JSON output"): in a
+ * text field (and an object's key) each byte that does not belong to a
+ * valid UTF-8 sequence, and a NUL, becomes U+FFFD; payload (a stream's
+ * or a plugin's reply) is "KEY" when it is UTF-8 text, else
+ * "KEY_base64" with the exact bytes.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +20,7 @@
 #include "util/term.h"
 
 static struct cli *out_cli;
+static bool emit_failed; /* an object could not be built or printed */
 
 void cli_out_init(struct cli *cli)
 {
@@ -26,12 +34,26 @@ static bool json_mode(void)
 
 void cli_emit(json_t *o)
 {
-    if (!o)
+    /* NULL: building it failed (out of memory): an error in its place,
+     * and the exit code says so (cli_out_status) */
+    if (!o) {
+        emit_failed = true;
+        fputs("{\"error\":{\"code\":\"FASTN_ERR_NOMEM\",\"message\":"
+              "\"out of memory while building the output; try again\"}}\n",
+              stdout);
+        fflush(stdout);
         return;
-    json_dumpf(o, stdout, JSON_COMPACT);
+    }
+    if (json_dumpf(o, stdout, JSON_COMPACT) != 0)
+        emit_failed = true;
     fputc('\n', stdout);
     fflush(stdout);
     json_decref(o);
+}
+
+int cli_out_status(int rc)
+{
+    return rc == 0 && emit_failed ? CLI_EXIT_FAIL : rc;
 }
 
 /* The length of the UTF-8 sequence at p (n bytes left), or 0 when it is
@@ -106,6 +128,17 @@ json_t *jstrn(const char *p, size_t n)
 json_t *jstr(const char *s)
 {
     return jstrn(s, s ? strlen(s) : 0);
+}
+
+void cli_json_set(json_t *o, const char *key, json_t *v)
+{
+    json_t *k = jstr(key);
+
+    if (json_is_string(k))
+        json_object_set_new(o, json_string_value(k), v);
+    else
+        json_decref(v);
+    json_decref(k);
 }
 
 json_t *jstr_list(char *const *v, size_t n)

@@ -52,13 +52,15 @@ const char cli_plugin_usage[] =
     "--json: install, info and restrict print the plugin's info\n"
     "{\"name\", \"version\", \"description\", \"state\", \"enabled\",\n"
     "\"protocols\", \"capabilities\", \"apps\", \"serves\", \"asked_serves\",\n"
-    "\"withheld\", \"protocol_serves\", \"storage_quota\", \"limits\",\n"
-    "\"restarts\", \"last_error\", \"last_error_name\", \"last_error_text\",\n"
-    "\"last_error_ms\", \"restart_in_ms\", \"file_bytes\", \"memory_pages\",\n"
-    "\"db_bytes\", \"open_streams\", \"pending_calls\", \"armed_timers\",\n"
-    "\"events\", \"fuel_used\"}; list {\"plugins\": [info...]}; remove,\n"
-    "enable, disable {\"name\", \"done\"}; call {\"result\"} (or\n"
-    "\"result_base64\" for an answer that is not UTF-8 text).\n";
+    "\"withheld\", \"protocol_serves\": {PROTOCOL: WHO}, \"storage_quota\",\n"
+    "\"limits\": {\"fuel_per_event\", \"memory_pages\", \"streams\",\n"
+    "\"timers\", \"statements\"}, \"restarts\", \"last_error\",\n"
+    "\"last_error_name\", \"last_error_text\", \"last_error_ms\",\n"
+    "\"restart_in_ms\", \"file_bytes\", \"memory_pages\", \"db_bytes\",\n"
+    "\"open_streams\", \"pending_calls\", \"armed_timers\", \"events\",\n"
+    "\"fuel_used\"}; list {\"plugins\": [info...]}; remove, enable, disable\n"
+    "{\"name\", \"done\"}; call {\"result\"} (or \"result_base64\" for an\n"
+    "answer that is not UTF-8 text).\n";
 
 static const char *const subcommands[] = {"install", "list",    "info",
                                           "remove",  "enable",  "disable",
@@ -147,8 +149,7 @@ static json_t *protocol_serves_json(const struct fastn_plugin_info *p)
     json_t *o = json_object();
 
     for (size_t i = 0; i < p->n_narrowed_protocols; i++)
-        json_object_set_new(o, p->narrowed_protocols[i],
-                            jstr(p->protocol_serves[i]));
+        cli_json_set(o, p->narrowed_protocols[i], jstr(p->protocol_serves[i]));
     return o;
 }
 
