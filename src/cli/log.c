@@ -24,18 +24,18 @@
 #include "util/term.h"
 
 const char cli_log_usage[] =
-    "usage: fastn log [--follow] [--level LEVEL] [--since TIME] [-n LINES]\n"
-    "                 [--json]\n"
+    "usage: fastn log [-f|--follow] [-l|--level LEVEL] [-S|--since TIME]\n"
+    "                 [-n|--lines LINES] [--json]\n"
     "\n"
     "Prints the daemon's log, wherever it goes: HOME/fastnd.log for a\n"
     "daemon fastn started (or `fastnd` detached), the journal for one\n"
     "systemd runs (journalctl, for its unit), or the file a foreground\n"
     "fastnd's stderr goes to. With no daemon running, HOME/fastnd.log of\n"
-    "its earlier runs. --follow (-f) keeps printing new lines until\n"
+    "its earlier runs. --follow keeps printing new lines until\n"
     "interrupted. --level LEVEL shows LEVEL and worse (error, warn, info,\n"
     "debug). --since TIME shows the lines from TIME on: an age (30s, 10m,\n"
     "2h, 1d) or a local time (2025-01-31, \"2025-01-31 12:00\",\n"
-    "2025-01-31T12:00:00Z). -n LINES shows only the last LINES.\n"
+    "2025-01-31T12:00:00Z). --lines LINES shows only the last LINES.\n"
     "\n"
     "--json: one object per line, {\"time\", \"level\", \"subsystem\",\n"
     "\"message\"} (\"time\" is ISO 8601 UTC, null for a line without one)\n";
