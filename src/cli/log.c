@@ -488,6 +488,12 @@ int cli_cmd_log(struct cli *cli, int argc, char **argv)
              home_path(home, "fastnd.log", path, sizeof(path)))
         rc = cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOT_FOUND,
                        "cannot find the fastn home: give --home DIR");
+    else if (access(path, F_OK) != 0 && errno == ENOENT)
+        rc = cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOT_FOUND,
+                       "no fastnd is running on %s, and it has no %s (the "
+                       "log of a detached fastnd): a fastnd run in the "
+                       "foreground logs to its standard error",
+                       home, path);
     else
         rc = show_file(cli, path, &o, true);
     fastn_status_free(st);

@@ -96,9 +96,9 @@ STARTED_PIDS+=("$L")
 wait_for grep -q listening "$OUT/listen.cmd" || fail "listen CMD did not register"
 fa call "$idb" /jcmd/1.0.0 <<<"echoed by cat" >/dev/null
 wait "$L" || fail "listen -n 1 -- cat exited $?"
-jq -e 'select(.event == "end") | .bytes == 16' "$OUT/listen.plain" >/dev/null ||
+jq -s -e 'any(.[]; .event == "end" and .bytes == 16)' "$OUT/listen.plain" >/dev/null ||
     fail "no end event with the bytes: $(cat "$OUT/listen.plain")"
-jq -e 'select(.event == "end") | .exit_code == 0' "$OUT/listen.cmd" >/dev/null ||
+jq -s -e 'any(.[]; .event == "end" and .exit_code == 0)' "$OUT/listen.cmd" >/dev/null ||
     fail "no end event for the command: $(cat "$OUT/listen.cmd")"
 [ "$(jq -r .event "$OUT/listen.cmd" | tr '\n' ' ')" = "listening stream end " ] ||
     fail "listen CMD events: $(cat "$OUT/listen.cmd")"
@@ -180,15 +180,15 @@ fastn --home "$C" id >/dev/null 2>&1
 printf '2025-01-31T12:00:00Z warn net: a line with \xc0\xaf and \xed\xa0\x80\n' \
     >>"$C/fastnd.log"
 jr log 0 --home "$C" log -n 5
-jq -e 'select(.level == "warn") | .message ==
-    "a line with \ufffd\ufffd and \ufffd\ufffd\ufffd"' "$OUT/log.$N" >/dev/null ||
+jq -s -e 'any(.[]; .level == "warn" and .message ==
+    "a line with \ufffd\ufffd and \ufffd\ufffd\ufffd")' "$OUT/log.$N" >/dev/null ||
     fail "a log line with an overlong form and a surrogate: $(cat "$OUT/log.$N")"
 jr status 0 --home "$C" status
 jq -e '(.home | endswith("/c.\ufffd\ufffd")) and
     (.log_file | endswith("/c.\ufffd\ufffd/fastnd.log"))' "$OUT/status.$N" \
     >/dev/null || fail "a home that is not UTF-8: $(cat "$OUT/status.$N")"
 jr log 0 --home "$A" log -n 2
-jq -e 'select(.time == null)' "$OUT/log.$N" >/dev/null ||
+jq -s -e 'all(.[]; .time == null)' "$OUT/log.$N" >/dev/null ||
     fail "a foreground daemon's stderr lines have no time: $(cat "$OUT/log.$N")"
 jr restart 0 --home "$C" restart
 jr stop 0 --home "$C" stop
