@@ -88,6 +88,34 @@ fastn --home "$H" connect "$(listen_addr "$B")" >/dev/null
 fastn --home "$B" connect "$(fastn --home "$H" id | sed -n 2p)" >/dev/null
 fastn --home "$H" chat send "$idb" "before the restart" | grep -q "^delivered" ||
     fail "chat before the restart"
+# connect to an explicit address: that one or an error naming it, also
+# while connected through another
+run 1 --home "$H" connect "/ip4/127.0.0.1/tcp/1/p2p/$idb"
+grep -q "cannot connect to $idb at /ip4/127.0.0.1/tcp/1/p2p/$idb: connection refused" "$ERR" ||
+    fail "connect to an address nothing listens on: $(cat "$OUT" "$ERR")"
+# a protocol the peer lacks: what it serves, and the nearest
+run 1 --home "$H" call "$idb" /fastn/chta/1.0.0 </dev/null
+grep -q "$idb does not support the protocol /fastn/chta/1.0.0 (did you mean /fastn/chat/1.0.0?); it serves: .*/ipfs/ping/1.0.0.*/fastn/chat/1.0.0" "$ERR" ||
+    fail "call to a protocol the peer lacks: $(cat "$ERR")"
+# listen on a plugin's protocol: refused, unless --balanced, which then
+# shares its streams with the plugin, each in turn
+run 1 --home "$B" listen /fastn/chat/1.0.0
+grep -q "/fastn/chat/1.0.0 is served by the plugin chat: fastn listen would take its streams away" "$ERR" ||
+    fail "listen on chat's protocol: $(cat "$ERR")"
+fastn --home "$B" listen /fastn/chat/1.0.0 --balanced -n 1 --json -- cat \
+    >"$TMPROOT/balanced" 2>&1 &
+L=$!
+STARTED_PIDS+=("$L")
+wait_for grep -q listening "$TMPROOT/balanced" || fail "listen --balanced: $(cat "$TMPROOT/balanced")"
+echoed=0
+for i in 1 2; do
+    got=$(echo "turn $i" | fastn --home "$H" call "$idb" /fastn/chat/1.0.0 2>/dev/null) || true
+    [ "$got" = "turn $i" ] && echoed=$((echoed + 1))
+done
+[ "$echoed" = 1 ] || fail "of 2 streams, $echoed went to the listener, want 1"
+wait "$L" || fail "listen --balanced -n 1 exited $?"
+pass "connect names the address that failed; call lists what the peer serves; listen --balanced shares a plugin's streams"
+
 # the upgrade: another fastnd renamed over the first one, as dpkg does
 cat >"$TMPROOT/v1/fastnd.new" <<EOF
 #!/bin/sh
