@@ -86,6 +86,9 @@ extern "C" {
     X(FASTN_ERR_NET_STREAM_LIMIT, -215,                                        \
       "too many streams on this connection; try again later")                  \
     X(FASTN_ERR_NET_DIAL_SELF, -216, "that PeerID is this daemon's own")       \
+    X(FASTN_ERR_NET_BUSY, -217,                                                \
+      "the peer is busy: it closed the connection before the handshake "       \
+      "(too many connections or handshakes); try again later")                 \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \
@@ -140,6 +143,15 @@ extern "C" {
       "the database file is damaged or is not a database")                     \
     X(FASTN_ERR_STORE_SQL, -506,                                               \
       "SQL error: bad syntax, or no such table or column")                     \
+    X(FASTN_ERR_STORE_TIMEOUT, -507,                                           \
+      "the SQL statement ran past its time limit and was stopped; split the "  \
+      "work into smaller statements (e.g. LIMIT, resuming from the last key)") \
+    X(FASTN_ERR_DISK_FULL, -508,                                               \
+      "the disk is full: nothing was written, and what was stored is kept; "   \
+      "free space on the disk that holds the fastn home, then try again")      \
+    X(FASTN_ERR_STORE_MEMORY, -509,                                            \
+      "the SQL statement needed more memory than the plugin's database may "   \
+      "use; finalize statements, bind smaller values, or use LIMIT")           \
     /* registry */                                                             \
     X(FASTN_ERR_SIGNATURE, -600,                                               \
       "bad signature: the file is not the one its publisher signed (altered "  \

@@ -43,7 +43,15 @@ static const char template_text[] =
     "# keepalive = 30\n"
     "# ping-timeout = 15\n"
     "# handshake-timeout = 10\n"
-    "# max-connections = 1024\n";
+    "# max-connections = 1024\n"
+    "# Inbound connections upgrading at once, in all and from one address\n"
+    "# (IPv4, or IPv6 /64); streams peers opened, open at once; MiB of\n"
+    "# output waiting in all connections before peers that do not read it\n"
+    "# must wait:\n"
+    "# max-handshakes = 256\n"
+    "# max-handshakes-per-address = 8\n"
+    "# max-inbound-streams = 16384\n"
+    "# max-connection-buffers = 64\n";
 
 const char *daemon_config_template(void)
 {
@@ -215,9 +223,50 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
     return false;
 }
 
+/* The swarm's limits: whole numbers in a range. Returns true when key
+ * is one of them (*rc: 0 or FASTN_ERR_INVAL with *max the top). */
+static bool apply_limit(struct daemon_config *cfg, const char *key,
+                        const char *v, int *rc, unsigned *max)
+{
+    static const struct {
+        const char *key;
+        size_t val, has;
+        unsigned max;
+    } keys[] = {
+        {"max-handshakes", offsetof(struct daemon_config, max_handshakes),
+         offsetof(struct daemon_config, has_max_handshakes), 1000000},
+        {"max-handshakes-per-address",
+         offsetof(struct daemon_config, max_handshakes_per_addr),
+         offsetof(struct daemon_config, has_max_handshakes_per_addr), 1000000},
+        {"max-inbound-streams",
+         offsetof(struct daemon_config, max_inbound_streams),
+         offsetof(struct daemon_config, has_max_inbound_streams), 10000000},
+        {"max-connection-buffers",
+         offsetof(struct daemon_config, max_connection_buffers),
+         offsetof(struct daemon_config, has_max_connection_buffers), 65536},
+    };
+    unsigned long n;
+
+    *rc = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key))
+            continue;
+        *max = keys[i].max;
+        if (!parse_number(v, keys[i].max, &n) || n == 0) {
+            *rc = FASTN_ERR_INVAL;
+            return true;
+        }
+        *(unsigned *)((char *)cfg + keys[i].val) = (unsigned)n;
+        *(bool *)((char *)cfg + keys[i].has) = true;
+        return true;
+    }
+    return false;
+}
+
 static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
                  char *v)
 {
+    unsigned max = 0;
     struct id_list l = {NULL, NULL, true};
     unsigned long n;
     unsigned id = 0;
@@ -249,6 +298,8 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         return rc ? fail(c, rc, "%s wants a whole number of seconds (%s)", key,
                          "0..86400")
                   : 0;
+    if (apply_limit(cfg, key, v, &rc, &max) || rc)
+        return rc ? fail(c, rc, "%s wants 1..%u", key, max) : 0;
     if (!strcmp(key, "max-connections")) {
         if (!parse_number(v, 1000000, &n) || n == 0)
             return fail(c, FASTN_ERR_INVAL, "max-connections wants 1..1000000");

@@ -17,6 +17,11 @@
  *   ping-timeout = 15            seconds an unanswered ping means dead
  *   handshake-timeout = 10       seconds from TCP connect to upgraded
  *   max-connections = 1024       network connections at once
+ *   max-handshakes = 256         inbound connections upgrading at once
+ *   max-handshakes-per-address = 8   ... from one IPv4 address or IPv6 /64
+ *   max-inbound-streams = 16384  streams peers opened, open at once
+ *   max-connection-buffers = 64  MiB of output waiting in all connections
+ *                                before peers that do not read must wait
  *
  * Unknown keys are logged and skipped, so a config written for a newer
  * fastnd still starts an older one; bad values are errors.
@@ -50,6 +55,14 @@ struct daemon_config {
     bool has_handshake_timeout, has_max_connections;
     unsigned idle_timeout, keepalive, ping_timeout, handshake_timeout;
     unsigned max_connections;
+    /* inbound connections upgrading at once (has_*: the file set it) */
+    bool has_max_handshakes;
+    unsigned max_handshakes;
+    /* the swarm's other limits (has_*: the file set them) */
+    bool has_max_handshakes_per_addr, has_max_inbound_streams;
+    bool has_max_connection_buffers;
+    unsigned max_handshakes_per_addr, max_inbound_streams;
+    unsigned max_connection_buffers; /* MiB */
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

@@ -200,10 +200,14 @@ struct peer_walk {
  * that many peers with long lists stay within IPC_MAX_RESPONSE. */
 #define PEERS_PROTO_BUDGET (1u << 20)
 
-static void count_peer(void *arg, const struct swarm_peer_info *info)
+/* How many peers swarm_foreach_peer() walks (kept by the swarm: a list
+ * of ten thousand is not walked twice). */
+static size_t peer_count(struct swarm *sw)
 {
-    (void)info;
-    ((struct peer_walk *)arg)->max++;
+    struct swarm_stats st;
+
+    swarm_get_stats(sw, &st);
+    return st.peers;
 }
 
 static void *copy_bytes(struct ipc_call *call, const void *p, size_t n,
@@ -249,7 +253,7 @@ int ipc_handle_list_peers(struct ipc_call *call, const P2pd__Pb__Request *req)
     (void)req;
     if (!call->host->swarm)
         return 0; /* no network: no peers */
-    swarm_foreach_peer(call->host->swarm, count_peer, &w);
+    w.max = peer_count(call->host->swarm);
     if (!w.max)
         return 0;
     w.infos = ipc_reply_alloc(&call->reply, w.max * sizeof(*w.infos));
@@ -341,7 +345,7 @@ int ipc_ext_peers(struct ipc_call *call, const Fastn__Request *req,
     (void)req;
     if (!call->host->swarm)
         return 0;
-    swarm_foreach_peer(call->host->swarm, count_peer, &w);
+    w.max = peer_count(call->host->swarm);
     if (!w.max)
         return 0;
     w.conns = ipc_reply_alloc(&call->reply, w.max * sizeof(*w.conns));
