@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -232,9 +233,49 @@ static int daemon_argv(pid_t pid, char ***argv, char **buf)
     return 0;
 }
 
-/* Runs the daemon's command line again; a detached fastnd exits 0 once
- * its socket listens, or 1 with the reason on stderr (passed on). */
-static int run_again(char **argv, int timeout_ms)
+/* The file the daemon (pid) runs, into out (n bytes): /proc/PID/exe,
+ * which is right also when its argv[0] was relative to another folder;
+ * after an upgrade renamed a new file over it, the link reads "PATH
+ * (deleted)": PATH is then the new one. Empty when unknown. */
+static void daemon_exe(pid_t pid, char *out, size_t n)
+{
+    static const char deleted[] = " (deleted)";
+    char link[64];
+    ssize_t len;
+
+    snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+    len = readlink(link, out, n - 1);
+    out[len > 0 ? len : 0] = '\0';
+    if (len > (ssize_t)strlen(deleted) &&
+        !strcmp(out + len - strlen(deleted), deleted))
+        out[len - strlen(deleted)] = '\0';
+    if (out[0] != '/')
+        out[0] = '\0';
+}
+
+/* The program that runs the daemon again, into exe (n bytes; "" for
+ * argv0 looked up on $PATH), asked before it is stopped: 0, or an exit
+ * code after saying why it cannot be run (nothing stopped then). */
+static int runnable(const struct fastn_status *st, char *exe, size_t n,
+                    const char *argv0)
+{
+    const char *prog;
+
+    daemon_exe((pid_t)st->pid, exe, n);
+    prog = exe[0] ? exe : argv0;
+    if (!strchr(prog, '/') || access(prog, X_OK) == 0)
+        return 0;
+    return cli_error(CLI_EXIT_FAIL, FASTN_ERR_DAEMON_START,
+                     "fastnd (pid %u) was started as %s, which cannot be run "
+                     "now (%s): nothing was stopped; stop it with fastn stop "
+                     "and start the fastnd you want",
+                     st->pid, prog, strerror(errno));
+}
+
+/* Runs the daemon's command line again (the program exe, else argv[0]);
+ * a detached fastnd exits 0 once its socket listens, or 1 with the
+ * reason on stderr (passed on). */
+static int run_again(const char *exe, char **argv, int timeout_ms)
 {
     posix_spawn_file_actions_t fa;
     int64_t deadline = now_ms() + timeout_ms;
@@ -244,26 +285,32 @@ static int run_again(char **argv, int timeout_ms)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    rc = strchr(argv[0], '/')
-             ? posix_spawn(&pid, argv[0], &fa, NULL, argv, environ)
+    rc = exe[0] || strchr(argv[0], '/')
+             ? posix_spawn(&pid, exe[0] ? exe : argv[0], &fa, NULL, argv,
+                           environ)
              : posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc)
         return cli_error(CLI_EXIT_FAIL, FASTN_ERR_DAEMON_START,
-                         "cannot run %s: %s", argv[0], strerror(rc));
+                         "fastnd stopped, but %s cannot be run again: %s; "
+                         "start fastnd with fastn id",
+                         exe[0] ? exe : argv[0], strerror(rc));
     while (waitpid(pid, &st, WNOHANG) == 0) {
         if (now_ms() >= deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             return cli_error(CLI_EXIT_FAIL, FASTN_ERR_DAEMON_START,
-                             "%s did not become ready in time", argv[0]);
+                             "fastnd stopped, and %s did not become ready "
+                             "again within %d s; see fastn log, or start "
+                             "fastnd with fastn id",
+                             argv[0], timeout_ms / 1000);
         }
         usleep(10000);
     }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return cli_error(CLI_EXIT_FAIL, FASTN_ERR_DAEMON_START,
-                         "%s could not start again (its reason is above); "
-                         "start it with fastn id",
+                         "fastnd stopped, and %s could not start again "
+                         "(its reason is above); start fastnd with fastn id",
                          argv[0]);
     return 0;
 }
@@ -293,13 +340,14 @@ static const char *not_restartable(const struct fastn_status *st, char *buf,
 
 /* After the stop: the new daemon, its status in *out. */
 static int started_again(struct cli *cli, const struct fastn_status *old,
-                         char **argv, struct fastn_status **out)
+                         const char *exe, char **argv,
+                         struct fastn_status **out)
 {
     struct fastn_client *c;
     int err, rc;
 
     /* systemd: this connection starts it (socket activation) */
-    if (!old->unit[0] && (rc = run_again(argv, wait_ms(cli))))
+    if (!old->unit[0] && (rc = run_again(exe, argv, wait_ms(cli))))
         return rc;
     if (!(c = cli_connect_running(cli, &err)))
         return cli_error(CLI_EXIT_FAIL, err,
@@ -354,7 +402,7 @@ int cli_cmd_restart(struct cli *cli, int argc, char **argv)
 {
     struct fastn_status *st = NULL, *now = NULL;
     struct fastn_client *c = NULL;
-    char *pos[1], why[1024], **again = NULL, *buf = NULL;
+    char *pos[1], why[1024], **again = NULL, *buf = NULL, exe[PATH_MAX] = "";
     bool none;
     int n, rc = cli_parse(cli, argc, argv, NULL, pos, 0, &n);
 
@@ -369,8 +417,10 @@ int cli_cmd_restart(struct cli *cli, int argc, char **argv)
                        "cannot read the command line of fastnd (pid %u): %s; "
                        "restart it as the user it runs as",
                        st->pid, fastn_strerror(rc));
+    if (!rc && !st->unit[0])
+        rc = runnable(st, exe, sizeof(exe), again[0]);
     if (!rc && !(rc = stop_daemon(cli, c, st)) &&
-        !(rc = started_again(cli, st, again, &now)))
+        !(rc = started_again(cli, st, exe, again, &now)))
         say_restarted(cli, st, now);
     fastn_status_free(now);
     fastn_status_free(st);

@@ -79,7 +79,8 @@ start_net "$B"
 idb=$(peer_id "$B")
 mkdir "$TMPROOT/v1"
 cp "$FASTND_BIN" "$TMPROOT/v1/fastnd"
-"$TMPROOT/v1/fastnd" --home "$H" --log-level debug ||
+# (started by a relative path, from another folder than fastn's)
+(cd "$TMPROOT" && v1/fastnd --home "$H" --log-level debug) ||
     fail "fastnd did not start detached"
 old=$(daemon_pid "$H")
 fastn --home "$H" plugin install "$CHAT" >/dev/null
@@ -131,7 +132,7 @@ jq -e --argjson old "$old" --arg id "$id" '.old_pid == $old and .pid != $old and
     fail "restart: $(cat "$OUT" "$ERR")"
 [ -f "$TMPROOT/v2-ran" ] || fail "the upgraded fastnd did not take over"
 ! alive "$old" || fail "the old fastnd ($old) still runs"
-tr '\0' ' ' <"/proc/$new/cmdline" | grep -q -- "--home $H --log-level debug" ||
+tr '\0' ' ' <"/proc/$new/cmdline" | grep -q -- " --home $H --log-level debug" ||
     fail "not its command line: $(tr '\0' ' ' <"/proc/$new/cmdline")"
 [ "$(fastn --home "$H" plugin list --json | jq -r '.plugins[0].state')" = running ] ||
     fail "chat does not run after the restart"
@@ -144,6 +145,19 @@ grep -q "reconnected to $idb" "$H/fastnd.log" || fail "no reconnect in the log"
 fastn --home "$B" chat send "$id" "after the restart" | grep -q "^delivered" ||
     fail "chat after the restart"
 pass "restart: pid $old then $new, the upgraded binary, plugins, data and peers kept"
+# a program that cannot be run again: refused before anything is stopped
+mkdir "$TMPROOT/v3"
+cp "$FASTND_BIN" "$TMPROOT/v3/fastnd"
+X=$(new_home)
+"$TMPROOT/v3/fastnd" --home "$X" || fail "fastnd in v3 did not start"
+xpid=$(daemon_pid "$X")
+rm "$TMPROOT/v3/fastnd"
+run 1 --home "$X" restart
+grep -q "fastnd (pid $xpid) was started as $TMPROOT/v3/fastnd, which cannot be run now (No such file or directory): nothing was stopped" "$ERR" ||
+    fail "restart with its program gone: $(cat "$ERR")"
+alive "$xpid" || fail "the daemon was stopped"
+run 0 --home "$X" stop
+pass "restart refuses, before stopping, when the daemon's program is gone"
 # a foreground daemon is left alone, with what to do instead
 run 1 --home "$B" restart
 grep -q "runs in the foreground of a terminal or another program: restart it there" "$ERR" ||
