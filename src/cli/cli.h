@@ -74,6 +74,8 @@ int cli_error(int exit, int err, const char *fmt, ...)
  * for a terminal: it may quote a peer), else fastn_strerror(err).
  * Returns CLI_EXIT_FAIL. */
 int cli_fail(struct fastn_client *c, int err);
+/* The same, with what to do (hint, may be NULL) after "; ". */
+int cli_fail_hint(struct fastn_client *c, int err, const char *hint);
 /* Bad usage: "fastn CMD: WHAT; see fastn CMD --help". Returns
  * CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *what);

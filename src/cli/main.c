@@ -167,7 +167,11 @@ static int split_globals(struct cli *cli, int argc, char **argv, char **out,
     for (int i = 1; i < argc; i++) {
         int g = 0;
         if (!rest && !strcmp(argv[i], "--version")) {
-            printf("fastn %s\n", fastn_version());
+            if (cli->json)
+                cli_emit(json_pack("{s:s,s:s}", "fastn", FASTN_VERSION,
+                                   "libfastn", fastn_version()));
+            else
+                printf("fastn %s\n", FASTN_VERSION);
             *rc = 0;
             return -1;
         }

@@ -156,6 +156,24 @@ int cli_fail_protocol(struct fastn_client *c, const char *peer,
     return CLI_EXIT_FAIL;
 }
 
+/* What to do when a dial failed so. */
+static const char *dial_hint(int err)
+{
+    switch (err) {
+    case FASTN_ERR_NET_REFUSED:
+    case FASTN_ERR_NET_UNREACHABLE:
+    case FASTN_ERR_TIMEOUT:
+    case FASTN_ERR_NET_HANDSHAKE:
+        return "is fastnd running there, and is that its address? `fastn "
+               "id` on that machine prints its addresses";
+    case FASTN_ERR_NET_WRONG_PEER:
+        return "another peer answers there: `fastn id` on that machine "
+               "prints its PeerID and addresses";
+    default:
+        return NULL;
+    }
+}
+
 int cli_cmd_connect(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
@@ -171,7 +189,7 @@ int cli_cmd_connect(struct cli *cli, int argc, char **argv)
         return CLI_EXIT_FAIL;
     rc = fastn_client_peer_connect(c, pos[0], peer);
     if (rc)
-        rc = cli_fail(c, rc);
+        rc = cli_fail_hint(c, rc, dial_hint(rc));
     else if (cli->json)
         cli_emit(json_pack("{s:o,s:o}", "peer_id", jstr(peer), "target",
                            jstr(pos[0])));

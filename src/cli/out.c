@@ -218,8 +218,14 @@ int cli_error(int exit, int err, const char *fmt, ...)
 
 int cli_fail(struct fastn_client *c, int err)
 {
+    return cli_fail_hint(c, err, NULL);
+}
+
+int cli_fail_hint(struct fastn_client *c, int err, const char *hint)
+{
     char remote[1024];
     const char *what = fastn_strerror(err);
+    const char *sep = hint ? "; " : "";
 
     /* the daemon's message may quote a plugin or a peer: escaped for a
      * terminal (JSON carries it as it is) */
@@ -229,11 +235,14 @@ int cli_fail(struct fastn_client *c, int err)
     else
         term_safe(c ? fastn_client_error_message(c) : "", remote,
                   sizeof(remote));
-    if (remote[0] && strstr(remote, what))
-        return cli_error(CLI_EXIT_FAIL, err, "%s", remote); /* it says all */
+    if (!hint)
+        hint = "";
+    if (remote[0] && strstr(remote, what)) /* it says all */
+        return cli_error(CLI_EXIT_FAIL, err, "%s%s%s", remote, sep, hint);
     if (remote[0])
-        return cli_error(CLI_EXIT_FAIL, err, "%s: %s", what, remote);
-    return cli_error(CLI_EXIT_FAIL, err, "%s", what);
+        return cli_error(CLI_EXIT_FAIL, err, "%s: %s%s%s", what, remote, sep,
+                         hint);
+    return cli_error(CLI_EXIT_FAIL, err, "%s%s%s", what, sep, hint);
 }
 
 int cli_usage_error(const char *cmd, const char *what)

@@ -198,6 +198,7 @@ jq -e '.how == "start" and .old_pid == null' "$OUT/restart.$N" >/dev/null ||
     fail "restart with none running: $(cat "$OUT/restart.$N")"
 jr stop 0 --home "$C" stop
 jr version 0 --home "$A" version
+jr version 0 --version
 jr config 0 --home "$C" config list
 jr config 0 --home "$C" config get listen
 jr doctor 0 --home "$A" doctor
