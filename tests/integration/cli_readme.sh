@@ -149,7 +149,7 @@ P=$TMPROOT/prefix
 make -C "$TOP" -s BUILD="$BUILD" SAN="${SAN:-}" install PREFIX="$P" \
     >"$TMPROOT/install.log" 2>&1 || fail "make install: $(tail -5 "$TMPROOT/install.log")"
 export PKG_CONFIG_PATH=$P/lib/pkgconfig LD_LIBRARY_PATH=$P/lib
-if nm "$P/lib/libfastn.a" 2>/dev/null | grep -q __asan_; then
+if nm "$P/lib/libfastn.a" 2>/dev/null | grep __asan_ >/dev/null; then
     cc() { command cc -fsanitize=address,undefined "$@"; } # a SAN build
 fi
 mkdir "$TMPROOT/ex"
