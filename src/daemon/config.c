@@ -32,7 +32,16 @@ static const char template_text[] =
     "# socket-group = fastn\n"
     "#\n"
     "# log-level = info\n"
+    "# Control connections at once (default: from the file descriptor\n"
+    "# limit, at most 1024; the last sixteenth kept for fastnd's user and\n"
+    "# root), and what one other user may hold:\n"
     "# max-clients = 1024\n"
+    "# max-clients-per-uid = 256\n"
+    "# max-handlers-per-client = 256\n"
+    "# max-handlers-per-uid = 1024\n"
+    "# max-pending-per-uid = 1024\n"
+    "# Seconds a connection may take to send its first request:\n"
+    "# request-timeout = 5\n"
     "# Network listen addresses (repeatable; default /ip4/0.0.0.0/tcp/4004\n"
     "# and /ip6/::/tcp/4004, or a free port when 4004 is taken):\n"
     "# listen = /ip4/0.0.0.0/tcp/4004\n"
@@ -205,6 +214,8 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
          offsetof(struct daemon_config, has_ping_timeout), 1},
         {"handshake-timeout", offsetof(struct daemon_config, handshake_timeout),
          offsetof(struct daemon_config, has_handshake_timeout), 1},
+        {"request-timeout", offsetof(struct daemon_config, request_timeout),
+         offsetof(struct daemon_config, has_request_timeout), 1},
     };
     unsigned long n;
 
@@ -223,8 +234,9 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
     return false;
 }
 
-/* The swarm's limits: whole numbers in a range. Returns true when key
- * is one of them (*rc: 0 or FASTN_ERR_INVAL with *max the top). */
+/* The swarm's and the control clients' limits: whole numbers in a range.
+ * Returns true when key is one of them (*rc: 0 or FASTN_ERR_INVAL with
+ * *max the top). */
 static bool apply_limit(struct daemon_config *cfg, const char *key,
                         const char *v, int *rc, unsigned *max)
 {
@@ -244,6 +256,20 @@ static bool apply_limit(struct daemon_config *cfg, const char *key,
         {"max-connection-buffers",
          offsetof(struct daemon_config, max_connection_buffers),
          offsetof(struct daemon_config, has_max_connection_buffers), 65536},
+        {"max-clients", offsetof(struct daemon_config, max_clients),
+         offsetof(struct daemon_config, has_max_clients), 1000000},
+        {"max-clients-per-uid",
+         offsetof(struct daemon_config, max_clients_per_uid),
+         offsetof(struct daemon_config, has_max_clients_per_uid), 1000000},
+        {"max-handlers-per-client",
+         offsetof(struct daemon_config, max_handlers_per_client),
+         offsetof(struct daemon_config, has_max_handlers_per_client), 1000000},
+        {"max-handlers-per-uid",
+         offsetof(struct daemon_config, max_handlers_per_uid),
+         offsetof(struct daemon_config, has_max_handlers_per_uid), 1000000},
+        {"max-pending-per-uid",
+         offsetof(struct daemon_config, max_pending_per_uid),
+         offsetof(struct daemon_config, has_max_pending_per_uid), 1000000},
     };
     unsigned long n;
 
@@ -299,18 +325,12 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
                          "0..86400")
                   : 0;
     if (apply_limit(cfg, key, v, &rc, &max) || rc)
-        return rc ? fail(c, rc, "%s wants 1..%u", key, max) : 0;
+        return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max) : 0;
     if (!strcmp(key, "max-connections")) {
         if (!parse_number(v, 1000000, &n) || n == 0)
             return fail(c, FASTN_ERR_INVAL, "max-connections wants 1..1000000");
         cfg->max_connections = (unsigned)n;
         cfg->has_max_connections = true;
-        return 0;
-    }
-    if (!strcmp(key, "max-clients")) {
-        if (!parse_number(v, 65536, &n) || n == 0)
-            return fail(c, FASTN_ERR_INVAL, "max-clients wants 1..65536");
-        cfg->max_clients = (unsigned)n;
         return 0;
     }
     log_msg(LOG_WARN, "config", "line %u: unknown key '%s' skipped", c->lineno,

@@ -238,6 +238,8 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
                  "change --listen or the config's listen");
     if (!rc)
         rc = router_new(&d->loop, d->swarm, &d->router);
+    if (!rc) /* each spliced stream holds a descriptor (fds.c) */
+        router_set_max_splices(d->router, d->fds.max_splices);
     if (rc) {
         if (!err[0])
             snprintf(err, errlen, "cannot start the network: %s",

@@ -1,7 +1,8 @@
 /*
  * Control requests about peers and connections: CONNECT, DISCONNECT and
  * LIST_PEERS (as go-libp2p-daemon answers them), and the fastn extension's
- * PEERS (with details), PING and the network part of STATUS.
+ * PEERS (with details), PING and the network part of STATUS. DISCONNECT
+ * is for admins (dispatch.c's table); the others for every client.
  *
  * CONNECT and PING are deferred (ipc_call_defer): the handler starts the
  * work and the swarm's callback answers; both are ordered, so a client
@@ -24,19 +25,6 @@ int ipc_no_network(struct ipc_call *call)
 {
     ipc_reply_set_msg(&call->reply, "fastnd runs without a network here");
     return FASTN_ERR_UNSUPPORTED;
-}
-
-int ipc_need_admin(struct ipc_call *call, const char *what)
-{
-    if (call->session->admit == IPC_ADMIN)
-        return 0;
-    /* after the code's own text ("this request needs an admin client"):
-     * what was refused and how to be admitted */
-    ipc_reply_set_msg(&call->reply,
-                      "%s: run it as the daemon's user or root, or add "
-                      "your group to admin-gids in the daemon's config",
-                      what);
-    return FASTN_ERR_ADMIN_ONLY;
 }
 
 int ipc_req_peer(struct ipc_call *call, const ProtobufCBinaryData *b,
@@ -67,7 +55,8 @@ struct connect_ctx {
     struct swarm *swarm;
     struct multiaddr addrs[MAX_ADDRS];
     size_t n;
-    bool exact; /* ConnectRequest.exact: those addresses or fail */
+    bool exact;    /* ConnectRequest.exact: those addresses or fail */
+    bool remember; /* an admin's: its addresses go to the address book */
 };
 
 /* "cannot connect to PEER: why", naming the address for an exact
@@ -95,7 +84,9 @@ static void connect_done(void *arg, int err)
 
     if (err)
         connect_error(&dc->reply, ctx, err);
-    else if (!ctx->exact) /* remembered also when a connection was there */
+    /* also when a connection was there already (an exact one dialed
+     * them, and the swarm keeps the address that worked) */
+    else if (ctx->remember && !ctx->exact)
         swarm_remember(ctx->swarm, &ctx->peer, ctx->addrs, ctx->n);
     free(ctx);
     ipc_call_finish(dc, err);
@@ -145,6 +136,10 @@ int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req)
     memcpy(ctx->addrs, addrs, n * sizeof(*addrs));
     ctx->n = n;
     ctx->exact = req->connect->has_exact && req->connect->exact && n > 0;
+    /* A non-admin's addresses are used, but go to the shared address book
+     * only as the swarm dials them successfully: never unverified ones
+     * next to the owner's peers (a reused connection proves nothing). */
+    ctx->remember = call->session->admit == IPC_ADMIN;
     if (!err)
         err = (ctx->exact ? swarm_connect_exact : swarm_connect)(
             call->host->swarm, &ctx->peer, addrs, n,

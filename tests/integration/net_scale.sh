@@ -14,7 +14,10 @@ N=500
 # keeps freed memory
 PER_CONN=16
 [ "${SAN:-}" = 1 ] && PER_CONN=64
-ulimit -n $((N + 1024))
+# file descriptors for the peers and the clients, and enough that the
+# limits the daemon derives from them (daemon/fds.c) are the defaults
+# (max-handshakes 256 needs max-connections 1024)
+ulimit -n $((4 * N + 1024))
 A=$(new_home)
 B=$(new_home)
 start_net "$A"

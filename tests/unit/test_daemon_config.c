@@ -91,7 +91,7 @@ TEST(swarm_limit_keys)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CHECK(parse(&c, bad[i], err) < 0);
-        CHECK(strstr(err, "wants 1..") != NULL);
+        CHECK(strstr(err, "wants a whole number 1..") != NULL);
         daemon_config_cleanup(&c);
     }
 }
