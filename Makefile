@@ -135,6 +135,23 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(CORE_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
 
+# the CLI's modules (all but its main) in its unit test and fuzz target
+CLI_TEST_OBJS := $(call obj,$(filter-out src/cli/main.c,$(CLI_SRCS)) \
+	$(CLI_DAEMON_SRCS))
+$(BUILD)/tests/unit/test_cli: $(BUILD)/obj/tests/unit/test_cli.o \
+		$(CLI_TEST_OBJS) $(CORE_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+$(BUILD)/fuzz/replay_cli_text: $(BUILD)/obj/fuzz/fuzz_cli_text.o \
+		$(BUILD)/obj/fuzz/replay_main.o $(CLI_TEST_OBJS) $(CORE_LIB) \
+		$(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+$(BUILD)/fuzz/fuzz_cli_text: $(BUILD)/obj/fuzz/fuzz_cli_text.o \
+		$(CLI_TEST_OBJS) $(CORE_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer $^ -o $@ $(LIBS)
+
 # --- integration helpers: tests/integration/*.c, one program each ---------
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(ITEST_SRCS))

@@ -1,9 +1,8 @@
 /*
  * fastn chat send PEER TEXT, fastn chat log [PEER]: thin aliases of
  * `fastn plugin call chat send|log ...` for the chat plugin. The
- * plugin answers lines of text; --json turns them into objects (the
- * plugin's line format is in plugins/chat/chat.c, log_line and
- * resolve_pending).
+ * plugin answers lines of text; --json turns them into objects
+ * (parse.c).
  */
 #include <string.h>
 
@@ -46,73 +45,6 @@ static int join(char *out, size_t cap, char **words, int n)
     return (int)len;
 }
 
-/* "delivered ID" or "queued ID: why" as an object. */
-static json_t *send_json(const char *p, size_t n)
-{
-    const char *sp = memchr(p, ' ', n);
-    size_t id_len;
-
-    if (!sp)
-        return json_pack("{s:n,s:n,s:o}", "status", "id", "message",
-                         jstrn(p, n));
-    id_len = strcspn(sp + 1, ":\n");
-    if (id_len > n - (size_t)(sp + 1 - p))
-        id_len = n - (size_t)(sp + 1 - p);
-    return json_pack("{s:o,s:o,s:o}", "status", jstrn(p, (size_t)(sp - p)),
-                     "id", jstrn(sp + 1, id_len), "message", jstrn(p, n));
-}
-
-/* One log line: "YYYY-MM-DD HH:MM:SS  -> PEER  TEXT[  [state]]". */
-static json_t *log_line_json(const char *l, size_t n)
-{
-    static const char *const states[] = {"  [delivered]", "  [queued]"};
-    const char *peer, *gap, *text;
-    json_t *state = json_null();
-    char when[32];
-    bool out;
-
-    if (n < 24 || l[19] != ' ' || l[20] != ' ' || l[23] != ' ')
-        return NULL;
-    out = l[21] == '-' && l[22] == '>';
-    snprintf(when, sizeof(when), "%.10sT%.8sZ", l, l + 11);
-    peer = l + 24;
-    gap = memmem(peer, n - 24, "  ", 2);
-    if (!gap)
-        return NULL;
-    text = gap + 2;
-    n -= (size_t)(text - l);
-    for (size_t i = 0; out && i < 2; i++) {
-        size_t k = strlen(states[i]);
-        if (n >= k && !memcmp(text + n - k, states[i], k)) {
-            json_decref(state);
-            state = json_string(i ? "queued" : "delivered");
-            n -= k;
-        }
-    }
-    return json_pack("{s:o,s:s,s:o,s:o,s:o}", "time", jstr(when), "direction",
-                     out ? "out" : "in", "peer_id",
-                     jstrn(peer, (size_t)(gap - peer)), "text", jstrn(text, n),
-                     "state", state);
-}
-
-static json_t *log_json(const char *p, size_t n)
-{
-    json_t *a = json_array();
-
-    while (n) {
-        const char *nl = memchr(p, '\n', n);
-        size_t len = nl ? (size_t)(nl - p) : n;
-        json_t *m = log_line_json(p, len);
-        if (m)
-            json_array_append_new(a, m);
-        else if (len) /* a line of another form: kept as text */
-            json_array_append_new(a, json_pack("{s:o}", "text", jstrn(p, len)));
-        p += len + (nl ? 1 : 0);
-        n -= len + (nl ? 1 : 0);
-    }
-    return json_pack("{s:o}", "messages", a);
-}
-
 static int run_call(struct cli *cli, const char *method, const char *arg)
 {
     struct fastn_client *c = cli_connect(cli);
@@ -132,8 +64,9 @@ static int run_call(struct cli *cli, const char *method, const char *arg)
     else if (rc)
         rc = cli_fail(c, rc);
     else if (cli->json)
-        cli_emit(!strcmp(method, "send") ? send_json((const char *)out, n)
-                                         : log_json((const char *)out, n));
+        cli_emit(!strcmp(method, "send")
+                     ? cli_chat_send_json((const char *)out, n)
+                     : cli_chat_log_json((const char *)out, n));
     else
         rc = cli_plugin_print_result(cli, out, n, true); /* lines of text */
     fastn_free(out);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -35,6 +36,13 @@ struct cli_command {
 extern const struct cli_command cli_commands[];
 extern const size_t cli_n_commands;
 const struct cli_command *cli_command_find(const char *name);
+/* help.c: fastn's usage (the commands and global options) into f; the
+ * usage of name, or fastn's (name NULL), on stdout (--json: {"command",
+ * "usage"} or {"commands": [{"name", "summary"}]}); an unknown command,
+ * with the nearest suggested (returns CLI_EXIT_USAGE). */
+void cli_usage(FILE *f);
+int cli_help_for(struct cli *cli, const char *name);
+int cli_unknown_command(const char *name);
 
 /* --- output (out.c) ---------------------------------------------------------
  * Text for people goes to stdout (results) and stderr (notes, errors).
@@ -178,6 +186,42 @@ extern const char cli_plugin_usage[], cli_notify_usage[], cli_chat_usage[];
 extern const char cli_forward_usage[], cli_expose_usage[], cli_perf_usage[];
 extern const char cli_stop_usage[], cli_restart_usage[], cli_config_usage[];
 extern const char cli_log_usage[], cli_doctor_usage[];
+
+/* --- parse.c: text from outside, as JSON ----------------------------------
+ * Every input is bounded by its length; what comes out is valid JSON
+ * whatever the bytes (fuzz/fuzz_cli_text.c). */
+
+/* The chat plugin's answer to send ("delivered ID", "queued ID: why")
+ * as {"status", "id", "message"}, and to log (its lines) as
+ * {"messages": [{"time", "direction", "peer_id", "text", "state"}]}. */
+json_t *cli_chat_send_json(const char *p, size_t n);
+json_t *cli_chat_log_json(const char *p, size_t n);
+
+/* A line of the daemon's log: "2025-01-31T12:00:00Z LEVEL subsys: msg"
+ * (a file), "LEVEL subsys: msg" (stderr) or anything else. */
+#define CLI_LOG_LEVELS 5
+extern const char *const cli_log_levels[CLI_LOG_LEVELS]; /* error..trace */
+struct cli_log_line {
+    time_t t;                 /* 0: none */
+    int level;                /* index in cli_log_levels, -1: unknown */
+    const char *subsys, *msg; /* into the line; subsys may be NULL */
+    size_t subsys_len;
+};
+/* The index of a level's name (n bytes at s), or -1. */
+int cli_log_level(const char *s, size_t n);
+/* Parses the NUL-terminated line l (pointers into it). */
+void cli_log_parse(const char *l, struct cli_log_line *out);
+/* {"time", "level", "subsystem", "message"}. */
+json_t *cli_log_line_json(const struct cli_log_line *ln);
+/* One entry of journalctl -o json (n bytes) as the same object, or NULL
+ * when it is not one. */
+json_t *cli_journal_json(const char *text, size_t n);
+
+/* The key of a config line ("  key = value  # note") into out (n bytes:
+ * "key\0value"), *value pointing at its trimmed value; false for a
+ * comment, a blank line or a key that does not fit. */
+bool cli_config_line_key(const char *line, char *out, size_t n,
+                         const char **value);
 
 /* plugin.c: prints a plugin call's answer: as bytes, exact, into a pipe
  * or file; escaped (util/term.h) when lines is set (text for people, as

@@ -96,38 +96,6 @@ static bool is_key(const struct conf *f, const char *key)
     return false;
 }
 
-/* The key of a setting line ("  key = value  # note"), into out; false
- * for a comment or blank line. *value gets the value, trimmed (in out
- * too: out holds "key\0value"). */
-static bool line_key(const char *line, char *out, size_t n, const char **value)
-{
-    const char *eq, *s = line;
-    size_t klen, vlen;
-    char *v;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s == '#' || !*s || !(eq = strchr(s, '=')))
-        return false;
-    klen = (size_t)(eq - s);
-    while (klen && (s[klen - 1] == ' ' || s[klen - 1] == '\t'))
-        klen--;
-    if (!klen || klen + 2 > n)
-        return false;
-    memcpy(out, s, klen);
-    out[klen] = '\0';
-    v = out + klen + 1;
-    snprintf(v, n - klen - 1, "%s", eq + 1);
-    v[strcspn(v, "#\r")] = '\0';
-    while (*v == ' ' || *v == '\t')
-        memmove(v, v + 1, strlen(v));
-    vlen = strlen(v);
-    while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-        v[--vlen] = '\0';
-    *value = v;
-    return true;
-}
-
 /* The file the daemon reads: the running one's, else HOME/config. An
  * administrator's file (--config) that is a link is edited where it
  * points. */
@@ -207,7 +175,8 @@ static json_t *values_of(const struct conf *f, const char *key)
     const char *v;
 
     for (size_t i = 0; i < f->n_lines; i++)
-        if (line_key(f->lines[i], buf, sizeof(buf), &v) && !strcmp(buf, key))
+        if (cli_config_line_key(f->lines[i], buf, sizeof(buf), &v) &&
+            !strcmp(buf, key))
             json_array_append_new(a, jstr(v));
     return a;
 }
@@ -298,8 +267,8 @@ static char *edited(const struct conf *f, const char *key, const char *value)
     if (!(out = malloc(cap)))
         return NULL;
     for (size_t i = 0; i < f->n_lines; i++) {
-        bool mine =
-            line_key(f->lines[i], buf, sizeof(buf), &v) && !strcmp(buf, key);
+        bool mine = cli_config_line_key(f->lines[i], buf, sizeof(buf), &v) &&
+                    !strcmp(buf, key);
         if (mine && !placed)
             len += (size_t)sprintf(out + len, "%s = %s\n", key, value);
         placed |= mine;

@@ -40,8 +40,6 @@ const char cli_log_usage[] =
     "--json: one object per line, {\"time\", \"level\", \"subsystem\",\n"
     "\"message\"} (\"time\" is ISO 8601 UTC, null for a line without one)\n";
 
-static const char *const levels[] = {"error", "warn", "info", "debug", "trace"};
-
 struct logopts {
     int level;    /* show this and worse: index in levels */
     time_t since; /* 0: all */
@@ -55,14 +53,6 @@ static void on_stop(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-static int level_of(const char *s, size_t n)
-{
-    for (int i = 0; i < 5; i++)
-        if (strlen(levels[i]) == n && !strncmp(s, levels[i], n))
-            return i;
-    return -1;
 }
 
 /* "30s", "10m", "2h", "1d", "YYYY-MM-DD[ HH:MM[:SS]]" (local),
@@ -101,67 +91,22 @@ static int parse_since(const char *s, time_t *out)
     return 0;
 }
 
-/* One line of the file: its time (0: none), level (-1: unknown) and
- * where the subsystem and message start. */
-struct line {
-    time_t t;
-    int level;
-    const char *subsys, *msg;
-    size_t subsys_len;
-};
-
-static void parse_line(const char *l, struct line *out)
-{
-    struct tm tm = {0};
-    const char *p = l, *sp, *colon;
-
-    memset(out, 0, sizeof(*out));
-    out->level = -1;
-    out->msg = l;
-    if (strlen(l) > 21 && l[20] == ' ' &&
-        strptime(l, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-        out->t = timegm(&tm);
-        p = l + 21;
-    }
-    if (!(sp = strchr(p, ' ')) ||
-        (out->level = level_of(p, (size_t)(sp - p))) < 0)
-        return;
-    if ((colon = strstr(sp + 1, ": "))) {
-        out->subsys = sp + 1;
-        out->subsys_len = (size_t)(colon - sp - 1);
-        out->msg = colon + 2;
-    } else {
-        out->msg = sp + 1;
-    }
-}
-
-static bool wanted(const struct logopts *o, const struct line *ln)
+static bool wanted(const struct logopts *o, const struct cli_log_line *ln)
 {
     if (ln->level > o->level)
         return false;
     return !o->since || !ln->t || ln->t >= o->since;
 }
 
-static void print_line(struct cli *cli, const char *l, const struct line *ln)
+static void print_line(struct cli *cli, const char *l,
+                       const struct cli_log_line *ln)
 {
-    char when[32];
-    struct tm tm;
-
     if (!cli->json) {
         term_fputs(l, stdout, 0); /* a peer's text may be quoted in it */
         putchar('\n');
         return;
     }
-    if (ln->t) {
-        gmtime_r(&ln->t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
-    cli_emit(json_pack(
-        "{s:o,s:o,s:o,s:o}", "time", ln->t ? json_string(when) : json_null(),
-        "level", ln->level >= 0 ? json_string(levels[ln->level]) : json_null(),
-        "subsystem",
-        ln->subsys ? jstrn(ln->subsys, ln->subsys_len) : json_null(), "message",
-        jstr(ln->msg)));
+    cli_emit(cli_log_line_json(ln));
 }
 
 /* --- a file ---------------------------------------------------------------
@@ -195,7 +140,7 @@ static void read_lines(struct cli *cli, FILE *f, const struct logopts *o,
     char *l = NULL;
     size_t cap = 0;
     ssize_t n;
-    struct line ln;
+    struct cli_log_line ln;
 
     while ((n = getline(&l, &cap, f)) > 0) {
         if (l[n - 1] != '\n') { /* half a line: read it again later */
@@ -203,7 +148,7 @@ static void read_lines(struct cli *cli, FILE *f, const struct logopts *o,
             break;
         }
         l[n - 1] = '\0';
-        parse_line(l, &ln);
+        cli_log_parse(l, &ln);
         if (!wanted(o, &ln))
             continue;
         if (r)
@@ -218,11 +163,11 @@ static void read_lines(struct cli *cli, FILE *f, const struct logopts *o,
 
 static void print_last(struct cli *cli, struct ring *r)
 {
-    struct line ln;
+    struct cli_log_line ln;
 
     for (long i = 0; i < r->n; i++) {
         char *l = r->v[(r->head + i) % r->cap];
-        parse_line(l, &ln);
+        cli_log_parse(l, &ln);
         print_line(cli, l, &ln);
         free(l);
     }
@@ -326,70 +271,12 @@ static void journal_args(const struct fastn_status *st, const struct logopts *o,
     argv[n] = NULL;
 }
 
-/* A journal field's text: journalctl -o json gives a string, or an
- * array of byte values when the text is not UTF-8 (made text as jstr
- * does, later), into buf (n bytes); NULL when absent. */
-static const char *journal_text(json_t *v, char *buf, size_t n)
-{
-    size_t i, len = 0;
-    json_t *b;
-
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (!json_is_array(v) || n == 0)
-        return NULL;
-    json_array_foreach(v, i, b)
-    {
-        if (len + 1 < n && json_is_integer(b) && json_integer_value(b) > 0 &&
-            json_integer_value(b) < 256)
-            buf[len++] = (char)json_integer_value(b);
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
-/* One journal entry (-o json) as our line object. */
-static void journal_entry(const char *text)
-{
-    static const int prio_level[] = {0, 0, 0, 0, 1, 1, 2, 3};
-    static char bytes[8192];
-    json_t *e = json_loads(text, 0, NULL), *o;
-    const char *msg =
-        journal_text(json_object_get(e, "MESSAGE"), bytes, sizeof(bytes));
-    const char *p = json_string_value(json_object_get(e, "PRIORITY"));
-    const char *us =
-        json_string_value(json_object_get(e, "__REALTIME_TIMESTAMP"));
-    const char *colon = msg ? strstr(msg, ": ") : NULL;
-    char when[32] = "";
-    struct tm tm;
-    time_t t;
-
-    if (!e)
-        return;
-    if (us && (t = (time_t)(strtoll(us, NULL, 10) / 1000000)) > 0) {
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
-    o = json_pack("{s:o,s:o,s:o,s:o}", "time",
-                  when[0] ? json_string(when) : json_null(), "level",
-                  p && p[0] >= '0' && p[0] <= '7'
-                      ? json_string(levels[prio_level[p[0] - '0']])
-                      : json_null(),
-                  "subsystem",
-                  colon ? jstrn(msg, (size_t)(colon - msg)) : json_null(),
-                  "message",
-                  jstr(colon ? colon + 2
-                       : msg ? msg
-                             : ""));
-    cli_emit(o);
-    json_decref(e);
-}
-
 static int show_journal(struct cli *cli, const struct fastn_status *st,
                         const struct logopts *o)
 {
     char *argv[16], bufs[4][64], *l = NULL;
     size_t cap = 0;
+    ssize_t len;
     int pfd[2], status;
     pid_t pid;
     FILE *in;
@@ -414,8 +301,11 @@ static int show_journal(struct cli *cli, const struct fastn_status *st,
     }
     close(pfd[1]);
     in = fdopen(pfd[0], "r");
-    while (in && getline(&l, &cap, in) > 0)
-        journal_entry(l);
+    while (in && (len = getline(&l, &cap, in)) > 0) {
+        json_t *o = cli_journal_json(l, (size_t)len);
+        if (o)
+            cli_emit(o);
+    }
     free(l);
     if (in)
         fclose(in);
@@ -445,8 +335,8 @@ static int log_args(struct cli *cli, int argc, char **argv, struct logopts *o)
     o->level = 4; /* everything */
     if (rc)
         return rc;
-    if (level_s &&
-        ((o->level = level_of(level_s, strlen(level_s))) < 0 || o->level > 3))
+    if (level_s && ((o->level = cli_log_level(level_s, strlen(level_s))) < 0 ||
+                    o->level > 3))
         return cli_usage_error(argv[0],
                                "--level wants error, warn, info or debug");
     if (since_s && parse_since(since_s, &o->since))
