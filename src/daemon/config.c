@@ -62,6 +62,11 @@ static const char template_text[] =
     "# max-inbound-streams = 16384\n"
     "# max-connection-buffers = 64\n";
 
+const char *daemon_config_template(void)
+{
+    return template_text;
+}
+
 void daemon_config_init(struct daemon_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
