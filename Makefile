@@ -44,6 +44,8 @@ LIBS := $(PKG_LIBS) -lm -lpthread
 FASTND_MAIN := src/daemon/main.c
 FASTN_WASM_MAIN := src/wasm/main.c
 CLI_SRCS := $(wildcard src/cli/*.c)
+# fastn validates `fastn config set` with the daemon's own parser
+CLI_DAEMON_SRCS := src/daemon/config.c
 CLIENT_SRCS := $(wildcard src/lib/*.c) $(wildcard src/util/*.c)
 
 PROTOS := $(wildcard src/*/*.proto)
@@ -119,7 +121,7 @@ $(CLIENT_SO): $(CLIENT_PIC_OBJS)
 $(FASTND): $(call obj,$(FASTND_MAIN)) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
-$(FASTN): $(call obj,$(CLI_SRCS)) $(CLIENT_LIB)
+$(FASTN): $(call obj,$(CLI_SRCS) $(CLI_DAEMON_SRCS)) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CLIENT_PKG_LIBS) $(CLI_PKG_LIBS)
 $(FASTN_WASM): $(call obj,$(FASTN_WASM_MAIN)) $(CORE_LIB)
@@ -132,6 +134,23 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(CORE_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+
+# the CLI's modules (all but its main) in its unit test and fuzz target
+CLI_TEST_OBJS := $(call obj,$(filter-out src/cli/main.c,$(CLI_SRCS)) \
+	$(CLI_DAEMON_SRCS))
+$(BUILD)/tests/unit/test_cli: $(BUILD)/obj/tests/unit/test_cli.o \
+		$(CLI_TEST_OBJS) $(CORE_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+$(BUILD)/fuzz/replay_cli_text: $(BUILD)/obj/fuzz/fuzz_cli_text.o \
+		$(BUILD)/obj/fuzz/replay_main.o $(CLI_TEST_OBJS) $(CORE_LIB) \
+		$(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+$(BUILD)/fuzz/fuzz_cli_text: $(BUILD)/obj/fuzz/fuzz_cli_text.o \
+		$(CLI_TEST_OBJS) $(CORE_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer $^ -o $@ $(LIBS)
 
 # --- integration helpers: tests/integration/*.c, one program each ---------
 ITEST_SRCS := $(wildcard tests/integration/*.c)

@@ -4,9 +4,11 @@
 # Commands, subcommands and options come from fastn's own help (`fastn
 # --help`, `fastn help CMD`), so they are those of the fastn installed.
 # Plugin names, PeerIDs, trusted keys and registries come from the
-# running daemon (`fastn plugin list --json`, `fastn peers --json`, ...), asked with --no-autostart and a
-# short timeout: completing never starts a daemon nor hangs. The --home
-# or --socket already typed on the line is passed on. No jq: the JSON is
+# running daemon (`fastn plugin list --json`, `fastn peers --json`, ...),
+# config keys from `fastn config list --json`, asked with --no-autostart
+# and a short timeout: completing never starts a daemon nor hangs. The
+# --home or --socket already typed on the line (before or after the
+# command) is passed on. No jq: the JSON is
 # fastn's own, one key per field, read with sed.
 
 # fastn with the line's global options, never autostarting.
@@ -59,6 +61,12 @@ _fastn_names() {
     _fastn_ask "$1" list --json | _fastn_json_values name
 }
 
+# The config keys fastnd knows (fastn config list reads the file; it
+# starts no daemon)
+_fastn_config_keys() {
+    _fastn_ask config list --json | _fastn_json_values key
+}
+
 _fastn() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=""
     local i w cmd="" cmd_i=0 sub=""
@@ -95,7 +103,12 @@ _fastn() {
         COMPREPLY=($(compgen -f -- "$cur"))
         return
         ;;
-    --timeout | -c | -i | -n | --max | --limit | --upload | --download)
+    --timeout | -c | -i | -n | --max | --limit | --upload | --download | \
+        --lines | --since | -S)
+        return
+        ;;
+    --level | -l)
+        COMPREPLY=($(compgen -W "error warn info debug" -- "$cur"))
         return
         ;;
     --allow | --from)
@@ -110,7 +123,7 @@ _fastn() {
     if [ -z "$cmd" ]; then
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--home --socket --no-autostart
-                --timeout --json --help --version" -- "$cur"))
+                --no-create --timeout --json --help --version" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_fastn_commands)" -- "$cur"))
         fi
@@ -118,13 +131,18 @@ _fastn() {
     fi
 
     # the command's positional words so far (options and their values
-    # left out; "--" ends the options of listen)
+    # left out; "--" ends the options of listen); global options may
+    # come after the command too
     for ((i = cmd_i + 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         case "$w" in
+        --home | --socket)
+            _fastn_globals+=("$w" "${COMP_WORDS[i + 1]}")
+            ((i++))
+            ;;
         -c | -i | -n | --max | --limit | --upload | --download | --protocol | \
-            --allow | --serves | --withhold | --grant | --from | --name | \
-            --key | --output) ((i++)) ;;
+            --allow | --serves | --withhold | --grant | --timeout | --level | \
+            -l | --since | -S | --lines | --from | --name | --key | --output) ((i++)) ;;
         -*) ;;
         *) pos+=("$w") ;;
         esac
@@ -147,6 +165,14 @@ _fastn() {
     forward)
         [ ${#pos[@]} -eq 1 ] &&
             COMPREPLY=($(compgen -W "$(_fastn_peers)" -- "$cur"))
+        ;;
+    config)
+        sub=${pos[0]:-}
+        if [ -z "$sub" ]; then
+            COMPREPLY=($(compgen -W "$(_fastn_subcommands "$cmd")" -- "$cur"))
+        elif [ "$sub" != list ] && [ ${#pos[@]} -eq 1 ]; then
+            COMPREPLY=($(compgen -W "$(_fastn_config_keys)" -- "$cur"))
+        fi
         ;;
     plugin | chat | notifications | trust | registry)
         sub=${pos[0]:-}

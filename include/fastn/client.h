@@ -160,6 +160,17 @@ struct fastn_status {
     uint64_t handshakes;    /* connections upgraded since start */
     uint32_t pending;       /* connections still upgrading */
     uint64_t streams_total; /* streams since start */
+    /* How the daemon runs ("" / 0 from a daemon older than these): */
+    char log_target[16];  /* "file", "journal" or "stderr" */
+    char *log_file;       /* the log's file, "" when it has none */
+    char *config;         /* the config file it reads */
+    char unit[256];       /* its systemd unit, "" when none */
+    int user_unit;        /* the unit is a user's (systemctl --user) */
+    int socket_activated; /* its control socket was passed in */
+    int foreground;       /* not detached (a service manager, a terminal) */
+    /* config keys it takes from the config file only when it starts */
+    size_t n_restart_keys;
+    char **restart_keys;
 };
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as
@@ -168,6 +179,20 @@ struct fastn_status {
 FASTN_API int fastn_client_status(struct fastn_client *c,
                                   struct fastn_status **out);
 FASTN_API void fastn_status_free(struct fastn_status *st);
+
+/* Asks the daemon to stop (an admin request): it answers, then shuts
+ * down cleanly (plugins stopped, connections closed, socket removed). It
+ * has not necessarily exited on return: wait for its pid (STATUS) to go.
+ * Under socket activation the service manager starts it again at the
+ * next client. Errors: FASTN_ERR_ADMIN_ONLY, FASTN_ERR_UNSUPPORTED (a
+ * daemon without it), and those of fastn_client_identify(). */
+FASTN_API int fastn_client_daemon_stop(struct fastn_client *c);
+/* Asks the daemon to re-read its config file and apply it, as SIGHUP
+ * does (an admin request); STATUS's restart_keys name the keys that wait
+ * for a restart. Errors: FASTN_ERR_INVAL (a bad file: the running config
+ * is kept, fastn_client_error_message() says which line), and those of
+ * fastn_client_daemon_stop(). */
+FASTN_API int fastn_client_daemon_reload(struct fastn_client *c);
 
 /* --- the network ------------------------------------------------------------
  *
@@ -179,9 +204,12 @@ FASTN_API void fastn_status_free(struct fastn_status *st);
  * fastn_client_error_message() has the daemon's text. */
 
 /* Makes sure the daemon has a connection to a peer. target is a multiaddr
- * ending in /p2p/PEERID ("/ip4/192.0.2.7/tcp/4004/p2p/12D3KooW…"), which
- * is dialed and remembered, or a bare PeerID, dialed at the addresses the
- * daemon knows. peer_out (FASTN_PEER_ID_MAX bytes, may be NULL) gets the
+ * ending in /p2p/PEERID ("/ip4/192.0.2.7/tcp/4004/p2p/12D3KooW…"): that
+ * address is dialed (also when the peer is connected through another
+ * one) and remembered, and when it does not answer the call fails, with
+ * the address in fastn_client_error_message(); or a bare PeerID, done
+ * at once when connected, else dialed at the addresses the daemon
+ * knows. peer_out (FASTN_PEER_ID_MAX bytes, may be NULL) gets the
  * PeerID. Errors: FASTN_ERR_BAD_MULTIADDR, FASTN_ERR_BAD_PEER_ID (neither,
  * or no /p2p/ component), the network errors above. */
 FASTN_API int fastn_client_peer_connect(struct fastn_client *c,

@@ -1,6 +1,8 @@
 /*
  * fastn chat send PEER TEXT, fastn chat log [PEER]: thin aliases of
- * `fastn plugin call chat send|log ...` for the chat plugin.
+ * `fastn plugin call chat send|log ...` for the chat plugin. The
+ * plugin answers lines of text; --json turns them into objects
+ * (parse.c).
  */
 #include <string.h>
 
@@ -11,16 +13,20 @@ const char cli_chat_usage[] =
     "       fastn chat log [PEER] [--json]\n"
     "\n"
     "send stores TEXT and delivers it to PEER (a PeerID, 12D3KooW...). It\n"
-    "says `delivered` once the peer has it, or `queued` when the peer is\n"
-    "not reachable now: the message waits and is sent when it is, also\n"
-    "after restarts. log prints the latest messages, with one PEER or all.\n"
-    "Both need the chat plugin: fastn plugin install .../chat.wasm.\n";
+    "says `delivered ID` once the peer has it, or `queued ID` when the peer\n"
+    "is not reachable now: the message waits and is sent when it is, also\n"
+    "after restarts. log prints the latest messages, with one PEER or all:\n"
+    "time (UTC), -> sent or <- received, the peer, the text, and for sent\n"
+    "ones [delivered] or [queued]. Both need the chat plugin: fastn plugin\n"
+    "install .../chat.wasm.\n"
+    "\n"
+    "--json: send {\"status\": \"delivered\"|\"queued\", \"id\", "
+    "\"message\"};\n"
+    "log {\"messages\": [{\"time\", \"direction\": \"out\"|\"in\", "
+    "\"peer_id\",\n"
+    "\"text\", \"state\": \"delivered\"|\"queued\"|null}]}\n";
 
-static int usage_error(const char *msg)
-{
-    fprintf(stderr, "fastn chat: %s; see fastn chat --help\n", msg);
-    return CLI_EXIT_USAGE;
-}
+static const char *const subcommands[] = {"send", "log"};
 
 /* The words of TEXT joined by spaces, after PEER. */
 static int join(char *out, size_t cap, char **words, int n)
@@ -50,46 +56,83 @@ static int run_call(struct cli *cli, const char *method, const char *arg)
         return CLI_EXIT_FAIL;
     rc =
         fastn_client_plugin_call(c, "chat", method, arg, strlen(arg), &out, &n);
-    if (rc) {
-        if (strstr(fastn_client_error_message(c), "no plugin named"))
-            fprintf(stderr, "fastn chat: the chat plugin is not installed; "
-                            "install it with fastn plugin install "
-                            "PREFIX/share/fastn/plugins/chat.wasm\n");
-        else
-            cli_fail(c, rc);
-        fastn_client_free(c);
-        return CLI_EXIT_FAIL;
-    }
-    rc = cli_plugin_print_result(cli, out, n, true); /* lines of text */
+    if (rc && strstr(fastn_client_error_message(c), "no plugin named"))
+        rc = cli_error(CLI_EXIT_FAIL, rc,
+                       "the chat plugin is not installed; install it with "
+                       "fastn plugin install PREFIX/share/fastn/plugins/"
+                       "chat.wasm");
+    else if (rc)
+        rc = cli_fail(c, rc);
+    else if (cli->json)
+        cli_emit(!strcmp(method, "send")
+                     ? cli_chat_send_json((const char *)out, n)
+                     : cli_chat_log_json((const char *)out, n));
+    else
+        rc = cli_plugin_print_result(cli, out, n, true); /* lines of text */
     fastn_free(out);
     fastn_client_free(c);
     return rc;
 }
 
+/* The words after `chat`: --json anywhere before "--" (after it all is
+ * TEXT), any other option refused with the nearest named. */
+static int chat_words(struct cli *cli, int argc, char **argv, char **words,
+                      int *n)
+{
+    static const char *const opts[] = {"--json", "--help"};
+    bool rest = false;
+    char what[300];
+
+    *n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!rest && !strcmp(a, "--")) {
+            rest = true;
+            continue;
+        }
+        if (!rest && !strcmp(a, "--json")) {
+            cli->json = true;
+            continue;
+        }
+        if (!rest && a[0] == '-' && a[1] && a[1] != ' ') {
+            const char *near = cli_nearest(a, opts, 2);
+            snprintf(what, sizeof(what),
+                     "unknown option '%.200s'%s%s%s (a TEXT that starts with "
+                     "'-' goes after --)",
+                     a, near ? " (did you mean " : "", near ? near : "",
+                     near ? "?)" : "");
+            return cli_usage_error(argv[0], what);
+        }
+        if (*n == 256)
+            return cli_usage_error(argv[0], "too many words");
+        words[(*n)++] = argv[i];
+    }
+    return 0;
+}
+
 int cli_cmd_chat(struct cli *cli, int argc, char **argv)
 {
     char *words[256], arg[8192];
-    int n = 0;
+    int n, rc = chat_words(cli, argc, argv, words, &n);
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            cli->json = true;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-            cli->help = true;
-        else if (n < 256)
-            words[n++] = argv[i];
-        else
-            return usage_error("too many words");
-    }
-    if (cli->help)
-        return 0;
+    if (rc)
+        return rc;
+    if (n && strcmp(words[0], "send") && strcmp(words[0], "log"))
+        return cli_unknown_word(argv[0], "command", words[0], subcommands, 2);
     if (n >= 3 && !strcmp(words[0], "send")) {
+        if ((rc = cli_check_peer(words[1])))
+            return rc;
         if (join(arg, sizeof(arg), words + 1, n - 1) < 0)
-            return usage_error("the message is too long");
+            return cli_usage_error(argv[0], "the message is too long");
         return run_call(cli, "send", arg);
     }
-    if ((n == 1 || n == 2) && !strcmp(words[0], "log"))
+    if ((n == 1 || n == 2) && !strcmp(words[0], "log")) {
+        if (n == 2 && (rc = cli_check_peer(words[1])))
+            return rc;
         return run_call(cli, "log", n == 2 ? words[1] : "");
-    return usage_error(n && !strcmp(words[0], "send") ? "send wants PEER TEXT"
-                                                      : "send or log?");
+    }
+    return cli_usage_error(argv[0], n && !strcmp(words[0], "send")
+                                        ? "send wants PEER TEXT"
+                                    : n ? "log wants at most a PEER"
+                                        : "send or log?");
 }

@@ -1,37 +1,29 @@
-/* fastn's commands: id, status, peers. Each prints text for people, or
- * one JSON object with --json. */
+/* fastn's commands: id, status, peers, version, and the table of every
+ * command with its --help text (which states its --json shape). */
 #include <inttypes.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "util/term.h"
 
-/* Accepts --json and --help after the command name. */
-static int command_flags(struct cli *cli, int argc, char **argv)
+/* A command that takes no argument but --json and --help. */
+static int no_args(struct cli *cli, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            cli->json = true;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            cli->help = true;
-        } else {
-            fprintf(stderr,
-                    "fastn %s: unexpected argument '%s'; see "
-                    "fastn %s --help\n",
-                    argv[0], argv[i], argv[0]);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    return 0;
+    char *pos[1];
+    int n, rc = cli_parse(cli, argc, argv, NULL, pos, 0, &n);
+
+    return rc;
 }
 
 static int cmd_id(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
     struct fastn_identity *id = NULL;
-    int rc = command_flags(cli, argc, argv);
+    char ma[1024];
+    json_t *addrs;
+    int rc = no_args(cli, argc, argv);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
@@ -42,20 +34,21 @@ static int cmd_id(struct cli *cli, int argc, char **argv)
         return rc;
     }
     /* addresses as peers use them: with /p2p/PEERID */
-    if (cli->json) {
-        printf("{\"peer_id\":");
-        json_put_string(stdout, id->peer_id);
-        printf(",\"addrs\":[");
-        for (size_t i = 0; i < id->n_addrs; i++) {
-            printf(i ? ",\"%s/p2p/%s\"" : "\"%s/p2p/%s\"", id->addrs[i],
-                   id->peer_id);
-        }
-        printf("]}\n");
-    } else {
+    addrs = json_array();
+    if (!cli->json)
         printf("%s\n", id->peer_id);
-        for (size_t i = 0; i < id->n_addrs; i++)
-            printf("%s/p2p/%s\n", id->addrs[i], id->peer_id);
+    for (size_t i = 0; i < id->n_addrs; i++) {
+        snprintf(ma, sizeof(ma), "%s/p2p/%s", id->addrs[i], id->peer_id);
+        if (cli->json)
+            json_array_append_new(addrs, jstr(ma));
+        else
+            printf("%s\n", ma);
     }
+    if (cli->json)
+        cli_emit(json_pack("{s:o,s:o}", "peer_id", jstr(id->peer_id), "addrs",
+                           addrs));
+    else
+        json_decref(addrs);
     fastn_identity_free(id);
     fastn_client_free(c);
     return 0;
@@ -74,14 +67,23 @@ static void print_uptime(uint64_t ms)
         printf("%" PRIu64 "s", s);
 }
 
-static void status_text(const struct fastn_status *st, const char *sock)
+static void status_text(struct fastn_client *c, const struct fastn_status *st)
 {
+    char where[512];
+
     printf("fastnd %s (pid %u), up ", st->version, st->pid);
     print_uptime(st->uptime_ms);
     printf("\n");
     printf("peer id      %s\n", st->peer_id);
     printf("home         %s\n", st->home);
-    printf("socket       %s\n", sock);
+    printf("socket       %s%s\n", fastn_client_socket_path(c),
+           st->socket_activated ? " (passed in: socket activation)" : "");
+    if (st->config && st->config[0])
+        printf("config       %s\n", st->config);
+    if (st->unit[0])
+        printf("unit         %s%s\n", st->unit,
+               st->user_unit ? " (systemctl --user)" : "");
+    printf("log          %s\n", cli_log_where(c, st, where, sizeof(where)));
     for (size_t i = 0; i < st->n_listen_addrs; i++)
         printf("listening    %s\n", st->listen_addrs[i]);
     printf("peers        %u\n", st->peers);
@@ -96,37 +98,43 @@ static void status_text(const struct fastn_status *st, const char *sock)
     printf("requests     %" PRIu64 "\n", st->requests);
 }
 
-static void status_json(const struct fastn_status *st, const char *sock)
+static json_t *status_json(const struct fastn_status *st, const char *sock)
 {
-    printf("{\"version\":");
-    json_put_string(stdout, st->version);
-    printf(",\"extension_version\":%u,\"pid\":%u,\"uptime_ms\":%" PRIu64
-           ",\"peer_id\":",
-           st->ext_version, st->pid, st->uptime_ms);
-    json_put_string(stdout, st->peer_id);
-    printf(",\"home\":");
-    json_put_string(stdout, st->home);
-    printf(",\"socket\":");
-    json_put_string(stdout, sock);
-    printf(",\"listen_addrs\":");
-    json_put_list(stdout, st->listen_addrs, st->n_listen_addrs);
-    printf(
-        ",\"peers\":%u,\"connections\":%u,\"streams\":%u,\"handlers\":%u,"
-        "\"plugins\":%u,\"clients\":%u,\"identities\":%u,\"requests\":%" PRIu64,
-        st->peers, st->connections, st->streams, st->handlers, st->plugins,
-        st->clients, st->identities, st->requests);
-    printf(",\"pending\":%u,\"dials\":%" PRIu64 ",\"handshakes\":%" PRIu64
-           ",\"streams_total\":%" PRIu64 "}\n",
-           st->pending, st->dials, st->handshakes, st->streams_total);
+    json_t *o = json_pack(
+        "{s:o,s:i,s:i,s:I,s:o,s:o,s:o,s:o}", "version", jstr(st->version),
+        "extension_version", (int)st->ext_version, "pid", (int)st->pid,
+        "uptime_ms", (json_int_t)st->uptime_ms, "peer_id", jstr(st->peer_id),
+        "home", jstr(st->home), "socket", jstr(sock), "listen_addrs",
+        jstr_list(st->listen_addrs, st->n_listen_addrs));
+
+    json_object_update_new(
+        o, json_pack(
+               "{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:i,s:I,s:I,s:I}", "peers",
+               (int)st->peers, "connections", (int)st->connections, "streams",
+               (int)st->streams, "handlers", (int)st->handlers, "plugins",
+               (int)st->plugins, "clients", (int)st->clients, "identities",
+               (int)st->identities, "requests", (json_int_t)st->requests,
+               "pending", (int)st->pending, "dials", (json_int_t)st->dials,
+               "handshakes", (json_int_t)st->handshakes, "streams_total",
+               (json_int_t)st->streams_total));
+    json_object_update_new(
+        o, json_pack("{s:o,s:o,s:o,s:o,s:b,s:b,s:b,s:o}", "log_target",
+                     jstr(st->log_target), "log_file", jstr(st->log_file),
+                     "config", jstr(st->config), "unit", jstr(st->unit),
+                     "user_unit", st->user_unit, "socket_activated",
+                     st->socket_activated, "foreground", st->foreground,
+                     "restart_keys",
+                     jstr_list(st->restart_keys, st->n_restart_keys)));
+    return o;
 }
 
 static int cmd_status(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
     struct fastn_status *st = NULL;
-    int rc = command_flags(cli, argc, argv);
+    int rc = no_args(cli, argc, argv);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
@@ -137,33 +145,23 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
         return rc;
     }
     if (cli->json)
-        status_json(st, fastn_client_socket_path(c));
+        cli_emit(status_json(st, fastn_client_socket_path(c)));
     else
-        status_text(st, fastn_client_socket_path(c));
+        status_text(c, st);
     fastn_status_free(st);
     fastn_client_free(c);
     return 0;
 }
 
-static void peers_json(const struct fastn_peer_list *l)
+static json_t *peer_json(const struct fastn_peer *p)
 {
-    printf("{\"peers\":[");
-    for (size_t i = 0; i < l->n_peers; i++) {
-        const struct fastn_peer *p = &l->peers[i];
-        printf(i ? ",{\"peer_id\":" : "{\"peer_id\":");
-        json_put_string(stdout, p->peer_id);
-        printf(",\"addrs\":");
-        json_put_list(stdout, p->addrs, p->n_addrs);
-        printf(",\"direction\":\"%s\",\"agent\":",
-               p->inbound ? "inbound" : "outbound");
-        json_put_string(stdout, p->agent);
-        printf(",\"rtt_us\":%" PRIu64
-               ",\"streams\":%u,\"connected_ms\":%" PRIu64 ",\"protocols\":",
-               p->rtt_us, p->streams, p->connected_ms);
-        json_put_list(stdout, p->protocols, p->n_protocols);
-        printf("}");
-    }
-    printf("]}\n");
+    return json_pack("{s:o,s:o,s:s,s:o,s:I,s:i,s:I,s:o}", "peer_id",
+                     jstr(p->peer_id), "addrs", jstr_list(p->addrs, p->n_addrs),
+                     "direction", p->inbound ? "inbound" : "outbound", "agent",
+                     jstr(p->agent), "rtt_us", (json_int_t)p->rtt_us, "streams",
+                     (int)p->streams, "connected_ms",
+                     (json_int_t)p->connected_ms, "protocols",
+                     jstr_list(p->protocols, p->n_protocols));
 }
 
 /* One line per peer; what the peer told us about itself (agent,
@@ -189,9 +187,10 @@ static int cmd_peers(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
     struct fastn_peer_list *l = NULL;
-    int rc = command_flags(cli, argc, argv);
+    json_t *a;
+    int rc = no_args(cli, argc, argv);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
@@ -202,9 +201,12 @@ static int cmd_peers(struct cli *cli, int argc, char **argv)
         return rc;
     }
     if (cli->json) {
-        peers_json(l);
+        a = json_array();
+        for (size_t i = 0; i < l->n_peers; i++)
+            json_array_append_new(a, peer_json(&l->peers[i]));
+        cli_emit(json_pack("{s:o}", "peers", a));
     } else if (l->n_peers == 0) {
-        fprintf(stderr, "fastn: no peers connected\n");
+        cli_note("no peers connected");
     } else {
         for (size_t i = 0; i < l->n_peers; i++)
             peer_text(&l->peers[i]);
@@ -214,80 +216,146 @@ static int cmd_peers(struct cli *cli, int argc, char **argv)
     return 0;
 }
 
+/* fastn version: this program's, and the running daemon's (never
+ * started for it). */
+static int cmd_version(struct cli *cli, int argc, char **argv)
+{
+    struct fastn_status *st = NULL;
+    struct fastn_client *c;
+    json_t *daemon = json_null();
+    int err, rc = no_args(cli, argc, argv);
+
+    if (rc)
+        return rc;
+    if ((c = cli_connect_running(cli, &err)) &&
+        fastn_client_status(c, &st) == 0)
+        daemon =
+            json_pack("{s:o,s:i,s:i}", "version", jstr(st->version), "pid",
+                      (int)st->pid, "extension_version", (int)st->ext_version);
+    if (cli->json) {
+        cli_emit(json_pack("{s:s,s:s,s:o}", "fastn", FASTN_VERSION, "libfastn",
+                           fastn_version(), "daemon", daemon));
+    } else {
+        printf("fastn %s (libfastn %s)\n", FASTN_VERSION, fastn_version());
+        if (st)
+            printf("fastnd %s (pid %u)%s\n", st->version, st->pid,
+                   strcmp(st->version, FASTN_VERSION)
+                       ? ": another version; fastn restart runs the "
+                         "installed one"
+                       : "");
+        else
+            printf("fastnd not running\n");
+        json_decref(daemon);
+    }
+    fastn_status_free(st);
+    fastn_client_free(c);
+    return 0;
+}
+
 const struct cli_command cli_commands[] = {
     {"id", "show this daemon's PeerID and listen addresses",
      "usage: fastn id [--json]\n"
      "\n"
      "Prints the daemon's PeerID (12D3KooW...), then each multiaddr it\n"
-     "listens on, one per line. --json prints\n"
-     "{\"peer_id\": ..., \"addrs\": [...]}.\n",
+     "listens on with /p2p/PEERID, one per line: what another peer passes\n"
+     "to fastn connect.\n"
+     "\n"
+     "--json: {\"peer_id\", \"addrs\": [...]}\n",
      cmd_id},
     {"status", "show the daemon's version, uptime and counters",
      "usage: fastn status [--json]\n"
      "\n"
-     "Prints the daemon's version, pid, uptime, PeerID, home, socket, and\n"
-     "its counts of peers, connections, streams, handlers, plugins,\n"
-     "control clients and requests served. --json prints one object with\n"
-     "the same fields.\n",
+     "Prints the daemon's version, pid, uptime, PeerID, home, socket, config\n"
+     "file, unit, where its log goes, listen addresses, and its counts of\n"
+     "peers, connections, streams, handlers, plugins, control clients and\n"
+     "requests served.\n"
+     "\n"
+     "--json: {\"version\", \"extension_version\", \"pid\", \"uptime_ms\",\n"
+     "\"peer_id\", \"home\", \"socket\", \"listen_addrs\", \"peers\",\n"
+     "\"connections\", \"streams\", \"handlers\", \"plugins\", \"clients\",\n"
+     "\"identities\", \"requests\", \"pending\", \"dials\", \"handshakes\",\n"
+     "\"streams_total\", \"log_target\", \"log_file\", \"config\", \"unit\",\n"
+     "\"user_unit\", \"socket_activated\", \"foreground\", \"restart_keys\"}\n",
      cmd_status},
     {"peers", "list the peers the daemon is connected to",
      "usage: fastn peers [--json]\n"
      "\n"
      "Prints one line per connected peer: its PeerID, the connection's\n"
      "remote address, inbound or outbound, the peer's agent and the last\n"
-     "round trip. --json prints {\"peers\": [{\"peer_id\", \"addrs\",\n"
-     "\"direction\", \"agent\", \"rtt_us\", \"streams\", "
-     "\"connected_ms\"}]}.\n",
+     "round trip.\n"
+     "\n"
+     "--json: {\"peers\": [{\"peer_id\", \"addrs\", \"direction\", \"agent\",\n"
+     "\"rtt_us\", \"streams\", \"connected_ms\", \"protocols\"}]}\n",
      cmd_peers},
     {"connect", "connect to a peer (and remember its address)",
      "usage: fastn connect MULTIADDR [--json]\n"
      "\n"
      "Makes the daemon connect to the peer at MULTIADDR, which ends in\n"
-     "/p2p/PEERID (e.g. /ip4/192.0.2.7/tcp/4004/p2p/12D3KooW...), and\n"
-     "remember the address: later commands can name the peer by its PeerID\n"
-     "alone, also after a restart. A bare PeerID reconnects through the\n"
-     "addresses the daemon knows. Prints \"connected to PEERID\".\n"
-     "--json prints {\"peer_id\": ..., \"target\": ...}.\n",
+     "/p2p/PEERID (e.g. /ip4/192.0.2.7/tcp/4004/p2p/12D3KooW...), through\n"
+     "that address (also when the peer is connected through another one),\n"
+     "and remember it: later commands can name the peer by its PeerID\n"
+     "alone, also after a restart. When the address does not answer it\n"
+     "fails, naming it. A bare PeerID connects through the addresses the\n"
+     "daemon knows. Prints \"connected to PEERID\".\n"
+     "\n"
+     "--json: {\"peer_id\", \"target\"}\n",
      cli_cmd_connect},
     {"disconnect", "close the connection to a peer",
      "usage: fastn disconnect PEER [--json]\n"
      "\n"
      "Closes the daemon's connections to PEER (a PeerID); their streams end\n"
-     "with an error. Not being connected is no error.\n",
+     "with an error. Not being connected is no error.\n"
+     "\n"
+     "--json: {\"peer_id\", \"disconnected\": true}\n",
      cli_cmd_disconnect},
     {"ping", "measure the round trip to a peer",
      "usage: fastn ping PEER [-c COUNT] [-i SECS] [--json]\n"
      "\n"
      "Pings PEER (a PeerID, or a multiaddr with /p2p/ to connect first)\n"
      "with /ipfs/ping/1.0.0 COUNT times (default 4), SECS apart (default\n"
-     "1), printing each round trip, then min/avg/max. --json prints\n"
-     "{\"peer_id\", \"rtt_ms\": [...], \"failed\", \"avg_ms\", \"min_ms\",\n"
-     "\"max_ms\"}. Exit 1 when no ping was answered.\n",
+     "1), printing each round trip, then min/avg/max. Exit 1 when no ping\n"
+     "was answered (with --json, the error object of the last failure).\n"
+     "\n"
+     "--json: {\"peer_id\", \"rtt_ms\": [...], \"failed\", \"avg_ms\",\n"
+     "\"min_ms\", \"max_ms\"}\n",
      cli_cmd_ping},
     {"call", "open a stream to a peer: stdin to it, it to stdout",
-     "usage: fastn call PEER PROTOCOL\n"
+     "usage: fastn call PEER PROTOCOL [--json]\n"
      "\n"
      "Opens a stream to PEER (a PeerID, or a multiaddr with /p2p/) for\n"
      "PROTOCOL and, like netcat, copies stdin to the stream and the stream\n"
      "to stdout. At the end of stdin the stream's sending side is closed\n"
      "(the peer reads EOF); fastn exits once the peer has closed its side\n"
-     "too. Exit 1 when the stream could not be opened or was cut (reset,\n"
-     "the peer or the connection gone), with the reason on stderr.\n",
+     "too. Exit 1 when the stream could not be opened (a peer that does\n"
+     "not serve PROTOCOL: with the protocols it serves) or was cut (reset,\n"
+     "the peer or the connection gone), with the reason on stderr.\n"
+     "\n"
+     "--json: the reply is kept (up to 16 MiB) and printed as\n"
+     "{\"peer_id\", \"protocol\", \"sent\", \"received\", \"reply\"} (or\n"
+     "\"reply_base64\" when it is not UTF-8 text)\n",
      cli_cmd_call},
     {"listen", "serve a protocol: print streams, or run a command per stream",
-     "usage: fastn listen PROTOCOL [-n COUNT] [--max N] [--json] [-- CMD "
-     "ARGS...]\n"
+     "usage: fastn listen PROTOCOL [-n COUNT] [--max N] [--balanced] [--json]\n"
+     "                    [-- CMD ARGS...]\n"
      "\n"
-     "Registers this program as a handler of PROTOCOL (sharing it with any\n"
-     "other handler: streams go to each in turn) until interrupted.\n"
-     "Without CMD, each incoming stream's bytes are written to stdout (one\n"
-     "stream at a time; nothing is sent back) and \"stream from PEERID\" to\n"
-     "stderr. With CMD, each stream runs CMD ARGS with the stream as its\n"
-     "stdin and stdout, as inetd does (FASTN_PEER_ID, FASTN_PROTOCOL and\n"
-     "FASTN_REMOTE_ADDR set), at most N at once (default 64). -n COUNT\n"
-     "exits after COUNT streams. --json prints one line per event on\n"
-     "stdout: {\"event\": \"stream\"|\"end\", \"peer_id\", \"protocol\",\n"
-     "\"addr\", \"bytes\"} (without CMD the data is then not printed).\n",
+     "Registers this program as a handler of PROTOCOL until interrupted.\n"
+     "Other fastn listen handlers of PROTOCOL share its streams (each in\n"
+     "turn). A protocol a plugin or an expose serves is refused, since its\n"
+     "streams would be taken from them, unless --balanced: then it shares\n"
+     "them too, in turn. Without CMD, each incoming stream's bytes are\n"
+     "written to stdout (one stream at a time; nothing is sent back) and\n"
+     "\"stream from PEERID\" to stderr. With CMD, each stream runs CMD ARGS\n"
+     "with the stream as its stdin and stdout, as inetd does\n"
+     "(FASTN_PEER_ID, FASTN_PROTOCOL and FASTN_REMOTE_ADDR set), at most N\n"
+     "at once (default 64). -n COUNT exits after COUNT streams.\n"
+     "\n"
+     "--json: one object per line on stdout, the data then not printed:\n"
+     "{\"event\": \"listening\", \"protocol\"} once registered, then per\n"
+     "stream {\"event\": \"stream\", \"peer_id\", \"protocol\", \"addr\"} and "
+     "at\n"
+     "its end {\"event\": \"end\", \"peer_id\", \"protocol\", \"addr\",\n"
+     "\"bytes\"} (with CMD: \"exit_code\", or \"signal\", instead of "
+     "\"bytes\")\n",
      cli_cmd_listen},
     {"plugin", "install, list, inspect and call plugins", cli_plugin_usage,
      cli_cmd_plugin},
@@ -305,5 +373,32 @@ const struct cli_command cli_commands[] = {
      cli_cmd_expose},
     {"perf", "measure throughput to a peer (run by the daemon)", cli_perf_usage,
      cli_cmd_perf},
+    {"stop", "stop the daemon cleanly and wait until it is gone",
+     cli_stop_usage, cli_cmd_stop},
+    {"restart", "stop the daemon and start it again, keeping its peers",
+     cli_restart_usage, cli_cmd_restart},
+    {"config", "read and change the daemon's config (applied at once)",
+     cli_config_usage, cli_cmd_config},
+    {"log", "show (and follow) the daemon's log, wherever it goes",
+     cli_log_usage, cli_cmd_log},
+    {"doctor", "check the daemon and its home, each problem with its fix",
+     cli_doctor_usage, cli_cmd_doctor},
+    {"version", "the version of fastn and of the running daemon",
+     "usage: fastn version [--json]\n"
+     "\n"
+     "Prints fastn's version and the running daemon's (none is started).\n"
+     "\n"
+     "--json: {\"fastn\", \"libfastn\", \"daemon\": {\"version\", \"pid\",\n"
+     "\"extension_version\"} or null}\n",
+     cmd_version},
+    {"help", "this help, or a command's: fastn help CMD",
+     "usage: fastn help [CMD] [--json]\n"
+     "\n"
+     "Prints fastn's usage and its commands, or the usage of CMD (as\n"
+     "fastn CMD --help does).\n"
+     "\n"
+     "--json: {\"commands\": [{\"name\", \"summary\"}]}, or for CMD\n"
+     "{\"command\", \"usage\"}\n",
+     cli_cmd_help},
 };
 const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -26,13 +26,17 @@ const char cli_forward_usage[] =
     "`fastn expose`. The forward lasts until this command ends (Ctrl-C);\n"
     "connections already open then go on to their own end.\n"
     "\n"
-    "Prints \"forwarding HOST:PORT -> PEER (P)\" once listening (--json:\n"
-    "{\"id\", \"listen\", \"host\", \"port\", \"peer_id\", \"protocol\"}).\n"
-    "--list prints the daemon's forwards and exposes instead.\n"
+    "Prints \"forwarding HOST:PORT -> PEER (P)\" once listening. --list\n"
+    "prints the daemon's forwards and exposes instead.\n"
     "\n"
     "  # on the machine with sshd:   fastn expose 127.0.0.1:22 --allow ME\n"
     "  # here:                       fastn forward 2222 THAT_PEER &\n"
-    "  ssh -p 2222 localhost\n";
+    "  ssh -p 2222 localhost\n"
+    "\n"
+    "--json: {\"id\", \"listen\", \"host\", \"port\", \"peer_id\",\n"
+    "\"protocol\"}; --list {\"forwards\": [{\"id\", \"kind\", \"protocol\",\n"
+    "\"listen\"|\"target\", \"peer_id\", \"allow\", \"connections\",\n"
+    "\"refused\", \"failed\"}]}\n";
 
 const char cli_expose_usage[] =
     "usage: fastn expose HOST:PORT [--allow PEER]... [--protocol P] [--json]\n"
@@ -44,9 +48,10 @@ const char cli_expose_usage[] =
     "is refused. Expose several services under several protocol ids. It\n"
     "lasts until this command ends (Ctrl-C).\n"
     "\n"
-    "Prints \"exposing HOST:PORT as P to N peer(s)\" once serving (--json:\n"
-    "{\"id\", \"target\", \"protocol\", \"allow\"}); refused streams are\n"
-    "reported on stderr.\n";
+    "Prints \"exposing HOST:PORT as P to N peer(s)\" once serving; refused\n"
+    "streams are reported on stderr.\n"
+    "\n"
+    "--json: {\"id\", \"target\", \"protocol\", \"allow\": [...]}\n";
 
 #define MAX_ALLOW 256
 
@@ -60,7 +65,8 @@ static void on_stop(int sig)
 
 /* Reports what changed since the last look; false when the forward is
  * gone (the daemon went away). */
-static bool watch_step(struct fastn_forward *f, struct fastn_forward_info *last)
+static bool watch_step(struct fastn_forward *f, struct fastn_forward_info *last,
+                       const char *log_where)
 {
     struct fastn_forward_info now;
     int rc = fastn_forward_info(f, &now);
@@ -75,19 +81,23 @@ static bool watch_step(struct fastn_forward *f, struct fastn_forward_info *last)
                 "allow list (last: %s)\n",
                 now.refused - last->refused, now.last_refused);
     if (now.failed > last->failed)
-        fprintf(stderr, "fastn: %" PRIu64 " %s (see the daemon's log)\n",
+        fprintf(stderr, "fastn: %" PRIu64 " %s (the reason is in %s)\n",
                 now.failed - last->failed,
                 now.expose ? "stream(s) could not reach the target"
-                           : "connection(s) got no stream to the peer");
+                           : "connection(s) got no stream to the peer",
+                log_where);
     *last = now;
     return true;
 }
 
 /* Holds the forward until a signal or the daemon's end. */
-static int hold(struct fastn_forward *f, const struct fastn_forward_info *info)
+static int hold(struct fastn_client *c, struct fastn_forward *f,
+                const struct fastn_forward_info *info)
 {
     struct fastn_forward_info last = *info;
+    char where[512];
 
+    cli_log_where(c, NULL, where, sizeof(where));
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
@@ -96,81 +106,88 @@ static int hold(struct fastn_forward *f, const struct fastn_forward_info *info)
         int n = poll(&p, 1, 1000);
         if (n < 0 && errno != EINTR)
             break;
-        if (n > 0 || !watch_step(f, &last)) {
-            fprintf(stderr, "fastn: the daemon went away; the %s ended\n",
-                    info->expose ? "expose" : "forward");
-            return CLI_EXIT_FAIL;
-        }
+        if (n > 0 || !watch_step(f, &last, where))
+            return cli_error(CLI_EXIT_FAIL, FASTN_ERR_CLOSED,
+                             "the daemon went away; the %s ended (see %s)",
+                             info->expose ? "expose" : "forward", where);
     }
     return 0;
 }
 
 static void print_forward(struct cli *cli, const struct fastn_forward_info *i)
 {
-    if (cli->json) {
-        printf("{\"id\":%" PRIu64 ",\"listen\":", i->id);
-        json_put_string(stdout, i->listen);
-        printf(",\"host\":");
-        json_put_string(stdout, i->host);
-        printf(",\"port\":%d,\"peer_id\":", i->port);
-        json_put_string(stdout, i->peer_id);
-        printf(",\"protocol\":");
-        json_put_string(stdout, i->protocol);
-        printf("}\n");
-    } else {
+    if (cli->json)
+        cli_emit(json_pack("{s:I,s:o,s:o,s:i,s:o,s:o}", "id", (json_int_t)i->id,
+                           "listen", jstr(i->listen), "host", jstr(i->host),
+                           "port", i->port, "peer_id", jstr(i->peer_id),
+                           "protocol", jstr(i->protocol)));
+    else
         printf(strchr(i->host, ':') ? "forwarding [%s]:%d -> %s (%s)\n"
                                     : "forwarding %s:%d -> %s (%s)\n",
                i->host, i->port, i->peer_id, i->protocol);
-    }
     fflush(stdout);
+}
+
+static json_t *forward_json(const struct fastn_forward_info *f)
+{
+    json_t *o = json_pack("{s:I,s:s,s:o}", "id", (json_int_t)f->id, "kind",
+                          f->expose ? "expose" : "forward", "protocol",
+                          jstr(f->protocol));
+
+    json_object_set_new(o, f->expose ? "target" : "listen",
+                        jstr(f->expose ? f->target : f->listen));
+    if (!f->expose)
+        json_object_set_new(o, "peer_id", jstr(f->peer_id));
+    json_object_update_new(
+        o, json_pack("{s:I,s:I,s:I,s:I}", "allow", (json_int_t)f->n_allow,
+                     "connections", (json_int_t)f->connections, "refused",
+                     (json_int_t)f->refused, "failed", (json_int_t)f->failed));
+    return o;
+}
+
+static void forward_text(const struct fastn_forward_info *f)
+{
+    char b1[256], b2[256], b3[256];
+
+    if (f->expose)
+        /* another client's strings: escaped for the terminal */
+        printf("expose  %s as %s, %zu peer(s) allowed: %" PRIu64
+               " connections, %" PRIu64 " refused, %" PRIu64 " failed\n",
+               term_safe(f->target, b1, sizeof(b1)),
+               term_safe(f->protocol, b2, sizeof(b2)), f->n_allow,
+               f->connections, f->refused, f->failed);
+    else
+        printf("forward %s -> %s (%s): %" PRIu64 " connections, %" PRIu64
+               " failed\n",
+               term_safe(f->listen, b1, sizeof(b1)),
+               term_safe(f->peer_id, b2, sizeof(b2)),
+               term_safe(f->protocol, b3, sizeof(b3)), f->connections,
+               f->failed);
 }
 
 static int list_forwards(struct cli *cli, struct fastn_client *c)
 {
     struct fastn_forward_info *v = NULL;
+    json_t *a = json_array();
     size_t n = 0;
     int rc = fastn_client_forwards(c, &v, &n);
 
-    if (rc)
+    if (rc) {
+        json_decref(a);
         return cli_fail(c, rc);
-    if (cli->json)
-        printf("{\"forwards\":[");
+    }
     for (size_t i = 0; i < n; i++) {
-        const struct fastn_forward_info *f = &v[i];
-        char b1[256], b2[256], b3[256];
-        if (cli->json) {
-            printf("%s{\"id\":%" PRIu64 ",\"kind\":\"%s\",\"protocol\":",
-                   i ? "," : "", f->id, f->expose ? "expose" : "forward");
-            json_put_string(stdout, f->protocol);
-            printf(",\"%s\":", f->expose ? "target" : "listen");
-            json_put_string(stdout, f->expose ? f->target : f->listen);
-            if (!f->expose) {
-                printf(",\"peer_id\":");
-                json_put_string(stdout, f->peer_id);
-            }
-            printf(",\"allow\":%zu,\"connections\":%" PRIu64
-                   ",\"refused\":%" PRIu64 ",\"failed\":%" PRIu64 "}",
-                   f->n_allow, f->connections, f->refused, f->failed);
-        } else if (f->expose) {
-            /* another client's strings: escaped for the terminal */
-            printf("expose  %s as %s, %zu peer(s) allowed: %" PRIu64
-                   " connections, %" PRIu64 " refused, %" PRIu64 " failed\n",
-                   term_safe(f->target, b1, sizeof(b1)),
-                   term_safe(f->protocol, b2, sizeof(b2)), f->n_allow,
-                   f->connections, f->refused, f->failed);
-        } else {
-            printf("forward %s -> %s (%s): %" PRIu64 " connections, %" PRIu64
-                   " failed\n",
-                   term_safe(f->listen, b1, sizeof(b1)),
-                   term_safe(f->peer_id, b2, sizeof(b2)),
-                   term_safe(f->protocol, b3, sizeof(b3)), f->connections,
-                   f->failed);
-        }
+        if (cli->json)
+            json_array_append_new(a, forward_json(&v[i]));
+        else
+            forward_text(&v[i]);
     }
     if (cli->json)
-        printf("]}\n");
-    else if (!n)
-        fprintf(stderr, "fastn: no forwards or exposes\n");
+        cli_emit(json_pack("{s:o}", "forwards", a));
+    else
+        json_decref(a);
+    if (!cli->json && !n)
+        cli_note("no forwards or exposes");
     free(v);
     return 0;
 }
@@ -219,7 +236,7 @@ int cli_cmd_forward(struct cli *cli, int argc, char **argv)
     if (!rc)
         rc = cli_parse(cli, ac, av, opts, pos, 2, &n);
     free(av);
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (list ? n != 0 : n != 2)
         return cli_usage_error(argv[0], list ? "--list takes no arguments"
@@ -242,7 +259,7 @@ int cli_cmd_forward(struct cli *cli, int argc, char **argv)
                      : cli_fail(c, rc);
         } else {
             print_forward(cli, &info);
-            rc = hold(f, &info);
+            rc = hold(c, f, &info);
         }
     }
     fastn_forward_free(f);
@@ -271,20 +288,17 @@ static void ma_human(const char *ma, char *out, size_t n)
 static void print_expose(struct cli *cli, const struct fastn_forward_info *i,
                          const char *const *allow, size_t n_allow)
 {
+    char target[300];
+
     if (cli->json) {
-        printf("{\"id\":%" PRIu64 ",\"target\":", i->id);
-        json_put_string(stdout, i->target);
-        printf(",\"protocol\":");
-        json_put_string(stdout, i->protocol);
-        printf(",\"allow\":");
-        json_put_list(stdout, (char *const *)allow, n_allow);
-        printf("}\n");
-    } else {
-        char target[300];
-        ma_human(i->target, target, sizeof(target));
-        printf("exposing %s as %s to %zu peer(s)\n", target, i->protocol,
-               n_allow);
+        cli_emit(json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)i->id,
+                           "target", jstr(i->target), "protocol",
+                           jstr(i->protocol), "allow",
+                           jstr_list((char *const *)allow, n_allow)));
+        return;
     }
+    ma_human(i->target, target, sizeof(target));
+    printf("exposing %s as %s to %zu peer(s)\n", target, i->protocol, n_allow);
     fflush(stdout);
 }
 
@@ -309,13 +323,12 @@ int cli_cmd_expose(struct cli *cli, int argc, char **argv)
     if (!rc)
         rc = cli_parse(cli, ac, av, opts, pos, 1, &n);
     free(av);
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (n != 1)
         return cli_usage_error(argv[0], "want HOST:PORT");
     if (!n_allow)
-        fprintf(stderr, "fastn expose: no --allow given: every peer will be "
-                        "refused\n");
+        cli_note("no --allow given: every peer will be refused");
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
     rc = fastn_expose_open(c, pos[0], allow, n_allow, proto, &f);
@@ -330,7 +343,7 @@ int cli_cmd_expose(struct cli *cli, int argc, char **argv)
         rc = cli_fail(c, rc);
     if (!rc) {
         print_expose(cli, &info, allow, n_allow);
-        rc = hold(f, &info);
+        rc = hold(c, f, &info);
     }
     fastn_forward_free(f);
     fastn_client_free(c);

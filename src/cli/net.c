@@ -1,4 +1,5 @@
-/* fastn's network commands: connect, disconnect, ping. */
+/* fastn's network commands: connect, disconnect, ping; and the argument
+ * parser the commands share. */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -6,59 +7,104 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "util/peer_id.h"
+#include "util/term.h"
 
-int cli_parse(struct cli *cli, int argc, char **argv,
-              const struct cli_opt *opts, char **pos, int max_pos, int *n_pos)
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *a)
+{
+    for (const struct cli_opt *p = opts; p && p->name; p++)
+        if (!strcmp(a, p->name) || (p->alias && !strcmp(a, p->alias)))
+            return p;
+    return NULL;
+}
+
+static const struct cli_flag *find_flag(const struct cli_flag *flags,
+                                        const char *a)
+{
+    for (const struct cli_flag *p = flags; p && p->name; p++)
+        if (!strcmp(a, p->name) || (p->alias && !strcmp(a, p->alias)))
+            return p;
+    return NULL;
+}
+
+/* An option neither of opts nor flags: the nearest of them suggested. */
+static int unknown(const char *cmd, const char *a, const struct cli_opt *opts,
+                   const struct cli_flag *flags)
+{
+    const char *known[64];
+    size_t n = 0;
+
+    for (const struct cli_opt *p = opts; p && p->name && n < 62; p++) {
+        known[n++] = p->name;
+        if (p->alias)
+            known[n++] = p->alias;
+    }
+    for (const struct cli_flag *p = flags; p && p->name && n < 62; p++) {
+        known[n++] = p->name;
+        if (p->alias)
+            known[n++] = p->alias;
+    }
+    return cli_unknown_option_of(cmd, a, known, n);
+}
+
+int cli_parse_flags(struct cli *cli, int argc, char **argv,
+                    const struct cli_opt *opts, const struct cli_flag *flags,
+                    char **pos, int max_pos, int *n_pos)
 {
     *n_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const struct cli_opt *o = NULL;
+        const struct cli_opt *o = find_opt(opts, a);
+        const struct cli_flag *f = find_flag(flags, a);
         if (!strcmp(a, "--json")) {
             cli->json = true;
-            continue;
-        }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             cli->help = true;
-            continue;
-        }
-        if (!strcmp(a, "--")) {
+        } else if (!strcmp(a, "--")) {
             while (++i < argc && *n_pos < max_pos)
                 pos[(*n_pos)++] = argv[i];
+            if (i < argc)
+                return cli_usage_error(argv[0], "too many arguments");
             break;
-        }
-        for (const struct cli_opt *p = opts; p && p->name; p++)
-            if (!strcmp(a, p->name) || (p->alias && !strcmp(a, p->alias)))
-                o = p;
-        if (o) {
+        } else if (f) {
+            *f->value = true;
+        } else if (o) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "fastn %s: %s needs a value\n", argv[0], a);
-                return CLI_EXIT_USAGE;
+                char what[128];
+                snprintf(what, sizeof(what), "%s needs a value", a);
+                return cli_usage_error(argv[0], what);
             }
             *o->value = argv[++i];
-            continue;
+        } else if (a[0] == '-' && a[1]) {
+            return unknown(argv[0], a, opts, flags);
+        } else if (*n_pos == max_pos) {
+            char what[300];
+            snprintf(what, sizeof(what), "unexpected argument '%.200s'", a);
+            return cli_usage_error(argv[0], what);
+        } else {
+            pos[(*n_pos)++] = argv[i];
         }
-        if (a[0] == '-' && a[1]) {
-            fprintf(stderr,
-                    "fastn %s: unknown option '%s'; see fastn %s --help\n",
-                    argv[0], a, argv[0]);
-            return CLI_EXIT_USAGE;
-        }
-        if (*n_pos == max_pos) {
-            fprintf(stderr,
-                    "fastn %s: unexpected argument '%s'; see fastn %s --help\n",
-                    argv[0], a, argv[0]);
-            return CLI_EXIT_USAGE;
-        }
-        pos[(*n_pos)++] = argv[i];
     }
     return 0;
 }
 
-int cli_usage_error(const char *cmd, const char *what)
+int cli_parse(struct cli *cli, int argc, char **argv,
+              const struct cli_opt *opts, char **pos, int max_pos, int *n_pos)
 {
-    fprintf(stderr, "fastn %s: %s; see fastn %s --help\n", cmd, what, cmd);
-    return CLI_EXIT_USAGE;
+    return cli_parse_flags(cli, argc, argv, opts, NULL, pos, max_pos, n_pos);
+}
+
+int cli_check_peer(const char *arg)
+{
+    struct peer_id id;
+
+    if (peer_id_parse(arg, &id) == 0)
+        return 0;
+    return cli_error(CLI_EXIT_FAIL, FASTN_ERR_BAD_PEER_ID,
+                     "not a valid PeerID: '%.80s' (a PeerID looks like "
+                     "12D3KooW... and is what `fastn id` prints on that "
+                     "machine)",
+                     arg);
 }
 
 int cli_resolve_peer(struct cli *cli, struct fastn_client *c, const char *arg,
@@ -75,6 +121,59 @@ int cli_resolve_peer(struct cli *cli, struct fastn_client *c, const char *arg,
     return rc ? cli_fail(c, rc) : 0;
 }
 
+int cli_fail_protocol(struct fastn_client *c, const char *peer,
+                      const char *protocol)
+{
+    struct fastn_peer_list *l = NULL;
+    const struct fastn_peer *p = NULL;
+    char list[2048] = "", b[512];
+    const char *near = NULL;
+    size_t used = 0;
+
+    if (fastn_client_list_peers(c, &l) == 0)
+        for (size_t i = 0; i < l->n_peers && !p; i++)
+            if (!strcmp(l->peers[i].peer_id, peer))
+                p = &l->peers[i];
+    for (size_t i = 0; p && i < p->n_protocols && used < sizeof(list); i++)
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+                                 i ? ", " : "",
+                                 term_safe(p->protocols[i], b, sizeof(b)));
+    if (p)
+        near = cli_nearest(protocol, (const char *const *)p->protocols,
+                           p->n_protocols);
+    if (p && near)
+        cli_error(CLI_EXIT_FAIL, FASTN_ERR_NET_PROTO_NA,
+                  "%s does not support the protocol %s (did you mean %s?); it "
+                  "serves: %s",
+                  peer, term_safe(protocol, b, sizeof(b)), near, list);
+    else if (p && p->n_protocols)
+        cli_error(CLI_EXIT_FAIL, FASTN_ERR_NET_PROTO_NA,
+                  "%s does not support the protocol %s; it serves: %s", peer,
+                  term_safe(protocol, b, sizeof(b)), list);
+    else
+        cli_fail(c, FASTN_ERR_NET_PROTO_NA);
+    fastn_peer_list_free(l);
+    return CLI_EXIT_FAIL;
+}
+
+/* What to do when a dial failed so. */
+static const char *dial_hint(int err)
+{
+    switch (err) {
+    case FASTN_ERR_NET_REFUSED:
+    case FASTN_ERR_NET_UNREACHABLE:
+    case FASTN_ERR_TIMEOUT:
+    case FASTN_ERR_NET_HANDSHAKE:
+        return "is fastnd running there, and is that its address? `fastn "
+               "id` on that machine prints its addresses";
+    case FASTN_ERR_NET_WRONG_PEER:
+        return "another peer answers there: `fastn id` on that machine "
+               "prints its PeerID and addresses";
+    default:
+        return NULL;
+    }
+}
+
 int cli_cmd_connect(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
@@ -82,24 +181,20 @@ int cli_cmd_connect(struct cli *cli, int argc, char **argv)
     char *pos[1];
     int n, rc = cli_parse(cli, argc, argv, NULL, pos, 1, &n);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (n != 1)
         return cli_usage_error(argv[0], "want a MULTIADDR (or a PeerID)");
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
     rc = fastn_client_peer_connect(c, pos[0], peer);
-    if (rc) {
-        rc = cli_fail(c, rc);
-    } else if (cli->json) {
-        printf("{\"peer_id\":");
-        json_put_string(stdout, peer);
-        printf(",\"target\":");
-        json_put_string(stdout, pos[0]);
-        printf("}\n");
-    } else {
+    if (rc)
+        rc = cli_fail_hint(c, rc, dial_hint(rc));
+    else if (cli->json)
+        cli_emit(json_pack("{s:o,s:o}", "peer_id", jstr(peer), "target",
+                           jstr(pos[0])));
+    else
         printf("connected to %s\n", peer);
-    }
     fastn_client_free(c);
     return rc;
 }
@@ -110,7 +205,7 @@ int cli_cmd_disconnect(struct cli *cli, int argc, char **argv)
     char *pos[1];
     int n, rc = cli_parse(cli, argc, argv, NULL, pos, 1, &n);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (n != 1)
         return cli_usage_error(argv[0], "want a PEER");
@@ -120,7 +215,8 @@ int cli_cmd_disconnect(struct cli *cli, int argc, char **argv)
     if (rc)
         rc = cli_fail(c, rc);
     else if (cli->json)
-        printf("{\"peer_id\":\"%s\",\"disconnected\":true}\n", pos[0]);
+        cli_emit(
+            json_pack("{s:o,s:b}", "peer_id", jstr(pos[0]), "disconnected", 1));
     fastn_client_free(c);
     return rc;
 }
@@ -144,6 +240,7 @@ static void ping_summary(struct cli *cli, const char *peer, const double *ms,
                          int n, int failed)
 {
     double sum = 0, min = 0, max = 0;
+    json_t *a;
 
     for (int i = 0; i < n; i++) {
         sum += ms[i];
@@ -151,17 +248,49 @@ static void ping_summary(struct cli *cli, const char *peer, const double *ms,
         max = ms[i] > max ? ms[i] : max;
     }
     if (cli->json) {
-        printf("{\"peer_id\":");
-        json_put_string(stdout, peer);
-        printf(",\"rtt_ms\":[");
+        a = json_array();
         for (int i = 0; i < n; i++)
-            printf(i ? ",%.3f" : "%.3f", ms[i]);
-        printf("],\"failed\":%d,\"avg_ms\":%.3f,\"min_ms\":%.3f,"
-               "\"max_ms\":%.3f}\n",
-               failed, n ? sum / n : 0.0, min, max);
+            json_array_append_new(a, json_real(ms[i]));
+        cli_emit(json_pack("{s:o,s:o,s:i,s:f,s:f,s:f}", "peer_id", jstr(peer),
+                           "rtt_ms", a, "failed", failed, "avg_ms",
+                           n ? sum / n : 0.0, "min_ms", min, "max_ms", max));
     } else if (n) {
         printf("%d pings, %d failed: min %.3f ms, avg %.3f ms, max %.3f ms\n",
                n + failed, failed, min, sum / n, max);
+    }
+}
+
+struct ping_run {
+    long count;
+    double interval;
+    double *ms;
+    int ok, failed, last;
+};
+
+/* The pings, each failure said at once (text) or kept for the end. */
+static void ping_loop(struct cli *cli, struct fastn_client *c, const char *peer,
+                      struct ping_run *r)
+{
+    for (long i = 0; i < r->count && !interrupted; i++) {
+        uint64_t rtt;
+        if (i)
+            sleep_secs(r->interval);
+        r->last = fastn_client_ping(c, peer, &rtt);
+        if (r->last) {
+            r->failed++;
+            if (!cli->json)
+                cli_fail(c, r->last);
+            /* no point in asking again */
+            if (r->last == FASTN_ERR_UNSUPPORTED ||
+                r->last == FASTN_ERR_BAD_PEER_ID ||
+                r->last == FASTN_ERR_NET_DIAL_SELF)
+                break;
+            continue;
+        }
+        r->ms[r->ok++] = (double)rtt / 1000.0;
+        if (!cli->json)
+            printf("%s: seq=%ld rtt=%.3f ms\n", peer, i + 1, r->ms[r->ok - 1]);
+        fflush(stdout);
     }
 }
 
@@ -171,23 +300,21 @@ int cli_cmd_ping(struct cli *cli, int argc, char **argv)
     const struct cli_opt opts[] = {{"-c", "--count", &count_s},
                                    {"-i", "--interval", &interval_s},
                                    {NULL, NULL, NULL}};
+    struct ping_run r = {.count = 4, .interval = 1.0};
     char peer[FASTN_PEER_ID_MAX];
     struct fastn_client *c;
     char *pos[1], *end;
-    long count = 4;
-    double interval = 1.0, *ms;
-    int n, ok = 0, failed = 0, last = 0;
-    int rc = cli_parse(cli, argc, argv, opts, pos, 1, &n);
+    int n, rc = cli_parse(cli, argc, argv, opts, pos, 1, &n);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (n != 1)
         return cli_usage_error(argv[0], "want a PEER");
     if (count_s &&
-        ((count = strtol(count_s, &end, 10)) < 1 || *end || count > 100000))
+        ((r.count = strtol(count_s, &end, 10)) < 1 || *end || r.count > 100000))
         return cli_usage_error(argv[0], "-c wants a count from 1");
-    if (interval_s &&
-        ((interval = strtod(interval_s, &end)) < 0 || *end || interval > 3600))
+    if (interval_s && ((r.interval = strtod(interval_s, &end)) < 0 || *end ||
+                       r.interval > 3600))
         return cli_usage_error(argv[0], "-i wants seconds");
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
@@ -195,27 +322,19 @@ int cli_cmd_ping(struct cli *cli, int argc, char **argv)
         fastn_client_free(c);
         return rc;
     }
-    ms = calloc((size_t)count, sizeof(*ms));
-    signal(SIGINT, on_interrupt);
-    for (long i = 0; ms && i < count && !interrupted; i++) {
-        uint64_t rtt;
-        if (i)
-            sleep_secs(interval);
-        last = fastn_client_ping(c, peer, &rtt);
-        if (last) {
-            failed++;
-            cli_fail(c, last);
-            if (last == FASTN_ERR_UNSUPPORTED || last == FASTN_ERR_BAD_PEER_ID)
-                break;
-            continue;
-        }
-        ms[ok++] = (double)rtt / 1000.0;
-        if (!cli->json)
-            printf("%s: seq=%ld rtt=%.3f ms\n", peer, i + 1, ms[ok - 1]);
-        fflush(stdout);
+    if (!(r.ms = calloc((size_t)r.count, sizeof(*r.ms)))) {
+        fastn_client_free(c);
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
     }
-    ping_summary(cli, peer, ms, ok, failed);
-    free(ms);
+    signal(SIGINT, on_interrupt);
+    ping_loop(cli, c, peer, &r);
+    /* with nothing answered, the failure is the result (JSON: its error
+     * object, never a summary of pings that did not happen) */
+    if (r.ok == 0 && r.last && cli->json)
+        cli_fail(c, r.last);
+    else
+        ping_summary(cli, peer, r.ms, r.ok, r.failed);
+    free(r.ms);
     fastn_client_free(c);
-    return ok ? 0 : CLI_EXIT_FAIL;
+    return r.ok ? 0 : CLI_EXIT_FAIL;
 }

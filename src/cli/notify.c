@@ -22,8 +22,17 @@ const char cli_notify_usage[] =
     "unread one is marked with *. --follow then prints each new one as it\n"
     "comes, until interrupted. `read` marks notifications read (--all: every\n"
     "one), `unread` marks them unread again, `count` prints how many are\n"
-    "unread. --json prints one JSON object per notification (one per line\n"
-    "with --follow).\n";
+    "unread.\n"
+    "\n"
+    "--json: the list is one object, {\"notifications\": [{\"id\",\n"
+    "\"time_ms\", \"read\", \"source\", \"title\", \"body\"}]}; with\n"
+    "--follow, one object per line instead: each listed one with\n"
+    "\"event\": \"old\", then each change as it comes, {\"event\": \"new\"|\n"
+    "\"read\"|\"deleted\", and the notification's fields} or {\"event\":\n"
+    "\"all-read\"}. read and unread print {\"changed\": N}, count\n"
+    "{\"unread\": N}.\n";
+
+static const char *const subcommands[] = {"read", "unread", "count"};
 
 struct nopts {
     bool follow, unread_only, all;
@@ -35,11 +44,7 @@ struct nopts {
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr,
-            "fastn notifications: %s; see fastn notifications "
-            "--help\n",
-            msg);
-    return CLI_EXIT_USAGE;
+    return cli_usage_error("notifications", msg);
 }
 
 static int parse(struct cli *cli, int argc, char **argv, struct nopts *o)
@@ -48,7 +53,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct nopts *o)
     o->limit = 50;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        char *end;
+        char *end = "";
         if (!strcmp(s, "--json"))
             cli->json = true;
         else if (!strcmp(s, "--help") || !strcmp(s, "-h"))
@@ -59,15 +64,19 @@ static int parse(struct cli *cli, int argc, char **argv, struct nopts *o)
             o->unread_only = true;
         else if (!strcmp(s, "--all"))
             o->all = true;
-        else if (!strcmp(s, "--limit") && i + 1 < argc) {
-            long v = strtol(argv[++i], &end, 10);
+        else if (!strcmp(s, "--limit")) {
+            long v = i + 1 < argc ? strtol(argv[++i], &end, 10) : 0;
             if (*end || v < 1 || v > 1000)
                 return usage_error("--limit wants 1..1000");
             o->limit = (unsigned)v;
         } else if (!o->sub && (!strcmp(s, "read") || !strcmp(s, "unread") ||
                                !strcmp(s, "count"))) {
             o->sub = s;
-        } else if (o->sub && strcmp(o->sub, "count") && o->n_ids < 64) {
+        } else if (s[0] == '-' && s[1]) {
+            return cli_unknown_option(argv[0], s);
+        } else if (!o->sub) {
+            return cli_unknown_word(argv[0], "command", s, subcommands, 3);
+        } else if (strcmp(o->sub, "count") && o->n_ids < 64) {
             long long v = strtoll(s, &end, 10);
             if (*end || v <= 0)
                 return usage_error("IDs are positive numbers");
@@ -79,30 +88,25 @@ static int parse(struct cli *cli, int argc, char **argv, struct nopts *o)
     return 0;
 }
 
-/* One notification as a JSON object (no newline), with "event" first
- * when given. */
-static void print_json(const struct fastn_notification *n, const char *event)
+/* One notification as a JSON object, with "event" first when given. */
+static json_t *notification_json(const struct fastn_notification *n,
+                                 const char *event)
 {
-    printf("{");
-    if (event)
-        printf("\"event\":\"%s\",", event);
-    printf("\"id\":%" PRId64 ",\"time_ms\":%" PRId64 ",\"read\":%s,"
-           "\"source\":",
-           n->id, n->time_ms, n->read ? "true" : "false");
-    json_put_string(stdout, n->source);
-    printf(",\"title\":");
-    json_put_string(stdout, n->title);
-    printf(",\"body\":");
-    json_put_string(stdout, n->body);
-    printf("}");
+    json_t *o = event ? json_pack("{s:s}", "event", event) : json_object();
+
+    json_object_update_new(o, json_pack("{s:I,s:I,s:b,s:o,s:o,s:o}", "id",
+                                        (json_int_t)n->id, "time_ms",
+                                        (json_int_t)n->time_ms, "read", n->read,
+                                        "source", jstr(n->source), "title",
+                                        jstr(n->title), "body", jstr(n->body)));
+    return o;
 }
 
 static void print_one(struct cli *cli, const struct fastn_notification *n,
                       const char *event)
 {
     if (cli->json) {
-        print_json(n, event);
-        printf("\n");
+        cli_emit(notification_json(n, event));
     } else {
         char t[32];
         time_t s = (time_t)(n->time_ms / 1000);
@@ -135,26 +139,24 @@ static int do_list(struct cli *cli, struct fastn_client *c, struct nopts *o,
     struct fastn_notify_query q = {.unread_only = o->unread_only,
                                    .limit = o->limit};
     struct fastn_notification_list *l = NULL;
+    json_t *a = NULL;
     int rc = fastn_client_notifications(c, &q, &l);
 
     if (rc)
         return cli_fail(c, rc);
     if (cli->json && !o->follow)
-        printf("{\"notifications\":[");
+        a = json_array();
     for (size_t i = 0; i < l->n; i++) {
-        if (cli->json && !o->follow && i)
-            printf(",");
-        if (cli->json && !o->follow) {
-            print_json(&l->items[i], NULL); /* inside the list */
-        } else {
+        if (a) /* inside the list */
+            json_array_append_new(a, notification_json(&l->items[i], NULL));
+        else
             print_one(cli, &l->items[i], o->follow && cli->json ? "old" : NULL);
-        }
         *last = l->items[i].id;
     }
-    if (cli->json && !o->follow)
-        printf("]}\n");
+    if (a)
+        cli_emit(json_pack("{s:o}", "notifications", a));
     else if (!cli->json && l->n == 0 && !o->follow)
-        fprintf(stderr, "fastn: no notifications\n");
+        cli_note("no notifications");
     fastn_notification_list_free(l);
     return 0;
 }
@@ -180,7 +182,7 @@ static int follow(struct cli *cli, struct fastn_client *c, int64_t last)
         else if (cli->json && n)
             print_one(cli, n, kinds[kind]);
         else if (cli->json)
-            printf("{\"event\":\"%s\"}\n", kinds[kind]), fflush(stdout);
+            cli_emit(json_pack("{s:s}", "event", kinds[kind]));
         fastn_notification_free(n);
         n = NULL;
     }
@@ -205,7 +207,7 @@ static int do_mark(struct cli *cli, struct fastn_client *c, struct nopts *o)
         total += changed;
     }
     if (cli->json)
-        printf("{\"changed\":%u}\n", total);
+        cli_emit(json_pack("{s:i}", "changed", (int)total));
     else
         printf("%u marked %s\n", total, read ? "read" : "unread");
     return 0;
@@ -219,7 +221,7 @@ int cli_cmd_notifications(struct cli *cli, int argc, char **argv)
     unsigned count;
     int rc = parse(cli, argc, argv, &o);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
@@ -228,7 +230,7 @@ int cli_cmd_notifications(struct cli *cli, int argc, char **argv)
         if (rc)
             rc = cli_fail(c, rc);
         else if (cli->json)
-            printf("{\"unread\":%u}\n", count);
+            cli_emit(json_pack("{s:i}", "unread", (int)count));
         else
             printf("%u\n", count);
     } else if (o.sub) {

@@ -27,9 +27,11 @@ const char cli_perf_usage[] =
     "of the reply (the peer answers once it has read everything), the\n"
     "download from then to the reply's end. Progress goes to stderr once a\n"
     "second (-q: none). A run that moves no byte for --timeout seconds\n"
-    "(default 10) is stopped. --json prints {\"peer_id\", \"upload_bytes\",\n"
-    "\"upload_s\", \"upload_MBps\", \"download_bytes\", \"download_s\",\n"
-    "\"download_MBps\", \"open_ms\", \"total_s\"}.\n";
+    "(default 10) is stopped.\n"
+    "\n"
+    "--json: {\"peer_id\", \"upload_bytes\", \"upload_s\", \"upload_MBps\",\n"
+    "\"download_bytes\", \"download_s\", \"download_MBps\", \"open_ms\",\n"
+    "\"total_s\"}\n";
 
 /* "123", "64K", "1M", "2G", "1T" (binary multiples). */
 static int parse_size(const char *s, uint64_t *out)
@@ -114,9 +116,7 @@ static int on_progress(void *arg, const struct fastn_perf_result *r)
     if (moved != w->last_bytes || !w->still_since) {
         w->still_since = mono_ms();
     } else if (mono_ms() - w->still_since >= w->stall_ms) {
-        fprintf(stderr, "fastn perf: no byte moved for %d s; stopped\n",
-                w->stall_ms / 1000);
-        return 1;
+        return 1; /* said by the caller */
     }
     if (!w->quiet && r->elapsed_us) {
         uint64_t dt = r->elapsed_us - w->last_us;
@@ -138,15 +138,13 @@ static void perf_print(struct cli *cli, const char *peer,
     double down = mbps(r->downloaded, r->download_us);
 
     if (cli->json) {
-        printf("{\"peer_id\":");
-        json_put_string(stdout, peer);
-        printf(",\"upload_bytes\":%" PRIu64 ",\"upload_s\":%.6f,"
-               "\"upload_MBps\":%.1f,\"download_bytes\":%" PRIu64
-               ",\"download_s\":%.6f,\"download_MBps\":%.1f,"
-               "\"open_ms\":%.3f,\"total_s\":%.6f}\n",
-               r->uploaded, secs(r->upload_us), up, r->downloaded,
-               secs(r->download_us), down, (double)r->open_us / 1000.0,
-               secs(r->elapsed_us));
+        cli_emit(json_pack("{s:o,s:I,s:f,s:f,s:I,s:f,s:f,s:f,s:f}", "peer_id",
+                           jstr(peer), "upload_bytes", (json_int_t)r->uploaded,
+                           "upload_s", secs(r->upload_us), "upload_MBps", up,
+                           "download_bytes", (json_int_t)r->downloaded,
+                           "download_s", secs(r->download_us), "download_MBps",
+                           down, "open_ms", (double)r->open_us / 1000.0,
+                           "total_s", secs(r->elapsed_us)));
         return;
     }
     printf("upload    %15" PRIu64 " bytes in %8.3f s: %9.1f MB/s\n",
@@ -157,32 +155,22 @@ static void perf_print(struct cli *cli, const char *peer,
 
 int cli_cmd_perf(struct cli *cli, int argc, char **argv)
 {
-    const char *up_s = NULL, *down_s = NULL, *quiet_s = NULL;
+    const char *up_s = NULL, *down_s = NULL;
     const struct cli_opt opts[] = {{"--upload", "-u", &up_s},
                                    {"--download", "-d", &down_s},
                                    {NULL, NULL, NULL}};
     struct perf_watch w = {.stall_ms = 10000};
+    const struct cli_flag flags[] = {{"-q", "--quiet", &w.quiet},
+                                     {NULL, NULL, NULL}};
     struct fastn_perf_result res;
     char peer[FASTN_PEER_ID_MAX];
     struct fastn_client *c;
     uint64_t up = 0, down = 0;
-    char *pos[2], *av[64];
-    int ac = 0, dropped = 0, n, rc;
+    char *pos[2];
+    int n, rc = cli_parse_flags(cli, argc, argv, opts, flags, pos, 2, &n);
 
-    /* -q is a flag: take it out before the common parser */
-    for (int i = 0; i < argc; i++) {
-        if (i && (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))) {
-            quiet_s = argv[i];
-            dropped++;
-        } else if (ac < 64) {
-            av[ac++] = argv[i];
-        }
-    }
-    if (ac + dropped < argc)
-        return cli_usage_error(argv[0], "too many arguments");
-    if ((rc = cli_parse(cli, ac, av, opts, pos, 2, &n)) || cli->help)
+    if (rc)
         return rc;
-    w.quiet = quiet_s != NULL;
     if (n != 1)
         return cli_usage_error(argv[0], "want a PEER");
     if ((up_s && parse_size(up_s, &up)) ||
@@ -199,7 +187,10 @@ int cli_cmd_perf(struct cli *cli, int argc, char **argv)
     }
     rc = fastn_client_perf(c, peer, up, down, 0, 1000, on_progress, &w, &res);
     if (rc == FASTN_ERR_CANCELED)
-        rc = CLI_EXIT_FAIL; /* said why already */
+        rc = cli_error(CLI_EXIT_FAIL, rc, "no byte moved for %d s; stopped",
+                       w.stall_ms / 1000);
+    else if (rc == FASTN_ERR_NET_PROTO_NA)
+        rc = cli_fail_protocol(c, peer, "/perf/1.0.0");
     else if (rc)
         rc = cli_fail(c, rc);
     else

@@ -63,7 +63,35 @@ const char cli_plugin_usage[] =
     "  call NAME METHOD [ARG]         call the plugin (its on_call) and print\n"
     "                                 its answer; ARG - reads stdin\n"
     "\n"
-    "--json prints one JSON object. docs/PLUGINS.md says how to write one.\n";
+    "docs/PLUGINS.md says how to write one.\n"
+    "\n"
+    "--json: install, info and restrict print the plugin's info\n"
+    "{\"name\", \"version\", \"description\", \"state\", \"enabled\",\n"
+    "\"protocols\", \"capabilities\", \"apps\", \"serves\", \"asked_serves\",\n"
+    "\"withheld\", \"protocol_serves\": {PROTOCOL: WHO}, \"storage_quota\",\n"
+    "\"limits\": {\"fuel_per_event\", \"memory_pages\", \"streams\",\n"
+    "\"timers\", \"statements\"}, \"restarts\", \"last_error\",\n"
+    "\"last_error_name\", \"last_error_text\", \"last_error_ms\",\n"
+    "\"restart_in_ms\", \"file_bytes\", \"memory_pages\", \"db_bytes\",\n"
+    "\"open_streams\", \"pending_calls\", \"armed_timers\", \"events\",\n"
+    "\"fuel_used\", \"signature\" (verified, unsigned, untrusted, invalid),\n"
+    "\"signer\", \"signer_name\", \"publisher_note\"}; list {\"plugins\":\n"
+    "[info...]}; remove, enable, disable {\"name\", \"done\"}; call\n"
+    "{\"result\"} (or \"result_base64\" for an answer that is not UTF-8\n"
+    "text); install NAME and --from {\"name\", \"version\", \"registry\",\n"
+    "\"summary\", \"protocols\", \"capabilities\", \"apps\", \"size\",\n"
+    "\"sha256\", \"signer\", \"signer_name\", \"installed\",\n"
+    "\"publisher_note\", \"peer_id\"}; search {\"plugins\": [the same],\n"
+    "\"registries\": [{\"name\", \"url\", \"default\", \"plugins\", "
+    "\"error\",\n"
+    "\"error_text\"}]}; update {\"updates\": [{\"name\", \"result\"\n"
+    "(current, updated, consent, failed, not-listed), \"from_version\",\n"
+    "\"to_version\", \"registry\", \"new_capabilities\", \"error\",\n"
+    "\"error_text\"}], \"registries\"}.\n";
+
+static const char *const subcommands[] = {
+    "install", "list", "info",     "remove", "enable",
+    "disable", "call", "restrict", "search", "update"};
 
 /* Splits the arguments after `plugin SUB` into positionals and flags. */
 #define CAPS_ARGS_MAX 8
@@ -80,9 +108,11 @@ struct args {
 /* An option with a value (--serves WHO): takes argv[*i + 1]. */
 static int option_value(int argc, char **argv, int *i, const char **out)
 {
+    char what[128];
+
     if (*i + 1 >= argc) {
-        fprintf(stderr, "fastn plugin: %s wants a value\n", argv[*i]);
-        return CLI_EXIT_USAGE;
+        snprintf(what, sizeof(what), "%s wants a value", argv[*i]);
+        return cli_usage_error("plugin", what);
     }
     *out = argv[++*i];
     return 0;
@@ -91,10 +121,8 @@ static int option_value(int argc, char **argv, int *i, const char **out)
 /* --withhold CAP or --grant CAP, repeatable. */
 static int option_cap(int argc, char **argv, int *i, const char **v, size_t *n)
 {
-    if (*n == CAPS_ARGS_MAX) {
-        fprintf(stderr, "fastn plugin: too many %s\n", argv[*i]);
-        return CLI_EXIT_USAGE;
-    }
+    if (*n == CAPS_ARGS_MAX)
+        return cli_usage_error("plugin", "too many --withhold or --grant");
     return option_value(argc, argv, i, &v[(*n)++]);
 }
 
@@ -131,79 +159,71 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
             if ((rc = option_cap(argc, argv, &i, a->grant, &a->n_grant)))
                 return rc;
         } else if (s[0] == '-' && s[1] && a->n_pos < 2) {
-            fprintf(stderr, "fastn plugin: unknown option '%s'\n", s);
-            return CLI_EXIT_USAGE;
+            return cli_unknown_option("plugin", s);
         } else if (a->n_pos < 4)
             a->pos[a->n_pos++] = s;
-        else {
-            fprintf(stderr, "fastn plugin: too many arguments\n");
-            return CLI_EXIT_USAGE;
-        }
+        else
+            return cli_usage_error("plugin", "too many arguments");
     }
     return 0;
 }
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "fastn plugin: %s; see fastn plugin --help\n", msg);
-    return CLI_EXIT_USAGE;
+    return cli_usage_error("plugin", msg);
 }
 
 /* --- printing ------------------------------------------------------------ */
 
-static void json_kv_str(const char *k, const char *v, bool comma)
+/* A plugin's narrowed protocols: {"PROTOCOL": "WHO"} */
+static json_t *protocol_serves_json(const struct fastn_plugin_info *p)
 {
-    printf("%s\"%s\":", comma ? "," : "", k);
-    json_put_string(stdout, v);
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < p->n_narrowed_protocols; i++)
+        cli_json_set(o, p->narrowed_protocols[i], jstr(p->protocol_serves[i]));
+    return o;
 }
 
-static void info_json(const struct fastn_plugin_info *p)
+json_t *cli_plugin_info_json(const struct fastn_plugin_info *p)
 {
-    json_kv_str("name", p->name, false);
-    json_kv_str("version", p->version, true);
-    json_kv_str("description", p->description, true);
-    json_kv_str("state", p->state, true);
-    printf(",\"enabled\":%s,\"protocols\":", p->enabled ? "true" : "false");
-    json_put_list(stdout, p->protocols, p->n_protocols);
-    printf(",\"capabilities\":");
-    json_put_list(stdout, p->capabilities, p->n_capabilities);
-    printf(",\"apps\":");
-    json_put_list(stdout, p->apps, p->n_apps);
-    json_kv_str("serves", p->serves, true);
-    json_kv_str("asked_serves", p->asked_serves, true);
-    json_kv_str("signature", p->signature, true);
-    json_kv_str("signer", p->signer, true);
-    json_kv_str("signer_name", p->signer_name, true);
-    json_kv_str("publisher_note", p->publisher_note, true);
-    printf(",\"withheld\":");
-    json_put_list(stdout, p->withheld, p->n_withheld);
-    printf(",\"protocol_serves\":{");
-    for (size_t i = 0; i < p->n_narrowed_protocols; i++) {
-        if (i)
-            putchar(',');
-        json_put_string(stdout, p->narrowed_protocols[i]);
-        putchar(':');
-        json_put_string(stdout, p->protocol_serves[i]);
-    }
-    putchar('}');
-    printf(",\"storage_quota\":%" PRIu64
-           ",\"limits\":{\"fuel_per_event\":%" PRIu64
-           ",\"memory_pages\":%u,\"streams\":%u,\"timers\":%u,"
-           "\"statements\":%u}",
-           p->storage_quota, p->fuel_per_event, p->max_memory_pages,
-           p->max_streams, p->max_timers, p->max_statements);
-    printf(",\"restarts\":%u,\"last_error\":%d", p->restarts, p->last_error);
-    json_kv_str("last_error_name",
-                p->last_error ? fastn_err_name(p->last_error) : "", true);
-    json_kv_str("last_error_text", p->last_error_text, true);
-    printf(",\"last_error_ms\":%" PRIu64 ",\"restart_in_ms\":%" PRIu64
-           ",\"file_bytes\":%" PRIu64
-           ",\"memory_pages\":%u,\"db_bytes\":%" PRIu64
-           ",\"open_streams\":%u,\"pending_calls\":%u,\"armed_timers\":%u,"
-           "\"events\":%" PRIu64 ",\"fuel_used\":%" PRIu64,
-           p->last_error_ms, p->restart_in_ms, p->file_bytes, p->memory_pages,
-           p->db_bytes, p->open_streams, p->pending_calls, p->armed_timers,
-           p->events, p->fuel_used);
+    json_t *o = json_pack(
+        "{s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name",
+        jstr(p->name), "version", jstr(p->version), "description",
+        jstr(p->description), "state", jstr(p->state), "enabled", p->enabled,
+        "protocols", jstr_list(p->protocols, p->n_protocols), "capabilities",
+        jstr_list(p->capabilities, p->n_capabilities), "apps",
+        jstr_list(p->apps, p->n_apps), "serves", jstr(p->serves),
+        "asked_serves", jstr(p->asked_serves), "withheld",
+        jstr_list(p->withheld, p->n_withheld), "protocol_serves",
+        protocol_serves_json(p));
+
+    json_object_update_new(
+        o, json_pack("{s:s,s:s,s:o,s:o}", "signature", p->signature, "signer",
+                     p->signer, "signer_name", jstr(p->signer_name),
+                     "publisher_note", jstr(p->publisher_note)));
+    json_object_update_new(
+        o, json_pack("{s:I,s:{s:I,s:i,s:i,s:i,s:i},s:i,s:i,s:s,s:o,s:I,s:I}",
+                     "storage_quota", (json_int_t)p->storage_quota, "limits",
+                     "fuel_per_event", (json_int_t)p->fuel_per_event,
+                     "memory_pages", (int)p->max_memory_pages, "streams",
+                     (int)p->max_streams, "timers", (int)p->max_timers,
+                     "statements", (int)p->max_statements, "restarts",
+                     (int)p->restarts, "last_error", p->last_error,
+                     "last_error_name",
+                     p->last_error ? fastn_err_name(p->last_error) : "",
+                     "last_error_text", jstr(p->last_error_text),
+                     "last_error_ms", (json_int_t)p->last_error_ms,
+                     "restart_in_ms", (json_int_t)p->restart_in_ms));
+    json_object_update_new(
+        o, json_pack("{s:I,s:i,s:I,s:i,s:i,s:i,s:I,s:I}", "file_bytes",
+                     (json_int_t)p->file_bytes, "memory_pages",
+                     (int)p->memory_pages, "db_bytes", (json_int_t)p->db_bytes,
+                     "open_streams", (int)p->open_streams, "pending_calls",
+                     (int)p->pending_calls, "armed_timers",
+                     (int)p->armed_timers, "events", (json_int_t)p->events,
+                     "fuel_used", (json_int_t)p->fuel_used));
+    return o;
 }
 
 /* Every string below came from a plugin (its manifest) or was checked
@@ -292,13 +312,10 @@ static void info_text(const struct fastn_plugin_info *p)
 
 static int show_info(struct cli *cli, const struct fastn_plugin_info *p)
 {
-    if (cli->json) {
-        printf("{");
-        info_json(p);
-        printf("}\n");
-    } else {
+    if (cli->json)
+        cli_emit(cli_plugin_info_json(p));
+    else
         info_text(p);
-    }
     return 0;
 }
 
@@ -321,16 +338,13 @@ static int do_list(struct cli *cli, struct fastn_client *c)
     if (rc)
         return cli_fail(c, rc);
     if (cli->json) {
-        printf("{\"plugins\":[");
-        for (size_t i = 0; i < l->n_plugins; i++) {
-            printf(i ? ",{" : "{");
-            info_json(&l->plugins[i]);
-            printf("}");
-        }
-        printf("]}\n");
+        json_t *a = json_array();
+        for (size_t i = 0; i < l->n_plugins; i++)
+            json_array_append_new(a, cli_plugin_info_json(&l->plugins[i]));
+        cli_emit(json_pack("{s:o}", "plugins", a));
     } else if (l->n_plugins == 0) {
-        fprintf(stderr, "fastn: no plugins installed (fastn plugin install "
-                        "FILE.wasm)\n");
+        cli_note(
+            "no plugins installed (fastn plugin install NAME, or FILE.wasm)");
     } else {
         printf("%-20s %-10s %-11s %-10s %s\n", "NAME", "VERSION", "STATE",
                "SIGNATURE", "PROTOCOLS");
@@ -378,11 +392,9 @@ static int do_change(struct cli *cli, struct fastn_client *c, struct args *a)
         rc = fastn_client_plugin_enable(c, a->pos[1], !strcmp(sub, "enable"));
     if (rc)
         return cli_fail(c, rc);
-    if (cli->json) {
-        printf("{\"name\":");
-        json_put_string(stdout, a->pos[1]);
-        printf(",\"done\":\"%s\"}\n", sub);
-    } else
+    if (cli->json)
+        cli_emit(json_pack("{s:o,s:s}", "name", jstr(a->pos[1]), "done", sub));
+    else
         printf("%s: %sd\n", a->pos[1], !strcmp(sub, "remove") ? "remove" : sub);
     return 0;
 }
@@ -460,16 +472,10 @@ int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
                             bool lines)
 {
     if (cli->json) {
-        /* the answer as a JSON string (bytes, not necessarily text) */
-        char *s = malloc(n + 1);
-        if (!s)
-            return CLI_EXIT_FAIL;
-        memcpy(s, p, n);
-        s[n] = '\0';
-        printf("{\"result\":");
-        json_put_string(stdout, s);
-        printf("}\n");
-        free(s);
+        /* text as a string, other bytes as result_base64 */
+        json_t *o = json_object();
+        cli_json_bytes(o, "result", p, n);
+        cli_emit(o);
         return 0;
     }
     /* text for people (lines) and anything bound for a terminal is
@@ -494,8 +500,7 @@ static int do_call(struct cli *cli, struct fastn_client *c, struct args *a)
     if (a->n_pos < 3)
         return usage_error("call wants NAME METHOD [ARG]");
     if (!strcmp(arg, "-") && !(in = read_stdin(&in_len))) {
-        fprintf(stderr, "fastn plugin: cannot read stdin\n");
-        return CLI_EXIT_FAIL;
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO, "cannot read stdin");
     }
     rc = fastn_client_plugin_call(c, a->pos[1], a->pos[2],
                                   in ? in : (const uint8_t *)arg, in_len, &out,
@@ -515,7 +520,7 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
     int rc = parse_args(cli, argc, argv, &a);
     const char *sub;
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (a.n_pos == 0)
         return usage_error("which command?");
@@ -525,7 +530,8 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
         strcmp(sub, "disable") && strcmp(sub, "call") &&
         strcmp(sub, "restrict") && strcmp(sub, "search") &&
         strcmp(sub, "update"))
-        return usage_error("unknown command");
+        return cli_unknown_word(argv[0], "command", sub, subcommands,
+                                sizeof(subcommands) / sizeof(*subcommands));
     if ((a.from || a.allow_unsigned) && strcmp(sub, "install"))
         return usage_error("--from and --unsigned go with install");
     if (!strcmp(sub, "search") && a.n_pos > 2)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/jout.h"
+#include "cli/cli.h"
 #include "util/file.h"
 #include "util/term.h"
 
@@ -60,8 +60,8 @@ static void registry_notes(const struct fastn_registry *v, size_t n)
 
     for (size_t i = 0; i < n; i++)
         if (v[i].error)
-            fprintf(stderr, "fastn: registry %s could not be read: %s\n",
-                    v[i].name, term_safe(v[i].error_text, safe, sizeof(safe)));
+            cli_note("registry %s could not be read: %s", v[i].name,
+                     term_safe(v[i].error_text, safe, sizeof(safe)));
 }
 
 /* --- search ------------------------------------------------------------------
@@ -90,7 +90,7 @@ int cli_plugin_search(struct cli *cli, struct fastn_client *c, const char *term)
     json_t *a;
 
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     if (cli->json) {
         a = json_array();
         for (size_t i = 0; i < r->n_plugins; i++)
@@ -103,11 +103,10 @@ int cli_plugin_search(struct cli *cli, struct fastn_client *c, const char *term)
         if (r->n_plugins)
             search_text(r);
         else
-            fprintf(stderr,
-                    "fastn: no plugin found%s%s (registries asked: "
-                    "%zu; see fastn registry list)\n",
-                    term && term[0] ? " for " : "", term ? term : "",
-                    r->n_registries);
+            cli_note("no plugin found%s%s (registries asked: %zu; see fastn "
+                     "registry list)",
+                     term && term[0] ? " for " : "", term ? term : "",
+                     r->n_registries);
     }
     rc = r->n_plugins || r->n_registries == 0 ? 0 : CLI_EXIT_FAIL;
     for (size_t i = 0; i < r->n_registries && rc; i++)
@@ -175,7 +174,7 @@ static int install_named(struct cli *cli, struct fastn_client *c,
                                  what[0] == '/' ? what : NULL,
                                  from ? peer : NULL, replace, &p);
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     rc = show_installed(cli, p);
     fastn_registry_plugin_free(p);
     return rc;
@@ -187,11 +186,7 @@ static void show_file_install(struct cli *cli,
     char b1[128], b2[128];
 
     if (cli->json) {
-        json_t *o = json_pack(
-            "{s:o,s:o,s:s,s:s,s:s,s:o}", "name", jstr(p->name), "version",
-            jstr(p->version), "state", p->state, "signature", p->signature,
-            "signer", p->signer, "publisher_note", jstr(p->publisher_note));
-        cli_emit(o);
+        cli_emit(cli_plugin_info_json(p));
         return;
     }
     printf("installed %s %s (%s), ", term_safe(p->name, b1, sizeof(b1)),
@@ -264,7 +259,7 @@ static int install_file(struct cli *cli, struct fastn_client *c,
     if (rc == CLI_EXIT_FAIL)
         return rc;
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     show_file_install(cli, p);
     fastn_plugin_info_free(p);
     return 0;
@@ -289,7 +284,6 @@ int cli_plugin_install(struct cli *cli, struct fastn_client *c,
                        const char *what, const char *from, bool replace,
                        bool allow_unsigned)
 {
-    cli_out_init(cli);
     if (!from && is_file(what))
         return install_file(cli, c, what, replace, allow_unsigned);
     if (allow_unsigned)
@@ -364,10 +358,9 @@ int cli_plugin_update(struct cli *cli, struct fastn_client *c, const char *name,
     json_t *a;
     int rc;
 
-    cli_out_init(cli);
     rc = fastn_client_plugin_update(c, name, grant, n_grant, &r);
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     if (cli->json) {
         a = json_array();
         for (size_t i = 0; i < r->n_updates; i++)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/jout.h"
+#include "cli/cli.h"
 #include "util/term.h"
 
 const char cli_registry_usage[] =
@@ -33,8 +33,10 @@ const char cli_registry_usage[] =
     "The installation's own plugin folder, file://PREFIX/share/fastn/plugins\n"
     "(named \"bundled\"), is the default registry: the plugins that came with\n"
     "fastn install from it with no server. A publisher makes a registry with\n"
-    "fastn registry build DIR. --json prints {\"registries\": [{\"name\",\n"
-    "\"url\", \"default\", \"plugins\"}]}.\n";
+    "fastn registry build DIR.\n"
+    "\n"
+    "--json: add, list, remove {\"registries\": [{\"name\", \"url\",\n"
+    "\"default\", \"plugins\" (when its index was read)}]}.\n";
 
 static json_t *registry_json(const struct fastn_registry *r)
 {
@@ -80,7 +82,7 @@ static int do_add(struct cli *cli, struct fastn_client *c, const char *arg,
         fastn_client_registry_add(c, as_url(arg, url, sizeof(url)), name, &l);
 
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     if (cli->json)
         cli_emit(
             json_pack("{s:o}", "registries",
@@ -99,13 +101,13 @@ static int do_list(struct cli *cli, struct fastn_client *c)
     int rc = fastn_client_registry_list(c, &l);
 
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     if (cli->json) {
         cli_emit(
             json_pack("{s:o}", "registries",
                       cli_registries_json(l->registries, l->n_registries)));
     } else if (l->n_registries == 0) {
-        fprintf(stderr, "fastn: no registries (fastn registry add URL)\n");
+        cli_note("no registries (fastn registry add URL)");
     } else {
         for (size_t i = 0; i < l->n_registries; i++) {
             printf("%-20s ", l->registries[i].name);
@@ -125,7 +127,7 @@ static int do_remove(struct cli *cli, struct fastn_client *c, const char *what)
     int rc = fastn_client_registry_remove(c, what, &l);
 
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     if (cli->json)
         cli_emit(
             json_pack("{s:o}", "registries",
@@ -180,7 +182,6 @@ int cli_cmd_registry(struct cli *cli, int argc, char **argv)
     char *pos[3];
     int n, rc;
 
-    cli_out_init(cli);
     if ((rc = cli_parse(cli, argc, argv, opts, pos, 3, &n)) || cli->help)
         return rc;
     if (n == 0)

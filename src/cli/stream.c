@@ -69,7 +69,13 @@ struct pump {
     struct fastn_client *c;
     uint64_t stream_id;
     struct term_stream tty_state, *tty; /* tty: out is a terminal */
+    bool json;  /* --json: the reply is kept, printed at the end */
+    char *kept; /* its bytes so far */
+    size_t kept_len, kept_cap;
+    bool too_large; /* more than CALL_JSON_MAX came */
 };
+
+static int call_json_sink(void *arg, const char *p, size_t n);
 
 /* One step of stdin -> stream. */
 static void pump_in(struct pump *p)
@@ -100,10 +106,16 @@ static void pump_out(struct pump *p)
         return;
     if (n <= 0) {
         p->sock_done = true;
-        write_out(p->out, p->tty, "", 0, true);
+        if (!p->json)
+            write_out(p->out, p->tty, "", 0, true);
         return;
     }
-    if (write_out(p->out, p->tty, p->buf, (size_t)n, false) != 0) {
+    if (p->json && call_json_sink(p, p->buf, (size_t)n) != 0) {
+        p->sock_done = true;
+        p->too_large = true;
+        return;
+    }
+    if (!p->json && write_out(p->out, p->tty, p->buf, (size_t)n, false) != 0) {
         p->sock_done = true; /* stdout is gone: nobody wants the rest */
         p->err = EPIPE;
         return;
@@ -141,6 +153,8 @@ static int run_pump(struct pump *p)
         }
         if (fds[1].revents) {
             pump_out(p);
+            if (p->too_large)
+                return FASTN_ERR_TOO_LARGE;
             /* the peer's end: if the stream was cut, stop right here */
             if (p->sock_done && (rc = stream_outcome(p, p->err != 0)))
                 return rc;
@@ -153,16 +167,83 @@ static int run_pump(struct pump *p)
     return stream_outcome(p, p->err != 0);
 }
 
+/* --json: the reply in memory, up to this much. */
+#define CALL_JSON_MAX (16u << 20)
+
+static int call_json_sink(void *arg, const char *p, size_t n)
+{
+    struct pump *pm = arg;
+    char *nb;
+
+    if (pm->kept_len + n > CALL_JSON_MAX)
+        return -1;
+    if (pm->kept_len + n > pm->kept_cap) {
+        size_t cap = pm->kept_cap ? pm->kept_cap * 2 : 65536;
+        while (cap < pm->kept_len + n)
+            cap *= 2;
+        if (!(nb = realloc(pm->kept, cap)))
+            return -1;
+        pm->kept = nb;
+        pm->kept_cap = cap;
+    }
+    memcpy(pm->kept + pm->kept_len, p, n);
+    pm->kept_len += n;
+    return 0;
+}
+
+static void call_json(struct pump *p, const char *peer, const char *protocol)
+{
+    json_t *o = json_pack(
+        "{s:o,s:o,s:I,s:I}", "peer_id", jstr(peer), "protocol", jstr(protocol),
+        "sent", (json_int_t)p->sent, "received", (json_int_t)p->received);
+
+    cli_json_bytes(o, "reply", p->kept ? p->kept : "", p->kept_len);
+    cli_emit(o);
+}
+
+/* Moves the bytes both ways until both sides are done. */
+static int call_run(struct cli *cli, struct fastn_client *c, int fd,
+                    const struct fastn_stream_info *info, const char *peer,
+                    const char *protocol)
+{
+    struct pump p = {.in = 0, .out = 1, .sock = fd, .c = c};
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_stop);
+    signal(SIGTERM, on_stop);
+    p.stream_id = info->stream_id;
+    p.buf = malloc(IO_BUF);
+    p.json = cli->json;
+    if (!p.json && isatty(p.out)) {
+        term_stream_init(&p.tty_state, TERM_LINES);
+        p.tty = &p.tty_state;
+    }
+    rc = p.buf ? run_pump(&p) : FASTN_ERR_NOMEM;
+    if (rc == FASTN_ERR_TOO_LARGE)
+        rc = cli_error(CLI_EXIT_FAIL, rc,
+                       "the reply is larger than %u MiB, which --json keeps "
+                       "in memory; call without --json",
+                       CALL_JSON_MAX >> 20);
+    else if (rc)
+        rc = cli_error(CLI_EXIT_FAIL, rc, "the stream ended early: %s",
+                       fastn_strerror(rc));
+    else if (cli->json)
+        call_json(&p, peer, protocol);
+    free(p.buf);
+    free(p.kept);
+    return rc;
+}
+
 int cli_cmd_call(struct cli *cli, int argc, char **argv)
 {
     struct fastn_stream_info info;
     struct fastn_client *c;
     char peer[FASTN_PEER_ID_MAX];
-    struct pump p = {.in = 0, .out = 1};
     char *pos[2];
     int n, fd, rc = cli_parse(cli, argc, argv, NULL, pos, 2, &n);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
     if (n != 2)
         return cli_usage_error(argv[0], "want PEER PROTOCOL");
@@ -171,28 +252,15 @@ int cli_cmd_call(struct cli *cli, int argc, char **argv)
     if ((rc = cli_resolve_peer(cli, c, pos[0], peer)))
         goto out;
     rc = fastn_client_stream_open(c, peer, pos[1], &fd, &info);
+    if (rc == FASTN_ERR_NET_PROTO_NA) {
+        rc = cli_fail_protocol(c, peer, pos[1]);
+        goto out;
+    }
     if (rc) {
         rc = cli_fail(c, rc);
         goto out;
     }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_stop);
-    signal(SIGTERM, on_stop);
-    p.sock = fd;
-    p.c = c;
-    p.stream_id = info.stream_id;
-    p.buf = malloc(IO_BUF);
-    if (isatty(p.out)) {
-        term_stream_init(&p.tty_state, TERM_LINES);
-        p.tty = &p.tty_state;
-    }
-    rc = p.buf ? run_pump(&p) : FASTN_ERR_NOMEM;
-    if (rc) {
-        fprintf(stderr, "fastn: the stream ended early: %s\n",
-                fastn_strerror(rc));
-        rc = CLI_EXIT_FAIL;
-    }
-    free(p.buf);
+    rc = call_run(cli, c, fd, &info, peer, pos[1]);
     close(fd);
 out:
     fastn_client_free(c);
@@ -202,27 +270,27 @@ out:
 /* --- listen
  * ------------------------------------------------------------------- */
 
+/* A running CMD and the stream it serves (for its "end" event). */
+struct child {
+    pid_t pid;
+    struct fastn_stream_info info;
+};
+
 struct listener {
     struct cli *cli;
     char **cmd; /* NULL: print streams */
     long max_children, children;
-    long count; /* streams to serve before exiting (0: no limit) */
+    struct child *kids; /* max_children of them; pid 0: free */
+    long count;         /* streams to serve before exiting (0: no limit) */
     long served;
 };
 
-static void event_json(const char *event, const struct fastn_stream_info *info,
-                       long long bytes)
+static json_t *event_json(const char *event,
+                          const struct fastn_stream_info *info)
 {
-    printf("{\"event\":\"%s\",\"peer_id\":", event);
-    json_put_string(stdout, info->peer_id);
-    printf(",\"protocol\":");
-    json_put_string(stdout, info->protocol);
-    printf(",\"addr\":");
-    json_put_string(stdout, info->addr);
-    if (bytes >= 0)
-        printf(",\"bytes\":%lld", bytes);
-    printf("}\n");
-    fflush(stdout);
+    return json_pack("{s:s,s:o,s:o,s:o}", "event", event, "peer_id",
+                     jstr(info->peer_id), "protocol", jstr(info->protocol),
+                     "addr", jstr(info->addr));
 }
 
 /* Without a command: the stream's bytes go to stdout (text mode). */
@@ -233,21 +301,22 @@ static int print_stream(struct listener *l, int fd,
     struct term_stream tty_state, *tty = NULL;
     char b1[256], b2[256];
     long long bytes = 0;
+    json_t *end;
     ssize_t n;
 
     shutdown(fd, SHUT_WR); /* we send nothing */
     if (l->cli->json)
-        event_json("stream", info, -1);
+        cli_emit(event_json("stream", info));
     else
         fprintf(stderr, "fastn: stream from %s (%s)\n",
                 term_safe(info->peer_id, b1, sizeof(b1)),
                 term_safe(info->protocol, b2, sizeof(b2)));
-    if (isatty(1)) {
+    if (!l->cli->json && isatty(1)) {
         term_stream_init(&tty_state, TERM_LINES);
         tty = &tty_state;
     }
     while (buf && !stop &&
-           ((n = read(fd, buf, IO_BUF)) > 0 || errno == EINTR)) {
+           ((n = read(fd, buf, IO_BUF)) > 0 || (n < 0 && errno == EINTR))) {
         if (n <= 0)
             continue;
         bytes += n;
@@ -256,51 +325,92 @@ static int print_stream(struct listener *l, int fd,
     }
     if (!l->cli->json)
         write_out(1, tty, "", 0, true);
-    if (l->cli->json)
-        event_json("end", info, bytes);
+    if (l->cli->json) {
+        end = event_json("end", info);
+        json_object_set_new(end, "bytes", json_integer(bytes));
+        cli_emit(end);
+    }
     free(buf);
     close(fd);
     return 0;
 }
 
+/* A child ended: its "end" event (--json), its slot freed. */
+static void child_ended(struct listener *l, pid_t pid, int status)
+{
+    json_t *end;
+
+    for (long i = 0; i < l->max_children; i++) {
+        if (l->kids[i].pid != pid)
+            continue;
+        l->kids[i].pid = 0;
+        l->children--;
+        if (!l->cli->json)
+            return;
+        end = event_json("end", &l->kids[i].info);
+        if (WIFEXITED(status))
+            json_object_set_new(end, "exit_code",
+                                json_integer(WEXITSTATUS(status)));
+        else if (WIFSIGNALED(status))
+            json_object_set_new(end, "signal", json_integer(WTERMSIG(status)));
+        cli_emit(end);
+        return;
+    }
+}
+
 static void reap(struct listener *l, bool block)
 {
-    while (l->children > 0 && waitpid(-1, NULL, block ? 0 : WNOHANG) > 0) {
-        l->children--;
+    pid_t pid;
+    int status;
+
+    while (l->children > 0 &&
+           (pid = waitpid(-1, &status, block ? 0 : WNOHANG)) > 0) {
+        child_ended(l, pid, status);
         block = false;
     }
+}
+
+static void run_child(const struct listener *l, int fd,
+                      const struct fastn_stream_info *info)
+{
+    signal(SIGPIPE, SIG_DFL);
+    dup2(fd, 0);
+    dup2(fd, 1);
+    if (fd > 1)
+        close(fd);
+    setenv("FASTN_PEER_ID", info->peer_id, 1);
+    setenv("FASTN_PROTOCOL", info->protocol, 1);
+    setenv("FASTN_REMOTE_ADDR", info->addr, 1);
+    execvp(l->cmd[0], l->cmd);
+    fprintf(stderr, "fastn listen: cannot run %s: %s\n", l->cmd[0],
+            strerror(errno));
+    _exit(127);
 }
 
 /* With a command: it runs with the stream as its stdin and stdout. */
 static int spawn_cmd(struct listener *l, int fd,
                      const struct fastn_stream_info *info)
 {
+    long slot = 0;
     pid_t pid;
 
     while (l->children >= l->max_children)
         reap(l, true);
+    while (l->kids[slot].pid)
+        slot++;
     if (l->cli->json)
-        event_json("stream", info, -1);
+        cli_emit(event_json("stream", info));
+    fflush(NULL);
     pid = fork();
-    if (pid == 0) {
-        signal(SIGPIPE, SIG_DFL);
-        dup2(fd, 0);
-        dup2(fd, 1);
-        if (fd > 1)
-            close(fd);
-        setenv("FASTN_PEER_ID", info->peer_id, 1);
-        setenv("FASTN_PROTOCOL", info->protocol, 1);
-        setenv("FASTN_REMOTE_ADDR", info->addr, 1);
-        execvp(l->cmd[0], l->cmd);
-        fprintf(stderr, "fastn listen: cannot run %s: %s\n", l->cmd[0],
-                strerror(errno));
-        _exit(127);
-    }
+    if (pid == 0)
+        run_child(l, fd, info);
     close(fd);
     if (pid < 0) {
         fprintf(stderr, "fastn listen: cannot fork: %s\n", strerror(errno));
         return 0;
     }
+    l->kids[slot].pid = pid;
+    l->kids[slot].info = *info;
     l->children++;
     return 0;
 }
@@ -337,49 +447,121 @@ static int serve(struct listener *l, struct fastn_handler *h)
     return 0;
 }
 
+/* What in the daemon serves protocol itself (a plugin, an expose), into
+ * who (n bytes); false when nothing does. */
+static bool served_by_daemon(struct fastn_client *c, const char *protocol,
+                             char *who, size_t n)
+{
+    struct fastn_plugin_list *pl = NULL;
+    struct fastn_forward_info *fw = NULL;
+    size_t n_fw = 0;
+    bool found = false;
+
+    if (fastn_client_plugin_list(c, &pl) == 0)
+        for (size_t i = 0; i < pl->n_plugins && !found; i++)
+            for (size_t k = 0; k < pl->plugins[i].n_protocols && !found; k++)
+                if (!strcmp(pl->plugins[i].protocols[k], protocol)) {
+                    snprintf(who, n, "the plugin %s", pl->plugins[i].name);
+                    found = true;
+                }
+    fastn_plugin_list_free(pl);
+    if (!found && fastn_client_forwards(c, &fw, &n_fw) == 0)
+        for (size_t i = 0; i < n_fw && !found; i++)
+            if (fw[i].expose && !strcmp(fw[i].protocol, protocol)) {
+                snprintf(who, n, "an expose of %s", fw[i].target);
+                found = true;
+            }
+    free(fw);
+    return found;
+}
+
+struct listen_args {
+    const char *count_s, *max_s;
+    bool balanced;
+    char *pos[257];
+    int n;
+};
+
+static int listen_args(struct cli *cli, int argc, char **argv,
+                       struct listen_args *a, struct listener *l)
+{
+    const struct cli_opt opts[] = {{"-n", "--count", &a->count_s},
+                                   {"--max", NULL, &a->max_s},
+                                   {NULL, NULL, NULL}};
+    const struct cli_flag flags[] = {{"--balanced", NULL, &a->balanced},
+                                     {NULL, NULL, NULL}};
+    char *end;
+    int rc = cli_parse_flags(cli, argc, argv, opts, flags, a->pos, 256, &a->n);
+
+    if (rc)
+        return rc;
+    if (a->n < 1)
+        return cli_usage_error(argv[0], "want a PROTOCOL");
+    if (a->count_s && ((l->count = strtol(a->count_s, &end, 10)) < 1 || *end))
+        return cli_usage_error(argv[0], "-n wants a count from 1");
+    if (a->max_s && ((l->max_children = strtol(a->max_s, &end, 10)) < 1 ||
+                     *end || l->max_children > 65536))
+        return cli_usage_error(argv[0], "--max wants a count from 1");
+    if (a->n > 1) {
+        a->pos[a->n] = NULL;
+        l->cmd = &a->pos[1];
+    }
+    return 0;
+}
+
+/* Registers the handler, unless a plugin or an expose serves the
+ * protocol and --balanced was not given. */
+static int listen_register(struct fastn_client *c, const struct listen_args *a,
+                           struct fastn_handler **h)
+{
+    char who[512], b[512];
+    int rc;
+
+    if (!a->balanced && served_by_daemon(c, a->pos[0], who, sizeof(who)))
+        return cli_error(
+            CLI_EXIT_FAIL, FASTN_ERR_EXISTS,
+            "%s is served by %s: fastn listen would take its streams away. "
+            "Listen on another protocol, or give --balanced to share the "
+            "streams with it (each in turn)",
+            term_safe(a->pos[0], b, sizeof(b)), who);
+    rc = fastn_handler_register(c, a->pos[0], 1, h);
+    return rc ? cli_fail(c, rc) : 0;
+}
+
 int cli_cmd_listen(struct cli *cli, int argc, char **argv)
 {
-    const char *count_s = NULL, *max_s = NULL;
-    const struct cli_opt opts[] = {{"-n", "--count", &count_s},
-                                   {"--max", NULL, &max_s},
-                                   {NULL, NULL, NULL}};
     struct listener l = {.cli = cli, .max_children = 64};
     struct fastn_handler *h = NULL;
+    struct listen_args a = {0};
     struct fastn_client *c;
-    char *pos[257], *end;
-    int n, rc = cli_parse(cli, argc, argv, opts, pos, 256, &n);
+    int rc = listen_args(cli, argc, argv, &a, &l);
 
-    if (rc || cli->help)
+    if (rc)
         return rc;
-    if (n < 1)
-        return cli_usage_error(argv[0], "want a PROTOCOL");
-    if (count_s && ((l.count = strtol(count_s, &end, 10)) < 1 || *end))
-        return cli_usage_error(argv[0], "-n wants a count from 1");
-    if (max_s && ((l.max_children = strtol(max_s, &end, 10)) < 1 || *end))
-        return cli_usage_error(argv[0], "--max wants a count from 1");
-    if (n > 1) {
-        pos[n] = NULL;
-        l.cmd = &pos[1];
-    }
-    if (!(c = cli_connect(cli)))
+    if (l.cmd && !(l.kids = calloc((size_t)l.max_children, sizeof(*l.kids))))
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
+    if (!(c = cli_connect(cli))) {
+        free(l.kids);
         return CLI_EXIT_FAIL;
-    rc = fastn_handler_register(c, pos[0], 1, &h);
-    if (rc) {
-        rc = cli_fail(c, rc);
-        fastn_client_free(c);
-        return rc;
     }
+    if ((rc = listen_register(c, &a, &h)))
+        goto out;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
-    if (!cli->json)
-        fprintf(stderr, "fastn: listening for %s\n", pos[0]);
+    if (cli->json)
+        cli_emit(json_pack("{s:s,s:o}", "event", "listening", "protocol",
+                           jstr(a.pos[0])));
+    else
+        fprintf(stderr, "fastn: listening for %s\n", a.pos[0]);
     rc = serve(&l, h);
     if (rc)
         rc = cli_fail(c, rc);
     fastn_handler_free(h);
     while (l.children > 0)
         reap(&l, true);
+out:
+    free(l.kids);
     fastn_client_free(c);
     return rc;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/jout.h"
+#include "cli/cli.h"
 #include "util/file.h"
 #include "util/term.h"
 
@@ -28,9 +28,10 @@ const char cli_trust_usage[] =
     "                        are removed there, as root\n"
     "\n"
     "A publisher makes a minisign key once and signs each plugin with it\n"
-    "(docs/REGISTRY.md); you trust the NAME.pub they publish. --json prints\n"
-    "{\"name\", \"key_id\", \"public_key\", \"system\"} (add, remove) or\n"
-    "{\"keys\": [...]} (list).\n";
+    "(docs/REGISTRY.md); you trust the NAME.pub they publish.\n"
+    "\n"
+    "--json: add, remove {\"name\", \"key_id\", \"public_key\", \"system\"};\n"
+    "list {\"keys\": [...]}.\n";
 
 static json_t *key_json(const struct fastn_trusted_key *k)
 {
@@ -82,7 +83,7 @@ static int do_add(struct cli *cli, struct fastn_client *c, const char *arg,
     rc = fastn_client_trust_add(c, key, len, name, &k);
     free(key);
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     if (cli->json)
         cli_emit(key_json(&k));
     else
@@ -98,15 +99,14 @@ static int do_list(struct cli *cli, struct fastn_client *c)
     int rc = fastn_client_trust_list(c, &l);
 
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     if (cli->json) {
         a = json_array();
         for (size_t i = 0; i < l->n_keys; i++)
             json_array_append_new(a, key_json(&l->keys[i]));
         cli_emit(json_pack("{s:o}", "keys", a));
     } else if (l->n_keys == 0) {
-        fprintf(stderr, "fastn: no publisher is trusted (fastn trust add "
-                        "THEIR-KEY.pub)\n");
+        cli_note("no publisher is trusted (fastn trust add THEIR-KEY.pub)");
     } else {
         printf("%-24s %-17s %s\n", "NAME", "KEY ID", "TRUSTED BY");
         for (size_t i = 0; i < l->n_keys; i++)
@@ -123,7 +123,7 @@ static int do_remove(struct cli *cli, struct fastn_client *c, const char *what)
     int rc = fastn_client_trust_remove(c, what, &k);
 
     if (rc)
-        return cli_fail_json(c, rc);
+        return cli_fail(c, rc);
     if (cli->json)
         cli_emit(key_json(&k));
     else
@@ -139,7 +139,6 @@ int cli_cmd_trust(struct cli *cli, int argc, char **argv)
     char *pos[3];
     int n, rc;
 
-    cli_out_init(cli);
     if ((rc = cli_parse(cli, argc, argv, opts, pos, 3, &n)) || cli->help)
         return rc;
     if (n == 0)

@@ -72,6 +72,11 @@ static const char template_text[] =
     "# fetch-timeout = 300\n"
     "# fetch-stall-timeout = 30\n";
 
+const char *daemon_config_template(void)
+{
+    return template_text;
+}
+
 void daemon_config_init(struct daemon_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));

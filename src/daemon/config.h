@@ -116,6 +116,10 @@ int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
 int daemon_config_load_own(struct daemon_config *cfg, const char *path,
                            char *err, size_t errlen);
 
+/* The commented template (every key, as "# key = example" lines): what
+ * `fastn config` knows the keys from. */
+const char *daemon_config_template(void);
+
 /* Writes a commented template to path unless a file exists there. */
 int daemon_config_write_template(const char *path);
 

@@ -162,20 +162,19 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
 }
 
-/* SIGHUP re-reads the config and applies it, the network settings
- * included; a bad file keeps the running one. */
-static void on_reload_signal(uv_signal_t *h, int signum)
+/* SIGHUP (and DAEMON_RELOAD) re-reads the config and applies it, the
+ * network settings included; a bad file keeps the running one. */
+int daemon_reload(struct daemon *d, const char *why, char *err, size_t errlen)
 {
-    struct daemon *d = h->data;
     struct daemon_config fresh;
-    char err[512];
+    int rc;
 
-    (void)signum;
     daemon_config_init(&fresh);
-    if (read_config(d, &fresh, err, sizeof(err)) != 0) {
-        log_msg(LOG_ERROR, "daemon", "SIGHUP: keeping the old config: %s", err);
+    if ((rc = read_config(d, &fresh, err, errlen)) != 0) {
+        log_msg(LOG_ERROR, "daemon", "%s: keeping the old config: %s", why,
+                err);
         daemon_config_cleanup(&fresh);
-        return;
+        return rc;
     }
     daemon_fds_fill(&d->fds, &fresh);
     daemon_net_reload(d, &fresh);
@@ -186,9 +185,18 @@ static void on_reload_signal(uv_signal_t *h, int signum)
     /* lchown: the socket itself, never what a link there points at */
     if (d->config.has_socket_group &&
         lchown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
-        log_msg(LOG_ERROR, "daemon", "SIGHUP: cannot set the group of %s: %s",
+        log_msg(LOG_ERROR, "daemon", "%s: cannot set the group of %s: %s", why,
                 d->sock_path, strerror(errno));
-    log_msg(LOG_INFO, "daemon", "SIGHUP: config reloaded");
+    log_msg(LOG_INFO, "daemon", "%s: config reloaded", why);
+    return 0;
+}
+
+static void on_reload_signal(uv_signal_t *h, int signum)
+{
+    char err[512];
+
+    (void)signum;
+    daemon_reload(h->data, "SIGHUP", err, sizeof(err));
 }
 
 static int start_loop(struct daemon *d, char *err, size_t errlen)
@@ -285,6 +293,8 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         (rc = daemon_registry_start(d, err, errlen)) ||
         (rc = start_control(d, err, errlen)))
         return rc;
+    if (daemon_control_init(d))
+        return fail(err, errlen, FASTN_ERR_NOMEM, "out of memory");
     log_msg(LOG_INFO, "daemon", "fastnd %s ready on %s (pid %ld)",
             FASTN_VERSION, d->sock_path, (long)getpid());
     service_notify("READY=1");
@@ -335,6 +345,7 @@ void daemon_cleanup(struct daemon *d)
         d->loop_ready = false;
     }
     daemon_net_cleanup(d);
+    daemon_control_free(d);
     if (d->has_identity)
         identity_cleanup(&d->identity);
     d->has_identity = false;

@@ -24,6 +24,7 @@
 
 struct daemon_plugins;
 struct daemon_registry;
+struct daemon_control;
 struct store;
 struct swarm;
 struct router;
@@ -72,6 +73,7 @@ struct daemon {
     struct router *router;
     FILE *log_file; /* background mode: HOME/fastnd.log */
     bool stopping;
+    struct daemon_control *control; /* control.c */
 };
 
 /* Brings the daemon up to ready. On error returns a code and writes a
@@ -153,5 +155,26 @@ int daemon_route_start(struct daemon *d, char *err, size_t errlen);
 void daemon_route_reload(struct daemon *d);
 /* One listen multiaddr per line (the banner's Peer Addrs). */
 void daemon_net_print_addrs(const struct daemon *d, FILE *out);
+/* reconnect.c: a clean stop records the peers connected now (before
+ * the swarm closes); the next start dials them again through the address
+ * book (after the swarm listens). */
+void daemon_reconnect_save(struct daemon *d);
+void daemon_reconnect_start(struct daemon *d);
+
+/* control.c: what clients may do to the daemon (DAEMON_STOP,
+ * DAEMON_RELOAD) and learn of how it runs (STATUS: its log, config file,
+ * unit, socket activation), set up as d->host.daemon. Errors:
+ * FASTN_ERR_NOMEM. daemon_control_free() releases it (NULL-safe). */
+int daemon_control_init(struct daemon *d);
+void daemon_control_free(struct daemon *d);
+/* The systemd unit in /proc/self/cgroup's text (the last component of a
+ * path ending in .service, "cgroup v2" or v1's name=systemd line): 0
+ * with it in unit (n bytes) and *user set when it is under a user's
+ * manager (user@UID.service), or FASTN_ERR_NOT_FOUND. */
+int daemon_control_unit(const char *cgroup, char *unit, size_t n, bool *user);
+/* Re-reads the config and applies it (SIGHUP, DAEMON_RELOAD); why
+ * prefixes the log lines. On error (the running config kept) returns its
+ * code with the reason in err. */
+int daemon_reload(struct daemon *d, const char *why, char *err, size_t errlen);
 
 #endif

@@ -250,11 +250,14 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     }
     d->host.swarm = d->swarm;
     d->host.router = d->router;
+    daemon_reconnect_start(d);
     return 0;
 }
 
 void daemon_net_stop(struct daemon *d)
 {
+    if (d->stopping)
+        daemon_reconnect_save(d);
     d->host.swarm = NULL;
     d->host.router = NULL;
     router_close(d->router);

@@ -37,7 +37,7 @@ static int handle_status(struct ipc_call *call, const Fastn__Request *req,
     st->home = (char *)host->home;
     st->has_peers = st->has_connections = st->has_streams = true;
     st->has_handlers = st->has_plugins = true;
-    if (ipc_status_network(call, st))
+    if (ipc_status_network(call, st) || ipc_status_daemon(call, st))
         return FASTN_ERR_NOMEM;
     st->plugins = host->plugins ? plugin_host_count(host->plugins) : 0;
     st->has_clients = true;
@@ -64,6 +64,12 @@ static const struct {
     struct ipc_rule rule;
 } ext_handlers[] = {
     {FASTN__REQUEST__TYPE__STATUS, handle_status, {ANY}},
+    {FASTN__REQUEST__TYPE__DAEMON_STOP,
+     ipc_ext_daemon_stop,
+     {ADMIN("stopping the daemon")}},
+    {FASTN__REQUEST__TYPE__DAEMON_RELOAD,
+     ipc_ext_daemon_reload,
+     {ADMIN("reloading the config")}},
     {FASTN__REQUEST__TYPE__PEERS, ipc_ext_peers, {ANY}},
     {FASTN__REQUEST__TYPE__CALL, ipc_ext_call, {ANY}},
     {FASTN__REQUEST__TYPE__PING, ipc_ext_ping, {ANY}},

@@ -156,6 +156,8 @@ struct ipc_host {
     /* signed plugins and registries (req_registry.c); NULL: no trusted
      * keys, no registries, and only --unsigned installs */
     const struct ipc_registry *registry;
+    /* the daemon itself (req_daemon.c); NULL: no DAEMON_* requests */
+    const struct ipc_daemon *daemon;
 };
 
 struct registry_job;
@@ -189,6 +191,27 @@ struct ipc_registry {
     /* The client went away: the job stops as soon as it can and nothing
      * more is installed; done is not called and the daemon frees it. */
     void (*cancel)(void *arg, struct registry_job *job);
+};
+
+/* What the daemon lets clients do to it (DAEMON_STOP, DAEMON_RELOAD) and
+ * tells them about how it runs (STATUS). Owned by the daemon. */
+struct ipc_daemon {
+    void *arg;
+    /* Begins a clean shutdown, after the current request is answered
+     * (from a later turn of the loop); why goes to the log. */
+    void (*stop)(void *arg, const char *why);
+    /* Re-reads the config and applies it, as SIGHUP does. Returns 0, or
+     * an error code with a one-line reason in err (the running config
+     * is kept). */
+    int (*reload)(void *arg, char *err, size_t errlen);
+    const char *log_target; /* "file", "journal" or "stderr" */
+    const char *log_file;   /* "" when the log has no file */
+    const char *config;     /* the config file */
+    const char *unit;       /* the systemd unit ("" none) */
+    bool user_unit, socket_activated, foreground;
+    /* config keys taken only at the next start */
+    const char *const *restart_keys;
+    size_t n_restart_keys;
 };
 
 struct ipc_call;

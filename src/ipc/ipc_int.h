@@ -107,6 +107,13 @@ int ipc_limits_proc_count(struct ipc_host *h, uid_t uid, int delta);
 int ipc_limits_handlers(struct ipc_call *call, uint64_t tag, size_t n);
 /* Fills STATUS's network counts and listen addresses. */
 int ipc_status_network(struct ipc_call *call, Fastn__Status *st);
+/* The daemon itself (req_daemon.c): DAEMON_STOP, DAEMON_RELOAD (admin),
+ * and STATUS's fields on how it runs (borrowed from host->daemon). */
+int ipc_ext_daemon_stop(struct ipc_call *call, const Fastn__Request *req,
+                        Fastn__Response *ext);
+int ipc_ext_daemon_reload(struct ipc_call *call, const Fastn__Request *req,
+                          Fastn__Response *ext);
+int ipc_status_daemon(struct ipc_call *call, Fastn__Status *st);
 /* Handlers of fastn extension requests, one file each group
  * (req_plugin.c, req_notify.c). Each returns 0, IPC_DEFERRED or the
  * request's error code. */

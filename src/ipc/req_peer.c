@@ -55,19 +55,38 @@ struct connect_ctx {
     struct swarm *swarm;
     struct multiaddr addrs[MAX_ADDRS];
     size_t n;
+    bool exact;    /* ConnectRequest.exact: those addresses or fail */
     bool remember; /* an admin's: its addresses go to the address book */
 };
+
+/* "cannot connect to PEER: why", naming the address for an exact
+ * CONNECT (the one tried last, when there were several). */
+static void connect_error(struct ipc_reply *r, const struct connect_ctx *ctx,
+                          int err)
+{
+    char pid[PEER_ID_STR_MAX], addr[MULTIADDR_STR_MAX] = "";
+
+    peer_id_format(&ctx->peer, pid);
+    if (ctx->exact && ctx->n &&
+        multiaddr_format(&ctx->addrs[ctx->n - 1], addr, sizeof(addr)) > 0)
+        ipc_reply_set_msg(r, "cannot connect to %s at %s%s: %s", pid, addr,
+                          ctx->n > 1 ? " (the last address tried)" : "",
+                          fastn_strerror(err));
+    else
+        ipc_reply_set_msg(r, "cannot connect to %s: %s", pid,
+                          fastn_strerror(err));
+}
 
 static void connect_done(void *arg, int err)
 {
     struct connect_ctx *ctx = arg;
     struct ipc_call *dc = ctx->dc;
-    char pid[PEER_ID_STR_MAX];
 
     if (err)
-        ipc_reply_set_msg(&dc->reply, "cannot connect to %s: %s",
-                          peer_id_format(&ctx->peer, pid), fastn_strerror(err));
-    else if (ctx->remember) /* also when a connection was there already */
+        connect_error(&dc->reply, ctx, err);
+    /* also when a connection was there already (an exact one dialed
+     * them, and the swarm keeps the address that worked) */
+    else if (ctx->remember && !ctx->exact)
         swarm_remember(ctx->swarm, &ctx->peer, ctx->addrs, ctx->n);
     free(ctx);
     ipc_call_finish(dc, err);
@@ -99,7 +118,6 @@ int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req)
 {
     struct multiaddr addrs[MAX_ADDRS];
     struct connect_ctx *ctx;
-    char pid[PEER_ID_STR_MAX];
     size_t n;
     int err;
 
@@ -117,12 +135,13 @@ int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req)
     ctx->swarm = call->host->swarm;
     memcpy(ctx->addrs, addrs, n * sizeof(*addrs));
     ctx->n = n;
+    ctx->exact = req->connect->has_exact && req->connect->exact && n > 0;
     /* A non-admin's addresses are used, but go to the shared address book
      * only as the swarm dials them successfully: never unverified ones
      * next to the owner's peers (a reused connection proves nothing). */
     ctx->remember = call->session->admit == IPC_ADMIN;
     if (!err)
-        err = swarm_connect(
+        err = (ctx->exact ? swarm_connect_exact : swarm_connect)(
             call->host->swarm, &ctx->peer, addrs, n,
             timeout_ms(req->connect->timeout, req->connect->has_timeout),
             connect_done, ctx, &ctx->wait);
@@ -131,9 +150,7 @@ int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req)
         swarm_wait_cancel(ctx->wait);
     if (err) {
         if (err != FASTN_ERR_BAD_PEER_ID)
-            ipc_reply_set_msg(&call->reply, "cannot connect to %s: %s",
-                              peer_id_format(&ctx->peer, pid),
-                              fastn_strerror(err));
+            connect_error(&call->reply, ctx, err);
         free(ctx);
         return err;
     }

@@ -326,6 +326,29 @@ void fastn_peer_list_free(struct fastn_peer_list *l)
     free(l);
 }
 
+/* How the daemon runs: where its log goes, its config, its unit. */
+static int status_daemon_convert(const Fastn__Status *s,
+                                 struct fastn_status *st)
+{
+    snprintf(st->log_target, sizeof(st->log_target), "%s",
+             s->log_target ? s->log_target : "");
+    snprintf(st->unit, sizeof(st->unit), "%s", s->unit ? s->unit : "");
+    st->user_unit = s->user_unit;
+    st->socket_activated = s->socket_activated;
+    st->foreground = s->foreground;
+    st->log_file = strdup(s->log_file ? s->log_file : "");
+    st->config = strdup(s->config ? s->config : "");
+    st->restart_keys = calloc(s->n_restart_keys + 1, sizeof(char *));
+    if (!st->log_file || !st->config || !st->restart_keys)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < s->n_restart_keys; i++) {
+        if (!(st->restart_keys[i] = strdup(s->restart_keys[i])))
+            return FASTN_ERR_NOMEM;
+        st->n_restart_keys = i + 1;
+    }
+    return 0;
+}
+
 static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
 {
     const Fastn__Status *s = ext->status;
@@ -355,6 +378,9 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
     st->handshakes = s->handshakes;
     st->pending = s->pending;
     st->streams_total = s->streams_total;
+    rc = status_daemon_convert(s, st);
+    if (rc)
+        return rc;
     return lib_addrs_text(s->listen_addrs, s->n_listen_addrs, &st->listen_addrs,
                           &st->n_listen_addrs);
 }
@@ -383,7 +409,30 @@ void fastn_status_free(struct fastn_status *st)
 {
     if (!st)
         return;
+    free(st->log_file);
+    free(st->config);
+    lib_free_addrs(st->restart_keys, st->n_restart_keys);
     free(st->home);
     lib_free_addrs(st->listen_addrs, st->n_listen_addrs);
     free(st);
+}
+
+static int daemon_request(struct fastn_client *c, int type)
+{
+    P2pd__Pb__Response *r = NULL;
+    int rc = lib_ext_exchange(c, type, NULL, NULL, c->timeout_ms, &r);
+
+    if (!rc)
+        p2pd__pb__response__free_unpacked(r, NULL);
+    return rc;
+}
+
+int fastn_client_daemon_stop(struct fastn_client *c)
+{
+    return daemon_request(c, FASTN__REQUEST__TYPE__DAEMON_STOP);
+}
+
+int fastn_client_daemon_reload(struct fastn_client *c)
+{
+    return daemon_request(c, FASTN__REQUEST__TYPE__DAEMON_RELOAD);
 }

@@ -86,6 +86,9 @@ int fastn_client_peer_connect(struct fastn_client *c, const char *target,
         addr.len = ma.len;
         cr.addrs = &addr;
         cr.n_addrs = 1;
+        /* that address or an error naming it (a daemon older than the
+         * field tries the known addresses too) */
+        cr.has_exact = cr.exact = true;
     }
     cr.has_timeout = true;
     cr.timeout = c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1;

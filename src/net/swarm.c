@@ -161,6 +161,8 @@ void swarm__defer(struct swarm_stream *st)
 
 static void wait_free(struct swarm_wait *w)
 {
+    if (w->dial) /* an exact dial goes on without it */
+        w->dial->exact = NULL;
     if (w->next)
         w->next->pprev = w->pprev;
     *w->pprev = w->next;
@@ -200,6 +202,11 @@ static void wait_done(struct swarm_wait *w, int err)
     swarm__idle_start(w->sw);
 }
 
+void swarm__wait_done(struct swarm_wait *w, int err)
+{
+    wait_done(w, err);
+}
+
 static void on_wait_timeout(uv_timer_t *t)
 {
     wait_done(t->data, FASTN_ERR_TIMEOUT);
@@ -209,7 +216,7 @@ void swarm__waits_complete(struct swarm *sw, const struct peer_id *peer,
                            int err)
 {
     for (struct swarm_wait *w = sw->waits; w; w = w->next)
-        if (peer_id_equal(&w->peer, peer))
+        if (!w->exact && peer_id_equal(&w->peer, peer))
             wait_done(w, err);
 }
 
@@ -269,6 +276,63 @@ int swarm_connect(struct swarm *sw, const struct peer_id *peer,
     if (swarm__conn_for(sw, peer)) {
         wait_done(w, 0);
     } else if ((err = swarm__dial(sw, peer, addrs, n)) != 0) {
+        wait_free(w);
+        return err;
+    }
+    if (out)
+        *out = w;
+    return 0;
+}
+
+/* The same IP address and port (a /p2p part aside). */
+static bool same_endpoint(const struct multiaddr *a, const struct multiaddr *b)
+{
+    struct multiaddr_tcp x, y;
+
+    if (multiaddr_to_tcp(a, &x) || multiaddr_to_tcp(b, &y))
+        return false;
+    return x.host_code == y.host_code && x.port == y.port &&
+           (x.host_code == MA_IP4   ? !memcmp(x.ip, y.ip, 4)
+            : x.host_code == MA_IP6 ? !memcmp(x.ip, y.ip, 16)
+                                    : false);
+}
+
+/* Whether an outbound connection to peer through one of addrs is up. */
+static bool connected_at(const struct swarm *sw, const struct peer_id *peer,
+                         const struct multiaddr *addrs, size_t n)
+{
+    for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
+        if (!sc->ready || sc->closing || sc->inbound ||
+            !peer_id_equal(&sc->peer, peer))
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if (same_endpoint(&addrs[i], &sc->remote))
+                return true;
+    }
+    return false;
+}
+
+int swarm_connect_exact(struct swarm *sw, const struct peer_id *peer,
+                        const struct multiaddr *addrs, size_t n,
+                        uint32_t timeout_ms, swarm_connect_cb cb, void *arg,
+                        struct swarm_wait **out)
+{
+    struct swarm_wait *w;
+    int err;
+
+    if (sw->closing)
+        return FASTN_ERR_CLOSED;
+    if (!n)
+        return FASTN_ERR_INVAL;
+    if (peer_id_equal(peer, &sw->identity->id))
+        return FASTN_ERR_NET_DIAL_SELF;
+    err = wait_new(sw, peer, timeout_ms, cb, arg, &w);
+    if (err)
+        return err;
+    w->exact = true;
+    if (connected_at(sw, peer, addrs, n)) {
+        wait_done(w, 0);
+    } else if ((err = swarm__dial_exact(sw, w, addrs, n)) != 0) {
         wait_free(w);
         return err;
     }

@@ -221,6 +221,18 @@ struct swarm_wait;
 int swarm_connect(struct swarm *sw, const struct peer_id *peer,
                   const struct multiaddr *addrs, size_t n, uint32_t timeout_ms,
                   swarm_connect_cb cb, void *arg, struct swarm_wait **out);
+/* As swarm_connect, through one of addrs (n >= 1) only: done at once
+ * when an outbound connection to peer through one of them is up, else
+ * they are dialed, in order, even when the peer is connected through
+ * another address, and neither the address book nor what identify
+ * learned is tried. cb gets 0 once one of them is upgraded (then
+ * remembered as dialed), or the error of the last one tried; another
+ * connection to the peer does not complete it. Errors as swarm_connect,
+ * plus FASTN_ERR_INVAL (n 0). */
+int swarm_connect_exact(struct swarm *sw, const struct peer_id *peer,
+                        const struct multiaddr *addrs, size_t n,
+                        uint32_t timeout_ms, swarm_connect_cb cb, void *arg,
+                        struct swarm_wait **out);
 /* The callback will not be called; the dial itself goes on. */
 void swarm_wait_cancel(struct swarm_wait *w);
 /* Puts addrs of a connected peer in the address book as dialed ones: the

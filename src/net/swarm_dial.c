@@ -72,6 +72,9 @@ static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
 
 static void dial_free(struct swarm_dial *d)
 {
+    if (d->exact)
+        d->exact->dial = NULL;
+    d->exact = NULL;
     *d->pprev = d->next;
     if (d->next)
         d->next->pprev = d->pprev;
@@ -90,7 +93,9 @@ static void dial_failed(struct swarm_dial *d)
 
     log_msg(LOG_DEBUG, "net", "dial %s failed: %s",
             peer_id_format(&d->peer, pid), fastn_strerror(err));
-    if (!swarm__conn_for(sw, &d->peer))
+    if (d->exact)
+        swarm__wait_done(d->exact, err);
+    else if (!swarm__conn_for(sw, &d->peer))
         swarm__waits_complete(sw, &d->peer, err);
     dial_free(d);
 }
@@ -232,6 +237,8 @@ void swarm__dial_attempt_done(struct swarm_dial *d, int err)
     if (sw->cfg.book && sw->cfg.book->remember && d->i > 0)
         sw->cfg.book->remember(sw->cfg.book_arg, &d->peer, &d->addrs[d->i - 1],
                                1, true);
+    if (d->exact)
+        swarm__wait_done(d->exact, 0);
     dial_free(d);
 }
 
@@ -243,7 +250,7 @@ int swarm__dial(struct swarm *sw, const struct peer_id *peer,
     size_t k = 0;
 
     for (d = sw->dials; d; d = d->next)
-        if (peer_id_equal(&d->peer, peer))
+        if (!d->exact && peer_id_equal(&d->peer, peer))
             break;
     if (d) { /* coalesce: the dial in progress tries these too */
         for (size_t i = 0; i < n; i++)
@@ -272,6 +279,38 @@ int swarm__dial(struct swarm *sw, const struct peer_id *peer,
         sw->dials->pprev = &d->next;
     sw->dials = d;
     dial_next(d);
+    return 0;
+}
+
+/* Links d into the swarm's dials and starts it. */
+static void dial_start(struct swarm *sw, struct swarm_dial *d)
+{
+    d->next = sw->dials;
+    d->pprev = &sw->dials;
+    if (sw->dials)
+        sw->dials->pprev = &d->next;
+    sw->dials = d;
+    dial_next(d);
+}
+
+int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
+                      const struct multiaddr *addrs, size_t n)
+{
+    struct swarm_dial *d = calloc(1, sizeof(*d));
+
+    if (!d)
+        return FASTN_ERR_NOMEM;
+    d->sw = sw;
+    d->peer = w->peer;
+    for (size_t i = 0; i < n; i++)
+        add_addr(d, &addrs[i]);
+    if (d->n == 0) {
+        free(d);
+        return FASTN_ERR_NET_NO_ADDR;
+    }
+    d->exact = w;
+    w->dial = d;
+    dial_start(sw, d);
     return 0;
 }
 

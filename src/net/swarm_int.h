@@ -157,6 +157,9 @@ struct swarm_wait {
     uv_timer_t *timer;
     int result;
     bool done;
+    /* swarm_connect_exact: completed by its own dial only */
+    struct swarm_dial *dial;
+    bool exact;
 };
 
 struct swarm_dial {
@@ -170,6 +173,9 @@ struct swarm_dial {
     uv_connect_t connect;
     bool resolving, connecting;
     int last_err;
+    /* swarm_connect_exact: the dial tries only the addresses it was
+     * given, joins no other dial, and tells this wait alone */
+    struct swarm_wait *exact;
 };
 
 enum swarm_stream_state {
@@ -310,6 +316,13 @@ bool swarm__handshake_admit(struct swarm_conn *sc);
 /* swarm_dial.c */
 int swarm__dial(struct swarm *sw, const struct peer_id *peer,
                 const struct multiaddr *addrs, size_t n);
+/* Dials exactly addrs for w (swarm_connect_exact): no other dial joins
+ * it, nor it another, and its outcome completes w alone. Errors:
+ * FASTN_ERR_NET_NO_ADDR (none usable), _NOMEM. */
+int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
+                      const struct multiaddr *addrs, size_t n);
+/* Completes a wait (from the loop); swarm_dial.c's exact dials use it. */
+void swarm__wait_done(struct swarm_wait *w, int err);
 /* An attempt of dial finished: ready (err 0) or failed. */
 void swarm__dial_attempt_done(struct swarm_dial *d, int err);
 void swarm__dials_close(struct swarm *sw);

@@ -506,4 +506,20 @@ void store_peer_addrs_free(struct store_peer_addr *v, size_t n);
  * or an error. */
 int store_peer_forget(struct store *s, const struct store_blob *peer);
 
+/* The peers to connect to again at the next start (reconnect.c), at
+ * most STORE_RECONNECT_MAX: store_reconnect_save() replaces the list (a
+ * clean stop records the peers it was connected to), and
+ * store_reconnect_take() reads and empties it (*out: *n entries, NULL
+ * when none; free() it). Errors: FASTN_ERR_INVAL (a PeerID empty or
+ * longer than STORE_PEER_ID_MAX), _NOMEM, _STORE*. */
+#define STORE_RECONNECT_MAX 256
+struct store_reconnect {
+    uint8_t peer[STORE_PEER_ID_MAX];
+    size_t len;
+};
+int store_reconnect_save(struct store *s, const struct store_blob *peers,
+                         size_t n);
+int store_reconnect_take(struct store *s, struct store_reconnect **out,
+                         size_t *n);
+
 #endif

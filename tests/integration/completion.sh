@@ -28,10 +28,17 @@ expect() { # WANT WORDS...
     pass "'$*<TAB>' -> $got"
 }
 
-expect "status" fastn st
+expect "status stop" fastn st
 expect "peers perf ping plugin" fastn p
-expect "call chat connect" fastn c
+expect "call chat config connect" fastn c
+expect "doctor" fastn do
+expect "restart" fastn res
 expect "--home" fastn --ho
+expect "--no-autostart --no-create" fastn --no-
+expect "get list set unset" fastn config ""
+expect "--follow --help --json --level --lines --since -S -f -l -n" fastn log -
+expect "debug error info warn" fastn log --level ""
+expect "--help --json" fastn doctor -
 expect "call disable enable info install list remove restrict search update" fastn plugin ""
 expect "add list remove" fastn trust ""
 expect "add build list remove" fastn registry ""
@@ -54,6 +61,10 @@ H=$(new_home)
     fail "plugins offered with no daemon"
 [ -z "$(complete_line fastn --home "$H" ping "")" ] || fail "peers offered with no daemon"
 [ ! -e "$H/fastnd.lock" ] || fail "completion started a daemon"
+# config keys come from the file's reader, with no daemon either
+expect "keepalive" fastn --home "$H" config get keep
+expect "listen log-level" fastn config --home "$H" set l
+[ ! -e "$H/fastnd.lock" ] || fail "completion started a daemon"
 pass "no daemon: nothing offered, none started"
 
 # A daemon with the echo plugin, connected to a second one.
@@ -73,8 +84,9 @@ expect "$p2" fastn --home "$H" chat send ""
 expect "$p2" fastn --home "$H" plugin install --from ""
 expect "fastn-build" fastn --home "$H" trust remove ""
 expect "bundled" fastn --home "$H" registry remove ""
-# the socket typed on the line is used too
+# the socket typed on the line is used too, also after the command
 expect "echo" fastn --socket "$H/fastnd.sock" plugin enable ""
+expect "echo" fastn plugin --home "$H" disable ""
 [ -z "$(complete_line fastn --home "$H2" plugin info "")" ] ||
     fail "the other daemon's plugins were offered"
 pass "plugins and PeerIDs of the daemon on the line"
@@ -100,3 +112,6 @@ zexpect "fastn-build" "fastn --home $H trust remove "
 zexpect "--help --json -c -i" "fastn ping -"
 zexpect "echo" "fastn --home $H plugin info "
 zexpect "$p2" "fastn --home $H ping "
+zexpect "get list set unset" "fastn config "
+zexpect "keepalive" "fastn --home $H config get keep"
+zexpect "error warn info debug" "fastn log --level "

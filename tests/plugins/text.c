@@ -3,7 +3,8 @@
  * description carries a right-to-left override (U+202E); "say ARG"
  * answers with the bytes of ARG (escape sequences, C1 controls, anything);
  * "notify ARG" notifies with ARG as the title and the body (where the
- * host lets through what is not a control character: a bidi override).
+ * host lets through what is not a control character: a bidi override);
+ * "fail ARG" fails the call with ARG as its error message.
  * Expected: fastn shows each escaped on a terminal, --json exactly.
  */
 #include <fastn/plugin.h>
@@ -28,5 +29,7 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         snprintf(msg, sizeof(msg), "%d", (int)rc);
         return fastn_reply_str(call, rc ? 1 : 0, msg);
     }
+    if (method_len == 4 && memcmp(method, "fail", 4) == 0)
+        return fastn_call_reply(call, -2 /* FASTN_ERR_INVAL */, arg, arg_len);
     return fastn_reply_str(call, 1, "unknown method");
 }

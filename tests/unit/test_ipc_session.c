@@ -270,6 +270,8 @@ static bool admin_only(int type, int fastn_type)
 {
     static const int p2pd_admin[] = {P2PD__PB__REQUEST__TYPE__DISCONNECT};
     static const int fastn_admin[] = {
+        FASTN__REQUEST__TYPE__DAEMON_STOP,
+        FASTN__REQUEST__TYPE__DAEMON_RELOAD,
         FASTN__REQUEST__TYPE__PLUGIN_INSTALL,
         FASTN__REQUEST__TYPE__PLUGIN_REMOVE,
         FASTN__REQUEST__TYPE__PLUGIN_ENABLE,
@@ -384,7 +386,7 @@ TEST(privilege_table_walk)
         walk_one(&user, &admin, P2PD__PB__REQUEST__TYPE__FASTN, type);
         admins += admin_only(P2PD__PB__REQUEST__TYPE__FASTN, type);
     }
-    CHECK_EQ(admins, 18); /* every admin-only request was walked */
+    CHECK_EQ(admins, 20); /* every admin-only request was walked */
     /* the sessions went on through every refusal */
     CHECK(!user.closing && !admin.closing);
     ipc_session_cleanup(&user);

@@ -1065,8 +1065,8 @@ TEST(notify_tables_are_the_hosts)
     /* SQL whose text names one anywhere is refused: in a trigger's body,
      * a foreign key, a column, a string, in quotes */
     static const char *const named[] = {
-        "CREATE TRIGGER tr AFTER INSERT ON t BEGIN"
-        " DELETE FROM _fastn_outbox; END",
+        ("CREATE TRIGGER tr AFTER INSERT ON t BEGIN"
+         " DELETE FROM _fastn_outbox; END"),
         "CREATE TABLE c(x REFERENCES _fastn_outbox ON DELETE CASCADE)",
         "CREATE TABLE u(_fastn_col)",
         "SELECT '_FASTN_'",
