@@ -573,6 +573,10 @@ int plugin_host_new(const struct plugin_host_config *cfg,
         free(h);
         return err;
     }
+    if (host_limits_init(h, &cfg->limits)) {
+        free(h);
+        return FASTN_ERR_INVAL;
+    }
     snprintf(h->local_peer_id, sizeof(h->local_peer_id), "%s",
              cfg->local_peer_id);
     h->state = cfg->state;

@@ -16,12 +16,36 @@
  * point below only queues an event and asks for a run (ops->wake), so no
  * call from the router or the control server can re-enter a plugin, and
  * events of one instance never overlap. plugin_host_run() gives each
- * instance with work one slice per round: at most slice_fuel of engine
- * fuel. An event that needs more than one slice is suspended where it
- * stopped and resumed in the next round (fastn_wasm_instance_resume), so
- * a busy plugin delays the loop and the other plugins by at most one
- * slice, while its event may still use its whole fuel_per_event. An
- * event that uses up fuel_per_event ends the instance.
+ * instance with work one slice per round, in turn (the next run goes on
+ * from where the last one stopped), and starts no slice once the run has
+ * held the loop PLUGIN_RUN_MS. A slice delivers the instance's events one
+ * after another, in chunks of at most PLUGIN_CHUNK_FUEL of engine fuel,
+ * and reads the clock between chunks and after each import: it ends when
+ * it has used slice_fuel, or has run PLUGIN_SLICE_TARGET_MS, or the queue
+ * is empty. An event that needs more is suspended where it stopped and
+ * resumed in the instance's next slice (fastn_wasm_instance_resume), so a
+ * busy plugin delays the loop and the other plugins by about one slice,
+ * while its event may still use its whole fuel_per_event. An event that
+ * uses up fuel_per_event ends the instance; so does a slice that held the
+ * loop longer than slice_ms (default 10) of wall time, whatever it called
+ * (one import that could not be cut short: FASTN_ERR_PLUGIN_TIMEOUT), as
+ * long as the daemon's thread was on a CPU for at least half of it (a
+ * daemon the system did not run is not the plugin's doing: that slice
+ * just ends).
+ *
+ * CPU budget. Each plugin may take cpu_percent of one core: a bucket of
+ * cpu_percent % of cpu_window_ms, refilled at cpu_percent % of real time,
+ * from which every slice takes the wall time it held the loop. A plugin
+ * whose bucket is empty is deferred: its events wait (none is dropped)
+ * until the bucket is positive again; the limits that apply to waiting
+ * work still do (a call times out after PLUGIN_CALL_TIMEOUT_MS, a stream
+ * stays paused), and are logged.
+ *
+ * Timers are coalesced: every timer due when a run starts fires in that
+ * run, as events of one slice (earliest first); a timer set again from
+ * on_timer, even for 0 ms, fires in a later run. So a plugin that re-arms
+ * its timers at once is a busy plugin like any other, bounded by its CPU
+ * budget, not a flood of tiny slices.
  *
  * Failures. A trap, a limit, a bad pointer, proc_exit or on_start < 0
  * ends the instance: its streams are reset, its calls answered with
@@ -80,6 +104,16 @@ struct plugin_host_ops {
     void (*protocols_changed)(void *arg);
 };
 
+/* The run-time limits of every plugin, from the daemon's config (each 0:
+ * its default): slice_ms (1..PLUGIN_SLICE_MS_MAX), cpu_percent (1..100)
+ * of one core over cpu_window_ms (100..3600000), memory (bytes each
+ * plugin may hold in all, PLUGIN_MEMORY_MIN..PLUGIN_MEMORY_MAX; see
+ * "Memory budget"). */
+struct plugin_host_limits {
+    unsigned slice_ms, cpu_percent, cpu_window_ms;
+    uint64_t memory;
+};
+
 struct plugin_host_config {
     const char *home;          /* $FASTN_HOME: plugins/ and data/ under it */
     const char *local_peer_id; /* text, for local_peer_id */
@@ -88,11 +122,32 @@ struct plugin_host_config {
     void *ops_arg;
     /* Fuel per scheduling slice; 0: PLUGIN_SLICE_FUEL. */
     uint64_t slice_fuel;
+    struct plugin_host_limits limits; /* see plugin_host_set_limits */
 };
 
-/* Fuel one slice may take: about a millisecond or two of plugin code on
- * this machine (docs/PLUGINS.md). */
-#define PLUGIN_SLICE_FUEL 2000000ull
+/* Fuel one slice may take: about a millisecond of plugin code on this
+ * machine (docs/PLUGINS.md). */
+#define PLUGIN_SLICE_FUEL 1000000ull
+/* Fuel the engine runs between two readings of the clock. */
+#define PLUGIN_CHUNK_FUEL 250000ull
+/* A slice ends once it has run this long, fuel left or not (a slower
+ * machine, or work that fuel prices too low). */
+#define PLUGIN_SLICE_TARGET_MS 2
+/* plugin_host_run starts no slice after it has run this long. */
+#define PLUGIN_RUN_MS 4
+/* Wall time one slice may hold the loop, whatever it called: past it the
+ * instance ends (FASTN_ERR_PLUGIN_TIMEOUT). The config's plugin-slice-ms. */
+#define PLUGIN_SLICE_MS_DEFAULT 10
+#define PLUGIN_SLICE_MS_MAX 1000
+/* The CPU budget of each plugin: this share of one core, with bursts of
+ * that share of the window (config: plugin-cpu-percent,
+ * plugin-cpu-window). */
+#define PLUGIN_CPU_PERCENT_DEFAULT 25
+#define PLUGIN_CPU_WINDOW_MS_DEFAULT 10000
+/* The memory budget of each plugin (config: plugin-memory-mib). */
+#define PLUGIN_MEMORY_DEFAULT (64ull << 20)
+#define PLUGIN_MEMORY_MIN (1ull << 20)
+#define PLUGIN_MEMORY_MAX (1ull << 32)
 /* Calls waiting for one plugin at once; more get FASTN_ERR_BUSY. */
 #define PLUGIN_PENDING_CALLS_MAX 64
 /* Bytes of events queued for one instance past which calls are refused
@@ -104,11 +159,6 @@ struct plugin_host_config {
 #define PLUGIN_BACKOFF_FIRST_MS 1000
 #define PLUGIN_BACKOFF_MAX_MS (5 * 60 * 1000)
 #define PLUGIN_BACKOFF_RESET_MS (10 * 60 * 1000)
-/* Fuel charged for each import call, besides what its work costs. */
-#define PLUGIN_IMPORT_FUEL 500
-/* Fuel charged per SQLite VM step an sql_* call took: a step takes about
- * as long as 12 units of wasm fuel on this machine (docs/PLUGINS.md). */
-#define PLUGIN_SQL_STEP_FUEL 12
 
 /* Creates the host (making HOME/plugins and HOME/data when missing);
  * loads nothing yet. *out is set only on success.
@@ -119,6 +169,11 @@ int plugin_host_new(const struct plugin_host_config *cfg,
  * databases, frees. Pending calls are answered FASTN_ERR_CANCELED. NULL
  * does nothing. */
 void plugin_host_free(struct plugin_host *h);
+/* Changes the run-time limits (e.g. the config was reloaded): from the
+ * next slice on, and the memory budget for instances started from now
+ * on. Errors: FASTN_ERR_INVAL (out of range; nothing changed). */
+int plugin_host_set_limits(struct plugin_host *h,
+                           const struct plugin_host_limits *lim);
 
 /* --- installed plugins (HOME/plugins/NAME.wasm and HOME/plugins/index) */
 
