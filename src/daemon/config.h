@@ -17,6 +17,11 @@
  *   ping-timeout = 15            seconds an unanswered ping means dead
  *   handshake-timeout = 10       seconds from TCP connect to upgraded
  *   max-connections = 1024       network connections at once
+ *   plugin-slice-ms = 10         wall time one slice of a plugin may
+ *                                hold the loop (1..1000)
+ *   plugin-cpu-percent = 25      each plugin's share of one core (1..100)
+ *   plugin-cpu-window = 10       ... over this many seconds (1..3600)
+ *   plugin-memory-mib = 64       memory each plugin may hold (1..4096)
  *
  * Unknown keys are logged and skipped, so a config written for a newer
  * fastnd still starts an older one; bad values are errors.
@@ -50,6 +55,9 @@ struct daemon_config {
     bool has_handshake_timeout, has_max_connections;
     unsigned idle_timeout, keepalive, ping_timeout, handshake_timeout;
     unsigned max_connections;
+    /* plugin run-time limits (0: the plugin host's default) */
+    unsigned plugin_slice_ms, plugin_cpu_percent, plugin_cpu_window;
+    unsigned plugin_memory_mib;
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

@@ -206,6 +206,7 @@ static void on_reload_signal(uv_signal_t *h, int signum)
     daemon_config_cleanup(&d->config);
     d->config = fresh;
     apply_config(d);
+    daemon_plugins_reload(d);
     d->ipc.max_clients = d->config.max_clients;
     if (d->config.has_socket_group &&
         chown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)

@@ -72,6 +72,8 @@ int daemon_run(struct daemon *d);
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
 /* Stops every plugin (on_stop); idempotent. Before daemon_net_stop. */
 void daemon_plugins_stop(struct daemon *d);
+/* Applies the plugin limits of d->config (SIGHUP). */
+void daemon_plugins_reload(struct daemon *d);
 
 /* Releases everything daemon_init() acquired; safe after a failed init. */
 void daemon_cleanup(struct daemon *d);

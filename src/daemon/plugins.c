@@ -399,6 +399,26 @@ static const struct plugin_host_ops ops = {
 
 /* --- start and stop ----------------------------------------------------- */
 
+/* The plugin limits the config sets (0: the host's defaults). */
+static struct plugin_host_limits config_limits(const struct daemon_config *c)
+{
+    return (struct plugin_host_limits){
+        .slice_ms = c->plugin_slice_ms,
+        .cpu_percent = c->plugin_cpu_percent,
+        .cpu_window_ms = c->plugin_cpu_window * 1000,
+        .memory = (uint64_t)c->plugin_memory_mib << 20,
+    };
+}
+
+void daemon_plugins_reload(struct daemon *d)
+{
+    struct plugin_host_limits lim = config_limits(&d->config);
+
+    if (d->plugins && d->plugins->host &&
+        plugin_host_set_limits(d->plugins->host, &lim) != 0)
+        log_msg(LOG_ERROR, "plugin", "SIGHUP: plugin limits out of range");
+}
+
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
 {
     struct daemon_plugins *dp = calloc(1, sizeof(*dp));
@@ -416,6 +436,7 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
     cfg.state = d->store;
     cfg.ops = &ops;
     cfg.ops_arg = dp;
+    cfg.limits = config_limits(&d->config);
     rc = plugin_host_new(&cfg, &dp->host);
     if (rc) {
         snprintf(err, errlen, "cannot set up plugins in %s: %s", d->home,
