@@ -135,6 +135,49 @@ static void json_kv_str(const char *k, const char *v, bool comma)
     json_string(stdout, v);
 }
 
+/* What it uses of its budgets, as --json fields. */
+static void usage_json(const struct fastn_plugin_info *p)
+{
+    printf(",\"memory\":{\"linear\":%" PRIu64 ",\"tables\":%" PRIu64
+           ",\"host\":%" PRIu64 ",\"sqlite\":%" PRIu64 ",\"budget\":%" PRIu64
+           "}",
+           p->memory_linear, p->memory_tables, p->memory_host, p->memory_sqlite,
+           p->memory_budget);
+    printf(",\"cpu\":{\"ns\":%" PRIu64 ",\"fuel\":%" PRIu64
+           ",\"budget_ns\":%" PRIu64 ",\"window_ms\":%u,\"deferred\":%s"
+           ",\"deferrals\":%" PRIu64 ",\"longest_slice_us\":%" PRIu64 "}",
+           p->cpu_ns, p->cpu_fuel, p->cpu_budget_ns, p->cpu_window_ms,
+           p->deferred ? "true" : "false", p->deferrals, p->longest_slice_us);
+    printf(",\"db_wal_bytes\":%" PRIu64, p->db_wal_bytes);
+}
+
+/* What it uses of its budgets, as text lines. */
+static void usage_text(const struct fastn_plugin_info *p)
+{
+    printf("%-13s%" PRIu64 " of %" PRIu64 " KiB: linear %" PRIu64
+           ", tables %" PRIu64 ", host buffers %" PRIu64 ", database %" PRIu64
+           "\n",
+           "memory",
+           (p->memory_linear + p->memory_tables + p->memory_host +
+            p->memory_sqlite) >>
+               10,
+           p->memory_budget >> 10, p->memory_linear >> 10,
+           p->memory_tables >> 10, p->memory_host >> 10,
+           p->memory_sqlite >> 10);
+    printf("%-13s%.1f of %.1f ms over the last %u s (%" PRIu64
+           " fuel)%s; longest slice %.1f ms\n",
+           "cpu", p->cpu_ns / 1e6, p->cpu_budget_ns / 1e6,
+           p->cpu_window_ms / 1000, p->cpu_fuel,
+           p->deferred ? ", waiting for its budget" : "",
+           p->longest_slice_us / 1000.0);
+    if (p->storage_quota)
+        printf("%-13s%" PRIu64 " bytes and %" PRIu64
+               " of write-ahead log, quota %" PRIu64 "\n",
+               "storage", p->db_bytes, p->db_wal_bytes, p->storage_quota);
+    printf("%-13s%u of %u streams, %u of %u timers\n", "open", p->open_streams,
+           p->max_streams, p->armed_timers, p->max_timers);
+}
+
 static void info_json(const struct fastn_plugin_info *p)
 {
     json_kv_str("name", p->name, false);
@@ -178,6 +221,7 @@ static void info_json(const struct fastn_plugin_info *p)
            p->last_error_ms, p->restart_in_ms, p->file_bytes, p->memory_pages,
            p->db_bytes, p->open_streams, p->pending_calls, p->armed_timers,
            p->events, p->fuel_used);
+    usage_json(p);
 }
 
 static void print_list(const char *label, char *const *v, size_t n)
@@ -228,6 +272,7 @@ static void info_text(const struct fastn_plugin_info *p)
            p->pending_calls, p->armed_timers);
     printf("%-13s%" PRIu64 " events, %" PRIu64 " fuel; %u restarts\n", "work",
            p->events, p->fuel_used, p->restarts);
+    usage_text(p);
     if (p->last_error) {
         char t[32];
         when(p->last_error_ms, t, sizeof(t));

@@ -332,6 +332,12 @@ static void op_stream_pause(void *arg, uint64_t stream, bool paused)
     }
 }
 
+static size_t op_stream_queued(void *arg, uint64_t stream)
+{
+    struct pstream *ps = pstream_find(arg, stream);
+    return ps && ps->s ? swarm_stream_queued(ps->s) : 0;
+}
+
 static void op_call_reply(void *arg, uint64_t call, int status,
                           const uint8_t *p, size_t n)
 {
@@ -392,6 +398,7 @@ static const struct plugin_host_ops ops = {
     .stream_close = op_stream_close,
     .stream_reset = op_stream_reset,
     .stream_pause = op_stream_pause,
+    .stream_queued = op_stream_queued,
     .call_reply = op_call_reply,
     .wake = op_wake,
     .protocols_changed = op_protocols_changed,

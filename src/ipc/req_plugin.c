@@ -128,6 +128,37 @@ static int fill_narrowing(struct ipc_reply *r, const struct plugin_info *in,
     return fill_protocol_serves(r, in, o);
 }
 
+/* What the plugin uses of its budgets. */
+static Fastn__PluginUsage *usage_to_pb(struct ipc_reply *r,
+                                       const struct plugin_info *in)
+{
+    Fastn__PluginUsage *u = ipc_reply_alloc(r, sizeof(*u));
+
+    if (!u)
+        return NULL;
+    fastn__plugin_usage__init(u);
+#define SET_(f, v)                                                             \
+    do {                                                                       \
+        u->has_##f = true;                                                     \
+        u->f = (v);                                                            \
+    } while (0)
+    SET_(memory_linear, in->memory.linear);
+    SET_(memory_tables, in->memory.engine);
+    SET_(memory_host, in->memory.host);
+    SET_(memory_sqlite, in->memory.sqlite);
+    SET_(memory_budget, in->memory.budget);
+    SET_(cpu_ns, in->cpu_ns);
+    SET_(cpu_fuel, in->cpu_fuel);
+    SET_(cpu_budget_ns, in->cpu_budget_ns);
+    SET_(cpu_window_ms, in->cpu_window_ms);
+    SET_(deferred, in->deferred);
+    SET_(deferrals, in->deferrals);
+    SET_(longest_slice_us, in->longest_slice_ns / 1000);
+    SET_(db_wal_bytes, in->db_wal_bytes);
+#undef SET_
+    return u;
+}
+
 static Fastn__PluginInfo *info_to_pb(struct ipc_reply *r,
                                      const struct plugin_info *in)
 {
@@ -165,6 +196,8 @@ static Fastn__PluginInfo *info_to_pb(struct ipc_reply *r,
     SET_(fuel_used, keep->fuel_used);
 #undef SET_
     o->last_error_text = keep->last_error_text;
+    if (!(o->usage = usage_to_pb(r, keep)))
+        return NULL;
     return o;
 }
 

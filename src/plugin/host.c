@@ -910,6 +910,38 @@ int plugin_host_restrict_protocol(struct plugin_host *h, const char *name,
 
 /* --- info -------------------------------------------------------------- */
 
+/* The size of p's write-ahead log (HOME/data/NAME/db.sqlite-wal), 0 when
+ * there is none. */
+static uint64_t db_wal_bytes(const struct host_plugin *p)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (snprintf(path, sizeof(path), "%s/%s/db.sqlite-wal", p->h->data_dir,
+                 p->name) >= (int)sizeof(path) ||
+        lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    return (uint64_t)st.st_size;
+}
+
+/* What p uses of its time and memory budgets. */
+static void fill_usage(struct host_plugin *p, struct plugin_info *o)
+{
+    const struct plugin_host *h = p->h;
+
+    host_cpu_usage(p, &o->cpu_ns, &o->cpu_fuel);
+    o->cpu_window_ms = h->lim.cpu_window_ms;
+    o->cpu_budget_ns =
+        (uint64_t)h->lim.cpu_window_ms * 1000000ull / 100 * h->lim.cpu_percent;
+    o->deferred = p->deferred;
+    o->deferrals = p->deferrals;
+    o->longest_slice_ns = p->longest_slice_ns;
+    o->db_wal_bytes = db_wal_bytes(p);
+    o->memory.budget = p->inst ? p->inst->mem_budget : h->lim.memory;
+    if (p->inst)
+        host_memory(p->inst, &o->memory);
+}
+
 static void fill_info(struct host_plugin *p, struct plugin_info *o)
 {
     struct host_instance *in = p->inst;
@@ -934,6 +966,7 @@ static void fill_info(struct host_plugin *p, struct plugin_info *o)
     o->file_bytes = p->file_bytes;
     o->events = p->events;
     o->fuel_used = p->fuel_used;
+    fill_usage(p, o);
     if (!in)
         return;
     if (in->wasm)

@@ -118,6 +118,19 @@ static int span(struct host_instance *in, const char *imp, uint32_t ptr,
     return charge(in, len / PLUGIN_BYTES_PER_FUEL);
 }
 
+/* Traps with FASTN_ERR_PLUGIN_MEMORY when what the import is about to
+ * make the host hold (`more` bytes) would take the plugin past its
+ * memory budget. */
+static int over_budget(struct host_instance *in, const char *imp, uint64_t more)
+{
+    if (host_memory_allows(in, more))
+        return 0;
+    in->import_failed = imp;
+    LOG_RATELIMITED(LOG_WARN, "plugin", "%s: fastn.%s: past its memory budget",
+                    in->p->name, imp);
+    return FASTN_ERR_PLUGIN_MEMORY;
+}
+
 /* Copies n bytes to an output buffer (already checked): min(n, cap). */
 static int32_t copy_out(uint8_t *buf, uint32_t cap, const void *src, size_t n)
 {
@@ -167,6 +180,8 @@ static int x_stream_open(struct host_instance *in, const wval *a, wval *r)
         return ret32(r, FASTN_ERR_PLUGIN_LIMIT);
     if (!host_bucket_take(&in->open_rl, h->mono_ms, OPEN_RATE, OPEN_RATE))
         return ret32(r, FASTN_ERR_AGAIN);
+    if ((err = over_budget(in, "stream_open", sizeof(*s))))
+        return err;
     if (!(s = host_stream_add(in)))
         return ret32(r, FASTN_ERR_NOMEM);
     s->outgoing = s->opening = true;
@@ -214,6 +229,12 @@ static int x_stream_write(struct host_instance *in, const wval *a, wval *r)
         n = PLUGIN_WRITE_MAX;
     if (n == 0)
         return ret32(r, 0);
+    /* the router's send queue, or ours before it opened, takes at most
+     * PLUGIN_STREAM_BUFFER of it */
+    if ((err =
+             over_budget(in, "stream_write",
+                         n < PLUGIN_STREAM_BUFFER ? n : PLUGIN_STREAM_BUFFER)))
+        return err;
     if (s->opening || s->pending.len > 0) {
         int32_t w = write_pending(in, s, p, n);
         if (w > 0 &&
@@ -489,6 +510,7 @@ static int x_notify(struct host_instance *in, const wval *a, wval *r)
 
 static int x_timer_set(struct host_instance *in, const wval *a, wval *r)
 {
+    int err;
     int32_t id = a[0].i32;
     int64_t delay = a[1].i64;
     uint64_t due = in->p->h->mono_ms + (uint64_t)delay;
@@ -502,6 +524,8 @@ static int x_timer_set(struct host_instance *in, const wval *a, wval *r)
         }
     if (in->n_timers >= in->p->m.limits.timers)
         return ret32(r, FASTN_ERR_PLUGIN_LIMIT);
+    if ((err = over_budget(in, "timer_set", sizeof(*in->timers))))
+        return err;
     if (in->n_timers == in->cap_timers) {
         unsigned cap = in->cap_timers ? in->cap_timers * 2 : 4;
         void *v = realloc(in->timers, cap * sizeof(*in->timers));

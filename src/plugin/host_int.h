@@ -6,6 +6,7 @@
  *   host.c          the host, installed plugins, the index, info
  *   host_run.c      instances: start, events, slices, failure, backoff
  *   host_sched.c    the run loop, the clock, CPU budgets, timers
+ *   host_mem.c      the memory budget
  *   host_imports.c  the "fastn" imports and the WASI glue
  *   host_io.c       entry points from the router and the control server
  */
@@ -96,6 +97,8 @@ struct host_instance {
     struct host_event *head, *tail;
     unsigned n_events;
     size_t queued_bytes;
+    uint64_t held_bytes; /* of events held on its streams */
+    uint64_t mem_budget; /* h->lim.memory when it started */
 
     /* the event being delivered */
     struct host_event *cur;
@@ -238,6 +241,24 @@ uint64_t host_instance_slice(struct host_instance *in, uint64_t now);
 /* Fires due timers and times out calls of an instance; moves waiting
  * notifications. */
 void host_instance_tick(struct host_instance *in);
+
+/* host_mem.c: the memory budget */
+/* What in holds now (the parts into *m, when not NULL): the total. */
+uint64_t host_memory(const struct host_instance *in, struct plugin_memory *m);
+/* Whether `more` bytes sent to in (data, a call, a stream) fit in its
+ * budget with all it holds, what is queued for it included. */
+bool host_memory_admits(const struct host_instance *in, uint64_t more);
+/* Whether `more` bytes in makes the host hold for it (a write, a stream
+ * opened, a timer) fit in its budget with what it holds by its own doing
+ * (all but the events queued for it). */
+bool host_memory_allows(const struct host_instance *in, uint64_t more);
+/* "memory: ... past its budget (parts)" for the failure record. */
+void host_memory_why(const struct host_instance *in, char *why, size_t len);
+/* The engine limits for an instance of p under a memory budget. */
+void host_engine_limits(const struct host_plugin *p, uint64_t budget,
+                        struct fastn_wasm_limits *lim);
+/* The bytes an event takes. */
+uint64_t host_event_bytes(const struct host_event *ev);
 
 /* host_sched.c */
 /* Sets h->lim from l (NULL or 0 fields: defaults). Errors:

@@ -286,8 +286,7 @@ static int instantiate(struct host_instance *in, char *why, size_t whylen,
                  fastn_strerror(err));
         return err;
     }
-    fastn_wasm_limits_default(&lim);
-    lim.max_memory_pages = p->m.limits.memory_pages;
+    host_engine_limits(p, in->mem_budget, &lim);
     /* a start function gets one slice; plugins have none (reactors) */
     lim.fuel = p->h->slice_fuel;
     err = fastn_wasm_instance_new(p->mod, imps, &lim, &in->wasm, &werr);
@@ -331,6 +330,7 @@ int host_instance_start(struct host_plugin *p)
     if (!in)
         return FASTN_ERR_NOMEM;
     in->p = p;
+    in->mem_budget = p->h->lim.memory;
     in->next_stream = in->next_call = 1;
     p->started_mono = p->h->mono_ms;
     err = open_db(in, why, sizeof(why));
@@ -708,6 +708,12 @@ uint64_t host_instance_slice(struct host_instance *in, uint64_t now)
             fail_chunk(in, err);
             alive = false;
         }
+    }
+    if (alive && !host_memory_allows(in, 0)) {
+        char why[200];
+        host_memory_why(in, why, sizeof(why));
+        host_instance_stop(p, false, FASTN_ERR_PLUGIN_MEMORY, why);
+        alive = false;
     }
     if (alive)
         in->slice_start = 0;

@@ -41,6 +41,20 @@
  * work still do (a call times out after PLUGIN_CALL_TIMEOUT_MS, a stream
  * stays paused), and are logged.
  *
+ * Memory budget. Everything a plugin holds counts against one budget
+ * (limits.memory, the config's plugin-memory-mib): its linear memory,
+ * tables and globals (the engine caps them with the budget), the host's
+ * buffers for it (events queued or held, bytes written before a stream
+ * opened or waiting in the router's send queue, its tables of streams,
+ * calls and timers) and its SQLite heap. What it did itself (a write, a
+ * stream opened, a timer set, data it refused and so holds) may not take
+ * it past the budget: the import traps, or the slice ends it, with
+ * FASTN_ERR_PLUGIN_MEMORY, and it restarts after a backoff. What others
+ * send it is refused or waits instead: a stream whose data would take it
+ * past the budget is paused, a call refused with FASTN_ERR_BUSY, a new
+ * stream refused with FASTN_ERR_PLUGIN_LIMIT. plugin_host_info reports
+ * each part.
+ *
  * Timers are coalesced: every timer due when a run starts fires in that
  * run, as events of one slice (earliest first); a timer set again from
  * on_timer, even for 0 ms, fires in a later run. So a plugin that re-arms
@@ -92,6 +106,9 @@ struct plugin_host_ops {
     int (*stream_reset)(void *arg, uint64_t stream);
     /* Stop or resume reading a stream (the plugin has a backlog). */
     void (*stream_pause)(void *arg, uint64_t stream, bool paused);
+    /* Bytes the router still holds in a stream's send queue, counted in
+     * the plugin's memory budget (may be NULL: none counted). */
+    size_t (*stream_queued)(void *arg, uint64_t stream);
     /* Answers a local call: status 0 and the result, or a negative
      * fastn_err and a message. Exactly once per accepted call. */
     void (*call_reply)(void *arg, uint64_t call, int status, const uint8_t *p,
@@ -148,6 +165,9 @@ struct plugin_host_config {
 #define PLUGIN_MEMORY_DEFAULT (64ull << 20)
 #define PLUGIN_MEMORY_MIN (1ull << 20)
 #define PLUGIN_MEMORY_MAX (1ull << 32)
+/* Elements one table of a plugin may have (a C or Rust plugin's function
+ * table has hundreds). */
+#define PLUGIN_TABLE_ELEMS_MAX 65536
 /* Calls waiting for one plugin at once; more get FASTN_ERR_BUSY. */
 #define PLUGIN_PENDING_CALLS_MAX 64
 /* Bytes of events queued for one instance past which calls are refused
@@ -244,6 +264,15 @@ enum plugin_state {
 };
 const char *plugin_state_name(enum plugin_state s);
 
+/* What a plugin's instance holds, by part, and its budget (bytes). */
+struct plugin_memory {
+    uint64_t linear; /* its linear memory */
+    uint64_t engine; /* tables and globals, as the engine counts them */
+    uint64_t host;   /* the host's buffers for it */
+    uint64_t sqlite; /* its database connection's heap */
+    uint64_t budget;
+};
+
 struct plugin_info {
     struct plugin_manifest manifest; /* name only, when it did not load */
     enum plugin_serves serves;       /* now: manifest.serves, or narrower */
@@ -263,8 +292,17 @@ struct plugin_info {
     uint32_t memory_pages; /* of the running instance */
     uint64_t db_bytes;
     unsigned open_streams, pending_calls, armed_timers, queued_events;
-    uint64_t events;    /* events delivered since the daemon started */
-    uint64_t fuel_used; /* by those events */
+    uint64_t events;             /* events delivered since the daemon started */
+    uint64_t fuel_used;          /* by those events */
+    struct plugin_memory memory; /* of the running instance */
+    /* CPU: loop time and fuel over the last window, its budget per
+     * window, whether it waits for it now, how often it had to */
+    uint64_t cpu_ns, cpu_fuel, cpu_budget_ns;
+    unsigned cpu_window_ms;
+    bool deferred;
+    uint64_t deferrals;
+    uint64_t longest_slice_ns; /* wall time, since the daemon started */
+    uint64_t db_wal_bytes;     /* its database's write-ahead log */
 };
 /* One plugin's state. Errors: FASTN_ERR_NOT_FOUND. */
 int plugin_host_info(struct plugin_host *h, const char *name,
