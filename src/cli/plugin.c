@@ -301,7 +301,7 @@ static int show_info(struct cli *cli, const struct fastn_plugin_info *p)
  * *out stays NULL for a larger file (the daemon then reads it by path). */
 static int read_small(const char *path, uint8_t **out, size_t *len)
 {
-    int rc = file_read_all(path, INSTALL_INLINE_MAX, out, len);
+    int rc = file_read_nofollow(path, INSTALL_INLINE_MAX, out, len);
 
     if (rc == FASTN_ERR_TOO_LARGE)
         return 0;
@@ -309,7 +309,7 @@ static int read_small(const char *path, uint8_t **out, size_t *len)
         fprintf(stderr, "fastn plugin: cannot read %s: %s\n", path,
                 rc == FASTN_ERR_IO || rc == FASTN_ERR_NOT_FOUND
                     ? strerror(errno)
-                : rc == FASTN_ERR_INVAL ? "not a file"
+                : rc == FASTN_ERR_INVAL ? "not a regular file"
                                         : fastn_strerror(rc));
         return CLI_EXIT_FAIL;
     }
@@ -326,14 +326,16 @@ static int do_install(struct cli *cli, struct fastn_client *c, struct args *a)
 
     if (a->n_pos != 2)
         return usage_error("install wants one FILE.wasm");
-    if ((rc = read_small(a->pos[1], &data, &len)))
+    /* the file's own path (links resolved), read only as a regular file */
+    if (!realpath(a->pos[1], abs)) {
+        fprintf(stderr, "fastn plugin: %s: %s\n", a->pos[1], strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    if ((rc = read_small(abs, &data, &len)))
         return rc;
     if (data) {
         rc = fastn_client_plugin_install(c, data, len, a->replace, &p);
         free(data);
-    } else if (!realpath(a->pos[1], abs)) {
-        fprintf(stderr, "fastn plugin: %s: %s\n", a->pos[1], strerror(errno));
-        return CLI_EXIT_FAIL;
     } else {
         rc = fastn_client_plugin_install_path(c, abs, a->replace, &p);
     }

@@ -242,15 +242,28 @@ static int read_plugin_file(struct ipc_call *call, const char *path,
                           path);
         return FASTN_ERR_IO;
     }
-    rc = file_read_all(path, PLUGIN_FILE_MAX, out, len);
+    /* only a regular file, not through a link, opened without blocking
+     * (a FIFO there would hold the daemon in open) */
+    rc = file_read_nofollow(path, PLUGIN_FILE_MAX, out, len);
     if (rc == FASTN_ERR_NOT_FOUND || rc == FASTN_ERR_IO)
         ipc_reply_set_msg(&call->reply, "fastnd cannot read %.150s: %s", path,
                           strerror(errno));
-    else if (rc == FASTN_ERR_INVAL || rc == FASTN_ERR_TOO_LARGE)
-        ipc_reply_set_msg(&call->reply, "%.150s is not a plugin file", path);
-    return rc == FASTN_ERR_NOT_FOUND   ? FASTN_ERR_IO
-           : rc == FASTN_ERR_TOO_LARGE ? FASTN_ERR_INVAL
-                                       : rc;
+    else if (rc == FASTN_ERR_INVAL)
+        ipc_reply_set_msg(&call->reply,
+                          "%.150s is not a plugin file: not a regular file",
+                          path);
+    else if (rc == FASTN_ERR_PERM)
+        ipc_reply_set_msg(&call->reply,
+                          "%.150s is a symbolic link; give the path of the "
+                          "file itself",
+                          path);
+    else if (rc == FASTN_ERR_TOO_LARGE)
+        ipc_reply_set_msg(&call->reply,
+                          "%.150s is not a plugin file: larger than %u bytes",
+                          path, PLUGIN_FILE_MAX);
+    return rc == FASTN_ERR_NOT_FOUND                           ? FASTN_ERR_IO
+           : rc == FASTN_ERR_TOO_LARGE || rc == FASTN_ERR_PERM ? FASTN_ERR_INVAL
+                                                               : rc;
 }
 
 int ipc_plugin_install(struct ipc_call *call, const Fastn__Request *req,

@@ -181,6 +181,7 @@ struct host_plugin {
      * of m's protocols once the plugin loaded */
     size_t n_proto;
     struct host_proto_serves proto[PLUGIN_PROTOCOLS_MAX];
+    char *index_unknown; /* tokens of its index line not understood */
 };
 
 struct plugin_host {
@@ -197,6 +198,7 @@ struct plugin_host {
      * read at most every few ms: whether a long slice kept a CPU busy */
     uint64_t cpu_mark, cpu_mark_wall;
     char run_from[PLUGIN_NAME_MAX + 1]; /* where the next run starts */
+    char *index_unknown; /* index lines not understood, kept ("...\n") */
     uint64_t next_token;
     struct host_plugin *plugins; /* sorted by name */
     bool running;                /* inside plugin_host_run */

@@ -56,11 +56,14 @@ static int read_fd(int fd, size_t hint, size_t max, uint8_t **out, size_t *len)
     return 0;
 }
 
-int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
+static int read_path(const char *path, int oflags, size_t max, uint8_t **out,
+                     size_t *len)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), err, saved;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | oflags), err, saved;
 
+    if (fd < 0 && errno == ELOOP && (oflags & O_NOFOLLOW))
+        return FASTN_ERR_PERM;
     if (fd < 0)
         return errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO;
     if (fstat(fd, &st) != 0) {
@@ -76,6 +79,18 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
     close(fd);
     errno = saved;
     return err;
+}
+
+int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    return read_path(path, 0, max, out, len);
+}
+
+/* (O_NONBLOCK: a FIFO put there does not block the open; fstat then
+ * refuses it as not a regular file.) */
+int file_read_nofollow(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    return read_path(path, O_NOFOLLOW | O_NONBLOCK, max, out, len);
 }
 
 int fd_write_all(int fd, const void *data, size_t n)
@@ -114,5 +129,37 @@ int file_write_atomic(const char *path, const void *data, size_t len,
         err = FASTN_ERR_IO;
     if (err)
         unlink(tmp);
+    return err;
+}
+
+int file_create_at(int dirfd, const char *name, const void *data, size_t len,
+                   mode_t mode)
+{
+    char tmp[PATH_MAX + 8];
+    int fd, err, saved;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
+        return FASTN_ERR_TOO_LARGE;
+    /* a temporary file left by a crash goes; O_EXCL | O_NOFOLLOW then
+     * make a new file, never open one that is (or a link) there */
+    if (unlinkat(dirfd, tmp, 0) != 0 && errno != ENOENT)
+        return FASTN_ERR_IO;
+    fd = openat(dirfd, tmp,
+                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return FASTN_ERR_IO;
+    err = fd_write_all(fd, data, len);
+    if (!err && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
+        err = FASTN_ERR_IO;
+    if (close(fd) != 0 && !err)
+        err = FASTN_ERR_IO;
+    /* link(2) never replaces and never follows a link at name */
+    if (!err && linkat(dirfd, tmp, dirfd, name, 0) != 0)
+        err = errno == EEXIST ? FASTN_ERR_EXISTS : FASTN_ERR_IO;
+    saved = errno;
+    unlinkat(dirfd, tmp, 0);
+    if (!err && dirfd != AT_FDCWD && fsync(dirfd) != 0)
+        err = FASTN_ERR_IO;
+    errno = saved;
     return err;
 }

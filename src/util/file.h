@@ -16,6 +16,12 @@
  * On error *out is untouched. */
 int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
 
+/* As file_read_all, but the last component of path may not be a symbolic
+ * link (O_NOFOLLOW): one is FASTN_ERR_PERM. For the files of a home that
+ * no link may redirect. */
+int file_read_nofollow(const char *path, size_t max, uint8_t **out,
+                       size_t *len);
+
 /* Writes all n bytes to fd (a blocking one), going on after EINTR and
  * short writes. Errors: FASTN_ERR_IO (errno says why). */
 int fd_write_all(int fd, const void *data, size_t n);
@@ -26,5 +32,15 @@ int fd_write_all(int fd, const void *data, size_t n);
  * long), FASTN_ERR_IO. */
 int file_write_atomic(const char *path, const void *data, size_t len,
                       mode_t mode);
+
+/* Creates the file name (relative to the folder dirfd, or AT_FDCWD) with
+ * data and exactly mode, complete or not at all: writes name.tmp (a new
+ * file, O_EXCL | O_NOFOLLOW), fsyncs it and links it as name. Nothing may
+ * be at name, in any form (a file, a folder, a symbolic link even one to
+ * nowhere): so nothing is ever replaced or written through a link. For a
+ * secret that must not overwrite another. Errors: FASTN_ERR_EXISTS,
+ * _TOO_LARGE (name too long), _IO (errno says why). */
+int file_create_at(int dirfd, const char *name, const void *data, size_t len,
+                   mode_t mode);
 
 #endif

@@ -970,7 +970,8 @@ TEST(restrict_one_protocol)
 
     /* the index: a protocol the plugin does not have (or no longer) and
      * values no narrower than the manifest are dropped; '=' in an id is
-     * split at the last one; older lines and junk load as before */
+     * split at the last one; older lines load as before; tokens it does
+     * not understand are kept as they were, after the others */
     write_index(n, "test-twoproto enabled serves@/gone/1=nobody "
                    "serves@/fastn-test/two/b=anyone serves@=nobody "
                    "serves@/fastn-test/two/a=known-peers serves@x "
@@ -983,8 +984,10 @@ TEST(restrict_one_protocol)
     check_two_info(n, PLUGIN_SERVES_KNOWN_PEERS, -1);
     idx = read_index(n);
     CHECK(idx && strstr(idx, "\ntest-twoproto enabled "
-                             "serves@/fastn-test/two/a=known-peers\n") != NULL);
-    CHECK(idx && strstr(idx, "\nchat enabled\n") != NULL);
+                             "serves@/fastn-test/two/a=known-peers "
+                             "serves@=nobody serves@x\n") != NULL);
+    CHECK(idx && strstr(idx, "\nchat enabled "
+                             "serves@/fastn/chat/1.0.0=bogus\n") != NULL);
     free(idx);
     th_cleanup();
 }
