@@ -41,7 +41,7 @@ enum plugin_cap {
 #define PLUGIN_FUEL_OPEN 50000        /* base: a stream (a dial may follow) */
 #define PLUGIN_BYTES_PER_FUEL 16      /* bytes copied in or out, per unit */
 #define PLUGIN_FUEL_PER_SQL_BYTE 4    /* SQL text parsed */
-#define PLUGIN_FUEL_PER_SENT_BYTE 2   /* a stream write: framing, crypto */
+#define PLUGIN_FUEL_PER_SENT_BYTE 1   /* a stream write: framing, crypto */
 #define PLUGIN_FUEL_PER_RANDOM_BYTE 4 /* random bytes made */
 #define PLUGIN_FUEL_PER_NOTE_BYTE 1   /* a notification's text */
 #define PLUGIN_FUEL_LOG_LINE 3000     /* a line written to the log (+1/byte) */

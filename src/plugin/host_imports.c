@@ -682,9 +682,11 @@ static int timed(struct host_instance *in, const char *name, uint64_t base)
                 r[0].i32 = FASTN_ERR_PLUGIN_CAPABILITY;                        \
             return 0;                                                          \
         }                                                                      \
-        if ((err_ = x_##nm_(in, a, r)))                                        \
-            return err_;                                                       \
-        return timed(in, #nm_, (fuel));                                        \
+        err_ = x_##nm_(in, a, r);                                              \
+        /* past slice_ms it ends so, even when it also ran out of fuel */      \
+        if (timed(in, #nm_, (fuel)) == FASTN_ERR_PLUGIN_TIMEOUT)               \
+            return FASTN_ERR_PLUGIN_TIMEOUT;                                   \
+        return err_;                                                           \
     }
 PLUGIN_ABI_IMPORTS(HOST_IMPORT_WRAP_)
 #undef HOST_IMPORT_WRAP_

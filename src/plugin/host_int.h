@@ -269,10 +269,10 @@ int host_limits_init(struct plugin_host *h, const struct plugin_host_limits *l);
 /* A slice of in starts at host clock now. */
 void host_slice_begin(struct host_instance *in, uint64_t now);
 /* Reads the clock (into *now, when not NULL) and checks the time the
- * current slice has run: past its target it is marked over (in->slice_over: it
- * ends at the next chunk); past slice_ms of wall time, with the thread busy for
- * at least half of it, returns FASTN_ERR_PLUGIN_TIMEOUT (the instance is to
- * end). */
+ * current slice has run: past its target it is marked over
+ * (in->slice_over: it ends at the next chunk); past slice_ms of wall
+ * time, with the thread on a CPU for slice_ms of it, returns
+ * FASTN_ERR_PLUGIN_TIMEOUT (the instance is to end). */
 int host_slice_time(struct host_instance *in, uint64_t *now);
 /* host_slice_time after an import: a slice newly over its target also
  * stops at the next metering point (the chunk's fuel goes back to the

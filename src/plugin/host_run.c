@@ -200,6 +200,12 @@ static void fail_event(struct host_instance *in, int err)
                  p->h->lim.slice_ms, ev, in->import_failed ? " (fastn." : "",
                  in->import_failed ? in->import_failed : "",
                  in->import_failed ? ")" : "");
+    else if (err == FASTN_ERR_PLUGIN_MEMORY)
+        snprintf(why, sizeof(why),
+                 "past its memory budget (%llu KiB, plugin-memory-mib) in "
+                 "%s (fastn.%s)",
+                 (unsigned long long)(in->mem_budget >> 10), ev,
+                 in->import_failed ? in->import_failed : "?");
     else if (in->import_failed)
         snprintf(why, sizeof(why), "%s in %s (fastn.%s)", fastn_strerror(err),
                  ev, in->import_failed);
@@ -603,7 +609,6 @@ static bool finish_event(struct host_instance *in)
         LOG_RATELIMITED(LOG_WARN, "plugin",
                         "%s: rolled back a transaction left open by %s",
                         p->name, event_name(ev));
-    host_outbox_flush(in);
     p->events++;
     p->fuel_used += in->given - fastn_wasm_fuel_get(in->wasm);
     in->cur = NULL;
@@ -720,6 +725,12 @@ uint64_t host_instance_slice(struct host_instance *in, uint64_t now)
     else
         now = host_now_ns();
     host_cpu_charge(p, start, now, used);
+    /* the host's work after the plugin's: notifications it made move on
+     * (rate-limited), outside its slice */
+    if (alive && in->outbox_pending && !in->cur) {
+        host_outbox_flush(in);
+        now = host_now_ns();
+    }
     return now;
 }
 

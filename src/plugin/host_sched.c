@@ -197,15 +197,18 @@ void host_slice_begin(struct host_instance *in, uint64_t now)
     in->slice_over = false;
 }
 
-/* Whether the thread was on a CPU for at least half of the slice from
- * start to now: the CPU time since the mark, less the whole wall time
- * between the mark and the slice (the most it can have used there). */
-static bool slice_was_busy(struct plugin_host *h, uint64_t start, uint64_t now)
+/* Whether the thread was on a CPU for slice_ms in the slice that started
+ * at `start`: the CPU time since the mark, less the whole wall time
+ * between the mark and the slice (the most it can have used there). A
+ * loop the system did not run for a while (a loaded machine), or one that
+ * waited for the disk, is not the plugin's doing; a plugin that kept it
+ * busy that long is, even when it was given only part of a CPU. */
+static bool slice_was_busy(struct plugin_host *h, uint64_t start)
 {
     uint64_t cpu = thread_cpu_ns() - h->cpu_mark;
     uint64_t before = start - h->cpu_mark_wall;
 
-    return cpu > before && (cpu - before) * 2 >= now - start;
+    return cpu > before && cpu - before >= (uint64_t)h->lim.slice_ms * MS;
 }
 
 int host_slice_time(struct host_instance *in, uint64_t *now_out)
@@ -219,7 +222,7 @@ int host_slice_time(struct host_instance *in, uint64_t *now_out)
         return 0; /* outside a slice: instantiation, on_stop */
     ran = now - in->slice_start;
     if (ran >= (uint64_t)h->lim.slice_ms * MS &&
-        slice_was_busy(h, in->slice_start, now))
+        slice_was_busy(h, in->slice_start))
         return FASTN_ERR_PLUGIN_TIMEOUT;
     if (ran >= PLUGIN_SLICE_TARGET_MS * MS)
         in->slice_over = true;

@@ -29,9 +29,9 @@
  * uses up fuel_per_event ends the instance; so does a slice that held the
  * loop longer than slice_ms (default 10) of wall time, whatever it called
  * (one import that could not be cut short: FASTN_ERR_PLUGIN_TIMEOUT), as
- * long as the daemon's thread was on a CPU for at least half of it (a
- * daemon the system did not run is not the plugin's doing: that slice
- * just ends).
+ * long as it kept the daemon's thread on a CPU for slice_ms of it (a
+ * daemon the system did not run, or one that waited for the disk, is not
+ * the plugin's doing: that slice just ends).
  *
  * CPU budget. Each plugin may take cpu_percent of one core: a bucket of
  * cpu_percent % of cpu_window_ms, refilled at cpu_percent % of real time,

@@ -74,6 +74,7 @@ struct th_node {
     int n_replies;
     int wakes, protocol_changes, opens;
     int refuse_opens; /* ops->stream_open fails at once */
+    int no_read;      /* its host is given no data: a peer that never reads */
 };
 
 static struct {
@@ -209,6 +210,17 @@ static void th_pause(void *arg, uint64_t id, bool paused)
         e->paused = paused;
 }
 
+/* What the network holds of what an end wrote (the other end's inbox),
+ * as the router's send queue would. */
+static size_t th_queued(void *arg, uint64_t id)
+{
+    struct th_stream *s;
+    int side;
+    struct th_end *e = th_end_by_id(id, &s, &side);
+    (void)arg;
+    return e ? s->end[!side].in_len : 0;
+}
+
 static void th_reply(void *arg, uint64_t call, int status, const uint8_t *p,
                      size_t n)
 {
@@ -240,6 +252,7 @@ static const struct plugin_host_ops th_ops = {
     .stream_close = th_close,
     .stream_reset = th_reset,
     .stream_pause = th_pause,
+    .stream_queued = th_queued,
     .call_reply = th_reply,
     .wake = th_wake,
     .protocols_changed = th_protocols,
@@ -370,7 +383,7 @@ static int th_deliver_end(struct th_stream *s, int k)
 
     if (!h || e->dead || !e->id)
         return 0;
-    if (e->in_len && !e->paused) {
+    if (e->in_len && !e->paused && !e->node->no_read) {
         size_t n = e->in_len;
         if (plugin_host_stream_data(h, e->id, e->inbox, n) != 0) {
             e->dead = 1; /* not the plugin's any more: the router resets */

@@ -4,8 +4,10 @@
  * in-memory network of host_harness.h. Each hostile plugin must be
  * stopped and recorded while echo keeps answering in the same run. */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "host_harness.h"
+#include "plugin/host_int.h"
 #include "util/file.h"
 #include "test.h"
 
@@ -261,12 +263,15 @@ TEST(probe_imports)
     CHECK(r && r->status == FASTN_ERR_INVAL);
     check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
     /* SQL work past what the event's fuel pays for: stopped inside the
-     * statement (SQL cannot be suspended), then the instance ends */
+     * statement (SQL cannot be suspended), then the instance ends: out of
+     * fuel, or, as a statement that long holds the loop past slice_ms,
+     * for that */
     r = th_call(n, "test-probe", "sqlwork", "1000000000", id++);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     struct plugin_info info;
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
-    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    CHECK(info.last_error == FASTN_ERR_WASM_TRAP_OUT_OF_FUEL ||
+          info.last_error == FASTN_ERR_PLUGIN_TIMEOUT);
     CHECK(info.fuel_used < 60000000); /* its 50M, not the 10M-step cap */
     th_cleanup();
 }
@@ -992,6 +997,217 @@ TEST(restrict_one_protocol)
     th_cleanup();
 }
 
+/* --- time, CPU and memory budgets ------------------------------------ */
+
+static double wall_ms(void)
+{
+    return (double)host_now_ns() / 1e6;
+}
+
+/* One import that cannot be cut short (an SQL statement of millions of
+ * steps) holds the loop past slice_ms: the instance ends with
+ * FASTN_ERR_PLUGIN_TIMEOUT, naming the import, and restarts. */
+TEST(slice_past_its_bound_ends_with_timeout)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_host_limits lim = {.slice_ms = 5};
+    struct plugin_info info;
+    struct th_reply *r;
+
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "sqlwork", "100000000", 1);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_BACKOFF);
+    CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_TIMEOUT);
+    CHECK(strstr(info.last_error_text, "plugin-slice-ms (5 ms) in on_call "
+                                       "(fastn.sql_step)") != NULL);
+    CHECK(info.longest_slice_ns >= 5000000);
+    check_echo_serves(n, 2);
+    th_advance(1000);
+    check_info(n, "test-probe", PLUGIN_STATE_RUNNING, FASTN_ERR_PLUGIN_TIMEOUT);
+    th_cleanup();
+}
+
+/* A slice ends by time, whatever fuel it may still use: with slices of
+ * a billion units, a second-long loop is cut into rounds (and echo is
+ * answered in the first), not run to its end in one. */
+TEST(slices_end_by_time_whatever_their_fuel)
+{
+    struct th_node *n = node_with_echo(1000000000);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "spin", 4, NULL, 0, 1),
+              0);
+    CHECK_ERR(
+        plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
+        0);
+    for (int round = 0; round < 3; round++) {
+        plugin_host_run(n->h, TH.now, TH.mono, 1);
+        CHECK(th_reply_for(n, 2) != NULL);
+        CHECK(th_reply_for(n, 1) == NULL); /* still going */
+        CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+        CHECK_EQ(info.last_error, 0);
+        CHECK_EQ(info.queued_events, 1);
+    }
+    CHECK(info.cpu_fuel > 3 * PLUGIN_CHUNK_FUEL);
+    th_cleanup();
+}
+
+/* A plugin past its CPU budget waits (its event is neither dropped nor
+ * ended) while echo is answered at once; over the run it takes about its
+ * share (2 % of a core here, with bursts of 20 ms), and the host asks to
+ * be run again only when the budget allows. */
+TEST(cpu_budget_defers_a_busy_plugin)
+{
+    struct th_node *n = node_with_echo(1000000000);
+    struct plugin_host_limits lim = {.cpu_percent = 2, .cpu_window_ms = 1000};
+    struct plugin_info info;
+    uint64_t id = 10;
+    int asked_later = 0;
+    double t0, ms;
+
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "spin", 4, NULL, 0, 1),
+              0);
+    t0 = wall_ms();
+    while ((ms = wall_ms() - t0) < 700 && id < TH_REPLIES - 100) {
+        plugin_host_run(n->h, TH.now, TH.mono, 1);
+        CHECK_ERR(plugin_host_call(n->h, "echo", "echo", 4,
+                                   (const uint8_t *)"x", 1, ++id),
+                  0);
+        plugin_host_run(n->h, TH.now, TH.mono, 1);
+        CHECK(th_reply_for(n, id) != NULL); /* in the same run */
+        /* deferred: the host asks to be run again later, not now */
+        CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        asked_later += info.deferred && plugin_host_next_wake(n->h) > TH.mono;
+        usleep(1500);
+    }
+    CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+    CHECK(info.deferrals >= 1);
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_EQ(info.restarts, 0);
+    CHECK_EQ(info.pending_calls, 1); /* waiting, not dropped */
+    CHECK(th_reply_for(n, 1) == NULL);
+    CHECK(asked_later > 0);
+    /* the burst (20 ms), then 2 % of the rest, and a slice's slack */
+    CHECK(info.cpu_ns < (uint64_t)(20 + 0.02 * ms + 20) * 1000000);
+    CHECK(info.cpu_ns > 15 * 1000000ull);
+    th_cleanup();
+}
+
+/* 256 timers due at once fire in one run, as one slice; set again at
+ * 0 ms from on_timer they fire in the next run, not in the same one. */
+TEST(timers_due_together_fire_in_one_slice)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    uint64_t before;
+
+    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "timers", 6,
+                               (const uint8_t *)"256", 3, 1),
+              0);
+    CHECK_EQ(plugin_host_run(n->h, TH.now, TH.mono, 1), 1); /* arms them */
+    CHECK(th_reply_for(n, 1) && !strcmp(th_reply_for(n, 1)->data, "armed"));
+    for (int round = 0; round < 3; round++) {
+        CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        before = info.events;
+        CHECK_EQ(plugin_host_run(n->h, TH.now, TH.mono, 1), 1);
+        CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        CHECK_EQ(info.events - before, 256);
+        CHECK_EQ(info.armed_timers, 256);
+    }
+    th_cleanup();
+}
+
+/* Imports are charged by their work: bytes of randomness made, WASI's
+ * random_get and clock included, SQL text parsed, notifications; a loop
+ * over one runs out of fuel. */
+TEST(imports_are_charged_by_their_work)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    struct th_reply *r;
+    uint64_t before;
+    static const struct {
+        const char *method, *arg;
+        uint64_t least;
+    } v[] = {
+        {"random", "100 65536", 100ull * 65536 * PLUGIN_FUEL_PER_RANDOM_BYTE},
+        {"wasi_random", "1000 256",
+         1000ull * (PLUGIN_FUEL_SYSCALL + 256 * PLUGIN_FUEL_PER_RANDOM_BYTE)},
+        {"wasi_clock", "1000 0", 1000ull * PLUGIN_FUEL_CHEAP},
+        {"sql_exec", "100 0", 100ull * PLUGIN_FUEL_SQL_TEXT},
+        {"notify", "100 1000", 100ull * (PLUGIN_FUEL_NOTIFY + 1000)},
+        {"log", "50 1000", 50ull * (PLUGIN_FUEL_LOG_LINE + 1000)},
+    };
+
+    CHECK_ERR(th_install(n, HOSTILE("imports"), err, sizeof(err)), 0);
+    th_pump(1000);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
+        before = info.fuel_used;
+        r = th_call(n, "hostile-imports", v[i].method, v[i].arg, 10 + i);
+        CHECK(r && r->status == 0 && !strncmp(r->data, "n=", 2));
+        CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
+        CHECK(info.fuel_used - before >= v[i].least);
+        if (info.fuel_used - before < v[i].least)
+            fprintf(stderr, "%s: charged %llu, want at least %llu\n",
+                    v[i].method, (unsigned long long)(info.fuel_used - before),
+                    (unsigned long long)v[i].least);
+    }
+    r = th_call(n, "hostile-imports", "forever", "wasi_random 256", 20);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    check_echo_serves(n, 21);
+    th_cleanup();
+}
+
+/* What the host holds for a plugin counts in its memory budget: writes
+ * queued on streams past it end the instance (FASTN_ERR_PLUGIN_MEMORY);
+ * under the default budget the same writes are fine. */
+TEST(memory_budget_counts_host_buffers)
+{
+    struct th_node *n = node_with_echo(0), *b = th_start_node(1, 0);
+    struct plugin_host_limits lim = {.memory = 2ull << 20};
+    struct plugin_info info;
+    struct th_reply *r;
+
+    /* b takes the streams and never reads: what n writes stays queued */
+    CHECK_ERR(th_install(b, HOSTILE("streams"), err, sizeof(err)), 0);
+    b->no_read = 1;
+    CHECK_ERR(th_install(n, HOSTILE("streams"), err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "hostile-streams", "queue", b->peer_id, 1);
+    CHECK(r && !strcmp(r->data, "queued=8 err=-402"));
+    CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
+    CHECK(info.memory.host >= 8 * 256 * 1024);
+    CHECK_EQ(info.memory.budget, PLUGIN_MEMORY_DEFAULT);
+
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "hostile-streams", false), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "hostile-streams", true), 0);
+    th_pump(1000);
+    r = th_call(n, "hostile-streams", "queue", b->peer_id, 2);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_MEMORY);
+    CHECK(strstr(info.last_error_text, "(fastn.stream_write)") != NULL);
+    CHECK_EQ(info.memory.budget, 2ull << 20);
+    check_echo_serves(n, 3);
+    th_cleanup();
+}
+
 /* --- the notification outbox ----------------------------------------- */
 
 static int count_notes(struct th_node *n)
@@ -1209,6 +1425,7 @@ TEST(notify_outbox_is_bounded)
     CHECK(wake > TH.mono && wake <= TH.mono + 6001);
     th_advance(60000);
     CHECK_EQ(count_notes(n), 40);
+    check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
     th_cleanup();
 }
 
@@ -1363,5 +1580,11 @@ int main(void)
     RUN(notify_outbox_is_bounded);
     RUN(held_data_waits_for_writable_in_order);
     RUN(held_data_with_room_waits_for_progress);
+    RUN(slice_past_its_bound_ends_with_timeout);
+    RUN(slices_end_by_time_whatever_their_fuel);
+    RUN(cpu_budget_defers_a_busy_plugin);
+    RUN(timers_due_together_fire_in_one_slice);
+    RUN(imports_are_charged_by_their_work);
+    RUN(memory_budget_counts_host_buffers);
     return test_done();
 }
