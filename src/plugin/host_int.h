@@ -169,6 +169,7 @@ struct host_plugin {
     uint64_t cpu_at;
     bool deferred;
     uint64_t deferrals;        /* times it was deferred */
+    uint64_t defer_logged;     /* host clock of the last log of it */
     uint64_t longest_slice_ns; /* since the daemon started */
     /* loop time and fuel per tenth of the CPU window, for info */
     uint64_t slot_ns[HOST_SLOTS], slot_fuel[HOST_SLOTS];

@@ -132,11 +132,16 @@ static bool cpu_allows(struct host_plugin *p, uint64_t now)
     if (!p->deferred) {
         p->deferred = true;
         p->deferrals++;
-        LOG_RATELIMITED(LOG_WARN, "plugin",
-                        "%s: used its CPU budget (%u%% of a core over %u s): "
-                        "its events wait (plugin-cpu-percent in the config)",
-                        p->name, p->h->lim.cpu_percent,
-                        p->h->lim.cpu_window_ms / 1000);
+        /* once a minute at most, with how often since */
+        if (!p->defer_logged || now - p->defer_logged >= 60000 * MS) {
+            log_msg(LOG_WARN, "plugin",
+                    "%s: used its CPU budget (%u%% of a core over %u ms): "
+                    "its events wait (%" PRIu64 " times so far; "
+                    "plugin-cpu-percent in the config)",
+                    p->name, p->h->lim.cpu_percent, p->h->lim.cpu_window_ms,
+                    p->deferrals);
+            p->defer_logged = now;
+        }
     }
     return false;
 }
