@@ -324,6 +324,10 @@ static void bench_imports(int n)
         plugin_host_install(h, wasm, len, false, name, err, sizeof(err)))
         exit(1);
     plugin_host_run(h, 1, 1, 10);
+    /* once unmeasured: the first call creates its table and statement */
+    plugin_host_call(h, name, "now_ms", 6, (const uint8_t *)"1 0", 3, 1);
+    while (!replies)
+        plugin_host_run(h, 1, 1, 1);
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         long k = n / v[i].n;
         uint64_t before = replies;
