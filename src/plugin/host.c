@@ -238,12 +238,23 @@ static void token_keep(char **v, const char *tok, size_t len)
     *v = t;
 }
 
-/* Reads "withhold=a,b" (len bytes, after the '='); names it does not know
- * are kept in e->unknown as a token of their own. */
+/* Appends " withhold=NAME" (len bytes of name) to a malloc'd string. */
+static void token_keep_withhold(char **v, const char *name, size_t len)
+{
+    char *t = malloc(len + 9);
+
+    if (!t)
+        return;
+    memcpy(t, "withhold=", 9);
+    memcpy(t + 9, name, len);
+    token_keep(v, t, len + 9);
+    free(t);
+}
+
+/* Reads "withhold=a,b" (len bytes, after the '='); a name it does not
+ * know is kept in e->unknown as a token "withhold=NAME" of its own. */
 static unsigned parse_withhold(const char *s, size_t len, struct index_entry *e)
 {
-    char other[INDEX_LINE_MAX] = "withhold=";
-    size_t o = 9;
     unsigned bits = 0;
 
     while (len) {
@@ -256,16 +267,12 @@ static unsigned parse_withhold(const char *s, size_t len, struct index_entry *e)
             name[k] = '\0';
             bit = plugin_cap_from_name(name);
         }
-        if (!bit && k && o + k + 1 < sizeof(other)) {
-            o += (size_t)snprintf(other + o, sizeof(other) - o, "%s%.*s",
-                                  o > 9 ? "," : "", (int)k, s);
-        }
+        if (!bit && k)
+            token_keep_withhold(&e->unknown, s, k);
         bits |= bit;
         s += k + (c != NULL);
         len -= k + (c != NULL);
     }
-    if (o > 9)
-        token_keep(&e->unknown, other, o);
     return bits;
 }
 
