@@ -704,14 +704,13 @@ uint64_t host_instance_slice(struct host_instance *in, uint64_t now)
             break;
         int err = run_chunk(in, chunk, &got);
         used += got;
-        if (!err && !in->suspended)
-            alive = finish_event(in);
-        /* the clock once per chunk or event, its cleanup included */
-        if (alive && !err)
+        if (!err) /* the clock once per chunk */
             err = host_slice_time(in, &now);
         if (err) {
             fail_chunk(in, err);
             alive = false;
+        } else if (!in->suspended) {
+            alive = finish_event(in);
         }
     }
     if (alive && !host_memory_allows(in, 0)) {

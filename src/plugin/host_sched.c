@@ -229,7 +229,9 @@ int host_slice_time(struct host_instance *in, uint64_t *now_out)
     if (ran >= (uint64_t)h->lim.slice_ms * MS &&
         slice_was_busy(h, in->slice_start))
         return FASTN_ERR_PLUGIN_TIMEOUT;
-    if (ran >= PLUGIN_SLICE_TARGET_MS * MS)
+    /* the target, or half the bound when that is shorter */
+    if (ran >= PLUGIN_SLICE_TARGET_MS * MS ||
+        ran >= (uint64_t)h->lim.slice_ms * MS / 2)
         in->slice_over = true;
     return 0;
 }
