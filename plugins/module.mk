@@ -50,3 +50,6 @@ install-plugins: $(if $(filter yes,$(WASM_TOOLCHAIN)),$(PLUGIN_WASMS))
 	install -d $(DESTDIR)$(PREFIX)/share/fastn/plugins
 	$(if $(filter yes,$(WASM_TOOLCHAIN)),install -m 0644 $(PLUGIN_WASMS) \
 		$(DESTDIR)$(PREFIX)/share/fastn/plugins/)
+
+# Signatures and index.json of the bundled plugins: src/registry/sign.mk.
+include src/registry/sign.mk

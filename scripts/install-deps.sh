@@ -4,14 +4,16 @@
 # who may run sudo. Usage: scripts/install-deps.sh [build|test|all]
 set -eu
 
-# Packages the product links against or is built with.
+# Packages the product links against or is built with (minisign signs the
+# bundled plugins: src/registry/sign.mk).
 build_pkgs="make gcc pkg-config libsodium-dev libuv1-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libjansson-dev libcurl4-openssl-dev
-libssl-dev"
+libssl-dev minisign"
 # Packages for plugins, tests, fuzzing and benchmarks: clang for wasm32-wasi
-# and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers.
+# and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers,
+# nginx-light to serve a plugin registry on loopback.
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
-wabt clang-format minisign iproute2 util-linux procps openssh-client
+wabt clang-format nginx-light iproute2 util-linux procps openssh-client
 openssh-server nodejs npm ca-certificates jq sqlite3"
 
 what=${1:-all}

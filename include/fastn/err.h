@@ -150,8 +150,66 @@ extern "C" {
     X(FASTN_ERR_STORE_SQL, -506,                                               \
       "SQL error: bad syntax, or no such table or column")                     \
     /* registry */                                                             \
-    X(FASTN_ERR_SIGNATURE, -600, "bad or missing signature")                   \
-    X(FASTN_ERR_UNTRUSTED, -601, "the publisher's key is not trusted")
+    X(FASTN_ERR_SIGNATURE, -600,                                               \
+      "bad signature: the file is not the one its publisher signed (altered "  \
+      "or corrupted); get it again from the publisher")                        \
+    X(FASTN_ERR_UNTRUSTED, -601,                                               \
+      "signed by a key that is not trusted; if you trust its publisher, run "  \
+      "`fastn trust add THEIR-KEY.pub`")                                       \
+    X(FASTN_ERR_SIG_MALFORMED, -602,                                           \
+      "malformed signature file: not a minisign .minisig")                     \
+    X(FASTN_ERR_SIG_COMMENT, -603,                                             \
+      "the signature's trusted comment was altered after signing; get the "    \
+      ".minisig again from the publisher")                                     \
+    X(FASTN_ERR_SIG_ALGORITHM, -604,                                           \
+      "signature algorithm not supported (minisign's Ed and ED are)")          \
+    X(FASTN_ERR_SIG_KEY_MISMATCH, -605,                                        \
+      "signed by another key than the one expected (the key ids differ)")      \
+    X(FASTN_ERR_KEY_MALFORMED, -606,                                           \
+      "malformed public key: give a minisign .pub file or its base64 line")    \
+    X(FASTN_ERR_KEY_NOT_FOUND, -607,                                           \
+      "no trusted publisher key with that id or name; see `fastn trust list`") \
+    X(FASTN_ERR_KEY_READONLY, -608,                                            \
+      "that key is trusted by the installation "                               \
+      "(PREFIX/share/fastn/trusted-publishers); remove it there, as root")     \
+    X(FASTN_ERR_INDEX_MALFORMED, -610,                                         \
+      "malformed registry index.json; tell the registry's publisher")          \
+    X(FASTN_ERR_INDEX_TOO_LARGE, -611,                                         \
+      "registry index.json is larger than the allowed maximum")                \
+    X(FASTN_ERR_VERSION, -612,                                                 \
+      "not a version: expected numbers separated by dots, e.g. 1.2.0")         \
+    X(FASTN_ERR_FETCH, -620,                                                   \
+      "could not fetch from the registry; check its URL and the network")      \
+    X(FASTN_ERR_FETCH_NOT_FOUND, -621,                                         \
+      "the registry has no such file (HTTP 404, or no file at that path)")     \
+    X(FASTN_ERR_FETCH_HTTP, -622,                                              \
+      "the registry's server answered with an HTTP error; try again later")    \
+    X(FASTN_ERR_FETCH_TIMEOUT, -623,                                           \
+      "the registry did not answer in time; try again, or raise the fetch "    \
+      "timeouts in the config")                                                \
+    X(FASTN_ERR_FETCH_TOO_LARGE, -624,                                         \
+      "the download is larger than the allowed maximum (max-plugin-size in "   \
+      "the config)")                                                           \
+    X(FASTN_ERR_FETCH_REDIRECTS, -625,                                         \
+      "too many redirects (a redirect loop?) at the registry's URL")           \
+    X(FASTN_ERR_FETCH_TLS, -626,                                               \
+      "the registry's TLS certificate could not be verified; nothing was "     \
+      "fetched")                                                               \
+    X(FASTN_ERR_FETCH_PROTOCOL, -627,                                          \
+      "URL scheme not allowed: registries are https://, http:// or file:// "   \
+      "URLs, and redirects go to http(s) only")                                \
+    X(FASTN_ERR_SHA256_MISMATCH, -628,                                         \
+      "the file's sha256 is not the one announced (altered file or stale "     \
+      "index); nothing was installed")                                         \
+    X(FASTN_ERR_SIZE_MISMATCH, -629,                                           \
+      "the file's size is not the one announced; nothing was installed")       \
+    X(FASTN_ERR_XFER_MALFORMED, -640,                                          \
+      "the peer sent a malformed /fastn/plugin/1.0.0 message")                 \
+    X(FASTN_ERR_XFER_NOT_FOUND, -641,                                          \
+      "the peer has no signed plugin for that protocol")                       \
+    X(FASTN_ERR_XFER_REFUSED, -642,                                            \
+      "the peer does not serve plugins now (turned off, or busy: try again "   \
+      "later)")
 
 /* Marks what libfastn exports (it is built with hidden visibility). */
 #ifndef FASTN_API
