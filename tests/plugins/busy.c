@@ -6,8 +6,8 @@
  *
  *   spin          an endless loop (ends out of fuel: 1e9 units, about
  *                 a second of CPU, cut into slices)
- *   timers N      arms N timers at 0 ms, each re-armed at 0 ms when it
- *                 fires, for ever (answers at once)
+ *   timers N [MS] arms N timers at MS ms (default 0), each re-armed at
+ *                 0 ms when it fires, for ever (answers at once)
  *   fill N        memory.fill of N bytes in an endless loop
  *   sql N         a recursive CTE over hex(randomblob(N)), each step
  *                 heavy (few VM steps, much work)
@@ -81,8 +81,10 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         for (;;)
             counter++;
     if (is(method, method_len, "timers")) {
+        const char *sp = strchr(a, ' ');
+        long ms = sp ? strtol(sp + 1, NULL, 10) : 0;
         for (long i = 0; i < n; i++)
-            fastn_timer_set((int32_t)i, 0);
+            fastn_timer_set((int32_t)i, ms);
         return fastn_reply_str(call, 0, "armed");
     }
     if (is(method, method_len, "fill"))
