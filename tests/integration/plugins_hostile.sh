@@ -58,7 +58,10 @@ stopped_with() { # NAME METHOD ERROR-NAMES...
 }
 
 stopped_with hostile-loop spin FASTN_ERR_WASM_TRAP_OUT_OF_FUEL
-[ "$(info hostile-loop state)" = restarting ] || fail "loop not restarting"
+# it waits out its backoff (1 s): restarting, or running again already
+# when the calls above took that long (a loaded machine, a SAN build)
+st=$(info hostile-loop state)
+[ "$st" = restarting ] || [ "$st" = running ] || fail "loop: $st"
 grep -q "^last error   FASTN_ERR_WASM_TRAP_OUT_OF_FUEL" <<<"$(f plugin info hostile-loop)" ||
     fail "info text does not show the error"
 # after the backoff it runs again
