@@ -78,7 +78,7 @@ TEST_DEPS :=
 all: $(PROGRAMS) $(CLIENT_LIB) $(CLIENT_SO)
 
 -include $(wildcard src/*/module.mk plugins/module.mk tests/*/module.mk \
-	fuzz/module.mk bench/*/module.mk)
+	fuzz/module.mk bench/*/module.mk dist/module.mk)
 
 all: $(ALL_EXTRA)
 

@@ -1,27 +1,34 @@
 #!/bin/sh
 # Installs the Debian 12 packages fastn-p2p needs to build, test and
 # benchmark, and only those that are missing. Run as root, or as a user
-# who may run sudo. Usage: scripts/install-deps.sh [build|test|all]
+# who may run sudo. Usage: scripts/install-deps.sh [build|test|deb|all]
 set -eu
 
 # Packages the product links against or is built with (minisign signs the
 # bundled plugins: src/registry/sign.mk).
 build_pkgs="make gcc pkg-config libsodium-dev libuv1-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libjansson-dev libcurl4-openssl-dev
-libssl-dev minisign"
+libssl-dev minisign scdoc"
 # Packages for plugins, tests, fuzzing and benchmarks: clang for wasm32-wasi
 # and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers,
-# nginx-light to serve a plugin registry on loopback.
+# nginx-light to serve a plugin registry on loopback, systemd for
+# systemd-socket-activate and systemd-analyze (it is not started), zsh and
+# man-db for the completion and unit tests.
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format nginx-light iproute2 util-linux procps openssh-client
-openssh-server nodejs npm ca-certificates jq sqlite3"
+openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db"
+# Packages for `make deb` (dpkg-buildpackage, debhelper, lintian); the
+# package's build dependencies are the two lists above.
+deb_pkgs="dpkg-dev debhelper lintian"
 
 what=${1:-all}
 case "$what" in
 build) want="$build_pkgs" ;;
-test | all) want="$build_pkgs $test_pkgs" ;;
+test) want="$build_pkgs $test_pkgs" ;;
+deb) want="$build_pkgs $test_pkgs $deb_pkgs" ;;
+all) want="$build_pkgs $test_pkgs $deb_pkgs" ;;
 *)
-    echo "usage: $0 [build|test|all]" >&2
+    echo "usage: $0 [build|test|deb|all]" >&2
     exit 2
     ;;
 esac

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/service.h"
 #include "fastn/err.h"
 #include "util/home.h"
 #include "util/log.h"
@@ -110,9 +111,23 @@ static int load_config(struct daemon *d, char *err, size_t errlen)
 {
     int rc;
 
-    if (home_path(d->home, "config", d->config_path, sizeof(d->config_path)))
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "home path too long");
-    if (!d->home_is_temp && daemon_config_write_template(d->config_path))
+    /* --config FILE (the system service's /etc/fastn/fastnd.conf) is the
+     * administrator's: read, never written. */
+    if (d->opts->config_file)
+        rc = home_resolve(d->opts->config_file, d->config_path,
+                          sizeof(d->config_path));
+    else
+        rc = home_path(d->home, "config", d->config_path,
+                       sizeof(d->config_path));
+    if (rc)
+        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "config path too long");
+    if (d->opts->config_file && access(d->config_path, R_OK) != 0)
+        return fail(err, errlen, FASTN_ERR_NOT_FOUND,
+                    "cannot read the config file %s: %s; create it or drop "
+                    "--config",
+                    d->config_path, strerror(errno));
+    if (!d->home_is_temp && !d->opts->config_file &&
+        daemon_config_write_template(d->config_path))
         log_msg(LOG_WARN, "daemon", "cannot write %s", d->config_path);
     daemon_config_init(&d->config);
     rc = daemon_config_load(&d->config, d->config_path, err, errlen);
@@ -169,7 +184,13 @@ static int socket_path(struct daemon *d, char *err, size_t errlen)
                     "control socket path too long (max %d bytes): %s; use a "
                     "shorter --home or -listen path",
                     IPC_SOCKET_PATH_MAX, d->sock_path);
-    return 0;
+    /* Socket activation: the socket systemd passed wins over the path. */
+    rc = service_listen_fd(&d->passed_fd, d->sock_path, IPC_SOCKET_PATH_MAX + 1,
+                           err, errlen);
+    if (!rc && d->passed_fd >= 0)
+        log_msg(LOG_INFO, "daemon", "control socket %s passed by systemd",
+                d->sock_path);
+    return rc;
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -179,6 +200,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     log_msg(LOG_INFO, "daemon", "%s: shutting down",
             signum == SIGINT ? "SIGINT" : "SIGTERM");
     d->stopping = true;
+    service_notify("STOPPING=1");
     ipc_server_close(&d->ipc);
     daemon_plugins_stop(d);
     daemon_net_stop(d);
@@ -238,8 +260,14 @@ static int start_control(struct daemon *d, char *err, size_t errlen)
     d->host.identity = &d->identity;
     d->host.home = d->home;
     d->host.started_ms = uv_now(&d->loop);
-    rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid,
-                          d->config.max_clients);
+    if (d->passed_fd >= 0) {
+        rc = ipc_server_adopt(&d->ipc, &d->loop, &d->host, d->passed_fd,
+                              d->sock_path, d->config.max_clients);
+        d->passed_fd = -1; /* the server's now */
+    } else {
+        rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid,
+                              d->config.max_clients);
+    }
     if (rc == FASTN_ERR_DAEMON_RUNNING)
         return fail(err, errlen, rc,
                     "a daemon already answers on %s; stop it first or use "
@@ -294,6 +322,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
     memset(d, 0, sizeof(*d));
     d->opts = opts;
     d->lock_fd = -1;
+    d->passed_fd = -1;
     if (opts->has_log_level)
         log_set_level(opts->log_level);
     if ((rc = setup_home(d, err, errlen)) || (rc = lock_home(d, err, errlen)))
@@ -310,6 +339,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         return rc;
     log_msg(LOG_INFO, "daemon", "fastnd %s ready on %s (pid %ld)",
             FASTN_VERSION, d->sock_path, (long)getpid());
+    service_notify("READY=1");
     return 0;
 }
 
@@ -365,6 +395,9 @@ void daemon_cleanup(struct daemon *d)
     if (d->lock_fd >= 0)
         close(d->lock_fd);
     d->lock_fd = -1;
+    if (d->passed_fd >= 0)
+        close(d->passed_fd);
+    d->passed_fd = -1;
     if (d->log_file) {
         log_set_sink(NULL, NULL);
         fclose(d->log_file);

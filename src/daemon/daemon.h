@@ -35,6 +35,7 @@ struct daemon {
     char config_path[PATH_MAX];
     bool home_is_temp; /* made for p2pd-style runs; removed at exit */
     int lock_fd;
+    int passed_fd; /* the control socket systemd passed (service.c), or -1 */
     struct identity identity;
     bool has_identity;
     uv_loop_t loop;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/service.h"
 #include "fastn/err.h"
 #include "util/log.h"
 
@@ -24,7 +25,9 @@ static int run_foreground(const struct daemon_options *opts)
     char err[1024];
     int rc;
 
-    log_set_sink(log_sink_stderr, NULL);
+    log_set_sink(service_stderr_is_journal() ? service_journal_sink
+                                             : log_sink_stderr,
+                 NULL);
     rc = daemon_init(&d, opts, false, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "fastnd: %s\n", err);

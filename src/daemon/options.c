@@ -18,6 +18,7 @@ const char daemon_usage[] =
     "connections, and serves programs on a Unix control socket.\n"
     "\n"
     "  --home DIR         the fastn home (default $FASTN_HOME or ~/.fastn)\n"
+    "  --config FILE      the config file (default HOME/config)\n"
     "  --foreground       stay attached to the terminal, log to stderr\n"
     "  --log-level LEVEL  error, warn, info (default), debug or trace\n"
     "  --listen MULTIADDR listen on a network address (repeatable)\n"
@@ -138,6 +139,7 @@ struct opt {
 
 static const struct opt opts[] = {
     {"home", OPT_VALUE, false},
+    {"config", OPT_VALUE, false}, /* the system service's /etc file */
     {"foreground", OPT_BOOL, false},
     {"log-level", OPT_VALUE, false},
     {"help", OPT_BOOL, false},
@@ -157,6 +159,8 @@ static int apply(struct daemon_options *o, const char *name, const char *v,
 
     if (!strcmp(name, "home")) {
         o->home = v;
+    } else if (!strcmp(name, "config")) {
+        o->config_file = v;
     } else if (!strcmp(name, "log-level")) {
         if (log_level_parse(v, &o->log_level) != 0)
             return fail(err, errlen,

@@ -3,6 +3,7 @@
  * (p2pd), so programs written to spawn p2pd can spawn fastnd.
  *
  *   --home DIR, --foreground, --log-level L, --help, --version
+ *   --config FILE        the config file (default HOME/config)
  *   -listen=/unix/PATH   control socket (p2pd); implies --foreground
  *   -id=KEYFILE          identity key file (created when missing)
  *   -hostAddrs=MA[,MA]   network listen multiaddrs (stored for the network)
@@ -28,6 +29,7 @@ struct daemon_options {
     const char *home;         /* --home, borrowed from argv */
     const char *control_path; /* from -listen=/unix/PATH, owned */
     const char *id_file;      /* -id, borrowed */
+    const char *config_file;  /* --config, borrowed */
     bool foreground;
     bool quiet;
     bool no_listen_addrs;

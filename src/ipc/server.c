@@ -358,7 +358,48 @@ void ipc_server_close(struct ipc_server *srv)
         return;
     srv->listening = false;
     uv_close((uv_handle_t *)&srv->listener, NULL);
-    unlink(srv->path);
+    /* An adopted socket's file belongs to the service manager, which
+     * keeps listening on it (and starts us again) after we are gone. */
+    if (!srv->adopted)
+        unlink(srv->path);
     while (srv->conns)
         conn_close(srv->conns);
+}
+
+/* The service manager bound and listens on the socket (socket
+ * activation): we only accept on it, and leave its file alone. */
+int ipc_server_adopt(struct ipc_server *srv, uv_loop_t *loop,
+                     struct ipc_host *host, int fd, const char *path,
+                     unsigned max_clients)
+{
+    int rc;
+
+    if (strlen(path) > IPC_SOCKET_PATH_MAX) {
+        close(fd);
+        return FASTN_ERR_TOO_LARGE;
+    }
+    memset(srv, 0, sizeof(*srv));
+    srv->loop = loop;
+    srv->host = host;
+    srv->max_clients = max_clients;
+    srv->adopted = true;
+    memcpy(srv->path, path, strlen(path) + 1);
+    if (uv_pipe_init(loop, &srv->listener, 0) != 0) {
+        close(fd);
+        return FASTN_ERR_IO;
+    }
+    srv->listener.data = srv;
+    rc = uv_pipe_open(&srv->listener, fd);
+    if (rc != 0)
+        close(fd); /* not the handle's yet */
+    else
+        rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "ipc", "cannot accept on the passed socket %s: %s",
+                path, uv_strerror(rc));
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        return FASTN_ERR_IO;
+    }
+    srv->listening = true;
+    return 0;
 }

@@ -26,6 +26,7 @@ struct ipc_server {
     struct ipc_conn *conns;
     unsigned max_clients;
     bool listening;
+    bool adopted; /* the socket came from the service manager */
     char path[IPC_SOCKET_PATH_MAX + 1];
     char rbuf[64 * 1024]; /* every read lands here, then goes to a session */
 };
@@ -38,6 +39,15 @@ struct ipc_server {
  * FASTN_ERR_IO (bind/listen failed; errno-style detail is logged). */
 int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
                      struct ipc_host *host, const char *path, gid_t sock_gid,
+                     unsigned max_clients);
+
+/* Accepts on fd, a listening Unix socket at path that the service
+ * manager bound and passed (socket activation); the server owns fd from
+ * then on, even on error. Its file is not removed when the server closes.
+ * Errors: FASTN_ERR_TOO_LARGE (path too long), FASTN_ERR_IO (fd is not
+ * usable; logged). */
+int ipc_server_adopt(struct ipc_server *srv, uv_loop_t *loop,
+                     struct ipc_host *host, int fd, const char *path,
                      unsigned max_clients);
 
 /* Stops listening, removes the socket file and closes every client

@@ -85,11 +85,14 @@ int fastn_client_connect(const struct fastn_connect_options *opts,
     deadline = lib_now_ms() + c->timeout_ms;
     if (opts->socket_path)
         rc = home_resolve(opts->socket_path, c->sock, sizeof(c->sock));
-    else if (!(rc = home_resolve(opts->home, home, sizeof(home))))
+    else if (!(rc = home_resolve(opts->home, home, sizeof(home))) &&
+             !(c->system =
+                   lib_system_socket(opts, home, c->sock, sizeof(c->sock))))
         rc = home_path(home, HOME_SOCKET_NAME, c->sock, sizeof(c->sock));
     if (!rc)
         rc = lib_socket_connect(c->sock, deadline, &c->fd);
-    if (rc == FASTN_ERR_NO_DAEMON && opts->autostart && !opts->socket_path)
+    if (rc == FASTN_ERR_NO_DAEMON && opts->autostart && !opts->socket_path &&
+        !c->system)
         rc = start_and_connect(c, opts, home, deadline);
     if (rc) {
         fastn_client_free(c);

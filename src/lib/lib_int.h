@@ -23,6 +23,7 @@ struct fastn_client {
     int fd; /* -1 when not connected */
     int timeout_ms;
     int started;
+    int system; /* talks to the system daemon (discover.c): no autostart */
     char sock[PATH_MAX];
     char errmsg[512];
     int call_timeout_ms; /* plugin calls: the host answers within 30 s */
@@ -35,6 +36,19 @@ struct fastn_client {
     struct lib_call_done *done, **done_tail;
     uint32_t max_reply;
 };
+
+/* The system daemon's control socket (docs/SERVICE.md); the environment's
+ * $FASTN_SYSTEM_SOCKET overrides it. */
+#ifndef FASTN_SYSTEM_SOCKET
+#define FASTN_SYSTEM_SOCKET "/run/fastn/fastnd.sock"
+#endif
+
+/* discover.c: true, with its path in out (n bytes), when a client that
+ * named no socket should use the system daemon's: no home was named (no
+ * o->home, no $FASTN_HOME), the default home does not exist, and this
+ * user may connect to the system socket (its group, or root). */
+bool lib_system_socket(const struct fastn_connect_options *o, const char *home,
+                       char *out, size_t n);
 
 /* Monotonic milliseconds. */
 int64_t lib_now_ms(void);

@@ -12,6 +12,18 @@ for f in bin/fastnd bin/fastn lib/libfastn.a lib/libfastn.so.0 lib/libfastn.so \
     include/fastn/client.h include/fastn/err.h lib/pkgconfig/fastn.pc; do
     [ -e "$P/$f" ] || fail "not installed: $f"
 done
+# what dist/module.mk adds: units, completion, man pages (docs/SERVICE.md)
+for f in lib/systemd/system/fastnd.service lib/systemd/user/fastnd.socket \
+    lib/sysusers.d/fastn.conf etc/fastn/fastnd.conf \
+    share/bash-completion/completions/fastn share/zsh/site-functions/_fastn; do
+    [ -e "$P/$f" ] || fail "not installed: $f"
+done
+if command -v scdoc >/dev/null; then
+    for f in man1/fastn.1 man8/fastnd.8 man5/fastn-config.5 man7/fastn-plugin.7 \
+        man1/fastn-wasm.1 man3/libfastn.3; do
+        [ -s "$P/share/man/$f" ] || fail "not installed: share/man/$f"
+    done
+fi
 pass "installed into $P"
 
 export PKG_CONFIG_PATH=$P/lib/pkgconfig

@@ -31,6 +31,14 @@ TEST(own_options)
     CHECK_ERR(parse(&o, err, "--home=/x", NULL), 0);
     CHECK_STR(o.home, "/x");
     CHECK(!o.foreground);
+    CHECK(o.config_file == NULL);
+    daemon_options_cleanup(&o);
+    /* the system service: its config under /etc, not in the home */
+    CHECK_ERR(parse(&o, err, "--config", "/etc/fastn/fastnd.conf", NULL), 0);
+    CHECK_STR(o.config_file, "/etc/fastn/fastnd.conf");
+    CHECK(!o.p2pd_flags);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "--config", NULL), FASTN_ERR_INVAL);
     daemon_options_cleanup(&o);
 }
 

@@ -1,0 +1,95 @@
+#!/bin/bash
+# Shell completion (dist/completion/): bash's, sourced as bash-completion
+# would, completes commands, subcommands, options, the plugins installed
+# in the daemon named by --home on the line, and the PeerIDs it is
+# connected to; it never starts a daemon. zsh's offers the same through a
+# real interactive zsh (zsh/zpty), when zsh is installed.
+. "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/net.bash"
+
+[ -f "$TOP/$BUILD/plugins/echo.wasm" ] || skip "plugins not built (no wasm toolchain)"
+export PATH="$BIN:$PATH" # completion runs `fastn` as typed
+# shellcheck source=/dev/null
+. "$TOP/dist/completion/fastn.bash"
+
+complete_line() { # WORDS...: the completion of the last word, sorted
+    COMP_WORDS=("$@")
+    COMP_CWORD=$(($# - 1))
+    COMPREPLY=()
+    _fastn
+    printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+expect() { # WANT WORDS...
+    local want=$1 got
+    shift
+    got=$(complete_line "$@")
+    [ "$got" = "$want" ] || fail "'$*<TAB>' gave '$got', want '$want'"
+    pass "'$*<TAB>' -> $got"
+}
+
+expect "status" fastn st
+expect "peers perf ping plugin" fastn p
+expect "call chat connect" fastn c
+expect "--home" fastn --ho
+expect "call disable enable info install list remove restrict" fastn plugin ""
+expect "disable" fastn plugin dis
+expect "log send" fastn chat ""
+expect "count read unread" fastn notifications ""
+expect "--help --json -c -i" fastn ping -
+expect "--allow --help --json --protocol" fastn expose -
+expect "--replace" fastn plugin install --rep
+# every command of `fastn --help` is offered
+all=$(complete_line fastn "")
+for c in $("$BIN/fastn" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]*\) .*/\1/p'); do
+    grep -qw -- "$c" <<<"$all" || fail "command $c not offered: $all"
+done
+pass "every command of fastn --help is offered"
+
+# With no daemon: no plugin, no peer, and no daemon started.
+H=$(new_home)
+[ -z "$(complete_line fastn --home "$H" plugin info "")" ] ||
+    fail "plugins offered with no daemon"
+[ -z "$(complete_line fastn --home "$H" ping "")" ] || fail "peers offered with no daemon"
+[ ! -e "$H/fastnd.lock" ] || fail "completion started a daemon"
+pass "no daemon: nothing offered, none started"
+
+# A daemon with the echo plugin, connected to a second one.
+start_net "$H"
+H2=$(new_home)
+start_net "$H2"
+fastn --home "$H" plugin install "$TOP/$BUILD/plugins/echo.wasm" >/dev/null
+fastn --home "$H" connect "$(listen_addr "$H2")" >/dev/null
+p2=$(peer_id "$H2")
+expect "echo" fastn --home "$H" plugin info ""
+expect "echo" fastn --home "$H" plugin remove e
+expect "$p2" fastn --home "$H" ping ""
+expect "$p2" fastn --home "$H" call 12D3
+expect "$p2" fastn --home "$H" forward 2222 ""
+expect "$p2" fastn --home "$H" expose 22 --allow ""
+expect "$p2" fastn --home "$H" chat send ""
+# the socket typed on the line is used too
+expect "echo" fastn --socket "$H/fastnd.sock" plugin enable ""
+[ -z "$(complete_line fastn --home "$H2" plugin info "")" ] ||
+    fail "the other daemon's plugins were offered"
+pass "plugins and PeerIDs of the daemon on the line"
+
+# zsh, through an interactive shell
+if ! command -v zsh >/dev/null; then
+    echo "zsh is not installed: its completion is not tested"
+    exit 0
+fi
+zcomp() { # LINE: what zsh offered
+    timeout 20 zsh -f "$TOP/tests/integration/zsh_complete.zsh" \
+        "$TOP/dist/completion" "$1" | tr '\n' ' ' | sed 's/ $//'
+}
+zexpect() { # WANT LINE
+    local got
+    got=$(zcomp "$2")
+    grep -qF -- "$1" <<<"$got" || fail "zsh: '$2<TAB>' gave '$got', want '$1'"
+    pass "zsh: '$2<TAB>' -> $got"
+}
+zexpect "call disable enable info install list remove restrict" "fastn plugin "
+zexpect "--help --json -c -i" "fastn ping -"
+zexpect "echo" "fastn --home $H plugin info "
+zexpect "$p2" "fastn --home $H ping "
