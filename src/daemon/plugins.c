@@ -41,6 +41,10 @@ struct daemon_plugins {
     int closing; /* handles still closing */
     struct pstream *streams;
     uint64_t next_id;
+    /* the streams with an id, by id (ids count up: id % size spreads
+     * them), so that the host's calls find one in constant time */
+    struct pstream **by_id;
+    size_t by_id_size, n_ids;
     /* the protocols added to the router, to remove them again */
     char **routed;
     size_t n_routed;
@@ -55,6 +59,7 @@ struct pstream {
     size_t unconsumed;
     bool paused;
     struct pstream *next, **pprev;
+    struct pstream *id_next; /* in dp->by_id[id % size] */
 };
 
 static uint64_t wall_ms(void)
@@ -122,8 +127,64 @@ static struct pstream *pstream_new(struct daemon_plugins *dp,
     return ps;
 }
 
+/* Takes ps out of the id table (if it has an id). */
+static void id_unlink(struct pstream *ps)
+{
+    struct daemon_plugins *dp = ps->dp;
+    struct pstream **pp;
+
+    if (!ps->id || !dp->by_id_size)
+        return;
+    for (pp = &dp->by_id[ps->id % dp->by_id_size]; *pp; pp = &(*pp)->id_next)
+        if (*pp == ps) {
+            *pp = ps->id_next;
+            dp->n_ids--;
+            return;
+        }
+}
+
+/* Doubles the id table when it holds as many streams as it has slots
+ * (built again from the list of streams: out of memory, it stays as it
+ * was, with longer chains, or none, and the list is searched). */
+static void id_grow(struct daemon_plugins *dp)
+{
+    size_t size = dp->by_id_size ? dp->by_id_size * 2 : 64;
+    struct pstream **v;
+
+    if (dp->n_ids < dp->by_id_size || !(v = calloc(size, sizeof(*v))))
+        return;
+    dp->n_ids = 0;
+    for (struct pstream *ps = dp->streams; ps; ps = ps->next) {
+        if (!ps->id)
+            continue;
+        ps->id_next = v[ps->id % size];
+        v[ps->id % size] = ps;
+        dp->n_ids++;
+    }
+    free(dp->by_id);
+    dp->by_id = v;
+    dp->by_id_size = size;
+}
+
+/* Gives ps a new id (the host's name for the stream). */
+static void pstream_set_id(struct pstream *ps)
+{
+    struct daemon_plugins *dp = ps->dp;
+
+    id_unlink(ps);
+    ps->id = 0;
+    id_grow(dp);
+    ps->id = ++dp->next_id;
+    if (!dp->by_id_size)
+        return; /* no table: found by the list */
+    ps->id_next = dp->by_id[ps->id % dp->by_id_size];
+    dp->by_id[ps->id % dp->by_id_size] = ps;
+    dp->n_ids++;
+}
+
 static void pstream_free(struct pstream *ps)
 {
+    id_unlink(ps);
     *ps->pprev = ps->next;
     if (ps->next)
         ps->next->pprev = ps->pprev;
@@ -132,7 +193,11 @@ static void pstream_free(struct pstream *ps)
 
 static struct pstream *pstream_find(struct daemon_plugins *dp, uint64_t id)
 {
-    for (struct pstream *ps = dp->streams; id && ps; ps = ps->next)
+    if (!id)
+        return NULL;
+    for (struct pstream *ps = dp->by_id_size ? dp->by_id[id % dp->by_id_size]
+                                             : dp->streams;
+         ps; ps = dp->by_id_size ? ps->id_next : ps->next)
         if (ps->id == id)
             return ps;
     return NULL;
@@ -157,7 +222,7 @@ static void open_event(struct pstream *ps, int err)
     struct daemon_plugins *dp = ps->dp;
 
     if (!err)
-        ps->id = ++dp->next_id;
+        pstream_set_id(ps);
     if (plugin_host_stream_opened(dp->host, ps->token, err ? 0 : ps->id, err) !=
             0 &&
         !err) {
@@ -252,7 +317,7 @@ static int on_router_stream(void *arg, struct swarm_stream *s)
     }
     if (!(ps = pstream_new(dp, s)))
         return FASTN_ERR_NOMEM;
-    ps->id = ++dp->next_id;
+    pstream_set_id(ps);
     err = plugin_host_stream_incoming(dp->host, ps->id, peer,
                                       swarm_stream_protocol(s));
     if (err) {
@@ -487,6 +552,9 @@ void daemon_plugins_stop(struct daemon *d)
             swarm_stream_reset(dp->streams->s);
         pstream_free(dp->streams);
     }
+    free(dp->by_id);
+    dp->by_id = NULL;
+    dp->by_id_size = dp->n_ids = 0;
     if (!dp->handles) {
         free(dp);
         return;
