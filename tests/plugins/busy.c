@@ -8,6 +8,9 @@
  *                 a second of CPU, cut into slices)
  *   timers N [MS] arms N timers at MS ms (default 0), each re-armed at
  *                 0 ms when it fires, for ever (answers at once)
+ *   grind N       for ever, from a timer: N rounds of a loop, then the
+ *                 timer again at 0 ms (an event of many slices, short of
+ *                 its fuel, one after another: never stopped, never done)
  *   fill N        memory.fill of N bytes in an endless loop
  *   sql N         a recursive CTE over hex(randomblob(N)), each step
  *                 heavy (few VM steps, much work)
@@ -36,9 +39,17 @@ static int is(const char *m, size_t n, const char *s)
     return strlen(s) == n && memcmp(m, s, n) == 0;
 }
 
+#define GRIND_TIMER 100000
+
+static long grind_rounds;
+
 int32_t on_timer(int32_t id)
 {
-    fired++;
+    if (id == GRIND_TIMER)
+        for (long i = 0; i < grind_rounds; i++)
+            counter++;
+    else
+        fired++;
     return fastn_timer_set(id, 0);
 }
 
@@ -86,6 +97,11 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         for (long i = 0; i < n; i++)
             fastn_timer_set((int32_t)i, ms);
         return fastn_reply_str(call, 0, "armed");
+    }
+    if (is(method, method_len, "grind")) {
+        grind_rounds = n;
+        fastn_timer_set(GRIND_TIMER, 0);
+        return fastn_reply_str(call, 0, "grinding");
     }
     if (is(method, method_len, "fill"))
         return fill(n);
