@@ -364,12 +364,18 @@ int plugin_host_run(struct plugin_host *h, uint64_t now_ms,
     h->now_ms = now_ms;
     h->mono_ms = monotonic_ms;
     for (struct host_plugin *p = h->plugins; p; p = p->next) {
+        /* restarts past the run's time wait for the next run */
         if (!p->inst && p->enabled && p->state == PLUGIN_STATE_BACKOFF &&
-            p->restart_at <= monotonic_ms)
+            p->restart_at <= monotonic_ms &&
+            host_now_ns() - t0 < PLUGIN_RUN_MS * MS) {
             host_instance_start(p);
+            now = 0;
+        }
         if (p->inst)
             host_instance_tick(p->inst);
     }
+    if (!now) /* instances started: their time is not a slice's */
+        now = host_now_ns();
     for (unsigned round = 0; round < max_rounds; round++) {
         bool any = false;
         if (!run_round(h, t0, &now, &slices, &any) || !any)
