@@ -17,8 +17,8 @@
  * call from the router or the control server can re-enter a plugin, and
  * events of one instance never overlap. plugin_host_run() gives each
  * instance with work one slice per round, in turn (the next run goes on
- * from where the last one stopped), and starts no slice once the run has
- * held the loop PLUGIN_RUN_MS. A slice delivers the instance's events one
+ * from where the last one stopped), and starts no slice (nor an instance
+ * whose backoff is over) once the run has held the loop PLUGIN_RUN_MS. A slice delivers the instance's events one
  * after another, in chunks of at most PLUGIN_CHUNK_FUEL of engine fuel,
  * and reads the clock between chunks and after each import: it ends when
  * it has used slice_fuel, or has run PLUGIN_SLICE_TARGET_MS, or the queue
