@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run every test
 #   make demo       install missing packages, build, show the main job
 #   make check      run the tests of an existing build
+#   make test-build build what the tests need without running them
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make SAN=1      build with AddressSanitizer + UBSan (into build-san/)
 #   make format     apply .clang-format;  make format-check: verify it
@@ -74,7 +75,7 @@ TEST_DEPS :=
 .SECONDARY:
 .DELETE_ON_ERROR:
 .PHONY: all test check check-unit demo deps deps-build install format \
-	format-check clean spec fuzz bench
+	format-check clean spec fuzz bench test-build
 all: $(PROGRAMS) $(CLIENT_LIB) $(CLIENT_SO)
 
 -include $(wildcard src/*/module.mk plugins/module.mk tests/*/module.mk \
@@ -153,6 +154,9 @@ test: deps
 
 check: $(TEST_DEPS)
 	@BUILD=$(BUILD) SAN=$(SAN) sh tests/run.sh
+
+# everything `make check` runs, built and not run (CI's clang build)
+test-build: $(TEST_DEPS)
 
 demo: deps
 	$(MAKE) -j$(NPROC) all

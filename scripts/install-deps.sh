@@ -13,10 +13,11 @@ libssl-dev minisign scdoc"
 # and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers,
 # nginx-light to serve a plugin registry on loopback, systemd for
 # systemd-socket-activate and systemd-analyze (it is not started), zsh and
-# man-db for the completion and unit tests.
+# man-db for the completion and unit tests, strace for the system-call check.
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format nginx-light iproute2 util-linux procps openssh-client
-openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db"
+openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db
+strace"
 # Packages for `make deb` (dpkg-buildpackage, debhelper, lintian); the
 # package's build dependencies are the two lists above.
 deb_pkgs="dpkg-dev debhelper lintian"
@@ -47,7 +48,22 @@ for p in $want; do
     fi
 done
 
+# The js-libp2p interop peers need Node.js >= 20; Debian 12's nodejs is
+# 18. Said here, before any test skips for it (a skip fails `make test`
+# unless FASTN_TEST_ALLOW_SKIP=1).
+node_check() {
+    case "$what" in build) return 0 ;; esac
+    v=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')
+    if [ -n "$v" ] && [ "$v" -lt 20 ]; then
+        echo "install-deps: node $(node --version) is older than 20, which the" \
+            "interop tests (tests/interop, js-libp2p) need: install Node.js 20" \
+            "or newer (Debian 12 ships 18), or run the tests with" \
+            "FASTN_TEST_ALLOW_SKIP=1 to accept their skips" >&2
+    fi
+}
+
 if [ -z "$missing" ]; then
+    node_check
     exit 0
 fi
 
@@ -73,3 +89,4 @@ if ! $sudo apt-get install -y --no-install-recommends $missing; then
         exit 1
     fi
 fi
+node_check

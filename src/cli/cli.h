@@ -66,9 +66,10 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv);
 int cli_cmd_notifications(struct cli *cli, int argc, char **argv);
 int cli_cmd_chat(struct cli *cli, int argc, char **argv);
 extern const char cli_plugin_usage[], cli_notify_usage[], cli_chat_usage[];
-/* Prints a plugin call's answer: raw (a newline added when it has none
- * and lines is set or stdout is a terminal), or {"result": "..."} with
- * --json. */
+/* Prints a plugin call's answer: as bytes, exact, into a pipe or file;
+ * escaped (util/term.h) when lines is set (text for people, as chat's)
+ * or stdout is a terminal, with a newline added when it has none; or
+ * {"result": "..."} with --json. */
 int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
                             bool lines);
 /* forward.c, perf.c: port forwarding and throughput (with their usage

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/term.h"
 
 /* Accepts --json and --help after the command name. */
 static int command_flags(struct cli *cli, int argc, char **argv)
@@ -165,6 +166,25 @@ static void peers_json(const struct fastn_peer_list *l)
     printf("]}\n");
 }
 
+/* One line per peer; what the peer told us about itself (agent,
+ * addresses) is escaped for the terminal. */
+static void peer_text(const struct fastn_peer *p)
+{
+    term_fputs(p->peer_id, stdout, 0);
+    for (size_t j = 0; j < p->n_addrs; j++) {
+        putchar(' ');
+        term_fputs(p->addrs[j], stdout, 0);
+    }
+    printf(" %s", p->inbound ? "inbound" : "outbound");
+    if (p->agent[0]) {
+        putchar(' ');
+        term_fputs(p->agent, stdout, 0);
+    }
+    if (p->rtt_us)
+        printf(" rtt=%.3fms", (double)p->rtt_us / 1000.0);
+    printf("\n");
+}
+
 static int cmd_peers(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
@@ -186,18 +206,8 @@ static int cmd_peers(struct cli *cli, int argc, char **argv)
     } else if (l->n_peers == 0) {
         fprintf(stderr, "fastn: no peers connected\n");
     } else {
-        for (size_t i = 0; i < l->n_peers; i++) {
-            const struct fastn_peer *p = &l->peers[i];
-            printf("%s", p->peer_id);
-            for (size_t j = 0; j < p->n_addrs; j++)
-                printf(" %s", p->addrs[j]);
-            printf(" %s", p->inbound ? "inbound" : "outbound");
-            if (p->agent[0])
-                printf(" %s", p->agent);
-            if (p->rtt_us)
-                printf(" rtt=%.3fms", (double)p->rtt_us / 1000.0);
-            printf("\n");
-        }
+        for (size_t i = 0; i < l->n_peers; i++)
+            peer_text(&l->peers[i]);
     }
     fastn_peer_list_free(l);
     fastn_client_free(c);

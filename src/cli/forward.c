@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/term.h"
 
 const char cli_forward_usage[] =
     "usage: fastn forward [HOST:]PORT PEER [--protocol P] [--json]\n"
@@ -136,6 +137,7 @@ static int list_forwards(struct cli *cli, struct fastn_client *c)
         printf("{\"forwards\":[");
     for (size_t i = 0; i < n; i++) {
         const struct fastn_forward_info *f = &v[i];
+        char b1[256], b2[256], b3[256];
         if (cli->json) {
             printf("%s{\"id\":%" PRIu64 ",\"kind\":\"%s\",\"protocol\":",
                    i ? "," : "", f->id, f->expose ? "expose" : "forward");
@@ -150,14 +152,18 @@ static int list_forwards(struct cli *cli, struct fastn_client *c)
                    ",\"refused\":%" PRIu64 ",\"failed\":%" PRIu64 "}",
                    f->n_allow, f->connections, f->refused, f->failed);
         } else if (f->expose) {
+            /* another client's strings: escaped for the terminal */
             printf("expose  %s as %s, %zu peer(s) allowed: %" PRIu64
                    " connections, %" PRIu64 " refused, %" PRIu64 " failed\n",
-                   f->target, f->protocol, f->n_allow, f->connections,
-                   f->refused, f->failed);
+                   term_safe(f->target, b1, sizeof(b1)),
+                   term_safe(f->protocol, b2, sizeof(b2)), f->n_allow,
+                   f->connections, f->refused, f->failed);
         } else {
             printf("forward %s -> %s (%s): %" PRIu64 " connections, %" PRIu64
                    " failed\n",
-                   f->listen, f->peer_id, f->protocol, f->connections,
+                   term_safe(f->listen, b1, sizeof(b1)),
+                   term_safe(f->peer_id, b2, sizeof(b2)),
+                   term_safe(f->protocol, b3, sizeof(b3)), f->connections,
                    f->failed);
         }
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/term.h"
 
 static void usage(FILE *f)
 {
@@ -58,8 +59,10 @@ struct fastn_client *cli_connect(struct cli *cli)
 
 int cli_fail(struct fastn_client *c, int err)
 {
-    const char *remote = c ? fastn_client_error_message(c) : "";
+    char remote[1024];
 
+    /* the daemon's message may quote a plugin or a peer */
+    term_safe(c ? fastn_client_error_message(c) : "", remote, sizeof(remote));
     if (remote[0] && strstr(remote, fastn_strerror(err)))
         fprintf(stderr, "fastn: %s\n", remote); /* it says it all */
     else if (remote[0])

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "util/term.h"
 
 const char cli_notify_usage[] =
     "usage: fastn notifications [--unread] [--limit N] [--follow] [--json]\n"
@@ -108,13 +109,20 @@ static void print_one(struct cli *cli, const struct fastn_notification *n,
         struct tm tm;
         localtime_r(&s, &tm);
         strftime(t, sizeof(t), "%Y-%m-%d %H:%M", &tm);
-        printf("%c#%-5" PRId64 " %s  %s: %s\n", n->read ? ' ' : '*', n->id, t,
-               n->source, n->title);
+        /* source, title and body come from plugins (and, through them,
+         * from peers): escaped for the terminal */
+        printf("%c#%-5" PRId64 " %s  ", n->read ? ' ' : '*', n->id, t);
+        term_fputs(n->source, stdout, 0);
+        printf(": ");
+        term_fputs(n->title, stdout, 0);
+        printf("\n");
         /* the body, indented line by line */
         for (const char *p = n->body; p && *p;) {
             const char *e = strchr(p, '\n');
-            int len = e ? (int)(e - p) : (int)strlen(p);
-            printf("        %.*s\n", len, p);
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            printf("        ");
+            term_fwrite(p, len, stdout, 0);
+            printf("\n");
             p = e ? e + 1 : NULL;
         }
     }

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "util/file.h"
+#include "util/term.h"
 
 /* Files up to this size travel in the request; larger ones are read by
  * the daemon from their path. */
@@ -224,11 +225,28 @@ static void info_json(const struct fastn_plugin_info *p)
     usage_json(p);
 }
 
+/* Every string below came from a plugin (its manifest) or was checked
+ * against one: printed through term_fputs()/safe(), made harmless for a
+ * terminal (util/term.h). */
+static void text(const char *s)
+{
+    term_fputs(s, stdout, 0);
+}
+
+/* s escaped into buf: for a padded column */
+#define SAFE_MAX 256
+static const char *safe(const char *s, char buf[SAFE_MAX])
+{
+    return term_safe(s, buf, SAFE_MAX);
+}
+
 static void print_list(const char *label, char *const *v, size_t n)
 {
     printf("%-13s", label);
-    for (size_t i = 0; i < n; i++)
-        printf("%s%s", i ? ", " : "", v[i]);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s", i ? ", " : "");
+        text(v[i]);
+    }
     printf("%s\n", n ? "" : "(none)");
 }
 
@@ -242,21 +260,27 @@ static void when(uint64_t ms, char *out, size_t cap)
 
 static void info_text(const struct fastn_plugin_info *p)
 {
-    printf("%s %s: %s%s\n", p->name, p->version[0] ? p->version : "?", p->state,
+    char b1[SAFE_MAX], b2[SAFE_MAX];
+
+    printf("%s %s: %s%s\n", safe(p->name, b1),
+           p->version[0] ? safe(p->version, b2) : "?", p->state,
            p->enabled ? "" : " (disabled)");
-    if (p->description[0])
-        printf("%-13s%s\n", "description", p->description);
+    if (p->description[0]) {
+        printf("%-13s", "description");
+        text(p->description);
+        printf("\n");
+    }
     print_list("protocols", p->protocols, p->n_protocols);
     print_list("capabilities", p->capabilities, p->n_capabilities);
     print_list("apps", p->apps, p->n_apps);
     if (p->serves[0] && p->asked_serves[0] &&
         strcmp(p->serves, p->asked_serves) != 0)
         printf("%-13s%s (manifest: %s)\n", "serves", p->serves,
-               p->asked_serves);
+               safe(p->asked_serves, b1));
     else if (p->serves[0])
         printf("%-13s%s\n", "serves", p->serves);
     for (size_t i = 0; i < p->n_narrowed_protocols; i++)
-        printf("%-13s%s: %s\n", "serves", p->narrowed_protocols[i],
+        printf("%-13s%s: %s\n", "serves", safe(p->narrowed_protocols[i], b1),
                p->protocol_serves[i]);
     if (p->n_withheld)
         print_list("withheld", p->withheld, p->n_withheld);
@@ -276,8 +300,10 @@ static void info_text(const struct fastn_plugin_info *p)
     if (p->last_error) {
         char t[32];
         when(p->last_error_ms, t, sizeof(t));
-        printf("%-13s%s at %s: %s\n", "last error",
-               fastn_err_name(p->last_error), t, p->last_error_text);
+        printf("%-13s%s at %s: ", "last error", fastn_err_name(p->last_error),
+               t);
+        text(p->last_error_text);
+        printf("\n");
     }
     if (!strcmp(p->state, "restarting"))
         printf("%-13sin %.1f s\n", "next start", p->restart_in_ms / 1000.0);
@@ -341,10 +367,13 @@ static int do_install(struct cli *cli, struct fastn_client *c, struct args *a)
     }
     if (rc)
         return cli_fail(c, rc);
-    if (cli->json)
+    if (cli->json) {
         show_info(cli, p);
-    else
-        printf("installed %s %s (%s)\n", p->name, p->version, p->state);
+    } else {
+        char b1[SAFE_MAX], b2[SAFE_MAX];
+        printf("installed %s %s (%s)\n", safe(p->name, b1),
+               safe(p->version, b2), p->state);
+    }
     fastn_plugin_info_free(p);
     return 0;
 }
@@ -372,9 +401,13 @@ static int do_list(struct cli *cli, struct fastn_client *c)
                "PROTOCOLS");
         for (size_t i = 0; i < l->n_plugins; i++) {
             const struct fastn_plugin_info *p = &l->plugins[i];
-            printf("%-20s %-10s %-11s", p->name, p->version, p->state);
-            for (size_t k = 0; k < p->n_protocols; k++)
-                printf("%s%s", k ? "," : " ", p->protocols[k]);
+            char b1[SAFE_MAX], b2[SAFE_MAX];
+            printf("%-20s %-10s %-11s", safe(p->name, b1), safe(p->version, b2),
+                   p->state);
+            for (size_t k = 0; k < p->n_protocols; k++) {
+                putchar(k ? ',' : ' ');
+                text(p->protocols[k]);
+            }
             printf("\n");
         }
     }
@@ -441,18 +474,23 @@ static int do_restrict(struct cli *cli, struct fastn_client *c, struct args *a)
         show_info(cli, p);
     } else if (a->protocol) {
         const char *now = p->serves;
+        char b1[SAFE_MAX], b2[SAFE_MAX], b3[SAFE_MAX];
         for (size_t i = 0; i < p->n_narrowed_protocols; i++)
             if (!strcmp(p->narrowed_protocols[i], a->protocol))
                 now = p->protocol_serves[i];
-        printf("%s: %s serves %s (plugin: %s, manifest: %s)\n", p->name,
-               a->protocol, now, p->serves, p->asked_serves);
+        printf("%s: %s serves %s (plugin: %s, manifest: %s)\n",
+               safe(p->name, b1), safe(a->protocol, b2), now, p->serves,
+               safe(p->asked_serves, b3));
     } else {
-        printf("%s: serves %s", p->name, p->serves);
+        char b1[SAFE_MAX];
+        printf("%s: serves %s", safe(p->name, b1), p->serves);
         if (strcmp(p->serves, p->asked_serves) != 0)
-            printf(" (manifest: %s)", p->asked_serves);
+            printf(" (manifest: %s)", safe(p->asked_serves, b1));
         printf("; withheld: ");
-        for (size_t i = 0; i < p->n_withheld; i++)
-            printf("%s%s", i ? ", " : "", p->withheld[i]);
+        for (size_t i = 0; i < p->n_withheld; i++) {
+            printf("%s", i ? ", " : "");
+            text(p->withheld[i]);
+        }
         printf("%s\n", p->n_withheld ? "" : "none");
     }
     fastn_plugin_info_free(p);
@@ -498,7 +536,13 @@ int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
         free(s);
         return 0;
     }
-    fwrite(p, 1, n, stdout);
+    /* text for people (lines) and anything bound for a terminal is
+     * escaped; the answer as bytes goes exact into a pipe or file */
+    if (lines || isatty(STDOUT_FILENO)) {
+        term_fwrite(p, n, stdout, TERM_LINES);
+    } else {
+        fwrite(p, 1, n, stdout);
+    }
     if (n && p[n - 1] != '\n' && (lines || isatty(STDOUT_FILENO)))
         putchar('\n');
     return 0;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/term.h"
 
 #define IO_BUF (256 * 1024)
 
@@ -40,6 +41,22 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+static int fd_sink(void *arg, const char *p, size_t n)
+{
+    return write_all(*(int *)arg, p, n);
+}
+
+/* Writes what a peer sent to out: exact into a pipe or file; escaped
+ * (util/term.h) when out is a terminal, which must not run a peer's
+ * escape sequences. tty is NULL for a pipe or file. */
+static int write_out(int out, struct term_stream *tty, const char *p, size_t n,
+                     bool final)
+{
+    if (!tty)
+        return write_all(out, p, n);
+    return term_stream_write(tty, p, n, final, fd_sink, &out);
+}
+
 /* --- call -------------------------------------------------------------------
  */
 
@@ -51,6 +68,7 @@ struct pump {
     int err; /* errno of a failed write */
     struct fastn_client *c;
     uint64_t stream_id;
+    struct term_stream tty_state, *tty; /* tty: out is a terminal */
 };
 
 /* One step of stdin -> stream. */
@@ -82,9 +100,10 @@ static void pump_out(struct pump *p)
         return;
     if (n <= 0) {
         p->sock_done = true;
+        write_out(p->out, p->tty, "", 0, true);
         return;
     }
-    if (write_all(p->out, p->buf, (size_t)n) != 0) {
+    if (write_out(p->out, p->tty, p->buf, (size_t)n, false) != 0) {
         p->sock_done = true; /* stdout is gone: nobody wants the rest */
         p->err = EPIPE;
         return;
@@ -163,6 +182,10 @@ int cli_cmd_call(struct cli *cli, int argc, char **argv)
     p.c = c;
     p.stream_id = info.stream_id;
     p.buf = malloc(IO_BUF);
+    if (isatty(p.out)) {
+        term_stream_init(&p.tty_state, TERM_LINES);
+        p.tty = &p.tty_state;
+    }
     rc = p.buf ? run_pump(&p) : FASTN_ERR_NOMEM;
     if (rc) {
         fprintf(stderr, "fastn: the stream ended early: %s\n",
@@ -207,6 +230,8 @@ static int print_stream(struct listener *l, int fd,
                         const struct fastn_stream_info *info)
 {
     char *buf = malloc(IO_BUF);
+    struct term_stream tty_state, *tty = NULL;
+    char b1[256], b2[256];
     long long bytes = 0;
     ssize_t n;
 
@@ -214,16 +239,23 @@ static int print_stream(struct listener *l, int fd,
     if (l->cli->json)
         event_json("stream", info, -1);
     else
-        fprintf(stderr, "fastn: stream from %s (%s)\n", info->peer_id,
-                info->protocol);
+        fprintf(stderr, "fastn: stream from %s (%s)\n",
+                term_safe(info->peer_id, b1, sizeof(b1)),
+                term_safe(info->protocol, b2, sizeof(b2)));
+    if (isatty(1)) {
+        term_stream_init(&tty_state, TERM_LINES);
+        tty = &tty_state;
+    }
     while (buf && !stop &&
            ((n = read(fd, buf, IO_BUF)) > 0 || errno == EINTR)) {
         if (n <= 0)
             continue;
         bytes += n;
-        if (!l->cli->json && write_all(1, buf, (size_t)n) != 0)
+        if (!l->cli->json && write_out(1, tty, buf, (size_t)n, false) != 0)
             break;
     }
+    if (!l->cli->json)
+        write_out(1, tty, "", 0, true);
     if (l->cli->json)
         event_json("end", info, bytes);
     free(buf);

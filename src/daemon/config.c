@@ -368,15 +368,24 @@ int daemon_config_parse(struct daemon_config *cfg, const char *text, size_t len,
     return 0;
 }
 
-int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
-                       size_t errlen)
+static int load(struct daemon_config *cfg, const char *path, bool own,
+                char *err, size_t errlen)
 {
     uint8_t *text = NULL;
     size_t len = 0;
-    int rc = file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
+    /* no link for the home's own config: the home is the daemon's */
+    int rc = own ? file_read_nofollow(path, CONFIG_MAX_BYTES, &text, &len)
+                 : file_read_all(path, CONFIG_MAX_BYTES, &text, &len);
 
     if (rc == FASTN_ERR_NOT_FOUND)
         return 0;
+    if (rc == FASTN_ERR_PERM) {
+        snprintf(err, errlen,
+                 "%s is a symbolic link: fastnd reads its config only from a "
+                 "file in its home; put the file itself there",
+                 path);
+        return rc;
+    }
     if (rc == FASTN_ERR_TOO_LARGE) {
         snprintf(err, errlen, "%s is larger than %d bytes", path,
                  CONFIG_MAX_BYTES);
@@ -392,9 +401,22 @@ int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
     return rc;
 }
 
+int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
+                       size_t errlen)
+{
+    return load(cfg, path, false, err, errlen);
+}
+
+int daemon_config_load_own(struct daemon_config *cfg, const char *path,
+                           char *err, size_t errlen)
+{
+    return load(cfg, path, true, err, errlen);
+}
+
 int daemon_config_write_template(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     ssize_t n;
 
     if (fd < 0)

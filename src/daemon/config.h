@@ -75,6 +75,11 @@ int daemon_config_parse(struct daemon_config *cfg, const char *text, size_t len,
  * daemon_config_parse, plus FASTN_ERR_IO. */
 int daemon_config_load(struct daemon_config *cfg, const char *path, char *err,
                        size_t errlen);
+/* As daemon_config_load, for the home's own config: path may not be a
+ * symbolic link (O_NOFOLLOW; FASTN_ERR_PERM, said in err). --config FILE,
+ * the administrator's, is read with daemon_config_load. */
+int daemon_config_load_own(struct daemon_config *cfg, const char *path,
+                           char *err, size_t errlen);
 
 /* Writes a commented template to path unless a file exists there. */
 int daemon_config_write_template(const char *path);

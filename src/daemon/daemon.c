@@ -1,16 +1,15 @@
 /*
- * fastnd's top level (see daemon.h): the home folder and its lock, the
- * config, the identity, signals and the control server on one libuv loop.
+ * fastnd's top level (see daemon.h): the home folder and its lock (in
+ * home.c), the config, the identity, signals and the control server on
+ * one libuv loop.
  */
 #include "daemon/daemon.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,66 +30,6 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
-/* The home: --home, $FASTN_HOME or ~/.fastn; but a p2pd-style run with
- * its own control socket and no home given gets a private temporary one,
- * as p2pd keeps no state (two such daemons must not share a home). */
-static int setup_home(struct daemon *d, char *err, size_t errlen)
-{
-    const char *env = getenv("FASTN_HOME");
-    const char *tmp = getenv("TMPDIR");
-    int rc;
-
-    if (d->opts->control_path && !d->opts->home && !(env && env[0])) {
-        if (snprintf(d->home, sizeof(d->home), "%s/fastnd-XXXXXX",
-                     tmp && tmp[0] ? tmp : "/tmp") >= (int)sizeof(d->home) ||
-            !mkdtemp(d->home))
-            return fail(err, errlen, FASTN_ERR_IO,
-                        "cannot create a temporary home: %s", strerror(errno));
-        d->home_is_temp = true;
-        return 0;
-    }
-    rc = home_resolve(d->opts->home, d->home, sizeof(d->home));
-    if (rc)
-        return fail(err, errlen, rc,
-                    "cannot find the fastn home: %s; use "
-                    "--home DIR",
-                    fastn_strerror(rc));
-    if (mkdir(d->home, 0700) != 0 && errno != EEXIST)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot create home %s: %s",
-                    d->home, strerror(errno));
-    return 0;
-}
-
-/* One daemon per home: an exclusive flock on HOME/fastnd.lock, held for
- * the process's life. The file is never removed (removing it would let
- * two daemons lock two different files). */
-static int lock_home(struct daemon *d, char *err, size_t errlen)
-{
-    char path[PATH_MAX], pid[32] = "";
-    ssize_t n;
-    int len;
-
-    if (home_path(d->home, "fastnd.lock", path, sizeof(path)))
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "home path too long");
-    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (d->lock_fd < 0)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot open %s: %s", path,
-                    strerror(errno));
-    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        n = pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
-        pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
-        return fail(err, errlen, FASTN_ERR_DAEMON_RUNNING,
-                    "another fastnd%s%s%s is already running on %s; stop it "
-                    "first or use another --home",
-                    pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", d->home);
-    }
-    len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(d->lock_fd, 0) != 0 ||
-        pwrite(d->lock_fd, pid, (size_t)len, 0) != len)
-        log_msg(LOG_WARN, "daemon", "cannot write the pid to %s", path);
-    return 0;
-}
-
 static void apply_config(struct daemon *d)
 {
     struct daemon_config *c = &d->config;
@@ -105,6 +44,16 @@ static void apply_config(struct daemon *d)
     p->n_allow_gids = c->n_allow_gids;
     p->admin_gids = c->admin_gids;
     p->n_admin_gids = c->n_admin_gids;
+}
+
+/* The home's config is read without following a link; --config FILE
+ * (the administrator's) as it is. */
+static int read_config(struct daemon *d, struct daemon_config *c, char *err,
+                       size_t errlen)
+{
+    return d->opts->config_file
+               ? daemon_config_load(c, d->config_path, err, errlen)
+               : daemon_config_load_own(c, d->config_path, err, errlen);
 }
 
 static int load_config(struct daemon *d, char *err, size_t errlen)
@@ -130,38 +79,21 @@ static int load_config(struct daemon *d, char *err, size_t errlen)
         daemon_config_write_template(d->config_path))
         log_msg(LOG_WARN, "daemon", "cannot write %s", d->config_path);
     daemon_config_init(&d->config);
-    rc = daemon_config_load(&d->config, d->config_path, err, errlen);
+    rc = read_config(d, &d->config, err, errlen);
     if (rc)
         return rc;
     apply_config(d);
     return 0;
 }
 
-/* -id=KEYFILE is created when missing, as a p2pd user expects a key to
- * persist there; otherwise the key is HOME/keys/identity.key. */
 static int load_identity(struct daemon *d, char *err, size_t errlen)
 {
-    char dir[PATH_MAX], pid[PEER_ID_STR_MAX];
-    const char *file = d->opts->id_file;
+    char pid[PEER_ID_STR_MAX];
     bool created = false;
-    int rc;
+    int rc = daemon_home_load_identity(d, &created, err, errlen);
 
-    if (file) {
-        rc = identity_load_file(file, &d->identity);
-        if (rc == FASTN_ERR_NOT_FOUND) {
-            rc = identity_generate(&d->identity);
-            if (!rc)
-                rc = identity_save_file(file, &d->identity);
-            created = rc == 0;
-        }
-    } else if (home_path(d->home, "keys", dir, sizeof(dir))) {
-        rc = FASTN_ERR_TOO_LARGE;
-    } else {
-        rc = identity_load_or_create(dir, "identity", &d->identity, &created);
-    }
     if (rc)
-        return fail(err, errlen, rc, "cannot load the identity key %s: %s",
-                    file ? file : "in HOME/keys", fastn_strerror(rc));
+        return rc;
     d->has_identity = true;
     log_msg(LOG_INFO, "daemon", "%s identity %s",
             created ? "created" : "loaded",
@@ -219,7 +151,7 @@ static void on_reload_signal(uv_signal_t *h, int signum)
 
     (void)signum;
     daemon_config_init(&fresh);
-    if (daemon_config_load(&fresh, d->config_path, err, sizeof(err)) != 0) {
+    if (read_config(d, &fresh, err, sizeof(err)) != 0) {
         log_msg(LOG_ERROR, "daemon", "SIGHUP: keeping the old config: %s", err);
         daemon_config_cleanup(&fresh);
         return;
@@ -230,8 +162,9 @@ static void on_reload_signal(uv_signal_t *h, int signum)
     apply_config(d);
     daemon_plugins_reload(d);
     d->ipc.max_clients = d->config.max_clients;
+    /* lchown: the socket itself, never what a link there points at */
     if (d->config.has_socket_group &&
-        chown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
+        lchown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
         log_msg(LOG_ERROR, "daemon", "SIGHUP: cannot set the group of %s: %s",
                 d->sock_path, strerror(errno));
     log_msg(LOG_INFO, "daemon", "SIGHUP: config reloaded");
@@ -296,22 +229,13 @@ static void file_sink(enum log_level level, const char *subsys,
     fflush(arg);
 }
 
-static void open_log_file(struct daemon *d)
+static int open_log_file(struct daemon *d, char *err, size_t errlen)
 {
-    char path[PATH_MAX];
-    int fd;
+    int rc = daemon_home_open_log(d, &d->log_file, err, errlen);
 
-    if (home_path(d->home, "fastnd.log", path, sizeof(path)))
-        return;
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return;
-    d->log_file = fdopen(fd, "a");
-    if (!d->log_file) {
-        close(fd);
-        return;
-    }
-    log_set_sink(file_sink, d->log_file);
+    if (!rc)
+        log_set_sink(file_sink, d->log_file);
+    return rc;
 }
 
 int daemon_init(struct daemon *d, const struct daemon_options *opts,
@@ -322,14 +246,14 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
     memset(d, 0, sizeof(*d));
     d->opts = opts;
     d->lock_fd = -1;
+    d->home_fd = -1;
     d->passed_fd = -1;
     if (opts->has_log_level)
         log_set_level(opts->log_level);
-    if ((rc = setup_home(d, err, errlen)) || (rc = lock_home(d, err, errlen)))
-        return rc;
-    if (log_to_file)
-        open_log_file(d);
-    if ((rc = load_config(d, err, errlen)) ||
+    if ((rc = daemon_home_open(d, err, errlen)) ||
+        (rc = daemon_home_lock(d, err, errlen)) ||
+        (log_to_file && (rc = open_log_file(d, err, errlen))) ||
+        (rc = load_config(d, err, errlen)) ||
         (rc = load_identity(d, err, errlen)) ||
         (rc = socket_path(d, err, errlen)) ||
         (rc = start_loop(d, err, errlen)) ||
@@ -395,6 +319,9 @@ void daemon_cleanup(struct daemon *d)
     if (d->lock_fd >= 0)
         close(d->lock_fd);
     d->lock_fd = -1;
+    if (d->home_fd >= 0)
+        close(d->home_fd);
+    d->home_fd = -1;
     if (d->passed_fd >= 0)
         close(d->passed_fd);
     d->passed_fd = -1;

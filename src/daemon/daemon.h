@@ -34,6 +34,7 @@ struct daemon {
     char sock_path[PATH_MAX];
     char config_path[PATH_MAX];
     bool home_is_temp; /* made for p2pd-style runs; removed at exit */
+    int home_fd;       /* the home, opened O_NOFOLLOW once it was checked */
     int lock_fd;
     int passed_fd; /* the control socket systemd passed (service.c), or -1 */
     struct identity identity;
@@ -56,7 +57,10 @@ struct daemon {
  * one-line message (what happened, what to do) into err; call
  * daemon_cleanup() either way. Errors: FASTN_ERR_DAEMON_RUNNING (another
  * fastnd holds the home or answers on the socket), FASTN_ERR_IO,
- * FASTN_ERR_INVAL (bad config), key errors from identity_load_file(). */
+ * FASTN_ERR_INVAL (bad config), FASTN_ERR_PERM (an unsafe home: see
+ * home.c), FASTN_ERR_NOT_FOUND (the key is missing from a home with state,
+ * or is a link to nothing), FASTN_ERR_EXISTS (--new-identity with a key
+ * there), key errors from identity_load_at(). */
 int daemon_init(struct daemon *d, const struct daemon_options *opts,
                 bool log_to_file, char *err, size_t errlen);
 
@@ -75,6 +79,24 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
 void daemon_plugins_stop(struct daemon *d);
 /* Applies the plugin limits of d->config (SIGHUP). */
 void daemon_plugins_reload(struct daemon *d);
+
+/* home.c: the home and what is in it; each returns 0 or an error code with
+ * a one-line reason (what is wrong, what to do) in err.
+ * daemon_home_open() finds the home (d->home, resolved; created 0700 when
+ * missing), refuses one that another user could tamper with (owned by
+ * another user, writable by others, under a folder others control, or
+ * with a link or another user's file where the daemon keeps its own) and
+ * opens it as d->home_fd. Then daemon_home_lock() takes fastnd.lock,
+ * daemon_home_open_log() opens fastnd.log for appending, and
+ * daemon_home_load_identity() loads HOME/keys/identity.key (or -id=FILE)
+ * into d->identity, creating it only in a new home, for -id, or with
+ * --new-identity (*created says so). */
+int daemon_home_open(struct daemon *d, char *err, size_t errlen);
+int daemon_home_lock(struct daemon *d, char *err, size_t errlen);
+int daemon_home_open_log(struct daemon *d, FILE **out, char *err,
+                         size_t errlen);
+int daemon_home_load_identity(struct daemon *d, bool *created, char *err,
+                              size_t errlen);
 
 /* Releases everything daemon_init() acquired; safe after a failed init. */
 void daemon_cleanup(struct daemon *d);

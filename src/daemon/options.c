@@ -22,6 +22,9 @@ const char daemon_usage[] =
     "  --foreground       stay attached to the terminal, log to stderr\n"
     "  --log-level LEVEL  error, warn, info (default), debug or trace\n"
     "  --listen MULTIADDR listen on a network address (repeatable)\n"
+    "  --new-identity     create a new identity (a new PeerID) in a home\n"
+    "                     that has state but lost its key; fastnd never\n"
+    "                     makes one there on its own, nor replaces a key\n"
     "  --help, --version\n"
     "\n"
     "go-libp2p-daemon (p2pd) compatible flags; any of them implies\n"
@@ -141,6 +144,7 @@ static const struct opt opts[] = {
     {"home", OPT_VALUE, false},
     {"config", OPT_VALUE, false}, /* the system service's /etc file */
     {"foreground", OPT_BOOL, false},
+    {"new-identity", OPT_BOOL, false},
     {"log-level", OPT_VALUE, false},
     {"help", OPT_BOOL, false},
     {"version", OPT_BOOL, false},
@@ -182,6 +186,8 @@ static int apply(struct daemon_options *o, const char *name, const char *v,
                     name);
     } else if (!strcmp(name, "foreground")) {
         o->foreground = b;
+    } else if (!strcmp(name, "new-identity")) {
+        o->new_identity = b;
     } else if (!strcmp(name, "help") || !strcmp(name, "h")) {
         o->help = b;
     } else if (!strcmp(name, "version")) {
@@ -236,6 +242,10 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv,
         if (opt->p2pd)
             o->p2pd_flags = true;
     }
+    if (o->new_identity && o->id_file)
+        return fail(err, errlen,
+                    "--new-identity is for the home's key; -id=KEYFILE is "
+                    "created when missing: give one of them");
     if (o->p2pd_flags)
         o->foreground = true;
     if (o->quiet && !o->has_log_level) {

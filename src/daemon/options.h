@@ -4,6 +4,8 @@
  *
  *   --home DIR, --foreground, --log-level L, --help, --version
  *   --config FILE        the config file (default HOME/config)
+ *   --new-identity       create a new identity in a home that has state
+ *                        but no key (never over a key that is there)
  *   -listen=/unix/PATH   control socket (p2pd); implies --foreground
  *   -id=KEYFILE          identity key file (created when missing)
  *   -hostAddrs=MA[,MA]   network listen multiaddrs (stored for the network)
@@ -31,6 +33,7 @@ struct daemon_options {
     const char *id_file;      /* -id, borrowed */
     const char *config_file;  /* --config, borrowed */
     bool foreground;
+    bool new_identity; /* --new-identity */
     bool quiet;
     bool no_listen_addrs;
     bool p2pd_flags; /* at least one p2pd flag was given */

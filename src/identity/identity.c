@@ -1,6 +1,7 @@
 /*
  * Ed25519 identities: generation, libp2p PrivateKey protobufs (64-byte and
- * legacy 96-byte forms), key files (0600, written atomically), signatures.
+ * legacy 96-byte forms), key files (0600, written atomically, a new key
+ * never over anything already there), signatures.
  * PeerIDs and the key protobuf reader are in util/peer_id.c.
  */
 #include "identity/identity.h"
@@ -95,15 +96,13 @@ int identity_decode_private(const uint8_t *p, size_t n, struct identity *out)
     return 0;
 }
 
-int identity_load_file(const char *path, struct identity *out)
+/* Reads a key from fd (closed here). */
+static int load_fd(int fd, struct identity *out)
 {
     uint8_t raw[KEYFILE_MAX];
     size_t n = 0;
     int err = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (fd < 0)
-        return errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO;
     for (;;) {
         ssize_t r = read(fd, raw + n, sizeof(raw) - n);
         if (r < 0 && errno == EINTR)
@@ -127,6 +126,70 @@ out_wipe:
     return err;
 }
 
+int identity_load_file(const char *path, struct identity *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO;
+    return load_fd(fd, out);
+}
+
+int identity_key_state_at(int dirfd, const char *name,
+                          enum identity_key_state *out)
+{
+    struct stat st;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno != ENOENT)
+            return FASTN_ERR_IO;
+        *out = IDENTITY_KEY_MISSING;
+        return 0;
+    }
+    if (S_ISLNK(st.st_mode) && fstatat(dirfd, name, &st, 0) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+            return FASTN_ERR_IO;
+        *out = IDENTITY_KEY_DANGLING;
+        return 0;
+    }
+    *out = IDENTITY_KEY_PRESENT;
+    return 0;
+}
+
+int identity_load_at(int dirfd, const char *name, struct identity *out,
+                     mode_t *mode)
+{
+    struct stat st;
+    /* O_NONBLOCK: a FIFO there does not hang the open (fstat refuses it) */
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+    if (fd < 0)
+        return errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (st.st_uid != geteuid() && st.st_uid != 0)) {
+        close(fd);
+        return FASTN_ERR_PERM;
+    }
+    if (mode)
+        *mode = st.st_mode & 07777;
+    return load_fd(fd, out);
+}
+
+int identity_create_at(int dirfd, const char *name, struct identity *out)
+{
+    uint8_t raw[4 + IDENTITY_SECKEY_LEN];
+    int err = identity_generate(out), n;
+
+    if (err)
+        return err;
+    n = identity_encode_private(out, raw, sizeof(raw));
+    err = file_create_at(dirfd, name, raw, (size_t)n, 0600);
+    sodium_memzero(raw, sizeof(raw));
+    if (err)
+        identity_cleanup(out);
+    return err;
+}
+
 int identity_save_file(const char *path, const struct identity *id)
 {
     uint8_t raw[4 + IDENTITY_SECKEY_LEN];
@@ -135,38 +198,6 @@ int identity_save_file(const char *path, const struct identity *id)
 
     sodium_memzero(raw, sizeof(raw));
     return err;
-}
-
-int identity_load_or_create(const char *dir, const char *name,
-                            struct identity *out, bool *created)
-{
-    char path[PATH_MAX];
-    int err;
-
-    if (snprintf(path, sizeof(path), "%s/%s.key", dir, name) >=
-        (int)sizeof(path))
-        return FASTN_ERR_TOO_LARGE;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return FASTN_ERR_IO;
-    /* The folder holds secrets: keep it private even if it pre-existed. */
-    if (chmod(dir, 0700) != 0)
-        return FASTN_ERR_IO;
-    err = identity_load_file(path, out);
-    if (err != FASTN_ERR_NOT_FOUND) {
-        if (created && !err)
-            *created = false;
-        return err;
-    }
-    err = identity_generate(out);
-    if (!err)
-        err = identity_save_file(path, out);
-    if (err) {
-        identity_cleanup(out);
-        return err;
-    }
-    if (created)
-        *created = true;
-    return 0;
 }
 
 int identity_sign(const struct identity *id, const uint8_t *msg, size_t n,

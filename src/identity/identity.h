@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/peer_id.h"
 
@@ -51,10 +52,32 @@ int identity_load_file(const char *path, struct identity *out);
 /* Writes a key file with mode 0600, atomically (temp file + rename).
  * Errors: FASTN_ERR_IO. */
 int identity_save_file(const char *path, const struct identity *id);
-/* Loads dir/name.key, creating dir (0700) and a new key (0600) when there
- * is none. *created says which happened (may be NULL). */
-int identity_load_or_create(const char *dir, const char *name,
-                            struct identity *out, bool *created);
+/* What is at a key file's place (name in the folder dirfd, or a path
+ * with AT_FDCWD), looked at without following a symbolic link. */
+enum identity_key_state {
+    IDENTITY_KEY_MISSING,  /* nothing at all */
+    IDENTITY_KEY_PRESENT,  /* a file, or a link to something */
+    IDENTITY_KEY_DANGLING, /* a symbolic link to nothing (e.g. into a
+                              secrets volume that is not mounted yet) */
+};
+/* Errors: FASTN_ERR_IO. */
+int identity_key_state_at(int dirfd, const char *name,
+                          enum identity_key_state *out);
+
+/* Reads the key file name in the folder dirfd (or a path, AT_FDCWD). A
+ * symbolic link there is followed for reading, so that a key may live
+ * on a secrets volume: the caller makes sure the folder is the daemon's
+ * own (only its user can have put the link there). The file must be a
+ * regular file of the daemon's user or root; *mode (may be NULL) gets
+ * its permission bits. Errors: FASTN_ERR_NOT_FOUND, _PERM (not a regular
+ * file, or another user's), _IO, _BAD_KEY, _UNSUPPORTED. */
+int identity_load_at(int dirfd, const char *name, struct identity *out,
+                     mode_t *mode);
+/* Creates a new identity and its key file name in dirfd (mode 0600,
+ * complete or not at all, file_create_at): never over a key, a file or a
+ * link already there. On error out holds nothing. Errors:
+ * FASTN_ERR_EXISTS, _IO, _CRYPTO, _TOO_LARGE. */
+int identity_create_at(int dirfd, const char *name, struct identity *out);
 
 /* Ed25519 signature over msg. */
 int identity_sign(const struct identity *id, const uint8_t *msg, size_t n,

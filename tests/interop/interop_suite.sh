@@ -16,6 +16,19 @@ rc=$?
 cat "$out"
 [ $rc = 77 ] && exit 77
 [ $rc = 0 ] || exit 1
-grep -q "4 passing" "$out" || { echo "FAIL: expected 4 passing tests"; exit 1; }
+# exactly these 4 tests, each passed once: not "at least 4" (a suite that
+# grew or lost a test, or one ran twice, is a change to look at)
+want="connection.tcp: js peer to go peer over tcp
+connection.tcp: go peer to js peer over tcp
+ed25519/noise/yamux echo: js sender to go listener
+ed25519/noise/yamux echo: go sender to js listener"
+got=$(awk '/^  [^ ]/ { suite = substr($0, 3) }
+    /^    ✔ / { t = $0; sub(/^    ✔ /, "", t); sub(/ \([0-9]+ms\)$/, "", t)
+        print suite ": " t }' "$out")
+[ "$got" = "$want" ] || {
+    printf 'FAIL: expected exactly these passed tests:\n%s\ngot:\n%s\n' "$want" "$got"
+    exit 1
+}
+grep -Eq '^  4 passing \(' "$out" || { echo "FAIL: expected exactly 4 passing tests"; exit 1; }
 grep -q "pending\|failing" "$out" && { echo "FAIL: tests pending or failing"; exit 1; }
 echo "ok: @libp2p/interop connect and echo tests pass with fastnd"

@@ -6,7 +6,9 @@
  * passes the cap, the instance ends with a trap (unreachable, from
  * abort) that is recorded, and it is restarted with backoff.
  * "grow-once" grows by 16 MiB once and answers with memory.grow's result,
- * so a test can see the cap from inside (-1 when over it).
+ * so a test can see the cap from inside (-1 when over it); "grow-all"
+ * grows a page at a time until refused and answers with the pages it
+ * then has (the cap, when the cap holds).
  */
 #include <fastn/plugin.h>
 
@@ -48,6 +50,9 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         snprintf(msg, sizeof(msg), "%ld", r == (size_t)-1 ? -1L : (long)r);
         return fastn_reply_str(call, 0, msg);
     }
+    if (method_len == 8 && memcmp(method, "grow-all", 8) == 0)
+        while (__builtin_wasm_memory_grow(0, 1) != (size_t)-1)
+            ;
     snprintf(msg, sizeof(msg), "pages=%lu",
              (unsigned long)__builtin_wasm_memory_size(0));
     return fastn_reply_str(call, 0, msg);

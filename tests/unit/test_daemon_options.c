@@ -30,7 +30,7 @@ TEST(own_options)
     daemon_options_cleanup(&o);
     CHECK_ERR(parse(&o, err, "--home=/x", NULL), 0);
     CHECK_STR(o.home, "/x");
-    CHECK(!o.foreground);
+    CHECK(!o.foreground && !o.new_identity);
     CHECK(o.config_file == NULL);
     daemon_options_cleanup(&o);
     /* the system service: its config under /etc, not in the home */
@@ -39,6 +39,14 @@ TEST(own_options)
     CHECK(!o.p2pd_flags);
     daemon_options_cleanup(&o);
     CHECK_ERR(parse(&o, err, "--config", NULL), FASTN_ERR_INVAL);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "--new-identity", NULL), 0);
+    CHECK(o.new_identity && !o.foreground);
+    daemon_options_cleanup(&o);
+    /* -id=KEYFILE is created when missing: --new-identity is not for it */
+    CHECK_ERR(parse(&o, err, "--new-identity", "-id=/k", NULL),
+              FASTN_ERR_INVAL);
+    CHECK(strstr(err, "-id=KEYFILE is created when missing") != NULL);
     daemon_options_cleanup(&o);
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests for src/util/file.c: whole-file reads with a bound, atomic
  * writes with an exact mode. */
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -58,9 +59,69 @@ TEST(read_errors)
               FASTN_ERR_IO);
 }
 
+/* file_create_at: a new file or nothing; never over what is there, never
+ * through a link; file_read_nofollow refuses a link. */
+TEST(create_at_and_nofollow)
+{
+    char d[] = "/tmp/fastn-file-XXXXXX", p[300], victim[300], t[300];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct stat st;
+    int dfd;
+
+    CHECK(mkdtemp(d) != NULL);
+    dfd = open(d, O_RDONLY | O_DIRECTORY);
+    CHECK(dfd >= 0);
+    umask(022);
+    CHECK_ERR(file_create_at(dfd, "k", "secret", 6, 0600), 0);
+    snprintf(p, sizeof(p), "%s/k", d);
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK_ERR(file_read_nofollow(p, 100, &data, &len), 0);
+    CHECK_EQ(len, 6);
+    free(data);
+    data = NULL;
+    snprintf(t, sizeof(t), "%s/k.tmp", d);
+    CHECK(lstat(t, &st) != 0); /* no temporary left */
+    /* an existing file is kept as it was */
+    CHECK_ERR(file_create_at(dfd, "k", "other", 5, 0600), FASTN_ERR_EXISTS);
+    CHECK_ERR(file_read_all(p, 100, &data, &len), 0);
+    CHECK(len == 6 && memcmp(data, "secret", 6) == 0);
+    free(data);
+    data = NULL;
+    /* a link to nowhere: not followed, not replaced */
+    snprintf(victim, sizeof(victim), "%s/victim", d);
+    CHECK(symlinkat(victim, dfd, "dangling") == 0);
+    CHECK_ERR(file_create_at(dfd, "dangling", "x", 1, 0600), FASTN_ERR_EXISTS);
+    CHECK(lstat(victim, &st) != 0);
+    CHECK(fstatat(dfd, "dangling", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISLNK(st.st_mode));
+    /* a planted link as the temporary file is not written through */
+    CHECK(symlinkat(victim, dfd, "n.tmp") == 0);
+    CHECK_ERR(file_create_at(dfd, "n", "x", 1, 0600), 0);
+    CHECK(lstat(victim, &st) != 0);
+    /* reading through a link is refused by file_read_nofollow only */
+    CHECK(symlinkat(p, dfd, "link") == 0);
+    snprintf(t, sizeof(t), "%s/link", d);
+    CHECK_ERR(file_read_nofollow(t, 100, &data, &len), FASTN_ERR_PERM);
+    CHECK(data == NULL);
+    CHECK_ERR(file_read_all(t, 100, &data, &len), 0);
+    free(data);
+    /* a FIFO does not block the read: it is not a regular file */
+    CHECK(mkfifoat(dfd, "fifo", 0600) == 0);
+    snprintf(t, sizeof(t), "%s/fifo", d);
+    data = NULL;
+    CHECK_ERR(file_read_nofollow(t, 100, &data, &len), FASTN_ERR_INVAL);
+    const char *names[] = {"k", "dangling", "n", "link", "fifo"};
+    for (size_t i = 0; i < 5; i++)
+        unlinkat(dfd, names[i], 0);
+    close(dfd);
+    rmdir(d);
+}
+
 int main(void)
 {
     RUN(write_then_read);
     RUN(read_errors);
+    RUN(create_at_and_nofollow);
     return test_done();
 }

@@ -1,5 +1,6 @@
 /* Unit tests for src/identity: the peer-ids spec vectors, key files, the
  * legacy key form, PeerID text forms and signatures. */
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "identity/identity.h"
@@ -89,24 +90,70 @@ TEST(key_file_modes)
 {
     char dir[] = "/tmp/fastn-test-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    char keys[256];
-    snprintf(keys, sizeof(keys), "%s/keys", dir);
-    struct identity a, b;
-    bool created = false;
-    CHECK_ERR(identity_global_init(), 0);
-    CHECK_ERR(identity_load_or_create(keys, "default", &a, &created), 0);
-    CHECK(created);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    struct identity a, b, c;
+    enum identity_key_state ks;
+    mode_t mode = 0;
     struct stat st;
-    CHECK(stat(keys, &st) == 0 && (st.st_mode & 0777) == 0700);
     char path[300];
-    snprintf(path, sizeof(path), "%s/default.key", keys);
+
+    CHECK(dfd >= 0);
+    CHECK_ERR(identity_global_init(), 0);
+    CHECK_ERR(identity_key_state_at(dfd, "default.key", &ks), 0);
+    CHECK_EQ(ks, IDENTITY_KEY_MISSING);
+    CHECK_ERR(identity_load_at(dfd, "default.key", &a, NULL),
+              FASTN_ERR_NOT_FOUND);
+    umask(022);
+    CHECK_ERR(identity_create_at(dfd, "default.key", &a), 0);
+    snprintf(path, sizeof(path), "%s/default.key", dir);
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     CHECK_EQ(st.st_size, 68);
-    CHECK_ERR(identity_load_or_create(keys, "default", &b, &created), 0);
-    CHECK(!created);
+    CHECK_ERR(identity_key_state_at(dfd, "default.key", &ks), 0);
+    CHECK_EQ(ks, IDENTITY_KEY_PRESENT);
+    CHECK_ERR(identity_load_at(dfd, "default.key", &b, &mode), 0);
+    CHECK_EQ(mode, 0600);
+    CHECK(peer_id_equal(&a.id, &b.id));
+    /* a second create never replaces the key */
+    CHECK_ERR(identity_create_at(dfd, "default.key", &c), FASTN_ERR_EXISTS);
+    CHECK_ERR(identity_load_at(dfd, "default.key", &b, NULL), 0);
     CHECK(peer_id_equal(&a.id, &b.id));
     unlink(path);
-    rmdir(keys);
+    close(dfd);
+    rmdir(dir);
+}
+
+/* A link into a secrets volume: followed for reading when it leads to a
+ * key; a link to nothing is told apart and never written through. */
+TEST(key_links)
+{
+    char dir[] = "/tmp/fastn-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    struct identity a, b;
+    enum identity_key_state ks;
+    char target[300];
+    struct stat st;
+
+    CHECK_ERR(identity_global_init(), 0);
+    snprintf(target, sizeof(target), "%s/volume.key", dir);
+    CHECK(symlinkat(target, dfd, "id.key") == 0);
+    CHECK_ERR(identity_key_state_at(dfd, "id.key", &ks), 0);
+    CHECK_EQ(ks, IDENTITY_KEY_DANGLING);
+    CHECK_ERR(identity_create_at(dfd, "id.key", &a), FASTN_ERR_EXISTS);
+    CHECK(stat(target, &st) != 0); /* nothing written through the link */
+    /* the volume is there now */
+    CHECK_ERR(identity_create_at(dfd, "volume.key", &a), 0);
+    CHECK_ERR(identity_key_state_at(dfd, "id.key", &ks), 0);
+    CHECK_EQ(ks, IDENTITY_KEY_PRESENT);
+    CHECK_ERR(identity_load_at(dfd, "id.key", &b, NULL), 0);
+    CHECK(peer_id_equal(&a.id, &b.id));
+    /* not a regular file: refused, without hanging on a FIFO */
+    CHECK(mkfifoat(dfd, "fifo.key", 0600) == 0);
+    CHECK_ERR(identity_load_at(dfd, "fifo.key", &b, NULL), FASTN_ERR_PERM);
+    unlinkat(dfd, "fifo.key", 0);
+    unlinkat(dfd, "id.key", 0);
+    unlinkat(dfd, "volume.key", 0);
+    close(dfd);
     rmdir(dir);
 }
 
@@ -172,6 +219,7 @@ int main(void)
     RUN(legacy_96_byte_key);
     RUN(bad_keys);
     RUN(key_file_modes);
+    RUN(key_links);
     RUN(sign_verify);
     RUN(peer_id_text_forms);
     return test_done();

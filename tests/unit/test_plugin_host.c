@@ -1269,8 +1269,7 @@ TEST(notify_tables_are_the_hosts)
         "DROP TABLE _fastn_outbox",
         "ALTER TABLE _fastn_outbox RENAME TO x",
         "CREATE TABLE _fastn_mine(x)",
-        "CREATE TRIGGER tr AFTER INSERT ON _fastn_outbox BEGIN"
-        " SELECT 1; END",
+        "CREATE TRIGGER tr AFTER INSERT ON _fastn_outbox BEGIN SELECT 1; END",
         "CREATE VIEW v AS SELECT * FROM _fastn_outbox; SELECT * FROM v",
     };
     struct th_node *n = node_with_echo(0);
