@@ -25,7 +25,8 @@ echo enabled cpu=50 serves=friends withhold=storage,gpu
 pin echo sha256=0123abcd
 gone enabled
 EOF
-start_fg "$H"
+# (a home with plugins/ and no key yet: its identity is made at this start)
+start_fg "$H" --new-identity
 log=$H/stderr.log
 
 # partial installs
