@@ -48,6 +48,14 @@ static const uint8_t fz_wasm[] = {
 
 static char home[64], index_path[128];
 
+static void cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", home);
+}
+
 static void setup(void)
 {
     char path[128];
@@ -59,6 +67,7 @@ static void setup(void)
     snprintf(home, sizeof(home), "/tmp/fastn-fuzz-index-XXXXXX");
     if (!mkdtemp(home))
         abort();
+    atexit(cleanup);
     snprintf(path, sizeof(path), "%s/plugins", home);
     mkdir(path, 0700);
     snprintf(path, sizeof(path), "%s/plugins/fz.wasm", home);
