@@ -149,6 +149,15 @@ extern "C" {
       "the database file is damaged or is not a database")                     \
     X(FASTN_ERR_STORE_SQL, -506,                                               \
       "SQL error: bad syntax, or no such table or column")                     \
+    X(FASTN_ERR_STORE_TIMEOUT, -507,                                           \
+      "the SQL statement ran past its time limit and was stopped; split the "  \
+      "work into smaller statements (e.g. LIMIT, resuming from the last key)") \
+    X(FASTN_ERR_DISK_FULL, -508,                                               \
+      "the disk is full: nothing was written, and what was stored is kept; "   \
+      "free space on the disk that holds the fastn home, then try again")      \
+    X(FASTN_ERR_STORE_MEMORY, -509,                                            \
+      "the SQL statement needed more memory than the plugin's database may "   \
+      "use; finalize statements, bind smaller values, or use LIMIT")           \
     /* registry */                                                             \
     X(FASTN_ERR_SIGNATURE, -600,                                               \
       "bad signature: the file is not the one its publisher signed (altered "  \

@@ -458,8 +458,11 @@ static void backoff(const char *peer)
     fastn_sql_bind_int64(st, 2, fastn_now_ms());
     fastn_sql_bind_int64(st, 3, RETRY_MAX_MS);
     fastn_sql_bind_int64(st, 4, RETRY_FIRST_MS);
-    fastn_sql_step(st);
+    /* without it (a full disk) the next try just comes sooner */
+    int32_t err = fastn_sql_step(st);
     fastn_sql_reset(st);
+    if (err < 0)
+        log_sql_error("cannot record the retry", err);
 }
 
 static void schedule_retry(void);
@@ -554,7 +557,10 @@ static int32_t notify_received(const char *peer, const uint8_t *text, size_t n)
 }
 
 /* Notifies what schema version 2 stored but had not notified (a crash
- * came between its two commits), inside the upgrade's transaction. */
+ * came between its two commits), inside the upgrade's transaction. A
+ * notification that cannot be stored now (a full disk, the quota) fails
+ * the upgrade, which rolls back and runs again at the next start; one
+ * refused for good (notify withheld, a damaged row) is skipped. */
 static int32_t notify_unnotified(void)
 {
     static uint8_t text[TEXT_MAX + 1];
@@ -563,20 +569,22 @@ static int32_t notify_unnotified(void)
         "SELECT peer, text FROM messages WHERE notified = 0 ORDER BY seq");
     if (st < 0)
         return st;
-    int32_t rc;
-    while ((rc = fastn_sql_step(st)) == FASTN_SQL_ROW) {
+    int32_t rc, err = 0;
+    while (err >= 0 && (rc = fastn_sql_step(st)) == FASTN_SQL_ROW) {
         int32_t pn = fastn_sql_column_str(st, 0, peer, sizeof(peer));
         int32_t tn = fastn_sql_column_bytes(st, 1, text, sizeof(text));
-        int32_t err =
-            pn < 0 || pn >= FASTN_PEER_ID_BUF || tn < 0 || tn > TEXT_MAX
-                ? FASTN_ERR_MALFORMED
-                : notify_received(peer, text, (size_t)tn);
-        if (err < 0)
+        err = pn < 0 || pn >= FASTN_PEER_ID_BUF || tn < 0 || tn > TEXT_MAX
+                  ? FASTN_ERR_MALFORMED
+                  : notify_received(peer, text, (size_t)tn);
+        if (err == FASTN_ERR_MALFORMED || err == FASTN_ERR_PLUGIN_CAPABILITY ||
+            err == FASTN_ERR_UNSUPPORTED) {
             fastn_logf(FASTN_LOG_WARN, "no notification for a message: %d",
                        (int)err);
+            err = 0;
+        }
     }
     fastn_sql_finalize(st);
-    return rc < 0 ? rc : 0;
+    return err < 0 ? err : rc < 0 ? rc : 0;
 }
 
 /* Stores a received message (once) and acknowledges it (always). */

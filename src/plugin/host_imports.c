@@ -322,18 +322,24 @@ static int x_call_reply(struct host_instance *in, const wval *a, wval *r)
 /* --- SQL ---------------------------------------------------------------- */
 
 /* Lets the next SQL call take only the steps the event can still pay
- * for: SQL cannot be suspended mid-call, so this bounds how long one
- * call holds the loop (with the default fuel, about 10 ms here). */
+ * for, and STORE_PDB_TIME_DEFAULT_NS of time: SQL cannot be suspended
+ * mid-call, so a call that needs more fails (FASTN_ERR_STORE_TIMEOUT)
+ * and the loop is held by one call for about that long at most. */
 static void sql_limit(struct host_instance *in)
 {
     uint64_t fuel = fastn_wasm_fuel_get(in->wasm) + in->budget;
-    store_pdb_step_limit(in->db, fuel / PLUGIN_SQL_STEP_FUEL + 1000);
+    struct store_pdb_budget b = {.steps = fuel / PLUGIN_SQL_STEP_FUEL + 1000};
+    store_pdb_budget_set(in->db, &b);
 }
 
-/* Charges the SQLite work of the call just made. */
+/* Charges the SQLite work of the call just made: its VM steps, and the
+ * bytes it allocated (work on values, as copies are charged). */
 static int sql_charge(struct host_instance *in, int rc, wval *r)
 {
-    int err = charge(in, store_pdb_last_steps(in->db) * PLUGIN_SQL_STEP_FUEL);
+    struct store_pdb_cost c;
+    store_pdb_last_cost(in->db, &c);
+    int err = charge(in, c.steps * PLUGIN_SQL_STEP_FUEL +
+                             c.alloc_bytes / PLUGIN_BYTES_PER_FUEL);
     if (err)
         return err;
     return ret32(r, rc);
@@ -359,7 +365,8 @@ static int x_sql_prepare(struct host_instance *in, const wval *a, wval *r)
         err = charge(in, (uint64_t)a[1].u32 * PLUGIN_FUEL_PER_SQL_BYTE);
     if (err)
         return err;
-    return ret32(r, store_pdb_prepare(in->db, (char *)p, a[1].u32));
+    sql_limit(in);
+    return sql_charge(in, store_pdb_prepare(in->db, (char *)p, a[1].u32), r);
 }
 
 static int x_sql_bind_null(struct host_instance *in, const wval *a, wval *r)

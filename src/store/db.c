@@ -23,7 +23,8 @@ int store__err(int rc)
     case SQLITE_NOMEM:
         return FASTN_ERR_NOMEM;
     case SQLITE_FULL:
-        return FASTN_ERR_STORE_QUOTA;
+        return store__fault() == STORE__FAULT_DISK_FULL ? FASTN_ERR_DISK_FULL
+                                                        : FASTN_ERR_STORE_QUOTA;
     case SQLITE_AUTH:
         return FASTN_ERR_STORE_DENIED;
     case SQLITE_INTERRUPT:
@@ -43,6 +44,8 @@ int store__err(int rc)
         return FASTN_ERR_BUSY;
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
+        return store__fault() == STORE__FAULT_DISK_FULL ? FASTN_ERR_DISK_FULL
+                                                        : FASTN_ERR_IO;
     case SQLITE_READONLY:
     case SQLITE_PERM:
         return FASTN_ERR_IO;
@@ -71,7 +74,7 @@ static int create_private(const char *path)
     return 0;
 }
 
-static int configure(sqlite3 *db, enum store__sync sync)
+static int configure(sqlite3 *db, enum store__sync sync, bool plugin)
 {
     static const struct {
         int op, val;
@@ -88,38 +91,56 @@ static int configure(sqlite3 *db, enum store__sync sync)
             return store__err(rc);
     }
     sqlite3_extended_result_codes(db, 1);
+    /* Sorts, temporary tables and indexes in memory, never in files
+     * (which would land in /var/tmp, outside the home and its quota); no
+     * memory-mapped I/O (mapped pages are memory no account sees). A
+     * plugin database has one connection, the daemon's: in EXCLUSIVE
+     * locking mode SQLite keeps its WAL index in (counted) heap memory
+     * instead of a -shm file, and no other process can open the file
+     * while the daemon has it. Deleted content is zeroed only on pages
+     * written anyway (secure_delete FAST, not the build's ON): a delete
+     * must fit in the write-ahead log's share of the quota. */
+    int err = store__exec(db, "PRAGMA temp_store=MEMORY; PRAGMA mmap_size=0;");
+    if (!err && plugin)
+        err = store__exec(db, "PRAGMA locking_mode=EXCLUSIVE;"
+                              "PRAGMA secure_delete=FAST;");
+    if (err)
+        return err;
     /* WAL: a crash never leaves a half-written transaction. FULL syncs
      * the WAL at every commit (on disk when it returns, even across a
      * power loss; about 5-9 ms per commit on the test machine's disk);
      * NORMAL syncs only at checkpoints: a commit that returned survives
      * kill -9 of the process (it is in the OS's cache), and only a power
      * loss or OS crash can undo the last ones (about 20 us per commit). */
-    int err = store__exec(db, sync == STORE__SYNC_FULL
-                                  ? "PRAGMA journal_mode=WAL;"
-                                    "PRAGMA synchronous=FULL;"
-                                  : "PRAGMA journal_mode=WAL;"
-                                    "PRAGMA synchronous=NORMAL;");
+    err = store__exec(db, sync == STORE__SYNC_FULL
+                              ? "PRAGMA journal_mode=WAL;"
+                                "PRAGMA synchronous=FULL;"
+                              : "PRAGMA journal_mode=WAL;"
+                                "PRAGMA synchronous=NORMAL;");
     if (!err)
         err = store__exec(db, "PRAGMA foreign_keys=ON;");
     return err;
 }
 
-int store__open_db(const char *path, enum store__sync sync, sqlite3 **out)
+int store__open_db(const char *path, enum store__sync sync, bool plugin,
+                   sqlite3 **out)
 {
     sqlite3 *db = NULL;
-    int err = create_private(path);
+    int err = store__init(plugin);
+    if (!err)
+        err = create_private(path);
     if (err)
         return err;
     int rc =
         sqlite3_open_v2(path, &db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                             SQLITE_OPEN_PRIVATECACHE | SQLITE_OPEN_NOFOLLOW,
-                        NULL);
+                        STORE__VFS);
     if (rc != SQLITE_OK) {
         err = db ? store__err(rc) : FASTN_ERR_NOMEM;
         goto out_close;
     }
-    err = configure(db, sync);
+    err = configure(db, sync, plugin);
     if (err)
         goto out_close;
     *out = db;

@@ -17,7 +17,7 @@
 #include <sys/random.h>
 
 #include "fastn/err.h"
-#include "store/store_int.h"
+#include "store/pdb_int.h"
 
 static const char tables[] = "CREATE TABLE IF NOT EXISTS _fastn_meta("
                              " key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -27,23 +27,20 @@ static const char tables[] = "CREATE TABLE IF NOT EXISTS _fastn_meta("
                              " title TEXT NOT NULL,"
                              " body TEXT NOT NULL);";
 
-/* The host's statements on the plugin's connection. */
+/* The host's statements on the plugin's connection (pdb_int.h). */
 struct trusted {
-    struct store_pdb *db;
+    struct store__host h;
     sqlite3 *c;
-    uint64_t steps;
 };
 
-static struct trusted trust_begin(struct store_pdb *db)
+static void trust_begin(struct trusted *t, struct store_pdb *db, bool writes)
 {
-    struct trusted t = {db, store__pdb_conn(db), 0};
-    t.steps = store__pdb_trust(db, true, 0);
-    return t;
+    t->c = store__pdb_host_begin(db, writes, &t->h);
 }
 
 static void trust_end(struct trusted *t)
 {
-    store__pdb_trust(t->db, false, t->steps);
+    store__pdb_host_end(&t->h);
 }
 
 /* One integer from a query with at most one text parameter; *out is left
@@ -117,18 +114,34 @@ static int insert_row(sqlite3 *c, int64_t time_ms, const char *title,
     return err;
 }
 
+/* After a failure inside the savepoint: undoes the host's part, and the
+ * transaction the savepoint began if the plugin had none (SQLite may have
+ * rolled it all back already: then there is nothing left to undo). */
+static void outbox_undo(sqlite3 *c, bool plugin_txn)
+{
+    if (sqlite3_get_autocommit(c))
+        return;
+    if (store__exec(c, "ROLLBACK TO _fastn_outbox_add") == 0)
+        store__exec(c, "RELEASE _fastn_outbox_add");
+    if (!plugin_txn && !sqlite3_get_autocommit(c))
+        store__exec(c, "ROLLBACK");
+}
+
 /* In a transaction of the plugin, a failed statement must not end it: a
- * savepoint undoes just the host's part. */
+ * savepoint undoes just the host's part. Outside one, the RELEASE is the
+ * commit, and its failure (a full disk) is the call's. */
 int store_outbox_add(struct store_pdb *db, int64_t time_ms, const char *title,
                      const char *body)
 {
+    struct trusted t;
+    int64_t waiting = 0;
     if (!db)
         return FASTN_ERR_INVAL;
     int err = store_notify_check("x", title, body);
     if (err)
         return err;
-    struct trusted t = trust_begin(db);
-    int64_t waiting = 0;
+    trust_begin(&t, db, true);
+    bool plugin_txn = !sqlite3_get_autocommit(t.c);
     err = store__exec(t.c, "SAVEPOINT _fastn_outbox_add");
     if (err)
         goto out;
@@ -140,9 +153,10 @@ int store_outbox_add(struct store_pdb *db, int64_t time_ms, const char *title,
         err = FASTN_ERR_AGAIN;
     if (!err)
         err = insert_row(t.c, time_ms, title, body);
+    if (!err)
+        err = store__exec(t.c, "RELEASE _fastn_outbox_add");
     if (err)
-        store__exec(t.c, "ROLLBACK TO _fastn_outbox_add");
-    store__exec(t.c, "RELEASE _fastn_outbox_add");
+        outbox_undo(t.c, plugin_txn);
 out:
     trust_end(&t);
     return err;
@@ -216,7 +230,8 @@ int store_outbox_peek(struct store_pdb *db, const char *name, size_t max,
         return 0;
     if (max > STORE_OUTBOX_MAX)
         max = STORE_OUTBOX_MAX;
-    struct trusted t = trust_begin(db);
+    struct trusted t;
+    trust_begin(&t, db, false);
     struct store_outbox_row *v = NULL;
     int err = 0;
     if (!has_outbox(t.c))
@@ -246,7 +261,8 @@ int store_outbox_ack(struct store_pdb *db, int64_t id)
     sqlite3_stmt *st = NULL;
     if (!db)
         return FASTN_ERR_INVAL;
-    struct trusted t = trust_begin(db);
+    struct trusted t;
+    trust_begin(&t, db, true);
     int err =
         store__prepare(t.c, "DELETE FROM _fastn_outbox WHERE id = ?", &st);
     if (!err) {

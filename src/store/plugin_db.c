@@ -1,68 +1,53 @@
 /*
  * Plugin databases: data/NAME/db.sqlite, one per plugin, reached only
- * through this file's handle-based calls, which the plugin host maps 1:1
- * onto the ABI's sql_* imports.
+ * through the handle-based calls of pdb_stmt.c, which the plugin host
+ * maps 1:1 onto the ABI's sql_* imports. This file opens them and keeps
+ * each call within its bounds (store.h, "Plugin databases"):
  *
- * What keeps a plugin inside its own database:
- *  - an authorizer (run when each statement is prepared, for triggers and
- *    views too) that refuses ATTACH and DETACH, any schema but "main"
- *    (so no temp tables either: they would escape the quota), pragmas
- *    outside a short read-mostly list, load_extension() and
- *    fts3_tokenizer(), and virtual tables other than fts5 and rtree;
- *  - SQLITE_LIMIT_ATTACHED 0 and extension loading off, in case the
- *    authorizer is ever bypassed; defensive mode (no writable_schema);
- *  - max_page_count as the size quota (writes past it fail with
- *    FASTN_ERR_STORE_QUOTA, and the plugin cannot raise it: that pragma
- *    may only be read);
- *  - a progress handler that stops any one call after max_vm_steps of
- *    SQLite VM work, since fuel does not run inside the host;
- *  - tight SQLite limits on lengths, expression depth and the like.
- * Tables whose names start with "_fastn_" are the host's (the
- * notification outbox, outbox.c): the authorizer refuses any statement of
- * the plugin that names one; the host's own statements run trusted.
- * Statements live in a fixed table of max_statements slots; a handle
- * encodes its slot and a generation, so a stale handle is refused
- * rather than reaching a newer statement.
+ *  - what SQL may do: the authorizer and the text check (pdb_auth.c);
+ *    SQLITE_LIMIT_ATTACHED 0, extension loading off, defensive mode and an
+ *    untrusted schema in case the authorizer is ever bypassed; tight
+ *    limits on lengths, expression depth and the like (set_limits);
+ *  - work and time: a progress handler every PDB_PROGRESS_EVERY VM steps
+ *    stops a call past its VM steps (FASTN_ERR_STORE_LIMIT) or past its
+ *    time (FASTN_ERR_STORE_TIMEOUT); the clock is also read every
+ *    STORE__CHECK_BYTES the call allocates and by the SQL functions that
+ *    can spend long in one step (pdb_func.c), so no single step of
+ *    SQLite's VM runs on past the time by much. A statement cannot be
+ *    paused and resumed, so one that needs more than its time fails, and
+ *    the plugin splits its work;
+ *  - memory: every allocation SQLite makes for the connection is charged
+ *    to its account (mem.c) and refused past heap_bytes
+ *    (FASTN_ERR_STORE_MEMORY); sorts and temporary tables are in memory,
+ *    the page cache is 1 MiB;
+ *  - disk: max_page_count caps the database's pages, and the VFS (vfs.c)
+ *    caps its write-ahead log, so database and log stay within
+ *    quota_bytes together (set_quota); a full file system is told apart
+ *    from the quota (FASTN_ERR_DISK_FULL).
+ *
+ * The host's own statements (the outbox, outbox.c; the rollback at the
+ * end of an event) run between store__pdb_host_begin and _end: trusted by
+ * the authorizer, without a time limit, with triggers, foreign keys and
+ * views turned off, so nothing the plugin defined can run inside them.
  */
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fastn/err.h"
-#include "store/store_int.h"
+#include "store/pdb_int.h"
 
 #define NAME_MAX_LEN 64
-#define PROGRESS_EVERY 1000 /* VM steps between progress handler calls */
-#define ERRMSG_MAX 256
-
-struct pdb_stmt {
-    sqlite3_stmt *st; /* NULL: free slot */
-    int32_t handle;
-    bool has_row; /* the last step returned a row */
-};
-
-struct store_pdb {
-    sqlite3 *db;
-    struct pdb_stmt *stmts;
-    unsigned cap, open;
-    uint32_t gen; /* bumped on each prepare, part of the handle */
-    uint64_t quota_bytes;
-    uint64_t max_vm_steps, vm_steps;
-    uint64_t call_steps; /* this call's limit: <= max_vm_steps */
-    bool trusted;        /* the host's own SQL: the authorizer lets it pass */
-    /* what the plugin's last statement left, kept across the host's own */
-    int64_t saved_rowid;
-    int saved_changes; /* -1: none kept, sqlite3_changes is the plugin's */
-    const char *deny_reason;
-    char deny_detail[64];
-    char errmsg[ERRMSG_MAX];
-};
+#define WORK_CHECK 65536 /* units of pdb_work between clock readings */
+#define WAL_FRAME_HDR 24 /* sqlite.org/fileformat.html, 4.1 */
+#define WAL_HDR 32
+#define WAL_MIN_FRAMES 8
 
 /* --- names and paths --- */
 
@@ -107,168 +92,256 @@ static void set_errmsg(struct store_pdb *db, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Turns an SQLite failure into a fastn_err and an errmsg that says what
- * happened in the plugin's terms. */
-static int sql_fail(struct store_pdb *db, int rc)
+static unsigned long long ms(uint64_t ns)
 {
-    int err = store__err(rc);
-    /* A denial inside name resolution (functions) comes back as a plain
-     * SQLITE_ERROR: the reason recorded by the authorizer is what counts. */
-    if (db->deny_reason)
-        err = FASTN_ERR_STORE_DENIED;
-    if (err == FASTN_ERR_STORE_DENIED && db->deny_reason)
-        set_errmsg(db, "not allowed for plugins: %s%s", db->deny_reason,
-                   db->deny_detail);
-    else if (err == FASTN_ERR_STORE_QUOTA)
+    return (unsigned long long)(ns / 1000000);
+}
+
+/* Why the call was stopped, when it was: it explains whatever SQLite
+ * answered then (SQLITE_INTERRUPT from the progress handler or a
+ * function, SQLITE_NOMEM from a refused allocation). */
+static int stopped(struct store_pdb *db)
+{
+    if (db->call.stop == PDB_STOP_TIME) {
+        set_errmsg(db,
+                   "the statement was stopped at its time limit of %llu ms "
+                   "per call; split the work (LIMIT, resume from the last "
+                   "key)",
+                   ms(db->call.time_limit));
+        return FASTN_ERR_STORE_TIMEOUT;
+    }
+    set_errmsg(db, "the statement was stopped after %llu steps of work",
+               (unsigned long long)db->call.step_limit);
+    return FASTN_ERR_STORE_LIMIT;
+}
+
+static int full(struct store_pdb *db, int err)
+{
+    if (err == FASTN_ERR_DISK_FULL)
+        set_errmsg(db, "the disk is full: the statement had no effect (a "
+                       "transaction may have been rolled back); free space "
+                       "on the disk of the fastn home");
+    else if (store__fault() == STORE__FAULT_QUOTA)
+        set_errmsg(db,
+                   "the database and its write-ahead log are at their quota "
+                   "of %llu bytes: commit in smaller transactions, or "
+                   "delete rows",
+                   (unsigned long long)db->quota_bytes);
+    else
         set_errmsg(db, "the database is at its quota of %llu bytes",
                    (unsigned long long)db->quota_bytes);
-    else if (err == FASTN_ERR_STORE_LIMIT)
-        set_errmsg(db, "the statement was stopped after %llu steps of work",
-                   (unsigned long long)db->call_steps);
-    else
+    return err;
+}
+
+int pdb_sql_fail(struct store_pdb *db, int rc)
+{
+    int err = store__err(rc);
+    if (db->deny_reason) {
+        /* a denial inside name resolution (functions) comes back as a
+         * plain SQLITE_ERROR: the authorizer's reason is what counts */
+        err = FASTN_ERR_STORE_DENIED;
+        set_errmsg(db, "not allowed for plugins: %s%s", db->deny_reason,
+                   db->deny_detail);
+    } else if (db->call.stop != PDB_STOP_NONE) {
+        err = stopped(db);
+    } else if ((rc & 0xff) == SQLITE_NOMEM && db->acct->refused) {
+        err = FASTN_ERR_STORE_MEMORY;
+        set_errmsg(db,
+                   "the database's memory is at its limit of %llu bytes "
+                   "(statements, bound values, sorting, cache)",
+                   (unsigned long long)db->acct->limit);
+    } else if (err == FASTN_ERR_DISK_FULL || err == FASTN_ERR_STORE_QUOTA) {
+        err = full(db, err);
+    } else if (store__fault() == STORE__FAULT_TEMP) {
+        set_errmsg(db, "SQLite asked for a temporary file; plugins have none");
+    } else if ((rc & 0xff) == SQLITE_NOMEM) {
+        set_errmsg(db, "out of memory");
+    } else {
         set_errmsg(db, "%s", sqlite3_errmsg(db->db));
+    }
     db->deny_reason = NULL;
     return err;
 }
 
-static int fail(struct store_pdb *db, int err, const char *msg)
+int pdb_fail(struct store_pdb *db, int err, const char *msg)
 {
     set_errmsg(db, "%s", msg);
     return err;
 }
 
-/* --- the authorizer --- */
+/* --- each call's budget --- */
 
-enum { PRAGMA_READ = 1, PRAGMA_ARG = 2, PRAGMA_SET = 4 };
-
-static const struct {
-    const char *name;
-    int how; /* PRAGMA_READ: bare; _ARG: with an argument; _SET: = value */
-} pragmas[] = {
-    {"table_info", PRAGMA_ARG},
-    {"table_xinfo", PRAGMA_ARG},
-    {"table_list", PRAGMA_READ | PRAGMA_ARG},
-    {"index_list", PRAGMA_ARG},
-    {"index_info", PRAGMA_ARG},
-    {"index_xinfo", PRAGMA_ARG},
-    {"foreign_key_list", PRAGMA_ARG},
-    {"foreign_key_check", PRAGMA_READ | PRAGMA_ARG},
-    {"integrity_check", PRAGMA_READ | PRAGMA_ARG},
-    {"quick_check", PRAGMA_READ | PRAGMA_ARG},
-    {"page_count", PRAGMA_READ},
-    {"page_size", PRAGMA_READ},
-    {"max_page_count", PRAGMA_READ},
-    {"freelist_count", PRAGMA_READ},
-    {"data_version", PRAGMA_READ},
-    {"schema_version", PRAGMA_READ},
-    {"user_version", PRAGMA_READ | PRAGMA_SET},
-    {"application_id", PRAGMA_READ | PRAGMA_SET},
-    {"foreign_keys", PRAGMA_READ | PRAGMA_SET},
-    {"defer_foreign_keys", PRAGMA_READ | PRAGMA_SET},
-    {"recursive_triggers", PRAGMA_READ | PRAGMA_SET},
-};
-
-/* arg is NULL for a bare pragma, else its argument or value (SQLite does
- * not tell `PRAGMA x(v)` from `PRAGMA x = v`, so a pragma is either
- * argument-taking or settable, never both). */
-static bool pragma_allowed(const char *name, const char *arg)
+static uint64_t clock_ns(clockid_t id)
 {
-    if (!name)
-        return false;
-    for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
-        if (strcasecmp(name, pragmas[i].name) != 0)
-            continue;
-        if (!arg)
-            return pragmas[i].how & PRAGMA_READ;
-        return pragmas[i].how & (PRAGMA_ARG | PRAGMA_SET);
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Nanoseconds the calling thread has waited for a CPU (on a run queue),
+ * from /proc/thread-self/schedstat (kept open, one per thread); 0 where
+ * the system does not say. */
+static uint64_t waited_ns(void)
+{
+    static _Thread_local int fd = -1;
+    char buf[96];
+    unsigned long long run, wait;
+    if (fd == -1) {
+        fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+        fd = fd < 0 ? -2 : fd;
     }
+    ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return sscanf(buf, "%llu %llu", &run, &wait) == 2 ? wait : 0;
+}
+
+/*
+ * Whether the timed call may go on: until it has taken time_limit of the
+ * daemon's own time, the wall time less what the thread waited for a CPU
+ * (a daemon the system did not run is not the plugin's doing; waiting on
+ * the disk is). That wait is read from a quarter of the limit on, at
+ * most every eighth of it; what came before its first reading counts as
+ * a quarter of the limit at most (the first check comes 100 VM steps,
+ * 256 KiB or one slow function's chunk after that), and the call never
+ * stops at that first reading. Until a quarter of the limit, nothing but
+ * the clock is read.
+ */
+static bool time_ok(struct store_pdb *db)
+{
+    struct pdb_call *c = &db->call;
+    if (!c->timed || db->trusted)
+        return true;
+    if (c->stop == PDB_STOP_TIME)
+        return false;
+    uint64_t wall = clock_ns(CLOCK_MONOTONIC) - c->wall0;
+    uint64_t limit = c->time_limit, q = limit / 4;
+    if (wall < q || (c->mark && wall - c->read_at < q / 2))
+        return true;
+    uint64_t waited = waited_ns();
+    c->read_at = wall;
+    if (!c->mark) {
+        c->mark = wall;
+        c->waited0 = waited;
+        return true;
+    }
+    uint64_t since = wall - c->mark, w = waited - c->waited0;
+    uint64_t own = (c->mark < q ? c->mark : q) + (w < since ? since - w : 0);
+    if (own < limit)
+        return true;
+    c->stop = PDB_STOP_TIME;
     return false;
 }
 
-static bool function_allowed(const char *name)
+bool pdb_work(struct store_pdb *db, uint64_t units)
 {
-    return !name || (strcasecmp(name, "load_extension") != 0 &&
-                     strcasecmp(name, "fts3_tokenizer") != 0);
+    struct pdb_call *c = &db->call;
+    c->work += units;
+    if (c->work < c->next_work)
+        return c->stop != PDB_STOP_TIME;
+    c->next_work = c->work + WORK_CHECK;
+    return time_ok(db);
 }
 
-static bool vtab_module_allowed(const char *module)
+static bool alloc_check(void *arg)
 {
-    return module && (strcasecmp(module, "fts5") == 0 ||
-                      strcasecmp(module, "rtree") == 0);
-}
-
-static int deny(struct store_pdb *db, const char *reason, const char *detail)
-{
-    db->deny_reason = reason;
-    snprintf(db->deny_detail, sizeof(db->deny_detail), "%s%s",
-             detail ? " " : "", detail ? detail : "");
-    return SQLITE_DENY;
-}
-
-static bool reserved(const char *name)
-{
-    return name && strncasecmp(name, STORE_PDB_RESERVED_PREFIX,
-                               sizeof(STORE_PDB_RESERVED_PREFIX) - 1) == 0;
-}
-
-static int authorize(void *arg, int action, const char *a3, const char *a4,
-                     const char *schema, const char *trigger)
-{
-    struct store_pdb *db = arg;
-    (void)trigger;
-    if (db->trusted)
-        return SQLITE_OK;
-    if (schema && strcmp(schema, "main") != 0)
-        return deny(db, "only the plugin's own database (main) is reachable;",
-                    schema);
-    /* a3 or a4 names the table, index, trigger, view or savepoint of
-     * every action, except a4 of a read or update: a column of the
-     * plugin's own table may have any name */
-    if (reserved(a3) ||
-        (action != SQLITE_READ && action != SQLITE_UPDATE && reserved(a4)))
-        return deny(db,
-                    "names starting with " STORE_PDB_RESERVED_PREFIX
-                    " are the host's:",
-                    reserved(a3) ? a3 : a4);
-    switch (action) {
-    case SQLITE_ATTACH:
-    case SQLITE_DETACH:
-        return deny(db, "ATTACH and DETACH", NULL);
-    case SQLITE_PRAGMA:
-        return pragma_allowed(a3, a4) ? SQLITE_OK : deny(db, "PRAGMA", a3);
-    case SQLITE_FUNCTION:
-        return function_allowed(a4) ? SQLITE_OK : deny(db, "function", a4);
-    case SQLITE_CREATE_VTABLE:
-    case SQLITE_DROP_VTABLE:
-        return vtab_module_allowed(a4) ? SQLITE_OK
-                                       : deny(db, "virtual table module", a4);
-    case SQLITE_CREATE_TEMP_INDEX:
-    case SQLITE_CREATE_TEMP_TABLE:
-    case SQLITE_CREATE_TEMP_TRIGGER:
-    case SQLITE_CREATE_TEMP_VIEW:
-    case SQLITE_DROP_TEMP_INDEX:
-    case SQLITE_DROP_TEMP_TABLE:
-    case SQLITE_DROP_TEMP_TRIGGER:
-    case SQLITE_DROP_TEMP_VIEW:
-        return deny(db, "temporary tables, views, indexes and triggers", NULL);
-    default:
-        return SQLITE_OK;
-    }
+    return time_ok(arg);
 }
 
 static int progress(void *arg)
 {
     struct store_pdb *db = arg;
-    db->vm_steps += PROGRESS_EVERY;
-    /* the host's statements are small; bounded all the same, in case
-     * one ever fires something of the plugin's (a trigger on a _fastn_
-     * table cannot be made: created on one is refused, and so is ALTER
-     * TABLE ... RENAME, which touches the temp schema) */
-    return db->vm_steps > (db->trusted ? db->max_vm_steps : db->call_steps);
+    struct pdb_call *c = &db->call;
+    c->steps += PDB_PROGRESS_EVERY;
+    if (db->trusted)
+        return c->steps > db->max_vm_steps;
+    if (c->steps > c->step_limit) {
+        c->stop = PDB_STOP_STEPS;
+        return 1;
+    }
+    return !time_ok(db);
+}
+
+struct store__acct *pdb_enter(struct store_pdb *db)
+{
+    db->acct->refused = false;
+    store__fault_clear();
+    return store__acct_enter(db->acct);
+}
+
+/* A transaction that ended without committing logged no pages; if it
+ * wrote frames to the log (it spilled, then failed or rolled back), they
+ * are dead but still take room in the quota, and a later transaction
+ * could find none: a checkpoint truncates the log (rare: a rollback after
+ * the cache spilled). */
+void pdb_leave(struct store_pdb *db, struct store__acct *prev)
+{
+    struct store__acct *a = db->acct;
+    if (db->db && sqlite3_get_autocommit(db->db)) {
+        a->txn_pages = 0;
+        if (a->quota && a->wal_bytes > a->wal_live)
+            sqlite3_wal_checkpoint_v2(db->db, "main",
+                                      SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
+    store__acct_leave(prev);
+}
+
+struct store__acct *pdb_call_begin(struct store_pdb *db)
+{
+    const struct store_pdb_budget *b = &db->budget;
+    uint64_t steps =
+        b->steps && b->steps < db->max_vm_steps ? b->steps : db->max_vm_steps;
+    db->call = (struct pdb_call){
+        .timed = true,
+        .step_limit = steps,
+        .time_limit = b->time_ns ? b->time_ns : STORE_PDB_TIME_DEFAULT_NS,
+        .wall0 = clock_ns(CLOCK_MONOTONIC),
+        .next_work = WORK_CHECK,
+    };
+    db->deny_reason = NULL;
+    store__acct_work_reset(db->acct);
+    return pdb_enter(db);
+}
+
+void pdb_call_end(struct store_pdb *db, struct store__acct *prev)
+{
+    /* what it took stays for store_pdb_last_cost; why it stopped was
+     * told (pdb_sql_fail) and must not explain a later call's failure */
+    db->call.timed = false;
+    db->call.stop = PDB_STOP_NONE;
+    db->acct->stopping = false;
+    pdb_leave(db, prev);
+}
+
+void store_pdb_budget_set(struct store_pdb *db,
+                          const struct store_pdb_budget *b)
+{
+    if (db)
+        db->budget = b ? *b : (struct store_pdb_budget){0};
+}
+
+void store_pdb_last_cost(const struct store_pdb *db, struct store_pdb_cost *out)
+{
+    if (!out)
+        return;
+    *out = (struct store_pdb_cost){0};
+    if (db) {
+        out->steps = db->call.steps;
+        out->alloc_bytes = db->acct->allocated;
+    }
 }
 
 /* --- opening --- */
 
+/* The limits of what one statement may be (sqlite3_limit): values of at
+ * most 1 MiB (the ABI's), SQL text of 100 000 bytes, 500 columns, 100
+ * levels of expression, 50 terms of a compound SELECT, 50 000 VM
+ * instructions in a statement (its memory counts in the heap besides),
+ * 32 function arguments, no attached database, LIKE and GLOB patterns of
+ * 1000 bytes (their matching stops at the deadline, pdb_func.c), 999
+ * parameters, triggers 10 deep, no worker threads (the daemon's loop is
+ * one thread, and a helper thread's time would not be counted). */
 static void set_limits(sqlite3 *db)
 {
     static const int lim[][2] = {
@@ -289,32 +362,83 @@ static void set_limits(sqlite3 *db)
         sqlite3_limit(db, lim[i][0], lim[i][1]);
 }
 
-/* Sets the size quota: max_page_count from quota_bytes, at least the
- * pages SQLite needs for an empty schema. */
-static int set_quota(struct store_pdb *db)
+/* One integer from a pragma (which may set it first). */
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
 {
-    char sql[160];
     sqlite3_stmt *st = NULL;
-    int err = store__prepare(db->db, "PRAGMA page_size", &st);
+    int err = store__prepare(db, sql, &st);
     if (err)
         return err;
     int rc = sqlite3_step(st);
-    int64_t page = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    if (page <= 0)
-        return rc == SQLITE_ROW ? FASTN_ERR_STORE : store__err(rc);
-    uint64_t pages = db->quota_bytes / (uint64_t)page;
-    uint64_t journal =
-        db->quota_bytes < (4u << 20) ? db->quota_bytes : (4u << 20);
-    snprintf(sql, sizeof(sql),
-             "PRAGMA max_page_count=%llu; PRAGMA journal_size_limit=%llu;"
-             "PRAGMA cache_size=-1024;",
-             (unsigned long long)(pages < 4 ? 4 : pages),
-             (unsigned long long)journal);
-    return store__exec(db->db, sql);
+    return rc == SQLITE_ROW    ? 0
+           : rc == SQLITE_DONE ? FASTN_ERR_STORE
+                               : store__err(rc);
 }
 
-static void apply_limits(struct store_pdb *db, const struct store_pdb_limits *l)
+/* After each commit: once the log holds half of the room the pages leave
+ * it in the quota (at most SQLite's usual 1000 frames), a checkpoint
+ * copies it into the database and truncates it, so the room is back
+ * before the next transaction needs it. Its failure (a full disk) is not
+ * the commit's: the log then grows until the quota or the disk stops it.
+ * Instead of SQLite's autocheckpoint, which leaves the log's file at its
+ * largest. */
+static int wal_hook(void *arg, sqlite3 *c, const char *name, int frames)
+{
+    struct store_pdb *db = arg;
+    const struct store__acct *a = db->acct;
+    uint64_t frame = (uint64_t)a->page_size + WAL_FRAME_HDR;
+    uint64_t used = (uint64_t)a->db_pages * a->page_size;
+    uint64_t room = a->quota > used ? (a->quota - used) / frame : 0;
+    uint64_t at = room / 2 < 1000 ? room / 2 : 1000;
+    if ((uint64_t)frames >= (at ? at : 1))
+        sqlite3_wal_checkpoint_v2(c, name, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                                  NULL);
+    return SQLITE_OK;
+}
+
+/*
+ * The quota covers the database and its write-ahead log together (the
+ * journal too, while there is one; there is no -shm file, see
+ * store__open_db): the VFS refuses a frame of the log when the pages and
+ * the log would pass it. max_page_count keeps the pages to the quota less
+ * WAL_MIN_FRAMES frames, so a database at its pages still has room in the
+ * log to delete rows; the log may use all that the pages leave, so one
+ * transaction may write as much as the quota has room for.
+ */
+static int set_quota(struct store_pdb *db)
+{
+    char sql[64];
+    int64_t page = 0, pages = 0, count = 0;
+    int err = pragma_int(db->db, "PRAGMA page_size", &page);
+    if (err || page <= 0)
+        return err ? err : FASTN_ERR_STORE;
+    uint64_t wal_min =
+        WAL_MIN_FRAMES * ((uint64_t)page + WAL_FRAME_HDR) + WAL_HDR;
+    uint64_t want = db->quota_bytes > wal_min
+                        ? (db->quota_bytes - wal_min) / (uint64_t)page
+                        : 0;
+    snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%llu",
+             (unsigned long long)(want < 4 ? 4 : want));
+    err = pragma_int(db->db, sql, &pages); /* never below the pages in use */
+    if (!err)
+        err = pragma_int(db->db, "PRAGMA page_count", &count);
+    if (err)
+        return err;
+    struct store__acct *a = db->acct;
+    uint64_t need = (uint64_t)pages * (uint64_t)page + wal_min;
+    a->quota = db->quota_bytes > need ? db->quota_bytes : need;
+    a->page_size = (uint32_t)page;
+    a->db_pages = (uint32_t)count;
+    a->txn_pages = 0;
+    sqlite3_wal_hook(db->db, wal_hook, db);
+    return store__exec(db->db, "PRAGMA cache_size=-1024;");
+}
+
+static void apply_limits(struct store_pdb *db, const struct store_pdb_limits *l,
+                         uint64_t *heap)
 {
     struct store_pdb_limits d = {0};
     if (!l)
@@ -328,7 +452,9 @@ static void apply_limits(struct store_pdb *db, const struct store_pdb_limits *l)
         db->cap = STORE_PDB_STATEMENTS_MAX;
     db->max_vm_steps =
         l->max_vm_steps ? l->max_vm_steps : STORE_PDB_VM_STEPS_DEFAULT;
-    db->call_steps = db->max_vm_steps;
+    *heap = l->heap_bytes ? l->heap_bytes : STORE_PDB_HEAP_DEFAULT;
+    if (*heap > STORE_PDB_HEAP_MAX)
+        *heap = STORE_PDB_HEAP_MAX;
 }
 
 static int open_dirs_and_db(struct store_pdb *db, const char *data_dir,
@@ -343,32 +469,50 @@ static int open_dirs_and_db(struct store_pdb *db, const char *data_dir,
     if (!err)
         err = pdb_path(path, sizeof(path), data_dir, name, "db.sqlite");
     if (!err)
-        err = store__open_db(path, STORE__SYNC_NORMAL, &db->db);
+        err = store__open_db(path, STORE__SYNC_NORMAL, true, &db->db);
     return err;
+}
+
+/* Opens and sets up the connection, db's account current. */
+static int open_conn(struct store_pdb *db, const char *data_dir,
+                     const char *name)
+{
+    struct store__acct *prev = pdb_enter(db);
+    int err = open_dirs_and_db(db, data_dir, name);
+    if (!err)
+        err = set_quota(db);
+    if (!err)
+        err = pdb_functions_register(db);
+    pdb_leave(db, prev);
+    if (err)
+        return err;
+    set_limits(db->db);
+    sqlite3_set_authorizer(db->db, pdb_authorize, db);
+    sqlite3_progress_handler(db->db, PDB_PROGRESS_EVERY, progress, db);
+    db->acct->check = alloc_check;
+    db->acct->check_arg = db;
+    return 0;
 }
 
 int store_pdb_open(const char *data_dir, const char *name,
                    const struct store_pdb_limits *lim, struct store_pdb **out)
 {
+    uint64_t heap;
     if (!data_dir || !out || !name_ok(name))
         return FASTN_ERR_INVAL;
     struct store_pdb *db = calloc(1, sizeof(*db));
     if (!db)
         return FASTN_ERR_NOMEM;
-    apply_limits(db, lim);
+    apply_limits(db, lim, &heap);
     db->saved_changes = -1;
     int err = FASTN_ERR_NOMEM;
     db->stmts = calloc(db->cap, sizeof(*db->stmts));
-    if (!db->stmts)
+    db->acct = store__acct_new(heap);
+    if (!db->stmts || !db->acct)
         goto out_free;
-    err = open_dirs_and_db(db, data_dir, name);
-    if (!err)
-        err = set_quota(db);
+    err = open_conn(db, data_dir, name);
     if (err)
         goto out_free;
-    set_limits(db->db);
-    sqlite3_set_authorizer(db->db, authorize, db);
-    sqlite3_progress_handler(db->db, PROGRESS_EVERY, progress, db);
     *out = db;
     return 0;
 out_free:
@@ -380,9 +524,15 @@ void store_pdb_close(struct store_pdb *db)
 {
     if (!db)
         return;
+    struct store__acct *prev = db->acct ? pdb_enter(db) : NULL;
+    if (db->acct)
+        db->acct->trusted = true; /* closing never fails for memory */
     for (unsigned i = 0; db->stmts && i < db->cap; i++)
         sqlite3_finalize(db->stmts[i].st);
     sqlite3_close_v2(db->db); /* rolls back an open transaction */
+    if (db->acct)
+        store__acct_leave(prev);
+    store__acct_close(db->acct);
     free(db->stmts);
     free(db);
 }
@@ -409,370 +559,71 @@ int store_pdb_destroy(const char *data_dir, const char *name)
     return 0;
 }
 
-/* --- statements --- */
+/* --- the host's own statements --- */
 
-static struct pdb_stmt *lookup(struct store_pdb *db, int32_t h)
-{
-    if (!db || h <= 0)
-        return NULL;
-    struct pdb_stmt *s = &db->stmts[(uint32_t)(h - 1) % db->cap];
-    return s->st && s->handle == h ? s : NULL;
-}
+static const int host_off[] = {SQLITE_DBCONFIG_ENABLE_TRIGGER,
+                               SQLITE_DBCONFIG_ENABLE_FKEY,
+                               SQLITE_DBCONFIG_ENABLE_VIEW};
 
-/* The handle for slot i: (gen * cap + i + 1), kept within int32. */
-static int32_t new_handle(struct store_pdb *db, unsigned i)
+sqlite3 *store__pdb_host_begin(struct store_pdb *db, bool writes,
+                               struct store__host *h)
 {
-    db->gen++;
-    if ((uint64_t)db->gen * db->cap + i + 1 > INT32_MAX)
-        db->gen = 0;
-    return (int32_t)(db->gen * db->cap + i + 1);
-}
-
-static int check_sql(struct store_pdb *db, const char *sql, size_t len)
-{
-    if (!sql && len)
-        return fail(db, FASTN_ERR_INVAL, "no SQL text");
-    if (len > STORE_PDB_SQL_MAX)
-        return fail(db, FASTN_ERR_TOO_LARGE, "SQL text too long");
-    if (len && memchr(sql, '\0', len))
-        return fail(db, FASTN_ERR_INVAL, "NUL byte inside SQL text");
-    return 0;
-}
-
-/* True when the rest of the SQL is only blanks, semicolons and comments. */
-static bool only_blanks(const char *p, const char *end)
-{
-    while (p < end) {
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
-            *p == ';') {
-            p++;
-        } else if (end - p >= 2 && p[0] == '-' && p[1] == '-') {
-            while (p < end && *p != '\n')
-                p++;
-        } else if (end - p >= 2 && p[0] == '/' && p[1] == '*') {
-            p += 2;
-            while (end - p >= 2 && !(p[0] == '*' && p[1] == '/'))
-                p++;
-            p = end - p >= 2 ? p + 2 : end;
-        } else {
-            return false;
-        }
+    *h = (struct store__host){.db = db, .call = db->call};
+    h->prev = pdb_enter(db);
+    db->acct->trusted = true;
+    db->saved_rowid = sqlite3_last_insert_rowid(db->db);
+    if (db->saved_changes < 0)
+        db->saved_changes = sqlite3_changes(db->db);
+    db->trusted = true;
+    db->call = (struct pdb_call){0};
+    /* only for writes (reads fire no trigger or foreign key action, and
+     * the authorizer refuses view code), and only what is on is turned
+     * off: a change makes SQLite prepare the plugin's statements again at
+     * their next step (~30 us each) */
+    for (size_t i = 0; writes && i < sizeof(host_off) / sizeof(host_off[0]);
+         i++) {
+        int on = 0;
+        sqlite3_db_config(db->db, host_off[i], -1, &on);
+        if (on &&
+            sqlite3_db_config(db->db, host_off[i], 0, (int *)NULL) == SQLITE_OK)
+            h->off |= 1u << i;
     }
-    return true;
+    return db->db;
 }
 
-int store_pdb_prepare(struct store_pdb *db, const char *sql, size_t len)
+void store__pdb_host_end(struct store__host *h)
 {
-    sqlite3_stmt *st = NULL;
-    const char *tail = NULL;
-    unsigned i;
-    if (!db)
-        return FASTN_ERR_INVAL;
-    int err = check_sql(db, sql, len);
-    if (err)
-        return err;
-    for (i = 0; i < db->cap && db->stmts[i].st; i++)
-        ;
-    if (i == db->cap)
-        return fail(db, FASTN_ERR_PLUGIN_LIMIT,
-                    "too many open statements: finalize some");
-    db->deny_reason = NULL;
-    int rc = sqlite3_prepare_v3(db->db, len ? sql : "", (int)len,
-                                SQLITE_PREPARE_PERSISTENT, &st, &tail);
-    if (rc != SQLITE_OK)
-        return sql_fail(db, rc);
-    if (!st)
-        return fail(db, FASTN_ERR_INVAL, "no SQL statement");
-    if (tail && !only_blanks(tail, sql + len)) {
-        sqlite3_finalize(st);
-        return fail(db, FASTN_ERR_INVAL,
-                    "prepare takes one statement; use exec for several");
-    }
-    db->stmts[i] = (struct pdb_stmt){st, new_handle(db, i), false};
-    db->open++;
-    return db->stmts[i].handle;
-}
-
-int store_pdb_finalize(struct store_pdb *db, int32_t h)
-{
-    struct pdb_stmt *s = lookup(db, h);
-    if (!s)
-        return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    sqlite3_finalize(s->st);
-    *s = (struct pdb_stmt){0};
-    db->open--;
-    return 0;
-}
-
-int store_pdb_reset(struct store_pdb *db, int32_t h)
-{
-    struct pdb_stmt *s = lookup(db, h);
-    if (!s)
-        return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    s->has_row = false;
-    sqlite3_reset(s->st); /* its return repeats the last step's error */
-    return 0;
-}
-
-int store_pdb_step(struct store_pdb *db, int32_t h)
-{
-    struct pdb_stmt *s = lookup(db, h);
-    if (!s)
-        return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    db->vm_steps = 0;
-    db->deny_reason = NULL;
-    db->saved_changes = -1;
-    int rc = sqlite3_step(s->st);
-    s->has_row = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    int err = sql_fail(db, rc);
-    sqlite3_reset(s->st);
-    return err;
-}
-
-uint64_t store_pdb_last_steps(const struct store_pdb *db)
-{
-    return db ? db->vm_steps : 0;
-}
-
-void store_pdb_step_limit(struct store_pdb *db, uint64_t steps)
-{
-    if (db)
-        db->call_steps = steps < db->max_vm_steps ? steps : db->max_vm_steps;
-}
-
-int store_pdb_exec(struct store_pdb *db, const char *sql, size_t len)
-{
-    if (!db)
-        return FASTN_ERR_INVAL;
-    int err = check_sql(db, sql, len);
-    if (err)
-        return err;
-    char *copy = malloc(len + 1); /* sqlite3_exec wants a NUL */
-    if (!copy)
-        return FASTN_ERR_NOMEM;
-    if (len)
-        memcpy(copy, sql, len);
-    copy[len] = '\0';
-    db->vm_steps = 0;
-    db->deny_reason = NULL;
-    db->saved_changes = -1;
-    int rc = sqlite3_exec(db->db, copy, NULL, NULL, NULL);
-    free(copy);
-    return rc == SQLITE_OK ? 0 : sql_fail(db, rc);
-}
-
-/* --- bindings --- */
-
-/* Finds h for binding: a statement mid-way through its rows must be reset
- * first (SQLite would call it misuse). */
-static int bind_target(struct store_pdb *db, int32_t h, int idx,
-                       struct pdb_stmt **out)
-{
-    struct pdb_stmt *s = lookup(db, h);
-    if (!s)
-        return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    if (sqlite3_stmt_busy(s->st))
-        return fail(db, FASTN_ERR_INVAL, "reset the statement before binding");
-    if (idx < 1 || idx > sqlite3_bind_parameter_count(s->st))
-        return fail(db, FASTN_ERR_INVAL, "no such parameter index");
-    *out = s;
-    return 0;
-}
-
-static int bind_done(struct store_pdb *db, int rc)
-{
-    return rc == SQLITE_OK ? 0 : sql_fail(db, rc);
-}
-
-int store_pdb_bind_null(struct store_pdb *db, int32_t h, int idx)
-{
-    struct pdb_stmt *s;
-    int err = bind_target(db, h, idx, &s);
-    return err ? err : bind_done(db, sqlite3_bind_null(s->st, idx));
-}
-
-int store_pdb_bind_int64(struct store_pdb *db, int32_t h, int idx, int64_t v)
-{
-    struct pdb_stmt *s;
-    int err = bind_target(db, h, idx, &s);
-    return err ? err : bind_done(db, sqlite3_bind_int64(s->st, idx, v));
-}
-
-int store_pdb_bind_double(struct store_pdb *db, int32_t h, int idx, double v)
-{
-    struct pdb_stmt *s;
-    int err = bind_target(db, h, idx, &s);
-    return err ? err : bind_done(db, sqlite3_bind_double(s->st, idx, v));
-}
-
-/* bind_target, then checks a text or blob value of n bytes at p. */
-static int bind_value_target(struct store_pdb *db, int32_t h, int idx,
-                             const void *p, size_t n, const char *missing,
-                             struct pdb_stmt **s)
-{
-    int err = bind_target(db, h, idx, s);
-    if (err)
-        return err;
-    if (n > STORE_PDB_VALUE_MAX)
-        return fail(db, FASTN_ERR_TOO_LARGE, "value too long");
-    if (!p && n)
-        return fail(db, FASTN_ERR_INVAL, missing);
-    return 0;
-}
-
-/* Text and blob values are copied (SQLITE_TRANSIENT): the plugin's memory
- * may move or change once the call returns. */
-int store_pdb_bind_text(struct store_pdb *db, int32_t h, int idx, const void *p,
-                        size_t n)
-{
-    struct pdb_stmt *s;
-    int err = bind_value_target(db, h, idx, p, n, "no text", &s);
-    if (err)
-        return err;
-    return bind_done(db, sqlite3_bind_text(s->st, idx, n ? p : "", (int)n,
-                                           SQLITE_TRANSIENT));
-}
-
-int store_pdb_bind_blob(struct store_pdb *db, int32_t h, int idx, const void *p,
-                        size_t n)
-{
-    struct pdb_stmt *s;
-    int err = bind_value_target(db, h, idx, p, n, "no blob", &s);
-    if (err)
-        return err;
-    if (n == 0)
-        return bind_done(db, sqlite3_bind_zeroblob(s->st, idx, 0));
-    return bind_done(
-        db, sqlite3_bind_blob(s->st, idx, p, (int)n, SQLITE_TRANSIENT));
-}
-
-/* --- columns --- */
-
-int store_pdb_column_count(struct store_pdb *db, int32_t h)
-{
-    struct pdb_stmt *s = lookup(db, h);
-    return s ? sqlite3_column_count(s->st) : FASTN_ERR_PLUGIN_BAD_HANDLE;
-}
-
-/* Finds h's current row and checks col. */
-static int row_target(struct store_pdb *db, int32_t h, int col,
-                      struct pdb_stmt **out)
-{
-    struct pdb_stmt *s = lookup(db, h);
-    if (!s)
-        return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    if (!s->has_row)
-        return fail(db, FASTN_ERR_INVAL, "no current row: step first");
-    if (col < 0 || col >= sqlite3_column_count(s->st))
-        return fail(db, FASTN_ERR_INVAL, "no such column");
-    *out = s;
-    return 0;
-}
-
-int store_pdb_column_type(struct store_pdb *db, int32_t h, int col)
-{
-    struct pdb_stmt *s;
-    int err = row_target(db, h, col, &s);
-    return err ? err : sqlite3_column_type(s->st, col);
-}
-
-int64_t store_pdb_column_int64(struct store_pdb *db, int32_t h, int col)
-{
-    struct pdb_stmt *s;
-    return row_target(db, h, col, &s) ? 0 : sqlite3_column_int64(s->st, col);
-}
-
-double store_pdb_column_double(struct store_pdb *db, int32_t h, int col)
-{
-    struct pdb_stmt *s;
-    return row_target(db, h, col, &s) ? 0.0 : sqlite3_column_double(s->st, col);
-}
-
-int store_pdb_column_bytes(struct store_pdb *db, int32_t h, int col,
-                           const uint8_t **p, size_t *n)
-{
-    struct pdb_stmt *s;
-    int err = row_target(db, h, col, &s);
-    if (err)
-        return err;
-    int type = sqlite3_column_type(s->st, col);
-    const void *v = NULL;
-    if (type == SQLITE_BLOB)
-        v = sqlite3_column_blob(s->st, col);
-    else if (type != SQLITE_NULL)
-        v = sqlite3_column_text(s->st, col);
-    int len = sqlite3_column_bytes(s->st, col);
-    if (type != SQLITE_NULL && !v && len > 0)
-        return fail(db, FASTN_ERR_NOMEM, "out of memory reading a column");
-    *p = len > 0 ? v : NULL;
-    *n = len > 0 ? (size_t)len : 0;
-    return 0;
+    struct store_pdb *db = h->db;
+    for (size_t i = 0; i < sizeof(host_off) / sizeof(host_off[0]); i++)
+        if (h->off & (1u << i))
+            sqlite3_db_config(db->db, host_off[i], 1, (int *)NULL);
+    sqlite3_set_last_insert_rowid(db->db, db->saved_rowid);
+    db->trusted = false;
+    db->call = h->call;
+    db->acct->trusted = false;
+    pdb_leave(db, h->prev);
 }
 
 /* --- the rest --- */
 
-int store_pdb_changes(struct store_pdb *db)
-{
-    if (!db)
-        return FASTN_ERR_INVAL;
-    return db->saved_changes >= 0 ? db->saved_changes : sqlite3_changes(db->db);
-}
-
-int64_t store_pdb_last_insert_rowid(struct store_pdb *db)
-{
-    return db ? sqlite3_last_insert_rowid(db->db) : 0;
-}
-
-const char *store_pdb_errmsg(struct store_pdb *db)
-{
-    return db ? db->errmsg : "";
-}
-
-int store_pdb_statement_count(const struct store_pdb *db)
-{
-    return db ? (int)db->open : 0;
-}
-
 int store_pdb_event_end(struct store_pdb *db)
 {
+    struct store__host h;
     if (!db)
         return FASTN_ERR_INVAL;
+    struct store__acct *prev = pdb_enter(db);
     for (unsigned i = 0; i < db->cap; i++) {
         if (db->stmts[i].st) {
             sqlite3_reset(db->stmts[i].st);
             db->stmts[i].has_row = false;
         }
     }
+    pdb_leave(db, prev);
     if (sqlite3_get_autocommit(db->db))
         return 0;
-    db->trusted = true;
-    int err = store__exec(db->db, "ROLLBACK");
-    db->trusted = false;
+    int err = store__exec(store__pdb_host_begin(db, false, &h), "ROLLBACK");
+    store__pdb_host_end(&h);
     return err ? err : 1;
-}
-
-sqlite3 *store__pdb_conn(struct store_pdb *db)
-{
-    return db->db;
-}
-
-uint64_t store__pdb_trust(struct store_pdb *db, bool on, uint64_t steps)
-{
-    uint64_t was = db->vm_steps;
-    if (on && !db->trusted) {
-        db->saved_rowid = sqlite3_last_insert_rowid(db->db);
-        if (db->saved_changes < 0)
-            db->saved_changes = sqlite3_changes(db->db);
-    } else if (!on && db->trusted) {
-        sqlite3_set_last_insert_rowid(db->db, db->saved_rowid);
-    }
-    db->trusted = on;
-    db->vm_steps = steps; /* the plugin's count stays as it was */
-    return was;
 }
 
 bool store_pdb_in_transaction(struct store_pdb *db)
@@ -782,22 +633,44 @@ bool store_pdb_in_transaction(struct store_pdb *db)
 
 int store_pdb_size(struct store_pdb *db, uint64_t *bytes)
 {
-    sqlite3_stmt *st = NULL;
+    struct store__host h;
+    int64_t n = 0;
     if (!db || !bytes)
         return FASTN_ERR_INVAL;
-    db->trusted = true;
-    int err = store__prepare(db->db,
-                             "SELECT page_count * page_size FROM "
-                             "pragma_page_count, pragma_page_size",
-                             &st);
-    if (!err) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            *bytes = (uint64_t)sqlite3_column_int64(st, 0);
-        else
-            err = rc == SQLITE_DONE ? FASTN_ERR_STORE : store__err(rc);
-    }
-    sqlite3_finalize(st);
-    db->trusted = false;
+    int err = pragma_int(store__pdb_host_begin(db, false, &h),
+                         "SELECT page_count * page_size FROM "
+                         "pragma_page_count, pragma_page_size",
+                         &n);
+    store__pdb_host_end(&h);
+    if (!err)
+        *bytes = (uint64_t)n;
     return err;
+}
+
+int store_pdb_usage(struct store_pdb *db, struct store_pdb_usage *u)
+{
+    if (!db || !u)
+        return FASTN_ERR_INVAL;
+    *u = (struct store_pdb_usage){
+        .disk_bytes = db->acct->db_bytes + db->acct->wal_bytes,
+        .quota_bytes = db->quota_bytes,
+        .heap_bytes = db->acct->bytes,
+        .heap_peak = db->acct->peak,
+        .heap_limit = db->acct->limit,
+    };
+    return store_pdb_size(db, &u->data_bytes);
+}
+
+uint64_t store_pdb_heap_bytes(const struct store_pdb *db)
+{
+    return db ? db->acct->bytes : 0;
+}
+
+void store_pdb_heap_limit(struct store_pdb *db, uint64_t bytes)
+{
+    if (!db)
+        return;
+    if (!bytes)
+        bytes = STORE_PDB_HEAP_DEFAULT;
+    db->acct->limit = bytes > STORE_PDB_HEAP_MAX ? STORE_PDB_HEAP_MAX : bytes;
 }

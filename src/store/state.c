@@ -116,7 +116,7 @@ int store_open(const char *path, const struct store_options *opts,
         s->opts.quarantine_total_max = STORE_QUARANTINE_TOTAL_DEFAULT;
     if (!s->opts.quarantine_item_max)
         s->opts.quarantine_item_max = STORE_QUARANTINE_ITEM_DEFAULT;
-    int err = store__open_db(path, STORE__SYNC_FULL, &s->db);
+    int err = store__open_db(path, STORE__SYNC_FULL, false, &s->db);
     if (err)
         goto out_free;
     err = migrate(s->db);

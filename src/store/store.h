@@ -12,9 +12,11 @@
  *  - struct store_pdb: $FASTN_HOME/data/NAME/db.sqlite, one plugin's own
  *    database, opened for the plugin host with everything that keeps a
  *    plugin inside it: an authorizer refusing ATTACH, DETACH, the temp
- *    schema, unsafe pragmas and extension loading; a size quota (SQLite's
- *    max_page_count); a cap on the work one call may do; and statements
- *    addressed by small integer handles, as the plugin ABI passes them.
+ *    schema, unsafe pragmas, extension loading and the host's tables; a
+ *    size quota over the database and its write-ahead log; a budget of VM
+ *    steps and time for each call; a limit on the memory SQLite holds for
+ *    it; and statements addressed by small integer handles, as the plugin
+ *    ABI passes them.
  *
  * Durability: every database is in WAL mode, and a call that returned
  * success survives kill -9 of the daemon. state.sqlite also syncs every
@@ -27,7 +29,18 @@
  *
  * Threading: a handle is used by one thread at a time (the daemon's event
  * loop); connections are opened without SQLite's own mutexes. Time is
- * passed in, never read here.
+ * passed in, except the clock a plugin database's call reads to stop at
+ * its deadline.
+ *
+ * Memory: the store installs SQLite's allocator (before SQLite is first
+ * used: nothing else in the process may call sqlite3 first), which
+ * charges what each plugin database's connection holds to that database
+ * and refuses more than its limit. state.sqlite has no limit.
+ *
+ * A full disk: a write that fails because the file system has no room
+ * returns FASTN_ERR_DISK_FULL (never FASTN_ERR_STORE_QUOTA), and changes
+ * nothing: what was stored stays, and the same call succeeds once there
+ * is room again.
  */
 #ifndef FASTN_STORE_STORE_H
 #define FASTN_STORE_STORE_H
@@ -207,11 +220,19 @@ uint64_t store_quarantine_total(const struct store *s);
 struct store_pdb;
 
 struct store_pdb_limits {
-    uint64_t quota_bytes;    /* database size cap; 0: STORE_PDB_QUOTA_DEFAULT */
+    /* What the database's files (the database, its write-ahead log and
+     * journal) may take on disk together; 0: STORE_PDB_QUOTA_DEFAULT. The
+     * pages may take all but 8 of the log's frames; the log, what the
+     * pages leave. */
+    uint64_t quota_bytes;
     unsigned max_statements; /* open statements; 0: the default */
-    /* SQLite VM steps one call (exec or step) may take before it is
-     * stopped with FASTN_ERR_STORE_LIMIT; 0: the default. */
+    /* SQLite VM steps one call (exec, prepare or step) may take before it
+     * is stopped with FASTN_ERR_STORE_LIMIT; 0: the default. */
     uint64_t max_vm_steps;
+    /* Memory SQLite may hold for the database (its cache, schema,
+     * statements, bound values, sorts and temporary tables); past it a
+     * call fails with FASTN_ERR_STORE_MEMORY. 0: STORE_PDB_HEAP_DEFAULT. */
+    uint64_t heap_bytes;
 };
 
 #define STORE_PDB_QUOTA_DEFAULT (16ull << 20)
@@ -219,6 +240,12 @@ struct store_pdb_limits {
 #define STORE_PDB_STATEMENTS_DEFAULT 32
 #define STORE_PDB_STATEMENTS_MAX 256
 #define STORE_PDB_VM_STEPS_DEFAULT 10000000ull
+#define STORE_PDB_HEAP_DEFAULT (16ull << 20)
+#define STORE_PDB_HEAP_MAX (1ull << 30)
+/* Wall time one call may take unless the host says otherwise: half of the
+ * plugin host's default slice, so a call that is stopped at it leaves the
+ * slice room for the rest. */
+#define STORE_PDB_TIME_DEFAULT_NS 5000000ull
 #define STORE_PDB_SQL_MAX 100000       /* bytes of SQL text per call */
 #define STORE_PDB_VALUE_MAX (1u << 20) /* bytes in one string, blob or row */
 
@@ -251,9 +278,14 @@ int store_pdb_destroy(const char *data_dir, const char *name);
  * The calls below take SQL and values from the plugin (sql/p with a byte
  * length, not NUL-terminated; copied before they return) and return 0 or
  * a negative fastn_err:
- *   FASTN_ERR_STORE_DENIED     the authorizer refused the statement
- *   FASTN_ERR_STORE_QUOTA      the database is at its size quota
- *   FASTN_ERR_STORE_LIMIT      the call passed max_vm_steps
+ *   FASTN_ERR_STORE_DENIED     the authorizer refused the statement, or
+ *                              its text names STORE_PDB_RESERVED_PREFIX
+ *   FASTN_ERR_STORE_QUOTA      the database, with its write-ahead log, is
+ *                              at its quota
+ *   FASTN_ERR_DISK_FULL        the file system has no room
+ *   FASTN_ERR_STORE_LIMIT      the call passed its VM steps (budget)
+ *   FASTN_ERR_STORE_TIMEOUT    the call passed its time (budget)
+ *   FASTN_ERR_STORE_MEMORY     SQLite's memory for it passed heap_bytes
  *   FASTN_ERR_STORE_SQL        syntax error, no such table or column, ...
  *   FASTN_ERR_STORE_CONSTRAINT a constraint failed
  *   FASTN_ERR_TOO_LARGE        SQL or a value longer than the limits
@@ -311,12 +343,42 @@ const char *store_pdb_errmsg(struct store_pdb *db);
  * outlives the event. Returns 1 when it rolled back, 0 when there was
  * nothing to undo, or an error. */
 int store_pdb_event_end(struct store_pdb *db);
-/* SQLite VM steps the last exec or step took (counted in blocks of
- * 1000), so the host can charge a plugin for work fuel does not see. */
-uint64_t store_pdb_last_steps(const struct store_pdb *db);
-/* Lowers the VM steps the next exec or step calls may take (never above
- * max_vm_steps), e.g. to what the plugin's fuel can still pay for. */
-void store_pdb_step_limit(struct store_pdb *db, uint64_t steps);
+/*
+ * Each call's budget. Fuel does not run inside the host, so the host sets
+ * what each following exec, prepare or step may take before it calls, and
+ * reads what the call took after (to charge the plugin's fuel):
+ *   steps    SQLite VM steps (0, or above max_vm_steps: max_vm_steps);
+ *            past them the call stops with FASTN_ERR_STORE_LIMIT
+ *   time_ns  time from the call's start (0: STORE_PDB_TIME_DEFAULT_NS):
+ *            the call stops with FASTN_ERR_STORE_TIMEOUT once it has held
+ *            the daemon's thread that long: wall time, less what the
+ *            thread waited for a CPU (/proc/thread-self/schedstat), so a
+ *            system too loaded to run the daemon does not cut calls short,
+ *            while waiting on the disk counts.
+ * SQLite cannot pause a statement and resume it later: a stopped call
+ * undoes its statement (and the transaction may have been rolled back),
+ * so a plugin splits work that needs more. The time is checked every
+ * 100 VM steps, every 256 KiB SQLite allocates and inside the SQL
+ * functions that may take long in one step (LIKE, GLOB, instr, replace,
+ * trim), so a call overruns its time by one step of SQLite's VM at most
+ * (a few ms at most: docs/PLUGIN-ABI.md).
+ */
+struct store_pdb_budget {
+    uint64_t steps;
+    uint64_t time_ns;
+};
+/* Applies b (NULL: the defaults) to every call from now on. */
+void store_pdb_budget_set(struct store_pdb *db,
+                          const struct store_pdb_budget *b);
+
+struct store_pdb_cost {
+    uint64_t steps;       /* VM steps, counted 100 at a time */
+    uint64_t alloc_bytes; /* bytes SQLite allocated (work on values) */
+};
+/* What the last exec, prepare or step took. */
+void store_pdb_last_cost(const struct store_pdb *db,
+                         struct store_pdb_cost *out);
+
 /* Statements open now. */
 int store_pdb_statement_count(const struct store_pdb *db);
 /* The database's size in bytes (pages in use times page size). */
@@ -324,8 +386,28 @@ int store_pdb_size(struct store_pdb *db, uint64_t *bytes);
 /* Whether a transaction is open on db (the plugin's BEGIN, not yet ended). */
 bool store_pdb_in_transaction(struct store_pdb *db);
 
-/* Names the plugin's SQL may not use (the authorizer refuses them with
- * FASTN_ERR_STORE_DENIED): the host's tables in the plugin's database. */
+/* What the database uses of each of its budgets (for `plugin info`, and
+ * the plugin's memory budget, which counts heap_bytes). */
+struct store_pdb_usage {
+    uint64_t disk_bytes;  /* its files now: database, log, journal */
+    uint64_t quota_bytes; /* what they may take */
+    uint64_t data_bytes;  /* pages in use times page size */
+    uint64_t heap_bytes;  /* memory SQLite holds for it now */
+    uint64_t heap_peak;   /* the most it held since it was opened */
+    uint64_t heap_limit;  /* what it may hold */
+};
+/* Fills *u. Errors: FASTN_ERR_INVAL, _STORE* (reading its size). */
+int store_pdb_usage(struct store_pdb *db, struct store_pdb_usage *u);
+/* heap_bytes of store_pdb_usage, without touching the database. */
+uint64_t store_pdb_heap_bytes(const struct store_pdb *db);
+/* Changes what SQLite may hold for db from the next allocation on (0:
+ * STORE_PDB_HEAP_DEFAULT; at most STORE_PDB_HEAP_MAX); nothing held is
+ * taken back, but nothing more is given past it. */
+void store_pdb_heap_limit(struct store_pdb *db, uint64_t bytes);
+
+/* Names the plugin's SQL may not use (refused with FASTN_ERR_STORE_DENIED
+ * wherever the text has them, in any case, and by the authorizer): the
+ * host's tables in the plugin's database. */
 #define STORE_PDB_RESERVED_PREFIX "_fastn_"
 
 /* ---------------------------------------------------------------------- */
@@ -345,9 +427,13 @@ bool store_pdb_in_transaction(struct store_pdb *db);
 #define STORE_OUTBOX_ORIGIN_MAX 128
 
 /* Adds a notification to db's outbox (creating the host's tables on first
- * use). title and body as for store_notify_add. Errors: FASTN_ERR_AGAIN
- * (STORE_OUTBOX_MAX rows wait already), _STORE_QUOTA (the database is at
- * its quota), _INVAL, _TOO_LARGE, _STORE*. */
+ * use). title and body as for store_notify_add. 0 means it is committed,
+ * or will commit with the plugin's open transaction. Errors:
+ * FASTN_ERR_AGAIN (STORE_OUTBOX_MAX rows wait already), _STORE_QUOTA (the
+ * database is at its quota), _DISK_FULL, _INVAL, _TOO_LARGE, _STORE*;
+ * then nothing was added, and an open transaction of the plugin is as it
+ * was (unless SQLite rolled it back, as it does on a full disk or quota
+ * when the transaction cannot go on). */
 int store_outbox_add(struct store_pdb *db, int64_t time_ms, const char *title,
                      const char *body);
 
@@ -369,7 +455,9 @@ int store_outbox_ack(struct store_pdb *db, int64_t id);
 /* Moves at most max rows of db's outbox into s (peek, add_once, ack), as
  * notifications of name. *moved gets how many left the outbox, *more
  * whether rows remain (still waiting, or beyond max). A row s refuses
- * (bad text) is dropped. */
+ * (bad text) is dropped. On an error (e.g. FASTN_ERR_DISK_FULL) the rows
+ * not yet moved stay, and a row added to s but not yet deleted from the
+ * outbox is added once only when moved again: call again later. */
 int store_outbox_move(struct store_pdb *db, struct store *s, const char *name,
                       size_t max, size_t *moved, bool *more);
 

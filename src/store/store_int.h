@@ -35,13 +35,20 @@ enum store__sync {
 };
 
 /* Creates path with mode 0600 when missing (SQLite gives its -wal and -shm
- * files the same mode), opens it without SQLite's mutexes and applies the
- * common settings: WAL with the given sync, defensive mode, no extension
- * loading, untrusted schema, no double-quoted string literals.
- * Errors: FASTN_ERR_IO, _NOMEM, _STORE_CORRUPT, _STORE. */
-int store__open_db(const char *path, enum store__sync sync, sqlite3 **out);
+ * files the same mode), opens it through the "fastn" VFS without SQLite's
+ * mutexes and applies the common settings: WAL with the given sync,
+ * defensive mode, no extension loading, untrusted schema, no double-quoted
+ * string literals, temp_store MEMORY, no mmap. plugin: a plugin database,
+ * opened with its account current, in EXCLUSIVE locking mode (its WAL
+ * index in heap memory, no -shm file).
+ * Errors: FASTN_ERR_IO, _NOMEM, _STORE_CORRUPT, _STORE, _INTERNAL. */
+int store__open_db(const char *path, enum store__sync sync, bool plugin,
+                   sqlite3 **out);
 
-/* Maps an SQLite result code (primary or extended) to a fastn_err. */
+/* Maps an SQLite result code (primary or extended) to a fastn_err: a
+ * SQLITE_FULL or I/O error after the file system ran out of room
+ * (store__fault) is FASTN_ERR_DISK_FULL, another SQLITE_FULL is
+ * FASTN_ERR_STORE_QUOTA. */
 int store__err(int rc);
 
 /* Runs SQL without results on a connection the daemon trusts. */
@@ -60,11 +67,90 @@ int store__quarantine_open(struct store *s);
 /* strdup that returns NULL for NULL. */
 char *store__strdup(const char *s);
 
-/* plugin_db.c, for outbox.c: a plugin database's connection, and the
- * switch that lets the host's own statements on it pass the authorizer
- * and the step limit. Returns the step count before, to restore with
- * store__pdb_trust(db, false, was) when done. */
-sqlite3 *store__pdb_conn(struct store_pdb *db);
-uint64_t store__pdb_trust(struct store_pdb *db, bool on, uint64_t steps);
+/* --- accounts (mem.c, vfs.c): what one plugin database uses ---------- */
+
+/*
+ * SQLite's allocator is process-wide; fastn replaces it (mem.c) with one
+ * that charges every allocation to the account current on the calling
+ * thread (store__acct_enter), as the plugin database's calls set it, and
+ * refuses one past the account's limit (SQLite answers SQLITE_NOMEM).
+ * Each block remembers its account, so it is uncharged from the right
+ * one wherever it is freed. The same account counts the plugin's files
+ * (vfs.c: files opened while it is current are its own): the database,
+ * and the write-ahead log and journal, which may grow only while the
+ * database's pages (as of its last commit, or the log's transaction) and
+ * the log together stay within quota.
+ * An account lives until its owner has closed it and its last block and
+ * file are gone. With no account current (state.sqlite), nothing is
+ * charged or limited.
+ */
+struct store__acct {
+    uint64_t bytes;      /* heap held now (blocks and their headers) */
+    uint64_t peak;       /* the most it held */
+    uint64_t limit;      /* heap it may hold; 0: none */
+    uint64_t refs;       /* live blocks and open files */
+    bool closed;         /* its owner is gone: freed with the last ref */
+    bool trusted;        /* the host's own statements: charged, never refused */
+    bool refused;        /* an allocation was refused for the limit */
+    bool stopping;       /* check said stop: allocations are refused */
+    uint64_t allocated;  /* bytes allocated since store__acct_work_reset */
+    uint64_t next_check; /* allocated at which check is called next */
+    /* Called every STORE__CHECK_BYTES allocated (the call's clock); false
+     * stops the call: allocations are refused until the next reset. */
+    bool (*check)(void *arg);
+    void *check_arg;
+    /* files (vfs.c) */
+    uint64_t db_bytes;  /* the database file */
+    uint64_t wal_bytes; /* -wal and -journal */
+    uint64_t quota;     /* pages and log together; 0: no limit */
+    uint32_t page_size; /* 0: not known yet (no limit either) */
+    uint32_t db_pages;  /* the database's pages as of its last commit */
+    uint32_t txn_pages; /* the highest page the open transaction logged */
+    uint64_t wal_live;  /* where the log's committed frames end */
+};
+
+#define STORE__CHECK_BYTES (256u << 10)
+
+/* Once per process, before any other SQLite call: installs the allocator
+ * and registers the "fastn" VFS. accounted: the caller needs accounts
+ * (a plugin database). Errors: FASTN_ERR_INTERNAL (SQLite could not be
+ * set up, or was set up before the store could install its allocator and
+ * accounted was asked for). */
+int store__init(bool accounted);
+/* A new account with that heap limit (0: none). NULL when out of memory. */
+struct store__acct *store__acct_new(uint64_t limit);
+/* Its owner is done with it; freed once nothing is charged to it. NULL
+ * does nothing. */
+void store__acct_close(struct store__acct *a);
+/* Makes a the account charged on this thread (NULL: none); returns the
+ * one before, to restore with store__acct_leave. */
+struct store__acct *store__acct_enter(struct store__acct *a);
+void store__acct_leave(struct store__acct *prev);
+/* Starts a call's count of allocated bytes; clears refused and stopping. */
+void store__acct_work_reset(struct store__acct *a);
+/* For vfs.c: an open file holds a reference too; the current account. */
+void store__acct_ref(struct store__acct *a);
+void store__acct_unref(struct store__acct *a);
+struct store__acct *store__acct_current(void);
+
+/* The VFS every store connection uses (vfs.c): the system's, which also
+ * counts an account's files, holds its pages and log within quota, refuses
+ * temporary files while an account is current (temp_store is MEMORY: none
+ * should be asked for, none may land outside the home), and notes why the
+ * last write failed. */
+#define STORE__VFS "fastn"
+int store__vfs_register(void);
+
+enum store__fault {
+    STORE__FAULT_NONE,
+    STORE__FAULT_DISK_FULL, /* no room: ENOSPC, EDQUOT, EFBIG */
+    STORE__FAULT_QUOTA,     /* pages and log would pass the quota */
+    STORE__FAULT_TEMP,      /* a temporary file was asked for and refused */
+};
+/* Why the last write on this thread failed. A write to the daemon's own
+ * files that succeeds clears it; for a plugin's, only
+ * store__fault_clear (at each call) does. */
+enum store__fault store__fault(void);
+void store__fault_clear(void);
 
 #endif

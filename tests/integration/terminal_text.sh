@@ -14,7 +14,6 @@ TEXT=$TOP/$BUILD/tests/plugins/text.wasm
 [ -f "$TEXT" ] && [ -f "$CHAT" ] ||
     skip "plugins not built (no wasm32-wasi toolchain)"
 has_jq || skip "jq is missing"
-command -v script >/dev/null || skip "script (util-linux) is missing"
 
 # clean TEXT: no raw control byte but newline, no C1 (raw or UTF-8), no
 # bidi override or isolate, valid UTF-8
@@ -22,9 +21,10 @@ clean() {
     ! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]\|\xe2\x80[\xaa-\xae]\|\xe2\x81[\xa6-\xa9]' <<<"$1" &&
         iconv -f UTF-8 -t UTF-8 <<<"$1" >/dev/null 2>&1
 }
-# on_tty CMD...: CMD's output as a terminal shows it (a pty; no CR added)
+# on_tty CMD...: CMD's output as a terminal shows it (a raw pty: no CR
+# added), whatever runs this test (tests/integration/on_tty.c)
 on_tty() {
-    ARGS="$(printf '%q ' "$@")" script -qec 'stty -onlcr; eval "$ARGS"' /dev/null
+    "$TOP/$BUILD/tests/integration/on_tty" "$@"
 }
 
 chat_pair
@@ -39,7 +39,7 @@ out=$(on_tty "$FASTN_BIN_CLI" --home "$A" --no-autostart plugin call \
     hostile-text say "$evil")
 clean "$out" || fail "raw bytes reached the terminal: $(od -c <<<"$out")"
 [ "$out" = 'a\x1b[2J\x1b]0;pwned\x07\u009b1m\u202eb\x9b\xff' ] ||
-    fail "reply on a terminal: $out"
+    fail "reply on a terminal: $out ($(od -An -c <<<"$out" | tr -s " " | head -c 400))"
 valid=$'a\e[2J\xc2\x9b\xe2\x80\xaeb'
 [ "$(fa plugin call hostile-text say "$valid" --json | jq -r .result)" = "$valid" ] ||
     fail "--json reply is not exact"
