@@ -322,14 +322,19 @@ static int x_call_reply(struct host_instance *in, const wval *a, wval *r)
 /* --- SQL ---------------------------------------------------------------- */
 
 /* Lets the next SQL call take only the steps the event can still pay
- * for, and STORE_PDB_TIME_DEFAULT_NS of time: SQL cannot be suspended
- * mid-call, so a call that needs more fails (FASTN_ERR_STORE_TIMEOUT)
- * and the loop is held by one call for about that long at most. */
+ * for, STORE_PDB_TIME_DEFAULT_NS of time or what the slice has left of
+ * slice_ms when that is less, and the memory the plugin's budget leaves:
+ * SQL cannot be suspended mid-call, so a call that needs more fails
+ * (FASTN_ERR_STORE_LIMIT, _TIMEOUT, _MEMORY), the loop is held by one
+ * call for a few ms at most, and never long enough to end the instance
+ * for time. */
 static void sql_limit(struct host_instance *in)
 {
     uint64_t fuel = fastn_wasm_fuel_get(in->wasm) + in->budget;
-    struct store_pdb_budget b = {.steps = fuel / PLUGIN_SQL_STEP_FUEL + 1000};
+    struct store_pdb_budget b = {.steps = fuel / PLUGIN_SQL_STEP_FUEL + 1000,
+                                 .time_ns = host_slice_sql_ns(in)};
     store_pdb_budget_set(in->db, &b);
+    host_memory_sqlite_room(in);
 }
 
 /* Charges the SQLite work of the call just made: its VM steps, and the
@@ -337,6 +342,7 @@ static void sql_limit(struct host_instance *in)
 static int sql_charge(struct host_instance *in, int rc, wval *r)
 {
     struct store_pdb_cost c;
+    host_slice_sql_end(in);
     store_pdb_last_cost(in->db, &c);
     int err = charge(in, c.steps * PLUGIN_SQL_STEP_FUEL +
                              c.alloc_bytes / PLUGIN_BYTES_PER_FUEL);
@@ -391,6 +397,7 @@ static int x_sql_bind_text(struct host_instance *in, const wval *a, wval *r)
     int err = span(in, "sql_bind_text", a[2].u32, a[3].u32, &p);
     if (err)
         return err;
+    host_memory_sqlite_room(in);
     return ret32(r,
                  store_pdb_bind_text(in->db, a[0].i32, a[1].i32, p, a[3].u32));
 }
@@ -401,6 +408,7 @@ static int x_sql_bind_blob(struct host_instance *in, const wval *a, wval *r)
     int err = span(in, "sql_bind_blob", a[2].u32, a[3].u32, &p);
     if (err)
         return err;
+    host_memory_sqlite_room(in);
     return ret32(r,
                  store_pdb_bind_blob(in->db, a[0].i32, a[1].i32, p, a[3].u32));
 }

@@ -114,6 +114,11 @@ struct host_instance {
     /* the slice being run (host_instance_slice), in host clock ns */
     uint64_t slice_start;
     bool slice_over; /* past its time target: it ends at the next chunk */
+    /* how long SQL calls ran past the time they were given in it (the
+     * store stops a call within a step of SQLite's VM, which may be
+     * heavy): not counted against slice_ms, up to slice_ms */
+    uint64_t slice_excused;
+    uint64_t sql_start, sql_time; /* the SQL call being run: its clock */
 
     struct host_stream *streams;
     unsigned n_streams, cap_streams;
@@ -255,6 +260,15 @@ bool host_memory_admits(const struct host_instance *in, uint64_t more);
  * opened, a timer) fit in its budget with what it holds by its own doing
  * (all but the events queued for it). */
 bool host_memory_allows(const struct host_instance *in, uint64_t more);
+/* Lets in's database hold, from its next allocation on, what the budget
+ * leaves after the rest it holds by its own doing (linear memory, tables
+ * and globals, the host's buffers but the router's send queues, which
+ * only the slice's end counts: a look-up per stream), and at most
+ * STORE_PDB_HEAP_DEFAULT (what SQLite holds is freed in calls that
+ * cannot be cut short: finalize, reset): an SQL call past it fails with
+ * FASTN_ERR_STORE_MEMORY, the plugin's to handle. Called before each SQL
+ * call that may allocate. */
+void host_memory_sqlite_room(struct host_instance *in);
 /* "memory: ... past its budget (parts)" for the failure record. */
 void host_memory_why(const struct host_instance *in, char *why, size_t len);
 /* The engine limits for an instance of p under a memory budget. */
@@ -272,13 +286,25 @@ void host_slice_begin(struct host_instance *in, uint64_t now);
 /* Reads the clock (into *now, when not NULL) and checks the time the
  * current slice has run: past its target it is marked over
  * (in->slice_over: it ends at the next chunk); past slice_ms of wall
- * time, with the thread on a CPU for slice_ms of it, returns
- * FASTN_ERR_PLUGIN_TIMEOUT (the instance is to end). */
+ * time, with the thread on a CPU for slice_ms of it (both less
+ * in->slice_excused), returns FASTN_ERR_PLUGIN_TIMEOUT (the instance is
+ * to end). */
 int host_slice_time(struct host_instance *in, uint64_t *now);
 /* host_slice_time after an import: a slice newly over its target also
  * stops at the next metering point (the chunk's fuel goes back to the
  * event's budget; the next slice resumes it). */
 int host_slice_check(struct host_instance *in);
+/* The time the next SQL call of in may take (store_pdb_budget.time_ns):
+ * STORE_PDB_TIME_DEFAULT_NS, or less when the slice has less left of
+ * slice_ms (less a margin), so that an SQL call fails with
+ * FASTN_ERR_STORE_TIMEOUT before its slice could end the instance with
+ * FASTN_ERR_PLUGIN_TIMEOUT. At least 1. Reads the clock for
+ * host_slice_sql_end. */
+uint64_t host_slice_sql_ns(struct host_instance *in);
+/* After that SQL call: what it ran past the time it was given is the
+ * store's overrun (one step of SQLite's VM), not counted against
+ * slice_ms (in all, at most slice_ms more in a slice). */
+void host_slice_sql_end(struct host_instance *in);
 /* Takes a slice that ran from host clock `start` to `now` from p's CPU
  * budget, and records it (and the fuel it used) in p's usage. */
 void host_cpu_charge(struct host_plugin *p, uint64_t start, uint64_t now,

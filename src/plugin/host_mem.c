@@ -9,7 +9,10 @@
  * queued in the router's send queue, its tables of streams, calls and
  * timers) and its SQLite (the heap of its database connection). The
  * engine and the store account for their own parts; engine_bytes() and
- * sqlite_bytes() are the only places that ask them.
+ * sqlite_bytes() are the only places that ask them. The database is
+ * given what the budget leaves after the rest (host_memory_sqlite_room,
+ * before each SQL call): SQL past it fails with FASTN_ERR_STORE_MEMORY,
+ * an answer the plugin may handle, not an end.
  *
  * Who pays for going past it: the plugin, when it was the plugin's doing
  * (a write, a stream opened, a timer set: the import traps with
@@ -33,11 +36,11 @@ static void engine_bytes(const struct host_instance *in, uint64_t *linear,
     *other = 0;
 }
 
-/* The SQLite heap of its database connection. */
+/* The SQLite heap of its database connection: everything SQLite holds
+ * for it (cache, schema, statements, bound values, sorts). */
 static uint64_t sqlite_bytes(const struct host_instance *in)
 {
-    (void)in;
-    return 0;
+    return store_pdb_heap_bytes(in->db);
 }
 
 uint64_t host_event_bytes(const struct host_event *ev)
@@ -52,8 +55,10 @@ static uint64_t queued_bytes(const struct host_instance *in)
            (uint64_t)in->n_events * sizeof(struct host_event);
 }
 
-/* The host's buffers for the instance. */
-static uint64_t host_bytes(const struct host_instance *in)
+/* The host's buffers for the instance; with `router`, the bytes it
+ * wrote that the router's send queues still hold too (a look-up per
+ * stream). */
+static uint64_t host_bytes(const struct host_instance *in, bool router)
 {
     const struct plugin_host *h = in->p->h;
     uint64_t n = sizeof(*in) + queued_bytes(in) + in->held_bytes +
@@ -65,7 +70,7 @@ static uint64_t host_bytes(const struct host_instance *in)
     for (unsigned i = 0; i < in->n_streams; i++) {
         const struct host_stream *s = &in->streams[i];
         n += s->pending.cap;
-        if (s->id && !s->gone && h->ops->stream_queued)
+        if (router && s->id && !s->gone && h->ops->stream_queued)
             n += h->ops->stream_queued(h->ops_arg, s->id);
     }
     return n;
@@ -76,7 +81,7 @@ uint64_t host_memory(const struct host_instance *in, struct plugin_memory *m)
     struct plugin_memory x;
 
     engine_bytes(in, &x.linear, &x.engine);
-    x.host = host_bytes(in);
+    x.host = host_bytes(in, true);
     x.sqlite = sqlite_bytes(in);
     x.budget = in->mem_budget;
     if (m)
@@ -92,6 +97,21 @@ bool host_memory_admits(const struct host_instance *in, uint64_t more)
 bool host_memory_allows(const struct host_instance *in, uint64_t more)
 {
     return host_memory(in, NULL) - queued_bytes(in) + more <= in->mem_budget;
+}
+
+void host_memory_sqlite_room(struct host_instance *in)
+{
+    uint64_t linear, engine, other, room;
+
+    if (!in->db)
+        return;
+    engine_bytes(in, &linear, &engine);
+    other = linear + engine + host_bytes(in, false) - queued_bytes(in);
+    room = other < in->mem_budget ? in->mem_budget - other : 0;
+    if (room > STORE_PDB_HEAP_DEFAULT)
+        room = STORE_PDB_HEAP_DEFAULT;
+    /* 0 would be the store's default: 1 byte refuses every allocation */
+    store_pdb_heap_limit(in->db, room ? room : 1);
 }
 
 void host_memory_why(const struct host_instance *in, char *why, size_t len)

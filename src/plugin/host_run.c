@@ -262,8 +262,11 @@ static void find_exports(struct host_instance *in)
 static int open_db(struct host_instance *in, char *why, size_t whylen)
 {
     const struct plugin_manifest *m = &in->p->m;
+    /* its memory: the whole budget for now; each SQL call is given what
+     * the rest leaves (host_memory_sqlite_room) */
     struct store_pdb_limits lim = {.quota_bytes = m->storage_quota,
-                                   .max_statements = m->limits.statements};
+                                   .max_statements = m->limits.statements,
+                                   .heap_bytes = in->mem_budget};
     int err;
 
     /* notify needs it too: notifications wait in its outbox */

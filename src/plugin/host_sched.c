@@ -10,13 +10,17 @@
  * for a while: at the start of a slice, between chunks of fuel and after
  * imports. The thread's CPU clock costs a system call (microseconds on a
  * virtual machine), so it is read only every CPU_MARK_MS at a slice's
- * start, and again when a slice has run past slice_ms, to tell a plugin
- * that kept the CPU busy from a daemon the system did not run.
+ * start, again when a slice has run past slice_ms, to tell a plugin
+ * that kept the CPU busy from a daemon the system did not run, and
+ * before an SQL call late in a slice (host_slice_sql_ns: the time the
+ * call may take is what the slice has left).
  *
  * Invariants: an instance is given a slice only when its plugin's CPU
  * bucket is positive; a run starts no slice after PLUGIN_RUN_MS, so one
  * loop iteration holds the loop for at most PLUGIN_RUN_MS plus one slice
- * (itself at most slice_ms).
+ * (itself at most slice_ms, and what SQL calls in it ran past the time
+ * they were given: the store stops a call within one step of SQLite's
+ * VM, so that is a few ms; slice_ms at most).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,10 +29,14 @@
 
 #include "fastn/err.h"
 #include "plugin/host_int.h"
+#include "store/store.h"
 #include "util/log.h"
 
 #define MS 1000000ull /* ns */
 #define CPU_MARK_MS 5 /* the CPU clock is read at most this often */
+/* What an SQL call's time leaves of the slice's bound: the store stops a
+ * call within a step of SQLite's VM past its time, this covers that */
+#define SQL_MARGIN_NS (1 * MS)
 #define CALL_TIMEOUT_TEXT "the plugin did not answer within 30 s"
 
 uint64_t host_now_ns(void)
@@ -200,6 +208,7 @@ void host_slice_begin(struct host_instance *in, uint64_t now)
     }
     in->slice_start = now;
     in->slice_over = false;
+    in->slice_excused = 0;
 }
 
 /* Whether the thread was on a CPU for slice_ms in the slice that started
@@ -208,12 +217,58 @@ void host_slice_begin(struct host_instance *in, uint64_t now)
  * loop the system did not run for a while (a loaded machine), or one that
  * waited for the disk, is not the plugin's doing; a plugin that kept it
  * busy that long is, even when it was given only part of a CPU. */
-static bool slice_was_busy(struct plugin_host *h, uint64_t start)
+static uint64_t slice_cpu_ns(struct plugin_host *h, uint64_t start)
 {
     uint64_t cpu = thread_cpu_ns() - h->cpu_mark;
     uint64_t before = start - h->cpu_mark_wall;
 
-    return cpu > before && cpu - before >= (uint64_t)h->lim.slice_ms * MS;
+    return cpu > before ? cpu - before : 0;
+}
+
+static bool slice_was_busy(struct host_instance *in)
+{
+    struct plugin_host *h = in->p->h;
+    return slice_cpu_ns(h, in->slice_start) >=
+           (uint64_t)h->lim.slice_ms * MS + in->slice_excused;
+}
+
+uint64_t host_slice_sql_ns(struct host_instance *in)
+{
+    struct plugin_host *h = in->p->h;
+    uint64_t bound = (uint64_t)h->lim.slice_ms * MS, used = 0, left, margin;
+
+    in->sql_start = host_now_ns();
+    if (in->slice_start) {
+        used = in->sql_start - in->slice_start;
+        /* early in a slice (nearly always: a slice ends at its target)
+         * the wall time says enough; later, the CPU time the bound
+         * counts (a system call) */
+        if (used + STORE_PDB_TIME_DEFAULT_NS + SQL_MARGIN_NS >
+            bound + in->slice_excused)
+            used = slice_cpu_ns(h, in->slice_start);
+        else
+            used = 0;
+        used = used > in->slice_excused ? used - in->slice_excused : 0;
+    }
+    left = used < bound ? bound - used : 0;
+    margin = left / 2 < SQL_MARGIN_NS ? left / 2 : SQL_MARGIN_NS;
+    left -= margin;
+    if (left > STORE_PDB_TIME_DEFAULT_NS)
+        left = STORE_PDB_TIME_DEFAULT_NS;
+    in->sql_time = left ? left : 1; /* 0 would be the store's default */
+    return in->sql_time;
+}
+
+void host_slice_sql_end(struct host_instance *in)
+{
+    uint64_t took = host_now_ns() - in->sql_start;
+    uint64_t most = (uint64_t)in->p->h->lim.slice_ms * MS;
+
+    if (!in->slice_start || took <= in->sql_time)
+        return;
+    in->slice_excused += took - in->sql_time;
+    if (in->slice_excused > most)
+        in->slice_excused = most;
 }
 
 int host_slice_time(struct host_instance *in, uint64_t *now_out)
@@ -226,8 +281,8 @@ int host_slice_time(struct host_instance *in, uint64_t *now_out)
     if (!in->slice_start)
         return 0; /* outside a slice: instantiation, on_stop */
     ran = now - in->slice_start;
-    if (ran >= (uint64_t)h->lim.slice_ms * MS &&
-        slice_was_busy(h, in->slice_start))
+    if (ran >= (uint64_t)h->lim.slice_ms * MS + in->slice_excused &&
+        slice_was_busy(in))
         return FASTN_ERR_PLUGIN_TIMEOUT;
     /* the target, or half the bound when that is shorter */
     if (ran >= PLUGIN_SLICE_TARGET_MS * MS ||

@@ -18,20 +18,22 @@
  * events of one instance never overlap. plugin_host_run() gives each
  * instance with work one slice per round, in turn (the next run goes on
  * from where the last one stopped), and starts no slice (nor an instance
- * whose backoff is over) once the run has held the loop PLUGIN_RUN_MS. A slice delivers the instance's events one
- * after another, in chunks of at most PLUGIN_CHUNK_FUEL of engine fuel,
- * and reads the clock between chunks and after each import: it ends when
- * it has used slice_fuel, or has run PLUGIN_SLICE_TARGET_MS, or the queue
- * is empty. An event that needs more is suspended where it stopped and
- * resumed in the instance's next slice (fastn_wasm_instance_resume), so a
- * busy plugin delays the loop and the other plugins by about one slice,
- * while its event may still use its whole fuel_per_event. An event that
- * uses up fuel_per_event ends the instance; so does a slice that held the
- * loop longer than slice_ms (default 10) of wall time, whatever it called
- * (one import that could not be cut short: FASTN_ERR_PLUGIN_TIMEOUT), as
- * long as it kept the daemon's thread on a CPU for slice_ms of it (a
- * daemon the system did not run, or one that waited for the disk, is not
- * the plugin's doing: that slice just ends).
+ * whose backoff is over) once the run has held the loop PLUGIN_RUN_MS. A slice
+ * delivers the instance's events one after another, in chunks of at most
+ * PLUGIN_CHUNK_FUEL of engine fuel, and reads the clock between chunks and
+ * after each import: it ends when it has used slice_fuel, or has run
+ * PLUGIN_SLICE_TARGET_MS, or the queue is empty. An event that needs more is
+ * suspended where it stopped and resumed in the instance's next slice
+ * (fastn_wasm_instance_resume), so a busy plugin delays the loop and the other
+ * plugins by about one slice, while its event may still use its whole
+ * fuel_per_event. An event that uses up fuel_per_event ends the instance; so
+ * does a slice that held the loop longer than slice_ms (default 10) of wall
+ * time, whatever it called (one import that could not be cut short:
+ * FASTN_ERR_PLUGIN_TIMEOUT), as long as it kept the daemon's thread on a CPU
+ * for slice_ms of it (a daemon the system did not run, or one that waited for
+ * the disk, is not the plugin's doing: that slice just ends). An SQL call
+ * is given the time its slice has left, so it fails with
+ * FASTN_ERR_STORE_TIMEOUT first.
  *
  * CPU budget. Each plugin may take cpu_percent of one core: a bucket of
  * cpu_percent % of cpu_window_ms, refilled at cpu_percent % of real time,
@@ -52,8 +54,10 @@
  * FASTN_ERR_PLUGIN_MEMORY, and it restarts after a backoff. What others
  * send it is refused or waits instead: a stream whose data would take it
  * past the budget is paused, a call refused with FASTN_ERR_BUSY, a new
- * stream refused with FASTN_ERR_PLUGIN_LIMIT. plugin_host_info reports
- * each part.
+ * stream refused with FASTN_ERR_PLUGIN_LIMIT. Its SQLite is given, at
+ * each SQL call, what the budget leaves after the rest: SQL past it fails
+ * with FASTN_ERR_STORE_MEMORY, which the plugin sees and may handle.
+ * plugin_host_info reports each part.
  *
  * Timers are coalesced: every timer due when a run starts fires in that
  * run (earliest first), its on_timer events delivered one after another

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fastn/err.h"
 #include "plugin/plugin.h"
@@ -73,8 +74,10 @@ struct th_node {
     struct th_reply replies[TH_REPLIES];
     int n_replies;
     int wakes, protocol_changes, opens;
-    int refuse_opens; /* ops->stream_open fails at once */
-    int no_read;      /* its host is given no data: a peer that never reads */
+    int refuse_opens;  /* ops->stream_open fails at once */
+    int no_read;       /* its host is given no data: a peer that never reads */
+    int slow_reply_ms; /* ops->call_reply keeps the CPU that long (a host
+                        * operation that cannot be cut short) */
 };
 
 static struct {
@@ -234,6 +237,14 @@ static void th_reply(void *arg, uint64_t call, int status, const uint8_t *p,
     r->len = n < sizeof(r->data) - 1 ? n : sizeof(r->data) - 1;
     memcpy(r->data, p, r->len);
     r->data[r->len] = '\0';
+    if (node->slow_reply_ms) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+        do
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+        while ((t.tv_sec - t0.tv_sec) * 1000000000l + t.tv_nsec - t0.tv_nsec <
+               node->slow_reply_ms * 1000000l);
+    }
 }
 
 static void th_wake(void *arg)
