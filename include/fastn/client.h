@@ -438,6 +438,10 @@ struct fastn_plugin_info {
     uint64_t deferrals;
     uint64_t longest_slice_us; /* the longest it held the loop at once */
     uint64_t db_wal_bytes;     /* its write-ahead log (in its quota) */
+    /* its database, while it runs: its files on disk (what the quota
+     * counts), the most memory SQLite held for it since it started, and
+     * what SQLite may hold for it now (memory_sqlite: what it holds) */
+    uint64_t db_disk_bytes, db_heap_peak, db_heap_limit;
 };
 
 struct fastn_plugin_list {

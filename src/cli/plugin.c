@@ -150,6 +150,10 @@ static void usage_json(const struct fastn_plugin_info *p)
            p->cpu_ns, p->cpu_fuel, p->cpu_budget_ns, p->cpu_window_ms,
            p->deferred ? "true" : "false", p->deferrals, p->longest_slice_us);
     printf(",\"db_wal_bytes\":%" PRIu64, p->db_wal_bytes);
+    printf(",\"database\":{\"disk_bytes\":%" PRIu64 ",\"heap_bytes\":%" PRIu64
+           ",\"heap_peak\":%" PRIu64 ",\"heap_limit\":%" PRIu64 "}",
+           p->db_disk_bytes, p->memory_sqlite, p->db_heap_peak,
+           p->db_heap_limit);
 }
 
 /* What it uses of its budgets, as text lines. */
@@ -173,8 +177,14 @@ static void usage_text(const struct fastn_plugin_info *p)
            p->longest_slice_us / 1000.0);
     if (p->storage_quota)
         printf("%-13s%" PRIu64 " bytes and %" PRIu64
-               " of write-ahead log, quota %" PRIu64 "\n",
-               "storage", p->db_bytes, p->db_wal_bytes, p->storage_quota);
+               " of write-ahead log (%" PRIu64 " on disk), quota %" PRIu64 "\n",
+               "storage", p->db_bytes, p->db_wal_bytes, p->db_disk_bytes,
+               p->storage_quota);
+    if (p->db_heap_limit)
+        printf("%-13smemory %" PRIu64 " KiB (at most %" PRIu64
+               " KiB so far) of %" PRIu64 " KiB\n",
+               "database", p->memory_sqlite >> 10, p->db_heap_peak >> 10,
+               p->db_heap_limit >> 10);
     printf("%-13s%u of %u streams, %u of %u timers\n", "open", p->open_streams,
            p->max_streams, p->armed_timers, p->max_timers);
 }

@@ -155,6 +155,9 @@ static Fastn__PluginUsage *usage_to_pb(struct ipc_reply *r,
     SET_(deferrals, in->deferrals);
     SET_(longest_slice_us, in->longest_slice_ns / 1000);
     SET_(db_wal_bytes, in->db_wal_bytes);
+    SET_(db_disk_bytes, in->db_disk_bytes);
+    SET_(db_heap_peak, in->db_heap_peak);
+    SET_(db_heap_limit, in->db_heap_limit);
 #undef SET_
     return u;
 }

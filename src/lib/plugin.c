@@ -80,6 +80,9 @@ static void usage_convert(const Fastn__PluginUsage *u,
     o->deferrals = u->deferrals;
     o->longest_slice_us = u->longest_slice_us;
     o->db_wal_bytes = u->db_wal_bytes;
+    o->db_disk_bytes = u->db_disk_bytes;
+    o->db_heap_peak = u->db_heap_peak;
+    o->db_heap_limit = u->db_heap_limit;
 }
 
 static int info_convert(const Fastn__PluginInfo *in,

@@ -1156,8 +1156,15 @@ static void fill_info(struct host_plugin *p, struct plugin_info *o)
         return;
     if (in->wasm)
         o->memory_pages = (uint32_t)(fastn_wasm_memory_size(in->wasm) >> 16);
-    if (in->db)
-        store_pdb_size(in->db, &o->db_bytes);
+    if (in->db) {
+        struct store_pdb_usage u;
+        if (store_pdb_usage(in->db, &u) == 0) {
+            o->db_bytes = u.data_bytes;
+            o->db_disk_bytes = u.disk_bytes;
+            o->db_heap_peak = u.heap_peak;
+            o->db_heap_limit = u.heap_limit;
+        }
+    }
     o->open_streams = in->n_streams;
     o->pending_calls = in->n_calls;
     o->armed_timers = in->n_timers;

@@ -314,6 +314,10 @@ struct plugin_info {
     uint64_t deferrals;
     uint64_t longest_slice_ns; /* wall time, since the daemon started */
     uint64_t db_wal_bytes;     /* its database's write-ahead log */
+    /* of the running instance's database: its files on disk (what the
+     * quota counts), the most SQLite held for it since it opened, and
+     * what it may hold now (memory.sqlite is what it holds) */
+    uint64_t db_disk_bytes, db_heap_peak, db_heap_limit;
 };
 /* One plugin's state. Errors: FASTN_ERR_NOT_FOUND. */
 int plugin_host_info(struct plugin_host *h, const char *name,

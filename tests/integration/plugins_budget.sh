@@ -8,11 +8,16 @@
 # A 96-byte module with two tables of 10 million entries (under
 # (memory 1 1)) is refused at its start, and the daemon's peak memory
 # does not grow.
+# A plugin's SQLite is in its memory budget: under plugin-memory-mib = 6,
+# 1 MiB values bound to one statement, and a sort of 700 MB, fail with
+# FASTN_ERR_STORE_MEMORY once the database holds what the budget leaves
+# after its linear memory; the plugin goes on within its budget, `plugin
+# info` shows its database's memory, and the daemon goes on.
 . "$(dirname "$0")/common.bash"
 
 P=$TOP/$BUILD/tests/plugins
 ECHO=$TOP/$BUILD/plugins/echo.wasm
-[ -f "$ECHO" ] && [ -f "$P/busy.wasm" ] ||
+[ -f "$ECHO" ] && [ -f "$P/busy.wasm" ] && [ -f "$P/sqlbomb.wasm" ] ||
     skip "plugins not built (no wasm32-wasi toolchain)"
 has_jq || skip "jq is missing"
 command -v wat2wasm >/dev/null || skip "wat2wasm (wabt) is missing"
@@ -127,3 +132,33 @@ echo "the daemon's peak resident memory: $peak KiB ($peak0 KiB before)"
     fail "the daemon's peak grew by $((peak - peak0)) KiB"
 [ "$(f plugin call echo echo alive)" = alive ] || fail "echo after the tables"
 pass "tables of 10 million entries refused ($(info hostile-tables last_error_text))"
+
+# SQLite within the memory budget
+f plugin disable hostile-busy-01 >/dev/null
+printf 'plugin-memory-mib = 6\nplugin-cpu-percent = 50\n' >>"$H/config"
+sighup "$DAEMON_PID" "$H/stderr.log"
+f plugin install "$P/sqlbomb.wasm" >/dev/null || fail "install sqlbomb"
+sql() { f plugin call hostile-sql "$@" 2>&1; }
+for _ in 1 2 3; do
+    out=$(sql bind)
+    [[ "$out" =~ ^bound=([0-9]+)\ err=-509$ ]] || fail "bind under 6 MiB: $out"
+    [ "${BASH_REMATCH[1]}" -le 5 ] || fail "bound ${BASH_REMATCH[1]} MiB in 6"
+done
+out=$(sql spill)
+[[ "$out" =~ ^err=(-509|-507)$ ]] || fail "the spill under 6 MiB: $out"
+mem=$(f plugin info hostile-sql --json | jq -c '{memory, database, state, last_error_name}')
+echo "hostile-sql after: $mem"
+jq -e '.state == "running" and .last_error_name == "" and
+    .memory.budget == 6291456 and
+    .memory.linear + .memory.tables + .memory.host + .memory.sqlite <= .memory.budget and
+    .database.heap_limit > 0 and
+    .memory.linear + .database.heap_limit <= .memory.budget and
+    .database.heap_peak <= .database.heap_limit and
+    .database.heap_peak >= 1048576 and .database.disk_bytes > 0' \
+    <<<"$mem" >/dev/null || fail "hostile-sql under 6 MiB: $mem"
+f plugin info hostile-sql | grep -q "^database     memory [0-9]* KiB (at most [0-9]* KiB so far) of [0-9]* KiB$" ||
+    fail "info text: $(f plugin info hostile-sql)"
+out=$(sql notify 1)
+[ "$out" = "ok=1 full=0 other=0 last=0" ] || fail "its database after: $out"
+[ "$(f plugin call echo echo alive)" = alive ] || fail "echo after the SQL"
+pass "SQLite within a 6 MiB budget: bind and sort refused for memory, the plugin running ($mem)"
