@@ -1,7 +1,9 @@
 /* Fuzz target: the connection pipeline as a listener sees it from a
  * stranger: multistream-select, then the Noise handshake, fed in chunks.
  * With the first byte odd, a valid negotiation for /noise is prepended so
- * the rest reaches the Noise layer. */
+ * the rest reaches the Noise layer; with its bit 0x40 set, the bytes go
+ * through a lent receive buffer as the swarm reads them (conn_rx_lend),
+ * scribbled over after each read. */
 #include <stdint.h>
 #include <string.h>
 
@@ -11,6 +13,28 @@
 static const char *mux[] = {YAMUX_PROTOCOL_ID};
 static struct identity id;
 static struct noise_local local;
+static uint8_t lent[NOISE_FRAME_MAX + 64];
+
+/* Like conn_feed, through the lent buffer; polls before giving it back. */
+static int feed_lent(struct conn *c, const uint8_t *p, size_t n, int *r)
+{
+    struct conn_event ev;
+    uint8_t *dst;
+    size_t room;
+
+    if (conn_rx_lend(c, lent, sizeof(lent), &dst, &room) != 0)
+        return -1;
+    if (n > room)
+        n = room;
+    memcpy(dst, p, n);
+    conn_rx_commit(c, n);
+    while ((*r = conn_poll(c, &ev, 0)) == 1)
+        ;
+    if (conn_rx_unlend(c) != 0)
+        return -1;
+    memset(lent, 0xa5, sizeof(lent));
+    return (int)n;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,11 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conn_start(c);
     for (size_t off = 0; off < in.len;) {
         size_t n = in.len - off < chunk ? in.len - off : chunk;
-        int k = conn_feed(c, in.data + off, n), r;
+        int r = 0, k = (data[0] & 0x40) ? feed_lent(c, in.data + off, n, &r)
+                                        : conn_feed(c, in.data + off, n);
         if (k <= 0)
             break;
         off += (size_t)k;
-        while ((r = conn_poll(c, &ev, 0)) == 1)
+        while (!(data[0] & 0x40) && (r = conn_poll(c, &ev, 0)) == 1)
             ;
         if (r < 0)
             break;

@@ -53,3 +53,6 @@ install-plugins: $(if $(filter yes,$(WASM_TOOLCHAIN)),$(PLUGIN_WASMS))
 
 # Signatures and index.json of the bundled plugins: src/registry/sign.mk.
 include src/registry/sign.mk
+
+# The files plugin's core library (native and wasm32): plugins/files/lib.
+include plugins/files/lib/module.mk

@@ -2,7 +2,9 @@
 #   make bench-net-core        Noise+yamux throughput of the cores (no sockets)
 #   make bench-net-latency     call latency: cold vs pooled, fastn and js-libp2p
 #   make bench-net-throughput  one stream: fastnd, js-libp2p, OpenSSH, TCP
-#   make bench-net             the last two
+#   make bench-net-hog         memory under 1000 peers that never read
+#   make bench-scale           10,000 peers on one daemon (time, memory, answers)
+#   make bench-net             the latency and throughput ones
 BENCH_NET_CORE := $(BUILD)/bench/net/core_throughput
 $(BENCH_NET_CORE): $(BUILD)/obj/bench/net/core_throughput.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
@@ -19,15 +21,28 @@ $(BENCH_NET_TUNDELAY): $(BUILD)/obj/bench/net/tundelay.o
 	$(CC) $(ALL_LDFLAGS) $^ -o $@
 ALL_EXTRA += $(BENCH_NET_LATENCY) $(BENCH_NET_TUNDELAY)
 
+BENCH_NET_CONNS := $(BUILD)/bench/net/conns
+$(BENCH_NET_CONNS): $(BUILD)/obj/bench/net/conns.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+ALL_EXTRA += $(BENCH_NET_CONNS)
+
 BENCH_NET_TOOLS := $(PROGRAMS) $(BENCH_NET_LATENCY) $(BENCH_NET_TUNDELAY) \
 	$(BUILD)/tests/integration/tcp_tool
 
-.PHONY: bench-net-core bench-net bench-net-latency bench-net-throughput
+.PHONY: bench-net-core bench-net bench-net-latency bench-net-throughput \
+	bench-net-hog bench-scale
 bench-net-core: $(BENCH_NET_CORE)
 	$(BENCH_NET_CORE)
 bench-net-latency: $(BENCH_NET_TOOLS)
 	BUILD=$(BUILD) bash bench/net/latency.sh
 bench-net-throughput: $(BENCH_NET_TOOLS)
 	BUILD=$(BUILD) bash bench/net/throughput.sh
+bench-net-hog: $(BENCH_NET_TOOLS) $(BUILD)/tests/integration/flood_peer \
+		$(BUILD)/tests/integration/net_probe
+	BUILD=$(BUILD) bash bench/net/hog.sh
+bench-scale: $(BENCH_NET_TOOLS) $(BENCH_NET_CONNS) \
+		$(BUILD)/tests/integration/net_probe
+	BUILD=$(BUILD) bash bench/net/scale.sh
 bench-net: bench-net-latency bench-net-throughput
 bench: bench-net-core

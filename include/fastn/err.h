@@ -9,7 +9,7 @@
  *   -1..-99     general         -100..-199  control protocol / ipc
  *   -200..-299  network         -300..-399  WebAssembly engine
  *   -400..-499  plugins         -500..-599  store
- *   -600..-699  registry
+ *   -600..-699  registry        -700..-799  files (content addressing)
  */
 #ifndef FASTN_ERR_H
 #define FASTN_ERR_H
@@ -77,7 +77,7 @@ extern "C" {
     X(FASTN_ERR_NET_DEAD, -211, "the connection stopped answering")            \
     X(FASTN_ERR_NET_MULTIADDR_PROTO, -212,                                     \
       "multiaddr protocol not supported (fastn knows /ip4 /ip6 /dns /dns4 "    \
-      "/dns6 /tcp /p2p /unix)")                                                \
+      "/dns6 /tcp /p2p /p2p-circuit /unix)")                                   \
     X(FASTN_ERR_NET_NEGOTIATION, -213,                                         \
       "protocol negotiation failed: the peer does not speak "                  \
       "multistream-select 1.0")                                                \
@@ -86,6 +86,34 @@ extern "C" {
     X(FASTN_ERR_NET_STREAM_LIMIT, -215,                                        \
       "too many streams on this connection; try again later")                  \
     X(FASTN_ERR_NET_DIAL_SELF, -216, "that PeerID is this daemon's own")       \
+    X(FASTN_ERR_NET_BUSY, -217,                                                \
+      "the peer is busy: it closed the connection before the handshake "       \
+      "(too many connections or handshakes); try again later")                 \
+    /* reachability (relay, hole punching, AutoNAT, DHT, mDNS): -240.. */      \
+    X(FASTN_ERR_NET_BAD_MESSAGE, -240,                                         \
+      "the peer sent a malformed or unexpected message (relay, hole "          \
+      "punching, AutoNAT, DHT or mDNS); that exchange was dropped")            \
+    X(FASTN_ERR_NET_HOLEPUNCH, -241,                                           \
+      "hole punching failed: no address both sides could reach in time; the "  \
+      "connection stays relayed")                                              \
+    X(FASTN_ERR_NET_RELAY_REFUSED, -242,                                       \
+      "the relay refused (no free slot, too many circuits, or not allowed); "  \
+      "another relay may accept")                                              \
+    X(FASTN_ERR_NET_RELAY_NO_RESERVATION, -243,                                \
+      "the peer has no reservation on that relay (it may have moved to "       \
+      "another); look the peer up again")                                      \
+    X(FASTN_ERR_NET_RELAY_LIMIT, -244,                                         \
+      "the relayed connection reached the relay's limit on time or data; a "   \
+      "direct connection is needed for more")                                  \
+    X(FASTN_ERR_NET_RELAY_FAILED, -245,                                        \
+      "the relay could not reach the peer through its reservation; try "       \
+      "again later or through another relay")                                  \
+    X(FASTN_ERR_NET_DIAL_REFUSED, -246,                                        \
+      "the peer refused to dial us back (rate limit or policy); ask another "  \
+      "peer")                                                                  \
+    X(FASTN_ERR_NET_RECORD_INVALID, -247,                                      \
+      "a DHT record failed validation (wrong key, expired or bad "             \
+      "signature); it was not stored")                                         \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \
@@ -218,7 +246,33 @@ extern "C" {
       "the peer has no signed plugin for that protocol")                       \
     X(FASTN_ERR_XFER_REFUSED, -642,                                            \
       "the peer does not serve plugins now (turned off, or busy: try again "   \
-      "later)")
+      "later)")                                                                \
+    /* files (content addressing, plugins/files/lib) */                        \
+    X(FASTN_ERR_FILES_BAD_CID, -700,                                           \
+      "not a valid CID: give one as IPFS prints them (bafy..., bafk... or "    \
+      "Qm...)")                                                                \
+    X(FASTN_ERR_FILES_HASH_MISMATCH, -701,                                     \
+      "a block does not match its CID (altered or corrupted); it was not "     \
+      "kept: fetch it again, from another peer")                               \
+    X(FASTN_ERR_FILES_BAD_DAG, -702,                                           \
+      "malformed dag-pb or UnixFS block: the content is damaged or was not "   \
+      "made by a UnixFS importer")                                             \
+    X(FASTN_ERR_FILES_LOOP, -703,                                              \
+      "the content links back to itself (a loop in its DAG); it was refused")  \
+    X(FASTN_ERR_FILES_BAD_NAME, -704,                                          \
+      "a folder entry has a name that cannot be written safely (empty, . or "  \
+      ".., or with / or NUL in it); nothing was written for it")               \
+    X(FASTN_ERR_FILES_BITSWAP, -705,                                           \
+      "the peer sent a malformed bitswap message")                             \
+    X(FASTN_ERR_FILES_LIMIT, -706,                                             \
+      "over a files limit (a block over 2 MiB, a bitswap message over 4 MiB "  \
+      "or with too many entries, or content deeper or larger than allowed)")   \
+    X(FASTN_ERR_FILES_CODEC, -707,                                             \
+      "the CID's codec or hash function is not supported (fastn files reads "  \
+      "raw and dag-pb blocks hashed with sha2-256)")                           \
+    X(FASTN_ERR_FILES_SIZE_MISMATCH, -708,                                     \
+      "a file's blocks do not add up to the size it declares (damaged "        \
+      "content); it was refused")
 
 /* Marks what libfastn exports (it is built with hidden visibility). */
 #ifndef FASTN_API

@@ -32,7 +32,16 @@ static const char template_text[] =
     "# socket-group = fastn\n"
     "#\n"
     "# log-level = info\n"
+    "# Control connections at once (default: from the file descriptor\n"
+    "# limit, at most 1024; the last sixteenth kept for fastnd's user and\n"
+    "# root), and what one other user may hold:\n"
     "# max-clients = 1024\n"
+    "# max-clients-per-uid = 256\n"
+    "# max-handlers-per-client = 256\n"
+    "# max-handlers-per-uid = 1024\n"
+    "# max-pending-per-uid = 1024\n"
+    "# Seconds a connection may take to send its first request:\n"
+    "# request-timeout = 5\n"
     "# Network listen addresses (repeatable; default /ip4/0.0.0.0/tcp/4004\n"
     "# and /ip6/::/tcp/4004, or a free port when 4004 is taken):\n"
     "# listen = /ip4/0.0.0.0/tcp/4004\n"
@@ -44,6 +53,14 @@ static const char template_text[] =
     "# ping-timeout = 15\n"
     "# handshake-timeout = 10\n"
     "# max-connections = 1024\n"
+    "# Inbound connections upgrading at once, in all and from one address\n"
+    "# (IPv4, or IPv6 /64); streams peers opened, open at once; MiB of\n"
+    "# output waiting in all connections before peers that do not read it\n"
+    "# must wait:\n"
+    "# max-handshakes = 256\n"
+    "# max-handshakes-per-address = 8\n"
+    "# max-inbound-streams = 16384\n"
+    "# max-connection-buffers = 64\n"
     "#\n"
     "# Plugins: the wall time one slice of a plugin may hold the daemon\n"
     "# (ms; past it the plugin is stopped), each plugin's share of one core\n"
@@ -201,6 +218,8 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
          offsetof(struct daemon_config, has_ping_timeout), 1},
         {"handshake-timeout", offsetof(struct daemon_config, handshake_timeout),
          offsetof(struct daemon_config, has_handshake_timeout), 1},
+        {"request-timeout", offsetof(struct daemon_config, request_timeout),
+         offsetof(struct daemon_config, has_request_timeout), 1},
     };
     unsigned long n;
 
@@ -254,9 +273,65 @@ static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
     return false;
 }
 
+/* The swarm's and the control clients' limits: whole numbers in a range.
+ * Returns true when key is one of them (*rc: 0 or FASTN_ERR_INVAL with
+ * *max the top). */
+static bool apply_limit(struct daemon_config *cfg, const char *key,
+                        const char *v, int *rc, unsigned *max)
+{
+    static const struct {
+        const char *key;
+        size_t val, has;
+        unsigned max;
+    } keys[] = {
+        {"max-handshakes", offsetof(struct daemon_config, max_handshakes),
+         offsetof(struct daemon_config, has_max_handshakes), 1000000},
+        {"max-handshakes-per-address",
+         offsetof(struct daemon_config, max_handshakes_per_addr),
+         offsetof(struct daemon_config, has_max_handshakes_per_addr), 1000000},
+        {"max-inbound-streams",
+         offsetof(struct daemon_config, max_inbound_streams),
+         offsetof(struct daemon_config, has_max_inbound_streams), 10000000},
+        {"max-connection-buffers",
+         offsetof(struct daemon_config, max_connection_buffers),
+         offsetof(struct daemon_config, has_max_connection_buffers), 65536},
+        {"max-clients", offsetof(struct daemon_config, max_clients),
+         offsetof(struct daemon_config, has_max_clients), 1000000},
+        {"max-clients-per-uid",
+         offsetof(struct daemon_config, max_clients_per_uid),
+         offsetof(struct daemon_config, has_max_clients_per_uid), 1000000},
+        {"max-handlers-per-client",
+         offsetof(struct daemon_config, max_handlers_per_client),
+         offsetof(struct daemon_config, has_max_handlers_per_client), 1000000},
+        {"max-handlers-per-uid",
+         offsetof(struct daemon_config, max_handlers_per_uid),
+         offsetof(struct daemon_config, has_max_handlers_per_uid), 1000000},
+        {"max-pending-per-uid",
+         offsetof(struct daemon_config, max_pending_per_uid),
+         offsetof(struct daemon_config, has_max_pending_per_uid), 1000000},
+    };
+    unsigned long n;
+
+    *rc = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key))
+            continue;
+        *max = keys[i].max;
+        if (!parse_number(v, keys[i].max, &n) || n == 0) {
+            *rc = FASTN_ERR_INVAL;
+            return true;
+        }
+        *(unsigned *)((char *)cfg + keys[i].val) = (unsigned)n;
+        *(bool *)((char *)cfg + keys[i].has) = true;
+        return true;
+    }
+    return false;
+}
+
 static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
                  char *v)
 {
+    unsigned max = 0;
     struct id_list l = {NULL, NULL, true};
     unsigned long n;
     unsigned id = 0;
@@ -288,6 +363,8 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         return rc ? fail(c, rc, "%s wants a whole number of seconds (%s)", key,
                          "0..86400")
                   : 0;
+    if (apply_limit(cfg, key, v, &rc, &max) || rc)
+        return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max) : 0;
     if (apply_plugin(cfg, c, key, v, &rc))
         return rc;
     if (!strcmp(key, "max-connections")) {
@@ -295,12 +372,6 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
             return fail(c, FASTN_ERR_INVAL, "max-connections wants 1..1000000");
         cfg->max_connections = (unsigned)n;
         cfg->has_max_connections = true;
-        return 0;
-    }
-    if (!strcmp(key, "max-clients")) {
-        if (!parse_number(v, 65536, &n) || n == 0)
-            return fail(c, FASTN_ERR_INVAL, "max-clients wants 1..65536");
-        cfg->max_clients = (unsigned)n;
         return 0;
     }
     log_msg(LOG_WARN, "config", "line %u: unknown key '%s' skipped", c->lineno,

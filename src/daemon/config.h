@@ -9,14 +9,29 @@
  *   socket-group = fastn         group of the socket (so allowed users
  *                                can reach it: it is mode 0660)
  *   log-level    = info
- *   max-clients  = 1024          control connections at once
+ *   max-clients  = 1024          control connections at once (default:
+ *                                from the file descriptor limit)
+ *   max-clients-per-uid = 256    of one user but the owner (a quarter)
+ *   max-handlers-per-client = 256  handlers one process registers
+ *   max-handlers-per-uid = 1024  handlers of one user but the owner
+ *   max-pending-per-uid = 1024   requests of one user but the owner
+ *                                waiting for an answer
+ *   request-timeout = 5          seconds for a connection's first
+ *                                request, and for one begun
  *   listen       = /ip4/0.0.0.0/tcp/4004   network address (repeatable)
  *   idle-timeout = 600           seconds a connection with no streams
  *                                stays open (0: until the peer goes)
  *   keepalive    = 30            seconds of silence before a yamux ping
  *   ping-timeout = 15            seconds an unanswered ping means dead
  *   handshake-timeout = 10       seconds from TCP connect to upgraded
- *   max-connections = 1024       network connections at once
+ *   max-connections = 1024       network connections at once (default:
+ *                                from the file descriptor limit)
+ *   max-handshakes = 256         inbound connections upgrading at once
+ *                                (default: from the file descriptor limit)
+ *   max-handshakes-per-address = 8   ... from one IPv4 address or IPv6 /64
+ *   max-inbound-streams = 16384  streams peers opened, open at once
+ *   max-connection-buffers = 64  MiB of output waiting in all connections
+ *                                before peers that do not read must wait
  *   plugin-slice-ms = 10         wall time one slice of a plugin may
  *                                hold the loop (1..1000)
  *   plugin-cpu-percent = 25      each plugin's share of one core (1..100)
@@ -48,13 +63,29 @@ struct daemon_config {
     gid_t socket_group;
     bool has_log_level;
     enum log_level log_level;
-    unsigned max_clients;
+    /* control clients (ipc_limits); has_* says the file set it, else the
+     * daemon derives or defaults it */
+    bool has_max_clients, has_max_clients_per_uid;
+    bool has_max_handlers_per_client, has_max_handlers_per_uid;
+    bool has_max_pending_per_uid, has_request_timeout;
+    unsigned max_clients, max_clients_per_uid;
+    unsigned max_handlers_per_client, max_handlers_per_uid;
+    unsigned max_pending_per_uid, request_timeout;
     char *listen[CONFIG_MAX_LISTEN]; /* owned */
     /* network timing, in seconds; has_* says the file set it */
     bool has_idle_timeout, has_keepalive, has_ping_timeout;
     bool has_handshake_timeout, has_max_connections;
     unsigned idle_timeout, keepalive, ping_timeout, handshake_timeout;
     unsigned max_connections;
+    /* inbound connections upgrading at once (derived from the file
+     * descriptor limit, daemon/fds.c, unless has_*) */
+    bool has_max_handshakes;
+    unsigned max_handshakes;
+    /* the swarm's other limits (has_*: the file set them) */
+    bool has_max_handshakes_per_addr, has_max_inbound_streams;
+    bool has_max_connection_buffers;
+    unsigned max_handshakes_per_addr, max_inbound_streams;
+    unsigned max_connection_buffers; /* MiB */
     /* plugin run-time limits (0: the plugin host's default) */
     unsigned plugin_slice_ms, plugin_cpu_percent, plugin_cpu_window;
     unsigned plugin_memory_mib;

@@ -30,6 +30,23 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
+/* The control clients' limits: defaults for max-clients (from the config
+ * or the file descriptor limit), then what the config sets. */
+static void apply_limits(struct ipc_limits *l, const struct daemon_config *c)
+{
+    ipc_limits_default(l, c->max_clients);
+    if (c->has_max_clients_per_uid)
+        l->max_clients_per_uid = c->max_clients_per_uid;
+    if (c->has_max_handlers_per_client)
+        l->max_handlers_per_client = c->max_handlers_per_client;
+    if (c->has_max_handlers_per_uid)
+        l->max_handlers_per_uid = c->max_handlers_per_uid;
+    if (c->has_max_pending_per_uid)
+        l->max_pending_per_uid = c->max_pending_per_uid;
+    if (c->has_request_timeout)
+        l->request_timeout_ms = c->request_timeout * 1000;
+}
+
 static void apply_config(struct daemon *d)
 {
     struct daemon_config *c = &d->config;
@@ -44,6 +61,7 @@ static void apply_config(struct daemon *d)
     p->n_allow_gids = c->n_allow_gids;
     p->admin_gids = c->admin_gids;
     p->n_admin_gids = c->n_admin_gids;
+    apply_limits(&d->host.limits, c);
 }
 
 /* The home's config is read without following a link; --config FILE
@@ -82,6 +100,8 @@ static int load_config(struct daemon *d, char *err, size_t errlen)
     rc = read_config(d, &d->config, err, errlen);
     if (rc)
         return rc;
+    daemon_fds_fill(&d->fds, &d->config);
+    daemon_fds_log(&d->fds, &d->config);
     apply_config(d);
     return 0;
 }
@@ -156,12 +176,12 @@ static void on_reload_signal(uv_signal_t *h, int signum)
         daemon_config_cleanup(&fresh);
         return;
     }
+    daemon_fds_fill(&d->fds, &fresh);
     daemon_net_reload(d, &fresh);
     daemon_config_cleanup(&d->config);
     d->config = fresh;
     apply_config(d);
     daemon_plugins_reload(d);
-    d->ipc.max_clients = d->config.max_clients;
     /* lchown: the socket itself, never what a link there points at */
     if (d->config.has_socket_group &&
         lchown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)
@@ -195,11 +215,10 @@ static int start_control(struct daemon *d, char *err, size_t errlen)
     d->host.started_ms = uv_now(&d->loop);
     if (d->passed_fd >= 0) {
         rc = ipc_server_adopt(&d->ipc, &d->loop, &d->host, d->passed_fd,
-                              d->sock_path, d->config.max_clients);
+                              d->sock_path);
         d->passed_fd = -1; /* the server's now */
     } else {
-        rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid,
-                              d->config.max_clients);
+        rc = ipc_server_start(&d->ipc, &d->loop, &d->host, d->sock_path, gid);
     }
     if (rc == FASTN_ERR_DAEMON_RUNNING)
         return fail(err, errlen, rc,
@@ -246,6 +265,9 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
     memset(d, 0, sizeof(*d));
     d->opts = opts;
     d->lock_fd = -1;
+    /* before anything holds a descriptor: raise the limit, derive from it */
+    daemon_fds_raise(&d->fds);
+    daemon_fds_derive(&d->fds);
     d->home_fd = -1;
     d->passed_fd = -1;
     if (opts->has_log_level)

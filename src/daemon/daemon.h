@@ -27,6 +27,24 @@ struct store;
 struct swarm;
 struct router;
 
+/* The file descriptor limit and what fastnd derives from it (fds.c). */
+struct daemon_fds {
+    uint64_t was, nofile, hard; /* soft limit at start, now; hard limit */
+    bool raised;
+    unsigned max_clients, max_connections, max_handshakes, max_splices;
+};
+/* Raises the soft RLIMIT_NOFILE to the hard limit; records both. */
+void daemon_fds_raise(struct daemon_fds *f);
+/* Derives the limits from f->nofile. */
+void daemon_fds_derive(struct daemon_fds *f);
+/* Fills the config's max-clients, max-connections and max-handshakes
+ * with the derived values where the file did not set them. */
+void daemon_fds_fill(const struct daemon_fds *f, struct daemon_config *c);
+/* One log line with the limit and the limits in force (a warning when
+ * the limit made them smaller than the defaults, or the config's pass
+ * it). */
+void daemon_fds_log(const struct daemon_fds *f, const struct daemon_config *c);
+
 struct daemon {
     const struct daemon_options *opts;
     struct daemon_config config;
@@ -36,6 +54,7 @@ struct daemon {
     bool home_is_temp; /* made for p2pd-style runs; removed at exit */
     int home_fd;       /* the home, opened O_NOFOLLOW once it was checked */
     int lock_fd;
+    struct daemon_fds fds;
     int passed_fd; /* the control socket systemd passed (service.c), or -1 */
     struct identity identity;
     bool has_identity;

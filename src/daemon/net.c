@@ -185,6 +185,14 @@ static void apply_timing(const struct daemon_config *c, struct swarm_config *sc)
         sc->handshake_timeout_ms = c->handshake_timeout * 1000;
     if (c->has_max_connections)
         sc->max_connections = c->max_connections;
+    if (c->has_max_handshakes)
+        sc->max_handshakes = c->max_handshakes;
+    if (c->has_max_handshakes_per_addr)
+        sc->max_handshakes_per_addr = c->max_handshakes_per_addr;
+    if (c->has_max_inbound_streams)
+        sc->max_inbound_streams = c->max_inbound_streams;
+    if (c->has_max_connection_buffers)
+        sc->max_buffers = (size_t)c->max_connection_buffers << 20;
 }
 
 static int open_store(struct daemon *d)
@@ -230,6 +238,8 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
                  "change --listen or the config's listen");
     if (!rc)
         rc = router_new(&d->loop, d->swarm, &d->router);
+    if (!rc) /* each spliced stream holds a descriptor (fds.c) */
+        router_set_max_splices(d->router, d->fds.max_splices);
     if (rc) {
         if (!err[0])
             snprintf(err, errlen, "cannot start the network: %s",
@@ -295,10 +305,23 @@ static bool log_timing(const struct swarm_config *a,
                 v[i].name, v[i].now / 1000, v[i].was / 1000);
         changed = true;
     }
-    if (a->max_connections != b->max_connections) {
-        log_msg(LOG_INFO, "daemon",
-                "SIGHUP: max-connections is now %u (was %u)",
-                b->max_connections, a->max_connections);
+    const struct {
+        const char *name;
+        size_t was, now;
+    } lim[] = {
+        {"max-connections", a->max_connections, b->max_connections},
+        {"max-handshakes", a->max_handshakes, b->max_handshakes},
+        {"max-handshakes-per-address", a->max_handshakes_per_addr,
+         b->max_handshakes_per_addr},
+        {"max-inbound-streams", a->max_inbound_streams, b->max_inbound_streams},
+        {"max-connection-buffers (MiB)", a->max_buffers >> 20,
+         b->max_buffers >> 20},
+    };
+    for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+        if (lim[i].was == lim[i].now)
+            continue;
+        log_msg(LOG_INFO, "daemon", "SIGHUP: %s is now %zu (was %zu)",
+                lim[i].name, lim[i].now, lim[i].was);
         changed = true;
     }
     return changed;

@@ -1,8 +1,10 @@
 /*
  * fastn's extension of the control protocol (fastn.proto): requests of
  * Request.Type FASTN, dispatched on fastn.Request.type to one handler
- * each. Every response carries the extension part with our version and
- * the client's call_id, so clients can match and version-check it.
+ * each, listed with the privilege it needs (checked by ipc_dispatch
+ * before the handler runs; docs/CONTROL.md says why each is what it is).
+ * Every response carries the extension part with our version and the
+ * client's call_id, so clients can match and version-check it.
  */
 #include <unistd.h>
 
@@ -48,34 +50,80 @@ static int handle_status(struct ipc_call *call, const Fastn__Request *req,
     return 0;
 }
 
+#define ANY IPC_PRIV_ANY_USER, NULL, NULL
+#define ADMIN(what) IPC_PRIV_ADMIN, what, NULL
+#define OWNER(check) IPC_PRIV_OWNER_OF_TARGET, NULL, check
+/* Plugins and notifications hold the owner's data: a plugin cannot tell
+ * one local caller from another, and notifications carry what peers sent
+ * the owner. */
+#define OWNERS_DATA(what) ADMIN(what " (the daemon's owner's data)")
+
 static const struct {
     int type;
     ipc_ext_handler_fn fn;
+    struct ipc_rule rule;
 } ext_handlers[] = {
-    {FASTN__REQUEST__TYPE__STATUS, handle_status},
-    {FASTN__REQUEST__TYPE__PEERS, ipc_ext_peers},
-    {FASTN__REQUEST__TYPE__CALL, ipc_ext_call},
-    {FASTN__REQUEST__TYPE__PING, ipc_ext_ping},
-    {FASTN__REQUEST__TYPE__STREAM_RESULT, ipc_ext_stream_result},
-    {FASTN__REQUEST__TYPE__PLUGIN_INSTALL, ipc_plugin_install},
-    {FASTN__REQUEST__TYPE__PLUGIN_LIST, ipc_plugin_list},
-    {FASTN__REQUEST__TYPE__PLUGIN_INFO, ipc_plugin_info},
-    {FASTN__REQUEST__TYPE__PLUGIN_REMOVE, ipc_plugin_remove},
-    {FASTN__REQUEST__TYPE__PLUGIN_ENABLE, ipc_plugin_enable},
-    {FASTN__REQUEST__TYPE__PLUGIN_DISABLE, ipc_plugin_disable},
-    {FASTN__REQUEST__TYPE__PLUGIN_CALL, ipc_plugin_call},
-    {FASTN__REQUEST__TYPE__PLUGIN_RESTRICT, ipc_plugin_restrict},
-    {FASTN__REQUEST__TYPE__NOTIFY_LIST, ipc_notify_list},
-    {FASTN__REQUEST__TYPE__NOTIFY_MARK_READ, ipc_notify_mark_read},
-    {FASTN__REQUEST__TYPE__NOTIFY_UNREAD, ipc_notify_unread},
-    {FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE, ipc_notify_subscribe},
-    {FASTN__REQUEST__TYPE__FORWARD, ipc_ext_forward},
-    {FASTN__REQUEST__TYPE__EXPOSE, ipc_ext_expose},
-    {FASTN__REQUEST__TYPE__FORWARD_CLOSE, ipc_ext_forward_close},
-    {FASTN__REQUEST__TYPE__FORWARDS, ipc_ext_forwards},
-    {FASTN__REQUEST__TYPE__PERF, ipc_ext_perf},
-    {FASTN__REQUEST__TYPE__PERF_PROGRESS, ipc_ext_perf_progress},
+    {FASTN__REQUEST__TYPE__STATUS, handle_status, {ANY}},
+    {FASTN__REQUEST__TYPE__PEERS, ipc_ext_peers, {ANY}},
+    {FASTN__REQUEST__TYPE__CALL, ipc_ext_call, {ANY}},
+    {FASTN__REQUEST__TYPE__PING, ipc_ext_ping, {ANY}},
+    {FASTN__REQUEST__TYPE__STREAM_RESULT,
+     ipc_ext_stream_result,
+     {OWNER(ipc_may_stream_result)}},
+    {FASTN__REQUEST__TYPE__PLUGIN_INSTALL,
+     ipc_plugin_install,
+     {ADMIN("installing a plugin")}},
+    {FASTN__REQUEST__TYPE__PLUGIN_LIST, ipc_plugin_list, {ANY}},
+    {FASTN__REQUEST__TYPE__PLUGIN_INFO, ipc_plugin_info, {ANY}},
+    {FASTN__REQUEST__TYPE__PLUGIN_REMOVE,
+     ipc_plugin_remove,
+     {ADMIN("removing a plugin")}},
+    {FASTN__REQUEST__TYPE__PLUGIN_ENABLE,
+     ipc_plugin_enable,
+     {ADMIN("enabling a plugin")}},
+    {FASTN__REQUEST__TYPE__PLUGIN_DISABLE,
+     ipc_plugin_disable,
+     {ADMIN("disabling a plugin")}},
+    {FASTN__REQUEST__TYPE__PLUGIN_CALL,
+     ipc_plugin_call,
+     {OWNERS_DATA("calling a plugin")}},
+    {FASTN__REQUEST__TYPE__PLUGIN_RESTRICT,
+     ipc_plugin_restrict,
+     {ADMIN("restricting a plugin")}},
+    {FASTN__REQUEST__TYPE__NOTIFY_LIST,
+     ipc_notify_list,
+     {OWNERS_DATA("reading notifications")}},
+    {FASTN__REQUEST__TYPE__NOTIFY_MARK_READ,
+     ipc_notify_mark_read,
+     {OWNERS_DATA("marking notifications")}},
+    {FASTN__REQUEST__TYPE__NOTIFY_UNREAD,
+     ipc_notify_unread,
+     {OWNERS_DATA("counting notifications")}},
+    {FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE,
+     ipc_notify_subscribe,
+     {OWNERS_DATA("following notifications")}},
+    {FASTN__REQUEST__TYPE__FORWARD, ipc_ext_forward, {OWNER(ipc_may_forward)}},
+    {FASTN__REQUEST__TYPE__EXPOSE,
+     ipc_ext_expose,
+     {ADMIN("exposing a local service")}},
+    {FASTN__REQUEST__TYPE__FORWARD_CLOSE, ipc_ext_forward_close, {ANY}},
+    {FASTN__REQUEST__TYPE__FORWARDS, ipc_ext_forwards, {ANY}},
+    {FASTN__REQUEST__TYPE__PERF, ipc_ext_perf, {ANY}},
+    {FASTN__REQUEST__TYPE__PERF_PROGRESS, ipc_ext_perf_progress, {ANY}},
 };
+
+#undef ANY
+#undef ADMIN
+#undef OWNER
+#undef OWNERS_DATA
+
+const struct ipc_rule *ipc_ext_rule(int fastn_type)
+{
+    for (size_t i = 0; i < sizeof(ext_handlers) / sizeof(ext_handlers[0]); i++)
+        if (ext_handlers[i].type == fastn_type)
+            return &ext_handlers[i].rule;
+    return NULL;
+}
 
 int ipc_handle_fastn(struct ipc_call *call, const P2pd__Pb__Request *req)
 {

@@ -1,8 +1,9 @@
 /*
  * The control server's core: admission, sessions and request dispatch,
  * sans-I/O (bytes in, bytes out, time passed in). The libuv glue in
- * server.c moves bytes between sockets and sessions; unit tests and the
- * fuzzer drive sessions directly.
+ * server.c moves bytes between sockets and sessions (and watch.c watches
+ * the processes that registered handlers); unit tests and the fuzzer
+ * drive sessions directly.
  *
  * A session is one client connection. It is admitted (or refused) once,
  * from the peer credentials the glue read on accept, then reads
@@ -14,7 +15,15 @@
  * PeerID).
  *
  * New request types are one handler function each, listed in the tables
- * of dispatch.c (p2pd types) and ext.c (fastn extension types).
+ * of dispatch.c (p2pd types) and ext.c (fastn extension types) with the
+ * privilege they need: the session checks it before the handler runs
+ * (docs/CONTROL.md has the table and the reasons).
+ *
+ * Limits (struct ipc_limits, limits.c): connections at once (the last
+ * owner_slots kept for the daemon's own uid and root), per uid, pending
+ * requests and reply bytes per uid, handlers per process and per uid,
+ * and a deadline for a request to arrive. The daemon's own uid and root
+ * (the "owner") are held to the connection and per-process limits only.
  */
 #ifndef FASTN_IPC_H
 #define FASTN_IPC_H
@@ -38,6 +47,8 @@
 #define IPC_CALL_BUDGET (256u << 20)
 /* Supplementary groups of a client that we look at. */
 #define IPC_MAX_GROUPS 64
+/* Protocols one STREAM_HANDLER or REMOVE_STREAM_HANDLER may name. */
+#define IPC_MAX_PROTOCOLS_PER_REQUEST 64
 
 /* Who is on the other end of a control connection (SO_PEERCRED). */
 struct ipc_peer {
@@ -65,6 +76,49 @@ enum ipc_admit { IPC_REFUSED = 0, IPC_USER, IPC_ADMIN };
 /* Decides whether a client may use the socket, and as what. */
 enum ipc_admit ipc_policy_admit(const struct ipc_policy *policy,
                                 const struct ipc_peer *peer);
+/* True for the daemon's own uid and root: the owner, whom the per-uid
+ * limits do not hold and for whom the last connection slots are kept. */
+bool ipc_policy_is_owner(const struct ipc_policy *policy, uid_t uid);
+
+/* Who may send a request (the tables of dispatch.c and ext.c). */
+enum ipc_priv {
+    IPC_PRIV_ANY_USER = 0,    /* every admitted client */
+    IPC_PRIV_OWNER_OF_TARGET, /* every admitted client for what it owns
+                                 (the rule's check decides), admins for
+                                 anything */
+    IPC_PRIV_ADMIN,           /* admins only */
+};
+
+/* What one client and one uid may hold (config keys in brackets). */
+struct ipc_limits {
+    unsigned max_clients;             /* connections at once [max-clients] */
+    unsigned owner_slots;             /* of those, kept for the owner */
+    unsigned max_clients_per_uid;     /* of one uid [max-clients-per-uid] */
+    unsigned max_handlers_per_client; /* registered by one process
+                                         [max-handlers-per-client] */
+    unsigned max_handlers_per_uid;    /* [max-handlers-per-uid] */
+    unsigned max_pending_per_uid;     /* deferred requests of one uid
+                                         [max-pending-per-uid] */
+    size_t call_budget_per_uid;       /* reply bytes one uid's calls
+                                         reserve (IPC_CALL_BUDGET) */
+    uint32_t request_timeout_ms;      /* for the first request, and for
+                                         one begun [request-timeout] */
+};
+
+/* The defaults for max_clients connections (owner_slots: a sixteenth,
+ * at least 4; per uid: a quarter). */
+void ipc_limits_default(struct ipc_limits *l, unsigned max_clients);
+
+/* What one uid holds now (limits.c), shared by its sessions. */
+struct ipc_uid_use {
+    uid_t uid;
+    unsigned clients; /* control connections */
+    unsigned procs;   /* processes watched for their handlers (a pidfd
+                         each: they count as connections do) */
+    unsigned pending; /* deferred requests */
+    size_t reserved;  /* reply bytes its calls reserved */
+    struct ipc_uid_use *next;
+};
 
 struct swarm;
 struct router;
@@ -80,8 +134,14 @@ struct ipc_host {
     const char *home;    /* may be NULL */
     uint64_t started_ms; /* same clock as the now_ms passed to sessions */
     struct ipc_policy policy;
-    unsigned clients;  /* control connections open now (server.c) */
-    uint64_t requests; /* requests served since start */
+    struct ipc_limits limits;
+    struct ipc_uid_use *uids; /* uids with a session or pending work */
+    /* the processes that registered handlers (watch.c); NULL: none
+     * watched, handlers then last until their socket refuses */
+    struct ipc_watch *watch;
+    unsigned clients;      /* control connections open now (server.c) */
+    unsigned procs_others; /* watched processes of users but the owner */
+    uint64_t requests;     /* requests served since start */
     /* The network (NULL without one: unit tests, the fuzzer; requests
      * that need it then answer FASTN_ERR_UNSUPPORTED). */
     struct swarm *swarm;
@@ -114,9 +174,14 @@ struct ipc_session {
     struct ipc_host *host;
     struct ipc_peer peer;
     enum ipc_admit admit;
-    struct buf in;  /* received bytes not yet parsed */
-    struct buf out; /* encoded responses not yet taken by the transport */
-    bool closing;   /* read no more; close once out has been sent */
+    struct ipc_uid_use *use; /* its uid's counts, once admitted */
+    /* the request deadline (ipc_session_deadline) */
+    uint64_t opened_ms;  /* set by the transport when it accepted */
+    uint64_t partial_ms; /* since when a begun request waits; 0: none */
+    uint64_t served;     /* requests dispatched */
+    struct buf in;       /* received bytes not yet parsed */
+    struct buf out;      /* encoded responses not yet taken by the transport */
+    bool closing;        /* read no more; close once out has been sent */
     /* Requests answered later (ipc_call_defer); an ordered one holds back
      * the requests after it, so responses stay in order. */
     struct ipc_call *deferred;
@@ -146,15 +211,13 @@ void ipc_session_init(struct ipc_session *s, struct ipc_host *host,
                       const struct ipc_peer *peer);
 void ipc_session_cleanup(struct ipc_session *s);
 
-/* Admits the client by the host's policy. A refused client gets an error
- * Response queued (FASTN_ERR_NOT_ALLOWED) and the session is closing.
- * Returns 0 or FASTN_ERR_NOT_ALLOWED. */
+/* Admits the client by the host's policy, then by the connection limits
+ * (host->clients counts this one already). A refused client gets an
+ * error Response queued and the session is closing. Returns 0,
+ * FASTN_ERR_NOT_ALLOWED, or FASTN_ERR_BUSY (max-clients reached, the
+ * slots left kept for the owner, or its uid's max-clients-per-uid; the
+ * message says which, and a rate-limited log line too). */
 int ipc_session_open(struct ipc_session *s);
-
-/* Refuses the client with an error Response carrying code and msg (e.g.
- * FASTN_ERR_BUSY when the daemon has too many clients); the session is
- * closing. Returns code. */
-int ipc_session_reject(struct ipc_session *s, int code, const char *msg);
 
 /* Feeds received bytes: every complete Request is answered (its Response
  * appended to s->out). Returns 0, or the error that closed the session
@@ -169,6 +232,15 @@ int ipc_session_eof(struct ipc_session *s);
 
 /* True when the transport should close the connection now. */
 bool ipc_session_done(const struct ipc_session *s);
+
+/* When the session must have completed a request (its first, or one it
+ * began sending) by host->limits.request_timeout_ms, or UINT64_MAX when
+ * it owes none: an idle connection that has been answered (a
+ * subscriber, a p2pd client between requests) stays open. */
+uint64_t ipc_session_deadline(const struct ipc_session *s);
+/* The deadline passed: an error Response (FASTN_ERR_TIMEOUT) is queued
+ * and the session is closing (logged, rate-limited). */
+void ipc_session_expire(struct ipc_session *s);
 
 /* True when the transport should read from the client: not closing, not
  * waiting on an ordered request, not handed to a stream. */
@@ -208,6 +280,9 @@ struct ipc_call {
     /* Cancelled at the client's EOF rather than answered after it (a
      * perf run, whose only use is its answer to a client still there). */
     bool eof_cancels;
+    /* reply bytes it reserved (ipc_limits_reserve), given back when it
+     * is answered or cancelled */
+    size_t reserved;
     void (*cancel)(struct ipc_call *call);
     void *data; /* the handler's state */
     struct ipc_call *next, **pprev;
@@ -225,7 +300,8 @@ struct ipc_call {
  * instead of an answer when the session goes away first: it releases
  * what data holds; ipc then frees the call. Returns the call to finish,
  * or NULL (FASTN_ERR_NOMEM, or FASTN_ERR_BUSY when IPC_MAX_DEFERRED are
- * pending; *err says which). */
+ * pending on the session or max-pending-per-uid on its uid; *err says
+ * which, the reply's message why). */
 struct ipc_call *ipc_call_defer(struct ipc_call *call, bool ordered,
                                 void (*cancel)(struct ipc_call *call),
                                 void *data, int *err);
@@ -251,8 +327,9 @@ int ipc_session_push(struct ipc_session *s, const P2pd__Pb__Response *resp);
 void ipc_plugin_call_done(struct ipc_host *host, uint64_t ticket, int status,
                           const uint8_t *p, size_t n);
 
-/* Answers one decoded Request: finds its handler, runs it and queues the
- * Response on the session. Returns 0 or FASTN_ERR_NOMEM. */
+/* Answers one decoded Request: finds its handler and privilege, checks
+ * the privilege, runs the handler and queues the Response on the
+ * session. Returns 0 or FASTN_ERR_NOMEM. */
 int ipc_dispatch(struct ipc_session *s, const P2pd__Pb__Request *req,
                  uint64_t now_ms);
 
@@ -262,5 +339,46 @@ int ipc_handle_fastn(struct ipc_call *call, const P2pd__Pb__Request *req);
 
 /* The name of a Request.Type, e.g. "IDENTIFY" (never NULL). */
 const char *ipc_request_type_name(int type);
+
+/* A request's entry in the privilege table: what it needs, how a refusal
+ * names it, and (IPC_PRIV_OWNER_OF_TARGET) the check of its target for
+ * a non-admin client, which returns 0 or the refusal's code with the
+ * reply's message set. */
+struct ipc_rule {
+    enum ipc_priv priv;
+    const char *what;
+    int (*may)(struct ipc_call *call, const P2pd__Pb__Request *req);
+};
+/* The rule of a p2pd Request.Type (for FASTN, of the fastn type given),
+ * or NULL for a type fastnd does not serve. */
+const struct ipc_rule *ipc_request_rule(int type, int fastn_type);
+/* The rule of a fastn extension type (ext.c), or NULL. */
+const struct ipc_rule *ipc_ext_rule(int fastn_type);
+
+/* --- watching the processes that registered handlers (watch.c) ------- */
+
+struct ipc_watch;
+struct uv_loop_s;
+/* Watches on loop; the processes' handlers are dropped from
+ * host->router when they exit. Errors: FASTN_ERR_NOMEM. */
+int ipc_watch_new(struct uv_loop_s *loop, struct ipc_host *host,
+                  struct ipc_watch **out);
+/* Stops every watch; the handles close on the next loop turns, then the
+ * watch frees itself. NULL does nothing. */
+void ipc_watch_close(struct ipc_watch *w);
+/* The tag of peer's process if it is watched already, else 0. */
+uint64_t ipc_watch_find(const struct ipc_watch *w, const struct ipc_peer *peer);
+/* The tag of peer's process for router_client.tag (the same for every
+ * registration while it lives), or 0 with *err: FASTN_ERR_NOT_FOUND (it
+ * has exited already), FASTN_ERR_UNSUPPORTED (no pidfd on this kernel,
+ * or a pid from another namespace: not watched), FASTN_ERR_BUSY (no file
+ * descriptor left). A process newly watched counts in its uid's limits
+ * (ipc_limits_proc_check). */
+uint64_t ipc_watch_process(struct ipc_watch *w, const struct ipc_peer *peer,
+                           int *err);
+/* Stops watching uid's processes that no longer have a handler. */
+void ipc_watch_sweep(struct ipc_watch *w, uid_t uid);
+/* Processes watched now. */
+size_t ipc_watch_count(const struct ipc_watch *w);
 
 #endif

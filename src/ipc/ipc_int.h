@@ -62,9 +62,49 @@ struct peer_id;
 int ipc_req_peer(struct ipc_call *call, const ProtobufCBinaryData *b,
                  struct peer_id *out);
 int ipc_no_network(struct ipc_call *call);
-/* 0 for an admin client; else FASTN_ERR_ADMIN_ONLY with "WHAT needs an
- * admin client (...)" as the message. */
-int ipc_need_admin(struct ipc_call *call, const char *what);
+/* Refuses a request a non-admin client may not make: sets "WHAT: run it
+ * as the daemon's user or root, or ..." as the message (the CLI prints
+ * it after the code's own text) and logs it (rate-limited). Returns
+ * FASTN_ERR_ADMIN_ONLY. */
+int ipc_refuse_admin(struct ipc_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The target checks of the privilege table (IPC_PRIV_OWNER_OF_TARGET):
+ * 0 when a non-admin client may make this request, else the refusal. */
+int ipc_may_stream_handler(struct ipc_call *call, const P2pd__Pb__Request *req);
+int ipc_may_remove_stream_handler(struct ipc_call *call,
+                                  const P2pd__Pb__Request *req);
+int ipc_may_stream_result(struct ipc_call *call, const P2pd__Pb__Request *req);
+int ipc_may_forward(struct ipc_call *call, const P2pd__Pb__Request *req);
+
+/* limits.c: what a session and its uid may hold (struct ipc_limits).
+ * The checks that refuse set the reply's message and log (rate-limited). */
+/* Checks the connection limits for a newly admitted session and ties it
+ * to its uid's counts. Returns 0, FASTN_ERR_BUSY (msg[0..n) says why) or
+ * FASTN_ERR_NOMEM. */
+int ipc_limits_admit(struct ipc_session *s, char *msg, size_t n);
+/* Unties the session from its uid's counts (at cleanup). */
+void ipc_limits_leave(struct ipc_session *s);
+/* One more deferred request for the session's uid: 0 or FASTN_ERR_BUSY
+ * (max-pending-per-uid). ipc_limits_pending_done() when it is answered
+ * or cancelled. */
+int ipc_limits_pending_take(struct ipc_call *call);
+void ipc_limits_pending_done(struct ipc_session *s);
+/* Reserves n reply bytes for a one-shot call: 0, or FASTN_ERR_BUSY (the
+ * connection's IPC_CALL_BUDGET or its uid's budget is taken). */
+int ipc_limits_reserve(struct ipc_call *call, size_t n);
+void ipc_limits_unreserve(struct ipc_session *s, size_t n);
+/* Whether one more process of the session's uid may be watched (a pidfd:
+ * it counts as a connection does, in max-clients-per-uid and in the
+ * slots not kept for the owner): 0 or FASTN_ERR_BUSY. */
+int ipc_limits_proc_check(struct ipc_call *call);
+/* A watched process of uid came (delta 1) or went (-1) (watch.c).
+ * Errors: FASTN_ERR_NOMEM. */
+int ipc_limits_proc_count(struct ipc_host *h, uid_t uid, int delta);
+/* Whether the session's process and uid may register n more handlers:
+ * 0 or FASTN_ERR_BUSY. tag is the process's (0: not watched, counted
+ * by uid only). */
+int ipc_limits_handlers(struct ipc_call *call, uint64_t tag, size_t n);
 /* Fills STATUS's network counts and listen addresses. */
 int ipc_status_network(struct ipc_call *call, Fastn__Status *st);
 /* Handlers of fastn extension requests, one file each group

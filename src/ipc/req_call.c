@@ -7,7 +7,8 @@
  *
  * Bounds: the reply is at most max_reply bytes (else FASTN_ERR_TOO_LARGE
  * and the stream is reset), the call at most timeout_ms, and a session's
- * calls together may reserve at most CALL_BUDGET bytes of replies.
+ * calls together may reserve at most IPC_CALL_BUDGET bytes of replies,
+ * a uid's (but the owner's) as much (ipc_limits_reserve).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,6 @@
 
 struct call_ctx {
     struct ipc_call *dc; /* NULL once answered */
-    size_t reserved;     /* of the session's IPC_CALL_BUDGET */
     struct swarm_stream *s;
     uint8_t *req;
     size_t req_len, req_off;
@@ -64,7 +64,6 @@ static void answer(struct call_ctx *ctx, int err)
     ctx->dc = NULL;
     if (!dc)
         return;
-    dc->session->reserved -= ctx->reserved;
     if (!err) {
         res = ipc_reply_alloc(&dc->reply, sizeof(*res));
         if (res) {
@@ -174,15 +173,14 @@ int ipc_ext_call(struct ipc_call *call, const Fastn__Request *req,
     }
     if ((err = parse(call, c, &peer, &timeout, &max_reply)))
         return err;
-    if (call->session->reserved + max_reply > IPC_CALL_BUDGET) {
-        ipc_reply_set_msg(&call->reply, "too many calls waiting on this "
-                                        "connection; try again");
-        return FASTN_ERR_BUSY;
-    }
+    if ((err = ipc_limits_reserve(call, max_reply)))
+        return err;
+    call->reserved = max_reply; /* given back with the answer */
     ctx = calloc(1, sizeof(*ctx));
     if (!ctx ||
         (c->has_data && c->data.len && !(ctx->req = malloc(c->data.len)))) {
         free(ctx);
+        ipc_limits_unreserve(call->session, max_reply);
         return FASTN_ERR_NOMEM;
     }
     if (c->has_data && c->data.len) {
@@ -198,10 +196,9 @@ int ipc_ext_call(struct ipc_call *call, const Fastn__Request *req,
         push(ctx); /* right behind the proposal */
         if (!(ctx->dc = ipc_call_defer(call, false, call_cancel, ctx, &err)))
             swarm_stream_reset(ctx->s);
-        else
-            call->session->reserved += ctx->reserved = max_reply;
     }
     if (err) {
+        ipc_limits_unreserve(call->session, max_reply);
         ctx_free(ctx);
         return err;
     }

@@ -6,7 +6,14 @@
  * they are tied to the control connection that made them: a lease ends
  * each one when that connection closes, so `fastn forward` and `fastn
  * expose` last exactly as long as the command runs.
+ *
+ * Privileges (ext.c's table): EXPOSE is for admins (the daemon connects
+ * to the target with its own rights); a non-admin's FORWARD listens on
+ * loopback only, on port 0 or one any user could bind (the daemon must
+ * not lend the network, or a privileged port, its own rights reach);
+ * FORWARDS shows a non-admin the forwards of its own uid only.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +135,45 @@ static int req_addr(struct ipc_call *call, const ProtobufCBinaryData *b,
     return FASTN_ERR_BAD_MULTIADDR;
 }
 
+/* Ports below this are privileged (a user could not bind them). */
+#define FORWARD_FIRST_USER_PORT 1024
+
+static bool is_loopback(const struct multiaddr_tcp *t)
+{
+    static const uint8_t v6_loopback[16] = {[15] = 1};
+
+    if (t->host_code == MA_IP4)
+        return t->ip[0] == 127;
+    return t->host_code == MA_IP6 && !memcmp(t->ip, v6_loopback, 16);
+}
+
+int ipc_may_forward(struct ipc_call *call, const P2pd__Pb__Request *req)
+{
+    const Fastn__ForwardRequest *fr = req->fastn->forward;
+    char text[MULTIADDR_STR_MAX];
+    struct multiaddr listen;
+    struct multiaddr_tcp t;
+
+    if (!fr ||
+        multiaddr_from_bytes(fr->listen.data, fr->listen.len, &listen) != 0 ||
+        multiaddr_to_tcp(&listen, &t) != 0 ||
+        (t.host_code != MA_IP4 && t.host_code != MA_IP6))
+        return 0; /* not a forward it could make: the handler says why */
+    multiaddr_format(&listen, text, sizeof(text));
+    if (!is_loopback(&t))
+        return ipc_refuse_admin(call,
+                                "a forward listening on %s, beyond this "
+                                "machine (a non-admin forward listens on "
+                                "127.0.0.1 or ::1)",
+                                text);
+    if (t.port && t.port < FORWARD_FIRST_USER_PORT)
+        return ipc_refuse_admin(call,
+                                "a forward on privileged port %u (use a "
+                                "port from %d, or 0)",
+                                (unsigned)t.port, FORWARD_FIRST_USER_PORT);
+    return 0;
+}
+
 int ipc_ext_forward(struct ipc_call *call, const Fastn__Request *req,
                     Fastn__Response *ext)
 {
@@ -200,10 +246,6 @@ int ipc_ext_expose(struct ipc_call *call, const Fastn__Request *req,
 
     if (!call->host->router)
         return ipc_no_network(call);
-    /* the daemon connects to the target with its own rights (and may reach
-     * what the client cannot, its own control socket included) */
-    if ((err = ipc_need_admin(call, "exposing a local service")))
-        return err;
     if (!er) {
         ipc_reply_set_msg(&call->reply, "EXPOSE without its part");
         return FASTN_ERR_MALFORMED;
@@ -264,12 +306,27 @@ static void count_fwd(void *arg, const struct router_fwd *f)
     ((struct fwd_walk *)arg)->max++;
 }
 
+/* Whether the asking client may see f: an admin every one, another
+ * client those its uid made (the owner of each is a live session: a
+ * forward ends with the session that made it). */
+static bool visible(const struct ipc_session *asker, const struct router_fwd *f)
+{
+    struct router_fwd_info in;
+    const struct ipc_session *owner;
+
+    if (asker->admit == IPC_ADMIN)
+        return true;
+    router_fwd_get(f, &in);
+    owner = in.owner;
+    return owner && owner->peer.uid == asker->peer.uid;
+}
+
 static void add_fwd(void *arg, const struct router_fwd *f)
 {
     struct fwd_walk *w = arg;
     Fastn__ForwardInfo *fi;
 
-    if (w->err || w->n == w->max)
+    if (w->err || w->n == w->max || !visible(w->call->session, f))
         return;
     fi = forward_info(&w->call->reply, f, w->call->session);
     if (!fi)

@@ -1,7 +1,8 @@
 /*
  * Control requests about peers and connections: CONNECT, DISCONNECT and
  * LIST_PEERS (as go-libp2p-daemon answers them), and the fastn extension's
- * PEERS (with details), PING and the network part of STATUS.
+ * PEERS (with details), PING and the network part of STATUS. DISCONNECT
+ * is for admins (dispatch.c's table); the others for every client.
  *
  * CONNECT and PING are deferred (ipc_call_defer): the handler starts the
  * work and the swarm's callback answers; both are ordered, so a client
@@ -24,19 +25,6 @@ int ipc_no_network(struct ipc_call *call)
 {
     ipc_reply_set_msg(&call->reply, "fastnd runs without a network here");
     return FASTN_ERR_UNSUPPORTED;
-}
-
-int ipc_need_admin(struct ipc_call *call, const char *what)
-{
-    if (call->session->admit == IPC_ADMIN)
-        return 0;
-    /* after the code's own text ("this request needs an admin client"):
-     * what was refused and how to be admitted */
-    ipc_reply_set_msg(&call->reply,
-                      "%s: run it as the daemon's user or root, or add "
-                      "your group to admin-gids in the daemon's config",
-                      what);
-    return FASTN_ERR_ADMIN_ONLY;
 }
 
 int ipc_req_peer(struct ipc_call *call, const ProtobufCBinaryData *b,
@@ -67,6 +55,7 @@ struct connect_ctx {
     struct swarm *swarm;
     struct multiaddr addrs[MAX_ADDRS];
     size_t n;
+    bool remember; /* an admin's: its addresses go to the address book */
 };
 
 static void connect_done(void *arg, int err)
@@ -78,7 +67,7 @@ static void connect_done(void *arg, int err)
     if (err)
         ipc_reply_set_msg(&dc->reply, "cannot connect to %s: %s",
                           peer_id_format(&ctx->peer, pid), fastn_strerror(err));
-    else /* remembered also when a connection was there already */
+    else if (ctx->remember) /* also when a connection was there already */
         swarm_remember(ctx->swarm, &ctx->peer, ctx->addrs, ctx->n);
     free(ctx);
     ipc_call_finish(dc, err);
@@ -128,6 +117,10 @@ int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req)
     ctx->swarm = call->host->swarm;
     memcpy(ctx->addrs, addrs, n * sizeof(*addrs));
     ctx->n = n;
+    /* A non-admin's addresses are used, but go to the shared address book
+     * only as the swarm dials them successfully: never unverified ones
+     * next to the owner's peers (a reused connection proves nothing). */
+    ctx->remember = call->session->admit == IPC_ADMIN;
     if (!err)
         err = swarm_connect(
             call->host->swarm, &ctx->peer, addrs, n,
@@ -185,10 +178,14 @@ struct peer_walk {
  * that many peers with long lists stay within IPC_MAX_RESPONSE. */
 #define PEERS_PROTO_BUDGET (1u << 20)
 
-static void count_peer(void *arg, const struct swarm_peer_info *info)
+/* How many peers swarm_foreach_peer() walks (kept by the swarm: a list
+ * of ten thousand is not walked twice). */
+static size_t peer_count(struct swarm *sw)
 {
-    (void)info;
-    ((struct peer_walk *)arg)->max++;
+    struct swarm_stats st;
+
+    swarm_get_stats(sw, &st);
+    return st.peers;
 }
 
 static void *copy_bytes(struct ipc_call *call, const void *p, size_t n,
@@ -234,7 +231,7 @@ int ipc_handle_list_peers(struct ipc_call *call, const P2pd__Pb__Request *req)
     (void)req;
     if (!call->host->swarm)
         return 0; /* no network: no peers */
-    swarm_foreach_peer(call->host->swarm, count_peer, &w);
+    w.max = peer_count(call->host->swarm);
     if (!w.max)
         return 0;
     w.infos = ipc_reply_alloc(&call->reply, w.max * sizeof(*w.infos));
@@ -326,7 +323,7 @@ int ipc_ext_peers(struct ipc_call *call, const Fastn__Request *req,
     (void)req;
     if (!call->host->swarm)
         return 0;
-    swarm_foreach_peer(call->host->swarm, count_peer, &w);
+    w.max = peer_count(call->host->swarm);
     if (!w.max)
         return 0;
     w.conns = ipc_reply_alloc(&call->reply, w.max * sizeof(*w.conns));

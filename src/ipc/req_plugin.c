@@ -1,8 +1,9 @@
 /*
  * The fastn extension's plugin requests (fastn.proto, PLUGIN_*): install,
  * list, info, remove, enable, disable, restrict (admins only where they
- * change something), and calls to a plugin's on_call, which are answered when
- * the plugin replies (a deferred answer, see defer.c) or after the host's
+ * change something, as ext.c's table says), and calls to a plugin's
+ * on_call (admins only: a plugin's data is the owner's), which are answered
+ * when the plugin replies (a deferred answer, see defer.c) or after the host's
  * 30 s timeout.
  *
  * Install takes the plugin's bytes in the request (up to the request
@@ -278,8 +279,7 @@ int ipc_plugin_install(struct ipc_call *call, const Fastn__Request *req,
     size_t len = 0;
     int err;
 
-    if ((err = need_plugins(call)) ||
-        (err = ipc_need_admin(call, "installing")))
+    if ((err = need_plugins(call)))
         return err;
     if (pr && pr->has_wasm) {
         file = pr->wasm.data;
@@ -336,9 +336,7 @@ int ipc_plugin_remove(struct ipc_call *call, const Fastn__Request *req,
     int err;
 
     (void)ext;
-    if ((err = need_plugins(call)) ||
-        (err = ipc_need_admin(call, "removing")) ||
-        (err = need_name(call, req)))
+    if ((err = need_plugins(call)) || (err = need_name(call, req)))
         return err;
     err = plugin_host_remove(call->host->plugins, pr->name,
                              pr->has_keep_data && pr->keep_data);
@@ -353,9 +351,7 @@ static int enable(struct ipc_call *call, const Fastn__Request *req,
 {
     int err;
 
-    if ((err = need_plugins(call)) ||
-        (err = ipc_need_admin(call, on ? "enabling" : "disabling")) ||
-        (err = need_name(call, req)))
+    if ((err = need_plugins(call)) || (err = need_name(call, req)))
         return err;
     err = plugin_host_enable(call->host->plugins, req->plugin->name, on);
     if (err == FASTN_ERR_NOT_FOUND)
@@ -403,9 +399,7 @@ int ipc_plugin_restrict(struct ipc_call *call, const Fastn__Request *req,
     char why[320] = "";
     int serves = -1, err;
 
-    if ((err = need_plugins(call)) ||
-        (err = ipc_need_admin(call, "restricting a plugin")) ||
-        (err = need_name(call, req)) ||
+    if ((err = need_plugins(call)) || (err = need_name(call, req)) ||
         (err = cap_bits(call, pr->withhold, pr->n_withhold, &withhold)) ||
         (err = cap_bits(call, pr->grant, pr->n_grant, &grant)))
         return err;

@@ -5,9 +5,22 @@
  * and REMOVE_STREAM_HANDLER (client handlers in the router), and the
  * fastn extension's STREAM_RESULT, which tells a raw-socket client how
  * its stream ended (a reset looks like EOF on a Unix socket).
+ *
+ * Handlers and privileges: the daemon connects to a handler's address
+ * for every remote peer, with its own rights. So a non-admin client may
+ * register only a Unix socket of its own uid (checked here with lstat,
+ * and again through SO_PEERCRED each time the router connects, which a
+ * path swapped after registering cannot pass), may not share a protocol
+ * the daemon serves itself (a plugin, an expose) or another uid's
+ * handler, and may remove only its own handlers. Every handler is
+ * tagged with its registering process (watch.c): when that process
+ * exits its handlers go, while the control connection that registered
+ * them may close long before (as go-libp2p-daemon clients do).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fastn/err.h"
 #include "ipc/ipc_int.h"
@@ -23,6 +36,7 @@ struct open_ctx {
     struct ipc_call *dc;
     struct swarm_stream *s;
     struct router *router;
+    uid_t uid; /* who asked: STREAM_RESULT tells only this uid */
 };
 
 static void open_handoff(void *arg, int fd, const uint8_t *rest, size_t n)
@@ -77,7 +91,7 @@ static void open_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
     if (ev->type == SWARM_STREAM_OPEN) {
         /* from here the splice owns the stream and keeps its data until
          * the socket is handed over */
-        sp = router_splice_new(ctx->router, s, &id);
+        sp = router_splice_new(ctx->router, s, ctx->uid, &id);
         err = sp ? open_reply(dc, s, id) : FASTN_ERR_NOMEM;
         if (err) {
             router_splice_abort(sp);
@@ -126,10 +140,18 @@ int ipc_handle_stream_open(struct ipc_call *call, const P2pd__Pb__Request *req)
         return err;
     if (so->has_timeout && so->timeout > 0)
         ms = so->timeout > 3600 ? 3600000u : (uint32_t)so->timeout * 1000;
+    if (router_splices_full(call->host->router)) {
+        ipc_reply_set_msg(&call->reply,
+                          "fastnd has as many streams spliced to local "
+                          "sockets as its file descriptor limit allows; "
+                          "try again later");
+        return FASTN_ERR_BUSY;
+    }
     ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return FASTN_ERR_NOMEM;
     ctx->router = call->host->router;
+    ctx->uid = call->session->peer.uid;
     ctx->s = swarm_stream_open(call->host->swarm, &peer,
                                (const char *const *)so->proto, so->n_proto, ms,
                                open_cb, ctx, &err);
@@ -149,9 +171,9 @@ int ipc_handle_stream_open(struct ipc_call *call, const P2pd__Pb__Request *req)
  * -------------------------------------------------------------- */
 
 /* A handler address: a binary multiaddr, or (older clients) a plain
- * Unix socket path. */
-static int handler_addr(struct ipc_call *call, const ProtobufCBinaryData *b,
-                        struct multiaddr *out)
+ * Unix socket path. Errors: FASTN_ERR_BAD_MULTIADDR. */
+static int parse_handler_addr(const ProtobufCBinaryData *b,
+                              struct multiaddr *out)
 {
     if (multiaddr_from_bytes(b->data, b->len, out) == 0)
         return 0;
@@ -161,9 +183,152 @@ static int handler_addr(struct ipc_call *call, const ProtobufCBinaryData *b,
         if (multiaddr_append(out, MA_UNIX, b->data, b->len) == 0)
             return 0;
     }
+    return FASTN_ERR_BAD_MULTIADDR;
+}
+
+static int handler_addr(struct ipc_call *call, const ProtobufCBinaryData *b,
+                        struct multiaddr *out)
+{
+    if (parse_handler_addr(b, out) == 0)
+        return 0;
     ipc_reply_set_msg(&call->reply, "the handler address is neither a "
                                     "multiaddr nor a socket path");
     return FASTN_ERR_BAD_MULTIADDR;
+}
+
+/* The protocols of a (REMOVE_)STREAM_HANDLER: 1 to
+ * IPC_MAX_PROTOCOLS_PER_REQUEST ids a router takes. */
+static int check_protocols(struct ipc_call *call, char **proto, size_t n)
+{
+    if (n > IPC_MAX_PROTOCOLS_PER_REQUEST) {
+        ipc_reply_set_msg(&call->reply,
+                          "%zu protocols in one request; at most %d (send "
+                          "more requests)",
+                          n, IPC_MAX_PROTOCOLS_PER_REQUEST);
+        return FASTN_ERR_TOO_LARGE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = proto[i] ? strlen(proto[i]) : 0;
+        if (len == 0 || len > ROUTER_PROTOCOL_MAX ||
+            memchr(proto[i], '\n', len)) {
+            ipc_reply_set_msg(&call->reply,
+                              "protocol %zu is not a protocol id (1 to %d "
+                              "bytes, no newline)",
+                              i + 1, ROUTER_PROTOCOL_MAX);
+            return FASTN_ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
+/* No directory of path is a symlink that someone but uid or root owns
+ * (it could be pointed elsewhere behind the client's back). */
+static int check_path_links(struct ipc_call *call, const char *path, uid_t uid)
+{
+    char prefix[MULTIADDR_UNIX_MAX + 1];
+    struct stat st;
+
+    for (const char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+        size_t n = (size_t)(p - path);
+        memcpy(prefix, path, n);
+        prefix[n] = '\0';
+        if (lstat(prefix, &st) == 0 && S_ISLNK(st.st_mode) &&
+            st.st_uid != uid && st.st_uid != 0)
+            return ipc_refuse_admin(call,
+                                    "a handler reached through %.60s, a "
+                                    "symlink of uid %u",
+                                    prefix, (unsigned)st.st_uid);
+    }
+    return 0;
+}
+
+/* A non-admin's handler address: a Unix socket of its own uid (the
+ * router checks the listener again at each connection). */
+static int check_own_socket(struct ipc_call *call, const struct multiaddr *ma)
+{
+    char path[MULTIADDR_UNIX_MAX + 1];
+    uid_t uid = call->session->peer.uid;
+    struct stat st;
+
+    if (multiaddr_to_unix(ma, path, sizeof(path)) != 0)
+        return ipc_refuse_admin(call, "a handler at a TCP address (the "
+                                      "daemon would connect there for "
+                                      "every peer: use a Unix socket of "
+                                      "your own)");
+    if (path[0] != '/' || lstat(path, &st) != 0) {
+        ipc_reply_set_msg(
+            &call->reply,
+            "no socket at %.100s (%s): listen there before "
+            "registering the handler",
+            path, path[0] == '/' ? strerror(errno) : "not an absolute path");
+        return FASTN_ERR_NOT_FOUND;
+    }
+    if (!S_ISSOCK(st.st_mode) || st.st_uid != uid)
+        return ipc_refuse_admin(call,
+                                "a handler at %.80s, which is not a socket "
+                                "of uid %u",
+                                path, (unsigned)uid);
+    return check_path_links(call, path, uid);
+}
+
+int ipc_may_stream_handler(struct ipc_call *call, const P2pd__Pb__Request *req)
+{
+    const P2pd__Pb__StreamHandlerRequest *sh = req->streamhandler;
+    struct router *r = call->host->router;
+    uid_t uid = call->session->peer.uid;
+    struct multiaddr addr;
+    int err;
+
+    if (!r || !sh || sh->n_proto > IPC_MAX_PROTOCOLS_PER_REQUEST ||
+        parse_handler_addr(&sh->addr, &addr) != 0)
+        return 0; /* a request the handler refuses anyway */
+    if ((err = check_own_socket(call, &addr)))
+        return err;
+    for (size_t i = 0; i < sh->n_proto; i++) {
+        if (!sh->proto[i])
+            continue;
+        switch (router_served_by(r, sh->proto[i], uid)) {
+        case ROUTER_SERVED_DAEMON:
+            return ipc_refuse_admin(call,
+                                    "sharing %.80s, which the daemon "
+                                    "serves itself (a plugin or an expose)",
+                                    sh->proto[i]);
+        case ROUTER_SERVED_OTHER:
+            return ipc_refuse_admin(call,
+                                    "sharing %.80s with another user's "
+                                    "handler",
+                                    sh->proto[i]);
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The tag of the registering process (0 when it cannot be watched: its
+ * handlers then last until their socket refuses). */
+static int client_tag(struct ipc_call *call, uint64_t *tag)
+{
+    struct ipc_session *s = call->session;
+    int err = 0;
+
+    *tag = 0;
+    if (!s->host->watch)
+        return 0;
+    ipc_watch_sweep(s->host->watch, s->peer.uid);
+    if (!ipc_watch_find(s->host->watch, &s->peer) &&
+        (err = ipc_limits_proc_check(call)))
+        return err;
+    *tag = ipc_watch_process(s->host->watch, &s->peer, &err);
+    if (err == FASTN_ERR_NOT_FOUND)
+        ipc_reply_set_msg(&call->reply,
+                          "the registering process (pid %d) has exited",
+                          (int)s->peer.pid);
+    else if (err == FASTN_ERR_BUSY)
+        ipc_reply_set_msg(&call->reply, "fastnd is out of file descriptors "
+                                        "to watch the registering process; "
+                                        "try again later");
+    return err == FASTN_ERR_UNSUPPORTED ? 0 : err;
 }
 
 int ipc_handle_stream_handler(struct ipc_call *call,
@@ -171,6 +336,8 @@ int ipc_handle_stream_handler(struct ipc_call *call,
 {
     const P2pd__Pb__StreamHandlerRequest *sh = req->streamhandler;
     struct router *r = call->host->router;
+    struct router_client who = {.uid = call->session->peer.uid,
+                                .admin = call->session->admit == IPC_ADMIN};
     struct multiaddr addr;
     size_t i;
     int err = 0;
@@ -182,21 +349,53 @@ int ipc_handle_stream_handler(struct ipc_call *call,
                                         "protocols");
         return FASTN_ERR_MALFORMED;
     }
-    err = handler_addr(call, &sh->addr, &addr);
+    if ((err = check_protocols(call, sh->proto, sh->n_proto)) ||
+        (err = handler_addr(call, &sh->addr, &addr)) ||
+        (err = client_tag(call, &who.tag)) ||
+        (err = ipc_limits_handlers(call, who.tag, sh->n_proto)))
+        return err;
     for (i = 0; !err && i < sh->n_proto; i++) {
         bool had = router_has(r, sh->proto[i]);
-        err = router_add_client(r, sh->proto[i], &addr, sh->balanced);
+        err = router_add_client(r, sh->proto[i], &addr, sh->balanced, &who);
         if (err == FASTN_ERR_EXISTS && had)
             ipc_reply_set_msg(&call->reply,
-                              "handler for protocol %s already "
+                              "handler for protocol %.100s already "
                               "set (register with balanced to "
                               "share it)",
                               sh->proto[i]);
+        else if (err == FASTN_ERR_BUSY)
+            ipc_reply_set_msg(&call->reply,
+                              "protocol %.100s has %d handlers, or fastnd "
+                              "serves %d protocols: the most it takes",
+                              sh->proto[i], ROUTER_MAX_HANDLERS,
+                              ROUTER_MAX_PROTOCOLS);
     }
     if (err) /* all or nothing */
         while (i-- > 1)
             router_remove_client(r, sh->proto[i - 1], &addr);
     return err;
+}
+
+int ipc_may_remove_stream_handler(struct ipc_call *call,
+                                  const P2pd__Pb__Request *req)
+{
+    const P2pd__Pb__RemoveStreamHandlerRequest *rh = req->removestreamhandler;
+    struct router *r = call->host->router;
+    struct multiaddr addr;
+    uid_t uid;
+
+    if (!r || !rh || rh->n_proto > IPC_MAX_PROTOCOLS_PER_REQUEST ||
+        parse_handler_addr(&rh->addr, &addr) != 0)
+        return 0;
+    for (size_t i = 0; i < rh->n_proto; i++)
+        if (rh->proto[i] &&
+            router_client_uid(r, rh->proto[i], &addr, &uid) == 0 &&
+            uid != call->session->peer.uid)
+            return ipc_refuse_admin(call,
+                                    "removing the handler of uid %u for "
+                                    "%.80s",
+                                    (unsigned)uid, rh->proto[i]);
+    return 0;
 }
 
 int ipc_handle_remove_stream_handler(struct ipc_call *call,
@@ -214,12 +413,14 @@ int ipc_handle_remove_stream_handler(struct ipc_call *call,
                                         "address and protocols");
         return FASTN_ERR_MALFORMED;
     }
-    err = handler_addr(call, &rh->addr, &addr);
+    if ((err = check_protocols(call, rh->proto, rh->n_proto)) ||
+        (err = handler_addr(call, &rh->addr, &addr)))
+        return err;
     for (size_t i = 0; !err && i < rh->n_proto; i++) {
         err = router_remove_client(r, rh->proto[i], &addr);
         if (err)
             ipc_reply_set_msg(&call->reply,
-                              "no handler for protocol %s at "
+                              "no handler for protocol %.100s at "
                               "that address",
                               rh->proto[i]);
     }
@@ -228,6 +429,21 @@ int ipc_handle_remove_stream_handler(struct ipc_call *call,
 
 /* --- STREAM_RESULT
  * ------------------------------------------------------------------- */
+
+int ipc_may_stream_result(struct ipc_call *call, const P2pd__Pb__Request *req)
+{
+    const Fastn__StreamResultRequest *sr = req->fastn->stream_result;
+    enum router_stream_state state;
+    int code;
+    uid_t uid;
+
+    if (call->host->router && sr &&
+        router_stream_result(call->host->router, sr->stream_id, &state, &code,
+                             &uid) == 0 &&
+        uid != call->session->peer.uid)
+        return ipc_refuse_admin(call, "the result of another user's stream");
+    return 0;
+}
 
 int ipc_ext_stream_result(struct ipc_call *call, const Fastn__Request *req,
                           Fastn__Response *ext)
@@ -242,8 +458,8 @@ int ipc_ext_stream_result(struct ipc_call *call, const Fastn__Request *req,
         ipc_reply_set_msg(&call->reply, "STREAM_RESULT without its part");
         return FASTN_ERR_MALFORMED;
     }
-    err = router_stream_result(call->host->router,
-                               req->stream_result->stream_id, &state, &code);
+    err = router_stream_result(
+        call->host->router, req->stream_result->stream_id, &state, &code, NULL);
     if (err) {
         ipc_reply_set_msg(&call->reply, "no such stream (or long gone)");
         return err;

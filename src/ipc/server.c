@@ -7,6 +7,13 @@
  * client that does not read its answers cannot make the daemon buffer
  * without bound. A connection whose session is closing is closed once its
  * last response has been written.
+ *
+ * File descriptors: the daemon derives max-clients from its limit, so
+ * accept does not run out. When it does all the same (EMFILE, ENFILE),
+ * the listening socket (our own, accepted from with accept4, rather
+ * than libuv's, which would accept and close every waiting client, the
+ * owner's included, without a word) rests for ACCEPT_PAUSE_MS: clients
+ * wait in the backlog, the loop does not spin, and the log says so.
  */
 #include "ipc/server.h"
 
@@ -24,6 +31,10 @@
 
 #define WRITE_HIGH (1u << 20)
 #define WRITE_LOW (256u << 10)
+/* Connections one wake-up of the listener accepts at most. */
+#define ACCEPT_BATCH 64
+/* How long the listener rests when no file descriptor is left. */
+#define ACCEPT_PAUSE_MS 200
 
 struct ipc_conn {
     uv_pipe_t pipe;
@@ -219,20 +230,16 @@ static int peer_credentials(uv_pipe_t *pipe, struct ipc_peer *peer)
     return 0;
 }
 
-static void on_connection(uv_stream_t *listener, int status)
+/* A new client on fd: a connection, its session opened (admission,
+ * then the connection limits) and read from. */
+static void conn_new(struct ipc_server *srv, int fd)
 {
-    struct ipc_server *srv = listener->data;
     struct ipc_peer peer;
-    struct ipc_conn *c;
+    struct ipc_conn *c = calloc(1, sizeof(*c));
 
-    if (status < 0) {
-        LOG_RATELIMITED(LOG_WARN, "ipc", "accept failed: %s",
-                        uv_strerror(status));
-        return;
-    }
-    c = calloc(1, sizeof(*c));
     if (!c || uv_pipe_init(srv->loop, &c->pipe, 0) != 0) {
         free(c);
+        close(fd);
         return;
     }
     c->srv = srv;
@@ -247,20 +254,70 @@ static void on_connection(uv_stream_t *listener, int status)
     ipc_session_init(&c->session, srv->host, &peer);
     c->session.wake = on_session_wake;
     c->session.wake_arg = c;
-    if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0 ||
-        peer_credentials(&c->pipe, &c->session.peer) != 0) {
+    c->session.opened_ms = uv_now(srv->loop);
+    if (uv_pipe_open(&c->pipe, fd) != 0) {
+        close(fd);
         conn_close(c);
         return;
     }
-    if (srv->host->clients > srv->max_clients)
-        ipc_session_reject(&c->session, FASTN_ERR_BUSY,
-                           "fastnd has too many clients; try again later");
-    else if (ipc_session_open(&c->session) == 0)
+    if (peer_credentials(&c->pipe, &c->session.peer) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (ipc_session_open(&c->session) == 0)
         log_msg(LOG_DEBUG, "ipc", "client pid %d uid %u connected",
                 (int)c->session.peer.pid, (unsigned)c->session.peer.uid);
     /* Even a refused client is read from: its EOF or reset ends it. */
     conn_read_start(c);
     conn_flush(c);
+}
+
+static void on_listener_ready(uv_poll_t *h, int status, int events);
+
+static void on_pause_end(uv_timer_t *t)
+{
+    struct ipc_server *srv = t->data;
+
+    if (srv->listening)
+        uv_poll_start(&srv->listener, UV_READABLE, on_listener_ready);
+}
+
+/* Out of file descriptors: the listener rests (clients wait in the
+ * backlog, none is dropped) rather than spin on a socket that stays
+ * readable. */
+static void listener_pause(struct ipc_server *srv, int e)
+{
+    uv_poll_stop(&srv->listener);
+    uv_timer_start(&srv->pause, on_pause_end, ACCEPT_PAUSE_MS, 0);
+    LOG_RATELIMITED(LOG_ERROR, "ipc",
+                    "out of file descriptors with %u control connections "
+                    "open (%s): not accepting for %d ms; lower max-clients "
+                    "or max-connections, or raise the limit (ulimit -n)",
+                    srv->host->clients, strerror(e), ACCEPT_PAUSE_MS);
+}
+
+static void on_listener_ready(uv_poll_t *h, int status, int events)
+{
+    struct ipc_server *srv = h->data;
+
+    (void)events;
+    if (status < 0)
+        return;
+    for (int i = 0; i < ACCEPT_BATCH && srv->listening; i++) {
+        int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            conn_new(srv, fd);
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                   errno == ENOMEM) {
+            listener_pause(srv, errno);
+            return;
+        } else if (errno != EINTR && errno != ECONNABORTED) {
+            if (errno != EAGAIN)
+                LOG_RATELIMITED(LOG_WARN, "ipc", "accept failed: %s",
+                                strerror(errno));
+            return;
+        }
+    }
 }
 
 /* Removes a socket a crashed daemon left behind, but never a live one and
@@ -289,19 +346,25 @@ static int clear_stale_socket(const char *path)
     return 0;
 }
 
+/* The listening socket, our own (accept4 in on_listener_ready). */
 static int bind_socket(struct ipc_server *srv, gid_t sock_gid, bool *bound)
 {
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     mode_t old;
     int rc;
 
+    memcpy(sa.sun_path, srv->path, strlen(srv->path) + 1);
+    srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (srv->fd < 0)
+        return FASTN_ERR_IO;
     /* Created 0660 from the start: no moment where others may connect. */
     old = umask(0117);
-    rc = uv_pipe_bind(&srv->listener, srv->path);
+    rc = bind(srv->fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
     if (rc != 0) {
         log_msg(LOG_ERROR, "ipc", "cannot bind %s: %s", srv->path,
-                uv_strerror(rc));
-        return rc == UV_EADDRINUSE ? FASTN_ERR_DAEMON_RUNNING : FASTN_ERR_IO;
+                strerror(errno));
+        return errno == EADDRINUSE ? FASTN_ERR_DAEMON_RUNNING : FASTN_ERR_IO;
     }
     *bound = true;
     if (chmod(srv->path, 0660) != 0 ||
@@ -310,46 +373,107 @@ static int bind_socket(struct ipc_server *srv, gid_t sock_gid, bool *bound)
                 strerror(errno));
         return FASTN_ERR_IO;
     }
+    if (listen(srv->fd, 128) != 0) {
+        log_msg(LOG_ERROR, "ipc", "cannot listen on %s: %s", srv->path,
+                strerror(errno));
+        return FASTN_ERR_IO;
+    }
+    return 0;
+}
+
+/* How often the deadlines are checked: a quarter of the timeout, within
+ * 100 ms .. 1 s, so that a connection closes at most that late. */
+static uint64_t deadline_period(const struct ipc_server *srv)
+{
+    uint64_t t = srv->host->limits.request_timeout_ms / 4;
+    return t < 100 ? 100 : t > 1000 ? 1000 : t;
+}
+
+/* Closes the connections that owe a request past its deadline. */
+static void on_deadlines(uv_timer_t *t)
+{
+    struct ipc_server *srv = t->data;
+    uint64_t now = uv_now(srv->loop);
+    struct ipc_conn *c, *next;
+
+    for (c = srv->conns; c; c = next) {
+        next = c->next;
+        if (c->closing || ipc_session_deadline(&c->session) > now)
+            continue;
+        ipc_session_expire(&c->session);
+        conn_flush(c); /* the error goes out, then the connection closes */
+    }
+    uv_timer_set_repeat(t, deadline_period(srv));
+}
+
+static void server_init(struct ipc_server *srv, uv_loop_t *loop,
+                        struct ipc_host *host, const char *path)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->loop = loop;
+    srv->host = host;
+    srv->fd = -1;
+    memcpy(srv->path, path, strlen(path) + 1);
+}
+
+/* Accepts on srv->fd from now on (the process watch, the listener's
+ * poll, its pause, the deadlines). Errors (the caller closes srv->fd):
+ * FASTN_ERR_NOMEM, FASTN_ERR_IO. */
+static int serve(struct ipc_server *srv)
+{
+    uv_loop_t *loop = srv->loop;
+    struct ipc_host *host = srv->host;
+
+    if (!host->watch && ipc_watch_new(loop, host, &host->watch))
+        return FASTN_ERR_NOMEM;
+    if (uv_poll_init(loop, &srv->listener, srv->fd) != 0) {
+        ipc_watch_close(host->watch);
+        host->watch = NULL;
+        return FASTN_ERR_IO;
+    }
+    srv->listener.data = srv;
+    uv_poll_start(&srv->listener, UV_READABLE, on_listener_ready);
+    uv_timer_init(loop, &srv->pause);
+    srv->pause.data = srv;
+    uv_timer_init(loop, &srv->deadlines);
+    srv->deadlines.data = srv;
+    uv_timer_start(&srv->deadlines, on_deadlines, deadline_period(srv),
+                   deadline_period(srv));
+    srv->listening = true;
     return 0;
 }
 
 int ipc_server_start(struct ipc_server *srv, uv_loop_t *loop,
-                     struct ipc_host *host, const char *path, gid_t sock_gid,
-                     unsigned max_clients)
+                     struct ipc_host *host, const char *path, gid_t sock_gid)
 {
     bool bound = false;
-    int err, rc;
+    int err;
 
     if (strlen(path) > IPC_SOCKET_PATH_MAX)
         return FASTN_ERR_TOO_LARGE;
-    memset(srv, 0, sizeof(*srv));
-    srv->loop = loop;
-    srv->host = host;
-    srv->max_clients = max_clients;
-    memcpy(srv->path, path, strlen(path) + 1);
+    server_init(srv, loop, host, path);
     err = clear_stale_socket(path);
     if (err)
         return err;
-    if (uv_pipe_init(loop, &srv->listener, 0) != 0)
-        return FASTN_ERR_IO;
-    srv->listener.data = srv;
     err = bind_socket(srv, sock_gid, &bound);
-    if (!err) {
-        rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
-        if (rc != 0) {
-            log_msg(LOG_ERROR, "ipc", "cannot listen on %s: %s", path,
-                    uv_strerror(rc));
-            err = FASTN_ERR_IO;
-        }
-    }
+    if (!err)
+        err = serve(srv);
     if (err) {
-        uv_close((uv_handle_t *)&srv->listener, NULL);
+        if (srv->fd >= 0)
+            close(srv->fd);
         if (bound)
             unlink(path);
-        return err;
     }
-    srv->listening = true;
-    return 0;
+    return err;
+}
+
+/* The socket is closed once libuv has let go of it. */
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct ipc_server *srv = h->data;
+
+    close(srv->fd);
+    srv->fd = -1;
 }
 
 void ipc_server_close(struct ipc_server *srv)
@@ -357,49 +481,41 @@ void ipc_server_close(struct ipc_server *srv)
     if (!srv->listening)
         return;
     srv->listening = false;
-    uv_close((uv_handle_t *)&srv->listener, NULL);
+    uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+    uv_close((uv_handle_t *)&srv->pause, NULL);
+    uv_close((uv_handle_t *)&srv->deadlines, NULL);
     /* An adopted socket's file belongs to the service manager, which
      * keeps listening on it (and starts us again) after we are gone. */
     if (!srv->adopted)
         unlink(srv->path);
     while (srv->conns)
         conn_close(srv->conns);
+    ipc_watch_close(srv->host->watch);
+    srv->host->watch = NULL;
 }
 
 /* The service manager bound and listens on the socket (socket
  * activation): we only accept on it, and leave its file alone. */
 int ipc_server_adopt(struct ipc_server *srv, uv_loop_t *loop,
-                     struct ipc_host *host, int fd, const char *path,
-                     unsigned max_clients)
+                     struct ipc_host *host, int fd, const char *path)
 {
-    int rc;
+    int err, fl;
 
     if (strlen(path) > IPC_SOCKET_PATH_MAX) {
         close(fd);
         return FASTN_ERR_TOO_LARGE;
     }
-    memset(srv, 0, sizeof(*srv));
-    srv->loop = loop;
-    srv->host = host;
-    srv->max_clients = max_clients;
+    server_init(srv, loop, host, path);
     srv->adopted = true;
-    memcpy(srv->path, path, strlen(path) + 1);
-    if (uv_pipe_init(loop, &srv->listener, 0) != 0) {
-        close(fd);
-        return FASTN_ERR_IO;
-    }
-    srv->listener.data = srv;
-    rc = uv_pipe_open(&srv->listener, fd);
-    if (rc != 0)
-        close(fd); /* not the handle's yet */
-    else
-        rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
-    if (rc != 0) {
+    srv->fd = fd;
+    /* accept4 must not block: the passed socket may be a blocking one */
+    fl = fcntl(fd, F_GETFL);
+    err = fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ? FASTN_ERR_IO
+                                                             : serve(srv);
+    if (err) {
         log_msg(LOG_ERROR, "ipc", "cannot accept on the passed socket %s: %s",
-                path, uv_strerror(rc));
-        uv_close((uv_handle_t *)&srv->listener, NULL);
-        return FASTN_ERR_IO;
+                path, fastn_strerror(err));
+        close(fd);
     }
-    srv->listening = true;
-    return 0;
+    return err;
 }

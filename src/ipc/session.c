@@ -73,6 +73,8 @@ static void cancel_one(struct ipc_session *s, struct ipc_call *c)
     if (c->next)
         c->next->pprev = c->pprev;
     s->n_deferred--;
+    ipc_limits_pending_done(s);
+    ipc_limits_unreserve(s, c->reserved);
     if (c->ordered)
         s->blocked = false;
     c->session = NULL;
@@ -147,6 +149,7 @@ void ipc_session_cleanup(struct ipc_session *s)
         s->handoff = NULL;
         fn(s->handoff_arg, -1, NULL, 0);
     }
+    ipc_limits_leave(s);
     buf_cleanup(&s->in);
     buf_cleanup(&s->out);
 }
@@ -177,8 +180,10 @@ static int session_fail(struct ipc_session *s, int code, const char *fmt, ...)
     vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
     va_end(ap);
     ipc_reply_make_error(&r, code);
-    LOG_RATELIMITED(LOG_INFO, "ipc", "client pid %d uid %u: %s; closing",
-                    (int)s->peer.pid, (unsigned)s->peer.uid, r.msg);
+    /* a limit reached is a warning: the owner may want to change it */
+    LOG_RATELIMITED(code == FASTN_ERR_BUSY ? LOG_WARN : LOG_INFO, "ipc",
+                    "client pid %d uid %u: %s; closing", (int)s->peer.pid,
+                    (unsigned)s->peer.uid, r.msg);
     cancel_deferred(s);
     ipc_session_send(s, &r.resp);
     ipc_reply_cleanup(&r);
@@ -186,20 +191,46 @@ static int session_fail(struct ipc_session *s, int code, const char *fmt, ...)
     return code;
 }
 
-int ipc_session_reject(struct ipc_session *s, int code, const char *msg)
-{
-    return session_fail(s, code, "%s", msg);
-}
-
 int ipc_session_open(struct ipc_session *s)
 {
+    char msg[240];
+    int err;
+
     s->admit = ipc_policy_admit(&s->host->policy, &s->peer);
-    if (s->admit != IPC_REFUSED)
-        return 0;
-    return session_fail(s, FASTN_ERR_NOT_ALLOWED,
-                        "fastnd refused uid %u: not allowed by the config "
-                        "(allow-uids/allow-gids)",
-                        (unsigned)s->peer.uid);
+    if (s->admit == IPC_REFUSED)
+        return session_fail(s, FASTN_ERR_NOT_ALLOWED,
+                            "fastnd refused uid %u: not allowed by the "
+                            "config (allow-uids/allow-gids)",
+                            (unsigned)s->peer.uid);
+    if ((err = ipc_limits_admit(s, msg, sizeof(msg)))) {
+        s->admit = IPC_REFUSED;
+        return session_fail(s, err, "%s", msg);
+    }
+    return 0;
+}
+
+uint64_t ipc_session_deadline(const struct ipc_session *s)
+{
+    uint64_t t = s->host->limits.request_timeout_ms;
+
+    if (s->closing || s->handoff || s->streaming || !t)
+        return UINT64_MAX;
+    if (!s->served)
+        return s->opened_ms + t;
+    if (s->partial_ms)
+        return s->partial_ms + t;
+    return UINT64_MAX;
+}
+
+void ipc_session_expire(struct ipc_session *s)
+{
+    unsigned t = s->host->limits.request_timeout_ms;
+
+    session_fail(s, FASTN_ERR_TIMEOUT,
+                 "no complete request within %u.%u s of %s (request-timeout "
+                 "in the daemon's config)",
+                 t / 1000, t % 1000 / 100,
+                 s->served ? "its first byte" : "connecting");
 }
 
 /* Decodes and answers the frame at the start of s->in. Returns 0 when one
@@ -229,6 +260,8 @@ static int session_step(struct ipc_session *s, uint64_t now_ms)
     if (!req)
         return session_fail(s, FASTN_ERR_MALFORMED,
                             "bad frame: not a valid control Request");
+    s->served++;
+    s->partial_ms = 0;
     err = ipc_dispatch(s, req, now_ms);
     p2pd__pb__request__free_unpacked(req, NULL);
     buf_consume(&s->in, frame_len);
@@ -237,13 +270,17 @@ static int session_step(struct ipc_session *s, uint64_t now_ms)
     return 0;
 }
 
-/* Answers the requests waiting in s->in while the session may. */
+/* Answers the requests waiting in s->in while the session may. A frame
+ * left incomplete starts the clock of ipc_session_deadline(). */
 static int session_run(struct ipc_session *s, uint64_t now_ms)
 {
     while (!s->closing && !s->blocked && !s->handoff && !s->streaming) {
         int err = session_step(s, now_ms);
-        if (err == FASTN_ERR_AGAIN)
+        if (err == FASTN_ERR_AGAIN) {
+            if (s->in.len && !s->partial_ms)
+                s->partial_ms = now_ms ? now_ms : 1;
             return 0;
+        }
         if (err)
             return err;
     }
@@ -314,11 +351,19 @@ struct ipc_call *ipc_call_defer(struct ipc_call *call, bool ordered,
     struct ipc_call *dc;
 
     if (s->n_deferred >= IPC_MAX_DEFERRED) {
+        ipc_reply_set_msg(&call->reply,
+                          "%d requests wait for an answer on this "
+                          "connection, the most one may; try again once "
+                          "some are answered",
+                          IPC_MAX_DEFERRED);
         *err = FASTN_ERR_BUSY;
         return NULL;
     }
+    if ((*err = ipc_limits_pending_take(call)))
+        return NULL;
     dc = malloc(sizeof(*dc));
     if (!dc) {
+        ipc_limits_pending_done(s);
         *err = FASTN_ERR_NOMEM;
         return NULL;
     }
@@ -346,6 +391,8 @@ void ipc_call_finish(struct ipc_call *dc, int err)
     if (dc->next)
         dc->next->pprev = dc->pprev;
     s->n_deferred--;
+    ipc_limits_pending_done(s);
+    ipc_limits_unreserve(s, dc->reserved);
     if (err)
         ipc_reply_make_error(&dc->reply, err);
     log_msg(LOG_DEBUG, "ipc", "pid %d: %s -> %s (deferred)", (int)s->peer.pid,

@@ -4,6 +4,12 @@
  * are read exactly (the length prefix byte by byte, then the body), never
  * past their end: after STREAM_OPEN the bytes that follow belong to the
  * stream.
+ *
+ * The daemon closes a connection that sends no request for a while
+ * (request-timeout, after an error response saying so): a connection
+ * found closed (or with such an unasked-for answer) before a request is
+ * sent on it is dropped and made again, so a program that connects
+ * early and asks late is not told about it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -323,11 +329,23 @@ static void drop_connection(struct fastn_client *c)
     lib_calls_fail(c, FASTN_ERR_CLOSED);
 }
 
+/* With nothing asked on it, a readable connection can only be the
+ * daemon's hang-up: drop it so that the next request connects anew. */
+static void drop_if_hung_up(struct fastn_client *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+
+    if (c->fd >= 0 && !c->n_pending && !c->done && !c->streaming &&
+        poll(&p, 1, 0) == 1)
+        drop_connection(c);
+}
+
 int lib_send(struct fastn_client *c, const P2pd__Pb__Request *req)
 {
     int64_t deadline = lib_now_ms() + c->timeout_ms;
     int rc;
 
+    drop_if_hung_up(c);
     if (c->fd < 0 && (rc = lib_socket_connect(c->sock, deadline, &c->fd)))
         return rc;
     rc = lib_send_fd(c->fd, req, deadline);
@@ -402,6 +420,7 @@ int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
     c->errmsg[0] = '\0';
     if (c->streaming)
         return FASTN_ERR_INVAL;
+    drop_if_hung_up(c);
     if (c->fd < 0 && (rc = lib_socket_connect(c->sock, deadline, &c->fd)))
         return rc;
     rc = lib_send_fd(c->fd, req, deadline);

@@ -29,9 +29,10 @@ struct conn {
     int state;
     int err;
     bool ready_reported;
-    struct mss mss;
+    struct mss *mss; /* while negotiating: not kept once ready */
     struct buf raw;
     struct buf tx;
+    size_t tx_ctl; /* bytes of tx that carry yamux control frames */
     struct noise_conn *noise;
     struct yamux_session *mux;
 };
@@ -87,6 +88,7 @@ void conn_free(struct conn *c)
         return;
     noise_conn_free(c->noise);
     yamux_free(c->mux);
+    free(c->mss);
     buf_cleanup(&c->raw);
     buf_cleanup(&c->tx);
     free(c);
@@ -96,12 +98,15 @@ int conn_start(struct conn *c)
 {
     if (c->state != ST_NEW)
         return FASTN_ERR_INVAL;
+    c->mss = malloc(sizeof(*c->mss));
+    if (!c->mss)
+        return FASTN_ERR_NOMEM;
     if (c->cfg.dialer)
-        mss_init_dialer(&c->mss, sec_protos, 1);
+        mss_init_dialer(c->mss, sec_protos, 1);
     else
-        mss_init_listener(&c->mss, is_noise, NULL, NULL);
+        mss_init_listener(c->mss, is_noise, NULL, NULL);
     c->state = ST_MSS_SEC;
-    return mss_start(&c->mss, &c->tx);
+    return mss_start(c->mss, &c->tx);
 }
 
 /* --- input -------------------------------------------------------------- */
@@ -148,6 +153,24 @@ void conn_rx_commit(struct conn *c, size_t n)
         noise_rx_commit(c->noise, n);
 }
 
+int conn_rx_lend(struct conn *c, uint8_t *buf, size_t cap, uint8_t **p,
+                 size_t *room)
+{
+    if (before_noise(c))
+        return conn_rx_space(c, cap, p, room);
+    return noise_rx_lend(c->noise, buf, cap, p, room);
+}
+
+int conn_rx_unlend(struct conn *c)
+{
+    return noise_rx_unlend(c->noise);
+}
+
+size_t conn_rx_capacity(const struct conn *c)
+{
+    return c->raw.cap + noise_rx_capacity(c->noise);
+}
+
 /* --- pipeline ----------------------------------------------------------- */
 
 static int fail(struct conn *c, int err)
@@ -166,6 +189,8 @@ static int start_mux(struct conn *c, uint64_t now)
     if (!c->mux)
         return FASTN_ERR_NOMEM;
     c->state = ST_READY;
+    free(c->mss); /* negotiation is over */
+    c->mss = NULL;
     return 0;
 }
 
@@ -173,7 +198,7 @@ static int start_mux(struct conn *c, uint64_t now)
 static int step_mss_sec(struct conn *c)
 {
     size_t used;
-    int r = mss_input(&c->mss, c->raw.data, c->raw.len, &used, &c->tx);
+    int r = mss_input(c->mss, c->raw.data, c->raw.len, &used, &c->tx);
 
     if (r < 0)
         return r;
@@ -186,7 +211,7 @@ static int step_mss_sec(struct conn *c)
         noise_feed(c->noise, c->raw.data + used, c->raw.len - used) !=
             (int)(c->raw.len - used))
         return FASTN_ERR_NOMEM;
-    buf_reset(&c->raw);
+    buf_cleanup(&c->raw); /* not needed again */
     c->state = ST_NOISE;
     return noise_start(c->noise, &c->tx);
 }
@@ -210,12 +235,12 @@ static int step_noise(struct conn *c, uint64_t now)
         return start_mux(c, now);
     /* No muxer agreed in the handshake: multistream-select inside. */
     if (c->cfg.dialer)
-        mss_init_dialer(&c->mss, mux_protos, 1);
+        mss_init_dialer(c->mss, mux_protos, 1);
     else
-        mss_init_listener(&c->mss, is_yamux, NULL, NULL);
+        mss_init_listener(c->mss, is_yamux, NULL, NULL);
     c->state = ST_MSS_MUX;
     buf_init(&plain, MSS_MAX_MSG * 4);
-    r = mss_start(&c->mss, &plain);
+    r = mss_start(c->mss, &plain);
     if (!r)
         r = write_secure(c, &plain);
     buf_cleanup(&plain);
@@ -231,7 +256,7 @@ static int step_mss_mux(struct conn *c, uint64_t now)
 
     buf_init(&plain, MSS_MAX_MSG * 4);
     while ((r = noise_read(c->noise, &p, &n)) == 1) {
-        r = mss_input(&c->mss, p, n, &used, &plain);
+        r = mss_input(c->mss, p, n, &used, &plain);
         noise_consume(c->noise, used);
         if (r != 0)
             break;
@@ -320,8 +345,10 @@ static int flush_mux(struct conn *c)
     if (!n)
         return 0;
     err = noise_write(c->noise, p, n, &c->tx);
-    if (!err)
+    if (!err) {
+        c->tx_ctl += yamux_output_control(c->mux);
         yamux_output_consume(c->mux, n);
+    }
     return err;
 }
 
@@ -333,9 +360,15 @@ int conn_output(struct conn *c, const uint8_t **p, size_t *n)
     return err;
 }
 
+size_t conn_output_control(const struct conn *c)
+{
+    return c->tx_ctl < c->tx.len ? c->tx_ctl : c->tx.len;
+}
+
 void conn_output_consume(struct conn *c, size_t n)
 {
     buf_consume(&c->tx, n);
+    c->tx_ctl = c->tx_ctl > n ? c->tx_ctl - n : 0;
 }
 
 int conn_take_output(struct conn *c, struct buf *out)
@@ -351,11 +384,14 @@ int conn_take_output(struct conn *c, struct buf *out)
         c->tx = tmp;
         c->tx.max = TX_MAX;
         buf_reset(&c->tx);
+        c->tx_ctl = 0;
         return 0;
     }
     err = buf_append(out, c->tx.data, c->tx.len);
-    if (!err)
+    if (!err) {
         buf_reset(&c->tx);
+        c->tx_ctl = 0;
+    }
     return err;
 }
 

@@ -80,6 +80,17 @@ int conn_feed(struct conn *c, const uint8_t *p, size_t n);
  * conn_rx_commit() with the count read. */
 int conn_rx_space(struct conn *c, size_t want, uint8_t **p, size_t *room);
 void conn_rx_commit(struct conn *c, size_t n);
+/* Receiving through a buffer lent for one read (see noise_rx_lend): *p
+ * and *room are where to read; after conn_rx_commit() and conn_poll() up
+ * to 0 (or an error), conn_rx_unlend() gives buf back, keeping in a
+ * buffer of the conn's own only what is left (a partial frame). Before
+ * the secure channel the conn's small negotiation buffer is used and buf
+ * is not. Errors: as noise_rx_lend / noise_rx_unlend. */
+int conn_rx_lend(struct conn *c, uint8_t *buf, size_t cap, uint8_t **p,
+                 size_t *room);
+int conn_rx_unlend(struct conn *c);
+/* Bytes of receive buffer the conn holds of its own. */
+size_t conn_rx_capacity(const struct conn *c);
 
 /* Runs the pipeline over what was received: returns 1 with *ev, 0 when
  * nothing more can be done until more bytes arrive, or an error that ends
@@ -93,6 +104,10 @@ int conn_poll(struct conn *c, struct conn_event *ev, uint64_t now);
  * FASTN_ERR_CRYPTO, NOMEM. */
 int conn_output(struct conn *c, const uint8_t **p, size_t *n);
 void conn_output_consume(struct conn *c, size_t n);
+/* How many bytes of that output carry yamux control frames (answers and
+ * refusals the peer's input asked for, window updates...) rather than
+ * stream data; reset when the output is taken. */
+size_t conn_output_control(const struct conn *c);
 /* Moves the bytes to send into out (swapping buffers when out is empty,
  * so large writes are not copied). Errors as conn_output. */
 int conn_take_output(struct conn *c, struct buf *out);

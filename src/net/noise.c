@@ -44,6 +44,7 @@ struct noise_conn {
     const char *muxer;
     uint8_t *buf;
     size_t cap, end, rd, pl_off, pl_len;
+    bool lent; /* buf is the caller's (noise_rx_lend) */
 };
 
 /* --- our payload -------------------------------------------------------- */
@@ -247,7 +248,7 @@ void noise_conn_free(struct noise_conn *c)
     if (!c)
         return;
     noise_hs_cleanup(&c->hs);
-    if (c->buf) {
+    if (c->buf && !c->lent) {
         noise_wipe(c->buf, c->cap);
         free(c->buf);
     }
@@ -409,7 +410,7 @@ int noise_rx_space(struct noise_conn *c, size_t want, uint8_t **p, size_t *room)
         c->end = c->rd = c->pl_off = 0;
     if (c->cap - c->end < want)
         compact(c);
-    if (c->cap - c->end < want && c->cap < NOISE_RX_MAX) {
+    if (c->cap - c->end < want && c->cap < NOISE_RX_MAX && !c->lent) {
         size_t cap = c->cap ? c->cap * 2 : RX_INITIAL;
         while (cap < c->end + want && cap < NOISE_RX_MAX)
             cap *= 2;
@@ -429,6 +430,73 @@ int noise_rx_space(struct noise_conn *c, size_t want, uint8_t **p, size_t *room)
 void noise_rx_commit(struct noise_conn *c, size_t n)
 {
     c->end += n;
+}
+
+/* Where the bytes still needed begin: lent plaintext, or unprocessed. */
+static size_t rx_base(const struct noise_conn *c)
+{
+    return c->pl_len ? c->pl_off : c->rd;
+}
+
+/* Moves buf[base..end) to dst (cap bytes) and makes dst the buffer. */
+static void rx_move(struct noise_conn *c, uint8_t *dst, size_t cap)
+{
+    size_t base = rx_base(c), keep = c->end - base;
+
+    if (keep)
+        memmove(dst, c->buf + base, keep);
+    c->end = keep;
+    c->rd -= base;
+    c->pl_off = c->pl_len ? c->pl_off - base : 0;
+    c->buf = dst;
+    c->cap = cap;
+}
+
+int noise_rx_lend(struct noise_conn *c, uint8_t *buf, size_t cap, uint8_t **p,
+                  size_t *room)
+{
+    uint8_t *own = c->buf;
+    size_t own_cap = c->cap;
+
+    if (c->lent)
+        return FASTN_ERR_INVAL;
+    if (c->end - rx_base(c) > cap)
+        return FASTN_ERR_TOO_LARGE;
+    rx_move(c, buf, cap);
+    c->lent = true;
+    if (own) {
+        noise_wipe(own, own_cap);
+        free(own);
+    }
+    *p = c->buf + c->end;
+    *room = c->cap - c->end;
+    return 0;
+}
+
+int noise_rx_unlend(struct noise_conn *c)
+{
+    size_t keep;
+    uint8_t *own = NULL;
+
+    if (!c->lent)
+        return 0;
+    keep = c->end - rx_base(c);
+    if (keep && !(own = malloc(keep))) {
+        c->buf = NULL;
+        c->cap = c->end = c->rd = c->pl_off = c->pl_len = 0;
+        c->lent = false;
+        c->state = ST_FAILED;
+        c->err = FASTN_ERR_NOMEM;
+        return FASTN_ERR_NOMEM;
+    }
+    rx_move(c, own, keep);
+    c->lent = false;
+    return 0;
+}
+
+size_t noise_rx_capacity(const struct noise_conn *c)
+{
+    return c->lent ? 0 : c->cap;
 }
 
 int noise_feed(struct noise_conn *c, const uint8_t *p, size_t n)

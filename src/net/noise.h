@@ -114,6 +114,25 @@ int noise_feed(struct noise_conn *c, const uint8_t *p, size_t n);
 int noise_rx_space(struct noise_conn *c, size_t want, uint8_t **p,
                    size_t *room);
 void noise_rx_commit(struct noise_conn *c, size_t n);
+/* Receiving through a buffer the caller lends (the swarm's one read
+ * buffer, shared by all its connections), so that a connection with
+ * nothing pending holds no receive buffer at all:
+ * noise_rx_lend() moves what is still unprocessed (at most a partial
+ * frame, NOISE_FRAME_MAX bytes, when used this way) to the front of buf
+ * and frees the connection's own buffer; *p and *room give the space
+ * after it to read into (then noise_rx_commit(), noise_handshake(),
+ * noise_read() as usual). noise_rx_unlend(), once everything readable
+ * was processed, copies what is left into a buffer of the connection's
+ * own exactly that size (none when nothing is left) and gives buf back;
+ * it must be called before any other receive call. Errors: lend:
+ * FASTN_ERR_TOO_LARGE (more is pending than cap holds; nothing done),
+ * FASTN_ERR_INVAL (already lent); unlend: FASTN_ERR_NOMEM (the
+ * connection is unusable then). */
+int noise_rx_lend(struct noise_conn *c, uint8_t *buf, size_t cap, uint8_t **p,
+                  size_t *room);
+int noise_rx_unlend(struct noise_conn *c);
+/* Capacity of the connection's own receive buffer (0 when it has none). */
+size_t noise_rx_capacity(const struct noise_conn *c);
 
 /* Processes buffered handshake messages, appending our replies to out.
  * Returns NOISE_DONE when the handshake is complete (bytes after it stay

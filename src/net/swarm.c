@@ -14,12 +14,16 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "fastn/err.h"
 #include "net/identify.h"
 #include "net/perf.h"
 #include "net/ping.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 uint64_t swarm__now_us(void)
 {
@@ -36,7 +40,28 @@ void swarm_config_default(struct swarm_config *cfg,
     cfg->keepalive_ms = 30000;
     cfg->ping_timeout_ms = 15000;
     cfg->max_window = 16u << 20;
-    cfg->max_connections = 1024;
+    cfg->max_connections = SWARM_DEFAULT_CONNECTIONS;
+    cfg->max_handshakes = SWARM_DEFAULT_HANDSHAKES;
+    cfg->max_handshakes_per_addr = SWARM_DEFAULT_HANDSHAKES_PER_ADDR;
+    cfg->max_inbound_streams = SWARM_DEFAULT_INBOUND_STREAMS;
+    cfg->max_buffers = SWARM_DEFAULT_BUFFERS;
+}
+
+/* Zero limits mean their defaults (swarm_new, swarm_set_timing). */
+static void limits_default(struct swarm_config *c)
+{
+    if (!c->handshake_timeout_ms)
+        c->handshake_timeout_ms = 10000;
+    if (!c->max_connections)
+        c->max_connections = SWARM_DEFAULT_CONNECTIONS;
+    if (!c->max_handshakes)
+        c->max_handshakes = SWARM_DEFAULT_HANDSHAKES;
+    if (!c->max_handshakes_per_addr)
+        c->max_handshakes_per_addr = SWARM_DEFAULT_HANDSHAKES_PER_ADDR;
+    if (!c->max_inbound_streams)
+        c->max_inbound_streams = SWARM_DEFAULT_INBOUND_STREAMS;
+    if (!c->max_buffers)
+        c->max_buffers = SWARM_DEFAULT_BUFFERS;
 }
 
 /* --- frames ----------------------------------------------------------------
@@ -78,26 +103,21 @@ void swarm__frame_put(struct swarm *sw, uint8_t *frame)
 
 static void process_waits(struct swarm *sw);
 
+/* The connections whose sends failed inside an owner's call. */
 static void fail_conns(struct swarm *sw)
 {
-    struct swarm_conn *sc, *next;
-
-    sw->conn_failures = false;
-    for (sc = sw->conns; sc; sc = next) {
-        next = sc->next;
-        if (sc->fail_soon) {
-            swarm__conn_fail(sc, sc->fail_soon);
-            next = sw->conns; /* the list changed */
-        }
-    }
+    while (sw->failing)
+        swarm__conn_fail(sw->failing, sw->failing->fail_soon); /* unlinks */
 }
 
 static void on_idle(uv_idle_t *h)
 {
     struct swarm *sw = h->data;
 
-    if (sw->conn_failures)
+    if (sw->failing)
         fail_conns(sw);
+    if (sw->release_pending)
+        swarm__conns_release(sw);
     while (sw->deferred) {
         struct swarm_stream *st = sw->deferred;
         sw->deferred = st->dnext;
@@ -263,14 +283,8 @@ int swarm_connect(struct swarm *sw, const struct peer_id *peer,
 struct swarm_conn *swarm__conn_for(const struct swarm *sw,
                                    const struct peer_id *peer)
 {
-    struct swarm_conn *best = NULL;
-
-    for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next)
-        if (sc->ready && !sc->closing && !sc->draining &&
-            peer_id_equal(&sc->peer, peer))
-            if (!best || sc->ready_us < best->ready_us)
-                best = sc;
-    return best;
+    struct swarm_peer *pe = swarm__peer_find(sw, peer);
+    return pe ? pe->best : NULL;
 }
 
 void swarm_remember(struct swarm *sw, const struct peer_id *peer,
@@ -287,17 +301,20 @@ bool swarm_is_connected(const struct swarm *sw, const struct peer_id *peer)
 
 int swarm_disconnect(struct swarm *sw, const struct peer_id *peer)
 {
-    struct swarm_conn *sc, *next;
-    int found = 0;
+    struct swarm_peer *pe = swarm__peer_find(sw, peer);
 
-    for (sc = sw->conns; sc; sc = next) {
-        next = sc->next;
-        if (sc->ready && !sc->closing && peer_id_equal(&sc->peer, peer)) {
-            swarm__conn_close(sc, FASTN_ERR_NET_RESET);
-            found = 1;
-        }
-    }
-    return found ? 0 : FASTN_ERR_NOT_FOUND;
+    if (!pe)
+        return FASTN_ERR_NOT_FOUND;
+    /* each close leaves the peer's list; the last one frees pe */
+    while ((pe = swarm__peer_find(sw, peer)) != NULL)
+        swarm__conn_close(pe->conns, FASTN_ERR_NET_RESET);
+    return 0;
+}
+
+static void ma_copy(struct multiaddr *dst, const struct multiaddr *src)
+{
+    dst->len = src->len;
+    memcpy(dst->bytes, src->bytes, src->len);
 }
 
 void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg)
@@ -307,20 +324,23 @@ void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg)
 
     if (!info)
         return;
+    /* Only what each peer has is copied (ten thousand peers would
+     * otherwise mean 50 MB of copying per walk). */
     for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
-        if (swarm__conn_for(sw, &sc->peer) != sc)
+        if (!sc->pe || sc->pe->best != sc)
             continue;
-        memset(info, 0, sizeof(*info));
         info->peer = sc->peer;
-        info->remote = sc->remote;
+        ma_copy(&info->remote, &sc->remote);
         info->inbound = sc->inbound;
         info->connected_ms = (now - sc->ready_us) / 1000;
         info->rtt_us = sc->rtt_us;
         info->streams = sc->n_streams;
-        memcpy(info->agent, sc->agent, sizeof(info->agent));
+        memcpy(info->agent, sc->agent, strlen(sc->agent) + 1);
         info->n_listen = sc->n_listen;
-        memcpy(info->listen, sc->listen, sizeof(info->listen));
+        for (size_t i = 0; i < sc->n_listen; i++)
+            ma_copy(&info->listen[i], &sc->listen[i]);
         const char *p = sc->protos;
+        info->n_protocols = 0;
         for (size_t i = 0; i < sc->n_protos; i++) {
             info->protocols[info->n_protocols++] = p;
             p += strlen(p) + 1;
@@ -333,19 +353,37 @@ void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg)
 void swarm_get_stats(const struct swarm *sw, struct swarm_stats *st)
 {
     *st = sw->stats;
-    st->peers = st->connections = st->pending = st->streams = 0;
-    for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
-        if (sc->closing)
-            continue;
-        if (!sc->ready) {
-            st->pending++;
-            continue;
-        }
-        st->connections++;
-        st->streams += sc->n_streams;
-        if (swarm__conn_for(sw, &sc->peer) == sc)
-            st->peers++;
-    }
+    st->peers = sw->n_peers;
+    st->connections = sw->n_ready;
+    st->pending = sw->n_conns - sw->n_ready;
+    st->streams = sw->n_streams;
+}
+
+/* --- memory
+ * ------------------------------------------------------------------- After
+ * many connections closed, free memory goes back to the system (glibc keeps
+ * freed heap otherwise: 10,000 peers that left would leave their memory with
+ * the daemon). Once a second at most, after a burst. */
+
+#define TRIM_AFTER 256
+#define TRIM_DELAY_MS 1000
+
+static void on_trim(uv_timer_t *t)
+{
+    struct swarm *sw = t->data;
+
+    sw->closed_since_trim = 0;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+void swarm__closed(struct swarm *sw)
+{
+    if (++sw->closed_since_trim < TRIM_AFTER || sw->closing ||
+        uv_is_active((uv_handle_t *)&sw->trim_timer))
+        return;
+    uv_timer_start(&sw->trim_timer, on_trim, TRIM_DELAY_MS, 0);
 }
 
 /* --- protocols -------------------------------------------------------------
@@ -392,12 +430,16 @@ void swarm_set_timing(struct swarm *sw, const struct swarm_config *cfg)
 {
     struct swarm_config *c = &sw->cfg;
 
-    c->handshake_timeout_ms =
-        cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : 10000;
+    c->handshake_timeout_ms = cfg->handshake_timeout_ms;
     c->idle_timeout_ms = cfg->idle_timeout_ms;
     c->keepalive_ms = cfg->keepalive_ms;
     c->ping_timeout_ms = cfg->ping_timeout_ms;
-    c->max_connections = cfg->max_connections ? cfg->max_connections : 1024;
+    c->max_connections = cfg->max_connections;
+    c->max_handshakes = cfg->max_handshakes;
+    c->max_handshakes_per_addr = cfg->max_handshakes_per_addr;
+    c->max_inbound_streams = cfg->max_inbound_streams;
+    c->max_buffers = cfg->max_buffers;
+    limits_default(c);
     for (struct swarm_conn *sc = sw->conns; sc; sc = sc->next) {
         if (sc->closing)
             continue;
@@ -415,7 +457,7 @@ static void on_push_timer(uv_timer_t *t)
     sw->push_pending = false;
     for (sc = sw->conns; sc; sc = next) {
         next = sc->next; /* kept: a failing send may unlink sc */
-        if (!sc->closing && swarm__conn_for(sw, &sc->peer) == sc &&
+        if (!sc->closing && sc->pe && sc->pe->best == sc &&
             swarm__conn_may_serve(sc, IDENTIFY_PUSH_PROTOCOL_ID))
             swarm__identify_push(sc);
     }
@@ -452,7 +494,6 @@ static void on_inbound(uv_stream_t *server, int status)
 {
     struct swarm_listener *l = server->data;
     struct swarm *sw = l->sw;
-    struct swarm_stats st;
     struct swarm_conn *sc;
 
     if (status < 0) {
@@ -467,12 +508,8 @@ static void on_inbound(uv_stream_t *server, int status)
         swarm__conn_close(sc, FASTN_ERR_IO);
         return;
     }
-    swarm_get_stats(sw, &st);
-    if (st.pending > SWARM_MAX_PENDING ||
-        st.connections + st.pending > sw->cfg.max_connections) {
-        LOG_RATELIMITED(LOG_WARN, "net",
-                        "too many connections: refusing an inbound one");
-        swarm__conn_close(sc, FASTN_ERR_BUSY);
+    if (!swarm__handshake_admit(sc)) {
+        swarm__conn_refuse(sc);
         return;
     }
     swarm__conn_start(sc);
@@ -748,17 +785,24 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
         memcpy(sw->listen_cfg, cfg->listen,
                cfg->n_listen * sizeof(*cfg->listen));
     sw->cfg.listen = sw->listen_cfg;
-    if (!sw->cfg.handshake_timeout_ms)
-        sw->cfg.handshake_timeout_ms = 10000;
+    limits_default(&sw->cfg);
     if (!sw->cfg.max_window)
         sw->cfg.max_window = 16u << 20;
-    if (!sw->cfg.max_connections)
-        sw->cfg.max_connections = 1024;
+    sw->rx = malloc(SWARM_RX_SCRATCH);
+    if (!sw->rx) {
+        free(sw);
+        return FASTN_ERR_NOMEM;
+    }
     err = noise_local_init(&sw->local, cfg->identity, muxers, 1);
     if (err) {
+        free(sw->rx);
         free(sw);
         return err;
     }
+    swarm__htab_init(&sw->addrs);
+    swarm__htab_init(&sw->peers);
+    uv_timer_init(loop, &sw->trim_timer);
+    sw->trim_timer.data = sw;
     pubkey_encode_proto(cfg->identity->pubkey, sw->pubkey_proto);
     sw->deferred_tail = &sw->deferred;
     uv_idle_init(loop, &sw->idle);
@@ -796,6 +840,7 @@ void swarm_close(struct swarm *sw)
     uv_close((uv_handle_t *)&sw->idle, NULL);
     uv_close((uv_handle_t *)&sw->prepare, NULL);
     uv_close((uv_handle_t *)&sw->push_timer, NULL);
+    uv_close((uv_handle_t *)&sw->trim_timer, NULL);
 }
 
 void swarm_free(struct swarm *sw)
@@ -808,5 +853,9 @@ void swarm_free(struct swarm *sw)
         free(f);
     }
     noise_local_cleanup(&sw->local);
+    swarm__htab_cleanup(&sw->addrs);
+    swarm__htab_cleanup(&sw->peers);
+    mem_wipe(sw->rx, SWARM_RX_SCRATCH); /* held plaintext */
+    free(sw->rx);
     free(sw);
 }

@@ -88,18 +88,30 @@ struct swarm_config {
     const struct identity *identity; /* borrowed; outlives the swarm */
     const struct multiaddr *listen;  /* copied; /ip4 or /ip6 + /tcp */
     size_t n_listen;
-    uint32_t handshake_timeout_ms; /* TCP connect to upgraded; 10 s */
-    uint32_t idle_timeout_ms;      /* no streams this long: close; 0 never */
-    uint32_t keepalive_ms;         /* yamux ping when quiet; 0 never */
-    uint32_t ping_timeout_ms;      /* unanswered ping: the conn is dead */
-    uint32_t max_window;           /* yamux receive window limit */
-    uint32_t max_connections;      /* at once, both directions */
+    uint32_t handshake_timeout_ms;    /* TCP connect to upgraded; 10 s */
+    uint32_t idle_timeout_ms;         /* no streams this long: close; 0 never */
+    uint32_t keepalive_ms;            /* yamux ping when quiet; 0 never */
+    uint32_t ping_timeout_ms;         /* unanswered ping: the conn is dead */
+    uint32_t max_window;              /* yamux receive window limit */
+    uint32_t max_connections;         /* at once, both directions */
+    uint32_t max_handshakes;          /* inbound ones upgrading at once */
+    uint32_t max_handshakes_per_addr; /* ... from one IPv4 or IPv6 /64 */
+    uint32_t max_inbound_streams;     /* inbound streams at once, in all */
+    size_t max_buffers; /* bytes of output waiting in all connections
+                         * before those whose peers do not read wait */
     const struct swarm_book_ops *book;
     void *book_arg;
 };
 
 /* Defaults: handshake 10 s, idle 10 min, keepalive 30 s, ping timeout
- * 15 s, window 16 MiB, 1024 connections, no listen addresses. */
+ * 15 s, window 16 MiB, 1024 connections, 256 handshakes (8 per source
+ * address), 16384 inbound streams, 64 MiB of connection buffers, no
+ * listen addresses. */
+#define SWARM_DEFAULT_CONNECTIONS 1024
+#define SWARM_DEFAULT_HANDSHAKES 256
+#define SWARM_DEFAULT_HANDSHAKES_PER_ADDR 8
+#define SWARM_DEFAULT_INBOUND_STREAMS 16384
+#define SWARM_DEFAULT_BUFFERS (64u << 20)
 void swarm_config_default(struct swarm_config *cfg,
                           const struct identity *identity);
 
@@ -235,7 +247,7 @@ typedef void (*swarm_peer_fn)(void *arg, const struct swarm_peer_info *info);
 void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg);
 
 struct swarm_stats {
-    uint32_t peers;       /* peers with a connection */
+    uint32_t peers;       /* peers with a connection (swarm_foreach_peer's) */
     uint32_t connections; /* upgraded connections */
     uint32_t pending;     /* connections still upgrading */
     uint32_t streams;     /* streams open now */

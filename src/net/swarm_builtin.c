@@ -122,6 +122,30 @@ bool swarm__conn_may_serve(const struct swarm_conn *sc, const char *protocol)
     return false;
 }
 
+/* Keeps the TCP addresses m lists (up to SWARM_MAX_PEER_ADDRS) as the
+ * connection's, in an array as long as they are. */
+static void set_listen(struct swarm_conn *sc, const struct identify_msg *m)
+{
+    struct multiaddr *v, ma;
+    struct multiaddr_tcp t;
+    size_t n = 0, k = m->n_listen;
+
+    if (k > SWARM_MAX_PEER_ADDRS)
+        k = SWARM_MAX_PEER_ADDRS;
+    v = k ? calloc(k, sizeof(*v)) : NULL;
+    if (k && !v)
+        return; /* keep what we had */
+    for (size_t i = 0; i < m->n_listen && n < k; i++) {
+        if (multiaddr_from_bytes(m->listen[i].p, m->listen[i].len, &ma) ||
+            multiaddr_to_tcp(&ma, &t) || t.has_peer)
+            continue;
+        v[n++] = ma;
+    }
+    free(sc->listen);
+    sc->listen = v;
+    sc->n_listen = n;
+}
+
 /* Records what a peer says about itself on its connection. */
 static void identify_apply(struct swarm_stream *st, struct id_reader *r)
 {
@@ -129,8 +153,6 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
     struct swarm_conn *sc = st->sc;
     struct identify_msg *m = &r->msg;
     struct peer_id pid;
-    struct multiaddr ma;
-    struct multiaddr_tcp t;
 
     if (!sc)
         return;
@@ -150,14 +172,7 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
     }
     if (r->push && !m->n_listen)
         return;
-    sc->n_listen = 0;
-    for (size_t i = 0; i < m->n_listen && sc->n_listen < SWARM_MAX_PEER_ADDRS;
-         i++) {
-        if (multiaddr_from_bytes(m->listen[i].p, m->listen[i].len, &ma) ||
-            multiaddr_to_tcp(&ma, &t) || t.has_peer)
-            continue;
-        sc->listen[sc->n_listen++] = ma;
-    }
+    set_listen(sc, m);
     if (sc->n_listen && sw->cfg.book && sw->cfg.book->remember)
         sw->cfg.book->remember(sw->cfg.book_arg, &sc->peer, sc->listen,
                                sc->n_listen, false);
@@ -267,6 +282,10 @@ void swarm__identify_push(struct swarm_conn *sc)
 /* --- ping ------------------------------------------------------------------
  */
 
+/* Echoes waiting on a ping stream, at most: a peer that pings without
+ * reading the answers gets its stream reset, not a queue of them. */
+#define PING_QUEUE_MAX (32 * PING_SIZE)
+
 static void ping_serve(struct swarm_stream *st,
                        const struct swarm_stream_event *ev, void *arg)
 {
@@ -277,7 +296,8 @@ static void ping_serve(struct swarm_stream *st,
     case SWARM_STREAM_DATA:
         buf_init(&out, ev->len + PING_SIZE);
         if (ping_server_feed(ps, ev->data, ev->len, &out) >= 0 &&
-            swarm_stream_write(st, out.data, out.len) == (int)out.len)
+            swarm_stream_write(st, out.data, out.len) == (int)out.len &&
+            swarm_stream_queued(st) <= PING_QUEUE_MAX)
             swarm_stream_consumed(st, ev->len);
         else
             swarm_stream_reset(st); /* a peer that does not read: drop it */

@@ -22,6 +22,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "fastn/err.h"
 #include "util/log.h"
@@ -36,6 +37,7 @@ struct out_chunk {
     struct buf b;
     const uint8_t *p; /* the bytes not yet written */
     size_t len;
+    size_t ctl; /* control bytes in it (counted in sc->ctl_pending) */
 };
 
 /* A uv_write of chunks; they are freed when it completes. */
@@ -55,6 +57,8 @@ static void on_handle_closed(uv_handle_t *h)
     conn_free(sc->c);
     buf_cleanup(&sc->spare);
     free(sc->protos);
+    free(sc->listen);
+    swarm__closed(sc->sw);
     free(sc);
 }
 
@@ -96,8 +100,127 @@ struct swarm_conn *swarm__conn_new(struct swarm *sw, bool inbound,
     if (sw->conns)
         sw->conns->pprev = &sc->next;
     sw->conns = sc;
+    sw->n_conns++;
     swarm__conn_update_timer(sc);
     return sc;
+}
+
+static void conn_addrs(struct swarm_conn *sc);
+
+/* --- handshakes per source address ------------------------------------------
+ * An inbound connection counts against cfg.max_handshakes and against
+ * cfg.max_handshakes_per_addr of its source address from its accept
+ * until it is upgraded or closed, so that one address holding hundreds
+ * of half-open connections takes a few slots, not all of them. */
+
+/* The source address as counted: IPv4 (also mapped in IPv6), IPv6 /64. */
+static size_t addr_key(const struct multiaddr *ma, uint8_t key[8])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+                                       0, 0, 0, 0, 0xff, 0xff};
+    struct multiaddr_tcp t;
+
+    if (multiaddr_to_tcp(ma, &t))
+        return 0;
+    if (t.host_code == MA_IP4) {
+        memcpy(key, t.ip, 4);
+        return 4;
+    }
+    if (t.host_code != MA_IP6)
+        return 0;
+    if (!memcmp(t.ip, mapped, sizeof(mapped))) {
+        memcpy(key, t.ip + 12, 4);
+        return 4;
+    }
+    memcpy(key, t.ip, 8);
+    return 8;
+}
+
+static struct swarm_addr *addr_find(struct swarm *sw, const uint8_t *key,
+                                    size_t len, uint32_t h)
+{
+    struct swarm_hnode *n = swarm__htab_first(&sw->addrs, h);
+
+    for (; n; n = swarm__htab_next(n)) {
+        struct swarm_addr *a = (struct swarm_addr *)n;
+        if (a->len == len && !memcmp(a->key, key, len))
+            return a;
+    }
+    return NULL;
+}
+
+static void busy_log(const struct swarm_conn *sc, const char *why,
+                     uint32_t limit)
+{
+    char addr[MULTIADDR_STR_MAX] = "?";
+
+    if (sc->remote.len)
+        multiaddr_format(&sc->remote, addr, sizeof(addr));
+    LOG_RATELIMITED(LOG_WARN, "net",
+                    "busy, too many connections: refusing an inbound one from "
+                    "%s: %u %s",
+                    addr, limit, why);
+}
+
+bool swarm__handshake_admit(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+    struct swarm_addr *a;
+    uint8_t key[8];
+    size_t len;
+    uint32_t h;
+
+    conn_addrs(sc);
+    if (sw->n_conns > sw->cfg.max_connections) { /* sc is counted */
+        busy_log(sc, "connections (max-connections)", sw->cfg.max_connections);
+        return false;
+    }
+    if (sw->n_pending_in >= sw->cfg.max_handshakes) {
+        busy_log(sc, "handshakes at once (max-handshakes)",
+                 sw->cfg.max_handshakes);
+        return false;
+    }
+    len = addr_key(&sc->remote, key);
+    h = swarm__hash(&sw->addrs, key, len);
+    a = len ? addr_find(sw, key, len, h) : NULL;
+    if (a && a->pending >= sw->cfg.max_handshakes_per_addr) {
+        busy_log(sc,
+                 "handshakes at once from that address "
+                 "(max-handshakes-per-address)",
+                 sw->cfg.max_handshakes_per_addr);
+        return false;
+    }
+    if (len && !a) {
+        a = calloc(1, sizeof(*a));
+        if (!a || swarm__htab_add(&sw->addrs, &a->node, h)) {
+            free(a);
+            return false;
+        }
+        memcpy(a->key, key, len);
+        a->len = (uint8_t)len;
+    }
+    if (a)
+        a->pending++;
+    sc->addr = a;
+    sc->counted_in = true;
+    sw->n_pending_in++;
+    return true;
+}
+
+/* The connection is upgraded or gone: its handshake slot is free. */
+static void handshake_release(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+
+    if (!sc->counted_in)
+        return;
+    sc->counted_in = false;
+    sw->n_pending_in--;
+    if (sc->addr && --sc->addr->pending == 0) {
+        swarm__htab_del(&sw->addrs, &sc->addr->node);
+        free(sc->addr);
+    }
+    sc->addr = NULL;
 }
 
 /* --- writing ---------------------------------------------------------------
@@ -114,24 +237,140 @@ bool swarm__conn_usable(const struct swarm_conn *sc)
 
 void swarm__conn_fail_soon(struct swarm_conn *sc, int err)
 {
+    struct swarm *sw = sc->sw;
+
     if (sc->closing || sc->fail_soon)
         return;
     sc->fail_soon = err;
-    sc->sw->conn_failures = true;
-    swarm__idle_start(sc->sw);
+    sc->fsnext = sw->failing;
+    sc->fspprev = &sw->failing;
+    if (sw->failing)
+        sw->failing->fspprev = &sc->fsnext;
+    sw->failing = sc;
+    swarm__idle_start(sw);
+}
+
+static void failing_unlink(struct swarm_conn *sc)
+{
+    if (!sc->fspprev)
+        return;
+    *sc->fspprev = sc->fsnext;
+    if (sc->fsnext)
+        sc->fsnext->fspprev = sc->fspprev;
+    sc->fspprev = NULL;
+    sc->fsnext = NULL;
+}
+
+/* --- the daemon-wide budget -------------------------------------------------
+ * sw->out_bytes is the output waiting in every connection (queued, or
+ * handed to uv_write and not yet written). Once it reaches
+ * cfg.max_buffers the swarm is under pressure: a connection then takes
+ * stream data only while it has under SWARM_PRESSURE_CAP waiting, so the
+ * connections whose peers do not read stop growing while those that
+ * drain go on (each write that completes lets them send again). Pressure
+ * ends below three quarters of the budget; the stalled connections'
+ * streams are kicked then (from the loop). */
+
+static size_t pending_of(const struct swarm_conn *sc)
+{
+    return sc->write_pending + sc->oq_bytes;
+}
+
+static void out_add(struct swarm_conn *sc, size_t n)
+{
+    struct swarm *sw = sc->sw;
+
+    sw->out_bytes += n;
+    if (!sw->pressure && sw->out_bytes >= sw->cfg.max_buffers) {
+        sw->pressure = true;
+        LOG_RATELIMITED(LOG_WARN, "net",
+                        "connection buffers are at their budget (%zu MiB, "
+                        "max-connection-buffers): streams to peers that do "
+                        "not read wait",
+                        sw->cfg.max_buffers >> 20);
+    }
+}
+
+static void out_sub(struct swarm_conn *sc, size_t n)
+{
+    struct swarm *sw = sc->sw;
+
+    sw->out_bytes -= n;
+    if (sw->pressure && sw->out_bytes < sw->cfg.max_buffers / 4 * 3) {
+        sw->pressure = false;
+        sw->release_pending = true;
+        swarm__idle_start(sw);
+    }
+}
+
+static size_t cap_of(const struct swarm_conn *sc)
+{
+    return sc->sw->pressure ? SWARM_PRESSURE_CAP : SWARM_WRITE_HIGH;
 }
 
 bool swarm__conn_backlogged(const struct swarm_conn *sc)
 {
-    return sc->write_pending + sc->oq_bytes >= SWARM_WRITE_HIGH;
+    return pending_of(sc) >= cap_of(sc);
 }
+
+size_t swarm__conn_room(const struct swarm_conn *sc)
+{
+    size_t pend = pending_of(sc), cap = cap_of(sc);
+
+    if (pend >= cap)
+        return 0;
+    return sc->sw->pressure ? cap - pend : SIZE_MAX;
+}
+
+static void stalled_unlink(struct swarm_conn *sc)
+{
+    if (!sc->spprev)
+        return;
+    *sc->spprev = sc->snext;
+    if (sc->snext)
+        sc->snext->spprev = sc->spprev;
+    sc->spprev = NULL;
+    sc->snext = NULL;
+}
+
+void swarm__conn_stall(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+
+    sc->stalled = true;
+    if (!sw->pressure || sc->spprev || sc->closing)
+        return;
+    sc->snext = sw->stalled;
+    sc->spprev = &sw->stalled;
+    if (sw->stalled)
+        sw->stalled->spprev = &sc->snext;
+    sw->stalled = sc;
+}
+
+static void kick_streams(struct swarm_conn *sc);
+
+void swarm__conns_release(struct swarm *sw)
+{
+    sw->release_pending = false;
+    while (sw->stalled && !sw->pressure) {
+        struct swarm_conn *sc = sw->stalled;
+        stalled_unlink(sc);
+        sc->stalled = false;
+        kick_streams(sc);
+    }
+}
+
+/* An empty output buffer kept for the next output at most this large:
+ * an idle connection should not keep what a burst made it grow to. */
+#define SPARE_KEEP (16u << 10)
 
 static void chunk_free(struct swarm_conn *sc, struct out_chunk *ch)
 {
+    sc->ctl_pending -= ch->ctl;
     if (ch->frame) {
         swarm__frame_put(sc->sw, ch->frame);
-    } else if (!sc->spare.data) { /* keep one buffer for the next output */
-        buf_reset(&ch->b);
+    } else if (!sc->spare.data && ch->b.cap <= SPARE_KEEP) {
+        buf_reset(&ch->b); /* keep one buffer for the next output */
         sc->spare.data = ch->b.data;
         sc->spare.cap = ch->b.cap;
     } else {
@@ -156,6 +395,8 @@ static void oq_append(struct swarm_conn *sc, struct out_chunk *ch)
     sc->oq_tail = &ch->next;
     sc->oq_bytes += ch->len;
     sc->oq_n++;
+    sc->ctl_pending += ch->ctl;
+    out_add(sc, ch->len);
 }
 
 /* Moves the core's pending output to the queue (no copy: the buffer is
@@ -176,6 +417,10 @@ static int queue_output(struct swarm_conn *sc)
     ch->b.max = OUTPUT_MAX;
     memset(&sc->spare, 0, sizeof(sc->spare));
     sc->spare.max = OUTPUT_MAX;
+    ch->ctl = conn_output_control(sc->c) + sc->ctl_extra;
+    if (ch->ctl > n)
+        ch->ctl = n;
+    sc->ctl_extra = 0;
     err = conn_take_output(sc->c, &ch->b);
     if (err) {
         buf_cleanup(&ch->b);
@@ -199,13 +444,27 @@ static void kick_streams(struct swarm_conn *sc)
     }
 }
 
+/* Reading resumes once half the control output drained. */
+static void maybe_resume(struct swarm_conn *sc)
+{
+    if (!sc->read_paused || sc->ctl_pending > SWARM_CTL_MAX / 2)
+        return;
+    if (uv_read_start((uv_stream_t *)&sc->tcp, on_alloc, on_read) != 0) {
+        swarm__conn_fail(sc, FASTN_ERR_NET_RESET);
+        return;
+    }
+    sc->read_paused = false;
+    sc->reading = true;
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     struct conn_write *w = (struct conn_write *)req;
     struct swarm_conn *sc = w->sc;
-    bool was_high = sc->write_pending + sc->oq_bytes >= SWARM_WRITE_LOW;
+    size_t low;
 
     sc->write_pending -= w->len;
+    out_sub(sc, w->len);
     chunks_free(sc, w->chunks);
     free(w);
     if (sc->closing)
@@ -214,11 +473,14 @@ static void on_write(uv_write_t *req, int status)
         swarm__conn_fail(sc, FASTN_ERR_NET_RESET);
         return;
     }
-    if (was_high && sc->write_pending + sc->oq_bytes < SWARM_WRITE_LOW)
+    low = sc->sw->pressure ? SWARM_PRESSURE_CAP / 2 : SWARM_WRITE_LOW;
+    if (sc->stalled && pending_of(sc) < low) {
+        stalled_unlink(sc);
+        sc->stalled = false;
         kick_streams(sc);
-    if (!sc->reading && sc->ready && sc->write_pending < SWARM_WRITE_LOW &&
-        uv_read_start((uv_stream_t *)&sc->tcp, on_alloc, on_read) == 0)
-        sc->reading = true;
+    }
+    if (!sc->closing)
+        maybe_resume(sc);
 }
 
 #define MAX_IOV 64
@@ -241,6 +503,7 @@ static void oq_consume(struct swarm_conn *sc, size_t k)
         ch->p += take;
         ch->len -= take;
         sc->oq_bytes -= take;
+        out_sub(sc, take);
         k -= take;
         if (ch->len)
             break;
@@ -417,6 +680,13 @@ void swarm__conn_close(struct swarm_conn *sc, int err)
     *sc->pprev = sc->next;
     if (sc->next)
         sc->next->pprev = sc->pprev;
+    sc->sw->n_conns--;
+    if (sc->ready)
+        sc->sw->n_ready--;
+    swarm__peer_remove(sc);
+    handshake_release(sc);
+    stalled_unlink(sc);
+    failing_unlink(sc);
     /* Best effort: the go-away saying why, if the socket takes it. */
     unschedule(sc);
     if (sc->write_pending == 0 && !sc->oq_head &&
@@ -424,6 +694,7 @@ void swarm__conn_close(struct swarm_conn *sc, int err)
         uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
         uv_try_write((uv_stream_t *)&sc->tcp, &b, 1);
     }
+    out_sub(sc, sc->oq_bytes);
     chunks_free(sc, sc->oq_head);
     sc->oq_head = NULL;
     sc->oq_tail = &sc->oq_head;
@@ -440,12 +711,32 @@ void swarm__conn_close(struct swarm_conn *sc, int err)
     uv_close((uv_handle_t *)&sc->timer, on_handle_closed);
 }
 
+void swarm__conn_refuse(struct swarm_conn *sc)
+{
+    uv_os_fd_t fd;
+    uint8_t junk[4096];
+
+    /* Unread bytes at close make the kernel send RST; the dialer's first
+     * flight (multistream-select, Noise's first message) is small. */
+    if (uv_fileno((uv_handle_t *)&sc->tcp, &fd) == 0)
+        for (int i = 0; i < 16; i++)
+            if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+                break;
+    log_msg(LOG_DEBUG, "net", "refused an inbound connection: busy");
+    swarm__conn_close(sc, FASTN_ERR_NET_BUSY);
+}
+
 void swarm__conn_fail(struct swarm_conn *sc, int err)
 {
     char pid[PEER_ID_STR_MAX], addr[MULTIADDR_STR_MAX] = "?";
 
     if (sc->closing)
         return;
+    if ((err == FASTN_ERR_NET_RESET || err == FASTN_ERR_CANCELED) &&
+        log_get_level() < LOG_DEBUG) {
+        swarm__conn_close(sc, err); /* nothing to log */
+        return;
+    }
     if (sc->remote.len)
         multiaddr_format(&sc->remote, addr, sizeof(addr));
     if (sc->ready)
@@ -493,19 +784,26 @@ static struct swarm_conn *winner(struct swarm *sw, struct swarm_conn *a,
     return compare_bytes(ea->bytes, ea->len, eb->bytes, eb->len) <= 0 ? a : b;
 }
 
+/* sc drains: no new streams; it closes once it has had none a while. */
+static void drain(struct swarm_conn *sc)
+{
+    sc->draining = true;
+    if (sc->n_streams == 0)
+        sc->idle_since_us = swarm__now_us();
+    if (sc->pe)
+        swarm__peer_update(sc->pe);
+}
+
 static void resolve_duplicates(struct swarm_conn *sc)
 {
     struct swarm *sw = sc->sw;
 
-    for (struct swarm_conn *o = sw->conns; o; o = o->next) {
-        if (o == sc || !o->ready || o->closing || o->draining ||
-            !peer_id_equal(&o->peer, &sc->peer))
+    for (struct swarm_conn *o = sc->pe->conns; o; o = o->pnext) {
+        if (o == sc || o->closing || o->draining)
             continue;
         struct swarm_conn *keep = winner(sw, o, sc);
         struct swarm_conn *lose = keep == o ? sc : o;
-        lose->draining = true;
-        if (lose->n_streams == 0)
-            lose->idle_since_us = swarm__now_us();
+        drain(lose);
         log_msg(LOG_DEBUG, "net", "duplicate connection: keeping the %s one",
                 keep->inbound ? "inbound" : "outbound");
         swarm__conn_update_timer(lose);
@@ -522,14 +820,22 @@ static void on_ready(struct swarm_conn *sc)
     sc->ready_us = sc->idle_since_us = swarm__now_us();
     sc->peer = *conn_remote_peer(sc->c);
     sw->stats.handshakes++;
+    sw->n_ready++;
+    handshake_release(sc);
     if (peer_id_equal(&sc->peer, &sw->identity->id)) {
         swarm__conn_fail(sc, FASTN_ERR_NET_DIAL_SELF);
         return;
     }
-    multiaddr_format(&sc->remote, addr, sizeof(addr));
-    log_msg(LOG_DEBUG, "net", "%s connection with %s at %s",
-            sc->inbound ? "inbound" : "outbound",
-            peer_id_format(&sc->peer, pid), addr);
+    if (swarm__peer_add(sc)) {
+        swarm__conn_fail(sc, FASTN_ERR_NOMEM);
+        return;
+    }
+    if (log_get_level() >= LOG_DEBUG) { /* formatting costs microseconds */
+        multiaddr_format(&sc->remote, addr, sizeof(addr));
+        log_msg(LOG_DEBUG, "net", "%s connection with %s at %s",
+                sc->inbound ? "inbound" : "outbound",
+                peer_id_format(&sc->peer, pid), addr);
+    }
     resolve_duplicates(sc);
     if (sc->dial) {
         struct swarm_dial *d = sc->dial;
@@ -555,9 +861,7 @@ static void handle_mux(struct swarm_conn *sc, const struct yamux_event *ev)
         sc->rtt_us = ev->rtt_us;
         break;
     case YAMUX_EV_GOAWAY:
-        sc->draining = true;
-        if (sc->n_streams == 0)
-            sc->idle_since_us = swarm__now_us();
+        drain(sc);
         break;
     default:
         if (ev->user)
@@ -591,13 +895,23 @@ static void pump(struct swarm_conn *sc)
     swarm__conn_flush(sc);
     swarm__conn_update_timer(sc);
     /* A peer that sends but does not read would make us queue answers
-     * (window updates, pings) without end: stop reading it meanwhile. */
-    if (sc->reading && sc->write_pending > SWARM_READ_PAUSE) {
+     * (pings, refusals, window updates) without end: while more than
+     * SWARM_CTL_MAX of them wait, it is not read (backpressure: it
+     * waits on its own sends then). Stream data does not count. */
+    if (sc->reading && sc->ctl_pending > SWARM_CTL_MAX &&
+        swarm__conn_usable(sc)) {
         uv_read_stop((uv_stream_t *)&sc->tcp);
         sc->reading = false;
+        sc->read_paused = true;
+        log_msg(LOG_DEBUG, "net",
+                "a peer does not read our answers: "
+                "not reading it until they drain");
     }
 }
 
+/* Reads go into the swarm's one receive buffer, lent to the connection
+ * for the read (conn_rx_lend); what is left after processing, a partial
+ * frame at most, is kept by the connection (conn_rx_unlend). */
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
     struct swarm_conn *sc = h->data;
@@ -605,11 +919,22 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     size_t room;
 
     (void)hint;
-    if (conn_rx_space(sc->c, SWARM_READ_MAX, &p, &room) != 0) {
+    if (conn_rx_lend(sc->c, sc->sw->rx, SWARM_RX_SCRATCH, &p, &room) != 0) {
         *b = uv_buf_init(NULL, 0);
         return;
     }
     *b = uv_buf_init((char *)p, (unsigned)room);
+}
+
+/* Why a connection ended with its socket: a dialer whose peer closed
+ * before sending anything was refused by a busy listener. */
+static int read_error(const struct swarm_conn *sc, ssize_t n)
+{
+    if (sc->ready)
+        return FASTN_ERR_NET_RESET;
+    if (!sc->inbound && !sc->rx_any && (n == UV_EOF || n == UV_ECONNRESET))
+        return FASTN_ERR_NET_BUSY;
+    return FASTN_ERR_NET_HANDSHAKE;
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -617,17 +942,19 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     struct swarm_conn *sc = s->data;
 
     (void)b;
-    if (sc->closing)
-        return;
-    if (n > 0) {
+    if (n > 0 && !sc->closing) {
+        sc->rx_any = true;
         conn_rx_commit(sc->c, (size_t)n);
         pump(sc);
-    } else if (n == UV_ENOBUFS) {
-        swarm__conn_fail(sc, FASTN_ERR_NOMEM);
-    } else if (n < 0) {
-        swarm__conn_fail(sc, sc->ready ? FASTN_ERR_NET_RESET
-                                       : FASTN_ERR_NET_HANDSHAKE);
     }
+    if (conn_rx_unlend(sc->c) != 0 && !sc->closing)
+        swarm__conn_fail(sc, FASTN_ERR_NOMEM);
+    if (sc->closing || n >= 0)
+        return;
+    if (n == UV_ENOBUFS)
+        swarm__conn_fail(sc, FASTN_ERR_NOMEM);
+    else
+        swarm__conn_fail(sc, read_error(sc, n));
 }
 
 static void sock_addr(struct multiaddr *out, const struct sockaddr_storage *ss)
@@ -643,17 +970,26 @@ static void sock_addr(struct multiaddr *out, const struct sockaddr_storage *ss)
     }
 }
 
-int swarm__conn_start(struct swarm_conn *sc)
+static void conn_addrs(struct swarm_conn *sc)
 {
     struct sockaddr_storage ss;
-    int len = sizeof(ss), err;
+    int len = sizeof(ss);
 
-    uv_tcp_nodelay(&sc->tcp, 1);
+    if (sc->remote.len)
+        return;
     if (uv_tcp_getpeername(&sc->tcp, (struct sockaddr *)&ss, &len) == 0)
         sock_addr(&sc->remote, &ss);
     len = sizeof(ss);
     if (uv_tcp_getsockname(&sc->tcp, (struct sockaddr *)&ss, &len) == 0)
         sock_addr(&sc->local, &ss);
+}
+
+int swarm__conn_start(struct swarm_conn *sc)
+{
+    int err;
+
+    uv_tcp_nodelay(&sc->tcp, 1);
+    conn_addrs(sc);
     err = conn_start(sc->c);
     if (!err && uv_read_start((uv_stream_t *)&sc->tcp, on_alloc, on_read))
         err = FASTN_ERR_NET_RESET;

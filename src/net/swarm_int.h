@@ -22,11 +22,21 @@
 /* Bytes in flight to one connection's socket before streams must wait. */
 #define SWARM_WRITE_HIGH (4u << 20)
 #define SWARM_WRITE_LOW (1u << 20)
-/* Bytes queued to a connection's socket past which it is not read (a
- * peer that sends but does not read). */
-#define SWARM_READ_PAUSE (32u << 20)
+/* The same while the daemon's connection buffers are over their budget
+ * (cfg.max_buffers): a connection whose peer does not drain what it has
+ * holds at most about this much more. */
+#define SWARM_PRESSURE_CAP (16u << 10)
+/* Control output (answers, refusals, window updates, negotiation replies:
+ * what the peer's input asks for) waiting for a connection's socket past
+ * which the connection is not read, until half of it has drained. Stream
+ * data never pauses reading (two peers sending each other bulk data must
+ * not wait on each other). */
+#define SWARM_CTL_MAX (16u << 10)
 /* One read from a connection's socket. */
 #define SWARM_READ_MAX (256 * 1024)
+/* The receive buffer all connections share: a read, and before it the
+ * partial frame a connection kept from its last read. */
+#define SWARM_RX_SCRATCH (SWARM_READ_MAX + NOISE_FRAME_MAX)
 /* A frame buffer: room for the largest data frame in place. */
 #define SWARM_FRAME_SIZE                                                       \
     (CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL)
@@ -36,8 +46,49 @@
 #define SWARM_FRAME_POOL 64
 /* A losing duplicate connection closes after being unused this long. */
 #define SWARM_DRAIN_MS 2000
-/* Connections still upgrading, at most (inbound ones beyond are refused). */
-#define SWARM_MAX_PENDING 256
+
+/* --- hash tables (swarm_index.c) -------------------------------------------
+ * Intrusive, chained, seeded: embed a struct swarm_hnode, hash the key
+ * with swarm__hash(), walk the nodes of one hash with
+ * swarm__htab_first/next and compare the keys. */
+struct swarm_hnode {
+    struct swarm_hnode *next;
+    uint32_t hash;
+};
+
+struct swarm_htab {
+    struct swarm_hnode **b;
+    uint32_t nb, count;
+    uint32_t seed;
+};
+
+void swarm__htab_init(struct swarm_htab *t);
+void swarm__htab_cleanup(struct swarm_htab *t);
+uint32_t swarm__hash(const struct swarm_htab *t, const void *p, size_t n);
+struct swarm_hnode *swarm__htab_first(const struct swarm_htab *t,
+                                      uint32_t hash);
+struct swarm_hnode *swarm__htab_next(const struct swarm_hnode *n);
+/* Errors: FASTN_ERR_NOMEM (nothing added). */
+int swarm__htab_add(struct swarm_htab *t, struct swarm_hnode *n, uint32_t hash);
+void swarm__htab_del(struct swarm_htab *t, struct swarm_hnode *n);
+
+/* A peer with upgraded connections: they, and the one its streams use,
+ * found by PeerID in sw->peers (swarm_index.c). */
+struct swarm_peer {
+    struct swarm_hnode node; /* first */
+    struct peer_id id;
+    struct swarm_conn *conns; /* ready, not closing; sc->pnext */
+    struct swarm_conn *best;  /* the one streams use (swarm__conn_for) */
+};
+
+/* Inbound connections still upgrading from one source address (an IPv4
+ * address, an IPv6 /64). */
+struct swarm_addr {
+    struct swarm_hnode node; /* first */
+    uint8_t key[8];
+    uint8_t len;
+    uint32_t pending;
+};
 
 struct swarm_frame {
     struct swarm_frame *next;
@@ -61,10 +112,19 @@ struct swarm_conn {
     int handles; /* open uv handles; freed when it drops to 0 */
     struct conn *c;
     bool inbound, ready, closing, draining, in_pump, reading;
+    bool read_paused; /* ctl_pending went over SWARM_CTL_MAX */
+    bool rx_any;      /* some byte was received */
+    bool stalled;     /* a stream waits for room on this connection */
+    struct swarm_conn *snext, **spprev; /* sw->stalled, under pressure */
+    struct swarm_addr *addr; /* inbound, upgrading: its address's count */
+    bool counted_in;         /* in sw->n_pending_in (and addr) */
     int fail_err;
     int fail_soon; /* a send failed: fail from the loop (see conn_fail_soon) */
-    struct peer_id peer;   /* the remote, once ready */
-    struct peer_id expect; /* dialer: the PeerID dialed */
+    struct swarm_conn *fsnext, **fspprev; /* sw->failing */
+    struct swarm_peer *pe;                /* ready: its peer */
+    struct swarm_conn *pnext, **ppprev;   /* pe->conns */
+    struct peer_id peer;                  /* the remote, once ready */
+    struct peer_id expect;                /* dialer: the PeerID dialed */
     struct multiaddr remote, local;
     struct swarm_dial *dial; /* set while a dial waits on this attempt */
     uint64_t started_us, ready_us, idle_since_us;
@@ -72,6 +132,8 @@ struct swarm_conn {
     /* output waiting to be written, in order (swarm_conn.c) */
     struct out_chunk *oq_head, **oq_tail;
     size_t oq_bytes;
+    size_t ctl_pending; /* control bytes among both, by whole chunks */
+    size_t ctl_extra;   /* negotiation replies not yet in a chunk */
     unsigned oq_n;
     struct swarm_conn *fnext, **fpprev; /* on sw->flushes */
     struct swarm_stream *streams;
@@ -80,7 +142,7 @@ struct swarm_conn {
     /* learned by identify */
     char agent[128];
     size_t n_listen;
-    struct multiaddr listen[SWARM_MAX_PEER_ADDRS];
+    struct multiaddr *listen; /* n_listen (at most SWARM_MAX_PEER_ADDRS) */
     char *protos; /* n_protos NUL-terminated ids, one after another */
     size_t n_protos;
     uint64_t rtt_us;
@@ -142,6 +204,7 @@ struct swarm_stream {
     int final_err;
     struct swarm_stream *dnext; /* sw->deferred */
     bool deferred;
+    bool counted; /* in sw->n_in_streams */
 };
 
 struct swarm {
@@ -166,15 +229,40 @@ struct swarm {
     struct swarm_frame *pool;
     size_t n_pool;
     struct swarm_stats stats;
+    uint32_t n_conns;           /* connections not closing */
+    uint32_t n_pending_in;      /* inbound ones still upgrading */
+    uint32_t n_in_streams;      /* inbound streams alive */
+    struct swarm_htab addrs;    /* struct swarm_addr by source address */
+    uint8_t *rx;                /* the shared receive buffer */
+    size_t out_bytes;           /* output waiting in all connections */
+    bool pressure;              /* out_bytes reached cfg.max_buffers */
+    bool release_pending;       /* pressure ended: kick the stalled */
+    struct swarm_conn *stalled; /* connections whose streams wait */
     bool closing;
-    bool conn_failures;    /* some connection has fail_soon set */
+    struct swarm_conn *failing; /* connections with fail_soon set */
+    struct swarm_htab peers;    /* struct swarm_peer by PeerID */
+    uint32_t n_ready, n_peers, n_streams;
+    uv_timer_t trim_timer; /* gives freed memory back after many closes */
+    uint32_t closed_since_trim;
     uv_timer_t push_timer; /* identify push after changes (coalesced) */
     bool push_pending;
     uint64_t push_first_us; /* the first change not pushed yet */
 };
 
+/* swarm_index.c: the peer index */
+struct swarm_peer *swarm__peer_find(const struct swarm *sw,
+                                    const struct peer_id *id);
+/* sc became ready: it joins its peer's connections. Errors: NOMEM. */
+int swarm__peer_add(struct swarm_conn *sc);
+/* sc is closing: it leaves them (nothing when it never joined). */
+void swarm__peer_remove(struct swarm_conn *sc);
+/* Something that decides the peer's best connection changed (draining). */
+void swarm__peer_update(struct swarm_peer *pe);
+
 /* swarm.c */
 uint64_t swarm__now_us(void);
+/* A connection was freed: memory may go back to the system soon. */
+void swarm__closed(struct swarm *sw);
 uint8_t *swarm__frame_get(struct swarm *sw);
 void swarm__frame_put(struct swarm *sw, uint8_t *frame);
 void swarm__defer(struct swarm_stream *st);
@@ -201,8 +289,23 @@ void swarm__conn_fail_soon(struct swarm_conn *sc, int err);
 bool swarm__conn_usable(const struct swarm_conn *sc);
 void swarm__idle_start(struct swarm *sw);
 void swarm__conn_close(struct swarm_conn *sc, int err);
+/* Closes an inbound connection the daemon is too busy to take, cleanly
+ * (what it sent is read first, so that the peer gets FIN, not RST). */
+void swarm__conn_refuse(struct swarm_conn *sc);
 void swarm__conn_update_timer(struct swarm_conn *sc);
 bool swarm__conn_backlogged(const struct swarm_conn *sc);
+/* Stream data the connection takes now before it is backlogged
+ * (SIZE_MAX when the daemon's buffers are under their budget: the
+ * per-connection mark then stops streams, one write past it). */
+size_t swarm__conn_room(const struct swarm_conn *sc);
+/* A stream on sc waits for room (WRITABLE): kick it when there is. */
+void swarm__conn_stall(struct swarm_conn *sc);
+/* Pressure ended: kick the streams of every stalled connection. */
+void swarm__conns_release(struct swarm *sw);
+/* Whether an inbound connection may start its handshake, under
+ * max-connections, max-handshakes and max-handshakes-per-address (counting
+ * it if so); false: refuse it (the daemon is busy; logged). */
+bool swarm__handshake_admit(struct swarm_conn *sc);
 
 /* swarm_dial.c */
 int swarm__dial(struct swarm *sw, const struct peer_id *peer,

@@ -48,6 +48,8 @@ static void q_consume(struct swarm_stream *st, size_t n)
 
 static void stream_free(struct swarm_stream *st)
 {
+    if (st->counted)
+        st->sw->n_in_streams--;
     for (size_t i = 0; i < st->n_protos; i++)
         free(st->protos[i]);
     free(st->protos);
@@ -91,6 +93,7 @@ static void link_conn(struct swarm_stream *st, struct swarm_conn *sc)
         sc->streams->pprev = &st->next;
     sc->streams = st;
     sc->n_streams++;
+    sc->sw->n_streams++;
     if (!st->idle_exempt)
         sc->n_user_streams++;
 }
@@ -105,6 +108,7 @@ static void unlink_conn(struct swarm_stream *st)
     if (st->next)
         st->next->pprev = st->pprev;
     sc->n_streams--;
+    sc->sw->n_streams--;
     if (!st->idle_exempt)
         sc->n_user_streams--;
     if (sc->n_user_streams == 0 || sc->n_streams == 0)
@@ -219,6 +223,28 @@ static bool writable_now(const struct swarm_stream *st)
            !swarm__conn_backlogged(st->sc) && window_open(st);
 }
 
+/* The owner must wait for WRITABLE: the connection kicks its streams
+ * once it has room again. */
+static void wait_writable(struct swarm_stream *st)
+{
+    st->want_writable = true;
+    if (st->sc)
+        swarm__conn_stall(st->sc);
+}
+
+/* Queued bytes into yamux while the connection has room: at most its
+ * room (under the daemon's buffer budget), in pieces of the queue. */
+static int write_direct(struct swarm_stream *st, const uint8_t *p, size_t n)
+{
+    size_t room = swarm__conn_room(st->sc);
+
+    if (n > room)
+        n = room;
+    if (n == 0)
+        return 0;
+    return yamux_stream_write(mux_of(st), st->id, p, n);
+}
+
 /* FIN once everything queued is out. */
 static void maybe_fin(struct swarm_stream *st)
 {
@@ -240,19 +266,17 @@ static void maybe_fin(struct swarm_stream *st)
 
 void swarm__stream_kick(struct swarm_stream *st)
 {
-    struct yamux_session *mux;
-
     if (!can_send(st))
         return;
-    mux = mux_of(st);
     hold(st);
     while (qlen(st) && !swarm__conn_backlogged(st->sc)) {
-        int k =
-            yamux_stream_write(mux, st->id, st->q.data + st->q_off, qlen(st));
+        int k = write_direct(st, st->q.data + st->q_off, qlen(st));
         if (k <= 0)
             break;
         q_consume(st, (size_t)k);
     }
+    if (qlen(st) && swarm__conn_backlogged(st->sc))
+        swarm__conn_stall(st->sc);
     maybe_fin(st);
     flush(st);
     if (st->want_writable && !st->finished && writable_now(st)) {
@@ -269,7 +293,7 @@ int swarm_stream_write(struct swarm_stream *s, const uint8_t *p, size_t n)
     if (s->finished || s->state == SS_DONE || s->local_fin || s->fin_pending)
         return FASTN_ERR_CLOSED;
     if (qlen(s) == 0 && can_send(s) && !swarm__conn_backlogged(s->sc)) {
-        int k = yamux_stream_write(mux_of(s), s->id, p, n);
+        int k = write_direct(s, p, n);
         if (k > 0)
             taken = (size_t)k;
     }
@@ -279,7 +303,9 @@ int swarm_stream_write(struct swarm_stream *s, const uint8_t *p, size_t n)
     if (add && q_append(s, p + taken, add))
         add = 0;
     if (taken + add < n)
-        s->want_writable = true;
+        wait_writable(s);
+    else if (add && can_send(s) && swarm__conn_backlogged(s->sc))
+        swarm__conn_stall(s->sc); /* the queue goes on once there is room */
     if (taken)
         flush(s);
     return (int)(taken + add);
@@ -295,13 +321,15 @@ int swarm_stream_frame(struct swarm_stream *s, uint8_t **p, size_t *room)
     if (s->state != SS_OPEN || qlen(s) || !can_send(s) ||
         swarm__conn_backlogged(s->sc) ||
         (w = yamux_stream_send_window(mux_of(s), s->id)) == 0) {
-        s->want_writable = true;
+        wait_writable(s);
         return 0;
     }
     if (!s->frame && !(s->frame = swarm__frame_get(s->sw)))
         return FASTN_ERR_NOMEM;
     *p = s->frame + CONN_FRAME_HEAD;
     *room = w < CONN_FRAME_MAX_DATA ? w : CONN_FRAME_MAX_DATA;
+    if (*room > swarm__conn_room(s->sc))
+        *room = swarm__conn_room(s->sc); /* > 0: not backlogged */
     return 0;
 }
 
@@ -373,6 +401,10 @@ static int write_mss(struct swarm_stream *st, struct buf *out)
 
     if (!out->len)
         return 0;
+    /* The listener's replies are what the peer asked for: they count
+     * as control output (SWARM_CTL_MAX) with the connection. */
+    if (st->inbound)
+        st->sc->ctl_extra += out->len;
     k = yamux_stream_write(mux_of(st), st->id, out->data, out->len);
     buf_reset(out);
     return k < 0 ? k : 0;
@@ -476,14 +508,38 @@ void swarm__stream_on_mux(struct swarm_stream *st, const struct yamux_event *ev)
     release(st);
 }
 
+/* The daemon's limit of inbound streams: a refused one is reset. */
+static bool inbound_admit(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+    char pid[PEER_ID_STR_MAX];
+
+    if (sw->n_in_streams < sw->cfg.max_inbound_streams)
+        return true;
+    LOG_RATELIMITED(LOG_WARN, "net",
+                    "busy: refused a stream from %s: %u inbound streams open "
+                    "(max-inbound-streams)",
+                    peer_id_format(&sc->peer, pid),
+                    sw->cfg.max_inbound_streams);
+    return false;
+}
+
 void swarm__stream_incoming(struct swarm_conn *sc, uint32_t id)
 {
     struct yamux_session *mux = conn_mux(sc->c);
-    struct swarm_stream *st = swarm__stream_new(sc->sw, true);
+    struct swarm_stream *st;
     struct buf out;
 
-    if (st)
+    if (!inbound_admit(sc)) {
+        yamux_stream_reset(mux, id);
+        return;
+    }
+    st = swarm__stream_new(sc->sw, true);
+    if (st) {
+        st->counted = true;
+        sc->sw->n_in_streams++;
         st->mss = malloc(sizeof(*st->mss));
+    }
     if (!st || !st->mss) {
         if (st)
             stream_free(st);

@@ -25,6 +25,17 @@
 #define EVQ 8
 /* Room for control frames beyond max_output. */
 #define CONTROL_SLACK (1024 * 1024)
+/* Answers to pings waiting in the output, at most: a peer's further pings
+ * are dropped until the output has been taken (as go-yamux drops them
+ * when its pong channel is full), so a ping flood costs one frame per
+ * read, not one per ping. */
+#define MAX_PONGS 4
+/* Control frames waiting in the output, at most (bytes): past it, a peer
+ * that makes us answer faster than the output is taken (SYNs refused by
+ * the thousand in one read) ends the session. */
+#define CONTROL_BURST (64 * 1024)
+/* Capacity an empty output keeps for the next frames. */
+#define OUT_KEEP 4096
 /* Grow the window when it was used up within this many round trips. */
 #define AUTOTUNE_RTTS 4
 
@@ -51,6 +62,8 @@ struct yamux_session {
     uint32_t ping_value;
     uint64_t ping_sent, rtt, last_rx;
     struct buf out;
+    size_t out_ctl; /* bytes of control frames in out */
+    unsigned pongs; /* ping answers in out */
     /* parser */
     uint8_t hdr[YAMUX_HEADER_LEN];
     size_t hdr_have;
@@ -91,12 +104,38 @@ static struct stream *find(const struct yamux_session *s, uint32_t id)
     }
 }
 
+static void place(struct stream **slots, uint32_t nslots, struct stream *st)
+{
+    uint32_t i = (st->id * 2654435761u) & (nslots - 1);
+    while (slots[i])
+        i = (i + 1) & (nslots - 1);
+    slots[i] = st;
+}
+
+/* Doubles the table once it is half full (it starts small: most sessions
+ * carry a few streams, and an idle one should cost little). */
+static int grow(struct yamux_session *s)
+{
+    uint32_t n = s->nslots * 2;
+    struct stream **slots;
+
+    if (2 * (s->count + 1) <= s->nslots)
+        return 0;
+    slots = calloc(n, sizeof(*slots));
+    if (!slots)
+        return FASTN_ERR_NOMEM;
+    for (uint32_t i = 0; i < s->nslots; i++)
+        if (s->slots[i])
+            place(slots, n, s->slots[i]);
+    free(s->slots);
+    s->slots = slots;
+    s->nslots = n;
+    return 0;
+}
+
 static void insert(struct yamux_session *s, struct stream *st)
 {
-    uint32_t i = slot_of(s, st->id);
-    while (s->slots[i])
-        i = (i + 1) & (s->nslots - 1);
-    s->slots[i] = st;
+    place(s->slots, s->nslots, st);
     s->count++;
 }
 
@@ -130,7 +169,11 @@ static void delete_stream(struct yamux_session *s, struct stream *st)
 static struct stream *new_stream(struct yamux_session *s, uint32_t id,
                                  bool inbound, uint64_t now)
 {
-    struct stream *st = calloc(1, sizeof(*st));
+    struct stream *st;
+
+    if (grow(s))
+        return NULL;
+    st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
     st->id = id;
@@ -167,13 +210,26 @@ static int queue_frame(struct yamux_session *s, uint8_t type, uint16_t flags,
 {
     uint8_t h[YAMUX_HEADER_LEN];
     put_header(h, type, flags, id, len);
-    return buf_append(&s->out, h, sizeof(h)) ? FASTN_ERR_TOO_LARGE : 0;
+    if (buf_append(&s->out, h, sizeof(h)))
+        return FASTN_ERR_TOO_LARGE;
+    s->out_ctl += sizeof(h);
+    return 0;
+}
+
+/* A control frame the peer's input asks for (an answer, a refusal):
+ * bounded by CONTROL_BURST until the output is taken. */
+static int queue_reply(struct yamux_session *s, uint8_t type, uint16_t flags,
+                       uint32_t id, uint32_t len)
+{
+    if (s->out_ctl + YAMUX_HEADER_LEN > CONTROL_BURST)
+        return FASTN_ERR_TOO_LARGE;
+    return queue_frame(s, type, flags, id, len);
 }
 
 struct yamux_session *yamux_new(const struct yamux_config *cfg, uint64_t now)
 {
     struct yamux_session *s;
-    uint32_t n = 16;
+    uint32_t n = 8;
 
     if (cfg->max_streams == 0 || cfg->max_streams > (1u << 24) ||
         cfg->max_window < YAMUX_INITIAL_WINDOW)
@@ -181,8 +237,6 @@ struct yamux_session *yamux_new(const struct yamux_config *cfg, uint64_t now)
     s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    while (n < 2 * cfg->max_streams)
-        n *= 2;
     s->slots = calloc(n, sizeof(*s->slots));
     if (!s->slots) {
         free(s);
@@ -294,7 +348,7 @@ static int on_syn(struct yamux_session *s, uint8_t type, uint32_t id,
     if (s->local_goaway || s->count >= s->cfg.max_streams ||
         s->in_unacked >= s->cfg.ack_backlog) {
         LOG_RATELIMITED(LOG_INFO, "net", "yamux: refusing stream %u", id);
-        return queue_frame(s, YAMUX_TYPE_WINDOW, YAMUX_RST, id, 0);
+        return queue_reply(s, YAMUX_TYPE_WINDOW, YAMUX_RST, id, 0);
     }
     *out = new_stream(s, id, true, now);
     if (!*out)
@@ -368,8 +422,12 @@ static int on_ping(struct yamux_session *s, uint16_t flags, uint32_t id,
 {
     if (id != 0)
         return FASTN_ERR_NET_MUX;
-    if (flags & YAMUX_SYN) /* answer with exactly ACK and the value */
-        return queue_frame(s, YAMUX_TYPE_PING, YAMUX_ACK, 0, value);
+    if (flags & YAMUX_SYN) { /* answer with exactly ACK and the value */
+        if (s->pongs >= MAX_PONGS)
+            return 0; /* the peer does not wait for each answer: drop */
+        s->pongs++;
+        return queue_reply(s, YAMUX_TYPE_PING, YAMUX_ACK, 0, value);
+    }
     if (!(flags & YAMUX_ACK))
         return FASTN_ERR_NET_MUX;
     if (s->ping_out && value == s->ping_value) {
@@ -496,6 +554,7 @@ int yamux_stream_open(struct yamux_session *s, void *user, uint32_t *id)
     st = new_stream(s, s->next_id, false, 0);
     if (!st) {
         s->out.len -= YAMUX_HEADER_LEN;
+        s->out_ctl -= YAMUX_HEADER_LEN;
         return FASTN_ERR_NOMEM;
     }
     st->user = user;
@@ -735,7 +794,19 @@ const uint8_t *yamux_output(const struct yamux_session *s, size_t *n)
     return s->out.data;
 }
 
+size_t yamux_output_control(const struct yamux_session *s)
+{
+    return s->out_ctl < s->out.len ? s->out_ctl : s->out.len;
+}
+
 void yamux_output_consume(struct yamux_session *s, size_t n)
 {
     buf_consume(&s->out, n);
+    if (s->out.len == 0) {
+        s->out_ctl = 0;
+        s->pongs = 0;
+    }
+    /* An empty session keeps little: its output grew for a burst. */
+    if (s->out.len == 0 && s->out.cap > OUT_KEEP)
+        buf_cleanup(&s->out);
 }

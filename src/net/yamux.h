@@ -123,7 +123,9 @@ void yamux_free(struct yamux_session *s);
  * FASTN_ERR_NET_MUX (bad version or type, unknown stream, flags or ids
  * that break the protocol, data after FIN), FASTN_ERR_NET_WINDOW (data
  * beyond the window), FASTN_ERR_TOO_LARGE (the peer makes us queue
- * replies it does not read). Data spans point into p. */
+ * replies faster than the output is taken: over 64 KiB of control frames,
+ * such as refusals of streams). Pings are answered, at most 4 until the
+ * output is taken; further ones are dropped. Data spans point into p. */
 int yamux_feed(struct yamux_session *s, const uint8_t *p, size_t n,
                size_t *used, struct yamux_event *ev, uint64_t now);
 
@@ -189,7 +191,11 @@ void yamux_set_liveness(struct yamux_session *s, uint64_t keepalive_us,
 
 /* The frames waiting to be sent, in order. */
 const uint8_t *yamux_output(const struct yamux_session *s, size_t *n);
-/* Drops the first n bytes of the output (they were sent). */
+/* How many of those bytes are control frames (everything but data
+ * frames): what the swarm counts as output the peer made us queue. */
+size_t yamux_output_control(const struct yamux_session *s);
+/* Drops the first n bytes of the output (they were sent). Once it is
+ * empty, ping answers may be queued again and a large buffer is freed. */
 void yamux_output_consume(struct yamux_session *s, size_t n);
 
 #endif

@@ -30,6 +30,9 @@
 
 /* Connections one wake-up of a forward's listener accepts at most. */
 #define ACCEPT_BATCH 64
+/* How long a listener rests when the daemon is out of file descriptors
+ * (the connections wait in the kernel's backlog meanwhile). */
+#define EMFILE_PAUSE_MS 1000
 
 struct fwd_pending;
 
@@ -56,10 +59,14 @@ struct router_fwd {
     size_t n_allow;
 };
 
-/* A listener's watch; the socket is closed once libuv let go of it. */
+/* A listener's watch; the socket is closed once libuv let go of it.
+ * pause rests the watch while no file descriptor is left to accept
+ * with: polling a listener that stays readable would spin. */
 struct fwd_poll {
     uv_poll_t h;
+    uv_timer_t pause;
     int fd;
+    int closing; /* handles still to close */
 };
 
 /* An accepted connection waiting for its stream. */
@@ -102,6 +109,7 @@ static void close_reset(int fd)
 
 static void pending_free(struct fwd_pending *p)
 {
+    p->f->r->n_fwd_pending--;
     *p->pprev = p->next;
     if (p->next)
         p->next->pprev = p->pprev;
@@ -117,7 +125,7 @@ static void pending_cb(struct swarm_stream *s,
     char name[MULTIADDR_STR_MAX], pid[PEER_ID_STR_MAX];
 
     if (ev->type == SWARM_STREAM_OPEN) {
-        sp = router_splice_new(f->r, s, NULL); /* resets s on failure */
+        sp = router_splice_new(f->r, s, 0, NULL); /* resets s on failure */
         if (sp && router_splice_attach(sp, p->fd, NULL, 0) == 0)
             f->connections++;
         else if (!sp)
@@ -166,6 +174,32 @@ static void forward_accepted(struct router_fwd *f, int fd)
     if (f->pending)
         f->pending->pprev = &p->next;
     f->pending = p;
+    f->r->n_fwd_pending++;
+}
+
+static void on_listen_ready(uv_poll_t *h, int status, int events);
+
+static void on_pause_end(uv_timer_t *t)
+{
+    struct fwd_poll *p = t->data;
+    uv_poll_start(&p->h, UV_READABLE, on_listen_ready);
+}
+
+/* Out of file descriptors (e), or of splices (e 0): rest the listener
+ * for a while, and say so. */
+static void listen_pause(struct router_fwd *f, int e)
+{
+    char name[MULTIADDR_STR_MAX];
+
+    uv_poll_stop(&f->poll->h);
+    uv_timer_start(&f->poll->pause, on_pause_end, EMFILE_PAUSE_MS, 0);
+    LOG_RATELIMITED(LOG_WARN, "forward",
+                    "forward %s: not accepting for %d ms: %s (lower "
+                    "max-clients or max-connections, or raise the file "
+                    "descriptor limit)",
+                    fwd_name(f, name, sizeof(name)), EMFILE_PAUSE_MS,
+                    e ? strerror(e)
+                      : "as many streams are spliced as the limit allows");
 }
 
 static void on_listen_ready(uv_poll_t *h, int status, int events)
@@ -176,13 +210,23 @@ static void on_listen_ready(uv_poll_t *h, int status, int events)
     if (status < 0)
         return;
     for (int i = 0; i < ACCEPT_BATCH && f->lfd >= 0; i++) {
-        int fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+        int fd;
+        if (router_splices_full(f->r)) { /* each one holds a descriptor */
+            listen_pause(f, 0);
+            return;
+        }
+        fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0) {
             forward_accepted(f, fd);
             continue;
         }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM) {
+            listen_pause(f, errno);
+            return;
+        }
         if (errno != EINTR && errno != ECONNABORTED)
-            break; /* EAGAIN, or out of fds (retried on the next wake) */
+            break; /* EAGAIN */
     }
 }
 
@@ -328,13 +372,15 @@ int router_forward_add(struct router *r, const struct multiaddr *listen,
         fwd_free(f);
         return err;
     }
-    f->poll = malloc(sizeof(*f->poll));
+    f->poll = calloc(1, sizeof(*f->poll));
     if (!f->poll || uv_poll_init(r->loop, &f->poll->h, f->lfd) != 0) {
         free(f->poll);
         close(f->lfd);
         fwd_free(f);
         return FASTN_ERR_NOMEM;
     }
+    uv_timer_init(r->loop, &f->poll->pause);
+    f->poll->pause.data = f->poll;
     f->poll->fd = f->lfd;
     f->poll->h.data = f;
     uv_poll_start(&f->poll->h, UV_READABLE, on_listen_ready);
@@ -447,8 +493,10 @@ void router__fwd_failed(struct router *r, uint64_t id, int uv_err)
 
 static void on_poll_closed(uv_handle_t *h)
 {
-    struct fwd_poll *p = (struct fwd_poll *)h;
+    struct fwd_poll *p = h->data;
 
+    if (--p->closing)
+        return;
     close(p->fd);
     free(p);
 }
@@ -467,8 +515,12 @@ void router_fwd_remove(struct router_fwd *f)
             f->protocol);
     if (f->expose)
         router_remove(f->r, f->protocol, &expose_ops, f);
-    if (f->poll)
+    if (f->poll) {
+        f->poll->closing = 2;
+        f->poll->h.data = f->poll;
         uv_close((uv_handle_t *)&f->poll->h, on_poll_closed);
+        uv_close((uv_handle_t *)&f->poll->pause, on_poll_closed);
+    }
     while (f->pending) {
         struct fwd_pending *p = f->pending;
         swarm_stream_reset(p->s);

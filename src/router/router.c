@@ -5,6 +5,9 @@
  *
  * The table is a small array of entries searched linearly: a daemon
  * serves tens of protocols, and the lookup happens once per stream.
+ * Bounds: ROUTER_MAX_PROTOCOLS entries, ROUTER_MAX_HANDLERS handlers
+ * each, an entry's handler array as large as it holds (the control
+ * server caps what one client and one uid may register).
  */
 #include "router/router_int.h"
 
@@ -30,12 +33,18 @@ static int check_protocol(const char *p)
     return 0;
 }
 
-static struct entry *find_or_add(struct router *r, const char *protocol)
+static struct entry *find_or_add(struct router *r, const char *protocol,
+                                 int *err)
 {
     struct entry *e = find(r, protocol);
 
+    *err = FASTN_ERR_NOMEM;
     if (e)
         return e;
+    if (r->n == ROUTER_MAX_PROTOCOLS) {
+        *err = FASTN_ERR_BUSY;
+        return NULL;
+    }
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 8;
         struct entry **v = realloc(r->entries, cap * sizeof(*v));
@@ -60,6 +69,13 @@ static void protocols_changed(struct router *r)
         swarm_protocols_changed(r->sw);
 }
 
+static void entry_free(struct entry *e)
+{
+    free(e->protocol);
+    free(e->h);
+    free(e);
+}
+
 static void drop_entry_if_empty(struct router *r, struct entry *e)
 {
     if (e->n)
@@ -68,11 +84,28 @@ static void drop_entry_if_empty(struct router *r, struct entry *e)
         if (r->entries[i] != e)
             continue;
         r->entries[i] = r->entries[--r->n];
-        free(e->protocol);
-        free(e);
+        entry_free(e);
         protocols_changed(r);
         return;
     }
+}
+
+/* Appends h to e, growing its array. Errors: FASTN_ERR_BUSY
+ * (ROUTER_MAX_HANDLERS), FASTN_ERR_NOMEM. */
+static int entry_append(struct entry *e, const struct handler *h)
+{
+    if (e->n == ROUTER_MAX_HANDLERS)
+        return FASTN_ERR_BUSY;
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 1;
+        struct handler *v = realloc(e->h, cap * sizeof(*v));
+        if (!v)
+            return FASTN_ERR_NOMEM;
+        e->h = v;
+        e->cap = cap;
+    }
+    e->h[e->n++] = *h;
+    return 0;
 }
 
 static void remove_at(struct entry *e, size_t i)
@@ -83,24 +116,48 @@ static void remove_at(struct entry *e, size_t i)
         e->next--;
 }
 
+/* The daemon serves e's protocol itself now: a non-admin client's
+ * handler must not share its streams (it would receive some of them, the
+ * allow-listed peers' included). */
+static void drop_unprivileged(struct router *r, struct entry *e)
+{
+    char text[MULTIADDR_STR_MAX];
+
+    for (size_t i = e->n; i-- > 0;) {
+        struct handler *h = &e->h[i];
+        if (h->kind != H_CLIENT || h->who.admin)
+            continue;
+        multiaddr_format(&h->addr, text, sizeof(text));
+        log_msg(LOG_WARN, "router",
+                "handler %s (uid %u) for %s dropped: the daemon serves "
+                "that protocol itself now (a plugin or an expose)",
+                text, (unsigned)h->who.uid, e->protocol);
+        remove_at(e, i);
+        r->dropped++;
+    }
+}
+
 int router_add(struct router *r, const char *protocol,
                const struct router_handler_ops *ops, void *arg)
 {
+    struct handler h = {.kind = H_INPROC, .ops = ops, .arg = arg};
     struct entry *e;
     int err = check_protocol(protocol);
 
     if (err || !ops || !ops->on_stream)
         return FASTN_ERR_INVAL;
-    e = find_or_add(r, protocol);
+    e = find_or_add(r, protocol, &err);
     if (!e)
-        return FASTN_ERR_NOMEM;
+        return err;
     for (size_t i = 0; i < e->n; i++)
         if (e->h[i].kind == H_INPROC && e->h[i].ops == ops &&
             e->h[i].arg == arg)
             return FASTN_ERR_EXISTS;
-    if (e->n == ROUTER_MAX_HANDLERS)
-        return FASTN_ERR_BUSY;
-    e->h[e->n++] = (struct handler){.kind = H_INPROC, .ops = ops, .arg = arg};
+    if ((err = entry_append(e, &h))) {
+        drop_entry_if_empty(r, e);
+        return err;
+    }
+    drop_unprivileged(r, e);
     if (e->n == 1)
         protocols_changed(r);
     return 0;
@@ -136,8 +193,10 @@ static int check_client_addr(const struct multiaddr *addr)
 }
 
 int router_add_client(struct router *r, const char *protocol,
-                      const struct multiaddr *addr, bool balanced)
+                      const struct multiaddr *addr, bool balanced,
+                      const struct router_client *who)
 {
+    struct handler h = {.kind = H_CLIENT, .addr = *addr, .who = *who};
     struct entry *e;
     int err = check_protocol(protocol);
 
@@ -146,16 +205,20 @@ int router_add_client(struct router *r, const char *protocol,
     if ((err = check_client_addr(addr)))
         return err;
     e = find(r, protocol);
-    for (size_t i = 0; e && i < e->n; i++)
-        if (e->h[i].kind == H_CLIENT && multiaddr_equal(&e->h[i].addr, addr))
+    for (size_t i = 0; e && i < e->n; i++) {
+        if (e->h[i].kind == H_CLIENT && multiaddr_equal(&e->h[i].addr, addr)) {
+            e->h[i].who = *who; /* registered again: the latest one's */
             return 0;
+        }
+    }
     if (e && e->n && !balanced)
         return FASTN_ERR_EXISTS;
-    if (!e && !(e = find_or_add(r, protocol)))
-        return FASTN_ERR_NOMEM;
-    if (e->n == ROUTER_MAX_HANDLERS)
-        return FASTN_ERR_BUSY;
-    e->h[e->n++] = (struct handler){.kind = H_CLIENT, .addr = *addr};
+    if (!e && !(e = find_or_add(r, protocol, &err)))
+        return err;
+    if ((err = entry_append(e, &h))) {
+        drop_entry_if_empty(r, e);
+        return err;
+    }
     if (e->n == 1)
         protocols_changed(r);
     return 0;
@@ -181,6 +244,95 @@ bool router_has(const struct router *r, const char *protocol)
     return find(r, protocol) != NULL;
 }
 
+enum router_served router_served_by(const struct router *r,
+                                    const char *protocol, uid_t uid)
+{
+    const struct entry *e = find(r, protocol);
+    enum router_served v = ROUTER_SERVED_NONE;
+
+    for (size_t i = 0; e && i < e->n; i++) {
+        if (e->h[i].kind == H_INPROC)
+            return ROUTER_SERVED_DAEMON;
+        if (e->h[i].who.uid != uid)
+            v = ROUTER_SERVED_OTHER;
+    }
+    return v;
+}
+
+int router_client_uid(const struct router *r, const char *protocol,
+                      const struct multiaddr *addr, uid_t *uid)
+{
+    const struct entry *e = find(r, protocol);
+
+    for (size_t i = 0; e && i < e->n; i++) {
+        if (e->h[i].kind == H_CLIENT && multiaddr_equal(&e->h[i].addr, addr)) {
+            *uid = e->h[i].who.uid;
+            return 0;
+        }
+    }
+    return FASTN_ERR_NOT_FOUND;
+}
+
+void router_client_count(const struct router *r, uid_t uid, uint64_t tag,
+                         size_t *by_uid, size_t *by_tag)
+{
+    *by_uid = *by_tag = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct entry *e = r->entries[i];
+        for (size_t j = 0; j < e->n; j++) {
+            if (e->h[j].kind != H_CLIENT)
+                continue;
+            *by_uid += e->h[j].who.uid == uid;
+            *by_tag += tag && e->h[j].who.tag == tag;
+        }
+    }
+}
+
+size_t router_client_tags(const struct router *r, uid_t uid, uint64_t *tags,
+                          size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < r->n; i++) {
+        const struct entry *e = r->entries[i];
+        for (size_t j = 0; j < e->n; j++) {
+            if (e->h[j].kind != H_CLIENT || e->h[j].who.uid != uid)
+                continue;
+            if (n < max)
+                tags[n] = e->h[j].who.tag;
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t router_drop_clients(struct router *r, uint64_t tag)
+{
+    size_t n = 0;
+
+    for (size_t i = r->n; tag && i-- > 0;) {
+        struct entry *e = r->entries[i];
+        for (size_t j = e->n; j-- > 0;) {
+            if (e->h[j].kind == H_CLIENT && e->h[j].who.tag == tag) {
+                remove_at(e, j);
+                n++;
+            }
+        }
+        drop_entry_if_empty(r, e);
+    }
+    return n;
+}
+
+void router_set_max_splices(struct router *r, uint32_t max)
+{
+    r->max_splices = max;
+}
+
+bool router_splices_full(const struct router *r)
+{
+    return r->max_splices && r->n_splices + r->n_fwd_pending >= r->max_splices;
+}
+
 size_t router_protocols(const struct router *r, const char **names, size_t max)
 {
     size_t n = 0;
@@ -196,6 +348,7 @@ void router_get_stats(const struct router *r, struct router_stats *st)
     for (size_t i = 0; i < r->n; i++)
         st->handlers += (uint32_t)r->entries[i]->n;
     st->splices = r->n_splices;
+    st->refused = r->refused;
     st->routed = r->routed;
     st->dropped = r->dropped;
 }
@@ -215,7 +368,7 @@ static bool dispatch(struct router *r, struct swarm_stream *s)
         e->next = (e->next + 1) % e->n;
         if (h.kind == H_INPROC && h.ops->on_stream(h.arg, s) == 0)
             return true;
-        if (h.kind == H_CLIENT && splice_to_handler(r, s, &h.addr) == 0)
+        if (h.kind == H_CLIENT && splice_to_handler(r, s, &h) == 0)
             return true;
         e = find(r,
                  swarm_stream_protocol(s)); /* a handler may have changed it */
@@ -248,15 +401,16 @@ static size_t on_list(void *arg, const char **names, size_t max)
 static const struct swarm_stream_listener listener = {on_supports, on_stream,
                                                       on_list};
 
+/* UV_EPERM: the socket there belongs to someone else now (splice.c). */
 static bool client_gone(int err)
 {
     return err == UV_ECONNREFUSED || err == UV_ENOENT || err == UV_ENOTSOCK ||
-           err == UV_ENOTDIR || err == UV_EACCES;
+           err == UV_ENOTDIR || err == UV_EACCES || err == UV_EPERM;
 }
 
 int router__client_failed(struct router *r, const char *protocol,
                           const struct multiaddr *addr, int err,
-                          unsigned attempts, struct multiaddr *next)
+                          unsigned attempts, struct handler *next)
 {
     struct entry *e = find(r, protocol);
     char text[MULTIADDR_STR_MAX];
@@ -264,8 +418,15 @@ int router__client_failed(struct router *r, const char *protocol,
     multiaddr_format(addr, text, sizeof(text));
     if (e && client_gone(err) && router_remove_client(r, protocol, addr) == 0) {
         r->dropped++;
-        log_msg(LOG_INFO, "router", "handler %s for %s is gone (%s): dropped",
-                text, protocol, uv_strerror(err));
+        if (err == UV_EPERM)
+            log_msg(LOG_WARN, "router",
+                    "handler %s for %s dropped: the socket there does not "
+                    "belong to the user who registered it",
+                    text, protocol);
+        else
+            log_msg(LOG_INFO, "router",
+                    "handler %s for %s is gone (%s): dropped", text, protocol,
+                    uv_strerror(err));
         e = find(r, protocol);
     } else {
         LOG_RATELIMITED(LOG_WARN, "router", "handler %s for %s: %s", text,
@@ -278,7 +439,7 @@ int router__client_failed(struct router *r, const char *protocol,
         struct handler *h = &e->h[e->next % e->n];
         e->next = (e->next + 1) % e->n;
         if (h->kind == H_CLIENT && attempts <= e->n) {
-            *next = h->addr;
+            *next = *h;
             return 0;
         }
     }
@@ -288,7 +449,7 @@ int router__client_failed(struct router *r, const char *protocol,
 /* --- results
  * ------------------------------------------------------------------- */
 
-uint64_t router__result_new(struct router *r)
+uint64_t router__result_new(struct router *r, uid_t uid)
 {
     uint64_t id = ++r->next_result;
     struct result *res = &r->results[id % ROUTER_RESULTS];
@@ -296,6 +457,7 @@ uint64_t router__result_new(struct router *r)
     res->id = id;
     res->state = ROUTER_STREAM_OPEN;
     res->code = 0;
+    res->uid = uid;
     return id;
 }
 
@@ -311,7 +473,7 @@ void router__result_set(struct router *r, uint64_t id,
 }
 
 int router_stream_result(const struct router *r, uint64_t id,
-                         enum router_stream_state *state, int *code)
+                         enum router_stream_state *state, int *code, uid_t *uid)
 {
     const struct result *res = &r->results[id % ROUTER_RESULTS];
 
@@ -319,6 +481,8 @@ int router_stream_result(const struct router *r, uint64_t id,
         return FASTN_ERR_NOT_FOUND;
     *state = res->state;
     *code = res->code;
+    if (uid)
+        *uid = res->uid;
     return 0;
 }
 
@@ -345,11 +509,8 @@ void router_close(struct router *r)
     r->closing = true;
     router__fwd_close_all(r);
     splice_abort_all(r);
-    while (r->n) {
-        struct entry *e = r->entries[--r->n];
-        free(e->protocol);
-        free(e);
-    }
+    while (r->n)
+        entry_free(r->entries[--r->n]);
 }
 
 void router_free(struct router *r)

@@ -12,13 +12,16 @@ struct handler {
     enum handler_kind kind;
     const struct router_handler_ops *ops; /* H_INPROC */
     void *arg;
-    struct multiaddr addr; /* H_CLIENT */
+    struct multiaddr addr;    /* H_CLIENT */
+    struct router_client who; /* H_CLIENT */
 };
 
+/* One protocol's handlers: the array grows as handlers join (most
+ * protocols have one), so a protocol costs what it holds. */
 struct entry {
     char *protocol;
-    struct handler h[ROUTER_MAX_HANDLERS];
-    size_t n;
+    struct handler *h;
+    size_t n, cap;
     size_t next; /* round robin */
 };
 
@@ -26,6 +29,7 @@ struct result {
     uint64_t id;
     enum router_stream_state state;
     int code;
+    uid_t uid; /* who opened the stream */
 };
 
 struct router_splice;
@@ -40,16 +44,21 @@ struct router {
     uint64_t next_result;
     uint64_t routed, dropped;
     uint32_t n_splices;
+    uint32_t max_splices;   /* 0: no limit */
+    uint32_t n_fwd_pending; /* forwarded connections waiting for a stream:
+                               each holds a descriptor too */
+    uint64_t refused;       /* splices refused at max_splices */
     bool closing;
     struct router_fwd *fwds; /* forwards and exposes (forward.c) */
     uint64_t next_fwd;
 };
 
 /* splice.c */
-/* Splices s to a client handler at addr, writing StreamInfo first. The
- * splice owns s from here. Errors (s untouched): FASTN_ERR_NOMEM. */
+/* Splices s to the client handler h, writing StreamInfo first (once the
+ * socket there proved to be h->who's). The splice owns s from here.
+ * Errors (s untouched): FASTN_ERR_NOMEM, FASTN_ERR_BUSY (max splices). */
 int splice_to_handler(struct router *r, struct swarm_stream *s,
-                      const struct multiaddr *addr);
+                      const struct handler *h);
 /* Splices s to a new connection to target (TCP or Unix), with nothing
  * written first; when the connection fails the stream is reset and
  * router__fwd_failed(fwd_id) told. The splice owns s from here. Errors
@@ -61,15 +70,16 @@ void splice_abort_all(struct router *r);
 void splice_free_all(struct router *r);
 
 /* router.c */
-/* The client handler at addr could not be reached (err): drops it when
- * it has gone, and returns the next client handler's address to try in
- * *next (0), or FASTN_ERR_NOT_FOUND when none is left to try. */
+/* The client handler at addr could not be reached (err, a libuv error;
+ * UV_EPERM: its socket belongs to someone else now): drops it when it
+ * has gone, and returns the next client handler to try in *next (0), or
+ * FASTN_ERR_NOT_FOUND when none is left to try. */
 int router__client_failed(struct router *r, const char *protocol,
                           const struct multiaddr *addr, int err,
-                          unsigned attempts, struct multiaddr *next);
+                          unsigned attempts, struct handler *next);
 void router__result_set(struct router *r, uint64_t id,
                         enum router_stream_state state, int code);
-uint64_t router__result_new(struct router *r);
+uint64_t router__result_new(struct router *r, uid_t uid);
 
 /* forward.c */
 /* An expose's target could not be reached (a libuv error). */

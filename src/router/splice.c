@@ -20,12 +20,20 @@
  * A stream that ends in error closes the socket at once (a TCP socket
  * with a reset); the router remembers how it ended (router_stream_result)
  * for the clients of STREAM_OPEN.
+ *
+ * A client handler's Unix socket is checked once connected, before a
+ * byte is written: the listener's uid (SO_PEERCRED) must be the
+ * registering client's (or root's or the daemon's, for an admin's
+ * handler). Registration checked the path too, but a path can be
+ * swapped afterwards (a symlink, a renamed folder); this check cannot.
+ * Each splice holds one file descriptor: at most r->max_splices at once.
  */
 #include "router/router_int.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fastn/err.h"
@@ -60,6 +68,7 @@ struct router_splice {
     size_t in_off;
     struct buf preamble; /* StreamInfo for a handler */
     struct multiaddr target;
+    struct router_client who; /* a handler's: whose socket target must be */
     unsigned attempts;
     uint64_t result_id;
     uint64_t fwd_id; /* an expose's connection: no handler failover */
@@ -79,11 +88,25 @@ static void close_sock(struct router_splice *sp, bool reset);
 
 /* --- life ----------------------------------------------------------------- */
 
+/* A new splice of s, or NULL: *err FASTN_ERR_NOMEM, or FASTN_ERR_BUSY
+ * when r->max_splices are open (logged, rate-limited). */
 static struct router_splice *splice_new(struct router *r,
-                                        struct swarm_stream *s)
+                                        struct swarm_stream *s, int *err)
 {
-    struct router_splice *sp = calloc(1, sizeof(*sp));
+    struct router_splice *sp;
 
+    if (router_splices_full(r)) {
+        r->refused++;
+        LOG_RATELIMITED(LOG_WARN, "router",
+                        "%u streams are spliced to local sockets, the most "
+                        "allowed (set from the file descriptor limit): "
+                        "refusing another (%s)",
+                        (unsigned)r->n_splices, swarm_stream_protocol(s));
+        *err = FASTN_ERR_BUSY;
+        return NULL;
+    }
+    *err = FASTN_ERR_NOMEM;
+    sp = calloc(1, sizeof(*sp));
     if (!sp)
         return NULL;
     sp->r = r;
@@ -397,15 +420,43 @@ static void sock_ready(struct router_splice *sp)
 
 static int connect_target(struct router_splice *sp);
 
+/* Whether the socket a handler's splice connected to is listened on by
+ * the user who registered the handler: 0, or UV_EPERM (logged). A TCP
+ * target (admins only) has no such owner to check. */
+static int check_listener(struct router_splice *sp, struct sock *k)
+{
+    struct ucred uc;
+    socklen_t len = sizeof(uc);
+    uv_os_fd_t fd;
+    char text[MULTIADDR_STR_MAX];
+
+    if (sp->fwd_id || k->tcp)
+        return 0;
+    if (uv_fileno(&k->u.h, &fd) == 0 &&
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 &&
+        (uc.uid == sp->who.uid ||
+         (sp->who.admin && (uc.uid == 0 || uc.uid == geteuid()))))
+        return 0;
+    multiaddr_format(&sp->target, text, sizeof(text));
+    LOG_RATELIMITED(LOG_WARN, "router",
+                    "handler %s: the socket there is listened on by uid %d, "
+                    "not by uid %u who registered it: nothing written",
+                    text, len == sizeof(uc) ? (int)uc.uid : -1,
+                    (unsigned)sp->who.uid);
+    return UV_EPERM;
+}
+
 static void on_connected(uv_connect_t *req, int status)
 {
     struct sock *k = req->data;
     struct router_splice *sp = k->sp;
-    struct multiaddr next;
+    struct handler next;
 
     free(req);
     if (!sp || sp->sock != k || uv_is_closing(&k->u.h))
         return;
+    if (status == 0 && sp->s)
+        status = check_listener(sp, k);
     if (status == 0) {
         if (!sp->s) {
             close_sock(sp, true);
@@ -426,7 +477,8 @@ static void on_connected(uv_connect_t *req, int status)
     if (sp->s &&
         router__client_failed(sp->r, swarm_stream_protocol(sp->s), &sp->target,
                               status, ++sp->attempts, &next) == 0) {
-        sp->target = next;
+        sp->target = next.addr;
+        sp->who = next.who;
         if (connect_target(sp) == 0)
             return;
     }
@@ -512,17 +564,19 @@ static int build_preamble(struct router_splice *sp, struct swarm_stream *s)
  * 0) hears the StreamInfo first, an expose's target (fwd_id set) only the
  * stream's bytes. On an error the stream is given back untouched. */
 static int splice_start(struct router *r, struct swarm_stream *s,
-                        const struct multiaddr *target, uint64_t fwd_id)
+                        const struct multiaddr *target,
+                        const struct router_client *who, uint64_t fwd_id)
 {
-    struct router_splice *sp = splice_new(r, s);
-    int err = 0;
+    int err;
+    struct router_splice *sp = splice_new(r, s, &err);
 
     if (!sp)
-        return FASTN_ERR_NOMEM;
+        return err;
     sp->target = *target;
+    if (who)
+        sp->who = *who;
     sp->fwd_id = fwd_id;
-    if (!fwd_id)
-        err = build_preamble(sp, s);
+    err = fwd_id ? 0 : build_preamble(sp, s);
     if (!err)
         err = connect_target(sp);
     if (err) {
@@ -534,15 +588,15 @@ static int splice_start(struct router *r, struct swarm_stream *s,
 }
 
 int splice_to_handler(struct router *r, struct swarm_stream *s,
-                      const struct multiaddr *addr)
+                      const struct handler *h)
 {
-    return splice_start(r, s, addr, 0);
+    return splice_start(r, s, &h->addr, &h->who, 0);
 }
 
 int splice_connect(struct router *r, struct swarm_stream *s,
                    const struct multiaddr *target, uint64_t fwd_id)
 {
-    return splice_start(r, s, target, fwd_id);
+    return splice_start(r, s, target, NULL, fwd_id);
 }
 
 void splice_abort_all(struct router *r)
@@ -559,16 +613,18 @@ void splice_abort_all(struct router *r)
 /* --- STREAM_OPEN
  * ---------------------------------------------------------------------- */
 
-struct router_splice *
-router_splice_new(struct router *r, struct swarm_stream *s, uint64_t *result_id)
+struct router_splice *router_splice_new(struct router *r,
+                                        struct swarm_stream *s, uid_t uid,
+                                        uint64_t *result_id)
 {
-    struct router_splice *sp = splice_new(r, s);
+    int err;
+    struct router_splice *sp = splice_new(r, s, &err);
 
     if (!sp) {
         swarm_stream_reset(s);
         return NULL;
     }
-    sp->result_id = router__result_new(r);
+    sp->result_id = router__result_new(r, uid);
     sp->awaiting = true;
     if (result_id)
         *result_id = sp->result_id;

@@ -4,7 +4,8 @@
  * Every value is checked on the way in (from text or from the wire), so
  * a struct multiaddr is always well formed: formatting and iteration can
  * then not fail on content. Values: ip4 4 bytes, ip6 16, tcp 2 (big
- * endian); dns*, unix and p2p are uvarint-length-prefixed.
+ * endian), p2p-circuit none; dns*, unix and p2p are
+ * uvarint-length-prefixed.
  */
 #include "util/multiaddr.h"
 
@@ -22,9 +23,11 @@ struct proto_info {
 };
 
 static const struct proto_info protos[] = {
-    {MA_IP4, "ip4", 4},    {MA_TCP, "tcp", 2},    {MA_IP6, "ip6", 16},
-    {MA_DNS, "dns", -1},   {MA_DNS4, "dns4", -1}, {MA_DNS6, "dns6", -1},
-    {MA_UNIX, "unix", -1}, {MA_P2P, "p2p", -1},   {MA_P2P, "ipfs", -1},
+    {MA_IP4, "ip4", 4},    {MA_TCP, "tcp", 2},
+    {MA_IP6, "ip6", 16},   {MA_DNS, "dns", -1},
+    {MA_DNS4, "dns4", -1}, {MA_DNS6, "dns6", -1},
+    {MA_UNIX, "unix", -1}, {MA_P2P, "p2p", -1},
+    {MA_P2P, "ipfs", -1},  {MA_P2P_CIRCUIT, "p2p-circuit", 0},
 };
 
 static const struct proto_info *proto_by_code(uint64_t code)
@@ -295,8 +298,15 @@ int multiaddr_parse(const char *s, struct multiaddr *out)
         if (!pi)
             return end == name ? FASTN_ERR_BAD_MULTIADDR
                                : FASTN_ERR_NET_MULTIADDR_PROTO;
+        if (pi->size == 0) { /* /p2p-circuit: a name alone */
+            err = multiaddr_append(&tmp, pi->code, NULL, 0);
+            if (err)
+                return err;
+            p = end;
+            continue;
+        }
         if (*end != '/')
-            return FASTN_ERR_BAD_MULTIADDR; /* each of ours has a value */
+            return FASTN_ERR_BAD_MULTIADDR; /* the others have a value */
         v = end + 1;
         end = strchr(v, '/');
         if (!end)
@@ -390,6 +400,8 @@ int multiaddr_format(const struct multiaddr *ma, char *out, size_t outlen)
         out[k++] = '/';
         memcpy(out + k, name, n);
         k += n;
+        if (proto_by_code(c.code)->size == 0)
+            continue; /* no value */
         out[k++] = '/';
         r = value_to_text(&c, out, outlen, k);
         if (r < 0)

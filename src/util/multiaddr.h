@@ -3,7 +3,8 @@
  * text "/ip4/1.2.3.4/tcp/4001/p2p/12D3KooW…" and binary
  * (uvarint protocol code, then the value).
  *
- * fastn knows /ip4 /ip6 /tcp /dns /dns4 /dns6 /p2p (alias /ipfs) and /unix;
+ * fastn knows /ip4 /ip6 /tcp /dns /dns4 /dns6 /p2p (alias /ipfs), /unix
+ * and /p2p-circuit (circuit relay v2: /p2p/RELAY/p2p-circuit/p2p/TARGET);
  * any other protocol is refused with FASTN_ERR_NET_MULTIADDR_PROTO. A
  * struct multiaddr always holds a validated binary form of at most
  * MULTIADDR_MAX_BYTES, so code that holds one never re-checks it.
@@ -37,6 +38,7 @@ enum multiaddr_code {
     MA_DNS6 = 55,
     MA_UNIX = 400,
     MA_P2P = 421,
+    MA_P2P_CIRCUIT = 290, /* no value */
 };
 
 struct multiaddr {

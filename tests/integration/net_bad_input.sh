@@ -51,16 +51,20 @@ sleep 1.5
 exec 5>&-
 pass "a silent client is dropped after the handshake timeout"
 
-# a flood: the log stays bounded
+# a flood: the log stays bounded (10 lines per 5 s, however long the
+# flood takes on a busy machine; some lines must have been left out)
 before=$(lines)
+started=$SECONDS
 flood=()
 for i in $(seq 30); do
     "$BAD" "$port" "$ida" mss-large >/dev/null &
     flood+=("$!")
 done
 wait "${flood[@]}"
-[ "$(($(lines) - before))" -le 11 ] || fail "flood logged $(($(lines) - before)) lines"
-pass "30 bad connections, $(($(lines) - before)) log lines"
+n=$(($(lines) - before))
+[ "$n" -le $((10 * ((SECONDS - started) / 5 + 2))) ] && [ "$n" -lt 30 ] ||
+    fail "flood logged $n lines in $((SECONDS - started)) s"
+pass "30 bad connections, $n log lines"
 
 # all along, the good stream and new ones were served
 [ "$(echo fine | timeout 10 "$FASTN_BIN_CLI" --home "$B" call "$ida" /echo/1.0.0)" = fine ] ||

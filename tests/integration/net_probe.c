@@ -17,6 +17,12 @@
  *   net_probe streams SOCKET PEER PROTO COUNT SIZE
  *       COUNT streams opened at once (STREAM_OPEN), SIZE bytes echoed on
  *       each; checks every byte.
+ *   net_probe timing SOCKET PEER COUNT
+ *       the daemon's answers as a program sees them, each COUNT times
+ *       over one control connection: STATUS, PING to PEER, a call to
+ *       PEER's /perf/1.0.0 (32 bytes back), and (COUNT/10 + 1 times)
+ *       LIST_PEERS. Prints "status US ping US call US peers US N": the
+ *       medians in microseconds and how many peers the list held.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -322,8 +328,72 @@ static int streams(char **argv)
     return bad ? 1 : 0;
 }
 
+static double median_of(double *v, long n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return v[n / 2];
+}
+
+/* One timing series: what(i) COUNT times. */
+#define TIME_SERIES(out, n, expr)                                              \
+    do {                                                                       \
+        for (long i_ = 0; i_ < (n); i_++) {                                    \
+            double t_ = now_us();                                              \
+            if ((expr) != 0) {                                                 \
+                fprintf(stderr, "%s: %s\n", #expr,                             \
+                        fastn_client_error_message(c));                        \
+                return 1;                                                      \
+            }                                                                  \
+            (out)[i_] = now_us() - t_;                                         \
+        }                                                                      \
+    } while (0)
+
+static int timing(char **argv)
+{
+    struct fastn_client *c = client(argv[0]);
+    const char *peer = argv[1];
+    long count = atol(argv[2]), lists = count / 10 + 1;
+    double *v = calloc((size_t)count * 4, sizeof(*v)), med[4];
+    uint8_t req[32] = {0, 0, 0, 0, 0, 0, 0, 32};
+    struct fastn_status *st = NULL;
+    struct fastn_peer_list *pl = NULL;
+    uint64_t rtt;
+    size_t n_peers = 0;
+    void *reply = NULL;
+    size_t len;
+
+    if (!v || count <= 0)
+        return 2;
+    TIME_SERIES(
+        v, count,
+        (fastn_status_free(st), st = NULL, fastn_client_status(c, &st)));
+    med[0] = median_of(v, count);
+    TIME_SERIES(v, count, fastn_client_ping(c, peer, &rtt));
+    med[1] = median_of(v, count);
+    TIME_SERIES(v, count,
+                (free(reply), reply = NULL,
+                 fastn_client_call(c, peer, "/perf/1.0.0", req, sizeof(req),
+                                   &reply, &len)));
+    med[2] = median_of(v, count);
+    TIME_SERIES(
+        v, lists,
+        (fastn_peer_list_free(pl), pl = NULL, fastn_client_list_peers(c, &pl)));
+    med[3] = median_of(v, lists);
+    n_peers = pl ? pl->n_peers : 0;
+    printf("status %.1f ping %.1f call %.1f peers %.1f %zu\n", med[0], med[1],
+           med[2], med[3], n_peers);
+    fastn_status_free(st);
+    fastn_peer_list_free(pl);
+    free(reply);
+    free(v);
+    fastn_client_free(c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 5 && !strcmp(argv[1], "timing"))
+        return timing(argv + 2);
     if (argc >= 8 && !strcmp(argv[1], "calls"))
         return calls(argv + 2);
     if (argc >= 6 && !strcmp(argv[1], "latency"))

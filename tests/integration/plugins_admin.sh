@@ -1,8 +1,9 @@
 #!/bin/bash
 # Who may change plugins: a client admitted as a plain user (allow-uids)
-# may list, read and call plugins and read notifications, but installing,
-# removing, enabling, disabling and restricting need an admin
-# (FASTN_ERR_ADMIN_ONLY).
+# may list and read plugins, but installing, removing, enabling,
+# disabling and restricting need an admin (FASTN_ERR_ADMIN_ONLY), and so
+# do calling a plugin and the notifications: those are the owner's data
+# (docs/CONTROL.md, "Privileges").
 . "$(dirname "$0")/common.bash"
 
 [ "$(id -u)" = 0 ] || skip "needs root to run a client as another uid"
@@ -40,8 +41,19 @@ fi
 grep -q "admin" <<<"$err" || fail "restrict: $err"
 grep -q "^serves       anyone$" <<<"$(f plugin info echo)" ||
     fail "a non-admin narrowed echo"
-[ "$(nb plugin call echo echo hi)" = hi ] || fail "non-admin call"
 grep -q "^echo " <<<"$(nb plugin list)" || fail "non-admin list"
 nb plugin info echo >/dev/null || fail "non-admin info"
-nb notifications count >/dev/null || fail "non-admin notifications"
-pass "a non-admin client may list, read and call, not change plugins"
+pass "a non-admin client may list and read plugins, not change them"
+
+if err=$(nb plugin call echo echo hi 2>&1); then fail "non-admin call"; fi
+grep -q "needs an admin client.*calling a plugin (the daemon's owner's data)" \
+    <<<"$err" || fail "unclear refusal: $err"
+[ "$(f plugin call echo echo hi)" = hi ] || fail "the owner's call"
+for sub in "" count "read --all"; do
+    # shellcheck disable=SC2086
+    if err=$(nb notifications $sub 2>&1); then fail "non-admin notifications $sub"; fi
+    grep -q "needs an admin client.*notifications (the daemon's owner's data)" \
+        <<<"$err" || fail "notifications $sub: $err"
+done
+f notifications count >/dev/null || fail "the owner's notifications"
+pass "calling plugins and notifications are the owner's: $err"

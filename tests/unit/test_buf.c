@@ -97,6 +97,28 @@ TEST(base58_vectors)
     CHECK_EQ(base58_decode("", 0, raw, sizeof(raw)), 0);
 }
 
+/* The encoder works in limbs of five digits, two bytes at a time: odd
+ * and even lengths, leading zeros and every size round-trip. */
+TEST(base58_roundtrip)
+{
+    uint8_t in[BASE58_MAX_BYTES], back[BASE58_MAX_BYTES];
+    char text[BASE58_MAX_BYTES * 2];
+    uint32_t x = 12345;
+
+    for (size_t n = 0; n <= BASE58_MAX_BYTES; n++) {
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            in[i] = i < n % 4 ? 0 : (uint8_t)(x >> 16);
+        }
+        int k = base58_encode(in, n, text, sizeof(text));
+        CHECK(k >= 0);
+        CHECK_EQ(base58_decode(text, (size_t)k, back, sizeof(back)), n);
+        CHECK(n == 0 || memcmp(in, back, n) == 0);
+    }
+    CHECK_EQ(base58_encode((const uint8_t *)"\xff", 1, text, sizeof(text)), 2);
+    CHECK_STR(text, "5Q");
+}
+
 TEST(strerror_names)
 {
     CHECK_STR(fastn_strerror(0), "success");
@@ -111,6 +133,7 @@ int main(void)
     RUN(uvarint_overflow);
     RUN(buf_max);
     RUN(base58_vectors);
+    RUN(base58_roundtrip);
     RUN(strerror_names);
     return test_done();
 }

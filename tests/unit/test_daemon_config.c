@@ -102,6 +102,32 @@ TEST(plugin_keys)
     }
 }
 
+TEST(swarm_limit_keys)
+{
+    struct daemon_config c;
+    char err[256];
+    const char *text = "max-handshakes = 12\n"
+                       "max-handshakes-per-address = 2\n"
+                       "max-inbound-streams = 100\n"
+                       "max-connection-buffers = 8\n";
+    CHECK_ERR(parse(&c, text, err), 0);
+    CHECK(c.has_max_handshakes && c.max_handshakes == 12);
+    CHECK(c.has_max_handshakes_per_addr && c.max_handshakes_per_addr == 2);
+    CHECK(c.has_max_inbound_streams && c.max_inbound_streams == 100);
+    CHECK(c.has_max_connection_buffers && c.max_connection_buffers == 8);
+    daemon_config_cleanup(&c);
+    static const char *const bad[] = {
+        "max-handshakes = 0\n",
+        "max-handshakes-per-address = lots\n",
+        "max-connection-buffers = 65537\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(parse(&c, bad[i], err) < 0);
+        CHECK(strstr(err, "wants a whole number 1..") != NULL);
+        daemon_config_cleanup(&c);
+    }
+}
+
 TEST(defaults)
 {
     struct daemon_config c;
@@ -176,6 +202,7 @@ int main(void)
     RUN(keys);
     RUN(network_keys);
     RUN(plugin_keys);
+    RUN(swarm_limit_keys);
     RUN(defaults);
     RUN(bad_files);
     RUN(load_missing_and_template);

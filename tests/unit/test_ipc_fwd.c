@@ -4,8 +4,9 @@
  * sessions fed directly, with real swarms and routers on one libuv loop.
  * PERF answers at its end with the figures, PERF_PROGRESS meanwhile, the
  * client's EOF cancels a run; FORWARD and EXPOSE are listed, closed by
- * their own connection only, and gone with it; bad requests get their
- * errors. */
+ * their own connection only, and gone with it; a non-admin forwards
+ * from loopback and unprivileged ports only, and lists its own; bad
+ * requests get their errors. */
 #include "net_harness.h"
 #include "router/forward.h"
 
@@ -394,6 +395,59 @@ TEST(leases)
     CHECK(l1.pprev == NULL && l3.pprev == NULL);
 }
 
+/* A non-admin client's forwards listen on loopback, on a port any user
+ * could bind; it lists only its own uid's; EXPOSE is the admin's. */
+TEST(forward_privileges)
+{
+    static const uid_t users[] = {4242};
+    const struct ipc_peer user_peer = {.pid = 7, .uid = 4242, .gid = 4242};
+    struct nh_node a, b;
+    struct ipc_session s, u;
+    struct buf in;
+    P2pd__Pb__Response *r;
+    size_t n, mine;
+
+    nh_setup_session(&a, &b, &s, &in);
+    b.host.policy.allow_uids = users;
+    b.host.policy.n_allow_uids = 1;
+    nh_open_session(&u, &b.host, &user_peer);
+    put_forward(&in, "/ip4/0.0.0.0/tcp/0", &a.id.id, NULL);
+    put_forward(&in, "/ip6/::/tcp/0", &a.id.id, NULL);
+    put_forward(&in, "/ip4/192.0.2.1/tcp/0", &a.id.id, NULL);
+    put_forward(&in, "/ip4/127.0.0.1/tcp/80", &a.id.id, NULL);
+    put_expose(&in, "/ip4/127.0.0.1/tcp/9", &a.id.id, 1, "/svc/1.0.0");
+    put_forward(&in, "/ip4/127.0.0.1/tcp/0", &a.id.id, NULL);
+    put_forward(&in, "/ip6/::1/tcp/0", &a.id.id, NULL);
+    nh_feed(&u, &in, 1000);
+    for (int i = 0; i < 5; i++) {
+        r = nh_next_response(&u);
+        CHECK_ERR(nh_code_of(r), FASTN_ERR_ADMIN_ONLY);
+        CHECK(r && r->error &&
+              (strstr(r->error->msg, i < 3    ? "beyond this machine"
+                                     : i == 3 ? "privileged port 80"
+                                              : "exposing a local service")));
+        p2pd__pb__response__free_unpacked(r, NULL);
+    }
+    r = nh_next_response(&u);
+    CHECK_ERR(nh_code_of(r), 0);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = nh_next_response(&u); /* ::1 may be missing in a container */
+    CHECK(nh_code_of(r) == 0 || nh_code_of(r) == FASTN_ERR_UNSUPPORTED);
+    size_t made = 1 + (nh_code_of(r) == 0);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    /* the admin's forward on 0.0.0.0 */
+    put_forward(&in, "/ip4/0.0.0.0/tcp/0", &a.id.id, NULL);
+    nh_feed(&s, &in, 1000);
+    nh_expect_codes(&s, (int[]){0}, 1);
+    /* the user sees its own; the admin every one */
+    list(&u, &n, &mine);
+    CHECK(n == made && mine == made);
+    list(&s, &n, &mine);
+    CHECK(n == made + 1 && mine == 1);
+    ipc_session_cleanup(&u);
+    nh_teardown_session(&a, &b, &s, &in);
+}
+
 int main(void)
 {
     RUN(perf_answers_with_figures);
@@ -401,6 +455,7 @@ int main(void)
     RUN(perf_bad_requests);
     RUN(forward_lifetimes);
     RUN(forward_bad_requests);
+    RUN(forward_privileges);
     RUN(leases);
     return test_done();
 }

@@ -281,7 +281,7 @@ TEST(changes_need_an_admin)
         CHECK_ERR(nh_code_of(r), FASTN_ERR_ADMIN_ONLY);
         p2pd__pb__response__free_unpacked(r, NULL);
     }
-    /* reading and calling are for every admitted client */
+    /* reading is for every admitted client */
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_LIST, NULL, NULL, 0);
     nh_feed(&u, &b, 5000);
     r = nh_next_response(&u);
@@ -290,11 +290,20 @@ TEST(changes_need_an_admin)
           !strcmp(r->fastn->plugins[0]->state, "running") &&
           !strcmp(r->fastn->plugins[0]->serves, "anyone"));
     p2pd__pb__response__free_unpacked(r, NULL);
+    /* calling is not: the plugin's data is the owner's, and the plugin
+     * cannot tell one local caller from another */
     Fastn__PluginRequest cr = call_req("echo", "echo", "hi");
     put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &cr, NULL, 0);
     nh_feed(&u, &b, 5000);
     run_plugins(0);
     r = nh_next_response(&u);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_ADMIN_ONLY);
+    CHECK(strstr(r->error->msg, "calling a plugin"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    put(&b, FASTN__REQUEST__TYPE__PLUGIN_CALL, &cr, NULL, 0);
+    nh_feed(&a, &b, 5000);
+    run_plugins(0);
+    r = nh_next_response(&a);
     CHECK(nh_code_of(r) == 0 && r->fastn->call_result.len == 2);
     p2pd__pb__response__free_unpacked(r, NULL);
     ipc_session_cleanup(&a);
@@ -456,7 +465,17 @@ TEST(subscribers_get_every_change)
 
     setup();
     buf_init(&b, 1 << 20);
+    /* notifications are the owner's: another user may not follow them */
     open_session(&sub, &user_peer);
+    put(&b, FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE, NULL, NULL, 5);
+    nh_feed(&sub, &b, 5000);
+    r = nh_next_response(&sub);
+    CHECK_ERR(nh_code_of(r), FASTN_ERR_ADMIN_ONLY);
+    CHECK(r->fastn->has_call_id && r->fastn->call_id == 5);
+    p2pd__pb__response__free_unpacked(r, NULL);
+    CHECK(!sub.streaming);
+    ipc_session_cleanup(&sub);
+    open_session(&sub, &admin_peer);
     open_session(&other, &admin_peer);
     CHECK_ERR(store_notify_add(state, 1, "fastnd", "before", "", &id), 0);
     put(&b, FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE, NULL, NULL, 5);

@@ -1,6 +1,9 @@
 /* Unit tests for src/ipc's sans-I/O core: admission policy, sessions
- * (requests in order, bad frames, truncation, refusal) and the IDENTIFY,
- * LIST_PEERS and fastn STATUS handlers. */
+ * (requests in order, bad frames, truncation, refusal), the privilege
+ * table (every request type walked), the limits (connection slots,
+ * per-uid connections and pending requests, the request deadline) and
+ * the IDENTIFY, LIST_PEERS and fastn STATUS handlers. */
+#include "ipc/ipc_int.h"
 #include "net_harness.h"
 
 static struct identity ident;
@@ -258,6 +261,293 @@ TEST(policy)
     CHECK_EQ(ipc_policy_admit(&p, &peer), IPC_ADMIN);
 }
 
+/* --- the privilege table ------------------------------------------------ */
+
+/* The requests a non-admin client may not make at all, as docs/CONTROL.md
+ * lists them: the table must say exactly this (a change to it is a
+ * decision, made here and in the docs too). */
+static bool admin_only(int type, int fastn_type)
+{
+    static const int p2pd_admin[] = {P2PD__PB__REQUEST__TYPE__DISCONNECT};
+    static const int fastn_admin[] = {
+        FASTN__REQUEST__TYPE__PLUGIN_INSTALL,
+        FASTN__REQUEST__TYPE__PLUGIN_REMOVE,
+        FASTN__REQUEST__TYPE__PLUGIN_ENABLE,
+        FASTN__REQUEST__TYPE__PLUGIN_DISABLE,
+        FASTN__REQUEST__TYPE__PLUGIN_CALL,
+        FASTN__REQUEST__TYPE__PLUGIN_RESTRICT,
+        FASTN__REQUEST__TYPE__NOTIFY_LIST,
+        FASTN__REQUEST__TYPE__NOTIFY_MARK_READ,
+        FASTN__REQUEST__TYPE__NOTIFY_UNREAD,
+        FASTN__REQUEST__TYPE__NOTIFY_SUBSCRIBE,
+        FASTN__REQUEST__TYPE__EXPOSE,
+    };
+    if (type != P2PD__PB__REQUEST__TYPE__FASTN) {
+        for (size_t i = 0; i < sizeof(p2pd_admin) / sizeof(int); i++)
+            if (p2pd_admin[i] == type)
+                return true;
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(fastn_admin) / sizeof(int); i++)
+        if (fastn_admin[i] == fastn_type)
+            return true;
+    return false;
+}
+
+/* p2pd types fastnd does not serve (no rule: FASTN_ERR_UNSUPPORTED). */
+static bool unserved(int type)
+{
+    return type == P2PD__PB__REQUEST__TYPE__DHT ||
+           type == P2PD__PB__REQUEST__TYPE__CONNMANAGER ||
+           type == P2PD__PB__REQUEST__TYPE__PUBSUB ||
+           type == P2PD__PB__REQUEST__TYPE__PEERSTORE;
+}
+
+/* Sends one request of type (fastn_type for FASTN) with no parts on s;
+ * returns its response (the caller frees). */
+static P2pd__Pb__Response *ask(struct ipc_session *s, int type, int fastn_type)
+{
+    Fastn__Request ext = FASTN__REQUEST__INIT;
+    struct buf b;
+
+    buf_init(&b, 1024);
+    ext.version = 1;
+    ext.type = (Fastn__Request__Type)fastn_type;
+    put_request(&b, type, type == P2PD__PB__REQUEST__TYPE__FASTN ? &ext : NULL);
+    nh_feed(s, &b, 5000);
+    buf_cleanup(&b);
+    return next_response(s);
+}
+
+/* Checks one request type against a user and an admin session. */
+static void walk_one(struct ipc_session *user, struct ipc_session *admin,
+                     int type, int fastn_type)
+{
+    const struct ipc_rule *rule = ipc_request_rule(type, fastn_type);
+    bool admin_rule = rule && rule->priv == IPC_PRIV_ADMIN;
+    P2pd__Pb__Response *r;
+
+    CHECK_EQ(admin_rule, admin_only(type, fastn_type));
+    if (admin_rule)
+        CHECK(rule->what && rule->what[0]);
+    if (rule && rule->priv == IPC_PRIV_OWNER_OF_TARGET)
+        CHECK(rule->may != NULL);
+    r = ask(user, type, fastn_type);
+    if (admin_rule) {
+        CHECK_ERR(error_code(r), FASTN_ERR_ADMIN_ONLY);
+        CHECK(r && r->error && strstr(r->error->msg, rule->what));
+        CHECK(r && strstr(r->error->msg, "admin-gids"));
+    } else {
+        CHECK(error_code(r) != FASTN_ERR_ADMIN_ONLY);
+    }
+    p2pd__pb__response__free_unpacked(r, NULL);
+    r = ask(admin, type, fastn_type);
+    CHECK(error_code(r) != FASTN_ERR_ADMIN_ONLY);
+    p2pd__pb__response__free_unpacked(r, NULL);
+}
+
+TEST(privilege_table_walk)
+{
+    const ProtobufCEnumDescriptor *pd = &p2pd__pb__request__type__descriptor;
+    const ProtobufCEnumDescriptor *fd = &fastn__request__type__descriptor;
+    static const uid_t users[] = {4242};
+    const struct ipc_peer user_peer = {.pid = 43, .uid = 4242, .gid = 4242};
+    struct ipc_session user, admin;
+    struct buf b;
+    unsigned admins = 0;
+
+    start(&admin, &b, 1024);
+    host.policy.allow_uids = users;
+    host.policy.n_allow_uids = 1;
+    nh_open_session(&user, &host, &user_peer);
+    CHECK_EQ(user.admit, IPC_USER);
+    for (unsigned i = 0; i < pd->n_values; i++) {
+        int type = pd->values[i].value;
+        if (type == P2PD__PB__REQUEST__TYPE__FASTN)
+            continue;
+        /* every type fastnd serves has a rule; the others none */
+        CHECK_EQ(ipc_request_rule(type, -1) == NULL, unserved(type));
+        walk_one(&user, &admin, type, -1);
+        admins += admin_only(type, -1);
+    }
+    for (unsigned i = 0; i < fd->n_values; i++) {
+        int type = fd->values[i].value;
+        /* every extension type has a rule, but the never valid 0 */
+        CHECK_EQ(ipc_ext_rule(type) == NULL,
+                 type == FASTN__REQUEST__TYPE__UNSPECIFIED);
+        walk_one(&user, &admin, P2PD__PB__REQUEST__TYPE__FASTN, type);
+        admins += admin_only(P2PD__PB__REQUEST__TYPE__FASTN, type);
+    }
+    CHECK_EQ(admins, 12); /* every admin-only request was walked */
+    /* the sessions went on through every refusal */
+    CHECK(!user.closing && !admin.closing);
+    ipc_session_cleanup(&user);
+    stop(&admin, &b);
+}
+
+/* --- limits ------------------------------------------------------------- */
+
+/* Opens a session as server.c does: counted first, then admitted. */
+static int open_counted(struct ipc_session *s, uid_t uid)
+{
+    const struct ipc_peer peer = {
+        .pid = (pid_t)(100 + host.clients), .uid = uid, .gid = uid};
+    ipc_session_init(s, &host, &peer);
+    host.clients++;
+    return ipc_session_open(s);
+}
+
+static void close_counted(struct ipc_session *s)
+{
+    ipc_session_cleanup(s);
+    host.clients--;
+}
+
+TEST(connection_slots)
+{
+    static const uid_t users[] = {4242, 4243};
+    struct ipc_session s[24];
+    size_t n = 0;
+    P2pd__Pb__Response *r;
+
+    setup();
+    host.policy.allow_uids = users;
+    host.policy.n_allow_uids = 2;
+    ipc_limits_default(&host.limits, 20);
+    CHECK_EQ(host.limits.owner_slots, 4);
+    CHECK_EQ(host.limits.max_clients_per_uid, 5);
+    /* one user: 5 connections, the sixth refused by its per-uid cap */
+    for (int i = 0; i < 5; i++)
+        CHECK_ERR(open_counted(&s[n++], 4242), 0);
+    CHECK_ERR(open_counted(&s[n], 4242), FASTN_ERR_BUSY);
+    r = next_response(&s[n]);
+    CHECK(r && strstr(r->error->msg, "max-clients-per-uid"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    CHECK(s[n].closing);
+    close_counted(&s[n]);
+    /* another user, then the owner's slots: 16 non-owner at most */
+    for (int i = 0; i < 5; i++)
+        CHECK_ERR(open_counted(&s[n++], 4243), 0);
+    for (int i = 0; i < 6; i++)
+        CHECK_ERR(open_counted(&s[n++], 1000), 0); /* the owner */
+    CHECK_EQ(host.clients, 16);
+    host.limits.max_clients_per_uid = 100;
+    CHECK_ERR(open_counted(&s[n], 4243), FASTN_ERR_BUSY);
+    r = next_response(&s[n]);
+    CHECK(r && strstr(r->error->msg, "kept for the daemon's own user"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    close_counted(&s[n]);
+    /* the owner and root still get the last four */
+    for (int i = 0; i < 4; i++)
+        CHECK_ERR(open_counted(&s[n++], i % 2 ? 0 : 1000), 0);
+    CHECK_ERR(open_counted(&s[n], 0), FASTN_ERR_BUSY);
+    r = next_response(&s[n]);
+    CHECK(r && strstr(r->error->msg, "max-clients"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    close_counted(&s[n]);
+    /* a slot freed is a slot for anyone again; the counts follow */
+    while (n > 0)
+        close_counted(&s[--n]);
+    CHECK(host.uids == NULL);
+    CHECK_ERR(open_counted(&s[0], 4242), 0);
+    CHECK(host.uids && host.uids->clients == 1);
+    close_counted(&s[0]);
+    CHECK(host.uids == NULL);
+}
+
+static int cancels;
+static void count_cancel(struct ipc_call *c)
+{
+    (void)c;
+    cancels++;
+}
+
+TEST(pending_per_uid)
+{
+    static const uid_t users[] = {4242};
+    struct ipc_session u1, u2, owner;
+    struct ipc_call call, *dc[8];
+    int err;
+
+    setup();
+    host.policy.allow_uids = users;
+    host.policy.n_allow_uids = 1;
+    ipc_limits_default(&host.limits, 64);
+    host.limits.max_pending_per_uid = 3;
+    CHECK_ERR(open_counted(&u1, 4242), 0);
+    CHECK_ERR(open_counted(&u2, 4242), 0);
+    CHECK_ERR(open_counted(&owner, 1000), 0);
+    cancels = 0;
+    /* three waiting requests over two connections of one uid... */
+    for (int i = 0; i < 3; i++) {
+        call = (struct ipc_call){.session = i ? &u2 : &u1, .host = &host};
+        ipc_reply_init(&call.reply);
+        dc[i] = ipc_call_defer(&call, false, count_cancel, NULL, &err);
+        CHECK(dc[i] != NULL);
+    }
+    /* ...and the fourth is refused, on either */
+    call = (struct ipc_call){.session = &u1, .host = &host};
+    ipc_reply_init(&call.reply);
+    CHECK(ipc_call_defer(&call, false, count_cancel, NULL, &err) == NULL);
+    CHECK_ERR(err, FASTN_ERR_BUSY);
+    CHECK(strstr(call.reply.msg, "max-pending-per-uid"));
+    /* the owner is not held to it */
+    for (int i = 3; i < 8; i++) {
+        call = (struct ipc_call){.session = &owner, .host = &host};
+        ipc_reply_init(&call.reply);
+        CHECK((dc[i] = ipc_call_defer(&call, false, count_cancel, NULL,
+                                      &err)) != NULL);
+    }
+    /* one answered frees a place; a connection gone frees its own */
+    ipc_call_finish(dc[0], 0);
+    call = (struct ipc_call){.session = &u2, .host = &host};
+    ipc_reply_init(&call.reply);
+    CHECK(ipc_call_defer(&call, false, count_cancel, NULL, &err) != NULL);
+    close_counted(&u2);
+    CHECK_EQ(cancels, 3);
+    CHECK_EQ(u1.use->pending, 0);
+    close_counted(&u1);
+    close_counted(&owner);
+    CHECK_EQ(cancels, 8);
+    CHECK(host.uids == NULL);
+}
+
+TEST(request_deadline)
+{
+    struct ipc_session s;
+    struct buf b;
+    P2pd__Pb__Response *r;
+
+    start(&s, &b, 1024);
+    ipc_session_cleanup(&s);
+    ipc_limits_default(&host.limits, 16);
+    host.limits.request_timeout_ms = 5000;
+    nh_open_session(&s, &host, &self_peer);
+    s.opened_ms = 1000;
+    /* nothing yet: the first request is due 5 s after connecting */
+    CHECK_EQ(ipc_session_deadline(&s), 6000);
+    put_request(&b, P2PD__PB__REQUEST__TYPE__IDENTIFY, NULL);
+    ipc_session_feed(&s, b.data, 1, 2000); /* a first byte only */
+    CHECK_EQ(ipc_session_deadline(&s), 6000);
+    ipc_session_feed(&s, b.data + 1, b.len - 1, 3000);
+    buf_reset(&b);
+    p2pd__pb__response__free_unpacked(next_response(&s), NULL);
+    /* answered and idle: no deadline (a p2pd client between requests) */
+    CHECK_EQ(ipc_session_deadline(&s), UINT64_MAX);
+    /* a request begun must end within 5 s of its first byte */
+    put_request(&b, P2PD__PB__REQUEST__TYPE__IDENTIFY, NULL);
+    ipc_session_feed(&s, b.data, 1, 4000);
+    CHECK_EQ(ipc_session_deadline(&s), 9000);
+    ipc_session_expire(&s);
+    r = next_response(&s);
+    CHECK_ERR(error_code(r), FASTN_ERR_TIMEOUT);
+    CHECK(r && strstr(r->error->msg, "request-timeout"));
+    p2pd__pb__response__free_unpacked(r, NULL);
+    CHECK(s.closing);
+    CHECK_EQ(ipc_session_deadline(&s), UINT64_MAX);
+    stop(&s, &b);
+}
+
 TEST(fastn_status)
 {
     struct ipc_session s;
@@ -365,5 +655,9 @@ int main(void)
     RUN(fastn_errors_keep_session);
     RUN(client_not_reading_is_closed);
     RUN(no_secret_in_any_response);
+    RUN(privilege_table_walk);
+    RUN(connection_slots);
+    RUN(pending_per_uid);
+    RUN(request_deadline);
     return test_done();
 }

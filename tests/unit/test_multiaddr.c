@@ -231,6 +231,51 @@ TEST(format_buffer_too_small)
     CHECK_ERR(multiaddr_format(&ma, s, sizeof(s)), FASTN_ERR_TOO_LARGE);
 }
 
+/* circuit relay v2 addresses: /p2p-circuit has no value (code 290) */
+TEST(p2p_circuit)
+{
+    struct identity r, tg;
+    uint8_t seed[32] = {1};
+    char relay[PEER_ID_STR_MAX], target[PEER_ID_STR_MAX];
+    char text[512], s[MULTIADDR_STR_MAX];
+    struct multiaddr ma, back;
+    struct peer_id last;
+    struct multiaddr_tcp t;
+
+    CHECK_ERR(identity_global_init(), 0);
+    CHECK_ERR(identity_from_seed(&r, seed), 0);
+    seed[0] = 2;
+    CHECK_ERR(identity_from_seed(&tg, seed), 0);
+    peer_id_format(&r.id, relay);
+    peer_id_format(&tg.id, target);
+    snprintf(text, sizeof(text),
+             "/ip4/1.2.3.4/tcp/4001/p2p/%s/p2p-circuit/p2p/%s", relay, target);
+    roundtrip(text, NULL);
+    CHECK_ERR(multiaddr_parse(text, &ma), 0);
+    CHECK_ERR(multiaddr_get_peer(&ma, &last), 0);
+    CHECK(peer_id_equal(&last, &tg.id)); /* the last /p2p: the target */
+    /* 0xa2 0x02 is uvarint 290, with no value after it */
+    snprintf(text, sizeof(text), "/p2p/%s/p2p-circuit", relay);
+    CHECK_ERR(multiaddr_parse(text, &ma), 0);
+    CHECK_EQ(ma.bytes[ma.len - 2], 0xa2);
+    CHECK_EQ(ma.bytes[ma.len - 1], 0x02);
+    CHECK(multiaddr_format(&ma, s, sizeof(s)) > 0);
+    CHECK_STR(s, text);
+    CHECK_ERR(multiaddr_from_bytes(ma.bytes, ma.len, &back), 0);
+    CHECK(multiaddr_equal(&ma, &back));
+    roundtrip("/p2p-circuit", NULL);
+    /* not something the TCP dialer takes */
+    snprintf(text, sizeof(text), "/ip4/1.2.3.4/tcp/1/p2p-circuit/p2p/%s",
+             target);
+    CHECK_ERR(multiaddr_parse(text, &ma), 0);
+    CHECK_ERR(multiaddr_to_tcp(&ma, &t), FASTN_ERR_UNSUPPORTED);
+    /* what follows it is read as the next protocol's name */
+    CHECK_ERR(multiaddr_parse("/p2p-circuit/x", &ma),
+              FASTN_ERR_NET_MULTIADDR_PROTO);
+    identity_cleanup(&r);
+    identity_cleanup(&tg);
+}
+
 int main(void)
 {
     RUN(text_roundtrips);
@@ -242,5 +287,6 @@ int main(void)
     RUN(bad_binary);
     RUN(longest_dns_name);
     RUN(format_buffer_too_small);
+    RUN(p2p_circuit);
     return test_done();
 }

@@ -3,7 +3,11 @@
  * two, removal, refusal of a protocol with no handler) and client
  * handlers (a Unix socket this test listens on: StreamInfo first, then
  * the stream both ways with half-close; a handler whose socket is gone is
- * dropped and the stream goes to the next), plus the table's checks. */
+ * dropped and the stream goes to the next), plus the table's checks,
+ * who owns a client handler (the queries the control server's privilege
+ * checks use, plugins and exposes dropping non-admin handlers of their
+ * protocol, handlers dropped by process) and the listener's uid checked
+ * at every connection. */
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -44,6 +48,8 @@ static int refuse_on_stream(void *arg, struct swarm_stream *s)
 }
 
 static const struct router_handler_ops namer_ops = {namer_on_stream};
+/* Client handlers registered by this test's own uid, as an admin. */
+static struct router_client me;
 static const struct router_handler_ops refuse_ops = {refuse_on_stream};
 
 /* A client of one stream: sends `send`, collects everything back. */
@@ -172,16 +178,17 @@ TEST(table_checks)
     CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/9", &tcp), 0);
     CHECK_ERR(multiaddr_parse("/dns4/example.com/tcp/9", &dns), 0);
     CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1", &udp), 0);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false), 0);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false), 0); /* again */
-    CHECK_ERR(router_add_client(a.r, "/p/1", &dns, false),
+    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false, &me), 0);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &tcp, false, &me), 0); /* again */
+    CHECK_ERR(router_add_client(a.r, "/p/1", &dns, false, &me),
               FASTN_ERR_UNSUPPORTED);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &udp, true),
+    CHECK_ERR(router_add_client(a.r, "/p/1", &udp, true, &me),
               FASTN_ERR_UNSUPPORTED);
     struct multiaddr other;
     CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/10", &other), 0);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &other, false), FASTN_ERR_EXISTS);
-    CHECK_ERR(router_add_client(a.r, "/p/1", &other, true), 0);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &other, false, &me),
+              FASTN_ERR_EXISTS);
+    CHECK_ERR(router_add_client(a.r, "/p/1", &other, true, &me), 0);
     CHECK_ERR(router_remove_client(a.r, "/p/1", &tcp), 0);
     CHECK_ERR(router_remove_client(a.r, "/p/1", &tcp), FASTN_ERR_NOT_FOUND);
     CHECK_ERR(router_remove_client(a.r, "/p/2", &tcp), FASTN_ERR_NOT_FOUND);
@@ -308,8 +315,8 @@ TEST(client_handler_splice_and_dead_handler)
     unix_addr(&live, path);
     unix_addr(&dead, gone);
     /* the dead handler is first in the rotation */
-    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &dead, true), 0);
-    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &live, true), 0);
+    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &dead, true, &me), 0);
+    CHECK_ERR(router_add_client(a.r, "/greet/1.0.0", &live, true, &me), 0);
     fetch(&b, &a, "/greet/1.0.0", &f);
     CHECK_ERR(f.err, 0);
     CHECK_STR(f.got, "hello world");
@@ -333,10 +340,164 @@ TEST(client_handler_splice_and_dead_handler)
     nh_teardown(&a, &b);
 }
 
+TEST(client_ownership)
+{
+    struct nh_node a, b;
+    struct namer one = {"one", 0};
+    struct router_client u10 = {.uid = 10, .tag = 1};
+    struct router_client u11 = {.uid = 11, .admin = true, .tag = 2};
+    struct multiaddr x, y;
+    uint64_t tags[4];
+    size_t by_uid, by_tag;
+    uid_t uid;
+
+    nh_setup(&a, &b);
+    unix_addr(&x, "/tmp/fastn-rt-x.sock");
+    unix_addr(&y, "/tmp/fastn-rt-y.sock");
+    CHECK_ERR(router_add_client(a.r, "/a/1", &x, false, &u10), 0);
+    CHECK_EQ(router_served_by(a.r, "/a/1", 10), ROUTER_SERVED_NONE);
+    CHECK_EQ(router_served_by(a.r, "/a/1", 11), ROUTER_SERVED_OTHER);
+    CHECK_EQ(router_served_by(a.r, "/none/1", 11), ROUTER_SERVED_NONE);
+    CHECK_ERR(router_add(a.r, "/b/1", &namer_ops, &one), 0);
+    CHECK_EQ(router_served_by(a.r, "/b/1", 10), ROUTER_SERVED_DAEMON);
+    CHECK_ERR(router_client_uid(a.r, "/a/1", &x, &uid), 0);
+    CHECK_EQ(uid, 10);
+    CHECK_ERR(router_client_uid(a.r, "/a/1", &y, &uid), FASTN_ERR_NOT_FOUND);
+    /* a plugin or an expose taking a protocol drops the non-admin
+     * handlers sharing it, not the admins' */
+    CHECK_ERR(router_add_client(a.r, "/c/1", &x, true, &u10), 0);
+    CHECK_ERR(router_add_client(a.r, "/c/1", &y, true, &u11), 0);
+    CHECK_ERR(router_add(a.r, "/c/1", &namer_ops, &one), 0);
+    CHECK_ERR(router_client_uid(a.r, "/c/1", &x, &uid), FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(router_client_uid(a.r, "/c/1", &y, &uid), 0);
+    CHECK_EQ(uid, 11);
+    /* counts by uid and by process, and the processes' tags */
+    CHECK_ERR(router_add_client(a.r, "/d/1", &x, false, &u10), 0);
+    router_client_count(a.r, 10, 1, &by_uid, &by_tag);
+    CHECK(by_uid == 2 && by_tag == 2);
+    router_client_count(a.r, 11, 0, &by_uid, &by_tag);
+    CHECK(by_uid == 1 && by_tag == 0);
+    CHECK_EQ(router_client_tags(a.r, 10, tags, 4), 2);
+    CHECK(tags[0] == 1 && tags[1] == 1);
+    /* registering the same address again: the latest registration's */
+    struct router_client u10b = {.uid = 10, .tag = 3};
+    CHECK_ERR(router_add_client(a.r, "/d/1", &x, false, &u10b), 0);
+    router_client_count(a.r, 10, 1, &by_uid, &by_tag);
+    CHECK(by_uid == 2 && by_tag == 1);
+    /* the process tagged 1 exits: its handlers go, the others stay */
+    CHECK_EQ(router_drop_clients(a.r, 1), 1);
+    CHECK(!router_has(a.r, "/a/1"));
+    CHECK(router_has(a.r, "/d/1") && router_has(a.r, "/c/1"));
+    CHECK_EQ(router_drop_clients(a.r, 0), 0); /* untagged: never */
+    CHECK_ERR(router_remove(a.r, "/b/1", &namer_ops, &one), 0);
+    CHECK_ERR(router_remove(a.r, "/c/1", &namer_ops, &one), 0);
+    nh_teardown(&a, &b);
+}
+
+/* A handler is spliced only to a socket its registering uid listens on
+ * (or, for an admin's, root or the daemon's own uid): a path swapped to
+ * another user's socket gets a connection and nothing else. */
+TEST(listener_uid_checked_at_connect)
+{
+    struct nh_node a, b;
+    struct handler_srv srv;
+    struct fetch f = {.send = "world"};
+    struct multiaddr ma;
+    struct router_client other = {.uid = getuid() + 1};
+    struct router_client self = {.uid = getuid()};
+    struct router_client admin = {.uid = getuid() + 1, .admin = true};
+    struct router_stats st;
+    char path[64];
+
+    snprintf(path, sizeof(path), "/tmp/fastn-rt-%d-uid.sock", (int)getpid());
+    nh_setup(&a, &b);
+    connect_nodes(&b, &a);
+    srv_start(&srv, path);
+    unix_addr(&ma, path);
+    /* registered by another (non-admin) uid than the listener's */
+    CHECK_ERR(router_add_client(a.r, "/uid/1.0.0", &ma, false, &other), 0);
+    fetch(&b, &a, "/uid/1.0.0", &f);
+    CHECK(f.err != 0);
+    CHECK(f.len == 0);
+    CHECK(!srv.info_ok && srv.in_len == 0); /* not a byte written */
+    CHECK(!router_has(a.r, "/uid/1.0.0"));  /* and the handler dropped */
+    router_get_stats(a.r, &st);
+    CHECK_EQ(st.dropped, 1);
+    /* the listener's own uid: served */
+    CHECK_ERR(router_add_client(a.r, "/uid/1.0.0", &ma, false, &self), 0);
+    fetch(&b, &a, "/uid/1.0.0", &f);
+    CHECK_ERR(f.err, 0);
+    CHECK_STR(f.got, "hello world");
+    /* an admin's handler may be served by the daemon's own uid */
+    CHECK_ERR(router_remove_client(a.r, "/uid/1.0.0", &ma), 0);
+    CHECK_ERR(router_add_client(a.r, "/uid/1.0.0", &ma, false, &admin), 0);
+    fetch(&b, &a, "/uid/1.0.0", &f);
+    CHECK_ERR(f.err, 0);
+    CHECK_STR(f.got, "hello world");
+    uv_close((uv_handle_t *)&srv.server, NULL);
+    unlink(path);
+    nh_teardown(&a, &b);
+}
+
+/* Each splice holds a descriptor: past router_set_max_splices() a
+ * peer's stream is refused (counted), and room comes back when one
+ * ends. */
+TEST(splices_capped)
+{
+    struct nh_node a, b;
+    struct handler_srv srv;
+    struct fetch held = {.send = NULL}, f = {.send = "world"};
+    struct multiaddr ma;
+    struct router_stats st;
+    struct swarm_stream *s1;
+    char path[64];
+    int err = 0;
+
+    snprintf(path, sizeof(path), "/tmp/fastn-rt-%d-cap.sock", (int)getpid());
+    nh_setup(&a, &b);
+    connect_nodes(&b, &a);
+    srv_start(&srv, path);
+    unix_addr(&ma, path);
+    CHECK_ERR(router_add_client(a.r, "/cap/1.0.0", &ma, false, &me), 0);
+    router_set_max_splices(a.r, 1);
+    /* one stream held open: the one splice */
+    s1 = swarm_stream_open(b.sw, &a.id.id, (const char *[]){"/cap/1.0.0"}, 1,
+                           5000, fetch_cb, &held, &err);
+    CHECK(s1 != NULL);
+    CHECK(nh_run_until(&held.opened));
+    uint64_t end = uv_hrtime() + 2000000000ull;
+    while (!srv.info_ok && uv_hrtime() < end)
+        uv_run(&nh_loop, UV_RUN_ONCE);
+    CHECK(router_splices_full(a.r));
+    /* a second is refused */
+    fetch(&b, &a, "/cap/1.0.0", &f);
+    CHECK(f.err != 0);
+    router_get_stats(a.r, &st);
+    CHECK(st.refused >= 1 && st.splices == 1);
+    CHECK(router_has(a.r, "/cap/1.0.0")); /* the handler is fine */
+    /* the first ends: room again */
+    swarm_stream_close(s1);
+    CHECK(nh_run_until(&held.done));
+    end = uv_hrtime() + 2000000000ull;
+    while (router_splices_full(a.r) && uv_hrtime() < end)
+        uv_run(&nh_loop, UV_RUN_ONCE);
+    fetch(&b, &a, "/cap/1.0.0", &f);
+    CHECK_ERR(f.err, 0);
+    CHECK_STR(f.got, "hello world");
+    uv_close((uv_handle_t *)&srv.server, NULL);
+    unlink(path);
+    nh_teardown(&a, &b);
+}
+
 int main(void)
 {
+    me.uid = getuid();
+    me.admin = true;
     RUN(in_process_round_robin);
     RUN(table_checks);
     RUN(client_handler_splice_and_dead_handler);
+    RUN(client_ownership);
+    RUN(listener_uid_checked_at_connect);
+    RUN(splices_capped);
     return test_done();
 }

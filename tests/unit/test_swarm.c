@@ -950,6 +950,59 @@ TEST(timing_applies_to_existing_connections)
     teardown((struct node *[]){&a, &b, &c}, 3);
 }
 
+/* The swarm's hash tables: ten thousand entries found, half removed,
+ * the rest still found, the table shrinking with them and gone when
+ * empty. */
+struct hkey {
+    struct swarm_hnode node;
+    uint32_t k;
+};
+
+static struct hkey *hfind(struct swarm_htab *t, uint32_t k)
+{
+    struct swarm_hnode *n = swarm__htab_first(t, swarm__hash(t, &k, 4));
+    for (; n; n = swarm__htab_next(n))
+        if (((struct hkey *)n)->k == k)
+            return (struct hkey *)n;
+    return NULL;
+}
+
+TEST(hash_tables)
+{
+    enum { N = 10000 };
+    static struct hkey keys[N];
+    struct swarm_htab t;
+    uint32_t big;
+
+    swarm__htab_init(&t);
+    for (uint32_t i = 0; i < N; i++) {
+        keys[i].k = i * 7919u;
+        CHECK_ERR(
+            swarm__htab_add(&t, &keys[i].node, swarm__hash(&t, &keys[i].k, 4)),
+            0);
+    }
+    CHECK_EQ(t.count, N);
+    for (uint32_t i = 0; i < N; i++)
+        CHECK(hfind(&t, i * 7919u) == &keys[i]);
+    CHECK(hfind(&t, 1) == NULL);
+    big = t.nb;
+    for (uint32_t i = 0; i < N; i += 2)
+        swarm__htab_del(&t, &keys[i].node);
+    for (uint32_t i = 0; i < N; i++)
+        CHECK(hfind(&t, i * 7919u) == (i % 2 ? &keys[i] : NULL));
+    for (uint32_t i = 1; i < N - 100; i += 2)
+        swarm__htab_del(&t, &keys[i].node);
+    CHECK_EQ(t.count, 50);
+    CHECK(t.nb < big / 8);
+    for (uint32_t i = N - 99; i < N; i += 2)
+        CHECK(hfind(&t, i * 7919u) == &keys[i]);
+    for (uint32_t i = N - 99; i < N; i += 2)
+        swarm__htab_del(&t, &keys[i].node);
+    CHECK_EQ(t.count, 0);
+    CHECK(t.b == NULL);
+    swarm__htab_cleanup(&t);
+}
+
 int main(void)
 {
     RUN(connect_and_identify);
@@ -967,5 +1020,6 @@ int main(void)
     RUN(listen_addresses_change);
     RUN(listen_address_in_use);
     RUN(timing_applies_to_existing_connections);
+    RUN(hash_tables);
     return test_done();
 }

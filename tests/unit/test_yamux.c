@@ -623,6 +623,61 @@ TEST(many_streams_hash_table)
     side_free(l);
 }
 
+/* A peer that pings without reading: a few answers per time the output
+ * is taken, not one per ping; control output is counted. */
+TEST(ping_flood_is_answered_boundedly)
+{
+    struct side *l = side_new(false, NULL);
+    struct buf b;
+    size_t n;
+
+    buf_init(&b, 1 << 20);
+    for (uint32_t i = 0; i < 20000; i++)
+        frame(&b, YAMUX_TYPE_PING, YAMUX_SYN, 0, i);
+    CHECK_ERR(feed(l, b.data, b.len, 4096, 0), 0);
+    yamux_output(l->s, &n);
+    CHECK_EQ(n, 12 + 4 * 12); /* our first ping, four answers */
+    CHECK_EQ(yamux_output_control(l->s), n);
+    yamux_output_consume(l->s, n);
+    CHECK_EQ(yamux_output_control(l->s), 0);
+    /* once taken, the next pings are answered again */
+    CHECK_ERR(feed(l, b.data, 5 * 12, 12, 0), 0);
+    yamux_output(l->s, &n);
+    CHECK_EQ(n, 4 * 12);
+    buf_cleanup(&b);
+    side_free(l);
+}
+
+/* Refusals the output does not take in time end the session (a peer
+ * opening thousands of streams past the limit in one go). */
+TEST(refusal_flood_ends_the_session)
+{
+    struct yamux_config cfg;
+    struct side *l;
+    struct buf b;
+
+    yamux_config_default(&cfg, false);
+    cfg.max_streams = 1;
+    l = side_new(false, &cfg);
+    buf_init(&b, 1 << 20);
+    for (uint32_t id = 1; id < 2 * 10000; id += 2)
+        frame(&b, YAMUX_TYPE_WINDOW, YAMUX_SYN, id, 0);
+    CHECK_ERR(feed(l, b.data, b.len, b.len, 0), FASTN_ERR_TOO_LARGE);
+    CHECK_EQ(count(l, YAMUX_EV_STREAM_OPEN), 1);
+    side_free(l);
+    /* the same taken often enough is fine: each is refused */
+    l = side_new(false, &cfg);
+    for (size_t off = 0; off < b.len; off += 120 * 12) {
+        size_t n, k = b.len - off < 120 * 12 ? b.len - off : 120 * 12;
+        CHECK_ERR(feed(l, b.data + off, k, k, 0), 0);
+        yamux_output(l->s, &n);
+        yamux_output_consume(l->s, n);
+    }
+    CHECK_EQ(count(l, YAMUX_EV_STREAM_OPEN), 1);
+    buf_cleanup(&b);
+    side_free(l);
+}
+
 int main(void)
 {
     RUN(open_write_close_between_two_sessions);
@@ -638,5 +693,7 @@ int main(void)
     RUN(bad_input_ends_the_session);
     RUN(in_place_header_then_close);
     RUN(many_streams_hash_table);
+    RUN(ping_flood_is_answered_boundedly);
+    RUN(refusal_flood_ends_the_session);
     return test_done();
 }

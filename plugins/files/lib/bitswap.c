@@ -1,0 +1,552 @@
+/*
+ * Bitswap messages (ipfs/specs bitswap-protocol.md, 1.0.0 to 1.2.0):
+ *
+ *   Message { Wantlist wantlist = 1; repeated bytes blocks = 2;
+ *             repeated Block payload = 3;
+ *             repeated BlockPresence blockPresences = 4;
+ *             int32 pendingBytes = 5; }
+ *   Wantlist { repeated Entry entries = 1; bool full = 2; }
+ *   Entry { bytes block = 1; int32 priority = 2; bool cancel = 3;
+ *           WantType wantType = 4; bool sendDontHave = 5; }
+ *   Block { bytes prefix = 1; bytes data = 2; }
+ *   BlockPresence { bytes cid = 1; BlockPresenceType type = 2; }
+ *
+ * each sent with an unsigned-varint length prefix, at most 4 MiB. The
+ * decoder reads a message twice: once to check its shape and count what
+ * it holds (so the arrays are sized exactly and bounded before anything
+ * is allocated), once to fill them. Blocks are named by hashing their
+ * data, so a peer cannot make a block pass for another.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "files_int.h"
+
+#define BAD FASTN_ERR_FILES_BITSWAP
+
+struct counts {
+    size_t wants, blocks, presences;
+};
+
+/* Calls fn on each sub-message of field `field` of a message. */
+static int each_field(const uint8_t *p, size_t n, uint32_t want_field,
+                      int (*fn)(void *ctx, const uint8_t *p, size_t n),
+                      void *ctx)
+{
+    struct files_rd r;
+    uint32_t field;
+    unsigned wire;
+    const uint8_t *span;
+    size_t len;
+    int err;
+
+    files_rd_init(&r, p, n);
+    while (files_rd_left(&r)) {
+        if (files_rd_key(&r, &field, &wire))
+            return BAD;
+        if (field != want_field || wire != PB_LEN) {
+            if (field == want_field || files_rd_skip(&r, wire))
+                return BAD;
+            continue;
+        }
+        if (files_rd_lenspan(&r, &span, &len))
+            return BAD;
+        if ((err = fn(ctx, span, len)))
+            return err;
+    }
+    return 0;
+}
+
+/* --- pass 1: shape and counts -------------------------------------- */
+
+static int count_one(void *ctx, const uint8_t *p, size_t n)
+{
+    size_t *c = ctx;
+
+    (void)p;
+    (void)n;
+    if (++*c > FILES_BITSWAP_MAX_ENTRIES)
+        return FASTN_ERR_FILES_LIMIT;
+    return 0;
+}
+
+static int count_wantlist(void *ctx, const uint8_t *p, size_t n)
+{
+    struct counts *c = ctx;
+
+    return each_field(p, n, 1, count_one, &c->wants);
+}
+
+static int count_all(const uint8_t *p, size_t n, struct counts *c)
+{
+    struct files_rd r;
+    uint32_t field;
+    unsigned wire;
+    const uint8_t *span;
+    size_t len;
+    int err;
+
+    files_rd_init(&r, p, n);
+    while (files_rd_left(&r)) {
+        if (files_rd_key(&r, &field, &wire))
+            return BAD;
+        if (field < 1 || field > 4) {
+            if (files_rd_skip(&r, wire) || (field == 5 && wire != PB_VARINT))
+                return BAD;
+            continue;
+        }
+        if (wire != PB_LEN || files_rd_lenspan(&r, &span, &len))
+            return BAD;
+        if (field == 1)
+            err = count_wantlist(c, span, len);
+        else
+            err = count_one(field == 4 ? &c->presences : &c->blocks, span, len);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+/* --- pass 2: the values -------------------------------------------- */
+
+static int entry_parse(void *ctx, const uint8_t *p, size_t n)
+{
+    struct files_bitswap_msg *m = ctx;
+    struct files_bitswap_want *w = &m->wants[m->nwants];
+    struct files_rd r;
+    uint32_t field;
+    unsigned wire;
+    uint64_t v;
+    const uint8_t *span;
+    size_t len;
+    bool has_cid = false;
+
+    memset(w, 0, sizeof(*w));
+    files_rd_init(&r, p, n);
+    while (files_rd_left(&r)) {
+        if (files_rd_key(&r, &field, &wire))
+            return BAD;
+        if (field == 1 && wire == PB_LEN) {
+            if (files_rd_lenspan(&r, &span, &len) ||
+                files_cid_decode(span, len, &w->cid))
+                return BAD;
+            has_cid = true;
+        } else if (field >= 2 && field <= 5 && wire == PB_VARINT) {
+            if (files_rd_pbvarint(&r, &v))
+                return BAD;
+            if (field == 2)
+                w->priority = (int32_t)(uint32_t)v; /* int32: low bits */
+            else if (field == 3)
+                w->cancel = v != 0;
+            else if (field == 4 && v > FILES_WANT_HAVE)
+                return BAD;
+            else if (field == 4)
+                w->type = (enum files_want_type)v;
+            else
+                w->send_dont_have = v != 0;
+        } else if ((field >= 1 && field <= 5) || files_rd_skip(&r, wire)) {
+            return BAD;
+        }
+    }
+    if (!has_cid)
+        return BAD;
+    m->nwants++;
+    return 0;
+}
+
+static int wantlist_parse(struct files_bitswap_msg *m, const uint8_t *p,
+                          size_t n)
+{
+    struct files_rd r;
+    uint32_t field;
+    unsigned wire;
+    uint64_t v;
+    int err = each_field(p, n, 1, entry_parse, m);
+
+    if (err)
+        return err;
+    m->has_wantlist = true;
+    files_rd_init(&r, p, n);
+    while (files_rd_left(&r)) {
+        if (files_rd_key(&r, &field, &wire))
+            return BAD;
+        if (field == 2 && wire == PB_VARINT) {
+            if (files_rd_pbvarint(&r, &v))
+                return BAD;
+            m->full = v != 0;
+        } else if (field == 2 || files_rd_skip(&r, wire)) {
+            return BAD;
+        }
+    }
+    return 0;
+}
+
+/* Names a block by hashing it as its prefix says (1.0.0: CIDv0). */
+static int block_add(struct files_bitswap_msg *m, const uint8_t *prefix,
+                     size_t plen, const uint8_t *data, size_t len)
+{
+    static const uint8_t v0[] = {0x00, FILES_CODEC_DAG_PB, FILES_MH_SHA2_256,
+                                 FILES_SHA256_LEN};
+    struct files_bitswap_block *b = &m->blocks[m->nblocks];
+    int err;
+
+    if (len > FILES_MAX_BLOCK)
+        return FASTN_ERR_FILES_LIMIT;
+    if (!prefix) {
+        prefix = v0;
+        plen = sizeof(v0);
+    }
+    err = files_cid_prefix_decode(prefix, plen, data, len, &b->cid);
+    if (err)
+        return err == FASTN_ERR_FILES_CODEC ? err : BAD;
+    b->data = data;
+    b->len = len;
+    m->nblocks++;
+    return 0;
+}
+
+static int payload_parse(struct files_bitswap_msg *m, const uint8_t *p,
+                         size_t n)
+{
+    struct files_rd r;
+    uint32_t field;
+    unsigned wire;
+    const uint8_t *prefix = NULL, *data = (const uint8_t *)"", *span;
+    size_t plen = 0, dlen = 0, len;
+
+    files_rd_init(&r, p, n);
+    while (files_rd_left(&r)) {
+        if (files_rd_key(&r, &field, &wire))
+            return BAD;
+        if ((field == 1 || field == 2) && wire == PB_LEN) {
+            if (files_rd_lenspan(&r, &span, &len))
+                return BAD;
+            if (field == 1) {
+                prefix = span;
+                plen = len;
+            } else {
+                data = span;
+                dlen = len;
+            }
+        } else if (field == 1 || field == 2 || files_rd_skip(&r, wire)) {
+            return BAD;
+        }
+    }
+    return prefix ? block_add(m, prefix, plen, data, dlen) : BAD;
+}
+
+static int presence_parse(struct files_bitswap_msg *m, const uint8_t *p,
+                          size_t n)
+{
+    struct files_bitswap_presence *bp = &m->presences[m->npresences];
+    struct files_rd r;
+    uint32_t field;
+    unsigned wire;
+    uint64_t v;
+    const uint8_t *span;
+    size_t len;
+    bool has_cid = false;
+
+    memset(bp, 0, sizeof(*bp));
+    files_rd_init(&r, p, n);
+    while (files_rd_left(&r)) {
+        if (files_rd_key(&r, &field, &wire))
+            return BAD;
+        if (field == 1 && wire == PB_LEN) {
+            if (files_rd_lenspan(&r, &span, &len) ||
+                files_cid_decode(span, len, &bp->cid))
+                return BAD;
+            has_cid = true;
+        } else if (field == 2 && wire == PB_VARINT) {
+            if (files_rd_pbvarint(&r, &v) || v > FILES_PRESENCE_DONT_HAVE)
+                return BAD;
+            bp->type = (enum files_presence)v;
+        } else if (field == 1 || field == 2 || files_rd_skip(&r, wire)) {
+            return BAD;
+        }
+    }
+    if (!has_cid)
+        return BAD;
+    m->npresences++;
+    return 0;
+}
+
+static int fill_all(const uint8_t *p, size_t n, struct files_bitswap_msg *m)
+{
+    struct files_rd r;
+    uint32_t field;
+    unsigned wire;
+    uint64_t v;
+    const uint8_t *span;
+    size_t len;
+    int err = 0;
+
+    files_rd_init(&r, p, n);
+    while (files_rd_left(&r) && !err) {
+        if (files_rd_key(&r, &field, &wire))
+            return BAD;
+        if (field == 5 && wire == PB_VARINT) {
+            if (files_rd_pbvarint(&r, &v))
+                return BAD;
+            m->pending_bytes = (int32_t)(uint32_t)v;
+            continue;
+        }
+        if (field < 1 || field > 4) {
+            if (files_rd_skip(&r, wire))
+                return BAD;
+            continue;
+        }
+        if (files_rd_lenspan(&r, &span, &len))
+            return BAD;
+        if (field == 1)
+            err = wantlist_parse(m, span, len);
+        else if (field == 2)
+            err = block_add(m, NULL, 0, span, len);
+        else if (field == 3)
+            err = payload_parse(m, span, len);
+        else
+            err = presence_parse(m, span, len);
+    }
+    return err;
+}
+
+int files_bitswap_decode(const uint8_t *p, size_t n,
+                         struct files_bitswap_msg *out)
+{
+    struct files_bitswap_msg m;
+    struct counts c = {0, 0, 0};
+    int err;
+
+    if (n > FILES_BITSWAP_MAX_MSG)
+        return FASTN_ERR_FILES_LIMIT;
+    if ((err = count_all(p, n, &c)))
+        return err;
+    memset(&m, 0, sizeof(m));
+    m.wants = c.wants ? calloc(c.wants, sizeof(*m.wants)) : NULL;
+    m.blocks = c.blocks ? calloc(c.blocks, sizeof(*m.blocks)) : NULL;
+    m.presences =
+        c.presences ? calloc(c.presences, sizeof(*m.presences)) : NULL;
+    if ((c.wants && !m.wants) || (c.blocks && !m.blocks) ||
+        (c.presences && !m.presences))
+        err = FASTN_ERR_NOMEM;
+    if (!err)
+        err = fill_all(p, n, &m);
+    if (err) {
+        files_bitswap_msg_cleanup(&m);
+        return err;
+    }
+    *out = m;
+    return 0;
+}
+
+void files_bitswap_msg_cleanup(struct files_bitswap_msg *m)
+{
+    free(m->wants);
+    free(m->blocks);
+    free(m->presences);
+    memset(m, 0, sizeof(*m));
+}
+
+int files_bitswap_frame(const uint8_t *p, size_t n, const uint8_t **msg,
+                        size_t *msg_len, size_t *used)
+{
+    struct files_rd r;
+    uint64_t len;
+    int err;
+
+    files_rd_init(&r, p, n);
+    err = files_rd_mfvarint(&r, &len);
+    if (err == FASTN_ERR_TRUNCATED)
+        return FASTN_ERR_AGAIN;
+    if (err)
+        return BAD;
+    if (len > FILES_BITSWAP_MAX_MSG)
+        return FASTN_ERR_FILES_LIMIT;
+    if (files_rd_left(&r) < len)
+        return FASTN_ERR_AGAIN;
+    *msg = p + r.off;
+    *msg_len = (size_t)len;
+    *used = r.off + (size_t)len;
+    return 0;
+}
+
+/* --- the builder --------------------------------------------------- */
+
+void files_bitswap_builder_init(struct files_bitswap_builder *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+void files_bitswap_builder_cleanup(struct files_bitswap_builder *b)
+{
+    free(b->want);
+    free(b->payload);
+    free(b->presence);
+    free(b->out);
+    memset(b, 0, sizeof(*b));
+}
+
+static size_t field_len(size_t body)
+{
+    return 1 + files_uvarint_len(body) + body;
+}
+
+static size_t message_len(const struct files_bitswap_builder *b,
+                          size_t more_want, size_t more_payload,
+                          size_t more_presence)
+{
+    size_t wl = b->want_len + more_want + (b->full ? 2 : 0);
+    size_t n = b->payload_len + more_payload + b->presence_len + more_presence;
+
+    if (wl)
+        n += field_len(wl);
+    if (b->pending_bytes)
+        n += 1 + files_uvarint_len((uint64_t)(int64_t)b->pending_bytes);
+    return n;
+}
+
+size_t files_bitswap_builder_size(const struct files_bitswap_builder *b)
+{
+    size_t n = message_len(b, 0, 0, 0);
+
+    return files_uvarint_len(n) + n;
+}
+
+/* Appends a field of n bytes from w to one of the builder's sections,
+ * if the framed message stays within the limit. */
+static int section_add(struct files_bitswap_builder *b, uint8_t **sec,
+                       size_t *len, size_t *cap, size_t *count,
+                       const struct files_wr *w, int which)
+{
+    size_t more[3] = {0, 0, 0}, total;
+
+    if (w->err)
+        return w->err == FASTN_ERR_TOO_LARGE ? FASTN_ERR_FILES_LIMIT : w->err;
+    more[which] = w->len;
+    total = message_len(b, more[0], more[1], more[2]);
+    if (*count >= FILES_BITSWAP_MAX_ENTRIES ||
+        files_uvarint_len(total) + total > FILES_BITSWAP_MAX_MSG)
+        return FASTN_ERR_FILES_LIMIT;
+    if (*cap - *len < w->len) {
+        size_t ncap = *cap ? *cap : 1024;
+        while (ncap - *len < w->len)
+            ncap *= 2;
+        uint8_t *p = realloc(*sec, ncap);
+        if (!p)
+            return FASTN_ERR_NOMEM;
+        *sec = p;
+        *cap = ncap;
+    }
+    memcpy(*sec + *len, w->p, w->len);
+    *len += w->len;
+    (*count)++;
+    return 0;
+}
+
+int files_bitswap_add_want(struct files_bitswap_builder *b,
+                           const struct files_bitswap_want *want)
+{
+    uint8_t cid[FILES_CID_BYTES_MAX], e[FILES_CID_BYTES_MAX + 32];
+    uint8_t f[FILES_CID_BYTES_MAX + 40];
+    struct files_wr we, wf;
+    int clen = files_cid_encode(&want->cid, cid, sizeof(cid));
+
+    if (clen < 0)
+        return clen;
+    files_wr_fixed(&we, e, sizeof(e));
+    files_wr_lenfield(&we, 1, cid, (size_t)clen);
+    if (want->priority)
+        files_wr_varfield(&we, 2, (uint64_t)(int64_t)want->priority);
+    if (want->cancel)
+        files_wr_varfield(&we, 3, 1);
+    if (want->type != FILES_WANT_BLOCK)
+        files_wr_varfield(&we, 4, (uint64_t)want->type);
+    if (want->send_dont_have)
+        files_wr_varfield(&we, 5, 1);
+    files_wr_fixed(&wf, f, sizeof(f));
+    files_wr_lenfield(&wf, 1, e, we.len); /* Wantlist.entries */
+    if (we.err)
+        wf.err = we.err;
+    return section_add(b, &b->want, &b->want_len, &b->want_cap, &b->nwants, &wf,
+                       0);
+}
+
+int files_bitswap_add_block(struct files_bitswap_builder *b,
+                            const struct files_cid *cid, const uint8_t *data,
+                            size_t len)
+{
+    uint8_t prefix[48];
+    struct files_wr w;
+    int plen, err;
+
+    if (len > FILES_MAX_BLOCK)
+        return FASTN_ERR_FILES_LIMIT;
+    plen = files_cid_prefix_encode(cid, prefix, sizeof(prefix));
+    if (plen < 0)
+        return plen;
+    size_t body = field_len((size_t)plen) + field_len(len);
+    files_wr_dyn(&w, FILES_BITSWAP_MAX_MSG);
+    files_wr_key(&w, 3, PB_LEN); /* Message.payload */
+    files_wr_varint(&w, body);
+    files_wr_lenfield(&w, 1, prefix, (size_t)plen);
+    files_wr_lenfield(&w, 2, data, len);
+    err = section_add(b, &b->payload, &b->payload_len, &b->payload_cap,
+                      &b->nblocks, &w, 1);
+    files_wr_cleanup(&w);
+    return err;
+}
+
+int files_bitswap_add_presence(struct files_bitswap_builder *b,
+                               const struct files_cid *cid,
+                               enum files_presence type)
+{
+    uint8_t c[FILES_CID_BYTES_MAX], e[FILES_CID_BYTES_MAX + 16];
+    uint8_t f[FILES_CID_BYTES_MAX + 24];
+    struct files_wr we, wf;
+    int clen = files_cid_encode(cid, c, sizeof(c));
+
+    if (clen < 0)
+        return clen;
+    files_wr_fixed(&we, e, sizeof(e));
+    files_wr_lenfield(&we, 1, c, (size_t)clen);
+    if (type != FILES_PRESENCE_HAVE)
+        files_wr_varfield(&we, 2, (uint64_t)type);
+    files_wr_fixed(&wf, f, sizeof(f));
+    files_wr_lenfield(&wf, 4, e, we.len); /* Message.blockPresences */
+    if (we.err)
+        wf.err = we.err;
+    return section_add(b, &b->presence, &b->presence_len, &b->presence_cap,
+                       &b->npresences, &wf, 2);
+}
+
+int files_bitswap_finish(struct files_bitswap_builder *b, const uint8_t **out,
+                         size_t *len)
+{
+    size_t mlen = message_len(b, 0, 0, 0);
+    size_t wl = b->want_len + (b->full ? 2 : 0);
+    struct files_wr w;
+
+    files_wr_dyn(&w, FILES_BITSWAP_MAX_MSG + 8);
+    files_wr_varint(&w, mlen);
+    if (wl) {
+        files_wr_key(&w, 1, PB_LEN);
+        files_wr_varint(&w, wl);
+        files_wr_bytes(&w, b->want, b->want_len);
+        if (b->full)
+            files_wr_varfield(&w, 2, 1);
+    }
+    files_wr_bytes(&w, b->payload, b->payload_len);
+    files_wr_bytes(&w, b->presence, b->presence_len);
+    if (b->pending_bytes)
+        files_wr_varfield(&w, 5, (uint64_t)(int64_t)b->pending_bytes);
+    if (w.err) {
+        files_wr_cleanup(&w);
+        return w.err;
+    }
+    free(b->out);
+    b->out = w.p;
+    b->out_len = w.len;
+    *out = b->out;
+    *len = b->out_len;
+    return 0;
+}
