@@ -13,11 +13,12 @@ libssl-dev minisign scdoc"
 # and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers,
 # nginx-light to serve a plugin registry on loopback, systemd for
 # systemd-socket-activate and systemd-analyze (it is not started), zsh and
-# man-db for the completion and unit tests, strace for the system-call check.
+# man-db for the completion and unit tests, strace for the system-call check,
+# valgrind for the engine's instruction counts (bench/wasm/icount.sh).
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format nginx-light iproute2 util-linux procps openssh-client
 openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db
-strace"
+strace valgrind"
 # Packages for `make deb` (dpkg-buildpackage, debhelper, lintian); the
 # package's build dependencies are the two lists above.
 deb_pkgs="dpkg-dev debhelper lintian"

@@ -47,3 +47,21 @@ bench-wasm-build: $(BENCH_WASM_OUT)
 bench-wasm: bench-wasm-build $(if $(wildcard $(FASTN_WASM_MAIN)),$(FASTN_WASM))
 	BUILD=$(BUILD) bash bench/wasm/run.sh --no-build $(BENCH_WASM_ARGS)
 bench: bench-wasm
+
+# Fuel prices (docs/BENCHMARKS.md, "Fuel prices"): CPU nanoseconds per
+# unit of fuel for each class of work the engine charges.
+#   make bench-wasm-price  build bench/wasm/price and run it on its module
+#                          and on the benchmark programs (small variants)
+BENCH_WASM_PRICE := $(BENCH_WASM_DIR)/fuel_price
+$(BENCH_WASM_DIR)/price.wasm: bench/wasm/price/price.wat
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $@
+$(BENCH_WASM_PRICE): $(BUILD)/obj/bench/wasm/price/price.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+.PHONY: bench-wasm-price
+bench-wasm-price: $(BENCH_WASM_PRICE) $(BENCH_WASM_DIR)/price.wasm \
+		$(patsubst %,$(BENCH_WASM_DIR)/%.small.wasm,$(BENCH_WASM_PROGS))
+	$(BENCH_WASM_PRICE) $(BENCH_WASM_PRICE_ARGS) \
+		$(BENCH_WASM_DIR)/price.wasm \
+		$(patsubst %,$(BENCH_WASM_DIR)/%.small.wasm,$(BENCH_WASM_PROGS))

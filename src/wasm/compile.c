@@ -2007,6 +2007,11 @@ static int finish(struct cc *c, struct wasm_code *out,
     out->frame = (uint32_t)frame;
     out->uses_data = c->uses_data;
     if (c->m->metering) { /* compile_body emitted FUEL first */
+        /* the entry charge pays for setting up the frame too: a call
+         * zeroes the locals and copies the constants (init_frame), work
+         * that grows with their number, not with the instructions run */
+        out->code[1].w[0] +=
+            (out->ninit + WASM_FUEL_FRAME_SLOTS - 1) / WASM_FUEL_FRAME_SLOTS;
         out->entry_fuel = out->code[1].w[0];
         out->entry_skip = 2;
     }
@@ -2050,9 +2055,11 @@ int wasm_compile_func(const struct fastn_wasm_module *m, uint32_t fidx,
                    .fuel_cell = NO_CELL,
                    .last_mov = NO_CELL,
                    .label_at = NO_CELL,
-                   /* branch offsets are 32-bit byte counts */
-                   .max_cells = len < (1u << 22) ? 64 * (size_t)len + 1024
-                                                 : (size_t)1 << 27};
+                   /* real code needs under 3 cells a byte (clang's
+                    * output, the spec suite); the bound keeps what a
+                    * hostile body can make the loader allocate within
+                    * 128 bytes a byte (len <= WASM_MAX_BODY) */
+                   .max_cells = 16 * (size_t)len + 1024};
     const struct wasm_functype *t = &m->types[m->func_types[fidx]];
     buf_reader_init(&c.r, p, len);
     out->type = m->func_types[fidx];

@@ -5,7 +5,10 @@
  * An instance owns its defined functions, tables, memory and globals, and
  * points at imported ones (owned by another instance). Element segments
  * are evaluated once at instantiation into arrays of references, used by
- * table.init and dropped by elem.drop.
+ * table.init and dropped by elem.drop. Everything an instance holds is
+ * counted in its memory budget (inst->budget): refused at instantiation
+ * when it would not fit (budget_check), then kept up to date by memory
+ * and table growth and by the embedder's charges.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,31 @@ int fastn_wasm_module_load(const uint8_t *bytes, size_t len, unsigned flags,
     }
     *out = m;
     return 0;
+}
+
+uint64_t fastn_wasm_module_memory_used(const struct fastn_wasm_module *m)
+{
+    uint64_t n = sizeof(*m);
+    n += m->ntypes * (uint64_t)sizeof(*m->types);
+    for (uint32_t i = 0; i < m->ntypes; i++)
+        n += m->types[i].nparams + m->types[i].nresults + 1;
+    n += m->nimports * (uint64_t)sizeof(*m->imports);
+    n += m->nfuncs * (sizeof(uint32_t) + 1ull);
+    n += m->ntables * (uint64_t)sizeof(*m->tables);
+    n += m->nglobals *
+         (uint64_t)(sizeof(*m->globals) + sizeof(*m->global_inits));
+    n += m->nexports * (uint64_t)sizeof(*m->exports);
+    n += m->nelems * (uint64_t)sizeof(*m->elems);
+    n += m->nelem_items * (uint64_t)sizeof(struct wasm_const);
+    n += m->ndatas * (uint64_t)sizeof(*m->datas);
+    for (uint32_t i = 0; i < m->ndatas; i++)
+        n += m->datas[i].len;
+    for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
+        const struct wasm_code *c = &m->codes[i];
+        n += sizeof(*c) + c->ncells * sizeof(union wasm_cell) +
+             (c->nconsts + c->ninit) * (uint64_t)sizeof(uint64_t) + c->nlocals;
+    }
+    return n;
 }
 
 void fastn_wasm_module_free(struct fastn_wasm_module *mod)
@@ -327,6 +355,7 @@ void fastn_wasm_limits_default(struct fastn_wasm_limits *lim)
     lim->max_stack_slots = 1u << 20;
     lim->max_call_depth = 20000;
     lim->fuel = UINT64_MAX;
+    lim->max_memory_bytes = 0;
 }
 
 static void *const_ref(const struct fastn_wasm_instance *inst,
@@ -375,6 +404,63 @@ static int alloc_arrays(struct fastn_wasm_instance *inst)
     return 0;
 }
 
+/* What the instance will hold once created, by kind (before anything
+ * is allocated): checked against its budget as a whole. The engine's
+ * share counts its arrays, evaluated element segments and the stacks
+ * (allocated at the first call, but reserved from the start). */
+static void budget_need(const struct fastn_wasm_instance *inst,
+                        struct wasm_budget *b)
+{
+    const struct fastn_wasm_module *m = inst->mod;
+    uint64_t nown = m->nfuncs - m->nfunc_imports;
+    uint64_t e = sizeof(*inst);
+    e += (m->nfuncs + 1ull) * sizeof(*inst->funcs);
+    e += (nown + m->nfunc_imports + 1) * sizeof(*inst->own_funcs);
+    e += (m->ntables + 1ull) * sizeof(*inst->tables);
+    e += (m->ntables - m->ntable_imports + 1ull) * sizeof(*inst->own_tables);
+    e += (m->nglobals + 1ull) * sizeof(*inst->globals);
+    e += (m->nelems + 1ull) * (sizeof(void **) + sizeof(uint32_t));
+    e += (m->ndatas + 1ull) * sizeof(uint32_t);
+    for (uint32_t i = 0; i < m->nelems; i++)
+        e += (m->elems[i].n + 1ull) * sizeof(void *);
+    e += (uint64_t)inst->lim.max_stack_slots * sizeof(union fastn_wasm_value);
+    e += (uint64_t)(inst->lim.max_call_depth ? inst->lim.max_call_depth : 1) *
+         sizeof(struct wasm_frame);
+    memset(b, 0, sizeof(*b));
+    b->engine = e;
+    b->engine += sizeof(*inst->own_globals); /* the array's extra one */
+    b->globals = (m->nglobals - m->nglobal_imports) *
+                 (uint64_t)sizeof(*inst->own_globals);
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+        b->tables += (uint64_t)m->tables[i].lim.min * sizeof(void *);
+    if (m->nmems > m->nmem_imports)
+        b->memory = (uint64_t)m->mems[0].min * WASM_PAGE;
+}
+
+/* Refuses an instance that would not fit its budget, naming what it
+ * would hold; charges the engine's and the globals' share otherwise
+ * (memory and tables are charged as they are allocated). */
+static int budget_check(struct fastn_wasm_instance *inst,
+                        struct fastn_wasm_error *err)
+{
+    struct wasm_budget need;
+    budget_need(inst, &need);
+    uint64_t total = need.memory + need.tables + need.globals + need.engine;
+    if (total > inst->budget.limit)
+        return wasm_fail(
+            err, FASTN_ERR_WASM_LIMIT, 0,
+            "the instance needs %llu bytes (memory %llu, tables %llu, "
+            "globals %llu, engine %llu), above its memory budget of %llu "
+            "bytes (max_memory_bytes)",
+            (unsigned long long)total, (unsigned long long)need.memory,
+            (unsigned long long)need.tables, (unsigned long long)need.globals,
+            (unsigned long long)need.engine,
+            (unsigned long long)inst->budget.limit);
+    inst->budget.engine = need.engine;
+    inst->budget.globals = need.globals;
+    return 0;
+}
+
 static int create_own(struct fastn_wasm_instance *inst,
                       struct fastn_wasm_error *err)
 {
@@ -389,6 +475,7 @@ static int create_own(struct fastn_wasm_instance *inst,
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
         struct wasm_table *t = &inst->own_tables[i - m->ntable_imports];
         const struct wasm_tabletype *tt = &m->tables[i];
+        t->budget = &inst->budget;
         t->elem = tt->elem;
         t->has_max = tt->lim.has_max;
         t->max = tt->lim.has_max ? tt->lim.max : UINT32_MAX;
@@ -409,7 +496,12 @@ static int create_own(struct fastn_wasm_instance *inst,
             return wasm_fail(err, FASTN_ERR_WASM_LIMIT, 0,
                              "memory of %u pages is above the cap %u", l->min,
                              inst->lim.max_memory_pages);
-        if (wasm_memory_init(&inst->own_mem, l->min, max) != 0)
+        /* no need to reserve what the budget could never let it reach */
+        if (max > inst->budget.limit / WASM_PAGE)
+            max = (uint32_t)(inst->budget.limit / WASM_PAGE);
+        if (max < l->min)
+            max = l->min;
+        if (wasm_memory_init(&inst->own_mem, l->min, max, &inst->budget) != 0)
             return FASTN_ERR_NOMEM;
         inst->own_mem.has_max = l->has_max;
         inst->own_mem.decl_max = l->max;
@@ -466,11 +558,18 @@ int fastn_wasm_instance_new(const struct fastn_wasm_module *mod,
         fastn_wasm_limits_default(&inst->lim);
     if (inst->lim.max_memory_pages > WASM_MAX_PAGES)
         inst->lim.max_memory_pages = WASM_MAX_PAGES;
+    inst->budget.limit =
+        inst->lim.max_memory_bytes
+            ? inst->lim.max_memory_bytes
+            : (uint64_t)inst->lim.max_memory_pages * WASM_PAGE +
+                  FASTN_WASM_BUDGET_EXTRA;
     inst->fuel = inst->lim.fuel;
     inst->exec.owner = inst;
     inst->mem = &inst->own_mem; /* empty unless it has or imports one */
     uint32_t counts[4] = {0, 0, 0, 0};
-    int rc = alloc_arrays(inst);
+    int rc = budget_check(inst, err);
+    if (rc == 0)
+        rc = alloc_arrays(inst);
     for (uint32_t i = 0; rc == 0 && i < mod->nimports; i++)
         rc = link_one(inst, i, imps, counts, err);
     if (rc == 0)
@@ -636,6 +735,55 @@ void fastn_wasm_fuel_add(struct fastn_wasm_instance *inst, uint64_t fuel)
 void fastn_wasm_fuel_set(struct fastn_wasm_instance *inst, uint64_t fuel)
 {
     inst->fuel = fuel;
+}
+
+int fastn_wasm_fuel_charge(struct fastn_wasm_instance *inst, uint64_t cost)
+{
+    if (!inst->mod->metering)
+        return 0;
+    if (inst->fuel < cost)
+        return FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
+    inst->fuel -= cost;
+    return 0;
+}
+
+/* ---- the memory budget ------------------------------------------------ */
+
+void fastn_wasm_instance_memory_usage(const struct fastn_wasm_instance *inst,
+                                      struct fastn_wasm_memory_usage *out)
+{
+    const struct wasm_budget *b = &inst->budget;
+    out->memory = b->memory;
+    out->tables = b->tables;
+    out->globals = b->globals;
+    out->engine = b->engine;
+    out->external = b->external;
+    out->total = b->memory + b->tables + b->globals + b->engine + b->external;
+    out->limit = b->limit;
+}
+
+uint64_t fastn_wasm_instance_memory_used(const struct fastn_wasm_instance *inst)
+{
+    struct fastn_wasm_memory_usage u;
+    fastn_wasm_instance_memory_usage(inst, &u);
+    return u.total;
+}
+
+int fastn_wasm_instance_memory_charge(struct fastn_wasm_instance *inst,
+                                      int64_t delta)
+{
+    struct wasm_budget *b = &inst->budget;
+    if (delta < 0) {
+        uint64_t back = (uint64_t) - (delta + 1) + 1; /* no overflow at MIN */
+        if (back > b->external)
+            return FASTN_ERR_INVAL;
+        b->external -= back;
+        return 0;
+    }
+    if (!wasm_budget_fits(b, (uint64_t)delta))
+        return FASTN_ERR_WASM_LIMIT;
+    b->external += (uint64_t)delta;
+    return 0;
 }
 
 uint64_t fastn_wasm_memory_size(const struct fastn_wasm_instance *inst)

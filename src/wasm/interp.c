@@ -10,8 +10,11 @@
  * host crash). Only host functions run on the host stack, and wasm
  * re-entered from them is limited to WASM_MAX_NEST levels.
  *
- * Fuel is charged by FUEL ops at function entries and loop heads; when it
- * runs out, the state is kept so the call can be resumed.
+ * Fuel is charged by FUEL ops at function entries and loop heads, and by
+ * size by the bulk memory and table operations and growth (see
+ * bulk_take); when it runs out, the state is kept so the call can be
+ * resumed, a bulk operation where it stopped. Memory and tables grow
+ * within their owner's memory budget (struct wasm_budget).
  */
 #include <math.h>
 #include <pthread.h>
@@ -38,10 +41,31 @@ const uint8_t wasm_op_slots[OP_COUNT_] = {
 
 /* ---- memory and tables ------------------------------------------------ */
 
-int wasm_memory_init(struct wasm_memory *mem, uint32_t min, uint32_t max_pages)
+bool wasm_budget_fits(const struct wasm_budget *b, uint64_t n)
+{
+    if (!b)
+        return true;
+    uint64_t used =
+        b->memory + b->tables + b->globals + b->engine + b->external;
+    return used <= b->limit && n <= b->limit - used;
+}
+
+/* Bytes budget b has left (UINT64_MAX without one). */
+static uint64_t budget_room(const struct wasm_budget *b)
+{
+    if (!b)
+        return UINT64_MAX;
+    uint64_t used =
+        b->memory + b->tables + b->globals + b->engine + b->external;
+    return used < b->limit ? b->limit - used : 0;
+}
+
+int wasm_memory_init(struct wasm_memory *mem, uint32_t min, uint32_t max_pages,
+                     struct wasm_budget *budget)
 {
     memset(mem, 0, sizeof(*mem));
     mem->max_pages = max_pages;
+    mem->budget = budget;
     mem->reserved = (uint64_t)max_pages * WASM_PAGE;
     if (mem->reserved == 0)
         return 0;
@@ -65,7 +89,16 @@ void wasm_memory_cleanup(struct wasm_memory *mem)
 {
     if (mem->data)
         munmap(mem->data, mem->reserved);
+    if (mem->budget)
+        mem->budget->memory -= mem->size;
     memset(mem, 0, sizeof(*mem));
+}
+
+bool wasm_memory_can_grow(const struct wasm_memory *mem, uint32_t delta)
+{
+    uint64_t old = mem->size / WASM_PAGE;
+    return old + delta <= mem->max_pages &&
+           wasm_budget_fits(mem->budget, (uint64_t)delta * WASM_PAGE);
 }
 
 int64_t wasm_memory_grow(struct wasm_memory *mem, uint32_t delta)
@@ -73,14 +106,43 @@ int64_t wasm_memory_grow(struct wasm_memory *mem, uint32_t delta)
     uint64_t old = mem->size / WASM_PAGE;
     if (delta == 0)
         return (int64_t)old;
-    if (old + delta > mem->max_pages)
+    if (!wasm_memory_can_grow(mem, delta))
         return -1;
     uint64_t nsize = (old + delta) * WASM_PAGE;
     if (mprotect(mem->data + mem->size, nsize - mem->size,
                  PROT_READ | PROT_WRITE) != 0)
         return -1;
+    if (mem->budget)
+        mem->budget->memory += nsize - mem->size;
     mem->size = nsize;
     return (int64_t)old;
+}
+
+bool wasm_table_can_grow(const struct wasm_table *t, uint32_t delta,
+                         uint32_t cap)
+{
+    uint64_t nsize = (uint64_t)t->size + delta;
+    if (nsize > t->max || nsize > cap)
+        return false;
+    return nsize <= t->cap ||
+           wasm_budget_fits(t->budget, (nsize - t->cap) * sizeof(void *));
+}
+
+/* The entries to allocate for a table growing to nsize: twice what it
+ * has (so that growing one by one costs linear time in all), but not
+ * past its maximum, cap or budget. */
+static uint64_t table_new_cap(const struct wasm_table *t, uint64_t nsize,
+                              uint32_t cap)
+{
+    uint64_t want = (uint64_t)t->cap * 2;
+    uint64_t room = budget_room(t->budget) / sizeof(void *) + t->cap;
+    if (want > t->max)
+        want = t->max;
+    if (want > cap)
+        want = cap;
+    if (want > room)
+        want = room;
+    return want > nsize ? want : nsize;
 }
 
 int64_t wasm_table_grow(struct wasm_table *t, uint32_t delta, void *init,
@@ -88,16 +150,22 @@ int64_t wasm_table_grow(struct wasm_table *t, uint32_t delta, void *init,
 {
     uint32_t old = t->size;
     uint64_t nsize = (uint64_t)old + delta;
-    if (nsize > t->max || nsize > cap)
+    if (!wasm_table_can_grow(t, delta, cap))
         return -1;
     if (delta == 0)
         return old;
-    void **n = realloc(t->refs, nsize * sizeof(void *));
-    if (!n)
-        return -1;
+    if (nsize > t->cap) {
+        uint64_t ncap = table_new_cap(t, nsize, cap);
+        void **n = realloc(t->refs, ncap * sizeof(void *));
+        if (!n)
+            return -1;
+        if (t->budget)
+            t->budget->tables += (ncap - t->cap) * sizeof(void *);
+        t->refs = n;
+        t->cap = (uint32_t)ncap;
+    }
     for (uint64_t i = old; i < nsize; i++)
-        n[i] = init;
-    t->refs = n;
+        t->refs[i] = init;
     t->size = (uint32_t)nsize;
     return old;
 }
@@ -405,6 +473,13 @@ static int trunc_check(double d, double lo, double hi)
         ip += (cells);                                                         \
         DISPATCH();                                                            \
     } while (0)
+/* Stops a bulk operation that did part of its work (see bulk_take). */
+#define BULK_STOP(part)                                                        \
+    do {                                                                       \
+        x->s_part = (part);                                                    \
+        x->s_part_ip = ip;                                                     \
+        goto bulk_stop;                                                        \
+    } while (0)
 /* Jumps by the offset in word k: bytes relative to the cell holding the
  * word (a multiple of 8, so the next ip is one add away), plus 1 for a
  * branch back to a metered loop's head: the branch charges that head's
@@ -630,6 +705,74 @@ static int enter(const struct wasm_exec *x, const struct wasm_code *c,
     return 0;
 }
 
+/* Bulk operations (memory.fill/copy/init, table.fill/copy/init) are
+ * charged by size as they run, at `per` bytes or elements a unit. One
+ * whose price is more than the fuel left does as much as the fuel pays
+ * for, then stops the run, resumable: x->s_part keeps how far it got (for
+ * the op at x->s_part_ip), and resuming continues the same operation.
+ * bulk_take returns how many of the `left` items to do now and takes
+ * their fuel. */
+static uint64_t bulk_take(uint64_t *fuel, uint64_t left, unsigned per)
+{
+    uint64_t cost = left / per;
+    if (cost <= *fuel) {
+        *fuel -= cost;
+        return left;
+    }
+    left = *fuel * per; /* less than left: *fuel < left / per */
+    *fuel = 0;
+    return left;
+}
+
+/* What a stopped run left for the op at ip (0 for any other op, or when
+ * no run stopped), consumed: the first op a resumed run executes is the
+ * one that stopped, and every other run starts with nothing kept. */
+static uint64_t part_take(struct wasm_exec *x, const union wasm_cell *ip)
+{
+    uint64_t p = x->s_part_ip == ip ? x->s_part : 0;
+    x->s_part = 0;
+    x->s_part_ip = NULL;
+    return p;
+}
+
+/* The items a stopped bulk operation of n items at ip had done. */
+static uint64_t bulk_done(struct wasm_exec *x, const union wasm_cell *ip,
+                          uint64_t n)
+{
+    uint64_t p = part_take(x, ip);
+    return p < n ? p : 0;
+}
+
+/* Growth (memory.grow, table.grow) is paid before it is done, in
+ * installments when the fuel left is short: x->s_part keeps what was
+ * paid, the run stops, and resuming pays the rest and grows. paid is what
+ * earlier attempts paid (part_take). True when the price is paid. */
+static bool grow_pay(struct wasm_exec *x, const union wasm_cell *ip,
+                     uint64_t *fuel, uint64_t paid, uint64_t cost)
+{
+    if (paid > cost)
+        paid = 0;
+    if (*fuel < cost - paid) {
+        x->s_part = paid + *fuel;
+        x->s_part_ip = ip;
+        *fuel = 0;
+        return false;
+    }
+    *fuel -= cost - paid;
+    return true;
+}
+
+/* memmove of n items of size sz from src to dst, of which done were
+ * moved already, k more now: front to back when dst <= src, else back to
+ * front, so that the pieces of an overlapping move compose to one. */
+static void move_part(uint8_t *dst, const uint8_t *src, uint64_t n,
+                      uint64_t done, uint64_t k, size_t sz)
+{
+    uint64_t at = dst <= src ? done : n - done - k;
+    if (k)
+        memmove(dst + at * sz, src + at * sz, k * sz);
+}
+
 /* Runs from ip in frame fp until the frame at depth base_depth returns.
  * With x NULL, stores the handler table in *table instead. */
 static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
@@ -801,7 +944,13 @@ dispatch:
         }
         OP(MEMORY_GROW)
         {
-            SET_u32(0, wasm_memory_grow(inst->mem, S(1).u32));
+            uint32_t delta = S(1).u32;
+            uint64_t paid = part_take(x, ip);
+            if (inst->mod->metering && delta &&
+                wasm_memory_can_grow(inst->mem, delta) &&
+                !grow_pay(x, ip, &fuel, paid, (uint64_t)delta * WASM_FUEL_PAGE))
+                goto bulk_stop;
+            SET_u32(0, wasm_memory_grow(inst->mem, delta));
             reload_mem(inst, &mem, &msize);
             NEXT(2);
         }
@@ -810,7 +959,12 @@ dispatch:
             uint64_t d = S(0).u32, n = S(2).u32;
             if (d + n > msize)
                 TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
-            memset(mem + d, (int)(uint8_t)S(1).u32, n);
+            uint64_t done = bulk_done(x, ip, n), k = n - done;
+            if (inst->mod->metering)
+                k = bulk_take(&fuel, k, WASM_FUEL_FILL_BYTES);
+            memset(mem + d + done, (int)(uint8_t)S(1).u32, k);
+            if (done + k < n)
+                BULK_STOP(done + k);
             NEXT(3);
         }
         OP(MEMORY_COPY)
@@ -818,7 +972,12 @@ dispatch:
             uint64_t d = S(0).u32, s = S(1).u32, n = S(2).u32;
             if (d + n > msize || s + n > msize)
                 TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
-            memmove(mem + d, mem + s, n);
+            uint64_t done = bulk_done(x, ip, n), k = n - done;
+            if (inst->mod->metering)
+                k = bulk_take(&fuel, k, WASM_FUEL_COPY_BYTES);
+            move_part(mem + d, mem + s, n, done, k, 1);
+            if (done + k < n)
+                BULK_STOP(done + k);
             NEXT(3);
         }
         OP(MEMORY_INIT)
@@ -827,8 +986,13 @@ dispatch:
             const struct wasm_data *seg = &inst->mod->datas[W(0)];
             if (d + n > msize || s + n > inst->data_len[W(0)])
                 TRAP(FASTN_ERR_WASM_TRAP_MEMORY_OOB);
-            if (n)
-                memcpy(mem + d, seg->bytes + s, n);
+            uint64_t done = bulk_done(x, ip, n), k = n - done;
+            if (inst->mod->metering)
+                k = bulk_take(&fuel, k, WASM_FUEL_COPY_BYTES);
+            if (k)
+                memcpy(mem + d + done, seg->bytes + s + done, k);
+            if (done + k < n)
+                BULK_STOP(done + k);
             NEXT(3);
         }
         OP(DATA_DROP)
@@ -862,8 +1026,14 @@ dispatch:
         OP(TABLE_GROW)
         {
             struct wasm_table *t = inst->tables[W(1)];
-            SET_u32(0, wasm_table_grow(t, S(3).u32, S(2).ref,
-                                       inst->lim.max_table_elems));
+            uint32_t delta = S(3).u32, cap = inst->lim.max_table_elems;
+            uint64_t paid = part_take(x, ip);
+            if (inst->mod->metering && delta &&
+                wasm_table_can_grow(t, delta, cap) &&
+                !grow_pay(x, ip, &fuel, paid,
+                          (uint64_t)delta * WASM_FUEL_TABLE_GROW))
+                goto bulk_stop;
+            SET_u32(0, wasm_table_grow(t, delta, S(2).ref, cap));
             NEXT(3);
         }
         OP(TABLE_FILL)
@@ -872,8 +1042,13 @@ dispatch:
             uint64_t i = S(1).u32, n = S(3).u32;
             if (i + n > t->size)
                 TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
-            for (uint64_t k = 0; k < n; k++)
-                t->refs[i + k] = S(2).ref;
+            uint64_t done = bulk_done(x, ip, n), k = n - done;
+            if (inst->mod->metering)
+                k = bulk_take(&fuel, k, WASM_FUEL_TABLE_ELEMS);
+            for (uint64_t e = i + done; e < i + done + k; e++)
+                t->refs[e] = S(2).ref;
+            if (done + k < n)
+                BULK_STOP(done + k);
             NEXT(3);
         }
         OP(TABLE_COPY)
@@ -883,8 +1058,14 @@ dispatch:
             uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
             if (d + n > td->size || s + n > ts->size)
                 TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
-            if (n)
-                memmove(td->refs + d, ts->refs + s, n * sizeof(void *));
+            uint64_t done = bulk_done(x, ip, n), k = n - done;
+            if (inst->mod->metering)
+                k = bulk_take(&fuel, k, WASM_FUEL_TABLE_ELEMS);
+            move_part((uint8_t *)(td->refs + d),
+                      (const uint8_t *)(ts->refs + s), n, done, k,
+                      sizeof(void *));
+            if (done + k < n)
+                BULK_STOP(done + k);
             NEXT(4);
         }
         OP(TABLE_INIT)
@@ -894,8 +1075,14 @@ dispatch:
             uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
             if (d + n > t->size || s + n > inst->elem_len[e])
                 TRAP(FASTN_ERR_WASM_TRAP_TABLE_OOB);
-            if (n)
-                memcpy(t->refs + d, inst->elem_refs[e] + s, n * sizeof(void *));
+            uint64_t done = bulk_done(x, ip, n), k = n - done;
+            if (inst->mod->metering)
+                k = bulk_take(&fuel, k, WASM_FUEL_TABLE_ELEMS);
+            if (k)
+                memcpy(t->refs + d + done, inst->elem_refs[e] + s + done,
+                       k * sizeof(void *));
+            if (done + k < n)
+                BULK_STOP(done + k);
             NEXT(4);
         }
         OP(ELEM_DROP)
@@ -1222,11 +1409,24 @@ do_call:
         union fastn_wasm_value *res = nfp + np;
         if ((size_t)(res + nr - x->stack) > x->stack_slots)
             TRAP(FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+        /* the engine's own work for a host call; the host function
+         * charges for its own (fastn_wasm_fuel_charge) */
+        if (inst->mod->metering) {
+            if (fuel < WASM_FUEL_HOST_CALL) {
+                err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
+                goto out_of_fuel;
+            }
+            fuel -= WASM_FUEL_HOST_CALL;
+        }
         x->top = res + nr;
         x->owner->fuel = fuel;
         x->depth = (uint32_t)(fr - x->frames); /* for nested calls */
         err = f->host(inst, f->user, nfp, res);
         fuel = x->owner->fuel;
+        /* out of fuel before doing anything (fastn_wasm_fuel_charge):
+         * stop at the call, which resuming makes again */
+        if (err == FASTN_ERR_WASM_TRAP_OUT_OF_FUEL)
+            goto out_of_fuel;
         if (err)
             goto trap;
         memmove(nfp, res, nr * sizeof(*res));
@@ -1235,6 +1435,8 @@ do_call:
         DISPATCH();
     }
 
+bulk_stop:
+    err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
 out_of_fuel:
     x->owner->fuel = fuel;
     if (x->nest == 1) {
@@ -1245,10 +1447,14 @@ out_of_fuel:
         x->s_inst = inst;
         return err;
     }
+    x->s_part = 0; /* a nested run's stop is a plain trap */
+    x->s_part_ip = NULL;
     x->depth = base_depth;
     return err;
 trap:
     x->owner->fuel = fuel;
+    x->s_part = 0;
+    x->s_part_ip = NULL;
     x->depth = base_depth;
     return err;
 done:
@@ -1314,6 +1520,8 @@ int wasm_invoke(struct fastn_wasm_instance *inst, struct wasm_func *f,
     if (x->nest == 0 && x->suspended) { /* discard the stopped call */
         x->suspended = false;
         x->depth = 0;
+        x->s_part = 0;
+        x->s_part_ip = NULL;
     }
     if (x->nest >= WASM_MAX_NEST)
         return FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED;

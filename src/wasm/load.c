@@ -108,8 +108,11 @@ static int rd_u32(struct rd *d, uint32_t *v)
     return rc;
 }
 
-/* A count of items that each take at least `unit` bytes. */
-static int rd_count(struct rd *d, uint32_t max, size_t unit, uint32_t *n)
+/* A count of items (`what`, for messages) that each take at least `unit`
+ * bytes, of which `have` were declared before (imports): the total may
+ * not pass max. */
+static int rd_count(struct rd *d, const char *what, uint32_t have, uint32_t max,
+                    size_t unit, uint32_t *n)
 {
     int rc = rd_u32(d, n);
     if (rc != 0)
@@ -119,9 +122,12 @@ static int rd_count(struct rd *d, uint32_t max, size_t unit, uint32_t *n)
                          "count %u is larger than the section (unexpected "
                          "end)",
                          *n);
-    if (*n > max)
+    if ((uint64_t)have + *n > max)
         return wasm_fail(d->err, FASTN_ERR_WASM_LIMIT, pos(d),
-                         "count %u is above this engine's limit %u", *n, max);
+                         "the module declares %llu %s%s; this engine allows "
+                         "at most %u",
+                         (unsigned long long)have + *n, what,
+                         have ? " (imports included)" : "", max);
     return 0;
 }
 
@@ -374,7 +380,7 @@ static int rd_const(struct rd *d, struct fastn_wasm_module *m, uint8_t want,
 
 static int sec_types(struct rd *d, struct fastn_wasm_module *m)
 {
-    int rc = rd_count(d, WASM_MAX_TYPES, 3, &m->ntypes);
+    int rc = rd_count(d, "function types", 0, WASM_MAX_TYPES, 3, &m->ntypes);
     if (rc)
         return rc;
     m->types = calloc(m->ntypes ? m->ntypes : 1, sizeof(*m->types));
@@ -394,7 +400,8 @@ static int sec_types(struct rd *d, struct fastn_wasm_module *m)
                              "form 0x%02x)",
                              form);
         }
-        if ((rc = rd_count(d, WASM_MAX_PARAMS, 1, &np)) != 0)
+        if ((rc = rd_count(d, "parameters in a function type", 0,
+                           WASM_MAX_PARAMS, 1, &np)) != 0)
             return rc;
         t->types = malloc(np + 1);
         if (!t->types)
@@ -403,7 +410,8 @@ static int sec_types(struct rd *d, struct fastn_wasm_module *m)
         for (uint32_t k = 0; k < np; k++)
             if ((rc = rd_valtype(d, &t->types[k])) != 0)
                 return rc;
-        if ((rc = rd_count(d, WASM_MAX_PARAMS, 1, &nr)) != 0)
+        if ((rc = rd_count(d, "results in a function type", 0, WASM_MAX_PARAMS,
+                           1, &nr)) != 0)
             return rc;
         uint8_t *nt = realloc(t->types, np + nr + 1);
         if (!nt)
@@ -444,6 +452,11 @@ static int import_desc(struct rd *d, struct fastn_wasm_module *m,
     case EXT_TABLE:
         if ((rc = rd_tabletype(d, &im->table)) != 0)
             return rc;
+        if (m->ntables >= WASM_MAX_TABLES)
+            return wasm_fail(d->err, FASTN_ERR_WASM_LIMIT, pos(d),
+                             "the module imports more than %u tables; this "
+                             "engine allows at most %u",
+                             WASM_MAX_TABLES, WASM_MAX_TABLES);
         m->tables[m->ntables++] = im->table;
         m->ntable_imports++;
         return 0;
@@ -472,7 +485,7 @@ static int import_desc(struct rd *d, struct fastn_wasm_module *m,
 static int sec_imports(struct rd *d, struct fastn_wasm_module *m)
 {
     uint32_t n;
-    int rc = rd_count(d, WASM_MAX_IMPORTS, 4, &n);
+    int rc = rd_count(d, "imports", 0, WASM_MAX_IMPORTS, 4, &n);
     if (rc)
         return rc;
     m->imports = calloc(n ? n : 1, sizeof(*m->imports));
@@ -497,7 +510,7 @@ static int sec_imports(struct rd *d, struct fastn_wasm_module *m)
 static int sec_funcs(struct rd *d, struct fastn_wasm_module *m)
 {
     uint32_t n;
-    int rc = rd_count(d, WASM_MAX_FUNCS, 1, &n);
+    int rc = rd_count(d, "functions", m->nfuncs, WASM_MAX_FUNCS, 1, &n);
     if (rc)
         return rc;
     if ((rc = grow_array((void **)&m->func_types, (size_t)m->nfuncs + n,
@@ -517,7 +530,7 @@ static int sec_funcs(struct rd *d, struct fastn_wasm_module *m)
 static int sec_tables(struct rd *d, struct fastn_wasm_module *m)
 {
     uint32_t n;
-    int rc = rd_count(d, WASM_MAX_TABLES, 2, &n);
+    int rc = rd_count(d, "tables", m->ntables, WASM_MAX_TABLES, 2, &n);
     if (rc)
         return rc;
     if ((rc = grow_array((void **)&m->tables, (size_t)m->ntables + n,
@@ -532,7 +545,7 @@ static int sec_tables(struct rd *d, struct fastn_wasm_module *m)
 static int sec_mems(struct rd *d, struct fastn_wasm_module *m)
 {
     uint32_t n;
-    int rc = rd_count(d, 2, 2, &n);
+    int rc = rd_count(d, "memories", 0, 2, 2, &n);
     if (rc == FASTN_ERR_WASM_LIMIT || (rc == 0 && m->nmems + n > 1))
         return INVALID(d, "multiple memories are not allowed");
     if (rc)
@@ -549,7 +562,7 @@ static int sec_mems(struct rd *d, struct fastn_wasm_module *m)
 static int sec_globals(struct rd *d, struct fastn_wasm_module *m)
 {
     uint32_t n;
-    int rc = rd_count(d, WASM_MAX_GLOBALS, 3, &n);
+    int rc = rd_count(d, "globals", m->nglobals, WASM_MAX_GLOBALS, 3, &n);
     if (rc)
         return rc;
     size_t total = (size_t)m->nglobals + n;
@@ -570,7 +583,7 @@ static int sec_globals(struct rd *d, struct fastn_wasm_module *m)
 
 static int sec_exports(struct rd *d, struct fastn_wasm_module *m)
 {
-    int rc = rd_count(d, WASM_MAX_EXPORTS, 3, &m->nexports);
+    int rc = rd_count(d, "exports", 0, WASM_MAX_EXPORTS, 3, &m->nexports);
     if (rc)
         return rc;
     m->exports = calloc(m->nexports ? m->nexports : 1, sizeof(*m->exports));
@@ -645,9 +658,11 @@ static int sec_start(struct rd *d, struct fastn_wasm_module *m)
 static int elem_items(struct rd *d, struct fastn_wasm_module *m,
                       struct wasm_elem *e, bool exprs)
 {
-    int rc = rd_count(d, WASM_MAX_TABLE_SIZE, 1, &e->n);
+    int rc = rd_count(d, "elements in element segments", m->nelem_items,
+                      WASM_MAX_ELEMS, 1, &e->n);
     if (rc)
         return rc;
+    m->nelem_items += e->n;
     e->items = calloc(e->n ? e->n : 1, sizeof(*e->items));
     if (!e->items)
         return FASTN_ERR_NOMEM;
@@ -712,7 +727,7 @@ static int elem_one(struct rd *d, struct fastn_wasm_module *m,
 static int sec_elems(struct rd *d, struct fastn_wasm_module *m)
 {
     uint32_t n;
-    int rc = rd_count(d, WASM_MAX_SEGMENTS, 2, &n);
+    int rc = rd_count(d, "element segments", 0, WASM_MAX_ELEM_SEGMENTS, 2, &n);
     if (rc)
         return rc;
     m->elems = calloc(n ? n : 1, sizeof(*m->elems));
@@ -728,7 +743,8 @@ static int sec_elems(struct rd *d, struct fastn_wasm_module *m)
 
 static int sec_datas(struct rd *d, struct fastn_wasm_module *m)
 {
-    int rc = rd_count(d, WASM_MAX_SEGMENTS, 2, &m->ndatas);
+    int rc =
+        rd_count(d, "data segments", 0, WASM_MAX_DATA_SEGMENTS, 2, &m->ndatas);
     if (rc)
         return rc;
     if (m->has_datacount && m->datacount != m->ndatas)
@@ -769,7 +785,7 @@ static int sec_datas(struct rd *d, struct fastn_wasm_module *m)
 static int sec_code(struct rd *d, struct fastn_wasm_module *m)
 {
     uint32_t n;
-    int rc = rd_count(d, WASM_MAX_FUNCS, 2, &n);
+    int rc = rd_count(d, "function bodies", 0, WASM_MAX_FUNCS, 2, &n);
     if (rc)
         return rc;
     if (n != m->nfuncs - m->nfunc_imports)
@@ -783,6 +799,11 @@ static int sec_code(struct rd *d, struct fastn_wasm_module *m)
         const uint8_t *p;
         if ((rc = rd_u32(d, &size)) != 0)
             return rc;
+        if (size > WASM_MAX_BODY)
+            return wasm_fail(d->err, FASTN_ERR_WASM_LIMIT, pos(d),
+                             "function %u's body is %u bytes; this engine "
+                             "allows at most %u",
+                             m->nfunc_imports + i, size, WASM_MAX_BODY);
         size_t off = pos(d);
         if (buf_get_span(&d->r, size, &p) != 0)
             return MALFORMED(d, "unexpected end of section or function");

@@ -35,12 +35,18 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --fuel N              meter execution: stop with the trap\n"
-            "                        'out of fuel' after N units (about one\n"
-            "                        per instruction, charged per block)\n"
+            "                        'out of fuel' after N units (one per\n"
+            "                        instruction, bulk memory and table\n"
+            "                        operations, growth and wasi calls by\n"
+            "                        size: about 1 ns of work a unit)\n"
             "  --no-fuel             run unmetered (the default when --fuel\n"
             "                        is not given; for comparisons)\n"
             "  --max-memory-pages N  cap linear memory at N 64 KiB pages\n"
             "                        (default 65536, i.e. 4 GiB)\n"
+            "  --max-memory-bytes N  the instance's memory budget: memory,\n"
+            "                        tables, globals and the engine's own\n"
+            "                        allocations (default: the page cap\n"
+            "                        plus 16 MiB)\n"
             "  --max-call-depth N    cap nested calls (default 20000)\n"
             "  -h, --help            this help\n"
             "\n"
@@ -189,6 +195,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->lim.fuel = v;
         } else if (strcmp(a, "--max-memory-pages") == 0 && v <= 65536) {
             o->lim.max_memory_pages = (uint32_t)v;
+        } else if (strcmp(a, "--max-memory-bytes") == 0 && v > 0) {
+            o->lim.max_memory_bytes = v;
         } else if (strcmp(a, "--max-call-depth") == 0 && v > 0 &&
                    v <= 1000000) {
             o->lim.max_call_depth = (uint32_t)v;

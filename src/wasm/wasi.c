@@ -1,7 +1,15 @@
 /*
  * wasi_snapshot_preview1, the minimal subset (see wasi.h). Every guest
- * pointer is checked through fastn_wasm_memory_read/write: a bad one gets
- * EFAULT, never a host fault.
+ * pointer is checked through fastn_wasm_memory_read/write/span: a bad one
+ * gets EFAULT, never a host fault.
+ *
+ * Each function charges the caller's fuel for its work before doing it
+ * (fastn_wasm_fuel_charge): a base for the call, the bytes it copies or
+ * produces, and a system call's price for each one the default
+ * callbacks make (output, randomness, a CPU-time clock), whether or not
+ * the embedder replaced them. When the fuel left is short, the function
+ * does nothing and the run stops before the call, resumable. Prices are
+ * in units of about 1 ns (docs/BENCHMARKS.md, "Fuel prices").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +33,12 @@ enum {
 };
 
 #define WASI_MAX_IOVS 1024
+
+/* Fuel prices (see the top of the file). */
+#define WASI_CALL_FUEL 20       /* any wasi function */
+#define WASI_SYSCALL_FUEL 1500  /* one system call (write, getrandom) */
+#define WASI_CLOCK_FUEL 50      /* realtime and monotonic clocks (vDSO) */
+#define WASI_RANDOM_BYTE_FUEL 2 /* getrandom, per byte */
 
 static int ret(union fastn_wasm_value *results, int32_t e)
 {
@@ -52,36 +66,53 @@ static int default_write(void *user, int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* fd_write(fd, iovs, iovs_len, nwritten) -> errno */
+/* Reads fd_write's n iovs into iov (pairs of address, length) and checks
+ * each is inside memory; *total gets their total length. */
+static int read_iovs(struct fastn_wasm_instance *inst, uint32_t iovs,
+                     uint32_t n, uint32_t (*iov)[2], uint64_t *total)
+{
+    *total = 0;
+    if (fastn_wasm_memory_read(inst, iovs, iov, 8ull * n))
+        return WASI_EFAULT;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!fastn_wasm_memory_span(inst, iov[i][0], iov[i][1]))
+            return WASI_EFAULT;
+        *total += iov[i][1];
+    }
+    return 0;
+}
+
+/* fd_write(fd, iovs, iovs_len, nwritten) -> errno. Charged before any
+ * byte is written: the call, a system call per iov, the bytes. */
 static int wasi_fd_write(struct fastn_wasm_instance *inst, void *user,
                          const union fastn_wasm_value *a,
                          union fastn_wasm_value *results)
 {
     struct fastn_wasm_wasi *w = user;
-    int fd = a[0].i32;
-    uint32_t iovs = a[1].u32, n = a[2].u32, total = 0;
+    uint32_t iov[WASI_MAX_IOVS][2]; /* 8 KiB */
+    int fd = a[0].i32, e;
+    uint32_t n = a[2].u32;
+    uint64_t total;
     if (fd != 1 && fd != 2)
         return ret(results, WASI_EBADF);
     if (n > WASI_MAX_IOVS)
         return ret(results, WASI_EINVAL);
+    if ((e = read_iovs(inst, a[1].u32, n, iov, &total)) != 0)
+        return ret(results, e);
+    int rc = fastn_wasm_fuel_charge(inst, WASI_CALL_FUEL +
+                                              n * (uint64_t)WASI_SYSCALL_FUEL +
+                                              FASTN_WASM_FUEL_COPY(total));
+    if (rc)
+        return rc;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t iov[2];
-        uint8_t buf[4096];
-        if (fastn_wasm_memory_read(inst, (uint64_t)iovs + 8ull * i, iov, 8))
-            return ret(results, WASI_EFAULT);
-        for (uint32_t off = 0; off < iov[1];) {
-            uint32_t k = iov[1] - off < sizeof(buf) ? iov[1] - off
-                                                    : (uint32_t)sizeof(buf);
-            if (fastn_wasm_memory_read(inst, (uint64_t)iov[0] + off, buf, k))
-                return ret(results, WASI_EFAULT);
-            int e = (w->write ? w->write : default_write)(w->user, fd, buf, k);
-            if (e)
-                return ret(results, e);
-            off += k;
-        }
-        total += iov[1];
+        const uint8_t *p = fastn_wasm_memory_span(inst, iov[i][0], iov[i][1]);
+        if (iov[i][1] == 0)
+            continue;
+        e = (w->write ? w->write : default_write)(w->user, fd, p, iov[i][1]);
+        if (e)
+            return ret(results, e);
     }
-    if (put_u32(inst, a[3].u32, total))
+    if (put_u32(inst, a[3].u32, (uint32_t)total))
         return ret(results, WASI_EFAULT);
     return ret(results, 0);
 }
@@ -93,6 +124,9 @@ static int wasi_args_sizes_get(struct fastn_wasm_instance *inst, void *user,
 {
     struct fastn_wasm_wasi *w = user;
     uint32_t size = 0;
+    int rc = fastn_wasm_fuel_charge(inst, WASI_CALL_FUEL + (uint64_t)w->argc);
+    if (rc)
+        return rc;
     for (int i = 0; i < w->argc; i++)
         size += (uint32_t)strlen(w->argv[i]) + 1;
     if (put_u32(inst, a[0].u32, (uint32_t)w->argc) ||
@@ -107,7 +141,13 @@ static int wasi_args_get(struct fastn_wasm_instance *inst, void *user,
                          union fastn_wasm_value *results)
 {
     struct fastn_wasm_wasi *w = user;
-    uint64_t ptrs = a[0].u32, buf = a[1].u32;
+    uint64_t ptrs = a[0].u32, buf = a[1].u32, bytes = 0;
+    for (int i = 0; i < w->argc; i++)
+        bytes += strlen(w->argv[i]) + 1 + 4;
+    int rc = fastn_wasm_fuel_charge(inst, WASI_CALL_FUEL + (uint64_t)w->argc +
+                                              FASTN_WASM_FUEL_COPY(bytes));
+    if (rc)
+        return rc;
     for (int i = 0; i < w->argc; i++) {
         size_t len = strlen(w->argv[i]) + 1;
         if (put_u32(inst, ptrs + 4ull * (uint64_t)i, (uint32_t)buf) ||
@@ -124,6 +164,9 @@ static int wasi_environ_sizes_get(struct fastn_wasm_instance *inst, void *user,
                                   union fastn_wasm_value *results)
 {
     (void)user;
+    int rc = fastn_wasm_fuel_charge(inst, WASI_CALL_FUEL);
+    if (rc)
+        return rc;
     if (put_u32(inst, a[0].u32, 0) || put_u32(inst, a[1].u32, 0))
         return ret(results, WASI_EFAULT);
     return ret(results, 0);
@@ -133,8 +176,9 @@ static int wasi_environ_get(struct fastn_wasm_instance *inst, void *user,
                             const union fastn_wasm_value *a,
                             union fastn_wasm_value *results)
 {
-    (void)inst, (void)user, (void)a;
-    return ret(results, 0);
+    (void)user, (void)a;
+    int rc = fastn_wasm_fuel_charge(inst, WASI_CALL_FUEL);
+    return rc ? rc : ret(results, 0);
 }
 
 /* clock_time_get(id, precision, time_ptr) -> errno */
@@ -145,6 +189,11 @@ static int wasi_clock_time_get(struct fastn_wasm_instance *inst, void *user,
     struct fastn_wasm_wasi *w = user;
     uint32_t id = a[0].u32;
     uint64_t ns = 0;
+    /* realtime and monotonic are read without a system call */
+    int rc = fastn_wasm_fuel_charge(
+        inst, WASI_CALL_FUEL + (id < 2 ? WASI_CLOCK_FUEL : WASI_SYSCALL_FUEL));
+    if (rc)
+        return rc;
     if (w->clock) {
         int e = w->clock(w->user, id, &ns);
         if (e)
@@ -165,29 +214,42 @@ static int wasi_clock_time_get(struct fastn_wasm_instance *inst, void *user,
     return ret(results, 0);
 }
 
-/* random_get(buf, len) -> errno */
+static int default_random(uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = getrandom(p, n, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return WASI_EIO;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* random_get(buf, len) -> errno. Charged by the byte before any is made;
+ * the embedder's callback gets the whole request at once (so that a cap
+ * it puts on one call holds), written straight into memory. */
 static int wasi_random_get(struct fastn_wasm_instance *inst, void *user,
                            const union fastn_wasm_value *a,
                            union fastn_wasm_value *results)
 {
     struct fastn_wasm_wasi *w = user;
-    uint64_t buf = a[0].u32, len = a[1].u32;
-    uint8_t tmp[256];
-    if (buf + len > fastn_wasm_memory_size(inst))
+    uint32_t len = a[1].u32;
+    uint8_t *p = fastn_wasm_memory_span(inst, a[0].u32, len);
+    if (!p)
         return ret(results, WASI_EFAULT);
-    while (len > 0) {
-        size_t k = len < sizeof(tmp) ? (size_t)len : sizeof(tmp);
-        if (w->random) {
-            if (w->random(w->user, tmp, k))
-                return ret(results, WASI_EIO);
-        } else if (getrandom(tmp, k, 0) != (ssize_t)k) {
-            return ret(results, WASI_EIO);
-        }
-        fastn_wasm_memory_write(inst, buf, tmp, k);
-        buf += k;
-        len -= k;
-    }
-    return ret(results, 0);
+    int rc =
+        fastn_wasm_fuel_charge(inst, WASI_CALL_FUEL + WASI_SYSCALL_FUEL +
+                                         (uint64_t)len * WASI_RANDOM_BYTE_FUEL);
+    if (rc)
+        return rc;
+    if (len == 0)
+        return ret(results, 0);
+    if (w->random)
+        return ret(results, w->random(w->user, p, len) ? WASI_EIO : 0);
+    return ret(results, default_random(p, len));
 }
 
 /* proc_exit(code): ends the run with FASTN_ERR_WASM_EXIT. */
@@ -208,7 +270,10 @@ static int wasi_stub(struct fastn_wasm_instance *inst, void *user,
                      union fastn_wasm_value *results)
 {
     uintptr_t u = (uintptr_t)user;
-    (void)inst, (void)a;
+    (void)a;
+    int rc = fastn_wasm_fuel_charge(inst, WASI_CALL_FUEL);
+    if (rc)
+        return rc;
     if (u & 0x10000)
         results[0].i32 = (int32_t)(u & 0xffff);
     return 0;

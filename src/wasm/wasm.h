@@ -7,8 +7,10 @@
  * fastn_wasm_module_load(); each function becomes a compact internal code
  * run by a threaded interpreter. Instances are created from a module with
  * imports (host functions, or exports of other instances), run with a
- * fuel budget and with caps on memory, value stack and call depth, and
- * report traps as FASTN_ERR_WASM_TRAP_* codes.
+ * fuel budget (about 1 ns of work a unit, bulk operations and growth
+ * charged by size), one memory budget in bytes, and caps on memory pages,
+ * value stack and call depth, and report traps as FASTN_ERR_WASM_TRAP_*
+ * codes.
  *
  * Lifetimes: a module must outlive its instances; an instance whose
  * exports another instance imported (or whose functions were stored in
@@ -70,6 +72,12 @@ int fastn_wasm_module_load(const uint8_t *bytes, size_t len, unsigned flags,
                            struct fastn_wasm_module **out,
                            struct fastn_wasm_error *err);
 void fastn_wasm_module_free(struct fastn_wasm_module *mod);
+/* About how many bytes a loaded module holds (its compiled code, types,
+ * segments, names excepted): what an embedder that runs one instance per
+ * module adds to that instance's budget. Loading allocates at most about
+ * 130 bytes a byte of the module (compiled code is bounded per function
+ * body), and real modules far less (clang's output: under 10). */
+uint64_t fastn_wasm_module_memory_used(const struct fastn_wasm_module *mod);
 
 /* Finds the first custom section called name in a binary module (as the
  * plugin manifest) without loading the module: *data points into bytes,
@@ -107,14 +115,29 @@ int fastn_wasm_imports_add_instance(struct fastn_wasm_imports *imps,
                                     const char *module,
                                     struct fastn_wasm_instance *inst);
 
-/* Per-instance caps. fastn_wasm_limits_default fills safe defaults. */
+/* Per-instance caps. fastn_wasm_limits_default fills safe defaults.
+ *
+ * max_memory_bytes is the instance's one memory budget: its linear memory
+ * (the bytes it has now), its tables (8 bytes an entry allocated), its
+ * globals, the engine's own allocations for it (value stack and call
+ * frames, reserved at instantiation; function, table, global and segment
+ * arrays) and the bytes its embedder charges with
+ * fastn_wasm_instance_memory_charge. Instantiating a module that would
+ * not fit fails with FASTN_ERR_WASM_LIMIT (the message gives each part);
+ * memory.grow and table.grow return -1 past it, as they do past
+ * max_memory_pages or max_table_elems. Memory and tables imported from
+ * another instance are counted by their owner. 0 (the default) means
+ * max_memory_pages x 64 KiB + FASTN_WASM_BUDGET_EXTRA, so that a cap on
+ * pages alone also bounds the rest. */
 struct fastn_wasm_limits {
     uint32_t max_memory_pages; /* 64 KiB pages; at most 65536 */
     uint32_t max_table_elems;  /* per table */
     uint32_t max_stack_slots;  /* value stack, 8 bytes each */
     uint32_t max_call_depth;   /* nested wasm calls */
     uint64_t fuel;             /* initial fuel (metered modules only) */
+    uint64_t max_memory_bytes; /* the budget; 0: derived, see above */
 };
+#define FASTN_WASM_BUDGET_EXTRA (16u << 20)
 void fastn_wasm_limits_default(struct fastn_wasm_limits *lim);
 
 /* Links mod against imps (which may be NULL when it imports nothing) and
@@ -169,10 +192,53 @@ int fastn_wasm_instance_global_get(const struct fastn_wasm_instance *inst,
 /* Fuel: what is left, adding more (saturating), and setting it (e.g. a
  * host function charging for its own work: it may set the caller's fuel
  * lower; when it is 0 the next metering point stops the run with
- * FASTN_ERR_WASM_TRAP_OUT_OF_FUEL, resumable as usual). */
+ * FASTN_ERR_WASM_TRAP_OUT_OF_FUEL, resumable as usual).
+ *
+ * One unit is about 1 ns of work (docs/BENCHMARKS.md, "Fuel prices"):
+ * each instruction pays one, bulk memory and table instructions pay by
+ * the byte or element, memory.grow and table.grow by what they add, a
+ * call by the locals it sets up, a call to a host function
+ * FASTN_WASM_FUEL_HOST_CALL for the engine's side of it. */
 uint64_t fastn_wasm_fuel_get(const struct fastn_wasm_instance *inst);
 void fastn_wasm_fuel_add(struct fastn_wasm_instance *inst, uint64_t fuel);
 void fastn_wasm_fuel_set(struct fastn_wasm_instance *inst, uint64_t fuel);
+/* For a host function, before it does its work: takes cost from inst's
+ * fuel (the instance the host function got as caller) and returns 0, or,
+ * when less is left, takes nothing and returns
+ * FASTN_ERR_WASM_TRAP_OUT_OF_FUEL. The host function then returns that
+ * code at once, having done nothing: the run stops before the call, and
+ * fastn_wasm_instance_resume (after fuel is added) makes the call again.
+ * Always 0 for an unmetered module (FASTN_WASM_LOAD_NO_FUEL). */
+int fastn_wasm_fuel_charge(struct fastn_wasm_instance *inst, uint64_t cost);
+/* Fuel to charge for copying n bytes in a host function, at the price of
+ * memory.copy (what the engine's wasi functions charge too), and what
+ * the engine charges for its side of any host call. */
+#define FASTN_WASM_COPY_BYTES 4 /* bytes a unit */
+#define FASTN_WASM_FUEL_COPY(n) ((uint64_t)(n) / FASTN_WASM_COPY_BYTES)
+#define FASTN_WASM_FUEL_HOST_CALL 5
+
+/* What an instance holds of its memory budget, in bytes
+ * (fastn_wasm_limits.max_memory_bytes): its own linear memory and tables,
+ * its globals, the engine's allocations for it, and what the embedder
+ * charged; total is their sum, limit the budget. */
+struct fastn_wasm_memory_usage {
+    uint64_t memory, tables, globals, engine, external;
+    uint64_t total, limit;
+};
+void fastn_wasm_instance_memory_usage(const struct fastn_wasm_instance *inst,
+                                      struct fastn_wasm_memory_usage *out);
+/* The total alone (what `plugin info` shows against the budget). */
+uint64_t
+fastn_wasm_instance_memory_used(const struct fastn_wasm_instance *inst);
+/* For the embedder: charges delta bytes it holds for the instance (its
+ * buffers, a database's cache) to the instance's budget, or gives back
+ * -delta bytes charged before. Charged bytes leave less room for
+ * memory.grow and table.grow, and growth leaves less for charges, so one
+ * budget covers both. Errors: FASTN_ERR_WASM_LIMIT (a charge that does
+ * not fit; nothing is charged), FASTN_ERR_INVAL (giving back more than
+ * was charged; nothing changes). */
+int fastn_wasm_instance_memory_charge(struct fastn_wasm_instance *inst,
+                                      int64_t delta);
 
 /* The instance's memory 0 (its own or imported): size in bytes, and
  * bounds-checked copies in and out. Errors: FASTN_ERR_WASM_TRAP_MEMORY_OOB

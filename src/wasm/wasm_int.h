@@ -35,21 +35,44 @@ enum {
 enum { EXT_FUNC = 0, EXT_TABLE = 1, EXT_MEMORY = 2, EXT_GLOBAL = 3 };
 
 /* Engine limits: beyond the spec's own, chosen so that no module can make
- * loading or compiling use unbounded memory or time. */
-#define WASM_MAX_TYPES 100000
-#define WASM_MAX_FUNCS 1000000
-#define WASM_MAX_IMPORTS 100000
-#define WASM_MAX_EXPORTS 100000
-#define WASM_MAX_GLOBALS 1000000
-#define WASM_MAX_TABLES 100000
-#define WASM_MAX_SEGMENTS 100000
-#define WASM_MAX_PARAMS 1000
+ * loading, compiling or instantiating use unbounded memory or time, yet
+ * generous for real programs (clang's wasm32-wasi output declares one
+ * table, one memory, a few globals and a few data segments). A module
+ * over one is refused at load with FASTN_ERR_WASM_LIMIT naming the count
+ * (docs/WASM.md, "Limits"). Counts of functions, tables, memories and
+ * globals include the imported ones. */
+#define WASM_MAX_TYPES 10000
+#define WASM_MAX_FUNCS 100000
+#define WASM_MAX_IMPORTS 10000
+#define WASM_MAX_EXPORTS 10000
+#define WASM_MAX_GLOBALS 100000
+#define WASM_MAX_TABLES 100
+#define WASM_MAX_ELEM_SEGMENTS 10000
+#define WASM_MAX_DATA_SEGMENTS 10000
+#define WASM_MAX_ELEMS 1000000 /* in all element segments together */
+#define WASM_MAX_PARAMS 1000   /* and results */
 #define WASM_MAX_LOCALS 50000
-#define WASM_MAX_FRAME 200000 /* slots in one frame */
+#define WASM_MAX_BODY (1u << 20) /* bytes of one function body */
+#define WASM_MAX_FRAME 200000    /* slots in one frame */
 #define WASM_MAX_PAGES 65536u
 #define WASM_MAX_TABLE_SIZE 10000000u
 #define WASM_PAGE 65536u
 #define WASM_MAX_NEST 32 /* host->wasm re-entries */
+
+/* Fuel prices: what one unit (about 1 ns of work on the reference
+ * machine: docs/BENCHMARKS.md, "Fuel prices", measured by
+ * bench/wasm/price) buys beyond the unit every instruction pays. Bulk
+ * operations and growth are charged by these when they run (interp.c),
+ * frame set-up by the callee's entry charge (compile.c). Growth is priced
+ * by the first touch of what it adds: the kernel zeroing a new page on
+ * its first write, by far the larger part of the work. */
+#define WASM_FUEL_FILL_BYTES 8 /* memory.fill: bytes a unit */
+#define WASM_FUEL_COPY_BYTES FASTN_WASM_COPY_BYTES /* memory.copy, .init */
+#define WASM_FUEL_TABLE_ELEMS 2                    /* table.fill/copy/init */
+#define WASM_FUEL_TABLE_GROW 32 /* table.grow: units an entry */
+#define WASM_FUEL_PAGE 200000   /* memory.grow: units a page */
+#define WASM_FUEL_FRAME_SLOTS 2 /* locals zeroed, constants copied a call */
+#define WASM_FUEL_HOST_CALL FASTN_WASM_FUEL_HOST_CALL
 
 union wasm_cell {
     const void *op;
@@ -158,7 +181,7 @@ struct fastn_wasm_module {
     struct wasm_export *exports;
     bool has_start;
     uint32_t start;
-    uint32_t nelems;
+    uint32_t nelems, nelem_items; /* segments, and items in all */
     struct wasm_elem *elems;
     uint32_t ndatas;
     bool has_datacount;
@@ -183,6 +206,14 @@ struct wasm_func {
     void *user;
 };
 
+/* An instance's memory budget (fastn_wasm_limits.max_memory_bytes): what
+ * it holds now, by kind, in bytes. Memories and tables point at their
+ * owner's budget, so that growing an imported one is charged there. */
+struct wasm_budget {
+    uint64_t limit;
+    uint64_t memory, tables, globals, engine, external;
+};
+
 struct wasm_memory {
     uint8_t *data;
     uint64_t size; /* bytes */
@@ -190,13 +221,16 @@ struct wasm_memory {
     uint32_t max_pages; /* effective max (declared and cap) */
     bool has_max;       /* the declared type, for import matching */
     uint32_t decl_max;
+    struct wasm_budget *budget; /* the owner's; NULL: none */
 };
 
 struct wasm_table {
     uint8_t elem;
     bool has_max;
     uint32_t size, max;
+    uint32_t cap; /* entries allocated (charged to the budget) */
     void **refs;
+    struct wasm_budget *budget; /* the owner's */
 };
 
 struct wasm_global {
@@ -232,6 +266,10 @@ struct wasm_exec {
     union fastn_wasm_value *s_base;
     uint32_t s_depth;
     const struct wasm_functype *s_type;
+    /* progress of the bulk operation at s_part_ip when it stopped: bytes
+     * or elements done (fill, copy, init), or fuel paid (grow) */
+    uint64_t s_part;
+    const union wasm_cell *s_part_ip;
 };
 
 struct fastn_wasm_instance {
@@ -253,6 +291,7 @@ struct fastn_wasm_instance {
     struct fastn_wasm_limits lim;
     uint64_t fuel;
     struct wasm_exec exec;
+    struct wasm_budget budget;
     void *user;
 };
 
@@ -594,9 +633,13 @@ int wasm_invoke(struct fastn_wasm_instance *inst, struct wasm_func *f,
                 union fastn_wasm_value *results);
 int wasm_resume(struct fastn_wasm_instance *inst,
                 union fastn_wasm_value *results);
-/* Creates a memory of min pages that may grow to max_pages. */
-int wasm_memory_init(struct wasm_memory *mem, uint32_t min, uint32_t max_pages);
+/* Creates a memory of min pages that may grow to max_pages, charged to
+ * budget (may be NULL). */
+int wasm_memory_init(struct wasm_memory *mem, uint32_t min, uint32_t max_pages,
+                     struct wasm_budget *budget);
 void wasm_memory_cleanup(struct wasm_memory *mem);
+/* Whether budget b has room for n more bytes (NULL: always). */
+bool wasm_budget_fits(const struct wasm_budget *b, uint64_t n);
 
 /* instance.c: exports by name (names may hold NUL bytes) */
 const struct wasm_export *wasm_find_export(const struct fastn_wasm_module *m,
@@ -605,9 +648,16 @@ int wasm_call_export(struct fastn_wasm_instance *inst, const char *name,
                      size_t len, const union fastn_wasm_value *args,
                      size_t nargs, union fastn_wasm_value *results,
                      size_t nresults);
-/* Grows memory by delta pages; returns the old size in pages or -1. */
+/* Grows memory by delta pages; returns the old size in pages or -1 (past
+ * its maximum or its owner's budget). */
 int64_t wasm_memory_grow(struct wasm_memory *mem, uint32_t delta);
-/* Grows a table by delta entries set to init; old size or -1. */
+/* Whether memory.grow / table.grow by delta would succeed (as far as the
+ * limits say: allocation may still fail). */
+bool wasm_memory_can_grow(const struct wasm_memory *mem, uint32_t delta);
+bool wasm_table_can_grow(const struct wasm_table *t, uint32_t delta,
+                         uint32_t cap);
+/* Grows a table by delta entries set to init; old size or -1 (past its
+ * maximum, cap or its owner's budget). */
 int64_t wasm_table_grow(struct wasm_table *t, uint32_t delta, void *init,
                         uint32_t cap);
 

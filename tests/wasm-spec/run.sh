@@ -121,11 +121,24 @@ cli_check() { # what expected-status expected-output cmd...
         echo "  fastn-wasm $what: exit $rc, output '$out' (want $want_rc, '$want_out')"
     fi
 }
+cli_grep() { # what expected-status expected-part-of-output cmd...
+    local what=$1 want_rc=$2 want_out=$3 out rc
+    shift 3
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" = "$want_rc" ] && [[ "$out" == *"$want_out"* ]]; then
+        cli_passed=$((cli_passed + 1))
+    else
+        cli_failed=$((cli_failed + 1))
+        echo "  fastn-wasm $what: exit $rc, output '$out' (want $want_rc, '...$want_out...')"
+    fi
+}
 cli="$top/$BUILD/bin/fastn-wasm"
 cli_passed=0 cli_failed=0
 if [ -z "$filter" ] && [ -x "$cli" ] && command -v wat2wasm >/dev/null; then
     wat2wasm "$here/cli/calc.wat" -o "$tmp/calc.wasm"
     wat2wasm "$here/cli/hello.wat" -o "$tmp/hello.wasm"
+    wat2wasm "$here/cli/bomb.wat" -o "$tmp/bomb.wasm"
     cli_check "--invoke" 0 "-3" "$cli" "$tmp/calc.wasm" --invoke add -5 2
     cli_check "--invoke f64" 0 "1.25" "$cli" "$tmp/calc.wasm" --invoke half 2.5
     cli_check "trap" 134 "fastn-wasm: trap: integer divide by zero (FASTN_ERR_WASM_TRAP_DIV_ZERO)" \
@@ -133,6 +146,14 @@ if [ -z "$filter" ] && [ -x "$cli" ] && command -v wat2wasm >/dev/null; then
     cli_check "fuel" 134 "fastn-wasm: trap: out of fuel (FASTN_ERR_WASM_TRAP_OUT_OF_FUEL)" \
         "$cli" --fuel 100000 "$tmp/calc.wasm" --invoke spin
     cli_check "wasi" 3 "hello" "$cli" "$tmp/hello.wasm"
+    # issue 8: 160 MB of tables under a one-page memory cap
+    cli_grep "memory budget" 2 "tables 160000000, globals" \
+        "$cli" --max-memory-pages 1 "$tmp/bomb.wasm" --invoke grow 1
+    cli_grep "memory budget bytes" 2 "above its memory budget of 1048576 bytes" \
+        "$cli" --max-memory-bytes 1048576 "$tmp/calc.wasm" --invoke add 1 2
+    # issue 8: a loop of 16 MiB memory.fill pays for its bytes
+    cli_check "bulk fuel" 134 "fastn-wasm: trap: out of fuel (FASTN_ERR_WASM_TRAP_OUT_OF_FUEL)" \
+        timeout 20 "$cli" --fuel 100000 "$tmp/calc.wasm" --invoke fill_loop
     cli_check "bad args" 2 "fastn-wasm: add takes 2 arguments, 1 given" \
         "$cli" "$tmp/calc.wasm" --invoke add 1
     echo "fastn-wasm command: $cli_passed passed, $cli_failed failed"
