@@ -425,7 +425,8 @@ struct fastn_plugin_info {
     char **narrowed_protocols;
     char **protocol_serves;
     /* what it uses of its budgets (0 from an older daemon): memory by
-     * part and its budget, in bytes (tables: its tables and globals;
+     * part and its budget, in bytes (tables: its tables, globals and the
+     * engine's stacks and arrays for it;
      * host: the daemon's buffers for it; sqlite: its database's heap) */
     uint64_t memory_linear, memory_tables, memory_host, memory_sqlite;
     uint64_t memory_budget;

@@ -160,8 +160,8 @@ static void usage_json(const struct fastn_plugin_info *p)
 static void usage_text(const struct fastn_plugin_info *p)
 {
     printf("%-13s%" PRIu64 " of %" PRIu64 " KiB: linear %" PRIu64
-           ", tables %" PRIu64 ", host buffers %" PRIu64 ", database %" PRIu64
-           "\n",
+           ", tables and stacks %" PRIu64 ", host buffers %" PRIu64
+           ", database %" PRIu64 "\n",
            "memory",
            (p->memory_linear + p->memory_tables + p->memory_host +
             p->memory_sqlite) >>

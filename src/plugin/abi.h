@@ -46,7 +46,6 @@ enum plugin_cap {
 #define PLUGIN_FUEL_PER_NOTE_BYTE 1   /* a notification's text */
 #define PLUGIN_FUEL_LOG_LINE 3000     /* a line written to the log (+1/byte) */
 #define PLUGIN_SQL_STEP_FUEL 12       /* each SQLite VM step an sql_* took */
-#define PLUGIN_WASI_RANDOM_PIECE 256  /* random_get asks the host this much */
 
 /* X(name, params, results, capability, fuel): the functions of module
  * "fastn", with their base price. */

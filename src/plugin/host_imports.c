@@ -708,10 +708,13 @@ PLUGIN_ABI_IMPORTS(HOST_IMPORT_WRAP_)
 
 /* --- WASI glue ---------------------------------------------------------- */
 
-/* fd 1 and 2 go to the log line by line (info and warn). */
-/* The WASI functions are charged as imports are; one whose fuel ran out
- * (or whose slice ran past slice_ms) answers EIO, and the instance stops
- * or ends at its next metering point. */
+/* The WASI functions are charged by the engine before they call the
+ * callbacks below (wasm/wasi.c: a base, a system call's price where the
+ * engine's own callback would make one, the bytes copied or made); the
+ * callbacks charge only the host's work beyond that (log lines written)
+ * and check the slice's time. One whose fuel ran out (or whose slice ran
+ * past slice_ms) answers EIO, and the instance stops or ends at its next
+ * metering point. */
 static int wasi_charge(struct host_instance *in, uint64_t cost)
 {
     if (charge(in, cost))
@@ -726,7 +729,7 @@ static int wasi_write(void *user, int fd, const uint8_t *p, size_t n)
     struct host_instance *in = user;
     int k = fd == 2;
     char *line = in->line[k];
-    uint64_t cost = PLUGIN_IMPORT_FUEL + n / PLUGIN_BYTES_PER_FUEL;
+    uint64_t cost = 0;
 
     for (size_t i = 0; i < n; i++) {
         if (p[i] != '\n' && in->line_len[k] < PLUGIN_LOG_LINE_MAX) {
@@ -755,8 +758,6 @@ void host_wasi_flush(struct host_instance *in)
 static int wasi_clock(void *user, uint32_t id, uint64_t *ns)
 {
     struct host_instance *in = user;
-    if (charge(in, PLUGIN_FUEL_CHEAP))
-        return 29; /* EIO */
     if (id == 0)
         *ns = in->p->h->now_ms * 1000000ull;
     else if (id == 1)
@@ -766,16 +767,16 @@ static int wasi_clock(void *user, uint32_t id, uint64_t *ns)
     return 0;
 }
 
-/* Called for each piece of at most PLUGIN_WASI_RANDOM_PIECE bytes: each
- * is a system call. */
+/* Called with the whole request (the engine charged it by the byte):
+ * at most PLUGIN_RANDOM_MAX bytes, as the random import. */
 static int wasi_random(void *user, uint8_t *p, size_t n)
 {
     struct host_instance *in = user;
     if (n > PLUGIN_RANDOM_MAX)
         return 28;
-    if (wasi_charge(in, PLUGIN_FUEL_SYSCALL + n * PLUGIN_FUEL_PER_RANDOM_BYTE))
+    if (fill_random(p, n))
         return 29;
-    return fill_random(p, n) ? 29 : 0;
+    return wasi_charge(in, 0);
 }
 
 int host_imports_build(struct host_instance *in,

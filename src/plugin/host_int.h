@@ -97,8 +97,9 @@ struct host_instance {
     struct host_event *head, *tail;
     unsigned n_events;
     size_t queued_bytes;
-    uint64_t held_bytes; /* of events held on its streams */
-    uint64_t mem_budget; /* h->lim.memory when it started */
+    uint64_t held_bytes;  /* of events held on its streams */
+    uint64_t mem_budget;  /* h->lim.memory when it started */
+    uint64_t mem_charged; /* to the engine's budget (host_memory_charge) */
 
     /* the event being delivered */
     struct host_event *cur;
@@ -269,6 +270,11 @@ bool host_memory_allows(const struct host_instance *in, uint64_t more);
  * FASTN_ERR_STORE_MEMORY, the plugin's to handle. Called before each SQL
  * call that may allocate. */
 void host_memory_sqlite_room(struct host_instance *in);
+/* Charges the engine's budget of in with what the host holds for it by
+ * its own doing and its SQLite (the difference since the last time), so
+ * that memory.grow and table.grow see the whole budget. At each slice's
+ * start. */
+void host_memory_charge(struct host_instance *in);
 /* "memory: ... past its budget (parts)" for the failure record. */
 void host_memory_why(const struct host_instance *in, char *why, size_t len);
 /* The engine limits for an instance of p under a memory budget. */

@@ -3,16 +3,23 @@
  * instance holds, by part, against h->lim.memory as it was when the
  * instance started.
  *
- * The parts: the engine's (linear memory, and the tables and globals the
- * engine counts), the host's buffers for it (events queued, held on
- * streams and being delivered, bytes written before a stream opened or
- * queued in the router's send queue, its tables of streams, calls and
- * timers) and its SQLite (the heap of its database connection). The
- * engine and the store account for their own parts; engine_bytes() and
- * sqlite_bytes() are the only places that ask them. The database is
- * given what the budget leaves after the rest (host_memory_sqlite_room,
- * before each SQL call): SQL past it fails with FASTN_ERR_STORE_MEMORY,
- * an answer the plugin may handle, not an end.
+ * The parts: the engine's (linear memory, and its tables, globals, value
+ * stack, call frames and arrays, as the engine counts them:
+ * fastn_wasm_instance_memory_usage), the host's buffers for it (events
+ * queued, held on streams and being delivered, bytes written before a
+ * stream opened or queued in the router's send queue, its tables of
+ * streams, calls and timers) and its SQLite (the heap of its database
+ * connection). The engine and the store account for their own parts;
+ * engine_bytes() and sqlite_bytes() are the only places that ask them.
+ *
+ * Each enforces the budget where it allocates: the engine is given the
+ * whole budget (fastn_wasm_limits.max_memory_bytes) and charged, at each
+ * slice's start, with what the host and SQLite hold for the plugin
+ * (host_memory_charge), so memory.grow and table.grow return -1 past the
+ * whole of it; the database is given what the budget leaves after the
+ * rest (host_memory_sqlite_room, before each SQL call): SQL past it
+ * fails with FASTN_ERR_STORE_MEMORY, an answer the plugin may handle,
+ * not an end.
  *
  * Who pays for going past it: the plugin, when it was the plugin's doing
  * (a write, a stream opened, a timer set: the import traps with
@@ -28,12 +35,20 @@
 #include "util/log.h"
 
 /* The engine's part: linear memory, and the rest the engine holds for
- * the instance (tables, globals) where it says. */
+ * the instance (its tables, globals, value stack, call frames and
+ * arrays). Not what the host charged it (host_memory_charge): the host
+ * counts its own. */
 static void engine_bytes(const struct host_instance *in, uint64_t *linear,
                          uint64_t *other)
 {
-    *linear = in->wasm ? fastn_wasm_memory_size(in->wasm) : 0;
-    *other = 0;
+    struct fastn_wasm_memory_usage u;
+
+    *linear = *other = 0;
+    if (!in->wasm)
+        return;
+    fastn_wasm_instance_memory_usage(in->wasm, &u);
+    *linear = u.memory;
+    *other = u.tables + u.globals + u.engine;
 }
 
 /* The SQLite heap of its database connection: everything SQLite holds
@@ -114,6 +129,20 @@ void host_memory_sqlite_room(struct host_instance *in)
     store_pdb_heap_limit(in->db, room ? room : 1);
 }
 
+void host_memory_charge(struct host_instance *in)
+{
+    uint64_t want;
+    int64_t delta;
+
+    if (!in->wasm)
+        return;
+    want = host_bytes(in, false) - queued_bytes(in) + sqlite_bytes(in);
+    delta = (int64_t)want - (int64_t)in->mem_charged;
+    /* one that does not fit stays as it was: the slice's end checks */
+    if (delta && fastn_wasm_instance_memory_charge(in->wasm, delta) == 0)
+        in->mem_charged = want;
+}
+
 void host_memory_why(const struct host_instance *in, char *why, size_t len)
 {
     struct plugin_memory m;
@@ -121,8 +150,8 @@ void host_memory_why(const struct host_instance *in, char *why, size_t len)
 
     snprintf(why, len,
              "memory: %llu KiB past its budget of %llu KiB (linear memory "
-             "%llu KiB, tables and globals %llu KiB, host buffers %llu KiB, "
-             "database cache %llu KiB)",
+             "%llu KiB, tables, globals and stacks %llu KiB, host buffers "
+             "%llu KiB, database cache %llu KiB)",
              (unsigned long long)(total >> 10),
              (unsigned long long)(m.budget >> 10),
              (unsigned long long)(m.linear >> 10),
@@ -135,10 +164,19 @@ void host_engine_limits(const struct host_plugin *p, uint64_t budget,
                         struct fastn_wasm_limits *lim)
 {
     uint64_t pages = budget / 65536;
+    uint64_t slots =
+        budget / PLUGIN_STACK_SHARE / sizeof(union fastn_wasm_value);
 
     fastn_wasm_limits_default(lim);
     lim->max_memory_pages = p->m.limits.memory_pages < pages
                                 ? p->m.limits.memory_pages
                                 : (uint32_t)pages;
-    lim->max_table_elems = PLUGIN_TABLE_ELEMS_MAX;
+    /* the budget bounds tables (8 bytes an entry), memory.grow and
+     * table.grow too, and the engine's own: its value stack, reserved at
+     * the start, may take a share of it */
+    lim->max_memory_bytes = budget;
+    if (slots < lim->max_stack_slots)
+        lim->max_stack_slots = (uint32_t)slots;
+    if (lim->max_call_depth > lim->max_stack_slots / 16)
+        lim->max_call_depth = lim->max_stack_slots / 16;
 }

@@ -698,6 +698,7 @@ uint64_t host_instance_slice(struct host_instance *in, uint64_t now)
     bool alive = true;
 
     host_slice_begin(in, start);
+    host_memory_charge(in);
     while (alive && !in->slice_over) {
         if (!in->cur && !begin_event(in))
             break;

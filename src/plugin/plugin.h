@@ -45,7 +45,10 @@
  *
  * Memory budget. Everything a plugin holds counts against one budget
  * (limits.memory, the config's plugin-memory-mib): its linear memory,
- * tables and globals (the engine caps them with the budget), the host's
+ * tables, globals and the engine's stacks for it (the engine's own
+ * budget, fastn_wasm_limits.max_memory_bytes, is the plugin's, and the
+ * host charges it with the rest at each slice's start, so memory.grow
+ * and table.grow return -1 past the whole budget), the host's
  * buffers for it (events queued or held, bytes written before a stream
  * opened or waiting in the router's send queue, its tables of streams,
  * calls and timers) and its SQLite heap. What it did itself (a write, a
@@ -176,9 +179,11 @@ struct plugin_host_config {
 #define PLUGIN_MEMORY_DEFAULT (64ull << 20)
 #define PLUGIN_MEMORY_MIN (1ull << 20)
 #define PLUGIN_MEMORY_MAX (1ull << 32)
-/* Elements one table of a plugin may have (a C or Rust plugin's function
- * table has hundreds). */
-#define PLUGIN_TABLE_ELEMS_MAX 65536
+/* The engine's value stack of a plugin (reserved at its start, in its
+ * memory budget) takes at most this part of the budget: 1/8, 8 MiB of
+ * the default (the engine's own default, 2^20 slots); its call depth is
+ * a 16th of its slots (at most the engine's 20 000). */
+#define PLUGIN_STACK_SHARE 8
 /* Calls waiting for one plugin at once; more get FASTN_ERR_BUSY. */
 #define PLUGIN_PENDING_CALLS_MAX 64
 /* Bytes of events queued for one instance past which calls are refused
@@ -278,7 +283,7 @@ const char *plugin_state_name(enum plugin_state s);
 /* What a plugin's instance holds, by part, and its budget (bytes). */
 struct plugin_memory {
     uint64_t linear; /* its linear memory */
-    uint64_t engine; /* tables and globals, as the engine counts them */
+    uint64_t engine; /* tables, globals, the engine's stacks and arrays */
     uint64_t host;   /* the host's buffers for it */
     uint64_t sqlite; /* its database connection's heap */
     uint64_t budget;

@@ -6,8 +6,9 @@
 # budgets. (1 % keeps the loop, a billion units of fuel, going for
 # seconds.)
 # A 96-byte module with two tables of 10 million entries (under
-# (memory 1 1)) is refused at its start, and the daemon's peak memory
-# does not grow.
+# (memory 1 1)) is refused at its start by its memory budget (the
+# engine's, which is the plugin's), and the daemon's peak memory does not
+# grow.
 # A plugin's SQLite is in its memory budget: under plugin-memory-mib = 6,
 # 1 MiB values bound to one statement, and a sort of 700 MB, fail with
 # FASTN_ERR_STORE_MEMORY once the database holds what the budget leaves
@@ -125,6 +126,9 @@ f plugin install "$TMPROOT/tables.wasm" >/dev/null || fail "install tables"
     fail "tables: $(info hostile-tables state)"
 [ "$(info hostile-tables last_error_name)" = FASTN_ERR_WASM_LIMIT ] ||
     fail "tables: $(info hostile-tables last_error_text)"
+# by the memory budget (8 bytes an entry), which the engine is given
+info hostile-tables last_error_text | grep -q "tables 160000000, .* above its memory budget of 67108864 bytes" ||
+    fail "tables not refused by the budget: $(info hostile-tables last_error_text)"
 peak=$(hwm)
 echo "the daemon's peak resident memory: $peak KiB ($peak0 KiB before)"
 # two tables of 10 million entries would be 160 MB more

@@ -1181,8 +1181,10 @@ TEST(timers_due_together_fire_in_one_slice)
 }
 
 /* Imports are charged by their work: bytes of randomness made, WASI's
- * random_get and clock included, SQL text parsed, notifications; a loop
- * over one runs out of fuel. */
+ * random_get and clock included (at the engine's prices, wasm/wasi.c: 20
+ * a call, 1500 a system call, 50 a clock read, 2 a random byte; the host
+ * adds nothing for them), SQL text parsed, notifications; a loop over one
+ * runs out of fuel. */
 TEST(imports_are_charged_by_their_work)
 {
     struct th_node *n = node_with_echo(0);
@@ -1194,9 +1196,8 @@ TEST(imports_are_charged_by_their_work)
         uint64_t least;
     } v[] = {
         {"random", "100 65536", 100ull * 65536 * PLUGIN_FUEL_PER_RANDOM_BYTE},
-        {"wasi_random", "1000 256",
-         1000ull * (PLUGIN_FUEL_SYSCALL + 256 * PLUGIN_FUEL_PER_RANDOM_BYTE)},
-        {"wasi_clock", "1000 0", 1000ull * PLUGIN_FUEL_CHEAP},
+        {"wasi_random", "1000 256", 1000ull * (20 + 1500 + 256 * 2)},
+        {"wasi_clock", "1000 0", 1000ull * (20 + 50)},
         {"sql_exec", "100 0", 100ull * PLUGIN_FUEL_SQL_TEXT},
         {"notify", "100 1000", 100ull * (PLUGIN_FUEL_NOTIFY + 1000)},
         {"log", "50 1000", 50ull * (PLUGIN_FUEL_LOG_LINE + 1000)},
@@ -1253,7 +1254,9 @@ TEST(memory_budget_counts_host_buffers)
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
     CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_MEMORY);
-    CHECK(strstr(info.last_error_text, "(fastn.stream_write)") != NULL);
+    /* the write past it, or the open after writes that filled it */
+    CHECK(strstr(info.last_error_text, "(fastn.stream_write)") != NULL ||
+          strstr(info.last_error_text, "(fastn.stream_open)") != NULL);
     CHECK_EQ(info.memory.budget, 2ull << 20);
     check_echo_serves(n, 3);
     th_cleanup();
@@ -1276,6 +1279,7 @@ TEST(memory_budget_bounds_sqlite)
     struct plugin_info info;
     struct th_reply *r;
     unsigned long long limit = 0;
+    char msg[32];
 
     CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
     th_pump(1000);
@@ -1289,12 +1293,19 @@ TEST(memory_budget_bounds_sqlite)
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", true), 0);
     th_pump(1000);
-    for (uint64_t id = 2; id < 5; id++) {
-        r = th_call(n, "test-probe", "sql", SQL_SORT, (uint64_t)id);
-        snprintf(err, sizeof(err), "%d the database's memory is at its limit",
-                 FASTN_ERR_STORE_MEMORY);
-        CHECK(r && r->status == 0 && !strncmp(r->data, err, strlen(err)));
-        CHECK(r && sscanf(r->data + strlen(err), " of %llu", &limit) == 1);
+    /* refused for memory; on a loaded machine a try may run out of its
+     * time first (fresh pages fault in slowly), never anything else */
+    snprintf(err, sizeof(err), "%d the database's memory is at its limit",
+             FASTN_ERR_STORE_MEMORY);
+    snprintf(msg, sizeof(msg), "%d ", FASTN_ERR_STORE_TIMEOUT);
+    for (uint64_t id = 2; id < 12 && !limit; id++) {
+        r = th_call(n, "test-probe", "sql", SQL_SORT, id);
+        CHECK(r && r->status == 0);
+        if (!r || strncmp(r->data, err, strlen(err)) != 0) {
+            CHECK(r && !strncmp(r->data, msg, strlen(msg)));
+            continue;
+        }
+        CHECK(sscanf(r->data + strlen(err), " of %llu", &limit) == 1);
     }
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
@@ -1305,9 +1316,49 @@ TEST(memory_budget_bounds_sqlite)
     CHECK(info.memory.linear + info.memory.engine + info.memory.host +
               info.memory.sqlite <=
           info.memory.budget);
-    r = th_call(n, "test-probe", "sql", "SELECT 1", 5); /* and goes on */
+    r = th_call(n, "test-probe", "sql", "SELECT 1", 20); /* and goes on */
     CHECK(r && !strcmp(r->data, "0 "));
-    check_echo_serves(n, 6);
+    check_echo_serves(n, 21);
+    th_cleanup();
+}
+
+/* The engine's budget is the plugin's, and the host charges it with what
+ * it holds for the plugin (here its SQLite cache, filled by a previous
+ * call): memory.grow returns -1 where the whole budget would be past,
+ * not where linear memory alone would, so the plugin goes on. */
+TEST(memory_grow_sees_the_whole_budget)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_host_limits lim = {.memory = 4ull << 20};
+    struct plugin_info info;
+    struct th_reply *r;
+    long pages = 0;
+
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "sql",
+                "CREATE TABLE big(x); WITH RECURSIVE r(i) AS (SELECT 1 UNION "
+                "ALL SELECT i + 1 FROM r WHERE i < 20) INSERT INTO big "
+                "SELECT zeroblob(15000) FROM r",
+                1);
+    CHECK(r && !strcmp(r->data, "0 "));
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK(info.memory.sqlite > 256 * 1024); /* its cache holds the rows */
+    r = th_call(n, "test-probe", "grow", "", 2);
+    CHECK(r && sscanf(r->data, "pages=%ld", &pages) == 1);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_ERR(info.last_error, 0);
+    CHECK_EQ(info.memory_pages, (uint32_t)pages);
+    CHECK(info.memory.linear + info.memory.engine + info.memory.host +
+              info.memory.sqlite <=
+          info.memory.budget);
+    /* and it grew up to that: less than a page and the host's own short */
+    CHECK(info.memory.linear + info.memory.engine + info.memory.host +
+              info.memory.sqlite + 65536 + 16384 >
+          info.memory.budget);
+    check_echo_serves(n, 3);
     th_cleanup();
 }
 
@@ -1693,5 +1744,6 @@ int main(void)
     RUN(imports_are_charged_by_their_work);
     RUN(memory_budget_counts_host_buffers);
     RUN(memory_budget_bounds_sqlite);
+    RUN(memory_grow_sees_the_whole_budget);
     return test_done();
 }
