@@ -1012,7 +1012,7 @@ static double wall_ms(void)
 }
 
 /* One import that cannot be cut short (here the host's side of
- * call_reply, made to keep the CPU for 8 ms) holds the loop past
+ * call_reply, made to keep the CPU for 20 ms) holds the loop past
  * slice_ms: the instance ends with FASTN_ERR_PLUGIN_TIMEOUT, naming the
  * import, and restarts. */
 TEST(slice_past_its_bound_ends_with_timeout)
@@ -1025,7 +1025,8 @@ TEST(slice_past_its_bound_ends_with_timeout)
     CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
     th_pump(1000);
     CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
-    n->slow_reply_ms = 8;
+    n->slow_reply_ms = 20; /* well past it: the CPU time is measured from
+                            * a mark up to 5 ms before the slice */
     r = th_call(n, "test-probe", "peer", "", 1);
     n->slow_reply_ms = 0;
     CHECK(r && r->status == 0); /* answered; then it ran out of time */
@@ -1264,7 +1265,8 @@ TEST(memory_budget_counts_host_buffers)
 
 /* The plugin's database is in its memory budget too: before each SQL
  * call the database may hold what the budget leaves after the rest, so
- * a sort that would take the plugin past it fails with
+ * a sort that would take the plugin past it (here past 1 MiB: refused at
+ * its first value, before much work) fails with
  * FASTN_ERR_STORE_MEMORY (an answer: the instance goes on, within its
  * budget), where the default budget has room for it (it may still run
  * out of time: large allocations fault their pages in slowly on a
@@ -1275,7 +1277,7 @@ TEST(memory_budget_counts_host_buffers)
 TEST(memory_budget_bounds_sqlite)
 {
     struct th_node *n = node_with_echo(0);
-    struct plugin_host_limits lim = {.memory = 3ull << 20};
+    struct plugin_host_limits lim = {.memory = 1ull << 20};
     struct plugin_info info;
     struct th_reply *r;
     unsigned long long limit = 0;
@@ -1310,7 +1312,7 @@ TEST(memory_budget_bounds_sqlite)
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
     CHECK_ERR(info.last_error, 0);
-    CHECK_EQ(info.memory.budget, 3ull << 20);
+    CHECK_EQ(info.memory.budget, 1ull << 20);
     /* what it was given is what the rest left */
     CHECK(limit > 0 && info.memory.linear + limit <= info.memory.budget);
     CHECK(info.memory.linear + info.memory.engine + info.memory.host +
