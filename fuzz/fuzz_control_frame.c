@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "identity/identity.h"
 
 /* Aborts if a run of 8 bytes of the secret seed is in s's output. */
 static void check_no_secret(const struct ipc_session *s, const uint8_t *seed)
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         identity_from_seed(&ident, seed);
         ready = 1;
     }
-    host.identity = &ident;
+    host.local_id = ident.id;
     host.home = "/fuzz";
     host.policy.daemon_uid = 1000;
     ipc_session_init(&s, &host, &peer);

@@ -14,6 +14,7 @@
 
 #include "fastn/err.h"
 #include "fuzz_common.h"
+#include "identity/identity.h"
 #include "plugin/plugin.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -98,7 +99,7 @@ static void setup(void)
     cfg.slice_fuel = 100000;
     if (plugin_host_new(&cfg, &ph))
         abort();
-    host.identity = &ident;
+    host.local_id = ident.id;
     host.policy.daemon_uid = 1000;
     host.plugins = ph;
     host.state = state;

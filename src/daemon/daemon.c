@@ -210,7 +210,7 @@ static int start_control(struct daemon *d, char *err, size_t errlen)
     gid_t gid = d->config.has_socket_group ? d->config.socket_group : (gid_t)-1;
     int rc;
 
-    d->host.identity = &d->identity;
+    d->host.local_id = d->identity.id; /* the PeerID, not the keys */
     d->host.home = d->home;
     d->host.started_ms = uv_now(&d->loop);
     if (d->passed_fd >= 0) {

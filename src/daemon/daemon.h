@@ -134,6 +134,13 @@ void daemon_net_cleanup(struct daemon *d);
  * them); each change and each failure is logged, none stops the
  * daemon. */
 void daemon_net_reload(struct daemon *d, const struct daemon_config *fresh);
+/* route.c: the router's policy glue: the peers the daemon knows (the
+ * address book) and the block list, HOME/blocked-peers (after the router
+ * is made; a file that does not parse is an error, err saying which
+ * line). daemon_route_reload() reads the list again (SIGHUP; a bad file
+ * is logged and the list in force kept). */
+int daemon_route_start(struct daemon *d, char *err, size_t errlen);
+void daemon_route_reload(struct daemon *d);
 /* One listen multiaddr per line (the banner's Peer Addrs). */
 void daemon_net_print_addrs(const struct daemon *d, FILE *out);
 

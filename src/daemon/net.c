@@ -240,6 +240,8 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
         rc = router_new(&d->loop, d->swarm, &d->router);
     if (!rc) /* each spliced stream holds a descriptor (fds.c) */
         router_set_max_splices(d->router, d->fds.max_splices);
+    if (!rc)
+        rc = daemon_route_start(d, err, errlen);
     if (rc) {
         if (!err[0])
             snprintf(err, errlen, "cannot start the network: %s",
@@ -398,6 +400,7 @@ void daemon_net_reload(struct daemon *d, const struct daemon_config *fresh)
         return;
     reload_timing(d, fresh);
     reload_listen(d, fresh);
+    daemon_route_reload(d);
 }
 
 void daemon_net_print_addrs(const struct daemon *d, FILE *out)

@@ -6,9 +6,11 @@
  * network and clients are served between slices), a uv_timer for the next
  * timer, call timeout or restart.
  *
- * Streams: every protocol of an enabled plugin is an in-process handler of
- * the router; a stream it takes becomes a struct pstream, known to the
- * host by an id of ours, and its swarm events become host entry points.
+ * Streams: the plugin host is the router's struct router_plugin_ops (the
+ * router serves every protocol of an enabled plugin, and its policy asks
+ * here whom a plugin serves before handing it a stream); a stream the
+ * router hands over becomes a struct pstream, known to the host by an id
+ * of ours, and its swarm events become host entry points.
  * A plugin's stream_open becomes swarm_stream_open. Data a plugin has not
  * taken yet is not acknowledged to the swarm (swarm_stream_consumed) while
  * the host has paused the stream, so yamux's window stops the peer.
@@ -45,9 +47,6 @@ struct daemon_plugins {
      * them), so that the host's calls find one in constant time */
     struct pstream **by_id;
     size_t by_id_size, n_ids;
-    /* the protocols added to the router, to remove them again */
-    char **routed;
-    size_t n_routed;
 };
 
 /* One plugin stream: the swarm's stream and the id the host knows. */
@@ -270,51 +269,51 @@ static void stream_cb(struct swarm_stream *s,
     }
 }
 
-/* A known peer is one this daemon has dialed (its address book holds an
- * address it connected to: the user connected to it, or a plugin opened a
- * stream to it); a peer that only ever dialed us is not. */
-static bool peer_known(struct daemon_plugins *dp, const struct peer_id *pid)
-{
-    struct store_blob b = {pid->bytes, pid->len};
-    struct store_peer_addr *v = NULL;
-    size_t n = 0;
-    bool known = false;
+/* --- the router's plugin ops ---------------------------------------- */
 
-    if (!dp->d->store || store_peer_addrs_get(dp->d->store, &b, &v, &n))
-        return false;
-    for (size_t i = 0; i < n && !known; i++)
-        known = v[i].dialed;
-    store_peer_addrs_free(v, n);
-    return known;
+static enum router_serves serves_of(enum plugin_serves w)
+{
+    switch (w) {
+    case PLUGIN_SERVES_ANYONE:
+        return ROUTER_SERVES_ANYONE;
+    case PLUGIN_SERVES_KNOWN_PEERS:
+        return ROUTER_SERVES_KNOWN;
+    default:
+        return ROUTER_SERVES_NOBODY;
+    }
 }
 
-/* The router hands over a stream for a plugin's protocol. */
-static int on_router_stream(void *arg, struct swarm_stream *s)
+/* A narrowing as the router counts it (-1: none). */
+static int narrowing_of(int w)
+{
+    return w < 0 ? -1 : (int)serves_of((enum plugin_serves)w);
+}
+
+/* Whom the plugin serving protocol serves: the policy decides from it. */
+static int on_router_lookup(void *arg, const char *protocol,
+                            struct router_plugin_facts *out)
 {
     struct daemon_plugins *dp = arg;
-    enum plugin_serves serves = PLUGIN_SERVES_KNOWN_PEERS;
+    struct plugin_serving sv;
+
+    if (!dp->host || plugin_host_serving(dp->host, protocol, &sv) != 0)
+        return FASTN_ERR_NOT_FOUND;
+    out->name = sv.name;
+    out->manifest = serves_of(sv.manifest);
+    out->narrowed = narrowing_of(sv.narrowed);
+    out->protocol_narrowed = narrowing_of(sv.protocol_narrowed);
+    return 0;
+}
+
+/* The router hands over a stream its policy gave to a plugin. */
+static int on_router_take(void *arg, struct swarm_stream *s)
+{
+    struct daemon_plugins *dp = arg;
     char peer[PEER_ID_STR_MAX];
     struct pstream *ps;
     int err;
 
     peer_id_format(swarm_stream_peer(s), peer);
-    if (plugin_host_serves(dp->host, swarm_stream_protocol(s), NULL, &serves) ==
-            0 &&
-        serves == PLUGIN_SERVES_NOBODY) {
-        LOG_RATELIMITED(LOG_INFO, "plugin",
-                        "stream from %s for %s refused: served to nobody "
-                        "(fastn plugin restrict)",
-                        peer, swarm_stream_protocol(s));
-        return FASTN_ERR_PERM;
-    }
-    if (serves == PLUGIN_SERVES_KNOWN_PEERS &&
-        !peer_known(dp, swarm_stream_peer(s))) {
-        LOG_RATELIMITED(LOG_INFO, "plugin",
-                        "stream from %s for %s refused: not a known peer "
-                        "(connect to it first)",
-                        peer, swarm_stream_protocol(s));
-        return FASTN_ERR_PERM;
-    }
     if (!(ps = pstream_new(dp, s)))
         return FASTN_ERR_NOMEM;
     pstream_set_id(ps);
@@ -332,8 +331,16 @@ static int on_router_stream(void *arg, struct swarm_stream *s)
     return 0;
 }
 
-static const struct router_handler_ops router_ops = {
-    .on_stream = on_router_stream,
+static size_t on_router_protocols(void *arg, const char **names, size_t max)
+{
+    struct daemon_plugins *dp = arg;
+    return dp->host ? plugin_host_protocols(dp->host, names, max) : 0;
+}
+
+static const struct router_plugin_ops router_ops = {
+    .lookup = on_router_lookup,
+    .take = on_router_take,
+    .protocols = on_router_protocols,
 };
 
 /* --- ops ---------------------------------------------------------------- */
@@ -419,42 +426,13 @@ static void op_wake(void *arg)
     }
 }
 
-static void unroute_all(struct daemon_plugins *dp)
-{
-    for (size_t i = 0; i < dp->n_routed; i++) {
-        if (dp->d->router)
-            router_remove(dp->d->router, dp->routed[i], &router_ops, dp);
-        free(dp->routed[i]);
-    }
-    free(dp->routed);
-    dp->routed = NULL;
-    dp->n_routed = 0;
-}
-
 /* The router serves exactly the protocols of the enabled plugins. */
 static void op_protocols_changed(void *arg)
 {
     struct daemon_plugins *dp = arg;
-    const char *protos[256];
-    size_t n;
 
-    unroute_all(dp);
-    if (!dp->d->router || !dp->host)
-        return;
-    n = plugin_host_protocols(dp->host, protos, 256);
-    if (n > 256)
-        n = 256;
-    dp->routed = calloc(n ? n : 1, sizeof(char *));
-    for (size_t i = 0; dp->routed && i < n; i++) {
-        int err = router_add(dp->d->router, protos[i], &router_ops, dp);
-        if (err) {
-            log_msg(LOG_WARN, "plugin", "cannot serve %s: %s", protos[i],
-                    fastn_strerror(err));
-            continue;
-        }
-        if ((dp->routed[dp->n_routed] = strdup(protos[i])))
-            dp->n_routed++;
-    }
+    if (dp->d->router && dp->host)
+        router_plugins_changed(dp->d->router);
 }
 
 static const struct plugin_host_ops ops = {
@@ -521,6 +499,8 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
     dp->handles = true;
     d->host.plugins = dp->host;
     d->host.state = d->store;
+    if (d->router)
+        router_set_plugins(d->router, &router_ops, dp);
     plugin_host_load_all(dp->host);
     schedule(dp);
     return 0;
@@ -542,7 +522,8 @@ void daemon_plugins_stop(struct daemon *d)
     d->plugins = NULL;
     d->host.plugins = NULL;
     d->host.state = NULL;
-    unroute_all(dp);
+    if (d->router)
+        router_set_plugins(d->router, NULL, NULL);
     /* on_stop of every plugin; calls still waiting are answered, streams
      * reset (through the ops, while the swarm still runs) */
     plugin_host_free(dp->host);

@@ -27,7 +27,7 @@ typedef int (*ipc_handler_fn)(struct ipc_call *call,
 static int handle_identify(struct ipc_call *call, const P2pd__Pb__Request *req)
 {
     P2pd__Pb__IdentifyResponse *id;
-    const struct identity *ident = call->host->identity;
+    const struct peer_id *self = &call->host->local_id;
     struct multiaddr *addrs = NULL;
     size_t n = 0;
 
@@ -36,9 +36,8 @@ static int handle_identify(struct ipc_call *call, const P2pd__Pb__Request *req)
     if (!id)
         return FASTN_ERR_NOMEM;
     p2pd__pb__identify_response__init(id);
-    /* Only the PeerID leaves: never the identity's secret half. */
-    id->id.data = (uint8_t *)ident->id.bytes;
-    id->id.len = ident->id.len;
+    id->id.data = (uint8_t *)self->bytes;
+    id->id.len = self->len;
     if (call->host->swarm) {
         addrs = ipc_reply_alloc(&call->reply, 32 * sizeof(*addrs));
         id->addrs = ipc_reply_alloc(&call->reply, 32 * sizeof(*id->addrs));

@@ -32,8 +32,8 @@ static int handle_status(struct ipc_call *call, const Fastn__Request *req,
     st->uptime_ms =
         call->now_ms > host->started_ms ? call->now_ms - host->started_ms : 0;
     st->pid = (uint32_t)getpid();
-    st->peer_id.data = (uint8_t *)host->identity->id.bytes;
-    st->peer_id.len = host->identity->id.len;
+    st->peer_id.data = (uint8_t *)host->local_id.bytes;
+    st->peer_id.len = host->local_id.len;
     st->home = (char *)host->home;
     st->has_peers = st->has_connections = st->has_streams = true;
     st->has_handlers = st->has_plugins = true;

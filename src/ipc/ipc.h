@@ -11,8 +11,9 @@
  * each, in order. Bad input (a malformed, truncated or oversized frame)
  * queues an error Response and closes the session; nothing a client sends
  * can affect another session. Every Response carries its type; none
- * carries secret key bytes (handlers see the identity only to read its
- * PeerID).
+ * carries secret key bytes: the control server is handed the identity's
+ * PeerID, never the identity (src/ipc does not include its header;
+ * tests/integration/layers.sh checks that).
  *
  * New request types are one handler function each, listed in the tables
  * of dispatch.c (p2pd types) and ext.c (fastn extension types) with the
@@ -33,10 +34,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "identity/identity.h"
 #include "ipc/fastn.pb-c.h"
 #include "ipc/p2pd.pb-c.h"
 #include "util/buf.h"
+#include "util/peer_id.h"
 
 /* The fastn extension version this daemon speaks (fastn.proto). */
 #define IPC_EXT_VERSION 1
@@ -126,11 +127,12 @@ struct plugin_host;
 struct store;
 struct ipc_plugin_call;
 
-/* What the daemon hands to the control server: the identity this socket
- * serves and the state requests report. Owned by the daemon; sessions
- * borrow it. Later subsystems (plugin host) join here. */
+/* What the daemon hands to the control server: the PeerID of the
+ * identity this socket serves (its keys stay with the daemon and the
+ * swarm) and the state requests report. Owned by the daemon; sessions
+ * borrow it. */
 struct ipc_host {
-    const struct identity *identity;
+    struct peer_id local_id;
     const char *home;    /* may be NULL */
     uint64_t started_ms; /* same clock as the now_ms passed to sessions */
     struct ipc_policy policy;

@@ -193,7 +193,7 @@ int ipc_ext_forward(struct ipc_call *call, const Fastn__Request *req,
     if ((err = req_addr(call, &fr->listen, "listen address", &listen)) ||
         (err = ipc_req_peer(call, &fr->peer, &peer)))
         return err;
-    if (peer_id_equal(&peer, &call->host->identity->id)) {
+    if (peer_id_equal(&peer, &call->host->local_id)) {
         ipc_reply_set_msg(&call->reply, "a forward to this daemon itself");
         return FASTN_ERR_NET_DIAL_SELF;
     }

@@ -7,15 +7,18 @@
  * its stream ended (a reset looks like EOF on a Unix socket).
  *
  * Handlers and privileges: the daemon connects to a handler's address
- * for every remote peer, with its own rights. So a non-admin client may
- * register only a Unix socket of its own uid (checked here with lstat,
- * and again through SO_PEERCRED each time the router connects, which a
- * path swapped after registering cannot pass), may not share a protocol
- * the daemon serves itself (a plugin, an expose) or another uid's
- * handler, and may remove only its own handlers. Every handler is
- * tagged with its registering process (watch.c): when that process
- * exits its handlers go, while the control connection that registered
- * them may close long before (as go-libp2p-daemon clients do).
+ * for every remote peer, with its own rights. The rules are the router's
+ * policy (router/policy.h: a non-admin client may register only a Unix
+ * socket, may not share a protocol the daemon serves itself, a plugin or
+ * an expose, or another uid's handler, and may remove only its own
+ * handlers); this file asks it (router_client_may_add/remove), says the
+ * refusal to the client, and checks the path the client gave: a socket
+ * of its own uid, not reached through another user's symlink (lstat;
+ * the router checks the listener again through SO_PEERCRED each time it
+ * connects, which a path swapped after registering cannot pass). Every handler
+ * is tagged with its registering process (watch.c): when that process exits its
+ * handlers go, while the control connection that registered them may close long
+ * before (as go-libp2p-daemon clients do).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,7 +27,6 @@
 
 #include "fastn/err.h"
 #include "ipc/ipc_int.h"
-#include "net/swarm.h"
 #include "router/router.h"
 
 #define DEFAULT_TIMEOUT_MS 60000
@@ -32,11 +34,10 @@
 /* --- STREAM_OPEN
  * -------------------------------------------------------------- */
 
+/* The router opens the stream; this asks it and answers the client. */
 struct open_ctx {
     struct ipc_call *dc;
-    struct swarm_stream *s;
-    struct router *router;
-    uid_t uid; /* who asked: STREAM_RESULT tells only this uid */
+    struct router_open *o;
 };
 
 static void open_handoff(void *arg, int fd, const uint8_t *rest, size_t n)
@@ -49,74 +50,63 @@ static void open_handoff(void *arg, int fd, const uint8_t *rest, size_t n)
         router_splice_attach(sp, fd, rest, n);
 }
 
+static void *copy_out(struct ipc_reply *r, const void *p, size_t n)
+{
+    void *q = ipc_reply_alloc(r, n ? n : 1);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
 /* The StreamInfo answer, with the fastn part naming the stream. */
-static int open_reply(struct ipc_call *dc, struct swarm_stream *s,
-                      uint64_t result_id)
+static int open_reply(struct ipc_call *dc, const struct router_stream_info *in)
 {
     struct ipc_reply *r = &dc->reply;
-    const struct peer_id *peer = swarm_stream_peer(s);
-    const struct multiaddr *addr = swarm_stream_remote_addr(s);
-    const char *proto = swarm_stream_protocol(s);
     P2pd__Pb__StreamInfo *si = ipc_reply_alloc(r, sizeof(*si));
     Fastn__StreamResult *res = ipc_reply_alloc(r, sizeof(*res));
-    uint8_t *pb = ipc_reply_alloc(r, peer->len);
-    uint8_t *ab = ipc_reply_alloc(r, addr->len + 1);
-    char *pr = ipc_reply_alloc(r, strlen(proto) + 1);
+    uint8_t *pb = copy_out(r, in->peer->bytes, in->peer->len);
+    uint8_t *ab = copy_out(r, in->addr->bytes, in->addr->len);
+    char *pr = copy_out(r, in->protocol, strlen(in->protocol) + 1);
 
     if (!si || !res || !pb || !ab || !pr)
         return FASTN_ERR_NOMEM;
     p2pd__pb__stream_info__init(si);
-    memcpy(pb, peer->bytes, peer->len);
-    memcpy(ab, addr->bytes, addr->len);
-    memcpy(pr, proto, strlen(proto) + 1);
-    si->peer = (ProtobufCBinaryData){peer->len, pb};
-    si->addr = (ProtobufCBinaryData){addr->len, ab};
+    si->peer = (ProtobufCBinaryData){in->peer->len, pb};
+    si->addr = (ProtobufCBinaryData){in->addr->len, ab};
     si->proto = pr;
     r->resp.streaminfo = si;
     fastn__stream_result__init(res);
-    res->stream_id = result_id;
+    res->stream_id = in->result_id;
     ipc_reply_ext(r)->stream = res;
     return 0;
 }
 
-static void open_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
-                    void *arg)
+static void open_done(void *arg, int err, struct router_splice *sp,
+                      const struct router_stream_info *info)
 {
     struct open_ctx *ctx = arg;
     struct ipc_call *dc = ctx->dc;
-    struct router_splice *sp;
-    uint64_t id = 0;
-    int err;
+    char pid[PEER_ID_STR_MAX];
 
-    if (ev->type == SWARM_STREAM_OPEN) {
-        /* from here the splice owns the stream and keeps its data until
-         * the socket is handed over */
-        sp = router_splice_new(ctx->router, s, ctx->uid, &id);
-        err = sp ? open_reply(dc, s, id) : FASTN_ERR_NOMEM;
-        if (err) {
+    free(ctx);
+    if (!err) {
+        err = open_reply(dc, info);
+        if (err)
             router_splice_abort(sp);
-        } else {
+        else
             ipc_session_handoff(dc->session, open_handoff, sp);
-        }
-        free(ctx);
-        ipc_call_finish(dc, err);
-        return;
-    }
-    if (ev->type == SWARM_STREAM_CLOSED) {
-        char pid[PEER_ID_STR_MAX];
+    } else if (err != FASTN_ERR_NOMEM) {
         ipc_reply_set_msg(&dc->reply, "cannot open a stream to %s: %s",
-                          peer_id_format(swarm_stream_peer(s), pid),
-                          fastn_strerror(ev->err));
-        free(ctx);
-        ipc_call_finish(dc, ev->err ? ev->err : FASTN_ERR_NET_STREAM_RESET);
+                          peer_id_format(info->peer, pid), fastn_strerror(err));
     }
+    ipc_call_finish(dc, err);
 }
 
 static void open_cancel(struct ipc_call *dc)
 {
     struct open_ctx *ctx = dc->data;
 
-    swarm_stream_reset(ctx->s);
+    router_open_cancel(ctx->o);
     free(ctx);
 }
 
@@ -128,9 +118,9 @@ int ipc_handle_stream_open(struct ipc_call *call, const P2pd__Pb__Request *req)
     uint32_t ms = DEFAULT_TIMEOUT_MS;
     int err;
 
-    if (!call->host->swarm || !call->host->router)
+    if (!call->host->router)
         return ipc_no_network(call);
-    if (!so || so->n_proto == 0 || so->n_proto > SWARM_MAX_PROPOSALS) {
+    if (!so || so->n_proto == 0 || so->n_proto > ROUTER_OPEN_MAX_PROTOCOLS) {
         ipc_reply_set_msg(&call->reply, "STREAM_OPEN wants a peer and 1 to "
                                         "16 protocols");
         return FASTN_ERR_MALFORMED;
@@ -140,27 +130,22 @@ int ipc_handle_stream_open(struct ipc_call *call, const P2pd__Pb__Request *req)
         return err;
     if (so->has_timeout && so->timeout > 0)
         ms = so->timeout > 3600 ? 3600000u : (uint32_t)so->timeout * 1000;
-    if (router_splices_full(call->host->router)) {
-        ipc_reply_set_msg(&call->reply,
-                          "fastnd has as many streams spliced to local "
-                          "sockets as its file descriptor limit allows; "
-                          "try again later");
-        return FASTN_ERR_BUSY;
-    }
     ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return FASTN_ERR_NOMEM;
-    ctx->router = call->host->router;
-    ctx->uid = call->session->peer.uid;
-    ctx->s = swarm_stream_open(call->host->swarm, &peer,
-                               (const char *const *)so->proto, so->n_proto, ms,
-                               open_cb, ctx, &err);
-    if (ctx->s &&
-        !(ctx->dc = ipc_call_defer(call, true, open_cancel, ctx, &err)))
-        swarm_stream_reset(ctx->s);
+    err = router_open(call->host->router, &peer, (const char *const *)so->proto,
+                      so->n_proto, ms, call->session->peer.uid, open_done, ctx,
+                      &ctx->o);
+    if (!err && !(ctx->dc = ipc_call_defer(call, true, open_cancel, ctx, &err)))
+        router_open_cancel(ctx->o);
     if (err) {
         free(ctx);
-        if (err == FASTN_ERR_NET_NO_ADDR)
+        if (err == FASTN_ERR_BUSY)
+            ipc_reply_set_msg(&call->reply,
+                              "fastnd has as many streams spliced to local "
+                              "sockets as its file descriptor limit allows; "
+                              "try again later");
+        else if (err == FASTN_ERR_NET_NO_ADDR)
             ipc_reply_set_msg(&call->reply, "%s", fastn_strerror(err));
         return err;
     }
@@ -242,19 +227,31 @@ static int check_path_links(struct ipc_call *call, const char *path, uid_t uid)
     return 0;
 }
 
+/* The client, as the router's registration rules see it. */
+static struct router_client client_of(const struct ipc_call *call)
+{
+    struct router_client who = {.uid = call->session->peer.uid,
+                                .admin = call->session->admit == IPC_ADMIN};
+    return who;
+}
+
 /* A non-admin's handler address: a Unix socket of its own uid (the
  * router checks the listener again at each connection). */
 static int check_own_socket(struct ipc_call *call, const struct multiaddr *ma)
 {
     char path[MULTIADDR_UNIX_MAX + 1];
-    uid_t uid = call->session->peer.uid;
+    struct router_client who = client_of(call);
+    uid_t uid = who.uid;
     struct stat st;
 
-    if (multiaddr_to_unix(ma, path, sizeof(path)) != 0)
+    if (router_client_may_add(call->host->router, NULL, ma, &who) ==
+        ROUTER_RULE_TCP)
         return ipc_refuse_admin(call, "a handler at a TCP address (the "
                                       "daemon would connect there for "
                                       "every peer: use a Unix socket of "
                                       "your own)");
+    if (multiaddr_to_unix(ma, path, sizeof(path)) != 0)
+        return 0; /* an admin's TCP handler */
     if (path[0] != '/' || lstat(path, &st) != 0) {
         ipc_reply_set_msg(
             &call->reply,
@@ -275,7 +272,7 @@ int ipc_may_stream_handler(struct ipc_call *call, const P2pd__Pb__Request *req)
 {
     const P2pd__Pb__StreamHandlerRequest *sh = req->streamhandler;
     struct router *r = call->host->router;
-    uid_t uid = call->session->peer.uid;
+    struct router_client who = client_of(call);
     struct multiaddr addr;
     int err;
 
@@ -287,13 +284,13 @@ int ipc_may_stream_handler(struct ipc_call *call, const P2pd__Pb__Request *req)
     for (size_t i = 0; i < sh->n_proto; i++) {
         if (!sh->proto[i])
             continue;
-        switch (router_served_by(r, sh->proto[i], uid)) {
-        case ROUTER_SERVED_DAEMON:
+        switch (router_client_may_add(r, sh->proto[i], &addr, &who)) {
+        case ROUTER_RULE_DAEMON_SERVES:
             return ipc_refuse_admin(call,
                                     "sharing %.80s, which the daemon "
                                     "serves itself (a plugin or an expose)",
                                     sh->proto[i]);
-        case ROUTER_SERVED_OTHER:
+        case ROUTER_RULE_OTHER_UID:
             return ipc_refuse_admin(call,
                                     "sharing %.80s with another user's "
                                     "handler",
@@ -336,8 +333,7 @@ int ipc_handle_stream_handler(struct ipc_call *call,
 {
     const P2pd__Pb__StreamHandlerRequest *sh = req->streamhandler;
     struct router *r = call->host->router;
-    struct router_client who = {.uid = call->session->peer.uid,
-                                .admin = call->session->admit == IPC_ADMIN};
+    struct router_client who = client_of(call);
     struct multiaddr addr;
     size_t i;
     int err = 0;
@@ -381,6 +377,7 @@ int ipc_may_remove_stream_handler(struct ipc_call *call,
 {
     const P2pd__Pb__RemoveStreamHandlerRequest *rh = req->removestreamhandler;
     struct router *r = call->host->router;
+    struct router_client who = client_of(call);
     struct multiaddr addr;
     uid_t uid;
 
@@ -389,8 +386,7 @@ int ipc_may_remove_stream_handler(struct ipc_call *call,
         return 0;
     for (size_t i = 0; i < rh->n_proto; i++)
         if (rh->proto[i] &&
-            router_client_uid(r, rh->proto[i], &addr, &uid) == 0 &&
-            uid != call->session->peer.uid)
+            router_client_may_remove(r, rh->proto[i], &addr, &who, &uid) != 0)
             return ipc_refuse_admin(call,
                                     "removing the handler of uid %u for "
                                     "%.80s",

@@ -51,8 +51,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "identity/identity.h"
 #include "util/multiaddr.h"
+#include "util/peer_id.h"
+
+/* identity/identity.h: the swarm borrows the identity (its Noise key);
+ * code that only uses the swarm never sees the secret key's layout. */
+struct identity;
 
 struct uv_loop_s;
 struct swarm;
@@ -186,8 +190,10 @@ void swarm_protocols_changed(struct swarm *sw);
 
 /* Who gets incoming streams for protocols other than the built-in ones. */
 struct swarm_stream_listener {
-    /* Whether protocol (NUL-terminated) has a handler. */
-    bool (*supports)(void *arg, const char *protocol);
+    /* Whether multistream-select should agree to protocol
+     * (NUL-terminated) on a stream peer opened: false answers "na". */
+    bool (*supports)(void *arg, const struct peer_id *peer,
+                     const char *protocol);
     /* A stream whose protocol was agreed: take it (swarm_stream_set_cb())
      * or reset it. */
     void (*on_stream)(void *arg, struct swarm_stream *s);

@@ -379,18 +379,22 @@ void swarm_stream_consumed(struct swarm_stream *s, size_t n)
 /* --- negotiation
  * -------------------------------------------------------------- */
 
+/* mss's question for an inbound stream (arg): the built-in protocols,
+ * then the stream listener, which sees who asks. */
 static bool listener_supports(void *arg, const char *proto, size_t len)
 {
-    struct swarm *sw = arg;
+    struct swarm_stream *st = arg;
+    struct swarm *sw = st->sw;
 
     (void)len;
     return swarm__builtin_supports(proto) ||
-           (sw->sl && sw->sl->supports(sw->sl_arg, proto));
+           (sw->sl && sw->sl->supports(sw->sl_arg, &st->peer, proto));
 }
 
 static size_t listener_list(void *arg, const char **names, size_t max)
 {
-    return swarm__protocols(arg, names, max);
+    struct swarm_stream *st = arg;
+    return swarm__protocols(st->sw, names, max);
 }
 
 /* Writes multistream-select output straight into yamux (it always fits
@@ -552,7 +556,7 @@ void swarm__stream_incoming(struct swarm_conn *sc, uint32_t id)
     st->state = SS_NEGOTIATING;
     link_conn(st, sc);
     yamux_stream_accept(mux, id, st);
-    mss_init_listener(st->mss, listener_supports, listener_list, sc->sw);
+    mss_init_listener(st->mss, listener_supports, listener_list, st);
     buf_init(&out, 2 * MSS_MAX_MSG);
     if (mss_start(st->mss, &out) || write_mss(st, &out))
         swarm__stream_finish(st, FASTN_ERR_NOMEM);

@@ -1220,6 +1220,23 @@ int plugin_host_serves(struct plugin_host *h, const char *protocol,
     return FASTN_ERR_NOT_FOUND;
 }
 
+int plugin_host_serving(struct plugin_host *h, const char *protocol,
+                        struct plugin_serving *out)
+{
+    for (struct host_plugin *p = h->plugins; p; p = p->next) {
+        const struct host_proto_serves *ps;
+        if (!serving(p) || !plugin_manifest_has_protocol(&p->m, protocol))
+            continue;
+        ps = proto_find(p, protocol);
+        out->name = p->name;
+        out->manifest = p->m.serves;
+        out->narrowed = p->narrowed ? (int)p->user_serves : -1;
+        out->protocol_narrowed = ps ? (int)ps->serves : -1;
+        return 0;
+    }
+    return FASTN_ERR_NOT_FOUND;
+}
+
 size_t plugin_host_protocols(struct plugin_host *h, const char **protos,
                              size_t max)
 {

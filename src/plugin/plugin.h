@@ -343,6 +343,17 @@ unsigned plugin_host_count(const struct plugin_host *h);
  * FASTN_ERR_NOT_FOUND. */
 int plugin_host_serves(struct plugin_host *h, const char *protocol,
                        const char **name_out, enum plugin_serves *serves);
+/* The enabled plugin serving protocol and the user's narrowing of it,
+ * for the router's policy (router/policy.h), which decides from these
+ * whom it serves. Errors: FASTN_ERR_NOT_FOUND. */
+struct plugin_serving {
+    const char *name;            /* borrowed, as plugin_host_protocols' */
+    enum plugin_serves manifest; /* what its manifest asks */
+    int narrowed;          /* plugin_host_restrict's serves, or -1: none */
+    int protocol_narrowed; /* plugin_host_restrict_protocol's, or -1 */
+};
+int plugin_host_serving(struct plugin_host *h, const char *protocol,
+                        struct plugin_serving *out);
 /* Fills protos (at most max) with every protocol enabled plugins serve;
  * returns how many there are (may be more than max). Borrowed strings,
  * valid until the next install/remove/enable/disable. */

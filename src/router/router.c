@@ -1,6 +1,10 @@
 /*
- * The protocol table (see router.h): protocol id -> handlers, round robin
- * among them, and the swarm's stream listener that consults it. Also the
+ * The protocol table (see router.h): protocol id -> handlers (services,
+ * client handlers, the plugin serving it), and the swarm's stream
+ * listener, which gathers the facts about each stream (the table, the
+ * block list, the plugin's and the peer's facts through their ops),
+ * asks the policy (policy.c) and acts on its verdict: the allowed
+ * handlers in turn (round robin), the quarantine, or a refusal. Also the
  * ring of spliced streams' results.
  *
  * The table is a small array of entries searched linearly: a daemon
@@ -125,7 +129,7 @@ static void drop_unprivileged(struct router *r, struct entry *e)
 
     for (size_t i = e->n; i-- > 0;) {
         struct handler *h = &e->h[i];
-        if (h->kind != H_CLIENT || h->who.admin)
+        if (h->kind != H_CLIENT || router_policy_client_shares(&h->who))
             continue;
         multiaddr_format(&h->addr, text, sizeof(text));
         log_msg(LOG_WARN, "router",
@@ -178,6 +182,104 @@ int router_remove(struct router *r, const char *protocol,
     }
     return FASTN_ERR_NOT_FOUND;
 }
+
+/* --- plugins --------------------------------------------------------- */
+
+/* Drops every plugin handler (their protocols' entries when left empty). */
+static void unroute_plugins(struct router *r)
+{
+    for (size_t i = r->n; i-- > 0;) {
+        struct entry *e = r->entries[i];
+        for (size_t j = e->n; j-- > 0;)
+            if (e->h[j].kind == H_PLUGIN)
+                remove_at(e, j);
+        drop_entry_if_empty(r, e);
+    }
+}
+
+/* Serves protocol for the plugins: a plugin handler in its entry, the
+ * non-admin client handlers there dropped. */
+static int route_plugin(struct router *r, const char *protocol)
+{
+    struct handler h = {.kind = H_PLUGIN};
+    struct entry *e;
+    int err = check_protocol(protocol);
+
+    if (err)
+        return err;
+    if (!(e = find_or_add(r, protocol, &err)))
+        return err;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->h[i].kind == H_PLUGIN)
+            return 0; /* listed twice */
+    if ((err = entry_append(e, &h))) {
+        drop_entry_if_empty(r, e);
+        return err;
+    }
+    drop_unprivileged(r, e);
+    if (e->n == 1)
+        protocols_changed(r);
+    return 0;
+}
+
+int router_plugins_changed(struct router *r)
+{
+    const char *small[256], **names = small;
+    size_t n;
+    int err = 0;
+
+    unroute_plugins(r);
+    if (!r->plugins || r->closing)
+        return 0;
+    n = r->plugins->protocols(r->plugins_arg, small, 256);
+    if (n > 256) {
+        size_t want = n;
+        if (!(names = calloc(want, sizeof(*names))))
+            return FASTN_ERR_NOMEM;
+        n = r->plugins->protocols(r->plugins_arg, names, want);
+        n = n < want ? n : want;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = route_plugin(r, names[i]);
+        if (rc) {
+            log_msg(LOG_WARN, "router", "cannot serve %s for its plugin: %s",
+                    names[i], fastn_strerror(rc));
+            err = err ? err : rc;
+        }
+    }
+    if (names != small)
+        free(names);
+    return err;
+}
+
+int router_set_plugins(struct router *r, const struct router_plugin_ops *ops,
+                       void *arg)
+{
+    r->plugins = ops;
+    r->plugins_arg = arg;
+    return router_plugins_changed(r);
+}
+
+void router_set_peers(struct router *r, const struct router_peer_ops *ops,
+                      void *arg)
+{
+    r->peers = ops;
+    r->peers_arg = arg;
+}
+
+void router_set_quarantine(struct router *r,
+                           const struct router_quarantine_ops *ops, void *arg)
+{
+    r->quarantine = ops;
+    r->quarantine_arg = arg;
+}
+
+void router_set_unknown_policy(struct router *r, enum router_unknown u)
+{
+    r->unknown = u;
+}
+
+/* --- client handlers ------------------------------------------------- */
 
 static int check_client_addr(const struct multiaddr *addr)
 {
@@ -239,6 +341,37 @@ int router_remove_client(struct router *r, const char *protocol,
     return FASTN_ERR_NOT_FOUND;
 }
 
+static bool is_unix(const struct multiaddr *addr)
+{
+    char path[MULTIADDR_UNIX_MAX + 1];
+    return multiaddr_to_unix(addr, path, sizeof(path)) == 0;
+}
+
+enum router_rule router_client_may_add(const struct router *r,
+                                       const char *protocol,
+                                       const struct multiaddr *addr,
+                                       const struct router_client *who)
+{
+    enum router_served served =
+        protocol ? router_served_by(r, protocol, who->uid) : ROUTER_SERVED_NONE;
+    return router_policy_may_add_client(who, is_unix(addr), served);
+}
+
+enum router_rule router_client_may_remove(const struct router *r,
+                                          const char *protocol,
+                                          const struct multiaddr *addr,
+                                          const struct router_client *who,
+                                          uid_t *owner)
+{
+    uid_t uid;
+
+    if (router_client_uid(r, protocol, addr, &uid) != 0)
+        return ROUTER_RULE_OK;
+    if (owner)
+        *owner = uid;
+    return router_policy_may_remove_client(who, uid);
+}
+
 bool router_has(const struct router *r, const char *protocol)
 {
     return find(r, protocol) != NULL;
@@ -251,7 +384,7 @@ enum router_served router_served_by(const struct router *r,
     enum router_served v = ROUTER_SERVED_NONE;
 
     for (size_t i = 0; e && i < e->n; i++) {
-        if (e->h[i].kind == H_INPROC)
+        if (e->h[i].kind != H_CLIENT)
             return ROUTER_SERVED_DAEMON;
         if (e->h[i].who.uid != uid)
             v = ROUTER_SERVED_OTHER;
@@ -351,14 +484,74 @@ void router_get_stats(const struct router *r, struct router_stats *st)
     st->refused = r->refused;
     st->routed = r->routed;
     st->dropped = r->dropped;
+    st->blocked_now = (uint32_t)r->block.n;
+    st->blocked = r->blocked;
+    st->denied = r->denied;
+    st->quarantined = r->quarantined;
 }
 
 /* --- routing
  * ------------------------------------------------------------------ */
 
-/* Offers s to the protocol's handlers in turn, starting with the next in
- * the rotation; returns true when one took it. */
-static bool dispatch(struct router *r, struct swarm_stream *s)
+static unsigned kind_bit(enum handler_kind k)
+{
+    return k == H_CLIENT   ? ROUTER_TO_CLIENT
+           : k == H_PLUGIN ? ROUTER_TO_PLUGIN
+                           : ROUTER_TO_SERVICE;
+}
+
+/* The facts the policy needs about a stream from peer for protocol;
+ * whether peer is known is asked only when the decision reads it, and
+ * only when want_known (not at negotiation, where it never matters). */
+static void gather(struct router *r, const struct peer_id *peer,
+                   const char *protocol, bool want_known,
+                   struct router_policy_in *in)
+{
+    const struct entry *e = find(r, protocol);
+
+    memset(in, 0, sizeof(*in));
+    in->peer = peer;
+    in->protocol = protocol;
+    in->blocked = router_is_blocked(r, peer);
+    in->unknown = r->unknown;
+    in->quarantine = r->quarantine != NULL;
+    for (size_t i = 0; e && i < e->n; i++)
+        in->handlers |= kind_bit(e->h[i].kind);
+    if ((in->handlers & ROUTER_TO_PLUGIN) &&
+        (!r->plugins ||
+         r->plugins->lookup(r->plugins_arg, protocol, &in->plugin) != 0))
+        in->handlers &= ~ROUTER_TO_PLUGIN; /* not a plugin's any more */
+    if (want_known && router_policy_needs_known(in))
+        in->known = r->peers && r->peers->is_known(r->peers_arg, peer);
+}
+
+void router_decide(struct router *r, const struct peer_id *peer,
+                   const char *protocol, struct router_verdict *out)
+{
+    struct router_policy_in in;
+
+    gather(r, peer, protocol, true, &in);
+    router_policy_decide(&in, out);
+}
+
+static int take(struct router *r, struct swarm_stream *s,
+                const struct handler *h)
+{
+    switch (h->kind) {
+    case H_INPROC:
+        return h->ops->on_stream(h->arg, s);
+    case H_CLIENT:
+        return splice_to_handler(r, s, h);
+    case H_PLUGIN:
+        return r->plugins ? r->plugins->take(r->plugins_arg, s)
+                          : FASTN_ERR_NOT_FOUND;
+    }
+    return FASTN_ERR_INVAL;
+}
+
+/* Offers s to the protocol's handlers of the kinds in `to`, in turn,
+ * starting with the next in the rotation; true when one took it. */
+static bool deliver(struct router *r, struct swarm_stream *s, unsigned to)
 {
     struct entry *e = find(r, swarm_stream_protocol(s));
     size_t tries = e ? e->n : 0;
@@ -366,31 +559,83 @@ static bool dispatch(struct router *r, struct swarm_stream *s)
     for (size_t t = 0; t < tries && e->n; t++) {
         struct handler h = e->h[e->next % e->n];
         e->next = (e->next + 1) % e->n;
-        if (h.kind == H_INPROC && h.ops->on_stream(h.arg, s) == 0)
+        if (!(kind_bit(h.kind) & to))
+            continue;
+        if (take(r, s, &h) == 0)
             return true;
-        if (h.kind == H_CLIENT && splice_to_handler(r, s, &h) == 0)
-            return true;
-        e = find(r,
-                 swarm_stream_protocol(s)); /* a handler may have changed it */
-        if (!e)
+        /* a handler may have changed the table */
+        if (!(e = find(r, swarm_stream_protocol(s))))
             break;
     }
     return false;
 }
 
-static bool on_supports(void *arg, const char *protocol)
+/* One line for a stream the policy refused (rate-limited: a peer can
+ * cause them), saying what the user can do. */
+static void log_refusal(const struct router_verdict *v)
 {
-    return router_has(arg, protocol);
+    char peer[PEER_ID_STR_MAX];
+    const char *what;
+
+    switch (v->why) {
+    case ROUTER_WHY_STRANGER:
+        what = "not a known peer (connect to it first)";
+        break;
+    case ROUTER_WHY_SERVES_NOBODY:
+        what = "served to nobody (fastn plugin restrict)";
+        break;
+    case ROUTER_WHY_BLOCKED:
+        what = "the peer is blocked";
+        break;
+    default:
+        what = "nothing serves it";
+        break;
+    }
+    LOG_RATELIMITED(LOG_INFO, "router", "stream from %s for %s refused: %s",
+                    peer_id_format(v->peer, peer), v->protocol, what);
+}
+
+/* multistream-select asks: agree to protocol for this peer? */
+static bool on_supports(void *arg, const struct peer_id *peer,
+                        const char *protocol)
+{
+    struct router *r = arg;
+    struct router_policy_in in;
+    struct router_verdict v;
+
+    if (r->closing)
+        return false;
+    gather(r, peer, protocol, false, &in);
+    if (router_policy_negotiates(&in))
+        return true;
+    if (in.blocked) {
+        r->blocked++;
+        router_policy_decide(&in, &v);
+        log_refusal(&v);
+    }
+    return false;
 }
 
 static void on_stream(void *arg, struct swarm_stream *s)
 {
     struct router *r = arg;
+    struct router_verdict v;
 
     if (r->closing)
         return; /* untaken: the swarm refuses it */
-    if (dispatch(r, s))
-        r->routed++;
+    router_decide(r, swarm_stream_peer(s), swarm_stream_protocol(s), &v);
+    if (v.action == ROUTER_DELIVER) {
+        if (deliver(r, s, v.to))
+            r->routed++;
+        return;
+    }
+    if (v.action == ROUTER_QUARANTINE && r->quarantine &&
+        r->quarantine->keep(r->quarantine_arg, s, &v) == 0) {
+        r->quarantined++;
+        return;
+    }
+    r->denied++;
+    log_refusal(&v); /* untaken: the swarm resets it */
 }
 
 static size_t on_list(void *arg, const char **names, size_t max)
@@ -497,6 +742,7 @@ int router_new(struct uv_loop_s *loop, struct swarm *sw, struct router **out)
         return FASTN_ERR_NOMEM;
     r->loop = loop;
     r->sw = sw;
+    r->unknown = ROUTER_UNKNOWN_ASK;
     swarm_set_stream_listener(sw, &listener, r);
     *out = r;
     return 0;
@@ -518,6 +764,7 @@ void router_free(struct router *r)
     if (!r)
         return;
     splice_free_all(r);
+    router__block_free(&r->block);
     free(r->entries);
     free(r);
 }

@@ -1,4 +1,5 @@
-/* Internal to src/router: the handler table and the splices. */
+/* Internal to src/router: the handler table, the splices, the block
+ * list. */
 #ifndef FASTN_ROUTER_INT_H
 #define FASTN_ROUTER_INT_H
 
@@ -6,7 +7,9 @@
 
 #include "router/router.h"
 
-enum handler_kind { H_INPROC, H_CLIENT };
+/* A service (router_add), a client handler, or the plugin serving the
+ * protocol (through r->plugins). */
+enum handler_kind { H_INPROC, H_CLIENT, H_PLUGIN };
 
 struct handler {
     enum handler_kind kind;
@@ -34,6 +37,13 @@ struct result {
 
 struct router_splice;
 
+/* The block list (block.c): peers in the order they were blocked. */
+struct router_block {
+    struct peer_id *v;
+    size_t n, cap;
+    char *path; /* its file, or NULL: kept in memory only */
+};
+
 struct router {
     uv_loop_t *loop;
     struct swarm *sw;
@@ -48,12 +58,30 @@ struct router {
     uint32_t n_fwd_pending; /* forwarded connections waiting for a stream:
                                each holds a descriptor too */
     uint64_t refused;       /* splices refused at max_splices */
+    uint64_t blocked, denied, quarantined;
     bool closing;
+    /* what the policy asks (router.h): borrowed ops, NULL when none */
+    const struct router_plugin_ops *plugins;
+    void *plugins_arg;
+    const struct router_peer_ops *peers;
+    void *peers_arg;
+    const struct router_quarantine_ops *quarantine;
+    void *quarantine_arg;
+    enum router_unknown unknown;
+    struct router_block block;
     struct router_fwd *fwds; /* forwards and exposes (forward.c) */
     uint64_t next_fwd;
 };
 
 /* splice.c */
+/* Takes an open stream (router_open): from now on its data is kept
+ * (unconsumed: the peer's window closes) until a socket is attached.
+ * *result_id names it for router_stream_result(), which tells uid how it
+ * ends. NULL when out of memory or past the max splices (the stream is
+ * then reset). */
+struct router_splice *router_splice_new(struct router *r,
+                                        struct swarm_stream *s, uid_t uid,
+                                        uint64_t *result_id);
 /* Splices s to the client handler h, writing StreamInfo first (once the
  * socket there proved to be h->who's). The splice owns s from here.
  * Errors (s untouched): FASTN_ERR_NOMEM, FASTN_ERR_BUSY (max splices). */
@@ -80,6 +108,9 @@ int router__client_failed(struct router *r, const char *protocol,
 void router__result_set(struct router *r, uint64_t id,
                         enum router_stream_state state, int code);
 uint64_t router__result_new(struct router *r, uid_t uid);
+
+/* block.c */
+void router__block_free(struct router_block *b);
 
 /* forward.c */
 /* An expose's target could not be reached (a libuv error). */

@@ -37,8 +37,6 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
-#include "ipc/frame.h"
-#include "ipc/p2pd.pb-c.h"
 #include "util/log.h"
 
 union sock_handle {
@@ -112,7 +110,7 @@ static struct router_splice *splice_new(struct router *r,
     sp->r = r;
     sp->s = s;
     buf_init(&sp->early, 64u << 20);
-    buf_init(&sp->in, IPC_MAX_REQUEST + IPC_MAX_PREFIX);
+    buf_init(&sp->in, 0); /* sized by router_splice_attach */
     buf_init(&sp->preamble, 64 * 1024);
     sp->next = r->splices;
     sp->pprev = &r->splices;
@@ -434,8 +432,7 @@ static int check_listener(struct router_splice *sp, struct sock *k)
         return 0;
     if (uv_fileno(&k->u.h, &fd) == 0 &&
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 &&
-        (uc.uid == sp->who.uid ||
-         (sp->who.admin && (uc.uid == 0 || uc.uid == geteuid()))))
+        router_policy_listener_ok(&sp->who, uc.uid, geteuid()))
         return 0;
     multiaddr_format(&sp->target, text, sizeof(text));
     LOG_RATELIMITED(LOG_WARN, "router",
@@ -548,16 +545,9 @@ static int connect_target(struct router_splice *sp)
 /* The varint-delimited StreamInfo a handler reads first. */
 static int build_preamble(struct router_splice *sp, struct swarm_stream *s)
 {
-    P2pd__Pb__StreamInfo info = P2PD__PB__STREAM_INFO__INIT;
-    const struct peer_id *peer = swarm_stream_peer(s);
-    const struct multiaddr *addr = swarm_stream_remote_addr(s);
-
-    info.peer.data = (uint8_t *)peer->bytes;
-    info.peer.len = peer->len;
-    info.addr.data = (uint8_t *)addr->bytes;
-    info.addr.len = addr->len;
-    info.proto = (char *)swarm_stream_protocol(s);
-    return ipc_frame_append(&sp->preamble, &info.base);
+    return router_stream_info_append(&sp->preamble, swarm_stream_peer(s),
+                                     swarm_stream_remote_addr(s),
+                                     swarm_stream_protocol(s));
 }
 
 /* Connects stream s to target and splices the two: a handler's (fwd_id
@@ -656,6 +646,7 @@ int router_splice_attach(struct router_splice *sp, int fd,
     struct sock *k = calloc(1, sizeof(*k));
 
     sp->awaiting = false;
+    buf_init(&sp->in, n); /* the client's bytes, exactly */
     if (!k || (n && buf_append(&sp->in, initial, n) != 0)) {
         free(k);
         close(fd);

@@ -31,6 +31,7 @@
 #include <uv.h>
 
 #include "ipc/frame.h"
+#include "identity/identity.h"
 #include "ipc/ipc.h"
 #include "net/swarm.h"
 #include "router/router.h"
@@ -95,7 +96,7 @@ static void nh_node_init(struct nh_node *n, uint8_t seed_byte)
     memset(n, 0, sizeof(*n));
     nh_swarm_start(&n->id, seed_byte, true, &n->sw, &n->addr);
     CHECK_ERR(router_new(&nh_loop, n->sw, &n->r), 0);
-    n->host.identity = &n->id;
+    n->host.local_id = n->id.id;
     n->host.policy.daemon_uid = 1000;
     n->host.swarm = n->sw;
     n->host.router = n->r;

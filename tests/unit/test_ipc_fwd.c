@@ -382,7 +382,7 @@ TEST(leases)
 
     CHECK_ERR(identity_global_init(), 0);
     CHECK_ERR(identity_from_seed(&id, seed), 0);
-    host.identity = &id;
+    host.local_id = id.id;
     host.policy.daemon_uid = 1000;
     ipc_session_init(&s, &host, &nh_self);
     ipc_session_lease(&s, &l1, count_release);

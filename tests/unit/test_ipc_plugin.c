@@ -76,7 +76,7 @@ static void setup(void)
     cfg.ops = &ops;
     CHECK_ERR(plugin_host_new(&cfg, &ph), 0);
     memset(&host, 0, sizeof(host));
-    host.identity = &ident;
+    host.local_id = ident.id;
     host.policy.daemon_uid = 1000;
     host.policy.allow_uids = &nobody_uid;
     host.policy.n_allow_uids = 1;

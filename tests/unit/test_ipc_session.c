@@ -18,7 +18,7 @@ static void setup(void)
     CHECK_ERR(identity_global_init(), 0);
     CHECK_ERR(identity_from_seed(&ident, seed), 0);
     memset(&host, 0, sizeof(host));
-    host.identity = &ident;
+    host.local_id = ident.id;
     host.home = "/tmp/home";
     host.started_ms = 1000;
     host.policy.daemon_uid = 1000;

@@ -13,6 +13,7 @@
 
 #include "ipc/p2pd.pb-c.h"
 #include "net_harness.h"
+#include "util/file.h"
 
 /* --- an in-process handler that answers its name and closes ----------- */
 
@@ -489,6 +490,401 @@ TEST(splices_capped)
     nh_teardown(&a, &b);
 }
 
+/* The router's own StreamInfo encoder writes exactly what protobuf-c
+ * writes for the control protocol's message (short and long fields, so
+ * one- and two-byte lengths), and a buffer too small is left as it was. */
+TEST(stream_info_encoding)
+{
+    struct peer_id peer;
+    struct multiaddr addr;
+    char proto[ROUTER_PROTOCOL_MAX + 1];
+    const size_t lens[] = {1, 12, 127, 128, 300, ROUTER_PROTOCOL_MAX};
+
+    peer.len = 38;
+    for (int i = 0; i < peer.len; i++)
+        peer.bytes[i] = (uint8_t)(i * 7);
+    CHECK_ERR(multiaddr_parse("/ip6/::1/tcp/4004", &addr), 0);
+    for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+        P2pd__Pb__StreamInfo info = P2PD__PB__STREAM_INFO__INIT;
+        struct buf mine, theirs;
+        memset(proto, 'a' + (int)t, lens[t]);
+        proto[lens[t]] = '\0';
+        info.peer = (ProtobufCBinaryData){peer.len, peer.bytes};
+        info.addr = (ProtobufCBinaryData){addr.len, addr.bytes};
+        info.proto = proto;
+        buf_init(&mine, 4096);
+        buf_init(&theirs, 4096);
+        CHECK_ERR(buf_append(&mine, "x", 1), 0); /* appends, after what is */
+        CHECK_ERR(buf_append(&theirs, "x", 1), 0);
+        CHECK_ERR(router_stream_info_append(&mine, &peer, &addr, proto), 0);
+        CHECK_ERR(ipc_frame_append(&theirs, &info.base), 0);
+        CHECK_EQ(mine.len, theirs.len);
+        CHECK(memcmp(mine.data, theirs.data, mine.len) == 0);
+        buf_cleanup(&mine);
+        buf_cleanup(&theirs);
+    }
+    struct buf small;
+    buf_init(&small, 40);
+    CHECK_ERR(buf_append(&small, "keep", 4), 0);
+    CHECK_ERR(router_stream_info_append(&small, &peer, &addr, "/p/1"),
+              FASTN_ERR_TOO_LARGE);
+    CHECK_EQ(small.len, 4);
+    buf_cleanup(&small);
+}
+
+/* --- the policy in the router: plugins, peers, quarantine, block list -- */
+
+/* The plugin host as the router sees it: /chat/1.0.0 served to known
+ * peers, /echo/1.0.0 to anyone; a stream it takes is answered "plugin". */
+struct plugins {
+    const char *protos[3];
+    size_t n;
+    int taken, lookups;
+};
+
+static int plugins_lookup(void *arg, const char *protocol,
+                          struct router_plugin_facts *out)
+{
+    struct plugins *p = arg;
+
+    p->lookups++;
+    for (size_t i = 0; i < p->n; i++) {
+        if (strcmp(p->protos[i], protocol))
+            continue;
+        out->name = "test-plugin";
+        out->manifest = strcmp(protocol, "/chat/1.0.0") ? ROUTER_SERVES_ANYONE
+                                                        : ROUTER_SERVES_KNOWN;
+        out->narrowed = out->protocol_narrowed = -1;
+        return 0;
+    }
+    return FASTN_ERR_NOT_FOUND;
+}
+
+static int plugins_take(void *arg, struct swarm_stream *s)
+{
+    static struct namer n = {"plugin", 0};
+    ((struct plugins *)arg)->taken++;
+    return namer_on_stream(&n, s);
+}
+
+static size_t plugins_protocols(void *arg, const char **names, size_t max)
+{
+    struct plugins *p = arg;
+    for (size_t i = 0; i < p->n && i < max; i++)
+        names[i] = p->protos[i];
+    return p->n;
+}
+
+static const struct router_plugin_ops plugin_ops = {
+    plugins_lookup, plugins_take, plugins_protocols};
+
+/* Known peers: those listed. */
+struct peers {
+    const struct peer_id *known[2];
+    int asked;
+};
+
+static bool peers_is_known(void *arg, const struct peer_id *peer)
+{
+    struct peers *p = arg;
+    p->asked++;
+    for (int i = 0; i < 2; i++)
+        if (p->known[i] && peer_id_equal(p->known[i], peer))
+            return true;
+    return false;
+}
+
+static const struct router_peer_ops peer_ops = {peers_is_known};
+
+/* A quarantine that keeps each stream's bytes and the verdict. */
+struct kept {
+    int n;
+    enum router_why why;
+    struct peer_id peer;
+    char protocol[64], plugin[64], data[64];
+    size_t len;
+};
+
+static void kept_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
+                    void *arg)
+{
+    struct kept *k = arg;
+
+    if (ev->type == SWARM_STREAM_DATA) {
+        if (k->len + ev->len < sizeof(k->data)) {
+            memcpy(k->data + k->len, ev->data, ev->len);
+            k->len += ev->len;
+        }
+        swarm_stream_consumed(s, ev->len);
+    } else if (ev->type == SWARM_STREAM_FIN) {
+        swarm_stream_close(s);
+    }
+}
+
+static int kept_keep(void *arg, struct swarm_stream *s,
+                     const struct router_verdict *why)
+{
+    struct kept *k = arg;
+
+    CHECK_EQ(why->action, ROUTER_QUARANTINE);
+    k->n++;
+    k->why = why->why;
+    k->peer = *why->peer;
+    k->len = 0;
+    snprintf(k->protocol, sizeof(k->protocol), "%s", why->protocol);
+    snprintf(k->plugin, sizeof(k->plugin), "%s",
+             why->plugin ? why->plugin : "");
+    swarm_stream_set_cb(s, kept_cb, k);
+    return 0;
+}
+
+static const struct router_quarantine_ops quarantine_ops = {kept_keep};
+
+/* Runs the loop until the quarantine has its bytes (2 s at most). */
+static void wait_kept(const struct kept *k, size_t len)
+{
+    uint64_t end = uv_hrtime() + 2000000000ull;
+    while (k->len < len && uv_hrtime() < end)
+        uv_run(&nh_loop, UV_RUN_ONCE);
+}
+
+TEST(policy_in_the_router)
+{
+    struct nh_node a, b, c;
+    struct plugins pl = {{"/chat/1.0.0", "/echo/1.0.0"}, 2, 0, 0};
+    struct peers known = {{NULL, NULL}, 0};
+    struct kept k = {0};
+    struct fetch f = {.send = "hello"};
+    struct router_stats st;
+    struct router_verdict v;
+
+    nh_setup(&a, &b);
+    nh_node_init(&c, 3);
+    connect_nodes(&b, &a);
+    connect_nodes(&c, &a);
+    CHECK_ERR(router_set_plugins(a.r, &plugin_ops, &pl), 0);
+    router_set_peers(a.r, &peer_ops, &known);
+    CHECK(router_has(a.r, "/chat/1.0.0") && router_has(a.r, "/echo/1.0.0"));
+    /* a known-peers plugin: a stranger's stream is reset, unread */
+    fetch(&b, &a, "/chat/1.0.0", &f);
+    CHECK(f.err != 0 && f.len == 0);
+    CHECK(known.asked >= 1);
+    router_get_stats(a.r, &st);
+    CHECK_EQ(st.denied, 1);
+    /* once b is known it is served */
+    known.known[0] = &b.id.id;
+    fetch(&b, &a, "/chat/1.0.0", &f);
+    CHECK_ERR(f.err, 0);
+    CHECK_STR(f.got, "plugin");
+    /* anyone's protocol: c, a stranger, is served, and nobody is asked */
+    known.asked = 0;
+    fetch(&c, &a, "/echo/1.0.0", &f);
+    CHECK_STR(f.got, "plugin");
+    CHECK_EQ(known.asked, 0);
+    /* with a quarantine: the stranger's stream is kept, bytes and all */
+    router_set_quarantine(a.r, &quarantine_ops, &k);
+    fetch(&c, &a, "/chat/1.0.0", &f);
+    wait_kept(&k, 5);
+    CHECK_EQ(k.n, 1);
+    CHECK_EQ(k.why, ROUTER_WHY_STRANGER);
+    CHECK(peer_id_equal(&k.peer, &c.id.id));
+    CHECK_STR(k.protocol, "/chat/1.0.0");
+    CHECK_STR(k.plugin, "test-plugin");
+    CHECK(k.len == 5 && memcmp(k.data, "hello", 5) == 0);
+    /* and so is a protocol nothing serves (it was "na" without one) */
+    fetch(&b, &a, "/unknown/1.0.0", &f);
+    wait_kept(&k, 5);
+    CHECK_EQ(k.n, 2);
+    CHECK_EQ(k.why, ROUTER_WHY_UNKNOWN_PROTOCOL);
+    CHECK_STR(k.plugin, "");
+    CHECK(k.len == 5 && memcmp(k.data, "hello", 5) == 0);
+    /* under the policy "refuse" nothing is kept */
+    router_set_unknown_policy(a.r, ROUTER_UNKNOWN_REFUSE);
+    fetch(&b, &a, "/unknown/1.0.0", &f);
+    CHECK_ERR(f.err, FASTN_ERR_NET_PROTO_NA);
+    fetch(&c, &a, "/chat/1.0.0", &f);
+    CHECK(f.err != 0 && f.len == 0);
+    CHECK_EQ(k.n, 2);
+    router_set_unknown_policy(a.r, ROUTER_UNKNOWN_ASK);
+    /* a blocked peer: "na" for everything, others served meanwhile */
+    CHECK_ERR(router_block_add(a.r, &b.id.id), 0);
+    CHECK_ERR(router_block_add(a.r, &b.id.id), FASTN_ERR_EXISTS);
+    fetch(&b, &a, "/echo/1.0.0", &f);
+    CHECK_ERR(f.err, FASTN_ERR_NET_PROTO_NA);
+    fetch(&b, &a, "/unknown/1.0.0", &f); /* not kept either */
+    CHECK_ERR(f.err, FASTN_ERR_NET_PROTO_NA);
+    CHECK_EQ(k.n, 2);
+    fetch(&c, &a, "/echo/1.0.0", &f);
+    CHECK_STR(f.got, "plugin");
+    router_decide(a.r, &b.id.id, "/echo/1.0.0", &v);
+    CHECK(v.action == ROUTER_REFUSE && v.why == ROUTER_WHY_BLOCKED);
+    router_get_stats(a.r, &st);
+    CHECK(st.blocked >= 2 && st.blocked_now == 1 && st.quarantined == 2);
+    CHECK_ERR(router_block_remove(a.r, &b.id.id), 0);
+    CHECK_ERR(router_block_remove(a.r, &b.id.id), FASTN_ERR_NOT_FOUND);
+    fetch(&b, &a, "/echo/1.0.0", &f);
+    CHECK_STR(f.got, "plugin");
+    /* a plugin taking a protocol drops a non-admin's handler of it */
+    struct router_client u10 = {.uid = 10};
+    struct multiaddr x;
+    uid_t uid;
+    unix_addr(&x, "/tmp/fastn-rt-x.sock");
+    CHECK_ERR(router_add_client(a.r, "/new/1.0.0", &x, true, &u10), 0);
+    CHECK_EQ(router_client_may_add(a.r, "/new/1.0.0", &x, &u10),
+             ROUTER_RULE_OK);
+    pl.protos[pl.n++] = "/new/1.0.0";
+    CHECK_ERR(router_plugins_changed(a.r), 0);
+    CHECK_ERR(router_client_uid(a.r, "/new/1.0.0", &x, &uid),
+              FASTN_ERR_NOT_FOUND);
+    CHECK_EQ(router_served_by(a.r, "/new/1.0.0", 10), ROUTER_SERVED_DAEMON);
+    CHECK_EQ(router_client_may_add(a.r, "/new/1.0.0", &x, &u10),
+             ROUTER_RULE_DAEMON_SERVES);
+    /* the plugins gone: their protocols are not served */
+    CHECK_ERR(router_set_plugins(a.r, NULL, NULL), 0);
+    CHECK(!router_has(a.r, "/chat/1.0.0") && !router_has(a.r, "/new/1.0.0"));
+    router_set_quarantine(a.r, NULL, NULL);
+    fetch(&b, &a, "/echo/1.0.0", &f);
+    CHECK_ERR(f.err, FASTN_ERR_NET_PROTO_NA);
+    router_close(c.r);
+    swarm_close(c.sw);
+    nh_teardown(&a, &b);
+    router_free(c.r);
+    swarm_free(c.sw);
+}
+
+/* The block list's file: read, written at each change, refused whole
+ * when a line is bad, never through a link; a write that fails changes
+ * nothing. */
+TEST(block_list_file)
+{
+    struct nh_node a, b;
+    char dir[] = "/tmp/fastn-block-XXXXXX", path[128], moved[160], why[128];
+    struct peer_id v[4];
+    uint8_t *data = NULL;
+    size_t len = 0;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/blocked-peers", dir);
+    nh_setup(&a, &b);
+    CHECK_ERR(router_block_load(a.r, path, why, sizeof(why)), 0); /* none */
+    CHECK_EQ(router_blocked(a.r, v, 4), 0);
+    CHECK_ERR(router_block_add(a.r, &b.id.id), 0);
+    CHECK_ERR(router_block_add(a.r, &a.id.id), 0);
+    CHECK_EQ(router_blocked(a.r, v, 4), 2);
+    CHECK(peer_id_equal(&v[0], &b.id.id) && peer_id_equal(&v[1], &a.id.id));
+    /* what a restart reads: another router loading the file */
+    CHECK_ERR(router_block_load(b.r, path, why, sizeof(why)), 0);
+    CHECK(router_is_blocked(b.r, &b.id.id) && router_is_blocked(b.r, &a.id.id));
+    CHECK_ERR(router_block_remove(b.r, &b.id.id), 0);
+    CHECK_ERR(router_block_load(a.r, path, why, sizeof(why)), 0);
+    CHECK(!router_is_blocked(a.r, &b.id.id) &&
+          router_is_blocked(a.r, &a.id.id));
+    CHECK_ERR(file_read_all(path, 4096, &data, &len), 0);
+    CHECK(data && data[0] == '#'); /* it says what it is */
+    free(data);
+    /* a bad line: refused whole, naming it; the list in force stays */
+    FILE *fp = fopen(path, "w");
+    char text[PEER_ID_STR_MAX];
+    fprintf(fp, "# mine\n%s\nnot-a-peer\n", peer_id_format(&b.id.id, text));
+    fclose(fp);
+    CHECK_ERR(router_block_load(a.r, path, why, sizeof(why)),
+              FASTN_ERR_MALFORMED);
+    CHECK_STR(why, "line 3 is not a PeerID");
+    CHECK(router_is_blocked(a.r, &a.id.id) &&
+          !router_is_blocked(a.r, &b.id.id));
+    /* a symbolic link there is not followed */
+    snprintf(moved, sizeof(moved), "%s/elsewhere", dir);
+    CHECK_EQ(rename(path, moved), 0);
+    CHECK_EQ(symlink(moved, path), 0);
+    CHECK_ERR(router_block_load(a.r, path, why, sizeof(why)), FASTN_ERR_PERM);
+    unlink(path);
+    unlink(moved);
+    /* the folder gone: the change is not made, since it was not kept */
+    CHECK_ERR(router_block_load(a.r, path, why, sizeof(why)), 0);
+    CHECK_EQ(rmdir(dir), 0);
+    CHECK_ERR(router_block_add(a.r, &b.id.id), FASTN_ERR_IO);
+    CHECK(!router_is_blocked(a.r, &b.id.id));
+    nh_teardown(&a, &b);
+}
+
+/* The file format: comments, blanks, CRLF, spaces, repeats; bad lines,
+ * too many peers, too big a file; format and parse agree. */
+TEST(block_list_format)
+{
+    struct identity ids[3];
+    char t0[PEER_ID_STR_MAX], t1[PEER_ID_STR_MAX], text[1024], why[128];
+    struct peer_id *v = NULL, in[3];
+    size_t n = 0;
+    struct buf out;
+
+    CHECK_ERR(identity_global_init(), 0);
+    for (int i = 0; i < 3; i++) {
+        uint8_t seed[32];
+        memset(seed, 40 + i, sizeof(seed));
+        CHECK_ERR(identity_from_seed(&ids[i], seed), 0);
+        in[i] = ids[i].id;
+    }
+    peer_id_format(&in[0], t0);
+    peer_id_format(&in[1], t1);
+    snprintf(text, sizeof(text), "# blocked\n\n  %s \r\n\t%s\n%s", t0, t1, t0);
+    CHECK_ERR(router_block_parse((const uint8_t *)text, strlen(text), &v, &n,
+                                 why, sizeof(why)),
+              0);
+    CHECK_EQ(n, 2); /* the repeat once */
+    CHECK(v && peer_id_equal(&v[0], &in[0]) && peer_id_equal(&v[1], &in[1]));
+    free(v);
+    v = NULL;
+    const char *bad[] = {"x\n", "# ok\n12D3KooW\n", "12D3KooWx y\n"};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_ERR(router_block_parse((const uint8_t *)bad[i], strlen(bad[i]),
+                                     &v, &n, why, sizeof(why)),
+                  FASTN_ERR_MALFORMED);
+        CHECK(v == NULL);
+    }
+    CHECK_STR(why, "line 1 is not a PeerID");
+    /* a NUL inside a line, and an overlong line */
+    char nul[PEER_ID_STR_MAX + 8];
+    snprintf(nul, sizeof(nul), "%s", t0);
+    nul[5] = '\0';
+    CHECK_ERR(router_block_parse((const uint8_t *)nul, strlen(t0), &v, &n, why,
+                                 sizeof(why)),
+              FASTN_ERR_MALFORMED);
+    memset(text, 'z', 300);
+    CHECK_ERR(router_block_parse((const uint8_t *)text, 300, &v, &n, why,
+                                 sizeof(why)),
+              FASTN_ERR_MALFORMED);
+    /* round trip, and past ROUTER_BLOCK_MAX */
+    buf_init(&out, ROUTER_BLOCK_FILE_MAX);
+    CHECK_ERR(router_block_format(in, 3, &out), 0);
+    CHECK_ERR(router_block_parse(out.data, out.len, &v, &n, why, sizeof(why)),
+              0);
+    CHECK_EQ(n, 3);
+    for (size_t i = 0; v && i < n && i < 3; i++)
+        CHECK(peer_id_equal(&v[i], &in[i]));
+    free(v);
+    v = NULL;
+    buf_reset(&out);
+    for (int i = 0; i <= ROUTER_BLOCK_MAX; i++) { /* distinct PeerIDs */
+        struct peer_id p = in[0];
+        p.bytes[p.len - 1] = (uint8_t)i;
+        p.bytes[p.len - 2] = (uint8_t)(i >> 8);
+        peer_id_format(&p, t1);
+        CHECK_ERR(buf_append(&out, t1, strlen(t1)), 0);
+        CHECK_ERR(buf_put_u8(&out, '\n'), 0);
+    }
+    CHECK_ERR(router_block_parse(out.data, out.len, &v, &n, why, sizeof(why)),
+              FASTN_ERR_TOO_LARGE);
+    CHECK(v == NULL);
+    uint8_t *big = calloc(1, ROUTER_BLOCK_FILE_MAX + 1);
+    CHECK_ERR(router_block_parse(big, ROUTER_BLOCK_FILE_MAX + 1, &v, &n, why,
+                                 sizeof(why)),
+              FASTN_ERR_TOO_LARGE);
+    free(big);
+    buf_cleanup(&out);
+    for (int i = 0; i < 3; i++)
+        identity_cleanup(&ids[i]);
+}
+
 int main(void)
 {
     me.uid = getuid();
@@ -499,5 +895,9 @@ int main(void)
     RUN(client_ownership);
     RUN(listener_uid_checked_at_connect);
     RUN(splices_capped);
+    RUN(stream_info_encoding);
+    RUN(policy_in_the_router);
+    RUN(block_list_file);
+    RUN(block_list_format);
     return test_done();
 }

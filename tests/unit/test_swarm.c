@@ -24,9 +24,10 @@ struct node {
     int echo_streams;
 };
 
-static bool echo_supports(void *arg, const char *p)
+static bool echo_supports(void *arg, const struct peer_id *peer, const char *p)
 {
     (void)arg;
+    CHECK(peer != NULL && peer->len > 0); /* who asks, for the router */
     return !strcmp(p, ECHO_P);
 }
 
@@ -649,9 +650,11 @@ TEST(stream_timeout_and_reset)
 static const char *served[4];
 static size_t n_served;
 
-static bool served_supports(void *arg, const char *p)
+static bool served_supports(void *arg, const struct peer_id *peer,
+                            const char *p)
 {
     (void)arg;
+    (void)peer;
     for (size_t i = 0; i < n_served; i++)
         if (!strcmp(p, served[i]))
             return true;
