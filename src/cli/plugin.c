@@ -187,7 +187,59 @@ json_t *cli_plugin_info_json(const struct fastn_plugin_info *p)
                      (int)p->pending_calls, "armed_timers",
                      (int)p->armed_timers, "events", (json_int_t)p->events,
                      "fuel_used", (json_int_t)p->fuel_used));
+    /* what it uses of its budgets */
+    json_object_update_new(
+        o, json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:i,s:b,s:I,s:I}"
+                     ",s:I,s:{s:I,s:I,s:I,s:I}}",
+                     "memory", "linear", (json_int_t)p->memory_linear, "tables",
+                     (json_int_t)p->memory_tables, "host",
+                     (json_int_t)p->memory_host, "sqlite",
+                     (json_int_t)p->memory_sqlite, "budget",
+                     (json_int_t)p->memory_budget, "cpu", "ns",
+                     (json_int_t)p->cpu_ns, "fuel", (json_int_t)p->cpu_fuel,
+                     "budget_ns", (json_int_t)p->cpu_budget_ns, "window_ms",
+                     (int)p->cpu_window_ms, "deferred", (int)p->deferred,
+                     "deferrals", (json_int_t)p->deferrals, "longest_slice_us",
+                     (json_int_t)p->longest_slice_us, "db_wal_bytes",
+                     (json_int_t)p->db_wal_bytes, "database", "disk_bytes",
+                     (json_int_t)p->db_disk_bytes, "heap_bytes",
+                     (json_int_t)p->memory_sqlite, "heap_peak",
+                     (json_int_t)p->db_heap_peak, "heap_limit",
+                     (json_int_t)p->db_heap_limit));
     return o;
+}
+
+/* What it uses of its budgets, as text lines. */
+static void usage_text(const struct fastn_plugin_info *p)
+{
+    printf("%-13s%" PRIu64 " of %" PRIu64 " KiB: linear %" PRIu64
+           ", tables and stacks %" PRIu64 ", host buffers %" PRIu64
+           ", database %" PRIu64 "\n",
+           "memory",
+           (p->memory_linear + p->memory_tables + p->memory_host +
+            p->memory_sqlite) >>
+               10,
+           p->memory_budget >> 10, p->memory_linear >> 10,
+           p->memory_tables >> 10, p->memory_host >> 10,
+           p->memory_sqlite >> 10);
+    printf("%-13s%.1f of %.1f ms over the last %u s (%" PRIu64
+           " fuel)%s; longest slice %.1f ms\n",
+           "cpu", p->cpu_ns / 1e6, p->cpu_budget_ns / 1e6,
+           p->cpu_window_ms / 1000, p->cpu_fuel,
+           p->deferred ? ", waiting for its budget" : "",
+           p->longest_slice_us / 1000.0);
+    if (p->storage_quota)
+        printf("%-13s%" PRIu64 " bytes and %" PRIu64
+               " of write-ahead log (%" PRIu64 " on disk), quota %" PRIu64 "\n",
+               "storage", p->db_bytes, p->db_wal_bytes, p->db_disk_bytes,
+               p->storage_quota);
+    if (p->db_heap_limit)
+        printf("%-13smemory %" PRIu64 " KiB (at most %" PRIu64
+               " KiB so far) of %" PRIu64 " KiB\n",
+               "database", p->memory_sqlite >> 10, p->db_heap_peak >> 10,
+               p->db_heap_limit >> 10);
+    printf("%-13s%u of %u streams, %u of %u timers\n", "open", p->open_streams,
+           p->max_streams, p->armed_timers, p->max_timers);
 }
 
 /* Every string below came from a plugin (its manifest) or was checked
@@ -261,6 +313,7 @@ static void info_text(const struct fastn_plugin_info *p)
            p->pending_calls, p->armed_timers);
     printf("%-13s%" PRIu64 " events, %" PRIu64 " fuel; %u restarts\n", "work",
            p->events, p->fuel_used, p->restarts);
+    usage_text(p);
     if (p->last_error) {
         char t[32];
         when(p->last_error_ms, t, sizeof(t));
@@ -288,7 +341,7 @@ static int show_info(struct cli *cli, const struct fastn_plugin_info *p)
  * *out stays NULL for a larger file (the daemon then reads it by path). */
 static int read_small(const char *path, uint8_t **out, size_t *len)
 {
-    int rc = file_read_all(path, INSTALL_INLINE_MAX, out, len);
+    int rc = file_read_nofollow(path, INSTALL_INLINE_MAX, out, len);
 
     if (rc == FASTN_ERR_TOO_LARGE)
         return 0;
@@ -296,7 +349,7 @@ static int read_small(const char *path, uint8_t **out, size_t *len)
         return cli_error(CLI_EXIT_FAIL, rc, "cannot read %s: %s", path,
                          rc == FASTN_ERR_IO || rc == FASTN_ERR_NOT_FOUND
                              ? strerror(errno)
-                         : rc == FASTN_ERR_INVAL ? "not a file"
+                         : rc == FASTN_ERR_INVAL ? "not a regular file"
                                                  : fastn_strerror(rc));
     }
     return 0;
@@ -312,14 +365,15 @@ static int do_install(struct cli *cli, struct fastn_client *c, struct args *a)
 
     if (a->n_pos != 2)
         return usage_error("install wants one FILE.wasm");
-    if ((rc = read_small(a->pos[1], &data, &len)))
+    /* the file's own path (links resolved), read only as a regular file */
+    if (!realpath(a->pos[1], abs))
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOT_FOUND, "%s: %s",
+                         a->pos[1], strerror(errno));
+    if ((rc = read_small(abs, &data, &len)))
         return rc;
     if (data) {
         rc = fastn_client_plugin_install(c, data, len, a->replace, &p);
         free(data);
-    } else if (!realpath(a->pos[1], abs)) {
-        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOT_FOUND, "%s: %s",
-                         a->pos[1], strerror(errno));
     } else {
         rc = fastn_client_plugin_install_path(c, abs, a->replace, &p);
     }

@@ -32,6 +32,11 @@
  *   max-inbound-streams = 16384  streams peers opened, open at once
  *   max-connection-buffers = 64  MiB of output waiting in all connections
  *                                before peers that do not read must wait
+ *   plugin-slice-ms = 10         wall time one slice of a plugin may
+ *                                hold the loop (1..1000)
+ *   plugin-cpu-percent = 25      each plugin's share of one core (1..100)
+ *   plugin-cpu-window = 10       ... over this many seconds (1..3600)
+ *   plugin-memory-mib = 64       memory each plugin may hold (1..4096)
  *
  * Unknown keys are logged and skipped, so a config written for a newer
  * fastnd still starts an older one; bad values are errors.
@@ -81,6 +86,9 @@ struct daemon_config {
     bool has_max_connection_buffers;
     unsigned max_handshakes_per_addr, max_inbound_streams;
     unsigned max_connection_buffers; /* MiB */
+    /* plugin run-time limits (0: the plugin host's default) */
+    unsigned plugin_slice_ms, plugin_cpu_percent, plugin_cpu_window;
+    unsigned plugin_memory_mib;
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

@@ -98,6 +98,8 @@ int daemon_run(struct daemon *d);
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
 /* Stops every plugin (on_stop); idempotent. Before daemon_net_stop. */
 void daemon_plugins_stop(struct daemon *d);
+/* Applies the plugin limits of d->config (SIGHUP). */
+void daemon_plugins_reload(struct daemon *d);
 
 /* home.c: the home and what is in it; each returns 0 or an error code with
  * a one-line reason (what is wrong, what to do) in err.
