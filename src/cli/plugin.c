@@ -58,7 +58,12 @@ const char cli_plugin_usage[] =
     "\"last_error_name\", \"last_error_text\", \"last_error_ms\",\n"
     "\"restart_in_ms\", \"file_bytes\", \"memory_pages\", \"db_bytes\",\n"
     "\"open_streams\", \"pending_calls\", \"armed_timers\", \"events\",\n"
-    "\"fuel_used\"}; list {\"plugins\": [info...]}; remove, enable, disable\n"
+    "\"fuel_used\", \"memory\": {\"linear\", \"tables\", \"host\",\n"
+    "\"sqlite\", \"budget\"}, \"cpu\": {\"ns\", \"fuel\", \"budget_ns\",\n"
+    "\"window_ms\", \"deferred\", \"deferrals\", \"longest_slice_us\"},\n"
+    "\"db_wal_bytes\", \"database\": {\"disk_bytes\", \"heap_bytes\",\n"
+    "\"heap_peak\", \"heap_limit\"}}; list {\"plugins\": [info...]};\n"
+    "remove, enable, disable\n"
     "{\"name\", \"done\"}; call {\"result\"} (or \"result_base64\" for an\n"
     "answer that is not UTF-8 text).\n";
 
