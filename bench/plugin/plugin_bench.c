@@ -8,9 +8,11 @@
  *   memory      resident memory per idle plugin: N copies of echo (same
  *               code, other names) installed and started in one host;
  *   calls       local calls through the host to echo's on_call, per
- *               second (host path only: no socket).
+ *               second (host path only: no socket);
+ *   imports     what each import takes per call against the fuel it is
+ *               charged (tests/plugins/imports.c).
  *
- * Usage: plugin_bench [load|memory|calls] [N]; BUILD/FASTN_TOP find the
+ * Usage: plugin_bench [load|memory|calls|imports] [N]; BUILD/FASTN_TOP find the
  * built plugins. Prints one line per figure.
  */
 #include <stdio.h>
@@ -27,6 +29,8 @@
 
 static char home[64];
 static uint64_t replies;
+static char last_reply[128];
+static bool keep_reply; /* bench_imports shows the answers */
 
 static double now_s(void)
 {
@@ -71,9 +75,12 @@ static long rss_kib(void)
 static void on_reply(void *arg, uint64_t call, int status, const uint8_t *p,
                      size_t n)
 {
-    (void)arg, (void)call, (void)p, (void)n;
+    (void)arg, (void)call;
     if (status == 0)
         replies++;
+    if (keep_reply)
+        snprintf(last_reply, sizeof(last_reply), "%.*s",
+                 (int)(n < 100 ? n : 100), (const char *)p);
 }
 
 static void nop_wake(void *arg)
@@ -84,20 +91,31 @@ static void nop_wake(void *arg)
 static const struct plugin_host_ops ops = {.call_reply = on_reply,
                                            .wake = nop_wake};
 
-static struct plugin_host *new_host(void)
+/* A host in a new home; with st, a state.sqlite there too (notify). */
+static struct plugin_host *new_host_state(struct store **st)
 {
     struct plugin_host_config cfg = {0};
     struct plugin_host *h;
+    char path[128];
 
     snprintf(home, sizeof(home), "/tmp/fastn-bench-XXXXXX");
     if (!mkdtemp(home))
         exit(1);
+    snprintf(path, sizeof(path), "%s/state.sqlite", home);
+    if (st && store_open(path, NULL, st))
+        exit(1);
+    cfg.state = st ? *st : NULL;
     cfg.home = home;
     cfg.local_peer_id = "12D3KooWDiujcij5r7T3YTmKCdZRkAct8UcQicZCBUnKjd7Nnbvd";
     cfg.ops = &ops;
     if (plugin_host_new(&cfg, &h))
         exit(1);
     return h;
+}
+
+static struct plugin_host *new_host(void)
+{
+    return new_host_state(NULL);
 }
 
 static void drop_host(struct plugin_host *h)
@@ -274,6 +292,65 @@ static void bench_calls(int n)
     free(echo);
 }
 
+/* What each import takes per call (wall time, the loop in wasm around it
+ * included) against the fuel it is charged: hostile-imports calls one
+ * import n times in one event. Units per ns should be about 1 or more. */
+static void bench_imports(int n)
+{
+    static const struct {
+        const char *name;
+        long size, n;
+    } v[] = {
+        {"now_ms", 0, 1},        {"local_peer_id", 64, 1},
+        {"random", 16, 1},       {"random", 65536, 50},
+        {"log", 64, 10},         {"timer", 0, 1},
+        {"sql_bind", 16, 1},     {"sql_bind", 65536, 10},
+        {"sql_column", 0, 1},    {"sql_step", 0, 10},
+        {"sql_exec", 0, 10},     {"notify", 64, 50},
+        {"wasi_clock", 0, 1},    {"wasi_random", 16, 1},
+        {"wasi_random", 256, 1}, {"wasi_write", 64, 10},
+        {"wasi_stub", 0, 1},
+    };
+    size_t len;
+    uint8_t *wasm = read_built("tests/plugins/imports.wasm", &len);
+    struct store *st = NULL;
+    struct plugin_host *h = new_host_state(&st);
+    struct plugin_host_limits lim = {.cpu_percent = 100};
+    struct plugin_info info;
+    char name[64], err[256], arg[64];
+
+    keep_reply = true;
+    if (plugin_host_set_limits(h, &lim) ||
+        plugin_host_install(h, wasm, len, false, name, err, sizeof(err)))
+        exit(1);
+    plugin_host_run(h, 1, 1, 10);
+    /* once unmeasured: the first call creates its table and statement */
+    plugin_host_call(h, name, "now_ms", 6, (const uint8_t *)"1 0", 3, 1);
+    while (!replies)
+        plugin_host_run(h, 1, 1, 1);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        long k = n / v[i].n;
+        uint64_t before = replies;
+        snprintf(arg, sizeof(arg), "%ld %ld", k, v[i].size);
+        plugin_host_info(h, name, &info);
+        uint64_t fuel0 = info.fuel_used;
+        double t0 = now_s();
+        plugin_host_call(h, name, v[i].name, strlen(v[i].name),
+                         (const uint8_t *)arg, strlen(arg), 1);
+        while (replies == before)
+            plugin_host_run(h, 1, 1, 1);
+        double ns = (now_s() - t0) * 1e9 / (double)k;
+        plugin_host_info(h, name, &info);
+        double fuel = (double)(info.fuel_used - fuel0) / (double)k;
+        printf("import %-13s %6ld B: %8.0f ns, %8.0f units a call (%.2f "
+               "units/ns; %s)\n",
+               v[i].name, v[i].size, ns, fuel, fuel / ns, last_reply);
+    }
+    drop_host(h);
+    store_close(st);
+    free(wasm);
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "all";
@@ -288,5 +365,7 @@ int main(int argc, char **argv)
         bench_memory(n ? n : 50, "chat");
     if (!strcmp(what, "calls") || !strcmp(what, "all"))
         bench_calls(n ? n : 100000);
+    if (!strcmp(what, "imports") || !strcmp(what, "all"))
+        bench_imports(n ? n : 20000);
     return 0;
 }

@@ -452,6 +452,25 @@ struct fastn_plugin_info {
     size_t n_narrowed_protocols;
     char **narrowed_protocols;
     char **protocol_serves;
+    /* what it uses of its budgets (0 from an older daemon): memory by
+     * part and its budget, in bytes (tables: its tables, globals and the
+     * engine's stacks and arrays for it;
+     * host: the daemon's buffers for it; sqlite: its database's heap) */
+    uint64_t memory_linear, memory_tables, memory_host, memory_sqlite;
+    uint64_t memory_budget;
+    /* the daemon's loop time (ns) and fuel it used over the last
+     * cpu_window_ms, and its CPU budget per window (ns); deferred: it
+     * waits for that budget now (deferrals: how often it had to) */
+    uint64_t cpu_ns, cpu_fuel, cpu_budget_ns;
+    unsigned cpu_window_ms;
+    int deferred;
+    uint64_t deferrals;
+    uint64_t longest_slice_us; /* the longest it held the loop at once */
+    uint64_t db_wal_bytes;     /* its write-ahead log (in its quota) */
+    /* its database, while it runs: its files on disk (what the quota
+     * counts), the most memory SQLite held for it since it started, and
+     * what SQLite may hold for it now (memory_sqlite: what it holds) */
+    uint64_t db_disk_bytes, db_heap_peak, db_heap_limit;
     /* Its signature (docs/REGISTRY.md), checked again now: "verified" (by
      * a trusted key, matching the file), "unsigned" (installed with
      * --unsigned), "untrusted" (by a key no longer trusted), "invalid"

@@ -156,6 +156,15 @@ extern "C" {
     X(FASTN_ERR_PLUGIN_ABI, -407,                                              \
       "the plugin was built for another plugin ABI; rebuild it against this "  \
       "fastn's include/fastn/plugin.h")                                        \
+    X(FASTN_ERR_PLUGIN_TIMEOUT, -408,                                          \
+      "the plugin held the daemon's event loop longer than one slice may "     \
+      "(plugin-slice-ms in the config); it was stopped and restarts after "    \
+      "a backoff: split its long work over events, or raise plugin-slice-ms")  \
+    X(FASTN_ERR_PLUGIN_MEMORY, -409,                                           \
+      "the plugin held more memory than its budget (its memory, tables, "      \
+      "the host's buffers for it and its database cache); it was stopped "     \
+      "and restarts after a backoff: raise plugin-memory-mib in the config "   \
+      "or make it hold less")                                                  \
     /* store */                                                                \
     X(FASTN_ERR_STORE, -500, "database error")                                 \
     X(FASTN_ERR_STORE_QUOTA, -501, "database storage quota exceeded")          \

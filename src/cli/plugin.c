@@ -74,13 +74,17 @@ const char cli_plugin_usage[] =
     "\"last_error_name\", \"last_error_text\", \"last_error_ms\",\n"
     "\"restart_in_ms\", \"file_bytes\", \"memory_pages\", \"db_bytes\",\n"
     "\"open_streams\", \"pending_calls\", \"armed_timers\", \"events\",\n"
-    "\"fuel_used\", \"signature\" (verified, unsigned, untrusted, invalid),\n"
-    "\"signer\", \"signer_name\", \"publisher_note\"}; list {\"plugins\":\n"
-    "[info...]}; remove, enable, disable {\"name\", \"done\"}; call\n"
-    "{\"result\"} (or \"result_base64\" for an answer that is not UTF-8\n"
-    "text); install NAME and --from {\"name\", \"version\", \"registry\",\n"
-    "\"summary\", \"protocols\", \"capabilities\", \"apps\", \"size\",\n"
-    "\"sha256\", \"signer\", \"signer_name\", \"installed\",\n"
+    "\"fuel_used\", \"memory\": {\"linear\", \"tables\", \"host\",\n"
+    "\"sqlite\", \"budget\"}, \"cpu\": {\"ns\", \"fuel\", \"budget_ns\",\n"
+    "\"window_ms\", \"deferred\", \"deferrals\", \"longest_slice_us\"},\n"
+    "\"db_wal_bytes\", \"database\": {\"disk_bytes\", \"heap_bytes\",\n"
+    "\"heap_peak\", \"heap_limit\"}, \"signature\" (verified, unsigned,\n"
+    "untrusted, invalid), \"signer\", \"signer_name\", \"publisher_note\"};\n"
+    "list {\"plugins\": [info...]}; remove, enable, disable {\"name\",\n"
+    "\"done\"}; call {\"result\"} (or \"result_base64\" for an answer that\n"
+    "is not UTF-8 text); install NAME and --from {\"name\", \"version\",\n"
+    "\"registry\", \"summary\", \"protocols\", \"capabilities\", \"apps\",\n"
+    "\"size\", \"sha256\", \"signer\", \"signer_name\", \"installed\",\n"
     "\"publisher_note\", \"peer_id\"}; search {\"plugins\": [the same],\n"
     "\"registries\": [{\"name\", \"url\", \"default\", \"plugins\", "
     "\"error\",\n"
@@ -223,7 +227,59 @@ json_t *cli_plugin_info_json(const struct fastn_plugin_info *p)
                      (int)p->pending_calls, "armed_timers",
                      (int)p->armed_timers, "events", (json_int_t)p->events,
                      "fuel_used", (json_int_t)p->fuel_used));
+    /* what it uses of its budgets */
+    json_object_update_new(
+        o, json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:i,s:b,s:I,s:I}"
+                     ",s:I,s:{s:I,s:I,s:I,s:I}}",
+                     "memory", "linear", (json_int_t)p->memory_linear, "tables",
+                     (json_int_t)p->memory_tables, "host",
+                     (json_int_t)p->memory_host, "sqlite",
+                     (json_int_t)p->memory_sqlite, "budget",
+                     (json_int_t)p->memory_budget, "cpu", "ns",
+                     (json_int_t)p->cpu_ns, "fuel", (json_int_t)p->cpu_fuel,
+                     "budget_ns", (json_int_t)p->cpu_budget_ns, "window_ms",
+                     (int)p->cpu_window_ms, "deferred", (int)p->deferred,
+                     "deferrals", (json_int_t)p->deferrals, "longest_slice_us",
+                     (json_int_t)p->longest_slice_us, "db_wal_bytes",
+                     (json_int_t)p->db_wal_bytes, "database", "disk_bytes",
+                     (json_int_t)p->db_disk_bytes, "heap_bytes",
+                     (json_int_t)p->memory_sqlite, "heap_peak",
+                     (json_int_t)p->db_heap_peak, "heap_limit",
+                     (json_int_t)p->db_heap_limit));
     return o;
+}
+
+/* What it uses of its budgets, as text lines. */
+static void usage_text(const struct fastn_plugin_info *p)
+{
+    printf("%-13s%" PRIu64 " of %" PRIu64 " KiB: linear %" PRIu64
+           ", tables and stacks %" PRIu64 ", host buffers %" PRIu64
+           ", database %" PRIu64 "\n",
+           "memory",
+           (p->memory_linear + p->memory_tables + p->memory_host +
+            p->memory_sqlite) >>
+               10,
+           p->memory_budget >> 10, p->memory_linear >> 10,
+           p->memory_tables >> 10, p->memory_host >> 10,
+           p->memory_sqlite >> 10);
+    printf("%-13s%.1f of %.1f ms over the last %u s (%" PRIu64
+           " fuel)%s; longest slice %.1f ms\n",
+           "cpu", p->cpu_ns / 1e6, p->cpu_budget_ns / 1e6,
+           p->cpu_window_ms / 1000, p->cpu_fuel,
+           p->deferred ? ", waiting for its budget" : "",
+           p->longest_slice_us / 1000.0);
+    if (p->storage_quota)
+        printf("%-13s%" PRIu64 " bytes and %" PRIu64
+               " of write-ahead log (%" PRIu64 " on disk), quota %" PRIu64 "\n",
+               "storage", p->db_bytes, p->db_wal_bytes, p->db_disk_bytes,
+               p->storage_quota);
+    if (p->db_heap_limit)
+        printf("%-13smemory %" PRIu64 " KiB (at most %" PRIu64
+               " KiB so far) of %" PRIu64 " KiB\n",
+               "database", p->memory_sqlite >> 10, p->db_heap_peak >> 10,
+               p->db_heap_limit >> 10);
+    printf("%-13s%u of %u streams, %u of %u timers\n", "open", p->open_streams,
+           p->max_streams, p->armed_timers, p->max_timers);
 }
 
 /* Every string below came from a plugin (its manifest) or was checked
@@ -298,6 +354,7 @@ static void info_text(const struct fastn_plugin_info *p)
            p->pending_calls, p->armed_timers);
     printf("%-13s%" PRIu64 " events, %" PRIu64 " fuel; %u restarts\n", "work",
            p->events, p->fuel_used, p->restarts);
+    usage_text(p);
     if (p->last_error) {
         char t[32];
         when(p->last_error_ms, t, sizeof(t));

@@ -228,18 +228,20 @@ static int install_file(struct cli *cli, struct fastn_client *c,
     char abs[PATH_MAX];
     int flags = (replace ? FASTN_INSTALL_REPLACE : 0) |
                 (allow_unsigned ? FASTN_INSTALL_UNSIGNED : 0);
-    int rc = file_read_all(path, INSTALL_INLINE_MAX, &data, &len);
+    int rc;
 
+    /* the file's own path (links resolved), read only as a regular file;
+     * one too large to travel inline is read by the daemon there */
+    if (!realpath(path, abs))
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOT_FOUND, "%s: %s", path,
+                         strerror(errno));
+    rc = file_read_nofollow(abs, INSTALL_INLINE_MAX, &data, &len);
     if (rc && rc != FASTN_ERR_TOO_LARGE)
         return cli_error(CLI_EXIT_FAIL, rc, "cannot read %s: %s", path,
                          rc == FASTN_ERR_IO || rc == FASTN_ERR_NOT_FOUND
                              ? strerror(errno)
-                         : rc == FASTN_ERR_INVAL ? "not a file"
+                         : rc == FASTN_ERR_INVAL ? "not a regular file"
                                                  : fastn_strerror(rc));
-    if (!data && !realpath(path, abs)) {
-        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO, "%s: %s", path,
-                         strerror(errno));
-    }
     /* --unsigned: installed as unsigned, whatever lies beside it */
     if (!allow_unsigned && (rc = read_signature(path, &sig, &sig_len))) {
         free(data);

@@ -70,7 +70,16 @@ static const char template_text[] =
     "# max-plugin-size = 16\n"
     "# fetch-connect-timeout = 10\n"
     "# fetch-timeout = 300\n"
-    "# fetch-stall-timeout = 30\n";
+    "# fetch-stall-timeout = 30\n"
+    "#\n"
+    "# Plugins: the wall time one slice of a plugin may hold the daemon\n"
+    "# (ms; past it the plugin is stopped), each plugin's share of one core\n"
+    "# over a window of seconds (past it its work waits), and the memory\n"
+    "# each plugin may hold in all (MiB):\n"
+    "# plugin-slice-ms = 10\n"
+    "# plugin-cpu-percent = 25\n"
+    "# plugin-cpu-window = 10\n"
+    "# plugin-memory-mib = 64\n";
 
 const char *daemon_config_template(void)
 {
@@ -252,6 +261,41 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
     return false;
 }
 
+/* The plugin limits: true when key is one of them (*rc says whether its
+ * value was good; err gets the range). */
+static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
+                         const char *key, const char *v, int *rc)
+{
+    static const struct {
+        const char *key;
+        size_t val;
+        unsigned long min, max;
+    } keys[] = {
+        {"plugin-slice-ms", offsetof(struct daemon_config, plugin_slice_ms), 1,
+         1000},
+        {"plugin-cpu-percent",
+         offsetof(struct daemon_config, plugin_cpu_percent), 1, 100},
+        {"plugin-cpu-window", offsetof(struct daemon_config, plugin_cpu_window),
+         1, 3600},
+        {"plugin-memory-mib", offsetof(struct daemon_config, plugin_memory_mib),
+         1, 4096},
+    };
+    unsigned long n;
+
+    *rc = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key))
+            continue;
+        if (!parse_number(v, keys[i].max, &n) || n < keys[i].min)
+            *rc = fail(c, FASTN_ERR_INVAL, "%s wants a whole number %lu..%lu",
+                       key, keys[i].min, keys[i].max);
+        else
+            *(unsigned *)((char *)cfg + keys[i].val) = (unsigned)n;
+        return true;
+    }
+    return false;
+}
+
 /* The swarm's and the control clients' limits: whole numbers in a range.
  * Returns true when key is one of them (*rc: 0 or FASTN_ERR_INVAL with
  * *max the top). */
@@ -353,6 +397,8 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
                   : 0;
     if (apply_limit(cfg, key, v, &rc, &max) || rc)
         return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max) : 0;
+    if (apply_plugin(cfg, c, key, v, &rc))
+        return rc;
     if (!strcmp(key, "max-connections")) {
         if (!parse_number(v, 1000000, &n) || n == 0)
             return fail(c, FASTN_ERR_INVAL, "max-connections wants 1..1000000");

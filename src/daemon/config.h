@@ -38,6 +38,11 @@
  *   fetch-connect-timeout = 10   seconds to reach a registry
  *   fetch-timeout = 300          seconds for one whole fetch
  *   fetch-stall-timeout = 30     seconds a fetch may make no progress
+ *   plugin-slice-ms = 10         wall time one slice of a plugin may
+ *                                hold the loop (1..1000)
+ *   plugin-cpu-percent = 25      each plugin's share of one core (1..100)
+ *   plugin-cpu-window = 10       ... over this many seconds (1..3600)
+ *   plugin-memory-mib = 64       memory each plugin may hold (1..4096)
  *
  * Unknown keys are logged and skipped, so a config written for a newer
  * fastnd still starts an older one; bad values are errors.
@@ -93,6 +98,9 @@ struct daemon_config {
     bool has_fetch_timeout, has_fetch_stall_timeout;
     unsigned max_plugin_size; /* MiB */
     unsigned fetch_connect_timeout, fetch_timeout, fetch_stall_timeout;
+    /* plugin run-time limits (0: the plugin host's default) */
+    unsigned plugin_slice_ms, plugin_cpu_percent, plugin_cpu_window;
+    unsigned plugin_memory_mib;
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

@@ -182,6 +182,7 @@ int daemon_reload(struct daemon *d, const char *why, char *err, size_t errlen)
     d->config = fresh;
     apply_config(d);
     daemon_registry_reload(d);
+    daemon_plugins_reload(d);
     /* lchown: the socket itself, never what a link there points at */
     if (d->config.has_socket_group &&
         lchown(d->sock_path, (uid_t)-1, d->config.socket_group) != 0)

@@ -100,6 +100,8 @@ int daemon_run(struct daemon *d);
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
 /* Stops every plugin (on_stop); idempotent. Before daemon_net_stop. */
 void daemon_plugins_stop(struct daemon *d);
+/* Applies the plugin limits of d->config (SIGHUP). */
+void daemon_plugins_reload(struct daemon *d);
 
 /* registry.c: trusted keys, registries, fetching plugins and serving
  * them to peers (after daemon_plugins_start, before the control socket

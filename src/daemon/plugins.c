@@ -43,6 +43,10 @@ struct daemon_plugins {
     int closing; /* handles still closing */
     struct pstream *streams;
     uint64_t next_id;
+    /* the streams with an id, by id (ids count up: id % size spreads
+     * them), so that the host's calls find one in constant time */
+    struct pstream **by_id;
+    size_t by_id_size, n_ids;
 };
 
 /* One plugin stream: the swarm's stream and the id the host knows. */
@@ -54,6 +58,7 @@ struct pstream {
     size_t unconsumed;
     bool paused;
     struct pstream *next, **pprev;
+    struct pstream *id_next; /* in dp->by_id[id % size] */
 };
 
 static uint64_t wall_ms(void)
@@ -121,8 +126,64 @@ static struct pstream *pstream_new(struct daemon_plugins *dp,
     return ps;
 }
 
+/* Takes ps out of the id table (if it has an id). */
+static void id_unlink(struct pstream *ps)
+{
+    struct daemon_plugins *dp = ps->dp;
+    struct pstream **pp;
+
+    if (!ps->id || !dp->by_id_size)
+        return;
+    for (pp = &dp->by_id[ps->id % dp->by_id_size]; *pp; pp = &(*pp)->id_next)
+        if (*pp == ps) {
+            *pp = ps->id_next;
+            dp->n_ids--;
+            return;
+        }
+}
+
+/* Doubles the id table when it holds as many streams as it has slots
+ * (built again from the list of streams: out of memory, it stays as it
+ * was, with longer chains, or none, and the list is searched). */
+static void id_grow(struct daemon_plugins *dp)
+{
+    size_t size = dp->by_id_size ? dp->by_id_size * 2 : 64;
+    struct pstream **v;
+
+    if (dp->n_ids < dp->by_id_size || !(v = calloc(size, sizeof(*v))))
+        return;
+    dp->n_ids = 0;
+    for (struct pstream *ps = dp->streams; ps; ps = ps->next) {
+        if (!ps->id)
+            continue;
+        ps->id_next = v[ps->id % size];
+        v[ps->id % size] = ps;
+        dp->n_ids++;
+    }
+    free(dp->by_id);
+    dp->by_id = v;
+    dp->by_id_size = size;
+}
+
+/* Gives ps a new id (the host's name for the stream). */
+static void pstream_set_id(struct pstream *ps)
+{
+    struct daemon_plugins *dp = ps->dp;
+
+    id_unlink(ps);
+    ps->id = 0;
+    id_grow(dp);
+    ps->id = ++dp->next_id;
+    if (!dp->by_id_size)
+        return; /* no table: found by the list */
+    ps->id_next = dp->by_id[ps->id % dp->by_id_size];
+    dp->by_id[ps->id % dp->by_id_size] = ps;
+    dp->n_ids++;
+}
+
 static void pstream_free(struct pstream *ps)
 {
+    id_unlink(ps);
     *ps->pprev = ps->next;
     if (ps->next)
         ps->next->pprev = ps->pprev;
@@ -131,7 +192,11 @@ static void pstream_free(struct pstream *ps)
 
 static struct pstream *pstream_find(struct daemon_plugins *dp, uint64_t id)
 {
-    for (struct pstream *ps = dp->streams; id && ps; ps = ps->next)
+    if (!id)
+        return NULL;
+    for (struct pstream *ps = dp->by_id_size ? dp->by_id[id % dp->by_id_size]
+                                             : dp->streams;
+         ps; ps = dp->by_id_size ? ps->id_next : ps->next)
         if (ps->id == id)
             return ps;
     return NULL;
@@ -156,7 +221,7 @@ static void open_event(struct pstream *ps, int err)
     struct daemon_plugins *dp = ps->dp;
 
     if (!err)
-        ps->id = ++dp->next_id;
+        pstream_set_id(ps);
     if (plugin_host_stream_opened(dp->host, ps->token, err ? 0 : ps->id, err) !=
             0 &&
         !err) {
@@ -251,7 +316,7 @@ static int on_router_take(void *arg, struct swarm_stream *s)
     peer_id_format(swarm_stream_peer(s), peer);
     if (!(ps = pstream_new(dp, s)))
         return FASTN_ERR_NOMEM;
-    ps->id = ++dp->next_id;
+    pstream_set_id(ps);
     err = plugin_host_stream_incoming(dp->host, ps->id, peer,
                                       swarm_stream_protocol(s));
     if (err) {
@@ -339,6 +404,12 @@ static void op_stream_pause(void *arg, uint64_t stream, bool paused)
     }
 }
 
+static size_t op_stream_queued(void *arg, uint64_t stream)
+{
+    struct pstream *ps = pstream_find(arg, stream);
+    return ps && ps->s ? swarm_stream_queued(ps->s) : 0;
+}
+
 static void op_call_reply(void *arg, uint64_t call, int status,
                           const uint8_t *p, size_t n)
 {
@@ -370,12 +441,33 @@ static const struct plugin_host_ops ops = {
     .stream_close = op_stream_close,
     .stream_reset = op_stream_reset,
     .stream_pause = op_stream_pause,
+    .stream_queued = op_stream_queued,
     .call_reply = op_call_reply,
     .wake = op_wake,
     .protocols_changed = op_protocols_changed,
 };
 
 /* --- start and stop ----------------------------------------------------- */
+
+/* The plugin limits the config sets (0: the host's defaults). */
+static struct plugin_host_limits config_limits(const struct daemon_config *c)
+{
+    return (struct plugin_host_limits){
+        .slice_ms = c->plugin_slice_ms,
+        .cpu_percent = c->plugin_cpu_percent,
+        .cpu_window_ms = c->plugin_cpu_window * 1000,
+        .memory = (uint64_t)c->plugin_memory_mib << 20,
+    };
+}
+
+void daemon_plugins_reload(struct daemon *d)
+{
+    struct plugin_host_limits lim = config_limits(&d->config);
+
+    if (d->plugins && d->plugins->host &&
+        plugin_host_set_limits(d->plugins->host, &lim) != 0)
+        log_msg(LOG_ERROR, "plugin", "SIGHUP: plugin limits out of range");
+}
 
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
 {
@@ -394,6 +486,7 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
     cfg.state = d->store;
     cfg.ops = &ops;
     cfg.ops_arg = dp;
+    cfg.limits = config_limits(&d->config);
     rc = plugin_host_new(&cfg, &dp->host);
     if (rc) {
         snprintf(err, errlen, "cannot set up plugins in %s: %s", d->home,
@@ -440,6 +533,9 @@ void daemon_plugins_stop(struct daemon *d)
             swarm_stream_reset(dp->streams->s);
         pstream_free(dp->streams);
     }
+    free(dp->by_id);
+    dp->by_id = NULL;
+    dp->by_id_size = dp->n_ids = 0;
     if (!dp->handles) {
         free(dp);
         return;

@@ -132,6 +132,40 @@ static int fill_narrowing(struct ipc_reply *r, const struct plugin_info *in,
     return fill_protocol_serves(r, in, o);
 }
 
+/* What the plugin uses of its budgets. */
+static Fastn__PluginUsage *usage_to_pb(struct ipc_reply *r,
+                                       const struct plugin_info *in)
+{
+    Fastn__PluginUsage *u = ipc_reply_alloc(r, sizeof(*u));
+
+    if (!u)
+        return NULL;
+    fastn__plugin_usage__init(u);
+#define SET_(f, v)                                                             \
+    do {                                                                       \
+        u->has_##f = true;                                                     \
+        u->f = (v);                                                            \
+    } while (0)
+    SET_(memory_linear, in->memory.linear);
+    SET_(memory_tables, in->memory.engine);
+    SET_(memory_host, in->memory.host);
+    SET_(memory_sqlite, in->memory.sqlite);
+    SET_(memory_budget, in->memory.budget);
+    SET_(cpu_ns, in->cpu_ns);
+    SET_(cpu_fuel, in->cpu_fuel);
+    SET_(cpu_budget_ns, in->cpu_budget_ns);
+    SET_(cpu_window_ms, in->cpu_window_ms);
+    SET_(deferred, in->deferred);
+    SET_(deferrals, in->deferrals);
+    SET_(longest_slice_us, in->longest_slice_ns / 1000);
+    SET_(db_wal_bytes, in->db_wal_bytes);
+    SET_(db_disk_bytes, in->db_disk_bytes);
+    SET_(db_heap_peak, in->db_heap_peak);
+    SET_(db_heap_limit, in->db_heap_limit);
+#undef SET_
+    return u;
+}
+
 static Fastn__PluginInfo *info_to_pb(struct ipc_reply *r,
                                      const struct plugin_info *in)
 {
@@ -169,6 +203,8 @@ static Fastn__PluginInfo *info_to_pb(struct ipc_reply *r,
     SET_(fuel_used, keep->fuel_used);
 #undef SET_
     o->last_error_text = keep->last_error_text;
+    if (!(o->usage = usage_to_pb(r, keep)))
+        return NULL;
     return o;
 }
 
@@ -214,15 +250,28 @@ static int read_plugin_file(struct ipc_call *call, const char *path,
                           path);
         return FASTN_ERR_IO;
     }
-    rc = file_read_all(path, PLUGIN_FILE_MAX, out, len);
+    /* only a regular file, not through a link, opened without blocking
+     * (a FIFO there would hold the daemon in open) */
+    rc = file_read_nofollow(path, PLUGIN_FILE_MAX, out, len);
     if (rc == FASTN_ERR_NOT_FOUND || rc == FASTN_ERR_IO)
         ipc_reply_set_msg(&call->reply, "fastnd cannot read %.150s: %s", path,
                           strerror(errno));
-    else if (rc == FASTN_ERR_INVAL || rc == FASTN_ERR_TOO_LARGE)
-        ipc_reply_set_msg(&call->reply, "%.150s is not a plugin file", path);
-    return rc == FASTN_ERR_NOT_FOUND   ? FASTN_ERR_IO
-           : rc == FASTN_ERR_TOO_LARGE ? FASTN_ERR_INVAL
-                                       : rc;
+    else if (rc == FASTN_ERR_INVAL)
+        ipc_reply_set_msg(&call->reply,
+                          "%.150s is not a plugin file: not a regular file",
+                          path);
+    else if (rc == FASTN_ERR_PERM)
+        ipc_reply_set_msg(&call->reply,
+                          "%.150s is a symbolic link; give the path of the "
+                          "file itself",
+                          path);
+    else if (rc == FASTN_ERR_TOO_LARGE)
+        ipc_reply_set_msg(&call->reply,
+                          "%.150s is not a plugin file: larger than %u bytes",
+                          path, PLUGIN_FILE_MAX);
+    return rc == FASTN_ERR_NOT_FOUND                           ? FASTN_ERR_IO
+           : rc == FASTN_ERR_TOO_LARGE || rc == FASTN_ERR_PERM ? FASTN_ERR_INVAL
+                                                               : rc;
 }
 
 int ipc_plugin_install(struct ipc_call *call, const Fastn__Request *req,

@@ -62,6 +62,29 @@ static int protocol_serves_convert(const Fastn__PluginInfo *in,
     return 0;
 }
 
+static void usage_convert(const Fastn__PluginUsage *u,
+                          struct fastn_plugin_info *o)
+{
+    if (!u)
+        return;
+    o->memory_linear = u->memory_linear;
+    o->memory_tables = u->memory_tables;
+    o->memory_host = u->memory_host;
+    o->memory_sqlite = u->memory_sqlite;
+    o->memory_budget = u->memory_budget;
+    o->cpu_ns = u->cpu_ns;
+    o->cpu_fuel = u->cpu_fuel;
+    o->cpu_budget_ns = u->cpu_budget_ns;
+    o->cpu_window_ms = u->cpu_window_ms;
+    o->deferred = u->deferred;
+    o->deferrals = u->deferrals;
+    o->longest_slice_us = u->longest_slice_us;
+    o->db_wal_bytes = u->db_wal_bytes;
+    o->db_disk_bytes = u->db_disk_bytes;
+    o->db_heap_peak = u->db_heap_peak;
+    o->db_heap_limit = u->db_heap_limit;
+}
+
 static int info_convert(const Fastn__PluginInfo *in,
                         struct fastn_plugin_info *o)
 {
@@ -100,6 +123,7 @@ static int info_convert(const Fastn__PluginInfo *in,
     COPY_(o->signature, in->signature);
     COPY_(o->signer, in->signer);
     COPY_(o->signer_name, in->signer_name);
+    usage_convert(in->usage, o);
     if (!(o->last_error_text =
               strdup(in->last_error_text ? in->last_error_text : "")) ||
         !(o->publisher_note =

@@ -29,40 +29,59 @@ enum plugin_cap {
     X(PLUGIN_CAP_NOTIFY, "notify")                                             \
     X(PLUGIN_CAP_TIMERS, "timers")
 
-/* X(name, params, results, capability): the functions of module "fastn". */
+/* What imports cost, in fuel (1 unit is about 1 ns of work on the
+ * reference machine, as wasm code is charged: docs/PLUGIN-ABI.md, "What
+ * imports cost"). Each import pays its base price (the table below),
+ * then for the work it did: */
+#define PLUGIN_FUEL_CHEAP 100         /* base: returns a value it holds */
+#define PLUGIN_IMPORT_FUEL 500        /* base: most imports */
+#define PLUGIN_FUEL_SQL_TEXT 5000     /* base: SQL to parse (exec, prepare) */
+#define PLUGIN_FUEL_SYSCALL 4000      /* base: a system call (random) */
+#define PLUGIN_FUEL_NOTIFY 20000      /* base: a row in its database */
+#define PLUGIN_FUEL_OPEN 50000        /* base: a stream (a dial may follow) */
+#define PLUGIN_BYTES_PER_FUEL 16      /* bytes copied in or out, per unit */
+#define PLUGIN_FUEL_PER_SQL_BYTE 4    /* SQL text parsed */
+#define PLUGIN_FUEL_PER_SENT_BYTE 1   /* a stream write: framing, crypto */
+#define PLUGIN_FUEL_PER_RANDOM_BYTE 4 /* random bytes made */
+#define PLUGIN_FUEL_PER_NOTE_BYTE 1   /* a notification's text */
+#define PLUGIN_FUEL_LOG_LINE 3000     /* a line written to the log (+1/byte) */
+#define PLUGIN_SQL_STEP_FUEL 12       /* each SQLite VM step an sql_* took */
+
+/* X(name, params, results, capability, fuel): the functions of module
+ * "fastn", with their base price. */
 #define PLUGIN_ABI_IMPORTS(X)                                                  \
-    X(stream_open, "iiii", "i", PLUGIN_CAP_STREAMS)                            \
-    X(stream_write, "iii", "i", 0)                                             \
-    X(stream_close, "i", "i", 0)                                               \
-    X(stream_reset, "i", "i", 0)                                               \
-    X(stream_peer, "iii", "i", 0)                                              \
-    X(call_reply, "iiii", "i", 0)                                              \
-    X(sql_exec, "ii", "i", PLUGIN_CAP_STORAGE)                                 \
-    X(sql_prepare, "ii", "i", PLUGIN_CAP_STORAGE)                              \
-    X(sql_bind_null, "ii", "i", PLUGIN_CAP_STORAGE)                            \
-    X(sql_bind_int64, "iiI", "i", PLUGIN_CAP_STORAGE)                          \
-    X(sql_bind_double, "iiF", "i", PLUGIN_CAP_STORAGE)                         \
-    X(sql_bind_text, "iiii", "i", PLUGIN_CAP_STORAGE)                          \
-    X(sql_bind_blob, "iiii", "i", PLUGIN_CAP_STORAGE)                          \
-    X(sql_step, "i", "i", PLUGIN_CAP_STORAGE)                                  \
-    X(sql_reset, "i", "i", PLUGIN_CAP_STORAGE)                                 \
-    X(sql_finalize, "i", "i", PLUGIN_CAP_STORAGE)                              \
-    X(sql_column_count, "i", "i", PLUGIN_CAP_STORAGE)                          \
-    X(sql_column_type, "ii", "i", PLUGIN_CAP_STORAGE)                          \
-    X(sql_column_int64, "ii", "I", PLUGIN_CAP_STORAGE)                         \
-    X(sql_column_double, "ii", "F", PLUGIN_CAP_STORAGE)                        \
-    X(sql_column_bytes, "iiii", "i", PLUGIN_CAP_STORAGE)                       \
-    X(sql_changes, "", "i", PLUGIN_CAP_STORAGE)                                \
-    X(sql_last_insert_rowid, "", "I", PLUGIN_CAP_STORAGE)                      \
-    X(sql_errmsg, "ii", "i", PLUGIN_CAP_STORAGE)                               \
-    X(notify, "iiii", "i", PLUGIN_CAP_NOTIFY)                                  \
-    X(timer_set, "iI", "i", PLUGIN_CAP_TIMERS)                                 \
-    X(timer_cancel, "i", "i", PLUGIN_CAP_TIMERS)                               \
-    X(now_ms, "", "I", 0)                                                      \
-    X(monotonic_ms, "", "I", 0)                                                \
-    X(random, "ii", "i", 0)                                                    \
-    X(log, "iii", "i", 0)                                                      \
-    X(local_peer_id, "ii", "i", 0)
+    X(stream_open, "iiii", "i", PLUGIN_CAP_STREAMS, PLUGIN_FUEL_OPEN)          \
+    X(stream_write, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                         \
+    X(stream_close, "i", "i", 0, PLUGIN_IMPORT_FUEL)                           \
+    X(stream_reset, "i", "i", 0, PLUGIN_IMPORT_FUEL)                           \
+    X(stream_peer, "iii", "i", 0, PLUGIN_FUEL_CHEAP)                           \
+    X(call_reply, "iiii", "i", 0, PLUGIN_IMPORT_FUEL)                          \
+    X(sql_exec, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_SQL_TEXT)           \
+    X(sql_prepare, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_SQL_TEXT)        \
+    X(sql_bind_null, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)        \
+    X(sql_bind_int64, "iiI", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)      \
+    X(sql_bind_double, "iiF", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)     \
+    X(sql_bind_text, "iiii", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)      \
+    X(sql_bind_blob, "iiii", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)      \
+    X(sql_step, "i", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)              \
+    X(sql_reset, "i", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)             \
+    X(sql_finalize, "i", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)          \
+    X(sql_column_count, "i", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_CHEAP)       \
+    X(sql_column_type, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_CHEAP)       \
+    X(sql_column_int64, "ii", "I", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_CHEAP)      \
+    X(sql_column_double, "ii", "F", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_CHEAP)     \
+    X(sql_column_bytes, "iiii", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)   \
+    X(sql_changes, "", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_CHEAP)             \
+    X(sql_last_insert_rowid, "", "I", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_CHEAP)   \
+    X(sql_errmsg, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_CHEAP)            \
+    X(notify, "iiii", "i", PLUGIN_CAP_NOTIFY, PLUGIN_FUEL_NOTIFY)              \
+    X(timer_set, "iI", "i", PLUGIN_CAP_TIMERS, PLUGIN_IMPORT_FUEL)             \
+    X(timer_cancel, "i", "i", PLUGIN_CAP_TIMERS, PLUGIN_IMPORT_FUEL)           \
+    X(now_ms, "", "I", 0, PLUGIN_FUEL_CHEAP)                                   \
+    X(monotonic_ms, "", "I", 0, PLUGIN_FUEL_CHEAP)                             \
+    X(random, "ii", "i", 0, PLUGIN_FUEL_SYSCALL)                               \
+    X(log, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                                  \
+    X(local_peer_id, "ii", "i", 0, PLUGIN_FUEL_CHEAP)
 
 /* When an export is required. */
 enum plugin_export_need {

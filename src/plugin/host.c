@@ -8,13 +8,18 @@
  *        [serves@PROTOCOL=known-peers|nobody]...
  *
  * (the tokens after the state came later: a line without them, as older
- * daemons wrote, loads with no narrowing; unknown tokens and names are
- * skipped). A protocol id has no spaces (0x21..0x7e, manifest.c) but may
- * hold '=' or '@': serves@ tokens are split at their last '=', since no
- * serves value holds one. Both files are written atomically (a temporary
- * file, fsync, rename), so a crash leaves either the old or the new one.
- * A .wasm without an index line is loaded as enabled (copied in by hand);
- * an index line without its file is dropped.
+ * daemons wrote, loads with no narrowing). A protocol id has no spaces
+ * (0x21..0x7e, manifest.c) but may hold '=' or '@': serves@ tokens are
+ * split at their last '=', since no serves value holds one. What this
+ * daemon does not understand (a token, or a whole line: a newer daemon's,
+ * or one written by hand) is logged once when the index is read and kept
+ * as it is when the index is written again. Both files are written
+ * atomically (a temporary NAME.tmp, fsync, rename), so a crash leaves
+ * either the old or the new one; a temporary file a crash left is removed
+ * at the next start (and logged). A .wasm without an index line is loaded
+ * as enabled (copied in by hand); the line of a plugin whose file is gone
+ * is dropped. Plugin files and the index are read only as regular files,
+ * not through a link (file_read_nofollow).
  *
  * Invariants: h->plugins is sorted by name; every plugin in it has a file
  * on disk; a plugin that did not load (bad file) is kept with its error so
@@ -96,6 +101,7 @@ static void plugin_free(struct host_plugin *p)
     if (!p)
         return;
     fastn_wasm_module_free(p->mod);
+    free(p->index_unknown);
     free(p);
 }
 
@@ -175,9 +181,14 @@ int host_index_save(struct plugin_host *h)
         err = buf_append(&b, line, (size_t)n);
         if (!err)
             err = index_protocols(p, &b);
+        if (!err && p->index_unknown)
+            err = buf_append(&b, p->index_unknown, strlen(p->index_unknown));
         if (!err)
             err = buf_append(&b, "\n", 1);
     }
+    /* lines this daemon does not understand stay as they were */
+    if (!err && h->index_unknown)
+        err = buf_append(&b, h->index_unknown, strlen(h->index_unknown));
     if (!err)
         err = plugin_file(h, INDEX_NAME, "", path, sizeof(path));
     if (!err && !same_content(path, b.data, b.len))
@@ -209,21 +220,56 @@ struct index_entry {
     unsigned withheld;
     size_t n_proto; /* serves@PROTOCOL=WHO tokens */
     struct host_proto_serves proto[PLUGIN_PROTOCOLS_MAX];
+    char *unknown; /* tokens not understood, " a b" (malloc'd, or NULL) */
 };
 
-/* Reads "withhold=a,b" (len bytes, after the '='): unknown names skipped. */
-static unsigned parse_withhold(const char *s, size_t len)
+/* Appends " token" (len bytes) to a malloc'd string (NULL: empty); out of
+ * memory, the token is lost. */
+static void token_keep(char **v, const char *tok, size_t len)
+{
+    size_t n = *v ? strlen(*v) : 0;
+    char *t = realloc(*v, n + len + 2);
+
+    if (!t)
+        return;
+    t[n] = ' ';
+    memcpy(t + n + 1, tok, len);
+    t[n + len + 1] = '\0';
+    *v = t;
+}
+
+/* Appends " withhold=NAME" (len bytes of name) to a malloc'd string. */
+static void token_keep_withhold(char **v, const char *name, size_t len)
+{
+    char *t = malloc(len + 9);
+
+    if (!t)
+        return;
+    memcpy(t, "withhold=", 9);
+    memcpy(t + 9, name, len);
+    token_keep(v, t, len + 9);
+    free(t);
+}
+
+/* Reads "withhold=a,b" (len bytes, after the '='); a name it does not
+ * know is kept in e->unknown as a token "withhold=NAME" of its own. */
+static unsigned parse_withhold(const char *s, size_t len, struct index_entry *e)
 {
     unsigned bits = 0;
+
     while (len) {
         const char *c = memchr(s, ',', len);
         size_t k = c ? (size_t)(c - s) : len;
         char name[16];
+        unsigned bit = 0;
         if (k < sizeof(name)) {
             memcpy(name, s, k);
             name[k] = '\0';
-            bits |= plugin_cap_from_name(name);
+            bit = plugin_cap_from_name(name);
         }
+        if (!bit && k)
+            token_keep_withhold(&e->unknown, s, k);
+        bits |= bit;
         s += k + (c != NULL);
         len -= k + (c != NULL);
     }
@@ -250,8 +296,9 @@ static void proto_set(struct host_proto_serves *v, size_t *n,
 }
 
 /* Reads "serves@PROTOCOL=WHO" (len bytes, after the '@'): split at the
- * last '=' (a protocol id may hold '='); a bad one is skipped. */
-static void parse_proto_token(const char *s, size_t len, struct index_entry *e)
+ * last '=' (a protocol id may hold '='). Returns false for one it does
+ * not understand. */
+static bool parse_proto_token(const char *s, size_t len, struct index_entry *e)
 {
     size_t eq = len;
     char v[16];
@@ -259,12 +306,31 @@ static void parse_proto_token(const char *s, size_t len, struct index_entry *e)
     while (eq > 0 && s[eq - 1] != '=')
         eq--;
     if (eq < 2 || len - eq >= sizeof(v)) /* no '=', or no protocol */
-        return;
+        return false;
     memcpy(v, s + eq, len - eq);
     v[len - eq] = '\0';
     int w = plugin_serves_from_name(v);
-    if (w >= 0)
-        proto_set(e->proto, &e->n_proto, s, eq - 1, (enum plugin_serves)w);
+    if (w < 0 || eq - 1 > PLUGIN_PROTOCOL_MAX)
+        return false;
+    proto_set(e->proto, &e->n_proto, s, eq - 1, (enum plugin_serves)w);
+    return true;
+}
+
+/* Reads "serves=WHO" (len bytes after the '='); false if not understood. */
+static bool parse_serves(const char *s, size_t len, struct index_entry *e)
+{
+    char v[16];
+    int w;
+
+    if (len >= sizeof(v))
+        return false;
+    memcpy(v, s, len);
+    v[len] = '\0';
+    if ((w = plugin_serves_from_name(v)) < 0)
+        return false;
+    e->narrowed = true;
+    e->serves = (enum plugin_serves)w;
+    return true;
 }
 
 /* Reads the tokens of one index line after the name (len bytes). */
@@ -277,24 +343,86 @@ static void parse_index_tokens(const char *s, size_t len, struct index_entry *e)
         }
         const char *sp = memchr(s, ' ', len);
         size_t k = sp ? (size_t)(sp - s) : len;
-        char v[16];
+        bool known = true;
+        if (!k)
+            break;
         if (i == 0)
             e->enabled = !(k == 8 && memcmp(s, "disabled", 8) == 0);
-        else if (k > 7 && memcmp(s, "serves=", 7) == 0 && k - 7 < sizeof(v)) {
-            memcpy(v, s + 7, k - 7);
-            v[k - 7] = '\0';
-            int w = plugin_serves_from_name(v);
-            if (w >= 0) {
-                e->narrowed = true;
-                e->serves = (enum plugin_serves)w;
-            }
-        } else if (k > 9 && memcmp(s, "withhold=", 9) == 0)
-            e->withheld = parse_withhold(s + 9, k - 9);
+        else if (k > 7 && memcmp(s, "serves=", 7) == 0)
+            known = parse_serves(s + 7, k - 7, e);
+        else if (k > 9 && memcmp(s, "withhold=", 9) == 0)
+            e->withheld |= parse_withhold(s + 9, k - 9, e);
         else if (k > 7 && memcmp(s, "serves@", 7) == 0)
-            parse_proto_token(s + 7, k - 7, e);
+            known = parse_proto_token(s + 7, k - 7, e);
+        else
+            known = false;
+        if (!known)
+            token_keep(&e->unknown, s, k);
         s += k;
         len -= k;
     }
+}
+
+/* A line of the index, made safe for the log: cut, control characters
+ * replaced. */
+static void line_for_log(const char *l, size_t len, char *out, size_t cap)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)l[i] < 0x20 || l[i] == 0x7f ? '?' : l[i];
+    out[n] = '\0';
+}
+
+/* Whether a line of the index is one this daemon understands: "NAME
+ * enabled|disabled ...", or the header it writes. */
+static bool index_line_known(const char *l, size_t len)
+{
+    static const char head[] = "# fastn plugins:";
+    const char *sp = memchr(l, ' ', len);
+    size_t k = sp ? (size_t)(sp - l) : len, rest;
+
+    if (len >= sizeof(head) - 1 && memcmp(l, head, sizeof(head) - 1) == 0)
+        return true;
+    if (!sp || !name_ok(l, k))
+        return false;
+    rest = len - k - 1;
+    sp = memchr(l + k + 1, ' ', rest);
+    rest = sp ? (size_t)(sp - (l + k + 1)) : rest;
+    return (rest == 7 && memcmp(l + k + 1, "enabled", 7) == 0) ||
+           (rest == 8 && memcmp(l + k + 1, "disabled", 8) == 0);
+}
+
+/* The lines of the index this daemon does not understand ("...\n" each,
+ * in their order; malloc'd, NULL if none), logged once here. Comments
+ * are kept too, silently. */
+static char *index_unknown_lines(const char *index)
+{
+    char *out = NULL, shown[120];
+    size_t n = 0, lineno = 0;
+
+    for (const char *l = index; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        lineno++;
+        if (len && !index_line_known(l, len)) {
+            char *t = realloc(out, n + len + 2);
+            if (!t)
+                break;
+            out = t;
+            memcpy(out + n, l, len);
+            out[n + len] = '\n';
+            n += len + 1;
+            out[n] = '\0';
+            line_for_log(l, len, shown, sizeof(shown));
+            if (l[0] != '#')
+                log_msg(LOG_WARN, "plugin",
+                        "plugins/index line %zu is not understood; kept as "
+                        "it is: %s",
+                        lineno, shown);
+        }
+        l = nl ? nl + 1 : NULL;
+    }
+    return out;
 }
 
 /* Finds name's line in the index (NUL-terminated; may be NULL). */
@@ -431,14 +559,17 @@ static struct host_plugin *load_one(struct plugin_host *h, const char *name,
         return NULL;
     p->h = h;
     snprintf(p->name, sizeof(p->name), "%s", name);
+    p->index_unknown = ie->unknown;
     p->enabled = enabled;
     p->state = enabled ? PLUGIN_STATE_RUNNING : PLUGIN_STATE_DISABLED;
     rc = plugin_file(h, name, ".wasm", path, sizeof(path));
     if (!rc)
-        rc = file_read_all(path, PLUGIN_FILE_MAX, &wasm, &len);
+        rc = file_read_nofollow(path, PLUGIN_FILE_MAX, &wasm, &len);
     if (rc)
         snprintf(err, sizeof(err), "cannot read %s.wasm: %s", name,
-                 fastn_strerror(rc));
+                 rc == FASTN_ERR_INVAL  ? "not a regular file"
+                 : rc == FASTN_ERR_PERM ? "a symbolic link"
+                                        : fastn_strerror(rc));
     else
         rc = check_module(wasm, len, &p->m, &p->mod, err, sizeof(err));
     if (!rc && strcmp(p->m.name, name) != 0) {
@@ -481,27 +612,63 @@ static const char *protocol_taken(struct plugin_host *h,
     return NULL;
 }
 
-int plugin_host_load_all(struct plugin_host *h)
+/* Removes what a crash in the middle of writing a file left in
+ * HOME/plugins/ (NAME.wasm.tmp, index.tmp: file_write_atomic's temporary
+ * files; the daemon holds the home's lock, so none is being written). */
+static void remove_partial_files(struct plugin_host *h)
+{
+    DIR *dir = opendir(h->plugins_dir);
+    struct dirent *de;
+    char shown[80];
+
+    while (dir && (de = readdir(dir))) {
+        size_t n = strlen(de->d_name);
+        if (n < 5 || strcmp(de->d_name + n - 4, ".tmp") != 0)
+            continue;
+        line_for_log(de->d_name, n, shown, sizeof(shown));
+        if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+            log_msg(LOG_WARN, "plugin",
+                    "removed plugins/%s, a file a crash left half written "
+                    "(an install or an index update that did not finish)",
+                    shown);
+        else
+            log_msg(LOG_ERROR, "plugin", "cannot remove plugins/%s: %s", shown,
+                    strerror(errno));
+    }
+    if (dir)
+        closedir(dir);
+}
+
+/* The index as a NUL-terminated string (NULL when there is none). */
+static char *index_read(struct plugin_host *h)
 {
     char path[PATH_MAX];
     uint8_t *index = NULL;
-    size_t index_len = 0;
+    size_t len = 0;
+    int rc;
+
+    if (plugin_file(h, INDEX_NAME, "", path, sizeof(path)))
+        return NULL;
+    rc = file_read_nofollow(path, 1u << 20, &index, &len);
+    if (rc && rc != FASTN_ERR_NOT_FOUND)
+        log_msg(LOG_ERROR, "plugin", "cannot read plugins/index: %s",
+                rc == FASTN_ERR_INVAL  ? "not a regular file"
+                : rc == FASTN_ERR_PERM ? "a symbolic link"
+                                       : fastn_strerror(rc));
+    if (rc)
+        return NULL;
+    /* file_read_nofollow ends the bytes with a NUL; one inside ends it
+     * early, which only hides the lines after it */
+    return (char *)index;
+}
+
+/* Loads HOME/plugins/NAME.wasm for every plugin file there. */
+static int load_files(struct plugin_host *h, const char *index)
+{
     struct dirent *de;
-    DIR *dir;
+    DIR *dir = opendir(h->plugins_dir);
     int loaded = 0;
 
-    if (!plugin_file(h, INDEX_NAME, "", path, sizeof(path)) &&
-        !file_read_all(path, 1u << 20, &index, &index_len)) {
-        char *t = realloc(index, index_len + 1);
-        if (t) {
-            index = (uint8_t *)t;
-            index[index_len] = '\0';
-        } else {
-            free(index); /* not NUL-terminated: read as no index */
-            index = NULL;
-        }
-    }
-    dir = opendir(h->plugins_dir);
     while (dir && (de = readdir(dir))) {
         size_t n = strlen(de->d_name);
         char name[PLUGIN_NAME_MAX + 1];
@@ -512,10 +679,12 @@ int plugin_host_load_all(struct plugin_host *h)
         name[n - 5] = '\0';
         if (host_find(h, name))
             continue;
-        struct index_entry ie = index_entry((char *)index, name);
+        struct index_entry ie = index_entry(index, name);
         struct host_plugin *p = load_one(h, name, &ie);
-        if (!p)
+        if (!p) {
+            free(ie.unknown);
             continue;
+        }
         const struct host_plugin *other = NULL;
         const char *proto = p->loaded ? protocol_taken(h, &p->m, &other) : 0;
         if (proto) {
@@ -530,6 +699,19 @@ int plugin_host_load_all(struct plugin_host *h)
     }
     if (dir)
         closedir(dir);
+    return loaded;
+}
+
+int plugin_host_load_all(struct plugin_host *h)
+{
+    char *index;
+    int loaded;
+
+    remove_partial_files(h);
+    index = index_read(h);
+    free(h->index_unknown);
+    h->index_unknown = index_unknown_lines(index);
+    loaded = load_files(h, index);
     free(index);
     host_index_save(h);
     for (struct host_plugin *p = h->plugins; p; p = p->next)
@@ -573,6 +755,10 @@ int plugin_host_new(const struct plugin_host_config *cfg,
         free(h);
         return err;
     }
+    if (host_limits_init(h, &cfg->limits)) {
+        free(h);
+        return FASTN_ERR_INVAL;
+    }
     snprintf(h->local_peer_id, sizeof(h->local_peer_id), "%s",
              cfg->local_peer_id);
     h->state = cfg->state;
@@ -594,6 +780,7 @@ void plugin_host_free(struct plugin_host *h)
         host_instance_stop(p, true, FASTN_ERR_CANCELED, NULL);
         plugin_free(p);
     }
+    free(h->index_unknown);
     free(h);
 }
 
@@ -667,6 +854,8 @@ int plugin_host_install(struct plugin_host *h, const uint8_t *wasm, size_t len,
                                          old->withheld, old->n_proto,
                                          old->proto};
             keep_narrowing(np, &nw);
+            if (old->index_unknown)
+                np->index_unknown = strdup(old->index_unknown);
         }
         rc = install_record(h, np, wasm, len);
         if (rc)
@@ -906,6 +1095,38 @@ int plugin_host_restrict_protocol(struct plugin_host *h, const char *name,
 
 /* --- info -------------------------------------------------------------- */
 
+/* The size of p's write-ahead log (HOME/data/NAME/db.sqlite-wal), 0 when
+ * there is none. */
+static uint64_t db_wal_bytes(const struct host_plugin *p)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (snprintf(path, sizeof(path), "%s/%s/db.sqlite-wal", p->h->data_dir,
+                 p->name) >= (int)sizeof(path) ||
+        lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    return (uint64_t)st.st_size;
+}
+
+/* What p uses of its time and memory budgets. */
+static void fill_usage(struct host_plugin *p, struct plugin_info *o)
+{
+    const struct plugin_host *h = p->h;
+
+    host_cpu_usage(p, &o->cpu_ns, &o->cpu_fuel);
+    o->cpu_window_ms = h->lim.cpu_window_ms;
+    o->cpu_budget_ns =
+        (uint64_t)h->lim.cpu_window_ms * 1000000ull / 100 * h->lim.cpu_percent;
+    o->deferred = p->deferred;
+    o->deferrals = p->deferrals;
+    o->longest_slice_ns = p->longest_slice_ns;
+    o->db_wal_bytes = db_wal_bytes(p);
+    o->memory.budget = p->inst ? p->inst->mem_budget : h->lim.memory;
+    if (p->inst)
+        host_memory(p->inst, &o->memory);
+}
+
 static void fill_info(struct host_plugin *p, struct plugin_info *o)
 {
     struct host_instance *in = p->inst;
@@ -930,12 +1151,20 @@ static void fill_info(struct host_plugin *p, struct plugin_info *o)
     o->file_bytes = p->file_bytes;
     o->events = p->events;
     o->fuel_used = p->fuel_used;
+    fill_usage(p, o);
     if (!in)
         return;
     if (in->wasm)
         o->memory_pages = (uint32_t)(fastn_wasm_memory_size(in->wasm) >> 16);
-    if (in->db)
-        store_pdb_size(in->db, &o->db_bytes);
+    if (in->db) {
+        struct store_pdb_usage u;
+        if (store_pdb_usage(in->db, &u) == 0) {
+            o->db_bytes = u.data_bytes;
+            o->db_disk_bytes = u.disk_bytes;
+            o->db_heap_peak = u.heap_peak;
+            o->db_heap_limit = u.heap_limit;
+        }
+    }
     o->open_streams = in->n_streams;
     o->pending_calls = in->n_calls;
     o->armed_timers = in->n_timers;

@@ -3,15 +3,21 @@
  * "Imports"), and the WASI glue: one host function per row of
  * PLUGIN_ABI_IMPORTS.
  *
- * Every import, in this order: charges PLUGIN_IMPORT_FUEL (fuel does not
- * run inside the host, so imports pay for themselves: a plugin cannot
- * loop over cheap-looking SQL or log calls without end), checks its
- * capability (asked for in the manifest and not withheld by the user:
- * plugin_host_restrict, so a withheld one fails at once, not at the next
- * start), then checks every (ptr, len) against the plugin's memory
- * before reading or writing a byte (a bad one traps the instance with
- * FASTN_ERR_PLUGIN_BAD_POINTER), then does the work, charging for bytes
- * copied and SQL steps taken. Nothing here calls back into the plugin.
+ * Every import, in this order: charges its base price (the table's fuel
+ * column: fuel does not run inside the host, so imports pay for
+ * themselves, about 1 unit per ns of the work they do, as wasm code
+ * does), checks its capability (asked for in the manifest and not
+ * withheld by the user: plugin_host_restrict, so a withheld one fails at
+ * once, not at the next start), then checks every (ptr, len) against the
+ * plugin's memory before reading or writing a byte (a bad one traps the
+ * instance with FASTN_ERR_PLUGIN_BAD_POINTER), then does the work,
+ * charging for bytes copied, parsed, sent or made, rows and SQL steps,
+ * notifications and log lines (abi.h has the prices). Last, an import
+ * that may have taken a while (any but the cheapest, or one that charged
+ * more than PLUGIN_IMPORT_FUEL for its work) reads the clock
+ * (host_slice_check): past the slice's time the plugin stops at its next
+ * metering point, past slice_ms it ends (FASTN_ERR_PLUGIN_TIMEOUT). Nothing
+ * here calls back into the plugin.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +33,6 @@
 
 #define LOG_RATE 100.0 /* lines per second */
 #define OPEN_RATE 32.0 /* stream opens per second */
-#define BYTES_PER_FUEL 16
 
 typedef union fastn_wasm_value wval;
 
@@ -72,6 +77,7 @@ static int charge(struct host_instance *in, uint64_t cost)
 {
     uint64_t left = fastn_wasm_fuel_get(in->wasm);
 
+    in->charged += cost;
     if (left >= cost) {
         fastn_wasm_fuel_set(in->wasm, left - cost);
         return 0;
@@ -109,7 +115,20 @@ static int span(struct host_instance *in, const char *imp, uint32_t ptr,
                         (unsigned long long)fastn_wasm_memory_size(in->wasm));
         return FASTN_ERR_PLUGIN_BAD_POINTER;
     }
-    return charge(in, len / BYTES_PER_FUEL);
+    return charge(in, len / PLUGIN_BYTES_PER_FUEL);
+}
+
+/* Traps with FASTN_ERR_PLUGIN_MEMORY when what the import is about to
+ * make the host hold (`more` bytes) would take the plugin past its
+ * memory budget. */
+static int over_budget(struct host_instance *in, const char *imp, uint64_t more)
+{
+    if (host_memory_allows(in, more))
+        return 0;
+    in->import_failed = imp;
+    LOG_RATELIMITED(LOG_WARN, "plugin", "%s: fastn.%s: past its memory budget",
+                    in->p->name, imp);
+    return FASTN_ERR_PLUGIN_MEMORY;
 }
 
 /* Copies n bytes to an output buffer (already checked): min(n, cap). */
@@ -161,6 +180,8 @@ static int x_stream_open(struct host_instance *in, const wval *a, wval *r)
         return ret32(r, FASTN_ERR_PLUGIN_LIMIT);
     if (!host_bucket_take(&in->open_rl, h->mono_ms, OPEN_RATE, OPEN_RATE))
         return ret32(r, FASTN_ERR_AGAIN);
+    if ((err = over_budget(in, "stream_open", sizeof(*s))))
+        return err;
     if (!(s = host_stream_add(in)))
         return ret32(r, FASTN_ERR_NOMEM);
     s->outgoing = s->opening = true;
@@ -208,13 +229,26 @@ static int x_stream_write(struct host_instance *in, const wval *a, wval *r)
         n = PLUGIN_WRITE_MAX;
     if (n == 0)
         return ret32(r, 0);
-    if (s->opening || s->pending.len > 0)
-        return ret32(r, write_pending(in, s, p, n));
+    /* the router's send queue, or ours before it opened, takes at most
+     * PLUGIN_STREAM_BUFFER of it */
+    if ((err =
+             over_budget(in, "stream_write",
+                         n < PLUGIN_STREAM_BUFFER ? n : PLUGIN_STREAM_BUFFER)))
+        return err;
+    if (s->opening || s->pending.len > 0) {
+        int32_t w = write_pending(in, s, p, n);
+        if (w > 0 &&
+            (err = charge(in, (uint64_t)w * PLUGIN_FUEL_PER_SENT_BYTE)))
+            return err;
+        return ret32(r, w);
+    }
     int w = h->ops->stream_write(h->ops_arg, s->id, p, n);
     if (w < 0)
         return ret32(r, w);
     if ((size_t)w < n)
         s->want_writable = true;
+    if ((err = charge(in, (uint64_t)w * PLUGIN_FUEL_PER_SENT_BYTE)))
+        return err;
     return ret32(r, w ? w : FASTN_ERR_AGAIN);
 }
 
@@ -288,14 +322,19 @@ static int x_call_reply(struct host_instance *in, const wval *a, wval *r)
 /* --- SQL ---------------------------------------------------------------- */
 
 /* Lets the next SQL call take only the steps the event can still pay
- * for, and STORE_PDB_TIME_DEFAULT_NS of time: SQL cannot be suspended
- * mid-call, so a call that needs more fails (FASTN_ERR_STORE_TIMEOUT)
- * and the loop is held by one call for about that long at most. */
+ * for, STORE_PDB_TIME_DEFAULT_NS of time or what the slice has left of
+ * slice_ms when that is less, and the memory the plugin's budget leaves:
+ * SQL cannot be suspended mid-call, so a call that needs more fails
+ * (FASTN_ERR_STORE_LIMIT, _TIMEOUT, _MEMORY), the loop is held by one
+ * call for a few ms at most, and never long enough to end the instance
+ * for time. */
 static void sql_limit(struct host_instance *in)
 {
     uint64_t fuel = fastn_wasm_fuel_get(in->wasm) + in->budget;
-    struct store_pdb_budget b = {.steps = fuel / PLUGIN_SQL_STEP_FUEL + 1000};
+    struct store_pdb_budget b = {.steps = fuel / PLUGIN_SQL_STEP_FUEL + 1000,
+                                 .time_ns = host_slice_sql_ns(in)};
     store_pdb_budget_set(in->db, &b);
+    host_memory_sqlite_room(in);
 }
 
 /* Charges the SQLite work of the call just made: its VM steps, and the
@@ -303,9 +342,10 @@ static void sql_limit(struct host_instance *in)
 static int sql_charge(struct host_instance *in, int rc, wval *r)
 {
     struct store_pdb_cost c;
+    host_slice_sql_end(in);
     store_pdb_last_cost(in->db, &c);
     int err = charge(in, c.steps * PLUGIN_SQL_STEP_FUEL +
-                             c.alloc_bytes / BYTES_PER_FUEL);
+                             c.alloc_bytes / PLUGIN_BYTES_PER_FUEL);
     if (err)
         return err;
     return ret32(r, rc);
@@ -315,6 +355,8 @@ static int x_sql_exec(struct host_instance *in, const wval *a, wval *r)
 {
     uint8_t *p;
     int err = span(in, "sql_exec", a[0].u32, a[1].u32, &p);
+    if (!err)
+        err = charge(in, (uint64_t)a[1].u32 * PLUGIN_FUEL_PER_SQL_BYTE);
     if (err)
         return err;
     sql_limit(in);
@@ -325,6 +367,8 @@ static int x_sql_prepare(struct host_instance *in, const wval *a, wval *r)
 {
     uint8_t *p;
     int err = span(in, "sql_prepare", a[0].u32, a[1].u32, &p);
+    if (!err)
+        err = charge(in, (uint64_t)a[1].u32 * PLUGIN_FUEL_PER_SQL_BYTE);
     if (err)
         return err;
     sql_limit(in);
@@ -353,6 +397,7 @@ static int x_sql_bind_text(struct host_instance *in, const wval *a, wval *r)
     int err = span(in, "sql_bind_text", a[2].u32, a[3].u32, &p);
     if (err)
         return err;
+    host_memory_sqlite_room(in);
     return ret32(r,
                  store_pdb_bind_text(in->db, a[0].i32, a[1].i32, p, a[3].u32));
 }
@@ -363,6 +408,7 @@ static int x_sql_bind_blob(struct host_instance *in, const wval *a, wval *r)
     int err = span(in, "sql_bind_blob", a[2].u32, a[3].u32, &p);
     if (err)
         return err;
+    host_memory_sqlite_room(in);
     return ret32(r,
                  store_pdb_bind_blob(in->db, a[0].i32, a[1].i32, p, a[3].u32));
 }
@@ -417,7 +463,7 @@ static int x_sql_column_bytes(struct host_instance *in, const wval *a, wval *r)
     err = store_pdb_column_bytes(in->db, a[0].i32, a[1].i32, &src, &n);
     if (err)
         return ret32(r, err);
-    if ((err = charge(in, n / BYTES_PER_FUEL)))
+    if ((err = charge(in, n / PLUGIN_BYTES_PER_FUEL)))
         return err;
     return ret32(r, copy_out(buf, a[3].u32, src, n));
 }
@@ -458,7 +504,9 @@ static int x_notify(struct host_instance *in, const wval *a, wval *r)
     int err;
 
     if ((err = span(in, "notify", a[0].u32, a[1].u32, &tp)) ||
-        (err = span(in, "notify", a[2].u32, a[3].u32, &bp)))
+        (err = span(in, "notify", a[2].u32, a[3].u32, &bp)) ||
+        (err = charge(in, ((uint64_t)a[1].u32 + a[3].u32) *
+                              PLUGIN_FUEL_PER_NOTE_BYTE)))
         return err;
     if (a[1].u32 == 0)
         return ret32(r, FASTN_ERR_INVAL);
@@ -477,6 +525,7 @@ static int x_notify(struct host_instance *in, const wval *a, wval *r)
 
 static int x_timer_set(struct host_instance *in, const wval *a, wval *r)
 {
+    int err;
     int32_t id = a[0].i32;
     int64_t delay = a[1].i64;
     uint64_t due = in->p->h->mono_ms + (uint64_t)delay;
@@ -490,6 +539,8 @@ static int x_timer_set(struct host_instance *in, const wval *a, wval *r)
         }
     if (in->n_timers >= in->p->m.limits.timers)
         return ret32(r, FASTN_ERR_PLUGIN_LIMIT);
+    if ((err = over_budget(in, "timer_set", sizeof(*in->timers))))
+        return err;
     if (in->n_timers == in->cap_timers) {
         unsigned cap = in->cap_timers ? in->cap_timers * 2 : 4;
         void *v = realloc(in->timers, cap * sizeof(*in->timers));
@@ -498,7 +549,7 @@ static int x_timer_set(struct host_instance *in, const wval *a, wval *r)
         in->timers = v;
         in->cap_timers = cap;
     }
-    in->timers[in->n_timers++] = (struct host_timer){id, due};
+    in->timers[in->n_timers++] = (struct host_timer){id, due, in->timer_seq++};
     return ret32(r, 0);
 }
 
@@ -552,19 +603,22 @@ static int x_random(struct host_instance *in, const wval *a, wval *r)
         return err;
     if (a[1].u32 > PLUGIN_RANDOM_MAX)
         return ret32(r, FASTN_ERR_TOO_LARGE);
+    if ((err = charge(in, (uint64_t)a[1].u32 * PLUGIN_FUEL_PER_RANDOM_BYTE)))
+        return err;
     return ret32(r, fill_random(p, a[1].u32));
 }
 
 /* One line of plugin output into the daemon's log: cut, control
- * characters replaced, rate-limited per plugin. */
-static void log_line(struct host_instance *in, int level, const uint8_t *p,
-                     size_t n)
+ * characters replaced, rate-limited per plugin. Returns what writing it
+ * cost in fuel (0 when the rate limit dropped it). */
+static uint64_t log_line(struct host_instance *in, int level, const uint8_t *p,
+                         size_t n)
 {
     char line[PLUGIN_LOG_LINE_MAX + 1];
 
     if (!host_bucket_take(&in->log_rl, in->p->h->mono_ms, LOG_RATE, LOG_RATE)) {
         in->log_rl.dropped++;
-        return;
+        return 0;
     }
     if (in->log_rl.dropped) {
         log_msg(LOG_WARN, "plugin", "%s: %u log lines dropped (over %d/s)",
@@ -577,6 +631,7 @@ static void log_line(struct host_instance *in, int level, const uint8_t *p,
         line[i] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
     line[n] = '\0';
     log_msg((enum log_level)level, "plugin", "%s: %s", in->p->name, line);
+    return PLUGIN_FUEL_LOG_LINE + n;
 }
 
 static int x_log(struct host_instance *in, const wval *a, wval *r)
@@ -587,7 +642,8 @@ static int x_log(struct host_instance *in, const wval *a, wval *r)
         return err;
     if (a[0].i32 < LOG_ERROR || a[0].i32 > LOG_TRACE)
         return ret32(r, FASTN_ERR_INVAL);
-    log_line(in, a[0].i32, p, a[2].u32);
+    if ((err = charge(in, log_line(in, a[0].i32, p, a[2].u32))))
+        return err;
     return ret32(r, 0);
 }
 
@@ -603,18 +659,34 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
 
 /* --- the table ---------------------------------------------------------- */
 
+/* After an import: one that may have taken a while reads the clock (a
+ * slice over its time stops at the next metering point, or, past
+ * slice_ms, the instance ends). The cheapest ones, which only return what
+ * the host holds, skip it unless they copied much. */
+static int timed(struct host_instance *in, const char *name, uint64_t base)
+{
+    int err;
+
+    if (base < PLUGIN_IMPORT_FUEL && in->charged < PLUGIN_IMPORT_FUEL)
+        return 0;
+    if ((err = host_slice_check(in)))
+        in->import_failed = name;
+    return err;
+}
+
 /* The wrapper every import goes through: fuel, then capability (only a
  * withheld one can be missing: the loader refused imports the manifest
  * did not ask for). */
-#define HOST_IMPORT_WRAP_(nm_, params, results, cap)                           \
+#define HOST_IMPORT_WRAP_(nm_, params, results, cap, fuel)                     \
     static int w_##nm_(struct fastn_wasm_instance *w, void *user,              \
                        const wval *a, wval *r)                                 \
     {                                                                          \
         struct host_instance *in = fastn_wasm_instance_get_user(w);            \
         int err_;                                                              \
         (void)user;                                                            \
-        if ((err_ = charge(in, PLUGIN_IMPORT_FUEL)))                           \
+        if ((err_ = charge(in, (fuel))))                                       \
             return err_;                                                       \
+        in->charged = 0;                                                       \
         if ((cap) && !(host_caps_now(in->p) & (unsigned)(cap))) {              \
             LOG_RATELIMITED(LOG_WARN, "plugin",                                \
                             "%s: fastn." #nm_ " refused: capability "          \
@@ -625,12 +697,31 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
                 r[0].i32 = FASTN_ERR_PLUGIN_CAPABILITY;                        \
             return 0;                                                          \
         }                                                                      \
-        return x_##nm_(in, a, r);                                              \
+        err_ = x_##nm_(in, a, r);                                              \
+        /* past slice_ms it ends so, even when it also ran out of fuel */      \
+        if (timed(in, #nm_, (fuel)) == FASTN_ERR_PLUGIN_TIMEOUT)               \
+            return FASTN_ERR_PLUGIN_TIMEOUT;                                   \
+        return err_;                                                           \
     }
 PLUGIN_ABI_IMPORTS(HOST_IMPORT_WRAP_)
 #undef HOST_IMPORT_WRAP_
 
 /* --- WASI glue ---------------------------------------------------------- */
+
+/* The WASI functions are charged by the engine before they call the
+ * callbacks below (wasm/wasi.c: a base, a system call's price where the
+ * engine's own callback would make one, the bytes copied or made); the
+ * callbacks charge only the host's work beyond that (log lines written)
+ * and check the slice's time. One whose fuel ran out (or whose slice ran
+ * past slice_ms) answers EIO, and the instance stops or ends at its next
+ * metering point. */
+static int wasi_charge(struct host_instance *in, uint64_t cost)
+{
+    if (charge(in, cost))
+        return 29; /* EIO */
+    /* past slice_ms the chunk's check ends it (a WASI call cannot trap) */
+    return host_slice_check(in) ? 29 : 0;
+}
 
 /* fd 1 and 2 go to the log line by line (info and warn). */
 static int wasi_write(void *user, int fd, const uint8_t *p, size_t n)
@@ -638,19 +729,20 @@ static int wasi_write(void *user, int fd, const uint8_t *p, size_t n)
     struct host_instance *in = user;
     int k = fd == 2;
     char *line = in->line[k];
+    uint64_t cost = 0;
 
     for (size_t i = 0; i < n; i++) {
         if (p[i] != '\n' && in->line_len[k] < PLUGIN_LOG_LINE_MAX) {
             line[in->line_len[k]++] = (char)p[i];
             continue;
         }
-        log_line(in, k ? LOG_WARN : LOG_INFO, (uint8_t *)line, in->line_len[k]);
+        cost += log_line(in, k ? LOG_WARN : LOG_INFO, (uint8_t *)line,
+                         in->line_len[k]);
         in->line_len[k] = 0;
         if (p[i] != '\n')
             line[in->line_len[k]++] = (char)p[i];
     }
-    return charge(in, PLUGIN_IMPORT_FUEL + n / BYTES_PER_FUEL) ? 29 /* EIO */
-                                                               : 0;
+    return wasi_charge(in, cost);
 }
 
 void host_wasi_flush(struct host_instance *in)
@@ -675,12 +767,16 @@ static int wasi_clock(void *user, uint32_t id, uint64_t *ns)
     return 0;
 }
 
+/* Called with the whole request (the engine charged it by the byte):
+ * at most PLUGIN_RANDOM_MAX bytes, as the random import. */
 static int wasi_random(void *user, uint8_t *p, size_t n)
 {
-    (void)user;
+    struct host_instance *in = user;
     if (n > PLUGIN_RANDOM_MAX)
         return 28;
-    return fill_random(p, n) ? 29 : 0;
+    if (fill_random(p, n))
+        return 29;
+    return wasi_charge(in, 0);
 }
 
 int host_imports_build(struct host_instance *in,
@@ -689,7 +785,7 @@ int host_imports_build(struct host_instance *in,
     struct fastn_wasm_imports *imps = fastn_wasm_imports_new();
     int err = imps ? 0 : FASTN_ERR_NOMEM;
 
-#define HOST_IMPORT_ADD_(name, params, results, cap)                           \
+#define HOST_IMPORT_ADD_(name, params, results, cap, fuel)                     \
     if (!err)                                                                  \
         err = fastn_wasm_imports_add_func(imps, PLUGIN_IMPORT_MODULE, #name,   \
                                           params, results, w_##name, NULL);

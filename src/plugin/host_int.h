@@ -5,6 +5,8 @@
  *
  *   host.c          the host, installed plugins, the index, info
  *   host_run.c      instances: start, events, slices, failure, backoff
+ *   host_sched.c    the run loop, the clock, CPU budgets, timers
+ *   host_mem.c      the memory budget
  *   host_imports.c  the "fastn" imports and the WASI glue
  *   host_io.c       entry points from the router and the control server
  */
@@ -72,6 +74,7 @@ struct host_call {
 struct host_timer {
     int32_t id;
     uint64_t due; /* monotonic ms */
+    uint64_t seq; /* when it was set first: ties fire in that order */
 };
 
 /* A token bucket for rate limits. */
@@ -94,15 +97,29 @@ struct host_instance {
     struct host_event *head, *tail;
     unsigned n_events;
     size_t queued_bytes;
+    uint64_t held_bytes;  /* of events held on its streams */
+    uint64_t mem_budget;  /* h->lim.memory when it started */
+    uint64_t mem_charged; /* to the engine's budget (host_memory_charge) */
 
     /* the event being delivered */
     struct host_event *cur;
     enum host_phase phase;
+    bool suspended;  /* its phase ran out of a chunk's fuel: resume it */
     uint32_t block;  /* fastn_alloc'd */
     uint64_t budget; /* fuel of the event not yet handed out */
     uint64_t given;  /* fuel handed out for the event */
     int32_t handler_rc;
     const char *import_failed; /* set by an import that trapped */
+    uint64_t charged;          /* by the import being run, for its work */
+
+    /* the slice being run (host_instance_slice), in host clock ns */
+    uint64_t slice_start;
+    bool slice_over; /* past its time target: it ends at the next chunk */
+    /* how long SQL calls ran past the time they were given in it (the
+     * store stops a call within a step of SQLite's VM, which may be
+     * heavy): not counted against slice_ms, up to slice_ms */
+    uint64_t slice_excused;
+    uint64_t sql_start, sql_time; /* the SQL call being run: its clock */
 
     struct host_stream *streams;
     unsigned n_streams, cap_streams;
@@ -111,6 +128,7 @@ struct host_instance {
     struct host_timer *timers;
     unsigned n_timers, cap_timers;
     int32_t next_stream, next_call;
+    uint64_t timer_seq;
 
     struct host_bucket log_rl, notify_rl, open_rl;
     /* the outbox in its database may hold notifications to move into
@@ -124,6 +142,9 @@ struct host_instance {
 #define HOST_EXPORT_ENUM_(name, params, results, need) EXP_##name,
 enum host_export { PLUGIN_ABI_EXPORTS(HOST_EXPORT_ENUM_) EXP_COUNT };
 #undef HOST_EXPORT_ENUM_
+
+/* Slots of a plugin's usage record over the CPU window. */
+#define HOST_SLOTS 10
 
 /* The user's narrowing of one protocol of a plugin. */
 struct host_proto_serves {
@@ -148,6 +169,17 @@ struct host_plugin {
     uint64_t last_error_ms;
     uint64_t backoff_ms, restart_at, started_mono;
     uint64_t events, fuel_used;
+    /* the CPU budget: ns of loop time it may still take (a bucket,
+     * refilled as of cpu_at), and whether it waits for it now */
+    int64_t cpu_tokens;
+    uint64_t cpu_at;
+    bool deferred;
+    uint64_t deferrals;        /* times it was deferred */
+    uint64_t defer_logged;     /* host clock of the last log of it */
+    uint64_t longest_slice_ns; /* since the daemon started */
+    /* loop time and fuel per tenth of the CPU window, for info */
+    uint64_t slot_ns[HOST_SLOTS], slot_fuel[HOST_SLOTS];
+    uint64_t slot_epoch; /* the slot counter of slot_*[epoch % HOST_SLOTS] */
     /* the user's narrowing (plugin_host_restrict), kept in the index */
     bool narrowed;                  /* user_serves applies */
     enum plugin_serves user_serves; /* narrower than m.serves */
@@ -156,6 +188,7 @@ struct host_plugin {
      * of m's protocols once the plugin loaded */
     size_t n_proto;
     struct host_proto_serves proto[PLUGIN_PROTOCOLS_MAX];
+    char *index_unknown; /* tokens of its index line not understood */
 };
 
 struct plugin_host {
@@ -166,7 +199,13 @@ struct plugin_host {
     const struct plugin_host_ops *ops;
     void *ops_arg;
     uint64_t slice_fuel;
-    uint64_t now_ms, mono_ms; /* as of the last run or entry */
+    struct plugin_host_limits lim; /* every field set */
+    uint64_t now_ms, mono_ms;      /* as of the last run or entry */
+    /* the thread's CPU clock at wall time cpu_mark_wall (host clock ns),
+     * read at most every few ms: whether a long slice kept a CPU busy */
+    uint64_t cpu_mark, cpu_mark_wall;
+    char run_from[PLUGIN_NAME_MAX + 1]; /* where the next run starts */
+    char *index_unknown; /* index lines not understood, kept ("...\n") */
     uint64_t next_token;
     struct host_plugin *plugins; /* sorted by name */
     bool running;                /* inside plugin_host_run */
@@ -174,6 +213,8 @@ struct plugin_host {
 
 /* host.c */
 struct host_plugin *host_find(struct plugin_host *h, const char *name);
+/* The host's clock: monotonic ns. */
+uint64_t host_now_ns(void);
 /* Wakes the loop (ops->wake). */
 void host_wake(struct plugin_host *h);
 /* Writes the index (name, enabled state and narrowing of each plugin). */
@@ -202,11 +243,80 @@ void host_event_push_front(struct host_instance *in, struct host_event *ev);
 /* A new event with room for n bytes; NULL when out of memory. */
 struct host_event *host_event_new(enum host_ev_type type, int32_t handle,
                                   int32_t arg, size_t len1, size_t len2);
-/* One slice of work for an instance. */
-void host_instance_slice(struct host_instance *in);
+/* One slice of work for an instance, started at host clock `now`
+ * (charged to its plugin's CPU budget). Returns the host clock when it
+ * ended. The instance may have ended in it (p->inst is then NULL). */
+uint64_t host_instance_slice(struct host_instance *in, uint64_t now);
 /* Fires due timers and times out calls of an instance; moves waiting
  * notifications. */
 void host_instance_tick(struct host_instance *in);
+
+/* host_mem.c: the memory budget */
+/* What in holds now (the parts into *m, when not NULL): the total. */
+uint64_t host_memory(const struct host_instance *in, struct plugin_memory *m);
+/* Whether `more` bytes sent to in (data, a call, a stream) fit in its
+ * budget with all it holds, what is queued for it included. */
+bool host_memory_admits(const struct host_instance *in, uint64_t more);
+/* Whether `more` bytes in makes the host hold for it (a write, a stream
+ * opened, a timer) fit in its budget with what it holds by its own doing
+ * (all but the events queued for it). */
+bool host_memory_allows(const struct host_instance *in, uint64_t more);
+/* Lets in's database hold, from its next allocation on, what the budget
+ * leaves after the rest it holds by its own doing (linear memory, tables
+ * and globals, the host's buffers but the router's send queues, which
+ * only the slice's end counts: a look-up per stream), and at most
+ * STORE_PDB_HEAP_DEFAULT (what SQLite holds is freed in calls that
+ * cannot be cut short: finalize, reset): an SQL call past it fails with
+ * FASTN_ERR_STORE_MEMORY, the plugin's to handle. Called before each SQL
+ * call that may allocate. */
+void host_memory_sqlite_room(struct host_instance *in);
+/* Charges the engine's budget of in with what the host holds for it by
+ * its own doing and its SQLite (the difference since the last time), so
+ * that memory.grow and table.grow see the whole budget. At each slice's
+ * start. */
+void host_memory_charge(struct host_instance *in);
+/* "memory: ... past its budget (parts)" for the failure record. */
+void host_memory_why(const struct host_instance *in, char *why, size_t len);
+/* The engine limits for an instance of p under a memory budget. */
+void host_engine_limits(const struct host_plugin *p, uint64_t budget,
+                        struct fastn_wasm_limits *lim);
+/* The bytes an event takes. */
+uint64_t host_event_bytes(const struct host_event *ev);
+
+/* host_sched.c */
+/* Sets h->lim from l (NULL or 0 fields: defaults). Errors:
+ * FASTN_ERR_INVAL. */
+int host_limits_init(struct plugin_host *h, const struct plugin_host_limits *l);
+/* A slice of in starts at host clock now. */
+void host_slice_begin(struct host_instance *in, uint64_t now);
+/* Reads the clock (into *now, when not NULL) and checks the time the
+ * current slice has run: past its target it is marked over
+ * (in->slice_over: it ends at the next chunk); past slice_ms of wall
+ * time, with the thread on a CPU for slice_ms of it (both less
+ * in->slice_excused), returns FASTN_ERR_PLUGIN_TIMEOUT (the instance is
+ * to end). */
+int host_slice_time(struct host_instance *in, uint64_t *now);
+/* host_slice_time after an import: a slice newly over its target also
+ * stops at the next metering point (the chunk's fuel goes back to the
+ * event's budget; the next slice resumes it). */
+int host_slice_check(struct host_instance *in);
+/* The time the next SQL call of in may take (store_pdb_budget.time_ns):
+ * STORE_PDB_TIME_DEFAULT_NS, or less when the slice has less left of
+ * slice_ms (less a margin), so that an SQL call fails with
+ * FASTN_ERR_STORE_TIMEOUT before its slice could end the instance with
+ * FASTN_ERR_PLUGIN_TIMEOUT. At least 1. Reads the clock for
+ * host_slice_sql_end. */
+uint64_t host_slice_sql_ns(struct host_instance *in);
+/* After that SQL call: what it ran past the time it was given is the
+ * store's overrun (one step of SQLite's VM), not counted against
+ * slice_ms (in all, at most slice_ms more in a slice). */
+void host_slice_sql_end(struct host_instance *in);
+/* Takes a slice that ran from host clock `start` to `now` from p's CPU
+ * budget, and records it (and the fuel it used) in p's usage. */
+void host_cpu_charge(struct host_plugin *p, uint64_t start, uint64_t now,
+                     uint64_t fuel);
+/* p's loop time and fuel over the last CPU window. */
+void host_cpu_usage(struct host_plugin *p, uint64_t *ns, uint64_t *fuel);
 /* Moves notifications from the instance's outbox into state.sqlite, as
  * many as the rate limit lets now; the rest wait for outbox_at. */
 void host_outbox_flush(struct host_instance *in);

@@ -68,6 +68,7 @@ void host_stream_free(struct host_instance *in, struct host_stream *s)
     while (s->held) {
         struct host_event *ev = s->held;
         s->held = ev->next;
+        in->held_bytes -= host_event_bytes(ev);
         free(ev);
     }
     buf_cleanup(&s->pending);
@@ -123,7 +124,8 @@ void host_stream_drained(struct host_instance *in, struct host_stream *s,
 
     s->queued_in -= n < s->queued_in ? n : s->queued_in;
     if (s->paused && s->id && !s->gone && !s->held &&
-        s->queued_in < PLUGIN_STREAM_BUFFER / 2) {
+        s->queued_in < PLUGIN_STREAM_BUFFER / 2 &&
+        host_memory_admits(in, PLUGIN_DATA_CHUNK_MAX)) {
         s->paused = false;
         if (h->ops->stream_pause)
             h->ops->stream_pause(h->ops_arg, s->id, false);
@@ -135,6 +137,7 @@ void host_stream_hold(struct host_instance *in, struct host_stream *s,
 {
     struct plugin_host *h = in->p->h;
 
+    in->held_bytes += host_event_bytes(ev);
     if (front) {
         ev->next = s->held;
         s->held = ev;
@@ -164,6 +167,7 @@ void host_stream_release(struct host_instance *in, struct host_stream *s)
     for (struct host_event *ev = first; ev; ev = ev->next) {
         in->n_events++;
         in->queued_bytes += ev->len1 + ev->len2;
+        in->held_bytes -= host_event_bytes(ev);
     }
     last->next = in->head;
     in->head = first;
@@ -223,8 +227,14 @@ int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
     in = p->inst;
     if (!in)
         return FASTN_ERR_PLUGIN_CRASHED;
-    if (in->n_streams >= p->m.limits.streams)
+    if (in->n_streams >= p->m.limits.streams ||
+        !host_memory_admits(in, sizeof(*s) + plen + rlen)) {
+        LOG_RATELIMITED(LOG_INFO, "plugin",
+                        "%s: a stream refused: at its limit of streams or "
+                        "of memory",
+                        p->name);
         return FASTN_ERR_PLUGIN_LIMIT;
+    }
     s = host_stream_add(in);
     if (!s)
         return FASTN_ERR_NOMEM;
@@ -254,7 +264,10 @@ int plugin_host_stream_data(struct plugin_host *h, uint64_t stream,
         p += k;
         n -= k;
     }
-    if (!s->paused && s->queued_in > PLUGIN_STREAM_BUFFER &&
+    /* past its backlog, or past the plugin's memory budget: the peer
+     * waits (yamux's window) until the plugin has taken some */
+    if (!s->paused &&
+        (s->queued_in > PLUGIN_STREAM_BUFFER || !host_memory_admits(in, 0)) &&
         h->ops->stream_pause) {
         s->paused = true;
         h->ops->stream_pause(h->ops_arg, s->id, true);
@@ -380,7 +393,8 @@ int plugin_host_call(struct plugin_host *h, const char *name,
     if (n > PLUGIN_CALL_ARG_MAX)
         return FASTN_ERR_TOO_LARGE;
     if (in->n_calls >= PLUGIN_PENDING_CALLS_MAX ||
-        in->queued_bytes + n > PLUGIN_QUEUED_BYTES_MAX)
+        in->queued_bytes + n > PLUGIN_QUEUED_BYTES_MAX ||
+        !host_memory_admits(in, sizeof(struct host_event) + method_len + n))
         return FASTN_ERR_BUSY;
     if (in->n_calls == in->cap_calls) {
         unsigned cap = in->cap_calls ? in->cap_calls * 2 : 4;

@@ -194,6 +194,18 @@ static void fail_event(struct host_instance *in, int err)
     if (err == FASTN_ERR_WASM_EXIT)
         snprintf(why, sizeof(why), "proc_exit(%d) in %s", in->wasi.exit_code,
                  ev);
+    else if (err == FASTN_ERR_PLUGIN_TIMEOUT)
+        snprintf(why, sizeof(why),
+                 "held the loop past plugin-slice-ms (%u ms) in %s%s%s%s",
+                 p->h->lim.slice_ms, ev, in->import_failed ? " (fastn." : "",
+                 in->import_failed ? in->import_failed : "",
+                 in->import_failed ? ")" : "");
+    else if (err == FASTN_ERR_PLUGIN_MEMORY)
+        snprintf(why, sizeof(why),
+                 "past its memory budget (%llu KiB, plugin-memory-mib) in "
+                 "%s (fastn.%s)",
+                 (unsigned long long)(in->mem_budget >> 10), ev,
+                 in->import_failed ? in->import_failed : "?");
     else if (in->import_failed)
         snprintf(why, sizeof(why), "%s in %s (fastn.%s)", fastn_strerror(err),
                  ev, in->import_failed);
@@ -250,8 +262,11 @@ static void find_exports(struct host_instance *in)
 static int open_db(struct host_instance *in, char *why, size_t whylen)
 {
     const struct plugin_manifest *m = &in->p->m;
+    /* its memory: the whole budget for now; each SQL call is given what
+     * the rest leaves (host_memory_sqlite_room) */
     struct store_pdb_limits lim = {.quota_bytes = m->storage_quota,
-                                   .max_statements = m->limits.statements};
+                                   .max_statements = m->limits.statements,
+                                   .heap_bytes = in->mem_budget};
     int err;
 
     /* notify needs it too: notifications wait in its outbox */
@@ -280,8 +295,7 @@ static int instantiate(struct host_instance *in, char *why, size_t whylen,
                  fastn_strerror(err));
         return err;
     }
-    fastn_wasm_limits_default(&lim);
-    lim.max_memory_pages = p->m.limits.memory_pages;
+    host_engine_limits(p, in->mem_budget, &lim);
     /* a start function gets one slice; plugins have none (reactors) */
     lim.fuel = p->h->slice_fuel;
     err = fastn_wasm_instance_new(p->mod, imps, &lim, &in->wasm, &werr);
@@ -325,6 +339,7 @@ int host_instance_start(struct host_plugin *p)
     if (!in)
         return FASTN_ERR_NOMEM;
     in->p = p;
+    in->mem_budget = p->h->lim.memory;
     in->next_stream = in->next_call = 1;
     p->started_mono = p->h->mono_ms;
     err = open_db(in, why, sizeof(why));
@@ -352,7 +367,8 @@ int host_instance_start(struct host_plugin *p)
 
 /* --- stopping ---------------------------------------------------------- */
 
-/* on_stop with 1/10 of the fuel, in one go (the daemon is stopping it). */
+/* on_stop with 1/10 of the fuel, at most a slice's, in one go (the
+ * daemon is stopping it): it holds the loop as one slice may. */
 static void run_on_stop(struct host_instance *in)
 {
     union fastn_wasm_value r;
@@ -360,10 +376,14 @@ static void run_on_stop(struct host_instance *in)
 
     if (!in->wasm || !has_export(in, EXP_on_stop))
         return;
+    if (fuel > in->p->h->slice_fuel)
+        fuel = in->p->h->slice_fuel;
     in->budget = 0;
+    host_slice_begin(in, host_now_ns());
     fastn_wasm_fuel_set(in->wasm, fuel ? fuel : 1);
     if (fastn_wasm_instance_call(in->wasm, "on_stop", NULL, 0, &r, 1) != 0)
         log_msg(LOG_DEBUG, "plugin", "%s: on_stop did not finish", in->p->name);
+    in->slice_start = 0;
     if (in->db)
         store_pdb_event_end(in->db);
 }
@@ -574,8 +594,9 @@ static bool finish_stream_event(struct host_instance *in, struct host_event *ev)
     return false;
 }
 
-/* The event is over: clean up after it as the ABI says. */
-static void finish_event(struct host_instance *in)
+/* The event is over: clean up after it as the ABI says. Returns false
+ * when that ended the instance (on_start failed). */
+static bool finish_event(struct host_instance *in)
 {
     struct host_event *ev = in->cur;
     struct host_plugin *p = in->p;
@@ -591,14 +612,15 @@ static void finish_event(struct host_instance *in)
         LOG_RATELIMITED(LOG_WARN, "plugin",
                         "%s: rolled back a transaction left open by %s",
                         p->name, event_name(ev));
-    host_outbox_flush(in);
     p->events++;
     p->fuel_used += in->given - fastn_wasm_fuel_get(in->wasm);
     in->cur = NULL;
     if (ev->type == EV_START && in->handler_rc < 0) {
         snprintf(msg, sizeof(msg), "on_start returned %d (%s)",
                  (int)in->handler_rc, fastn_err_name(in->handler_rc));
+        free(ev);
         host_instance_stop(p, false, FASTN_ERR_PLUGIN_CRASHED, msg);
+        return false;
     } else if (ev->type == EV_CALL && in->handler_rc < 0 &&
                (c = host_call_by_handle(in, ev->handle))) {
         int n = snprintf(msg, sizeof(msg), "%s: on_call returned %s", p->name,
@@ -611,34 +633,108 @@ static void finish_event(struct host_instance *in)
     }
     if (!kept)
         free(ev);
+    return true;
 }
 
-void host_instance_slice(struct host_instance *in)
+/* Runs the current event for one chunk of at most `fuel` (and what the
+ * event has left); *used gets the fuel it took. Returns 0 when it
+ * finished or was suspended (in->suspended: it ran out of the chunk's
+ * fuel; what the engine did not use goes back to the event), or the
+ * error that ends it. */
+static int run_chunk(struct host_instance *in, uint64_t fuel, uint64_t *used)
 {
-    bool resume = in->cur != NULL;
-    uint64_t give;
+    uint64_t give = in->budget < fuel ? in->budget : fuel, g0 = in->given;
+    bool resume = in->suspended;
     int err = 0;
 
-    if (!in->cur && !begin_event(in))
-        return;
-    give =
-        in->budget < in->p->h->slice_fuel ? in->budget : in->p->h->slice_fuel;
     in->budget -= give;
     in->given += give;
+    in->suspended = false;
     fastn_wasm_fuel_set(in->wasm, give);
     while (!err && in->phase != PH_DONE) {
         err = run_phase(in, resume);
         resume = false;
     }
+    uint64_t left = fastn_wasm_fuel_get(in->wasm);
+    *used = in->given - g0 - left;
+    /* suspended only when the event has fuel beyond what it was given */
     if (err == FASTN_ERR_WASM_TRAP_OUT_OF_FUEL && in->budget > 0 &&
-        !in->import_failed)
-        return; /* suspended: the next slice resumes it */
-    if (err) {
-        in->p->fuel_used += in->given - fastn_wasm_fuel_get(in->wasm);
-        fail_event(in, err);
-        return;
+        !in->import_failed) {
+        fastn_wasm_fuel_set(in->wasm, 0);
+        in->budget += left;
+        in->given -= left;
+        in->suspended = true;
+        return 0;
     }
-    finish_event(in);
+    return err;
+}
+
+/* Ends the instance for err, counting the fuel its event used. */
+static void fail_chunk(struct host_instance *in, int err)
+{
+    in->p->fuel_used += in->given - fastn_wasm_fuel_get(in->wasm);
+    fail_event(in, err);
+}
+
+/* The next chunk of a slice that has used `used` of `fuel`: a chunk
+ * that could not start the next metering block (a bulk instruction
+ * priced above it) is followed by one twice as large, whatever the
+ * slice has left; 0 ends the slice. */
+static uint64_t next_chunk(uint64_t fuel, uint64_t used, uint64_t last,
+                           uint64_t last_used)
+{
+    if (last && last_used == 0)
+        return last < PLUGIN_CHUNK_FUEL ? 0 : last * 2;
+    if (used >= fuel)
+        return 0;
+    return fuel - used < PLUGIN_CHUNK_FUEL ? fuel - used : PLUGIN_CHUNK_FUEL;
+}
+
+uint64_t host_instance_slice(struct host_instance *in, uint64_t now)
+{
+    struct host_plugin *p = in->p;
+    uint64_t fuel = p->h->slice_fuel, used = 0, chunk = 0, got = 0;
+    uint64_t start = now;
+    bool alive = true;
+
+    host_slice_begin(in, start);
+    host_memory_charge(in);
+    while (alive && !in->slice_over) {
+        if (!in->cur && !begin_event(in))
+            break;
+        if (!in->suspended)
+            chunk = got = 0; /* a new event */
+        if (!(chunk = next_chunk(fuel, used, chunk, got)))
+            break;
+        int err = run_chunk(in, chunk, &got);
+        used += got;
+        if (!err) /* the clock once per chunk */
+            err = host_slice_time(in, &now);
+        if (err) {
+            fail_chunk(in, err);
+            alive = false;
+        } else if (!in->suspended) {
+            alive = finish_event(in);
+        }
+    }
+    if (alive && !host_memory_allows(in, 0)) {
+        char why[200];
+        host_memory_why(in, why, sizeof(why));
+        host_instance_stop(p, false, FASTN_ERR_PLUGIN_MEMORY, why);
+        alive = false;
+    }
+    if (alive)
+        in->slice_start = 0;
+    else
+        now = host_now_ns();
+    host_cpu_charge(p, start, now, used);
+    /* the host's work after the plugin's: notifications it made move on
+     * (rate-limited), outside its slice */
+    if (alive && in->outbox_pending && !in->cur) {
+        host_outbox_flush(in);
+        now = host_now_ns();
+    }
+    return now;
 }
 
 void host_outbox_flush(struct host_instance *in)
@@ -666,98 +762,4 @@ void host_outbox_flush(struct host_instance *in)
         in->outbox_at =
             h->mono_ms + host_bucket_wait(&in->notify_rl, NOTIFY_RATE);
     }
-}
-
-void host_instance_tick(struct host_instance *in)
-{
-    uint64_t mono = in->p->h->mono_ms;
-    static const char late[] = "the plugin did not answer within 30 s";
-
-    if (in->outbox_pending && in->outbox_at <= mono)
-        host_outbox_flush(in);
-
-    /* due timers fire earliest first (ties: the first armed) */
-    for (;;) {
-        unsigned best = in->n_timers;
-        struct host_event *ev;
-        for (unsigned i = 0; i < in->n_timers; i++)
-            if (in->timers[i].due <= mono &&
-                (best == in->n_timers ||
-                 in->timers[i].due < in->timers[best].due))
-                best = i;
-        if (best == in->n_timers ||
-            !(ev = host_event_new(EV_TIMER, in->timers[best].id, 0, 0, 0)))
-            break;
-        memmove(&in->timers[best], &in->timers[best + 1],
-                (in->n_timers - best - 1) * sizeof(*in->timers));
-        in->n_timers--;
-        host_event_push(in, ev);
-    }
-    for (unsigned i = 0; i < in->n_calls;) {
-        if (!in->calls[i].deadline)
-            in->calls[i].deadline = mono + PLUGIN_CALL_TIMEOUT_MS;
-        if (in->calls[i].deadline > mono) {
-            i++;
-            continue;
-        }
-        host_call_answer(in, &in->calls[i], FASTN_ERR_TIMEOUT,
-                         (const uint8_t *)late, sizeof(late) - 1);
-    }
-}
-
-/* --- the loop's entry points ------------------------------------------- */
-
-int plugin_host_run(struct plugin_host *h, uint64_t now_ms,
-                    uint64_t monotonic_ms, unsigned max_rounds)
-{
-    int slices = 0;
-
-    h->now_ms = now_ms;
-    h->mono_ms = monotonic_ms;
-    for (struct host_plugin *p = h->plugins; p; p = p->next) {
-        if (!p->inst && p->enabled && p->state == PLUGIN_STATE_BACKOFF &&
-            p->restart_at <= monotonic_ms)
-            host_instance_start(p);
-        if (p->inst)
-            host_instance_tick(p->inst);
-    }
-    for (unsigned round = 0; round < max_rounds; round++) {
-        bool any = false;
-        for (struct host_plugin *p = h->plugins; p; p = p->next) {
-            if (!p->inst || (!p->inst->cur && !p->inst->head))
-                continue;
-            host_instance_slice(p->inst);
-            any = true;
-            slices++;
-        }
-        if (!any)
-            break;
-    }
-    return slices;
-}
-
-uint64_t plugin_host_next_wake(const struct plugin_host *h)
-{
-    uint64_t next = UINT64_MAX;
-
-    for (const struct host_plugin *p = h->plugins; p; p = p->next) {
-        const struct host_instance *in = p->inst;
-        if (!in) {
-            if (p->enabled && p->state == PLUGIN_STATE_BACKOFF &&
-                p->restart_at < next)
-                next = p->restart_at;
-            continue;
-        }
-        if (in->cur || in->head)
-            return 0;
-        if (in->outbox_pending && in->outbox_at < next)
-            next = in->outbox_at;
-        for (unsigned i = 0; i < in->n_timers; i++)
-            if (in->timers[i].due < next)
-                next = in->timers[i].due;
-        for (unsigned i = 0; i < in->n_calls; i++)
-            if (in->calls[i].deadline < next)
-                next = in->calls[i].deadline;
-    }
-    return next;
 }

@@ -309,7 +309,8 @@ struct abi_fn {
 };
 
 static const struct abi_fn abi_imports[] = {
-#define IMPORT_ROW_(name, params, results, cap) {#name, params, results, cap},
+#define IMPORT_ROW_(name, params, results, cap, fuel)                          \
+    {#name, params, results, cap},
     PLUGIN_ABI_IMPORTS(IMPORT_ROW_)
 #undef IMPORT_ROW_
 };

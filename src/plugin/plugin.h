@@ -16,12 +16,58 @@
  * point below only queues an event and asks for a run (ops->wake), so no
  * call from the router or the control server can re-enter a plugin, and
  * events of one instance never overlap. plugin_host_run() gives each
- * instance with work one slice per round: at most slice_fuel of engine
- * fuel. An event that needs more than one slice is suspended where it
- * stopped and resumed in the next round (fastn_wasm_instance_resume), so
- * a busy plugin delays the loop and the other plugins by at most one
- * slice, while its event may still use its whole fuel_per_event. An
- * event that uses up fuel_per_event ends the instance.
+ * instance with work one slice per round, in turn (the next run goes on
+ * from where the last one stopped), and starts no slice (nor an instance
+ * whose backoff is over) once the run has held the loop PLUGIN_RUN_MS. A slice
+ * delivers the instance's events one after another, in chunks of at most
+ * PLUGIN_CHUNK_FUEL of engine fuel, and reads the clock between chunks and
+ * after each import: it ends when it has used slice_fuel, or has run
+ * PLUGIN_SLICE_TARGET_MS, or the queue is empty. An event that needs more is
+ * suspended where it stopped and resumed in the instance's next slice
+ * (fastn_wasm_instance_resume), so a busy plugin delays the loop and the other
+ * plugins by about one slice, while its event may still use its whole
+ * fuel_per_event. An event that uses up fuel_per_event ends the instance; so
+ * does a slice that held the loop longer than slice_ms (default 10) of wall
+ * time, whatever it called (one import that could not be cut short:
+ * FASTN_ERR_PLUGIN_TIMEOUT), as long as it kept the daemon's thread on a CPU
+ * for slice_ms of it (a daemon the system did not run, or one that waited for
+ * the disk, is not the plugin's doing: that slice just ends). An SQL call
+ * is given the time its slice has left, so it fails with
+ * FASTN_ERR_STORE_TIMEOUT first.
+ *
+ * CPU budget. Each plugin may take cpu_percent of one core: a bucket of
+ * cpu_percent % of cpu_window_ms, refilled at cpu_percent % of real time,
+ * from which every slice takes the wall time it held the loop. A plugin
+ * whose bucket is empty is deferred: its events wait (none is dropped)
+ * until the bucket is positive again; the limits that apply to waiting
+ * work still do (a call times out after PLUGIN_CALL_TIMEOUT_MS, a stream
+ * stays paused), and are logged.
+ *
+ * Memory budget. Everything a plugin holds counts against one budget
+ * (limits.memory, the config's plugin-memory-mib): its linear memory,
+ * tables, globals and the engine's stacks for it (the engine's own
+ * budget, fastn_wasm_limits.max_memory_bytes, is the plugin's, and the
+ * host charges it with the rest at each slice's start, so memory.grow
+ * and table.grow return -1 past the whole budget), the host's
+ * buffers for it (events queued or held, bytes written before a stream
+ * opened or waiting in the router's send queue, its tables of streams,
+ * calls and timers) and its SQLite heap. What it did itself (a write, a
+ * stream opened, a timer set, data it refused and so holds) may not take
+ * it past the budget: the import traps, or the slice ends it, with
+ * FASTN_ERR_PLUGIN_MEMORY, and it restarts after a backoff. What others
+ * send it is refused or waits instead: a stream whose data would take it
+ * past the budget is paused, a call refused with FASTN_ERR_BUSY, a new
+ * stream refused with FASTN_ERR_PLUGIN_LIMIT. Its SQLite is given, at
+ * each SQL call, what the budget leaves after the rest: SQL past it fails
+ * with FASTN_ERR_STORE_MEMORY, which the plugin sees and may handle.
+ * plugin_host_info reports each part.
+ *
+ * Timers are coalesced: every timer due when a run starts fires in that
+ * run (earliest first), its on_timer events delivered one after another
+ * in the instance's slices as time allows; a timer set again from
+ * on_timer, even for 0 ms, fires in a later run. So a plugin that re-arms
+ * its timers at once is a busy plugin like any other, bounded by its CPU
+ * budget, not a flood of tiny slices.
  *
  * Failures. A trap, a limit, a bad pointer, proc_exit or on_start < 0
  * ends the instance: its streams are reset, its calls answered with
@@ -68,6 +114,9 @@ struct plugin_host_ops {
     int (*stream_reset)(void *arg, uint64_t stream);
     /* Stop or resume reading a stream (the plugin has a backlog). */
     void (*stream_pause)(void *arg, uint64_t stream, bool paused);
+    /* Bytes the router still holds in a stream's send queue, counted in
+     * the plugin's memory budget (may be NULL: none counted). */
+    size_t (*stream_queued)(void *arg, uint64_t stream);
     /* Answers a local call: status 0 and the result, or a negative
      * fastn_err and a message. Exactly once per accepted call. */
     void (*call_reply)(void *arg, uint64_t call, int status, const uint8_t *p,
@@ -80,6 +129,16 @@ struct plugin_host_ops {
     void (*protocols_changed)(void *arg);
 };
 
+/* The run-time limits of every plugin, from the daemon's config (each 0:
+ * its default): slice_ms (1..PLUGIN_SLICE_MS_MAX), cpu_percent (1..100)
+ * of one core over cpu_window_ms (100..3600000), memory (bytes each
+ * plugin may hold in all, PLUGIN_MEMORY_MIN..PLUGIN_MEMORY_MAX; see
+ * "Memory budget"). */
+struct plugin_host_limits {
+    unsigned slice_ms, cpu_percent, cpu_window_ms;
+    uint64_t memory;
+};
+
 struct plugin_host_config {
     const char *home;          /* $FASTN_HOME: plugins/ and data/ under it */
     const char *local_peer_id; /* text, for local_peer_id */
@@ -88,11 +147,43 @@ struct plugin_host_config {
     void *ops_arg;
     /* Fuel per scheduling slice; 0: PLUGIN_SLICE_FUEL. */
     uint64_t slice_fuel;
+    struct plugin_host_limits limits; /* see plugin_host_set_limits */
 };
 
-/* Fuel one slice may take: about a millisecond or two of plugin code on
- * this machine (docs/PLUGINS.md). */
-#define PLUGIN_SLICE_FUEL 2000000ull
+/* Fuel one slice may take: about a millisecond of plugin code on this
+ * machine (docs/PLUGINS.md). */
+#define PLUGIN_SLICE_FUEL 1000000ull
+/* Fuel the engine runs between two readings of the clock. */
+#define PLUGIN_CHUNK_FUEL 250000ull
+/* A slice ends once it has run this long, fuel left or not (a slower
+ * machine, or work that fuel prices too low). */
+#define PLUGIN_SLICE_TARGET_MS 2
+/* plugin_host_run starts no slice after it has run this long. */
+#define PLUGIN_RUN_MS 4
+/* Wall time one slice may hold the loop, whatever it called: past it the
+ * instance ends (FASTN_ERR_PLUGIN_TIMEOUT). The config's plugin-slice-ms.
+ * Under AddressSanitizer (make SAN=1) code runs 2 to 5 times slower, so
+ * the default is 4 times as long there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PLUGIN_SLICE_MS_DEFAULT 40
+#else
+#define PLUGIN_SLICE_MS_DEFAULT 10
+#endif
+#define PLUGIN_SLICE_MS_MAX 1000
+/* The CPU budget of each plugin: this share of one core, with bursts of
+ * that share of the window (config: plugin-cpu-percent,
+ * plugin-cpu-window). */
+#define PLUGIN_CPU_PERCENT_DEFAULT 25
+#define PLUGIN_CPU_WINDOW_MS_DEFAULT 10000
+/* The memory budget of each plugin (config: plugin-memory-mib). */
+#define PLUGIN_MEMORY_DEFAULT (64ull << 20)
+#define PLUGIN_MEMORY_MIN (1ull << 20)
+#define PLUGIN_MEMORY_MAX (1ull << 32)
+/* The engine's value stack of a plugin (reserved at its start, in its
+ * memory budget) takes at most this part of the budget: 1/8, 8 MiB of
+ * the default (the engine's own default, 2^20 slots); its call depth is
+ * a 16th of its slots (at most the engine's 20 000). */
+#define PLUGIN_STACK_SHARE 8
 /* Calls waiting for one plugin at once; more get FASTN_ERR_BUSY. */
 #define PLUGIN_PENDING_CALLS_MAX 64
 /* Bytes of events queued for one instance past which calls are refused
@@ -104,11 +195,6 @@ struct plugin_host_config {
 #define PLUGIN_BACKOFF_FIRST_MS 1000
 #define PLUGIN_BACKOFF_MAX_MS (5 * 60 * 1000)
 #define PLUGIN_BACKOFF_RESET_MS (10 * 60 * 1000)
-/* Fuel charged for each import call, besides what its work costs. */
-#define PLUGIN_IMPORT_FUEL 500
-/* Fuel charged per SQLite VM step an sql_* call took: a step takes about
- * as long as 12 units of wasm fuel on this machine (docs/PLUGINS.md). */
-#define PLUGIN_SQL_STEP_FUEL 12
 
 /* Creates the host (making HOME/plugins and HOME/data when missing);
  * loads nothing yet. *out is set only on success.
@@ -119,6 +205,11 @@ int plugin_host_new(const struct plugin_host_config *cfg,
  * databases, frees. Pending calls are answered FASTN_ERR_CANCELED. NULL
  * does nothing. */
 void plugin_host_free(struct plugin_host *h);
+/* Changes the run-time limits (e.g. the config was reloaded): from the
+ * next slice on, and the memory budget for instances started from now
+ * on. Errors: FASTN_ERR_INVAL (out of range; nothing changed). */
+int plugin_host_set_limits(struct plugin_host *h,
+                           const struct plugin_host_limits *lim);
 
 /* --- installed plugins (HOME/plugins/NAME.wasm and HOME/plugins/index) */
 
@@ -189,6 +280,15 @@ enum plugin_state {
 };
 const char *plugin_state_name(enum plugin_state s);
 
+/* What a plugin's instance holds, by part, and its budget (bytes). */
+struct plugin_memory {
+    uint64_t linear; /* its linear memory */
+    uint64_t engine; /* tables, globals, the engine's stacks and arrays */
+    uint64_t host;   /* the host's buffers for it */
+    uint64_t sqlite; /* its database connection's heap */
+    uint64_t budget;
+};
+
 struct plugin_info {
     struct plugin_manifest manifest; /* name only, when it did not load */
     enum plugin_serves serves;       /* now: manifest.serves, or narrower */
@@ -208,8 +308,21 @@ struct plugin_info {
     uint32_t memory_pages; /* of the running instance */
     uint64_t db_bytes;
     unsigned open_streams, pending_calls, armed_timers, queued_events;
-    uint64_t events;    /* events delivered since the daemon started */
-    uint64_t fuel_used; /* by those events */
+    uint64_t events;             /* events delivered since the daemon started */
+    uint64_t fuel_used;          /* by those events */
+    struct plugin_memory memory; /* of the running instance */
+    /* CPU: loop time and fuel over the last window, its budget per
+     * window, whether it waits for it now, how often it had to */
+    uint64_t cpu_ns, cpu_fuel, cpu_budget_ns;
+    unsigned cpu_window_ms;
+    bool deferred;
+    uint64_t deferrals;
+    uint64_t longest_slice_ns; /* wall time, since the daemon started */
+    uint64_t db_wal_bytes;     /* its database's write-ahead log */
+    /* of the running instance's database: its files on disk (what the
+     * quota counts), the most SQLite held for it since it opened, and
+     * what it may hold now (memory.sqlite is what it holds) */
+    uint64_t db_disk_bytes, db_heap_peak, db_heap_limit;
 };
 /* One plugin's state. Errors: FASTN_ERR_NOT_FOUND. */
 int plugin_host_info(struct plugin_host *h, const char *name,

@@ -92,11 +92,6 @@ static void set_errmsg(struct store_pdb *db, const char *fmt, ...)
     va_end(ap);
 }
 
-static unsigned long long ms(uint64_t ns)
-{
-    return (unsigned long long)(ns / 1000000);
-}
-
 /* Why the call was stopped, when it was: it explains whatever SQLite
  * answered then (SQLITE_INTERRUPT from the progress handler or a
  * function, SQLITE_NOMEM from a refused allocation). */
@@ -104,10 +99,10 @@ static int stopped(struct store_pdb *db)
 {
     if (db->call.stop == PDB_STOP_TIME) {
         set_errmsg(db,
-                   "the statement was stopped at its time limit of %llu ms "
-                   "per call; split the work (LIMIT, resume from the last "
-                   "key)",
-                   ms(db->call.time_limit));
+                   "the statement was stopped at its time limit of %.3g ms "
+                   "for this call; split the work (LIMIT, resume from the "
+                   "last key)",
+                   (double)db->call.time_limit / 1e6);
         return FASTN_ERR_STORE_TIMEOUT;
     }
     set_errmsg(db, "the statement was stopped after %llu steps of work",

@@ -79,19 +79,33 @@ chat_notes() {
         jq --arg m "$2" '[.notifications[] | select(.source == "chat" and .body == $m)] | length'
 }
 
+# in_log_and_notified TEXT: how often TEXT is in B's log, and how many
+# notifications it has
+in_log_and_notified() {
+    echo "$(received "$B" "$1") $(chat_notes "$B" "$1")"
+}
+# the two agree for TEXT (for wait_until)
+log_and_notes_agree() {
+    local c
+    c=$(in_log_and_notified "$1")
+    [ "${c% *}" = "${c#* }" ]
+}
+
 # every message accepted before the kill arrives, each message of the
 # burst is in B's log at most once, and has exactly one notification
-# once it is there
+# once it is there (a message sent after the kill may arrive while this
+# looks: then the log and the notifications are read again, for 10 s at
+# most, until they agree)
 no_loss_no_dup() { # TAG
     local m i n
     for m in "${sent[@]}"; do
         wait_until 60 received_at_least "$B" "$m" 1 || fail "lost: $m"
     done
     for i in $(seq 1 12); do
+        wait_until 10 log_and_notes_agree "$1 $i" ||
+            fail "$1 $i: in the log and notified: $(in_log_and_notified "$1 $i") time(s)"
         n=$(received "$B" "$1 $i")
         [ "$n" -le 1 ] || fail "$1 $i shown twice"
-        [ "$(chat_notes "$B" "$1 $i")" = "$n" ] ||
-            fail "$1 $i: in the log $n time(s), $(chat_notes "$B" "$1 $i") notification(s)"
     done
 }
 

@@ -14,6 +14,9 @@
  *                                    8 consecutive bytes of the secret key
  *   ctl_probe hold SOCKET HEX SECS   send bytes and keep the connection
  *                                    open for SECS seconds
+ *   ctl_probe install-path SOCKET PATH  ask the daemon to install the file
+ *                                    at PATH (it reads it); prints "OK
+ *                                    NAME" or "ERROR CODE MESSAGE"
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -254,6 +257,28 @@ static int cmd_hold(const char *sock, const char *hex, int secs)
     return 0;
 }
 
+static int cmd_install_path(const char *sock, const char *path)
+{
+    struct fastn_connect_options o;
+    struct fastn_client *c = NULL;
+    struct fastn_plugin_info *p = NULL;
+    int rc;
+    fastn_connect_options_init(&o);
+    o.socket_path = sock;
+    o.timeout_ms = 5000;
+    rc = fastn_client_connect(&o, &c);
+    if (!rc)
+        rc = fastn_client_plugin_install_path(c, path, 0, &p);
+    if (rc)
+        printf("ERROR %s %s\n", fastn_err_name(rc),
+               c ? fastn_client_error_message(c) : fastn_strerror(rc));
+    else
+        printf("OK %s\n", p->name);
+    fastn_plugin_info_free(p);
+    fastn_client_free(c);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     /* a daemon that hangs up early must not kill the probe */
@@ -270,6 +295,8 @@ int main(int argc, char **argv)
         return cmd_secrets(argv[2], argv[3]);
     if (argc == 5 && !strcmp(argv[1], "hold"))
         return cmd_hold(argv[2], argv[3], atoi(argv[4]));
+    if (argc == 4 && !strcmp(argv[1], "install-path"))
+        return cmd_install_path(argv[2], argv[3]);
     fprintf(stderr, "usage: see the comment at the top of ctl_probe.c\n");
     return 2;
 }

@@ -23,6 +23,8 @@
  *   fail            returns -2 without answering
  *   exit            calls exit(3) (WASI proc_exit)
  *   print           writes two lines to stdout and one to stderr
+ *   grow            grows its memory a page at a time until refused:
+ *                   "pages=N"
  */
 #include <fastn/plugin.h>
 
@@ -205,6 +207,12 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
     long n = strtol(a, NULL, 10);
     if (is(method, method_len, "busy"))
         return busy(call, n);
+    if (is(method, method_len, "grow")) {
+        while (__builtin_wasm_memory_grow(0, 1) != (size_t)-1)
+            ;
+        return replyf(call, "pages=%ld", (long)__builtin_wasm_memory_size(0), 0,
+                      0);
+    }
     if (is(method, method_len, "notify"))
         return notify(call, n);
     if (is(method, method_len, "ntx"))

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fastn/err.h"
 #include "plugin/plugin.h"
@@ -73,7 +74,10 @@ struct th_node {
     struct th_reply replies[TH_REPLIES];
     int n_replies;
     int wakes, protocol_changes, opens;
-    int refuse_opens; /* ops->stream_open fails at once */
+    int refuse_opens;  /* ops->stream_open fails at once */
+    int no_read;       /* its host is given no data: a peer that never reads */
+    int slow_reply_ms; /* ops->call_reply keeps the CPU that long (a host
+                        * operation that cannot be cut short) */
 };
 
 static struct {
@@ -209,6 +213,17 @@ static void th_pause(void *arg, uint64_t id, bool paused)
         e->paused = paused;
 }
 
+/* What the network holds of what an end wrote (the other end's inbox),
+ * as the router's send queue would. */
+static size_t th_queued(void *arg, uint64_t id)
+{
+    struct th_stream *s;
+    int side;
+    struct th_end *e = th_end_by_id(id, &s, &side);
+    (void)arg;
+    return e ? s->end[!side].in_len : 0;
+}
+
 static void th_reply(void *arg, uint64_t call, int status, const uint8_t *p,
                      size_t n)
 {
@@ -222,6 +237,14 @@ static void th_reply(void *arg, uint64_t call, int status, const uint8_t *p,
     r->len = n < sizeof(r->data) - 1 ? n : sizeof(r->data) - 1;
     memcpy(r->data, p, r->len);
     r->data[r->len] = '\0';
+    if (node->slow_reply_ms) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+        do
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+        while ((t.tv_sec - t0.tv_sec) * 1000000000l + t.tv_nsec - t0.tv_nsec <
+               node->slow_reply_ms * 1000000l);
+    }
 }
 
 static void th_wake(void *arg)
@@ -240,6 +263,7 @@ static const struct plugin_host_ops th_ops = {
     .stream_close = th_close,
     .stream_reset = th_reset,
     .stream_pause = th_pause,
+    .stream_queued = th_queued,
     .call_reply = th_reply,
     .wake = th_wake,
     .protocols_changed = th_protocols,
@@ -370,7 +394,7 @@ static int th_deliver_end(struct th_stream *s, int k)
 
     if (!h || e->dead || !e->id)
         return 0;
-    if (e->in_len && !e->paused) {
+    if (e->in_len && !e->paused && !e->node->no_read) {
         size_t n = e->in_len;
         if (plugin_host_stream_data(h, e->id, e->inbox, n) != 0) {
             e->dead = 1; /* not the plugin's any more: the router resets */

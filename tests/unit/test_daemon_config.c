@@ -70,6 +70,38 @@ TEST(network_keys)
     }
 }
 
+TEST(plugin_keys)
+{
+    struct daemon_config c;
+    char err[256];
+    const char *text = "plugin-slice-ms = 20\n"
+                       "plugin-cpu-percent = 50\n"
+                       "plugin-cpu-window = 5\n"
+                       "plugin-memory-mib = 128\n";
+    CHECK_ERR(parse(&c, text, err), 0);
+    CHECK_EQ(c.plugin_slice_ms, 20);
+    CHECK_EQ(c.plugin_cpu_percent, 50);
+    CHECK_EQ(c.plugin_cpu_window, 5);
+    CHECK_EQ(c.plugin_memory_mib, 128);
+    daemon_config_cleanup(&c);
+    CHECK_ERR(parse(&c, "", err), 0); /* 0: the plugin host's defaults */
+    CHECK(!c.plugin_slice_ms && !c.plugin_cpu_percent && !c.plugin_cpu_window &&
+          !c.plugin_memory_mib);
+    daemon_config_cleanup(&c);
+    static const char *const bad[] = {
+        "plugin-slice-ms = 0\n",      "plugin-slice-ms = 1001\n",
+        "plugin-cpu-percent = 0\n",   "plugin-cpu-percent = 101\n",
+        "plugin-cpu-window = 3601\n", "plugin-memory-mib = 4097\n",
+        "plugin-memory-mib = lots\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(parse(&c, bad[i], err) < 0);
+        CHECK(strstr(err, "line 1: plugin-") != NULL);
+        CHECK(strstr(err, "wants a whole number") != NULL);
+        daemon_config_cleanup(&c);
+    }
+}
+
 TEST(swarm_limit_keys)
 {
     struct daemon_config c;
@@ -169,6 +201,7 @@ int main(void)
 {
     RUN(keys);
     RUN(network_keys);
+    RUN(plugin_keys);
     RUN(swarm_limit_keys);
     RUN(defaults);
     RUN(bad_files);

@@ -4,8 +4,10 @@
  * in-memory network of host_harness.h. Each hostile plugin must be
  * stopped and recorded while echo keeps answering in the same run. */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "host_harness.h"
+#include "plugin/host_int.h"
 #include "util/file.h"
 #include "test.h"
 
@@ -468,6 +470,8 @@ TEST(hostile_badptr)
         CHECK_ERR(plugin_host_info(n->h, "hostile-badptr", &info), 0);
         CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_BAD_POINTER);
         CHECK(strstr(info.last_error_text, "fastn.") != NULL);
+        if (info.last_error != FASTN_ERR_PLUGIN_BAD_POINTER)
+            fprintf(stderr, "%s: %s\n", methods[i], info.last_error_text);
         check_echo_serves(n, 100 + i);
         th_advance(PLUGIN_BACKOFF_MAX_MS);
     }
@@ -978,7 +982,8 @@ TEST(restrict_one_protocol)
 
     /* the index: a protocol the plugin does not have (or no longer) and
      * values no narrower than the manifest are dropped; '=' in an id is
-     * split at the last one; older lines and junk load as before */
+     * split at the last one; older lines load as before; tokens it does
+     * not understand are kept as they were, after the others */
     write_index(n, "test-twoproto enabled serves@/gone/1=nobody "
                    "serves@/fastn-test/two/b=anyone serves@=nobody "
                    "serves@/fastn-test/two/a=known-peers serves@x "
@@ -991,9 +996,371 @@ TEST(restrict_one_protocol)
     check_two_info(n, PLUGIN_SERVES_KNOWN_PEERS, -1);
     idx = read_index(n);
     CHECK(idx && strstr(idx, "\ntest-twoproto enabled "
-                             "serves@/fastn-test/two/a=known-peers\n") != NULL);
-    CHECK(idx && strstr(idx, "\nchat enabled\n") != NULL);
+                             "serves@/fastn-test/two/a=known-peers "
+                             "serves@=nobody serves@x\n") != NULL);
+    CHECK(idx && strstr(idx, "\nchat enabled "
+                             "serves@/fastn/chat/1.0.0=bogus\n") != NULL);
     free(idx);
+    th_cleanup();
+}
+
+/* --- time, CPU and memory budgets ------------------------------------ */
+
+static double wall_ms(void)
+{
+    return (double)host_now_ns() / 1e6;
+}
+
+/* One import that cannot be cut short (here the host's side of
+ * call_reply, made to keep the CPU for 20 ms) holds the loop past
+ * slice_ms: the instance ends with FASTN_ERR_PLUGIN_TIMEOUT, naming the
+ * import, and restarts. */
+TEST(slice_past_its_bound_ends_with_timeout)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_host_limits lim = {.slice_ms = 5};
+    struct plugin_info info;
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    n->slow_reply_ms = 20; /* well past it: the CPU time is measured from
+                            * a mark up to 5 ms before the slice */
+    r = th_call(n, "test-probe", "peer", "", 1);
+    n->slow_reply_ms = 0;
+    CHECK(r && r->status == 0); /* answered; then it ran out of time */
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_BACKOFF);
+    CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_TIMEOUT);
+    CHECK(strstr(info.last_error_text, "plugin-slice-ms (5 ms) in on_call "
+                                       "(fastn.call_reply)") != NULL);
+    CHECK(info.longest_slice_ns >= 5000000);
+    check_echo_serves(n, 2);
+    CHECK_ERR(plugin_host_set_limits(n->h, NULL), 0); /* the default */
+    th_advance(1000);
+    check_info(n, "test-probe", PLUGIN_STATE_RUNNING, FASTN_ERR_PLUGIN_TIMEOUT);
+    th_cleanup();
+}
+
+/* An SQL statement of millions of steps cannot be suspended, but it is
+ * given only what its slice has left of slice_ms (less a margin): it
+ * fails with FASTN_ERR_STORE_TIMEOUT, an answer, before the slice could
+ * end the instance for time (with the store's own 5 ms per call, a 3 ms
+ * slice would). Later in a slice, a call gets less. */
+TEST(sql_gets_what_its_slice_has_left)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_host_limits lim = {.slice_ms = 3};
+    struct plugin_info info;
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    for (uint64_t id = 1; id <= 5; id++) {
+        r = th_call(n, "test-probe", "sqlwork", "100000000", id);
+        snprintf(err, sizeof(err), "count=%d", FASTN_ERR_STORE_TIMEOUT);
+        CHECK(r && r->status == 0 && strcmp(r->data, err) == 0);
+    }
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_ERR(info.last_error, 0);
+    CHECK_EQ(info.restarts, 0);
+    check_echo_serves(n, 10);
+    th_cleanup();
+}
+
+/* A slice ends by time, whatever fuel it may still use: with slices of
+ * a billion units, a second-long loop is cut into rounds (and echo is
+ * answered in the first), not run to its end in one. */
+TEST(slices_end_by_time_whatever_their_fuel)
+{
+    struct th_node *n = node_with_echo(1000000000);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "spin", 4, NULL, 0, 1),
+              0);
+    CHECK_ERR(
+        plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
+        0);
+    for (int round = 0; round < 3; round++) {
+        plugin_host_run(n->h, TH.now, TH.mono, 1);
+        CHECK(th_reply_for(n, 2) != NULL);
+        CHECK(th_reply_for(n, 1) == NULL); /* still going */
+        CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+        CHECK_EQ(info.last_error, 0);
+        CHECK_EQ(info.queued_events, 1);
+    }
+    CHECK(info.cpu_fuel > 3 * PLUGIN_CHUNK_FUEL);
+    th_cleanup();
+}
+
+/* A plugin past its CPU budget waits (its event is neither dropped nor
+ * ended) while echo is answered at once; over the run it takes about its
+ * share (2 % of a core here, with bursts of 20 ms), and the host asks to
+ * be run again only when the budget allows. */
+TEST(cpu_budget_defers_a_busy_plugin)
+{
+    struct th_node *n = node_with_echo(1000000000);
+    struct plugin_host_limits lim = {.cpu_percent = 2, .cpu_window_ms = 1000};
+    struct plugin_info info;
+    uint64_t id = 10;
+    int asked_later = 0;
+    double t0, ms;
+
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "spin", 4, NULL, 0, 1),
+              0);
+    t0 = wall_ms();
+    while ((ms = wall_ms() - t0) < 700 && id < TH_REPLIES - 100) {
+        plugin_host_run(n->h, TH.now, TH.mono, 1);
+        CHECK_ERR(plugin_host_call(n->h, "echo", "echo", 4,
+                                   (const uint8_t *)"x", 1, ++id),
+                  0);
+        plugin_host_run(n->h, TH.now, TH.mono, 1);
+        CHECK(th_reply_for(n, id) != NULL); /* in the same run */
+        /* deferred: the host asks to be run again later, not now */
+        CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        asked_later += info.deferred && plugin_host_next_wake(n->h) > TH.mono;
+        usleep(1500);
+    }
+    CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+    CHECK(info.deferrals >= 1);
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_EQ(info.restarts, 0);
+    CHECK_EQ(info.pending_calls, 1); /* waiting, not dropped */
+    CHECK(th_reply_for(n, 1) == NULL);
+    CHECK(asked_later > 0);
+    /* the burst (20 ms), then 2 % of the rest, and a slice's slack */
+    CHECK(info.cpu_ns < (uint64_t)(20 + 0.02 * ms + 20) * 1000000);
+    CHECK(info.cpu_ns > 15 * 1000000ull);
+    th_cleanup();
+}
+
+/* 256 timers due at once fire together (all queued in one run) and are
+ * delivered many to a slice, not one a run; set again at 0 ms from
+ * on_timer they fire in a later run, not in the same one. */
+TEST(timers_due_together_fire_in_one_slice)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    uint64_t before;
+    int runs;
+
+    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    th_pump(1000);
+    /* armed for 10 ms from now, so that all are due at once then */
+    CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "timers", 6,
+                               (const uint8_t *)"256 10", 6, 1),
+              0);
+    for (runs = 0; !th_reply_for(n, 1) && runs < 100; runs++)
+        plugin_host_run(n->h, TH.now, TH.mono, 1);
+    CHECK(th_reply_for(n, 1) && !strcmp(th_reply_for(n, 1)->data, "armed"));
+    TH.mono += 10;
+    for (int round = 0; round < 3; round++) {
+        CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        before = info.events;
+        CHECK_EQ(plugin_host_run(n->h, TH.now, TH.mono, 1), 1);
+        CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        CHECK(info.events - before >= 32); /* in one slice */
+        /* the rest of them, in a few more runs: none fires twice */
+        for (runs = 1; info.events - before < 256 && runs < 16; runs++) {
+            CHECK_EQ(plugin_host_run(n->h, TH.now, TH.mono, 1), 1);
+            CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
+        }
+        CHECK_EQ(info.events - before, 256);
+        CHECK_EQ(info.armed_timers, 256);
+        CHECK_EQ(info.queued_events, 0);
+    }
+    th_cleanup();
+}
+
+/* Imports are charged by their work: bytes of randomness made, WASI's
+ * random_get and clock included (at the engine's prices, wasm/wasi.c: 20
+ * a call, 1500 a system call, 50 a clock read, 2 a random byte; the host
+ * adds nothing for them), SQL text parsed, notifications; a loop over one
+ * runs out of fuel. */
+TEST(imports_are_charged_by_their_work)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    struct th_reply *r;
+    uint64_t before;
+    static const struct {
+        const char *method, *arg;
+        uint64_t least;
+    } v[] = {
+        {"random", "100 65536", 100ull * 65536 * PLUGIN_FUEL_PER_RANDOM_BYTE},
+        {"wasi_random", "1000 256", 1000ull * (20 + 1500 + 256 * 2)},
+        {"wasi_clock", "1000 0", 1000ull * (20 + 50)},
+        {"sql_exec", "100 0", 100ull * PLUGIN_FUEL_SQL_TEXT},
+        {"notify", "100 1000", 100ull * (PLUGIN_FUEL_NOTIFY + 1000)},
+        {"log", "50 1000", 50ull * (PLUGIN_FUEL_LOG_LINE + 1000)},
+    };
+
+    CHECK_ERR(th_install(n, HOSTILE("imports"), err, sizeof(err)), 0);
+    th_pump(1000);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
+        before = info.fuel_used;
+        r = th_call(n, "hostile-imports", v[i].method, v[i].arg, 10 + i);
+        CHECK(r && r->status == 0 && !strncmp(r->data, "n=", 2));
+        CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
+        CHECK(info.fuel_used - before >= v[i].least);
+        if (info.fuel_used - before < v[i].least)
+            fprintf(stderr, "%s: charged %llu, want at least %llu\n",
+                    v[i].method, (unsigned long long)(info.fuel_used - before),
+                    (unsigned long long)v[i].least);
+    }
+    r = th_call(n, "hostile-imports", "forever", "wasi_random 256", 20);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    check_echo_serves(n, 21);
+    th_cleanup();
+}
+
+/* What the host holds for a plugin counts in its memory budget: writes
+ * queued on streams past it end the instance (FASTN_ERR_PLUGIN_MEMORY);
+ * under the default budget the same writes are fine. */
+TEST(memory_budget_counts_host_buffers)
+{
+    struct th_node *n = node_with_echo(0), *b = th_start_node(1, 0);
+    struct plugin_host_limits lim = {.memory = 2ull << 20};
+    struct plugin_info info;
+    struct th_reply *r;
+
+    /* b takes the streams and never reads: what n writes stays queued */
+    CHECK_ERR(th_install(b, HOSTILE("streams"), err, sizeof(err)), 0);
+    b->no_read = 1;
+    CHECK_ERR(th_install(n, HOSTILE("streams"), err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "hostile-streams", "queue", b->peer_id, 1);
+    CHECK(r && !strcmp(r->data, "queued=8 err=-402"));
+    CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
+    CHECK(info.memory.host >= 8 * 256 * 1024);
+    CHECK_EQ(info.memory.budget, PLUGIN_MEMORY_DEFAULT);
+
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "hostile-streams", false), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "hostile-streams", true), 0);
+    th_pump(1000);
+    r = th_call(n, "hostile-streams", "queue", b->peer_id, 2);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_MEMORY);
+    /* the write past it, or the open after writes that filled it */
+    CHECK(strstr(info.last_error_text, "(fastn.stream_write)") != NULL ||
+          strstr(info.last_error_text, "(fastn.stream_open)") != NULL);
+    CHECK_EQ(info.memory.budget, 2ull << 20);
+    check_echo_serves(n, 3);
+    th_cleanup();
+}
+
+/* The plugin's database is in its memory budget too: before each SQL
+ * call the database may hold what the budget leaves after the rest, so
+ * a sort that would take the plugin past it (here past 1 MiB: refused at
+ * its first value, before much work) fails with
+ * FASTN_ERR_STORE_MEMORY (an answer: the instance goes on, within its
+ * budget), where the default budget has room for it (it may still run
+ * out of time: large allocations fault their pages in slowly on a
+ * virtual machine). */
+#define SQL_SORT                                                               \
+    "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r"           \
+    " WHERE i < 8) SELECT i || zeroblob(900000) AS x FROM r ORDER BY x"
+TEST(memory_budget_bounds_sqlite)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_host_limits lim = {.memory = 1ull << 20};
+    struct plugin_info info;
+    struct th_reply *r;
+    unsigned long long limit = 0;
+    char msg[32];
+
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "sql", SQL_SORT, 1);
+    snprintf(err, sizeof(err), "%d ", FASTN_ERR_STORE_MEMORY);
+    CHECK(r && r->status == 0 && strncmp(r->data, err, strlen(err)) != 0);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK(info.memory.sqlite > 0 && info.memory.sqlite < info.memory.budget);
+
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "test-probe", true), 0);
+    th_pump(1000);
+    /* refused for memory; on a loaded machine a try may run out of its
+     * time first (fresh pages fault in slowly), never anything else */
+    snprintf(err, sizeof(err), "%d the database's memory is at its limit",
+             FASTN_ERR_STORE_MEMORY);
+    snprintf(msg, sizeof(msg), "%d ", FASTN_ERR_STORE_TIMEOUT);
+    for (uint64_t id = 2; id < 12 && !limit; id++) {
+        r = th_call(n, "test-probe", "sql", SQL_SORT, id);
+        CHECK(r && r->status == 0);
+        if (!r || strncmp(r->data, err, strlen(err)) != 0) {
+            CHECK(r && !strncmp(r->data, msg, strlen(msg)));
+            continue;
+        }
+        CHECK(sscanf(r->data + strlen(err), " of %llu", &limit) == 1);
+    }
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_ERR(info.last_error, 0);
+    CHECK_EQ(info.memory.budget, 1ull << 20);
+    /* what it was given is what the rest left */
+    CHECK(limit > 0 && info.memory.linear + limit <= info.memory.budget);
+    CHECK(info.memory.linear + info.memory.engine + info.memory.host +
+              info.memory.sqlite <=
+          info.memory.budget);
+    r = th_call(n, "test-probe", "sql", "SELECT 1", 20); /* and goes on */
+    CHECK(r && !strcmp(r->data, "0 "));
+    check_echo_serves(n, 21);
+    th_cleanup();
+}
+
+/* The engine's budget is the plugin's, and the host charges it with what
+ * it holds for the plugin (here its SQLite cache, filled by a previous
+ * call): memory.grow returns -1 where the whole budget would be past,
+ * not where linear memory alone would, so the plugin goes on. */
+TEST(memory_grow_sees_the_whole_budget)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_host_limits lim = {.memory = 4ull << 20};
+    struct plugin_info info;
+    struct th_reply *r;
+    long pages = 0;
+
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    th_pump(1000);
+    r = th_call(n, "test-probe", "sql",
+                "CREATE TABLE big(x); WITH RECURSIVE r(i) AS (SELECT 1 UNION "
+                "ALL SELECT i + 1 FROM r WHERE i < 20) INSERT INTO big "
+                "SELECT zeroblob(15000) FROM r",
+                1);
+    CHECK(r && !strcmp(r->data, "0 "));
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK(info.memory.sqlite > 256 * 1024); /* its cache holds the rows */
+    r = th_call(n, "test-probe", "grow", "", 2);
+    CHECK(r && sscanf(r->data, "pages=%ld", &pages) == 1);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_ERR(info.last_error, 0);
+    CHECK_EQ(info.memory_pages, (uint32_t)pages);
+    CHECK(info.memory.linear + info.memory.engine + info.memory.host +
+              info.memory.sqlite <=
+          info.memory.budget);
+    /* and it grew up to that: less than a page and the host's own short */
+    CHECK(info.memory.linear + info.memory.engine + info.memory.host +
+              info.memory.sqlite + 65536 + 16384 >
+          info.memory.budget);
+    check_echo_serves(n, 3);
     th_cleanup();
 }
 
@@ -1216,6 +1583,7 @@ TEST(notify_outbox_is_bounded)
     CHECK(wake > TH.mono && wake <= TH.mono + 6001);
     th_advance(60000);
     CHECK_EQ(count_notes(n), 40);
+    check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
     th_cleanup();
 }
 
@@ -1370,5 +1738,14 @@ int main(void)
     RUN(notify_outbox_is_bounded);
     RUN(held_data_waits_for_writable_in_order);
     RUN(held_data_with_room_waits_for_progress);
+    RUN(slice_past_its_bound_ends_with_timeout);
+    RUN(sql_gets_what_its_slice_has_left);
+    RUN(slices_end_by_time_whatever_their_fuel);
+    RUN(cpu_budget_defers_a_busy_plugin);
+    RUN(timers_due_together_fire_in_one_slice);
+    RUN(imports_are_charged_by_their_work);
+    RUN(memory_budget_counts_host_buffers);
+    RUN(memory_budget_bounds_sqlite);
+    RUN(memory_grow_sees_the_whole_budget);
     return test_done();
 }
