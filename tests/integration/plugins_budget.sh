@@ -31,7 +31,7 @@ f plugin install "$ECHO" >/dev/null
 for i in 00 01; do
     LC_ALL=C sed "s/hostile-busy-00/hostile-busy-$i/" "$P/busy.wasm" \
         >"$TMPROOT/busy-$i.wasm"
-    f plugin install "$TMPROOT/busy-$i.wasm" >/dev/null || fail "install $i"
+    f plugin install --unsigned "$TMPROOT/busy-$i.wasm" >/dev/null || fail "install $i"
 done
 info() { f plugin info "$1" --json | jq -r ".$2"; }
 
@@ -121,7 +121,7 @@ manifest='{"name":"hostile-tables","version":"1.0.0","abi":1,"description":"x"}'
 } >>"$TMPROOT/tables.wasm"
 hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
 peak0=$(hwm)
-f plugin install "$TMPROOT/tables.wasm" >/dev/null || fail "install tables"
+f plugin install --unsigned "$TMPROOT/tables.wasm" >/dev/null || fail "install tables"
 [ "$(info hostile-tables state)" = failed ] ||
     fail "tables: $(info hostile-tables state)"
 [ "$(info hostile-tables last_error_name)" = FASTN_ERR_WASM_LIMIT ] ||
@@ -141,7 +141,7 @@ pass "tables of 10 million entries refused ($(info hostile-tables last_error_tex
 f plugin disable hostile-busy-01 >/dev/null
 printf 'plugin-memory-mib = 6\nplugin-cpu-percent = 50\n' >>"$H/config"
 sighup "$DAEMON_PID" "$H/stderr.log"
-f plugin install "$P/sqlbomb.wasm" >/dev/null || fail "install sqlbomb"
+f plugin install --unsigned "$P/sqlbomb.wasm" >/dev/null || fail "install sqlbomb"
 sql() { f plugin call hostile-sql "$@" 2>&1; }
 for _ in 1 2 3; do
     out=$(sql bind)
