@@ -127,8 +127,8 @@ int fastn_test_node_start(struct fastn_test_node *n);
 
 struct fastn_test_reply {
     uint64_t id;
-    int status;    /* 0, or the error the daemon would answer */
-    uint8_t *data; /* the result or the error's text, NUL-terminated */
+    int status; /* 0, or the error the daemon would answer */
+    char *data; /* the result or the error's text; a NUL follows */
     size_t len;
 };
 

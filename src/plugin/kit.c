@@ -98,7 +98,7 @@ void fastn_test_peer_id(const char *name, char out[FASTN_TEST_PEER_ID_MAX])
 
 /* --- nodes -------------------------------------------------------------- */
 
-int fastn_test_node_start(struct fastn_test_node *n)
+int kit_node_start(struct fastn_test_node *n, bool load)
 {
     char path[sizeof(n->home) + 16];
     struct plugin_host_config cfg;
@@ -122,8 +122,14 @@ int fastn_test_node_start(struct fastn_test_node *n)
         return rc;
     }
     n->online = 1;
-    plugin_host_load_all(n->h);
+    if (load)
+        plugin_host_load_all(n->h);
     return 0;
+}
+
+int fastn_test_node_start(struct fastn_test_node *n)
+{
+    return kit_node_start(n, true);
 }
 
 /* As a daemon shutdown: every stream of the node dies (as its
@@ -172,7 +178,7 @@ static int node_home(struct fastn_test_node *n, const char *home)
 }
 
 int kit_node_new(struct fastn_test *t, const char *name, const char *home,
-                 uint64_t slice_fuel, struct fastn_test_node **out)
+                 uint64_t slice_fuel, bool load, struct fastn_test_node **out)
 {
     struct fastn_test_node *n, **v;
     int rc;
@@ -192,7 +198,7 @@ int kit_node_new(struct fastn_test *t, const char *name, const char *home,
     n->slice_fuel = slice_fuel;
     snprintf(n->name, sizeof(n->name), "%s", name);
     fastn_test_peer_id(name, n->peer_id);
-    if ((rc = node_home(n, home)) || (rc = fastn_test_node_start(n))) {
+    if ((rc = node_home(n, home)) || (rc = kit_node_start(n, load))) {
         if (n->own_home)
             rmdir(n->home);
         free(n);
@@ -206,7 +212,7 @@ int kit_node_new(struct fastn_test *t, const char *name, const char *home,
 int fastn_test_node_new(struct fastn_test *t, const char *name,
                         const char *home, struct fastn_test_node **out)
 {
-    return kit_node_new(t, name, home, 0, out);
+    return kit_node_new(t, name, home, 0, true, out);
 }
 
 struct fastn_test_node *fastn_test_node_get(struct fastn_test *t,

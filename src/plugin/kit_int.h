@@ -48,7 +48,7 @@ struct fastn_test_stream {
 struct fastn_test_node {
     struct fastn_test *t;
     char name[KIT_NODE_NAME_MAX + 1];
-    char home[4096];
+    char home[256];
     bool own_home; /* made by the world: deleted with it */
     int online;
     char peer_id[FASTN_TEST_PEER_ID_MAX];
@@ -81,10 +81,13 @@ extern const struct plugin_host_ops kit_ops;
 /* A new stream slot (aborts when out of memory, as the header says). */
 struct fastn_test_stream *kit_stream_new(struct fastn_test *t);
 
-/* A node whose host runs with slice_fuel per slice (0: the default); as
+/* A node whose host runs with slice_fuel per slice (0: the default), and
+ * loads the plugins installed in its home only with load; as
  * fastn_test_node_new otherwise. */
 int kit_node_new(struct fastn_test *t, const char *name, const char *home,
-                 uint64_t slice_fuel, struct fastn_test_node **out);
+                 uint64_t slice_fuel, bool load, struct fastn_test_node **out);
+/* fastn_test_node_start, loading the installed plugins only with load. */
+int kit_node_start(struct fastn_test_node *n, bool load);
 /* Delivers what the network holds for one end of s, or its pending open.
  * Returns whether it did anything. */
 int kit_deliver_end(struct fastn_test_stream *s, int k);

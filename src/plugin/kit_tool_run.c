@@ -193,7 +193,7 @@ static int check_failed(struct run *r)
                      fastn_err_name(info.last_error));
 }
 
-static void print_result(const uint8_t *p, size_t n)
+static void print_result(const char *p, size_t n)
 {
     fwrite(p, 1, n, stdout);
     if (n && p[n - 1] != '\n' && isatty(STDOUT_FILENO))
@@ -256,10 +256,10 @@ static int do_call(struct run *r, char **args, int n)
                          fastn_strerror(rc), r->plugin, args[0]);
     if (rep->status) {
         const char *what = fastn_strerror(rep->status);
-        if (strstr((const char *)rep->data, what))
-            kit_error(KIT_EXIT_FAIL, "%s", (const char *)rep->data);
+        if (strstr(rep->data, what))
+            kit_error(KIT_EXIT_FAIL, "%s", rep->data);
         else
-            kit_error(KIT_EXIT_FAIL, "%s: %s", what, (const char *)rep->data);
+            kit_error(KIT_EXIT_FAIL, "%s: %s", what, rep->data);
         check_failed(r);
         return KIT_EXIT_FAIL;
     }

@@ -161,12 +161,11 @@ TEST(echo_calls)
     struct fastn_test_node *n = start();
     const struct fastn_test_reply *r;
     CHECK_ERR(fastn_test_call(n, "echo", "echo", "hi there", 8, &r), 0);
-    CHECK(r->status == 0 && strcmp((char *)r->data, "hi there") == 0);
+    CHECK(r->status == 0 && strcmp(r->data, "hi there") == 0);
     CHECK_ERR(fastn_test_call(n, "echo", "echo", "", 0, &r), 0);
     CHECK(r->status == 0 && r->len == 0);
     CHECK_ERR(fastn_test_call(n, "echo", "id", "", 0, &r), 0);
-    CHECK(r->status == 0 &&
-          strcmp((char *)r->data, fastn_test_node_peer_id(n)) == 0);
+    CHECK(r->status == 0 && strcmp(r->data, fastn_test_node_peer_id(n)) == 0);
     CHECK_ERR(fastn_test_call(n, "echo", "nope", "", 0, &r), 0);
     CHECK(r->status == FASTN_ERR_NOT_FOUND);
     CHECK_EQ(fastn_test_reply_count(n), 4);

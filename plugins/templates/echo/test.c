@@ -22,7 +22,7 @@ static void test_call(struct fastn_test_node *n)
 {
     const struct fastn_test_reply *r = NULL;
     CHECK(fastn_test_call(n, "@NAME@", "echo", "hello", 5, &r) == 0);
-    CHECK(r && r->status == 0 && strcmp((char *)r->data, "hello") == 0);
+    CHECK(r && r->status == 0 && strcmp(r->data, "hello") == 0);
     CHECK(fastn_test_call(n, "@NAME@", "nope", "", 0, &r) == 0);
     CHECK(r && r->status == FASTN_ERR_NOT_FOUND);
 }

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     request(t, n, "alice", "hello there", "HELLO THERE");
     request(t, n, "bob", "second request", "SECOND REQUEST");
     CHECK(fastn_test_call(n, "@NAME@", "answer", "abc", 3, &r) == 0);
-    CHECK(r && r->status == 0 && strcmp((char *)r->data, "ABC") == 0);
+    CHECK(r && r->status == 0 && strcmp(r->data, "ABC") == 0);
     fastn_test_free(t);
     printf("%s\n", failures ? "FAILED" : "ok");
     return failures != 0;

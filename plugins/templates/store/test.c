@@ -24,7 +24,7 @@ static const char *call(struct fastn_test_node *n, const char *method,
     const struct fastn_test_reply *r = NULL;
     CHECK(fastn_test_call(n, "@NAME@", method, arg, len, &r) == 0);
     CHECK(r && r->status == want_status);
-    return r ? (const char *)r->data : "";
+    return r ? r->data : "";
 }
 
 int main(int argc, char **argv)
