@@ -74,7 +74,8 @@ static int load_key(const char *path, struct minisign_pubkey *key)
 
 static void print_json(const char *index, size_t n)
 {
-    json_t *o = json_pack("{s:s,s:I}", "index", index, "plugins", (json_int_t)n);
+    json_t *o =
+        json_pack("{s:s,s:I}", "index", index, "plugins", (json_int_t)n);
 
     if (o)
         json_dumpf(o, stdout, JSON_COMPACT);
