@@ -36,7 +36,8 @@ const char cli_registry_usage[] =
     "fastn registry build DIR.\n"
     "\n"
     "--json: add, list, remove {\"registries\": [{\"name\", \"url\",\n"
-    "\"default\", \"plugins\" (when its index was read)}]}.\n";
+    "\"default\", \"plugins\" (when its index was read)}]}; build {\"index\"\n"
+    "(the file written), \"plugins\" (how many)}.\n";
 
 static json_t *registry_json(const struct fastn_registry *r)
 {
@@ -141,7 +142,8 @@ static int do_remove(struct cli *cli, struct fastn_client *c, const char *what)
 
 /* `registry build`: runs fastn-registry-build, installed beside fastn's
  * helpers (PREFIX/lib/fastn), or in the build folder beside fastn. */
-static int do_build(const char *dir, const char *key, const char *output)
+static int do_build(const struct cli *cli, const char *dir, const char *key,
+                    const char *output)
 {
     char exe[PATH_MAX], tool[PATH_MAX + 64], *slash;
     const char *argv[8];
@@ -163,6 +165,8 @@ static int do_build(const char *dir, const char *key, const char *output)
         argv[k++] = "--output";
         argv[k++] = output;
     }
+    if (cli->json)
+        argv[k++] = "--json";
     argv[k++] = dir;
     argv[k] = NULL;
     execv(tool, (char *const *)argv);
@@ -190,7 +194,7 @@ int cli_cmd_registry(struct cli *cli, int argc, char **argv)
     if ((key || output) && strcmp(pos[0], "build"))
         return cli_usage_error("registry", "--key and --output go with build");
     if (!strcmp(pos[0], "build"))
-        return n == 2 ? do_build(pos[1], key, output)
+        return n == 2 ? do_build(cli, pos[1], key, output)
                       : cli_usage_error("registry", "build wants one DIR");
     if (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
         strcmp(pos[0], "remove"))
