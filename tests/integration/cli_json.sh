@@ -123,6 +123,8 @@ jr trust 0 --home "$A" trust list
 jr registry 0 --home "$A" registry add "$TOP/$BUILD/plugins" --name here
 jr registry 0 --home "$A" registry list
 jr registry 0 --home "$A" registry remove here
+jr registry 0 registry build --output "$TMPROOT/index.json" "$TOP/$BUILD/plugins"
+jr registry 1 registry build "$TMPROOT/no-such-folder"
 # chat and notifications: B writes to A (delivered), A to a peer that
 # is nowhere (queued)
 "$PROBE" genkey "$TMPROOT/nobody.key"
