@@ -182,39 +182,17 @@ int cli_cmd_registry(struct cli *cli, int argc, char **argv)
                                    {"--key", NULL, &key},
                                    {"--output", NULL, &output},
                                    {NULL, NULL, NULL}};
-    struct fastn_client *c;
+    static const struct cli_set_ops ops = {"registry", "registry", "build",
+                                           do_add,     do_list,    do_remove};
     char *pos[3];
     int n, rc;
 
     if ((rc = cli_parse(cli, argc, argv, opts, pos, 3, &n)) || cli->help)
         return rc;
-    if (n == 0)
-        return cli_usage_error("registry",
-                               "which command? add, list, remove or build");
-    if ((key || output) && strcmp(pos[0], "build"))
+    if (n && (key || output) && strcmp(pos[0], "build"))
         return cli_usage_error("registry", "--key and --output go with build");
-    if (!strcmp(pos[0], "build"))
+    if (n && !strcmp(pos[0], "build"))
         return n == 2 ? do_build(cli, pos[1], key, output)
                       : cli_usage_error("registry", "build wants one DIR");
-    if (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
-        strcmp(pos[0], "remove"))
-        return cli_usage_error("registry", "unknown command");
-    if ((!strcmp(pos[0], "list") && n != 1) ||
-        (strcmp(pos[0], "list") && n != 2))
-        return cli_usage_error("registry", !strcmp(pos[0], "list")
-                                               ? "list takes no argument"
-                                               : "add and remove want one "
-                                                 "registry");
-    if (name && strcmp(pos[0], "add"))
-        return cli_usage_error("registry", "--name goes with add");
-    if (!(c = cli_connect(cli)))
-        return CLI_EXIT_FAIL;
-    if (!strcmp(pos[0], "add"))
-        rc = do_add(cli, c, pos[1], name);
-    else if (!strcmp(pos[0], "list"))
-        rc = do_list(cli, c);
-    else
-        rc = do_remove(cli, c, pos[1]);
-    fastn_client_free(c);
-    return rc;
+    return cli_set_run(cli, &ops, pos, n, name);
 }
