@@ -411,3 +411,52 @@ int fastn_client_plugin_call(struct fastn_client *c, const char *name,
     *result_len = n;
     return 0;
 }
+
+/* A call's argument at most (the host's PLUGIN_CALL_ARG_MAX). */
+#define LIB_CALL_ARG_MAX ((size_t)1 << 20)
+
+int fastn_plugin_args_encode(const char *const *argv, size_t argc,
+                             uint8_t **out, size_t *out_len)
+{
+    size_t total = 0, len = 0;
+    uint8_t *buf;
+
+    if (!out || !out_len || (argc && !argv))
+        return FASTN_ERR_INVAL;
+    for (size_t i = 0; i < argc; i++) {
+        if (!argv[i])
+            return FASTN_ERR_INVAL;
+        total += strnlen(argv[i], LIB_CALL_ARG_MAX + 1) + (i > 0);
+        if (total > LIB_CALL_ARG_MAX)
+            return FASTN_ERR_TOO_LARGE;
+    }
+    if (!(buf = malloc(total ? total : 1)))
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (i > 0)
+            buf[len++] = '\0'; /* the separator: no argument holds one */
+        memcpy(buf + len, argv[i], n);
+        len += n;
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int fastn_client_plugin_call_args(struct fastn_client *c, const char *name,
+                                  const char *method, const char *const *argv,
+                                  size_t argc, uint8_t **result,
+                                  size_t *result_len)
+{
+    uint8_t *arg = NULL;
+    size_t len = 0;
+    int rc = fastn_plugin_args_encode(argv, argc, &arg, &len);
+
+    if (rc)
+        return rc;
+    rc =
+        fastn_client_plugin_call(c, name, method, arg, len, result, result_len);
+    free(arg);
+    return rc;
+}

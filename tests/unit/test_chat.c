@@ -102,6 +102,36 @@ TEST(send_both_ways)
     th_cleanup();
 }
 
+/* `fastn plugin call chat send PEER TEXT`: two arguments, NUL-separated
+ * (docs/PLUGIN-ABI.md, "Call arguments"), TEXT keeps its spaces. */
+TEST(send_as_two_arguments)
+{
+    th_init_time();
+    struct th_node *a = chat_node(0), *b = chat_node(1);
+    char arg[256];
+    int n = snprintf(arg, sizeof(arg), "%s%c%s", b->peer_id, '\0',
+                     "two  spaced words");
+
+    CHECK_ERR(plugin_host_call(a->h, "chat", "send", 4, (const uint8_t *)arg,
+                               (size_t)n, 1),
+              0);
+    th_pump(100000);
+    struct th_reply *r = th_reply_for(a, 1);
+    CHECK(r && r->status == 0 && strncmp(r->data, "delivered ", 10) == 0);
+    r = chat_log(b, 2);
+    CHECK(r && strstr(r->data, a->peer_id) &&
+          strstr(r->data, "two  spaced words"));
+    /* three arguments are not PEER TEXT */
+    n = snprintf(arg, sizeof(arg), "%s%cx%cy", b->peer_id, '\0', '\0');
+    CHECK_ERR(plugin_host_call(a->h, "chat", "send", 4, (const uint8_t *)arg,
+                               (size_t)n, 3),
+              0);
+    th_pump(100000);
+    r = th_reply_for(a, 3);
+    CHECK(r && r->status == FASTN_ERR_INVAL);
+    th_cleanup();
+}
+
 TEST(offline_delivery_after_the_peer_starts)
 {
     th_init_time();
@@ -258,6 +288,7 @@ int main(void)
     free(wasm);
     RUN(manifest);
     RUN(send_both_ways);
+    RUN(send_as_two_arguments);
     RUN(offline_delivery_after_the_peer_starts);
     RUN(lost_ack_is_not_a_duplicate);
     RUN(bad_frames_reset_the_stream);
