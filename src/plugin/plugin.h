@@ -392,7 +392,9 @@ int plugin_host_stream_writable(struct plugin_host *h, uint64_t stream);
  * later, exactly once, through ops->call_reply(call) (within
  * PLUGIN_CALL_TIMEOUT_MS). Errors (then no answer comes):
  * FASTN_ERR_NOT_FOUND (no such plugin), _PLUGIN_DISABLED,
- * _PLUGIN_CRASHED (not running now), _BUSY (too many calls waiting),
+ * _PLUGIN_CRASHED (not running now, and not restarting within the call's
+ * time: a call during a shorter restart backoff waits for the new
+ * instance), _BUSY (too many calls waiting),
  * _INVAL (method not 1..PLUGIN_CALL_METHOD_MAX bytes), _TOO_LARGE. */
 int plugin_host_call(struct plugin_host *h, const char *name,
                      const char *method, size_t method_len, const uint8_t *arg,

@@ -399,12 +399,18 @@ TEST(hostile_loop_is_stopped_and_restarted)
     CHECK_EQ(info.restart_in_ms, 1000);
     CHECK(info.fuel_used - before > 990000 &&
           info.fuel_used - before <= 1000000);
-    /* while it waits, calls are refused at once */
-    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 3),
-              FASTN_ERR_PLUGIN_CRASHED);
+    /* while it waits, a call waits for its restart (1 s, within the
+     * call's 30 s) and is answered by the new instance */
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 3), 0);
+    th_pump(1000);
+    CHECK(th_reply_for(n, 3) == NULL);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
+    CHECK_EQ(info.pending_calls, 1);
     th_advance(1000);
     check_info(n, "hostile-loop", PLUGIN_STATE_RUNNING,
                FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    r = th_reply_for(n, 3);
+    CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
     r = th_call(n, "hostile-loop", "ok", "", 4);
     CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
     /* again: the backoff doubles */
@@ -422,6 +428,62 @@ TEST(hostile_loop_is_stopped_and_restarted)
     check_info(n, "hostile-loop", PLUGIN_STATE_BACKOFF,
                FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
     check_echo_serves(n, 6);
+    th_cleanup();
+}
+
+/* A call to a plugin in its restart backoff waits for the restart, as
+ * long as it comes within the call's 30 s; it is answered when the
+ * plugin is disabled or removed meanwhile. */
+TEST(call_waits_for_restart)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+    struct th_reply *r;
+
+    CHECK_ERR(th_install(n, HOSTILE("loop"), err, sizeof(err)), 0);
+    th_pump(1000);
+    /* waiting, then disabled: answered with that */
+    th_call(n, "hostile-loop", "spin", "", 1);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 2), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "hostile-loop", false), 0);
+    th_pump(1000);
+    r = th_reply_for(n, 2);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_DISABLED &&
+          strstr(r->data, "disabled before it restarted"));
+    CHECK_ERR(plugin_host_enable(n->h, "hostile-loop", true), 0);
+    th_pump(1000);
+    /* crashes until the backoff (1, 2, 4, 8, 16, 32 s) passes 30 s: then
+     * a call is refused at once, as waiting could not help it */
+    for (int i = 0; i < 6; i++) {
+        r = th_call(n, "hostile-loop", "spin", "", 10 + i);
+        CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+        CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
+        if (i < 5)
+            th_advance(info.restart_in_ms);
+    }
+    CHECK_EQ(info.restart_in_ms, 32000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 20),
+              FASTN_ERR_PLUGIN_CRASHED);
+    /* 3 s later the restart is 29 s away: the call waits, and is
+     * answered by the new instance 29 s later */
+    th_advance(3000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 21), 0);
+    th_advance(28000);
+    CHECK(th_reply_for(n, 21) == NULL);
+    th_advance(1000);
+    r = th_reply_for(n, 21);
+    CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
+    /* waiting, then removed (after 10 min without a failure the backoff
+     * is 1 s again) */
+    th_advance(PLUGIN_BACKOFF_RESET_MS);
+    th_call(n, "hostile-loop", "spin", "", 30);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
+    CHECK_EQ(info.restart_in_ms, 1000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 31), 0);
+    CHECK_ERR(plugin_host_remove(n->h, "hostile-loop", false), 0);
+    r = th_reply_for(n, 31);
+    CHECK(r && r->status == FASTN_ERR_CANCELED);
+    check_echo_serves(n, 40);
     th_cleanup();
 }
 
@@ -1718,6 +1780,7 @@ int main(void)
     RUN(probe_exit_is_recorded);
     RUN(long_event_runs_in_slices);
     RUN(hostile_loop_is_stopped_and_restarted);
+    RUN(call_waits_for_restart);
     RUN(hostile_membomb);
     RUN(hostile_badptr);
     RUN(hostile_recurse);
