@@ -173,7 +173,7 @@ struct host_plugin {
     struct host_instance *inst;
     unsigned restarts;
     int last_error;
-    char last_error_text[200];
+    char last_error_text[PLUGIN_ERROR_TEXT_MAX];
     uint64_t last_error_ms;
     uint64_t backoff_ms, restart_at, started_mono;
     uint64_t events, fuel_used;

@@ -191,6 +191,10 @@ struct plugin_host_config {
 #define PLUGIN_QUEUED_BYTES_MAX (16u << 20)
 /* Milliseconds a plugin has to answer a call. */
 #define PLUGIN_CALL_TIMEOUT_MS 30000
+/* Room for a failure's text: its kind, event, import and a backtrace. */
+#define PLUGIN_ERROR_TEXT_MAX 480
+/* Frames of a trap's backtrace in that text. */
+#define PLUGIN_TRACE_FRAMES 4
 /* Backoff before a failed instance starts again. */
 #define PLUGIN_BACKOFF_FIRST_MS 1000
 #define PLUGIN_BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -299,11 +303,12 @@ struct plugin_info {
     enum plugin_serves protocol_serves[PLUGIN_PROTOCOLS_MAX];
     enum plugin_state state;
     bool enabled;
-    unsigned restarts;         /* instances that ended with an error */
-    int last_error;            /* fastn_err, 0 if none */
-    char last_error_text[200]; /* e.g. "trap: out of fuel in on_call" */
-    uint64_t last_error_ms;    /* Unix time */
-    uint64_t restart_in_ms;    /* BACKOFF: time until the next start */
+    unsigned restarts; /* instances that ended with an error */
+    int last_error;    /* fastn_err, 0 if none */
+    /* e.g. "trap: out of fuel in on_call at loop+0x1f2 <- on_call+0x2a0" */
+    char last_error_text[PLUGIN_ERROR_TEXT_MAX];
+    uint64_t last_error_ms; /* Unix time */
+    uint64_t restart_in_ms; /* BACKOFF: time until the next start */
     size_t file_bytes;
     uint32_t memory_pages; /* of the running instance */
     uint64_t db_bytes;

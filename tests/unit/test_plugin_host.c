@@ -487,6 +487,32 @@ TEST(call_waits_for_restart)
     th_cleanup();
 }
 
+/* A trap names the functions it came through (the module's name
+ * section) with their code offsets, innermost first, in plugin info. */
+TEST(traps_name_functions)
+{
+    struct th_node *n = node_with_echo(0);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, HOSTILE("trap"), err, sizeof(err)), 0);
+    th_pump(1000);
+    struct th_reply *r = th_call(n, "test-trap", "crash", "", 1);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "test-trap", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+    const char *t = info.last_error_text;
+    CHECK(strstr(t, "trap: out-of-bounds memory access in on_call at "
+                    "trap_inner+0x") == t);
+    const char *mid = strstr(t, " <- trap_middle+0x");
+    const char *out = strstr(t, " <- trap_outer+0x");
+    const char *top = strstr(t, " <- on_call+0x");
+    CHECK(mid && out && top && mid < out && out < top);
+    if (!top)
+        fprintf(stderr, "last_error_text: %s\n", t);
+    check_echo_serves(n, 2);
+    th_cleanup();
+}
+
 TEST(hostile_membomb)
 {
     struct th_node *n = node_with_echo(0);
@@ -1781,6 +1807,7 @@ int main(void)
     RUN(long_event_runs_in_slices);
     RUN(hostile_loop_is_stopped_and_restarted);
     RUN(call_waits_for_restart);
+    RUN(traps_name_functions);
     RUN(hostile_membomb);
     RUN(hostile_badptr);
     RUN(hostile_recurse);
