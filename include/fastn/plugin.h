@@ -183,7 +183,8 @@ FASTN_EXPORT_(on_timer) int32_t on_timer(int32_t id);
 
 /* Opens a stream to peer (PeerID text) for protocol, which must be one of
  * the manifest's. Returns the stream handle at once; on_open reports the
- * result. Writes made before then are queued. Needs "streams".
+ * result, also a failure known at once (no address, a blocked peer).
+ * Writes made before then are queued. Needs "streams".
  * Errors: FASTN_ERR_PLUGIN_CAPABILITY (no "streams", or a protocol not
  * in the manifest), _BAD_PEER_ID, _PLUGIN_LIMIT (streams open), _AGAIN
  * (opening too fast: try again from a timer). */

@@ -186,6 +186,15 @@ rc=0
   3: crash" ] || fail "fastn-wasm: $(cat "$TMPROOT/fw.err")"
 pass "a trap names its functions and offsets: info, log, fastn-wasm"
 
+# a misspelt handler: named, with the event it likely meant
+if out=$(f plugin install --unsigned "$P/misspelt.wasm" 2>&1); then
+    fail "misspelt installed"
+fi
+grep -q "unknown export on_closed: did you mean on_close?" <<<"$out" ||
+    fail "misspelt: $out"
+! grep -qi "another plugin ABI" <<<"$out" || fail "misspelt: $out"
+pass "a misspelt handler: $out"
+
 [ "$(f plugin call echo echo done)" = done ] || fail "echo at the end"
 kill -0 "$DAEMON_PID" || fail "the daemon died"
 pass "the daemon and echo carried on through all of it"

@@ -678,6 +678,36 @@ TEST(hostile_streams_bounded)
     th_cleanup();
 }
 
+/* A dial that fails at once (here: the network refuses every open) is
+ * reported as the ABI says: stream_open returns a handle, on_open brings
+ * the error; only the plugin's own limits answer synchronously. */
+TEST(stream_open_failure_comes_through_on_open)
+{
+    struct th_node *n = node_with_echo(0);
+    struct th_node *b = th_start_node(1, 0);
+    struct plugin_info info;
+
+    CHECK_ERR(th_install(n, HOSTILE("streams"), err, sizeof(err)), 0);
+    th_pump(1000);
+    n->refuse_opens = 1;
+    CHECK_ERR(plugin_host_call(n->h, "hostile-streams", "hold", 4,
+                               (const uint8_t *)b->peer_id, strlen(b->peer_id),
+                               1),
+              0);
+    th_pump(1); /* the call, and no more: on_open events wait */
+    struct th_reply *r = th_reply_for(n, 1);
+    CHECK(r && strcmp(r->data, "opened=8 err=-402") == 0);
+    if (r && strcmp(r->data, "opened=8 err=-402") != 0)
+        fprintf(stderr, "hold: %s\n", r->data);
+    th_pump(1000);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
+    CHECK_EQ(info.open_streams, 0); /* each on_open said it failed */
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_EQ(n->opens, 8);
+    n->refuse_opens = 0;
+    th_cleanup();
+}
+
 TEST(disable_answers_pending_calls)
 {
     struct th_node *n = node_with_echo(0);
@@ -1808,6 +1838,7 @@ int main(void)
     RUN(hostile_loop_is_stopped_and_restarted);
     RUN(call_waits_for_restart);
     RUN(traps_name_functions);
+    RUN(stream_open_failure_comes_through_on_open);
     RUN(hostile_membomb);
     RUN(hostile_badptr);
     RUN(hostile_recurse);
