@@ -186,6 +186,15 @@ rc=0
   3: crash" ] || fail "fastn-wasm: $(cat "$TMPROOT/fw.err")"
 pass "a trap names its functions and offsets: info, log, fastn-wasm"
 
+# a call during its restart backoff waits for the new instance (which
+# answers "hello" with FASTN_ERR_NOT_FOUND), not refused as crashed
+if f plugin call test-trap crash 2>/dev/null; then fail "trap: answered"; fi
+[ "$(info test-trap state)" = restarting ] || fail "test-trap not in backoff"
+if err=$(f plugin call test-trap hello 2>&1); then fail "hello: answered"; fi
+grep -q "FASTN_ERR_NOT_FOUND" <<<"$err" || fail "hello during backoff: $err"
+[ "$(info test-trap state)" = running ] || fail "test-trap did not restart"
+pass "a call during the restart backoff waits for the restart: $err"
+
 # a misspelt handler: named, with the event it likely meant
 if out=$(f plugin install --unsigned "$P/misspelt.wasm" 2>&1); then
     fail "misspelt installed"
