@@ -165,6 +165,9 @@ extern "C" {
       "the host's buffers for it and its database cache); it was stopped "     \
       "and restarts after a backoff: raise plugin-memory-mib in the config "   \
       "or make it hold less")                                                  \
+    X(FASTN_ERR_PLUGIN_EXPORT, -410,                                           \
+      "the plugin exports an on_* handler that is no event of the plugin "     \
+      "ABI (a misspelt name?): rename it and rebuild")                         \
     /* store */                                                                \
     X(FASTN_ERR_STORE, -500, "database error")                                 \
     X(FASTN_ERR_STORE_QUOTA, -501, "database storage quota exceeded")          \
