@@ -284,7 +284,7 @@ const struct cli_command cli_commands[] = {
      "\"streams_total\", \"log_target\", \"log_file\", \"config\", \"unit\",\n"
      "\"user_unit\", \"socket_activated\", \"foreground\", \"restart_keys\",\n"
      "\"signer_pid\" (the process holding the identity key; 0: none),\n"
-     "\"seccomp\" (\"on\", \"log\" or \"off\")}\n",
+     "\"seccomp\" (on, log or off)}\n",
      cmd_status},
     {"peers", "list the peers the daemon is connected to",
      "usage: fastn peers [--json]\n"

@@ -294,8 +294,10 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         (rc = daemon_net_start(d, err, errlen)) ||
         (rc = daemon_plugins_start(d, err, errlen)) ||
         (rc = daemon_registry_start(d, err, errlen)) ||
-        (rc = start_control(d, err, errlen)))
+        (rc = start_control(d, err, errlen))) {
+        daemon_privsep_explain(d, err, errlen);
         return rc;
+    }
     if (daemon_control_init(d))
         return fail(err, errlen, FASTN_ERR_NOMEM, "out of memory");
     if ((rc = daemon_privsep_sandbox(d, err, errlen)))

@@ -104,6 +104,9 @@ int daemon_privsep_start(struct daemon *d, char *err, size_t errlen);
 /* Installs the daemon's seccomp filter (config seccomp), once ready.
  * Errors: FASTN_ERR_UNSUPPORTED and others of sandbox_install(). */
 int daemon_privsep_sandbox(struct daemon *d, char *err, size_t errlen);
+/* After a failed start: when the signer is gone (the likely reason),
+ * rewrites err to say so first. */
+void daemon_privsep_explain(struct daemon *d, char *err, size_t errlen);
 /* Stops watching (on the way out); idempotent. */
 void daemon_privsep_stop(struct daemon *d);
 /* After the loop ended: closes the signer's socket and reaps it. */

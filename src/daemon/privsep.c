@@ -80,6 +80,21 @@ int daemon_privsep_sandbox(struct daemon *d, char *err, size_t errlen)
     return 0;
 }
 
+void daemon_privsep_explain(struct daemon *d, char *err, size_t errlen)
+{
+    char why[256], was[512];
+
+    if (signer_fd(&d->signer) < 0 || d->signer_lost ||
+        !signer_gone(&d->signer, why, sizeof(why)))
+        return;
+    d->signer_lost = true;
+    snprintf(was, sizeof(was), "%s", err);
+    snprintf(err, errlen,
+             "%s, so fastnd could not start (%s); start it again, and see "
+             "the log for the signer's last words",
+             why, was);
+}
+
 void daemon_privsep_stop(struct daemon *d)
 {
     if (d->signer_watched && !uv_is_closing((uv_handle_t *)&d->signer_watch))

@@ -38,7 +38,8 @@ int sandbox_install(enum sandbox_role role, int mode, pid_t peer);
 int sandbox_mode(void);
 
 /* Defined only by the test programs that check the filters (the release
- * programs do not have it): called right after a filter is loaded. */
+ * programs do not have it): called right after a filter is loaded (or
+ * where it would be, with SANDBOX_OFF). */
 void sandbox_test_hook(enum sandbox_role role) __attribute__((weak));
 
 #endif

@@ -33,16 +33,17 @@ seccomp_of() { # PID: the Seccomp mode in /proc/PID/status
     sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$1/status"
 }
 
-# wait_exit PID: its exit status (it is this shell's child), 10 s at most.
+# wait_exit PID: its exit status (it is this shell's child: not called
+# in a subshell) in RC, waiting 10 s at most.
 wait_exit() {
     local i
     for i in $(seq 200); do
         kill -0 "$1" 2>/dev/null || break
         sleep 0.05
     done
-    local rc=0
-    wait "$1" || rc=$?
-    echo "$rc"
+    kill -KILL "$1" 2>/dev/null || true # still there: 137
+    RC=0
+    wait "$1" || RC=$?
 }
 
 # --- no key in the daemon's memory after handshakes --------------------
@@ -85,8 +86,8 @@ pass "the same scan finds it in the signer"
 
 # --- the signer killed: the daemon stops, saying why --------------------
 kill -KILL "$ASIGNER"
-rc=$(wait_exit "$APID")
-[ "$rc" = 1 ] || fail "fastnd exited with $rc after its signer was killed, not 1"
+wait_exit "$APID"
+[ "$RC" = 1 ] || fail "fastnd exited with $RC after its signer was killed, not 1"
 grep -q "the signer process (pid $ASIGNER) was killed by signal 9" "$A/stderr.log" ||
     fail "the daemon did not say its signer was killed: $(tail -n 3 "$A/stderr.log")"
 pass "signer killed: the daemon said so and exited 1"
@@ -105,8 +106,8 @@ FASTN_TEST_FORBIDDEN=signer-socket "$HOOKS" --home "$H" --foreground \
     >"$H/stdout.log" 2>"$H/stderr.log" &
 HPID=$!
 STARTED_PIDS+=("$HPID")
-rc=$(wait_exit "$HPID")
-[ "$rc" = 1 ] || fail "fastnd exited with $rc when its signer called socket()"
+wait_exit "$HPID"
+[ "$RC" = 1 ] || fail "fastnd exited with $RC when its signer called socket()"
 grep -q "was killed by signal 31 (Bad system call): a system call its seccomp filter forbids" \
     "$H/stderr.log" || fail "socket() in the signer: $(tail -n 3 "$H/stderr.log")"
 pass "socket() in the signer killed it (SIGSYS); the daemon stopped, saying why"
@@ -128,7 +129,8 @@ doc=$(fastn --home "$H" --no-autostart doctor --json || true)
 [ "$(echo "$doc" | jq -r '.checks[] | select(.name == "seccomp") | .status')" = warn ] ||
     fail "doctor with seccomp = log: $(echo "$doc" | jq -c '.checks')"
 kill -TERM "$HPID"
-[ "$(wait_exit "$HPID")" = 0 ] || fail "seccomp = log: unclean stop"
+wait_exit "$HPID"
+[ "$RC" = 0 ] || fail "seccomp = log: unclean stop ($RC)"
 
 H=$(new_home)
 FASTN_TEST_FORBIDDEN=daemon-execve FASTN_TEST_TRIGGER=$H/go "$HOOKS" --home "$H" \
@@ -138,8 +140,8 @@ STARTED_PIDS+=("$HPID")
 wait_for test -S "$H/fastnd.sock" || fail "fastnd-hooks did not start"
 fastn --home "$H" --no-autostart id >/dev/null || fail "fastnd-hooks does not answer"
 touch "$H/go"
-rc=$(wait_exit "$HPID")
-[ "$rc" = 159 ] || fail "execve in the daemon: exit $rc, not 159 (SIGSYS)"
+wait_exit "$HPID"
+[ "$RC" = 159 ] || fail "execve in the daemon: exit $RC, not 159 (SIGSYS)"
 pass "execve() in the running daemon killed it (SIGSYS)"
 
 H=$(new_home)
@@ -151,6 +153,6 @@ STARTED_PIDS+=("$HPID")
 wait_for test -S "$H/fastnd.sock" || fail "fastnd-hooks (seccomp = off) did not start"
 [ "$(seccomp_of "$HPID")" = 0 ] || fail "seccomp = off still has a filter"
 touch "$H/go"
-rc=$(wait_exit "$HPID")
-[ "$rc" = 0 ] || fail "seccomp = off: the execve did not go through ($rc)"
+wait_exit "$HPID"
+[ "$RC" = 0 ] || fail "seccomp = off: the execve did not go through ($RC)"
 pass "seccomp = off: no filter, the same execve goes through"
