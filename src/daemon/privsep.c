@@ -10,26 +10,14 @@
  * restart both (Restart=on-failure), rather than run half blind.
  */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
 #include "fastn/err.h"
 #include "sandbox/sandbox.h"
+#include "util/errbuf.h"
 #include "util/log.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static void on_signer(uv_poll_t *h, int status, int events)
 {
@@ -57,8 +45,8 @@ int daemon_privsep_start(struct daemon *d, char *err, size_t errlen)
         return 0;
     if (uv_poll_init(&d->loop, &d->signer_watch, signer_fd(&d->signer)) ||
         uv_poll_start(&d->signer_watch, UV_READABLE | UV_DISCONNECT, on_signer))
-        return fail(err, errlen, FASTN_ERR_IO,
-                    "cannot watch the signer process's socket");
+        return errbuf_say(err, errlen, FASTN_ERR_IO,
+                          "cannot watch the signer process's socket");
     d->signer_watch.data = d;
     d->signer_watched = true;
     return 0;
@@ -69,10 +57,11 @@ int daemon_privsep_sandbox(struct daemon *d, char *err, size_t errlen)
     int rc = sandbox_install(SANDBOX_DAEMON, d->config.seccomp, d->signer.pid);
 
     if (rc)
-        return fail(err, errlen, rc,
-                    "cannot install the seccomp filter (%s): set seccomp = "
-                    "off in %s on a kernel without seccomp",
-                    fastn_strerror(rc), d->config_path);
+        return errbuf_say(
+            err, errlen, rc,
+            "cannot install the seccomp filter (%s): set seccomp = "
+            "off in %s on a kernel without seccomp",
+            fastn_strerror(rc), d->config_path);
     log_msg(LOG_INFO, "daemon",
             "privilege separation: the key is in the signer process (pid "
             "%ld); seccomp %s",
