@@ -4,11 +4,12 @@
 # who may run sudo. Usage: scripts/install-deps.sh [build|test|deb|all]
 set -eu
 
-# Packages the product links against or is built with (minisign signs the
+# Packages the product links against or is built with (libseccomp: the
+# seccomp filters of fastnd and its signer; minisign signs the
 # bundled plugins: src/registry/sign.mk).
 build_pkgs="make gcc pkg-config libsodium-dev libuv1-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libjansson-dev libcurl4-openssl-dev
-libssl-dev minisign scdoc"
+libssl-dev libseccomp-dev minisign scdoc"
 # Packages for plugins, tests, fuzzing and benchmarks: clang for wasm32-wasi
 # and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers,
 # nginx-light to serve a plugin registry on loopback, systemd for

@@ -171,6 +171,11 @@ struct fastn_status {
     /* config keys it takes from the config file only when it starts */
     size_t n_restart_keys;
     char **restart_keys;
+    /* Privilege separation: the process holding the identity key (0:
+     * none reported), and the seccomp filters ("on", "log", "off"; ""
+     * from an older daemon) */
+    uint32_t signer_pid;
+    char seccomp[8];
 };
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as

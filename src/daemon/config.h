@@ -43,6 +43,8 @@
  *   plugin-cpu-percent = 25      each plugin's share of one core (1..100)
  *   plugin-cpu-window = 10       ... over this many seconds (1..3600)
  *   plugin-memory-mib = 64       memory each plugin may hold (1..4096)
+ *   seccomp = on                 the seccomp filters (on, log, off; at
+ *                                start only)
  *
  * Unknown keys are logged and skipped, so a config written for a newer
  * fastnd still starts an older one; bad values are errors.
@@ -101,6 +103,7 @@ struct daemon_config {
     /* plugin run-time limits (0: the plugin host's default) */
     unsigned plugin_slice_ms, plugin_cpu_percent, plugin_cpu_window;
     unsigned plugin_memory_mib;
+    int seccomp; /* enum sandbox_mode; SANDBOX_ON by default */
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */
