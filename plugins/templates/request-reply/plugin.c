@@ -24,27 +24,9 @@ FASTN_MANIFEST({
 #define MAX_STREAMS 64
 #define REQUEST_MAX (64 * 1024) /* a longer request is refused */
 
-struct request {
-    int32_t handle; /* 0: a free slot */
-    uint8_t *buf;
-    size_t len;
-};
-
-static struct request reqs[MAX_STREAMS];
-
-static struct request *find(int32_t handle)
-{
-    for (int i = 0; i < MAX_STREAMS; i++)
-        if (reqs[i].handle == handle)
-            return &reqs[i];
-    return NULL;
-}
-
-static void drop(struct request *r)
-{
-    free(r->buf);
-    *r = (struct request){0};
-}
+/* A stream's request as it comes, and what waits to be sent (the SDK's
+ * per-stream buffers, <fastn/plugin.h>). */
+static struct fastn_sbuf bufs[MAX_STREAMS];
 
 /* The work: the answer to a request, written into out (len bytes). */
 static void answer(const uint8_t *req, size_t len, uint8_t *out)
@@ -57,46 +39,39 @@ int32_t on_stream(int32_t stream, const char *peer, size_t peer_len,
                   const char *protocol, size_t protocol_len)
 {
     (void)peer, (void)peer_len, (void)protocol, (void)protocol_len;
-    struct request *r = find(0);
-    if (!r)
-        return FASTN_ERR_PLUGIN_LIMIT;
-    r->handle = stream;
-    return 0;
+    return fastn_sbuf_new(bufs, MAX_STREAMS, stream) ? 0
+                                                     : FASTN_ERR_PLUGIN_LIMIT;
 }
 
 int32_t on_data(int32_t stream, const uint8_t *data, size_t len)
 {
-    struct request *r = find(stream);
-    if (!r || stream == 0)
-        return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    if (r->len + len > REQUEST_MAX) {
-        drop(r);
-        return FASTN_ERR_TOO_LARGE; /* resets the stream */
-    }
-    uint8_t *nb = realloc(r->buf, r->len + len);
-    if (!nb)
-        return FASTN_ERR_NOMEM;
-    memcpy(nb + r->len, data, len);
-    r->buf = nb;
-    r->len += len;
-    return 0;
+    struct fastn_sbuf *s = fastn_sbuf_find(bufs, MAX_STREAMS, stream);
+    int32_t rc = fastn_sbuf_take(s, data, len, REQUEST_MAX);
+
+    if (rc)
+        fastn_sbuf_drop(s); /* too long: the error resets the stream */
+    return rc;
 }
 
 int32_t on_close(int32_t stream, int32_t reason)
 {
-    struct request *r = find(stream);
-    int32_t rc = 0;
-    if (!r || stream == 0)
+    struct fastn_sbuf *s = fastn_sbuf_find(bufs, MAX_STREAMS, stream);
+
+    if (!s)
         return 0;
-    if (reason == FASTN_CLOSE_EOF) {
-        /* the whole request is here: answer it (an answer of at most
-         * 64 KiB fits the stream's buffer in one write) */
-        answer(r->buf, r->len, r->buf);
-        int32_t n = r->len ? fastn_stream_write(stream, r->buf, r->len) : 0;
-        rc = n < 0 ? n : fastn_stream_close(stream);
+    if (reason != FASTN_CLOSE_EOF) {
+        fastn_sbuf_drop(s);
+        return 0;
     }
-    drop(r);
-    return rc;
+    /* the whole request is here: answer it; what the stream does not
+     * take at once goes out from on_writable, then the stream closes */
+    answer(s->in, s->in_len, s->in);
+    return fastn_sbuf_reply_close(s, s->in, s->in_len);
+}
+
+int32_t on_writable(int32_t stream)
+{
+    return fastn_sbuf_flush(fastn_sbuf_find(bufs, MAX_STREAMS, stream));
 }
 
 int32_t on_call(int32_t call, const char *method, size_t method_len,
