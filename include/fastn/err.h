@@ -165,6 +165,9 @@ extern "C" {
       "the host's buffers for it and its database cache); it was stopped "     \
       "and restarts after a backoff: raise plugin-memory-mib in the config "   \
       "or make it hold less")                                                  \
+    X(FASTN_ERR_PLUGIN_REPLAYED, -410,                                         \
+      "the stream is a replay of data kept while no plugin took it; its "      \
+      "sender is not on the other end: answer through a new stream")           \
     /* store */                                                                \
     X(FASTN_ERR_STORE, -500, "database error")                                 \
     X(FASTN_ERR_STORE_QUOTA, -501, "database storage quota exceeded")          \
