@@ -62,6 +62,11 @@ const char cli_plugin_usage[] =
     "                                 manifest's or plugin-wide WHO undoes it\n"
     "  call NAME METHOD [ARG]         call the plugin (its on_call) and print\n"
     "                                 its answer; ARG - reads stdin\n"
+    "  pending, approve ID|PROTOCOL [--grant CAP]...,\n"
+    "  reject ID|PROTOCOL [--block-peer]\n"
+    "                                 data kept for a protocol no plugin\n"
+    "                                 handles, the plugin offered for it:\n"
+    "                                 fastn plugin pending --help\n"
     "\n"
     "docs/PLUGINS.md says how to write one.\n"
     "\n"
@@ -94,8 +99,8 @@ const char cli_plugin_usage[] =
     "\"error_text\"}], \"registries\"}.\n";
 
 static const char *const subcommands[] = {
-    "install", "list", "info",     "remove", "enable",
-    "disable", "call", "restrict", "search", "update"};
+    "install",  "list",   "info",   "remove",  "enable",  "disable", "call",
+    "restrict", "search", "update", "pending", "approve", "reject"};
 
 /* Splits the arguments after `plugin SUB` into positionals and flags. */
 #define CAPS_ARGS_MAX 8
@@ -570,13 +575,27 @@ static int do_call(struct cli *cli, struct fastn_client *c, struct args *a)
     return rc;
 }
 
+/* The first argument after `plugin` that is not an option. */
+static const char *first_word(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-')
+            return argv[i];
+    return NULL;
+}
+
 int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
     struct args a;
-    int rc = parse_args(cli, argc, argv, &a);
-    const char *sub;
+    const char *sub = first_word(argc, argv);
+    int rc;
 
+    if (sub && (!strcmp(sub, "pending") || !strcmp(sub, "approve") ||
+                !strcmp(sub, "reject")))
+        return cli_plugin_pending(cli, argc, argv);
+    if ((rc = parse_args(cli, argc, argv, &a)))
+        return rc;
     if (rc)
         return rc;
     if (a.n_pos == 0)
