@@ -75,6 +75,7 @@ struct kept {
     struct daemon_quarantine *q;
     struct swarm_stream *s;
     int64_t item;
+    bool stranger; /* kept for a plugin that serves known peers only */
     struct kept *next, **pprev;
 };
 
@@ -532,6 +533,26 @@ static void notify_stranger(struct daemon_quarantine *q, const char *peer,
 
 /* --- keeping streams ---------------------------------------------------- */
 
+/* The kept stream has ended: a plugin that serves its protocol now (one
+ * installed or approved while it was still coming, or a stranger's the
+ * user allowed meanwhile) gets it. */
+static void kept_done(struct kept *k)
+{
+    struct daemon_quarantine *q = k->q;
+    struct plugin_serving sv;
+    const char *protocol = swarm_stream_protocol(k->s);
+    struct store_blob b = {swarm_stream_peer(k->s)->bytes,
+                           swarm_stream_peer(k->s)->len};
+
+    if (!q->d->host.plugins ||
+        plugin_host_serving(q->d->host.plugins, protocol, &sv) != 0)
+        return;
+    if (k->stranger && !store_peer_is_allowed(q->d->store, &b))
+        return;
+    if (queue_push(q, k->item) == 0)
+        kick(q);
+}
+
 static void kept_free(struct kept *k)
 {
     *k->pprev = k->next;
@@ -567,6 +588,7 @@ static void kept_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
         return;
     case SWARM_STREAM_CLOSED:
         store_quarantine_finish(st, k->item, ev->err == 0);
+        kept_done(k);
         kept_free(k);
         return;
     default:
@@ -598,6 +620,7 @@ static int on_keep(void *arg, struct swarm_stream *s,
     }
     k->q = q;
     k->s = s;
+    k->stranger = why->why == ROUTER_WHY_STRANGER;
     k->next = q->kept;
     k->pprev = &q->kept;
     if (q->kept)
