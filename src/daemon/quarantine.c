@@ -76,6 +76,7 @@ struct kept {
     struct swarm_stream *s;
     int64_t item;
     bool stranger; /* kept for a plugin that serves known peers only */
+    bool closed;   /* our side finished: taken, not answered */
     struct kept *next, **pprev;
 };
 
@@ -582,10 +583,10 @@ static void kept_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
             return;
         }
         swarm_stream_consumed(s, ev->len);
-        return;
+        break;
     case SWARM_STREAM_FIN:
         store_quarantine_finish(st, k->item, true);
-        return;
+        break;
     case SWARM_STREAM_CLOSED:
         store_quarantine_finish(st, k->item, ev->err == 0);
         kept_done(k);
@@ -593,6 +594,13 @@ static void kept_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
         return;
     default:
         return;
+    }
+    /* once its first bytes (or its end) are here, our side is finished:
+     * the sender sees its stream taken and not answered (closing before
+     * would end a request-reply sender's exchange before it wrote) */
+    if (!k->closed) {
+        k->closed = true;
+        swarm_stream_close(s);
     }
 }
 
@@ -628,7 +636,6 @@ static int on_keep(void *arg, struct swarm_stream *s,
     q->kept = k;
     swarm_stream_set_cb(s, kept_cb, k);
     swarm_stream_set_timeout(s, KEEP_TIMEOUT_MS);
-    swarm_stream_close(s); /* taken, not answered: the sender knows */
     if (why->why == ROUTER_WHY_STRANGER)
         notify_stranger(q, peer, why->plugin ? why->plugin : "?",
                         why->protocol);
