@@ -7,6 +7,7 @@
 # message is kept by the receiver's daemon (the sender told it waits for
 # the peer to accept it), the receiver notified; `fastn peer allow` hands
 # it to chat, once, and the sender sees it acknowledged.
+UNKNOWN_PROTOCOLS=ask
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
 . "$(dirname "$0")/chat.bash"

@@ -4,6 +4,7 @@
 # What B keeps stays within each limit (per stream, per peer, in count),
 # streams past a limit are reset (their sender knows), another peer's
 # kept data is intact, and B serves meanwhile.
+UNKNOWN_PROTOCOLS=ask
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
 . "$(dirname "$0")/chat.bash"
