@@ -4,6 +4,7 @@
 #   make bench-net-throughput  one stream: fastnd, js-libp2p, OpenSSH, TCP
 #   make bench-net-hog         memory under 1000 peers that never read
 #   make bench-scale           10,000 peers on one daemon (time, memory, answers)
+#   make bench-clients         1,000 local clients x 100 calls through one daemon
 #   make bench-net             the latency and throughput ones
 BENCH_NET_CORE := $(BUILD)/bench/net/core_throughput
 $(BENCH_NET_CORE): $(BUILD)/obj/bench/net/core_throughput.o $(CORE_LIB)
@@ -27,11 +28,19 @@ $(BENCH_NET_CONNS): $(BUILD)/obj/bench/net/conns.o $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
 ALL_EXTRA += $(BENCH_NET_CONNS)
 
+# many local clients at once (bench/net/clients.sh; a smaller run in
+# tests/integration/many_clients.sh)
+BENCH_NET_CLIENTS := $(BUILD)/bench/net/clients
+$(BENCH_NET_CLIENTS): $(BUILD)/obj/bench/net/clients.o $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+ALL_EXTRA += $(BENCH_NET_CLIENTS)
+
 BENCH_NET_TOOLS := $(PROGRAMS) $(BENCH_NET_LATENCY) $(BENCH_NET_TUNDELAY) \
 	$(BUILD)/tests/integration/tcp_tool
 
 .PHONY: bench-net-core bench-net bench-net-latency bench-net-throughput \
-	bench-net-hog bench-scale
+	bench-net-hog bench-scale bench-clients
 bench-net-core: $(BENCH_NET_CORE)
 	$(BENCH_NET_CORE)
 bench-net-latency: $(BENCH_NET_TOOLS)
@@ -44,5 +53,8 @@ bench-net-hog: $(BENCH_NET_TOOLS) $(BUILD)/tests/integration/flood_peer \
 bench-scale: $(BENCH_NET_TOOLS) $(BENCH_NET_CONNS) \
 		$(BUILD)/tests/integration/net_probe
 	BUILD=$(BUILD) bash bench/net/scale.sh
+bench-clients: $(BENCH_NET_TOOLS) $(BENCH_NET_CLIENTS) \
+		$(BUILD)/tests/plugins/narrow.wasm
+	BUILD=$(BUILD) bash bench/net/clients.sh
 bench-net: bench-net-latency bench-net-throughput
 bench: bench-net-core

@@ -97,6 +97,21 @@ int cli_unknown_option_of(const char *cmd, const char *opt,
  * suggested. Returns CLI_EXIT_USAGE. */
 int cli_unknown_word(const char *cmd, const char *what, const char *word,
                      const char *const *words, size_t n);
+/* A command over a set the daemon keeps (`fastn trust`, `fastn
+ * registry`): `add X [--name N]`, `list`, `remove X`. */
+struct cli_set_ops {
+    const char *cmd;   /* "trust" */
+    const char *thing; /* what add and remove want one of: "key" */
+    const char *extra; /* a fourth command the caller runs itself, or NULL */
+    int (*add)(struct cli *cli, struct fastn_client *c, const char *arg,
+               const char *name);
+    int (*list)(struct cli *cli, struct fastn_client *c);
+    int (*remove)(struct cli *cli, struct fastn_client *c, const char *what);
+};
+/* Checks the words (pos[0..n), the options' --name) and runs one of the
+ * three on a connection; returns the exit code. */
+int cli_set_run(struct cli *cli, const struct cli_set_ops *ops, char **pos,
+                int n, const char *name);
 /* A note for people on stderr ("fastn: ..."), in both modes. */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -257,3 +257,40 @@ bool cli_config_line_key(const char *line, char *out, size_t n,
     *value = v;
     return true;
 }
+
+int cli_set_run(struct cli *cli, const struct cli_set_ops *ops, char **pos,
+                int n, const char *name)
+{
+    const char *words[] = {"add", "list", "remove", ops->extra};
+    struct fastn_client *c;
+    char what[96];
+    int rc;
+
+    if (n == 0) {
+        snprintf(what, sizeof(what), "which command? add, list%s%s or remove",
+                 ops->extra ? ", " : "", ops->extra ? ops->extra : "");
+        return cli_usage_error(ops->cmd, what);
+    }
+    if (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
+        strcmp(pos[0], "remove"))
+        return cli_unknown_word(ops->cmd, "command", pos[0], words,
+                                ops->extra ? 4 : 3);
+    snprintf(what, sizeof(what), "add and remove want one %s", ops->thing);
+    if ((!strcmp(pos[0], "list") && n != 1) ||
+        (strcmp(pos[0], "list") && n != 2))
+        return cli_usage_error(ops->cmd, !strcmp(pos[0], "list")
+                                             ? "list takes no argument"
+                                             : what);
+    if (name && strcmp(pos[0], "add"))
+        return cli_usage_error(ops->cmd, "--name goes with add");
+    if (!(c = cli_connect(cli)))
+        return CLI_EXIT_FAIL;
+    if (!strcmp(pos[0], "add"))
+        rc = ops->add(cli, c, pos[1], name);
+    else if (!strcmp(pos[0], "list"))
+        rc = ops->list(cli, c);
+    else
+        rc = ops->remove(cli, c, pos[1]);
+    fastn_client_free(c);
+    return rc;
+}

@@ -36,7 +36,8 @@ const char cli_registry_usage[] =
     "fastn registry build DIR.\n"
     "\n"
     "--json: add, list, remove {\"registries\": [{\"name\", \"url\",\n"
-    "\"default\", \"plugins\" (when its index was read)}]}.\n";
+    "\"default\", \"plugins\" (when its index was read)}]}; build {\"index\"\n"
+    "(the file written), \"plugins\" (how many)}.\n";
 
 static json_t *registry_json(const struct fastn_registry *r)
 {
@@ -141,7 +142,8 @@ static int do_remove(struct cli *cli, struct fastn_client *c, const char *what)
 
 /* `registry build`: runs fastn-registry-build, installed beside fastn's
  * helpers (PREFIX/lib/fastn), or in the build folder beside fastn. */
-static int do_build(const char *dir, const char *key, const char *output)
+static int do_build(const struct cli *cli, const char *dir, const char *key,
+                    const char *output)
 {
     char exe[PATH_MAX], tool[PATH_MAX + 64], *slash;
     const char *argv[8];
@@ -163,6 +165,8 @@ static int do_build(const char *dir, const char *key, const char *output)
         argv[k++] = "--output";
         argv[k++] = output;
     }
+    if (cli->json)
+        argv[k++] = "--json";
     argv[k++] = dir;
     argv[k] = NULL;
     execv(tool, (char *const *)argv);
@@ -178,39 +182,17 @@ int cli_cmd_registry(struct cli *cli, int argc, char **argv)
                                    {"--key", NULL, &key},
                                    {"--output", NULL, &output},
                                    {NULL, NULL, NULL}};
-    struct fastn_client *c;
+    static const struct cli_set_ops ops = {"registry", "registry", "build",
+                                           do_add,     do_list,    do_remove};
     char *pos[3];
     int n, rc;
 
     if ((rc = cli_parse(cli, argc, argv, opts, pos, 3, &n)) || cli->help)
         return rc;
-    if (n == 0)
-        return cli_usage_error("registry",
-                               "which command? add, list, remove or build");
-    if ((key || output) && strcmp(pos[0], "build"))
+    if (n && (key || output) && strcmp(pos[0], "build"))
         return cli_usage_error("registry", "--key and --output go with build");
-    if (!strcmp(pos[0], "build"))
-        return n == 2 ? do_build(pos[1], key, output)
+    if (n && !strcmp(pos[0], "build"))
+        return n == 2 ? do_build(cli, pos[1], key, output)
                       : cli_usage_error("registry", "build wants one DIR");
-    if (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
-        strcmp(pos[0], "remove"))
-        return cli_usage_error("registry", "unknown command");
-    if ((!strcmp(pos[0], "list") && n != 1) ||
-        (strcmp(pos[0], "list") && n != 2))
-        return cli_usage_error("registry", !strcmp(pos[0], "list")
-                                               ? "list takes no argument"
-                                               : "add and remove want one "
-                                                 "registry");
-    if (name && strcmp(pos[0], "add"))
-        return cli_usage_error("registry", "--name goes with add");
-    if (!(c = cli_connect(cli)))
-        return CLI_EXIT_FAIL;
-    if (!strcmp(pos[0], "add"))
-        rc = do_add(cli, c, pos[1], name);
-    else if (!strcmp(pos[0], "list"))
-        rc = do_list(cli, c);
-    else
-        rc = do_remove(cli, c, pos[1]);
-    fastn_client_free(c);
-    return rc;
+    return cli_set_run(cli, &ops, pos, n, name);
 }

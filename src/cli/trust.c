@@ -135,32 +135,12 @@ int cli_cmd_trust(struct cli *cli, int argc, char **argv)
 {
     const char *name = NULL;
     const struct cli_opt opts[] = {{"--name", NULL, &name}, {NULL, NULL, NULL}};
-    struct fastn_client *c;
+    static const struct cli_set_ops ops = {"trust", "key",   NULL,
+                                           do_add,  do_list, do_remove};
     char *pos[3];
     int n, rc;
 
     if ((rc = cli_parse(cli, argc, argv, opts, pos, 3, &n)) || cli->help)
         return rc;
-    if (n == 0)
-        return cli_usage_error("trust", "which command? add, list or remove");
-    if (strcmp(pos[0], "add") && strcmp(pos[0], "list") &&
-        strcmp(pos[0], "remove"))
-        return cli_usage_error("trust", "unknown command");
-    if ((!strcmp(pos[0], "list") && n != 1) ||
-        (strcmp(pos[0], "list") && n != 2))
-        return cli_usage_error("trust", !strcmp(pos[0], "list")
-                                            ? "list takes no argument"
-                                            : "add and remove want one key");
-    if (name && strcmp(pos[0], "add"))
-        return cli_usage_error("trust", "--name goes with add");
-    if (!(c = cli_connect(cli)))
-        return CLI_EXIT_FAIL;
-    if (!strcmp(pos[0], "add"))
-        rc = do_add(cli, c, pos[1], name);
-    else if (!strcmp(pos[0], "list"))
-        rc = do_list(cli, c);
-    else
-        rc = do_remove(cli, c, pos[1]);
-    fastn_client_free(c);
-    return rc;
+    return cli_set_run(cli, &ops, pos, n, name);
 }

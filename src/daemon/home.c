@@ -38,17 +38,7 @@
 #include "fastn/err.h"
 #include "util/home.h"
 #include "util/log.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
+#include "util/errbuf.h"
 
 /* "uid 1000 (alice)" */
 static const char *user_name(uid_t uid, char *buf, size_t n)
@@ -74,21 +64,23 @@ static int check_parent(const char *dir, const char *home, char *err,
     struct stat st;
 
     if (stat(dir, &st) != 0)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot check %s: %s", dir,
-                    strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO, "cannot check %s: %s", dir,
+                          strerror(errno));
     if (st.st_uid != 0 && st.st_uid != geteuid())
-        return fail(err, errlen, FASTN_ERR_PERM,
-                    "the home %s is inside %s, which belongs to %s: that "
-                    "user could swap the home for a folder of theirs; use a "
-                    "home whose folders belong to root or to %s",
-                    home, dir, user_name(st.st_uid, who, sizeof(who)),
-                    user_name(geteuid(), me, sizeof(me)));
+        return errbuf_say(
+            err, errlen, FASTN_ERR_PERM,
+            "the home %s is inside %s, which belongs to %s: that "
+            "user could swap the home for a folder of theirs; use a "
+            "home whose folders belong to root or to %s",
+            home, dir, user_name(st.st_uid, who, sizeof(who)),
+            user_name(geteuid(), me, sizeof(me)));
     if (writable_by_others(&st) && !(st.st_mode & S_ISVTX))
-        return fail(err, errlen, FASTN_ERR_PERM,
-                    "the home %s is inside %s, which others may write (mode "
-                    "%04o): they could swap the home for a folder of "
-                    "theirs; run `chmod go-w %s` or use another home",
-                    home, dir, (unsigned)(st.st_mode & 07777), dir);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_PERM,
+            "the home %s is inside %s, which others may write (mode "
+            "%04o): they could swap the home for a folder of "
+            "theirs; run `chmod go-w %s` or use another home",
+            home, dir, (unsigned)(st.st_mode & 07777), dir);
     return 0;
 }
 
@@ -123,22 +115,25 @@ static int check_home_fd(struct daemon *d, char *err, size_t errlen)
         snprintf(name, sizeof(name), "%u", (unsigned)geteuid());
 
     if (fstat(d->home_fd, &st) != 0)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot check the home %s: %s",
-                    d->home, strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO,
+                          "cannot check the home %s: %s", d->home,
+                          strerror(errno));
     if (st.st_uid != geteuid())
-        return fail(err, errlen, FASTN_ERR_PERM,
-                    "the home %s belongs to %s, not to this daemon's user %s: "
-                    "that user could make the daemon write where they "
-                    "choose; use a home of your own, or `chown %s %s` if it "
-                    "is meant to be this daemon's",
-                    d->home, user_name(st.st_uid, who, sizeof(who)),
-                    user_name(geteuid(), me, sizeof(me)), name, d->home);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_PERM,
+            "the home %s belongs to %s, not to this daemon's user %s: "
+            "that user could make the daemon write where they "
+            "choose; use a home of your own, or `chown %s %s` if it "
+            "is meant to be this daemon's",
+            d->home, user_name(st.st_uid, who, sizeof(who)),
+            user_name(geteuid(), me, sizeof(me)), name, d->home);
     if (writable_by_others(&st))
-        return fail(err, errlen, FASTN_ERR_PERM,
-                    "the home %s may be written by its group or others (mode "
-                    "%04o): they could plant links the daemon would follow; "
-                    "run `chmod go-w %s`",
-                    d->home, (unsigned)(st.st_mode & 07777), d->home);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_PERM,
+            "the home %s may be written by its group or others (mode "
+            "%04o): they could plant links the daemon would follow; "
+            "run `chmod go-w %s`",
+            d->home, (unsigned)(st.st_mode & 07777), d->home);
     return 0;
 }
 
@@ -156,19 +151,20 @@ static int find_home(struct daemon *d, char *path, size_t n, char *err,
         if (snprintf(path, n, "%s/fastnd-XXXXXX",
                      tmp && tmp[0] ? tmp : "/tmp") >= (int)n ||
             !mkdtemp(path))
-            return fail(err, errlen, FASTN_ERR_IO,
-                        "cannot create a temporary home: %s", strerror(errno));
+            return errbuf_say(err, errlen, FASTN_ERR_IO,
+                              "cannot create a temporary home: %s",
+                              strerror(errno));
         d->home_is_temp = true;
         return 0;
     }
     rc = home_resolve(d->opts->home, path, n);
     if (rc)
-        return fail(err, errlen, rc,
-                    "cannot find the fastn home: %s; use --home DIR",
-                    fastn_strerror(rc));
+        return errbuf_say(err, errlen, rc,
+                          "cannot find the fastn home: %s; use --home DIR",
+                          fastn_strerror(rc));
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot create home %s: %s",
-                    path, strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO,
+                          "cannot create home %s: %s", path, strerror(errno));
     return 0;
 }
 
@@ -198,27 +194,30 @@ static int check_entry(struct daemon *d, const char *name, mode_t type,
     struct stat st;
 
     if (fstatat(d->home_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return errno == ENOENT
-                   ? 0
-                   : fail(err, errlen, FASTN_ERR_IO, "cannot check %s/%s: %s",
-                          d->home, name, strerror(errno));
+        return errno == ENOENT ? 0
+                               : errbuf_say(err, errlen, FASTN_ERR_IO,
+                                            "cannot check %s/%s: %s", d->home,
+                                            name, strerror(errno));
     if (S_ISLNK(st.st_mode))
-        return fail(err, errlen, FASTN_ERR_PERM,
-                    "%s/%s is a symbolic link: fastnd follows no link in its "
-                    "home (it could lead the daemon to another user's "
-                    "files); remove it and put the %s itself there",
-                    d->home, name, type == S_IFDIR ? "folder" : "file");
+        return errbuf_say(
+            err, errlen, FASTN_ERR_PERM,
+            "%s/%s is a symbolic link: fastnd follows no link in its "
+            "home (it could lead the daemon to another user's "
+            "files); remove it and put the %s itself there",
+            d->home, name, type == S_IFDIR ? "folder" : "file");
     if ((st.st_mode & S_IFMT) != type)
-        return fail(err, errlen, FASTN_ERR_PERM,
-                    "%s/%s is not a %s; move it out of the home", d->home, name,
-                    type == S_IFDIR    ? "folder"
-                    : type == S_IFSOCK ? "socket"
-                                       : "regular file");
+        return errbuf_say(err, errlen, FASTN_ERR_PERM,
+                          "%s/%s is not a %s; move it out of the home", d->home,
+                          name,
+                          type == S_IFDIR    ? "folder"
+                          : type == S_IFSOCK ? "socket"
+                                             : "regular file");
     if (st.st_uid != geteuid())
-        return fail(err, errlen, FASTN_ERR_PERM,
-                    "%s/%s belongs to %s, not to this daemon's user; move it "
-                    "out of the home",
-                    d->home, name, user_name(st.st_uid, who, sizeof(who)));
+        return errbuf_say(
+            err, errlen, FASTN_ERR_PERM,
+            "%s/%s belongs to %s, not to this daemon's user; move it "
+            "out of the home",
+            d->home, name, user_name(st.st_uid, who, sizeof(who)));
     return 0;
 }
 
@@ -231,15 +230,16 @@ int daemon_home_open(struct daemon *d, char *err, size_t errlen)
         return rc;
     snprintf(d->home, sizeof(d->home), "%s", given); /* a temporary goes */
     if (!realpath(given, real))
-        return fail(err, errlen, FASTN_ERR_IO, "cannot use the home %s: %s",
-                    given, strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO,
+                          "cannot use the home %s: %s", given, strerror(errno));
     snprintf(d->home, sizeof(d->home), "%s", real); /* used as resolved */
     if ((rc = check_parents(d->home, err, errlen)))
         return rc;
     d->home_fd = open(d->home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (d->home_fd < 0)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot open the home %s: %s",
-                    d->home, strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO,
+                          "cannot open the home %s: %s", d->home,
+                          strerror(errno));
     if ((rc = check_home_fd(d, err, errlen)))
         return rc;
     for (size_t i = 0; i < sizeof(home_entries) / sizeof(home_entries[0]); i++)
@@ -260,8 +260,8 @@ static int open_file(struct daemon *d, const char *name, int flags, int *out,
                flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
 
     if (fd < 0 && errno != ELOOP)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot open %s/%s: %s", d->home,
-                    name, strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO, "cannot open %s/%s: %s",
+                          d->home, name, strerror(errno));
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         st.st_uid != geteuid()) {
         if (fd >= 0)
@@ -269,9 +269,10 @@ static int open_file(struct daemon *d, const char *name, int flags, int *out,
         /* it says what is wrong; PERM should it have changed again */
         int rc = check_entry(d, name, S_IFREG, err, errlen);
         return rc ? rc
-                  : fail(err, errlen, FASTN_ERR_PERM,
-                         "%s/%s changed while fastnd opened it; try again",
-                         d->home, name);
+                  : errbuf_say(
+                        err, errlen, FASTN_ERR_PERM,
+                        "%s/%s changed while fastnd opened it; try again",
+                        d->home, name);
     }
     *out = fd;
     return 0;
@@ -291,10 +292,11 @@ int daemon_home_lock(struct daemon *d, char *err, size_t errlen)
     if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         n = pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
         pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
-        return fail(err, errlen, FASTN_ERR_DAEMON_RUNNING,
-                    "another fastnd%s%s%s is already running on %s; stop it "
-                    "first or use another --home",
-                    pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", d->home);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_DAEMON_RUNNING,
+            "another fastnd%s%s%s is already running on %s; stop it "
+            "first or use another --home",
+            pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", d->home);
     }
     len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
     if (ftruncate(d->lock_fd, 0) != 0 ||
@@ -314,8 +316,8 @@ int daemon_home_open_log(struct daemon *d, FILE **out, char *err, size_t errlen)
     *out = fdopen(fd, "a");
     if (!*out) {
         close(fd);
-        return fail(err, errlen, FASTN_ERR_NOMEM, "cannot log to %s/fastnd.log",
-                    d->home);
+        return errbuf_say(err, errlen, FASTN_ERR_NOMEM,
+                          "cannot log to %s/fastnd.log", d->home);
     }
     return 0;
 }
@@ -342,23 +344,26 @@ static int open_keys(struct daemon *d, int *out, char *err, size_t errlen)
     int fd, rc;
 
     if (mkdirat(d->home_fd, "keys", 0700) != 0 && errno != EEXIST)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot create %s/keys: %s",
-                    d->home, strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO,
+                          "cannot create %s/keys: %s", d->home,
+                          strerror(errno));
     fd = openat(d->home_fd, "keys",
                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
         rc = check_entry(d, "keys", S_IFDIR, err, errlen);
         if (!rc)
-            rc = fail(err, errlen, FASTN_ERR_IO, "cannot open %s/keys: %s",
-                      d->home, strerror(errno));
+            rc =
+                errbuf_say(err, errlen, FASTN_ERR_IO, "cannot open %s/keys: %s",
+                           d->home, strerror(errno));
         if (fd >= 0)
             close(fd);
         return rc;
     }
     if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) != 0) {
         close(fd);
-        return fail(err, errlen, FASTN_ERR_IO, "cannot chmod 0700 %s/keys: %s",
-                    d->home, strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO,
+                          "cannot chmod 0700 %s/keys: %s", d->home,
+                          strerror(errno));
     }
     *out = fd;
     return 0;
@@ -368,12 +373,14 @@ static int open_keys(struct daemon *d, int *out, char *err, size_t errlen)
 static int key_load_failed(const char *path, int rc, char *err, size_t errlen)
 {
     if (rc == FASTN_ERR_PERM)
-        return fail(err, errlen, rc,
-                    "the identity key %s is not a regular file of this "
-                    "daemon's user or root; put the key file itself there",
-                    path);
-    return fail(err, errlen, rc, "cannot load the identity key %s: %s", path,
-                rc == FASTN_ERR_IO ? strerror(errno) : fastn_strerror(rc));
+        return errbuf_say(
+            err, errlen, rc,
+            "the identity key %s is not a regular file of this "
+            "daemon's user or root; put the key file itself there",
+            path);
+    return errbuf_say(
+        err, errlen, rc, "cannot load the identity key %s: %s", path,
+        rc == FASTN_ERR_IO ? strerror(errno) : fastn_strerror(rc));
 }
 
 /* A link to nothing where the key should be: most likely a secrets
@@ -386,13 +393,14 @@ static int key_dangling(int dirfd, const char *name, const char *path,
     ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 
     target[n > 0 ? n : 1] = '\0';
-    return fail(err, errlen, FASTN_ERR_NOT_FOUND,
-                "the identity key %s is a symbolic link to %s, which does not "
-                "exist (a secrets volume not mounted yet?): mount it and "
-                "start again; fastnd makes no new identity in its place (to "
-                "start over as a new peer, remove the link and run fastnd "
-                "--new-identity)",
-                path, target);
+    return errbuf_say(
+        err, errlen, FASTN_ERR_NOT_FOUND,
+        "the identity key %s is a symbolic link to %s, which does not "
+        "exist (a secrets volume not mounted yet?): mount it and "
+        "start again; fastnd makes no new identity in its place (to "
+        "start over as a new peer, remove the link and run fastnd "
+        "--new-identity)",
+        path, target);
 }
 
 /* The key at (dirfd, name), shown as path: loaded when there; created
@@ -410,22 +418,24 @@ static int key_at(struct daemon *d, int dirfd, const char *name,
     if (ks == IDENTITY_KEY_DANGLING)
         return key_dangling(dirfd, name, path, err, errlen);
     if (ks == IDENTITY_KEY_PRESENT && d->opts->new_identity)
-        return fail(err, errlen, FASTN_ERR_EXISTS,
-                    "--new-identity: the identity key %s is there, and fastnd "
-                    "never replaces a key; move it away first to start over "
-                    "as a new peer, or start without --new-identity",
-                    path);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_EXISTS,
+            "--new-identity: the identity key %s is there, and fastnd "
+            "never replaces a key; move it away first to start over "
+            "as a new peer, or start without --new-identity",
+            path);
     if (ks == IDENTITY_KEY_MISSING && !create)
-        return fail(err, errlen, FASTN_ERR_NOT_FOUND,
-                    "the home %s has state (keys/, state.sqlite or plugins) "
-                    "but no identity key %s: it was lost or is on a volume "
-                    "that is not there; restore it, or, to start over as a "
-                    "new peer (peers that knew the old one will not know "
-                    "this one), run fastnd --home %s --new-identity once",
-                    d->home, path, d->home);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_NOT_FOUND,
+            "the home %s has state (keys/, state.sqlite or plugins) "
+            "but no identity key %s: it was lost or is on a volume "
+            "that is not there; restore it, or, to start over as a "
+            "new peer (peers that knew the old one will not know "
+            "this one), run fastnd --home %s --new-identity once",
+            d->home, path, d->home);
     if (ks == IDENTITY_KEY_MISSING) {
         if ((rc = identity_create_at(dirfd, name, &d->identity)))
-            return fail(
+            return errbuf_say(
                 err, errlen, rc, "cannot create the identity key %s: %s", path,
                 rc == FASTN_ERR_IO ? strerror(errno) : fastn_strerror(rc));
         *created = true;

@@ -21,6 +21,13 @@
  * close, all queued at once; the host says when its on_close returned
  * (replay_done: delivered) or that it ended otherwise (stream_reset: not
  * delivered, kept for another try).
+ *
+ * A stream for a plugin at its limit of streams waits (as a dialer's
+ * open waits for the peer's multiplexer): its data is held, not
+ * acknowledged (the yamux window stops the peer), and it is handed over,
+ * in order of arrival, once the plugin has room; past PLUGIN_WAIT_MS, or
+ * beyond PLUGIN_WAIT_MAX streams or PLUGIN_WAIT_BYTES held, it is reset
+ * and the log says why.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +44,10 @@
 
 /* How long a plugin's outgoing stream may take to open (dial included). */
 #define OPEN_TIMEOUT_MS 30000
+/* Incoming streams waiting for room in their plugin (see the top). */
+#define PLUGIN_WAIT_MS 30000
+#define PLUGIN_WAIT_MAX 4096
+#define PLUGIN_WAIT_BYTES (16u << 20)
 
 struct pstream;
 
@@ -55,6 +66,10 @@ struct daemon_plugins {
     size_t by_id_size, n_ids;
     daemon_replay_fn replay_fn; /* the quarantine's, told of each replay */
     void *replay_arg;
+    /* incoming streams waiting for room in their plugin, oldest first */
+    struct pstream *waiting, **waiting_tail;
+    size_t n_waiting, waiting_bytes;
+    uv_timer_t wait_timer;
 };
 
 /* One plugin stream: the swarm's stream and the id the host knows. */
@@ -69,6 +84,11 @@ struct pstream {
     int64_t item; /* replay: the quarantine's item */
     struct pstream *next, **pprev;
     struct pstream *id_next; /* in dp->by_id[id % size] */
+    /* waiting for room in its plugin: the data that came meanwhile */
+    bool waiting, wait_fin;
+    uint64_t wait_since; /* uv_now */
+    struct buf held;
+    struct pstream *wnext, **wpprev; /* dp->waiting */
 };
 
 static uint64_t wall_ms(void)
@@ -81,6 +101,7 @@ static uint64_t wall_ms(void)
 /* --- running the host --------------------------------------------------- */
 
 static void schedule(struct daemon_plugins *dp);
+static void wait_retry(struct daemon_plugins *dp);
 
 static void on_idle(uv_idle_t *h)
 {
@@ -88,6 +109,8 @@ static void on_idle(uv_idle_t *h)
 
     uv_update_time(h->loop);
     plugin_host_run(dp->host, wall_ms(), uv_now(h->loop), 1);
+    if (dp->waiting)
+        wait_retry(dp);
     schedule(dp);
 }
 
@@ -191,8 +214,28 @@ static void pstream_set_id(struct pstream *ps)
     dp->n_ids++;
 }
 
+static void wait_unlink(struct pstream *ps)
+{
+    struct daemon_plugins *dp = ps->dp;
+
+    if (!ps->waiting)
+        return;
+    ps->waiting = false;
+    *ps->wpprev = ps->wnext;
+    if (ps->wnext)
+        ps->wnext->wpprev = ps->wpprev;
+    else
+        dp->waiting_tail = ps->wpprev;
+    dp->n_waiting--;
+    dp->waiting_bytes -= ps->held.len;
+    if (!dp->waiting)
+        uv_timer_stop(&dp->wait_timer);
+}
+
 static void pstream_free(struct pstream *ps)
 {
+    wait_unlink(ps);
+    buf_cleanup(&ps->held);
     id_unlink(ps);
     *ps->pprev = ps->next;
     if (ps->next)
@@ -244,6 +287,120 @@ static void open_event(struct pstream *ps, int err)
         pstream_free(ps);
 }
 
+/* --- incoming streams waiting for room in their plugin ------------------ */
+
+static void wait_fail(struct pstream *ps, const char *why)
+{
+    char peer[PEER_ID_STR_MAX];
+
+    LOG_RATELIMITED(LOG_WARN, "plugin", "stream from %s for %s reset: %s",
+                    peer_id_format(swarm_stream_peer(ps->s), peer),
+                    swarm_stream_protocol(ps->s), why);
+    swarm_stream_reset(ps->s);
+    pstream_free(ps);
+}
+
+static void on_wait_timer(uv_timer_t *t)
+{
+    wait_retry(t->data);
+}
+
+/* The router's stream for a plugin at its limit of streams waits. */
+static int wait_start(struct pstream *ps)
+{
+    struct daemon_plugins *dp = ps->dp;
+
+    char peer[PEER_ID_STR_MAX];
+
+    if (dp->n_waiting >= PLUGIN_WAIT_MAX)
+        return FASTN_ERR_PLUGIN_LIMIT;
+    LOG_RATELIMITED(LOG_INFO, "plugin",
+                    "stream from %s for %s waits: its plugin is at its "
+                    "limit of streams or of memory",
+                    peer_id_format(swarm_stream_peer(ps->s), peer),
+                    swarm_stream_protocol(ps->s));
+    buf_init(&ps->held, PLUGIN_WAIT_BYTES);
+    ps->waiting = true;
+    ps->wait_since = uv_now(&dp->d->loop);
+    ps->wnext = NULL;
+    ps->wpprev = dp->waiting ? dp->waiting_tail : &dp->waiting;
+    *ps->wpprev = ps;
+    dp->waiting_tail = &ps->wnext;
+    if (dp->n_waiting++ == 0)
+        uv_timer_start(&dp->wait_timer, on_wait_timer, 1000, 1000);
+    return 0;
+}
+
+static void wait_event(struct pstream *ps, const struct swarm_stream_event *ev)
+{
+    struct daemon_plugins *dp = ps->dp;
+
+    switch (ev->type) {
+    case SWARM_STREAM_DATA: /* held, not consumed: the window stops it */
+        if (dp->waiting_bytes + ev->len > PLUGIN_WAIT_BYTES ||
+            buf_append(&ps->held, ev->data, ev->len) != 0) {
+            wait_fail(ps, "its plugin is at its limit of streams and the "
+                          "data of those that wait is at its limit");
+            return;
+        }
+        dp->waiting_bytes += ev->len;
+        return;
+    case SWARM_STREAM_FIN:
+        ps->wait_fin = true;
+        return;
+    case SWARM_STREAM_CLOSED:
+        pstream_free(ps);
+        return;
+    default:
+        return;
+    }
+}
+
+/* Hands a waiting stream to its plugin; -1 while the plugin has no room,
+ * 0 when handed over (or ended). */
+static int wait_hand_over(struct pstream *ps, uint64_t now)
+{
+    struct daemon_plugins *dp = ps->dp;
+    char peer[PEER_ID_STR_MAX], why[128];
+    struct buf held;
+    uint64_t id;
+    int err;
+
+    err = plugin_host_stream_incoming(
+        dp->host, ps->id, peer_id_format(swarm_stream_peer(ps->s), peer),
+        swarm_stream_protocol(ps->s));
+    if (err == FASTN_ERR_PLUGIN_LIMIT && now - ps->wait_since < PLUGIN_WAIT_MS)
+        return -1;
+    if (err) {
+        snprintf(why, sizeof(why), "%s%s", fastn_strerror(err),
+                 err == FASTN_ERR_PLUGIN_LIMIT ? " (for 30 s: streams)" : "");
+        wait_fail(ps, why);
+        return 0;
+    }
+    wait_unlink(ps);
+    held = ps->held;
+    buf_init(&ps->held, 0);
+    id = ps->id;
+    if (held.len)
+        data_event(ps, held.data, held.len); /* may end ps */
+    buf_cleanup(&held);
+    if ((ps = pstream_find(dp, id)) && ps->wait_fin)
+        plugin_host_stream_closed(dp->host, ps->id, 0);
+    return 0;
+}
+
+/* Hands over what waits, oldest first, while plugins have room. */
+static void wait_retry(struct daemon_plugins *dp)
+{
+    uint64_t now = uv_now(&dp->d->loop);
+    struct pstream *ps = dp->waiting, *next;
+
+    for (; ps && dp->host; ps = next) {
+        next = ps->wnext;
+        wait_hand_over(ps, now);
+    }
+}
+
 static void stream_cb(struct swarm_stream *s,
                       const struct swarm_stream_event *ev, void *arg)
 {
@@ -251,6 +408,10 @@ static void stream_cb(struct swarm_stream *s,
     struct plugin_host *h = ps->dp->host;
 
     (void)s;
+    if (ps->waiting) {
+        wait_event(ps, ev);
+        return;
+    }
     if (ps->token) { /* still opening */
         if (ev->type == SWARM_STREAM_OPEN)
             open_event(ps, 0);
@@ -329,6 +490,8 @@ static int on_router_take(void *arg, struct swarm_stream *s)
     pstream_set_id(ps);
     err = plugin_host_stream_incoming(dp->host, ps->id, peer,
                                       swarm_stream_protocol(s));
+    if (err == FASTN_ERR_PLUGIN_LIMIT)
+        err = wait_start(ps);
     if (err) {
         LOG_RATELIMITED(LOG_INFO, "plugin",
                         "stream from %s for %s refused: "
@@ -579,7 +742,8 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
     }
     uv_idle_init(&d->loop, &dp->idle);
     uv_timer_init(&d->loop, &dp->timer);
-    dp->idle.data = dp->timer.data = dp;
+    uv_timer_init(&d->loop, &dp->wait_timer);
+    dp->idle.data = dp->timer.data = dp->wait_timer.data = dp;
     dp->handles = true;
     d->host.plugins = dp->host;
     d->host.state = d->store;
@@ -624,7 +788,8 @@ void daemon_plugins_stop(struct daemon *d)
         free(dp);
         return;
     }
-    dp->closing = 2;
+    dp->closing = 3;
+    uv_close((uv_handle_t *)&dp->wait_timer, on_handle_closed);
     uv_close((uv_handle_t *)&dp->timer, on_handle_closed);
     uv_close((uv_handle_t *)&dp->idle, on_handle_closed);
 }

@@ -20,22 +20,12 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
+#include "util/errbuf.h"
 
 /* sd_listen_fds(3): passed descriptors start at 3. */
 #define LISTEN_FDS_START 3
 /* More than this many passed sockets is a unit error, not fastnd's. */
 #define LISTEN_FDS_MAX 64
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 /* A decimal number from the environment; false when absent or bad. */
 static bool env_number(const char *name, unsigned long max, unsigned long *out)
@@ -92,15 +82,16 @@ static int check_socket(int fd, char *path, size_t n, char *err, size_t errlen)
         !sockopt_is(fd, SO_ACCEPTCONN, 1) ||
         getsockname(fd, (struct sockaddr *)&sa, &len) != 0 ||
         len <= offsetof(struct sockaddr_un, sun_path) || !sa.sun_path[0])
-        return fail(err, errlen, FASTN_ERR_INVAL,
-                    "the socket passed by the service manager (fd %d) is not "
-                    "a listening Unix stream socket with a path; use "
-                    "ListenStream=/PATH in fastnd.socket",
-                    fd);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_INVAL,
+            "the socket passed by the service manager (fd %d) is not "
+            "a listening Unix stream socket with a path; use "
+            "ListenStream=/PATH in fastnd.socket",
+            fd);
     plen = strnlen(sa.sun_path, sizeof(sa.sun_path));
     if (plen >= n)
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE,
-                    "the passed control socket's path is too long");
+        return errbuf_say(err, errlen, FASTN_ERR_TOO_LARGE,
+                          "the passed control socket's path is too long");
     memcpy(path, sa.sun_path, plen);
     path[plen] = '\0';
     return 0;
@@ -125,17 +116,19 @@ int service_listen_fd(int *fd, char *path, size_t n, char *err, size_t errlen)
     if (!env_number("LISTEN_PID", ~0ul, &pid) || pid != (unsigned long)getpid())
         goto out;
     if (!env_number("LISTEN_FDS", LISTEN_FDS_MAX, &count) || count == 0) {
-        rc = fail(err, errlen, FASTN_ERR_INVAL,
-                  "LISTEN_FDS='%s' is not a count of passed sockets (1-%d)",
-                  getenv("LISTEN_FDS"), LISTEN_FDS_MAX);
+        rc = errbuf_say(
+            err, errlen, FASTN_ERR_INVAL,
+            "LISTEN_FDS='%s' is not a count of passed sockets (1-%d)",
+            getenv("LISTEN_FDS"), LISTEN_FDS_MAX);
         goto out;
     }
     pick = pick_fd(count);
     if (pick < 0)
-        rc = fail(err, errlen, FASTN_ERR_INVAL,
-                  "the service manager passed %lu sockets and none is named "
-                  "\"%s\"; set FileDescriptorName=%s in fastnd.socket",
-                  count, SERVICE_FD_NAME, SERVICE_FD_NAME);
+        rc = errbuf_say(
+            err, errlen, FASTN_ERR_INVAL,
+            "the service manager passed %lu sockets and none is named "
+            "\"%s\"; set FileDescriptorName=%s in fastnd.socket",
+            count, SERVICE_FD_NAME, SERVICE_FD_NAME);
     else
         rc = check_socket(LISTEN_FDS_START + pick, path, n, err, errlen);
     for (unsigned long i = 0; i < count; i++) {

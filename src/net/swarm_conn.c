@@ -594,13 +594,17 @@ static void flush_now(struct swarm_conn *sc)
         swarm__conn_fail_soon(sc, err);
 }
 
-static void on_prepare(uv_prepare_t *h)
+void swarm__on_prepare(uv_prepare_t *h)
 {
     struct swarm *sw = h->data;
 
     while (sw->flushes)
         flush_now(sw->flushes);
-    uv_prepare_stop(h);
+    swarm__opens_retry(sw);
+    while (sw->flushes)
+        flush_now(sw->flushes);
+    if (!sw->open_waits) /* else again before the loop next waits */
+        uv_prepare_stop(h);
 }
 
 /* Flushes sc before the loop next waits for I/O. */
@@ -615,7 +619,7 @@ static void schedule(struct swarm_conn *sc)
     if (sw->flushes)
         sw->flushes->fpprev = &sc->fnext;
     sw->flushes = sc;
-    uv_prepare_start(&sw->prepare, on_prepare);
+    uv_prepare_start(&sw->prepare, swarm__on_prepare);
 }
 
 void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len)

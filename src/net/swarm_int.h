@@ -46,6 +46,13 @@
 #define SWARM_FRAME_POOL 64
 /* A losing duplicate connection closes after being unused this long. */
 #define SWARM_DRAIN_MS 2000
+/* Streams that wait on one connection for the multiplexer to open them
+ * (the peer has not acknowledged enough of our opens yet, or every
+ * stream slot is taken), first come first served; one past it is
+ * refused, logged. A stream opened with no timeout of its own waits at
+ * most SWARM_OPEN_WAIT_MS. */
+#define SWARM_MAX_OPEN_WAITS 8192
+#define SWARM_OPEN_WAIT_MS 30000
 
 /* --- hash tables (swarm_index.c) -------------------------------------------
  * Intrusive, chained, seeded: embed a struct swarm_hnode, hash the key
@@ -138,6 +145,10 @@ struct swarm_conn {
     struct swarm_conn *fnext, **fpprev; /* on sw->flushes */
     struct swarm_stream *streams;
     uint32_t n_streams, n_user_streams;
+    /* streams waiting to be opened on it, in order (swarm_stream.c) */
+    struct swarm_stream *opens, **opens_tail;
+    uint32_t n_opens;
+    struct swarm_conn *onext, **opprev; /* sw->open_waits */
     struct buf spare; /* an empty output buffer with capacity, reused */
     /* learned by identify */
     char agent[128];
@@ -210,7 +221,8 @@ struct swarm_stream {
     int final_err;
     struct swarm_stream *dnext; /* sw->deferred */
     bool deferred;
-    bool counted; /* in sw->n_in_streams */
+    bool counted;                         /* in sw->n_in_streams */
+    struct swarm_stream *onext, **opprev; /* sc->opens, while waiting */
 };
 
 struct swarm {
@@ -231,6 +243,7 @@ struct swarm {
     bool idle_on;
     uv_prepare_t prepare; /* flushes batched frames before the loop waits */
     struct swarm_conn *flushes;
+    struct swarm_conn *open_waits; /* connections whose opens wait */
     struct swarm_stream *deferred, **deferred_tail;
     struct swarm_frame *pool;
     size_t n_pool;
@@ -285,6 +298,9 @@ struct swarm_conn *swarm__conn_new(struct swarm *sw, bool inbound,
                                    const struct peer_id *expect);
 int swarm__conn_start(struct swarm_conn *sc);
 void swarm__conn_flush(struct swarm_conn *sc);
+/* The swarm's uv_prepare: batched frames flushed, waiting opens retried,
+ * before the loop waits for I/O. */
+void swarm__on_prepare(uv_prepare_t *h);
 /* Sends the conn's output then frame[0..len) (taking the frame). */
 void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len);
 void swarm__conn_fail(struct swarm_conn *sc, int err);
@@ -331,8 +347,13 @@ void swarm__dials_close(struct swarm *sw);
 struct swarm_stream *swarm__stream_new(struct swarm *sw, bool inbound);
 /* An incoming yamux stream on sc. */
 void swarm__stream_incoming(struct swarm_conn *sc, uint32_t id);
-/* Starts an outgoing stream on a ready connection. */
+/* Starts an outgoing stream on a ready connection; one the multiplexer
+ * cannot open yet waits on the connection (retried by
+ * swarm__opens_retry) within its open timeout. */
 int swarm__stream_attach(struct swarm_stream *st, struct swarm_conn *sc);
+/* Opens the streams that wait on connections, in order, while the
+ * multiplexer lets it (from the loop, before it waits for I/O). */
+void swarm__opens_retry(struct swarm *sw);
 void swarm__stream_on_mux(struct swarm_stream *st,
                           const struct yamux_event *ev);
 /* Ends a stream now: CLOSED(err) to its owner, unless gone. */

@@ -98,12 +98,55 @@ static void link_conn(struct swarm_stream *st, struct swarm_conn *sc)
         sc->n_user_streams++;
 }
 
+/* --- streams waiting to open (sc->opens, sw->open_waits) --- */
+
+static void opens_conn_unlink(struct swarm_conn *sc)
+{
+    if (!sc->opprev)
+        return;
+    *sc->opprev = sc->onext;
+    if (sc->onext)
+        sc->onext->opprev = sc->opprev;
+    sc->onext = NULL;
+    sc->opprev = NULL;
+}
+
+static void opens_conn_push(struct swarm_conn **list, struct swarm_conn *sc)
+{
+    if (sc->opprev)
+        return;
+    sc->onext = *list;
+    sc->opprev = list;
+    if (*list)
+        (*list)->opprev = &sc->onext;
+    *list = sc;
+}
+
+static void open_unwait(struct swarm_stream *st)
+{
+    struct swarm_conn *sc = st->sc;
+
+    if (!st->opprev)
+        return;
+    *st->opprev = st->onext;
+    if (st->onext)
+        st->onext->opprev = st->opprev;
+    else
+        sc->opens_tail = st->opprev;
+    st->onext = NULL;
+    st->opprev = NULL;
+    sc->n_opens--;
+    if (!sc->opens)
+        opens_conn_unlink(sc);
+}
+
 static void unlink_conn(struct swarm_stream *st)
 {
     struct swarm_conn *sc = st->sc;
 
     if (!sc)
         return;
+    open_unwait(st);
     *st->pprev = st->next;
     if (st->next)
         st->next->pprev = st->pprev;
@@ -563,25 +606,17 @@ void swarm__stream_incoming(struct swarm_conn *sc, uint32_t id)
     buf_cleanup(&out);
 }
 
-int swarm__stream_attach(struct swarm_stream *st, struct swarm_conn *sc)
+/* The multiplexer opened st (id in st->id) on sc: negotiation starts. */
+static int stream_opened(struct swarm_stream *st, struct swarm_conn *sc)
 {
-    struct yamux_session *mux = conn_mux(sc->c);
     struct buf out;
     int err;
 
-    st->mss = malloc(sizeof(*st->mss));
-    if (!st->mss)
-        return FASTN_ERR_NOMEM;
-    err =
-        mss_init_dialer(st->mss, (const char *const *)st->protos, st->n_protos);
-    if (!err)
-        err = yamux_stream_open(mux, st, &st->id);
-    if (err)
-        return err;
     st->has_id = true;
     st->peer = sc->peer;
     st->state = SS_NEGOTIATING;
-    link_conn(st, sc);
+    if (!st->sc)
+        link_conn(st, sc);
     buf_init(&out, 2 * MSS_MAX_MSG);
     err = mss_start(st->mss, &out);
     if (!err)
@@ -592,6 +627,99 @@ int swarm__stream_attach(struct swarm_stream *st, struct swarm_conn *sc)
     swarm__stream_kick(st);
     flush(st);
     return 0;
+}
+
+/* Too many opens unacknowledged by the peer, the session's output full,
+ * or every stream slot taken: st waits on sc, as go-yamux's opens do,
+ * rather than fail; within its open timeout (SWARM_OPEN_WAIT_MS when it
+ * has none). */
+static int open_wait(struct swarm_stream *st, struct swarm_conn *sc, int why)
+{
+    struct swarm *sw = sc->sw;
+    char pid[PEER_ID_STR_MAX];
+
+    if (sc->n_opens >= SWARM_MAX_OPEN_WAITS) {
+        LOG_RATELIMITED(LOG_WARN, "net",
+                        "a stream to %s refused: %u wait to be opened "
+                        "already (%s)",
+                        peer_id_format(&sc->peer, pid), sc->n_opens,
+                        fastn_strerror(why));
+        return why;
+    }
+    if (!st->timer) {
+        if (swarm_stream_set_timeout(st, SWARM_OPEN_WAIT_MS))
+            return FASTN_ERR_NOMEM;
+        st->timeout_is_open = true;
+    }
+    st->peer = sc->peer;
+    link_conn(st, sc);
+    st->onext = NULL;
+    st->opprev = sc->opens ? sc->opens_tail : &sc->opens;
+    *st->opprev = st;
+    sc->opens_tail = &st->onext;
+    sc->n_opens++;
+    opens_conn_push(&sw->open_waits, sc);
+    uv_prepare_start(&sw->prepare, swarm__on_prepare);
+    return 0;
+}
+
+static bool open_can_wait(int err)
+{
+    return err == FASTN_ERR_AGAIN || err == FASTN_ERR_NET_STREAM_LIMIT;
+}
+
+int swarm__stream_attach(struct swarm_stream *st, struct swarm_conn *sc)
+{
+    struct yamux_session *mux = conn_mux(sc->c);
+    int err;
+
+    st->mss = malloc(sizeof(*st->mss));
+    if (!st->mss)
+        return FASTN_ERR_NOMEM;
+    err =
+        mss_init_dialer(st->mss, (const char *const *)st->protos, st->n_protos);
+    if (err)
+        return err;
+    if (sc->opens) /* behind those that wait already */
+        return open_wait(st, sc, FASTN_ERR_AGAIN);
+    err = yamux_stream_open(mux, st, &st->id);
+    if (open_can_wait(err))
+        return open_wait(st, sc, err);
+    return err ? err : stream_opened(st, sc);
+}
+
+/* Opens what waits on sc, in order, until the multiplexer says wait. */
+static void opens_retry_conn(struct swarm_conn *sc)
+{
+    struct swarm_stream *st;
+    int err;
+
+    while ((st = sc->opens) && swarm__conn_usable(sc)) {
+        err = yamux_stream_open(conn_mux(sc->c), st, &st->id);
+        if (open_can_wait(err))
+            return;
+        open_unwait(st);
+        if (!err)
+            err = stream_opened(st, sc);
+        if (err)
+            finish_later(st, err);
+    }
+}
+
+void swarm__opens_retry(struct swarm *sw)
+{
+    struct swarm_conn *todo = sw->open_waits, *sc;
+
+    if (!todo)
+        return;
+    sw->open_waits = NULL;
+    todo->opprev = &todo;
+    while ((sc = todo)) {
+        opens_conn_unlink(sc);
+        opens_retry_conn(sc);
+        if (sc->opens)
+            opens_conn_push(&sw->open_waits, sc);
+    }
 }
 
 /* --- opening

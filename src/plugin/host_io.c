@@ -229,8 +229,8 @@ static int incoming(struct plugin_host *h, uint64_t stream, const char *peer,
         return FASTN_ERR_PLUGIN_CRASHED;
     if (in->n_streams >= p->m.limits.streams ||
         !host_memory_admits(in, sizeof(*s) + plen + rlen)) {
-        LOG_RATELIMITED(LOG_INFO, "plugin",
-                        "%s: a stream refused: at its limit of streams or "
+        LOG_RATELIMITED(LOG_DEBUG, "plugin",
+                        "%s: a stream not taken: at its limit of streams or "
                         "of memory",
                         p->name);
         return FASTN_ERR_PLUGIN_LIMIT;

@@ -4,26 +4,56 @@
  * the build makes build/plugins/index.json for the bundled plugins; `fastn
  * registry build DIR` runs it (installed in PREFIX/lib/fastn).
  *
- *   fastn-registry-build [--key KEY.pub] [--output FILE] DIR
+ *   fastn-registry-build [--key KEY.pub] [--output FILE] [--json] DIR
  *
  * With --key every signature is verified against that key first. The
  * index goes to DIR/index.json (or FILE), written atomically, 0644.
+ * With --json, stdout carries one object as fastn's commands print them:
+ * {"index", "plugins"} or {"error": {"code", "message"}}.
  */
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "fastn/err.h"
 #include "registry/index.h"
 #include "util/file.h"
 
+static bool json_out;
+
 static void usage(void)
 {
     fprintf(stderr, "usage: fastn-registry-build [--key KEY.pub] "
-                    "[--output FILE] DIR\n");
+                    "[--output FILE] [--json] DIR\n");
     exit(2);
+}
+
+/* An error, on stderr, or as fastn's error object on stdout (--json). */
+static void fail(int err, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    json_t *o;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!json_out) {
+        fprintf(stderr, "fastn-registry-build: %s\n", msg);
+        return;
+    }
+    o = json_pack("{s:{s:s,s:s%}}", "error", "code", fastn_err_name(err),
+                  "message", msg, strlen(msg));
+    if (o)
+        json_dumpf(o, stdout, JSON_COMPACT);
+    putchar('\n');
+    json_decref(o);
 }
 
 static int load_key(const char *path, struct minisign_pubkey *key)
@@ -37,15 +67,27 @@ static int load_key(const char *path, struct minisign_pubkey *key)
         rc = minisign_pubkey_parse(text, len, key, why, sizeof(why));
     free(text);
     if (rc)
-        fprintf(stderr, "fastn-registry-build: %s: %s%s%s\n", path,
-                fastn_strerror(rc), why[0] ? ": " : "", why);
+        fail(rc, "%s: %s%s%s", path, fastn_strerror(rc), why[0] ? ": " : "",
+             why);
     return rc;
+}
+
+static void print_json(const char *index, size_t n)
+{
+    json_t *o =
+        json_pack("{s:s,s:I}", "index", index, "plugins", (json_int_t)n);
+
+    if (o)
+        json_dumpf(o, stdout, JSON_COMPACT);
+    putchar('\n');
+    json_decref(o);
 }
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
                                          {"output", required_argument, 0, 'o'},
+                                         {"json", no_argument, 0, 'j'},
                                          {0, 0, 0, 0}};
     const char *key_path = NULL, *output = NULL;
     struct minisign_pubkey key;
@@ -58,6 +100,8 @@ int main(int argc, char **argv)
             key_path = optarg;
         else if (c == 'o')
             output = optarg;
+        else if (c == 'j')
+            json_out = true;
         else
             usage();
     }
@@ -68,8 +112,7 @@ int main(int argc, char **argv)
     rc = registry_index_build(argv[optind], key_path ? &key : NULL, &idx, err,
                               sizeof(err));
     if (rc) {
-        fprintf(stderr, "fastn-registry-build: %s (%s)\n", err,
-                fastn_strerror(rc));
+        fail(rc, "%s (%s)", err, fastn_strerror(rc));
         return 1;
     }
     if (!output) {
@@ -80,8 +123,9 @@ int main(int argc, char **argv)
     if (!rc)
         rc = file_write_atomic(output, json, strlen(json), 0644);
     if (rc)
-        fprintf(stderr, "fastn-registry-build: cannot write %s: %s\n", output,
-                fastn_strerror(rc));
+        fail(rc, "cannot write %s: %s", output, fastn_strerror(rc));
+    else if (json_out)
+        print_json(output, idx.n);
     else
         printf("%s: %zu plugins\n", output, idx.n);
     free(json);

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "fastn/err.h"
+#include "util/errbuf.h"
 
 struct transfer {
     registry_sink_fn sink;
@@ -21,19 +22,6 @@ struct transfer {
     uint64_t got;
     int err; /* why the write callback stopped the transfer */
 };
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
@@ -138,39 +126,43 @@ static int curl_error(CURL *h, CURLcode rc, const struct transfer *t,
     case CURLE_WRITE_ERROR:
         if (t->err == FASTN_ERR_FETCH_TOO_LARGE)
             break;
-        return fail(err, errlen, t->err ? t->err : FASTN_ERR_IO, "%s: %s", url,
-                    fastn_strerror(t->err ? t->err : FASTN_ERR_IO));
+        return errbuf_say(err, errlen, t->err ? t->err : FASTN_ERR_IO, "%s: %s",
+                          url, fastn_strerror(t->err ? t->err : FASTN_ERR_IO));
     case CURLE_FILESIZE_EXCEEDED:
         break;
     case CURLE_OPERATION_TIMEDOUT:
-        return fail(err, errlen, FASTN_ERR_FETCH_TIMEOUT, "%s: %s", url, why);
+        return errbuf_say(err, errlen, FASTN_ERR_FETCH_TIMEOUT, "%s: %s", url,
+                          why);
     case CURLE_TOO_MANY_REDIRECTS:
-        return fail(err, errlen, FASTN_ERR_FETCH_REDIRECTS,
-                    "%s: more than %ld redirects", url, t->o->max_redirects);
+        return errbuf_say(err, errlen, FASTN_ERR_FETCH_REDIRECTS,
+                          "%s: more than %ld redirects", url,
+                          t->o->max_redirects);
     case CURLE_UNSUPPORTED_PROTOCOL:
-        return fail(err, errlen, FASTN_ERR_FETCH_PROTOCOL, "%s: %s", url, why);
+        return errbuf_say(err, errlen, FASTN_ERR_FETCH_PROTOCOL, "%s: %s", url,
+                          why);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
-        return fail(err, errlen, FASTN_ERR_FETCH_TLS, "%s: %s", url, why);
+        return errbuf_say(err, errlen, FASTN_ERR_FETCH_TLS, "%s: %s", url, why);
     case CURLE_ABORTED_BY_CALLBACK:
-        return fail(err, errlen, FASTN_ERR_CANCELED, "%s: canceled", url);
+        return errbuf_say(err, errlen, FASTN_ERR_CANCELED, "%s: canceled", url);
     case CURLE_FILE_COULDNT_READ_FILE:
-        return fail(err, errlen, FASTN_ERR_FETCH_NOT_FOUND, "%s: no such file",
-                    url);
+        return errbuf_say(err, errlen, FASTN_ERR_FETCH_NOT_FOUND,
+                          "%s: no such file", url);
     case CURLE_HTTP_RETURNED_ERROR:
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        return fail(err, errlen,
-                    status == 404 || status == 410 ? FASTN_ERR_FETCH_NOT_FOUND
-                                                   : FASTN_ERR_FETCH_HTTP,
-                    "%s: the server answered HTTP %ld", url, status);
+        return errbuf_say(err, errlen,
+                          status == 404 || status == 410
+                              ? FASTN_ERR_FETCH_NOT_FOUND
+                              : FASTN_ERR_FETCH_HTTP,
+                          "%s: the server answered HTTP %ld", url, status);
     default:
-        return fail(err, errlen, FASTN_ERR_FETCH, "%s: %s", url, why);
+        return errbuf_say(err, errlen, FASTN_ERR_FETCH, "%s: %s", url, why);
     }
-    return fail(err, errlen, FASTN_ERR_FETCH_TOO_LARGE,
-                "%s: larger than the %llu bytes allowed", url,
-                (unsigned long long)t->o->max_bytes);
+    return errbuf_say(err, errlen, FASTN_ERR_FETCH_TOO_LARGE,
+                      "%s: larger than the %llu bytes allowed", url,
+                      (unsigned long long)t->o->max_bytes);
 }
 
 int registry_fetch(const char *url, const struct registry_fetch_opts *o,
@@ -184,10 +176,12 @@ int registry_fetch(const char *url, const struct registry_fetch_opts *o,
 
     if (!scheme_is(url, "https://") && !scheme_is(url, "http://") &&
         !scheme_is(url, "file://"))
-        return fail(err, errlen, FASTN_ERR_FETCH_PROTOCOL,
-                    "%.200s: not an https://, http:// or file:// URL", url);
+        return errbuf_say(err, errlen, FASTN_ERR_FETCH_PROTOCOL,
+                          "%.200s: not an https://, http:// or file:// URL",
+                          url);
     if (registry_fetch_global_init() != 0 || !(h = curl_easy_init()))
-        return fail(err, errlen, FASTN_ERR_INTERNAL, "libcurl did not start");
+        return errbuf_say(err, errlen, FASTN_ERR_INTERNAL,
+                          "libcurl did not start");
     set_options(h, url, &t, curl_err);
     rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
@@ -200,8 +194,8 @@ int registry_fetch(const char *url, const struct registry_fetch_opts *o,
     /* file:// has no status; HTTP must end in a 2xx (FAILONERROR took
      * 4xx and 5xx; a 3xx left here had no usable Location) */
     if (status != 0 && (status < 200 || status > 299))
-        return fail(err, errlen, FASTN_ERR_FETCH_HTTP,
-                    "%s: the server answered HTTP %ld", url, status);
+        return errbuf_say(err, errlen, FASTN_ERR_FETCH_HTTP,
+                          "%s: the server answered HTTP %ld", url, status);
     return 0;
 }
 
@@ -216,8 +210,9 @@ int registry_fetch_buf(const char *url, const struct registry_fetch_opts *o,
 {
     int rc = registry_fetch(url, o, to_buf, out, err, errlen);
     if (rc == FASTN_ERR_FETCH_TOO_LARGE)
-        fail(err, errlen, rc, "%s: larger than the %zu bytes allowed", url,
-             out->max < o->max_bytes ? out->max : (size_t)o->max_bytes);
+        errbuf_say(err, errlen, rc, "%s: larger than the %zu bytes allowed",
+                   url,
+                   out->max < o->max_bytes ? out->max : (size_t)o->max_bytes);
     return rc;
 }
 
@@ -241,18 +236,18 @@ int registry_fetch_index(const char *name, const char *base_url,
     int rc;
 
     if (registry_url_join(base_url, REGISTRY_INDEX_NAME, url, sizeof(url)))
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE,
-                    "registry %s: URL too "
-                    "long",
-                    name);
+        return errbuf_say(err, errlen, FASTN_ERR_TOO_LARGE,
+                          "registry %s: URL too "
+                          "long",
+                          name);
     /* the index's own limit, one byte more to tell "too large" apart */
     io.max_bytes = REGISTRY_INDEX_MAX + 1ull;
     buf_init(&b, REGISTRY_INDEX_MAX + 1);
     rc = registry_fetch_buf(url, &io, &b, err, errlen);
     if (rc == FASTN_ERR_FETCH_TOO_LARGE)
-        rc = fail(err, errlen, FASTN_ERR_INDEX_TOO_LARGE,
-                  "registry %s: %s is larger than the %u bytes allowed", name,
-                  url, REGISTRY_INDEX_MAX);
+        rc = errbuf_say(err, errlen, FASTN_ERR_INDEX_TOO_LARGE,
+                        "registry %s: %s is larger than the %u bytes allowed",
+                        name, url, REGISTRY_INDEX_MAX);
     if (!rc)
         rc = registry_index_parse(name, b.data, b.len, out, err, errlen);
     buf_cleanup(&b);

@@ -11,19 +11,7 @@
 
 #include "fastn/err.h"
 #include "registry/fetch.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+#include "util/errbuf.h"
 
 static int to_download(void *arg, const uint8_t *p, size_t n)
 {
@@ -43,17 +31,18 @@ static int fetch_signature(const char *base_url, const struct registry_entry *e,
 
     snprintf(file, sizeof(file), "%s.minisig", e->file);
     if (registry_url_join(base_url, file, url, sizeof(url)) != 0)
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "URL too long");
+        return errbuf_say(err, errlen, FASTN_ERR_TOO_LARGE, "URL too long");
     if ((rc = registry_fetch_buf(url, o, sig, err, errlen)) != 0)
         return rc;
     if ((rc = minisign_sig_parse(sig->data, sig->len, &s, why, sizeof(why))))
-        return fail(err, errlen, rc, "%s: %s", url, why);
+        return errbuf_say(err, errlen, rc, "%s: %s", url, why);
     if (memcmp(s.key_id, e->signer, MINISIGN_KEYID_LEN) != 0) {
         minisign_key_id_hex(e->signer, want);
         minisign_key_id_hex(s.key_id, got);
-        return fail(err, errlen, FASTN_ERR_SIG_KEY_MISMATCH,
-                    "%s: signed by key %s, but the registry's index says %s",
-                    url, got, want);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_SIG_KEY_MISMATCH,
+            "%s: signed by key %s, but the registry's index says %s", url, got,
+            want);
     }
     return 0;
 }
@@ -78,14 +67,14 @@ int registry_fetch_plugin(const char *base_url, const struct registry_entry *e,
     if (rc)
         return rc;
     if (registry_url_join(base_url, e->file, url, sizeof(url)) != 0)
-        rc = fail(err, errlen, FASTN_ERR_TOO_LARGE, "URL too long");
+        rc = errbuf_say(err, errlen, FASTN_ERR_TOO_LARGE, "URL too long");
     if (!rc)
         rc = registry_fetch(url, o, to_download, d, err, errlen);
     if (rc == FASTN_ERR_SIZE_MISMATCH)
-        rc = fail(err, errlen, rc,
-                  "%s: more than the %llu bytes the index "
-                  "announces",
-                  url, (unsigned long long)e->size);
+        rc = errbuf_say(err, errlen, rc,
+                        "%s: more than the %llu bytes the index "
+                        "announces",
+                        url, (unsigned long long)e->size);
     if (!rc)
         return registry_download_finish(d, out, err, errlen);
     registry_download_abort(d);

@@ -17,21 +17,9 @@
 #include "fastn/err.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/errbuf.h"
 
 #define PUB_SUFFIX ".pub"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 bool registry_key_name_valid(const char *name)
 {
@@ -200,11 +188,12 @@ int registry_keyring_signer(const struct registry_keyring *kr,
 
     if (!k) {
         minisign_key_id_hex(sig->key_id, hex);
-        return fail(err, errlen, FASTN_ERR_UNTRUSTED,
-                    "signed by key %s, which is not trusted; if you trust "
-                    "its publisher, get their public key (minisign .pub, "
-                    "key id %s) and run `fastn trust add THEIR-KEY.pub`",
-                    hex, hex);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_UNTRUSTED,
+            "signed by key %s, which is not trusted; if you trust "
+            "its publisher, get their public key (minisign .pub, "
+            "key id %s) and run `fastn trust add THEIR-KEY.pub`",
+            hex, hex);
     }
     *key = k;
     return 0;

@@ -16,19 +16,7 @@
 #include "fastn/err.h"
 #include "registry/keyring.h"
 #include "util/file.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+#include "util/errbuf.h"
 
 static int key_path(const char *dir, const char *name, char *out, size_t n)
 {
@@ -46,15 +34,15 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
     if (lstat(dir, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             return 0;
-        return fail(err, errlen, FASTN_ERR_IO,
-                    "%s is not a directory (a symbolic link or a file): "
-                    "move it away",
-                    dir);
+        return errbuf_say(err, errlen, FASTN_ERR_IO,
+                          "%s is not a directory (a symbolic link or a file): "
+                          "move it away",
+                          dir);
     }
     /* mkdir's mode passes through the umask; chmod sets exactly 0755 */
     if (errno != ENOENT || mkdir(dir, 0755) != 0 || chmod(dir, 0755) != 0)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot create %s: %s", dir,
-                    strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO, "cannot create %s: %s",
+                          dir, strerror(errno));
     return 0;
 }
 
@@ -69,21 +57,22 @@ static int check_new(const struct registry_keyring *kr,
 
     minisign_key_id_hex(pub->key_id, hex);
     if (k)
-        return fail(err, errlen, FASTN_ERR_EXISTS,
-                    "key %s is trusted already, as \"%s\"%s", hex, k->name,
-                    k->source == REGISTRY_KEY_SYSTEM ? " (by the installation)"
-                                                     : "");
+        return errbuf_say(
+            err, errlen, FASTN_ERR_EXISTS,
+            "key %s is trusted already, as \"%s\"%s", hex, k->name,
+            k->source == REGISTRY_KEY_SYSTEM ? " (by the installation)" : "");
     for (size_t i = 0; i < kr->n; i++)
         if (strcmp(kr->keys[i].name, name) == 0)
-            return fail(err, errlen, FASTN_ERR_EXISTS,
-                        "the name \"%s\" is taken by another key; choose "
-                        "another with --name",
-                        name);
+            return errbuf_say(err, errlen, FASTN_ERR_EXISTS,
+                              "the name \"%s\" is taken by another key; choose "
+                              "another with --name",
+                              name);
     /* a name that reads as another key's id would make `remove` ambiguous */
     if (minisign_key_id_parse(name, id) == 0 &&
         memcmp(id, pub->key_id, MINISIGN_KEYID_LEN) != 0)
-        return fail(err, errlen, FASTN_ERR_INVAL,
-                    "the name \"%s\" reads as a key id; choose another", name);
+        return errbuf_say(err, errlen, FASTN_ERR_INVAL,
+                          "the name \"%s\" reads as a key id; choose another",
+                          name);
     return 0;
 }
 
@@ -95,7 +84,8 @@ static int write_key(const char *dir, const struct registry_key *k, char *err,
     int n;
 
     if (key_path(dir, k->name, path, sizeof(path)) != 0)
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE, "%s: path too long", dir);
+        return errbuf_say(err, errlen, FASTN_ERR_TOO_LARGE, "%s: path too long",
+                          dir);
     minisign_key_id_hex(k->pub.key_id, hex);
     minisign_pubkey_base64(&k->pub, b64);
     n = snprintf(text, sizeof(text),
@@ -103,10 +93,10 @@ static int write_key(const char *dir, const struct registry_key *k, char *err,
                  "public key %s\n%s\n",
                  k->name, hex, b64);
     if (n < 0 || n >= (int)sizeof(text))
-        return fail(err, errlen, FASTN_ERR_INTERNAL, "key text too long");
+        return errbuf_say(err, errlen, FASTN_ERR_INTERNAL, "key text too long");
     if (file_write_atomic(path, text, (size_t)n, 0644) != 0)
-        return fail(err, errlen, FASTN_ERR_IO, "cannot write %s: %s", path,
-                    strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO, "cannot write %s: %s",
+                          path, strerror(errno));
     return 0;
 }
 
@@ -123,10 +113,11 @@ int registry_keyring_add(const char *user_dir, const char *system_dir,
     if (!name) {
         minisign_key_id_hex(k.pub.key_id, k.name);
     } else if (!registry_key_name_valid(name)) {
-        return fail(err, errlen, FASTN_ERR_INVAL,
-                    "a key's name is 1 to %d letters, digits, '.', '_' or "
-                    "'-', starting with a letter or digit",
-                    REGISTRY_KEY_NAME_MAX);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_INVAL,
+            "a key's name is 1 to %d letters, digits, '.', '_' or "
+            "'-', starting with a letter or digit",
+            REGISTRY_KEY_NAME_MAX);
     } else {
         snprintf(k.name, sizeof(k.name), "%s", name);
     }
@@ -157,20 +148,22 @@ int registry_keyring_remove(const char *user_dir, const char *system_dir,
         return rc;
     k = registry_keyring_lookup(&kr, id_or_name);
     if (!k) {
-        rc = fail(err, errlen, FASTN_ERR_KEY_NOT_FOUND,
-                  "no trusted key is named \"%s\" or has that key id; see "
-                  "`fastn trust list`",
-                  id_or_name);
+        rc =
+            errbuf_say(err, errlen, FASTN_ERR_KEY_NOT_FOUND,
+                       "no trusted key is named \"%s\" or has that key id; see "
+                       "`fastn trust list`",
+                       id_or_name);
     } else if (k->source == REGISTRY_KEY_SYSTEM) {
-        rc = fail(err, errlen, FASTN_ERR_KEY_READONLY,
-                  "key \"%s\" is trusted by the installation (%s); remove "
-                  "it there, as root",
-                  k->name, system_dir ? system_dir : "");
+        rc =
+            errbuf_say(err, errlen, FASTN_ERR_KEY_READONLY,
+                       "key \"%s\" is trusted by the installation (%s); remove "
+                       "it there, as root",
+                       k->name, system_dir ? system_dir : "");
     } else if (key_path(user_dir, k->name, path, sizeof(path)) != 0) {
         rc = FASTN_ERR_TOO_LARGE;
     } else if (unlink(path) != 0) {
-        rc = fail(err, errlen, FASTN_ERR_IO, "cannot remove %s: %s", path,
-                  strerror(errno));
+        rc = errbuf_say(err, errlen, FASTN_ERR_IO, "cannot remove %s: %s", path,
+                        strerror(errno));
     } else if (removed) {
         *removed = *k;
     }

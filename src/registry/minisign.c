@@ -12,6 +12,7 @@
 
 #include "fastn/err.h"
 #include "registry/sign_crypto.h"
+#include "util/errbuf.h"
 
 #define UNTRUSTED_PREFIX "untrusted comment: "
 #define TRUSTED_PREFIX "trusted comment: "
@@ -20,19 +21,6 @@
 #define SIG_BLOB_LEN (ALG_LEN + MINISIGN_KEYID_LEN + MINISIGN_SIG_LEN)
 /* "Ed" || key id || public key */
 #define PK_BLOB_LEN (ALG_LEN + MINISIGN_KEYID_LEN + MINISIGN_PK_LEN)
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* Borrows the next line (without its LF, or CRLF) of at most max bytes.
  * A last line without LF counts when allow_eof is set. Errors:
@@ -88,13 +76,13 @@ static int pubkey_blob(const char *line, size_t len,
 
     if (len != MINISIGN_PUBKEY_B64_LEN ||
         !b64_exact(line, len, blob, sizeof(blob)))
-        return fail(err, errlen, FASTN_ERR_KEY_MALFORMED,
-                    "the key is not %d characters of base64 (a minisign "
-                    "public key starts with RW)",
-                    MINISIGN_PUBKEY_B64_LEN);
+        return errbuf_say(err, errlen, FASTN_ERR_KEY_MALFORMED,
+                          "the key is not %d characters of base64 (a minisign "
+                          "public key starts with RW)",
+                          MINISIGN_PUBKEY_B64_LEN);
     if (memcmp(blob, "Ed", ALG_LEN) != 0)
-        return fail(err, errlen, FASTN_ERR_SIG_ALGORITHM,
-                    "the key is not an Ed25519 minisign key");
+        return errbuf_say(err, errlen, FASTN_ERR_SIG_ALGORITHM,
+                          "the key is not an Ed25519 minisign key");
     memcpy(out->key_id, blob + ALG_LEN, MINISIGN_KEYID_LEN);
     memcpy(out->pk, blob + ALG_LEN + MINISIGN_KEYID_LEN, MINISIGN_PK_LEN);
     return 0;
@@ -113,12 +101,12 @@ int minisign_pubkey_parse(const uint8_t *p, size_t len,
     if (rc == 0 && has_prefix(line, n, UNTRUSTED_PREFIX))
         rc = next_line(&r, MINISIGN_COMMENT_MAX, true, &line, &n);
     if (rc != 0)
-        return fail(err, errlen, FASTN_ERR_KEY_MALFORMED,
-                    rc == FASTN_ERR_TOO_LARGE ? "a line is too long"
-                                              : "no key line");
+        return errbuf_say(err, errlen, FASTN_ERR_KEY_MALFORMED,
+                          rc == FASTN_ERR_TOO_LARGE ? "a line is too long"
+                                                    : "no key line");
     if (!at_end(&r))
-        return fail(err, errlen, FASTN_ERR_KEY_MALFORMED,
-                    "bytes after the key line");
+        return errbuf_say(err, errlen, FASTN_ERR_KEY_MALFORMED,
+                          "bytes after the key line");
     return pubkey_blob(line, n, out, err, errlen);
 }
 
@@ -140,17 +128,18 @@ static int sig_blob(const char *line, size_t len, struct minisign_sig *s,
     uint8_t blob[SIG_BLOB_LEN];
 
     if (!b64_exact(line, len, blob, sizeof(blob)))
-        return fail(err, errlen, FASTN_ERR_SIG_MALFORMED,
-                    "line 2 is not a base64 minisign signature");
+        return errbuf_say(err, errlen, FASTN_ERR_SIG_MALFORMED,
+                          "line 2 is not a base64 minisign signature");
     if (memcmp(blob, "Ed", ALG_LEN) == 0)
         s->alg = MINISIGN_ALG_LEGACY;
     else if (memcmp(blob, "ED", ALG_LEN) == 0)
         s->alg = MINISIGN_ALG_PREHASHED;
     else
-        return fail(err, errlen, FASTN_ERR_SIG_ALGORITHM,
-                    "signature algorithm \"%c%c\" is not minisign's Ed or ED",
-                    blob[0] >= 0x20 && blob[0] < 0x7f ? blob[0] : '?',
-                    blob[1] >= 0x20 && blob[1] < 0x7f ? blob[1] : '?');
+        return errbuf_say(
+            err, errlen, FASTN_ERR_SIG_ALGORITHM,
+            "signature algorithm \"%c%c\" is not minisign's Ed or ED",
+            blob[0] >= 0x20 && blob[0] < 0x7f ? blob[0] : '?',
+            blob[1] >= 0x20 && blob[1] < 0x7f ? blob[1] : '?');
     memcpy(s->key_id, blob + ALG_LEN, MINISIGN_KEYID_LEN);
     memcpy(s->sig, blob + ALG_LEN + MINISIGN_KEYID_LEN, MINISIGN_SIG_LEN);
     return 0;
@@ -163,14 +152,14 @@ static int sig_comment(const char *line, size_t len, struct minisign_sig *s,
     size_t skip = strlen(TRUSTED_PREFIX);
 
     if (!has_prefix(line, len, TRUSTED_PREFIX))
-        return fail(err, errlen, FASTN_ERR_SIG_MALFORMED,
-                    "line 3 does not start with \"" TRUSTED_PREFIX "\"");
+        return errbuf_say(err, errlen, FASTN_ERR_SIG_MALFORMED,
+                          "line 3 does not start with \"" TRUSTED_PREFIX "\"");
     if (len - skip >= sizeof(s->trusted_comment))
-        return fail(err, errlen, FASTN_ERR_SIG_MALFORMED,
-                    "the trusted comment is too long");
+        return errbuf_say(err, errlen, FASTN_ERR_SIG_MALFORMED,
+                          "the trusted comment is too long");
     if (!minisign_text_is_printable(line + skip, len - skip))
-        return fail(err, errlen, FASTN_ERR_SIG_MALFORMED,
-                    "the trusted comment has unprintable characters");
+        return errbuf_say(err, errlen, FASTN_ERR_SIG_MALFORMED,
+                          "the trusted comment has unprintable characters");
     memcpy(s->trusted_comment, line + skip, len - skip);
     s->trusted_comment[len - skip] = 0;
     s->trusted_comment_len = len - skip;
@@ -195,23 +184,24 @@ int minisign_sig_parse(const uint8_t *p, size_t len, struct minisign_sig *out,
     for (int i = 0; i < 4; i++) {
         rc = next_line(&r, max[i], i == 3, &line[i], &n[i]);
         if (rc != 0)
-            return fail(err, errlen, FASTN_ERR_SIG_MALFORMED,
-                        rc == FASTN_ERR_TOO_LARGE ? "line %d is too long"
-                                                  : "line %d is missing",
-                        i + 1);
+            return errbuf_say(err, errlen, FASTN_ERR_SIG_MALFORMED,
+                              rc == FASTN_ERR_TOO_LARGE ? "line %d is too long"
+                                                        : "line %d is missing",
+                              i + 1);
     }
     if (!at_end(&r))
-        return fail(err, errlen, FASTN_ERR_SIG_MALFORMED,
-                    "bytes after the fourth line");
+        return errbuf_say(err, errlen, FASTN_ERR_SIG_MALFORMED,
+                          "bytes after the fourth line");
     if (!has_prefix(line[0], n[0], UNTRUSTED_PREFIX))
-        return fail(err, errlen, FASTN_ERR_SIG_MALFORMED,
-                    "line 1 does not start with \"" UNTRUSTED_PREFIX "\"");
+        return errbuf_say(err, errlen, FASTN_ERR_SIG_MALFORMED,
+                          "line 1 does not start with \"" UNTRUSTED_PREFIX
+                          "\"");
     if ((rc = sig_blob(line[1], n[1], &s, err, errlen)) != 0 ||
         (rc = sig_comment(line[2], n[2], &s, err, errlen)) != 0)
         return rc;
     if (!b64_exact(line[3], n[3], s.global_sig, MINISIGN_SIG_LEN))
-        return fail(err, errlen, FASTN_ERR_SIG_MALFORMED,
-                    "line 4 is not a base64 global signature");
+        return errbuf_say(err, errlen, FASTN_ERR_SIG_MALFORMED,
+                          "line 4 is not a base64 global signature");
     *out = s;
     return 0;
 }

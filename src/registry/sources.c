@@ -14,23 +14,11 @@
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/errbuf.h"
 
 /* The file: at most REGISTRY_SOURCES_MAX lines of a name, a URL and a
  * comment's worth more. */
 #define SOURCES_FILE_MAX (REGISTRY_SOURCES_MAX * (REGISTRY_URL_MAX + 128))
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static bool printable(const char *s)
 {
@@ -243,33 +231,34 @@ int registry_sources_add(struct registry_sources *s, const char *url,
     const struct registry_source *other;
 
     if (!registry_source_url_valid(url))
-        return fail(err, errlen, FASTN_ERR_INVAL,
-                    "not a registry URL: give https://HOST/PATH, "
-                    "http://HOST/PATH or file:///PATH (the folder that "
-                    "holds index.json)");
+        return errbuf_say(err, errlen, FASTN_ERR_INVAL,
+                          "not a registry URL: give https://HOST/PATH, "
+                          "http://HOST/PATH or file:///PATH (the folder that "
+                          "holds index.json)");
     if (name && !registry_key_name_valid(name))
-        return fail(err, errlen, FASTN_ERR_INVAL,
-                    "bad registry name \"%.64s\": 1 to 64 letters, digits, "
-                    "'.', '_' or '-', starting with a letter or digit",
-                    name);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_INVAL,
+            "bad registry name \"%.64s\": 1 to 64 letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit",
+            name);
     if ((other = find(s, url)))
-        return fail(err, errlen, FASTN_ERR_EXISTS,
-                    "registry %s is there already, named %s", other->url,
-                    other->name);
+        return errbuf_say(err, errlen, FASTN_ERR_EXISTS,
+                          "registry %s is there already, named %s", other->url,
+                          other->name);
     if (name && (other = find(s, name)))
-        return fail(err, errlen, FASTN_ERR_EXISTS,
-                    "a registry named %s is there already (%s); choose "
-                    "another --name",
-                    name, other->url);
+        return errbuf_say(err, errlen, FASTN_ERR_EXISTS,
+                          "a registry named %s is there already (%s); choose "
+                          "another --name",
+                          name, other->url);
     if (!name) {
         name_from_url(url, base, sizeof(base));
         unique_name(s, base, chosen, sizeof(chosen));
         name = chosen;
     }
     if (add_entry(s, name, url, default_url))
-        return fail(err, errlen, FASTN_ERR_TOO_LARGE,
-                    "there are %d registries already; remove one first",
-                    REGISTRY_SOURCES_MAX);
+        return errbuf_say(err, errlen, FASTN_ERR_TOO_LARGE,
+                          "there are %d registries already; remove one first",
+                          REGISTRY_SOURCES_MAX);
     if (out)
         *out = s->v[s->n - 1];
     return 0;
@@ -283,8 +272,9 @@ int registry_sources_remove(struct registry_sources *s, const char *what,
     size_t i;
 
     if (!e)
-        return fail(err, errlen, FASTN_ERR_NOT_FOUND,
-                    "no registry named %.64s (see fastn registry list)", what);
+        return errbuf_say(err, errlen, FASTN_ERR_NOT_FOUND,
+                          "no registry named %.64s (see fastn registry list)",
+                          what);
     i = (size_t)(e - s->v);
     if (removed)
         *removed = *e;

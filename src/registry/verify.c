@@ -15,21 +15,9 @@
 
 #include "fastn/err.h"
 #include "util/file.h"
+#include "util/errbuf.h"
 
 #define CHUNK (64 * 1024)
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* Parses a signature file and finds its trusted key. */
 static int signer_of(const struct registry_keyring *kr, const uint8_t *text,
@@ -41,7 +29,7 @@ static int signer_of(const struct registry_keyring *kr, const uint8_t *text,
     int rc = minisign_sig_parse(text, len, sig, why, sizeof(why));
 
     if (rc)
-        return fail(err, errlen, rc, "signature: %s", why);
+        return errbuf_say(err, errlen, rc, "signature: %s", why);
     if ((rc = registry_keyring_signer(kr, sig, &k, err, errlen)) != 0)
         return rc;
     *key = *k;
@@ -66,16 +54,17 @@ static int final_error(int rc, const struct registry_key *key, char *err,
                        size_t errlen)
 {
     if (rc == FASTN_ERR_SIGNATURE)
-        return fail(err, errlen, rc,
-                    "the signature by \"%s\" does not match the file: it was "
-                    "altered or damaged after signing",
-                    key->name);
+        return errbuf_say(
+            err, errlen, rc,
+            "the signature by \"%s\" does not match the file: it was "
+            "altered or damaged after signing",
+            key->name);
     if (rc == FASTN_ERR_SIG_COMMENT)
-        return fail(err, errlen, rc,
-                    "the trusted comment of the signature by \"%s\" was "
-                    "altered after signing",
-                    key->name);
-    return fail(err, errlen, rc, "%s", fastn_strerror(rc));
+        return errbuf_say(err, errlen, rc,
+                          "the trusted comment of the signature by \"%s\" was "
+                          "altered after signing",
+                          key->name);
+    return errbuf_say(err, errlen, rc, "%s", fastn_strerror(rc));
 }
 
 /* Streams fd through the verifier and the sha256. */
@@ -112,17 +101,17 @@ static int open_plugin(const char *path, uint64_t max, int *fd, uint64_t *size,
 
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0)
-        return fail(err, errlen,
-                    errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO,
-                    "%s: %s", path, strerror(errno));
+        return errbuf_say(err, errlen,
+                          errno == ENOENT ? FASTN_ERR_NOT_FOUND : FASTN_ERR_IO,
+                          "%s: %s", path, strerror(errno));
     if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         (uint64_t)st.st_size > max) {
         int rc = S_ISREG(st.st_mode) ? FASTN_ERR_TOO_LARGE : FASTN_ERR_IO;
         close(*fd);
         *fd = -1;
-        return fail(err, errlen, rc,
-                    "%s: not a regular file of at most %llu bytes", path,
-                    (unsigned long long)max);
+        return errbuf_say(err, errlen, rc,
+                          "%s: not a regular file of at most %llu bytes", path,
+                          (unsigned long long)max);
     }
     *size = (uint64_t)st.st_size;
     return 0;
@@ -141,14 +130,16 @@ static int read_sig(const char *path, const char *sig_path, uint8_t **text,
     }
     rc = file_read_all(sig_path, MINISIGN_SIGFILE_MAX, text, len);
     if (rc == FASTN_ERR_NOT_FOUND)
-        return fail(err, errlen, rc,
-                    "%s has no signature (%s): a plugin must be signed by a "
-                    "trusted publisher",
-                    path, sig_path);
+        return errbuf_say(
+            err, errlen, rc,
+            "%s has no signature (%s): a plugin must be signed by a "
+            "trusted publisher",
+            path, sig_path);
     if (rc == FASTN_ERR_TOO_LARGE)
         rc = FASTN_ERR_SIG_MALFORMED;
     if (rc)
-        return fail(err, errlen, rc, "%s: %s", sig_path, fastn_strerror(rc));
+        return errbuf_say(err, errlen, rc, "%s: %s", sig_path,
+                          fastn_strerror(rc));
     return 0;
 }
 
@@ -203,7 +194,7 @@ int registry_verify_buf(const struct registry_keyring *kr, const uint8_t *p,
     if ((rc = minisign_verify(&sig, &key.pub, p, len)) != 0)
         return final_error(rc, &key, err, errlen);
     if ((rc = registry_sha256(p, len, digest)) != 0)
-        return fail(err, errlen, rc, "%s", fastn_strerror(rc));
+        return errbuf_say(err, errlen, rc, "%s", fastn_strerror(rc));
     fill_verified(out, &sig, &key, digest, len);
     return 0;
 }
@@ -250,9 +241,10 @@ int registry_download_open(struct registry_download *d, const char *dir,
     d->size = size;
     d->max = max;
     if (size > max)
-        return fail(err, errlen, FASTN_ERR_FETCH_TOO_LARGE,
-                    "the plugin is %llu bytes, more than the %llu allowed",
-                    (unsigned long long)size, (unsigned long long)max);
+        return errbuf_say(
+            err, errlen, FASTN_ERR_FETCH_TOO_LARGE,
+            "the plugin is %llu bytes, more than the %llu allowed",
+            (unsigned long long)size, (unsigned long long)max);
     if ((rc = signer_of(kr, minisig, minisig_len, &sig, &d->key, err,
                         errlen)) != 0)
         return rc;
@@ -271,8 +263,8 @@ int registry_download_open(struct registry_download *d, const char *dir,
     }
     d->fd = mkostemp(d->path, O_CLOEXEC);
     if (d->fd < 0) {
-        rc = fail(err, errlen, FASTN_ERR_IO, "cannot create a file in %s: %s",
-                  dir, strerror(errno));
+        rc = errbuf_say(err, errlen, FASTN_ERR_IO,
+                        "cannot create a file in %s: %s", dir, strerror(errno));
         goto out_cleanup;
     }
     return 0;
@@ -301,23 +293,24 @@ static int download_check(struct registry_download *d, char *err, size_t errlen)
     int rc;
 
     if (d->err == FASTN_ERR_SIZE_MISMATCH || (!d->err && d->got != d->size))
-        return fail(err, errlen, FASTN_ERR_SIZE_MISMATCH,
-                    "%s %llu bytes where %llu were announced",
-                    d->err ? "got more than" : "got",
-                    (unsigned long long)d->got, (unsigned long long)d->size);
+        return errbuf_say(err, errlen, FASTN_ERR_SIZE_MISMATCH,
+                          "%s %llu bytes where %llu were announced",
+                          d->err ? "got more than" : "got",
+                          (unsigned long long)d->got,
+                          (unsigned long long)d->size);
     if (d->err)
-        return fail(err, errlen, d->err, "%s", fastn_strerror(d->err));
+        return errbuf_say(err, errlen, d->err, "%s", fastn_strerror(d->err));
     registry_hash_final(d->sha, digest);
     if (d->check_sha && memcmp(digest, d->sha256, sizeof(digest)) != 0)
-        return fail(err, errlen, FASTN_ERR_SHA256_MISMATCH,
-                    "the file's sha256 is not the one announced: it was "
-                    "altered, or the registry's index is out of date");
+        return errbuf_say(err, errlen, FASTN_ERR_SHA256_MISMATCH,
+                          "the file's sha256 is not the one announced: it was "
+                          "altered, or the registry's index is out of date");
     memcpy(d->sha256, digest, sizeof(digest));
     if ((rc = minisign_verifier_final(&d->ver, &d->key.pub)) != 0)
         return final_error(rc, &d->key, err, errlen);
     if (fsync(d->fd) != 0)
-        return fail(err, errlen, FASTN_ERR_IO, "%s: %s", d->path,
-                    strerror(errno));
+        return errbuf_say(err, errlen, FASTN_ERR_IO, "%s: %s", d->path,
+                          strerror(errno));
     return 0;
 }
 
@@ -330,8 +323,8 @@ int registry_download_finish(struct registry_download *d,
     if (!rc)
         fill_verified(out, &d->ver.sig, &d->key, d->sha256, d->got);
     if (close(d->fd) != 0 && !rc)
-        rc =
-            fail(err, errlen, FASTN_ERR_IO, "%s: %s", d->path, strerror(errno));
+        rc = errbuf_say(err, errlen, FASTN_ERR_IO, "%s: %s", d->path,
+                        strerror(errno));
     d->fd = -1;
     if (rc)
         unlink(d->path);

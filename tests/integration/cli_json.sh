@@ -123,6 +123,7 @@ jr trust 0 --home "$A" trust list
 jr registry 0 --home "$A" registry add "$TOP/$BUILD/plugins" --name here
 jr registry 0 --home "$A" registry list
 jr registry 0 --home "$A" registry remove here
+jr registry 0 registry build --output "$TMPROOT/index.json" "$TOP/$BUILD/plugins"
 # chat and notifications: B writes to A (delivered), A to a peer that
 # is nowhere (queued)
 "$PROBE" genkey "$TMPROOT/nobody.key"
@@ -251,6 +252,7 @@ je log 2 --home "$A" log --since yesterday-ish
 je doctor 2 --home "$A" doctor --bogus
 je version 2 --home "$A" version extra
 je help 2 help nothing
+je registry 1 registry build "$TMPROOT/no-such-folder"
 je unknown 2 stauts
 pass "errors are {\"error\": {\"code\", \"message\"}} on stdout, with the exit code"
 

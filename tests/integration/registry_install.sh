@@ -78,4 +78,11 @@ cp "$S/plugins/echo.wasm" "$S/plugins/echo.wasm.minisig" "$TMPROOT/reg/"
     fail "fastn registry build with the installed tool"
 [ "$(jq -r '.plugins[0].name' "$TMPROOT/reg/index.json")" = echo ] ||
     fail "index: $(cat "$TMPROOT/reg/index.json")"
-pass "fastn registry build runs the installed fastn-registry-build"
+j=$("$P/bin/fastn" registry build --json "$TMPROOT/reg")
+[ "$(jq -r '.plugins' <<<"$j")" = 1 ] &&
+    [ "$(jq -r '.index' <<<"$j")" = "$TMPROOT/reg/index.json" ] ||
+    fail "registry build --json: $j"
+j=$("$P/bin/fastn" registry build --json "$TMPROOT/nowhere") &&
+    fail "a missing folder built: $j"
+[ "$(jq -r '.error.code' <<<"$j")" != null ] || fail "registry build's error: $j"
+pass "fastn registry build runs the installed fastn-registry-build (--json too)"

@@ -418,6 +418,40 @@ TEST(hundred_streams_one_connection)
     teardown((struct node *[]){&a, &b}, 2);
 }
 
+/* More streams opened at once than the peer has acknowledged (yamux's
+ * backlog of 256) and than a session holds (1024): the opens wait for
+ * room, in order, and every one completes. */
+TEST(opens_wait_for_the_peer)
+{
+    enum { N = 1500 };
+    struct node a, b;
+    static struct client cs[N];
+    int done = 0;
+
+    nh_start();
+    node_init(&a, 1, true);
+    node_init(&b, 2, true);
+    CHECK_ERR(connect_nodes(&b, &a), 0);
+    for (int i = 0; i < N; i++) {
+        memset(&cs[i], 0, sizeof(cs[i]));
+        cs[i].size = 1000;
+        cs[i].done_counter = &done;
+        start_client(&b, &a, &cs[i], ECHO_P);
+    }
+    uint64_t end = uv_hrtime() + 30000000000ull;
+    while (done < N && uv_hrtime() < end)
+        uv_run(&nh_loop, UV_RUN_ONCE);
+    CHECK_EQ(done, N);
+    for (int i = 0; i < N; i++) {
+        CHECK_ERR(cs[i].err, 0);
+        CHECK_EQ(cs[i].got, cs[i].size);
+        CHECK_EQ(cs[i].bad, 0);
+    }
+    CHECK_EQ(a.echo_streams, N);
+    CHECK_EQ(conn_count(&b), 1);
+    teardown((struct node *[]){&a, &b}, 2);
+}
+
 TEST(unknown_protocol)
 {
     struct node a, b;
@@ -1012,6 +1046,7 @@ int main(void)
     RUN(wrong_peer_refused);
     RUN(echo_streams);
     RUN(hundred_streams_one_connection);
+    RUN(opens_wait_for_the_peer);
     RUN(unknown_protocol);
     RUN(simultaneous_dials);
     RUN(ping);
