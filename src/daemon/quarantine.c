@@ -472,6 +472,8 @@ static int offer_start_job(struct daemon_quarantine *q, struct offer *o,
         err =
             registry_sources_load(&job->sources, dr->sources,
                                   dr->default_url[0] ? dr->default_url : NULL);
+    if (!err && kind == REGISTRY_JOB_GET && job->sources.n == 0)
+        err = FASTN_ERR_NOT_FOUND; /* no registry: straight to the peer */
     o->job = job;
     o->state =
         kind == REGISTRY_JOB_PEER ? OFFER_LOOKING_PEER : OFFER_LOOKING_REGISTRY;
@@ -482,7 +484,9 @@ static int offer_start_job(struct daemon_quarantine *q, struct offer *o,
         snprintf(o->why + len, sizeof(o->why) - len, "%s%s: %s",
                  len ? "; " : "",
                  kind == REGISTRY_JOB_PEER ? "the peer" : "the registries",
-                 msg[0] ? msg : fastn_strerror(err));
+                 msg[0]                       ? msg
+                 : err == FASTN_ERR_NOT_FOUND ? "none is listed"
+                                              : fastn_strerror(err));
         registry_job_free(job);
         o->job = NULL;
     }
