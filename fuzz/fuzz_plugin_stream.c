@@ -2,45 +2,62 @@
  * real plugin host (src/plugin) into the built chat and echo plugins, so
  * chat's frame parser (plugins/chat/chat.c) and the host's stream path
  * (held data, flow control, resets) see arbitrary input. One host in a
- * temporary home (tests/unit/host_harness.h: a real state.sqlite and the
- * plugins' real databases), made once per process.
+ * temporary home (the plugin test library, include/fastn/plugin_test.h:
+ * a real state.sqlite and the plugins' real databases), made once per
+ * process.
  *
  * Input: byte 0 picks the plugin (even: chat, odd: echo), byte 1 the size
  * of the writes (1..256), byte 2 whether the peer then closes its side
  * (even) or resets the stream (odd); the rest is what the peer sends.
  * Bad input may reset the stream; it must never trap the plugin, which
  * is checked after each input (a trap aborts, so libFuzzer reports it). */
-#include "../tests/unit/host_harness.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static struct th_node *node;
+#include "fastn/plugin_test.h"
+#include "plugin/kit_int.h"
+
+static struct fastn_test *T;
+static struct fastn_test_node *node;
 
 static void teardown(void)
 {
-    th_cleanup();
+    fastn_test_free(T);
+}
+
+static int install(const char *rel, char *err, size_t errlen)
+{
+    char path[512];
+    const char *top = getenv("FASTN_TOP"), *build = getenv("BUILD");
+    snprintf(path, sizeof(path), "%s/%s/%s", top ? top : ".",
+             build ? build : "build", rel);
+    return fastn_test_install_file(node, path, false, NULL, err, errlen);
 }
 
 static void setup(void)
 {
-    char err[256];
+    char err[256] = "";
 
-    th_init_time();
-    node = th_start_node(0, 100000);
-    if (th_install(node, "plugins/chat.wasm", err, sizeof(err)) ||
-        th_install(node, "plugins/echo.wasm", err, sizeof(err))) {
+    if (!(T = fastn_test_new()) ||
+        kit_node_new(T, "fuzz", NULL, 100000, true, &node))
+        abort();
+    if (install("plugins/chat.wasm", err, sizeof(err)) ||
+        install("plugins/echo.wasm", err, sizeof(err))) {
         fprintf(stderr,
                 "fuzz_plugin_stream: %s (run from the top with "
                 "BUILD set, after make plugins)\n",
                 err);
         abort();
     }
-    th_pump(1000);
+    fastn_test_run(T);
     atexit(teardown);
 }
 
 static void check_alive(const char *name)
 {
-    struct plugin_info info;
-    if (plugin_host_info(node->h, name, &info) != 0 || info.last_error) {
+    struct fastn_test_info info;
+    if (fastn_test_info(node, name, &info) != 0 || info.last_error) {
         fprintf(stderr, "fuzz_plugin_stream: %s stopped: %s\n", name,
                 fastn_err_name(info.last_error));
         abort();
@@ -49,7 +66,7 @@ static void check_alive(const char *name)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t sink[TH_INBOX];
+    static uint8_t sink[FASTN_TEST_WINDOW];
 
     if (size < 3 || size > 64 * 1024)
         return 0;
@@ -58,25 +75,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *proto = data[0] & 1 ? "/fastn/echo/1.0.0" : "/fastn/chat/1.0.0";
     size_t step = (size_t)data[1] + 1;
     int reset = data[2] & 1;
-    struct th_stream *s = th_raw_open(node, proto);
+    struct fastn_test_stream *s = fastn_test_stream_open(node, NULL, proto);
 
     data += 3;
     size -= 3;
-    th_pump(1000);
+    fastn_test_run(T);
     for (size_t off = 0; off < size && !s->end[0].reset_pending; off += step) {
-        th_raw_write(s, data + off, size - off < step ? size - off : step);
-        th_pump(1000);
-        th_raw_read(s, sink, sizeof(sink)); /* a peer that reads */
+        fastn_test_stream_write(s, data + off,
+                                size - off < step ? size - off : step);
+        fastn_test_run(T);
+        fastn_test_stream_read(s, sink, sizeof(sink)); /* a peer that reads */
     }
     if (reset)
         s->end[1].reset_pending = 1;
     else
-        th_raw_close(s);
-    th_advance(100); /* timers run too */
-    th_raw_read(s, sink, sizeof(sink));
+        fastn_test_stream_close(s);
+    fastn_test_advance(T, 100); /* timers run too */
+    fastn_test_stream_read(s, sink, sizeof(sink));
     /* the test's end is done: the host is told, the slot is freed */
     s->end[1].reset_pending = !s->end[1].dead;
-    th_pump(1000);
+    fastn_test_run(T);
     s->used = 0;
     check_alive("chat");
     check_alive("echo");

@@ -4,7 +4,9 @@
  * with its own libfastn connection to the daemon's control socket, all
  * connected before any starts, then each makes CALLS one-shot calls in
  * turn to PEER's PROTOCOL with SIZE bytes (an echo: the reply must be
- * the request). Prints one JSON line: {"clients", "calls", "ok",
+ * the request; for /perf/1.0.0, the built-in perf protocol, the request
+ * is its 8-byte header asking SIZE bytes back, and the reply must be
+ * SIZE bytes long). Prints one JSON line: {"clients", "calls", "ok",
  * "errors", "by_error": {NAME: count}, "wrong_replies", "first_error",
  * "seconds",
  * "calls_per_s", "p50_us", "p99_us", "max_us"}; exits 0 when every call
@@ -13,6 +15,8 @@
  *   clients SOCKET PEER PROTOCOL CLIENTS CALLS [SIZE]
  */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,7 @@ struct worker {
 };
 
 static const char *sock, *peer, *proto;
+static bool perf; /* proto is /perf/1.0.0 */
 static pthread_barrier_t start_line;
 
 static double now_us(void)
@@ -71,20 +76,28 @@ static void *run(void *arg)
     struct worker *w = arg;
     unsigned char *req = malloc(w->size ? w->size : 1);
 
+    size_t req_len = w->size;
+
     for (size_t i = 0; i < w->size; i++)
         req[i] = (unsigned char)(i * 31 + (size_t)w->calls);
+    if (perf) { /* perf's header: the bytes wanted back, big-endian */
+        req = realloc(req, 8);
+        for (int i = 0; i < 8; i++)
+            req[i] = (unsigned char)((uint64_t)w->size >> (56 - 8 * i));
+        req_len = 8;
+    }
     pthread_barrier_wait(&start_line);
     for (int k = 0; k < w->calls; k++) {
         void *reply = NULL;
         size_t len = 0;
         double t0 = now_us();
         int err =
-            fastn_client_call(w->c, peer, proto, req, w->size, &reply, &len);
+            fastn_client_call(w->c, peer, proto, req, req_len, &reply, &len);
 
         w->lat[k] = now_us() - t0;
         if (err)
             count_error(w, err);
-        else if (len != w->size || (len && memcmp(reply, req, len)))
+        else if (len != w->size || (!perf && len && memcmp(reply, req, len)))
             w->wrong++;
         else
             w->ok++;
@@ -185,6 +198,7 @@ int main(int argc, char **argv)
     sock = argv[1];
     peer = argv[2];
     proto = argv[3];
+    perf = !strcmp(proto, "/perf/1.0.0");
     n = atoi(argv[4]);
     calls = atoi(argv[5]);
     if (n < 1 || n > MAX_CLIENTS || calls < 1) {

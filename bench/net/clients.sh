@@ -4,7 +4,8 @@
 # calls each (default 100) of 64 bytes through A to daemon B's echo
 # plugin, all at once (bench/net/clients); then the same to a plugin that
 # takes 4 streams at a time (tests/plugins/narrow.wasm), so that nearly
-# all streams wait for room. Figures: calls, errors by kind, calls per
+# all streams wait for room; then to B's built-in perf protocol (64
+# bytes asked back). Figures: calls, errors by kind, calls per
 # second, latency percentiles, A's and B's CPU time.
 #
 #   bench/net/clients.sh [-c CLIENTS] [-n CALLS]
@@ -65,4 +66,5 @@ row() { # PROTOCOL LABEL
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     row /fastn/echo/1.0.0 "echo plugin (256 streams)"
     row /fastn-test/narrow/1 "plugin of 4 streams"
+    row /perf/1.0.0 "built-in perf (64 bytes back)"
 } | tee "$OUT"

@@ -71,6 +71,22 @@ const char cli_plugin_usage[] =
     "  reject ID|PROTOCOL [--block-peer]\n"
     "                                 delete kept data (admin); more: fastn\n"
     "                                 plugin pending --help\n"
+    "  run FILE.wasm [--data DIR] [--peer NAME]... [--trace] ACTION...\n"
+    "                                 run a plugin file in fastnd's plugin\n"
+    "                                 host, without a daemon or a network,\n"
+    "                                 in a temporary folder (or DIR, kept);\n"
+    "                                 ACTIONs in order: --call METHOD\n"
+    "                                 [ARG]..., --stream PEER PROTOCOL (stdin\n"
+    "                                 as a peer's stream, the answer to\n"
+    "                                 stdout), --time MS (the clock moves),\n"
+    "                                 --restart; --peer NAME runs it on a\n"
+    "                                 second node NAME, @NAME in an ARG is\n"
+    "                                 its PeerID; --trace shows each event\n"
+    "                                 and host call with its fuel\n"
+    "  new NAME [--template T] [--dir DIR]\n"
+    "                                 write a plugin project (C source,\n"
+    "                                 Makefile, test, README) in DIR (NAME);\n"
+    "                                 T: echo, request-reply or store\n"
     "\n"
     "docs/PLUGINS.md says how to write one.\n"
     "\n"
@@ -103,8 +119,9 @@ const char cli_plugin_usage[] =
     "\"error_text\"}], \"registries\"}.\n";
 
 static const char *const subcommands[] = {
-    "install",  "list",   "info",   "remove",  "enable",  "disable", "call",
-    "restrict", "search", "update", "pending", "approve", "reject"};
+    "install", "list", "info",     "remove",  "enable",
+    "disable", "call", "restrict", "search",  "update",
+    "run",     "new",  "pending",  "approve", "reject"};
 
 /* Splits the arguments after `plugin SUB` into positionals and flags. */
 #define CAPS_ARGS_MAX 8
@@ -588,6 +605,35 @@ static const char *first_word(int argc, char **argv)
     return NULL;
 }
 
+/* `plugin run` and `plugin new`: exec fastn-plugin-kit, installed beside
+ * fastn's helpers (PREFIX/lib/fastn), or in the build folder beside
+ * fastn. It carries the plugin host, the engine and SQLite, which the
+ * CLI (a thin client) does not. argv[0] is the subcommand. */
+static int exec_kit(int argc, char **argv)
+{
+    char exe[PATH_MAX], tool[PATH_MAX + 64], *slash;
+    char **args = calloc((size_t)argc + 2, sizeof(*args));
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (!args)
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
+    exe[n > 0 ? n : 0] = '\0';
+    if ((slash = strrchr(exe, '/')))
+        *slash = '\0';
+    snprintf(tool, sizeof(tool), "%s/../lib/fastn/fastn-plugin-kit", exe);
+    if (access(tool, X_OK) != 0)
+        snprintf(tool, sizeof(tool), "%s/fastn-plugin-kit", exe);
+    args[0] = "fastn-plugin-kit";
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i];
+    fflush(stdout);
+    execv(tool, args);
+    free(args);
+    return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOT_FOUND,
+                     "cannot run %s: %s (is fastn installed whole?)", tool,
+                     strerror(errno));
+}
+
 int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
@@ -595,13 +641,14 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
     const char *sub = first_word(argc, argv);
     int rc;
 
+    if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "new")))
+        return exec_kit(argc - 1, argv + 1);
     if (sub && (!strcmp(sub, "pending") || !strcmp(sub, "approve") ||
                 !strcmp(sub, "reject")))
         return cli_plugin_pending(cli, argc, argv);
     if ((rc = parse_args(cli, argc, argv, &a)))
         return rc;
-    if (rc)
-        return rc;
+
     if (a.n_pos == 0)
         return usage_error("which command?");
     sub = a.pos[0];

@@ -78,6 +78,12 @@ struct host_plugin *host_find(struct plugin_host *h, const char *name)
     return NULL;
 }
 
+struct store_pdb *plugin_host_db(struct plugin_host *h, const char *name)
+{
+    struct host_plugin *p = host_find(h, name);
+    return p && p->inst && !p->inst->cur ? p->inst->db : NULL;
+}
+
 static void insert_sorted(struct plugin_host *h, struct host_plugin *p)
 {
     struct host_plugin **pp = &h->plugins;

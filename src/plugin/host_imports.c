@@ -707,6 +707,10 @@ static int timed(struct host_instance *in, const char *name, uint64_t base)
             return 0;                                                          \
         }                                                                      \
         err_ = x_##nm_(in, a, r);                                              \
+        host_trace(in, "import", #nm_,                                         \
+                   (results)[0] == 'i'   ? r[0].i32                            \
+                   : (results)[0] == 'F' ? (int64_t)r[0].f64                   \
+                                         : r[0].i64);                          \
         /* past slice_ms it ends so, even when it also ran out of fuel */      \
         if (timed(in, #nm_, (fuel)) == FASTN_ERR_PLUGIN_TIMEOUT)               \
             return FASTN_ERR_PLUGIN_TIMEOUT;                                   \

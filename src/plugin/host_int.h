@@ -239,6 +239,9 @@ void host_instance_stop(struct host_plugin *p, bool clean, int err,
                         const char *why);
 /* Queues an event on an instance (takes ownership of ev). */
 void host_event_push(struct host_instance *in, struct host_event *ev);
+/* Tells ops->trace (when set) what the instance's current event did. */
+void host_trace(struct host_instance *in, const char *kind, const char *what,
+                int64_t result);
 /* Queues an event before every other (takes ownership of ev). */
 void host_event_push_front(struct host_instance *in, struct host_event *ev);
 /* A new event with room for n bytes; NULL when out of memory. */

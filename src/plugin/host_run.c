@@ -184,12 +184,23 @@ static const char *trap_kind(int err)
     }
 }
 
+void host_trace(struct host_instance *in, const char *kind, const char *what,
+                int64_t result)
+{
+    const struct plugin_host *h = in->p->h;
+    if (h->ops->trace)
+        h->ops->trace(h->ops_arg, in->p->name, kind, what, result,
+                      in->given - fastn_wasm_fuel_get(in->wasm));
+}
+
 /* Ends the instance after a failure of its current event. */
 static void fail_event(struct host_instance *in, int err)
 {
     struct host_plugin *p = in->p;
     const char *ev = event_name(in->cur);
     char why[200];
+
+    host_trace(in, "return", ev, err);
 
     if (err == FASTN_ERR_WASM_EXIT)
         snprintf(why, sizeof(why), "proc_exit(%d) in %s", in->wasi.exit_code,
@@ -431,6 +442,7 @@ static bool begin_event(struct host_instance *in)
         in->block = 0;
         in->handler_rc = 0;
         in->import_failed = NULL;
+        host_trace(in, "event", event_name(ev), 0);
         if (ev->type == EV_START)
             in->phase = has_export(in, EXP__initialize) ? PH_INIT : PH_HANDLER;
         else
@@ -619,6 +631,7 @@ static bool finish_event(struct host_instance *in)
                         "%s: rolled back a transaction left open by %s",
                         p->name, event_name(ev));
     p->events++;
+    host_trace(in, "return", event_name(ev), in->handler_rc);
     p->fuel_used += in->given - fastn_wasm_fuel_get(in->wasm);
     in->cur = NULL;
     if (ev->type == EV_START && in->handler_rc < 0) {

@@ -133,6 +133,14 @@ struct plugin_host_ops {
      * the plugin, its instance stopped) gets stream_reset instead. May be
      * NULL (then nothing is replayed). */
     void (*replay_done)(void *arg, uint64_t stream);
+    /* May be NULL. What the host does in a plugin, for `fastn plugin run
+     * --trace` and the test library: kind "event" (what: the handler
+     * about to run), "return" (it ended; result: its return value, or
+     * the error that ended the instance), "import" (what: the fastn
+     * import just called; result: its return). fuel: what the event has
+     * used so far. */
+    void (*trace)(void *arg, const char *plugin, const char *kind,
+                  const char *what, int64_t result, uint64_t fuel);
 };
 
 /* The run-time limits of every plugin, from the daemon's config (each 0:
@@ -337,6 +345,12 @@ int plugin_host_info(struct plugin_host *h, const char *name,
  * Errors: FASTN_ERR_NOMEM. */
 int plugin_host_list(struct plugin_host *h, struct plugin_info **out,
                      size_t *n);
+/* The database connection of plugin name's running instance, between its
+ * events (NULL: none open, or an event is under way). For the plugin test
+ * library, which reads a plugin's database through it: the database is
+ * opened in EXCLUSIVE locking mode, so no second connection may. */
+struct store_pdb;
+struct store_pdb *plugin_host_db(struct plugin_host *h, const char *name);
 /* Plugins loaded and enabled. */
 unsigned plugin_host_count(const struct plugin_host *h);
 

@@ -3,7 +3,8 @@
 # bench/net/clients.sh): 200 libfastn clients, each with its own control
 # connection, make 20 calls each through daemon A to daemon B's plugins,
 # all at once: to echo, and to a plugin that takes 4 streams at a time,
-# so that 196 streams at once must wait for it. Every call must succeed:
+# so that 196 streams at once must wait for it, and to the built-in
+# perf protocol. Every call must succeed:
 # stream opens wait for the peer's multiplexer (yamux's 256
 # unacknowledged opens) and streams wait for room in their plugin, rather
 # than fail; the wait is logged.
@@ -40,6 +41,10 @@ wait_until 5 grep -q "for /fastn-test/narrow/1 waits: its plugin is at its limit
 ! grep -q "reset\|refused" "$B/stderr.log" ||
     fail "refusals: $(grep "reset\|refused" "$B/stderr.log" | head -3)"
 pass "$N clients x $CALLS calls to a plugin of 4 streams: all answered, the wait logged ($(jq -c \
+    '{calls_per_s, p50_us, p99_us}' <<<"$out"))"
+
+out=$(run /perf/1.0.0)
+pass "$N clients x $CALLS calls to the built-in perf protocol: all answered ($(jq -c \
     '{calls_per_s, p50_us, p99_us}' <<<"$out"))"
 
 # the daemons go on serving

@@ -1,15 +1,150 @@
 /* Unit tests for the plugin host (src/plugin/host*.c): the real .wasm
  * plugins from the build (echo, the test probe and the hostile plugins of
  * tests/plugins/) run on real hosts in temporary homes, joined by the
- * in-memory network of host_harness.h. Each hostile plugin must be
- * stopped and recorded while echo keeps answering in the same run. */
+ * in-memory network of the plugin test library (include/fastn/
+ * plugin_test.h), whose insides (plugin/kit_int.h) these tests reach:
+ * each node's host, and knobs that make the network misbehave. Each
+ * hostile plugin must be stopped and recorded while echo keeps answering
+ * in the same run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host_harness.h"
+#include "fastn/plugin_test.h"
 #include "plugin/host_int.h"
-#include "util/file.h"
+#include "plugin/kit_int.h"
 #include "test.h"
+#include "util/file.h"
+
+/* --- on the test library ------------------------------------------------- */
+
+static struct fastn_test *T; /* each test runs in a process of its own */
+
+static void init_time(void)
+{
+    if (!T && !(T = fastn_test_new()))
+        abort();
+}
+
+/* Node i (its PeerID made from "node<i>"): a new host, or node i's host
+ * started again in its old home after fastn_test_node_stop. Loads
+ * nothing: the tests call plugin_host_load_all themselves. */
+static struct fastn_test_node *start_node(int i, uint64_t slice_fuel)
+{
+    char name[16];
+    struct fastn_test_node *n;
+
+    init_time();
+    snprintf(name, sizeof(name), "node%d", i);
+    if ((n = fastn_test_node_get(T, name))) {
+        n->slice_fuel = slice_fuel;
+        if (kit_node_start(n, false))
+            abort();
+    } else if (kit_node_new(T, name, NULL, slice_fuel, false, &n)) {
+        abort();
+    }
+    return n;
+}
+
+static void cleanup(void)
+{
+    fastn_test_free(T);
+    T = NULL;
+}
+
+static void built_path(const char *rel, char *out, size_t n)
+{
+    const char *top = getenv("FASTN_TOP"), *build = getenv("BUILD");
+    snprintf(out, n, "%s/%s/%s", top ? top : ".", build ? build : "build", rel);
+}
+
+/* The bytes of a built file (BUILD/rel), or NULL. */
+static uint8_t *read_built(const char *rel, size_t *len)
+{
+    char path[512];
+    uint8_t *data = NULL;
+    built_path(rel, path, sizeof(path));
+    return file_read_all(path, 8 << 20, &data, len) ? NULL : data;
+}
+
+/* Installs a built plugin; returns the host's code. */
+static int install_built(struct fastn_test_node *n, const char *rel, char *err,
+                         size_t errlen)
+{
+    char path[512];
+    built_path(rel, path, sizeof(path));
+    return fastn_test_install_file(n, path, false, NULL, err, errlen);
+}
+
+static void advance(uint64_t ms)
+{
+    fastn_test_advance(T, ms);
+}
+
+static const struct fastn_test_reply *reply_for(struct fastn_test_node *n,
+                                                uint64_t id)
+{
+    return fastn_test_reply_get(n, id);
+}
+
+/* Calls with the test's own call id and runs until nothing moves (the
+ * clock stays); the reply, or NULL. A call the host refused at once is
+ * an answer of that error ("refused: NAME"). */
+static const struct fastn_test_reply *call_id(struct fastn_test_node *n,
+                                              const char *plugin,
+                                              const char *method,
+                                              const char *arg, uint64_t id)
+{
+    static struct fastn_test_reply refused;
+    static char text[96];
+    int rc = plugin_host_call(n->h, plugin, method, strlen(method),
+                              (const uint8_t *)arg, strlen(arg), id);
+    if (rc) {
+        refused.id = id;
+        refused.status = rc;
+        refused.len = (size_t)snprintf(text, sizeof(text), "refused: %s",
+                                       fastn_err_name(rc));
+        refused.data = text;
+        return &refused;
+    }
+    fastn_test_run(T);
+    return reply_for(n, id);
+}
+
+/* As call_id, for a plugin that may be deferred past its CPU budget on a
+ * loaded machine (the budget refills with real time, not the test's
+ * clock): runs again every 10 ms of real time, for up to 20 s, until the
+ * reply comes. */
+static const struct fastn_test_reply *call_wait(struct fastn_test_node *n,
+                                                const char *plugin,
+                                                const char *method,
+                                                const char *arg, uint64_t id)
+{
+    const struct fastn_test_reply *r = call_id(n, plugin, method, arg, id);
+    for (int i = 0; !r && i < 2000; i++) {
+        usleep(10000);
+        fastn_test_run(T);
+        r = reply_for(n, id);
+    }
+    return r;
+}
+
+/* The test as a peer ("peer") opens a stream to n. */
+static struct fastn_test_stream *raw_open(struct fastn_test_node *n,
+                                          const char *proto)
+{
+    return fastn_test_stream_open(n, NULL, proto);
+}
+
+/* Writes past what the network would hold, as the old bench did: the
+ * test decides how much it sends. */
+static void raw_write(struct fastn_test_stream *s, const void *p, size_t n)
+{
+    if (fastn_test_stream_write(s, p, n))
+        abort();
+}
 
 #define ECHO "plugins/echo.wasm"
 #define PROBE "tests/plugins/probe.wasm"
@@ -23,18 +158,19 @@
 static char err[256];
 
 /* A node with echo installed (and started). */
-static struct th_node *node_with_echo(uint64_t slice)
+static struct fastn_test_node *node_with_echo(uint64_t slice)
 {
-    th_init_time();
-    struct th_node *n = th_start_node(0, slice);
-    CHECK_ERR(th_install(n, ECHO, err, sizeof(err)), 0);
-    th_pump(1000);
+    init_time();
+    struct fastn_test_node *n = start_node(0, slice);
+    CHECK_ERR(install_built(n, ECHO, err, sizeof(err)), 0);
+    fastn_test_run(T);
     return n;
 }
 
-static void check_echo_serves(struct th_node *n, uint64_t id)
+static void check_echo_serves(struct fastn_test_node *n, uint64_t id)
 {
-    struct th_reply *r = th_call(n, "echo", "echo", "still here", id);
+    const struct fastn_test_reply *r =
+        call_id(n, "echo", "echo", "still here", id);
     CHECK(r != NULL);
     if (r) {
         CHECK_EQ(r->status, 0);
@@ -42,7 +178,7 @@ static void check_echo_serves(struct th_node *n, uint64_t id)
     }
 }
 
-static void check_info(struct th_node *n, const char *name,
+static void check_info(struct fastn_test_node *n, const char *name,
                        enum plugin_state state, int last_error)
 {
     struct plugin_info info;
@@ -55,11 +191,11 @@ static void check_info(struct th_node *n, const char *name,
 
 TEST(install_list_info_remove)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info *v = NULL, info;
     size_t count = 0;
     struct stat st;
-    char path[160];
+    char path[320];
 
     CHECK_EQ(n->protocol_changes >= 1, 1);
     CHECK_ERR(plugin_host_list(n->h, &v, &count), 0);
@@ -74,7 +210,7 @@ TEST(install_list_info_remove)
     CHECK_EQ(info.events, 1); /* its start */
     CHECK_ERR(plugin_host_info(n->h, "nope", &info), FASTN_ERR_NOT_FOUND);
     /* the same again: refused, unless replacing */
-    CHECK_ERR(th_install(n, ECHO, err, sizeof(err)), FASTN_ERR_EXISTS);
+    CHECK_ERR(install_built(n, ECHO, err, sizeof(err)), FASTN_ERR_EXISTS);
     CHECK(strstr(err, "installed already") != NULL);
     const char *name = NULL;
     CHECK_ERR(plugin_host_serves(n->h, "/fastn/echo/1.0.0", &name, NULL), 0);
@@ -89,12 +225,12 @@ TEST(install_list_info_remove)
     CHECK_ERR(plugin_host_remove(n->h, "echo", false), FASTN_ERR_NOT_FOUND);
     CHECK_ERR(plugin_host_call(n->h, "echo", "echo", 4, NULL, 0, 1),
               FASTN_ERR_NOT_FOUND);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(bad_files_are_refused)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     char name[PLUGIN_NAME_MAX + 1];
     static const uint8_t junk[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 2};
 
@@ -104,36 +240,36 @@ TEST(bad_files_are_refused)
     CHECK_ERR(plugin_host_install(n->h, junk, 3, false, name, err, sizeof(err)),
               FASTN_ERR_WASM_MALFORMED);
     /* a manifest that lies about its capabilities: refused at install */
-    CHECK_ERR(th_install(n, HOSTILE("liar"), err, sizeof(err)),
+    CHECK_ERR(install_built(n, HOSTILE("liar"), err, sizeof(err)),
               FASTN_ERR_PLUGIN_CAPABILITY);
     CHECK(strstr(err, "the manifest does not ask for") != NULL);
     check_echo_serves(n, 1);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(restart_loads_index_and_files)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
     size_t len;
-    char path[160];
+    char path[320];
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
     CHECK_ERR(plugin_host_call(n->h, "test-probe", "peer", 4, NULL, 0, 1),
               FASTN_ERR_PLUGIN_DISABLED);
     /* the liar copied in by hand: found at start, refused, recorded */
-    uint8_t *liar = th_read_built(HOSTILE("liar"), &len);
+    uint8_t *liar = read_built(HOSTILE("liar"), &len);
     snprintf(path, sizeof(path), "%s/plugins/hostile-liar.wasm", n->home);
     FILE *f = fopen(path, "wb");
     CHECK(f && fwrite(liar, 1, len, f) == len);
     fclose(f);
     free(liar);
-    th_stop_node(n);
+    fastn_test_node_stop(n);
 
-    n = th_start_node(0, 0);
+    n = start_node(0, 0);
     CHECK_EQ(plugin_host_load_all(n->h), 2);
-    th_pump(1000);
+    fastn_test_run(T);
     check_info(n, "echo", PLUGIN_STATE_RUNNING, 0);
     check_info(n, "test-probe", PLUGIN_STATE_DISABLED, 0);
     check_info(n, "hostile-liar", PLUGIN_STATE_FAILED,
@@ -142,26 +278,26 @@ TEST(restart_loads_index_and_files)
     CHECK(strstr(info.last_error_text, "notify") != NULL);
     CHECK_EQ(plugin_host_count(n->h), 1);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", true), 0);
-    struct th_reply *r = th_call(n, "test-probe", "peer", "", 2);
+    const struct fastn_test_reply *r = call_id(n, "test-probe", "peer", "", 2);
     CHECK(r && r->status == 0 && strcmp(r->data, n->peer_id) == 0);
     check_echo_serves(n, 3);
-    th_cleanup();
+    cleanup();
 }
 
 /* --- calls ----------------------------------------------------------- */
 
 TEST(echo_calls)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_reply *r;
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
 
-    r = th_call(n, "echo", "echo", "hello", 1);
+    r = call_id(n, "echo", "echo", "hello", 1);
     CHECK(r && r->status == 0 && strcmp(r->data, "hello") == 0);
-    r = th_call(n, "echo", "echo", "", 2);
+    r = call_id(n, "echo", "echo", "", 2);
     CHECK(r && r->status == 0 && r->len == 0);
-    r = th_call(n, "echo", "id", "", 3);
+    r = call_id(n, "echo", "id", "", 3);
     CHECK(r && r->status == 0 && strcmp(r->data, n->peer_id) == 0);
-    r = th_call(n, "echo", "nope", "", 4);
+    r = call_id(n, "echo", "nope", "", 4);
     CHECK(r && r->status == FASTN_ERR_NOT_FOUND);
     CHECK(r && strstr(r->data, "unknown method") != NULL);
     CHECK_ERR(plugin_host_call(n->h, "echo", "", 0, NULL, 0, 5),
@@ -172,61 +308,61 @@ TEST(echo_calls)
     memset(method, 'm', sizeof(method));
     CHECK_ERR(plugin_host_call(n->h, "echo", method, 65, NULL, 0, 7),
               FASTN_ERR_INVAL);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(echo_over_a_stream)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_stream *s = th_raw_open(n, "/fastn/echo/1.0.0");
+    struct fastn_test_node *n = node_with_echo(0);
+    struct fastn_test_stream *s = raw_open(n, "/fastn/echo/1.0.0");
     static uint8_t big[200000];
 
-    th_pump(1000);
+    fastn_test_run(T);
     CHECK_EQ(s->open_result, 0);
-    th_raw_write(s, "ping", 4);
-    th_pump(1000);
+    raw_write(s, "ping", 4);
+    fastn_test_run(T);
     CHECK_EQ(s->end[0].in_len, 4);
     CHECK_MEM(s->end[0].inbox, "ping", 4);
     /* more than one on_data chunk, echoed in order */
     for (size_t i = 0; i < sizeof(big); i++)
         big[i] = (uint8_t)(i * 7);
     s->end[0].in_len = 0;
-    th_raw_write(s, big, sizeof(big));
-    th_pump(1000);
+    raw_write(s, big, sizeof(big));
+    fastn_test_run(T);
     CHECK_EQ(s->end[0].in_len, sizeof(big));
     CHECK_MEM(s->end[0].inbox, big, sizeof(big));
-    th_raw_close(s);
-    th_pump(1000);
+    fastn_test_stream_close(s);
+    fastn_test_run(T);
     CHECK(s->end[0].fin_pending); /* echo closed its side after ours */
     struct plugin_info info;
     CHECK_ERR(plugin_host_info(n->h, "echo", &info), 0);
     CHECK_EQ(info.open_streams, 0); /* both sides done: handle freed */
     /* a protocol nobody serves */
-    struct th_stream *s2 = th_raw_open(n, "/fastn/nope/1");
-    th_pump(1000);
+    struct fastn_test_stream *s2 = raw_open(n, "/fastn/nope/1");
+    fastn_test_run(T);
     CHECK_ERR(s2->open_result, FASTN_ERR_NET_PROTO_NA);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(probe_imports)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_reply *r;
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
     int id = 1;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "random", "64", id++);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "random", "64", id++);
     CHECK(r && r->status == 0 && strncmp(r->data, "nonzero=", 8) == 0 &&
           atoi(r->data + 8) > 50);
-    r = th_call(n, "test-probe", "random", "65537", id++);
+    r = call_id(n, "test-probe", "random", "65537", id++);
     CHECK(r && atoi(r->data) == FASTN_ERR_TOO_LARGE);
-    r = th_call(n, "test-probe", "log", "5", id++);
+    r = call_id(n, "test-probe", "log", "5", id++);
     CHECK(r && strstr(r->data, "ok=5 err=0 bad_level=-2") != NULL);
-    r = th_call(n, "test-probe", "print", "", id++);
+    r = call_id(n, "test-probe", "print", "", id++);
     CHECK(r && r->status == 0);
     /* notifications: stored under the plugin's name, rate-limited */
-    r = th_call(n, "test-probe", "notify", "2", id++);
+    r = call_id(n, "test-probe", "notify", "2", id++);
     CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
     struct store_notification *v = NULL;
     size_t count = 0;
@@ -240,32 +376,32 @@ TEST(probe_imports)
     store_notifications_free(v, count);
     /* 40 more: all taken; the rate limit (a burst of 30, then 10 a
      * minute) delays the last 12, never drops them */
-    r = th_call(n, "test-probe", "notify", "40", id++);
+    r = call_id(n, "test-probe", "notify", "40", id++);
     CHECK(r && strcmp(r->data, "ok=40 again=0 other=0") == 0);
     CHECK_EQ(store_notify_unread_count(n->state, NULL), 30);
     for (int i = 0; i < 12; i++)
-        th_advance(6001);
+        advance(6001);
     CHECK_EQ(store_notify_unread_count(n->state, NULL), 42);
     /* SQL work is charged as fuel: small is fine, huge runs out */
-    r = th_call(n, "test-probe", "sqlwork", "1000", id++);
+    r = call_id(n, "test-probe", "sqlwork", "1000", id++);
     CHECK(r && strcmp(r->data, "count=1000") == 0);
-    r = th_call(n, "test-probe", "txn", "", id++);
+    r = call_id(n, "test-probe", "txn", "", id++);
     CHECK(r && strcmp(r->data, "open") == 0);
-    r = th_call(n, "test-probe", "rows", "", id++);
+    r = call_id(n, "test-probe", "rows", "", id++);
     CHECK(r && strcmp(r->data, "rows=0") == 0); /* rolled back */
     /* answering twice: the second gets BAD_HANDLE */
-    r = th_call(n, "test-probe", "twice", "", id++);
+    r = call_id(n, "test-probe", "twice", "", id++);
     CHECK(r && strcmp(r->data, "first") == 0);
-    r = th_call(n, "test-probe", "last", "", id++);
+    r = call_id(n, "test-probe", "last", "", id++);
     CHECK(r && atoi(r->data) == FASTN_ERR_PLUGIN_BAD_HANDLE);
     /* returning an error without answering */
-    r = th_call(n, "test-probe", "fail", "", id++);
+    r = call_id(n, "test-probe", "fail", "", id++);
     CHECK(r && r->status == FASTN_ERR_INVAL);
     check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
     /* SQL work past a call's time: stopped inside the statement (SQL
      * cannot be suspended), the plugin told, its fuel charged for the
      * steps taken; the instance goes on */
-    r = th_call(n, "test-probe", "sqlwork", "1000000000", id++);
+    r = call_id(n, "test-probe", "sqlwork", "1000000000", id++);
     snprintf(err, sizeof(err), "count=%d", FASTN_ERR_STORE_TIMEOUT);
     CHECK(r && r->status == 0 && strcmp(r->data, err) == 0);
     struct plugin_info info;
@@ -273,81 +409,81 @@ TEST(probe_imports)
     CHECK_ERR(info.last_error, 0);
     CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
     CHECK(info.fuel_used > 100000 && info.fuel_used < 60000000);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(probe_timers_and_late_answers)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_reply *r;
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "timer", "7 500", 1);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "timer", "7 500", 1);
     CHECK(r && atoi(r->data) == 0);
-    r = th_call(n, "test-probe", "timer", "-1 5", 2);
+    r = call_id(n, "test-probe", "timer", "-1 5", 2);
     CHECK(r && atoi(r->data) == FASTN_ERR_INVAL);
-    r = th_call(n, "test-probe", "timer", "8 -5", 3);
+    r = call_id(n, "test-probe", "timer", "8 -5", 3);
     CHECK(r && atoi(r->data) == FASTN_ERR_INVAL);
-    th_call(n, "test-probe", "timer", "9 100", 4);
-    th_call(n, "test-probe", "timer", "10 100", 5);
-    th_call(n, "test-probe", "timer", "11 100", 6);
-    r = th_call(n, "test-probe", "timer", "12 100", 7);
+    call_id(n, "test-probe", "timer", "9 100", 4);
+    call_id(n, "test-probe", "timer", "10 100", 5);
+    call_id(n, "test-probe", "timer", "11 100", 6);
+    r = call_id(n, "test-probe", "timer", "12 100", 7);
     CHECK(r && atoi(r->data) == FASTN_ERR_PLUGIN_LIMIT); /* limit 4 */
-    r = th_call(n, "test-probe", "cancel", "9", 8);
+    r = call_id(n, "test-probe", "cancel", "9", 8);
     CHECK(r && atoi(r->data) == 0);
-    CHECK(plugin_host_next_wake(n->h) == TH.mono + 100);
-    th_advance(200);
-    r = th_call(n, "test-probe", "fired", "", 9);
+    CHECK(plugin_host_next_wake(n->h) == T->mono + 100);
+    advance(200);
+    r = call_id(n, "test-probe", "fired", "", 9);
     CHECK(r && strcmp(r->data, "fired 10 11") == 0);
-    th_advance(400);
-    r = th_call(n, "test-probe", "fired", "", 10);
+    advance(400);
+    r = call_id(n, "test-probe", "fired", "", 10);
     CHECK(r && strcmp(r->data, "fired 10 11 7") == 0);
     /* an answer from a later event */
     CHECK_ERR(plugin_host_call(n->h, "test-probe", "later", 5, NULL, 0, 11), 0);
-    th_pump(1000);
-    CHECK(th_reply_for(n, 11) == NULL);
-    th_advance(20);
-    r = th_reply_for(n, 11);
+    fastn_test_run(T);
+    CHECK(reply_for(n, 11) == NULL);
+    advance(20);
+    r = reply_for(n, 11);
     CHECK(r && strcmp(r->data, "later") == 0);
     /* no answer at all: the host answers after 30 s */
     CHECK_ERR(plugin_host_call(n->h, "test-probe", "never", 5, NULL, 0, 12), 0);
-    th_pump(1000);
-    th_advance(29000);
-    CHECK(th_reply_for(n, 12) == NULL);
-    th_advance(1001);
-    r = th_reply_for(n, 12);
+    fastn_test_run(T);
+    advance(29000);
+    CHECK(reply_for(n, 12) == NULL);
+    advance(1001);
+    r = reply_for(n, 12);
     CHECK(r && r->status == FASTN_ERR_TIMEOUT);
     check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(probe_exit_is_recorded)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    struct th_reply *r = th_call(n, "test-probe", "exit", "", 1);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    const struct fastn_test_reply *r = call_id(n, "test-probe", "exit", "", 1);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK_ERR(info.last_error, FASTN_ERR_WASM_EXIT);
     CHECK(strstr(info.last_error_text, "proc_exit(3) in on_call") != NULL);
     check_echo_serves(n, 2);
-    th_cleanup();
+    cleanup();
 }
 
 /* --- slices: a long event does not hold up the others ---------------- */
 
 TEST(long_event_runs_in_slices)
 {
-    struct th_node *n = node_with_echo(100000);
+    struct fastn_test_node *n = node_with_echo(100000);
     struct plugin_info info;
     int rounds = 0;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_call(n->h, "test-probe", "busy", 4,
                                (const uint8_t *)"300000", 6, 1),
               0);
@@ -355,31 +491,31 @@ TEST(long_event_runs_in_slices)
         plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
         0);
     /* one round: the probe used one slice, echo answered */
-    plugin_host_run(n->h, TH.now, TH.mono, 1);
-    CHECK(th_reply_for(n, 1) == NULL);
-    CHECK(th_reply_for(n, 2) != NULL);
-    while (!th_reply_for(n, 1) && rounds++ < 1000)
-        plugin_host_run(n->h, TH.now, TH.mono, 1);
+    plugin_host_run(n->h, T->now, T->mono, 1);
+    CHECK(reply_for(n, 1) == NULL);
+    CHECK(reply_for(n, 2) != NULL);
+    while (!reply_for(n, 1) && rounds++ < 1000)
+        plugin_host_run(n->h, T->now, T->mono, 1);
     CHECK(rounds > 5); /* it took many slices... */
-    struct th_reply *r = th_reply_for(n, 1);
+    const struct fastn_test_reply *r = reply_for(n, 1);
     CHECK(r && strcmp(r->data, "done") == 0); /* ...and finished */
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK(info.fuel_used > 1000000);
     CHECK_EQ(info.last_error, 0);
-    th_cleanup();
+    cleanup();
 }
 
 /* --- hostile plugins -------------------------------------------------- */
 
 TEST(hostile_loop_is_stopped_and_restarted)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
     uint64_t before;
 
-    CHECK_ERR(th_install(n, HOSTILE("loop"), err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, HOSTILE("loop"), err, sizeof(err)), 0);
+    fastn_test_run(T);
     /* fuel_used counts the start event too: the spin is what follows */
     CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
     before = info.fuel_used;
@@ -387,10 +523,10 @@ TEST(hostile_loop_is_stopped_and_restarted)
     CHECK_ERR(
         plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
         0);
-    th_pump(1000);
-    r = th_reply_for(n, 1);
+    fastn_test_run(T);
+    r = reply_for(n, 1);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
-    CHECK(th_reply_for(n, 2) && th_reply_for(n, 2)->status == 0);
+    CHECK(reply_for(n, 2) && reply_for(n, 2)->status == 0);
     CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
     CHECK_EQ(info.state, PLUGIN_STATE_BACKOFF);
     CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
@@ -402,40 +538,40 @@ TEST(hostile_loop_is_stopped_and_restarted)
     /* while it waits, calls are refused at once */
     CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 3),
               FASTN_ERR_PLUGIN_CRASHED);
-    th_advance(1000);
+    advance(1000);
     check_info(n, "hostile-loop", PLUGIN_STATE_RUNNING,
                FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
-    r = th_call(n, "hostile-loop", "ok", "", 4);
+    r = call_id(n, "hostile-loop", "ok", "", 4);
     CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
     /* again: the backoff doubles */
-    th_call(n, "hostile-loop", "spin", "", 5);
+    call_id(n, "hostile-loop", "spin", "", 5);
     CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
     CHECK_EQ(info.restart_in_ms, 2000);
     CHECK_EQ(info.restarts, 2);
     /* data on its protocol loops too: the stream is reset */
-    th_advance(2000);
-    struct th_stream *s = th_raw_open(n, "/fastn-test/loop/1");
-    th_pump(1000);
-    th_raw_write(s, "x", 1);
-    th_pump(1000);
+    advance(2000);
+    struct fastn_test_stream *s = raw_open(n, "/fastn-test/loop/1");
+    fastn_test_run(T);
+    raw_write(s, "x", 1);
+    fastn_test_run(T);
     CHECK(s->end[0].reset_pending);
     check_info(n, "hostile-loop", PLUGIN_STATE_BACKOFF,
                FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
     check_echo_serves(n, 6);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(hostile_membomb)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
 
-    CHECK_ERR(th_install(n, HOSTILE("membomb"), err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "hostile-membomb", "grow-once", "", 1);
+    CHECK_ERR(install_built(n, HOSTILE("membomb"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "hostile-membomb", "grow-once", "", 1);
     CHECK(r && strcmp(r->data, "-1") == 0); /* 256 more pages: over 32 */
-    r = th_call(n, "hostile-membomb", "grow", "", 2);
+    r = call_id(n, "hostile-membomb", "grow", "", 2);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     CHECK_ERR(plugin_host_info(n->h, "hostile-membomb", &info), 0);
     /* clang elides the malloc+memset loop into an endless loop, so it
@@ -444,11 +580,11 @@ TEST(hostile_membomb)
           info.last_error == FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
     CHECK_EQ(info.state, PLUGIN_STATE_BACKOFF);
     check_echo_serves(n, 3);
-    th_advance(1000);
-    r = th_call(n, "hostile-membomb", "pages", "", 4);
+    advance(1000);
+    r = call_id(n, "hostile-membomb", "pages", "", 4);
     CHECK(r && r->status == 0 && strncmp(r->data, "pages=", 6) == 0 &&
           atoi(r->data + 6) <= 32);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(hostile_badptr)
@@ -456,14 +592,14 @@ TEST(hostile_badptr)
     static const char *const methods[] = {
         "log", "wrap", "write", "sql", "reply", "random", "errmsg", "notify",
     };
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
 
-    CHECK_ERR(th_install(n, HOSTILE("badptr"), err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, HOSTILE("badptr"), err, sizeof(err)), 0);
+    fastn_test_run(T);
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        r = th_call(n, "hostile-badptr", methods[i], "", 10 + i);
+        r = call_id(n, "hostile-badptr", methods[i], "", 10 + i);
         CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
         if (r && r->status != FASTN_ERR_PLUGIN_CRASHED)
             fprintf(stderr, "%s: %d %s\n", methods[i], r->status, r->data);
@@ -473,47 +609,49 @@ TEST(hostile_badptr)
         if (info.last_error != FASTN_ERR_PLUGIN_BAD_POINTER)
             fprintf(stderr, "%s: %s\n", methods[i], info.last_error_text);
         check_echo_serves(n, 100 + i);
-        th_advance(PLUGIN_BACKOFF_MAX_MS);
+        advance(PLUGIN_BACKOFF_MAX_MS);
     }
-    r = th_call(n, "hostile-badptr", "ok", "", 200);
+    r = call_id(n, "hostile-badptr", "ok", "", 200);
     CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
     /* nothing got through */
     CHECK_EQ(store_notify_unread_count(n->state, NULL), 0);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(hostile_recurse)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
 
-    CHECK_ERR(th_install(n, HOSTILE("recurse"), err, sizeof(err)), 0);
-    th_pump(1000);
-    struct th_reply *r = th_call(n, "hostile-recurse", "frames", "", 1);
+    CHECK_ERR(install_built(n, HOSTILE("recurse"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    const struct fastn_test_reply *r =
+        call_id(n, "hostile-recurse", "frames", "", 1);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     CHECK_ERR(plugin_host_info(n->h, "hostile-recurse", &info), 0);
     CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
     check_echo_serves(n, 2);
-    th_advance(1000);
-    r = th_call(n, "hostile-recurse", "stack", "", 3);
+    advance(1000);
+    r = call_id(n, "hostile-recurse", "stack", "", 3);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     CHECK_ERR(plugin_host_info(n->h, "hostile-recurse", &info), 0);
     CHECK(info.last_error == FASTN_ERR_WASM_TRAP_MEMORY_OOB ||
           info.last_error == FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
     CHECK_EQ(info.restarts, 2);
     check_echo_serves(n, 4);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(hostile_attach)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct stat st;
 
     unlink("/tmp/fastn-hostile-attach.sqlite");
-    CHECK_ERR(th_install(n, HOSTILE("attach"), err, sizeof(err)), 0);
-    th_pump(1000);
-    struct th_reply *r = th_call(n, "hostile-attach", "escape", "", 1);
+    CHECK_ERR(install_built(n, HOSTILE("attach"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    const struct fastn_test_reply *r =
+        call_id(n, "hostile-attach", "escape", "", 1);
     CHECK(r && r->status == 0);
     CHECK(r && strstr(r->data, "attach=-502") != NULL);
     CHECK(r && strstr(r->data, "=0") == NULL);
@@ -522,64 +660,64 @@ TEST(hostile_attach)
     CHECK(stat("/tmp/fastn-hostile-attach.sqlite", &st) != 0);
     check_info(n, "hostile-attach", PLUGIN_STATE_RUNNING, 0);
     check_echo_serves(n, 2);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(hostile_quota)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
 
-    CHECK_ERR(th_install(n, HOSTILE("quota"), err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "hostile-quota", "fill", "", 1);
+    CHECK_ERR(install_built(n, HOSTILE("quota"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "hostile-quota", "fill", "", 1);
     CHECK(r && r->status == 0 && strstr(r->data, "err=-501") != NULL);
     CHECK_ERR(plugin_host_info(n->h, "hostile-quota", &info), 0);
     CHECK(info.db_bytes <= 65536 + 8192);
     CHECK_EQ(info.last_error, 0);
-    r = th_call(n, "hostile-quota", "count", "", 2);
+    r = call_id(n, "hostile-quota", "count", "", 2);
     CHECK(r && r->status == 0 && atoi(r->data) >= 1);
     check_echo_serves(n, 3);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(hostile_liar_memory_not_retried)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
 
-    CHECK_ERR(th_install(n, HOSTILE("liar_memory"), err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, HOSTILE("liar_memory"), err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_info(n->h, "hostile-liar-memory", &info), 0);
     CHECK_EQ(info.state, PLUGIN_STATE_FAILED);
     CHECK_ERR(info.last_error, FASTN_ERR_WASM_LIMIT);
     CHECK_EQ(info.restarts, 1);
-    th_advance(60 * 60 * 1000);
+    advance(60 * 60 * 1000);
     CHECK_ERR(plugin_host_info(n->h, "hostile-liar-memory", &info), 0);
     CHECK_EQ(info.restarts, 1);
     CHECK_ERR(plugin_host_call(n->h, "hostile-liar-memory", "x", 1, NULL, 0, 1),
               FASTN_ERR_PLUGIN_CRASHED);
     check_echo_serves(n, 2);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(hostile_streams_bounded)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_node *b;
+    struct fastn_test_node *n = node_with_echo(0);
+    struct fastn_test_node *b;
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
 
-    b = th_start_node(1, 0);
-    CHECK_ERR(th_install(b, ECHO, err, sizeof(err)), 0);
-    CHECK_ERR(th_install(n, HOSTILE("streams"), err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "hostile-streams", "hold", b->peer_id, 1);
+    b = start_node(1, 0);
+    CHECK_ERR(install_built(b, ECHO, err, sizeof(err)), 0);
+    CHECK_ERR(install_built(n, HOSTILE("streams"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "hostile-streams", "hold", b->peer_id, 1);
     CHECK(r && strcmp(r->data, "opened=8 err=-402") == 0);
-    th_advance(2000);
+    advance(2000);
     int opens_before = n->opens;
-    r = th_call(n, "hostile-streams", "flood", b->peer_id, 2);
+    r = call_id(n, "hostile-streams", "flood", b->peer_id, 2);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
     CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
@@ -587,29 +725,30 @@ TEST(hostile_streams_bounded)
     CHECK_EQ(info.open_streams, 0);
     check_echo_serves(n, 3);
     check_echo_serves(b, 4);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(disable_answers_pending_calls)
 {
-    struct th_node *n = node_with_echo(0);
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
+    struct fastn_test_node *n = node_with_echo(0);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_call(n->h, "test-probe", "never", 5, NULL, 0, 1), 0);
-    th_pump(1000);
-    CHECK(th_reply_for(n, 1) == NULL);
+    fastn_test_run(T);
+    CHECK(reply_for(n, 1) == NULL);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
-    struct th_reply *r = th_reply_for(n, 1);
+    const struct fastn_test_reply *r = reply_for(n, 1);
     CHECK(r && r->status == FASTN_ERR_CANCELED);
     check_info(n, "test-probe", PLUGIN_STATE_DISABLED, 0);
-    th_cleanup();
+    cleanup();
 }
 
 /* --- what the user decides (plugin_host_restrict) --------------------- */
 
 #define ECHO_PROTO "/fastn/echo/1.0.0"
 
-static enum plugin_serves serves_now(struct th_node *n, const char *proto)
+static enum plugin_serves serves_now(struct fastn_test_node *n,
+                                     const char *proto)
 {
     enum plugin_serves w = PLUGIN_SERVES_ANYONE;
     CHECK_ERR(plugin_host_serves(n->h, proto, NULL, &w), 0);
@@ -618,11 +757,11 @@ static enum plugin_serves serves_now(struct th_node *n, const char *proto)
 
 TEST(restrict_rules)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
     /* narrower than the manifest: fine, and at once */
     CHECK_ERR(plugin_host_restrict(n->h, "echo", PLUGIN_SERVES_KNOWN_PEERS, 0,
                                    0, err, sizeof(err)),
@@ -674,19 +813,19 @@ TEST(restrict_rules)
               FASTN_ERR_NOT_FOUND);
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK_EQ(info.withheld, 0);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(restrict_withheld_capability_fails_at_run_time)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
     int id = 1;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "timer", "1 600000", id++);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "timer", "1 600000", id++);
     CHECK(r && strcmp(r->data, "0") == 0);
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK_EQ(info.armed_timers, 1);
@@ -695,9 +834,9 @@ TEST(restrict_withheld_capability_fails_at_run_time)
                                    err, sizeof(err)),
               0);
     /* the running instance, no restart: every notify is refused */
-    r = th_call(n, "test-probe", "notify", "2", id++);
+    r = call_id(n, "test-probe", "notify", "2", id++);
     CHECK(r && strcmp(r->data, "ok=0 again=0 other=2") == 0);
-    r = th_call(n, "test-probe", "last", "", id++);
+    r = call_id(n, "test-probe", "last", "", id++);
     CHECK(r && atoi(r->data) == FASTN_ERR_PLUGIN_CAPABILITY);
     size_t count = 9;
     struct store_notification *v = NULL;
@@ -709,20 +848,20 @@ TEST(restrict_withheld_capability_fails_at_run_time)
     CHECK_EQ(info.armed_timers, 0);
     check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
     /* the rest still works */
-    r = th_call(n, "test-probe", "sqlwork", "10", id++);
+    r = call_id(n, "test-probe", "sqlwork", "10", id++);
     CHECK(r && strcmp(r->data, "count=10") == 0);
     /* granted back: works again */
     CHECK_ERR(plugin_host_restrict(n->h, "test-probe", -1, 0, PLUGIN_CAP_NOTIFY,
                                    err, sizeof(err)),
               0);
-    r = th_call(n, "test-probe", "notify", "2", id++);
+    r = call_id(n, "test-probe", "notify", "2", id++);
     CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
-    th_cleanup();
+    cleanup();
 }
 
-static void write_index(struct th_node *n, const char *text)
+static void write_index(struct fastn_test_node *n, const char *text)
 {
-    char path[160];
+    char path[320];
     snprintf(path, sizeof(path), "%s/plugins/index", n->home);
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
@@ -732,9 +871,9 @@ static void write_index(struct th_node *n, const char *text)
     }
 }
 
-static char *read_index(struct th_node *n)
+static char *read_index(struct fastn_test_node *n)
 {
-    char path[160];
+    char path[320];
     uint8_t *b = NULL;
     size_t len = 0;
     snprintf(path, sizeof(path), "%s/plugins/index", n->home);
@@ -747,10 +886,10 @@ static char *read_index(struct th_node *n)
 
 TEST(restrict_persists_and_old_index_loads)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
     CHECK_ERR(plugin_host_restrict(n->h, "echo", PLUGIN_SERVES_NOBODY, 0, 0,
                                    err, sizeof(err)),
               0);
@@ -763,37 +902,38 @@ TEST(restrict_persists_and_old_index_loads)
     CHECK(idx &&
           strstr(idx, "\ntest-probe enabled withhold=notify,timers\n") != NULL);
     free(idx);
-    th_stop_node(n);
+    fastn_test_node_stop(n);
 
     /* a restart keeps it */
-    n = th_start_node(0, 0);
+    n = start_node(0, 0);
     CHECK_EQ(plugin_host_load_all(n->h), 2);
-    th_pump(1000);
+    fastn_test_run(T);
     CHECK_EQ(serves_now(n, ECHO_PROTO), PLUGIN_SERVES_NOBODY);
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK_EQ(info.withheld, PLUGIN_CAP_NOTIFY | PLUGIN_CAP_TIMERS);
-    struct th_reply *r = th_call(n, "test-probe", "notify", "1", 1);
+    const struct fastn_test_reply *r =
+        call_id(n, "test-probe", "notify", "1", 1);
     CHECK(r && strcmp(r->data, "ok=0 again=0 other=1") == 0);
 
     /* install --replace keeps it where it applies */
     size_t len = 0;
-    uint8_t *wasm = th_read_built(ECHO, &len);
+    uint8_t *wasm = read_built(ECHO, &len);
     CHECK(wasm != NULL);
     CHECK_ERR(
         plugin_host_install(n->h, wasm, len, true, NULL, err, sizeof(err)), 0);
     free(wasm);
     CHECK_EQ(serves_now(n, ECHO_PROTO), PLUGIN_SERVES_NOBODY);
-    th_stop_node(n);
+    fastn_test_node_stop(n);
 
     /* an index as older daemons wrote it; unknown tokens and names are
      * skipped */
-    n = th_start_node(0, 0);
+    n = start_node(0, 0);
     write_index(n, "# fastn plugins: NAME enabled|disabled\n"
                    "echo disabled\n"
                    "test-probe enabled future=1 withhold=notify,bogus "
                    "serves=everyone\n");
     CHECK_EQ(plugin_host_load_all(n->h), 2);
-    th_pump(1000);
+    fastn_test_run(T);
     check_info(n, "echo", PLUGIN_STATE_DISABLED, 0);
     CHECK_ERR(plugin_host_info(n->h, "echo", &info), 0);
     CHECK_EQ(info.serves, PLUGIN_SERVES_ANYONE);
@@ -803,35 +943,35 @@ TEST(restrict_persists_and_old_index_loads)
     CHECK_EQ(info.serves, PLUGIN_SERVES_KNOWN_PEERS);
     /* a narrowing equal to the manifest's value is no narrowing */
     write_index(n, "echo enabled serves=anyone\n");
-    th_stop_node(n);
-    n = th_start_node(0, 0);
+    fastn_test_node_stop(n);
+    n = start_node(0, 0);
     CHECK_EQ(plugin_host_load_all(n->h), 2);
     idx = read_index(n);
     CHECK(idx && strstr(idx, "\necho enabled\n") != NULL);
     free(idx);
-    th_cleanup();
+    cleanup();
 }
 
 /* A stream from the test to protocol of n: what came back ("" when the
  * open was refused; *open_result says why). */
-static void two_roundtrip(struct th_node *n, const char *proto, int *result,
-                          char *out, size_t cap)
+static void two_roundtrip(struct fastn_test_node *n, const char *proto,
+                          int *result, char *out, size_t cap)
 {
-    struct th_stream *s = th_raw_open(n, proto);
-    th_pump(1000);
+    struct fastn_test_stream *s = raw_open(n, proto);
+    fastn_test_run(T);
     *result = s->open_result;
     out[0] = '\0';
     if (s->open_result)
         return;
-    th_raw_write(s, "hi", 2);
-    th_pump(1000);
-    size_t k = th_raw_read(s, (uint8_t *)out, cap - 1);
+    raw_write(s, "hi", 2);
+    fastn_test_run(T);
+    size_t k = fastn_test_stream_read(s, (uint8_t *)out, cap - 1);
     out[k] = '\0';
-    th_raw_close(s);
-    th_pump(1000);
+    fastn_test_stream_close(s);
+    fastn_test_run(T);
 }
 
-static void check_two(struct th_node *n, int want_a, int want_b)
+static void check_two(struct fastn_test_node *n, int want_a, int want_b)
 {
     char got[16];
     int rc;
@@ -846,7 +986,7 @@ static void check_two(struct th_node *n, int want_a, int want_b)
 }
 
 /* info's per-protocol narrowing of test-twoproto: -1 or a serves value */
-static void check_two_info(struct th_node *n, int a, int b)
+static void check_two_info(struct fastn_test_node *n, int a, int b)
 {
     struct plugin_info info;
     CHECK_ERR(plugin_host_info(n->h, "test-twoproto", &info), 0);
@@ -862,10 +1002,10 @@ static void check_two_info(struct th_node *n, int a, int b)
 
 TEST(restrict_one_protocol)
 {
-    th_init_time();
-    struct th_node *n = th_start_node(0, 0);
-    CHECK_ERR(th_install(n, TWO, err, sizeof(err)), 0);
-    th_pump(1000);
+    init_time();
+    struct fastn_test_node *n = start_node(0, 0);
+    CHECK_ERR(install_built(n, TWO, err, sizeof(err)), 0);
+    fastn_test_run(T);
     check_two(n, 0, 0);
 
     /* a to nobody: a refused at once, b unchanged */
@@ -877,7 +1017,8 @@ TEST(restrict_one_protocol)
     CHECK_EQ(serves_now(n, TWO_B), PLUGIN_SERVES_ANYONE);
     check_two(n, FASTN_ERR_PERM, 0);
     check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
-    struct th_reply *r = th_call(n, "test-twoproto", "x", "local", 1);
+    const struct fastn_test_reply *r =
+        call_id(n, "test-twoproto", "x", "local", 1);
     CHECK(r && strcmp(r->data, "local") == 0);
 
     /* the narrowest wins: plugin-wide known-peers, a still nobody */
@@ -921,8 +1062,8 @@ TEST(restrict_one_protocol)
     check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
 
     /* refused: wider than the manifest, an unknown protocol, bad input */
-    CHECK_ERR(th_install(n, "plugins/chat.wasm", err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, "plugins/chat.wasm", err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_restrict_protocol(n->h, "chat", "/fastn/chat/1.0.0",
                                             PLUGIN_SERVES_ANYONE, err,
                                             sizeof(err)),
@@ -954,19 +1095,19 @@ TEST(restrict_one_protocol)
     CHECK(idx && strstr(idx, "\ntest-twoproto enabled "
                              "serves@/fastn-test/two/a=nobody\n") != NULL);
     free(idx);
-    th_stop_node(n);
-    n = th_start_node(0, 0);
+    fastn_test_node_stop(n);
+    n = start_node(0, 0);
     CHECK_EQ(plugin_host_load_all(n->h), 2);
-    th_pump(1000);
+    fastn_test_run(T);
     check_two(n, FASTN_ERR_PERM, 0);
     check_two_info(n, PLUGIN_SERVES_NOBODY, -1);
     size_t len = 0;
-    uint8_t *wasm = th_read_built(TWO, &len);
+    uint8_t *wasm = read_built(TWO, &len);
     CHECK(wasm != NULL);
     CHECK_ERR(
         plugin_host_install(n->h, wasm, len, true, NULL, err, sizeof(err)), 0);
     free(wasm);
-    th_pump(1000);
+    fastn_test_run(T);
     check_two(n, FASTN_ERR_PERM, 0);
 
     /* back to the manifest's value: no narrowing, the index line clean */
@@ -990,8 +1131,8 @@ TEST(restrict_one_protocol)
                    "serves@/fastn-test/two/a==nobody\n"
                    "chat enabled serves@/fastn/chat/1.0.0=bogus "
                    "serves@/fastn/chat/1.0.0=known-peers\n");
-    th_stop_node(n);
-    n = th_start_node(0, 0);
+    fastn_test_node_stop(n);
+    n = start_node(0, 0);
     CHECK_EQ(plugin_host_load_all(n->h), 2);
     check_two_info(n, PLUGIN_SERVES_KNOWN_PEERS, -1);
     idx = read_index(n);
@@ -1001,7 +1142,7 @@ TEST(restrict_one_protocol)
     CHECK(idx && strstr(idx, "\nchat enabled "
                              "serves@/fastn/chat/1.0.0=bogus\n") != NULL);
     free(idx);
-    th_cleanup();
+    cleanup();
 }
 
 /* --- time, CPU and memory budgets ------------------------------------ */
@@ -1017,17 +1158,17 @@ static double wall_ms(void)
  * import, and restarts. */
 TEST(slice_past_its_bound_ends_with_timeout)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_host_limits lim = {.slice_ms = 5};
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
     n->slow_reply_ms = 20; /* well past it: the CPU time is measured from
                             * a mark up to 5 ms before the slice */
-    r = th_call(n, "test-probe", "peer", "", 1);
+    r = call_id(n, "test-probe", "peer", "", 1);
     n->slow_reply_ms = 0;
     CHECK(r && r->status == 0); /* answered; then it ran out of time */
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
@@ -1038,9 +1179,9 @@ TEST(slice_past_its_bound_ends_with_timeout)
     CHECK(info.longest_slice_ns >= 5000000);
     check_echo_serves(n, 2);
     CHECK_ERR(plugin_host_set_limits(n->h, NULL), 0); /* the default */
-    th_advance(1000);
+    advance(1000);
     check_info(n, "test-probe", PLUGIN_STATE_RUNNING, FASTN_ERR_PLUGIN_TIMEOUT);
-    th_cleanup();
+    cleanup();
 }
 
 /* An SQL statement of millions of steps cannot be suspended, but it is
@@ -1050,16 +1191,16 @@ TEST(slice_past_its_bound_ends_with_timeout)
  * slice would). Later in a slice, a call gets less. */
 TEST(sql_gets_what_its_slice_has_left)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_host_limits lim = {.slice_ms = 3};
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
     for (uint64_t id = 1; id <= 5; id++) {
-        r = th_call(n, "test-probe", "sqlwork", "100000000", id);
+        r = call_id(n, "test-probe", "sqlwork", "100000000", id);
         snprintf(err, sizeof(err), "count=%d", FASTN_ERR_STORE_TIMEOUT);
         CHECK(r && r->status == 0 && strcmp(r->data, err) == 0);
     }
@@ -1068,7 +1209,7 @@ TEST(sql_gets_what_its_slice_has_left)
     CHECK_ERR(info.last_error, 0);
     CHECK_EQ(info.restarts, 0);
     check_echo_serves(n, 10);
-    th_cleanup();
+    cleanup();
 }
 
 /* A slice ends by time, whatever fuel it may still use: with slices of
@@ -1076,27 +1217,27 @@ TEST(sql_gets_what_its_slice_has_left)
  * answered in the first), not run to its end in one. */
 TEST(slices_end_by_time_whatever_their_fuel)
 {
-    struct th_node *n = node_with_echo(1000000000);
+    struct fastn_test_node *n = node_with_echo(1000000000);
     struct plugin_info info;
 
-    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "spin", 4, NULL, 0, 1),
               0);
     CHECK_ERR(
         plugin_host_call(n->h, "echo", "echo", 4, (const uint8_t *)"x", 1, 2),
         0);
     for (int round = 0; round < 3; round++) {
-        plugin_host_run(n->h, TH.now, TH.mono, 1);
-        CHECK(th_reply_for(n, 2) != NULL);
-        CHECK(th_reply_for(n, 1) == NULL); /* still going */
+        plugin_host_run(n->h, T->now, T->mono, 1);
+        CHECK(reply_for(n, 2) != NULL);
+        CHECK(reply_for(n, 1) == NULL); /* still going */
         CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
         CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
         CHECK_EQ(info.last_error, 0);
         CHECK_EQ(info.queued_events, 1);
     }
     CHECK(info.cpu_fuel > 3 * PLUGIN_CHUNK_FUEL);
-    th_cleanup();
+    cleanup();
 }
 
 /* A plugin past its CPU budget waits (its event is neither dropped nor
@@ -1105,7 +1246,7 @@ TEST(slices_end_by_time_whatever_their_fuel)
  * be run again only when the budget allows. */
 TEST(cpu_budget_defers_a_busy_plugin)
 {
-    struct th_node *n = node_with_echo(1000000000);
+    struct fastn_test_node *n = node_with_echo(1000000000);
     struct plugin_host_limits lim = {.cpu_percent = 2, .cpu_window_ms = 1000};
     struct plugin_info info;
     uint64_t id = 10;
@@ -1113,21 +1254,21 @@ TEST(cpu_budget_defers_a_busy_plugin)
     double t0, ms;
 
     CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
-    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "spin", 4, NULL, 0, 1),
               0);
     t0 = wall_ms();
-    while ((ms = wall_ms() - t0) < 700 && id < TH_REPLIES - 100) {
-        plugin_host_run(n->h, TH.now, TH.mono, 1);
+    while ((ms = wall_ms() - t0) < 700 && id < 412) {
+        plugin_host_run(n->h, T->now, T->mono, 1);
         CHECK_ERR(plugin_host_call(n->h, "echo", "echo", 4,
                                    (const uint8_t *)"x", 1, ++id),
                   0);
-        plugin_host_run(n->h, TH.now, TH.mono, 1);
-        CHECK(th_reply_for(n, id) != NULL); /* in the same run */
+        plugin_host_run(n->h, T->now, T->mono, 1);
+        CHECK(reply_for(n, id) != NULL); /* in the same run */
         /* deferred: the host asks to be run again later, not now */
         CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
-        asked_later += info.deferred && plugin_host_next_wake(n->h) > TH.mono;
+        asked_later += info.deferred && plugin_host_next_wake(n->h) > T->mono;
         usleep(1500);
     }
     CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
@@ -1135,12 +1276,12 @@ TEST(cpu_budget_defers_a_busy_plugin)
     CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
     CHECK_EQ(info.restarts, 0);
     CHECK_EQ(info.pending_calls, 1); /* waiting, not dropped */
-    CHECK(th_reply_for(n, 1) == NULL);
+    CHECK(reply_for(n, 1) == NULL);
     CHECK(asked_later > 0);
     /* the burst (20 ms), then 2 % of the rest, and a slice's slack */
     CHECK(info.cpu_ns < (uint64_t)(20 + 0.02 * ms + 20) * 1000000);
     CHECK(info.cpu_ns > 15 * 1000000ull);
-    th_cleanup();
+    cleanup();
 }
 
 /* 256 timers due at once fire together (all queued in one run) and are
@@ -1148,37 +1289,37 @@ TEST(cpu_budget_defers_a_busy_plugin)
  * on_timer they fire in a later run, not in the same one. */
 TEST(timers_due_together_fire_in_one_slice)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
     uint64_t before;
     int runs;
 
-    CHECK_ERR(th_install(n, HOSTILE("busy"), err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, HOSTILE("busy"), err, sizeof(err)), 0);
+    fastn_test_run(T);
     /* armed for 10 ms from now, so that all are due at once then */
     CHECK_ERR(plugin_host_call(n->h, "hostile-busy-00", "timers", 6,
                                (const uint8_t *)"256 10", 6, 1),
               0);
-    for (runs = 0; !th_reply_for(n, 1) && runs < 100; runs++)
-        plugin_host_run(n->h, TH.now, TH.mono, 1);
-    CHECK(th_reply_for(n, 1) && !strcmp(th_reply_for(n, 1)->data, "armed"));
-    TH.mono += 10;
+    for (runs = 0; !reply_for(n, 1) && runs < 100; runs++)
+        plugin_host_run(n->h, T->now, T->mono, 1);
+    CHECK(reply_for(n, 1) && !strcmp(reply_for(n, 1)->data, "armed"));
+    T->mono += 10;
     for (int round = 0; round < 3; round++) {
         CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
         before = info.events;
-        CHECK_EQ(plugin_host_run(n->h, TH.now, TH.mono, 1), 1);
+        CHECK_EQ(plugin_host_run(n->h, T->now, T->mono, 1), 1);
         CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
         CHECK(info.events - before >= 32); /* in one slice */
         /* the rest of them, in a few more runs: none fires twice */
         for (runs = 1; info.events - before < 256 && runs < 16; runs++) {
-            CHECK_EQ(plugin_host_run(n->h, TH.now, TH.mono, 1), 1);
+            CHECK_EQ(plugin_host_run(n->h, T->now, T->mono, 1), 1);
             CHECK_ERR(plugin_host_info(n->h, "hostile-busy-00", &info), 0);
         }
         CHECK_EQ(info.events - before, 256);
         CHECK_EQ(info.armed_timers, 256);
         CHECK_EQ(info.queued_events, 0);
     }
-    th_cleanup();
+    cleanup();
 }
 
 /* Imports are charged by their work: bytes of randomness made, WASI's
@@ -1188,9 +1329,9 @@ TEST(timers_due_together_fire_in_one_slice)
  * runs out of fuel. */
 TEST(imports_are_charged_by_their_work)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
     uint64_t before;
     static const struct {
         const char *method, *arg;
@@ -1204,12 +1345,12 @@ TEST(imports_are_charged_by_their_work)
         {"log", "50 1000", 50ull * (PLUGIN_FUEL_LOG_LINE + 1000)},
     };
 
-    CHECK_ERR(th_install(n, HOSTILE("imports"), err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, HOSTILE("imports"), err, sizeof(err)), 0);
+    fastn_test_run(T);
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
         before = info.fuel_used;
-        r = th_call(n, "hostile-imports", v[i].method, v[i].arg, 10 + i);
+        r = call_wait(n, "hostile-imports", v[i].method, v[i].arg, 10 + i);
         CHECK(r && r->status == 0 && !strncmp(r->data, "n=", 2));
         CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
         CHECK(info.fuel_used - before >= v[i].least);
@@ -1218,12 +1359,12 @@ TEST(imports_are_charged_by_their_work)
                     v[i].method, (unsigned long long)(info.fuel_used - before),
                     (unsigned long long)v[i].least);
     }
-    r = th_call(n, "hostile-imports", "forever", "wasi_random 256", 20);
+    r = call_wait(n, "hostile-imports", "forever", "wasi_random 256", 20);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     CHECK_ERR(plugin_host_info(n->h, "hostile-imports", &info), 0);
     CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
     check_echo_serves(n, 21);
-    th_cleanup();
+    cleanup();
 }
 
 /* What the host holds for a plugin counts in its memory budget: writes
@@ -1231,17 +1372,17 @@ TEST(imports_are_charged_by_their_work)
  * under the default budget the same writes are fine. */
 TEST(memory_budget_counts_host_buffers)
 {
-    struct th_node *n = node_with_echo(0), *b = th_start_node(1, 0);
+    struct fastn_test_node *n = node_with_echo(0), *b = start_node(1, 0);
     struct plugin_host_limits lim = {.memory = 2ull << 20};
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
 
     /* b takes the streams and never reads: what n writes stays queued */
-    CHECK_ERR(th_install(b, HOSTILE("streams"), err, sizeof(err)), 0);
+    CHECK_ERR(install_built(b, HOSTILE("streams"), err, sizeof(err)), 0);
     b->no_read = 1;
-    CHECK_ERR(th_install(n, HOSTILE("streams"), err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "hostile-streams", "queue", b->peer_id, 1);
+    CHECK_ERR(install_built(n, HOSTILE("streams"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "hostile-streams", "queue", b->peer_id, 1);
     CHECK(r && !strcmp(r->data, "queued=8 err=-402"));
     CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
     CHECK(info.memory.host >= 8 * 256 * 1024);
@@ -1250,8 +1391,8 @@ TEST(memory_budget_counts_host_buffers)
     CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
     CHECK_ERR(plugin_host_enable(n->h, "hostile-streams", false), 0);
     CHECK_ERR(plugin_host_enable(n->h, "hostile-streams", true), 0);
-    th_pump(1000);
-    r = th_call(n, "hostile-streams", "queue", b->peer_id, 2);
+    fastn_test_run(T);
+    r = call_id(n, "hostile-streams", "queue", b->peer_id, 2);
     CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
     CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
     CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_MEMORY);
@@ -1260,7 +1401,7 @@ TEST(memory_budget_counts_host_buffers)
           strstr(info.last_error_text, "(fastn.stream_open)") != NULL);
     CHECK_EQ(info.memory.budget, 2ull << 20);
     check_echo_serves(n, 3);
-    th_cleanup();
+    cleanup();
 }
 
 /* The plugin's database is in its memory budget too: before each SQL
@@ -1276,16 +1417,16 @@ TEST(memory_budget_counts_host_buffers)
     " WHERE i < 8) SELECT i || zeroblob(900000) AS x FROM r ORDER BY x"
 TEST(memory_budget_bounds_sqlite)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_host_limits lim = {.memory = 1ull << 20};
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
     unsigned long long limit = 0;
     char msg[32];
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "sql", SQL_SORT, 1);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "sql", SQL_SORT, 1);
     snprintf(err, sizeof(err), "%d ", FASTN_ERR_STORE_MEMORY);
     CHECK(r && r->status == 0 && strncmp(r->data, err, strlen(err)) != 0);
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
@@ -1294,14 +1435,14 @@ TEST(memory_budget_bounds_sqlite)
     CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", true), 0);
-    th_pump(1000);
+    fastn_test_run(T);
     /* refused for memory; on a loaded machine a try may run out of its
      * time first (fresh pages fault in slowly), never anything else */
     snprintf(err, sizeof(err), "%d the database's memory is at its limit",
              FASTN_ERR_STORE_MEMORY);
     snprintf(msg, sizeof(msg), "%d ", FASTN_ERR_STORE_TIMEOUT);
     for (uint64_t id = 2; id < 12 && !limit; id++) {
-        r = th_call(n, "test-probe", "sql", SQL_SORT, id);
+        r = call_id(n, "test-probe", "sql", SQL_SORT, id);
         CHECK(r && r->status == 0);
         if (!r || strncmp(r->data, err, strlen(err)) != 0) {
             CHECK(r && !strncmp(r->data, msg, strlen(msg)));
@@ -1318,10 +1459,10 @@ TEST(memory_budget_bounds_sqlite)
     CHECK(info.memory.linear + info.memory.engine + info.memory.host +
               info.memory.sqlite <=
           info.memory.budget);
-    r = th_call(n, "test-probe", "sql", "SELECT 1", 20); /* and goes on */
+    r = call_id(n, "test-probe", "sql", "SELECT 1", 20); /* and goes on */
     CHECK(r && !strcmp(r->data, "0 "));
     check_echo_serves(n, 21);
-    th_cleanup();
+    cleanup();
 }
 
 /* The engine's budget is the plugin's, and the host charges it with what
@@ -1330,16 +1471,16 @@ TEST(memory_budget_bounds_sqlite)
  * not where linear memory alone would, so the plugin goes on. */
 TEST(memory_grow_sees_the_whole_budget)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct plugin_host_limits lim = {.memory = 4ull << 20};
     struct plugin_info info;
-    struct th_reply *r;
+    const struct fastn_test_reply *r;
     long pages = 0;
 
     CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "sql",
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "sql",
                 "CREATE TABLE big(x); WITH RECURSIVE r(i) AS (SELECT 1 UNION "
                 "ALL SELECT i + 1 FROM r WHERE i < 20) INSERT INTO big "
                 "SELECT zeroblob(15000) FROM r",
@@ -1347,7 +1488,7 @@ TEST(memory_grow_sees_the_whole_budget)
     CHECK(r && !strcmp(r->data, "0 "));
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK(info.memory.sqlite > 256 * 1024); /* its cache holds the rows */
-    r = th_call(n, "test-probe", "grow", "", 2);
+    r = call_id(n, "test-probe", "grow", "", 2);
     CHECK(r && sscanf(r->data, "pages=%ld", &pages) == 1);
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
     CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
@@ -1361,43 +1502,43 @@ TEST(memory_grow_sees_the_whole_budget)
               info.memory.sqlite + 65536 + 16384 >
           info.memory.budget);
     check_echo_serves(n, 3);
-    th_cleanup();
+    cleanup();
 }
 
 /* --- the notification outbox ----------------------------------------- */
 
-static int count_notes(struct th_node *n)
+static int count_notes(struct fastn_test_node *n)
 {
     return store_notify_unread_count(n->state, "test-probe");
 }
 
 TEST(notify_commits_with_the_transaction)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_reply *r;
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
     int id = 1;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "nrollback", "3", id++);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "nrollback", "3", id++);
     CHECK(r && strcmp(r->data, "ok=3 again=0 other=0") == 0);
     CHECK_EQ(count_notes(n), 0);
-    r = th_call(n, "test-probe", "rows", "", id++);
+    r = call_id(n, "test-probe", "rows", "", id++);
     CHECK(r && strcmp(r->data, "rows=0") == 0);
-    r = th_call(n, "test-probe", "ntx", "1", id++);
+    r = call_id(n, "test-probe", "ntx", "1", id++);
     CHECK(r && strcmp(r->data, "ok=1 again=0 other=0") == 0);
     CHECK_EQ(count_notes(n), 1);
-    r = th_call(n, "test-probe", "rows", "", id++);
+    r = call_id(n, "test-probe", "rows", "", id++);
     CHECK(r && strcmp(r->data, "rows=1") == 0);
     /* a transaction left open at the end of the event is rolled back,
      * its notification with it */
-    r = th_call(n, "test-probe", "nopen", "2", id++);
+    r = call_id(n, "test-probe", "nopen", "2", id++);
     CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
-    th_pump(1000);
+    fastn_test_run(T);
     CHECK_EQ(count_notes(n), 1);
-    r = th_call(n, "test-probe", "rows", "", id++);
+    r = call_id(n, "test-probe", "rows", "", id++);
     CHECK(r && strcmp(r->data, "rows=1") == 0);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(notify_tables_are_the_hosts)
@@ -1413,17 +1554,17 @@ TEST(notify_tables_are_the_hosts)
         "CREATE TRIGGER tr AFTER INSERT ON _fastn_outbox BEGIN SELECT 1; END",
         "CREATE VIEW v AS SELECT * FROM _fastn_outbox; SELECT * FROM v",
     };
-    struct th_node *n = node_with_echo(0);
-    struct th_reply *r;
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
     char want[32];
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "notify", "1", 1); /* creates them */
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "notify", "1", 1); /* creates them */
     CHECK(r && strcmp(r->data, "ok=1 again=0 other=0") == 0);
     snprintf(want, sizeof(want), "%d ", FASTN_ERR_STORE_DENIED);
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        r = th_call(n, "test-probe", "sql", refused[i], 10 + i);
+        r = call_id(n, "test-probe", "sql", refused[i], 10 + i);
         CHECK(r && strncmp(r->data, want, strlen(want)) == 0 &&
               strstr(r->data, "_fastn_") != NULL);
         if (r && strncmp(r->data, want, strlen(want)) != 0)
@@ -1442,19 +1583,19 @@ TEST(notify_tables_are_the_hosts)
         "SELECT * FROM `_fastn_meta`",
     };
     for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
-        r = th_call(n, "test-probe", "sql", named[i], 40 + i);
+        r = call_id(n, "test-probe", "sql", named[i], 40 + i);
         CHECK(r && strncmp(r->data, want, strlen(want)) == 0 &&
               strstr(r->data, "_fastn_") != NULL);
         if (r && strncmp(r->data, want, strlen(want)) != 0)
             fprintf(stderr, "%s: %s\n", named[i], r->data);
     }
     /* the plugin's own tables still work, and notify too */
-    r = th_call(n, "test-probe", "sql", "INSERT INTO t VALUES(5)", 50);
+    r = call_id(n, "test-probe", "sql", "INSERT INTO t VALUES(5)", 50);
     CHECK(r && strncmp(r->data, "0", 1) == 0);
-    r = th_call(n, "test-probe", "notify", "1", 51);
+    r = call_id(n, "test-probe", "notify", "1", 51);
     CHECK(r && strcmp(r->data, "ok=1 again=0 other=0") == 0);
     CHECK_EQ(count_notes(n), 2);
-    th_cleanup();
+    cleanup();
 }
 
 /* A table of the plugin's with a trigger, renamed to the outbox's name
@@ -1463,32 +1604,32 @@ TEST(notify_tables_are_the_hosts)
  * the temp schema. */
 TEST(notify_tables_cannot_be_planted)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_reply *r;
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "sql",
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "sql",
                 "CREATE TABLE x(id INTEGER PRIMARY KEY AUTOINCREMENT,"
                 " time_ms, title, body); CREATE TRIGGER evil AFTER INSERT"
                 " ON x BEGIN INSERT INTO t VALUES(99); END;"
                 " ALTER TABLE x RENAME TO _FASTN_OUTBOX",
                 1);
     CHECK(r && atoi(r->data) == FASTN_ERR_STORE_DENIED);
-    r = th_call(n, "test-probe", "notify", "1", 2);
+    r = call_id(n, "test-probe", "notify", "1", 2);
     CHECK(r && strcmp(r->data, "ok=1 again=0 other=0") == 0);
-    r = th_call(n, "test-probe", "rows", "", 3);
+    r = call_id(n, "test-probe", "rows", "", 3);
     CHECK(r && strcmp(r->data, "rows=0") == 0);
     CHECK_EQ(count_notes(n), 1);
-    th_cleanup();
+    cleanup();
 }
 
 /* Leaves two notifications in test-probe's outbox as a kill -9 would:
  * the first already in state.sqlite (the crash came before the outbox
  * delete), the second not (it came before the move). */
-static void fake_crash_rows(struct th_node *n)
+static void fake_crash_rows(struct fastn_test_node *n)
 {
-    char dir[160];
+    char dir[320];
     struct store_pdb *db = NULL;
     struct store_outbox_row *v = NULL;
     size_t nv = 0;
@@ -1510,21 +1651,21 @@ static void fake_crash_rows(struct th_node *n)
 
 TEST(notify_exactly_once_across_a_crash)
 {
-    struct th_node *n = node_with_echo(0);
+    struct fastn_test_node *n = node_with_echo(0);
     struct store_notification *v = NULL;
     size_t count = 0;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", false), 0);
     fake_crash_rows(n);
     CHECK_EQ(count_notes(n), 1);
-    th_stop_node(n);
+    fastn_test_node_stop(n);
 
-    n = th_start_node(0, 0);
+    n = start_node(0, 0);
     CHECK_EQ(plugin_host_load_all(n->h), 2);
     CHECK_ERR(plugin_host_enable(n->h, "test-probe", true), 0);
-    th_pump(1000);
+    fastn_test_run(T);
     CHECK_ERR(store_notify_list(n->state, NULL, &v, &count), 0);
     CHECK_EQ(count, 2);
     if (count == 2) {
@@ -1533,45 +1674,45 @@ TEST(notify_exactly_once_across_a_crash)
     }
     store_notifications_free(v, count);
     /* and again: nothing moves twice */
-    th_stop_node(n);
-    n = th_start_node(0, 0);
+    fastn_test_node_stop(n);
+    n = start_node(0, 0);
     CHECK_EQ(plugin_host_load_all(n->h), 2);
-    th_pump(1000);
+    fastn_test_run(T);
     CHECK_EQ(count_notes(n), 2);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(notify_after_reinstall_is_not_swallowed)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_reply *r;
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
-    r = th_call(n, "test-probe", "notify", "2", 1);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "notify", "2", 1);
     CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
     CHECK_EQ(count_notes(n), 2);
     CHECK_ERR(plugin_host_remove(n->h, "test-probe", false), 0);
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
     /* a new database: its outbox ids start at 1 again */
-    r = th_call(n, "test-probe", "notify", "2", 2);
+    r = call_id(n, "test-probe", "notify", "2", 2);
     CHECK(r && strcmp(r->data, "ok=2 again=0 other=0") == 0);
     CHECK_EQ(count_notes(n), 4);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(notify_outbox_is_bounded)
 {
-    struct th_node *n = node_with_echo(0);
-    struct th_reply *r;
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
     char want[64];
 
-    CHECK_ERR(th_install(n, PROBE, err, sizeof(err)), 0);
-    th_pump(1000);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
     /* STORE_OUTBOX_MAX wait (they move after the event), the rest are
      * refused; then 30 move at once */
-    r = th_call(n, "test-probe", "notify", "1040", 1);
+    r = call_id(n, "test-probe", "notify", "1040", 1);
     snprintf(want, sizeof(want), "ok=%d again=%d other=0", STORE_OUTBOX_MAX,
              1040 - STORE_OUTBOX_MAX);
     CHECK(r && strcmp(r->data, want) == 0);
@@ -1580,60 +1721,62 @@ TEST(notify_outbox_is_bounded)
     CHECK_EQ(count_notes(n), 30);
     /* the host moves the rest on its own, no faster than its rate */
     uint64_t wake = plugin_host_next_wake(n->h);
-    CHECK(wake > TH.mono && wake <= TH.mono + 6001);
-    th_advance(60000);
+    CHECK(wake > T->mono && wake <= T->mono + 6001);
+    advance(60000);
     CHECK_EQ(count_notes(n), 40);
     check_info(n, "test-probe", PLUGIN_STATE_RUNNING, 0);
-    th_cleanup();
+    cleanup();
 }
 
 /* --- input flow control: on_data returning FASTN_ERR_AGAIN ------------ */
 
 /* A node with the hold plugin and two streams to it from the test. */
-static struct th_node *node_with_hold(struct th_stream **a,
-                                      struct th_stream **b)
+static struct fastn_test_node *node_with_hold(struct fastn_test_stream **a,
+                                              struct fastn_test_stream **b)
 {
-    th_init_time();
-    struct th_node *n = th_start_node(0, 0);
-    CHECK_ERR(th_install(n, HOLD, err, sizeof(err)), 0);
-    th_pump(1000);
-    *a = th_raw_open(n, HOLD_PROTO);
-    th_pump(1000);
-    *b = th_raw_open(n, HOLD_PROTO);
-    th_pump(1000);
+    init_time();
+    struct fastn_test_node *n = start_node(0, 0);
+    CHECK_ERR(install_built(n, HOLD, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    *a = raw_open(n, HOLD_PROTO);
+    fastn_test_run(T);
+    *b = raw_open(n, HOLD_PROTO);
+    fastn_test_run(T);
     CHECK_ERR((*a)->open_result, 0);
     CHECK_ERR((*b)->open_result, 0);
     return n;
 }
 
 /* What the hold plugin logged since the last look. */
-static const char *hold_log(struct th_node *n)
+static const char *hold_log(struct fastn_test_node *n)
 {
     static uint64_t id = 1000;
     static char out[4096];
-    struct th_reply *r = th_call(n, "test-hold", "log", "", ++id);
+    const struct fastn_test_reply *r = call_id(n, "test-hold", "log", "", ++id);
     snprintf(out, sizeof(out), "%s", r && r->status == 0 ? r->data : "?");
     return out;
 }
 
-static void hold_call(struct th_node *n, const char *method, const char *arg)
+static void hold_call(struct fastn_test_node *n, const char *method,
+                      const char *arg)
 {
     static uint64_t id = 1;
-    struct th_reply *r = th_call(n, "test-hold", method, arg, ++id);
+    const struct fastn_test_reply *r =
+        call_id(n, "test-hold", method, arg, ++id);
     CHECK(r && r->status == 0);
 }
 
 TEST(held_data_waits_for_writable_in_order)
 {
-    struct th_stream *a, *b;
-    struct th_node *n = node_with_hold(&a, &b);
-    static uint8_t sink[TH_INBOX];
+    struct fastn_test_stream *a, *b;
+    struct fastn_test_node *n = node_with_hold(&a, &b);
+    static uint8_t sink[FASTN_TEST_WINDOW];
     uint64_t ida = a->end[1].id;
 
     hold_call(n, "fill", "0"); /* a's send queue is full: writable follows */
     hold_call(n, "hold", "0");
-    th_raw_write(a, "one", 3);
-    th_pump(1000);
+    raw_write(a, "one", 3);
+    fastn_test_run(T);
     CHECK_STR(hold_log(n), "h0:3");
     CHECK(a->end[1].paused); /* the router stopped reading a */
     /* what the router had read already, and the peer's FIN, queue behind */
@@ -1641,53 +1784,53 @@ TEST(held_data_waits_for_writable_in_order)
     CHECK_ERR(plugin_host_stream_closed(n->h, ida, 0), 0);
     /* another stream is not held up; its progress does not redeliver a's
      * data, whose send queue is still full; nothing spins */
-    th_raw_write(b, "bee", 3);
-    th_pump(1000);
+    raw_write(b, "bee", 3);
+    fastn_test_run(T);
     hold_call(n, "take", "0");
     CHECK_STR(hold_log(n), "d1:bee");
     CHECK_EQ(plugin_host_next_wake(n->h), UINT64_MAX);
     CHECK(a->end[1].paused);
     /* the peer reads: writable, then the held data and the close, in order */
-    CHECK(th_raw_read(a, sink, sizeof(sink)) > 0);
-    th_pump(1000);
+    CHECK(fastn_test_stream_read(a, sink, sizeof(sink)) > 0);
+    fastn_test_run(T);
     CHECK_STR(hold_log(n), "w0 d0:one d0:two c0:0");
     CHECK(!a->end[1].paused); /* resumed */
     CHECK(a->end[0].fin_pending);
-    th_cleanup();
+    cleanup();
 }
 
 TEST(held_data_with_room_waits_for_progress)
 {
-    struct th_stream *a, *b;
-    struct th_node *n = node_with_hold(&a, &b);
+    struct fastn_test_stream *a, *b;
+    struct fastn_test_node *n = node_with_hold(&a, &b);
 
     hold_call(n, "hold", "0");
-    th_raw_write(a, "one", 3);
-    th_pump(1000);
+    raw_write(a, "one", 3);
+    fastn_test_run(T);
     CHECK(a->end[1].paused);
     CHECK_EQ(plugin_host_next_wake(n->h), UINT64_MAX); /* no busy loop */
     CHECK_STR(hold_log(n), "h0:3");
-    th_pump(1000);
+    fastn_test_run(T);
     /* each call (here: reading the log) is progress: one more try each */
     CHECK_STR(hold_log(n), "h0:3");
     /* b's data is progress too; a refused once more, not in a loop */
-    th_raw_write(b, "bee", 3);
-    th_pump(1000);
+    raw_write(b, "bee", 3);
+    fastn_test_run(T);
     CHECK_STR(hold_log(n), "h0:3 d1:bee h0:3");
     hold_call(n, "take", "0"); /* progress: a takes it now */
-    th_pump(1000);
+    fastn_test_run(T);
     CHECK_STR(hold_log(n), "h0:3 d0:one");
     CHECK(!a->end[1].paused);
     /* a stream reset while holding: one more try, then dropped; the close
      * comes after */
     hold_call(n, "hold", "1");
-    th_raw_write(b, "x", 1);
-    th_pump(1000);
+    raw_write(b, "x", 1);
+    fastn_test_run(T);
     CHECK_ERR(plugin_host_stream_closed(n->h, b->end[1].id,
                                         FASTN_ERR_NET_STREAM_RESET),
               0);
     b->end[1].dead = 1;
-    th_pump(1000);
+    fastn_test_run(T);
     char want[64];
     snprintf(want, sizeof(want), "h1:1 h1:1 c1:%d", FASTN_ERR_NET_STREAM_RESET);
     CHECK_STR(hold_log(n), want);
@@ -1695,13 +1838,13 @@ TEST(held_data_with_room_waits_for_progress)
     CHECK_ERR(plugin_host_info(n->h, "test-hold", &info), 0);
     CHECK_EQ(info.open_streams, 1);
     CHECK_EQ(info.last_error, 0);
-    th_cleanup();
+    cleanup();
 }
 
 int main(void)
 {
     size_t len;
-    uint8_t *probe = th_read_built(PROBE, &len);
+    uint8_t *probe = read_built(PROBE, &len);
     if (!probe) {
         printf("skipped: plugins not built (no wasm32-wasi toolchain; "
                "run scripts/install-deps.sh all)\n");
