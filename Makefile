@@ -26,7 +26,7 @@ BUILD ?= build
 SANFLAGS :=
 endif
 
-PKGS := libsodium libuv libprotobuf-c sqlite3 jansson
+PKGS := libsodium libuv libprotobuf-c sqlite3 jansson libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLIENT_PKG_LIBS := $(shell pkg-config --libs libprotobuf-c 2>/dev/null)

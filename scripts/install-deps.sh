@@ -4,21 +4,24 @@
 # who may run sudo. Usage: scripts/install-deps.sh [build|test|deb|all]
 set -eu
 
-# Packages the product links against or is built with (minisign signs the
+# Packages the product links against or is built with (libseccomp: the
+# seccomp filters of fastnd and its signer; minisign signs the
 # bundled plugins: src/registry/sign.mk).
 build_pkgs="make gcc pkg-config libsodium-dev libuv1-dev libprotobuf-c-dev
 protobuf-c-compiler libsqlite3-dev libjansson-dev libcurl4-openssl-dev
-libssl-dev minisign scdoc"
+libssl-dev libseccomp-dev minisign scdoc"
 # Packages for plugins, tests, fuzzing and benchmarks: clang for wasm32-wasi
 # and libFuzzer, wabt for the spec suite, node/npm for js-libp2p test peers,
 # nginx-light to serve a plugin registry on loopback, systemd for
 # systemd-socket-activate and systemd-analyze (it is not started), zsh and
 # man-db for the completion and unit tests, strace for the system-call check,
-# valgrind for the engine's instruction counts (bench/wasm/icount.sh).
+# valgrind for the engine's instruction counts (bench/wasm/icount.sh),
+# rustc and libstd-rust-dev-wasm32 for the plugins in Rust (sdk/rust,
+# plugins/echo-rs; its wasm32-unknown-unknown standard library).
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format nginx-light iproute2 util-linux procps openssh-client
 openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db
-strace valgrind"
+strace valgrind rustc libstd-rust-dev-wasm32"
 # Packages for `make deb` (dpkg-buildpackage, debhelper, lintian); the
 # package's build dependencies are the two lists above.
 deb_pkgs="dpkg-dev debhelper lintian"

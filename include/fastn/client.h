@@ -171,6 +171,11 @@ struct fastn_status {
     /* config keys it takes from the config file only when it starts */
     size_t n_restart_keys;
     char **restart_keys;
+    /* Privilege separation: the process holding the identity key (0:
+     * none reported), and the seccomp filters ("on", "log", "off"; ""
+     * from an older daemon) */
+    uint32_t signer_pid;
+    char seccomp[8];
 };
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as
@@ -565,6 +570,21 @@ FASTN_API int fastn_client_plugin_call(struct fastn_client *c, const char *name,
                                        const char *method, const void *arg,
                                        size_t arg_len, uint8_t **result,
                                        size_t *result_len);
+/* The bytes of a call's argument made of argc strings (docs/PLUGIN-ABI.md,
+ * "Call arguments"; the plugin SDK's fastn_args_split reads them back):
+ * none, empty; one, its bytes as they are (so a call with one argument is
+ * what fastn_client_plugin_call sends); several, joined with one NUL byte
+ * between each. On success *out (malloc'd, free with fastn_free(); at
+ * least one byte is allocated) holds *out_len bytes. Errors:
+ * FASTN_ERR_INVAL (NULL pointers), FASTN_ERR_TOO_LARGE (over 1 MiB in
+ * all), FASTN_ERR_NOMEM. */
+FASTN_API int fastn_plugin_args_encode(const char *const *argv, size_t argc,
+                                       uint8_t **out, size_t *out_len);
+/* fastn_client_plugin_call with argc string arguments, encoded by
+ * fastn_plugin_args_encode. Results and errors as that call. */
+FASTN_API int fastn_client_plugin_call_args(
+    struct fastn_client *c, const char *name, const char *method,
+    const char *const *argv, size_t argc, uint8_t **result, size_t *result_len);
 FASTN_API void fastn_plugin_info_free(struct fastn_plugin_info *p);
 FASTN_API void fastn_plugin_list_free(struct fastn_plugin_list *l);
 /* Frees memory libfastn returned as a plain buffer. */

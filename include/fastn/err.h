@@ -165,7 +165,10 @@ extern "C" {
       "the host's buffers for it and its database cache); it was stopped "     \
       "and restarts after a backoff: raise plugin-memory-mib in the config "   \
       "or make it hold less")                                                  \
-    X(FASTN_ERR_PLUGIN_REPLAYED, -410,                                         \
+    X(FASTN_ERR_PLUGIN_EXPORT, -410,                                           \
+      "the plugin exports an on_* handler that is no event of the plugin "     \
+      "ABI (a misspelt name?): rename it and rebuild")                         \
+    X(FASTN_ERR_PLUGIN_REPLAYED, -411,                                         \
       "the stream is a replay of data kept while no plugin took it; its "      \
       "sender is not on the other end: answer through a new stream")           \
     /* store */                                                                \

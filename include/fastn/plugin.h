@@ -165,7 +165,8 @@ FASTN_EXPORT_(on_close) int32_t on_close(int32_t stream, int32_t reason);
 FASTN_EXPORT_(on_open) int32_t on_open(int32_t stream, int32_t result);
 /* A stream whose writes came back short can take more. */
 FASTN_EXPORT_(on_writable) int32_t on_writable(int32_t stream);
-/* A local program called the plugin (`fastn plugin call NAME METHOD ARG`).
+/* A local program called the plugin (`fastn plugin call NAME METHOD
+ * [ARG]...`; several arguments come NUL-separated: fastn_args_split).
  * Answer with fastn_call_reply, now or from a later event. Returning < 0
  * without replying answers the call with that error. */
 FASTN_EXPORT_(on_call)
@@ -182,7 +183,8 @@ FASTN_EXPORT_(on_timer) int32_t on_timer(int32_t id);
 
 /* Opens a stream to peer (PeerID text) for protocol, which must be one of
  * the manifest's. Returns the stream handle at once; on_open reports the
- * result. Writes made before then are queued. Needs "streams".
+ * result, also a failure known at once (no address, a blocked peer).
+ * Writes made before then are queued. Needs "streams".
  * Errors: FASTN_ERR_PLUGIN_CAPABILITY (no "streams", or a protocol not
  * in the manifest), _BAD_PEER_ID, _PLUGIN_LIMIT (streams open), _AGAIN
  * (opening too fast: try again from a timer). */
@@ -409,6 +411,305 @@ static inline int32_t fastn_local_peer_id_str(char *buf, size_t cap)
     buf[n] = '\0';
     return n;
 }
+
+#ifndef FASTN_NO_SDK_HELPERS
+/* ---------------------------------------------------------------------- */
+/* SDK helpers (optional; define FASTN_NO_SDK_HELPERS to leave them out)   */
+/* ---------------------------------------------------------------------- */
+
+/* True when the len bytes at p are the NUL-terminated string s, e.g. a
+ * method name: fastn_is(method, method_len, "echo"). */
+static inline int fastn_is(const void *p, size_t len, const char *s)
+{
+    return strlen(s) == len && (len == 0 || memcmp(p, s, len) == 0);
+}
+
+/* --- call arguments -------------------------------------------------- */
+
+/* One argument of a call: len bytes at p (no NUL), inside on_call's arg,
+ * so valid until on_call returns. */
+struct fastn_arg {
+    const char *p;
+    size_t len;
+};
+
+/*
+ * Splits on_call's arg into the arguments `fastn plugin call NAME METHOD
+ * [ARG]...` sent (docs/PLUGIN-ABI.md, "Call arguments"): none is empty;
+ * one is its bytes as they are; several are joined with one NUL byte
+ * between each. So the bytes are split at every NUL, and empty bytes are
+ * no argument. Fills out[0..max) and returns the count, or
+ * FASTN_ERR_TOO_LARGE when there are more than max (out then holds the
+ * first max). A method that takes bytes (with NULs) reads arg itself.
+ */
+static inline int32_t fastn_args_split(const uint8_t *arg, size_t len,
+                                       struct fastn_arg *out, size_t max)
+{
+    size_t n = 0, start = 0;
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && arg[i] != '\0')
+            continue;
+        if (n == max)
+            return FASTN_ERR_TOO_LARGE;
+        out[n].p = (const char *)arg + start;
+        out[n].len = i - start;
+        n++;
+        start = i + 1;
+    }
+    return (int32_t)n;
+}
+
+/* Copies an argument into buf as a NUL-terminated string; returns its
+ * length, or FASTN_ERR_TOO_LARGE (buf then holds "") when it does not
+ * fit. */
+static inline int32_t fastn_arg_str(struct fastn_arg a, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return FASTN_ERR_INVAL;
+    if (a.len >= cap) {
+        buf[0] = '\0';
+        return FASTN_ERR_TOO_LARGE;
+    }
+    if (a.len)
+        memcpy(buf, a.p, a.len);
+    buf[a.len] = '\0';
+    return (int32_t)a.len;
+}
+
+/* --- stream buffers -------------------------------------------------- */
+
+/*
+ * A stream buffer keeps what one stream needs between events: the request
+ * bytes received so far (until EOF, or until a length-prefixed frame is
+ * complete) and the reply bytes the stream could not take yet. A plugin
+ * keeps a table of them, one per open stream:
+ *
+ *   static struct fastn_sbuf bufs[64];
+ *
+ *   on_stream:   fastn_sbuf_new(bufs, 64, stream) (NULL: refuse)
+ *   on_data:     fastn_sbuf_take(fastn_sbuf_find(bufs, 64, stream), ...)
+ *   on_close:    reason 0: answer s->in with fastn_sbuf_reply_close;
+ *                reason < 0: fastn_sbuf_drop
+ *   on_writable: fastn_sbuf_flush(fastn_sbuf_find(bufs, 64, stream))
+ *
+ * fastn_sbuf_reply_close writes what the stream takes, keeps the rest,
+ * and flush writes it as room comes (on_writable), then closes the stream
+ * and frees the slot. Memory is malloc'd as it grows and freed by drop.
+ */
+struct fastn_sbuf {
+    int32_t stream; /* its handle; 0: a free slot */
+    uint8_t *in;    /* bytes received and not yet consumed */
+    size_t in_len, in_cap;
+    uint8_t *out; /* bytes to send that the stream has not taken yet */
+    size_t out_len, out_cap;
+    int eof;     /* the peer finished writing (set by the plugin) */
+    int closing; /* close the stream once out is sent */
+    void *user;  /* the plugin's own state for this stream */
+};
+
+/* The slot of stream, or NULL (also for handle 0 or a NULL table). */
+static inline struct fastn_sbuf *fastn_sbuf_find(struct fastn_sbuf *tab,
+                                                 size_t n, int32_t stream)
+{
+    for (size_t i = 0; tab && stream > 0 && i < n; i++)
+        if (tab[i].stream == stream)
+            return &tab[i];
+    return NULL;
+}
+
+/* Takes a free slot for stream; NULL when the table is full. */
+static inline struct fastn_sbuf *fastn_sbuf_new(struct fastn_sbuf *tab,
+                                                size_t n, int32_t stream)
+{
+    for (size_t i = 0; stream > 0 && i < n; i++)
+        if (tab[i].stream == 0) {
+            memset(&tab[i], 0, sizeof(tab[i]));
+            tab[i].stream = stream;
+            return &tab[i];
+        }
+    return NULL;
+}
+
+/* Frees what the slot holds and makes it free (does not touch the
+ * stream: reset or close it first if it is still open). */
+static inline void fastn_sbuf_drop(struct fastn_sbuf *s)
+{
+    if (!s)
+        return;
+    free(s->in);
+    free(s->out);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Appends len bytes to *buf (of *used, room *cap), growing it to at most
+ * max bytes in all. */
+static inline int32_t fastn_sbuf_grow_(uint8_t **buf, size_t *used, size_t *cap,
+                                       const void *p, size_t len, size_t max)
+{
+    if (len > max || *used > max - len)
+        return FASTN_ERR_TOO_LARGE;
+    if (*used + len > *cap) {
+        size_t ncap = *cap ? *cap : 1024;
+        while (ncap < *used + len)
+            ncap = ncap > max / 2 ? max : ncap * 2;
+        uint8_t *nb = (uint8_t *)realloc(*buf, ncap);
+        if (!nb)
+            return FASTN_ERR_NOMEM;
+        *buf = nb;
+        *cap = ncap;
+    }
+    if (len)
+        memcpy(*buf + *used, p, len);
+    *used += len;
+    return 0;
+}
+
+/* Keeps len received bytes (on_data) after those already kept; at most
+ * max bytes wait at once (FASTN_ERR_TOO_LARGE past it: a request too
+ * big, the plugin resets the stream). Errors: _INVAL (no slot),
+ * _TOO_LARGE, _NOMEM. */
+static inline int32_t fastn_sbuf_take(struct fastn_sbuf *s, const void *data,
+                                      size_t len, size_t max)
+{
+    if (!s)
+        return FASTN_ERR_INVAL;
+    return fastn_sbuf_grow_(&s->in, &s->in_len, &s->in_cap, data, len, max);
+}
+
+/* Drops the first n received bytes (a frame handled). */
+static inline void fastn_sbuf_consume(struct fastn_sbuf *s, size_t n)
+{
+    if (n > s->in_len)
+        n = s->in_len;
+    memmove(s->in, s->in + n, s->in_len - n);
+    s->in_len -= n;
+}
+
+/*
+ * A length-prefixed frame at the start of the received bytes: an
+ * unsigned varint length (LEB128, as libp2p frames its messages; at most
+ * 5 bytes) and that many bytes. Returns 1 with *frame and *len set (then
+ * fastn_sbuf_consume(s, *used) once handled), 0 when more bytes are
+ * needed, FASTN_ERR_MALFORMED (a varint too long) or FASTN_ERR_TOO_LARGE
+ * (a frame over max bytes).
+ */
+static inline int32_t fastn_sbuf_frame(struct fastn_sbuf *s, size_t max,
+                                       const uint8_t **frame, size_t *len,
+                                       size_t *used)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (;; i++) {
+        if (i == s->in_len)
+            return 0;
+        if (i == 5)
+            return FASTN_ERR_MALFORMED;
+        v |= (uint64_t)(s->in[i] & 0x7f) << (7 * i);
+        if (!(s->in[i] & 0x80))
+            break;
+    }
+    if (v > max)
+        return FASTN_ERR_TOO_LARGE;
+    if (s->in_len - (i + 1) < v)
+        return 0;
+    *frame = s->in + i + 1;
+    *len = (size_t)v;
+    *used = i + 1 + (size_t)v;
+    return 1;
+}
+
+/* Writes the unsigned varint of v (at most 10 bytes) to out; returns its
+ * length. For a plugin's own length-prefixed replies. */
+static inline size_t fastn_varint_put(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        out[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* Writes what waits in out; once all is out and the slot is closing,
+ * closes the stream and drops the slot. Call it from on_writable.
+ * Returns 0, or an error of fastn_stream_write / _close (the slot is
+ * dropped then too: reset the stream if you want it gone). */
+static inline int32_t fastn_sbuf_flush(struct fastn_sbuf *s)
+{
+    if (!s)
+        return 0;
+    while (s->out_len > 0) {
+        int32_t n = fastn_stream_write(s->stream, s->out, s->out_len);
+        if (n == FASTN_ERR_AGAIN || n == 0)
+            return 0; /* on_writable comes when there is room */
+        if (n < 0) {
+            fastn_sbuf_drop(s);
+            return n;
+        }
+        memmove(s->out, s->out + n, s->out_len - (size_t)n);
+        s->out_len -= (size_t)n;
+    }
+    if (s->closing) {
+        int32_t h = s->stream;
+        fastn_sbuf_drop(s);
+        return fastn_stream_close(h);
+    }
+    return 0;
+}
+
+/* Sends len bytes after those still waiting: what the stream takes now
+ * goes out, the rest waits in out for fastn_sbuf_flush. Errors: _INVAL,
+ * _NOMEM, and fastn_stream_write's. */
+static inline int32_t fastn_sbuf_send(struct fastn_sbuf *s, const void *data,
+                                      size_t len)
+{
+    const uint8_t *p = (const uint8_t *)data;
+    if (!s)
+        return FASTN_ERR_INVAL;
+    if (s->out_len == 0 && len > 0) {
+        int32_t n = fastn_stream_write(s->stream, p, len);
+        if (n < 0 && n != FASTN_ERR_AGAIN)
+            return n;
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+        }
+    }
+    return fastn_sbuf_grow_(&s->out, &s->out_len, &s->out_cap, p, len,
+                            (size_t)-1);
+}
+
+/* Sends len bytes as the whole reply and closes the stream once they are
+ * out (at once, or from fastn_sbuf_flush), freeing the slot. Errors as
+ * fastn_sbuf_send (the slot is dropped). */
+static inline int32_t fastn_sbuf_reply_close(struct fastn_sbuf *s,
+                                             const void *data, size_t len)
+{
+    int32_t err = fastn_sbuf_send(s, data, len);
+    if (err < 0) {
+        fastn_sbuf_drop(s);
+        return err;
+    }
+    s->closing = 1;
+    return fastn_sbuf_flush(s);
+}
+
+/* A plain reply and close with no slot: writes the whole of data or, when
+ * the stream does not take it all at once, resets it and returns
+ * FASTN_ERR_AGAIN (use fastn_sbuf_reply_close for replies that may be
+ * larger than the stream's queue, 256 KiB). */
+static inline int32_t fastn_stream_reply_close(int32_t stream, const void *data,
+                                               size_t len)
+{
+    int32_t n = len ? fastn_stream_write(stream, data, len) : 0;
+    if (n >= 0 && (size_t)n == len)
+        return fastn_stream_close(stream);
+    fastn_stream_reset(stream);
+    return n < 0 ? n : FASTN_ERR_AGAIN;
+}
+#endif /* FASTN_NO_SDK_HELPERS */
 
 #ifdef __cplusplus
 }

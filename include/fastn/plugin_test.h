@@ -199,10 +199,10 @@ bool fastn_test_stream_paused(const struct fastn_test_stream *s);
 /* --- what a plugin left --------------------------------------------- */
 
 struct fastn_test_info {
-    char state[16];    /* running, backoff, disabled, failed */
-    unsigned restarts; /* instances that ended with an error */
-    int last_error;    /* 0 if none */
-    char last_error_text[200];
+    char state[16];            /* running, backoff, disabled, failed */
+    unsigned restarts;         /* instances that ended with an error */
+    int last_error;            /* 0 if none */
+    char last_error_text[480]; /* a trap with its backtrace */
     unsigned open_streams, pending_calls, armed_timers;
     uint64_t events, fuel_used;
     uint64_t db_bytes;

@@ -318,8 +318,7 @@ struct chat_stream {
     int open;     /* outgoing: on_open said yes; incoming: always */
     int inflight; /* MSG frames sent and not yet acknowledged */
     int64_t last_ms;
-    uint8_t rx[FRAME_MAX];
-    size_t rx_len;
+    struct fastn_sbuf rx; /* frames received, up to FRAME_MAX bytes */
 };
 
 static struct chat_stream streams[MAX_STREAMS];
@@ -362,6 +361,7 @@ static struct chat_stream *stream_new(int32_t h, const char *peer,
 
 static void stream_forget(struct chat_stream *s)
 {
+    fastn_sbuf_drop(&s->rx);
     s->handle = 0;
 }
 
@@ -740,12 +740,12 @@ static int32_t parse_frames(struct chat_stream *s)
 {
     size_t off = 0;
     int32_t err = 0;
-    while (!err && s->handle && s->rx_len - off >= FRAME_HDR) {
-        const uint8_t *f = s->rx + off;
+    while (!err && s->handle && s->rx.in_len - off >= FRAME_HDR) {
+        const uint8_t *f = s->rx.in + off;
         size_t len = ((size_t)f[1] << 8) | f[2];
         if (len > FRAME_MAX - FRAME_HDR)
             return FASTN_ERR_MALFORMED;
-        if (s->rx_len - off < FRAME_HDR + len)
+        if (s->rx.in_len - off < FRAME_HDR + len)
             break;
         if (f[0] == 'M')
             err = on_msg(s, f + FRAME_HDR, len);
@@ -755,10 +755,8 @@ static int32_t parse_frames(struct chat_stream *s)
             err = FASTN_ERR_MALFORMED;
         off += FRAME_HDR + len;
     }
-    if (s->handle) {
-        memmove(s->rx, s->rx + off, s->rx_len - off);
-        s->rx_len -= off;
-    }
+    if (s->handle)
+        fastn_sbuf_consume(&s->rx, off);
     return err;
 }
 
@@ -866,13 +864,13 @@ int32_t on_data(int32_t stream, const uint8_t *data, size_t len)
         return FASTN_ERR_PLUGIN_BAD_HANDLE;
     s->last_ms = fastn_monotonic_ms();
     while (len > 0 && s->handle) {
-        size_t room = sizeof(s->rx) - s->rx_len;
+        size_t room = FRAME_MAX - s->rx.in_len;
         size_t n = len < room ? len : room;
-        memcpy(s->rx + s->rx_len, data, n);
-        s->rx_len += n;
+        int32_t err = fastn_sbuf_take(&s->rx, data, n, FRAME_MAX);
         data += n;
         len -= n;
-        int32_t err = parse_frames(s);
+        if (!err)
+            err = parse_frames(s);
         if (err) {
             fastn_logf(FASTN_LOG_WARN, "stream from %s: error %d, reset",
                        s->peer, (int)err);
@@ -931,17 +929,34 @@ int32_t on_timer(int32_t id)
 /* Calls                                                                   */
 /* ---------------------------------------------------------------------- */
 
+/* send's PEER and TEXT: two arguments (`fastn plugin call chat send PEER
+ * TEXT`), or one, "PEER TEXT" (`fastn chat send`). */
+static int split_send(const uint8_t *arg, size_t len, struct fastn_arg *peer,
+                      struct fastn_arg *text)
+{
+    struct fastn_arg a[2];
+    if (fastn_args_split(arg, len, a, 2) == 2) {
+        *peer = a[0], *text = a[1];
+        return peer->len > 0;
+    }
+    const uint8_t *sp = len ? memchr(arg, ' ', len) : NULL;
+    if (!sp || sp == arg)
+        return 0;
+    *peer = (struct fastn_arg){(const char *)arg, (size_t)(sp - arg)};
+    *text = (struct fastn_arg){(const char *)sp + 1, len - peer->len - 1};
+    return 1;
+}
+
 static int32_t call_send(int32_t call, const uint8_t *arg, size_t len)
 {
-    const uint8_t *sp = len ? memchr(arg, ' ', len) : NULL;
-    if (!sp || sp == arg || (size_t)(sp - arg) >= FASTN_PEER_ID_BUF)
-        return fastn_reply_str(call, FASTN_ERR_INVAL, "usage: send PEER TEXT");
+    struct fastn_arg pa, ta;
     char peer[FASTN_PEER_ID_BUF];
-    size_t plen = (size_t)(sp - arg);
-    memcpy(peer, arg, plen);
-    peer[plen] = '\0';
-    const uint8_t *text = sp + 1;
-    size_t tlen = len - plen - 1;
+    if (!split_send(arg, len, &pa, &ta) ||
+        fastn_arg_str(pa, peer, sizeof(peer)) < 0)
+        return fastn_reply_str(call, FASTN_ERR_INVAL, "usage: send PEER TEXT");
+    size_t plen = pa.len;
+    const uint8_t *text = (const uint8_t *)ta.p;
+    size_t tlen = ta.len;
     if (!peer_ok(peer, plen))
         return fastn_reply_str(call, FASTN_ERR_BAD_PEER_ID,
                                "PEER is not a PeerID (12D3KooW...)");
@@ -1048,9 +1063,9 @@ static int32_t call_log(int32_t call, const uint8_t *arg, size_t len)
 int32_t on_call(int32_t call, const char *method, size_t method_len,
                 const uint8_t *arg, size_t arg_len)
 {
-    if (method_len == 4 && memcmp(method, "send", 4) == 0)
+    if (fastn_is(method, method_len, "send"))
         return call_send(call, arg, arg_len);
-    if (method_len == 3 && memcmp(method, "log", 3) == 0)
+    if (fastn_is(method, method_len, "log"))
         return call_log(call, arg, arg_len);
     return fastn_reply_str(call, FASTN_ERR_NOT_FOUND,
                            "unknown method; chat has: send PEER TEXT, "

@@ -84,6 +84,10 @@ static void status_text(struct fastn_client *c, const struct fastn_status *st)
         printf("unit         %s%s\n", st->unit,
                st->user_unit ? " (systemctl --user)" : "");
     printf("log          %s\n", cli_log_where(c, st, where, sizeof(where)));
+    if (st->signer_pid)
+        printf("privsep      the key is in the signer process (pid %u); "
+               "seccomp %s\n",
+               st->signer_pid, st->seccomp[0] ? st->seccomp : "?");
     for (size_t i = 0; i < st->n_listen_addrs; i++)
         printf("listening    %s\n", st->listen_addrs[i]);
     printf("peers        %u\n", st->peers);
@@ -125,6 +129,9 @@ static json_t *status_json(const struct fastn_status *st, const char *sock)
                      st->socket_activated, "foreground", st->foreground,
                      "restart_keys",
                      jstr_list(st->restart_keys, st->n_restart_keys)));
+    json_object_update_new(o, json_pack("{s:I,s:o}", "signer_pid",
+                                        (json_int_t)st->signer_pid, "seccomp",
+                                        jstr(st->seccomp)));
     return o;
 }
 
@@ -275,7 +282,9 @@ const struct cli_command cli_commands[] = {
      "\"connections\", \"streams\", \"handlers\", \"plugins\", \"clients\",\n"
      "\"identities\", \"requests\", \"pending\", \"dials\", \"handshakes\",\n"
      "\"streams_total\", \"log_target\", \"log_file\", \"config\", \"unit\",\n"
-     "\"user_unit\", \"socket_activated\", \"foreground\", \"restart_keys\"}\n",
+     "\"user_unit\", \"socket_activated\", \"foreground\", \"restart_keys\",\n"
+     "\"signer_pid\" (the process holding the identity key; 0: none),\n"
+     "\"seccomp\" (on, log or off)}\n",
      cmd_status},
     {"peers", "list the peers the daemon is connected to",
      "usage: fastn peers [--json]\n"

@@ -36,7 +36,9 @@ const char cli_doctor_usage[] =
     "the control socket and the identity key are not open to others; the\n"
     "home's file system has room; fastnd listens on the network, and each\n"
     "listen address answers as libp2p does (dialed from here); every\n"
-    "plugin runs, or its last error; the clock is set and synchronised.\n"
+    "plugin runs, or its last error; the clock is set and synchronised;\n"
+    "the identity key is in its own signer process and both run under\n"
+    "seccomp filters (seccomp = log: a warning; off: a failure).\n"
     "Each check is ok, warn (worth knowing), skip (cannot be made from\n"
     "here: it says how) or fail. Exit 0 only when none failed.\n"
     "\n"
@@ -111,6 +113,35 @@ static void check_daemon(struct doctor *d)
              d->home);
     check(d, "daemon", "fail", fix, "no fastnd answers on %s (%s)", d->home,
           err == FASTN_ERR_NO_DAEMON ? "none is running" : fastn_strerror(err));
+}
+
+/* Privilege separation: the key in its own process, both under seccomp. */
+static void check_privsep(struct doctor *d)
+{
+    char fix[PATH_MAX + 128];
+
+    if (!d->st)
+        return;
+    if (d->st->signer_pid)
+        check(d, "privsep", "ok", NULL,
+              "the identity key is in the signer process (pid %u)",
+              d->st->signer_pid);
+    else
+        check(d, "privsep", "fail", "fastn restart (with this fastnd)",
+              "fastnd %s reports no signer process: the daemon holds the "
+              "key itself",
+              d->st->version);
+    snprintf(fix, sizeof(fix),
+             "fastn config set seccomp on, then fastn "
+             "restart");
+    if (!strcmp(d->st->seccomp, "on"))
+        check(d, "seccomp", "ok", NULL,
+              "the daemon and the signer run under seccomp filters");
+    else
+        check(d, "seccomp", !strcmp(d->st->seccomp, "log") ? "warn" : "fail",
+              fix, "seccomp is %s: a forbidden system call is %s",
+              d->st->seccomp[0] ? d->st->seccomp : "not reported",
+              !strcmp(d->st->seccomp, "log") ? "only logged" : "not stopped");
 }
 
 /* A file's mode: none of mask's bits. */
@@ -321,6 +352,7 @@ int cli_cmd_doctor(struct cli *cli, int argc, char **argv)
     if (cli_home(cli, d.home, sizeof(d.home)))
         snprintf(d.home, sizeof(d.home), "(no home)");
     check_daemon(&d);
+    check_privsep(&d);
     check_files(&d);
     check_disk(&d);
     check_listen(&d);

@@ -60,8 +60,11 @@ const char cli_plugin_usage[] =
     "                                 serves the narrowest of its manifest,\n"
     "                                 the plugin-wide WHO and this one; the\n"
     "                                 manifest's or plugin-wide WHO undoes it\n"
-    "  call NAME METHOD [ARG]         call the plugin (its on_call) and print\n"
-    "                                 its answer; ARG - reads stdin\n"
+    "  call NAME METHOD [ARG]...      call the plugin (its on_call) and print\n"
+    "                                 its answer; a lone ARG - reads stdin;\n"
+    "                                 several ARGs reach it NUL-separated\n"
+    "                                 (docs/PLUGIN-ABI.md); after -- an ARG\n"
+    "                                 may start with -\n"
     "  pending                        data kept for a protocol no plugin\n"
     "                                 handles (or from a stranger), and the\n"
     "                                 plugin offered for it\n"
@@ -125,9 +128,11 @@ static const char *const subcommands[] = {
 
 /* Splits the arguments after `plugin SUB` into positionals and flags. */
 #define CAPS_ARGS_MAX 8
+/* NAME METHOD and the arguments of a call */
+#define POS_ARGS_MAX (3 + 256)
 
 struct args {
-    const char *pos[4];
+    const char *pos[POS_ARGS_MAX];
     int n_pos;
     bool replace, keep_data, allow_unsigned;
     const char *serves, *protocol, *from;
@@ -160,10 +165,18 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
 {
     int rc;
 
+    bool rest = false; /* after "--": all positionals */
+
     memset(a, 0, sizeof(*a));
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (!strcmp(s, "--json"))
+        if (!rest && !strcmp(s, "--"))
+            rest = true;
+        else if (rest) {
+            if (a->n_pos == POS_ARGS_MAX)
+                return cli_usage_error("plugin", "too many arguments");
+            a->pos[a->n_pos++] = s;
+        } else if (!strcmp(s, "--json"))
             cli->json = true;
         else if (!strcmp(s, "--help") || !strcmp(s, "-h"))
             cli->help = true;
@@ -190,7 +203,8 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct args *a)
                 return rc;
         } else if (s[0] == '-' && s[1] && a->n_pos < 2) {
             return cli_unknown_option("plugin", s);
-        } else if (a->n_pos < 4)
+        } else if (a->n_pos < 4 ||
+                   (a->n_pos < POS_ARGS_MAX && !strcmp(a->pos[0], "call")))
             a->pos[a->n_pos++] = s;
         else
             return cli_usage_error("plugin", "too many arguments");
@@ -573,22 +587,32 @@ int cli_plugin_print_result(struct cli *cli, const uint8_t *p, size_t n,
     return 0;
 }
 
+/* `call NAME METHOD [ARG]...`: one ARG goes as it is ("-": stdin), more
+ * are encoded by fastn_plugin_args_encode (docs/PLUGIN-ABI.md, "Call
+ * arguments"). */
 static int do_call(struct cli *cli, struct fastn_client *c, struct args *a)
 {
-    const char *arg = a->n_pos > 3 ? a->pos[3] : "";
+    size_t argc = a->n_pos > 3 ? a->n_pos - 3 : 0, in_len = 0, out_len = 0;
+    const char *const *argv = (const char *const *)a->pos + 3;
     uint8_t *in = NULL, *out = NULL;
-    size_t in_len = strlen(arg), out_len = 0;
     int rc;
 
     if (a->n_pos < 3)
-        return usage_error("call wants NAME METHOD [ARG]");
-    if (!strcmp(arg, "-") && !(in = read_stdin(&in_len))) {
-        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO, "cannot read stdin");
+        return usage_error("call wants NAME METHOD [ARG]...");
+    if (argc == 1 && !strcmp(argv[0], "-")) {
+        if (!(in = read_stdin(&in_len)))
+            return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO, "cannot read stdin");
+        rc = fastn_client_plugin_call(c, a->pos[1], a->pos[2], in, in_len, &out,
+                                      &out_len);
+    } else {
+        rc = fastn_client_plugin_call_args(c, a->pos[1], a->pos[2], argv, argc,
+                                           &out, &out_len);
     }
-    rc = fastn_client_plugin_call(c, a->pos[1], a->pos[2],
-                                  in ? in : (const uint8_t *)arg, in_len, &out,
-                                  &out_len);
     free(in);
+    if (rc == FASTN_ERR_TOO_LARGE && !in)
+        return cli_error(CLI_EXIT_FAIL, rc,
+                         "the arguments are over 1 MiB in all; pass large "
+                         "data as one argument \"-\" on stdin");
     if (rc)
         return cli_fail(c, rc);
     rc = cli_plugin_print_result(cli, out, out_len, false);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
+#include "sandbox/sandbox.h" /* the modes only */
 #include "util/file.h"
 #include "util/multiaddr.h"
 
@@ -93,7 +94,12 @@ static const char template_text[] =
     "# quarantine-peer-mib = 16\n"
     "# quarantine-total-mib = 256\n"
     "# quarantine-streams = 10000\n"
-    "# quarantine-days = 30\n";
+    "# quarantine-days = 30\n"
+    "#\n"
+    "# The seccomp filters of fastnd and its key signer (read at start):\n"
+    "# on: a forbidden system call kills the process; log: the kernel\n"
+    "# logs it; off: no filter:\n"
+    "# seccomp = on\n";
 
 const char *daemon_config_template(void)
 {
@@ -103,6 +109,7 @@ const char *daemon_config_template(void)
 void daemon_config_init(struct daemon_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->seccomp = SANDBOX_ON;
     cfg->max_clients = 1024;
 }
 
@@ -471,6 +478,14 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
             return fail(c, FASTN_ERR_INVAL, "serve-plugins wants yes or no");
         cfg->serve_plugins = !strcmp(v, "yes");
         cfg->has_serve_plugins = true;
+        return 0;
+    }
+    if (!strcmp(key, "seccomp")) {
+        if (strcmp(v, "on") && strcmp(v, "log") && strcmp(v, "off"))
+            return fail(c, FASTN_ERR_INVAL, "seccomp wants on, log or off");
+        cfg->seccomp = !strcmp(v, "on")    ? SANDBOX_ON
+                       : !strcmp(v, "log") ? SANDBOX_LOG
+                                           : SANDBOX_OFF;
         return 0;
     }
     if (!strcmp(key, "log-level")) {

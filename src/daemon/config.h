@@ -43,6 +43,8 @@
  *   plugin-cpu-percent = 25      each plugin's share of one core (1..100)
  *   plugin-cpu-window = 10       ... over this many seconds (1..3600)
  *   plugin-memory-mib = 64       memory each plugin may hold (1..4096)
+ *   seccomp = on                 the seccomp filters (on, log, off; at
+ *                                start only)
  *
  * Unknown keys are logged and skipped, so a config written for a newer
  * fastnd still starts an older one; bad values are errors.
@@ -118,6 +120,7 @@ struct daemon_config {
     bool has_auto_grant;
     size_t n_auto_grant;
     char auto_grant[CONFIG_MAX_GRANT][CONFIG_GRANT_NAME_MAX + 1];
+    int seccomp; /* enum sandbox_mode; SANDBOX_ON by default */
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

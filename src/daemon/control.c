@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "sandbox/sandbox.h"
 #include "daemon/service.h"
 #include "fastn/err.h"
 #include "util/file.h"
@@ -150,9 +151,12 @@ int daemon_control_init(struct daemon *d)
         c->keys[k++] = "log-level";
     if (d->opts->n_listen || d->opts->no_listen_addrs)
         c->keys[k++] = "listen";
+    c->keys[k++] = "seccomp"; /* a filter is installed once, at start */
     c->ipc.restart_keys = c->keys;
     c->ipc.n_restart_keys = k;
     c->ipc.log_file = c->log_file;
+    c->ipc.signer_pid = (uint32_t)d->signer.pid;
+    c->ipc.seccomp = sandbox_mode_name(d->config.seccomp);
     c->ipc.unit = c->unit;
     d->control = c;
     d->host.daemon = &c->ipc;

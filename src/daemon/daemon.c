@@ -159,6 +159,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     daemon_registry_stop(d);
     daemon_plugins_stop(d);
     daemon_net_stop(d);
+    daemon_privsep_stop(d);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
@@ -215,7 +216,7 @@ static int start_loop(struct daemon *d, char *err, size_t errlen)
     uv_signal_start(&d->sig_term, on_stop_signal, SIGTERM);
     uv_signal_start(&d->sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&d->sig_hup, on_reload_signal, SIGHUP);
-    return 0;
+    return daemon_privsep_start(d, err, errlen);
 }
 
 static int start_control(struct daemon *d, char *err, size_t errlen)
@@ -283,6 +284,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
     daemon_fds_derive(&d->fds);
     d->home_fd = -1;
     d->passed_fd = -1;
+    d->signer.fd = -1;
     if (opts->has_log_level)
         log_set_level(opts->log_level);
     if ((rc = daemon_home_open(d, err, errlen)) ||
@@ -296,10 +298,14 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         (rc = daemon_plugins_start(d, err, errlen)) ||
         (rc = daemon_registry_start(d, err, errlen)) ||
         (rc = daemon_quarantine_start(d, err, errlen)) ||
-        (rc = start_control(d, err, errlen)))
+        (rc = start_control(d, err, errlen))) {
+        daemon_privsep_explain(d, err, errlen);
         return rc;
+    }
     if (daemon_control_init(d))
         return fail(err, errlen, FASTN_ERR_NOMEM, "out of memory");
+    if ((rc = daemon_privsep_sandbox(d, err, errlen)))
+        return rc;
     log_msg(LOG_INFO, "daemon", "fastnd %s ready on %s (pid %ld)",
             FASTN_VERSION, d->sock_path, (long)getpid());
     service_notify("READY=1");
@@ -320,7 +326,7 @@ void daemon_print_banner(const struct daemon *d, FILE *out)
 int daemon_run(struct daemon *d)
 {
     uv_run(&d->loop, UV_RUN_DEFAULT);
-    return d->stopping ? 0 : 1;
+    return d->stopping && !d->signer_lost ? 0 : 1;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag,
@@ -342,6 +348,7 @@ void daemon_cleanup(struct daemon *d)
             daemon_registry_stop(d);
             daemon_plugins_stop(d);
             daemon_net_stop(d);
+            daemon_privsep_stop(d);
             for (int i = 0; i < 3; i++)
                 if (!uv_is_closing((uv_handle_t *)sigs[i]))
                     uv_close((uv_handle_t *)sigs[i], NULL);
@@ -350,6 +357,7 @@ void daemon_cleanup(struct daemon *d)
         uv_loop_close(&d->loop);
         d->loop_ready = false;
     }
+    daemon_privsep_cleanup(d);
     daemon_net_cleanup(d);
     daemon_control_free(d);
     if (d->has_identity)

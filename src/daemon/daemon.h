@@ -20,6 +20,7 @@
 #include "daemon/config.h"
 #include "daemon/options.h"
 #include "identity/identity.h"
+#include "identity/signer.h"
 #include "ipc/server.h"
 
 struct daemon_plugins;
@@ -58,8 +59,11 @@ struct daemon {
     int lock_fd;
     struct daemon_fds fds;
     int passed_fd; /* the control socket systemd passed (service.c), or -1 */
-    struct identity identity;
+    struct identity identity; /* the public half: the signer has the key */
     bool has_identity;
+    struct signer signer; /* privsep.c: the key's process, and its watch */
+    uv_poll_t signer_watch;
+    bool signer_watched, signer_lost;
     uv_loop_t loop;
     bool loop_ready;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -93,6 +97,21 @@ void daemon_print_banner(const struct daemon *d, FILE *out);
 
 /* Runs the event loop until a stop signal; returns 0 on a clean stop. */
 int daemon_run(struct daemon *d);
+
+/* privsep.c: watches the signer (started by daemon_home_load_identity)
+ * on the loop: when it is gone the daemon logs why and stops with status
+ * 1 (a service manager restarts both). Errors: FASTN_ERR_IO. */
+int daemon_privsep_start(struct daemon *d, char *err, size_t errlen);
+/* Installs the daemon's seccomp filter (config seccomp), once ready.
+ * Errors: FASTN_ERR_UNSUPPORTED and others of sandbox_install(). */
+int daemon_privsep_sandbox(struct daemon *d, char *err, size_t errlen);
+/* After a failed start: when the signer is gone (the likely reason),
+ * rewrites err to say so first. */
+void daemon_privsep_explain(struct daemon *d, char *err, size_t errlen);
+/* Stops watching (on the way out); idempotent. */
+void daemon_privsep_stop(struct daemon *d);
+/* After the loop ended: closes the signer's socket and reaps it. */
+void daemon_privsep_cleanup(struct daemon *d);
 
 /* plugins.c: loads the installed plugins and runs them on the loop,
  * their protocols served through the router (after daemon_net_start,

@@ -433,15 +433,18 @@ static int key_at(struct daemon *d, int dirfd, const char *name,
             "new peer (peers that knew the old one will not know "
             "this one), run fastnd --home %s --new-identity once",
             d->home, path, d->home);
+    /* the signer process reads (or makes) the key; this one never does */
+    struct signer_config sc = {dirfd, name, ks == IDENTITY_KEY_MISSING,
+                               d->config.seccomp};
     if (ks == IDENTITY_KEY_MISSING) {
-        if ((rc = identity_create_at(dirfd, name, &d->identity)))
+        if ((rc = signer_start(&d->signer, &sc, &d->identity, NULL)))
             return errbuf_say(
                 err, errlen, rc, "cannot create the identity key %s: %s", path,
                 rc == FASTN_ERR_IO ? strerror(errno) : fastn_strerror(rc));
         *created = true;
         return 0;
     }
-    if ((rc = identity_load_at(dirfd, name, &d->identity, &mode)))
+    if ((rc = signer_start(&d->signer, &sc, &d->identity, &mode)))
         return key_load_failed(path, rc, err, errlen);
     if (mode & 077)
         log_msg(LOG_WARN, "daemon",

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fastn/err.h"
+#include "identity/signer.h"
 #include "util/file.h"
 
 enum { KEY_TYPE_ED25519 = 1 };
@@ -30,6 +31,7 @@ static void identity_finish(struct identity *out)
 {
     memcpy(out->pubkey, out->seckey + 32, 32);
     peer_id_from_pubkey(out->pubkey, &out->id);
+    out->signer = NULL;
 }
 
 int identity_generate(struct identity *out)
@@ -203,6 +205,8 @@ int identity_save_file(const char *path, const struct identity *id)
 int identity_sign(const struct identity *id, const uint8_t *msg, size_t n,
                   uint8_t sig[IDENTITY_SIG_LEN])
 {
+    if (id->signer)
+        return signer_sign(id->signer, msg, n, sig);
     return crypto_sign_detached(sig, NULL, msg, n, id->seckey) == 0
                ? 0
                : FASTN_ERR_CRYPTO;

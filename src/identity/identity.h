@@ -2,9 +2,10 @@
  * Identities: Ed25519 key pairs, key files and signatures.
  *
  * A struct identity holds a secret key and must be wiped with
- * identity_cleanup(). PeerIDs and public-key encodings are in
- * util/peer_id.h (no cryptography there). Only this subsystem and net's
- * crypto files call libsodium.
+ * identity_cleanup(), or, in fastnd, only the public half and a signer
+ * (identity/signer.h: the key lives in another process, which signs). PeerIDs
+ * and public-key encodings are in util/peer_id.h (no cryptography there). Only
+ * this subsystem and net's crypto files call libsodium.
  */
 #ifndef FASTN_IDENTITY_H
 #define FASTN_IDENTITY_H
@@ -19,10 +20,13 @@
 #define IDENTITY_SECKEY_LEN 64 /* libsodium form: 32-byte seed || pubkey */
 #define IDENTITY_SIG_LEN 64
 
+struct signer;
+
 struct identity {
-    uint8_t seckey[IDENTITY_SECKEY_LEN];
+    uint8_t seckey[IDENTITY_SECKEY_LEN]; /* all zero when signer is set */
     uint8_t pubkey[IDENTITY_PUBKEY_LEN];
     struct peer_id id;
+    struct signer *signer; /* NULL: sign with seckey; else ask it */
 };
 
 /* Initialises libsodium; call once per process before anything else here.
@@ -79,7 +83,8 @@ int identity_load_at(int dirfd, const char *name, struct identity *out,
  * FASTN_ERR_EXISTS, _IO, _CRYPTO, _TOO_LARGE. */
 int identity_create_at(int dirfd, const char *name, struct identity *out);
 
-/* Ed25519 signature over msg. */
+/* Ed25519 signature over msg: with seckey, or by id->signer (which signs
+ * only the payload kinds it knows; its errors: signer_sign()). */
 int identity_sign(const struct identity *id, const uint8_t *msg, size_t n,
                   uint8_t sig[IDENTITY_SIG_LEN]);
 /* Verifies an Ed25519 signature; true when valid. */

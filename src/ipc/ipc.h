@@ -241,6 +241,8 @@ struct ipc_daemon {
     /* config keys taken only at the next start */
     const char *const *restart_keys;
     size_t n_restart_keys;
+    uint32_t signer_pid; /* the key's process (privilege separation) */
+    const char *seccomp; /* "on", "log" or "off" */
 };
 
 struct ipc_call;

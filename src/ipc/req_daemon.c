@@ -74,5 +74,8 @@ int ipc_status_daemon(struct ipc_call *call, Fastn__Status *st)
     st->foreground = d->foreground;
     st->restart_keys = (char **)d->restart_keys;
     st->n_restart_keys = d->n_restart_keys;
+    st->has_signer_pid = true;
+    st->signer_pid = d->signer_pid;
+    st->seccomp = (char *)d->seccomp;
     return 0;
 }

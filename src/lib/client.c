@@ -336,6 +336,9 @@ static int status_daemon_convert(const Fastn__Status *s,
     st->user_unit = s->user_unit;
     st->socket_activated = s->socket_activated;
     st->foreground = s->foreground;
+    st->signer_pid = s->signer_pid;
+    snprintf(st->seccomp, sizeof(st->seccomp), "%s",
+             s->seccomp ? s->seccomp : "");
     st->log_file = strdup(s->log_file ? s->log_file : "");
     st->config = strdup(s->config ? s->config : "");
     st->restart_keys = calloc(s->n_restart_keys + 1, sizeof(char *));

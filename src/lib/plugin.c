@@ -12,6 +12,7 @@
 
 #include "ipc/fastn.pb-c.h"
 #include "lib/lib_int.h"
+#include "util/args.h"
 
 #define NAME_OF(f) FASTN__REQUEST__TYPE__##f
 
@@ -410,4 +411,29 @@ int fastn_client_plugin_call(struct fastn_client *c, const char *name,
     *result = data;
     *result_len = n;
     return 0;
+}
+
+int fastn_plugin_args_encode(const char *const *argv, size_t argc,
+                             uint8_t **out, size_t *out_len)
+{
+    if (!out || !out_len || (argc && !argv))
+        return FASTN_ERR_INVAL;
+    return args_encode(argv, argc, out, out_len);
+}
+
+int fastn_client_plugin_call_args(struct fastn_client *c, const char *name,
+                                  const char *method, const char *const *argv,
+                                  size_t argc, uint8_t **result,
+                                  size_t *result_len)
+{
+    uint8_t *arg = NULL;
+    size_t len = 0;
+    int rc = fastn_plugin_args_encode(argv, argc, &arg, &len);
+
+    if (rc)
+        return rc;
+    rc =
+        fastn_client_plugin_call(c, name, method, arg, len, result, result_len);
+    free(arg);
+    return rc;
 }

@@ -106,6 +106,9 @@ static void plugin_free(struct host_plugin *p)
 {
     if (!p)
         return;
+    host_waiting_drop(p, FASTN_ERR_CANCELED,
+                      "the plugin was removed or replaced before it "
+                      "restarted");
     fastn_wasm_module_free(p->mod);
     free(p->index_unknown);
     free(p);
@@ -1158,6 +1161,7 @@ static void fill_info(struct host_plugin *p, struct plugin_info *o)
     o->events = p->events;
     o->fuel_used = p->fuel_used;
     fill_usage(p, o);
+    o->pending_calls = p->n_waiting; /* waiting for its restart */
     if (!in)
         return;
     if (in->wasm)
@@ -1172,7 +1176,7 @@ static void fill_info(struct host_plugin *p, struct plugin_info *o)
         }
     }
     o->open_streams = in->n_streams;
-    o->pending_calls = in->n_calls;
+    o->pending_calls += in->n_calls;
     o->armed_timers = in->n_timers;
     o->queued_events = in->n_events + (in->cur != NULL);
 }

@@ -189,9 +189,14 @@ static int x_stream_open(struct host_instance *in, const wval *a, wval *r)
     memcpy(s->peer, peer, strlen(peer) + 1);
     int32_t handle = s->handle;
     err = h->ops->stream_open(h->ops_arg, peer, proto, s->token);
-    if (err) {
+    /* a dial that fails at once (no address, a blocked peer, no network)
+     * is reported like one that fails later: the handle, then on_open
+     * with the error (docs/PLUGIN-ABI.md, "Streams"); only the checks
+     * above answer synchronously */
+    if (err && plugin_host_stream_opened(
+                   h, s->token, 0, err < 0 ? err : FASTN_ERR_NET_UNREACHABLE)) {
         host_stream_free(in, host_stream_by_handle(in, handle));
-        return ret32(r, err < 0 ? err : FASTN_ERR_NET_UNREACHABLE);
+        return ret32(r, FASTN_ERR_NOMEM);
     }
     return ret32(r, handle);
 }

@@ -72,6 +72,14 @@ struct host_call {
     uint64_t deadline; /* monotonic ms */
 };
 
+/* A call that came while its plugin waited to restart (BACKOFF). */
+struct host_waiting_call {
+    uint64_t id;
+    uint64_t deadline; /* monotonic ms */
+    size_t method_len, n;
+    uint8_t *data; /* the method, then the argument */
+};
+
 struct host_timer {
     int32_t id;
     uint64_t due; /* monotonic ms */
@@ -166,7 +174,7 @@ struct host_plugin {
     struct host_instance *inst;
     unsigned restarts;
     int last_error;
-    char last_error_text[200];
+    char last_error_text[PLUGIN_ERROR_TEXT_MAX];
     uint64_t last_error_ms;
     uint64_t backoff_ms, restart_at, started_mono;
     uint64_t events, fuel_used;
@@ -190,6 +198,11 @@ struct host_plugin {
     size_t n_proto;
     struct host_proto_serves proto[PLUGIN_PROTOCOLS_MAX];
     char *index_unknown; /* tokens of its index line not understood */
+    /* calls that came during its restart backoff: queued on its next
+     * instance, or answered at their deadline (host_waiting_settle) */
+    struct host_waiting_call *waiting;
+    unsigned n_waiting;
+    size_t waiting_bytes;
 };
 
 struct plugin_host {
@@ -254,6 +267,15 @@ uint64_t host_instance_slice(struct host_instance *in, uint64_t now);
 /* Fires due timers and times out calls of an instance; moves waiting
  * notifications. */
 void host_instance_tick(struct host_instance *in);
+
+/* host_io.c: calls that wait for a restart */
+/* Queues p's waiting calls on its instance once it runs; answers them
+ * when it will not run (disabled, failed) or at their deadline. */
+void host_waiting_settle(struct host_plugin *p);
+/* Answers every waiting call of p with err and frees them. */
+void host_waiting_drop(struct host_plugin *p, int err, const char *why);
+/* Whether p has waiting calls to settle now (not only to wait for). */
+bool host_waiting_due(const struct host_plugin *p);
 
 /* host_mem.c: the memory budget */
 /* What in holds now (the parts into *m, when not NULL): the total. */

@@ -390,25 +390,14 @@ void host_call_answer(struct host_instance *in, struct host_call *c, int status,
     h->ops->call_reply(h->ops_arg, id, status, p, n);
 }
 
-int plugin_host_call(struct plugin_host *h, const char *name,
-                     const char *method, size_t method_len, const uint8_t *arg,
-                     size_t n, uint64_t call)
+/* Queues a call on a running instance; deadline 0: the next tick sets
+ * it (a call that waited for a restart keeps its own). */
+static int call_queue(struct host_instance *in, uint64_t id, uint64_t deadline,
+                      const char *method, size_t method_len, const uint8_t *arg,
+                      size_t n)
 {
-    struct host_plugin *p = host_find(h, name);
-    struct host_instance *in;
     struct host_call *c;
 
-    if (!p)
-        return FASTN_ERR_NOT_FOUND;
-    if (!p->enabled)
-        return FASTN_ERR_PLUGIN_DISABLED;
-    if (!(in = p->inst))
-        return FASTN_ERR_PLUGIN_CRASHED;
-    if (method_len == 0 || method_len > PLUGIN_CALL_METHOD_MAX ||
-        memchr(method, 0, method_len))
-        return FASTN_ERR_INVAL;
-    if (n > PLUGIN_CALL_ARG_MAX)
-        return FASTN_ERR_TOO_LARGE;
     if (in->n_calls >= PLUGIN_PENDING_CALLS_MAX ||
         in->queued_bytes + n > PLUGIN_QUEUED_BYTES_MAX ||
         !host_memory_admits(in, sizeof(struct host_event) + method_len + n))
@@ -423,12 +412,134 @@ int plugin_host_call(struct plugin_host *h, const char *name,
     }
     c = &in->calls[in->n_calls];
     c->handle = next_handle(&in->next_call);
-    c->id = call;
-    c->deadline = 0; /* set by the next tick, which knows the time */
+    c->id = id;
+    c->deadline = deadline;
     if (push(in, EV_CALL, c->handle, 0, method, method_len, arg, n))
         return FASTN_ERR_NOMEM;
     in->n_calls++;
     return 0;
+}
+
+/* A call to a plugin in its restart backoff waits for the restart when
+ * that comes within the call's time (docs/PLUGIN-ABI.md, "Lifecycle");
+ * else, or when too much waits already, it is refused at once. */
+static int call_wait(struct host_plugin *p, uint64_t id, const char *method,
+                     size_t method_len, const uint8_t *arg, size_t n)
+{
+    uint64_t deadline = p->h->mono_ms + PLUGIN_CALL_TIMEOUT_MS;
+    struct host_waiting_call *w;
+
+    if (p->state != PLUGIN_STATE_BACKOFF || p->restart_at >= deadline)
+        return FASTN_ERR_PLUGIN_CRASHED;
+    if (p->n_waiting >= PLUGIN_PENDING_CALLS_MAX ||
+        p->waiting_bytes + method_len + n > PLUGIN_QUEUED_BYTES_MAX)
+        return FASTN_ERR_BUSY;
+    w = realloc(p->waiting, (p->n_waiting + 1) * sizeof(*w));
+    if (!w)
+        return FASTN_ERR_NOMEM;
+    p->waiting = w;
+    w = &p->waiting[p->n_waiting];
+    if (!(w->data = malloc(method_len + n + 1)))
+        return FASTN_ERR_NOMEM;
+    memcpy(w->data, method, method_len);
+    if (n)
+        memcpy(w->data + method_len, arg, n);
+    w->id = id;
+    w->deadline = deadline;
+    w->method_len = method_len;
+    w->n = n;
+    p->waiting_bytes += method_len + n;
+    p->n_waiting++;
+    return 0;
+}
+
+int plugin_host_call(struct plugin_host *h, const char *name,
+                     const char *method, size_t method_len, const uint8_t *arg,
+                     size_t n, uint64_t call)
+{
+    struct host_plugin *p = host_find(h, name);
+
+    if (!p)
+        return FASTN_ERR_NOT_FOUND;
+    if (!p->enabled)
+        return FASTN_ERR_PLUGIN_DISABLED;
+    if (method_len == 0 || method_len > PLUGIN_CALL_METHOD_MAX ||
+        memchr(method, 0, method_len))
+        return FASTN_ERR_INVAL;
+    if (n > PLUGIN_CALL_ARG_MAX)
+        return FASTN_ERR_TOO_LARGE;
+    if (!p->inst)
+        return call_wait(p, call, method, method_len, arg, n);
+    return call_queue(p->inst, call, 0, method, method_len, arg, n);
+}
+
+/* Answers waiting call i (moving the last into its place). */
+static void waiting_answer(struct host_plugin *p, unsigned i, int err,
+                           const char *why)
+{
+    struct host_waiting_call w = p->waiting[i];
+    struct plugin_host *h = p->h;
+
+    p->waiting[i] = p->waiting[--p->n_waiting];
+    p->waiting_bytes -= w.method_len + w.n;
+    free(w.data);
+    h->ops->call_reply(h->ops_arg, w.id, err, (const uint8_t *)why,
+                       why ? strlen(why) : 0);
+}
+
+void host_waiting_drop(struct host_plugin *p, int err, const char *why)
+{
+    while (p->n_waiting > 0)
+        waiting_answer(p, p->n_waiting - 1, err, why);
+    free(p->waiting);
+    p->waiting = NULL;
+}
+
+bool host_waiting_due(const struct host_plugin *p)
+{
+    return p->n_waiting > 0 &&
+           (p->inst || !p->enabled || p->state != PLUGIN_STATE_BACKOFF);
+}
+
+void host_waiting_settle(struct host_plugin *p)
+{
+    char why[200];
+
+    if (!p->n_waiting)
+        return;
+    if (p->inst) {
+        /* in the order they came */
+        for (unsigned i = 0; i < p->n_waiting; i++) {
+            struct host_waiting_call *w = &p->waiting[i];
+            int err =
+                call_queue(p->inst, w->id, w->deadline, (const char *)w->data,
+                           w->method_len, w->data + w->method_len, w->n);
+            free(w->data);
+            if (err)
+                p->h->ops->call_reply(p->h->ops_arg, w->id, err,
+                                      (const uint8_t *)"the plugin is busy",
+                                      18);
+        }
+        p->n_waiting = 0;
+        p->waiting_bytes = 0;
+        return;
+    }
+    if (!p->enabled || p->state != PLUGIN_STATE_BACKOFF) {
+        snprintf(why, sizeof(why), "plugin %s %s before it restarted", p->name,
+                 p->enabled ? "failed again" : "was disabled");
+        host_waiting_drop(p,
+                          p->enabled ? FASTN_ERR_PLUGIN_CRASHED
+                                     : FASTN_ERR_PLUGIN_DISABLED,
+                          why);
+        return;
+    }
+    snprintf(why, sizeof(why),
+             "plugin %s did not restart within the call's 30 s", p->name);
+    for (unsigned i = 0; i < p->n_waiting;)
+        if (p->waiting[i].deadline <= p->h->mono_ms)
+            waiting_answer(p, i, FASTN_ERR_TIMEOUT, why);
+        else
+            i++;
 }
 
 /* --- an instance that ends --------------------------------------------- */

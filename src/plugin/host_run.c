@@ -193,12 +193,28 @@ void host_trace(struct host_instance *in, const char *kind, const char *what,
                       in->given - fastn_wasm_fuel_get(in->wasm));
 }
 
+/* Appends where the code was when it failed (" at f+0x1a <- g+0x2b"),
+ * functions named from the module's name section (docs/PLUGINS.md). */
+static void add_trace(struct host_instance *in, char *why, size_t cap)
+{
+    char t[PLUGIN_ERROR_TEXT_MAX];
+    size_t n = strlen(why);
+
+    if (!in->wasm || n + 5 >= cap ||
+        !fastn_wasm_trace_text(in->wasm, t, sizeof(t), PLUGIN_TRACE_FRAMES))
+        return;
+    size_t k = strlen(t) < cap - n - 5 ? strlen(t) : cap - n - 5;
+    memcpy(why + n, " at ", 4);
+    memcpy(why + n + 4, t, k);
+    why[n + 4 + k] = '\0';
+}
+
 /* Ends the instance after a failure of its current event. */
 static void fail_event(struct host_instance *in, int err)
 {
     struct host_plugin *p = in->p;
     const char *ev = event_name(in->cur);
-    char why[200];
+    char why[PLUGIN_ERROR_TEXT_MAX];
 
     host_trace(in, "return", ev, err);
 
@@ -226,6 +242,7 @@ static void fail_event(struct host_instance *in, int err)
                  p->m.limits.fuel_per_event);
     else
         snprintf(why, sizeof(why), "trap: %s in %s", trap_kind(err), ev);
+    add_trace(in, why, sizeof(why));
     host_instance_stop(p, false, err, why);
 }
 

@@ -426,6 +426,7 @@ int plugin_host_run(struct plugin_host *h, uint64_t now_ms,
             host_instance_start(p);
             now = 0;
         }
+        host_waiting_settle(p);
         if (p->inst)
             host_instance_tick(p->inst);
     }
@@ -458,6 +459,11 @@ uint64_t plugin_host_next_wake(const struct plugin_host *h)
 
     for (const struct host_plugin *p = h->plugins; p; p = p->next) {
         const struct host_instance *in = p->inst;
+        if (host_waiting_due(p))
+            return 0;
+        for (unsigned i = 0; i < p->n_waiting; i++)
+            if (p->waiting[i].deadline < next)
+                next = p->waiting[i].deadline;
         if (!in) {
             if (p->enabled && p->state == PLUGIN_STATE_BACKOFF &&
                 p->restart_at < next)

@@ -19,6 +19,7 @@
 #include "plugin/kit_int.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/args.h"
 
 struct fastn_test *fastn_test_new(void)
 {
@@ -331,35 +332,13 @@ int fastn_test_call(struct fastn_test_node *n, const char *plugin,
 
 /* The one encoder of several call arguments here (the CLI's `plugin
  * call` encodes them the same way): NUL between each. */
-int kit_args_encode(const char *const *argv, size_t argc, uint8_t **out,
-                    size_t *len)
-{
-    size_t total = 0, at = 0;
-    uint8_t *buf;
-
-    for (size_t i = 0; i < argc; i++)
-        total += strlen(argv[i]) + (i > 0);
-    if (!(buf = malloc(total + 1)))
-        return FASTN_ERR_NOMEM;
-    for (size_t i = 0; i < argc; i++) {
-        size_t n = strlen(argv[i]);
-        if (i > 0)
-            buf[at++] = '\0';
-        memcpy(buf + at, argv[i], n);
-        at += n;
-    }
-    *out = buf;
-    *len = total;
-    return 0;
-}
-
 int fastn_test_call_args(struct fastn_test_node *n, const char *plugin,
                          const char *method, const char *const *argv,
                          size_t argc, const struct fastn_test_reply **out)
 {
     uint8_t *arg = NULL;
     size_t len = 0;
-    int rc = kit_args_encode(argv, argc, &arg, &len);
+    int rc = args_encode(argv, argc, &arg, &len);
 
     if (rc)
         return rc;

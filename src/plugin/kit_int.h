@@ -93,10 +93,4 @@ int kit_node_start(struct fastn_test_node *n, bool load);
 int kit_deliver_end(struct fastn_test_stream *s, int k);
 int kit_deliver_open(struct fastn_test_stream *s);
 
-/* Encodes call arguments as `fastn plugin call` sends them (see
- * fastn_test_call_args) into *out (malloc'd) and *len. Errors:
- * FASTN_ERR_NOMEM. */
-int kit_args_encode(const char *const *argv, size_t argc, uint8_t **out,
-                    size_t *len);
-
 #endif

@@ -321,6 +321,35 @@ static const struct abi_fn abi_exports[] = {
 #undef EXPORT_ROW_
 };
 
+/* The edit distance of a (n bytes) and s, or 99 when it is over 4. */
+static unsigned distance(const uint8_t *a, size_t n, const char *s)
+{
+    unsigned row[48], m = (unsigned)strlen(s);
+
+    if (n >= 47 || m >= 47 || (n > m ? n - m : m - n) > 4)
+        return 99;
+    for (unsigned j = 0; j <= m; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (unsigned j = 1; j <= m; j++) {
+            unsigned up = row[j];
+            unsigned best = diag + (a[i - 1] != (uint8_t)s[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[m] > 4 ? 99 : row[m];
+}
+
+/* The event name nearest to an unknown on_* export (2 edits at most). */
+static const char *nearest_event(const uint8_t *name, uint32_t nlen);
+
 static const struct abi_fn *find_abi(const struct abi_fn *v, size_t n,
                                      const uint8_t *name, uint32_t len)
 {
@@ -462,6 +491,23 @@ static int check_export_sig(struct check *c, const struct abi_fn *f,
 
 /* Checks one export; sets bit i of *seen for abi_exports[i] and *memory
  * for the memory. */
+static const char *nearest_event(const uint8_t *name, uint32_t nlen)
+{
+    const char *best = NULL;
+    unsigned bd = 3;
+    for (size_t i = 0; i < sizeof(abi_exports) / sizeof(*abi_exports); i++) {
+        unsigned d;
+        if (strncmp(abi_exports[i].name, "on_", 3) != 0)
+            continue;
+        d = distance(name, nlen, abi_exports[i].name);
+        if (d < bd) {
+            bd = d;
+            best = abi_exports[i].name;
+        }
+    }
+    return best;
+}
+
 static int check_one_export(struct check *c, struct buf_reader *r,
                             uint32_t *seen, bool *memory)
 {
@@ -478,12 +524,18 @@ static int check_one_export(struct check *c, struct buf_reader *r,
     size_t n = sizeof(abi_exports) / sizeof(*abi_exports);
     const struct abi_fn *f = find_abi(abi_exports, n, name, nlen);
     if (!f) {
-        if (nlen >= 3 && memcmp(name, "on_", 3) == 0)
-            return say(c->err, c->errlen, FASTN_ERR_PLUGIN_ABI,
-                       "exports %s, which is not an event of ABI %d",
-                       printable(name, nlen, pname, sizeof(pname)),
-                       PLUGIN_ABI_VERSION);
-        return 0;
+        const char *near = nearest_event(name, nlen);
+        if (nlen < 3 || memcmp(name, "on_", 3) != 0)
+            return 0;
+        printable(name, nlen, pname, sizeof(pname));
+        if (near)
+            return say(c->err, c->errlen, FASTN_ERR_PLUGIN_EXPORT,
+                       "unknown export %s: did you mean %s?", pname, near);
+        return say(c->err, c->errlen, FASTN_ERR_PLUGIN_EXPORT,
+                   "unknown export %s: ABI %d has no such event (on_start, "
+                   "on_stop, on_stream, on_data, on_close, on_open, "
+                   "on_writable, on_call, on_timer)",
+                   pname, PLUGIN_ABI_VERSION);
     }
     if (kind != 0x00)
         return say(c->err, c->errlen, FASTN_ERR_PLUGIN_ABI,

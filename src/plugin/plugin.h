@@ -205,6 +205,10 @@ struct plugin_host_config {
 #define PLUGIN_QUEUED_BYTES_MAX (16u << 20)
 /* Milliseconds a plugin has to answer a call. */
 #define PLUGIN_CALL_TIMEOUT_MS 30000
+/* Room for a failure's text: its kind, event, import and a backtrace. */
+#define PLUGIN_ERROR_TEXT_MAX 480
+/* Frames of a trap's backtrace in that text. */
+#define PLUGIN_TRACE_FRAMES 4
 /* Backoff before a failed instance starts again. */
 #define PLUGIN_BACKOFF_FIRST_MS 1000
 #define PLUGIN_BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -313,11 +317,12 @@ struct plugin_info {
     enum plugin_serves protocol_serves[PLUGIN_PROTOCOLS_MAX];
     enum plugin_state state;
     bool enabled;
-    unsigned restarts;         /* instances that ended with an error */
-    int last_error;            /* fastn_err, 0 if none */
-    char last_error_text[200]; /* e.g. "trap: out of fuel in on_call" */
-    uint64_t last_error_ms;    /* Unix time */
-    uint64_t restart_in_ms;    /* BACKOFF: time until the next start */
+    unsigned restarts; /* instances that ended with an error */
+    int last_error;    /* fastn_err, 0 if none */
+    /* e.g. "trap: out of fuel in on_call at loop+0x1f2 <- on_call+0x2a0" */
+    char last_error_text[PLUGIN_ERROR_TEXT_MAX];
+    uint64_t last_error_ms; /* Unix time */
+    uint64_t restart_in_ms; /* BACKOFF: time until the next start */
     size_t file_bytes;
     uint32_t memory_pages; /* of the running instance */
     uint64_t db_bytes;
@@ -424,7 +429,9 @@ int plugin_host_stream_writable(struct plugin_host *h, uint64_t stream);
  * later, exactly once, through ops->call_reply(call) (within
  * PLUGIN_CALL_TIMEOUT_MS). Errors (then no answer comes):
  * FASTN_ERR_NOT_FOUND (no such plugin), _PLUGIN_DISABLED,
- * _PLUGIN_CRASHED (not running now), _BUSY (too many calls waiting),
+ * _PLUGIN_CRASHED (not running now, and not restarting within the call's
+ * time: a call during a shorter restart backoff waits for the new
+ * instance), _BUSY (too many calls waiting),
  * _INVAL (method not 1..PLUGIN_CALL_METHOD_MAX bytes), _TOO_LARGE. */
 int plugin_host_call(struct plugin_host *h, const char *name,
                      const char *method, size_t method_len, const uint8_t *arg,

@@ -55,6 +55,11 @@ struct cc {
     const void *const *h;
     union wasm_cell *code;
     size_t ncells, cap, max_cells;
+    /* the source map (wasm_code.src) and the current instruction's
+     * offset in the module */
+    struct wasm_src *src;
+    uint32_t nsrc, srccap;
+    uint32_t instr_off;
     struct vs *st;
     uint32_t sp, scap, max_height, watermark;
     struct ctl *ctl;
@@ -198,6 +203,26 @@ static bool merge_mov(struct cc *c, enum wasm_op op, const uint32_t *w,
     return true;
 }
 
+/* Notes that the code from cell on comes from the current instruction;
+ * entries past cell were overwritten (a fused or rewound op). */
+static int src_note(struct cc *c, size_t cell)
+{
+    while (c->nsrc > 0 && c->src[c->nsrc - 1].cell >= cell)
+        c->nsrc--;
+    if (c->nsrc > 0 && c->src[c->nsrc - 1].off == c->instr_off)
+        return 0;
+    if (c->nsrc == c->srccap) {
+        uint32_t ncap = c->srccap ? c->srccap * 2 : 64;
+        struct wasm_src *n = realloc(c->src, ncap * sizeof(*n));
+        if (!n)
+            return FASTN_ERR_NOMEM;
+        c->src = n;
+        c->srccap = ncap;
+    }
+    c->src[c->nsrc++] = (struct wasm_src){(uint32_t)cell, c->instr_off};
+    return 0;
+}
+
 static int emit(struct cc *c, enum wasm_op op, const uint32_t *w, unsigned n,
                 size_t *at)
 {
@@ -206,6 +231,7 @@ static int emit(struct cc *c, enum wasm_op op, const uint32_t *w, unsigned n,
         *at = NO_CELL;
     if (is_dead(c))
         return 0;
+    TRY(src_note(c, c->ncells));
     if ((op == OP_MOV || op == OP_BR || op == OP_RET) && reserve(c, 1) == 0 &&
         merge_mov(c, op, w, at))
         return 0;
@@ -1821,6 +1847,7 @@ static int unsupported_op(struct cc *c, uint8_t op)
 static int instr(struct cc *c, bool *done)
 {
     uint8_t op;
+    c->instr_off = (uint32_t)pos(c);
     TRY(rd_u8(c, &op));
     c->ninstr++;
     switch (op) {
@@ -2006,6 +2033,9 @@ static int finish(struct cc *c, struct wasm_code *out,
     out->const_base = c->nlocals;
     out->frame = (uint32_t)frame;
     out->uses_data = c->uses_data;
+    out->src = c->src;
+    out->nsrc = c->nsrc;
+    c->src = NULL;
     if (c->m->metering) { /* compile_body emitted FUEL first */
         /* the entry charge pays for setting up the frame too: a call
          * zeroes the locals and copies the constants (init_frame), work
@@ -2072,6 +2102,7 @@ int wasm_compile_func(const struct fastn_wasm_module *m, uint32_t fidx,
     free(c.lrefs);
     free(c.consts);
     free(c.khash);
+    free(c.src);
     return rc;
 }
 
@@ -2081,5 +2112,6 @@ void wasm_code_cleanup(struct wasm_code *c)
     free(c->consts);
     free(c->init);
     free(c->local_types);
+    free(c->src);
     memset(c, 0, sizeof(*c));
 }

@@ -10,6 +10,7 @@
  * when it would not fit (budget_check), then kept up to date by memory
  * and table growth and by the embedder's charges.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -834,4 +835,77 @@ void fastn_wasm_instance_set_user(struct fastn_wasm_instance *inst, void *user)
 void *fastn_wasm_instance_get_user(const struct fastn_wasm_instance *inst)
 {
     return inst->user;
+}
+
+/* --- traps: where they happened ------------------------------------------ */
+
+/* The frame of the op at ip in mod's code (0 cells: none). */
+static bool trace_frame(const struct fastn_wasm_module *mod,
+                        const union wasm_cell *ip, struct fastn_wasm_frame *o)
+{
+    uint32_t ndef = mod->nfuncs - mod->nfunc_imports;
+    for (uint32_t i = 0; i < ndef; i++) {
+        const struct wasm_code *c = &mod->codes[i];
+        if (!c->code || ip < c->code || ip >= c->code + c->ncells)
+            continue;
+        uint32_t cell = (uint32_t)(ip - c->code), lo = 0, hi = c->nsrc;
+        while (hi - lo > 1) { /* the last entry at or before cell */
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (c->src[mid].cell <= cell)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        o->func = mod->nfunc_imports + i;
+        o->offset = c->nsrc ? c->src[lo].off : (uint32_t)c->body_off;
+        o->name = NULL;
+        for (uint32_t k = 0; k < mod->nfnames; k++)
+            if (mod->fnames[k].func == o->func)
+                o->name = mod->fnames[k].name;
+        return true;
+    }
+    return false;
+}
+
+size_t fastn_wasm_trace(const struct fastn_wasm_instance *inst,
+                        struct fastn_wasm_frame *out, size_t max,
+                        uint32_t *depth)
+{
+    const struct wasm_exec *x = &inst->exec;
+    size_t n = 0;
+
+    for (uint32_t i = 0; i < x->ntrace && n < max; i++)
+        if (trace_frame(x->trace_inst[i]->mod, x->trace_ip[i], &out[n]))
+            n++;
+    if (depth)
+        *depth = x->ntrace ? x->trace_depth : 0;
+    return n;
+}
+
+size_t fastn_wasm_trace_text(const struct fastn_wasm_instance *inst, char *buf,
+                             size_t cap, size_t max_frames)
+{
+    struct fastn_wasm_frame f[WASM_TRACE_MAX];
+    uint32_t depth;
+    size_t n = fastn_wasm_trace(inst, f,
+                                max_frames < WASM_TRACE_MAX ? max_frames
+                                                            : WASM_TRACE_MAX,
+                                &depth),
+           len = 0;
+
+    if (cap == 0)
+        return 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++) {
+        char fn[24];
+        snprintf(fn, sizeof(fn), "func[%u]", (unsigned)f[i].func);
+        int k = snprintf(buf + len, cap - len, "%s%.80s+0x%x", i ? " <- " : "",
+                         f[i].name ? f[i].name : fn, (unsigned)f[i].offset);
+        len += k < 0 ? 0 : (size_t)k;
+    }
+    if (n > 0 && depth > n && len < cap) {
+        int k = snprintf(buf + len, cap - len, " <- ...");
+        len += k < 0 ? 0 : (size_t)k;
+    }
+    return len < cap ? len : cap - 1;
 }

@@ -775,6 +775,25 @@ static void move_part(uint8_t *dst, const uint8_t *src, uint64_t n,
 
 /* Runs from ip in frame fp until the frame at depth base_depth returns.
  * With x NULL, stores the handler table in *table instead. */
+/* Keeps where a run trapped or stopped: the op at ip in inst, then the
+ * return address of each call below it down to base (fastn_wasm_trace). */
+static void trace_note(struct wasm_exec *x, const union wasm_cell *ip,
+                       const struct fastn_wasm_instance *inst,
+                       const struct wasm_frame *fr,
+                       const struct wasm_frame *base)
+{
+    uint32_t n = 0;
+    x->trace_ip[n] = ip;
+    x->trace_inst[n++] = inst;
+    x->trace_depth = (uint32_t)(fr - base) + 1;
+    while (fr > base && n < WASM_TRACE_MAX) {
+        fr--;
+        x->trace_ip[n] = fr->ip - 1; /* inside the call op */
+        x->trace_inst[n++] = fr->inst;
+    }
+    x->ntrace = n;
+}
+
 static int run(struct wasm_exec *x, struct fastn_wasm_instance *inst,
                const union wasm_cell *ip, union fastn_wasm_value *fp,
                uint32_t base_depth, const void *const **table)
@@ -1439,6 +1458,7 @@ bulk_stop:
     err = FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
 out_of_fuel:
     x->owner->fuel = fuel;
+    trace_note(x, ip, inst, fr, fr_base);
     if (x->nest == 1) {
         x->suspended = true;
         x->depth = (uint32_t)(fr - x->frames);
@@ -1453,6 +1473,7 @@ out_of_fuel:
     return err;
 trap:
     x->owner->fuel = fuel;
+    trace_note(x, ip, inst, fr, fr_base);
     x->s_part = 0;
     x->s_part_ip = NULL;
     x->depth = base_depth;
@@ -1517,6 +1538,8 @@ int wasm_invoke(struct fastn_wasm_instance *inst, struct wasm_func *f,
     int rc = exec_alloc(inst);
     if (rc)
         return rc;
+    if (x->nest == 0)
+        x->ntrace = 0;                  /* a new call: no trap yet */
     if (x->nest == 0 && x->suspended) { /* discard the stopped call */
         x->suspended = false;
         x->depth = 0;

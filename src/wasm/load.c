@@ -871,10 +871,61 @@ static int prepare(struct fastn_wasm_module *m)
     return 0;
 }
 
-static int custom_section(struct rd *d)
+static void fnames_free(struct fastn_wasm_module *m)
+{
+    for (uint32_t i = 0; i < m->nfnames; i++)
+        free_name(m->fnames[i].name);
+    free(m->fnames);
+    m->fnames = NULL;
+    m->nfnames = 0;
+}
+
+/* The function names of a "name" section (its subsection 1, names in
+ * increasing function order), for traps. The spec lets an engine ignore
+ * a malformed name section, and so this does: it errs only for memory. */
+static int name_section(struct rd *d, struct fastn_wasm_module *m)
+{
+    uint8_t id;
+    uint32_t size, n;
+    int rc = 0;
+
+    while (buf_reader_left(&d->r) > 0) {
+        if (rd_u8(d, &id) || rd_u32(d, &size) || size > buf_reader_left(&d->r))
+            return 0;
+        if (id == 1)
+            break;
+        buf_skip(&d->r, size);
+    }
+    if (buf_reader_left(&d->r) == 0 || rd_u32(d, &n) ||
+        n > buf_reader_left(&d->r) / 2 || n > m->nfuncs)
+        return 0;
+    if (!(m->fnames = calloc(n ? n : 1, sizeof(*m->fnames))))
+        return FASTN_ERR_NOMEM;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        struct wasm_fname *f = &m->fnames[i];
+        if (rd_u32(d, &f->func) || f->func >= m->nfuncs ||
+            (i > 0 && f->func <= f[-1].func))
+            rc = FASTN_ERR_WASM_MALFORMED;
+        else if ((rc = rd_name(d, &f->name)) == 0)
+            m->nfnames++;
+    }
+    if (rc)
+        fnames_free(m);
+    return rc == FASTN_ERR_NOMEM ? rc : 0;
+}
+
+static int custom_section(struct rd *d, struct fastn_wasm_module *m)
 {
     char *name = NULL;
     int rc = rd_name(d, &name);
+    if (rc == 0 && !m->fnames && strcmp(name, "name") == 0) {
+        struct rd sub = {.base = d->base, .err = NULL};
+        const uint8_t *p;
+        size_t left = buf_reader_left(&d->r);
+        buf_get_span(&d->r, left, &p);
+        buf_reader_init(&sub.r, p, left);
+        rc = name_section(&sub, m);
+    }
     free_name(name);
     if (rc)
         return rc;
@@ -910,7 +961,7 @@ static int read_sections(struct rd *top, struct fastn_wasm_module *m)
         struct rd d = {.base = off, .err = top->err};
         buf_reader_init(&d.r, p, size);
         if (id == 0) {
-            rc = custom_section(&d);
+            rc = custom_section(&d, m);
         } else {
             if (id > 3 && (rc = prepare(m)) != 0)
                 return rc;
@@ -1021,5 +1072,6 @@ void wasm_module_cleanup(struct fastn_wasm_module *m)
         free(m->datas[i].bytes);
     free(m->datas);
     free(m->func_refd);
+    fnames_free(m);
     memset(m, 0, sizeof(*m));
 }

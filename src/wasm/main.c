@@ -6,7 +6,9 @@
  *
  * A wasi command gets the same minimal wasi_snapshot_preview1 subset as
  * plugins (src/wasm/wasi.h). --invoke calls an export and prints its
- * results, one per line. A trap prints its kind and exits with 134.
+ * results, one per line. A trap prints its kind and a short backtrace
+ * (functions by their names in the name section, byte offsets in the
+ * module) and exits with 134.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -117,8 +119,15 @@ static void print_value(char type, union fastn_wasm_value v)
     }
 }
 
-static int report(int rc, struct fastn_wasm_wasi *w)
+/* A trap's kind, then where: each frame's function (from the name
+ * section, else func[N]) and byte offset in the module, innermost first. */
+static int report(int rc, const struct fastn_wasm_instance *inst,
+                  struct fastn_wasm_wasi *w)
 {
+    struct fastn_wasm_frame f[8];
+    uint32_t depth = 0;
+    size_t n;
+
     if (rc == FASTN_ERR_WASM_EXIT) {
         fflush(stdout);
         return w->exit_code;
@@ -128,6 +137,17 @@ static int report(int rc, struct fastn_wasm_wasi *w)
     fflush(stdout);
     fprintf(stderr, "fastn-wasm: %s (%s)\n", fastn_strerror(rc),
             fastn_err_name(rc));
+    n = inst ? fastn_wasm_trace(inst, f, 8, &depth) : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].name)
+            fprintf(stderr, "  %zu: %s at 0x%x\n", i, f[i].name,
+                    (unsigned)f[i].offset);
+        else
+            fprintf(stderr, "  %zu: func[%u] at 0x%x\n", i, (unsigned)f[i].func,
+                    (unsigned)f[i].offset);
+    }
+    if (depth > n)
+        fprintf(stderr, "  ... %u more\n", (unsigned)(depth - n));
     return EXIT_TRAP;
 }
 
@@ -156,7 +176,7 @@ static int invoke(struct fastn_wasm_instance *inst, const char *name, int argc,
     }
     rc = fastn_wasm_instance_call(inst, name, args, np, res, nr);
     if (rc)
-        return report(rc, w);
+        return report(rc, inst, w);
     for (size_t i = 0; i < nr; i++)
         print_value(rtypes[i], res[i]);
     return 0;
@@ -252,9 +272,9 @@ static int run(struct opts *o, struct fastn_wasm_module *mod)
         rc = invoke(inst, o->invoke, o->argc, o->argv, &w);
     else if (rc == 0)
         rc = report(fastn_wasm_instance_call(inst, "_start", NULL, 0, NULL, 0),
-                    &w);
+                    inst, &w);
     else
-        rc = report(rc, &w);
+        rc = report(rc, inst, &w);
     fastn_wasm_instance_free(inst);
     return rc;
 }

@@ -176,6 +176,28 @@ int fastn_wasm_instance_resume(struct fastn_wasm_instance *inst,
                                union fastn_wasm_value *results,
                                size_t nresults);
 
+/* One frame of a trap's backtrace (fastn_wasm_trace). */
+struct fastn_wasm_frame {
+    uint32_t func;    /* function index, imports counted */
+    uint32_t offset;  /* byte offset in the module of its instruction */
+    const char *name; /* from the module's name section; NULL: none */
+};
+/* Where the last call of inst (or its resume) trapped or stopped for
+ * want of fuel: the instruction, then each call that led to it,
+ * innermost first. Fills up to max frames and returns how many (0: none
+ * recorded); *depth (may be NULL) gets how many frames the stack had
+ * (more than returned when it was deeper than 8). Names are borrowed
+ * from the module. */
+size_t fastn_wasm_trace(const struct fastn_wasm_instance *inst,
+                        struct fastn_wasm_frame *out, size_t max,
+                        uint32_t *depth);
+/* The trace as text, "NAME+0xOFF <- NAME+0xOFF <- ..." (a frame without
+ * a name is func[N]; OFF is the byte offset in the module; "<- ..." ends
+ * it when frames were left out), NUL-terminated and cut to cap. Returns
+ * the length written (0: no trace). */
+size_t fastn_wasm_trace_text(const struct fastn_wasm_instance *inst, char *buf,
+                             size_t cap, size_t max_frames);
+
 /* Signature of an exported function as type letters (NUL-terminated;
  * each buffer must hold cap bytes). Errors: FASTN_ERR_NOT_FOUND,
  * FASTN_ERR_TOO_LARGE (a buffer is too small). */

@@ -54,6 +54,7 @@ enum { EXT_FUNC = 0, EXT_TABLE = 1, EXT_MEMORY = 2, EXT_GLOBAL = 3 };
 #define WASM_MAX_LOCALS 50000
 #define WASM_MAX_BODY (1u << 20) /* bytes of one function body */
 #define WASM_MAX_FRAME 200000    /* slots in one frame */
+#define WASM_TRACE_MAX 8         /* frames a trap's backtrace keeps */
 #define WASM_MAX_PAGES 65536u
 #define WASM_MAX_TABLE_SIZE 10000000u
 #define WASM_PAGE 65536u
@@ -141,6 +142,17 @@ struct wasm_data {
     uint8_t *bytes;
 };
 
+/* One step of a function's source map (struct wasm_code). */
+struct wasm_src {
+    uint32_t cell, off;
+};
+
+/* A function's name from the module's "name" section. */
+struct wasm_fname {
+    uint32_t func;
+    char *name;
+};
+
 /* A compiled function body. */
 struct wasm_code {
     uint32_t type;
@@ -160,6 +172,10 @@ struct wasm_code {
     /* the entry FUEL op (when metered), charged by calls: its amount and
      * the cells a call skips */
     uint32_t entry_fuel, entry_skip;
+    /* where the code came from, for traps: pairs (first cell, byte offset
+     * in the module of the instruction that made it), by cell */
+    struct wasm_src *src;
+    uint32_t nsrc;
 };
 
 struct fastn_wasm_module {
@@ -191,6 +207,9 @@ struct fastn_wasm_module {
     bool data_without_count; /* a data index used with no data count */
     bool metering;
     bool fuse; /* superinstructions and peepholes (off: for testing) */
+    /* function names from the "name" custom section, sorted by func */
+    struct wasm_fname *fnames;
+    uint32_t nfnames;
 };
 
 /* Internal load flag: compile without superinstructions or peepholes, so
@@ -270,6 +289,11 @@ struct wasm_exec {
      * or elements done (fill, copy, init), or fuel paid (grow) */
     uint64_t s_part;
     const union wasm_cell *s_part_ip;
+    /* where the last trap or stop was: the op, then the calls into it
+     * (return addresses), innermost first, at most WASM_TRACE_MAX */
+    const union wasm_cell *trace_ip[WASM_TRACE_MAX];
+    const struct fastn_wasm_instance *trace_inst[WASM_TRACE_MAX];
+    uint32_t ntrace, trace_depth; /* recorded; frames there were */
 };
 
 struct fastn_wasm_instance {

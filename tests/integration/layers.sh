@@ -11,7 +11,10 @@
 #    plugin, store or registry, no identity, and no call into src/ipc
 #    (data flows net -> router -> client | plugin | quarantine);
 #  - src/net knows nothing of the router, the control server or plugins;
-#  - src/plugin does no network I/O (no net/ header, no libuv call).
+#  - src/plugin does no network I/O (no net/ header, no libuv call);
+#  - src/daemon never reads nor makes the identity key (its signer
+#    process does: src/identity/signer.c), and only src/sandbox calls
+#    libseccomp.
 set -euo pipefail
 BUILD=${BUILD:-build}
 TOP=${FASTN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -71,4 +74,9 @@ no_header net 'router/|ipc/|plugin/|daemon/|store/|registry/' \
 no_header plugin 'net/|router/|ipc/|daemon/' \
     "the plugin host does no network I/O"
 no_call plugin 'uv_|swarm_' "the plugin host does no network I/O"
+no_call daemon 'identity_load|identity_create|identity_from_seed|identity_decode_private|identity_generate' \
+    "the daemon never holds the key: its signer process reads it"
+for sub in daemon identity net ipc router plugin store registry util; do
+    no_call "$sub" 'seccomp_' "only src/sandbox calls libseccomp"
+done
 exit $status

@@ -72,7 +72,8 @@ run "$T/probe.wasm" --call exit >/dev/null 2>"$TMPROOT/err"
 rc=$?
 set -e
 [ $rc = 1 ] || fail "a plugin that exits: exit code $rc"
-grep -q 'plugin test-probe failed: proc_exit(3) in on_call (FASTN_ERR_WASM_EXIT)' \
+# the failure, where the code was (a short backtrace), and the code
+grep -Eq 'plugin test-probe failed: proc_exit\(3\) in on_call at [^ ]+ <- .* \(FASTN_ERR_WASM_EXIT\)' \
     "$TMPROOT/err" || fail "exit: $(cat "$TMPROOT/err")"
 err=$(run "$T/probe.wasm" --call never 2>&1 >/dev/null) && fail "never answered"
 grep -q 'timed out' <<<"$err" || fail "a call never answered: $err"

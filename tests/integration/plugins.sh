@@ -41,6 +41,15 @@ pass "list, info (text and --json), status counts plugins"
     fail "call with stdin"
 [ "$(f plugin call echo id)" = "$(f id | sed -n 1p)" ] || fail "call id"
 [ "$(f plugin call echo echo x --json | jq -r .result)" = x ] || fail "--json"
+# several arguments: NUL-separated (docs/PLUGIN-ABI.md), split by the SDK
+out=$(f plugin call echo args 12D3KooWx "hello world" "" -- -n)
+[ "$out" = "$(printf '4 args\n0: 12D3KooWx\n1: hello world\n2: \n3: -n')" ] ||
+    fail "args: $out"
+[ "$(f plugin call echo echo a b | od -An -c | tr -s ' ')" = " a \0 b" ] ||
+    fail "several args are not NUL-separated"
+[ "$(f plugin call echo args 'one arg')" = "$(printf '1 args\n0: one arg')" ] ||
+    fail "one arg"
+[ "$(f plugin call echo args)" = "0 args" ] || fail "no args"
 if err=$(f plugin call echo nope 2>&1); then fail "unknown method: $err"; fi
 grep -q "unknown method" <<<"$err" || fail "unknown method: $err"
 if err=$(f plugin call nosuch x 2>&1); then fail "no such plugin"; fi

@@ -166,6 +166,44 @@ pass "writing past the quota: $out, database $size bytes"
 [ "$(info hostile-liar-memory restarts)" = 1 ] || fail "liar-memory retried"
 pass "a module bigger than its manifest says: refused once, not retried"
 
+# a trap three calls deep: the functions (from the name section) and code
+# offsets, innermost first, in plugin info, the daemon's log and fastn-wasm
+f plugin install --unsigned "$P/trap.wasm" >/dev/null || fail "install trap"
+if f plugin call test-trap crash 2>/dev/null; then fail "trap: answered"; fi
+want="trap: out-of-bounds memory access in on_call at trap_inner+0x[0-9a-f]* <- trap_middle+0x[0-9a-f]* <- trap_outer+0x[0-9a-f]* <- on_call+0x[0-9a-f]*"
+grep -q "^last error  *FASTN_ERR_WASM_TRAP_MEMORY_OOB at .*: $want" <<<"$(f plugin info test-trap)" ||
+    fail "trap in info: $(f plugin info test-trap)"
+grep -q "test-trap: stopped: $want; restarting in" "$H/stderr.log" ||
+    fail "trap not in the log: $(grep test-trap "$H/stderr.log")"
+rc=0
+"$TOP/$BUILD/bin/fastn-wasm" "$P/trap.wasm" --invoke crash 2>"$TMPROOT/fw.err" ||
+    rc=$?
+[ $rc = 134 ] || fail "fastn-wasm exit $rc"
+[ "$(sed 's/ at 0x[0-9a-f]*$//' "$TMPROOT/fw.err")" = "fastn-wasm: trap: out of bounds memory access (FASTN_ERR_WASM_TRAP_MEMORY_OOB)
+  0: trap_inner
+  1: trap_middle
+  2: trap_outer
+  3: crash" ] || fail "fastn-wasm: $(cat "$TMPROOT/fw.err")"
+pass "a trap names its functions and offsets: info, log, fastn-wasm"
+
+# a call during its restart backoff waits for the new instance (which
+# answers "hello" with FASTN_ERR_NOT_FOUND), not refused as crashed
+if f plugin call test-trap crash 2>/dev/null; then fail "trap: answered"; fi
+[ "$(info test-trap state)" = restarting ] || fail "test-trap not in backoff"
+if err=$(f plugin call test-trap hello 2>&1); then fail "hello: answered"; fi
+grep -q "FASTN_ERR_NOT_FOUND" <<<"$err" || fail "hello during backoff: $err"
+[ "$(info test-trap state)" = running ] || fail "test-trap did not restart"
+pass "a call during the restart backoff waits for the restart: $err"
+
+# a misspelt handler: named, with the event it likely meant
+if out=$(f plugin install --unsigned "$P/misspelt.wasm" 2>&1); then
+    fail "misspelt installed"
+fi
+grep -q "unknown export on_closed: did you mean on_close?" <<<"$out" ||
+    fail "misspelt: $out"
+! grep -qi "another plugin ABI" <<<"$out" || fail "misspelt: $out"
+pass "a misspelt handler: $out"
+
 [ "$(f plugin call echo echo done)" = done ] || fail "echo at the end"
 kill -0 "$DAEMON_PID" || fail "the daemon died"
 pass "the daemon and echo carried on through all of it"

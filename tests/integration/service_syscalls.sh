@@ -26,6 +26,9 @@ expand() { # @GROUP: its system calls, groups expanded
 }
 expand @system-service | sort -u >"$TMPROOT/service.list"
 expand @privileged | sort -u >"$TMPROOT/privileged.list"
+# plus the calls the unit names one by one (SystemCallFilter=seccomp)
+sed -n 's/^SystemCallFilter=\([a-z0-9_]*\)$/\1/p' "$UNIT" >>"$TMPROOT/service.list"
+sort -u -o "$TMPROOT/service.list" "$TMPROOT/service.list"
 comm -23 "$TMPROOT/service.list" "$TMPROOT/privileged.list" >"$TMPROOT/allowed.list"
 [ "$(wc -l <"$TMPROOT/allowed.list")" -gt 200 ] ||
     fail "could not expand @system-service: $(wc -l <"$TMPROOT/allowed.list") calls"

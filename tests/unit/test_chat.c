@@ -147,6 +147,27 @@ TEST(send_both_ways)
     finish();
 }
 
+/* `fastn plugin call chat send PEER TEXT`: two arguments, NUL-separated
+ * (docs/PLUGIN-ABI.md, "Call arguments"), TEXT keeps its spaces. */
+TEST(send_as_two_arguments)
+{
+    start();
+    struct fastn_test_node *a = chat_node("a"), *b = chat_node("b");
+    const struct fastn_test_reply *r = NULL;
+    const char *two[] = {fastn_test_node_peer_id(b), "two  spaced words"};
+
+    CHECK_ERR(fastn_test_call_args(a, "chat", "send", two, 2, &r), 0);
+    CHECK(r && r->status == 0 && strncmp(reply_text(r), "delivered ", 10) == 0);
+    r = chat_log(b);
+    CHECK(r && strstr(reply_text(r), fastn_test_node_peer_id(a)) &&
+          strstr(reply_text(r), "two  spaced words"));
+    /* three arguments are not PEER TEXT */
+    const char *three[] = {fastn_test_node_peer_id(b), "x", "y"};
+    CHECK_ERR(fastn_test_call_args(a, "chat", "send", three, 3, &r), 0);
+    CHECK(r && r->status == FASTN_ERR_INVAL);
+    finish();
+}
+
 TEST(offline_delivery_after_the_peer_starts)
 {
     start();
@@ -302,6 +323,7 @@ int main(void)
     fclose(f);
     RUN(manifest);
     RUN(send_both_ways);
+    RUN(send_as_two_arguments);
     RUN(offline_delivery_after_the_peer_starts);
     RUN(lost_ack_is_not_a_duplicate);
     RUN(bad_frames_reset_the_stream);

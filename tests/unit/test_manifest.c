@@ -541,8 +541,18 @@ TEST(interface_bad_exports)
 
     f = good();
     f.exports[4].name = "on_dat";
-    CHECK_ERR(check(&f, WITH_PROTO), FASTN_ERR_PLUGIN_ABI);
-    CHECK(strstr(errmsg, "on_dat") && strstr(errmsg, "not an event"));
+    CHECK_ERR(check(&f, WITH_PROTO), FASTN_ERR_PLUGIN_EXPORT);
+    CHECK_STR(errmsg, "unknown export on_dat: did you mean on_data?");
+    /* a misspelt handler: the nearest event is named, not "wrong ABI" */
+    f = good();
+    f.exports[5].name = "on_closed";
+    CHECK_ERR(check(&f, WITH_PROTO), FASTN_ERR_PLUGIN_EXPORT);
+    CHECK_STR(errmsg, "unknown export on_closed: did you mean on_close?");
+    f = good();
+    f.exports[6].name = "on_frobnicate";
+    CHECK_ERR(check(&f, WITH_PROTO), FASTN_ERR_PLUGIN_EXPORT);
+    CHECK(strstr(errmsg, "unknown export on_frobnicate: ABI 1 has no such "
+                         "event (on_start,") == errmsg);
 
     f = good();
     f.exports[4].idx = 6; /* on_data pointing at on_close's (ii)->(i) */
@@ -674,6 +684,11 @@ TEST(built_hostile_plugins)
     CHECK_EQ(man.caps, 0);
     CHECK_ERR(iface, FASTN_ERR_PLUGIN_CAPABILITY);
     CHECK(strstr(errmsg, "the manifest does not ask for") != NULL);
+    /* a misspelt handler is named, with the event it likely meant */
+    if (load_built("tests/plugins/misspelt.wasm", &iface) < 0)
+        return;
+    CHECK_ERR(iface, FASTN_ERR_PLUGIN_EXPORT);
+    CHECK_STR(errmsg, "unknown export on_closed: did you mean on_close?");
 }
 
 int main(void)

@@ -535,12 +535,18 @@ TEST(hostile_loop_is_stopped_and_restarted)
     CHECK_EQ(info.restart_in_ms, 1000);
     CHECK(info.fuel_used - before > 990000 &&
           info.fuel_used - before <= 1000000);
-    /* while it waits, calls are refused at once */
-    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 3),
-              FASTN_ERR_PLUGIN_CRASHED);
+    /* while it waits, a call waits for its restart (1 s, within the
+     * call's 30 s) and is answered by the new instance */
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 3), 0);
+    fastn_test_run(T);
+    CHECK(reply_for(n, 3) == NULL);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
+    CHECK_EQ(info.pending_calls, 1);
     advance(1000);
     check_info(n, "hostile-loop", PLUGIN_STATE_RUNNING,
                FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
+    r = reply_for(n, 3);
+    CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
     r = call_id(n, "hostile-loop", "ok", "", 4);
     CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
     /* again: the backoff doubles */
@@ -558,6 +564,88 @@ TEST(hostile_loop_is_stopped_and_restarted)
     check_info(n, "hostile-loop", PLUGIN_STATE_BACKOFF,
                FASTN_ERR_WASM_TRAP_OUT_OF_FUEL);
     check_echo_serves(n, 6);
+    cleanup();
+}
+
+/* A call to a plugin in its restart backoff waits for the restart, as
+ * long as it comes within the call's 30 s; it is answered when the
+ * plugin is disabled or removed meanwhile. */
+TEST(call_waits_for_restart)
+{
+    struct fastn_test_node *n = node_with_echo(0);
+    struct plugin_info info;
+    const struct fastn_test_reply *r;
+
+    CHECK_ERR(install_built(n, HOSTILE("loop"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    /* waiting, then disabled: answered with that */
+    call_id(n, "hostile-loop", "spin", "", 1);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 2), 0);
+    CHECK_ERR(plugin_host_enable(n->h, "hostile-loop", false), 0);
+    fastn_test_run(T);
+    r = reply_for(n, 2);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_DISABLED &&
+          strstr(r->data, "disabled before it restarted"));
+    CHECK_ERR(plugin_host_enable(n->h, "hostile-loop", true), 0);
+    fastn_test_run(T);
+    /* crashes until the backoff (1, 2, 4, 8, 16, 32 s) passes 30 s: then
+     * a call is refused at once, as waiting could not help it */
+    for (int i = 0; i < 6; i++) {
+        r = call_id(n, "hostile-loop", "spin", "", 10 + i);
+        CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+        CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
+        if (i < 5)
+            advance(info.restart_in_ms);
+    }
+    CHECK_EQ(info.restart_in_ms, 32000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 20),
+              FASTN_ERR_PLUGIN_CRASHED);
+    /* 3 s later the restart is 29 s away: the call waits, and is
+     * answered by the new instance 29 s later */
+    advance(3000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 21), 0);
+    advance(28000);
+    CHECK(reply_for(n, 21) == NULL);
+    advance(1000);
+    r = reply_for(n, 21);
+    CHECK(r && r->status == 0 && strcmp(r->data, "ok") == 0);
+    /* waiting, then removed (after 10 min without a failure the backoff
+     * is 1 s again) */
+    advance(PLUGIN_BACKOFF_RESET_MS);
+    call_id(n, "hostile-loop", "spin", "", 30);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-loop", &info), 0);
+    CHECK_EQ(info.restart_in_ms, 1000);
+    CHECK_ERR(plugin_host_call(n->h, "hostile-loop", "ok", 2, NULL, 0, 31), 0);
+    CHECK_ERR(plugin_host_remove(n->h, "hostile-loop", false), 0);
+    r = reply_for(n, 31);
+    CHECK(r && r->status == FASTN_ERR_CANCELED);
+    check_echo_serves(n, 40);
+    cleanup();
+}
+
+/* A trap names the functions it came through (the module's name
+ * section) with their code offsets, innermost first, in plugin info. */
+TEST(traps_name_functions)
+{
+    struct fastn_test_node *n = node_with_echo(0);
+    struct plugin_info info;
+
+    CHECK_ERR(install_built(n, HOSTILE("trap"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    const struct fastn_test_reply *r = call_id(n, "test-trap", "crash", "", 1);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED);
+    CHECK_ERR(plugin_host_info(n->h, "test-trap", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+    const char *t = info.last_error_text;
+    CHECK(strstr(t, "trap: out-of-bounds memory access in on_call at "
+                    "trap_inner+0x") == t);
+    const char *mid = strstr(t, " <- trap_middle+0x");
+    const char *out = strstr(t, " <- trap_outer+0x");
+    const char *top = strstr(t, " <- on_call+0x");
+    CHECK(mid && out && top && mid < out && out < top);
+    if (!top)
+        fprintf(stderr, "last_error_text: %s\n", t);
+    check_echo_serves(n, 2);
     cleanup();
 }
 
@@ -725,6 +813,36 @@ TEST(hostile_streams_bounded)
     CHECK_EQ(info.open_streams, 0);
     check_echo_serves(n, 3);
     check_echo_serves(b, 4);
+    cleanup();
+}
+
+/* A dial that fails at once (here: the network refuses every open) is
+ * reported as the ABI says: stream_open returns a handle, on_open brings
+ * the error; only the plugin's own limits answer synchronously. */
+TEST(stream_open_failure_comes_through_on_open)
+{
+    struct fastn_test_node *n = node_with_echo(0);
+    struct fastn_test_node *b = start_node(1, 0);
+    struct plugin_info info;
+
+    CHECK_ERR(install_built(n, HOSTILE("streams"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    n->refuse_opens = 1;
+    CHECK_ERR(plugin_host_call(n->h, "hostile-streams", "hold", 4,
+                               (const uint8_t *)b->peer_id, strlen(b->peer_id),
+                               1),
+              0);
+    fastn_test_step(T); /* the call, and no more: on_open events wait */
+    const struct fastn_test_reply *r = reply_for(n, 1);
+    CHECK(r && strcmp(r->data, "opened=8 err=-402") == 0);
+    if (r && strcmp(r->data, "opened=8 err=-402") != 0)
+        fprintf(stderr, "hold: %s\n", r->data);
+    fastn_test_run(T);
+    CHECK_ERR(plugin_host_info(n->h, "hostile-streams", &info), 0);
+    CHECK_EQ(info.open_streams, 0); /* each on_open said it failed */
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_EQ(n->opens, 8);
+    n->refuse_opens = 0;
     cleanup();
 }
 
@@ -1861,6 +1979,9 @@ int main(void)
     RUN(probe_exit_is_recorded);
     RUN(long_event_runs_in_slices);
     RUN(hostile_loop_is_stopped_and_restarted);
+    RUN(call_waits_for_restart);
+    RUN(traps_name_functions);
+    RUN(stream_open_failure_comes_through_on_open);
     RUN(hostile_membomb);
     RUN(hostile_badptr);
     RUN(hostile_recurse);

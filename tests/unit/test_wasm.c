@@ -176,6 +176,44 @@ TEST(traps_of_each_kind)
     teardown(&f);
 }
 
+/* A trap's backtrace: functions by index when the module has no name
+ * section (named ones: test_plugin_host's traps_name_functions), the
+ * byte offset of the trapping instruction, "..." past 8 frames. */
+TEST(trap_backtrace)
+{
+    struct fixture f;
+    struct fastn_wasm_frame fr[8];
+    uint32_t depth = 0;
+    char text[256];
+    int32_t r;
+    setup(&f, 0, NULL);
+    CHECK_EQ(fastn_wasm_trace(f.inst, fr, 8, &depth), 0); /* none yet */
+    CHECK_ERR(call0(&f, "mem_oob"), FASTN_ERR_WASM_TRAP_MEMORY_OOB);
+    CHECK_EQ(fastn_wasm_trace(f.inst, fr, 8, &depth), 1);
+    CHECK_EQ(depth, 1);
+    CHECK_EQ(fr[0].func, 5); /* 3 imports, $inc, "unreachable", this */
+    CHECK(fr[0].name == NULL);
+    /* the i32.load: the byte before it is i32.const 65534's last */
+    CHECK(fr[0].offset > 0 && fr[0].offset < sizeof(main_wasm));
+    CHECK_EQ(main_wasm[fr[0].offset], 0x28); /* i32.load */
+    CHECK(fastn_wasm_trace_text(f.inst, text, sizeof(text), 4) > 0);
+    CHECK(strncmp(text, "func[5]+0x", 10) == 0);
+    /* deep: the innermost frames, then "..." */
+    CHECK_ERR(call_i32(&f, "recurse", 100000000, &r),
+              FASTN_ERR_WASM_TRAP_STACK_EXHAUSTED);
+    CHECK_EQ(fastn_wasm_trace(f.inst, fr, 8, &depth), 8);
+    CHECK(depth > 8);
+    CHECK(fr[1].func == fr[0].func && fr[7].func == fr[0].func);
+    CHECK_EQ(main_wasm[fr[1].offset], 0x10); /* a call */
+    fastn_wasm_trace_text(f.inst, text, sizeof(text), 2);
+    CHECK(strstr(text, " <- func[") && strstr(text, " <- ...") &&
+          !strstr(text, " <- ... <-"));
+    /* a call that returns clears it */
+    CHECK_ERR(call_i32(&f, "call_ok", 41, &r), FASTN_OK);
+    CHECK_EQ(fastn_wasm_trace(f.inst, fr, 8, &depth), 0);
+    teardown(&f);
+}
+
 TEST(call_errors)
 {
     struct fixture f;
@@ -606,6 +644,7 @@ int main(void)
     RUN(unsupported_features_are_named);
     RUN(huge_counts_rejected_before_allocation);
     RUN(traps_of_each_kind);
+    RUN(trap_backtrace);
     RUN(call_errors);
     RUN(deep_recursion_exhausts_stack_not_host);
     RUN(fuel_runs_out_and_resumes);
