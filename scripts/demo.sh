@@ -1,9 +1,11 @@
 #!/bin/sh
 # `make demo`: the main job of fastn-p2p on one machine. Two daemons,
-# alice and bob, each in a temporary home listening on loopback, install
-# the chat plugin, get to know each other (fastn connect), and exchange a
-# message: stored on both sides, a notification for the receiver, and the
-# sender told it was delivered. Then both stop and the homes go away.
+# alice and bob, each in a temporary home listening on loopback. Alice
+# has the chat plugin, bob does not: alice writes to bob, bob's daemon
+# keeps the message and offers him chat (a signed plugin, found in the
+# installation's registry); bob approves, chat is installed and handed
+# the message, which bob reads, and alice sees it delivered. Then bob
+# answers. Then both stop and the homes go away.
 # Usage: BUILD=build sh scripts/demo.sh
 set -eu
 BUILD=${BUILD:-build}
@@ -62,9 +64,9 @@ bob_id=$("$bin/fastn" --home "$bob" id | sed -n 1p)
 bob_addr=$("$bin/fastn" --home "$bob" id | sed -n 2p)
 
 echo
-echo "both install the chat plugin (one .wasm, its manifest inside):"
+echo "alice installs the chat plugin (one .wasm, its manifest inside);"
+echo "bob has none:"
 show alice plugin install "$chat"
-show bob plugin install "$chat"
 show bob plugin list
 
 echo
@@ -73,12 +75,32 @@ show alice connect "$bob_addr"
 show bob connect "$alice_addr"
 
 echo
-echo "alice writes to bob:"
+echo "alice writes to bob; bob has no chat, so his daemon keeps it:"
 show alice chat send "$bob_id" "hello bob, this is alice"
+show alice chat log "$bob_id"
 echo
-echo "bob has a notification, and the message in his log:"
+echo "bob is told, and offered the plugin that handles it:"
+i=0
+until "$bin/fastn" --home "$bob" plugin pending 2>/dev/null | grep -q offered; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || break
+    sleep 0.1
+done
 show bob notifications
+show bob plugin pending
+echo
+echo "bob approves: chat is installed and handed the message:"
+show bob plugin approve /fastn/chat/1.0.0 --grant streams
+i=0
+until "$bin/fastn" --home "$alice" chat log "$bob_id" | grep -q delivered; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || break
+    sleep 0.1
+done
+echo
+echo "bob reads it, and alice sees it delivered:"
 show bob chat log
+show alice chat log "$bob_id"
 echo
 echo "bob answers:"
 show bob chat send "$alice_id" "hi alice, got it"

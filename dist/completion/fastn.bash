@@ -174,7 +174,7 @@ _fastn() {
             COMPREPLY=($(compgen -W "$(_fastn_config_keys)" -- "$cur"))
         fi
         ;;
-    plugin | chat | notifications | trust | registry)
+    plugin | chat | notifications | trust | registry | peer)
         sub=${pos[0]:-}
         if [ -z "$sub" ]; then
             COMPREPLY=($(compgen -W "$(_fastn_subcommands "$cmd")" -- "$cur"))
@@ -190,6 +190,8 @@ _fastn() {
             COMPREPLY=($(compgen -f -X '!*.wasm' -- "$cur") $(compgen -d -- "$cur"))
         elif [ "$cmd" = plugin ] && [ ${#pos[@]} -eq 1 ]; then
             COMPREPLY=($(compgen -W "$(_fastn_plugins)" -- "$cur"))
+        elif [ "$cmd" = peer ] && [ ${#pos[@]} -eq 1 ]; then
+            COMPREPLY=($(compgen -W "$(_fastn_peers)" -- "$cur"))
         elif [ "$cmd" = chat ] && [ ${#pos[@]} -eq 1 ]; then
             COMPREPLY=($(compgen -W "$(_fastn_peers)" -- "$cur"))
         fi

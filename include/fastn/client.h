@@ -832,6 +832,71 @@ FASTN_API int fastn_client_plugin_update(struct fastn_client *c,
                                          struct fastn_update_list **out);
 FASTN_API void fastn_update_list_free(struct fastn_update_list *r);
 
+/* --- Kept data and peers (docs/ROUTER.md, "The quarantine") --- */
+
+/* One stream the daemon keeps (a protocol no plugin handled, or a
+ * stranger's), and what is offered for it. state: "offered" (plugin,
+ * version, source, signer, capabilities, apps say what), "looking",
+ * "none" (why), or "stranger" (plugin serves it to known peers only). */
+struct fastn_pending_item {
+    int64_t id;
+    char peer[64];
+    char *protocol;
+    uint64_t bytes;
+    int64_t received_ms;
+    int complete; /* its stream ended cleanly */
+    char state[16];
+    char plugin[72], version[40];
+    char *source, *signer, *why;
+    size_t n_capabilities;
+    char **capabilities;
+    size_t n_apps;
+    char **apps;
+};
+struct fastn_pending_list {
+    size_t n_items;
+    struct fastn_pending_item *items;
+};
+/* What the daemon keeps, oldest first. Needs the owner's rights. */
+FASTN_API int fastn_client_pending_list(struct fastn_client *c,
+                                        struct fastn_pending_list **out);
+FASTN_API void fastn_pending_list_free(struct fastn_pending_list *l);
+/* Installs the plugin offered for the kept data of protocol (or of item
+ * id, when protocol is NULL) and hands the data to it; capabilities
+ * beyond the config's auto-grant must be in grant[0..n_grant). A plugin
+ * that serves it already just gets the data. msg (msglen bytes, may be
+ * NULL) says what was done. An admin request. Errors:
+ * FASTN_ERR_NEEDS_CONSENT (grant lacks a capability it asks for),
+ * FASTN_ERR_NOT_FOUND (nothing kept, or no plugin found), FASTN_ERR_BUSY
+ * (still looking for one), FASTN_ERR_INVAL. */
+FASTN_API int fastn_client_pending_approve(struct fastn_client *c, int64_t id,
+                                           const char *protocol,
+                                           const char *const *grant,
+                                           size_t n_grant, char *msg,
+                                           size_t msglen);
+/* Deletes the kept data of protocol (or item id); block_peer blocks the
+ * peers that sent it. An admin request. */
+FASTN_API int fastn_client_pending_reject(struct fastn_client *c, int64_t id,
+                                          const char *protocol, int block_peer,
+                                          char *msg, size_t msglen);
+/* Makes peer (PeerID text) known, and hands what it sent to the plugins;
+ * or blocks it and deletes what it sent. Admin requests. */
+FASTN_API int fastn_client_peer_allow(struct fastn_client *c, const char *peer,
+                                      char *msg, size_t msglen);
+FASTN_API int fastn_client_peer_block(struct fastn_client *c, const char *peer,
+                                      char *msg, size_t msglen);
+struct fastn_peer_entry {
+    char peer[64];
+    char state[16]; /* "allowed" or "blocked" */
+};
+struct fastn_peer_rules {
+    size_t n_peers;
+    struct fastn_peer_entry *peers;
+};
+FASTN_API int fastn_client_peer_rules(struct fastn_client *c,
+                                      struct fastn_peer_rules **out);
+FASTN_API void fastn_peer_rules_free(struct fastn_peer_rules *l);
+
 /* The library's version, e.g. "0.1.0". */
 FASTN_API const char *fastn_version(void);
 

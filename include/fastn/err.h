@@ -168,6 +168,9 @@ extern "C" {
     X(FASTN_ERR_PLUGIN_EXPORT, -410,                                           \
       "the plugin exports an on_* handler that is no event of the plugin "     \
       "ABI (a misspelt name?): rename it and rebuild")                         \
+    X(FASTN_ERR_PLUGIN_REPLAYED, -411,                                         \
+      "the stream is a replay of data kept while no plugin took it; its "      \
+      "sender is not on the other end: answer through a new stream")           \
     /* store */                                                                \
     X(FASTN_ERR_STORE, -500, "database error")                                 \
     X(FASTN_ERR_STORE_QUOTA, -501, "database storage quota exceeded")          \

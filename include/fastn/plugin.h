@@ -205,6 +205,18 @@ FASTN_IMPORT_(stream_reset) int32_t fastn_stream_reset(int32_t stream);
  * its full length. */
 FASTN_IMPORT_(stream_peer)
 int32_t fastn_stream_peer(int32_t stream, char *buf, size_t cap);
+/* What the stream is: FASTN_STREAM_REPLAYED, the daemon kept its data
+ * while no plugin took it (it arrived before you were installed, or from
+ * a peer the user allowed later) and hands it over now: on_stream,
+ * on_data in the original order, on_close(stream, FASTN_CLOSE_EOF); its
+ * sender is not on the other end, so writing fails with
+ * FASTN_ERR_PLUGIN_REPLAYED (answer through a stream you open). With
+ * FASTN_STREAM_REPEAT too, it was handed over before and the daemon
+ * stopped before your on_close returned: handle it once (make what you
+ * store of it idempotent). 0 for a live stream; or _PLUGIN_BAD_HANDLE. */
+FASTN_IMPORT_(stream_flags) int32_t fastn_stream_flags(int32_t stream);
+#define FASTN_STREAM_REPLAYED 0x1
+#define FASTN_STREAM_REPEAT 0x2
 
 /* --- calls from local programs --- */
 

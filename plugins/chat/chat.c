@@ -16,6 +16,16 @@
  * still queued with backoff, so messages wait through restarts (and
  * kill -9) of either daemon until they are acknowledged.
  *
+ * Taken, not acknowledged: a daemon with no chat for us (none installed,
+ * or we are a stranger to it) may keep the stream and finish its side
+ * without an ACK (docs/ROUTER.md, "The quarantine"). The messages in
+ * flight are then marked held (held_ms): `send` says they were sent and
+ * wait for the peer to accept them, `log` shows [waiting], and they are
+ * tried again only after RETRY_MAX_MS. Once the peer's chat has them
+ * (replayed to it: its stream is flagged, and cannot be written to), it
+ * sends the ACKs on a stream of its own (the acks table holds them until
+ * they are written), and they are delivered.
+ *
  * Notifications: a received message is stored and notified in one
  * transaction (BEGIN, INSERT, fastn_notify, COMMIT): the host keeps the
  * notification in our own database until it has moved it to the user's
@@ -62,7 +72,7 @@ FASTN_MANIFEST({
 #define STALL_MS 30000 /* an outgoing stream with no ACK this long is reset */
 #define LOG_LINES 50
 #define TIME_BUF 128 /* room for any int64 date, for the compiler */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 enum { TIMER_RETRY = 1, TIMER_REPLIES = 2 };
 
@@ -209,6 +219,13 @@ static const char schema_v3[] = "DROP INDEX IF EXISTS unnotified;"
                                 " WHERE notified = 0;"
                                 "PRAGMA user_version = 3;";
 
+/* Version 4: held messages, and ACKs owed on a stream of our own. */
+static const char schema_v4[] =
+    "ALTER TABLE messages ADD COLUMN held_ms INTEGER;"
+    "CREATE TABLE IF NOT EXISTS acks(peer TEXT NOT NULL, msg_id BLOB NOT NULL,"
+    " PRIMARY KEY(peer, msg_id));"
+    "PRAGMA user_version = 4;";
+
 /* Statements, prepared on first use and kept. */
 enum {
     ST_INSERT_OUT,
@@ -220,6 +237,10 @@ enum {
     ST_NEXT_DUE,
     ST_LOG_ALL,
     ST_LOG_PEER,
+    ST_HELD,
+    ST_ACK_OWED,
+    ST_ACKS_FOR_PEER,
+    ST_ACK_SENT,
     ST_COUNT
 };
 
@@ -235,21 +256,26 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_PENDING_FOR_PEER] = "SELECT msg_id, sent_ms, text FROM messages"
                             " WHERE outgoing = 1 AND delivered_ms IS NULL"
                             " AND peer = ?1 ORDER BY seq LIMIT ?2",
-    [ST_DUE_PEERS] = "SELECT DISTINCT peer FROM messages WHERE outgoing = 1"
+    [ST_DUE_PEERS] = "SELECT peer FROM messages WHERE outgoing = 1"
                      " AND delivered_ms IS NULL AND next_try_ms <= ?1"
-                     " LIMIT 16",
+                     " UNION SELECT peer FROM acks LIMIT 16",
     [ST_BACKOFF] = "UPDATE messages SET tries = tries + 1, next_try_ms = ?2 +"
                    " min(?3, ?4 << min(tries, 16)) WHERE outgoing = 1"
                    " AND delivered_ms IS NULL AND peer = ?1",
     [ST_NEXT_DUE] = "SELECT min(next_try_ms) FROM messages WHERE outgoing = 1"
                     " AND delivered_ms IS NULL",
     [ST_LOG_ALL] = "SELECT * FROM (SELECT seq, peer, outgoing, stored_ms, text,"
-                   " delivered_ms FROM messages ORDER BY seq DESC LIMIT ?1)"
-                   " ORDER BY seq",
+                   " delivered_ms, held_ms FROM messages"
+                   " ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
     [ST_LOG_PEER] =
         "SELECT * FROM (SELECT seq, peer, outgoing, stored_ms, text,"
-        " delivered_ms FROM messages WHERE peer = ?2"
+        " delivered_ms, held_ms FROM messages WHERE peer = ?2"
         " ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+    [ST_HELD] = "UPDATE messages SET held_ms = ?2, next_try_ms = ?2 + ?3"
+                " WHERE outgoing = 1 AND delivered_ms IS NULL AND peer = ?1",
+    [ST_ACK_OWED] = "INSERT OR IGNORE INTO acks(peer, msg_id) VALUES(?1, ?2)",
+    [ST_ACKS_FOR_PEER] = "SELECT msg_id FROM acks WHERE peer = ?1 LIMIT ?2",
+    [ST_ACK_SENT] = "DELETE FROM acks WHERE peer = ?1 AND msg_id = ?2",
 };
 
 static int32_t stmts[ST_COUNT];
@@ -375,12 +401,20 @@ struct pending_call {
 
 static struct pending_call pending[MAX_PENDING];
 
-static void reply_sent(struct pending_call *p, int delivered)
+/* How a send call is answered. */
+enum { SENT_QUEUED = 0, SENT_DELIVERED = 1, SENT_WAITING = 2 };
+
+static void reply_sent(struct pending_call *p, int how)
 {
     char id[2 * ID_LEN + 1], msg[300];
     hex(p->id, ID_LEN, id);
-    if (delivered)
+    if (how == SENT_DELIVERED)
         snprintf(msg, sizeof(msg), "delivered %s", id);
+    else if (how == SENT_WAITING)
+        snprintf(msg, sizeof(msg),
+                 "waiting %s: sent; %s's daemon took it and keeps it until "
+                 "the peer accepts chat (it is acknowledged then)",
+                 id, p->peer);
     else
         snprintf(msg, sizeof(msg),
                  "queued %s: %s is not reachable now; the message will be "
@@ -395,7 +429,16 @@ static void resolve_pending(const char *peer, const uint8_t *id)
     for (int i = 0; i < MAX_PENDING; i++)
         if (pending[i].call && strcmp(pending[i].peer, peer) == 0 &&
             memcmp(pending[i].id, id, ID_LEN) == 0)
-            reply_sent(&pending[i], 1);
+            reply_sent(&pending[i], SENT_DELIVERED);
+}
+
+/* Answers "waiting" to every call for peer: its daemon took the
+ * messages without an ACK. */
+static void held_pending(const char *peer)
+{
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pending[i].call && strcmp(pending[i].peer, peer) == 0)
+            reply_sent(&pending[i], SENT_WAITING);
 }
 
 /* Answers "queued" to every call for peer (its stream failed), or to
@@ -409,7 +452,7 @@ static void expire_pending(const char *peer)
         if (!p->call)
             continue;
         if (peer ? strcmp(p->peer, peer) == 0 : p->deadline_ms <= now)
-            reply_sent(p, 0);
+            reply_sent(p, SENT_QUEUED);
         else if (!next || p->deadline_ms < next)
             next = p->deadline_ms;
     }
@@ -421,12 +464,44 @@ static void expire_pending(const char *peer)
 /* Delivery                                                                */
 /* ---------------------------------------------------------------------- */
 
-/* Writes every queued message for the stream's peer (up to BATCH_MAX). */
+/* Writes the ACKs owed to the stream's peer (replayed messages, whose
+ * own streams could not carry them), each forgotten once written. */
+static int32_t send_acks(struct chat_stream *s)
+{
+    uint8_t ids[BATCH_MAX][ID_LEN];
+    int n = 0;
+    int32_t st = stmt(ST_ACKS_FOR_PEER), rc;
+    if (st < 0)
+        return st;
+    fastn_sql_bind_str(st, 1, s->peer);
+    fastn_sql_bind_int64(st, 2, BATCH_MAX);
+    while (n < BATCH_MAX && (rc = fastn_sql_step(st)) == FASTN_SQL_ROW)
+        if (fastn_sql_column_bytes(st, 0, ids[n], ID_LEN) == ID_LEN)
+            n++;
+    fastn_sql_reset(st);
+    for (int i = 0; i < n; i++) {
+        int32_t err = write_frame(s, 'A', ids[i], ID_LEN);
+        if (err)
+            return err;
+        if ((st = stmt(ST_ACK_SENT)) < 0)
+            return st;
+        fastn_sql_bind_str(st, 1, s->peer);
+        fastn_sql_bind_blob(st, 2, ids[i], ID_LEN);
+        fastn_sql_step(st);
+        fastn_sql_reset(st);
+    }
+    return 0;
+}
+
+/* Writes every queued message for the stream's peer (up to BATCH_MAX),
+ * after the ACKs owed to it. */
 static int32_t send_outbox(struct chat_stream *s)
 {
     uint8_t body[ID_LEN + 8 + TEXT_MAX];
-    int32_t st = stmt(ST_PENDING_FOR_PEER), rc;
-    if (st < 0)
+    int32_t st, rc = send_acks(s);
+    if (rc < 0)
+        return rc;
+    if ((st = stmt(ST_PENDING_FOR_PEER)) < 0)
         return st;
     fastn_sql_bind_str(st, 1, s->peer);
     fastn_sql_bind_int64(st, 2, BATCH_MAX);
@@ -607,17 +682,29 @@ static int32_t on_msg(struct chat_stream *s, const uint8_t *b, size_t len)
     if (rc >= 0)
         rc = fastn_sql_step(st);
     fastn_sql_reset(st);
+    int32_t flags = fastn_stream_flags(s->handle);
+    int replayed = flags > 0 && (flags & FASTN_STREAM_REPLAYED);
     if (rc >= 0 && fastn_sql_changes() == 1)
         rc = notify_received(s->peer, text, tlen);
     /* a withheld notify capability leaves the message without one */
     if (rc == FASTN_ERR_PLUGIN_CAPABILITY || rc == FASTN_ERR_UNSUPPORTED)
         rc = 0;
+    if (rc >= 0 && replayed) { /* its ACK goes on a stream of our own */
+        int32_t st2 = stmt(ST_ACK_OWED);
+        rc = st2;
+        if (st2 >= 0) {
+            fastn_sql_bind_str(st2, 1, s->peer);
+            fastn_sql_bind_blob(st2, 2, b, ID_LEN);
+            rc = fastn_sql_step(st2);
+            fastn_sql_reset(st2);
+        }
+    }
     int32_t end = fastn_sql_exec_str(rc < 0 ? "ROLLBACK" : "COMMIT");
     if (rc >= 0 && end < 0)
         rc = end;
     if (rc < 0)
         return rc; /* not stored: no ACK, the sender will try again */
-    return write_frame(s, 'A', b, ID_LEN);
+    return replayed ? 0 : write_frame(s, 'A', b, ID_LEN);
 }
 
 static int32_t on_ack(struct chat_stream *s, const uint8_t *b, size_t len)
@@ -700,8 +787,10 @@ static int32_t upgrade(int64_t v)
         err = fastn_sql_exec_str(schema_v1_to_v2);
     if (err >= 0 && v == 2)
         err = notify_unnotified();
-    if (err >= 0)
+    if (err >= 0 && v < 3)
         err = fastn_sql_exec_str(schema_v3);
+    if (err >= 0)
+        err = fastn_sql_exec_str(schema_v4);
     if (err >= 0)
         err = fastn_sql_exec_str("COMMIT");
     return err;
@@ -792,14 +881,38 @@ int32_t on_data(int32_t stream, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* The peer's daemon took our messages and finished its side without
+ * ACKs: they are held there until the peer accepts chat. */
+static void held(struct chat_stream *s)
+{
+    int32_t st = stmt(ST_HELD);
+    if (st >= 0) {
+        fastn_sql_bind_str(st, 1, s->peer);
+        fastn_sql_bind_int64(st, 2, fastn_now_ms());
+        fastn_sql_bind_int64(st, 3, RETRY_MAX_MS);
+        fastn_sql_step(st);
+        fastn_sql_reset(st);
+    }
+    held_pending(s->peer);
+    schedule_retry();
+}
+
 int32_t on_close(int32_t stream, int32_t reason)
 {
     struct chat_stream *s = stream_find(stream);
     if (!s)
         return 0;
-    if (reason == FASTN_CLOSE_EOF)
+    char peer[FASTN_PEER_ID_BUF];
+    int32_t flags = fastn_stream_flags(stream);
+    int replayed = flags > 0 && (flags & FASTN_STREAM_REPLAYED);
+    memcpy(peer, s->peer, sizeof(peer));
+    if (reason == FASTN_CLOSE_EOF && s->outgoing && s->inflight > 0)
+        held(s);
+    if (reason == FASTN_CLOSE_EOF && !replayed)
         fastn_stream_close(stream); /* our ACKs are queued before it */
     stream_forget(s);
+    if (replayed)
+        deliver(peer); /* the ACKs it owes, on a stream of our own */
     return 0;
 }
 
@@ -877,7 +990,7 @@ static int32_t call_send(int32_t call, const uint8_t *arg, size_t len)
     memcpy(p->peer, peer, plen + 1);
     p->deadline_ms = fastn_monotonic_ms() + REPLY_WAIT_MS;
     if (p == &tmp)
-        reply_sent(p, 0);
+        reply_sent(p, SENT_QUEUED);
     else
         expire_pending(NULL); /* sets the timer for the next deadline */
     deliver(peer);
@@ -898,10 +1011,11 @@ static int32_t log_line(int32_t st, char **buf, size_t *len, size_t *cap)
              : (size_t)n < sizeof(raw) ? (size_t)n
                                        : sizeof(raw),
              text, sizeof(text), 0);
-    const char *state = !outgoing ? ""
-                        : fastn_sql_column_type(st, 5) == FASTN_SQL_NULL
-                            ? "  [queued]"
-                            : "  [delivered]";
+    const char *state =
+        !outgoing                                        ? ""
+        : fastn_sql_column_type(st, 5) != FASTN_SQL_NULL ? "  [delivered]"
+        : fastn_sql_column_type(st, 6) != FASTN_SQL_NULL ? "  [waiting]"
+                                                         : "  [queued]";
     size_t need = strlen(peer) + strlen(text) + 64;
     if (*len + need > *cap) {
         size_t ncap = (*cap ? *cap * 2 : 4096) + need;

@@ -13,18 +13,20 @@ const char cli_chat_usage[] =
     "       fastn chat log [PEER] [--json]\n"
     "\n"
     "send stores TEXT and delivers it to PEER (a PeerID, 12D3KooW...). It\n"
-    "says `delivered ID` once the peer has it, or `queued ID` when the peer\n"
-    "is not reachable now: the message waits and is sent when it is, also\n"
-    "after restarts. log prints the latest messages, with one PEER or all:\n"
+    "says `delivered ID` once the peer has it, `waiting ID` when the peer's\n"
+    "daemon took it but keeps it until the peer accepts chat (it has no\n"
+    "chat, or does not know you yet), or `queued ID` when the peer is not\n"
+    "reachable now: the message waits and is sent when it is, also after\n"
+    "restarts. log prints the latest messages, with one PEER or all:\n"
     "time (UTC), -> sent or <- received, the peer, the text, and for sent\n"
-    "ones [delivered] or [queued]. Both need the chat plugin: fastn plugin\n"
-    "install .../chat.wasm.\n"
+    "ones [delivered], [waiting] or [queued]. Both need the chat plugin:\n"
+    "fastn plugin install .../chat.wasm.\n"
     "\n"
-    "--json: send {\"status\": \"delivered\"|\"queued\", \"id\", "
+    "--json: send {\"status\": \"delivered\"|\"waiting\"|\"queued\", \"id\", "
     "\"message\"};\n"
     "log {\"messages\": [{\"time\", \"direction\": \"out\"|\"in\", "
     "\"peer_id\",\n"
-    "\"text\", \"state\": \"delivered\"|\"queued\"|null}]}\n";
+    "\"text\", \"state\": \"delivered\"|\"waiting\"|\"queued\"|null}]}\n";
 
 static const char *const subcommands[] = {"send", "log"};
 

@@ -252,6 +252,10 @@ json_t *cli_plugin_info_json(const struct fastn_plugin_info *p);
 int cli_cmd_trust(struct cli *cli, int argc, char **argv);
 int cli_cmd_registry(struct cli *cli, int argc, char **argv);
 extern const char cli_trust_usage[], cli_registry_usage[];
+/* pending.c: fastn plugin pending|approve|reject, fastn peer */
+int cli_plugin_pending(struct cli *cli, int argc, char **argv);
+int cli_cmd_peer(struct cli *cli, int argc, char **argv);
+extern const char cli_pending_usage[], cli_peer_usage[];
 /* registry.c: registries (and how reading each went) as a JSON array. */
 json_t *cli_registries_json(const struct fastn_registry *v, size_t n);
 /* plugin_get.c: plugin search, install (a signed file, from the

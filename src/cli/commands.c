@@ -368,6 +368,8 @@ const struct cli_command cli_commands[] = {
      cli_cmd_listen},
     {"plugin", "install, list, inspect and call plugins", cli_plugin_usage,
      cli_cmd_plugin},
+    {"peer", "allow or block peers; the peers allowed and blocked",
+     cli_peer_usage, cli_cmd_peer},
     {"trust", "the publishers whose signed plugins install", cli_trust_usage,
      cli_cmd_trust},
     {"registry", "the registries plugins are installed from",

@@ -39,7 +39,9 @@ json_t *cli_chat_send_json(const char *p, size_t n)
  * NULL for a line of another form. */
 static json_t *chat_line_json(const char *l, size_t n)
 {
-    static const char *const states[] = {"  [delivered]", "  [queued]"};
+    static const char *const states[] = {"  [delivered]", "  [queued]",
+                                         "  [waiting]"};
+    static const char *const names[] = {"delivered", "queued", "waiting"};
     const char *peer, *gap, *text;
     json_t *state = json_null();
     char when[21];
@@ -58,12 +60,13 @@ static json_t *chat_line_json(const char *l, size_t n)
         return NULL;
     text = gap + 2;
     n -= (size_t)(text - l);
-    for (size_t i = 0; out && i < 2; i++) {
+    for (size_t i = 0; out && i < 3; i++) {
         size_t k = strlen(states[i]);
         if (n >= k && !memcmp(text + n - k, states[i], k)) {
             json_decref(state);
-            state = json_string(i ? "queued" : "delivered");
+            state = json_string(names[i]);
             n -= k;
+            break;
         }
     }
     return json_pack("{s:o,s:s,s:o,s:o,s:o}", "time", jstrn(when, 20),

@@ -65,6 +65,15 @@ const char cli_plugin_usage[] =
     "                                 several ARGs reach it NUL-separated\n"
     "                                 (docs/PLUGIN-ABI.md); after -- an ARG\n"
     "                                 may start with -\n"
+    "  pending                        data kept for a protocol no plugin\n"
+    "                                 handles (or from a stranger), and the\n"
+    "                                 plugin offered for it\n"
+    "  approve ID|PROTOCOL [--grant CAP]...\n"
+    "                                 install the offered plugin, hand it the\n"
+    "                                 kept data (admin)\n"
+    "  reject ID|PROTOCOL [--block-peer]\n"
+    "                                 delete kept data (admin); more: fastn\n"
+    "                                 plugin pending --help\n"
     "  run FILE.wasm [--data DIR] [--peer NAME]... [--trace] ACTION...\n"
     "                                 run a plugin file in fastnd's plugin\n"
     "                                 host, without a daemon or a network,\n"
@@ -113,8 +122,9 @@ const char cli_plugin_usage[] =
     "\"error_text\"}], \"registries\"}.\n";
 
 static const char *const subcommands[] = {
-    "install", "list",     "info",   "remove", "enable", "disable",
-    "call",    "restrict", "search", "update", "run",    "new"};
+    "install", "list", "info",     "remove",  "enable",
+    "disable", "call", "restrict", "search",  "update",
+    "run",     "new",  "pending",  "approve", "reject"};
 
 /* Splits the arguments after `plugin SUB` into positionals and flags. */
 #define CAPS_ARGS_MAX 8
@@ -610,6 +620,15 @@ static int do_call(struct cli *cli, struct fastn_client *c, struct args *a)
     return rc;
 }
 
+/* The first argument after `plugin` that is not an option. */
+static const char *first_word(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-')
+            return argv[i];
+    return NULL;
+}
+
 /* `plugin run` and `plugin new`: exec fastn-plugin-kit, installed beside
  * fastn's helpers (PREFIX/lib/fastn), or in the build folder beside
  * fastn. It carries the plugin host, the engine and SQLite, which the
@@ -643,11 +662,14 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
     struct args a;
+    const char *sub = first_word(argc, argv);
     int rc;
-    const char *sub;
 
     if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "new")))
         return exec_kit(argc - 1, argv + 1);
+    if (sub && (!strcmp(sub, "pending") || !strcmp(sub, "approve") ||
+                !strcmp(sub, "reject")))
+        return cli_plugin_pending(cli, argc, argv);
     if ((rc = parse_args(cli, argc, argv, &a)))
         return rc;
 

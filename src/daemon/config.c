@@ -82,6 +82,20 @@ static const char template_text[] =
     "# plugin-cpu-window = 10\n"
     "# plugin-memory-mib = 64\n"
     "#\n"
+    "# Data for a protocol no plugin handles, and a stranger's for a plugin\n"
+    "# that serves known peers only: refuse it; ask (keep it, offer the\n"
+    "# plugin that handles it); trusted (keep it, and install at once a\n"
+    "# plugin signed by a trusted publisher that asks only for auto-grant):\n"
+    "# unknown-protocols = ask\n"
+    "# auto-grant = storage, notify, timers\n"
+    "# What is kept: KiB per stream, MiB per peer, MiB in all, streams,\n"
+    "# and days before it is deleted:\n"
+    "# quarantine-stream-kib = 1024\n"
+    "# quarantine-peer-mib = 16\n"
+    "# quarantine-total-mib = 256\n"
+    "# quarantine-streams = 10000\n"
+    "# quarantine-days = 30\n"
+    "#\n"
     "# The seccomp filters of fastnd and its key signer (read at start):\n"
     "# on: a forbidden system call kills the process; log: the kernel\n"
     "# logs it; off: no filter:\n"
@@ -303,6 +317,80 @@ static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
     return false;
 }
 
+static int add_grant(struct line_ctx *c, const char *item, void *arg)
+{
+    struct daemon_config *cfg = arg;
+    size_t n = strlen(item);
+
+    if (cfg->n_auto_grant >= CONFIG_MAX_GRANT)
+        return fail(c, FASTN_ERR_INVAL, "auto-grant: at most %d capabilities",
+                    CONFIG_MAX_GRANT);
+    if (n == 0 || n > CONFIG_GRANT_NAME_MAX ||
+        strspn(item, "abcdefghijklmnopqrstuvwxyz-") != n)
+        return fail(c, FASTN_ERR_INVAL,
+                    "auto-grant: '%.40s' is not a capability (streams, "
+                    "storage, notify, timers, local-listen, local-connect)",
+                    item);
+    memcpy(cfg->auto_grant[cfg->n_auto_grant++], item, n + 1);
+    return 0;
+}
+
+/* unknown-protocols, auto-grant and the quarantine's limits. Returns
+ * true when key is one of them (*rc: 0 or the error). */
+static bool apply_quarantine(struct daemon_config *cfg, struct line_ctx *c,
+                             const char *key, char *v, int *rc)
+{
+    static const struct {
+        const char *key;
+        size_t val;
+        unsigned long max;
+    } keys[] = {
+        {"quarantine-stream-kib",
+         offsetof(struct daemon_config, quarantine_stream_kib), 1048576},
+        {"quarantine-peer-mib",
+         offsetof(struct daemon_config, quarantine_peer_mib), 1048576},
+        {"quarantine-total-mib",
+         offsetof(struct daemon_config, quarantine_total_mib), 1048576},
+        {"quarantine-streams",
+         offsetof(struct daemon_config, quarantine_streams), 10000000},
+        {"quarantine-days", offsetof(struct daemon_config, quarantine_days),
+         3650},
+    };
+    unsigned long n;
+
+    *rc = 0;
+    if (!strcmp(key, "unknown-protocols")) {
+        if (!strcmp(v, "refuse"))
+            cfg->unknown_protocols = CONFIG_UNKNOWN_REFUSE;
+        else if (!strcmp(v, "ask"))
+            cfg->unknown_protocols = CONFIG_UNKNOWN_ASK;
+        else if (!strcmp(v, "trusted"))
+            cfg->unknown_protocols = CONFIG_UNKNOWN_TRUSTED;
+        else
+            *rc = fail(c, FASTN_ERR_INVAL,
+                       "unknown-protocols wants refuse, ask or trusted");
+        return true;
+    }
+    if (!strcmp(key, "auto-grant")) {
+        cfg->has_auto_grant = true;
+        cfg->n_auto_grant = 0;
+        if (strcmp(v, "none"))
+            *rc = each_item(c, v, add_grant, cfg);
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key))
+            continue;
+        if (!parse_number(v, keys[i].max, &n) || n == 0)
+            *rc = fail(c, FASTN_ERR_INVAL, "%s wants a whole number 1..%lu",
+                       key, keys[i].max);
+        else
+            *(unsigned *)((char *)cfg + keys[i].val) = (unsigned)n;
+        return true;
+    }
+    return false;
+}
+
 /* The swarm's and the control clients' limits: whole numbers in a range.
  * Returns true when key is one of them (*rc: 0 or FASTN_ERR_INVAL with
  * *max the top). */
@@ -413,6 +501,8 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
     if (apply_limit(cfg, key, v, &rc, &max) || rc)
         return rc ? fail(c, rc, "%s wants a whole number 1..%u", key, max) : 0;
     if (apply_plugin(cfg, c, key, v, &rc))
+        return rc;
+    if (apply_quarantine(cfg, c, key, v, &rc))
         return rc;
     if (!strcmp(key, "max-connections")) {
         if (!parse_number(v, 1000000, &n) || n == 0)

@@ -61,6 +61,8 @@
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_MAX_IDS 256
 #define CONFIG_MAX_LISTEN 64
+#define CONFIG_MAX_GRANT 8
+#define CONFIG_GRANT_NAME_MAX 31
 
 struct daemon_config {
     size_t n_allow_uids, n_allow_gids, n_admin_gids, n_listen;
@@ -103,6 +105,21 @@ struct daemon_config {
     /* plugin run-time limits (0: the plugin host's default) */
     unsigned plugin_slice_ms, plugin_cpu_percent, plugin_cpu_window;
     unsigned plugin_memory_mib;
+    /* unknown protocols and strangers (daemon/quarantine.c): refuse, ask
+     * (the default) or trusted; the quarantine's limits (0: the store's
+     * defaults) and age; the capabilities a trusted plugin may get
+     * without asking (has_auto_grant: the file set them, else storage,
+     * notify, timers) */
+    enum config_unknown {
+        CONFIG_UNKNOWN_ASK = 0,
+        CONFIG_UNKNOWN_REFUSE,
+        CONFIG_UNKNOWN_TRUSTED,
+    } unknown_protocols;
+    unsigned quarantine_stream_kib, quarantine_peer_mib;
+    unsigned quarantine_total_mib, quarantine_streams, quarantine_days;
+    bool has_auto_grant;
+    size_t n_auto_grant;
+    char auto_grant[CONFIG_MAX_GRANT][CONFIG_GRANT_NAME_MAX + 1];
     int seccomp; /* enum sandbox_mode; SANDBOX_ON by default */
 };
 

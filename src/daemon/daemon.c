@@ -4,6 +4,7 @@
  * one libuv loop.
  */
 #include "daemon/daemon.h"
+#include "daemon/quarantine.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -154,6 +155,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     d->stopping = true;
     service_notify("STOPPING=1");
     ipc_server_close(&d->ipc);
+    daemon_quarantine_stop(d);
     daemon_registry_stop(d);
     daemon_plugins_stop(d);
     daemon_net_stop(d);
@@ -183,6 +185,7 @@ int daemon_reload(struct daemon *d, const char *why, char *err, size_t errlen)
     d->config = fresh;
     apply_config(d);
     daemon_registry_reload(d);
+    daemon_quarantine_reload(d);
     daemon_plugins_reload(d);
     /* lchown: the socket itself, never what a link there points at */
     if (d->config.has_socket_group &&
@@ -294,6 +297,7 @@ int daemon_init(struct daemon *d, const struct daemon_options *opts,
         (rc = daemon_net_start(d, err, errlen)) ||
         (rc = daemon_plugins_start(d, err, errlen)) ||
         (rc = daemon_registry_start(d, err, errlen)) ||
+        (rc = daemon_quarantine_start(d, err, errlen)) ||
         (rc = start_control(d, err, errlen))) {
         daemon_privsep_explain(d, err, errlen);
         return rc;
@@ -340,6 +344,7 @@ void daemon_cleanup(struct daemon *d)
         if (!d->stopping) {
             uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
             ipc_server_close(&d->ipc);
+            daemon_quarantine_stop(d);
             daemon_registry_stop(d);
             daemon_plugins_stop(d);
             daemon_net_stop(d);

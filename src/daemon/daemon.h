@@ -69,8 +69,9 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup;
     struct ipc_host host;
     struct ipc_server ipc;
-    struct daemon_plugins *plugins;   /* plugins.c: the plugin host */
-    struct daemon_registry *registry; /* registry.c: signed plugins */
+    struct daemon_plugins *plugins;       /* plugins.c: the plugin host */
+    struct daemon_registry *registry;     /* registry.c: signed plugins */
+    struct daemon_quarantine *quarantine; /* quarantine.c: kept data */
     /* the network (net.c) */
     struct store *store; /* state.sqlite: the address book */
     struct swarm *swarm;
@@ -121,6 +122,18 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
 void daemon_plugins_stop(struct daemon *d);
 /* Applies the plugin limits of d->config (SIGHUP). */
 void daemon_plugins_reload(struct daemon *d);
+/* Replays: hands the quarantine's item (a kept stream of peer for
+ * protocol) to the plugin serving protocol, flags as
+ * plugin_host_stream_replay's; fn (set once) is told, from the plugin
+ * host's run, whether each was delivered (its on_close returned) or not
+ * (refused, reset, the plugin stopped; it stays kept). Errors:
+ * FASTN_ERR_UNSUPPORTED (no plugins), _NOT_FOUND (no plugin serves it),
+ * _PLUGIN_CRASHED, _PLUGIN_LIMIT, _NOMEM; then fn is not called. */
+typedef void (*daemon_replay_fn)(void *arg, int64_t item, bool delivered);
+void daemon_plugins_set_replay(struct daemon *d, daemon_replay_fn fn,
+                               void *arg);
+int daemon_plugins_replay(struct daemon *d, int64_t item, const char *peer,
+                          const char *protocol, unsigned flags);
 
 /* registry.c: trusted keys, registries, fetching plugins and serving
  * them to peers (after daemon_plugins_start, before the control socket

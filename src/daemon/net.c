@@ -202,7 +202,14 @@ static int open_store(struct daemon *d)
 
     if (home_path(d->home, "state.sqlite", path, sizeof(path)))
         return FASTN_ERR_TOO_LARGE;
-    rc = store_open(path, NULL, &d->store);
+    const struct daemon_config *c = &d->config;
+    struct store_options o = {
+        .quarantine_item_max = (uint64_t)c->quarantine_stream_kib << 10,
+        .quarantine_peer_max = (uint64_t)c->quarantine_peer_mib << 20,
+        .quarantine_total_max = (uint64_t)c->quarantine_total_mib << 20,
+        .quarantine_count_max = c->quarantine_streams,
+    };
+    rc = store_open(path, &o, &d->store);
     if (!rc)
         rc = store_peers_open(d->store);
     return rc;

@@ -16,6 +16,12 @@
  * the host has paused the stream, so yamux's window stops the peer.
  * Answers of plugins to calls go to the control server.
  *
+ * Replays: a stream the quarantine kept is handed over as a pstream with
+ * no swarm stream (daemon_plugins_replay): on_stream, its chunks, its
+ * close, all queued at once; the host says when its on_close returned
+ * (replay_done: delivered) or that it ended otherwise (stream_reset: not
+ * delivered, kept for another try).
+ *
  * A stream for a plugin at its limit of streams waits (as a dialer's
  * open waits for the peer's multiplexer): its data is held, not
  * acknowledged (the yamux window stops the peer), and it is handed over,
@@ -58,6 +64,8 @@ struct daemon_plugins {
      * them), so that the host's calls find one in constant time */
     struct pstream **by_id;
     size_t by_id_size, n_ids;
+    daemon_replay_fn replay_fn; /* the quarantine's, told of each replay */
+    void *replay_arg;
     /* incoming streams waiting for room in their plugin, oldest first */
     struct pstream *waiting, **waiting_tail;
     size_t n_waiting, waiting_bytes;
@@ -72,6 +80,8 @@ struct pstream {
     uint64_t token; /* outgoing: the host's token until OPEN */
     size_t unconsumed;
     bool paused;
+    bool replay;  /* a kept stream handed over: no swarm stream */
+    int64_t item; /* replay: the quarantine's item */
     struct pstream *next, **pprev;
     struct pstream *id_next; /* in dp->by_id[id % size] */
     /* waiting for room in its plugin: the data that came meanwhile */
@@ -536,13 +546,28 @@ static int op_stream_write(void *arg, uint64_t stream, const uint8_t *p,
                            size_t n)
 {
     struct pstream *ps = pstream_find(arg, stream);
+    if (ps && ps->replay)
+        return FASTN_ERR_PLUGIN_REPLAYED;
     return ps ? swarm_stream_write(ps->s, p, n) : FASTN_ERR_CLOSED;
 }
 
 static int op_stream_close(void *arg, uint64_t stream)
 {
     struct pstream *ps = pstream_find(arg, stream);
+    if (ps && ps->replay)
+        return 0; /* nobody on the other end */
     return ps ? swarm_stream_close(ps->s) : FASTN_ERR_CLOSED;
+}
+
+/* A replay is over: delivered (its on_close returned) or not. */
+static void replay_over(struct pstream *ps, bool delivered)
+{
+    struct daemon_plugins *dp = ps->dp;
+    int64_t item = ps->item;
+
+    pstream_free(ps);
+    if (dp->replay_fn)
+        dp->replay_fn(dp->replay_arg, item, delivered);
 }
 
 static int op_stream_reset(void *arg, uint64_t stream)
@@ -550,15 +575,26 @@ static int op_stream_reset(void *arg, uint64_t stream)
     struct pstream *ps = pstream_find(arg, stream);
     if (!ps)
         return FASTN_ERR_CLOSED;
+    if (ps->replay) {
+        replay_over(ps, false);
+        return 0;
+    }
     swarm_stream_reset(ps->s);
     pstream_free(ps);
     return 0;
 }
 
+static void op_replay_done(void *arg, uint64_t stream)
+{
+    struct pstream *ps = pstream_find(arg, stream);
+    if (ps && ps->replay)
+        replay_over(ps, true);
+}
+
 static void op_stream_pause(void *arg, uint64_t stream, bool paused)
 {
     struct pstream *ps = pstream_find(arg, stream);
-    if (!ps)
+    if (!ps || ps->replay)
         return;
     ps->paused = paused;
     if (!paused && ps->unconsumed) {
@@ -608,7 +644,55 @@ static const struct plugin_host_ops ops = {
     .call_reply = op_call_reply,
     .wake = op_wake,
     .protocols_changed = op_protocols_changed,
+    .replay_done = op_replay_done,
 };
+
+/* --- replays ------------------------------------------------------------ */
+
+void daemon_plugins_set_replay(struct daemon *d, daemon_replay_fn fn, void *arg)
+{
+    if (d->plugins) {
+        d->plugins->replay_fn = fn;
+        d->plugins->replay_arg = arg;
+    }
+}
+
+static int replay_chunk(const uint8_t *p, size_t n, void *arg)
+{
+    struct pstream *ps = arg;
+    return n ? plugin_host_stream_data(ps->dp->host, ps->id, p, n) : 0;
+}
+
+int daemon_plugins_replay(struct daemon *d, int64_t item, const char *peer,
+                          const char *protocol, unsigned flags)
+{
+    struct daemon_plugins *dp = d->plugins;
+    struct pstream *ps;
+    int err;
+
+    if (!dp || !dp->host || !d->store)
+        return FASTN_ERR_UNSUPPORTED;
+    if (!(ps = pstream_new(dp, NULL)))
+        return FASTN_ERR_NOMEM;
+    ps->replay = true;
+    ps->item = item;
+    pstream_set_id(ps);
+    err = plugin_host_stream_replay(dp->host, ps->id, peer, protocol, flags);
+    if (err) {
+        pstream_free(ps);
+        return err;
+    }
+    /* on_stream, every chunk and the close are queued now: the host runs
+     * them later, in order */
+    err = store_quarantine_read(d->store, item, replay_chunk, ps);
+    if (!err)
+        err = plugin_host_stream_closed(dp->host, ps->id, 0);
+    if (err) { /* the host forgets it: on_close(< 0), no more calls */
+        plugin_host_stream_closed(dp->host, ps->id, FASTN_ERR_NET_RESET);
+        pstream_free(ps);
+    }
+    return err;
+}
 
 /* --- start and stop ----------------------------------------------------- */
 

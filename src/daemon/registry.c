@@ -200,7 +200,7 @@ static void install_all(struct daemon_registry *dr, struct registry_job *job)
 {
     for (size_t i = 0; i < job->n_fetches; i++) {
         struct registry_job_fetch *f = &job->fetches[i];
-        if (!f->fetched)
+        if (!f->fetched || job->fetch_only)
             continue;
         if (dr->stopping) {
             f->err = FASTN_ERR_CANCELED;

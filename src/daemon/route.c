@@ -5,8 +5,8 @@
  * block list's file, HOME/blocked-peers, read at start (a file that does
  * not parse stops fastnd: a list read in part would let a blocked peer
  * in) and again on SIGHUP (then a bad file is logged and the list in
- * force kept). The plugins' ops are plugins.c's; no quarantine is
- * installed yet, so streams it would keep are refused as before.
+ * force kept). The plugins' ops are plugins.c's, the quarantine's
+ * quarantine.c's. A peer the user allowed (fastn peer allow) is known.
  */
 #include <stdio.h>
 
@@ -29,7 +29,11 @@ static bool peer_known(void *arg, const struct peer_id *pid)
     size_t n = 0;
     bool known = false;
 
-    if (!d->store || store_peer_addrs_get(d->store, &b, &v, &n))
+    if (!d->store)
+        return false;
+    if (store_peer_is_allowed(d->store, &b))
+        return true; /* fastn peer allow */
+    if (store_peer_addrs_get(d->store, &b, &v, &n))
         return false;
     for (size_t i = 0; i < n && !known; i++)
         known = v[i].dialed;

@@ -139,6 +139,24 @@ static const struct {
     {FASTN__REQUEST__TYPE__PLUGIN_UPDATE,
      ipc_plugin_update,
      {ADMIN("updating plugins")}},
+    /* kept data is what peers sent the owner; approving installs a
+     * plugin; whom the daemon lets in is the owner's choice */
+    {FASTN__REQUEST__TYPE__PENDING_LIST,
+     ipc_pending_list,
+     {OWNERS_DATA("listing kept data")}},
+    {FASTN__REQUEST__TYPE__PENDING_APPROVE,
+     ipc_pending_approve,
+     {ADMIN("installing a plugin for kept data")}},
+    {FASTN__REQUEST__TYPE__PENDING_REJECT,
+     ipc_pending_reject,
+     {ADMIN("deleting kept data")}},
+    {FASTN__REQUEST__TYPE__PEER_ALLOW,
+     ipc_peer_allow,
+     {ADMIN("allowing a peer")}},
+    {FASTN__REQUEST__TYPE__PEER_BLOCK,
+     ipc_peer_block,
+     {ADMIN("blocking a peer")}},
+    {FASTN__REQUEST__TYPE__PEER_LIST, ipc_peer_list, {ANY}},
 };
 
 #undef ANY

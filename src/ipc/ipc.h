@@ -131,6 +131,33 @@ struct ipc_plugin_call;
  * identity this socket serves (its keys stay with the daemon and the
  * swarm) and the state requests report. Owned by the daemon; sessions
  * borrow it. */
+struct plugin_manifest;
+
+/* What is offered for a protocol with kept data (daemon/quarantine.c). */
+struct ipc_pending_offer {
+    const char *state; /* "stranger", "offered", "looking", "none" */
+    char plugin[65], version[65], source[160], signer[200], why[400];
+    unsigned caps;                   /* enum plugin_cap bits */
+    const struct plugin_manifest *m; /* offered: its apps (borrowed) */
+};
+
+/* The kept data's requests (PENDING_*, PEER_*), from the daemon. Each
+ * returns 0 or an error with msg saying what happened. */
+struct ipc_pending {
+    void *arg;
+    void (*offer)(void *arg, const char *protocol,
+                  struct ipc_pending_offer *out);
+    int (*approve)(void *arg, int64_t id, const char *protocol, unsigned grant,
+                   char *msg, size_t msglen);
+    int (*reject)(void *arg, int64_t id, const char *protocol, bool block,
+                  char *msg, size_t msglen);
+    int (*peer_allow)(void *arg, const struct peer_id *p, char *msg,
+                      size_t msglen);
+    int (*peer_block)(void *arg, const struct peer_id *p, char *msg,
+                      size_t msglen);
+    size_t (*blocked)(void *arg, struct peer_id *out, size_t max);
+};
+
 struct ipc_host {
     struct peer_id local_id;
     const char *home;    /* may be NULL */
@@ -156,6 +183,8 @@ struct ipc_host {
     /* signed plugins and registries (req_registry.c); NULL: no trusted
      * keys, no registries, and only --unsigned installs */
     const struct ipc_registry *registry;
+    /* kept data and peers (req_pending.c); NULL: none kept */
+    const struct ipc_pending *pending;
     /* the daemon itself (req_daemon.c); NULL: no DAEMON_* requests */
     const struct ipc_daemon *daemon;
 };

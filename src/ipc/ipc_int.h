@@ -143,6 +143,13 @@ IPC_EXT_HANDLER_(ipc_notify_list);
 IPC_EXT_HANDLER_(ipc_notify_mark_read);
 IPC_EXT_HANDLER_(ipc_notify_unread);
 IPC_EXT_HANDLER_(ipc_notify_subscribe);
+/* req_pending.c: kept data, its offers, and peers allowed or blocked */
+IPC_EXT_HANDLER_(ipc_pending_list);
+IPC_EXT_HANDLER_(ipc_pending_approve);
+IPC_EXT_HANDLER_(ipc_pending_reject);
+IPC_EXT_HANDLER_(ipc_peer_allow);
+IPC_EXT_HANDLER_(ipc_peer_block);
+IPC_EXT_HANDLER_(ipc_peer_list);
 #undef IPC_EXT_HANDLER_
 
 /* req_registry.c, for PLUGIN_INSTALL from a file: checks the plugin's

@@ -55,6 +55,7 @@ enum plugin_cap {
     X(stream_close, "i", "i", 0, PLUGIN_IMPORT_FUEL)                           \
     X(stream_reset, "i", "i", 0, PLUGIN_IMPORT_FUEL)                           \
     X(stream_peer, "iii", "i", 0, PLUGIN_FUEL_CHEAP)                           \
+    X(stream_flags, "i", "i", 0, PLUGIN_FUEL_CHEAP)                            \
     X(call_reply, "iiii", "i", 0, PLUGIN_IMPORT_FUEL)                          \
     X(sql_exec, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_SQL_TEXT)           \
     X(sql_prepare, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_SQL_TEXT)        \
@@ -109,6 +110,12 @@ enum plugin_export_need {
 
 /* The memory every plugin exports. */
 #define PLUGIN_MEMORY_EXPORT "memory"
+
+/* What stream_flags returns: the stream is a replay of data kept while
+ * no plugin took it (its writes fail with FASTN_ERR_PLUGIN_REPLAYED), and
+ * it was handed over before (a crash came before its on_close returned). */
+#define PLUGIN_STREAM_REPLAYED 0x1
+#define PLUGIN_STREAM_REPEAT 0x2
 
 /* Reasons passed to on_close (besides negative fastn_err codes). */
 #define PLUGIN_CLOSE_EOF 0 /* the peer finished writing; we may still write */

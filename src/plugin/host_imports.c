@@ -228,6 +228,8 @@ static int x_stream_write(struct host_instance *in, const wval *a, wval *r)
         return err;
     if (!(s = host_stream_by_handle(in, a[0].i32)))
         return ret32(r, FASTN_ERR_PLUGIN_BAD_HANDLE);
+    if (s->flags & PLUGIN_STREAM_REPLAYED)
+        return ret32(r, FASTN_ERR_PLUGIN_REPLAYED);
     if (s->local_closed || s->gone)
         return ret32(r, FASTN_ERR_CLOSED);
     if (n > PLUGIN_WRITE_MAX)
@@ -302,6 +304,13 @@ static int x_stream_peer(struct host_instance *in, const wval *a, wval *r)
     if (!(s = host_stream_by_handle(in, a[0].i32)))
         return ret32(r, FASTN_ERR_PLUGIN_BAD_HANDLE);
     return ret32(r, copy_out(buf, a[2].u32, s->peer, strlen(s->peer)));
+}
+
+static int x_stream_flags(struct host_instance *in, const wval *a, wval *r)
+{
+    struct host_stream *s = host_stream_by_handle(in, a[0].i32);
+
+    return ret32(r, s ? (int32_t)s->flags : FASTN_ERR_PLUGIN_BAD_HANDLE);
 }
 
 /* --- calls -------------------------------------------------------------- */

@@ -56,6 +56,7 @@ struct host_stream {
     bool reset_on_open; /* reset by the plugin before it opened */
     bool want_writable; /* a write was short: on_writable when room */
     bool paused;        /* the router stopped reading it */
+    unsigned flags;     /* PLUGIN_STREAM_REPLAYED, _REPEAT */
     size_t queued_in;   /* bytes of on_data events queued or held */
     /* on_data the plugin refused (FASTN_ERR_AGAIN), then the stream's later
      * on_data/on_close, in order: out of the instance's queue until

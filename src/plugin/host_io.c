@@ -204,8 +204,8 @@ static int push(struct host_instance *in, enum host_ev_type type,
     return 0;
 }
 
-int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
-                                const char *peer, const char *protocol)
+static int incoming(struct plugin_host *h, uint64_t stream, const char *peer,
+                    const char *protocol, unsigned flags)
 {
     const char *name;
     struct host_plugin *p;
@@ -239,11 +239,28 @@ int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
     if (!s)
         return FASTN_ERR_NOMEM;
     s->id = stream;
+    s->flags = flags;
     memcpy(s->peer, peer, plen + 1);
     err = push(in, EV_STREAM, s->handle, 0, peer, plen, protocol, rlen);
     if (err)
         host_stream_free(in, s);
     return err;
+}
+
+int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
+                                const char *peer, const char *protocol)
+{
+    return incoming(h, stream, peer, protocol, 0);
+}
+
+int plugin_host_stream_replay(struct plugin_host *h, uint64_t stream,
+                              const char *peer, const char *protocol,
+                              unsigned flags)
+{
+    if (!h->ops->replay_done)
+        return FASTN_ERR_UNSUPPORTED;
+    flags &= PLUGIN_STREAM_REPLAYED | PLUGIN_STREAM_REPEAT;
+    return incoming(h, stream, peer, protocol, flags | PLUGIN_STREAM_REPLAYED);
 }
 
 int plugin_host_stream_data(struct plugin_host *h, uint64_t stream,

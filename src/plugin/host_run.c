@@ -605,7 +605,13 @@ static bool finish_stream_event(struct host_instance *in, struct host_event *ev)
         }
         break;
     case EV_CLOSE:
-        if (ev->arg < 0) {
+        if (ev->arg == 0 && (s->flags & PLUGIN_STREAM_REPLAYED)) {
+            /* delivered: on_close returned; nothing to write to */
+            uint64_t id = s->id;
+            host_stream_free(in, s);
+            if (id)
+                p->h->ops->replay_done(p->h->ops_arg, id);
+        } else if (ev->arg < 0) {
             host_stream_free(in, s);
         } else {
             s->remote_closed = true;

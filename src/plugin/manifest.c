@@ -118,6 +118,16 @@ static const char *const reserved_protocols[] = {
     "/perf/", "/p2p/",    "/mplex/",       "/plaintext/", "/tls/",
 };
 
+bool plugin_protocol_is_reserved(const char *p)
+{
+    for (size_t r = 0;
+         r < sizeof(reserved_protocols) / sizeof(reserved_protocols[0]); r++)
+        if (strncmp(p, reserved_protocols[r], strlen(reserved_protocols[r])) ==
+            0)
+            return true;
+    return false;
+}
+
 static int get_protocols(struct ctx *c, const json_t *v)
 {
     struct plugin_manifest *m = c->m;

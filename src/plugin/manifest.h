@@ -129,6 +129,9 @@ int plugin_import_capability(const char *name);
 const char *plugin_cap_name(unsigned cap);
 /* The bit of a capability named "streams", "storage"...; 0 if unknown. */
 unsigned plugin_cap_from_name(const char *name);
+/* Whether protocol id p belongs to the daemon (libp2p's own: /ipfs/,
+ * /libp2p/, /noise, ...), never to a plugin. */
+bool plugin_protocol_is_reserved(const char *p);
 /* "anyone", "known-peers", "nobody"; and back (-1 if unknown). */
 const char *plugin_serves_name(enum plugin_serves s);
 int plugin_serves_from_name(const char *name);

@@ -127,6 +127,12 @@ struct plugin_host_ops {
     /* The set of protocols plugins serve changed (install, remove,
      * enable, disable): the router asks plugin_host_serves() again. */
     void (*protocols_changed)(void *arg);
+    /* A replayed stream (plugin_host_stream_replay) was delivered: the
+     * plugin's on_close(stream, 0) returned. The id is forgotten. A
+     * replayed stream that ends otherwise (refused by on_stream, reset by
+     * the plugin, its instance stopped) gets stream_reset instead. May be
+     * NULL (then nothing is replayed). */
+    void (*replay_done)(void *arg, uint64_t stream);
     /* May be NULL. What the host does in a plugin, for `fastn plugin run
      * --trace` and the test library: kind "event" (what: the handler
      * about to run), "return" (it ended; result: its return value, or
@@ -387,6 +393,18 @@ size_t plugin_host_protocols(struct plugin_host *h, const char **protos,
  * _INVAL, _NOMEM. */
 int plugin_host_stream_incoming(struct plugin_host *h, uint64_t stream,
                                 const char *peer, const char *protocol);
+/* A stream kept while no plugin took it, handed to the plugin serving
+ * protocol as if peer opened it now: on_stream, then the kept bytes
+ * (plugin_host_stream_data, in their order) and the close
+ * (plugin_host_stream_closed, 0) the caller queues next; flags
+ * PLUGIN_STREAM_REPLAYED (always) and PLUGIN_STREAM_REPEAT (handed over
+ * before) are what the plugin's stream_flags reads. The plugin cannot
+ * write to it (FASTN_ERR_PLUGIN_REPLAYED); ops->replay_done says when its
+ * on_close returned. Errors: as plugin_host_stream_incoming, and
+ * FASTN_ERR_UNSUPPORTED (no ops->replay_done). */
+int plugin_host_stream_replay(struct plugin_host *h, uint64_t stream,
+                              const char *peer, const char *protocol,
+                              unsigned flags);
 /* Bytes arrived on a stream (any size; delivered in chunks of at most
  * PLUGIN_DATA_CHUNK_MAX). Errors: FASTN_ERR_NOT_FOUND (not a plugin's
  * stream, or no longer: reset it), _NOMEM. */

@@ -98,14 +98,17 @@ struct registry_job {
     /* input */
     struct registry_sources sources;
     struct registry_keyring keys;
-    struct registry_fetch_opts opts;          /* progress is set by the job */
-    char dir[PATH_MAX];                       /* where downloads go */
-    char name[PLUGIN_NAME_MAX + 1];           /* GET, UPDATE ("" all), PEER */
-    char version[PLUGIN_VERSION_MAX + 1];     /* GET ("" highest) */
-    char protocol[PLUGIN_PROTOCOL_MAX + 1];   /* GET, PEER */
-    char term[PLUGIN_DESCRIPTION_MAX + 1];    /* SEARCH */
-    unsigned grant;                           /* UPDATE */
-    bool replace;                             /* GET, PEER */
+    struct registry_fetch_opts opts;        /* progress is set by the job */
+    char dir[PATH_MAX];                     /* where downloads go */
+    char name[PLUGIN_NAME_MAX + 1];         /* GET, UPDATE ("" all), PEER */
+    char version[PLUGIN_VERSION_MAX + 1];   /* GET ("" highest) */
+    char protocol[PLUGIN_PROTOCOL_MAX + 1]; /* GET, PEER */
+    char term[PLUGIN_DESCRIPTION_MAX + 1];  /* SEARCH */
+    unsigned grant;                         /* UPDATE */
+    bool replace;                           /* GET, PEER */
+    /* GET, PEER: fetch and verify only; the caller installs the download
+     * (daemon_registry_install) or frees the job, which removes it */
+    bool fetch_only;
     struct peer_id peer;                      /* PEER */
     struct registry_job_installed *installed; /* UPDATE, GET */
     size_t n_installed;

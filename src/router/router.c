@@ -514,7 +514,9 @@ static void gather(struct router *r, const struct peer_id *peer,
     in->protocol = protocol;
     in->blocked = router_is_blocked(r, peer);
     in->unknown = r->unknown;
-    in->quarantine = r->quarantine != NULL;
+    in->quarantine = r->quarantine != NULL &&
+                     (!r->quarantine->wants ||
+                      r->quarantine->wants(r->quarantine_arg, protocol));
     for (size_t i = 0; e && i < e->n; i++)
         in->handlers |= kind_bit(e->h[i].kind);
     if ((in->handlers & ROUTER_TO_PLUGIN) &&

@@ -210,6 +210,11 @@ struct router_quarantine_ops {
      * (full, closing): the stream is reset. */
     int (*keep)(void *arg, struct swarm_stream *s,
                 const struct router_verdict *why);
+    /* Whether a stream for protocol may be kept at all (may be NULL:
+     * any): one the quarantine would never keep (a protocol no plugin
+     * may serve, the daemon's own) is refused as without a quarantine,
+     * "na" at negotiation. */
+    bool (*wants)(void *arg, const char *protocol);
 };
 /* Installs the quarantine (borrowed; NULL: none, streams it would keep
  * are refused as fastnd always did). */

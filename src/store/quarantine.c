@@ -4,9 +4,13 @@
  * replayed (nothing received is lost), or the user deletes them.
  *
  * An item is one stream: a row in `quarantine` and its bytes in numbered
- * rows of `quarantine_chunk`, each append its own transaction. Caps on the
- * whole quarantine and on each item bound what peers can make us store;
- * the running total is kept in memory in step with the table.
+ * rows of `quarantine_chunk`, each append its own transaction (state.sqlite
+ * syncs every commit, so an append that returned survives kill -9 and a
+ * power loss, and one cut short leaves nothing). Caps on the whole
+ * quarantine (bytes and items), on each peer's items together and on each
+ * item bound what peers can make us store; the running totals are kept in
+ * memory in step with the table, a peer's bytes are summed from it (an
+ * index by peer).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,31 +21,70 @@
 /* Bytes per stored chunk: larger appends are split. */
 #define CHUNK_MAX (64 * 1024)
 
-int store__quarantine_open(struct store *s)
+/* The running totals, from the table. */
+static int totals(struct store *s)
 {
     sqlite3_stmt *st = NULL;
-    /* A daemon that died mid-stream never finished its item: the stream
-     * is gone, so it is finished, and incomplete. */
-    int err = store__exec(s->db, "UPDATE quarantine SET finished = 1"
-                                 " WHERE finished = 0");
-    if (err)
-        return err;
-    err = store__prepare(s->db, "SELECT coalesce(sum(size), 0) FROM quarantine",
-                         &st);
+    int err = store__prepare(s->db,
+                             "SELECT coalesce(sum(size), 0), count(*)"
+                             " FROM quarantine",
+                             &st);
     if (err)
         return err;
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         s->quarantine_total = (uint64_t)sqlite3_column_int64(st, 0);
-    else
+        s->quarantine_count = (uint64_t)sqlite3_column_int64(st, 1);
+    } else
         err = store__err(rc);
     sqlite3_finalize(st);
     return err;
 }
 
+int store__quarantine_open(struct store *s)
+{
+    /* A daemon that died mid-stream never finished its item: the stream
+     * is gone, so it is finished, and incomplete. */
+    int err = store__exec(s->db, "UPDATE quarantine SET finished = 1"
+                                 " WHERE finished = 0");
+    return err ? err : totals(s);
+}
+
 uint64_t store_quarantine_total(const struct store *s)
 {
     return s ? s->quarantine_total : 0;
+}
+
+uint64_t store_quarantine_count(const struct store *s)
+{
+    return s ? s->quarantine_count : 0;
+}
+
+/* Bytes held for peer's items together (by its text PeerID, or by the
+ * peer of item id when peer is NULL). */
+static int peer_bytes(struct store *s, const char *peer, int64_t id,
+                      uint64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int err = store__prepare(
+        s->db,
+        peer ? "SELECT coalesce(sum(size), 0) FROM quarantine WHERE peer = ?1"
+             : "SELECT coalesce(sum(size), 0) FROM quarantine WHERE peer ="
+               " (SELECT peer FROM quarantine WHERE id = ?2)",
+        &st);
+    if (err)
+        return err;
+    if (peer)
+        sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        err = store__err(rc);
+    sqlite3_finalize(st);
+    return err;
 }
 
 static int check_name(const char *p, size_t max)
@@ -67,7 +110,13 @@ int store_quarantine_begin(struct store *s, int64_t now_ms, const char *peer,
         err = check_name(protocol, STORE_PROTOCOL_MAX);
     if (err)
         return err;
-    if (s->quarantine_total >= s->opts.quarantine_total_max)
+    uint64_t held = 0;
+    if (s->quarantine_total >= s->opts.quarantine_total_max ||
+        s->quarantine_count >= s->opts.quarantine_count_max)
+        return FASTN_ERR_STORE_QUOTA;
+    if ((err = peer_bytes(s, peer, 0, &held)))
+        return err;
+    if (held >= s->opts.quarantine_peer_max)
         return FASTN_ERR_STORE_QUOTA;
     err = store__prepare(s->db,
                          "INSERT INTO quarantine(received_ms, peer, protocol)"
@@ -80,8 +129,10 @@ int store_quarantine_begin(struct store *s, int64_t now_ms, const char *peer,
     sqlite3_bind_text(st, 3, protocol, -1, SQLITE_STATIC);
     err = store__err(sqlite3_step(st));
     sqlite3_finalize(st);
-    if (!err)
+    if (!err) {
         *id_out = sqlite3_last_insert_rowid(s->db);
+        s->quarantine_count++;
+    }
     return err;
 }
 
@@ -168,7 +219,11 @@ int store_quarantine_append(struct store *s, int64_t id, const void *p,
     if (finished)
         return FASTN_ERR_CLOSED;
     const struct store_options *o = &s->opts;
+    uint64_t held = 0;
+    if ((err = peer_bytes(s, NULL, id, &held)))
+        return err;
     if (size > o->quarantine_item_max || n > o->quarantine_item_max - size ||
+        held > o->quarantine_peer_max || n > o->quarantine_peer_max - held ||
         s->quarantine_total > o->quarantine_total_max ||
         n > o->quarantine_total_max - s->quarantine_total) {
         store_quarantine_finish(s, id, false);
@@ -236,11 +291,19 @@ static int row_to_item(sqlite3_stmt *st, struct store_quarantine_item *it)
     it->size = (uint64_t)sqlite3_column_int64(st, 4);
     it->finished = sqlite3_column_int(st, 5) != 0;
     it->complete = sqlite3_column_int(st, 6) != 0;
+    it->attempts = sqlite3_column_int64(st, 7);
     return it->peer && it->protocol ? 0 : FASTN_ERR_NOMEM;
 }
 
 int store_quarantine_list(struct store *s, const char *protocol,
                           struct store_quarantine_item **out, size_t *n)
+{
+    return store_quarantine_find(s, protocol, NULL, out, n);
+}
+
+int store_quarantine_find(struct store *s, const char *protocol,
+                          const char *peer, struct store_quarantine_item **out,
+                          size_t *n)
 {
     struct store_quarantine_item *v = NULL;
     size_t len = 0, cap = 0;
@@ -250,13 +313,16 @@ int store_quarantine_list(struct store *s, const char *protocol,
         return FASTN_ERR_INVAL;
     int err = store__prepare(s->db,
                              "SELECT id, received_ms, peer, protocol, size,"
-                             " finished, complete FROM quarantine"
-                             " WHERE ?1 IS NULL OR protocol = ?1 ORDER BY id",
+                             " finished, complete, attempts FROM quarantine"
+                             " WHERE (?1 IS NULL OR protocol = ?1)"
+                             " AND (?2 IS NULL OR peer = ?2) ORDER BY id",
                              &st);
     if (err)
         return err;
     if (protocol)
         sqlite3_bind_text(st, 1, protocol, -1, SQLITE_STATIC);
+    if (peer)
+        sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (len == cap) {
             size_t ncap = cap ? 2 * cap : 8;
@@ -342,5 +408,56 @@ int store_quarantine_delete(struct store *s, int64_t id)
     if (err)
         return err;
     s->quarantine_total -= size <= s->quarantine_total ? size : 0;
+    s->quarantine_count -= s->quarantine_count ? 1 : 0;
     return 0;
+}
+
+int store_quarantine_attempt(struct store *s, int64_t id, int64_t *before)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (!s)
+        return FASTN_ERR_INVAL;
+    int err = store__prepare(s->db,
+                             "UPDATE quarantine SET attempts = attempts + 1"
+                             " WHERE id = ? RETURNING attempts - 1",
+                             &st);
+    if (err)
+        return err;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (before)
+            *before = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+    } else if (rc == SQLITE_DONE) {
+        err = FASTN_ERR_NOT_FOUND;
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = store__err(rc);
+    sqlite3_finalize(st);
+    return err;
+}
+
+int store_quarantine_expire(struct store *s, int64_t before_ms)
+{
+    sqlite3_stmt *st = NULL;
+    int err, rc, n;
+    if (!s)
+        return FASTN_ERR_INVAL;
+    err = store__prepare(s->db,
+                         "DELETE FROM quarantine WHERE received_ms < ?"
+                         " AND finished = 1",
+                         &st);
+    if (err)
+        return err;
+    sqlite3_bind_int64(st, 1, before_ms);
+    rc = sqlite3_step(st);
+    n = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store__err(rc);
+    if (n > 0)
+        err = totals(s);
+    return err ? err : n;
 }

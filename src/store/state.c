@@ -9,7 +9,10 @@
  * Schema versions: 1 the first; 2 adds notifications.origin (NULL for
  * rows added directly, else a key unique across every notification ever
  * moved from a plugin's outbox: store_notify_add_once), kept unique by an
- * index so that moving the same outbox row twice adds it once.
+ * index so that moving the same outbox row twice adds it once; 3 adds
+ * quarantine.attempts (replays begun: a stream replayed again after a
+ * crash is a repeat), an index of the quarantine by peer (the per-peer
+ * limit) and allowed_peers (peers the user made known: fastn peer allow).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +20,7 @@
 #include "fastn/err.h"
 #include "store/store_int.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char schema_v1[] =
     "CREATE TABLE notifications("
@@ -51,6 +54,14 @@ static const char schema_v1[] =
 static const char schema_v2[] =
     "ALTER TABLE notifications ADD COLUMN origin TEXT;"
     "CREATE UNIQUE INDEX notifications_origin ON notifications(origin);";
+
+/* Version 2 to 3. */
+static const char schema_v3[] =
+    "ALTER TABLE quarantine ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX quarantine_peer ON quarantine(peer, id);"
+    "CREATE TABLE allowed_peers("
+    " peer BLOB PRIMARY KEY,"
+    " allowed_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
 static int user_version(sqlite3 *db, int *out)
 {
@@ -93,6 +104,14 @@ static int migrate(sqlite3 *db)
             err = store__exec(db, "PRAGMA user_version=2");
         if (err)
             goto out_rollback;
+        v = 2;
+    }
+    if (v == 2) {
+        err = store__exec(db, schema_v3);
+        if (!err)
+            err = store__exec(db, "PRAGMA user_version=3");
+        if (err)
+            goto out_rollback;
     }
     return store__exec(db, "COMMIT");
 out_rollback:
@@ -116,6 +135,10 @@ int store_open(const char *path, const struct store_options *opts,
         s->opts.quarantine_total_max = STORE_QUARANTINE_TOTAL_DEFAULT;
     if (!s->opts.quarantine_item_max)
         s->opts.quarantine_item_max = STORE_QUARANTINE_ITEM_DEFAULT;
+    if (!s->opts.quarantine_peer_max)
+        s->opts.quarantine_peer_max = STORE_QUARANTINE_PEER_DEFAULT;
+    if (!s->opts.quarantine_count_max)
+        s->opts.quarantine_count_max = STORE_QUARANTINE_COUNT_DEFAULT;
     int err = store__open_db(path, STORE__SYNC_FULL, false, &s->db);
     if (err)
         goto out_free;

@@ -69,11 +69,17 @@ struct store_options {
      * 0: the defaults below. */
     uint64_t quarantine_total_max;
     uint64_t quarantine_item_max;
+    /* Bytes of one peer's items together, and items (streams) in all.
+     * 0: the defaults below. */
+    uint64_t quarantine_peer_max;
+    uint64_t quarantine_count_max;
 };
 
 #define STORE_NOTIFY_ROWS_DEFAULT 10000
-#define STORE_QUARANTINE_TOTAL_DEFAULT (64ull << 20)
-#define STORE_QUARANTINE_ITEM_DEFAULT (4ull << 20)
+#define STORE_QUARANTINE_TOTAL_DEFAULT (256ull << 20)
+#define STORE_QUARANTINE_ITEM_DEFAULT (1ull << 20)
+#define STORE_QUARANTINE_PEER_DEFAULT (16ull << 20)
+#define STORE_QUARANTINE_COUNT_DEFAULT 10000
 
 /* Opens (creating if needed, mode 0600) the state database at path and
  * brings its schema up to date. opts may be NULL for the defaults. Items
@@ -177,20 +183,22 @@ struct store_quarantine_item {
     int64_t received_ms;
     char *peer;
     char *protocol;
-    uint64_t size; /* bytes held */
-    bool finished; /* no more data will be appended */
-    bool complete; /* the stream ended cleanly (else cut short or capped) */
+    uint64_t size;    /* bytes held */
+    bool finished;    /* no more data will be appended */
+    bool complete;    /* the stream ended cleanly (else cut short or capped) */
+    int64_t attempts; /* replays begun (store_quarantine_attempt) */
 };
 
 /* Starts holding a stream that peer opened for protocol. *id_out is set.
  * Errors: FASTN_ERR_INVAL, _TOO_LARGE, _STORE_QUOTA (the quarantine is
- * full), _STORE*. */
+ * full: its count of items, its bytes in all, or this peer's bytes),
+ * _STORE*. */
 int store_quarantine_begin(struct store *s, int64_t now_ms, const char *peer,
                            const char *protocol, int64_t *id_out);
 /* Appends bytes to an unfinished item, durably (each call commits).
  * Errors: FASTN_ERR_NOT_FOUND, _CLOSED (item finished), _STORE_QUOTA (the
- * item or the whole quarantine would pass its cap: nothing is appended,
- * and the item is finished as incomplete), _STORE*. */
+ * item, its peer's items or the whole quarantine would pass its cap:
+ * nothing is appended, and the item is finished as incomplete), _STORE*. */
 int store_quarantine_append(struct store *s, int64_t id, const void *p,
                             size_t n);
 /* Marks an item finished; complete says whether the stream ended cleanly.
@@ -199,6 +207,21 @@ int store_quarantine_finish(struct store *s, int64_t id, bool complete);
 /* Lists items (for protocol, or all when NULL), oldest first. */
 int store_quarantine_list(struct store *s, const char *protocol,
                           struct store_quarantine_item **out, size_t *n);
+/* Lists items for protocol and from peer (either NULL: any), oldest
+ * first. */
+int store_quarantine_find(struct store *s, const char *protocol,
+                          const char *peer, struct store_quarantine_item **out,
+                          size_t *n);
+/* Counts a replay of the item as begun, durably, before its first byte
+ * is handed over; *before (may be NULL) gets the count before this one
+ * (> 0: the item is handed over again, after a crash). Errors:
+ * FASTN_ERR_NOT_FOUND, _STORE*. */
+int store_quarantine_attempt(struct store *s, int64_t id, int64_t *before);
+/* Deletes every item received before before_ms; returns how many (>= 0)
+ * or an error. */
+int store_quarantine_expire(struct store *s, int64_t before_ms);
+/* Items held now. */
+uint64_t store_quarantine_count(const struct store *s);
 void store_quarantine_items_free(struct store_quarantine_item *v, size_t n);
 
 /* Called with each stored chunk of an item in order; p is borrowed. A
@@ -505,6 +528,19 @@ void store_peer_addrs_free(struct store_peer_addr *v, size_t n);
 /* Forgets every address of a peer; returns how many were dropped (>= 0)
  * or an error. */
 int store_peer_forget(struct store *s, const struct store_blob *peer);
+
+/* Peers the user allowed (fastn peer allow: known from then on, as if
+ * dialed), by binary PeerID. allow: 0, or 1 when it was allowed already;
+ * disallow: 0, or FASTN_ERR_NOT_FOUND. Errors: FASTN_ERR_INVAL,
+ * _TOO_LARGE, _STORE*. */
+int store_peer_allow(struct store *s, const struct store_blob *peer,
+                     int64_t now_ms);
+int store_peer_disallow(struct store *s, const struct store_blob *peer);
+bool store_peer_is_allowed(struct store *s, const struct store_blob *peer);
+/* The allowed peers (*out: *n entries, NULL when none; free() it). */
+struct store_reconnect;
+int store_peer_allowed(struct store *s, struct store_reconnect **out,
+                       size_t *n);
 
 /* The peers to connect to again at the next start (reconnect.c), at
  * most STORE_RECONNECT_MAX: store_reconnect_save() replaces the list (a

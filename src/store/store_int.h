@@ -23,6 +23,7 @@ struct store {
     sqlite3 *db;
     struct store_options opts;
     uint64_t quarantine_total; /* bytes held, kept in step with the table */
+    uint64_t quarantine_count; /* items held, likewise */
     struct store__sub *subs;
     size_t n_subs, cap_subs;
     unsigned next_sub;

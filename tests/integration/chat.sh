@@ -4,7 +4,10 @@
 # told "delivered"), offline delivery once the peer starts again (the
 # sender told "queued"), kill -9 of either daemon while messages are on
 # their way (none lost, none shown twice), and "known-peers": a stranger's
-# messages wait until the receiver has connected to it.
+# message is kept by the receiver's daemon (the sender told it waits for
+# the peer to accept it), the receiver notified; `fastn peer allow` hands
+# it to chat, once, and the sender sees it acknowledged.
+UNKNOWN_PROTOCOLS=ask
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
 . "$(dirname "$0")/chat.bash"
@@ -137,8 +140,8 @@ total=$(chat_log "$B" | grep -c -- "<- " || true)
 [ "$n" = "$total" ] || fail "$total messages, $n notifications (want one each)"
 pass "sender killed -9 mid-burst: ${#sent[@]} accepted, all delivered once"
 
-# a stranger (C dialed A, A never dialed C) is not served; once A has
-# connected to C, C's queued message goes through
+# a stranger (C dialed A, A never dialed C) is not served: A keeps its
+# message and says so; `peer allow` delivers it, once
 C=$(new_home)
 start_at "$C" 0
 idc=$(peer_id "$C")
@@ -146,9 +149,21 @@ fc() { fastn --home "$C" --no-autostart "$@"; }
 fc plugin install "$CHAT" >/dev/null
 fc connect "$(listen_addr "$A")" >/dev/null
 out=$(fc chat send "$ida" from a stranger)
-[[ $out == "queued "* ]] || fail "a stranger's message went through: $out"
+[[ $out == "waiting "* ]] || fail "a stranger's message: $out"
+grep -q -- "-> $ida  from a stranger  \[waiting\]" <<<"$(chat_log "$C")" ||
+    fail "C's log: $(chat_log "$C")"
 [ "$(received "$A" "from a stranger")" = 0 ] || fail "stored from a stranger"
-fa connect "$(listen_addr "$C")" >/dev/null
-wait_until 60 received_at_least "$A" "from a stranger" 1 ||
-    fail "not delivered once known"
-pass "known-peers: a stranger waits until it is known"
+fa notifications | grep -q "$idc wants to use chat" ||
+    fail "A was not told: $(fa notifications)"
+fa plugin pending | grep -q "chat serves known peers only: fastn peer allow $idc" ||
+    fail "pending: $(fa plugin pending)"
+fa peer allow "$idc" | grep -q "is known now" || fail "peer allow"
+wait_until 30 received_at_least "$A" "from a stranger" 1 ||
+    fail "not delivered once allowed"
+wait_until 30 log_has "$C" "-> $ida  from a stranger  \[delivered\]" ||
+    fail "C not told: $(chat_log "$C")"
+[ "$(received "$A" "from a stranger")" = 1 ] || fail "delivered twice"
+[ "$(fa plugin pending --json | jq '.pending | length')" = 0 ] ||
+    fail "still kept: $(fa plugin pending)"
+fa peer list | grep -q "^allowed  $idc$" || fail "peer list: $(fa peer list)"
+pass "known-peers: a stranger's message is kept; peer allow delivers it once"

@@ -63,21 +63,23 @@ pass "a notification left in the outbox by a crash is delivered at start, once"
 # notified yet is notified by the upgrade, once
 sqlite3 "$STATE" "DELETE FROM notifications WHERE body = 'two'"
 sqlite3 "$PDB" "CREATE INDEX unnotified ON messages(seq) WHERE notified = 0;
+    ALTER TABLE messages DROP COLUMN held_ms; DROP TABLE acks;
     UPDATE messages SET notified = 0 WHERE text = 'two'; PRAGMA user_version = 2"
 restart_b
 wait_until 20 notified_is two 1 || fail "'two' not notified after the upgrade: $(fb notifications)"
 notified_is one 1 || fail "'one' notified again"
 stop_pid "$B_PID"
-[ "$(sqlite3 "$PDB" "PRAGMA user_version")" = 3 ] || fail "user_version not 3"
+[ "$(sqlite3 "$PDB" "PRAGMA user_version")" = 4 ] || fail "user_version not 4"
 pass "a version-2 database is upgraded: its unnotified messages notified once"
 
 # the first schema (version 1, no notified column) is upgraded in place
-sqlite3 "$PDB" "DROP INDEX IF EXISTS unnotified; ALTER TABLE messages DROP COLUMN notified; PRAGMA user_version = 1"
+sqlite3 "$PDB" "DROP INDEX IF EXISTS unnotified; ALTER TABLE messages DROP COLUMN notified;
+    ALTER TABLE messages DROP COLUMN held_ms; DROP TABLE acks; PRAGMA user_version = 1"
 restart_b
 wait_until 20 log_has "$B" "  two$" || fail "log after the upgrade: $(chat_log "$B")"
 notified_is one 1 && notified_is two 1 || fail "old messages notified again"
 stop_pid "$B_PID"
-[ "$(sqlite3 "$PDB" "PRAGMA user_version")" = 3 ] || fail "user_version not 3"
+[ "$(sqlite3 "$PDB" "PRAGMA user_version")" = 4 ] || fail "user_version not 4"
 restart_b
 out=$(fa chat send "$idb" three)
 [[ $out == "delivered "* ]] || fail "send after the upgrade: $out"

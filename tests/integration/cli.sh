@@ -64,7 +64,7 @@ near() { # WANT ARGS...: exit 2, and the error suggests WANT
         fail "fastn $*: no '$want' suggested: $(cat "$TMPROOT/err")"
 }
 near status stauts
-near peers peer
+near peers peerss
 near connect conect
 near notifications notifcations
 near --home --hom id

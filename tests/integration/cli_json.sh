@@ -137,6 +137,15 @@ jq -e '[.messages[] | .direction] | contains(["in", "out"])' "$OUT/chat.$N" >/de
 jq -e '[.messages[] | select(.text == "hello A" and .peer_id == "'"$idb"'")] | length == 1' \
     "$OUT/chat.$N" >/dev/null || fail "chat log entries: $(cat "$OUT/chat.$N")"
 pass "chat log --json: messages as objects"
+
+"$PROBE" genkey "$TMPROOT/other.key"
+other=$("$PROBE" peerid "$TMPROOT/other.key")
+jr peer 0 --home "$A" peer allow "$nobody"
+jr peer 0 --home "$A" peer block "$other"
+jr peer 0 --home "$A" peer list
+jq -e '[.peers[] | .state] | sort == ["allowed", "blocked"]' "$OUT/peer.$N" \
+    >/dev/null || fail "peer list: $(cat "$OUT/peer.$N")"
+pass "peer allow, block, list --json"
 wait_until 10 fa notifications count || fail "no notification"
 jr notifications 0 --home "$A" notifications
 nid=$(jq -r '.notifications[-1].id' "$OUT/notifications.$N")
@@ -228,7 +237,7 @@ je peers 1 --home "$jr_none" --no-autostart peers
 je connect 1 --home "$A" connect "/ip4/127.0.0.1/tcp/1/p2p/$idb"
 je disconnect 1 --home "$A" disconnect BADID
 je ping 1 --home "$A" ping BADID
-je call 1 --home "$A" call "$idb" /nothing/1.0.0
+je call 1 --home "$A" call "$idb" /ipfs/nothing/1.0.0
 je listen 1 --home "$A" listen /fastn/echo/1.0.0
 je plugin 1 --home "$A" plugin info nothing
 je notifications 1 --home "$A" notifications read 999999
@@ -292,11 +301,11 @@ declare -A unseen=(
     [notifications]="deleted"
     [restart]="systemd"
     [doctor]="skip fail"
-    [chat]=""
+    [chat]="waiting"
     [plugin]="error error_text"
 )
 for cmd in id status peers connect disconnect ping call listen plugin \
-    trust registry notifications chat forward expose perf stop restart \
+    trust registry notifications chat peer forward expose perf stop restart \
     config log doctor version help; do
     files=("$OUT/$cmd".*)
     files=("${files[@]/*.err/}")

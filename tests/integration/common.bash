@@ -75,10 +75,14 @@ trap cleanup EXIT
 
 # new_home: a temporary home whose daemon listens on loopback only (tests
 # never listen beyond the machine); tests add keys with >> "$H/config".
+# new_home: a home on loopback. Data for a protocol nothing serves is
+# refused ("na"), as the tests of other features expect; a test of the
+# quarantine sets UNKNOWN_PROTOCOLS=ask (or trusted) first.
 new_home() {
     local h
     h=$(mktemp -d "$TMPROOT/h.XXXXXX")
-    printf 'listen = /ip4/127.0.0.1/tcp/0\n' >"$h/config"
+    printf 'listen = /ip4/127.0.0.1/tcp/0\nunknown-protocols = %s\n' \
+        "${UNKNOWN_PROTOCOLS:-refuse}" >"$h/config"
     echo "$h"
 }
 

@@ -29,7 +29,7 @@ expect() { # WANT WORDS...
 }
 
 expect "status stop" fastn st
-expect "peers perf ping plugin" fastn p
+expect "peer peers perf ping plugin" fastn p
 expect "call chat config connect" fastn c
 expect "doctor" fastn do
 expect "restart" fastn res
@@ -39,7 +39,8 @@ expect "get list set unset" fastn config ""
 expect "--follow --help --json --level --lines --since -S -f -l -n" fastn log -
 expect "debug error info warn" fastn log --level ""
 expect "--help --json" fastn doctor -
-expect "call disable enable info install list new remove restrict run search update" fastn plugin ""
+expect "approve call disable enable info install list new pending reject remove restrict run search update" fastn plugin ""
+expect "allow block list" fastn peer ""
 expect "add list remove" fastn trust ""
 expect "add build list remove" fastn registry ""
 expect "disable" fastn plugin dis
@@ -106,7 +107,7 @@ zexpect() { # WANT LINE
     grep -qF -- "$1" <<<"$got" || fail "zsh: '$2<TAB>' gave '$got', want '$1'"
     pass "zsh: '$2<TAB>' -> $got"
 }
-zexpect "call disable enable info install list new remove restrict run search update" "fastn plugin "
+zexpect "approve call disable enable info install list new pending reject remove restrict run search update" "fastn plugin "
 zexpect "add build list remove" "fastn registry "
 zexpect "fastn-build" "fastn --home $H trust remove "
 zexpect "--help --json -c -i" "fastn ping -"

@@ -289,6 +289,11 @@ static bool admin_only(int type, int fastn_type)
         FASTN__REQUEST__TYPE__REGISTRY_REMOVE,
         FASTN__REQUEST__TYPE__PLUGIN_GET,
         FASTN__REQUEST__TYPE__PLUGIN_UPDATE,
+        FASTN__REQUEST__TYPE__PENDING_LIST,
+        FASTN__REQUEST__TYPE__PENDING_APPROVE,
+        FASTN__REQUEST__TYPE__PENDING_REJECT,
+        FASTN__REQUEST__TYPE__PEER_ALLOW,
+        FASTN__REQUEST__TYPE__PEER_BLOCK,
     };
     if (type != P2PD__PB__REQUEST__TYPE__FASTN) {
         for (size_t i = 0; i < sizeof(p2pd_admin) / sizeof(int); i++)
@@ -386,7 +391,7 @@ TEST(privilege_table_walk)
         walk_one(&user, &admin, P2PD__PB__REQUEST__TYPE__FASTN, type);
         admins += admin_only(P2PD__PB__REQUEST__TYPE__FASTN, type);
     }
-    CHECK_EQ(admins, 20); /* every admin-only request was walked */
+    CHECK_EQ(admins, 25); /* every admin-only request was walked */
     /* the sessions went on through every refusal */
     CHECK(!user.closing && !admin.closing);
     ipc_session_cleanup(&user);

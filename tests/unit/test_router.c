@@ -638,7 +638,7 @@ static int kept_keep(void *arg, struct swarm_stream *s,
     return 0;
 }
 
-static const struct router_quarantine_ops quarantine_ops = {kept_keep};
+static const struct router_quarantine_ops quarantine_ops = {.keep = kept_keep};
 
 /* Runs the loop until the quarantine has its bytes (2 s at most). */
 static void wait_kept(const struct kept *k, size_t len)

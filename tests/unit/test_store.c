@@ -265,6 +265,9 @@ TEST(state_v1_upgraded_and_add_once)
     CHECK_EQ(sqlite3_exec(raw,
                           "DROP INDEX notifications_origin;"
                           "ALTER TABLE notifications DROP COLUMN origin;"
+                          "DROP INDEX quarantine_peer;"
+                          "ALTER TABLE quarantine DROP COLUMN attempts;"
+                          "DROP TABLE allowed_peers;"
                           "PRAGMA user_version = 1;",
                           NULL, NULL, NULL),
              SQLITE_OK);
@@ -287,7 +290,7 @@ TEST(state_v1_upgraded_and_add_once)
     sqlite3_stmt *st = NULL;
     sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL);
     CHECK(st && sqlite3_step(st) == SQLITE_ROW);
-    CHECK_EQ(sqlite3_column_int(st, 0), 2);
+    CHECK_EQ(sqlite3_column_int(st, 0), 3);
     sqlite3_finalize(st);
     sqlite3_close(raw);
     tmp_cleanup();
@@ -472,6 +475,110 @@ TEST(quarantine_after_crash)
     }
     CHECK_EQ(store_quarantine_total(s), 3);
     store_quarantine_items_free(v, n);
+    store_close(s);
+    tmp_cleanup();
+}
+
+/* The per-peer and count limits: one peer's items together stop at its
+ * limit while another peer's go on; past the count nothing new begins. */
+TEST(quarantine_peer_and_count_caps)
+{
+    tmp_setup();
+    char path[128];
+    struct store *s = NULL;
+    struct store_options o = {.quarantine_total_max = 1000,
+                              .quarantine_item_max = 100,
+                              .quarantine_peer_max = 150,
+                              .quarantine_count_max = 4};
+    uint8_t buf[100] = {0};
+    snprintf(path, sizeof(path), "%s/state.sqlite", tmpdir);
+    CHECK_ERR(store_open(path, &o, &s), 0);
+    int64_t a, b, c, d, e;
+    CHECK_ERR(store_quarantine_begin(s, 0, "flood", "/x", &a), 0);
+    CHECK_ERR(store_quarantine_append(s, a, buf, 100), 0);
+    CHECK_ERR(store_quarantine_begin(s, 0, "flood", "/y", &b), 0);
+    CHECK_ERR(store_quarantine_append(s, b, buf, 50), 0);
+    /* the peer's 150 bytes are held: its next byte is refused */
+    CHECK_ERR(store_quarantine_append(s, b, buf, 1), FASTN_ERR_STORE_QUOTA);
+    CHECK_ERR(store_quarantine_begin(s, 0, "flood", "/z", &c),
+              FASTN_ERR_STORE_QUOTA);
+    /* another peer is not held back by it */
+    CHECK_ERR(store_quarantine_begin(s, 0, "calm", "/x", &c), 0);
+    CHECK_ERR(store_quarantine_append(s, c, buf, 100), 0);
+    CHECK_ERR(store_quarantine_begin(s, 0, "calm2", "/x", &d), 0);
+    CHECK_EQ(store_quarantine_count(s), 4);
+    CHECK_ERR(store_quarantine_begin(s, 0, "calm3", "/x", &e),
+              FASTN_ERR_STORE_QUOTA);
+    struct store_quarantine_item *v = NULL;
+    size_t n = 0;
+    CHECK_ERR(store_quarantine_find(s, NULL, "flood", &v, &n), 0);
+    CHECK_EQ(n, 2);
+    store_quarantine_items_free(v, n);
+    CHECK_ERR(store_quarantine_find(s, "/x", "calm", &v, &n), 0);
+    CHECK_EQ(n, 1);
+    if (n == 1)
+        CHECK_EQ(v[0].size, 100);
+    store_quarantine_items_free(v, n);
+    CHECK_ERR(store_quarantine_delete(s, d), 0);
+    CHECK_EQ(store_quarantine_count(s), 3);
+    CHECK_EQ(store_quarantine_total(s), 250);
+    store_close(s);
+    tmp_cleanup();
+}
+
+/* Replays begun are counted durably (a repeat is known after a crash);
+ * old finished items expire, with the totals. */
+TEST(quarantine_attempts_and_expiry)
+{
+    tmp_setup();
+    struct store *s = open_state();
+    int64_t a, b, before = -1;
+    CHECK_ERR(store_quarantine_begin(s, 1000, "p", "/x", &a), 0);
+    CHECK_ERR(store_quarantine_append(s, a, "abc", 3), 0);
+    CHECK_ERR(store_quarantine_finish(s, a, true), 0);
+    CHECK_ERR(store_quarantine_begin(s, 5000, "p", "/x", &b), 0);
+    CHECK_ERR(store_quarantine_append(s, b, "de", 2), 0);
+    CHECK_ERR(store_quarantine_attempt(s, a, &before), 0);
+    CHECK_EQ(before, 0);
+    store_close(s);
+    s = open_state();
+    CHECK_ERR(store_quarantine_attempt(s, a, &before), 0);
+    CHECK_EQ(before, 1);
+    CHECK_ERR(store_quarantine_attempt(s, 999, &before), FASTN_ERR_NOT_FOUND);
+    struct store_quarantine_item *v = NULL;
+    size_t n = 0;
+    CHECK_ERR(store_quarantine_list(s, NULL, &v, &n), 0);
+    CHECK_EQ(n, 2);
+    if (n == 2)
+        CHECK(v[0].attempts == 2 && v[1].attempts == 0);
+    store_quarantine_items_free(v, n);
+    CHECK_EQ(store_quarantine_expire(s, 2000), 1);
+    CHECK_EQ(store_quarantine_count(s), 1);
+    CHECK_EQ(store_quarantine_total(s), 2);
+    CHECK_EQ(store_quarantine_expire(s, 2000), 0);
+    store_close(s);
+    tmp_cleanup();
+}
+
+TEST(peers_allowed)
+{
+    tmp_setup();
+    struct store *s = open_state();
+    struct store_blob a = {(const uint8_t *)"\x00\x24peer-a", 8};
+    struct store_blob b = {(const uint8_t *)"\x00\x24peer-b", 8};
+    struct store_reconnect *v = NULL;
+    size_t n = 0;
+    CHECK(!store_peer_is_allowed(s, &a));
+    CHECK_ERR(store_peer_allow(s, &a, 1), 0);
+    CHECK_ERR(store_peer_allow(s, &a, 2), 1);
+    CHECK(store_peer_is_allowed(s, &a));
+    CHECK(!store_peer_is_allowed(s, &b));
+    CHECK_ERR(store_peer_allowed(s, &v, &n), 0);
+    CHECK_EQ(n, 1);
+    free(v);
+    CHECK_ERR(store_peer_disallow(s, &b), FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(store_peer_disallow(s, &a), 0);
+    CHECK(!store_peer_is_allowed(s, &a));
     store_close(s);
     tmp_cleanup();
 }
@@ -898,6 +1005,9 @@ int main(void)
     RUN(quarantine_roundtrip);
     RUN(quarantine_caps);
     RUN(quarantine_after_crash);
+    RUN(quarantine_peer_and_count_caps);
+    RUN(quarantine_attempts_and_expiry);
+    RUN(peers_allowed);
     RUN(pdb_basic_statements);
     RUN(pdb_files_private_and_persistent);
     RUN(pdb_bad_names);
