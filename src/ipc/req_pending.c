@@ -6,6 +6,7 @@
  * ext.c's table: listing kept data is the owner's (peers sent it to the
  * owner), changing anything an admin's, the peer list anyone's.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,8 +202,9 @@ static int peer_of(struct ipc_call *call, const Fastn__PendingRequest *pr,
     return FASTN_ERR_BAD_PEER_ID;
 }
 
-int ipc_peer_allow(struct ipc_call *call, const Fastn__Request *req,
-                   Fastn__Response *ext)
+/* PEER_ALLOW and PEER_BLOCK: the peer named, then the quarantine's op. */
+static int peer_op(struct ipc_call *call, const Fastn__Request *req,
+                   Fastn__Response *ext, bool block)
 {
     const struct ipc_pending *p = call->host->pending;
     struct peer_id pid;
@@ -211,22 +213,21 @@ int ipc_peer_allow(struct ipc_call *call, const Fastn__Request *req,
 
     if ((err = need_pending(call)) || (err = peer_of(call, req->pending, &pid)))
         return err;
-    err = p->peer_allow(p->arg, &pid, msg, sizeof(msg));
+    err =
+        (block ? p->peer_block : p->peer_allow)(p->arg, &pid, msg, sizeof(msg));
     return answer(call, ext, err, msg);
+}
+
+int ipc_peer_allow(struct ipc_call *call, const Fastn__Request *req,
+                   Fastn__Response *ext)
+{
+    return peer_op(call, req, ext, false);
 }
 
 int ipc_peer_block(struct ipc_call *call, const Fastn__Request *req,
                    Fastn__Response *ext)
 {
-    const struct ipc_pending *p = call->host->pending;
-    struct peer_id pid;
-    char msg[600] = "";
-    int err;
-
-    if ((err = need_pending(call)) || (err = peer_of(call, req->pending, &pid)))
-        return err;
-    err = p->peer_block(p->arg, &pid, msg, sizeof(msg));
-    return answer(call, ext, err, msg);
+    return peer_op(call, req, ext, true);
 }
 
 static int add_peer(struct ipc_reply *r, Fastn__Response *ext,
