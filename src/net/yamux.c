@@ -679,10 +679,23 @@ int yamux_stream_close(struct yamux_session *s, uint32_t id)
     return 0;
 }
 
+/* Events already queued for a stream the caller ends now lose their user
+ * pointer (it may free what it pointed to): a FIN's handler that resets
+ * its stream must not get the CLOSED queued behind it. */
+static void forget_queued(struct yamux_session *s, uint32_t id)
+{
+    for (unsigned i = 0; i < s->qn; i++) {
+        struct yamux_event *ev = &s->q[(s->qh + i) % EVQ];
+        if (ev->stream_id == id)
+            ev->user = NULL;
+    }
+}
+
 int yamux_stream_reset(struct yamux_session *s, uint32_t id)
 {
     struct stream *st = find(s, id);
 
+    forget_queued(s, id);
     if (!st)
         return FASTN_ERR_NOT_FOUND;
     /* Queued even past the output limit: a reset must not be lost. */

@@ -158,7 +158,9 @@ int yamux_stream_write(struct yamux_session *s, uint32_t id, const uint8_t *p,
 /* Half-closes our direction (FIN). When the remote has closed its own,
  * the stream is gone. Errors: NOT_FOUND, CLOSED (already closed). */
 int yamux_stream_close(struct yamux_session *s, uint32_t id);
-/* Resets the stream (RST); it is gone. Errors: NOT_FOUND. */
+/* Resets the stream (RST); it is gone. Events already queued for it
+ * (a CLOSED behind the FIN being handled) come with a NULL user, also
+ * when it was gone already (NOT_FOUND). Errors: NOT_FOUND. */
 int yamux_stream_reset(struct yamux_session *s, uint32_t id);
 /* n bytes of received data were handed on: may queue a window update,
  * growing the window up to max_window when the peer fills it within a few

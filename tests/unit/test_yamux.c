@@ -313,6 +313,33 @@ TEST(reset_and_late_frames)
     side_free(l);
 }
 
+/* A FIN handler that resets its stream: the CLOSED queued behind the FIN
+ * (both came in one frame) no longer names the stream's owner, who may
+ * have freed it. */
+TEST(reset_in_fin_forgets_queued_events)
+{
+    struct side *c = side_new(true, NULL);
+    struct yamux_event ev;
+    struct buf b;
+    size_t used;
+    uint32_t id;
+
+    CHECK_ERR(yamux_stream_open(c->s, (void *)0x1, &id), 0);
+    CHECK_ERR(yamux_stream_close(c->s, id), 0);
+    buf_init(&b, 64);
+    frame(&b, YAMUX_TYPE_WINDOW, YAMUX_ACK | YAMUX_FIN, id, 0);
+    CHECK_EQ(yamux_feed(c->s, b.data, b.len, &used, &ev, 1), 1);
+    CHECK_EQ(ev.type, YAMUX_EV_FIN);
+    CHECK(ev.user == (void *)0x1);
+    /* gone already (both sides closed): NOT_FOUND, and forgotten */
+    CHECK_ERR(yamux_stream_reset(c->s, id), FASTN_ERR_NOT_FOUND);
+    CHECK_EQ(yamux_feed(c->s, b.data + used, b.len - used, &used, &ev, 1), 1);
+    CHECK_EQ(ev.type, YAMUX_EV_CLOSED);
+    CHECK(ev.user == NULL);
+    buf_cleanup(&b);
+    side_free(c);
+}
+
 TEST(limits_refuse_streams)
 {
     struct yamux_config cfg;
@@ -686,6 +713,7 @@ int main(void)
     RUN(window_is_respected_and_reopened);
     RUN(window_autotuning);
     RUN(reset_and_late_frames);
+    RUN(reset_in_fin_forgets_queued_events);
     RUN(limits_refuse_streams);
     RUN(go_away_both_ways);
     RUN(keepalive_and_dead_peer);
