@@ -55,7 +55,7 @@ cleanup() {
         for f in "$TMPROOT"/*/stderr.log "$TMPROOT"/*/fastnd.log; do
             [ -s "$f" ] || continue
             echo "--- $f (last 15 lines)" >&2
-            tail -n 15 "$f" >&2
+            tail -n ${FASTN_TEST_LOG_LINES:-15} "$f" >&2
         done
     fi
     for pid in "${STARTED_PIDS[@]}"; do
