@@ -41,6 +41,7 @@
 #include "registry/sources.h"
 #include "router/router.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/peer_id.h"
@@ -48,6 +49,13 @@
 #define SOURCE "fastnd"
 /* Idle time after which a kept stream is cut (its bytes kept). */
 #define KEEP_TIMEOUT_MS 60000
+/* A kept stream's bytes go to the store in batches: once KEEP_BATCH
+ * bytes wait, at its end, and every KEEP_FLUSH_MS (each batch is one
+ * synced commit; a peer sending one-byte frames must not make one
+ * each). Bytes are acknowledged to the sender (consumed) only once
+ * stored, so yamux's window bounds what waits in memory. */
+#define KEEP_BATCH (64 * 1024)
+#define KEEP_FLUSH_MS 20
 /* Protocols looked up or offered at once. */
 #define OFFERS_MAX 64
 #define EXPIRE_EVERY_MS (3600 * 1000)
@@ -75,8 +83,9 @@ struct kept {
     struct daemon_quarantine *q;
     struct swarm_stream *s;
     int64_t item;
-    bool stranger; /* kept for a plugin that serves known peers only */
-    bool closed;   /* our side finished: taken, not answered */
+    bool stranger;   /* kept for a plugin that serves known peers only */
+    bool closed;     /* our side finished: taken, not answered */
+    struct buf pend; /* received, not yet stored (nor consumed) */
     struct kept *next, **pprev;
 };
 
@@ -88,6 +97,8 @@ struct daemon_quarantine {
     unsigned auto_grant; /* plugin_cap bits */
     uv_timer_t kick;     /* replays, from the loop */
     uv_timer_t expire;
+    uv_timer_t flush; /* stores what kept streams hold (KEEP_FLUSH_MS) */
+    bool flush_on;
     int closing;
     bool replaying;      /* one item handed over, waiting for its end */
     int64_t replay_item; /* that item */
@@ -560,38 +571,93 @@ static void kept_done(struct kept *k)
 
 static void kept_free(struct kept *k)
 {
+    buf_cleanup(&k->pend);
     *k->pprev = k->next;
     if (k->next)
         k->next->pprev = k->pprev;
     free(k);
 }
 
+/* Stores n bytes of k's as one commit and acknowledges them to the
+ * sender; false when the stream was cut (a limit, the disk): k is gone
+ * then. */
+static bool kept_append(struct kept *k, const uint8_t *p, size_t n)
+{
+    struct store *st = k->q->d->store;
+    int err;
+
+    if (n == 0)
+        return true;
+    err = store_quarantine_append(st, k->item, p, n);
+    if (err) {
+        LOG_RATELIMITED(LOG_INFO, "quarantine",
+                        "a kept stream for %s was cut: %s",
+                        swarm_stream_protocol(k->s), fastn_strerror(err));
+        store_quarantine_finish(st, k->item, false);
+        swarm_stream_reset(k->s);
+        kept_free(k);
+        return false;
+    }
+    swarm_stream_consumed(k->s, n);
+    return true;
+}
+
+/* Stores what k holds (see kept_append). */
+static bool kept_store(struct kept *k)
+{
+    if (!kept_append(k, k->pend.data, k->pend.len))
+        return false;
+    buf_reset(&k->pend);
+    return true;
+}
+
+static void on_flush(uv_timer_t *t)
+{
+    struct daemon_quarantine *q = t->data;
+    struct kept *k, *next;
+
+    q->flush_on = false;
+    for (k = q->kept; k; k = next) {
+        next = k->next;
+        kept_store(k);
+    }
+}
+
 static void kept_cb(struct swarm_stream *s, const struct swarm_stream_event *ev,
                     void *arg)
 {
     struct kept *k = arg;
-    struct store *st = k->q->d->store;
-    int err;
+    struct daemon_quarantine *q = k->q;
+    struct store *st = q->d->store;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        err = store_quarantine_append(st, k->item, ev->data, ev->len);
-        if (err) {
-            LOG_RATELIMITED(LOG_INFO, "quarantine",
-                            "a kept stream from %s for %s was cut: %s",
-                            "a peer", swarm_stream_protocol(s),
-                            fastn_strerror(err));
-            store_quarantine_finish(st, k->item, false);
+        if (k->pend.len + ev->len > KEEP_BATCH && !kept_store(k))
+            return;
+        if (ev->len >= KEEP_BATCH) { /* a batch of its own */
+            if (!kept_append(k, ev->data, ev->len))
+                return;
+            break;
+        }
+        if (buf_append(&k->pend, ev->data, ev->len) != 0) {
             swarm_stream_reset(s);
+            store_quarantine_finish(st, k->item, false);
             kept_free(k);
             return;
         }
-        swarm_stream_consumed(s, ev->len);
+        if (!q->flush_on) {
+            q->flush_on = true;
+            uv_timer_start(&q->flush, on_flush, KEEP_FLUSH_MS, 0);
+        }
         break;
     case SWARM_STREAM_FIN:
+        if (!kept_store(k))
+            return;
         store_quarantine_finish(st, k->item, true);
         break;
-    case SWARM_STREAM_CLOSED:
+    case SWARM_STREAM_CLOSED: /* what came before an error is kept too */
+        if (!kept_store(k))
+            return;
         store_quarantine_finish(st, k->item, ev->err == 0);
         kept_done(k);
         kept_free(k);
@@ -632,6 +698,7 @@ static int on_keep(void *arg, struct swarm_stream *s,
     }
     k->q = q;
     k->s = s;
+    buf_init(&k->pend, KEEP_BATCH);
     k->stranger = why->why == ROUTER_WHY_STRANGER;
     k->next = q->kept;
     k->pprev = &q->kept;
@@ -1011,7 +1078,8 @@ int daemon_quarantine_start(struct daemon *d, char *err, size_t errlen)
     d->quarantine = q;
     uv_timer_init(&d->loop, &q->kick);
     uv_timer_init(&d->loop, &q->expire);
-    q->kick.data = q->expire.data = q;
+    uv_timer_init(&d->loop, &q->flush);
+    q->kick.data = q->expire.data = q->flush.data = q;
     daemon_plugins_set_replay(d, on_replayed, q);
     daemon_quarantine_reload(d);
     router_set_quarantine(d->router, &keep_ops, q);
@@ -1044,6 +1112,8 @@ void daemon_quarantine_stop(struct daemon *d)
         router_set_quarantine(d->router, NULL, NULL);
     daemon_plugins_set_replay(d, NULL, NULL);
     while (q->kept) {
+        if (!kept_store(q->kept))
+            continue; /* cut (and freed) */
         store_quarantine_finish(d->store, q->kept->item, false);
         swarm_stream_reset(q->kept->s); /* what it kept stays */
         kept_free(q->kept);
@@ -1051,7 +1121,8 @@ void daemon_quarantine_stop(struct daemon *d)
     while (q->offers)
         offer_free(q, q->offers);
     free(q->queue);
-    q->closing = 2;
+    q->closing = 3;
+    uv_close((uv_handle_t *)&q->flush, on_closed);
     uv_close((uv_handle_t *)&q->kick, on_closed);
     uv_close((uv_handle_t *)&q->expire, on_closed);
 }
