@@ -63,7 +63,9 @@ static int write_out(int out, struct term_stream *tty, const char *p, size_t n,
 struct pump {
     int in, sock, out;
     bool in_done, sock_done;
-    char *buf;
+    char *buf;   /* stream -> stdout */
+    char *inbuf; /* stdin -> stream: inbuf[in_off..in_len) not yet sent */
+    size_t in_off, in_len;
     uint64_t sent, received;
     int err; /* errno of a failed write */
     struct fastn_client *c;
@@ -77,10 +79,34 @@ struct pump {
 
 static int call_json_sink(void *arg, const char *p, size_t n);
 
-/* One step of stdin -> stream. */
+/* Sends what waits from stdin as far as the stream takes it now (the
+ * socket is non-blocking: a blocked write would stop us reading the
+ * reply, and a peer that answers as it reads, like an echo, would then
+ * wait for us forever). */
+static void flush_in(struct pump *p)
+{
+    while (p->in_off < p->in_len) {
+        ssize_t w = write(p->sock, p->inbuf + p->in_off, p->in_len - p->in_off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return; /* POLLOUT says when there is room */
+        if (w <= 0) {
+            p->err = errno;
+            p->in_done = true;
+            p->in_off = p->in_len = 0;
+            return;
+        }
+        p->in_off += (size_t)w;
+        p->sent += (uint64_t)w;
+    }
+    p->in_off = p->in_len = 0;
+}
+
+/* One step of stdin -> stream (only when nothing waits to be sent). */
 static void pump_in(struct pump *p)
 {
-    ssize_t n = read(p->in, p->buf, IO_BUF);
+    ssize_t n = read(p->in, p->inbuf, IO_BUF);
 
     if (n < 0 && errno == EINTR)
         return;
@@ -89,12 +115,9 @@ static void pump_in(struct pump *p)
         shutdown(p->sock, SHUT_WR);
         return;
     }
-    if (write_all(p->sock, p->buf, (size_t)n) != 0) {
-        p->err = errno;
-        p->in_done = true;
-        return;
-    }
-    p->sent += (uint64_t)n;
+    p->in_off = 0;
+    p->in_len = (size_t)n;
+    flush_in(p);
 }
 
 /* One step of stream -> stdout. */
@@ -102,7 +125,7 @@ static void pump_out(struct pump *p)
 {
     ssize_t n = read(p->sock, p->buf, IO_BUF);
 
-    if (n < 0 && errno == EINTR)
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         return;
     if (n <= 0) {
         p->sock_done = true;
@@ -139,11 +162,17 @@ static int stream_outcome(struct pump *p, bool cut)
 
 static int run_pump(struct pump *p)
 {
-    int rc;
+    int rc, fl = fcntl(p->sock, F_GETFL);
 
+    if (fl < 0 || fcntl(p->sock, F_SETFL, fl | O_NONBLOCK) < 0)
+        return FASTN_ERR_IO;
     while (!p->sock_done || !p->in_done) {
-        struct pollfd fds[2] = {{p->in_done ? -1 : p->in, POLLIN, 0},
-                                {p->sock_done ? -1 : p->sock, POLLIN, 0}};
+        bool sending = p->in_len > 0;
+        struct pollfd fds[2] = {
+            {p->in_done || sending ? -1 : p->in, POLLIN, 0},
+            {p->sock_done && !sending ? -1 : p->sock,
+             (short)((p->sock_done ? 0 : POLLIN) | (sending ? POLLOUT : 0)),
+             0}};
         if (stop)
             return FASTN_ERR_CANCELED;
         if (poll(fds, 2, -1) < 0) {
@@ -151,7 +180,7 @@ static int run_pump(struct pump *p)
                 continue;
             return FASTN_ERR_IO;
         }
-        if (fds[1].revents) {
+        if (!p->sock_done && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             pump_out(p);
             if (p->too_large)
                 return FASTN_ERR_TOO_LARGE;
@@ -159,6 +188,8 @@ static int run_pump(struct pump *p)
             if (p->sock_done && (rc = stream_outcome(p, p->err != 0)))
                 return rc;
         }
+        if (sending && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)))
+            flush_in(p);
         if (fds[0].revents)
             pump_in(p);
         if (p->err && p->err != EPIPE)
@@ -214,12 +245,13 @@ static int call_run(struct cli *cli, struct fastn_client *c, int fd,
     signal(SIGTERM, on_stop);
     p.stream_id = info->stream_id;
     p.buf = malloc(IO_BUF);
+    p.inbuf = malloc(IO_BUF);
     p.json = cli->json;
     if (!p.json && isatty(p.out)) {
         term_stream_init(&p.tty_state, TERM_LINES);
         p.tty = &p.tty_state;
     }
-    rc = p.buf ? run_pump(&p) : FASTN_ERR_NOMEM;
+    rc = p.buf && p.inbuf ? run_pump(&p) : FASTN_ERR_NOMEM;
     if (rc == FASTN_ERR_TOO_LARGE)
         rc = cli_error(CLI_EXIT_FAIL, rc,
                        "the reply is larger than %u MiB, which --json keeps "
@@ -231,6 +263,7 @@ static int call_run(struct cli *cli, struct fastn_client *c, int fd,
     else if (cli->json)
         call_json(&p, peer, protocol);
     free(p.buf);
+    free(p.inbuf);
     free(p.kept);
     return rc;
 }

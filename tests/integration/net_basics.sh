@@ -50,6 +50,22 @@ dials=$(status_num "$B" dials)
 [ "$(status_num "$B" connections)" = 1 ] || fail "not one connection"
 pass "call/listen echo; the second call reused the connection ($hs handshake)"
 
+# a peer that writes its whole answer before it reads: fastn call must
+# read the answer while its own request waits to be sent (a blocking
+# write of the request would wait for the peer, which waits for us)
+"$FASTN_BIN_CLI" --home "$A" listen /first/1.0.0 -- \
+    sh -c 'head -c 8388608 /dev/zero; cat >/dev/null' 2>/dev/null &
+FIRST=$!
+STARTED_PIDS+=("$FIRST")
+wait_status "$A" handlers 2 || fail "second handler not registered"
+got=$(head -c 8388608 /dev/zero | timeout -k 5 30 "$FASTN_BIN_CLI" --home "$B" \
+    call "$ida" /first/1.0.0 | wc -c) || true
+[ "$got" = 8388608 ] || fail "8 MiB each way to a peer that answers first: $got bytes back"
+pass "8 MiB each way to a peer that answers before it reads"
+kill -TERM "$FIRST"
+wait_gone "$FIRST" || fail "the second listen did not stop"
+wait_status "$A" handlers 1 || fail "the second handler not removed"
+
 # the listener stops: it unregisters, and a stream for it is refused
 kill -TERM "$LISTEN"
 wait_gone "$LISTEN" || fail "listen did not stop"
