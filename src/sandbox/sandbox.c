@@ -152,6 +152,22 @@ static int allow(scmp_filter_ctx ctx, const char *const *names, size_t n)
 #define RULE(ctx, name, ...)                                                   \
     seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(name), __VA_ARGS__)
 
+/* Argument comparisons with every field set (libseccomp's SCMP_A0()
+ * leaves datum_b out, which clang's -Wmissing-field-initializers
+ * refuses): argument arg equal to v, or (arg & mask) == v. */
+static struct scmp_arg_cmp arg_eq(unsigned arg, scmp_datum_t v)
+{
+    struct scmp_arg_cmp c = {arg, SCMP_CMP_EQ, v, 0};
+    return c;
+}
+
+static struct scmp_arg_cmp arg_masked(unsigned arg, scmp_datum_t mask,
+                                      scmp_datum_t v)
+{
+    struct scmp_arg_cmp c = {arg, SCMP_CMP_MASKED_EQ, mask, v};
+    return c;
+}
+
 /* The daemon's calls allowed only with some arguments. */
 static int daemon_rules(scmp_filter_ctx ctx, pid_t peer)
 {
@@ -161,24 +177,22 @@ static int daemon_rules(scmp_filter_ctx ctx, pid_t peer)
     int rc = 0;
 
     for (size_t i = 0; !rc && i < sizeof(families) / sizeof(families[0]); i++)
-        rc = RULE(ctx, socket, 1,
-                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+        rc = RULE(ctx, socket, 1, arg_eq(0, (scmp_datum_t)families[i]));
     for (size_t i = 0; !rc && i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
-        rc = RULE(ctx, ioctl, 1, SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+        rc = RULE(ctx, ioctl, 1, arg_eq(1, ioctls[i]));
     if (!rc)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 #ifndef SANDBOX_ASAN /* (the sanitizer's list allows these outright) */
     /* threads only: no new processes */
     if (!rc)
-        rc = RULE(ctx, clone, 1,
-                  SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+        rc = RULE(ctx, clone, 1, arg_masked(0, CLONE_THREAD, CLONE_THREAD));
     /* signals: to itself (raise, abort) and to its signer */
     if (!rc)
-        rc = RULE(ctx, tgkill, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+        rc = RULE(ctx, tgkill, 1, arg_eq(0, (scmp_datum_t)getpid()));
     if (!rc)
-        rc = RULE(ctx, kill, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+        rc = RULE(ctx, kill, 1, arg_eq(0, (scmp_datum_t)getpid()));
     if (!rc && peer > 0)
-        rc = RULE(ctx, kill, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)peer));
+        rc = RULE(ctx, kill, 1, arg_eq(0, (scmp_datum_t)peer));
 #else
     (void)peer;
 #endif
@@ -190,8 +204,7 @@ static int add_rules(scmp_filter_ctx ctx, enum sandbox_role role, pid_t peer)
     int rc = allow(ctx, base_calls, sizeof(base_calls) / sizeof(base_calls[0]));
 
     /* no memory made executable (the wasm engine interprets) */
-    if (!rc &&
-        RULE(ctx, mprotect, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)))
+    if (!rc && RULE(ctx, mprotect, 1, arg_masked(2, PROT_EXEC, 0)))
         rc = FASTN_ERR_INTERNAL;
 
 #ifdef SANDBOX_ASAN
