@@ -13,12 +13,18 @@ int lib_ext_exchange(struct fastn_client *c, int type, void *plugin,
 {
     P2pd__Pb__Request req;
     Fastn__Request ext;
-    int rc;
 
     lib_ext_request(&req, &ext, type);
     ext.plugin = plugin;
     ext.notify = notify;
-    rc = lib_request_within(c, &req, resp, timeout_ms);
+    return lib_ext_send(c, &req, timeout_ms, resp);
+}
+
+int lib_ext_send(struct fastn_client *c, const P2pd__Pb__Request *req,
+                 int timeout_ms, P2pd__Pb__Response **resp)
+{
+    int rc = lib_request_within(c, req, resp, timeout_ms);
+
     /* a daemon without the extension answers a bare error */
     if (rc == FASTN_ERR_REMOTE)
         return FASTN_ERR_UNSUPPORTED;

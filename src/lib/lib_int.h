@@ -89,6 +89,10 @@ int lib_read_pushed(struct fastn_client *c, int timeout_ms,
  * without the extension: FASTN_ERR_UNSUPPORTED. */
 int lib_ext_exchange(struct fastn_client *c, int type, void *plugin,
                      void *notify, int timeout_ms, P2pd__Pb__Response **resp);
+/* The same for a request made with lib_ext_request() and its other
+ * parts filled in. */
+int lib_ext_send(struct fastn_client *c, const P2pd__Pb__Request *req,
+                 int timeout_ms, P2pd__Pb__Response **resp);
 /* Sends req on c's connection without waiting. */
 int lib_send(struct fastn_client *c, const P2pd__Pb__Request *req);
 /* Reads responses until a call's answer arrives (kept for lib_call_take)

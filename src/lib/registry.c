@@ -27,21 +27,10 @@ static int exchange(struct fastn_client *c, int type,
 {
     P2pd__Pb__Request req;
     Fastn__Request ext;
-    int rc;
 
     lib_ext_request(&req, &ext, type);
     ext.registry = rr;
-    rc = lib_request_within(c, &req, out, timeout_ms);
-    if (rc == FASTN_ERR_REMOTE)
-        return FASTN_ERR_UNSUPPORTED;
-    if (rc)
-        return rc;
-    if (!(*out)->fastn) {
-        p2pd__pb__response__free_unpacked(*out, NULL);
-        *out = NULL;
-        return FASTN_ERR_PROTOCOL;
-    }
-    return 0;
+    return lib_ext_send(c, &req, timeout_ms, out);
 }
 
 static void free_strings(char **v, size_t n)
