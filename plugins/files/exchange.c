@@ -8,7 +8,8 @@
  * peers the daemon lets reach the plugin (its serves setting); blocks
  * and presences go to the fetch sessions (get.c). A block nobody asked
  * this peer for, which a wrong block for a wanted CID is (its CID is
- * computed from its bytes), drops the peer and is logged. Memory is
+ * computed from its bytes), drops the peer and is logged (a block asked
+ * of it for a get that has ended since is late, and ignored). Memory is
  * bounded: at most SERVE_QUEUE_MAX wants a peer, blocks read only while
  * its stream has taken what was sent, INBOUND_HELD_MAX bytes of unread
  * messages.
@@ -17,6 +18,9 @@
 
 #define PEERS_MAX 64
 #define INBOUND_MAX 128
+/* The blocks last asked of a peer (their digests' first 8 bytes): one
+ * that comes after its get ended is late, not wrong. */
+#define ASKED_RING 1024
 
 struct xpeer {
     char id[FASTN_PEER_ID_BUF];
@@ -28,6 +32,8 @@ struct xpeer {
     struct files_bitswap_want *q; /* wants to answer, oldest first */
     size_t qn, qcap;
     unsigned dropped_wants;
+    uint64_t asked[ASKED_RING];
+    unsigned asked_at;
 };
 
 struct inbound {
@@ -131,6 +137,23 @@ static int send_msg(struct xpeer *p, struct files_bitswap_builder *b)
     return 0;
 }
 
+static uint64_t fingerprint(const struct files_cid *c)
+{
+    uint64_t v = c->mh_code;
+    for (size_t i = 0; i < 8 && i < c->digest_len; i++)
+        v = v << 8 ^ c->digest[i];
+    return v;
+}
+
+static int was_asked(const struct xpeer *p, const struct files_cid *c)
+{
+    uint64_t f = fingerprint(c);
+    for (size_t i = 0; i < ASKED_RING; i++)
+        if (p->asked[i] == f)
+            return 1;
+    return 0;
+}
+
 int xpeer_want(struct xpeer *p, const struct files_cid *cids, size_t n,
                enum files_want_type type)
 {
@@ -144,6 +167,8 @@ int xpeer_want(struct xpeer *p, const struct files_cid *cids, size_t n,
                                        .type = type,
                                        .send_dont_have = true};
         err = files_bitswap_add_want(&b, &w);
+        if (type == FILES_WANT_BLOCK)
+            p->asked[p->asked_at++ % ASKED_RING] = fingerprint(&cids[i]);
     }
     if (!err)
         err = send_msg(p, &b);
@@ -314,7 +339,7 @@ static int on_msg(struct xpeer *p, const struct files_bitswap_msg *m)
         int r = fetch_on_block(p, &bl->cid, bl->data, bl->len);
         if (r < 0)
             return r;
-        if (r == 0 && store_has(&bl->cid) != 1) {
+        if (r == 0 && store_has(&bl->cid) != 1 && !was_asked(p, &bl->cid)) {
             peer_drop(p, &bl->cid);
             return FASTN_ERR_FILES_HASH_MISMATCH;
         }

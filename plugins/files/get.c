@@ -480,7 +480,13 @@ void fetch_tick(void)
 
 static struct session *session_of(const uint8_t *arg, size_t len)
 {
-    long id = len && len < 8 ? strtol((const char *)arg, NULL, 10) : 0;
+    char txt[8];
+    long id = 0;
+    if (len && len < sizeof(txt)) { /* arg has no NUL of its own */
+        memcpy(txt, arg, len);
+        txt[len] = '\0';
+        id = strtol(txt, NULL, 10);
+    }
     if (id < 1 || id > FETCH_SESSIONS || !sessions[id - 1].used)
         return NULL;
     return &sessions[id - 1];

@@ -232,6 +232,23 @@ static int mark(const struct files_cid *root)
     return err;
 }
 
+/* Deletes the blocks gc_keep does not hold, a few parts a statement
+ * (each SQL call has a few milliseconds). */
+static int sweep(void)
+{
+    int32_t st = fastn_sql_prepare_str(
+        "DELETE FROM blocks WHERE id IN (SELECT id FROM blocks WHERE mh NOT "
+        "IN (SELECT mh FROM gc_keep) LIMIT 4)");
+    int32_t r = st;
+
+    while (st > 0 && (r = fastn_sql_step(st)) >= 0 && fastn_sql_changes() > 0)
+        fastn_sql_reset(st);
+    if (st > 0)
+        fastn_sql_finalize(st);
+    fastn_sql_exec_str("DELETE FROM gc_keep");
+    return r < 0 ? r : 0;
+}
+
 /* Forgets root cid and deletes the blocks no other root reaches. */
 int store_rm(int32_t call, const char *cid)
 {
@@ -261,9 +278,7 @@ int store_rm(int32_t call, const char *cid)
     }
     fastn_sql_finalize(st);
     if (!err)
-        err = fastn_sql_exec_str(
-            "DELETE FROM blocks WHERE mh NOT IN (SELECT mh FROM gc_keep);"
-            "DELETE FROM gc_keep");
+        err = sweep();
     if (err < 0)
         return fastn_reply_str(call, err, "removing its blocks failed");
     return fastn_reply_str(call, 0, "removed");
