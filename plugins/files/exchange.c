@@ -443,8 +443,8 @@ int32_t on_data(int32_t s, const uint8_t *data, size_t n)
     struct inbound *in = inbound_find(s);
     int err;
 
-    if (!in)
-        return FASTN_ERR_PLUGIN_BAD_HANDLE; /* a write-only stream of ours */
+    if (!in) /* bytes on a stream we opened: bitswap sends none back */
+        return outbound_peer(s) ? 0 : FASTN_ERR_PLUGIN_BAD_HANDLE;
     err = inbound_take(in, data, n);
     if (!err)
         err = inbound_run(in);

@@ -27,6 +27,9 @@
 #include "files_plugin.h"
 
 #define STALL_MS 60000
+/* Bytes of blocks a walk holds (its path's nodes): well inside the
+ * plugin's 64 MiB of memory. */
+#define WALK_HELD_MAX (16u << 20)
 
 struct want {
     struct files_cid cid;
@@ -495,6 +498,7 @@ static struct session *session_of(const uint8_t *arg, size_t len)
 static int get_open(int32_t call, const uint8_t *arg, size_t len)
 {
     struct fastn_arg a[FETCH_PEERS + 1];
+    struct files_walk_limits lim = files_walk_defaults;
     struct session *s = NULL;
     char me[FASTN_PEER_ID_BUF], id[16];
     int32_t n = fastn_args_split(arg, len, a, FETCH_PEERS + 1);
@@ -503,6 +507,7 @@ static int get_open(int32_t call, const uint8_t *arg, size_t len)
     if (n < 1)
         return fastn_reply_str(call, FASTN_ERR_INVAL,
                                "get_open CID [PEER]... (at most 8 peers)");
+    lim.max_held = WALK_HELD_MAX;
     for (int k = 0; !s && k < FETCH_SESSIONS; k++)
         s = sessions[k].used ? NULL : &sessions[k];
     if (!s)
@@ -510,7 +515,7 @@ static int get_open(int32_t call, const uint8_t *arg, size_t len)
                                "too many gets at once: wait for one to end");
     if ((err = files_cid_parse(a[0].p, a[0].len, &s->root)))
         return fastn_reply_str(call, err, "not a CID (Qm... or bafy...)");
-    if ((err = files_walker_new(&s->root, NULL, FILES_WALK_TRUSTED, &s->w)))
+    if ((err = files_walker_new(&s->root, &lim, FILES_WALK_TRUSTED, &s->w)))
         return fastn_reply_str(call, err, fastn_err_name_(err));
     s->used = 1;
     s->last_block_ms = s->last_reply_ms = fastn_monotonic_ms();
