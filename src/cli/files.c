@@ -89,8 +89,10 @@ static int add_rec(struct adder *a, char op, const void *p, size_t n,
     a->buf[a->len] = (uint8_t)op;
     cli_files_le32(a->buf + a->len + 1, (uint32_t)(n + qn));
     a->len += REC_HEAD;
-    memcpy(a->buf + a->len, p, n);
-    memcpy(a->buf + a->len + n, q, qn);
+    if (n)
+        memcpy(a->buf + a->len, p, n);
+    if (qn)
+        memcpy(a->buf + a->len + n, q, qn);
     a->len += n + qn;
     return 0;
 }
