@@ -320,6 +320,22 @@ int32_t fastn_log(int32_t level, const char *msg, size_t len);
 /* This daemon's PeerID, copied like fastn_stream_peer. */
 FASTN_IMPORT_(local_peer_id) int32_t fastn_local_peer_id(char *buf, size_t cap);
 
+/* --- hashes (native speed; sha256 1 fuel a byte, blake2b 2) --- */
+
+#define FASTN_SHA256_LEN 32
+#define FASTN_HASH_MAX (4u << 20) /* bytes one call hashes */
+/* SHA-256 of len bytes (at most FASTN_HASH_MAX) into out[32]. Returns 0,
+ * or FASTN_ERR_TOO_LARGE. */
+FASTN_IMPORT_(sha256)
+int32_t fastn_sha256(const void *p, size_t len, uint8_t *out);
+/* BLAKE2b of len bytes (at most FASTN_HASH_MAX) into out_len bytes of out
+ * (16..64; 64 is BLAKE2b-512), keyed with key_len bytes (16..64) or, with
+ * key_len 0, not keyed. Returns 0, FASTN_ERR_TOO_LARGE or
+ * FASTN_ERR_INVAL (a length out of range). */
+FASTN_IMPORT_(blake2b)
+int32_t fastn_blake2b(const void *p, size_t len, const void *key,
+                      size_t key_len, uint8_t *out, size_t out_len);
+
 /* ---------------------------------------------------------------------- */
 /* Conveniences for NUL-terminated strings                                 */
 /* ---------------------------------------------------------------------- */

@@ -378,6 +378,8 @@ const struct cli_command cli_commands[] = {
      cli_cmd_notifications},
     {"chat", "send and read messages (the chat plugin)", cli_chat_usage,
      cli_cmd_chat},
+    {"files", "share and fetch files by IPFS CID (the files plugin)",
+     cli_files_usage, cli_cmd_files},
     {"forward", "forward a local TCP port to a peer (e.g. for ssh)",
      cli_forward_usage, cli_cmd_forward},
     {"expose", "serve a local TCP service to allowed peers", cli_expose_usage,

@@ -46,6 +46,8 @@ enum plugin_cap {
 #define PLUGIN_FUEL_PER_NOTE_BYTE 1   /* a notification's text */
 #define PLUGIN_FUEL_LOG_LINE 3000     /* a line written to the log (+1/byte) */
 #define PLUGIN_SQL_STEP_FUEL 12       /* each SQLite VM step an sql_* took */
+#define PLUGIN_FUEL_PER_HASH_BYTE 1   /* sha256: a byte hashed */
+#define PLUGIN_FUEL_PER_B2B_BYTE 2    /* blake2b: a byte hashed */
 
 /* X(name, params, results, capability, fuel): the functions of module
  * "fastn", with their base price. */
@@ -82,7 +84,9 @@ enum plugin_cap {
     X(monotonic_ms, "", "I", 0, PLUGIN_FUEL_CHEAP)                             \
     X(random, "ii", "i", 0, PLUGIN_FUEL_SYSCALL)                               \
     X(log, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                                  \
-    X(local_peer_id, "ii", "i", 0, PLUGIN_FUEL_CHEAP)
+    X(local_peer_id, "ii", "i", 0, PLUGIN_FUEL_CHEAP)                          \
+    X(sha256, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                               \
+    X(blake2b, "iiiiii", "i", 0, PLUGIN_IMPORT_FUEL)
 
 /* When an export is required. */
 enum plugin_export_need {
@@ -133,5 +137,6 @@ enum plugin_export_need {
 #define PLUGIN_TIMER_DELAY_MAX (30ll * 24 * 3600 * 1000)
 #define PLUGIN_NOTIFY_TITLE_MAX 256
 #define PLUGIN_NOTIFY_BODY_MAX 4096
+#define PLUGIN_HASH_MAX (4u << 20) /* bytes hashed by one sha256/blake2b */
 
 #endif

@@ -25,6 +25,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <sodium.h>
+#ifdef FASTN_NOISE_OPENSSL
+#include <openssl/evp.h>
+#endif
+
 #include "fastn/err.h"
 #include "plugin/host_int.h"
 #include "store/store.h"
@@ -669,6 +674,64 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
     if (err)
         return err;
     return ret32(r, copy_out(buf, a[1].u32, id, strlen(id)));
+}
+
+/* --- hashes ------------------------------------------------------------- */
+
+/* SHA-256 natively: libcrypto's (the CPU's SHA extensions) when the build
+ * has it, as the noise cipher does, else libsodium's. */
+static int sha256_native(const uint8_t *p, size_t n, uint8_t out[32])
+{
+#ifdef FASTN_NOISE_OPENSSL
+    unsigned int len = 0;
+    if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) || len != 32)
+        return FASTN_ERR_NOMEM;
+    return 0;
+#else
+    return crypto_hash_sha256(out, p, n) ? FASTN_ERR_NOMEM : 0;
+#endif
+}
+
+static int x_sha256(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p, *out;
+    int err = span(in, "sha256", a[0].u32, a[1].u32, &p);
+    if (!err)
+        err = span(in, "sha256", a[2].u32, 32, &out);
+    if (err)
+        return err;
+    if (a[1].u32 > PLUGIN_HASH_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    if ((err = charge(in, (uint64_t)a[1].u32 * PLUGIN_FUEL_PER_HASH_BYTE)))
+        return err;
+    return ret32(r, sha256_native(p, a[1].u32, out));
+}
+
+/* BLAKE2b (libsodium's generichash): a digest of 16..64 bytes, keyed by
+ * 16..64 bytes or not at all. */
+static int x_blake2b(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p, *key, *out;
+    uint32_t n = a[1].u32, klen = a[3].u32, olen = a[5].u32;
+    int err = span(in, "blake2b", a[0].u32, n, &p);
+    if (!err)
+        err = span(in, "blake2b", a[2].u32, klen, &key);
+    if (!err)
+        err = span(in, "blake2b", a[4].u32, olen, &out);
+    if (err)
+        return err;
+    if (n > PLUGIN_HASH_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    if (olen < crypto_generichash_BYTES_MIN ||
+        olen > crypto_generichash_BYTES_MAX ||
+        (klen && (klen < crypto_generichash_KEYBYTES_MIN ||
+                  klen > crypto_generichash_KEYBYTES_MAX)))
+        return ret32(r, FASTN_ERR_INVAL);
+    if ((err = charge(in, (uint64_t)n * PLUGIN_FUEL_PER_B2B_BYTE)))
+        return err;
+    if (crypto_generichash(out, olen, p, n, klen ? key : NULL, klen))
+        return ret32(r, FASTN_ERR_INVAL);
+    return ret32(r, 0);
 }
 
 /* --- the table ---------------------------------------------------------- */

@@ -118,8 +118,25 @@ static const char *const reserved_protocols[] = {
     "/perf/", "/p2p/",    "/mplex/",       "/plaintext/", "/tls/",
 };
 
+/* Under those prefixes but served by plugins: the daemon does not speak
+ * them (bitswap: the files plugin, docs/FILES.md). */
+static const char *const plugin_protocols_open[] = {"/ipfs/bitswap/"};
+
+static bool protocol_is_open(const char *p)
+{
+    for (size_t r = 0;
+         r < sizeof(plugin_protocols_open) / sizeof(plugin_protocols_open[0]);
+         r++)
+        if (!strncmp(p, plugin_protocols_open[r],
+                     strlen(plugin_protocols_open[r])))
+            return true;
+    return false;
+}
+
 bool plugin_protocol_is_reserved(const char *p)
 {
+    if (protocol_is_open(p))
+        return false;
     for (size_t r = 0;
          r < sizeof(reserved_protocols) / sizeof(reserved_protocols[0]); r++)
         if (strncmp(p, reserved_protocols[r], strlen(reserved_protocols[r])) ==
@@ -143,14 +160,9 @@ static int get_protocols(struct ctx *c, const json_t *v)
                              PLUGIN_PROTOCOL_MAX, p);
         if (err)
             return err;
-        for (size_t r = 0;
-             r < sizeof(reserved_protocols) / sizeof(reserved_protocols[0]);
-             r++) {
-            const char *pre = reserved_protocols[r];
-            if (strncmp(p, pre, strlen(pre)) == 0)
-                return BAD(c, "%s: \"%s\" belongs to the daemon, not plugins",
-                           what, p);
-        }
+        if (plugin_protocol_is_reserved(p))
+            return BAD(c, "%s: \"%s\" belongs to the daemon, not plugins", what,
+                       p);
         for (size_t j = 0; j < i; j++)
             if (strcmp(m->protocols[j], p) == 0)
                 return BAD(c, "%s: \"%s\" is listed twice", what, p);
