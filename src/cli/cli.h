@@ -268,5 +268,8 @@ int cli_plugin_install(struct cli *cli, struct fastn_client *c,
 int cli_plugin_update(struct cli *cli, struct fastn_client *c, const char *name,
                       const char *const *grant, size_t n_grant);
 void cli_plugin_sig_text(const struct fastn_plugin_info *p);
+/* Its loopback ports and addresses (local-listen, local-connect), one
+ * line each; nothing when it has none. */
+void cli_plugin_local_text(const struct fastn_plugin_info *p);
 
 #endif
