@@ -15,6 +15,9 @@ TT=$TOP/$BUILD/tests/integration/tcp_tool
 [ -f "$LT" ] || skip "plugins not built (no wasm32-wasi toolchain)"
 has_jq || skip "jq is missing"
 command -v ss >/dev/null || skip "ss (iproute2) is missing"
+# a machine without IPv6 has 127.0.0.1 alone (the log says so)
+V6=1
+ip -6 addr show dev lo 2>/dev/null | grep -q '::1' || V6=
 
 # a TCP server: tcp_tool MODE prints its port once listening
 serve() { # OUTFILE MODE...
@@ -47,20 +50,23 @@ PORT=$(info | jq '.local_listen[0].bound')
 [ "$(info | jq '.local_listen[0].asked')" = 47311 ] || fail "asked: $(info)"
 grep -q "hostile-local: port $TAKEN is taken: listening on 127.0.0.1:$PORT" \
     "$A/stderr.log" || fail "the fallback was not logged"
-fa plugin info hostile-local | grep -q "listens *echo: 127.0.0.1:$PORT and \[::1\]:$PORT (port $TAKEN was taken)" ||
-    fail "plugin info: $(fa plugin info hostile-local)"
+text=$(fa plugin info hostile-local)
+[ -z "$V6" ] || grep -q "listens *echo: 127.0.0.1:$PORT and \[::1\]:$PORT (port $TAKEN was taken)" <<<"$text" ||
+    fail "plugin info: $text"
 pass "port $TAKEN taken: 127.0.0.1 and ::1 at $PORT instead, logged, in plugin info and --json"
 
 # only loopback: every socket listening on PORT is 127.0.0.1 or ::1
 addrs=$(ss -Hltn "sport = :$PORT" | awk '{print $4}' | sort | tr '\n' ' ')
-[ "$addrs" = "127.0.0.1:$PORT [::1]:$PORT " ] || fail "listening on: $addrs"
+[ "$addrs" = "127.0.0.1:$PORT ${V6:+[::1]:$PORT }" ] || fail "listening on: $addrs"
 SIZE=$((8 * 1048576))
 "$TT" check 127.0.0.1 "$PORT" $SIZE >/dev/null || fail "8 MiB over 127.0.0.1"
 last=$(fa plugin call hostile-local last)
 [[ "$last" =~ ^flags=4\ from=127\.0\.0\.1:[0-9]+\ port=echo$ ]] || fail "last: $last"
-"$TT" check ::1 "$PORT" $SIZE >/dev/null || fail "8 MiB over ::1"
-last=$(fa plugin call hostile-local last)
-[[ "$last" =~ ^flags=4\ from=\[::1\]:[0-9]+\ port=echo$ ]] || fail "last: $last"
+if [ -n "$V6" ]; then
+    "$TT" check ::1 "$PORT" $SIZE >/dev/null || fail "8 MiB over ::1"
+    last=$(fa plugin call hostile-local last)
+    [[ "$last" =~ ^flags=4\ from=\[::1\]:[0-9]+\ port=echo$ ]] || fail "last: $last"
+fi
 pass "8 MiB echoed whole over 127.0.0.1 and ::1, only there; flagged local, with the client's address"
 
 # local_connect: the manifest's address, moved by the config
@@ -121,7 +127,7 @@ set -e
 [ $rc = 124 ] || fail "a client that does not read was not held back ($rc)"
 host=$(info | jq .memory.host)
 [ "$host" -lt $((4 * 1048576)) ] || fail "host buffers grew to $host"
-"$TT" check ::1 "$PORT" 100000 >/dev/null || fail "other clients not served"
+"$TT" check 127.0.0.1 "$PORT" 100000 >/dev/null || fail "other clients not served"
 exec {fd}>&-
 pass "a client that does not read: held back, host buffers $host bytes, others served"
 
