@@ -484,6 +484,20 @@ struct fastn_plugin_info {
     char signer[20];      /* the key id, as minisign prints it; "" none */
     char signer_name[72]; /* the trusted key's name (verified only) */
     char *publisher_note; /* the signature's trusted comment, "" if none */
+    /* local-listen (docs/PLUGINS.md, "Local apps"): each loopback port it
+     * serves: its name, the manifest's port, the port asked now (the
+     * config may move it) and the one listened on (0: none); when the
+     * asked one was taken, bound is one the system picked.
+     * local-connect: each address its manifest names and where it
+     * connects now (the config may move it) */
+    size_t n_local_listen, n_local_connect;
+    struct {
+        char name[20];
+        unsigned asked, port, bound;
+    } local_listen[8];
+    struct {
+        char address[56], target[56];
+    } local_connect[8];
 };
 
 struct fastn_plugin_list {

@@ -343,6 +343,38 @@ const struct cli_command cli_commands[] = {
      "{\"peer_id\", \"protocol\", \"sent\", \"received\", \"reply\"} (or\n"
      "\"reply_base64\" when it is not UTF-8 text)\n",
      cli_cmd_call},
+    {"ssh", "log in to a peer with OpenSSH, through the daemon",
+     "usage: fastn ssh [USER@]PEER [SSH-OPTIONS] [COMMAND]\n"
+     "\n"
+     "Runs the system's ssh to PEER (a PeerID, or a multiaddr with /p2p/)\n"
+     "with a ProxyCommand that carries it over a stream to PEER's\n"
+     "/fastn/ssh/1.0.0 (fastn ssh-proxy PEER): no address or open port is\n"
+     "needed on PEER's side. PEER's daemon serves it with the ssh plugin,\n"
+     "which connects allowed peers to its local sshd (fastn plugin call\n"
+     "ssh allow PEERID, on PEER). SSH-OPTIONS and COMMAND go to ssh as\n"
+     "they are (e.g. -i KEY, -p is ignored: the plugin picks the port).\n"
+     "ssh checks PEER's host key under the name PEERID in known_hosts,\n"
+     "and authenticates you as it always does. $FASTN_SSH names another\n"
+     "ssh program. The exit status is ssh's.\n",
+     cli_cmd_ssh},
+    {"ssh-proxy",
+     "ssh's ProxyCommand: stdin and stdout over a stream to a peer",
+     "usage: fastn ssh-proxy PEER\n"
+     "\n"
+     "Opens a stream to PEER's /fastn/ssh/1.0.0 (the ssh plugin) and\n"
+     "copies stdin to it and it to stdout, for ssh's ProxyCommand. In\n"
+     "~/.ssh/config:\n"
+     "\n"
+     "  Host mybox\n"
+     "      ProxyCommand fastn ssh-proxy 12D3KooW...\n"
+     "  Host 12D3KooW*\n"
+     "      ProxyCommand fastn ssh-proxy %n\n"
+     "\n"
+     "then `ssh mybox`, `scp file mybox:` and `rsync` go through the daemon\n"
+     "(not %h: ssh lowercases it, and a PeerID is case-sensitive).\n"
+     "Exit 1 when the stream could not be opened (PEER does not serve ssh,\n"
+     "or refused us: ask its owner to allow your PeerID) or was cut.\n",
+     cli_cmd_ssh_proxy},
     {"listen", "serve a protocol: print streams, or run a command per stream",
      "usage: fastn listen PROTOCOL [-n COUNT] [--max N] [--balanced] [--json]\n"
      "                    [-- CMD ARGS...]\n"

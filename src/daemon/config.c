@@ -81,6 +81,10 @@ static const char template_text[] =
     "# plugin-cpu-percent = 25\n"
     "# plugin-cpu-window = 10\n"
     "# plugin-memory-mib = 64\n"
+    "# A plugin's loopback port (local-listen) served elsewhere, and a\n"
+    "# loopback address it connects to (local-connect) moved (repeatable):\n"
+    "# plugin-listen = mail smtp 2526\n"
+    "# plugin-connect = ssh 127.0.0.1:22 127.0.0.1:2222\n"
     "#\n"
     "# Data for a protocol no plugin handles, and a stranger's for a plugin\n"
     "# that serves known peers only: refuse it; ask (keep it, offer the\n"
@@ -282,6 +286,44 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
     return false;
 }
 
+/* plugin-listen = PLUGIN NAME PORT, plugin-connect = PLUGIN ADDR TO: one
+ * more entry of cfg->plugin_local (plugin_host_set_local). */
+static int apply_plugin_local(struct daemon_config *cfg, struct line_ctx *c,
+                              const char *key, const char *v)
+{
+    struct plugin_local_conf e;
+    char a[3][64], extra[2];
+    unsigned long port;
+    bool listen = !strcmp(key, "plugin-listen");
+
+    memset(&e, 0, sizeof(e));
+    if (sscanf(v, "%63s %63s %63s %1s", a[0], a[1], a[2], extra) != 3 ||
+        strlen(a[0]) > PLUGIN_NAME_MAX ||
+        (listen && (strlen(a[1]) > PLUGIN_LISTEN_NAME_MAX ||
+                    !parse_number(a[2], 65535, &port) || port == 0)) ||
+        (!listen &&
+         (plugin_addr_parse(a[1], &e.addr) || plugin_addr_parse(a[2], &e.to))))
+        return fail(c, FASTN_ERR_INVAL,
+                    listen ? "plugin-listen wants PLUGIN NAME PORT (e.g. mail "
+                             "smtp 2526)"
+                           : "plugin-connect wants PLUGIN ADDRESS TARGET, "
+                             "loopback addresses (e.g. ssh 127.0.0.1:22 "
+                             "127.0.0.1:2222)");
+    if (cfg->n_plugin_local >= PLUGIN_LOCAL_CONF_MAX)
+        return fail(c, FASTN_ERR_INVAL,
+                    "at most %d plugin-listen and "
+                    "plugin-connect lines",
+                    PLUGIN_LOCAL_CONF_MAX);
+    snprintf(e.plugin, sizeof(e.plugin), "%s", a[0]);
+    e.listen = listen;
+    if (listen) {
+        snprintf(e.name, sizeof(e.name), "%s", a[1]);
+        e.port = (uint16_t)port;
+    }
+    cfg->plugin_local[cfg->n_plugin_local++] = e;
+    return 0;
+}
+
 /* The plugin limits: true when key is one of them (*rc says whether its
  * value was good; err gets the range). */
 static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
@@ -304,6 +346,10 @@ static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
     unsigned long n;
 
     *rc = 0;
+    if (!strcmp(key, "plugin-listen") || !strcmp(key, "plugin-connect")) {
+        *rc = apply_plugin_local(cfg, c, key, v);
+        return true;
+    }
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (strcmp(key, keys[i].key))
             continue;

@@ -206,6 +206,73 @@ static int x_stream_open(struct host_instance *in, const wval *a, wval *r)
     return ret32(r, handle);
 }
 
+/* The local_connect entry of p's manifest that addr names, or -1 (the
+ * log says why: a plugin that tries an address it did not ask for). */
+static int connect_entry(struct host_instance *in, const char *addr)
+{
+    const struct plugin_manifest *m = &in->p->m;
+    char a[PLUGIN_ADDR_MAX + 1];
+    struct plugin_addr pa;
+    int err = plugin_addr_parse(addr, &pa);
+
+    for (size_t i = 0; !err && i < m->n_connect; i++)
+        if (plugin_addr_equal(&pa, &m->connect[i]))
+            return (int)i;
+    LOG_RATELIMITED(LOG_WARN, "plugin",
+                    "%s: local_connect to \"%.64s\" refused: %s (its "
+                    "manifest names %s%s)",
+                    in->p->name, addr,
+                    err == FASTN_ERR_INVAL ? "not ADDRESS:PORT"
+                    : err                  ? "not a loopback address"
+                                           : "not in its manifest",
+                    m->n_connect ? plugin_addr_format(&m->connect[0], a) : "",
+                    m->n_connect > 1 ? " and others" : "");
+    return -1;
+}
+
+/* local_connect(addr): a TCP connection to a loopback address the
+ * manifest names, opened like stream_open's (on_open says how it went). */
+static int x_local_connect(struct host_instance *in, const wval *a, wval *r)
+{
+    struct plugin_host *h = in->p->h;
+    char addr[PLUGIN_ADDR_MAX + 1], to[PLUGIN_ADDR_MAX + 1];
+    struct plugin_addr target;
+    struct host_stream *s;
+    uint8_t *ap;
+    int err, i;
+
+    if ((err = span(in, "local_connect", a[0].u32, a[1].u32, &ap)))
+        return err;
+    if (cstr(ap, a[1].u32, addr, sizeof(addr)))
+        return ret32(r, FASTN_ERR_INVAL);
+    if ((i = connect_entry(in, addr)) < 0)
+        return ret32(r, FASTN_ERR_PLUGIN_CAPABILITY);
+    if (!h->ops->local_connect)
+        return ret32(r, FASTN_ERR_UNSUPPORTED);
+    if (in->n_streams >= in->p->m.limits.streams)
+        return ret32(r, FASTN_ERR_PLUGIN_LIMIT);
+    if (!host_bucket_take(&in->open_rl, h->mono_ms, OPEN_RATE, OPEN_RATE))
+        return ret32(r, FASTN_ERR_AGAIN);
+    if ((err = over_budget(in, "local_connect", sizeof(*s))))
+        return err;
+    if (!(s = host_stream_add(in)))
+        return ret32(r, FASTN_ERR_NOMEM);
+    s->outgoing = s->opening = true;
+    s->flags = PLUGIN_STREAM_LOCAL;
+    s->token = h->next_token++;
+    plugin_addr_format(&in->p->m.connect[i], s->peer);
+    target = host_local_target(in->p, (size_t)i);
+    int32_t handle = s->handle;
+    err = h->ops->local_connect(h->ops_arg, plugin_addr_format(&target, to),
+                                s->token);
+    if (err && plugin_host_stream_opened(
+                   h, s->token, 0, err < 0 ? err : FASTN_ERR_NET_UNREACHABLE)) {
+        host_stream_free(in, host_stream_by_handle(in, handle));
+        return ret32(r, FASTN_ERR_NOMEM);
+    }
+    return ret32(r, handle);
+}
+
 /* Queues bytes behind earlier ones that the router did not take yet. */
 static int32_t write_pending(struct host_instance *in, struct host_stream *s,
                              const uint8_t *p, size_t n)
