@@ -176,6 +176,16 @@ struct fastn_status {
      * from an older daemon) */
     uint32_t signer_pid;
     char seccomp[8];
+    /* Reaching peers ("" / none from an older daemon): "public",
+     * "private" or "unknown" (AutoNAT's verdict), our public addresses as
+     * far as known, and those peers said they see us at (text
+     * multiaddrs); whether we answer others' AutoNAT dial-backs */
+    char reachability[16];
+    size_t n_public_addrs;
+    char **public_addrs;
+    size_t n_observed_addrs;
+    char **observed_addrs;
+    int autonat_server;
 };
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as

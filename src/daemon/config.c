@@ -96,6 +96,13 @@ static const char template_text[] =
     "# quarantine-streams = 10000\n"
     "# quarantine-days = 30\n"
     "#\n"
+    "# Reaching peers (read at start). Answer other peers' AutoNAT\n"
+    "# dial-back requests (/libp2p/autonat/1.0.0):\n"
+    "# autonat-server = on\n"
+    "# Count loopback and private addresses as reachable ones (observed\n"
+    "# addresses, AutoNAT): for tests and closed networks only:\n"
+    "# private-addresses = no\n"
+    "#\n"
     "# The seccomp filters of fastnd and its key signer (read at start):\n"
     "# on: a forbidden system call kills the process; log: the kernel\n"
     "# logs it; off: no filter:\n"
@@ -478,6 +485,19 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
             return fail(c, FASTN_ERR_INVAL, "serve-plugins wants yes or no");
         cfg->serve_plugins = !strcmp(v, "yes");
         cfg->has_serve_plugins = true;
+        return 0;
+    }
+    if (!strcmp(key, "autonat-server")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return fail(c, FASTN_ERR_INVAL, "autonat-server wants on or off");
+        cfg->autonat_server_off = !strcmp(v, "off");
+        return 0;
+    }
+    if (!strcmp(key, "private-addresses")) {
+        if (strcmp(v, "yes") && strcmp(v, "no"))
+            return fail(c, FASTN_ERR_INVAL,
+                        "private-addresses wants yes or no");
+        cfg->private_addresses = !strcmp(v, "yes");
         return 0;
     }
     if (!strcmp(key, "seccomp")) {

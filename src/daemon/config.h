@@ -121,6 +121,9 @@ struct daemon_config {
     size_t n_auto_grant;
     char auto_grant[CONFIG_MAX_GRANT][CONFIG_GRANT_NAME_MAX + 1];
     int seccomp; /* enum sandbox_mode; SANDBOX_ON by default */
+    /* reaching peers (daemon/net.c; read at start) */
+    bool autonat_server_off; /* autonat-server = off */
+    bool private_addresses;  /* private-addresses = yes (tests, LANs) */
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

@@ -152,6 +152,8 @@ int daemon_control_init(struct daemon *d)
     if (d->opts->n_listen || d->opts->no_listen_addrs)
         c->keys[k++] = "listen";
     c->keys[k++] = "seccomp"; /* a filter is installed once, at start */
+    c->keys[k++] = "autonat-server";
+    c->keys[k++] = "private-addresses";
     c->ipc.restart_keys = c->keys;
     c->ipc.n_restart_keys = k;
     c->ipc.log_file = c->log_file;

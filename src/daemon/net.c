@@ -238,6 +238,8 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     cfg.n_listen = n;
     cfg.book = &book_ops;
     cfg.book_arg = d;
+    cfg.autonat_server = !d->config.autonat_server_off;
+    cfg.reach_private = d->config.private_addresses;
     rc = swarm_new(&d->loop, &cfg, &d->swarm);
     if (!rc && (rc = swarm_listen(d->swarm)) != 0)
         snprintf(err, errlen,

@@ -384,6 +384,16 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
     rc = status_daemon_convert(s, st);
     if (rc)
         return rc;
+    snprintf(st->reachability, sizeof(st->reachability), "%s",
+             s->reachability ? s->reachability : "");
+    st->autonat_server = s->autonat_server;
+    rc = lib_addrs_text(s->public_addrs, s->n_public_addrs, &st->public_addrs,
+                        &st->n_public_addrs);
+    if (!rc)
+        rc = lib_addrs_text(s->observed_addrs, s->n_observed_addrs,
+                            &st->observed_addrs, &st->n_observed_addrs);
+    if (rc)
+        return rc;
     return lib_addrs_text(s->listen_addrs, s->n_listen_addrs, &st->listen_addrs,
                           &st->n_listen_addrs);
 }
@@ -417,6 +427,8 @@ void fastn_status_free(struct fastn_status *st)
     lib_free_addrs(st->restart_keys, st->n_restart_keys);
     free(st->home);
     lib_free_addrs(st->listen_addrs, st->n_listen_addrs);
+    lib_free_addrs(st->public_addrs, st->n_public_addrs);
+    lib_free_addrs(st->observed_addrs, st->n_observed_addrs);
     free(st);
 }
 

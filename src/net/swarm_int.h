@@ -265,7 +265,8 @@ struct swarm {
     uint32_t closed_since_trim;
     uv_timer_t push_timer; /* identify push after changes (coalesced) */
     bool push_pending;
-    uint64_t push_first_us; /* the first change not pushed yet */
+    uint64_t push_first_us;    /* the first change not pushed yet */
+    struct swarm_reach *reach; /* observed addresses, AutoNAT */
 };
 
 /* swarm_index.c: the peer index */
@@ -288,7 +289,7 @@ void swarm__defer(struct swarm_stream *st);
 /* The connection streams to peer use (ready, not draining), or NULL. */
 struct swarm_conn *swarm__conn_for(const struct swarm *sw,
                                    const struct peer_id *peer);
-bool swarm__builtin_supports(const char *proto);
+bool swarm__builtin_supports(const struct swarm *sw, const char *proto);
 size_t swarm__protocols(struct swarm *sw, const char **names, size_t max);
 void swarm__waits_complete(struct swarm *sw, const struct peer_id *peer,
                            int err);
@@ -377,5 +378,23 @@ void swarm__identify_start(struct swarm_conn *sc);
 void swarm__identify_push(struct swarm_conn *sc);
 /* Whether the peer's identify listed protocol (true while unknown). */
 bool swarm__conn_may_serve(const struct swarm_conn *sc, const char *protocol);
+
+/* swarm_reach.c: observed addresses and AutoNAT */
+/* Errors: NOMEM. The timer is initialized on sw->loop. */
+int swarm__reach_new(struct swarm *sw);
+void swarm__reach_close(struct swarm *sw); /* closes the timer */
+void swarm__reach_free(struct swarm *sw);
+/* identify on sc said the peer sees us at obs (a raw multiaddr). */
+void swarm__reach_observed(struct swarm_conn *sc, const uint8_t *obs,
+                           size_t len);
+/* identify on sc finished: the peer may be asked for a dial-back. */
+void swarm__reach_identified(struct swarm_conn *sc);
+/* Takes an incoming /libp2p/autonat/1.0.0 stream; false when not served. */
+bool swarm__reach_take(struct swarm_stream *st);
+bool swarm__reach_serves(const struct swarm *sw);
+/* Our public addresses as far as known (AutoNAT's, confirmed observed
+ * ones); returns how many were written. */
+size_t swarm__reach_public(const struct swarm *sw, struct multiaddr *out,
+                           size_t max);
 
 #endif

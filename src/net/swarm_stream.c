@@ -430,7 +430,7 @@ static bool listener_supports(void *arg, const char *proto, size_t len)
     struct swarm *sw = st->sw;
 
     (void)len;
-    return swarm__builtin_supports(proto) ||
+    return swarm__builtin_supports(sw, proto) ||
            (sw->sl && sw->sl->supports(sw->sl_arg, &st->peer, proto));
 }
 
