@@ -128,6 +128,7 @@ struct fastn_peer {
     size_t n_protocols;
     char **protocols; /* what the peer serves, as identify (and its
                        * pushes since) said */
+    int relayed;      /* the connection goes through a relay (limited) */
 };
 
 struct fastn_peer_list {

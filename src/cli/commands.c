@@ -202,13 +202,14 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 
 static json_t *peer_json(const struct fastn_peer *p)
 {
-    return json_pack("{s:o,s:o,s:s,s:o,s:I,s:i,s:I,s:o}", "peer_id",
+    return json_pack("{s:o,s:o,s:s,s:o,s:I,s:i,s:I,s:o,s:s}", "peer_id",
                      jstr(p->peer_id), "addrs", jstr_list(p->addrs, p->n_addrs),
                      "direction", p->inbound ? "inbound" : "outbound", "agent",
                      jstr(p->agent), "rtt_us", (json_int_t)p->rtt_us, "streams",
                      (int)p->streams, "connected_ms",
                      (json_int_t)p->connected_ms, "protocols",
-                     jstr_list(p->protocols, p->n_protocols));
+                     jstr_list(p->protocols, p->n_protocols), "path",
+                     p->relayed ? "relayed" : "direct");
 }
 
 /* One line per peer; what the peer told us about itself (agent,
@@ -227,7 +228,7 @@ static void peer_text(const struct fastn_peer *p)
     }
     if (p->rtt_us)
         printf(" rtt=%.3fms", (double)p->rtt_us / 1000.0);
-    printf("\n");
+    printf(" %s\n", p->relayed ? "relayed" : "direct");
 }
 
 static int cmd_peers(struct cli *cli, int argc, char **argv)
@@ -335,11 +336,11 @@ const struct cli_command cli_commands[] = {
      "usage: fastn peers [--json]\n"
      "\n"
      "Prints one line per connected peer: its PeerID, the connection's\n"
-     "remote address, inbound or outbound, the peer's agent and the last\n"
-     "round trip.\n"
+     "remote address, inbound or outbound, the peer's agent, the last\n"
+     "round trip, and direct or relayed (through a circuit relay).\n"
      "\n"
      "--json: {\"peers\": [{\"peer_id\", \"addrs\", \"direction\", \"agent\",\n"
-     "\"rtt_us\", \"streams\", \"connected_ms\", \"protocols\"}]}\n",
+     "\"rtt_us\", \"streams\", \"connected_ms\", \"protocols\", \"path\"}]}\n",
      cmd_peers},
     {"connect", "connect to a peer (and remember its address)",
      "usage: fastn connect MULTIADDR [--json]\n"
@@ -367,11 +368,12 @@ const struct cli_command cli_commands[] = {
      "\n"
      "Pings PEER (a PeerID, or a multiaddr with /p2p/ to connect first)\n"
      "with /ipfs/ping/1.0.0 COUNT times (default 4), SECS apart (default\n"
-     "1), printing each round trip, then min/avg/max. Exit 1 when no ping\n"
+     "1), printing each round trip and its path (direct, or relayed\n"
+     "through a circuit relay), then min/avg/max. Exit 1 when no ping\n"
      "was answered (with --json, the error object of the last failure).\n"
      "\n"
-     "--json: {\"peer_id\", \"rtt_ms\": [...], \"failed\", \"avg_ms\",\n"
-     "\"min_ms\", \"max_ms\"}\n",
+     "--json: {\"peer_id\", \"rtt_ms\": [...], \"path\": [...], \"failed\",\n"
+     "\"avg_ms\", \"min_ms\", \"max_ms\"}\n",
      cli_cmd_ping},
     {"call", "open a stream to a peer: stdin to it, it to stdout",
      "usage: fastn call PEER PROTOCOL [--json]\n"

@@ -294,6 +294,8 @@ static int fill_conn(struct peer_walk *w, Fastn__PeerConn *pc,
     pc->has_addr = info->remote.len > 0;
     pc->has_inbound = true;
     pc->inbound = info->inbound;
+    pc->has_relayed = true;
+    pc->relayed = info->limited;
     agent = ipc_reply_alloc(&call->reply, sizeof(info->agent));
     if (!agent)
         return FASTN_ERR_NOMEM;

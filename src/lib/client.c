@@ -236,6 +236,7 @@ static int peer_conn_convert(const Fastn__PeerConn *pc, struct fastn_peer *p)
     if (rc)
         return rc;
     p->inbound = pc->inbound;
+    p->relayed = pc->relayed;
     snprintf(p->agent, sizeof(p->agent), "%s", pc->agent ? pc->agent : "");
     p->rtt_us = pc->rtt_us;
     p->streams = pc->streams;

@@ -109,6 +109,7 @@ struct swarm_config {
     /* Loopback and private addresses count as reachable ones (observed
      * addresses, AutoNAT dial-backs): tests and closed networks. */
     bool reach_private;
+    bool relay_service; /* serve circuit relay v2 hop (default off) */
 };
 
 /* Defaults: handshake 10 s, idle 10 min, keepalive 30 s, ping timeout
@@ -253,6 +254,7 @@ struct swarm_peer_info {
     struct peer_id peer;
     struct multiaddr remote; /* the connection's remote address */
     bool inbound;
+    bool limited;          /* relayed (circuit relay v2) */
     uint64_t connected_ms; /* how long ago */
     uint64_t rtt_us;       /* last yamux round trip (0: not yet) */
     uint32_t streams;
@@ -298,6 +300,21 @@ void swarm_reach_get(const struct swarm *sw, struct swarm_reach_info *out);
  * public ones. Returns how many were written to out (up to max). */
 size_t swarm_advertised_addrs(const struct swarm *sw, struct multiaddr *out,
                               size_t max);
+
+/* --- circuit relay v2 ---------------------------------------------------- */
+
+/* A static relay (a multiaddr ending in /p2p/RELAY): reservations are
+ * held on it while we are not known to be public. Errors:
+ * FASTN_ERR_BAD_MULTIADDR (no /p2p), _EXISTS, _TOO_LARGE (8 relays),
+ * _INVAL (ourselves). */
+int swarm_relay_add(struct swarm *sw, const struct multiaddr *addr);
+struct swarm_relay_info {
+    bool service;                         /* relay-service on */
+    size_t candidates;                    /* relays configured */
+    size_t reservations;                  /* held on them now */
+    size_t served_reservations, circuits; /* the service's */
+};
+void swarm_relay_get(const struct swarm *sw, struct swarm_relay_info *out);
 
 /* --- streams ------------------------------------------------------------- */
 

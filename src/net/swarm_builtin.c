@@ -511,6 +511,8 @@ bool swarm__builtin_take(struct swarm_stream *st)
     }
     if (!strcmp(p, AUTONAT_PROTOCOL_ID))
         return swarm__reach_take(st);
+    if (!strncmp(p, "/libp2p/circuit/relay/0.2.0/", 28))
+        return swarm__relay_take(st);
     if (!strcmp(p, PERF_PROTOCOL_ID)) {
         struct perf_serve *pf = calloc(1, sizeof(*pf));
         if (!pf)

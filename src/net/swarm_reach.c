@@ -59,7 +59,7 @@ static void reach_kick(struct swarm_reach *r);
  */
 
 /* The IP of a connection's remote address into ip (4 or 16 bytes). */
-static size_t remote_ip(const struct swarm_conn *sc, uint8_t ip[16])
+size_t swarm__conn_remote_ip(const struct swarm_conn *sc, uint8_t ip[16])
 {
     struct multiaddr_tcp t;
 
@@ -93,9 +93,10 @@ void swarm__reach_observed(struct swarm_conn *sc, const uint8_t *obs,
     uint8_t ip[16];
     size_t ip_len;
 
-    if (!r || !len || addr_check(&r->policy, obs, len, NULL, &ma) != 0)
+    if (!r || !len || sc->limited ||
+        addr_check(&r->policy, obs, len, NULL, &ma) != 0)
         return;
-    ip_len = remote_ip(sc, ip);
+    ip_len = swarm__conn_remote_ip(sc, ip);
     if (ip_len && autonat_observed_add(&r->observed, ip, ip_len, obs, len,
                                        swarm__now_us())) {
         char s[MULTIADDR_STR_MAX];
@@ -300,7 +301,7 @@ static void reach_kick(struct swarm_reach *r)
          sc && r->probes < REACH_PROBES && r->n_asked < round_quota(r);
          sc = sc->next) {
         if (!sc->ready || sc->closing || sc->draining || !sc->protos ||
-            !swarm__conn_may_serve(sc, AUTONAT_PROTOCOL_ID) ||
+            sc->limited || !swarm__conn_may_serve(sc, AUTONAT_PROTOCOL_ID) ||
             asked(r, &sc->peer))
             continue;
         probe_start(r, sc);
@@ -378,7 +379,7 @@ static void serve_request(struct reach_serve *s, const uint8_t *msg, size_t len)
 {
     struct swarm_reach *r = s->r;
     uint8_t ip[16];
-    size_t ip_len = s->st->sc ? remote_ip(s->st->sc, ip) : 0;
+    size_t ip_len = s->st->sc ? swarm__conn_remote_ip(s->st->sc, ip) : 0;
     struct buf out;
     int rc;
 
@@ -459,8 +460,8 @@ bool swarm__reach_take(struct swarm_stream *st)
     struct swarm_reach *r = st->sw->reach;
     struct reach_serve *s;
 
-    if (!r || !r->serve)
-        return false;
+    if (!r || !r->serve || !st->sc || st->sc->limited)
+        return false; /* not over a relay: the asker's IP is the relay's */
     if (!(s = calloc(1, sizeof(*s))))
         return false;
     s->r = r;
