@@ -419,6 +419,9 @@ int swarm__relay_dial(struct swarm_dial *d, const struct multiaddr *ma);
 void swarm__relay_dial_abandon(struct swarm_relay_dial *rd);
 /* swarm_dial.c: the relay dial of d failed before a connection. */
 void swarm__dial_relay_failed(struct swarm_dial *d, int err);
+/* Whether protocol may run over a limited (relayed) connection: not the
+ * bulk or address-sensitive built-ins (perf, AutoNAT, relay hop). */
+bool swarm__limited_allows(const char *protocol);
 /* Takes an incoming hop or stop stream; false when not served. */
 bool swarm__relay_take(struct swarm_stream *st);
 bool swarm__relay_serves(const struct swarm *sw);

@@ -1047,6 +1047,20 @@ bool swarm__relay_take(struct swarm_stream *st)
     return false;
 }
 
+bool swarm__limited_allows(const char *protocol)
+{
+    static const char *const direct_only[] = {
+        "/perf/1.0.0",
+        "/libp2p/autonat/1.0.0",
+        RELAY_HOP_PROTOCOL_ID,
+    };
+
+    for (size_t i = 0; i < sizeof(direct_only) / sizeof(direct_only[0]); i++)
+        if (!strcmp(protocol, direct_only[i]))
+            return false;
+    return true;
+}
+
 bool swarm__relay_serves(const struct swarm *sw)
 {
     return sw->relay && sw->relay->service_on;

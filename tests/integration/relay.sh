@@ -50,6 +50,14 @@ wait_status "$B" handlers 1 || fail "handler not registered"
     fail "echo through the relay"
 pass "echo through the relay"
 
+# a bulk protocol (perf) waits for a direct connection
+if fastn --home "$A" perf "$idb" >/dev/null 2>"$TMPROOT/perf.err"; then
+    fail "perf ran over a relayed connection"
+fi
+grep -q "needs a direct one" "$TMPROOT/perf.err" ||
+    fail "unclear perf error: $(cat "$TMPROOT/perf.err")"
+pass "perf over the relay: $(cat "$TMPROOT/perf.err")"
+
 # the circuit's data limit (128 KiB each way): a 1 MiB echo is cut
 got=$(head -c 1048576 /dev/zero | timeout 20 "$FASTN_BIN_CLI" --home "$A" call \
     "$idb" /echo/1.0.0 2>"$TMPROOT/cut.err" | wc -c) || true
