@@ -187,6 +187,11 @@ struct fastn_status {
     size_t n_observed_addrs;
     char **observed_addrs;
     int autonat_server;
+    /* Circuit relay v2: relays configured and reservations held on them;
+     * whether it relays for others, for how many peers, circuits now */
+    uint32_t relays, relay_reservations;
+    int relay_service;
+    uint32_t relay_served, relay_circuits;
 };
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as

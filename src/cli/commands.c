@@ -123,6 +123,14 @@ static void status_text(struct fastn_client *c, const struct fastn_status *st)
         printf("public       %s\n", st->public_addrs[i]);
     for (size_t i = 0; i < st->n_observed_addrs; i++)
         printf("observed     %s\n", st->observed_addrs[i]);
+    if (st->relays)
+        printf("relays       %u reservation%s held of %u relay%s\n",
+               st->relay_reservations, st->relay_reservations == 1 ? "" : "s",
+               st->relays, st->relays == 1 ? "" : "s");
+    if (st->relay_service)
+        printf("relaying     for %u peer%s, %u circuit%s now\n",
+               st->relay_served, st->relay_served == 1 ? "" : "s",
+               st->relay_circuits, st->relay_circuits == 1 ? "" : "s");
     printf("peers        %u\n", st->peers);
     printf("connections  %u (%u upgrading)\n", st->connections, st->pending);
     printf("streams      %u (%" PRIu64 " since start)\n", st->streams,
@@ -172,6 +180,12 @@ static json_t *status_json(const struct fastn_status *st, const char *sock)
                      "observed_addrs",
                      jstr_list(st->observed_addrs, st->n_observed_addrs),
                      "autonat_server", st->autonat_server));
+    json_object_update_new(
+        o, json_pack("{s:i,s:i,s:b,s:i,s:i}", "relays", (int)st->relays,
+                     "relay_reservations", (int)st->relay_reservations,
+                     "relay_service", st->relay_service, "relay_served",
+                     (int)st->relay_served, "relay_circuits",
+                     (int)st->relay_circuits));
     return o;
 }
 
@@ -319,7 +333,8 @@ const struct cli_command cli_commands[] = {
      "Prints the daemon's version, pid, uptime, PeerID, home, socket, config\n"
      "file, unit, where its log goes, listen addresses, whether it is\n"
      "reachable from outside (AutoNAT: public, private, unknown) with its\n"
-     "public and observed addresses, and its counts of peers, connections,\n"
+     "public and observed addresses, relay reservations and the relay\n"
+     "service's use, and its counts of peers, connections,\n"
      "streams, handlers, plugins, control clients and requests served.\n"
      "\n"
      "--json: {\"version\", \"extension_version\", \"pid\", \"uptime_ms\",\n"
@@ -330,7 +345,9 @@ const struct cli_command cli_commands[] = {
      "\"user_unit\", \"socket_activated\", \"foreground\", \"restart_keys\",\n"
      "\"signer_pid\" (the process holding the identity key; 0: none),\n"
      "\"seccomp\" (on, log or off), \"reachability\", \"public_addrs\",\n"
-     "\"observed_addrs\", \"autonat_server\"}\n",
+     "\"observed_addrs\", \"autonat_server\", \"relays\", "
+     "\"relay_reservations\",\n"
+     "\"relay_service\", \"relay_served\", \"relay_circuits\"}\n",
      cmd_status},
     {"peers", "list the peers the daemon is connected to",
      "usage: fastn peers [--json]\n"

@@ -455,6 +455,7 @@ static int status_reach(struct ipc_call *call, struct swarm *sw,
                         Fastn__Status *st)
 {
     struct swarm_reach_info *ri = ipc_reply_alloc(&call->reply, sizeof(*ri));
+    struct swarm_relay_info rl;
 
     if (!ri)
         return FASTN_ERR_NOMEM;
@@ -468,6 +469,14 @@ static int status_reach(struct ipc_call *call, struct swarm *sw,
         return FASTN_ERR_NOMEM;
     st->n_public_addrs = ri->n_public;
     st->n_observed_addrs = ri->n_observed;
+    swarm_relay_get(sw, &rl);
+    st->has_relays = st->has_relay_reservations = st->has_relay_service = true;
+    st->relays = (uint32_t)rl.candidates;
+    st->relay_reservations = (uint32_t)rl.reservations;
+    st->relay_service = rl.service;
+    st->has_relay_served = st->has_relay_circuits = rl.service;
+    st->relay_served = (uint32_t)rl.served_reservations;
+    st->relay_circuits = (uint32_t)rl.circuits;
     return 0;
 }
 

@@ -388,6 +388,11 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
     snprintf(st->reachability, sizeof(st->reachability), "%s",
              s->reachability ? s->reachability : "");
     st->autonat_server = s->autonat_server;
+    st->relays = s->relays;
+    st->relay_reservations = s->relay_reservations;
+    st->relay_service = s->relay_service;
+    st->relay_served = s->relay_served;
+    st->relay_circuits = s->relay_circuits;
     rc = lib_addrs_text(s->public_addrs, s->n_public_addrs, &st->public_addrs,
                         &st->n_public_addrs);
     if (!rc)

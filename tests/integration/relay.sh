@@ -32,6 +32,8 @@ done
 [ "$circuit" = "${addrr}/p2p-circuit/p2p/$idb" ] ||
     fail "B's circuit address: '$circuit' ($(fastn --home "$B" id))"
 grep -q "relay $idr: reservation held" "$B/stderr.log" || fail "B's log"
+fastn --home "$B" status | grep -q "^relays  *1 reservation held of 1 relay$" ||
+    fail "B's status: $(fastn --home "$B" status)"
 pass "B reserved on R: $circuit"
 
 fastn --home "$A" connect "$circuit" | grep -qx "connected to $idb" ||
@@ -41,6 +43,8 @@ fastn --home "$A" peers | grep -q "^$idb .*/p2p-circuit/.* relayed$" ||
 fastn --home "$A" peers | grep -q "^$idr .* direct$" || fail "R not direct"
 out=$(fastn --home "$A" ping "$idb" -c 2 -i 0.05)
 [ "$(grep -c "seq=[0-9] rtt=.* relayed$" <<<"$out")" = 2 ] || fail "ping: $out"
+fastn --home "$R" status --json | grep -q '"relay_service":true,"relay_served":1,"relay_circuits":1' ||
+    fail "R's status: $(fastn --home "$R" status --json)"
 pass "A reached B through R: peers and ping say relayed"
 
 "$FASTN_BIN_CLI" --home "$B" listen /echo/1.0.0 -- cat 2>/dev/null &
