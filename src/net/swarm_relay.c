@@ -231,8 +231,13 @@ static int pipe_new(struct swarm_stream *st, int fd, const uint8_t *first,
     buf_init(&p->pend, RELAY_READ_MAX);
     uv_pipe_init(st->sw->loop, &p->pipe, 0);
     p->pipe.data = p;
-    if (uv_pipe_open(&p->pipe, fd) ||
-        uv_read_start((uv_stream_t *)&p->pipe, on_pipe_alloc, on_pipe_read) ||
+    if (uv_pipe_open(&p->pipe, fd)) {
+        close(fd); /* not the handle's */
+        p->st = NULL;
+        pipe_end(p);
+        return FASTN_ERR_NET_RESET;
+    }
+    if (uv_read_start((uv_stream_t *)&p->pipe, on_pipe_alloc, on_pipe_read) ||
         (n && pipe_send(p, first, n))) {
         p->st = NULL;
         pipe_end(p); /* closes fd */
