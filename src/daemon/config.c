@@ -100,6 +100,19 @@ static const char template_text[] =
     "# quarantine-streams = 10000\n"
     "# quarantine-days = 30\n"
     "#\n"
+    "# Reaching peers (read at start). Answer other peers' AutoNAT\n"
+    "# dial-back requests (/libp2p/autonat/1.0.0):\n"
+    "# autonat-server = on\n"
+    "# Count loopback and private addresses as reachable ones (observed\n"
+    "# addresses, AutoNAT): for tests and closed networks only:\n"
+    "# private-addresses = no\n"
+    "# Relays to hold reservations on while this daemon is not reachable\n"
+    "# (circuit relay v2; multiaddrs ending in /p2p/PEERID), and whether to\n"
+    "# relay for others (spec limits: 2 min and 128 KiB each way per\n"
+    "# circuit, 128 reservations, 8 per IP):\n"
+    "# relays = /ip4/198.51.100.7/tcp/4004/p2p/12D3KooW...\n"
+    "# relay-service = off\n"
+    "#\n"
     "# The seccomp filters of fastnd and its key signer (read at start):\n"
     "# on: a forbidden system call kills the process; log: the kernel\n"
     "# logs it; off: no filter:\n"
@@ -233,6 +246,24 @@ static int add_listen(struct line_ctx *c, const char *item, void *arg)
     if (!cfg->listen[cfg->n_listen])
         return fail(c, FASTN_ERR_NOMEM, "out of memory");
     cfg->n_listen++;
+    return 0;
+}
+
+static int add_relay(struct line_ctx *c, const char *item, void *arg)
+{
+    struct daemon_config *cfg = arg;
+    struct multiaddr *ma = &cfg->relays[cfg->n_relays];
+    struct peer_id id;
+
+    if (cfg->n_relays == CONFIG_MAX_RELAYS)
+        return fail(c, FASTN_ERR_TOO_LARGE, "more than %d relays",
+                    CONFIG_MAX_RELAYS);
+    if (multiaddr_parse(item, ma) || multiaddr_get_peer(ma, &id))
+        return fail(c, FASTN_ERR_INVAL,
+                    "bad relay '%s': want a multiaddr ending in /p2p/PEERID "
+                    "(the relay's, as its fastn id prints it)",
+                    item);
+    cfg->n_relays++;
     return 0;
 }
 
@@ -513,6 +544,16 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         return each_item(c, v, add_id, &l);
     if (!strcmp(key, "listen"))
         return each_item(c, v, add_listen, cfg);
+    if (!strcmp(key, "relays")) {
+        cfg->n_relays = 0;
+        return each_item(c, v, add_relay, cfg);
+    }
+    if (!strcmp(key, "relay-service")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return fail(c, FASTN_ERR_INVAL, "relay-service wants on or off");
+        cfg->relay_service = !strcmp(v, "on");
+        return 0;
+    }
     if (!strcmp(key, "socket-group")) {
         int rc = parse_id(c, v, true, &id);
         cfg->socket_group = id;
@@ -524,6 +565,19 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
             return fail(c, FASTN_ERR_INVAL, "serve-plugins wants yes or no");
         cfg->serve_plugins = !strcmp(v, "yes");
         cfg->has_serve_plugins = true;
+        return 0;
+    }
+    if (!strcmp(key, "autonat-server")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return fail(c, FASTN_ERR_INVAL, "autonat-server wants on or off");
+        cfg->autonat_server_off = !strcmp(v, "off");
+        return 0;
+    }
+    if (!strcmp(key, "private-addresses")) {
+        if (strcmp(v, "yes") && strcmp(v, "no"))
+            return fail(c, FASTN_ERR_INVAL,
+                        "private-addresses wants yes or no");
+        cfg->private_addresses = !strcmp(v, "yes");
         return 0;
     }
     if (!strcmp(key, "seccomp")) {

@@ -60,10 +60,12 @@
 
 #include "plugin/plugin.h"
 #include "util/log.h"
+#include "util/multiaddr.h"
 
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_MAX_IDS 256
 #define CONFIG_MAX_LISTEN 64
+#define CONFIG_MAX_RELAYS 8
 #define CONFIG_MAX_GRANT 8
 #define CONFIG_GRANT_NAME_MAX 31
 
@@ -127,6 +129,12 @@ struct daemon_config {
     size_t n_auto_grant;
     char auto_grant[CONFIG_MAX_GRANT][CONFIG_GRANT_NAME_MAX + 1];
     int seccomp; /* enum sandbox_mode; SANDBOX_ON by default */
+    /* reaching peers (daemon/net.c; read at start) */
+    bool autonat_server_off; /* autonat-server = off */
+    bool private_addresses;  /* private-addresses = yes (tests, LANs) */
+    bool relay_service;      /* relay-service = on */
+    size_t n_relays;         /* relays = MULTIADDR, ... (checked) */
+    struct multiaddr relays[CONFIG_MAX_RELAYS];
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */
