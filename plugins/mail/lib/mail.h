@@ -145,6 +145,267 @@ void mail_smtp_consume(struct mail_smtp *s, size_t n);
 /* After QUIT (221) or a 421: send the output, then close. */
 bool mail_smtp_is_closed(const struct mail_smtp *s);
 
+/* --- IMAP4rev1 framing (imap_read.c) --------------------------------- */
+
+/* One command line (without its literals) and one whole command (lines and
+ * the literals kept inline). A larger literal is taken only as APPEND's
+ * message, streamed to the caller, up to the reader's message limit. */
+#define MAIL_IMAP_LINE_MAX 8192
+#define MAIL_IMAP_CMD_MAX 65536
+/* RFC 7888 LITERAL-: a non-synchronizing literal is at most 4096 bytes. */
+#define MAIL_IMAP_NONSYNC_MAX 4096
+#define MAIL_IMAP_TAG_MAX 64
+
+enum mail_imap_ev {
+    MAIL_IMAP_EV_MORE,     /* every byte used; nothing complete yet */
+    MAIL_IMAP_EV_CONTINUE, /* send "+ ..." (a synchronizing literal) */
+    MAIL_IMAP_EV_COMMAND,  /* a whole command: mail_imap_reader_command */
+    MAIL_IMAP_EV_LITERAL,  /* APPEND's message begins: ev.size bytes */
+    MAIL_IMAP_EV_DATA,     /* a piece of it: ev.data, ev.len */
+    MAIL_IMAP_EV_BAD,      /* send ev.reply; close when ev.close */
+};
+
+struct mail_imap_event {
+    enum mail_imap_ev kind;
+    uint64_t size;       /* EV_LITERAL */
+    const uint8_t *data; /* EV_DATA: borrowed from the input */
+    size_t len;
+    char reply[160]; /* EV_BAD: the whole reply line, CRLF included */
+    bool close;
+    bool sync; /* EV_CONTINUE, EV_LITERAL: send "+ Ready" first */
+};
+
+struct mail_imap_reader {
+    uint64_t message_max; /* APPEND's literal */
+    uint64_t lit_left;    /* bytes of the current literal still to come */
+    bool in_literal, streaming, complete, closed;
+    size_t line_start; /* where the current line began in buf */
+    size_t len;
+    char buf[MAIL_IMAP_CMD_MAX];
+};
+
+/* message_max 0: MAIL_SMTP_SIZE_DEFAULT. */
+void mail_imap_reader_init(struct mail_imap_reader *r, uint64_t message_max);
+/* Reads client bytes until an event; *used says how many it took (read
+ * the rest after handling the event). A command is its lines joined with
+ * their literals inline and the final CRLF removed; a streamed literal
+ * (APPEND's message over what fits inline) is written in it as a NUL
+ * followed by "{size}", the bytes having gone out as EV_DATA. */
+enum mail_imap_ev mail_imap_read(struct mail_imap_reader *r, const uint8_t *p,
+                                 size_t n, size_t *used,
+                                 struct mail_imap_event *ev);
+/* The command of the last EV_COMMAND (valid until the next read). */
+const char *mail_imap_reader_command(const struct mail_imap_reader *r,
+                                     size_t *len);
+
+/* --- IMAP4rev1 commands (imap_parse.c) ---------------------------------- */
+
+enum mail_imap_verb {
+    MAIL_IMAP_CAPABILITY,
+    MAIL_IMAP_NOOP,
+    MAIL_IMAP_LOGOUT,
+    MAIL_IMAP_LOGIN,
+    MAIL_IMAP_AUTHENTICATE,
+    MAIL_IMAP_SELECT,
+    MAIL_IMAP_EXAMINE,
+    MAIL_IMAP_CREATE,
+    MAIL_IMAP_DELETE,
+    MAIL_IMAP_RENAME,
+    MAIL_IMAP_SUBSCRIBE,
+    MAIL_IMAP_UNSUBSCRIBE,
+    MAIL_IMAP_LIST,
+    MAIL_IMAP_LSUB,
+    MAIL_IMAP_STATUS,
+    MAIL_IMAP_APPEND,
+    MAIL_IMAP_CHECK,
+    MAIL_IMAP_CLOSE,
+    MAIL_IMAP_EXPUNGE,
+    MAIL_IMAP_SEARCH,
+    MAIL_IMAP_FETCH,
+    MAIL_IMAP_STORE,
+    MAIL_IMAP_COPY,
+    MAIL_IMAP_MOVE,
+    MAIL_IMAP_IDLE,
+    MAIL_IMAP_ENABLE,
+    MAIL_IMAP_ID,
+};
+
+/* System flags (RFC 3501 2.3.2) as bits; keywords are not kept. */
+enum {
+    MAIL_FLAG_SEEN = 1 << 0,
+    MAIL_FLAG_ANSWERED = 1 << 1,
+    MAIL_FLAG_FLAGGED = 1 << 2,
+    MAIL_FLAG_DELETED = 1 << 3,
+    MAIL_FLAG_DRAFT = 1 << 4,
+    MAIL_FLAG_RECENT = 1 << 5, /* session state, never stored by STORE */
+};
+
+#define MAIL_SEQ_STAR UINT32_MAX /* "*": the largest number in use */
+#define MAIL_SEQ_RANGES_MAX 256
+
+struct mail_seq_set {
+    unsigned n;
+    struct {
+        uint32_t lo, hi; /* lo <= hi after parsing (RFC 3501 9: 2:4 = 4:2) */
+    } r[MAIL_SEQ_RANGES_MAX];
+};
+
+/* FETCH items (RFC 3501 6.4.5) as bits, and BODY[...] sections. */
+enum {
+    MAIL_FETCH_FLAGS = 1 << 0,
+    MAIL_FETCH_UID = 1 << 1,
+    MAIL_FETCH_INTERNALDATE = 1 << 2,
+    MAIL_FETCH_RFC822_SIZE = 1 << 3,
+    MAIL_FETCH_ENVELOPE = 1 << 4,
+    MAIL_FETCH_BODYSTRUCTURE = 1 << 5,
+    MAIL_FETCH_BODY = 1 << 6, /* BODY without a section: the structure */
+};
+
+enum mail_section_kind {
+    MAIL_SECTION_ALL,        /* BODY[] or BODY[1.2] */
+    MAIL_SECTION_HEADER,     /* HEADER */
+    MAIL_SECTION_FIELDS,     /* HEADER.FIELDS (...) */
+    MAIL_SECTION_FIELDS_NOT, /* HEADER.FIELDS.NOT (...) */
+    MAIL_SECTION_TEXT,       /* TEXT */
+    MAIL_SECTION_MIME,       /* MIME (needs a part number) */
+};
+
+#define MAIL_SECTIONS_MAX 8
+#define MAIL_PART_DEPTH_MAX 8
+#define MAIL_FIELDS_MAX 32
+
+struct mail_fetch_section {
+    bool peek;       /* BODY.PEEK: do not set \Seen */
+    const char *as;  /* how the reply names it: "RFC822" forms or NULL */
+    unsigned nparts; /* part numbers, "1.2" = {1, 2} */
+    uint32_t part[MAIL_PART_DEPTH_MAX];
+    enum mail_section_kind kind;
+    unsigned nfields;
+    const char *field[MAIL_FIELDS_MAX]; /* NUL-terminated, in cmd->pool */
+    bool partial;
+    uint32_t offset, count; /* <offset.count> */
+};
+
+/* SEARCH keys (RFC 3501 6.4.4) as a tree in an array: a node's children
+ * are [first, first + count) of kids[]. */
+enum mail_search_key {
+    MAIL_SK_AND,
+    MAIL_SK_OR,
+    MAIL_SK_NOT,
+    MAIL_SK_ALL,
+    MAIL_SK_FLAG,
+    MAIL_SK_UNFLAG,
+    MAIL_SK_NEW,
+    MAIL_SK_OLD,
+    MAIL_SK_FROM,
+    MAIL_SK_TO,
+    MAIL_SK_CC,
+    MAIL_SK_BCC,
+    MAIL_SK_SUBJECT,
+    MAIL_SK_BODY,
+    MAIL_SK_TEXT,
+    MAIL_SK_HEADER,
+    MAIL_SK_KEYWORD,
+    MAIL_SK_UNKEYWORD,
+    MAIL_SK_BEFORE,
+    MAIL_SK_ON,
+    MAIL_SK_SINCE,
+    MAIL_SK_SENTBEFORE,
+    MAIL_SK_SENTON,
+    MAIL_SK_SENTSINCE,
+    MAIL_SK_LARGER,
+    MAIL_SK_SMALLER,
+    MAIL_SK_UID,
+    MAIL_SK_SEQ,
+};
+
+#define MAIL_SEARCH_NODES_MAX 128
+#define MAIL_SEARCH_DEPTH_MAX 16
+
+struct mail_search_node {
+    enum mail_search_key key;
+    unsigned flag;     /* FLAG/UNFLAG: a MAIL_FLAG_ bit */
+    const char *field; /* HEADER's field name (in cmd->pool) */
+    const char *str;   /* the string searched for (in cmd->pool) */
+    int64_t num;       /* a date as days since 1970-01-01, or a size */
+    unsigned set;      /* UID/SEQ: index in cmd->sets */
+    unsigned first, count;
+};
+
+struct mail_imap_cmd {
+    char tag[MAIL_IMAP_TAG_MAX + 1];
+    enum mail_imap_verb verb;
+    bool uid;           /* UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
+    const char *arg[3]; /* strings (mailbox names, user, password, ...) */
+    size_t arg_len[3];
+    unsigned nsets;
+    struct mail_seq_set sets[2]; /* [0]: the command's; SEARCH may use 2 */
+    /* FETCH */
+    unsigned fetch;
+    unsigned nsections;
+    struct mail_fetch_section section[MAIL_SECTIONS_MAX];
+    /* STORE: +FLAGS (1), -FLAGS (-1), FLAGS (0); .SILENT */
+    int store_op;
+    bool silent;
+    unsigned flags; /* STORE's and APPEND's flags */
+    /* APPEND */
+    int64_t date; /* the date-time as Unix time, or -1 */
+    bool streamed;
+    uint64_t msg_size;
+    const char *msg; /* the inline literal (when not streamed) */
+    /* STATUS items: bits of MAIL_STATUS_ */
+    unsigned status;
+    /* SEARCH */
+    unsigned nnodes;
+    struct mail_search_node node[MAIL_SEARCH_NODES_MAX];
+    unsigned kids[MAIL_SEARCH_NODES_MAX];
+    unsigned nkids;
+    /* where strings are copied (quoted strings lose their escapes) */
+    size_t pool_len;
+    char pool[MAIL_IMAP_CMD_MAX + 1024];
+};
+
+enum {
+    MAIL_STATUS_MESSAGES = 1 << 0,
+    MAIL_STATUS_RECENT = 1 << 1,
+    MAIL_STATUS_UIDNEXT = 1 << 2,
+    MAIL_STATUS_UIDVALIDITY = 1 << 3,
+    MAIL_STATUS_UNSEEN = 1 << 4,
+};
+
+/* Parses one command (as mail_imap_reader gives it). On an error the
+ * reply to send is in bad (NUL-terminated, CRLF included, tagged when the
+ * tag was readable): "<tag> BAD <what is wrong>". Errors: _MALFORMED,
+ * _UNSUPPORTED (an unknown command), _TOO_LARGE (over a limit above). */
+int mail_imap_parse(const char *p, size_t n, struct mail_imap_cmd *cmd,
+                    char *bad, size_t badcap);
+
+/* --- IMAP replies (imap_fmt.c) ------------------------------------------ */
+
+/* An output buffer that refuses to overflow: once full, `over` is set and
+ * what follows is dropped, so one check at the end suffices. */
+struct mail_out {
+    char *p;
+    size_t len, cap;
+    bool over;
+};
+
+void mail_out_init(struct mail_out *o, char *p, size_t cap);
+void mail_out_bytes(struct mail_out *o, const void *p, size_t n);
+void mail_out_str(struct mail_out *o, const char *s);
+void mail_out_u64(struct mail_out *o, uint64_t v);
+/* An IMAP string: an atom-free quoted string when it can be one, else a
+ * literal {n}CRLF... (RFC 3501 4.3); NIL for NULL. */
+void mail_imap_out_string(struct mail_out *o, const char *s, size_t n);
+/* An astring: the atom itself when it is one (mailbox names in LIST). */
+void mail_imap_out_astring(struct mail_out *o, const char *s, size_t n);
+/* "(\\Seen \\Flagged)" for a MAIL_FLAG_ set. */
+void mail_imap_out_flags(struct mail_out *o, unsigned flags);
+/* INTERNALDATE's "dd-Mon-yyyy hh:mm:ss +0000" (quoted) of Unix time. */
+void mail_imap_out_date(struct mail_out *o, int64_t t);
+/* A sequence set, ranges joined ("1:3,7,9:*"). */
+void mail_imap_out_seq_set(struct mail_out *o, const struct mail_seq_set *s);
+
 /* --- helpers (util.c) --------------------------------------------------- */
 
 /* RFC 4648 base64 with padding, strict (no spaces, canonical padding).
