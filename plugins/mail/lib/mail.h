@@ -406,6 +406,102 @@ void mail_imap_out_date(struct mail_out *o, int64_t t);
 /* A sequence set, ranges joined ("1:3,7,9:*"). */
 void mail_imap_out_seq_set(struct mail_out *o, const struct mail_seq_set *s);
 
+/* --- the mailbox (store.c), over the plugin SQL ABI ------------------- */
+
+/* A message's bytes are kept in chunks of this size (the ABI takes at
+ * most 1 MiB in one value; 64 KiB keeps each call short). */
+#define MAIL_CHUNK 65536
+#define MAIL_FOLDER_NAME_MAX 255
+#define MAIL_FOLDER_DELIM '/'
+
+struct mail_folder {
+    int64_t id;
+    char name[MAIL_FOLDER_NAME_MAX + 1];
+    char special[16]; /* RFC 6154: "\\Sent", ... or "" */
+    uint32_t uidvalidity, uidnext;
+    uint64_t highestmodseq;
+    uint32_t messages, unseen;
+    bool subscribed;
+};
+
+struct mail_msg {
+    uint32_t uid;
+    int64_t body; /* the stored bytes, shared by copies */
+    unsigned flags;
+    int64_t internaldate;
+    uint64_t size, modseq;
+};
+
+/* Creates the schema and the folders every account has (INBOX, Sent,
+ * Drafts, Trash, Archive), and drops what an append left half written
+ * (after a crash). now: Unix time, for UIDVALIDITY. Errors: the SQL
+ * calls' (FASTN_ERR_STORE_*). */
+int mail_store_open(int64_t now);
+
+/* Folders. Names are UTF-8 (modified UTF-7 as IMAP clients send them),
+ * 1..255 bytes, no control characters, '/' between levels; INBOX in any
+ * case is INBOX. Errors: _INVAL (a bad name), _EXISTS, _NOT_FOUND, _PERM
+ * (deleting or renaming INBOX), the SQL calls'. */
+int mail_store_folder_create(const char *name, int64_t now);
+int mail_store_folder_delete(const char *name);
+int mail_store_folder_rename(const char *from, const char *to, int64_t now);
+int mail_store_folder_get(const char *name, struct mail_folder *out);
+int mail_store_folder_subscribe(const char *name, bool on);
+/* Calls cb for each folder in name order; a non-zero return stops it and
+ * is returned. */
+int mail_store_folder_list(int (*cb)(void *ctx, const struct mail_folder *f),
+                           void *ctx);
+
+/* Appending, streamed: begin, data (any pieces), end. Each call commits
+ * what it wrote, so an append may span many plugin events (the ABI rolls
+ * back a transaction left open at an event's end); until end commits, the
+ * message is nowhere visible, and mail_store_open drops it after a crash.
+ * Errors: _NOT_FOUND (no such folder), _TOO_LARGE (past max_size), the
+ * SQL calls'. */
+struct mail_append {
+    int64_t folder, body;
+    uint64_t size, max_size;
+    unsigned flags;
+    int64_t date;
+    uint32_t seq;
+    size_t fill;
+    uint8_t buf[MAIL_CHUNK];
+};
+int mail_store_append_begin(struct mail_append *a, const char *folder,
+                            unsigned flags, int64_t date, uint64_t max_size);
+int mail_store_append_data(struct mail_append *a, const uint8_t *p, size_t n);
+/* Makes the message visible with the folder's next UID (*uid). */
+int mail_store_append_end(struct mail_append *a, uint32_t *uid);
+void mail_store_append_abort(struct mail_append *a);
+
+/* UIDs of a folder in order (what SELECT maps sequence numbers on);
+ * returns how many there are (writing at most max). */
+int mail_store_uids(int64_t folder, uint32_t *uids, size_t max);
+/* The messages with lo <= UID <= hi, in UID order, to cb (non-zero
+ * stops and is returned). */
+int mail_store_fetch(int64_t folder, uint32_t lo, uint32_t hi,
+                     int (*cb)(void *ctx, const struct mail_msg *m), void *ctx);
+/* Reads up to cap bytes of a stored message from offset; returns how
+ * many (0 at its end). */
+int mail_store_read(int64_t body, uint64_t offset, uint8_t *buf, size_t cap);
+/* STORE on lo..hi: op 1 adds, -1 removes, 0 replaces the flags (never
+ * \\Recent). Returns how many messages changed; each gets a new MODSEQ. */
+int mail_store_flags(int64_t folder, uint32_t lo, uint32_t hi, int op,
+                     unsigned flags);
+/* COPY (move false) or MOVE (RFC 6851) of lo..hi into dst: new UIDs in
+ * dst in the same order, the bytes shared, not copied. cb (may be NULL)
+ * hears each (source UID, new UID) for COPYUID (RFC 4315). Returns how
+ * many. One transaction: all or nothing. Errors: _NOT_FOUND (dst). */
+int mail_store_copy(int64_t folder, uint32_t lo, uint32_t hi, const char *dst,
+                    bool move,
+                    void (*cb)(void *ctx, uint32_t from, uint32_t to),
+                    void *ctx);
+/* EXPUNGE: removes the \\Deleted messages with lo <= UID <= hi, telling
+ * cb each UID in order (for the untagged EXPUNGE replies); returns how
+ * many. Bytes no folder refers to any more are freed. */
+int mail_store_expunge(int64_t folder, uint32_t lo, uint32_t hi,
+                       void (*cb)(void *ctx, uint32_t uid), void *ctx);
+
 /* --- helpers (util.c) --------------------------------------------------- */
 
 /* RFC 4648 base64 with padding, strict (no spaces, canonical padding).

@@ -24,15 +24,26 @@ MAIL_CPPFLAGS := -I$(MAIL_LIB_DIR)
 $(BUILD)/obj/tests/unit/test_mail_%.o: ALL_CPPFLAGS += $(MAIL_CPPFLAGS)
 $(BUILD)/obj/fuzz/fuzz_mail_%.o: ALL_CPPFLAGS += $(MAIL_CPPFLAGS)
 
-# Unit tests and fuzz targets link the library (before libfastn-core, whose
-# PeerID code the address tests compare against).
+# Unit tests and fuzz targets link the library before libfastn-core, which
+# sql_native.c calls (src/store) and the address tests compare against
+# (src/util/peer_id.c): their own rules, for that order.
 MAIL_UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,\
 	$(wildcard tests/unit/test_mail_*.c))
-$(MAIL_UNIT_BINS): $(MAIL_LIB)
+$(MAIL_UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o \
+		$(MAIL_LIB) $(CORE_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
 MAIL_FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_mail_*.c))
-MAIL_FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(MAIL_FUZZ_NAMES)) \
-	$(patsubst %,$(BUILD)/fuzz/fuzz_%,$(MAIL_FUZZ_NAMES))
-$(MAIL_FUZZ_BINS): $(MAIL_LIB)
+MAIL_REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(MAIL_FUZZ_NAMES))
+MAIL_FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(MAIL_FUZZ_NAMES))
+$(MAIL_REPLAY_BINS): $(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o \
+		$(BUILD)/obj/fuzz/replay_main.o $(MAIL_LIB) $(CORE_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LIBS)
+$(MAIL_FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o \
+		$(MAIL_LIB) $(CORE_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer $^ -o $@ $(LIBS)
 
 # The same sources for wasm32-wasi, -Werror, and a wasi command over them.
 ifeq ($(WASM_TOOLCHAIN),yes)
