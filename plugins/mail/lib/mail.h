@@ -502,6 +502,93 @@ int mail_store_copy(int64_t folder, uint32_t lo, uint32_t hi, const char *dst,
 int mail_store_expunge(int64_t folder, uint32_t lo, uint32_t hi,
                        void (*cb)(void *ctx, uint32_t uid), void *ctx);
 
+/* --- RFC 5322 / MIME structure (mime.c, mime_fmt.c) -------------------- */
+
+#define MAIL_MIME_PARTS_MAX 64
+#define MAIL_MIME_DEPTH_MAX 8    /* nested multiparts and messages */
+#define MAIL_MIME_MESSAGES_MAX 4 /* the message and encapsulated ones */
+#define MAIL_MIME_PARAMS_MAX 8
+#define MAIL_MIME_VALUE_MAX 256   /* a parameter's value, an ID, ... */
+#define MAIL_MIME_FIELD_MAX 2048  /* an envelope field, unfolded */
+#define MAIL_MIME_BOUNDARY_MAX 70 /* RFC 2046 5.1.1 */
+
+enum mail_env_field {
+    MAIL_ENV_DATE,
+    MAIL_ENV_SUBJECT,
+    MAIL_ENV_FROM,
+    MAIL_ENV_SENDER,
+    MAIL_ENV_REPLY_TO,
+    MAIL_ENV_TO,
+    MAIL_ENV_CC,
+    MAIL_ENV_BCC,
+    MAIL_ENV_IN_REPLY_TO,
+    MAIL_ENV_MESSAGE_ID,
+    MAIL_ENV_COUNT
+};
+
+struct mail_mime_param {
+    char name[32];
+    char value[MAIL_MIME_VALUE_MAX];
+};
+
+struct mail_mime_part {
+    int parent;  /* -1 for the message itself (part 0) */
+    int message; /* for a message root: its index in mime.env, else -1 */
+    uint64_t hdr_off, body_off, body_len, lines;
+    char type[32], subtype[64]; /* lowercase */
+    unsigned nparams;
+    struct mail_mime_param param[MAIL_MIME_PARAMS_MAX];
+    char id[MAIL_MIME_VALUE_MAX], desc[MAIL_MIME_VALUE_MAX];
+    char encoding[32];
+    char disp[32]; /* "" when there is no Content-Disposition */
+    unsigned ndisp_params;
+    struct mail_mime_param disp_param[2];
+    bool in_body, ended;
+};
+
+struct mail_mime_env {
+    bool have[MAIL_ENV_COUNT];
+    char field[MAIL_ENV_COUNT][MAIL_MIME_FIELD_MAX];
+};
+
+/* A streaming reader of a message's structure: feed it the message in
+ * any pieces, then end it. Bounded: parts past MAIL_MIME_PARTS_MAX or
+ * MAIL_MIME_DEPTH_MAX become body of the part they are in; header fields
+ * longer than the limits are cut (what IMAP shows of them). */
+struct mail_mime {
+    unsigned nparts, nmsgs;
+    struct mail_mime_part part[MAIL_MIME_PARTS_MAX];
+    struct mail_mime_env env[MAIL_MIME_MESSAGES_MAX];
+    /* where the reader is */
+    uint64_t off, line_off;
+    int cur;           /* the part whose header or body is being read */
+    bool in_header;    /* reading cur's header */
+    bool line_start;   /* the next byte starts a line */
+    unsigned prev_eol; /* bytes of the last line's end (1 LF, 2 CRLF) */
+    size_t line_len;
+    char line[MAIL_MIME_BOUNDARY_MAX + 8]; /* the line's start */
+    unsigned nbound;
+    int bound_part[MAIL_MIME_DEPTH_MAX]; /* multiparts with a boundary */
+    char bound[MAIL_MIME_DEPTH_MAX][MAIL_MIME_BOUNDARY_MAX + 1];
+    unsigned eol_before; /* prev_eol when the current line began */
+    bool last_cr;        /* the byte before was a CR */
+    size_t field_len;
+    bool field_cut;
+    char field[MAIL_MIME_FIELD_MAX + 64]; /* the header field being read */
+};
+
+void mail_mime_init(struct mail_mime *m);
+void mail_mime_feed(struct mail_mime *m, const uint8_t *p, size_t n);
+/* The message ended: every open part ends here. */
+void mail_mime_end(struct mail_mime *m);
+
+/* ENVELOPE (RFC 3501 7.4.2) of message root part i (0: the message). */
+void mail_imap_out_envelope(struct mail_out *o, const struct mail_mime *m,
+                            int part);
+/* BODYSTRUCTURE (extensible) or BODY (basic) of part i and below. */
+void mail_imap_out_bodystructure(struct mail_out *o, const struct mail_mime *m,
+                                 int part, bool extensible);
+
 /* --- helpers (util.c) --------------------------------------------------- */
 
 /* RFC 4648 base64 with padding, strict (no spaces, canonical padding).
