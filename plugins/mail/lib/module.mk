@@ -8,7 +8,9 @@
 #             and the fuzz targets (fuzz/fuzz_mail_*.c);
 #   wasm32    $(BUILD)/wasm/mail/*.o (MAIL_WASM_OBJS), without
 #             sql_native.c: in the plugin the fastn_sql_* calls are the
-#             host's imports.
+#             host's imports. tests/mail/wasm_selftest.c links them (but
+#             store.c) into a wasi command that
+#             tests/integration/mail_wasm.sh runs on fastn-wasm.
 # Included from plugins/module.mk (which builds only plugins/NAME/*.c, so
 # nothing here becomes a plugin by itself).
 MAIL_LIB_DIR := plugins/mail/lib
@@ -55,5 +57,11 @@ $(BUILD)/wasm/mail/%.o: $(MAIL_LIB_DIR)/%.c $(wildcard $(MAIL_LIB_DIR)/*.h) \
 		include/fastn/err.h include/fastn/plugin.h
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(MAIL_WASM_CFLAGS) -c $< -o $@
-ALL_EXTRA += $(MAIL_WASM_OBJS)
+# a wasi command over them (store.c needs the host's SQL imports: it is
+# tested natively over the host's own code), for tests/integration/mail_wasm.sh
+MAIL_WASM_SELFTEST := $(BUILD)/wasm/mail/selftest.wasm
+$(MAIL_WASM_SELFTEST): tests/mail/wasm_selftest.c \
+		$(filter-out %/store.o,$(MAIL_WASM_OBJS))
+	$(WASM_CC) $(MAIL_WASM_CFLAGS) -Wl,-z,stack-size=65536 -o $@ $^
+ALL_EXTRA += $(MAIL_WASM_OBJS) $(MAIL_WASM_SELFTEST)
 endif
