@@ -8,7 +8,11 @@
  *   roundtrip run SOCKET PEER PROTOCOL COUNT SIZE
  *       opens a stream to PEER for PROTOCOL through the daemon at SOCKET,
  *       then COUNT times writes SIZE bytes and reads them back; prints
- *       round trips per second and the median round trip.
+ *       round trips per second and the median round trip;
+ *   roundtrip many SOCKET PEER PROTOCOL STREAMS COUNT SIZE
+ *       opens STREAMS streams at once, each with one message of SIZE
+ *       bytes in flight at a time, COUNT round trips in all; prints the
+ *       round trips per second of all of them together.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -145,6 +149,86 @@ static int run(const char *sock, const char *peer, const char *proto,
     return 0;
 }
 
+struct lane {
+    int fd;
+    size_t got;
+};
+
+static int lanes_open(struct fastn_client *c, const char *peer,
+                      const char *proto, struct lane *l, long k)
+{
+    for (long i = 0; i < k; i++) {
+        int rc = fastn_client_stream_open(c, peer, proto, &l[i].fd, NULL);
+        if (rc) {
+            fprintf(stderr, "roundtrip: open %s: %s: %s\n", proto,
+                    fastn_strerror(rc), fastn_client_error_message(c));
+            return -1;
+        }
+        l[i].got = 0;
+    }
+    return 0;
+}
+
+/* One lane's answer came in part or whole; a whole one sends the next. */
+static int lane_read(struct lane *l, char *in, const char *out, size_t size,
+                     long *sent, long count, long *done)
+{
+    ssize_t r = read(l->fd, in + l->got, size - l->got);
+
+    if (r <= 0)
+        return -1;
+    l->got += (size_t)r;
+    if (l->got < size)
+        return 0;
+    l->got = 0;
+    (*done)++;
+    if (*sent < count) {
+        (*sent)++;
+        return full_write(l->fd, out, size);
+    }
+    return 0;
+}
+
+static int many(const char *sock, const char *peer, const char *proto, long k,
+                long count, size_t size)
+{
+    struct fastn_client *c = connect_to(sock);
+    struct lane *l = calloc((size_t)k, sizeof(*l));
+    struct pollfd *p = calloc((size_t)k, sizeof(*p));
+    char *out = malloc(size), *in = malloc(size);
+    long sent = 0, done = 0;
+    double t0;
+
+    if (!l || !p || !out || !in || lanes_open(c, peer, proto, l, k))
+        return 1;
+    memset(out, 'x', size);
+    t0 = now_s();
+    for (long i = 0; i < k && sent < count; i++, sent++)
+        if (full_write(l[i].fd, out, size))
+            return 1;
+    while (done < count) {
+        for (long i = 0; i < k; i++)
+            p[i] = (struct pollfd){.fd = l[i].fd, .events = POLLIN};
+        if (poll(p, (nfds_t)k, 30000) <= 0) {
+            fprintf(stderr, "roundtrip: no answer for 30 s\n");
+            return 1;
+        }
+        for (long i = 0; i < k; i++)
+            if ((p[i].revents & (POLLIN | POLLHUP)) &&
+                lane_read(&l[i], in, out, size, &sent, count, &done)) {
+                fprintf(stderr, "roundtrip: stream %ld broke\n", i);
+                return 1;
+            }
+    }
+    printf("%s: %ld streams, %ld round trips of %zu bytes: %.0f/s\n", proto, k,
+           count, size, count / (now_s() - t0));
+    for (long i = 0; i < k; i++)
+        close(l[i].fd);
+    free(l), free(p), free(out), free(in);
+    fastn_client_free(c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "serve"))
@@ -152,7 +236,12 @@ int main(int argc, char **argv)
     if (argc == 7 && !strcmp(argv[1], "run"))
         return run(argv[2], argv[3], argv[4], atol(argv[5]),
                    (size_t)atol(argv[6]));
-    fprintf(stderr, "usage: roundtrip serve SOCKET PROTOCOL\n"
-                    "       roundtrip run SOCKET PEER PROTOCOL COUNT SIZE\n");
+    if (argc == 8 && !strcmp(argv[1], "many"))
+        return many(argv[2], argv[3], argv[4], atol(argv[5]), atol(argv[6]),
+                    (size_t)atol(argv[7]));
+    fprintf(stderr,
+            "usage: roundtrip serve SOCKET PROTOCOL\n"
+            "       roundtrip run SOCKET PEER PROTOCOL COUNT SIZE\n"
+            "       roundtrip many SOCKET PEER PROTOCOL STREAMS COUNT SIZE\n");
     return 2;
 }

@@ -43,3 +43,5 @@ for i in $(seq 100); do grep -q serving "$T/serve.log" && break; sleep 0.05; don
 echo "round trips, $COUNT x $SIZE bytes, one stream, B -> A on loopback:"
 "$RT" run "$T/B/fastnd.sock" "$ida" /fastn/echo/1.0.0 "$COUNT" "$SIZE"
 "$RT" run "$T/B/fastnd.sock" "$ida" /bench/echo/1.0.0 "$COUNT" "$SIZE"
+echo "round trips, 64 streams at once to the echo plugin, $((COUNT * 10)) x $SIZE bytes in all, B -> A:"
+"$RT" many "$T/B/fastnd.sock" "$ida" /fastn/echo/1.0.0 64 $((COUNT * 10)) "$SIZE"

@@ -20,7 +20,9 @@
 #include <sodium.h>
 #include <string.h>
 #ifdef FASTN_NOISE_OPENSSL
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #endif
 
 #include "fastn/err.h"
@@ -98,32 +100,52 @@ static void make_nonce(uint64_t n, uint8_t nonce[12])
 }
 
 #ifdef FASTN_NOISE_OPENSSL
-/* One context per thread, reused: a context holds no secret between calls
- * that the next call's init does not replace. */
-static _Thread_local EVP_CIPHER_CTX *evp;
+/* One context per thread and direction, reused; it keeps the last key it
+ * was given, so that the frames of one connection in a row only set
+ * their nonce (a full init fetches the cipher again: a lock and a lookup
+ * per frame in OpenSSL 3). */
+struct evp_slot {
+    EVP_CIPHER_CTX *x;
+    uint8_t key[NOISE_KEY_LEN];
+    bool keyed;
+};
+static _Thread_local struct evp_slot evp_seal, evp_open;
 
-static EVP_CIPHER_CTX *evp_ctx(void)
+static int evp_init(struct evp_slot *sl, const uint8_t k[NOISE_KEY_LEN],
+                    const uint8_t nonce[12], int enc)
 {
-    if (!evp)
-        evp = EVP_CIPHER_CTX_new();
-    return evp;
+    if (!sl->x && !(sl->x = EVP_CIPHER_CTX_new()))
+        return -1;
+    if (sl->keyed && CRYPTO_memcmp(sl->key, k, NOISE_KEY_LEN) == 0)
+        return EVP_CipherInit_ex(sl->x, NULL, NULL, NULL, nonce, enc) == 1 ? 0
+                                                                           : -1;
+    sl->keyed = false;
+    if (EVP_CipherInit_ex(sl->x, EVP_chacha20_poly1305(), NULL, k, nonce,
+                          enc) != 1)
+        return -1;
+    memcpy(sl->key, k, NOISE_KEY_LEN);
+    sl->keyed = true;
+    return 0;
 }
 
 static int aead_seal(const uint8_t k[NOISE_KEY_LEN], const uint8_t nonce[12],
                      const uint8_t *ad, size_t adlen, const uint8_t *src,
                      size_t n, uint8_t *dst)
 {
-    EVP_CIPHER_CTX *x = evp_ctx();
+    EVP_CIPHER_CTX *x;
     int outl;
 
-    if (!x || n > INT32_MAX || adlen > INT32_MAX ||
-        EVP_EncryptInit_ex(x, EVP_chacha20_poly1305(), NULL, k, nonce) != 1 ||
-        (adlen && EVP_EncryptUpdate(x, NULL, &outl, ad, (int)adlen) != 1) ||
+    if (n > INT32_MAX || adlen > INT32_MAX || evp_init(&evp_seal, k, nonce, 1))
+        return FASTN_ERR_CRYPTO;
+    x = evp_seal.x;
+    if ((adlen && EVP_EncryptUpdate(x, NULL, &outl, ad, (int)adlen) != 1) ||
         (n && EVP_EncryptUpdate(x, dst, &outl, src, (int)n) != 1) ||
         EVP_EncryptFinal_ex(x, dst + n, &outl) != 1 ||
         EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, NOISE_AEAD_TAG,
-                            dst + n) != 1)
+                            dst + n) != 1) {
+        evp_seal.keyed = false;
         return FASTN_ERR_CRYPTO;
+    }
     return 0;
 }
 
@@ -131,18 +153,22 @@ static int aead_seal(const uint8_t k[NOISE_KEY_LEN], const uint8_t nonce[12],
 static int aead_open(const uint8_t k[NOISE_KEY_LEN], const uint8_t nonce[12],
                      const uint8_t *ad, size_t adlen, uint8_t *buf, size_t n)
 {
-    EVP_CIPHER_CTX *x = evp_ctx();
+    EVP_CIPHER_CTX *x;
     int outl;
 
-    if (!x || n > INT32_MAX || adlen > INT32_MAX)
+    if (n > INT32_MAX || adlen > INT32_MAX)
         return FASTN_ERR_CRYPTO;
-    if (EVP_DecryptInit_ex(x, EVP_chacha20_poly1305(), NULL, k, nonce) != 1 ||
-        (adlen && EVP_DecryptUpdate(x, NULL, &outl, ad, (int)adlen) != 1) ||
+    if (evp_init(&evp_open, k, nonce, 0))
+        return FASTN_ERR_NET_DECRYPT;
+    x = evp_open.x;
+    if ((adlen && EVP_DecryptUpdate(x, NULL, &outl, ad, (int)adlen) != 1) ||
         (n && EVP_DecryptUpdate(x, buf, &outl, buf, (int)n) != 1) ||
         EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, NOISE_AEAD_TAG,
                             buf + n) != 1 ||
-        EVP_DecryptFinal_ex(x, buf + n, &outl) != 1)
+        EVP_DecryptFinal_ex(x, buf + n, &outl) != 1) {
+        evp_open.keyed = false;       /* a failed open leaves it in any state */
         return FASTN_ERR_NET_DECRYPT; /* the plaintext is not used then */
+    }
     return 0;
 }
 #else

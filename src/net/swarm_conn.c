@@ -658,6 +658,25 @@ void swarm__conn_flush(struct swarm_conn *sc)
     flush_now(sc);
 }
 
+/* A stream's write: small ones wait for the others before the loop next
+ * waits (one seal and one system call for all the streams written
+ * meanwhile, as 64 streams answered in one turn are); once the core's
+ * output holds SWARM_DEFER_BYTES it goes at once, as it always did, so
+ * that a stream's next write finds room or the backlog (and waits for
+ * it as a stalled stream). */
+void swarm__conn_flush_soon(struct swarm_conn *sc)
+{
+    struct yamux_session *mux = conn_mux(sc->c);
+    size_t n = 0;
+
+    if (mux)
+        yamux_output(mux, &n);
+    if (n >= SWARM_DEFER_BYTES || n + sc->oq_bytes >= SWARM_BATCH_BYTES)
+        flush_now(sc);
+    else
+        schedule(sc);
+}
+
 /* --- closing ----------------------------------------------------------------
  */
 

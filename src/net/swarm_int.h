@@ -42,6 +42,8 @@
     (CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL)
 /* Frames gathered before one write (unless the loop is about to wait). */
 #define SWARM_BATCH_BYTES (1u << 20)
+/* Stream output left for the end of the loop's turn at most. */
+#define SWARM_DEFER_BYTES (64u << 10)
 /* Frames kept for reuse. */
 #define SWARM_FRAME_POOL 64
 /* A losing duplicate connection closes after being unused this long. */
@@ -298,6 +300,8 @@ struct swarm_conn *swarm__conn_new(struct swarm *sw, bool inbound,
                                    const struct peer_id *expect);
 int swarm__conn_start(struct swarm_conn *sc);
 void swarm__conn_flush(struct swarm_conn *sc);
+/* Flushes sc before the loop next waits, or at once past a batch. */
+void swarm__conn_flush_soon(struct swarm_conn *sc);
 /* The swarm's uv_prepare: batched frames flushed, waiting opens retried,
  * before the loop waits for I/O. */
 void swarm__on_prepare(uv_prepare_t *h);

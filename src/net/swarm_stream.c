@@ -179,7 +179,7 @@ static struct yamux_session *mux_of(const struct swarm_stream *st)
 static void flush(struct swarm_stream *st)
 {
     if (swarm__conn_usable(st->sc) && !st->sc->in_pump)
-        swarm__conn_flush(st->sc);
+        swarm__conn_flush_soon(st->sc);
 }
 
 static bool can_send(const struct swarm_stream *st)

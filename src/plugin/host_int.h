@@ -106,7 +106,10 @@ struct host_instance {
     struct host_event *head, *tail;
     unsigned n_events;
     size_t queued_bytes;
-    uint64_t held_bytes;  /* of events held on its streams */
+    uint64_t held_bytes; /* of events held on its streams */
+    /* what the router's send queues hold of its streams, summed at most
+     * once a millisecond (a look-up per stream: not on every event) */
+    uint64_t router_bytes, router_at_ns;
     uint64_t mem_budget;  /* h->lim.memory when it started */
     uint64_t mem_charged; /* to the engine's budget (host_memory_charge) */
 

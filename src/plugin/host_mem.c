@@ -70,25 +70,42 @@ static uint64_t queued_bytes(const struct host_instance *in)
            (uint64_t)in->n_events * sizeof(struct host_event);
 }
 
-/* The host's buffers for the instance; with `router`, the bytes it
- * wrote that the router's send queues still hold too (a look-up per
- * stream). */
-static uint64_t host_bytes(const struct host_instance *in, bool router)
+/* How long a sum of the router's queues stands for them. */
+#define ROUTER_SUM_NS 1000000u
+
+/* The bytes the instance wrote that the router's send queues still hold:
+ * summed again once the last sum is a millisecond old. */
+static uint64_t router_bytes(const struct host_instance *in)
 {
     const struct plugin_host *h = in->p->h;
+    struct host_instance *cache = (struct host_instance *)in;
+    uint64_t now = host_now_ns(), n = 0;
+
+    if (in->router_at_ns && now - in->router_at_ns < ROUTER_SUM_NS)
+        return in->router_bytes;
+    for (unsigned i = 0; h->ops->stream_queued && i < in->n_streams; i++) {
+        const struct host_stream *s = &in->streams[i];
+        if (s->id && !s->gone)
+            n += h->ops->stream_queued(h->ops_arg, s->id);
+    }
+    cache->router_bytes = n;
+    cache->router_at_ns = now;
+    return n;
+}
+
+/* The host's buffers for the instance; with `router`, the bytes it
+ * wrote that the router's send queues still hold too. */
+static uint64_t host_bytes(const struct host_instance *in, bool router)
+{
     uint64_t n = sizeof(*in) + queued_bytes(in) + in->held_bytes +
                  host_event_bytes(in->cur) +
                  (uint64_t)in->cap_streams * sizeof(*in->streams) +
                  (uint64_t)in->cap_calls * sizeof(*in->calls) +
                  (uint64_t)in->cap_timers * sizeof(*in->timers);
 
-    for (unsigned i = 0; i < in->n_streams; i++) {
-        const struct host_stream *s = &in->streams[i];
-        n += s->pending.cap;
-        if (router && s->id && !s->gone && h->ops->stream_queued)
-            n += h->ops->stream_queued(h->ops_arg, s->id);
-    }
-    return n;
+    for (unsigned i = 0; i < in->n_streams; i++)
+        n += in->streams[i].pending.cap;
+    return router ? n + router_bytes(in) : n;
 }
 
 uint64_t host_memory(const struct host_instance *in, struct plugin_memory *m)

@@ -583,6 +583,73 @@ TEST(bad_transport_frames)
     peer_cleanup(&l);
 }
 
+/* Two sessions in one thread, frames alternating between them (the
+ * cipher context of a thread keeps the last key: each frame must still
+ * use its own session's), and a forged frame on one between good frames
+ * of the other. */
+TEST(interleaved_sessions)
+{
+    struct peer d1, l1, d2, l2;
+    struct buf got1, got2;
+    uint8_t *p;
+    size_t n;
+
+    established(&d1, &l1);
+    established(&d2, &l2);
+    buf_init(&got1, 1 << 16);
+    buf_init(&got2, 1 << 16);
+    /* the same bytes under the same nonce seal differently in each */
+    CHECK_ERR(noise_write(d1.c, (const uint8_t *)"same", 4, &d1.out), 0);
+    CHECK_ERR(noise_write(d2.c, (const uint8_t *)"same", 4, &d2.out), 0);
+    CHECK_EQ(d1.out.len, d2.out.len);
+    CHECK(memcmp(d1.out.data, d2.out.data, d1.out.len) != 0);
+    transfer(&d1, &l1, false);
+    transfer(&d2, &l2, false);
+    read_all(l1.c, &got1);
+    read_all(l2.c, &got2);
+    CHECK(got1.len == 4 && got2.len == 4);
+    buf_reset(&got1);
+    buf_reset(&got2);
+    for (int i = 0; i < 50; i++) {
+        uint8_t m1[3] = {'a', (uint8_t)i, 1}, m2[3] = {'b', (uint8_t)i, 2};
+        CHECK_ERR(noise_write(d1.c, m1, 3, &d1.out), 0);
+        CHECK_ERR(noise_write(d2.c, m2, 3, &d2.out), 0);
+        CHECK_ERR(noise_write(l1.c, m2, 3, &l1.out), 0); /* the other way */
+        transfer(&d1, &l1, false);
+        transfer(&d2, &l2, false);
+        transfer(&l1, &d1, false);
+        read_all(l1.c, &got1);
+        read_all(l2.c, &got2);
+        read_all(d1.c, &got1);
+    }
+    CHECK_EQ(got1.len, 300);
+    CHECK_EQ(got2.len, 150);
+    for (int i = 0; i < 50; i++) {
+        CHECK_EQ(got1.data[6 * i], 'a');
+        CHECK_EQ(got1.data[6 * i + 1], i);
+        CHECK_EQ(got1.data[6 * i + 3], 'b');
+        CHECK_EQ(got2.data[3 * i], 'b');
+        CHECK_EQ(got2.data[3 * i + 1], i);
+    }
+    /* a forged frame for session 1, then session 2 and 1's sender go on */
+    CHECK_ERR(noise_write(d1.c, (const uint8_t *)"xyz", 3, &d1.out), 0);
+    d1.out.data[4] ^= 1;
+    transfer(&d1, &l1, false);
+    CHECK_ERR(noise_read(l1.c, &p, &n), FASTN_ERR_NET_DECRYPT);
+    buf_reset(&got2);
+    CHECK_ERR(noise_write(d2.c, (const uint8_t *)"ok", 2, &d2.out), 0);
+    transfer(&d2, &l2, false);
+    read_all(l2.c, &got2);
+    CHECK_EQ(got2.len, 2);
+    CHECK(!memcmp(got2.data, "ok", 2));
+    buf_cleanup(&got1);
+    buf_cleanup(&got2);
+    peer_cleanup(&d1);
+    peer_cleanup(&l1);
+    peer_cleanup(&d2);
+    peer_cleanup(&l2);
+}
+
 TEST(in_place_frames_and_partial_consumption)
 {
     struct peer d, l;
@@ -674,6 +741,7 @@ int main(void)
     RUN(bad_payloads);
     RUN(bad_handshake_messages);
     RUN(bad_transport_frames);
+    RUN(interleaved_sessions);
     RUN(in_place_frames_and_partial_consumption);
     RUN(nonce_exhaustion);
     RUN(local_init_limits);
