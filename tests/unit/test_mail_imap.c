@@ -103,6 +103,10 @@ TEST(append_forms)
     CHECK(cmd.streamed);
     CHECK_EQ(cmd.msg_size, 30000000);
     CHECK_EQ(cmd.flags, MAIL_FLAG_SEEN | MAIL_FLAG_DRAFT);
+    static const char badmark[] = "A2 APPEND Sent \0X30}";
+    CHECK_ERR(
+        mail_imap_parse(badmark, sizeof(badmark) - 1, &cmd, bad, sizeof(bad)),
+        FASTN_ERR_MALFORMED);
     CHECK_ERR(parse("A3 APPEND INBOX \"hi\""), FASTN_ERR_MALFORMED);
     CHECK_ERR(parse("A4 APPEND INBOX \"30-Feb-1994 25:00:00 +0000\" {1}\r\nx"),
               FASTN_ERR_MALFORMED);

@@ -863,7 +863,9 @@ static int append(struct cur *c)
     if (peek(c) == '"' && (date_time(c, &cmd->date) || sp(c)))
         return -1;
     if (peek(c) == '\0') { /* the reader streamed it: NUL "{n}" */
-        c->i += 2;
+        c->i++;
+        if (expect(c, '{', "Bad literal"))
+            return -1;
         if (number(c, UINT64_MAX / 10, &v))
             return -1;
         if (peek(c) == '+')
