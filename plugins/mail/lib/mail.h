@@ -464,13 +464,15 @@ struct mail_append {
     unsigned flags;
     int64_t date;
     uint32_t seq;
+    int failed; /* the first error: every later call returns it */
     size_t fill;
     uint8_t buf[MAIL_CHUNK];
 };
 int mail_store_append_begin(struct mail_append *a, const char *folder,
                             unsigned flags, int64_t date, uint64_t max_size);
 int mail_store_append_data(struct mail_append *a, const uint8_t *p, size_t n);
-/* Makes the message visible with the folder's next UID (*uid). */
+/* Makes the message visible with the folder's next UID (*uid). After an
+ * error from data or end, only abort is left to call. */
 int mail_store_append_end(struct mail_append *a, uint32_t *uid);
 void mail_store_append_abort(struct mail_append *a);
 

@@ -33,6 +33,12 @@ void mail_sql_native_close(void)
     db = NULL;
 }
 
+void mail_sql_native_budget(uint64_t time_ns)
+{
+    struct store_pdb_budget b = {0, time_ns};
+    store_pdb_budget_set(db, time_ns ? &b : NULL);
+}
+
 int mail_sql_native_event_end(void)
 {
     return store_pdb_event_end(db);

@@ -68,6 +68,7 @@ enum stmt_id {
     ST_GC_BODIES,
     ST_PARTIAL_CHUNKS,
     ST_PARTIAL_BODY,
+    ST_BODY_COMPLETE,
     ST_COUNT_STMTS
 };
 
@@ -104,7 +105,9 @@ static const char *const sql_text[ST_COUNT_STMTS] = {
     [ST_MSG_DELETE_ALL] = "DELETE FROM message WHERE folder = ?1",
     [ST_BODY_INSERT] = "INSERT INTO body(size, complete) VALUES(0, 0)",
     [ST_BODY_DONE] = "UPDATE body SET size = ?2, complete = 1 WHERE id = ?1",
-    [ST_CHUNK_INSERT] = "INSERT INTO chunk(body, seq, data) VALUES(?1, ?2, ?3)",
+    /* OR REPLACE: a write retried after an ambiguous error (below) */
+    [ST_CHUNK_INSERT] = "INSERT OR REPLACE INTO chunk(body, seq, data) "
+                        "VALUES(?1, ?2, ?3)",
     [ST_MSG_INSERT] = "INSERT INTO message(folder, uid, body, flags, "
                       "internaldate, modseq) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_UIDS] = "SELECT uid FROM message WHERE folder = ?1 ORDER BY uid",
@@ -135,6 +138,7 @@ static const char *const sql_text[ST_COUNT_STMTS] = {
     [ST_PARTIAL_CHUNKS] = "DELETE FROM chunk WHERE body = ?1 AND EXISTS "
                           "(SELECT 1 FROM body WHERE id = ?1 AND complete = 0)",
     [ST_PARTIAL_BODY] = "DELETE FROM body WHERE id = ?1 AND complete = 0",
+    [ST_BODY_COMPLETE] = "SELECT complete FROM body WHERE id = ?1",
 };
 
 static int32_t stmts[ST_COUNT_STMTS];
@@ -442,16 +446,25 @@ int mail_store_append_begin(struct mail_append *a, const char *folder,
     return 0;
 }
 
+/* A call stopped at its time (FASTN_ERR_STORE_TIMEOUT) undid its
+ * statement, or, when it was stopped in the checkpoint after its commit,
+ * did not: either way writing the chunk again is right (OR REPLACE), and
+ * the checkpoint goes on from where it stopped. */
+#define CHUNK_TRIES 3
+
 static int chunk_write(struct mail_append *a)
 {
-    int32_t s = st(ST_CHUNK_INSERT);
+    int err = FASTN_ERR_STORE_TIMEOUT;
 
-    if (s < 0)
-        return s;
-    fastn_sql_bind_int64(s, 1, a->body);
-    fastn_sql_bind_int64(s, 2, a->seq);
-    fastn_sql_bind_blob(s, 3, a->buf, a->fill);
-    int err = run(s);
+    for (int t = 0; t < CHUNK_TRIES && err == FASTN_ERR_STORE_TIMEOUT; t++) {
+        int32_t s = st(ST_CHUNK_INSERT);
+        if (s < 0)
+            return s;
+        fastn_sql_bind_int64(s, 1, a->body);
+        fastn_sql_bind_int64(s, 2, a->seq);
+        fastn_sql_bind_blob(s, 3, a->buf, a->fill);
+        err = run(s);
+    }
     if (err)
         return err;
     a->seq++;
@@ -459,10 +472,29 @@ static int chunk_write(struct mail_append *a)
     return 0;
 }
 
+/* Did the transaction that completes a's body commit after all? (A
+ * COMMIT stopped in its checkpoint reports an error for a commit made.) */
+static bool body_complete(const struct mail_append *a)
+{
+    int32_t s = st(ST_BODY_COMPLETE), rc;
+    bool done = false;
+
+    if (s < 0)
+        return false;
+    fastn_sql_bind_int64(s, 1, a->body);
+    rc = fastn_sql_step(s);
+    if (rc == FASTN_SQL_ROW)
+        done = fastn_sql_column_int64(s, 0) == 1;
+    fastn_sql_reset(s);
+    return done;
+}
+
 int mail_store_append_data(struct mail_append *a, const uint8_t *p, size_t n)
 {
+    if (a->failed)
+        return a->failed; /* the append is over: abort it */
     if (n > a->max_size - a->size)
-        return FASTN_ERR_TOO_LARGE;
+        return a->failed = FASTN_ERR_TOO_LARGE;
     a->size += n;
     while (n > 0) {
         size_t k = sizeof(a->buf) - a->fill;
@@ -475,7 +507,7 @@ int mail_store_append_data(struct mail_append *a, const uint8_t *p, size_t n)
         if (a->fill == sizeof(a->buf)) {
             int err = chunk_write(a);
             if (err)
-                return err;
+                return a->failed = err;
         }
     }
     return 0;
@@ -526,10 +558,10 @@ int mail_store_append_end(struct mail_append *a, uint32_t *uid)
 {
     uint64_t modseq = 0;
     int32_t s;
-    int err = a->fill ? chunk_write(a) : 0;
+    int err = a->failed ? a->failed : a->fill ? chunk_write(a) : 0;
 
     if (err || (err = txn_begin()) != 0)
-        return err;
+        return a->failed = err;
     err = reserve_uids(a->folder, 1, uid, &modseq);
     if (!err)
         err = msg_insert(a->folder, *uid, a->body, a->flags, a->date, modseq);
@@ -542,7 +574,12 @@ int mail_store_append_end(struct mail_append *a, uint32_t *uid)
             err = run(s);
         }
     }
-    return txn_end(err);
+    err = txn_end(err);
+    if (err && body_complete(a))
+        err = 0; /* committed; only what followed the commit failed */
+    if (err)
+        a->failed = err;
+    return err;
 }
 
 void mail_store_append_abort(struct mail_append *a)
