@@ -45,7 +45,7 @@ FASTND_MAIN := src/daemon/main.c
 FASTN_WASM_MAIN := src/wasm/main.c
 CLI_SRCS := $(wildcard src/cli/*.c)
 # fastn validates `fastn config set` with the daemon's own parser
-CLI_DAEMON_SRCS := src/daemon/config.c
+CLI_DAEMON_SRCS := src/daemon/config.c src/plugin/addr.c
 CLIENT_SRCS := $(wildcard src/lib/*.c) $(wildcard src/util/*.c)
 
 PROTOS := $(wildcard src/*/*.proto)

@@ -27,8 +27,13 @@ endef
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
 PLUGIN_NAMES := $(sort $(PLUGIN_NAMES))
 PLUGIN_WASMS := $(patsubst %,$(BUILD)/plugins/%.wasm,$(PLUGIN_NAMES))
+# The files plugin links its core library (plugins/files/lib) too.
+plugin_srcs = $(wildcard plugins/$(1)/*.c) $(if $(filter files,$(1)),\
+	$(filter-out %/hash_native.c,$(wildcard plugins/files/lib/*.c)))
+$(BUILD)/plugins/files.wasm: WASM_ALL_CFLAGS += -Iplugins/files/lib
+$(BUILD)/plugins/files.wasm: $(wildcard plugins/files/*.h plugins/files/lib/*.h)
 $(foreach p,$(PLUGIN_NAMES),$(eval $(call wasm_plugin_rule,\
-	$(BUILD)/plugins/$(p).wasm,$(wildcard plugins/$(p)/*.c))))
+	$(BUILD)/plugins/$(p).wasm,$(call plugin_srcs,$(p)))))
 
 .PHONY: plugins
 ifeq ($(WASM_TOOLCHAIN),yes)

@@ -108,6 +108,20 @@ show alice notifications
 show alice chat log "$bob_id"
 
 echo
+echo "alice shares a file by its IPFS CID; bob fetches it over bitswap:"
+files=$top/$BUILD/plugins/files.wasm
+show alice plugin install "$files"
+show bob plugin install "$files"
+head -c 16777216 /dev/urandom >"$alice/photos.bin"
+show alice files add "$alice/photos.bin"
+cid=$("$bin/fastn" --home "$alice" files list | sed -n 1p | cut -f1)
+show alice files share "$cid" --with "$bob_id"
+link=$("$bin/fastn" --home "$alice" files share "$cid" --with "$bob_id")
+show bob files get "$link" -o "$bob/photos.bin"
+cmp "$alice/photos.bin" "$bob/photos.bin" && echo "(the same bytes)"
+show bob files list
+
+echo
 echo "every command above used one connection between the daemons, made once:"
 show alice peers
 show alice ping "$bob_id" -c 3

@@ -309,7 +309,8 @@ static void bench_imports(int n)
         {"sql_exec", 0, 10},     {"notify", 64, 50},
         {"wasi_clock", 0, 1},    {"wasi_random", 16, 1},
         {"wasi_random", 256, 1}, {"wasi_write", 64, 10},
-        {"wasi_stub", 0, 1},
+        {"wasi_stub", 0, 1},     {"sha256", 65536, 50},
+        {"blake2b", 65536, 50},
     };
     size_t len;
     uint8_t *wasm = read_built("tests/plugins/imports.wasm", &len);

@@ -158,7 +158,7 @@ _fastn() {
         [ ${#pos[@]} -eq 0 ] &&
             COMPREPLY=($(compgen -W "$(_fastn_commands)" -- "$cur"))
         ;;
-    ping | call | disconnect | perf | connect)
+    ping | call | disconnect | perf | connect | ssh | ssh-proxy)
         [ ${#pos[@]} -eq 0 ] &&
             COMPREPLY=($(compgen -W "$(_fastn_peers)" -- "$cur"))
         ;;

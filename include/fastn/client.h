@@ -128,6 +128,7 @@ struct fastn_peer {
     size_t n_protocols;
     char **protocols; /* what the peer serves, as identify (and its
                        * pushes since) said */
+    int relayed;      /* the connection goes through a relay (limited) */
 };
 
 struct fastn_peer_list {
@@ -176,6 +177,21 @@ struct fastn_status {
      * from an older daemon) */
     uint32_t signer_pid;
     char seccomp[8];
+    /* Reaching peers ("" / none from an older daemon): "public",
+     * "private" or "unknown" (AutoNAT's verdict), our public addresses as
+     * far as known, and those peers said they see us at (text
+     * multiaddrs); whether we answer others' AutoNAT dial-backs */
+    char reachability[16];
+    size_t n_public_addrs;
+    char **public_addrs;
+    size_t n_observed_addrs;
+    char **observed_addrs;
+    int autonat_server;
+    /* Circuit relay v2: relays configured and reservations held on them;
+     * whether it relays for others, for how many peers, circuits now */
+    uint32_t relays, relay_reservations;
+    int relay_service;
+    uint32_t relay_served, relay_circuits;
 };
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as
@@ -484,6 +500,20 @@ struct fastn_plugin_info {
     char signer[20];      /* the key id, as minisign prints it; "" none */
     char signer_name[72]; /* the trusted key's name (verified only) */
     char *publisher_note; /* the signature's trusted comment, "" if none */
+    /* local-listen (docs/PLUGINS.md, "Local apps"): each loopback port it
+     * serves: its name, the manifest's port, the port asked now (the
+     * config may move it) and the one listened on (0: none); when the
+     * asked one was taken, bound is one the system picked.
+     * local-connect: each address its manifest names and where it
+     * connects now (the config may move it) */
+    size_t n_local_listen, n_local_connect;
+    struct {
+        char name[20];
+        unsigned asked, port, bound;
+    } local_listen[8];
+    struct {
+        char address[56], target[56];
+    } local_connect[8];
 };
 
 struct fastn_plugin_list {

@@ -114,6 +114,10 @@ extern "C" {
     X(FASTN_ERR_NET_RECORD_INVALID, -247,                                      \
       "a DHT record failed validation (wrong key, expired or bad "             \
       "signature); it was not stored")                                         \
+    X(FASTN_ERR_NET_LIMITED, -248,                                             \
+      "the peer is reached only through a relay (a limited connection) and "   \
+      "this protocol needs a direct one; try again once a direct connection "  \
+      "is up")                                                                 \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \

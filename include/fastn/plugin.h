@@ -84,12 +84,18 @@ extern "C" {
  *   "description"   one line, at most 256 bytes
  *   "protocols"     the protocol ids it serves (and may open), e.g.
  *                   ["/fastn/chat/1.0.0"]
- *   "capabilities"  any of "streams", "storage", "notify", "timers"
+ *   "capabilities"  any of "streams", "storage", "notify", "timers",
+ *                   "local-listen", "local-connect"
  *   "storage_quota" bytes for its database (needs "storage")
  *   "limits"        {"fuel_per_event", "memory_pages", "streams",
  *                    "timers", "statements"}
  *   "serves"        "anyone" or "known-peers" (the default)
  *   "apps"          names of the apps that use it
+ *   "local_listen"  with "local-listen": the loopback ports it serves,
+ *                   [{"name": "smtp", "port": 2525}] (name [a-z][a-z0-9_-]*,
+ *                   at most 16 bytes; at most 8 ports)
+ *   "local_connect" with "local-connect": the loopback addresses it may
+ *                   connect to, ["127.0.0.1:22", "[::1]:631"] (at most 8)
  *
  * It also defines the fastn_alloc/fastn_free exports the host uses to
  * hand you data (with malloc and free); define FASTN_NO_ALLOC_EXPORTS
@@ -217,6 +223,26 @@ int32_t fastn_stream_peer(int32_t stream, char *buf, size_t cap);
 FASTN_IMPORT_(stream_flags) int32_t fastn_stream_flags(int32_t stream);
 #define FASTN_STREAM_REPLAYED 0x1
 #define FASTN_STREAM_REPEAT 0x2
+/* A loopback TCP connection, not a peer's stream: one a local program
+ * made to a "local_listen" port (on_stream's peer is the program's
+ * address, "127.0.0.1:PORT" or "[::1]:PORT", and its protocol the port's
+ * name, e.g. "smtp"), or one fastn_local_connect opened (fastn_stream_peer
+ * gives the address). Everything else is as for a peer's stream. */
+#define FASTN_STREAM_LOCAL 0x4
+
+/* --- local apps (capabilities "local-listen", "local-connect") --- */
+
+/* Opens a TCP connection to addr, "127.0.0.1:22" or "[::1]:22", which
+ * must be one of the manifest's "local_connect" (the user may move it
+ * elsewhere on loopback in the daemon's config, unseen here). Returns
+ * the stream handle at once; on_open reports the result (a refused
+ * connection: FASTN_ERR_NET_UNREACHABLE); then it is a stream like any
+ * other, flagged FASTN_STREAM_LOCAL. Needs "local-connect".
+ * Errors: _PLUGIN_CAPABILITY (an address the manifest does not name:
+ * the log says so), _INVAL (not ADDRESS:PORT), _PLUGIN_LIMIT (streams
+ * open), _AGAIN (opening too fast). */
+FASTN_IMPORT_(local_connect)
+int32_t fastn_local_connect(const char *addr, size_t addr_len);
 
 /* --- calls from local programs --- */
 
@@ -320,6 +346,22 @@ int32_t fastn_log(int32_t level, const char *msg, size_t len);
 /* This daemon's PeerID, copied like fastn_stream_peer. */
 FASTN_IMPORT_(local_peer_id) int32_t fastn_local_peer_id(char *buf, size_t cap);
 
+/* --- hashes (native speed; sha256 1 fuel a byte, blake2b 2) --- */
+
+#define FASTN_SHA256_LEN 32
+#define FASTN_HASH_MAX (4u << 20) /* bytes one call hashes */
+/* SHA-256 of len bytes (at most FASTN_HASH_MAX) into out[32]. Returns 0,
+ * or FASTN_ERR_TOO_LARGE. */
+FASTN_IMPORT_(sha256)
+int32_t fastn_sha256(const void *p, size_t len, uint8_t *out);
+/* BLAKE2b of len bytes (at most FASTN_HASH_MAX) into out_len bytes of out
+ * (16..64; 64 is BLAKE2b-512), keyed with key_len bytes (16..64) or, with
+ * key_len 0, not keyed. Returns 0, FASTN_ERR_TOO_LARGE or
+ * FASTN_ERR_INVAL (a length out of range). */
+FASTN_IMPORT_(blake2b)
+int32_t fastn_blake2b(const void *p, size_t len, const void *key,
+                      size_t key_len, uint8_t *out, size_t out_len);
+
 /* ---------------------------------------------------------------------- */
 /* Conveniences for NUL-terminated strings                                 */
 /* ---------------------------------------------------------------------- */
@@ -349,6 +391,11 @@ static inline int32_t fastn_reply_str(int32_t call, int32_t status,
                                       const char *s)
 {
     return fastn_call_reply(call, status, s, strlen(s));
+}
+
+static inline int32_t fastn_local_connect_str(const char *addr)
+{
+    return fastn_local_connect(addr, strlen(addr));
 }
 
 static inline int32_t fastn_write_str(int32_t stream, const char *s)

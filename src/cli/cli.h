@@ -184,10 +184,22 @@ int cli_cmd_connect(struct cli *cli, int argc, char **argv);
 int cli_cmd_disconnect(struct cli *cli, int argc, char **argv);
 int cli_cmd_ping(struct cli *cli, int argc, char **argv);
 int cli_cmd_call(struct cli *cli, int argc, char **argv);
+/* stream.c: moves the bytes both ways, stdin to the stream fd and the
+ * stream to stdout, until both sides are done (as `fastn call`); the
+ * exit status, with the reason on stderr when the stream was cut. */
+struct fastn_stream_info;
+int cli_stream_pump(struct cli *cli, struct fastn_client *c, int fd,
+                    const struct fastn_stream_info *info, const char *peer,
+                    const char *protocol);
+/* ssh.c */
+int cli_cmd_ssh(struct cli *cli, int argc, char **argv);
+int cli_cmd_ssh_proxy(struct cli *cli, int argc, char **argv);
 int cli_cmd_listen(struct cli *cli, int argc, char **argv);
 int cli_cmd_plugin(struct cli *cli, int argc, char **argv);
 int cli_cmd_notifications(struct cli *cli, int argc, char **argv);
 int cli_cmd_chat(struct cli *cli, int argc, char **argv);
+int cli_cmd_files(struct cli *cli, int argc, char **argv);
+extern const char cli_files_usage[];
 int cli_cmd_forward(struct cli *cli, int argc, char **argv);
 int cli_cmd_expose(struct cli *cli, int argc, char **argv);
 int cli_cmd_perf(struct cli *cli, int argc, char **argv);
@@ -268,5 +280,8 @@ int cli_plugin_install(struct cli *cli, struct fastn_client *c,
 int cli_plugin_update(struct cli *cli, struct fastn_client *c, const char *name,
                       const char *const *grant, size_t n_grant);
 void cli_plugin_sig_text(const struct fastn_plugin_info *p);
+/* Its loopback ports and addresses (local-listen, local-connect), one
+ * line each; nothing when it has none. */
+void cli_plugin_local_text(const struct fastn_plugin_info *p);
 
 #endif

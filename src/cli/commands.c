@@ -2,6 +2,7 @@
  * command with its --help text (which states its --json shape). */
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/term.h"
@@ -15,10 +16,22 @@ static int no_args(struct cli *cli, int argc, char **argv)
     return rc;
 }
 
+/* What fastn id adds from STATUS: reachability and public addresses
+ * (NULL from a daemon without the fastn extension). */
+static struct fastn_status *id_status(struct fastn_client *c)
+{
+    struct fastn_status *st = NULL;
+
+    if (fastn_client_status(c, &st) != 0)
+        return NULL;
+    return st;
+}
+
 static int cmd_id(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
     struct fastn_identity *id = NULL;
+    struct fastn_status *st;
     char ma[1024];
     json_t *addrs;
     int rc = no_args(cli, argc, argv);
@@ -33,6 +46,7 @@ static int cmd_id(struct cli *cli, int argc, char **argv)
         fastn_client_free(c);
         return rc;
     }
+    st = id_status(c);
     /* addresses as peers use them: with /p2p/PEERID */
     addrs = json_array();
     if (!cli->json)
@@ -44,11 +58,23 @@ static int cmd_id(struct cli *cli, int argc, char **argv)
         else
             printf("%s\n", ma);
     }
-    if (cli->json)
-        cli_emit(json_pack("{s:o,s:o}", "peer_id", jstr(id->peer_id), "addrs",
-                           addrs));
-    else
+    if (cli->json) {
+        json_t *o = json_pack("{s:o,s:o}", "peer_id", jstr(id->peer_id),
+                              "addrs", addrs);
+        if (st && st->reachability[0])
+            json_object_update_new(
+                o, json_pack("{s:s,s:o}", "reachability", st->reachability,
+                             "public_addrs",
+                             jstr_list(st->public_addrs, st->n_public_addrs)));
+        cli_emit(o);
+    } else {
         json_decref(addrs);
+        /* one address per line is what scripts read: the verdict only
+         * for a person */
+        if (st && st->reachability[0] && isatty(STDOUT_FILENO))
+            printf("reachability: %s\n", st->reachability);
+    }
+    fastn_status_free(st);
     fastn_identity_free(id);
     fastn_client_free(c);
     return 0;
@@ -90,6 +116,21 @@ static void status_text(struct fastn_client *c, const struct fastn_status *st)
                st->signer_pid, st->seccomp[0] ? st->seccomp : "?");
     for (size_t i = 0; i < st->n_listen_addrs; i++)
         printf("listening    %s\n", st->listen_addrs[i]);
+    if (st->reachability[0])
+        printf("reachability %s (AutoNAT)%s\n", st->reachability,
+               st->autonat_server ? "" : "; not answering others");
+    for (size_t i = 0; i < st->n_public_addrs; i++)
+        printf("public       %s\n", st->public_addrs[i]);
+    for (size_t i = 0; i < st->n_observed_addrs; i++)
+        printf("observed     %s\n", st->observed_addrs[i]);
+    if (st->relays)
+        printf("relays       %u reservation%s held of %u relay%s\n",
+               st->relay_reservations, st->relay_reservations == 1 ? "" : "s",
+               st->relays, st->relays == 1 ? "" : "s");
+    if (st->relay_service)
+        printf("relaying     for %u peer%s, %u circuit%s now\n",
+               st->relay_served, st->relay_served == 1 ? "" : "s",
+               st->relay_circuits, st->relay_circuits == 1 ? "" : "s");
     printf("peers        %u\n", st->peers);
     printf("connections  %u (%u upgrading)\n", st->connections, st->pending);
     printf("streams      %u (%" PRIu64 " since start)\n", st->streams,
@@ -132,6 +173,19 @@ static json_t *status_json(const struct fastn_status *st, const char *sock)
     json_object_update_new(o, json_pack("{s:I,s:o}", "signer_pid",
                                         (json_int_t)st->signer_pid, "seccomp",
                                         jstr(st->seccomp)));
+    json_object_update_new(
+        o, json_pack("{s:o,s:o,s:o,s:b}", "reachability",
+                     jstr(st->reachability), "public_addrs",
+                     jstr_list(st->public_addrs, st->n_public_addrs),
+                     "observed_addrs",
+                     jstr_list(st->observed_addrs, st->n_observed_addrs),
+                     "autonat_server", st->autonat_server));
+    json_object_update_new(
+        o, json_pack("{s:i,s:i,s:b,s:i,s:i}", "relays", (int)st->relays,
+                     "relay_reservations", (int)st->relay_reservations,
+                     "relay_service", st->relay_service, "relay_served",
+                     (int)st->relay_served, "relay_circuits",
+                     (int)st->relay_circuits));
     return o;
 }
 
@@ -162,13 +216,14 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 
 static json_t *peer_json(const struct fastn_peer *p)
 {
-    return json_pack("{s:o,s:o,s:s,s:o,s:I,s:i,s:I,s:o}", "peer_id",
+    return json_pack("{s:o,s:o,s:s,s:o,s:I,s:i,s:I,s:o,s:s}", "peer_id",
                      jstr(p->peer_id), "addrs", jstr_list(p->addrs, p->n_addrs),
                      "direction", p->inbound ? "inbound" : "outbound", "agent",
                      jstr(p->agent), "rtt_us", (json_int_t)p->rtt_us, "streams",
                      (int)p->streams, "connected_ms",
                      (json_int_t)p->connected_ms, "protocols",
-                     jstr_list(p->protocols, p->n_protocols));
+                     jstr_list(p->protocols, p->n_protocols), "path",
+                     p->relayed ? "relayed" : "direct");
 }
 
 /* One line per peer; what the peer told us about itself (agent,
@@ -187,7 +242,7 @@ static void peer_text(const struct fastn_peer *p)
     }
     if (p->rtt_us)
         printf(" rtt=%.3fms", (double)p->rtt_us / 1000.0);
-    printf("\n");
+    printf(" %s\n", p->relayed ? "relayed" : "direct");
 }
 
 static int cmd_peers(struct cli *cli, int argc, char **argv)
@@ -264,18 +319,23 @@ const struct cli_command cli_commands[] = {
      "usage: fastn id [--json]\n"
      "\n"
      "Prints the daemon's PeerID (12D3KooW...), then each multiaddr it\n"
-     "listens on with /p2p/PEERID, one per line: what another peer passes\n"
-     "to fastn connect.\n"
+     "listens on, and its public ones as far as known, with /p2p/PEERID,\n"
+     "one per line: what another peer passes to fastn connect. On a\n"
+     "terminal a last line says whether it is reachable from outside\n"
+     "(public, private, unknown: AutoNAT's verdict).\n"
      "\n"
-     "--json: {\"peer_id\", \"addrs\": [...]}\n",
+     "--json: {\"peer_id\", \"addrs\": [...], \"reachability\",\n"
+     "\"public_addrs\": [...]}\n",
      cmd_id},
     {"status", "show the daemon's version, uptime and counters",
      "usage: fastn status [--json]\n"
      "\n"
      "Prints the daemon's version, pid, uptime, PeerID, home, socket, config\n"
-     "file, unit, where its log goes, listen addresses, and its counts of\n"
-     "peers, connections, streams, handlers, plugins, control clients and\n"
-     "requests served.\n"
+     "file, unit, where its log goes, listen addresses, whether it is\n"
+     "reachable from outside (AutoNAT: public, private, unknown) with its\n"
+     "public and observed addresses, relay reservations and the relay\n"
+     "service's use, and its counts of peers, connections,\n"
+     "streams, handlers, plugins, control clients and requests served.\n"
      "\n"
      "--json: {\"version\", \"extension_version\", \"pid\", \"uptime_ms\",\n"
      "\"peer_id\", \"home\", \"socket\", \"listen_addrs\", \"peers\",\n"
@@ -284,17 +344,20 @@ const struct cli_command cli_commands[] = {
      "\"streams_total\", \"log_target\", \"log_file\", \"config\", \"unit\",\n"
      "\"user_unit\", \"socket_activated\", \"foreground\", \"restart_keys\",\n"
      "\"signer_pid\" (the process holding the identity key; 0: none),\n"
-     "\"seccomp\" (on, log or off)}\n",
+     "\"seccomp\" (on, log or off), \"reachability\", \"public_addrs\",\n"
+     "\"observed_addrs\", \"autonat_server\", \"relays\", "
+     "\"relay_reservations\",\n"
+     "\"relay_service\", \"relay_served\", \"relay_circuits\"}\n",
      cmd_status},
     {"peers", "list the peers the daemon is connected to",
      "usage: fastn peers [--json]\n"
      "\n"
      "Prints one line per connected peer: its PeerID, the connection's\n"
-     "remote address, inbound or outbound, the peer's agent and the last\n"
-     "round trip.\n"
+     "remote address, inbound or outbound, the peer's agent, the last\n"
+     "round trip, and direct or relayed (through a circuit relay).\n"
      "\n"
      "--json: {\"peers\": [{\"peer_id\", \"addrs\", \"direction\", \"agent\",\n"
-     "\"rtt_us\", \"streams\", \"connected_ms\", \"protocols\"}]}\n",
+     "\"rtt_us\", \"streams\", \"connected_ms\", \"protocols\", \"path\"}]}\n",
      cmd_peers},
     {"connect", "connect to a peer (and remember its address)",
      "usage: fastn connect MULTIADDR [--json]\n"
@@ -322,11 +385,12 @@ const struct cli_command cli_commands[] = {
      "\n"
      "Pings PEER (a PeerID, or a multiaddr with /p2p/ to connect first)\n"
      "with /ipfs/ping/1.0.0 COUNT times (default 4), SECS apart (default\n"
-     "1), printing each round trip, then min/avg/max. Exit 1 when no ping\n"
+     "1), printing each round trip and its path (direct, or relayed\n"
+     "through a circuit relay), then min/avg/max. Exit 1 when no ping\n"
      "was answered (with --json, the error object of the last failure).\n"
      "\n"
-     "--json: {\"peer_id\", \"rtt_ms\": [...], \"failed\", \"avg_ms\",\n"
-     "\"min_ms\", \"max_ms\"}\n",
+     "--json: {\"peer_id\", \"rtt_ms\": [...], \"path\": [...], \"failed\",\n"
+     "\"avg_ms\", \"min_ms\", \"max_ms\"}\n",
      cli_cmd_ping},
     {"call", "open a stream to a peer: stdin to it, it to stdout",
      "usage: fastn call PEER PROTOCOL [--json]\n"
@@ -343,6 +407,38 @@ const struct cli_command cli_commands[] = {
      "{\"peer_id\", \"protocol\", \"sent\", \"received\", \"reply\"} (or\n"
      "\"reply_base64\" when it is not UTF-8 text)\n",
      cli_cmd_call},
+    {"ssh", "log in to a peer with OpenSSH, through the daemon",
+     "usage: fastn ssh [USER@]PEER [SSH-OPTIONS] [COMMAND]\n"
+     "\n"
+     "Runs the system's ssh to PEER (a PeerID, or a multiaddr with /p2p/)\n"
+     "with a ProxyCommand that carries it over a stream to PEER's\n"
+     "/fastn/ssh/1.0.0 (fastn ssh-proxy PEER): no address or open port is\n"
+     "needed on PEER's side. PEER's daemon serves it with the ssh plugin,\n"
+     "which connects allowed peers to its local sshd (fastn plugin call\n"
+     "ssh allow PEERID, on PEER). SSH-OPTIONS and COMMAND go to ssh as\n"
+     "they are (e.g. -i KEY, -p is ignored: the plugin picks the port).\n"
+     "ssh checks PEER's host key under the name PEERID in known_hosts,\n"
+     "and authenticates you as it always does. $FASTN_SSH names another\n"
+     "ssh program. The exit status is ssh's.\n",
+     cli_cmd_ssh},
+    {"ssh-proxy",
+     "ssh's ProxyCommand: stdin and stdout over a stream to a peer",
+     "usage: fastn ssh-proxy PEER\n"
+     "\n"
+     "Opens a stream to PEER's /fastn/ssh/1.0.0 (the ssh plugin) and\n"
+     "copies stdin to it and it to stdout, for ssh's ProxyCommand. In\n"
+     "~/.ssh/config:\n"
+     "\n"
+     "  Host mybox\n"
+     "      ProxyCommand fastn ssh-proxy 12D3KooW...\n"
+     "  Host 12D3KooW*\n"
+     "      ProxyCommand fastn ssh-proxy %n\n"
+     "\n"
+     "then `ssh mybox`, `scp file mybox:` and `rsync` go through the daemon\n"
+     "(not %h: ssh lowercases it, and a PeerID is case-sensitive).\n"
+     "Exit 1 when the stream could not be opened (PEER does not serve ssh,\n"
+     "or refused us: ask its owner to allow your PeerID) or was cut.\n",
+     cli_cmd_ssh_proxy},
     {"listen", "serve a protocol: print streams, or run a command per stream",
      "usage: fastn listen PROTOCOL [-n COUNT] [--max N] [--balanced] [--json]\n"
      "                    [-- CMD ARGS...]\n"
@@ -378,6 +474,8 @@ const struct cli_command cli_commands[] = {
      cli_cmd_notifications},
     {"chat", "send and read messages (the chat plugin)", cli_chat_usage,
      cli_cmd_chat},
+    {"files", "share and fetch files by IPFS CID (the files plugin)",
+     cli_files_usage, cli_cmd_files},
     {"forward", "forward a local TCP port to a peer (e.g. for ssh)",
      cli_forward_usage, cli_cmd_forward},
     {"expose", "serve a local TCP service to allowed peers", cli_expose_usage,

@@ -236,11 +236,21 @@ static void sleep_secs(double secs)
     nanosleep(&ts, NULL);
 }
 
-static void ping_summary(struct cli *cli, const char *peer, const double *ms,
-                         int n, int failed)
+struct ping_run {
+    long count;
+    double interval;
+    double *ms;
+    bool *relayed; /* the path each answer took */
+    int ok, failed, last;
+};
+
+static void ping_summary(struct cli *cli, const char *peer,
+                         const struct ping_run *r)
 {
     double sum = 0, min = 0, max = 0;
-    json_t *a;
+    const double *ms = r->ms;
+    int n = r->ok, failed = r->failed;
+    json_t *a, *paths;
 
     for (int i = 0; i < n; i++) {
         sum += ms[i];
@@ -249,23 +259,37 @@ static void ping_summary(struct cli *cli, const char *peer, const double *ms,
     }
     if (cli->json) {
         a = json_array();
-        for (int i = 0; i < n; i++)
+        paths = json_array();
+        for (int i = 0; i < n; i++) {
             json_array_append_new(a, json_real(ms[i]));
-        cli_emit(json_pack("{s:o,s:o,s:i,s:f,s:f,s:f}", "peer_id", jstr(peer),
-                           "rtt_ms", a, "failed", failed, "avg_ms",
-                           n ? sum / n : 0.0, "min_ms", min, "max_ms", max));
+            json_array_append_new(paths,
+                                  jstr(r->relayed[i] ? "relayed" : "direct"));
+        }
+        cli_emit(json_pack("{s:o,s:o,s:o,s:i,s:f,s:f,s:f}", "peer_id",
+                           jstr(peer), "rtt_ms", a, "path", paths, "failed",
+                           failed, "avg_ms", n ? sum / n : 0.0, "min_ms", min,
+                           "max_ms", max));
     } else if (n) {
         printf("%d pings, %d failed: min %.3f ms, avg %.3f ms, max %.3f ms\n",
                n + failed, failed, min, sum / n, max);
     }
 }
 
-struct ping_run {
-    long count;
-    double interval;
-    double *ms;
-    int ok, failed, last;
-};
+/* Whether the connection to peer (the one pings use) goes through a
+ * relay: the daemon's peer list says. */
+static bool ping_relayed(struct fastn_client *c, const char *peer)
+{
+    struct fastn_peer_list *l = NULL;
+    bool relayed = false;
+
+    if (fastn_client_list_peers(c, &l) != 0)
+        return false;
+    for (size_t i = 0; i < l->n_peers; i++)
+        if (!strcmp(l->peers[i].peer_id, peer))
+            relayed = l->peers[i].relayed;
+    fastn_peer_list_free(l);
+    return relayed;
+}
 
 /* The pings, each failure said at once (text) or kept for the end. */
 static void ping_loop(struct cli *cli, struct fastn_client *c, const char *peer,
@@ -287,9 +311,12 @@ static void ping_loop(struct cli *cli, struct fastn_client *c, const char *peer,
                 break;
             continue;
         }
+        r->relayed[r->ok] = ping_relayed(c, peer);
         r->ms[r->ok++] = (double)rtt / 1000.0;
         if (!cli->json)
-            printf("%s: seq=%ld rtt=%.3f ms\n", peer, i + 1, r->ms[r->ok - 1]);
+            printf("%s: seq=%ld rtt=%.3f ms %s\n", peer, i + 1,
+                   r->ms[r->ok - 1],
+                   r->relayed[r->ok - 1] ? "relayed" : "direct");
         fflush(stdout);
     }
 }
@@ -322,7 +349,11 @@ int cli_cmd_ping(struct cli *cli, int argc, char **argv)
         fastn_client_free(c);
         return rc;
     }
-    if (!(r.ms = calloc((size_t)r.count, sizeof(*r.ms)))) {
+    r.ms = calloc((size_t)r.count, sizeof(*r.ms));
+    r.relayed = calloc((size_t)r.count, sizeof(*r.relayed));
+    if (!r.ms || !r.relayed) {
+        free(r.ms);
+        free(r.relayed);
         fastn_client_free(c);
         return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
     }
@@ -333,8 +364,9 @@ int cli_cmd_ping(struct cli *cli, int argc, char **argv)
     if (r.ok == 0 && r.last && cli->json)
         cli_fail(c, r.last);
     else
-        ping_summary(cli, peer, r.ms, r.ok, r.failed);
+        ping_summary(cli, peer, &r);
     free(r.ms);
+    free(r.relayed);
     fastn_client_free(c);
     return r.ok ? 0 : CLI_EXIT_FAIL;
 }

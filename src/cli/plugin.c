@@ -107,7 +107,9 @@ const char cli_plugin_usage[] =
     "\"window_ms\", \"deferred\", \"deferrals\", \"longest_slice_us\"},\n"
     "\"db_wal_bytes\", \"database\": {\"disk_bytes\", \"heap_bytes\",\n"
     "\"heap_peak\", \"heap_limit\"}, \"signature\" (verified, unsigned,\n"
-    "untrusted, invalid), \"signer\", \"signer_name\", \"publisher_note\"};\n"
+    "untrusted, invalid), \"signer\", \"signer_name\", \"publisher_note\",\n"
+    "\"local_listen\": [{\"name\", \"asked\", \"port\", \"bound\"}],\n"
+    "\"local_connect\": [{\"address\", \"target\"}]};\n"
     "list {\"plugins\": [info...]}; remove, enable, disable {\"name\",\n"
     "\"done\"}; call {\"result\"} (or \"result_base64\" for an answer that\n"
     "is not UTF-8 text); install NAME and --from {\"name\", \"version\",\n"
@@ -229,6 +231,28 @@ static json_t *protocol_serves_json(const struct fastn_plugin_info *p)
     return o;
 }
 
+/* "local_listen": [{name, asked, port, bound}], "local_connect":
+ * [{address, target}] */
+static void local_json(json_t *o, const struct fastn_plugin_info *p)
+{
+    json_t *l = json_array(), *c = json_array();
+
+    for (size_t i = 0; l && i < p->n_local_listen; i++)
+        json_array_append_new(l,
+                              json_pack("{s:o,s:i,s:i,s:i}", "name",
+                                        jstr(p->local_listen[i].name), "asked",
+                                        (int)p->local_listen[i].asked, "port",
+                                        (int)p->local_listen[i].port, "bound",
+                                        (int)p->local_listen[i].bound));
+    for (size_t i = 0; c && i < p->n_local_connect; i++)
+        json_array_append_new(c, json_pack("{s:o,s:o}", "address",
+                                           jstr(p->local_connect[i].address),
+                                           "target",
+                                           jstr(p->local_connect[i].target)));
+    json_object_set_new(o, "local_listen", l);
+    json_object_set_new(o, "local_connect", c);
+}
+
 json_t *cli_plugin_info_json(const struct fastn_plugin_info *p)
 {
     json_t *o = json_pack(
@@ -246,6 +270,7 @@ json_t *cli_plugin_info_json(const struct fastn_plugin_info *p)
         o, json_pack("{s:s,s:s,s:o,s:o}", "signature", p->signature, "signer",
                      p->signer, "signer_name", jstr(p->signer_name),
                      "publisher_note", jstr(p->publisher_note)));
+    local_json(o, p);
     json_object_update_new(
         o, json_pack("{s:I,s:{s:I,s:i,s:i,s:i,s:i},s:i,s:i,s:s,s:o,s:I,s:I}",
                      "storage_quota", (json_int_t)p->storage_quota, "limits",
@@ -337,6 +362,33 @@ static const char *safe(const char *s, char buf[SAFE_MAX])
     return term_safe(s, buf, SAFE_MAX);
 }
 
+/* The loopback ports it serves and addresses it connects to, as text. */
+void cli_plugin_local_text(const struct fastn_plugin_info *p)
+{
+    char b1[SAFE_MAX], b2[SAFE_MAX];
+
+    for (size_t i = 0; i < p->n_local_listen; i++) {
+        unsigned port = p->local_listen[i].port,
+                 bound = p->local_listen[i].bound;
+        printf("%-13s%s: ", "listens", safe(p->local_listen[i].name, b1));
+        if (!bound)
+            printf("127.0.0.1 and [::1] port %u (not listening now)", port);
+        else
+            printf("127.0.0.1:%u and [::1]:%u", bound, bound);
+        if (bound && bound != port)
+            printf(" (port %u was taken)", port);
+        if (port != p->local_listen[i].asked)
+            printf(" (config; manifest: %u)", p->local_listen[i].asked);
+        printf("\n");
+    }
+    for (size_t i = 0; i < p->n_local_connect; i++) {
+        printf("%-13s%s", "connects to", safe(p->local_connect[i].address, b1));
+        if (strcmp(p->local_connect[i].address, p->local_connect[i].target))
+            printf(" -> %s (config)", safe(p->local_connect[i].target, b2));
+        printf("\n");
+    }
+}
+
 static void print_list(const char *label, char *const *v, size_t n)
 {
     printf("%-13s", label);
@@ -382,6 +434,7 @@ static void info_text(const struct fastn_plugin_info *p)
                p->protocol_serves[i]);
     if (p->n_withheld)
         print_list("withheld", p->withheld, p->n_withheld);
+    cli_plugin_local_text(p);
     printf("%-13sfuel/event %" PRIu64 ", memory %u pages, streams %u, "
            "timers %u, statements %u",
            "limits", p->fuel_per_event, p->max_memory_pages, p->max_streams,

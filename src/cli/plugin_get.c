@@ -145,6 +145,19 @@ static int show_installed(struct cli *cli,
     return 0;
 }
 
+/* What an installed plugin serves and reaches on loopback, as the daemon
+ * has it now (the registry's entry names the capabilities only). */
+static void local_shown(struct cli *cli, struct fastn_client *c,
+                        const char *name)
+{
+    struct fastn_plugin_info *info = NULL;
+
+    if (cli->json || fastn_client_plugin_info(c, name, &info) != 0)
+        return;
+    cli_plugin_local_text(info);
+    fastn_plugin_info_free(info);
+}
+
 /* NAME[@VERSION] or PROTOCOL (from a peer) */
 static int install_named(struct cli *cli, struct fastn_client *c,
                          const char *what, const char *from, bool replace)
@@ -176,6 +189,7 @@ static int install_named(struct cli *cli, struct fastn_client *c,
     if (rc)
         return cli_fail(c, rc);
     rc = show_installed(cli, p);
+    local_shown(cli, c, p->name);
     fastn_registry_plugin_free(p);
     return rc;
 }
@@ -198,6 +212,10 @@ static void show_file_install(struct cli *cli,
     } else {
         printf("%s\n", p->signature[0] ? p->signature : "unsigned");
     }
+    printf("%-13s", "capabilities");
+    list_text(p->capabilities, p->n_capabilities);
+    printf("\n");
+    cli_plugin_local_text(p);
 }
 
 /* Reads FILE.minisig beside the plugin; *sig stays NULL when there is

@@ -232,8 +232,7 @@ static void call_json(struct pump *p, const char *peer, const char *protocol)
     cli_emit(o);
 }
 
-/* Moves the bytes both ways until both sides are done. */
-static int call_run(struct cli *cli, struct fastn_client *c, int fd,
+int cli_stream_pump(struct cli *cli, struct fastn_client *c, int fd,
                     const struct fastn_stream_info *info, const char *peer,
                     const char *protocol)
 {
@@ -293,7 +292,7 @@ int cli_cmd_call(struct cli *cli, int argc, char **argv)
         rc = cli_fail(c, rc);
         goto out;
     }
-    rc = call_run(cli, c, fd, &info, peer, pos[1]);
+    rc = cli_stream_pump(cli, c, fd, &info, peer, pos[1]);
     close(fd);
 out:
     fastn_client_free(c);

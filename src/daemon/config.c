@@ -81,6 +81,10 @@ static const char template_text[] =
     "# plugin-cpu-percent = 25\n"
     "# plugin-cpu-window = 10\n"
     "# plugin-memory-mib = 64\n"
+    "# A plugin's loopback port (local-listen) served elsewhere, and a\n"
+    "# loopback address it connects to (local-connect) moved (repeatable):\n"
+    "# plugin-listen = mail smtp 2526\n"
+    "# plugin-connect = ssh 127.0.0.1:22 127.0.0.1:2222\n"
     "#\n"
     "# Data for a protocol no plugin handles, and a stranger's for a plugin\n"
     "# that serves known peers only: refuse it; ask (keep it, offer the\n"
@@ -95,6 +99,19 @@ static const char template_text[] =
     "# quarantine-total-mib = 256\n"
     "# quarantine-streams = 10000\n"
     "# quarantine-days = 30\n"
+    "#\n"
+    "# Reaching peers (read at start). Answer other peers' AutoNAT\n"
+    "# dial-back requests (/libp2p/autonat/1.0.0):\n"
+    "# autonat-server = on\n"
+    "# Count loopback and private addresses as reachable ones (observed\n"
+    "# addresses, AutoNAT): for tests and closed networks only:\n"
+    "# private-addresses = no\n"
+    "# Relays to hold reservations on while this daemon is not reachable\n"
+    "# (circuit relay v2; multiaddrs ending in /p2p/PEERID), and whether to\n"
+    "# relay for others (spec limits: 2 min and 128 KiB each way per\n"
+    "# circuit, 128 reservations, 8 per IP):\n"
+    "# relays = /ip4/198.51.100.7/tcp/4004/p2p/12D3KooW...\n"
+    "# relay-service = off\n"
     "#\n"
     "# The seccomp filters of fastnd and its key signer (read at start):\n"
     "# on: a forbidden system call kills the process; log: the kernel\n"
@@ -232,6 +249,24 @@ static int add_listen(struct line_ctx *c, const char *item, void *arg)
     return 0;
 }
 
+static int add_relay(struct line_ctx *c, const char *item, void *arg)
+{
+    struct daemon_config *cfg = arg;
+    struct multiaddr *ma = &cfg->relays[cfg->n_relays];
+    struct peer_id id;
+
+    if (cfg->n_relays == CONFIG_MAX_RELAYS)
+        return fail(c, FASTN_ERR_TOO_LARGE, "more than %d relays",
+                    CONFIG_MAX_RELAYS);
+    if (multiaddr_parse(item, ma) || multiaddr_get_peer(ma, &id))
+        return fail(c, FASTN_ERR_INVAL,
+                    "bad relay '%s': want a multiaddr ending in /p2p/PEERID "
+                    "(the relay's, as its fastn id prints it)",
+                    item);
+    cfg->n_relays++;
+    return 0;
+}
+
 _Static_assert(sizeof(uid_t) == sizeof(unsigned) &&
                    sizeof(gid_t) == sizeof(unsigned),
                "id lists are stored as unsigned");
@@ -282,6 +317,44 @@ static bool apply_seconds(struct daemon_config *cfg, const char *key,
     return false;
 }
 
+/* plugin-listen = PLUGIN NAME PORT, plugin-connect = PLUGIN ADDR TO: one
+ * more entry of cfg->plugin_local (plugin_host_set_local). */
+static int apply_plugin_local(struct daemon_config *cfg, struct line_ctx *c,
+                              const char *key, const char *v)
+{
+    struct plugin_local_conf e;
+    char a[3][64], extra[2];
+    unsigned long port;
+    bool listen = !strcmp(key, "plugin-listen");
+
+    memset(&e, 0, sizeof(e));
+    if (sscanf(v, "%63s %63s %63s %1s", a[0], a[1], a[2], extra) != 3 ||
+        strlen(a[0]) > PLUGIN_NAME_MAX ||
+        (listen && (strlen(a[1]) > PLUGIN_LISTEN_NAME_MAX ||
+                    !parse_number(a[2], 65535, &port) || port == 0)) ||
+        (!listen &&
+         (plugin_addr_parse(a[1], &e.addr) || plugin_addr_parse(a[2], &e.to))))
+        return fail(c, FASTN_ERR_INVAL,
+                    listen ? "plugin-listen wants PLUGIN NAME PORT (e.g. mail "
+                             "smtp 2526)"
+                           : "plugin-connect wants PLUGIN ADDRESS TARGET, "
+                             "loopback addresses (e.g. ssh 127.0.0.1:22 "
+                             "127.0.0.1:2222)");
+    if (cfg->n_plugin_local >= PLUGIN_LOCAL_CONF_MAX)
+        return fail(c, FASTN_ERR_INVAL,
+                    "at most %d plugin-listen and "
+                    "plugin-connect lines",
+                    PLUGIN_LOCAL_CONF_MAX);
+    snprintf(e.plugin, sizeof(e.plugin), "%s", a[0]);
+    e.listen = listen;
+    if (listen) {
+        snprintf(e.name, sizeof(e.name), "%s", a[1]);
+        e.port = (uint16_t)port;
+    }
+    cfg->plugin_local[cfg->n_plugin_local++] = e;
+    return 0;
+}
+
 /* The plugin limits: true when key is one of them (*rc says whether its
  * value was good; err gets the range). */
 static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
@@ -304,6 +377,10 @@ static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
     unsigned long n;
 
     *rc = 0;
+    if (!strcmp(key, "plugin-listen") || !strcmp(key, "plugin-connect")) {
+        *rc = apply_plugin_local(cfg, c, key, v);
+        return true;
+    }
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (strcmp(key, keys[i].key))
             continue;
@@ -467,6 +544,16 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         return each_item(c, v, add_id, &l);
     if (!strcmp(key, "listen"))
         return each_item(c, v, add_listen, cfg);
+    if (!strcmp(key, "relays")) {
+        cfg->n_relays = 0;
+        return each_item(c, v, add_relay, cfg);
+    }
+    if (!strcmp(key, "relay-service")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return fail(c, FASTN_ERR_INVAL, "relay-service wants on or off");
+        cfg->relay_service = !strcmp(v, "on");
+        return 0;
+    }
     if (!strcmp(key, "socket-group")) {
         int rc = parse_id(c, v, true, &id);
         cfg->socket_group = id;
@@ -478,6 +565,19 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
             return fail(c, FASTN_ERR_INVAL, "serve-plugins wants yes or no");
         cfg->serve_plugins = !strcmp(v, "yes");
         cfg->has_serve_plugins = true;
+        return 0;
+    }
+    if (!strcmp(key, "autonat-server")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return fail(c, FASTN_ERR_INVAL, "autonat-server wants on or off");
+        cfg->autonat_server_off = !strcmp(v, "off");
+        return 0;
+    }
+    if (!strcmp(key, "private-addresses")) {
+        if (strcmp(v, "yes") && strcmp(v, "no"))
+            return fail(c, FASTN_ERR_INVAL,
+                        "private-addresses wants yes or no");
+        cfg->private_addresses = !strcmp(v, "yes");
         return 0;
     }
     if (!strcmp(key, "seccomp")) {

@@ -43,6 +43,8 @@
  *   plugin-cpu-percent = 25      each plugin's share of one core (1..100)
  *   plugin-cpu-window = 10       ... over this many seconds (1..3600)
  *   plugin-memory-mib = 64       memory each plugin may hold (1..4096)
+ *   plugin-listen = P NAME PORT  plugin P serves its port NAME at PORT
+ *   plugin-connect = P A TO      plugin P's local_connect to A goes to TO
  *   seccomp = on                 the seccomp filters (on, log, off; at
  *                                start only)
  *
@@ -56,11 +58,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "plugin/plugin.h"
 #include "util/log.h"
+#include "util/multiaddr.h"
 
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_MAX_IDS 256
 #define CONFIG_MAX_LISTEN 64
+#define CONFIG_MAX_RELAYS 8
 #define CONFIG_MAX_GRANT 8
 #define CONFIG_GRANT_NAME_MAX 31
 
@@ -105,6 +110,9 @@ struct daemon_config {
     /* plugin run-time limits (0: the plugin host's default) */
     unsigned plugin_slice_ms, plugin_cpu_percent, plugin_cpu_window;
     unsigned plugin_memory_mib;
+    /* plugin-listen and plugin-connect lines (plugin_host_set_local) */
+    size_t n_plugin_local;
+    struct plugin_local_conf plugin_local[PLUGIN_LOCAL_CONF_MAX];
     /* unknown protocols and strangers (daemon/quarantine.c): refuse, ask
      * (the default) or trusted; the quarantine's limits (0: the store's
      * defaults) and age; the capabilities a trusted plugin may get
@@ -121,6 +129,12 @@ struct daemon_config {
     size_t n_auto_grant;
     char auto_grant[CONFIG_MAX_GRANT][CONFIG_GRANT_NAME_MAX + 1];
     int seccomp; /* enum sandbox_mode; SANDBOX_ON by default */
+    /* reaching peers (daemon/net.c; read at start) */
+    bool autonat_server_off; /* autonat-server = off */
+    bool private_addresses;  /* private-addresses = yes (tests, LANs) */
+    bool relay_service;      /* relay-service = on */
+    size_t n_relays;         /* relays = MULTIADDR, ... (checked) */
+    struct multiaddr relays[CONFIG_MAX_RELAYS];
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

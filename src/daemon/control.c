@@ -30,7 +30,7 @@
 #include "util/home.h"
 #include "util/log.h"
 
-#define CONTROL_MAX_KEYS 8
+#define CONTROL_MAX_KEYS 12
 
 struct daemon_control {
     struct ipc_daemon ipc;
@@ -152,6 +152,10 @@ int daemon_control_init(struct daemon *d)
     if (d->opts->n_listen || d->opts->no_listen_addrs)
         c->keys[k++] = "listen";
     c->keys[k++] = "seccomp"; /* a filter is installed once, at start */
+    c->keys[k++] = "autonat-server";
+    c->keys[k++] = "private-addresses";
+    c->keys[k++] = "relays";
+    c->keys[k++] = "relay-service";
     c->ipc.restart_keys = c->keys;
     c->ipc.n_restart_keys = k;
     c->ipc.log_file = c->log_file;

@@ -122,6 +122,9 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen);
 void daemon_plugins_stop(struct daemon *d);
 /* Applies the plugin limits of d->config (SIGHUP). */
 void daemon_plugins_reload(struct daemon *d);
+/* Gives the plugin host the config's plugin-listen and plugin-connect
+ * lines, and listens on the ports that follow from them. */
+void daemon_plugins_local_config(struct daemon *d);
 /* Replays: hands the quarantine's item (a kept stream of peer for
  * protocol) to the plugin serving protocol, flags as
  * plugin_host_stream_replay's; fn (set once) is told, from the plugin

@@ -238,7 +238,18 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     cfg.n_listen = n;
     cfg.book = &book_ops;
     cfg.book_arg = d;
+    cfg.autonat_server = !d->config.autonat_server_off;
+    cfg.reach_private = d->config.private_addresses;
+    cfg.relay_service = d->config.relay_service;
     rc = swarm_new(&d->loop, &cfg, &d->swarm);
+    for (size_t i = 0; !rc && i < d->config.n_relays; i++) {
+        char s[MULTIADDR_STR_MAX];
+        int e = swarm_relay_add(d->swarm, &d->config.relays[i]);
+        multiaddr_format(&d->config.relays[i], s, sizeof(s));
+        if (e)
+            log_msg(LOG_WARN, "daemon", "relay %s not used: %s", s,
+                    fastn_strerror(e));
+    }
     if (!rc && (rc = swarm_listen(d->swarm)) != 0)
         snprintf(err, errlen,
                  "cannot listen on the network address(es) (see the log); "

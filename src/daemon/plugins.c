@@ -16,6 +16,11 @@
  * the host has paused the stream, so yamux's window stops the peer.
  * Answers of plugins to calls go to the control server.
  *
+ * Local apps: a loopback TCP connection (plugin_local.c) accepted at a
+ * plugin's local-listen port, or opened by its local_connect, is a
+ * pstream with a struct local_conn in place of the swarm stream, and
+ * the same ops serve both; a paused one is simply not read.
+ *
  * Replays: a stream the quarantine kept is handed over as a pstream with
  * no swarm stream (daemon_plugins_replay): on_stream, its chunks, its
  * close, all queued at once; the host says when its on_close returned
@@ -34,6 +39,7 @@
 #include <time.h>
 
 #include "daemon/daemon.h"
+#include "daemon/plugin_local.h"
 #include "fastn/err.h"
 #include "net/swarm.h"
 #include "plugin/plugin.h"
@@ -70,14 +76,16 @@ struct daemon_plugins {
     struct pstream *waiting, **waiting_tail;
     size_t n_waiting, waiting_bytes;
     uv_timer_t wait_timer;
+    struct local_listeners *listeners; /* local-listen ports */
 };
 
 /* One plugin stream: the swarm's stream and the id the host knows. */
 struct pstream {
     struct daemon_plugins *dp;
     struct swarm_stream *s;
-    uint64_t id;    /* the host's name for it (0 until open, outgoing) */
-    uint64_t token; /* outgoing: the host's token until OPEN */
+    struct local_conn *lc; /* a loopback connection instead of s */
+    uint64_t id;           /* the host's name for it (0 until open, outgoing) */
+    uint64_t token;        /* outgoing: the host's token until OPEN */
     size_t unconsumed;
     bool paused;
     bool replay;  /* a kept stream handed over: no swarm stream */
@@ -255,13 +263,26 @@ static struct pstream *pstream_find(struct daemon_plugins *dp, uint64_t id)
     return NULL;
 }
 
+/* Aborts ps's stream or connection (the pstream stays). */
+static void ps_reset(struct pstream *ps)
+{
+    if (ps->lc)
+        local_conn_reset(ps->lc);
+    else if (ps->s)
+        swarm_stream_reset(ps->s);
+    ps->lc = NULL;
+    ps->s = NULL;
+}
+
 static void data_event(struct pstream *ps, const uint8_t *p, size_t n)
 {
     if (plugin_host_stream_data(ps->dp->host, ps->id, p, n) != 0) {
-        swarm_stream_reset(ps->s); /* no longer a plugin's */
+        ps_reset(ps); /* no longer a plugin's */
         pstream_free(ps);
         return;
     }
+    if (ps->lc)
+        return; /* a paused connection is not read: nothing to count */
     if (ps->paused)
         ps->unconsumed += n;
     else
@@ -278,7 +299,7 @@ static void open_event(struct pstream *ps, int err)
     if (plugin_host_stream_opened(dp->host, ps->token, err ? 0 : ps->id, err) !=
             0 &&
         !err) {
-        swarm_stream_reset(ps->s); /* the plugin let go of it meanwhile */
+        ps_reset(ps); /* the plugin let go of it meanwhile */
         pstream_free(ps);
         return;
     }
@@ -440,6 +461,69 @@ static void stream_cb(struct swarm_stream *s,
     }
 }
 
+/* A loopback connection's events, as stream_cb's. */
+static void local_cb(struct local_conn *lc, enum local_ev ev, const uint8_t *p,
+                     size_t n, int err, void *arg)
+{
+    struct pstream *ps = arg;
+    struct plugin_host *h = ps->dp->host;
+
+    (void)lc;
+    if (ev == LOCAL_EV_CLOSED)
+        ps->lc = NULL; /* freed after this */
+    if (ps->token) {   /* still connecting */
+        if (ev == LOCAL_EV_OPEN)
+            open_event(ps, 0);
+        else if (ev == LOCAL_EV_CLOSED)
+            open_event(ps, err ? err : FASTN_ERR_NET_UNREACHABLE);
+        return;
+    }
+    switch (ev) {
+    case LOCAL_EV_DATA:
+        data_event(ps, p, n);
+        return;
+    case LOCAL_EV_FIN:
+        plugin_host_stream_closed(h, ps->id, 0);
+        return;
+    case LOCAL_EV_WRITABLE:
+        plugin_host_stream_writable(h, ps->id);
+        return;
+    case LOCAL_EV_CLOSED:
+        if (err)
+            plugin_host_stream_closed(h, ps->id, err);
+        pstream_free(ps);
+        return;
+    default:
+        return;
+    }
+}
+
+/* A local program connected to a plugin's port. */
+static void on_local_accept(void *arg, const char *plugin, unsigned index,
+                            struct local_conn *lc)
+{
+    struct daemon_plugins *dp = arg;
+    struct pstream *ps;
+    int err = FASTN_ERR_NOMEM;
+
+    if (dp->host && (ps = pstream_new(dp, NULL))) {
+        ps->lc = lc;
+        pstream_set_id(ps);
+        err = plugin_host_local_incoming(dp->host, ps->id, plugin, index,
+                                         local_conn_peer(lc));
+        if (!err) {
+            local_conn_start(lc, local_cb, ps);
+            return;
+        }
+        ps->lc = NULL;
+        pstream_free(ps);
+    }
+    LOG_RATELIMITED(LOG_INFO, "plugin",
+                    "%s: local connection from %s refused: %s", plugin,
+                    local_conn_peer(lc), fastn_strerror(err));
+    local_conn_reset(lc);
+}
+
 /* --- the router's plugin ops ---------------------------------------- */
 
 static enum router_serves serves_of(enum plugin_serves w)
@@ -548,7 +632,9 @@ static int op_stream_write(void *arg, uint64_t stream, const uint8_t *p,
     struct pstream *ps = pstream_find(arg, stream);
     if (ps && ps->replay)
         return FASTN_ERR_PLUGIN_REPLAYED;
-    return ps ? swarm_stream_write(ps->s, p, n) : FASTN_ERR_CLOSED;
+    if (ps && ps->lc)
+        return local_conn_write(ps->lc, p, n);
+    return ps && ps->s ? swarm_stream_write(ps->s, p, n) : FASTN_ERR_CLOSED;
 }
 
 static int op_stream_close(void *arg, uint64_t stream)
@@ -556,7 +642,9 @@ static int op_stream_close(void *arg, uint64_t stream)
     struct pstream *ps = pstream_find(arg, stream);
     if (ps && ps->replay)
         return 0; /* nobody on the other end */
-    return ps ? swarm_stream_close(ps->s) : FASTN_ERR_CLOSED;
+    if (ps && ps->lc)
+        return local_conn_close(ps->lc);
+    return ps && ps->s ? swarm_stream_close(ps->s) : FASTN_ERR_CLOSED;
 }
 
 /* A replay is over: delivered (its on_close returned) or not. */
@@ -579,7 +667,7 @@ static int op_stream_reset(void *arg, uint64_t stream)
         replay_over(ps, false);
         return 0;
     }
-    swarm_stream_reset(ps->s);
+    ps_reset(ps);
     pstream_free(ps);
     return 0;
 }
@@ -597,6 +685,10 @@ static void op_stream_pause(void *arg, uint64_t stream, bool paused)
     if (!ps || ps->replay)
         return;
     ps->paused = paused;
+    if (ps->lc) {
+        local_conn_pause(ps->lc, paused);
+        return;
+    }
     if (!paused && ps->unconsumed) {
         swarm_stream_consumed(ps->s, ps->unconsumed);
         ps->unconsumed = 0;
@@ -606,6 +698,8 @@ static void op_stream_pause(void *arg, uint64_t stream, bool paused)
 static size_t op_stream_queued(void *arg, uint64_t stream)
 {
     struct pstream *ps = pstream_find(arg, stream);
+    if (ps && ps->lc)
+        return local_conn_queued(ps->lc);
     return ps && ps->s ? swarm_stream_queued(ps->s) : 0;
 }
 
@@ -632,6 +726,24 @@ static void op_protocols_changed(void *arg)
 
     if (dp->d->router && dp->host)
         router_plugins_changed(dp->d->router);
+    if (dp->listeners && dp->host)
+        local_listeners_sync(dp->listeners, dp->host);
+}
+
+/* A plugin's local_connect (the host checked addr against its manifest). */
+static int op_local_connect(void *arg, const char *addr, uint64_t token)
+{
+    struct daemon_plugins *dp = arg;
+    struct pstream *ps = pstream_new(dp, NULL);
+    int err;
+
+    if (!ps)
+        return FASTN_ERR_NOMEM;
+    ps->token = token;
+    err = local_conn_connect(&dp->d->loop, addr, local_cb, ps, &ps->lc);
+    if (err)
+        pstream_free(ps);
+    return err;
 }
 
 static const struct plugin_host_ops ops = {
@@ -645,6 +757,7 @@ static const struct plugin_host_ops ops = {
     .wake = op_wake,
     .protocols_changed = op_protocols_changed,
     .replay_done = op_replay_done,
+    .local_connect = op_local_connect,
 };
 
 /* --- replays ------------------------------------------------------------ */
@@ -707,6 +820,18 @@ static struct plugin_host_limits config_limits(const struct daemon_config *c)
     };
 }
 
+void daemon_plugins_local_config(struct daemon *d)
+{
+    struct daemon_plugins *dp = d->plugins;
+
+    if (!dp || !dp->host)
+        return;
+    plugin_host_set_local(dp->host, d->config.plugin_local,
+                          d->config.n_plugin_local);
+    if (dp->listeners)
+        local_listeners_sync(dp->listeners, dp->host);
+}
+
 void daemon_plugins_reload(struct daemon *d)
 {
     struct plugin_host_limits lim = config_limits(&d->config);
@@ -714,6 +839,7 @@ void daemon_plugins_reload(struct daemon *d)
     if (d->plugins && d->plugins->host &&
         plugin_host_set_limits(d->plugins->host, &lim) != 0)
         log_msg(LOG_ERROR, "plugin", "SIGHUP: plugin limits out of range");
+    daemon_plugins_local_config(d);
 }
 
 int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
@@ -750,6 +876,10 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
     if (d->router)
         router_set_plugins(d->router, &router_ops, dp);
     plugin_host_load_all(dp->host);
+    daemon_plugins_local_config(d);
+    dp->listeners = local_listeners_new(&d->loop, on_local_accept, dp);
+    if (dp->listeners)
+        local_listeners_sync(dp->listeners, dp->host);
     schedule(dp);
     return 0;
 }
@@ -772,13 +902,14 @@ void daemon_plugins_stop(struct daemon *d)
     d->host.state = NULL;
     if (d->router)
         router_set_plugins(d->router, NULL, NULL);
+    local_listeners_free(dp->listeners);
+    dp->listeners = NULL;
     /* on_stop of every plugin; calls still waiting are answered, streams
      * reset (through the ops, while the swarm still runs) */
     plugin_host_free(dp->host);
     dp->host = NULL;
     while (dp->streams) {
-        if (dp->streams->s)
-            swarm_stream_reset(dp->streams->s);
+        ps_reset(dp->streams);
         pstream_free(dp->streams);
     }
     free(dp->by_id);

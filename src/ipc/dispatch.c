@@ -43,7 +43,7 @@ static int handle_identify(struct ipc_call *call, const P2pd__Pb__Request *req)
         id->addrs = ipc_reply_alloc(&call->reply, 32 * sizeof(*id->addrs));
         if (!addrs || !id->addrs)
             return FASTN_ERR_NOMEM;
-        n = swarm_listen_addrs(call->host->swarm, addrs, 32);
+        n = swarm_advertised_addrs(call->host->swarm, addrs, 32);
     }
     for (size_t i = 0; i < n; i++) {
         id->addrs[i].data = addrs[i].bytes;

@@ -294,6 +294,8 @@ static int fill_conn(struct peer_walk *w, Fastn__PeerConn *pc,
     pc->has_addr = info->remote.len > 0;
     pc->has_inbound = true;
     pc->inbound = info->inbound;
+    pc->has_relayed = true;
+    pc->relayed = info->limited;
     agent = ipc_reply_alloc(&call->reply, sizeof(info->agent));
     if (!agent)
         return FASTN_ERR_NOMEM;
@@ -429,6 +431,55 @@ int ipc_ext_ping(struct ipc_call *call, const Fastn__Request *req,
 /* --- STATUS
  * ------------------------------------------------------------------------ */
 
+/* Binary multiaddrs of v[0..n) into the reply, as a protobuf list. */
+static ProtobufCBinaryData *reply_addrs(struct ipc_call *call,
+                                        const struct multiaddr *v, size_t n)
+{
+    ProtobufCBinaryData *b =
+        ipc_reply_alloc(&call->reply, (n + 1) * sizeof(*b));
+    struct multiaddr *copy =
+        ipc_reply_alloc(&call->reply, (n + 1) * sizeof(*v));
+
+    if (!b || !copy)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = v[i];
+        b[i].data = copy[i].bytes;
+        b[i].len = copy[i].len;
+    }
+    return b;
+}
+
+/* Reachability: AutoNAT's verdict, public and observed addresses. */
+static int status_reach(struct ipc_call *call, struct swarm *sw,
+                        Fastn__Status *st)
+{
+    struct swarm_reach_info *ri = ipc_reply_alloc(&call->reply, sizeof(*ri));
+    struct swarm_relay_info rl;
+
+    if (!ri)
+        return FASTN_ERR_NOMEM;
+    swarm_reach_get(sw, ri);
+    st->reachability = (char *)ri->reachability;
+    st->has_autonat_server = true;
+    st->autonat_server = ri->autonat_server;
+    st->public_addrs = reply_addrs(call, ri->public_addrs, ri->n_public);
+    st->observed_addrs = reply_addrs(call, ri->observed, ri->n_observed);
+    if (!st->public_addrs || !st->observed_addrs)
+        return FASTN_ERR_NOMEM;
+    st->n_public_addrs = ri->n_public;
+    st->n_observed_addrs = ri->n_observed;
+    swarm_relay_get(sw, &rl);
+    st->has_relays = st->has_relay_reservations = st->has_relay_service = true;
+    st->relays = (uint32_t)rl.candidates;
+    st->relay_reservations = (uint32_t)rl.reservations;
+    st->relay_service = rl.service;
+    st->has_relay_served = st->has_relay_circuits = rl.service;
+    st->relay_served = (uint32_t)rl.served_reservations;
+    st->relay_circuits = (uint32_t)rl.circuits;
+    return 0;
+}
+
 int ipc_status_network(struct ipc_call *call, Fastn__Status *st)
 {
     struct swarm *sw = call->host->swarm;
@@ -467,5 +518,5 @@ int ipc_status_network(struct ipc_call *call, Fastn__Status *st)
         st->listen_addrs[i].len = addrs[i].len;
     }
     st->n_listen_addrs = n;
-    return 0;
+    return status_reach(call, sw, st);
 }

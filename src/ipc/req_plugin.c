@@ -58,7 +58,7 @@ static int fill_manifest(struct ipc_reply *r, const struct plugin_manifest *m,
     size_t nc = 0;
 
     o->protocols = strings(r, m->n_protocols);
-    o->capabilities = strings(r, 4);
+    o->capabilities = strings(r, 32);
     o->apps = strings(r, m->n_apps);
     if (!l || !o->protocols || !o->capabilities || !o->apps)
         return FASTN_ERR_NOMEM;
@@ -123,13 +123,51 @@ static int fill_narrowing(struct ipc_reply *r, const struct plugin_info *in,
     size_t n = 0;
 
     o->serves = (char *)plugin_serves_name(in->serves);
-    if (!(o->withheld = strings(r, 4)))
+    if (!(o->withheld = strings(r, 32)))
         return FASTN_ERR_NOMEM;
     for (unsigned bit = 1; bit & PLUGIN_CAPS_ALL; bit <<= 1)
         if (in->withheld & bit)
             o->withheld[n++] = (char *)plugin_cap_name(bit);
     o->n_withheld = n;
     return fill_protocol_serves(r, in, o);
+}
+
+/* Its loopback ports and addresses (local-listen, local-connect). */
+static int fill_local(struct ipc_reply *r, struct plugin_info *in,
+                      Fastn__PluginInfo *o)
+{
+    const struct plugin_manifest *m = &in->manifest;
+    size_t nl = m->n_listen, nc = m->n_connect;
+
+    o->local_listen = ipc_reply_alloc(r, (nl ? nl : 1) * sizeof(void *));
+    o->local_connect = ipc_reply_alloc(r, (nc ? nc : 1) * sizeof(void *));
+    if (!o->local_listen || !o->local_connect)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < nl; i++) {
+        Fastn__PluginLocalPort *lp = ipc_reply_alloc(r, sizeof(*lp));
+        if (!lp)
+            return FASTN_ERR_NOMEM;
+        fastn__plugin_local_port__init(lp);
+        lp->name = (char *)m->listen[i].name;
+        lp->asked = m->listen[i].port;
+        lp->port = in->listen_port[i];
+        lp->bound = in->listen_bound[i];
+        o->local_listen[i] = lp;
+    }
+    o->n_local_listen = nl;
+    for (size_t i = 0; i < nc; i++) {
+        Fastn__PluginLocalAddr *la = ipc_reply_alloc(r, sizeof(*la));
+        char *a = ipc_reply_alloc(r, PLUGIN_ADDR_MAX + 1),
+             *t = ipc_reply_alloc(r, PLUGIN_ADDR_MAX + 1);
+        if (!la || !a || !t)
+            return FASTN_ERR_NOMEM;
+        fastn__plugin_local_addr__init(la);
+        la->address = plugin_addr_format(&m->connect[i], a);
+        la->target = plugin_addr_format(&in->connect_to[i], t);
+        o->local_connect[i] = la;
+    }
+    o->n_local_connect = nc;
+    return 0;
 }
 
 /* What the plugin uses of its budgets. */
@@ -182,7 +220,7 @@ static Fastn__PluginInfo *info_to_pb(struct ipc_reply *r,
     o->enabled = keep->enabled;
     if (keep->manifest.version[0] &&
         (fill_manifest(r, &keep->manifest, o) != 0 ||
-         fill_narrowing(r, keep, o) != 0))
+         fill_narrowing(r, keep, o) != 0 || fill_local(r, keep, o) != 0))
         return NULL;
 #define SET_(f, v)                                                             \
     do {                                                                       \

@@ -236,6 +236,7 @@ static int peer_conn_convert(const Fastn__PeerConn *pc, struct fastn_peer *p)
     if (rc)
         return rc;
     p->inbound = pc->inbound;
+    p->relayed = pc->relayed;
     snprintf(p->agent, sizeof(p->agent), "%s", pc->agent ? pc->agent : "");
     p->rtt_us = pc->rtt_us;
     p->streams = pc->streams;
@@ -384,6 +385,21 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
     rc = status_daemon_convert(s, st);
     if (rc)
         return rc;
+    snprintf(st->reachability, sizeof(st->reachability), "%s",
+             s->reachability ? s->reachability : "");
+    st->autonat_server = s->autonat_server;
+    st->relays = s->relays;
+    st->relay_reservations = s->relay_reservations;
+    st->relay_service = s->relay_service;
+    st->relay_served = s->relay_served;
+    st->relay_circuits = s->relay_circuits;
+    rc = lib_addrs_text(s->public_addrs, s->n_public_addrs, &st->public_addrs,
+                        &st->n_public_addrs);
+    if (!rc)
+        rc = lib_addrs_text(s->observed_addrs, s->n_observed_addrs,
+                            &st->observed_addrs, &st->n_observed_addrs);
+    if (rc)
+        return rc;
     return lib_addrs_text(s->listen_addrs, s->n_listen_addrs, &st->listen_addrs,
                           &st->n_listen_addrs);
 }
@@ -417,6 +433,8 @@ void fastn_status_free(struct fastn_status *st)
     lib_free_addrs(st->restart_keys, st->n_restart_keys);
     free(st->home);
     lib_free_addrs(st->listen_addrs, st->n_listen_addrs);
+    lib_free_addrs(st->public_addrs, st->n_public_addrs);
+    lib_free_addrs(st->observed_addrs, st->n_observed_addrs);
     free(st);
 }
 

@@ -63,6 +63,31 @@ static int protocol_serves_convert(const Fastn__PluginInfo *in,
     return 0;
 }
 
+/* Its loopback ports and addresses (at most 8 of each, as ABI 1 has). */
+static void local_convert(const Fastn__PluginInfo *in,
+                          struct fastn_plugin_info *o)
+{
+    for (size_t i = 0; i < in->n_local_listen && i < 8; i++) {
+        const Fastn__PluginLocalPort *lp = in->local_listen[i];
+        if (!lp || !lp->name)
+            continue;
+        snprintf(o->local_listen[o->n_local_listen].name,
+                 sizeof(o->local_listen[0].name), "%s", lp->name);
+        o->local_listen[o->n_local_listen].asked = lp->asked;
+        o->local_listen[o->n_local_listen].port = lp->port;
+        o->local_listen[o->n_local_listen++].bound = lp->bound;
+    }
+    for (size_t i = 0; i < in->n_local_connect && i < 8; i++) {
+        const Fastn__PluginLocalAddr *la = in->local_connect[i];
+        if (!la || !la->address || !la->target)
+            continue;
+        snprintf(o->local_connect[o->n_local_connect].address,
+                 sizeof(o->local_connect[0].address), "%s", la->address);
+        snprintf(o->local_connect[o->n_local_connect++].target,
+                 sizeof(o->local_connect[0].target), "%s", la->target);
+    }
+}
+
 static void usage_convert(const Fastn__PluginUsage *u,
                           struct fastn_plugin_info *o)
 {
@@ -139,6 +164,7 @@ static int info_convert(const Fastn__PluginInfo *in,
         return rc;
     if ((rc = protocol_serves_convert(in, o)))
         return rc;
+    local_convert(in, o);
     return copy_strings(in->apps, in->n_apps, &o->apps, &o->n_apps);
 }
 

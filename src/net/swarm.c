@@ -19,8 +19,10 @@
 #endif
 
 #include "fastn/err.h"
+#include "net/autonat.h"
 #include "net/identify.h"
 #include "net/perf.h"
+#include "net/relay.h"
 #include "net/ping.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -45,6 +47,7 @@ void swarm_config_default(struct swarm_config *cfg,
     cfg->max_handshakes_per_addr = SWARM_DEFAULT_HANDSHAKES_PER_ADDR;
     cfg->max_inbound_streams = SWARM_DEFAULT_INBOUND_STREAMS;
     cfg->max_buffers = SWARM_DEFAULT_BUFFERS;
+    cfg->autonat_server = true;
 }
 
 /* Zero limits mean their defaults (swarm_new, swarm_set_timing). */
@@ -396,6 +399,7 @@ void swarm_foreach_peer(struct swarm *sw, swarm_peer_fn fn, void *arg)
         info->peer = sc->peer;
         ma_copy(&info->remote, &sc->remote);
         info->inbound = sc->inbound;
+        info->limited = sc->limited;
         info->connected_ms = (now - sc->ready_us) / 1000;
         info->rtt_us = sc->rtt_us;
         info->streams = sc->n_streams;
@@ -461,12 +465,16 @@ static const char *const builtin_protos[] = {
 };
 #define N_BUILTIN (sizeof(builtin_protos) / sizeof(builtin_protos[0]))
 
-bool swarm__builtin_supports(const char *proto)
+bool swarm__builtin_supports(const struct swarm *sw, const char *proto)
 {
     for (size_t i = 0; i < N_BUILTIN; i++)
         if (!strcmp(proto, builtin_protos[i]))
             return true;
-    return false;
+    if (!strcmp(proto, RELAY_STOP_PROTOCOL_ID))
+        return true;
+    if (swarm__relay_serves(sw) && !strcmp(proto, RELAY_HOP_PROTOCOL_ID))
+        return true;
+    return swarm__reach_serves(sw) && !strcmp(proto, AUTONAT_PROTOCOL_ID);
 }
 
 size_t swarm__protocols(struct swarm *sw, const char **names, size_t max)
@@ -475,6 +483,12 @@ size_t swarm__protocols(struct swarm *sw, const char **names, size_t max)
 
     for (size_t i = 0; i < N_BUILTIN && n < max; i++)
         names[n++] = builtin_protos[i];
+    if (swarm__reach_serves(sw) && n < max)
+        names[n++] = AUTONAT_PROTOCOL_ID;
+    if (swarm__relay_serves(sw) && n < max)
+        names[n++] = RELAY_HOP_PROTOCOL_ID;
+    if (n < max)
+        names[n++] = RELAY_STOP_PROTOCOL_ID;
     if (sw->sl && sw->sl->list && n < max)
         n += sw->sl->list(sw->sl_arg, names + n, max - n);
     return n;
@@ -827,6 +841,25 @@ size_t swarm_listen_addrs(const struct swarm *sw, struct multiaddr *out,
     return n;
 }
 
+size_t swarm_advertised_addrs(const struct swarm *sw, struct multiaddr *out,
+                              size_t max)
+{
+    struct multiaddr pub[SWARM_REACH_ADDRS_MAX];
+    size_t n = swarm_listen_addrs(sw, out, max);
+    size_t k = swarm__reach_public(sw, pub, SWARM_REACH_ADDRS_MAX);
+
+    k += swarm__relay_addrs(sw, pub + k, SWARM_REACH_ADDRS_MAX - k);
+
+    for (size_t i = 0; i < k && n < max; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < n && !dup; j++)
+            dup = multiaddr_equal(&out[j], &pub[i]);
+        if (!dup)
+            out[n++] = pub[i];
+    }
+    return n;
+}
+
 /* --- life cycle
  * ---------------------------------------------------------------- */
 
@@ -858,6 +891,12 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
         return FASTN_ERR_NOMEM;
     }
     err = noise_local_init(&sw->local, cfg->identity, muxers, 1);
+    if (!err && (err = swarm__reach_new(sw)))
+        noise_local_cleanup(&sw->local);
+    if (!err && (err = swarm__relay_new(sw))) {
+        swarm__reach_close(sw);
+        noise_local_cleanup(&sw->local);
+    }
     if (err) {
         free(sw->rx);
         free(sw);
@@ -905,6 +944,8 @@ void swarm_close(struct swarm *sw)
     uv_close((uv_handle_t *)&sw->prepare, NULL);
     uv_close((uv_handle_t *)&sw->push_timer, NULL);
     uv_close((uv_handle_t *)&sw->trim_timer, NULL);
+    swarm__reach_close(sw);
+    swarm__relay_close(sw);
 }
 
 void swarm_free(struct swarm *sw)
@@ -916,6 +957,8 @@ void swarm_free(struct swarm *sw)
         sw->pool = f->next;
         free(f);
     }
+    swarm__reach_free(sw);
+    swarm__relay_free(sw);
     noise_local_cleanup(&sw->local);
     swarm__htab_cleanup(&sw->addrs);
     swarm__htab_cleanup(&sw->peers);

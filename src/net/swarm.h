@@ -105,6 +105,11 @@ struct swarm_config {
                          * before those whose peers do not read wait */
     const struct swarm_book_ops *book;
     void *book_arg;
+    bool autonat_server; /* serve /libp2p/autonat/1.0.0 (default on) */
+    /* Loopback and private addresses count as reachable ones (observed
+     * addresses, AutoNAT dial-backs): tests and closed networks. */
+    bool reach_private;
+    bool relay_service; /* serve circuit relay v2 hop (default off) */
 };
 
 /* Defaults: handshake 10 s, idle 10 min, keepalive 30 s, ping timeout
@@ -249,6 +254,7 @@ struct swarm_peer_info {
     struct peer_id peer;
     struct multiaddr remote; /* the connection's remote address */
     bool inbound;
+    bool limited;          /* relayed (circuit relay v2) */
     uint64_t connected_ms; /* how long ago */
     uint64_t rtt_us;       /* last yamux round trip (0: not yet) */
     uint32_t streams;
@@ -274,6 +280,41 @@ struct swarm_stats {
     uint64_t streams_total;
 };
 void swarm_get_stats(const struct swarm *sw, struct swarm_stats *st);
+
+/* --- reachability (identify's observed addresses, AutoNAT) --------------- */
+
+#define SWARM_REACH_ADDRS_MAX 16
+struct swarm_reach_info {
+    const char *reachability; /* "public", "private" or "unknown" */
+    unsigned confidence;      /* contrary votes it takes to flip */
+    bool autonat_server;      /* we answer dial-back requests */
+    size_t n_public;          /* AutoNAT's address, confirmed observed ones */
+    struct multiaddr public_addrs[SWARM_REACH_ADDRS_MAX];
+    size_t n_observed; /* what peers said they see (not confirmed) */
+    struct multiaddr observed[SWARM_REACH_ADDRS_MAX];
+    uint64_t probes;    /* dial-backs we asked for */
+    uint64_t dialbacks; /* dial-backs we made for others */
+};
+void swarm_reach_get(const struct swarm *sw, struct swarm_reach_info *out);
+/* The addresses we tell peers (identify): the listen addresses, then the
+ * public ones. Returns how many were written to out (up to max). */
+size_t swarm_advertised_addrs(const struct swarm *sw, struct multiaddr *out,
+                              size_t max);
+
+/* --- circuit relay v2 ---------------------------------------------------- */
+
+/* A static relay (a multiaddr ending in /p2p/RELAY): reservations are
+ * held on it while we are not known to be public. Errors:
+ * FASTN_ERR_BAD_MULTIADDR (no /p2p), _EXISTS, _TOO_LARGE (8 relays),
+ * _INVAL (ourselves). */
+int swarm_relay_add(struct swarm *sw, const struct multiaddr *addr);
+struct swarm_relay_info {
+    bool service;                         /* relay-service on */
+    size_t candidates;                    /* relays configured */
+    size_t reservations;                  /* held on them now */
+    size_t served_reservations, circuits; /* the service's */
+};
+void swarm_relay_get(const struct swarm *sw, struct swarm_relay_info *out);
 
 /* --- streams ------------------------------------------------------------- */
 

@@ -10,6 +10,8 @@
  *  - ping (/ipfs/ping/1.0.0): served (32-byte echoes), and swarm_ping().
  *  - perf (/perf/1.0.0): served; the download is sent through the
  *    in-place frame path.
+ *  - AutoNAT (/libp2p/autonat/1.0.0): in swarm_reach.c, handed its
+ *    streams here; identify's observed address goes there too.
  */
 #include "net/swarm_int.h"
 
@@ -18,6 +20,7 @@
 #include <sys/random.h>
 
 #include "fastn/err.h"
+#include "net/autonat.h"
 #include "net/identify.h"
 #include "net/lp.h"
 #include "net/perf.h"
@@ -41,7 +44,7 @@ static int identify_build(struct swarm *sw, const struct swarm_conn *sc,
     in.public_key_len = sizeof(sw->pubkey_proto);
     if (listen) {
         in.listen = listen;
-        in.n_listen = swarm_listen_addrs(sw, listen, IDENTIFY_MAX_ADDRS);
+        in.n_listen = swarm_advertised_addrs(sw, listen, IDENTIFY_MAX_ADDRS);
     }
     if (sc && sc->remote.len)
         in.observed = &sc->remote;
@@ -163,6 +166,9 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
             return; /* not the connection's key: ignore what it says */
     if (!r->push || m->n_protocols)
         set_protocols(sc, m);
+    if (m->observed_addr.p)
+        swarm__reach_observed(sc, m->observed_addr.p, m->observed_addr.len);
+    swarm__reach_identified(sc);
     if (m->agent_version.p) {
         size_t n = m->agent_version.len;
         if (n >= sizeof(sc->agent))
@@ -503,6 +509,10 @@ bool swarm__builtin_take(struct swarm_stream *st)
         swarm_stream_set_cb(st, ping_serve, ps);
         return true;
     }
+    if (!strcmp(p, AUTONAT_PROTOCOL_ID))
+        return swarm__reach_take(st);
+    if (!strncmp(p, "/libp2p/circuit/relay/0.2.0/", 28))
+        return swarm__relay_take(st);
     if (!strcmp(p, PERF_PROTOCOL_ID)) {
         struct perf_serve *pf = calloc(1, sizeof(*pf));
         if (!pf)

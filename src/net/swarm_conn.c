@@ -796,6 +796,8 @@ static struct swarm_conn *winner(struct swarm *sw, struct swarm_conn *a,
 {
     const struct peer_id *self = &sw->identity->id, *peer = &a->peer;
 
+    if (a->limited != b->limited) /* a direct one beats a relayed one */
+        return a->limited ? b : a;
     if (a->inbound != b->inbound) {
         bool self_smaller =
             compare_bytes(self->bytes, self->len, peer->bytes, peer->len) < 0;
@@ -847,6 +849,10 @@ static void on_ready(struct swarm_conn *sc)
     handshake_release(sc);
     if (peer_id_equal(&sc->peer, &sw->identity->id)) {
         swarm__conn_fail(sc, FASTN_ERR_NET_DIAL_SELF);
+        return;
+    }
+    if (sc->check_src && !peer_id_equal(&sc->peer, &sc->relay_src)) {
+        swarm__conn_fail(sc, FASTN_ERR_NET_WRONG_PEER);
         return;
     }
     if (swarm__peer_add(sc)) {
@@ -1036,7 +1042,8 @@ static uint64_t deadline_of(const struct swarm_conn *sc)
     if (!sc->ready)
         return sc->started_us + (uint64_t)cfg->handshake_timeout_ms * 1000;
     d = conn_next_deadline(sc->c);
-    if (sc->n_user_streams == 0 && cfg->idle_timeout_ms) {
+    if (sc->n_user_streams == 0 && cfg->idle_timeout_ms &&
+        !swarm__relay_keep(sc)) {
         uint64_t idle =
             sc->idle_since_us + (uint64_t)cfg->idle_timeout_ms * 1000;
         d = idle < d ? idle : d;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fastn/err.h"
+#include "net/relay.h"
 #include "util/log.h"
 
 struct dial_connect {
@@ -53,16 +54,36 @@ static void strip_peer(const struct multiaddr *in, struct multiaddr *out)
             break;
 }
 
+/* A circuit address for d's peer: kept as TRANSPORT/p2p/RELAY/
+ * p2p-circuit/p2p/PEER. */
+static bool circuit_of(struct swarm_dial *d, const struct multiaddr *ma,
+                       struct multiaddr *out)
+{
+    struct multiaddr transport;
+    struct peer_id relay, target;
+    bool has_target;
+
+    if (relay_circuit_split(ma, &transport, &relay, &has_target, &target) ||
+        (has_target && !peer_id_equal(&target, &d->peer)))
+        return false;
+    return relay_circuit_addr(&transport, &relay, &d->peer, out) == 0;
+}
+
 static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
 {
     struct multiaddr_tcp t;
     struct multiaddr plain;
 
-    if (multiaddr_to_tcp(ma, &t) != 0)
+    if (relay_is_circuit(ma)) {
+        if (!circuit_of(d, ma, &plain))
+            return;
+    } else if (multiaddr_to_tcp(ma, &t) != 0) {
         return;
-    if (t.has_peer && !peer_id_equal(&t.peer, &d->peer))
+    } else if (t.has_peer && !peer_id_equal(&t.peer, &d->peer)) {
         return;
-    strip_peer(ma, &plain);
+    } else {
+        strip_peer(ma, &plain);
+    }
     for (size_t i = 0; i < d->n; i++)
         if (multiaddr_equal(&d->addrs[i], &plain))
             return;
@@ -72,6 +93,9 @@ static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
 
 static void dial_free(struct swarm_dial *d)
 {
+    if (d->relay)
+        swarm__relay_dial_abandon(d->relay);
+    d->relay = NULL;
     if (d->exact)
         d->exact->dial = NULL;
     d->exact = NULL;
@@ -194,6 +218,8 @@ static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
     struct multiaddr_tcp t;
     struct sockaddr_storage ss;
 
+    if (relay_is_circuit(ma))
+        return swarm__relay_dial(d, ma);
     if (multiaddr_to_tcp(ma, &t))
         return FASTN_ERR_UNSUPPORTED;
     if (t.host_code != MA_IP4 && t.host_code != MA_IP6)
@@ -222,6 +248,13 @@ static void dial_next(struct swarm_dial *d)
         d->last_err = err;
     }
     dial_failed(d);
+}
+
+void swarm__dial_relay_failed(struct swarm_dial *d, int err)
+{
+    d->relay = NULL;
+    d->last_err = err;
+    dial_next(d);
 }
 
 void swarm__dial_attempt_done(struct swarm_dial *d, int err)

@@ -149,7 +149,8 @@ void swarm__peer_update(struct swarm_peer *pe)
 
     for (struct swarm_conn *sc = pe->conns; sc; sc = sc->pnext)
         if (!sc->closing && !sc->draining &&
-            (!best || sc->ready_us < best->ready_us))
+            (!best || (best->limited && !sc->limited) ||
+             (best->limited == sc->limited && sc->ready_us < best->ready_us)))
             best = sc;
     if (pe->conns) /* the swarm is reached through any of them */
         pe->conns->sw->n_peers += (best != NULL) - (pe->best != NULL);
@@ -201,5 +202,6 @@ void swarm__peer_remove(struct swarm_conn *sc)
     if (pe->best)
         sw->n_peers--;
     swarm__htab_del(&sw->peers, &pe->node);
+    swarm__relay_peer_gone(sw, &pe->id);
     free(pe);
 }

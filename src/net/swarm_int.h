@@ -159,6 +159,12 @@ struct swarm_conn {
     char *protos; /* n_protos NUL-terminated ids, one after another */
     size_t n_protos;
     uint64_t rtt_us;
+    /* relayed (swarm_relay.c): limited, as the relay said */
+    bool limited;
+    bool check_src;           /* inbound: the peer must be relay_src */
+    struct peer_id relay_src; /* who the relay said connects */
+    uint32_t limit_duration_s;
+    uint64_t limit_data;
 };
 
 struct swarm_wait {
@@ -189,6 +195,7 @@ struct swarm_dial {
     /* swarm_connect_exact: the dial tries only the addresses it was
      * given, joins no other dial, and tells this wait alone */
     struct swarm_wait *exact;
+    struct swarm_relay_dial *relay; /* a hop CONNECT in flight */
 };
 
 enum swarm_stream_state {
@@ -267,7 +274,9 @@ struct swarm {
     uint32_t closed_since_trim;
     uv_timer_t push_timer; /* identify push after changes (coalesced) */
     bool push_pending;
-    uint64_t push_first_us; /* the first change not pushed yet */
+    uint64_t push_first_us;    /* the first change not pushed yet */
+    struct swarm_reach *reach; /* observed addresses, AutoNAT */
+    struct swarm_relay *relay; /* circuit relay v2 */
 };
 
 /* swarm_index.c: the peer index */
@@ -290,7 +299,7 @@ void swarm__defer(struct swarm_stream *st);
 /* The connection streams to peer use (ready, not draining), or NULL. */
 struct swarm_conn *swarm__conn_for(const struct swarm *sw,
                                    const struct peer_id *peer);
-bool swarm__builtin_supports(const char *proto);
+bool swarm__builtin_supports(const struct swarm *sw, const char *proto);
 size_t swarm__protocols(struct swarm *sw, const char **names, size_t max);
 void swarm__waits_complete(struct swarm *sw, const struct peer_id *peer,
                            int err);
@@ -381,5 +390,52 @@ void swarm__identify_start(struct swarm_conn *sc);
 void swarm__identify_push(struct swarm_conn *sc);
 /* Whether the peer's identify listed protocol (true while unknown). */
 bool swarm__conn_may_serve(const struct swarm_conn *sc, const char *protocol);
+
+/* swarm_reach.c: observed addresses and AutoNAT */
+/* Errors: NOMEM. The timer is initialized on sw->loop. */
+int swarm__reach_new(struct swarm *sw);
+void swarm__reach_close(struct swarm *sw); /* closes the timer */
+void swarm__reach_free(struct swarm *sw);
+/* identify on sc said the peer sees us at obs (a raw multiaddr). */
+void swarm__reach_observed(struct swarm_conn *sc, const uint8_t *obs,
+                           size_t len);
+/* identify on sc finished: the peer may be asked for a dial-back. */
+void swarm__reach_identified(struct swarm_conn *sc);
+/* Takes an incoming /libp2p/autonat/1.0.0 stream; false when not served. */
+bool swarm__reach_take(struct swarm_stream *st);
+bool swarm__reach_serves(const struct swarm *sw);
+/* Our public addresses as far as known (AutoNAT's, confirmed observed
+ * ones); returns how many were written. */
+size_t swarm__reach_public(const struct swarm *sw, struct multiaddr *out,
+                           size_t max);
+/* The IP of sc's remote address into ip; returns 4, 16 or 0. */
+size_t swarm__conn_remote_ip(const struct swarm_conn *sc, uint8_t ip[16]);
+
+/* swarm_relay.c: circuit relay v2 */
+int swarm__relay_new(struct swarm *sw); /* Errors: NOMEM */
+void swarm__relay_close(struct swarm *sw);
+void swarm__relay_free(struct swarm *sw);
+/* Dials d's peer through the /p2p-circuit address ma: the outcome comes
+ * as d's attempt (swarm__dial_attempt_done) or swarm__dial_relay_failed.
+ * Errors (nothing started): UNSUPPORTED, NOMEM, stream open errors. */
+int swarm__relay_dial(struct swarm_dial *d, const struct multiaddr *ma);
+/* d is gone: the relay dial in flight tells nobody. */
+void swarm__relay_dial_abandon(struct swarm_relay_dial *rd);
+/* swarm_dial.c: the relay dial of d failed before a connection. */
+void swarm__dial_relay_failed(struct swarm_dial *d, int err);
+/* Whether protocol may run over a limited (relayed) connection: not the
+ * bulk or address-sensitive built-ins (perf, AutoNAT, relay hop). */
+bool swarm__limited_allows(const char *protocol);
+/* Takes an incoming hop or stop stream; false when not served. */
+bool swarm__relay_take(struct swarm_stream *st);
+bool swarm__relay_serves(const struct swarm *sw);
+/* Our circuit addresses through the reservations held. */
+size_t swarm__relay_addrs(const struct swarm *sw, struct multiaddr *out,
+                          size_t max);
+/* The last connection to peer closed. */
+void swarm__relay_peer_gone(struct swarm *sw, const struct peer_id *peer);
+/* sc is a relay we hold a reservation on, or a peer we keep one for: no
+ * idle timeout. */
+bool swarm__relay_keep(const struct swarm_conn *sc);
 
 #endif

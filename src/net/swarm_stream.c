@@ -430,7 +430,9 @@ static bool listener_supports(void *arg, const char *proto, size_t len)
     struct swarm *sw = st->sw;
 
     (void)len;
-    return swarm__builtin_supports(proto) ||
+    if (st->sc && st->sc->limited && !swarm__limited_allows(proto))
+        return false; /* needs a direct connection */
+    return swarm__builtin_supports(sw, proto) ||
            (sw->sl && sw->sl->supports(sw->sl_arg, &st->peer, proto));
 }
 
@@ -745,6 +747,19 @@ static int set_protos(struct swarm_stream *st, const char *const *protos,
     return 0;
 }
 
+/* Whether every protocol st proposes may run over sc (a relayed
+ * connection is limited: bulk protocols wait for a direct one). */
+static bool limited_ok(const struct swarm_stream *st,
+                       const struct swarm_conn *sc)
+{
+    if (!sc->limited)
+        return true;
+    for (size_t i = 0; i < st->n_protos; i++)
+        if (!swarm__limited_allows(st->protos[i]))
+            return false;
+    return true;
+}
+
 static void on_conn_ready(void *arg, int err)
 {
     struct swarm_stream *st = arg;
@@ -756,6 +771,8 @@ static void on_conn_ready(void *arg, int err)
     sc = err ? NULL : swarm__conn_for(st->sw, &st->peer);
     if (!err && !sc)
         err = FASTN_ERR_NET_RESET;
+    if (!err && !limited_ok(st, sc))
+        err = FASTN_ERR_NET_LIMITED;
     if (!err)
         err = swarm__stream_attach(st, sc);
     if (err)
@@ -788,7 +805,9 @@ struct swarm_stream *swarm_stream_open(struct swarm *sw,
     if (e)
         goto out_free;
     sc = swarm__conn_for(sw, peer);
-    if (sc)
+    if (sc && !limited_ok(st, sc))
+        e = FASTN_ERR_NET_LIMITED;
+    else if (sc)
         e = swarm__stream_attach(st, sc);
     else
         e = swarm_connect(sw, peer, NULL, 0, 0, on_conn_ready, st, &st->wait);

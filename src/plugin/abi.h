@@ -20,14 +20,20 @@ enum plugin_cap {
     PLUGIN_CAP_STORAGE = 1 << 1, /* its own SQLite database */
     PLUGIN_CAP_NOTIFY = 1 << 2,  /* notifications to the user */
     PLUGIN_CAP_TIMERS = 1 << 3,  /* timers */
+    /* loopback TCP: serve the ports of its "local_listen", connect to
+     * the addresses of its "local_connect" (docs/PLUGIN-ABI.md) */
+    PLUGIN_CAP_LOCAL_LISTEN = 1 << 4,
+    PLUGIN_CAP_LOCAL_CONNECT = 1 << 5,
 };
-#define PLUGIN_CAPS_ALL 0xfu
+#define PLUGIN_CAPS_ALL 0x3fu
 
 #define PLUGIN_CAPS(X)                                                         \
     X(PLUGIN_CAP_STREAMS, "streams")                                           \
     X(PLUGIN_CAP_STORAGE, "storage")                                           \
     X(PLUGIN_CAP_NOTIFY, "notify")                                             \
-    X(PLUGIN_CAP_TIMERS, "timers")
+    X(PLUGIN_CAP_TIMERS, "timers")                                             \
+    X(PLUGIN_CAP_LOCAL_LISTEN, "local-listen")                                 \
+    X(PLUGIN_CAP_LOCAL_CONNECT, "local-connect")
 
 /* What imports cost, in fuel (1 unit is about 1 ns of work on the
  * reference machine, as wasm code is charged: docs/PLUGIN-ABI.md, "What
@@ -46,6 +52,8 @@ enum plugin_cap {
 #define PLUGIN_FUEL_PER_NOTE_BYTE 1   /* a notification's text */
 #define PLUGIN_FUEL_LOG_LINE 3000     /* a line written to the log (+1/byte) */
 #define PLUGIN_SQL_STEP_FUEL 12       /* each SQLite VM step an sql_* took */
+#define PLUGIN_FUEL_PER_HASH_BYTE 1   /* sha256: a byte hashed */
+#define PLUGIN_FUEL_PER_B2B_BYTE 2    /* blake2b: a byte hashed */
 
 /* X(name, params, results, capability, fuel): the functions of module
  * "fastn", with their base price. */
@@ -56,6 +64,7 @@ enum plugin_cap {
     X(stream_reset, "i", "i", 0, PLUGIN_IMPORT_FUEL)                           \
     X(stream_peer, "iii", "i", 0, PLUGIN_FUEL_CHEAP)                           \
     X(stream_flags, "i", "i", 0, PLUGIN_FUEL_CHEAP)                            \
+    X(local_connect, "ii", "i", PLUGIN_CAP_LOCAL_CONNECT, PLUGIN_FUEL_OPEN)    \
     X(call_reply, "iiii", "i", 0, PLUGIN_IMPORT_FUEL)                          \
     X(sql_exec, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_SQL_TEXT)           \
     X(sql_prepare, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_SQL_TEXT)        \
@@ -82,14 +91,17 @@ enum plugin_cap {
     X(monotonic_ms, "", "I", 0, PLUGIN_FUEL_CHEAP)                             \
     X(random, "ii", "i", 0, PLUGIN_FUEL_SYSCALL)                               \
     X(log, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                                  \
-    X(local_peer_id, "ii", "i", 0, PLUGIN_FUEL_CHEAP)
+    X(local_peer_id, "ii", "i", 0, PLUGIN_FUEL_CHEAP)                          \
+    X(sha256, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                               \
+    X(blake2b, "iiiiii", "i", 0, PLUGIN_IMPORT_FUEL)
 
 /* When an export is required. */
 enum plugin_export_need {
     PLUGIN_EXPORT_OPTIONAL,
     PLUGIN_EXPORT_ALWAYS,    /* every plugin */
-    PLUGIN_EXPORT_PROTOCOLS, /* a plugin that lists protocols */
-    PLUGIN_EXPORT_STREAMS,   /* a plugin with the "streams" capability */
+    PLUGIN_EXPORT_PROTOCOLS, /* a plugin that lists protocols or serves
+                                "local-listen" ports */
+    PLUGIN_EXPORT_STREAMS,   /* a plugin with "streams" or "local-connect" */
     PLUGIN_EXPORT_TIMERS,    /* a plugin with the "timers" capability */
 };
 
@@ -116,6 +128,9 @@ enum plugin_export_need {
  * it was handed over before (a crash came before its on_close returned). */
 #define PLUGIN_STREAM_REPLAYED 0x1
 #define PLUGIN_STREAM_REPEAT 0x2
+/* ... and that it is a loopback TCP connection (local-listen, local-connect),
+ * not a peer's stream: stream_peer gives its address, "127.0.0.1:PORT". */
+#define PLUGIN_STREAM_LOCAL 0x4
 
 /* Reasons passed to on_close (besides negative fastn_err codes). */
 #define PLUGIN_CLOSE_EOF 0 /* the peer finished writing; we may still write */
@@ -133,5 +148,6 @@ enum plugin_export_need {
 #define PLUGIN_TIMER_DELAY_MAX (30ll * 24 * 3600 * 1000)
 #define PLUGIN_NOTIFY_TITLE_MAX 256
 #define PLUGIN_NOTIFY_BODY_MAX 4096
+#define PLUGIN_HASH_MAX (4u << 20) /* bytes hashed by one sha256/blake2b */
 
 #endif

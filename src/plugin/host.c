@@ -790,6 +790,7 @@ void plugin_host_free(struct plugin_host *h)
         plugin_free(p);
     }
     free(h->index_unknown);
+    free(h->local);
     free(h);
 }
 
@@ -1035,7 +1036,10 @@ int plugin_host_restrict(struct plugin_host *h, const char *name, int serves,
     log_msg(LOG_INFO, "plugin", "%s: serves %s (manifest: %s), withheld: %s",
             p->name, plugin_serves_name(host_serves_now(p)),
             plugin_serves_name(p->m.serves), t);
-    return host_index_save(h);
+    rc = host_index_save(h);
+    if ((withhold | grant) & PLUGIN_CAP_LOCAL_LISTEN)
+        protocols_changed(h); /* its ports open or close */
+    return rc;
 }
 
 /* The manifest's protocols, "a, b", for messages. */
@@ -1158,6 +1162,12 @@ static void fill_info(struct host_plugin *p, struct plugin_info *o)
     if (p->state == PLUGIN_STATE_BACKOFF && p->restart_at > p->h->mono_ms)
         o->restart_in_ms = p->restart_at - p->h->mono_ms;
     o->file_bytes = p->file_bytes;
+    for (size_t i = 0; p->loaded && i < p->m.n_listen; i++) {
+        o->listen_port[i] = host_local_port(p, i);
+        o->listen_bound[i] = p->listen_bound[i];
+    }
+    for (size_t i = 0; p->loaded && i < p->m.n_connect; i++)
+        o->connect_to[i] = host_local_target(p, i);
     o->events = p->events;
     o->fuel_used = p->fuel_used;
     fill_usage(p, o);

@@ -25,6 +25,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <sodium.h>
+#ifdef FASTN_NOISE_OPENSSL
+#include <openssl/evp.h>
+#endif
+
 #include "fastn/err.h"
 #include "plugin/host_int.h"
 #include "store/store.h"
@@ -193,6 +198,73 @@ static int x_stream_open(struct host_instance *in, const wval *a, wval *r)
      * is reported like one that fails later: the handle, then on_open
      * with the error (docs/PLUGIN-ABI.md, "Streams"); only the checks
      * above answer synchronously */
+    if (err && plugin_host_stream_opened(
+                   h, s->token, 0, err < 0 ? err : FASTN_ERR_NET_UNREACHABLE)) {
+        host_stream_free(in, host_stream_by_handle(in, handle));
+        return ret32(r, FASTN_ERR_NOMEM);
+    }
+    return ret32(r, handle);
+}
+
+/* The local_connect entry of p's manifest that addr names, or -1 (the
+ * log says why: a plugin that tries an address it did not ask for). */
+static int connect_entry(struct host_instance *in, const char *addr)
+{
+    const struct plugin_manifest *m = &in->p->m;
+    char a[PLUGIN_ADDR_MAX + 1];
+    struct plugin_addr pa;
+    int err = plugin_addr_parse(addr, &pa);
+
+    for (size_t i = 0; !err && i < m->n_connect; i++)
+        if (plugin_addr_equal(&pa, &m->connect[i]))
+            return (int)i;
+    LOG_RATELIMITED(LOG_WARN, "plugin",
+                    "%s: local_connect to \"%.64s\" refused: %s (its "
+                    "manifest names %s%s)",
+                    in->p->name, addr,
+                    err == FASTN_ERR_INVAL ? "not ADDRESS:PORT"
+                    : err                  ? "not a loopback address"
+                                           : "not in its manifest",
+                    m->n_connect ? plugin_addr_format(&m->connect[0], a) : "",
+                    m->n_connect > 1 ? " and others" : "");
+    return -1;
+}
+
+/* local_connect(addr): a TCP connection to a loopback address the
+ * manifest names, opened like stream_open's (on_open says how it went). */
+static int x_local_connect(struct host_instance *in, const wval *a, wval *r)
+{
+    struct plugin_host *h = in->p->h;
+    char addr[PLUGIN_ADDR_MAX + 1], to[PLUGIN_ADDR_MAX + 1];
+    struct plugin_addr target;
+    struct host_stream *s;
+    uint8_t *ap;
+    int err, i;
+
+    if ((err = span(in, "local_connect", a[0].u32, a[1].u32, &ap)))
+        return err;
+    if (cstr(ap, a[1].u32, addr, sizeof(addr)))
+        return ret32(r, FASTN_ERR_INVAL);
+    if ((i = connect_entry(in, addr)) < 0)
+        return ret32(r, FASTN_ERR_PLUGIN_CAPABILITY);
+    if (!h->ops->local_connect)
+        return ret32(r, FASTN_ERR_UNSUPPORTED);
+    if (in->n_streams >= in->p->m.limits.streams)
+        return ret32(r, FASTN_ERR_PLUGIN_LIMIT);
+    if (!host_bucket_take(&in->open_rl, h->mono_ms, OPEN_RATE, OPEN_RATE))
+        return ret32(r, FASTN_ERR_AGAIN);
+    if ((err = over_budget(in, "local_connect", sizeof(*s))))
+        return err;
+    if (!(s = host_stream_add(in)))
+        return ret32(r, FASTN_ERR_NOMEM);
+    s->outgoing = s->opening = true;
+    s->flags = PLUGIN_STREAM_LOCAL;
+    s->token = h->next_token++;
+    plugin_addr_format(&in->p->m.connect[i], s->peer);
+    target = host_local_target(in->p, (size_t)i);
+    int32_t handle = s->handle;
+    err = h->ops->local_connect(h->ops_arg, plugin_addr_format(&target, to),
+                                s->token);
     if (err && plugin_host_stream_opened(
                    h, s->token, 0, err < 0 ? err : FASTN_ERR_NET_UNREACHABLE)) {
         host_stream_free(in, host_stream_by_handle(in, handle));
@@ -669,6 +741,64 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
     if (err)
         return err;
     return ret32(r, copy_out(buf, a[1].u32, id, strlen(id)));
+}
+
+/* --- hashes ------------------------------------------------------------- */
+
+/* SHA-256 natively: libcrypto's (the CPU's SHA extensions) when the build
+ * has it, as the noise cipher does, else libsodium's. */
+static int sha256_native(const uint8_t *p, size_t n, uint8_t out[32])
+{
+#ifdef FASTN_NOISE_OPENSSL
+    unsigned int len = 0;
+    if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) || len != 32)
+        return FASTN_ERR_NOMEM;
+    return 0;
+#else
+    return crypto_hash_sha256(out, p, n) ? FASTN_ERR_NOMEM : 0;
+#endif
+}
+
+static int x_sha256(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p, *out;
+    int err = span(in, "sha256", a[0].u32, a[1].u32, &p);
+    if (!err)
+        err = span(in, "sha256", a[2].u32, 32, &out);
+    if (err)
+        return err;
+    if (a[1].u32 > PLUGIN_HASH_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    if ((err = charge(in, (uint64_t)a[1].u32 * PLUGIN_FUEL_PER_HASH_BYTE)))
+        return err;
+    return ret32(r, sha256_native(p, a[1].u32, out));
+}
+
+/* BLAKE2b (libsodium's generichash): a digest of 16..64 bytes, keyed by
+ * 16..64 bytes or not at all. */
+static int x_blake2b(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p, *key, *out;
+    uint32_t n = a[1].u32, klen = a[3].u32, olen = a[5].u32;
+    int err = span(in, "blake2b", a[0].u32, n, &p);
+    if (!err)
+        err = span(in, "blake2b", a[2].u32, klen, &key);
+    if (!err)
+        err = span(in, "blake2b", a[4].u32, olen, &out);
+    if (err)
+        return err;
+    if (n > PLUGIN_HASH_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    if (olen < crypto_generichash_BYTES_MIN ||
+        olen > crypto_generichash_BYTES_MAX ||
+        (klen && (klen < crypto_generichash_KEYBYTES_MIN ||
+                  klen > crypto_generichash_KEYBYTES_MAX)))
+        return ret32(r, FASTN_ERR_INVAL);
+    if ((err = charge(in, (uint64_t)n * PLUGIN_FUEL_PER_B2B_BYTE)))
+        return err;
+    if (crypto_generichash(out, olen, p, n, klen ? key : NULL, klen))
+        return ret32(r, FASTN_ERR_INVAL);
+    return ret32(r, 0);
 }
 
 /* --- the table ---------------------------------------------------------- */

@@ -206,6 +206,8 @@ struct host_plugin {
     struct host_waiting_call *waiting;
     unsigned n_waiting;
     size_t waiting_bytes;
+    /* local-listen: the port the daemon listens on per entry (0: none) */
+    uint16_t listen_bound[PLUGIN_LOCAL_MAX];
 };
 
 struct plugin_host {
@@ -223,6 +225,8 @@ struct plugin_host {
     uint64_t cpu_mark, cpu_mark_wall;
     char run_from[PLUGIN_NAME_MAX + 1]; /* where the next run starts */
     char *index_unknown; /* index lines not understood, kept ("...\n") */
+    struct plugin_local_conf *local; /* the config's (plugin_host_set_local) */
+    size_t n_local;
     uint64_t next_token;
     struct host_plugin *plugins; /* sorted by name */
     bool running;                /* inside plugin_host_run */
@@ -244,6 +248,12 @@ enum plugin_serves host_serves_protocol(const struct host_plugin *p,
                                         const char *protocol);
 /* The capabilities p may use now: asked for and not withheld. */
 unsigned host_caps_now(const struct host_plugin *p);
+
+/* host_local.c */
+/* Where p's local_connect entry i connects: the config's or its own. */
+struct plugin_addr host_local_target(const struct host_plugin *p, size_t i);
+/* The port p's local_listen entry i asks for now. */
+uint16_t host_local_port(const struct host_plugin *p, size_t i);
 
 /* host_run.c */
 /* Creates an instance of p and queues its start. Errors are recorded on
@@ -369,6 +379,11 @@ uint64_t host_bucket_wait(const struct host_bucket *b, double rate);
 struct host_stream *host_stream_by_handle(struct host_instance *in,
                                           int32_t handle);
 struct host_stream *host_stream_add(struct host_instance *in);
+/* Takes a peer's or a local program's stream for p (router id `stream`,
+ * flags PLUGIN_STREAM_*): on_stream(peer, protocol) queued. Errors:
+ * FASTN_ERR_PLUGIN_CRASHED (not running), _PLUGIN_LIMIT, _NOMEM. */
+int host_stream_take(struct host_plugin *p, uint64_t stream, const char *peer,
+                     const char *protocol, unsigned flags);
 /* Frees a handle (the router is not told). */
 void host_stream_free(struct host_instance *in, struct host_stream *s);
 /* Resets every stream and tells the router; answers every call with err

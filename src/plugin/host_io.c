@@ -208,12 +208,8 @@ static int incoming(struct plugin_host *h, uint64_t stream, const char *peer,
                     const char *protocol, unsigned flags)
 {
     const char *name;
-    struct host_plugin *p;
-    struct host_instance *in;
-    struct host_stream *s;
     size_t plen = peer ? strlen(peer) : 0,
            rlen = protocol ? strlen(protocol) : 0;
-    int err;
 
     if (!stream || !plen || plen > PLUGIN_PEER_ID_MAX || !rlen ||
         rlen > PLUGIN_PROTOCOL_MAX)
@@ -223,8 +219,17 @@ static int incoming(struct plugin_host *h, uint64_t stream, const char *peer,
         return FASTN_ERR_NOT_FOUND;
     if (serves == PLUGIN_SERVES_NOBODY) /* the router refuses these first */
         return FASTN_ERR_PERM;
-    p = host_find(h, name);
-    in = p->inst;
+    return host_stream_take(host_find(h, name), stream, peer, protocol, flags);
+}
+
+int host_stream_take(struct host_plugin *p, uint64_t stream, const char *peer,
+                     const char *protocol, unsigned flags)
+{
+    struct host_instance *in = p->inst;
+    struct host_stream *s;
+    size_t plen = strlen(peer), rlen = strlen(protocol);
+    int err;
+
     if (!in)
         return FASTN_ERR_PLUGIN_CRASHED;
     if (in->n_streams >= p->m.limits.streams ||

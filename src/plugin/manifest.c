@@ -10,6 +10,7 @@
  */
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,8 +119,25 @@ static const char *const reserved_protocols[] = {
     "/perf/", "/p2p/",    "/mplex/",       "/plaintext/", "/tls/",
 };
 
+/* Under those prefixes but served by plugins: the daemon does not speak
+ * them (bitswap: the files plugin, docs/FILES.md). */
+static const char *const plugin_protocols_open[] = {"/ipfs/bitswap/"};
+
+static bool protocol_is_open(const char *p)
+{
+    for (size_t r = 0;
+         r < sizeof(plugin_protocols_open) / sizeof(plugin_protocols_open[0]);
+         r++)
+        if (!strncmp(p, plugin_protocols_open[r],
+                     strlen(plugin_protocols_open[r])))
+            return true;
+    return false;
+}
+
 bool plugin_protocol_is_reserved(const char *p)
 {
+    if (protocol_is_open(p))
+        return false;
     for (size_t r = 0;
          r < sizeof(reserved_protocols) / sizeof(reserved_protocols[0]); r++)
         if (strncmp(p, reserved_protocols[r], strlen(reserved_protocols[r])) ==
@@ -143,14 +161,9 @@ static int get_protocols(struct ctx *c, const json_t *v)
                              PLUGIN_PROTOCOL_MAX, p);
         if (err)
             return err;
-        for (size_t r = 0;
-             r < sizeof(reserved_protocols) / sizeof(reserved_protocols[0]);
-             r++) {
-            const char *pre = reserved_protocols[r];
-            if (strncmp(p, pre, strlen(pre)) == 0)
-                return BAD(c, "%s: \"%s\" belongs to the daemon, not plugins",
-                           what, p);
-        }
+        if (plugin_protocol_is_reserved(p))
+            return BAD(c, "%s: \"%s\" belongs to the daemon, not plugins", what,
+                       p);
         for (size_t j = 0; j < i; j++)
             if (strcmp(m->protocols[j], p) == 0)
                 return BAD(c, "%s: \"%s\" is listed twice", what, p);
@@ -177,12 +190,126 @@ static int get_capabilities(struct ctx *c, const json_t *v)
         if (!cap || strlen(s) != json_string_length(e))
             return BAD(c,
                        "capabilities[%zu]: unknown capability (known: "
-                       "streams, storage, notify, timers)",
+                       "streams, storage, notify, timers, local-listen, "
+                       "local-connect)",
                        i);
         if (c->m->caps & cap)
             return BAD(c, "capabilities[%zu]: \"%s\" is listed twice", i, s);
         c->m->caps |= cap;
     }
+    return 0;
+}
+
+/* --- loopback addresses (plugin_addr_*: addr.c) --- */
+
+int plugin_manifest_listen_index(const struct plugin_manifest *m,
+                                 const char *name)
+{
+    for (size_t i = 0; m && name && i < m->n_listen; i++)
+        if (strcmp(m->listen[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* "local_listen": [{"name": "smtp", "port": 2525}, ...] */
+static int get_listen_entry(struct ctx *c, size_t i, const json_t *e)
+{
+    struct plugin_manifest *m = c->m;
+    struct plugin_listen *l = &m->listen[i];
+    char what[48];
+    const char *key;
+    json_t *v;
+    uint64_t port = 0;
+    int err;
+
+    if (!json_is_object(e) || json_object_size(e) != 2)
+        return BAD(c, "local_listen[%zu]: must be {\"name\": N, \"port\": P}",
+                   i);
+    json_object_foreach((json_t *)e, key, v)
+    {
+        snprintf(what, sizeof(what), "local_listen[%zu].%s", i,
+                 strcmp(key, "name") ? "port" : "name");
+        if (!strcmp(key, "name"))
+            err = get_string(c, v, what, CS_NAME, 1, PLUGIN_LISTEN_NAME_MAX,
+                             l->name);
+        else if (!strcmp(key, "port"))
+            err = get_uint(c, v, what, 1, 65535, &port);
+        else
+            err = BAD(c, "local_listen[%zu]: unknown key (name, port)", i);
+        if (err)
+            return err;
+    }
+    l->port = (uint16_t)port;
+    for (size_t j = 0; j < i; j++)
+        if (!strcmp(m->listen[j].name, l->name) || m->listen[j].port == l->port)
+            return BAD(c, "local_listen[%zu]: name or port listed twice", i);
+    return 0;
+}
+
+static int get_local_listen(struct ctx *c, const json_t *v)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return BAD(c, "local_listen: must be an array of {\"name\", "
+                      "\"port\"} objects");
+    if (json_array_size(v) > PLUGIN_LOCAL_MAX)
+        return BAD(c, "local_listen: at most %d ports", PLUGIN_LOCAL_MAX);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        int err = get_listen_entry(c, i, json_array_get(v, i));
+        if (err)
+            return err;
+        c->m->n_listen = i + 1;
+    }
+    return 0;
+}
+
+/* "local_connect": ["127.0.0.1:22", "[::1]:631"] */
+static int get_local_connect(struct ctx *c, const json_t *v)
+{
+    struct plugin_manifest *m = c->m;
+
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return BAD(c, "local_connect: must be an array of addresses such as "
+                      "\"127.0.0.1:22\"");
+    if (json_array_size(v) > PLUGIN_LOCAL_MAX)
+        return BAD(c, "local_connect: at most %d addresses", PLUGIN_LOCAL_MAX);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *e = json_array_get(v, i);
+        const char *s = json_string_value(e);
+        int err;
+        if (!s || strlen(s) != json_string_length(e))
+            return BAD(c, "local_connect[%zu]: must be a string", i);
+        if ((err = plugin_addr_parse(s, &m->connect[i])))
+            return BAD(c,
+                       err == FASTN_ERR_PERM
+                           ? "local_connect[%zu]: not a loopback address "
+                             "(127.0.0.0/8 or [::1] only)"
+                           : "local_connect[%zu]: not ADDRESS:PORT, e.g. "
+                             "\"127.0.0.1:22\" or \"[::1]:22\"",
+                       i);
+        for (size_t j = 0; j < i; j++)
+            if (plugin_addr_equal(&m->connect[j], &m->connect[i]))
+                return BAD(c, "local_connect[%zu]: listed twice", i);
+        m->n_connect = i + 1;
+    }
+    return 0;
+}
+
+/* Each loopback capability comes with its list, and each list with its
+ * capability. */
+static int check_local(struct ctx *c)
+{
+    const struct plugin_manifest *m = c->m;
+
+    if (!(m->caps & PLUGIN_CAP_LOCAL_LISTEN) != !m->n_listen)
+        return BAD(c, m->n_listen ? "local_listen: set, but capabilities does "
+                                    "not include \"local-listen\""
+                                  : "capabilities: \"local-listen\" needs "
+                                    "local_listen (the ports it serves)");
+    if (!(m->caps & PLUGIN_CAP_LOCAL_CONNECT) != !m->n_connect)
+        return BAD(c, m->n_connect ? "local_connect: set, but capabilities "
+                                     "does not include \"local-connect\""
+                                   : "capabilities: \"local-connect\" needs "
+                                     "local_connect (the addresses it uses)");
     return 0;
 }
 
@@ -320,12 +447,17 @@ static int get_field(struct ctx *c, const char *key, const json_t *v,
         return get_serves(c, v);
     if (strcmp(key, "apps") == 0)
         return get_apps(c, v);
+    if (strcmp(key, "local_listen") == 0)
+        return get_local_listen(c, v);
+    if (strcmp(key, "local_connect") == 0)
+        return get_local_connect(c, v);
     if (strncmp(key, "x-", 2) == 0)
         return 0;
     return BAD(c,
                "unknown field \"%.40s\" (fields of ABI 1: name, version, "
                "description, abi, protocols, capabilities, storage_quota, "
-               "limits, serves, apps; x-* for your own)",
+               "limits, serves, apps, local_listen, local_connect; x-* for "
+               "your own)",
                key);
 }
 
@@ -382,6 +514,8 @@ static int parse_root(struct ctx *c, const json_t *root)
             return err;
     }
     int err = check_required(c, root);
+    if (!err)
+        err = check_local(c);
     return err ? err : set_quota(c, quota);
 }
 
@@ -516,6 +650,29 @@ static json_t *apps_json(const struct plugin_manifest *m)
     return a;
 }
 
+/* local_listen and local_connect, as the manifest writes them. */
+static int local_json(const struct plugin_manifest *m, json_t *o)
+{
+    json_t *l = json_array(), *c = json_array();
+    char a[PLUGIN_ADDR_MAX + 1];
+    int err = 0;
+
+    for (size_t i = 0; l && i < m->n_listen; i++)
+        json_array_append_new(l,
+                              json_pack("{ss sI}", "name", m->listen[i].name,
+                                        "port", (json_int_t)m->listen[i].port));
+    for (size_t i = 0; c && i < m->n_connect; i++)
+        json_array_append_new(
+            c, json_string(plugin_addr_format(&m->connect[i], a)));
+    if (m->n_listen && json_object_set(o, "local_listen", l))
+        err = FASTN_ERR_NOMEM;
+    if (m->n_connect && json_object_set(o, "local_connect", c))
+        err = FASTN_ERR_NOMEM;
+    json_decref(l);
+    json_decref(c);
+    return err;
+}
+
 int plugin_manifest_to_json(const struct plugin_manifest *m, char **out)
 {
     if (!m || !out)
@@ -530,6 +687,10 @@ int plugin_manifest_to_json(const struct plugin_manifest *m, char **out)
     if (o && (m->caps & PLUGIN_CAP_STORAGE) &&
         json_object_set_new(o, "storage_quota",
                             json_integer((json_int_t)m->storage_quota))) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (o && local_json(m, o)) {
         json_decref(o);
         o = NULL;
     }

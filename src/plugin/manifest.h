@@ -54,6 +54,25 @@
 #define PLUGIN_QUOTA_DEFAULT (16ull << 20)
 #define PLUGIN_QUOTA_MAX (1ull << 30)
 
+/* Loopback capabilities (docs/PLUGIN-ABI.md, "Local apps"): the ports a
+ * plugin serves ("local_listen": [{"name": "smtp", "port": 2525}]) and
+ * the addresses it may connect to ("local_connect": ["127.0.0.1:22"]). */
+#define PLUGIN_LOCAL_MAX 8        /* entries of each list */
+#define PLUGIN_LISTEN_NAME_MAX 16 /* [a-z][a-z0-9-]* */
+#define PLUGIN_ADDR_MAX 48        /* "127.0.0.1:22", "[::1]:2525" */
+
+/* A loopback TCP address: 127.0.0.0/8 or ::1, and a port (1..65535). */
+struct plugin_addr {
+    int family; /* 4 or 6 */
+    uint8_t ip[16];
+    uint16_t port;
+};
+
+struct plugin_listen {
+    char name[PLUGIN_LISTEN_NAME_MAX + 1];
+    uint16_t port; /* asked for; the config may move it */
+};
+
 enum plugin_serves {
     PLUGIN_SERVES_KNOWN_PEERS = 0, /* the default */
     PLUGIN_SERVES_ANYONE = 1,
@@ -82,7 +101,23 @@ struct plugin_manifest {
     enum plugin_serves serves;
     size_t n_apps;
     char apps[PLUGIN_APPS_MAX][PLUGIN_APP_MAX + 1];
+    size_t n_listen, n_connect;
+    struct plugin_listen listen[PLUGIN_LOCAL_MAX];
+    struct plugin_addr connect[PLUGIN_LOCAL_MAX];
 };
+
+/* Parses "127.0.0.1:22" or "[::1]:22" (numeric, no other form): a
+ * loopback address and a port 1..65535. Errors: FASTN_ERR_INVAL (not an
+ * address and port), FASTN_ERR_PERM (an address that is not loopback:
+ * 127.0.0.0/8 or ::1). */
+int plugin_addr_parse(const char *s, struct plugin_addr *out);
+/* Writes a as "127.0.0.1:22" or "[::1]:22" (PLUGIN_ADDR_MAX + 1 bytes). */
+char *plugin_addr_format(const struct plugin_addr *a, char *out);
+bool plugin_addr_equal(const struct plugin_addr *a,
+                       const struct plugin_addr *b);
+/* The listen entry called name (index into m->listen), or -1. */
+int plugin_manifest_listen_index(const struct plugin_manifest *m,
+                                 const char *name);
 
 /* Parses and validates manifest JSON (len bytes, no NUL needed) into *m,
  * filling defaults for what it leaves out. On failure *m is zeroed and

@@ -552,9 +552,9 @@ static bool export_needed(const struct plugin_manifest *m, int need)
     case PLUGIN_EXPORT_ALWAYS:
         return true;
     case PLUGIN_EXPORT_PROTOCOLS:
-        return m->n_protocols > 0;
+        return m->n_protocols > 0 || m->n_listen > 0;
     case PLUGIN_EXPORT_STREAMS:
-        return m->caps & PLUGIN_CAP_STREAMS;
+        return m->caps & (PLUGIN_CAP_STREAMS | PLUGIN_CAP_LOCAL_CONNECT);
     case PLUGIN_EXPORT_TIMERS:
         return m->caps & PLUGIN_CAP_TIMERS;
     default:

@@ -141,6 +141,13 @@ struct plugin_host_ops {
      * used so far. */
     void (*trace)(void *arg, const char *plugin, const char *kind,
                   const char *what, int64_t result, uint64_t fuel);
+    /* A plugin's local_connect: open a TCP connection to addr (a
+     * loopback "127.0.0.1:22" or "[::1]:22" its manifest names, as the
+     * config maps it); the answer comes through
+     * plugin_host_stream_opened(token, ...), the stream is then used
+     * with the ops above. May be NULL (local_connect fails with
+     * FASTN_ERR_UNSUPPORTED). Returns 0 or an error (no answer then). */
+    int (*local_connect)(void *arg, const char *addr, uint64_t token);
 };
 
 /* The run-time limits of every plugin, from the daemon's config (each 0:
@@ -342,6 +349,11 @@ struct plugin_info {
      * quota counts), the most SQLite held for it since it opened, and
      * what it may hold now (memory.sqlite is what it holds) */
     uint64_t db_disk_bytes, db_heap_peak, db_heap_limit;
+    /* per manifest.listen: the port asked for now (the config's or the
+     * manifest's) and the one listened on (0: none); per
+     * manifest.connect: where it connects (the config's or its own) */
+    uint16_t listen_port[PLUGIN_LOCAL_MAX], listen_bound[PLUGIN_LOCAL_MAX];
+    struct plugin_addr connect_to[PLUGIN_LOCAL_MAX];
 };
 /* One plugin's state. Errors: FASTN_ERR_NOT_FOUND. */
 int plugin_host_info(struct plugin_host *h, const char *name,
@@ -422,6 +434,54 @@ int plugin_host_stream_opened(struct plugin_host *h, uint64_t token,
                               uint64_t stream, int result);
 /* A stream's send queue has room again. */
 int plugin_host_stream_writable(struct plugin_host *h, uint64_t stream);
+
+/* --- local apps (local-listen, local-connect) ------------------------ */
+
+/* What the config says of one plugin's loopback ports and addresses:
+ * listen: its local_listen entry `name` is served at `port` instead of
+ * the manifest's; else its local_connect address `addr` connects to `to`
+ * instead (a loopback address too). */
+struct plugin_local_conf {
+    char plugin[PLUGIN_NAME_MAX + 1];
+    bool listen;
+    char name[PLUGIN_LISTEN_NAME_MAX + 1];
+    uint16_t port;
+    struct plugin_addr addr, to;
+};
+/* Replaces the config's entries (n at most PLUGIN_LOCAL_CONF_MAX): for
+ * listeners from the next plugin_host_listens, for connections at once.
+ * Errors: FASTN_ERR_INVAL. */
+#define PLUGIN_LOCAL_CONF_MAX 64
+int plugin_host_set_local(struct plugin_host *h,
+                          const struct plugin_local_conf *v, size_t n);
+
+/* A port a plugin asks to serve: its name, its index in the plugin's
+ * manifest, and the port (the config's, or the manifest's). */
+struct plugin_listen_want {
+    const char *plugin; /* borrowed, as plugin_host_protocols' */
+    unsigned index;
+    uint16_t port;
+};
+/* Fills out (at most max) with the ports enabled plugins with the
+ * local-listen capability (asked for and not withheld) serve; returns how
+ * many there are (may be more than max). The daemon listens on
+ * 127.0.0.1 and ::1 at each; ops->protocols_changed says when to ask
+ * again. */
+size_t plugin_host_listens(struct plugin_host *h,
+                           struct plugin_listen_want *out, size_t max);
+/* The port the daemon listens on for a plugin's entry now (0: none), for
+ * plugin_host_info. */
+void plugin_host_listen_bound(struct plugin_host *h, const char *plugin,
+                              unsigned index, uint16_t port);
+/* A local program connected to a plugin's port (entry index): queues
+ * on_stream(stream, client, name) with stream_flags
+ * PLUGIN_STREAM_LOCAL; client is its address ("127.0.0.1:PORT").
+ * Counted with the plugin's streams. Errors as
+ * plugin_host_stream_incoming, and FASTN_ERR_PLUGIN_CAPABILITY (no such
+ * entry, or local-listen withheld). */
+int plugin_host_local_incoming(struct plugin_host *h, uint64_t stream,
+                               const char *plugin, unsigned index,
+                               const char *client);
 
 /* --- from the control server ----------------------------------------- */
 

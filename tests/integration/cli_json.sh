@@ -302,7 +302,7 @@ declare -A unseen=(
     [restart]="systemd"
     [doctor]="skip fail"
     [chat]="waiting"
-    [plugin]="error error_text"
+    [plugin]="error error_text asked port bound address target"
 )
 for cmd in id status peers connect disconnect ping call listen plugin \
     trust registry notifications chat peer forward expose perf stop restart \

@@ -27,6 +27,8 @@ getent passwd nobody >/dev/null && getent group nogroup >/dev/null ||
 AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 "${AS_NOBODY[@]}" "$FASTN_BIN_CLI" --version >/dev/null 2>&1 ||
     skip "user nobody cannot run $FASTN_BIN_CLI (build folder not readable)"
+ECHO=$TOP/$BUILD/plugins/echo.wasm
+[ -f "$ECHO" ] || skip "plugins not built (no wasm32-wasi toolchain)"
 IPROBE=$TOP/$BUILD/tests/integration/ipc_probe
 nb() { "${AS_NOBODY[@]}" "$@"; }
 # in the background, without a subshell in between: $! is the process
@@ -116,15 +118,14 @@ grep -q "^ERROR -106 .*another user's handler" "$W/join.out" ||
 for i in 1 2 3 4; do # every stream still the expose's (its target refuses)
     ! grep -q stolen <<<"$(call_a /svc/1.0.0)" || fail "a stream went to nobody"
 done
-ECHO=$TOP/$BUILD/plugins/echo.wasm
-if [ -f "$ECHO" ]; then
-    f plugin install "$ECHO" >/dev/null
-    proto=$(f plugin info echo --json | sed 's/.*"protocols":\["\([^"]*\)".*/\1/')
-    timeout 5 "${AS_NOBODY[@]}" "$IPROBE" serve "$SOCK" "$W/j.sock" "$proto" "stolen" >"$W/join.out" &&
-        fail "nobody joined a plugin's protocol"
-    grep -q "^ERROR -106 .*serves itself" "$W/join.out" ||
-        fail "unclear refusal: $(cat "$W/join.out")"
-fi
+f plugin install "$ECHO" >/dev/null
+proto=$(f plugin info echo --json | sed 's/.*"protocols":\["\([^"]*\)".*/\1/')
+[ "$proto" = /fastn/echo/1.0.0 ] || fail "echo's protocol: $proto"
+timeout 5 "${AS_NOBODY[@]}" "$IPROBE" serve "$SOCK" "$W/j.sock" "$proto" "stolen" >"$W/join.out" &&
+    fail "nobody joined a plugin's protocol"
+grep -q "^ERROR -106 .*$proto, which the daemon serves itself" "$W/join.out" ||
+    fail "unclear refusal: $(cat "$W/join.out")"
+[ "$(call_a "$proto")" != stolen ] || fail "a stream of echo went to nobody"
 pass "a non-admin cannot share an expose's, a plugin's or another uid's protocol"
 
 # --- 4. caps -----------------------------------------------------------------

@@ -9,6 +9,8 @@
  *   random     random() asked to write past the end (an output buffer)
  *   errmsg     sql_errmsg asked to write past the end
  *   notify     notify with a body past the end
+ *   sha256     sha256 reading past the end; sha256out writing past it
+ *   blake2b    blake2b writing its digest past the end
  *   ok         a well-behaved log and reply (the control case)
  * Expected: every abuse stops the instance with
  * FASTN_ERR_PLUGIN_BAD_POINTER before the host reads or writes a byte;
@@ -57,6 +59,12 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         r = fastn_sql_errmsg(end - 2, 64);
     else if (is(method, method_len, "notify"))
         r = fastn_notify("t", 1, end, 1);
+    else if (is(method, method_len, "sha256"))
+        r = fastn_sha256(end - 8, 16, (uint8_t *)end - 4096);
+    else if (is(method, method_len, "sha256out"))
+        r = fastn_sha256("abc", 3, (uint8_t *)end - 16);
+    else if (is(method, method_len, "blake2b"))
+        r = fastn_blake2b("abc", 3, NULL, 0, (uint8_t *)end - 32, 64);
     else
         return fastn_log_str(FASTN_LOG_INFO, "badptr: ok") < 0
                    ? -1

@@ -9,11 +9,11 @@
  *
  * NAME is one of now_ms monotonic_ms random log local_peer_id timer
  * sql_step sql_exec sql_bind sql_column notify wasi_clock wasi_random
- * wasi_write wasi_stub. Expected of a loop that never ends: it runs out
- * of fuel (the imports' charges, not the loop's own instructions, use it
- * up) within the few milliseconds fuel_per_event is worth.
- * plugin_bench's `imports` mode measures what each import takes per call
- * against what it is charged.
+ * wasi_write wasi_stub sha256 blake2b. Expected of a loop that never ends: it
+ * runs out of fuel (the imports' charges, not the loop's own instructions, use
+ * it up) within the few milliseconds fuel_per_event is worth. plugin_bench's
+ * `imports` mode measures what each import takes per call against what it is
+ * charged.
  */
 #include <fastn/plugin.h>
 
@@ -113,6 +113,16 @@ static int64_t c_wwrite(void)
 {
     return (int64_t)fwrite(buf, 1, size, stderr) + fflush(stderr);
 }
+static int64_t c_sha256(void)
+{
+    uint8_t out[32];
+    return fastn_sha256(buf, size, out);
+}
+static int64_t c_blake2b(void)
+{
+    uint8_t out[64];
+    return fastn_blake2b(buf, size, NULL, 0, out, sizeof(out));
+}
 static int64_t c_wstub(void)
 {
     return wasi_sched_yield();
@@ -129,7 +139,8 @@ static const struct {
     {"sql_bind", c_bind},       {"sql_column", c_column},
     {"notify", c_notify},       {"wasi_clock", c_wclock},
     {"wasi_random", c_wrandom}, {"wasi_write", c_wwrite},
-    {"wasi_stub", c_wstub},
+    {"wasi_stub", c_wstub},     {"sha256", c_sha256},
+    {"blake2b", c_blake2b},
 };
 
 static int64_t (*find(const char *name, size_t len))(void)

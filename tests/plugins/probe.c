@@ -13,6 +13,10 @@
  *   log N           logs N lines: "ok=A err=B"
  *   random N        asks for N random bytes: the code, or "nonzero=K"
  *   peer            the local PeerID
+ *   sha256 TEXT     SHA-256 of TEXT in hex, or the code
+ *   blake2b K TEXT  BLAKE2b-(K*8) of TEXT in hex (K bytes, 0..70), or the
+ *                   code; "blake2bkey" the same keyed with 32 bytes 0..31
+ *   hashbig         sha256 of 4 MiB + 1 bytes: the code
  *   sqlwork N       a recursive CTE counting to N: "count=C" or the code
  *   txn             BEGIN and an INSERT left open (the host rolls back)
  *   rows            how many rows txn's table holds
@@ -200,9 +204,59 @@ static int32_t log_lines(int32_t call, long n)
                   fastn_log(9, "x", 1));
 }
 
+/* The host's hashes: hex of the digest, or the code. */
+static int32_t hash(int32_t call, int which, const uint8_t *arg, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t out[80], key[32];
+    char txt[161];
+    size_t olen = 32;
+    int32_t r;
+
+    if (which == 0) {
+        r = fastn_sha256(arg, len, out);
+    } else {
+        char *end;
+        olen = (size_t)strtoul((const char *)arg, &end, 10);
+        if (olen > 70 || *end != ' ')
+            return fastn_reply_str(call, FASTN_ERR_INVAL, "K TEXT");
+        for (size_t i = 0; i < sizeof(key); i++)
+            key[i] = (uint8_t)i;
+        len -= (size_t)(end + 1 - (const char *)arg);
+        r = fastn_blake2b(end + 1, len, key, which == 2 ? 32 : 0, out, olen);
+    }
+    if (r < 0)
+        return replyf(call, "%ld", r, 0, 0);
+    for (size_t i = 0; i < olen; i++) {
+        txt[2 * i] = hex[out[i] >> 4];
+        txt[2 * i + 1] = hex[out[i] & 15];
+    }
+    return fastn_call_reply(call, 0, txt, 2 * olen);
+}
+
+static int32_t hash_big(int32_t call)
+{
+    size_t n = FASTN_HASH_MAX + 1;
+    uint8_t *p = malloc(n), out[32];
+    if (!p)
+        return replyf(call, "%ld", FASTN_ERR_NOMEM, 0, 0);
+    int32_t r = fastn_sha256(p, n, out);
+    free(p);
+    return replyf(call, "%ld", r, 0, 0);
+}
+
 int32_t on_call(int32_t call, const char *method, size_t method_len,
                 const uint8_t *arg, size_t arg_len)
 {
+    if (is(method, method_len, "sha256"))
+        return hash(call, 0, arg, arg_len);
+    if (is(method, method_len, "blake2b"))
+        return hash(call, 1, arg, arg_len);
+    if (is(method, method_len, "blake2bkey"))
+        return hash(call, 2, arg, arg_len);
+    if (is(method, method_len, "hashbig"))
+        return hash_big(call);
+
     const char *a = arg_str(arg, arg_len);
     long n = strtol(a, NULL, 10);
     if (is(method, method_len, "busy"))

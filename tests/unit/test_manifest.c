@@ -61,7 +61,8 @@ TEST(full_manifest)
     CHECK_STR(man.protocols[1], "/fastn/chat/2");
     CHECK(plugin_manifest_has_protocol(&man, "/fastn/chat/1.0.0"));
     CHECK(!plugin_manifest_has_protocol(&man, "/fastn/chat/1.0"));
-    CHECK_EQ(man.caps, PLUGIN_CAPS_ALL);
+    CHECK_EQ(man.caps, PLUGIN_CAP_STREAMS | PLUGIN_CAP_STORAGE |
+                           PLUGIN_CAP_NOTIFY | PLUGIN_CAP_TIMERS);
     CHECK_EQ(man.storage_quota, 1048576);
     CHECK_EQ(man.limits.fuel_per_event, 20000);
     CHECK_EQ(man.limits.memory_pages, 10);
@@ -650,7 +651,8 @@ TEST(built_echo_and_chat)
     if (load_built("plugins/chat.wasm", &iface) < 0)
         return;
     CHECK_STR(man.name, "chat");
-    CHECK_EQ(man.caps, PLUGIN_CAPS_ALL);
+    CHECK_EQ(man.caps, PLUGIN_CAP_STREAMS | PLUGIN_CAP_STORAGE |
+                           PLUGIN_CAP_NOTIFY | PLUGIN_CAP_TIMERS);
     CHECK_EQ(man.storage_quota, 64ull << 20);
     CHECK_STR(man.apps[0], "fastn chat");
     CHECK_ERR(iface, 0);
@@ -661,8 +663,8 @@ TEST(built_echo_and_chat)
 TEST(built_hostile_plugins)
 {
     static const char *const names[] = {
-        "loop",   "membomb", "badptr",  "recurse",
-        "attach", "quota",   "streams", "liar_memory",
+        "loop",  "membomb", "badptr",      "recurse", "attach",
+        "quota", "streams", "liar_memory", "local",
     };
     int iface;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -691,6 +693,102 @@ TEST(built_hostile_plugins)
     CHECK_STR(errmsg, "unknown export on_closed: did you mean on_close?");
 }
 
+/* --- loopback capabilities --- */
+
+TEST(local_fields)
+{
+    char a[PLUGIN_ADDR_MAX + 1], *json = NULL;
+
+    CHECK_ERR(parse("{" MIN_FIELDS ", \"capabilities\": [\"local-listen\", "
+                    "\"local-connect\"], \"local_listen\": [{\"name\": "
+                    "\"smtp\", \"port\": 2525}, {\"port\": 1143, \"name\": "
+                    "\"imap\"}], \"local_connect\": [\"127.0.0.1:22\", "
+                    "\"[::1]:631\", \"127.1.2.3:9\"]}"),
+              0);
+    CHECK_EQ(man.caps, PLUGIN_CAP_LOCAL_LISTEN | PLUGIN_CAP_LOCAL_CONNECT);
+    CHECK_EQ(man.n_listen, 2);
+    CHECK_STR(man.listen[1].name, "imap");
+    CHECK_EQ(man.listen[1].port, 1143);
+    CHECK_EQ(plugin_manifest_listen_index(&man, "imap"), 1);
+    CHECK_EQ(plugin_manifest_listen_index(&man, "pop"), -1);
+    CHECK_EQ(man.n_connect, 3);
+    CHECK_STR(plugin_addr_format(&man.connect[1], a), "[::1]:631");
+    CHECK_STR(plugin_addr_format(&man.connect[2], a), "127.1.2.3:9");
+    CHECK_ERR(plugin_manifest_to_json(&man, &json), 0);
+    CHECK(strstr(json, "\"local_listen\":[{\"name\":\"smtp\",\"port\":2525}"));
+    CHECK(strstr(json, "\"local_connect\":[\"127.0.0.1:22\",\"[::1]:631\""));
+    CHECK_ERR(
+        plugin_manifest_parse(json, strlen(json), &man, errmsg, sizeof(errmsg)),
+        0);
+    CHECK_EQ(man.n_listen, 2);
+    free(json);
+}
+
+TEST(local_fields_bad)
+{
+    static const struct {
+        const char *json, *err;
+    } cases[] = {
+        {"\"capabilities\": [\"local-listen\"]", "needs local_listen"},
+        {"\"local_connect\": [\"127.0.0.1:22\"]", "does not include"},
+        {"\"capabilities\": [\"local-connect\"], \"local_connect\": "
+         "[\"10.0.0.1:22\"]",
+         "not a loopback address"},
+        {"\"capabilities\": [\"local-connect\"], \"local_connect\": "
+         "[\"[::2]:22\"]",
+         "not a loopback address"},
+        {"\"capabilities\": [\"local-connect\"], \"local_connect\": "
+         "[\"localhost:22\"]",
+         "not ADDRESS:PORT"},
+        {"\"capabilities\": [\"local-connect\"], \"local_connect\": "
+         "[\"127.0.0.1:0\"]",
+         "not ADDRESS:PORT"},
+        {"\"capabilities\": [\"local-connect\"], \"local_connect\": "
+         "[\"127.0.0.1:22\", \"127.0.0.1:22\"]",
+         "listed twice"},
+        {"\"capabilities\": [\"local-listen\"], \"local_listen\": "
+         "[{\"name\": \"a\", \"port\": 70000}]",
+         "out of range"},
+        {"\"capabilities\": [\"local-listen\"], \"local_listen\": "
+         "[{\"name\": \"a\", \"port\": 1, \"x\": 2}]",
+         "must be {"},
+        {"\"capabilities\": [\"local-listen\"], \"local_listen\": "
+         "[{\"name\": \"a\", \"port\": 1}, {\"name\": \"b\", "
+         "\"port\": 1}]",
+         "listed twice"},
+    };
+    char json[512];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(json, sizeof(json), "{" MIN_FIELDS ", %s}", cases[i].json);
+        CHECK_ERR(parse(json), FASTN_ERR_PLUGIN_MANIFEST);
+        if (!strstr(errmsg, cases[i].err))
+            fprintf(stderr, "case %zu: %s\n", i, errmsg);
+        CHECK(strstr(errmsg, cases[i].err) != NULL);
+    }
+}
+
+TEST(loopback_addresses)
+{
+    struct plugin_addr a, b;
+
+    CHECK_ERR(plugin_addr_parse("127.0.0.1:65535", &a), 0);
+    CHECK_EQ(a.port, 65535);
+    CHECK_ERR(plugin_addr_parse("[::1]:22", &b), 0);
+    CHECK(!plugin_addr_equal(&a, &b));
+    CHECK_ERR(plugin_addr_parse("[0:0::1]:22", &a), 0);
+    CHECK(plugin_addr_equal(&a, &b));
+    CHECK_ERR(plugin_addr_parse("0.0.0.0:22", &a), FASTN_ERR_PERM);
+    CHECK_ERR(plugin_addr_parse("[::ffff:127.0.0.1]:22", &a), FASTN_ERR_PERM);
+    CHECK_ERR(plugin_addr_parse("::1:22", &a), FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_addr_parse("127.0.0.1:022", &a), FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_addr_parse("127.0.0.1:65536", &a), FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_addr_parse("127.0.0.1:", &a), FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_addr_parse(":22", &a), FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_addr_parse("[127.0.0.1]:22", &a), FASTN_ERR_INVAL);
+    CHECK_ERR(plugin_addr_parse("127.0.0.1:22 ", &a), FASTN_ERR_INVAL);
+}
+
 int main(void)
 {
     RUN(minimal_manifest_gets_defaults);
@@ -706,6 +804,9 @@ int main(void)
     RUN(interface_bad_imports);
     RUN(interface_capabilities);
     RUN(interface_bad_exports);
+    RUN(local_fields);
+    RUN(local_fields_bad);
+    RUN(loopback_addresses);
     /* The built plugins: without the wasm32-wasi toolchain they are not
      * there, and this part is skipped (said on the last line). */
     RUN(built_echo_and_chat);

@@ -678,7 +678,8 @@ TEST(hostile_membomb)
 TEST(hostile_badptr)
 {
     static const char *const methods[] = {
-        "log", "wrap", "write", "sql", "reply", "random", "errmsg", "notify",
+        "log",    "wrap",   "write",  "sql",       "reply",   "random",
+        "errmsg", "notify", "sha256", "sha256out", "blake2b",
     };
     struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
@@ -1440,6 +1441,54 @@ TEST(timers_due_together_fire_in_one_slice)
     cleanup();
 }
 
+/* The host's hashes against known vectors (FIPS 180-2's "abc", RFC 7693's
+ * BLAKE2b-512 "abc", Python's hashlib for the others), their limits, and
+ * an unkeyed and a keyed digest of each allowed length's ends. */
+TEST(host_hashes)
+{
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
+    int id = 1;
+    static const struct {
+        const char *method, *arg, *want;
+    } v[] = {
+        {"sha256", "abc",
+         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"sha256", "The quick brown fox jumps over the lazy dog",
+         "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"},
+        {"blake2b", "64 abc",
+         "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1"
+         "7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"},
+        {"blake2b", "32 ",
+         "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"},
+        {"blake2bkey", "32 abc",
+         "d63a32d3e44738d7907f964316c241adaba0abfeabc32349677578a15a203f7f"},
+    };
+
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        r = call_id(n, "test-probe", v[i].method, v[i].arg, id++);
+        CHECK(r && r->status == 0 && strcmp(r->data, v[i].want) == 0);
+        if (r && strcmp(r->data, v[i].want))
+            fprintf(stderr, "%s %s: %s\n", v[i].method, v[i].arg, r->data);
+    }
+    /* the empty string has no argument: sha256 of nothing */
+    r = call_id(n, "test-probe", "sha256", "", id++);
+    CHECK(r && strcmp(r->data, "e3b0c44298fc1c149afbf4c8996fb924"
+                               "27ae41e4649b934ca495991b7852b855") == 0);
+    r = call_id(n, "test-probe", "blake2b", "15 abc", id++);
+    CHECK(r && atoi(r->data) == FASTN_ERR_INVAL);
+    r = call_id(n, "test-probe", "blake2b", "65 abc", id++);
+    CHECK(r && atoi(r->data) == FASTN_ERR_INVAL);
+    r = call_id(n, "test-probe", "blake2b", "16 abc", id++);
+    CHECK(r && r->status == 0 && strlen(r->data) == 32);
+    r = call_id(n, "test-probe", "hashbig", "", id++);
+    CHECK(r && atoi(r->data) == FASTN_ERR_TOO_LARGE);
+    check_echo_serves(n, 1000);
+    cleanup();
+}
+
 /* Imports are charged by their work: bytes of randomness made, WASI's
  * random_get and clock included (at the engine's prices, wasm/wasi.c: 20
  * a call, 1500 a system call, 50 a clock read, 2 a random byte; the host
@@ -1461,6 +1510,8 @@ TEST(imports_are_charged_by_their_work)
         {"sql_exec", "100 0", 100ull * PLUGIN_FUEL_SQL_TEXT},
         {"notify", "100 1000", 100ull * (PLUGIN_FUEL_NOTIFY + 1000)},
         {"log", "50 1000", 50ull * (PLUGIN_FUEL_LOG_LINE + 1000)},
+        {"sha256", "100 65536", 100ull * 65536 * PLUGIN_FUEL_PER_HASH_BYTE},
+        {"blake2b", "100 65536", 100ull * 65536 * PLUGIN_FUEL_PER_B2B_BYTE},
     };
 
     CHECK_ERR(install_built(n, HOSTILE("imports"), err, sizeof(err)), 0);
@@ -2007,6 +2058,7 @@ int main(void)
     RUN(slices_end_by_time_whatever_their_fuel);
     RUN(cpu_budget_defers_a_busy_plugin);
     RUN(timers_due_together_fire_in_one_slice);
+    RUN(host_hashes);
     RUN(imports_are_charged_by_their_work);
     RUN(memory_budget_counts_host_buffers);
     RUN(memory_budget_bounds_sqlite);

@@ -17,7 +17,7 @@ static const char good[] =
     " \"size\": 44092, \"sha256\": \"" SHA
     "\", \"signer\": \"27014CF614D5387A\","
     " \"protocols\": [\"/fastn/chat/1.0.0\"],"
-    " \"capabilities\": [\"streams\", \"storage\", \"local-listen\"],"
+    " \"capabilities\": [\"streams\", \"storage\", \"teleport\"],"
     " \"summary\": \"Person-to-person messages\", \"apps\": [\"fastn chat\"]},"
     "{\"name\": \"chat\", \"version\": \"1.10.0\", \"file\": "
     "\"chat-1.10.wasm\","
@@ -290,7 +290,9 @@ TEST(build_from_folder)
     CHECK_STR(idx.entries[0].file, "chat.wasm");
     CHECK_STR(idx.entries[1].name, "echo");
     CHECK_MEM(idx.entries[0].signer, key.key_id, MINISIGN_KEYID_LEN);
-    CHECK_EQ(idx.entries[0].caps_known, PLUGIN_CAPS_ALL);
+    CHECK_EQ(idx.entries[0].caps_known,
+             PLUGIN_CAP_STREAMS | PLUGIN_CAP_STORAGE | PLUGIN_CAP_NOTIFY |
+                 PLUGIN_CAP_TIMERS);
     CHECK_STR(idx.entries[0].protocols[0], "/fastn/chat/1.0.0");
     CHECK_STR(idx.entries[0].apps[0], "fastn chat");
     text = get("chat.wasm", &len);

@@ -1,0 +1,128 @@
+#!/bin/bash
+# A file between two daemons on loopback with the files plugin (`fastn
+# files add` on A, `fastn files get` on B over bitswap), against scp and
+# rsync -e ssh (OpenSSH to a loopback sshd, chacha20-poly1305) on the same
+# bytes. Each get starts from nothing on B (`fastn files rm` between
+# runs); every copy is compared with the original. The plugin's CPU
+# budget is raised to a whole core (plugin-cpu-percent = 100) and
+# plugin-slice-ms to 100 (docs/FILES.md, "Known limits"); the default
+# budget (25 %) is measured too. The size defaults to 512 MiB: a plugin's
+# database holds at most 1 GiB (PLUGIN_QUOTA_MAX). Prints a table and
+# writes bench/results/files_transfer.md.
+# Usage: BUILD=build bash bench/files/transfer.sh [BYTES] (RUNS=3)
+set -eu
+top=${FASTN_TOP:-$(pwd)}
+BUILD=${BUILD:-build}
+RUNS=${RUNS:-3}
+bytes=${1:-536870912}
+bin=$top/$BUILD/bin
+wasm=$top/$BUILD/plugins/files.wasm
+out=$top/bench/results/files_transfer.md
+[ -f "$wasm" ] || { echo "missing $wasm (make)"; exit 1; }
+tmp=$(mktemp -d /tmp/fastn-bench-files.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for h in "$tmp/a" "$tmp/b"; do
+        [ -f "$h/fastnd.lock" ] && kill "$(cat "$h/fastnd.lock")" 2>/dev/null || true
+    done
+    sleep 0.5
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+f() { "$bin/fastn" --home "$1" --no-autostart "${@:2}"; }
+now() { date +%s.%N; }
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN {printf "%.0f", b / s / 1e6}'; }
+
+head -c "$bytes" /dev/urandom >"$tmp/file"
+for h in a b; do
+    mkdir -p "$tmp/$h"
+    chmod 700 "$tmp/$h"
+    printf 'plugin-cpu-percent = %s\nplugin-slice-ms = 100\n' \
+        "${CPU:-100}" >"$tmp/$h/config"
+    "$bin/fastnd" --home "$tmp/$h" --listen /ip4/127.0.0.1/tcp/0
+    f "$tmp/$h" plugin install "$wasm" >/dev/null
+done
+ida=$(f "$tmp/a" id | sed -n 1p)
+f "$tmp/a" connect "$(f "$tmp/b" id | sed -n 2p)" >/dev/null
+f "$tmp/b" connect "$(f "$tmp/a" id | sed -n 2p)" >/dev/null
+
+t0=$(now)
+cid=$(f "$tmp/a" files add "$tmp/file" | awk '{print $2}')
+add_s=$(echo "$(now) - $t0" | bc)
+get_runs() { # prints the seconds of each get
+    for _ in $(seq "$RUNS"); do
+        f "$tmp/b" files rm "$cid" >/dev/null 2>&1 || true
+        rm -f "$tmp/got"
+        t0=$(now)
+        f "$tmp/b" files get "$cid" --from "$ida" -o "$tmp/got" >/dev/null
+        echo "$(now) - $t0" | bc
+        cmp -s "$tmp/file" "$tmp/got" || { echo "the copy differs" >&2; exit 1; }
+    done
+}
+get_s=$(get_runs | median)
+
+# OpenSSH: a loopback sshd with keys of its own
+S=$tmp/ssh
+mkdir -p "$S"
+ssh_s="" rsync_s="" note=""
+SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+if [ -x "$SSHD" ] && command -v scp >/dev/null; then
+    ssh-keygen -q -t ed25519 -N '' -f "$S/host"
+    ssh-keygen -q -t ed25519 -N '' -f "$S/user"
+    cp "$S/user.pub" "$S/authorized_keys"
+    [ -d /run/sshd ] || mkdir -p /run/sshd 2>/dev/null || true
+    p=$((20000 + RANDOM % 40000))
+    printf '%s\n' "Port $p" "ListenAddress 127.0.0.1" "HostKey $S/host" \
+        "PidFile $S/sshd.pid" "AuthorizedKeysFile $S/authorized_keys" \
+        "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+        "UsePAM no" "StrictModes no" "PermitRootLogin prohibit-password" \
+        "Ciphers chacha20-poly1305@openssh.com" \
+        "Subsystem sftp /usr/lib/openssh/sftp-server" >"$S/config"
+    "$SSHD" -D -e -f "$S/config" 2>"$S/sshd.log" &
+    PIDS+=("$!")
+    for _ in $(seq 100); do grep -q "Server listening" "$S/sshd.log" && break; sleep 0.05; done
+    opts=(-i "$S/user" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+        -o BatchMode=yes -o LogLevel=ERROR -o Compression=no
+        -c chacha20-poly1305@openssh.com)
+    user=$(id -un)
+    scp_runs() {
+        for _ in $(seq "$RUNS"); do
+            rm -f "$tmp/scp"
+            t0=$(now)
+            scp -q -P "$p" "${opts[@]}" "$tmp/file" "$user@127.0.0.1:$tmp/scp"
+            echo "$(now) - $t0" | bc
+        done
+    }
+    ssh_s=$(scp_runs | median)
+    cmp -s "$tmp/file" "$tmp/scp" || { echo "scp's copy differs" >&2; exit 1; }
+    if command -v rsync >/dev/null; then
+        rsync_runs() {
+            for _ in $(seq "$RUNS"); do
+                rm -f "$tmp/rsync"
+                t0=$(now)
+                rsync -q -e "ssh -p $p ${opts[*]}" "$tmp/file" "$user@127.0.0.1:$tmp/rsync"
+                echo "$(now) - $t0" | bc
+            done
+        }
+        rsync_s=$(rsync_runs | median)
+    else
+        note="rsync not installed"
+    fi
+else
+    note="no sshd or scp"
+fi
+
+mkdir -p "$(dirname "$out")"
+{
+    echo "| what ($((bytes >> 20)) MiB, loopback, median of $RUNS) | seconds | MB/s |"
+    echo "|---|---:|---:|"
+    echo "| fastn files add (import, hash, store) | $add_s | $(mbps "$add_s") |"
+    echo "| fastn files get (bitswap, plugin-cpu-percent ${CPU:-100}) | $get_s | $(mbps "$get_s") |"
+    [ -n "$ssh_s" ] && echo "| scp (chacha20-poly1305) | $ssh_s | $(mbps "$ssh_s") |"
+    [ -n "$rsync_s" ] && echo "| rsync -e ssh | $rsync_s | $(mbps "$rsync_s") |"
+    [ -n "$note" ] && echo "| ($note) | | |"
+    echo
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$out"

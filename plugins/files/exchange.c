@@ -1,0 +1,507 @@
+/*
+ * Bitswap 1.2.0 with peers (also answering 1.1.0), as IPFS nodes speak
+ * it: each side sends its messages on a stream it opened, and reads the
+ * other's on the streams the other opened. Inbound messages are framed
+ * and decoded by the library (its limits: 4 MiB a message, 8192 entries
+ * of each kind, 2 MiB a block); wants are answered from the store (a
+ * want-have with have or dont-have, a want-block with the block) for the
+ * peers the daemon lets reach the plugin (its serves setting); blocks
+ * and presences go to the fetch sessions (get.c). A block nobody asked
+ * this peer for, which a wrong block for a wanted CID is (its CID is
+ * computed from its bytes), drops the peer and is logged (a block asked
+ * of it for a get that has ended since is late, and ignored). Memory is
+ * bounded: at most SERVE_QUEUE_MAX wants a peer, blocks read only while
+ * its stream has taken what was sent, INBOUND_HELD_MAX bytes of unread
+ * messages.
+ */
+#include "files_plugin.h"
+
+#define PEERS_MAX 64
+#define INBOUND_MAX 128
+/* The blocks last asked of a peer (their digests' first 8 bytes): one
+ * that comes after its get ended is late, not wrong. */
+#define ASKED_RING 1024
+
+struct xpeer {
+    char id[FASTN_PEER_ID_BUF];
+    int32_t out;   /* our stream to it; 0 none */
+    int out_ready; /* on_open said it is open */
+    int v110;      /* it speaks 1.1.0: no presences */
+    uint8_t *obuf; /* messages its stream has not taken yet */
+    size_t olen, ocap;
+    struct files_bitswap_want *q; /* wants to answer, oldest first */
+    size_t qn, qcap;
+    unsigned dropped_wants;
+    uint64_t asked[ASKED_RING];
+    unsigned asked_at;
+};
+
+struct inbound {
+    int32_t s;
+    struct xpeer *p;
+    uint8_t *buf;
+    size_t len, cap;
+};
+
+static struct xpeer peers[PEERS_MAX];
+static struct inbound ins[INBOUND_MAX];
+static size_t held; /* bytes in every inbound buf */
+
+struct xpeer *xpeer_get(const char *id, size_t n)
+{
+    struct xpeer *free_slot = NULL;
+    if (n == 0 || n >= FASTN_PEER_ID_BUF)
+        return NULL;
+    for (size_t i = 0; i < PEERS_MAX; i++) {
+        if (peers[i].id[0] == '\0') {
+            free_slot = free_slot ? free_slot : &peers[i];
+            continue;
+        }
+        if (strlen(peers[i].id) == n && !memcmp(peers[i].id, id, n))
+            return &peers[i];
+    }
+    if (free_slot) {
+        memset(free_slot, 0, sizeof(*free_slot));
+        memcpy(free_slot->id, id, n);
+        free_slot->id[n] = '\0';
+    }
+    return free_slot;
+}
+
+const char *xpeer_id(const struct xpeer *p)
+{
+    return p->id;
+}
+
+/* Writes what the peer's stream takes; then reads more blocks for it. */
+static void serve_pump(struct xpeer *p);
+
+static void flush(struct xpeer *p)
+{
+    while (p->out_ready && p->olen > 0) {
+        size_t k = p->olen < FILES_WRITE_MAX ? p->olen : FILES_WRITE_MAX;
+        int32_t w = fastn_stream_write(p->out, p->obuf, k);
+        if (w == FASTN_ERR_AGAIN || w == 0)
+            return; /* on_writable comes */
+        if (w < 0) {
+            p->olen = 0;
+            return;
+        }
+        memmove(p->obuf, p->obuf + w, p->olen - (size_t)w);
+        p->olen -= (size_t)w;
+    }
+}
+
+static void peer_reset_out(struct xpeer *p)
+{
+    p->out = 0;
+    p->out_ready = 0;
+    p->olen = 0;
+    p->qn = 0;
+}
+
+/* Queues a finished message for the peer, opening its stream if needed. */
+static int send_msg(struct xpeer *p, struct files_bitswap_builder *b)
+{
+    const uint8_t *m;
+    size_t n;
+    int err = files_bitswap_finish(b, &m, &n);
+    if (err)
+        return err;
+    if (p->olen + n > p->ocap) {
+        size_t cap = p->ocap ? p->ocap : 65536;
+        while (cap < p->olen + n)
+            cap *= 2;
+        uint8_t *g = realloc(p->obuf, cap);
+        if (!g)
+            return FASTN_ERR_NOMEM;
+        p->obuf = g;
+        p->ocap = cap;
+    }
+    memcpy(p->obuf + p->olen, m, n);
+    p->olen += n;
+    if (p->out == 0) {
+        int32_t s = fastn_stream_open(p->id, strlen(p->id), BITSWAP_120,
+                                      strlen(BITSWAP_120));
+        if (s < 0) {
+            fastn_logf(FASTN_LOG_WARN,
+                       "bitswap: cannot open a stream to "
+                       "%s: %s",
+                       p->id, fastn_err_name_(s));
+            p->olen = 0;
+            return s;
+        }
+        p->out = s;
+    }
+    flush(p);
+    return 0;
+}
+
+static uint64_t fingerprint(const struct files_cid *c)
+{
+    uint64_t v = c->mh_code;
+    for (size_t i = 0; i < 8 && i < c->digest_len; i++)
+        v = v << 8 ^ c->digest[i];
+    return v;
+}
+
+static int was_asked(const struct xpeer *p, const struct files_cid *c)
+{
+    uint64_t f = fingerprint(c);
+    for (size_t i = 0; i < ASKED_RING; i++)
+        if (p->asked[i] == f)
+            return 1;
+    return 0;
+}
+
+int xpeer_want(struct xpeer *p, const struct files_cid *cids, size_t n,
+               enum files_want_type type)
+{
+    struct files_bitswap_builder b;
+    int err = 0;
+
+    files_bitswap_builder_init(&b);
+    for (size_t i = 0; i < n && !err; i++) {
+        struct files_bitswap_want w = {.cid = cids[i],
+                                       .priority = 1,
+                                       .type = type,
+                                       .send_dont_have = true};
+        err = files_bitswap_add_want(&b, &w);
+        if (type == FILES_WANT_BLOCK)
+            p->asked[p->asked_at++ % ASKED_RING] = fingerprint(&cids[i]);
+    }
+    if (!err)
+        err = send_msg(p, &b);
+    files_bitswap_builder_cleanup(&b);
+    return err;
+}
+
+int xpeer_cancel(struct xpeer *p, const struct files_cid *c)
+{
+    struct files_bitswap_builder b;
+    struct files_bitswap_want w = {.cid = *c, .cancel = true};
+    int err;
+
+    if (p->out == 0)
+        return 0;
+    files_bitswap_builder_init(&b);
+    err = files_bitswap_add_want(&b, &w);
+    if (!err)
+        err = send_msg(p, &b);
+    files_bitswap_builder_cleanup(&b);
+    return err;
+}
+
+int xpeer_usable(const struct xpeer *p)
+{
+    return p->id[0] != '\0';
+}
+
+/* --- serving ------------------------------------------------------------ */
+
+/* Adds the next queued wants to b: blocks we hold, dont-have for the
+ * others that asked for it. Stops when b is full (the want stays). */
+static int serve_fill(struct xpeer *p, struct files_bitswap_builder *b)
+{
+    size_t done = 0;
+    int err = 0;
+
+    while (done < p->qn && files_bitswap_builder_size(b) < SERVE_OUT_HIGH) {
+        const struct files_bitswap_want *w = &p->q[done];
+        const uint8_t *data;
+        size_t len;
+        int r = store_get(&w->cid, &data, &len);
+        if (r == 0)
+            err = files_bitswap_add_block(b, &w->cid, data, len);
+        else if (w->send_dont_have && !p->v110)
+            err = files_bitswap_add_presence(b, &w->cid,
+                                             FILES_PRESENCE_DONT_HAVE);
+        if (err == FASTN_ERR_FILES_LIMIT && b->nblocks + b->npresences) {
+            err = 0;
+            break; /* the message is full: this one goes in the next */
+        }
+        if (err)
+            break;
+        done++;
+    }
+    memmove(p->q, p->q + done, (p->qn - done) * sizeof(*p->q));
+    p->qn -= done;
+    return err;
+}
+
+static void serve_pump(struct xpeer *p)
+{
+    while (p->qn > 0 && p->olen < SERVE_OUT_HIGH) {
+        struct files_bitswap_builder b;
+        files_bitswap_builder_init(&b);
+        int err = serve_fill(p, &b);
+        if (!err && b.nblocks + b.npresences > 0)
+            err = send_msg(p, &b);
+        files_bitswap_builder_cleanup(&b);
+        if (err) {
+            fastn_logf(FASTN_LOG_WARN, "bitswap: serving %s: %s", p->id,
+                       fastn_err_name_(err));
+            p->qn = 0;
+            return;
+        }
+        if (p->out == 0 || !p->out_ready)
+            return; /* sent once the stream is open */
+    }
+}
+
+static void queue_remove(struct xpeer *p, const struct files_cid *c)
+{
+    for (size_t i = 0; i < p->qn; i++)
+        if (files_cid_eq(&p->q[i].cid, c)) {
+            memmove(&p->q[i], &p->q[i + 1], (p->qn - i - 1) * sizeof(*p->q));
+            p->qn--;
+            return;
+        }
+}
+
+static int queue_add(struct xpeer *p, const struct files_bitswap_want *w)
+{
+    if (p->qn == SERVE_QUEUE_MAX) {
+        if (p->dropped_wants++ == 0)
+            fastn_logf(FASTN_LOG_WARN,
+                       "bitswap: %s wants more than %u blocks at once; the "
+                       "rest are ignored",
+                       p->id, SERVE_QUEUE_MAX);
+        return 0;
+    }
+    if (p->qn == p->qcap) {
+        size_t cap = p->qcap ? p->qcap * 2 : 64;
+        struct files_bitswap_want *g = realloc(p->q, cap * sizeof(*g));
+        if (!g)
+            return FASTN_ERR_NOMEM;
+        p->q = g;
+        p->qcap = cap;
+    }
+    p->q[p->qn++] = *w;
+    return 0;
+}
+
+/* The wants of one message: presences answered at once, blocks queued. */
+static int on_wants(struct xpeer *p, const struct files_bitswap_msg *m)
+{
+    struct files_bitswap_builder b;
+    int err = 0;
+
+    if (m->full)
+        p->qn = 0;
+    files_bitswap_builder_init(&b);
+    for (size_t i = 0; i < m->nwants && !err; i++) {
+        const struct files_bitswap_want *w = &m->wants[i];
+        if (w->cancel) {
+            queue_remove(p, &w->cid);
+        } else if (w->type == FILES_WANT_BLOCK) {
+            err = queue_add(p, w);
+        } else if (!p->v110) {
+            int has = store_has(&w->cid);
+            if (has == 1)
+                err = files_bitswap_add_presence(&b, &w->cid,
+                                                 FILES_PRESENCE_HAVE);
+            else if (has == 0 && w->send_dont_have)
+                err = files_bitswap_add_presence(&b, &w->cid,
+                                                 FILES_PRESENCE_DONT_HAVE);
+        }
+    }
+    if (!err && b.npresences)
+        err = send_msg(p, &b);
+    files_bitswap_builder_cleanup(&b);
+    if (!err)
+        serve_pump(p);
+    return err;
+}
+
+/* --- receiving ---------------------------------------------------------- */
+
+/* Drops a peer that sent what nobody asked it for. */
+static void peer_drop(struct xpeer *p, const struct files_cid *c)
+{
+    char cid[FILES_CID_STR_MAX + 1];
+    if (files_cid_format(c, cid, sizeof(cid)) < 0)
+        strcpy(cid, "?");
+    fastn_logf(FASTN_LOG_WARN,
+               "bitswap: %s sent block %s, which was not asked of it (a "
+               "wrong block for a CID it was asked for?): dropped from the "
+               "fetch",
+               p->id, cid);
+    fetch_on_peer_gone(p);
+}
+
+static int on_msg(struct xpeer *p, const struct files_bitswap_msg *m)
+{
+    int err = on_wants(p, m);
+
+    for (size_t i = 0; !err && i < m->nblocks; i++) {
+        const struct files_bitswap_block *bl = &m->blocks[i];
+        int r = fetch_on_block(p, &bl->cid, bl->data, bl->len);
+        if (r < 0)
+            return r;
+        if (r == 0 && store_has(&bl->cid) != 1 && !was_asked(p, &bl->cid)) {
+            peer_drop(p, &bl->cid);
+            return FASTN_ERR_FILES_HASH_MISMATCH;
+        }
+    }
+    for (size_t i = 0; !err && i < m->npresences; i++)
+        fetch_on_presence(p, &m->presences[i].cid, m->presences[i].type);
+    return err;
+}
+
+static struct inbound *inbound_find(int32_t s)
+{
+    for (size_t i = 0; s > 0 && i < INBOUND_MAX; i++)
+        if (ins[i].s == s)
+            return &ins[i];
+    return NULL;
+}
+
+static void inbound_free(struct inbound *in)
+{
+    held -= in->cap;
+    free(in->buf);
+    memset(in, 0, sizeof(*in));
+}
+
+static struct xpeer *outbound_peer(int32_t s)
+{
+    for (size_t i = 0; s > 0 && i < PEERS_MAX; i++)
+        if (peers[i].out == s)
+            return &peers[i];
+    return NULL;
+}
+
+int32_t on_stream(int32_t s, const char *peer, size_t peer_len,
+                  const char *proto, size_t proto_len)
+{
+    struct inbound *in = inbound_find(0);
+    for (size_t i = 0; !in && i < INBOUND_MAX; i++)
+        if (ins[i].s == 0)
+            in = &ins[i];
+    struct xpeer *p = xpeer_get(peer, peer_len);
+    if (!in || !p)
+        return FASTN_ERR_PLUGIN_LIMIT;
+    memset(in, 0, sizeof(*in));
+    in->s = s;
+    in->p = p;
+    p->v110 = fastn_is(proto, proto_len, BITSWAP_110);
+    return 0;
+}
+
+/* Grows in's buffer for n more bytes, within INBOUND_HELD_MAX in all. */
+static int inbound_take(struct inbound *in, const uint8_t *data, size_t n)
+{
+    if (in->len + n > in->cap) {
+        size_t cap = in->cap ? in->cap : 65536;
+        while (cap < in->len + n)
+            cap *= 2;
+        if (cap > FILES_BITSWAP_MAX_MSG + 16 ||
+            held - in->cap + cap > INBOUND_HELD_MAX)
+            return FASTN_ERR_FILES_LIMIT;
+        uint8_t *g = realloc(in->buf, cap);
+        if (!g)
+            return FASTN_ERR_NOMEM;
+        held = held - in->cap + cap;
+        in->buf = g;
+        in->cap = cap;
+    }
+    memcpy(in->buf + in->len, data, n);
+    in->len += n;
+    return 0;
+}
+
+/* Handles every whole message in the buffer. */
+static int inbound_run(struct inbound *in)
+{
+    size_t off = 0;
+    int err = 0;
+
+    while (!err) {
+        const uint8_t *msg;
+        size_t mlen, used;
+        struct files_bitswap_msg m;
+        err = files_bitswap_frame(in->buf + off, in->len - off, &msg, &mlen,
+                                  &used);
+        if (err == FASTN_ERR_AGAIN) {
+            err = 0;
+            break;
+        }
+        if (err || (err = files_bitswap_decode(msg, mlen, &m)))
+            break;
+        err = on_msg(in->p, &m);
+        files_bitswap_msg_cleanup(&m);
+        off += used;
+    }
+    memmove(in->buf, in->buf + off, in->len - off);
+    in->len -= off;
+    return err;
+}
+
+int32_t on_data(int32_t s, const uint8_t *data, size_t n)
+{
+    struct inbound *in = inbound_find(s);
+    int err;
+
+    if (!in) /* bytes on a stream we opened: bitswap sends none back */
+        return outbound_peer(s) ? 0 : FASTN_ERR_PLUGIN_BAD_HANDLE;
+    err = inbound_take(in, data, n);
+    if (!err)
+        err = inbound_run(in);
+    if (err) {
+        if (err != FASTN_ERR_FILES_HASH_MISMATCH)
+            fastn_logf(FASTN_LOG_WARN,
+                       "bitswap: a bad message from %s (%s): stream reset",
+                       in->p->id, fastn_err_name_(err));
+        inbound_free(in);
+        return err;
+    }
+    fetch_tick();
+    return 0;
+}
+
+int32_t on_close(int32_t s, int32_t reason)
+{
+    struct inbound *in = inbound_find(s);
+    struct xpeer *p;
+
+    if (in) {
+        inbound_free(in);
+        return reason == FASTN_CLOSE_EOF ? fastn_stream_close(s) : 0;
+    }
+    if ((p = outbound_peer(s))) {
+        if (reason == FASTN_CLOSE_EOF)
+            return 0; /* it does not write on our stream */
+        peer_reset_out(p);
+        fetch_on_peer_gone(p);
+    }
+    return 0;
+}
+
+int32_t on_open(int32_t s, int32_t result)
+{
+    struct xpeer *p = outbound_peer(s);
+    if (!p)
+        return 0;
+    if (result < 0) {
+        fastn_logf(FASTN_LOG_WARN, "bitswap: no stream to %s: %s", p->id,
+                   fastn_err_name_(result));
+        peer_reset_out(p);
+        fetch_on_peer_gone(p);
+        return 0;
+    }
+    p->out_ready = 1;
+    flush(p);
+    serve_pump(p);
+    return 0;
+}
+
+int32_t on_writable(int32_t s)
+{
+    struct xpeer *p = outbound_peer(s);
+    if (p) {
+        flush(p);
+        serve_pump(p);
+    }
+    return 0;
+}
