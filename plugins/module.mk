@@ -62,5 +62,8 @@ include src/registry/sign.mk
 # The files plugin's core library (native and wasm32): plugins/files/lib.
 include plugins/files/lib/module.mk
 
+# The mail plugin's core library (native and wasm32): plugins/mail/lib.
+include plugins/mail/lib/module.mk
+
 # Plugins in Rust (plugins/echo-rs) and their SDK crate: sdk/rust.
 include sdk/rust/module.mk
