@@ -55,7 +55,8 @@ struct store_pdb {
     uint64_t max_vm_steps;
     struct store_pdb_budget budget;
     struct pdb_call call;
-    bool trusted; /* the host's own SQL: the authorizer lets it pass */
+    bool trusted;        /* the host's own SQL: the authorizer lets it pass */
+    bool checkpoint_due; /* the log is long: checkpoint at the event's end */
     /* what the plugin's last statement left, kept across the host's own */
     int64_t saved_rowid;
     int saved_changes; /* -1: none kept, sqlite3_changes is the plugin's */

@@ -373,13 +373,29 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
                                : store__err(rc);
 }
 
+/* The log truncated into the database, as the host's own work: no time
+ * or step limit of the plugin's call applies (a commit already returned
+ * must not be reported stopped by its checkpoint) and the account never
+ * refuses it memory. Its failure (a full disk) is not a commit's: the log
+ * then grows until the quota or the disk stops it. */
+static void checkpoint(struct store_pdb *db)
+{
+    struct store__host h;
+
+    db->checkpoint_due = false;
+    sqlite3_wal_checkpoint_v2(store__pdb_host_begin(db, false, &h), "main",
+                              SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    store__pdb_host_end(&h);
+}
+
 /* After each commit: once the log holds half of the room the pages leave
  * it in the quota (at most SQLite's usual 1000 frames), a checkpoint
  * copies it into the database and truncates it, so the room is back
- * before the next transaction needs it. Its failure (a full disk) is not
- * the commit's: the log then grows until the quota or the disk stops it.
- * Instead of SQLite's autocheckpoint, which leaves the log's file at its
- * largest. */
+ * before the next transaction needs it. Past 1000 frames with more than
+ * half the room still free, it waits for the plugin's event to end
+ * (store_pdb_event_end), outside the plugin's call and slice; at half the
+ * room, at once. Instead of SQLite's autocheckpoint, which leaves the
+ * log's file at its largest and runs inside the call. */
 static int wal_hook(void *arg, sqlite3 *c, const char *name, int frames)
 {
     struct store_pdb *db = arg;
@@ -388,9 +404,14 @@ static int wal_hook(void *arg, sqlite3 *c, const char *name, int frames)
     uint64_t used = (uint64_t)a->db_pages * a->page_size;
     uint64_t room = a->quota > used ? (a->quota - used) / frame : 0;
     uint64_t at = room / 2 < 1000 ? room / 2 : 1000;
-    if ((uint64_t)frames >= (at ? at : 1))
-        sqlite3_wal_checkpoint_v2(c, name, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-                                  NULL);
+
+    (void)c, (void)name;
+    if ((uint64_t)frames < (at ? at : 1))
+        return SQLITE_OK;
+    if ((uint64_t)frames >= room / 2)
+        checkpoint(db);
+    else
+        db->checkpoint_due = true;
     return SQLITE_OK;
 }
 
@@ -614,10 +635,15 @@ int store_pdb_event_end(struct store_pdb *db)
         }
     }
     pdb_leave(db, prev);
-    if (sqlite3_get_autocommit(db->db))
+    if (sqlite3_get_autocommit(db->db)) {
+        if (db->checkpoint_due)
+            checkpoint(db);
         return 0;
+    }
     int err = store__exec(store__pdb_host_begin(db, false, &h), "ROLLBACK");
     store__pdb_host_end(&h);
+    if (!err && db->checkpoint_due)
+        checkpoint(db);
     return err ? err : 1;
 }
 

@@ -799,6 +799,52 @@ TEST(pdb_kill9_mid_transaction)
     tmp_cleanup();
 }
 
+/* The size of a plugin database's write-ahead log. */
+static uint64_t wal_bytes(const char *name)
+{
+    char path[160];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s/db.sqlite-wal", datadir, name);
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* A commit that makes the log long is not followed by its checkpoint
+ * inside the plugin's call (where the call's time limit stopped it and
+ * reported a committed write as stopped, and its time counted in the
+ * plugin's slice): the checkpoint waits for the event's end, untimed;
+ * at half of the quota's room it runs at once, as before. */
+TEST(pdb_checkpoint_at_the_event_end)
+{
+    static uint8_t blob[65536];
+    struct store_pdb_limits lim = {.quota_bytes = 256u << 20};
+    tmp_setup();
+    memset(blob, 7, sizeof(blob));
+    struct store_pdb *db = open_pdb("ckpt", &lim);
+    CHECK_ERR(EXEC(db, "CREATE TABLE b(x)"), 0);
+    int h = PREP(db, "INSERT INTO b VALUES(?)");
+    CHECK_ERR(EXEC(db, "BEGIN"), 0);
+    for (int i = 0; i < 100; i++) { /* 6.4 MB: past 1000 frames */
+        store_pdb_reset(db, h);
+        store_pdb_bind_blob(db, h, 1, blob, sizeof(blob));
+        CHECK_ERR(store_pdb_step(db, h), 0);
+    }
+    CHECK_ERR(EXEC(db, "COMMIT"), 0);
+    uint64_t before = wal_bytes("ckpt");
+    fprintf(stderr, "log after the commit: %llu bytes\n",
+            (unsigned long long)before);
+    CHECK(before > (4u << 20));
+    /* a tiny time limit does not make the next call pay for it */
+    set_time(db, 1);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
+    CHECK_EQ(wal_bytes("ckpt"), before);
+    CHECK_ERR(store_pdb_event_end(db), 0);
+    CHECK_EQ(wal_bytes("ckpt"), 0);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
+    store_pdb_finalize(db, h);
+    store_pdb_close(db);
+    tmp_cleanup();
+}
+
 int main(void)
 {
     RUN(pdb_time_stops_the_cte);
@@ -806,6 +852,7 @@ int main(void)
     RUN(pdb_functions_answer_as_sqlite);
     RUN(pdb_memory_bounded);
     RUN(pdb_quota_counts_the_log);
+    RUN(pdb_checkpoint_at_the_event_end);
     RUN(pdb_full_disk_loses_nothing);
     RUN(pdb_host_tables_run_no_plugin_code);
     RUN(pdb_host_tables_not_a_view);
