@@ -764,12 +764,14 @@ uint64_t host_instance_slice(struct host_instance *in, uint64_t now)
     else
         now = host_now_ns();
     host_cpu_charge(p, start, now, used);
-    /* the host's work after the plugin's: notifications it made move on
-     * (rate-limited), outside its slice */
+    /* the host's work after the plugin's, outside its slice: notifications
+     * it made move on (rate-limited), a long write-ahead log is checkpointed */
     if (alive && in->outbox_pending && !in->cur) {
         host_outbox_flush(in);
         now = host_now_ns();
     }
+    if (alive && in->db && !in->cur && store_pdb_maintain(in->db) == 1)
+        now = host_now_ns();
     return now;
 }
 

@@ -392,10 +392,10 @@ static void checkpoint(struct store_pdb *db)
  * it in the quota (at most SQLite's usual 1000 frames), a checkpoint
  * copies it into the database and truncates it, so the room is back
  * before the next transaction needs it. Past 1000 frames with more than
- * half the room still free, it waits for the plugin's event to end
- * (store_pdb_event_end), outside the plugin's call and slice; at half the
- * room, at once. Instead of SQLite's autocheckpoint, which leaves the
- * log's file at its largest and runs inside the call. */
+ * half the room still free, it waits for the host's upkeep between the
+ * plugin's slices (store_pdb_maintain), outside its calls and its slice;
+ * at half the room, at once. Instead of SQLite's autocheckpoint, which leaves
+ * the log's file at its largest and runs inside the call. */
 static int wal_hook(void *arg, sqlite3 *c, const char *name, int frames)
 {
     struct store_pdb *db = arg;
@@ -635,16 +635,19 @@ int store_pdb_event_end(struct store_pdb *db)
         }
     }
     pdb_leave(db, prev);
-    if (sqlite3_get_autocommit(db->db)) {
-        if (db->checkpoint_due)
-            checkpoint(db);
+    if (sqlite3_get_autocommit(db->db))
         return 0;
-    }
     int err = store__exec(store__pdb_host_begin(db, false, &h), "ROLLBACK");
     store__pdb_host_end(&h);
-    if (!err && db->checkpoint_due)
-        checkpoint(db);
     return err ? err : 1;
+}
+
+int store_pdb_maintain(struct store_pdb *db)
+{
+    if (!db || !db->checkpoint_due || !sqlite3_get_autocommit(db->db))
+        return 0;
+    checkpoint(db);
+    return 1;
 }
 
 bool store_pdb_in_transaction(struct store_pdb *db)

@@ -366,6 +366,10 @@ const char *store_pdb_errmsg(struct store_pdb *db);
  * outlives the event. Returns 1 when it rolled back, 0 when there was
  * nothing to undo, or an error. */
 int store_pdb_event_end(struct store_pdb *db);
+/* The host's upkeep between a plugin's slices: a checkpoint of a long
+ * write-ahead log that a commit left due (plugin_db.c, wal_hook), when no
+ * transaction is open. Returns 1 when it ran one, else 0. */
+int store_pdb_maintain(struct store_pdb *db);
 /*
  * Each call's budget. Fuel does not run inside the host, so the host sets
  * what each following exec, prepare or step may take before it calls, and

@@ -811,8 +811,8 @@ static uint64_t wal_bytes(const char *name)
 /* A commit that makes the log long is not followed by its checkpoint
  * inside the plugin's call (where the call's time limit stopped it and
  * reported a committed write as stopped, and its time counted in the
- * plugin's slice): the checkpoint waits for the event's end, untimed;
- * at half of the quota's room it runs at once, as before. */
+ * plugin's slice): the checkpoint waits for the host's upkeep between
+ * slices, untimed; at half of the quota's room it runs at once. */
 TEST(pdb_checkpoint_at_the_event_end)
 {
     static uint8_t blob[65536];
@@ -838,7 +838,15 @@ TEST(pdb_checkpoint_at_the_event_end)
     CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
     CHECK_EQ(wal_bytes("ckpt"), before);
     CHECK_ERR(store_pdb_event_end(db), 0);
+    CHECK_EQ(wal_bytes("ckpt"), before);
+    /* inside a transaction it waits, then the host's upkeep runs it */
+    CHECK_ERR(EXEC(db, "BEGIN"), 0);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
+    CHECK_EQ(store_pdb_maintain(db), 0);
+    CHECK_ERR(EXEC(db, "COMMIT"), 0);
+    CHECK_EQ(store_pdb_maintain(db), 1);
     CHECK_EQ(wal_bytes("ckpt"), 0);
+    CHECK_EQ(store_pdb_maintain(db), 0);
     CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
     store_pdb_finalize(db, h);
     store_pdb_close(db);
