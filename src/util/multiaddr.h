@@ -21,9 +21,11 @@
 #include "util/peer_id.h"
 
 /* Largest binary multiaddr we hold, and the text buffer that always fits
- * its formatted form (unix paths may triple in size when escaped). */
+ * its formatted form: /p2p-circuit is 2 bytes and 12 characters, the
+ * largest growth (unix paths may triple when escaped, an ip4 address
+ * quadruple), so 6 characters a byte and the NUL. */
 #define MULTIADDR_MAX_BYTES 512
-#define MULTIADDR_STR_MAX 1600
+#define MULTIADDR_STR_MAX (6 * MULTIADDR_MAX_BYTES + 1)
 /* Longest DNS name and unix socket path (sun_path less its NUL). */
 #define MULTIADDR_DNS_MAX 255
 #define MULTIADDR_UNIX_MAX 107
