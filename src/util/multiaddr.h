@@ -23,9 +23,10 @@
 /* Largest binary multiaddr we hold, and the text buffer that always fits
  * its formatted form: /p2p-circuit is 2 bytes and 12 characters, the
  * largest growth (unix paths may triple when escaped, an ip4 address
- * quadruple), so 6 characters a byte and the NUL. */
+ * quadruple), so 6 characters a byte, and room for the formatter's
+ * check of a last component (a slash, a name, a slash, the NUL). */
 #define MULTIADDR_MAX_BYTES 512
-#define MULTIADDR_STR_MAX (6 * MULTIADDR_MAX_BYTES + 1)
+#define MULTIADDR_STR_MAX (6 * MULTIADDR_MAX_BYTES + 8)
 /* Longest DNS name and unix socket path (sun_path less its NUL). */
 #define MULTIADDR_DNS_MAX 255
 #define MULTIADDR_UNIX_MAX 107
