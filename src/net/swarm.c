@@ -21,6 +21,7 @@
 #include "fastn/err.h"
 #include "net/autonat.h"
 #include "net/identify.h"
+#include "net/noise_pool.h"
 #include "net/perf.h"
 #include "net/relay.h"
 #include "net/ping.h"
@@ -914,6 +915,7 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
     sw->prepare.data = sw;
     uv_timer_init(loop, &sw->push_timer);
     sw->push_timer.data = sw;
+    noise_pool_acquire(cfg->crypto_threads); /* bulk crypto on every core */
     *out = sw;
     return 0;
 }
@@ -965,4 +967,5 @@ void swarm_free(struct swarm *sw)
     mem_wipe(sw->rx, SWARM_RX_SCRATCH); /* held plaintext */
     free(sw->rx);
     free(sw);
+    noise_pool_release();
 }

@@ -110,6 +110,9 @@ struct swarm_config {
      * addresses, AutoNAT dial-backs): tests and closed networks. */
     bool reach_private;
     bool relay_service; /* serve circuit relay v2 hop (default off) */
+    /* threads sealing and opening large Noise frames besides the loop's;
+     * 0: the machine's cores less one (net/noise_pool.h) */
+    unsigned crypto_threads;
 };
 
 /* Defaults: handshake 10 s, idle 10 min, keepalive 30 s, ping timeout

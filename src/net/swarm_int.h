@@ -33,7 +33,7 @@
  * not wait on each other). */
 #define SWARM_CTL_MAX (16u << 10)
 /* One read from a connection's socket. */
-#define SWARM_READ_MAX (256 * 1024)
+#define SWARM_READ_MAX (1024 * 1024)
 /* The receive buffer all connections share: a read, and before it the
  * partial frame a connection kept from its last read. */
 #define SWARM_RX_SCRATCH (SWARM_READ_MAX + NOISE_FRAME_MAX)
@@ -144,6 +144,7 @@ struct swarm_conn {
     size_t ctl_pending; /* control bytes among both, by whole chunks */
     size_t ctl_extra;   /* negotiation replies not yet in a chunk */
     unsigned oq_n;
+    unsigned oq_unsealed;               /* frames in the queue not yet sealed */
     struct swarm_conn *fnext, **fpprev; /* on sw->flushes */
     struct swarm_stream *streams;
     uint32_t n_streams, n_user_streams;
@@ -315,7 +316,9 @@ void swarm__conn_flush_soon(struct swarm_conn *sc);
  * before the loop waits for I/O. */
 void swarm__on_prepare(uv_prepare_t *h);
 /* Sends the conn's output then frame[0..len) (taking the frame). */
-void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len);
+struct noise_job;
+void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len,
+                            const struct noise_job *seal);
 void swarm__conn_fail(struct swarm_conn *sc, int err);
 /* A send failed inside a stream owner's call: the connection fails from
  * the loop, so that no CLOSED reaches the owner from inside its call. */
