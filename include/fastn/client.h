@@ -192,6 +192,12 @@ struct fastn_status {
     uint32_t relays, relay_reservations;
     int relay_service;
     uint32_t relay_served, relay_circuits;
+    /* The Kademlia DHT ("" / 0 from an older daemon): its mode ("auto",
+     * "client", "server", "off"), whether it answers other peers' DHT
+     * requests now, and the peers in its routing table */
+    char dht_mode[8];
+    int dht_server;
+    uint32_t dht_peers;
 };
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as

@@ -131,6 +131,10 @@ static void status_text(struct fastn_client *c, const struct fastn_status *st)
         printf("relaying     for %u peer%s, %u circuit%s now\n",
                st->relay_served, st->relay_served == 1 ? "" : "s",
                st->relay_circuits, st->relay_circuits == 1 ? "" : "s");
+    if (st->dht_mode[0])
+        printf("dht          %u peer%s in the routing table (%s%s)\n",
+               st->dht_peers, st->dht_peers == 1 ? "" : "s", st->dht_mode,
+               st->dht_server ? ", answering requests" : "");
     printf("peers        %u\n", st->peers);
     printf("connections  %u (%u upgrading)\n", st->connections, st->pending);
     printf("streams      %u (%" PRIu64 " since start)\n", st->streams,
@@ -186,6 +190,10 @@ static json_t *status_json(const struct fastn_status *st, const char *sock)
                      "relay_service", st->relay_service, "relay_served",
                      (int)st->relay_served, "relay_circuits",
                      (int)st->relay_circuits));
+    json_object_update_new(
+        o, json_pack("{s:o,s:b,s:i}", "dht_mode", jstr(st->dht_mode),
+                     "dht_server", st->dht_server, "dht_peers",
+                     (int)st->dht_peers));
     return o;
 }
 
