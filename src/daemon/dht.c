@@ -95,7 +95,7 @@ size_t daemon_dht_bootstrap(const struct daemon *d, struct multiaddr *out,
 static void dht_save(struct daemon *d)
 {
     char path[PATH_MAX];
-    struct buf b = {0};
+    struct buf b = {.max = DHT_FILE_MAX};
     int err;
 
     if (!d->swarm || home_path(d->home, DHT_FILE, path, sizeof(path)))

@@ -237,8 +237,10 @@ static void rpc_stream_cb(struct swarm_stream *st,
         int rc = lp_reader_feed(&r->lp, p, n, &used);
         if (rc < 0)
             rpc_done(r, FASTN_ERR_NET_BAD_MESSAGE, NULL);
-        else if (rc == 1)
-            rpc_message(r, lp_reader_msg(&r->lp, &len), len);
+        else if (rc == 1) {
+            const uint8_t *msg = lp_reader_msg(&r->lp, &len);
+            rpc_message(r, msg, len);
+        }
         break;
     case SWARM_STREAM_CLOSED:
         r->st = NULL;
@@ -256,7 +258,10 @@ static void rpc_connected(void *arg, int err)
 {
     struct kad_rpc *r = arg;
     const char *proto = KAD_PROTOCOL_ID;
+    char pid[PEER_ID_STR_MAX];
 
+    log_msg(LOG_DEBUG, "kad", "%s: %s", peer_id_format(&r->peer, pid),
+            err ? fastn_strerror(err) : "connected, sending the request");
     r->wait = NULL;
     if (!err) {
         r->st = swarm_stream_open(r->q->k->sw, &r->peer, &proto, 1,
@@ -299,6 +304,9 @@ static int rpc_start(struct swarm_kad_query *q, const struct peer_id *peer,
         err = swarm_connect(k->sw, peer, r->addrs, r->n_addrs,
                             KAD_RPC_TIMEOUT_MS, rpc_connected, r, &r->wait);
     if (err) {
+        char pid[PEER_ID_STR_MAX];
+        log_msg(LOG_DEBUG, "kad", "request to %s not sent: %s",
+                peer_id_format(peer, pid), fastn_strerror(err));
         r->wait = NULL;
         rpc_free(r);
     }
@@ -453,7 +461,7 @@ static void store_start(struct swarm_kad_query *q)
 
     q->storing = true;
     for (size_t i = 0; i < n; i++) {
-        struct buf req = {0};
+        struct buf req = {.max = KAD_MAX_MSG + 16};
         int err = store_request(q, &req);
         if (!err)
             err = rpc_start(q, &c[i]->id, c[i]->addrs, c[i]->n_addrs, &req,
@@ -500,7 +508,7 @@ static void query_drive(struct swarm_kad_query *q)
     while (!q->finished &&
            (rc = kad_lookup_next(&q->lk, swarm__now_us(), &kq)) == 1) {
         struct peer_id peer = kq.peer->id;
-        struct buf req = {0};
+        struct buf req = {.max = KAD_MAX_MSG + 16};
         int err = kad_request_encode(kq.type, kq.key, kq.key_len, &req);
         if (!err)
             err = rpc_start(q, &peer, kq.peer->addrs, kq.peer->n_addrs, &req,
@@ -683,6 +691,8 @@ static void query_begin(uv_timer_t *t)
     struct swarm_kad_query *q = t->data;
 
     uv_timer_start(&q->timer, query_timeout, q->timeout_ms, 0);
+    log_msg(LOG_DEBUG, "kad", "query %d: %zu candidates", (int)q->op,
+            q->lk.n);
     if (query_local(q)) {
         query_finish(q, 0);
         return;
@@ -775,7 +785,7 @@ static int srv_request(struct swarm_stream *st, struct kad_srv *s,
     struct swarm_kad *k = s->k;
     struct kad_server srv = {
         .table = &k->table, .store = &k->store, .policy = k->policy};
-    struct buf out = {0};
+    struct buf out = {.max = KAD_MAX_MSG + 16};
     int err = kad_server_handle(&srv, swarm_stream_peer(st), msg, n,
                                 swarm__now_us(), &out);
 
