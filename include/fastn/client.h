@@ -202,13 +202,13 @@ struct fastn_status {
 
 /* The daemon's Kademlia DHT (the control protocol's DHT request). */
 enum fastn_dht_op {
-    FASTN_DHT_FIND_PEER = 0,      /* peer: its addresses */
-    FASTN_DHT_PROVIDERS = 2,      /* key: a CID's bytes; its providers */
-    FASTN_DHT_CLOSEST = 3,        /* key: the closest peers (no addresses) */
-    FASTN_DHT_PUBLIC_KEY = 4,     /* peer: its public key (protobuf) */
-    FASTN_DHT_GET = 5,            /* key: a value */
-    FASTN_DHT_PUT = 7,            /* key, value (admin) */
-    FASTN_DHT_PROVIDE = 8,        /* key: a CID's bytes (admin) */
+    FASTN_DHT_FIND_PEER = 0,  /* peer: its addresses */
+    FASTN_DHT_PROVIDERS = 2,  /* key: a CID's bytes; its providers */
+    FASTN_DHT_CLOSEST = 3,    /* key: the closest peers (no addresses) */
+    FASTN_DHT_PUBLIC_KEY = 4, /* peer: its public key (protobuf) */
+    FASTN_DHT_GET = 5,        /* key: a value */
+    FASTN_DHT_PUT = 7,        /* key, value (admin) */
+    FASTN_DHT_PROVIDE = 8,    /* key: a CID's bytes (admin) */
 };
 struct fastn_dht_item {
     char peer[FASTN_PEER_ID_MAX]; /* "" for a value */

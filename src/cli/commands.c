@@ -190,10 +190,10 @@ static json_t *status_json(const struct fastn_status *st, const char *sock)
                      "relay_service", st->relay_service, "relay_served",
                      (int)st->relay_served, "relay_circuits",
                      (int)st->relay_circuits));
-    json_object_update_new(
-        o, json_pack("{s:o,s:b,s:i}", "dht_mode", jstr(st->dht_mode),
-                     "dht_server", st->dht_server, "dht_peers",
-                     (int)st->dht_peers));
+    json_object_update_new(o, json_pack("{s:o,s:b,s:i}", "dht_mode",
+                                        jstr(st->dht_mode), "dht_server",
+                                        st->dht_server, "dht_peers",
+                                        (int)st->dht_peers));
     return o;
 }
 

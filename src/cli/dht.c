@@ -112,8 +112,8 @@ static void print_items(struct cli *cli, const struct fastn_dht_result *r,
         char *hex = it->value ? hex_of(it->value, it->value_len) : NULL;
         if (list && it->peer[0])
             json_array_append_new(
-                list, json_pack("{s:o,s:o}", "peer_id", jstr(it->peer),
-                                "addrs", jstr_list(it->addrs, it->n_addrs)));
+                list, json_pack("{s:o,s:o}", "peer_id", jstr(it->peer), "addrs",
+                                jstr_list(it->addrs, it->n_addrs)));
         else if (list)
             json_array_append_new(list,
                                   json_pack("{s:o}", "value_hex", jstr(hex)));
@@ -190,9 +190,9 @@ int cli_cmd_dht(struct cli *cli, int argc, char **argv)
         free(value);
         return CLI_EXIT_FAIL;
     }
-    rc = fastn_client_dht(c, d->op, pos[1], key_len ? key : NULL, key_len,
-                          value, value_len, count_s ? atoi(count_s) : 0, 0,
-                          &res);
+    rc =
+        fastn_client_dht(c, d->op, pos[1], key_len ? key : NULL, key_len, value,
+                         value_len, count_s ? atoi(count_s) : 0, 0, &res);
     if (rc)
         rc = cli_fail(c, rc);
     else if (d->op == FASTN_DHT_PUT || d->op == FASTN_DHT_PROVIDE)
@@ -201,7 +201,7 @@ int cli_cmd_dht(struct cli *cli, int argc, char **argv)
     else
         print_items(cli, res,
                     res && res->n && !res->items[0].peer[0] ? "values"
-                                                             : "peers");
+                                                            : "peers");
     fastn_dht_result_free(res);
     free(value);
     fastn_client_free(c);

@@ -77,7 +77,7 @@ struct daemon {
     struct swarm *swarm;
     struct router *router;
     struct daemon_dht *dht; /* dht.c: the routing table's file */
-    FILE *log_file; /* background mode: HOME/fastnd.log */
+    FILE *log_file;         /* background mode: HOME/fastnd.log */
     bool stopping;
     struct daemon_control *control; /* control.c */
 };

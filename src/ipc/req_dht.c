@@ -54,8 +54,7 @@ int ipc_may_dht(struct ipc_call *call, const P2pd__Pb__Request *req)
 
 /* The multihash inside a CID (v0: the multihash itself; v1: after the
  * version and codec varints): the DHT key of its providers. */
-static int cid_key(const ProtobufCBinaryData *b, const uint8_t **key,
-                   size_t *n)
+static int cid_key(const ProtobufCBinaryData *b, const uint8_t **key, size_t *n)
 {
     size_t off = 0;
 
@@ -156,6 +155,9 @@ static int dht_answer(struct dht_ctx *c, int err)
 {
     struct ipc_reply *r = &c->dc->reply;
 
+    if (c->type == P2PD__PB__DHTREQUEST__TYPE__PUT_VALUE ||
+        c->type == P2PD__PB__DHTREQUEST__TYPE__PROVIDE)
+        return err; /* Response{OK} once stored on a peer */
     if (!c->streamed) {
         if (err || !c->n)
             return err ? err : FASTN_ERR_NOT_FOUND;
@@ -188,9 +190,8 @@ static void dht_error(struct dht_ctx *c, int err)
         [P2PD__PB__DHTREQUEST__TYPE__PUT_VALUE] = "no peer stored the value",
         [P2PD__PB__DHTREQUEST__TYPE__PROVIDE] = "no peer took the record",
     };
-    const char *w = (unsigned)c->type < sizeof(what) / sizeof(*what)
-                        ? what[c->type]
-                        : NULL;
+    const char *w =
+        (unsigned)c->type < sizeof(what) / sizeof(*what) ? what[c->type] : NULL;
 
     ipc_reply_set_msg(&c->dc->reply,
                       "%s in the DHT (%s): check `fastn status` (DHT "
@@ -350,13 +351,12 @@ static int dht_start(struct ipc_call *call, const P2pd__Pb__DHTRequest *q,
     /* the query answers from the loop: the call is deferred first */
     err = swarm_kad_query(call->host->swarm, rq, dht_result, c, &c->q);
     if (err) {
-        ipc_reply_set_msg(&call->reply, "cannot query the DHT: %s%s",
-                          fastn_strerror(err),
-                          err == FASTN_ERR_NET_RECORD_INVALID
-                              ? " (fastn's DHT takes /pk/ records only)"
-                          : err == FASTN_ERR_UNSUPPORTED
-                              ? " (the config says dht = off)"
-                              : "");
+        ipc_reply_set_msg(
+            &call->reply, "cannot query the DHT: %s%s", fastn_strerror(err),
+            err == FASTN_ERR_NET_RECORD_INVALID
+                ? " (fastn's DHT takes /pk/ records only)"
+            : err == FASTN_ERR_UNSUPPORTED ? " (the config says dht = off)"
+                                           : "");
     } else if (!(c->dc = ipc_call_defer(call, true, dht_cancel, c, &err))) {
         swarm_kad_cancel(c->q);
     }

@@ -12,7 +12,9 @@
 
 #define DHT_ITEMS_MAX 256
 
-static int item_add(struct fastn_dht_result *res, const P2pd__Pb__DHTResponse *d)
+/* GET_CLOSEST_PEERS gives PeerIDs in value (as p2pd does): as peers. */
+static int item_add(struct fastn_dht_result *res,
+                    const P2pd__Pb__DHTResponse *d, bool ids)
 {
     struct fastn_dht_item *it;
     int rc = 0;
@@ -31,7 +33,9 @@ static int item_add(struct fastn_dht_result *res, const P2pd__Pb__DHTResponse *d
             rc = lib_addrs_text(d->peer->addrs, d->peer->n_addrs, &it->addrs,
                                 &it->n_addrs);
     }
-    if (!rc && d->has_value) {
+    if (!rc && d->has_value && ids) {
+        rc = lib_peer_id_text(&d->value, it->peer);
+    } else if (!rc && d->has_value) {
         it->value = malloc(d->value.len ? d->value.len : 1);
         if (!it->value)
             rc = FASTN_ERR_NOMEM;
@@ -45,7 +49,7 @@ static int item_add(struct fastn_dht_result *res, const P2pd__Pb__DHTResponse *d
 
 /* The streamed part: DHTResponse VALUEs up to END. */
 static int read_stream(struct fastn_client *c, int64_t deadline,
-                       struct fastn_dht_result *res)
+                       struct fastn_dht_result *res, bool ids)
 {
     for (;;) {
         P2pd__Pb__DHTResponse *d = NULL;
@@ -60,7 +64,7 @@ static int read_stream(struct fastn_client *c, int64_t deadline,
             p2pd__pb__dhtresponse__free_unpacked(d, NULL);
             return 0;
         }
-        rc = item_add(res, d);
+        rc = item_add(res, d, ids);
         p2pd__pb__dhtresponse__free_unpacked(d, NULL);
         if (rc) {
             lib_drop_connection(c);
@@ -124,9 +128,9 @@ int fastn_client_dht(struct fastn_client *c, enum fastn_dht_op op,
         return FASTN_ERR_NOMEM;
     rc = lib_request_within(c, &req, &r, secs * 1000 + 5000);
     if (!rc && r->dht && r->dht->type == P2PD__PB__DHTRESPONSE__TYPE__BEGIN)
-        rc = read_stream(c, lib_now_ms() + 5000, res);
+        rc = read_stream(c, lib_now_ms() + 5000, res, op == FASTN_DHT_CLOSEST);
     else if (!rc && r->dht)
-        rc = item_add(res, r->dht);
+        rc = item_add(res, r->dht, false);
     if (r)
         p2pd__pb__response__free_unpacked(r, NULL);
     if (rc || !out)

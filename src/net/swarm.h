@@ -322,7 +322,8 @@ struct swarm_relay_info {
 };
 void swarm_relay_get(const struct swarm *sw, struct swarm_relay_info *out);
 
-/* --- Kademlia DHT (/ipfs/kad/1.0.0, swarm_kad.c) --------------------------- */
+/* --- Kademlia DHT (/ipfs/kad/1.0.0, swarm_kad.c) ---------------------------
+ */
 
 enum swarm_kad_mode {
     SWARM_KAD_AUTO = 0, /* client; server while AutoNAT says public */

@@ -102,9 +102,8 @@ static void query_finish(struct swarm_kad_query *q, int err);
 /* --- the table ------------------------------------------------------------ */
 
 /* The addresses of v the policy allows, direct ones (at most max). */
-static size_t usable_addrs(const struct swarm_kad *k,
-                           const struct multiaddr *v, size_t n,
-                           struct multiaddr *out, size_t max)
+static size_t usable_addrs(const struct swarm_kad *k, const struct multiaddr *v,
+                           size_t n, struct multiaddr *out, size_t max)
 {
     size_t m = 0;
 
@@ -244,9 +243,10 @@ static void rpc_stream_cb(struct swarm_stream *st,
         break;
     case SWARM_STREAM_CLOSED:
         r->st = NULL;
-        rpc_done(r, ev->err ? ev->err
-                    : r->want_reply ? FASTN_ERR_NET_BAD_MESSAGE
-                                    : 0,
+        rpc_done(r,
+                 ev->err         ? ev->err
+                 : r->want_reply ? FASTN_ERR_NET_BAD_MESSAGE
+                                 : 0,
                  NULL);
         break;
     default:
@@ -313,7 +313,8 @@ static int rpc_start(struct swarm_kad_query *q, const struct peer_id *peer,
     return err;
 }
 
-/* --- queries --------------------------------------------------------------- */
+/* --- queries ---------------------------------------------------------------
+ */
 
 static bool seen_add(struct swarm_kad_query *q, const uint8_t *p, size_t n)
 {
@@ -332,10 +333,8 @@ static bool seen_add(struct swarm_kad_query *q, const uint8_t *p, size_t n)
 static void tell_peer(struct swarm_kad_query *q, const struct peer_id *id,
                       const struct multiaddr *addrs, size_t n)
 {
-    struct swarm_kad_result res = {.type = SWARM_KAD_PEER,
-                                   .peer = id,
-                                   .addrs = addrs,
-                                   .n_addrs = n};
+    struct swarm_kad_result res = {
+        .type = SWARM_KAD_PEER, .peer = id, .addrs = addrs, .n_addrs = n};
     q->told++;
     if (q->cb)
         q->cb(q->arg, &res);
@@ -352,7 +351,14 @@ static void tell_value(struct swarm_kad_query *q, const uint8_t *v, size_t n)
 
 static void on_provider(struct swarm_kad_query *q, const struct kad_peer *p)
 {
-    if (q->told < q->max && seen_add(q, p->id.bytes, p->id.len))
+    const struct kad_entry *e;
+
+    if (q->told >= q->max || !seen_add(q, p->id.bytes, p->id.len))
+        return;
+    /* a record without addresses: the table may know them */
+    if (!p->n_addrs && (e = kad_table_find(&q->k->table, &p->id)))
+        tell_peer(q, &p->id, e->addrs, e->n_addrs);
+    else
         tell_peer(q, &p->id, p->addrs, p->n_addrs);
 }
 
@@ -572,8 +578,8 @@ static void query_timeout(uv_timer_t *t)
         query_finish(q, q->stored ? 0 : FASTN_ERR_TIMEOUT);
         return;
     }
-    query_finish(q, q->told && q->op != SWARM_KAD_FIND_PEER ? 0
-                                                            : FASTN_ERR_TIMEOUT);
+    query_finish(
+        q, q->told && q->op != SWARM_KAD_FIND_PEER ? 0 : FASTN_ERR_TIMEOUT);
 }
 
 /* The lookup's seeds: the table's closest, else the bootstrap peers. */
@@ -659,6 +665,9 @@ static bool query_local(struct swarm_kad_query *q)
                             q->value_len, now);
     } else if (q->op == SWARM_KAD_PROVIDE) {
         struct kad_peer self = {.id = k->sw->identity->id};
+        struct multiaddr a[KAD_PEER_ADDRS];
+        size_t n = swarm_advertised_addrs(k->sw, a, KAD_PEER_ADDRS);
+        self.n_addrs = usable_addrs(k, a, n, self.addrs, KAD_PEER_ADDRS);
         kad_store_add_provider(&k->store, q->key, q->key_len, &self, now);
     }
     return false;
@@ -691,8 +700,7 @@ static void query_begin(uv_timer_t *t)
     struct swarm_kad_query *q = t->data;
 
     uv_timer_start(&q->timer, query_timeout, q->timeout_ms, 0);
-    log_msg(LOG_DEBUG, "kad", "query %d: %zu candidates", (int)q->op,
-            q->lk.n);
+    log_msg(LOG_DEBUG, "kad", "query %d: %zu candidates", (int)q->op, q->lk.n);
     if (query_local(q)) {
         query_finish(q, 0);
         return;
@@ -705,8 +713,8 @@ int swarm_kad_query(struct swarm *sw, const struct swarm_kad_request *rq,
 {
     struct swarm_kad *k = sw->kad;
     struct swarm_kad_query *q;
-    int err = query_check(k, rq->op, rq->key, rq->key_len, rq->value_len,
-                          rq->value);
+    int err =
+        query_check(k, rq->op, rq->key, rq->key_len, rq->value_len, rq->value);
 
     if (err)
         return err;
@@ -762,7 +770,8 @@ void swarm_kad_cancel(struct swarm_kad_query *q)
     query_finish(q, FASTN_ERR_CANCELED);
 }
 
-/* --- the server ------------------------------------------------------------ */
+/* --- the server ------------------------------------------------------------
+ */
 
 struct kad_srv {
     struct swarm_kad *k;
@@ -854,7 +863,8 @@ bool swarm__kad_take(struct swarm_stream *st)
     return true;
 }
 
-/* --- a dial to a PeerID alone ---------------------------------------------- */
+/* --- a dial to a PeerID alone ----------------------------------------------
+ */
 
 struct kad_dial {
     struct swarm *sw;
@@ -868,6 +878,9 @@ static void kad_dial_cb(void *arg, const struct swarm_kad_result *r)
     int err;
 
     if (r->type == SWARM_KAD_PEER && !d->dialed) {
+        char pid[PEER_ID_STR_MAX];
+        log_msg(LOG_INFO, "kad", "%s: %zu address(es) found in the DHT",
+                peer_id_format(&d->peer, pid), r->n_addrs);
         d->dialed = true;
         err = swarm__dial(d->sw, &d->peer, r->addrs, r->n_addrs);
         if (err)
@@ -904,7 +917,8 @@ int swarm__kad_dial(struct swarm *sw, const struct peer_id *peer)
     return err ? FASTN_ERR_NET_NO_ADDR : 0;
 }
 
-/* --- refresh, life ----------------------------------------------------------- */
+/* --- refresh, life -----------------------------------------------------------
+ */
 
 static void refresh_cb(void *arg, const struct swarm_kad_result *r)
 {
@@ -918,9 +932,8 @@ static void kad_refresh(uv_timer_t *t)
 {
     struct swarm_kad *k = t->data;
     const struct peer_id *self = &k->sw->identity->id;
-    struct swarm_kad_request rq = {.op = SWARM_KAD_CLOSEST,
-                                   .key = self->bytes,
-                                   .key_len = self->len};
+    struct swarm_kad_request rq = {
+        .op = SWARM_KAD_CLOSEST, .key = self->bytes, .key_len = self->len};
 
     if (!k->refreshing && (kad_table_size(&k->table) || k->n_boot) &&
         swarm_kad_query(k->sw, &rq, refresh_cb, k, NULL) == 0)
@@ -944,10 +957,9 @@ int swarm__kad_new(struct swarm *sw)
     k->policy.allow_loopback = k->policy.allow_private = c->reach_private;
     k->policy.allow_dns = true;
     k->mode = c->kad_mode;
-    for (size_t i = 0; i < c->n_bootstrap && k->n_boot < SWARM_KAD_BOOTSTRAP_MAX;
-         i++)
-        if (multiaddr_get_peer(&c->bootstrap[i], &k->boot_id[k->n_boot]) ==
-                0 &&
+    for (size_t i = 0;
+         i < c->n_bootstrap && k->n_boot < SWARM_KAD_BOOTSTRAP_MAX; i++)
+        if (multiaddr_get_peer(&c->bootstrap[i], &k->boot_id[k->n_boot]) == 0 &&
             !peer_id_equal(&k->boot_id[k->n_boot], &sw->identity->id))
             k->boot[k->n_boot++] = c->bootstrap[i];
     uv_timer_init(sw->loop, &k->timer);

@@ -619,8 +619,7 @@ TEST(server)
     memcpy(req->key, known.bytes, known.len);
     req->key_len = known.len;
     r = ask(&srv, &from, req, &rc);
-    CHECK(r && r->n_closer == KAD_K &&
-          peer_id_equal(&r->closer[0].id, &known));
+    CHECK(r && r->n_closer == KAD_K && peer_id_equal(&r->closer[0].id, &known));
     CHECK(r && r->closer[0].n_addrs == 1);
     for (size_t i = 1; r && i < r->n_closer; i++)
         CHECK(!peer_id_equal(&r->closer[i].id, &known));
