@@ -881,8 +881,16 @@ static void kad_dial_cb(void *arg, const struct swarm_kad_result *r)
         char pid[PEER_ID_STR_MAX];
         log_msg(LOG_INFO, "kad", "%s: %zu address(es) found in the DHT",
                 peer_id_format(&d->peer, pid), r->n_addrs);
+        struct multiaddr ok[KAD_PEER_ADDRS];
+        size_t n = 0;
         d->dialed = true;
-        err = swarm__dial(d->sw, &d->peer, r->addrs, r->n_addrs);
+        /* what a stranger says: only addresses the reach policy allows
+         * (a circuit address by its relay's) */
+        for (size_t i = 0; i < r->n_addrs && n < KAD_PEER_ADDRS; i++)
+            if (addr_policy_allows(&d->sw->kad->policy,
+                                   addr_scope_of(&r->addrs[i])))
+                ok[n++] = r->addrs[i];
+        err = swarm__dial(d->sw, &d->peer, ok, n);
         if (err)
             swarm__waits_complete(d->sw, &d->peer, err);
     } else if (r->type == SWARM_KAD_DONE) {

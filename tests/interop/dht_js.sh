@@ -6,7 +6,10 @@
 # js node's (`fastn dht find-peer`); a CID provided by js is found by a
 # fastnd that joined later, and one provided by fastnd by a js node that
 # joined later; a /pk/ record put by js is read by fastn, and one put by
-# fastn read by js. Skipped (77) without Node.js >= 20.
+# fastn read by js. Then a lying DHT server (kad-liar.mjs: 1000 closer
+# peers in an answer; 20 made-up ones at its own address in every answer):
+# the lookup ends with NOT_FOUND at once, the liar asked once, and the
+# daemon goes on serving. Skipped (77) without Node.js >= 20.
 . "$(dirname "$0")/../integration/common.bash"
 . "$(dirname "$0")/../integration/net.bash"
 
@@ -76,3 +79,28 @@ grep '"event":"provider"' "$TMPROOT/j2.out" | grep -q "\"${ID[1]}\"" ||
 [ "$(jsonl "$TMPROOT/j2.out" value value_hex)" = "$(fastn --home "${H[1]}" dht public-key "${ID[1]}")" ] ||
     fail "js's get of fastn's /pk/: $(grep value "$TMPROOT/j2.out")"
 pass "js finds fastnd: its address, its provider record, its /pk/ value"
+
+# a lying DHT server (kad-liar.mjs): 1000 closer peers in one answer, then
+# 20 made-up ones at its own address in every answer: the lookup ends
+# within its bounds with NOT_FOUND, the daemon goes on serving
+NOBODY=12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8
+for mode in flood loop; do
+    node "$JS/kad-liar.mjs" --mode $mode --timeout 120 >"$TMPROOT/liar.$mode" 2>&1 &
+    STARTED_PIDS+=("$!")
+    liar=$(jsonl --wait 30 "$TMPROOT/liar.$mode" ready addrs.0) || fail "liar: $(cat "$TMPROOT/liar.$mode")"
+    B=$(dht_home none)
+    start_net "$B"
+    fastn --home "$B" connect "$liar" >/dev/null || fail "connect to the liar"
+    wait_status "$B" dht_peers 1 || fail "the liar is not in B's table"
+    start=$(date +%s)
+    out=$(fastn --home "$B" dht find-peer "$NOBODY" 2>&1) && fail "$mode: found $out"
+    took=$(($(date +%s) - start))
+    grep -q "not found" <<<"$out" || fail "$mode: $out"
+    [ $took -le 30 ] || fail "$mode: the lookup took $took s"
+    asked=$(node "$JS/jsonl.mjs" --count "$TMPROOT/liar.$mode" request)
+    [ "$asked" -ge 1 ] && [ "$asked" -le 3 ] || fail "$mode: the liar was asked $asked times"
+    fastn --home "$B" status >/dev/null || fail "$mode: B stopped serving"
+    fastn --home "$B" dht find-peer "${ID[1]}" >/dev/null 2>&1 ||
+        fastn --home "$B" connect "${ADDR[1]}" >/dev/null || fail "$mode: B unusable"
+    pass "a DHT peer that answers $mode: NOT_FOUND in $took s, asked $asked time(s), the daemon goes on"
+done
