@@ -374,7 +374,7 @@ int ipc_handle_dht(struct ipc_call *call, const P2pd__Pb__Request *req)
     struct swarm_kad_request rq = {0};
     uint8_t pkkey[4 + PEER_ID_MAX_BYTES];
     struct peer_id peer;
-    int err;
+    int err = 0;
 
     if (!call->host->swarm)
         return ipc_no_network(call);

@@ -910,7 +910,9 @@ int swarm__kad_dial(struct swarm *sw, const struct peer_id *peer)
     struct kad_dial *d;
     int err;
 
-    if (!k || k->mode == SWARM_KAD_OFF)
+    /* no DHT, or no peer to ask: no address, at once */
+    if (!k || k->mode == SWARM_KAD_OFF ||
+        (!kad_table_size(&k->table) && !k->n_boot))
         return FASTN_ERR_NET_NO_ADDR;
     for (struct swarm_kad_query *q = k->queries; q; q = q->next)
         if (q->cb == kad_dial_cb && peer_id_equal(&q->target, peer))
