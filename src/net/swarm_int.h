@@ -278,6 +278,7 @@ struct swarm {
     uint64_t push_first_us;    /* the first change not pushed yet */
     struct swarm_reach *reach; /* observed addresses, AutoNAT */
     struct swarm_relay *relay; /* circuit relay v2 */
+    struct swarm_kad *kad;     /* Kademlia DHT */
 };
 
 /* swarm_index.c: the peer index */
@@ -440,5 +441,19 @@ void swarm__relay_peer_gone(struct swarm *sw, const struct peer_id *peer);
 /* sc is a relay we hold a reservation on, or a peer we keep one for: no
  * idle timeout. */
 bool swarm__relay_keep(const struct swarm_conn *sc);
+
+/* swarm_kad.c: the Kademlia DHT */
+int swarm__kad_new(struct swarm *sw); /* Errors: NOMEM */
+void swarm__kad_close(struct swarm *sw);
+void swarm__kad_free(struct swarm *sw);
+/* identify on sc finished: a DHT server joins the routing table. */
+void swarm__kad_identified(struct swarm_conn *sc);
+/* Takes an incoming /ipfs/kad/1.0.0 stream; false when not served. */
+bool swarm__kad_take(struct swarm_stream *st);
+bool swarm__kad_serves(const struct swarm *sw);
+/* No address of peer is known: the DHT looks for it, and its addresses
+ * are dialed (the waits on peer complete either way). Errors:
+ * FASTN_ERR_NET_NO_ADDR (no DHT, or no query could start). */
+int swarm__kad_dial(struct swarm *sw, const struct peer_id *peer);
 
 #endif
