@@ -133,6 +133,7 @@ struct daemon_config {
     bool autonat_server_off; /* autonat-server = off */
     bool private_addresses;  /* private-addresses = yes (tests, LANs) */
     bool relay_service;      /* relay-service = on */
+    bool mdns_off;           /* mdns = off (daemon/mdns.c) */
     size_t n_relays;         /* relays = MULTIADDR, ... (checked) */
     struct multiaddr relays[CONFIG_MAX_RELAYS];
 };

@@ -156,6 +156,7 @@ int daemon_control_init(struct daemon *d)
     c->keys[k++] = "private-addresses";
     c->keys[k++] = "relays";
     c->keys[k++] = "relay-service";
+    c->keys[k++] = "mdns";
     c->ipc.restart_keys = c->keys;
     c->ipc.n_restart_keys = k;
     c->ipc.log_file = c->log_file;

@@ -165,6 +165,9 @@ struct swarm_conn {
     struct peer_id relay_src; /* who the relay said connects */
     uint32_t limit_duration_s;
     uint64_t limit_data;
+    /* hole punching (swarm_dcutr.c) */
+    bool punch;       /* a DCUtR dial attempt */
+    bool dcutr_tried; /* relayed: an exchange ran or runs on it */
 };
 
 struct swarm_wait {
@@ -437,5 +440,12 @@ void swarm__relay_peer_gone(struct swarm *sw, const struct peer_id *peer);
 /* sc is a relay we hold a reservation on, or a peer we keep one for: no
  * idle timeout. */
 bool swarm__relay_keep(const struct swarm_conn *sc);
+
+/* swarm_dcutr.c: DCUtR hole punching */
+/* identify on sc finished: a relayed inbound connection starts DCUtR. */
+void swarm__dcutr_identified(struct swarm_conn *sc);
+/* Takes an incoming /libp2p/dcutr stream; false when not on a relayed
+ * connection or one that had its exchange. */
+bool swarm__dcutr_take(struct swarm_stream *st);
 
 #endif
