@@ -25,6 +25,7 @@
 #include "net/swarm_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@
 #include "net/dcutr.h"
 #include "util/log.h"
 
-#define PUNCH_WINDOW_MS 6000 /* a SYN is retried after 1 s, then 3 s */
+#define PUNCH_WINDOW_MS 4000 /* a lost SYN is sent again after 1 s, 3 s */
 #define PUNCH_CHECK_MS 50
 #define PUNCH_STREAM_TIMEOUT_MS 45000
 #define PUNCH_OURS_MAX ADDR_LIST_MAX
@@ -70,9 +71,11 @@ static bool have(const struct multiaddr *v, size_t n, const struct multiaddr *m)
     return false;
 }
 
+/* Adds m unless known or loopback (a peer elsewhere cannot reach it). */
 static void put(struct multiaddr *v, size_t *n, const struct multiaddr *m)
 {
-    if (*n < PUNCH_OURS_MAX && !have(v, *n, m))
+    if (*n < PUNCH_OURS_MAX && !have(v, *n, m) &&
+        addr_scope_of(m) != ADDR_SCOPE_LOOPBACK)
         v[(*n)++] = *m;
 }
 
@@ -141,6 +144,7 @@ static void on_punch_connect(uv_connect_t *req, int status)
     if (sc->closing)
         return;
     if (status < 0) {
+        log_msg(LOG_DEBUG, "net", "hole punch dial: %s", uv_strerror(status));
         swarm__conn_fail(sc, FASTN_ERR_NET_UNREACHABLE);
         return;
     }
@@ -210,8 +214,10 @@ static int punch_dial_one(struct punch *p, const struct multiaddr *ma)
     struct swarm_conn *sc;
     int family = to_sockaddr(ma, &ss), fd;
 
-    if (family < 0 || (fd = bound_socket(sw, family)) < 0)
+    if (family < 0 || (fd = bound_socket(sw, family)) < 0) {
+        log_msg(LOG_DEBUG, "net", "hole punch socket: %s", strerror(errno));
         return FASTN_ERR_NET_UNREACHABLE;
+    }
     if (!(pc = calloc(1, sizeof(*pc)))) {
         close(fd);
         return FASTN_ERR_NOMEM;
