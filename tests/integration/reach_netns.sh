@@ -210,3 +210,20 @@ for h in A B R; do
         fail "$h: reachability $(reach "${!h}"), not $want"
 done
 pass "AutoNAT: A and B private, R public"
+
+# --- fastn netcheck ---------------------------------------------------------
+out=$(f "$A" netcheck)
+grep -q "^reachability private (AutoNAT)$" <<<"$out" || fail "A's netcheck: $out"
+grep -q "^nat  *yes" <<<"$out" || fail "A's netcheck nat: $out"
+grep -qx "circuit  *$addrr/p2p-circuit/p2p/$ida" <<<"$out" || fail "A's circuit: $out"
+grep -q "^relays  *1 reservation held of 1 relay configured$" <<<"$out" || fail "A's relays: $out"
+grep -q "^connections  *[0-9]* direct, 1 relayed$" <<<"$out" || fail "A's connections: $out"
+if has_jq; then
+    j=$(f "$A" netcheck --json)
+    [ "$(jq -r '.reachability, .relay_reservations, .relayed_connections, .dht_table_size' <<<"$j" | tr '\n' ' ')" = "private 1 1 null " ] ||
+        fail "A's netcheck --json: $j"
+    j=$(f "$R" netcheck --json)
+    [ "$(jq -r '.reachability, .relay_service, (.public_addrs | index("/ip4/198.18.0.1/tcp/4004") != null)' <<<"$j" | tr '\n' ' ')" = "public true true " ] ||
+        fail "R's netcheck --json: $j"
+fi
+pass "netcheck: A private behind a NAT with its circuit address and a relayed connection; R public"
