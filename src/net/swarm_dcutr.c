@@ -341,9 +341,11 @@ static void punch_flush(struct punch *p)
 {
     size_t n;
     const uint8_t *o = dcutr_output(&p->d, &n);
+    int took;
 
-    if (n && p->st && swarm_stream_write(p->st, o, n) >= 0)
-        dcutr_output_consume(&p->d, n);
+    /* a few hundred bytes: the stream's queue takes them */
+    if (n && p->st && (took = swarm_stream_write(p->st, o, n)) > 0)
+        dcutr_output_consume(&p->d, (size_t)took);
 }
 
 static void punch_after(struct punch *p, int rc, const struct dcutr_event *ev)
