@@ -49,8 +49,6 @@ struct punch {
     uv_timer_t timer;
     bool dialing, ended;
     uint64_t dial_until;
-    struct multiaddr dialed[ADDR_LIST_MAX];
-    size_t n_dialed;
 };
 
 struct punch_connect {
@@ -251,12 +249,9 @@ static void punch_dial(struct punch *p, const struct dcutr_event *ev)
     char pid[PEER_ID_STR_MAX];
     size_t started = 0;
 
-    p->n_dialed = 0;
-    for (size_t i = 0; i < ev->addrs->n && i < ADDR_LIST_MAX; i++) {
+    for (size_t i = 0; i < ev->addrs->n && i < ADDR_LIST_MAX; i++)
         if (punch_dial_one(p, &ev->addrs->a[i]) == 0)
             started++;
-        p->dialed[p->n_dialed++] = ev->addrs->a[i];
-    }
     log_msg(LOG_INFO, "net", "hole punch to %s: attempt %u, %zu addresses",
             peer_id_format(&p->peer, pid), ev->attempt, started);
     p->dialing = true;
