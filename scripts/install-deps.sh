@@ -19,7 +19,7 @@ libssl-dev libseccomp-dev minisign scdoc"
 # rustc and libstd-rust-dev-wasm32 for the plugins in Rust (sdk/rust,
 # plugins/echo-rs; its wasm32-unknown-unknown standard library).
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
-wabt clang-format nginx-light iproute2 util-linux procps openssh-client
+wabt clang-format nginx-light iproute2 nftables util-linux procps openssh-client
 openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db
 strace valgrind rustc libstd-rust-dev-wasm32"
 # Packages for `make deb` (dpkg-buildpackage, debhelper, lintian); the

@@ -424,6 +424,22 @@ const struct cli_command cli_commands[] = {
      "--json: {\"peer_id\", \"rtt_ms\": [...], \"path\": [...], \"failed\",\n"
      "\"avg_ms\", \"min_ms\", \"max_ms\"}\n",
      cli_cmd_ping},
+    {"netcheck", "show how peers reach this daemon: NAT, relays, paths",
+     "usage: fastn netcheck [--json]\n"
+     "\n"
+     "Prints whether the daemon is reachable from outside (AutoNAT:\n"
+     "public, private, unknown), what that says about a NAT in front of\n"
+     "it, its public and observed addresses, the relay reservations it\n"
+     "holds and the /p2p-circuit addresses peers dial it through, how\n"
+     "many connections are direct and how many relayed, and the DHT\n"
+     "routing table (not in this daemon yet).\n"
+     "\n"
+     "--json: {\"reachability\", \"nat\", \"public_addrs\",\n"
+     "\"observed_addrs\", \"relays\", \"relay_reservations\",\n"
+     "\"circuit_addrs\", \"relay_service\", \"relay_served\",\n"
+     "\"relay_circuits\", \"direct_connections\", \"relayed_connections\",\n"
+     "\"dht_table_size\" (null: no DHT)}\n",
+     cli_cmd_netcheck},
     {"call", "open a stream to a peer: stdin to it, it to stdout",
      "usage: fastn call PEER PROTOCOL [--json]\n"
      "\n"

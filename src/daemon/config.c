@@ -119,6 +119,9 @@ static const char template_text[] =
     "# none); without the key, the public libp2p list (or $FASTN_BOOTSTRAP):\n"
     "# dht = auto\n"
     "# bootstrap = /ip4/198.51.100.7/tcp/4004/p2p/12D3KooW...\n"
+    "# Find peers on the local network and be found (mDNS,\n"
+    "# _p2p._udp.local on UDP port 5353; found peers go to the address book):\n"
+    "# mdns = on\n"
     "#\n"
     "# The seccomp filters of fastnd and its key signer (read at start):\n"
     "# on: a forbidden system call kills the process; log: the kernel\n"
@@ -595,6 +598,12 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
     }
     if (!strcmp(key, "dht"))
         return parse_dht(cfg, c, v);
+    if (!strcmp(key, "mdns")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return fail(c, FASTN_ERR_INVAL, "mdns wants on or off");
+        cfg->mdns_off = !strcmp(v, "off");
+        return 0;
+    }
     if (!strcmp(key, "relay-service")) {
         if (strcmp(v, "on") && strcmp(v, "off"))
             return fail(c, FASTN_ERR_INVAL, "relay-service wants on or off");

@@ -158,6 +158,7 @@ int daemon_control_init(struct daemon *d)
     c->keys[k++] = "relay-service";
     c->keys[k++] = "dht";
     c->keys[k++] = "bootstrap";
+    c->keys[k++] = "mdns";
     c->ipc.restart_keys = c->keys;
     c->ipc.n_restart_keys = k;
     c->ipc.log_file = c->log_file;

@@ -76,11 +76,17 @@ struct daemon {
     struct store *store; /* state.sqlite: the address book */
     struct swarm *swarm;
     struct router *router;
-    struct daemon_dht *dht; /* dht.c: the routing table's file */
-    FILE *log_file;         /* background mode: HOME/fastnd.log */
+    struct daemon_dht *dht;   /* dht.c: the routing table's file */
+    struct daemon_mdns *mdns; /* mdns.c: local peer discovery, or NULL */
+    FILE *log_file;           /* background mode: HOME/fastnd.log */
     bool stopping;
     struct daemon_control *control; /* control.c */
 };
+
+/* mdns.c: mDNS discovery (unless the config's mdns = off); a port that
+ * cannot be used is logged and leaves it off. Errors: NOMEM. */
+int daemon_mdns_start(struct daemon *d);
+void daemon_mdns_stop(struct daemon *d);
 
 /* Brings the daemon up to ready. On error returns a code and writes a
  * one-line message (what happened, what to do) into err; call

@@ -273,7 +273,7 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     d->host.router = d->router;
     daemon_reconnect_start(d);
     daemon_dht_start(d);
-    return 0;
+    return daemon_mdns_start(d);
 }
 
 void daemon_net_stop(struct daemon *d)
@@ -281,6 +281,7 @@ void daemon_net_stop(struct daemon *d)
     if (d->stopping)
         daemon_reconnect_save(d);
     daemon_dht_stop(d);
+    daemon_mdns_stop(d);
     d->host.swarm = NULL;
     d->host.router = NULL;
     router_close(d->router);

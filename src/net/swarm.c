@@ -20,6 +20,7 @@
 
 #include "fastn/err.h"
 #include "net/autonat.h"
+#include "net/dcutr.h"
 #include "net/identify.h"
 #include "net/noise_pool.h"
 #include "net/perf.h"
@@ -473,7 +474,8 @@ bool swarm__builtin_supports(const struct swarm *sw, const char *proto)
     for (size_t i = 0; i < N_BUILTIN; i++)
         if (!strcmp(proto, builtin_protos[i]))
             return true;
-    if (!strcmp(proto, RELAY_STOP_PROTOCOL_ID))
+    if (!strcmp(proto, RELAY_STOP_PROTOCOL_ID) ||
+        !strcmp(proto, DCUTR_PROTOCOL_ID))
         return true;
     if (swarm__relay_serves(sw) && !strcmp(proto, RELAY_HOP_PROTOCOL_ID))
         return true;
@@ -496,6 +498,8 @@ size_t swarm__protocols(struct swarm *sw, const char **names, size_t max)
         names[n++] = RELAY_STOP_PROTOCOL_ID;
     if (swarm__kad_serves(sw) && n < max)
         names[n++] = KAD_PROTOCOL_ID;
+    if (n < max)
+        names[n++] = DCUTR_PROTOCOL_ID;
     if (sw->sl && sw->sl->list && n < max)
         n += sw->sl->list(sw->sl_arg, names + n, max - n);
     return n;

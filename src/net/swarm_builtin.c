@@ -21,6 +21,7 @@
 
 #include "fastn/err.h"
 #include "net/autonat.h"
+#include "net/dcutr.h"
 #include "net/identify.h"
 #include "net/kad.h"
 #include "net/lp.h"
@@ -170,6 +171,7 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
     if (m->observed_addr.p)
         swarm__reach_observed(sc, m->observed_addr.p, m->observed_addr.len);
     swarm__reach_identified(sc);
+    swarm__dcutr_identified(sc);
     if (m->agent_version.p) {
         size_t n = m->agent_version.len;
         if (n >= sizeof(sc->agent))
@@ -517,6 +519,8 @@ bool swarm__builtin_take(struct swarm_stream *st)
         return swarm__relay_take(st);
     if (!strcmp(p, KAD_PROTOCOL_ID))
         return swarm__kad_take(st);
+    if (!strcmp(p, DCUTR_PROTOCOL_ID))
+        return swarm__dcutr_take(st);
     if (!strcmp(p, PERF_PROTOCOL_ID)) {
         struct perf_serve *pf = calloc(1, sizeof(*pf));
         if (!pf)

@@ -166,6 +166,9 @@ struct swarm_conn {
     struct peer_id relay_src; /* who the relay said connects */
     uint32_t limit_duration_s;
     uint64_t limit_data;
+    /* hole punching (swarm_dcutr.c) */
+    bool punch;       /* a DCUtR dial attempt */
+    bool dcutr_tried; /* relayed: an exchange ran or runs on it */
 };
 
 struct swarm_wait {
@@ -455,5 +458,11 @@ bool swarm__kad_serves(const struct swarm *sw);
  * are dialed (the waits on peer complete either way). Errors:
  * FASTN_ERR_NET_NO_ADDR (no DHT, or no query could start). */
 int swarm__kad_dial(struct swarm *sw, const struct peer_id *peer);
+/* swarm_dcutr.c: DCUtR hole punching */
+/* identify on sc finished: a relayed inbound connection starts DCUtR. */
+void swarm__dcutr_identified(struct swarm_conn *sc);
+/* Takes an incoming /libp2p/dcutr stream; false when not on a relayed
+ * connection or one that had its exchange. */
+bool swarm__dcutr_take(struct swarm_stream *st);
 
 #endif

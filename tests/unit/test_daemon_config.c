@@ -70,6 +70,24 @@ TEST(network_keys)
     }
 }
 
+TEST(mdns_key)
+{
+    struct daemon_config c;
+    char err[256];
+    CHECK_ERR(parse(&c, "", err), 0);
+    CHECK(!c.mdns_off); /* on by default */
+    daemon_config_cleanup(&c);
+    CHECK_ERR(parse(&c, "mdns = off\n", err), 0);
+    CHECK(c.mdns_off);
+    daemon_config_cleanup(&c);
+    CHECK_ERR(parse(&c, "mdns = on\n", err), 0);
+    CHECK(!c.mdns_off);
+    daemon_config_cleanup(&c);
+    CHECK(parse(&c, "mdns = maybe\n", err) < 0);
+    CHECK(strstr(err, "mdns wants on or off") != NULL);
+    daemon_config_cleanup(&c);
+}
+
 TEST(plugin_keys)
 {
     struct daemon_config c;
@@ -201,6 +219,7 @@ int main(void)
 {
     RUN(keys);
     RUN(network_keys);
+    RUN(mdns_key);
     RUN(plugin_keys);
     RUN(swarm_limit_keys);
     RUN(defaults);

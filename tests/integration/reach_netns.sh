@@ -1,0 +1,230 @@
+#!/bin/bash
+# Reaching a peer behind a NAT, in network namespaces this test creates
+# (nothing leaves the machine): a "public" namespace with a relay R
+# (relay-service = on) and two more daemons S1 S2, and two "home"
+# namespaces, each behind its own router namespace doing nftables
+# masquerade and dropping unsolicited inbound connections, as home
+# routers do. A and B hold reservations on R; A dials B's
+# /p2p/R/p2p-circuit address.
+#  - port-preserving NAT: DCUtR upgrades to a direct connection (peers,
+#    ping say direct; the relayed one closes), chat works, and 20
+#    attempts in a row (disconnect, dial through R again) all upgrade.
+#  - then a NAT that randomizes ports: DCUtR cannot punch; the connection
+#    stays relayed, a chat message arrives, a bulk transfer (perf) says
+#    it needs a direct connection.
+#  - AutoNAT: A and B find they are private, R that it is public.
+#  - mDNS: two daemons on one bridge find each other and connect by
+#    PeerID alone.
+. "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/net.bash"
+. "$(dirname "$0")/chat.bash"
+
+[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+command -v nft >/dev/null || skip "needs nft (Debian nftables: scripts/install-deps.sh)"
+[ -f "$CHAT" ] || skip "plugins not built (no wasm32-wasi toolchain)"
+ATTEMPTS=${FASTN_PUNCH_ATTEMPTS:-20}
+
+S=$$
+PUB=fpub$S RA=fra$S RB=frb$S HA=fha$S HB=fhb$S LAN=flan$S
+ALL_NS="$PUB $RA $RB $HA $HB $LAN"
+ns_cleanup() {
+    local ns
+    for ns in $ALL_NS; do ip netns del "$ns" 2>/dev/null || true; done
+}
+trap 'cleanup; ns_cleanup' EXIT
+ip netns add "$PUB" 2>/dev/null || skip "ip netns is not allowed here"
+for ns in $RA $RB $HA $HB $LAN; do ip netns add "$ns"; done
+in_ns() { ip netns exec "$@"; }
+for ns in $ALL_NS; do in_ns "$ns" ip link set lo up; done
+
+# public: R S1 S2 on 198.18.0.1-3 (benchmark range), routers on
+# 198.18.1.0/24 (A's) and 198.18.2.0/24 (B's)
+for i in 1 2 3; do in_ns "$PUB" ip addr add 198.18.0.$i/32 dev lo; done
+in_ns "$PUB" sysctl -qw net.ipv4.ip_forward=1
+home_net() { # ROUTER HOME N
+    ip link add wan netns "$1" type veth peer name p$3 netns "$PUB"
+    ip link add eth0 netns "$2" type veth peer name lan netns "$1"
+    in_ns "$PUB" ip addr add 198.18.$3.1/24 dev p$3
+    in_ns "$PUB" ip link set p$3 up
+    in_ns "$1" ip addr add 198.18.$3.2/24 dev wan
+    in_ns "$1" ip addr add 10.0.$3.1/24 dev lan
+    in_ns "$1" ip link set wan up
+    in_ns "$1" ip link set lan up
+    in_ns "$1" ip route add default via 198.18.$3.1
+    in_ns "$1" sysctl -qw net.ipv4.ip_forward=1
+    in_ns "$2" ip addr add 10.0.$3.2/24 dev eth0
+    in_ns "$2" ip link set eth0 up
+    in_ns "$2" ip route add default via 10.0.$3.1
+    # a peer's address can come back right after a direct connection
+    # to it closed: reuse the 4-tuple from TIME_WAIT (attempts in a row)
+    in_ns "$2" sysctl -qw net.ipv4.tcp_tw_reuse=1
+}
+home_net "$RA" "$HA" 1
+home_net "$RB" "$HB" 2
+
+nat() { # ROUTER [random]: masquerade, unsolicited inbound dropped
+    in_ns "$1" nft flush ruleset
+    in_ns "$1" nft -f - <<NFT
+table ip nat {
+    chain post {
+        type nat hook postrouting priority 100;
+        oifname "wan" masquerade ${2:-}
+    }
+}
+table ip filter {
+    chain fw {
+        type filter hook forward priority 0;
+        iifname "wan" ct state new drop
+    }
+    chain inp {
+        type filter hook input priority 0;
+        iifname "wan" ct state new drop
+    }
+}
+NFT
+}
+nat "$RA"
+nat "$RB"
+
+# start_in NS HOME LISTEN [CONFIG LINES]: a daemon in a namespace
+start_in() {
+    local ns=$1 home=$2
+    shift 2
+    {
+        echo "listen = $1"
+        echo "unknown-protocols = refuse"
+        echo "private-addresses = yes"
+        shift
+        for l in "$@"; do echo "$l"; done
+    } >"$home/config"
+    in_ns "$ns" "$FASTND_BIN" --home "$home" --foreground \
+        >>"$home/stdout.log" 2>>"$home/stderr.log" &
+    STARTED_PIDS+=("$!")
+    wait_for test -S "$home/fastnd.sock" ||
+        fail "fastnd in $ns did not start: $(cat "$home/stderr.log")"
+}
+f() { # HOME ARGS...
+    local h=$1
+    shift
+    fastn --home "$h" --no-autostart "$@"
+}
+
+R=$(new_home) S1=$(new_home) S2=$(new_home) A=$(new_home) B=$(new_home)
+start_in "$PUB" "$R" /ip4/198.18.0.1/tcp/4004 "relay-service = on"
+idr=$(peer_id "$R")
+addrr=/ip4/198.18.0.1/tcp/4004/p2p/$idr
+start_in "$PUB" "$S1" /ip4/198.18.0.2/tcp/4004
+start_in "$PUB" "$S2" /ip4/198.18.0.3/tcp/4004
+start_in "$HA" "$A" /ip4/0.0.0.0/tcp/4004 "relays = $addrr"
+start_in "$HB" "$B" /ip4/0.0.0.0/tcp/4004 "relays = $addrr"
+ida=$(peer_id "$A")
+idb=$(peer_id "$B")
+for h in "$S1" "$S2" "$A" "$B"; do f "$h" connect "$addrr" >/dev/null; done
+for h in "$A" "$B" "$R"; do
+    f "$h" connect "/ip4/198.18.0.2/tcp/4004/p2p/$(peer_id "$S1")" >/dev/null
+    f "$h" connect "/ip4/198.18.0.3/tcp/4004/p2p/$(peer_id "$S2")" >/dev/null
+done
+f "$A" plugin install "$CHAT" >/dev/null
+f "$B" plugin install "$CHAT" >/dev/null
+f "$A" peer allow "$idb" >/dev/null 2>&1 || true
+f "$B" peer allow "$ida" >/dev/null 2>&1 || true
+
+circuit=$addrr/p2p-circuit/p2p/$idb
+wait_until 10 sh -c "'$FASTN_BIN_CLI' --home '$B' --no-autostart id | grep -q p2p-circuit" ||
+    fail "B holds no reservation on R: $(f "$B" id)"
+pass "namespaces up: R, S1, S2 public; A, B behind NATs with reservations on R"
+
+path_of() { # HOME PEER: direct or relayed, as peers says
+    f "$1" peers | awk -v p="$2" '$1 == p { print $NF }'
+}
+
+# --- a port-preserving NAT: DCUtR upgrades ---------------------------------
+upgrade() { # one attempt: through R, then direct; prints ms
+    local t0 t1
+    t0=$(date +%s%N)
+    f "$A" connect "$circuit" >/dev/null || return 1
+    for i in $(seq 200); do
+        [ "$(path_of "$A" "$idb")" = direct ] && break
+        sleep 0.05
+    done
+    [ "$(path_of "$A" "$idb")" = direct ] || return 1
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+}
+ms=$(upgrade) || fail "no direct connection: $(f "$A" peers) $(grep "hole punch" "$B/stderr.log" | tail -3)"
+pass "port-preserving NAT: relayed, then direct after $ms ms"
+out=$(f "$A" ping "$idb" -c 2 -i 0.05)
+[ "$(grep -c " direct$" <<<"$out")" = 2 ] || fail "ping: $out"
+wait_until 10 sh -c "! '$FASTN_BIN_CLI' --home '$A' --no-autostart peers | grep -q p2p-circuit" ||
+    fail "the relayed connection stayed: $(f "$A" peers)"
+out=$(f "$B" chat send "$ida" now direct)
+[[ $out == "delivered "* ]] || fail "chat direct: $out"
+[ "$(received "$A" "now direct")" = 1 ] || fail "chat: $(chat_log "$A")"
+pass "ping says direct, the relayed connection closed, chat works"
+
+ok=1 times="$ms"
+for n in $(seq 2 "$ATTEMPTS"); do
+    f "$A" disconnect "$idb" >/dev/null
+    wait_until 5 sh -c "! '$FASTN_BIN_CLI' --home '$B' --no-autostart peers | grep -q '^$ida '" || true
+    if ms=$(upgrade); then
+        ok=$((ok + 1))
+        times="$times $ms"
+    else
+        echo "attempt $n: $(f "$A" peers)" >&2
+    fi
+done
+[ "$ok" = "$ATTEMPTS" ] || fail "$ok of $ATTEMPTS attempts upgraded"
+pass "$ATTEMPTS of $ATTEMPTS attempts upgraded (ms: $times)"
+
+# --- a NAT that randomizes ports: no hole punch ----------------------------
+f "$A" disconnect "$idb" >/dev/null
+# conntrack entries of the direct connections are in TIME_WAIT: a new SYN
+# starts a new entry, mapped by the new rule
+nat "$RA" random
+nat "$RB" random
+mark=$(wc -l <"$B/stderr.log")
+f "$A" connect "$circuit" | grep -qx "connected to $idb" ||
+    fail "connect through R"
+[ "$(path_of "$A" "$idb")" = relayed ] || fail "A's peers: $(f "$A" peers)"
+since() { tail -n +$((mark + 1)) "$B/stderr.log"; }
+wait_until 30 sh -c "tail -n +$((mark + 1)) '$B/stderr.log' | grep -q 'hole punch to $ida failed'" ||
+    fail "B's punch did not end: $(since | grep "hole punch")"
+[ "$(since | grep -c "hole punch to $ida: attempt")" = 3 ] ||
+    fail "3 attempts: $(since | grep "hole punch")"
+[ "$(path_of "$A" "$idb")" = relayed ] || fail "not relayed: $(f "$A" peers)"
+out=$(f "$A" chat send "$idb" through the relay)
+[[ $out == "delivered "* ]] || fail "chat over the relay: $out"
+[ "$(received "$B" "through the relay")" = 1 ] || fail "chat: $(chat_log "$B")"
+if f "$A" perf "$idb" >/dev/null 2>"$TMPROOT/perf.err"; then
+    fail "perf ran over a relayed connection"
+fi
+grep -qi "direct" "$TMPROOT/perf.err" || fail "perf's error: $(cat "$TMPROOT/perf.err")"
+pass "randomizing NAT: 3 punch attempts fail, stays relayed, chat arrives, perf waits for direct"
+
+# --- AutoNAT ---------------------------------------------------------------
+reach() { f "$1" status --json | sed -n 's/.*"reachability":"\([a-z]*\)".*/\1/p'; }
+for h in A B R; do
+    want=private
+    [ $h = R ] && want=public
+    wait_until 40 sh -c "'$FASTN_BIN_CLI' --home '${!h}' --no-autostart status --json | grep -q '\"reachability\":\"$want\"'" ||
+        fail "$h: reachability $(reach "${!h}"), not $want"
+done
+pass "AutoNAT: A and B private, R public"
+
+# --- fastn netcheck ---------------------------------------------------------
+out=$(f "$A" netcheck)
+grep -q "^reachability private (AutoNAT)$" <<<"$out" || fail "A's netcheck: $out"
+grep -q "^nat  *yes" <<<"$out" || fail "A's netcheck nat: $out"
+grep -qx "circuit  *$addrr/p2p-circuit/p2p/$ida" <<<"$out" || fail "A's circuit: $out"
+grep -q "^relays  *1 reservation held of 1 relay configured$" <<<"$out" || fail "A's relays: $out"
+grep -q "^connections  *[0-9]* direct, 1 relayed$" <<<"$out" || fail "A's connections: $out"
+grep -q "^dht  *[0-9]* peers* in the routing table (auto" <<<"$out" || fail "A's dht: $out"
+if has_jq; then
+    j=$(f "$A" netcheck --json)
+    [ "$(jq -r '.reachability, .relay_reservations, .relayed_connections, (.dht_table_size | type)' <<<"$j" | tr '\n' ' ')" = "private 1 1 number " ] ||
+        fail "A's netcheck --json: $j"
+    j=$(f "$R" netcheck --json)
+    [ "$(jq -r '.reachability, .relay_service, (.public_addrs | index("/ip4/198.18.0.1/tcp/4004") != null)' <<<"$j" | tr '\n' ' ')" = "public true true " ] ||
+        fail "R's netcheck --json: $j"
+fi
+pass "netcheck: A private behind a NAT with its circuit address and a relayed connection; R public"
