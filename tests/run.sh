@@ -18,6 +18,9 @@ top=$(pwd)
 export FASTN_TOP="$top"
 # no test reaches the public DHT: daemons without a bootstrap key get none
 export FASTN_BOOTSTRAP=none
+# nor multicasts on the machine's networks: mDNS is off unless the config
+# says mdns = on (tests/integration/mdns_netns.sh, in its own namespaces)
+export FASTN_MDNS=off
 export FASTN_BIN="$top/$BUILD/bin"
 logdir="$top/$BUILD/test-logs"
 mkdir -p "$logdir"

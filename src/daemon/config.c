@@ -120,7 +120,8 @@ static const char template_text[] =
     "# dht = auto\n"
     "# bootstrap = /ip4/198.51.100.7/tcp/4004/p2p/12D3KooW...\n"
     "# Find peers on the local network and be found (mDNS,\n"
-    "# _p2p._udp.local on UDP port 5353; found peers go to the address book):\n"
+    "# _p2p._udp.local on UDP port 5353; found peers go to the address book;\n"
+    "# without the key, $FASTN_MDNS if set, else on):\n"
     "# mdns = on\n"
     "#\n"
     "# The seccomp filters of fastnd and its key signer (read at start):\n"
@@ -602,6 +603,7 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         if (strcmp(v, "on") && strcmp(v, "off"))
             return fail(c, FASTN_ERR_INVAL, "mdns wants on or off");
         cfg->mdns_off = !strcmp(v, "off");
+        cfg->has_mdns = true;
         return 0;
     }
     if (!strcmp(key, "relay-service")) {

@@ -135,6 +135,7 @@ struct daemon_config {
     bool private_addresses;  /* private-addresses = yes (tests, LANs) */
     bool relay_service;      /* relay-service = on */
     bool mdns_off;           /* mdns = off (daemon/mdns.c) */
+    bool has_mdns;           /* the key was given ($FASTN_MDNS is not read) */
     size_t n_relays;         /* relays = MULTIADDR, ... (checked) */
     struct multiaddr relays[CONFIG_MAX_RELAYS];
     /* the DHT: dht = auto|client|server|off (enum swarm_kad_mode), and

@@ -255,6 +255,16 @@ static void on_closed(uv_handle_t *h)
         free(m);
 }
 
+/* Without the config key: $FASTN_MDNS=off turns it off (the test runner
+ * sets it, so that no test daemon multicasts beyond the namespaces that
+ * the mDNS tests make). */
+static bool mdns_env_off(void)
+{
+    const char *env = getenv("FASTN_MDNS");
+
+    return env && !strcmp(env, "off");
+}
+
 int daemon_mdns_start(struct daemon *d)
 {
     struct daemon_mdns *m;
@@ -262,7 +272,7 @@ int daemon_mdns_start(struct daemon *d)
     uint8_t rnd[MDNS_PEER_NAME_LEN];
     int rc;
 
-    if (d->config.mdns_off)
+    if (d->config.has_mdns ? d->config.mdns_off : mdns_env_off())
         return 0;
     if (!(m = calloc(1, sizeof(*m))))
         return FASTN_ERR_NOMEM;

@@ -59,8 +59,8 @@ f() { # HOME ARGS...
 found() { grep -q "mdns: found peer $2 " "$1/stderr.log"; }
 
 M1=$(new_home) M2=$(new_home) M4=$(new_home)
-start_in "$N1" "$M1"
-start_in "$N2" "$M2"
+start_in "$N1" "$M1" "mdns = on" # tests/run.sh sets FASTN_MDNS=off
+start_in "$N2" "$M2" "mdns = on"
 start_in "$N4" "$M4" "mdns = off"
 id1=$(peer_id "$M1") id2=$(peer_id "$M2") id4=$(peer_id "$M4")
 wait_until() {
