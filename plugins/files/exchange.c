@@ -21,6 +21,9 @@
 /* The blocks last asked of a peer (their digests' first 8 bytes): one
  * that comes after its get ended is late, not wrong. */
 #define ASKED_RING 1024
+/* A stream of ours closed by the peer after this long without a write
+ * was closed for being idle, not lost. */
+#define IDLE_CLOSE_MS 5000
 
 struct xpeer {
     char id[FASTN_PEER_ID_BUF];
@@ -34,6 +37,7 @@ struct xpeer {
     unsigned dropped_wants;
     uint64_t asked[ASKED_RING];
     unsigned asked_at;
+    int64_t last_write_ms; /* when its stream last took bytes */
 };
 
 struct inbound {
@@ -89,6 +93,7 @@ static void flush(struct xpeer *p)
         }
         memmove(p->obuf, p->obuf + w, p->olen - (size_t)w);
         p->olen -= (size_t)w;
+        p->last_write_ms = fastn_monotonic_ms();
     }
 }
 
@@ -167,8 +172,8 @@ int xpeer_want(struct xpeer *p, const struct files_cid *cids, size_t n,
                                        .type = type,
                                        .send_dont_have = true};
         err = files_bitswap_add_want(&b, &w);
-        if (type == FILES_WANT_BLOCK)
-            p->asked[p->asked_at++ % ASKED_RING] = fingerprint(&cids[i]);
+        /* a want-have may be answered with the block (small blocks) */
+        p->asked[p->asked_at++ % ASKED_RING] = fingerprint(&cids[i]);
     }
     if (!err)
         err = send_msg(p, &b);
@@ -472,8 +477,14 @@ int32_t on_close(int32_t s, int32_t reason)
     if ((p = outbound_peer(s))) {
         if (reason == FASTN_CLOSE_EOF)
             return 0; /* it does not write on our stream */
+        /* helia closes a stream idle for 10 s: with nothing lost, the
+         * next message opens another (a stream that carried wants a
+         * moment ago and dies is a peer gone) */
+        int idle = p->olen == 0 && p->qn == 0 &&
+                   fastn_monotonic_ms() - p->last_write_ms >= IDLE_CLOSE_MS;
         peer_reset_out(p);
-        fetch_on_peer_gone(p);
+        if (!idle)
+            fetch_on_peer_gone(p);
     }
     return 0;
 }

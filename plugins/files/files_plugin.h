@@ -33,7 +33,7 @@
  * an import's work is done in one go, so each is kept to a fraction of
  * the time a slice may hold the loop (plugin-slice-ms, 10 ms). */
 #define FILES_WRITE_MAX (64u * 1024)
-#define FILES_ANSWER_MAX (256u * 1024)
+#define FILES_ANSWER_MAX FILES_REPLY_MAX
 
 /* files.c: an error code's text. */
 const char *fastn_err_name_(int err);
