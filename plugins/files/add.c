@@ -111,7 +111,7 @@ static int add_data(int32_t call, const uint8_t *arg, size_t len)
     if (err) {
         files_tree_free(*t);
         *t = NULL;
-        return fastn_reply_str(call, err, fastn_err_name_(err));
+        return fastn_reply_str(call, err, files_why(err));
     }
     return fastn_call_reply(call, 0, NULL, 0);
 }
@@ -137,7 +137,7 @@ static int add_end(int32_t call, const uint8_t *arg, size_t len)
             cid, name, root.kind == FILES_KIND_DIR ? root.tsize : root.size,
             arg[4] != 0);
     if (err)
-        return fastn_reply_str(call, err, fastn_err_name_(err));
+        return fastn_reply_str(call, err, files_why(err));
     snprintf(out, sizeof(out), "%s %llu", cid,
              (unsigned long long)(root.kind == FILES_KIND_DIR ? root.tsize
                                                               : root.size));

@@ -241,8 +241,10 @@ int fetch_on_block(struct xpeer *p, const struct files_cid *c,
         s->has_root[pi] = 1;
         int r =
             hit ? 0 : store_put(i >= 0 ? &s->wants[i].cid : &s->root, data, n);
-        if (r < 0)
-            return r;
+        if (r < 0) { /* our store, not the peer: the get ends, saying why */
+            fail(s, r, files_why(r));
+            return 1;
+        }
         if (i >= 0 && s->wants[i].peer >= 0 && s->wants[i].peer != pi)
             xpeer_cancel(s->peers[s->wants[i].peer], c);
         if (i >= 0)
