@@ -51,7 +51,6 @@ static int add_begin(int32_t call, const uint8_t *arg, size_t len)
     return fastn_reply_str(call, FASTN_ERR_AGAIN,
                            "too many adds at once: wait for one to end");
 }
-}
 
 static struct files_tree **session(const uint8_t *arg, size_t len)
 {
