@@ -33,7 +33,7 @@
  * an import's work is done in one go, so each is kept to a fraction of
  * the time a slice may hold the loop (plugin-slice-ms, 10 ms). */
 #define FILES_WRITE_MAX (64u * 1024)
-#define FILES_ANSWER_MAX FILES_REPLY_MAX
+#define FILES_ANSWER_MAX (256u * 1024)
 
 /* files.c: an error code's text; files_why() says what to do for the
  * store's errors (full, disk full) and is fastn_err_name_ otherwise. */
