@@ -30,7 +30,9 @@ PLUGIN_WASMS := $(patsubst %,$(BUILD)/plugins/%.wasm,$(PLUGIN_NAMES))
 # The files plugin links its core library (plugins/files/lib) too.
 plugin_srcs = $(wildcard plugins/$(1)/*.c) $(if $(filter files,$(1)),\
 	$(filter-out %/hash_native.c,$(wildcard plugins/files/lib/*.c)))
-$(BUILD)/plugins/files.wasm: WASM_ALL_CFLAGS += -Iplugins/files/lib
+# memcpy/memmove/memset as memory.copy/fill (the engine runs them natively):
+# the blocks pass through the plugin's memory several times.
+$(BUILD)/plugins/files.wasm: WASM_ALL_CFLAGS += -Iplugins/files/lib -mbulk-memory
 $(BUILD)/plugins/files.wasm: $(wildcard plugins/files/*.h plugins/files/lib/*.h)
 $(foreach p,$(PLUGIN_NAMES),$(eval $(call wasm_plugin_rule,\
 	$(BUILD)/plugins/$(p).wasm,$(call plugin_srcs,$(p)))))

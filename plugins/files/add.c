@@ -52,33 +52,6 @@ static int add_begin(int32_t call, const uint8_t *arg, size_t len)
                            "too many adds at once: wait for one to end");
 }
 
-static int add_record(struct files_tree *t, uint8_t op, const uint8_t *p,
-                      size_t n)
-{
-    const uint8_t *nul;
-
-    switch (op) {
-    case 'D':
-        return files_tree_dir_begin(t, (const char *)p, n);
-    case 'E':
-        return files_tree_dir_end(t);
-    case 'F':
-        return files_tree_file_begin(t, (const char *)p, n);
-    case 'W':
-        return files_tree_write(t, p, n);
-    case 'C':
-        return files_tree_file_end(t);
-    case 'L':
-        if (!(nul = memchr(p, 0, n)))
-            return FASTN_ERR_INVAL;
-        return files_tree_symlink(t, (const char *)p, (size_t)(nul - p),
-                                  (const char *)nul + 1,
-                                  n - (size_t)(nul - p) - 1);
-    default:
-        return FASTN_ERR_INVAL;
-    }
-}
-
 static struct files_tree **session(const uint8_t *arg, size_t len)
 {
     uint32_t id = len >= 4 ? le32(arg) : 0;
@@ -90,28 +63,19 @@ static struct files_tree **session(const uint8_t *arg, size_t len)
 static int add_data(int32_t call, const uint8_t *arg, size_t len)
 {
     struct files_tree **t = session(arg, len);
-    size_t off = 4;
-    int err = 0;
+    int err;
 
     if (!t)
         return fastn_reply_str(call, FASTN_ERR_NOT_FOUND, "no such add");
     store_begin();
-    while (!err && off < len) {
-        uint32_t n = len - off >= REC_HEAD ? le32(arg + off + 1) : 0;
-        if (len - off < REC_HEAD || n > len - off - REC_HEAD) {
-            err = FASTN_ERR_MALFORMED;
-            break;
-        }
-        err = add_record(*t, arg[off], arg + off + REC_HEAD, n);
-        off += REC_HEAD + n;
-    }
+    err = files_tree_records(*t, arg + 4, len - 4);
     int c = store_commit();
     if (!err)
         err = c;
     if (err) {
         files_tree_free(*t);
         *t = NULL;
-        return fastn_reply_str(call, err, fastn_err_name_(err));
+        return fastn_reply_str(call, err, files_why(err));
     }
     return fastn_call_reply(call, 0, NULL, 0);
 }
@@ -137,7 +101,7 @@ static int add_end(int32_t call, const uint8_t *arg, size_t len)
             cid, name, root.kind == FILES_KIND_DIR ? root.tsize : root.size,
             arg[4] != 0);
     if (err)
-        return fastn_reply_str(call, err, fastn_err_name_(err));
+        return fastn_reply_str(call, err, files_why(err));
     snprintf(out, sizeof(out), "%s %llu", cid,
              (unsigned long long)(root.kind == FILES_KIND_DIR ? root.tsize
                                                               : root.size));

@@ -21,19 +21,23 @@
 /* The blocks last asked of a peer (their digests' first 8 bytes): one
  * that comes after its get ended is late, not wrong. */
 #define ASKED_RING 1024
+/* A stream of ours closed by the peer after this long without a write
+ * was closed for being idle, not lost. */
+#define IDLE_CLOSE_MS 5000
 
 struct xpeer {
     char id[FASTN_PEER_ID_BUF];
     int32_t out;   /* our stream to it; 0 none */
     int out_ready; /* on_open said it is open */
     int v110;      /* it speaks 1.1.0: no presences */
-    uint8_t *obuf; /* messages its stream has not taken yet */
-    size_t olen, ocap;
+    uint8_t *obuf; /* messages its stream has not taken yet: olen bytes */
+    size_t ooff, olen, ocap;      /* at obuf + ooff (moved down when needed) */
     struct files_bitswap_want *q; /* wants to answer, oldest first */
     size_t qn, qcap;
     unsigned dropped_wants;
     uint64_t asked[ASKED_RING];
     unsigned asked_at;
+    int64_t last_write_ms; /* when its stream last took bytes */
 };
 
 struct inbound {
@@ -80,15 +84,16 @@ static void flush(struct xpeer *p)
 {
     while (p->out_ready && p->olen > 0) {
         size_t k = p->olen < FILES_WRITE_MAX ? p->olen : FILES_WRITE_MAX;
-        int32_t w = fastn_stream_write(p->out, p->obuf, k);
+        int32_t w = fastn_stream_write(p->out, p->obuf + p->ooff, k);
         if (w == FASTN_ERR_AGAIN || w == 0)
             return; /* on_writable comes */
         if (w < 0) {
-            p->olen = 0;
+            p->olen = p->ooff = 0;
             return;
         }
-        memmove(p->obuf, p->obuf + w, p->olen - (size_t)w);
         p->olen -= (size_t)w;
+        p->ooff = p->olen ? p->ooff + (size_t)w : 0;
+        p->last_write_ms = fastn_monotonic_ms();
     }
 }
 
@@ -96,7 +101,7 @@ static void peer_reset_out(struct xpeer *p)
 {
     p->out = 0;
     p->out_ready = 0;
-    p->olen = 0;
+    p->olen = p->ooff = 0;
     p->qn = 0;
 }
 
@@ -108,6 +113,10 @@ static int send_msg(struct xpeer *p, struct files_bitswap_builder *b)
     int err = files_bitswap_finish(b, &m, &n);
     if (err)
         return err;
+    if (p->ooff + p->olen + n > p->ocap && p->ooff) {
+        memmove(p->obuf, p->obuf + p->ooff, p->olen);
+        p->ooff = 0;
+    }
     if (p->olen + n > p->ocap) {
         size_t cap = p->ocap ? p->ocap : 65536;
         while (cap < p->olen + n)
@@ -118,7 +127,7 @@ static int send_msg(struct xpeer *p, struct files_bitswap_builder *b)
         p->obuf = g;
         p->ocap = cap;
     }
-    memcpy(p->obuf + p->olen, m, n);
+    memcpy(p->obuf + p->ooff + p->olen, m, n);
     p->olen += n;
     if (p->out == 0) {
         int32_t s = fastn_stream_open(p->id, strlen(p->id), BITSWAP_120,
@@ -128,7 +137,7 @@ static int send_msg(struct xpeer *p, struct files_bitswap_builder *b)
                        "bitswap: cannot open a stream to "
                        "%s: %s",
                        p->id, fastn_err_name_(s));
-            p->olen = 0;
+            p->olen = p->ooff = 0;
             return s;
         }
         p->out = s;
@@ -167,8 +176,8 @@ int xpeer_want(struct xpeer *p, const struct files_cid *cids, size_t n,
                                        .type = type,
                                        .send_dont_have = true};
         err = files_bitswap_add_want(&b, &w);
-        if (type == FILES_WANT_BLOCK)
-            p->asked[p->asked_at++ % ASKED_RING] = fingerprint(&cids[i]);
+        /* a want-have may be answered with the block (small blocks) */
+        p->asked[p->asked_at++ % ASKED_RING] = fingerprint(&cids[i]);
     }
     if (!err)
         err = send_msg(p, &b);
@@ -446,8 +455,12 @@ int32_t on_data(int32_t s, const uint8_t *data, size_t n)
     if (!in) /* bytes on a stream we opened: bitswap sends none back */
         return outbound_peer(s) ? 0 : FASTN_ERR_PLUGIN_BAD_HANDLE;
     err = inbound_take(in, data, n);
+    /* the blocks of every whole message here in one transaction */
+    int tx = !err && store_begin() == 0;
     if (!err)
         err = inbound_run(in);
+    if (tx && store_commit() < 0)
+        fastn_sql_exec_str("ROLLBACK");
     if (err) {
         if (err != FASTN_ERR_FILES_HASH_MISMATCH)
             fastn_logf(FASTN_LOG_WARN,
@@ -472,8 +485,14 @@ int32_t on_close(int32_t s, int32_t reason)
     if ((p = outbound_peer(s))) {
         if (reason == FASTN_CLOSE_EOF)
             return 0; /* it does not write on our stream */
+        /* helia closes a stream idle for 10 s: with nothing lost, the
+         * next message opens another (a stream that carried wants a
+         * moment ago and dies is a peer gone) */
+        int idle = p->olen == 0 && p->qn == 0 &&
+                   fastn_monotonic_ms() - p->last_write_ms >= IDLE_CLOSE_MS;
         peer_reset_out(p);
-        fetch_on_peer_gone(p);
+        if (!idle)
+            fetch_on_peer_gone(p);
     }
     return 0;
 }

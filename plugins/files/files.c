@@ -15,7 +15,7 @@ FASTN_MANIFEST({
     "description": "Files shared by IPFS CID over bitswap (fastn files)",
     "protocols": ["/ipfs/bitswap/1.2.0", "/ipfs/bitswap/1.1.0"],
     "capabilities": ["streams", "storage", "timers"],
-    "storage_quota": 1073741824,
+    "storage_quota": 68719476736,
     "limits": {"fuel_per_event": 1000000000, "memory_pages": 1024,
                "streams": 256, "timers": 2, "statements": 32},
     "serves": "known-peers",
@@ -40,6 +40,18 @@ const char *fastn_err_name_(int err)
     default:
         return "error";
     }
+}
+
+const char *files_why(int err)
+{
+    if (err == FASTN_ERR_STORE_QUOTA)
+        return "the files plugin's store is full (its storage quota, 64 "
+               "GiB): remove what you no longer share with fastn files rm "
+               "CID (fastn files list shows them), then run it again";
+    if (err == FASTN_ERR_DISK_FULL)
+        return "the disk is full: free space (or fastn files rm CID), then "
+               "run it again";
+    return fastn_err_name_(err);
 }
 
 int32_t on_start(void)

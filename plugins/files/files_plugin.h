@@ -35,8 +35,10 @@
 #define FILES_WRITE_MAX (64u * 1024)
 #define FILES_ANSWER_MAX (256u * 1024)
 
-/* files.c: an error code's text. */
+/* files.c: an error code's text; files_why() says what to do for the
+ * store's errors (full, disk full) and is fastn_err_name_ otherwise. */
 const char *fastn_err_name_(int err);
+const char *files_why(int err);
 
 /* Records of the add_data call and the get_next answer: a byte OP, a
  * 32-bit little-endian length, that many bytes. */

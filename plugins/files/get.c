@@ -233,17 +233,28 @@ int fetch_on_block(struct xpeer *p, const struct files_cid *c,
         struct session *s = &sessions[k];
         int i = s->used ? wanted(s, c) : -1;
         int pi = s->used ? peer_index(s, p) : -1;
-        if (i < 0 || pi < 0)
+        int root = s->used && files_cid_eq(c, &s->root);
+        if ((i < 0 && !root) || pi < 0)
             continue;
-        int r = hit ? 0 : store_put(&s->wants[i].cid, data, n);
-        if (r < 0)
-            return r;
-        if (s->wants[i].peer >= 0 && s->wants[i].peer != pi)
+        /* A peer may answer a want-have with the block itself (helia and
+         * boxo do for small blocks): it has the root. */
+        s->has_root[pi] = 1;
+        int r =
+            hit ? 0 : store_put(i >= 0 ? &s->wants[i].cid : &s->root, data, n);
+        if (r < 0) { /* our store, not the peer: the get ends, saying why */
+            fail(s, r, files_why(r));
+            return 1;
+        }
+        if (i >= 0 && s->wants[i].peer >= 0 && s->wants[i].peer != pi)
             xpeer_cancel(s->peers[s->wants[i].peer], c);
-        want_done(s, i);
+        if (i >= 0)
+            want_done(s, i);
         s->fetched++;
         s->last_block_ms = fastn_monotonic_ms();
         hit = 1;
+        /* keep the window full while the CLI drains what is here */
+        if (s->inflight[pi] <= FETCH_WINDOW_PEER / 2)
+            want_ahead(s);
     }
     return hit;
 }

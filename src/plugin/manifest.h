@@ -52,7 +52,7 @@
 #define PLUGIN_STATEMENTS_MAX 256
 #define PLUGIN_QUOTA_MIN (64ull << 10)
 #define PLUGIN_QUOTA_DEFAULT (16ull << 20)
-#define PLUGIN_QUOTA_MAX (1ull << 30)
+#define PLUGIN_QUOTA_MAX (1ull << 40) /* 1 TiB: the files plugin's blocks */
 
 /* Loopback capabilities (docs/PLUGIN-ABI.md, "Local apps"): the ports a
  * plugin serves ("local_listen": [{"name": "smtp", "port": 2525}]) and

@@ -259,7 +259,7 @@ struct store_pdb_limits {
 };
 
 #define STORE_PDB_QUOTA_DEFAULT (16ull << 20)
-#define STORE_PDB_QUOTA_MAX (1ull << 30)
+#define STORE_PDB_QUOTA_MAX (1ull << 40) /* PLUGIN_QUOTA_MAX */
 #define STORE_PDB_STATEMENTS_DEFAULT 32
 #define STORE_PDB_STATEMENTS_MAX 256
 #define STORE_PDB_VM_STEPS_DEFAULT 10000000ull

@@ -127,7 +127,14 @@ fc files rm "$big" >/dev/null 2>&1 || true
 log=$TMPROOT/get.json
 fc files get "$big" --from "$ida" -o "$TMPROOT/got/big-k" --json >"$log" 2>&1 &
 getpid=$!
-wait_until 30 grep -q '"fetched_blocks":[1-9][0-9]' "$log" || fail "no progress: $(cat "$log")"
+# stopped at the first progress (the 25 blocks take moments): polled
+# every 20 ms, for 30 s at most
+for ((i = 0; i < 1500; i++)); do
+    grep -q '"fetched_blocks":[1-9]' "$log" && break
+    sleep 0.02
+done
+kill -STOP "$A_PID"
+grep -q '"fetched_blocks":[1-9]' "$log" || fail "no progress: $(cat "$log")"
 kill -KILL "$A_PID"
 wait_gone "$A_PID" || fail "A still runs"
 wait "$getpid" && fail "the get did not fail when its only peer died"
@@ -154,3 +161,58 @@ fb files rm "$big" >/dev/null 2>&1 || true
 fb files get "$big" --from "$ida" -o "$TMPROOT/got/big-f" >/dev/null || fail "A serves no more"
 cmp "$D/big" "$TMPROOT/got/big-f" || fail "after bad input: differs"
 pass "garbage, 100,000 wants, a 10 MiB block: refused; A still serves"
+
+# A folder whose entries would write outside -o, served by a peer: blocks
+# made by hand (dag-pb, UnixFS Directory) put in A's database, fetched by
+# B. Refused (the walker, then the CLI), nothing written outside -o.
+evil_dag() { # NAME KIND: the root CID; the blocks go into A's database
+    python3 - "$1" "$2" "$adb" <<'PY'
+import base64, hashlib, sqlite3, sys
+name, kind, db = sys.argv[1].encode(), sys.argv[2], sys.argv[3]
+def uv(n):
+    out = b""
+    while n > 0x7f:
+        out += bytes([n & 0x7f | 0x80]); n >>= 7
+    return out + bytes([n])
+def fld(tag, b): return bytes([tag]) + uv(len(b)) + b
+blocks = []
+def put(codec, data):
+    d = hashlib.sha256(data).digest()
+    blocks.append((b"\x12\x20" + d, data))
+    return bytes([1, codec, 0x12, 0x20]) + d
+def folder(links):  # [(name, cid, tsize)]
+    node = b"".join(fld(0x12, fld(0x0a, c) + fld(0x12, n) + b"\x18" + uv(t))
+                    for n, c, t in links)
+    return put(0x70, node + fld(0x0a, b"\x08\x01"))
+leaf = put(0x55, b"escaped\n")
+if kind == "file":
+    inner = leaf
+else:  # a folder holding a file named escaped
+    inner = folder([(b"escaped", leaf, 8)])
+root = folder([(b"ok", put(0x55, b"fine\n"), 5), (name, inner, 100)])
+con = sqlite3.connect(db)
+con.executemany("INSERT OR IGNORE INTO blocks(mh, part, data) VALUES(?, 0, ?)", blocks)
+con.commit()
+print("b" + base64.b32encode(root).decode().lower().rstrip("="))
+PY
+}
+stop_pid "$A_PID"
+adb=$(find "$A" -name db.sqlite -path '*files*' | head -1)
+[ -f "$adb" ] || fail "no database of A's plugin"
+mkdir -p "$TMPROOT/evil/in"
+for spec in "..:dir" "../escaped:file" "a/../../escaped:file" "x/y:file"; do
+    cid=$(evil_dag "${spec%:*}" "${spec##*:}") || fail "python3"
+    cids+=("$cid")
+done
+start_at "$A" "$PA"
+A_PID=$DAEMON_PID
+fa connect "$(listen_addr "$B")" >/dev/null
+fb connect "$(listen_addr "$A")" >/dev/null
+for cid in "${cids[@]}"; do
+    out=$(fb files get "$cid" --from "$ida" -o "$TMPROOT/evil/in/out" 2>&1) &&
+        fail "a folder with an unsafe entry name was written ($cid): $out"
+    grep -qi "name" <<<"$out" || fail "no word of the bad name: $out"
+done
+[ -z "$(find "$TMPROOT/evil" -name escaped)" ] ||
+    fail "written outside -o: $(find "$TMPROOT/evil" -name escaped)"
+pass "folders with entries '..', '../escaped', 'a/../../escaped', 'x/y' from a peer: refused, nothing written outside -o ($(head -1 <<<"$out"))"

@@ -338,6 +338,25 @@ int files_tree_symlink(struct files_tree *t, const char *name, size_t n,
 int files_tree_root(const struct files_tree *t, struct files_entry *out);
 void files_tree_free(struct files_tree *t);
 
+/* Records, as `fastn files` and the plugin exchange them (docs/FILES.md,
+ * "The plugin"): a byte OP, a 32-bit little-endian length, that many
+ * bytes. files_rec_next() reads the record at *off of p[0..n): 1 read
+ * (*off moved past it), 0 at the end, FASTN_ERR_MALFORMED for a record
+ * cut short. */
+#define FILES_REC_HEAD 5
+struct files_rec {
+    uint8_t op;
+    const uint8_t *p;
+    size_t n;
+};
+int files_rec_next(const uint8_t *p, size_t n, size_t *off,
+                   struct files_rec *r);
+/* Feeds add records to t in order: 'D' name (a folder begins), 'E' (it
+ * ends), 'F' name (a file begins), 'W' bytes, 'C' (the file ends), 'L'
+ * name NUL target. Errors: FASTN_ERR_MALFORMED (a cut record, an unknown
+ * op, a symlink without its NUL) and those of files_tree_*. */
+int files_tree_records(struct files_tree *t, const uint8_t *p, size_t n);
+
 /* --- walking (exporting) a DAG ---------------------------------------- */
 
 /* Largest block the walker and bitswap take (the bitswap spec's 2 MiB). */

@@ -199,3 +199,59 @@ int files_tree_root(const struct files_tree *t, struct files_entry *out)
     *out = t->root;
     return 0;
 }
+
+int files_rec_next(const uint8_t *p, size_t n, size_t *off, struct files_rec *r)
+{
+    size_t at = *off;
+    if (at >= n)
+        return 0;
+    if (n - at < FILES_REC_HEAD)
+        return FASTN_ERR_MALFORMED;
+    uint32_t len = (uint32_t)p[at + 1] | (uint32_t)p[at + 2] << 8 |
+                   (uint32_t)p[at + 3] << 16 | (uint32_t)p[at + 4] << 24;
+    if (len > n - at - FILES_REC_HEAD)
+        return FASTN_ERR_MALFORMED;
+    r->op = p[at];
+    r->p = p + at + FILES_REC_HEAD;
+    r->n = len;
+    *off = at + FILES_REC_HEAD + len;
+    return 1;
+}
+
+static int tree_record(struct files_tree *t, const struct files_rec *r)
+{
+    const uint8_t *nul;
+
+    switch (r->op) {
+    case 'D':
+        return files_tree_dir_begin(t, (const char *)r->p, r->n);
+    case 'E':
+        return files_tree_dir_end(t);
+    case 'F':
+        return files_tree_file_begin(t, (const char *)r->p, r->n);
+    case 'W':
+        return files_tree_write(t, r->p, r->n);
+    case 'C':
+        return files_tree_file_end(t);
+    case 'L':
+        if (!(nul = memchr(r->p, 0, r->n)))
+            return FASTN_ERR_MALFORMED;
+        return files_tree_symlink(t, (const char *)r->p, (size_t)(nul - r->p),
+                                  (const char *)nul + 1,
+                                  r->n - (size_t)(nul - r->p) - 1);
+    default:
+        return FASTN_ERR_MALFORMED;
+    }
+}
+
+int files_tree_records(struct files_tree *t, const uint8_t *p, size_t n)
+{
+    struct files_rec r;
+    size_t off = 0;
+    int err;
+
+    while ((err = files_rec_next(p, n, &off, &r)) == 1)
+        if ((err = tree_record(t, &r)))
+            return err;
+    return err;
+}
