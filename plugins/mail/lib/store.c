@@ -38,7 +38,13 @@ static const char schema[] =
     " body INTEGER NOT NULL, flags INTEGER NOT NULL DEFAULT 0,"
     " internaldate INTEGER NOT NULL, modseq INTEGER NOT NULL,"
     " PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS message_body ON message(body);";
+    "CREATE INDEX IF NOT EXISTS message_body ON message(body);"
+    /* the plugin's delivery queue refers to bodies too (deliver.c) */
+    "CREATE TABLE IF NOT EXISTS outbox("
+    " id INTEGER PRIMARY KEY, msg_id TEXT NOT NULL, peer TEXT NOT NULL,"
+    " body INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_try INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL DEFAULT '');";
 
 enum stmt_id {
     ST_META_GET,
@@ -81,7 +87,9 @@ enum stmt_id {
 #define NEW_FLAGS                                                              \
     "CASE ?4 WHEN 1 THEN flags | ?5 WHEN -1 THEN flags & ~?5 "                 \
     "ELSE ?5 END"
-#define ORPHAN "SELECT 1 FROM message m WHERE m.body = b.id"
+#define ORPHAN                                                                 \
+    "SELECT 1 FROM message m WHERE m.body = b.id UNION ALL "                   \
+    "SELECT 1 FROM outbox o WHERE o.body = b.id"
 
 static const char *const sql_text[ST_COUNT_STMTS] = {
     [ST_META_GET] = "SELECT v FROM meta WHERE k = ?1",
@@ -346,6 +354,11 @@ static int gc(void)
     return run(s);
 }
 
+int mail_store_gc(void)
+{
+    return gc();
+}
+
 int mail_store_folder_delete(const char *name)
 {
     struct mail_folder f;
@@ -556,6 +569,14 @@ static int msg_insert(int64_t folder, uint32_t uid, int64_t body,
 
 int mail_store_append_end(struct mail_append *a, uint32_t *uid)
 {
+    return mail_store_append_end_with(a, uid, NULL, NULL);
+}
+
+int mail_store_append_end_with(struct mail_append *a, uint32_t *uid,
+                               int (*in_txn)(void *ctx, int64_t body,
+                                             uint32_t uid),
+                               void *ctx)
+{
     uint64_t modseq = 0;
     int32_t s;
     int err = a->failed ? a->failed : a->fill ? chunk_write(a) : 0;
@@ -565,6 +586,8 @@ int mail_store_append_end(struct mail_append *a, uint32_t *uid)
     err = reserve_uids(a->folder, 1, uid, &modseq);
     if (!err)
         err = msg_insert(a->folder, *uid, a->body, a->flags, a->date, modseq);
+    if (!err && in_txn)
+        err = in_txn(ctx, a->body, *uid);
     if (!err) {
         if ((s = st(ST_BODY_DONE)) < 0)
             err = s;
