@@ -35,10 +35,9 @@ static int list_cb(void *ctx, const struct mail_msg *m)
 {
     struct lst *l = ctx;
     static uint8_t b[MAIL_CHUNK];
-    char f[3][600], flags[100];
+    char f[3][600], flags[100], fl[200];
     int n = mail_store_read(m->body, 0, b, sizeof(b));
-    static const int fields[3] = {MAIL_ENV_FROM, MAIL_ENV_TO,
-                                  MAIL_ENV_SUBJECT};
+    static const int fields[3] = {MAIL_ENV_FROM, MAIL_ENV_TO, MAIL_ENV_SUBJECT};
     mail_mime_init(&mime);
     if (n > 0)
         mail_mime_feed(&mime, b, (size_t)n);
@@ -54,10 +53,11 @@ static int list_cb(void *ctx, const struct mail_msg *m)
     mail_out_init(&o, flags, sizeof(flags));
     mail_imap_out_flags(&o, m->flags);
     flags[o.len] = 0;
+    jesc(fl, sizeof(fl), flags);
     n = snprintf(out + l->len, sizeof(out) - l->len,
                  "%s{\"uid\":%u,\"flags\":\"%s\",\"size\":%llu,\"date\":%lld,"
                  "\"from\":\"%s\",\"to\":\"%s\",\"subject\":\"%s\"}",
-                 l->n ? "," : "", m->uid, flags, (unsigned long long)m->size,
+                 l->n ? "," : "", m->uid, fl, (unsigned long long)m->size,
                  (long long)m->internaldate, f[0], f[1], f[2]);
     if (n < 0 || (size_t)n >= sizeof(out) - l->len - 8)
         return 1; /* full: the newest are left out */
@@ -103,7 +103,8 @@ int32_t mail_call_read(int32_t call, const uint8_t *arg, size_t len)
     int na = fastn_args_split(arg, len, a, 2);
     if (na < 1 || fastn_arg_str(a[0], u, sizeof(u)) < 0 ||
         (na == 2 && fastn_arg_str(a[1], name, sizeof(name)) < 0))
-        return fastn_reply_str(call, FASTN_ERR_INVAL, "want: read UID [FOLDER]");
+        return fastn_reply_str(call, FASTN_ERR_INVAL,
+                               "want: read UID [FOLDER]");
     uint32_t uid = (uint32_t)strtoul(u, NULL, 10);
     if (mail_store_folder_get(name, &f) != 0 || uid == 0 ||
         mail_store_fetch(f.id, uid, uid, found_cb, NULL) != 1)
@@ -126,7 +127,7 @@ static unsigned npeers;
 static int send_hook(void *ctx, int64_t body, uint32_t uid)
 {
     (void)ctx, (void)uid;
-    return outbox_add_rows(body, (const char (*)[FASTN_PEER_ID_BUF])peers,
+    return outbox_add_rows(body, (const char(*)[FASTN_PEER_ID_BUF])peers,
                            npeers);
 }
 

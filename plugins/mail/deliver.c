@@ -288,8 +288,7 @@ static void tx_pump(struct conn *c)
         }
         int n = mail_store_read(t->body, t->off, chunk, sizeof(chunk));
         if (n <= 0) {
-            fastn_logf(FASTN_LOG_ERROR, "outbox: cannot read a message: %d",
-                       n);
+            fastn_logf(FASTN_LOG_ERROR, "outbox: cannot read a message: %d", n);
             fastn_stream_reset(c->stream);
             deliver_tx_close(c, FASTN_ERR_IO);
             return;
@@ -308,8 +307,10 @@ void deliver_tx_open(struct conn *c, int32_t result)
     struct tx *t = c->state;
     uint8_t hdr[128];
     if (result < 0) {
-        fastn_logf(FASTN_LOG_INFO, "mail to %s waits: the peer is not "
-                   "reachable now (%d)", t->peer, (int)result);
+        fastn_logf(FASTN_LOG_INFO,
+                   "mail to %s waits: the peer is not "
+                   "reachable now (%d)",
+                   t->peer, (int)result);
         c->stream = -1; /* its handle is dead */
         deliver_tx_close(c, result);
         return;

@@ -40,8 +40,8 @@ static void say(struct imap_sess *s, const char *fmt, ...)
     int n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     if (n > 0)
-        conn_send(s->c, line, (size_t)n < sizeof(line) ? (size_t)n
-                                                        : sizeof(line) - 1);
+        conn_send(s->c, line,
+                  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 static void out_send(struct imap_sess *s, struct mail_out *o)
@@ -109,8 +109,7 @@ static void forget(struct imap_sess *s, uint32_t uid)
     size_t q = seq_of(s, uid);
     if (!q)
         return;
-    memmove(s->uids + q - 1, s->uids + q,
-            (s->nuids - q) * sizeof(*s->uids));
+    memmove(s->uids + q - 1, s->uids + q, (s->nuids - q) * sizeof(*s->uids));
     s->nuids--;
     say(s, "* %zu EXPUNGE\r\n", q);
 }
@@ -225,7 +224,7 @@ static int part_find(const struct mail_fetch_section *sec)
 
 /* HEADER.FIELDS (NOT): the fields of h[0..n) named (or not) in sec. */
 static size_t fields_filter(const struct mail_fetch_section *sec, char *h,
-                            size_t n, bool not)
+                            size_t n, bool not )
 {
     size_t w = 0, i = 0;
     while (i < n) {
@@ -242,7 +241,7 @@ static size_t fields_filter(const struct mail_fetch_section *sec, char *h,
         bool named = false;
         for (unsigned f = 0; f < sec->nfields && colon < e; f++)
             named |= mail_ieq(h + i, colon - i, sec->field[f]);
-        if (colon < e && named != not && e - i > 2) {
+        if (colon < e && named != not &&e - i > 2) {
             memmove(h + w, h + i, e - i);
             w += e - i;
         }
@@ -255,8 +254,8 @@ static size_t fields_filter(const struct mail_fetch_section *sec, char *h,
 static void section_name(struct mail_out *o,
                          const struct mail_fetch_section *sec)
 {
-    static const char *kinds[] = {"", "HEADER", "HEADER.FIELDS",
-                                  "HEADER.FIELDS.NOT", "TEXT", "MIME"};
+    static const char *kinds[] = {
+        "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"};
     if (sec->as) {
         mail_out_str(o, sec->as);
         return;
@@ -795,9 +794,9 @@ static void do_status(struct imap_sess *s)
 /* APPEND: begun at the literal's header (streamed) or whole (inline). */
 static int append_begin(struct imap_sess *s)
 {
-    s->app_err = mail_store_append_begin(
-        &s->app, cmd.arg[0], cmd.flags, cmd.date >= 0 ? cmd.date : now_s(),
-        mail_cfg.size_max);
+    s->app_err = mail_store_append_begin(&s->app, cmd.arg[0], cmd.flags,
+                                         cmd.date >= 0 ? cmd.date : now_s(),
+                                         mail_cfg.size_max);
     s->appending = s->app_err == 0;
     return s->app_err;
 }
@@ -837,8 +836,7 @@ static void append_end(struct imap_sess *s)
 
 /* --- commands ----------------------------------------------------------- */
 
-#define CAPS                                                                   \
-    "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE ENABLE ID AUTH=PLAIN"
+#define CAPS "IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS MOVE ENABLE ID AUTH=PLAIN"
 
 static void login(struct imap_sess *s, const char *u, size_t ul, const char *p,
                   size_t pl, const char *tag)
@@ -848,8 +846,9 @@ static void login(struct imap_sess *s, const char *u, size_t ul, const char *p,
         say(s, "%s OK [CAPABILITY " CAPS "] Logged in\r\n", tag);
     } else {
         fastn_logf(FASTN_LOG_WARN, "imap: a failed login");
-        say(s, "%s NO [AUTHENTICATIONFAILED] Wrong user or password (fastn "
-               "mail setup makes a new one)\r\n",
+        say(s,
+            "%s NO [AUTHENTICATIONFAILED] Wrong user or password (fastn "
+            "mail setup makes a new one)\r\n",
             tag);
     }
 }
@@ -863,8 +862,9 @@ static void auth_plain(struct imap_sess *s, const char *b64, size_t n,
     uint8_t *z1 = k > 0 ? memchr(raw, 0, (size_t)k) : NULL;
     uint8_t *z2 = z1 ? memchr(z1 + 1, 0, (size_t)(raw + k - z1 - 1)) : NULL;
     if (!z2) {
-        say(s, "%s BAD Not a SASL PLAIN response (base64 of "
-               "authzid NUL user NUL password)\r\n",
+        say(s,
+            "%s BAD Not a SASL PLAIN response (base64 of "
+            "authzid NUL user NUL password)\r\n",
             tag);
         return;
     }
@@ -1001,8 +1001,7 @@ static void command(struct imap_sess *s, const char *text, size_t len)
         s->c->closing = 1;
         return;
     case MAIL_IMAP_ID:
-        say(s, "* ID (\"name\" \"fastn\")\r\n%s OK ID completed\r\n",
-            cmd.tag);
+        say(s, "* ID (\"name\" \"fastn\")\r\n%s OK ID completed\r\n", cmd.tag);
         return;
     case MAIL_IMAP_ENABLE:
         say(s, "* ENABLED\r\n%s OK ENABLE completed\r\n", cmd.tag);

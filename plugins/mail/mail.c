@@ -28,7 +28,7 @@ FASTN_MANIFEST({
     "capabilities": ["streams", "storage", "notify", "timers", "local-listen"],
     "storage_quota": 1073741824,
     "local_listen": [{"name": "smtp", "port": 2525}, {"name": "imap", "port": 1143}],
-    "limits": {"fuel_per_event": 1000000000, "memory_pages": 2048,
+    "limits": {"fuel_per_event": 1000000000, "memory_pages": 1024,
                "streams": 256, "timers": 4, "statements": 64},
     "serves": "known-peers",
     "apps": ["fastn mail"]
@@ -360,11 +360,9 @@ static int32_t call_set(int32_t call, const uint8_t *arg, size_t len)
     char *end;
     long long x = strtoll(v, &end, 10);
     if (*end || x < 0)
-        return fastn_reply_str(call, FASTN_ERR_INVAL,
-                               "VALUE is a number >= 0");
-    int32_t st =
-        fastn_sql_prepare_str("INSERT OR REPLACE INTO setting(k, v) "
-                              "VALUES(?, ?)");
+        return fastn_reply_str(call, FASTN_ERR_INVAL, "VALUE is a number >= 0");
+    int32_t st = fastn_sql_prepare_str("INSERT OR REPLACE INTO setting(k, v) "
+                                       "VALUES(?, ?)");
     if (st < 0)
         return fastn_reply_str(call, st, "database error");
     fastn_sql_bind_str(st, 1, k);
@@ -421,8 +419,13 @@ int32_t on_start(void)
     if (n < 0)
         return n;
     mail_self_len = (size_t)n;
-    if ((err = fastn_sql_exec_str(schema_sql)) < 0 ||
-        (err = mail_store_open(now_s())) != 0 || (err = deliver_schema()) < 0)
+    if ((err = fastn_sql_exec_str(schema_sql)) < 0)
+        return err;
+    /* a call stopped at its time (a loaded machine) undid itself: again */
+    for (int t = 0; t < 5; t++)
+        if ((err = mail_store_open(now_s())) != FASTN_ERR_STORE_TIMEOUT)
+            break;
+    if (err || (err = deliver_schema()) < 0)
         return err;
     settings_load();
     started = 1;

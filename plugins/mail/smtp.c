@@ -69,8 +69,8 @@ static int cb_data(void *ctx, const uint8_t *p, size_t n)
     struct smtp_sess *s = ctx;
     int err;
     if (!s->appending) {
-        err = mail_store_append_begin(&s->app, "Sent", MAIL_FLAG_SEEN,
-                                      now_s(), mail_cfg.size_max);
+        err = mail_store_append_begin(&s->app, "Sent", MAIL_FLAG_SEEN, now_s(),
+                                      mail_cfg.size_max);
         if (err)
             return err;
         s->appending = true;
@@ -82,7 +82,7 @@ static int rows_hook(void *ctx, int64_t body, uint32_t uid)
 {
     struct smtp_sess *s = ctx;
     (void)uid;
-    return outbox_add_rows(body, (const char (*)[FASTN_PEER_ID_BUF])s->peers,
+    return outbox_add_rows(body, (const char(*)[FASTN_PEER_ID_BUF])s->peers,
                            s->npeers);
 }
 
@@ -104,11 +104,12 @@ static int cb_data_end(void *ctx)
     struct mail_folder f;
     if (mail_store_folder_get("Sent", &f) == 0)
         imap_new_mail(f.id);
-    if (s->to_self && mail_store_copy(f.id, uid, uid, "INBOX", false, NULL,
-                                      NULL) > 0 &&
+    if (s->to_self &&
+        mail_store_copy(f.id, uid, uid, "INBOX", false, NULL, NULL) > 0 &&
         mail_store_folder_get("INBOX", &f) == 0)
         imap_new_mail(f.id);
-    fastn_logf(FASTN_LOG_INFO, "smtp: queued a message of %llu bytes for %u "
+    fastn_logf(FASTN_LOG_INFO,
+               "smtp: queued a message of %llu bytes for %u "
                "peers",
                (unsigned long long)s->app.size, s->npeers);
     deliver_kick(0);

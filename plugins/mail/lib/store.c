@@ -44,7 +44,8 @@ static const char schema[] =
     " id INTEGER PRIMARY KEY, msg_id TEXT NOT NULL, peer TEXT NOT NULL,"
     " body INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
     " next_try INTEGER NOT NULL, created INTEGER NOT NULL,"
-    " last_error TEXT NOT NULL DEFAULT '');";
+    " last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS outbox_body ON outbox(body);";
 
 enum stmt_id {
     ST_META_GET,
@@ -138,13 +139,18 @@ static const char *const sql_text[ST_COUNT_STMTS] = {
                    "BETWEEN ?2 AND ?3 AND (flags & 8) != 0",
     /* bodies no message refers to: freed; half-written ones (complete =
      * 0) only when ?1 says so (at open, when no append can be running) */
+    /* chunks go 16 at a time (1 MiB): each call stays far within the
+     * host's time for one SQL call whatever the message's size */
     [ST_GC_CHUNKS] =
-        "DELETE FROM chunk WHERE body IN (SELECT b.id FROM body "
-        "b WHERE (b.complete = 1 OR ?1) AND NOT EXISTS (" ORPHAN "))",
+        "DELETE FROM chunk WHERE (body, seq) IN (SELECT c.body, c.seq "
+        "FROM chunk c JOIN body b ON b.id = c.body WHERE (b.complete = 1 "
+        "OR ?1) AND NOT EXISTS (" ORPHAN ") LIMIT 16)",
     [ST_GC_BODIES] = "DELETE FROM body AS b WHERE (b.complete = 1 OR ?1) "
                      "AND NOT EXISTS (" ORPHAN ")",
-    [ST_PARTIAL_CHUNKS] = "DELETE FROM chunk WHERE body = ?1 AND EXISTS "
-                          "(SELECT 1 FROM body WHERE id = ?1 AND complete = 0)",
+    [ST_PARTIAL_CHUNKS] =
+        "DELETE FROM chunk WHERE (body, seq) IN (SELECT body, seq FROM chunk "
+        "WHERE body = ?1 AND EXISTS (SELECT 1 FROM body WHERE id = ?1 AND "
+        "complete = 0) LIMIT 16)",
     [ST_PARTIAL_BODY] = "DELETE FROM body WHERE id = ?1 AND complete = 0",
     [ST_BODY_COMPLETE] = "SELECT complete FROM body WHERE id = ?1",
 };
@@ -186,6 +192,24 @@ static int run_id(enum stmt_id id, int64_t v)
         return s;
     fastn_sql_bind_int64(s, 1, v);
     return run(s);
+}
+
+/* Runs a batched DELETE (bound to v) until it deletes nothing more; a
+ * batch stopped at its time is tried again (it undid itself). */
+static int run_batches(enum stmt_id id, int64_t v)
+{
+    int tries = 0;
+    for (int k = 0; k < 1000000; k++) {
+        int err = run_id(id, v);
+        if (err == FASTN_ERR_STORE_TIMEOUT && ++tries < 8)
+            continue;
+        if (err)
+            return err;
+        tries = 0;
+        if (fastn_sql_changes() == 0)
+            return 0;
+    }
+    return 0;
 }
 
 static int txn_begin(void)
@@ -323,14 +347,9 @@ int mail_store_open(int64_t now)
             return err;
     }
     /* an append a crash cut short: its chunks and body go */
-    int32_t s = st(ST_GC_CHUNKS);
-    if (s < 0)
-        return s;
-    fastn_sql_bind_int64(s, 1, 1);
-    if ((err = run(s)) != 0 || (s = st(ST_GC_BODIES)) < 0)
-        return err ? err : s;
-    fastn_sql_bind_int64(s, 1, 1);
-    return run(s);
+    if ((err = run_batches(ST_GC_CHUNKS, 1)) != 0)
+        return err;
+    return run_id(ST_GC_BODIES, 1);
 }
 
 int mail_store_folder_create(const char *name, int64_t now)
@@ -342,16 +361,8 @@ int mail_store_folder_create(const char *name, int64_t now)
 
 static int gc(void)
 {
-    int32_t s = st(ST_GC_CHUNKS);
-    int err;
-
-    if (s < 0)
-        return s;
-    fastn_sql_bind_int64(s, 1, 0);
-    if ((err = run(s)) != 0 || (s = st(ST_GC_BODIES)) < 0)
-        return err ? err : s;
-    fastn_sql_bind_int64(s, 1, 0);
-    return run(s);
+    int err = run_batches(ST_GC_CHUNKS, 0);
+    return err ? err : run_id(ST_GC_BODIES, 0);
 }
 
 int mail_store_gc(void)
@@ -608,7 +619,7 @@ int mail_store_append_end_with(struct mail_append *a, uint32_t *uid,
 void mail_store_append_abort(struct mail_append *a)
 {
     /* if this fails, mail_store_open drops the body after a restart */
-    if (a->body && run_id(ST_PARTIAL_CHUNKS, a->body) == 0)
+    if (a->body && run_batches(ST_PARTIAL_CHUNKS, a->body) == 0)
         run_id(ST_PARTIAL_BODY, a->body);
     a->body = 0;
     a->fill = 0;
