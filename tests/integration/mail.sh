@@ -145,6 +145,30 @@ grep -q "EXISTS \* 2 EXISTS" "$TMPROOT/idle.out" || fail "idle: $(cat "$TMPROOT/
 grep -q "a3 OK IDLE" "$TMPROOT/idle.out" || fail "idle end: $(cat "$TMPROOT/idle.out")"
 pass "IDLE at B shows a message delivered from A at once"
 
+# the CLI: setup (with the ports), address, send, list, read, errors
+fa mail --help | grep -q "fastn mail setup" || fail "mail --help"
+out=$(fa mail setup --json) || fail "mail setup --json"
+jq -e --argjson s "$SA" --argjson i "$IA" '.user == "me" and .smtp_host == "127.0.0.1" and
+    .smtp_port == $s and .imap_host == "127.0.0.1" and .imap_port == $i and
+    (.password | length) == 20' <<<"$out" >/dev/null || fail "setup --json: $out"
+APASS=$(jq -r .password <<<"$out")
+[ "$(jq -r .address <<<"$out")" = "$AADDR" ] || fail "setup's address"
+[ "$(fa mail address)" = "$AADDR" ] || fail "mail address"
+fa mail setup | grep -q "^smtp      127.0.0.1 port $SA" || fail "setup text"
+APASS=$(fa mail setup --json | jq -r .password)
+printf 'cli body\nline two\n' | fa mail send "$BADDR" --subject "from the cli" >/dev/null ||
+    fail "mail send"
+cli_arrived() { fb mail list --json | jq -e '.messages[] | select(.subject == "from the cli")'; }
+wait_until 20 cli_arrived || fail "the CLI's mail did not arrive: $(fb mail list --json)"
+uid=$(fb mail list --json | jq '.messages[] | select(.subject == "from the cli") | .uid')
+fb mail read "$uid" | grep -q "^line two" || fail "mail read: $(fb mail read "$uid")"
+fb mail list | grep -q "from the cli" || fail "mail list: $(fb mail list)"
+out=$(fb mail list --folder Nope 2>&1) && fail "a folder that is not there listed"
+grep -q "no such folder" <<<"$out" || fail "list --folder Nope said: $out"
+out=$(fa mail send nobody@example.com --subject x </dev/null 2>&1) && fail "sent to example.com"
+grep -q "not a fastn address" <<<"$out" || fail "send to a bad address said: $out"
+pass "fastn mail setup --json (ports), address, send, list, read; clear errors"
+
 # bad input: clear errors, the plugin serves on
 python3 - "$SA" "$APASS" "$AADDR" "$BADDR" "$IA" <<'PY' || fail "bad input"
 import smtplib, socket, sys
@@ -218,12 +242,12 @@ pass "malformed SMTP, a 30 MiB message, lying IMAP literals, 100 idle connection
 # kill -9 during delivery, rounds alternating the side: every message once
 fa plugin call mail set retry_min_ms 200 >/dev/null
 fa plugin call mail set retry_max_ms 1000 >/dev/null
-ROUNDS=${MAIL_KILL_ROUNDS:-6}
+ROUNDS=${MAIL_KILL_ROUNDS:-10}
 SENT=0
 for r in $(seq 1 "$ROUNDS"); do
     for i in 1 2 3; do
         printf 'From: <%s>\r\nTo: <%s>\r\nSubject: kill %s.%s\r\n\r\n%s\r\n' "$AADDR" "$BADDR" \
-            "$r" "$i" "$(head -c 30000 /dev/urandom | base64 -w 76)" >"$TMPROOT/k.eml"
+            "$r" "$i" "$(head -c 600000 /dev/urandom | base64 -w 76)" >"$TMPROOT/k.eml"
         curl -sS --max-time 20 "smtp://127.0.0.1:$SA" --user "me:$APASS" \
             --mail-from "$AADDR" --mail-rcpt "$BADDR" -T "$TMPROOT/k.eml" || fail "submit $r.$i"
         SENT=$((SENT + 1))
