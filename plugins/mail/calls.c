@@ -5,6 +5,8 @@
  */
 #include "mail_plugin.h"
 
+#define LIST_MAX 500
+
 static struct mail_mime mime;
 static char out[1 << 20];
 
@@ -39,6 +41,11 @@ static int list_cb(void *ctx, const struct mail_msg *m)
     int n = mail_store_read(m->body, 0, b, sizeof(b));
     static const int fields[3] = {MAIL_ENV_FROM, MAIL_ENV_TO, MAIL_ENV_SUBJECT};
     mail_mime_init(&mime);
+    for (int j = 0; j + 4 <= n; j++)
+        if (!memcmp(b + j, "\r\n\r\n", 4)) {
+            n = j + 4; /* the header is all list shows */
+            break;
+        }
     if (n > 0)
         mail_mime_feed(&mime, b, (size_t)n);
     mail_mime_end(&mime);
@@ -82,7 +89,9 @@ int32_t mail_call_list(int32_t call, const uint8_t *arg, size_t len)
     jesc(esc, sizeof(esc), f.name);
     l.len = (size_t)snprintf(out, sizeof(out),
                              "{\"folder\":\"%s\",\"messages\":[", esc);
-    mail_store_fetch(f.id, 1, UINT32_MAX - 1, list_cb, &l);
+    /* the newest: at most LIST_MAX UIDs back (a mail client shows all) */
+    mail_store_fetch(f.id, f.uidnext > LIST_MAX ? f.uidnext - LIST_MAX : 1,
+                     UINT32_MAX - 1, list_cb, &l);
     l.len += (size_t)snprintf(out + l.len, sizeof(out) - l.len, "]}");
     return fastn_call_reply(call, 0, out, l.len);
 }

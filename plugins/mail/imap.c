@@ -157,16 +157,30 @@ static bool msg_get(struct imap_sess *s, uint32_t uid)
     return mail_store_fetch(s->f.id, uid, uid, got_msg, NULL) == 1;
 }
 
-static void mime_load(int64_t body)
+/* The message's structure; header_only: only its header (ENVELOPE and
+ * the root's sections need no more, and a large message is not read). */
+static void mime_load(int64_t body, bool header_only)
 {
     uint64_t off = 0;
     int n;
     mail_mime_init(&mime);
     while ((n = mail_store_read(body, off, buf, sizeof(buf))) > 0) {
-        mail_mime_feed(&mime, buf, (size_t)n);
-        off += (uint64_t)n;
+        size_t k = (size_t)n;
+        bool end = false;
+        for (size_t j = 0; header_only && j + 4 <= k; j++)
+            if (!memcmp(buf + j, "\r\n\r\n", 4)) {
+                k = j + 4;
+                end = true;
+                break;
+            }
+        mail_mime_feed(&mime, buf, k);
+        off += k;
+        if (end)
+            break;
     }
     mail_mime_end(&mime);
+    if (header_only) /* the body's size, as the store has it */
+        mime.part[0].body_len = cur.size - mime.part[0].body_off;
 }
 
 /* The header (at most sizeof(hdr)) of the message: its length. */
@@ -355,11 +369,13 @@ static void fetch_one(struct imap_sess *s, size_t i)
     struct mail_out o;
     bool need_mime = cmd.fetch & (MAIL_FETCH_ENVELOPE |
                                   MAIL_FETCH_BODYSTRUCTURE | MAIL_FETCH_BODY);
+    bool whole = cmd.fetch & (MAIL_FETCH_BODYSTRUCTURE | MAIL_FETCH_BODY);
     bool seen = false;
     if (!msg_get(s, s->uids[i]))
         return;
     for (unsigned k = 0; k < cmd.nsections; k++) {
         need_mime = true;
+        whole |= cmd.section[k].nparts > 0;
         seen |= !cmd.section[k].peek;
     }
     if (seen && !s->readonly && !(cur.flags & MAIL_FLAG_SEEN)) {
@@ -368,7 +384,7 @@ static void fetch_one(struct imap_sess *s, size_t i)
     } else
         seen = false;
     if (need_mime)
-        mime_load(cur.body);
+        mime_load(cur.body, !whole);
     mail_out_init(&o, tmp, sizeof(tmp));
     mail_out_str(&o, "* ");
     mail_out_u64(&o, i + 1);
