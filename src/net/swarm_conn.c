@@ -149,17 +149,29 @@ static struct swarm_addr *addr_find(struct swarm *sw, const uint8_t *key,
     return NULL;
 }
 
-static void busy_log(const struct swarm_conn *sc, const char *why,
+/* Why an inbound connection is refused; each reason has its own rate limit. */
+enum busy_why { BUSY_CONNS, BUSY_HANDSHAKES, BUSY_PER_ADDR, BUSY_N };
+
+static void busy_log(const struct swarm_conn *sc, enum busy_why why,
                      uint32_t limit)
 {
+    static const char *const text[BUSY_N] = {
+        [BUSY_CONNS] = "connections (max-connections)",
+        [BUSY_HANDSHAKES] = "handshakes at once (max-handshakes)",
+        [BUSY_PER_ADDR] = "handshakes at once from that address "
+                          "(max-handshakes-per-address)",
+    };
+    static struct log_ratelimit rl[BUSY_N];
     char addr[MULTIADDR_STR_MAX] = "?";
 
+    if (!log_ratelimit_pass(&rl[why], LOG_WARN, "net"))
+        return;
     if (sc->remote.len)
         multiaddr_format(&sc->remote, addr, sizeof(addr));
-    LOG_RATELIMITED(LOG_WARN, "net",
-                    "busy, too many connections: refusing an inbound one from "
-                    "%s: %u %s",
-                    addr, limit, why);
+    log_msg(LOG_WARN, "net",
+            "busy, too many connections: refusing an inbound one from %s: %u "
+            "%s",
+            addr, limit, text[why]);
 }
 
 bool swarm__handshake_admit(struct swarm_conn *sc)
@@ -172,22 +184,18 @@ bool swarm__handshake_admit(struct swarm_conn *sc)
 
     conn_addrs(sc);
     if (sw->n_conns > sw->cfg.max_connections) { /* sc is counted */
-        busy_log(sc, "connections (max-connections)", sw->cfg.max_connections);
+        busy_log(sc, BUSY_CONNS, sw->cfg.max_connections);
         return false;
     }
     if (sw->n_pending_in >= sw->cfg.max_handshakes) {
-        busy_log(sc, "handshakes at once (max-handshakes)",
-                 sw->cfg.max_handshakes);
+        busy_log(sc, BUSY_HANDSHAKES, sw->cfg.max_handshakes);
         return false;
     }
     len = addr_key(&sc->remote, key);
     h = swarm__hash(&sw->addrs, key, len);
     a = len ? addr_find(sw, key, len, h) : NULL;
     if (a && a->pending >= sw->cfg.max_handshakes_per_addr) {
-        busy_log(sc,
-                 "handshakes at once from that address "
-                 "(max-handshakes-per-address)",
-                 sw->cfg.max_handshakes_per_addr);
+        busy_log(sc, BUSY_PER_ADDR, sw->cfg.max_handshakes_per_addr);
         return false;
     }
     if (len && !a) {

@@ -85,5 +85,26 @@ int log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst, unsigned seconds)
         rl->window_start = now;
         rl->count = 0;
     }
-    return rl->count++ < burst;
+    if (rl->count >= burst) {
+        rl->dropped++;
+        return 0;
+    }
+    rl->count++;
+    return 1;
+}
+
+int log_ratelimit_pass(struct log_ratelimit *rl, enum log_level level,
+                       const char *subsys)
+{
+    unsigned dropped;
+
+    if (!log_ratelimit_ok(rl, 10, 5))
+        return 0;
+    dropped = rl->dropped;
+    rl->dropped = 0;
+    if (dropped)
+        log_msg(level, subsys,
+                "(%u more lines like the next were not logged: rate limit)",
+                dropped);
+    return 1;
 }

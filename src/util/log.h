@@ -31,18 +31,26 @@ void log_sink_stderr(enum log_level level, const char *subsys, const char *line,
 void log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Per-call-site rate limit: at most `burst` lines per `seconds`. */
+/*
+ * Per-call-site rate limit: at most `burst` lines per `seconds`. The first
+ * line let through after a window that dropped some is preceded by one
+ * saying how many were dropped, so a flood is never silent.
+ */
 struct log_ratelimit {
     uint64_t window_start;
     unsigned count;
+    unsigned dropped;
 };
 int log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst,
                      unsigned seconds);
+/* log_ratelimit_ok() and, when it says yes, the line about those dropped. */
+int log_ratelimit_pass(struct log_ratelimit *rl, enum log_level level,
+                       const char *subsys);
 
 #define LOG_RATELIMITED(level, subsys, ...)                                    \
     do {                                                                       \
         static struct log_ratelimit rl_;                                       \
-        if (log_ratelimit_ok(&rl_, 10, 5))                                     \
+        if (log_ratelimit_pass(&rl_, level, subsys))                           \
             log_msg(level, subsys, __VA_ARGS__);                               \
     } while (0)
 

@@ -1,8 +1,50 @@
 /* Unit tests for src/util: checked reader, bounded buffer, varints,
- * base58, error strings. */
+ * base58, error strings, the log's rate limit. */
 #include "test.h"
 #include "util/base58.h"
 #include "util/buf.h"
+#include "util/log.h"
+
+struct log_catch {
+    int lines;
+    char last[256];
+    char first[256];
+};
+
+static void log_catch_sink(enum log_level level, const char *subsys,
+                           const char *line, void *arg)
+{
+    struct log_catch *c = arg;
+    (void)level;
+    (void)subsys;
+    if (!c->lines++)
+        snprintf(c->first, sizeof(c->first), "%s", line);
+    snprintf(c->last, sizeof(c->last), "%s", line);
+}
+
+/* 10 lines per window pass; the next window's first line is preceded by
+ * one counting those dropped; two limits do not share a count. */
+TEST(log_ratelimit_counts_the_dropped)
+{
+    struct log_ratelimit a = {0}, b = {0};
+    struct log_catch c = {0};
+    int passed = 0;
+
+    log_set_sink(log_catch_sink, &c);
+    for (int i = 0; i < 25; i++)
+        passed += log_ratelimit_pass(&a, LOG_WARN, "t");
+    CHECK_EQ(passed, 10);
+    CHECK_EQ(c.lines, 0);
+    CHECK(log_ratelimit_pass(&b, LOG_WARN, "t")); /* b has its own */
+    CHECK_EQ(c.lines, 0);
+    a.window_start -= 10; /* the window is over */
+    CHECK(log_ratelimit_pass(&a, LOG_WARN, "t"));
+    CHECK_EQ(c.lines, 1);
+    CHECK(strstr(c.first, "15 more lines like the next") != NULL);
+    CHECK(log_ratelimit_pass(&a, LOG_WARN, "t"));
+    CHECK_EQ(c.lines, 1); /* said once */
+    log_set_sink(NULL, NULL);
+}
 
 TEST(reader_bounds)
 {
@@ -135,5 +177,6 @@ int main(void)
     RUN(base58_vectors);
     RUN(base58_roundtrip);
     RUN(strerror_names);
+    RUN(log_ratelimit_counts_the_dropped);
     return test_done();
 }
