@@ -235,9 +235,24 @@ import imaplib
 m = imaplib.IMAP4("127.0.0.1", int(ip), timeout=20)
 m.noop(); m.logout()
 for c in idle: c.close()
+# a client that pipelines and never reads: its session stops reading it
+# once replies wait; another session is served meanwhile
+nr = socket.create_connection(("127.0.0.1", int(sp)), timeout=10)
+nr.setblocking(False)
+sent = 0
+try:
+    for _ in range(4000):
+        sent += nr.send(b"NOOP\r\n" * 1000)
+except BlockingIOError:
+    pass
+assert sent < 4000 * 6000, "every byte taken: nothing paced the client"
+s2 = smtplib.SMTP("127.0.0.1", int(sp), timeout=20)
+assert s2.noop()[0] == 250
+s2.quit()
+nr.close()
 PY
 fa plugin info mail --json | jq -e '.state == "running"' >/dev/null || fail "the plugin stopped"
-pass "malformed SMTP, a 30 MiB message, lying IMAP literals, 100 idle connections: errors, still serving"
+pass "malformed SMTP, a 30 MiB message, lying IMAP literals, 100 idle connections, a client that never reads: errors, still serving"
 
 # kill -9 during delivery, rounds alternating the side: every message once
 fa plugin call mail set retry_min_ms 200 >/dev/null
