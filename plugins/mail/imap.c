@@ -14,6 +14,7 @@
 struct imap_sess {
     struct conn *c;
     bool authed, selected, readonly, idling, auth_wait, appending;
+    unsigned failures;               /* failed logins: 3 end the session */
     char tag[MAIL_IMAP_TAG_MAX + 1]; /* IDLE's or AUTHENTICATE's */
     int app_err;
     struct mail_folder f;
@@ -676,15 +677,34 @@ static void do_expunge(struct imap_sess *s, bool quiet)
 
 /* --- folders ------------------------------------------------------------ */
 
+/* LIST's pattern (RFC 3501 6.3.8: '*' matches anything, '%' anything but
+ * the hierarchy delimiter) against a name, by dynamic programming: time
+ * p x n and room n, however many wildcards. */
 static bool wild(const char *p, const char *n)
 {
-    if (!*p)
-        return !*n;
-    if (*p == '*')
-        return wild(p + 1, n) || (*n && wild(p, n + 1));
-    if (*p == '%')
-        return wild(p + 1, n) || (*n && *n != '/' && wild(p, n + 1));
-    return *n && *p == *n && wild(p + 1, n + 1);
+    static bool row[2][MAIL_FOLDER_NAME_MAX + 2];
+    size_t pl = strlen(p), nl = strlen(n);
+    if (nl > MAIL_FOLDER_NAME_MAX)
+        return false;
+    bool *prev = row[0], *cur = row[1];
+    memset(prev, 0, nl + 1);
+    prev[0] = true;
+    for (size_t i = 1; i <= pl; i++) {
+        char c = p[i - 1];
+        cur[0] = prev[0] && (c == '*' || c == '%');
+        for (size_t j = 1; j <= nl; j++) {
+            if (c == '*')
+                cur[j] = prev[j] || cur[j - 1];
+            else if (c == '%')
+                cur[j] = prev[j] || (cur[j - 1] && n[j - 1] != '/');
+            else
+                cur[j] = prev[j - 1] && c == n[j - 1];
+        }
+        bool *t = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[nl];
 }
 
 struct lister {
@@ -866,6 +886,10 @@ static void login(struct imap_sess *s, const char *u, size_t ul, const char *p,
             "%s NO [AUTHENTICATIONFAILED] Wrong user or password (fastn "
             "mail setup makes a new one)\r\n",
             tag);
+        if (++s->failures == 3) {
+            say(s, "* BYE Too many failed logins\r\n");
+            s->c->closing = 1;
+        }
     }
 }
 

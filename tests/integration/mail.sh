@@ -229,6 +229,26 @@ s.sendall(b"d LOGIN {99999999}\r\n")
 r = f.readline()
 assert b"BAD" in r or b"NO" in r, r
 s.close()
+# three failed logins end an IMAP session; a LIST pattern of many
+# wildcards is answered at once
+s = socket.create_connection(("127.0.0.1", int(ip)), timeout=10)
+f = s.makefile("rb"); f.readline()
+for i in range(3):
+    s.sendall(b"l%d LOGIN me wrong\r\n" % i)
+    r = f.readline()
+    assert r.startswith(b"l%d NO [AUTHENTICATIONFAILED]" % i), r
+assert f.readline().startswith(b"* BYE"), "no BYE after 3 failed logins"
+assert f.readline() == b"", "still open after 3 failed logins"
+import imaplib, time
+m = imaplib.IMAP4("127.0.0.1", int(ip), timeout=20)
+m.login("me", apass)
+t = time.time()
+typ, d = m.list('""', '"' + "%a" * 100 + "b" + '"')
+assert typ == "OK" and d == [None], d
+assert time.time() - t < 5, "LIST took %.1f s" % (time.time() - t)
+typ, d = m.list('""', "*")
+assert any(b'"Sent"' in x or b" Sent" in x for x in d), d
+m.logout()
 # 100 idle connections, then a real session still works
 idle = [socket.create_connection(("127.0.0.1", int(ip)), timeout=10) for _ in range(100)]
 import imaplib
@@ -252,7 +272,7 @@ s2.quit()
 nr.close()
 PY
 fa plugin info mail --json | jq -e '.state == "running"' >/dev/null || fail "the plugin stopped"
-pass "malformed SMTP, a 30 MiB message, lying IMAP literals, 100 idle connections, a client that never reads: errors, still serving"
+pass "malformed SMTP, a 30 MiB message, lying IMAP literals, 3 failed IMAP logins, a LIST of 200 wildcards, 100 idle connections, a client that never reads: errors, still serving"
 
 # kill -9 during delivery, rounds alternating the side: every message once
 fa plugin call mail set retry_min_ms 200 >/dev/null
