@@ -383,6 +383,10 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
                 const uint8_t *arg, size_t arg_len)
 {
     char addr[MAIL_ADDR_MAX + 1];
+    if (!started)
+        return fastn_reply_str(call, FASTN_ERR_AGAIN,
+                               "the mail store is opening: try again in a "
+                               "second");
     if (fastn_is(method, method_len, "address")) {
         int n = self_address(addr, sizeof(addr));
         return fastn_call_reply(call, n < 0 ? n : 0, addr,
@@ -408,9 +412,31 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
 
 /* --- events ------------------------------------------------------------ */
 
+/* Opens the store (after a crash it drops half-written messages first).
+ * A call stopped at its time (a loaded machine) undid itself: the open is
+ * tried again from timer 3, and until it is done nothing is served. */
+static int32_t store_start(void)
+{
+    int err = fastn_sql_exec_str(schema_sql);
+    if (!err)
+        err = mail_store_open(now_s());
+    if (!err)
+        err = deliver_schema();
+    if (err == FASTN_ERR_STORE_TIMEOUT) {
+        fastn_logf(FASTN_LOG_INFO, "opening the mail store: again soon");
+        fastn_timer_set(3, 200);
+        return 0;
+    }
+    if (err < 0)
+        return err;
+    settings_load();
+    started = 1;
+    deliver_kick(0); /* what a restart left in the outbox goes now */
+    return 0;
+}
+
 int32_t on_start(void)
 {
-    int err;
     int n = fastn_local_peer_id_str(mail_self_text, sizeof(mail_self_text));
     if (n < 0)
         return n;
@@ -419,24 +445,15 @@ int32_t on_start(void)
     if (n < 0)
         return n;
     mail_self_len = (size_t)n;
-    if ((err = fastn_sql_exec_str(schema_sql)) < 0)
-        return err;
-    /* a call stopped at its time (a loaded machine) undid itself: again */
-    for (int t = 0; t < 5; t++)
-        if ((err = mail_store_open(now_s())) != FASTN_ERR_STORE_TIMEOUT)
-            break;
-    if (err || (err = deliver_schema()) < 0)
-        return err;
-    settings_load();
-    started = 1;
-    deliver_kick(0); /* what a restart left in the outbox goes now */
     fastn_timer_set(2, 60000);
-    return 0;
+    return store_start();
 }
 
 int32_t on_stream(int32_t stream, const char *peer, size_t peer_len,
                   const char *protocol, size_t protocol_len)
 {
+    if (!started)
+        return FASTN_ERR_AGAIN; /* the store is opening: a reset, retried */
     if (fastn_stream_flags(stream) & FASTN_STREAM_LOCAL) {
         if (fastn_is(protocol, protocol_len, "smtp"))
             return smtp_start(stream);
@@ -523,6 +540,8 @@ int32_t on_writable(int32_t stream)
 /* Timer 1: the outbox; timer 2: local sessions idle too long end. */
 int32_t on_timer(int32_t id)
 {
+    if (id == 3 && !started)
+        return store_start();
     if (!started)
         return 0;
     if (id == 1) {
