@@ -140,11 +140,12 @@ static const char *const sql_text[ST_COUNT_STMTS] = {
     /* bodies no message refers to: freed; half-written ones (complete =
      * 0) only when ?1 says so (at open, when no append can be running) */
     /* chunks go 16 at a time (1 MiB): each call stays far within the
-     * host's time for one SQL call whatever the message's size */
+     * host's time for one SQL call whatever the message's size; bodies
+     * first (CROSS JOIN keeps that order), so only their chunks are read */
     [ST_GC_CHUNKS] =
         "DELETE FROM chunk WHERE (body, seq) IN (SELECT c.body, c.seq "
-        "FROM chunk c JOIN body b ON b.id = c.body WHERE (b.complete = 1 "
-        "OR ?1) AND NOT EXISTS (" ORPHAN ") LIMIT 16)",
+        "FROM body b CROSS JOIN chunk c ON c.body = b.id WHERE "
+        "(b.complete = 1 OR ?1) AND NOT EXISTS (" ORPHAN ") LIMIT 16)",
     [ST_GC_BODIES] = "DELETE FROM body AS b WHERE (b.complete = 1 OR ?1) "
                      "AND NOT EXISTS (" ORPHAN ")",
     [ST_PARTIAL_CHUNKS] =
