@@ -2,6 +2,8 @@
 # One stream's throughput on loopback, side by side in one run, each way:
 #   fastnd -> fastnd     fastn perf: /perf/1.0.0 run by the daemons
 #                        themselves (no client sockets)
+#   fastn call           file -> fastn call -> fastnd -> fastnd -> fastn
+#                        listen -> /dev/null (four processes)
 #   fastn forward        TCP -> fastnd -> fastnd -> TCP: fastn forward and
 #                        fastn expose carrying a plain TCP perf stream
 #   js-libp2p            peer.mjs -> peer.mjs, /perf/1.0.0
@@ -12,14 +14,14 @@
 # BYTES / the time from the stream's open to the reply's end, the median
 # of RUNS runs. Also the daemons' CPU seconds per GB in fastn perf.
 #
-#   bench/net/throughput.sh [-s BYTES] [-r RUNS] [--only "fastn js ssh tcp forward"]
+#   bench/net/throughput.sh [-s BYTES] [-r RUNS] [--only "fastn call forward js ssh tcp"]
 #
 # Results: a markdown table on stdout and in $RESULTS/net-throughput.md.
 . "$(dirname "$0")/common.bash"
 
 SIZE=2G
 RUNS=3
-ONLY="fastn forward js ssh tcp"
+ONLY="fastn call forward js ssh tcp"
 while [ $# -gt 0 ]; do
     case $1 in
     -s) SIZE=$2; shift ;;
@@ -96,7 +98,7 @@ tcp_secs() { # PORT UP DOWN
 }
 
 # --- fastnd -> fastnd ------------------------------------------------------
-if want fastn || want forward; then
+if want fastn || want forward || want call; then
     A=$(new_home)
     B=$(new_home)
     start_daemon "$A"
@@ -137,6 +139,31 @@ if want forward; then
     [ -n "$FWDPORT" ] || { say "forward did not start: $(cat "$WORK/forward.out")"; exit 1; }
     add forward "tcp_secs $FWDPORT $BYTES 0" "tcp_secs $FWDPORT 0 $BYTES"
     NOTE[forward]="TCP client -> fastnd -> fastnd -> TCP perf server"
+fi
+
+# --- fastn call -> fastn listen --------------------------------------------
+# Four processes, two Unix sockets, one libp2p connection: `fastn call`
+# reading a file (page cache) on A's side, `fastn listen` writing to
+# /dev/null on B's. Down: B's listen runs `cat FILE` per stream (a fifth
+# process) and A's call writes to /dev/null.
+if want call; then
+    head -c "$BYTES" /dev/zero >"$WORK/call.data"
+    "$FASTN_BIN" --home "$B" listen /bench/sink/1.0.0 >/dev/null 2>&1 &
+    PIDS+=("$!")
+    "$FASTN_BIN" --home "$B" listen /bench/src/1.0.0 -- cat "$WORK/call.data" \
+        >/dev/null 2>&1 &
+    PIDS+=("$!")
+    sleep 0.5
+    call_secs() { # PROTOCOL: seconds of one call, stdin from the file or nothing
+        local t0 t1 in=/dev/null
+        [ "$1" = /bench/sink/1.0.0 ] && in=$WORK/call.data
+        t0=$(date +%s.%N)
+        "$FASTN_BIN" --home "$A" call "$PB" "$1" <"$in" >/dev/null || return 1
+        t1=$(date +%s.%N)
+        awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+    }
+    add call "call_secs /bench/sink/1.0.0" "call_secs /bench/src/1.0.0"
+    NOTE[call]="file -> fastn call -> fastnd -> fastnd -> fastn listen -> /dev/null (down: listen -- cat FILE)"
 fi
 
 # --- js-libp2p -> js-libp2p -------------------------------------------------
@@ -216,9 +243,10 @@ met() { awk -v v="$1" 'BEGIN { print (v >= 1000) ? "met" : "missed" }'; }
     echo
     echo "| path | up MB/s | down MB/s | fastn perf / this (up, down) | notes |"
     echo "|---|---:|---:|---:|---|"
-    for n in fastn forward js ssh tcp; do
+    for n in fastn call forward js ssh tcp; do
         want "$n" || continue
         label=$(case $n in fastn) echo "fastnd -> fastnd (fastn perf)" ;;
+            call) echo "fastn call -> fastn listen" ;;
             forward) echo "TCP via fastn forward + expose" ;;
             js) echo "js-libp2p -> js-libp2p" ;;
             ssh) echo "OpenSSH -L, chacha20-poly1305" ;;

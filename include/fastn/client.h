@@ -192,7 +192,46 @@ struct fastn_status {
     uint32_t relays, relay_reservations;
     int relay_service;
     uint32_t relay_served, relay_circuits;
+    /* The Kademlia DHT ("" / 0 from an older daemon): its mode ("auto",
+     * "client", "server", "off"), whether it answers other peers' DHT
+     * requests now, and the peers in its routing table */
+    char dht_mode[8];
+    int dht_server;
+    uint32_t dht_peers;
 };
+
+/* The daemon's Kademlia DHT (the control protocol's DHT request). */
+enum fastn_dht_op {
+    FASTN_DHT_FIND_PEER = 0,  /* peer: its addresses */
+    FASTN_DHT_PROVIDERS = 2,  /* key: a CID's bytes; its providers */
+    FASTN_DHT_CLOSEST = 3,    /* key: the closest peers (no addresses) */
+    FASTN_DHT_PUBLIC_KEY = 4, /* peer: its public key (protobuf) */
+    FASTN_DHT_GET = 5,        /* key: a value */
+    FASTN_DHT_PUT = 7,        /* key, value (admin) */
+    FASTN_DHT_PROVIDE = 8,    /* key: a CID's bytes (admin) */
+};
+struct fastn_dht_item {
+    char peer[FASTN_PEER_ID_MAX]; /* "" for a value */
+    size_t n_addrs;
+    char **addrs; /* text multiaddrs */
+    uint8_t *value;
+    size_t value_len;
+};
+struct fastn_dht_result {
+    size_t n;
+    struct fastn_dht_item *items;
+};
+/* One DHT request; count bounds the results (0: the daemon's default),
+ * timeout_s the query (0: 60 s). On success *out (may be NULL for PUT
+ * and PROVIDE) is freed with fastn_dht_result_free(). Errors: the
+ * daemon's (FASTN_ERR_NOT_FOUND: nothing found; _ADMIN_ONLY;
+ * _NET_RECORD_INVALID...), with fastn_client_error_message(). */
+FASTN_API int fastn_client_dht(struct fastn_client *c, enum fastn_dht_op op,
+                               const char *peer, const uint8_t *key,
+                               size_t key_len, const uint8_t *value,
+                               size_t value_len, int count, int timeout_s,
+                               struct fastn_dht_result **out);
+FASTN_API void fastn_dht_result_free(struct fastn_dht_result *r);
 
 /* STATUS. On success *out is freed with fastn_status_free(). Errors as
  * fastn_client_identify(), plus FASTN_ERR_UNSUPPORTED from a daemon

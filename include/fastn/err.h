@@ -73,7 +73,8 @@ extern "C" {
     X(FASTN_ERR_NET_GOAWAY, -208, "the peer is closing the connection")        \
     X(FASTN_ERR_NET_STREAM_RESET, -209, "the stream was reset")                \
     X(FASTN_ERR_NET_NO_ADDR, -210,                                             \
-      "no known address for this peer; run `fastn connect MULTIADDR` first")   \
+      "no known address for this peer, nor one the DHT found; run "            \
+      "`fastn connect MULTIADDR` first")                                       \
     X(FASTN_ERR_NET_DEAD, -211, "the connection stopped answering")            \
     X(FASTN_ERR_NET_MULTIADDR_PROTO, -212,                                     \
       "multiaddr protocol not supported (fastn knows /ip4 /ip6 /dns /dns4 "    \

@@ -183,6 +183,7 @@ int cli_fail_protocol(struct fastn_client *c, const char *peer,
 int cli_cmd_connect(struct cli *cli, int argc, char **argv);
 int cli_cmd_disconnect(struct cli *cli, int argc, char **argv);
 int cli_cmd_ping(struct cli *cli, int argc, char **argv);
+int cli_cmd_dht(struct cli *cli, int argc, char **argv);
 int cli_cmd_call(struct cli *cli, int argc, char **argv);
 /* stream.c: moves the bytes both ways, stdin to the stream fd and the
  * stream to stdout, until both sides are done (as `fastn call`); the

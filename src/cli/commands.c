@@ -131,6 +131,10 @@ static void status_text(struct fastn_client *c, const struct fastn_status *st)
         printf("relaying     for %u peer%s, %u circuit%s now\n",
                st->relay_served, st->relay_served == 1 ? "" : "s",
                st->relay_circuits, st->relay_circuits == 1 ? "" : "s");
+    if (st->dht_mode[0])
+        printf("dht          %u peer%s in the routing table (%s%s)\n",
+               st->dht_peers, st->dht_peers == 1 ? "" : "s", st->dht_mode,
+               st->dht_server ? ", answering requests" : "");
     printf("peers        %u\n", st->peers);
     printf("connections  %u (%u upgrading)\n", st->connections, st->pending);
     printf("streams      %u (%" PRIu64 " since start)\n", st->streams,
@@ -186,6 +190,10 @@ static json_t *status_json(const struct fastn_status *st, const char *sock)
                      "relay_service", st->relay_service, "relay_served",
                      (int)st->relay_served, "relay_circuits",
                      (int)st->relay_circuits));
+    json_object_update_new(o, json_pack("{s:o,s:b,s:i}", "dht_mode",
+                                        jstr(st->dht_mode), "dht_server",
+                                        st->dht_server, "dht_peers",
+                                        (int)st->dht_peers));
     return o;
 }
 
@@ -347,7 +355,8 @@ const struct cli_command cli_commands[] = {
      "\"seccomp\" (on, log or off), \"reachability\", \"public_addrs\",\n"
      "\"observed_addrs\", \"autonat_server\", \"relays\", "
      "\"relay_reservations\",\n"
-     "\"relay_service\", \"relay_served\", \"relay_circuits\"}\n",
+     "\"relay_service\", \"relay_served\", \"relay_circuits\", \"dht_mode\",\n"
+     "\"dht_server\", \"dht_peers\"}\n",
      cmd_status},
     {"peers", "list the peers the daemon is connected to",
      "usage: fastn peers [--json]\n"
@@ -368,7 +377,8 @@ const struct cli_command cli_commands[] = {
      "and remember it: later commands can name the peer by its PeerID\n"
      "alone, also after a restart. When the address does not answer it\n"
      "fails, naming it. A bare PeerID connects through the addresses the\n"
-     "daemon knows. Prints \"connected to PEERID\".\n"
+     "daemon knows, else through those the DHT finds (direct addresses\n"
+     "first, circuit ones last). Prints \"connected to PEERID\".\n"
      "\n"
      "--json: {\"peer_id\", \"target\"}\n",
      cli_cmd_connect},
@@ -380,6 +390,28 @@ const struct cli_command cli_commands[] = {
      "\n"
      "--json: {\"peer_id\", \"disconnected\": true}\n",
      cli_cmd_disconnect},
+    {"dht", "find peers, providers and values in the DHT",
+     "usage: fastn dht find-peer PEERID\n"
+     "       fastn dht closest KEY\n"
+     "       fastn dht providers CID [-n COUNT]\n"
+     "       fastn dht provide CID\n"
+     "       fastn dht get KEY\n"
+     "       fastn dht put KEY VALUE-HEX\n"
+     "       fastn dht public-key PEERID [--json]\n"
+     "\n"
+     "Asks the daemon's Kademlia DHT (/ipfs/kad/1.0.0). find-peer prints\n"
+     "the peer's addresses (MULTIADDR/p2p/PEERID, one a line); closest the\n"
+     "PeerIDs closest to KEY; providers the peers that provide CID (Qm...\n"
+     "or b...), with their addresses; provide announces this daemon as a\n"
+     "provider of CID; get prints the value of KEY in hex, put stores one\n"
+     "(fastn's DHT takes /pk/ records only); public-key prints a peer's\n"
+     "public key (protobuf, hex). KEY /pk/PEERID is that peer's /pk/\n"
+     "record; any other KEY is its bytes. put and provide need an admin\n"
+     "client. Exit 1 when nothing was found (NOT_FOUND), with the reason.\n"
+     "\n"
+     "--json: {\"peers\": [{\"peer_id\", \"addrs\"}]}, or\n"
+     "{\"values\": [{\"value_hex\"}]}, or {\"stored\": true}\n",
+     cli_cmd_dht},
     {"ping", "measure the round trip to a peer",
      "usage: fastn ping PEER [-c COUNT] [-i SECS] [--json]\n"
      "\n"

@@ -243,6 +243,9 @@ int cli_stream_pump(struct cli *cli, struct fastn_client *c, int fd,
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
     p.stream_id = info->stream_id;
+    /* room for whole reads of stdin in the socket (capped by the kernel) */
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){2 * IO_BUF},
+                     sizeof(int));
     p.buf = malloc(IO_BUF);
     p.inbuf = malloc(IO_BUF);
     p.json = cli->json;

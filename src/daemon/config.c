@@ -112,6 +112,13 @@ static const char template_text[] =
     "# circuit, 128 reservations, 8 per IP):\n"
     "# relays = /ip4/198.51.100.7/tcp/4004/p2p/12D3KooW...\n"
     "# relay-service = off\n"
+    "# The Kademlia DHT (/ipfs/kad/1.0.0): auto answers other peers' DHT\n"
+    "# requests only while AutoNAT says this daemon is public; client never;\n"
+    "# server always; off: no DHT (a bare PeerID is then found only in the\n"
+    "# address book). Bootstrap peers (multiaddrs ending in /p2p/PEERID, or\n"
+    "# none); without the key, the public libp2p list (or $FASTN_BOOTSTRAP):\n"
+    "# dht = auto\n"
+    "# bootstrap = /ip4/198.51.100.7/tcp/4004/p2p/12D3KooW...\n"
     "#\n"
     "# The seccomp filters of fastnd and its key signer (read at start):\n"
     "# on: a forbidden system call kills the process; log: the kernel\n"
@@ -265,6 +272,39 @@ static int add_relay(struct line_ctx *c, const char *item, void *arg)
                     item);
     cfg->n_relays++;
     return 0;
+}
+
+static int add_bootstrap(struct line_ctx *c, const char *item, void *arg)
+{
+    struct daemon_config *cfg = arg;
+    struct multiaddr *ma = &cfg->bootstrap[cfg->n_bootstrap];
+    struct peer_id id;
+
+    if (!strcmp(item, "none"))
+        return 0;
+    if (cfg->n_bootstrap == CONFIG_MAX_BOOTSTRAP)
+        return fail(c, FASTN_ERR_TOO_LARGE, "more than %d bootstrap peers",
+                    CONFIG_MAX_BOOTSTRAP);
+    if (multiaddr_parse(item, ma) || multiaddr_get_peer(ma, &id))
+        return fail(c, FASTN_ERR_INVAL,
+                    "bad bootstrap peer '%s': want a multiaddr ending in "
+                    "/p2p/PEERID (as the peer's fastn id prints it), or none",
+                    item);
+    cfg->n_bootstrap++;
+    return 0;
+}
+
+static int parse_dht(struct daemon_config *cfg, struct line_ctx *c,
+                     const char *v)
+{
+    static const char *const modes[] = {"auto", "client", "server", "off"};
+
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(v, modes[i])) {
+            cfg->dht_mode = i; /* the order of enum swarm_kad_mode */
+            return 0;
+        }
+    return fail(c, FASTN_ERR_INVAL, "dht wants auto, client, server or off");
 }
 
 _Static_assert(sizeof(uid_t) == sizeof(unsigned) &&
@@ -548,6 +588,13 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         cfg->n_relays = 0;
         return each_item(c, v, add_relay, cfg);
     }
+    if (!strcmp(key, "bootstrap")) {
+        cfg->n_bootstrap = 0;
+        cfg->has_bootstrap = true;
+        return each_item(c, v, add_bootstrap, cfg);
+    }
+    if (!strcmp(key, "dht"))
+        return parse_dht(cfg, c, v);
     if (!strcmp(key, "relay-service")) {
         if (strcmp(v, "on") && strcmp(v, "off"))
             return fail(c, FASTN_ERR_INVAL, "relay-service wants on or off");

@@ -65,6 +65,7 @@
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_MAX_IDS 256
 #define CONFIG_MAX_LISTEN 64
+#define CONFIG_MAX_BOOTSTRAP 16
 #define CONFIG_MAX_RELAYS 8
 #define CONFIG_MAX_GRANT 8
 #define CONFIG_GRANT_NAME_MAX 31
@@ -135,6 +136,13 @@ struct daemon_config {
     bool relay_service;      /* relay-service = on */
     size_t n_relays;         /* relays = MULTIADDR, ... (checked) */
     struct multiaddr relays[CONFIG_MAX_RELAYS];
+    /* the DHT: dht = auto|client|server|off (enum swarm_kad_mode), and
+     * bootstrap = MULTIADDR, ... | none (has_bootstrap: given; else the
+     * public list, daemon/net.c) */
+    int dht_mode;
+    bool has_bootstrap;
+    size_t n_bootstrap;
+    struct multiaddr bootstrap[CONFIG_MAX_BOOTSTRAP];
 };
 
 /* The defaults: nobody else admitted, 1024 clients. */

@@ -30,7 +30,7 @@
 #include "util/home.h"
 #include "util/log.h"
 
-#define CONTROL_MAX_KEYS 12
+#define CONTROL_MAX_KEYS 16
 
 struct daemon_control {
     struct ipc_daemon ipc;
@@ -156,6 +156,8 @@ int daemon_control_init(struct daemon *d)
     c->keys[k++] = "private-addresses";
     c->keys[k++] = "relays";
     c->keys[k++] = "relay-service";
+    c->keys[k++] = "dht";
+    c->keys[k++] = "bootstrap";
     c->ipc.restart_keys = c->keys;
     c->ipc.n_restart_keys = k;
     c->ipc.log_file = c->log_file;

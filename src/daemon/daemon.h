@@ -76,7 +76,8 @@ struct daemon {
     struct store *store; /* state.sqlite: the address book */
     struct swarm *swarm;
     struct router *router;
-    FILE *log_file; /* background mode: HOME/fastnd.log */
+    struct daemon_dht *dht; /* dht.c: the routing table's file */
+    FILE *log_file;         /* background mode: HOME/fastnd.log */
     bool stopping;
     struct daemon_control *control; /* control.c */
 };
@@ -196,6 +197,13 @@ void daemon_net_print_addrs(const struct daemon *d, FILE *out);
  * the swarm closes); the next start dials them again through the address
  * book (after the swarm listens). */
 void daemon_reconnect_save(struct daemon *d);
+/* dht.c: the bootstrap peers to give the swarm (up to max), and the
+ * routing table file (HOME/kad-table): loaded by start, saved every 10
+ * min and by stop (before the swarm closes). */
+size_t daemon_dht_bootstrap(const struct daemon *d, struct multiaddr *out,
+                            size_t max);
+void daemon_dht_start(struct daemon *d);
+void daemon_dht_stop(struct daemon *d);
 void daemon_reconnect_start(struct daemon *d);
 
 /* control.c: what clients may do to the daemon (DAEMON_STOP,

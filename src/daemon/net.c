@@ -217,7 +217,7 @@ static int open_store(struct daemon *d)
 
 int daemon_net_start(struct daemon *d, char *err, size_t errlen)
 {
-    struct multiaddr addrs[SWARM_MAX_LISTEN];
+    struct multiaddr addrs[SWARM_MAX_LISTEN], boot[SWARM_KAD_BOOTSTRAP_MAX];
     struct swarm_config cfg;
     size_t n;
     int rc;
@@ -241,6 +241,9 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     cfg.autonat_server = !d->config.autonat_server_off;
     cfg.reach_private = d->config.private_addresses;
     cfg.relay_service = d->config.relay_service;
+    cfg.kad_mode = d->config.dht_mode;
+    cfg.bootstrap = boot;
+    cfg.n_bootstrap = daemon_dht_bootstrap(d, boot, SWARM_KAD_BOOTSTRAP_MAX);
     rc = swarm_new(&d->loop, &cfg, &d->swarm);
     for (size_t i = 0; !rc && i < d->config.n_relays; i++) {
         char s[MULTIADDR_STR_MAX];
@@ -269,6 +272,7 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     d->host.swarm = d->swarm;
     d->host.router = d->router;
     daemon_reconnect_start(d);
+    daemon_dht_start(d);
     return 0;
 }
 
@@ -276,6 +280,7 @@ void daemon_net_stop(struct daemon *d)
 {
     if (d->stopping)
         daemon_reconnect_save(d);
+    daemon_dht_stop(d);
     d->host.swarm = NULL;
     d->host.router = NULL;
     router_close(d->router);

@@ -71,6 +71,7 @@ static const struct {
     {P2PD__PB__REQUEST__TYPE__STREAM_HANDLER,
      ipc_handle_stream_handler,
      {OWNER(ipc_may_stream_handler)}},
+    {P2PD__PB__REQUEST__TYPE__DHT, ipc_handle_dht, {OWNER(ipc_may_dht)}},
     {P2PD__PB__REQUEST__TYPE__LIST_PEERS, ipc_handle_list_peers, {ANY}},
     {P2PD__PB__REQUEST__TYPE__DISCONNECT,
      ipc_handle_disconnect,
@@ -191,7 +192,7 @@ int ipc_dispatch(struct ipc_session *s, const P2pd__Pb__Request *req,
     s->host->requests++;
     log_msg(LOG_DEBUG, "ipc", "pid %d: %s -> %s", (int)s->peer.pid,
             ipc_request_type_name((int)req->type), fastn_err_name(err));
-    err = ipc_session_send(s, &call.reply.resp);
+    err = ipc_session_send_reply(s, &call.reply, err);
     ipc_reply_cleanup(&call.reply);
     return err == FASTN_ERR_TOO_LARGE ? 0 : err;
 }

@@ -358,6 +358,10 @@ struct ipc_reply {
     Fastn__Response ext;
     struct ipc_reply_block *blocks;
     char msg[512]; /* error text, when a handler sets one */
+    /* messages sent bare after an OK response of a deferred call, in
+     * order (a DHT request's streamed DHTResponses), in the blocks */
+    const ProtobufCMessage **trail;
+    size_t n_trail;
 };
 
 /* The context a handler runs in. */

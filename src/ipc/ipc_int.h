@@ -21,12 +21,17 @@ void ipc_reply_make_error(struct ipc_reply *r, int code);
  * that does not read its answers) the session is closing. Returns 0 or
  * FASTN_ERR_TOO_LARGE / _NOMEM. */
 int ipc_session_send(struct ipc_session *s, const P2pd__Pb__Response *resp);
+/* Queues r's response, then (err 0) its trailing messages. */
+int ipc_session_send_reply(struct ipc_session *s, const struct ipc_reply *r,
+                           int err);
 
 /* Request handlers in their own files (see dispatch.c's table): they
  * fill call->reply and return 0, an error, or IPC_DEFERRED. */
 int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req);
 int ipc_handle_disconnect(struct ipc_call *call, const P2pd__Pb__Request *req);
 int ipc_handle_list_peers(struct ipc_call *call, const P2pd__Pb__Request *req);
+/* req_dht.c: DHT, and its check (PUT_VALUE and PROVIDE for admins) */
+int ipc_handle_dht(struct ipc_call *call, const P2pd__Pb__Request *req);
 int ipc_handle_stream_open(struct ipc_call *call, const P2pd__Pb__Request *req);
 int ipc_handle_stream_handler(struct ipc_call *call,
                               const P2pd__Pb__Request *req);
@@ -76,6 +81,7 @@ int ipc_may_remove_stream_handler(struct ipc_call *call,
                                   const P2pd__Pb__Request *req);
 int ipc_may_stream_result(struct ipc_call *call, const P2pd__Pb__Request *req);
 int ipc_may_forward(struct ipc_call *call, const P2pd__Pb__Request *req);
+int ipc_may_dht(struct ipc_call *call, const P2pd__Pb__Request *req);
 
 /* limits.c: what a session and its uid may hold (struct ipc_limits).
  * The checks that refuse set the reply's message and log (rate-limited). */

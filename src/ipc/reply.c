@@ -32,6 +32,8 @@ void ipc_reply_init(struct ipc_reply *r)
     r->ext = ext;
     r->blocks = NULL;
     r->msg[0] = '\0';
+    r->trail = NULL;
+    r->n_trail = 0;
 }
 
 void ipc_reply_cleanup(struct ipc_reply *r)

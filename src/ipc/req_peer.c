@@ -451,6 +451,20 @@ static ProtobufCBinaryData *reply_addrs(struct ipc_call *call,
 }
 
 /* Reachability: AutoNAT's verdict, public and observed addresses. */
+static int status_dht(struct ipc_call *call, struct swarm *sw,
+                      Fastn__Status *st)
+{
+    struct swarm_kad_info ki;
+
+    (void)call;
+    swarm_kad_get(sw, &ki);
+    st->dht_mode = (char *)ki.mode; /* a static string */
+    st->has_dht_server = st->has_dht_peers = true;
+    st->dht_server = ki.server;
+    st->dht_peers = (uint32_t)ki.table_size;
+    return 0;
+}
+
 static int status_reach(struct ipc_call *call, struct swarm *sw,
                         Fastn__Status *st)
 {
@@ -477,7 +491,7 @@ static int status_reach(struct ipc_call *call, struct swarm *sw,
     st->has_relay_served = st->has_relay_circuits = rl.service;
     st->relay_served = (uint32_t)rl.served_reservations;
     st->relay_circuits = (uint32_t)rl.circuits;
-    return 0;
+    return status_dht(call, sw, st);
 }
 
 int ipc_status_network(struct ipc_call *call, Fastn__Status *st)

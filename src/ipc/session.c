@@ -166,6 +166,17 @@ int ipc_session_send(struct ipc_session *s, const P2pd__Pb__Response *resp)
     return err;
 }
 
+int ipc_session_send_reply(struct ipc_session *s, const struct ipc_reply *r,
+                           int err)
+{
+    int rc = ipc_session_send(s, &r->resp);
+
+    for (size_t i = 0; !rc && !err && i < r->n_trail; i++)
+        if ((rc = ipc_frame_append(&s->out, r->trail[i])))
+            s->closing = true; /* as ipc_session_send */
+    return rc;
+}
+
 /* Queues an error response and closes the session: used for input that
  * cannot be answered request by request. */
 static int session_fail(struct ipc_session *s, int code, const char *fmt, ...)
@@ -398,7 +409,7 @@ void ipc_call_finish(struct ipc_call *dc, int err)
     log_msg(LOG_DEBUG, "ipc", "pid %d: %s -> %s (deferred)", (int)s->peer.pid,
             ipc_request_type_name(dc->type), fastn_err_name(err));
     if (!s->closing)
-        ipc_session_send(s, &dc->reply.resp);
+        ipc_session_send_reply(s, &dc->reply, err);
     ipc_reply_cleanup(&dc->reply);
     if (dc->ordered) {
         s->blocked = false;

@@ -393,6 +393,10 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
     st->relay_service = s->relay_service;
     st->relay_served = s->relay_served;
     st->relay_circuits = s->relay_circuits;
+    snprintf(st->dht_mode, sizeof(st->dht_mode), "%s",
+             s->dht_mode ? s->dht_mode : "");
+    st->dht_server = s->dht_server;
+    st->dht_peers = s->dht_peers;
     rc = lib_addrs_text(s->public_addrs, s->n_public_addrs, &st->public_addrs,
                         &st->n_public_addrs);
     if (!rc)

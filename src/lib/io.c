@@ -145,7 +145,9 @@ int lib_set_blocking(int fd)
 }
 
 /* Reads one varint-delimited Response. */
-int lib_read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
+int lib_read_message(int fd, int64_t deadline,
+                     const ProtobufCMessageDescriptor *desc,
+                     ProtobufCMessage **out)
 {
     uint8_t prefix[IPC_MAX_PREFIX], *body;
     struct buf_reader r;
@@ -168,11 +170,17 @@ int lib_read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
         return FASTN_ERR_NOMEM;
     rc = lib_recv_exact(fd, body, (size_t)len, deadline);
     if (!rc) {
-        *out = p2pd__pb__response__unpack(NULL, (size_t)len, body);
+        *out = protobuf_c_message_unpack(desc, NULL, (size_t)len, body);
         rc = *out ? 0 : FASTN_ERR_PROTOCOL;
     }
     free(body);
     return rc;
+}
+
+int lib_read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
+{
+    return lib_read_message(fd, deadline, &p2pd__pb__response__descriptor,
+                            (ProtobufCMessage **)out);
 }
 
 /* After these errors the daemon closes the connection (or its state is
@@ -467,4 +475,10 @@ int lib_request_fd(int fd, int64_t deadline, const P2pd__Pb__Request *req,
     if (!rc)
         *out = resp;
     return rc;
+}
+
+void lib_drop_connection(struct fastn_client *c)
+{
+    if (c->fd >= 0)
+        drop_connection(c);
 }

@@ -71,6 +71,13 @@ int lib_autostart(const char *fastnd_path, const char *home, int64_t deadline,
  * one-shot calls that arrive meanwhile are kept for lib_call_take(). */
 int lib_request(struct fastn_client *c, const P2pd__Pb__Request *req,
                 P2pd__Pb__Response **out);
+/* Reads one length-prefixed message of type desc (a DHT request's bare
+ * DHTResponses). Errors as lib_read_response. */
+int lib_read_message(int fd, int64_t deadline,
+                     const ProtobufCMessageDescriptor *desc,
+                     ProtobufCMessage **out);
+/* Drops the connection (its state is unknown after a failed read). */
+void lib_drop_connection(struct fastn_client *c);
 
 /* As lib_request, with its own time limit. */
 int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,

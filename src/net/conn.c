@@ -426,6 +426,22 @@ int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
     return noise_seal_frame(c->noise, frame, YAMUX_HEADER_LEN + len);
 }
 
+int conn_stream_frame_later(struct conn *c, uint32_t id, uint8_t *frame,
+                            size_t len, struct noise_job *job)
+{
+    int err;
+
+    if (c->state != ST_READY || len > CONN_FRAME_MAX_DATA)
+        return FASTN_ERR_INVAL;
+    err = flush_mux(c);
+    if (err)
+        return err;
+    err = yamux_stream_data_header(c->mux, id, len, frame + NOISE_FRAME_HEAD);
+    if (err)
+        return err;
+    return noise_seal_frame_later(c->noise, frame, YAMUX_HEADER_LEN + len, job);
+}
+
 int conn_tick(struct conn *c, uint64_t now)
 {
     int err;

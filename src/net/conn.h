@@ -126,6 +126,11 @@ struct yamux_session *conn_mux(struct conn *c);
  * FASTN_ERR_CRYPTO. */
 int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
                            size_t len);
+/* The same, but the encryption is left to *job (noise_seal_frame_later):
+ * run it with noise_pool_run(), with others, before the frame is sent;
+ * the conn must outlive the job (the key is read). */
+int conn_stream_frame_later(struct conn *c, uint32_t id, uint8_t *frame,
+                            size_t len, struct noise_job *job);
 
 /* Keepalive and liveness (yamux); errors as yamux_tick. */
 int conn_tick(struct conn *c, uint64_t now);

@@ -171,30 +171,27 @@ static void peer_from_entry(struct kad_peer *p, const struct peer_id *id,
         p->addrs[p->n_addrs++] = addrs[i];
 }
 
-/* closerPeers: an exact match alone (FIND_NODE), else the k closest we
- * know, never the requester itself. */
+/* closerPeers: an exact match first (FIND_NODE), then the k closest we
+ * know, never the requester itself (a peer looking itself up, as every
+ * bootstrap does, gets its neighbours, not itself). */
 static void add_closer(struct kad_server *s, const struct peer_id *from,
                        struct kad_msg *out)
 {
-    const struct kad_entry *e[KAD_K + 1];
+    const struct kad_entry *e[KAD_K + 2], *hit = NULL;
     uint8_t target[KAD_HASH_LEN];
     struct peer_id asked;
     size_t n;
 
     if (out->type == KAD_FIND_NODE &&
-        peer_id_from_bytes(out->key, out->key_len, &asked) == 0) {
-        const struct kad_entry *hit = kad_table_find(s->table, &asked);
-        if (hit) {
-            peer_from_entry(&out->closer[0], &hit->id, hit->addrs,
-                            hit->n_addrs);
-            out->n_closer = 1;
-            return;
-        }
-    }
+        peer_id_from_bytes(out->key, out->key_len, &asked) == 0 &&
+        !peer_id_equal(&asked, from) &&
+        (hit = kad_table_find(s->table, &asked)) != NULL)
+        peer_from_entry(&out->closer[out->n_closer++], &hit->id, hit->addrs,
+                        hit->n_addrs);
     kad_hash(out->key, out->key_len, target);
-    n = kad_table_closest(s->table, target, e, KAD_K + 1);
+    n = kad_table_closest(s->table, target, e, KAD_K + 2);
     for (size_t i = 0; i < n && out->n_closer < KAD_K; i++)
-        if (!peer_id_equal(&e[i]->id, from))
+        if (!peer_id_equal(&e[i]->id, from) && e[i] != hit)
             peer_from_entry(&out->closer[out->n_closer++], &e[i]->id,
                             e[i]->addrs, e[i]->n_addrs);
 }

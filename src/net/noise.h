@@ -167,6 +167,13 @@ size_t noise_rx_pending(const struct noise_conn *c);
  * (n > NOISE_MAX_PLAIN or handshake not done), FASTN_ERR_CRYPTO (nonce
  * space exhausted). */
 int noise_seal_frame(struct noise_conn *c, uint8_t *frame, size_t n);
+/* As noise_seal_frame, but only writes the length and takes the frame's
+ * nonce: *job (net/noise_pool.h) seals it later, on any thread, with
+ * noise_pool_run(). Frames taken this way must be sealed before they are
+ * sent, and sent in the order taken, among the others. */
+struct noise_job;
+int noise_seal_frame_later(struct noise_conn *c, uint8_t *frame, size_t n,
+                           struct noise_job *job);
 /* Encrypts n bytes into out as as many frames as needed. Errors: as
  * noise_seal_frame, TOO_LARGE/NOMEM from out. */
 int noise_write(struct noise_conn *c, const uint8_t *p, size_t n,

@@ -191,6 +191,29 @@ static int aead_open(const uint8_t k[NOISE_KEY_LEN], const uint8_t nonce[12],
 }
 #endif
 
+int noise_aead_at(const uint8_t k[NOISE_KEY_LEN], uint64_t n, uint8_t *buf,
+                  size_t len, int seal)
+{
+    uint8_t nonce[12];
+
+    if (n == UINT64_MAX)
+        return FASTN_ERR_CRYPTO;
+    make_nonce(n, nonce);
+    if (seal)
+        return aead_seal(k, nonce, NULL, 0, buf, len, buf);
+    return aead_open(k, nonce, NULL, 0, buf, len);
+}
+
+void noise_crypto_thread_end(void)
+{
+#ifdef FASTN_NOISE_OPENSSL
+    EVP_CIPHER_CTX_free(evp_seal.x);
+    EVP_CIPHER_CTX_free(evp_open.x);
+    noise_wipe(&evp_seal, sizeof(evp_seal));
+    noise_wipe(&evp_open, sizeof(evp_open));
+#endif
+}
+
 int noise_cipher_seal(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
                       const uint8_t *src, size_t n, uint8_t *dst)
 {

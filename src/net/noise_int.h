@@ -71,6 +71,16 @@ int noise_cipher_seal(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
 int noise_cipher_open(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
                       uint8_t *buf, size_t n);
 
+/* One frame with an explicit nonce n and no associated data (what the
+ * transport's CipherStates do), leaving no state behind but this
+ * thread's cipher context: seal encrypts len bytes of buf in place and
+ * writes the tag after them; open decrypts len bytes in place, checking
+ * the tag after them. Safe on any thread. */
+int noise_aead_at(const uint8_t k[NOISE_KEY_LEN], uint64_t n, uint8_t *buf,
+                  size_t len, int seal);
+/* Frees this thread's cipher contexts (a worker thread's last call). */
+void noise_crypto_thread_end(void);
+
 /* --- HandshakeState (XX) ------------------------------------------------ */
 
 /* Initialises for Noise_XX_25519_ChaChaPoly_SHA256 with a static key. */

@@ -21,7 +21,9 @@
 #include "fastn/err.h"
 #include "net/autonat.h"
 #include "net/identify.h"
+#include "net/noise_pool.h"
 #include "net/perf.h"
+#include "net/kad.h"
 #include "net/relay.h"
 #include "net/ping.h"
 #include "util/log.h"
@@ -278,8 +280,9 @@ int swarm_connect(struct swarm *sw, const struct peer_id *peer,
         return err;
     if (swarm__conn_for(sw, peer)) {
         wait_done(w, 0);
-    } else if ((err = swarm__dial(sw, peer, addrs, n)) != 0) {
-        wait_free(w);
+    } else if ((err = swarm__dial(sw, peer, addrs, n)) != 0 &&
+               (err != FASTN_ERR_NET_NO_ADDR || swarm__kad_dial(sw, peer))) {
+        wait_free(w); /* no address known, and no DHT lookup either */
         return err;
     }
     if (out)
@@ -474,6 +477,8 @@ bool swarm__builtin_supports(const struct swarm *sw, const char *proto)
         return true;
     if (swarm__relay_serves(sw) && !strcmp(proto, RELAY_HOP_PROTOCOL_ID))
         return true;
+    if (swarm__kad_serves(sw) && !strcmp(proto, KAD_PROTOCOL_ID))
+        return true;
     return swarm__reach_serves(sw) && !strcmp(proto, AUTONAT_PROTOCOL_ID);
 }
 
@@ -489,6 +494,8 @@ size_t swarm__protocols(struct swarm *sw, const char **names, size_t max)
         names[n++] = RELAY_HOP_PROTOCOL_ID;
     if (n < max)
         names[n++] = RELAY_STOP_PROTOCOL_ID;
+    if (swarm__kad_serves(sw) && n < max)
+        names[n++] = KAD_PROTOCOL_ID;
     if (sw->sl && sw->sl->list && n < max)
         n += sw->sl->list(sw->sl_arg, names + n, max - n);
     return n;
@@ -897,6 +904,11 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
         swarm__reach_close(sw);
         noise_local_cleanup(&sw->local);
     }
+    if (!err && (err = swarm__kad_new(sw))) {
+        swarm__reach_close(sw);
+        swarm__relay_close(sw);
+        noise_local_cleanup(&sw->local);
+    }
     if (err) {
         free(sw->rx);
         free(sw);
@@ -914,6 +926,7 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
     sw->prepare.data = sw;
     uv_timer_init(loop, &sw->push_timer);
     sw->push_timer.data = sw;
+    noise_pool_acquire(cfg->crypto_threads); /* bulk crypto on every core */
     *out = sw;
     return 0;
 }
@@ -923,6 +936,7 @@ void swarm_close(struct swarm *sw)
     if (!sw || sw->closing)
         return;
     sw->closing = true;
+    swarm__kad_close(sw);
     for (size_t i = 0; i < sw->n_listeners; i++)
         uv_close((uv_handle_t *)&sw->listeners[i]->tcp, (uv_close_cb)free);
     sw->n_listeners = 0;
@@ -959,10 +973,12 @@ void swarm_free(struct swarm *sw)
     }
     swarm__reach_free(sw);
     swarm__relay_free(sw);
+    swarm__kad_free(sw);
     noise_local_cleanup(&sw->local);
     swarm__htab_cleanup(&sw->addrs);
     swarm__htab_cleanup(&sw->peers);
     mem_wipe(sw->rx, SWARM_RX_SCRATCH); /* held plaintext */
     free(sw->rx);
     free(sw);
+    noise_pool_release();
 }

@@ -110,6 +110,15 @@ struct swarm_config {
      * addresses, AutoNAT dial-backs): tests and closed networks. */
     bool reach_private;
     bool relay_service; /* serve circuit relay v2 hop (default off) */
+    /* threads sealing and opening large Noise frames besides the loop's;
+     * 0: the machine's cores less one (net/noise_pool.h) */
+    unsigned crypto_threads;
+    /* Kademlia DHT (swarm_kad.c): mode (SWARM_KAD_AUTO: a server once
+     * AutoNAT says public), and the bootstrap peers (each ending in
+     * /p2p/PEER; copied, at most SWARM_KAD_BOOTSTRAP_MAX) */
+    int kad_mode;
+    const struct multiaddr *bootstrap;
+    size_t n_bootstrap;
 };
 
 /* Defaults: handshake 10 s, idle 10 min, keepalive 30 s, ping timeout
@@ -315,6 +324,81 @@ struct swarm_relay_info {
     size_t served_reservations, circuits; /* the service's */
 };
 void swarm_relay_get(const struct swarm *sw, struct swarm_relay_info *out);
+
+/* --- Kademlia DHT (/ipfs/kad/1.0.0, swarm_kad.c) ---------------------------
+ */
+
+enum swarm_kad_mode {
+    SWARM_KAD_AUTO = 0, /* client; server while AutoNAT says public */
+    SWARM_KAD_CLIENT,
+    SWARM_KAD_SERVER,
+    SWARM_KAD_OFF,
+};
+#define SWARM_KAD_BOOTSTRAP_MAX 16
+
+enum swarm_kad_op {
+    SWARM_KAD_FIND_PEER,      /* key: a PeerID's bytes; one PEER */
+    SWARM_KAD_CLOSEST,        /* the max peers closest to key */
+    SWARM_KAD_FIND_PROVIDERS, /* up to max providers of key */
+    SWARM_KAD_GET_VALUE,      /* the first valid value of key */
+    SWARM_KAD_SEARCH_VALUE,   /* up to max distinct valid values */
+    SWARM_KAD_PUT_VALUE,      /* value under key, on the k closest */
+    SWARM_KAD_PROVIDE,        /* us as a provider of key, on the k closest */
+};
+
+struct swarm_kad_request {
+    enum swarm_kad_op op;
+    const uint8_t *key; /* 1..256 bytes (copied) */
+    size_t key_len;
+    const uint8_t *value; /* PUT_VALUE (copied) */
+    size_t value_len;
+    size_t max;          /* results told at most (0: 20; capped at 64) */
+    uint32_t timeout_ms; /* the whole query (0: 60 s) */
+};
+
+enum swarm_kad_event { SWARM_KAD_PEER = 1, SWARM_KAD_VALUE, SWARM_KAD_DONE };
+struct swarm_kad_result {
+    enum swarm_kad_event type;
+    const struct peer_id *peer; /* PEER */
+    const struct multiaddr *addrs;
+    size_t n_addrs;
+    const uint8_t *value; /* VALUE */
+    size_t value_len;
+    int err;         /* DONE: 0, FASTN_ERR_NOT_FOUND, _TIMEOUT, a peer's */
+    unsigned stored; /* DONE of PUT_VALUE and PROVIDE: peers that took it */
+};
+typedef void (*swarm_kad_cb)(void *arg, const struct swarm_kad_result *r);
+struct swarm_kad_query;
+
+/* Starts a DHT query: cb gets PEER or VALUE results as they come, then
+ * DONE, once, always from the loop; the handle is gone after DONE. What
+ * this daemon holds (its table, its records) answers first. Errors (no
+ * callback then): FASTN_ERR_UNSUPPORTED (dht = off), _INVAL (a key of 0
+ * or over 256 bytes), _BAD_PEER_ID (FIND_PEER), _NET_RECORD_INVALID (a
+ * PUT_VALUE the validators refuse: only /pk/ records are known),
+ * _BUSY (64 queries run), _CLOSED, _NOMEM. */
+int swarm_kad_query(struct swarm *sw, const struct swarm_kad_request *rq,
+                    swarm_kad_cb cb, void *arg, struct swarm_kad_query **out);
+/* Ends a query before its DONE; cb is not called again. */
+void swarm_kad_cancel(struct swarm_kad_query *q);
+
+struct swarm_kad_info {
+    const char *mode;  /* "auto", "client", "server", "off" */
+    bool server;       /* we answer DHT requests now */
+    size_t table_size; /* peers in the routing table */
+    unsigned queries;  /* running */
+    size_t providers, values, bootstrap;
+    uint64_t requests, served; /* sent and answered since start */
+};
+void swarm_kad_get(const struct swarm *sw, struct swarm_kad_info *out);
+/* The up to max peers of the routing table closest to key (no network). */
+size_t swarm_kad_closest(const struct swarm *sw, const uint8_t *key, size_t n,
+                         struct peer_id *out, size_t max);
+/* The routing table's file form (net/kad.h), appended to out; and loading
+ * it back. Errors: as kad_table_save/load, FASTN_ERR_UNSUPPORTED. */
+struct buf;
+int swarm_kad_save(const struct swarm *sw, struct buf *out);
+int swarm_kad_load(struct swarm *sw, const uint8_t *p, size_t n);
 
 /* --- streams ------------------------------------------------------------- */
 

@@ -22,6 +22,7 @@
 #include "fastn/err.h"
 #include "net/autonat.h"
 #include "net/identify.h"
+#include "net/kad.h"
 #include "net/lp.h"
 #include "net/perf.h"
 #include "net/ping.h"
@@ -176,12 +177,13 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
         memcpy(sc->agent, m->agent_version.p, n);
         sc->agent[n] = '\0';
     }
-    if (r->push && !m->n_listen)
-        return;
-    set_listen(sc, m);
-    if (sc->n_listen && sw->cfg.book && sw->cfg.book->remember)
-        sw->cfg.book->remember(sw->cfg.book_arg, &sc->peer, sc->listen,
-                               sc->n_listen, false);
+    if (!r->push || m->n_listen) {
+        set_listen(sc, m);
+        if (sc->n_listen && sw->cfg.book && sw->cfg.book->remember)
+            sw->cfg.book->remember(sw->cfg.book_arg, &sc->peer, sc->listen,
+                                   sc->n_listen, false);
+    }
+    swarm__kad_identified(sc);
 }
 
 static void identify_read(struct swarm_stream *st,
@@ -513,6 +515,8 @@ bool swarm__builtin_take(struct swarm_stream *st)
         return swarm__reach_take(st);
     if (!strncmp(p, "/libp2p/circuit/relay/0.2.0/", 28))
         return swarm__relay_take(st);
+    if (!strcmp(p, KAD_PROTOCOL_ID))
+        return swarm__kad_take(st);
     if (!strcmp(p, PERF_PROTOCOL_ID)) {
         struct perf_serve *pf = calloc(1, sizeof(*pf));
         if (!pf)

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "fastn/err.h"
+#include "net/noise_pool.h"
 #include "util/log.h"
 
 #define OUTPUT_MAX (64u << 20)
@@ -38,6 +39,10 @@ struct out_chunk {
     const uint8_t *p; /* the bytes not yet written */
     size_t len;
     size_t ctl; /* control bytes in it (counted in sc->ctl_pending) */
+    /* A frame whose encryption waits for the flush (seal_queue), which
+     * seals every such frame of the queue at once on the crypto pool. */
+    bool unsealed;
+    struct noise_job seal;
 };
 
 /* A uv_write of chunks; they are freed when it completes. */
@@ -375,6 +380,8 @@ void swarm__conns_release(struct swarm *sw)
 static void chunk_free(struct swarm_conn *sc, struct out_chunk *ch)
 {
     sc->ctl_pending -= ch->ctl;
+    if (ch->unsealed)
+        sc->oq_unsealed--;
     if (ch->frame) {
         swarm__frame_put(sc->sw, ch->frame);
     } else if (!sc->spare.data && ch->b.cap <= SPARE_KEEP) {
@@ -569,6 +576,33 @@ static void unschedule(struct swarm_conn *sc)
     sc->fnext = NULL;
 }
 
+/* Seals the queue's frames that wait for it, MAX_IOV at a time, on the
+ * crypto pool (each has its nonce already: the order does not matter). */
+static int seal_queue(struct swarm_conn *sc)
+{
+    struct noise_job jobs[MAX_IOV];
+    struct out_chunk *at[MAX_IOV];
+    struct out_chunk *ch = sc->oq_head;
+    int err = 0;
+
+    while (sc->oq_unsealed && ch) {
+        unsigned n = 0;
+        for (; ch && n < MAX_IOV; ch = ch->next)
+            if (ch->unsealed) {
+                at[n] = ch;
+                jobs[n++] = ch->seal;
+            }
+        noise_pool_run(jobs, n);
+        for (unsigned i = 0; i < n; i++) {
+            at[i]->unsealed = false;
+            sc->oq_unsealed--;
+            if (jobs[i].err && !err)
+                err = jobs[i].err;
+        }
+    }
+    return err;
+}
+
 /* Writes everything queued (and the core's output): straight out while
  * the socket takes it, the rest in one queued write. */
 static void flush_now(struct swarm_conn *sc)
@@ -580,6 +614,8 @@ static void flush_now(struct swarm_conn *sc)
     if (sc->closing || sc->fail_soon)
         return;
     err = queue_output(sc);
+    if (!err && sc->oq_unsealed)
+        err = seal_queue(sc);
     while (!err && sc->oq_head && sc->write_pending == 0) {
         unsigned n = fill_iov(sc, iov);
         size_t want = 0;
@@ -630,7 +666,8 @@ static void schedule(struct swarm_conn *sc)
     uv_prepare_start(&sw->prepare, swarm__on_prepare);
 }
 
-void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len)
+void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len,
+                            const struct noise_job *seal)
 {
     struct out_chunk *ch;
     int err;
@@ -654,6 +691,11 @@ void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len)
     ch->frame = frame;
     ch->p = frame;
     ch->len = len;
+    if (seal) {
+        ch->unsealed = true;
+        ch->seal = *seal;
+        sc->oq_unsealed++;
+    }
     oq_append(sc, ch);
     if (sc->oq_bytes >= SWARM_BATCH_BYTES || sc->oq_n >= MAX_IOV - 1)
         flush_now(sc);

@@ -91,6 +91,20 @@ static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
         d->addrs[d->n++] = plain;
 }
 
+/* Direct addresses first, circuit ones last, each in their order. */
+static void direct_first(struct swarm_dial *d)
+{
+    struct multiaddr circ[SWARM_MAX_PEER_ADDRS * 2];
+    size_t n = 0, nc = 0;
+
+    for (size_t i = 0; i < d->n; i++)
+        if (relay_is_circuit(&d->addrs[i]))
+            circ[nc++] = d->addrs[i];
+        else
+            d->addrs[n++] = d->addrs[i];
+    memcpy(&d->addrs[n], circ, nc * sizeof(*circ));
+}
+
 static void dial_free(struct swarm_dial *d)
 {
     if (d->relay)
@@ -306,6 +320,7 @@ int swarm__dial(struct swarm *sw, const struct peer_id *peer,
         free(d);
         return FASTN_ERR_NET_NO_ADDR;
     }
+    direct_first(d);
     d->next = sw->dials;
     d->pprev = &sw->dials;
     if (sw->dials)

@@ -33,7 +33,7 @@
  * not wait on each other). */
 #define SWARM_CTL_MAX (16u << 10)
 /* One read from a connection's socket. */
-#define SWARM_READ_MAX (256 * 1024)
+#define SWARM_READ_MAX (1024 * 1024)
 /* The receive buffer all connections share: a read, and before it the
  * partial frame a connection kept from its last read. */
 #define SWARM_RX_SCRATCH (SWARM_READ_MAX + NOISE_FRAME_MAX)
@@ -144,6 +144,7 @@ struct swarm_conn {
     size_t ctl_pending; /* control bytes among both, by whole chunks */
     size_t ctl_extra;   /* negotiation replies not yet in a chunk */
     unsigned oq_n;
+    unsigned oq_unsealed;               /* frames in the queue not yet sealed */
     struct swarm_conn *fnext, **fpprev; /* on sw->flushes */
     struct swarm_stream *streams;
     uint32_t n_streams, n_user_streams;
@@ -277,6 +278,7 @@ struct swarm {
     uint64_t push_first_us;    /* the first change not pushed yet */
     struct swarm_reach *reach; /* observed addresses, AutoNAT */
     struct swarm_relay *relay; /* circuit relay v2 */
+    struct swarm_kad *kad;     /* Kademlia DHT */
 };
 
 /* swarm_index.c: the peer index */
@@ -315,7 +317,9 @@ void swarm__conn_flush_soon(struct swarm_conn *sc);
  * before the loop waits for I/O. */
 void swarm__on_prepare(uv_prepare_t *h);
 /* Sends the conn's output then frame[0..len) (taking the frame). */
-void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len);
+struct noise_job;
+void swarm__conn_send_frame(struct swarm_conn *sc, uint8_t *frame, size_t len,
+                            const struct noise_job *seal);
 void swarm__conn_fail(struct swarm_conn *sc, int err);
 /* A send failed inside a stream owner's call: the connection fails from
  * the loop, so that no CLOSED reaches the owner from inside its call. */
@@ -437,5 +441,19 @@ void swarm__relay_peer_gone(struct swarm *sw, const struct peer_id *peer);
 /* sc is a relay we hold a reservation on, or a peer we keep one for: no
  * idle timeout. */
 bool swarm__relay_keep(const struct swarm_conn *sc);
+
+/* swarm_kad.c: the Kademlia DHT */
+int swarm__kad_new(struct swarm *sw); /* Errors: NOMEM */
+void swarm__kad_close(struct swarm *sw);
+void swarm__kad_free(struct swarm *sw);
+/* identify on sc finished: a DHT server joins the routing table. */
+void swarm__kad_identified(struct swarm_conn *sc);
+/* Takes an incoming /ipfs/kad/1.0.0 stream; false when not served. */
+bool swarm__kad_take(struct swarm_stream *st);
+bool swarm__kad_serves(const struct swarm *sw);
+/* No address of peer is known: the DHT looks for it, and its addresses
+ * are dialed (the waits on peer complete either way). Errors:
+ * FASTN_ERR_NET_NO_ADDR (no DHT, or no query could start). */
+int swarm__kad_dial(struct swarm *sw, const struct peer_id *peer);
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fastn/err.h"
+#include "net/noise_pool.h"
 #include "util/log.h"
 
 static size_t qlen(const struct swarm_stream *st)
@@ -379,17 +380,18 @@ int swarm_stream_frame(struct swarm_stream *s, uint8_t **p, size_t *room)
 int swarm_stream_frame_send(struct swarm_stream *s, size_t n)
 {
     uint8_t *frame = s->frame;
+    struct noise_job seal;
     int w;
 
     if (!frame || n == 0 || n > CONN_FRAME_MAX_DATA)
         return FASTN_ERR_INVAL;
     if (!can_send(s) || s->local_fin || s->fin_pending)
         return FASTN_ERR_CLOSED;
-    w = conn_stream_send_frame(s->sc->c, s->id, frame, n);
+    w = conn_stream_frame_later(s->sc->c, s->id, frame, n, &seal);
     if (w < 0)
         return w;
     s->frame = NULL;
-    swarm__conn_send_frame(s->sc, frame, (size_t)w);
+    swarm__conn_send_frame(s->sc, frame, (size_t)w, &seal);
     return 0;
 }
 

@@ -394,12 +394,28 @@ static void stream_cb(struct swarm_stream *s,
     }
 }
 
+/* A local socket's send buffer, asked for (the kernel caps it at
+ * net.core.wmem_max): room for a read of the connection's (1 MiB) and
+ * more, so that stream data goes to the client in one write and is
+ * rarely copied and queued in the daemon. */
+#define SPLICE_SNDBUF (2 << 20)
+
+static void sock_grow_sndbuf(struct sock *k)
+{
+    uv_os_fd_t fd;
+    int v = SPLICE_SNDBUF;
+
+    if (uv_fileno(&k->u.h, &fd) == 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 /* The socket is connected: preamble and early data out, then splice. */
 static void sock_ready(struct router_splice *sp)
 {
     size_t early = sp->early.len;
 
     sp->ready = true;
+    sock_grow_sndbuf(sp->sock);
     if (sp->preamble.len || early) {
         if (queue_write(sp, sp->preamble.data, sp->preamble.len, sp->early.data,
                         early, early) != 0) {

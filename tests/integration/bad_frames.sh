@@ -35,8 +35,10 @@ expect "2^63 length" ffffffffffffffff7f "" "ERROR -4" EOF
 expect truncated 05080a shut "ERROR -3" EOF
 expect "wrong wire type" 020a00 "" "ERROR -5" EOF
 # well-formed but unserved: an error, and the connection stays usable
-expect "DHT request" 020804 "" "ERROR -12" OPEN
-out=$("$PROBE" raw "$S" 020804020800)
+expect "PUBSUB request" 020808 "" "ERROR -12" OPEN
+# a DHT request without its part: malformed, and the connection stays
+expect "DHT request" 020804 "" "ERROR -5" OPEN
+out=$("$PROBE" raw "$S" 020808020800)
 [ "$(sed -n 2p <<<"$out")" = "OK identify" ] ||
     fail "IDENTIFY after an unsupported request: $out"
 expect "unknown type" 02084d "" "ERROR -12" OPEN

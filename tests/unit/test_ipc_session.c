@@ -95,7 +95,7 @@ TEST(requests_answered_in_order_bytewise)
     struct ipc_session s;
     struct buf b;
     static const int types[] = {P2PD__PB__REQUEST__TYPE__LIST_PEERS,
-                                P2PD__PB__REQUEST__TYPE__DHT,
+                                P2PD__PB__REQUEST__TYPE__PUBSUB,
                                 P2PD__PB__REQUEST__TYPE__IDENTIFY};
 
     start(&s, &b, 1 << 20);
@@ -110,7 +110,7 @@ TEST(requests_answered_in_order_bytewise)
     /* a well-formed request we do not serve: an error, not a hang-up */
     r = next_response(&s);
     CHECK(r && error_code(r) == FASTN_ERR_UNSUPPORTED);
-    CHECK(r && strstr(r->error->msg, "DHT") != NULL);
+    CHECK(r && strstr(r->error->msg, "PUBSUB") != NULL);
     p2pd__pb__response__free_unpacked(r, NULL);
     r = next_response(&s);
     CHECK(r && r->identify);
@@ -310,8 +310,7 @@ static bool admin_only(int type, int fastn_type)
 /* p2pd types fastnd does not serve (no rule: FASTN_ERR_UNSUPPORTED). */
 static bool unserved(int type)
 {
-    return type == P2PD__PB__REQUEST__TYPE__DHT ||
-           type == P2PD__PB__REQUEST__TYPE__CONNMANAGER ||
+    return type == P2PD__PB__REQUEST__TYPE__CONNMANAGER ||
            type == P2PD__PB__REQUEST__TYPE__PUBSUB ||
            type == P2PD__PB__REQUEST__TYPE__PEERSTORE;
 }

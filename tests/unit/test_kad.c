@@ -614,13 +614,21 @@ TEST(server)
                       0, NULL);
     kad_store_init(&st, 16, 16);
     srv = (struct kad_server){.table = &t, .store = &st};
-    /* FIND_NODE for a peer we know: that peer alone */
+    /* FIND_NODE for a peer we know: that peer first, then the closest */
     req->type = KAD_FIND_NODE;
     memcpy(req->key, known.bytes, known.len);
     req->key_len = known.len;
     r = ask(&srv, &from, req, &rc);
-    CHECK(r && r->n_closer == 1 && peer_id_equal(&r->closer[0].id, &known));
+    CHECK(r && r->n_closer == KAD_K && peer_id_equal(&r->closer[0].id, &known));
     CHECK(r && r->closer[0].n_addrs == 1);
+    for (size_t i = 1; r && i < r->n_closer; i++)
+        CHECK(!peer_id_equal(&r->closer[i].id, &known));
+    kad_msg_free(r);
+    /* a known peer looking itself up (a bootstrap) gets its neighbours */
+    r = ask(&srv, &known, req, &rc);
+    CHECK(r && r->n_closer == KAD_K);
+    for (size_t i = 0; r && i < r->n_closer; i++)
+        CHECK(!peer_id_equal(&r->closer[i].id, &known));
     kad_msg_free(r);
     /* for anything else: k peers, never the requester */
     struct peer_id other = pid(5000);

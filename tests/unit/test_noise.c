@@ -4,7 +4,12 @@
  * against a hand-built peer, the PeerID check, early muxer negotiation,
  * the transport phase and each way a handshake or a frame can be bad. */
 #include "net/noise.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
 #include "net/noise_int.h"
+#include "net/noise_pool.h"
 #include "test.h"
 
 static size_t unhex(const char *h, uint8_t *out, size_t max)
@@ -694,6 +699,217 @@ TEST(in_place_frames_and_partial_consumption)
     peer_cleanup(&l);
 }
 
+/* --- frames on the crypto pool (noise_pool.h) ---------------------------- */
+
+#define POOL_FRAMES 24
+
+/* Frame i's plaintext: its index and a pattern, of a length that varies. */
+static size_t pool_plain(size_t i, uint8_t *p)
+{
+    size_t n = NOISE_MAX_PLAIN - (i % 3) * 20000 - i;
+    for (size_t j = 0; j < n; j++)
+        p[j] = (uint8_t)(i * 7 + j);
+    return n;
+}
+
+/* d's frames, sealed "later" (every third one sealed at once with
+ * noise_write instead, between them), then the later ones sealed on the
+ * pool in reverse order; all the frames in one buffer, in order. */
+static void pool_seal_all(struct peer *d, struct buf *wire)
+{
+    static uint8_t frames[POOL_FRAMES][NOISE_FRAME_MAX];
+    static uint8_t plain[NOISE_MAX_PLAIN];
+    struct noise_job jobs[POOL_FRAMES];
+    size_t at[POOL_FRAMES], len[POOL_FRAMES], k = 0;
+
+    for (size_t i = 0; i < POOL_FRAMES; i++) {
+        size_t n = pool_plain(i, plain);
+        if (i % 3 == 2) {
+            CHECK_ERR(noise_write(d->c, plain, n, wire), 0);
+            continue;
+        }
+        memcpy(frames[i] + NOISE_FRAME_HEAD, plain, n);
+        int w = noise_seal_frame_later(d->c, frames[i], n, &jobs[k]);
+        CHECK_EQ(w, (int)(n + NOISE_FRAME_HEAD + NOISE_TAG_LEN));
+        at[k] = wire->len;
+        len[k] = (size_t)w;
+        CHECK_ERR(buf_reserve(wire, (size_t)w), 0);
+        wire->len += (size_t)w; /* filled once sealed */
+        k++;
+    }
+    for (size_t a = 0, b = k - 1; a < b; a++, b--) { /* reverse order */
+        struct noise_job t = jobs[a];
+        jobs[a] = jobs[b];
+        jobs[b] = t;
+    }
+    noise_pool_run(jobs, k);
+    for (size_t j = 0; j < k; j++) {
+        CHECK_ERR(jobs[j].err, 0);
+        size_t i = k - 1 - j; /* the job's frame, in taking order */
+        const uint8_t *f = jobs[j].buf - NOISE_FRAME_HEAD;
+        CHECK_EQ(at[i] + len[i] <= wire->len, 1);
+        memcpy(wire->data + at[i], f, len[i]);
+    }
+}
+
+/* Reads every frame of wire (fed in pieces of step bytes through a lent
+ * buffer, as the swarm reads) and checks each frame's bytes in order;
+ * returns how many frames were read before an error (*err). */
+static size_t pool_read_all(struct peer *l, const struct buf *wire, size_t step,
+                            int *err)
+{
+    static uint8_t lend[4 << 20], want[NOISE_MAX_PLAIN];
+    size_t off = 0, frames = 0;
+    uint8_t *p, *dst;
+    size_t n, room;
+    int r = 0;
+
+    for (;;) {
+        size_t take = wire->len - off < step ? wire->len - off : step;
+        bool stopped = false;
+        CHECK_ERR(noise_rx_lend(l->c, lend, sizeof(lend), &dst, &room), 0);
+        CHECK(room >= take);
+        memcpy(dst, wire->data + off, take);
+        noise_rx_commit(l->c, take);
+        off += take;
+        while ((r = noise_read(l->c, &p, &n)) == 1) {
+            CHECK_EQ(n, pool_plain(frames, want));
+            CHECK_MEM(p, want, n);
+            noise_consume(l->c, n);
+            frames++;
+            if (frames % 5 == 1) {
+                stopped = true; /* mid-batch: the rest moves with unlend */
+                break;
+            }
+        }
+        CHECK_ERR(noise_rx_unlend(l->c), 0);
+        if (r < 0 || (off == wire->len && !stopped))
+            break;
+    }
+    *err = r < 0 ? r : 0;
+    return frames;
+}
+
+/* Frames sealed out of order on the pool and opened in batches arrive
+ * as if sealed and opened one by one, whatever the pieces they come in
+ * and however many workers there are (none, 1, 3). */
+TEST(pool_frames_keep_their_order)
+{
+    static const unsigned workers[] = {0, 1, 3};
+    static const size_t steps[] = {4 << 20, 300000, 65536, 7};
+
+    for (size_t w = 0; w < 3; w++) {
+        /* 0 in the environment: none (0 as the argument: the cores) */
+        setenv("FASTN_CRYPTO_THREADS", workers[w] ? "" : "0", 1);
+        CHECK_ERR(noise_pool_acquire(workers[w]), 0);
+        CHECK_EQ(noise_pool_workers(), workers[w]);
+        for (size_t s = 0; s < 4; s++) {
+            struct peer d, l;
+            struct buf wire;
+            int err;
+            established(&d, &l);
+            buf_init(&wire, 8 << 20);
+            pool_seal_all(&d, &wire);
+            CHECK_EQ(pool_read_all(&l, &wire, steps[s], &err), POOL_FRAMES);
+            CHECK_ERR(err, 0);
+            buf_cleanup(&wire);
+            peer_cleanup(&d);
+            peer_cleanup(&l);
+        }
+        noise_pool_release();
+        CHECK_EQ(noise_pool_workers(), 0);
+    }
+    unsetenv("FASTN_CRYPTO_THREADS");
+}
+
+/* A forged frame in the middle of a batch: the frames before it are
+ * delivered, then the connection fails, and stays failed. */
+TEST(pool_forged_frame_in_a_batch)
+{
+    struct peer d, l;
+    struct buf wire;
+    uint8_t *p;
+    size_t n;
+    int err;
+
+    CHECK_ERR(noise_pool_acquire(2), 0);
+    established(&d, &l);
+    buf_init(&wire, 8 << 20);
+    pool_seal_all(&d, &wire);
+    /* frame 7's first ciphertext byte (frames 0..6 come before it) */
+    size_t at = 0;
+    for (int i = 0; i < 7; i++)
+        at +=
+            NOISE_FRAME_HEAD + ((size_t)wire.data[at] << 8 | wire.data[at + 1]);
+    wire.data[at + NOISE_FRAME_HEAD] ^= 1;
+    CHECK_EQ(pool_read_all(&l, &wire, wire.len, &err), 7);
+    CHECK_ERR(err, FASTN_ERR_NET_DECRYPT);
+    CHECK_ERR(noise_read(l.c, &p, &n), FASTN_ERR_NET_DECRYPT);
+    buf_cleanup(&wire);
+    peer_cleanup(&d);
+    peer_cleanup(&l);
+    noise_pool_release();
+}
+
+/* Batches from several threads at once: each is done whole, by its
+ * caller alone when another holds the workers. */
+struct pool_thread_arg {
+    uint8_t key[32];
+    int ok;
+};
+
+static void *pool_thread(void *arg)
+{
+    struct pool_thread_arg *a = arg;
+    static _Thread_local uint8_t bufs[8][4096 + 16];
+    struct noise_job jobs[8];
+
+    a->ok = 1;
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 8; i++) {
+            memset(bufs[i], (uint8_t)(i + round), 4096);
+            jobs[i] = (struct noise_job){.key = a->key,
+                                         .nonce = (uint64_t)(round * 8 + i),
+                                         .buf = bufs[i],
+                                         .len = 4096,
+                                         .seal = 1};
+        }
+        noise_pool_run(jobs, 8);
+        for (int i = 0; i < 8; i++) {
+            jobs[i].seal = 0;
+            jobs[i].err = -1;
+        }
+        noise_pool_run(jobs, 8);
+        for (int i = 0; i < 8; i++)
+            if (jobs[i].err || bufs[i][4095] != (uint8_t)(i + round))
+                a->ok = 0;
+    }
+    noise_crypto_thread_end();
+    return NULL;
+}
+
+TEST(pool_batches_from_many_threads)
+{
+    pthread_t th[4];
+    struct pool_thread_arg args[4];
+
+    CHECK_ERR(noise_pool_acquire(2), 0);
+    CHECK_ERR(noise_pool_acquire(0), 0); /* a second user: no new threads */
+    CHECK_EQ(noise_pool_workers(), 2);
+    for (int i = 0; i < 4; i++) {
+        memset(args[i].key, i + 1, sizeof(args[i].key));
+        CHECK_EQ(pthread_create(&th[i], NULL, pool_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ(args[i].ok, 1);
+    }
+    noise_pool_release();
+    CHECK_EQ(noise_pool_workers(), 2); /* one user left */
+    noise_pool_release();
+    CHECK_EQ(noise_pool_workers(), 0);
+}
+
 TEST(nonce_exhaustion)
 {
     struct noise_cipher c;
@@ -743,6 +959,9 @@ int main(void)
     RUN(bad_transport_frames);
     RUN(interleaved_sessions);
     RUN(in_place_frames_and_partial_consumption);
+    RUN(pool_frames_keep_their_order);
+    RUN(pool_forged_frame_in_a_batch);
+    RUN(pool_batches_from_many_threads);
     RUN(nonce_exhaustion);
     RUN(local_init_limits);
     return test_done();
