@@ -29,11 +29,16 @@ PLUGIN_NAMES := $(sort $(PLUGIN_NAMES))
 PLUGIN_WASMS := $(patsubst %,$(BUILD)/plugins/%.wasm,$(PLUGIN_NAMES))
 # The files plugin links its core library (plugins/files/lib) too.
 plugin_srcs = $(wildcard plugins/$(1)/*.c) $(if $(filter files,$(1)),\
-	$(filter-out %/hash_native.c,$(wildcard plugins/files/lib/*.c)))
+	$(filter-out %/hash_native.c,$(wildcard plugins/files/lib/*.c)))\
+	$(if $(filter mail,$(1)),\
+	$(filter-out %/sql_native.c,$(wildcard plugins/mail/lib/*.c)))
 # memcpy/memmove/memset as memory.copy/fill (the engine runs them natively):
 # the blocks pass through the plugin's memory several times.
 $(BUILD)/plugins/files.wasm: WASM_ALL_CFLAGS += -Iplugins/files/lib -mbulk-memory
 $(BUILD)/plugins/files.wasm: $(wildcard plugins/files/*.h plugins/files/lib/*.h)
+# So does the mail plugin (plugins/mail/lib).
+$(BUILD)/plugins/mail.wasm: WASM_ALL_CFLAGS += -Iplugins/mail/lib
+$(BUILD)/plugins/mail.wasm: $(wildcard plugins/mail/*.h plugins/mail/lib/*.h)
 $(foreach p,$(PLUGIN_NAMES),$(eval $(call wasm_plugin_rule,\
 	$(BUILD)/plugins/$(p).wasm,$(call plugin_srcs,$(p)))))
 

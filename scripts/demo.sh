@@ -122,6 +122,38 @@ cmp "$alice/photos.bin" "$bob/photos.bin" && echo "(the same bytes)"
 show bob files list
 
 echo
+echo "alice mails bob: curl submits it over SMTP at alice's daemon, the"
+echo "daemons deliver it, bob reads it with curl over IMAP at his:"
+mail=$top/$BUILD/plugins/mail.wasm
+show alice plugin install "$mail"
+show bob plugin install "$mail"
+as=$("$bin/fastn" --home "$alice" mail setup --json)
+echo
+echo "alice\$ fastn mail setup --json   (what a mail client needs)"
+echo "$as"
+bs=$("$bin/fastn" --home "$bob" mail setup --json)
+a_from=$(echo "$as" | jq -r .address)
+b_to=$(echo "$bs" | jq -r .address)
+printf 'From: Alice <%s>\r\nTo: Bob <%s>\r\nSubject: lunch?\r\n\r\nBob, lunch at noon?\r\n' \
+    "$a_from" "$b_to" >"$alice/lunch.eml"
+echo
+echo "alice\$ curl smtp://127.0.0.1:$(echo "$as" | jq .smtp_port) --mail-from $a_from --mail-rcpt $b_to -T lunch.eml"
+curl -sS "smtp://127.0.0.1:$(echo "$as" | jq .smtp_port)" \
+    --user "me:$(echo "$as" | jq -r .password)" --mail-from "$a_from" \
+    --mail-rcpt "$b_to" -T "$alice/lunch.eml"
+i=0
+until "$bin/fastn" --home "$bob" mail list --json | jq -e '.messages | length > 0' >/dev/null ||
+    [ $i -ge 100 ]; do
+    sleep 0.2
+    i=$((i + 1))
+done
+show bob mail list
+echo
+echo "bob\$ curl imap://127.0.0.1:$(echo "$bs" | jq .imap_port)/INBOX;UID=1"
+curl -sS "imap://127.0.0.1:$(echo "$bs" | jq .imap_port)/INBOX;UID=1" \
+    --user "me:$(echo "$bs" | jq -r .password)"
+
+echo
 echo "every command above used one connection between the daemons, made once:"
 show alice peers
 show alice ping "$bob_id" -c 3

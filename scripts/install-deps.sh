@@ -17,11 +17,12 @@ libssl-dev libseccomp-dev minisign scdoc"
 # man-db for the completion and unit tests, strace for the system-call check,
 # valgrind for the engine's instruction counts (bench/wasm/icount.sh),
 # rustc and libstd-rust-dev-wasm32 for the plugins in Rust (sdk/rust,
-# plugins/echo-rs; its wasm32-unknown-unknown standard library).
+# plugins/echo-rs; its wasm32-unknown-unknown standard library); curl
+# and python3 (smtplib, imaplib) as the mail plugin's real clients.
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format nginx-light iproute2 nftables util-linux procps openssh-client
 openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db
-strace valgrind rustc libstd-rust-dev-wasm32"
+strace valgrind rustc libstd-rust-dev-wasm32 curl python3"
 # Packages for `make deb` (dpkg-buildpackage, debhelper, lintian); the
 # package's build dependencies are the two lists above.
 deb_pkgs="dpkg-dev debhelper lintian"

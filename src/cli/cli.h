@@ -201,6 +201,8 @@ int cli_cmd_plugin(struct cli *cli, int argc, char **argv);
 int cli_cmd_notifications(struct cli *cli, int argc, char **argv);
 int cli_cmd_chat(struct cli *cli, int argc, char **argv);
 int cli_cmd_files(struct cli *cli, int argc, char **argv);
+int cli_cmd_mail(struct cli *cli, int argc, char **argv);
+extern const char cli_mail_usage[];
 extern const char cli_files_usage[];
 int cli_cmd_forward(struct cli *cli, int argc, char **argv);
 int cli_cmd_expose(struct cli *cli, int argc, char **argv);

@@ -524,6 +524,8 @@ const struct cli_command cli_commands[] = {
      cli_cmd_chat},
     {"files", "share and fetch files by IPFS CID (the files plugin)",
      cli_files_usage, cli_cmd_files},
+    {"mail", "mail between peers for your mail client (the mail plugin)",
+     cli_mail_usage, cli_cmd_mail},
     {"forward", "forward a local TCP port to a peer (e.g. for ssh)",
      cli_forward_usage, cli_cmd_forward},
     {"expose", "serve a local TCP service to allowed peers", cli_expose_usage,

@@ -22,5 +22,7 @@ grep -q "fastnd: Data waits for /fastn/chat/1.0.0" <<<"$out" ||
 [ "$(grep -c "chat: Message from 12D3KooW" <<<"$out")" = 1 ] ||
     fail "alice not notified of bob's answer: $out"
 grep -q "<- .*  hello bob, this is alice$" <<<"$out" || fail "bob's log: $out"
+grep -q "^Bob, lunch at noon?" <<<"$out" || fail "bob did not read alice's mail over IMAP: $out"
+grep -q "lunch?$" <<<"$out" || fail "bob's mail list: $out"
 grep -q "demo done" <<<"$out" || fail "demo did not finish: $out"
-pass "make demo: bob has no chat; alice writes; bob is offered chat, approves, reads it"
+pass "make demo: bob has no chat; alice writes; bob is offered chat, approves, reads it; alice mails bob (curl SMTP), bob reads it (curl IMAP)"

@@ -475,6 +475,15 @@ int mail_store_append_data(struct mail_append *a, const uint8_t *p, size_t n);
  * error from data or end, only abort is left to call. */
 int mail_store_append_end(struct mail_append *a, uint32_t *uid);
 void mail_store_append_abort(struct mail_append *a);
+/* The same as end, calling in_txn (when not NULL) inside the transaction
+ * that makes the message visible: what it writes commits with the
+ * message, or nothing does (its error rolls all back). */
+int mail_store_append_end_with(struct mail_append *a, uint32_t *uid,
+                               int (*in_txn)(void *ctx, int64_t body,
+                                             uint32_t uid),
+                               void *ctx);
+/* Frees the bytes no message and no outbox row refers to. */
+int mail_store_gc(void);
 
 /* UIDs of a folder in order (what SELECT maps sequence numbers on);
  * returns how many there are (writing at most max). */

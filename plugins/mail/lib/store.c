@@ -38,7 +38,14 @@ static const char schema[] =
     " body INTEGER NOT NULL, flags INTEGER NOT NULL DEFAULT 0,"
     " internaldate INTEGER NOT NULL, modseq INTEGER NOT NULL,"
     " PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS message_body ON message(body);";
+    "CREATE INDEX IF NOT EXISTS message_body ON message(body);"
+    /* the plugin's delivery queue refers to bodies too (deliver.c) */
+    "CREATE TABLE IF NOT EXISTS outbox("
+    " id INTEGER PRIMARY KEY, msg_id TEXT NOT NULL, peer TEXT NOT NULL,"
+    " body INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_try INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS outbox_body ON outbox(body);";
 
 enum stmt_id {
     ST_META_GET,
@@ -81,7 +88,9 @@ enum stmt_id {
 #define NEW_FLAGS                                                              \
     "CASE ?4 WHEN 1 THEN flags | ?5 WHEN -1 THEN flags & ~?5 "                 \
     "ELSE ?5 END"
-#define ORPHAN "SELECT 1 FROM message m WHERE m.body = b.id"
+#define ORPHAN                                                                 \
+    "SELECT 1 FROM message m WHERE m.body = b.id UNION ALL "                   \
+    "SELECT 1 FROM outbox o WHERE o.body = b.id"
 
 static const char *const sql_text[ST_COUNT_STMTS] = {
     [ST_META_GET] = "SELECT v FROM meta WHERE k = ?1",
@@ -130,13 +139,19 @@ static const char *const sql_text[ST_COUNT_STMTS] = {
                    "BETWEEN ?2 AND ?3 AND (flags & 8) != 0",
     /* bodies no message refers to: freed; half-written ones (complete =
      * 0) only when ?1 says so (at open, when no append can be running) */
+    /* chunks go 16 at a time (1 MiB): each call stays far within the
+     * host's time for one SQL call whatever the message's size; bodies
+     * first (CROSS JOIN keeps that order), so only their chunks are read */
     [ST_GC_CHUNKS] =
-        "DELETE FROM chunk WHERE body IN (SELECT b.id FROM body "
-        "b WHERE (b.complete = 1 OR ?1) AND NOT EXISTS (" ORPHAN "))",
+        "DELETE FROM chunk WHERE (body, seq) IN (SELECT c.body, c.seq "
+        "FROM body b CROSS JOIN chunk c ON c.body = b.id WHERE "
+        "(b.complete = 1 OR ?1) AND NOT EXISTS (" ORPHAN ") LIMIT 16)",
     [ST_GC_BODIES] = "DELETE FROM body AS b WHERE (b.complete = 1 OR ?1) "
                      "AND NOT EXISTS (" ORPHAN ")",
-    [ST_PARTIAL_CHUNKS] = "DELETE FROM chunk WHERE body = ?1 AND EXISTS "
-                          "(SELECT 1 FROM body WHERE id = ?1 AND complete = 0)",
+    [ST_PARTIAL_CHUNKS] =
+        "DELETE FROM chunk WHERE (body, seq) IN (SELECT body, seq FROM chunk "
+        "WHERE body = ?1 AND EXISTS (SELECT 1 FROM body WHERE id = ?1 AND "
+        "complete = 0) LIMIT 16)",
     [ST_PARTIAL_BODY] = "DELETE FROM body WHERE id = ?1 AND complete = 0",
     [ST_BODY_COMPLETE] = "SELECT complete FROM body WHERE id = ?1",
 };
@@ -178,6 +193,24 @@ static int run_id(enum stmt_id id, int64_t v)
         return s;
     fastn_sql_bind_int64(s, 1, v);
     return run(s);
+}
+
+/* Runs a batched DELETE (bound to v) until it deletes nothing more; a
+ * batch stopped at its time is tried again (it undid itself). */
+static int run_batches(enum stmt_id id, int64_t v)
+{
+    int tries = 0;
+    for (int k = 0; k < 1000000; k++) {
+        int err = run_id(id, v);
+        if (err == FASTN_ERR_STORE_TIMEOUT && ++tries < 8)
+            continue;
+        if (err)
+            return err;
+        tries = 0;
+        if (fastn_sql_changes() == 0)
+            return 0;
+    }
+    return 0;
 }
 
 static int txn_begin(void)
@@ -315,14 +348,9 @@ int mail_store_open(int64_t now)
             return err;
     }
     /* an append a crash cut short: its chunks and body go */
-    int32_t s = st(ST_GC_CHUNKS);
-    if (s < 0)
-        return s;
-    fastn_sql_bind_int64(s, 1, 1);
-    if ((err = run(s)) != 0 || (s = st(ST_GC_BODIES)) < 0)
-        return err ? err : s;
-    fastn_sql_bind_int64(s, 1, 1);
-    return run(s);
+    if ((err = run_batches(ST_GC_CHUNKS, 1)) != 0)
+        return err;
+    return run_id(ST_GC_BODIES, 1);
 }
 
 int mail_store_folder_create(const char *name, int64_t now)
@@ -334,16 +362,13 @@ int mail_store_folder_create(const char *name, int64_t now)
 
 static int gc(void)
 {
-    int32_t s = st(ST_GC_CHUNKS);
-    int err;
+    int err = run_batches(ST_GC_CHUNKS, 0);
+    return err ? err : run_id(ST_GC_BODIES, 0);
+}
 
-    if (s < 0)
-        return s;
-    fastn_sql_bind_int64(s, 1, 0);
-    if ((err = run(s)) != 0 || (s = st(ST_GC_BODIES)) < 0)
-        return err ? err : s;
-    fastn_sql_bind_int64(s, 1, 0);
-    return run(s);
+int mail_store_gc(void)
+{
+    return gc();
 }
 
 int mail_store_folder_delete(const char *name)
@@ -556,6 +581,14 @@ static int msg_insert(int64_t folder, uint32_t uid, int64_t body,
 
 int mail_store_append_end(struct mail_append *a, uint32_t *uid)
 {
+    return mail_store_append_end_with(a, uid, NULL, NULL);
+}
+
+int mail_store_append_end_with(struct mail_append *a, uint32_t *uid,
+                               int (*in_txn)(void *ctx, int64_t body,
+                                             uint32_t uid),
+                               void *ctx)
+{
     uint64_t modseq = 0;
     int32_t s;
     int err = a->failed ? a->failed : a->fill ? chunk_write(a) : 0;
@@ -565,6 +598,8 @@ int mail_store_append_end(struct mail_append *a, uint32_t *uid)
     err = reserve_uids(a->folder, 1, uid, &modseq);
     if (!err)
         err = msg_insert(a->folder, *uid, a->body, a->flags, a->date, modseq);
+    if (!err && in_txn)
+        err = in_txn(ctx, a->body, *uid);
     if (!err) {
         if ((s = st(ST_BODY_DONE)) < 0)
             err = s;
@@ -585,7 +620,7 @@ int mail_store_append_end(struct mail_append *a, uint32_t *uid)
 void mail_store_append_abort(struct mail_append *a)
 {
     /* if this fails, mail_store_open drops the body after a restart */
-    if (a->body && run_id(ST_PARTIAL_CHUNKS, a->body) == 0)
+    if (a->body && run_batches(ST_PARTIAL_CHUNKS, a->body) == 0)
         run_id(ST_PARTIAL_BODY, a->body);
     a->body = 0;
     a->fill = 0;
