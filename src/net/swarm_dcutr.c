@@ -378,6 +378,8 @@ static void on_punch_timer(uv_timer_t *t)
         rc = dcutr_dial_done(&p->d, up, now);
         if (rc == FASTN_ERR_INVAL) /* a new CONNECT came meanwhile */
             rc = 0;
+        if (rc == 0 && !p->st && !dcutr_done(&p->d))
+            rc = FASTN_ERR_NET_HOLEPUNCH; /* no stream for another attempt */
         punch_after(p, rc, &ev);
         return;
     }
@@ -428,11 +430,11 @@ static void punch_cb(struct swarm_stream *st,
             swarm_stream_close(st);
         break;
     case SWARM_STREAM_CLOSED:
+        /* while dialing, the window decides (on_punch_timer): the peer
+         * ends the exchange when its own window is over, often first */
         p->st = NULL;
-        if (!p->ended)
-            punch_end(p, p->dialing ? 0
-                         : ev->err  ? ev->err
-                                    : FASTN_ERR_NET_HOLEPUNCH);
+        if (!p->ended && !p->dialing)
+            punch_end(p, ev->err ? ev->err : FASTN_ERR_NET_HOLEPUNCH);
         break;
     default:
         break;

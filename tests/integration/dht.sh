@@ -11,29 +11,10 @@
 # at once; dht = off answers UNSUPPORTED; put/provide need an admin.
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
+. "$(dirname "$0")/dht.bash"
 
 N=${DHT_NODES:-12}
-H=()
-ID=()
-ADDR=()
-dht_home() { # BOOTSTRAP...: a home in server mode
-    local h
-    h=$(new_home)
-    printf 'private-addresses = yes\ndht = server\nbootstrap = %s\n' \
-        "${1:-none}" >>"$h/config"
-    echo "$h"
-}
-
-H[0]=$(dht_home none)
-start_net "${H[0]}"
-ID[0]=$(peer_id "${H[0]}")
-ADDR[0]=$(listen_addr "${H[0]}")
-for i in $(seq 1 $((N - 1))); do
-    H[i]=$(dht_home "${ADDR[0]}")
-    start_net "${H[i]}"
-    ID[i]=$(peer_id "${H[i]}")
-    ADDR[i]=$(listen_addr "${H[i]}")
-done
+dht_network "$N"
 
 # every table fills (the bootstrap lookups run in the background)
 for i in $(seq 0 $((N - 1))); do

@@ -9,25 +9,17 @@
 # 5353 leave the daemon serving. js is skipped without Node.js >= 20.
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
+. "$(dirname "$0")/netns.bash"
 
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
 S=$$
 BR=fbr$S N1=fm1$S N2=fm2$S N3=fm3$S N4=fm4$S
-ALL_NS="$BR $N1 $N2 $N3 $N4"
-ns_cleanup() {
-    local ns
-    for ns in $ALL_NS; do ip netns del "$ns" 2>/dev/null || true; done
-}
-trap 'cleanup; ns_cleanup' EXIT
-ip netns add "$BR" 2>/dev/null || skip "ip netns is not allowed here"
-in_ns() { ip netns exec "$@"; }
+netns_make "$BR" "$N1" "$N2" "$N3" "$N4"
 in_ns "$BR" ip link add br0 type bridge mcast_snooping 0
 in_ns "$BR" ip link set br0 up
 n=0
 for ns in $N1 $N2 $N3 $N4; do
     n=$((n + 1))
-    ip netns add "$ns"
-    in_ns "$ns" ip link set lo up
     ip link add eth0 netns "$ns" type veth peer name v$n netns "$BR"
     in_ns "$BR" ip link set v$n master br0
     in_ns "$BR" ip link set v$n up
@@ -38,23 +30,7 @@ for ns in $N1 $N2 $N3 $N4; do
 done
 
 start_in() { # NS HOME [CONFIG LINES]
-    local ns=$1 home=$2
-    shift 2
-    {
-        echo "listen = /ip4/0.0.0.0/tcp/4004"
-        echo "unknown-protocols = refuse"
-        for l in "$@"; do echo "$l"; done
-    } >"$home/config"
-    in_ns "$ns" "$FASTND_BIN" --home "$home" --foreground \
-        >>"$home/stdout.log" 2>>"$home/stderr.log" &
-    STARTED_PIDS+=("$!")
-    wait_for test -S "$home/fastnd.sock" ||
-        fail "fastnd in $ns did not start: $(cat "$home/stderr.log")"
-}
-f() { # HOME ARGS...
-    local h=$1
-    shift
-    fastn --home "$h" --no-autostart "$@"
+    netns_start "$1" "$2" "listen = /ip4/0.0.0.0/tcp/4004" "${@:3}"
 }
 found() { grep -q "mdns: found peer $2 " "$1/stderr.log"; }
 

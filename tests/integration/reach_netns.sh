@@ -17,6 +17,7 @@
 #    PeerID alone.
 . "$(dirname "$0")/common.bash"
 . "$(dirname "$0")/net.bash"
+. "$(dirname "$0")/netns.bash"
 . "$(dirname "$0")/chat.bash"
 
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
@@ -26,16 +27,7 @@ ATTEMPTS=${FASTN_PUNCH_ATTEMPTS:-20}
 
 S=$$
 PUB=fpub$S RA=fra$S RB=frb$S HA=fha$S HB=fhb$S LAN=flan$S
-ALL_NS="$PUB $RA $RB $HA $HB $LAN"
-ns_cleanup() {
-    local ns
-    for ns in $ALL_NS; do ip netns del "$ns" 2>/dev/null || true; done
-}
-trap 'cleanup; ns_cleanup' EXIT
-ip netns add "$PUB" 2>/dev/null || skip "ip netns is not allowed here"
-for ns in $RA $RB $HA $HB $LAN; do ip netns add "$ns"; done
-in_ns() { ip netns exec "$@"; }
-for ns in $ALL_NS; do in_ns "$ns" ip link set lo up; done
+netns_make "$PUB" "$RA" "$RB" "$HA" "$HB" "$LAN"
 
 # public: R S1 S2 on 198.18.0.1-3 (benchmark range), routers on
 # 198.18.1.0/24 (A's) and 198.18.2.0/24 (B's)
@@ -88,25 +80,7 @@ nat "$RB"
 
 # start_in NS HOME LISTEN [CONFIG LINES]: a daemon in a namespace
 start_in() {
-    local ns=$1 home=$2
-    shift 2
-    {
-        echo "listen = $1"
-        echo "unknown-protocols = refuse"
-        echo "private-addresses = yes"
-        shift
-        for l in "$@"; do echo "$l"; done
-    } >"$home/config"
-    in_ns "$ns" "$FASTND_BIN" --home "$home" --foreground \
-        >>"$home/stdout.log" 2>>"$home/stderr.log" &
-    STARTED_PIDS+=("$!")
-    wait_for test -S "$home/fastnd.sock" ||
-        fail "fastnd in $ns did not start: $(cat "$home/stderr.log")"
-}
-f() { # HOME ARGS...
-    local h=$1
-    shift
-    fastn --home "$h" --no-autostart "$@"
+    netns_start "$1" "$2" "listen = $3" "private-addresses = yes" "${@:4}"
 }
 
 R=$(new_home) S1=$(new_home) S2=$(new_home) A=$(new_home) B=$(new_home)
@@ -208,7 +182,9 @@ reach() { f "$1" status --json | sed -n 's/.*"reachability":"\([a-z]*\)".*/\1/p'
 for h in A B R; do
     want=private
     [ $h = R ] && want=public
-    wait_until 40 sh -c "'$FASTN_BIN_CLI' --home '${!h}' --no-autostart status --json | grep -q '\"reachability\":\"$want\"'" ||
+    # a round that decided nothing (answers before any observed address)
+    # is asked again after 60 s: room for two rounds
+    wait_until 90 sh -c "'$FASTN_BIN_CLI' --home '${!h}' --no-autostart status --json | grep -q '\"reachability\":\"$want\"'" ||
         fail "$h: reachability $(reach "${!h}"), not $want"
 done
 pass "AutoNAT: A and B private, R public"

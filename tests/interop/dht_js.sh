@@ -17,26 +17,9 @@ JS=$TOP/tests/interop/js
 sh "$JS/install.sh" || exit $?
 jsonl() { node "$JS/jsonl.mjs" "$@"; }
 
+. "$(dirname "$0")/../integration/dht.bash"
 N=5
-H=()
-ID=()
-ADDR=()
-dht_home() {
-    local h
-    h=$(new_home)
-    printf 'private-addresses = yes\ndht = server\nbootstrap = %s\n' "$1" >>"$h/config"
-    echo "$h"
-}
-H[0]=$(dht_home none)
-start_net "${H[0]}"
-ID[0]=$(peer_id "${H[0]}")
-ADDR[0]=$(listen_addr "${H[0]}")
-for i in $(seq 1 $((N - 1))); do
-    H[i]=$(dht_home "${ADDR[0]}")
-    start_net "${H[i]}"
-    ID[i]=$(peer_id "${H[i]}")
-    ADDR[i]=$(listen_addr "${H[i]}")
-done
+dht_network "$N"
 
 CID_JS=bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy
 CID_FASTN=QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG
