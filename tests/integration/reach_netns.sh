@@ -185,7 +185,7 @@ for h in A B R; do
     # a round that decided nothing (answers before any observed address)
     # is asked again after 60 s: room for two rounds
     wait_until 90 sh -c "'$FASTN_BIN_CLI' --home '${!h}' --no-autostart status --json | grep -q '\"reachability\":\"$want\"'" ||
-        fail "$h: reachability $(reach "${!h}"), not $want"
+        fail "$h: reachability $(reach "${!h}"), not $want: $(grep -i "autonat\|reachab" "${!h}/stderr.log" | tail -8)"
 done
 pass "AutoNAT: A and B private, R public"
 
