@@ -23,10 +23,11 @@ status_num() {
         sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
 }
 
-# wait_status HOME FIELD VALUE: up to 5 s for the count to be VALUE.
+# wait_status HOME FIELD VALUE [SECONDS]: up to 5 s (or SECONDS) for the
+# count to be VALUE.
 wait_status() {
     local i
-    for i in $(seq 100); do
+    for i in $(seq $((${4:-5} * 20))); do
         [ "$(status_num "$1" "$2")" = "$3" ] && return 0
         sleep 0.05
     done

@@ -145,13 +145,13 @@ static const char *const sql_text[ST_COUNT_STMTS] = {
     [ST_GC_CHUNKS] =
         "DELETE FROM chunk WHERE (body, seq) IN (SELECT c.body, c.seq "
         "FROM body b CROSS JOIN chunk c ON c.body = b.id WHERE "
-        "(b.complete = 1 OR ?1) AND NOT EXISTS (" ORPHAN ") LIMIT 16)",
+        "(b.complete = 1 OR ?1) AND NOT EXISTS (" ORPHAN ") LIMIT ?2)",
     [ST_GC_BODIES] = "DELETE FROM body AS b WHERE (b.complete = 1 OR ?1) "
                      "AND NOT EXISTS (" ORPHAN ")",
     [ST_PARTIAL_CHUNKS] =
         "DELETE FROM chunk WHERE (body, seq) IN (SELECT body, seq FROM chunk "
         "WHERE body = ?1 AND EXISTS (SELECT 1 FROM body WHERE id = ?1 AND "
-        "complete = 0) LIMIT 16)",
+        "complete = 0) LIMIT ?2)",
     [ST_PARTIAL_BODY] = "DELETE FROM body WHERE id = ?1 AND complete = 0",
     [ST_BODY_COMPLETE] = "SELECT complete FROM body WHERE id = ?1",
 };
@@ -195,15 +195,31 @@ static int run_id(enum stmt_id id, int64_t v)
     return run(s);
 }
 
-/* Runs a batched DELETE (bound to v) until it deletes nothing more; a
- * batch stopped at its time is tried again (it undid itself). */
+/* Runs a batched DELETE (bound to v, at most ?2 rows a batch) until it
+ * deletes nothing more. A batch stopped at its time undid itself: it is
+ * tried again at half the size (a few 64 KiB chunks can take past the
+ * 5 ms a statement has on a slow machine), and given up after 8 tries
+ * of one row. */
 static int run_batches(enum stmt_id id, int64_t v)
 {
-    int tries = 0;
+    int tries = 0, batch = 16;
+
     for (int k = 0; k < 1000000; k++) {
-        int err = run_id(id, v);
-        if (err == FASTN_ERR_STORE_TIMEOUT && ++tries < 8)
+        int32_t s = st(id);
+        int err;
+
+        if (s < 0)
+            return s;
+        fastn_sql_bind_int64(s, 1, v);
+        fastn_sql_bind_int64(s, 2, batch);
+        err = run(s);
+        if (err == FASTN_ERR_STORE_TIMEOUT) {
+            if (batch > 1)
+                batch /= 2;
+            else if (++tries >= 8)
+                return err;
             continue;
+        }
         if (err)
             return err;
         tries = 0;
