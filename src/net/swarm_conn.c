@@ -163,8 +163,8 @@ static void busy_log(const struct swarm_conn *sc, enum busy_why why,
     static const char *const text[BUSY_N] = {
         [BUSY_CONNS] = "connections (max-connections)",
         [BUSY_HANDSHAKES] = "handshakes at once (max-handshakes)",
-        [BUSY_PER_ADDR] = "handshakes at once from that address "
-                          "(max-handshakes-per-address)",
+        [BUSY_PER_ADDR] = ("handshakes at once from that address "
+                           "(max-handshakes-per-address)"),
     };
     static struct log_ratelimit rl[BUSY_N];
     char addr[MULTIADDR_STR_MAX] = "?";
