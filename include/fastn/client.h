@@ -420,7 +420,9 @@ FASTN_API int fastn_handler_register(struct fastn_client *c,
  * incoming stream; *fd is a blocking socket carrying it (the caller
  * closes it), info (may be NULL) describes it. Errors: FASTN_ERR_TIMEOUT,
  * FASTN_ERR_PROTOCOL (the connection did not start with a StreamInfo),
- * FASTN_ERR_IO. */
+ * FASTN_ERR_IO, FASTN_ERR_NO_DAEMON (fastnd closed the connection the
+ * handler was registered on: it stopped or restarted, and no stream comes
+ * any more; fastn_client_error_message() says so). */
 FASTN_API int fastn_handler_accept(struct fastn_handler *h, int timeout_ms,
                                    int *fd, struct fastn_stream_info *info);
 /* The listening socket, for poll(): readable when a stream waits. */

@@ -275,7 +275,10 @@ int fastn_handler_accept(struct fastn_handler *h, int timeout_ms, int *fd,
                          struct fastn_stream_info *info)
 {
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : lib_now_ms() + timeout_ms;
-    struct pollfd p = {.fd = h->fd, .events = POLLIN};
+    /* the registration lives on the control connection: when fastnd
+     * closes it (stopped, restarted), no stream comes any more */
+    struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
+                          {.fd = h->c->fd, .events = POLLRDHUP}};
 
     for (;;) {
         int s = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), rc;
@@ -295,8 +298,17 @@ int fastn_handler_accept(struct fastn_handler *h, int timeout_ms, int *fd,
         int64_t left = deadline - lib_now_ms();
         if (left <= 0)
             return FASTN_ERR_TIMEOUT;
-        if (poll(&p, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR)
+        if (poll(p, p[1].fd >= 0 ? 2 : 1, left > 60000 ? 60000 : (int)left) <
+                0 &&
+            errno != EINTR)
             return FASTN_ERR_IO;
+        if (p[1].fd >= 0 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+            snprintf(h->c->errmsg, sizeof(h->c->errmsg),
+                     "fastnd closed the connection this handler was "
+                     "registered on (it stopped or restarted): no stream "
+                     "comes any more; register again once it runs");
+            return FASTN_ERR_NO_DAEMON;
+        }
     }
 }
 

@@ -298,7 +298,18 @@ chmod 600 "$H/keys/identity.key"
 fastn --home "$H" plugin remove hostile-liar-memory >/dev/null
 run 0 --home "$H" doctor
 pass "doctor: a key open to others and a plugin that does not run, with their fixes"
+# a listener whose daemon stops ends, saying so (it waited forever)
+fastn --home "$H" --no-autostart listen /test/gone/1.0.0 -- cat \
+    >"$TMPROOT/gone" 2>&1 &
+L=$!
+STARTED_PIDS+=("$L")
+wait_for grep -q listening "$TMPROOT/gone" || fail "listen: $(cat "$TMPROOT/gone")"
 run 0 --home "$H" stop
+wait_gone "$L" || fail "listen goes on after its daemon stopped"
+wait "$L" && fail "listen exited 0 after its daemon stopped"
+grep -q "fastnd closed the connection this handler was registered on" "$TMPROOT/gone" ||
+    fail "listen's message: $(cat "$TMPROOT/gone")"
+pass "listen ends with a clear error when its daemon stops"
 # no daemon: the log of its earlier runs
 run 0 --home "$H" log -n 50
 grep -q "stop requested by a client" "$OUT" || fail "the log of a stopped daemon"
