@@ -108,6 +108,20 @@ wait_until 10 sh -c "'$FASTN_BIN_CLI' --home '$B' --no-autostart id | grep -q p2
     fail "B holds no reservation on R: $(f "$B" id)"
 pass "namespaces up: R, S1, S2 public; A, B behind NATs with reservations on R"
 
+# --- AutoNAT ---------------------------------------------------------------
+reach() { f "$1" status --json | sed -n 's/.*"reachability":"\([a-z]*\)".*/\1/p'; }
+for h in A B R; do
+    want=private
+    [ $h = R ] && want=public
+    # before the punches below, which disconnect A and B 20 times (B is
+    # one of A's AutoNAT servers); a round that decided nothing is asked
+    # again after 60 s: room for two rounds
+    wait_until 90 sh -c "'$FASTN_BIN_CLI' --home '${!h}' --no-autostart status --json | grep -q '\"reachability\":\"$want\"'" ||
+        fail "$h: reachability $(reach "${!h}"), not $want: $(grep -i "autonat\|reachab" "${!h}/stderr.log" | tail -8)"
+done
+pass "AutoNAT: A and B private, R public"
+
+
 path_of() { # HOME PEER: direct or relayed, as peers says
     f "$1" peers | awk -v p="$2" '$1 == p { print $NF }'
 }
@@ -176,18 +190,6 @@ if f "$A" perf "$idb" >/dev/null 2>"$TMPROOT/perf.err"; then
 fi
 grep -qi "direct" "$TMPROOT/perf.err" || fail "perf's error: $(cat "$TMPROOT/perf.err")"
 pass "randomizing NAT: 3 punch attempts fail, stays relayed, chat arrives, perf waits for direct"
-
-# --- AutoNAT ---------------------------------------------------------------
-reach() { f "$1" status --json | sed -n 's/.*"reachability":"\([a-z]*\)".*/\1/p'; }
-for h in A B R; do
-    want=private
-    [ $h = R ] && want=public
-    # a round that decided nothing (answers before any observed address)
-    # is asked again after 60 s: room for two rounds
-    wait_until 90 sh -c "'$FASTN_BIN_CLI' --home '${!h}' --no-autostart status --json | grep -q '\"reachability\":\"$want\"'" ||
-        fail "$h: reachability $(reach "${!h}"), not $want: $(grep -i "autonat\|reachab" "${!h}/stderr.log" | tail -8)"
-done
-pass "AutoNAT: A and B private, R public"
 
 # --- fastn netcheck ---------------------------------------------------------
 out=$(f "$A" netcheck)
