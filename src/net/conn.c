@@ -410,8 +410,10 @@ struct yamux_session *conn_mux(struct conn *c)
     return c->state == ST_READY ? c->mux : NULL;
 }
 
-int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
-                           size_t len)
+/* A data frame's yamux header, after the control frames waiting before
+ * it; the caller seals it (now or later). */
+static int stream_frame_head(struct conn *c, uint32_t id, uint8_t *frame,
+                             size_t len)
 {
     int err;
 
@@ -420,26 +422,26 @@ int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
     err = flush_mux(c);
     if (err)
         return err;
-    err = yamux_stream_data_header(c->mux, id, len, frame + NOISE_FRAME_HEAD);
-    if (err)
-        return err;
-    return noise_seal_frame(c->noise, frame, YAMUX_HEADER_LEN + len);
+    return yamux_stream_data_header(c->mux, id, len, frame + NOISE_FRAME_HEAD);
+}
+
+int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
+                           size_t len)
+{
+    int err = stream_frame_head(c, id, frame, len);
+
+    return err ? err
+               : noise_seal_frame(c->noise, frame, YAMUX_HEADER_LEN + len);
 }
 
 int conn_stream_frame_later(struct conn *c, uint32_t id, uint8_t *frame,
                             size_t len, struct noise_job *job)
 {
-    int err;
+    int err = stream_frame_head(c, id, frame, len);
 
-    if (c->state != ST_READY || len > CONN_FRAME_MAX_DATA)
-        return FASTN_ERR_INVAL;
-    err = flush_mux(c);
-    if (err)
-        return err;
-    err = yamux_stream_data_header(c->mux, id, len, frame + NOISE_FRAME_HEAD);
-    if (err)
-        return err;
-    return noise_seal_frame_later(c->noise, frame, YAMUX_HEADER_LEN + len, job);
+    return err ? err
+               : noise_seal_frame_later(c->noise, frame, YAMUX_HEADER_LEN + len,
+                                        job);
 }
 
 int conn_tick(struct conn *c, uint64_t now)

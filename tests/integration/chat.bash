@@ -40,17 +40,6 @@ port_of() { # HOME: the port it listens on
     listen_addr "$1" | sed -n 's|^/ip4/127.0.0.1/tcp/\([0-9]*\)/.*|\1|p'
 }
 
-# wait_until SECONDS CMD...: retries CMD every 0.2 s.
-wait_until() {
-    local limit=$1 i
-    shift
-    for ((i = 0; i < limit * 5; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 chat_log() { # HOME [PEER]
     fastn --home "$1" --no-autostart chat log ${2:+"$2"}
 }

@@ -96,6 +96,17 @@ wait_for() {
     return 1
 }
 
+# wait_until SECONDS CMD...: retries CMD every 0.2 s.
+wait_until() {
+    local limit=$1 i
+    shift
+    for ((i = 0; i < limit * 5; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # wait_gone PID: waits up to 5 s for a process to end.
 wait_gone() {
     local i

@@ -39,15 +39,6 @@ start_in "$N1" "$M1" "mdns = on" # tests/run.sh sets FASTN_MDNS=off
 start_in "$N2" "$M2" "mdns = on"
 start_in "$N4" "$M4" "mdns = off"
 id1=$(peer_id "$M1") id2=$(peer_id "$M2") id4=$(peer_id "$M4")
-wait_until() {
-    local limit=$1 i
-    shift
-    for ((i = 0; i < limit * 5; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    return 1
-}
 wait_until 15 found "$M1" "$id2" || fail "M1 did not find M2: $(grep mdns "$M1/stderr.log")"
 wait_until 15 found "$M2" "$id1" || fail "M2 did not find M1: $(grep mdns "$M2/stderr.log")"
 grep -q "mdns: found peer $id2 at /ip4/10.9.0.2/tcp/4004/p2p/$id2" "$M1/stderr.log" ||
