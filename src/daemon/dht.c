@@ -22,8 +22,8 @@
 #define DHT_FILE_MAX (4u << 20)
 
 /* The public libp2p bootstrap peers (as kubo lists them, the dnsaddr
- * names resolved to their hosts). fastn speaks Ed25519 identities only:
- * the RSA ones (Qm...) fail their handshake and are skipped. */
+ * names resolved to their hosts): RSA (Qm...) and Ed25519 identities,
+ * both of which net/peer_key.c verifies. */
 static const char *const public_bootstrap[] = {
     "/dns4/va1.bootstrap.libp2p.io/tcp/4001/p2p/"
     "12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8",
