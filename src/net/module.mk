@@ -23,6 +23,8 @@ ALL_CPPFLAGS += $(shell pkg-config --cflags libcrypto)
 LIBS += $(shell pkg-config --libs libcrypto)
 endif
 endif
+# libresolv: the TXT lookups of /dnsaddr addresses (src/net/dnsaddr.c)
+LIBS += -lresolv
 # noise_crypto.o is rebuilt when the choice changes
 NOISE_STAMP := $(BUILD)/noise-cipher
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(NOISE_STAMP) 2>/dev/null)" = "$(NOISE_CIPHER)" ] || echo $(NOISE_CIPHER) >$(NOISE_STAMP); })

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fastn/err.h"
+#include "net/dnsaddr.h"
 #include "net/relay.h"
 #include "util/log.h"
 
@@ -69,12 +70,30 @@ static bool circuit_of(struct swarm_dial *d, const struct multiaddr *ma,
     return relay_circuit_addr(&transport, &relay, &d->peer, out) == 0;
 }
 
+/* A /dnsaddr/HOST address (any /p2p after it must be d's peer). */
+static bool dnsaddr_of(struct swarm_dial *d, const struct multiaddr *ma,
+                       struct multiaddr *out)
+{
+    struct multiaddr_comp c;
+    struct peer_id id;
+    size_t off = 0;
+
+    if (multiaddr_next(ma, &off, &c) != 1 || c.code != MA_DNSADDR)
+        return false;
+    if (multiaddr_get_peer(ma, &id) == 0 && !peer_id_equal(&id, &d->peer))
+        return false;
+    strip_peer(ma, out);
+    return true;
+}
+
 static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
 {
     struct multiaddr_tcp t;
     struct multiaddr plain;
 
-    if (relay_is_circuit(ma)) {
+    if (dnsaddr_of(d, ma, &plain)) {
+        /* resolved when its turn comes */
+    } else if (relay_is_circuit(ma)) {
         if (!circuit_of(d, ma, &plain))
             return;
     } else if (multiaddr_to_tcp(ma, &t) != 0) {
@@ -227,11 +246,86 @@ static int resolve(struct swarm_dial *d, const struct multiaddr_tcp *t)
     return 0;
 }
 
+struct dnsaddr_work {
+    uv_work_t req;
+    struct swarm_dial *d;
+    char host[MULTIADDR_DNS_MAX + 1];
+    uint8_t ans[DNSADDR_ANSWER_MAX];
+    size_t n;
+    int err;
+};
+
+static void dnsaddr_lookup(uv_work_t *req)
+{
+    struct dnsaddr_work *w = req->data;
+
+    w->err = dnsaddr_query(w->host, w->ans, &w->n);
+}
+
+/* The name's addresses join the dial's list (further /dnsaddr names
+ * among them are looked up in their turn), then the dial goes on. */
+static void dnsaddr_done(uv_work_t *req, int status)
+{
+    struct dnsaddr_work *w = req->data;
+    struct swarm_dial *d = w->d;
+    struct multiaddr found[SWARM_MAX_PEER_ADDRS];
+    size_t n = 0;
+    int err = status ? FASTN_ERR_CANCELED : w->err;
+
+    d->resolving = false;
+    if (!d->pprev) { /* given up while resolving */
+        free(w);
+        free(d);
+        return;
+    }
+    if (!err)
+        err = dnsaddr_parse(w->ans, w->n, true, &d->peer, found,
+                            SWARM_MAX_PEER_ADDRS, &n);
+    if (err)
+        log_msg(LOG_INFO, "net", "/dnsaddr/%s: %s", w->host,
+                err == FASTN_ERR_NET_BAD_MESSAGE ? "a malformed DNS answer"
+                                                 : fastn_strerror(err));
+    else if (n == 0)
+        log_msg(LOG_INFO, "net", "/dnsaddr/%s: no dnsaddr= record for %s",
+                w->host, peer_id_format(&d->peer, (char[PEER_ID_STR_MAX]){0}));
+    if (err || n == 0)
+        err = FASTN_ERR_NET_DNSADDR;
+    for (size_t i = 0; i < n; i++)
+        add_addr(d, &found[i]);
+    free(w);
+    d->last_err = err;
+    dial_next(d);
+}
+
+static int dnsaddr_start(struct swarm_dial *d, const struct multiaddr_comp *c)
+{
+    struct dnsaddr_work *w;
+
+    if (d->n_dnsaddr >= DNSADDR_LOOKUPS_MAX || c->len > MULTIADDR_DNS_MAX)
+        return FASTN_ERR_NET_DNSADDR;
+    if (!(w = calloc(1, sizeof(*w))))
+        return FASTN_ERR_NOMEM;
+    memcpy(w->host, c->value, c->len);
+    w->d = d;
+    w->req.data = w;
+    if (uv_queue_work(d->sw->loop, &w->req, dnsaddr_lookup, dnsaddr_done)) {
+        free(w);
+        return FASTN_ERR_NET_UNREACHABLE;
+    }
+    d->n_dnsaddr++;
+    d->resolving = true;
+    return 0;
+}
+
 static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
 {
     struct multiaddr_tcp t;
     struct sockaddr_storage ss;
+    struct multiaddr_comp c;
+    size_t off = 0;
 
+    if (multiaddr_next(ma, &off, &c) == 1 && c.code == MA_DNSADDR)
+        return dnsaddr_start(d, &c);
     if (relay_is_circuit(ma))
         return swarm__relay_dial(d, ma);
     if (multiaddr_to_tcp(ma, &t))

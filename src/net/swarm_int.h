@@ -195,6 +195,7 @@ struct swarm_dial {
     uv_getaddrinfo_t gai;
     uv_connect_t connect;
     bool resolving, connecting;
+    uint8_t n_dnsaddr; /* /dnsaddr names looked up: DNSADDR_LOOKUPS_MAX */
     int last_err;
     /* swarm_connect_exact: the dial tries only the addresses it was
      * given, joins no other dial, and tells this wait alone */
