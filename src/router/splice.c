@@ -11,8 +11,10 @@
  * becomes the stream's FIN.
  *
  * Stream to socket: data is written with uv_try_write straight from the
- * connection's receive buffer; what the socket does not take is copied
- * and queued. Bytes are reported consumed (reopening the peer's window)
+ * connection's receive buffer; what the socket does not take is queued
+ * where it is, the swarm holding that buffer (swarm_stream_rx_hold), or
+ * copied when the swarm does not offer that (small pieces, too many held
+ * buffers). Bytes are reported consumed (reopening the peer's window)
  * only once the socket took them, so a slow client holds back only its
  * own stream, and the daemon keeps at most one window per stream. The
  * peer's FIN becomes shutdown(SHUT_WR) once everything is written.
