@@ -998,6 +998,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     size_t room;
 
     (void)hint;
+    swarm__rx_before_read(sc->sw);
     if (conn_rx_lend(sc->c, sc->sw->rx, SWARM_RX_SCRATCH, &p, &room) != 0) {
         *b = uv_buf_init(NULL, 0);
         return;

@@ -37,6 +37,10 @@
 /* The receive buffer all connections share: a read, and before it the
  * partial frame a connection kept from its last read. */
 #define SWARM_RX_SCRATCH (SWARM_READ_MAX + NOISE_FRAME_MAX)
+/* Receive buffers held past their read at most (swarm_rx.c), and the
+ * smallest piece of stream data worth holding one for. */
+#define SWARM_RX_HELD_MAX 8
+#define SWARM_RX_HOLD_MIN (16u << 10)
 /* A frame buffer: room for the largest data frame in place. */
 #define SWARM_FRAME_SIZE                                                       \
     (CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL)
@@ -262,11 +266,15 @@ struct swarm {
     struct swarm_frame *pool;
     size_t n_pool;
     struct swarm_stats stats;
-    uint32_t n_conns;           /* connections not closing */
-    uint32_t n_pending_in;      /* inbound ones still upgrading */
-    uint32_t n_in_streams;      /* inbound streams alive */
-    struct swarm_htab addrs;    /* struct swarm_addr by source address */
-    uint8_t *rx;                /* the shared receive buffer */
+    uint32_t n_conns;          /* connections not closing */
+    uint32_t n_pending_in;     /* inbound ones still upgrading */
+    uint32_t n_in_streams;     /* inbound streams alive */
+    struct swarm_htab addrs;   /* struct swarm_addr by source address */
+    uint8_t *rx;               /* the shared receive buffer */
+    struct swarm_rx *rx_buf;   /* rx's buffer (swarm_rx.c) */
+    struct swarm_rx *rx_spare; /* the next ones when rx_buf is held */
+    struct swarm_rx *rx_held_list;
+    unsigned rx_held, rx_n_spare;
     size_t out_bytes;           /* output waiting in all connections */
     bool pressure;              /* out_bytes reached cfg.max_buffers */
     bool release_pending;       /* pressure ended: kick the stalled */
@@ -284,6 +292,16 @@ struct swarm {
     struct swarm_relay *relay; /* circuit relay v2 */
     struct swarm_kad *kad;     /* Kademlia DHT */
 };
+
+/* swarm_rx.c: the shared receive buffer. init: NOMEM. before_read: a
+ * held rx_buf is replaced by a spare for the next read. trim: frees the
+ * spares but one when none is held. */
+int swarm__rx_init(struct swarm *sw);
+void swarm__rx_free(struct swarm *sw);
+void swarm__rx_before_read(struct swarm *sw);
+void swarm__rx_trim(struct swarm *sw);
+/* swarm.c: malloc_trim and swarm__rx_trim a second from now. */
+void swarm__trim_soon(struct swarm *sw);
 
 /* swarm_index.c: the peer index */
 struct swarm_peer *swarm__peer_find(const struct swarm *sw,
