@@ -347,9 +347,22 @@ static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
     return start_connect(d, (struct sockaddr *)&ss);
 }
 
+static void dial_log_try(const struct swarm_dial *d)
+{
+    char pid[PEER_ID_STR_MAX], a[MULTIADDR_STR_MAX];
+
+    if (log_get_level() < LOG_DEBUG)
+        return;
+    if (multiaddr_format(&d->addrs[d->i], a, sizeof(a)) < 0)
+        strcpy(a, "?");
+    log_msg(LOG_DEBUG, "net", "dial %s: trying %s (%zu of %zu)",
+            peer_id_format(&d->peer, pid), a, d->i + 1, d->n);
+}
+
 static void dial_next(struct swarm_dial *d)
 {
     while (d->i < d->n && !d->sw->closing) {
+        dial_log_try(d);
         int err = try_addr(d, &d->addrs[d->i++]);
         if (!err)
             return;
@@ -363,6 +376,28 @@ void swarm__dial_relay_failed(struct swarm_dial *d, int err)
     d->relay = NULL;
     d->last_err = err;
     dial_next(d);
+}
+
+bool swarm__dial_falls_back(const struct swarm_conn *sc)
+{
+    const struct swarm_dial *d = sc->dial;
+
+    if (!d || sc->limited || sc->punch || d->attempt != sc)
+        return false;
+    for (size_t j = d->i; j < d->n; j++)
+        if (relay_is_circuit(&d->addrs[j]))
+            return true;
+    return false;
+}
+
+uint32_t swarm__dial_step_timeout(const struct swarm_dial *d)
+{
+    uint32_t all = d->sw->cfg.handshake_timeout_ms;
+
+    /* d->i is past the address being tried */
+    if (d->i < d->n && all > 2 * SWARM_DIAL_FALLBACK_MS)
+        return 2 * SWARM_DIAL_FALLBACK_MS;
+    return all;
 }
 
 void swarm__dial_attempt_done(struct swarm_dial *d, int err)
@@ -393,9 +428,17 @@ int swarm__dial(struct swarm *sw, const struct peer_id *peer,
     for (d = sw->dials; d; d = d->next)
         if (!d->exact && peer_id_equal(&d->peer, peer))
             break;
-    if (d) { /* coalesce: the dial in progress tries these too */
+    if (d) { /* coalesce: the dial in progress tries these too, and
+              * the address book's (it may have come from the DHT alone) */
         for (size_t i = 0; i < n; i++)
             add_addr(d, &addrs[i]);
+        if (sw->cfg.book && sw->cfg.book->lookup)
+            k = sw->cfg.book->lookup(sw->cfg.book_arg, peer, known,
+                                     SWARM_MAX_PEER_ADDRS);
+        for (size_t i = 0; i < k; i++)
+            add_addr(d, &known[i]);
+        if (d->attempt) /* a circuit to fall back on, now perhaps */
+            swarm__conn_update_timer(d->attempt);
         return 0;
     }
     d = calloc(1, sizeof(*d));
@@ -454,6 +497,24 @@ int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
     w->dial = d;
     dial_start(sw, d);
     return 0;
+}
+
+void swarm__dials_cancel(struct swarm *sw, const struct peer_id *peer)
+{
+    struct swarm_dial *d, *next;
+
+    for (d = sw->dials; d; d = next) {
+        next = d->next;
+        if (d->exact || !peer_id_equal(&d->peer, peer))
+            continue;
+        if (d->attempt) {
+            struct swarm_conn *a = d->attempt;
+            d->attempt = NULL;
+            a->dial = NULL;
+            swarm__conn_close(a, FASTN_ERR_CANCELED);
+        }
+        dial_free(d);
+    }
 }
 
 void swarm__dials_close(struct swarm *sw)

@@ -380,7 +380,22 @@ int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
 void swarm__wait_done(struct swarm_wait *w, int err);
 /* An attempt of dial finished: ready (err 0) or failed. */
 void swarm__dial_attempt_done(struct swarm_dial *d, int err);
+/* A direct attempt whose TCP connect is not answered within this time
+ * gives way to the dial's circuit addresses, when it has some left: a
+ * peer that holds relay reservations is likely behind a NAT that drops
+ * unsolicited SYNs, and its direct addresses (stale ones from the
+ * address book, private ones) would each cost a handshake timeout. */
+#define SWARM_DIAL_FALLBACK_MS 2000
+/* Whether sc, a dial's direct attempt, has a circuit address after it. */
+bool swarm__dial_falls_back(const struct swarm_conn *sc);
+/* How long a circuit attempt of d may take to open its hop stream: twice
+ * SWARM_DIAL_FALLBACK_MS when d has more addresses to try (a relay that
+ * went silent gives way to the next), else the handshake timeout. */
+uint32_t swarm__dial_step_timeout(const struct swarm_dial *d);
 void swarm__dials_close(struct swarm *sw);
+/* A direct connection to peer is up: its dials (not exact ones) end,
+ * their attempts in flight closed; their waits were told already. */
+void swarm__dials_cancel(struct swarm *sw, const struct peer_id *peer);
 
 /* swarm_stream.c */
 struct swarm_stream *swarm__stream_new(struct swarm *sw, bool inbound);
