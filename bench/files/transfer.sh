@@ -12,7 +12,8 @@
 # (`fastn plugin info`), bounded whatever the file's size. Prints a table
 # and writes bench/results/files_transfer.md.
 # Usage: BUILD=build bash bench/files/transfer.sh [BYTES] (RUNS=3; the helia
-# fetch HELIA_RUNS=1 time, as it takes minutes a GiB; HELIA=0 leaves it out)
+# fetch HELIA_RUNS=1 time, as it takes minutes a GiB; HELIA=0 leaves it out,
+# SSH=0 scp and rsync)
 set -eu
 top=${FASTN_TOP:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -76,7 +77,9 @@ S=$tmp/ssh
 mkdir -p "$S"
 ssh_s="" rsync_s="" note=""
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
-if [ -x "$SSHD" ] && command -v scp >/dev/null; then
+if [ "${SSH:-1}" = 0 ]; then
+    note="scp and rsync left out (SSH=0)"
+elif [ -x "$SSHD" ] && command -v scp >/dev/null; then
     ssh-keygen -q -t ed25519 -N '' -f "$S/host"
     ssh-keygen -q -t ed25519 -N '' -f "$S/user"
     cp "$S/user.pub" "$S/authorized_keys"
