@@ -26,6 +26,8 @@ out=$top/bench/results/files_transfer.md
 tmp=$(mktemp -d /tmp/fastn-bench-files.XXXXXX)
 PIDS=()
 cleanup() {
+    mkdir -p "$(dirname "$out")" # the daemons' logs, beside the table
+    for h in a b; do cp "$tmp/$h/fastnd.log" "${out%.md}_$h.log" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for h in "$tmp/a" "$tmp/b"; do
         [ -f "$h/fastnd.lock" ] && kill "$(cat "$h/fastnd.lock")" 2>/dev/null || true
