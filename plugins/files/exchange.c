@@ -459,8 +459,11 @@ int32_t on_data(int32_t s, const uint8_t *data, size_t n)
     int tx = !err && store_begin() == 0;
     if (!err)
         err = inbound_run(in);
-    if (tx && store_commit() < 0)
+    int c = tx ? store_commit() : 0;
+    if (c < 0) { /* the store is full: none of these blocks is kept */
         fastn_sql_exec_str("ROLLBACK");
+        fetch_on_store_error(c);
+    }
     if (err) {
         if (err != FASTN_ERR_FILES_HASH_MISMATCH)
             fastn_logf(FASTN_LOG_WARN,

@@ -42,12 +42,47 @@ const char *fastn_err_name_(int err)
     }
 }
 
+/* One integer a pragma reads, or -1. */
+static int64_t pragma_int(const char *sql)
+{
+    int32_t st = fastn_sql_prepare_str(sql);
+    int64_t v = -1;
+    if (st < 0)
+        return -1;
+    if (fastn_sql_step(st) == FASTN_SQL_ROW)
+        v = fastn_sql_column_int64(st, 0);
+    fastn_sql_finalize(st);
+    return v;
+}
+
+/* The store's quota in MiB: its pages (the rest of the quota is room
+ * for the write-ahead log, under 1 MiB), rounded up. */
+static int64_t quota_mib(void)
+{
+    int64_t pages = pragma_int("PRAGMA max_page_count");
+    int64_t size = pragma_int("PRAGMA page_size");
+    if (pages <= 0 || size <= 0)
+        return -1;
+    return (pages * size + (1 << 20) - 1) >> 20;
+}
+
 const char *files_why(int err)
 {
-    if (err == FASTN_ERR_STORE_QUOTA)
-        return "the files plugin's store is full (its storage quota, 64 "
-               "GiB): remove what you no longer share with fastn files rm "
-               "CID (fastn files list shows them), then run it again";
+    static char why[600];
+    int64_t mib;
+
+    if (err == FASTN_ERR_STORE_QUOTA) {
+        mib = quota_mib();
+        snprintf(why, sizeof(why),
+                 "the files plugin's store is full: its storage quota is "
+                 "%lld MiB. Raise it with fastn config set "
+                 "plugin-storage-mib files %lld (or any size in MiB) and "
+                 "fastn restart, or remove what you no longer share with "
+                 "fastn files rm CID (fastn files list shows them); then "
+                 "run it again",
+                 (long long)mib, (long long)(mib > 0 ? mib * 2 : 131072));
+        return why;
+    }
     if (err == FASTN_ERR_DISK_FULL)
         return "the disk is full: free space (or fastn files rm CID), then "
                "run it again";

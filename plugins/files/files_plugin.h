@@ -76,6 +76,9 @@ int fetch_on_block(struct xpeer *p, const struct files_cid *c,
                    const uint8_t *data, size_t n);
 void fetch_on_presence(struct xpeer *p, const struct files_cid *c,
                        enum files_presence type);
+/* The blocks of a message could not be kept (err: the store is full, the
+ * disk): every get ends, saying why. */
+void fetch_on_store_error(int err);
 /* p is gone (dropped as a liar, its stream failed). */
 void fetch_on_peer_gone(struct xpeer *p);
 void fetch_tick(void);

@@ -283,6 +283,13 @@ void fetch_on_presence(struct xpeer *p, const struct files_cid *c,
     }
 }
 
+void fetch_on_store_error(int err)
+{
+    for (int k = 0; k < FETCH_SESSIONS; k++)
+        if (sessions[k].used)
+            fail(&sessions[k], err, files_why(err));
+}
+
 void fetch_on_peer_gone(struct xpeer *p)
 {
     for (int k = 0; k < FETCH_SESSIONS; k++) {

@@ -407,10 +407,15 @@ static void say_set(struct cli *cli, struct conf *f, const char *key,
         cli_note("saved in %s; no fastnd is running: it applies at the next "
                  "start",
                  f->path);
-    else if (restart)
+    else if (restart && (!strcmp(key, "listen") || !strcmp(key, "log-level")))
         cli_note("saved in %s and reloaded, but fastnd's command line sets %s "
                  "(--%s): the file's value applies when it starts without it",
                  f->path, key, key);
+    else if (restart) /* read once, at the start (seccomp, plugin-storage-mib)
+                       */
+        cli_note("saved in %s; fastnd applies %s at its next start (fastn "
+                 "restart)",
+                 f->path, key);
     else
         cli_note("saved in %s and applied by fastnd (pid %u)", f->path,
                  f->status->pid);

@@ -85,6 +85,9 @@ static const char template_text[] =
     "# loopback address it connects to (local-connect) moved (repeatable):\n"
     "# plugin-listen = mail smtp 2526\n"
     "# plugin-connect = ssh 127.0.0.1:22 127.0.0.1:2222\n"
+    "# A plugin's database quota in MiB instead of its manifest's (from\n"
+    "# the daemon's next start; repeatable):\n"
+    "# plugin-storage-mib = files 131072\n"
     "#\n"
     "# Data for a protocol no plugin handles, and a stranger's for a plugin\n"
     "# that serves known peers only: refuse it; ask (keep it, offer the\n"
@@ -399,6 +402,35 @@ static int apply_plugin_local(struct daemon_config *cfg, struct line_ctx *c,
     return 0;
 }
 
+/* plugin-storage-mib = PLUGIN MIB: the plugin's database may take MIB
+ * MiB on disk instead of its manifest's storage_quota (from its next
+ * start). */
+static int apply_plugin_storage(struct daemon_config *cfg, struct line_ctx *c,
+                                const char *v)
+{
+    struct plugin_local_conf e;
+    char name[64], mib[32], extra[2];
+    unsigned long n;
+
+    memset(&e, 0, sizeof(e));
+    if (sscanf(v, "%63s %31s %1s", name, mib, extra) != 2 ||
+        strlen(name) > PLUGIN_NAME_MAX ||
+        !parse_number(mib, PLUGIN_QUOTA_MAX >> 20, &n) || n == 0)
+        return fail(c, FASTN_ERR_INVAL,
+                    "plugin-storage-mib wants PLUGIN MIB, 1..%llu (e.g. "
+                    "files 131072 for 128 GiB)",
+                    (unsigned long long)(PLUGIN_QUOTA_MAX >> 20));
+    if (cfg->n_plugin_local >= PLUGIN_LOCAL_CONF_MAX)
+        return fail(c, FASTN_ERR_INVAL,
+                    "at most %d plugin-listen, plugin-connect and "
+                    "plugin-storage-mib lines",
+                    PLUGIN_LOCAL_CONF_MAX);
+    snprintf(e.plugin, sizeof(e.plugin), "%s", name);
+    e.storage = (uint64_t)n << 20;
+    cfg->plugin_local[cfg->n_plugin_local++] = e;
+    return 0;
+}
+
 /* The plugin limits: true when key is one of them (*rc says whether its
  * value was good; err gets the range). */
 static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
@@ -423,6 +455,10 @@ static bool apply_plugin(struct daemon_config *cfg, struct line_ctx *c,
     *rc = 0;
     if (!strcmp(key, "plugin-listen") || !strcmp(key, "plugin-connect")) {
         *rc = apply_plugin_local(cfg, c, key, v);
+        return true;
+    }
+    if (!strcmp(key, "plugin-storage-mib")) {
+        *rc = apply_plugin_storage(cfg, c, v);
         return true;
     }
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

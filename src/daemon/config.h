@@ -44,6 +44,7 @@
  *   plugin-cpu-window = 10       ... over this many seconds (1..3600)
  *   plugin-memory-mib = 64       memory each plugin may hold (1..4096)
  *   plugin-listen = P NAME PORT  plugin P serves its port NAME at PORT
+ *   plugin-storage-mib = P MIB   plugin P's database quota (1..2^20 MiB)
  *   plugin-connect = P A TO      plugin P's local_connect to A goes to TO
  *   seccomp = on                 the seccomp filters (on, log, off; at
  *                                start only)

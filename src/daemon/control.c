@@ -159,6 +159,7 @@ int daemon_control_init(struct daemon *d)
     c->keys[k++] = "dht";
     c->keys[k++] = "bootstrap";
     c->keys[k++] = "mdns";
+    c->keys[k++] = "plugin-storage-mib"; /* when the database opens */
     c->ipc.restart_keys = c->keys;
     c->ipc.n_restart_keys = k;
     c->ipc.log_file = c->log_file;

@@ -7,6 +7,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +139,15 @@ int main(int argc, char **argv)
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+    /* Buffers of a few hundred KiB (plugin calls' answers, stream data)
+     * come and go many times a second: without these, glibc gives each
+     * back to the kernel when freed (mmap, or trimming the heap), and the
+     * next one pays for zeroed pages again (a third of a files get's
+     * CPU). What stays is at most the peak of what was in use. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
     if (daemon_options_parse(&opts, argc, argv, err, sizeof(err)) != 0) {
         fprintf(stderr, "fastnd: %s\n", err);
         daemon_options_cleanup(&opts);

@@ -875,8 +875,8 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
     d->host.state = d->store;
     if (d->router)
         router_set_plugins(d->router, &router_ops, dp);
+    daemon_plugins_local_config(d); /* plugin-storage-mib: before they open */
     plugin_host_load_all(dp->host);
-    daemon_plugins_local_config(d);
     dp->listeners = local_listeners_new(&d->loop, on_local_accept, dp);
     if (dp->listeners)
         local_listeners_sync(dp->listeners, dp->host);

@@ -252,6 +252,9 @@ unsigned host_caps_now(const struct host_plugin *p);
 /* host_local.c */
 /* Where p's local_connect entry i connects: the config's or its own. */
 struct plugin_addr host_local_target(const struct host_plugin *p, size_t i);
+/* p's database quota: the config's plugin-storage-mib, else its
+ * manifest's storage_quota. */
+uint64_t host_storage_quota(const struct host_plugin *p);
 /* The port p's local_listen entry i asks for now. */
 uint16_t host_local_port(const struct host_plugin *p, size_t i);
 

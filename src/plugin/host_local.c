@@ -35,13 +35,24 @@ int plugin_host_set_local(struct plugin_host *h,
     return 0;
 }
 
+uint64_t host_storage_quota(const struct host_plugin *p)
+{
+    const struct plugin_host *h = p->h;
+    uint64_t q = p->m.storage_quota;
+
+    for (size_t k = 0; q && k < h->n_local; k++)
+        if (h->local[k].storage && !strcmp(h->local[k].plugin, p->name))
+            q = h->local[k].storage;
+    return q;
+}
+
 struct plugin_addr host_local_target(const struct host_plugin *p, size_t i)
 {
     const struct plugin_host *h = p->h;
 
     for (size_t k = 0; k < h->n_local; k++) {
         const struct plugin_local_conf *c = &h->local[k];
-        if (!c->listen && !strcmp(c->plugin, p->name) &&
+        if (!c->listen && !c->storage && !strcmp(c->plugin, p->name) &&
             plugin_addr_equal(&c->addr, &p->m.connect[i]))
             return c->to;
     }

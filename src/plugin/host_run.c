@@ -292,7 +292,8 @@ static int open_db(struct host_instance *in, char *why, size_t whylen)
     const struct plugin_manifest *m = &in->p->m;
     /* its memory: the whole budget for now; each SQL call is given what
      * the rest leaves (host_memory_sqlite_room) */
-    struct store_pdb_limits lim = {.quota_bytes = m->storage_quota,
+    struct store_pdb_limits lim = {.quota_bytes = host_storage_quota(in->p),
+                                   .page_size = m->storage_page_size,
                                    .max_statements = m->limits.statements,
                                    .heap_bytes = in->mem_budget};
     int err;

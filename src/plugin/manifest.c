@@ -420,7 +420,7 @@ static int get_abi(struct ctx *c, const json_t *v)
 
 /* One top-level key. */
 static int get_field(struct ctx *c, const char *key, const json_t *v,
-                     const json_t **quota)
+                     const json_t **quota, const json_t **page)
 {
     struct plugin_manifest *m = c->m;
     if (strcmp(key, "name") == 0)
@@ -441,6 +441,10 @@ static int get_field(struct ctx *c, const char *key, const json_t *v,
         *quota = v; /* checked once capabilities are known */
         return 0;
     }
+    if (strcmp(key, "storage_page_size") == 0) {
+        *page = v;
+        return 0;
+    }
     if (strcmp(key, "limits") == 0)
         return get_limits(c, v);
     if (strcmp(key, "serves") == 0)
@@ -456,7 +460,8 @@ static int get_field(struct ctx *c, const char *key, const json_t *v,
     return BAD(c,
                "unknown field \"%.40s\" (fields of ABI 1: name, version, "
                "description, abi, protocols, capabilities, storage_quota, "
-               "limits, serves, apps, local_listen, local_connect; x-* for "
+               "storage_page_size, limits, serves, apps, local_listen, "
+               "local_connect; x-* for "
                "your own)",
                key);
 }
@@ -472,18 +477,37 @@ static int check_required(struct ctx *c, const json_t *root)
     return 0;
 }
 
-static int set_quota(struct ctx *c, const json_t *quota)
+/* storage_page_size: a power of two from 512 to 65536, SQLite's page
+ * sizes (a plugin storing large blobs writes and reads far fewer pages
+ * with 64 KiB ones); it applies when the database is made. */
+static int set_page_size(struct ctx *c, const json_t *page)
+{
+    uint64_t v = 0;
+    int err = get_uint(c, page, "storage_page_size", 512, 65536, &v);
+    if (!err && (v & (v - 1)))
+        err = BAD(c,
+                  "storage_page_size: %llu is not a power of two (512, "
+                  "1024, ... 65536)",
+                  (unsigned long long)v);
+    c->m->storage_page_size = (unsigned)v;
+    return err;
+}
+
+static int set_quota(struct ctx *c, const json_t *quota, const json_t *page)
 {
     struct plugin_manifest *m = c->m;
     if (!(m->caps & PLUGIN_CAP_STORAGE)) {
-        if (quota)
-            return BAD(c, "storage_quota: set, but capabilities does not "
-                          "include \"storage\"");
+        if (quota || page)
+            return BAD(c,
+                       "%s: set, but capabilities does not include "
+                       "\"storage\"",
+                       quota ? "storage_quota" : "storage_page_size");
         return 0;
     }
     m->storage_quota = PLUGIN_QUOTA_DEFAULT;
-    if (!quota)
-        return 0;
+    int err = page ? set_page_size(c, page) : 0;
+    if (err || !quota)
+        return err;
     return get_uint(c, quota, "storage_quota", PLUGIN_QUOTA_MIN,
                     PLUGIN_QUOTA_MAX, &m->storage_quota);
 }
@@ -502,21 +526,21 @@ static void set_defaults(struct plugin_manifest *m)
 
 static int parse_root(struct ctx *c, const json_t *root)
 {
-    const json_t *quota = NULL;
+    const json_t *quota = NULL, *page = NULL;
     const char *key;
     json_t *val;
     if (!json_is_object(root))
         return BAD(c, "the manifest must be a JSON object");
     json_object_foreach((json_t *)root, key, val)
     {
-        int err = get_field(c, key, val, &quota);
+        int err = get_field(c, key, val, &quota, &page);
         if (err)
             return err;
     }
     int err = check_required(c, root);
     if (!err)
         err = check_local(c);
-    return err ? err : set_quota(c, quota);
+    return err ? err : set_quota(c, quota, page);
 }
 
 int plugin_manifest_parse(const char *json, size_t len,

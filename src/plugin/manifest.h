@@ -97,6 +97,8 @@ struct plugin_manifest {
     char protocols[PLUGIN_PROTOCOLS_MAX][PLUGIN_PROTOCOL_MAX + 1];
     unsigned caps;          /* enum plugin_cap bits */
     uint64_t storage_quota; /* bytes; 0 without the storage capability */
+    /* the database's page size when it is made; 0: SQLite's (4096) */
+    unsigned storage_page_size;
     struct plugin_limits limits;
     enum plugin_serves serves;
     size_t n_apps;

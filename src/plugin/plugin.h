@@ -443,6 +443,9 @@ int plugin_host_stream_writable(struct plugin_host *h, uint64_t stream);
  * instead (a loopback address too). */
 struct plugin_local_conf {
     char plugin[PLUGIN_NAME_MAX + 1];
+    /* plugin-storage-mib: the plugin's database quota in bytes instead of
+     * its manifest's (then neither listen nor an address); 0 otherwise */
+    uint64_t storage;
     bool listen;
     char name[PLUGIN_LISTEN_NAME_MAX + 1];
     uint16_t port;

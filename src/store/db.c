@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,7 +75,8 @@ static int create_private(const char *path)
     return 0;
 }
 
-static int configure(sqlite3 *db, enum store__sync sync, bool plugin)
+static int configure(sqlite3 *db, enum store__sync sync, bool plugin,
+                     unsigned page_size)
 {
     static const struct {
         int op, val;
@@ -104,6 +106,12 @@ static int configure(sqlite3 *db, enum store__sync sync, bool plugin)
     if (!err && plugin)
         err = store__exec(db, "PRAGMA locking_mode=EXCLUSIVE;"
                               "PRAGMA secure_delete=FAST;");
+    if (!err && page_size) { /* before WAL, which fixes it; SQLite
+                              * ignores it once the database has pages */
+        char sql[48];
+        snprintf(sql, sizeof(sql), "PRAGMA page_size=%u;", page_size);
+        err = store__exec(db, sql);
+    }
     if (err)
         return err;
     /* WAL: a crash never leaves a half-written transaction. FULL syncs
@@ -123,7 +131,7 @@ static int configure(sqlite3 *db, enum store__sync sync, bool plugin)
 }
 
 int store__open_db(const char *path, enum store__sync sync, bool plugin,
-                   sqlite3 **out)
+                   unsigned page_size, sqlite3 **out)
 {
     sqlite3 *db = NULL;
     int err = store__init(plugin);
@@ -140,7 +148,7 @@ int store__open_db(const char *path, enum store__sync sync, bool plugin,
         err = db ? store__err(rc) : FASTN_ERR_NOMEM;
         goto out_close;
     }
-    err = configure(db, sync, plugin);
+    err = configure(db, sync, plugin, page_size);
     if (err)
         goto out_close;
     *out = db;

@@ -474,7 +474,7 @@ static void apply_limits(struct store_pdb *db, const struct store_pdb_limits *l,
 }
 
 static int open_dirs_and_db(struct store_pdb *db, const char *data_dir,
-                            const char *name)
+                            const char *name, unsigned page_size)
 {
     char path[4096];
     int err = make_dir(data_dir);
@@ -485,16 +485,17 @@ static int open_dirs_and_db(struct store_pdb *db, const char *data_dir,
     if (!err)
         err = pdb_path(path, sizeof(path), data_dir, name, "db.sqlite");
     if (!err)
-        err = store__open_db(path, STORE__SYNC_NORMAL, true, &db->db);
+        err =
+            store__open_db(path, STORE__SYNC_NORMAL, true, page_size, &db->db);
     return err;
 }
 
 /* Opens and sets up the connection, db's account current. */
 static int open_conn(struct store_pdb *db, const char *data_dir,
-                     const char *name)
+                     const char *name, unsigned page_size)
 {
     struct store__acct *prev = pdb_enter(db);
-    int err = open_dirs_and_db(db, data_dir, name);
+    int err = open_dirs_and_db(db, data_dir, name, page_size);
     if (!err)
         err = set_quota(db);
     if (!err)
@@ -526,7 +527,7 @@ int store_pdb_open(const char *data_dir, const char *name,
     db->acct = store__acct_new(heap);
     if (!db->stmts || !db->acct)
         goto out_free;
-    err = open_conn(db, data_dir, name);
+    err = open_conn(db, data_dir, name, lim ? lim->page_size : 0);
     if (err)
         goto out_free;
     *out = db;

@@ -139,7 +139,7 @@ int store_open(const char *path, const struct store_options *opts,
         s->opts.quarantine_peer_max = STORE_QUARANTINE_PEER_DEFAULT;
     if (!s->opts.quarantine_count_max)
         s->opts.quarantine_count_max = STORE_QUARANTINE_COUNT_DEFAULT;
-    int err = store__open_db(path, STORE__SYNC_FULL, false, &s->db);
+    int err = store__open_db(path, STORE__SYNC_FULL, false, 0, &s->db);
     if (err)
         goto out_free;
     err = migrate(s->db);

@@ -248,6 +248,9 @@ struct store_pdb_limits {
      * pages may take all but 8 of the log's frames; the log, what the
      * pages leave. */
     uint64_t quota_bytes;
+    /* The page size a new database is made with (a power of two, 512 to
+     * 65536); 0: SQLite's. An existing database keeps its own. */
+    unsigned page_size;
     unsigned max_statements; /* open statements; 0: the default */
     /* SQLite VM steps one call (exec, prepare or step) may take before it
      * is stopped with FASTN_ERR_STORE_LIMIT; 0: the default. */

@@ -41,10 +41,11 @@ enum store__sync {
  * defensive mode, no extension loading, untrusted schema, no double-quoted
  * string literals, temp_store MEMORY, no mmap. plugin: a plugin database,
  * opened with its account current, in EXCLUSIVE locking mode (its WAL
- * index in heap memory, no -shm file).
+ * index in heap memory, no -shm file). page_size: a new database's page
+ * size (0: SQLite's); an existing one keeps its own.
  * Errors: FASTN_ERR_IO, _NOMEM, _STORE_CORRUPT, _STORE, _INTERNAL. */
 int store__open_db(const char *path, enum store__sync sync, bool plugin,
-                   sqlite3 **out);
+                   unsigned page_size, sqlite3 **out);
 
 /* Maps an SQLite result code (primary or extended) to a fastn_err: a
  * SQLITE_FULL or I/O error after the file system ran out of room

@@ -78,6 +78,11 @@ TEST(storage_gets_default_quota)
 {
     CHECK_ERR(parse("{" MIN_FIELDS ", \"capabilities\": [\"storage\"]}"), 0);
     CHECK_EQ(man.storage_quota, PLUGIN_QUOTA_DEFAULT);
+    CHECK_EQ(man.storage_page_size, 0);
+    CHECK_ERR(parse("{" MIN_FIELDS ", \"capabilities\": [\"storage\"],"
+                    " \"storage_page_size\": 65536}"),
+              0);
+    CHECK_EQ(man.storage_page_size, 65536);
 }
 
 TEST(to_json_round_trip)
@@ -174,6 +179,14 @@ static const struct bad_case bad_cases[] = {
      FASTN_ERR_PLUGIN_MANIFEST, "capabilities: must be an array"},
     {"{" MIN_FIELDS ", \"storage_quota\": 1048576}", FASTN_ERR_PLUGIN_MANIFEST,
      "does not include \"storage\""},
+    {"{" MIN_FIELDS ", \"storage_page_size\": 65536}",
+     FASTN_ERR_PLUGIN_MANIFEST, "storage_page_size: set, but capabilities"},
+    {"{" MIN_FIELDS ", \"capabilities\": [\"storage\"],"
+     " \"storage_page_size\": 3000}",
+     FASTN_ERR_PLUGIN_MANIFEST, "storage_page_size: 3000 is not a power"},
+    {"{" MIN_FIELDS ", \"capabilities\": [\"storage\"],"
+     " \"storage_page_size\": 131072}",
+     FASTN_ERR_PLUGIN_MANIFEST, "storage_page_size: 131072 is out of range"},
     {"{" MIN_FIELDS ", \"capabilities\": [\"storage\"], \"storage_quota\": 5}",
      FASTN_ERR_PLUGIN_MANIFEST, "storage_quota: 5 is out of range"},
     {"{" MIN_FIELDS ", \"capabilities\": [\"storage\"],"

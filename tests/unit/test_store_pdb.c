@@ -450,6 +450,46 @@ TEST(pdb_quota_counts_the_log)
     tmp_cleanup();
 }
 
+/* storage_page_size: a new database gets it (fewer, larger pages for a
+ * plugin of large blobs), the quota still holds with such pages, and an
+ * existing database keeps the size it was made with. */
+TEST(pdb_page_size)
+{
+    static uint8_t blob[100000];
+    struct store_pdb_limits lim = {.quota_bytes = 4u << 20, .page_size = 65536};
+    tmp_setup();
+    memset(blob, 5, sizeof(blob));
+    struct store_pdb *db = open_pdb("big", &lim);
+    CHECK_ERR(EXEC(db, "CREATE TABLE b(x)"), 0);
+    CHECK_EQ(query_int(db, "PRAGMA page_size"), 65536);
+    int h = PREP(db, "INSERT INTO b VALUES(?)");
+    int err = 0, rows = 0;
+    while (!err && rows < 100) {
+        store_pdb_reset(db, h);
+        store_pdb_bind_blob(db, h, 1, blob, sizeof(blob));
+        if (!(err = store_pdb_step(db, h)))
+            rows++;
+        CHECK(files_bytes("big") <= lim.quota_bytes);
+    }
+    CHECK_ERR(err, FASTN_ERR_STORE_QUOTA);
+    CHECK(rows >= 20);
+    store_pdb_close(db);
+    lim.page_size = 0;
+    db = open_pdb("big", &lim);
+    CHECK_EQ(query_int(db, "PRAGMA page_size"), 65536);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), rows);
+    store_pdb_close(db);
+    lim.page_size = 1024; /* made already: it stays */
+    db = open_pdb("big", &lim);
+    CHECK_EQ(query_int(db, "PRAGMA page_size"), 65536);
+    store_pdb_close(db);
+    db = open_pdb("small", NULL);
+    CHECK_ERR(EXEC(db, "CREATE TABLE b(x)"), 0);
+    CHECK_EQ(query_int(db, "PRAGMA page_size"), 4096);
+    store_pdb_close(db);
+    tmp_cleanup();
+}
+
 static int count_notes(struct store *s, const char *title)
 {
     struct store_notification *v = NULL;
@@ -860,6 +900,7 @@ int main(void)
     RUN(pdb_functions_answer_as_sqlite);
     RUN(pdb_memory_bounded);
     RUN(pdb_quota_counts_the_log);
+    RUN(pdb_page_size);
     RUN(pdb_checkpoint_at_the_event_end);
     RUN(pdb_full_disk_loses_nothing);
     RUN(pdb_host_tables_run_no_plugin_code);

@@ -7,7 +7,7 @@
 //                       [--timeout SEC] [--stay]
 //
 // Prints JSON lines on stdout: `ready` (peerId, addrs), `added` (cid, of
-// FILE imported by @helia/unixfs with its defaults), `connected`, `got`
+// FILE imported by @helia/unixfs with its defaults, ms it took), `connected`, `got`
 // (cid, bytes, ms: CID fetched over bitswap from the peers it is
 // connected to, written to --out; without --dial it waits for a peer to
 // connect first), `done`; `error` (step, message) and
@@ -69,8 +69,9 @@ try {
   const fs = unixfs(helia)
   if (opt.add) {
     step = 'add'
+    const t0 = Date.now()
     const cid = await fs.addByteStream(createReadStream(opt.add))
-    out({ event: 'added', cid: cid.toString() })
+    out({ event: 'added', cid: cid.toString(), ms: Date.now() - t0 })
   }
   if (opt.dial) {
     step = 'dial'
