@@ -18,7 +18,7 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    cp -r "$T" /tmp/mailbench-keep; rm -rf "$T"
+    rm -rf "$T"
 }
 trap cleanup EXIT
 fa() { "$BIN/fastn" --home "$T/a" --no-autostart "$@"; }
