@@ -163,11 +163,15 @@ SyncState *
 EOF
     local a b
     a=$(date +%s%N)
-    mbsync -q -c "$T/rc-$1" -a
+    mbsync -q -c "$T/rc-$1" -a || true # (counted below)
     b=$(date +%s%N)
     local got
     got=$(find "$md/INBOX/cur" "$md/INBOX/new" -type f | wc -l)
-    [ "$got" = "$N" ] || { echo "imap.sh: $1: $got of $N messages" >&2; exit 1; }
+    [ "$got" = "$N" ] || {
+        echo "imap.sh: $1: $got of $N messages; the daemon's log ends:" >&2
+        tail -n 20 "$T/a/log" >&2
+        exit 1
+    }
     awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'
 }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
