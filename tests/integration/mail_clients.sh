@@ -101,6 +101,22 @@ grep -q "attach is for send" <<<"$out" || fail "list --attach said: $out"
 fa mail --help | grep -q -- "--attach FILE" || fail "mail --help has no --attach"
 pass "fastn mail send --attach: multipart/mixed that Python's email module reads (names, types, bytes); clear errors"
 
+# a burst: 40 messages in one SMTP session all arrive within seconds
+# (none waits for a retry: retry_min_ms is 30 s)
+python3 - "$SA" "$APASS" "$AADDR" "$BADDR" <<'PY' || fail "burst submission"
+import smtplib, sys
+sp, pw, a, b = sys.argv[1:]
+s = smtplib.SMTP("127.0.0.1", int(sp), timeout=60)
+s.login("me", pw)
+for i in range(40):
+    s.sendmail(a, [b], "From: <%s>\r\nTo: <%s>\r\nSubject: burst %d\r\n\r\n%s" % (a, b, i, "x" * 10000))
+s.quit()
+PY
+bursts() { fb mail list --json | jq '[.messages[] | select(.subject | startswith("burst "))] | length'; }
+burst_in() { test "$(bursts)" = 40; }
+wait_until 20 burst_in || fail "the burst: $(bursts) of 40 arrived in 20 s; outbox: $(fa plugin call mail outbox | head -c 600)"
+pass "a burst of 40 messages in one SMTP session: all delivered within seconds"
+
 # three messages of known bytes (one of 300 KB, one with 8-bit text) to B
 for i in 1 2 3; do
     {
