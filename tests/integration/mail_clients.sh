@@ -160,8 +160,8 @@ Expunge Both
 SyncState *
 EOF
 sync_all() {
-    mbsync -c "$TMPROOT/mbsyncrc" -a >"$TMPROOT/mbsync.out" 2>&1 ||
-        fail "mbsync ($1): $(cat "$TMPROOT/mbsync.out")"
+    mbsync -Dn -c "$TMPROOT/mbsyncrc" -a >"$TMPROOT/mbsync.out" 2>&1 ||
+        fail "mbsync ($1): $(grep -v -i "login" "$TMPROOT/mbsync.out" | tail -n 30)"
 }
 in_md() { # FOLDER SUBJECT: the Maildir file holding it
     { grep -lx "Subject: $2" "$MD/$1"/cur/* "$MD/$1"/new/* 2>/dev/null || true; } | head -n 1
@@ -193,7 +193,7 @@ printf 'From: <%s>\r\nTo: <%s>\r\nSubject: from the maildir\r\nMessage-ID: <md1@
     "$BADDR" "$BADDR" >"$TMPROOT/md1.eml"
 sed 's/\r$//' "$TMPROOT/md1.eml" >"$MD/Drafts/new/1765000000.1_1.test:2,D"
 sync_all "the Maildir's changes"
-python3 - "$IB" "$BPASS" "$TMPROOT" <<'PY' || fail "the server after the Maildir's changes"
+python3 - "$IB" "$BPASS" "$TMPROOT" <<'PY' || fail "the server after the Maildir's changes: $(grep -E 'EXPUNGE|Deleted|CLOSE|SELECT|LOGOUT' "$TMPROOT/mbsync.out" | grep -iv login | tail -n 40)"
 import imaplib, re, sys
 ip, pw, tmp = sys.argv[1:]
 def no_tuid(b): # the header mbsync adds to mark its copies
@@ -208,7 +208,7 @@ u = find("INBOX", "sync 1")
 assert len(u) == 1, (u, m.fetch("1:*", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
 typ, d = m.uid("FETCH", u[0], "(FLAGS)")
 assert b"\\Flagged" in d[0] and b"\\Seen" in d[0], d
-assert find("INBOX", "sync 2") == [] and find("INBOX", "sync 3") == [], "moved/deleted still in INBOX"
+assert find("INBOX", "sync 2") == [] and find("INBOX", "sync 3") == [], ("moved/deleted still in INBOX", m.fetch("1:*", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
 u = find("Kept", "sync 2")
 assert len(u) == 1, u
 typ, d = m.uid("FETCH", u[0], "(BODY.PEEK[])")
@@ -222,6 +222,7 @@ assert no_tuid(d[0][1]) == open(tmp + "/md1.eml", "rb").read(), d[0][1]
 assert b"\\Draft" in d[0][0], d[0][0]
 m.logout()
 PY
+
 pass "mbsync back to the server: flags, a move to a new folder, a delete, a new message (unchanged)"
 
 # the server side changes: flags, a move, a delete; mbsync brings them
