@@ -175,19 +175,34 @@ static void print_last(struct cli *cli, struct ring *r)
 }
 
 /* Follows path as it grows; a replaced or truncated file is read from
- * its start. */
+ * its start. Ends when the file was deleted and nothing took its place
+ * for GONE_TICKS (its daemon's home removed): following it would print
+ * nothing, ever. */
+#define GONE_TICKS 25 /* of 200 ms */
 static void follow_file(struct cli *cli, const char *path, FILE *f,
                         const struct logopts *o)
 {
     struct stat a, b;
+    int gone = 0;
 
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
     while (!stop) {
         usleep(200000);
         read_lines(cli, f, o, NULL);
-        if (stat(path, &b) != 0 || fstat(fileno(f), &a) != 0)
+        if (fstat(fileno(f), &a) != 0)
             continue;
+        if (stat(path, &b) != 0) {
+            if (errno == ENOENT && a.st_nlink == 0 && ++gone >= GONE_TICKS) {
+                fprintf(stderr,
+                        "fastn log: %s was deleted; stopped "
+                        "following it\n",
+                        path);
+                break;
+            }
+            continue;
+        }
+        gone = 0;
         if (a.st_ino != b.st_ino || b.st_size < ftello(f)) {
             FILE *nf = fopen(path, "r");
             if (!nf)

@@ -260,6 +260,18 @@ kill "$FOLLOW"
 jq -s -e 'any(.[]; (.message | test("idle-timeout is now")) and
     .level == "info" and .subsystem == "daemon")' "$TMPROOT/follow" >/dev/null ||
     fail "follow --json: $(cat "$TMPROOT/follow")"
+# a follower of a log whose home is removed stops, saying so
+G=$TMPROOT/gone
+mkdir -p "$G" && cp "$H/fastnd.log" "$G/fastnd.log"
+fastn --home "$G" log -f >/dev/null 2>"$TMPROOT/gone.err" &
+GONE=$!
+STARTED_PIDS+=("$GONE")
+sleep 0.5
+rm -rf "$G"
+for _ in $(seq 100); do kill -0 "$GONE" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$GONE" 2>/dev/null || fail "log -f follows a deleted log forever"
+grep -q "fastnd.log was deleted; stopped following it" "$TMPROOT/gone.err" ||
+    fail "log -f, deleted: $(cat "$TMPROOT/gone.err")"
 # a foreground daemon's stderr (a file here) is its log; no times there
 run 0 --home "$B" log
 grep -q "^info daemon: fastnd .* ready on $B/fastnd.sock" "$OUT" ||
