@@ -675,7 +675,8 @@ static int do_expunge(struct imap_sess *s, bool quiet)
         err = mail_store_expunge(s->f.id, 1, UINT32_MAX - 1,
                                  quiet ? NULL : expunged, s);
     if (err < 0)
-        fastn_logf(FASTN_LOG_WARN, "imap: expunge failed: %d", err);
+        fastn_logf(FASTN_LOG_WARN, "imap: expunge failed: %d (%s)", err,
+                   mail_store_why);
     return err < 0 ? err : 0;
 }
 
