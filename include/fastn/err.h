@@ -78,7 +78,7 @@ extern "C" {
     X(FASTN_ERR_NET_DEAD, -211, "the connection stopped answering")            \
     X(FASTN_ERR_NET_MULTIADDR_PROTO, -212,                                     \
       "multiaddr protocol not supported (fastn knows /ip4 /ip6 /dns /dns4 "    \
-      "/dns6 /tcp /p2p /p2p-circuit /unix)")                                   \
+      "/dns6 /dnsaddr /tcp /p2p /p2p-circuit /unix)")                          \
     X(FASTN_ERR_NET_NEGOTIATION, -213,                                         \
       "protocol negotiation failed: the peer does not speak "                  \
       "multistream-select 1.0")                                                \
@@ -119,6 +119,10 @@ extern "C" {
       "the peer is reached only through a relay (a limited connection) and "   \
       "this protocol needs a direct one; try again once a direct connection "  \
       "is up")                                                                 \
+    X(FASTN_ERR_NET_DNSADDR, -249,                                             \
+      "the /dnsaddr name gave no address for this peer (no such name, no "     \
+      "dnsaddr= TXT record ending in its /p2p, a malformed DNS answer, or "    \
+      "names that lead to each other); check it with `dig TXT _dnsaddr.HOST`") \
     /* WebAssembly engine */                                                   \
     X(FASTN_ERR_WASM_MALFORMED, -300, "malformed WebAssembly module")          \
     X(FASTN_ERR_WASM_INVALID, -301, "invalid WebAssembly module")              \

@@ -21,20 +21,20 @@
 #define DHT_FILE "kad-table"
 #define DHT_FILE_MAX (4u << 20)
 
-/* The public libp2p bootstrap peers (as kubo lists them, the dnsaddr
- * names resolved to their hosts). fastn speaks Ed25519 identities only:
- * the RSA ones (Qm...) fail their handshake and are skipped. */
+/* The public libp2p bootstrap peers, as kubo's default configuration
+ * lists them: /dnsaddr names the dial resolves (net/dnsaddr.h), RSA
+ * (Qm...) and Ed25519 identities (net/peer_key.h). */
 static const char *const public_bootstrap[] = {
-    "/dns4/va1.bootstrap.libp2p.io/tcp/4001/p2p/"
-    "12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8",
-    "/dns4/sv15.bootstrap.libp2p.io/tcp/4001/p2p/"
+    "/dnsaddr/bootstrap.libp2p.io/p2p/"
     "QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
-    "/dns4/am6.bootstrap.libp2p.io/tcp/4001/p2p/"
-    "QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
-    "/dns4/ny5.bootstrap.libp2p.io/tcp/4001/p2p/"
-    "QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
-    "/dns4/sg1.bootstrap.libp2p.io/tcp/4001/p2p/"
+    "/dnsaddr/bootstrap.libp2p.io/p2p/"
     "QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa",
+    "/dnsaddr/bootstrap.libp2p.io/p2p/"
+    "QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
+    "/dnsaddr/bootstrap.libp2p.io/p2p/"
+    "QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
+    "/dnsaddr/va1.bootstrap.libp2p.io/p2p/"
+    "12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8",
     "/ip4/104.131.131.82/tcp/4001/p2p/"
     "QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
 };

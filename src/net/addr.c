@@ -93,6 +93,7 @@ enum addr_scope addr_scope_of(const struct multiaddr *ma)
     case MA_DNS:
     case MA_DNS4:
     case MA_DNS6:
+    case MA_DNSADDR:
         return ADDR_SCOPE_DNS;
     default:
         return ADDR_SCOPE_INVALID;

@@ -5,6 +5,7 @@
 
 #include "fastn/err.h"
 #include "net/envelope.pb-c.h"
+#include "net/peer_key.h"
 
 /* The bytes a signature covers, into b. */
 static int signed_bytes(const char *domain, const uint8_t *type,
@@ -72,29 +73,24 @@ static int check(const Fastn__Envelope__Envelope *m, const char *domain,
                  struct envelope *out)
 {
     struct buf tbs;
-    bool ok;
     int err;
 
     if (!m->has_public_key || !m->has_payload_type || !m->has_payload ||
         !m->has_signature || m->payload_type.len > ENVELOPE_TYPE_MAX ||
-        m->payload.len > ENVELOPE_PAYLOAD_MAX ||
-        m->signature.len != IDENTITY_SIG_LEN)
+        m->payload.len > ENVELOPE_PAYLOAD_MAX)
         return FASTN_ERR_MALFORMED;
-    err =
-        pubkey_decode_proto(m->public_key.data, m->public_key.len, out->pubkey);
+    err = peer_key_id(m->public_key.data, m->public_key.len, &out->signer);
     if (err)
         return err;
     buf_init(&tbs, ENVELOPE_MAX + 64);
     err = signed_bytes(domain, m->payload_type.data, m->payload_type.len,
                        m->payload.data, m->payload.len, &tbs);
-    ok = !err &&
-         identity_verify(out->pubkey, tbs.data, tbs.len, m->signature.data);
+    if (!err)
+        err = peer_key_verify(m->public_key.data, m->public_key.len, tbs.data,
+                              tbs.len, m->signature.data, m->signature.len);
     buf_cleanup(&tbs);
     if (err)
         return err;
-    if (!ok)
-        return FASTN_ERR_SIGNATURE;
-    peer_id_from_pubkey(out->pubkey, &out->signer);
     out->type_len = m->payload_type.len;
     out->payload_len = m->payload.len;
     if (out->type_len)

@@ -24,7 +24,6 @@
 
 struct envelope {
     struct peer_id signer;
-    uint8_t pubkey[IDENTITY_PUBKEY_LEN];
     size_t type_len, payload_len;
     uint8_t type[ENVELOPE_TYPE_MAX];
     uint8_t payload[ENVELOPE_PAYLOAD_MAX];
@@ -40,7 +39,7 @@ int envelope_seal(const struct identity *id, const char *domain,
 /* Decodes p[0..n) and checks its signature under domain; on success out
  * holds the signer and copies of the type and payload. Errors:
  * FASTN_ERR_MALFORMED (not an envelope, fields missing or too large),
- * FASTN_ERR_UNSUPPORTED (a key type other than Ed25519),
+ * FASTN_ERR_UNSUPPORTED (a key type net/peer_key.h does not know),
  * FASTN_ERR_BAD_KEY, FASTN_ERR_SIGNATURE (the signature does not verify:
  * altered, or made for another domain). */
 int envelope_open(const uint8_t *p, size_t n, const char *domain,

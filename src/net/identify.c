@@ -6,6 +6,7 @@
 #include "fastn/err.h"
 #include "net/lp.h"
 #include "net/pb.h"
+#include "net/peer_key.h"
 
 static void add(struct identify_span *arr, size_t *n, size_t max,
                 size_t *dropped, const struct pb_field *f)
@@ -111,14 +112,7 @@ int identify_encode(const struct identify_info *in, struct buf *out)
 
 int identify_peer(const struct identify_msg *m, struct peer_id *out)
 {
-    uint8_t pub[IDENTITY_PUBKEY_LEN];
-    int err;
-
     if (!m->public_key.p)
         return FASTN_ERR_NOT_FOUND;
-    err = pubkey_decode_proto(m->public_key.p, m->public_key.len, pub);
-    if (err)
-        return err;
-    peer_id_from_pubkey(pub, out);
-    return 0;
+    return peer_key_id(m->public_key.p, m->public_key.len, out);
 }

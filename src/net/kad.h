@@ -343,6 +343,13 @@ struct kad_server {
     struct kad_table *table;
     struct kad_store *store;
     struct addr_policy policy; /* which provider addresses to keep */
+    /* Optional: the addresses of a peer we are connected to but that is
+     * not in the table (a DHT client behind a NAT, with its circuit
+     * addresses): a FIND_NODE for it answers with them, as go- and
+     * js-libp2p's servers do. At most max into out. */
+    size_t (*connected_addrs)(void *arg, const struct peer_id *peer,
+                              struct multiaddr *out, size_t max);
+    void *arg;
 };
 
 /* Answers one request body from peer `from` into out (nothing for

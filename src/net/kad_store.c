@@ -171,9 +171,25 @@ static void peer_from_entry(struct kad_peer *p, const struct peer_id *id,
         p->addrs[p->n_addrs++] = addrs[i];
 }
 
-/* closerPeers: an exact match first (FIND_NODE), then the k closest we
- * know, never the requester itself (a peer looking itself up, as every
- * bootstrap does, gets its neighbours, not itself). */
+/* A FIND_NODE's target not in the table but connected to us: with the
+ * addresses it told us. */
+static void add_connected(struct kad_server *s, const struct peer_id *asked,
+                          struct kad_msg *out)
+{
+    struct multiaddr a[KAD_PEER_ADDRS];
+    size_t n;
+
+    if (!s->connected_addrs)
+        return;
+    n = s->connected_addrs(s->arg, asked, a, KAD_PEER_ADDRS);
+    if (n)
+        peer_from_entry(&out->closer[out->n_closer++], asked, a, n);
+}
+
+/* closerPeers: an exact match first (FIND_NODE: from the table, else a
+ * connected peer's), then the k closest we know, never the requester
+ * itself (a peer looking itself up, as every bootstrap does, gets its
+ * neighbours, not itself). */
 static void add_closer(struct kad_server *s, const struct peer_id *from,
                        struct kad_msg *out)
 {
@@ -184,10 +200,13 @@ static void add_closer(struct kad_server *s, const struct peer_id *from,
 
     if (out->type == KAD_FIND_NODE &&
         peer_id_from_bytes(out->key, out->key_len, &asked) == 0 &&
-        !peer_id_equal(&asked, from) &&
-        (hit = kad_table_find(s->table, &asked)) != NULL)
-        peer_from_entry(&out->closer[out->n_closer++], &hit->id, hit->addrs,
-                        hit->n_addrs);
+        !peer_id_equal(&asked, from)) {
+        if ((hit = kad_table_find(s->table, &asked)) != NULL)
+            peer_from_entry(&out->closer[out->n_closer++], &hit->id, hit->addrs,
+                            hit->n_addrs);
+        else
+            add_connected(s, &asked, out);
+    }
     kad_hash(out->key, out->key_len, target);
     n = kad_table_closest(s->table, target, e, KAD_K + 2);
     for (size_t i = 0; i < n && out->n_closer < KAD_K; i++)

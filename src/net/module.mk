@@ -13,6 +13,18 @@ ifeq ($(NOISE_CIPHER),openssl)
 ALL_CPPFLAGS += -DFASTN_NOISE_OPENSSL $(shell pkg-config --cflags libcrypto)
 LIBS += $(shell pkg-config --libs libcrypto)
 endif
+# libcrypto also checks the identity keys of peers that use RSA,
+# Secp256k1 or ECDSA (src/net/peer_key.c), whichever cipher Noise uses;
+# without it those peers are refused as unsupported.
+ifneq ($(shell pkg-config --exists libcrypto && echo y),)
+ALL_CPPFLAGS += -DFASTN_HAVE_LIBCRYPTO
+ifneq ($(NOISE_CIPHER),openssl)
+ALL_CPPFLAGS += $(shell pkg-config --cflags libcrypto)
+LIBS += $(shell pkg-config --libs libcrypto)
+endif
+endif
+# libresolv: the TXT lookups of /dnsaddr addresses (src/net/dnsaddr.c)
+LIBS += -lresolv
 # noise_crypto.o is rebuilt when the choice changes
 NOISE_STAMP := $(BUILD)/noise-cipher
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(NOISE_STAMP) 2>/dev/null)" = "$(NOISE_CIPHER)" ] || echo $(NOISE_CIPHER) >$(NOISE_STAMP); })

@@ -24,6 +24,7 @@
 #include "net/noise_int.h"
 #include "net/noise_pool.h"
 #include "net/pb.h"
+#include "net/peer_key.h"
 #include "util/log.h"
 
 #define SIG_PREFIX "noise-libp2p-static-key:"
@@ -172,22 +173,21 @@ int noise_payload_decode(const uint8_t *p, size_t n, struct noise_payload *out)
     return rc;
 }
 
-/* Checks the remote's signature over its static key and works out who
- * it is. */
+/* Checks the remote's signature over its static key, made with its
+ * identity key of any libp2p key type (net/peer_key.h), and works out
+ * who it is. */
 static int verify_payload(struct noise_conn *c, const struct noise_payload *pl)
 {
-    uint8_t pub[IDENTITY_PUBKEY_LEN], msg[SIG_PREFIX_LEN + 32];
+    uint8_t msg[SIG_PREFIX_LEN + 32];
 
-    if (!pl->identity_key || !pl->identity_sig ||
-        pl->identity_sig_len != IDENTITY_SIG_LEN)
-        return FASTN_ERR_NET_HANDSHAKE;
-    if (pubkey_decode_proto(pl->identity_key, pl->identity_key_len, pub))
+    if (!pl->identity_key || !pl->identity_sig)
         return FASTN_ERR_NET_HANDSHAKE;
     memcpy(msg, SIG_PREFIX, SIG_PREFIX_LEN);
     memcpy(msg + SIG_PREFIX_LEN, c->hs.rs, 32);
-    if (!identity_verify(pub, msg, sizeof(msg), pl->identity_sig))
+    if (peer_key_verify(pl->identity_key, pl->identity_key_len, msg,
+                        sizeof(msg), pl->identity_sig, pl->identity_sig_len) ||
+        peer_key_id(pl->identity_key, pl->identity_key_len, &c->remote))
         return FASTN_ERR_NET_HANDSHAKE;
-    peer_id_from_pubkey(pub, &c->remote);
     if (c->has_expect && !peer_id_equal(&c->remote, &c->expect))
         return FASTN_ERR_NET_WRONG_PEER;
     return 0;

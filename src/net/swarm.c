@@ -28,7 +28,6 @@
 #include "net/relay.h"
 #include "net/ping.h"
 #include "util/log.h"
-#include "util/mem.h"
 
 uint64_t swarm__now_us(void)
 {
@@ -445,9 +444,16 @@ static void on_trim(uv_timer_t *t)
     struct swarm *sw = t->data;
 
     sw->closed_since_trim = 0;
+    swarm__rx_trim(sw);
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
+}
+
+void swarm__trim_soon(struct swarm *sw)
+{
+    if (!sw->closing)
+        uv_timer_start(&sw->trim_timer, on_trim, TRIM_DELAY_MS, 0);
 }
 
 void swarm__closed(struct swarm *sw)
@@ -896,8 +902,7 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
     limits_default(&sw->cfg);
     if (!sw->cfg.max_window)
         sw->cfg.max_window = 16u << 20;
-    sw->rx = malloc(SWARM_RX_SCRATCH);
-    if (!sw->rx) {
+    if (swarm__rx_init(sw)) {
         free(sw);
         return FASTN_ERR_NOMEM;
     }
@@ -914,7 +919,7 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
         noise_local_cleanup(&sw->local);
     }
     if (err) {
-        free(sw->rx);
+        swarm__rx_free(sw);
         free(sw);
         return err;
     }
@@ -981,8 +986,7 @@ void swarm_free(struct swarm *sw)
     noise_local_cleanup(&sw->local);
     swarm__htab_cleanup(&sw->addrs);
     swarm__htab_cleanup(&sw->peers);
-    mem_wipe(sw->rx, SWARM_RX_SCRATCH); /* held plaintext */
-    free(sw->rx);
+    swarm__rx_free(sw); /* wiped: held plaintext */
     free(sw);
     noise_pool_release();
 }

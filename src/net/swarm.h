@@ -455,6 +455,14 @@ int swarm_stream_close(struct swarm_stream *s);
 void swarm_stream_reset(struct swarm_stream *s);
 /* n bytes of DATA have left the daemon: reopen the peer's window. */
 void swarm_stream_consumed(struct swarm_stream *s, size_t n);
+/* Keeps the n bytes at p, a DATA event's bytes, where they are past the
+ * event (the connection's receive buffer) until swarm_rx_release; NULL
+ * when that is not offered (the bytes are elsewhere, fewer than 16 KiB,
+ * or the swarm holds as many buffers as it lets hold): copy them then. */
+struct swarm_rx;
+struct swarm_rx *swarm_stream_rx_hold(struct swarm_stream *s, const uint8_t *p,
+                                      size_t n);
+void swarm_rx_release(struct swarm_rx *b);
 /* Ends the stream with FASTN_ERR_TIMEOUT if it is not CLOSED within ms
  * from now (0 removes the limit). Errors: FASTN_ERR_NOMEM. */
 int swarm_stream_set_timeout(struct swarm_stream *s, uint32_t ms);

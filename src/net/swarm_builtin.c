@@ -27,6 +27,7 @@
 #include "net/lp.h"
 #include "net/perf.h"
 #include "net/ping.h"
+#include "net/relay.h"
 #include "util/log.h"
 
 /* --- identify ------------------------------------------------------------- */
@@ -129,6 +130,24 @@ bool swarm__conn_may_serve(const struct swarm_conn *sc, const char *protocol)
 
 /* Keeps the TCP addresses m lists (up to SWARM_MAX_PEER_ADDRS) as the
  * connection's, in an array as long as they are. */
+/* A circuit address a peer gives as its own: TCP to a relay, then
+ * /p2p/RELAY/p2p-circuit, with no target or the peer itself. */
+static bool own_circuit(const struct swarm_conn *sc, const struct multiaddr *ma)
+{
+    struct multiaddr transport;
+    struct multiaddr_tcp t;
+    struct peer_id relay, target;
+    bool has_target;
+
+    return relay_circuit_split(ma, &transport, &relay, &has_target, &target) ==
+               0 &&
+           multiaddr_to_tcp(&transport, &t) == 0 && !t.has_peer &&
+           !peer_id_equal(&relay, &sc->peer) &&
+           (!has_target || peer_id_equal(&target, &sc->peer));
+}
+
+/* The peer's listen addresses: TCP ones, and circuit ones through a
+ * relay (how others reach a peer behind a NAT: the DHT gives them). */
 static void set_listen(struct swarm_conn *sc, const struct identify_msg *m)
 {
     struct multiaddr *v, ma;
@@ -141,8 +160,10 @@ static void set_listen(struct swarm_conn *sc, const struct identify_msg *m)
     if (k && !v)
         return; /* keep what we had */
     for (size_t i = 0; i < m->n_listen && n < k; i++) {
-        if (multiaddr_from_bytes(m->listen[i].p, m->listen[i].len, &ma) ||
-            multiaddr_to_tcp(&ma, &t) || t.has_peer)
+        if (multiaddr_from_bytes(m->listen[i].p, m->listen[i].len, &ma))
+            continue;
+        if (relay_is_circuit(&ma) ? !own_circuit(sc, &ma)
+                                  : multiaddr_to_tcp(&ma, &t) || t.has_peer)
             continue;
         v[n++] = ma;
     }

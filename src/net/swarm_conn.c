@@ -922,6 +922,8 @@ static void on_ready(struct swarm_conn *sc)
         swarm__dial_attempt_done(d, 0);
     }
     swarm__waits_complete(sw, &sc->peer, 0);
+    if (!sc->limited) /* e.g. a hole punch's, while a dial tries on */
+        swarm__dials_cancel(sw, &sc->peer);
     swarm__identify_start(sc);
 }
 
@@ -998,6 +1000,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     size_t room;
 
     (void)hint;
+    swarm__rx_before_read(sc->sw);
     if (conn_rx_lend(sc->c, sc->sw->rx, SWARM_RX_SCRATCH, &p, &room) != 0) {
         *b = uv_buf_init(NULL, 0);
         return;
@@ -1089,8 +1092,14 @@ static uint64_t deadline_of(const struct swarm_conn *sc)
     const struct swarm_config *cfg = &sc->sw->cfg;
     uint64_t d;
 
-    if (!sc->ready)
-        return sc->started_us + (uint64_t)cfg->handshake_timeout_ms * 1000;
+    if (!sc->ready) {
+        d = sc->started_us + (uint64_t)cfg->handshake_timeout_ms * 1000;
+        /* no TCP connection yet, and a relay to fall back on */
+        if (!sc->reading && swarm__dial_falls_back(sc) &&
+            sc->started_us + SWARM_DIAL_FALLBACK_MS * 1000ull < d)
+            d = sc->started_us + SWARM_DIAL_FALLBACK_MS * 1000ull;
+        return d;
+    }
     d = conn_next_deadline(sc->c);
     if (sc->n_user_streams == 0 && cfg->idle_timeout_ms &&
         !swarm__relay_keep(sc)) {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fastn/err.h"
+#include "net/dnsaddr.h"
 #include "net/relay.h"
 #include "util/log.h"
 
@@ -69,12 +70,30 @@ static bool circuit_of(struct swarm_dial *d, const struct multiaddr *ma,
     return relay_circuit_addr(&transport, &relay, &d->peer, out) == 0;
 }
 
+/* A /dnsaddr/HOST address (any /p2p after it must be d's peer). */
+static bool dnsaddr_of(struct swarm_dial *d, const struct multiaddr *ma,
+                       struct multiaddr *out)
+{
+    struct multiaddr_comp c;
+    struct peer_id id;
+    size_t off = 0;
+
+    if (multiaddr_next(ma, &off, &c) != 1 || c.code != MA_DNSADDR)
+        return false;
+    if (multiaddr_get_peer(ma, &id) == 0 && !peer_id_equal(&id, &d->peer))
+        return false;
+    strip_peer(ma, out);
+    return true;
+}
+
 static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
 {
     struct multiaddr_tcp t;
     struct multiaddr plain;
 
-    if (relay_is_circuit(ma)) {
+    if (dnsaddr_of(d, ma, &plain)) {
+        /* resolved when its turn comes */
+    } else if (relay_is_circuit(ma)) {
         if (!circuit_of(d, ma, &plain))
             return;
     } else if (multiaddr_to_tcp(ma, &t) != 0) {
@@ -227,11 +246,86 @@ static int resolve(struct swarm_dial *d, const struct multiaddr_tcp *t)
     return 0;
 }
 
+struct dnsaddr_work {
+    uv_work_t req;
+    struct swarm_dial *d;
+    char host[MULTIADDR_DNS_MAX + 1];
+    uint8_t ans[DNSADDR_ANSWER_MAX];
+    size_t n;
+    int err;
+};
+
+static void dnsaddr_lookup(uv_work_t *req)
+{
+    struct dnsaddr_work *w = req->data;
+
+    w->err = dnsaddr_query(w->host, w->ans, &w->n);
+}
+
+/* The name's addresses join the dial's list (further /dnsaddr names
+ * among them are looked up in their turn), then the dial goes on. */
+static void dnsaddr_done(uv_work_t *req, int status)
+{
+    struct dnsaddr_work *w = req->data;
+    struct swarm_dial *d = w->d;
+    struct multiaddr found[SWARM_MAX_PEER_ADDRS];
+    size_t n = 0;
+    int err = status ? FASTN_ERR_CANCELED : w->err;
+
+    d->resolving = false;
+    if (!d->pprev) { /* given up while resolving */
+        free(w);
+        free(d);
+        return;
+    }
+    if (!err)
+        err = dnsaddr_parse(w->ans, w->n, true, &d->peer, found,
+                            SWARM_MAX_PEER_ADDRS, &n);
+    if (err)
+        log_msg(LOG_INFO, "net", "/dnsaddr/%s: %s", w->host,
+                err == FASTN_ERR_NET_BAD_MESSAGE ? "a malformed DNS answer"
+                                                 : fastn_strerror(err));
+    else if (n == 0)
+        log_msg(LOG_INFO, "net", "/dnsaddr/%s: no dnsaddr= record for %s",
+                w->host, peer_id_format(&d->peer, (char[PEER_ID_STR_MAX]){0}));
+    if (err || n == 0)
+        err = FASTN_ERR_NET_DNSADDR;
+    for (size_t i = 0; i < n; i++)
+        add_addr(d, &found[i]);
+    free(w);
+    d->last_err = err;
+    dial_next(d);
+}
+
+static int dnsaddr_start(struct swarm_dial *d, const struct multiaddr_comp *c)
+{
+    struct dnsaddr_work *w;
+
+    if (d->n_dnsaddr >= DNSADDR_LOOKUPS_MAX || c->len > MULTIADDR_DNS_MAX)
+        return FASTN_ERR_NET_DNSADDR;
+    if (!(w = calloc(1, sizeof(*w))))
+        return FASTN_ERR_NOMEM;
+    memcpy(w->host, c->value, c->len);
+    w->d = d;
+    w->req.data = w;
+    if (uv_queue_work(d->sw->loop, &w->req, dnsaddr_lookup, dnsaddr_done)) {
+        free(w);
+        return FASTN_ERR_NET_UNREACHABLE;
+    }
+    d->n_dnsaddr++;
+    d->resolving = true;
+    return 0;
+}
+
 static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
 {
     struct multiaddr_tcp t;
     struct sockaddr_storage ss;
+    struct multiaddr_comp c;
+    size_t off = 0;
 
+    if (multiaddr_next(ma, &off, &c) == 1 && c.code == MA_DNSADDR)
+        return dnsaddr_start(d, &c);
     if (relay_is_circuit(ma))
         return swarm__relay_dial(d, ma);
     if (multiaddr_to_tcp(ma, &t))
@@ -253,9 +347,22 @@ static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
     return start_connect(d, (struct sockaddr *)&ss);
 }
 
+static void dial_log_try(const struct swarm_dial *d)
+{
+    char pid[PEER_ID_STR_MAX], a[MULTIADDR_STR_MAX];
+
+    if (log_get_level() < LOG_DEBUG)
+        return;
+    if (multiaddr_format(&d->addrs[d->i], a, sizeof(a)) < 0)
+        strcpy(a, "?");
+    log_msg(LOG_DEBUG, "net", "dial %s: trying %s (%zu of %zu)",
+            peer_id_format(&d->peer, pid), a, d->i + 1, d->n);
+}
+
 static void dial_next(struct swarm_dial *d)
 {
     while (d->i < d->n && !d->sw->closing) {
+        dial_log_try(d);
         int err = try_addr(d, &d->addrs[d->i++]);
         if (!err)
             return;
@@ -269,6 +376,28 @@ void swarm__dial_relay_failed(struct swarm_dial *d, int err)
     d->relay = NULL;
     d->last_err = err;
     dial_next(d);
+}
+
+bool swarm__dial_falls_back(const struct swarm_conn *sc)
+{
+    const struct swarm_dial *d = sc->dial;
+
+    if (!d || sc->limited || sc->punch || d->attempt != sc)
+        return false;
+    for (size_t j = d->i; j < d->n; j++)
+        if (relay_is_circuit(&d->addrs[j]))
+            return true;
+    return false;
+}
+
+uint32_t swarm__dial_step_timeout(const struct swarm_dial *d)
+{
+    uint32_t all = d->sw->cfg.handshake_timeout_ms;
+
+    /* d->i is past the address being tried */
+    if (d->i < d->n && all > 2 * SWARM_DIAL_FALLBACK_MS)
+        return 2 * SWARM_DIAL_FALLBACK_MS;
+    return all;
 }
 
 void swarm__dial_attempt_done(struct swarm_dial *d, int err)
@@ -299,9 +428,17 @@ int swarm__dial(struct swarm *sw, const struct peer_id *peer,
     for (d = sw->dials; d; d = d->next)
         if (!d->exact && peer_id_equal(&d->peer, peer))
             break;
-    if (d) { /* coalesce: the dial in progress tries these too */
+    if (d) { /* coalesce: the dial in progress tries these too, and
+              * the address book's (it may have come from the DHT alone) */
         for (size_t i = 0; i < n; i++)
             add_addr(d, &addrs[i]);
+        if (sw->cfg.book && sw->cfg.book->lookup)
+            k = sw->cfg.book->lookup(sw->cfg.book_arg, peer, known,
+                                     SWARM_MAX_PEER_ADDRS);
+        for (size_t i = 0; i < k; i++)
+            add_addr(d, &known[i]);
+        if (d->attempt) /* a circuit to fall back on, now perhaps */
+            swarm__conn_update_timer(d->attempt);
         return 0;
     }
     d = calloc(1, sizeof(*d));
@@ -360,6 +497,24 @@ int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
     w->dial = d;
     dial_start(sw, d);
     return 0;
+}
+
+void swarm__dials_cancel(struct swarm *sw, const struct peer_id *peer)
+{
+    struct swarm_dial *d, *next;
+
+    for (d = sw->dials; d; d = next) {
+        next = d->next;
+        if (d->exact || !peer_id_equal(&d->peer, peer))
+            continue;
+        if (d->attempt) {
+            struct swarm_conn *a = d->attempt;
+            d->attempt = NULL;
+            a->dial = NULL;
+            swarm__conn_close(a, FASTN_ERR_CANCELED);
+        }
+        dial_free(d);
+    }
 }
 
 void swarm__dials_close(struct swarm *sw)

@@ -37,6 +37,10 @@
 /* The receive buffer all connections share: a read, and before it the
  * partial frame a connection kept from its last read. */
 #define SWARM_RX_SCRATCH (SWARM_READ_MAX + NOISE_FRAME_MAX)
+/* Receive buffers held past their read at most (swarm_rx.c), and the
+ * smallest piece of stream data worth holding one for. */
+#define SWARM_RX_HELD_MAX 8
+#define SWARM_RX_HOLD_MIN (16u << 10)
 /* A frame buffer: room for the largest data frame in place. */
 #define SWARM_FRAME_SIZE                                                       \
     (CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL)
@@ -195,6 +199,7 @@ struct swarm_dial {
     uv_getaddrinfo_t gai;
     uv_connect_t connect;
     bool resolving, connecting;
+    uint8_t n_dnsaddr; /* /dnsaddr names looked up: DNSADDR_LOOKUPS_MAX */
     int last_err;
     /* swarm_connect_exact: the dial tries only the addresses it was
      * given, joins no other dial, and tells this wait alone */
@@ -261,11 +266,15 @@ struct swarm {
     struct swarm_frame *pool;
     size_t n_pool;
     struct swarm_stats stats;
-    uint32_t n_conns;           /* connections not closing */
-    uint32_t n_pending_in;      /* inbound ones still upgrading */
-    uint32_t n_in_streams;      /* inbound streams alive */
-    struct swarm_htab addrs;    /* struct swarm_addr by source address */
-    uint8_t *rx;                /* the shared receive buffer */
+    uint32_t n_conns;          /* connections not closing */
+    uint32_t n_pending_in;     /* inbound ones still upgrading */
+    uint32_t n_in_streams;     /* inbound streams alive */
+    struct swarm_htab addrs;   /* struct swarm_addr by source address */
+    uint8_t *rx;               /* the shared receive buffer */
+    struct swarm_rx *rx_buf;   /* rx's buffer (swarm_rx.c) */
+    struct swarm_rx *rx_spare; /* the next ones when rx_buf is held */
+    struct swarm_rx *rx_held_list;
+    unsigned rx_held, rx_n_spare;
     size_t out_bytes;           /* output waiting in all connections */
     bool pressure;              /* out_bytes reached cfg.max_buffers */
     bool release_pending;       /* pressure ended: kick the stalled */
@@ -283,6 +292,16 @@ struct swarm {
     struct swarm_relay *relay; /* circuit relay v2 */
     struct swarm_kad *kad;     /* Kademlia DHT */
 };
+
+/* swarm_rx.c: the shared receive buffer. init: NOMEM. before_read: a
+ * held rx_buf is replaced by a spare for the next read. trim: frees the
+ * spares but one when none is held. */
+int swarm__rx_init(struct swarm *sw);
+void swarm__rx_free(struct swarm *sw);
+void swarm__rx_before_read(struct swarm *sw);
+void swarm__rx_trim(struct swarm *sw);
+/* swarm.c: malloc_trim and swarm__rx_trim a second from now. */
+void swarm__trim_soon(struct swarm *sw);
 
 /* swarm_index.c: the peer index */
 struct swarm_peer *swarm__peer_find(const struct swarm *sw,
@@ -361,7 +380,22 @@ int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
 void swarm__wait_done(struct swarm_wait *w, int err);
 /* An attempt of dial finished: ready (err 0) or failed. */
 void swarm__dial_attempt_done(struct swarm_dial *d, int err);
+/* A direct attempt whose TCP connect is not answered within this time
+ * gives way to the dial's circuit addresses, when it has some left: a
+ * peer that holds relay reservations is likely behind a NAT that drops
+ * unsolicited SYNs, and its direct addresses (stale ones from the
+ * address book, private ones) would each cost a handshake timeout. */
+#define SWARM_DIAL_FALLBACK_MS 2000
+/* Whether sc, a dial's direct attempt, has a circuit address after it. */
+bool swarm__dial_falls_back(const struct swarm_conn *sc);
+/* How long a circuit attempt of d may take to open its hop stream: twice
+ * SWARM_DIAL_FALLBACK_MS when d has more addresses to try (a relay that
+ * went silent gives way to the next), else the handshake timeout. */
+uint32_t swarm__dial_step_timeout(const struct swarm_dial *d);
 void swarm__dials_close(struct swarm *sw);
+/* A direct connection to peer is up: its dials (not exact ones) end,
+ * their attempts in flight closed; their waits were told already. */
+void swarm__dials_cancel(struct swarm *sw, const struct peer_id *peer);
 
 /* swarm_stream.c */
 struct swarm_stream *swarm__stream_new(struct swarm *sw, bool inbound);

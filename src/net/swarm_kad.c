@@ -787,13 +787,34 @@ static void srv_free(struct swarm_stream *st, struct kad_srv *s, bool reset)
     free(s);
 }
 
+/* kad_server's connected_addrs: the listen addresses (circuit ones
+ * included) a peer connected to us directly told in identify, those the
+ * policy allows. */
+static size_t srv_connected_addrs(void *arg, const struct peer_id *peer,
+                                  struct multiaddr *out, size_t max)
+{
+    struct swarm_kad *k = arg;
+    struct swarm_conn *sc = swarm__conn_for(k->sw, peer);
+    size_t m = 0;
+
+    if (!sc || sc->limited)
+        return 0;
+    for (size_t i = 0; i < sc->n_listen && m < max; i++)
+        if (addr_policy_allows(&k->policy, addr_scope_of(&sc->listen[i])))
+            out[m++] = sc->listen[i];
+    return m;
+}
+
 /* One request: its answer written. Errors end the stream. */
 static int srv_request(struct swarm_stream *st, struct kad_srv *s,
                        const uint8_t *msg, size_t n)
 {
     struct swarm_kad *k = s->k;
-    struct kad_server srv = {
-        .table = &k->table, .store = &k->store, .policy = k->policy};
+    struct kad_server srv = {.table = &k->table,
+                             .store = &k->store,
+                             .policy = k->policy,
+                             .connected_addrs = srv_connected_addrs,
+                             .arg = k};
     struct buf out = {.max = KAD_MAX_MSG + 16};
     int err = kad_server_handle(&srv, swarm_stream_peer(st), msg, n,
                                 swarm__now_us(), &out);

@@ -397,13 +397,12 @@ static void rdial_cb(struct swarm_stream *st,
 static struct swarm_stream *relay_open(struct swarm *sw,
                                        const struct peer_id *relay,
                                        const struct multiaddr *transport,
-                                       const char *proto, swarm_stream_cb cb,
-                                       void *arg, int *err)
+                                       const char *proto, uint32_t timeout_ms,
+                                       swarm_stream_cb cb, void *arg, int *err)
 {
     if (!swarm__conn_for(sw, relay) && transport->len)
         swarm__dial(sw, relay, transport, 1);
-    return swarm_stream_open(sw, relay, &proto, 1, sw->cfg.handshake_timeout_ms,
-                             cb, arg, err);
+    return swarm_stream_open(sw, relay, &proto, 1, timeout_ms, cb, arg, err);
 }
 
 int swarm__relay_dial(struct swarm_dial *d, const struct multiaddr *ma)
@@ -428,7 +427,7 @@ int swarm__relay_dial(struct swarm_dial *d, const struct multiaddr *ma)
     buf_init(&out, 256);
     if ((err = relay_connect_encode(&d->peer, &out)) == 0 &&
         !(rd->st = relay_open(sw, &relay, &transport, RELAY_HOP_PROTOCOL_ID,
-                              rdial_cb, rd, &err)))
+                              swarm__dial_step_timeout(d), rdial_cb, rd, &err)))
         err = err ? err : FASTN_ERR_NET_RELAY_FAILED;
     if (err) {
         buf_cleanup(&out);
@@ -591,7 +590,7 @@ static void rsv_send(struct swarm_relay *rl, const struct peer_id *relay,
     q->relay = *relay;
     lp_reader_init(&q->lp, RELAY_MAX_MSG);
     st = relay_open(rl->sw, relay, tr ? tr : &none, RELAY_HOP_PROTOCOL_ID,
-                    rsv_cb, q, &err);
+                    rl->sw->cfg.handshake_timeout_ms, rsv_cb, q, &err);
     if (!st) {
         lp_reader_cleanup(&q->lp);
         free(q);

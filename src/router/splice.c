@@ -11,8 +11,10 @@
  * becomes the stream's FIN.
  *
  * Stream to socket: data is written with uv_try_write straight from the
- * connection's receive buffer; what the socket does not take is copied
- * and queued. Bytes are reported consumed (reopening the peer's window)
+ * connection's receive buffer; what the socket does not take is queued
+ * where it is, the swarm holding that buffer (swarm_stream_rx_hold), or
+ * copied when the swarm does not offer that (small pieces, too many held
+ * buffers). Bytes are reported consumed (reopening the peer's window)
  * only once the socket took them, so a slow client holds back only its
  * own stream, and the daemon keeps at most one window per stream. The
  * peer's FIN becomes shutdown(SHUT_WR) once everything is written.
@@ -75,7 +77,8 @@ struct router_splice {
 struct sock_write {
     uv_write_t req;
     struct router_splice *sp;
-    size_t consume; /* stream bytes to report consumed when written */
+    size_t consume;      /* stream bytes to report consumed when written */
+    struct swarm_rx *rx; /* the bytes are in it, not in data */
     uint8_t data[];
 };
 
@@ -229,6 +232,8 @@ static void on_sock_write(uv_write_t *req, int status)
     struct router_splice *sp = w->sp;
     size_t len = w->consume;
 
+    if (w->rx)
+        swarm_rx_release(w->rx);
     free(w);
     sp->out_bytes -= len;
     if (status < 0) {
@@ -258,12 +263,41 @@ static int queue_write(struct router_splice *sp, const uint8_t *a, size_t an,
         memcpy(w->data, a, an);
     if (bn)
         memcpy(w->data + an, b, bn);
+    w->rx = NULL;
     buf = uv_buf_init((char *)w->data, (unsigned)(an + bn));
     if (uv_write(&w->req, &sp->sock->u.st, &buf, 1, on_sock_write) != 0) {
         free(w);
         return FASTN_ERR_CLOSED;
     }
     sp->out_bytes += consume;
+    return 0;
+}
+
+/* Queues stream data where the swarm received it, without a copy, when
+ * it keeps it for us (large pieces); else a copy. */
+static int queue_stream_data(struct router_splice *sp, const uint8_t *p,
+                             size_t n)
+{
+    struct swarm_rx *rx = swarm_stream_rx_hold(sp->s, p, n);
+    struct sock_write *w;
+    uv_buf_t buf;
+
+    if (!rx)
+        return queue_write(sp, p, n, NULL, 0, n);
+    if (!(w = malloc(sizeof(*w)))) {
+        swarm_rx_release(rx);
+        return FASTN_ERR_NOMEM;
+    }
+    w->sp = sp;
+    w->consume = n;
+    w->rx = rx;
+    buf = uv_buf_init((char *)p, (unsigned)n);
+    if (uv_write(&w->req, &sp->sock->u.st, &buf, 1, on_sock_write) != 0) {
+        swarm_rx_release(rx);
+        free(w);
+        return FASTN_ERR_CLOSED;
+    }
+    sp->out_bytes += n;
     return 0;
 }
 
@@ -283,7 +317,7 @@ static void to_sock(struct router_splice *sp, const uint8_t *p, size_t n)
             n -= (size_t)k;
         }
     }
-    if (n && queue_write(sp, p, n, NULL, 0, n) != 0)
+    if (n && queue_stream_data(sp, p, n) != 0)
         abort_all(sp, FASTN_ERR_CLOSED);
 }
 

@@ -23,11 +23,17 @@ struct proto_info {
 };
 
 static const struct proto_info protos[] = {
-    {MA_IP4, "ip4", 4},    {MA_TCP, "tcp", 2},
-    {MA_IP6, "ip6", 16},   {MA_DNS, "dns", -1},
-    {MA_DNS4, "dns4", -1}, {MA_DNS6, "dns6", -1},
-    {MA_UNIX, "unix", -1}, {MA_P2P, "p2p", -1},
-    {MA_P2P, "ipfs", -1},  {MA_P2P_CIRCUIT, "p2p-circuit", 0},
+    {MA_IP4, "ip4", 4},
+    {MA_TCP, "tcp", 2},
+    {MA_IP6, "ip6", 16},
+    {MA_DNS, "dns", -1},
+    {MA_DNS4, "dns4", -1},
+    {MA_DNS6, "dns6", -1},
+    {MA_DNSADDR, "dnsaddr", -1},
+    {MA_UNIX, "unix", -1},
+    {MA_P2P, "p2p", -1},
+    {MA_P2P, "ipfs", -1},
+    {MA_P2P_CIRCUIT, "p2p-circuit", 0},
 };
 
 static const struct proto_info *proto_by_code(uint64_t code)
@@ -61,6 +67,7 @@ static int check_value(uint32_t code, const uint8_t *v, size_t n)
     case MA_DNS:
     case MA_DNS4:
     case MA_DNS6:
+    case MA_DNSADDR:
         if (n == 0 || n > MULTIADDR_DNS_MAX)
             return FASTN_ERR_BAD_MULTIADDR;
         for (size_t i = 0; i < n; i++)

@@ -39,6 +39,7 @@ enum multiaddr_code {
     MA_DNS = 53,
     MA_DNS4 = 54,
     MA_DNS6 = 55,
+    MA_DNSADDR = 56, /* resolved through TXT records: net/dnsaddr.h */
     MA_UNIX = 400,
     MA_P2P = 421,
     MA_P2P_CIRCUIT = 290, /* no value */

@@ -33,50 +33,11 @@ netns_make "$PUB" "$RA" "$RB" "$HA" "$HB" "$LAN"
 # 198.18.1.0/24 (A's) and 198.18.2.0/24 (B's)
 for i in 1 2 3; do in_ns "$PUB" ip addr add 198.18.0.$i/32 dev lo; done
 in_ns "$PUB" sysctl -qw net.ipv4.ip_forward=1
-home_net() { # ROUTER HOME N
-    ip link add wan netns "$1" type veth peer name p$3 netns "$PUB"
-    ip link add eth0 netns "$2" type veth peer name lan netns "$1"
-    in_ns "$PUB" ip addr add 198.18.$3.1/24 dev p$3
-    in_ns "$PUB" ip link set p$3 up
-    in_ns "$1" ip addr add 198.18.$3.2/24 dev wan
-    in_ns "$1" ip addr add 10.0.$3.1/24 dev lan
-    in_ns "$1" ip link set wan up
-    in_ns "$1" ip link set lan up
-    in_ns "$1" ip route add default via 198.18.$3.1
-    in_ns "$1" sysctl -qw net.ipv4.ip_forward=1
-    in_ns "$2" ip addr add 10.0.$3.2/24 dev eth0
-    in_ns "$2" ip link set eth0 up
-    in_ns "$2" ip route add default via 10.0.$3.1
-    # a peer's address can come back right after a direct connection
-    # to it closed: reuse the 4-tuple from TIME_WAIT (attempts in a row)
-    in_ns "$2" sysctl -qw net.ipv4.tcp_tw_reuse=1
-}
-home_net "$RA" "$HA" 1
-home_net "$RB" "$HB" 2
+netns_home "$RA" "$HA" 1
+netns_home "$RB" "$HB" 2
 
-nat() { # ROUTER [random]: masquerade, unsolicited inbound dropped
-    in_ns "$1" nft flush ruleset
-    in_ns "$1" nft -f - <<NFT
-table ip nat {
-    chain post {
-        type nat hook postrouting priority 100;
-        oifname "wan" masquerade ${2:-}
-    }
-}
-table ip filter {
-    chain fw {
-        type filter hook forward priority 0;
-        iifname "wan" ct state new drop
-    }
-    chain inp {
-        type filter hook input priority 0;
-        iifname "wan" ct state new drop
-    }
-}
-NFT
-}
-nat "$RA"
-nat "$RB"
+netns_nat "$RA"
+netns_nat "$RB"
 
 # start_in NS HOME LISTEN [CONFIG LINES]: a daemon in a namespace
 start_in() {
@@ -168,8 +129,8 @@ pass "$ATTEMPTS of $ATTEMPTS attempts upgraded (ms: $times)"
 f "$A" disconnect "$idb" >/dev/null
 # conntrack entries of the direct connections are in TIME_WAIT: a new SYN
 # starts a new entry, mapped by the new rule
-nat "$RA" random
-nat "$RB" random
+netns_nat "$RA" random
+netns_nat "$RB" random
 mark=$(wc -l <"$B/stderr.log")
 f "$A" connect "$circuit" | grep -qx "connected to $idb" ||
     fail "connect through R"

@@ -136,9 +136,13 @@ TEST(bad_messages)
     /* a tag that never ends */
     CHECK_ERR(identify_decode((const uint8_t *)"\x8a\x80", 2, &m),
               FASTN_ERR_MALFORMED);
-    /* a public key that is not Ed25519 */
+    /* a Secp256k1 key with no point; a key type libp2p does not have */
     CHECK_ERR(
         identify_decode((const uint8_t *)"\x0a\x04\x08\x02\x12\x00", 6, &m), 0);
+    CHECK_ERR(identify_peer(&m, &pid), FASTN_ERR_BAD_KEY);
+    CHECK_ERR(
+        identify_decode((const uint8_t *)"\x0a\x05\x08\x07\x12\x01x", 7, &m),
+        0);
     CHECK_ERR(identify_peer(&m, &pid), FASTN_ERR_UNSUPPORTED);
     CHECK_ERR(identify_decode((const uint8_t *)"\x0a\x02\x08\x01", 4, &m), 0);
     CHECK_ERR(identify_peer(&m, &pid), FASTN_ERR_BAD_KEY);

@@ -596,6 +596,19 @@ static struct kad_msg *ask(struct kad_server *srv, const struct peer_id *from,
     return m;
 }
 
+static struct peer_id connected_peer;
+static struct multiaddr connected_ma;
+
+static size_t connected_addrs(void *arg, const struct peer_id *peer,
+                              struct multiaddr *out, size_t max)
+{
+    (void)arg;
+    if (!peer_id_equal(peer, &connected_peer) || max < 1)
+        return 0;
+    out[0] = connected_ma;
+    return 1;
+}
+
 TEST(server)
 {
     struct kad_table t;
@@ -614,6 +627,9 @@ TEST(server)
                       0, NULL);
     kad_store_init(&st, 16, 16);
     srv = (struct kad_server){.table = &t, .store = &st};
+    connected_ma = ma("/ip4/198.18.0.4/tcp/4004/p2p/"
+                      "12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8/"
+                      "p2p-circuit");
     /* FIND_NODE for a peer we know: that peer first, then the closest */
     req->type = KAD_FIND_NODE;
     memcpy(req->key, known.bytes, known.len);
@@ -637,8 +653,24 @@ TEST(server)
     r = ask(&srv, &from, req, &rc);
     CHECK(r && r->n_closer == KAD_K);
     for (size_t i = 0; r && i < r->n_closer; i++)
-        CHECK(!peer_id_equal(&r->closer[i].id, &from));
+        CHECK(!peer_id_equal(&r->closer[i].id, &from) &&
+              !peer_id_equal(&r->closer[i].id, &other));
     kad_msg_free(r);
+    /* ... unless connected to it: then it comes first, with the addresses
+     * it told us (a DHT client behind a NAT, by its relay) */
+    connected_peer = other;
+    srv.connected_addrs = connected_addrs;
+    r = ask(&srv, &from, req, &rc);
+    CHECK(r && r->n_closer == KAD_K && peer_id_equal(&r->closer[0].id, &other));
+    CHECK(r && r->closer[0].n_addrs == 1 &&
+          multiaddr_equal(&r->closer[0].addrs[0], &connected_ma));
+    kad_msg_free(r);
+    /* ... but a peer looking itself up does not get itself */
+    r = ask(&srv, &other, req, &rc);
+    for (size_t i = 0; r && i < r->n_closer; i++)
+        CHECK(!peer_id_equal(&r->closer[i].id, &other));
+    kad_msg_free(r);
+    srv.connected_addrs = NULL;
     /* PUT_VALUE (echoed), then GET_VALUE */
     identity_from_seed(&a, seed);
     req->type = KAD_PUT_VALUE;

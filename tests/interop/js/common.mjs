@@ -29,9 +29,10 @@ export async function loadKey (file) {
   }
 }
 
-/** Writes a fresh Ed25519 key as a 68-byte protobuf PrivateKey file (0600). */
-export async function writeNewKey (file) {
-  const key = await generateKeyPair('Ed25519')
+/** Writes a fresh key as a protobuf PrivateKey file (0600): Ed25519 (68
+ * bytes) unless `type` names another ('RSA', 'secp256k1'). */
+export async function writeNewKey (file, type = 'Ed25519') {
+  const key = await generateKeyPair(type)
   await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 })
   return key
 }

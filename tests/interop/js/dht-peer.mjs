@@ -2,7 +2,11 @@
 // interop test (tests/interop/dht_js.sh): it listens on loopback, dials its
 // bootstrap peers, waits for its routing table, then runs the steps given,
 // in this order, printing each result as a JSON line; --stay keeps it
-// serving (as a DHT server) until the timeout. Loopback addresses are
+// serving (as a DHT server) until the timeout. --then FILE: once the file
+// appears (JSON {"find_peer": [IDS], "find_providers": [CIDS],
+// "get_pk": [IDS]}), runs those too, each result one line ("peer",
+// "provider" with its cid, "value" with its key, "missing" for a lookup
+// that found nothing), then "then-done", and goes on serving. Loopback addresses are
 // kept in DHT records (passthroughMapper), as the test needs.
 import './node20-shim.mjs'
 import { parseArgs } from 'node:util'
@@ -21,7 +25,7 @@ import { emit } from './common.mjs'
 
 const USAGE = `usage: node dht-peer.mjs [--bootstrap MA]... [--min-peers N]
   [--provide CID]... [--find-providers CID] [--find-peer PEERID]
-  [--put-pk] [--get-pk PEERID] [--stay] [--timeout SEC]`
+  [--put-pk] [--get-pk PEERID] [--stay] [--then FILE] [--timeout SEC]`
 
 const { values: o } = parseArgs({
   options: {
@@ -33,6 +37,7 @@ const { values: o } = parseArgs({
     'put-pk': { type: 'boolean' },
     'get-pk': { type: 'string' },
     stay: { type: 'boolean' },
+    then: { type: 'string' },
     timeout: { type: 'string' }
   }
 })
@@ -114,6 +119,38 @@ if (o['get-pk'] != null) {
   emit('value', { value_hex: hex(v) })
 }
 emit('done')
+if (o.then != null) {
+  const { readFile } = await import('node:fs/promises')
+  let steps = null
+  while (steps == null) {
+    steps = await readFile(o.then, 'utf8').then(JSON.parse, () => null)
+    if (steps == null) await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  // a loaded machine (a test runs 20 nodes at once): more room per step
+  const slow = () => AbortSignal.timeout(60000)
+  for (const id of steps.find_peer ?? []) {
+    if (id === node.peerId.toString()) continue
+    const p = await node.peerRouting.findPeer(peerIdFromString(id), { signal: slow() }).catch(() => null)
+    if (p == null || p.multiaddrs.length === 0) emit('missing', { step: 'find-peer', key: id })
+    else emit('peer', { peer_id: p.id.toString(), addrs: p.multiaddrs.map(String) })
+  }
+  for (const c of steps.find_providers ?? []) {
+    let n = 0
+    try {
+      for await (const p of node.contentRouting.findProviders(CID.parse(c), { signal: slow() })) {
+        emit('provider', { cid: c, peer_id: p.id.toString(), addrs: p.multiaddrs.map(String) })
+        n++
+      }
+    } catch {}
+    if (n === 0) emit('missing', { step: 'find-providers', key: c })
+  }
+  for (const id of steps.get_pk ?? []) {
+    const v = await node.contentRouting.get(pkKey(peerIdFromString(id)), { signal: slow() }).catch(() => null)
+    if (v == null) emit('missing', { step: 'get-pk', key: id })
+    else emit('value', { key: id, value_hex: hex(v) })
+  }
+  emit('then-done')
+}
 if (!o.stay) {
   await node.stop()
   process.exit(0)
