@@ -18,11 +18,15 @@ libssl-dev libseccomp-dev minisign scdoc"
 # valgrind for the engine's instruction counts (bench/wasm/icount.sh),
 # rustc and libstd-rust-dev-wasm32 for the plugins in Rust (sdk/rust,
 # plugins/echo-rs; its wasm32-unknown-unknown standard library); curl
-# and python3 (smtplib, imaplib) as the mail plugin's real clients.
+# and python3 (smtplib, imaplib), isync (mbsync) and s-nail as the mail
+# plugin's real clients; dovecot-imapd, what bench/mail/imap.sh compares
+# the plugin's IMAP with; rsync, what bench/files/transfer.sh compares
+# files get with.
 test_pkgs="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32
 wabt clang-format nginx-light iproute2 nftables util-linux procps openssh-client
 openssh-server nodejs npm ca-certificates jq sqlite3 systemd zsh man-db
-strace valgrind rustc libstd-rust-dev-wasm32 curl python3 rsync"
+strace valgrind rustc libstd-rust-dev-wasm32 curl python3 rsync
+isync s-nail dovecot-imapd"
 # Packages for `make deb` (dpkg-buildpackage, debhelper, lintian); the
 # package's build dependencies are the two lists above.
 deb_pkgs="dpkg-dev debhelper lintian"

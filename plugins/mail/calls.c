@@ -123,11 +123,18 @@ int32_t mail_call_read(int32_t call, const uint8_t *arg, size_t len)
     if (found.size > sizeof(out))
         return fastn_reply_str(call, FASTN_ERR_TOO_LARGE,
                                "over 1 MiB: read it with a mail client");
-    int n = mail_store_read(found.body, 0, (uint8_t *)out, sizeof(out));
-    if (n < 0)
-        return fastn_reply_str(call, n, "cannot read it");
+    size_t got = 0; /* one chunk per read: the whole message */
+    while (got < found.size) {
+        int n = mail_store_read(found.body, got, (uint8_t *)out + got,
+                                sizeof(out) - got);
+        if (n < 0)
+            return fastn_reply_str(call, n, "cannot read it");
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
     mail_store_flags(f.id, uid, uid, 1, MAIL_FLAG_SEEN);
-    return fastn_call_reply(call, 0, out, (size_t)n);
+    return fastn_call_reply(call, 0, out, got);
 }
 
 static char peers[MAIL_SMTP_RCPT_MAX][FASTN_PEER_ID_BUF];
@@ -140,20 +147,41 @@ static int send_hook(void *ctx, int64_t body, uint32_t uid)
                            npeers);
 }
 
-/* send TO SUBJECT BODY: TO is one address or several, comma-separated. */
+/* A CONTENT_TYPE argument: a MIME type with parameters, one line of
+ * printable ASCII (fastn mail send --attach gives multipart/mixed). */
+static int ctype_get(const struct fastn_arg *a, char *ct, size_t cap)
+{
+    if (a->len == 0) {
+        snprintf(ct, cap, "text/plain; charset=utf-8");
+        return 0;
+    }
+    if (a->len >= cap || !memchr(a->p, '/', a->len))
+        return -1;
+    for (size_t i = 0; i < a->len; i++)
+        if ((unsigned char)a->p[i] < 0x20 || (unsigned char)a->p[i] > 0x7e)
+            return -1;
+    memcpy(ct, a->p, a->len);
+    ct[a->len] = 0;
+    return 0;
+}
+
+/* send TO SUBJECT [BODY [CONTENT_TYPE]]: TO is one address or several,
+ * comma-separated; BODY is the message's body as it goes out. */
 int32_t mail_call_send(int32_t call, const uint8_t *arg, size_t len)
 {
-    struct fastn_arg a[3];
-    char to[4096], subj[1000], me[MAIL_ADDR_MAX + 1], date[64];
+    struct fastn_arg a[4] = {{0}};
+    char to[4096], subj[1000], me[MAIL_ADDR_MAX + 1], date[64], ct[200];
     uint8_t rnd[12];
     char mid[25];
     uint32_t uid;
-    if (fastn_args_split(arg, len, a, 3) < 2 ||
+    if (fastn_args_split(arg, len, a, 4) < 2 ||
         fastn_arg_str(a[0], to, sizeof(to)) < 0 ||
-        fastn_arg_str(a[1], subj, sizeof(subj)) < 0 || strpbrk(subj, "\r\n"))
+        fastn_arg_str(a[1], subj, sizeof(subj)) < 0 || strpbrk(subj, "\r\n") ||
+        ctype_get(&a[3], ct, sizeof(ct)) != 0)
         return fastn_reply_str(call, FASTN_ERR_INVAL,
-                               "want: send TO SUBJECT [BODY] (one line of "
-                               "subject)");
+                               "want: send TO SUBJECT [BODY [CONTENT_TYPE]] "
+                               "(one line of subject; a content type like "
+                               "text/plain)");
     npeers = 0;
     for (char *t = strtok(to, ", "); t; t = strtok(NULL, ", ")) {
         struct mail_addr ad;
@@ -167,7 +195,7 @@ int32_t mail_call_send(int32_t call, const uint8_t *arg, size_t len)
                          FASTN_PEER_ID_BUF) > 0)
             npeers++;
     }
-    fastn_args_split(arg, len, a, 3); /* strtok wrote into to only */
+    fastn_args_split(arg, len, a, 4); /* strtok wrote into to only */
     fastn_arg_str(a[0], to, sizeof(to));
     mail_addr_format("me", mail_self_bin, mail_self_len, me, sizeof(me));
     struct mail_out o;
@@ -179,9 +207,9 @@ int32_t mail_call_send(int32_t call, const uint8_t *arg, size_t len)
     int n = snprintf(out, sizeof(out),
                      "From: <%s>\r\nTo: %s\r\nSubject: %s\r\nDate: %.*s\r\n"
                      "Message-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n\r\n",
+                     "Content-Type: %s\r\n\r\n",
                      me, to, subj, (int)strlen(date) - 2, date + 1, mid,
-                     strchr(me, '@') + 1);
+                     strchr(me, '@') + 1, ct);
     size_t bl = a[2].len < sizeof(out) - (size_t)n ? a[2].len : 0;
     if (a[2].len && !bl)
         return fastn_reply_str(call, FASTN_ERR_TOO_LARGE,

@@ -183,31 +183,52 @@ static int64_t backoff(int64_t attempts)
     return d + d * r / 1024; /* jitter: up to a quarter more */
 }
 
-static void tx_start(int64_t row, const char *msg_id, const char *peer,
-                     int64_t body, int64_t attempts)
+/* A try the host refused before it reached the peer (streams opened too
+ * fast, too many open): not an attempt; the row is due again at once. */
+static void tx_untry(int64_t row)
+{
+    int32_t st =
+        fastn_sql_prepare_str("UPDATE outbox SET attempts = "
+                              "attempts - 1, next_try = ? WHERE id = ?");
+    if (st < 0)
+        return;
+    fastn_sql_bind_int64(st, 1, fastn_now_ms());
+    fastn_sql_bind_int64(st, 2, row);
+    fastn_sql_step(st);
+    fastn_sql_finalize(st);
+}
+
+/* Starts a try: 0, or 1 when no more can start now (all TX_MAX slots
+ * busy, or the host asks to wait: try again from the timer soon). */
+static int tx_start(int64_t row, const char *msg_id, const char *peer,
+                    int64_t body, int64_t attempts)
 {
     int slot = -1;
     for (int i = 0; i < TX_MAX && slot < 0; i++)
         if (!inflight[i])
             slot = i;
     if (slot < 0)
-        return;
+        return 1;
     /* the next try is set before this one starts: a crash retries */
     int32_t st = fastn_sql_prepare_str(
         "UPDATE outbox SET attempts = attempts + 1, next_try = ? WHERE id = ?");
     if (st < 0)
-        return;
+        return 0;
     fastn_sql_bind_int64(st, 1, fastn_now_ms() + backoff(attempts));
     fastn_sql_bind_int64(st, 2, row);
     int32_t rc = fastn_sql_step(st);
     fastn_sql_finalize(st);
     if (rc < 0)
-        return;
+        return 0;
     int32_t s = fastn_stream_open(peer, strlen(peer), MAIL_PROTOCOL,
                                   strlen(MAIL_PROTOCOL));
+    if (s == FASTN_ERR_AGAIN || s == FASTN_ERR_PLUGIN_LIMIT) {
+        tx_untry(row);
+        return 1;
+    }
     if (s < 0) {
         fastn_logf(FASTN_LOG_INFO, "mail to %s waits: %d", peer, (int)s);
-        return;
+        return 0;
     }
     struct conn *c = conn_new(s, CONN_TX);
     struct tx *t = calloc(1, sizeof(*t));
@@ -216,7 +237,7 @@ static void tx_start(int64_t row, const char *msg_id, const char *peer,
         if (c)
             conn_free(c);
         fastn_stream_reset(s);
-        return;
+        return 0;
     }
     c->state = t;
     t->row = row;
@@ -231,6 +252,7 @@ static void tx_start(int64_t row, const char *msg_id, const char *peer,
         fastn_sql_finalize(st);
     }
     inflight[slot] = row;
+    return 0;
 }
 
 void deliver_timer(void)
@@ -268,7 +290,10 @@ void deliver_timer(void)
             fail_notice(row, body, peer, why);
             continue;
         }
-        tx_start(row, id, peer, body, attempts);
+        if (tx_start(row, id, peer, body, attempts)) {
+            next = now + 50; /* a slot or the host: again soon */
+            break;
+        }
         if (next < 0 || now + mail_cfg.retry_min_ms < next)
             next = now + mail_cfg.retry_min_ms;
     }

@@ -658,21 +658,26 @@ static void do_copy(struct imap_sess *s, bool move)
         say(s, "%s OK %sCOPY completed\r\n", cmd.tag, cmd.uid ? "UID " : "");
 }
 
-static void do_expunge(struct imap_sess *s, bool quiet)
+/* 0, or the store's error (the expunge undid itself: nothing is gone). */
+static int do_expunge(struct imap_sess *s, bool quiet)
 {
+    int err = 0;
     if (cmd.uid) {
-        for (size_t i = 0; i < s->nuids;) {
+        for (size_t i = 0; i < s->nuids && err >= 0;) {
             uint32_t u = s->uids[i];
             size_t before = s->nuids;
             if (in_set(s, &cmd.sets[0], true, i))
-                mail_store_expunge(s->f.id, u, u, expunged, s);
+                err = mail_store_expunge(s->f.id, u, u, expunged, s);
             if (s->nuids == before)
                 i++;
         }
-    } else if (quiet)
-        mail_store_expunge(s->f.id, 1, UINT32_MAX - 1, NULL, NULL);
-    else
-        mail_store_expunge(s->f.id, 1, UINT32_MAX - 1, expunged, s);
+    } else
+        err = mail_store_expunge(s->f.id, 1, UINT32_MAX - 1,
+                                 quiet ? NULL : expunged, s);
+    if (err < 0)
+        fastn_logf(FASTN_LOG_WARN, "imap: expunge failed: %d (%s)", err,
+                   mail_store_why);
+    return err < 0 ? err : 0;
 }
 
 /* --- folders ------------------------------------------------------------ */
@@ -964,20 +969,19 @@ static void command_authed(struct imap_sess *s, const char *text, size_t len)
         refresh(s);
         done(s, 0, "CHECK");
         return;
-    case MAIL_IMAP_CLOSE:
-        if (!s->readonly)
-            do_expunge(s, true);
-        unselect(s);
-        done(s, 0, "CLOSE");
+    case MAIL_IMAP_CLOSE: {
+        int err = s->readonly ? 0 : do_expunge(s, true);
+        unselect(s); /* RFC 3501 6.4.2: deselected even when it fails */
+        done(s, err, "CLOSE");
         return;
+    }
     case MAIL_IMAP_EXPUNGE:
         if (s->readonly) {
             say(s, "%s NO [READ-ONLY] EXAMINE'd: SELECT to expunge\r\n",
                 cmd.tag);
             return;
         }
-        do_expunge(s, false);
-        done(s, 0, "EXPUNGE");
+        done(s, do_expunge(s, false), "EXPUNGE");
         return;
     case MAIL_IMAP_SEARCH:
         do_search(s);

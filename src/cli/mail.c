@@ -11,13 +11,24 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/mail.h"
 
-#define MAIL_BODY_MAX (1u << 20) /* a call carries at most 1 MiB */
+/* A call carries at most 1 MiB: the body, with room for the rest. */
+#define MAIL_BODY_MAX ((1u << 20) - 8192)
+#define ATTACH_MAX 64
+
+struct send_args {
+    const char *to, *subject;
+    char *attach[ATTACH_MAX];
+    size_t n_attach;
+};
 
 const char cli_mail_usage[] =
     "usage: fastn mail address\n"
     "       fastn mail setup [USER] [--json]\n"
-    "       fastn mail send ADDRESS[,ADDRESS]... --subject S < BODY\n"
+    "       fastn mail send ADDRESS[,ADDRESS]... --subject S [--attach "
+    "FILE]...\n"
+    "                       [--json] < BODY\n"
     "       fastn mail list [--folder F] [--json]\n"
     "       fastn mail read UID [--folder F]\n"
     "\n"
@@ -29,7 +40,12 @@ const char cli_mail_usage[] =
     "\"smtp_host\", \"smtp_port\", \"imap_host\", \"imap_port\"}). send "
     "queues\n"
     "a plain-text message (the body from stdin); the daemon delivers it,\n"
-    "retrying until the peer is back. list shows a folder (INBOX by\n"
+    "retrying until the peer is back. --attach (-a, repeated) adds files:\n"
+    "the message becomes MIME multipart/mixed, each file a base64 part\n"
+    "with its name and a content type from its extension; all of it at\n"
+    "most 1 MiB (larger: a mail client). send --json: {\"queued_for\",\n"
+    "\"attachments\": [{\"file\", \"content_type\", \"size\"}]}.\n"
+    "list shows a folder (INBOX by\n"
     "default; --json as the plugin gives it), read prints one message.\n";
 
 static int mail_call(struct fastn_client *c, const char *method,
@@ -92,39 +108,92 @@ static int run_setup(struct cli *cli, struct fastn_client *c, const char *user)
     return rc;
 }
 
-static int run_send(struct fastn_client *c, const char *to, const char *subj)
+/* Reads stdin into body (at most max bytes; *n), or says why not. */
+static int body_read(char *body, size_t max, size_t *n)
 {
-    size_t tl = strlen(to), sl = strlen(subj), n = 0;
-    char *arg = malloc(tl + sl + 2 + MAIL_BODY_MAX + 1);
-    uint8_t *out = NULL;
-    size_t on = 0;
-    int rc = 0;
-    if (!arg)
-        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
-    memcpy(arg, to, tl + 1);
-    memcpy(arg + tl + 1, subj, sl + 1);
-    char *body = arg + tl + sl + 2;
+    *n = 0;
     for (;;) {
-        ssize_t k = read(0, body + n, MAIL_BODY_MAX + 1 - n);
+        ssize_t k = read(0, body + *n, max + 1 - *n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
             break;
-        n += (size_t)k;
-        if (n > MAIL_BODY_MAX) {
-            rc = cli_error(CLI_EXIT_FAIL, FASTN_ERR_TOO_LARGE,
-                           "the body is over 1 MiB: send it with a mail "
-                           "client (fastn mail setup)");
-            break;
-        }
+        *n += (size_t)k;
+        if (*n > max)
+            return cli_error(CLI_EXIT_FAIL, FASTN_ERR_TOO_LARGE,
+                             "the body is over 1 MiB: send it with a mail "
+                             "client (fastn mail setup)");
     }
-    if (!rc && n == 0) /* a NUL-less empty argument is no argument */
-        body[n++] = '\n';
+    return 0;
+}
+
+static void send_print(struct cli *cli, const uint8_t *out, size_t on,
+                       struct send_args *sa, const size_t *sizes)
+{
+    if (!cli->json) {
+        printf("%.*s\n", (int)on, (const char *)out);
+        return;
+    }
+    json_t *j = json_object(), *att = json_array();
+    unsigned peers = 0;
+    sscanf((const char *)out, "queued for %u", &peers);
+    for (size_t i = 0; i < sa->n_attach; i++) {
+        const char *f = sa->attach[i], *base = strrchr(f, '/');
+        base = base ? base + 1 : f;
+        json_array_append_new(att,
+                              json_pack("{s:s, s:s, s:I}", "file", base,
+                                        "content_type", mail_attach_type(base),
+                                        "size", (json_int_t)sizes[i]));
+    }
+    json_object_set_new(j, "queued_for", json_integer(peers));
+    json_object_set_new(j, "attachments", att);
+    char *s = json_dumps(j, JSON_COMPACT);
+    printf("%s\n", s);
+    free(s);
+    json_decref(j);
+}
+
+static int run_send(struct cli *cli, struct fastn_client *c,
+                    struct send_args *sa)
+{
+    size_t tl = strlen(sa->to), sl = strlen(sa->subject), n = 0, on = 0;
+    size_t hl = tl + sl + 2, cap = hl + MAIL_BODY_MAX + 300, tn = 0;
+    char *arg = malloc(cap + 1), *text = NULL;
+    size_t *sizes = calloc(sa->n_attach + 1, sizeof(*sizes));
+    uint8_t *out = NULL;
+    int rc = 0;
+    if (!arg || !sizes || (sa->n_attach && !(text = malloc(MAIL_BODY_MAX + 1))))
+        rc = cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
+    if (!rc) {
+        memcpy(arg, sa->to, tl + 1);
+        memcpy(arg + tl + 1, sa->subject, sl + 1);
+    }
+    if (!rc && !sa->n_attach)
+        rc = body_read(arg + hl, MAIL_BODY_MAX, &n);
+    if (!rc && !sa->n_attach && n == 0) /* an empty argument is none */
+        arg[hl + n++] = '\n';
+    if (!rc && sa->n_attach)
+        rc = body_read(text, MAIL_BODY_MAX, &tn);
+    if (!rc && sa->n_attach) {
+        char ct[100];
+        rc = mail_attach_build(text, tn, sa->attach, sa->n_attach, sizes, ct,
+                               sizeof(ct), arg + hl, &n, MAIL_BODY_MAX);
+        if (rc == FASTN_ERR_TOO_LARGE)
+            rc = cli_error(CLI_EXIT_FAIL, rc,
+                           "the message with its attachments is over the "
+                           "1 MiB fastn mail send carries (attachments "
+                           "grow by a third in base64): send large files "
+                           "with a mail client (fastn mail setup)");
+        if (!rc)
+            n += (size_t)snprintf(arg + hl + n, cap - hl - n, "%c%s", 0, ct);
+    }
     if (!rc)
-        rc = mail_call(c, "send", arg, tl + sl + 2 + n, &out, &on);
+        rc = mail_call(c, "send", arg, hl + n, &out, &on);
     if (!rc)
-        printf("%.*s\n", (int)on, (char *)out);
+        send_print(cli, out, on, sa, sizes);
     fastn_free(out);
+    free(text);
+    free(sizes);
     free(arg);
     return rc;
 }
@@ -167,6 +236,31 @@ static int run_read(struct fastn_client *c, const char *uid, const char *f)
     return rc;
 }
 
+/* Takes every --attach FILE (-a FILE) out of argv into sa. */
+static int attach_take(const char *cmd, int *argc, char **argv,
+                       struct send_args *sa)
+{
+    int k = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            while (i < *argc)
+                argv[k++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--attach") && strcmp(argv[i], "-a")) {
+            argv[k++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc)
+            return cli_usage_error(cmd, "--attach needs a file");
+        if (sa->n_attach == ATTACH_MAX)
+            return cli_usage_error(cmd, "at most 64 attachments");
+        sa->attach[sa->n_attach++] = argv[++i];
+    }
+    *argc = k;
+    return 0;
+}
+
 int cli_cmd_mail(struct cli *cli, int argc, char **argv)
 {
     static const char *const words[] = {"address", "setup", "send", "list",
@@ -176,8 +270,11 @@ int cli_cmd_mail(struct cli *cli, int argc, char **argv)
                                    {"--folder", "-f", &folder},
                                    {NULL, NULL, NULL}};
     char *pos[3];
-    int n, rc = cli_parse(cli, argc, argv, opts, pos, 3, &n);
+    struct send_args sa = {0};
+    int n, rc = attach_take(argv[0], &argc, argv, &sa);
     struct fastn_client *c;
+    if (!rc)
+        rc = cli_parse(cli, argc, argv, opts, pos, 3, &n);
     if (rc)
         return rc;
     const char *w = n ? pos[0] : "";
@@ -188,6 +285,8 @@ int cli_cmd_mail(struct cli *cli, int argc, char **argv)
         return cli_usage_error(argv[0], "address, setup, send, list or read?");
     if (k == 5)
         return cli_unknown_word(argv[0], "command", w, words, 5);
+    if (sa.n_attach && k != 2)
+        return cli_usage_error(argv[0], "--attach is for send");
     if ((k == 2 && (n != 2 || !subject)) || (k == 4 && n != 2) ||
         ((k == 0 || k == 3) && n != 1) || (k == 1 && n > 2))
         return cli_usage_error(argv[0], "wrong arguments (see fastn mail "
@@ -203,9 +302,11 @@ int cli_cmd_mail(struct cli *cli, int argc, char **argv)
         fastn_free(out);
     } else if (k == 1)
         rc = run_setup(cli, c, n == 2 ? pos[1] : NULL);
-    else if (k == 2)
-        rc = run_send(c, pos[1], subject);
-    else if (k == 3)
+    else if (k == 2) {
+        sa.to = pos[1];
+        sa.subject = subject;
+        rc = run_send(cli, c, &sa);
+    } else if (k == 3)
         rc = run_list(cli, c, folder);
     else
         rc = run_read(c, pos[1], folder);

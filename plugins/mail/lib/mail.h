@@ -510,6 +510,8 @@ int mail_store_copy(int64_t folder, uint32_t lo, uint32_t hi, const char *dst,
 /* EXPUNGE: removes the \\Deleted messages with lo <= UID <= hi, telling
  * cb each UID in order (for the untagged EXPUNGE replies); returns how
  * many. Bytes no folder refers to any more are freed. */
+/* SQLite's words for the last change the store undid. */
+extern char mail_store_why[200];
 int mail_store_expunge(int64_t folder, uint32_t lo, uint32_t hi,
                        void (*cb)(void *ctx, uint32_t uid), void *ctx);
 

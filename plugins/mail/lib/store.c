@@ -234,15 +234,16 @@ static int txn_begin(void)
     return fastn_sql_exec_str("BEGIN IMMEDIATE");
 }
 
+char mail_store_why[200];
+
+/* Commits, or rolls back after err; SQLite's words for a failure are
+ * kept in mail_store_why (the rollback's would replace them). */
 static int txn_end(int err)
 {
-    if (err) {
-        fastn_sql_exec_str("ROLLBACK");
-        return err;
-    }
-    err = fastn_sql_exec_str("COMMIT");
-    if (err)
-        fastn_sql_exec_str("ROLLBACK");
+    if (!err && (err = fastn_sql_exec_str("COMMIT")) == 0)
+        return 0;
+    fastn_sql_errmsg(mail_store_why, sizeof(mail_store_why));
+    fastn_sql_exec_str("ROLLBACK");
     return err;
 }
 
@@ -402,9 +403,13 @@ int mail_store_folder_delete(const char *name)
         err = run_id(ST_MSG_DELETE_ALL, f.id);
     if (!err)
         err = run_id(ST_FOLDER_DELETE, f.id);
-    if (!err)
-        err = gc();
-    return txn_end(err);
+    if ((err = txn_end(err)) != 0)
+        return err;
+    /* after the commit: a GC batch stopped at its time inside a
+     * transaction would undo the whole transaction (SQLite's interrupt);
+     * bodies it leaves go at the next GC */
+    gc();
+    return 0;
 }
 
 int mail_store_folder_rename(const char *from, const char *to, int64_t now)
@@ -847,8 +852,8 @@ int mail_store_expunge(int64_t folder, uint32_t lo, uint32_t hi,
         bind_range(s, folder, lo, hi);
         err = run(s);
     }
-    if (!err)
-        err = gc();
     err = txn_end(err);
+    if (!err)
+        gc(); /* after the commit, as in mail_store_folder_delete */
     return err ? err : n;
 }
