@@ -16,32 +16,10 @@ MAILP=$TOP/$BUILD/plugins/mail.wasm
 command -v curl >/dev/null && command -v python3 >/dev/null || skip "curl or python3 missing"
 has_jq || skip "jq is missing"
 
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
-        ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-    done
-    fail "no free port"
-}
-A=$(new_home)
-B=$(new_home)
-SA=$(free_port) IA=$(free_port) SB=$(free_port) IB=$(free_port)
-printf 'plugin-listen = mail smtp %s\nplugin-listen = mail imap %s\n' "$SA" "$IA" >>"$A/config"
-printf 'plugin-listen = mail smtp %s\nplugin-listen = mail imap %s\n' "$SB" "$IB" >>"$B/config"
-start_at "$A" 0
-A_PID=$DAEMON_PID
-start_at "$B" 0
-B_PID=$DAEMON_PID
+. "$(dirname "$0")/mail.bash"
+mail_pair
 PA=$(port_of "$A")
 PB=$(port_of "$B")
-fa plugin install "$MAILP" >/dev/null || fail "install at A"
-fb plugin install "$MAILP" >/dev/null || fail "install at B"
-fa connect "$(listen_addr "$B")" >/dev/null
-fb connect "$(listen_addr "$A")" >/dev/null
-bound() { fastn --home "$1" --no-autostart plugin info mail --json |
-    jq ".local_listen[] | select(.name == \"$2\") | .bound"; }
-is_bound() { test "$(bound "$1" "$2")" = "$3"; } # HOME NAME PORT
 wait_until 5 is_bound "$A" smtp "$SA" || fail "A's smtp: $(bound "$A" smtp)"
 wait_until 5 is_bound "$B" imap "$IB" || fail "B's imap: $(bound "$B" imap)"
 

@@ -16,28 +16,8 @@ for c in curl python3 mbsync s-nail; do
 done
 has_jq || skip "jq is missing"
 
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
-        ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-    done
-    fail "no free port"
-}
-A=$(new_home)
-B=$(new_home)
-SA=$(free_port) IA=$(free_port) SB=$(free_port) IB=$(free_port)
-printf 'plugin-listen = mail smtp %s\nplugin-listen = mail imap %s\n' "$SA" "$IA" >>"$A/config"
-printf 'plugin-listen = mail smtp %s\nplugin-listen = mail imap %s\n' "$SB" "$IB" >>"$B/config"
-start_at "$A" 0
-start_at "$B" 0
-fa plugin install "$MAILP" >/dev/null || fail "install at A"
-fb plugin install "$MAILP" >/dev/null || fail "install at B"
-fa connect "$(listen_addr "$B")" >/dev/null
-fb connect "$(listen_addr "$A")" >/dev/null
-bound() { fastn --home "$1" --no-autostart plugin info mail --json |
-    jq ".local_listen[] | select(.name == \"$2\") | .bound"; }
-is_bound() { test "$(bound "$1" "$2")" = "$3"; } # HOME NAME PORT
+. "$(dirname "$0")/mail.bash"
+mail_pair
 wait_until 5 is_bound "$A" smtp "$SA" || fail "A's smtp: $(bound "$A" smtp)"
 wait_until 5 is_bound "$B" imap "$IB" || fail "B's imap: $(bound "$B" imap)"
 JA=$(fa plugin call mail setup) || fail "setup at A"
