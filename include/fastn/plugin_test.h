@@ -167,6 +167,15 @@ size_t fastn_test_reply_count(const struct fastn_test_node *n);
 struct fastn_test_stream *fastn_test_stream_open(struct fastn_test_node *n,
                                                  const char *from,
                                                  const char *protocol);
+/* A local program connects to the plugin's local_listen entry index (as a
+ * mail client to the mail plugin's SMTP port, entry 0): the plugin's
+ * on_stream runs at the next run with FASTN_STREAM_LOCAL and the client
+ * 127.0.0.1:40000. Used as a stream from fastn_test_stream_open; its
+ * result is FASTN_ERR_PLUGIN_CAPABILITY when the plugin has no such
+ * entry or local-listen is withheld. */
+struct fastn_test_stream *fastn_test_local_open(struct fastn_test_node *n,
+                                                const char *plugin,
+                                                unsigned index);
 /* 1 while the open waits for a run, 0 once the plugin took the stream,
  * or the error with which the daemon would have refused it
  * (FASTN_ERR_NET_PROTO_NA: no plugin serves it, _PLUGIN_LIMIT...). */

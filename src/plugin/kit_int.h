@@ -33,6 +33,9 @@ struct kit_end {
     int dead; /* reported gone to this end's host */
 };
 
+/* The address a local program's connection comes from in the kit. */
+#define KIT_LOCAL_CLIENT "127.0.0.1:40000"
+
 struct fastn_test_stream {
     struct fastn_test *t;
     int used;
@@ -43,6 +46,8 @@ struct fastn_test_stream {
     int open_result;       /* 1 pending, else the answer to the opener */
     int open_pending;
     size_t bytes[2]; /* written by each end in all */
+    bool local;      /* a local program's connection: proto is the plugin */
+    unsigned local_index; /* its local_listen entry */
 };
 
 struct fastn_test_node {

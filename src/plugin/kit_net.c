@@ -292,6 +292,9 @@ static int accept_stream(struct fastn_test_stream *s)
     if (!to || !to->online)
         return FASTN_ERR_NET_UNREACHABLE;
     s->end[1].id = ++s->t->next_id;
+    if (s->local)
+        return plugin_host_local_incoming(to->h, s->end[1].id, s->proto,
+                                          s->local_index, KIT_LOCAL_CLIENT);
     rc = plugin_host_stream_incoming(
         to->h, s->end[1].id, from ? from->peer_id : s->from_peer, s->proto);
     return rc == FASTN_ERR_NOT_FOUND ? FASTN_ERR_NET_PROTO_NA : rc;
@@ -400,6 +403,20 @@ struct fastn_test_stream *fastn_test_stream_open(struct fastn_test_node *n,
     else
         fastn_test_peer_id(from, s->from_peer);
     snprintf(s->proto, sizeof(s->proto), "%s", protocol);
+    s->end[1].node = n;
+    s->open_pending = 1;
+    return s;
+}
+
+struct fastn_test_stream *fastn_test_local_open(struct fastn_test_node *n,
+                                                const char *plugin,
+                                                unsigned index)
+{
+    struct fastn_test_stream *s = kit_stream_new(n->t);
+
+    snprintf(s->proto, sizeof(s->proto), "%s", plugin);
+    s->local = true;
+    s->local_index = index;
     s->end[1].node = n;
     s->open_pending = 1;
     return s;
