@@ -128,6 +128,9 @@ start_fg() {
     STARTED_PIDS+=("$DAEMON_PID")
     wait_for test -S "$home/fastnd.sock" ||
         fail "fastnd did not create $home/fastnd.sock: $(cat "$home/stderr.log")"
+    # the socket may be a killed daemon's, which the new one replaces
+    wait_until 20 "$FASTN_BIN_CLI" --home "$home" --no-autostart status ||
+        fail "fastnd on $home does not answer: $(tail -n 5 "$home/stderr.log")"
 }
 
 # sighup PID LOG: SIGHUP to a daemon, then waits until LOG (its stderr.log

@@ -81,7 +81,9 @@ reach() { # one attempt by PeerID: through J, then direct; prints ms
 }
 ms=$(reach) || fail "A did not reach B directly by PeerID: DHT: $(f "$A" dht find-peer "$idb" 2>&1); B: $(f "$B" id); A: $(f "$A" peers) $(grep "hole punch\|relay" "$A/stderr.log" | tail -5)"
 punches() { cat "$A/stderr.log" "$B/stderr.log" | grep -c "hole punch to .*: direct connection"; }
-[ "$(punches)" -ge 1 ] || fail "no hole punch in the logs: $(grep "hole punch" "$A/stderr.log" "$B/stderr.log")"
+punched() { [ "$(punches)" -ge 1 ]; }
+# the log line may come a moment after A sees the direct connection
+wait_until 10 punched || fail "no hole punch in the logs: $(grep "hole punch" "$A/stderr.log" "$B/stderr.log")"
 out=$(f "$B" chat send "$ida" hello through js)
 [[ $out == "delivered "* ]] || fail "chat: $out"
 [ "$(received "$A" "hello through js")" = 1 ] || fail "chat: $(chat_log "$A")"
