@@ -122,10 +122,13 @@ out=$(fc files rm "$big" && fc files get "$big" --from "$idb" -o "$TMPROOT/got/b
 grep -q "no peer left" <<<"$out" || fail "only a liar: $out"
 pass "a peer sending wrong blocks is dropped and logged; the file arrives right"
 
-# kill -9 of the sender mid-transfer; the next get resumes
-fc files rm "$big" >/dev/null 2>&1 || true
+# kill -9 of the sender mid-transfer; the next get resumes. A file of
+# 96 blocks: 24 could all arrive between the first progress line and
+# the stop on a fast machine
+gen_data $((96 << 20)) >"$D/huge"
+huge=$(cid_of "$D/huge")
 log=$TMPROOT/get.json
-fc files get "$big" --from "$ida" -o "$TMPROOT/got/big-k" --json >"$log" 2>&1 &
+fc files get "$huge" --from "$ida" -o "$TMPROOT/got/big-k" --json >"$log" 2>&1 &
 getpid=$!
 # stopped at the first progress (the 25 blocks take moments): polled
 # every 20 ms, for 30 s at most
@@ -143,11 +146,14 @@ A_PID=$DAEMON_PID
 wait_until 20 fa id || fail "A did not start again: $(tail -5 "$A/stderr.log")"
 fc connect "$(listen_addr "$A")" >/dev/null
 fa connect "$(listen_addr "$C")" >/dev/null
-out=$(fc files get "$big" --from "$ida" -o "$TMPROOT/got/big-k" --json) || fail "resume: $out"
-cmp "$D/big" "$TMPROOT/got/big-k" || fail "the resumed copy differs"
+out=$(fc files get "$huge" --from "$ida" -o "$TMPROOT/got/big-k" --json) || fail "resume: $out"
+cmp "$D/huge" "$TMPROOT/got/big-k" || fail "the resumed copy differs"
 fetched=$(tail -1 <<<"$out" | jq .fetched_blocks)
-[ "$fetched" -gt 0 ] && [ "$fetched" -lt 25 ] || fail "resume fetched $fetched of 25 blocks: $out"
-pass "kill -9 of the sender mid-transfer: the next get fetched only $fetched of 25 blocks"
+[ "$fetched" -gt 0 ] && [ "$fetched" -lt 97 ] || fail "resume fetched $fetched of 97 blocks: $out"
+pass "kill -9 of the sender mid-transfer: the next get fetched only $fetched of 97 blocks"
+fc files rm "$huge" >/dev/null 2>&1 || true
+fa files rm "$huge" >/dev/null 2>&1 || true
+rm -f "$D/huge" "$TMPROOT/got/big-k"
 
 # bad input from a peer: the stream is reset, the plugin and daemon go on
 for what in "garbage" "wants 100000 100000" "wants 100000 8000" "block $((10 << 20))"; do

@@ -132,8 +132,10 @@ f "$A" disconnect "$idb" >/dev/null
 netns_nat "$RA" random
 netns_nat "$RB" random
 mark=$(wc -l <"$B/stderr.log")
-f "$A" connect "$circuit" | grep -qx "connected to $idb" ||
-    fail "connect through R"
+# B renews its reservation on R if the NAT change cut its connection
+# there: until then R answers that it has none (which says to retry)
+wait_until 20 sh -c "'$FASTN_BIN_CLI' --home '$A' --no-autostart connect '$circuit' | grep -qx 'connected to $idb'" ||
+    fail "connect through R: $(f "$A" connect "$circuit" 2>&1); B: $(f "$B" netcheck 2>&1 | grep -i relay)"
 [ "$(path_of "$A" "$idb")" = relayed ] || fail "A's peers: $(f "$A" peers)"
 since() { tail -n +$((mark + 1)) "$B/stderr.log"; }
 # three attempts of a 4 s window each, and their exchanges over the relay:
