@@ -75,7 +75,14 @@ for mode in flood loop; do
     start_net "$B"
     fastn --home "$B" connect "$liar" >/dev/null || fail "connect to the liar"
     # (identify with a js peer, under ASan on a loaded machine: seconds)
-    wait_status "$B" dht_peers 1 30 || fail "the liar is not in B's table: $(fastn --home "$B" status | grep dht)"
+    # once more after a new connection when identify did not land in time
+    # (seen once under ASan with the suite's load)
+    if ! wait_status "$B" dht_peers 1 30; then
+        fastn --home "$B" disconnect "${liar##*/p2p/}" >/dev/null 2>&1
+        fastn --home "$B" connect "$liar" >/dev/null || fail "connect to the liar again"
+        wait_status "$B" dht_peers 1 30 ||
+            fail "the liar is not in B's table: $(fastn --home "$B" status | grep dht); $(fastn --home "$B" peers); $(tail -n 5 "$TMPROOT/liar.$mode")"
+    fi
     start=$(date +%s)
     out=$(fastn --home "$B" dht find-peer "$NOBODY" 2>&1) && fail "$mode: found $out"
     took=$(($(date +%s) - start))
