@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "fastn/plugin_test.h"
-#include "plugin/kit_int.h"
+#include "fuzz_kit.h"
 
 static struct fastn_test *T;
 static struct fastn_test_node *node;
@@ -48,41 +48,22 @@ static void setup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t sink[FASTN_TEST_WINDOW];
     struct fastn_test_info info;
 
     if (size < 3 || size > 64 * 1024)
         return 0;
     if (!node)
         setup();
-    size_t step = (size_t)data[1] + 1;
-    int reset = data[2] & 1;
     struct fastn_test_stream *s =
         fastn_test_local_open(node, "mail", data[0] & 1);
 
-    data += 3;
-    size -= 3;
     fastn_test_run(T);
     if (fastn_test_stream_result(s) != 0) {
         fprintf(stderr, "fuzz_mail_local: the plugin refused the port: %s\n",
                 fastn_err_name(fastn_test_stream_result(s)));
         abort();
     }
-    for (size_t off = 0; off < size && !s->end[0].reset_pending; off += step) {
-        fastn_test_stream_write(s, data + off,
-                                size - off < step ? size - off : step);
-        fastn_test_run(T);
-        fastn_test_stream_read(s, sink, sizeof(sink)); /* a client that reads */
-    }
-    if (reset)
-        s->end[1].reset_pending = 1;
-    else
-        fastn_test_stream_close(s);
-    fastn_test_advance(T, 100);
-    fastn_test_stream_read(s, sink, sizeof(sink));
-    s->end[1].reset_pending = !s->end[1].dead;
-    fastn_test_run(T);
-    s->used = 0;
+    fuzz_kit_drive(T, s, data, size);
     if (fastn_test_info(node, "mail", &info) != 0 || info.last_error) {
         fprintf(stderr, "fuzz_mail_local: mail stopped: %s\n",
                 fastn_err_name(info.last_error));

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fastn/plugin_test.h"
+#include "fuzz_kit.h"
 #include "plugin/kit_int.h"
 
 static struct fastn_test *T;
@@ -66,36 +67,15 @@ static void check_alive(const char *name)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t sink[FASTN_TEST_WINDOW];
-
     if (size < 3 || size > 64 * 1024)
         return 0;
     if (!node)
         setup();
     const char *proto = data[0] & 1 ? "/fastn/echo/1.0.0" : "/fastn/chat/1.0.0";
-    size_t step = (size_t)data[1] + 1;
-    int reset = data[2] & 1;
     struct fastn_test_stream *s = fastn_test_stream_open(node, NULL, proto);
 
-    data += 3;
-    size -= 3;
     fastn_test_run(T);
-    for (size_t off = 0; off < size && !s->end[0].reset_pending; off += step) {
-        fastn_test_stream_write(s, data + off,
-                                size - off < step ? size - off : step);
-        fastn_test_run(T);
-        fastn_test_stream_read(s, sink, sizeof(sink)); /* a peer that reads */
-    }
-    if (reset)
-        s->end[1].reset_pending = 1;
-    else
-        fastn_test_stream_close(s);
-    fastn_test_advance(T, 100); /* timers run too */
-    fastn_test_stream_read(s, sink, sizeof(sink));
-    /* the test's end is done: the host is told, the slot is freed */
-    s->end[1].reset_pending = !s->end[1].dead;
-    fastn_test_run(T);
-    s->used = 0;
+    fuzz_kit_drive(T, s, data, size);
     check_alive("chat");
     check_alive("echo");
     return 0;
