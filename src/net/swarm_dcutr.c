@@ -15,7 +15,9 @@
  *    bound to our listen port with SO_REUSEPORT (set on the listener too)
  *    so that both SYNs cross (TCP simultaneous open). The Noise roles do
  *    not follow who connected: the DCUtR initiator is the Noise
- *    initiator, the responder acts as the listener, as go-libp2p does.
+ *    initiator, the responder acts as the listener, as go-libp2p does;
+ *    with js-libp2p (its agent version), which dials as the Noise
+ *    initiator in both roles, we act as the listener (punch_as_listener).
  *  - Outcome: a ready direct connection to the peer within
  *    PUNCH_WINDOW_MS is success (the relayed one loses the duplicate
  *    resolution, drains and closes once unused: the grace period);
@@ -69,12 +71,24 @@ static bool have(const struct multiaddr *v, size_t n, const struct multiaddr *m)
     return false;
 }
 
-/* Adds m unless known or loopback (a peer elsewhere cannot reach it). */
+/* Adds m unless known or loopback (a peer elsewhere cannot reach it),
+ * without a trailing /p2p (an observed address may carry ours): the spec
+ * sends observed addresses, and js-libp2p refuses to dial a list that
+ * mixes addresses with and without a /p2p ("Multiaddrs must all have the
+ * same peer id or have no peer id"), failing the whole attempt. */
 static void put(struct multiaddr *v, size_t *n, const struct multiaddr *m)
 {
-    if (*n < PUNCH_OURS_MAX && !have(v, *n, m) &&
-        addr_scope_of(m) != ADDR_SCOPE_LOOPBACK)
-        v[(*n)++] = *m;
+    struct multiaddr_tcp t;
+    struct multiaddr bare = *m;
+
+    if (multiaddr_to_tcp(m, &t) == 0 && t.has_peer &&
+        (t.host_code == MA_IP4 || t.host_code == MA_IP6) &&
+        multiaddr_from_ip_tcp(&bare, t.ip, t.host_code == MA_IP4 ? 4 : 16,
+                              t.port) != 0)
+        return;
+    if (*n < PUNCH_OURS_MAX && !have(v, *n, &bare) &&
+        addr_scope_of(&bare) != ADDR_SCOPE_LOOPBACK)
+        v[(*n)++] = bare;
 }
 
 /* The port of our first listener of family (0: none). */
@@ -203,6 +217,30 @@ static int to_sockaddr(const struct multiaddr *ma, struct sockaddr_storage *ss)
     return -1;
 }
 
+/* The peer's agent version (identify) names js-libp2p. */
+static bool peer_is_js(struct swarm *sw, const struct peer_id *peer)
+{
+    struct swarm_peer *pe = swarm__peer_find(sw, peer);
+
+    for (struct swarm_conn *sc = pe ? pe->conns : NULL; sc; sc = sc->pnext)
+        if (strncmp(sc->agent, "js-libp2p/", 10) == 0)
+            return true;
+    return false;
+}
+
+/* Whether our hole-punch dials take the listener's part in Noise and
+ * yamux (both sides dialed: TCP says nothing about it; the spec is
+ * silent). go- and rust-libp2p make the DCUtR initiator (B, who received
+ * the relayed connection) the dialer and the responder the listener, and
+ * so do we. js-libp2p dials as the dialer on both sides: @libp2p/dcutr
+ * 3.0.28 asks B's dial for `initiator: false`, but libp2p 3.3.11's dial
+ * queue hands the transport its own options, without that one; so with
+ * js-libp2p (its agent version) we are the listener either way. */
+static bool punch_as_listener(struct punch *p)
+{
+    return p->d.role == DCUTR_RESPONDER || peer_is_js(p->sw, &p->peer);
+}
+
 /* One dial of the punch; the connection belongs to the swarm. */
 static int punch_dial_one(struct punch *p, const struct multiaddr *ma)
 {
@@ -220,8 +258,7 @@ static int punch_dial_one(struct punch *p, const struct multiaddr *ma)
         close(fd);
         return FASTN_ERR_NOMEM;
     }
-    /* the responder takes the listener's part in Noise and yamux */
-    sc = swarm__conn_new(sw, p->d.role == DCUTR_RESPONDER, &p->peer);
+    sc = swarm__conn_new(sw, punch_as_listener(p), &p->peer);
     if (!sc) {
         free(pc);
         close(fd);
@@ -501,12 +538,17 @@ bool swarm__dcutr_take(struct swarm_stream *st)
 {
     struct punch *p;
 
-    /* only over a relayed connection, once per connection */
-    if (!st->sc || !st->sc->limited || st->sc->dcutr_tried)
+    /* only over a relayed connection on which we did not start one. The
+     * spec retries on the same stream; js-libp2p opens a new stream for
+     * each of its attempts: DCUTR_ATTEMPTS streams per connection. */
+    if (!st->sc || !st->sc->limited ||
+        (st->sc->dcutr_tried && !st->sc->dcutr_served) ||
+        st->sc->dcutr_served >= DCUTR_ATTEMPTS)
         return false;
     if (!(p = punch_new(st->sc, DCUTR_RESPONDER)))
         return false;
     st->sc->dcutr_tried = true;
+    st->sc->dcutr_served++;
     p->st = st;
     swarm_stream_set_cb(st, punch_cb, p);
     swarm_stream_set_timeout(st, PUNCH_STREAM_TIMEOUT_MS);

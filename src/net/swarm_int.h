@@ -171,8 +171,9 @@ struct swarm_conn {
     uint32_t limit_duration_s;
     uint64_t limit_data;
     /* hole punching (swarm_dcutr.c) */
-    bool punch;       /* a DCUtR dial attempt */
-    bool dcutr_tried; /* relayed: an exchange ran or runs on it */
+    bool punch;           /* a DCUtR dial attempt */
+    bool dcutr_tried;     /* relayed: an exchange ran or runs on it */
+    uint8_t dcutr_served; /* dcutr streams the peer opened on it */
 };
 
 struct swarm_wait {

@@ -45,19 +45,21 @@ f() { # HOME ARGS...: the CLI on a daemon of this test
 
 # The home-network topology: a "public" namespace routes 198.18.N.0/24
 # to router namespace N (its wan 198.18.N.2), which routes its home
-# namespace's 10.0.N.0/24 (the home's eth0 10.0.N.2).
+# namespace's 10.0.N.0/24 (the home's eth0 10.0.N.2). NETNS_WAN replaces
+# 198.18 (js-libp2p counts 198.18.0.0/15 as private and will not
+# hole-punch to it: dcutr_js_netns.sh uses a public-looking prefix).
 # netns_home ROUTER HOME N: links ROUTER to the public namespace $PUB and
 # HOME to ROUTER; the public namespace forwards.
 netns_home() { # ROUTER HOME N
     ip link add wan netns "$1" type veth peer name p$3 netns "$PUB"
     ip link add eth0 netns "$2" type veth peer name lan netns "$1"
-    in_ns "$PUB" ip addr add 198.18.$3.1/24 dev p$3
+    in_ns "$PUB" ip addr add ${NETNS_WAN:-198.18}.$3.1/24 dev p$3
     in_ns "$PUB" ip link set p$3 up
-    in_ns "$1" ip addr add 198.18.$3.2/24 dev wan
+    in_ns "$1" ip addr add ${NETNS_WAN:-198.18}.$3.2/24 dev wan
     in_ns "$1" ip addr add 10.0.$3.1/24 dev lan
     in_ns "$1" ip link set wan up
     in_ns "$1" ip link set lan up
-    in_ns "$1" ip route add default via 198.18.$3.1
+    in_ns "$1" ip route add default via ${NETNS_WAN:-198.18}.$3.1
     in_ns "$1" sysctl -qw net.ipv4.ip_forward=1
     in_ns "$2" ip addr add 10.0.$3.2/24 dev eth0
     in_ns "$2" ip link set eth0 up
