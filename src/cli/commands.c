@@ -377,8 +377,9 @@ const struct cli_command cli_commands[] = {
      "and remember it: later commands can name the peer by its PeerID\n"
      "alone, also after a restart. When the address does not answer it\n"
      "fails, naming it. A bare PeerID connects through the addresses the\n"
-     "daemon knows, else through those the DHT finds (direct addresses\n"
-     "first, circuit ones last). Prints \"connected to PEERID\".\n"
+     "daemon knows, else through those the DHT finds (tried side by\n"
+     "side: direct addresses first, circuit ones 500 ms later; the first\n"
+     "to connect wins). Prints \"connected to PEERID\".\n"
      "\n"
      "--json: {\"peer_id\", \"target\"}\n",
      cli_cmd_connect},

@@ -288,10 +288,8 @@ static int relayed_conn(struct swarm_stream *st, bool inbound,
         swarm__conn_close(sc, err);
         return err;
     }
-    if (d) {
-        sc->dial = d;
-        d->attempt = sc;
-    }
+    if (d)
+        swarm__dial_adopt(d, sc);
     swarm__conn_start(sc); /* a failure ends the dial's attempt */
     return 0;
 }
@@ -352,9 +350,8 @@ static void rdial_answer(struct swarm_relay_dial *rd, const uint8_t *rest,
     err = relayed_conn(st, false, &d->peer, &rd->addr, &lim, rest, n_rest, d);
     rdial_free(rd);
     if (err) {
-        swarm_stream_reset(st);
-        if (!d->attempt)
-            swarm__dial_relay_failed(d, err);
+        swarm_stream_reset(st); /* nothing was adopted */
+        swarm__dial_relay_failed(d, err);
     }
 }
 
