@@ -436,7 +436,8 @@ const struct cli_command cli_commands[] = {
      "routing table (not in this daemon yet).\n"
      "\n"
      "--json: {\"reachability\", \"nat\", \"public_addrs\",\n"
-     "\"observed_addrs\", \"relays\", \"relay_reservations\",\n"
+     "\"observed_addrs\", \"relays\", \"relays_found\" (PeerIDs of the\n"
+     "relays found among connected peers), \"relay_reservations\",\n"
      "\"circuit_addrs\", \"relay_service\", \"relay_served\",\n"
      "\"relay_circuits\", \"direct_connections\", \"relayed_connections\",\n"
      "\"dht_table_size\" (null: no DHT)}\n",

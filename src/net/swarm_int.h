@@ -515,6 +515,11 @@ size_t swarm__relay_addrs(const struct swarm *sw, struct multiaddr *out,
                           size_t max);
 /* The last connection to peer closed. */
 void swarm__relay_peer_gone(struct swarm *sw, const struct peer_id *peer);
+/* identify on sc finished: with no relays configured, a peer reached
+ * directly that serves hop becomes a candidate relay (autorelay). */
+void swarm__relay_identified(struct swarm_conn *sc);
+/* AutoNAT's verdict changed: reservations may be wanted, or not. */
+void swarm__relay_reach_changed(struct swarm *sw);
 /* sc is a relay we hold a reservation on, or a peer we keep one for: no
  * idle timeout. */
 bool swarm__relay_keep(const struct swarm_conn *sc);
