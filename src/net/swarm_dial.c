@@ -296,6 +296,7 @@ static int start_connect(struct swarm_dial *d, size_t ai,
     slot->sc = sc;
     slot->addr = (uint8_t)ai;
     slot->direct = true;
+    swarm__conn_update_timer(sc); /* the fallback deadline, now it has d */
     return 0;
 }
 
