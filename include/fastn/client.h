@@ -190,6 +190,10 @@ struct fastn_status {
     /* Circuit relay v2: relays configured and reservations held on them;
      * whether it relays for others, for how many peers, circuits now */
     uint32_t relays, relay_reservations;
+    /* the relays among them found among connected peers (PeerIDs; the
+     * daemon reserves on such peers when no relays are configured) */
+    size_t n_relays_found;
+    char **relays_found;
     int relay_service;
     uint32_t relay_served, relay_circuits;
     /* The Kademlia DHT ("" / 0 from an older daemon): its mode ("auto",

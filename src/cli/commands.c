@@ -377,8 +377,9 @@ const struct cli_command cli_commands[] = {
      "and remember it: later commands can name the peer by its PeerID\n"
      "alone, also after a restart. When the address does not answer it\n"
      "fails, naming it. A bare PeerID connects through the addresses the\n"
-     "daemon knows, else through those the DHT finds (direct addresses\n"
-     "first, circuit ones last). Prints \"connected to PEERID\".\n"
+     "daemon knows, else through those the DHT finds (tried side by\n"
+     "side: direct addresses first, circuit ones 500 ms later; the first\n"
+     "to connect wins). Prints \"connected to PEERID\".\n"
      "\n"
      "--json: {\"peer_id\", \"target\"}\n",
      cli_cmd_connect},
@@ -435,7 +436,8 @@ const struct cli_command cli_commands[] = {
      "routing table (not in this daemon yet).\n"
      "\n"
      "--json: {\"reachability\", \"nat\", \"public_addrs\",\n"
-     "\"observed_addrs\", \"relays\", \"relay_reservations\",\n"
+     "\"observed_addrs\", \"relays\", \"relays_found\" (PeerIDs of the\n"
+     "relays found among connected peers), \"relay_reservations\",\n"
      "\"circuit_addrs\", \"relay_service\", \"relay_served\",\n"
      "\"relay_circuits\", \"direct_connections\", \"relayed_connections\",\n"
      "\"dht_table_size\" (null: no DHT)}\n",

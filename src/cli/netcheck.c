@@ -61,9 +61,13 @@ static void netcheck_text(const struct netcheck *n)
         printf("public       %s\n", st->public_addrs[i]);
     for (size_t i = 0; i < st->n_observed_addrs; i++)
         printf("observed     %s\n", st->observed_addrs[i]);
-    printf("relays       %u reservation%s held of %u relay%s configured\n",
+    printf("relays       %u reservation%s held of %u relay%s %s\n",
            st->relay_reservations, st->relay_reservations == 1 ? "" : "s",
-           st->relays, st->relays == 1 ? "" : "s");
+           st->relays, st->relays == 1 ? "" : "s",
+           st->n_relays_found ? "found among connected peers" : "configured");
+    for (size_t i = 0; i < st->n_relays_found; i++)
+        printf("relay        %s (found: a connected peer serving hop)\n",
+               st->relays_found[i]);
     for (size_t i = 0; i < n->n_circuit; i++)
         printf("circuit      %s/p2p/%s\n", n->circuit[i], n->id->peer_id);
     if (st->relay_service)
@@ -97,14 +101,16 @@ static json_t *netcheck_json(const struct netcheck *n)
         jstr_list(st->observed_addrs, st->n_observed_addrs));
     json_object_update_new(
         o,
-        json_pack(
-            "{s:i,s:i,s:o,s:b,s:i,s:i,s:I,s:I,s:o}", "relays", (int)st->relays,
-            "relay_reservations", (int)st->relay_reservations, "circuit_addrs",
-            circ, "relay_service", st->relay_service, "relay_served",
-            (int)st->relay_served, "relay_circuits", (int)st->relay_circuits,
-            "direct_connections", (json_int_t)n->direct, "relayed_connections",
-            (json_int_t)n->relayed, "dht_table_size",
-            st->dht_mode[0] ? json_integer(st->dht_peers) : json_null()));
+        json_pack("{s:i,s:o,s:i,s:o,s:b,s:i,s:i,s:I,s:I,s:o}", "relays",
+                  (int)st->relays, "relays_found",
+                  jstr_list(st->relays_found, st->n_relays_found),
+                  "relay_reservations", (int)st->relay_reservations,
+                  "circuit_addrs", circ, "relay_service", st->relay_service,
+                  "relay_served", (int)st->relay_served, "relay_circuits",
+                  (int)st->relay_circuits, "direct_connections",
+                  (json_int_t)n->direct, "relayed_connections",
+                  (json_int_t)n->relayed, "dht_table_size",
+                  st->dht_mode[0] ? json_integer(st->dht_peers) : json_null()));
     return o;
 }
 

@@ -491,6 +491,21 @@ static int status_reach(struct ipc_call *call, struct swarm *sw,
     st->has_relay_served = st->has_relay_circuits = rl.service;
     st->relay_served = (uint32_t)rl.served_reservations;
     st->relay_circuits = (uint32_t)rl.circuits;
+    if (rl.n_found) {
+        ProtobufCBinaryData *b =
+            ipc_reply_alloc(&call->reply, rl.n_found * sizeof(*b));
+        struct peer_id *ids =
+            ipc_reply_alloc(&call->reply, rl.n_found * sizeof(*ids));
+        if (!b || !ids)
+            return FASTN_ERR_NOMEM;
+        for (size_t i = 0; i < rl.n_found; i++) {
+            ids[i] = rl.found[i];
+            b[i].data = ids[i].bytes;
+            b[i].len = ids[i].len;
+        }
+        st->relays_found = b;
+        st->n_relays_found = rl.n_found;
+    }
     return status_dht(call, sw, st);
 }
 

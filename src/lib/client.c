@@ -13,6 +13,7 @@
 #include "util/base58.h"
 #include "util/home.h"
 #include "util/multiaddr.h"
+#include "util/peer_id.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_CALL_TIMEOUT_MS 35000
@@ -328,6 +329,28 @@ void fastn_peer_list_free(struct fastn_peer_list *l)
 }
 
 /* How the daemon runs: where its log goes, its config, its unit. */
+/* The relays found among connected peers, as PeerID text. */
+static int status_relays_found(const Fastn__Status *s, struct fastn_status *st)
+{
+    struct peer_id id;
+
+    if (!s->n_relays_found)
+        return 0;
+    st->relays_found = calloc(s->n_relays_found, sizeof(char *));
+    if (!st->relays_found)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < s->n_relays_found; i++) {
+        if (peer_id_from_bytes(s->relays_found[i].data, s->relays_found[i].len,
+                               &id))
+            continue; /* not a PeerID: left out */
+        st->relays_found[st->n_relays_found] = malloc(PEER_ID_STR_MAX);
+        if (!st->relays_found[st->n_relays_found])
+            return FASTN_ERR_NOMEM;
+        peer_id_format(&id, st->relays_found[st->n_relays_found++]);
+    }
+    return 0;
+}
+
 static int status_daemon_convert(const Fastn__Status *s,
                                  struct fastn_status *st)
 {
@@ -390,6 +413,9 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
     st->autonat_server = s->autonat_server;
     st->relays = s->relays;
     st->relay_reservations = s->relay_reservations;
+    rc = status_relays_found(s, st);
+    if (rc)
+        return rc;
     st->relay_service = s->relay_service;
     st->relay_served = s->relay_served;
     st->relay_circuits = s->relay_circuits;
@@ -439,6 +465,7 @@ void fastn_status_free(struct fastn_status *st)
     lib_free_addrs(st->listen_addrs, st->n_listen_addrs);
     lib_free_addrs(st->public_addrs, st->n_public_addrs);
     lib_free_addrs(st->observed_addrs, st->n_observed_addrs);
+    lib_free_addrs(st->relays_found, st->n_relays_found);
     free(st);
 }
 

@@ -199,6 +199,9 @@ void relay_client_init(struct relay_client *c,
 /* Adds a candidate relay. Errors: FASTN_ERR_EXISTS, FASTN_ERR_TOO_LARGE
  * (RELAY_CLIENT_MAX candidates), FASTN_ERR_INVAL (ourselves). */
 int relay_client_add(struct relay_client *c, const struct peer_id *relay);
+/* Drops a candidate and its reservation (an answer still on its way is
+ * then for no relay we asked: FASTN_ERR_NOT_FOUND); no candidate, no-op. */
+void relay_client_remove(struct relay_client *c, const struct peer_id *relay);
 /* Returns 1 with *relay and a RESERVE appended to out when one should be
  * sent now (a new reservation to fill `want`, or a renewal), else 0. */
 int relay_client_poll(struct relay_client *c, uint64_t now,

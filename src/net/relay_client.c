@@ -59,6 +59,16 @@ int relay_client_add(struct relay_client *c, const struct peer_id *relay)
     return 0;
 }
 
+void relay_client_remove(struct relay_client *c, const struct peer_id *relay)
+{
+    struct relay_rsv *r = find(c, relay);
+
+    if (!r)
+        return;
+    memmove(r, r + 1, (size_t)(&c->r[c->n] - (r + 1)) * sizeof(*r));
+    c->n--;
+}
+
 static bool is_active(const struct relay_rsv *r, uint64_t now)
 {
     return (r->state == RELAY_RSV_ACTIVE ||

@@ -935,6 +935,7 @@ int swarm_new(struct uv_loop_s *loop, const struct swarm_config *cfg,
     sw->prepare.data = sw;
     uv_timer_init(loop, &sw->push_timer);
     sw->push_timer.data = sw;
+    swarm__dials_init(sw);
     noise_pool_acquire(cfg->crypto_threads); /* bulk crypto on every core */
     *out = sw;
     return 0;

@@ -318,8 +318,11 @@ size_t swarm_advertised_addrs(const struct swarm *sw, struct multiaddr *out,
  * _INVAL (ourselves). */
 int swarm_relay_add(struct swarm *sw, const struct multiaddr *addr);
 struct swarm_relay_info {
-    bool service;                         /* relay-service on */
-    size_t candidates;                    /* relays configured */
+    bool service;      /* relay-service on */
+    size_t candidates; /* relays configured or found */
+    /* the candidates found among connected peers (no relays configured) */
+    size_t n_found;
+    struct peer_id found[8];              /* RELAY_CLIENT_MAX */
     size_t reservations;                  /* held on them now */
     size_t served_reservations, circuits; /* the service's */
 };

@@ -207,6 +207,7 @@ static void identify_apply(struct swarm_stream *st, struct id_reader *r)
                                    sc->n_listen, false);
     }
     swarm__kad_identified(sc);
+    swarm__relay_identified(sc);
 }
 
 static void identify_read(struct swarm_stream *st,

@@ -778,7 +778,7 @@ void swarm__conn_close(struct swarm_conn *sc, int err)
     if (sc->dial) {
         struct swarm_dial *d = sc->dial;
         sc->dial = NULL;
-        swarm__dial_attempt_done(d, err);
+        swarm__dial_attempt_done(d, sc, err);
     }
     uv_close((uv_handle_t *)&sc->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&sc->timer, on_handle_closed);
@@ -919,7 +919,7 @@ static void on_ready(struct swarm_conn *sc)
     if (sc->dial) {
         struct swarm_dial *d = sc->dial;
         sc->dial = NULL;
-        swarm__dial_attempt_done(d, 0);
+        swarm__dial_attempt_done(d, sc, 0);
     }
     swarm__waits_complete(sw, &sc->peer, 0);
     if (!sc->limited) /* e.g. a hole punch's, while a dial tries on */

@@ -1,11 +1,22 @@
 /*
  * Dialing a peer: one dial per peer at a time (later requests add their
- * addresses to it and wait on the same outcome), trying its addresses
- * one after another: DNS names through uv_getaddrinfo, then a TCP
- * connect, then the upgrade, each attempt bounded by the handshake
- * timeout. The first attempt that upgrades wins and its address goes to
- * the address book; when every address failed, the waits for the peer get
- * the last error (unless a connection came in from the peer meanwhile).
+ * addresses to it and wait on the same outcome). Its addresses are
+ * ranked (loopback, LAN, public, names, circuits) and started side by
+ * side, staggered as go-libp2p's dial ranker does (swarm_int.h: circuits
+ * after a short delay when there are direct addresses, public addresses
+ * 250 ms apart, the next one at once when nothing is in flight), each
+ * attempt bounded by the handshake timeout: DNS names through
+ * uv_getaddrinfo (one at a time), then a TCP connect, then the upgrade;
+ * circuits through a hop CONNECT (one at a time). The first attempt that
+ * upgrades wins, its address goes to the address book and the others are
+ * closed (their handles and sockets with them; a hop CONNECT in flight
+ * is abandoned and its stream reset when it answers); when every address
+ * failed, the waits for the peer get the last error (unless a connection
+ * came in from the peer meanwhile).
+ *
+ * Attempts in flight are bounded per dial (slots) and for the swarm
+ * (sw->n_dial_direct); one timer of the swarm wakes the dials whose next
+ * address waits for its turn, or for room.
  *
  * A dial stays allocated while a getaddrinfo request is in flight, since
  * libuv owns that request until its callback.
@@ -17,6 +28,7 @@
 #include <string.h>
 
 #include "fastn/err.h"
+#include "net/addr.h"
 #include "net/dnsaddr.h"
 #include "net/relay.h"
 #include "util/log.h"
@@ -110,22 +122,102 @@ static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
         d->addrs[d->n++] = plain;
 }
 
-/* Direct addresses first, circuit ones last, each in their order. */
-static void direct_first(struct swarm_dial *d)
+/* The order addresses are tried in (go-libp2p's dial ranker, for TCP):
+ * loopback, then LAN, then public, then names to resolve, then circuits. */
+static int addr_rank(const struct multiaddr *ma)
 {
-    struct multiaddr circ[SWARM_MAX_PEER_ADDRS * 2];
-    size_t n = 0, nc = 0;
+    if (relay_is_circuit(ma))
+        return 4;
+    switch (addr_scope_of(ma)) {
+    case ADDR_SCOPE_LOOPBACK:
+        return 0;
+    case ADDR_SCOPE_LINK:
+    case ADDR_SCOPE_PRIVATE:
+        return 1;
+    case ADDR_SCOPE_DNS:
+    case ADDR_SCOPE_INVALID: /* /dnsaddr */
+        return 3;
+    default:
+        return 2;
+    }
+}
 
-    for (size_t i = 0; i < d->n; i++)
-        if (relay_is_circuit(&d->addrs[i]))
-            circ[nc++] = d->addrs[i];
-        else
-            d->addrs[n++] = d->addrs[i];
-    memcpy(&d->addrs[n], circ, nc * sizeof(*circ));
+/* Sorts the addresses by rank, each rank in its order (before any
+ * started); the circuits wait SWARM_DIAL_RELAY_DELAY_MS when there are
+ * direct ones. */
+static void rank_addrs(struct swarm_dial *d)
+{
+    struct multiaddr sorted[SWARM_MAX_PEER_ADDRS * 2];
+    size_t k = 0;
+
+    for (int r = 0; r <= 4; r++)
+        for (size_t i = 0; i < d->n; i++)
+            if (addr_rank(&d->addrs[i]) == r)
+                sorted[k++] = d->addrs[i];
+    memcpy(d->addrs, sorted, k * sizeof(*sorted));
+    d->next_direct_us = d->next_relay_us = swarm__now_us();
+    if (d->n && !relay_is_circuit(&d->addrs[0]))
+        d->next_relay_us += SWARM_DIAL_RELAY_DELAY_MS * 1000ull;
+}
+
+/* Slots: the attempts in flight. */
+static struct swarm_dial_slot *slot_free(struct swarm_dial *d, bool direct)
+{
+    size_t used = 0, cap = direct ? SWARM_DIAL_PARALLEL : SWARM_DIAL_RELAYED;
+    struct swarm_dial_slot *f = NULL;
+
+    for (size_t k = 0; k < SWARM_DIAL_SLOTS; k++) {
+        if (!d->slots[k].sc)
+            f = f ? f : &d->slots[k];
+        else if (d->slots[k].direct == direct)
+            used++;
+    }
+    return used < cap ? f : NULL;
+}
+
+static void dials_timer_arm(struct swarm *sw, uint64_t due_us);
+
+/* Forgets slot k's attempt (which stays open unless closed by the caller). */
+static void slot_drop(struct swarm_dial *d, size_t k)
+{
+    struct swarm *sw = d->sw;
+
+    if (d->slots[k].direct) {
+        /* another dial may have waited for room */
+        if (sw->n_dial_direct-- >= SWARM_DIALS_DIRECT_MAX)
+            dials_timer_arm(sw, swarm__now_us());
+    }
+    d->slots[k].sc = NULL;
+    d->slots[k].direct = false;
+}
+
+/* Closes every attempt of d in flight (they tell d nothing). */
+static void slots_close(struct swarm_dial *d)
+{
+    for (size_t k = 0; k < SWARM_DIAL_SLOTS; k++) {
+        struct swarm_conn *a = d->slots[k].sc;
+        if (!a)
+            continue;
+        slot_drop(d, k);
+        a->dial = NULL;
+        if (!d->sw->closing) /* else swarm_close closes them */
+            swarm__conn_close(a, FASTN_ERR_CANCELED);
+    }
+}
+
+static bool in_flight(const struct swarm_dial *d)
+{
+    if (d->resolving || d->relay)
+        return true;
+    for (size_t k = 0; k < SWARM_DIAL_SLOTS; k++)
+        if (d->slots[k].sc)
+            return true;
+    return false;
 }
 
 static void dial_free(struct swarm_dial *d)
 {
+    slots_close(d);
     if (d->relay)
         swarm__relay_dial_abandon(d->relay);
     d->relay = NULL;
@@ -140,7 +232,7 @@ static void dial_free(struct swarm_dial *d)
         free(d);
 }
 
-static void dial_next(struct swarm_dial *d);
+static void dial_pump(struct swarm_dial *d);
 
 static void dial_failed(struct swarm_dial *d)
 {
@@ -172,14 +264,19 @@ static void on_connect(uv_connect_t *req, int status)
     swarm__conn_start(sc);
 }
 
-static int start_connect(struct swarm_dial *d, const struct sockaddr *sa)
+/* A TCP connect to sa for address ai of d, in a free direct slot. */
+static int start_connect(struct swarm_dial *d, size_t ai,
+                         const struct sockaddr *sa)
 {
     struct swarm *sw = d->sw;
-    struct dial_connect *dc = calloc(1, sizeof(*dc));
+    struct swarm_dial_slot *slot = slot_free(d, true);
+    struct dial_connect *dc;
     struct swarm_conn *sc;
     int rc;
 
-    if (!dc)
+    if (!slot) /* a resolved name while the slots filled: not expected */
+        return FASTN_ERR_NET_BUSY;
+    if (!(dc = calloc(1, sizeof(*dc))))
         return FASTN_ERR_NOMEM;
     sc = swarm__conn_new(sw, false, &d->peer);
     if (!sc) {
@@ -194,8 +291,12 @@ static int start_connect(struct swarm_dial *d, const struct sockaddr *sa)
         return uv_err(rc);
     }
     sw->stats.dials++;
+    sw->n_dial_direct++;
     sc->dial = d;
-    d->attempt = sc;
+    slot->sc = sc;
+    slot->addr = (uint8_t)ai;
+    slot->direct = true;
+    swarm__conn_update_timer(sc); /* the fallback deadline, now it has d */
     return 0;
 }
 
@@ -214,15 +315,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
         d->last_err = status == UV_ECANCELED ? FASTN_ERR_CANCELED
                                              : FASTN_ERR_NET_UNREACHABLE;
         uv_freeaddrinfo(ai);
-        dial_next(d);
+        dial_pump(d);
         return;
     }
-    err = start_connect(d, ai->ai_addr);
+    err = start_connect(d, d->res_addr, ai->ai_addr);
     uv_freeaddrinfo(ai);
-    if (err) {
+    if (err)
         d->last_err = err;
-        dial_next(d);
-    }
+    dial_pump(d);
 }
 
 static int resolve(struct swarm_dial *d, const struct multiaddr_tcp *t)
@@ -294,7 +394,7 @@ static void dnsaddr_done(uv_work_t *req, int status)
         add_addr(d, &found[i]);
     free(w);
     d->last_err = err;
-    dial_next(d);
+    dial_pump(d);
 }
 
 static int dnsaddr_start(struct swarm_dial *d, const struct multiaddr_comp *c)
@@ -317,8 +417,22 @@ static int dnsaddr_start(struct swarm_dial *d, const struct multiaddr_comp *c)
     return 0;
 }
 
-static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
+/* Whether ma is a name to look up first (DNS or /dnsaddr). */
+static bool needs_lookup(const struct multiaddr *ma)
 {
+    struct multiaddr_tcp t;
+    struct multiaddr_comp c;
+    size_t off = 0;
+
+    if (multiaddr_next(ma, &off, &c) == 1 && c.code == MA_DNSADDR)
+        return true;
+    return multiaddr_to_tcp(ma, &t) == 0 && t.host_code != MA_IP4 &&
+           t.host_code != MA_IP6;
+}
+
+static int try_addr(struct swarm_dial *d, size_t i)
+{
+    const struct multiaddr *ma = &d->addrs[i];
     struct multiaddr_tcp t;
     struct sockaddr_storage ss;
     struct multiaddr_comp c;
@@ -326,12 +440,16 @@ static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
 
     if (multiaddr_next(ma, &off, &c) == 1 && c.code == MA_DNSADDR)
         return dnsaddr_start(d, &c);
-    if (relay_is_circuit(ma))
+    if (relay_is_circuit(ma)) {
+        d->relay_addr = (uint8_t)i;
         return swarm__relay_dial(d, ma);
+    }
     if (multiaddr_to_tcp(ma, &t))
         return FASTN_ERR_UNSUPPORTED;
-    if (t.host_code != MA_IP4 && t.host_code != MA_IP6)
+    if (t.host_code != MA_IP4 && t.host_code != MA_IP6) {
+        d->res_addr = (uint8_t)i;
         return resolve(d, &t);
+    }
     memset(&ss, 0, sizeof(ss));
     if (t.host_code == MA_IP4) {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
@@ -344,48 +462,155 @@ static int try_addr(struct swarm_dial *d, const struct multiaddr *ma)
         a->sin6_port = htons(t.port);
         memcpy(&a->sin6_addr, t.ip, 16);
     }
-    return start_connect(d, (struct sockaddr *)&ss);
+    return start_connect(d, i, (struct sockaddr *)&ss);
 }
 
-static void dial_log_try(const struct swarm_dial *d)
+static void dial_log_try(const struct swarm_dial *d, size_t i)
 {
     char pid[PEER_ID_STR_MAX], a[MULTIADDR_STR_MAX];
 
     if (log_get_level() < LOG_DEBUG)
         return;
-    if (multiaddr_format(&d->addrs[d->i], a, sizeof(a)) < 0)
+    if (multiaddr_format(&d->addrs[i], a, sizeof(a)) < 0)
         strcpy(a, "?");
     log_msg(LOG_DEBUG, "net", "dial %s: trying %s (%zu of %zu)",
-            peer_id_format(&d->peer, pid), a, d->i + 1, d->n);
+            peer_id_format(&d->peer, pid), a, i + 1, d->n);
 }
 
-static void dial_next(struct swarm_dial *d)
+/* Whether address i of d may start now (idle: nothing is in flight, so
+ * the stagger does not apply); else *due is lowered to when the stagger
+ * lets it, if that is what holds it back. */
+static bool may_start(const struct swarm_dial *d, size_t i, bool idle,
+                      uint64_t now, uint64_t *due)
 {
-    while (d->i < d->n && !d->sw->closing) {
-        dial_log_try(d);
-        int err = try_addr(d, &d->addrs[d->i++]);
-        if (!err)
-            return;
-        d->last_err = err;
+    const struct multiaddr *ma = &d->addrs[i];
+    uint64_t at;
+
+    if (relay_is_circuit(ma)) {
+        if (d->relay || !slot_free((struct swarm_dial *)d, false))
+            return false;
+        at = d->next_relay_us;
+    } else {
+        if ((d->resolving && needs_lookup(ma)) ||
+            !slot_free((struct swarm_dial *)d, true) ||
+            d->sw->n_dial_direct >= SWARM_DIALS_DIRECT_MAX)
+            return false;
+        if (addr_rank(ma) <= 1) /* loopback and LAN ones at once */
+            return true;
+        at = d->next_direct_us;
     }
-    dial_failed(d);
+    if (idle || now >= at)
+        return true;
+    if (at < *due)
+        *due = at;
+    return false;
+}
+
+/* Starts what d's addresses, slots and stagger allow; fails the dial
+ * when nothing is left to try and nothing is in flight. */
+static void dial_pump(struct swarm_dial *d)
+{
+    uint64_t now = swarm__now_us(), due = UINT64_MAX;
+    bool pending = false;
+
+    if (d->sw->closing)
+        return;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->started[i])
+            continue;
+        if (!may_start(d, i, !in_flight(d), now, &due)) {
+            pending = true;
+            continue;
+        }
+        d->started[i] = true;
+        dial_log_try(d, i);
+        int err = try_addr(d, i);
+        if (err) {
+            d->last_err = err;
+            continue;
+        }
+        if (relay_is_circuit(&d->addrs[i]))
+            d->next_relay_us = now + SWARM_DIAL_STAGGER_MS * 1000ull;
+        else
+            d->next_direct_us = now + SWARM_DIAL_STAGGER_MS * 1000ull;
+    }
+    if (!in_flight(d) && !pending) {
+        dial_failed(d);
+        return;
+    }
+    if (due != UINT64_MAX)
+        dials_timer_arm(d->sw, due);
+}
+
+static void on_dials_timer(uv_timer_t *t)
+{
+    struct swarm *sw = t->data;
+    struct swarm_dial *d;
+
+    sw->dial_due_us = 0;
+    for (d = sw->dials; d; d = d->next)
+        d->kick = true;
+    /* one pump each; a pump may end other dials, so look again */
+    for (;;) {
+        for (d = sw->dials; d && !d->kick; d = d->next)
+            ;
+        if (!d)
+            break;
+        d->kick = false;
+        dial_pump(d);
+    }
+}
+
+static void dials_timer_arm(struct swarm *sw, uint64_t due_us)
+{
+    uint64_t now = swarm__now_us();
+
+    if (sw->closing || (sw->dial_due_us && sw->dial_due_us <= due_us))
+        return;
+    sw->dial_due_us = due_us ? due_us : 1;
+    uv_timer_start(&sw->dial_timer, on_dials_timer,
+                   due_us > now ? (due_us - now + 999) / 1000 : 0, 0);
+}
+
+void swarm__dials_init(struct swarm *sw)
+{
+    uv_timer_init(sw->loop, &sw->dial_timer);
+    sw->dial_timer.data = sw;
 }
 
 void swarm__dial_relay_failed(struct swarm_dial *d, int err)
 {
     d->relay = NULL;
     d->last_err = err;
-    dial_next(d);
+    dial_pump(d);
+}
+
+void swarm__dial_adopt(struct swarm_dial *d, struct swarm_conn *sc)
+{
+    struct swarm_dial_slot *slot = slot_free(d, false);
+
+    /* a hop CONNECT starts only with a relayed slot free */
+    if (!slot)
+        return;
+    sc->dial = d;
+    slot->sc = sc;
+    slot->addr = d->relay_addr;
+    slot->direct = false;
 }
 
 bool swarm__dial_falls_back(const struct swarm_conn *sc)
 {
     const struct swarm_dial *d = sc->dial;
 
-    if (!d || sc->limited || sc->punch || d->attempt != sc)
+    if (!d || sc->limited || sc->punch)
         return false;
-    for (size_t j = d->i; j < d->n; j++)
-        if (relay_is_circuit(&d->addrs[j]))
+    if (d->relay)
+        return true;
+    for (size_t k = 0; k < SWARM_DIAL_SLOTS; k++)
+        if (d->slots[k].sc && !d->slots[k].direct)
+            return true;
+    for (size_t j = 0; j < d->n; j++)
+        if (!d->started[j] && relay_is_circuit(&d->addrs[j]))
             return true;
     return false;
 }
@@ -393,52 +618,86 @@ bool swarm__dial_falls_back(const struct swarm_conn *sc)
 uint32_t swarm__dial_step_timeout(const struct swarm_dial *d)
 {
     uint32_t all = d->sw->cfg.handshake_timeout_ms;
+    bool more = d->resolving;
 
-    /* d->i is past the address being tried */
-    if (d->i < d->n && all > 2 * SWARM_DIAL_FALLBACK_MS)
+    for (size_t j = 0; j < d->n && !more; j++)
+        more = !d->started[j];
+    for (size_t k = 0; k < SWARM_DIAL_SLOTS && !more; k++)
+        more = d->slots[k].sc != NULL;
+    if (more && all > 2 * SWARM_DIAL_FALLBACK_MS)
         return 2 * SWARM_DIAL_FALLBACK_MS;
     return all;
 }
 
-void swarm__dial_attempt_done(struct swarm_dial *d, int err)
+void swarm__dial_attempt_done(struct swarm_dial *d, struct swarm_conn *sc,
+                              int err)
 {
     struct swarm *sw = d->sw;
+    size_t ai = SIZE_MAX;
 
-    d->attempt = NULL;
+    for (size_t k = 0; k < SWARM_DIAL_SLOTS; k++)
+        if (d->slots[k].sc == sc) {
+            ai = d->slots[k].addr;
+            slot_drop(d, k);
+            break;
+        }
     if (err) {
         d->last_err = err;
-        dial_next(d);
+        dial_pump(d);
         return;
     }
-    if (sw->cfg.book && sw->cfg.book->remember && d->i > 0)
-        sw->cfg.book->remember(sw->cfg.book_arg, &d->peer, &d->addrs[d->i - 1],
-                               1, true);
+    if (sw->cfg.book && sw->cfg.book->remember && ai < d->n)
+        sw->cfg.book->remember(sw->cfg.book_arg, &d->peer, &d->addrs[ai], 1,
+                               true);
     if (d->exact)
         swarm__wait_done(d->exact, 0);
-    dial_free(d);
+    dial_free(d); /* the other attempts close */
+}
+
+/* The address book's addresses of d's peer join d's (they may have come
+ * from the DHT alone). */
+static void add_known(struct swarm_dial *d)
+{
+    struct swarm *sw = d->sw;
+    struct multiaddr known[SWARM_MAX_PEER_ADDRS];
+    size_t k = 0;
+
+    if (sw->cfg.book && sw->cfg.book->lookup)
+        k = sw->cfg.book->lookup(sw->cfg.book_arg, &d->peer, known,
+                                 SWARM_MAX_PEER_ADDRS);
+    for (size_t i = 0; i < k; i++)
+        add_addr(d, &known[i]);
+}
+
+/* Links d into the swarm's dials and starts it. */
+static void dial_start(struct swarm *sw, struct swarm_dial *d)
+{
+    rank_addrs(d);
+    d->next = sw->dials;
+    d->pprev = &sw->dials;
+    if (sw->dials)
+        sw->dials->pprev = &d->next;
+    sw->dials = d;
+    dial_pump(d);
 }
 
 int swarm__dial(struct swarm *sw, const struct peer_id *peer,
                 const struct multiaddr *addrs, size_t n)
 {
-    struct multiaddr known[SWARM_MAX_PEER_ADDRS];
     struct swarm_dial *d;
-    size_t k = 0;
 
     for (d = sw->dials; d; d = d->next)
         if (!d->exact && peer_id_equal(&d->peer, peer))
             break;
-    if (d) { /* coalesce: the dial in progress tries these too, and
-              * the address book's (it may have come from the DHT alone) */
+    if (d) { /* coalesce: the dial in progress tries these too */
         for (size_t i = 0; i < n; i++)
             add_addr(d, &addrs[i]);
-        if (sw->cfg.book && sw->cfg.book->lookup)
-            k = sw->cfg.book->lookup(sw->cfg.book_arg, peer, known,
-                                     SWARM_MAX_PEER_ADDRS);
-        for (size_t i = 0; i < k; i++)
-            add_addr(d, &known[i]);
-        if (d->attempt) /* a circuit to fall back on, now perhaps */
-            swarm__conn_update_timer(d->attempt);
+        add_known(d);
+        /* a circuit to fall back on, now perhaps */
+        for (size_t k = 0; k < SWARM_DIAL_SLOTS; k++)
+            if (d->slots[k].sc && d->slots[k].direct)
+                swarm__conn_update_timer(d->slots[k].sc);
+        dial_pump(d);
         return 0;
     }
     d = calloc(1, sizeof(*d));
@@ -448,34 +707,13 @@ int swarm__dial(struct swarm *sw, const struct peer_id *peer,
     d->peer = *peer;
     for (size_t i = 0; i < n; i++)
         add_addr(d, &addrs[i]);
-    if (sw->cfg.book && sw->cfg.book->lookup)
-        k = sw->cfg.book->lookup(sw->cfg.book_arg, peer, known,
-                                 SWARM_MAX_PEER_ADDRS);
-    for (size_t i = 0; i < k; i++)
-        add_addr(d, &known[i]);
+    add_known(d);
     if (d->n == 0) {
         free(d);
         return FASTN_ERR_NET_NO_ADDR;
     }
-    direct_first(d);
-    d->next = sw->dials;
-    d->pprev = &sw->dials;
-    if (sw->dials)
-        sw->dials->pprev = &d->next;
-    sw->dials = d;
-    dial_next(d);
+    dial_start(sw, d);
     return 0;
-}
-
-/* Links d into the swarm's dials and starts it. */
-static void dial_start(struct swarm *sw, struct swarm_dial *d)
-{
-    d->next = sw->dials;
-    d->pprev = &sw->dials;
-    if (sw->dials)
-        sw->dials->pprev = &d->next;
-    sw->dials = d;
-    dial_next(d);
 }
 
 int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
@@ -505,15 +743,8 @@ void swarm__dials_cancel(struct swarm *sw, const struct peer_id *peer)
 
     for (d = sw->dials; d; d = next) {
         next = d->next;
-        if (d->exact || !peer_id_equal(&d->peer, peer))
-            continue;
-        if (d->attempt) {
-            struct swarm_conn *a = d->attempt;
-            d->attempt = NULL;
-            a->dial = NULL;
-            swarm__conn_close(a, FASTN_ERR_CANCELED);
-        }
-        dial_free(d);
+        if (!d->exact && peer_id_equal(&d->peer, peer))
+            dial_free(d); /* its attempts close */
     }
 }
 
@@ -521,10 +752,10 @@ void swarm__dials_close(struct swarm *sw)
 {
     while (sw->dials) {
         struct swarm_dial *d = sw->dials;
-        if (d->attempt)
-            d->attempt->dial = NULL;
         if (d->resolving)
             uv_cancel((uv_req_t *)&d->gai);
-        dial_free(d);
+        dial_free(d); /* swarm_close closes the attempts */
     }
+    uv_timer_stop(&sw->dial_timer);
+    uv_close((uv_handle_t *)&sw->dial_timer, NULL);
 }

@@ -190,17 +190,33 @@ struct swarm_wait {
     bool exact;
 };
 
+/* Attempts of one dial at once: direct (TCP) ones, and relayed ones
+ * (a circuit's connection while it upgrades). */
+#define SWARM_DIAL_PARALLEL 8
+#define SWARM_DIAL_RELAYED 2
+#define SWARM_DIAL_SLOTS (SWARM_DIAL_PARALLEL + SWARM_DIAL_RELAYED)
+
+struct swarm_dial_slot {
+    struct swarm_conn *sc; /* NULL: free */
+    uint8_t addr;          /* its index in addrs */
+    bool direct;           /* counted in sw->n_dial_direct */
+};
+
 struct swarm_dial {
     struct swarm *sw;
     struct swarm_dial *next, **pprev; /* sw->dials */
     struct peer_id peer;
     struct multiaddr addrs[SWARM_MAX_PEER_ADDRS * 2];
-    size_t n, i;
-    struct swarm_conn *attempt;
+    bool started[SWARM_MAX_PEER_ADDRS * 2]; /* addrs[i] was tried */
+    size_t n;
+    struct swarm_dial_slot slots[SWARM_DIAL_SLOTS];
+    uint64_t next_direct_us, next_relay_us; /* the stagger (swarm_dial.c) */
+    bool kick;                              /* sw->dial_timer: pump it */
     uv_getaddrinfo_t gai;
-    uv_connect_t connect;
-    bool resolving, connecting;
-    uint8_t n_dnsaddr; /* /dnsaddr names looked up: DNSADDR_LOOKUPS_MAX */
+    bool resolving;
+    uint8_t res_addr;   /* the address being resolved */
+    uint8_t relay_addr; /* the circuit address of relay */
+    uint8_t n_dnsaddr;  /* /dnsaddr names looked up: DNSADDR_LOOKUPS_MAX */
     int last_err;
     /* swarm_connect_exact: the dial tries only the addresses it was
      * given, joins no other dial, and tells this wait alone */
@@ -255,6 +271,9 @@ struct swarm {
     size_t n_listeners;
     struct swarm_conn *conns;
     struct swarm_dial *dials;
+    uv_timer_t dial_timer;  /* the dials' staggered starts (swarm_dial.c) */
+    uint64_t dial_due_us;   /* when it fires; 0: stopped */
+    uint32_t n_dial_direct; /* direct attempts of all dials in flight */
     struct swarm_wait *waits;
     const struct swarm_stream_listener *sl;
     void *sl_arg;
@@ -379,20 +398,41 @@ int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
                       const struct multiaddr *addrs, size_t n);
 /* Completes a wait (from the loop); swarm_dial.c's exact dials use it. */
 void swarm__wait_done(struct swarm_wait *w, int err);
-/* An attempt of dial finished: ready (err 0) or failed. */
-void swarm__dial_attempt_done(struct swarm_dial *d, int err);
+/* An attempt sc of dial d finished: ready (err 0: it wins, the other
+ * attempts are closed) or failed (the dial goes on, or fails when it was
+ * the last). sc->dial was cleared by the caller. */
+void swarm__dial_attempt_done(struct swarm_dial *d, struct swarm_conn *sc,
+                              int err);
+/* sc, the connection of d's circuit dial (d->relay_addr), becomes one of
+ * its attempts. */
+void swarm__dial_adopt(struct swarm_dial *d, struct swarm_conn *sc);
+/* Dials start their addresses staggered, as go-libp2p's dial ranker does
+ * for TCP: loopback and private addresses at once, then public and DNS
+ * ones SWARM_DIAL_STAGGER_MS apart, circuit addresses
+ * SWARM_DIAL_RELAY_DELAY_MS after the start when the dial has direct
+ * ones (else at once) and SWARM_DIAL_STAGGER_MS apart, one hop CONNECT
+ * at a time; when nothing is in flight the next address starts at once.
+ * At most SWARM_DIAL_PARALLEL direct and SWARM_DIAL_RELAYED relayed
+ * attempts per dial, SWARM_DIALS_DIRECT_MAX direct ones in all. */
+#define SWARM_DIAL_STAGGER_MS 250
+#define SWARM_DIAL_RELAY_DELAY_MS 500
+#define SWARM_DIALS_DIRECT_MAX 64
 /* A direct attempt whose TCP connect is not answered within this time
- * gives way to the dial's circuit addresses, when it has some left: a
- * peer that holds relay reservations is likely behind a NAT that drops
- * unsolicited SYNs, and its direct addresses (stale ones from the
- * address book, private ones) would each cost a handshake timeout. */
+ * gives way (closes) when the dial has a circuit address: a peer that
+ * holds relay reservations is likely behind a NAT that drops unsolicited
+ * SYNs, and its direct addresses (stale ones from the address book,
+ * private ones) would hold their slots for a handshake timeout. */
 #define SWARM_DIAL_FALLBACK_MS 2000
-/* Whether sc, a dial's direct attempt, has a circuit address after it. */
+/* Whether sc, a dial's direct attempt, has a circuit address beside it. */
 bool swarm__dial_falls_back(const struct swarm_conn *sc);
 /* How long a circuit attempt of d may take to open its hop stream: twice
- * SWARM_DIAL_FALLBACK_MS when d has more addresses to try (a relay that
- * went silent gives way to the next), else the handshake timeout. */
+ * SWARM_DIAL_FALLBACK_MS when d has other addresses to try or attempts
+ * in flight (a relay that went silent gives way to the next), else the
+ * handshake timeout. */
 uint32_t swarm__dial_step_timeout(const struct swarm_dial *d);
+/* Initializes sw->dial_timer on the loop. */
+void swarm__dials_init(struct swarm *sw);
+/* Ends every dial and closes sw->dial_timer. */
 void swarm__dials_close(struct swarm *sw);
 /* A direct connection to peer is up: its dials (not exact ones) end,
  * their attempts in flight closed; their waits were told already. */
@@ -476,6 +516,11 @@ size_t swarm__relay_addrs(const struct swarm *sw, struct multiaddr *out,
                           size_t max);
 /* The last connection to peer closed. */
 void swarm__relay_peer_gone(struct swarm *sw, const struct peer_id *peer);
+/* identify on sc finished: with no relays configured, a peer reached
+ * directly that serves hop becomes a candidate relay (autorelay). */
+void swarm__relay_identified(struct swarm_conn *sc);
+/* AutoNAT's verdict changed: reservations may be wanted, or not. */
+void swarm__relay_reach_changed(struct swarm *sw);
 /* sc is a relay we hold a reservation on, or a peer we keep one for: no
  * idle timeout. */
 bool swarm__relay_keep(const struct swarm_conn *sc);

@@ -183,6 +183,7 @@ static void probe_vote(struct reach_probe *p, const struct autonat_response *a)
             autonat_reachability_name(was),
             autonat_reachability_name(r->client.status), s[0] ? " at " : "", s);
     swarm_protocols_changed(r->sw); /* the advertised addresses changed */
+    swarm__relay_reach_changed(r->sw);
 }
 
 static void probe_cb(struct swarm_stream *st,

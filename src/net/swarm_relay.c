@@ -17,6 +17,11 @@
  *    does not say we are public: RESERVE on a hop stream, renewed before
  *    the expiry, another candidate when a relay's connection closes; the
  *    circuit addresses join the advertised ones (swarm_advertised_addrs).
+ *    With none configured, as go-libp2p's autorelay does: peers reached
+ *    directly whose identify lists hop become candidates (at most
+ *    RELAY_CLIENT_MAX, the first ones found), reserved on while AutoNAT
+ *    says private; one whose last connection closes stops being one, and
+ *    the next candidate takes its place.
  *  - the service (cfg.relay_service): hop RESERVE and CONNECT from
  *    others, the stop stream to the target, and the two streams spliced
  *    within the circuit's limits (relay_circuit_pass; its duration as the
@@ -50,7 +55,9 @@ struct swarm_relay {
     struct {
         struct peer_id id;
         struct multiaddr transport;
+        bool found; /* among connected peers, not configured */
     } relays[RELAY_CLIENT_MAX];
+    size_t n_config; /* relays configured (the first n_config) */
     bool service_on;
     struct relay_service service;
     uv_timer_t timer;
@@ -288,10 +295,8 @@ static int relayed_conn(struct swarm_stream *st, bool inbound,
         swarm__conn_close(sc, err);
         return err;
     }
-    if (d) {
-        sc->dial = d;
-        d->attempt = sc;
-    }
+    if (d)
+        swarm__dial_adopt(d, sc);
     swarm__conn_start(sc); /* a failure ends the dial's attempt */
     return 0;
 }
@@ -352,9 +357,8 @@ static void rdial_answer(struct swarm_relay_dial *rd, const uint8_t *rest,
     err = relayed_conn(st, false, &d->peer, &rd->addr, &lim, rest, n_rest, d);
     rdial_free(rd);
     if (err) {
-        swarm_stream_reset(st);
-        if (!d->attempt)
-            swarm__dial_relay_failed(d, err);
+        swarm_stream_reset(st); /* nothing was adopted */
+        swarm__dial_relay_failed(d, err);
     }
 }
 
@@ -619,7 +623,10 @@ static void relay_kick(struct swarm_relay *rl)
     if (rl->service_on)
         relay_service_tick(&rl->service, now);
     swarm_reach_get(sw, &ri);
-    rl->reserving = rl->n_relays && strcmp(ri.reachability, "public") != 0;
+    /* configured relays unless public; found ones once private */
+    rl->reserving = rl->n_config
+                        ? strcmp(ri.reachability, "public") != 0
+                        : rl->n_relays && !strcmp(ri.reachability, "private");
     buf_init(&out, RELAY_MAX_MSG);
     while (rl->reserving && relay_client_poll(&rl->client, now, &relay, &out)) {
         rsv_send(rl, &relay, &out);
@@ -636,6 +643,15 @@ static void relay_kick(struct swarm_relay *rl)
     uv_timer_start(&rl->timer, on_relay_timer, delay ? delay : 1, 0);
 }
 
+/* Drops the candidates found among connected peers. */
+static void found_drop_all(struct swarm_relay *rl)
+{
+    while (rl->n_relays > rl->n_config) {
+        rl->n_relays--;
+        relay_client_remove(&rl->client, &rl->relays[rl->n_relays].id);
+    }
+}
+
 int swarm_relay_add(struct swarm *sw, const struct multiaddr *addr)
 {
     struct swarm_relay *rl = sw->relay;
@@ -645,6 +661,7 @@ int swarm_relay_add(struct swarm *sw, const struct multiaddr *addr)
 
     if (multiaddr_get_peer(addr, &id) != 0)
         return FASTN_ERR_BAD_MULTIADDR;
+    found_drop_all(rl); /* configured relays take their place */
     err = relay_client_add(&rl->client, &id);
     if (err)
         return err;
@@ -659,9 +676,54 @@ int swarm_relay_add(struct swarm *sw, const struct multiaddr *addr)
                 break;
     }
     rl->relays[rl->n_relays].id = id;
+    rl->relays[rl->n_relays].found = false;
     rl->relays[rl->n_relays++].transport = transport;
+    rl->n_config++;
     uv_timer_start(&rl->timer, on_relay_timer, 1, 0);
     return 0;
+}
+
+void swarm__relay_identified(struct swarm_conn *sc)
+{
+    struct swarm *sw = sc->sw;
+    struct swarm_relay *rl = sw->relay;
+    char pid[PEER_ID_STR_MAX];
+
+    if (!rl || sw->closing || rl->n_config || sc->limited || !sc->ready ||
+        rl->n_relays >= RELAY_CLIENT_MAX || relay_transport(rl, &sc->peer) ||
+        !sc->n_protos || !swarm__conn_may_serve(sc, RELAY_HOP_PROTOCOL_ID))
+        return;
+    if (relay_client_add(&rl->client, &sc->peer))
+        return;
+    /* no transport: a connection is up, and the address book has more */
+    memset(&rl->relays[rl->n_relays], 0, sizeof(rl->relays[0]));
+    rl->relays[rl->n_relays].id = sc->peer;
+    rl->relays[rl->n_relays++].found = true;
+    log_msg(LOG_INFO, "net", "relay candidate %s: a connected peer serving hop",
+            peer_id_format(&sc->peer, pid));
+    relay_kick(rl);
+}
+
+void swarm__relay_reach_changed(struct swarm *sw)
+{
+    if (sw->relay && !sw->closing)
+        relay_kick(sw->relay);
+}
+
+/* A candidate found among connected peers whose last connection closed
+ * stops being one (its reservation went with it). */
+static bool found_gone(struct swarm_relay *rl, const struct peer_id *peer)
+{
+    for (size_t i = rl->n_config; i < rl->n_relays; i++) {
+        if (!peer_id_equal(&rl->relays[i].id, peer))
+            continue;
+        relay_client_remove(&rl->client, peer);
+        memmove(&rl->relays[i], &rl->relays[i + 1],
+                (rl->n_relays - i - 1) * sizeof(rl->relays[0]));
+        rl->n_relays--;
+        return true;
+    }
+    return false;
 }
 
 size_t swarm__relay_addrs(const struct swarm *sw, struct multiaddr *out,
@@ -696,7 +758,10 @@ void swarm__relay_peer_gone(struct swarm *sw, const struct peer_id *peer)
         return;
     if (rl->service_on)
         relay_service_peer_gone(&rl->service, peer);
-    if (relay_transport(rl, peer)) {
+    if (found_gone(rl, peer)) {
+        swarm_protocols_changed(sw);
+        relay_kick(rl);
+    } else if (relay_transport(rl, peer)) {
         relay_client_relay_lost(&rl->client, peer, swarm__now_us());
         swarm_protocols_changed(sw);
         relay_kick(rl);
@@ -731,6 +796,8 @@ void swarm_relay_get(const struct swarm *sw, struct swarm_relay_info *out)
         return;
     out->service = rl->service_on;
     out->candidates = rl->n_relays;
+    for (size_t i = rl->n_config; i < rl->n_relays && out->n_found < 8; i++)
+        out->found[out->n_found++] = rl->relays[i].id;
     out->reservations = relay_client_active(&rl->client, now);
     if (rl->service_on) {
         out->served_reservations = rl->service.n_rsv;

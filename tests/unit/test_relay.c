@@ -488,6 +488,16 @@ TEST(relay_vanishes)
     c.r[1].state = RELAY_RSV_PENDING;
     relay_client_failed(&c, &r2.id, 2000);
     CHECK_EQ(c.r[1].retry_at, 2000 + 2 * cc.retry_first_us);
+    /* a candidate found among connected peers goes when its peer does:
+     * its answer then comes for no relay we asked */
+    relay_client_remove(&c, &r1.id);
+    relay_client_remove(&c, &r1.id); /* no such candidate: no-op */
+    CHECK_EQ(c.n, 1);
+    CHECK(peer_id_equal(&c.r[0].relay, &r2.id));
+    CHECK_ERR(relay_client_reserved(&c, &r1.id, p, n, 3000, UNIX0),
+              FASTN_ERR_NOT_FOUND);
+    CHECK_ERR(relay_client_add(&c, &r1.id), 0);
+    CHECK_EQ(c.r[1].state, RELAY_RSV_IDLE);
     relay_service_cleanup(&s1);
     relay_service_cleanup(&s2);
     buf_cleanup(&out);
