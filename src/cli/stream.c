@@ -37,6 +37,8 @@
 /* The socket's send buffer `call` asks for (capped by net.core.wmem_max):
  * room for several whole sendfile chunks, fewer wakeups of the daemon. */
 #define CALL_SNDBUF (4 << 20)
+/* A smaller pipe than this is not worth splicing through. */
+#define OUT_PIPE_MIN (64 * 1024)
 
 static volatile sig_atomic_t stop;
 
@@ -84,6 +86,8 @@ struct out_pipe {
     bool on;
 };
 
+static void out_pipe_close(struct out_pipe *op);
+
 static void out_pipe_open(struct out_pipe *op, bool allowed)
 {
     op->on = false;
@@ -91,6 +95,12 @@ static void out_pipe_open(struct out_pipe *op, bool allowed)
     if (!allowed || pipe2(op->fd, O_CLOEXEC) != 0)
         return;
     (void)fcntl(op->fd[1], F_SETPIPE_SZ, SEND_CHUNK);
+    /* a user past fs.pipe-user-pages-soft gets one-page pipes: a splice
+     * per 4 KiB would cost more than the reads it saves */
+    if (fcntl(op->fd[1], F_GETPIPE_SZ) < OUT_PIPE_MIN) {
+        out_pipe_close(op);
+        return;
+    }
     op->on = true;
 }
 
