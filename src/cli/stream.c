@@ -3,6 +3,16 @@
  * `listen` (print incoming streams, or run a command per stream as inetd
  * does). Both move bytes between file descriptors with large reads and
  * writes; half-close is passed on both ways.
+ *
+ * Where the bytes are passed on untouched they do not pass through our
+ * memory: `call` sends a regular file on stdin with sendfile(2) (the page
+ * cache straight into the socket), and stream data bound for stdout that
+ * is not a terminal (nor kept for --json) goes socket -> a pipe of ours
+ * -> stdout with splice(2). Either falls back to read/write when the
+ * kernel refuses it for those descriptors (EINVAL, ENOSYS), without
+ * losing a byte. Backpressure is unchanged: stdout is written out (or
+ * blocks) before the socket is read again, and the socket takes only
+ * what it has room for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +20,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +30,15 @@
 #include "util/term.h"
 
 #define IO_BUF (256 * 1024)
+/* At most this much per sendfile(2) of stdin, and the size asked for the
+ * pipe that splice(2) moves stream data through (1 MiB is the default
+ * pipe-max-size; the kernel keeps its 64 KiB otherwise). */
+#define SEND_CHUNK (1 << 20)
+/* The socket's send buffer `call` asks for (capped by net.core.wmem_max):
+ * room for several whole sendfile chunks, fewer wakeups of the daemon. */
+#define CALL_SNDBUF (4 << 20)
+/* A smaller pipe than this is not worth splicing through. */
+#define OUT_PIPE_MIN (64 * 1024)
 
 static volatile sig_atomic_t stop;
 
@@ -57,13 +78,95 @@ static int write_out(int out, struct term_stream *tty, const char *p, size_t n,
     return term_stream_write(tty, p, n, final, fd_sink, &out);
 }
 
+/* Stream data to out by splice(2) through a pipe of ours (out is not a
+ * terminal: its bytes go out exact). on: in use; off after a failure,
+ * and then out is written from a buffer as before. */
+struct out_pipe {
+    int fd[2];
+    bool on;
+};
+
+static void out_pipe_close(struct out_pipe *op);
+
+static void out_pipe_open(struct out_pipe *op, bool allowed)
+{
+    op->on = false;
+    op->fd[0] = op->fd[1] = -1;
+    if (!allowed || pipe2(op->fd, O_CLOEXEC) != 0)
+        return;
+    (void)fcntl(op->fd[1], F_SETPIPE_SZ, SEND_CHUNK);
+    /* a user past fs.pipe-user-pages-soft gets one-page pipes: a splice
+     * per 4 KiB would cost more than the reads it saves */
+    if (fcntl(op->fd[1], F_GETPIPE_SZ) < OUT_PIPE_MIN) {
+        out_pipe_close(op);
+        return;
+    }
+    op->on = true;
+}
+
+static void out_pipe_close(struct out_pipe *op)
+{
+    if (op->fd[0] >= 0)
+        close(op->fd[0]);
+    if (op->fd[1] >= 0)
+        close(op->fd[1]);
+    op->fd[0] = op->fd[1] = -1;
+    op->on = false;
+}
+
+/* Writes the n bytes waiting in the pipe to out: by splice, or (when out
+ * refuses it) read back into bounce and written, which also turns the
+ * pipe off for later reads. 0, or -1 when out failed. */
+static int out_pipe_drain(struct out_pipe *op, int out, size_t n, char *bounce,
+                          size_t cap)
+{
+    while (n > 0 && op->on) {
+        ssize_t k = splice(op->fd[0], NULL, out, NULL, n, SPLICE_F_MOVE);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            op->on = false; /* e.g. EINVAL: out takes no splice */
+            break;
+        }
+        n -= (size_t)k;
+    }
+    while (n > 0) {
+        ssize_t k = read(op->fd[0], bounce, n < cap ? n : cap);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0 || write_all(out, bounce, (size_t)k) != 0)
+            return -1;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Moves what the socket has (at most SEND_CHUNK) to out through the pipe:
+ * the count, 0 at the socket's end, -1 with errno from the socket
+ * (EAGAIN for a non-blocking one with nothing), or -2 when out failed.
+ * EINVAL from the socket's side turns the pipe off: read it instead. */
+static ssize_t out_pipe_move(struct out_pipe *op, int sock, bool nonblock,
+                             int out, char *bounce, size_t cap)
+{
+    ssize_t n = splice(sock, NULL, op->fd[1], NULL, SEND_CHUNK,
+                       SPLICE_F_MOVE | (nonblock ? SPLICE_F_NONBLOCK : 0));
+
+    if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+        op->on = false; /* nothing was moved: the caller reads instead */
+    if (n <= 0)
+        return n;
+    return out_pipe_drain(op, out, (size_t)n, bounce, cap) ? -2 : n;
+}
+
 /* --- call -------------------------------------------------------------------
  */
 
 struct pump {
     int in, sock, out;
     bool in_done, sock_done;
-    char *buf;   /* stream -> stdout */
+    bool in_file;           /* stdin is a regular file: sendfile(2) it */
+    struct out_pipe splice; /* stream -> stdout by splice(2) */
+    char *buf;              /* stream -> stdout */
     char *inbuf; /* stdin -> stream: inbuf[in_off..in_len) not yet sent */
     size_t in_off, in_len;
     uint64_t sent, received;
@@ -120,10 +223,57 @@ static void pump_in(struct pump *p)
     flush_in(p);
 }
 
+/* One step of stdin -> stream for a regular file: the socket has room.
+ * EINVAL or ENOSYS (sendfile refused for these two): read and write
+ * instead, from where the file's offset is (nothing was sent). */
+static void pump_file(struct pump *p)
+{
+    ssize_t n = sendfile(p->sock, p->in, NULL, SEND_CHUNK);
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+        p->in_file = false;
+        return;
+    }
+    if (n < 0 && errno != EPIPE && errno != ECONNRESET) {
+        p->in_file = false; /* a read error: as pump_in would see it */
+        return;
+    }
+    if (n < 0) {
+        p->err = errno;
+        p->in_done = true;
+        return;
+    }
+    if (n == 0) {
+        p->in_done = true;
+        shutdown(p->sock, SHUT_WR);
+        return;
+    }
+    p->sent += (uint64_t)n;
+}
+
 /* One step of stream -> stdout. */
 static void pump_out(struct pump *p)
 {
-    ssize_t n = read(p->sock, p->buf, IO_BUF);
+    ssize_t n;
+
+    if (p->splice.on) {
+        n = out_pipe_move(&p->splice, p->sock, true, p->out, p->buf, IO_BUF);
+        if (n == -2) {
+            p->sock_done = true; /* stdout is gone: nobody wants the rest */
+            p->err = EPIPE;
+            return;
+        }
+        if (n < 0 && !p->splice.on)
+            return; /* the pipe is off: poll again, then read */
+        if (n > 0) {
+            p->received += (uint64_t)n;
+            return;
+        }
+    } else {
+        n = read(p->sock, p->buf, IO_BUF);
+    }
 
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         return;
@@ -167,7 +317,7 @@ static int run_pump(struct pump *p)
     if (fl < 0 || fcntl(p->sock, F_SETFL, fl | O_NONBLOCK) < 0)
         return FASTN_ERR_IO;
     while (!p->sock_done || !p->in_done) {
-        bool sending = p->in_len > 0;
+        bool sending = p->in_len > 0 || (p->in_file && !p->in_done);
         struct pollfd fds[2] = {
             {p->in_done || sending ? -1 : p->in, POLLIN, 0},
             {p->sock_done && !sending ? -1 : p->sock,
@@ -188,8 +338,12 @@ static int run_pump(struct pump *p)
             if (p->sock_done && (rc = stream_outcome(p, p->err != 0)))
                 return rc;
         }
-        if (sending && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)))
-            flush_in(p);
+        if (sending && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            if (p->in_len)
+                flush_in(p);
+            else
+                pump_file(p);
+        }
         if (fds[0].revents)
             pump_in(p);
         if (p->err && p->err != EPIPE)
@@ -237,6 +391,7 @@ int cli_stream_pump(struct cli *cli, struct fastn_client *c, int fd,
                     const char *protocol)
 {
     struct pump p = {.in = 0, .out = 1, .sock = fd, .c = c};
+    struct stat st;
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
@@ -244,8 +399,9 @@ int cli_stream_pump(struct cli *cli, struct fastn_client *c, int fd,
     signal(SIGTERM, on_stop);
     p.stream_id = info->stream_id;
     /* room for whole reads of stdin in the socket (capped by the kernel) */
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){2 * IO_BUF},
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){CALL_SNDBUF},
                      sizeof(int));
+    p.in_file = fstat(p.in, &st) == 0 && S_ISREG(st.st_mode);
     p.buf = malloc(IO_BUF);
     p.inbuf = malloc(IO_BUF);
     p.json = cli->json;
@@ -253,7 +409,9 @@ int cli_stream_pump(struct cli *cli, struct fastn_client *c, int fd,
         term_stream_init(&p.tty_state, TERM_LINES);
         p.tty = &p.tty_state;
     }
+    out_pipe_open(&p.splice, !p.json && !p.tty);
     rc = p.buf && p.inbuf ? run_pump(&p) : FASTN_ERR_NOMEM;
+    out_pipe_close(&p.splice);
     if (rc == FASTN_ERR_TOO_LARGE)
         rc = cli_error(CLI_EXIT_FAIL, rc,
                        "the reply is larger than %u MiB, which --json keeps "
@@ -334,6 +492,7 @@ static int print_stream(struct listener *l, int fd,
 {
     char *buf = malloc(IO_BUF);
     struct term_stream tty_state, *tty = NULL;
+    struct out_pipe op;
     char b1[256], b2[256];
     long long bytes = 0;
     json_t *end;
@@ -350,14 +509,23 @@ static int print_stream(struct listener *l, int fd,
         term_stream_init(&tty_state, TERM_LINES);
         tty = &tty_state;
     }
-    while (buf && !stop &&
-           ((n = read(fd, buf, IO_BUF)) > 0 || (n < 0 && errno == EINTR))) {
-        if (n <= 0)
-            continue;
-        bytes += n;
-        if (!l->cli->json && write_out(1, tty, buf, (size_t)n, false) != 0)
+    out_pipe_open(&op, buf && !l->cli->json && !tty);
+    while (buf && !stop) {
+        bool piped = op.on;
+        if (piped)
+            n = out_pipe_move(&op, fd, false, 1, buf, IO_BUF);
+        else if ((n = read(fd, buf, IO_BUF)) > 0 && !l->cli->json &&
+                 write_out(1, tty, buf, (size_t)n, false) != 0)
+            n = -2;
+        if (n == -2 || n == 0)
             break;
+        if (n < 0 && (errno == EINTR || (piped && !op.on)))
+            continue; /* interrupted, or the pipe went off: read */
+        if (n < 0)
+            break;
+        bytes += n;
     }
+    out_pipe_close(&op);
     if (!l->cli->json)
         write_out(1, tty, "", 0, true);
     if (l->cli->json) {
