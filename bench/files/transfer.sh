@@ -15,6 +15,7 @@
 # fetch HELIA_RUNS=1 time, as it takes minutes a GiB; HELIA=0 leaves it out,
 # SSH=0 scp and rsync)
 set -eu
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 top=${FASTN_TOP:-$(pwd)}
 BUILD=${BUILD:-build}
 RUNS=${RUNS:-3}

@@ -7,6 +7,7 @@
 # messages per second for 1 sender and for 8.
 # Usage: BUILD=build bash bench/mail/delivery.sh [N]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/$BUILD/bin

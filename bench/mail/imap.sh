@@ -8,6 +8,7 @@
 # turn; each run is timed and checked (N messages in the Maildir).
 # Usage: BUILD=build bash bench/mail/imap.sh [N] [ROUNDS]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/$BUILD/bin

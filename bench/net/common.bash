@@ -1,6 +1,7 @@
 # Shared by bench/net/*.sh (sourced): the build, temporary homes, daemons,
 # cleanup of everything started (by pid), the machine's description.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-build}

@@ -10,6 +10,7 @@
 # receiver's chat database once it has stopped. Prints median and p90 ms.
 # Usage: BUILD=build bash bench/plugin/quarantine.sh [COUNT]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/$BUILD/bin

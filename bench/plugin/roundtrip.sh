@@ -5,6 +5,7 @@
 # the daemon splices the stream to). The client is on daemon B in both
 # cases. Usage: BUILD=build bash bench/plugin/roundtrip.sh [COUNT [SIZE]]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/$BUILD/bin

@@ -11,6 +11,7 @@
 # a minute.
 # Usage: BUILD=build bash bench/registry/install.sh [COUNT]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/$BUILD/bin

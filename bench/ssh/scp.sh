@@ -10,6 +10,7 @@
 # each, and the median.
 # Usage: BUILD=build bash bench/ssh/scp.sh [MIB] [ROUNDS]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/$BUILD/bin
