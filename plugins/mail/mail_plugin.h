@@ -23,8 +23,8 @@ enum conn_kind { CONN_SMTP = 1, CONN_IMAP, CONN_RX, CONN_TX };
 struct conn {
     int32_t stream;
     enum conn_kind kind;
-    uint8_t *out; /* replies the stream has not taken yet */
-    size_t out_len, out_cap;
+    uint8_t *out; /* replies the stream has not taken yet: from out_off */
+    size_t out_off, out_len, out_cap;
     int closing; /* close once out is sent */
     int64_t last_ms;
     void *state; /* struct smtp_sess, imap_sess, rx, tx */
@@ -32,7 +32,7 @@ struct conn {
 
 /* Settings (the `setting` table; `fastn plugin call mail set K V`). */
 struct mail_settings {
-    int64_t retry_min_ms, retry_max_ms, give_up_ms, idle_ms;
+    int64_t retry_min_ms, retry_max_ms, give_up_ms, idle_ms, send_idle_ms;
     uint64_t size_max;
 };
 extern struct mail_settings mail_cfg;
@@ -72,6 +72,11 @@ int imap_writable(struct conn *c);
 void imap_end(struct conn *c);
 /* New mail in a folder: sessions in IDLE on it hear of it at once. */
 void imap_new_mail(int64_t folder);
+
+/* calls.c: staged sends (send_begin, send_data, send_end, send_abort)
+ * untouched for send_idle_ms are dropped with their bytes. */
+void mail_stage_expire(void);
+int mail_stage_count(void);
 
 /* deliver.c */
 int deliver_schema(void);
