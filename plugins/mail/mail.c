@@ -197,6 +197,7 @@ int conn_flush(struct conn *c)
 int conn_send(struct conn *c, const void *p, size_t n)
 {
     const uint8_t *b = p;
+    size_t all = n;
     if (c->out_len == 0 && n > 0) {
         int32_t k = fastn_stream_write(c->stream, b, n);
         if (k < 0 && k != FASTN_ERR_AGAIN)
@@ -206,6 +207,7 @@ int conn_send(struct conn *c, const void *p, size_t n)
             n -= (size_t)k;
         }
     }
+    c->out_now += all;
     if (n == 0)
         return 0;
     if (c->out_off + c->out_len + n > c->out_cap && c->out_off > 0) {
@@ -383,6 +385,7 @@ static int32_t call_set(int32_t call, const uint8_t *arg, size_t len)
     fastn_sql_finalize(st);
     settings_load();
     deliver_kick(0);
+    fastn_timer_set(2, 500); /* idle_ms may be shorter now: timer 2's pace */
     return fastn_reply_str(call, 0, "set");
 }
 
@@ -484,20 +487,28 @@ int32_t on_stream(int32_t stream, const char *peer, size_t peer_len,
 int32_t on_data(int32_t stream, const uint8_t *data, size_t len)
 {
     struct conn *c = conn_find(stream);
+    int32_t rc = 0;
     if (!c)
         return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    c->last_ms = fastn_monotonic_ms();
     switch (c->kind) {
     case CONN_SMTP:
-        return smtp_data(c, data, len);
+        rc = smtp_data(c, data, len);
+        break;
     case CONN_IMAP:
-        return imap_data(c, data, len);
+        rc = imap_data(c, data, len);
+        break;
     case CONN_RX:
-        return deliver_rx_data(c, data, len);
+        rc = deliver_rx_data(c, data, len);
+        break;
     case CONN_TX:
-        return deliver_tx_data(c, data, len);
+        rc = deliver_tx_data(c, data, len);
+        break;
     }
-    return 0;
+    /* input held back (AGAIN) is no sign of life: a client that sends
+     * and never reads is silent, and ends after idle_ms */
+    if (rc != FASTN_ERR_AGAIN && conn_find(stream) == c)
+        c->last_ms = fastn_monotonic_ms();
+    return rc;
 }
 
 static void conn_end(struct conn *c, int32_t reason)
@@ -542,6 +553,7 @@ int32_t on_writable(int32_t stream)
     struct conn *c = conn_find(stream);
     if (!c)
         return 0;
+    c->last_ms = fastn_monotonic_ms(); /* the client reads */
     if (conn_flush(c) < 0) {
         fastn_stream_reset(stream);
         conn_end(c, FASTN_ERR_NET_STREAM_RESET);
@@ -552,6 +564,14 @@ int32_t on_writable(int32_t stream)
     else if (c->kind == CONN_IMAP)
         imap_writable(c);
     return 0;
+}
+
+/* Timer 2 looks for sessions silent past idle_ms (and staged sends past
+ * send_idle_ms) every minute, or sooner when idle_ms is short. */
+static void timer_idle_set(void)
+{
+    int64_t t = mail_cfg.idle_ms / 2;
+    fastn_timer_set(2, t < 500 ? 500 : t > 60000 ? 60000 : t);
 }
 
 /* Timer 1: the outbox; timer 2: local sessions idle too long end. */
@@ -565,17 +585,32 @@ int32_t on_timer(int32_t id)
         deliver_timer();
         return 0;
     }
+    if (id == 4) {
+        imap_resume();
+        return 0;
+    }
     int64_t now = fastn_monotonic_ms();
     mail_stage_expire();
     for (size_t i = 0; i < CONNS; i++) {
         struct conn *c = &conns[i];
         if (c->stream && (c->kind == CONN_SMTP || c->kind == CONN_IMAP) &&
             now - c->last_ms > mail_cfg.idle_ms) {
+            const char *k = c->kind == CONN_SMTP ? "smtp" : "imap";
+            if (c->out_len)
+                fastn_logf(FASTN_LOG_WARN,
+                           "%s: a session that does not read its replies "
+                           "closed (%zu bytes waiting, silent %lld ms)",
+                           k, c->out_len, (long long)(now - c->last_ms));
+            else
+                fastn_logf(FASTN_LOG_INFO,
+                           "%s: a session silent %lld ms "
+                           "closed",
+                           k, (long long)(now - c->last_ms));
             fastn_stream_reset(c->stream);
             conn_end(c, FASTN_ERR_NET_STREAM_RESET);
         }
     }
-    fastn_timer_set(2, 60000);
+    timer_idle_set();
     return 0;
 }
 

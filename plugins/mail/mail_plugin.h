@@ -25,7 +25,8 @@ struct conn {
     enum conn_kind kind;
     uint8_t *out; /* replies the stream has not taken yet: from out_off */
     size_t out_off, out_len, out_cap;
-    int closing; /* close once out is sent */
+    size_t out_now; /* replies made in this event (IMAP: its budget) */
+    int closing;    /* close once out is sent */
     int64_t last_ms;
     void *state; /* struct smtp_sess, imap_sess, rx, tx */
 };
@@ -70,6 +71,8 @@ int imap_start(int32_t stream);
 int imap_data(struct conn *c, const uint8_t *p, size_t n);
 int imap_writable(struct conn *c);
 void imap_end(struct conn *c);
+/* Timer 4: sessions with work left and no write pending go on. */
+void imap_resume(void);
 /* New mail in a folder: sessions in IDLE on it hear of it at once. */
 void imap_new_mail(int64_t folder);
 
