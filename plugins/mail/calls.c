@@ -260,6 +260,10 @@ int32_t mail_call_send(int32_t call, const uint8_t *arg, size_t len)
 struct stage {
     uint32_t id; /* 0: free */
     int64_t last_ms;
+    int32_t call;  /* a send_data answered when left is stored */
+    uint8_t *left; /* its bytes a store stopped at its time left */
+    size_t left_len;
+    unsigned tries;
     unsigned npeers;
     char peers[MAIL_SMTP_RCPT_MAX][FASTN_PEER_ID_BUF];
     struct mail_append app;
@@ -274,6 +278,8 @@ static void stage_drop(struct stage *s, const char *why)
         fastn_logf(FASTN_LOG_INFO, "send %u: dropped (%s) after %llu bytes",
                    s->id, why, (unsigned long long)s->app.size);
     mail_store_append_abort(&s->app);
+    free(s->left);
+    s->left = NULL;
     s->id = 0;
 }
 
@@ -281,7 +287,8 @@ void mail_stage_expire(void)
 {
     int64_t now = fastn_monotonic_ms();
     for (int i = 0; i < STAGE_MAX; i++)
-        if (stages[i].id && now - stages[i].last_ms > mail_cfg.send_idle_ms)
+        if (stages[i].id && !stages[i].left &&
+            now - stages[i].last_ms > mail_cfg.send_idle_ms)
             stage_drop(&stages[i], "no data for send_idle_ms: the sender "
                                    "went away");
 }
@@ -353,6 +360,55 @@ static int32_t stage_begin(int32_t call, const uint8_t *arg, size_t len)
     return fastn_call_reply(call, 0, out, (size_t)n);
 }
 
+/* Stores p[0..n) for s's send_data call and answers it; what a store
+ * stopped at its time (a loaded machine) left waits for timer 5, and
+ * the call is answered when it is stored (or after 50 tries). */
+static int32_t stage_feed(struct stage *s, const uint8_t *p, size_t n)
+{
+    size_t used = 0;
+    int err = mail_store_append_feed(&s->app, p, n, &used);
+    if (err == FASTN_ERR_STORE_TIMEOUT && ++s->tries < 50) {
+        uint8_t *left = used < n ? malloc(n - used) : NULL;
+        if (used < n && !left)
+            err = FASTN_ERR_NOMEM;
+        else {
+            if (left)
+                memmove(left, p + used, n - used);
+            free(s->left);
+            s->left = left ? left : (uint8_t *)malloc(1);
+            s->left_len = n - used;
+            fastn_timer_set(5, 20);
+            return 0; /* answered from timer 5 */
+        }
+    }
+    free(s->left);
+    s->left = NULL;
+    if (err == FASTN_ERR_TOO_LARGE) {
+        stage_drop(s, "over size_max");
+        return too_large(s->call);
+    }
+    if (err) {
+        stage_drop(s, "cannot store it");
+        return fastn_reply_str(s->call, err, "cannot store it");
+    }
+    s->last_ms = fastn_monotonic_ms();
+    return fastn_reply_str(s->call, 0, "ok");
+}
+
+void mail_stage_timer(void)
+{
+    for (int i = 0; i < STAGE_MAX; i++) {
+        struct stage *s = &stages[i];
+        if (!s->id || !s->left)
+            continue;
+        uint8_t *p = s->left;
+        size_t n = s->left_len;
+        s->left = NULL; /* stage_feed keeps what is left again */
+        stage_feed(s, p, n);
+        free(p);
+    }
+}
+
 static int stage_hook(void *ctx, int64_t body, uint32_t uid)
 {
     struct stage *s = ctx;
@@ -397,17 +453,13 @@ int32_t mail_call_stage(int32_t call, const char *method, size_t method_len,
         return fastn_reply_str(call, FASTN_ERR_NOT_FOUND,
                                "no such send (it ended, or waited longer "
                                "than send_idle_ms and was dropped)");
+    if (s->left && !fastn_is(method, method_len, "send_abort"))
+        return fastn_reply_str(call, FASTN_ERR_AGAIN,
+                               "the previous send_data is not answered yet");
     if (fastn_is(method, method_len, "send_data")) {
-        int err = mail_store_append_data(&s->app, arg + 4, len - 4);
-        if (err == FASTN_ERR_TOO_LARGE) {
-            stage_drop(s, "over size_max");
-            return too_large(call);
-        }
-        if (err) {
-            stage_drop(s, "cannot store it");
-            return fastn_reply_str(call, err, "cannot store it");
-        }
-        return fastn_reply_str(call, 0, "ok");
+        s->call = call;
+        s->tries = 0;
+        return stage_feed(s, arg + 4, len - 4);
     }
     if (fastn_is(method, method_len, "send_end"))
         return stage_end(call, s);

@@ -589,6 +589,10 @@ int32_t on_timer(int32_t id)
         imap_resume();
         return 0;
     }
+    if (id == 5) {
+        mail_stage_timer();
+        return 0;
+    }
     int64_t now = fastn_monotonic_ms();
     mail_stage_expire();
     for (size_t i = 0; i < CONNS; i++) {

@@ -79,6 +79,8 @@ void imap_new_mail(int64_t folder);
 /* calls.c: staged sends (send_begin, send_data, send_end, send_abort)
  * untouched for send_idle_ms are dropped with their bytes. */
 void mail_stage_expire(void);
+/* Timer 5: send_data bytes a store stopped at its time left, again. */
+void mail_stage_timer(void);
 int mail_stage_count(void);
 
 /* deliver.c */
