@@ -3,9 +3,12 @@
  * the "imap" port reads commands with lib/imap_read.c, parses them with
  * lib/imap_parse.c and answers from the store (lib/store.c). A session
  * keeps its selected folder's UIDs (sequence number i is uids[i-1]). A
- * FETCH whose replies pass OUT_HIGH stops between messages and goes on
- * when the client has read them (on_writable), so memory stays bounded by
- * one message. IDLE (RFC 2177) hears of new mail at once (imap_new_mail).
+ * FETCH whose replies pass OUT_HIGH (unsent, or made in this event) stops
+ * between messages, and input after a command whose replies did waits
+ * (kept in rest); both go on when the client has read (on_writable) or
+ * from timer 4, in order, so memory stays bounded by one message and no
+ * event reads much more than OUT_HIGH from the store. IDLE (RFC 2177) hears of
+ * new mail at once (imap_new_mail).
  */
 #include <stdarg.h>
 
@@ -421,7 +424,16 @@ static void fetch_one(struct imap_sess *s, size_t i)
     conn_send_str(s->c, ")\r\n");
 }
 
-/* FETCH from message pending_at on; stops when the replies pile up. */
+/* Enough for now: replies wait unsent past OUT_HIGH (the client does not
+ * keep up), or this event made OUT_HIGH of them (reading the store for
+ * more would hold the loop past the plugin's slice; it goes on from
+ * timer 4). */
+static bool busy(const struct conn *c)
+{
+    return c->out_len > OUT_HIGH || c->out_now > OUT_HIGH;
+}
+
+/* FETCH from message pending_at on; stops when busy. */
 static void fetch_run(struct imap_sess *s, const char *text, size_t len)
 {
     size_t i = s->pending_at;
@@ -429,7 +441,7 @@ static void fetch_run(struct imap_sess *s, const char *text, size_t len)
         if (!in_set(s, &cmd.sets[0], cmd.uid, i))
             continue;
         fetch_one(s, i);
-        if (s->c->out_len > OUT_HIGH && i + 1 < s->nuids) {
+        if (busy(s->c) && i + 1 < s->nuids) {
             if (!s->pending) {
                 s->pending = malloc(len);
                 if (!s->pending)
@@ -1091,14 +1103,29 @@ static void literal_start(struct imap_sess *s, const struct mail_imap_event *e)
         conn_send_str(s->c, "+ Ready\r\n");
 }
 
-int imap_data(struct conn *c, const uint8_t *p, size_t n)
+/* Keeps p[0..n) (input after a command whose replies wait) for later;
+ * it replaces what was kept, which the caller is done with. */
+static int rest_keep(struct imap_sess *s, const uint8_t *p, size_t n)
 {
-    struct imap_sess *s = c->state;
+    uint8_t *r = malloc(n);
+    if (!r)
+        return FASTN_ERR_NOMEM;
+    memcpy(r, p, n);
+    free(s->rest);
+    s->rest = r;
+    s->rest_len = n;
+    return 0;
+}
+
+/* Runs the commands in p[0..n) until one leaves replies waiting past
+ * OUT_HIGH (or a FETCH stopped between messages): the input after it is
+ * kept in rest, taken up again from on_writable once the client has read,
+ * so pipelined commands are answered in order and no more than one
+ * command's replies pile up on a client that does not read. */
+static int feed(struct imap_sess *s, const uint8_t *p, size_t n)
+{
+    struct conn *c = s->c;
     struct mail_imap_event e;
-    if (c->closing)
-        return 0;
-    if (c->out_len > OUT_HIGH || s->pending)
-        return FASTN_ERR_AGAIN;
     while (n > 0 && !c->closing) {
         size_t used, len;
         enum mail_imap_ev ev = mail_imap_read(&s->rd, p, n, &used, &e);
@@ -1120,14 +1147,8 @@ int imap_data(struct conn *c, const uint8_t *p, size_t n)
         case MAIL_IMAP_EV_COMMAND: {
             const char *text = mail_imap_reader_command(&s->rd, &len);
             command(s, text, len);
-            if (s->pending && n > 0) { /* a FETCH waits: so does the rest */
-                s->rest = malloc(n);
-                if (!s->rest)
-                    return FASTN_ERR_NOMEM;
-                memcpy(s->rest, p, n);
-                s->rest_len = n;
-                return conn_flush(c);
-            }
+            if ((s->pending || busy(c)) && n > 0)
+                return rest_keep(s, p, n); /* after the replies are read */
             break;
         }
         case MAIL_IMAP_EV_BAD:
@@ -1137,28 +1158,74 @@ int imap_data(struct conn *c, const uint8_t *p, size_t n)
             break;
         }
     }
-    return conn_flush(c);
+    return 0;
 }
 
+/* Work left (a FETCH stopped, input kept) goes on from on_writable when
+ * replies wait unsent, else from timer 4. */
+static int go_on_later(struct imap_sess *s)
+{
+    int err = conn_flush(s->c);
+    if (!err && !s->c->closing && (s->pending || s->rest) && s->c->out_len == 0)
+        fastn_timer_set(4, 1);
+    return err;
+}
+
+int imap_data(struct conn *c, const uint8_t *p, size_t n)
+{
+    struct imap_sess *s = c->state;
+    if (c->closing)
+        return 0;
+    if (c->out_len > OUT_HIGH || s->pending || s->rest)
+        return FASTN_ERR_AGAIN; /* the host holds it: what waits goes first */
+    c->out_now = 0;
+    int err = feed(s, p, n);
+    return err ? err : go_on_later(s);
+}
+
+/* The client read: a stopped FETCH goes on, then the input kept after
+ * it, each only while the replies waiting are under OUT_HIGH / 2. */
 int imap_writable(struct conn *c)
 {
     struct imap_sess *s = c->state;
     char bad[256];
-    if (!s->pending || c->out_len > OUT_HIGH / 2)
-        return 0;
-    if (mail_imap_parse(s->pending, s->pending_len, &cmd, bad, sizeof(bad)))
-        return 0;
-    fetch_run(s, s->pending, s->pending_len);
-    if (!s->pending && s->rest) {
+    c->out_now = 0;
+    while (!c->closing && c->out_len <= OUT_HIGH / 2 && !busy(c) &&
+           (s->pending || s->rest)) {
+        if (s->pending) {
+            if (mail_imap_parse(s->pending, s->pending_len, &cmd, bad,
+                                sizeof(bad))) {
+                free(s->pending); /* parsed before: cannot happen */
+                s->pending = NULL;
+                continue;
+            }
+            fetch_run(s, s->pending, s->pending_len);
+            continue;
+        }
         uint8_t *r = s->rest;
         size_t rn = s->rest_len;
         s->rest = NULL;
         s->rest_len = 0;
-        int err = imap_data(c, r, rn);
+        int err = feed(s, r, rn);
         free(r);
-        return err;
+        if (err)
+            return err;
     }
-    return conn_flush(c);
+    return go_on_later(s);
+}
+
+void imap_resume(void)
+{
+    for (size_t i = 0; i < CONNS; i++) {
+        struct conn *c = conn_each(i);
+        struct imap_sess *s = c ? c->state : NULL;
+        if (c && c->kind == CONN_IMAP && s && (s->pending || s->rest) &&
+            c->out_len <= OUT_HIGH / 2 && imap_writable(c) < 0) {
+            fastn_stream_reset(c->stream);
+            imap_end(c);
+            conn_free(c);
+        }
+    }
 }
 
 int imap_start(int32_t stream)

@@ -40,6 +40,7 @@ struct mail_settings mail_cfg = {
     .retry_max_ms = 3600000,
     .give_up_ms = 5LL * 24 * 3600 * 1000,
     .idle_ms = 30LL * 60 * 1000,
+    .send_idle_ms = 60000,
     .size_max = MAIL_SMTP_SIZE_DEFAULT,
 };
 char mail_self_text[FASTN_PEER_ID_BUF];
@@ -169,17 +170,23 @@ void conn_free(struct conn *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* The replies waiting are out[out_off .. out_off + out_len): what the
+ * stream took is skipped, not moved, so a large reply taken in many
+ * small writes costs no copy per write (moving the rest each time made a
+ * 25 MiB FETCH quadratic: out of fuel). */
 int conn_flush(struct conn *c)
 {
     while (c->out_len > 0) {
-        int32_t n = fastn_stream_write(c->stream, c->out, c->out_len);
+        int32_t n =
+            fastn_stream_write(c->stream, c->out + c->out_off, c->out_len);
         if (n == FASTN_ERR_AGAIN || n == 0)
             return 0;
         if (n < 0)
             return n;
-        memmove(c->out, c->out + n, c->out_len - (size_t)n);
+        c->out_off += (size_t)n;
         c->out_len -= (size_t)n;
     }
+    c->out_off = 0;
     if (c->closing == 1) {
         c->closing = 2;
         return fastn_stream_close(c->stream);
@@ -190,6 +197,7 @@ int conn_flush(struct conn *c)
 int conn_send(struct conn *c, const void *p, size_t n)
 {
     const uint8_t *b = p;
+    size_t all = n;
     if (c->out_len == 0 && n > 0) {
         int32_t k = fastn_stream_write(c->stream, b, n);
         if (k < 0 && k != FASTN_ERR_AGAIN)
@@ -199,8 +207,13 @@ int conn_send(struct conn *c, const void *p, size_t n)
             n -= (size_t)k;
         }
     }
+    c->out_now += all;
     if (n == 0)
         return 0;
+    if (c->out_off + c->out_len + n > c->out_cap && c->out_off > 0) {
+        memmove(c->out, c->out + c->out_off, c->out_len); /* once per fill */
+        c->out_off = 0;
+    }
     if (c->out_len + n > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
         while (cap < c->out_len + n)
@@ -211,7 +224,7 @@ int conn_send(struct conn *c, const void *p, size_t n)
         c->out = q;
         c->out_cap = cap;
     }
-    memcpy(c->out + c->out_len, b, n);
+    memcpy(c->out + c->out_off + c->out_len, b, n);
     c->out_len += n;
     return 0;
 }
@@ -236,6 +249,7 @@ static struct {
     {"retry_max_ms", &mail_cfg.retry_max_ms},
     {"give_up_ms", &mail_cfg.give_up_ms},
     {"idle_ms", &mail_cfg.idle_ms},
+    {"send_idle_ms", &mail_cfg.send_idle_ms},
 };
 
 static void settings_load(void)
@@ -371,6 +385,7 @@ static int32_t call_set(int32_t call, const uint8_t *arg, size_t len)
     fastn_sql_finalize(st);
     settings_load();
     deliver_kick(0);
+    fastn_timer_set(2, 500); /* idle_ms may be shorter now: timer 2's pace */
     return fastn_reply_str(call, 0, "set");
 }
 
@@ -378,6 +393,8 @@ int32_t mail_call_list(int32_t call, const uint8_t *arg, size_t len);
 int32_t mail_call_read(int32_t call, const uint8_t *arg, size_t len);
 int32_t mail_call_send(int32_t call, const uint8_t *arg, size_t len);
 int32_t mail_call_outbox(int32_t call);
+int32_t mail_call_stage(int32_t call, const char *method, size_t method_len,
+                        const uint8_t *arg, size_t len);
 
 int32_t on_call(int32_t call, const char *method, size_t method_len,
                 const uint8_t *arg, size_t arg_len)
@@ -402,12 +419,15 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         return mail_call_send(call, arg, arg_len);
     if (fastn_is(method, method_len, "outbox"))
         return mail_call_outbox(call);
+    if (method_len > 5 && !memcmp(method, "send_", 5))
+        return mail_call_stage(call, method, method_len, arg, arg_len);
     if (fastn_is(method, method_len, "set"))
         return call_set(call, arg, arg_len);
     return fastn_reply_str(call, FASTN_ERR_INVAL,
                            "methods: address, setup [USER], list [FOLDER], "
-                           "read UID [FOLDER], send TO SUBJECT BODY, outbox, "
-                           "set KEY VALUE");
+                           "read UID [FOLDER], send TO SUBJECT BODY, "
+                           "send_begin TO SUBJECT [CONTENT_TYPE], send_data, "
+                           "send_end, send_abort, outbox, set KEY VALUE");
 }
 
 /* --- events ------------------------------------------------------------ */
@@ -467,20 +487,28 @@ int32_t on_stream(int32_t stream, const char *peer, size_t peer_len,
 int32_t on_data(int32_t stream, const uint8_t *data, size_t len)
 {
     struct conn *c = conn_find(stream);
+    int32_t rc = 0;
     if (!c)
         return FASTN_ERR_PLUGIN_BAD_HANDLE;
-    c->last_ms = fastn_monotonic_ms();
     switch (c->kind) {
     case CONN_SMTP:
-        return smtp_data(c, data, len);
+        rc = smtp_data(c, data, len);
+        break;
     case CONN_IMAP:
-        return imap_data(c, data, len);
+        rc = imap_data(c, data, len);
+        break;
     case CONN_RX:
-        return deliver_rx_data(c, data, len);
+        rc = deliver_rx_data(c, data, len);
+        break;
     case CONN_TX:
-        return deliver_tx_data(c, data, len);
+        rc = deliver_tx_data(c, data, len);
+        break;
     }
-    return 0;
+    /* input held back (AGAIN) is no sign of life: a client that sends
+     * and never reads is silent, and ends after idle_ms */
+    if (rc != FASTN_ERR_AGAIN && conn_find(stream) == c)
+        c->last_ms = fastn_monotonic_ms();
+    return rc;
 }
 
 static void conn_end(struct conn *c, int32_t reason)
@@ -525,6 +553,7 @@ int32_t on_writable(int32_t stream)
     struct conn *c = conn_find(stream);
     if (!c)
         return 0;
+    c->last_ms = fastn_monotonic_ms(); /* the client reads */
     if (conn_flush(c) < 0) {
         fastn_stream_reset(stream);
         conn_end(c, FASTN_ERR_NET_STREAM_RESET);
@@ -535,6 +564,14 @@ int32_t on_writable(int32_t stream)
     else if (c->kind == CONN_IMAP)
         imap_writable(c);
     return 0;
+}
+
+/* Timer 2 looks for sessions silent past idle_ms (and staged sends past
+ * send_idle_ms) every minute, or sooner when idle_ms is short. */
+static void timer_idle_set(void)
+{
+    int64_t t = mail_cfg.idle_ms / 2;
+    fastn_timer_set(2, t < 500 ? 500 : t > 60000 ? 60000 : t);
 }
 
 /* Timer 1: the outbox; timer 2: local sessions idle too long end. */
@@ -548,16 +585,36 @@ int32_t on_timer(int32_t id)
         deliver_timer();
         return 0;
     }
+    if (id == 4) {
+        imap_resume();
+        return 0;
+    }
+    if (id == 5) {
+        mail_stage_timer();
+        return 0;
+    }
     int64_t now = fastn_monotonic_ms();
+    mail_stage_expire();
     for (size_t i = 0; i < CONNS; i++) {
         struct conn *c = &conns[i];
         if (c->stream && (c->kind == CONN_SMTP || c->kind == CONN_IMAP) &&
             now - c->last_ms > mail_cfg.idle_ms) {
+            const char *k = c->kind == CONN_SMTP ? "smtp" : "imap";
+            if (c->out_len)
+                fastn_logf(FASTN_LOG_WARN,
+                           "%s: a session that does not read its replies "
+                           "closed (%zu bytes waiting, silent %lld ms)",
+                           k, c->out_len, (long long)(now - c->last_ms));
+            else
+                fastn_logf(FASTN_LOG_INFO,
+                           "%s: a session silent %lld ms "
+                           "closed",
+                           k, (long long)(now - c->last_ms));
             fastn_stream_reset(c->stream);
             conn_end(c, FASTN_ERR_NET_STREAM_RESET);
         }
     }
-    fastn_timer_set(2, 60000);
+    timer_idle_set();
     return 0;
 }
 

@@ -23,16 +23,17 @@ enum conn_kind { CONN_SMTP = 1, CONN_IMAP, CONN_RX, CONN_TX };
 struct conn {
     int32_t stream;
     enum conn_kind kind;
-    uint8_t *out; /* replies the stream has not taken yet */
-    size_t out_len, out_cap;
-    int closing; /* close once out is sent */
+    uint8_t *out; /* replies the stream has not taken yet: from out_off */
+    size_t out_off, out_len, out_cap;
+    size_t out_now; /* replies made in this event (IMAP: its budget) */
+    int closing;    /* close once out is sent */
     int64_t last_ms;
     void *state; /* struct smtp_sess, imap_sess, rx, tx */
 };
 
 /* Settings (the `setting` table; `fastn plugin call mail set K V`). */
 struct mail_settings {
-    int64_t retry_min_ms, retry_max_ms, give_up_ms, idle_ms;
+    int64_t retry_min_ms, retry_max_ms, give_up_ms, idle_ms, send_idle_ms;
     uint64_t size_max;
 };
 extern struct mail_settings mail_cfg;
@@ -70,8 +71,17 @@ int imap_start(int32_t stream);
 int imap_data(struct conn *c, const uint8_t *p, size_t n);
 int imap_writable(struct conn *c);
 void imap_end(struct conn *c);
+/* Timer 4: sessions with work left and no write pending go on. */
+void imap_resume(void);
 /* New mail in a folder: sessions in IDLE on it hear of it at once. */
 void imap_new_mail(int64_t folder);
+
+/* calls.c: staged sends (send_begin, send_data, send_end, send_abort)
+ * untouched for send_idle_ms are dropped with their bytes. */
+void mail_stage_expire(void);
+/* Timer 5: send_data bytes a store stopped at its time left, again. */
+void mail_stage_timer(void);
+int mail_stage_count(void);
 
 /* deliver.c */
 int deliver_schema(void);

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,8 +15,11 @@
 #include "cli/cli.h"
 #include "cli/mail.h"
 
-/* A call carries at most 1 MiB: the body, with room for the rest. */
-#define MAIL_BODY_MAX ((1u << 20) - 8192)
+/* send_data's id and body bytes: a call may carry 1 MiB, but the plugin
+ * stores what a call brings within its slice of the event loop (10 ms by
+ * default), interpreted: 64 KiB, one chunk of its store, keeps it far
+ * within, on a loaded machine too (1 MiB did not). */
+#define MAIL_CALL_MAX (4u + 65536)
 #define ATTACH_MAX 64
 
 struct send_args {
@@ -42,8 +47,9 @@ const char cli_mail_usage[] =
     "a plain-text message (the body from stdin); the daemon delivers it,\n"
     "retrying until the peer is back. --attach (-a, repeated) adds files:\n"
     "the message becomes MIME multipart/mixed, each file a base64 part\n"
-    "with its name and a content type from its extension; all of it at\n"
-    "most 1 MiB (larger: a mail client). send --json: {\"queued_for\",\n"
+    "with its name and a content type from its extension. The message\n"
+    "streams to the plugin in pieces, up to its limit (25 MiB unless the\n"
+    "setting size_max says otherwise). send --json: {\"queued_for\",\n"
     "\"attachments\": [{\"file\", \"content_type\", \"size\"}]}.\n"
     "list shows a folder (INBOX by\n"
     "default; --json as the plugin gives it), read prints one message.\n";
@@ -108,27 +114,8 @@ static int run_setup(struct cli *cli, struct fastn_client *c, const char *user)
     return rc;
 }
 
-/* Reads stdin into body (at most max bytes; *n), or says why not. */
-static int body_read(char *body, size_t max, size_t *n)
-{
-    *n = 0;
-    for (;;) {
-        ssize_t k = read(0, body + *n, max + 1 - *n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        *n += (size_t)k;
-        if (*n > max)
-            return cli_error(CLI_EXIT_FAIL, FASTN_ERR_TOO_LARGE,
-                             "the body is over 1 MiB: send it with a mail "
-                             "client (fastn mail setup)");
-    }
-    return 0;
-}
-
 static void send_print(struct cli *cli, const uint8_t *out, size_t on,
-                       struct send_args *sa, const size_t *sizes)
+                       struct send_args *sa, const uint64_t *sizes)
 {
     if (!cli->json) {
         printf("%.*s\n", (int)on, (const char *)out);
@@ -153,48 +140,168 @@ static void send_print(struct cli *cli, const uint8_t *out, size_t on,
     json_decref(j);
 }
 
+/* A staged send: the body goes to the plugin in send_data calls of at
+ * most a call's size (buf: 4 bytes of the send's id, then body bytes). */
+struct sender {
+    struct fastn_client *c;
+    uint8_t *buf;
+    size_t len;
+    uint64_t sent, total; /* total: an estimate, for the progress line */
+    bool progress;
+};
+
+static int sender_flush(struct sender *s)
+{
+    uint8_t *out = NULL;
+    size_t n = 0;
+    if (s->len <= 4)
+        return 0;
+    int rc = mail_call(s->c, "send_data", s->buf, s->len, &out, &n);
+    fastn_free(out);
+    s->sent += s->len - 4;
+    s->len = 4;
+    if (!rc && s->progress)
+        fprintf(stderr, "\rsending: %.1f of %.1f MiB", s->sent / 1048576.0,
+                (s->total > s->sent ? s->total : s->sent) / 1048576.0);
+    return rc;
+}
+
+static int sender_write(void *ctx, const void *p, size_t n)
+{
+    struct sender *s = ctx;
+    int rc = 0;
+    while (!rc && n) {
+        if (s->len == MAIL_CALL_MAX && (rc = sender_flush(s)))
+            break;
+        size_t k = MAIL_CALL_MAX - s->len < n ? MAIL_CALL_MAX - s->len : n;
+        memcpy(s->buf + s->len, p, k);
+        s->len += k;
+        p = (const uint8_t *)p + k;
+        n -= k;
+    }
+    return rc;
+}
+
+/* The body without attachments: stdin as it is (an empty one: a newline). */
+static int send_plain(struct sender *s)
+{
+    uint8_t in[65536];
+    uint64_t got = 0;
+    int rc = 0;
+    while (!rc) {
+        ssize_t k = read(0, in, sizeof(in));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO,
+                             "reading the body: %s", strerror(errno));
+        if (k == 0)
+            break;
+        got += (uint64_t)k;
+        rc = sender_write(s, in, (size_t)k);
+    }
+    return rc ? rc : got ? 0 : sender_write(s, "\n", 1);
+}
+
+/* send_begin: the id into s->buf, the plugin's size limit into *max. */
+static int send_begin(struct sender *s, struct send_args *sa, const char *ct,
+                      uint64_t *max)
+{
+    size_t tl = strlen(sa->to), sl = strlen(sa->subject), cl = strlen(ct);
+    char *arg = malloc(tl + sl + cl + 3);
+    uint8_t *out = NULL;
+    size_t n = 0;
+    unsigned long id = 0;
+    unsigned long long m = 0;
+    if (!arg)
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
+    memcpy(arg, sa->to, tl + 1);
+    memcpy(arg + tl + 1, sa->subject, sl + 1);
+    memcpy(arg + tl + sl + 2, ct, cl + 1);
+    int rc = mail_call(s->c, "send_begin", arg, tl + sl + cl + 2, &out, &n);
+    free(arg);
+    if (!rc) {
+        char line[64];
+        snprintf(line, sizeof(line), "%.*s", (int)n, (char *)out);
+        if (sscanf(line, "%lu %llu", &id, &m) != 2 || !id)
+            rc = cli_error(CLI_EXIT_FAIL, FASTN_ERR_MALFORMED,
+                           "the mail plugin does not know send_begin: "
+                           "update it (fastn plugin install ...)");
+    }
+    fastn_free(out);
+    for (int i = 0; i < 4; i++)
+        s->buf[i] = (uint8_t)(id >> (8 * i));
+    s->len = 4;
+    *max = m;
+    return rc;
+}
+
+static int send_end(struct cli *cli, struct sender *s, struct send_args *sa,
+                    const uint64_t *sizes)
+{
+    uint8_t *out = NULL;
+    size_t n = 0;
+    int rc = sender_flush(s);
+    if (s->progress)
+        fputc('\n', stderr);
+    if (!rc)
+        rc = mail_call(s->c, "send_end", s->buf, 4, &out, &n);
+    if (!rc)
+        send_print(cli, out, n, sa, sizes);
+    fastn_free(out);
+    return rc;
+}
+
+static int too_large(uint64_t max)
+{
+    return cli_error(CLI_EXIT_FAIL, FASTN_ERR_TOO_LARGE,
+                     "the message with its attachments (about a third larger "
+                     "in base64) is over the mail plugin's limit of %llu "
+                     "bytes (%.1f MiB; the setting size_max: fastn plugin "
+                     "call mail set size_max BYTES)",
+                     (unsigned long long)max, max / 1048576.0);
+}
+
+/* send: send_begin, the body in send_data calls as it is read (stdin,
+ * the files in base64), send_end; send_abort after an error. */
 static int run_send(struct cli *cli, struct fastn_client *c,
                     struct send_args *sa)
 {
-    size_t tl = strlen(sa->to), sl = strlen(sa->subject), n = 0, on = 0;
-    size_t hl = tl + sl + 2, cap = hl + MAIL_BODY_MAX + 300, tn = 0;
-    char *arg = malloc(cap + 1), *text = NULL;
-    size_t *sizes = calloc(sa->n_attach + 1, sizeof(*sizes));
-    uint8_t *out = NULL;
-    int rc = 0;
-    if (!arg || !sizes || (sa->n_attach && !(text = malloc(MAIL_BODY_MAX + 1))))
-        rc = cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
-    if (!rc) {
-        memcpy(arg, sa->to, tl + 1);
-        memcpy(arg + tl + 1, sa->subject, sl + 1);
+    struct sender s = {.c = c, .buf = malloc(MAIL_CALL_MAX)};
+    uint64_t sizes[ATTACH_MAX] = {0}, max = 0;
+    int fds[ATTACH_MAX];
+    char bd[40] = "", ct[100] = "";
+    struct mail_sink sink = {sender_write, &s};
+    int rc = s.buf ? 0 : cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "no memory");
+    if (!rc && sa->n_attach &&
+        !(rc = mail_attach_ctype(bd, sizeof(bd), ct, sizeof(ct))))
+        rc = mail_attach_open(sa->attach, sa->n_attach, fds, sizes);
+    if (rc) {
+        free(s.buf);
+        return rc;
     }
-    if (!rc && !sa->n_attach)
-        rc = body_read(arg + hl, MAIL_BODY_MAX, &n);
-    if (!rc && !sa->n_attach && n == 0) /* an empty argument is none */
-        arg[hl + n++] = '\n';
+    s.total = mail_attach_size(sizes, sa->n_attach);
+    s.progress = !cli->json && isatty(2) && s.total > 4u << 20;
+    rc = send_begin(&s, sa, ct, &max);
+    if (!rc && sa->n_attach && s.total > max)
+        rc = too_large(max);
     if (!rc && sa->n_attach)
-        rc = body_read(text, MAIL_BODY_MAX, &tn);
-    if (!rc && sa->n_attach) {
-        char ct[100];
-        rc = mail_attach_build(text, tn, sa->attach, sa->n_attach, sizes, ct,
-                               sizeof(ct), arg + hl, &n, MAIL_BODY_MAX);
-        if (rc == FASTN_ERR_TOO_LARGE)
-            rc = cli_error(CLI_EXIT_FAIL, rc,
-                           "the message with its attachments is over the "
-                           "1 MiB fastn mail send carries (attachments "
-                           "grow by a third in base64): send large files "
-                           "with a mail client (fastn mail setup)");
-        if (!rc)
-            n += (size_t)snprintf(arg + hl + n, cap - hl - n, "%c%s", 0, ct);
+        rc = mail_attach_write(0, sa->attach, fds, sa->n_attach, bd, &sink);
+    else if (!rc)
+        rc = send_plain(&s);
+    if (!rc)
+        rc = send_end(cli, &s, sa, sizes);
+    else if (s.len >= 4 && (s.buf[0] | s.buf[1] | s.buf[2] | s.buf[3])) {
+        uint8_t *out = NULL; /* ends the staged message, if it still is */
+        size_t n = 0;
+        if (s.progress)
+            fputc('\n', stderr);
+        fastn_client_plugin_call(c, "mail", "send_abort", s.buf, 4, &out, &n);
+        fastn_free(out);
     }
-    if (!rc)
-        rc = mail_call(c, "send", arg, hl + n, &out, &on);
-    if (!rc)
-        send_print(cli, out, on, sa, sizes);
-    fastn_free(out);
-    free(text);
-    free(sizes);
-    free(arg);
+    for (size_t i = 0; i < sa->n_attach; i++)
+        close(fds[i]);
+    free(s.buf);
     return rc;
 }
 

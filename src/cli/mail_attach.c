@@ -3,7 +3,9 @@
  * 2046, 2183) from the text on stdin and the files named: the text as its
  * first part, each file as a base64 part with its file name and a content
  * type guessed from its extension (application/octet-stream when none
- * fits). The mail plugin puts the headers around it (calls.c).
+ * fits), streamed: the text and the files are read in pieces as the body
+ * goes out to a sink (fastn mail send's calls), never held whole. The
+ * mail plugin puts the headers before it (calls.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/mail.h"
@@ -57,33 +62,48 @@ const char *mail_attach_type(const char *name)
     return "application/octet-stream";
 }
 
-/* A growing buffer that refuses to pass max bytes. */
+/* What the body goes out through: the sink, and a little of its own
+ * buffering so that small pieces (a header, a line) cost no call each. */
 struct mbuf {
-    char *p;
-    size_t len, max;
+    const struct mail_sink *sink;
+    char p[8192];
+    size_t len;
 };
+
+static int drain(struct mbuf *b)
+{
+    int rc = b->len ? b->sink->write(b->sink->ctx, b->p, b->len) : 0;
+    b->len = 0;
+    return rc;
+}
 
 static int put(struct mbuf *b, const void *p, size_t n)
 {
-    if (n > b->max - b->len)
-        return FASTN_ERR_TOO_LARGE;
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    return 0;
+    int rc = 0;
+    while (!rc && n) {
+        if (b->len == sizeof(b->p) && (rc = drain(b)))
+            break;
+        size_t k = sizeof(b->p) - b->len < n ? sizeof(b->p) - b->len : n;
+        memcpy(b->p + b->len, p, k);
+        b->len += k;
+        p = (const char *)p + k;
+        n -= k;
+    }
+    return rc;
 }
 
 static int putf(struct mbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int putf(struct mbuf *b, const char *fmt, ...)
 {
+    char line[600];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(b->p + b->len, b->max - b->len + 1, fmt, ap);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n > b->max - b->len)
+    if (n < 0 || (size_t)n >= sizeof(line))
         return FASTN_ERR_TOO_LARGE;
-    b->len += (size_t)n;
-    return 0;
+    return put(b, line, (size_t)n);
 }
 
 /* The file's name as a Content-Disposition parameter: quoted when it is
@@ -109,6 +129,8 @@ static int put_filename(struct mbuf *b, const char *name)
     return rc;
 }
 
+/* Base64 lines of 76 characters (57 bytes) with CRLF: n is a multiple of
+ * 57 but for a file's last piece. */
 static int put_base64(struct mbuf *b, const uint8_t *p, size_t n)
 {
     static const char abc[] =
@@ -116,7 +138,7 @@ static int put_base64(struct mbuf *b, const uint8_t *p, size_t n)
         "xyz0123456789+/";
     char line[80];
     int rc = 0;
-    for (size_t i = 0; !rc && i < n; i += 57) { /* 57 bytes: 76 chars */
+    for (size_t i = 0; !rc && i < n; i += 57) {
         size_t k = 0, end = i + 57 < n ? i + 57 : n;
         for (size_t j = i; j < end; j += 3) {
             uint32_t v = (uint32_t)p[j] << 16;
@@ -136,106 +158,142 @@ static int put_base64(struct mbuf *b, const uint8_t *p, size_t n)
     return rc;
 }
 
-/* The text from stdin, its line ends made CRLF (the CRLF before a
- * boundary is the boundary's: RFC 2046 5.1.1; the text keeps its own). */
-static int put_text(struct mbuf *b, const char *t, size_t n)
+/* Reads what it can into p (up to cap; *n), EINTR retried; -1 and errno
+ * on an error. */
+static int read_some(int fd, uint8_t *p, size_t cap, size_t *n)
 {
-    int rc = 0;
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = t[i] == '\n' && (i == 0 || t[i - 1] != '\r') ? put(b, "\r\n", 2)
-                                                          : put(b, t + i, 1);
-    if (!rc && n && t[n - 1] != '\n')
-        rc = put(b, "\r\n", 2);
-    return rc;
-}
-
-static int read_file(const char *path, uint8_t **out, size_t *n, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    size_t cap = 0;
-    *out = NULL;
     *n = 0;
-    if (!f)
-        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO,
-                         "cannot read the attachment %s: %s", path,
-                         strerror(errno));
-    for (;;) {
-        if (*n == cap) {
-            uint8_t *p = cap > max ? NULL : realloc(*out, cap + 65536);
-            if (!p)
-                break;
-            *out = p;
-            cap += 65536;
-        }
-        size_t k = fread(*out + *n, 1, cap - *n, f);
-        *n += k;
+    while (*n < cap) {
+        ssize_t k = read(fd, p + *n, cap - *n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
         if (k == 0)
             break;
-    }
-    int bad = ferror(f), big = *n > max;
-    fclose(f);
-    if (bad || big) {
-        free(*out);
-        *out = NULL;
-        return big ? FASTN_ERR_TOO_LARGE
-                   : cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO,
-                               "cannot read the attachment %s: %s (is it "
-                               "a directory?)",
-                               path, strerror(errno ? errno : EIO));
+        *n += (size_t)k;
     }
     return 0;
 }
 
-static int put_file(struct mbuf *b, const char *bd, const char *path,
-                    size_t *size)
+/* The text from fd, its line ends made CRLF (the CRLF before a boundary
+ * is the boundary's: RFC 2046 5.1.1; the text keeps its own). */
+static int put_text(struct mbuf *b, int fd)
 {
-    uint8_t *data;
+    uint8_t in[4096];
+    char prev = 0;
     size_t n;
+    int rc = 0, any = 0;
+    while (!rc) {
+        if (read_some(fd, in, sizeof(in), &n) < 0)
+            return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO,
+                             "reading the body: %s", strerror(errno));
+        if (n == 0)
+            break;
+        for (size_t i = 0; !rc && i < n; i++) {
+            rc = in[i] == '\n' && prev != '\r' ? put(b, "\r\n", 2)
+                                               : put(b, in + i, 1);
+            prev = (char)in[i];
+        }
+        any = 1;
+    }
+    if (!rc && any && prev != '\n')
+        rc = put(b, "\r\n", 2);
+    return rc;
+}
+
+int mail_attach_open(char **files, size_t n, int *fds, uint64_t *sizes)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+        int e = fd < 0 ? errno : fstat(fd, &st) ? errno : 0;
+        if (!e && !S_ISREG(st.st_mode))
+            e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        if (e) {
+            if (fd >= 0)
+                close(fd);
+            while (i > 0)
+                close(fds[--i]);
+            return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO,
+                             "cannot read the attachment %s: %s%s", files[i],
+                             strerror(e),
+                             e == EINVAL ? " (not a regular file)" : "");
+        }
+        fds[i] = fd;
+        sizes[i] = (uint64_t)st.st_size;
+    }
+    return 0;
+}
+
+uint64_t mail_attach_size(const uint64_t *sizes, size_t n)
+{
+    uint64_t t = 200; /* the text part's header and the last boundary */
+    for (size_t i = 0; i < n; i++)
+        t += 4 * ((sizes[i] + 2) / 3) + 2 * ((sizes[i] + 56) / 57) + 300;
+    return t;
+}
+
+static int put_file(struct mbuf *b, const char *bd, const char *path, int fd)
+{
+    static uint8_t data[57 * 1024];
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    int rc = read_file(path, &data, &n, b->max);
-    if (rc)
-        return rc;
-    *size = n;
-    rc = putf(b,
-              "\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: "
-              "base64\r\nContent-Disposition: attachment; ",
-              bd, mail_attach_type(name));
+    size_t n;
+    int rc = putf(b,
+                  "\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: "
+                  "base64\r\nContent-Disposition: attachment; ",
+                  bd, mail_attach_type(name));
     if (!rc)
         rc = put_filename(b, *name ? name : "attachment");
     if (!rc)
         rc = put(b, "\r\n\r\n", 4);
-    if (!rc)
+    while (!rc) {
+        if (read_some(fd, data, sizeof(data), &n) < 0)
+            return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO,
+                             "cannot read the attachment %s: %s", path,
+                             strerror(errno));
+        if (n == 0)
+            break;
         rc = put_base64(b, data, n);
-    free(data);
+    }
     return rc;
 }
 
-int mail_attach_build(const char *text, size_t tlen, char **files,
-                      size_t nfiles, size_t *sizes, char *ctype,
-                      size_t ctype_cap, char *out, size_t *len, size_t max)
+int mail_attach_ctype(char *bd, size_t bd_cap, char *ctype, size_t cap)
 {
     uint8_t r[12];
-    char bd[40];
-    struct mbuf b = {out, 0, max};
     if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
         return cli_error(CLI_EXIT_FAIL, FASTN_ERR_IO,
                          "no random bytes for the MIME boundary: %s",
                          strerror(errno));
-    int k = snprintf(bd, sizeof(bd), "=_fastn_");
+    int k = snprintf(bd, bd_cap, "=_fastn_");
     for (size_t i = 0; i < sizeof(r); i++)
-        k += snprintf(bd + k, sizeof(bd) - (size_t)k, "%02x", r[i]);
-    snprintf(ctype, ctype_cap, "multipart/mixed; boundary=\"%s\"", bd);
-    int rc = putf(&b,
+        k += snprintf(bd + k, bd_cap - (size_t)k, "%02x", r[i]);
+    snprintf(ctype, cap, "multipart/mixed; boundary=\"%s\"", bd);
+    return 0;
+}
+
+int mail_attach_write(int text_fd, char **files, const int *fds, size_t nfiles,
+                      const char *bd, const struct mail_sink *sink)
+{
+    struct mbuf *b = malloc(sizeof(*b));
+    if (!b)
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM, "out of memory");
+    b->sink = sink;
+    b->len = 0;
+    int rc = putf(b,
                   "This is a message in MIME format.\r\n\r\n--%s\r\n"
                   "Content-Type: text/plain; charset=utf-8\r\n"
                   "Content-Transfer-Encoding: 8bit\r\n\r\n",
                   bd);
     if (!rc)
-        rc = put_text(&b, text, tlen);
+        rc = put_text(b, text_fd);
     for (size_t i = 0; !rc && i < nfiles; i++)
-        rc = put_file(&b, bd, files[i], &sizes[i]);
+        rc = put_file(b, bd, files[i], fds[i]);
     if (!rc)
-        rc = putf(&b, "\r\n--%s--\r\n", bd);
-    *len = b.len;
+        rc = putf(b, "\r\n--%s--\r\n", bd);
+    if (!rc)
+        rc = drain(b);
+    free(b);
     return rc;
 }

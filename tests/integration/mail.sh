@@ -256,18 +256,19 @@ pass "malformed SMTP, a 30 MiB message, lying IMAP literals, 3 failed IMAP login
 # kill -9 during delivery, rounds alternating the side: every message once
 fa plugin call mail set retry_min_ms 200 >/dev/null
 fa plugin call mail set retry_max_ms 1000 >/dev/null
-ROUNDS=${MAIL_KILL_ROUNDS:-10}
+ROUNDS=${MAIL_KILL_ROUNDS:-20}
 SENT=0
 for r in $(seq 1 "$ROUNDS"); do
     for i in 1 2 3; do
         printf 'From: <%s>\r\nTo: <%s>\r\nSubject: kill %s.%s\r\n\r\n%s\r\n' "$AADDR" "$BADDR" \
             "$r" "$i" "$(head -c 600000 /dev/urandom | base64 -w 76)" >"$TMPROOT/k.eml"
-        # (a submission cut off before its 250 is sent again, as clients do)
-        for try in 1 2 3 4 5; do
+        # (a submission cut off before its 250 is sent again, as clients
+        # do: polled, not slept, up to 20 s)
+        for try in $(seq 100); do
             curl -sS --max-time 20 "smtp://127.0.0.1:$SA" --user "me:$APASS" \
-                --mail-from "$AADDR" --mail-rcpt "$BADDR" -T "$TMPROOT/k.eml" && break
-            [ "$try" = 5 ] && fail "submit $r.$i"
-            sleep 1
+                --mail-from "$AADDR" --mail-rcpt "$BADDR" -T "$TMPROOT/k.eml" 2>>"$TMPROOT/curl.err" && break
+            [ "$try" = 100 ] && fail "submit $r.$i: $(tail -n 3 "$TMPROOT/curl.err")"
+            sleep 0.2
         done
         SENT=$((SENT + 1))
     done

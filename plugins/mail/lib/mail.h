@@ -471,6 +471,12 @@ struct mail_append {
 int mail_store_append_begin(struct mail_append *a, const char *folder,
                             unsigned flags, int64_t date, uint64_t max_size);
 int mail_store_append_data(struct mail_append *a, const uint8_t *p, size_t n);
+/* The same, but a chunk write stopped at its time (_STORE_TIMEOUT, after
+ * its tries) leaves the append going: *used bytes of p are taken (the
+ * chunk that timed out among them, written first by the next call), and
+ * the caller offers the rest again later. */
+int mail_store_append_feed(struct mail_append *a, const uint8_t *p, size_t n,
+                           size_t *used);
 /* Makes the message visible with the folder's next UID (*uid). After an
  * error from data or end, only abort is left to call. */
 int mail_store_append_end(struct mail_append *a, uint32_t *uid);

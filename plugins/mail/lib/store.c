@@ -535,28 +535,40 @@ static bool body_complete(const struct mail_append *a)
     return done;
 }
 
-int mail_store_append_data(struct mail_append *a, const uint8_t *p, size_t n)
+int mail_store_append_feed(struct mail_append *a, const uint8_t *p, size_t n,
+                           size_t *used)
 {
+    int err = 0;
+    *used = 0;
     if (a->failed)
         return a->failed; /* the append is over: abort it */
     if (n > a->max_size - a->size)
         return a->failed = FASTN_ERR_TOO_LARGE;
-    a->size += n;
-    while (n > 0) {
+    if (a->fill == sizeof(a->buf)) /* a chunk an earlier call left */
+        err = chunk_write(a);
+    while (!err && *used < n) {
         size_t k = sizeof(a->buf) - a->fill;
-        if (k > n)
-            k = n;
-        memcpy(a->buf + a->fill, p, k);
+        if (k > n - *used)
+            k = n - *used;
+        memcpy(a->buf + a->fill, p + *used, k);
         a->fill += k;
-        p += k;
-        n -= k;
-        if (a->fill == sizeof(a->buf)) {
-            int err = chunk_write(a);
-            if (err)
-                return a->failed = err;
-        }
+        *used += k;
+        if (a->fill == sizeof(a->buf))
+            err = chunk_write(a);
     }
-    return 0;
+    a->size += *used;
+    if (err && err != FASTN_ERR_STORE_TIMEOUT)
+        a->failed = err;
+    return err;
+}
+
+int mail_store_append_data(struct mail_append *a, const uint8_t *p, size_t n)
+{
+    size_t used;
+    int err = mail_store_append_feed(a, p, n, &used);
+    if (err)
+        a->failed = err;
+    return err;
 }
 
 /* Reserves n UIDs in a folder and a new MODSEQ: the first UID. */

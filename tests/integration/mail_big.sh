@@ -1,0 +1,113 @@
+#!/bin/bash
+# fastn mail send past one call's 1 MiB, on two daemons on loopback: the
+# CLI streams the message to the plugin in send_data calls into a staged
+# append, committed into Sent and the outbox at send_end. A 5 MiB and a
+# 20 MiB attachment arrive at B byte-identical (Python's email module
+# decodes the part fetched over IMAP); a message over size_max is refused
+# naming the limit and the setting, with nothing left behind; a CLI killed
+# mid-send leaves nothing in Sent or the outbox, its staged bytes are
+# dropped after send_idle_ms, and the plugin goes on serving.
+. "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/net.bash"
+. "$(dirname "$0")/chat.bash"
+MAILP=$TOP/$BUILD/plugins/mail.wasm
+[ -f "$MAILP" ] || skip "plugins not built (no wasm32-wasi toolchain)"
+command -v python3 >/dev/null || skip "python3 missing"
+has_jq || skip "jq is missing"
+
+. "$(dirname "$0")/mail.bash"
+mail_pair
+wait_until 5 is_bound "$B" imap "$IB" || fail "B's imap: $(bound "$B" imap)"
+JB=$(fb plugin call mail setup) || fail "setup at B"
+BADDR=$(jq -r .address <<<"$JB") BPASS=$(jq -r .password <<<"$JB")
+subjects() { fb mail list --json | jq -r '.messages[].subject'; }
+arrived() { subjects | grep -qx "$1"; }
+sent_has() { fa mail list --folder Sent --json | jq -e --arg s "$1" 'any(.messages[]; .subject == $s)' >/dev/null; }
+outbox() { fa plugin call mail outbox; }
+
+# a 5 MiB and a 20 MiB attachment (7 and 27 MB in base64 with the 25 MiB
+# limit raised for the second): byte-identical at B
+head -c $((5 << 20)) /dev/urandom >"$TMPROOT/five.bin"
+head -c $((20 << 20)) /dev/urandom >"$TMPROOT/twenty.pdf"
+t0=$(date +%s)
+out=$(echo "five" | fa mail send "$BADDR" --subject big5 -a "$TMPROOT/five.bin" --json) ||
+    fail "send 5 MiB: $out"
+jq -e '.queued_for == 1 and .attachments[0].size == 5242880' <<<"$out" >/dev/null || fail "send 5 MiB --json: $out"
+fa plugin call mail set size_max $((30 << 20)) >/dev/null
+fb plugin call mail set size_max $((30 << 20)) >/dev/null
+out=$(echo "twenty" | fa mail send "$BADDR" --subject big20 -a "$TMPROOT/twenty.pdf") || fail "send 20 MiB: $out"
+[ "$out" = "queued for 1 peers" ] || fail "send 20 MiB said: $out"
+t1=$(date +%s)
+sent_has big20 || fail "20 MiB not in A's Sent"
+wait_until 120 arrived big20 || fail "20 MiB did not arrive: $(subjects); outbox: $(outbox)"
+wait_until 30 arrived big5 || fail "5 MiB did not arrive: $(subjects)"
+echo "# sent 25 MiB of files in $((t1 - t0)) s, delivered in $(($(date +%s) - t1)) s more (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+python3 - "$IB" "$BPASS" "$TMPROOT" <<'PY' || fail "the attachments at B, fetched over IMAP"
+import email, email.policy, hashlib, imaplib, sys
+port, pw, t = sys.argv[1:]
+im = imaplib.IMAP4("127.0.0.1", int(port), timeout=120)
+im.login("me", pw)
+im.select("INBOX")
+for subj, name, text in (("big5", "five.bin", "five"), ("big20", "twenty.pdf", "twenty")):
+    typ, d = im.uid("SEARCH", "SUBJECT", subj)
+    uids = d[0].split()
+    assert typ == "OK" and len(uids) == 1, (subj, d)
+    # in pieces of 512 KiB, as Thunderbird fetches large messages
+    raw, off = b"", 0
+    while True:
+        typ, d = im.uid("FETCH", uids[0], "(BODY.PEEK[]<%d.524288>)" % off)
+        assert typ == "OK" and isinstance(d[0], tuple), d[:1]
+        raw += d[0][1]
+        off += 524288
+        if len(d[0][1]) < 524288:
+            break
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = list(m.iter_parts())
+    assert len(parts) == 2, [p.get_content_type() for p in parts]
+    assert parts[0].get_content().strip() == text
+    assert parts[1].get_filename() == name
+    got = hashlib.sha256(parts[1].get_payload(decode=True)).hexdigest()
+    want = hashlib.sha256(open(t + "/" + name, "rb").read()).hexdigest()
+    assert got == want, (name, got, want)
+im.logout()
+PY
+pass "fastn mail send --attach of 5 MiB and 20 MiB: byte-identical at the peer (sha256 of the decoded parts)"
+
+# over the limit: refused, naming it and the setting; nothing left behind
+fa plugin call mail set size_max $((25 << 20)) >/dev/null
+head -c $((19 << 20)) /dev/urandom >"$TMPROOT/nineteen.bin"
+out=$(fa mail send "$BADDR" --subject toobig -a "$TMPROOT/twenty.pdf" -a "$TMPROOT/nineteen.bin" </dev/null 2>&1) &&
+    fail "39 MiB of attachments sent"
+grep -q "over the mail plugin's limit of 26214400 bytes.*size_max" <<<"$out" || fail "over the limit said: $out"
+out=$(head -c $((26 << 20)) /dev/zero | tr '\0' 'x' | fa mail send "$BADDR" --subject toobig2 2>&1) &&
+    fail "a 26 MiB body sent"
+grep -q "over the mail plugin's limit of 26214400 bytes.*size_max" <<<"$out" || fail "a 26 MiB body said: $out"
+! sent_has toobig && ! sent_has toobig2 || fail "a refused message is in Sent"
+o=$(outbox)
+jq -e '.queued == 0 and .sending == 0 and .partial == 0' <<<"$o" >/dev/null || fail "after refusals: $o"
+pass "a message over size_max (attachments, or a body from stdin): refused naming the limit and the setting, nothing left"
+
+# a CLI killed mid-send: nothing in Sent or the outbox; the staged bytes go
+# after send_idle_ms; the plugin serves on
+fa plugin call mail set send_idle_ms 1000 >/dev/null
+mkfifo "$TMPROOT/fifo"
+(exec "$FASTN_BIN_CLI" --home "$A" --no-autostart mail send "$BADDR" --subject killed <"$TMPROOT/fifo") &
+CLI=$!
+exec 7>"$TMPROOT/fifo"
+head -c 3000000 /dev/urandom >&7
+staged() { outbox | jq -e '.sending == 1 and .partial >= 1' >/dev/null; }
+wait_until 30 staged || fail "the send is not staged: $(outbox)"
+kill -KILL "$CLI"
+wait "$CLI" 2>/dev/null || true
+exec 7>&-
+! sent_has killed || fail "a killed send is in Sent"
+[ "$(outbox | jq .queued)" = 0 ] || fail "a killed send is in the outbox: $(outbox)"
+sleep 1.5
+echo after | fa mail send "$BADDR" --subject "after the kill" >/dev/null || fail "send after the kill"
+o=$(outbox)
+jq -e '.sending == 0 and .partial == 0' <<<"$o" >/dev/null || fail "the killed send's bytes stayed: $o"
+wait_until 30 arrived "after the kill" || fail "the plugin stopped delivering: $(subjects)"
+! sent_has killed || fail "a killed send is in Sent"
+cat "$A"/*.log | grep -q "send [0-9]*: dropped (no data for send_idle_ms" ||
+    fail "no log line for the dropped send: $(cat "$A"/*.log | grep -i send | tail -5)"
+pass "a CLI killed mid-send: nothing in Sent or the outbox, its bytes dropped after send_idle_ms, the plugin serves on"
