@@ -604,7 +604,12 @@ static int seal_queue(struct swarm_conn *sc)
 }
 
 /* Writes everything queued (and the core's output): straight out while
- * the socket takes it, the rest in one queued write. */
+ * the socket takes it, the rest in one queued write. A stalled
+ * connection's output always goes through uv_write: its streams are
+ * kicked from on_write, and output the socket took at once would leave
+ * them waiting for good (a plugin that filled the core's output and its
+ * stream's queue in one event stopped for good when the socket took all
+ * at once). */
 static void flush_now(struct swarm_conn *sc)
 {
     uv_buf_t iov[MAX_IOV];
@@ -616,7 +621,7 @@ static void flush_now(struct swarm_conn *sc)
     err = queue_output(sc);
     if (!err && sc->oq_unsealed)
         err = seal_queue(sc);
-    while (!err && sc->oq_head && sc->write_pending == 0) {
+    while (!err && sc->oq_head && sc->write_pending == 0 && !sc->stalled) {
         unsigned n = fill_iov(sc, iov);
         size_t want = 0;
         for (unsigned i = 0; i < n; i++)

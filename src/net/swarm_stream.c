@@ -319,7 +319,9 @@ void swarm__stream_kick(struct swarm_stream *st)
             break;
         q_consume(st, (size_t)k);
     }
-    if (qlen(st) && swarm__conn_backlogged(st->sc))
+    /* what is left waits for the connection's next completed write (its
+     * output or its backlog kept it) or the window's update */
+    if (qlen(st))
         swarm__conn_stall(st->sc);
     maybe_fin(st);
     flush(st);
@@ -348,7 +350,7 @@ int swarm_stream_write(struct swarm_stream *s, const uint8_t *p, size_t n)
         add = 0;
     if (taken + add < n)
         wait_writable(s);
-    else if (add && can_send(s) && swarm__conn_backlogged(s->sc))
+    else if (add && can_send(s))
         swarm__conn_stall(s->sc); /* the queue goes on once there is room */
     if (taken)
         flush(s);

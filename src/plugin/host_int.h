@@ -403,6 +403,9 @@ void host_stream_flush_pending(struct host_instance *in, struct host_stream *s);
  * backlog fell below half and nothing is held. */
 void host_stream_drained(struct host_instance *in, struct host_stream *s,
                          size_t n);
+/* After a slice: resumes the paused streams whose backlog is taken and
+ * for which memory has room again (host_stream_drained's check). */
+void host_streams_resume(struct host_instance *in);
 /* Holds ev (an on_data or on_close of s; takes ownership): at the front
  * (the refused on_data, which came before the rest) or at the back (an
  * event that came after held ones). Pauses the stream. */

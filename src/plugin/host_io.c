@@ -117,12 +117,12 @@ void host_stream_flush_pending(struct host_instance *in, struct host_stream *s)
         buf_consume(&s->pending, (size_t)n);
 }
 
-void host_stream_drained(struct host_instance *in, struct host_stream *s,
-                         size_t n)
+/* Resumes a paused stream once the plugin has taken half its backlog,
+ * holds none of its data and has memory for another chunk. */
+static void maybe_resume(struct host_instance *in, struct host_stream *s)
 {
     struct plugin_host *h = in->p->h;
 
-    s->queued_in -= n < s->queued_in ? n : s->queued_in;
     if (s->paused && s->id && !s->gone && !s->held &&
         s->queued_in < PLUGIN_STREAM_BUFFER / 2 &&
         host_memory_admits(in, PLUGIN_DATA_CHUNK_MAX)) {
@@ -130,6 +130,23 @@ void host_stream_drained(struct host_instance *in, struct host_stream *s,
         if (h->ops->stream_pause)
             h->ops->stream_pause(h->ops_arg, s->id, false);
     }
+}
+
+void host_stream_drained(struct host_instance *in, struct host_stream *s,
+                         size_t n)
+{
+    s->queued_in -= n < s->queued_in ? n : s->queued_in;
+    maybe_resume(in, s);
+}
+
+/* A stream paused for memory whose backlog the plugin took while memory
+ * was still short has no data left to drain, so nothing above would
+ * resume it: after each slice, streams are resumed whose reason to wait
+ * has gone (memory freed by the plugin, SQLite or the host). */
+void host_streams_resume(struct host_instance *in)
+{
+    for (unsigned i = 0; i < in->n_streams; i++)
+        maybe_resume(in, &in->streams[i]);
 }
 
 void host_stream_hold(struct host_instance *in, struct host_stream *s,

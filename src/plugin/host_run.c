@@ -773,6 +773,8 @@ uint64_t host_instance_slice(struct host_instance *in, uint64_t now)
     }
     if (alive && in->db && !in->cur && store_pdb_maintain(in->db) == 1)
         now = host_now_ns();
+    if (alive)
+        host_streams_resume(in);
     return now;
 }
 

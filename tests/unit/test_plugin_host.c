@@ -2010,6 +2010,35 @@ TEST(held_data_with_room_waits_for_progress)
     cleanup();
 }
 
+/* A stream paused because the plugin's memory was short, whose backlog
+ * the plugin took while memory was still short (another stream's data
+ * queued behind it), is resumed once memory has room: no later data of
+ * its own would come to resume it. */
+TEST(paused_for_memory_resumes_when_memory_frees)
+{
+    struct fastn_test_stream *a, *b;
+    struct fastn_test_node *n = node_with_hold(&a, &b);
+    static uint8_t chunk[64 * 1024];
+    uint64_t ida = a->end[1].id, idb = b->end[1].id;
+    size_t over = (PLUGIN_MEMORY_DEFAULT + (8u << 20)) / sizeof(chunk);
+
+    /* what the router read of b before it paused, past the budget */
+    for (size_t i = 0; i < over; i++)
+        CHECK_ERR(plugin_host_stream_data(n->h, idb, chunk, sizeof(chunk)), 0);
+    CHECK(b->end[1].paused);
+    CHECK_ERR(plugin_host_stream_data(n->h, ida, (const uint8_t *)"one", 3), 0);
+    CHECK(a->end[1].paused);          /* memory is short: a waits too */
+    for (size_t i = 0; i < over; i++) /* more of b behind a's */
+        CHECK_ERR(plugin_host_stream_data(n->h, idb, chunk, sizeof(chunk)), 0);
+    fastn_test_run(T);
+    CHECK(!b->end[1].paused);
+    CHECK(!a->end[1].paused); /* before: paused for good, a stalled */
+    raw_write(a, "two", 3);
+    fastn_test_run(T);
+    CHECK(!a->end[1].paused);
+    cleanup();
+}
+
 int main(void)
 {
     size_t len;
@@ -2053,6 +2082,7 @@ int main(void)
     RUN(notify_outbox_is_bounded);
     RUN(held_data_waits_for_writable_in_order);
     RUN(held_data_with_room_waits_for_progress);
+    RUN(paused_for_memory_resumes_when_memory_frees);
     RUN(slice_past_its_bound_ends_with_timeout);
     RUN(sql_gets_what_its_slice_has_left);
     RUN(slices_end_by_time_whatever_their_fuel);
