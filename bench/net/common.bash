@@ -98,3 +98,50 @@ machine() {
         "at start; fastnd $(fastn --version | cut -d' ' -f2)" \
         "$(command -v node >/dev/null && echo ", node $(node --version)")"
 }
+
+# delayed_link NS1 NS2 NET TAG: two network namespaces joined by a link
+# that delays each packet DELAY ms each way (NS1 has NET.1, NS2 NET.2 on
+# a /24; devices named TAG + v/w/t + the pid): a veth pair with netem, or,
+# where the kernel has no netem qdisc, TUN devices joined by
+# bench/net/tundelay. Sets LINK (what it is), or LINK_ERR and returns 1.
+delayed_link() {
+    local ns1=$1 ns2=$2 net=$3 v=$4v$$ w=$4w$$ t=$4t$$
+    if [ "$(id -u)" != 0 ] || ! ip netns add "$ns1" 2>"$WORK/netns.err"; then
+        LINK_ERR="network namespaces cannot be made here ($(cat "$WORK/netns.err" 2>/dev/null || echo "not root"))"
+        return 1
+    fi
+    CLEANUPS+=("ip netns del $ns1 2>/dev/null")
+    ip netns add "$ns2"
+    CLEANUPS+=("ip netns del $ns2 2>/dev/null")
+    ip -n "$ns1" link set lo up
+    ip -n "$ns2" link set lo up
+    ip link add "$v" netns "$ns1" type veth peer name "$w" netns "$ns2"
+    ip -n "$ns1" addr add "$net.1/24" dev "$v"
+    ip -n "$ns2" addr add "$net.2/24" dev "$w"
+    ip -n "$ns1" link set "$v" up
+    ip -n "$ns2" link set "$w" up
+    if ip netns exec "$ns1" tc qdisc add dev "$v" root netem delay "${DELAY}ms" 2>/dev/null &&
+        ip netns exec "$ns2" tc qdisc add dev "$w" root netem delay "${DELAY}ms" 2>/dev/null; then
+        LINK="veth pair, netem delay ${DELAY} ms each way"
+        return 0
+    fi
+    # no netem in this kernel: TUN devices joined by a delaying relay
+    ip -n "$ns1" link del "$v"
+    ip -n "$ns1" tuntap add dev "$t" mode tun
+    ip -n "$ns2" tuntap add dev "$t" mode tun
+    ip -n "$ns1" addr add "$net.1/24" dev "$t"
+    ip -n "$ns2" addr add "$net.2/24" dev "$t"
+    ip -n "$ns1" link set "$t" up
+    ip -n "$ns2" link set "$t" up
+    "$TUNDELAY" "$ns1" "$t" "$ns2" "$t" "$DELAY" >"$WORK/tundelay.out" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 100); do
+        grep -q ready "$WORK/tundelay.out" && break
+        sleep 0.05
+    done
+    if ! grep -q ready "$WORK/tundelay.out"; then
+        LINK_ERR="tundelay: $(cat "$WORK/tundelay.out")"
+        return 1
+    fi
+    LINK="TUN devices joined by bench/net/tundelay, ${DELAY} ms each way (this kernel has no netem qdisc)"
+}

@@ -119,41 +119,8 @@ TARGETS=("| loopback pooled median <= 0.2 ms | ${lo_pooled} us | $(verdict "$lo_
 # --- two namespaces, a delayed link -------------------------------------
 netns_set() {
     local ns1=fnb$$a ns2=fnb$$b link rtt_us
-    if [ "$(id -u)" != 0 ] || ! ip netns add "$ns1" 2>"$WORK/netns.err"; then
-        NETNS_SKIP="network namespaces cannot be made here ($(cat "$WORK/netns.err" 2>/dev/null || echo "not root"))"
-        return 1
-    fi
-    CLEANUPS+=("ip netns del $ns1 2>/dev/null")
-    ip netns add "$ns2"
-    CLEANUPS+=("ip netns del $ns2 2>/dev/null")
-    ip -n "$ns1" link set lo up
-    ip -n "$ns2" link set lo up
-    ip link add fnbv$$ netns "$ns1" type veth peer name fnbw$$ netns "$ns2"
-    ip -n "$ns1" addr add 10.201.0.1/24 dev fnbv$$
-    ip -n "$ns2" addr add 10.201.0.2/24 dev fnbw$$
-    ip -n "$ns1" link set fnbv$$ up
-    ip -n "$ns2" link set fnbw$$ up
-    if ip netns exec "$ns1" tc qdisc add dev fnbv$$ root netem delay "${DELAY}ms" 2>/dev/null &&
-        ip netns exec "$ns2" tc qdisc add dev fnbw$$ root netem delay "${DELAY}ms" 2>/dev/null; then
-        link="veth pair, netem delay ${DELAY}ms each way"
-    else
-        # no netem in this kernel: TUN devices joined by a delaying relay
-        ip -n "$ns1" link del fnbv$$
-        ip -n "$ns1" tuntap add dev fnbt$$ mode tun
-        ip -n "$ns2" tuntap add dev fnbt$$ mode tun
-        ip -n "$ns1" addr add 10.201.0.1/24 dev fnbt$$
-        ip -n "$ns2" addr add 10.201.0.2/24 dev fnbt$$
-        ip -n "$ns1" link set fnbt$$ up
-        ip -n "$ns2" link set fnbt$$ up
-        "$TUNDELAY" "$ns1" fnbt$$ "$ns2" fnbt$$ "$DELAY" >"$WORK/tundelay.out" 2>&1 &
-        PIDS+=("$!")
-        for i in $(seq 100); do
-            grep -q ready "$WORK/tundelay.out" && break
-            sleep 0.05
-        done
-        grep -q ready "$WORK/tundelay.out" || { NETNS_SKIP="tundelay: $(cat "$WORK/tundelay.out")"; return 1; }
-        link="TUN devices joined by bench/net/tundelay, ${DELAY}ms each way (this kernel has no netem qdisc)"
-    fi
+    delayed_link "$ns1" "$ns2" 10.201.0 fnb || { NETNS_SKIP=$LINK_ERR; return 1; }
+    link=$LINK
     local A2 B2
     A2=$(new_home /ip4/10.201.0.1/tcp/0)
     B2=$(new_home /ip4/10.201.0.2/tcp/0)

@@ -47,41 +47,7 @@ MACHINE=$(machine)
 js_ready || { say "js-libp2p: $(tail -1 "$WORK/js-install.log")"; exit 1; }
 
 ns1=fne$$a ns2=fne$$b
-if [ "$(id -u)" != 0 ] || ! ip netns add "$ns1" 2>"$WORK/netns.err"; then
-    say "network namespaces cannot be made here ($(cat "$WORK/netns.err" 2>/dev/null || echo "not root"))"
-    exit 1
-fi
-CLEANUPS+=("ip netns del $ns1 2>/dev/null")
-ip netns add "$ns2"
-CLEANUPS+=("ip netns del $ns2 2>/dev/null")
-ip -n "$ns1" link set lo up
-ip -n "$ns2" link set lo up
-ip link add fnev$$ netns "$ns1" type veth peer name fnew$$ netns "$ns2"
-ip -n "$ns1" addr add 10.202.0.1/24 dev fnev$$
-ip -n "$ns2" addr add 10.202.0.2/24 dev fnew$$
-ip -n "$ns1" link set fnev$$ up
-ip -n "$ns2" link set fnew$$ up
-if ip netns exec "$ns1" tc qdisc add dev fnev$$ root netem delay "${DELAY}ms" 2>/dev/null &&
-    ip netns exec "$ns2" tc qdisc add dev fnew$$ root netem delay "${DELAY}ms" 2>/dev/null; then
-    LINK="veth pair, netem delay ${DELAY} ms each way"
-else
-    # no netem in this kernel: TUN devices joined by a delaying relay
-    ip -n "$ns1" link del fnev$$
-    ip -n "$ns1" tuntap add dev fnet$$ mode tun
-    ip -n "$ns2" tuntap add dev fnet$$ mode tun
-    ip -n "$ns1" addr add 10.202.0.1/24 dev fnet$$
-    ip -n "$ns2" addr add 10.202.0.2/24 dev fnet$$
-    ip -n "$ns1" link set fnet$$ up
-    ip -n "$ns2" link set fnet$$ up
-    "$TUNDELAY" "$ns1" fnet$$ "$ns2" fnet$$ "$DELAY" >"$WORK/tundelay.out" 2>&1 &
-    PIDS+=("$!")
-    for i in $(seq 100); do
-        grep -q ready "$WORK/tundelay.out" && break
-        sleep 0.05
-    done
-    grep -q ready "$WORK/tundelay.out" || { say "tundelay: $(cat "$WORK/tundelay.out")"; exit 1; }
-    LINK="TUN devices joined by bench/net/tundelay, ${DELAY} ms each way (this kernel has no netem qdisc)"
-fi
+delayed_link "$ns1" "$ns2" 10.202.0 fne || { say "$LINK_ERR"; exit 1; }
 in1() { ip netns exec "$ns1" "$@"; }
 
 A=$(new_home /ip4/10.202.0.1/tcp/0)
