@@ -3,7 +3,10 @@
 # CLI streams the message to the plugin in send_data calls into a staged
 # append, committed into Sent and the outbox at send_end. A 5 MiB and a
 # 20 MiB attachment arrive at B byte-identical (Python's email module
-# decodes the part fetched over IMAP); a message over size_max is refused
+# decodes the part fetched over IMAP in pieces); the 20 MiB message
+# fetched whole in one UID FETCH (BODY.PEEK[]), by imaplib and by mbsync,
+# is byte-identical and streams (the plugin is not restarted, its memory
+# stays small); a message over size_max is refused
 # naming the limit and the setting, with nothing left behind; a CLI killed
 # mid-send leaves nothing in Sent or the outbox, its staged bytes are
 # dropped after send_idle_ms, and the plugin goes on serving.
@@ -121,6 +124,45 @@ pages=$(jq .memory_pages <<<"$mem")
 [ "$pages" -lt 320 ] || fail "the plugin grew to $pages pages (20 MiB held?): $mem"
 [ "$(restarts)" = "$r0" ] || fail "the plugin restarted in the FETCH: $(fb plugin info mail --json | jq -c '{restarts, last_error_text}')"
 pass "UID FETCH (BODY.PEEK[]) of the 20 MiB message whole: byte-identical, streamed ($mem), no restart"
+
+# mbsync (isync) pulls B's INBOX, the 20 MiB message with it, into a Maildir
+if command -v mbsync >/dev/null; then
+    MD=$TMPROOT/maildir
+    mkdir -p "$MD"
+    cat >"$TMPROOT/mbsyncrc" <<EOF
+IMAPAccount fastn
+Host 127.0.0.1
+Port $IB
+User me
+Pass $BPASS
+SSLType None
+AuthMechs LOGIN PLAIN
+Timeout 120
+
+IMAPStore far
+Account fastn
+
+MaildirStore near
+Path $MD/
+Inbox $MD/INBOX
+
+Channel inbox
+Far :far:INBOX
+Near :near:INBOX
+Create Near
+Sync Pull
+SyncState *
+EOF
+    timeout 300 mbsync -c "$TMPROOT/mbsyncrc" -a >"$TMPROOT/mbsync.out" 2>&1 ||
+        fail "mbsync: $(grep -v -i login "$TMPROOT/mbsync.out" | tail -n 20)"
+    f=$({ grep -lx "Subject: big20" "$MD"/INBOX/cur/* "$MD"/INBOX/new/* 2>/dev/null || true; } | head -n 1)
+    [ -n "$f" ] || fail "the 20 MiB message is not in mbsync's Maildir: $(ls -R "$MD" | head)"
+    # (a Maildir keeps LF line ends; mbsync adds its X-TUID header)
+    sed '/^X-TUID: [A-Za-z0-9+/]\{12\}$/d' "$f" | cmp -s - <(sed 's/\r$//' "$TMPROOT/big20.eml") ||
+        fail "mbsync's copy of the 20 MiB message differs"
+    [ "$(restarts)" = "$r0" ] || fail "the plugin restarted in mbsync's sync"
+    pass "mbsync pulls the 20 MiB message into a Maildir: the same bytes, no restart"
+fi
 
 # over the limit: refused, naming it and the setting; nothing left behind
 fa plugin call mail set size_max $((25 << 20)) >/dev/null
