@@ -4,11 +4,13 @@
  * lib/imap_parse.c and answers from the store (lib/store.c). A session
  * keeps its selected folder's UIDs (sequence number i is uids[i-1]). A
  * FETCH whose replies pass OUT_HIGH (unsent, or made in this event) stops
- * between messages, and input after a command whose replies did waits
- * (kept in rest); both go on when the client has read (on_writable) or
- * from timer 4, in order, so memory stays bounded by one message and no
- * event reads much more than OUT_HIGH from the store. IDLE (RFC 2177) hears of
- * new mail at once (imap_new_mail).
+ * between messages or inside a body literal (streaming: its {N} is the
+ * stored size, its bytes are read from the store as the client takes
+ * them), and input after a command whose replies did waits (kept in
+ * rest); both go on when the client has read (on_writable) or from timer
+ * 4, in order, so memory stays bounded by OUT_HIGH and a chunk, whatever
+ * the message's size, and no event reads much more than OUT_HIGH from the
+ * store. IDLE (RFC 2177) hears of new mail at once (imap_new_mail).
  */
 #include <stdarg.h>
 
@@ -25,6 +27,12 @@ struct imap_sess {
     size_t nuids, cap;
     char *pending; /* a FETCH stopped at pending_at */
     size_t pending_len, pending_at;
+    /* stopped inside message pending_at's body literal: its rest is
+     * st_left bytes of body st_body from st_off, then sections st_sec on */
+    bool streaming;
+    int64_t st_body;
+    uint64_t st_off, st_left;
+    unsigned st_sec;
     uint8_t *rest; /* input that came after it */
     size_t rest_len;
     struct mail_append app;
@@ -196,18 +204,46 @@ static size_t header_load(int64_t body, uint64_t hlen)
     return n > 0 ? (size_t)n : 0;
 }
 
-static void body_send(struct imap_sess *s, int64_t body, uint64_t off,
+/* Enough for now: replies wait unsent past OUT_HIGH (the client does not
+ * keep up), or this event made OUT_HIGH of them (reading the store for
+ * more would hold the loop past the plugin's slice; it goes on from
+ * timer 4). */
+static bool busy(const struct conn *c)
+{
+    return c->out_len > OUT_HIGH || c->out_now > OUT_HIGH;
+}
+
+/* len bytes of body from off, while not busy: false when some are left
+ * (kept in st_*, to go on later). A body that cannot be read (gone: an
+ * EXPUNGE by another session) breaks the literal's promise: the session
+ * ends. */
+static bool body_send(struct imap_sess *s, int64_t body, uint64_t off,
                       uint64_t len)
 {
+    s->streaming = false;
     while (len > 0) {
+        if (busy(s->c)) {
+            s->streaming = true;
+            s->st_body = body;
+            s->st_off = off;
+            s->st_left = len;
+            return false;
+        }
         size_t want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
         int n = mail_store_read(body, off, buf, want);
-        if (n <= 0)
-            break;
+        if (n <= 0) {
+            fastn_logf(FASTN_LOG_WARN,
+                       "imap: a message's body could not be read (%d) "
+                       "with %llu bytes of its literal left: closing",
+                       n, (unsigned long long)len);
+            s->c->closing = 1;
+            return true;
+        }
         conn_send(s->c, buf, (size_t)n);
         off += (uint64_t)n;
         len -= (uint64_t)n;
     }
+    return true;
 }
 
 /* Part by number path (RFC 3501 6.4.5): -1 when there is none. */
@@ -305,7 +341,8 @@ static void section_name(struct mail_out *o,
     }
 }
 
-static void section_send(struct imap_sess *s,
+/* Sends a section; false when its body literal is left unfinished. */
+static bool section_send(struct imap_sess *s,
                          const struct mail_fetch_section *sec)
 {
     char tmp[1024];
@@ -361,34 +398,74 @@ static void section_send(struct imap_sess *s,
     mail_out_u64(&o, len);
     mail_out_str(&o, "}\r\n");
     out_send(s, &o);
-    if (inmem)
-        conn_send(s->c, hdr, (size_t)len);
-    else
-        body_send(s, cur.body, off, len);
+    if (!inmem)
+        return body_send(s, cur.body, off, len);
+    conn_send(s->c, hdr, (size_t)len);
+    return true;
 }
 
-static void fetch_one(struct imap_sess *s, size_t i)
+/* The message's structure as far as the command's items need it. */
+static void mime_for_cmd(void)
 {
-    static char tmp[65536];
-    struct mail_out o;
     bool need_mime = cmd.fetch & (MAIL_FETCH_ENVELOPE |
                                   MAIL_FETCH_BODYSTRUCTURE | MAIL_FETCH_BODY);
     bool whole = cmd.fetch & (MAIL_FETCH_BODYSTRUCTURE | MAIL_FETCH_BODY);
-    bool seen = false;
-    if (!msg_get(s, s->uids[i]))
-        return;
     for (unsigned k = 0; k < cmd.nsections; k++) {
         need_mime = true;
         whole |= cmd.section[k].nparts > 0;
-        seen |= !cmd.section[k].peek;
     }
+    if (need_mime)
+        mime_load(cur.body, !whole);
+}
+
+/* Sections from k on, then the reply's end: false when one stopped. */
+static bool sections_send(struct imap_sess *s, unsigned k)
+{
+    for (; k < cmd.nsections; k++)
+        if (!section_send(s, &cmd.section[k])) {
+            s->st_sec = k + 1;
+            return false;
+        }
+    conn_send_str(s->c, ")\r\n");
+    return true;
+}
+
+/* A reply stopped inside a body literal goes on; false when it stopped
+ * again. */
+static bool fetch_go_on(struct imap_sess *s, size_t i)
+{
+    if (!body_send(s, s->st_body, s->st_off, s->st_left))
+        return false;
+    if (s->c->closing)
+        return true;
+    if (s->st_sec < cmd.nsections) { /* the structure again: cur is shared */
+        if (!msg_get(s, s->uids[i])) {
+            fastn_logf(FASTN_LOG_WARN,
+                       "imap: a message went away in its FETCH: closing");
+            s->c->closing = 1;
+            return true;
+        }
+        mime_for_cmd();
+    }
+    return sections_send(s, s->st_sec);
+}
+
+/* Message i's reply: false when it stopped inside a body literal. */
+static bool fetch_one(struct imap_sess *s, size_t i)
+{
+    static char tmp[65536];
+    struct mail_out o;
+    bool seen = false;
+    if (!msg_get(s, s->uids[i]))
+        return true;
+    for (unsigned k = 0; k < cmd.nsections; k++)
+        seen |= !cmd.section[k].peek;
     if (seen && !s->readonly && !(cur.flags & MAIL_FLAG_SEEN)) {
         mail_store_flags(s->f.id, cur.uid, cur.uid, 1, MAIL_FLAG_SEEN);
         cur.flags |= MAIL_FLAG_SEEN;
     } else
         seen = false;
-    if (need_mime)
-        mime_load(cur.body, !whole);
+    mime_for_cmd();
     mail_out_init(&o, tmp, sizeof(tmp));
     mail_out_str(&o, "* ");
     mail_out_u64(&o, i + 1);
@@ -419,44 +496,44 @@ static void fetch_one(struct imap_sess *s, size_t i)
         mail_imap_out_bodystructure(&o, &mime, 0, false);
     }
     out_send(s, &o);
-    for (unsigned k = 0; k < cmd.nsections; k++)
-        section_send(s, &cmd.section[k]);
-    conn_send_str(s->c, ")\r\n");
+    return sections_send(s, 0);
 }
 
-/* Enough for now: replies wait unsent past OUT_HIGH (the client does not
- * keep up), or this event made OUT_HIGH of them (reading the store for
- * more would hold the loop past the plugin's slice; it goes on from
- * timer 4). */
-static bool busy(const struct conn *c)
-{
-    return c->out_len > OUT_HIGH || c->out_now > OUT_HIGH;
-}
-
-/* FETCH from message pending_at on; stops when busy. */
+/* FETCH from message pending_at on (inside its reply when streaming);
+ * stops when busy, between messages or inside a body literal. */
 static void fetch_run(struct imap_sess *s, const char *text, size_t len)
 {
     size_t i = s->pending_at;
     for (; i < s->nuids; i++) {
-        if (!in_set(s, &cmd.sets[0], cmd.uid, i))
+        bool done;
+        if (s->streaming)
+            done = fetch_go_on(s, i);
+        else if (!in_set(s, &cmd.sets[0], cmd.uid, i))
             continue;
-        fetch_one(s, i);
-        if (busy(s->c) && i + 1 < s->nuids) {
+        else
+            done = fetch_one(s, i);
+        if (s->c->closing)
+            break;
+        if (!done || (busy(s->c) && i + 1 < s->nuids)) {
             if (!s->pending) {
                 s->pending = malloc(len);
-                if (!s->pending)
+                if (!s->pending) {
+                    s->c->closing = 1; /* a reply cut short: no more */
                     break;
+                }
                 memcpy(s->pending, text, len);
                 s->pending_len = len;
             }
-            s->pending_at = i + 1;
+            s->pending_at = done ? i + 1 : i;
             return;
         }
     }
     free(s->pending);
     s->pending = NULL;
     s->pending_at = 0;
-    say(s, "%s OK %sFETCH completed\r\n", cmd.tag, cmd.uid ? "UID " : "");
+    s->streaming = false;
+    if (!s->c->closing)
+        say(s, "%s OK %sFETCH completed\r\n", cmd.tag, cmd.uid ? "UID " : "");
 }
 
 /* --- SEARCH ------------------------------------------------------------- */
@@ -1000,6 +1077,7 @@ static void command_authed(struct imap_sess *s, const char *text, size_t len)
         return;
     case MAIL_IMAP_FETCH:
         s->pending_at = 0;
+        s->streaming = false;
         fetch_run(s, text, len);
         return;
     case MAIL_IMAP_STORE:

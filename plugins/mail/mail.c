@@ -535,6 +535,9 @@ static void conn_end(struct conn *c, int32_t reason)
 int32_t on_close(int32_t stream, int32_t reason)
 {
     struct conn *c = conn_find(stream);
+    if (c && c->kind == CONN_SMTP && reason == FASTN_CLOSE_EOF &&
+        smtp_close_later(c))
+        return 0;
     if (c)
         conn_end(c, reason);
     return 0;
@@ -587,6 +590,7 @@ int32_t on_timer(int32_t id)
     }
     if (id == 4) {
         imap_resume();
+        smtp_resume();
         return 0;
     }
     if (id == 5) {

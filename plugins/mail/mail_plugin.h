@@ -61,6 +61,11 @@ void hexify(const uint8_t *p, size_t n, char *out);
 int smtp_start(int32_t stream);
 int smtp_data(struct conn *c, const uint8_t *p, size_t n);
 void smtp_end(struct conn *c);
+/* Timer 4: sessions with input held take the next piece. */
+void smtp_resume(void);
+/* The client closed while input of its is held: true when the session
+ * ends once that input is taken (from smtp_resume), not now. */
+bool smtp_close_later(struct conn *c);
 /* Queues a message already stored as body (in Sent, uid) for rcpts:
  * one outbox row per peer, inside the append's transaction. */
 int outbox_add_rows(int64_t body, const char (*peers)[FASTN_PEER_ID_BUF],

@@ -15,7 +15,14 @@ struct smtp_sess {
     unsigned npeers;
     char peers[MAIL_SMTP_RCPT_MAX][FASTN_PEER_ID_BUF];
     struct mail_append app;
+    uint8_t *held; /* input an event left: held[held_off .. held_len) */
+    size_t held_off, held_len;
+    bool eof; /* the client closed with input held: end after it */
 };
+
+/* The input one event takes (the rest is held and taken from timer 4):
+ * the work of an event stays small whatever the message's size. */
+#define SMTP_BUDGET (32u * 1024)
 
 static int cb_auth(void *ctx, const char *u, size_t ul, const char *p,
                    size_t pl)
@@ -146,22 +153,20 @@ int smtp_start(int32_t stream)
     return 0;
 }
 
-int smtp_data(struct conn *c, const uint8_t *p, size_t n)
+/* Feeds at most SMTP_BUDGET of p[0..n) to the session: *took. */
+static int feed(struct smtp_sess *s, const uint8_t *p, size_t n, size_t *took)
 {
-    struct smtp_sess *s = c->state;
-    if (c->closing)
-        return 0;
-    if (c->out_len > 0)
-        return FASTN_ERR_AGAIN; /* the client does not read: wait */
-    while (n > 0) {
-        size_t len, k = mail_smtp_feed(&s->sm, p, n);
+    struct conn *c = s->c;
+    size_t budget = n < SMTP_BUDGET ? n : SMTP_BUDGET;
+    *took = 0;
+    while (*took < budget) {
+        size_t len, k = mail_smtp_feed(&s->sm, p + *took, budget - *took);
         const uint8_t *o = mail_smtp_output(&s->sm, &len);
         int err = conn_send(c, o, len);
         mail_smtp_consume(&s->sm, len);
         if (err)
             return err;
-        p += k;
-        n -= k;
+        *took += k;
         if (mail_smtp_is_closed(&s->sm)) {
             c->closing = 1;
             return conn_flush(c);
@@ -172,9 +177,75 @@ int smtp_data(struct conn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+int smtp_data(struct conn *c, const uint8_t *p, size_t n)
+{
+    struct smtp_sess *s = c->state;
+    size_t took;
+    if (c->closing)
+        return 0;
+    if (c->out_len > 0 || s->held)
+        return FASTN_ERR_AGAIN; /* the client does not read, or input waits */
+    int err = feed(s, p, n, &took);
+    if (err || c->closing || took >= n)
+        return err;
+    if (!(s->held = malloc(n - took)))
+        return FASTN_ERR_NOMEM;
+    memcpy(s->held, p + took, n - took);
+    s->held_off = 0;
+    s->held_len = n - took;
+    fastn_timer_set(4, 0);
+    return 0;
+}
+
+/* Timer 4: sessions with input held take the next piece. */
+void smtp_resume(void)
+{
+    for (size_t i = 0; i < CONNS; i++) {
+        struct conn *c = conn_each(i);
+        struct smtp_sess *s = c ? c->state : NULL;
+        size_t took;
+        if (!c || c->kind != CONN_SMTP || !s || !s->held)
+            continue;
+        int err = c->closing ? 0
+                             : feed(s, s->held + s->held_off,
+                                    s->held_len - s->held_off, &took);
+        if (err) {
+            fastn_stream_reset(c->stream);
+            smtp_end(c);
+            conn_free(c);
+            continue;
+        }
+        if (!c->closing && (s->held_off += took) < s->held_len) {
+            fastn_timer_set(4, 0);
+            continue;
+        }
+        free(s->held);
+        s->held = NULL;
+        if (s->eof) { /* as on_close would have done */
+            conn_flush(c);
+            if (c->closing != 2)
+                fastn_stream_close(c->stream);
+            smtp_end(c);
+            conn_free(c);
+        }
+    }
+}
+
+bool smtp_close_later(struct conn *c)
+{
+    struct smtp_sess *s = c->state;
+    if (!s || !s->held || c->closing)
+        return false;
+    s->eof = true;
+    return true;
+}
+
 void smtp_end(struct conn *c)
 {
     struct smtp_sess *s = c->state;
-    if (s)
+    if (s) {
         mail_smtp_cleanup(&s->sm);
+        free(s->held);
+        s->held = NULL;
+    }
 }

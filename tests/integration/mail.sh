@@ -250,7 +250,8 @@ assert s2.noop()[0] == 250
 s2.quit()
 nr.close()
 PY
-fa plugin info mail --json | jq -e '.state == "running"' >/dev/null || fail "the plugin stopped"
+fa plugin info mail --json | jq -e '.state == "running" and .restarts == 0' >/dev/null ||
+    fail "the plugin stopped or restarted: $(fa plugin info mail --json | jq -c '{state, restarts, last_error_text}')"
 pass "malformed SMTP, a 30 MiB message, lying IMAP literals, 3 failed IMAP logins, a LIST of 200 wildcards, 100 idle connections, a client that never reads: errors, still serving"
 
 # kill -9 during delivery, rounds alternating the side: every message once

@@ -110,7 +110,7 @@ bool mail_smtp_is_closed(const struct mail_smtp *s)
 /* --- the message ------------------------------------------------------- */
 
 struct chunk {
-    uint8_t b[512];
+    uint8_t b[4096];
     size_t n;
 };
 
@@ -132,10 +132,14 @@ static void data_emit(struct mail_smtp *s, struct chunk *c, const char *p,
         s->too_big = true; /* RFC 1870 6.2: refuse at the end, 552 */
         txn_abort(s);
     }
-    for (size_t i = 0; i < n; i++) {
+    while (n > 0) {
         if (c->n == sizeof(c->b))
             data_flush(s, c);
-        c->b[c->n++] = (uint8_t)p[i];
+        size_t k = sizeof(c->b) - c->n < n ? sizeof(c->b) - c->n : n;
+        memcpy(c->b + c->n, p, k);
+        c->n += k;
+        p += k;
+        n -= k;
     }
 }
 
@@ -210,6 +214,19 @@ static size_t data_feed(struct mail_smtp *s, const uint8_t *p, size_t n)
 
     c.n = 0;
     while (i < n) {
+        /* a run with no CR inside a line, or from a line's start that is
+         * no dot: the bytes as they are, at once (a bare LF starts no
+         * line: data_byte keeps D_MID for it too) */
+        if (s->data_at == D_MID || (s->data_at == D_LINE && p[i] != '.')) {
+            const uint8_t *cr = memchr(p + i, '\r', n - i);
+            size_t e = cr ? (size_t)(cr - p) : n;
+            if (e > i) {
+                data_emit(s, &c, (const char *)p + i, e - i);
+                s->data_at = D_MID;
+                i = e;
+                continue;
+            }
+        }
         if (data_byte(s, &c, (char)p[i++])) {
             data_flush(s, &c);
             data_end(s);
