@@ -1,8 +1,23 @@
-# The mail tests' two daemons (sourced after common.bash, net.bash and
-# chat.bash): free_port, and mail_pair, which starts A and B with the
-# mail plugin's SMTP and IMAP on free loopback ports (SA, IA; SB, IB),
-# installs the plugin on both and connects them both ways. Sets A, B,
-# A_PID, B_PID and the four ports.
+# The mail tests' setup (sourced instead of common.bash): common.bash,
+# net.bash and chat.bash; MAILP, the built plugin (skip without it), and
+# python3 and jq, which every mail test uses; mail_needs CMD... for what
+# one test needs beside them. free_port, and mail_pair, which starts A
+# and B with the mail plugin's SMTP and IMAP on free loopback ports (SA,
+# IA; SB, IB), installs the plugin on both and connects them both ways.
+# Sets A, B, A_PID, B_PID and the four ports.
+. "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/net.bash"
+. "$(dirname "$0")/chat.bash"
+MAILP=$TOP/$BUILD/plugins/mail.wasm
+[ -f "$MAILP" ] || skip "plugins not built (no wasm32-wasi toolchain)"
+has_jq || skip "jq is missing"
+mail_needs() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null || skip "$c missing (scripts/install-deps.sh test installs it)"
+    done
+}
+mail_needs python3
 free_port() {
     local p
     for _ in $(seq 50); do

@@ -8,15 +8,8 @@
 # and the plugin serves on; kill -9 of either daemon while mail is on its
 # way: every message in B's INBOX exactly once; a peer that stays away
 # past give_up_ms gives the sender a failure notice.
-. "$(dirname "$0")/common.bash"
-. "$(dirname "$0")/net.bash"
-. "$(dirname "$0")/chat.bash"
-MAILP=$TOP/$BUILD/plugins/mail.wasm
-[ -f "$MAILP" ] || skip "plugins not built (no wasm32-wasi toolchain)"
-command -v curl >/dev/null && command -v python3 >/dev/null || skip "curl or python3 missing"
-has_jq || skip "jq is missing"
-
 . "$(dirname "$0")/mail.bash"
+mail_needs curl
 mail_pair
 PA=$(port_of "$A")
 PB=$(port_of "$B")

@@ -10,15 +10,8 @@
 # naming the limit and the setting, with nothing left behind; a CLI killed
 # mid-send leaves nothing in Sent or the outbox, its staged bytes are
 # dropped after send_idle_ms, and the plugin goes on serving.
-. "$(dirname "$0")/common.bash"
-. "$(dirname "$0")/net.bash"
-. "$(dirname "$0")/chat.bash"
-MAILP=$TOP/$BUILD/plugins/mail.wasm
-[ -f "$MAILP" ] || skip "plugins not built (no wasm32-wasi toolchain)"
-command -v python3 >/dev/null || skip "python3 missing"
-has_jq || skip "jq is missing"
-
 . "$(dirname "$0")/mail.bash"
+mail_needs mbsync
 mail_pair
 wait_until 5 is_bound "$B" imap "$IB" || fail "B's imap: $(bound "$B" imap)"
 JB=$(fb plugin call mail setup) || fail "setup at B"
@@ -126,10 +119,9 @@ pages=$(jq .memory_pages <<<"$mem")
 pass "UID FETCH (BODY.PEEK[]) of the 20 MiB message whole: byte-identical, streamed ($mem), no restart"
 
 # mbsync (isync) pulls B's INBOX, the 20 MiB message with it, into a Maildir
-if command -v mbsync >/dev/null; then
-    MD=$TMPROOT/maildir
-    mkdir -p "$MD"
-    cat >"$TMPROOT/mbsyncrc" <<EOF
+MD=$TMPROOT/maildir
+mkdir -p "$MD"
+cat >"$TMPROOT/mbsyncrc" <<EOF
 IMAPAccount fastn
 Host 127.0.0.1
 Port $IB
@@ -153,16 +145,15 @@ Create Near
 Sync Pull
 SyncState *
 EOF
-    timeout 300 mbsync -c "$TMPROOT/mbsyncrc" -a >"$TMPROOT/mbsync.out" 2>&1 ||
-        fail "mbsync: $(grep -v -i login "$TMPROOT/mbsync.out" | tail -n 20)"
-    f=$({ grep -lx "Subject: big20" "$MD"/INBOX/cur/* "$MD"/INBOX/new/* 2>/dev/null || true; } | head -n 1)
-    [ -n "$f" ] || fail "the 20 MiB message is not in mbsync's Maildir: $(ls -R "$MD" | head)"
-    # (a Maildir keeps LF line ends; mbsync adds its X-TUID header)
-    sed '/^X-TUID: [A-Za-z0-9+/]\{12\}$/d' "$f" | cmp -s - <(sed 's/\r$//' "$TMPROOT/big20.eml") ||
-        fail "mbsync's copy of the 20 MiB message differs"
-    [ "$(restarts)" = "$r0" ] || fail "the plugin restarted in mbsync's sync"
-    pass "mbsync pulls the 20 MiB message into a Maildir: the same bytes, no restart"
-fi
+timeout 300 mbsync -c "$TMPROOT/mbsyncrc" -a >"$TMPROOT/mbsync.out" 2>&1 ||
+    fail "mbsync: $(grep -v -i login "$TMPROOT/mbsync.out" | tail -n 20)"
+f=$({ grep -lx "Subject: big20" "$MD"/INBOX/cur/* "$MD"/INBOX/new/* 2>/dev/null || true; } | head -n 1)
+[ -n "$f" ] || fail "the 20 MiB message is not in mbsync's Maildir: $(ls -R "$MD" | head)"
+# (a Maildir keeps LF line ends; mbsync adds its X-TUID header)
+sed '/^X-TUID: [A-Za-z0-9+/]\{12\}$/d' "$f" | cmp -s - <(sed 's/\r$//' "$TMPROOT/big20.eml") ||
+    fail "mbsync's copy of the 20 MiB message differs"
+[ "$(restarts)" = "$r0" ] || fail "the plugin restarted in mbsync's sync"
+pass "mbsync pulls the 20 MiB message into a Maildir: the same bytes, no restart"
 
 # over the limit: refused, naming it and the setting; nothing left behind
 fa plugin call mail set size_max $((25 << 20)) >/dev/null

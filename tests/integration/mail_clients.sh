@@ -6,17 +6,8 @@
 # gives a Maildir) and back (byte for byte, CRLF again): flags changed on either
 # side, a move between folders on either side, a delete on either side,
 # and a message put in the Maildir is appended to the server unchanged.
-. "$(dirname "$0")/common.bash"
-. "$(dirname "$0")/net.bash"
-. "$(dirname "$0")/chat.bash"
-MAILP=$TOP/$BUILD/plugins/mail.wasm
-[ -f "$MAILP" ] || skip "plugins not built (no wasm32-wasi toolchain)"
-for c in curl python3 mbsync s-nail; do
-    command -v $c >/dev/null || skip "$c missing (scripts/install-deps.sh test installs it)"
-done
-has_jq || skip "jq is missing"
-
 . "$(dirname "$0")/mail.bash"
+mail_needs curl mbsync s-nail
 mail_pair
 wait_until 5 is_bound "$A" smtp "$SA" || fail "A's smtp: $(bound "$A" smtp)"
 wait_until 5 is_bound "$B" imap "$IB" || fail "B's imap: $(bound "$B" imap)"

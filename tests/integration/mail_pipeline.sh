@@ -6,14 +6,6 @@
 # pipelines FETCHes of one message and never reads: the plugin's replies
 # stay bounded (it takes no more input; it was not restarted), the session is closed after idle_ms with a
 # log line, and another session is served meanwhile.
-. "$(dirname "$0")/common.bash"
-. "$(dirname "$0")/net.bash"
-. "$(dirname "$0")/chat.bash"
-MAILP=$TOP/$BUILD/plugins/mail.wasm
-[ -f "$MAILP" ] || skip "plugins not built (no wasm32-wasi toolchain)"
-command -v python3 >/dev/null || skip "python3 missing"
-has_jq || skip "jq is missing"
-
 . "$(dirname "$0")/mail.bash"
 A=$(new_home)
 IA=$(free_port) SA=$(free_port)
