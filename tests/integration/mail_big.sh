@@ -155,6 +155,30 @@ sed '/^X-TUID: [A-Za-z0-9+/]\{12\}$/d' "$f" | cmp -s - <(sed 's/\r$//' "$TMPROOT
 [ "$(restarts)" = "$r0" ] || fail "the plugin restarted in mbsync's sync"
 pass "mbsync pulls the 20 MiB message into a Maildir: the same bytes, no restart"
 
+# what Thunderbird asks of a new message: its BODYSTRUCTURE and ENVELOPE,
+# then a part by number (BODY[2], the attachment): the right structure
+# and bytes, no restart
+python3 - "$IB" "$BPASS" "$TMPROOT" <<'PY' || fail "BODYSTRUCTURE and BODY[2] of the 20 MiB message"
+import base64, hashlib, imaplib, sys
+port, pw, t = sys.argv[1:]
+im = imaplib.IMAP4("127.0.0.1", int(port), timeout=120)
+im.login("me", pw)
+im.select("INBOX")
+typ, d = im.uid("SEARCH", "SUBJECT", "big20")
+uid = d[0].split()[0]
+typ, d = im.uid("FETCH", uid, "(BODYSTRUCTURE ENVELOPE)")
+assert typ == "OK", d
+bs = d[0] if isinstance(d[0], bytes) else d[0][0]
+assert b'"MIXED"' in bs.upper() and b'"twenty.pdf"' in bs, bs[:400]
+typ, d = im.uid("FETCH", uid, "(BODY.PEEK[2])")
+assert typ == "OK" and isinstance(d[0], tuple), d[:1]
+got = hashlib.sha256(base64.b64decode(d[0][1])).digest()
+assert got == hashlib.sha256(open(t + "/twenty.pdf", "rb").read()).digest()
+im.logout()
+PY
+[ "$(restarts)" = "$r0" ] || fail "the plugin restarted in BODYSTRUCTURE or BODY[2]: $(fb plugin info mail --json | jq -c '{restarts, last_error_text}')"
+pass "BODYSTRUCTURE, ENVELOPE and BODY[2] of the 20 MiB message: right, no restart"
+
 # over the limit: refused, naming it and the setting; nothing left behind
 fa plugin call mail set size_max $((25 << 20)) >/dev/null
 head -c $((19 << 20)) /dev/urandom >"$TMPROOT/nineteen.bin"
