@@ -45,3 +45,12 @@ mail_pair() {
 bound() { fastn --home "$1" --no-autostart plugin info mail --json |
     jq ".local_listen[] | select(.name == \"$2\") | .bound"; }
 is_bound() { test "$(bound "$1" "$2")" = "$3"; } # HOME NAME PORT
+# mbsync_rc TIMEOUT [LINE]...: the start of an mbsync config for B's
+# IMAP (IB, BPASS) and a Maildir at MD, the LINEs added to the Maildir
+# store; the caller adds its channel after it.
+mbsync_rc() {
+    printf '%s\n' "IMAPAccount fastn" "Host 127.0.0.1" "Port $IB" "User me" \
+        "Pass $BPASS" "SSLType None" "AuthMechs LOGIN PLAIN" "Timeout $1" "" \
+        "IMAPStore far" "Account fastn" "" \
+        "MaildirStore near" "Path $MD/" "Inbox $MD/INBOX" "${@:2}" ""
+}

@@ -121,30 +121,11 @@ pass "UID FETCH (BODY.PEEK[]) of the 20 MiB message whole: byte-identical, strea
 # mbsync (isync) pulls B's INBOX, the 20 MiB message with it, into a Maildir
 MD=$TMPROOT/maildir
 mkdir -p "$MD"
-cat >"$TMPROOT/mbsyncrc" <<EOF
-IMAPAccount fastn
-Host 127.0.0.1
-Port $IB
-User me
-Pass $BPASS
-SSLType None
-AuthMechs LOGIN PLAIN
-Timeout 120
-
-IMAPStore far
-Account fastn
-
-MaildirStore near
-Path $MD/
-Inbox $MD/INBOX
-
-Channel inbox
-Far :far:INBOX
-Near :near:INBOX
-Create Near
-Sync Pull
-SyncState *
-EOF
+{
+    mbsync_rc 120
+    printf '%s\n' "Channel inbox" "Far :far:INBOX" "Near :near:INBOX" \
+        "Create Near" "Sync Pull" "SyncState *"
+} >"$TMPROOT/mbsyncrc"
 timeout 300 mbsync -c "$TMPROOT/mbsyncrc" -a >"$TMPROOT/mbsync.out" 2>&1 ||
     fail "mbsync: $(grep -v -i login "$TMPROOT/mbsync.out" | tail -n 20)"
 f=$({ grep -lx "Subject: big20" "$MD"/INBOX/cur/* "$MD"/INBOX/new/* 2>/dev/null || true; } | head -n 1)

@@ -100,33 +100,11 @@ for i in 1 2 3; do wait_until 20 arrived "sync $i" || fail "sync $i did not arri
 
 MD=$TMPROOT/maildir
 mkdir -p "$MD"
-cat >"$TMPROOT/mbsyncrc" <<EOF
-IMAPAccount fastn
-Host 127.0.0.1
-Port $IB
-User me
-Pass $BPASS
-SSLType None
-AuthMechs LOGIN PLAIN
-Timeout 20
-
-IMAPStore far
-Account fastn
-
-MaildirStore near
-Path $MD/
-Inbox $MD/INBOX
-SubFolders Verbatim
-
-Channel all
-Far :far:
-Near :near:
-Patterns *
-Create Both
-Remove Both
-Expunge Both
-SyncState *
-EOF
+{
+    mbsync_rc 20 "SubFolders Verbatim"
+    printf '%s\n' "Channel all" "Far :far:" "Near :near:" "Patterns *" \
+        "Create Both" "Remove Both" "Expunge Both" "SyncState *"
+} >"$TMPROOT/mbsyncrc"
 sync_all() {
     mbsync -Dn -c "$TMPROOT/mbsyncrc" -a >"$TMPROOT/mbsync.out" 2>&1 ||
         fail "mbsync ($1): $(grep -v -i "login" "$TMPROOT/mbsync.out" | tail -n 30)"
