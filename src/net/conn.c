@@ -29,7 +29,8 @@ struct conn {
     int state;
     int err;
     bool ready_reported;
-    struct mss *mss; /* while negotiating: not kept once ready */
+    bool noise_started; /* the dialer's message 1 went with its proposal */
+    struct mss *mss;    /* while negotiating: not kept once ready */
     struct buf raw;
     struct buf tx;
     size_t tx_ctl; /* bytes of tx that carry yamux control frames */
@@ -106,7 +107,17 @@ int conn_start(struct conn *c)
     else
         mss_init_listener(c->mss, is_noise, NULL, NULL);
     c->state = ST_MSS_SEC;
-    return mss_start(c->mss, &c->tx);
+    int err = mss_start(c->mss, &c->tx);
+    /* The dialer proposes /noise alone, so its first Noise message goes
+     * with the proposal (multistream-select's "lazy" dialer, which
+     * listeners must accept): one round trip less per new connection. A
+     * listener without /noise answers "na" and the dial fails, as it
+     * would have. */
+    if (!err && c->cfg.dialer) {
+        err = noise_start(c->noise, &c->tx);
+        c->noise_started = !err;
+    }
+    return err;
 }
 
 /* --- input -------------------------------------------------------------- */
@@ -213,7 +224,7 @@ static int step_mss_sec(struct conn *c)
         return FASTN_ERR_NOMEM;
     buf_cleanup(&c->raw); /* not needed again */
     c->state = ST_NOISE;
-    return noise_start(c->noise, &c->tx);
+    return c->noise_started ? 0 : noise_start(c->noise, &c->tx);
 }
 
 /* Writes multistream-select output through the secure channel. */

@@ -354,6 +354,7 @@ struct swarm_ping {
     void *arg;
     struct ping_client pc;
     bool answered;
+    bool sent; /* the ping went behind the proposal */
 };
 
 static void ping_result(struct swarm_ping *p, int err, uint64_t rtt)
@@ -366,19 +367,29 @@ static void ping_result(struct swarm_ping *p, int err, uint64_t rtt)
         cb(p->arg, err, rtt);
 }
 
+/* Sends the 32 bytes and starts the clock. */
+static int ping_send(struct swarm_ping *p, struct swarm_stream *st)
+{
+    uint8_t rnd[PING_SIZE], out[PING_SIZE];
+
+    p->sent = true;
+    if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd) ||
+        ping_client_send(&p->pc, rnd, swarm__now_us(), out) ||
+        swarm_stream_write(st, out, sizeof(out)) != sizeof(out))
+        return FASTN_ERR_IO;
+    return 0;
+}
+
 static void ping_client(struct swarm_stream *st,
                         const struct swarm_stream_event *ev, void *arg)
 {
     struct swarm_ping *p = arg;
-    uint8_t rnd[PING_SIZE], out[PING_SIZE];
     uint64_t rtt;
     size_t used;
 
     switch (ev->type) {
     case SWARM_STREAM_OPEN:
-        if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd) ||
-            ping_client_send(&p->pc, rnd, swarm__now_us(), out) ||
-            swarm_stream_write(st, out, sizeof(out)) != sizeof(out)) {
+        if (!p->sent && ping_send(p, st)) {
             ping_result(p, FASTN_ERR_IO, 0);
             swarm_stream_reset(st);
             free(p);
@@ -434,6 +445,15 @@ int swarm_ping(struct swarm *sw, const struct peer_id *peer,
     }
     if (timeout_ms)
         swarm_stream_set_timeout(p->st, timeout_ms);
+    /* Connected: the ping goes right behind the stream's proposal (one
+     * round trip, as go-libp2p's does); else after the dial and the
+     * agreement, so that the time measured is the peer's round trip,
+     * not the dial's. */
+    if (swarm_is_connected(sw, peer) && ping_send(p, p->st)) {
+        swarm_stream_reset(p->st); /* no CLOSED after the owner's reset */
+        free(p);
+        return FASTN_ERR_IO;
+    }
     if (out)
         *out = p;
     return 0;

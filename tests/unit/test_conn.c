@@ -513,6 +513,32 @@ TEST(garbage_instead_of_negotiation)
     node_free(&l);
 }
 
+/* The dialer proposes /noise alone, so its Noise message 1 goes in the
+ * same write as the proposal (a round trip less); a listener that
+ * answers "na" ends the dial. */
+TEST(dialer_sends_noise_behind_its_proposal)
+{
+    struct node d;
+    struct buf out, in;
+
+    node_init(&d, 1, true, yamux_only, 1, NULL);
+    buf_init(&out, 1024);
+    buf_init(&in, 1024);
+    CHECK_ERR(conn_take_output(d.c, &out), 0);
+    /* header (20), "/noise\n" (8), message 1: length (2) and e (32) */
+    CHECK_EQ(out.len, 20 + 8 + 2 + 32);
+    CHECK_MEM(out.data + 20, "\x07/noise\n", 8);
+    CHECK_MEM(out.data + 28, "\x00\x20", 2);
+    mss_write_msg(&in, MSS_PROTOCOL_ID, strlen(MSS_PROTOCOL_ID));
+    mss_write_msg(&in, "na", 2);
+    conn_feed(d.c, in.data, in.len);
+    poll_all(&d);
+    CHECK(d.err < 0);
+    buf_cleanup(&in);
+    buf_cleanup(&out);
+    node_free(&d);
+}
+
 int main(void)
 {
     RUN(upgrade_with_early_muxer_and_echo);
@@ -523,5 +549,6 @@ int main(void)
     RUN(receive_through_a_lent_buffer);
     RUN(wrong_peer_ends_the_dial);
     RUN(garbage_instead_of_negotiation);
+    RUN(dialer_sends_noise_behind_its_proposal);
     return test_done();
 }
