@@ -6,7 +6,10 @@
  *
  * Socket to stream: the socket is read straight into the stream's frame
  * buffer (swarm_stream_frame) and each read is sealed in place and sent,
- * so the bytes are touched once, by the cipher. When the stream has no
+ * so the bytes are touched once, by the cipher. A read that filled its
+ * frame is followed by readv(2)s into up to SWARM_STREAM_FRAMES frames
+ * at once (swarm_stream_frames; SPLICE_READV_ROUNDS at most per wakeup),
+ * rather than one read(2) per 64 KiB frame. When the stream has no
  * room (window, backlog) reading stops until WRITABLE. The socket's EOF
  * becomes the stream's FIN.
  *
@@ -40,7 +43,9 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fastn/err.h"
@@ -373,8 +378,8 @@ static void pend_flush(struct router_splice *sp)
         return;
     if (sp->out_bytes == 0) {
         for (unsigned j = 0; j < sp->n_pend; j++)
-            bufs[j] = uv_buf_init((char *)sp->pend[j].p,
-                                  (unsigned)sp->pend[j].n);
+            bufs[j] =
+                uv_buf_init((char *)sp->pend[j].p, (unsigned)sp->pend[j].n);
         int k = uv_try_write(&sp->sock->u.st, bufs, sp->n_pend);
         if (k < 0 && k != UV_EAGAIN) {
             abort_all(sp, FASTN_ERR_CLOSED);
@@ -472,12 +477,53 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init((char *)p, (unsigned)room);
 }
 
+/* readv(2)s after a read that filled its frame, per wakeup at most
+ * (then libuv's next read, or the next wakeup, goes on). */
+#define SPLICE_READV_ROUNDS 4
+
+static void read_ended(struct router_splice *sp, ssize_t n);
+
+/* More of the socket's bytes, several frames per system call, while it
+ * has them and the stream has room. */
+static void read_more(struct router_splice *sp)
+{
+    struct iovec iov[SWARM_STREAM_FRAMES];
+    uv_os_fd_t fd;
+    ssize_t n;
+    size_t want;
+    int k;
+
+    if (uv_fileno(&sp->sock->u.h, &fd) != 0)
+        return;
+    for (int round = 0; round < SPLICE_READV_ROUNDS && sp->s; round++) {
+        if ((k = swarm_stream_frames(sp->s, iov, SWARM_STREAM_FRAMES)) <= 0)
+            return; /* no room: libuv's next read stops reading */
+        want = 0;
+        for (int i = 0; i < k; i++)
+            want += iov[i].iov_len;
+        do
+            n = readv(fd, iov, k);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            read_ended(sp, n == 0 ? UV_EOF : UV_ECONNRESET);
+            return;
+        }
+        if (swarm_stream_frames_send(sp->s, (size_t)n) != 0) {
+            abort_all(sp, FASTN_ERR_NET_RESET);
+            return;
+        }
+        if ((size_t)n < want)
+            return; /* drained */
+    }
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct sock *k = st->data;
     struct router_splice *sp = k->sp;
 
-    (void)b;
     if (n == 0)
         return;
     if (n == UV_ENOBUFS || !sp->s) { /* no room: WRITABLE resumes */
@@ -488,9 +534,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (n > 0) {
         if (swarm_stream_frame_send(sp->s, (size_t)n) != 0)
             abort_all(sp, FASTN_ERR_NET_RESET);
+        else if ((size_t)n == b->len)
+            read_more(sp); /* the socket likely has more */
         return;
     }
-    uv_read_stop(st);
+    read_ended(sp, n);
+}
+
+/* The socket's EOF (n UV_EOF) or failure ends reading. */
+static void read_ended(struct router_splice *sp, ssize_t n)
+{
+    uv_read_stop(&sp->sock->u.st);
     sp->reading = false;
     if (n == UV_EOF) {
         sp->read_eof = true;
