@@ -2,6 +2,8 @@
 #   make bench-net-core        Noise+yamux throughput of the cores (no sockets)
 #   make bench-net-latency     call latency: cold vs pooled, fastn and js-libp2p
 #   make bench-net-throughput  one stream: fastnd, js-libp2p, OpenSSH, TCP
+#   make bench-net-call-cpu    one stream through fastn call and fastn listen:
+#                              each process's CPU per GB (and --strace, --perf)
 #   make bench-net-netem       20 ms each way: connect + first call, 1 and
 #                              64 MiB downloads, fastn and js-libp2p
 #   make bench-net-hog         memory under 1000 peers that never read
@@ -42,13 +44,15 @@ BENCH_NET_TOOLS := $(PROGRAMS) $(BENCH_NET_LATENCY) $(BENCH_NET_TUNDELAY) \
 	$(BUILD)/tests/integration/tcp_tool
 
 .PHONY: bench-net-core bench-net bench-net-latency bench-net-throughput \
-	bench-net-hog bench-scale bench-clients bench-net-netem
+	bench-net-hog bench-scale bench-clients bench-net-netem bench-net-call-cpu
 bench-net-core: $(BENCH_NET_CORE)
 	$(BENCH_NET_CORE)
 bench-net-latency: $(BENCH_NET_TOOLS)
 	BUILD=$(BUILD) bash bench/net/latency.sh
 bench-net-throughput: $(BENCH_NET_TOOLS)
 	BUILD=$(BUILD) bash bench/net/throughput.sh
+bench-net-call-cpu: $(BENCH_NET_TOOLS)
+	BUILD=$(BUILD) bash bench/net/call_cpu.sh
 bench-net-netem: $(BENCH_NET_TOOLS)
 	BUILD=$(BUILD) bash bench/net/netem.sh
 bench-net-hog: $(BENCH_NET_TOOLS) $(BUILD)/tests/integration/flood_peer \

@@ -39,7 +39,9 @@
  * many bytes were taken). The fast path, for bulk data: swarm_stream_frame()
  * lends a buffer inside a frame to read the data straight into, and
  * swarm_stream_frame_send() encrypts it in place and sends it, so the only
- * pass over the bytes is the cipher's.
+ * pass over the bytes is the cipher's; swarm_stream_frames() and
+ * swarm_stream_frames_send() do the same with several frames, for one
+ * readv(2) of up to a megabyte.
  *
  * libuv types stay inside the swarm's files: this header only names the
  * loop as struct uv_loop_s.
@@ -50,6 +52,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "util/multiaddr.h"
 #include "util/peer_id.h"
@@ -74,6 +77,9 @@ struct swarm_stream;
 #define SWARM_PEER_PROTOCOL_MAX 256
 /* Bytes swarm_stream_write() queues beyond the send window. */
 #define SWARM_STREAM_QUEUE_MAX (256 * 1024)
+/* Frames swarm_stream_frames() lends at once at most (one readv of 1
+ * MiB). */
+#define SWARM_STREAM_FRAMES 16
 /* Protocols one swarm_stream_open() may propose. */
 #define SWARM_MAX_PROPOSALS 16
 
@@ -451,6 +457,18 @@ int swarm_stream_frame(struct swarm_stream *s, uint8_t **p, size_t *room);
 /* Sends the first n bytes (1..room) of the lent frame. Errors: as
  * swarm_stream_frame, FASTN_ERR_INVAL, _CRYPTO. */
 int swarm_stream_frame_send(struct swarm_stream *s, size_t n);
+/* The same for several frames at once, for one readv(2): lends iov[0..k)
+ * (k <= max, <= SWARM_STREAM_FRAMES), iov[0] swarm_stream_frame's and
+ * the others whole frames, their room in all within the send window and
+ * the connection's room, and returns k; 0 means not now (WRITABLE
+ * follows). Errors: as swarm_stream_frame. */
+int swarm_stream_frames(struct swarm_stream *s, struct iovec *iov,
+                        unsigned max);
+/* Sends the first n bytes (1..the room lent) of the frames that
+ * swarm_stream_frames() lent, filled in order, one frame each; the frames
+ * past them are kept for the next lending. Errors: as
+ * swarm_stream_frame_send. */
+int swarm_stream_frames_send(struct swarm_stream *s, size_t n);
 /* Half-closes our side once the queued bytes are out. Errors:
  * FASTN_ERR_CLOSED (already closed). */
 int swarm_stream_close(struct swarm_stream *s);

@@ -251,6 +251,11 @@ struct swarm_stream {
     struct buf q;   /* written, not yet in yamux: q.data[q_off..q.len) */
     size_t q_off;
     uint8_t *frame; /* fast-path buffer lent to the owner */
+    /* swarm_stream_frames: the frames lent past frame (NULL: none), and
+     * the room lent in each, frame's first */
+    uint8_t *more[SWARM_STREAM_FRAMES - 1];
+    size_t lent[SWARM_STREAM_FRAMES];
+    unsigned n_lent;
     struct swarm_wait *wait;
     uv_timer_t *timer;
     int final_err;

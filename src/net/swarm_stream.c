@@ -234,6 +234,14 @@ void swarm__stream_finish(struct swarm_stream *st, int err)
         swarm__frame_put(st->sw, st->frame);
         st->frame = NULL;
     }
+    for (unsigned i = 0; i < SWARM_STREAM_FRAMES - 1; i++) {
+        if (!st->more[i])
+            continue;
+        memset(st->more[i], 0, SWARM_FRAME_SIZE);
+        swarm__frame_put(st->sw, st->more[i]);
+        st->more[i] = NULL;
+    }
+    st->n_lent = 0;
     hold(st);
     emit(st, SWARM_STREAM_CLOSED, NULL, 0, err);
     st->owner_gone = true;
@@ -395,6 +403,63 @@ int swarm_stream_frame_send(struct swarm_stream *s, size_t n)
     s->frame = NULL;
     swarm__conn_send_frame(s->sc, frame, (size_t)w, &seal);
     return 0;
+}
+
+int swarm_stream_frames(struct swarm_stream *s, struct iovec *iov, unsigned max)
+{
+    size_t room, left;
+    uint8_t *p;
+    unsigned k = 1;
+    int err;
+
+    s->n_lent = 0;
+    if (max == 0)
+        return FASTN_ERR_INVAL;
+    if ((err = swarm_stream_frame(s, &p, &room)) != 0 || room == 0)
+        return err;
+    left = yamux_stream_send_window(mux_of(s), s->id);
+    if (left > swarm__conn_room(s->sc))
+        left = swarm__conn_room(s->sc);
+    left -= room; /* room is within both */
+    iov[0] = (struct iovec){p, room};
+    s->lent[0] = room;
+    if (max > SWARM_STREAM_FRAMES)
+        max = SWARM_STREAM_FRAMES;
+    for (; k < max && left; k++) {
+        uint8_t **f = &s->more[k - 1];
+        size_t r = left < CONN_FRAME_MAX_DATA ? left : CONN_FRAME_MAX_DATA;
+        if (!*f && !(*f = swarm__frame_get(s->sw)))
+            break; /* fewer, then */
+        iov[k] = (struct iovec){*f + CONN_FRAME_HEAD, r};
+        s->lent[k] = r;
+        left -= r;
+    }
+    s->n_lent = k;
+    return (int)k;
+}
+
+int swarm_stream_frames_send(struct swarm_stream *s, size_t n)
+{
+    size_t lent = 0;
+    int err = 0;
+
+    for (unsigned i = 0; i < s->n_lent; i++)
+        lent += s->lent[i];
+    if (n == 0 || n > lent)
+        return FASTN_ERR_INVAL;
+    if ((err = swarm_stream_frame_send(s, n < s->lent[0] ? n : s->lent[0])) !=
+        0)
+        return err;
+    n -= n < s->lent[0] ? n : s->lent[0];
+    for (unsigned i = 1; i < s->n_lent && n && !err; i++) {
+        size_t take = n < s->lent[i] ? n : s->lent[i];
+        s->frame = s->more[i - 1]; /* sent as the stream's frame */
+        s->more[i - 1] = NULL;
+        err = swarm_stream_frame_send(s, take);
+        n -= take;
+    }
+    s->n_lent = 0;
+    return err;
 }
 
 int swarm_stream_close(struct swarm_stream *s)

@@ -750,6 +750,33 @@ int router_new(struct uv_loop_s *loop, struct swarm *sw, struct router **out)
     return 0;
 }
 
+static void flush_idle_cb(uv_idle_t *h)
+{
+    struct router *r = h->data;
+
+    router__flush_all(r);
+    if (!r->flushes)
+        uv_idle_stop(h);
+}
+
+static void flush_idle_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+void router__flush_start(struct router *r)
+{
+    if (!r->flush_idle) {
+        if (r->closing || !(r->flush_idle = malloc(sizeof(*r->flush_idle)))) {
+            router__flush_all(r); /* now, then */
+            return;
+        }
+        uv_idle_init(r->loop, r->flush_idle);
+        r->flush_idle->data = r;
+    }
+    uv_idle_start(r->flush_idle, flush_idle_cb);
+}
+
 void router_close(struct router *r)
 {
     if (!r || r->closing)
@@ -757,6 +784,10 @@ void router_close(struct router *r)
     r->closing = true;
     router__fwd_close_all(r);
     splice_abort_all(r);
+    if (r->flush_idle) {
+        uv_close((uv_handle_t *)r->flush_idle, flush_idle_closed);
+        r->flush_idle = NULL;
+    }
     while (r->n)
         entry_free(r->entries[--r->n]);
 }

@@ -50,6 +50,8 @@ struct router {
     struct entry **entries;
     size_t n, cap;
     struct router_splice *splices;
+    struct router_splice *flushes; /* splices holding pieces for a writev */
+    uv_idle_t *flush_idle;         /* runs router__flush_all; NULL: none */
     struct result results[ROUTER_RESULTS];
     uint64_t next_result;
     uint64_t routed, dropped;
@@ -94,6 +96,11 @@ int splice_to_handler(struct router *r, struct swarm_stream *s,
 int splice_connect(struct router *r, struct swarm_stream *s,
                    const struct multiaddr *target, uint64_t fwd_id);
 void splice_abort_all(struct router *r);
+/* Writes out the stream data every splice holds (splice.c), and
+ * router__flush_start() has it done when the loop is next idle (before
+ * it would wait for events). */
+void router__flush_all(struct router *r);
+void router__flush_start(struct router *r);
 /* Frees what is left after the loop ended (router_free). */
 void splice_free_all(struct router *r);
 

@@ -6,15 +6,23 @@
  *
  * Socket to stream: the socket is read straight into the stream's frame
  * buffer (swarm_stream_frame) and each read is sealed in place and sent,
- * so the bytes are touched once, by the cipher. When the stream has no
+ * so the bytes are touched once, by the cipher. A read that filled its
+ * frame is followed by readv(2)s into up to SWARM_STREAM_FRAMES frames
+ * at once (swarm_stream_frames; SPLICE_READV_ROUNDS at most per wakeup),
+ * rather than one read(2) per 64 KiB frame. When the stream has no
  * room (window, backlog) reading stops until WRITABLE. The socket's EOF
  * becomes the stream's FIN.
  *
- * Stream to socket: data is written with uv_try_write straight from the
- * connection's receive buffer; what the socket does not take is queued
- * where it is, the swarm holding that buffer (swarm_stream_rx_hold), or
- * copied when the swarm does not offer that (small pieces, too many held
- * buffers). Bytes are reported consumed (reopening the peer's window)
+ * Stream to socket: data stays where the connection decrypted it, the
+ * swarm holding that buffer (swarm_stream_rx_hold), and the pieces of one
+ * turn of the loop (the frames of one read of the connection, up to
+ * SPLICE_IOV_MAX) go to the socket together, in one writev, when the
+ * loop is next idle (router__flush_all), rather than one write(2) per
+ * 64 KiB frame. What the socket does not take is queued where it is, in
+ * one uv_write. Pieces the swarm does not hold (small ones, too many held
+ * buffers) flush what is pending first and are written at once (a small
+ * message waits for nothing), copied when the socket does not take them.
+ * Bytes are reported consumed (reopening the peer's window)
  * only once the socket took them, so a slow client holds back only its
  * own stream, and the daemon keeps at most one window per stream. The
  * peer's FIN becomes shutdown(SHUT_WR) once everything is written.
@@ -35,7 +43,9 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fastn/err.h"
@@ -54,9 +64,21 @@ struct sock {
     bool tcp;
 };
 
+/* Pieces of stream data waiting for one writev (SPLICE_IOV_MAX at most). */
+#define SPLICE_IOV_MAX 32
+
+struct piece {
+    const uint8_t *p;
+    size_t n;
+    struct swarm_rx *rx; /* holds p */
+};
+
 struct router_splice {
     struct router *r;
     struct router_splice *next, **pprev;
+    struct router_splice *fnext, **fpprev; /* r->flushes: n_pend > 0 */
+    struct piece pend[SPLICE_IOV_MAX];
+    unsigned n_pend;
     struct swarm_stream *s; /* NULL once the stream ended */
     struct sock *sock;      /* NULL: none (yet, or closed) */
     bool ready;             /* the socket is connected */
@@ -77,8 +99,9 @@ struct router_splice {
 struct sock_write {
     uv_write_t req;
     struct router_splice *sp;
-    size_t consume;      /* stream bytes to report consumed when written */
-    struct swarm_rx *rx; /* the bytes are in it, not in data */
+    size_t consume; /* stream bytes to report consumed when written */
+    unsigned n_rx;  /* the bytes are in these, not in data */
+    struct swarm_rx *rx[SPLICE_IOV_MAX];
     uint8_t data[];
 };
 
@@ -86,6 +109,7 @@ static void stream_cb(struct swarm_stream *s,
                       const struct swarm_stream_event *ev, void *arg);
 static void start_reading(struct router_splice *sp);
 static void close_sock(struct router_splice *sp, bool reset);
+static void pend_drop(struct router_splice *sp);
 
 /* --- life ----------------------------------------------------------------- */
 
@@ -132,6 +156,7 @@ static void maybe_free(struct router_splice *sp)
 {
     if (sp->s || sp->sock || sp->awaiting)
         return;
+    pend_drop(sp);
     *sp->pprev = sp->next;
     if (sp->next)
         sp->next->pprev = sp->pprev;
@@ -181,6 +206,7 @@ static void close_sock(struct router_splice *sp, bool reset)
 
     if (!k || uv_is_closing(&k->u.h))
         return;
+    pend_drop(sp);
     sp->reading = false;
     if (reset && k->tcp && sp->ready)
         uv_tcp_close_reset(&k->u.tcp, on_sock_closed);
@@ -191,7 +217,8 @@ static void close_sock(struct router_splice *sp, bool reset)
 /* Closes the socket once the stream is over and everything is written. */
 static void maybe_close(struct router_splice *sp)
 {
-    if (!sp->s && sp->sock && sp->out_bytes == 0 && !sp->shutting)
+    if (!sp->s && sp->sock && sp->out_bytes == 0 && !sp->n_pend &&
+        !sp->shutting)
         close_sock(sp, false);
 }
 
@@ -212,7 +239,7 @@ static void maybe_shutdown(struct router_splice *sp)
     uv_shutdown_t *req;
 
     if (!sp->stream_fin || sp->shut_done || sp->shutting || !sp->ready ||
-        sp->out_bytes || sp->early.len || !sp->sock)
+        sp->out_bytes || sp->n_pend || sp->early.len || !sp->sock)
         return;
     req = malloc(sizeof(*req));
     if (!req)
@@ -232,8 +259,8 @@ static void on_sock_write(uv_write_t *req, int status)
     struct router_splice *sp = w->sp;
     size_t len = w->consume;
 
-    if (w->rx)
-        swarm_rx_release(w->rx);
+    for (unsigned i = 0; i < w->n_rx; i++)
+        swarm_rx_release(w->rx[i]);
     free(w);
     sp->out_bytes -= len;
     if (status < 0) {
@@ -263,7 +290,7 @@ static int queue_write(struct router_splice *sp, const uint8_t *a, size_t an,
         memcpy(w->data, a, an);
     if (bn)
         memcpy(w->data + an, b, bn);
-    w->rx = NULL;
+    w->n_rx = 0;
     buf = uv_buf_init((char *)w->data, (unsigned)(an + bn));
     if (uv_write(&w->req, &sp->sock->u.st, &buf, 1, on_sock_write) != 0) {
         free(w);
@@ -273,37 +300,150 @@ static int queue_write(struct router_splice *sp, const uint8_t *a, size_t an,
     return 0;
 }
 
-/* Queues stream data where the swarm received it, without a copy, when
- * it keeps it for us (large pieces); else a copy. */
-static int queue_stream_data(struct router_splice *sp, const uint8_t *p,
-                             size_t n)
-{
-    struct swarm_rx *rx = swarm_stream_rx_hold(sp->s, p, n);
-    struct sock_write *w;
-    uv_buf_t buf;
+/* --- pieces held for one writev ------------------------------------------ */
 
-    if (!rx)
-        return queue_write(sp, p, n, NULL, 0, n);
-    if (!(w = malloc(sizeof(*w)))) {
-        swarm_rx_release(rx);
+static void flush_list(struct router_splice *sp)
+{
+    struct router *r = sp->r;
+
+    if (sp->fpprev)
+        return;
+    sp->fnext = r->flushes;
+    sp->fpprev = &r->flushes;
+    if (r->flushes)
+        r->flushes->fpprev = &sp->fnext;
+    r->flushes = sp;
+    router__flush_start(r);
+}
+
+static void flush_unlist(struct router_splice *sp)
+{
+    if (!sp->fpprev)
+        return;
+    *sp->fpprev = sp->fnext;
+    if (sp->fnext)
+        sp->fnext->fpprev = sp->fpprev;
+    sp->fnext = NULL;
+    sp->fpprev = NULL;
+}
+
+/* Lets go of the pieces (the socket is closing or gone). */
+static void pend_drop(struct router_splice *sp)
+{
+    for (unsigned i = 0; i < sp->n_pend; i++)
+        swarm_rx_release(sp->pend[i].rx);
+    sp->n_pend = 0;
+    flush_unlist(sp);
+}
+
+/* Queues pend[from..n_pend) in one uv_write (the socket did not take
+ * them), moving their holds to it. */
+static int pend_queue(struct router_splice *sp, unsigned from, size_t skip)
+{
+    uv_buf_t bufs[SPLICE_IOV_MAX];
+    struct sock_write *w = malloc(sizeof(*w));
+    size_t len = 0;
+    unsigned k = 0;
+
+    if (!w)
         return FASTN_ERR_NOMEM;
-    }
     w->sp = sp;
-    w->consume = n;
-    w->rx = rx;
-    buf = uv_buf_init((char *)p, (unsigned)n);
-    if (uv_write(&w->req, &sp->sock->u.st, &buf, 1, on_sock_write) != 0) {
-        swarm_rx_release(rx);
+    w->n_rx = 0;
+    for (unsigned i = from; i < sp->n_pend; i++, skip = 0) {
+        bufs[k++] = uv_buf_init((char *)sp->pend[i].p + skip,
+                                (unsigned)(sp->pend[i].n - skip));
+        len += sp->pend[i].n - skip;
+        w->rx[w->n_rx++] = sp->pend[i].rx;
+    }
+    w->consume = len;
+    if (uv_write(&w->req, &sp->sock->u.st, bufs, k, on_sock_write) != 0) {
         free(w);
         return FASTN_ERR_CLOSED;
     }
-    sp->out_bytes += n;
+    sp->n_pend = from; /* the holds are w's now */
+    sp->out_bytes += len;
     return 0;
 }
 
-/* Stream data to the socket: straight out when it takes it. */
+/* Writes the pieces: what the socket takes now in one writev (when
+ * nothing is queued before them), the rest queued in one uv_write. */
+static void pend_flush(struct router_splice *sp)
+{
+    uv_buf_t bufs[SPLICE_IOV_MAX];
+    size_t done = 0;
+    unsigned i = 0;
+
+    flush_unlist(sp);
+    if (!sp->n_pend || !sp->sock)
+        return;
+    if (sp->out_bytes == 0) {
+        for (unsigned j = 0; j < sp->n_pend; j++)
+            bufs[j] =
+                uv_buf_init((char *)sp->pend[j].p, (unsigned)sp->pend[j].n);
+        int k = uv_try_write(&sp->sock->u.st, bufs, sp->n_pend);
+        if (k < 0 && k != UV_EAGAIN) {
+            abort_all(sp, FASTN_ERR_CLOSED);
+            return;
+        }
+        done = k > 0 ? (size_t)k : 0;
+    }
+    if (done && sp->s)
+        swarm_stream_consumed(sp->s, done);
+    for (; i < sp->n_pend && done >= sp->pend[i].n; i++) {
+        done -= sp->pend[i].n;
+        swarm_rx_release(sp->pend[i].rx);
+    }
+    if (i < sp->n_pend) {
+        memmove(sp->pend, sp->pend + i, (sp->n_pend - i) * sizeof(sp->pend[0]));
+        sp->n_pend -= i;
+        if (pend_queue(sp, 0, done) != 0) {
+            abort_all(sp, FASTN_ERR_CLOSED);
+            return;
+        }
+    }
+    sp->n_pend = 0;
+    maybe_shutdown(sp);
+    maybe_close(sp);
+}
+
+/* Holds p[0..n) for the next flush: false when the swarm does not keep
+ * it (the caller writes it now). */
+static bool pend_add(struct router_splice *sp, const uint8_t *p, size_t n)
+{
+    struct swarm_rx *rx;
+
+    if (sp->n_pend == SPLICE_IOV_MAX) {
+        pend_flush(sp);
+        if (!sp->s || !sp->sock)
+            return true; /* aborted: the bytes are dropped with it */
+    }
+    if (!(rx = swarm_stream_rx_hold(sp->s, p, n)))
+        return false;
+    sp->pend[sp->n_pend++] = (struct piece){p, n, rx};
+    flush_list(sp);
+    return true;
+}
+
+void router__flush_all(struct router *r)
+{
+    struct router_splice *sp;
+
+    while ((sp = r->flushes))
+        pend_flush(sp); /* unlists it */
+}
+
+/* Stream data to the socket: held for the loop's next idle moment when
+ * the swarm keeps it, else (after what is held) straight out when the
+ * socket takes it, else a copy queued. */
 static void to_sock(struct router_splice *sp, const uint8_t *p, size_t n)
 {
+    if (pend_add(sp, p, n))
+        return;
+    if (sp->n_pend) {
+        pend_flush(sp);
+        if (!sp->s || !sp->sock)
+            return;
+    }
     if (sp->out_bytes == 0) {
         uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
         int k = uv_try_write(&sp->sock->u.st, &b, 1);
@@ -317,7 +457,7 @@ static void to_sock(struct router_splice *sp, const uint8_t *p, size_t n)
             n -= (size_t)k;
         }
     }
-    if (n && queue_stream_data(sp, p, n) != 0)
+    if (n && queue_write(sp, p, n, NULL, 0, n) != 0)
         abort_all(sp, FASTN_ERR_CLOSED);
 }
 
@@ -337,12 +477,53 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init((char *)p, (unsigned)room);
 }
 
+/* readv(2)s after a read that filled its frame, per wakeup at most
+ * (then libuv's next read, or the next wakeup, goes on). */
+#define SPLICE_READV_ROUNDS 4
+
+static void read_ended(struct router_splice *sp, ssize_t n);
+
+/* More of the socket's bytes, several frames per system call, while it
+ * has them and the stream has room. */
+static void read_more(struct router_splice *sp)
+{
+    struct iovec iov[SWARM_STREAM_FRAMES];
+    uv_os_fd_t fd;
+    ssize_t n;
+    size_t want;
+    int k;
+
+    if (uv_fileno(&sp->sock->u.h, &fd) != 0)
+        return;
+    for (int round = 0; round < SPLICE_READV_ROUNDS && sp->s; round++) {
+        if ((k = swarm_stream_frames(sp->s, iov, SWARM_STREAM_FRAMES)) <= 0)
+            return; /* no room: libuv's next read stops reading */
+        want = 0;
+        for (int i = 0; i < k; i++)
+            want += iov[i].iov_len;
+        do
+            n = readv(fd, iov, k);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            read_ended(sp, n == 0 ? UV_EOF : UV_ECONNRESET);
+            return;
+        }
+        if (swarm_stream_frames_send(sp->s, (size_t)n) != 0) {
+            abort_all(sp, FASTN_ERR_NET_RESET);
+            return;
+        }
+        if ((size_t)n < want)
+            return; /* drained */
+    }
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct sock *k = st->data;
     struct router_splice *sp = k->sp;
 
-    (void)b;
     if (n == 0)
         return;
     if (n == UV_ENOBUFS || !sp->s) { /* no room: WRITABLE resumes */
@@ -353,9 +534,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (n > 0) {
         if (swarm_stream_frame_send(sp->s, (size_t)n) != 0)
             abort_all(sp, FASTN_ERR_NET_RESET);
+        else if ((size_t)n == b->len)
+            read_more(sp); /* the socket likely has more */
         return;
     }
-    uv_read_stop(st);
+    read_ended(sp, n);
+}
+
+/* The socket's EOF (n UV_EOF) or failure ends reading. */
+static void read_ended(struct router_splice *sp, ssize_t n)
+{
+    uv_read_stop(&sp->sock->u.st);
     sp->reading = false;
     if (n == UV_EOF) {
         sp->read_eof = true;
