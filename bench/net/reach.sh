@@ -39,7 +39,8 @@
 #    call` into a `fastn listen ... -- wc -c` on B), direct (after the
 #    hole punch) and through R (both NATs switched to randomized ports,
 #    so that no hole punch can succeed, the connection dialed at B's
-#    circuit address).
+#    circuit address); two in a row on each connection (the first one
+#    also pays for TCP's slow start on a new connection).
 # Results: a markdown table on stdout and in $RESULTS/net-reach.md, with
 # the load average before and after.
 . "$(dirname "$0")/common.bash"
@@ -305,7 +306,7 @@ transfer() { # prints "S s, X MB/s" (or why not)
 }
 j=$(fastn --home "$A" --timeout 20 connect "$idb" --wait-direct --json 2>&1) || true
 if [ "$(jstrf "$j" path)" = direct ]; then
-    tp_direct=$(transfer)
+    tp_direct="$(transfer); $(transfer)"
 else
     tp_direct="no direct connection: $j"
 fi
@@ -321,7 +322,7 @@ tp_relay="no relayed connection"
 for _ in $(seq 60); do
     if fastn --home "$A" connect "$addrr/p2p-circuit/p2p/$idb" >/dev/null 2>&1; then
         path=$(fastn --home "$A" peers | awk -v p="$idb" '$1 == p { print $NF }')
-        [ "$path" = relayed ] && tp_relay=$(transfer)
+        [ "$path" = relayed ] && tp_relay="$(transfer); $(transfer)"
         break
     fi
     sleep 1
@@ -339,7 +340,7 @@ done
     echo
     echo "Throughput, $SIZE A → B in one stream (\`fastn call\` into \`fastn listen -- wc -c\`):"
     echo
-    echo "| path | time, rate |"
+    echo "| path | time, rate (two transfers in a row on one connection) |"
     echo "|---|---|"
     echo "| direct (after the hole punch) | $tp_direct |"
     echo "| through the fastn relay R (NATs randomizing ports) | $tp_relay |"

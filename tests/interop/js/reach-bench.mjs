@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { kadDHT } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
@@ -66,8 +66,9 @@ const node = await createLibp2p({
     dcutr: dcutr(),
     dht: kadDHT({
       protocol: '/ipfs/kad/1.0.0',
-      clientMode: true,
-      peerInfoMapper: passthroughMapper
+      // the default peerInfoMapper: private addresses left out, as
+      // a js-libp2p node on the internet has it
+      clientMode: true
     })
   }
 })
