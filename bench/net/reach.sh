@@ -30,12 +30,12 @@
 #    (tests/interop/js/reach-bench.mjs: kad-dht client, circuit relay
 #    v2 transport, dcutr): JB reserves on R and knows D; each run a new
 #    JA does peerRouting.findPeer(JB), dial(JB), then waits for a
-#    connection that is not limited (5 s; --js-runs, default 5: two
+#    connection that is not limited (4 s; --js-runs, default 3: two
 #    js-libp2p 3.3.11 nodes do not punch here, and each run then waits
-#    out the 5 s). The js nodes run with DEBUG=libp2p:dcutr*: the notes
+#    out 4 s). The js nodes run with DEBUG=libp2p:dcutr*: the notes
 #    quote dcutr's own error lines.
 #  - fastn A -> JB (a mix): `fastn connect JB_PEERID --wait-direct`.
-#  - throughput: SIZE (default 16M) from A to B in one stream (`fastn
+#  - throughput: SIZE (default 8M) from A to B in one stream (`fastn
 #    call` into a `fastn listen ... -- wc -c` on B), direct (after the
 #    hole punch) and through R (both NATs switched to randomized ports,
 #    so that no hole punch can succeed, the connection dialed at B's
@@ -44,11 +44,12 @@
 # Results: a markdown table on stdout and in $RESULTS/net-reach.md, with
 # the load average before and after.
 . "$(dirname "$0")/common.bash"
+say() { echo "bench: [${SECONDS}s] $*" >&2; }
 
 DELAY=20
 N=10
-NJS=5
-SIZE=16M
+NJS=3
+SIZE=8M
 while [ $# -gt 0 ]; do
     case $1 in
     --delay) DELAY=$2; shift ;;
@@ -257,7 +258,7 @@ if [ "$JS_OK" = 1 ]; then
         p=$((4300 + 2 * i))
         j=$(DEBUG='libp2p:dcutr*' ip netns exec "$HA" node "$JS/reach-bench.mjs" --listen /ip4/0.0.0.0/tcp/$p \
             --dial-port $((p + 1)) --announce /ip4/11.0.1.2/tcp/$((p + 1)) \
-            --bootstrap "$addrd" --find "$idjb" --punch-wait 5 --timeout 60 2>>"$WORK/ja.err" |
+            --bootstrap "$addrd" --find "$idjb" --punch-wait 4 --timeout 60 2>>"$WORK/ja.err" |
             grep '"reach"') || true
         echo "$j" >>"$WORK/js.json"
         [ -n "$(jnum "$j" lookup_ms)" ] && jnum "$j" lookup_ms >>"$WORK/js.lookup"
@@ -330,7 +331,7 @@ done
 
 {
     echo "Link: $LINK; B-R RTT $rtt ms (fastn ping)."
-    echo "Machine: $MACHINE; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+    echo "Machine: $MACHINE; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; the run took $SECONDS s."
     echo
     echo "Reaching a peer by PeerID alone: median (min–max) of $N runs ($NJS for js-libp2p → js-libp2p), each from a new node A with an empty address book; the total is to the direct connection:"
     echo
