@@ -6,6 +6,10 @@
 #                              each process's CPU per GB (and --strace, --perf)
 #   make bench-net-netem       20 ms each way: connect + first call, 1 and
 #                              64 MiB downloads, fastn and js-libp2p
+#   make bench-reach           issue 12: PeerID to direct connection across
+#                              two NATs (lookup, relayed, hole punch),
+#                              fastn and js-libp2p; throughput through a
+#                              fastn relay vs direct (bench/net/reach.sh)
 #   make bench-net-hog         memory under 1000 peers that never read
 #   make bench-scale           10,000 peers on one daemon (time, memory, answers)
 #   make bench-clients         1,000 local clients x 100 calls through one daemon
@@ -44,7 +48,8 @@ BENCH_NET_TOOLS := $(PROGRAMS) $(BENCH_NET_LATENCY) $(BENCH_NET_TUNDELAY) \
 	$(BUILD)/tests/integration/tcp_tool
 
 .PHONY: bench-net-core bench-net bench-net-latency bench-net-throughput \
-	bench-net-hog bench-scale bench-clients bench-net-netem bench-net-call-cpu
+	bench-net-hog bench-scale bench-clients bench-net-netem bench-net-call-cpu \
+	bench-reach
 bench-net-core: $(BENCH_NET_CORE)
 	$(BENCH_NET_CORE)
 bench-net-latency: $(BENCH_NET_TOOLS)
@@ -55,6 +60,8 @@ bench-net-call-cpu: $(BENCH_NET_TOOLS)
 	BUILD=$(BUILD) bash bench/net/call_cpu.sh
 bench-net-netem: $(BENCH_NET_TOOLS)
 	BUILD=$(BUILD) bash bench/net/netem.sh
+bench-reach: $(BENCH_NET_TOOLS)
+	BUILD=$(BUILD) bash bench/net/reach.sh
 bench-net-hog: $(BENCH_NET_TOOLS) $(BUILD)/tests/integration/flood_peer \
 		$(BUILD)/tests/integration/net_probe
 	BUILD=$(BUILD) bash bench/net/hog.sh

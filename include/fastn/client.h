@@ -278,6 +278,28 @@ FASTN_API int fastn_client_daemon_reload(struct fastn_client *c);
  * or no /p2p/ component), the network errors above. */
 FASTN_API int fastn_client_peer_connect(struct fastn_client *c,
                                         const char *target, char *peer_out);
+/* How fastn_client_peer_connect_info reached a peer. */
+enum fastn_found {
+    FASTN_FOUND_UNKNOWN = -1,  /* an address was named, or an old daemon */
+    FASTN_FOUND_CONNECTED = 0, /* a connection was there */
+    FASTN_FOUND_KNOWN = 1,     /* addresses the daemon knew (the address
+                                * book, where mDNS puts what it finds) */
+    FASTN_FOUND_DHT = 2,       /* a FIND_PEER in the DHT */
+};
+struct fastn_connect_info {
+    enum fastn_found found;
+    uint64_t lookup_us;  /* the DHT lookup (0 unless FASTN_FOUND_DHT) */
+    uint64_t connect_us; /* then to the connection */
+    int relayed;         /* the connection goes through a relay */
+};
+/* As fastn_client_peer_connect, and info (may be NULL) says how the
+ * daemon reached the peer: for a bare PeerID, whether it was connected,
+ * known or looked up in the DHT, each phase's time, and whether the
+ * connection is relayed (found is FASTN_FOUND_UNKNOWN for a multiaddr
+ * target, whose dial is exact, and from a daemon without the field). */
+FASTN_API int fastn_client_peer_connect_info(struct fastn_client *c,
+                                             const char *target, char *peer_out,
+                                             struct fastn_connect_info *info);
 /* Closes the daemon's connections to peer (none is no error). */
 FASTN_API int fastn_client_peer_disconnect(struct fastn_client *c,
                                            const char *peer);

@@ -369,7 +369,7 @@ const struct cli_command cli_commands[] = {
      "\"rtt_us\", \"streams\", \"connected_ms\", \"protocols\", \"path\"}]}\n",
      cmd_peers},
     {"connect", "connect to a peer (and remember its address)",
-     "usage: fastn connect MULTIADDR [--json]\n"
+     "usage: fastn connect MULTIADDR|PEERID [--wait-direct] [--json]\n"
      "\n"
      "Makes the daemon connect to the peer at MULTIADDR, which ends in\n"
      "/p2p/PEERID (e.g. /ip4/192.0.2.7/tcp/4004/p2p/12D3KooW...), through\n"
@@ -381,7 +381,17 @@ const struct cli_command cli_commands[] = {
      "side: direct addresses first, circuit ones 500 ms later; the first\n"
      "to connect wins). Prints \"connected to PEERID\".\n"
      "\n"
-     "--json: {\"peer_id\", \"target\"}\n",
+     "--wait-direct: when the connection is relayed, wait (within\n"
+     "--timeout) for the hole punch (DCUtR) to make it direct; prints a\n"
+     "second line with each phase: how the peer was found (connected,\n"
+     "known addresses, or the DHT, with the lookup's time), the\n"
+     "connection's time and path, and the hole punch's time; exit 1 with\n"
+     "why when it stays relayed.\n"
+     "\n"
+     "--json: {\"peer_id\", \"target\", \"found\" (connected|known|dht|\n"
+     "address), \"path\" (direct|relayed, at the end), \"total_ms\"; for a\n"
+     "PeerID \"lookup_ms\", \"connect_ms\", \"connect_path\"; with\n"
+     "--wait-direct \"punch_ms\" or \"relayed_why\"}\n",
      cli_cmd_connect},
     {"disconnect", "close the connection to a peer",
      "usage: fastn disconnect PEER [--json]\n"

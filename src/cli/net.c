@@ -174,12 +174,138 @@ static const char *dial_hint(int err)
     }
 }
 
+static void sleep_secs(double secs)
+{
+    struct timespec ts = {(time_t)secs,
+                          (long)((secs - (double)(time_t)secs) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Whether peer is connected, and whether through a relay only. */
+static int peer_path(struct fastn_client *c, const char *peer, bool *relayed)
+{
+    struct fastn_peer_list *l = NULL;
+    bool found = false;
+    int rc = fastn_client_list_peers(c, &l);
+
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < l->n_peers; i++)
+        if (!strcmp(l->peers[i].peer_id, peer)) {
+            found = true;
+            *relayed = l->peers[i].relayed;
+        }
+    fastn_peer_list_free(l);
+    return found ? 0 : FASTN_ERR_NOT_FOUND;
+}
+
+/* --wait-direct: after a relayed connect, the DCUtR upgrade, polled
+ * every 10 ms until deadline (ms, as now_ms). Sets *punch_ms (from the
+ * connect's answer) and returns NULL when direct, else why not. */
+static const char *wait_direct(struct fastn_client *c, const char *peer,
+                               double deadline, double *punch_ms)
+{
+    double t0 = now_ms();
+    bool relayed = true;
+
+    while (now_ms() < deadline) {
+        if (peer_path(c, peer, &relayed) != 0)
+            return "the connection closed";
+        if (!relayed) {
+            *punch_ms = now_ms() - t0;
+            return NULL;
+        }
+        sleep_secs(0.01);
+    }
+    return "still relayed at --timeout: no hole punch succeeded (a NAT "
+           "that changes ports, or the peer's addresses unreachable; "
+           "fastnd's log says each attempt)";
+}
+
+static const char *found_name(enum fastn_found f)
+{
+    switch (f) {
+    case FASTN_FOUND_CONNECTED:
+        return "connected";
+    case FASTN_FOUND_KNOWN:
+        return "known";
+    case FASTN_FOUND_DHT:
+        return "dht";
+    default:
+        return "address";
+    }
+}
+
+struct connect_run {
+    char peer[FASTN_PEER_ID_MAX];
+    struct fastn_connect_info info;
+    double total_ms, punch_ms;
+    bool asked, waited; /* --wait-direct; and the connection was relayed */
+    const char *why;    /* still relayed after --wait-direct: why */
+};
+
+static void connect_print(struct cli *cli, const char *target,
+                          const struct connect_run *r)
+{
+    const struct fastn_connect_info *in = &r->info;
+    bool relayed = r->waited ? r->why != NULL : in->relayed;
+    json_t *o;
+
+    if (!cli->json) {
+        printf("connected to %s\n", r->peer);
+        if (!r->asked) /* the line scripts match, alone */
+            return;
+        if (in->found == FASTN_FOUND_DHT)
+            printf("found in the DHT in %.1f ms; ", in->lookup_us / 1e3);
+        else if (in->found == FASTN_FOUND_KNOWN)
+            printf("known addresses; ");
+        else if (in->found == FASTN_FOUND_CONNECTED)
+            printf("connected already; ");
+        printf("%s connection", in->relayed ? "relayed" : "direct");
+        if (in->found != FASTN_FOUND_UNKNOWN)
+            printf(" in %.1f ms", in->connect_us / 1e3);
+        if (r->waited && !r->why)
+            printf("; direct after %.1f ms more (hole punch)", r->punch_ms);
+        printf("\n");
+        if (r->why)
+            printf("still relayed: %s\n", r->why);
+        return;
+    }
+    o = json_pack("{s:o,s:o,s:o,s:o}", "peer_id", jstr(r->peer), "target",
+                  jstr(target), "found", jstr(found_name(in->found)), "path",
+                  jstr(relayed ? "relayed" : "direct"));
+    if (in->found != FASTN_FOUND_UNKNOWN) {
+        json_object_set_new(o, "lookup_ms", json_real(in->lookup_us / 1e3));
+        json_object_set_new(o, "connect_ms", json_real(in->connect_us / 1e3));
+        json_object_set_new(o, "connect_path",
+                            jstr(in->relayed ? "relayed" : "direct"));
+    }
+    if (r->waited && in->relayed && !r->why)
+        json_object_set_new(o, "punch_ms", json_real(r->punch_ms));
+    if (r->why)
+        json_object_set_new(o, "relayed_why", jstr(r->why));
+    json_object_set_new(o, "total_ms", json_real(r->total_ms));
+    cli_emit(o);
+}
+
 int cli_cmd_connect(struct cli *cli, int argc, char **argv)
 {
     struct fastn_client *c;
-    char peer[FASTN_PEER_ID_MAX];
+    struct connect_run r = {.punch_ms = 0};
+    bool wait = false;
+    const struct cli_flag flags[] = {{"--wait-direct", NULL, &wait},
+                                     {NULL, NULL, NULL}};
     char *pos[1];
-    int n, rc = cli_parse(cli, argc, argv, NULL, pos, 1, &n);
+    double t0 = now_ms();
+    int n, rc = cli_parse_flags(cli, argc, argv, NULL, flags, pos, 1, &n);
 
     if (rc)
         return rc;
@@ -187,14 +313,30 @@ int cli_cmd_connect(struct cli *cli, int argc, char **argv)
         return cli_usage_error(argv[0], "want a MULTIADDR (or a PeerID)");
     if (!(c = cli_connect(cli)))
         return CLI_EXIT_FAIL;
-    rc = fastn_client_peer_connect(c, pos[0], peer);
-    if (rc)
+    rc = fastn_client_peer_connect_info(c, pos[0], r.peer, &r.info);
+    if (rc) {
         rc = cli_fail_hint(c, rc, dial_hint(rc));
-    else if (cli->json)
-        cli_emit(json_pack("{s:o,s:o}", "peer_id", jstr(peer), "target",
-                           jstr(pos[0])));
-    else
-        printf("connected to %s\n", peer);
+        goto out;
+    }
+    r.asked = wait;
+    if (wait && r.info.relayed) {
+        r.waited = true;
+        r.why = wait_direct(c, r.peer, t0 + cli->conn.timeout_ms, &r.punch_ms);
+    } else if (wait) {
+        bool relayed = false;
+        /* the connection was there, or a multiaddr named: ask */
+        if (peer_path(c, r.peer, &relayed) == 0 && relayed) {
+            r.info.relayed = 1;
+            r.waited = true;
+            r.why =
+                wait_direct(c, r.peer, t0 + cli->conn.timeout_ms, &r.punch_ms);
+        }
+    }
+    r.total_ms = now_ms() - t0;
+    connect_print(cli, pos[0], &r);
+    if (r.waited && r.why)
+        rc = CLI_EXIT_FAIL;
+out:
     fastn_client_free(c);
     return rc;
 }
@@ -227,13 +369,6 @@ static void on_interrupt(int sig)
 {
     (void)sig;
     interrupted = 1;
-}
-
-static void sleep_secs(double secs)
-{
-    struct timespec ts = {(time_t)secs,
-                          (long)((secs - (double)(time_t)secs) * 1e9)};
-    nanosleep(&ts, NULL);
 }
 
 struct ping_run {

@@ -115,6 +115,10 @@ static const char template_text[] =
     "# circuit, 128 reservations, 8 per IP):\n"
     "# relays = /ip4/198.51.100.7/tcp/4004/p2p/12D3KooW...\n"
     "# relay-service = off\n"
+    "# A circuit's limits on this relay instead of the spec's (seconds, and\n"
+    "# KiB each way; for benchmarks and relays of one's own):\n"
+    "# relay-service-duration = 120\n"
+    "# relay-service-data = 128\n"
     "# The Kademlia DHT (/ipfs/kad/1.0.0): auto answers other peers' DHT\n"
     "# requests only while AutoNAT says this daemon is public; client never;\n"
     "# server always; off: no DHT (a bare PeerID is then found only in the\n"
@@ -586,6 +590,11 @@ static bool apply_limit(struct daemon_config *cfg, const char *key,
          offsetof(struct daemon_config, has_max_pending_per_uid), 1000000},
         {"max-plugin-size", offsetof(struct daemon_config, max_plugin_size),
          offsetof(struct daemon_config, has_max_plugin_size), 64},
+        {"relay-service-duration",
+         offsetof(struct daemon_config, relay_duration_s),
+         offsetof(struct daemon_config, has_relay_duration_s), 86400},
+        {"relay-service-data", offsetof(struct daemon_config, relay_data_kib),
+         offsetof(struct daemon_config, has_relay_data_kib), 4194304},
     };
     unsigned long n;
 

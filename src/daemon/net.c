@@ -241,6 +241,10 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     cfg.autonat_server = !d->config.autonat_server_off;
     cfg.reach_private = d->config.private_addresses;
     cfg.relay_service = d->config.relay_service;
+    if (d->config.has_relay_duration_s)
+        cfg.relay_duration_s = d->config.relay_duration_s;
+    if (d->config.has_relay_data_kib)
+        cfg.relay_data = (uint64_t)d->config.relay_data_kib * 1024;
     cfg.kad_mode = d->config.dht_mode;
     cfg.bootstrap = boot;
     cfg.n_bootstrap = daemon_dht_bootstrap(d, boot, SWARM_KAD_BOOTSTRAP_MAX);

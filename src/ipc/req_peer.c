@@ -57,6 +57,7 @@ struct connect_ctx {
     size_t n;
     bool exact;    /* ConnectRequest.exact: those addresses or fail */
     bool remember; /* an admin's: its addresses go to the address book */
+    struct swarm_connect_info info;
 };
 
 /* "cannot connect to PEER: why", naming the address for an exact
@@ -77,11 +78,44 @@ static void connect_error(struct ipc_reply *r, const struct connect_ctx *ctx,
                           fastn_strerror(err));
 }
 
+static uint32_t us_between(uint64_t from_ns, uint64_t to_ns)
+{
+    uint64_t us = to_ns > from_ns ? (to_ns - from_ns) / 1000 : 0;
+    return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* The fastn extension's ConnectInfo in the OK: how the peer was found,
+ * the lookup's and the connection's time, the path. */
+static int connect_info_reply(struct ipc_reply *r, struct connect_ctx *ctx)
+{
+    struct swarm_connect_info *in = &ctx->info;
+    Fastn__ConnectInfo *ci = ipc_reply_alloc(r, sizeof(*ci));
+    uint64_t mid = in->lookup_ns ? in->lookup_ns : in->start_ns;
+
+    if (!ci)
+        return FASTN_ERR_NOMEM;
+    swarm_connect_info_finish(ctx->swarm, &ctx->peer, in);
+    fastn__connect_info__init(ci);
+    ci->has_found = true;
+    ci->found = in->found == SWARM_FOUND_DHT ? FASTN__CONNECT_INFO__FOUND__DHT
+                : in->found == SWARM_FOUND_KNOWN
+                    ? FASTN__CONNECT_INFO__FOUND__KNOWN
+                    : FASTN__CONNECT_INFO__FOUND__CONNECTED;
+    ci->has_lookup_us = ci->has_connect_us = ci->has_relayed = true;
+    ci->lookup_us = us_between(in->start_ns, mid);
+    ci->connect_us = us_between(mid, in->end_ns);
+    ci->relayed = in->relayed;
+    ipc_reply_ext(r)->connect = ci;
+    return 0;
+}
+
 static void connect_done(void *arg, int err)
 {
     struct connect_ctx *ctx = arg;
     struct ipc_call *dc = ctx->dc;
 
+    if (!err && !ctx->exact)
+        err = connect_info_reply(&dc->reply, ctx);
     if (err)
         connect_error(&dc->reply, ctx, err);
     /* also when a connection was there already (an exact one dialed
@@ -145,6 +179,8 @@ int ipc_handle_connect(struct ipc_call *call, const P2pd__Pb__Request *req)
             call->host->swarm, &ctx->peer, addrs, n,
             timeout_ms(req->connect->timeout, req->connect->has_timeout),
             connect_done, ctx, &ctx->wait);
+    if (!err && !ctx->exact)
+        swarm_wait_info(ctx->wait, &ctx->info);
     if (!err &&
         !(ctx->dc = ipc_call_defer(call, true, connect_cancel, ctx, &err)))
         swarm_wait_cancel(ctx->wait);

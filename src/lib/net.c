@@ -65,8 +65,31 @@ static int parse_target(struct fastn_client *c, const char *target,
     return 0;
 }
 
+static void connect_info_from(const P2pd__Pb__Response *r,
+                              struct fastn_connect_info *info)
+{
+    const Fastn__ConnectInfo *ci = r->fastn ? r->fastn->connect : NULL;
+
+    memset(info, 0, sizeof(*info));
+    info->found = FASTN_FOUND_UNKNOWN;
+    if (!ci)
+        return;
+    if (ci->has_found && ci->found >= 0 && ci->found <= 2)
+        info->found = (enum fastn_found)ci->found;
+    info->lookup_us = ci->lookup_us;
+    info->connect_us = ci->connect_us;
+    info->relayed = ci->relayed;
+}
+
 int fastn_client_peer_connect(struct fastn_client *c, const char *target,
                               char *peer_out)
+{
+    return fastn_client_peer_connect_info(c, target, peer_out, NULL);
+}
+
+int fastn_client_peer_connect_info(struct fastn_client *c, const char *target,
+                                   char *peer_out,
+                                   struct fastn_connect_info *info)
 {
     P2pd__Pb__Request req = P2PD__PB__REQUEST__INIT;
     P2pd__Pb__ConnectRequest cr = P2PD__PB__CONNECT_REQUEST__INIT;
@@ -97,6 +120,8 @@ int fastn_client_peer_connect(struct fastn_client *c, const char *target,
     rc = lib_request(c, &req, &r);
     if (rc)
         return rc;
+    if (info)
+        connect_info_from(r, info);
     p2pd__pb__response__free_unpacked(r, NULL);
     if (peer_out)
         peer_id_format(&peer, peer_out);

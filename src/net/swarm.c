@@ -225,6 +225,34 @@ void swarm__waits_complete(struct swarm *sw, const struct peer_id *peer,
             wait_done(w, err);
 }
 
+void swarm__waits_found(struct swarm *sw, const struct peer_id *peer)
+{
+    uint64_t now = uv_hrtime();
+
+    for (struct swarm_wait *w = sw->waits; w; w = w->next)
+        if (!w->exact && w->info && !w->info->lookup_ns &&
+            peer_id_equal(&w->peer, peer))
+            w->info->lookup_ns = now;
+}
+
+void swarm_wait_info(struct swarm_wait *w, struct swarm_connect_info *info)
+{
+    w->info = info;
+    info->found = w->found;
+    info->start_ns = w->start_ns;
+    info->lookup_ns = info->end_ns = 0;
+    info->relayed = false;
+}
+
+void swarm_connect_info_finish(struct swarm *sw, const struct peer_id *peer,
+                               struct swarm_connect_info *info)
+{
+    const struct swarm_conn *sc = swarm__conn_for(sw, peer);
+
+    info->end_ns = uv_hrtime();
+    info->relayed = sc && sc->limited;
+}
+
 void swarm_wait_cancel(struct swarm_wait *w)
 {
     if (w)
@@ -278,12 +306,17 @@ int swarm_connect(struct swarm *sw, const struct peer_id *peer,
     err = wait_new(sw, peer, timeout_ms, cb, arg, &w);
     if (err)
         return err;
+    w->start_ns = uv_hrtime();
+    w->found = SWARM_FOUND_KNOWN;
     if (swarm__conn_for(sw, peer)) {
+        w->found = SWARM_FOUND_CONNECTED;
         wait_done(w, 0);
-    } else if ((err = swarm__dial(sw, peer, addrs, n)) != 0 &&
-               (err != FASTN_ERR_NET_NO_ADDR || swarm__kad_dial(sw, peer))) {
-        wait_free(w); /* no address known, and no DHT lookup either */
-        return err;
+    } else if ((err = swarm__dial(sw, peer, addrs, n)) != 0) {
+        if (err != FASTN_ERR_NET_NO_ADDR || swarm__kad_dial(sw, peer)) {
+            wait_free(w); /* no address known, and no DHT lookup either */
+            return err;
+        }
+        w->found = SWARM_FOUND_DHT;
     }
     if (out)
         *out = w;

@@ -116,6 +116,9 @@ struct swarm_config {
      * addresses, AutoNAT dial-backs): tests and closed networks. */
     bool reach_private;
     bool relay_service; /* serve circuit relay v2 hop (default off) */
+    /* its limits per circuit (0: the spec's 120 s, 128 KiB each way) */
+    uint32_t relay_duration_s;
+    uint64_t relay_data;
     /* threads sealing and opening large Noise frames besides the loop's;
      * 0: the machine's cores less one (net/noise_pool.h) */
     unsigned crypto_threads;
@@ -255,6 +258,28 @@ int swarm_connect_exact(struct swarm *sw, const struct peer_id *peer,
                         struct swarm_wait **out);
 /* The callback will not be called; the dial itself goes on. */
 void swarm_wait_cancel(struct swarm_wait *w);
+
+/* How swarm_connect found the peer, and when (for `fastn connect`'s
+ * phases): the caller's, filled while the wait lives. */
+enum swarm_found {
+    SWARM_FOUND_CONNECTED, /* a connection was there */
+    SWARM_FOUND_KNOWN,     /* the address book (mDNS's too), identify, addrs */
+    SWARM_FOUND_DHT,       /* a FIND_PEER in the DHT */
+};
+struct swarm_connect_info {
+    enum swarm_found found;
+    uint64_t start_ns;  /* uv_hrtime() when swarm_connect ran */
+    uint64_t lookup_ns; /* when the DHT answered with addresses (0: not) */
+    uint64_t end_ns;    /* set by swarm_connect_info_finish: now */
+    bool relayed;       /* and: whether the connection is relayed */
+};
+/* Lets w fill *info (how the peer is found, when the DHT answered);
+ * info must outlive w (until its callback or swarm_wait_cancel). */
+void swarm_wait_info(struct swarm_wait *w, struct swarm_connect_info *info);
+/* After a successful connect: the time, and whether the connection
+ * streams use now is a relayed (limited) one. */
+void swarm_connect_info_finish(struct swarm *sw, const struct peer_id *peer,
+                               struct swarm_connect_info *info);
 /* Puts addrs of a connected peer in the address book as dialed ones: the
  * user named them (a CONNECT) and the peer is reached, even when an
  * existing connection was reused instead of dialing them. */

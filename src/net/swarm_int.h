@@ -188,6 +188,10 @@ struct swarm_wait {
     /* swarm_connect_exact: completed by its own dial only */
     struct swarm_dial *dial;
     bool exact;
+    /* swarm_connect's: how the peer was found, when (swarm_wait_info) */
+    enum swarm_found found;
+    uint64_t start_ns;
+    struct swarm_connect_info *info;
 };
 
 /* Attempts of one dial at once: direct (TCP) ones, and relayed ones
@@ -350,6 +354,8 @@ struct swarm_conn *swarm__conn_for(const struct swarm *sw,
                                    const struct peer_id *peer);
 bool swarm__builtin_supports(const struct swarm *sw, const char *proto);
 size_t swarm__protocols(struct swarm *sw, const char **names, size_t max);
+/* The DHT found addresses of peer: its waits note the time. */
+void swarm__waits_found(struct swarm *sw, const struct peer_id *peer);
 void swarm__waits_complete(struct swarm *sw, const struct peer_id *peer,
                            int err);
 

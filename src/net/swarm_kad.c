@@ -905,6 +905,7 @@ static void kad_dial_cb(void *arg, const struct swarm_kad_result *r)
         struct multiaddr ok[KAD_PEER_ADDRS];
         size_t n = 0;
         d->dialed = true;
+        swarm__waits_found(d->sw, &d->peer);
         /* what a stranger says: only addresses the reach policy allows
          * (a circuit address by its relay's) */
         for (size_t i = 0; i < r->n_addrs && n < KAD_PEER_ADDRS; i++)

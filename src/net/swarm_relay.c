@@ -1155,6 +1155,10 @@ int swarm__relay_new(struct swarm *sw)
     relay_client_init(&rl->client, &cc, &sw->identity->id);
     if (sw->cfg.relay_service) {
         relay_service_config_default(&sc);
+        if (sw->cfg.relay_duration_s)
+            sc.limit_duration_s = sw->cfg.relay_duration_s;
+        if (sw->cfg.relay_data)
+            sc.limit_data = sw->cfg.relay_data;
         err = relay_service_init(&rl->service, &sc, sw->identity);
         if (err) {
             free(rl);

@@ -75,6 +75,7 @@ jr status 0 --home "$A" status
 jr peers 0 --home "$A" peers
 jr disconnect 0 --home "$A" disconnect "$idb"
 jr connect 0 --home "$A" connect "$BA"
+jr connect 0 --home "$A" connect "$idb" --wait-direct
 jr ping 0 --home "$A" ping "$idb" -c 2 -i 0
 jr call 0 --home "$A" call "$idb" /fastn/echo/1.0.0 <<<"hello"
 printf '\377\376bytes' >"$TMPROOT/bin"
@@ -302,6 +303,7 @@ declare -A unseen=(
     [restart]="systemd"
     [doctor]="skip fail"
     [chat]="waiting"
+    [connect]="punch_ms relayed_why"
     [plugin]="error error_text asked port bound address target"
 )
 for cmd in id status peers connect disconnect ping call listen plugin \

@@ -73,9 +73,17 @@ sleep 0.5
 fastn --home "$T" connect "${ADDR[0]}" >/dev/null || fail "T to node 0"
 wait_status "$T" dht_peers 1 || fail "T's table"
 fastn --home "$L" peers | grep -q "$IDT" && fail "L already knows T"
-fastn --home "$L" connect "$IDT" | grep -qx "connected to $IDT" ||
-    fail "L connect $IDT: $(fastn --home "$L" connect "$IDT" 2>&1)"
+j=$(fastn --home "$L" connect "$IDT" --json) || fail "L connect $IDT: $j"
+# how it was found and the phases' times (fastn connect --json)
+grep -q '"found":"dht"' <<<"$j" || fail "L connect --json: $j"
+grep -q '"lookup_ms":[0-9]' <<<"$j" || fail "L connect --json, lookup_ms: $j"
+grep -q '"connect_ms":[0-9]' <<<"$j" || fail "L connect --json, connect_ms: $j"
+grep -q '"path":"direct"' <<<"$j" || fail "L connect --json, path: $j"
 fastn --home "$L" peers | grep -q "^$IDT " || fail "L's peers: $(fastn --home "$L" peers)"
+out=$(fastn --home "$L" connect "$IDT" --wait-direct)
+[ "$(sed -n 1p <<<"$out")" = "connected to $IDT" ] &&
+    grep -qx "connected already; direct connection in [0-9.]* ms" <<<"$(sed -n 2p <<<"$out")" ||
+    fail "L connect --wait-direct, connected: $out"
 grep -q "kad: $IDT: 1 address(es) found in the DHT" "$L/stderr.log" ||
     fail "L's log: $(grep kad "$L/stderr.log")"
 pass "fastn connect PEERID with no address: found through the DHT"

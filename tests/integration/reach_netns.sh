@@ -125,6 +125,19 @@ done
 [ "$ok" = "$ATTEMPTS" ] || fail "$ok of $ATTEMPTS attempts upgraded"
 pass "$ATTEMPTS of $ATTEMPTS attempts upgraded (ms: $times)"
 
+# by PeerID alone (the address book has B's circuit address), waiting
+# for the hole punch: the phases said (fastn connect --wait-direct)
+f "$A" disconnect "$idb" >/dev/null
+wait_until 5 sh -c "! '$FASTN_BIN_CLI' --home '$B' --no-autostart peers | grep -q '^$ida '" || true
+j=$(f "$A" --timeout 20 connect "$idb" --wait-direct --json) || fail "connect --wait-direct: $j"
+grep -q '"found":"known"' <<<"$j" || fail "connect --wait-direct, found: $j"
+grep -q '"path":"direct"' <<<"$j" || fail "connect --wait-direct, path: $j"
+if grep -q '"connect_path":"relayed"' <<<"$j"; then
+    grep -q '"punch_ms":[0-9]' <<<"$j" || fail "connect --wait-direct, punch_ms: $j"
+fi
+[ "$(path_of "$A" "$idb")" = direct ] || fail "A's peers after --wait-direct: $(f "$A" peers)"
+pass "fastn connect PEERID --wait-direct: $j"
+
 # --- a NAT that randomizes ports: no hole punch ----------------------------
 f "$A" disconnect "$idb" >/dev/null
 # conntrack entries of the direct connections are in TIME_WAIT: a new SYN
@@ -147,6 +160,12 @@ wait_until 60 sh -c "tail -n +$((mark + 1)) '$B/stderr.log' | grep -q 'hole punc
 [ "$(since | grep -c "hole punch to $ida: attempt")" = 3 ] ||
     fail "3 attempts: $(since | grep "hole punch")"
 [ "$(path_of "$A" "$idb")" = relayed ] || fail "not relayed: $(f "$A" peers)"
+# --wait-direct on a connection that stays relayed: exit 1, and why
+if j=$(f "$A" --timeout 2 connect "$idb" --wait-direct --json); then
+    fail "connect --wait-direct over a relay that cannot punch succeeded: $j"
+fi
+grep -q '"path":"relayed"' <<<"$j" || fail "connect --wait-direct, relayed: $j"
+grep -q '"relayed_why":"still relayed' <<<"$j" || fail "connect --wait-direct, why: $j"
 out=$(f "$A" chat send "$idb" through the relay)
 [[ $out == "delivered "* ]] || fail "chat over the relay: $out"
 [ "$(received "$B" "through the relay")" = 1 ] || fail "chat: $(chat_log "$B")"

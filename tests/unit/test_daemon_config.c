@@ -146,6 +146,34 @@ TEST(swarm_limit_keys)
     }
 }
 
+TEST(relay_limit_keys)
+{
+    struct daemon_config c;
+    char err[256];
+    CHECK_ERR(parse(&c, "relay-service = on\n", err), 0);
+    CHECK(!c.has_relay_duration_s && !c.has_relay_data_kib); /* the spec's */
+    daemon_config_cleanup(&c);
+    CHECK_ERR(parse(&c,
+                    "relay-service-duration = 3600\n"
+                    "relay-service-data = 4194304\n",
+                    err),
+              0);
+    CHECK(c.has_relay_duration_s && c.relay_duration_s == 3600);
+    CHECK(c.has_relay_data_kib && c.relay_data_kib == 4194304);
+    daemon_config_cleanup(&c);
+    static const char *const bad[] = {
+        "relay-service-duration = 0\n",
+        "relay-service-duration = 86401\n",
+        "relay-service-data = 4194305\n",
+        "relay-service-data = lots\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(parse(&c, bad[i], err) < 0);
+        CHECK(strstr(err, "wants a whole number 1..") != NULL);
+        daemon_config_cleanup(&c);
+    }
+}
+
 TEST(defaults)
 {
     struct daemon_config c;
@@ -222,6 +250,7 @@ int main(void)
     RUN(mdns_key);
     RUN(plugin_keys);
     RUN(swarm_limit_keys);
+    RUN(relay_limit_keys);
     RUN(defaults);
     RUN(bad_files);
     RUN(load_missing_and_template);
