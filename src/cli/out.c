@@ -44,7 +44,7 @@ void cli_emit(json_t *o)
         fflush(stdout);
         return;
     }
-    if (json_dumpf(o, stdout, JSON_COMPACT) != 0)
+    if (json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(12)) != 0)
         emit_failed = true;
     fputc('\n', stdout);
     fflush(stdout);
