@@ -37,6 +37,22 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The DHT mode: p2pd's -dht flags over the config's `dht`. */
+static enum swarm_kad_mode dht_mode(const struct daemon *d)
+{
+    switch (d->opts->dht) {
+    case DAEMON_DHT_AUTO:
+        return SWARM_KAD_AUTO;
+    case DAEMON_DHT_CLIENT:
+        return SWARM_KAD_CLIENT;
+    case DAEMON_DHT_SERVER:
+        return SWARM_KAD_SERVER;
+    case DAEMON_DHT_FROM_CONFIG:
+        break;
+    }
+    return d->config.dht_mode;
+}
+
 /* --- the address book, backed by state.sqlite ------------------------------
  */
 
@@ -241,7 +257,7 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     cfg.autonat_server = !d->config.autonat_server_off;
     cfg.reach_private = d->config.private_addresses;
     cfg.relay_service = d->config.relay_service;
-    cfg.kad_mode = d->config.dht_mode;
+    cfg.kad_mode = dht_mode(d);
     cfg.bootstrap = boot;
     cfg.n_bootstrap = daemon_dht_bootstrap(d, boot, SWARM_KAD_BOOTSTRAP_MAX);
     rc = swarm_new(&d->loop, &cfg, &d->swarm);
