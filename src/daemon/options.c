@@ -203,9 +203,10 @@ static int apply(struct daemon_options *o, const char *name, const char *v,
     } else if (!strcmp(name, "q")) {
         o->quiet = b;
     } else if (b) { /* -dht, -dhtClient, -dhtServer */
-        enum daemon_dht_flag f = !strcmp(name, "dht")         ? DAEMON_DHT_AUTO
-                                 : !strcmp(name, "dhtClient") ? DAEMON_DHT_CLIENT
-                                                              : DAEMON_DHT_SERVER;
+        enum daemon_dht_flag f = !strcmp(name, "dht") ? DAEMON_DHT_AUTO
+                                 : !strcmp(name, "dhtClient")
+                                     ? DAEMON_DHT_CLIENT
+                                     : DAEMON_DHT_SERVER;
         /* p2pd's precedence, whatever the order: -dht, then -dhtClient */
         if (o->dht == DAEMON_DHT_FROM_CONFIG || f < o->dht)
             o->dht = f;
