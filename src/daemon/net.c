@@ -57,7 +57,7 @@ static enum swarm_kad_mode dht_mode(const struct daemon *d)
  */
 
 static size_t book_lookup(void *arg, const struct peer_id *peer,
-                          struct multiaddr *out, size_t max)
+                          struct multiaddr *out, bool *worked, size_t max)
 {
     struct daemon *d = arg;
     struct store_blob p = {peer->bytes, peer->len};
@@ -68,7 +68,7 @@ static size_t book_lookup(void *arg, const struct peer_id *peer,
         return 0;
     for (size_t i = 0; i < n && k < max; i++)
         if (multiaddr_from_bytes(v[i].addr, v[i].len, &out[k]) == 0)
-            k++;
+            worked[k++] = v[i].dialed;
     store_peer_addrs_free(v, n);
     return k;
 }
