@@ -37,11 +37,27 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The DHT mode: p2pd's -dht flags over the config's `dht`. */
+static enum swarm_kad_mode dht_mode(const struct daemon *d)
+{
+    switch (d->opts->dht) {
+    case DAEMON_DHT_AUTO:
+        return SWARM_KAD_AUTO;
+    case DAEMON_DHT_CLIENT:
+        return SWARM_KAD_CLIENT;
+    case DAEMON_DHT_SERVER:
+        return SWARM_KAD_SERVER;
+    case DAEMON_DHT_FROM_CONFIG:
+        break;
+    }
+    return d->config.dht_mode;
+}
+
 /* --- the address book, backed by state.sqlite ------------------------------
  */
 
 static size_t book_lookup(void *arg, const struct peer_id *peer,
-                          struct multiaddr *out, size_t max)
+                          struct multiaddr *out, bool *worked, size_t max)
 {
     struct daemon *d = arg;
     struct store_blob p = {peer->bytes, peer->len};
@@ -52,7 +68,7 @@ static size_t book_lookup(void *arg, const struct peer_id *peer,
         return 0;
     for (size_t i = 0; i < n && k < max; i++)
         if (multiaddr_from_bytes(v[i].addr, v[i].len, &out[k]) == 0)
-            k++;
+            worked[k++] = v[i].dialed;
     store_peer_addrs_free(v, n);
     return k;
 }
@@ -245,7 +261,7 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
         cfg.relay_duration_s = d->config.relay_duration_s;
     if (d->config.has_relay_data_kib)
         cfg.relay_data = (uint64_t)d->config.relay_data_kib * 1024;
-    cfg.kad_mode = d->config.dht_mode;
+    cfg.kad_mode = dht_mode(d);
     cfg.bootstrap = boot;
     cfg.n_bootstrap = daemon_dht_bootstrap(d, boot, SWARM_KAD_BOOTSTRAP_MAX);
     rc = swarm_new(&d->loop, &cfg, &d->swarm);

@@ -12,7 +12,7 @@
 const char daemon_usage[] =
     "usage: fastnd [--home DIR] [--foreground] [--log-level LEVEL]\n"
     "       fastnd -listen=/unix/PATH [-id=KEYFILE] [-hostAddrs=MA,...]\n"
-    "              [-noListenAddrs] [-q]\n"
+    "              [-noListenAddrs] [-dht|-dhtClient|-dhtServer] [-q]\n"
     "\n"
     "The fastn-p2p daemon: owns this user's identity keys and network\n"
     "connections, and serves programs on a Unix control socket.\n"
@@ -36,6 +36,9 @@ const char daemon_usage[] =
     "                     created when missing)\n"
     "  -hostAddrs=MA,...  network listen multiaddrs\n"
     "  -noListenAddrs     listen on no network address\n"
+    "  -dht, -dhtClient, -dhtServer\n"
+    "                     the DHT in auto, client or server mode (over the\n"
+    "                     config's dht)\n"
     "  -q                 quiet: no banner, warnings and errors only\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -153,6 +156,9 @@ static const struct opt opts[] = {
     {"hostAddrs", OPT_VALUE, true},
     {"noListenAddrs", OPT_BOOL, true},
     {"q", OPT_BOOL, true},
+    {"dht", OPT_BOOL, true},
+    {"dhtClient", OPT_BOOL, true},
+    {"dhtServer", OPT_BOOL, true},
     {"h", OPT_BOOL, false},
 };
 
@@ -196,6 +202,14 @@ static int apply(struct daemon_options *o, const char *name, const char *v,
         o->no_listen_addrs = b;
     } else if (!strcmp(name, "q")) {
         o->quiet = b;
+    } else if (b) { /* -dht, -dhtClient, -dhtServer */
+        enum daemon_dht_flag f = !strcmp(name, "dht") ? DAEMON_DHT_AUTO
+                                 : !strcmp(name, "dhtClient")
+                                     ? DAEMON_DHT_CLIENT
+                                     : DAEMON_DHT_SERVER;
+        /* p2pd's precedence, whatever the order: -dht, then -dhtClient */
+        if (o->dht == DAEMON_DHT_FROM_CONFIG || f < o->dht)
+            o->dht = f;
     }
     return 0;
 }

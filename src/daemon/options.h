@@ -11,6 +11,10 @@
  *   -hostAddrs=MA[,MA]   network listen multiaddrs (stored for the network)
  *   -noListenAddrs       listen on no network address
  *   -q                   no start-up banner, log warnings and errors only
+ *   -dht, -dhtClient, -dhtServer
+ *                        the DHT in auto (p2pd's "full"), client or server
+ *                        mode, over the config's `dht`; when several are
+ *                        given, -dht wins, then -dhtClient (as in p2pd)
  *
  * p2pd flags take one or two dashes and "=VALUE" or a separate VALUE, as
  * Go's flag package does. --listen with a non-unix multiaddr adds a
@@ -27,6 +31,14 @@
 
 #define DAEMON_MAX_LISTEN 64
 
+/* The DHT mode the command line asks for (p2pd's -dht flags). */
+enum daemon_dht_flag {
+    DAEMON_DHT_FROM_CONFIG = 0, /* none given: the config's `dht` */
+    DAEMON_DHT_AUTO,            /* -dht */
+    DAEMON_DHT_CLIENT,          /* -dhtClient */
+    DAEMON_DHT_SERVER,          /* -dhtServer */
+};
+
 struct daemon_options {
     const char *home;         /* --home, borrowed from argv */
     const char *control_path; /* from -listen=/unix/PATH, owned */
@@ -41,6 +53,7 @@ struct daemon_options {
     bool version;
     bool has_log_level;
     enum log_level log_level;
+    enum daemon_dht_flag dht;
     size_t n_listen;
     char *listen[DAEMON_MAX_LISTEN]; /* network listen multiaddrs, owned */
 };

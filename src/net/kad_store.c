@@ -10,21 +10,24 @@
 #include <string.h>
 
 #include "fastn/err.h"
+#include "net/peer_key.h"
 
 #define PK_PREFIX "/pk/"
 
+/* A /pk/ record: the key names the PeerID its value (a PublicKey
+ * protobuf of any of libp2p's key types: RSA ones are what older go
+ * nodes publish) derives to, as go-libp2p-record's PublicKeyValidator
+ * checks. */
 int kad_record_validate(const uint8_t *key, size_t klen, const uint8_t *value,
                         size_t vlen)
 {
-    uint8_t pub[IDENTITY_PUBKEY_LEN];
     struct peer_id said, derived;
 
     if (klen <= 4 || memcmp(key, PK_PREFIX, 4) != 0)
         return FASTN_ERR_NET_RECORD_INVALID; /* only /pk/ is known */
     if (peer_id_from_bytes(key + 4, klen - 4, &said) != 0 ||
-        pubkey_decode_proto(value, vlen, pub) != 0)
+        peer_key_id(value, vlen, &derived) != 0)
         return FASTN_ERR_NET_RECORD_INVALID;
-    peer_id_from_pubkey(pub, &derived);
     return peer_id_equal(&said, &derived) ? 0 : FASTN_ERR_NET_RECORD_INVALID;
 }
 

@@ -161,7 +161,7 @@ int relay_connect_result(const uint8_t *p, size_t n, struct relay_limit *limit);
 
 struct relay_client_config {
     unsigned want;               /* reservations to hold at once (2) */
-    uint64_t retry_first_us;     /* backoff after a failure (30 s) ... */
+    uint64_t retry_first_us;     /* backoff after a failure (2 s) ... */
     uint64_t retry_max_us;       /* ... doubling up to (30 min) */
     uint64_t request_timeout_us; /* a RESERVE unanswered this long (20 s) */
     struct addr_policy policy;   /* which relay addresses to advertise */

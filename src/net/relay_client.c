@@ -6,7 +6,10 @@
  * are ACTIVE or PENDING at once. A failure (refusal, bad answer, stream
  * error, lost connection) puts that relay in BACKOFF (doubling from
  * retry_first_us to retry_max_us), and the next candidate fills the gap:
- * that is how a reservation "moves" when a relay vanishes. A reservation
+ * that is how a reservation "moves" when a relay vanishes. The first
+ * retry comes soon (2 s): a renewal cut by a network change (a new
+ * address, a NAT rebinding) is most often fine on the next try, and until
+ * it is, the peer cannot be reached by its PeerID. A reservation
  * is renewed a quarter of its lifetime (at most two minutes) before it
  * expires.
  */
@@ -22,7 +25,7 @@ void relay_client_config_default(struct relay_client_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->want = 2;
-    cfg->retry_first_us = 30 * 1000000ull;
+    cfg->retry_first_us = 2 * 1000000ull;
     cfg->retry_max_us = 30 * 60 * 1000000ull;
     cfg->request_timeout_us = 20 * 1000000ull;
 }

@@ -86,9 +86,11 @@ struct swarm_stream;
 /* Where the swarm finds and keeps peers' addresses (the daemon backs it
  * with the store). Both may be NULL. */
 struct swarm_book_ops {
-    /* Fills out with up to max known addresses of peer; returns how many. */
+    /* Fills out with up to max known addresses of peer, and worked[i]
+     * with whether out[i] is one a dial to peer connected to (dialed);
+     * returns how many. */
     size_t (*lookup)(void *arg, const struct peer_id *peer,
-                     struct multiaddr *out, size_t max);
+                     struct multiaddr *out, bool *worked, size_t max);
     /* Addresses that worked (dialed) or that the peer announced. */
     void (*remember)(void *arg, const struct peer_id *peer,
                      const struct multiaddr *addrs, size_t n, bool dialed);

@@ -1,9 +1,11 @@
 /*
  * Dialing a peer: one dial per peer at a time (later requests add their
  * addresses to it and wait on the same outcome). Its addresses are
- * ranked (loopback, LAN, public, names, circuits) and started side by
+ * ranked (net/dial_rank.h: ones that worked, loopback, LAN, public,
+ * names, ones that failed recently, circuits) and started side by
  * side, staggered as go-libp2p's dial ranker does (swarm_int.h: circuits
- * after a short delay when there are direct addresses, public addresses
+ * after a short delay when there are direct addresses that did not just
+ * fail, public addresses
  * 250 ms apart, the next one at once when nothing is in flight), each
  * attempt bounded by the handshake timeout: DNS names through
  * uv_getaddrinfo (one at a time), then a TCP connect, then the upgrade;
@@ -98,10 +100,15 @@ static bool dnsaddr_of(struct swarm_dial *d, const struct multiaddr *ma,
     return true;
 }
 
-static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
+/* Adds ma (unless d has it) with what the swarm's memory of recent dials
+ * says of it, or else the address book (worked: it connected once). */
+static void add_addr(struct swarm_dial *d, const struct multiaddr *ma,
+                     bool worked)
 {
     struct multiaddr_tcp t;
     struct multiaddr plain;
+    enum dial_hint h;
+    size_t i;
 
     if (dnsaddr_of(d, ma, &plain)) {
         /* resolved when its turn comes */
@@ -115,48 +122,31 @@ static void add_addr(struct swarm_dial *d, const struct multiaddr *ma)
     } else {
         strip_peer(ma, &plain);
     }
-    for (size_t i = 0; i < d->n; i++)
+    for (i = 0; i < d->n; i++)
         if (multiaddr_equal(&d->addrs[i], &plain))
+            break;
+    if (i == d->n) {
+        if (d->n == sizeof(d->addrs) / sizeof(d->addrs[0]))
             return;
-    if (d->n < sizeof(d->addrs) / sizeof(d->addrs[0]))
         d->addrs[d->n++] = plain;
-}
-
-/* The order addresses are tried in (go-libp2p's dial ranker, for TCP):
- * loopback, then LAN, then public, then names to resolve, then circuits. */
-static int addr_rank(const struct multiaddr *ma)
-{
-    if (relay_is_circuit(ma))
-        return 4;
-    switch (addr_scope_of(ma)) {
-    case ADDR_SCOPE_LOOPBACK:
-        return 0;
-    case ADDR_SCOPE_LINK:
-    case ADDR_SCOPE_PRIVATE:
-        return 1;
-    case ADDR_SCOPE_DNS:
-    case ADDR_SCOPE_INVALID: /* /dnsaddr */
-        return 3;
-    default:
-        return 2;
+        d->hint[i] = DIAL_HINT_NONE;
     }
+    h = dial_memo_get(&d->sw->dial_memo, &d->peer, &plain, swarm__now_us());
+    if (h != DIAL_HINT_NONE)
+        d->hint[i] = (uint8_t)h;
+    else if (worked)
+        d->hint[i] = DIAL_HINT_WORKED;
 }
 
-/* Sorts the addresses by rank, each rank in its order (before any
- * started); the circuits wait SWARM_DIAL_RELAY_DELAY_MS when there are
- * direct ones. */
+/* Sorts the addresses into dial order (before any started); the
+ * circuits wait SWARM_DIAL_RELAY_DELAY_MS when there are direct ones
+ * that did not fail just before (net/dial_rank.h). */
 static void rank_addrs(struct swarm_dial *d)
 {
-    struct multiaddr sorted[SWARM_MAX_PEER_ADDRS * 2];
-    size_t k = 0;
+    bool wait = dial_rank(d->addrs, d->hint, d->n);
 
-    for (int r = 0; r <= 4; r++)
-        for (size_t i = 0; i < d->n; i++)
-            if (addr_rank(&d->addrs[i]) == r)
-                sorted[k++] = d->addrs[i];
-    memcpy(d->addrs, sorted, k * sizeof(*sorted));
     d->next_direct_us = d->next_relay_us = swarm__now_us();
-    if (d->n && !relay_is_circuit(&d->addrs[0]))
+    if (wait)
         d->next_relay_us += SWARM_DIAL_RELAY_DELAY_MS * 1000ull;
 }
 
@@ -391,7 +381,7 @@ static void dnsaddr_done(uv_work_t *req, int status)
     if (err || n == 0)
         err = FASTN_ERR_NET_DNSADDR;
     for (size_t i = 0; i < n; i++)
-        add_addr(d, &found[i]);
+        add_addr(d, &found[i], false);
     free(w);
     d->last_err = err;
     dial_pump(d);
@@ -495,7 +485,8 @@ static bool may_start(const struct swarm_dial *d, size_t i, bool idle,
             !slot_free((struct swarm_dial *)d, true) ||
             d->sw->n_dial_direct >= SWARM_DIALS_DIRECT_MAX)
             return false;
-        if (addr_rank(ma) <= 1) /* loopback and LAN ones at once */
+        /* one that worked, loopback and LAN ones at once */
+        if (dial_rank_class(ma, d->hint[i]) <= 2)
             return true;
         at = d->next_direct_us;
     }
@@ -641,6 +632,12 @@ void swarm__dial_attempt_done(struct swarm_dial *d, struct swarm_conn *sc,
             slot_drop(d, k);
             break;
         }
+    /* what the next dials to d's peer rank its addresses by (a direct
+     * attempt given up for a circuit counts as failed) */
+    if (ai < d->n && err != FASTN_ERR_CANCELED &&
+        !relay_is_circuit(&d->addrs[ai]))
+        dial_memo_put(&sw->dial_memo, &d->peer, &d->addrs[ai], !err,
+                      swarm__now_us());
     if (err) {
         d->last_err = err;
         dial_pump(d);
@@ -660,13 +657,14 @@ static void add_known(struct swarm_dial *d)
 {
     struct swarm *sw = d->sw;
     struct multiaddr known[SWARM_MAX_PEER_ADDRS];
+    bool worked[SWARM_MAX_PEER_ADDRS] = {false};
     size_t k = 0;
 
     if (sw->cfg.book && sw->cfg.book->lookup)
-        k = sw->cfg.book->lookup(sw->cfg.book_arg, &d->peer, known,
+        k = sw->cfg.book->lookup(sw->cfg.book_arg, &d->peer, known, worked,
                                  SWARM_MAX_PEER_ADDRS);
     for (size_t i = 0; i < k; i++)
-        add_addr(d, &known[i]);
+        add_addr(d, &known[i], worked[i]);
 }
 
 /* Links d into the swarm's dials and starts it. */
@@ -691,7 +689,7 @@ int swarm__dial(struct swarm *sw, const struct peer_id *peer,
             break;
     if (d) { /* coalesce: the dial in progress tries these too */
         for (size_t i = 0; i < n; i++)
-            add_addr(d, &addrs[i]);
+            add_addr(d, &addrs[i], false);
         add_known(d);
         /* a circuit to fall back on, now perhaps */
         for (size_t k = 0; k < SWARM_DIAL_SLOTS; k++)
@@ -706,7 +704,7 @@ int swarm__dial(struct swarm *sw, const struct peer_id *peer,
     d->sw = sw;
     d->peer = *peer;
     for (size_t i = 0; i < n; i++)
-        add_addr(d, &addrs[i]);
+        add_addr(d, &addrs[i], false);
     add_known(d);
     if (d->n == 0) {
         free(d);
@@ -726,7 +724,7 @@ int swarm__dial_exact(struct swarm *sw, struct swarm_wait *w,
     d->sw = sw;
     d->peer = w->peer;
     for (size_t i = 0; i < n; i++)
-        add_addr(d, &addrs[i]);
+        add_addr(d, &addrs[i], false);
     if (d->n == 0) {
         free(d);
         return FASTN_ERR_NET_NO_ADDR;

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "net/conn.h"
+#include "net/dial_rank.h"
 #include "net/mss.h"
 #include "net/swarm.h"
 #include "util/buf.h"
@@ -212,6 +213,7 @@ struct swarm_dial {
     struct peer_id peer;
     struct multiaddr addrs[SWARM_MAX_PEER_ADDRS * 2];
     bool started[SWARM_MAX_PEER_ADDRS * 2]; /* addrs[i] was tried */
+    uint8_t hint[SWARM_MAX_PEER_ADDRS * 2]; /* addrs[i]'s enum dial_hint */
     size_t n;
     struct swarm_dial_slot slots[SWARM_DIAL_SLOTS];
     uint64_t next_direct_us, next_relay_us; /* the stagger (swarm_dial.c) */
@@ -280,9 +282,10 @@ struct swarm {
     size_t n_listeners;
     struct swarm_conn *conns;
     struct swarm_dial *dials;
-    uv_timer_t dial_timer;  /* the dials' staggered starts (swarm_dial.c) */
-    uint64_t dial_due_us;   /* when it fires; 0: stopped */
-    uint32_t n_dial_direct; /* direct attempts of all dials in flight */
+    uv_timer_t dial_timer;      /* the dials' staggered starts (swarm_dial.c) */
+    uint64_t dial_due_us;       /* when it fires; 0: stopped */
+    struct dial_memo dial_memo; /* recent outcomes, to rank addresses by */
+    uint32_t n_dial_direct;     /* direct attempts of all dials in flight */
     struct swarm_wait *waits;
     const struct swarm_stream_listener *sl;
     void *sl_arg;

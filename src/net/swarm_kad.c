@@ -78,6 +78,7 @@ struct kad_rpc {
     struct lp_reader lp;
     struct buf req;
     bool want_reply;
+    bool sent; /* the request and our FIN are queued */
 };
 
 struct swarm_kad {
@@ -215,6 +216,16 @@ static void rpc_message(struct kad_rpc *r, const uint8_t *p, size_t n)
     kad_msg_free(m);
 }
 
+/* ADD_PROVIDER has no answer (the kad spec): once the peer took the
+ * stream and our request and FIN went out, its reset counts as delivered,
+ * as go- and js-libp2p count a request they only write. js-libp2p's
+ * kad-dht resets such a stream after handling the request when our FIN
+ * comes while it waits for a next one. */
+static bool unanswered_delivered(const struct kad_rpc *r, int err)
+{
+    return !r->want_reply && r->sent && err == FASTN_ERR_NET_STREAM_RESET;
+}
+
 static void rpc_stream_cb(struct swarm_stream *st,
                           const struct swarm_stream_event *ev, void *arg)
 {
@@ -228,6 +239,8 @@ static void rpc_stream_cb(struct swarm_stream *st,
                 (int)r->req.len ||
             swarm_stream_close(st))
             rpc_done(r, FASTN_ERR_NET_STREAM_RESET, NULL);
+        else
+            r->sent = true;
         break;
     case SWARM_STREAM_DATA:
         swarm_stream_consumed(st, n);
@@ -244,7 +257,7 @@ static void rpc_stream_cb(struct swarm_stream *st,
     case SWARM_STREAM_CLOSED:
         r->st = NULL;
         rpc_done(r,
-                 ev->err         ? ev->err
+                 ev->err && !unanswered_delivered(r, ev->err) ? ev->err
                  : r->want_reply ? FASTN_ERR_NET_BAD_MESSAGE
                                  : 0,
                  NULL);

@@ -59,8 +59,27 @@ if out=$("$FASTND_BIN" -hostAddrs=not-a-multiaddr 2>&1); then
 fi
 grep -q "bad listen address" <<<"$out" || fail "unclear: $out"
 set +e
-"$FASTND_BIN" -dht >/dev/null 2>&1
+"$FASTND_BIN" -pubsub >/dev/null 2>&1
 rc=$?
 set -e
 [ $rc = 2 ] || fail "unknown flag: exit $rc, want 2"
 pass "bad flags refused (exit 2)"
+
+# p2pd's DHT flags set the mode over the config's (default auto)
+for flag in -dhtServer -dhtClient -dht; do
+    S3=$TMPROOT/dht$flag.sock
+    "$FASTND_BIN" -listen="/unix$S3" -hostAddrs=/ip4/127.0.0.1/tcp/0 "$flag" -q &
+    p3=$!
+    STARTED_PIDS+=("$p3")
+    wait_for test -S "$S3" || fail "$flag: no control socket"
+    mode=$(fastn --socket "$S3" status | sed -n 's/^dht .*routing table (\([a-z]*\).*/\1/p')
+    case $flag in
+    -dhtServer) want_mode=server ;;
+    -dhtClient) want_mode=client ;;
+    *) want_mode=auto ;;
+    esac
+    [ "$mode" = "$want_mode" ] || fail "$flag: dht_mode $mode, want $want_mode"
+    kill -TERM "$p3"
+    wait "$p3" || true
+done
+pass "-dhtServer, -dhtClient, -dht: the DHT in server, client, auto mode"

@@ -147,9 +147,10 @@ netns_nat "$RB" random
 mark=$(wc -l <"$B/stderr.log")
 # B renews its reservation on R if the NAT change cut its connection
 # there: until then R answers that it has none (which says to retry).
-# A reservation that failed in the change is tried again after the relay
-# client's first retry delay (30 s, relay_client.c): wait past it
-wait_until 50 sh -c "'$FASTN_BIN_CLI' --home '$A' --no-autostart connect '$circuit' | grep -qx 'connected to $idb'" ||
+# A reservation that failed in the change is tried again 2 s later (the
+# relay client's first retry, relay_client.c), then 4 s: 20 s is that
+# with the dial and the RESERVE on a loaded machine
+wait_until 20 sh -c "'$FASTN_BIN_CLI' --home '$A' --no-autostart connect '$circuit' | grep -qx 'connected to $idb'" ||
     fail "connect through R: $(f "$A" connect "$circuit" 2>&1); B: $(f "$B" netcheck 2>&1 | grep -i relay)"
 [ "$(path_of "$A" "$idb")" = relayed ] || fail "A's peers: $(f "$A" peers)"
 since() { tail -n +$((mark + 1)) "$B/stderr.log"; }

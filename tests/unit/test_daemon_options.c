@@ -77,6 +77,33 @@ TEST(p2pd_flags)
     daemon_options_cleanup(&o);
 }
 
+TEST(p2pd_dht_flags)
+{
+    struct daemon_options o;
+    char err[256];
+    CHECK_ERR(parse(&o, err, "-listen=/unix/tmp/p.sock", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_FROM_CONFIG);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "-dhtServer", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_SERVER && o.p2pd_flags && o.foreground);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "--dhtClient=true", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_CLIENT);
+    daemon_options_cleanup(&o);
+    /* p2pd's precedence whatever the order: -dht, -dhtClient, -dhtServer */
+    CHECK_ERR(parse(&o, err, "-dhtServer", "-dhtClient", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_CLIENT);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "-dht", "-dhtServer", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_AUTO);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "-dhtServer=false", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_FROM_CONFIG);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "-dht=sometimes", NULL), FASTN_ERR_INVAL);
+    daemon_options_cleanup(&o);
+}
+
 TEST(network_listen_is_not_the_control_socket)
 {
     struct daemon_options o;
@@ -115,6 +142,7 @@ int main(void)
 {
     RUN(own_options);
     RUN(p2pd_flags);
+    RUN(p2pd_dht_flags);
     RUN(network_listen_is_not_the_control_socket);
     RUN(bad_command_lines);
     return test_done();

@@ -535,6 +535,52 @@ TEST(records)
               FASTN_ERR_NET_RECORD_INVALID);
 }
 
+/* The /pk/ record of the @libp2p/interop suite's DHT content-fetching
+ * test: a 2048-bit RSA key, named by the sha2-256 multihash of its
+ * PublicKey protobuf (RSA keys are too long for an identity hash). */
+static const char interop_rsa_pk[] =
+    "080012a60230820122300d06092a864886f70d01010105000382010f003082010a02"
+    "82010100c2588f998971dac9e3eef76a311bf9159505aff69ea3b664c55a36aa28ee"
+    "08de1127228a4d431bb9c0840240c75f6e98a0843a78d945491a3ea5e1f7cee2bc71"
+    "383510db5290702383975b7bffae9fb40c84cc1220fb4a7db862fffb0de42f8fd8fb"
+    "33a17deb20f30e2d0f194791fe69355a392f77df35f101e08a2fc95b2c0187689388"
+    "14fcb52482f899f5e90a1905e8abbcdbb1647ad80a5b0417e1ce8320d64197a6ba38"
+    "48926375c63adebabdf6eb82109bcadfee13b62bf922bbb6f74c1a26c9bc6122d143"
+    "6787e0e6de3c152b1959701092abef84599f73eaedb2fcef9f87293e1bbe8e0fef3f"
+    "1a7fd2e8b94c7e633f88473644a63cb948e4d25c54490203010001";
+static const char interop_rsa_id[] =
+    "122057793ff481bb00422ced1e1255236568fa0661d9709b6e551b22e9e15ca19722";
+
+static size_t unhex(const char *h, uint8_t *out, size_t max)
+{
+    size_t n = 0;
+    for (; h[0] && h[1] && n < max; h += 2) {
+        unsigned v;
+        sscanf(h, "%2x", &v);
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
+TEST(rsa_records)
+{
+    uint8_t key[64] = "/pk/", val[512];
+    size_t klen = 4 + unhex(interop_rsa_id, key + 4, sizeof(key) - 4);
+    size_t vlen = unhex(interop_rsa_pk, val, sizeof(val));
+
+    CHECK_EQ(klen, 4 + 34);
+    CHECK_EQ(vlen, 299);
+    CHECK_ERR(kad_record_validate(key, klen, val, vlen), 0);
+    /* one bit of the key's modulus changed: another PeerID */
+    val[100] ^= 1;
+    CHECK_ERR(kad_record_validate(key, klen, val, vlen),
+              FASTN_ERR_NET_RECORD_INVALID);
+    val[100] ^= 1;
+    /* cut short: the protobuf's length lies */
+    CHECK_ERR(kad_record_validate(key, klen, val, vlen - 1),
+              FASTN_ERR_NET_RECORD_INVALID);
+}
+
 TEST(stores)
 {
     struct kad_store s;
@@ -799,6 +845,7 @@ int main(void)
     RUN(lookup_bounded_against_liars);
     RUN(lookup_timeouts);
     RUN(records);
+    RUN(rsa_records);
     RUN(stores);
     RUN(server);
     RUN(js_messages);

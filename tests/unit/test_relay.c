@@ -437,6 +437,42 @@ TEST(renewal_and_expiry)
     world_free(&w);
 }
 
+/* A renewal cut by a network change (the relay's connection lost) is
+ * asked again 2 s later, not 30: until then the peer is unreachable by
+ * PeerID. Failures then double the wait; a reservation resets it. */
+TEST(cut_reservation_retries_within_seconds)
+{
+    struct relay_service_config cfg;
+    struct world w;
+    struct peer_id relay;
+
+    relay_service_config_default(&cfg);
+    world_init(&w, &cfg);
+    CHECK_EQ(w.ca.cfg.retry_first_us, 2 * SEC);
+    CHECK_ERR(reserve_a(&w, 0), 0);
+    relay_client_relay_lost(&w.ca, &w.r.id, 100 * SEC);
+    CHECK_EQ(relay_client_active(&w.ca, 100 * SEC), 0);
+    CHECK_EQ(relay_client_next_deadline(&w.ca), 102 * SEC);
+    CHECK_ERR(reserve_a(&w, 102 * SEC - 1), FASTN_ERR_AGAIN);
+    CHECK_ERR(reserve_a(&w, 102 * SEC), 0);
+    CHECK_EQ(relay_client_active(&w.ca, 102 * SEC), 1);
+    /* cut again, and the first retry fails too: 4 s, then 8 s */
+    relay_client_relay_lost(&w.ca, &w.r.id, 200 * SEC);
+    buf_reset(&w.out);
+    CHECK_EQ(relay_client_poll(&w.ca, 202 * SEC, &relay, &w.out), 1);
+    relay_client_failed(&w.ca, &w.r.id, 203 * SEC);
+    CHECK_EQ(relay_client_next_deadline(&w.ca), 207 * SEC);
+    buf_reset(&w.out);
+    CHECK_EQ(relay_client_poll(&w.ca, 207 * SEC, &relay, &w.out), 1);
+    relay_client_failed(&w.ca, &w.r.id, 207 * SEC);
+    CHECK_EQ(relay_client_next_deadline(&w.ca), 215 * SEC);
+    CHECK_ERR(reserve_a(&w, 215 * SEC), 0);
+    /* held again: the next cut is retried after 2 s once more */
+    relay_client_relay_lost(&w.ca, &w.r.id, 300 * SEC);
+    CHECK_EQ(relay_client_next_deadline(&w.ca), 302 * SEC);
+    world_free(&w);
+}
+
 TEST(relay_vanishes)
 {
     struct relay_service_config cfg;
@@ -670,6 +706,7 @@ int main(void)
     RUN(reservation_and_circuit);
     RUN(service_limits);
     RUN(renewal_and_expiry);
+    RUN(cut_reservation_retries_within_seconds);
     RUN(relay_vanishes);
     RUN(lying_relays);
     RUN(js_messages);

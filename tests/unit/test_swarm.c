@@ -261,6 +261,86 @@ TEST(wrong_peer_refused)
     teardown((struct node *[]){&a, &b}, 2);
 }
 
+static struct swarm_dial *dial_to(struct swarm *sw, const struct peer_id *p)
+{
+    for (struct swarm_dial *d = sw->dials; d; d = d->next)
+        if (peer_id_equal(&d->peer, p))
+            return d;
+    return NULL;
+}
+
+/* Dials remember how each address did: the next dial to that peer tries
+ * one that worked first and one that just failed last, and its circuits
+ * do not wait for direct addresses that all failed a moment ago. */
+TEST(dials_rank_by_recent_outcomes)
+{
+    struct node a, b;
+    struct identity other;
+    struct multiaddr dead, lo2, circ, addrs[3];
+    struct connect_result r = {0, 0};
+    char text[MULTIADDR_STR_MAX + 128], pid[PEER_ID_STR_MAX];
+    struct swarm_dial *d;
+    uint8_t seed[32];
+    uint64_t t0;
+
+    nh_start();
+    node_init(&a, 1, true);
+    node_init(&b, 2, true);
+    memset(seed, 9, sizeof(seed));
+    CHECK_ERR(identity_from_seed(&other, seed), 0);
+    CHECK_ERR(connect_nodes(&b, &a), 0);
+    CHECK_EQ(
+        dial_memo_get(&b.sw->dial_memo, &a.id.id, &a.addr, swarm__now_us()),
+        DIAL_HINT_WORKED);
+    /* a refused port: failed, for that peer only */
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.1/tcp/1", &dead), 0);
+    CHECK_ERR(
+        swarm_connect(b.sw, &other.id, &dead, 1, 0, on_connected, &r, NULL), 0);
+    CHECK(nh_run_until(&r.done));
+    CHECK_ERR(r.err, FASTN_ERR_NET_REFUSED);
+    CHECK_EQ(dial_memo_get(&b.sw->dial_memo, &other.id, &dead, swarm__now_us()),
+             DIAL_HINT_FAILED);
+    CHECK_EQ(dial_memo_get(&b.sw->dial_memo, &a.id.id, &dead, swarm__now_us()),
+             DIAL_HINT_NONE);
+    /* the failed address and a circuit (through a, which serves no hop):
+     * the circuit does not wait */
+    multiaddr_format(&a.addr, text, sizeof(text));
+    strcat(text, "/p2p/");
+    strcat(text, peer_id_format(&a.id.id, pid));
+    strcat(text, "/p2p-circuit");
+    CHECK_ERR(multiaddr_parse(text, &circ), 0);
+    addrs[0] = circ;
+    addrs[1] = dead;
+    r.done = 0;
+    CHECK_ERR(
+        swarm_connect(b.sw, &other.id, addrs, 2, 0, on_connected, &r, NULL), 0);
+    CHECK((d = dial_to(b.sw, &other.id)) != NULL);
+    CHECK_EQ(d->n, 2);
+    CHECK(multiaddr_equal(&d->addrs[0], &dead));
+    CHECK_EQ(d->hint[0], DIAL_HINT_FAILED);
+    CHECK(d->started[0] && d->started[1]); /* both at once */
+    CHECK(nh_run_until(&r.done));
+    CHECK(r.err != 0);
+    /* with an address not tried yet (another loopback one, first): the
+     * failed one after it, and the circuit waits for them */
+    CHECK_ERR(multiaddr_parse("/ip4/127.0.0.2/tcp/1", &lo2), 0);
+    addrs[0] = circ;
+    addrs[1] = dead;
+    addrs[2] = lo2;
+    r.done = 0;
+    t0 = swarm__now_us();
+    CHECK_ERR(
+        swarm_connect(b.sw, &other.id, addrs, 3, 0, on_connected, &r, NULL), 0);
+    CHECK((d = dial_to(b.sw, &other.id)) != NULL);
+    CHECK_EQ(d->n, 3);
+    CHECK(multiaddr_equal(&d->addrs[0], &lo2));
+    CHECK(multiaddr_equal(&d->addrs[1], &dead));
+    CHECK(!d->started[2]);
+    CHECK(d->next_relay_us >= t0 + SWARM_DIAL_RELAY_DELAY_MS * 1000ull);
+    CHECK(nh_run_until(&r.done));
+    teardown((struct node *[]){&a, &b}, 2);
+}
+
 /* A client stream: sends `size` bytes of a pattern, reads them back. */
 struct client {
     struct swarm_stream *s;
@@ -1102,6 +1182,7 @@ int main(void)
     RUN(identify_push_partial_update);
     RUN(listen_addresses_change);
     RUN(listen_address_in_use);
+    RUN(dials_rank_by_recent_outcomes);
     RUN(timing_applies_to_existing_connections);
     RUN(hash_tables);
     return test_done();

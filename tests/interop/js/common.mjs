@@ -4,6 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
@@ -46,8 +47,11 @@ export function peerIdOf (key) {
  * `connectionManager` (optional) overrides js-libp2p's limits, e.g. its
  * 5 inbound connections a second per host, which a benchmark of new
  * connections exceeds. `push` adds identify push (/ipfs/id/push/1.0.0:
- * served, and sent when the node's own addresses or protocols change). */
-export async function createNode ({ privateKey, listen = [], agent = AGENT, connectionManager, push = false }) {
+ * served, and sent when the node's own addresses or protocols change).
+ * `dht` ('server' or 'client') adds @libp2p/kad-dht on /ipfs/kad/1.0.0 in
+ * that mode, keeping loopback and private addresses in its records
+ * (passthroughMapper: the tests run on loopback). */
+export async function createNode ({ privateKey, listen = [], agent = AGENT, connectionManager, push = false, dht = null }) {
   return createLibp2p({
     privateKey,
     ...(connectionManager != null ? { connectionManager } : {}),
@@ -59,6 +63,15 @@ export async function createNode ({ privateKey, listen = [], agent = AGENT, conn
     services: {
       identify: identify(),
       ...(push ? { identifyPush: identifyPush() } : {}),
+      ...(dht != null
+        ? {
+            dht: kadDHT({
+              protocol: '/ipfs/kad/1.0.0',
+              clientMode: dht === 'client',
+              peerInfoMapper: passthroughMapper
+            })
+          }
+        : {}),
       ping: ping()
     }
   })

@@ -1,15 +1,20 @@
 // The @libp2p/interop suite's DaemonFactory for fastn-p2p: every daemon is
 // a separate process spawned with p2pd's flags
 //   -listen=/unix/DIR/ctl.sock -hostAddrs=/ip4/127.0.0.1/tcp/0 [-id=KEY] -q
-// (or -noListenAddrs instead of -hostAddrs) in its own temporary folder,
-// and driven through @libp2p/daemon-client on that control socket.
+// (or -noListenAddrs instead of -hostAddrs; -dhtServer when the test asks
+// for the DHT, as the suite's own go-libp2p-daemon factory does) in its own
+// temporary folder, and driven through @libp2p/daemon-client on that
+// control socket. fastnd's home there has a config with
+// `private-addresses = yes`: its DHT keeps only addresses its reach policy
+// allows, public ones unless told, and the suite runs on loopback (p2pd
+// and the js daemon keep any address).
 // The suite's "js" slot is jsdaemon.mjs (js-libp2p). Its "go" slot is the
 // program named by $FASTND (plus words of $FASTND_ARGS, if any) and is
 // jsdaemon.mjs too while FASTND is unset, which proves the harness js-vs-js.
 // Options a daemon cannot do make spawn() throw UnsupportedError, which the
 // suite turns into a skipped test.
 import { spawn as spawnProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -48,7 +53,6 @@ function checkSupported (kind, options) {
   if ((options.transport ?? 'tcp') !== 'tcp') unsupported(`transport ${options.transport}`)
   if ((options.encryption ?? 'noise') !== 'noise') unsupported(`encryption ${options.encryption}`)
   if ((options.muxer ?? 'yamux') !== 'yamux') unsupported(`muxer ${options.muxer}`)
-  if (options.dht === true) unsupported('dht')
   if (options.pubsub === true) unsupported('pubsub')
   if (options.relay === true) unsupported('relay')
   if (options.key != null) {
@@ -79,11 +83,17 @@ async function spawnDaemon (options, env) {
   const args = [`-listen=/unix${sock}`]
   args.push(options.noListen === true ? '-noListenAddrs' : '-hostAddrs=/ip4/127.0.0.1/tcp/0')
   if (options.key != null) args.push(`-id=${options.key}`)
+  if (options.dht === true) args.push('-dhtServer')
   args.push('-q')
+  const home = join(dir, 'home')
+  if (kind === 'fastnd') {
+    mkdirSync(home, { mode: 0o700 })
+    writeFileSync(join(home, 'config'), 'private-addresses = yes\n', { mode: 0o600 })
+  }
 
   const child = spawnProcess(argv[0], [...argv.slice(1), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, FASTN_HOME: join(dir, 'home') }
+    env: { ...env, FASTN_HOME: home }
   })
   running.add(child)
   let output = ''

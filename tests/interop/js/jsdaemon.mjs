@@ -4,24 +4,36 @@
 // fastn daemon, so the harness that will spawn fastnd is proven js-vs-js.
 // Usage: node jsdaemon.mjs [-listen=/unix/PATH] [-hostAddrs=MA[,MA...]]
 //                          [-noListenAddrs] [-id=KEYFILE] [-q]
+//                          [-dht | -dhtClient | -dhtServer]
 // Flags are taken as -name=value, --name=value or -name value, as Go's flag
 // package does. -listen defaults to /unix/tmp/p2pd.sock, -hostAddrs to
-// /ip4/127.0.0.1/tcp/0 (loopback only, unlike p2pd). SIGTERM/SIGINT stop it.
+// /ip4/127.0.0.1/tcp/0 (loopback only, unlike p2pd). -dht and -dhtServer
+// add @libp2p/kad-dht in server mode (js has no auto mode worth the name
+// on loopback), -dhtClient in client mode. SIGTERM/SIGINT stop it.
 import './node20-shim.mjs'
 import { createServer } from '@libp2p/daemon-server'
 import { controlMultiaddr, createNode, loadKey } from './common.mjs'
 
-const BOOL_FLAGS = new Set(['noListenAddrs', 'q'])
+const BOOL_FLAGS = new Set(['noListenAddrs', 'q', 'dht', 'dhtClient', 'dhtServer'])
 const VALUE_FLAGS = new Set(['listen', 'hostAddrs', 'id'])
 
 function usage (message) {
   process.stderr.write(`jsdaemon.mjs: ${message}\n` +
-    'usage: node jsdaemon.mjs [-listen=/unix/PATH] [-hostAddrs=MA[,MA...]] [-noListenAddrs] [-id=KEYFILE] [-q]\n')
+    'usage: node jsdaemon.mjs [-listen=/unix/PATH] [-hostAddrs=MA[,MA...]] [-noListenAddrs] [-id=KEYFILE] [-q]\n' +
+    '                         [-dht | -dhtClient | -dhtServer]\n')
   process.exit(2)
 }
 
 function parseFlags (argv) {
-  const flags = { listen: '/unix/tmp/p2pd.sock', hostAddrs: '/ip4/127.0.0.1/tcp/0', noListenAddrs: false, q: false }
+  const flags = {
+    listen: '/unix/tmp/p2pd.sock',
+    hostAddrs: '/ip4/127.0.0.1/tcp/0',
+    noListenAddrs: false,
+    q: false,
+    dht: false,
+    dhtClient: false,
+    dhtServer: false
+  }
   for (let i = 0; i < argv.length; i++) {
     const m = /^--?([A-Za-z]+)(?:=(.*))?$/s.exec(argv[i])
     if (m == null) usage(`unexpected argument ${argv[i]}`)
@@ -43,7 +55,9 @@ async function main () {
   const flags = parseFlags(process.argv.slice(2))
   const privateKey = flags.id != null ? await loadKey(flags.id) : undefined
   const listen = flags.noListenAddrs ? [] : flags.hostAddrs.split(',').filter(Boolean)
-  const node = await createNode({ privateKey, listen })
+  // p2pd's precedence: -dht, then -dhtClient, then -dhtServer
+  const dht = flags.dht ? 'server' : flags.dhtClient ? 'client' : flags.dhtServer ? 'server' : null
+  const node = await createNode({ privateKey, listen, dht })
   const daemon = createServer(controlMultiaddr(flags.listen), node)
   // the server stops the node on SIGTERM/SIGINT/SIGHUP; exit once it has
   const stop = () => {

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs the @libp2p/interop suite's TCP connect tests and Ed25519/Noise/yamux
-# echo tests with mocha: js-libp2p daemons (jsdaemon.mjs) against the daemon
+# Runs the @libp2p/interop suite's TCP connect tests, Ed25519/Noise/yamux
+# echo tests and DHT tests (dht.peerRouting, dht.contentRouting,
+# dht.contentFetching) with mocha: js-libp2p daemons (jsdaemon.mjs) against the daemon
 # in the suite's "go" slot, spawned with p2pd's flags. That slot is $FASTND
 # (e.g. build/bin/fastnd; $FASTND_ARGS adds words before the p2pd flags);
 # while FASTND is unset it is jsdaemon.mjs too, which checks the harness.
@@ -12,9 +13,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 sh "$here/install.sh" || exit $?
 cd "$here"
 
-grep='^(connection\.tcp|ed25519/noise/yamux echo) '
+grep='^(connection\.tcp|ed25519/noise/yamux echo|dht\.[A-Za-z]+) '
 case "${1:-}" in
---fastnd-only) grep='^(connection\.tcp|ed25519/noise/yamux echo) .*go ' ;;
+--fastnd-only) grep='^(connection\.tcp|ed25519/noise/yamux echo|dht\.[A-Za-z]+) .*go ' ;;
 "") ;;
 *)
     echo "usage: [FASTND=PATH] $0 [--fastnd-only]" >&2
