@@ -333,9 +333,17 @@ void swarm__stream_kick(struct swarm_stream *st)
         swarm__conn_stall(st->sc);
     maybe_fin(st);
     flush(st);
-    if (st->want_writable && !st->finished && writable_now(st)) {
-        st->want_writable = false;
-        emit(st, SWARM_STREAM_WRITABLE, NULL, 0, 0);
+    if (st->want_writable && !st->finished) {
+        if (writable_now(st)) {
+            st->want_writable = false;
+            emit(st, SWARM_STREAM_WRITABLE, NULL, 0, 0);
+        } else if (st->sc && swarm__conn_backlogged(st->sc)) {
+            /* streams kicked before it filled the connection again: the
+             * next completed write kicks it again (without this, when
+             * none of them waits, the connection is not stalled and the
+             * stream waits for good) */
+            swarm__conn_stall(st->sc);
+        }
     }
     release(st);
 }
