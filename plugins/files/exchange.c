@@ -420,6 +420,16 @@ static int inbound_take(struct inbound *in, const uint8_t *data, size_t n)
     return 0;
 }
 
+/* Does the buffer start with a whole message (or with bytes that are
+ * not one, which inbound_run refuses)? */
+static int message_whole(const struct inbound *in)
+{
+    const uint8_t *msg;
+    size_t mlen, used;
+    return files_bitswap_frame(in->buf, in->len, &msg, &mlen, &used) !=
+           FASTN_ERR_AGAIN;
+}
+
 /* Handles every whole message in the buffer. */
 static int inbound_run(struct inbound *in)
 {
@@ -442,8 +452,10 @@ static int inbound_run(struct inbound *in)
         files_bitswap_msg_cleanup(&m);
         off += used;
     }
-    memmove(in->buf, in->buf + off, in->len - off);
-    in->len -= off;
+    if (off) { /* most reads end inside a message: nothing to move */
+        memmove(in->buf, in->buf + off, in->len - off);
+        in->len -= off;
+    }
     return err;
 }
 
@@ -455,6 +467,10 @@ int32_t on_data(int32_t s, const uint8_t *data, size_t n)
     if (!in) /* bytes on a stream we opened: bitswap sends none back */
         return outbound_peer(s) ? 0 : FASTN_ERR_PLUGIN_BAD_HANDLE;
     err = inbound_take(in, data, n);
+    /* Most reads (64 KiB each) end inside a message of a 1 MiB block:
+     * nothing to decode or keep until the message is whole. */
+    if (!err && !message_whole(in))
+        return 0;
     /* the blocks of every whole message here in one transaction */
     int tx = !err && store_begin() == 0;
     if (!err)

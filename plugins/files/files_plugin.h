@@ -29,11 +29,13 @@
 /* The most a call's answer holds (ABI 1). */
 #define FILES_REPLY_MAX (1u << 20)
 
-/* Bytes given to one stream_write, and the most a get_next answer holds:
- * an import's work is done in one go, so each is kept to a fraction of
- * the time a slice may hold the loop (plugin-slice-ms, 10 ms). */
+/* Bytes given to one stream_write: an import's work is done in one go,
+ * so it is kept to a fraction of the time a slice may hold the loop
+ * (plugin-slice-ms, 10 ms). The most a get_next answer holds: a call's
+ * reply at most, as copying file bytes into it is quick and each answer
+ * costs the CLI a round trip to the daemon. */
 #define FILES_WRITE_MAX (64u * 1024)
-#define FILES_ANSWER_MAX (256u * 1024)
+#define FILES_ANSWER_MAX FILES_REPLY_MAX
 
 /* files.c: an error code's text; files_why() says what to do for the
  * store's errors (full, disk full) and is fastn_err_name_ otherwise. */

@@ -30,6 +30,18 @@
 /* Bytes of blocks a walk holds (its path's nodes): well inside the
  * plugin's 64 MiB of memory. */
 #define WALK_HELD_MAX (16u << 20)
+/* Blocks that arrived ahead of the walk, kept in memory (as well as in
+ * the store) until the walk takes them, so that it does not read back
+ * from the store what was just written there: at most AHEAD_MAX blocks,
+ * AHEAD_BYTES in all; past that they are read back. */
+#define AHEAD_MAX 16
+#define AHEAD_BYTES (8u << 20)
+
+struct ahead {
+    struct files_cid cid;
+    uint8_t *data;
+    size_t len;
+};
 
 struct want {
     struct files_cid cid;
@@ -52,6 +64,8 @@ struct session {
     int32_t call;   /* a get_next waiting; 0 none */
     uint8_t *carry; /* file bytes the last answer had no room for */
     size_t carry_len, carry_off;
+    struct ahead ahead[AHEAD_MAX];
+    size_t nahead, ahead_bytes;
     uint64_t bytes, fetched, local;
     int64_t last_reply_ms, last_block_ms;
     int err;
@@ -114,6 +128,8 @@ static void session_end(struct session *s)
             xpeer_cancel(s->peers[s->wants[i].peer], &s->wants[i].cid);
     files_walker_free(s->w);
     free(s->carry);
+    for (size_t i = 0; i < s->nahead; i++)
+        free(s->ahead[i].data);
     memset(s, 0, sizeof(*s));
 }
 
@@ -127,14 +143,59 @@ static void fail(struct session *s, int err, const char *why)
 
 /* --- wanting blocks ----------------------------------------------------- */
 
+/* The same multihash: the same bytes (the store keys blocks by it). */
+static int mh_eq(const struct files_cid *a, const struct files_cid *b)
+{
+    return a->mh_code == b->mh_code && a->digest_len == b->digest_len &&
+           !memcmp(a->digest, b->digest, a->digest_len);
+}
+
 static int wanted(const struct session *s, const struct files_cid *c)
 {
     for (size_t i = 0; i < s->nwants; i++)
-        if (s->wants[i].cid.mh_code == c->mh_code &&
-            s->wants[i].cid.digest_len == c->digest_len &&
-            !memcmp(s->wants[i].cid.digest, c->digest, c->digest_len))
+        if (mh_eq(&s->wants[i].cid, c))
             return (int)i;
     return -1;
+}
+
+/* --- blocks handed to the walk ------------------------------------------ */
+
+/* A block just kept in the store, checked against its CID: the walk
+ * takes it now if it waits for it, or later from memory if there is
+ * room (it is in the store either way). */
+static void hand_over(struct session *s, const struct files_cid *c,
+                      const uint8_t *data, size_t n)
+{
+    if (s->need && mh_eq(c, &s->need_cid)) {
+        s->need = 0; /* an error stays in the walker: its next says it */
+        files_walker_feed(s->w, data, n);
+        return;
+    }
+    if (s->nahead == AHEAD_MAX || s->ahead_bytes + n > AHEAD_BYTES)
+        return;
+    uint8_t *copy = malloc(n ? n : 1);
+    if (!copy)
+        return;
+    memcpy(copy, data, n);
+    s->ahead[s->nahead++] = (struct ahead){.cid = *c, .data = copy, .len = n};
+    s->ahead_bytes += n;
+}
+
+/* The walk takes block c from memory: 1 it was there, 0 not, < 0 the
+ * walker's error. */
+static int ahead_take(struct session *s, const struct files_cid *c)
+{
+    for (size_t i = 0; i < s->nahead; i++) {
+        struct ahead a = s->ahead[i];
+        if (!mh_eq(&a.cid, c))
+            continue;
+        s->ahead[i] = s->ahead[--s->nahead];
+        s->ahead_bytes -= a.len;
+        int r = files_walker_feed(s->w, a.data, a.len);
+        free(a.data);
+        return r < 0 ? r : 1;
+    }
+    return 0;
 }
 
 static void want_add(struct session *s, const struct files_cid *c)
@@ -245,6 +306,7 @@ int fetch_on_block(struct xpeer *p, const struct files_cid *c,
             fail(s, r, files_why(r));
             return 1;
         }
+        hand_over(s, c, data, n);
         if (i >= 0 && s->wants[i].peer >= 0 && s->wants[i].peer != pi)
             xpeer_cancel(s->peers[s->wants[i].peer], c);
         if (i >= 0)
@@ -376,7 +438,12 @@ static int step_need(struct session *s, const struct files_cid *c)
 {
     const uint8_t *p;
     size_t n;
-    int r = store_get(c, &p, &n);
+    int r = ahead_take(s, c);
+    if (r) {
+        s->need = 0;
+        return r < 0 ? r : 0;
+    }
+    r = store_get(c, &p, &n);
     if (r == FASTN_ERR_NOT_FOUND) {
         s->need = 1;
         s->need_cid = *c;
