@@ -454,7 +454,9 @@ static void kick_streams(struct swarm_conn *sc)
 
     for (st = sc->streams; st && !sc->closing; st = next) {
         next = st->next;
-        if (st->want_writable)
+        /* and those with queued bytes: a write the queue took whole
+         * leaves its owner waiting for nothing, the bytes for the kick */
+        if (st->want_writable || st->q.len > st->q_off)
             swarm__stream_kick(st);
     }
 }
