@@ -44,6 +44,8 @@
 # Results: a markdown table on stdout and in $RESULTS/net-reach.md, with
 # the load average before and after.
 . "$(dirname "$0")/common.bash"
+# netns_nat ROUTER [random] (and in_ns): the tests' home-router NAT
+. "$(dirname "$0")/../../tests/integration/netns.bash"
 say() { echo "bench: [${SECONDS}s] $*" >&2; }
 
 DELAY=20
@@ -72,7 +74,6 @@ JS=$JS_DIR
 # --- the topology --------------------------------------------------------
 S=$$
 PUB=frp$S RA=fra$S RB=frb$S HA=fha$S HB=fhb$S
-in_ns() { ip netns exec "$@"; }
 for ns in $PUB $RA $RB $HA $HB; do
     ip netns add "$ns" 2>"$WORK/netns.err" || { say "ip netns: $(cat "$WORK/netns.err")"; exit 1; }
     CLEANUPS+=("ip netns del $ns 2>/dev/null")
@@ -109,33 +110,10 @@ home() {
     in_ns "$h" ip route add default via 10.0.$n.1
     in_ns "$h" sysctl -qw net.ipv4.tcp_tw_reuse=1
 }
-# nat ROUTER [random]: masquerade on wan (port-preserving, or randomized),
-# unsolicited inbound connections dropped
-nat() {
-    in_ns "$1" nft flush ruleset
-    in_ns "$1" nft -f - <<NFT
-table ip nat {
-    chain post {
-        type nat hook postrouting priority 100;
-        oifname "wan" masquerade ${2:-}
-    }
-}
-table ip filter {
-    chain fw {
-        type filter hook forward priority 0;
-        iifname "wan" ct state new drop
-    }
-    chain inp {
-        type filter hook input priority 0;
-        iifname "wan" ct state new drop
-    }
-}
-NFT
-}
 home 1 "$RA" "$HA"
 home 2 "$RB" "$HB"
-nat "$RA"
-nat "$RB"
+netns_nat "$RA"
+netns_nat "$RB"
 LINK="TUN pairs joined by bench/net/tundelay, $DELAY ms each way on each router's WAN link (A-R RTT $((4 * DELAY / 2)) ms, A-B $((4 * DELAY)) ms)"
 
 # --- the daemons ---------------------------------------------------------
@@ -313,8 +291,8 @@ else
 fi
 # randomized ports: no punch; B's reservation may be cut by the change
 fastn --home "$A" disconnect "$idb" >/dev/null 2>&1 || true
-nat "$RA" random
-nat "$RB" random
+netns_nat "$RA" random
+netns_nat "$RB" random
 stop_a
 new_a 50
 ida=$(peer_of "$A")
@@ -351,6 +329,10 @@ done
         sed 's/^/    /' "$WORK/js.dcutr"
     fi
     for t in fastn js mix; do
-        [ -s "$WORK/$t.notes" ] && { echo; echo "Notes ($t):"; sed 's/^/    /' "$WORK/$t.notes" | sort | uniq -c | head -5; }
+        if [ -s "$WORK/$t.notes" ]; then
+            echo
+            echo "Notes ($t):"
+            sed 's/^/    /' "$WORK/$t.notes" | sort | uniq -c | head -5
+        fi
     done
 } | tee "$OUT"
