@@ -27,19 +27,12 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-n=${SIZE%[KMGkmg]}
-case $SIZE in *[Kk]) n=$((n * 1024)) ;; *[Mm]) n=$((n * 1048576)) ;; *[Gg]) n=$((n * 1073741824)) ;; esac
-BYTES=$n
+BYTES=$(bytes_of "$SIZE")
 mkdir -p "$RESULTS"
 OUT=$RESULTS/net-call-cpu.md
 HZ=$(getconf CLK_TCK)
 
-A=$(new_home)
-B=$(new_home)
-start_daemon "$A"
-start_daemon "$B"
-fastn --home "$A" connect "$(addr_of "$B")" >/dev/null
-PB=$(peer_of "$B")
+daemon_pair
 pa=$(daemon_pid "$A")
 pb=$(daemon_pid "$B")
 head -c "$BYTES" /dev/zero >"$WORK/data"

@@ -80,6 +80,25 @@ daemon_pid() { cat "$1/fastnd.lock"; }
 # cpu_ticks PID: user+system clock ticks so far
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# bytes_of SIZE: SIZE (a count with an optional K, M or G) in bytes
+bytes_of() {
+    local n=${1%[KMGkmg]} m=1
+    case $1 in *[Kk]) m=1024 ;; *[Mm]) m=1048576 ;; *[Gg]) m=1073741824 ;; esac
+    echo $((n * m))
+}
+
+# daemon_pair: daemons A and B on loopback, A connected to B; sets A, B
+# (their homes), PA and PB (their PeerIDs)
+daemon_pair() {
+    A=$(new_home)
+    B=$(new_home)
+    start_daemon "$A"
+    start_daemon "$B"
+    fastn --home "$A" connect "$(addr_of "$B")" >/dev/null
+    PA=$(peer_of "$A")
+    PB=$(peer_of "$B")
+}
+
 # js_ready: 0 when node and the js peers are usable (installs them)
 js_ready() {
     bash "$JS_DIR/install.sh" >"$WORK/js-install.log" 2>&1

@@ -24,20 +24,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-bytes_of() {
-    local n=${1%[KMGkmg]} m=1
-    case $1 in *[Kk]) m=1024 ;; *[Mm]) m=1048576 ;; *[Gg]) m=1073741824 ;; esac
-    echo $((n * m))
-}
 BYTES=$(bytes_of "$SIZE")
 say "$(machine)"
 
-A=$(new_home)
-B=$(new_home)
-start_daemon "$A"
-start_daemon "$B"
-fastn --home "$A" connect "$(addr_of "$B")" >/dev/null
-PB=$(peer_of "$B")
+daemon_pair
 pa=$(daemon_pid "$A")
 pb=$(daemon_pid "$B")
 hz=$(getconf CLK_TCK)

@@ -31,11 +31,6 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-bytes_of() {
-    local n=${1%[KMGkmg]} m=1
-    case $1 in *[Kk]) m=1024 ;; *[Mm]) m=1048576 ;; *[Gg]) m=1073741824 ;; esac
-    echo $((n * m))
-}
 BYTES=$(bytes_of "$SIZE")
 mkdir -p "$RESULTS"
 OUT=$RESULTS/net-throughput.md
@@ -99,13 +94,7 @@ tcp_secs() { # PORT UP DOWN
 
 # --- fastnd -> fastnd ------------------------------------------------------
 if want fastn || want forward || want call; then
-    A=$(new_home)
-    B=$(new_home)
-    start_daemon "$A"
-    start_daemon "$B"
-    fastn --home "$A" connect "$(addr_of "$B")" >/dev/null
-    PB=$(peer_of "$B")
-    PA=$(peer_of "$A")
+    daemon_pair
 fi
 fastn_secs() { # UP DOWN
     json_field "$(fastn --home "$A" perf "$PB" --upload "$1" --download "$2" --json -q)" total_s
