@@ -66,6 +66,11 @@ for id in "$ida" "$idb"; do
         fail "J does not list $id: $(cat "$TMPROOT/j.out")"
 done
 pass "A and B behind NATs hold reservations on the js relay J"
+# B joins the DHT through S a moment after it starts (its first refresh),
+# and tells S its circuit address in an identify push once it holds the
+# reservation: both may come after the reservation itself
+wait_until 20 sh -c "'$FASTN_BIN_CLI' --home '$A' --no-autostart dht find-peer '$idb' 2>/dev/null | grep -q '/p2p-circuit/'" ||
+    fail "the DHT has no circuit address of B: $(f "$A" dht find-peer "$idb" 2>&1); S: $(f "$SH" peers)"
 
 path_of() { # HOME PEER: direct or relayed, as peers says
     f "$1" peers | awk -v p="$2" '$1 == p { print $NF }'
