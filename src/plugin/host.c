@@ -1134,6 +1134,7 @@ static void fill_usage(struct host_plugin *p, struct plugin_info *o)
     o->deferred = p->deferred;
     o->deferrals = p->deferrals;
     o->longest_slice_ns = p->longest_slice_ns;
+    o->slice_pardons = p->slice_pardons;
     o->db_wal_bytes = db_wal_bytes(p);
     o->memory.budget = p->inst ? p->inst->mem_budget : h->lim.memory;
     if (p->inst)

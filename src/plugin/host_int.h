@@ -127,6 +127,10 @@ struct host_instance {
     /* the slice being run (host_instance_slice), in host clock ns */
     uint64_t slice_start;
     bool slice_over; /* past its time target: it ends at the next chunk */
+    /* past slice_ms and let go: it may run slice_ms more from there
+     * (slice_pardoned_ns: the time it had run then) */
+    bool slice_pardoned;
+    uint64_t slice_pardoned_ns;
     /* how long SQL calls ran past the time they were given in it (the
      * store stops a call within a step of SQLite's VM, which may be
      * heavy): not counted against slice_ms, up to slice_ms */
@@ -189,6 +193,9 @@ struct host_plugin {
     uint64_t deferrals;        /* times it was deferred */
     uint64_t defer_logged;     /* host clock of the last log of it */
     uint64_t longest_slice_ns; /* since the daemon started */
+    /* slices past slice_ms let go (PLUGIN_SLICE_PARDON_MS): how many,
+     * and the host clock of the last */
+    uint64_t slice_pardons, pardoned_at;
     /* loop time and fuel per tenth of the CPU window, for info */
     uint64_t slot_ns[HOST_SLOTS], slot_fuel[HOST_SLOTS];
     uint64_t slot_epoch; /* the slot counter of slot_*[epoch % HOST_SLOTS] */
@@ -336,7 +343,8 @@ void host_slice_begin(struct host_instance *in, uint64_t now);
  * (in->slice_over: it ends at the next chunk); past slice_ms of wall
  * time, with the thread on a CPU for slice_ms of it (both less
  * in->slice_excused), returns FASTN_ERR_PLUGIN_TIMEOUT (the instance is
- * to end). */
+ * to end), unless the plugin's first such slice in PLUGIN_SLICE_PARDON_MS:
+ * that one is let go (marked over; ended only slice_ms later). */
 int host_slice_time(struct host_instance *in, uint64_t *now);
 /* host_slice_time after an import: a slice newly over its target also
  * stops at the next metering point (the chunk's fuel goes back to the

@@ -208,6 +208,7 @@ void host_slice_begin(struct host_instance *in, uint64_t now)
     }
     in->slice_start = now;
     in->slice_over = false;
+    in->slice_pardoned = false;
     in->slice_excused = 0;
 }
 
@@ -225,11 +226,40 @@ static uint64_t slice_cpu_ns(struct plugin_host *h, uint64_t start)
     return cpu > before ? cpu - before : 0;
 }
 
+/* slice_ms, or for a slice let go (host_slice_time) slice_ms more than
+ * it had run then */
+static uint64_t slice_bound_ns(const struct host_instance *in)
+{
+    uint64_t bound = (uint64_t)in->p->h->lim.slice_ms * MS;
+    return (in->slice_pardoned ? in->slice_pardoned_ns + bound : bound) +
+           in->slice_excused;
+}
+
 static bool slice_was_busy(struct host_instance *in)
 {
-    struct plugin_host *h = in->p->h;
-    return slice_cpu_ns(h, in->slice_start) >=
-           (uint64_t)h->lim.slice_ms * MS + in->slice_excused;
+    return slice_cpu_ns(in->p->h, in->slice_start) >= slice_bound_ns(in);
+}
+
+/* Whether a slice past its bound is let go: the plugin's first in
+ * PLUGIN_SLICE_PARDON_MS (plugin.h). */
+static bool slice_pardon(struct host_instance *in, uint64_t now, uint64_t ran)
+{
+    struct host_plugin *p = in->p;
+
+    if (in->slice_pardoned ||
+        (p->pardoned_at && now - p->pardoned_at < PLUGIN_SLICE_PARDON_MS * MS))
+        return false;
+    p->pardoned_at = now;
+    p->slice_pardons++;
+    log_msg(LOG_INFO, "plugin",
+            "%s: a slice held the loop %.1f ms, past plugin-slice-ms (%u ms); "
+            "let go once a minute (the machine may have taken that time), "
+            "ended the next time",
+            p->name, (double)ran / MS, p->h->lim.slice_ms);
+    in->slice_pardoned = true;
+    in->slice_pardoned_ns = ran;
+    in->slice_over = true;
+    return true;
 }
 
 uint64_t host_slice_sql_ns(struct host_instance *in)
@@ -281,8 +311,8 @@ int host_slice_time(struct host_instance *in, uint64_t *now_out)
     if (!in->slice_start)
         return 0; /* outside a slice: instantiation, on_stop */
     ran = now - in->slice_start;
-    if (ran >= (uint64_t)h->lim.slice_ms * MS + in->slice_excused &&
-        slice_was_busy(in))
+    if (ran >= slice_bound_ns(in) && slice_was_busy(in) &&
+        !slice_pardon(in, now, ran))
         return FASTN_ERR_PLUGIN_TIMEOUT;
     /* the target, or half the bound when that is shorter */
     if (ran >= PLUGIN_SLICE_TARGET_MS * MS ||

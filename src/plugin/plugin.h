@@ -191,6 +191,13 @@ struct plugin_host_config {
 #define PLUGIN_SLICE_MS_DEFAULT 10
 #endif
 #define PLUGIN_SLICE_MS_MAX 1000
+/* The first slice of a plugin past slice_ms in this long is let go (it
+ * is suspended, not ended, and may run slice_ms more): the thread's
+ * CPU clock counts what the machine took from it too (interrupts, the
+ * network's softirqs run on its time, a hypervisor that does not report
+ * steal), so one overrun alone may not be the plugin's doing. A second
+ * within this time ends the instance. */
+#define PLUGIN_SLICE_PARDON_MS 60000
 /* The CPU budget of each plugin: this share of one core, with bursts of
  * that share of the window (config: plugin-cpu-percent,
  * plugin-cpu-window). */
@@ -344,6 +351,7 @@ struct plugin_info {
     bool deferred;
     uint64_t deferrals;
     uint64_t longest_slice_ns; /* wall time, since the daemon started */
+    uint64_t slice_pardons;    /* slices past slice_ms let go (above) */
     uint64_t db_wal_bytes;     /* its database's write-ahead log */
     /* of the running instance's database: its files on disk (what the
      * quota counts), the most SQLite held for it since it opened, and

@@ -1273,8 +1273,9 @@ static double wall_ms(void)
 
 /* One import that cannot be cut short (here the host's side of
  * call_reply, made to keep the CPU for 20 ms) holds the loop past
- * slice_ms: the instance ends with FASTN_ERR_PLUGIN_TIMEOUT, naming the
- * import, and restarts. */
+ * slice_ms: the first time in a minute the slice is let go (the plugin
+ * runs on), the second the instance ends with FASTN_ERR_PLUGIN_TIMEOUT,
+ * naming the import, and restarts. */
 TEST(slice_past_its_bound_ends_with_timeout)
 {
     struct fastn_test_node *n = node_with_echo(0);
@@ -1288,15 +1289,22 @@ TEST(slice_past_its_bound_ends_with_timeout)
     n->slow_reply_ms = 20; /* well past it: the CPU time is measured from
                             * a mark up to 5 ms before the slice */
     r = call_id(n, "test-probe", "peer", "", 1);
+    CHECK(r && r->status == 0);
+    CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING); /* let go */
+    CHECK_ERR(info.last_error, 0);
+    CHECK_EQ(info.slice_pardons, 1);
+    r = call_id(n, "test-probe", "peer", "", 2);
     n->slow_reply_ms = 0;
     CHECK(r && r->status == 0); /* answered; then it ran out of time */
     CHECK_ERR(plugin_host_info(n->h, "test-probe", &info), 0);
+    CHECK_EQ(info.slice_pardons, 1);
     CHECK_EQ(info.state, PLUGIN_STATE_BACKOFF);
     CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_TIMEOUT);
     CHECK(strstr(info.last_error_text, "plugin-slice-ms (5 ms) in on_call "
                                        "(fastn.call_reply)") != NULL);
     CHECK(info.longest_slice_ns >= 5000000);
-    check_echo_serves(n, 2);
+    check_echo_serves(n, 3);
     CHECK_ERR(plugin_host_set_limits(n->h, NULL), 0); /* the default */
     advance(1000);
     check_info(n, "test-probe", PLUGIN_STATE_RUNNING, FASTN_ERR_PLUGIN_TIMEOUT);
