@@ -839,36 +839,51 @@ TEST(pdb_kill9_mid_transaction)
     tmp_cleanup();
 }
 
-/* The size of a plugin database's write-ahead log. */
-static uint64_t wal_bytes(const char *name)
+/* The size of a plugin database's file (suffix "") or its write-ahead
+ * log ("-wal"). */
+static uint64_t file_bytes(const char *name, const char *suffix)
 {
     char path[160];
     struct stat st;
-    snprintf(path, sizeof(path), "%s/%s/db.sqlite-wal", datadir, name);
+    snprintf(path, sizeof(path), "%s/%s/db.sqlite%s", datadir, name, suffix);
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static uint64_t wal_bytes(const char *name)
+{
+    return file_bytes(name, "-wal");
+}
+
+/* 100 rows of 64 KiB in one transaction (6.4 MB: past 1000 frames). */
+static void insert_blobs(struct store_pdb *db)
+{
+    static uint8_t blob[65536];
+    memset(blob, 7, sizeof(blob));
+    CHECK_ERR(EXEC(db, "CREATE TABLE b(x)"), 0);
+    int h = PREP(db, "INSERT INTO b VALUES(?)");
+    CHECK_ERR(EXEC(db, "BEGIN"), 0);
+    for (int i = 0; i < 100; i++) {
+        store_pdb_reset(db, h);
+        store_pdb_bind_blob(db, h, 1, blob, sizeof(blob));
+        CHECK_ERR(store_pdb_step(db, h), 0);
+    }
+    CHECK_ERR(EXEC(db, "COMMIT"), 0);
+    store_pdb_finalize(db, h);
 }
 
 /* A commit that makes the log long is not followed by its checkpoint
  * inside the plugin's call (where the call's time limit stopped it and
  * reported a committed write as stopped, and its time counted in the
  * plugin's slice): the checkpoint waits for the host's upkeep between
- * slices, untimed; at half of the quota's room it runs at once. */
+ * slices, untimed; at half of the quota's room it runs at once. With
+ * room to spare in the quota, the log's file stays for the next
+ * transactions to write over from its start. */
 TEST(pdb_checkpoint_at_the_event_end)
 {
-    static uint8_t blob[65536];
     struct store_pdb_limits lim = {.quota_bytes = 256u << 20};
     tmp_setup();
-    memset(blob, 7, sizeof(blob));
     struct store_pdb *db = open_pdb("ckpt", &lim);
-    CHECK_ERR(EXEC(db, "CREATE TABLE b(x)"), 0);
-    int h = PREP(db, "INSERT INTO b VALUES(?)");
-    CHECK_ERR(EXEC(db, "BEGIN"), 0);
-    for (int i = 0; i < 100; i++) { /* 6.4 MB: past 1000 frames */
-        store_pdb_reset(db, h);
-        store_pdb_bind_blob(db, h, 1, blob, sizeof(blob));
-        CHECK_ERR(store_pdb_step(db, h), 0);
-    }
-    CHECK_ERR(EXEC(db, "COMMIT"), 0);
+    insert_blobs(db);
     uint64_t before = wal_bytes("ckpt");
     fprintf(stderr, "log after the commit: %llu bytes\n",
             (unsigned long long)before);
@@ -884,11 +899,33 @@ TEST(pdb_checkpoint_at_the_event_end)
     CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
     CHECK_EQ(store_pdb_maintain(db), 0);
     CHECK_ERR(EXEC(db, "COMMIT"), 0);
+    CHECK(file_bytes("ckpt", "") < (1u << 20)); /* the rows are in the log */
     CHECK_EQ(store_pdb_maintain(db), 1);
-    CHECK_EQ(wal_bytes("ckpt"), 0);
+    CHECK(file_bytes("ckpt", "") > (6u << 20)); /* copied */
+    CHECK_EQ(wal_bytes("ckpt"), before);
     CHECK_EQ(store_pdb_maintain(db), 0);
     CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
-    store_pdb_finalize(db, h);
+    /* the next transaction starts the log over: the file grows no more */
+    CHECK_ERR(EXEC(db, "INSERT INTO b VALUES(1)"), 0);
+    CHECK_EQ(wal_bytes("ckpt"), before);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 101);
+    store_pdb_close(db);
+    tmp_cleanup();
+}
+
+/* When the database and twice its log would not fit in the quota, the
+ * checkpoint cuts the log's file to nothing: what it held is room again
+ * for the pages. */
+TEST(pdb_checkpoint_truncates_near_the_quota)
+{
+    struct store_pdb_limits lim = {.quota_bytes = 16u << 20};
+    tmp_setup();
+    struct store_pdb *db = open_pdb("ckpt", &lim);
+    insert_blobs(db);
+    store_pdb_maintain(db); /* at once, or now */
+    CHECK(file_bytes("ckpt", "") > (6u << 20));
+    CHECK_EQ(wal_bytes("ckpt"), 0);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
     store_pdb_close(db);
     tmp_cleanup();
 }
@@ -902,6 +939,7 @@ int main(void)
     RUN(pdb_quota_counts_the_log);
     RUN(pdb_page_size);
     RUN(pdb_checkpoint_at_the_event_end);
+    RUN(pdb_checkpoint_truncates_near_the_quota);
     RUN(pdb_full_disk_loses_nothing);
     RUN(pdb_host_tables_run_no_plugin_code);
     RUN(pdb_host_tables_not_a_view);
