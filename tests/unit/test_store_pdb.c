@@ -913,6 +913,47 @@ TEST(pdb_checkpoint_at_the_event_end)
     tmp_cleanup();
 }
 
+/* kill -9 while the log's kept file is being written over: what was
+ * committed before (copied into the database, or in the new frames) is
+ * all there, the old frames past them are not taken for new ones. */
+TEST(pdb_kill9_over_a_kept_log)
+{
+    struct store_pdb_limits lim = {.quota_bytes = 256u << 20};
+    tmp_setup();
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store_pdb *db = open_pdb("ckpt", &lim);
+        insert_blobs(db);
+        store_pdb_maintain(db);
+        for (int i = 0; i < 20; i++)
+            EXEC(db, "INSERT INTO b VALUES(randomblob(100))");
+        EXEC(db, "BEGIN");
+        for (int i = 0; i < 50; i++)
+            EXEC(db, "INSERT INTO b VALUES(randomblob(30000))");
+        kill(getpid(), SIGKILL);
+        _exit(1);
+    }
+    waitpid(pid, NULL, 0);
+    CHECK(wal_bytes("ckpt") > (6u << 20)); /* the kept file */
+    struct store_pdb *db = open_pdb("ckpt", &lim);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 120);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b WHERE length(x) = 65536"),
+             100);
+    CHECK_ERR(EXEC(db, "INSERT INTO b VALUES(1)"), 0);
+    store_pdb_close(db);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/ckpt/db.sqlite", datadir);
+    sqlite3 *raw = NULL;
+    CHECK_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    sqlite3_prepare_v2(raw, "PRAGMA integrity_check", -1, &q, NULL);
+    CHECK(q && sqlite3_step(q) == SQLITE_ROW);
+    CHECK(q && strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    tmp_cleanup();
+}
+
 /* When the database and twice its log would not fit in the quota, the
  * checkpoint cuts the log's file to nothing: what it held is room again
  * for the pages. */
@@ -940,6 +981,7 @@ int main(void)
     RUN(pdb_page_size);
     RUN(pdb_checkpoint_at_the_event_end);
     RUN(pdb_checkpoint_truncates_near_the_quota);
+    RUN(pdb_kill9_over_a_kept_log);
     RUN(pdb_full_disk_loses_nothing);
     RUN(pdb_host_tables_run_no_plugin_code);
     RUN(pdb_host_tables_not_a_view);
