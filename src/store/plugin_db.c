@@ -48,6 +48,7 @@
 #define WAL_FRAME_HDR 24 /* sqlite.org/fileformat.html, 4.1 */
 #define WAL_HDR 32
 #define WAL_MIN_FRAMES 8
+#define WAL_KEEP_FRAMES 2000 /* twice the frames the log holds at most */
 
 /* --- names and paths --- */
 
@@ -265,17 +266,40 @@ struct store__acct *pdb_enter(struct store_pdb *db)
     return store__acct_enter(db->acct);
 }
 
+/* How a checkpoint leaves the log's file. RESTART keeps it: the next
+ * transactions write their frames over it from the start, into pages the
+ * kernel already holds, instead of the file being cut to nothing and grown
+ * again (blocks allocated, page cache filled anew: a tenth of a get's CPU
+ * at 64 MiB a checkpoint). The quota counts the file whole (vfs.c), so it
+ * is kept only while the database's pages and twice the file fit in the
+ * quota: until transactions written over it have logged as many bytes as
+ * it holds, the pages they add fit beside it, so no transaction is refused
+ * that an empty log would have let through. A file longer than
+ * WAL_KEEP_FRAMES frames (one large transaction made it) is cut too. */
+static int checkpoint_mode(const struct store__acct *a)
+{
+    uint64_t frame = (uint64_t)a->page_size + WAL_FRAME_HDR;
+    uint64_t used = (uint64_t)a->db_pages * a->page_size;
+    if (a->wal_bytes > WAL_HDR + WAL_KEEP_FRAMES * frame)
+        return SQLITE_CHECKPOINT_TRUNCATE;
+    if (a->quota && used + 2 * a->wal_bytes > a->quota)
+        return SQLITE_CHECKPOINT_TRUNCATE;
+    return SQLITE_CHECKPOINT_RESTART;
+}
+
 /* A transaction that ended without committing logged no pages; if it
- * wrote frames to the log (it spilled, then failed or rolled back), they
- * are dead but still take room in the quota, and a later transaction
- * could find none: a checkpoint truncates the log (rare: a rollback after
- * the cache spilled). */
+ * wrote frames to the log past its committed ones (it spilled, then failed
+ * or rolled back), they are dead but still take room in the quota, and a
+ * later transaction could find none: a checkpoint truncates the log when
+ * the file no longer leaves that room (checkpoint_mode; rare: a rollback
+ * after the cache spilled). */
 void pdb_leave(struct store_pdb *db, struct store__acct *prev)
 {
     struct store__acct *a = db->acct;
     if (db->db && sqlite3_get_autocommit(db->db)) {
         a->txn_pages = 0;
-        if (a->quota && a->wal_bytes > a->wal_live)
+        if (a->quota && a->wal_bytes > a->wal_live &&
+            checkpoint_mode(a) == SQLITE_CHECKPOINT_TRUNCATE)
             sqlite3_wal_checkpoint_v2(db->db, "main",
                                       SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
@@ -373,7 +397,7 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
                                : store__err(rc);
 }
 
-/* The log truncated into the database, as the host's own work: no time
+/* The log copied into the database, as the host's own work: no time
  * or step limit of the plugin's call applies (a commit already returned
  * must not be reported stopped by its checkpoint) and the account never
  * refuses it memory. Its failure (a full disk) is not a commit's: the log
@@ -384,18 +408,19 @@ static void checkpoint(struct store_pdb *db)
 
     db->checkpoint_due = false;
     sqlite3_wal_checkpoint_v2(store__pdb_host_begin(db, false, &h), "main",
-                              SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+                              checkpoint_mode(db->acct), NULL, NULL);
     store__pdb_host_end(&h);
 }
 
 /* After each commit: once the log holds half of the room the pages leave
  * it in the quota (at most SQLite's usual 1000 frames), a checkpoint
- * copies it into the database and truncates it, so the room is back
- * before the next transaction needs it. Past 1000 frames with more than
- * half the room still free, it waits for the host's upkeep between the
- * plugin's slices (store_pdb_maintain), outside its calls and its slice;
- * at half the room, at once. Instead of SQLite's autocheckpoint, which leaves
- * the log's file at its largest and runs inside the call. */
+ * copies it into the database and starts it over (checkpoint_mode), so
+ * the room is back before the next transaction needs it. Past 1000 frames
+ * with more than half the room still free, it waits for the host's upkeep
+ * between the plugin's slices (store_pdb_maintain), outside its calls and
+ * its slice; at half the room, at once. Instead of SQLite's
+ * autocheckpoint, which runs inside the call and leaves the log's file at
+ * its largest whatever the quota. */
 static int wal_hook(void *arg, sqlite3 *c, const char *name, int frames)
 {
     struct store_pdb *db = arg;

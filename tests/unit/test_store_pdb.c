@@ -839,36 +839,51 @@ TEST(pdb_kill9_mid_transaction)
     tmp_cleanup();
 }
 
-/* The size of a plugin database's write-ahead log. */
-static uint64_t wal_bytes(const char *name)
+/* The size of a plugin database's file (suffix "") or its write-ahead
+ * log ("-wal"). */
+static uint64_t file_bytes(const char *name, const char *suffix)
 {
     char path[160];
     struct stat st;
-    snprintf(path, sizeof(path), "%s/%s/db.sqlite-wal", datadir, name);
+    snprintf(path, sizeof(path), "%s/%s/db.sqlite%s", datadir, name, suffix);
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static uint64_t wal_bytes(const char *name)
+{
+    return file_bytes(name, "-wal");
+}
+
+/* 100 rows of 64 KiB in one transaction (6.4 MB: past 1000 frames). */
+static void insert_blobs(struct store_pdb *db)
+{
+    static uint8_t blob[65536];
+    memset(blob, 7, sizeof(blob));
+    CHECK_ERR(EXEC(db, "CREATE TABLE b(x)"), 0);
+    int h = PREP(db, "INSERT INTO b VALUES(?)");
+    CHECK_ERR(EXEC(db, "BEGIN"), 0);
+    for (int i = 0; i < 100; i++) {
+        store_pdb_reset(db, h);
+        store_pdb_bind_blob(db, h, 1, blob, sizeof(blob));
+        CHECK_ERR(store_pdb_step(db, h), 0);
+    }
+    CHECK_ERR(EXEC(db, "COMMIT"), 0);
+    store_pdb_finalize(db, h);
 }
 
 /* A commit that makes the log long is not followed by its checkpoint
  * inside the plugin's call (where the call's time limit stopped it and
  * reported a committed write as stopped, and its time counted in the
  * plugin's slice): the checkpoint waits for the host's upkeep between
- * slices, untimed; at half of the quota's room it runs at once. */
+ * slices, untimed; at half of the quota's room it runs at once. With
+ * room to spare in the quota, the log's file stays for the next
+ * transactions to write over from its start. */
 TEST(pdb_checkpoint_at_the_event_end)
 {
-    static uint8_t blob[65536];
     struct store_pdb_limits lim = {.quota_bytes = 256u << 20};
     tmp_setup();
-    memset(blob, 7, sizeof(blob));
     struct store_pdb *db = open_pdb("ckpt", &lim);
-    CHECK_ERR(EXEC(db, "CREATE TABLE b(x)"), 0);
-    int h = PREP(db, "INSERT INTO b VALUES(?)");
-    CHECK_ERR(EXEC(db, "BEGIN"), 0);
-    for (int i = 0; i < 100; i++) { /* 6.4 MB: past 1000 frames */
-        store_pdb_reset(db, h);
-        store_pdb_bind_blob(db, h, 1, blob, sizeof(blob));
-        CHECK_ERR(store_pdb_step(db, h), 0);
-    }
-    CHECK_ERR(EXEC(db, "COMMIT"), 0);
+    insert_blobs(db);
     uint64_t before = wal_bytes("ckpt");
     fprintf(stderr, "log after the commit: %llu bytes\n",
             (unsigned long long)before);
@@ -884,11 +899,74 @@ TEST(pdb_checkpoint_at_the_event_end)
     CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
     CHECK_EQ(store_pdb_maintain(db), 0);
     CHECK_ERR(EXEC(db, "COMMIT"), 0);
+    CHECK(file_bytes("ckpt", "") < (1u << 20)); /* the rows are in the log */
     CHECK_EQ(store_pdb_maintain(db), 1);
-    CHECK_EQ(wal_bytes("ckpt"), 0);
+    CHECK(file_bytes("ckpt", "") > (6u << 20)); /* copied */
+    CHECK_EQ(wal_bytes("ckpt"), before);
     CHECK_EQ(store_pdb_maintain(db), 0);
     CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
-    store_pdb_finalize(db, h);
+    /* the next transaction starts the log over: the file grows no more */
+    CHECK_ERR(EXEC(db, "INSERT INTO b VALUES(1)"), 0);
+    CHECK_EQ(wal_bytes("ckpt"), before);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 101);
+    store_pdb_close(db);
+    tmp_cleanup();
+}
+
+/* kill -9 while the log's kept file is being written over: what was
+ * committed before (copied into the database, or in the new frames) is
+ * all there, the old frames past them are not taken for new ones. */
+TEST(pdb_kill9_over_a_kept_log)
+{
+    struct store_pdb_limits lim = {.quota_bytes = 256u << 20};
+    tmp_setup();
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct store_pdb *db = open_pdb("ckpt", &lim);
+        insert_blobs(db);
+        store_pdb_maintain(db);
+        for (int i = 0; i < 20; i++)
+            EXEC(db, "INSERT INTO b VALUES(randomblob(100))");
+        EXEC(db, "BEGIN");
+        for (int i = 0; i < 50; i++)
+            EXEC(db, "INSERT INTO b VALUES(randomblob(30000))");
+        kill(getpid(), SIGKILL);
+        _exit(1);
+    }
+    waitpid(pid, NULL, 0);
+    CHECK(wal_bytes("ckpt") > (6u << 20)); /* the kept file */
+    struct store_pdb *db = open_pdb("ckpt", &lim);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 120);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b WHERE length(x) = 65536"),
+             100);
+    CHECK_ERR(EXEC(db, "INSERT INTO b VALUES(1)"), 0);
+    store_pdb_close(db);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/ckpt/db.sqlite", datadir);
+    sqlite3 *raw = NULL;
+    CHECK_EQ(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    sqlite3_prepare_v2(raw, "PRAGMA integrity_check", -1, &q, NULL);
+    CHECK(q && sqlite3_step(q) == SQLITE_ROW);
+    CHECK(q && strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    tmp_cleanup();
+}
+
+/* When the database and twice its log would not fit in the quota, the
+ * checkpoint cuts the log's file to nothing: what it held is room again
+ * for the pages. */
+TEST(pdb_checkpoint_truncates_near_the_quota)
+{
+    struct store_pdb_limits lim = {.quota_bytes = 16u << 20};
+    tmp_setup();
+    struct store_pdb *db = open_pdb("ckpt", &lim);
+    insert_blobs(db);
+    store_pdb_maintain(db); /* at once, or now */
+    CHECK(file_bytes("ckpt", "") > (6u << 20));
+    CHECK_EQ(wal_bytes("ckpt"), 0);
+    CHECK_EQ(query_int(db, "SELECT count(*) FROM b"), 100);
     store_pdb_close(db);
     tmp_cleanup();
 }
@@ -902,6 +980,8 @@ int main(void)
     RUN(pdb_quota_counts_the_log);
     RUN(pdb_page_size);
     RUN(pdb_checkpoint_at_the_event_end);
+    RUN(pdb_checkpoint_truncates_near_the_quota);
+    RUN(pdb_kill9_over_a_kept_log);
     RUN(pdb_full_disk_loses_nothing);
     RUN(pdb_host_tables_run_no_plugin_code);
     RUN(pdb_host_tables_not_a_view);
