@@ -4,13 +4,10 @@
  * one libuv loop.
  */
 #include "daemon/daemon.h"
-#include "daemon/busypoll.h"
 #include "daemon/quarantine.h"
 
 #include <errno.h>
 #include <ftw.h>
-#include <poll.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,13 +209,6 @@ static int start_loop(struct daemon *d, char *err, size_t errlen)
     if (uv_loop_init(&d->loop) != 0)
         return fail(err, errlen, FASTN_ERR_IO, "cannot start the event loop");
     d->loop_ready = true;
-    if (getenv("FASTN_BUSY_POLL_US"))
-        busy_poll_init(&d->busy_poll,
-                       (unsigned)atoi(getenv("FASTN_BUSY_POLL_US")),
-                       uv_hrtime());
-    /* busy polling learns how long the loop slept from libuv */
-    if (d->busy_poll.max_ns)
-        uv_loop_configure(&d->loop, UV_METRICS_IDLE_TIME);
     uv_signal_init(&d->loop, &d->sig_term);
     uv_signal_init(&d->loop, &d->sig_int);
     uv_signal_init(&d->loop, &d->sig_hup);
@@ -333,71 +323,9 @@ void daemon_print_banner(const struct daemon *d, FILE *out)
     fflush(out);
 }
 
-/* Polls the loop's epoll descriptor without blocking, yielding the core
- * between polls, until an event is ready (true) or window_ns passed. */
-static bool spin_for_event(uv_loop_t *loop, uint64_t window_ns,
-                           uint64_t *spun_ns)
-{
-    struct pollfd p = {.fd = uv_backend_fd(loop), .events = POLLIN};
-    uint64_t t0 = uv_hrtime(), t;
-
-    for (;;) {
-        if (poll(&p, 1, 0) > 0) {
-            *spun_ns = uv_hrtime() - t0;
-            return true;
-        }
-        t = uv_hrtime();
-        if (t - t0 >= window_ns) {
-            *spun_ns = t - t0;
-            return false;
-        }
-        sched_yield();
-    }
-}
-
-/* The loop with adaptive busy polling (busypoll.h): before each turn
- * that would block, spin for the window, then let the turn block. A
- * turn with work ready (an idle handle, a due timer, pending callbacks:
- * uv_backend_timeout is 0) does not spin, and the spin never outlasts
- * the next timer (a window is below 1 ms, the timeout's unit). */
-static void run_busy_polling(struct daemon *d)
-{
-    uv_loop_t *loop = &d->loop;
-    uint64_t idle, spun;
-    bool caught;
-    int more;
-
-    do {
-        uint64_t window = busy_poll_window(&d->busy_poll, uv_hrtime());
-
-        spun = 0;
-        caught = false;
-        if (window && uv_backend_timeout(loop) != 0)
-            caught = spin_for_event(loop, window, &spun);
-        idle = uv_metrics_idle_time(loop);
-        more = uv_run(loop, UV_RUN_ONCE);
-        if (window)
-            busy_poll_done(&d->busy_poll, spun, caught,
-                           uv_metrics_idle_time(loop) - idle);
-        else
-            busy_poll_done(&d->busy_poll, 0, false,
-                           uv_metrics_idle_time(loop) - idle);
-    } while (more);
-}
-
 int daemon_run(struct daemon *d)
 {
-    if (d->busy_poll.max_ns) {
-        const struct busy_poll *bp = &d->busy_poll;
-        run_busy_polling(d);
-        log_msg(LOG_INFO, "daemon",
-                "busy polling: %llu spins caught %llu events in %llu us; "
-                "%llu us spun for nothing",
-                (unsigned long long)bp->spins, (unsigned long long)bp->caught,
-                (unsigned long long)(bp->spun_ns - bp->wasted_ns) / 1000,
-                (unsigned long long)bp->wasted_ns / 1000);
-    } else
-        uv_run(&d->loop, UV_RUN_DEFAULT);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
     return d->stopping && !d->signer_lost ? 0 : 1;
 }
 

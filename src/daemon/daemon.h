@@ -17,7 +17,6 @@
 
 #include <uv.h>
 
-#include "daemon/busypoll.h"
 #include "daemon/config.h"
 #include "daemon/options.h"
 #include "identity/identity.h"
@@ -52,7 +51,6 @@ void daemon_fds_log(const struct daemon_fds *f, const struct daemon_config *c);
 struct daemon {
     const struct daemon_options *opts;
     struct daemon_config config;
-    struct busy_poll busy_poll; /* the loop's spin before it sleeps */
     char home[PATH_MAX];
     char sock_path[PATH_MAX];
     char config_path[PATH_MAX];
