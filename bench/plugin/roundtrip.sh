@@ -4,7 +4,8 @@
 # handler (bench/plugin/roundtrip serve, on daemon A, a separate process
 # the daemon splices the stream to). The client is on daemon B in both
 # cases. After each figure, each daemon's CPU per round trip (A serves,
-# B is the client's daemon; the bench/echo handler's own CPU is not in A's).
+# B is the client's daemon; the bench/echo handler's own CPU is not in A's),
+# and the kernel's floor for the one-stream path (bench/plugin/relay_floor).
 # Usage: BUILD=build bash bench/plugin/roundtrip.sh [COUNT [SIZE]]
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
@@ -12,9 +13,10 @@ BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/$BUILD/bin
 RT=$TOP/$BUILD/bench/plugin/roundtrip
+RF=$TOP/$BUILD/bench/plugin/relay_floor
 COUNT=${1:-20000}
 SIZE=${2:-64}
-[ -x "$RT" ] && [ -f "$TOP/$BUILD/plugins/echo.wasm" ] || {
+[ -x "$RT" ] && [ -x "$RF" ] && [ -f "$TOP/$BUILD/plugins/echo.wasm" ] || {
     echo "roundtrip: build first (make)" >&2
     exit 1
 }
@@ -60,5 +62,8 @@ measured() {
 echo "round trips, $COUNT x $SIZE bytes, one stream, B -> A on loopback:"
 measured "$COUNT" "$RT" run "$T/B/fastnd.sock" "$ida" /fastn/echo/1.0.0 "$COUNT" "$SIZE"
 measured "$COUNT" "$RT" run "$T/B/fastnd.sock" "$ida" /bench/echo/1.0.0 "$COUNT" "$SIZE"
+echo "the same path with no fastnd (three bare processes, relay_floor.c):"
+"$RF" "$COUNT" "$SIZE" block
+"$RF" "$COUNT" "$SIZE" spin-relays
 echo "round trips, 64 streams at once to the echo plugin, $((COUNT * 10)) x $SIZE bytes in all, B -> A:"
 measured $((COUNT * 10)) "$RT" many "$T/B/fastnd.sock" "$ida" /fastn/echo/1.0.0 64 $((COUNT * 10)) "$SIZE"
