@@ -17,3 +17,9 @@ $(BENCH_ROUNDTRIP): $(BUILD)/obj/bench/plugin/roundtrip.o $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CLIENT_PKG_LIBS)
 ALL_EXTRA += $(BENCH_ROUNDTRIP)
+
+BENCH_RELAY_FLOOR := $(BUILD)/bench/plugin/relay_floor
+$(BENCH_RELAY_FLOOR): $(BUILD)/obj/bench/plugin/relay_floor.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@
+ALL_EXTRA += $(BENCH_RELAY_FLOOR)
