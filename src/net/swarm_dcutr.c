@@ -468,10 +468,20 @@ static void punch_cb(struct swarm_stream *st,
         break;
     case SWARM_STREAM_CLOSED:
         /* while dialing, the window decides (on_punch_timer): the peer
-         * ends the exchange when its own window is over, often first */
+         * ends the exchange when its own window is over, often first.
+         * Not when the relayed connection itself went (disconnected,
+         * reset): the punch ends now, with a direct connection if one
+         * came, so no attempt outlives its connection (a later punch's
+         * log would read its failure as its own). */
         p->st = NULL;
-        if (!p->ended && !p->dialing)
-            punch_end(p, ev->err ? ev->err : FASTN_ERR_NET_HOLEPUNCH);
+        if (p->ended || (p->dialing && st->sc && !st->sc->closing))
+            break;
+        if (p->dialing && punch_direct(p) &&
+            dcutr_dial_done(&p->d, true, swarm__now_us()) == 0) {
+            punch_end(p, 0);
+            break;
+        }
+        punch_end(p, ev->err ? ev->err : FASTN_ERR_NET_HOLEPUNCH);
         break;
     default:
         break;
