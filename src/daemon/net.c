@@ -37,7 +37,7 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The DHT mode: p2pd's -dht flags over the config's `dht`. */
+/* The DHT mode: p2pd's -dht flags (none: off) over the config's `dht`. */
 static enum swarm_kad_mode dht_mode(const struct daemon *d)
 {
     switch (d->opts->dht) {
@@ -47,6 +47,8 @@ static enum swarm_kad_mode dht_mode(const struct daemon *d)
         return SWARM_KAD_CLIENT;
     case DAEMON_DHT_SERVER:
         return SWARM_KAD_SERVER;
+    case DAEMON_DHT_OFF:
+        return SWARM_KAD_OFF;
     case DAEMON_DHT_FROM_CONFIG:
         break;
     }
