@@ -281,7 +281,7 @@ if [ "$JS_OK" = 1 ]; then
     # through a js-libp2p relay (@libp2p/circuit-relay-v2's server, its
     # default limits: 2 min and 128 KiB a circuit) at 11.0.0.3
     in_ns "$PUB" ip addr add 11.0.0.3/32 dev lo
-    in_ns "$PUB" node "$JS/relay-peer.mjs" --listen /ip4/11.0.0.3/tcp/4004 --timeout 900 \
+    ip netns exec "$PUB" node "$JS/relay-peer.mjs" --listen /ip4/11.0.0.3/tcp/4004 --timeout 900 \
         >"$WORK/jr.out" 2>"$WORK/jr.err" &
     PIDS+=("$!")
     for _ in $(seq 200); do
