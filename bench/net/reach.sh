@@ -28,12 +28,18 @@
 #    `fastn peers` says direct), total (the CLI's wall time).
 #  - js-libp2p: the same with two js-libp2p nodes
 #    (tests/interop/js/reach-bench.mjs: kad-dht client, circuit relay
-#    v2 transport, dcutr): JB reserves on R and knows D; each run a new
-#    JA does peerRouting.findPeer(JB), dial(JB), then waits for a
-#    connection that is not limited (4 s; --js-runs, default 3: two
-#    js-libp2p 3.3.11 nodes do not punch here, and each run then waits
-#    out 4 s). The js nodes run with DEBUG=libp2p:dcutr*: the notes
-#    quote dcutr's own error lines.
+#    v2 transport, dcutr): JB reserves on a relay and knows D; each run
+#    a new JA does peerRouting.findPeer(JB), dial(JB), then waits for a
+#    connection that is not limited (--js-punch-wait, default 8 s:
+#    dcutr first spends up to 5 s on a unilateral dial; --js-runs,
+#    default 3). Three rows: through a js-libp2p relay
+#    (relay-peer.mjs, circuitRelayServer, at 11.0.0.3), through the
+#    fastn relay R, and through R with js-libp2p's two faults here
+#    worked around (the routers' nf_conntrack_tcp_be_liberal = 1 for
+#    that row, and reach-bench.mjs --keep-initiator; docs/REACH.md
+#    says why). The js nodes run with DEBUG=$JS_DEBUG (default
+#    libp2p:dcutr*): the notes quote dcutr's own error lines;
+#    JS_LOGS=DIR keeps the whole logs.
 #  - fastn A -> JB (a mix): `fastn connect JB_PEERID --wait-direct`.
 #  - throughput: SIZE (default 8M) from A to B in one stream (`fastn
 #    call` into a `fastn listen ... -- wc -c` on B), direct (after the
@@ -51,14 +57,18 @@ say() { echo "bench: [${SECONDS}s] $*" >&2; }
 DELAY=20
 N=10
 NJS=3
+JS_WAIT=8
+# the js nodes' debug log (DEBUG): dcutr's by default
+JS_DEBUG=${JS_DEBUG:-libp2p:dcutr*}
 SIZE=8M
 while [ $# -gt 0 ]; do
     case $1 in
     --delay) DELAY=$2; shift ;;
     -n) N=$2; shift ;;
     --js-runs) NJS=$2; shift ;;
+    --js-punch-wait) JS_WAIT=$2; shift ;;
     --size) SIZE=$2; shift ;;
-    *) echo "usage: $0 [--delay MS] [-n RUNS] [--js-runs RUNS] [--size SIZE]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--delay MS] [-n RUNS] [--js-runs RUNS] [--js-punch-wait S] [--size SIZE]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -213,54 +223,97 @@ fastn_runs fastn "$idb"
 frow fastn "fastn → fastn (\`fastn connect PEERID --wait-direct\`)"
 
 # --- js-libp2p -----------------------------------------------------------
-if [ "$JS_OK" = 1 ]; then
-    jb_out=$WORK/jb.out
-    DEBUG='libp2p:dcutr*' ip netns exec "$HB" node "$JS/reach-bench.mjs" --listen /ip4/0.0.0.0/tcp/4205 \
-        --dial-port 4206 --announce /ip4/11.0.2.2/tcp/4206 --relay "$addrr" \
-        --bootstrap "$addrd" --timeout 900 >"$jb_out" 2>"$WORK/jb.err" &
+# js_rows TAG RELAY PORT LABEL [JS-ARGS...]: JB (a js node in home 2,
+# listening on PORT, dialing from PORT+1) reserves on RELAY; NJS runs of
+# a new JA in home 1 finding, dialing and waiting for the punch; adds
+# the row and dcutr's error lines (WORK/TAG.dcutr). JS-ARGS go to both
+# js nodes. Leaves JB running (JB_PID), its PeerID in idjb (empty when
+# it got no reservation).
+js_rows() {
+    local tag=$1 relay=$2 port=$3 label=$4 jb_out=$WORK/$1.jb.out i p j
+    shift 4
+    idjb=
+    DEBUG="$JS_DEBUG" ip netns exec "$HB" node "$JS/reach-bench.mjs" --listen /ip4/0.0.0.0/tcp/$port \
+        --dial-port $((port + 1)) --announce /ip4/11.0.2.2/tcp/$((port + 1)) --relay "$relay" \
+        --bootstrap "$addrd" --timeout 900 "$@" >"$jb_out" 2>"$WORK/$tag.jb.err" &
     PIDS+=("$!")
+    JB_PID=$!
     for _ in $(seq 400); do
         grep -q '"reservation"' "$jb_out" && break
         sleep 0.05
     done
-    idjb=$(sed -n 's/.*"event":"ready","peer_id":"\([^"]*\)".*/\1/p' "$jb_out")
     if ! grep -q '"reservation"' "$jb_out"; then
-        say "JB holds no reservation on R: $(tail -3 "$jb_out") $(tail -3 "$WORK/jb.err")"
-        JS_OK=0
+        say "JB holds no reservation on $relay: $(tail -3 "$jb_out") $(tail -3 "$WORK/$tag.jb.err")"
+        return 0
     fi
-fi
-if [ "$JS_OK" = 1 ]; then
-    say "js-libp2p JA -> JB by PeerID x $NJS"
-    : >"$WORK/js.lookup"; : >"$WORK/js.relayed"; : >"$WORK/js.punch"; : >"$WORK/js.total"; : >"$WORK/js.notes"
+    idjb=$(sed -n 's/.*"event":"ready","peer_id":"\([^"]*\)".*/\1/p' "$jb_out")
+    say "js-libp2p JA -> JB by PeerID x $NJS ($tag)"
+    : >"$WORK/$tag.lookup"; : >"$WORK/$tag.relayed"; : >"$WORK/$tag.punch"; : >"$WORK/$tag.total"; : >"$WORK/$tag.notes"
     for i in $(seq "$NJS"); do
-        p=$((4300 + 2 * i))
-        j=$(DEBUG='libp2p:dcutr*' ip netns exec "$HA" node "$JS/reach-bench.mjs" --listen /ip4/0.0.0.0/tcp/$p \
+        p=$((port + 100 + 2 * i))
+        j=$(DEBUG="$JS_DEBUG" ip netns exec "$HA" node "$JS/reach-bench.mjs" --listen /ip4/0.0.0.0/tcp/$p \
             --dial-port $((p + 1)) --announce /ip4/11.0.1.2/tcp/$((p + 1)) \
-            --bootstrap "$addrd" --find "$idjb" --punch-wait 4 --timeout 60 2>>"$WORK/ja.err" |
+            --bootstrap "$addrd" --find "$idjb" --punch-wait "$JS_WAIT" --timeout 90 "$@" 2>>"$WORK/$tag.ja.err" |
             grep '"reach"') || true
-        echo "$j" >>"$WORK/js.json"
-        [ -n "$(jnum "$j" lookup_ms)" ] && jnum "$j" lookup_ms >>"$WORK/js.lookup"
+        echo "$j" >>"$WORK/$tag.json"
+        [ -n "$(jnum "$j" lookup_ms)" ] && jnum "$j" lookup_ms >>"$WORK/$tag.lookup"
         if grep -q '"limited":true' <<<"$j"; then
-            jnum "$j" connect_ms >>"$WORK/js.relayed"
+            jnum "$j" connect_ms >>"$WORK/$tag.relayed"
         else
-            echo "run $i: $j" >>"$WORK/js.notes"
+            echo "run $i: $j" >>"$WORK/$tag.notes"
         fi
         if [ -n "$(jnum "$j" punch_ms)" ]; then
-            jnum "$j" punch_ms >>"$WORK/js.punch"
+            jnum "$j" punch_ms >>"$WORK/$tag.punch"
             awk -v a="$(jnum "$j" lookup_ms)" -v b="$(jnum "$j" connect_ms)" -v c="$(jnum "$j" punch_ms)" \
-                'BEGIN { print a + b + c }' >>"$WORK/js.total"
+                'BEGIN { print a + b + c }' >>"$WORK/$tag.total"
         else
-            echo "run $i: $(jstrf "$j" punch_error)$(jstrf "$j" error)" >>"$WORK/js.notes"
+            echo "run $i: $(jstrf "$j" punch_error)$(jstrf "$j" error)" >>"$WORK/$tag.notes"
         fi
     done
-    N=$NJS frow js "js-libp2p → js-libp2p (findPeer, dial, dcutr)"
+    N=$NJS frow "$tag" "$label"
+    # JS_LOGS=DIR keeps the js nodes' whole debug logs
+    [ -n "${JS_LOGS:-}" ] && mkdir -p "$JS_LOGS" && cp "$WORK/$tag".j?.err "$JS_LOGS/"
     # dcutr's own words on why (its debug log, both nodes)
-    grep -ih "dcutr.*\(error\|fail\|abort\|timeout\)" "$WORK/jb.err" "$WORK/ja.err" 2>/dev/null |
-        sed 's/\x1b\[[0-9;]*m//g; s/^ *//; s/^[0-9TZ:.-]* //' | cut -c1-160 | sort | uniq -c | sort -rn | head -4 >"$WORK/js.dcutr" || true
-
-    say "fastn A -> JB (js-libp2p) by PeerID x $N"
-    fastn_runs mix "$idjb"
-    frow mix "fastn → js-libp2p (\`fastn connect JB --wait-direct\`)"
+    grep -ih "dcutr.*\(error\|fail\|abort\|timeout\)" "$WORK/$tag.jb.err" "$WORK/$tag.ja.err" 2>/dev/null |
+        sed 's/\x1b\[[0-9;]*m//g; s/^ *//; s/^[0-9TZ:.-]* //' | cut -c1-160 | sort | uniq -c | sort -rn | head -4 >"$WORK/$tag.dcutr" || true
+}
+if [ "$JS_OK" = 1 ]; then
+    # through a js-libp2p relay (@libp2p/circuit-relay-v2's server, its
+    # default limits: 2 min and 128 KiB a circuit) at 11.0.0.3
+    in_ns "$PUB" ip addr add 11.0.0.3/32 dev lo
+    ip netns exec "$PUB" node "$JS/relay-peer.mjs" --listen /ip4/11.0.0.3/tcp/4004 --timeout 900 \
+        >"$WORK/jr.out" 2>"$WORK/jr.err" &
+    PIDS+=("$!")
+    for _ in $(seq 200); do
+        grep -q '"ready"' "$WORK/jr.out" && break
+        sleep 0.05
+    done
+    idjr=$(sed -n 's/.*"event":"ready","peer_id":"\([^"]*\)".*/\1/p' "$WORK/jr.out")
+    if [ -n "$idjr" ]; then
+        js_rows jsr "/ip4/11.0.0.3/tcp/4004/p2p/$idjr" 4205 \
+            "js-libp2p → js-libp2p, js-libp2p relay (findPeer, dial, dcutr)"
+        [ -n "$JB_PID" ] && kill "$JB_PID" 2>/dev/null
+    else
+        say "the js-libp2p relay did not start: $(tail -3 "$WORK/jr.err")"
+    fi
+    js_rows js "$addrr" 4225 "js-libp2p → js-libp2p, fastn relay R (findPeer, dial, dcutr)"
+    idjb_stock=$idjb
+    # the same with js-libp2p's two faults here worked around (see
+    # docs/REACH.md): the routers' conntrack liberal about TCP windows
+    # (js's own dials to the peer's public address and dcutr's
+    # unilateral attempt leave entries on the punch's ports that make
+    # its SYNs invalid otherwise), and --keep-initiator (the dial queue
+    # drops dcutr's initiator: false); the NATs are as strict after it
+    for r in $RA $RB; do in_ns "$r" sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=1; done
+    js_rows jsw "$addrr" 4245 "js-libp2p → js-libp2p, fastn relay R, worked around" --keep-initiator
+    for r in $RA $RB; do in_ns "$r" sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0; done
+    [ -n "$JB_PID" ] && kill "$JB_PID" 2>/dev/null
+    idjb=$idjb_stock
+    if [ -n "$idjb" ]; then
+        say "fastn A -> JB (js-libp2p) by PeerID x $N"
+        fastn_runs mix "$idjb"
+        frow mix "fastn → js-libp2p (\`fastn connect JB --wait-direct\`)"
+    fi
 fi
 
 # --- throughput: direct and through R -------------------------------------
@@ -323,12 +376,14 @@ done
     echo "|---|---|"
     echo "| direct (after the hole punch) | $tp_direct |"
     echo "| through the fastn relay R (NATs randomizing ports) | $tp_relay |"
-    if [ -s "$WORK/js.dcutr" ]; then
-        echo
-        echo "js-libp2p dcutr's debug log (its most frequent error lines):"
-        sed 's/^/    /' "$WORK/js.dcutr"
-    fi
-    for t in fastn js mix; do
+    for t in jsr js jsw; do
+        if [ -s "$WORK/$t.dcutr" ]; then
+            echo
+            echo "js-libp2p dcutr's debug log ($t, its most frequent error lines):"
+            sed 's/^/    /' "$WORK/$t.dcutr"
+        fi
+    done
+    for t in fastn jsr js jsw mix; do
         if [ -s "$WORK/$t.notes" ]; then
             echo
             echo "Notes ($t):"

@@ -37,7 +37,7 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The DHT mode: p2pd's -dht flags over the config's `dht`. */
+/* The DHT mode: p2pd's -dht flags (none: off) over the config's `dht`. */
 static enum swarm_kad_mode dht_mode(const struct daemon *d)
 {
     switch (d->opts->dht) {
@@ -47,6 +47,8 @@ static enum swarm_kad_mode dht_mode(const struct daemon *d)
         return SWARM_KAD_CLIENT;
     case DAEMON_DHT_SERVER:
         return SWARM_KAD_SERVER;
+    case DAEMON_DHT_OFF:
+        return SWARM_KAD_OFF;
     case DAEMON_DHT_FROM_CONFIG:
         break;
     }
@@ -73,30 +75,6 @@ static size_t book_lookup(void *arg, const struct peer_id *peer,
     return k;
 }
 
-/* Whether every address is stored already (with the dialed mark when
- * dialed): then there is nothing to write (state.sqlite syncs each
- * commit, so needless writes cost milliseconds). */
-static bool book_has_all(struct daemon *d, const struct store_blob *p,
-                         const struct multiaddr *addrs, size_t n, bool dialed)
-{
-    struct store_peer_addr *v = NULL;
-    size_t k = 0;
-    bool all = true;
-
-    if (store_peer_addrs_get(d->store, p, &v, &k) != 0)
-        return false;
-    for (size_t i = 0; i < n && all; i++) {
-        bool found = false;
-        for (size_t j = 0; j < k && !found; j++)
-            found = v[j].len == addrs[i].len &&
-                    !memcmp(v[j].addr, addrs[i].bytes, v[j].len) &&
-                    (v[j].dialed || !dialed);
-        all = found;
-    }
-    store_peer_addrs_free(v, k);
-    return all;
-}
-
 static void book_remember(void *arg, const struct peer_id *peer,
                           const struct multiaddr *addrs, size_t n, bool dialed)
 {
@@ -105,13 +83,13 @@ static void book_remember(void *arg, const struct peer_id *peer,
     struct store_blob b[SWARM_MAX_PEER_ADDRS];
     int err;
 
-    if (!d->store || n == 0 || book_has_all(d, &p, addrs, n, dialed))
+    if (!d->store || n == 0)
         return;
     if (n > SWARM_MAX_PEER_ADDRS)
         n = SWARM_MAX_PEER_ADDRS;
     for (size_t i = 0; i < n; i++)
         b[i] = (struct store_blob){addrs[i].bytes, addrs[i].len};
-    err = store_peer_addrs_put(d->store, &p, b, n, dialed, wall_ms());
+    err = store_peer_addrs_note(d->store, &p, b, n, dialed, wall_ms());
     if (err)
         LOG_RATELIMITED(LOG_WARN, "daemon", "address book: %s",
                         fastn_strerror(err));

@@ -38,7 +38,8 @@ const char daemon_usage[] =
     "  -noListenAddrs     listen on no network address\n"
     "  -dht, -dhtClient, -dhtServer\n"
     "                     the DHT in auto, client or server mode (over the\n"
-    "                     config's dht)\n"
+    "                     config's dht); with -listen=/unix/PATH and\n"
+    "                     none of these, no DHT, as p2pd\n"
     "  -q                 quiet: no banner, warnings and errors only\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -202,16 +203,25 @@ static int apply(struct daemon_options *o, const char *name, const char *v,
         o->no_listen_addrs = b;
     } else if (!strcmp(name, "q")) {
         o->quiet = b;
-    } else if (b) { /* -dht, -dhtClient, -dhtServer */
-        enum daemon_dht_flag f = !strcmp(name, "dht") ? DAEMON_DHT_AUTO
-                                 : !strcmp(name, "dhtClient")
-                                     ? DAEMON_DHT_CLIENT
-                                     : DAEMON_DHT_SERVER;
-        /* p2pd's precedence, whatever the order: -dht, then -dhtClient */
-        if (o->dht == DAEMON_DHT_FROM_CONFIG || f < o->dht)
-            o->dht = f;
+    } else { /* -dht, -dhtClient, -dhtServer: the last value counts */
+        o->dht_flags[!strcmp(name, "dht")         ? 0
+                     : !strcmp(name, "dhtClient") ? 1
+                                                  : 2] = b;
     }
     return 0;
+}
+
+/* The DHT mode of the -dht flags once all are read: p2pd's precedence
+ * whatever the order (-dht, then -dhtClient, then -dhtServer); spawned as
+ * p2pd (its control socket given, -listen=/unix/PATH) but none of these
+ * true, no DHT, as p2pd runs none; otherwise the config's (a fastnd run
+ * with only -noListenAddrs, say, keeps its DHT). */
+static enum daemon_dht_flag dht_of(const struct daemon_options *o)
+{
+    for (int i = 0; i < 3; i++)
+        if (o->dht_flags[i])
+            return DAEMON_DHT_AUTO + i;
+    return o->control_path ? DAEMON_DHT_OFF : DAEMON_DHT_FROM_CONFIG;
 }
 
 static const struct opt *find_opt(const char *name, size_t len)
@@ -262,6 +272,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv,
                     "created when missing: give one of them");
     if (o->p2pd_flags)
         o->foreground = true;
+    o->dht = dht_of(o);
     if (o->quiet && !o->has_log_level) {
         o->log_level = LOG_WARN;
         o->has_log_level = true;

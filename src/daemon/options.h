@@ -33,10 +33,11 @@
 
 /* The DHT mode the command line asks for (p2pd's -dht flags). */
 enum daemon_dht_flag {
-    DAEMON_DHT_FROM_CONFIG = 0, /* none given: the config's `dht` */
+    DAEMON_DHT_FROM_CONFIG = 0, /* not spawned as p2pd: the config's */
     DAEMON_DHT_AUTO,            /* -dht */
     DAEMON_DHT_CLIENT,          /* -dhtClient */
     DAEMON_DHT_SERVER,          /* -dhtServer */
+    DAEMON_DHT_OFF, /* -listen=/unix/PATH, none of these: p2pd runs none */
 };
 
 struct daemon_options {
@@ -54,6 +55,7 @@ struct daemon_options {
     bool has_log_level;
     enum log_level log_level;
     enum daemon_dht_flag dht;
+    bool dht_flags[3]; /* -dht, -dhtClient, -dhtServer: each one's last value */
     size_t n_listen;
     char *listen[DAEMON_MAX_LISTEN]; /* network listen multiaddrs, owned */
 };

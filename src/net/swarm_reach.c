@@ -7,9 +7,13 @@
  *    by struct autonat_observed; once peers in AUTONAT_OBSERVED_CONFIRM
  *    networks agree it is confirmed and advertised.
  *  - Client: after identify, a connected peer that serves AutoNAT is asked
- *    to dial us back (at most REACH_PROBES at once; while unknown every new
- *    such peer once per round, once decided three per refresh round);
- *    each answer is a vote for struct autonat_client. A status change is
+ *    to dial us back (at most REACH_PROBES at once; each peer once per
+ *    round; while unknown until REACH_ANSWERS peers answered, once decided
+ *    until three did). Only answers count against a round: a peer that
+ *    refuses, resets or goes away (churn) leaves the round open for the
+ *    next one, and a peer is asked only when we have an address to give,
+ *    so that peers met before identify told us one are asked once it has.
+ *    Each answer is a vote for struct autonat_client. A status change is
  *    logged and pushed to connected peers (the advertised addresses
  *    change).
  *  - Server (unless cfg.autonat_server is off): one request per stream,
@@ -31,7 +35,8 @@
 
 #define REACH_RECENT_MAX 8 /* observed addresses kept as candidates */
 #define REACH_PROBES 3     /* probes in flight at once */
-#define REACH_ASKED_MAX 16 /* peers asked per round */
+#define REACH_ASKED_MAX 64 /* peers asked per round, answering or not */
+#define REACH_ANSWERS 16   /* answers (votes) a round wants while unknown */
 #define REACH_SERVE_MAX 16 /* dial-backs in flight at once */
 #define REACH_PROBE_TIMEOUT_MS                                                 \
     ((uint32_t)(AUTONAT_DIAL_TIMEOUT_US / 1000) + 5000)
@@ -48,7 +53,7 @@ struct swarm_reach {
     size_t n_recent, recent_next;
     unsigned probes, serving;
     struct peer_id asked[REACH_ASKED_MAX];
-    size_t n_asked;
+    size_t n_asked, n_answered; /* this round */
     uint64_t round_start;
     uint64_t n_probes, n_served;
 };
@@ -171,6 +176,8 @@ static void probe_vote(struct reach_probe *p, const struct autonat_response *a)
     char s[MULTIADDR_STR_MAX] = "";
 
     p->voted = true;
+    if (autonat_vote_of(a) != AUTONAT_VOTE_NONE)
+        r->n_answered++;
     /* a server names the address it reached: only one we asked for */
     if (a && a->has_addr && list_has(p->sent, p->n_sent, &a->addr))
         dialed = &a->addr;
@@ -238,7 +245,9 @@ static bool asked(const struct swarm_reach *r, const struct peer_id *peer)
     return false;
 }
 
-/* Asks the peer of sc to dial us back. */
+/* Asks the peer of sc to dial us back; the peer counts as asked this
+ * round only when the request went out (with no address to give, it is
+ * asked once we have one). */
 static void probe_start(struct swarm_reach *r, struct swarm_conn *sc)
 {
     struct reach_probe *p = calloc(1, sizeof(*p));
@@ -250,7 +259,6 @@ static void probe_start(struct swarm_reach *r, struct swarm_conn *sc)
     p->r = r;
     p->peer = sc->peer;
     p->n_sent = candidates(r, p->sent, AUTONAT_DIAL_MAX);
-    r->asked[r->n_asked++] = sc->peer;
     buf_init(&out, AUTONAT_MAX_MSG);
     if (p->n_sent == 0 || autonat_dial_encode(swarm_local_peer(r->sw), p->sent,
                                               p->n_sent, &out) != 0)
@@ -261,6 +269,7 @@ static void probe_start(struct swarm_reach *r, struct swarm_conn *sc)
         lp_reader_cleanup(&p->lp);
         goto out_free;
     }
+    r->asked[r->n_asked++] = sc->peer;
     r->probes++;
     r->n_probes++;
     swarm_stream_set_timeout(st, REACH_PROBE_TIMEOUT_MS);
@@ -273,10 +282,15 @@ out_free:
     free(p);
 }
 
-/* How many peers this round may ask in all. */
-static size_t round_quota(const struct swarm_reach *r)
+/* Whether this round may ask one more peer: the answers it has and the
+ * probes in flight are short of what it wants, and it asked fewer than
+ * REACH_ASKED_MAX peers (the bound when peers keep leaving unanswered). */
+static bool round_open(const struct swarm_reach *r)
 {
-    return r->client.status == AUTONAT_UNKNOWN ? REACH_ASKED_MAX : REACH_PROBES;
+    size_t want =
+        r->client.status == AUTONAT_UNKNOWN ? REACH_ANSWERS : REACH_PROBES;
+
+    return r->n_answered + r->probes < want && r->n_asked < REACH_ASKED_MAX;
 }
 
 static void on_reach_timer(uv_timer_t *t)
@@ -284,6 +298,7 @@ static void on_reach_timer(uv_timer_t *t)
     struct swarm_reach *r = t->data;
 
     r->n_asked = 0; /* a new round */
+    r->n_answered = 0;
     r->round_start = swarm__now_us();
     reach_kick(r);
 }
@@ -299,8 +314,7 @@ static void reach_kick(struct swarm_reach *r)
     if (sw->closing)
         return;
     for (struct swarm_conn *sc = sw->conns;
-         sc && r->probes < REACH_PROBES && r->n_asked < round_quota(r);
-         sc = sc->next) {
+         sc && r->probes < REACH_PROBES && round_open(r); sc = sc->next) {
         if (!sc->ready || sc->closing || sc->draining || !sc->protos ||
             sc->limited || !swarm__conn_may_serve(sc, AUTONAT_PROTOCOL_ID) ||
             asked(r, &sc->peer))

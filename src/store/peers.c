@@ -166,6 +166,39 @@ int store_peer_addrs_get(struct store *s, const struct store_blob *peer,
     return 0;
 }
 
+/* Whether every address is stored already and none is being marked
+ * dialed: then recording them would change nothing that matters. */
+static bool all_known(struct store *s, const struct store_blob *peer,
+                      const struct store_blob *addrs, size_t n, bool dialed)
+{
+    struct store_peer_addr *v = NULL;
+    size_t k = 0;
+    bool all = !dialed;
+
+    if (!all || store_peer_addrs_get(s, peer, &v, &k) != 0)
+        return false;
+    for (size_t i = 0; i < n && all; i++) {
+        bool found = false;
+        for (size_t j = 0; j < k && !found; j++)
+            found = v[j].len == addrs[i].len &&
+                    !memcmp(v[j].addr, addrs[i].p, v[j].len);
+        all = found;
+    }
+    store_peer_addrs_free(v, k);
+    return all;
+}
+
+int store_peer_addrs_note(struct store *s, const struct store_blob *peer,
+                          const struct store_blob *addrs, size_t n, bool dialed,
+                          int64_t now_ms)
+{
+    if (!s || (n && !addrs))
+        return FASTN_ERR_INVAL;
+    if (n == 0 || all_known(s, peer, addrs, n, dialed))
+        return 0;
+    return store_peer_addrs_put(s, peer, addrs, n, dialed, now_ms);
+}
+
 void store_peer_addrs_free(struct store_peer_addr *v, size_t n)
 {
     if (!v)

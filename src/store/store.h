@@ -518,6 +518,16 @@ int store_peer_addrs_put(struct store *s, const struct store_blob *peer,
                          const struct store_blob *addrs, size_t n, bool dialed,
                          int64_t now_ms);
 
+/* Records addresses as store_peer_addrs_put() does, but skips the write
+ * (state.sqlite syncs each commit) when every address is stored already
+ * and they were not dialed: addresses only announced again keep their
+ * time, while each successful dial (dialed) refreshes the mark's time, so
+ * that of a peer's dialed addresses the one dialed last comes first and
+ * is the last dropped. Errors: those of store_peer_addrs_put(). */
+int store_peer_addrs_note(struct store *s, const struct store_blob *peer,
+                          const struct store_blob *addrs, size_t n, bool dialed,
+                          int64_t now_ms);
+
 struct store_peer_addr {
     uint8_t *addr; /* binary multiaddr */
     size_t len;

@@ -65,21 +65,25 @@ set -e
 [ $rc = 2 ] || fail "unknown flag: exit $rc, want 2"
 pass "bad flags refused (exit 2)"
 
-# p2pd's DHT flags set the mode over the config's (default auto)
-for flag in -dhtServer -dhtClient -dht; do
+# p2pd's DHT flags set the mode over the config's (default auto); the
+# last value of each counts; none (or none true): no DHT, as p2pd
+for flag in -dhtServer -dhtClient -dht none -dht,-dht=false -dht=false,-dhtClient; do
     S3=$TMPROOT/dht$flag.sock
-    "$FASTND_BIN" -listen="/unix$S3" -hostAddrs=/ip4/127.0.0.1/tcp/0 "$flag" -q &
+    flags=()
+    [ "$flag" = none ] || IFS=, read -ra flags <<<"$flag"
+    "$FASTND_BIN" -listen="/unix$S3" -hostAddrs=/ip4/127.0.0.1/tcp/0 "${flags[@]}" -q &
     p3=$!
     STARTED_PIDS+=("$p3")
     wait_for test -S "$S3" || fail "$flag: no control socket"
     mode=$(fastn --socket "$S3" status | sed -n 's/^dht .*routing table (\([a-z]*\).*/\1/p')
     case $flag in
     -dhtServer) want_mode=server ;;
-    -dhtClient) want_mode=client ;;
+    *-dhtClient) want_mode=client ;;
+    none | *=false) want_mode=off ;;
     *) want_mode=auto ;;
     esac
     [ "$mode" = "$want_mode" ] || fail "$flag: dht_mode $mode, want $want_mode"
     kill -TERM "$p3"
     wait "$p3" || true
 done
-pass "-dhtServer, -dhtClient, -dht: the DHT in server, client, auto mode"
+pass "-dhtServer, -dhtClient, -dht: the DHT in server, client, auto mode; none or -dht=false last: off"

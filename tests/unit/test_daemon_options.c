@@ -81,7 +81,11 @@ TEST(p2pd_dht_flags)
 {
     struct daemon_options o;
     char err[256];
+    /* spawned as p2pd but no -dht: no DHT, as p2pd; else the config's */
     CHECK_ERR(parse(&o, err, "-listen=/unix/tmp/p.sock", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_OFF);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "-noListenAddrs", NULL), 0);
     CHECK(o.dht == DAEMON_DHT_FROM_CONFIG);
     daemon_options_cleanup(&o);
     CHECK_ERR(parse(&o, err, "-dhtServer", NULL), 0);
@@ -99,6 +103,16 @@ TEST(p2pd_dht_flags)
     daemon_options_cleanup(&o);
     CHECK_ERR(parse(&o, err, "-dhtServer=false", NULL), 0);
     CHECK(o.dht == DAEMON_DHT_FROM_CONFIG);
+    daemon_options_cleanup(&o);
+    /* the last value of a flag counts, as Go's flag package has it */
+    CHECK_ERR(parse(&o, err, "-listen=/unix/p", "-dht", "-dht=false", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_OFF);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "-dht", "-dhtClient", "-dht=false", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_CLIENT);
+    daemon_options_cleanup(&o);
+    CHECK_ERR(parse(&o, err, "-dhtServer=false", "-dhtServer", NULL), 0);
+    CHECK(o.dht == DAEMON_DHT_SERVER);
     daemon_options_cleanup(&o);
     CHECK_ERR(parse(&o, err, "-dht=sometimes", NULL), FASTN_ERR_INVAL);
     daemon_options_cleanup(&o);

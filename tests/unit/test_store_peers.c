@@ -103,6 +103,50 @@ TEST(bounded_per_peer)
     remove_db();
 }
 
+/* store_peer_addrs_note: announced again, an address keeps its time (no
+ * write); each successful dial refreshes it, so the address dialed last
+ * comes first among the dialed ones and outlives one dialed long ago. */
+TEST(note_refreshes_dialed)
+{
+    struct store_blob pa = {peer_a, sizeof(peer_a)};
+    uint8_t a1[] = {4, 10, 0, 0, 1, 6, 0x0f, 0xa4};
+    uint8_t a2[] = {4, 10, 0, 0, 2, 6, 0x0f, 0xa4};
+    struct store_blob b1 = {a1, sizeof(a1)}, b2 = {a2, sizeof(a2)};
+    struct store_peer_addr *v = NULL;
+    size_t n = 0;
+
+    make_path();
+    struct store *s = open_db();
+    CHECK_ERR(store_peer_addrs_note(s, &pa, &b1, 1, false, 100), 0);
+    CHECK_ERR(store_peer_addrs_note(s, &pa, &b1, 1, false, 200), 0);
+    CHECK_ERR(store_peer_addrs_get(s, &pa, &v, &n), 0);
+    CHECK(n == 1 && v[0].updated_ms == 100 && !v[0].dialed);
+    store_peer_addrs_free(v, n);
+    /* a1 dialed at 300, a2 at 400: a2 first */
+    CHECK_ERR(store_peer_addrs_note(s, &pa, &b1, 1, true, 300), 0);
+    CHECK_ERR(store_peer_addrs_note(s, &pa, &b2, 1, true, 400), 0);
+    CHECK_ERR(store_peer_addrs_get(s, &pa, &v, &n), 0);
+    CHECK(n == 2 && !memcmp(v[0].addr, a2, sizeof(a2)));
+    store_peer_addrs_free(v, n);
+    /* a1 dialed again at 500: its mark is refreshed, a1 first */
+    CHECK_ERR(store_peer_addrs_note(s, &pa, &b1, 1, true, 500), 0);
+    CHECK_ERR(store_peer_addrs_get(s, &pa, &v, &n), 0);
+    CHECK_EQ(n, 2);
+    if (n == 2) {
+        CHECK_MEM(v[0].addr, a1, sizeof(a1));
+        CHECK(v[0].dialed && v[0].updated_ms == 500);
+    }
+    store_peer_addrs_free(v, n);
+    /* announced again later: a dialed address keeps its mark and time */
+    CHECK_ERR(store_peer_addrs_note(s, &pa, &b1, 1, false, 600), 0);
+    CHECK_ERR(store_peer_addrs_get(s, &pa, &v, &n), 0);
+    CHECK(n == 2 && v[0].dialed && v[0].updated_ms == 500);
+    store_peer_addrs_free(v, n);
+    CHECK_ERR(store_peer_addrs_note(s, NULL, &b1, 1, true, 1), FASTN_ERR_INVAL);
+    store_close(s);
+    remove_db();
+}
+
 TEST(bad_input)
 {
     struct store_blob pa = {peer_a, sizeof(peer_a)};
@@ -126,6 +170,7 @@ int main(void)
 {
     RUN(put_get_reopen);
     RUN(bounded_per_peer);
+    RUN(note_refreshes_dialed);
     RUN(bad_input);
     return test_done();
 }

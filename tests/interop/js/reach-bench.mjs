@@ -13,6 +13,17 @@
 //                       behind a NAT), then wait up to --punch-wait
 //                       seconds for a direct (not limited) connection
 //   --punch-wait S      (default 10)
+//   --keep-initiator    a workaround, for the benchmark's worked-around
+//                       row: js-libp2p 3.3.11's dial queue
+//                       (libp2p/dist/src/connection-manager/dial-queue.js,
+//                       DialQueue.dial) passes on only peerId, priority,
+//                       multiaddrs, signal and onProgress, so dcutr's
+//                       `initiator: false` (B answers the punch as the
+//                       listener) never reaches the upgrader and both
+//                       ends start Noise as initiators ("handshake stage
+//                       1 validation fail"); this keeps it, by marking
+//                       the addresses such a dial asks for and adding
+//                       the option when the transport dials them
 //   --timeout S         exit 124 past S seconds
 // Prints JSON lines: ready (peer_id), reservation (addr), table (size),
 // and with --find one result line: {"event":"reach", lookup_ms,
@@ -43,6 +54,7 @@ const { values: o } = parseArgs({
     bootstrap: { type: 'string' },
     find: { type: 'string' },
     'punch-wait': { type: 'string', default: '10' },
+    'keep-initiator': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '60' }
   }
 })
@@ -72,6 +84,23 @@ const node = await createLibp2p({
     })
   }
 })
+if (o['keep-initiator']) {
+  const { connectionManager: cm, transportManager: tm } = node.components
+  const responder = new Set()
+  const key = (ma) => String(ma).split('/p2p/')[0]
+  const open = cm.openConnection.bind(cm)
+  cm.openConnection = async (to, opts = {}) => {
+    const addrs = opts.initiator === false && Array.isArray(to) ? to.map(key) : []
+    addrs.forEach((a) => responder.add(a))
+    try {
+      return await open(to, opts)
+    } finally {
+      addrs.forEach((a) => responder.delete(a))
+    }
+  }
+  const dial = tm.dial.bind(tm)
+  tm.dial = (ma, opts = {}) => dial(ma, responder.has(key(ma)) ? { ...opts, initiator: false } : opts)
+}
 await node.start()
 emit('ready', { peer_id: node.peerId.toString() })
 
