@@ -17,16 +17,13 @@
 import './node20-shim.mjs'
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { chunkBytes, emit } from './common.mjs'
+import { punchNodeOptions } from './punch-node.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -43,21 +40,13 @@ setTimeout(() => {
   process.exit(124)
 }, Number(values.timeout) * 1000).unref()
 
-const dialOpts = values['dial-port'] != null ? { localPort: Number(values['dial-port']) } : {}
-const listen = [values.listen]
-if (values.relay != null) listen.push(`${values.relay}/p2p-circuit`)
-
-const node = await createLibp2p({
-  addresses: { listen, appendAnnounce: values.announce ?? [] },
-  transports: [tcp({ dialOpts }), circuitRelayTransport()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()],
-  services: {
-    identify: identify(),
-    ping: ping(),
-    dcutr: dcutr()
-  }
-})
+const node = await createLibp2p(punchNodeOptions({
+  listen: values.listen, relay: values.relay, dialPort: values['dial-port'], announce: values.announce
+}, {
+  identify: identify(),
+  ping: ping(),
+  dcutr: dcutr()
+}))
 
 const describe = (c) => ({
   peer_id: c.remotePeer.toString(),

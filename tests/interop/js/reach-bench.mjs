@@ -32,18 +32,15 @@
 // runs until killed.
 import './node20-shim.mjs'
 import { parseArgs } from 'node:util'
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
 import { kadDHT } from '@libp2p/kad-dht'
-import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { emit } from './common.mjs'
+import { punchNodeOptions } from './punch-node.mjs'
 
 const { values: o } = parseArgs({
   options: {
@@ -63,27 +60,19 @@ setTimeout(() => {
   process.exit(124)
 }, Number(o.timeout) * 1000).unref()
 
-const dialOpts = o['dial-port'] != null ? { localPort: Number(o['dial-port']) } : {}
-const listen = [o.listen]
-if (o.relay != null) listen.push(`${o.relay}/p2p-circuit`)
-
-const node = await createLibp2p({
-  addresses: { listen, appendAnnounce: o.announce ?? [] },
-  transports: [tcp({ dialOpts }), circuitRelayTransport()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()],
-  services: {
-    identify: identify(),
-    ping: ping(),
-    dcutr: dcutr(),
-    dht: kadDHT({
-      protocol: '/ipfs/kad/1.0.0',
-      // the default peerInfoMapper: private addresses left out, as
-      // a js-libp2p node on the internet has it
-      clientMode: true
-    })
-  }
-})
+const node = await createLibp2p(punchNodeOptions({
+  listen: o.listen, relay: o.relay, dialPort: o['dial-port'], announce: o.announce
+}, {
+  identify: identify(),
+  ping: ping(),
+  dcutr: dcutr(),
+  dht: kadDHT({
+    protocol: '/ipfs/kad/1.0.0',
+    // the default peerInfoMapper: private addresses left out, as
+    // a js-libp2p node on the internet has it
+    clientMode: true
+  })
+}))
 if (o['keep-initiator']) {
   const { connectionManager: cm, transportManager: tm } = node.components
   const responder = new Set()
