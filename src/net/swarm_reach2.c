@@ -287,6 +287,8 @@ static void serve2_finish(struct reach_serve2 *s, enum autonat2_dial_status ds)
         s->dialing = false;
         s->r->serving--;
     }
+    log_msg(LOG_DEBUG, "net", "AutoNAT v2: dial-back status %d%s", (int)ds,
+            s->st ? "" : " (asker gone)");
     if (!s->st || s->answered)
         return;
     s->answered = true;
