@@ -323,8 +323,10 @@ static void reach_kick(struct swarm_reach *r)
 
 void swarm__reach_identified(struct swarm_conn *sc)
 {
-    if (sc->sw->reach)
-        reach_kick(sc->sw->reach);
+    if (!sc->sw->reach)
+        return;
+    swarm__reach2_identified(sc->sw->reach, sc);
+    reach_kick(sc->sw->reach);
 }
 
 /* --- server ---------------------------------------------------------------

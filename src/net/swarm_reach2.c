@@ -11,10 +11,10 @@
  *    vote, as a v1 answer is.
  *  - Server (unless cfg.autonat_server is off): autonat2_serve_feed()
  *    decides; the dial is swarm_connect_exact() to the one chosen
- *    address (a new outbound connection), then the nonce goes in a
- *    DialBack on a stream over that connection and the DialBackResponse
- *    is awaited; the DialResponse tells how it went. The dial-backs at
- *    once count with v1's against REACH_SERVE_MAX.
+ *    address (a new outbound connection), then, once identify ran on it,
+ *    the nonce goes in a DialBack on a stream over that connection and
+ *    the DialBackResponse is awaited; the DialResponse tells how it went. The
+ * dial-backs at once count with v1's against REACH_SERVE_MAX.
  */
 #include "net/swarm_reach_int.h"
 
@@ -265,14 +265,29 @@ struct reach_serve2 {
     struct lp_reader lp, back_lp;
     struct autonat2_serve s;
     struct peer_id peer;
-    bool dialing; /* counted in r->serving */
+    struct reach_serve2 *next_wait; /* r->serve2_wait: for identify */
+    bool dialing;                   /* counted in r->serving */
     bool answered;
+    bool waiting; /* in r->serve2_wait */
 };
+
+static void serve2_unwait(struct reach_serve2 *s)
+{
+    struct reach_serve2 **pp = &s->r->serve2_wait;
+
+    for (; s->waiting && *pp; pp = &(*pp)->next_wait)
+        if (*pp == s) {
+            *pp = s->next_wait;
+            s->waiting = false;
+            return;
+        }
+}
 
 static void serve2_maybe_free(struct reach_serve2 *s)
 {
     if (s->st || s->back || s->wait)
         return;
+    serve2_unwait(s);
     lp_reader_cleanup(&s->lp);
     lp_reader_cleanup(&s->back_lp);
     free(s);
@@ -359,18 +374,44 @@ static void serve2_send_nonce(struct reach_serve2 *s)
     buf_cleanup(&out);
 }
 
+/* The nonce goes once the new connection is identified: sent on the
+ * connection just made, js-libp2p's dial-back stream failed (the
+ * DialBackResponse never came). */
 static void serve2_dialed(void *arg, int err)
 {
     struct reach_serve2 *s = arg;
+    struct swarm_conn *sc;
 
     s->wait = NULL;
-    if (err)
+    if (err) {
         serve2_finish(s, AUTONAT2_DIAL_ERROR);
-    else if (s->st)
-        serve2_send_nonce(s);
-    else
+    } else if (!s->st) {
         serve2_finish(s, AUTONAT2_DIAL_UNUSED);
+    } else if ((sc =
+                    swarm__reach_dialed_conn(s->r->sw, &s->peer, &s->s.addr)) &&
+               !sc->protos) {
+        s->waiting = true;
+        s->next_wait = s->r->serve2_wait;
+        s->r->serve2_wait = s;
+        return; /* the request stream's timeout bounds the wait */
+    } else {
+        serve2_send_nonce(s);
+    }
     serve2_maybe_free(s);
+}
+
+void swarm__reach2_identified(struct swarm_reach *r, struct swarm_conn *sc)
+{
+    struct reach_serve2 *s = r->serve2_wait, *next;
+
+    for (; s; s = next) {
+        next = s->next_wait;
+        if (peer_id_equal(&s->peer, &sc->peer) &&
+            swarm__reach_dialed_conn(r->sw, &s->peer, &s->s.addr) == sc) {
+            serve2_unwait(s);
+            serve2_send_nonce(s);
+        }
+    }
 }
 
 static int serve2_dial(struct reach_serve2 *s, struct buf *out)
@@ -462,6 +503,10 @@ static void serve2_cb(struct swarm_stream *st,
         break;
     case SWARM_STREAM_CLOSED:
         s->st = NULL;
+        if (s->waiting) {
+            serve2_unwait(s);
+            serve2_finish(s, AUTONAT2_DIAL_UNUSED);
+        }
         if (s->wait) {
             swarm_wait_cancel(s->wait);
             s->wait = NULL;

@@ -34,8 +34,9 @@ struct swarm_reach {
     size_t n_asked, n_answered; /* this round */
     uint64_t round_start;
     uint64_t n_probes, n_served;
-    struct reach_probe2 *probes2; /* v2 probes waiting for a dial-back */
-    unsigned public_by;           /* the AutoNAT version of public_addr */
+    struct reach_probe2 *probes2;     /* v2 probes waiting for a dial-back */
+    struct reach_serve2 *serve2_wait; /* v2 dial-backs awaiting identify */
+    unsigned public_by;               /* the AutoNAT version of public_addr */
 };
 
 /* The addresses a request asks a server to try, in order of priority. */
@@ -57,5 +58,7 @@ struct swarm_conn *swarm__reach_dialed_conn(struct swarm *sw,
 /* Asks the peer of sc (which serves the v2 dial-request protocol) about
  * our candidate addresses; false when no request went out. */
 bool swarm__reach2_probe(struct swarm_reach *r, struct swarm_conn *sc);
+/* sc was identified: dial-backs waiting for it send their nonce. */
+void swarm__reach2_identified(struct swarm_reach *r, struct swarm_conn *sc);
 
 #endif
