@@ -671,9 +671,11 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         return 0;
     }
     if (!strcmp(key, "autonat-server")) {
-        if (strcmp(v, "on") && strcmp(v, "off"))
-            return fail(c, FASTN_ERR_INVAL, "autonat-server wants on or off");
+        if (strcmp(v, "on") && strcmp(v, "off") && strcmp(v, "v1"))
+            return fail(c, FASTN_ERR_INVAL,
+                        "autonat-server wants on, off or v1");
         cfg->autonat_server_off = !strcmp(v, "off");
+        cfg->autonat_server_v1 = !strcmp(v, "v1");
         return 0;
     }
     if (!strcmp(key, "private-addresses")) {

@@ -133,6 +133,7 @@ struct daemon_config {
     int seccomp; /* enum sandbox_mode; SANDBOX_ON by default */
     /* reaching peers (daemon/net.c; read at start) */
     bool autonat_server_off; /* autonat-server = off */
+    bool autonat_server_v1;  /* autonat-server = v1: not v2 */
     bool private_addresses;  /* private-addresses = yes (tests, LANs) */
     bool relay_service;      /* relay-service = on */
     /* relay-service-duration (s), relay-service-data (KiB): per circuit,

@@ -233,6 +233,7 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
     cfg.book = &book_ops;
     cfg.book_arg = d;
     cfg.autonat_server = !d->config.autonat_server_off;
+    cfg.autonat_v2_server = !d->config.autonat_server_v1;
     cfg.reach_private = d->config.private_addresses;
     cfg.relay_service = d->config.relay_service;
     if (d->config.has_relay_duration_s)

@@ -173,9 +173,8 @@ void autonat_server_init(struct autonat_server *s,
     s->cfg = *cfg;
 }
 
-/* Counts one request of peer against the limits; false when over one. */
-static bool rate_take(struct autonat_server *s, const struct peer_id *peer,
-                      uint64_t now)
+bool autonat_server_admit(struct autonat_server *s, const struct peer_id *peer,
+                          uint64_t now)
 {
     size_t i;
 
@@ -240,7 +239,7 @@ int autonat_server_request(struct autonat_server *s, const struct peer_id *from,
     if (!peer_id_equal(&req.peer, from))
         return autonat_response_encode(AUTONAT_E_BAD_REQUEST,
                                        "peer id mismatch", NULL, out);
-    if (!rate_take(s, from, now))
+    if (!autonat_server_admit(s, from, now))
         return autonat_response_encode(AUTONAT_E_DIAL_REFUSED, "too many dials",
                                        NULL, out);
     pick_addrs(s, &req, observed_ip, ip_len, job);

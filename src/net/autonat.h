@@ -123,6 +123,11 @@ void autonat_server_config_default(struct autonat_server_config *cfg);
 void autonat_server_init(struct autonat_server *s,
                          const struct autonat_server_config *cfg);
 
+/* Counts one request of peer against the limits (v1's and v2's alike);
+ * false when it is over one. */
+bool autonat_server_admit(struct autonat_server *s, const struct peer_id *peer,
+                          uint64_t now);
+
 /* Handles one request body from peer `from`, whose connection comes from
  * IP observed_ip (4 or 16 bytes). Returns 1 with *job to dial back, 0
  * when a refusal was appended to out (E_BAD_REQUEST: malformed or another

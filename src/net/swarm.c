@@ -20,6 +20,7 @@
 
 #include "fastn/err.h"
 #include "net/autonat.h"
+#include "net/autonat2.h"
 #include "net/dcutr.h"
 #include "net/identify.h"
 #include "net/noise_pool.h"
@@ -50,6 +51,7 @@ void swarm_config_default(struct swarm_config *cfg,
     cfg->max_inbound_streams = SWARM_DEFAULT_INBOUND_STREAMS;
     cfg->max_buffers = SWARM_DEFAULT_BUFFERS;
     cfg->autonat_server = true;
+    cfg->autonat_v2_server = true;
 }
 
 /* Zero limits mean their defaults (swarm_new, swarm_set_timing). */
@@ -520,6 +522,10 @@ bool swarm__builtin_supports(const struct swarm *sw, const char *proto)
         return true;
     if (swarm__kad_serves(sw) && !strcmp(proto, KAD_PROTOCOL_ID))
         return true;
+    if (!strcmp(proto, AUTONAT2_DIAL_BACK_ID))
+        return true;
+    if (swarm__reach2_serves(sw) && !strcmp(proto, AUTONAT2_DIAL_REQUEST_ID))
+        return true;
     return swarm__reach_serves(sw) && !strcmp(proto, AUTONAT_PROTOCOL_ID);
 }
 
@@ -531,6 +537,10 @@ size_t swarm__protocols(struct swarm *sw, const char **names, size_t max)
         names[n++] = builtin_protos[i];
     if (swarm__reach_serves(sw) && n < max)
         names[n++] = AUTONAT_PROTOCOL_ID;
+    if (swarm__reach2_serves(sw) && n < max)
+        names[n++] = AUTONAT2_DIAL_REQUEST_ID;
+    if (n < max)
+        names[n++] = AUTONAT2_DIAL_BACK_ID;
     if (swarm__relay_serves(sw) && n < max)
         names[n++] = RELAY_HOP_PROTOCOL_ID;
     if (n < max)

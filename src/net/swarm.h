@@ -113,7 +113,8 @@ struct swarm_config {
                          * before those whose peers do not read wait */
     const struct swarm_book_ops *book;
     void *book_arg;
-    bool autonat_server; /* serve /libp2p/autonat/1.0.0 (default on) */
+    bool autonat_server;    /* serve /libp2p/autonat/1.0.0 (default on) */
+    bool autonat_v2_server; /* and /libp2p/autonat/2/dial-request (on) */
     /* Loopback and private addresses count as reachable ones (observed
      * addresses, AutoNAT dial-backs): tests and closed networks. */
     bool reach_private;

@@ -21,6 +21,7 @@
 
 #include "fastn/err.h"
 #include "net/autonat.h"
+#include "net/autonat2.h"
 #include "net/dcutr.h"
 #include "net/identify.h"
 #include "net/kad.h"
@@ -557,6 +558,10 @@ bool swarm__builtin_take(struct swarm_stream *st)
     }
     if (!strcmp(p, AUTONAT_PROTOCOL_ID))
         return swarm__reach_take(st);
+    if (!strcmp(p, AUTONAT2_DIAL_REQUEST_ID))
+        return swarm__reach2_take(st);
+    if (!strcmp(p, AUTONAT2_DIAL_BACK_ID))
+        return swarm__reach2_back_take(st);
     if (!strncmp(p, "/libp2p/circuit/relay/0.2.0/", 28))
         return swarm__relay_take(st);
     if (!strcmp(p, KAD_PROTOCOL_ID))

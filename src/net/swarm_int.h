@@ -500,6 +500,11 @@ void swarm__reach_identified(struct swarm_conn *sc);
 /* Takes an incoming /libp2p/autonat/1.0.0 stream; false when not served. */
 bool swarm__reach_take(struct swarm_stream *st);
 bool swarm__reach_serves(const struct swarm *sw);
+/* swarm_reach2.c: AutoNAT v2's dial-request (server) and dial-back
+ * (client) streams; false when refused */
+bool swarm__reach2_take(struct swarm_stream *st);
+bool swarm__reach2_back_take(struct swarm_stream *st);
+bool swarm__reach2_serves(const struct swarm *sw);
 /* Our public addresses as far as known (AutoNAT's, confirmed observed
  * ones); returns how many were written. */
 size_t swarm__reach_public(const struct swarm *sw, struct multiaddr *out,

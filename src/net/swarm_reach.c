@@ -22,7 +22,7 @@
  *    addresses, not the connection the request came on), at most
  *    REACH_SERVE_MAX at once.
  */
-#include "net/swarm_int.h"
+#include "net/swarm_reach_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,31 +32,6 @@
 #include "net/identify.h"
 #include "net/lp.h"
 #include "util/log.h"
-
-#define REACH_RECENT_MAX 8 /* observed addresses kept as candidates */
-#define REACH_PROBES 3     /* probes in flight at once */
-#define REACH_ASKED_MAX 64 /* peers asked per round, answering or not */
-#define REACH_ANSWERS 16   /* answers (votes) a round wants while unknown */
-#define REACH_SERVE_MAX 16 /* dial-backs in flight at once */
-#define REACH_PROBE_TIMEOUT_MS                                                 \
-    ((uint32_t)(AUTONAT_DIAL_TIMEOUT_US / 1000) + 5000)
-
-struct swarm_reach {
-    struct swarm *sw;
-    struct autonat_client client;
-    struct autonat_server server;
-    struct autonat_observed observed;
-    struct addr_policy policy;
-    bool serve;
-    uv_timer_t timer;
-    struct multiaddr recent[REACH_RECENT_MAX];
-    size_t n_recent, recent_next;
-    unsigned probes, serving;
-    struct peer_id asked[REACH_ASKED_MAX];
-    size_t n_asked, n_answered; /* this round */
-    uint64_t round_start;
-    uint64_t n_probes, n_served;
-};
 
 static void reach_kick(struct swarm_reach *r);
 
@@ -137,8 +112,8 @@ size_t swarm__reach_public(const struct swarm *sw, struct multiaddr *out,
 
 /* The addresses a Dial asks a server to try: our listen addresses the
  * policy allows, the public ones, the recently observed ones. */
-static size_t candidates(const struct swarm_reach *r, struct multiaddr *out,
-                         size_t max)
+size_t swarm__reach_candidates(const struct swarm_reach *r,
+                               struct multiaddr *out, size_t max)
 {
     struct multiaddr tmp[SWARM_MAX_LISTEN];
     size_t n = 0, k = swarm_listen_addrs(r->sw, tmp, SWARM_MAX_LISTEN);
@@ -168,29 +143,38 @@ struct reach_probe {
     bool voted;
 };
 
-static void probe_vote(struct reach_probe *p, const struct autonat_response *a)
+void swarm__reach_vote(struct swarm_reach *r, const struct peer_id *peer,
+                       enum autonat_vote v, const struct multiaddr *dialed,
+                       unsigned version)
 {
-    struct swarm_reach *r = p->r;
-    const struct multiaddr *dialed = NULL;
     enum autonat_reachability was = r->client.status;
     char s[MULTIADDR_STR_MAX] = "";
 
-    p->voted = true;
-    if (autonat_vote_of(a) != AUTONAT_VOTE_NONE)
+    if (v != AUTONAT_VOTE_NONE)
         r->n_answered++;
-    /* a server names the address it reached: only one we asked for */
-    if (a && a->has_addr && list_has(p->sent, p->n_sent, &a->addr))
-        dialed = &a->addr;
-    if (!autonat_client_vote(&r->client, &p->peer, autonat_vote_of(a), dialed,
-                             swarm__now_us()))
+    if (v == AUTONAT_VOTE_REACHABLE && dialed)
+        r->public_by = version;
+    if (!autonat_client_vote(&r->client, peer, v, dialed, swarm__now_us()))
         return;
     if (r->client.has_public_addr)
         multiaddr_format(&r->client.public_addr, s, sizeof(s));
-    log_msg(LOG_INFO, "net", "reachability %s -> %s%s%s",
+    log_msg(LOG_INFO, "net", "reachability %s -> %s%s%s (AutoNAT v%u)",
             autonat_reachability_name(was),
-            autonat_reachability_name(r->client.status), s[0] ? " at " : "", s);
+            autonat_reachability_name(r->client.status), s[0] ? " at " : "", s,
+            version);
     swarm_protocols_changed(r->sw); /* the advertised addresses changed */
     swarm__relay_reach_changed(r->sw);
+}
+
+static void probe_vote(struct reach_probe *p, const struct autonat_response *a)
+{
+    const struct multiaddr *dialed = NULL;
+
+    p->voted = true;
+    /* a server names the address it reached: only one we asked for */
+    if (a && a->has_addr && list_has(p->sent, p->n_sent, &a->addr))
+        dialed = &a->addr;
+    swarm__reach_vote(p->r, &p->peer, autonat_vote_of(a), dialed, 1);
 }
 
 static void probe_cb(struct swarm_stream *st,
@@ -231,10 +215,15 @@ static void probe_cb(struct swarm_stream *st,
 out_free:
     if (!p->voted)
         probe_vote(p, NULL);
-    p->r->probes--;
     lp_reader_cleanup(&p->lp);
-    reach_kick(p->r);
+    swarm__reach_probe_done(p->r);
     free(p);
+}
+
+void swarm__reach_probe_done(struct swarm_reach *r)
+{
+    r->probes--;
+    reach_kick(r);
 }
 
 static bool asked(const struct swarm_reach *r, const struct peer_id *peer)
@@ -258,7 +247,7 @@ static void probe_start(struct swarm_reach *r, struct swarm_conn *sc)
         return;
     p->r = r;
     p->peer = sc->peer;
-    p->n_sent = candidates(r, p->sent, AUTONAT_DIAL_MAX);
+    p->n_sent = swarm__reach_candidates(r, p->sent, AUTONAT_DIAL_MAX);
     buf_init(&out, AUTONAT_MAX_MSG);
     if (p->n_sent == 0 || autonat_dial_encode(swarm_local_peer(r->sw), p->sent,
                                               p->n_sent, &out) != 0)
@@ -316,10 +305,14 @@ static void reach_kick(struct swarm_reach *r)
     for (struct swarm_conn *sc = sw->conns;
          sc && r->probes < REACH_PROBES && round_open(r); sc = sc->next) {
         if (!sc->ready || sc->closing || sc->draining || !sc->protos ||
-            sc->limited || !swarm__conn_may_serve(sc, AUTONAT_PROTOCOL_ID) ||
-            asked(r, &sc->peer))
+            sc->limited || asked(r, &sc->peer))
             continue;
-        probe_start(r, sc);
+        /* v2 where the peer serves it (it tests one address, with a
+         * nonce), v1 otherwise */
+        if (swarm__conn_may_serve(sc, AUTONAT2_DIAL_REQUEST_ID))
+            swarm__reach2_probe(r, sc);
+        else if (swarm__conn_may_serve(sc, AUTONAT_PROTOCOL_ID))
+            probe_start(r, sc);
     }
     at = autonat_client_next_probe(&r->client);
     if (at < r->round_start + r->client.cfg.retry_us)
@@ -330,8 +323,10 @@ static void reach_kick(struct swarm_reach *r)
 
 void swarm__reach_identified(struct swarm_conn *sc)
 {
-    if (sc->sw->reach)
-        reach_kick(sc->sw->reach);
+    if (!sc->sw->reach)
+        return;
+    swarm__reach2_identified(sc->sw->reach, sc);
+    reach_kick(sc->sw->reach);
 }
 
 /* --- server ---------------------------------------------------------------
@@ -353,21 +348,31 @@ static void serve_answer(struct reach_serve *s, struct buf *out)
     swarm_stream_close(s->st);
 }
 
+struct swarm_conn *swarm__reach_dialed_conn(struct swarm *sw,
+                                            const struct peer_id *peer,
+                                            const struct multiaddr *addr)
+{
+    struct swarm_peer *pe = swarm__peer_find(sw, peer);
+    struct multiaddr_tcp a, b;
+
+    if (multiaddr_to_tcp(addr, &b))
+        return NULL;
+    for (struct swarm_conn *sc = pe ? pe->conns : NULL; sc; sc = sc->pnext)
+        if (!sc->inbound && !sc->closing &&
+            !multiaddr_to_tcp(&sc->remote, &a) && a.port == b.port &&
+            !memcmp(a.ip, b.ip, sizeof(a.ip)))
+            return sc;
+    return NULL;
+}
+
 /* The job's address our new outbound connection to its peer went
  * through (the first one when it cannot tell). */
 static const struct multiaddr *dialed_addr(struct reach_serve *s)
 {
-    struct swarm_peer *pe = swarm__peer_find(s->r->sw, &s->job.peer);
-    struct multiaddr_tcp a, b;
-
-    for (struct swarm_conn *sc = pe ? pe->conns : NULL; sc; sc = sc->pnext) {
-        if (sc->inbound || multiaddr_to_tcp(&sc->remote, &a))
-            continue;
-        for (size_t i = 0; i < s->job.addrs.n; i++)
-            if (!multiaddr_to_tcp(&s->job.addrs.a[i], &b) && a.port == b.port &&
-                !memcmp(a.ip, b.ip, sizeof(a.ip)))
-                return &s->job.addrs.a[i];
-    }
+    for (size_t i = 0; i < s->job.addrs.n; i++)
+        if (swarm__reach_dialed_conn(s->r->sw, &s->job.peer,
+                                     &s->job.addrs.a[i]))
+            return &s->job.addrs.a[i];
     return &s->job.addrs.a[0];
 }
 

@@ -883,8 +883,9 @@ TEST(identify_push_protocols)
     CHECK_ERR(connect_nodes(&b, &a), 0);
     run_for_ms(200);
     /* identify told b a's built-in protocols (identify, push, ping,
-     * perf, autonat, circuit relay stop, dcutr) */
-    CHECK_EQ(view_of(&b).n_protocols, 7);
+     * perf, autonat v1, v2's dial-request and dial-back, circuit relay
+     * stop, dcutr) */
+    CHECK_EQ(view_of(&b).n_protocols, 9);
     CHECK(!view_of(&b).has_new);
     /* a burst of changes on a: b learns the new protocol by one push */
     before = streams_total(&b);
@@ -892,14 +893,14 @@ TEST(identify_push_protocols)
     for (int i = 0; i < 5; i++)
         swarm_protocols_changed(a.sw);
     CHECK(run_until_new(&b, true));
-    CHECK_EQ(view_of(&b).n_protocols, 8);
+    CHECK_EQ(view_of(&b).n_protocols, 10);
     run_for_ms(300);
     CHECK_EQ(streams_total(&b) - before, 1);
     /* removed again: b forgets it */
     n_served = 0;
     swarm_protocols_changed(a.sw);
     CHECK(run_until_new(&b, false));
-    CHECK_EQ(view_of(&b).n_protocols, 7);
+    CHECK_EQ(view_of(&b).n_protocols, 9);
     /* the connection stayed the one connection */
     CHECK_EQ(conn_count(&b), 1);
     teardown((struct node *[]){&a, &b}, 2);
