@@ -9,7 +9,8 @@
 # budget (25 %) is measured too. The size defaults to 1 GiB (the files
 # plugin's store holds 64 GiB). Memory: the peak resident size of each
 # daemon (VmHWM) and of the CLI's get, and the plugin's linear memory
-# (`fastn plugin info`), bounded whatever the file's size. Prints a table
+# (`fastn plugin info`), bounded whatever the file's size. CPU: each
+# daemon's and the CLI's CPU seconds a GiB during the gets. Prints a table
 # and writes bench/results/files_transfer.md.
 # Usage: BUILD=build bash bench/files/transfer.sh [BYTES] (RUNS=3; the helia
 # fetch HELIA_RUNS=1 time, as it takes minutes a GiB; HELIA=0 leaves it out,
@@ -58,14 +59,18 @@ f "$tmp/b" connect "$(f "$tmp/a" id | sed -n 2p)" >/dev/null
 t0=$(now)
 cid=$(f "$tmp/a" files add "$tmp/file" | awk '{print $2}')
 add_s=$(echo "$(now) - $t0" | bc)
-get_runs() { # prints the seconds of each get
+# a daemon's CPU (user + system) so far, in clock ticks
+ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$1/fastnd.lock")/stat"; }
+get_runs() { # prints the seconds of each get; each one's CPU into $tmp/cpu
     for _ in $(seq "$RUNS"); do
         f "$tmp/b" files rm "$cid" >/dev/null 2>&1 || true
         rm -f "$tmp/got"
+        a0=$(ticks "$tmp/a") b0=$(ticks "$tmp/b")
         t0=$(now)
-        /usr/bin/time -o "$tmp/cli.rss" -a -f %M "$bin/fastn" --home "$tmp/b" \
+        /usr/bin/time -o "$tmp/cli.rss" -a -f "%M %U %S" "$bin/fastn" --home "$tmp/b" \
             --no-autostart files get "$cid" --from "$ida" -o "$tmp/got" >/dev/null
         echo "$(now) - $t0" | bc
+        echo "$(($(ticks "$tmp/a") - a0)) $(($(ticks "$tmp/b") - b0))" >>"$tmp/cpu"
         cmp -s "$tmp/file" "$tmp/got" || { echo "the copy differs" >&2; exit 1; }
     done
 }
@@ -73,6 +78,14 @@ get_s=$(get_runs | median)
 hwm() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$(cat "$1/fastnd.lock")/status"; }
 rss_a=$(hwm "$tmp/a") rss_b=$(hwm "$tmp/b")
 rss_cli=$(sort -n "$tmp/cli.rss" | tail -1 | awk '{printf "%.0f", $1 / 1024}')
+# CPU seconds a GiB of each process during the gets (median of the runs)
+# (gib UNIT: its input is in UNITs of a second)
+gib() { awk -v b="$bytes" -v d="$1" '{ print $1 / d / (b / 1073741824) }' |
+    median | awk '{printf "%.2f", $1}'; }
+hz=$(getconf CLK_TCK)
+cpu_a=$(awk '{print $1}' "$tmp/cpu" | gib "$hz")
+cpu_b=$(awk '{print $2}' "$tmp/cpu" | gib "$hz")
+cpu_cli=$(awk '{print $2 + $3}' "$tmp/cli.rss" | gib 1)
 pmem=$(f "$tmp/b" plugin info files --json | jq -r '.memory_pages // empty' 2>/dev/null || true)
 
 # OpenSSH: a loopback sshd with keys of its own
@@ -165,6 +178,8 @@ mkdir -p "$(dirname "$out")"
     [ -n "$hadd_s" ] && echo "| helia add (@helia/unixfs importer, blocks in memory) | $hadd_s | $(mbps "$hadd_s") |"
     [ -n "$helia_s" ] && echo "| helia -> helia (bitswap, Node 22, in memory; ${HELIA_RUNS:-1} run) | $helia_s | $(mbps "$helia_s") |"
     [ -n "$note" ] && echo "| ($note) | | |"
+    echo
+    echo "CPU seconds a GiB during the get: daemon A $cpu_a, daemon B $cpu_b, fastn files get $cpu_cli"
     echo
     echo "peak resident: daemon A ${rss_a} MiB, daemon B ${rss_b} MiB, fastn files get ${rss_cli} MiB; plugin linear memory on B: ${pmem:-?} pages of 64 KiB"
     echo
