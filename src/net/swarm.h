@@ -122,6 +122,13 @@ struct swarm_config {
     /* its limits per circuit (0: the spec's 120 s, 128 KiB each way) */
     uint32_t relay_duration_s;
     uint64_t relay_data;
+    /* reservations it holds for others at once (unset: the spec's 128;
+     * 0 refuses every one) */
+    bool relay_reservations_set;
+    unsigned relay_reservations;
+    /* the first wait before asking a relay again after a failure and a
+     * refusal (0: 2 s and 30 s); tests shorten them */
+    uint32_t relay_retry_first_ms, relay_refused_first_ms;
     /* threads sealing and opening large Noise frames besides the loop's;
      * 0: the machine's cores less one (net/noise_pool.h) */
     unsigned crypto_threads;
