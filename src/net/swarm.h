@@ -344,6 +344,15 @@ struct swarm_reach_info {
     struct multiaddr observed[SWARM_REACH_ADDRS_MAX];
     uint64_t probes;    /* dial-backs we asked for */
     uint64_t dialbacks; /* dial-backs we made for others */
+    /* the evidence: AutoNAT answers counted (votes) since start, per
+     * version ([0] v1, [1] v2); the version whose answer last changed
+     * reachability (0: none yet); the address a server confirmed while
+     * public and the version that confirmed it */
+    uint64_t answers[2];
+    unsigned decided_by;
+    bool has_confirmed;
+    struct multiaddr confirmed;
+    unsigned confirmed_by;
 };
 void swarm_reach_get(const struct swarm *sw, struct swarm_reach_info *out);
 /* The addresses we tell peers (identify): the listen addresses, then the

@@ -150,12 +150,15 @@ void swarm__reach_vote(struct swarm_reach *r, const struct peer_id *peer,
     enum autonat_reachability was = r->client.status;
     char s[MULTIADDR_STR_MAX] = "";
 
-    if (v != AUTONAT_VOTE_NONE)
+    if (v != AUTONAT_VOTE_NONE) {
         r->n_answered++;
+        r->n_answers[version == 2]++;
+    }
     if (v == AUTONAT_VOTE_REACHABLE && dialed)
         r->public_by = version;
     if (!autonat_client_vote(&r->client, peer, v, dialed, swarm__now_us()))
         return;
+    r->decided_by = version;
     if (r->client.has_public_addr)
         multiaddr_format(&r->client.public_addr, s, sizeof(s));
     log_msg(LOG_INFO, "net", "reachability %s -> %s%s%s (AutoNAT v%u)",
@@ -557,4 +560,13 @@ void swarm_reach_get(const struct swarm *sw, struct swarm_reach_info *out)
            out->n_observed * sizeof(out->observed[0]));
     out->probes = r->n_probes;
     out->dialbacks = r->n_served;
+    out->answers[0] = r->n_answers[0];
+    out->answers[1] = r->n_answers[1];
+    out->decided_by = r->decided_by;
+    out->has_confirmed =
+        r->client.status == AUTONAT_PUBLIC && r->client.has_public_addr;
+    if (out->has_confirmed) {
+        out->confirmed = r->client.public_addr;
+        out->confirmed_by = r->public_by;
+    }
 }
