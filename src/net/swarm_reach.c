@@ -186,17 +186,13 @@ static void probe_cb(struct swarm_stream *st,
     struct reach_probe *p = arg;
     struct autonat_response resp;
     const uint8_t *msg;
-    size_t used, len;
+    size_t len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, ev->len);
-        if (p->voted)
-            break;
-        rc = lp_reader_feed(&p->lp, ev->data, ev->len, &used);
+        rc = swarm__stream_lp_data(st, ev, &p->lp, p->voted, &msg, &len);
         if (rc == 1) {
-            msg = lp_reader_msg(&p->lp, &len);
             probe_vote(p,
                        autonat_response_decode(msg, len, &resp) ? NULL : &resp);
             swarm_stream_close(st);
@@ -439,17 +435,15 @@ static void serve_cb(struct swarm_stream *st,
 {
     struct reach_serve *s = arg;
     const uint8_t *msg;
-    size_t used, len;
+    size_t len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, ev->len);
-        if (s->answered || s->wait)
-            break; /* one request per stream */
-        rc = lp_reader_feed(&s->lp, ev->data, ev->len, &used);
+        /* one request per stream */
+        rc = swarm__stream_lp_data(st, ev, &s->lp, s->answered || s->wait, &msg,
+                                   &len);
         if (rc == 1) {
-            msg = lp_reader_msg(&s->lp, &len);
             serve_request(s, msg, len);
         } else if (rc < 0) {
             struct buf out;

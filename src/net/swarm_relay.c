@@ -366,12 +366,13 @@ static void rdial_cb(struct swarm_stream *st,
                      const struct swarm_stream_event *ev, void *arg)
 {
     struct swarm_relay_dial *rd = arg;
-    size_t used;
+    const uint8_t *msg;
+    size_t used, len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        rc = lp_reader_feed(&rd->lp, ev->data, ev->len, &used);
+        rc = lp_reader_next(&rd->lp, ev->data, ev->len, &used, &msg, &len);
         if (rc < 0) {
             swarm_stream_reset(st);
             rdial_fail(rd, FASTN_ERR_NET_BAD_MESSAGE);
@@ -475,7 +476,7 @@ static void stop_cb(struct swarm_stream *st,
     }
     if (ev->type != SWARM_STREAM_DATA)
         return;
-    rc = lp_reader_feed(&s->lp, ev->data, ev->len, &used);
+    rc = lp_reader_next(&s->lp, ev->data, ev->len, &used, &msg, &len);
     swarm_stream_consumed(st, used);
     if (rc == 0)
         return;
@@ -483,7 +484,6 @@ static void stop_cb(struct swarm_stream *st,
         swarm_stream_reset(st);
         goto out_free;
     }
-    msg = lp_reader_msg(&s->lp, &len);
     buf_init(&out, 256);
     rc = relay_client_stop(&rl->client, &st->peer, msg, len, swarm__now_us(),
                            &src, &lim, &out);
@@ -553,19 +553,15 @@ static void rsv_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
     struct swarm_relay *rl = q->rl;
     char pid[PEER_ID_STR_MAX];
     const uint8_t *msg;
-    size_t used, len;
+    size_t len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, ev->len);
-        if (q->answered)
-            break;
-        rc = lp_reader_feed(&q->lp, ev->data, ev->len, &used);
+        rc = swarm__stream_lp_data(st, ev, &q->lp, q->answered, &msg, &len);
         if (rc == 0)
             break;
         q->answered = true;
-        msg = rc == 1 ? lp_reader_msg(&q->lp, &len) : NULL;
         rc = msg ? relay_client_reserved(&rl->client, &q->relay, msg, len,
                                          swarm__now_us(), unix_now())
                  : FASTN_ERR_NET_BAD_MESSAGE;
@@ -1005,15 +1001,13 @@ static void hop_stop_cb(struct swarm_stream *st,
     int rc = 0;
 
     if (ev->type == SWARM_STREAM_DATA) {
-        rc = lp_reader_feed(&h->slp, ev->data, ev->len, &used);
+        rc = lp_reader_next(&h->slp, ev->data, ev->len, &used, &msg, &len);
         if (rc == 0) {
             swarm_stream_consumed(st, used);
             return;
         }
-        if (rc == 1) {
+        if (rc == 1)
             swarm_stream_consumed(st, used);
-            msg = lp_reader_msg(&h->slp, &len);
-        }
     } else if (ev->type != SWARM_STREAM_FIN &&
                ev->type != SWARM_STREAM_CLOSED) {
         return;
@@ -1088,7 +1082,8 @@ static void hop_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
                    void *arg)
 {
     struct hop_serve *h = arg;
-    size_t used;
+    const uint8_t *msg;
+    size_t used, len;
     int rc;
 
     switch (ev->type) {
@@ -1102,14 +1097,12 @@ static void hop_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
             }
             break;
         }
-        rc = lp_reader_feed(&h->lp, ev->data, ev->len, &used);
+        rc = lp_reader_next(&h->lp, ev->data, ev->len, &used, &msg, &len);
         swarm_stream_consumed(st, used);
         if (rc < 0) {
             swarm_stream_reset(st);
             hop_free(h);
         } else if (rc == 1) {
-            size_t len;
-            const uint8_t *msg = lp_reader_msg(&h->lp, &len);
             hop_request(h, msg, len, ev->data + used, ev->len - used);
         }
         break;
