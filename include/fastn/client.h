@@ -202,6 +202,15 @@ struct fastn_status {
     char dht_mode[8];
     int dht_server;
     uint32_t dht_peers;
+    /* What decided reachability (0 / "" from an older daemon): AutoNAT
+     * answers counted since start, per version; the version (1 or 2)
+     * whose answer last changed reachability (0: none yet); while public,
+     * the address a server confirmed (text multiaddr, "" when none) and
+     * the version that confirmed it */
+    uint32_t autonat_v1_answers, autonat_v2_answers;
+    unsigned reach_decided_by;
+    char *reach_confirmed_addr;
+    unsigned reach_confirmed_by;
 };
 
 /* The daemon's Kademlia DHT (the control protocol's DHT request). */

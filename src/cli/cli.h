@@ -68,6 +68,10 @@ json_t *jstrn(const char *p, size_t n);
 json_t *jstr_list(char *const *v, size_t n);
 /* o[key] = v (taken), the key made UTF-8 as jstr does. */
 void cli_json_set(json_t *o, const char *key, json_t *v);
+/* What decided reachability (fastn status, fastn netcheck): the
+ * "autonat      ..." line, and its JSON fields added to o. */
+void cli_reach_evidence_print(const struct fastn_status *st);
+void cli_reach_evidence_json(json_t *o, const struct fastn_status *st);
 /* True when n bytes at p are valid UTF-8 without NUL. */
 bool cli_is_utf8(const char *p, size_t n);
 /* {"KEY": text} or, for bytes that are not UTF-8 text, {"KEY_base64":

@@ -119,6 +119,8 @@ static void status_text(struct fastn_client *c, const struct fastn_status *st)
     if (st->reachability[0])
         printf("reachability %s (AutoNAT)%s\n", st->reachability,
                st->autonat_server ? "" : "; not answering others");
+    if (st->reachability[0])
+        cli_reach_evidence_print(st);
     for (size_t i = 0; i < st->n_public_addrs; i++)
         printf("public       %s\n", st->public_addrs[i]);
     for (size_t i = 0; i < st->n_observed_addrs; i++)
@@ -145,6 +147,35 @@ static void status_text(struct fastn_client *c, const struct fastn_status *st)
     printf("plugins      %u\n", st->plugins);
     printf("clients      %u\n", st->clients);
     printf("requests     %" PRIu64 "\n", st->requests);
+}
+
+void cli_reach_evidence_print(const struct fastn_status *st)
+{
+    printf("autonat      answers: %u v1, %u v2", st->autonat_v1_answers,
+           st->autonat_v2_answers);
+    if (st->reach_decided_by)
+        printf("; decided by v%u", st->reach_decided_by);
+    if (st->reach_confirmed_addr && st->reach_confirmed_addr[0])
+        printf("; %s confirmed by v%u", st->reach_confirmed_addr,
+               st->reach_confirmed_by);
+    printf("\n");
+}
+
+void cli_reach_evidence_json(json_t *o, const struct fastn_status *st)
+{
+    bool confirmed = st->reach_confirmed_addr && st->reach_confirmed_addr[0];
+
+    json_object_update_new(
+        o, json_pack("{s:i,s:i,s:o,s:o,s:o}", "autonat_v1_answers",
+                     (int)st->autonat_v1_answers, "autonat_v2_answers",
+                     (int)st->autonat_v2_answers, "reach_decided_by",
+                     st->reach_decided_by ? json_integer(st->reach_decided_by)
+                                          : json_null(),
+                     "reach_confirmed_addr",
+                     confirmed ? jstr(st->reach_confirmed_addr) : json_null(),
+                     "reach_confirmed_by",
+                     confirmed ? json_integer(st->reach_confirmed_by)
+                               : json_null()));
 }
 
 static json_t *status_json(const struct fastn_status *st, const char *sock)
@@ -184,6 +215,7 @@ static json_t *status_json(const struct fastn_status *st, const char *sock)
                      "observed_addrs",
                      jstr_list(st->observed_addrs, st->n_observed_addrs),
                      "autonat_server", st->autonat_server));
+    cli_reach_evidence_json(o, st);
     json_object_update_new(
         o, json_pack("{s:i,s:i,s:b,s:i,s:i}", "relays", (int)st->relays,
                      "relay_reservations", (int)st->relay_reservations,
@@ -353,8 +385,12 @@ const struct cli_command cli_commands[] = {
      "\"user_unit\", \"socket_activated\", \"foreground\", \"restart_keys\",\n"
      "\"signer_pid\" (the process holding the identity key; 0: none),\n"
      "\"seccomp\" (on, log or off), \"reachability\", \"public_addrs\",\n"
-     "\"observed_addrs\", \"autonat_server\", \"relays\", "
-     "\"relay_reservations\",\n"
+     "\"observed_addrs\", \"autonat_server\", \"autonat_v1_answers\",\n"
+     "\"autonat_v2_answers\" (AutoNAT answers counted since start),\n"
+     "\"reach_decided_by\" (the AutoNAT version whose answer last changed\n"
+     "reachability; null: none), \"reach_confirmed_addr\" and\n"
+     "\"reach_confirmed_by\" (while public, the address a server confirmed\n"
+     "and its version; null: none), \"relays\", \"relay_reservations\",\n"
      "\"relay_service\", \"relay_served\", \"relay_circuits\", \"dht_mode\",\n"
      "\"dht_server\", \"dht_peers\"}\n",
      cmd_status},
@@ -446,7 +482,9 @@ const struct cli_command cli_commands[] = {
      "routing table (not in this daemon yet).\n"
      "\n"
      "--json: {\"reachability\", \"nat\", \"public_addrs\",\n"
-     "\"observed_addrs\", \"relays\", \"relays_found\" (PeerIDs of the\n"
+     "\"observed_addrs\", \"autonat_v1_answers\", \"autonat_v2_answers\",\n"
+     "\"reach_decided_by\", \"reach_confirmed_addr\", \"reach_confirmed_by\"\n"
+     "(as fastn status), \"relays\", \"relays_found\" (PeerIDs of the\n"
      "relays found among connected peers), \"relay_reservations\",\n"
      "\"circuit_addrs\", \"relay_service\", \"relay_served\",\n"
      "\"relay_circuits\", \"direct_connections\", \"relayed_connections\",\n"

@@ -56,6 +56,7 @@ static void netcheck_text(const struct netcheck *n)
 
     printf("reachability %s (AutoNAT)\n",
            st->reachability[0] ? st->reachability : "unknown");
+    cli_reach_evidence_print(st);
     printf("nat          %s\n", nat_of(st));
     for (size_t i = 0; i < st->n_public_addrs; i++)
         printf("public       %s\n", st->public_addrs[i]);
@@ -99,6 +100,7 @@ static json_t *netcheck_json(const struct netcheck *n)
         nat_of(st), "public_addrs",
         jstr_list(st->public_addrs, st->n_public_addrs), "observed_addrs",
         jstr_list(st->observed_addrs, st->n_observed_addrs));
+    cli_reach_evidence_json(o, st);
     json_object_update_new(
         o,
         json_pack("{s:i,s:o,s:i,s:o,s:b,s:i,s:i,s:I,s:I,s:o}", "relays",

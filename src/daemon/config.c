@@ -119,6 +119,8 @@ static const char template_text[] =
     "# KiB each way; for benchmarks and relays of one's own):\n"
     "# relay-service-duration = 120\n"
     "# relay-service-data = 128\n"
+    "# Reservations held for others at once (0 refuses every one):\n"
+    "# relay-service-reservations = 128\n"
     "# The Kademlia DHT (/ipfs/kad/1.0.0): auto answers other peers' DHT\n"
     "# requests only while AutoNAT says this daemon is public; client never;\n"
     "# server always; off: no DHT (a bare PeerID is then found only in the\n"
@@ -655,6 +657,15 @@ static int apply(struct daemon_config *cfg, struct line_ctx *c, const char *key,
         if (strcmp(v, "on") && strcmp(v, "off"))
             return fail(c, FASTN_ERR_INVAL, "relay-service wants on or off");
         cfg->relay_service = !strcmp(v, "on");
+        return 0;
+    }
+    if (!strcmp(key, "relay-service-reservations")) {
+        if (!parse_number(v, 4096, &n))
+            return fail(c, FASTN_ERR_INVAL,
+                        "relay-service-reservations wants a whole number "
+                        "0..4096");
+        cfg->relay_reservations = (unsigned)n;
+        cfg->has_relay_reservations = true;
         return 0;
     }
     if (!strcmp(key, "socket-group")) {

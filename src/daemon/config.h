@@ -140,6 +140,10 @@ struct daemon_config {
      * replacing the spec's 120 s and 128 KiB (benchmarks, own relays) */
     unsigned relay_duration_s, relay_data_kib;
     bool has_relay_duration_s, has_relay_data_kib;
+    /* relay-service-reservations: reservations held for others at once
+     * (the spec's 128; 0 refuses every one) */
+    unsigned relay_reservations;
+    bool has_relay_reservations;
     bool mdns_off;   /* mdns = off (daemon/mdns.c) */
     bool has_mdns;   /* the key was given ($FASTN_MDNS is not read) */
     size_t n_relays; /* relays = MULTIADDR, ... (checked) */

@@ -189,6 +189,27 @@ static void apply_timing(const struct daemon_config *c, struct swarm_config *sc)
         sc->max_buffers = (size_t)c->max_connection_buffers << 20;
 }
 
+/* FASTN_RELAY_RETRY_MS=FIRST[,REFUSED]: the first waits before asking a
+ * relay again after a failure and after a refusal (2 s and 30 s), for
+ * tests that watch the backoff in seconds. */
+static void relay_retry_env(struct swarm_config *cfg)
+{
+    const char *env = getenv("FASTN_RELAY_RETRY_MS");
+    unsigned long a, b;
+    char *end;
+
+    if (!env || !*env)
+        return;
+    a = strtoul(env, &end, 10);
+    b = *end == ',' ? strtoul(end + 1, &end, 10) : a;
+    if (*end || !a || !b || a > 3600000 || b > 3600000) {
+        log_msg(LOG_WARN, "daemon", "FASTN_RELAY_RETRY_MS='%s' ignored", env);
+        return;
+    }
+    cfg->relay_retry_first_ms = (uint32_t)a;
+    cfg->relay_refused_first_ms = (uint32_t)b;
+}
+
 static int open_store(struct daemon *d)
 {
     char path[PATH_MAX];
@@ -240,6 +261,11 @@ int daemon_net_start(struct daemon *d, char *err, size_t errlen)
         cfg.relay_duration_s = d->config.relay_duration_s;
     if (d->config.has_relay_data_kib)
         cfg.relay_data = (uint64_t)d->config.relay_data_kib * 1024;
+    if (d->config.has_relay_reservations) {
+        cfg.relay_reservations_set = true;
+        cfg.relay_reservations = d->config.relay_reservations;
+    }
+    relay_retry_env(&cfg);
     cfg.kad_mode = dht_mode(d);
     cfg.bootstrap = boot;
     cfg.n_bootstrap = daemon_dht_bootstrap(d, boot, SWARM_KAD_BOOTSTRAP_MAX);

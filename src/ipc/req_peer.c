@@ -519,6 +519,17 @@ static int status_reach(struct ipc_call *call, struct swarm *sw,
         return FASTN_ERR_NOMEM;
     st->n_public_addrs = ri->n_public;
     st->n_observed_addrs = ri->n_observed;
+    st->has_autonat_v1_answers = st->has_autonat_v2_answers = true;
+    st->has_reach_decided_by = true;
+    st->autonat_v1_answers = (uint32_t)ri->answers[0];
+    st->autonat_v2_answers = (uint32_t)ri->answers[1];
+    st->reach_decided_by = ri->decided_by;
+    if (ri->has_confirmed) {
+        st->has_reach_confirmed_addr = st->has_reach_confirmed_by = true;
+        st->reach_confirmed_addr.data = ri->confirmed.bytes;
+        st->reach_confirmed_addr.len = ri->confirmed.len;
+        st->reach_confirmed_by = ri->confirmed_by;
+    }
     swarm_relay_get(sw, &rl);
     st->has_relays = st->has_relay_reservations = st->has_relay_service = true;
     st->relays = (uint32_t)rl.candidates;

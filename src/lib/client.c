@@ -376,6 +376,28 @@ static int status_daemon_convert(const Fastn__Status *s,
     return 0;
 }
 
+/* What decided reachability: answers per AutoNAT version, the deciding
+ * version, the confirmed address. */
+static int status_reach_evidence(const Fastn__Status *s,
+                                 struct fastn_status *st)
+{
+    char **v = NULL;
+    size_t n = 0;
+    int rc;
+
+    st->autonat_v1_answers = s->autonat_v1_answers;
+    st->autonat_v2_answers = s->autonat_v2_answers;
+    st->reach_decided_by = s->reach_decided_by;
+    st->reach_confirmed_by = s->reach_confirmed_by;
+    rc = lib_addrs_text(&s->reach_confirmed_addr,
+                        s->has_reach_confirmed_addr ? 1 : 0, &v, &n);
+    if (rc)
+        return rc;
+    st->reach_confirmed_addr = n ? v[0] : strdup("");
+    free(v);
+    return st->reach_confirmed_addr ? 0 : FASTN_ERR_NOMEM;
+}
+
 static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
 {
     const Fastn__Status *s = ext->status;
@@ -423,6 +445,9 @@ static int status_convert(const Fastn__Response *ext, struct fastn_status *st)
              s->dht_mode ? s->dht_mode : "");
     st->dht_server = s->dht_server;
     st->dht_peers = s->dht_peers;
+    rc = status_reach_evidence(s, st);
+    if (rc)
+        return rc;
     rc = lib_addrs_text(s->public_addrs, s->n_public_addrs, &st->public_addrs,
                         &st->n_public_addrs);
     if (!rc)
@@ -462,6 +487,7 @@ void fastn_status_free(struct fastn_status *st)
     free(st->config);
     lib_free_addrs(st->restart_keys, st->n_restart_keys);
     free(st->home);
+    free(st->reach_confirmed_addr);
     lib_free_addrs(st->listen_addrs, st->n_listen_addrs);
     lib_free_addrs(st->public_addrs, st->n_public_addrs);
     lib_free_addrs(st->observed_addrs, st->n_observed_addrs);

@@ -208,7 +208,7 @@ int dcutr_feed(struct dcutr *d, const uint8_t *p, size_t n, size_t *used,
         struct dcutr_msg m;
         const uint8_t *body;
         size_t took, len;
-        int rc = lp_reader_feed(&d->rd, p + off, n - off, &took);
+        int rc = lp_reader_next(&d->rd, p + off, n - off, &took, &body, &len);
 
         off += took;
         *used = off;
@@ -218,7 +218,6 @@ int dcutr_feed(struct dcutr *d, const uint8_t *p, size_t n, size_t *used,
             return rc;
         if (d->state == ST_SUCCEEDED || d->state == ST_FAILED)
             return BAD; /* nothing may follow the end */
-        body = lp_reader_msg(&d->rd, &len);
         rc = dcutr_msg_decode(body, len, &d->cfg.policy, d->cfg.max_addrs, &m);
         if (rc)
             return rc;

@@ -81,6 +81,18 @@ const uint8_t *lp_reader_msg(const struct lp_reader *r, size_t *n)
     return r->msg.data;
 }
 
+int lp_reader_next(struct lp_reader *r, const uint8_t *p, size_t n,
+                   size_t *used, const uint8_t **msg, size_t *len)
+{
+    int rc = lp_reader_feed(r, p, n, used);
+
+    *msg = NULL;
+    *len = 0;
+    if (rc == 1)
+        *msg = lp_reader_msg(r, len);
+    return rc;
+}
+
 bool lp_reader_idle(const struct lp_reader *r)
 {
     return r->len_have == 0 || (r->have_len && r->msg.len == r->want);

@@ -31,6 +31,12 @@ int lp_reader_feed(struct lp_reader *r, const uint8_t *p, size_t n,
                    size_t *used);
 /* The complete message (valid until the next feed). */
 const uint8_t *lp_reader_msg(const struct lp_reader *r, size_t *n);
+/* One step of reading messages from a stream, as every protocol here
+ * does (identify, AutoNAT v1 and v2, the relay, kad, DCUtR; each with its
+ * own max): lp_reader_feed(), and when it returns 1 the message in *msg
+ * and *len (as lp_reader_msg()); else *msg is NULL and *len 0. */
+int lp_reader_next(struct lp_reader *r, const uint8_t *p, size_t n,
+                   size_t *used, const uint8_t **msg, size_t *len);
 /* True between messages (a clean place for the stream to end). */
 bool lp_reader_idle(const struct lp_reader *r);
 

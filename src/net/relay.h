@@ -162,6 +162,7 @@ int relay_connect_result(const uint8_t *p, size_t n, struct relay_limit *limit);
 struct relay_client_config {
     unsigned want;               /* reservations to hold at once (2) */
     uint64_t retry_first_us;     /* backoff after a failure (2 s) ... */
+    uint64_t refused_first_us;   /* ... after a refusal (30 s) ... */
     uint64_t retry_max_us;       /* ... doubling up to (30 min) */
     uint64_t request_timeout_us; /* a RESERVE unanswered this long (20 s) */
     struct addr_policy policy;   /* which relay addresses to advertise */
@@ -177,20 +178,43 @@ enum relay_rsv_state {
 struct relay_rsv {
     struct peer_id relay;
     enum relay_rsv_state state;
-    bool renewing; /* PENDING for an ACTIVE one */
-    unsigned failures;
+    bool renewing;     /* PENDING for an ACTIVE one */
+    unsigned failures; /* since the last reservation held */
+    unsigned refusals; /* of those, refusals (a STATUS other than OK) */
+    int last_status;   /* the last refusal's relay_status; 0: none */
     uint64_t sent_at, expire_at, renew_at, retry_at; /* monotonic */
     uint64_t expire_unix;
     struct relay_limit limit;
     struct addr_list addrs; /* the relay's addresses, policy-checked */
 };
 
+/* A candidate dropped while backing off, remembered so that it is not
+ * asked again at once when it comes back (a relay found among connected
+ * peers reconnects). */
+struct relay_penalty {
+    struct peer_id relay;
+    unsigned failures, refusals;
+    uint64_t retry_at;
+};
+
+#define RELAY_PENALTY_MAX 16
+
 struct relay_client {
     struct relay_client_config cfg;
     struct peer_id self;
     size_t n;
     struct relay_rsv r[RELAY_CLIENT_MAX];
+    size_t n_penalty, next_penalty;
+    struct relay_penalty penalty[RELAY_PENALTY_MAX];
+    uint64_t rng; /* jitter */
 };
+
+/* The wait before asking a relay again after `failures` failures in a
+ * row (0: the first): first doubled per failure up to max, then cut by
+ * a jitter of up to a quarter from rnd (any value): within
+ * [w - w/4, w]. Pure. */
+uint64_t relay_backoff_us(uint64_t first, uint64_t max, unsigned failures,
+                          uint32_t rnd);
 
 void relay_client_config_default(struct relay_client_config *cfg);
 void relay_client_init(struct relay_client *c,
@@ -200,7 +224,9 @@ void relay_client_init(struct relay_client *c,
  * (RELAY_CLIENT_MAX candidates), FASTN_ERR_INVAL (ourselves). */
 int relay_client_add(struct relay_client *c, const struct peer_id *relay);
 /* Drops a candidate and its reservation (an answer still on its way is
- * then for no relay we asked: FASTN_ERR_NOT_FOUND); no candidate, no-op. */
+ * then for no relay we asked: FASTN_ERR_NOT_FOUND); no candidate, no-op.
+ * A candidate that was backing off is remembered (the last
+ * RELAY_PENALTY_MAX): added again, it keeps its backoff. */
 void relay_client_remove(struct relay_client *c, const struct peer_id *relay);
 /* Returns 1 with *relay and a RESERVE appended to out when one should be
  * sent now (a new reservation to fill `want`, or a renewal), else 0. */
@@ -213,6 +239,10 @@ int relay_client_poll(struct relay_client *c, uint64_t now,
 int relay_client_reserved(struct relay_client *c, const struct peer_id *relay,
                           const uint8_t *msg, size_t n, uint64_t now,
                           uint64_t unix_s);
+/* The candidate relay (NULL: none), for its state, failures, last
+ * refusal and retry_at (to log when it will be asked again). */
+const struct relay_rsv *relay_client_find(const struct relay_client *c,
+                                          const struct peer_id *relay);
 /* The RESERVE stream failed (reset, timeout, no connection). */
 void relay_client_failed(struct relay_client *c, const struct peer_id *relay,
                          uint64_t now);
@@ -269,6 +299,7 @@ struct relay_service {
     struct multiaddr addrs[ADDR_LIST_MAX]; /* ours, with /p2p/SELF */
     size_t n_rsv;
     struct relay_service_rsv *rsv; /* cfg.max_reservations */
+    uint64_t refused;              /* RESERVEs refused (limits), in all */
     size_t n_circuits;
     struct relay_circuit *circuits; /* cfg.max_circuits */
 };

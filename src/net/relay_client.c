@@ -9,7 +9,14 @@
  * that is how a reservation "moves" when a relay vanishes. The first
  * retry comes soon (2 s): a renewal cut by a network change (a new
  * address, a NAT rebinding) is most often fine on the next try, and until
- * it is, the peer cannot be reached by its PeerID. A reservation
+ * it is, the peer cannot be reached by its PeerID. A relay that answered
+ * with a refusal (RESERVATION_REFUSED, RESOURCE_LIMIT_EXCEEDED,
+ * PERMISSION_DENIED, ...) said it will not serve us for now: its first
+ * wait is refused_first_us (30 s). Each wait is cut by a jitter of up
+ * to a quarter, so that peers refused together do not come back
+ * together; a reservation held resets the count. A candidate dropped
+ * while backing off (one found among connected peers whose connection
+ * closed) keeps its backoff when it comes back. A reservation
  * is renewed a quarter of its lifetime (at most two minutes) before it
  * expires.
  */
@@ -26,6 +33,7 @@ void relay_client_config_default(struct relay_client_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->want = 2;
     cfg->retry_first_us = 2 * 1000000ull;
+    cfg->refused_first_us = 30 * 1000000ull;
     cfg->retry_max_us = 30 * 60 * 1000000ull;
     cfg->request_timeout_us = 20 * 1000000ull;
 }
@@ -39,6 +47,34 @@ void relay_client_init(struct relay_client *c,
     if (c->cfg.want == 0 || c->cfg.want > RELAY_CLIENT_MAX)
         c->cfg.want = 2;
     c->self = *self;
+    c->rng = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < sizeof(self->bytes) && i < self->len; i++)
+        c->rng = (c->rng ^ self->bytes[i]) * 0x100000001b3ull;
+}
+
+uint64_t relay_backoff_us(uint64_t first, uint64_t max, unsigned failures,
+                          uint32_t rnd)
+{
+    uint64_t wait = first;
+
+    for (unsigned i = 0; i < failures && wait < max; i++)
+        wait *= 2;
+    if (wait > max)
+        wait = max;
+    /* up to a quarter less, in 1/1024 steps (no overflow: wait is at
+     * most max, hours in microseconds) */
+    return wait - wait / 4 * (rnd % 1025) / 1024;
+}
+
+static uint32_t next_rnd(struct relay_client *c, uint64_t now)
+{
+    uint64_t x = c->rng ^ now;
+
+    x ^= x << 13; /* xorshift64 */
+    x ^= x >> 7;
+    x ^= x << 17;
+    c->rng = x;
+    return (uint32_t)(x >> 32);
 }
 
 static struct relay_rsv *find(struct relay_client *c, const struct peer_id *id)
@@ -58,8 +94,43 @@ int relay_client_add(struct relay_client *c, const struct peer_id *relay)
     if (c->n == RELAY_CLIENT_MAX)
         return FASTN_ERR_TOO_LARGE;
     memset(&c->r[c->n], 0, sizeof(c->r[0]));
-    c->r[c->n++].relay = *relay;
+    c->r[c->n].relay = *relay;
+    for (size_t i = 0; i < c->n_penalty; i++) {
+        struct relay_penalty *p = &c->penalty[i];
+        if (!peer_id_equal(&p->relay, relay))
+            continue;
+        c->r[c->n].state = RELAY_RSV_BACKOFF; /* IDLE once retry_at passed */
+        c->r[c->n].failures = p->failures;
+        c->r[c->n].refusals = p->refusals;
+        c->r[c->n].retry_at = p->retry_at;
+        memset(p, 0, sizeof(*p)); /* an empty slot: matches no PeerID */
+        break;
+    }
+    c->n++;
     return 0;
+}
+
+/* Remembers r's backoff (the oldest memory makes room). */
+static void penalize(struct relay_client *c, const struct relay_rsv *r)
+{
+    struct relay_penalty *p = NULL;
+
+    for (size_t i = 0; i < c->n_penalty && !p; i++)
+        if (peer_id_equal(&c->penalty[i].relay, &r->relay))
+            p = &c->penalty[i];
+    for (size_t i = 0; i < c->n_penalty && !p; i++)
+        if (!c->penalty[i].relay.len) /* emptied when taken back */
+            p = &c->penalty[i];
+    if (!p && c->n_penalty < RELAY_PENALTY_MAX)
+        p = &c->penalty[c->n_penalty++];
+    if (!p) {
+        p = &c->penalty[c->next_penalty];
+        c->next_penalty = (c->next_penalty + 1) % RELAY_PENALTY_MAX;
+    }
+    p->relay = r->relay;
+    p->failures = r->failures;
+    p->refusals = r->refusals;
+    p->retry_at = r->retry_at;
 }
 
 void relay_client_remove(struct relay_client *c, const struct peer_id *relay)
@@ -68,6 +139,8 @@ void relay_client_remove(struct relay_client *c, const struct peer_id *relay)
 
     if (!r)
         return;
+    if (r->failures && r->state != RELAY_RSV_ACTIVE)
+        penalize(c, r);
     memmove(r, r + 1, (size_t)(&c->r[c->n] - (r + 1)) * sizeof(*r));
     c->n--;
 }
@@ -87,18 +160,22 @@ size_t relay_client_active(const struct relay_client *c, uint64_t now)
     return n;
 }
 
-static void back_off(struct relay_client *c, struct relay_rsv *r, uint64_t now)
+/* status: the relay's refusal (a relay_status), 0 for another failure. */
+static void back_off(struct relay_client *c, struct relay_rsv *r, uint64_t now,
+                     int status)
 {
-    uint64_t wait = c->cfg.retry_first_us;
+    uint64_t first =
+        status || r->refusals ? c->cfg.refused_first_us : c->cfg.retry_first_us;
 
-    for (unsigned i = 0; i < r->failures && wait < c->cfg.retry_max_us; i++)
-        wait *= 2;
-    if (wait > c->cfg.retry_max_us)
-        wait = c->cfg.retry_max_us;
+    if (status) {
+        r->refusals++;
+        r->last_status = status;
+    }
+    r->retry_at = now + relay_backoff_us(first, c->cfg.retry_max_us,
+                                         r->failures, next_rnd(c, now));
     r->failures++;
     r->state = RELAY_RSV_BACKOFF;
     r->renewing = false;
-    r->retry_at = now + wait;
     r->addrs.n = 0;
 }
 
@@ -109,7 +186,7 @@ static void expire(struct relay_client *c, uint64_t now)
         struct relay_rsv *r = &c->r[i];
         if (r->state == RELAY_RSV_PENDING &&
             now - r->sent_at >= c->cfg.request_timeout_us)
-            back_off(c, r, now);
+            back_off(c, r, now, 0);
         else if (r->state == RELAY_RSV_ACTIVE && now >= r->expire_at)
             r->state = RELAY_RSV_IDLE; /* ask again, no penalty */
         else if (r->state == RELAY_RSV_BACKOFF && now >= r->retry_at)
@@ -176,6 +253,8 @@ static int take_reservation(struct relay_client *c, struct relay_rsv *r,
     r->state = RELAY_RSV_ACTIVE;
     r->renewing = false;
     r->failures = 0;
+    r->refusals = 0;
+    r->last_status = 0;
     r->expire_unix = m->rsv_expire;
     r->expire_at = now + life;
     r->renew_at = now + life - margin;
@@ -199,20 +278,28 @@ int relay_client_reserved(struct relay_client *c, const struct peer_id *relay,
 {
     struct relay_rsv *r = find(c, relay);
     struct relay_msg m;
-    int err;
+    int err, status = 0;
 
     if (!r || r->state != RELAY_RSV_PENDING)
         return FASTN_ERR_NOT_FOUND;
     err = relay_msg_decode(RELAY_HOP, msg, n, &m);
     if (!err && (m.type != RELAY_STATUS || !m.has_status))
         err = FASTN_ERR_NET_BAD_MESSAGE;
-    if (!err && m.status != RELAY_OK)
+    if (!err && m.status != RELAY_OK) {
         err = relay_status_error(m.status);
+        status = (int)m.status;
+    }
     if (!err)
         err = take_reservation(c, r, &m, now, unix_s);
     if (err)
-        back_off(c, r, now);
+        back_off(c, r, now, status);
     return err;
+}
+
+const struct relay_rsv *relay_client_find(const struct relay_client *c,
+                                          const struct peer_id *relay)
+{
+    return find((struct relay_client *)c, relay);
 }
 
 void relay_client_failed(struct relay_client *c, const struct peer_id *relay,
@@ -220,7 +307,7 @@ void relay_client_failed(struct relay_client *c, const struct peer_id *relay,
 {
     struct relay_rsv *r = find(c, relay);
     if (r && r->state == RELAY_RSV_PENDING)
-        back_off(c, r, now);
+        back_off(c, r, now, 0);
 }
 
 void relay_client_relay_lost(struct relay_client *c,
@@ -228,7 +315,7 @@ void relay_client_relay_lost(struct relay_client *c,
 {
     struct relay_rsv *r = find(c, relay);
     if (r && (r->state == RELAY_RSV_ACTIVE || r->state == RELAY_RSV_PENDING))
-        back_off(c, r, now);
+        back_off(c, r, now, 0);
 }
 
 size_t relay_client_addrs(const struct relay_client *c, uint64_t now,

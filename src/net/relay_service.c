@@ -29,13 +29,14 @@ int relay_service_init(struct relay_service *s,
                        const struct identity *self)
 {
     memset(s, 0, sizeof(*s));
-    if (!cfg->max_reservations || !cfg->max_circuits ||
-        !cfg->reservation_ttl_s || !cfg->max_per_ip ||
+    if (!cfg->max_circuits || !cfg->reservation_ttl_s || !cfg->max_per_ip ||
         !cfg->max_circuits_per_peer)
         return FASTN_ERR_INVAL;
     s->cfg = *cfg;
     s->self = self;
-    s->rsv = calloc(cfg->max_reservations, sizeof(*s->rsv));
+    /* max_reservations 0: every RESERVE is refused */
+    s->rsv = calloc(cfg->max_reservations ? cfg->max_reservations : 1,
+                    sizeof(*s->rsv));
     s->circuits = calloc(cfg->max_circuits, sizeof(*s->circuits));
     if (!s->rsv || !s->circuits) {
         relay_service_cleanup(s);
@@ -140,8 +141,11 @@ static int reserve(struct relay_service *s, const struct peer_id *from,
         for (size_t i = 0; i < s->n_rsv; i++)
             same_ip += s->rsv[i].ip_len == ip_len &&
                        memcmp(s->rsv[i].ip, ip, ip_len) == 0;
-        if (s->n_rsv >= s->cfg.max_reservations || same_ip >= s->cfg.max_per_ip)
+        if (s->n_rsv >= s->cfg.max_reservations ||
+            same_ip >= s->cfg.max_per_ip) {
+            s->refused++;
             return reply(RELAY_RESERVATION_REFUSED, NULL, out);
+        }
         r = &s->rsv[s->n_rsv++];
         r->peer = *from;
     }

@@ -122,6 +122,13 @@ struct swarm_config {
     /* its limits per circuit (0: the spec's 120 s, 128 KiB each way) */
     uint32_t relay_duration_s;
     uint64_t relay_data;
+    /* reservations it holds for others at once (unset: the spec's 128;
+     * 0 refuses every one) */
+    bool relay_reservations_set;
+    unsigned relay_reservations;
+    /* the first wait before asking a relay again after a failure and a
+     * refusal (0: 2 s and 30 s); tests shorten them */
+    uint32_t relay_retry_first_ms, relay_refused_first_ms;
     /* threads sealing and opening large Noise frames besides the loop's;
      * 0: the machine's cores less one (net/noise_pool.h) */
     unsigned crypto_threads;
@@ -337,6 +344,15 @@ struct swarm_reach_info {
     struct multiaddr observed[SWARM_REACH_ADDRS_MAX];
     uint64_t probes;    /* dial-backs we asked for */
     uint64_t dialbacks; /* dial-backs we made for others */
+    /* the evidence: AutoNAT answers counted (votes) since start, per
+     * version ([0] v1, [1] v2); the version whose answer last changed
+     * reachability (0: none yet); the address a server confirmed while
+     * public and the version that confirmed it */
+    uint64_t answers[2];
+    unsigned decided_by;
+    bool has_confirmed;
+    struct multiaddr confirmed;
+    unsigned confirmed_by;
 };
 void swarm_reach_get(const struct swarm *sw, struct swarm_reach_info *out);
 /* The addresses we tell peers (identify): the listen addresses, then the

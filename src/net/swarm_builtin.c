@@ -222,7 +222,7 @@ static void identify_read(struct swarm_stream *st,
     case SWARM_STREAM_DATA:
         swarm_stream_consumed(st, n);
         while (n > 0) {
-            int rc = lp_reader_feed(&r->lp, p, n, &used);
+            int rc = lp_reader_next(&r->lp, p, n, &used, &msg, &len);
             p += used;
             n -= used;
             if (rc < 0) {
@@ -232,7 +232,6 @@ static void identify_read(struct swarm_stream *st,
                 return;
             }
             if (rc == 1) {
-                msg = lp_reader_msg(&r->lp, &len);
                 if ((r->have ? identify_decode_more(msg, len, &r->msg)
                              : identify_decode(msg, len, &r->msg)) == 0)
                     r->have = true;

@@ -16,6 +16,7 @@
 
 #include "net/conn.h"
 #include "net/dial_rank.h"
+#include "net/lp.h"
 #include "net/mss.h"
 #include "net/swarm.h"
 #include "util/buf.h"
@@ -473,6 +474,17 @@ void swarm__stream_kick(struct swarm_stream *st);
 void swarm__stream_run_deferred(struct swarm_stream *st);
 /* An incoming identify stream does not keep its connection busy. */
 void swarm__stream_idle_exempt(struct swarm_stream *st);
+/* A stream that carries one length-prefixed message each way (an AutoNAT
+ * request, a RESERVE, a kad RPC): on a DATA event, takes all its bytes
+ * (swarm_stream_consumed) and, unless done (the message came, or the
+ * state wants no more), reads them with lp_reader_next(): 1 with *msg,
+ * 0 (more to come, done, or not a DATA event), or its errors
+ * (FASTN_ERR_TOO_LARGE over the reader's max, FASTN_ERR_MALFORMED, NOMEM;
+ * the caller resets or answers as its protocol says). */
+int swarm__stream_lp_data(struct swarm_stream *st,
+                          const struct swarm_stream_event *ev,
+                          struct lp_reader *lp, bool done, const uint8_t **msg,
+                          size_t *len);
 struct swarm_stream *swarm__stream_open_on(struct swarm_conn *sc,
                                            const char *proto,
                                            swarm_stream_cb cb, void *arg);

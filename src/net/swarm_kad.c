@@ -230,8 +230,9 @@ static void rpc_stream_cb(struct swarm_stream *st,
                           const struct swarm_stream_event *ev, void *arg)
 {
     struct kad_rpc *r = arg;
-    const uint8_t *p = ev->data;
-    size_t n = ev->len, used, len;
+    const uint8_t *msg;
+    size_t len;
+    int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_OPEN:
@@ -243,16 +244,11 @@ static void rpc_stream_cb(struct swarm_stream *st,
             r->sent = true;
         break;
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, n);
-        if (!r->want_reply)
-            break;
-        int rc = lp_reader_feed(&r->lp, p, n, &used);
+        rc = swarm__stream_lp_data(st, ev, &r->lp, !r->want_reply, &msg, &len);
         if (rc < 0)
             rpc_done(r, FASTN_ERR_NET_BAD_MESSAGE, NULL);
-        else if (rc == 1) {
-            const uint8_t *msg = lp_reader_msg(&r->lp, &len);
+        else if (rc == 1)
             rpc_message(r, msg, len);
-        }
         break;
     case SWARM_STREAM_CLOSED:
         r->st = NULL;
@@ -851,11 +847,10 @@ static void srv_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
     case SWARM_STREAM_DATA:
         swarm_stream_consumed(st, n);
         while (n > 0) {
-            int rc = lp_reader_feed(&s->lp, p, n, &used);
+            int rc = lp_reader_next(&s->lp, p, n, &used, &msg, &len);
             p += used;
             n -= used;
             if (rc == 1) {
-                msg = lp_reader_msg(&s->lp, &len);
                 rc = srv_request(st, s, msg, len);
                 if (rc == 0)
                     continue;

@@ -150,12 +150,15 @@ void swarm__reach_vote(struct swarm_reach *r, const struct peer_id *peer,
     enum autonat_reachability was = r->client.status;
     char s[MULTIADDR_STR_MAX] = "";
 
-    if (v != AUTONAT_VOTE_NONE)
+    if (v != AUTONAT_VOTE_NONE) {
         r->n_answered++;
+        r->n_answers[version == 2]++;
+    }
     if (v == AUTONAT_VOTE_REACHABLE && dialed)
         r->public_by = version;
     if (!autonat_client_vote(&r->client, peer, v, dialed, swarm__now_us()))
         return;
+    r->decided_by = version;
     if (r->client.has_public_addr)
         multiaddr_format(&r->client.public_addr, s, sizeof(s));
     log_msg(LOG_INFO, "net", "reachability %s -> %s%s%s (AutoNAT v%u)",
@@ -183,17 +186,13 @@ static void probe_cb(struct swarm_stream *st,
     struct reach_probe *p = arg;
     struct autonat_response resp;
     const uint8_t *msg;
-    size_t used, len;
+    size_t len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, ev->len);
-        if (p->voted)
-            break;
-        rc = lp_reader_feed(&p->lp, ev->data, ev->len, &used);
+        rc = swarm__stream_lp_data(st, ev, &p->lp, p->voted, &msg, &len);
         if (rc == 1) {
-            msg = lp_reader_msg(&p->lp, &len);
             probe_vote(p,
                        autonat_response_decode(msg, len, &resp) ? NULL : &resp);
             swarm_stream_close(st);
@@ -436,17 +435,15 @@ static void serve_cb(struct swarm_stream *st,
 {
     struct reach_serve *s = arg;
     const uint8_t *msg;
-    size_t used, len;
+    size_t len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, ev->len);
-        if (s->answered || s->wait)
-            break; /* one request per stream */
-        rc = lp_reader_feed(&s->lp, ev->data, ev->len, &used);
+        /* one request per stream */
+        rc = swarm__stream_lp_data(st, ev, &s->lp, s->answered || s->wait, &msg,
+                                   &len);
         if (rc == 1) {
-            msg = lp_reader_msg(&s->lp, &len);
             serve_request(s, msg, len);
         } else if (rc < 0) {
             struct buf out;
@@ -557,4 +554,13 @@ void swarm_reach_get(const struct swarm *sw, struct swarm_reach_info *out)
            out->n_observed * sizeof(out->observed[0]));
     out->probes = r->n_probes;
     out->dialbacks = r->n_served;
+    out->answers[0] = r->n_answers[0];
+    out->answers[1] = r->n_answers[1];
+    out->decided_by = r->decided_by;
+    out->has_confirmed =
+        r->client.status == AUTONAT_PUBLIC && r->client.has_public_addr;
+    if (out->has_confirmed) {
+        out->confirmed = r->client.public_addr;
+        out->confirmed_by = r->public_by;
+    }
 }

@@ -85,15 +85,13 @@ static void probe2_data(struct reach_probe2 *p, struct swarm_stream *st,
     int rc;
 
     while (n > 0 && !p->voted) {
-        rc = lp_reader_feed(&p->lp, data, n, &used);
+        rc = lp_reader_next(&p->lp, data, n, &used, &msg, &len);
         data += used;
         n -= used;
         if (rc == 0)
             return;
-        if (rc == 1) {
-            msg = lp_reader_msg(&p->lp, &len);
+        if (rc == 1)
             rc = probe2_msg(p, st, msg, len);
-        }
         if (rc < 0) {
             probe2_vote(p, NULL);
             swarm_stream_reset(st);
@@ -208,17 +206,13 @@ static void back_in_cb(struct swarm_stream *st,
 {
     struct reach_back_in *b = arg;
     const uint8_t *msg;
-    size_t used, len;
+    size_t len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, ev->len);
-        if (b->done)
-            break;
-        rc = lp_reader_feed(&b->lp, ev->data, ev->len, &used);
+        rc = swarm__stream_lp_data(st, ev, &b->lp, b->done, &msg, &len);
         if (rc == 1) {
-            msg = lp_reader_msg(&b->lp, &len);
             back_in_msg(b, st, msg, len);
         } else if (rc < 0) {
             b->done = true;
@@ -319,17 +313,14 @@ static void back_out_cb(struct swarm_stream *st,
 {
     struct reach_serve2 *s = arg;
     const uint8_t *msg;
-    size_t used, len;
+    size_t len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, ev->len);
-        if (!s->dialing)
-            break;
-        rc = lp_reader_feed(&s->back_lp, ev->data, ev->len, &used);
+        rc =
+            swarm__stream_lp_data(st, ev, &s->back_lp, !s->dialing, &msg, &len);
         if (rc == 1) {
-            msg = lp_reader_msg(&s->back_lp, &len);
             serve2_finish(s, autonat2_dial_back_response_decode(msg, len)
                                  ? AUTONAT2_DIAL_BACK_ERROR
                                  : AUTONAT2_DIAL_OK);
@@ -469,7 +460,7 @@ static void serve2_data(struct reach_serve2 *s, const uint8_t *data, size_t n)
     int rc;
 
     while (n > 0 && !s->answered && !s->dialing) {
-        rc = lp_reader_feed(&s->lp, data, n, &used);
+        rc = lp_reader_next(&s->lp, data, n, &used, &msg, &len);
         data += used;
         n -= used;
         if (rc == 0)
@@ -479,7 +470,6 @@ static void serve2_data(struct reach_serve2 *s, const uint8_t *data, size_t n)
             swarm_stream_reset(s->st);
             return;
         }
-        msg = lp_reader_msg(&s->lp, &len);
         if (!serve2_msg(s, msg, len))
             return;
     }

@@ -37,6 +37,8 @@ struct swarm_reach {
     struct reach_probe2 *probes2;     /* v2 probes waiting for a dial-back */
     struct reach_serve2 *serve2_wait; /* v2 dial-backs awaiting identify */
     unsigned public_by;               /* the AutoNAT version of public_addr */
+    unsigned decided_by;   /* the version whose answer last changed status */
+    uint64_t n_answers[2]; /* votes counted since start: v1, v2 */
 };
 
 /* The addresses a request asks a server to try, in order of priority. */

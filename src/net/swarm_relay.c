@@ -366,12 +366,13 @@ static void rdial_cb(struct swarm_stream *st,
                      const struct swarm_stream_event *ev, void *arg)
 {
     struct swarm_relay_dial *rd = arg;
-    size_t used;
+    const uint8_t *msg;
+    size_t used, len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        rc = lp_reader_feed(&rd->lp, ev->data, ev->len, &used);
+        rc = lp_reader_next(&rd->lp, ev->data, ev->len, &used, &msg, &len);
         if (rc < 0) {
             swarm_stream_reset(st);
             rdial_fail(rd, FASTN_ERR_NET_BAD_MESSAGE);
@@ -475,7 +476,7 @@ static void stop_cb(struct swarm_stream *st,
     }
     if (ev->type != SWARM_STREAM_DATA)
         return;
-    rc = lp_reader_feed(&s->lp, ev->data, ev->len, &used);
+    rc = lp_reader_next(&s->lp, ev->data, ev->len, &used, &msg, &len);
     swarm_stream_consumed(st, used);
     if (rc == 0)
         return;
@@ -483,7 +484,6 @@ static void stop_cb(struct swarm_stream *st,
         swarm_stream_reset(st);
         goto out_free;
     }
-    msg = lp_reader_msg(&s->lp, &len);
     buf_init(&out, 256);
     rc = relay_client_stop(&rl->client, &st->peer, msg, len, swarm__now_us(),
                            &src, &lim, &out);
@@ -518,6 +518,34 @@ struct relay_rsv_req {
     bool answered;
 };
 
+/* Once per backoff step: the relay, why, and when it is asked again. */
+static void rsv_log_failure(struct swarm_relay *rl, const struct peer_id *relay,
+                            int err)
+{
+    const struct relay_rsv *r = relay_client_find(&rl->client, relay);
+    char pid[PEER_ID_STR_MAX];
+    uint64_t now = swarm__now_us(), in_ms;
+
+    if (!r || r->state != RELAY_RSV_BACKOFF)
+        return;
+    in_ms = r->retry_at > now ? (r->retry_at - now) / 1000 : 0;
+    if (r->last_status && err == relay_status_error(r->last_status))
+        log_msg(
+            LOG_INFO, "net",
+            "relay %s refused a reservation: %s; asked again in %llu.%03llu "
+            "s (refusal %u in a row)",
+            peer_id_format(relay, pid), relay_status_name(r->last_status),
+            (unsigned long long)(in_ms / 1000),
+            (unsigned long long)(in_ms % 1000), r->failures);
+    else
+        log_msg(LOG_INFO, "net",
+                "relay %s: no reservation: %s; asked again in %llu.%03llu s "
+                "(failure %u in a row)",
+                peer_id_format(relay, pid), fastn_strerror(err),
+                (unsigned long long)(in_ms / 1000),
+                (unsigned long long)(in_ms % 1000), r->failures);
+}
+
 static void rsv_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
                    void *arg)
 {
@@ -525,19 +553,15 @@ static void rsv_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
     struct swarm_relay *rl = q->rl;
     char pid[PEER_ID_STR_MAX];
     const uint8_t *msg;
-    size_t used, len;
+    size_t len;
     int rc;
 
     switch (ev->type) {
     case SWARM_STREAM_DATA:
-        swarm_stream_consumed(st, ev->len);
-        if (q->answered)
-            break;
-        rc = lp_reader_feed(&q->lp, ev->data, ev->len, &used);
+        rc = swarm__stream_lp_data(st, ev, &q->lp, q->answered, &msg, &len);
         if (rc == 0)
             break;
         q->answered = true;
-        msg = rc == 1 ? lp_reader_msg(&q->lp, &len) : NULL;
         rc = msg ? relay_client_reserved(&rl->client, &q->relay, msg, len,
                                          swarm__now_us(), unix_now())
                  : FASTN_ERR_NET_BAD_MESSAGE;
@@ -546,10 +570,9 @@ static void rsv_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
                     peer_id_format(&q->relay, pid));
             swarm_protocols_changed(rl->sw); /* new circuit addresses */
         } else {
-            log_msg(LOG_WARN, "net", "relay %s refused a reservation: %s",
-                    peer_id_format(&q->relay, pid), fastn_strerror(rc));
             if (!msg)
                 relay_client_failed(&rl->client, &q->relay, swarm__now_us());
+            rsv_log_failure(rl, &q->relay, rc);
         }
         swarm_stream_close(st);
         break;
@@ -557,8 +580,11 @@ static void rsv_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
         swarm_stream_close(st);
         break;
     case SWARM_STREAM_CLOSED:
-        if (!q->answered)
+        if (!q->answered) {
             relay_client_failed(&rl->client, &q->relay, swarm__now_us());
+            rsv_log_failure(rl, &q->relay,
+                            ev->err ? ev->err : FASTN_ERR_NET_RESET);
+        }
         lp_reader_cleanup(&q->lp);
         free(q);
         relay_kick(rl);
@@ -588,6 +614,7 @@ static void rsv_send(struct swarm_relay *rl, const struct peer_id *relay,
 
     if (!q) {
         relay_client_failed(&rl->client, relay, swarm__now_us());
+        rsv_log_failure(rl, relay, FASTN_ERR_NOMEM);
         return;
     }
     q->rl = rl;
@@ -599,6 +626,7 @@ static void rsv_send(struct swarm_relay *rl, const struct peer_id *relay,
         lp_reader_cleanup(&q->lp);
         free(q);
         relay_client_failed(&rl->client, relay, swarm__now_us());
+        rsv_log_failure(rl, relay, err ? err : FASTN_ERR_NET_RESET);
         return;
     }
     swarm_stream_set_timeout(st, 20000);
@@ -973,15 +1001,13 @@ static void hop_stop_cb(struct swarm_stream *st,
     int rc = 0;
 
     if (ev->type == SWARM_STREAM_DATA) {
-        rc = lp_reader_feed(&h->slp, ev->data, ev->len, &used);
+        rc = lp_reader_next(&h->slp, ev->data, ev->len, &used, &msg, &len);
         if (rc == 0) {
             swarm_stream_consumed(st, used);
             return;
         }
-        if (rc == 1) {
+        if (rc == 1)
             swarm_stream_consumed(st, used);
-            msg = lp_reader_msg(&h->slp, &len);
-        }
     } else if (ev->type != SWARM_STREAM_FIN &&
                ev->type != SWARM_STREAM_CLOSED) {
         return;
@@ -1013,6 +1039,8 @@ static void hop_request(struct hop_serve *h, const uint8_t *msg, size_t len,
     size_t ip_len = h->hop->sc ? swarm__conn_remote_ip(h->hop->sc, ip) : 0;
     size_t k = swarm_advertised_addrs(sw, adv, SWARM_MAX_LISTEN);
     const char *stop = RELAY_STOP_PROTOCOL_ID;
+    uint64_t refused = rl->service.refused;
+    char pid[PEER_ID_STR_MAX];
     struct buf out;
     int rc, err = 0;
 
@@ -1022,6 +1050,11 @@ static void hop_request(struct hop_serve *h, const uint8_t *msg, size_t len,
     buf_init(&out, RELAY_MAX_MSG);
     rc = relay_service_hop(&rl->service, &h->hop->peer, ip, ip_len, msg, len,
                            swarm__now_us(), unix_now(), &h->c, &out);
+    if (rl->service.refused != refused)
+        log_msg(LOG_DEBUG, "net",
+                "relay: refused a reservation to %s (%llu refused in all)",
+                peer_id_format(&h->hop->peer, pid),
+                (unsigned long long)rl->service.refused);
     if (rc == RELAY_ACT_STOP) {
         out.len = 0;
         relay_service_stop_encode(&rl->service, h->c, &out);
@@ -1049,7 +1082,8 @@ static void hop_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
                    void *arg)
 {
     struct hop_serve *h = arg;
-    size_t used;
+    const uint8_t *msg;
+    size_t used, len;
     int rc;
 
     switch (ev->type) {
@@ -1063,14 +1097,12 @@ static void hop_cb(struct swarm_stream *st, const struct swarm_stream_event *ev,
             }
             break;
         }
-        rc = lp_reader_feed(&h->lp, ev->data, ev->len, &used);
+        rc = lp_reader_next(&h->lp, ev->data, ev->len, &used, &msg, &len);
         swarm_stream_consumed(st, used);
         if (rc < 0) {
             swarm_stream_reset(st);
             hop_free(h);
         } else if (rc == 1) {
-            size_t len;
-            const uint8_t *msg = lp_reader_msg(&h->lp, &len);
             hop_request(h, msg, len, ev->data + used, ev->len - used);
         }
         break;
@@ -1152,6 +1184,10 @@ int swarm__relay_new(struct swarm *sw)
     rl->sw = sw;
     relay_client_config_default(&cc);
     cc.policy.allow_loopback = cc.policy.allow_private = sw->cfg.reach_private;
+    if (sw->cfg.relay_retry_first_ms)
+        cc.retry_first_us = sw->cfg.relay_retry_first_ms * 1000ull;
+    if (sw->cfg.relay_refused_first_ms)
+        cc.refused_first_us = sw->cfg.relay_refused_first_ms * 1000ull;
     relay_client_init(&rl->client, &cc, &sw->identity->id);
     if (sw->cfg.relay_service) {
         relay_service_config_default(&sc);
@@ -1159,6 +1195,8 @@ int swarm__relay_new(struct swarm *sw)
             sc.limit_duration_s = sw->cfg.relay_duration_s;
         if (sw->cfg.relay_data)
             sc.limit_data = sw->cfg.relay_data;
+        if (sw->cfg.relay_reservations_set)
+            sc.max_reservations = sw->cfg.relay_reservations;
         err = relay_service_init(&rl->service, &sc, sw->identity);
         if (err) {
             free(rl);

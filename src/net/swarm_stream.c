@@ -488,6 +488,23 @@ void swarm_stream_reset(struct swarm_stream *s)
     swarm__stream_finish(s, FASTN_ERR_CANCELED);
 }
 
+int swarm__stream_lp_data(struct swarm_stream *st,
+                          const struct swarm_stream_event *ev,
+                          struct lp_reader *lp, bool done, const uint8_t **msg,
+                          size_t *len)
+{
+    size_t used;
+
+    *msg = NULL;
+    *len = 0;
+    if (ev->type != SWARM_STREAM_DATA)
+        return 0;
+    swarm_stream_consumed(st, ev->len);
+    if (done)
+        return 0;
+    return lp_reader_next(lp, ev->data, ev->len, &used, msg, len);
+}
+
 void swarm_stream_consumed(struct swarm_stream *s, size_t n)
 {
     if (!s->has_id || !s->sc || s->sc->closing || n == 0)

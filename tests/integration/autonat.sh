@@ -72,7 +72,15 @@ grep -q '"reachability":"public"' <<<"$idj" || fail "id --json: $idj"
 grep -q "\"public_addrs\":\[\"${addrp%/p2p/*}\"\]" <<<"$idj" || fail "id --json public_addrs: $idj"
 [ "$(fastn --home "$Q" id --json | sed -n 's/.*"public_addrs":\[\([^]]*\)\].*/\1/p')" = "" ] ||
     fail "Q has public addresses: $(fastn --home "$Q" id --json)"
-pass "status/id: reachability, public address $pub, observed ones"
+# the evidence: v1 answers only (the servers serve v1), decided and the
+# address confirmed by v1
+st=$(fastn --home "$P" --no-autostart status)
+grep -qx "autonat      answers: [1-9][0-9]* v1, 0 v2; decided by v1; ${addrp%/p2p/*} confirmed by v1" <<<"$st" ||
+    fail "P's status: $(grep -A1 '^reach' <<<"$st")"
+fastn --home "$P" --no-autostart netcheck --json |
+    grep -q "\"autonat_v2_answers\":0,\"reach_decided_by\":1,\"reach_confirmed_addr\":\"${addrp%/p2p/*}\",\"reach_confirmed_by\":1" ||
+    fail "P's netcheck --json: $(fastn --home "$P" --no-autostart netcheck --json)"
+pass "status/id: reachability, public address $pub, observed ones; $(grep '^autonat' <<<"$st")"
 
 # the servers answered dial-backs, and the log says what was decided
 grep -q "reachability unknown -> public at ${addrp%/p2p/*} (AutoNAT v1)" \

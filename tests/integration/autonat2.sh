@@ -64,11 +64,31 @@ pub=$(fastn --home "$P" --no-autostart status | sed -n 's/^public  *//p')
 [ "$pub/p2p/$(peer_id "$P")" = "$addrp" ] ||
     fail "P's public address: '$pub' (listens at $addrp)"
 pass "P: its listen address confirmed by v2 dial-backs (nonce checked): public"
+# the evidence: v2 answers (no v1: the servers list v2), decided and the
+# address confirmed by v2, in status (text and JSON) and netcheck
+st=$(fastn --home "$P" --no-autostart status)
+grep -qx "autonat      answers: 0 v1, [1-9][0-9]* v2; decided by v2; ${addrp%/p2p/*} confirmed by v2" <<<"$st" ||
+    fail "P's status: $(grep -A1 '^reach' <<<"$st")"
+j=$(fastn --home "$P" --no-autostart status --json)
+grep -q "\"autonat_v1_answers\":0,\"autonat_v2_answers\":[1-9][0-9]*,\"reach_decided_by\":2,\"reach_confirmed_addr\":\"${addrp%/p2p/*}\",\"reach_confirmed_by\":2" <<<"$j" ||
+    fail "P's status --json: $j"
+nc=$(fastn --home "$P" --no-autostart netcheck)
+grep -q "^autonat      answers: 0 v1, [1-9][0-9]* v2; decided by v2; ${addrp%/p2p/*} confirmed by v2$" <<<"$nc" ||
+    fail "P's netcheck: $nc"
+fastn --home "$P" --no-autostart netcheck --json | grep -q '"reach_decided_by":2,' ||
+    fail "P's netcheck --json: $(fastn --home "$P" --no-autostart netcheck --json)"
+pass "P's status and netcheck: $(grep '^autonat' <<<"$st")"
 wait_reach "$Q" private ||
     fail "Q not private: $(fastn --home "$Q" status | grep -E 'reach|public|observed')"
 grep -q "reachability unknown -> private (AutoNAT v2)" "$Q/stderr.log" ||
     fail "Q's log: $(grep -i reach "$Q/stderr.log")"
-pass "Q (no listen address): v2 dial errors: private"
+st=$(fastn --home "$Q" --no-autostart status)
+grep -qx "autonat      answers: 0 v1, [1-9][0-9]* v2; decided by v2" <<<"$st" ||
+    fail "Q's status: $(grep -A1 '^reach' <<<"$st")"
+fastn --home "$Q" --no-autostart status --json |
+    grep -q '"reach_decided_by":2,"reach_confirmed_addr":null,"reach_confirmed_by":null' ||
+    fail "Q's status --json: $(fastn --home "$Q" --no-autostart status --json)"
+pass "Q (no listen address): v2 dial errors: private ($(grep '^autonat' <<<"$st"))"
 
 # v2 requests by hand, from P to S1. An address on 127.0.0.2 (P is seen
 # at 127.0.0.1): Message{dialRequest{addrs, nonce}}

@@ -195,6 +195,38 @@ TEST(length_prefixed_framing)
     buf_cleanup(&b);
 }
 
+/* lp_reader_next: the reader every protocol's stream uses; the message
+ * when complete, NULL otherwise, the same caps and errors as feed. */
+TEST(next_message)
+{
+    struct lp_reader r;
+    struct buf b;
+    size_t used, n;
+    const uint8_t *msg;
+
+    buf_init(&b, 256);
+    lp_write(&b, (const uint8_t *)"one", 3);
+    lp_write(&b, (const uint8_t *)"two!", 4);
+    lp_reader_init(&r, 8);
+    CHECK_EQ(lp_reader_next(&r, b.data, 2, &used, &msg, &n), 0);
+    CHECK(msg == NULL && n == 0 && used == 2);
+    CHECK_EQ(lp_reader_next(&r, b.data + 2, b.len - 2, &used, &msg, &n), 1);
+    CHECK_EQ(used, 2); /* the rest is the next message's */
+    CHECK_EQ(n, 3);
+    CHECK_MEM(msg, "one", 3);
+    CHECK_EQ(lp_reader_next(&r, b.data + 4, b.len - 4, &used, &msg, &n), 1);
+    CHECK_EQ(n, 4);
+    CHECK_MEM(msg, "two!", 4);
+    lp_reader_cleanup(&r);
+    /* over the cap: TOO_LARGE, no message */
+    lp_reader_init(&r, 3);
+    CHECK_ERR(lp_reader_next(&r, b.data + 4, b.len - 4, &used, &msg, &n),
+              FASTN_ERR_TOO_LARGE);
+    CHECK(msg == NULL && n == 0);
+    lp_reader_cleanup(&r);
+    buf_cleanup(&b);
+}
+
 int main(void)
 {
     RUN(roundtrip);
@@ -202,5 +234,6 @@ int main(void)
     RUN(merge_and_limits);
     RUN(bad_messages);
     RUN(length_prefixed_framing);
+    RUN(next_message);
     return test_done();
 }

@@ -23,6 +23,10 @@ static struct identity idn(uint8_t n)
 }
 
 /* The first length-prefixed body in b (NULL if none). */
+/* A backoff's end: now + wait less a jitter of up to a quarter. */
+#define IN_WAIT(at, now, wait)                                                 \
+    ((at) >= (now) + (wait) - (wait) / 4 && (at) <= (now) + (wait))
+
 static const uint8_t *body(const struct buf *b, size_t *n)
 {
     struct buf_reader r;
@@ -438,7 +442,7 @@ TEST(renewal_and_expiry)
 }
 
 /* A renewal cut by a network change (the relay's connection lost) is
- * asked again 2 s later, not 30: until then the peer is unreachable by
+ * asked again within 2 s, not 30: until then the peer is unreachable by
  * PeerID. Failures then double the wait; a reservation resets it. */
 TEST(cut_reservation_retries_within_seconds)
 {
@@ -452,8 +456,9 @@ TEST(cut_reservation_retries_within_seconds)
     CHECK_ERR(reserve_a(&w, 0), 0);
     relay_client_relay_lost(&w.ca, &w.r.id, 100 * SEC);
     CHECK_EQ(relay_client_active(&w.ca, 100 * SEC), 0);
-    CHECK_EQ(relay_client_next_deadline(&w.ca), 102 * SEC);
-    CHECK_ERR(reserve_a(&w, 102 * SEC - 1), FASTN_ERR_AGAIN);
+    CHECK(IN_WAIT(relay_client_next_deadline(&w.ca), 100 * SEC, 2 * SEC));
+    CHECK_ERR(reserve_a(&w, relay_client_next_deadline(&w.ca) - 1),
+              FASTN_ERR_AGAIN);
     CHECK_ERR(reserve_a(&w, 102 * SEC), 0);
     CHECK_EQ(relay_client_active(&w.ca, 102 * SEC), 1);
     /* cut again, and the first retry fails too: 4 s, then 8 s */
@@ -461,15 +466,89 @@ TEST(cut_reservation_retries_within_seconds)
     buf_reset(&w.out);
     CHECK_EQ(relay_client_poll(&w.ca, 202 * SEC, &relay, &w.out), 1);
     relay_client_failed(&w.ca, &w.r.id, 203 * SEC);
-    CHECK_EQ(relay_client_next_deadline(&w.ca), 207 * SEC);
+    CHECK(IN_WAIT(relay_client_next_deadline(&w.ca), 203 * SEC, 4 * SEC));
     buf_reset(&w.out);
     CHECK_EQ(relay_client_poll(&w.ca, 207 * SEC, &relay, &w.out), 1);
     relay_client_failed(&w.ca, &w.r.id, 207 * SEC);
-    CHECK_EQ(relay_client_next_deadline(&w.ca), 215 * SEC);
+    CHECK(IN_WAIT(relay_client_next_deadline(&w.ca), 207 * SEC, 8 * SEC));
     CHECK_ERR(reserve_a(&w, 215 * SEC), 0);
-    /* held again: the next cut is retried after 2 s once more */
+    /* held again: the next cut is retried within 2 s once more */
     relay_client_relay_lost(&w.ca, &w.r.id, 300 * SEC);
-    CHECK_EQ(relay_client_next_deadline(&w.ca), 302 * SEC);
+    CHECK(IN_WAIT(relay_client_next_deadline(&w.ca), 300 * SEC, 2 * SEC));
+    world_free(&w);
+}
+
+/* The wait: first, doubled per failure up to max, less a jitter of at
+ * most a quarter. */
+TEST(backoff_computation)
+{
+    uint64_t first = 30 * SEC, max = 1800 * SEC;
+
+    CHECK_EQ(relay_backoff_us(first, max, 0, 0), 30 * SEC);
+    CHECK_EQ(relay_backoff_us(first, max, 1, 0), 60 * SEC);
+    CHECK_EQ(relay_backoff_us(first, max, 5, 0), 960 * SEC);
+    CHECK_EQ(relay_backoff_us(first, max, 6, 0), 1800 * SEC);
+    CHECK_EQ(relay_backoff_us(first, max, 1000, 0), 1800 * SEC);
+    CHECK_EQ(relay_backoff_us(first, max, 0, 1024), 30 * SEC - 30 * SEC / 4);
+    for (uint32_t rnd = 0; rnd < 5000; rnd += 7) {
+        uint64_t w = relay_backoff_us(first, max, 2, rnd * 2654435761u);
+        CHECK(w >= 90 * SEC && w <= 120 * SEC);
+        w = relay_backoff_us(first, max, 40, rnd * 2654435761u);
+        CHECK(w >= 1350 * SEC && w <= 1800 * SEC);
+    }
+    /* a first wait over max: max */
+    CHECK_EQ(relay_backoff_us(max * 2, max, 0, 0), max);
+}
+
+/* A relay that refuses (a service holding no reservation) is asked again
+ * after 30 s, then 60 s, 120 s ...: a few times an hour at most, not
+ * every few seconds; meanwhile the other candidate is asked. Once it
+ * accepts, the count starts over. */
+TEST(refusing_relay_backs_off)
+{
+    struct relay_service_config cfg;
+    struct world w;
+    struct identity r2 = idn(13);
+    struct peer_id relay;
+    uint64_t now = 0, wait = 30 * SEC;
+    unsigned asked = 0;
+    const struct relay_rsv *r;
+
+    relay_service_config_default(&cfg);
+    cfg.max_reservations = 0;
+    world_init(&w, &cfg);
+    CHECK_ERR(relay_client_add(&w.ca, &r2.id), 0);
+    for (int i = 0; i < 6; i++) {
+        CHECK_ERR(reserve_a(&w, now), FASTN_ERR_NET_RELAY_REFUSED);
+        asked++;
+        r = relay_client_find(&w.ca, &w.r.id);
+        CHECK(r && r->state == RELAY_RSV_BACKOFF);
+        CHECK_EQ(r->last_status, RELAY_RESERVATION_REFUSED);
+        CHECK_EQ(r->failures, (unsigned)i + 1);
+        CHECK(IN_WAIT(r->retry_at, now, wait));
+        /* the other candidate is asked at once (and left pending) */
+        if (i == 0) {
+            buf_reset(&w.out);
+            CHECK_EQ(relay_client_poll(&w.ca, now, &relay, &w.out), 1);
+            CHECK(peer_id_equal(&relay, &r2.id));
+            relay_client_remove(&w.ca, &r2.id); /* its answer: never */
+        }
+        CHECK_ERR(reserve_a(&w, r->retry_at - 1), FASTN_ERR_AGAIN);
+        now = r->retry_at;
+        wait *= 2;
+    }
+    CHECK_EQ(w.svc.refused, asked);
+    CHECK(now < 2000 * SEC); /* 30 + 60 + ... + 960 s, less jitter */
+    /* the relay takes reservations again: held, and the count resets */
+    relay_service_cleanup(&w.svc);
+    relay_service_config_default(&cfg);
+    CHECK_ERR(relay_service_init(&w.svc, &cfg, &w.r), 0);
+    CHECK_ERR(reserve_a(&w, now), 0);
+    r = relay_client_find(&w.ca, &w.r.id);
+    CHECK_EQ(r->failures, 0);
+    CHECK_EQ(r->last_status, 0);
+    relay_client_relay_lost(&w.ca, &w.r.id, now + SEC);
+    CHECK(IN_WAIT(r->retry_at, now + SEC, 2 * SEC));
     world_free(&w);
 }
 
@@ -515,15 +594,15 @@ TEST(relay_vanishes)
             relay_client_relay_lost(&c, &r1.id, 50);
     }
     CHECK_EQ(c.r[0].state, RELAY_RSV_BACKOFF);
-    CHECK_EQ(c.r[0].retry_at, 50 + cc.retry_first_us);
+    CHECK(IN_WAIT(c.r[0].retry_at, 50, cc.retry_first_us));
     CHECK_EQ(relay_client_active(&c, 200), 1);
     /* backoff doubles with each failure */
     relay_client_relay_lost(&c, &r2.id, 1000);
     relay_client_relay_lost(&c, &r2.id, 1000); /* not active: no change */
-    CHECK_EQ(c.r[1].retry_at, 1000 + cc.retry_first_us);
+    CHECK(IN_WAIT(c.r[1].retry_at, 1000, cc.retry_first_us));
     c.r[1].state = RELAY_RSV_PENDING;
     relay_client_failed(&c, &r2.id, 2000);
-    CHECK_EQ(c.r[1].retry_at, 2000 + 2 * cc.retry_first_us);
+    CHECK(IN_WAIT(c.r[1].retry_at, 2000, 2 * cc.retry_first_us));
     /* a candidate found among connected peers goes when its peer does:
      * its answer then comes for no relay we asked */
     relay_client_remove(&c, &r1.id);
@@ -532,8 +611,18 @@ TEST(relay_vanishes)
     CHECK(peer_id_equal(&c.r[0].relay, &r2.id));
     CHECK_ERR(relay_client_reserved(&c, &r1.id, p, n, 3000, UNIX0),
               FASTN_ERR_NOT_FOUND);
+    /* back, it keeps its backoff (one failure): asked once it ends */
     CHECK_ERR(relay_client_add(&c, &r1.id), 0);
-    CHECK_EQ(c.r[1].state, RELAY_RSV_IDLE);
+    CHECK_EQ(c.r[1].state, RELAY_RSV_BACKOFF);
+    CHECK_EQ(c.r[1].failures, 1);
+    c.r[0].state = RELAY_RSV_ACTIVE; /* r2 holds, so want=1 is met... */
+    c.r[0].expire_at = c.r[0].renew_at = UINT64_MAX;
+    CHECK_EQ(relay_client_poll(&c, 2 * SEC + 50, &relay, &out), 0);
+    c.r[0].state = RELAY_RSV_BACKOFF; /* ... until it does not */
+    c.r[0].retry_at = UINT64_MAX;
+    buf_reset(&out);
+    CHECK_EQ(relay_client_poll(&c, 2 * SEC + 50, &relay, &out), 1);
+    CHECK(peer_id_equal(&relay, &r1.id));
     relay_service_cleanup(&s1);
     relay_service_cleanup(&s2);
     buf_cleanup(&out);
@@ -707,6 +796,8 @@ int main(void)
     RUN(service_limits);
     RUN(renewal_and_expiry);
     RUN(cut_reservation_retries_within_seconds);
+    RUN(backoff_computation);
+    RUN(refusing_relay_backs_off);
     RUN(relay_vanishes);
     RUN(lying_relays);
     RUN(js_messages);
