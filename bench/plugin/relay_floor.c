@@ -5,12 +5,13 @@
  * loopback -> echo (A) and back), each doing nothing but read and
  * write. bench/plugin/roundtrip.sh prints it beside fastnd's figures.
  *
- *   relay_floor COUNT SIZE [block|spin-relays|spin-all]
+ *   relay_floor COUNT SIZE [block|spin-relays|spin-client|spin-all]
  *
  * block: every read blocks (as fastnd's loop and the bench client do);
  * spin-relays: the relay and the echo poll with MSG_DONTWAIT and
  * sched_yield instead of sleeping (what busy polling in the daemons
- * would at best achieve); spin-all: the client too.
+ * would at best achieve); spin-client: the client alone (the relays
+ * block); spin-all: all three.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -109,16 +110,19 @@ int main(int argc, char **argv)
     char *buf;
     double t0, t1;
 
+    if (strcmp(mode, "block") && strcmp(mode, "spin-relays") &&
+        strcmp(mode, "spin-client") && strcmp(mode, "spin-all"))
+        count = 0; /* the usage */
     if (count <= 0 || size == 0 || size > 65536 || !(buf = malloc(size)) ||
         socketpair(AF_UNIX, SOCK_STREAM, 0, sv) ||
         (ls = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
         bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 1) ||
         getsockname(ls, (struct sockaddr *)&a, &alen)) {
         fprintf(stderr, "usage: relay_floor COUNT SIZE "
-                        "[block|spin-relays|spin-all]\n");
+                        "[block|spin-relays|spin-client|spin-all]\n");
         return 1;
     }
-    spin = strcmp(mode, "block") != 0;
+    spin = strcmp(mode, "block") != 0 && strcmp(mode, "spin-client") != 0;
     if (fork() == 0) {
         close(sv[0]);
         close(sv[1]);
@@ -130,7 +134,7 @@ int main(int argc, char **argv)
         relay(sv[1], &a, buf, size);
     }
     close(sv[1]);
-    spin = !strcmp(mode, "spin-all");
+    spin = !strcmp(mode, "spin-all") || !strcmp(mode, "spin-client");
     memset(buf, 'x', size);
     t0 = now_s();
     for (long i = 0; i < count; i++) {
