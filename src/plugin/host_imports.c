@@ -801,6 +801,74 @@ static int x_blake2b(struct host_instance *in, const wval *a, wval *r)
     return ret32(r, 0);
 }
 
+/* --- blobs ------------------------------------------------------------- */
+
+/* The plugin's blobs (store.h, "Plugin blobs"): the key and the data are
+ * checked against its memory, then the bytes written or read are paid for
+ * before the file is touched; blob_read reads straight into its memory. */
+static int x_blob_put(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *key, *p;
+    int err = span(in, "blob_put", a[0].u32, a[1].u32, &key);
+    if (!err)
+        err = span(in, "blob_put", a[2].u32, a[3].u32, &p);
+    if (err)
+        return err;
+    if (a[3].u32 > STORE_BLOB_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    if ((err = charge(in, a[3].u32 / PLUGIN_BLOB_BYTES_PER_FUEL)))
+        return err;
+    return ret32(r, store_blob_put(store_pdb_blobs(in->db), key, a[1].u32, p,
+                                   a[3].u32));
+}
+
+struct blob_read_ctx {
+    struct host_instance *in;
+    int trap;
+};
+
+static int blob_read_charge(void *arg, uint64_t bytes)
+{
+    struct blob_read_ctx *c = arg;
+    c->trap = charge(c->in, bytes / PLUGIN_BLOB_BYTES_PER_FUEL);
+    return c->trap;
+}
+
+static int x_blob_read(struct host_instance *in, const wval *a, wval *r)
+{
+    struct blob_read_ctx c = {.in = in};
+    uint8_t *key, *buf;
+    int err = span(in, "blob_read", a[0].u32, a[1].u32, &key);
+    if (!err)
+        err = span(in, "blob_read", a[3].u32, a[4].u32, &buf);
+    if (err)
+        return err;
+    int64_t n = store_blob_read(store_pdb_blobs(in->db), key, a[1].u32,
+                                a[2].u64, buf, a[4].u32, blob_read_charge, &c);
+    if (c.trap)
+        return c.trap;
+    return ret32(r, (int32_t)n);
+}
+
+static int x_blob_size(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *key;
+    int err = span(in, "blob_size", a[0].u32, a[1].u32, &key);
+    if (err)
+        return err;
+    r[0].i64 = store_blob_size(store_pdb_blobs(in->db), key, a[1].u32);
+    return 0;
+}
+
+static int x_blob_delete(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *key;
+    int err = span(in, "blob_delete", a[0].u32, a[1].u32, &key);
+    if (err)
+        return err;
+    return ret32(r, store_blob_delete(store_pdb_blobs(in->db), key, a[1].u32));
+}
+
 /* --- the table ---------------------------------------------------------- */
 
 /* After an import: one that may have taken a while reads the clock (a

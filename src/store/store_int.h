@@ -109,6 +109,7 @@ struct store__acct {
     uint32_t db_pages;  /* the database's pages as of its last commit */
     uint32_t txn_pages; /* the highest page the open transaction logged */
     uint64_t wal_live;  /* where the log's committed frames end */
+    uint64_t blob_bytes; /* the blobs beside it (blob.c), in the quota too */
 };
 
 #define STORE__CHECK_BYTES (256u << 10)
