@@ -315,8 +315,9 @@ FASTN_IMPORT_(sql_errmsg) int32_t fastn_sql_errmsg(char *buf, size_t cap);
  * count in the database's storage quota (each as its size plus 16 rounded
  * up to 4 KiB). A put replaces a blob whole: it is seen whole or not at
  * all. Not synced, as the database's commits are not: after a power cut
- * a blob put in the last seconds may be missing (never torn). Fuel: 10000
- * a call, 1 per 4 bytes written or read (and 1 per 16 of the buffers). */
+ * a blob put in the last seconds may be missing (never torn). Fuel: 2000
+ * a call, 1 per 4 bytes written or read (and 1 per 16 of the key and the
+ * data put). */
 #define FASTN_BLOB_MAX (16u << 20)
 #define FASTN_BLOB_KEY_MAX 64
 /* Writes (or replaces) the blob. Returns 0, FASTN_ERR_TOO_LARGE (len >

@@ -100,9 +100,10 @@ static int charge(struct host_instance *in, uint64_t cost)
     return FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
 }
 
-/* Borrows [ptr, ptr+len) of the plugin's memory, or traps. */
-static int span(struct host_instance *in, const char *imp, uint32_t ptr,
-                uint32_t len, uint8_t **out)
+/* Borrows [ptr, ptr+len) of the plugin's memory, or traps; charges
+ * nothing (the caller pays for the bytes it uses). */
+static int span_free(struct host_instance *in, const char *imp, uint32_t ptr,
+                     uint32_t len, uint8_t **out)
 {
     static uint8_t empty[1];
 
@@ -120,7 +121,16 @@ static int span(struct host_instance *in, const char *imp, uint32_t ptr,
                         (unsigned long long)fastn_wasm_memory_size(in->wasm));
         return FASTN_ERR_PLUGIN_BAD_POINTER;
     }
-    return charge(in, len / PLUGIN_BYTES_PER_FUEL);
+    return 0;
+}
+
+/* Borrows [ptr, ptr+len) of the plugin's memory, or traps; charges for
+ * copying it. */
+static int span(struct host_instance *in, const char *imp, uint32_t ptr,
+                uint32_t len, uint8_t **out)
+{
+    int err = span_free(in, imp, ptr, len, out);
+    return err ? err : charge(in, len / PLUGIN_BYTES_PER_FUEL);
 }
 
 /* Traps with FASTN_ERR_PLUGIN_MEMORY when what the import is about to
@@ -839,8 +849,8 @@ static int x_blob_read(struct host_instance *in, const wval *a, wval *r)
     struct blob_read_ctx c = {.in = in};
     uint8_t *key, *buf;
     int err = span(in, "blob_read", a[0].u32, a[1].u32, &key);
-    if (!err)
-        err = span(in, "blob_read", a[3].u32, a[4].u32, &buf);
+    if (!err) /* only the bytes read are paid for (a miss costs no copy) */
+        err = span_free(in, "blob_read", a[3].u32, a[4].u32, &buf);
     if (err)
         return err;
     int64_t n = store_blob_read(store_pdb_blobs(in->db), key, a[1].u32,
