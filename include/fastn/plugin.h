@@ -331,7 +331,8 @@ FASTN_IMPORT_(blob_read)
 int32_t fastn_blob_read(const void *key, size_t key_len, uint64_t offset,
                         void *buf, size_t cap);
 /* The blob's size in bytes, FASTN_ERR_NOT_FOUND or _INVAL. */
-FASTN_IMPORT_(blob_size) int64_t fastn_blob_size(const void *key, size_t key_len);
+FASTN_IMPORT_(blob_size)
+int64_t fastn_blob_size(const void *key, size_t key_len);
 /* Deletes the blob: 0, FASTN_ERR_NOT_FOUND or _INVAL. */
 FASTN_IMPORT_(blob_delete)
 int32_t fastn_blob_delete(const void *key, size_t key_len);

@@ -307,7 +307,8 @@ static int sweep(void)
 
     do {
         got = 0;
-        while (sel > 0 && del > 0 && (r = fastn_sql_step(sel)) == FASTN_SQL_ROW) {
+        while (sel > 0 && del > 0 &&
+               (r = fastn_sql_step(sel)) == FASTN_SQL_ROW) {
             int32_t k = fastn_sql_column_bytes(sel, 0, key, sizeof(key));
             if (k <= 0 || (size_t)k > sizeof(key))
                 continue;

@@ -55,7 +55,8 @@ enum plugin_cap {
 #define PLUGIN_FUEL_PER_HASH_BYTE 1   /* sha256: a byte hashed */
 #define PLUGIN_FUEL_PER_B2B_BYTE 2    /* blake2b: a byte hashed */
 #define PLUGIN_FUEL_BLOB 2000         /* base: a blob's file opened (blob_*) */
-#define PLUGIN_BLOB_BYTES_PER_FUEL 4  /* blob_put, blob_read: bytes written, read */
+#define PLUGIN_BLOB_BYTES_PER_FUEL                                             \
+    4 /* blob_put, blob_read: bytes written, read */
 
 /* X(name, params, results, capability, fuel): the functions of module
  * "fastn", with their base price. */

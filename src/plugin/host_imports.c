@@ -828,8 +828,8 @@ static int x_blob_put(struct host_instance *in, const wval *a, wval *r)
         return ret32(r, FASTN_ERR_TOO_LARGE);
     if ((err = charge(in, a[3].u32 / PLUGIN_BLOB_BYTES_PER_FUEL)))
         return err;
-    return ret32(r, store_blob_put(store_pdb_blobs(in->db), key, a[1].u32, p,
-                                   a[3].u32));
+    return ret32(
+        r, store_blob_put(store_pdb_blobs(in->db), key, a[1].u32, p, a[3].u32));
 }
 
 struct blob_read_ctx {

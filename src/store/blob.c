@@ -40,7 +40,7 @@ struct store_blobs {
     char *dir;
     int dfd; /* -1 until the folder exists */
     uint64_t quota;
-    uint64_t used;                    /* the blobs' files, as counted */
+    uint64_t used;            /* the blobs' files, as counted */
     struct store__acct *acct; /* the database's: its files, blob_bytes */
 };
 
@@ -321,8 +321,8 @@ int64_t store_blob_size(struct store_blobs *b, const void *key, size_t key_len)
     return (int64_t)len;
 }
 
-int64_t store_blob_read(struct store_blobs *b, const void *key,
-                        size_t key_len, uint64_t offset, void *buf, size_t cap,
+int64_t store_blob_read(struct store_blobs *b, const void *key, size_t key_len,
+                        uint64_t offset, void *buf, size_t cap,
                         int (*before)(void *arg, uint64_t bytes), void *arg)
 {
     char name[NAME_LEN];
@@ -336,14 +336,16 @@ int64_t store_blob_read(struct store_blobs *b, const void *key,
         return err;
     if ((fd = open_blob(b, name, &len)) < 0)
         return fd;
-    want = offset >= len ? 0 : len - offset < cap ? (size_t)(len - offset) : cap;
+    want = offset >= len        ? 0
+           : len - offset < cap ? (size_t)(len - offset)
+                                : cap;
     if (before && (err = before(arg, want))) {
         close(fd);
         return err;
     }
     while (got < want) {
-        ssize_t k = pread(fd, (uint8_t *)buf + got, want - got,
-                          (off_t)(offset + got));
+        ssize_t k =
+            pread(fd, (uint8_t *)buf + got, want - got, (off_t)(offset + got));
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {

@@ -342,8 +342,8 @@ int store_blob_put(struct store_blobs *b, const void *key, size_t key_len,
  * the bytes read (0 at or after the end). before, when not NULL, is
  * called with that count before the read and may refuse it (its error is
  * returned: the host charges fuel there). Errors: FASTN_ERR_NOT_FOUND. */
-int64_t store_blob_read(struct store_blobs *b, const void *key,
-                        size_t key_len, uint64_t offset, void *buf, size_t cap,
+int64_t store_blob_read(struct store_blobs *b, const void *key, size_t key_len,
+                        uint64_t offset, void *buf, size_t cap,
                         int (*before)(void *arg, uint64_t bytes), void *arg);
 /* The blob's size. Errors: FASTN_ERR_NOT_FOUND. */
 int64_t store_blob_size(struct store_blobs *b, const void *key, size_t key_len);

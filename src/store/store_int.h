@@ -102,13 +102,13 @@ struct store__acct {
     bool (*check)(void *arg);
     void *check_arg;
     /* files (vfs.c) */
-    uint64_t db_bytes;  /* the database file */
-    uint64_t wal_bytes; /* -wal and -journal */
-    uint64_t quota;     /* pages and log together; 0: no limit */
-    uint32_t page_size; /* 0: not known yet (no limit either) */
-    uint32_t db_pages;  /* the database's pages as of its last commit */
-    uint32_t txn_pages; /* the highest page the open transaction logged */
-    uint64_t wal_live;  /* where the log's committed frames end */
+    uint64_t db_bytes;   /* the database file */
+    uint64_t wal_bytes;  /* -wal and -journal */
+    uint64_t quota;      /* pages and log together; 0: no limit */
+    uint32_t page_size;  /* 0: not known yet (no limit either) */
+    uint32_t db_pages;   /* the database's pages as of its last commit */
+    uint32_t txn_pages;  /* the highest page the open transaction logged */
+    uint64_t wal_live;   /* where the log's committed frames end */
     uint64_t blob_bytes; /* the blobs beside it (blob.c), in the quota too */
 };
 

@@ -9,11 +9,11 @@
  *
  * NAME is one of now_ms monotonic_ms random log local_peer_id timer
  * sql_step sql_exec sql_bind sql_column notify wasi_clock wasi_random
- * wasi_write wasi_stub sha256 blake2b blob_put blob_read. Expected of a loop that never ends: it
- * runs out of fuel (the imports' charges, not the loop's own instructions, use
- * it up) within the few milliseconds fuel_per_event is worth. plugin_bench's
- * `imports` mode measures what each import takes per call against what it is
- * charged.
+ * wasi_write wasi_stub sha256 blake2b blob_put blob_read. Expected of a loop
+ * that never ends: it runs out of fuel (the imports' charges, not the loop's
+ * own instructions, use it up) within the few milliseconds fuel_per_event is
+ * worth. plugin_bench's `imports` mode measures what each import takes per call
+ * against what it is charged.
  */
 #include <fastn/plugin.h>
 

@@ -98,7 +98,8 @@ static int32_t blob_fill(int32_t call)
     static uint8_t data[65536];
     int32_t r = 0, n = 0;
     char msg[64];
-    for (; n < 64 && (r = fastn_blob_put(&n, sizeof(n), data, sizeof(data))) == 0;
+    for (;
+         n < 64 && (r = fastn_blob_put(&n, sizeof(n), data, sizeof(data))) == 0;
          n++)
         ;
     for (int32_t i = 0; i < n; i++)

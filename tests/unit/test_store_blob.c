@@ -74,8 +74,7 @@ TEST(blob_put_read_size_delete)
     CHECK_EQ(store_blob_read(b, K("k"), 6, buf, 3, NULL, NULL), 3);
     CHECK_MEM(buf, "wor", 3);
     CHECK_EQ(store_blob_read(b, K("k"), 11, buf, sizeof(buf), NULL, NULL), 0);
-    CHECK_EQ(store_blob_read(b, K("k"), 1000, buf, sizeof(buf), NULL, NULL),
-             0);
+    CHECK_EQ(store_blob_read(b, K("k"), 1000, buf, sizeof(buf), NULL, NULL), 0);
     CHECK_EQ(store_blobs_used(b), STORE_BLOB_UNIT);
     /* empty blobs exist, and cost */
     CHECK_ERR(store_blob_put(b, K("e"), NULL, 0), 0);
@@ -231,7 +230,7 @@ TEST(blob_torn_file_reads_as_missing)
     CHECK_ERR(store_blob_put(b, K("b"), data, sizeof(data)), 0);
     CHECK_ERR(store_blob_put(b, K("c"), data, sizeof(data)), 0);
     CHECK_EQ(store_blobs_used(b), 6 * STORE_BLOB_UNIT);
-    store_blobs_close(b); /* the power cut */
+    store_blobs_close(b);                       /* the power cut */
     snprintf(path, sizeof(path), "%s/61", dir); /* "a" */
     CHECK_EQ(truncate(path, 3000), 0);
     snprintf(path, sizeof(path), "%s/62", dir); /* "b": zeros */
