@@ -853,8 +853,10 @@ static int x_blob_read(struct host_instance *in, const wval *a, wval *r)
         err = span_free(in, "blob_read", a[3].u32, a[4].u32, &buf);
     if (err)
         return err;
+    /* the count returned is an i32 (a blob holds 16 MiB at most) */
+    uint32_t cap = a[4].u32 > INT32_MAX ? INT32_MAX : a[4].u32;
     int64_t n = store_blob_read(store_pdb_blobs(in->db), key, a[1].u32,
-                                a[2].u64, buf, a[4].u32, blob_read_charge, &c);
+                                a[2].u64, buf, cap, blob_read_charge, &c);
     if (c.trap)
         return c.trap;
     return ret32(r, (int32_t)n);
