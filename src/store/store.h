@@ -302,28 +302,36 @@ int store_pdb_destroy(const char *data_dir, const char *name);
 
 /*
  * Plugin blobs (blob.c): values of up to STORE_BLOB_MAX bytes under keys
- * of 1..STORE_BLOB_KEY_MAX bytes, one file each in data/NAME/blobs/,
- * written once and read with one pread (no page cache of SQLite's, no
- * log). A put replaces the blob whole (a temporary file renamed over it):
- * a reader sees the old blob or the new one. Each blob counts in the
- * plugin's quota as its file (the data and a STORE_BLOB_TRAILER-byte
- * trailer) rounded up to STORE_BLOB_UNIT, together with the database and
- * its log. Nothing is synced: a killed process loses nothing; after a
- * power cut a blob put in the last seconds may be missing (its trailer
- * does not match its file: it reads as missing and is deleted), never
- * torn. Errors of every call: FASTN_ERR_INVAL (a key of 0 or more than
- * STORE_BLOB_KEY_MAX bytes, NULL), _IO, _NOMEM.
+ * of 1..STORE_BLOB_KEY_MAX bytes, appended as records to pack files in
+ * data/NAME/blobs/ (pack-000001, ...; a new pack once one reached
+ * STORE_BLOB_PACK_MAX bytes) and read with one pread (no page cache of
+ * SQLite's, no log). The index (key -> pack, offset, length) is in
+ * memory, built at open by scanning the packs: about 100 bytes a blob,
+ * hence at most STORE_BLOB_COUNT_MAX blobs a plugin (~100 MiB). A put
+ * replaces the blob whole (the new record appended, then the old one's
+ * blocks punched): a reader sees the old blob or the new one. Each blob
+ * counts in the plugin's quota as its record, a STORE_BLOB_UNIT header
+ * and its data rounded up to STORE_BLOB_UNIT, together with the database
+ * and its log. Nothing is synced: a killed process loses nothing; after
+ * a power cut a blob put in the last seconds may be missing, or (its
+ * header on disk, not its data) read as zeros. Errors of every call:
+ * FASTN_ERR_INVAL (a key of 0 or more than STORE_BLOB_KEY_MAX bytes,
+ * NULL), _IO, _NOMEM.
  */
 #define STORE_BLOB_MAX (16u << 20)
 #define STORE_BLOB_KEY_MAX 64
-#define STORE_BLOB_TRAILER 16
 #define STORE_BLOB_UNIT 4096
+#define STORE_BLOB_PACK_MAX (256u << 20)
+#define STORE_BLOB_COUNT_MAX (1u << 20)
 struct store_blobs;
 struct store__acct;
-/* The blobs in folder dir (made at the first put; stray temporary files
- * are removed and the blobs counted now), within quota (0: none) together
- * with acct's database files (NULL: none; its blob_bytes is kept equal to
- * the blobs' count). */
+/* The blobs in folder dir (made at the first put; the packs are scanned
+ * and the blobs indexed and counted now, a torn append at the end of the
+ * last pack cut off), within quota (0: none) together with acct's
+ * database files (NULL: none; its blob_bytes is kept equal to the blobs'
+ * count). Tests may lower STORE_BLOB_PACK_MAX and STORE_BLOB_COUNT_MAX
+ * with the environment variables FASTN_BLOB_PACK_MAX and
+ * FASTN_BLOB_COUNT_MAX (read here). */
 int store_blobs_open(const char *dir, uint64_t quota, struct store__acct *acct,
                      struct store_blobs **out);
 /* NULL does nothing. */
@@ -335,7 +343,8 @@ int store_blobs_destroy(const char *dir);
 uint64_t store_blobs_used(const struct store_blobs *b);
 /* Writes the blob, replacing the one under that key. Errors:
  * FASTN_ERR_TOO_LARGE (len > STORE_BLOB_MAX), _STORE_QUOTA (nothing
- * written), _DISK_FULL (the file system is full: nothing changed). */
+ * written: the quota, or STORE_BLOB_COUNT_MAX blobs, reached), _DISK_FULL
+ * (the file system is full: nothing changed). */
 int store_blob_put(struct store_blobs *b, const void *key, size_t key_len,
                    const void *data, size_t len);
 /* Copies up to cap bytes from offset into buf with one pread; returns

@@ -114,6 +114,23 @@ struct store__acct {
 
 #define STORE__CHECK_BYTES (256u << 10)
 
+/* A blob record's header (blob.c), as parsed from a pack. */
+struct store__blob_header {
+    uint8_t key[STORE_BLOB_KEY_MAX];
+    uint8_t key_len;
+    bool dead; /* deleted where punching was refused */
+    uint64_t data_len;
+};
+
+/* Parses the first n bytes of a record's header block: its magic (live
+ * or dead), CRC, version, key length (1..STORE_BLOB_KEY_MAX) and data
+ * length (at most STORE_BLOB_MAX). Errors: FASTN_ERR_INVAL. */
+int store__blob_header_parse(const uint8_t *h, size_t n,
+                             struct store__blob_header *out);
+/* The bytes a record of data_len bytes takes in its pack (and in the
+ * quota): a STORE_BLOB_UNIT header, the data rounded up to the unit. */
+uint64_t store__blob_record_size(uint64_t data_len);
+
 /* Once per process, before any other SQLite call: installs the allocator
  * and registers the "fastn" VFS. accounted: the caller needs accounts
  * (a plugin database). Errors: FASTN_ERR_INTERNAL (SQLite could not be
