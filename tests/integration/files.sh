@@ -101,17 +101,30 @@ grep -q '"peers":2' <<<"$out" || fail "not from two peers: $out"
 pass "C fetches from A and B at once"
 
 # A peer whose blocks are wrong: B's copies of big's leaves made wrong in
-# its blob files (zeros, the trailer kept: whole blobs of the wrong bytes);
-# D fetches from B and A, drops B, and gets it right.
+# its blob packs (each record's data zeroed, its 4 KiB header kept: whole
+# blobs of the wrong bytes); D fetches from B and A, drops B, and gets it
+# right.
 stop_pid "$B_PID"
 db=$(ls "$B"/plugins/files/db.sqlite 2>/dev/null || find "$B" -name db.sqlite -path '*files*' | head -1)
 [ -f "$db" ] || fail "no database of B's plugin"
 n=0
-for f in "$(dirname "$db")"/blobs/*; do
-    s=$(stat -c %s "$f")
-    [ "$s" -ge $((262144 + 16)) ] || continue
-    head -c $((s - 16)) /dev/zero | dd of="$f" conv=notrunc status=none || fail "dd"
-    n=$((n + 1))
+for f in "$(dirname "$db")"/blobs/pack-*; do
+    size=$(stat -c %s "$f")
+    off=0
+    while [ "$off" -lt "$size" ]; do
+        magic=$(dd if="$f" bs=4096 skip=$((off / 4096)) count=1 status=none | head -c 8)
+        if [ "$magic" != fastnpk1 ]; then # a hole: a deleted record
+            off=$((off + 4096))
+            continue
+        fi
+        len=$(od -An -tu8 -j $((off + 16)) -N8 "$f" | tr -d ' ')
+        if [ "$len" -ge 262144 ]; then
+            dd if=/dev/zero of="$f" bs=4096 seek=$((off / 4096 + 1)) \
+                count=$((len / 4096)) conv=notrunc status=none || fail "dd"
+            n=$((n + 1))
+        fi
+        off=$((off + 4096 + (len + 4095) / 4096 * 4096))
+    done
 done
 [ "$n" -gt 0 ] || fail "no large blocks among B's blobs"
 start_at "$B" "$PB"
