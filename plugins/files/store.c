@@ -2,12 +2,12 @@
  * The files plugin's blocks and roots. Blocks are keyed by their
  * multihash (a CIDv0 and a CIDv1 of the same bytes are one block, as IPFS
  * blockstores keep them); each is a blob of the host's (fastn_blob_put:
- * one file, written once, read with one copy), indexed by a row of
- * bblocks written after it, which gc and rm go by. Blocks an older
- * version stored in the database itself (blocks, in 256 KiB parts) are
- * still read, and removed by rm. Roots are what `fastn files list` shows
- * (added, or fetched whole), pinned or not; shares are the peers a root
- * was shared with. Only blocks checked against their CID get here (the
+ * a record appended to a pack file, written once, read with one copy),
+ * indexed by a row of bblocks written after it, which gc and rm go by.
+ * Blocks an older version stored in the database itself (blocks, in
+ * 256 KiB parts) are still read, and removed by rm. Roots are what
+ * `fastn files list` shows (added, or fetched whole), pinned or not;
+ * shares are the peers a root was shared with. Only blocks checked against their CID get here (the
  * importer made them, or the exchange checked them).
  */
 #include "files_plugin.h"
