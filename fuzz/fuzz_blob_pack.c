@@ -54,8 +54,8 @@ static void check_put(struct store_blobs *b)
     static const char val[] = "the value put after the scan";
     char got[sizeof(val)];
     if (store_blob_put(b, key, sizeof(key), val, sizeof(val)) != 0 ||
-        store_blob_read(b, key, sizeof(key), 0, got, sizeof(got), NULL,
-                        NULL) != (int64_t)sizeof(val) ||
+        store_blob_read(b, key, sizeof(key), 0, got, sizeof(got), NULL, NULL) !=
+            (int64_t)sizeof(val) ||
         memcmp(got, val, sizeof(val)) != 0)
         abort();
 }

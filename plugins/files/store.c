@@ -7,8 +7,9 @@
  * Blocks an older version stored in the database itself (blocks, in
  * 256 KiB parts) are still read, and removed by rm. Roots are what
  * `fastn files list` shows (added, or fetched whole), pinned or not;
- * shares are the peers a root was shared with. Only blocks checked against their CID get here (the
- * importer made them, or the exchange checked them).
+ * shares are the peers a root was shared with. Only blocks checked
+ * against their CID get here (the importer made them, or the exchange
+ * checked them).
  */
 #include "files_plugin.h"
 
