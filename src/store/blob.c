@@ -13,11 +13,12 @@
  * The index is in memory, a hash table key -> (pack, offset, length),
  * built at open by scanning every pack: from offset 0, SEEK_DATA skips
  * holes, a header is read and checked, and the scan jumps past its
- * record. What does not parse ends the last pack's scan (a torn append:
- * the pack is cut there, the next append goes there); in an older pack
- * the scan steps one unit at a time to the next header. Two records of
- * one key (a replace cut short by a crash): the later one wins, the
- * older one is punched.
+ * record. Where a header does not check out, the scan steps one unit at
+ * a time to the next one that does (bit rot, or zeros after a power
+ * cut); in the last pack, bytes after the last good record that hold no
+ * record (a torn append) are cut off: the next append goes there. Two
+ * records of one key (a replace cut short by a crash): the later one
+ * wins, the older one is punched.
  *
  * A delete punches the record's blocks (FALLOC_FL_PUNCH_HOLE): its disk
  * space goes at once and the scan skips the hole. A file system that
@@ -439,10 +440,22 @@ static int scan_index(struct store_blobs *b, struct pack *p, uint64_t off,
     return record_kill(b, prev.pack, prev.off, prev.len);
 }
 
-/* Scans pack p (last: the current one, cut at what does not parse). */
-static int scan_pack(struct store_blobs *b, struct pack *p, bool last)
+/* Whether a whole record starts at off of the pack (size bytes); its
+ * header in *h. */
+static bool record_at(int fd, uint64_t off, uint64_t size,
+                      struct store__blob_header *h)
 {
     uint8_t hb[H_END];
+    return pread(fd, hb, sizeof(hb), (off_t)off) == (ssize_t)sizeof(hb) &&
+           store__blob_header_parse(hb, sizeof(hb), h) == 0 &&
+           store__blob_record_size(h->data_len) <= size - off;
+}
+
+/* Scans pack p: where a header does not check out, steps one unit at a
+ * time to the next that does. In the last pack, what follows the last
+ * good record and holds none (a torn append) is cut off. */
+static int scan_pack(struct store_blobs *b, struct pack *p, bool last)
+{
     struct store__blob_header h;
     struct stat st;
     int fd = pack_fd(b, p, false), err;
@@ -451,30 +464,27 @@ static int scan_pack(struct store_blobs *b, struct pack *p, bool last)
         return fd;
     if (fstat(fd, &st) != 0)
         return io_err(errno);
-    uint64_t size = (uint64_t)st.st_size, off = 0;
+    uint64_t size = (uint64_t)st.st_size, off = 0, bad = UINT64_MAX;
     while (off < size) {
         off_t d = lseek(fd, (off_t)off, SEEK_DATA);
         if (d < 0 && errno == ENXIO)
             break;
         if (d >= 0)
             off = (uint64_t)d / UNIT * UNIT;
-        bool ok =
-            pread(fd, hb, sizeof(hb), (off_t)off) == (ssize_t)sizeof(hb) &&
-            store__blob_header_parse(hb, sizeof(hb), &h) == 0 &&
-            store__blob_record_size(h.data_len) <= size - off;
-        if (!ok && last) {
-            if (ftruncate(fd, (off_t)off) != 0)
-                return io_err(errno);
-            size = off;
-            break;
-        }
-        if (!ok) {
+        if (!record_at(fd, off, size, &h)) {
+            bad = bad < off ? bad : off;
             off += UNIT;
             continue;
         }
+        bad = UINT64_MAX;
         if (!h.dead && (err = scan_index(b, p, off, &h)))
             return err;
         off += store__blob_record_size(h.data_len);
+    }
+    if (last && bad < size) {
+        if (ftruncate(fd, (off_t)bad) != 0)
+            return io_err(errno);
+        size = bad;
     }
     p->size = size;
     return 0;

@@ -310,7 +310,8 @@ TEST(blob_torn_append_dropped)
 }
 
 /* A header whose CRC does not match (bit rot) in an older pack: that
- * record is skipped, the scan finds the next one behind it. */
+ * record is skipped, the scan finds the next one behind it; so too past
+ * a zeroed header in the last pack. */
 TEST(blob_bad_header_skipped)
 {
     static uint8_t data[U];
@@ -330,6 +331,17 @@ TEST(blob_bad_header_skipped)
     for (int i = 1; i < 5; i++)
         check_blob(b, keys[i], 'a' + i, U);
     CHECK_EQ(store_blobs_used(b), 4 * 2 * U);
+    /* zeros over a header in the last pack (a power cut): stepped over,
+     * the record behind kept, the pack not cut */
+    static const uint8_t zeros[U];
+    CHECK_ERR(store_blob_put(b, K("f"), data, sizeof(data)), 0);
+    store_blobs_close(b);
+    CHECK_EQ(pack_size(3), 4 * U);
+    pack_write(3, 0, zeros, sizeof(zeros)); /* e's header */
+    b = open_blobs(0);
+    CHECK_EQ(pack_size(3), 4 * U);
+    CHECK_EQ(store_blob_size(b, K("e")), FASTN_ERR_NOT_FOUND);
+    check_blob(b, "f", 'a' + 4, U);
     store_blobs_close(b);
     unsetenv("FASTN_BLOB_PACK_MAX");
     tmp_cleanup();
