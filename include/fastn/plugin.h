@@ -308,6 +308,38 @@ FASTN_IMPORT_(sql_last_insert_rowid) int64_t fastn_sql_last_insert_rowid(void);
 /* The last SQL error's message, copied like sql_column_bytes. */
 FASTN_IMPORT_(sql_errmsg) int32_t fastn_sql_errmsg(char *buf, size_t cap);
 
+/* --- blobs beside the database (capability "storage") ---
+ * Values of up to FASTN_BLOB_MAX bytes under keys of 1..FASTN_BLOB_KEY_MAX
+ * bytes (any bytes), records appended to the plugin's pack files, written
+ * once and read with one copy: for large values that SQL would write
+ * twice (log, then database). They count in the database's storage quota
+ * (each as a 4 KiB header plus its size rounded up to 4 KiB; at most
+ * 1,048,576 blobs). A put replaces a blob whole: it is seen whole or not
+ * at all. Not synced, as the database's commits are not: after a power
+ * cut a blob put in the last seconds may be missing, or read as zeros
+ * (docs/PLUGIN-ABI.md "Blobs"). Fuel: 2000
+ * a call, 1 per 4 bytes written or read (and 1 per 16 of the key and the
+ * data put). */
+#define FASTN_BLOB_MAX (16u << 20)
+#define FASTN_BLOB_KEY_MAX 64
+/* Writes (or replaces) the blob. Returns 0, FASTN_ERR_TOO_LARGE (len >
+ * FASTN_BLOB_MAX), _INVAL (key length), _STORE_QUOTA (the quota, or the
+ * count of blobs, reached), _DISK_FULL, _IO. */
+FASTN_IMPORT_(blob_put)
+int32_t fastn_blob_put(const void *key, size_t key_len, const void *data,
+                       size_t len);
+/* Copies up to cap bytes of the blob from offset into buf; returns the
+ * bytes copied (0 at or after its end), FASTN_ERR_NOT_FOUND, _INVAL. */
+FASTN_IMPORT_(blob_read)
+int32_t fastn_blob_read(const void *key, size_t key_len, uint64_t offset,
+                        void *buf, size_t cap);
+/* The blob's size in bytes, FASTN_ERR_NOT_FOUND or _INVAL. */
+FASTN_IMPORT_(blob_size)
+int64_t fastn_blob_size(const void *key, size_t key_len);
+/* Deletes the blob: 0, FASTN_ERR_NOT_FOUND or _INVAL. */
+FASTN_IMPORT_(blob_delete)
+int32_t fastn_blob_delete(const void *key, size_t key_len);
+
 /* --- the user --- */
 
 /* Adds a notification (title at most 256 bytes, body 4096; UTF-8, no

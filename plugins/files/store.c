@@ -1,10 +1,15 @@
 /*
- * The files plugin's blocks and roots in its own SQLite database. Blocks
- * are keyed by their multihash (a CIDv0 and a CIDv1 of the same bytes are
- * one block, as IPFS blockstores keep them); roots are what `fastn files
- * list` shows (added, or fetched whole), pinned or not; shares are the
- * peers a root was shared with. Only blocks checked against their CID get
- * here (the importer made them, or the exchange checked them).
+ * The files plugin's blocks and roots. Blocks are keyed by their
+ * multihash (a CIDv0 and a CIDv1 of the same bytes are one block, as IPFS
+ * blockstores keep them); each is a blob of the host's (fastn_blob_put:
+ * a record appended to a pack file, written once, read with one copy),
+ * indexed by a row of bblocks written after it, which gc and rm go by.
+ * Blocks an older version stored in the database itself (blocks, in
+ * 256 KiB parts) are still read, and removed by rm. Roots are what
+ * `fastn files list` shows (added, or fetched whole), pinned or not;
+ * shares are the peers a root was shared with. Only blocks checked
+ * against their CID get here (the importer made them, or the exchange
+ * checked them).
  */
 #include "files_plugin.h"
 
@@ -16,12 +21,19 @@ static const char schema[] =
     " size INTEGER, pinned INTEGER, added INTEGER);"
     "CREATE TABLE IF NOT EXISTS shares(cid TEXT, peer TEXT,"
     " PRIMARY KEY(cid, peer));"
-    "CREATE TABLE IF NOT EXISTS gc_keep(mh BLOB PRIMARY KEY);";
+    "CREATE TABLE IF NOT EXISTS gc_keep(mh BLOB PRIMARY KEY);"
+    "CREATE TABLE IF NOT EXISTS bblocks(mh BLOB PRIMARY KEY,"
+    " size INTEGER NOT NULL) WITHOUT ROWID;";
 
-#define PART (256u * 1024)
+/* blobs put in the open transaction, deleted if it does not commit (past
+ * PENDING_MAX they stay, unindexed, until the block is put again) */
+#define PENDING_MAX 64
 
-static int32_t st_get, st_has, st_put;
+static int32_t st_get, st_has, st_put, st_bhas, st_bput;
 static uint8_t blockbuf[FILES_MAX_BLOCK];
+static uint8_t pending[PENDING_MAX][FILES_CID_BYTES_MAX];
+static uint8_t pending_len[PENDING_MAX];
+static int pending_n, in_tx;
 
 int store_open(void)
 {
@@ -34,9 +46,12 @@ int store_open(void)
         "SELECT 1 FROM blocks WHERE mh = ?1 AND part = 0");
     st_put = fastn_sql_prepare_str(
         "INSERT OR IGNORE INTO blocks(mh, part, data) VALUES(?1, ?2, ?3)");
+    st_bhas = fastn_sql_prepare_str("SELECT size FROM bblocks WHERE mh = ?1");
+    st_bput = fastn_sql_prepare_str(
+        "INSERT OR REPLACE INTO bblocks(mh, size) VALUES(?1, ?2)");
     if (st_get < 0 || st_has < 0 || st_put < 0)
         return st_get < 0 ? st_get : st_has < 0 ? st_has : st_put;
-    return 0;
+    return st_bhas < 0 ? st_bhas : st_bput < 0 ? st_bput : 0;
 }
 
 /* The multihash of c: <code><length><digest>. */
@@ -55,6 +70,8 @@ static int bind_key(int32_t st, const struct files_cid *c)
     return fastn_sql_bind_blob(st, 1, key, mh_key(c, key));
 }
 
+static int old_has(const struct files_cid *c);
+
 int store_get(const struct files_cid *c, const uint8_t **p, size_t *n)
 {
     int32_t r;
@@ -64,6 +81,16 @@ int store_get(const struct files_cid *c, const uint8_t **p, size_t *n)
         *n = c->digest_len;
         return 0;
     }
+    uint8_t key[FILES_CID_BYTES_MAX];
+    r = fastn_blob_read(key, mh_key(c, key), 0, blockbuf, sizeof(blockbuf));
+    if (r >= 0) {
+        *p = blockbuf;
+        *n = (size_t)r;
+        return 0;
+    }
+    if (r != FASTN_ERR_NOT_FOUND)
+        return r;
+    /* stored by an older version, in the database */
     if ((r = bind_key(st_get, c)) < 0)
         return r;
     size_t len = 0;
@@ -79,18 +106,17 @@ int store_get(const struct files_cid *c, const uint8_t **p, size_t *n)
     fastn_sql_reset(st_get);
     if (r < 0)
         return r;
-    if (len == 0 && store_has(c) != 1)
+    if (len == 0 && old_has(c) != 1)
         return FASTN_ERR_NOT_FOUND;
     *p = blockbuf;
     *n = len;
     return 0;
 }
 
-int store_has(const struct files_cid *c)
+/* In the database, stored by an older version. */
+static int old_has(const struct files_cid *c)
 {
     int32_t r;
-    if (c->mh_code == FILES_MH_IDENTITY)
-        return 1;
     if ((r = bind_key(st_has, c)) < 0)
         return r;
     r = fastn_sql_step(st_has);
@@ -98,31 +124,54 @@ int store_has(const struct files_cid *c)
     return r < 0 ? r : r == FASTN_SQL_ROW;
 }
 
+/* Indexed, and its blob whole (a power cut may have lost a blob put just
+ * before it: then it is fetched again). */
+int store_has(const struct files_cid *c)
+{
+    uint8_t key[FILES_CID_BYTES_MAX];
+    int32_t r;
+    int64_t size = -1;
+
+    if (c->mh_code == FILES_MH_IDENTITY)
+        return 1;
+    if ((r = bind_key(st_bhas, c)) < 0)
+        return r;
+    if ((r = fastn_sql_step(st_bhas)) == FASTN_SQL_ROW)
+        size = fastn_sql_column_int64(st_bhas, 0);
+    fastn_sql_reset(st_bhas);
+    if (r < 0)
+        return r;
+    if (size >= 0 && fastn_blob_size(key, mh_key(c, key)) == size)
+        return 1;
+    return old_has(c);
+}
+
+/* The blob first, then its row: a row always has its blob (but for a
+ * power cut, which store_has sees). */
 int store_put(const struct files_cid *c, const uint8_t *p, size_t n)
 {
-    int32_t r = 0;
-    size_t off = 0;
-    int64_t part = 0;
+    uint8_t key[FILES_CID_BYTES_MAX];
+    size_t klen;
+    int32_t r;
 
     if (c->mh_code == FILES_MH_IDENTITY)
         return 0;
-    if ((r = fastn_sql_exec_str("SAVEPOINT put")) < 0)
+    klen = mh_key(c, key);
+    if ((r = fastn_blob_put(key, klen, p, n)) < 0)
         return r;
-    do {
-        size_t k = n - off < PART ? n - off : PART;
-        if ((r = bind_key(st_put, c)) < 0 ||
-            (r = fastn_sql_bind_int64(st_put, 2, part++)) < 0 ||
-            (r = fastn_sql_bind_blob(st_put, 3, p + off, k)) < 0 ||
-            (r = fastn_sql_step(st_put)) < 0)
-            break;
-        off += k;
-    } while (off < n);
-    fastn_sql_reset(st_put);
-    if (r < 0) {
-        fastn_sql_exec_str("ROLLBACK TO put; RELEASE put");
+    if ((r = bind_key(st_bput, c)) < 0 ||
+        (r = fastn_sql_bind_int64(st_bput, 2, (int64_t)n)) < 0 ||
+        (r = fastn_sql_step(st_bput)) < 0) {
+        fastn_sql_reset(st_bput);
+        fastn_blob_delete(key, klen);
         return r;
     }
-    return fastn_sql_exec_str("RELEASE put");
+    fastn_sql_reset(st_bput);
+    if (in_tx && pending_n < PENDING_MAX) {
+        memcpy(pending[pending_n], key, klen);
+        pending_len[pending_n++] = (uint8_t)klen;
+    }
+    return 0;
 }
 
 int files_block_save(void *ctx, const struct files_cid *cid,
@@ -134,12 +183,25 @@ int files_block_save(void *ctx, const struct files_cid *cid,
 
 int store_begin(void)
 {
-    return fastn_sql_exec_str("BEGIN");
+    int32_t r = fastn_sql_exec_str("BEGIN");
+    in_tx = r == 0;
+    pending_n = 0;
+    return r;
 }
 
+/* A commit that fails rolls back, and the blobs put since BEGIN go too
+ * (their rows are gone). */
 int store_commit(void)
 {
-    return fastn_sql_exec_str("COMMIT");
+    int32_t r = fastn_sql_exec_str("COMMIT");
+    if (r < 0) {
+        fastn_sql_exec_str("ROLLBACK");
+        for (int i = 0; i < pending_n; i++)
+            fastn_blob_delete(pending[i], pending_len[i]);
+    }
+    in_tx = 0;
+    pending_n = 0;
+    return r;
 }
 
 int store_root_add(const char *cid, const char *name, uint64_t size, int pin)
@@ -232,15 +294,45 @@ static int mark(const struct files_cid *root)
     return err;
 }
 
-/* Deletes the blocks gc_keep does not hold, a few parts a statement
- * (each SQL call has a few milliseconds). */
+/* Deletes the blocks gc_keep does not hold: each row, then its blob, a
+ * few at a time (each SQL call has a few milliseconds); then the older
+ * version's, a few parts a statement. */
 static int sweep(void)
 {
+    uint8_t key[FILES_CID_BYTES_MAX];
+    int32_t sel = fastn_sql_prepare_str(
+        "SELECT mh FROM bblocks WHERE mh NOT IN (SELECT mh FROM gc_keep)"
+        " LIMIT 16");
+    int32_t del = fastn_sql_prepare_str("DELETE FROM bblocks WHERE mh = ?1");
+    int32_t r = sel < 0 ? sel : del, got;
+
+    do {
+        got = 0;
+        while (sel > 0 && del > 0 &&
+               (r = fastn_sql_step(sel)) == FASTN_SQL_ROW) {
+            int32_t k = fastn_sql_column_bytes(sel, 0, key, sizeof(key));
+            if (k <= 0 || (size_t)k > sizeof(key))
+                continue;
+            fastn_sql_reset(del);
+            fastn_sql_bind_blob(del, 1, key, (size_t)k);
+            if ((r = fastn_sql_step(del)) < 0)
+                break;
+            fastn_blob_delete(key, (size_t)k);
+            got++;
+        }
+        if (sel > 0)
+            fastn_sql_reset(sel);
+    } while (r >= 0 && got > 0);
+    if (sel > 0)
+        fastn_sql_finalize(sel);
+    if (del > 0)
+        fastn_sql_finalize(del);
+    if (r < 0)
+        return r;
     int32_t st = fastn_sql_prepare_str(
         "DELETE FROM blocks WHERE id IN (SELECT id FROM blocks WHERE mh NOT "
         "IN (SELECT mh FROM gc_keep) LIMIT 4)");
-    int32_t r = st;
-
+    r = st;
     while (st > 0 && (r = fastn_sql_step(st)) >= 0 && fastn_sql_changes() > 0)
         fastn_sql_reset(st);
     if (st > 0)

@@ -54,6 +54,9 @@ enum plugin_cap {
 #define PLUGIN_SQL_STEP_FUEL 12       /* each SQLite VM step an sql_* took */
 #define PLUGIN_FUEL_PER_HASH_BYTE 1   /* sha256: a byte hashed */
 #define PLUGIN_FUEL_PER_B2B_BYTE 2    /* blake2b: a byte hashed */
+#define PLUGIN_FUEL_BLOB 2000         /* base: a blob's file opened (blob_*) */
+#define PLUGIN_BLOB_BYTES_PER_FUEL                                             \
+    4 /* blob_put, blob_read: bytes written, read */
 
 /* X(name, params, results, capability, fuel): the functions of module
  * "fastn", with their base price. */
@@ -93,7 +96,11 @@ enum plugin_cap {
     X(log, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                                  \
     X(local_peer_id, "ii", "i", 0, PLUGIN_FUEL_CHEAP)                          \
     X(sha256, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                               \
-    X(blake2b, "iiiiii", "i", 0, PLUGIN_IMPORT_FUEL)
+    X(blake2b, "iiiiii", "i", 0, PLUGIN_IMPORT_FUEL)                           \
+    X(blob_put, "iiii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_BLOB)             \
+    X(blob_read, "iiIii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_BLOB)           \
+    X(blob_size, "ii", "I", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_BLOB)              \
+    X(blob_delete, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_BLOB)
 
 /* When an export is required. */
 enum plugin_export_need {

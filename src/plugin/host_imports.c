@@ -100,9 +100,10 @@ static int charge(struct host_instance *in, uint64_t cost)
     return FASTN_ERR_WASM_TRAP_OUT_OF_FUEL;
 }
 
-/* Borrows [ptr, ptr+len) of the plugin's memory, or traps. */
-static int span(struct host_instance *in, const char *imp, uint32_t ptr,
-                uint32_t len, uint8_t **out)
+/* Borrows [ptr, ptr+len) of the plugin's memory, or traps; charges
+ * nothing (the caller pays for the bytes it uses). */
+static int span_free(struct host_instance *in, const char *imp, uint32_t ptr,
+                     uint32_t len, uint8_t **out)
 {
     static uint8_t empty[1];
 
@@ -120,7 +121,16 @@ static int span(struct host_instance *in, const char *imp, uint32_t ptr,
                         (unsigned long long)fastn_wasm_memory_size(in->wasm));
         return FASTN_ERR_PLUGIN_BAD_POINTER;
     }
-    return charge(in, len / PLUGIN_BYTES_PER_FUEL);
+    return 0;
+}
+
+/* Borrows [ptr, ptr+len) of the plugin's memory, or traps; charges for
+ * copying it. */
+static int span(struct host_instance *in, const char *imp, uint32_t ptr,
+                uint32_t len, uint8_t **out)
+{
+    int err = span_free(in, imp, ptr, len, out);
+    return err ? err : charge(in, len / PLUGIN_BYTES_PER_FUEL);
 }
 
 /* Traps with FASTN_ERR_PLUGIN_MEMORY when what the import is about to
@@ -799,6 +809,76 @@ static int x_blake2b(struct host_instance *in, const wval *a, wval *r)
     if (crypto_generichash(out, olen, p, n, klen ? key : NULL, klen))
         return ret32(r, FASTN_ERR_INVAL);
     return ret32(r, 0);
+}
+
+/* --- blobs ------------------------------------------------------------- */
+
+/* The plugin's blobs (store.h, "Plugin blobs"): the key and the data are
+ * checked against its memory, then the bytes written or read are paid for
+ * before the file is touched; blob_read reads straight into its memory. */
+static int x_blob_put(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *key, *p;
+    int err = span(in, "blob_put", a[0].u32, a[1].u32, &key);
+    if (!err)
+        err = span(in, "blob_put", a[2].u32, a[3].u32, &p);
+    if (err)
+        return err;
+    if (a[3].u32 > STORE_BLOB_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    if ((err = charge(in, a[3].u32 / PLUGIN_BLOB_BYTES_PER_FUEL)))
+        return err;
+    return ret32(
+        r, store_blob_put(store_pdb_blobs(in->db), key, a[1].u32, p, a[3].u32));
+}
+
+struct blob_read_ctx {
+    struct host_instance *in;
+    int trap;
+};
+
+static int blob_read_charge(void *arg, uint64_t bytes)
+{
+    struct blob_read_ctx *c = arg;
+    c->trap = charge(c->in, bytes / PLUGIN_BLOB_BYTES_PER_FUEL);
+    return c->trap;
+}
+
+static int x_blob_read(struct host_instance *in, const wval *a, wval *r)
+{
+    struct blob_read_ctx c = {.in = in};
+    uint8_t *key, *buf;
+    int err = span(in, "blob_read", a[0].u32, a[1].u32, &key);
+    if (!err) /* only the bytes read are paid for (a miss costs no copy) */
+        err = span_free(in, "blob_read", a[3].u32, a[4].u32, &buf);
+    if (err)
+        return err;
+    /* the count returned is an i32 (a blob holds 16 MiB at most) */
+    uint32_t cap = a[4].u32 > INT32_MAX ? INT32_MAX : a[4].u32;
+    int64_t n = store_blob_read(store_pdb_blobs(in->db), key, a[1].u32,
+                                a[2].u64, buf, cap, blob_read_charge, &c);
+    if (c.trap)
+        return c.trap;
+    return ret32(r, (int32_t)n);
+}
+
+static int x_blob_size(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *key;
+    int err = span(in, "blob_size", a[0].u32, a[1].u32, &key);
+    if (err)
+        return err;
+    r[0].i64 = store_blob_size(store_pdb_blobs(in->db), key, a[1].u32);
+    return 0;
+}
+
+static int x_blob_delete(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *key;
+    int err = span(in, "blob_delete", a[0].u32, a[1].u32, &key);
+    if (err)
+        return err;
+    return ret32(r, store_blob_delete(store_pdb_blobs(in->db), key, a[1].u32));
 }
 
 /* --- the table ---------------------------------------------------------- */

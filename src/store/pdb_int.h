@@ -55,6 +55,7 @@ struct store_pdb {
     uint64_t max_vm_steps;
     struct store_pdb_budget budget;
     struct pdb_call call;
+    struct store_blobs *blobs; /* data/NAME/blobs/ (blob.c) */
     bool trusted;        /* the host's own SQL: the authorizer lets it pass */
     bool checkpoint_due; /* the log is long: checkpoint at the event's end */
     /* what the plugin's last statement left, kept across the host's own */

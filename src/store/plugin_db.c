@@ -279,7 +279,7 @@ struct store__acct *pdb_enter(struct store_pdb *db)
 static int checkpoint_mode(const struct store__acct *a)
 {
     uint64_t frame = (uint64_t)a->page_size + WAL_FRAME_HDR;
-    uint64_t used = (uint64_t)a->db_pages * a->page_size;
+    uint64_t used = (uint64_t)a->db_pages * a->page_size + a->blob_bytes;
     if (a->wal_bytes > WAL_HDR + WAL_KEEP_FRAMES * frame)
         return SQLITE_CHECKPOINT_TRUNCATE;
     if (a->quota && used + 2 * a->wal_bytes > a->quota)
@@ -426,7 +426,7 @@ static int wal_hook(void *arg, sqlite3 *c, const char *name, int frames)
     struct store_pdb *db = arg;
     const struct store__acct *a = db->acct;
     uint64_t frame = (uint64_t)a->page_size + WAL_FRAME_HDR;
-    uint64_t used = (uint64_t)a->db_pages * a->page_size;
+    uint64_t used = (uint64_t)a->db_pages * a->page_size + a->blob_bytes;
     uint64_t room = a->quota > used ? (a->quota - used) / frame : 0;
     uint64_t at = room / 2 < 1000 ? room / 2 : 1000;
 
@@ -536,6 +536,23 @@ static int open_conn(struct store_pdb *db, const char *data_dir,
     return 0;
 }
 
+/* The blobs beside the database, counted in its quota (their folder is
+ * made at the first put). */
+static int open_blobs(struct store_pdb *db, const char *data_dir,
+                      const char *name)
+{
+    char path[4096];
+    int err = pdb_path(path, sizeof(path), data_dir, name, "blobs");
+    if (!err)
+        err = store_blobs_open(path, db->quota_bytes, db->acct, &db->blobs);
+    return err;
+}
+
+struct store_blobs *store_pdb_blobs(struct store_pdb *db)
+{
+    return db ? db->blobs : NULL;
+}
+
 int store_pdb_open(const char *data_dir, const char *name,
                    const struct store_pdb_limits *lim, struct store_pdb **out)
 {
@@ -553,6 +570,8 @@ int store_pdb_open(const char *data_dir, const char *name,
     if (!db->stmts || !db->acct)
         goto out_free;
     err = open_conn(db, data_dir, name, lim ? lim->page_size : 0);
+    if (!err)
+        err = open_blobs(db, data_dir, name);
     if (err)
         goto out_free;
     *out = db;
@@ -575,6 +594,7 @@ void store_pdb_close(struct store_pdb *db)
     if (db->acct)
         store__acct_leave(prev);
     store__acct_close(db->acct);
+    store_blobs_close(db->blobs);
     free(db->stmts);
     free(db);
 }
@@ -586,6 +606,11 @@ int store_pdb_destroy(const char *data_dir, const char *name)
     char path[4096];
     if (!data_dir || !name_ok(name))
         return FASTN_ERR_INVAL;
+    int err = pdb_path(path, sizeof(path), data_dir, name, "blobs");
+    if (!err)
+        err = store_blobs_destroy(path);
+    if (err)
+        return err;
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         int err = pdb_path(path, sizeof(path), data_dir, name, files[i]);
         if (err)
@@ -593,7 +618,7 @@ int store_pdb_destroy(const char *data_dir, const char *name)
         if (unlink(path) != 0 && errno != ENOENT)
             return FASTN_ERR_IO;
     }
-    int err = pdb_path(path, sizeof(path), data_dir, name, NULL);
+    err = pdb_path(path, sizeof(path), data_dir, name, NULL);
     if (err)
         return err;
     if (rmdir(path) != 0 && errno != ENOENT)
@@ -702,7 +727,8 @@ int store_pdb_usage(struct store_pdb *db, struct store_pdb_usage *u)
     if (!db || !u)
         return FASTN_ERR_INVAL;
     *u = (struct store_pdb_usage){
-        .disk_bytes = db->acct->db_bytes + db->acct->wal_bytes,
+        .disk_bytes =
+            db->acct->db_bytes + db->acct->wal_bytes + db->acct->blob_bytes,
         .quota_bytes = db->quota_bytes,
         .heap_bytes = db->acct->bytes,
         .heap_peak = db->acct->peak,

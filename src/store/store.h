@@ -296,9 +296,70 @@ int store_pdb_open(const char *data_dir, const char *name,
 /* Finalizes every statement, rolls back an open transaction, closes.
  * NULL does nothing. */
 void store_pdb_close(struct store_pdb *db);
-/* Deletes plugin `name`'s database files and folder. A missing database
- * is not an error. Errors: FASTN_ERR_INVAL, _IO. */
+/* Deletes plugin `name`'s database files, its blobs and its folder. A
+ * missing database is not an error. Errors: FASTN_ERR_INVAL, _IO. */
 int store_pdb_destroy(const char *data_dir, const char *name);
+
+/*
+ * Plugin blobs (blob.c): values of up to STORE_BLOB_MAX bytes under keys
+ * of 1..STORE_BLOB_KEY_MAX bytes, appended as records to pack files in
+ * data/NAME/blobs/ (pack-000001, ...; a new pack once one reached
+ * STORE_BLOB_PACK_MAX bytes) and read with one pread (no page cache of
+ * SQLite's, no log). The index (key -> pack, offset, length) is in
+ * memory, built at open by scanning the packs: about 100 bytes a blob,
+ * hence at most STORE_BLOB_COUNT_MAX blobs a plugin (~100 MiB). A put
+ * replaces the blob whole (the new record appended, then the old one's
+ * blocks punched): a reader sees the old blob or the new one. Each blob
+ * counts in the plugin's quota as its record, a STORE_BLOB_UNIT header
+ * and its data rounded up to STORE_BLOB_UNIT, together with the database
+ * and its log. Nothing is synced: a killed process loses nothing; after
+ * a power cut a blob put in the last seconds may be missing, or (its
+ * header on disk, not its data) read as zeros. Errors of every call:
+ * FASTN_ERR_INVAL (a key of 0 or more than STORE_BLOB_KEY_MAX bytes,
+ * NULL), _IO, _NOMEM.
+ */
+#define STORE_BLOB_MAX (16u << 20)
+#define STORE_BLOB_KEY_MAX 64
+#define STORE_BLOB_UNIT 4096
+#define STORE_BLOB_PACK_MAX (256u << 20)
+#define STORE_BLOB_COUNT_MAX (1u << 20)
+struct store_blobs;
+struct store__acct;
+/* The blobs in folder dir (made at the first put; the packs are scanned
+ * and the blobs indexed and counted now, a torn append at the end of the
+ * last pack cut off), within quota (0: none) together with acct's
+ * database files (NULL: none; its blob_bytes is kept equal to the blobs'
+ * count). Tests may lower STORE_BLOB_PACK_MAX and STORE_BLOB_COUNT_MAX
+ * with the environment variables FASTN_BLOB_PACK_MAX and
+ * FASTN_BLOB_COUNT_MAX (read here). */
+int store_blobs_open(const char *dir, uint64_t quota, struct store__acct *acct,
+                     struct store_blobs **out);
+/* NULL does nothing. */
+void store_blobs_close(struct store_blobs *b);
+/* Deletes the folder and every file in it; a missing one is not an error.
+ * Errors: FASTN_ERR_IO. */
+int store_blobs_destroy(const char *dir);
+/* What the blobs count for in the quota, in bytes. */
+uint64_t store_blobs_used(const struct store_blobs *b);
+/* Writes the blob, replacing the one under that key. Errors:
+ * FASTN_ERR_TOO_LARGE (len > STORE_BLOB_MAX), _STORE_QUOTA (nothing
+ * written: the quota, or STORE_BLOB_COUNT_MAX blobs, reached), _DISK_FULL
+ * (the file system is full: nothing changed). */
+int store_blob_put(struct store_blobs *b, const void *key, size_t key_len,
+                   const void *data, size_t len);
+/* Copies up to cap bytes from offset into buf with one pread; returns
+ * the bytes read (0 at or after the end). before, when not NULL, is
+ * called with that count before the read and may refuse it (its error is
+ * returned: the host charges fuel there). Errors: FASTN_ERR_NOT_FOUND. */
+int64_t store_blob_read(struct store_blobs *b, const void *key, size_t key_len,
+                        uint64_t offset, void *buf, size_t cap,
+                        int (*before)(void *arg, uint64_t bytes), void *arg);
+/* The blob's size. Errors: FASTN_ERR_NOT_FOUND. */
+int64_t store_blob_size(struct store_blobs *b, const void *key, size_t key_len);
+/* Deletes the blob, crediting the quota. Errors: FASTN_ERR_NOT_FOUND. */
+int store_blob_delete(struct store_blobs *b, const void *key, size_t key_len);
+/* The blobs of a plugin database (opened with it). */
+struct store_blobs *store_pdb_blobs(struct store_pdb *db);
 
 /*
  * The calls below take SQL and values from the plugin (sql/p with a byte
@@ -419,7 +480,7 @@ bool store_pdb_in_transaction(struct store_pdb *db);
 /* What the database uses of each of its budgets (for `plugin info`, and
  * the plugin's memory budget, which counts heap_bytes). */
 struct store_pdb_usage {
-    uint64_t disk_bytes;  /* its files now: database, log, journal */
+    uint64_t disk_bytes;  /* its files now: database, log, blobs */
     uint64_t quota_bytes; /* what they may take */
     uint64_t data_bytes;  /* pages in use times page size */
     uint64_t heap_bytes;  /* memory SQLite holds for it now */

@@ -102,16 +102,34 @@ struct store__acct {
     bool (*check)(void *arg);
     void *check_arg;
     /* files (vfs.c) */
-    uint64_t db_bytes;  /* the database file */
-    uint64_t wal_bytes; /* -wal and -journal */
-    uint64_t quota;     /* pages and log together; 0: no limit */
-    uint32_t page_size; /* 0: not known yet (no limit either) */
-    uint32_t db_pages;  /* the database's pages as of its last commit */
-    uint32_t txn_pages; /* the highest page the open transaction logged */
-    uint64_t wal_live;  /* where the log's committed frames end */
+    uint64_t db_bytes;   /* the database file */
+    uint64_t wal_bytes;  /* -wal and -journal */
+    uint64_t quota;      /* pages and log together; 0: no limit */
+    uint32_t page_size;  /* 0: not known yet (no limit either) */
+    uint32_t db_pages;   /* the database's pages as of its last commit */
+    uint32_t txn_pages;  /* the highest page the open transaction logged */
+    uint64_t wal_live;   /* where the log's committed frames end */
+    uint64_t blob_bytes; /* the blobs beside it (blob.c), in the quota too */
 };
 
 #define STORE__CHECK_BYTES (256u << 10)
+
+/* A blob record's header (blob.c), as parsed from a pack. */
+struct store__blob_header {
+    uint8_t key[STORE_BLOB_KEY_MAX];
+    uint8_t key_len;
+    bool dead; /* deleted where punching was refused */
+    uint64_t data_len;
+};
+
+/* Parses the first n bytes of a record's header block: its magic (live
+ * or dead), CRC, version, key length (1..STORE_BLOB_KEY_MAX) and data
+ * length (at most STORE_BLOB_MAX). Errors: FASTN_ERR_INVAL. */
+int store__blob_header_parse(const uint8_t *h, size_t n,
+                             struct store__blob_header *out);
+/* The bytes a record of data_len bytes takes in its pack (and in the
+ * quota): a STORE_BLOB_UNIT header, the data rounded up to the unit. */
+uint64_t store__blob_record_size(uint64_t data_len);
 
 /* Once per process, before any other SQLite call: installs the allocator
  * and registers the "fastn" VFS. accounted: the caller needs accounts

@@ -182,7 +182,8 @@ static int f_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
     struct log_write w = {0};
     if (counted) {
         w = log_write(f, p, n, (uint64_t)off);
-        if ((uint64_t)w.pages * a->page_size + a->wal_bytes - f->size + w.end >
+        if ((uint64_t)w.pages * a->page_size + a->wal_bytes - f->size + w.end +
+                a->blob_bytes >
             a->quota) {
             fault = STORE__FAULT_QUOTA;
             return SQLITE_FULL;

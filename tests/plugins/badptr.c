@@ -11,6 +11,9 @@
  *   notify     notify with a body past the end
  *   sha256     sha256 reading past the end; sha256out writing past it
  *   blake2b    blake2b writing its digest past the end
+ *   blobkey    blob_put with its key past the end; blobdata its data
+ *   blobread   blob_read into a buffer past the end; blobsize and
+ *              blobdel with a key that wraps around 2^32
  *   ok         a well-behaved log and reply (the control case)
  * Expected: every abuse stops the instance with
  * FASTN_ERR_PLUGIN_BAD_POINTER before the host reads or writes a byte;
@@ -65,6 +68,17 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         r = fastn_sha256("abc", 3, (uint8_t *)end - 16);
     else if (is(method, method_len, "blake2b"))
         r = fastn_blake2b("abc", 3, NULL, 0, (uint8_t *)end - 32, 64);
+    else if (is(method, method_len, "blobkey"))
+        r = fastn_blob_put(end - 2, 8, "x", 1);
+    else if (is(method, method_len, "blobdata"))
+        r = fastn_blob_put("k", 1, end - 100, 1u << 20);
+    else if (is(method, method_len, "blobread")) {
+        fastn_blob_put("k", 1, "abc", 3);
+        r = fastn_blob_read("k", 1, 0, end - 1, 16);
+    } else if (is(method, method_len, "blobsize"))
+        r = (int32_t)fastn_blob_size((const void *)0xfffffff0u, 0x20);
+    else if (is(method, method_len, "blobdel"))
+        r = fastn_blob_delete((const void *)0xfffffff8u, 16);
     else
         return fastn_log_str(FASTN_LOG_INFO, "badptr: ok") < 0
                    ? -1

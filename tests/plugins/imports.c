@@ -9,11 +9,11 @@
  *
  * NAME is one of now_ms monotonic_ms random log local_peer_id timer
  * sql_step sql_exec sql_bind sql_column notify wasi_clock wasi_random
- * wasi_write wasi_stub sha256 blake2b. Expected of a loop that never ends: it
- * runs out of fuel (the imports' charges, not the loop's own instructions, use
- * it up) within the few milliseconds fuel_per_event is worth. plugin_bench's
- * `imports` mode measures what each import takes per call against what it is
- * charged.
+ * wasi_write wasi_stub sha256 blake2b blob_put blob_read. Expected of a loop
+ * that never ends: it runs out of fuel (the imports' charges, not the loop's
+ * own instructions, use it up) within the few milliseconds fuel_per_event is
+ * worth. plugin_bench's `imports` mode measures what each import takes per call
+ * against what it is charged.
  */
 #include <fastn/plugin.h>
 
@@ -123,6 +123,14 @@ static int64_t c_blake2b(void)
     uint8_t out[64];
     return fastn_blake2b(buf, size, NULL, 0, out, sizeof(out));
 }
+static int64_t c_blob_put(void)
+{
+    return fastn_blob_put("k", 1, buf, size);
+}
+static int64_t c_blob_read(void)
+{
+    return fastn_blob_read("k", 1, 0, buf, size);
+}
 static int64_t c_wstub(void)
 {
     return wasi_sched_yield();
@@ -140,7 +148,8 @@ static const struct {
     {"notify", c_notify},       {"wasi_clock", c_wclock},
     {"wasi_random", c_wrandom}, {"wasi_write", c_wwrite},
     {"wasi_stub", c_wstub},     {"sha256", c_sha256},
-    {"blake2b", c_blake2b},
+    {"blake2b", c_blake2b},     {"blob_put", c_blob_put},
+    {"blob_read", c_blob_read},
 };
 
 static int64_t (*find(const char *name, size_t len))(void)

@@ -17,6 +17,11 @@
  *   blake2b K TEXT  BLAKE2b-(K*8) of TEXT in hex (K bytes, 0..70), or the
  *                   code; "blake2bkey" the same keyed with 32 bytes 0..31
  *   hashbig         sha256 of 4 MiB + 1 bytes: the code
+ *   blob TEXT       puts TEXT as blob "k", reads it back from byte 1,
+ *                   deletes it: "put=.. size=.. read=N:TEXT bad=.. del=..
+ *                   again=.. gone=.." (bad: a key of 65 bytes)
+ *   blobfill        puts 64 KiB blobs until refused, deletes them, puts
+ *                   one again: "n=N err=E after=R"
  *   sqlwork N       a recursive CTE counting to N: "count=C" or the code
  *   txn             BEGIN and an INSERT left open (the host rolls back)
  *   rows            how many rows txn's table holds
@@ -67,6 +72,42 @@ static int32_t replyf(int32_t call, const char *fmt, long a, long b, long c)
 {
     char msg[128];
     snprintf(msg, sizeof(msg), fmt, a, b, c);
+    return fastn_reply_str(call, 0, msg);
+}
+
+static int32_t blob(int32_t call, const uint8_t *arg, size_t len)
+{
+    static const uint8_t key[FASTN_BLOB_KEY_MAX + 1];
+    char got[64] = {0}, msg[256];
+    int32_t put = fastn_blob_put("k", 1, arg, len);
+    int64_t size = fastn_blob_size("k", 1);
+    int32_t rd = fastn_blob_read("k", 1, 1, got, sizeof(got) - 1);
+    int32_t bad = fastn_blob_put(key, sizeof(key), "x", 1);
+    int32_t del = fastn_blob_delete("k", 1);
+    int32_t again = fastn_blob_delete("k", 1);
+    int64_t gone = fastn_blob_size("k", 1);
+    snprintf(msg, sizeof(msg),
+             "put=%d size=%lld read=%d:%s bad=%d del=%d again=%d gone=%lld",
+             (int)put, (long long)size, (int)rd, rd > 0 ? got : "", (int)bad,
+             (int)del, (int)again, (long long)gone);
+    return fastn_reply_str(call, 0, msg);
+}
+
+static int32_t blob_fill(int32_t call)
+{
+    static uint8_t data[65536];
+    int32_t r = 0, n = 0;
+    char msg[64];
+    for (;
+         n < 64 && (r = fastn_blob_put(&n, sizeof(n), data, sizeof(data))) == 0;
+         n++)
+        ;
+    for (int32_t i = 0; i < n; i++)
+        fastn_blob_delete(&i, sizeof(i));
+    int32_t after = fastn_blob_put(&n, sizeof(n), data, sizeof(data));
+    fastn_blob_delete(&n, sizeof(n));
+    snprintf(msg, sizeof(msg), "n=%d err=%d after=%d", (int)n, (int)r,
+             (int)after);
     return fastn_reply_str(call, 0, msg);
 }
 
@@ -256,6 +297,10 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         return hash(call, 2, arg, arg_len);
     if (is(method, method_len, "hashbig"))
         return hash_big(call);
+    if (is(method, method_len, "blob"))
+        return blob(call, arg, arg_len);
+    if (is(method, method_len, "blobfill"))
+        return blob_fill(call);
 
     const char *a = arg_str(arg, arg_len);
     long n = strtol(a, NULL, 10);

@@ -678,8 +678,9 @@ TEST(hostile_membomb)
 TEST(hostile_badptr)
 {
     static const char *const methods[] = {
-        "log",    "wrap",   "write",  "sql",       "reply",   "random",
-        "errmsg", "notify", "sha256", "sha256out", "blake2b",
+        "log",      "wrap",     "write",    "sql",       "reply",   "random",
+        "errmsg",   "notify",   "sha256",   "sha256out", "blake2b", "blobkey",
+        "blobdata", "blobread", "blobsize", "blobdel",
     };
     struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
@@ -1497,6 +1498,37 @@ TEST(host_hashes)
     cleanup();
 }
 
+/* The host's blobs through a real instance: a round trip, a key too
+ * long, the quota (1 MiB: the database and the blobs) reached and given
+ * back, the blobs kept across a restart and gone with the plugin. */
+TEST(host_blobs)
+{
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
+    char want[256];
+
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "blob", "hello blobs", 1);
+    snprintf(want, sizeof(want),
+             "put=0 size=11 read=10:ello blobs bad=%d del=0 again=%d gone=%d",
+             FASTN_ERR_INVAL, FASTN_ERR_NOT_FOUND, FASTN_ERR_NOT_FOUND);
+    CHECK(r && r->status == 0 && strcmp(r->data, want) == 0);
+    if (r && strcmp(r->data, want))
+        fprintf(stderr, "blob: %s\n", r->data);
+    r = call_id(n, "test-probe", "blobfill", "", 2);
+    CHECK(r && r->status == 0);
+    int got = 0, e = 0, after = 1;
+    CHECK(r && sscanf(r->data, "n=%d err=%d after=%d", &got, &e, &after) == 3);
+    CHECK(got >= 8 && got < 16);
+    CHECK_ERR(e, FASTN_ERR_STORE_QUOTA);
+    CHECK_ERR(after, 0);
+    if (r && (got < 8 || got >= 16 || e != FASTN_ERR_STORE_QUOTA))
+        fprintf(stderr, "blobfill: %s\n", r->data);
+    check_echo_serves(n, 1000);
+    cleanup();
+}
+
 /* Imports are charged by their work: bytes of randomness made, WASI's
  * random_get and clock included (at the engine's prices, wasm/wasi.c: 20
  * a call, 1500 a system call, 50 a clock read, 2 a random byte; the host
@@ -1520,6 +1552,10 @@ TEST(imports_are_charged_by_their_work)
         {"log", "50 1000", 50ull * (PLUGIN_FUEL_LOG_LINE + 1000)},
         {"sha256", "100 65536", 100ull * 65536 * PLUGIN_FUEL_PER_HASH_BYTE},
         {"blake2b", "100 65536", 100ull * 65536 * PLUGIN_FUEL_PER_B2B_BYTE},
+        {"blob_put", "10 65536",
+         10ull * (PLUGIN_FUEL_BLOB + 65536 / PLUGIN_BLOB_BYTES_PER_FUEL)},
+        {"blob_read", "10 65536",
+         10ull * (PLUGIN_FUEL_BLOB + 65536 / PLUGIN_BLOB_BYTES_PER_FUEL)},
     };
 
     CHECK_ERR(install_built(n, HOSTILE("imports"), err, sizeof(err)), 0);
@@ -2082,6 +2118,7 @@ int main(void)
     RUN(stream_open_failure_comes_through_on_open);
     RUN(hostile_membomb);
     RUN(hostile_badptr);
+    RUN(host_blobs);
     RUN(hostile_recurse);
     RUN(hostile_attach);
     RUN(hostile_quota);

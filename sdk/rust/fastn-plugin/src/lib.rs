@@ -79,6 +79,12 @@ pub mod sys {
         pub fn sql_column_int64(stmt: i32, col: i32) -> i64;
         pub fn sql_column_bytes(stmt: i32, col: i32, buf: *mut u8, cap: usize)
             -> i32;
+        pub fn blob_put(key: *const u8, key_len: usize, data: *const u8,
+                        len: usize) -> i32;
+        pub fn blob_read(key: *const u8, key_len: usize, offset: u64,
+                         buf: *mut u8, cap: usize) -> i32;
+        pub fn blob_size(key: *const u8, key_len: usize) -> i64;
+        pub fn blob_delete(key: *const u8, key_len: usize) -> i32;
     }
 }
 
