@@ -15,7 +15,7 @@ FASTN_MANIFEST({
     "description": "Files shared by IPFS CID over bitswap (fastn files)",
     "protocols": ["/ipfs/bitswap/1.2.0", "/ipfs/bitswap/1.1.0"],
     "capabilities": ["streams", "storage", "timers"],
-    "storage_quota": 68719476736, "storage_page_size": 65536,
+    "storage_quota": 68719476736, "storage_page_size": 4096,
     "limits": {"fuel_per_event": 1000000000, "memory_pages": 1024,
                "streams": 256, "timers": 2, "statements": 32},
     "serves": "known-peers",
