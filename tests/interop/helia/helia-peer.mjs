@@ -61,10 +61,10 @@ process.on('SIGTERM', async () => {
 // connection when a ping takes more than its timeout (5 s at least), as
 // it does behind a fetch's megabytes of blocks on a busy CPU; the
 // fetching node has no router to find the peer again, so it waited
-// forever. Bitswap aborts a
-// stream whose next message (up to 4 MiB) is 10 s late, and a block or
-// want lost that way is never asked for or sent again (the sender marks
-// blocks sent before sending, the fetcher sends each want to a peer once).
+// forever. Bitswap aborts a stream whose next message (up to 4 MiB) is
+// 10 s late, and a block or want lost that way is never asked for or
+// sent again (the sender marks blocks sent before sending, the fetcher
+// sends each want to a peer once).
 const BITSWAP_TIMEOUT_MS = 300_000
 try {
   helia = withBitswap(withLibp2pLight(createHeliaLight(), {
