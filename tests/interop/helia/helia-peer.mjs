@@ -10,9 +10,11 @@
 // FILE imported by @helia/unixfs with its defaults, ms it took), `connected`, `got`
 // (cid, bytes, ms: CID fetched over bitswap from the peers it is
 // connected to, written to --out; without --dial it waits for a peer to
-// connect first), `done`; `error` (step, message) and
-// exit 1 on a failure. Without --stay it stops after its steps; with it,
-// it serves until SIGTERM or --timeout (default 60 s).
+// connect first; it fails when its last connection closes during the
+// fetch), `done`; `error` (step, message) and exit 1 on a failure (124
+// at --timeout). Without --stay it stops after its steps; with it, it
+// serves until SIGTERM or --timeout (default 60 s). No libp2p pings, and
+// bitswap's timeouts raised to 300 s (see BITSWAP_TIMEOUT_MS).
 import { createWriteStream, createReadStream } from 'node:fs'
 import { once } from 'node:events'
 import { createHeliaLight } from 'helia'
@@ -41,6 +43,7 @@ for (let i = 0; i < args.length; i++) {
 
 let step = 'start'
 let helia
+let lost
 const timer = setTimeout(async () => {
   out({ event: opt.stay ? 'stopped' : 'error', step, message: 'timeout' })
   await helia?.stop().catch(() => {})
@@ -52,14 +55,29 @@ process.on('SIGTERM', async () => {
   process.exit(0)
 })
 
+// Settings for a slow, loaded machine (a 1 GiB fetch under load stalled
+// for good with the defaults; README.md, "Timeouts"). The libp2p
+// connection monitor pings each peer every 10 s and aborts the
+// connection when a ping takes more than its timeout (5 s at least), as
+// it does behind a fetch's megabytes of blocks on a busy CPU; the
+// fetching node has no router to find the peer again, so it waited
+// forever. Bitswap aborts a stream whose next message (up to 4 MiB) is
+// 10 s late, and a block or want lost that way is never asked for or
+// sent again (the sender marks blocks sent before sending, the fetcher
+// sends each want to a peer once).
+const BITSWAP_TIMEOUT_MS = 300_000
 try {
   helia = withBitswap(withLibp2pLight(createHeliaLight(), {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
     services: { identify: identify() }
-  }))
+  }), {
+    messageReceiveTimeout: BITSWAP_TIMEOUT_MS,
+    messageSendTimeout: BITSWAP_TIMEOUT_MS
+  })
   await helia.start()
   out({
     event: 'ready',
@@ -84,10 +102,15 @@ try {
     while (helia.libp2p.getConnections().length === 0) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
+    // a fetch whose last connection closes cannot end: stop it and say so
+    lost = new AbortController()
+    helia.libp2p.addEventListener('connection:close', () => {
+      if (helia.libp2p.getConnections().length === 0) lost.abort()
+    })
     const t0 = Date.now()
     const w = createWriteStream(opt.out)
     let bytes = 0
-    for await (const buf of fs.cat(CID.parse(opt.get))) {
+    for await (const buf of fs.cat(CID.parse(opt.get), { signal: lost.signal })) {
       bytes += buf.length
       if (!w.write(buf)) await once(w, 'drain')
     }
@@ -102,6 +125,9 @@ try {
     process.exit(0)
   }
 } catch (err) {
-  out({ event: 'error', step, message: String(err?.message ?? err) })
+  const message = lost?.signal.aborted
+    ? 'the connection to the peer closed during the fetch'
+    : String(err?.message ?? err)
+  out({ event: 'error', step, message })
   process.exit(1)
 }
