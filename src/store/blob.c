@@ -786,7 +786,10 @@ int store_blob_put(struct store_blobs *b, const void *key, size_t key_len,
     return 0;
 }
 
-int64_t store_blob_size(struct store_blobs *b, const void *key, size_t key_len)
+/* The live entry of key: 0, or FASTN_ERR_INVAL (no store, a bad key)
+ * or FASTN_ERR_NOT_FOUND. */
+static int lookup(struct store_blobs *b, const void *key, size_t key_len,
+                  struct entry **out)
 {
     int err;
 
@@ -794,8 +797,16 @@ int64_t store_blob_size(struct store_blobs *b, const void *key, size_t key_len)
         return FASTN_ERR_INVAL;
     if ((err = check_key(key, key_len)))
         return err;
-    struct entry *e = ent_get(b, key, key_len);
-    return e ? (int64_t)e->len : FASTN_ERR_NOT_FOUND;
+    *out = ent_get(b, key, key_len);
+    return *out ? 0 : FASTN_ERR_NOT_FOUND;
+}
+
+int64_t store_blob_size(struct store_blobs *b, const void *key, size_t key_len)
+{
+    struct entry *e;
+    int err = lookup(b, key, key_len, &e);
+
+    return err ? err : (int64_t)e->len;
 }
 
 int64_t store_blob_read(struct store_blobs *b, const void *key, size_t key_len,
@@ -803,15 +814,13 @@ int64_t store_blob_read(struct store_blobs *b, const void *key, size_t key_len,
                         int (*before)(void *arg, uint64_t bytes), void *arg)
 {
     size_t want, got = 0;
+    struct entry *e;
     int fd, err;
 
-    if (!b || (cap && !buf))
+    if (cap && !buf)
         return FASTN_ERR_INVAL;
-    if ((err = check_key(key, key_len)))
+    if ((err = lookup(b, key, key_len, &e)))
         return err;
-    struct entry *e = ent_get(b, key, key_len);
-    if (!e)
-        return FASTN_ERR_NOT_FOUND;
     uint64_t len = e->len, at = e->off + UNIT;
     struct pack *p = pack_get(b, e->pack);
     if (!p || (fd = pack_fd(b, p, false)) < 0)
@@ -835,15 +844,11 @@ int64_t store_blob_read(struct store_blobs *b, const void *key, size_t key_len,
 
 int store_blob_delete(struct store_blobs *b, const void *key, size_t key_len)
 {
-    int err;
+    struct entry *e;
+    int err = lookup(b, key, key_len, &e);
 
-    if (!b)
-        return FASTN_ERR_INVAL;
-    if ((err = check_key(key, key_len)))
+    if (err)
         return err;
-    struct entry *e = ent_get(b, key, key_len);
-    if (!e)
-        return FASTN_ERR_NOT_FOUND;
     struct entry prev = *e;
     if ((err = record_kill(b, prev.pack, prev.off, prev.len)))
         return err;
