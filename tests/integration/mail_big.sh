@@ -195,6 +195,6 @@ o=$(outbox)
 jq -e '.sending == 0 and .partial == 0' <<<"$o" >/dev/null || fail "the killed send's bytes stayed: $o"
 wait_until 30 arrived "after the kill" || fail "the plugin stopped delivering: $(subjects)"
 ! sent_has killed || fail "a killed send is in Sent"
-cat "$A"/*.log | grep -q "send [0-9]*: dropped (no data for send_idle_ms" ||
+grep -qs "send [0-9]*: dropped (no data for send_idle_ms" "$A"/*.log ||
     fail "no log line for the dropped send: $(cat "$A"/*.log | grep -i send | tail -5)"
 pass "a CLI killed mid-send: nothing in Sent or the outbox, its bytes dropped after send_idle_ms, the plugin serves on"
