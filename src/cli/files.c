@@ -48,14 +48,17 @@ int cli_files_call(struct fastn_client *c, const char *method, const void *arg,
                    size_t len, uint8_t **out, size_t *n)
 {
     int rc = fastn_client_plugin_call(c, "files", method, arg, len, out, n);
-    if (rc && strstr(fastn_client_error_message(c), "no plugin named"))
+    return rc ? cli_files_fail(c, rc) : 0;
+}
+
+int cli_files_fail(struct fastn_client *c, int rc)
+{
+    if (strstr(fastn_client_error_message(c), "no plugin named"))
         return cli_error(CLI_EXIT_FAIL, rc,
                          "the files plugin is not installed; install it "
                          "with fastn plugin install PREFIX/share/fastn/"
                          "plugins/files.wasm");
-    if (rc)
-        return cli_fail(c, rc);
-    return 0;
+    return cli_fail(c, rc);
 }
 
 /* --- add ---------------------------------------------------------------- */

@@ -5,10 +5,13 @@
  * entry is created inside the folder opened for its parent (openat,
  * mkdirat, O_NOFOLLOW), and an entry name that is empty, "." or "..", or
  * has a "/" or a NUL is refused (the plugin's walker refuses them too):
- * nothing is written outside PATH. Memory: one answer (at most 1 MiB).
+ * nothing is written outside PATH. A thread makes the get_next calls
+ * while the main thread writes (GET_AHEAD). Memory: GET_AHEAD + 2 answers
+ * (at most 1 MiB each).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,17 +272,116 @@ static int on_answer(struct getter *g, const uint8_t *p, size_t n)
     return rc;
 }
 
-static int get_loop(struct getter *g, struct fastn_client *c, const char *id)
+/* Answers fetched ahead of the writes. The CLI's file writes (a
+ * kernel copy into the page cache, as much time as the daemon's answer)
+ * overlap the daemon's next answers: a thread makes the get_next calls,
+ * GET_AHEAD answers at most ahead of the one being written. */
+#define GET_AHEAD 2
+
+struct fetcher {
+    struct fastn_client *c;
+    const char *id;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct {
+        uint8_t *p;
+        size_t n;
+    } q[GET_AHEAD];
+    size_t head, count;
+    int rc;    /* the call that failed (fastn_err), once done */
+    bool done; /* no more answers: the last is queued, or rc */
+    bool stop; /* the writer wants no more */
+};
+
+/* Is this answer the last (a 'Z' record, or records the writer refuses)? */
+static bool answer_last(const uint8_t *p, size_t n)
 {
-    int rc = 0;
-    while (!rc) {
+    for (size_t off = 0; off < n;) {
+        if (n - off < REC_HEAD || p[off] == 'Z')
+            return true;
+        size_t len = (size_t)cli_files_get_le(p + off + 1, 4);
+        if (len > n - off - REC_HEAD)
+            return true;
+        off += REC_HEAD + len;
+    }
+    return false;
+}
+
+static void *fetch_main(void *arg)
+{
+    struct fetcher *f = arg;
+    for (;;) {
+        pthread_mutex_lock(&f->mu);
+        while (f->count == GET_AHEAD && !f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        bool stop = f->stop;
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            return NULL;
         uint8_t *out = NULL;
         size_t n = 0;
-        if ((rc = cli_files_call(c, "get_next", id, strlen(id), &out, &n)))
-            break;
-        rc = on_answer(g, out, n);
-        fastn_free(out);
+        int rc = fastn_client_plugin_call(f->c, "files", "get_next", f->id,
+                                          strlen(f->id), &out, &n);
+        pthread_mutex_lock(&f->mu);
+        if (rc) {
+            f->rc = rc;
+            f->done = true;
+        } else {
+            f->q[(f->head + f->count) % GET_AHEAD].p = out;
+            f->q[(f->head + f->count) % GET_AHEAD].n = n;
+            f->count++;
+            f->done = answer_last(out, n);
+        }
+        stop = f->done;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            return NULL;
     }
+}
+
+static int get_loop(struct getter *g, struct fastn_client *c, const char *id)
+{
+    struct fetcher f = {.c = c, .id = id};
+    pthread_t th;
+    int rc = 0, e;
+
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    if ((e = pthread_create(&th, NULL, fetch_main, &f))) {
+        pthread_cond_destroy(&f.cv);
+        pthread_mutex_destroy(&f.mu);
+        return cli_error(CLI_EXIT_FAIL, FASTN_ERR_NOMEM,
+                         "cannot start a thread: %s", strerror(e));
+    }
+    while (!rc) {
+        pthread_mutex_lock(&f.mu);
+        while (f.count == 0 && !f.done)
+            pthread_cond_wait(&f.cv, &f.mu);
+        if (f.count == 0) { /* the call failed: f.rc */
+            pthread_mutex_unlock(&f.mu);
+            break;
+        }
+        uint8_t *p = f.q[f.head].p;
+        size_t n = f.q[f.head].n;
+        f.head = (f.head + 1) % GET_AHEAD;
+        f.count--;
+        pthread_cond_broadcast(&f.cv);
+        pthread_mutex_unlock(&f.mu);
+        rc = on_answer(g, p, n);
+        fastn_free(p);
+    }
+    pthread_mutex_lock(&f.mu);
+    f.stop = true;
+    pthread_cond_broadcast(&f.cv);
+    pthread_mutex_unlock(&f.mu);
+    pthread_join(th, NULL);
+    for (; f.count; f.count--, f.head = (f.head + 1) % GET_AHEAD)
+        fastn_free(f.q[f.head].p);
+    pthread_cond_destroy(&f.cv);
+    pthread_mutex_destroy(&f.mu);
+    if (!rc && f.rc)
+        rc = cli_files_fail(c, f.rc);
     return rc == GET_DONE ? 0 : rc;
 }
 
