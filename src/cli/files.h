@@ -45,7 +45,8 @@ static inline uint64_t cli_files_get_le(const uint8_t *p, int n)
  * after saying why (the plugin not installed: how to install it). */
 int cli_files_call(struct fastn_client *c, const char *method, const void *arg,
                    size_t len, uint8_t **out, size_t *n);
-/* What cli_files_call says of a call that failed with rc (< 0): CLI_EXIT_FAIL. */
+/* What cli_files_call says of a call that failed with rc (< 0):
+ * CLI_EXIT_FAIL. */
 int cli_files_fail(struct fastn_client *c, int rc);
 int cli_files_get(struct cli *cli, struct fastn_client *c,
                   const struct cli_files_args *fa);
