@@ -430,6 +430,9 @@ int files_walker_next(struct files_walker *w, struct files_walk_event *ev);
  * FASTN_ERR_FILES_LIMIT (over FILES_MAX_BLOCK), _HASH_MISMATCH, and the
  * errors of _next (a node is decoded here). */
 int files_walker_feed(struct files_walker *w, const uint8_t *block, size_t len);
+/* files_walker_feed of a block malloc'd by the caller, which the walker
+ * keeps instead of a copy (and frees, on an error too). */
+int files_walker_feed_owned(struct files_walker *w, uint8_t *block, size_t len);
 size_t files_walker_upcoming(const struct files_walker *w,
                              struct files_cid *out, size_t max);
 void files_walker_free(struct files_walker *w);
