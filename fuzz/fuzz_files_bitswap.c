@@ -2,12 +2,70 @@
  * The input is a stream of length-prefixed messages, read as a peer's
  * bytes; each message that decodes is built again with the builder and
  * must decode to the same wants, blocks (same CIDs: a block is named by
- * its data) and presences. */
+ * its data) and presences; built again with every other block added by
+ * reference (files_bitswap_finish_into), it must be the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "files.h"
+
+/* The blocks of m in order, for the blocks added by reference. */
+struct fill_ctx {
+    const struct files_bitswap_msg *m;
+    size_t next;
+};
+
+static int fill(void *ctx, const struct files_cid *cid, uint8_t *dst,
+                size_t len)
+{
+    struct fill_ctx *f = ctx;
+    const struct files_bitswap_block *bl;
+
+    while (f->next < f->m->nblocks && f->next % 2 == 0)
+        f->next++; /* added with their data */
+    if (f->next >= f->m->nblocks)
+        abort();
+    bl = &f->m->blocks[f->next++];
+    if (bl->len != len || !files_cid_eq(&bl->cid, cid))
+        abort();
+    memcpy(dst, bl->data, len);
+    return 0;
+}
+
+/* The same message with every other block by reference: the same bytes. */
+static void check_by_reference(const struct files_bitswap_msg *m,
+                               const uint8_t *want, size_t want_len)
+{
+    struct files_bitswap_builder b;
+    struct fill_ctx f = {m, 0};
+    uint8_t *out = malloc(want_len ? want_len : 1);
+    size_t len = 0;
+    int err = 0;
+
+    if (!out)
+        return;
+    files_bitswap_builder_init(&b);
+    b.full = m->full;
+    b.pending_bytes = m->pending_bytes;
+    for (size_t i = 0; i < m->nwants && !err; i++)
+        err = files_bitswap_add_want(&b, &m->wants[i]);
+    for (size_t i = 0; i < m->nblocks && !err; i++)
+        err = i % 2 ? files_bitswap_add_block_ref(&b, &m->blocks[i].cid,
+                                                  m->blocks[i].len)
+                    : files_bitswap_add_block(&b, &m->blocks[i].cid,
+                                              m->blocks[i].data,
+                                              m->blocks[i].len);
+    for (size_t i = 0; i < m->npresences && !err; i++)
+        err = files_bitswap_add_presence(&b, &m->presences[i].cid,
+                                         m->presences[i].type);
+    if (err || files_bitswap_builder_size(&b) != want_len ||
+        files_bitswap_finish_into(&b, out, want_len, fill, &f, &len) ||
+        len != want_len || memcmp(out, want, len))
+        abort();
+    free(out);
+    files_bitswap_builder_cleanup(&b);
+}
 
 static void check_rebuild(const struct files_bitswap_msg *m)
 {
@@ -40,6 +98,7 @@ static void check_rebuild(const struct files_bitswap_msg *m)
         files_bitswap_frame(out, len, &msg, &mlen, &used) || used != len ||
         files_bitswap_decode(msg, mlen, &back))
         abort();
+    check_by_reference(m, out, len);
     if (back.nwants != m->nwants || back.nblocks != m->nblocks ||
         back.npresences != m->npresences || back.full != m->full ||
         back.pending_bytes != m->pending_bytes)

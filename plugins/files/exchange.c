@@ -105,14 +105,21 @@ static void peer_reset_out(struct xpeer *p)
     p->qn = 0;
 }
 
-/* Queues a finished message for the peer, opening its stream if needed. */
+static int fill_block(void *ctx, const struct files_cid *c, uint8_t *dst,
+                      size_t n)
+{
+    (void)ctx;
+    return store_blob_read(c, dst, n);
+}
+
+/* Encodes the message straight into the peer's buffer (the blocks read
+ * from the store into their place in it: their one copy here), opening
+ * its stream if needed. */
 static int send_msg(struct xpeer *p, struct files_bitswap_builder *b)
 {
-    const uint8_t *m;
-    size_t n;
-    int err = files_bitswap_finish(b, &m, &n);
-    if (err)
-        return err;
+    size_t n = files_bitswap_builder_size(b);
+    int err;
+
     if (p->ooff + p->olen + n > p->ocap && p->ooff) {
         memmove(p->obuf, p->obuf + p->ooff, p->olen);
         p->ooff = 0;
@@ -127,7 +134,11 @@ static int send_msg(struct xpeer *p, struct files_bitswap_builder *b)
         p->obuf = g;
         p->ocap = cap;
     }
-    memcpy(p->obuf + p->ooff + p->olen, m, n);
+    err = files_bitswap_finish_into(b, p->obuf + p->ooff + p->olen,
+                                    p->ocap - p->ooff - p->olen, fill_block,
+                                    NULL, &n);
+    if (err)
+        return err;
     p->olen += n;
     if (p->out == 0) {
         int32_t s = fastn_stream_open(p->id, strlen(p->id), BITSWAP_120,
@@ -219,8 +230,11 @@ static int serve_fill(struct xpeer *p, struct files_bitswap_builder *b)
         const struct files_bitswap_want *w = &p->q[done];
         const uint8_t *data;
         size_t len;
-        int r = store_get(&w->cid, &data, &len);
-        if (r == 0)
+        int64_t size = store_blob_size(&w->cid);
+        int r = size >= 0 ? 0 : store_get(&w->cid, &data, &len);
+        if (size >= 0) /* read when the message is encoded */
+            err = files_bitswap_add_block_ref(b, &w->cid, (size_t)size);
+        else if (r == 0)
             err = files_bitswap_add_block(b, &w->cid, data, len);
         else if (w->send_dont_have && !p->v110)
             err = files_bitswap_add_presence(b, &w->cid,

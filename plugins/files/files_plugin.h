@@ -51,6 +51,11 @@ int store_open(void);
 /* A block by CID into the shared buffer (valid until the next get). */
 int store_get(const struct files_cid *c, const uint8_t **p, size_t *n);
 int store_has(const struct files_cid *c);
+/* A block kept as a blob: its size (FASTN_ERR_NOT_FOUND: not a blob, as
+ * the identity and blocks of an older version are not: store_get reads
+ * those), and its n bytes read straight into dst (0 or an error). */
+int64_t store_blob_size(const struct files_cid *c);
+int store_blob_read(const struct files_cid *c, uint8_t *dst, size_t n);
 int store_put(const struct files_cid *c, const uint8_t *p, size_t n);
 int store_begin(void);
 int store_commit(void);

@@ -61,9 +61,11 @@ struct session {
     size_t nwants;
     int need; /* the walker waits for the block of need_cid */
     struct files_cid need_cid;
-    int32_t call;   /* a get_next waiting; 0 none */
-    uint8_t *carry; /* file bytes the last answer had no room for */
-    size_t carry_len, carry_off;
+    int32_t call; /* a get_next waiting; 0 none */
+    /* file bytes the last answer had no room for: the walker's, valid
+     * until its next call, which comes after they are sent */
+    const uint8_t *carry;
+    size_t carry_len;
     struct ahead ahead[AHEAD_MAX];
     size_t nahead, ahead_bytes;
     uint64_t bytes, fetched, local;
@@ -127,7 +129,6 @@ static void session_end(struct session *s)
         if (s->wants[i].peer >= 0 && !s->gone[s->wants[i].peer])
             xpeer_cancel(s->peers[s->wants[i].peer], &s->wants[i].cid);
     files_walker_free(s->w);
-    free(s->carry);
     for (size_t i = 0; i < s->nahead; i++)
         free(s->ahead[i].data);
     memset(s, 0, sizeof(*s));
@@ -191,8 +192,7 @@ static int ahead_take(struct session *s, const struct files_cid *c)
             continue;
         s->ahead[i] = s->ahead[--s->nahead];
         s->ahead_bytes -= a.len;
-        int r = files_walker_feed(s->w, a.data, a.len);
-        free(a.data);
+        int r = files_walker_feed_owned(s->w, a.data, a.len);
         return r < 0 ? r : 1;
     }
     return 0;
@@ -375,7 +375,9 @@ void fetch_on_peer_gone(struct xpeer *p)
 
 /* --- walking and answering ---------------------------------------------- */
 
-/* Moves file bytes into the answer; what does not fit waits in carry. */
+/* Moves file bytes into the answer; what does not fit waits in carry
+ * (the walker's bytes, not a copy: the walker is not called until they
+ * are sent). */
 static int emit_data(struct session *s, const uint8_t *p, size_t n)
 {
     size_t k =
@@ -385,17 +387,9 @@ static int emit_data(struct session *s, const uint8_t *p, size_t n)
     if (k)
         rec('W', p, k, NULL, 0);
     s->bytes += k;
-    if (k == n)
-        return 0;
-    uint8_t *c = malloc(n - k);
-    if (!c)
-        return FASTN_ERR_NOMEM;
-    memcpy(c, p + k, n - k);
-    free(s->carry);
-    s->carry = c;
+    s->carry = k == n ? NULL : p + k;
     s->carry_len = n - k;
-    s->carry_off = 0;
-    return 1; /* the answer is full */
+    return k < n; /* 1: the answer is full */
 }
 
 /* One walker event into the answer: 1 the answer is full or the walk
@@ -443,6 +437,18 @@ static int step_need(struct session *s, const struct files_cid *c)
         s->need = 0;
         return r < 0 ? r : 0;
     }
+    /* a blob: read into a buffer the walker keeps (no copy of a copy) */
+    int64_t size = store_blob_size(c);
+    uint8_t *buf = NULL;
+    if (size >= 0 && size <= FILES_MAX_BLOCK &&
+        (buf = malloc(size ? (size_t)size : 1)) != NULL) {
+        if ((r = store_blob_read(c, buf, (size_t)size)) == 0) {
+            s->need = 0;
+            s->local++;
+            return files_walker_feed_owned(s->w, buf, (size_t)size);
+        }
+        free(buf);
+    }
     r = store_get(c, &p, &n);
     if (r == FASTN_ERR_NOT_FOUND) {
         s->need = 1;
@@ -464,15 +470,8 @@ static int walk(struct session *s)
     struct files_walk_event ev;
     int r;
 
-    if (s->carry && s->carry_off < s->carry_len) {
-        size_t left = s->carry_len - s->carry_off;
-        uint8_t *c = s->carry;
-        s->carry = NULL;
-        r = emit_data(s, c + s->carry_off, left);
-        free(c);
-        if (r)
-            return r;
-    }
+    if (s->carry && (r = emit_data(s, s->carry, s->carry_len)))
+        return r;
     for (;;) {
         if (OUT_ROOM - out_len < 66000)
             return 1; /* room for any record but file bytes, which carry */

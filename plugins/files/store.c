@@ -113,6 +113,23 @@ int store_get(const struct files_cid *c, const uint8_t **p, size_t *n)
     return 0;
 }
 
+int64_t store_blob_size(const struct files_cid *c)
+{
+    uint8_t key[FILES_CID_BYTES_MAX];
+    if (c->mh_code == FILES_MH_IDENTITY)
+        return FASTN_ERR_NOT_FOUND;
+    return fastn_blob_size(key, mh_key(c, key));
+}
+
+int store_blob_read(const struct files_cid *c, uint8_t *dst, size_t n)
+{
+    uint8_t key[FILES_CID_BYTES_MAX];
+    int32_t r = fastn_blob_read(key, mh_key(c, key), 0, dst, n);
+    if (r < 0)
+        return r;
+    return (size_t)r == n ? 0 : FASTN_ERR_IO;
+}
+
 /* In the database, stored by an older version. */
 static int old_has(const struct files_cid *c)
 {

@@ -2,7 +2,8 @@
  * back, the exact bytes of a message as proto3 encoders write it, the
  * 1.0.0 blocks field, block CIDs taken from the data, framing, and what
  * is refused: a want-list of 100,000 CIDs, a block of 10 MiB, blocks over
- * 2 MiB, messages over 4 MiB, malformed fields, unknown enum values. */
+ * 2 MiB, messages over 4 MiB, malformed fields, unknown enum values;
+ * blocks added by reference encode to the same bytes. */
 #include "files_harness.h"
 #include "test.h"
 
@@ -357,6 +358,76 @@ TEST(framing)
               FASTN_ERR_FILES_LIMIT);
 }
 
+/* Blocks added by reference: the same bytes, sizes and limits as blocks
+ * added with their data, the data written by the fill function in its
+ * place; a fill's error and too small a buffer end the message. */
+struct ref_src {
+    const uint8_t *data[4];
+    int calls, fail;
+};
+
+static int ref_fill(void *ctx, const struct files_cid *cid, uint8_t *dst,
+                    size_t len)
+{
+    struct ref_src *s = ctx;
+    (void)cid;
+    if (s->fail)
+        return s->fail;
+    memcpy(dst, s->data[s->calls++], len);
+    return 0;
+}
+
+TEST(blocks_by_reference)
+{
+    struct files_bitswap_builder a, b;
+    struct files_cid c[3] = {raw_cid("one"), raw_cid("two"), raw_cid("3")};
+    uint8_t *big = malloc(FILES_MAX_BLOCK);
+    struct ref_src src = {{(const uint8_t *)"one", big}, 0, 0};
+    struct files_bitswap_want w = {c[2], 1, false, FILES_WANT_BLOCK, true};
+    const uint8_t *out;
+    size_t n, got;
+
+    for (size_t i = 0; i < FILES_MAX_BLOCK; i++)
+        big[i] = (uint8_t)(i * 7);
+    files_bitswap_builder_init(&a);
+    files_bitswap_builder_init(&b);
+    CHECK_ERR(files_bitswap_add_want(&a, &w), 0);
+    CHECK_ERR(files_bitswap_add_want(&b, &w), 0);
+    CHECK_ERR(files_bitswap_add_block(&a, &c[0], src.data[0], 3), 0);
+    CHECK_ERR(files_bitswap_add_block_ref(&b, &c[0], 3), 0);
+    CHECK_ERR(files_bitswap_add_block(&a, &c[2], (const uint8_t *)"3", 1), 0);
+    CHECK_ERR(files_bitswap_add_block(&b, &c[2], (const uint8_t *)"3", 1), 0);
+    CHECK_ERR(files_bitswap_add_block(&a, &c[1], big, FILES_MAX_BLOCK), 0);
+    CHECK_ERR(files_bitswap_add_block_ref(&b, &c[1], FILES_MAX_BLOCK), 0);
+    CHECK_ERR(files_bitswap_add_block_ref(&b, &c[1], FILES_MAX_BLOCK + 1),
+              FASTN_ERR_FILES_LIMIT);
+    /* a second 2 MiB block would make the message over 4 MiB */
+    CHECK_ERR(files_bitswap_add_block_ref(&b, &c[1], FILES_MAX_BLOCK),
+              FASTN_ERR_FILES_LIMIT);
+    CHECK_ERR(files_bitswap_add_presence(&a, &c[1], FILES_PRESENCE_HAVE), 0);
+    CHECK_ERR(files_bitswap_add_presence(&b, &c[1], FILES_PRESENCE_HAVE), 0);
+    CHECK_EQ(files_bitswap_builder_size(&a), files_bitswap_builder_size(&b));
+    CHECK_EQ(a.nblocks, b.nblocks);
+    CHECK_ERR(files_bitswap_finish(&a, &out, &n), 0);
+    CHECK_ERR(files_bitswap_finish(&b, &out, &got), FASTN_ERR_INVAL);
+    uint8_t *buf = malloc(n);
+    CHECK_ERR(files_bitswap_finish_into(&b, buf, n, ref_fill, &src, &got), 0);
+    CHECK_EQ(got, n);
+    CHECK_EQ(src.calls, 2);
+    CHECK(!memcmp(buf, out, n));
+    src.calls = 0;
+    CHECK_ERR(files_bitswap_finish_into(&b, buf, n - 1, ref_fill, &src, &got),
+              FASTN_ERR_TOO_LARGE);
+    src.calls = 0;
+    src.fail = FASTN_ERR_IO;
+    CHECK_ERR(files_bitswap_finish_into(&b, buf, n, ref_fill, &src, &got),
+              FASTN_ERR_IO);
+    free(buf);
+    free(big);
+    files_bitswap_builder_cleanup(&a);
+    files_bitswap_builder_cleanup(&b);
+}
+
 int main(void)
 {
     RUN(roundtrip);
@@ -367,5 +438,6 @@ int main(void)
     RUN(block_sizes);
     RUN(builder_entry_limit);
     RUN(framing);
+    RUN(blocks_by_reference);
     return test_done();
 }

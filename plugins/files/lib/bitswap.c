@@ -382,6 +382,7 @@ void files_bitswap_builder_cleanup(struct files_bitswap_builder *b)
     free(b->want);
     free(b->payload);
     free(b->presence);
+    free(b->refs);
     free(b->out);
     memset(b, 0, sizeof(*b));
 }
@@ -396,7 +397,8 @@ static size_t message_len(const struct files_bitswap_builder *b,
                           size_t more_presence)
 {
     size_t wl = b->want_len + more_want + (b->full ? 2 : 0);
-    size_t n = b->payload_len + more_payload + b->presence_len + more_presence;
+    size_t n = b->payload_len + b->ref_bytes + more_payload + b->presence_len +
+               more_presence;
 
     if (wl)
         n += field_len(wl);
@@ -412,24 +414,28 @@ size_t files_bitswap_builder_size(const struct files_bitswap_builder *b)
     return files_uvarint_len(n) + n;
 }
 
-/* Appends a field of n bytes from w to one of the builder's sections,
- * if the framed message stays within the limit. */
+/* Appends a field from w to one of the builder's sections, then dlen
+ * bytes of data (or, data NULL, counts dlen bytes the caller writes
+ * there when the message is encoded), if the framed message stays
+ * within the limit. */
 static int section_add(struct files_bitswap_builder *b, uint8_t **sec,
                        size_t *len, size_t *cap, size_t *count,
-                       const struct files_wr *w, int which)
+                       const struct files_wr *w, int which, const uint8_t *data,
+                       size_t dlen)
 {
     size_t more[3] = {0, 0, 0}, total;
+    size_t n = w->len + (data ? dlen : 0);
 
     if (w->err)
         return w->err == FASTN_ERR_TOO_LARGE ? FASTN_ERR_FILES_LIMIT : w->err;
-    more[which] = w->len;
+    more[which] = w->len + dlen;
     total = message_len(b, more[0], more[1], more[2]);
     if (*count >= FILES_BITSWAP_MAX_ENTRIES ||
         files_uvarint_len(total) + total > FILES_BITSWAP_MAX_MSG)
         return FASTN_ERR_FILES_LIMIT;
-    if (*cap - *len < w->len) {
+    if (*cap - *len < n) {
         size_t ncap = *cap ? *cap : 1024;
-        while (ncap - *len < w->len)
+        while (ncap - *len < n)
             ncap *= 2;
         uint8_t *p = realloc(*sec, ncap);
         if (!p)
@@ -438,7 +444,9 @@ static int section_add(struct files_bitswap_builder *b, uint8_t **sec,
         *cap = ncap;
     }
     memcpy(*sec + *len, w->p, w->len);
-    *len += w->len;
+    if (data && dlen)
+        memcpy(*sec + *len + w->len, data, dlen);
+    *len += n;
     (*count)++;
     return 0;
 }
@@ -468,14 +476,16 @@ int files_bitswap_add_want(struct files_bitswap_builder *b,
     if (we.err)
         wf.err = we.err;
     return section_add(b, &b->want, &b->want_len, &b->want_cap, &b->nwants, &wf,
-                       0);
+                       0, NULL, 0);
 }
 
-int files_bitswap_add_block(struct files_bitswap_builder *b,
-                            const struct files_cid *cid, const uint8_t *data,
-                            size_t len)
+/* Adds a Message.payload field: its head (up to the data's bytes), then
+ * the data if given, else a reference to len bytes the caller writes. */
+static int block_field(struct files_bitswap_builder *b,
+                       const struct files_cid *cid, const uint8_t *data,
+                       size_t len)
 {
-    uint8_t prefix[48];
+    uint8_t prefix[48], head[128];
     struct files_wr w;
     int plen, err;
 
@@ -485,15 +495,41 @@ int files_bitswap_add_block(struct files_bitswap_builder *b,
     if (plen < 0)
         return plen;
     size_t body = field_len((size_t)plen) + field_len(len);
-    files_wr_dyn(&w, FILES_BITSWAP_MAX_MSG);
+    files_wr_fixed(&w, head, sizeof(head));
     files_wr_key(&w, 3, PB_LEN); /* Message.payload */
     files_wr_varint(&w, body);
     files_wr_lenfield(&w, 1, prefix, (size_t)plen);
-    files_wr_lenfield(&w, 2, data, len);
+    files_wr_key(&w, 2, PB_LEN); /* Block.data */
+    files_wr_varint(&w, len);
+    if (!data && b->nrefs == b->refs_cap && !w.err) {
+        size_t cap = b->refs_cap ? b->refs_cap * 2 : 16;
+        struct files_bitswap_ref *g = realloc(b->refs, cap * sizeof(*g));
+        if (!g)
+            return FASTN_ERR_NOMEM;
+        b->refs = g;
+        b->refs_cap = cap;
+    }
     err = section_add(b, &b->payload, &b->payload_len, &b->payload_cap,
-                      &b->nblocks, &w, 1);
-    files_wr_cleanup(&w);
-    return err;
+                      &b->nblocks, &w, 1, data, len);
+    if (err || data)
+        return err;
+    b->refs[b->nrefs++] = (struct files_bitswap_ref){
+        .cid = *cid, .at = b->payload_len, .len = len};
+    b->ref_bytes += len;
+    return 0;
+}
+
+int files_bitswap_add_block(struct files_bitswap_builder *b,
+                            const struct files_cid *cid, const uint8_t *data,
+                            size_t len)
+{
+    return block_field(b, cid, data ? data : (const uint8_t *)"", len);
+}
+
+int files_bitswap_add_block_ref(struct files_bitswap_builder *b,
+                                const struct files_cid *cid, size_t len)
+{
+    return block_field(b, cid, NULL, len);
 }
 
 int files_bitswap_add_presence(struct files_bitswap_builder *b,
@@ -516,17 +552,23 @@ int files_bitswap_add_presence(struct files_bitswap_builder *b,
     if (we.err)
         wf.err = we.err;
     return section_add(b, &b->presence, &b->presence_len, &b->presence_cap,
-                       &b->npresences, &wf, 2);
+                       &b->npresences, &wf, 2, NULL, 0);
 }
 
-int files_bitswap_finish(struct files_bitswap_builder *b, const uint8_t **out,
-                         size_t *len)
+int files_bitswap_finish_into(const struct files_bitswap_builder *b,
+                              uint8_t *out, size_t cap,
+                              files_bitswap_fill_fn fill, void *ctx,
+                              size_t *len)
 {
     size_t mlen = message_len(b, 0, 0, 0);
     size_t wl = b->want_len + (b->full ? 2 : 0);
+    size_t at = 0;
     struct files_wr w;
+    int err;
 
-    files_wr_dyn(&w, FILES_BITSWAP_MAX_MSG + 8);
+    if (b->nrefs && !fill)
+        return FASTN_ERR_INVAL;
+    files_wr_fixed(&w, out, cap);
     files_wr_varint(&w, mlen);
     if (wl) {
         files_wr_key(&w, 1, PB_LEN);
@@ -535,17 +577,44 @@ int files_bitswap_finish(struct files_bitswap_builder *b, const uint8_t **out,
         if (b->full)
             files_wr_varfield(&w, 2, 1);
     }
-    files_wr_bytes(&w, b->payload, b->payload_len);
+    for (size_t i = 0; i < b->nrefs && !w.err; i++) {
+        const struct files_bitswap_ref *r = &b->refs[i];
+        if (r->at > at)
+            files_wr_bytes(&w, b->payload + at, r->at - at);
+        at = r->at;
+        if (w.err || cap - w.len < r->len)
+            return FASTN_ERR_TOO_LARGE;
+        if ((err = fill(ctx, &r->cid, out + w.len, r->len)))
+            return err;
+        w.len += r->len;
+    }
+    if (b->payload_len > at)
+        files_wr_bytes(&w, b->payload + at, b->payload_len - at);
     files_wr_bytes(&w, b->presence, b->presence_len);
     if (b->pending_bytes)
         files_wr_varfield(&w, 5, (uint64_t)(int64_t)b->pending_bytes);
-    if (w.err) {
-        files_wr_cleanup(&w);
+    if (w.err)
         return w.err;
+    *len = w.len;
+    return 0;
+}
+
+int files_bitswap_finish(struct files_bitswap_builder *b, const uint8_t **out,
+                         size_t *len)
+{
+    size_t n = files_bitswap_builder_size(b);
+    uint8_t *p = malloc(n ? n : 1);
+    int err;
+
+    if (!p)
+        return FASTN_ERR_NOMEM;
+    if ((err = files_bitswap_finish_into(b, p, n, NULL, NULL, &n))) {
+        free(p);
+        return err;
     }
     free(b->out);
-    b->out = w.p;
-    b->out_len = w.len;
+    b->out = p;
+    b->out_len = n;
     *out = b->out;
     *len = b->out_len;
     return 0;

@@ -430,6 +430,9 @@ int files_walker_next(struct files_walker *w, struct files_walk_event *ev);
  * FASTN_ERR_FILES_LIMIT (over FILES_MAX_BLOCK), _HASH_MISMATCH, and the
  * errors of _next (a node is decoded here). */
 int files_walker_feed(struct files_walker *w, const uint8_t *block, size_t len);
+/* files_walker_feed of a block malloc'd by the caller, which the walker
+ * keeps instead of a copy (and frees, on an error too). */
+int files_walker_feed_owned(struct files_walker *w, uint8_t *block, size_t len);
 size_t files_walker_upcoming(const struct files_walker *w,
                              struct files_cid *out, size_t max);
 void files_walker_free(struct files_walker *w);
@@ -529,11 +532,21 @@ int files_bitswap_frame(const uint8_t *p, size_t n, const uint8_t **msg,
  * with FASTN_ERR_FILES_LIMIT and leaves the message as it was, so the
  * caller sends what it has and starts another.
  */
+/* A block of the message whose bytes the caller writes as the message
+ * is encoded: they go at offset `at` of the payload section. */
+struct files_bitswap_ref {
+    struct files_cid cid;
+    size_t at, len;
+};
+
 struct files_bitswap_builder {
     uint8_t *want, *payload, *presence; /* encoded repeated fields */
     size_t want_len, payload_len, presence_len;
     size_t want_cap, payload_cap, presence_cap;
     size_t nwants, nblocks, npresences;
+    struct files_bitswap_ref *refs; /* in payload order */
+    size_t nrefs, refs_cap;
+    size_t ref_bytes; /* their bytes, not in payload */
     bool full;
     int32_t pending_bytes;
     uint8_t *out;
@@ -550,11 +563,30 @@ int files_bitswap_add_block(struct files_bitswap_builder *b,
 int files_bitswap_add_presence(struct files_bitswap_builder *b,
                                const struct files_cid *cid,
                                enum files_presence type);
+/* Like files_bitswap_add_block, with the same bytes on the wire and the
+ * same limits, but the block's len bytes are not given now: the fill
+ * function of files_bitswap_finish_into writes them into the message,
+ * so that they are copied once (from a store straight to the output). */
+int files_bitswap_add_block_ref(struct files_bitswap_builder *b,
+                                const struct files_cid *cid, size_t len);
 /* The framed size the message would have now. */
 size_t files_bitswap_builder_size(const struct files_bitswap_builder *b);
 /* Sets *out (owned by the builder until its next use) and *len. Errors:
- * FASTN_ERR_NOMEM. */
+ * FASTN_ERR_NOMEM, FASTN_ERR_INVAL (blocks added by reference: see
+ * files_bitswap_finish_into). */
 int files_bitswap_finish(struct files_bitswap_builder *b, const uint8_t **out,
                          size_t *len);
+/* Writes a block's len bytes to dst; 0 or an error, which
+ * files_bitswap_finish_into returns. */
+typedef int (*files_bitswap_fill_fn)(void *ctx, const struct files_cid *cid,
+                                     uint8_t *dst, size_t len);
+/* Encodes the framed message into out (cap bytes, at least
+ * files_bitswap_builder_size), calling fill for each block added by
+ * reference, in order, with its place in out; sets *len. Errors:
+ * FASTN_ERR_TOO_LARGE (cap), FASTN_ERR_INVAL (refs and no fill), fill's. */
+int files_bitswap_finish_into(const struct files_bitswap_builder *b,
+                              uint8_t *out, size_t cap,
+                              files_bitswap_fill_fn fill, void *ctx,
+                              size_t *len);
 
 #endif

@@ -416,30 +416,48 @@ static int block_take(struct files_walker *w)
     }
 }
 
-int files_walker_feed(struct files_walker *w, const uint8_t *block, size_t len)
+int files_walker_feed_owned(struct files_walker *w, uint8_t *block, size_t len)
 {
     int err;
 
-    if (w->err)
-        return w->err;
-    if (!w->want.active)
-        return FASTN_ERR_INVAL;
+    if (w->err || !w->want.active) {
+        free(block);
+        return w->err ? w->err : FASTN_ERR_INVAL;
+    }
     cur_drop(w);
     if (len > FILES_MAX_BLOCK || w->held + len > w->lim.max_held)
-        return w->err = FASTN_ERR_FILES_LIMIT;
-    if (!(w->flags & FILES_WALK_TRUSTED) &&
-        (err = files_cid_verify(&w->want.cid, block, len)))
+        err = FASTN_ERR_FILES_LIMIT;
+    else if (!(w->flags & FILES_WALK_TRUSTED))
+        err = files_cid_verify(&w->want.cid, block, len);
+    else
+        err = 0;
+    if (err) {
+        free(block);
         return w->err = err;
-    w->cur = malloc(len ? len : 1);
-    if (!w->cur)
-        return w->err = FASTN_ERR_NOMEM;
-    if (len)
-        memcpy(w->cur, block, len);
+    }
+    w->cur = block;
     w->cur_len = len;
     w->held += len;
     w->want.active = false;
     err = block_take(w);
     return err ? (w->err = err) : 0;
+}
+
+int files_walker_feed(struct files_walker *w, const uint8_t *block, size_t len)
+{
+    uint8_t *copy;
+
+    if (w->err)
+        return w->err;
+    if (!w->want.active)
+        return FASTN_ERR_INVAL;
+    if (len > FILES_MAX_BLOCK)
+        return w->err = FASTN_ERR_FILES_LIMIT;
+    if (!(copy = malloc(len ? len : 1)))
+        return w->err = FASTN_ERR_NOMEM;
+    if (len)
+        memcpy(copy, block, len);
+    return files_walker_feed_owned(w, copy, len);
 }
 
 /* --- following links ---------------------------------------------- */
