@@ -6,7 +6,9 @@
  * WRITE_HIGH bytes wait to be written, the connection is not read, so a
  * client that does not read its answers cannot make the daemon buffer
  * without bound. A connection whose session is closing is closed once its
- * last response has been written.
+ * last response has been written. Responses are not copied: the socket
+ * takes them from the session's buffer, or that buffer itself waits in
+ * libuv's queue (conn_write_out).
  *
  * File descriptors: the daemon derives max-clients from its limit, so
  * accept does not run out. When it does all the same (EMFILE, ENFILE),

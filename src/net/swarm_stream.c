@@ -299,8 +299,8 @@ static int write_frames(struct swarm_stream *st, const uint8_t *p, size_t n)
     size_t done = 0;
 
     while (done < n && swarm__conn_usable(sc)) {
-        size_t k = n - done < CONN_FRAME_MAX_DATA ? n - done
-                                                  : CONN_FRAME_MAX_DATA;
+        size_t k =
+            n - done < CONN_FRAME_MAX_DATA ? n - done : CONN_FRAME_MAX_DATA;
         uint8_t *frame = swarm__frame_get(st->sw);
         int w;
         if (!frame)

@@ -838,7 +838,6 @@ TEST(frames_sealed_from_outside_bytes)
     peer_cleanup(&l);
 }
 
-
 /* Frames sealed out of order on the pool and opened in batches arrive
  * as if sealed and opened one by one, whatever the pieces they come in
  * and however many workers there are (none, 1, 3). */
