@@ -178,10 +178,13 @@ static int conn_write_out(struct ipc_conn *c)
 static void conn_flush(struct ipc_conn *c)
 {
     struct ipc_session *s = &c->session;
+    int rc;
 
     if (c->closing)
         return;
-    if (s->out.len > 0 && conn_write_out(c) < 0) {
+    if (s->out.len > 0 && (rc = conn_write_out(c)) < 0) {
+        log_msg(LOG_DEBUG, "ipc", "write to pid %d failed: %s",
+                (int)s->peer.pid, uv_strerror(rc));
         conn_close(c);
         return;
     }
