@@ -14,6 +14,9 @@
  *   socket-copy the same plus one memcpy per frame, standing in for the
  *               kernel copy of a real socket
  *   copy-path   yamux_stream_write() (copies the data into the output)
+ *   sealed-from conn_stream_send_from(): sealed from the writer's buffer
+ *               into a frame, plus the socket-like copy (a plugin's
+ *               swarm_stream_write of 16 KiB or more)
  *
  * Usage: core_throughput [MiB per run, default 2048]
  */
@@ -127,7 +130,7 @@ static void teardown(struct side *d, struct side *l)
     noise_local_cleanup(&l->local);
 }
 
-enum path { IN_PLACE, SOCKET_COPY, COPY_PATH };
+enum path { IN_PLACE, SOCKET_COPY, COPY_PATH, SEALED_FROM };
 
 /* Returns MB/s of plaintext delivered to the receiver. */
 static double run(enum path path, uint64_t total)
@@ -166,10 +169,14 @@ static double run(enum path path, uint64_t total)
         if (err || room < sizeof(frame))
             die("rx space", err ? err : FASTN_ERR_NOMEM);
         dst = path == IN_PLACE ? p : frame;
-        int w = conn_stream_send_frame(d.c, id, dst, n);
+        if (path == SEALED_FROM)
+            dst = frame;
+        int w = path == SEALED_FROM
+                    ? conn_stream_send_from(d.c, id, dst, data, n)
+                    : conn_stream_send_frame(d.c, id, dst, n);
         if (w < 0)
             die("send frame", w);
-        if (path == SOCKET_COPY)
+        if (path == SOCKET_COPY || path == SEALED_FROM)
             memcpy(p, frame, (size_t)w);
         conn_rx_commit(l.c, (size_t)w);
         drain(&l);
@@ -278,6 +285,7 @@ int main(int argc, char **argv)
     double a = run(IN_PLACE, total);
     double b = run(SOCKET_COPY, total);
     double e = run(COPY_PATH, total);
+    double f = run(SEALED_FROM, total);
     double y = yamux_only(total * 8);
     printf("net core throughput, one core, %llu MiB per run "
            "(each byte encrypted and decrypted):\n",
@@ -290,6 +298,8 @@ int main(int argc, char **argv)
            (c / b - 1) * 100);
     printf("  stack, copy path (write)   %8.0f MB/s  (%.1f%%)\n", e,
            (c / e - 1) * 100);
+    printf("  stack, sealed from writer  %8.0f MB/s  (%.1f%%)\n", f,
+           (c / f - 1) * 100);
     printf("  yamux framing alone        %8.0f ns per %d-byte frame\n",
            CONN_FRAME_MAX_DATA / y * 1e3, CONN_FRAME_MAX_DATA);
     printf("  per side, in-place (one cipher pass each): ~%.0f MB/s\n", 2 * a);

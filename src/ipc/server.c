@@ -6,7 +6,9 @@
  * WRITE_HIGH bytes wait to be written, the connection is not read, so a
  * client that does not read its answers cannot make the daemon buffer
  * without bound. A connection whose session is closing is closed once its
- * last response has been written.
+ * last response has been written. Responses are not copied: the socket
+ * takes them from the session's buffer, or that buffer itself waits in
+ * libuv's queue (conn_write_out).
  *
  * File descriptors: the daemon derives max-clients from its limit, so
  * accept does not run out. When it does all the same (EMFILE, ENFILE),
@@ -46,10 +48,12 @@ struct ipc_conn {
     bool closing;
 };
 
+/* Output the socket did not take at once: the session's buffer itself,
+ * taken over (not copied), from off on. */
 struct conn_write {
     uv_write_t req;
-    size_t len;
-    uint8_t data[];
+    size_t len; /* bytes handed to uv_write, counted in pending */
+    uint8_t *data;
 };
 
 static void conn_flush(struct ipc_conn *c);
@@ -82,6 +86,7 @@ static void on_write(uv_write_t *req, int status)
     struct ipc_conn *c = req->data;
 
     c->pending -= w->len;
+    free(w->data);
     free(w);
     if (c->closing)
         return;
@@ -130,34 +135,58 @@ static void on_session_wake(struct ipc_session *s, void *arg)
     conn_flush(arg);
 }
 
+/* Hands the session's queued responses to the socket without copying
+ * them: what the socket takes at once (uv_try_write, which refuses while
+ * earlier writes wait, so the order holds) is written from the session's
+ * buffer, which stays for the next responses; the rest is queued with
+ * uv_write in that same buffer, taken over, and the session starts a new
+ * one. */
+static int conn_write_out(struct ipc_conn *c)
+{
+    struct buf *out = &c->session.out;
+    struct conn_write *w;
+    uv_buf_t b = uv_buf_init((char *)out->data, (unsigned)out->len);
+    int rc = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+
+    if (rc < 0 && rc != UV_EAGAIN)
+        return rc;
+    if (rc < 0)
+        rc = 0;
+    if ((size_t)rc == out->len) {
+        buf_reset(out);
+        return 0;
+    }
+    if (!(w = malloc(sizeof(*w))))
+        return UV_ENOMEM;
+    w->data = out->data;
+    w->len = out->len - (size_t)rc;
+    w->req.data = c;
+    b = uv_buf_init((char *)w->data + rc, (unsigned)w->len);
+    out->data = NULL; /* the session's next responses go to a new buffer */
+    out->len = out->cap = 0;
+    rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write);
+    if (rc < 0) {
+        free(w->data);
+        free(w);
+        return rc;
+    }
+    c->pending += w->len;
+    return 0;
+}
+
 /* Hands the session's queued responses to libuv. */
 static void conn_flush(struct ipc_conn *c)
 {
     struct ipc_session *s = &c->session;
-    struct conn_write *w;
-    uv_buf_t b;
     int rc;
 
     if (c->closing)
         return;
-    if (s->out.len > 0) {
-        w = malloc(sizeof(*w) + s->out.len);
-        if (!w) {
-            conn_close(c);
-            return;
-        }
-        w->len = s->out.len;
-        memcpy(w->data, s->out.data, s->out.len);
-        buf_reset(&s->out);
-        w->req.data = c;
-        b = uv_buf_init((char *)w->data, (unsigned)w->len);
-        rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write);
-        if (rc < 0) {
-            free(w);
-            conn_close(c);
-            return;
-        }
-        c->pending += w->len;
+    if (s->out.len > 0 && (rc = conn_write_out(c)) < 0) {
+        log_msg(LOG_DEBUG, "ipc", "write to pid %d failed: %s",
+                (int)s->peer.pid, uv_strerror(rc));
+        conn_close(c);
+        return;
     }
     if (c->reading &&
         (!ipc_session_wants_input(s) || c->pending > WRITE_HIGH)) {

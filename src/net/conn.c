@@ -445,6 +445,16 @@ int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
                : noise_seal_frame(c->noise, frame, YAMUX_HEADER_LEN + len);
 }
 
+int conn_stream_send_from(struct conn *c, uint32_t id, uint8_t *frame,
+                          const uint8_t *p, size_t len)
+{
+    int err = stream_frame_head(c, id, frame, len);
+
+    return err ? err
+               : noise_seal_frame_from(c->noise, frame, YAMUX_HEADER_LEN, p,
+                                       len);
+}
+
 int conn_stream_frame_later(struct conn *c, uint32_t id, uint8_t *frame,
                             size_t len, struct noise_job *job)
 {

@@ -126,6 +126,13 @@ struct yamux_session *conn_mux(struct conn *c);
  * FASTN_ERR_CRYPTO. */
 int conn_stream_send_frame(struct conn *c, uint32_t id, uint8_t *frame,
                            size_t len);
+/* As conn_stream_send_frame, but the len bytes of data come from p (the
+ * caller's, which may change once this returns) and are encrypted from
+ * there into the frame: the frame needs only CONN_FRAME_HEAD + len +
+ * CONN_FRAME_TAIL bytes, and the data is not copied first. Errors: as
+ * conn_stream_send_frame. */
+int conn_stream_send_from(struct conn *c, uint32_t id, uint8_t *frame,
+                          const uint8_t *p, size_t len);
 /* The same, but the encryption is left to *job (noise_seal_frame_later):
  * run it with noise_pool_run(), with others, before the frame is sent;
  * the conn must outlive the job (the key is read). */

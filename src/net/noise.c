@@ -620,6 +620,24 @@ int noise_seal_frame(struct noise_conn *c, uint8_t *frame, size_t n)
     return (int)(NOISE_FRAME_HEAD + n + NOISE_TAG_LEN);
 }
 
+int noise_seal_frame_from(struct noise_conn *c, uint8_t *frame, size_t head,
+                          const uint8_t *src, size_t n)
+{
+    uint8_t *dst = frame + NOISE_FRAME_HEAD;
+    int err;
+
+    if (c->state != ST_DONE || head > NOISE_MAX_PLAIN ||
+        n > NOISE_MAX_PLAIN - head)
+        return FASTN_ERR_INVAL;
+    err = noise_cipher_seal_parts(&c->tx, dst, head, src, n, dst);
+    if (err)
+        return err;
+    n += head;
+    frame[0] = (uint8_t)((n + NOISE_TAG_LEN) >> 8);
+    frame[1] = (uint8_t)(n + NOISE_TAG_LEN);
+    return (int)(NOISE_FRAME_HEAD + n + NOISE_TAG_LEN);
+}
+
 int noise_seal_frame_later(struct noise_conn *c, uint8_t *frame, size_t n,
                            struct noise_job *job)
 {

@@ -167,6 +167,13 @@ size_t noise_rx_pending(const struct noise_conn *c);
  * (n > NOISE_MAX_PLAIN or handshake not done), FASTN_ERR_CRYPTO (nonce
  * space exhausted). */
 int noise_seal_frame(struct noise_conn *c, uint8_t *frame, size_t n);
+/* As noise_seal_frame of frame[2..2+head) followed by src's n bytes,
+ * which are encrypted straight into frame[2+head..) (not copied first:
+ * the encryption is the copy, where the cipher takes its message in
+ * pieces). Returns the frame's wire length (head + n + 18). Errors: as
+ * noise_seal_frame (head + n > NOISE_MAX_PLAIN is FASTN_ERR_INVAL). */
+int noise_seal_frame_from(struct noise_conn *c, uint8_t *frame, size_t head,
+                          const uint8_t *src, size_t n);
 /* As noise_seal_frame, but only writes the length and takes the frame's
  * nonce: *job (net/noise_pool.h) seals it later, on any thread, with
  * noise_pool_run(). Frames taken this way must be sealed before they are

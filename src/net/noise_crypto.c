@@ -149,6 +149,30 @@ static int aead_seal(const uint8_t k[NOISE_KEY_LEN], const uint8_t nonce[12],
     return 0;
 }
 
+/* As aead_seal of head (hn bytes, may be dst) followed by src: one pass,
+ * the cipher's streaming update taking the two pieces in turn. */
+static int aead_seal_parts(const uint8_t k[NOISE_KEY_LEN],
+                           const uint8_t nonce[12], const uint8_t *head,
+                           size_t hn, const uint8_t *src, size_t n,
+                           uint8_t *dst)
+{
+    EVP_CIPHER_CTX *x;
+    int outl;
+
+    if (n > INT32_MAX || hn > INT32_MAX || evp_init(&evp_seal, k, nonce, 1))
+        return FASTN_ERR_CRYPTO;
+    x = evp_seal.x;
+    if ((hn && EVP_EncryptUpdate(x, dst, &outl, head, (int)hn) != 1) ||
+        (n && EVP_EncryptUpdate(x, dst + hn, &outl, src, (int)n) != 1) ||
+        EVP_EncryptFinal_ex(x, dst + hn + n, &outl) != 1 ||
+        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, NOISE_AEAD_TAG,
+                            dst + hn + n) != 1) {
+        evp_seal.keyed = false;
+        return FASTN_ERR_CRYPTO;
+    }
+    return 0;
+}
+
 /* n: the ciphertext's length, the tag after it. */
 static int aead_open(const uint8_t k[NOISE_KEY_LEN], const uint8_t nonce[12],
                      const uint8_t *ad, size_t adlen, uint8_t *buf, size_t n)
@@ -179,6 +203,19 @@ static int aead_seal(const uint8_t k[NOISE_KEY_LEN], const uint8_t nonce[12],
     crypto_aead_chacha20poly1305_ietf_encrypt_detached(
         dst, dst + n, NULL, src, n, ad, adlen, NULL, nonce, k);
     return 0;
+}
+
+/* libsodium's AEAD takes one contiguous message: src joins head in dst,
+ * sealed there in place. */
+static int aead_seal_parts(const uint8_t k[NOISE_KEY_LEN],
+                           const uint8_t nonce[12], const uint8_t *head,
+                           size_t hn, const uint8_t *src, size_t n,
+                           uint8_t *dst)
+{
+    if (head != dst)
+        memmove(dst, head, hn);
+    memcpy(dst + hn, src, n);
+    return aead_seal(k, nonce, NULL, 0, dst, hn + n, dst);
 }
 
 static int aead_open(const uint8_t k[NOISE_KEY_LEN], const uint8_t nonce[12],
@@ -225,6 +262,22 @@ int noise_cipher_seal(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
         return FASTN_ERR_CRYPTO;
     make_nonce(c->n, nonce);
     if ((err = aead_seal(c->k, nonce, ad, adlen, src, n, dst)))
+        return err;
+    c->n++;
+    return 0;
+}
+
+int noise_cipher_seal_parts(struct noise_cipher *c, const uint8_t *head,
+                            size_t hn, const uint8_t *src, size_t n,
+                            uint8_t *dst)
+{
+    uint8_t nonce[12];
+    int err;
+
+    if (c->n == UINT64_MAX) /* reserved (section 5.1) */
+        return FASTN_ERR_CRYPTO;
+    make_nonce(c->n, nonce);
+    if ((err = aead_seal_parts(c->k, nonce, head, hn, src, n, dst)))
         return err;
     c->n++;
     return 0;

@@ -65,6 +65,14 @@ void noise_cipher_init(struct noise_cipher *c, const uint8_t k[NOISE_KEY_LEN]);
  * 16-byte tag at dst + n. Errors: FASTN_ERR_CRYPTO (nonce exhausted). */
 int noise_cipher_seal(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
                       const uint8_t *src, size_t n, uint8_t *dst);
+/* As noise_cipher_seal without associated data, of head (hn bytes,
+ * which may be at dst) followed by src's n bytes: the ciphertext of both
+ * goes to dst, the tag to dst + hn + n. src is read, never copied, where
+ * the cipher can take the message in pieces (OpenSSL); with libsodium it
+ * is copied to dst and sealed there. Errors: as noise_cipher_seal. */
+int noise_cipher_seal_parts(struct noise_cipher *c, const uint8_t *head,
+                            size_t hn, const uint8_t *src, size_t n,
+                            uint8_t *dst);
 /* Decrypts n bytes (ciphertext followed by the tag) in place; the plaintext
  * is the first n - 16 bytes. Errors: FASTN_ERR_NET_DECRYPT (forged or
  * corrupt, or shorter than a tag), FASTN_ERR_CRYPTO (nonce exhausted). */

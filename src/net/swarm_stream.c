@@ -284,16 +284,53 @@ static void wait_writable(struct swarm_stream *st)
         swarm__conn_stall(st->sc);
 }
 
+/* Writes of at least this many bytes go out as frames sealed straight
+ * from the caller's bytes; smaller ones are copied into yamux's output,
+ * where they share a Noise frame with what else is written meanwhile. */
+#define FRAMED_MIN (16u << 10)
+
+/* n bytes (within the stream's window and the connection's room) as
+ * frames from the pool, each encrypted from p into the frame (the only
+ * pass over the bytes before the socket: yamux's output is not used).
+ * Returns the bytes taken (> 0), or an error when none was. */
+static int write_frames(struct swarm_stream *st, const uint8_t *p, size_t n)
+{
+    struct swarm_conn *sc = st->sc;
+    size_t done = 0;
+
+    while (done < n && swarm__conn_usable(sc)) {
+        size_t k =
+            n - done < CONN_FRAME_MAX_DATA ? n - done : CONN_FRAME_MAX_DATA;
+        uint8_t *frame = swarm__frame_get(st->sw);
+        int w;
+        if (!frame)
+            return done ? (int)done : FASTN_ERR_NOMEM;
+        w = conn_stream_send_from(sc->c, st->id, frame, p + done, k);
+        if (w < 0) {
+            swarm__frame_put(st->sw, frame);
+            return done ? (int)done : w;
+        }
+        swarm__conn_send_frame(sc, frame, (size_t)w, NULL);
+        done += k;
+    }
+    return (int)done;
+}
+
 /* Queued bytes into yamux while the connection has room: at most its
  * room (under the daemon's buffer budget), in pieces of the queue. */
 static int write_direct(struct swarm_stream *st, const uint8_t *p, size_t n)
 {
     size_t room = swarm__conn_room(st->sc);
+    uint32_t w;
 
     if (n > room)
         n = room;
     if (n == 0)
         return 0;
+    if (n >= FRAMED_MIN && st->state == SS_OPEN) {
+        w = yamux_stream_send_window(mux_of(st), st->id);
+        return write_frames(st, p, n < w ? n : w);
+    }
     return yamux_stream_write(mux_of(st), st->id, p, n);
 }
 

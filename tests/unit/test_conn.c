@@ -358,7 +358,9 @@ TEST(large_transfer_through_in_place_frames)
 {
     struct node d, l;
     static uint8_t
-        frame[CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL];
+        frame[CONN_FRAME_HEAD + CONN_FRAME_MAX_DATA + CONN_FRAME_TAIL],
+        src[CONN_FRAME_MAX_DATA];
+    unsigned rounds = 0;
     const uint64_t total = 64ull << 20;
     uint64_t sent = 0, sum = 0;
     uint32_t id, max_window = 0;
@@ -383,14 +385,20 @@ TEST(large_transfer_through_in_place_frames)
             n = CONN_FRAME_MAX_DATA;
         if (n > total - sent)
             n = (size_t)(total - sent);
+        /* every other frame is sealed from bytes outside it */
+        bool from = (rounds++ & 1) != 0;
+        uint8_t *data = from ? src : frame + CONN_FRAME_HEAD;
         for (size_t k = 0; k < n; k++) {
-            frame[CONN_FRAME_HEAD + k] = (uint8_t)((sent + k) * 7);
-            sum = sum * 31 + frame[CONN_FRAME_HEAD + k];
+            data[k] = (uint8_t)((sent + k) * 7);
+            sum = sum * 31 + data[k];
         }
+        if (from) /* what was in the frame must not leak into it */
+            memset(frame, 0x5a, sizeof(frame));
         /* the conn's pending output goes first, then the frame */
         struct buf out;
         buf_init(&out, 1 << 30);
-        int w = conn_stream_send_frame(d.c, id, frame, n);
+        int w = from ? conn_stream_send_from(d.c, id, frame, src, n)
+                     : conn_stream_send_frame(d.c, id, frame, n);
         CHECK(w == (int)(n + CONN_FRAME_HEAD + CONN_FRAME_TAIL));
         CHECK_ERR(conn_take_output(d.c, &out), 0);
         buf_append(&out, frame, (size_t)w);

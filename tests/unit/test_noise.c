@@ -789,6 +789,54 @@ static size_t pool_read_all(struct peer *l, const struct buf *wire, size_t step,
     *err = r < 0 ? r : 0;
     return frames;
 }
+/* A frame sealed from a head in the frame and data elsewhere (split at
+ * lengths on and off the cipher's 64-byte blocks) opens as the same
+ * bytes sealed in one piece, and the nonces stay in step with
+ * noise_write's frames after it. */
+TEST(frames_sealed_from_outside_bytes)
+{
+    static const size_t heads[] = {0, 1, 12, 63, 64, 65, 200};
+    static const size_t lens[] = {0, 1, 52, 64, 100, 4096, 65000};
+    static uint8_t frame[NOISE_FRAME_MAX], src[NOISE_MAX_PLAIN];
+    struct peer d, l;
+    uint8_t *p;
+    size_t n, room;
+
+    established(&d, &l);
+    for (size_t i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)(i * 7 + 3);
+    for (size_t h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+        for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+            size_t hn = heads[h], len = lens[k];
+            if (hn + len > NOISE_MAX_PLAIN)
+                continue;
+            memset(frame + 2, 0xa5, hn);
+            int w = noise_seal_frame_from(d.c, frame, hn, src, len);
+            CHECK_EQ(w, (int)(2 + hn + len + 16));
+            CHECK_ERR(noise_rx_space(l.c, (size_t)w, &p, &room), 0);
+            memcpy(p, frame, (size_t)w);
+            noise_rx_commit(l.c, (size_t)w);
+            if (hn + len == 0) { /* an empty frame carries nothing */
+                CHECK_EQ(noise_read(l.c, &p, &n), 0);
+                continue;
+            }
+            CHECK_EQ(noise_read(l.c, &p, &n), 1);
+            CHECK_EQ(n, hn + len);
+            for (size_t i = 0; i < hn; i++)
+                CHECK_EQ(p[i], 0xa5);
+            CHECK(!memcmp(p + hn, src, len));
+            noise_consume(l.c, n);
+        }
+    }
+    CHECK_ERR(noise_seal_frame_from(d.c, frame, 12, src, NOISE_MAX_PLAIN - 11),
+              FASTN_ERR_INVAL);
+    CHECK_ERR(noise_write(d.c, (const uint8_t *)"next", 4, &d.out), 0);
+    transfer(&d, &l, true);
+    CHECK_EQ(noise_read(l.c, &p, &n), 1);
+    CHECK_MEM(p, "next", 4);
+    peer_cleanup(&d);
+    peer_cleanup(&l);
+}
 
 /* Frames sealed out of order on the pool and opened in batches arrive
  * as if sealed and opened one by one, whatever the pieces they come in
@@ -959,6 +1007,7 @@ int main(void)
     RUN(bad_transport_frames);
     RUN(interleaved_sessions);
     RUN(in_place_frames_and_partial_consumption);
+    RUN(frames_sealed_from_outside_bytes);
     RUN(pool_frames_keep_their_order);
     RUN(pool_forged_frame_in_a_batch);
     RUN(pool_batches_from_many_threads);
