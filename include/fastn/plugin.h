@@ -182,6 +182,9 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
                 const uint8_t *arg, size_t arg_len);
 /* A timer set with fastn_timer_set fired. */
 FASTN_EXPORT_(on_timer) int32_t on_timer(int32_t id);
+/* A hash started with fastn_hash_start is done: result 0 and the digest
+ * is in its out, or < 0. */
+FASTN_EXPORT_(on_hash) int32_t on_hash(int32_t tag, int32_t result);
 
 /* ---------------------------------------------------------------------- */
 /* Host functions                                                          */
@@ -395,6 +398,21 @@ int32_t fastn_sha256(const void *p, size_t len, uint8_t *out);
 FASTN_IMPORT_(blake2b)
 int32_t fastn_blake2b(const void *p, size_t len, const void *key,
                       size_t key_len, uint8_t *out, size_t out_len);
+/* A hash the daemon does beside the plugin, off its loop: the plugin's
+ * event returns at once and others run meanwhile; on_hash(tag, result)
+ * comes once the digest (kind FASTN_HASH_SHA256: 32 bytes) is in out. The
+ * len bytes at p and the digest's bytes at out must stay as they are
+ * until then (the daemon's thread reads and writes them: changed bytes
+ * give a wrong digest). Returns 0 (on_hash follows, exactly once), or
+ * FASTN_ERR_UNSUPPORTED (the plugin has no on_hash), FASTN_ERR_BUSY
+ * (FASTN_HASH_JOBS_MAX of its hashes not yet answered), FASTN_ERR_INVAL
+ * (an unknown kind), FASTN_ERR_TOO_LARGE (over FASTN_HASH_MAX). Fuel as
+ * fastn_sha256, when it starts. */
+#define FASTN_HASH_SHA256 0
+#define FASTN_HASH_JOBS_MAX 8
+FASTN_IMPORT_(hash_start)
+int32_t fastn_hash_start(int32_t kind, const void *p, size_t len, uint8_t *out,
+                         int32_t tag);
 
 /* ---------------------------------------------------------------------- */
 /* Conveniences for NUL-terminated strings                                 */

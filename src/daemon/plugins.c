@@ -34,6 +34,8 @@
  * beyond PLUGIN_WAIT_MAX streams or PLUGIN_WAIT_BYTES held, it is reset
  * and the log says why.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +59,26 @@
 
 struct pstream;
 
+/* A plugin's long import, done on the offload thread (plugin.h, "Work
+ * off the loop"). */
+struct offload_job {
+    struct offload_job *next;
+    void (*work)(void *job);
+    void (*done)(void *job);
+    void *job;
+};
+
+/* One thread, started at the first job, does them in order; the async
+ * handle brings each done() back to the loop. */
+struct offloader {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    bool started, stop;
+    struct offload_job *todo, **todo_tail, *done, **done_tail;
+    uv_async_t async;
+};
+
 struct daemon_plugins {
     struct daemon *d;
     struct plugin_host *host;
@@ -77,6 +99,7 @@ struct daemon_plugins {
     size_t n_waiting, waiting_bytes;
     uv_timer_t wait_timer;
     struct local_listeners *listeners; /* local-listen ports */
+    struct offloader off;
 };
 
 /* One plugin stream: the swarm's stream and the id the host knows. */
@@ -746,6 +769,122 @@ static int op_local_connect(void *arg, const char *addr, uint64_t token)
     return err;
 }
 
+/* --- work off the loop (ops.offload) ------------------------------------ */
+
+static void *offload_main(void *arg)
+{
+    struct offloader *o = arg;
+
+    pthread_mutex_lock(&o->mu);
+    for (;;) {
+        while (!o->todo && !o->stop)
+            pthread_cond_wait(&o->cv, &o->mu);
+        if (o->stop) /* what is left gets done() alone (offload_stop) */
+            break;
+        struct offload_job *j = o->todo;
+        if (!(o->todo = j->next))
+            o->todo_tail = &o->todo;
+        pthread_mutex_unlock(&o->mu);
+        j->work(j->job);
+        pthread_mutex_lock(&o->mu);
+        j->next = NULL;
+        *o->done_tail = j;
+        o->done_tail = &j->next;
+        uv_async_send(&o->async);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return NULL;
+}
+
+/* On the loop: done() of every job the thread finished (and, at stop, of
+ * those it never started). */
+static void offload_deliver(struct offloader *o, bool all)
+{
+    pthread_mutex_lock(&o->mu);
+    if (all) { /* the ones never started, after the done ones */
+        *o->done_tail = o->todo;
+        o->todo = NULL;
+        o->todo_tail = &o->todo;
+    }
+    struct offload_job *list = o->done;
+    o->done = NULL;
+    o->done_tail = &o->done;
+    pthread_mutex_unlock(&o->mu);
+    while (list) {
+        struct offload_job *j = list;
+        list = j->next;
+        j->done(j->job);
+        free(j);
+    }
+}
+
+static void on_offload_async(uv_async_t *a)
+{
+    struct daemon_plugins *dp = a->data;
+    offload_deliver(&dp->off, false);
+}
+
+static int op_offload(void *arg, void (*work)(void *), void (*done)(void *),
+                      void *job)
+{
+    struct daemon_plugins *dp = arg;
+    struct offloader *o = &dp->off;
+    struct offload_job *j;
+
+    if (!dp->handles)
+        return FASTN_ERR_UNSUPPORTED;
+    if (!o->started) {
+        sigset_t all, old;
+        sigfillset(&all); /* signals stay the loop's */
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int e = pthread_create(&o->th, NULL, offload_main, o);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (e) {
+            LOG_RATELIMITED(LOG_WARN, "plugin",
+                            "cannot start the thread for plugins' hashes "
+                            "(%s): they are done on the loop",
+                            strerror(e));
+            return FASTN_ERR_NOMEM;
+        }
+        o->started = true;
+    }
+    if (!(j = calloc(1, sizeof(*j))))
+        return FASTN_ERR_NOMEM;
+    j->work = work;
+    j->done = done;
+    j->job = job;
+    pthread_mutex_lock(&o->mu);
+    *o->todo_tail = j;
+    o->todo_tail = &j->next;
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+    return 0;
+}
+
+static void offload_init(struct offloader *o)
+{
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_cond_init(&o->cv, NULL);
+    o->todo_tail = &o->todo;
+    o->done_tail = &o->done;
+}
+
+/* After the host is gone: the thread joined, every job's done() run. */
+static void offload_stop(struct offloader *o)
+{
+    if (o->started) {
+        pthread_mutex_lock(&o->mu);
+        o->stop = true;
+        pthread_cond_signal(&o->cv);
+        pthread_mutex_unlock(&o->mu);
+        pthread_join(o->th, NULL);
+        o->started = false;
+    }
+    offload_deliver(o, true);
+    pthread_cond_destroy(&o->cv);
+    pthread_mutex_destroy(&o->mu);
+}
+
 static const struct plugin_host_ops ops = {
     .stream_open = op_stream_open,
     .stream_write = op_stream_write,
@@ -758,6 +897,7 @@ static const struct plugin_host_ops ops = {
     .protocols_changed = op_protocols_changed,
     .replay_done = op_replay_done,
     .local_connect = op_local_connect,
+    .offload = op_offload,
 };
 
 /* --- replays ------------------------------------------------------------ */
@@ -869,7 +1009,10 @@ int daemon_plugins_start(struct daemon *d, char *err, size_t errlen)
     uv_idle_init(&d->loop, &dp->idle);
     uv_timer_init(&d->loop, &dp->timer);
     uv_timer_init(&d->loop, &dp->wait_timer);
+    offload_init(&dp->off);
+    uv_async_init(&d->loop, &dp->off.async, on_offload_async);
     dp->idle.data = dp->timer.data = dp->wait_timer.data = dp;
+    dp->off.async.data = dp;
     dp->handles = true;
     d->host.plugins = dp->host;
     d->host.state = d->store;
@@ -908,6 +1051,8 @@ void daemon_plugins_stop(struct daemon *d)
      * reset (through the ops, while the swarm still runs) */
     plugin_host_free(dp->host);
     dp->host = NULL;
+    if (dp->handles) /* the host's jobs, each freed by its done() */
+        offload_stop(&dp->off);
     while (dp->streams) {
         ps_reset(dp->streams);
         pstream_free(dp->streams);
@@ -919,7 +1064,8 @@ void daemon_plugins_stop(struct daemon *d)
         free(dp);
         return;
     }
-    dp->closing = 3;
+    dp->closing = 4;
+    uv_close((uv_handle_t *)&dp->off.async, on_handle_closed);
     uv_close((uv_handle_t *)&dp->wait_timer, on_handle_closed);
     uv_close((uv_handle_t *)&dp->timer, on_handle_closed);
     uv_close((uv_handle_t *)&dp->idle, on_handle_closed);

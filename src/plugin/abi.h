@@ -97,6 +97,7 @@ enum plugin_cap {
     X(local_peer_id, "ii", "i", 0, PLUGIN_FUEL_CHEAP)                          \
     X(sha256, "iii", "i", 0, PLUGIN_IMPORT_FUEL)                               \
     X(blake2b, "iiiiii", "i", 0, PLUGIN_IMPORT_FUEL)                           \
+    X(hash_start, "iiiii", "i", 0, PLUGIN_IMPORT_FUEL)                         \
     X(blob_put, "iiii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_BLOB)             \
     X(blob_read, "iiIii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_BLOB)           \
     X(blob_size, "ii", "I", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_BLOB)              \
@@ -125,7 +126,8 @@ enum plugin_export_need {
     X(on_open, "ii", "i", PLUGIN_EXPORT_STREAMS)                               \
     X(on_writable, "i", "i", PLUGIN_EXPORT_OPTIONAL)                           \
     X(on_call, "iiiii", "i", PLUGIN_EXPORT_OPTIONAL)                           \
-    X(on_timer, "i", "i", PLUGIN_EXPORT_TIMERS)
+    X(on_timer, "i", "i", PLUGIN_EXPORT_TIMERS)                                \
+    X(on_hash, "ii", "i", PLUGIN_EXPORT_OPTIONAL)
 
 /* The memory every plugin exports. */
 #define PLUGIN_MEMORY_EXPORT "memory"
@@ -156,5 +158,9 @@ enum plugin_export_need {
 #define PLUGIN_NOTIFY_TITLE_MAX 256
 #define PLUGIN_NOTIFY_BODY_MAX 4096
 #define PLUGIN_HASH_MAX (4u << 20) /* bytes hashed by one sha256/blake2b */
+#define PLUGIN_HASH_JOBS_MAX 8     /* hash_start's not yet answered */
+/* hash_start below this many bytes hashes at once (on the loop): less
+ * than the hand-off to the thread costs */
+#define PLUGIN_HASH_OFFLOAD_MIN (64u << 10)
 
 #endif

@@ -756,19 +756,7 @@ static int x_local_peer_id(struct host_instance *in, const wval *a, wval *r)
 /* --- hashes ------------------------------------------------------------- */
 
 /* SHA-256 natively: libcrypto's (the CPU's SHA extensions) when the build
- * has it, as the noise cipher does, else libsodium's. */
-static int sha256_native(const uint8_t *p, size_t n, uint8_t out[32])
-{
-#ifdef FASTN_NOISE_OPENSSL
-    unsigned int len = 0;
-    if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) || len != 32)
-        return FASTN_ERR_NOMEM;
-    return 0;
-#else
-    return crypto_hash_sha256(out, p, n) ? FASTN_ERR_NOMEM : 0;
-#endif
-}
-
+ * has it, as the noise cipher does, else libsodium's (host_sha256). */
 static int x_sha256(struct host_instance *in, const wval *a, wval *r)
 {
     uint8_t *p, *out;
@@ -781,7 +769,33 @@ static int x_sha256(struct host_instance *in, const wval *a, wval *r)
         return ret32(r, FASTN_ERR_TOO_LARGE);
     if ((err = charge(in, (uint64_t)a[1].u32 * PLUGIN_FUEL_PER_HASH_BYTE)))
         return err;
-    return ret32(r, sha256_native(p, a[1].u32, out));
+    return ret32(r, host_sha256(p, a[1].u32, out));
+}
+
+/* A SHA-256 beside the plugin (host_job.c): on_hash answers it. */
+static int x_hash_start(struct host_instance *in, const wval *a, wval *r)
+{
+    uint8_t *p, *out;
+    int err = span(in, "hash_start", a[1].u32, a[2].u32, &p);
+    if (!err)
+        err = span(in, "hash_start", a[3].u32, 32, &out);
+    if (err)
+        return err;
+    if (!(in->exports & (1u << EXP_on_hash)))
+        return ret32(r, FASTN_ERR_UNSUPPORTED);
+    if (a[2].u32 > PLUGIN_HASH_MAX)
+        return ret32(r, FASTN_ERR_TOO_LARGE);
+    if (a[0].i32 != 0)
+        return ret32(r, FASTN_ERR_INVAL);
+    if (in->n_jobs >= PLUGIN_HASH_JOBS_MAX)
+        return ret32(r, FASTN_ERR_BUSY);
+    if ((err = charge(in, (uint64_t)a[2].u32 * PLUGIN_FUEL_PER_HASH_BYTE)))
+        return err;
+    (void)out;
+    err = host_hash_start(in, a[0].i32, p, a[2].u32, a[3].u32, a[4].i32);
+    if (err == FASTN_ERR_PLUGIN_BAD_POINTER) /* checked above: never */
+        return err;
+    return ret32(r, err);
 }
 
 /* BLAKE2b (libsodium's generichash): a digest of 16..64 bytes, keyed by

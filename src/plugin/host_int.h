@@ -31,6 +31,7 @@ enum host_ev_type {
     EV_WRITABLE,
     EV_CALL,
     EV_TIMER,
+    EV_HASH, /* a fastn_hash_start answered: handle the tag, arg the result */
 };
 
 /* One queued event. Bytes (peer+protocol, method+arg, data) follow it. */
@@ -123,6 +124,9 @@ struct host_instance {
     int32_t handler_rc;
     const char *import_failed; /* set by an import that trapped */
     uint64_t charged;          /* by the import being run, for its work */
+    /* hash_start's on the offload thread (host_job.c), not yet answered */
+    struct host_job *jobs;
+    unsigned n_jobs;
 
     /* the slice being run (host_instance_slice), in host clock ns */
     uint64_t slice_start;
@@ -370,6 +374,20 @@ void host_cpu_usage(struct host_plugin *p, uint64_t *ns, uint64_t *fuel);
 /* Moves notifications from the instance's outbox into state.sqlite, as
  * many as the rate limit lets now; the rest wait for outbox_at. */
 void host_outbox_flush(struct host_instance *in);
+
+/* host_job.c: hash_start (docs/PLUGIN-ABI.md): the hash on the offload
+ * thread (ops->offload) or, without one or for a short input, here; the
+ * answer is an EV_HASH event. */
+int host_hash_start(struct host_instance *in, int32_t kind, const uint8_t *p,
+                    size_t n, uint32_t out, int32_t tag);
+/* The instance goes: waits until the thread no longer reads or writes its
+ * memory; each job is freed now or by its done(). */
+void host_jobs_detach(struct host_instance *in);
+/* SHA-256 of [p, p+n) into out[32]: 0, or an error. */
+int host_sha256(const uint8_t *p, size_t n, uint8_t *out);
+/* Takes ns of a thread's CPU time (work off the loop) from p's CPU
+ * budget, and records it in p's usage. */
+void host_cpu_charge_work(struct host_plugin *p, uint64_t ns);
 
 /* host_imports.c */
 /* Offers the "fastn" imports and WASI to an instance of p's module. */

@@ -125,6 +125,7 @@ static const char *event_name(const struct host_event *ev)
         [EV_DATA] = "on_data",   [EV_CLOSE] = "on_close",
         [EV_OPEN] = "on_open",   [EV_WRITABLE] = "on_writable",
         [EV_CALL] = "on_call",   [EV_TIMER] = "on_timer",
+        [EV_HASH] = "on_hash",
     };
     return ev ? names[ev->type] : "start";
 }
@@ -136,6 +137,7 @@ static enum host_export event_export(enum host_ev_type t)
         [EV_DATA] = EXP_on_data,   [EV_CLOSE] = EXP_on_close,
         [EV_OPEN] = EXP_on_open,   [EV_WRITABLE] = EXP_on_writable,
         [EV_CALL] = EXP_on_call,   [EV_TIMER] = EXP_on_timer,
+        [EV_HASH] = EXP_on_hash,
     };
     return map[t];
 }
@@ -150,6 +152,7 @@ static bool event_ready(struct host_instance *in, struct host_event *ev)
     switch (ev->type) {
     case EV_START:
     case EV_TIMER:
+    case EV_HASH:
         return true;
     case EV_CALL:
         c = host_call_by_handle(in, ev->handle);
@@ -343,6 +346,7 @@ static int instantiate(struct host_instance *in, char *why, size_t whylen,
 
 static void instance_free(struct host_instance *in)
 {
+    host_jobs_detach(in); /* before its memory goes */
     while (in->head)
         free(event_pop(in));
     free(in->cur);
@@ -496,6 +500,7 @@ static size_t handler_args(struct host_instance *in, union fastn_wasm_value *a)
         return 3;
     case EV_CLOSE:
     case EV_OPEN:
+    case EV_HASH:
         a[1].i32 = ev->arg;
         return 2;
     default:
@@ -665,7 +670,7 @@ static bool finish_event(struct host_instance *in)
         host_call_answer(in, c, in->handler_rc, (const uint8_t *)msg,
                          (size_t)n);
     } else if (ev->type != EV_CALL && ev->type != EV_TIMER &&
-               ev->type != EV_START) {
+               ev->type != EV_HASH && ev->type != EV_START) {
         kept = finish_stream_event(in, ev);
     }
     if (!kept)

@@ -186,6 +186,16 @@ void host_cpu_charge(struct host_plugin *p, uint64_t start, uint64_t now,
         p->longest_slice_ns = ran;
 }
 
+void host_cpu_charge_work(struct host_plugin *p, uint64_t ns)
+{
+    uint64_t now = host_now_ns();
+    unsigned k = usage_slot(p, now);
+
+    p->cpu_tokens = cpu_tokens_at(p, now) - (int64_t)ns;
+    p->cpu_at = now;
+    p->slot_ns[k] += ns;
+}
+
 void host_cpu_usage(struct host_plugin *p, uint64_t *ns, uint64_t *fuel)
 {
     usage_slot(p, host_now_ns());

@@ -148,6 +148,14 @@ struct plugin_host_ops {
      * with the ops above. May be NULL (local_connect fails with
      * FASTN_ERR_UNSUPPORTED). Returns 0 or an error (no answer then). */
     int (*local_connect)(void *arg, const char *addr, uint64_t token);
+    /* Runs work(job) on a thread of its own, then done(job) on the thread
+     * that drives the host (the loop's), exactly once each; at shutdown
+     * done(job) may come without work(job) (done sees that the job never
+     * ran). Returns 0, or an error (then neither is called). May be NULL:
+     * hash_start then hashes on the loop (docs/PLUGIN-ABI.md,
+     * "hash_start"). */
+    int (*offload)(void *arg, void (*work)(void *job), void (*done)(void *job),
+                   void *job);
 };
 
 /* The run-time limits of every plugin, from the daemon's config (each 0:
