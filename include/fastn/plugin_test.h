@@ -65,7 +65,10 @@ void fastn_test_set_trace(struct fastn_test *t, fastn_test_trace_fn fn,
  * (bounded). Returns the number of turns it took. */
 int fastn_test_run(struct fastn_test *t);
 /* One turn only: each host runs once, each stream delivers once. Returns
- * whether anything moved. */
+ * whether anything moved. A node's hash_start of 64 KiB or more is done
+ * at its next turn (before its host runs), on the test's thread, in the
+ * order started: on_hash comes after the event that started it, as in
+ * the daemon, the same way on every run. */
 bool fastn_test_step(struct fastn_test *t);
 /* The halves of a step: one node's host runs once (its plugins' queued
  * events, due timers); the network delivers once what it holds (opens,

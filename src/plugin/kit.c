@@ -149,6 +149,7 @@ void fastn_test_node_stop(struct fastn_test_node *n)
             }
     }
     plugin_host_free(n->h);
+    kit_jobs_run(n, false); /* the host's jobs: each freed by its done() */
     store_close(n->state);
     n->h = NULL;
     n->state = NULL;

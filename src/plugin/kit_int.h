@@ -68,7 +68,14 @@ struct fastn_test_node {
     int refuse_opens;  /* ops->stream_open fails at once */
     int no_read;       /* its host is given no data: a peer that never reads */
     int slow_reply_ms; /* ops->call_reply keeps the CPU that long */
+    /* work handed off (ops->offload): done at the node's next run, on
+     * this thread, in order, so that tests see the same order each time */
+    struct kit_job *jobs, **jobs_tail;
 };
+
+/* Done what the node's host handed off (ops->offload): all of it with
+ * run_work, else (the node stops) only told done. Returns whether any. */
+bool kit_jobs_run(struct fastn_test_node *n, bool run_work);
 
 struct fastn_test {
     struct fastn_test_node **nodes;

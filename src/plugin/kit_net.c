@@ -219,6 +219,49 @@ static void op_trace(void *arg, const char *plugin, const char *kind,
                        result, fuel);
 }
 
+/* A job the host handed off: done at the node's next run (kit_jobs_run). */
+struct kit_job {
+    struct kit_job *next;
+    void (*work)(void *job);
+    void (*done)(void *job);
+    void *job;
+};
+
+static int op_offload(void *arg, void (*work)(void *), void (*done)(void *),
+                      void *job)
+{
+    struct fastn_test_node *node = arg;
+    struct kit_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return FASTN_ERR_NOMEM;
+    j->work = work;
+    j->done = done;
+    j->job = job;
+    if (!node->jobs_tail)
+        node->jobs_tail = &node->jobs;
+    *node->jobs_tail = j;
+    node->jobs_tail = &j->next;
+    return 0;
+}
+
+bool kit_jobs_run(struct fastn_test_node *n, bool run_work)
+{
+    struct kit_job *j = n->jobs;
+    n->jobs = NULL;
+    n->jobs_tail = &n->jobs;
+    if (!j)
+        return false;
+    while (j) {
+        struct kit_job *next = j->next;
+        if (run_work)
+            j->work(j->job);
+        j->done(j->job);
+        free(j);
+        j = next;
+    }
+    return true;
+}
+
 const struct plugin_host_ops kit_ops = {
     .stream_open = op_open,
     .stream_write = op_write,
@@ -230,6 +273,7 @@ const struct plugin_host_ops kit_ops = {
     .wake = op_wake,
     .protocols_changed = op_protocols,
     .trace = op_trace,
+    .offload = op_offload,
 };
 
 /* --- the loop ------------------------------------------------------------ */
@@ -333,8 +377,10 @@ int kit_deliver_open(struct fastn_test_stream *s)
 
 bool fastn_test_node_run(struct fastn_test_node *n)
 {
-    return n->h && n->online &&
-           plugin_host_run(n->h, n->t->now, n->t->mono, 1) > 0;
+    bool jobs = n->h && n->online && kit_jobs_run(n, true);
+    return (n->h && n->online &&
+            plugin_host_run(n->h, n->t->now, n->t->mono, 1) > 0) ||
+           jobs;
 }
 
 bool fastn_test_deliver(struct fastn_test *t)

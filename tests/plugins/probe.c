@@ -17,6 +17,12 @@
  *   blake2b K TEXT  BLAKE2b-(K*8) of TEXT in hex (K bytes, 0..70), or the
  *                   code; "blake2bkey" the same keyed with 32 bytes 0..31
  *   hashbig         sha256 of 4 MiB + 1 bytes: the code
+ *   hashprep N      fills 8 buffers of N bytes (at most 256 KiB) with
+ *                   bytes j * 7 + 3: "ok"
+ *   hashstart K     hash_start of K (at most 9) of them, the ninth on
+ *                   the first's bytes: answered once every on_hash came,
+ *                   "codes=C,.. digests=H,.." (a start refused answers
+ *                   its code and no digest)
  *   blob TEXT       puts TEXT as blob "k", reads it back from byte 1,
  *                   deletes it: "put=.. size=.. read=N:TEXT bad=.. del=..
  *                   again=.. gone=.." (bad: a key of 65 bytes)
@@ -275,6 +281,85 @@ static int32_t hash(int32_t call, int which, const uint8_t *arg, size_t len)
     return fastn_call_reply(call, 0, txt, 2 * olen);
 }
 
+#define HS_MAX 8
+#define HS_BYTES (256u << 10)
+static uint8_t *hs_in[HS_MAX], hs_out[HS_MAX + 1][32];
+static size_t hs_len;
+static int32_t hs_call = -1, hs_code[HS_MAX + 1];
+static int hs_n, hs_left;
+
+static void hs_answer(void)
+{
+    static const char hex[] = "0123456789abcdef";
+    char txt[(HS_MAX + 1) * 80 + 128];
+    size_t k = (size_t)snprintf(txt, sizeof(txt), "codes=");
+    for (int i = 0; i < hs_n; i++)
+        k += (size_t)snprintf(txt + k, sizeof(txt) - k, "%s%d", i ? "," : "",
+                              (int)hs_code[i]);
+    k += (size_t)snprintf(txt + k, sizeof(txt) - k, " digests=");
+    for (int i = 0; i < hs_n; i++) {
+        if (hs_code[i])
+            continue;
+        if (txt[k - 1] != '=')
+            txt[k++] = ',';
+        for (int b = 0; b < 32; b++) {
+            txt[k++] = hex[hs_out[i][b] >> 4];
+            txt[k++] = hex[hs_out[i][b] & 15];
+        }
+    }
+    fastn_call_reply(hs_call, 0, txt, k);
+    hs_call = -1;
+}
+
+static int32_t hash_prep(int32_t call, const uint8_t *arg, size_t len)
+{
+    char a[32];
+    snprintf(a, sizeof(a), "%.*s", (int)(len < 31 ? len : 31),
+             (const char *)arg);
+    hs_len = (size_t)strtoul(a, NULL, 10);
+    if (hs_len > HS_BYTES || hs_call >= 0)
+        return fastn_reply_str(call, FASTN_ERR_INVAL, "N");
+    for (int i = 0; i < HS_MAX; i++) {
+        free(hs_in[i]);
+        if (!(hs_in[i] = malloc(hs_len ? hs_len : 1)))
+            return fastn_reply_str(call, FASTN_ERR_NOMEM, "memory");
+        for (size_t j = 0; j < hs_len; j++)
+            hs_in[i][j] = (uint8_t)(j * 7 + 3);
+    }
+    return fastn_reply_str(call, 0, "ok");
+}
+
+static int32_t hash_start(int32_t call, const uint8_t *arg, size_t len)
+{
+    char a[32];
+    snprintf(a, sizeof(a), "%.*s", (int)(len < 31 ? len : 31),
+             (const char *)arg);
+    hs_n = atoi(a);
+    if (hs_n < 0 || hs_n > HS_MAX + 1 || hs_call >= 0 || !hs_in[0])
+        return fastn_reply_str(call, FASTN_ERR_INVAL, "K, after hashprep");
+    hs_call = call;
+    hs_left = 0;
+    for (int i = 0; i < hs_n; i++) {
+        hs_code[i] = fastn_hash_start(
+            FASTN_HASH_SHA256, hs_in[i < HS_MAX ? i : 0], hs_len, hs_out[i], i);
+        hs_left += hs_code[i] == 0;
+    }
+    if (hs_left == 0)
+        hs_answer();
+    return 0;
+}
+
+int32_t on_hash(int32_t tag, int32_t result)
+{
+    if (tag >= 0 && tag < hs_n && hs_left > 0) {
+        if (result)
+            hs_code[tag] = result;
+        if (--hs_left == 0 && hs_call >= 0)
+            hs_answer();
+    }
+    return 0;
+}
+
 static int32_t hash_big(int32_t call)
 {
     size_t n = FASTN_HASH_MAX + 1;
@@ -297,6 +382,10 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         return hash(call, 2, arg, arg_len);
     if (is(method, method_len, "hashbig"))
         return hash_big(call);
+    if (is(method, method_len, "hashprep"))
+        return hash_prep(call, arg, arg_len);
+    if (is(method, method_len, "hashstart"))
+        return hash_start(call, arg, arg_len);
     if (is(method, method_len, "blob"))
         return blob(call, arg, arg_len);
     if (is(method, method_len, "blobfill"))

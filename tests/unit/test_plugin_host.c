@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "fastn/plugin_test.h"
 #include "plugin/host_int.h"
 #include "plugin/kit_int.h"
@@ -1498,6 +1500,75 @@ TEST(host_hashes)
     cleanup();
 }
 
+/* The hex SHA-256 of n bytes of the probe's hashstart pattern. */
+static void hs_digest(size_t n, char hex[65])
+{
+    uint8_t *in = malloc(n ? n : 1), d[32];
+    for (size_t j = 0; j < n; j++)
+        in[j] = (uint8_t)(j * 7 + 3);
+    crypto_hash_sha256(d, in, n);
+    free(in);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* hash_start: a long input is hashed off the loop (the test library's
+ * offload runs the job at the node's next turn, after the event that
+ * started it returned), a short one at once; both answer with on_hash
+ * and the right digest; past FASTN_HASH_JOBS_MAX in flight it is
+ * FASTN_ERR_BUSY; an instance stopped with a hash in flight frees it
+ * (the sanitizer build sees leaks) and the plugin serves on. */
+TEST(hash_start_off_the_loop)
+{
+    struct fastn_test_node *n = node_with_echo(0);
+    const struct fastn_test_reply *r;
+    char want[2048], big[65], small[65], mid[65];
+
+    hs_digest(256 << 10, big);
+    hs_digest(100, small);
+    hs_digest(64 << 10, mid);
+    CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "hashprep", "262144", 1);
+    CHECK(r && r->status == 0);
+    r = call_id(n, "test-probe", "hashstart", "1", 2);
+    snprintf(want, sizeof(want), "codes=0 digests=%s", big);
+    CHECK(r && r->status == 0 && strcmp(r->data, want) == 0);
+    r = call_id(n, "test-probe", "hashprep", "100", 3);
+    r = call_id(n, "test-probe", "hashstart", "2", 4);
+    snprintf(want, sizeof(want), "codes=0,0 digests=%s,%s", small, small);
+    CHECK(r && r->status == 0 && strcmp(r->data, want) == 0);
+    /* eight in flight: the ninth is refused */
+    r = call_id(n, "test-probe", "hashprep", "65536", 5);
+    r = call_id(n, "test-probe", "hashstart", "9", 6);
+    size_t k =
+        (size_t)snprintf(want, sizeof(want),
+                         "codes=0,0,0,0,0,0,0,0,%d digests=", FASTN_ERR_BUSY);
+    for (int i = 0; i < 8; i++)
+        k += (size_t)snprintf(want + k, sizeof(want) - k, "%s%s", i ? "," : "",
+                              mid);
+    CHECK(r && r->status == 0 && strcmp(r->data, want) == 0);
+    if (r && strcmp(r->data, want))
+        fprintf(stderr, "got %s\nwant %s\n", r->data, want);
+    /* hashes in flight when the instance stops */
+    r = call_id(n, "test-probe", "hashprep", "262144", 7);
+    CHECK_ERR(plugin_host_call(n->h, "test-probe", "hashstart", 9,
+                               (const uint8_t *)"3", 1, 8),
+              0);
+    fastn_test_node_run(n);
+    CHECK(n->jobs != NULL);
+    fastn_test_node_stop(n);
+    CHECK(n->jobs == NULL);
+    CHECK_ERR(fastn_test_node_start(n), 0);
+    fastn_test_run(T);
+    r = call_id(n, "test-probe", "hashprep", "262144", 9);
+    r = call_id(n, "test-probe", "hashstart", "1", 10);
+    snprintf(want, sizeof(want), "codes=0 digests=%s", big);
+    CHECK(r && r->status == 0 && strcmp(r->data, want) == 0);
+    check_echo_serves(n, 1000);
+    cleanup();
+}
+
 /* The host's blobs through a real instance: a round trip, a key too
  * long, the quota (1 MiB: the database and the blobs) reached and given
  * back, the blobs kept across a restart and gone with the plugin. */
@@ -2144,6 +2215,7 @@ int main(void)
     RUN(cpu_budget_defers_a_busy_plugin);
     RUN(timers_due_together_fire_in_one_slice);
     RUN(host_hashes);
+    RUN(hash_start_off_the_loop);
     RUN(imports_are_charged_by_their_work);
     RUN(memory_budget_counts_host_buffers);
     RUN(memory_budget_bounds_sqlite);
