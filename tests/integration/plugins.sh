@@ -24,6 +24,20 @@ f plugin install --unsigned "$PROBE" >/dev/null
 grep -q "^echo enabled$" "$H/plugins/index" || fail "index: $(cat "$H/plugins/index")"
 pass "install echo and the probe"
 
+# hash_start: 256 KiB hashed on the daemon's offload thread (started at
+# the first), eight in flight, the ninth refused (FASTN_ERR_BUSY, -19);
+# the digests right
+pid=$(cat "$H/fastnd.lock")
+t0=$(ls "/proc/$pid/task" | wc -l)
+[ "$(f plugin call test-probe hashprep 262144)" = ok ] || fail "hashprep"
+out=$(f plugin call test-probe hashstart 9)
+d=$(python3 -c 'import hashlib; print(hashlib.sha256(bytes((j * 7 + 3) % 256 for j in range(262144))).hexdigest())')
+want="codes=0,0,0,0,0,0,0,0,-19 digests=$d,$d,$d,$d,$d,$d,$d,$d"
+[ "$out" = "$want" ] || fail "hashstart: $out"
+[ "$(ls "/proc/$pid/task" | wc -l)" = $((t0 + 1)) ] ||
+    fail "no offload thread: $t0 then $(ls "/proc/$pid/task" | wc -l) threads"
+pass "hash_start: eight hashes off the loop, the ninth FASTN_ERR_BUSY, digests right"
+
 grep -q "^echo  *1.0.0  *running  *verified  */fastn/echo/1.0.0$" <<<"$(f plugin list)" ||
     fail "list: $(f plugin list)"
 [ "$(f plugin list --json | jq -r '[.plugins[].name] | join(",")')" = \
