@@ -163,21 +163,31 @@ static int wanted(const struct session *s, const struct files_cid *c)
 
 /* A block just kept in the store, checked against its CID: the walk
  * takes it now if it waits for it, or later from memory if there is
- * room (it is in the store either way). */
+ * room (it is in the store either way). With own and *own (data, a
+ * malloc'd buffer), the walk or the ahead list takes the buffer itself
+ * and *own becomes NULL; otherwise data is copied. */
 static void hand_over(struct session *s, const struct files_cid *c,
-                      const uint8_t *data, size_t n)
+                      const uint8_t *data, size_t n, uint8_t **own)
 {
     if (s->need && mh_eq(c, &s->need_cid)) {
         s->need = 0; /* an error stays in the walker: its next says it */
-        files_walker_feed(s->w, data, n);
+        if (own && *own) {
+            files_walker_feed_owned(s->w, *own, n);
+            *own = NULL;
+        } else {
+            files_walker_feed(s->w, data, n);
+        }
         return;
     }
     if (s->nahead == AHEAD_MAX || s->ahead_bytes + n > AHEAD_BYTES)
         return;
-    uint8_t *copy = malloc(n ? n : 1);
+    uint8_t *copy = own ? *own : NULL;
+    if (copy)
+        *own = NULL;
+    else if ((copy = malloc(n ? n : 1)) != NULL)
+        memcpy(copy, data, n);
     if (!copy)
         return;
-    memcpy(copy, data, n);
     s->ahead[s->nahead++] = (struct ahead){.cid = *c, .data = copy, .len = n};
     s->ahead_bytes += n;
 }
@@ -287,7 +297,7 @@ static int peer_index(const struct session *s, const struct xpeer *p)
 }
 
 int fetch_on_block(struct xpeer *p, const struct files_cid *c,
-                   const uint8_t *data, size_t n)
+                   const uint8_t *data, size_t n, uint8_t **own)
 {
     int hit = 0;
     for (int k = 0; k < FETCH_SESSIONS; k++) {
@@ -306,7 +316,7 @@ int fetch_on_block(struct xpeer *p, const struct files_cid *c,
             fail(s, r, files_why(r));
             return 1;
         }
-        hand_over(s, c, data, n);
+        hand_over(s, c, data, n, own);
         if (i >= 0 && s->wants[i].peer >= 0 && s->wants[i].peer != pi)
             xpeer_cancel(s->peers[s->wants[i].peer], c);
         if (i >= 0)
