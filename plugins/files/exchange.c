@@ -9,10 +9,12 @@
  * and presences go to the fetch sessions (get.c). A block nobody asked
  * this peer for, which a wrong block for a wanted CID is (its CID is
  * computed from its bytes), drops the peer and is logged (a block asked
- * of it for a get that has ended since is late, and ignored). Memory is
- * bounded: at most SERVE_QUEUE_MAX wants a peer, blocks read only while
- * its stream has taken what was sent, INBOUND_HELD_MAX bytes of unread
- * messages.
+ * of it for a get that has ended since is late, and ignored). Fetched
+ * blocks are hashed by the daemon off its loop (fastn_hash_start, on_hash:
+ * "fetched blocks hashed beside the plugin" below); served blocks are not
+ * hashed. Memory is bounded: at most SERVE_QUEUE_MAX wants a peer, blocks
+ * read only while its stream has taken what was sent, INBOUND_HELD_MAX
+ * bytes of unread messages, HASH_PENDING_BYTES of blocks being hashed.
  */
 #include "files_plugin.h"
 
@@ -507,8 +509,7 @@ static int hash_later(const struct inbound *in,
                       const struct files_bitswap_block *bl)
 {
     struct hslot *h = NULL;
-    if (bl->len < HASH_ASYNC_MIN ||
-        hslot_bytes + bl->len > HASH_PENDING_BYTES)
+    if (bl->len < HASH_ASYNC_MIN || hslot_bytes + bl->len > HASH_PENDING_BYTES)
         return FASTN_ERR_BUSY;
     for (size_t i = 0; !h && i < HASH_PENDING_MAX; i++)
         h = hslots[i].used ? NULL : &hslots[i];
@@ -592,8 +593,8 @@ int32_t on_hash(int32_t tag, int32_t result)
                 inbound_free(in);
             }
         } else if (err) {
-            fastn_logf(FASTN_LOG_WARN, "bitswap: a block from %s: %s",
-                       h->peer, fastn_err_name_(err));
+            fastn_logf(FASTN_LOG_WARN, "bitswap: a block from %s: %s", h->peer,
+                       fastn_err_name_(err));
         }
     }
     free(h->data);

@@ -334,8 +334,7 @@ TEST(blocks_left_unhashed)
     struct files_bitswap_msg m, h;
     struct files_cid c;
     CHECK_ERR(files_bitswap_decode(msg, n, &h), 0);
-    CHECK_ERR(files_bitswap_decode_flags(msg, n, FILES_BITSWAP_NO_HASH, &m),
-              0);
+    CHECK_ERR(files_bitswap_decode_flags(msg, n, FILES_BITSWAP_NO_HASH, &m), 0);
     CHECK_EQ(m.nblocks, 3);
     CHECK(m.blocks[0].digest_pending && m.blocks[1].digest_pending);
     CHECK(!m.blocks[2].digest_pending);
