@@ -427,7 +427,7 @@ struct pbatch {
 static struct hslot hslots[HASH_PENDING_MAX];
 static struct pbatch pbatches[PBATCH_MAX];
 static size_t hslot_bytes;
-static unsigned hslots_used, order_seq;
+static unsigned order_seq;
 
 static struct xpeer *xpeer_find(const char *id)
 {
@@ -531,7 +531,6 @@ static int hash_later(const struct inbound *in,
     h->s = in->s;
     strcpy(h->peer, in->p->id);
     hslot_bytes += h->len;
-    hslots_used++;
     return 0;
 }
 
@@ -599,7 +598,6 @@ int32_t on_hash(int32_t tag, int32_t result)
     }
     free(h->data);
     hslot_bytes -= h->len;
-    hslots_used--;
     memset(h, 0, sizeof(*h));
     pbatches_run();
     fetch_tick();
@@ -700,11 +698,6 @@ int32_t on_data(int32_t s, const uint8_t *data, size_t n)
 
     if (!in) /* bytes on a stream we opened: bitswap sends none back */
         return outbound_peer(s) ? 0 : FASTN_ERR_PLUGIN_BAD_HANDLE;
-    /* Every slot hashing: the daemon holds these bytes (the peer waits)
-     * and gives them again after the next on_hash, so that the blocks
-     * are hashed off the loop rather than here. */
-    if (hslots_used == HASH_PENDING_MAX)
-        return FASTN_ERR_AGAIN;
     err = inbound_take(in, data, n);
     /* Most reads (64 KiB each) end inside a message of a 1 MiB block:
      * nothing to decode or keep until the message is whole. */
