@@ -296,16 +296,25 @@ static int peer_index(const struct session *s, const struct xpeer *p)
     return -1;
 }
 
+/* Does session s take block c from p? Sets its want (or -1: the root)
+ * and the peer's index. */
+static int takes(const struct session *s, const struct xpeer *p,
+                 const struct files_cid *c, int *i, int *pi)
+{
+    *i = s->used ? wanted(s, c) : -1;
+    *pi = s->used ? peer_index(s, p) : -1;
+    return (*i >= 0 || (s->used && files_cid_eq(c, &s->root))) && *pi >= 0;
+}
+
 int fetch_on_block(struct xpeer *p, const struct files_cid *c,
                    const uint8_t *data, size_t n, uint8_t **own)
 {
-    int hit = 0;
+    int hit = 0, left = 0, i, pi;
+    for (int k = 0; k < FETCH_SESSIONS; k++)
+        left += takes(&sessions[k], p, c, &i, &pi);
     for (int k = 0; k < FETCH_SESSIONS; k++) {
         struct session *s = &sessions[k];
-        int i = s->used ? wanted(s, c) : -1;
-        int pi = s->used ? peer_index(s, p) : -1;
-        int root = s->used && files_cid_eq(c, &s->root);
-        if ((i < 0 && !root) || pi < 0)
+        if (!takes(s, p, c, &i, &pi))
             continue;
         /* A peer may answer a want-have with the block itself (helia and
          * boxo do for small blocks): it has the root. */
@@ -316,7 +325,9 @@ int fetch_on_block(struct xpeer *p, const struct files_cid *c,
             fail(s, r, files_why(r));
             return 1;
         }
-        hand_over(s, c, data, n, own);
+        /* the buffer itself to the last session that takes it: the
+         * others copy it while it is still whole */
+        hand_over(s, c, data, n, --left == 0 ? own : NULL);
         if (i >= 0 && s->wants[i].peer >= 0 && s->wants[i].peer != pi)
             xpeer_cancel(s->peers[s->wants[i].peer], c);
         if (i >= 0)
