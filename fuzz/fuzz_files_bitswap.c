@@ -3,12 +3,15 @@
  * bytes; each message that decodes is built again with the builder and
  * must decode to the same wants, blocks (same CIDs: a block is named by
  * its data) and presences; built again with every other block added by
- * reference (files_bitswap_finish_into), it must be the same bytes. */
+ * reference (files_bitswap_finish_into), it must be the same bytes.
+ * Decoded with FILES_BITSWAP_NO_HASH, every message gives the same result
+ * and, once the pending digests are computed, the same CIDs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "files.h"
+#include "files_hash.h"
 
 /* The blocks of m in order, for the blocks added by reference. */
 struct fill_ctx {
@@ -115,6 +118,35 @@ static void check_rebuild(const struct files_bitswap_msg *m)
     files_bitswap_builder_cleanup(&b);
 }
 
+/* The same message decoded without hashing: the same answer, and the
+ * same CIDs once the digests left pending are computed. */
+static void check_no_hash(const uint8_t *p, size_t n, int rc,
+                          const struct files_bitswap_msg *m)
+{
+    struct files_bitswap_msg u;
+    int err = files_bitswap_decode_flags(p, n, FILES_BITSWAP_NO_HASH, &u);
+
+    if (err != rc)
+        abort();
+    if (err)
+        return;
+    if (u.nwants != m->nwants || u.nblocks != m->nblocks ||
+        u.npresences != m->npresences)
+        abort();
+    for (size_t i = 0; i < u.nblocks; i++) {
+        struct files_bitswap_block *bl = &u.blocks[i];
+        if (m->blocks[i].digest_pending ||
+            bl->digest_pending != (bl->cid.mh_code == FILES_MH_SHA2_256))
+            abort();
+        if (bl->digest_pending)
+            files_sha256(bl->data, bl->len, bl->cid.digest);
+        if (!files_cid_eq(&bl->cid, &m->blocks[i].cid) ||
+            bl->data != m->blocks[i].data || bl->len != m->blocks[i].len)
+            abort();
+    }
+    files_bitswap_msg_cleanup(&u);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *msg;
@@ -122,13 +154,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct files_bitswap_msg m;
 
     /* the whole input as one message, then as a stream of frames */
-    if (files_bitswap_decode(data, size, &m) == 0) {
+    int rc = files_bitswap_decode(data, size, &m);
+    check_no_hash(data, size, rc, &m);
+    if (rc == 0) {
         check_rebuild(&m);
         files_bitswap_msg_cleanup(&m);
     }
     while (off < size && files_bitswap_frame(data + off, size - off, &msg,
                                              &mlen, &used) == 0) {
-        if (files_bitswap_decode(msg, mlen, &m) == 0) {
+        rc = files_bitswap_decode(msg, mlen, &m);
+        check_no_hash(msg, mlen, rc, &m);
+        if (rc == 0) {
             check_rebuild(&m);
             files_bitswap_msg_cleanup(&m);
         }

@@ -9,10 +9,12 @@
  * and presences go to the fetch sessions (get.c). A block nobody asked
  * this peer for, which a wrong block for a wanted CID is (its CID is
  * computed from its bytes), drops the peer and is logged (a block asked
- * of it for a get that has ended since is late, and ignored). Memory is
- * bounded: at most SERVE_QUEUE_MAX wants a peer, blocks read only while
- * its stream has taken what was sent, INBOUND_HELD_MAX bytes of unread
- * messages.
+ * of it for a get that has ended since is late, and ignored). Fetched
+ * blocks are hashed by the daemon off its loop (fastn_hash_start, on_hash:
+ * "fetched blocks hashed beside the plugin" below); served blocks are not
+ * hashed. Memory is bounded: at most SERVE_QUEUE_MAX wants a peer, blocks
+ * read only while its stream has taken what was sent, INBOUND_HELD_MAX
+ * bytes of unread messages, HASH_PENDING_BYTES of blocks being hashed.
  */
 #include "files_plugin.h"
 
@@ -353,23 +355,20 @@ static void peer_drop(struct xpeer *p, const struct files_cid *c)
     fetch_on_peer_gone(p);
 }
 
-static int on_msg(struct xpeer *p, const struct files_bitswap_msg *m)
+/* A block with its CID (computed from its bytes) goes to the fetches;
+ * one nobody asked this peer for drops it (FASTN_ERR_FILES_HASH_MISMATCH:
+ * its inbound stream is reset). own: as fetch_on_block's. */
+static int block_done(struct xpeer *p, const struct files_cid *c,
+                      const uint8_t *data, size_t n, uint8_t **own)
 {
-    int err = on_wants(p, m);
-
-    for (size_t i = 0; !err && i < m->nblocks; i++) {
-        const struct files_bitswap_block *bl = &m->blocks[i];
-        int r = fetch_on_block(p, &bl->cid, bl->data, bl->len);
-        if (r < 0)
-            return r;
-        if (r == 0 && store_has(&bl->cid) != 1 && !was_asked(p, &bl->cid)) {
-            peer_drop(p, &bl->cid);
-            return FASTN_ERR_FILES_HASH_MISMATCH;
-        }
+    int r = fetch_on_block(p, c, data, n, own);
+    if (r < 0)
+        return r;
+    if (r == 0 && store_has(c) != 1 && !was_asked(p, c)) {
+        peer_drop(p, c);
+        return FASTN_ERR_FILES_HASH_MISMATCH;
     }
-    for (size_t i = 0; !err && i < m->npresences; i++)
-        fetch_on_presence(p, &m->presences[i].cid, m->presences[i].type);
-    return err;
+    return 0;
 }
 
 static struct inbound *inbound_find(int32_t s)
@@ -385,6 +384,224 @@ static void inbound_free(struct inbound *in)
     held -= in->cap;
     free(in->buf);
     memset(in, 0, sizeof(*in));
+}
+
+/* --- fetched blocks hashed beside the plugin ---------------------------- */
+
+/*
+ * A fetched sha2-256 block of HASH_ASYNC_MIN bytes or more is copied into
+ * a slot and hashed by the daemon off its loop (fastn_hash_start; the
+ * tag is the slot's index); on_hash finishes it as on_msg would have: the
+ * fetches get it (the slot's buffer handed to the walk, not copied
+ * again), and a block nobody asked the peer for drops the peer and
+ * resets its inbound stream. A slot keeps its peer's id, not the peer:
+ * a peer dropped meanwhile has its slots' blocks ignored (logged at
+ * debug); a peer whose streams went has its wanted blocks kept. When the
+ * daemon will not hash (busy, no slot, too many bytes) the block is
+ * hashed here at once, as before.
+ *
+ * The presences of a message wait for its blocks, and for the earlier
+ * ones of the same peer (in a pbatch), so that a dont-have or a have
+ * after a block is seen after it, as the peer sent them.
+ */
+struct hslot {
+    int used;
+    int dropped;  /* its peer was dropped: the block is ignored */
+    unsigned seq; /* its place among slots and batches */
+    char peer[FASTN_PEER_ID_BUF];
+    int32_t s;            /* the inbound stream it came on */
+    struct files_cid cid; /* the daemon writes the digest here */
+    uint8_t *data;        /* a copy, malloc'd (NULL once handed on) */
+    size_t len;
+};
+
+#define PBATCH_MAX 16
+
+struct pbatch {
+    unsigned seq; /* 0: free */
+    char peer[FASTN_PEER_ID_BUF];
+    struct files_bitswap_presence *pr;
+    size_t n;
+};
+
+static struct hslot hslots[HASH_PENDING_MAX];
+static struct pbatch pbatches[PBATCH_MAX];
+static size_t hslot_bytes;
+static unsigned order_seq;
+
+static struct xpeer *xpeer_find(const char *id)
+{
+    for (size_t i = 0; i < PEERS_MAX; i++)
+        if (peers[i].id[0] != '\0' && !strcmp(peers[i].id, id))
+            return &peers[i];
+    return NULL;
+}
+
+/* Does something of peer id before seq (0: at all) still wait? */
+static int peer_waits(const char *id, unsigned seq)
+{
+    for (size_t i = 0; i < HASH_PENDING_MAX; i++)
+        if (hslots[i].used && !hslots[i].dropped &&
+            (!seq || hslots[i].seq < seq) && !strcmp(hslots[i].peer, id))
+            return 1;
+    for (size_t i = 0; i < PBATCH_MAX; i++)
+        if (pbatches[i].seq && (!seq || pbatches[i].seq < seq) &&
+            !strcmp(pbatches[i].peer, id))
+            return 1;
+    return 0;
+}
+
+static void pbatch_free(struct pbatch *b)
+{
+    free(b->pr);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Keeps the presences of m until the peer's blocks before them are done;
+ * 0, or < 0 when there is no room (they are handled at once). */
+static int pbatch_add(const struct xpeer *p, const struct files_bitswap_msg *m)
+{
+    struct pbatch *b = NULL;
+    for (size_t i = 0; !b && i < PBATCH_MAX; i++)
+        b = pbatches[i].seq ? NULL : &pbatches[i];
+    if (!b || !(b->pr = malloc(m->npresences * sizeof(*b->pr))))
+        return FASTN_ERR_NOMEM;
+    memcpy(b->pr, m->presences, m->npresences * sizeof(*b->pr));
+    b->n = m->npresences;
+    b->seq = ++order_seq;
+    strcpy(b->peer, p->id);
+    return 0;
+}
+
+/* Handles the kept presences whose blocks are all done, in order. */
+static void pbatches_run(void)
+{
+    for (;;) {
+        struct pbatch *b = NULL;
+        for (size_t i = 0; i < PBATCH_MAX; i++)
+            if (pbatches[i].seq && (!b || pbatches[i].seq < b->seq) &&
+                !peer_waits(pbatches[i].peer, pbatches[i].seq))
+                b = &pbatches[i];
+        if (!b)
+            return;
+        struct xpeer *p = xpeer_find(b->peer);
+        for (size_t i = 0; p && i < b->n; i++)
+            fetch_on_presence(p, &b->pr[i].cid, b->pr[i].type);
+        pbatch_free(b);
+    }
+}
+
+/* A peer dropped: its blocks still hashing and its kept presences are
+ * ignored (as the rest of its stream is). */
+static void peer_forget(const struct xpeer *p)
+{
+    for (size_t i = 0; i < HASH_PENDING_MAX; i++)
+        if (hslots[i].used && !strcmp(hslots[i].peer, p->id))
+            hslots[i].dropped = 1;
+    for (size_t i = 0; i < PBATCH_MAX; i++)
+        if (pbatches[i].seq && !strcmp(pbatches[i].peer, p->id))
+            pbatch_free(&pbatches[i]);
+}
+
+/* Starts hashing block bl beside the plugin: 0, or < 0 when it is to be
+ * hashed here and now. */
+static int hash_later(const struct inbound *in,
+                      const struct files_bitswap_block *bl)
+{
+    struct hslot *h = NULL;
+    if (bl->len < HASH_ASYNC_MIN || hslot_bytes + bl->len > HASH_PENDING_BYTES)
+        return FASTN_ERR_BUSY;
+    for (size_t i = 0; !h && i < HASH_PENDING_MAX; i++)
+        h = hslots[i].used ? NULL : &hslots[i];
+    if (!h || !(h->data = malloc(bl->len)))
+        return FASTN_ERR_BUSY;
+    memcpy(h->data, bl->data, bl->len);
+    h->len = bl->len;
+    h->cid = bl->cid;
+    int32_t r = fastn_hash_start(FASTN_HASH_SHA256, h->data, h->len,
+                                 h->cid.digest, (int32_t)(h - hslots));
+    if (r < 0) {
+        free(h->data);
+        h->data = NULL;
+        return r;
+    }
+    h->used = 1;
+    h->dropped = 0;
+    h->seq = ++order_seq;
+    h->s = in->s;
+    strcpy(h->peer, in->p->id);
+    hslot_bytes += h->len;
+    return 0;
+}
+
+static int on_msg(struct inbound *in, const struct files_bitswap_msg *m)
+{
+    struct xpeer *p = in->p;
+    int err = on_wants(p, m);
+
+    for (size_t i = 0; !err && i < m->nblocks; i++) {
+        const struct files_bitswap_block *bl = &m->blocks[i];
+        struct files_cid c = bl->cid;
+        if (bl->digest_pending) {
+            if (hash_later(in, bl) == 0)
+                continue; /* on_hash goes on with it */
+            files_sha256(bl->data, bl->len, c.digest);
+        }
+        if ((err = block_done(p, &c, bl->data, bl->len, NULL))) {
+            if (err == FASTN_ERR_FILES_HASH_MISMATCH)
+                peer_forget(p);
+            return err;
+        }
+    }
+    if (!err && m->npresences && peer_waits(p->id, 0) && pbatch_add(p, m) == 0)
+        return 0; /* after the blocks: pbatches_run */
+    for (size_t i = 0; !err && i < m->npresences; i++)
+        fetch_on_presence(p, &m->presences[i].cid, m->presences[i].type);
+    return err;
+}
+
+int32_t on_hash(int32_t tag, int32_t result)
+{
+    struct hslot *h = tag >= 0 && tag < HASH_PENDING_MAX && hslots[tag].used
+                          ? &hslots[tag]
+                          : NULL;
+    struct xpeer *p = h && !h->dropped ? xpeer_find(h->peer) : NULL;
+
+    if (!h)
+        return 0;
+    if (!p) {
+        fastn_logf(FASTN_LOG_DEBUG,
+                   "bitswap: a block from %s ignored: the peer was dropped "
+                   "while it was hashed",
+                   h->peer);
+    } else {
+        if (result < 0) /* the daemon could not: here, then */
+            files_sha256(h->data, h->len, h->cid.digest);
+        int tx = store_begin() == 0;
+        int err = block_done(p, &h->cid, h->data, h->len, &h->data);
+        int c = tx ? store_commit() : 0;
+        if (c < 0) { /* the store is full: the block is not kept */
+            fastn_sql_exec_str("ROLLBACK");
+            fetch_on_store_error(c);
+        }
+        if (err == FASTN_ERR_FILES_HASH_MISMATCH) {
+            struct inbound *in = inbound_find(h->s);
+            peer_forget(p);
+            if (in && in->p == p) { /* as on_data's error would */
+                fastn_stream_reset(in->s);
+                inbound_free(in);
+            }
+        } else if (err) {
+            fastn_logf(FASTN_LOG_WARN, "bitswap: a block from %s: %s", h->peer,
+                       fastn_err_name_(err));
+        }
+    }
+    free(h->data);
+    hslot_bytes -= h->len;
+    memset(h, 0, sizeof(*h));
+    pbatches_run();
+    fetch_tick();
+    return 0;
 }
 
 static struct xpeer *outbound_peer(int32_t s)
@@ -460,9 +677,10 @@ static int inbound_run(struct inbound *in)
             err = 0;
             break;
         }
-        if (err || (err = files_bitswap_decode(msg, mlen, &m)))
+        if (err || (err = files_bitswap_decode_flags(
+                        msg, mlen, FILES_BITSWAP_NO_HASH, &m)))
             break;
-        err = on_msg(in->p, &m);
+        err = on_msg(in, &m);
         files_bitswap_msg_cleanup(&m);
         off += used;
     }

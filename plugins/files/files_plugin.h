@@ -26,6 +26,13 @@
 #define SERVE_OUT_HIGH (1u << 20)
 /* Bytes of unread bitswap messages held for all inbound streams. */
 #define INBOUND_HELD_MAX (24u << 20)
+/* Fetched blocks hashed beside the plugin (fastn_hash_start): at most
+ * HASH_PENDING_MAX at once, HASH_PENDING_BYTES of copies in all; blocks
+ * under HASH_ASYNC_MIN (which the daemon hashes at once anyway) are
+ * hashed in place. */
+#define HASH_PENDING_MAX FASTN_HASH_JOBS_MAX
+#define HASH_PENDING_BYTES (8u << 20)
+#define HASH_ASYNC_MIN (64u * 1024)
 /* The most a call's answer holds (ABI 1). */
 #define FILES_REPLY_MAX (1u << 20)
 
@@ -78,9 +85,11 @@ int xpeer_want(struct xpeer *p, const struct files_cid *cids, size_t n,
 int xpeer_cancel(struct xpeer *p, const struct files_cid *c);
 
 /* --- get.c: the fetch sessions the exchange reports to --- */
-/* A block arrived from p: 1 it was wanted (kept), 0 it was not. */
+/* A block arrived from p: 1 it was wanted (kept), 0 it was not. With own
+ * and *own (data, malloc'd), a session may keep that buffer rather than
+ * a copy: *own is then NULL. */
 int fetch_on_block(struct xpeer *p, const struct files_cid *c,
-                   const uint8_t *data, size_t n);
+                   const uint8_t *data, size_t n, uint8_t **own);
 void fetch_on_presence(struct xpeer *p, const struct files_cid *c,
                        enum files_presence type);
 /* The blocks of a message could not be kept (err: the store is full, the

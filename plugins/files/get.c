@@ -163,21 +163,31 @@ static int wanted(const struct session *s, const struct files_cid *c)
 
 /* A block just kept in the store, checked against its CID: the walk
  * takes it now if it waits for it, or later from memory if there is
- * room (it is in the store either way). */
+ * room (it is in the store either way). With own and *own (data, a
+ * malloc'd buffer), the walk or the ahead list takes the buffer itself
+ * and *own becomes NULL; otherwise data is copied. */
 static void hand_over(struct session *s, const struct files_cid *c,
-                      const uint8_t *data, size_t n)
+                      const uint8_t *data, size_t n, uint8_t **own)
 {
     if (s->need && mh_eq(c, &s->need_cid)) {
         s->need = 0; /* an error stays in the walker: its next says it */
-        files_walker_feed(s->w, data, n);
+        if (own && *own) {
+            files_walker_feed_owned(s->w, *own, n);
+            *own = NULL;
+        } else {
+            files_walker_feed(s->w, data, n);
+        }
         return;
     }
     if (s->nahead == AHEAD_MAX || s->ahead_bytes + n > AHEAD_BYTES)
         return;
-    uint8_t *copy = malloc(n ? n : 1);
+    uint8_t *copy = own ? *own : NULL;
+    if (copy)
+        *own = NULL;
+    else if ((copy = malloc(n ? n : 1)) != NULL)
+        memcpy(copy, data, n);
     if (!copy)
         return;
-    memcpy(copy, data, n);
     s->ahead[s->nahead++] = (struct ahead){.cid = *c, .data = copy, .len = n};
     s->ahead_bytes += n;
 }
@@ -286,16 +296,25 @@ static int peer_index(const struct session *s, const struct xpeer *p)
     return -1;
 }
 
-int fetch_on_block(struct xpeer *p, const struct files_cid *c,
-                   const uint8_t *data, size_t n)
+/* Does session s take block c from p? Sets its want (or -1: the root)
+ * and the peer's index. */
+static int takes(const struct session *s, const struct xpeer *p,
+                 const struct files_cid *c, int *i, int *pi)
 {
-    int hit = 0;
+    *i = s->used ? wanted(s, c) : -1;
+    *pi = s->used ? peer_index(s, p) : -1;
+    return (*i >= 0 || (s->used && files_cid_eq(c, &s->root))) && *pi >= 0;
+}
+
+int fetch_on_block(struct xpeer *p, const struct files_cid *c,
+                   const uint8_t *data, size_t n, uint8_t **own)
+{
+    int hit = 0, left = 0, i, pi;
+    for (int k = 0; k < FETCH_SESSIONS; k++)
+        left += takes(&sessions[k], p, c, &i, &pi);
     for (int k = 0; k < FETCH_SESSIONS; k++) {
         struct session *s = &sessions[k];
-        int i = s->used ? wanted(s, c) : -1;
-        int pi = s->used ? peer_index(s, p) : -1;
-        int root = s->used && files_cid_eq(c, &s->root);
-        if ((i < 0 && !root) || pi < 0)
+        if (!takes(s, p, c, &i, &pi))
             continue;
         /* A peer may answer a want-have with the block itself (helia and
          * boxo do for small blocks): it has the root. */
@@ -306,7 +325,9 @@ int fetch_on_block(struct xpeer *p, const struct files_cid *c,
             fail(s, r, files_why(r));
             return 1;
         }
-        hand_over(s, c, data, n);
+        /* the buffer itself to the last session that takes it: the
+         * others copy it while it is still whole */
+        hand_over(s, c, data, n, --left == 0 ? own : NULL);
         if (i >= 0 && s->wants[i].peer >= 0 && s->wants[i].peer != pi)
             xpeer_cancel(s->peers[s->wants[i].peer], c);
         if (i >= 0)

@@ -310,6 +310,79 @@ TEST(block_sizes)
     free(big);
 }
 
+/* FILES_BITSWAP_NO_HASH: sha2-256 blocks get their prefix's CID with the
+ * digest pending (the same once hashed), identity blocks are whole, and
+ * the same messages are refused for the same reasons. */
+TEST(blocks_left_unhashed)
+{
+    uint8_t msg[64];
+    size_t n = 0;
+    msg[n++] = 0x12; /* 1.0.0: a CIDv0 block */
+    msg[n++] = 4;
+    memcpy(msg + n, "abcd", 4);
+    n += 4;
+    const uint8_t payload[] = {0x1a, 0x0b, 0x0a, 0x04, 0x01, 0x55, 0x12,
+                               0x20, 0x12, 0x03, 'x',  'y',  'z'};
+    memcpy(msg + n, payload, sizeof(payload));
+    n += sizeof(payload);
+    /* an identity CIDv1 (raw) of "hi" */
+    const uint8_t ident[] = {0x1a, 0x0a, 0x0a, 0x04, 0x01, 0x55,
+                             0x00, 0x02, 0x12, 0x02, 'h',  'i'};
+    memcpy(msg + n, ident, sizeof(ident));
+    n += sizeof(ident);
+
+    struct files_bitswap_msg m, h;
+    struct files_cid c;
+    CHECK_ERR(files_bitswap_decode(msg, n, &h), 0);
+    CHECK_ERR(files_bitswap_decode_flags(msg, n, FILES_BITSWAP_NO_HASH, &m), 0);
+    CHECK_EQ(m.nblocks, 3);
+    CHECK(m.blocks[0].digest_pending && m.blocks[1].digest_pending);
+    CHECK(!m.blocks[2].digest_pending);
+    CHECK(!h.blocks[0].digest_pending && !h.blocks[1].digest_pending);
+    CHECK_EQ(m.blocks[0].cid.version, 0);
+    CHECK_EQ(m.blocks[0].cid.codec, FILES_CODEC_DAG_PB);
+    CHECK_EQ(m.blocks[1].cid.version, 1);
+    CHECK_EQ(m.blocks[1].cid.codec, FILES_CODEC_RAW);
+    CHECK_EQ(m.blocks[1].cid.mh_code, FILES_MH_SHA2_256);
+    CHECK_EQ(m.blocks[1].cid.digest_len, FILES_SHA256_LEN);
+    CHECK_EQ(m.blocks[1].len, 3);
+    CHECK(!memcmp(m.blocks[1].data, "xyz", 3));
+    for (size_t i = 0; i < 2; i++) {
+        files_sha256(m.blocks[i].data, m.blocks[i].len, m.blocks[i].cid.digest);
+        CHECK(files_cid_eq(&m.blocks[i].cid, &h.blocks[i].cid));
+    }
+    CHECK(files_cid_eq(&m.blocks[2].cid, &h.blocks[2].cid));
+    CHECK_EQ(m.blocks[2].cid.mh_code, FILES_MH_IDENTITY);
+    c = raw_cid("xyz");
+    CHECK(files_cid_eq(&m.blocks[1].cid, &c));
+    files_bitswap_msg_cleanup(&m);
+    files_bitswap_msg_cleanup(&h);
+
+    /* the prefix alone: pending for sha2-256, errors as the decoder's */
+    const uint8_t v1[] = {0x01, 0x55, 0x12, 0x20};
+    CHECK_EQ(files_cid_prefix_read(v1, sizeof(v1), "xyz", 3, &c), 1);
+    const uint8_t short_sha[] = {0x01, 0x55, 0x12, 0x10};
+    CHECK_ERR(files_cid_prefix_read(short_sha, 4, "xyz", 3, &c),
+              FASTN_ERR_FILES_CODEC);
+    const uint8_t v0_raw[] = {0x00, 0x55, 0x12, 0x20};
+    CHECK_ERR(files_cid_prefix_read(v0_raw, 4, "xyz", 3, &c),
+              FASTN_ERR_FILES_BAD_CID);
+
+    /* the same limits: a block over 2 MiB, an unknown hash */
+    uint8_t *big = block_msg(FILES_MAX_BLOCK + 1, &n);
+    CHECK_ERR(files_bitswap_decode_flags(big, n, FILES_BITSWAP_NO_HASH, &m),
+              FASTN_ERR_FILES_LIMIT);
+    free(big);
+    const uint8_t blake[] = {0x1a, 0x0b, 0x0a, 0x06, 0x01, 0x55, 0xe0,
+                             0xe4, 0x02, 0x20, 0x12, 0x01, 'x'};
+    CHECK_ERR(files_bitswap_decode_flags(blake, sizeof(blake),
+                                         FILES_BITSWAP_NO_HASH, &m),
+              files_bitswap_decode(blake, sizeof(blake), &h));
+    CHECK_ERR(files_bitswap_decode_flags(blake, sizeof(blake),
+                                         FILES_BITSWAP_NO_HASH, &m),
+              FASTN_ERR_FILES_CODEC);
+}
+
 TEST(builder_entry_limit)
 {
     struct files_bitswap_builder b;
@@ -436,6 +509,7 @@ int main(void)
     RUN(malformed);
     RUN(want_list_of_100000);
     RUN(block_sizes);
+    RUN(blocks_left_unhashed);
     RUN(builder_entry_limit);
     RUN(framing);
     RUN(blocks_by_reference);

@@ -181,9 +181,11 @@ static int wantlist_parse(struct files_bitswap_msg *m, const uint8_t *p,
     return 0;
 }
 
-/* Names a block by hashing it as its prefix says (1.0.0: CIDv0). */
-static int block_add(struct files_bitswap_msg *m, const uint8_t *prefix,
-                     size_t plen, const uint8_t *data, size_t len)
+/* Names a block by hashing it as its prefix says (1.0.0: CIDv0), or,
+ * with FILES_BITSWAP_NO_HASH, leaves its digest to the caller. */
+static int block_add(struct files_bitswap_msg *m, unsigned flags,
+                     const uint8_t *prefix, size_t plen, const uint8_t *data,
+                     size_t len)
 {
     static const uint8_t v0[] = {0x00, FILES_CODEC_DAG_PB, FILES_MH_SHA2_256,
                                  FILES_SHA256_LEN};
@@ -196,17 +198,20 @@ static int block_add(struct files_bitswap_msg *m, const uint8_t *prefix,
         prefix = v0;
         plen = sizeof(v0);
     }
-    err = files_cid_prefix_decode(prefix, plen, data, len, &b->cid);
-    if (err)
+    err = files_cid_prefix_read(prefix, plen, data, len, &b->cid);
+    if (err < 0)
         return err == FASTN_ERR_FILES_CODEC ? err : BAD;
+    b->digest_pending = err == 1 && (flags & FILES_BITSWAP_NO_HASH);
+    if (err == 1 && !b->digest_pending)
+        files_sha256(data, len, b->cid.digest);
     b->data = data;
     b->len = len;
     m->nblocks++;
     return 0;
 }
 
-static int payload_parse(struct files_bitswap_msg *m, const uint8_t *p,
-                         size_t n)
+static int payload_parse(struct files_bitswap_msg *m, unsigned flags,
+                         const uint8_t *p, size_t n)
 {
     struct files_rd r;
     uint32_t field;
@@ -232,7 +237,7 @@ static int payload_parse(struct files_bitswap_msg *m, const uint8_t *p,
             return BAD;
         }
     }
-    return prefix ? block_add(m, prefix, plen, data, dlen) : BAD;
+    return prefix ? block_add(m, flags, prefix, plen, data, dlen) : BAD;
 }
 
 static int presence_parse(struct files_bitswap_msg *m, const uint8_t *p,
@@ -271,7 +276,8 @@ static int presence_parse(struct files_bitswap_msg *m, const uint8_t *p,
     return 0;
 }
 
-static int fill_all(const uint8_t *p, size_t n, struct files_bitswap_msg *m)
+static int fill_all(const uint8_t *p, size_t n, unsigned flags,
+                    struct files_bitswap_msg *m)
 {
     struct files_rd r;
     uint32_t field;
@@ -301,9 +307,9 @@ static int fill_all(const uint8_t *p, size_t n, struct files_bitswap_msg *m)
         if (field == 1)
             err = wantlist_parse(m, span, len);
         else if (field == 2)
-            err = block_add(m, NULL, 0, span, len);
+            err = block_add(m, flags, NULL, 0, span, len);
         else if (field == 3)
-            err = payload_parse(m, span, len);
+            err = payload_parse(m, flags, span, len);
         else
             err = presence_parse(m, span, len);
     }
@@ -312,6 +318,12 @@ static int fill_all(const uint8_t *p, size_t n, struct files_bitswap_msg *m)
 
 int files_bitswap_decode(const uint8_t *p, size_t n,
                          struct files_bitswap_msg *out)
+{
+    return files_bitswap_decode_flags(p, n, 0, out);
+}
+
+int files_bitswap_decode_flags(const uint8_t *p, size_t n, unsigned flags,
+                               struct files_bitswap_msg *out)
 {
     struct files_bitswap_msg m;
     struct counts c = {0, 0, 0};
@@ -330,7 +342,7 @@ int files_bitswap_decode(const uint8_t *p, size_t n,
         (c.presences && !m.presences))
         err = FASTN_ERR_NOMEM;
     if (!err)
-        err = fill_all(p, n, &m);
+        err = fill_all(p, n, flags, &m);
     if (err) {
         files_bitswap_msg_cleanup(&m);
         return err;

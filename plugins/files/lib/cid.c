@@ -153,6 +153,15 @@ int files_cid_prefix_encode(const struct files_cid *c, uint8_t *out, size_t cap)
 int files_cid_prefix_decode(const uint8_t *prefix, size_t n, const void *data,
                             size_t data_len, struct files_cid *out)
 {
+    int r = files_cid_prefix_read(prefix, n, data, data_len, out);
+    if (r == 1)
+        files_sha256(data, data_len, out->digest);
+    return r < 0 ? r : 0;
+}
+
+int files_cid_prefix_read(const uint8_t *prefix, size_t n, const void *data,
+                          size_t data_len, struct files_cid *out)
+{
     struct files_rd r;
     uint64_t version, codec, code, len;
 
@@ -166,7 +175,11 @@ int files_cid_prefix_decode(const uint8_t *prefix, size_t n, const void *data,
             return FASTN_ERR_FILES_CODEC;
         if (version == 0 && codec != FILES_CODEC_DAG_PB)
             return FASTN_ERR_FILES_BAD_CID;
-        return files_cid_of((unsigned)version, codec, data, data_len, out);
+        out->version = (unsigned)version;
+        out->codec = codec;
+        out->mh_code = FILES_MH_SHA2_256;
+        out->digest_len = FILES_SHA256_LEN;
+        return 1; /* the digest is the caller's to compute */
     }
     if (code == FILES_MH_IDENTITY && version == 1) {
         if (data_len != len || len > FILES_DIGEST_MAX)

@@ -97,6 +97,12 @@ int files_cid_prefix_encode(const struct files_cid *c, uint8_t *out,
                             size_t cap);
 int files_cid_prefix_decode(const uint8_t *prefix, size_t n, const void *data,
                             size_t data_len, struct files_cid *out);
+/* files_cid_prefix_decode without the hashing: for a sha2-256 prefix
+ * out gets the version, codec, hash code and length, not the digest, and
+ * 1 is returned (the caller hashes data into out->digest); an identity
+ * CID is whole (0). The same errors. */
+int files_cid_prefix_read(const uint8_t *prefix, size_t n, const void *data,
+                          size_t data_len, struct files_cid *out);
 
 /* --- dag-pb (ipld/specs codecs/dag-pb) --------------------------------- */
 
@@ -479,6 +485,9 @@ struct files_bitswap_block {
     struct files_cid cid; /* computed: prefix + hash of the data */
     const uint8_t *data;  /* borrowed from the message */
     size_t len;
+    /* FILES_BITSWAP_NO_HASH: cid is the prefix's, its sha2-256 digest
+     * not yet computed (the caller hashes data into cid.digest) */
+    bool digest_pending;
 };
 
 struct files_bitswap_presence {
@@ -513,6 +522,13 @@ struct files_bitswap_msg {
  */
 int files_bitswap_decode(const uint8_t *p, size_t n,
                          struct files_bitswap_msg *out);
+/* files_bitswap_decode with flags: FILES_BITSWAP_NO_HASH leaves the
+ * sha2-256 blocks unhashed (digest_pending set, the digest to compute
+ * from data before the CID is used), for a caller that hashes them
+ * elsewhere; identity blocks are whole. The same checks and errors. */
+#define FILES_BITSWAP_NO_HASH 1u
+int files_bitswap_decode_flags(const uint8_t *p, size_t n, unsigned flags,
+                               struct files_bitswap_msg *out);
 void files_bitswap_msg_cleanup(struct files_bitswap_msg *m);
 
 /*
