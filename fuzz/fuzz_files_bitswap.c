@@ -36,6 +36,30 @@ static int fill(void *ctx, const struct files_cid *cid, uint8_t *dst,
     return 0;
 }
 
+/* m again into b (initialised here), every other block by reference
+ * with refs: 0 or the first error. */
+static int build(const struct files_bitswap_msg *m,
+                 struct files_bitswap_builder *b, bool refs)
+{
+    int err = 0;
+
+    files_bitswap_builder_init(b);
+    b->full = m->full;
+    b->pending_bytes = m->pending_bytes;
+    for (size_t i = 0; i < m->nwants && !err; i++)
+        err = files_bitswap_add_want(b, &m->wants[i]);
+    for (size_t i = 0; i < m->nblocks && !err; i++)
+        err = refs && i % 2 ? files_bitswap_add_block_ref(b, &m->blocks[i].cid,
+                                                          m->blocks[i].len)
+                            : files_bitswap_add_block(b, &m->blocks[i].cid,
+                                                      m->blocks[i].data,
+                                                      m->blocks[i].len);
+    for (size_t i = 0; i < m->npresences && !err; i++)
+        err = files_bitswap_add_presence(b, &m->presences[i].cid,
+                                         m->presences[i].type);
+    return err;
+}
+
 /* The same message with every other block by reference: the same bytes. */
 static void check_by_reference(const struct files_bitswap_msg *m,
                                const uint8_t *want, size_t want_len)
@@ -48,20 +72,7 @@ static void check_by_reference(const struct files_bitswap_msg *m,
 
     if (!out)
         return;
-    files_bitswap_builder_init(&b);
-    b.full = m->full;
-    b.pending_bytes = m->pending_bytes;
-    for (size_t i = 0; i < m->nwants && !err; i++)
-        err = files_bitswap_add_want(&b, &m->wants[i]);
-    for (size_t i = 0; i < m->nblocks && !err; i++)
-        err = i % 2 ? files_bitswap_add_block_ref(&b, &m->blocks[i].cid,
-                                                  m->blocks[i].len)
-                    : files_bitswap_add_block(&b, &m->blocks[i].cid,
-                                              m->blocks[i].data,
-                                              m->blocks[i].len);
-    for (size_t i = 0; i < m->npresences && !err; i++)
-        err = files_bitswap_add_presence(&b, &m->presences[i].cid,
-                                         m->presences[i].type);
+    err = build(m, &b, true);
     if (err || files_bitswap_builder_size(&b) != want_len ||
         files_bitswap_finish_into(&b, out, want_len, fill, &f, &len) ||
         len != want_len || memcmp(out, want, len))
@@ -78,17 +89,7 @@ static void check_rebuild(const struct files_bitswap_msg *m)
     size_t len, mlen, used;
     int err = 0;
 
-    files_bitswap_builder_init(&b);
-    b.full = m->full;
-    b.pending_bytes = m->pending_bytes;
-    for (size_t i = 0; i < m->nwants && !err; i++)
-        err = files_bitswap_add_want(&b, &m->wants[i]);
-    for (size_t i = 0; i < m->nblocks && !err; i++)
-        err = files_bitswap_add_block(&b, &m->blocks[i].cid, m->blocks[i].data,
-                                      m->blocks[i].len);
-    for (size_t i = 0; i < m->npresences && !err; i++)
-        err = files_bitswap_add_presence(&b, &m->presences[i].cid,
-                                         m->presences[i].type);
+    err = build(m, &b, false);
     /* a message that decoded may still not fit again (1.0.0 blocks get a
      * prefix each): that is a limit, not a bug */
     if (err) {

@@ -118,20 +118,26 @@ TEST(exact_bytes)
     files_bitswap_builder_cleanup(&b);
 }
 
-TEST(blocks_named_by_their_data)
+/* A message of two blocks into msg (64 bytes): 1.0.0's blocks field
+ * ("abcd": raw bytes, a CIDv0 of their hash), then a 1.1.0 payload whose
+ * prefix says raw CIDv1 ("xyz"). Returns its length. */
+static size_t two_blocks(uint8_t *msg)
 {
-    /* 1.0.0's blocks field: raw bytes, a CIDv0 of their hash */
-    uint8_t msg[64];
     size_t n = 0;
     msg[n++] = 0x12;
     msg[n++] = 4;
     memcpy(msg + n, "abcd", 4);
     n += 4;
-    /* a 1.1.0 payload whose prefix says raw CIDv1 */
     const uint8_t payload[] = {0x1a, 0x0b, 0x0a, 0x04, 0x01, 0x55, 0x12,
                                0x20, 0x12, 0x03, 'x',  'y',  'z'};
     memcpy(msg + n, payload, sizeof(payload));
-    n += sizeof(payload);
+    return n + sizeof(payload);
+}
+
+TEST(blocks_named_by_their_data)
+{
+    uint8_t msg[64];
+    size_t n = two_blocks(msg);
     struct files_bitswap_msg m;
     struct files_cid c;
     CHECK_ERR(files_bitswap_decode(msg, n, &m), 0);
@@ -316,15 +322,7 @@ TEST(block_sizes)
 TEST(blocks_left_unhashed)
 {
     uint8_t msg[64];
-    size_t n = 0;
-    msg[n++] = 0x12; /* 1.0.0: a CIDv0 block */
-    msg[n++] = 4;
-    memcpy(msg + n, "abcd", 4);
-    n += 4;
-    const uint8_t payload[] = {0x1a, 0x0b, 0x0a, 0x04, 0x01, 0x55, 0x12,
-                               0x20, 0x12, 0x03, 'x',  'y',  'z'};
-    memcpy(msg + n, payload, sizeof(payload));
-    n += sizeof(payload);
+    size_t n = two_blocks(msg);
     /* an identity CIDv1 (raw) of "hi" */
     const uint8_t ident[] = {0x1a, 0x0a, 0x0a, 0x04, 0x01, 0x55,
                              0x00, 0x02, 0x12, 0x02, 'h',  'i'};
