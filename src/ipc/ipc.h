@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "ipc/fastn.pb-c.h"
 #include "ipc/p2pd.pb-c.h"
@@ -289,6 +290,13 @@ struct ipc_session {
      * (a deferred answer), or the session may read again. */
     void (*wake)(struct ipc_session *s, void *arg);
     void *wake_arg;
+    /* The transport's hook for a large call answer, called with wake_arg
+     * while nothing is queued in out: writes what the socket takes at
+     * once of the n spans (none while earlier output waits) and returns
+     * how many bytes that was. The spans are valid only during the call.
+     * NULL: answers are queued in out. */
+    size_t (*write_now)(struct ipc_session *s, void *arg,
+                        const struct iovec *v, int n);
     uint64_t last_now_ms;
     /* After NOTIFY_SUBSCRIBE the connection only receives pushed
      * messages; on_end undoes the subscription when the session ends. */

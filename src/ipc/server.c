@@ -135,6 +135,25 @@ static void on_session_wake(struct ipc_session *s, void *arg)
     conn_flush(arg);
 }
 
+/* The session's large answer, from memory valid only during this call:
+ * what the socket takes at once. uv_try_write refuses while earlier
+ * writes wait, and the session has nothing queued, so the order holds. */
+static size_t on_session_write_now(struct ipc_session *s, void *arg,
+                                   const struct iovec *v, int n)
+{
+    struct ipc_conn *c = arg;
+    uv_buf_t b[2];
+    int rc;
+
+    (void)s;
+    if (c->closing || n < 1 || n > 2)
+        return 0;
+    for (int i = 0; i < n; i++)
+        b[i] = uv_buf_init(v[i].iov_base, (unsigned)v[i].iov_len);
+    rc = uv_try_write((uv_stream_t *)&c->pipe, b, (unsigned)n);
+    return rc > 0 ? (size_t)rc : 0; /* a failure shows at the next write */
+}
+
 /* Hands the session's queued responses to the socket without copying
  * them: what the socket takes at once (uv_try_write, which refuses while
  * earlier writes wait, so the order holds) is written from the session's
@@ -283,6 +302,7 @@ static void conn_new(struct ipc_server *srv, int fd)
     ipc_session_init(&c->session, srv->host, &peer);
     c->session.wake = on_session_wake;
     c->session.wake_arg = c;
+    c->session.write_now = on_session_write_now;
     c->session.opened_ms = uv_now(srv->loop);
     if (uv_pipe_open(&c->pipe, fd) != 0) {
         close(fd);

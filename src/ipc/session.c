@@ -166,10 +166,55 @@ int ipc_session_send(struct ipc_session *s, const P2pd__Pb__Response *resp)
     return err;
 }
 
+/* A call answer with a large result goes to the socket straight from
+ * where the result is (a plugin's memory, valid only during this call):
+ * its head is encoded apart, the transport writes head and result at once
+ * if nothing waits before them, and only what the socket did not take is
+ * copied into s->out. FASTN_ERR_UNSUPPORTED: not such an answer, nothing
+ * was done. */
+static int send_direct(struct ipc_session *s, const P2pd__Pb__Response *resp)
+{
+    uint8_t head[IPC_FRAME_HEAD_MAX];
+    const ProtobufCBinaryData *res;
+    struct iovec v[2];
+    size_t hn, w;
+    int err;
+
+    if (!s->write_now || s->out.len || !resp->fastn ||
+        !resp->fastn->has_call_result ||
+        resp->fastn->call_result.len < IPC_FRAME_DIRECT_MIN ||
+        ipc_frame_result_head(resp, head, sizeof(head), &hn))
+        return FASTN_ERR_UNSUPPORTED;
+    res = &resp->fastn->call_result;
+    v[0] = (struct iovec){.iov_base = head, .iov_len = hn};
+    v[1] = (struct iovec){.iov_base = res->data, .iov_len = res->len};
+    w = s->write_now(s, s->wake_arg, v, 2);
+    if (w >= hn + res->len)
+        return 0;
+    /* the rest, whole or not at all, as ipc_frame_append */
+    if (!(err = buf_reserve(&s->out, hn + res->len - w))) {
+        if (w < hn) {
+            buf_append(&s->out, head + w, hn - w);
+            w = hn;
+        }
+        buf_append(&s->out, res->data + (w - hn), res->len - (w - hn));
+    }
+    return err;
+}
+
 int ipc_session_send_reply(struct ipc_session *s, const struct ipc_reply *r,
                            int err)
 {
-    int rc = ipc_session_send(s, &r->resp);
+    int rc = send_direct(s, &r->resp);
+
+    if (rc == FASTN_ERR_UNSUPPORTED) {
+        rc = ipc_session_send(s, &r->resp);
+    } else if (rc) {
+        LOG_RATELIMITED(LOG_WARN, "ipc",
+                        "client pid %d: response not queued: %s; closing",
+                        (int)s->peer.pid, fastn_strerror(rc));
+        s->closing = true;
+    }
 
     for (size_t i = 0; !rc && !err && i < r->n_trail; i++)
         if ((rc = ipc_frame_append(&s->out, r->trail[i])))

@@ -3,7 +3,8 @@
  * on every wait, so that no call can hang on a stuck daemon. Responses
  * are read exactly (the length prefix byte by byte, then the body), never
  * past their end: after STREAM_OPEN the bytes that follow belong to the
- * stream.
+ * stream. A plugin call's answer is not decoded when it has its plain
+ * shape: its result is read straight into the buffer the caller gets.
  *
  * The daemon closes a connection that sends no request for a while
  * (request-timeout, after an error response saying so): a connection
@@ -144,14 +145,12 @@ int lib_set_blocking(int fd)
     return 0;
 }
 
-/* Reads one varint-delimited Response. */
-int lib_read_message(int fd, int64_t deadline,
-                     const ProtobufCMessageDescriptor *desc,
-                     ProtobufCMessage **out)
+/* Reads a frame's length prefix. */
+static int read_prefix(int fd, int64_t deadline, size_t *len)
 {
-    uint8_t prefix[IPC_MAX_PREFIX], *body;
+    uint8_t prefix[IPC_MAX_PREFIX];
     struct buf_reader r;
-    uint64_t len;
+    uint64_t v;
     size_t n = 0;
     int rc;
 
@@ -163,24 +162,95 @@ int lib_read_message(int fd, int64_t deadline,
             return rc;
     } while (prefix[n++] & 0x80);
     buf_reader_init(&r, prefix, n);
-    if (buf_get_uvarint(&r, &len) || len > IPC_MAX_RESPONSE)
+    if (buf_get_uvarint(&r, &v) || v > IPC_MAX_RESPONSE)
         return FASTN_ERR_PROTOCOL;
-    body = malloc(len ? (size_t)len : 1);
+    *len = (size_t)v;
+    return 0;
+}
+
+/* Reads the rest of a body of len bytes, of which the first got are in
+ * head, and decodes it. */
+static int read_body(int fd, int64_t deadline, const uint8_t *head, size_t got,
+                     size_t len, const ProtobufCMessageDescriptor *desc,
+                     ProtobufCMessage **out)
+{
+    uint8_t *body = malloc(len ? len : 1);
+    int rc;
+
     if (!body)
         return FASTN_ERR_NOMEM;
-    rc = lib_recv_exact(fd, body, (size_t)len, deadline);
+    if (got)
+        memcpy(body, head, got);
+    rc = lib_recv_exact(fd, body + got, len - got, deadline);
     if (!rc) {
-        *out = protobuf_c_message_unpack(desc, NULL, (size_t)len, body);
+        *out = protobuf_c_message_unpack(desc, NULL, len, body);
         rc = *out ? 0 : FASTN_ERR_PROTOCOL;
     }
     free(body);
     return rc;
 }
 
+/* Reads one varint-delimited Response. */
+int lib_read_message(int fd, int64_t deadline,
+                     const ProtobufCMessageDescriptor *desc,
+                     ProtobufCMessage **out)
+{
+    size_t len;
+    int rc = read_prefix(fd, deadline, &len);
+
+    return rc ? rc : read_body(fd, deadline, NULL, 0, len, desc, out);
+}
+
 int lib_read_response(int fd, int64_t deadline, P2pd__Pb__Response **out)
 {
     return lib_read_message(fd, deadline, &p2pd__pb__response__descriptor,
                             (ProtobufCMessage **)out);
+}
+
+/* Bytes of a body read to find a call answer's result: more than its
+ * fields before the result take (ipc_frame_find_result). */
+#define RESULT_HEAD 64
+
+/* As lib_read_response, but when result is not NULL a plain call answer
+ * (ipc_frame_find_result) is not decoded: its result is read straight
+ * into *result (malloc'd, NUL-terminated, *result_len bytes) and *out is
+ * NULL. Any other Response is decoded as by lib_read_response. */
+static int read_response_result(int fd, int64_t deadline,
+                                P2pd__Pb__Response **out, uint8_t **result,
+                                size_t *result_len)
+{
+    uint8_t head[RESULT_HEAD], *data;
+    size_t len, got, off, n;
+    int rc = read_prefix(fd, deadline, &len);
+
+    if (rc)
+        return rc;
+    got = len < sizeof(head) ? len : sizeof(head);
+    if (!result || (rc = lib_recv_exact(fd, head, got, deadline)))
+        return rc ? rc
+                  : read_body(fd, deadline, NULL, 0, len,
+                              &p2pd__pb__response__descriptor,
+                              (ProtobufCMessage **)out);
+    rc = ipc_frame_find_result(head, got, len, &off, &n);
+    if (rc == FASTN_ERR_MALFORMED)
+        return FASTN_ERR_PROTOCOL;
+    if (rc)
+        return read_body(fd, deadline, head, got, len,
+                         &p2pd__pb__response__descriptor,
+                         (ProtobufCMessage **)out);
+    if (!(data = malloc(n + 1)))
+        return FASTN_ERR_NOMEM;
+    memcpy(data, head + off, got - off);
+    rc = lib_recv_exact(fd, data + (got - off), n - (got - off), deadline);
+    if (rc) {
+        free(data);
+        return rc;
+    }
+    data[n] = '\0';
+    *out = NULL;
+    *result = data;
+    *result_len = n;
+    return 0;
 }
 
 /* After these errors the daemon closes the connection (or its state is
@@ -418,8 +488,10 @@ int lib_read_pushed(struct fastn_client *c, int timeout_ms,
     return rc;
 }
 
-int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
-                       P2pd__Pb__Response **out, int timeout_ms)
+/* lib_request_within, with lib_request_result's result (may be NULL). */
+static int request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
+                          P2pd__Pb__Response **out, int timeout_ms,
+                          uint8_t **result, size_t *result_len)
 {
     int64_t deadline = lib_now_ms() + timeout_ms;
     P2pd__Pb__Response *resp = NULL;
@@ -436,14 +508,15 @@ int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
      * because the daemon had already hung up. */
     if (!rc || rc == FASTN_ERR_CLOSED) {
         int rrc;
-        while ((rrc = lib_read_response(c->fd, deadline, &resp)) == 0 &&
-               keep_call_answer(c, resp)) {
+        while ((rrc = read_response_result(c->fd, deadline, &resp, result,
+                                           result_len)) == 0 &&
+               resp && keep_call_answer(c, resp)) {
             p2pd__pb__response__free_unpacked(resp, NULL);
             resp = NULL;
         }
         rc = rrc ? (rc ? rc : rrc) : 0;
     }
-    if (!rc && resp->type != P2PD__PB__RESPONSE__TYPE__OK) {
+    if (!rc && resp && resp->type != P2PD__PB__RESPONSE__TYPE__OK) {
         rc = lib_response_error(resp, c->errmsg, sizeof(c->errmsg));
         p2pd__pb__response__free_unpacked(resp, NULL);
         resp = NULL;
@@ -453,6 +526,19 @@ int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
     if (!rc)
         *out = resp;
     return rc;
+}
+
+int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
+                       P2pd__Pb__Response **out, int timeout_ms)
+{
+    return request_within(c, req, out, timeout_ms, NULL, NULL);
+}
+
+int lib_request_result(struct fastn_client *c, const P2pd__Pb__Request *req,
+                       int timeout_ms, P2pd__Pb__Response **out,
+                       uint8_t **result, size_t *result_len)
+{
+    return request_within(c, req, out, timeout_ms, result, result_len);
 }
 
 int lib_request_fd(int fd, int64_t deadline, const P2pd__Pb__Request *req,

@@ -90,6 +90,14 @@ int lib_request_within(struct fastn_client *c, const P2pd__Pb__Request *req,
 int lib_read_pushed(struct fastn_client *c, int timeout_ms,
                     P2pd__Pb__Response **out);
 
+/* As lib_request_within, but a plain call answer (ipc_frame_find_result:
+ * OK, its result alone) is not decoded: *result (malloc'd, one NUL byte
+ * after its *result_len bytes) gets the result read straight from the
+ * socket, and *out is NULL. Any other answer is in *out as before. */
+int lib_request_result(struct fastn_client *c, const P2pd__Pb__Request *req,
+                       int timeout_ms, P2pd__Pb__Response **out,
+                       uint8_t **result, size_t *result_len);
+
 /* A fastn extension request of type `type` with its parts (may be NULL),
  * sent with the given time limit; *out is the answer's fastn part, owned
  * by *resp (free with p2pd__pb__response__free_unpacked). A daemon

@@ -409,8 +409,10 @@ int fastn_client_plugin_call(struct fastn_client *c, const char *name,
 {
     Fastn__PluginRequest pr = FASTN__PLUGIN_REQUEST__INIT;
     P2pd__Pb__Response *r = NULL;
-    uint8_t *data;
-    size_t n;
+    P2pd__Pb__Request req;
+    Fastn__Request ext;
+    uint8_t *data = NULL;
+    size_t n = 0;
     int rc;
 
     if (!name || !method || !result || !result_len || (arg_len && !arg))
@@ -420,10 +422,23 @@ int fastn_client_plugin_call(struct fastn_client *c, const char *name,
     pr.has_arg = true;
     pr.arg.data = (uint8_t *)arg;
     pr.arg.len = arg_len;
-    rc = lib_ext_exchange(c, NAME_OF(PLUGIN_CALL), &pr, NULL,
-                          c->call_timeout_ms, &r);
+    lib_ext_request(&req, &ext, NAME_OF(PLUGIN_CALL));
+    ext.plugin = &pr;
+    /* the result read straight into the buffer returned, when it can */
+    rc = lib_request_result(c, &req, c->call_timeout_ms, &r, &data, &n);
+    if (rc == FASTN_ERR_REMOTE) /* as lib_ext_send */
+        return FASTN_ERR_UNSUPPORTED;
     if (rc)
         return rc;
+    if (!r) {
+        *result = data;
+        *result_len = n;
+        return 0;
+    }
+    if (!r->fastn) {
+        p2pd__pb__response__free_unpacked(r, NULL);
+        return FASTN_ERR_PROTOCOL;
+    }
     n = r->fastn->has_call_result ? r->fastn->call_result.len : 0;
     data = malloc(n + 1);
     if (!data) {
