@@ -89,8 +89,8 @@ static bool set_after(const ProtobufCMessage *m, uint32_t id)
             if (*(const void *const *)(const void *)(base + f->offset))
                 return true;
         } else if (!f->quantifier_offset ||
-                   *(const protobuf_c_boolean *)(const void *)(
-                       base + f->quantifier_offset)) {
+                   *(const protobuf_c_boolean
+                         *)(const void *)(base + f->quantifier_offset)) {
             return true;
         }
     }

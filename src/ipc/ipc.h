@@ -295,8 +295,8 @@ struct ipc_session {
      * once of the n spans (none while earlier output waits) and returns
      * how many bytes that was. The spans are valid only during the call.
      * NULL: answers are queued in out. */
-    size_t (*write_now)(struct ipc_session *s, void *arg,
-                        const struct iovec *v, int n);
+    size_t (*write_now)(struct ipc_session *s, void *arg, const struct iovec *v,
+                        int n);
     uint64_t last_now_ms;
     /* After NOTIFY_SUBSCRIBE the connection only receives pushed
      * messages; on_end undoes the subscription when the session ends. */
