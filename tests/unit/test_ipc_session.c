@@ -654,6 +654,88 @@ TEST(no_secret_in_any_response)
     stop(&s, &b);
 }
 
+/* A transport that takes `take` bytes at once (SIZE_MAX: all) into
+ * `wire`, as a socket would, from spans that are gone after the call. */
+static struct buf wire;
+static size_t take, write_calls;
+
+static size_t take_some(struct ipc_session *s, void *arg, const struct iovec *v,
+                        int n)
+{
+    size_t left = take;
+
+    (void)s;
+    (void)arg;
+    write_calls++;
+    for (int i = 0; i < n && left; i++) {
+        size_t k = v[i].iov_len < left ? v[i].iov_len : left;
+        CHECK_ERR(buf_append(&wire, v[i].iov_base, k), 0);
+        left -= k;
+    }
+    return take - left;
+}
+
+/* A large plugin call answer goes out from the plugin's memory: what the
+ * transport took, then what was queued, is exactly the frame protobuf-c
+ * makes, whatever the socket took; small ones and busy sessions queue. */
+TEST(call_answer_written_from_its_memory)
+{
+    static const size_t takes[] = {0, 1, 9, 12, 100, 70000, SIZE_MAX};
+    static const size_t sizes[] = {IPC_FRAME_DIRECT_MIN - 1,
+                                   IPC_FRAME_DIRECT_MIN, 70000, 1u << 20};
+    uint8_t *data = malloc(1u << 20);
+    struct buf want;
+
+    CHECK(data != NULL);
+    for (size_t i = 0; i < (1u << 20); i++)
+        data[i] = (uint8_t)(i ^ (i >> 8));
+    setup();
+    for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+        for (size_t t = 0; t < sizeof(takes) / sizeof(takes[0]); t++) {
+            struct ipc_session s;
+            struct ipc_reply r;
+            Fastn__Response *ext;
+            uint8_t *copy = malloc(sizes[z]);
+
+            CHECK(copy != NULL);
+            memcpy(copy, data, sizes[z]);
+            nh_open_session(&s, &host, &self_peer);
+            s.write_now = take_some;
+            buf_init(&wire, 8u << 20);
+            buf_init(&want, 8u << 20);
+            take = takes[t];
+            write_calls = 0;
+            ipc_reply_init(&r);
+            ext = ipc_reply_ext(&r);
+            ext->has_call_result = true;
+            ext->call_result.data = copy;
+            ext->call_result.len = sizes[z];
+            CHECK_ERR(ipc_frame_append(&want, &r.resp.base), 0);
+            CHECK_ERR(ipc_session_send_reply(&s, &r, 0), 0);
+            memset(copy, 0, sizes[z]); /* the plugin's memory is gone */
+            free(copy);
+            CHECK_EQ(write_calls, sizes[z] >= IPC_FRAME_DIRECT_MIN ? 1 : 0);
+            CHECK_ERR(buf_append(&wire, s.out.data, s.out.len), 0);
+            CHECK_EQ(wire.len, want.len);
+            CHECK(wire.len == want.len &&
+                  memcmp(wire.data, want.data, want.len) == 0);
+            /* with output queued before it, it queues after it */
+            bool queued = s.out.len > 0;
+            buf_reset(&wire);
+            write_calls = 0;
+            ext->call_result.data = data;
+            CHECK_ERR(ipc_session_send_reply(&s, &r, 0), 0);
+            CHECK_EQ(write_calls,
+                     !queued && sizes[z] >= IPC_FRAME_DIRECT_MIN ? 1 : 0);
+            ipc_reply_cleanup(&r);
+            buf_cleanup(&want);
+            buf_cleanup(&wire);
+            ipc_session_cleanup(&s);
+        }
+    }
+    free(data);
+}
+
 int main(void)
 {
     RUN(identify);
@@ -667,6 +749,7 @@ int main(void)
     RUN(fastn_errors_keep_session);
     RUN(client_not_reading_is_closed);
     RUN(no_secret_in_any_response);
+    RUN(call_answer_written_from_its_memory);
     RUN(privilege_table_walk);
     RUN(connection_slots);
     RUN(pending_per_uid);
