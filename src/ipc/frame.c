@@ -153,9 +153,11 @@ static int get_field(struct buf_reader *r, size_t body_len, uint32_t want,
                      uint64_t *v)
 {
     uint64_t tag;
-    int err = get_varint(r, body_len, &tag);
+    int err;
 
-    if (err)
+    if (r->off == body_len) /* a message may end after any field */
+        return FASTN_ERR_UNSUPPORTED;
+    if ((err = get_varint(r, body_len, &tag)))
         return err;
     if (tag != want)
         return FASTN_ERR_UNSUPPORTED;

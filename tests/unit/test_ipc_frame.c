@@ -278,9 +278,12 @@ TEST(find_result_shapes)
     CHECK_ERR(find(plain, sizeof(plain), &off, &len), 0);
     CHECK_EQ(off, 10);
     CHECK_EQ(len, 3);
-    /* every shorter body: a length past its end */
+    /* every shorter body: a length or a varint past its end, or (ending
+     * between fields) a body of another shape */
     for (size_t n = 0; n < sizeof(plain); n++)
-        CHECK_ERR(find(plain, n, &off, &len), FASTN_ERR_MALFORMED);
+        CHECK_ERR(find(plain, n, &off, &len), n == 0 || n == 2
+                                                  ? FASTN_ERR_UNSUPPORTED
+                                                  : FASTN_ERR_MALFORMED);
     /* a byte more after the result: a field after it */
     memcpy(b, plain, sizeof(plain));
     b[sizeof(plain)] = 0x00;
