@@ -31,6 +31,11 @@
 #include "fastn/err.h"
 #include "util/log.h"
 
+/* The send buffer asked for (the kernel caps it at net.core.wmem_max)
+ * once a connection gets a large answer: room for a whole one (up to 1 MiB
+ * of a plugin call) and more, so that it goes out from where it is rather
+ * than copied and queued (on_session_write_now). */
+#define CONN_SNDBUF (2 << 20)
 #define WRITE_HIGH (1u << 20)
 #define WRITE_LOW (256u << 10)
 /* Connections one wake-up of the listener accepts at most. */
@@ -46,6 +51,7 @@ struct ipc_conn {
     size_t pending; /* bytes handed to uv_write and not yet written */
     bool reading;
     bool closing;
+    bool big_sndbuf; /* grown for large answers (on_session_write_now) */
 };
 
 /* Output the socket did not take at once: the session's buffer itself,
@@ -148,6 +154,13 @@ static size_t on_session_write_now(struct ipc_session *s, void *arg,
     (void)s;
     if (c->closing || n < 1 || n > 2)
         return 0;
+    if (!c->big_sndbuf) {
+        uv_os_fd_t fd;
+        int v = CONN_SNDBUF;
+        if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0)
+            (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+        c->big_sndbuf = true;
+    }
     for (int i = 0; i < n; i++)
         b[i] = uv_buf_init(v[i].iov_base, (unsigned)v[i].iov_len);
     rc = uv_try_write((uv_stream_t *)&c->pipe, b, (unsigned)n);
