@@ -630,7 +630,7 @@ int32_t on_stream(int32_t s, const char *peer, size_t peer_len,
 }
 
 /* Grows in's buffer for n more bytes, within INBOUND_HELD_MAX in all. */
-static int inbound_take(struct inbound *in, const uint8_t *data, size_t n)
+static int inbound_room(struct inbound *in, size_t n)
 {
     if (in->len + n > in->cap) {
         size_t cap = in->cap ? in->cap : 65536;
@@ -646,9 +646,35 @@ static int inbound_take(struct inbound *in, const uint8_t *data, size_t n)
         in->buf = g;
         in->cap = cap;
     }
+    return 0;
+}
+
+/* Appends n bytes to in's buffer; bytes the host wrote at its end
+ * (fastn_data_at) are only counted. */
+static int inbound_take(struct inbound *in, const uint8_t *data, size_t n)
+{
+    if (in->buf && data == in->buf + in->len && in->len + n <= in->cap) {
+        in->len += n;
+        return 0;
+    }
+    int err = inbound_room(in, n);
+    if (err)
+        return err;
     memcpy(in->buf + in->len, data, n);
     in->len += n;
     return 0;
+}
+
+/* The host writes an inbound stream's bytes at the end of its buffer, not
+ * in a block of their own that on_data would copy from (other streams'
+ * and a buffer that cannot grow: NULL, the host's block). Bytes are
+ * counted only when on_data takes them. */
+void *fastn_data_at(int32_t s, size_t n)
+{
+    struct inbound *in = inbound_find(s);
+    if (!in || inbound_room(in, n))
+        return NULL;
+    return in->buf + in->len;
 }
 
 /* Does the buffer start with a whole message (or with bytes that are
