@@ -30,11 +30,12 @@
 #define INBOUND_HELD_MAX (24u << 20)
 /* Fetched blocks hashed beside the plugin (fastn_hash_start): at most
  * HASH_PENDING_MAX at once, HASH_PENDING_BYTES in all (a message buffer
- * the blocks are in counted in full, once); blocks
+ * the blocks are in counted in full, once: 8 buffers of a 1 MiB block,
+ * each with room for a read past its message); blocks
  * under HASH_ASYNC_MIN (which the daemon hashes at once anyway) are
  * hashed in place. */
 #define HASH_PENDING_MAX FASTN_HASH_JOBS_MAX
-#define HASH_PENDING_BYTES (8u << 20)
+#define HASH_PENDING_BYTES (9u << 20)
 #define HASH_ASYNC_MIN (64u * 1024)
 /* A buffer shared by the blocks in it (an inbound bitswap message's,
  * kept by the blocks being hashed, ahead of the walk or walked instead of

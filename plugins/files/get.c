@@ -34,9 +34,10 @@
  * the store) until the walk takes them, so that it does not read back
  * from the store what was just written there: at most AHEAD_MAX blocks,
  * AHEAD_BYTES in all (a buffer several of them are in counted once, in
- * full, by one of them); past that they are read back. */
+ * full, by one of them: 8 MiB of blocks, and the read past each message
+ * of a 1 MiB block); past that they are read back. */
 #define AHEAD_MAX 16
-#define AHEAD_BYTES (8u << 20)
+#define AHEAD_BYTES (9u << 20)
 
 struct ahead {
     struct files_cid cid;
