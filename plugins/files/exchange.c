@@ -791,11 +791,15 @@ static int message_whole(const struct inbound *in)
 
 /* The blocks of the messages before off, being hashed, keep in's buffer:
  * the bytes after them (at most what a read brought) move to a new one,
- * sized for the message they start. */
+ * sized for the message they start (as the last one, while its length is
+ * not there yet). */
 static int inbound_move(struct inbound *in, size_t off)
 {
     const uint8_t *rest = in->rb->bytes + off;
-    size_t left = in->len - off, cap = inbound_cap(rest, left, left);
+    size_t left = in->len - off, cap = inbound_cap(rest, left, left), need;
+
+    if (files_bitswap_frame_need(rest, left, &need) == FASTN_ERR_AGAIN)
+        cap = in->rb->size;
 
     if (held - in->rb->size + cap > INBOUND_HELD_MAX)
         cap = left > 65536 ? left : 65536; /* grown later, if there is room */
