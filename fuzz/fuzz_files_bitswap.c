@@ -148,6 +148,23 @@ static void check_no_hash(const uint8_t *p, size_t n, int rc,
     files_bitswap_msg_cleanup(&u);
 }
 
+/* files_bitswap_frame_need agrees with files_bitswap_frame: the size of
+ * a whole message, or more than there is while it is not whole. */
+static void check_need(const uint8_t *p, size_t n)
+{
+    const uint8_t *msg;
+    size_t mlen, used, need = 0;
+    int rf = files_bitswap_frame(p, n, &msg, &mlen, &used);
+    int rn = files_bitswap_frame_need(p, n, &need);
+    if (rf == 0 && (rn != 0 || need != used))
+        abort();
+    if (rf == FASTN_ERR_AGAIN &&
+        !(rn == FASTN_ERR_AGAIN || (rn == 0 && need > n)))
+        abort();
+    if (rf != 0 && rf != FASTN_ERR_AGAIN && rn != rf)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *msg;
@@ -161,8 +178,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_rebuild(&m);
         files_bitswap_msg_cleanup(&m);
     }
+    check_need(data, size);
     while (off < size && files_bitswap_frame(data + off, size - off, &msg,
                                              &mlen, &used) == 0) {
+        check_need(data + off + used, size - off - used);
         rc = files_bitswap_decode(msg, mlen, &m);
         check_no_hash(msg, mlen, rc, &m);
         if (rc == 0) {

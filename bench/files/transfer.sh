@@ -11,7 +11,8 @@
 # daemon (VmHWM) and of the CLI's get, and the plugin's linear memory
 # (`fastn plugin info`), bounded whatever the file's size; the helia
 # nodes' peak resident size (blocks in memory). CPU: each
-# daemon's and the CLI's CPU seconds a GiB during the gets. Prints a table
+# daemon's (and B's loop thread's) and the CLI's CPU seconds a GiB during
+# the gets. Prints a table
 # and writes bench/results/files_transfer.md.
 # Usage: BUILD=build bash bench/files/transfer.sh [BYTES] (RUNS=3; the helia
 # fetch HELIA_RUNS=1 time, as it holds the file in memory twice (about
@@ -62,16 +63,28 @@ cid=$(f "$tmp/a" files add "$tmp/file" | awk '{print $2}')
 add_s=$(echo "$(now) - $t0" | bc)
 # a daemon's CPU (user + system) so far, in clock ticks
 ticks() { awk '{ print $14 + $15 }' "/proc/$(cat "$1/fastnd.lock")/stat"; }
+# the fuel its files plugin used so far (the wasm it ran: not skewed by
+# what else the machine runs)
+fuel() { f "$1" plugin info files --json | jq -r '.fuel_used // 0'; }
+# ... of its main thread alone: the event loop (plugins run there)
+loop_ticks() {
+    local p
+    p=$(cat "$1/fastnd.lock")
+    awk '{ print $14 + $15 }' "/proc/$p/task/$p/stat"
+}
 get_runs() { # prints the seconds of each get; each one's CPU into $tmp/cpu
     for _ in $(seq "$RUNS"); do
         f "$tmp/b" files rm "$cid" >/dev/null 2>&1 || true
         rm -f "$tmp/got"
-        a0=$(ticks "$tmp/a") b0=$(ticks "$tmp/b")
+        a0=$(ticks "$tmp/a") b0=$(ticks "$tmp/b") l0=$(loop_ticks "$tmp/b")
+        u0=$(fuel "$tmp/b")
         t0=$(now)
         /usr/bin/time -o "$tmp/cli.rss" -a -f "%M %U %S" "$bin/fastn" --home "$tmp/b" \
             --no-autostart files get "$cid" --from "$ida" -o "$tmp/got" >/dev/null
         echo "$(now) - $t0" | bc
-        echo "$(($(ticks "$tmp/a") - a0)) $(($(ticks "$tmp/b") - b0))" >>"$tmp/cpu"
+        echo "$(($(ticks "$tmp/a") - a0)) $(($(ticks "$tmp/b") - b0))" \
+            "$(($(loop_ticks "$tmp/b") - l0))" "$(($(fuel "$tmp/b") - u0))" \
+            >>"$tmp/cpu"
         cmp -s "$tmp/file" "$tmp/got" || { echo "the copy differs" >&2; exit 1; }
     done
 }
@@ -86,6 +99,8 @@ gib() { awk -v b="$bytes" -v d="$1" '{ print $1 / d / (b / 1073741824) }' |
 hz=$(getconf CLK_TCK)
 cpu_a=$(awk '{print $1}' "$tmp/cpu" | gib "$hz")
 cpu_b=$(awk '{print $2}' "$tmp/cpu" | gib "$hz")
+cpu_bl=$(awk '{print $3}' "$tmp/cpu" | gib "$hz")
+fuel_b=$(awk '{print $4}' "$tmp/cpu" | gib 1000000)
 cpu_cli=$(awk '{print $2 + $3}' "$tmp/cli.rss" | gib 1)
 pmem=$(f "$tmp/b" plugin info files --json | jq -r '.memory_pages // empty' 2>/dev/null || true)
 
@@ -195,7 +210,7 @@ mkdir -p "$(dirname "$out")"
     [ -n "$helia_err" ] && echo "| helia -> helia (bitswap, Node 22, in memory): failed, $helia_err | – | – |"
     [ -n "$note" ] && echo "| ($note) | | |"
     echo
-    echo "CPU seconds a GiB during the get: daemon A $cpu_a, daemon B $cpu_b, fastn files get $cpu_cli"
+    echo "CPU seconds a GiB during the get: daemon A $cpu_a, daemon B $cpu_b (its loop thread $cpu_bl), fastn files get $cpu_cli; B's plugin used $fuel_b million fuel a GiB"
     echo
     echo "peak resident: daemon A ${rss_a} MiB, daemon B ${rss_b} MiB, fastn files get ${rss_cli} MiB; plugin linear memory on B: ${pmem:-?} pages of 64 KiB"
     [ -n "$helia_mem" ] && echo && echo "$helia_mem (blocks in memory)"

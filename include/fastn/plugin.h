@@ -136,6 +136,14 @@ extern "C" {
 /* The host places data for a handler with these (exports). */
 FASTN_EXPORT_(fastn_alloc) void *fastn_alloc(size_t n);
 FASTN_EXPORT_(fastn_free) void fastn_free(void *p);
+/* Optional: where the host writes the len bytes of stream's next on_data
+ * (then called with that pointer). Return a place in your memory to save
+ * a copy (a buffer you keep what you read in): it stays yours, no
+ * fastn_free follows. Return NULL for a fastn_alloc block, as without
+ * this export. The bytes are taken only when on_data returns 0: after
+ * FASTN_ERR_AGAIN they are delivered again, after asking again, so treat
+ * what was written there as not received. */
+FASTN_EXPORT_(fastn_data_at) void *fastn_data_at(int32_t stream, size_t len);
 
 /* ---------------------------------------------------------------------- */
 /* Events: define the handlers your plugin needs                          */

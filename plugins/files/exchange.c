@@ -42,16 +42,45 @@ struct xpeer {
     int64_t last_write_ms; /* when its stream last took bytes */
 };
 
+/* An inbound stream's bytes not handled yet, len of them at rb->bytes
+ * (rb->size: its capacity, counted in held). The blocks of its whole
+ * messages that are hashed beside the plugin keep references to rb: it
+ * is then left to them, and the bytes after those messages move to a
+ * buffer of its own. */
 struct inbound {
     int32_t s;
     struct xpeer *p;
-    uint8_t *buf;
-    size_t len, cap;
+    struct rbuf *rb;
+    size_t len;
 };
 
 static struct xpeer peers[PEERS_MAX];
 static struct inbound ins[INBOUND_MAX];
-static size_t held; /* bytes in every inbound buf */
+static size_t held; /* bytes of every inbound rb */
+
+struct rbuf *rbuf_new(size_t size)
+{
+    struct rbuf *rb = malloc(sizeof(*rb) + size);
+    if (rb) {
+        rb->refs = 1;
+        rb->size = size;
+    }
+    return rb;
+}
+
+void rbuf_unref(void *p)
+{
+    struct rbuf *rb = p;
+    if (rb && --rb->refs == 0)
+        free(rb);
+}
+
+/* Is [data, data + n) inside rb's bytes? */
+static int rbuf_holds(const struct rbuf *rb, const uint8_t *data, size_t n)
+{
+    return rb && data >= rb->bytes && n <= rb->size &&
+           (size_t)(data - rb->bytes) <= rb->size - n;
+}
 
 struct xpeer *xpeer_get(const char *id, size_t n)
 {
@@ -359,7 +388,7 @@ static void peer_drop(struct xpeer *p, const struct files_cid *c)
  * one nobody asked this peer for drops it (FASTN_ERR_FILES_HASH_MISMATCH:
  * its inbound stream is reset). own: as fetch_on_block's. */
 static int block_done(struct xpeer *p, const struct files_cid *c,
-                      const uint8_t *data, size_t n, uint8_t **own)
+                      const uint8_t *data, size_t n, struct rbuf **own)
 {
     int r = fetch_on_block(p, c, data, n, own);
     if (r < 0)
@@ -381,19 +410,24 @@ static struct inbound *inbound_find(int32_t s)
 
 static void inbound_free(struct inbound *in)
 {
-    held -= in->cap;
-    free(in->buf);
+    if (in->rb)
+        held -= in->rb->size;
+    rbuf_unref(in->rb);
     memset(in, 0, sizeof(*in));
 }
 
 /* --- fetched blocks hashed beside the plugin ---------------------------- */
 
 /*
- * A fetched sha2-256 block of HASH_ASYNC_MIN bytes or more is copied into
- * a slot and hashed by the daemon off its loop (fastn_hash_start; the
- * tag is the slot's index); on_hash finishes it as on_msg would have: the
- * fetches get it (the slot's buffer handed to the walk, not copied
- * again), and a block nobody asked the peer for drops the peer and
+ * A fetched sha2-256 block of HASH_ASYNC_MIN bytes or more goes to a slot
+ * and is hashed by the daemon off its loop (fastn_hash_start; the tag is
+ * the slot's index). The slot keeps a reference to the message buffer
+ * the block is in (not a copy; the stream's later bytes go to a buffer
+ * of their own), counted in full in hslot_bytes by one of the slots
+ * holding it; a copy when that does not fit. on_hash finishes it as
+ * on_msg would have: the fetches get it (the reference handed to the
+ * walk or its ahead list, not copied again), and a block nobody asked
+ * the peer for drops the peer and
  * resets its inbound stream. A slot keeps its peer's id, not the peer:
  * a peer dropped meanwhile has its slots' blocks ignored (logged at
  * debug); a peer whose streams went has its wanted blocks kept. When the
@@ -411,8 +445,10 @@ struct hslot {
     char peer[FASTN_PEER_ID_BUF];
     int32_t s;            /* the inbound stream it came on */
     struct files_cid cid; /* the daemon writes the digest here */
-    uint8_t *data;        /* a copy, malloc'd (NULL once handed on) */
+    struct rbuf *rb;      /* a reference (NULL once handed on) */
+    const uint8_t *data;  /* len bytes inside rb */
     size_t len;
+    size_t charge; /* what it counts for in hslot_bytes */
 };
 
 #define PBATCH_MAX 16
@@ -503,26 +539,70 @@ static void peer_forget(const struct xpeer *p)
             pbatch_free(&pbatches[i]);
 }
 
+/* What a slot of a block in rb adds to hslot_bytes: rb in full, once. */
+static size_t slot_charge(const struct rbuf *rb)
+{
+    for (size_t i = 0; i < HASH_PENDING_MAX; i++)
+        if (hslots[i].used && hslots[i].rb == rb)
+            return 0;
+    return rb->size;
+}
+
+/* Slot h, whose block was in rb, is done: its charge moves to another
+ * slot of rb, or leaves hslot_bytes. */
+static void slot_uncharge(struct hslot *h, const struct rbuf *rb)
+{
+    for (size_t i = 0; h->charge && i < HASH_PENDING_MAX; i++)
+        if (&hslots[i] != h && hslots[i].used && hslots[i].rb == rb) {
+            hslots[i].charge += h->charge;
+            h->charge = 0;
+        }
+    hslot_bytes -= h->charge;
+    h->charge = 0;
+}
+
+/* Takes a reference to the buffer of bl (in's) for slot h, or a copy of
+ * the block when the buffer does not fit in HASH_PENDING_BYTES. */
+static int slot_fill(struct hslot *h, struct inbound *in,
+                     const struct files_bitswap_block *bl)
+{
+    if (rbuf_holds(in->rb, bl->data, bl->len)) {
+        size_t charge = slot_charge(in->rb);
+        if (hslot_bytes + charge <= HASH_PENDING_BYTES) {
+            h->rb = in->rb;
+            h->rb->refs++;
+            h->data = bl->data;
+            h->charge = charge;
+            return 0;
+        }
+    }
+    if (hslot_bytes + bl->len > HASH_PENDING_BYTES ||
+        !(h->rb = rbuf_new(bl->len)))
+        return FASTN_ERR_BUSY;
+    memcpy(h->rb->bytes, bl->data, bl->len);
+    h->data = h->rb->bytes;
+    h->charge = bl->len;
+    return 0;
+}
+
 /* Starts hashing block bl beside the plugin: 0, or < 0 when it is to be
  * hashed here and now. */
-static int hash_later(const struct inbound *in,
-                      const struct files_bitswap_block *bl)
+static int hash_later(struct inbound *in, const struct files_bitswap_block *bl)
 {
     struct hslot *h = NULL;
-    if (bl->len < HASH_ASYNC_MIN || hslot_bytes + bl->len > HASH_PENDING_BYTES)
+    if (bl->len < HASH_ASYNC_MIN)
         return FASTN_ERR_BUSY;
     for (size_t i = 0; !h && i < HASH_PENDING_MAX; i++)
         h = hslots[i].used ? NULL : &hslots[i];
-    if (!h || !(h->data = malloc(bl->len)))
+    if (!h || slot_fill(h, in, bl))
         return FASTN_ERR_BUSY;
-    memcpy(h->data, bl->data, bl->len);
     h->len = bl->len;
     h->cid = bl->cid;
     int32_t r = fastn_hash_start(FASTN_HASH_SHA256, h->data, h->len,
                                  h->cid.digest, (int32_t)(h - hslots));
     if (r < 0) {
-        free(h->data);
-        h->data = NULL;
+        rbuf_unref(h->rb);
+        memset(h, 0, sizeof(*h));
         return r;
     }
     h->used = 1;
@@ -530,7 +610,7 @@ static int hash_later(const struct inbound *in,
     h->seq = ++order_seq;
     h->s = in->s;
     strcpy(h->peer, in->p->id);
-    hslot_bytes += h->len;
+    hslot_bytes += h->charge;
     return 0;
 }
 
@@ -569,6 +649,7 @@ int32_t on_hash(int32_t tag, int32_t result)
 
     if (!h)
         return 0;
+    struct rbuf *rb = h->rb; /* to find its other slots once handed on */
     if (!p) {
         fastn_logf(FASTN_LOG_DEBUG,
                    "bitswap: a block from %s ignored: the peer was dropped "
@@ -578,7 +659,7 @@ int32_t on_hash(int32_t tag, int32_t result)
         if (result < 0) /* the daemon could not: here, then */
             files_sha256(h->data, h->len, h->cid.digest);
         int tx = store_begin() == 0;
-        int err = block_done(p, &h->cid, h->data, h->len, &h->data);
+        int err = block_done(p, &h->cid, h->data, h->len, &h->rb);
         int c = tx ? store_commit() : 0;
         if (c < 0) { /* the store is full: the block is not kept */
             fastn_sql_exec_str("ROLLBACK");
@@ -596,8 +677,8 @@ int32_t on_hash(int32_t tag, int32_t result)
                        fastn_err_name_(err));
         }
     }
-    free(h->data);
-    hslot_bytes -= h->len;
+    rbuf_unref(h->rb);
+    slot_uncharge(h, rb);
     memset(h, 0, sizeof(*h));
     pbatches_run();
     fetch_tick();
@@ -629,26 +710,73 @@ int32_t on_stream(int32_t s, const char *peer, size_t peer_len,
     return 0;
 }
 
-/* Grows in's buffer for n more bytes, within INBOUND_HELD_MAX in all. */
+/* The capacity for want bytes of a stream whose buffer starts with b[0..
+ * len): once the length of the message it starts is known, that message
+ * and one read more (the next message's start), so that the buffer grows
+ * once a message and not past it; at least 64 KiB. */
+static size_t inbound_cap(const uint8_t *b, size_t len, size_t want)
+{
+    size_t need, cap = want > 65536 ? want : 65536;
+    if (files_bitswap_frame_need(b, len, &need) == 0) {
+        need += FILES_READ_MAX;
+        if (need > FILES_BITSWAP_MAX_MSG + 16)
+            need = FILES_BITSWAP_MAX_MSG + 16;
+        cap = need > cap ? need : cap;
+    }
+    return cap;
+}
+
+/* Grows in's buffer for n more bytes, within INBOUND_HELD_MAX in all.
+ * Only in holds the buffer here (inbound_run moves what it keeps). */
+static int inbound_room(struct inbound *in, size_t n)
+{
+    size_t size = in->rb ? in->rb->size : 0;
+    if (in->len + n <= size)
+        return 0;
+    if (in->len + n > FILES_BITSWAP_MAX_MSG + 16)
+        return FASTN_ERR_FILES_LIMIT;
+    size_t cap =
+        inbound_cap(in->rb ? in->rb->bytes : NULL, in->len, in->len + n);
+    if (held - size + cap > INBOUND_HELD_MAX)
+        return FASTN_ERR_FILES_LIMIT;
+    struct rbuf *g = realloc(in->rb, sizeof(*g) + cap);
+    if (!g)
+        return FASTN_ERR_NOMEM;
+    if (!in->rb)
+        g->refs = 1;
+    g->size = cap;
+    held = held - size + cap;
+    in->rb = g;
+    return 0;
+}
+
+/* Appends n bytes to in's buffer; bytes the host wrote at its end
+ * (fastn_data_at) are only counted. */
 static int inbound_take(struct inbound *in, const uint8_t *data, size_t n)
 {
-    if (in->len + n > in->cap) {
-        size_t cap = in->cap ? in->cap : 65536;
-        while (cap < in->len + n)
-            cap *= 2;
-        if (cap > FILES_BITSWAP_MAX_MSG + 16 ||
-            held - in->cap + cap > INBOUND_HELD_MAX)
-            return FASTN_ERR_FILES_LIMIT;
-        uint8_t *g = realloc(in->buf, cap);
-        if (!g)
-            return FASTN_ERR_NOMEM;
-        held = held - in->cap + cap;
-        in->buf = g;
-        in->cap = cap;
+    if (in->rb && data == in->rb->bytes + in->len &&
+        in->len + n <= in->rb->size) {
+        in->len += n;
+        return 0;
     }
-    memcpy(in->buf + in->len, data, n);
+    int err = inbound_room(in, n);
+    if (err)
+        return err;
+    memcpy(in->rb->bytes + in->len, data, n);
     in->len += n;
     return 0;
+}
+
+/* The host writes an inbound stream's bytes at the end of its buffer, not
+ * in a block of their own that on_data would copy from (other streams'
+ * and a buffer that cannot grow: NULL, the host's block). Bytes are
+ * counted only when on_data takes them. */
+void *fastn_data_at(int32_t s, size_t n)
+{
+    struct inbound *in = inbound_find(s);
+    if (!in || inbound_room(in, n))
+        return NULL;
+    return in->rb->bytes + in->len;
 }
 
 /* Does the buffer start with a whole message (or with bytes that are
@@ -657,8 +785,33 @@ static int message_whole(const struct inbound *in)
 {
     const uint8_t *msg;
     size_t mlen, used;
-    return files_bitswap_frame(in->buf, in->len, &msg, &mlen, &used) !=
+    return files_bitswap_frame(in->rb->bytes, in->len, &msg, &mlen, &used) !=
            FASTN_ERR_AGAIN;
+}
+
+/* The blocks of the messages before off, being hashed, keep in's buffer:
+ * the bytes after them (at most what a read brought) move to a new one,
+ * sized for the message they start (as the last one, while its length is
+ * not there yet). */
+static int inbound_move(struct inbound *in, size_t off)
+{
+    const uint8_t *rest = in->rb->bytes + off;
+    size_t left = in->len - off, cap = inbound_cap(rest, left, left), need;
+
+    if (files_bitswap_frame_need(rest, left, &need) == FASTN_ERR_AGAIN)
+        cap = in->rb->size;
+
+    if (held - in->rb->size + cap > INBOUND_HELD_MAX)
+        cap = left > 65536 ? left : 65536; /* grown later, if there is room */
+    struct rbuf *g = rbuf_new(cap);
+    if (!g)
+        return FASTN_ERR_NOMEM;
+    memcpy(g->bytes, rest, left);
+    held = held - in->rb->size + cap;
+    rbuf_unref(in->rb);
+    in->rb = g;
+    in->len = left;
+    return 0;
 }
 
 /* Handles every whole message in the buffer. */
@@ -671,8 +824,8 @@ static int inbound_run(struct inbound *in)
         const uint8_t *msg;
         size_t mlen, used;
         struct files_bitswap_msg m;
-        err = files_bitswap_frame(in->buf + off, in->len - off, &msg, &mlen,
-                                  &used);
+        err = files_bitswap_frame(in->rb->bytes + off, in->len - off, &msg,
+                                  &mlen, &used);
         if (err == FASTN_ERR_AGAIN) {
             err = 0;
             break;
@@ -684,8 +837,11 @@ static int inbound_run(struct inbound *in)
         files_bitswap_msg_cleanup(&m);
         off += used;
     }
-    if (off) { /* most reads end inside a message: nothing to move */
-        memmove(in->buf, in->buf + off, in->len - off);
+    if (off && in->rb->refs > 1) { /* slots hold it: left to them */
+        if (!err) /* else the stream ends, its buffer with it */
+            err = inbound_move(in, off);
+    } else if (off) { /* most reads end inside a message: nothing to move */
+        memmove(in->rb->bytes, in->rb->bytes + off, in->len - off);
         in->len -= off;
     }
     return err;
@@ -698,6 +854,8 @@ int32_t on_data(int32_t s, const uint8_t *data, size_t n)
 
     if (!in) /* bytes on a stream we opened: bitswap sends none back */
         return outbound_peer(s) ? 0 : FASTN_ERR_PLUGIN_BAD_HANDLE;
+    if (n == 0)
+        return 0;
     err = inbound_take(in, data, n);
     /* Most reads (64 KiB each) end inside a message of a 1 MiB block:
      * nothing to decode or keep until the message is whole. */

@@ -24,15 +24,36 @@
  * a peer's stream before more blocks are read. */
 #define SERVE_QUEUE_MAX 8192
 #define SERVE_OUT_HIGH (1u << 20)
+/* The most one on_data brings (ABI 1). */
+#define FILES_READ_MAX (64u * 1024)
 /* Bytes of unread bitswap messages held for all inbound streams. */
 #define INBOUND_HELD_MAX (24u << 20)
 /* Fetched blocks hashed beside the plugin (fastn_hash_start): at most
- * HASH_PENDING_MAX at once, HASH_PENDING_BYTES of copies in all; blocks
+ * HASH_PENDING_MAX at once, HASH_PENDING_BYTES in all (a message buffer
+ * the blocks are in counted in full, once: 8 buffers of a 1 MiB block,
+ * each with room for a read past its message); blocks
  * under HASH_ASYNC_MIN (which the daemon hashes at once anyway) are
  * hashed in place. */
 #define HASH_PENDING_MAX FASTN_HASH_JOBS_MAX
-#define HASH_PENDING_BYTES (8u << 20)
+#define HASH_PENDING_BYTES (9u << 20)
 #define HASH_ASYNC_MIN (64u * 1024)
+/* A buffer shared by the blocks in it (an inbound bitswap message's,
+ * kept by the blocks being hashed, ahead of the walk or walked instead of
+ * copies of them), freed with its last reference. size: bytes[] as
+ * allocated, what the buffer counts for in the bounds above. */
+struct rbuf {
+    unsigned refs;
+    size_t size;
+    uint8_t bytes[];
+};
+
+/* --- exchange.c: reference-counted buffers --- */
+/* A buffer of size bytes with one reference, or NULL. */
+struct rbuf *rbuf_new(size_t size);
+/* Drops a reference (a struct rbuf *; void * for files_walker_feed_ref);
+ * the last frees it. NULL does nothing. */
+void rbuf_unref(void *rb);
+
 /* The most a call's answer holds (ABI 1). */
 #define FILES_REPLY_MAX (1u << 20)
 
@@ -86,10 +107,10 @@ int xpeer_cancel(struct xpeer *p, const struct files_cid *c);
 
 /* --- get.c: the fetch sessions the exchange reports to --- */
 /* A block arrived from p: 1 it was wanted (kept), 0 it was not. With own
- * and *own (data, malloc'd), a session may keep that buffer rather than
- * a copy: *own is then NULL. */
+ * and *own (a reference to a buffer data is in), a session may take that
+ * reference rather than copy the block: *own is then NULL. */
 int fetch_on_block(struct xpeer *p, const struct files_cid *c,
-                   const uint8_t *data, size_t n, uint8_t **own);
+                   const uint8_t *data, size_t n, struct rbuf **own);
 void fetch_on_presence(struct xpeer *p, const struct files_cid *c,
                        enum files_presence type);
 /* The blocks of a message could not be kept (err: the store is full, the

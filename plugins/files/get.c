@@ -33,14 +33,18 @@
 /* Blocks that arrived ahead of the walk, kept in memory (as well as in
  * the store) until the walk takes them, so that it does not read back
  * from the store what was just written there: at most AHEAD_MAX blocks,
- * AHEAD_BYTES in all; past that they are read back. */
+ * AHEAD_BYTES in all (a buffer several of them are in counted once, in
+ * full, by one of them: 8 MiB of blocks, and the read past each message
+ * of a 1 MiB block); past that they are read back. */
 #define AHEAD_MAX 16
-#define AHEAD_BYTES (8u << 20)
+#define AHEAD_BYTES (9u << 20)
 
 struct ahead {
     struct files_cid cid;
-    uint8_t *data;
+    const uint8_t *data; /* inside rb */
     size_t len;
+    struct rbuf *rb; /* a reference */
+    size_t charge;   /* what it counts for in ahead_bytes */
 };
 
 struct want {
@@ -130,7 +134,7 @@ static void session_end(struct session *s)
             xpeer_cancel(s->peers[s->wants[i].peer], &s->wants[i].cid);
     files_walker_free(s->w);
     for (size_t i = 0; i < s->nahead; i++)
-        free(s->ahead[i].data);
+        rbuf_unref(s->ahead[i].rb);
     memset(s, 0, sizeof(*s));
 }
 
@@ -161,35 +165,49 @@ static int wanted(const struct session *s, const struct files_cid *c)
 
 /* --- blocks handed to the walk ------------------------------------------ */
 
+/* What a block in rb adds to s's ahead_bytes: rb in full, once. */
+static size_t ahead_charge(const struct session *s, const struct rbuf *rb)
+{
+    for (size_t i = 0; i < s->nahead; i++)
+        if (s->ahead[i].rb == rb)
+            return 0;
+    return rb->size;
+}
+
 /* A block just kept in the store, checked against its CID: the walk
  * takes it now if it waits for it, or later from memory if there is
- * room (it is in the store either way). With own and *own (data, a
- * malloc'd buffer), the walk or the ahead list takes the buffer itself
- * and *own becomes NULL; otherwise data is copied. */
+ * room (it is in the store either way). With own and *own (a reference
+ * to the buffer data is in), the walk or the ahead list takes that
+ * reference and *own becomes NULL; otherwise data is copied. */
 static void hand_over(struct session *s, const struct files_cid *c,
-                      const uint8_t *data, size_t n, uint8_t **own)
+                      const uint8_t *data, size_t n, struct rbuf **own)
 {
+    struct rbuf *rb = own ? *own : NULL;
+
     if (s->need && mh_eq(c, &s->need_cid)) {
         s->need = 0; /* an error stays in the walker: its next says it */
-        if (own && *own) {
-            files_walker_feed_owned(s->w, *own, n);
+        if (rb) {
             *own = NULL;
+            files_walker_feed_ref(s->w, data, n, rb, rbuf_unref);
         } else {
             files_walker_feed(s->w, data, n);
         }
         return;
     }
-    if (s->nahead == AHEAD_MAX || s->ahead_bytes + n > AHEAD_BYTES)
+    size_t charge = rb ? ahead_charge(s, rb) : n;
+    if (s->nahead == AHEAD_MAX || s->ahead_bytes + charge > AHEAD_BYTES)
         return;
-    uint8_t *copy = own ? *own : NULL;
-    if (copy)
+    if (rb) {
         *own = NULL;
-    else if ((copy = malloc(n ? n : 1)) != NULL)
-        memcpy(copy, data, n);
-    if (!copy)
+    } else if ((rb = rbuf_new(n)) != NULL) {
+        memcpy(rb->bytes, data, n);
+        data = rb->bytes;
+    } else {
         return;
-    s->ahead[s->nahead++] = (struct ahead){.cid = *c, .data = copy, .len = n};
-    s->ahead_bytes += n;
+    }
+    s->ahead[s->nahead++] = (struct ahead){
+        .cid = *c, .data = data, .len = n, .rb = rb, .charge = charge};
+    s->ahead_bytes += charge;
 }
 
 /* The walk takes block c from memory: 1 it was there, 0 not, < 0 the
@@ -201,8 +219,15 @@ static int ahead_take(struct session *s, const struct files_cid *c)
         if (!mh_eq(&a.cid, c))
             continue;
         s->ahead[i] = s->ahead[--s->nahead];
-        s->ahead_bytes -= a.len;
-        int r = files_walker_feed_owned(s->w, a.data, a.len);
+        /* its buffer's charge moves to another block in it, if any */
+        size_t k = 0;
+        while (k < s->nahead && s->ahead[k].rb != a.rb)
+            k++;
+        if (k < s->nahead)
+            s->ahead[k].charge += a.charge;
+        else
+            s->ahead_bytes -= a.charge;
+        int r = files_walker_feed_ref(s->w, a.data, a.len, a.rb, rbuf_unref);
         return r < 0 ? r : 1;
     }
     return 0;
@@ -307,7 +332,7 @@ static int takes(const struct session *s, const struct xpeer *p,
 }
 
 int fetch_on_block(struct xpeer *p, const struct files_cid *c,
-                   const uint8_t *data, size_t n, uint8_t **own)
+                   const uint8_t *data, size_t n, struct rbuf **own)
 {
     int hit = 0, left = 0, i, pi;
     for (int k = 0; k < FETCH_SESSIONS; k++)

@@ -117,6 +117,7 @@ enum plugin_export_need {
 #define PLUGIN_ABI_EXPORTS(X)                                                  \
     X(fastn_alloc, "i", "i", PLUGIN_EXPORT_ALWAYS)                             \
     X(fastn_free, "i", "", PLUGIN_EXPORT_ALWAYS)                               \
+    X(fastn_data_at, "ii", "i", PLUGIN_EXPORT_OPTIONAL)                        \
     X(_initialize, "", "", PLUGIN_EXPORT_OPTIONAL)                             \
     X(on_start, "", "i", PLUGIN_EXPORT_OPTIONAL)                               \
     X(on_stop, "", "i", PLUGIN_EXPORT_OPTIONAL)                                \

@@ -95,7 +95,14 @@ struct host_bucket {
     unsigned dropped;
 };
 
-enum host_phase { PH_INIT, PH_ALLOC, PH_HANDLER, PH_FREE, PH_DONE };
+enum host_phase {
+    PH_INIT,
+    PH_PLACE, /* fastn_data_at: where on_data's bytes go */
+    PH_ALLOC,
+    PH_HANDLER,
+    PH_FREE,
+    PH_DONE
+};
 
 struct host_instance {
     struct host_plugin *p;
@@ -118,7 +125,8 @@ struct host_instance {
     struct host_event *cur;
     enum host_phase phase;
     bool suspended;  /* its phase ran out of a chunk's fuel: resume it */
-    uint32_t block;  /* fastn_alloc'd */
+    uint32_t block;  /* fastn_alloc'd, or placed by fastn_data_at */
+    bool placed;     /* block is the plugin's (fastn_data_at): no free */
     uint64_t budget; /* fuel of the event not yet handed out */
     uint64_t given;  /* fuel handed out for the event */
     int32_t handler_rc;

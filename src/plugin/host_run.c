@@ -4,7 +4,9 @@
  * backoff). See plugin.h, "Scheduling" and "Failures".
  *
  * One event is a sequence of phases, each an export call: fastn_alloc
- * (when the event carries bytes), the handler, fastn_free. A phase that
+ * (when the event carries bytes), the handler, fastn_free. An on_data
+ * event asks fastn_data_at first when the plugin has it: bytes it places
+ * are the plugin's, no fastn_alloc nor fastn_free. A phase that
  * runs out of its slice's fuel is suspended by the engine and resumed in
  * the next slice; the event as a whole may take at most fuel_per_event
  * (the fuel its imports are charged included). Invariants: an instance
@@ -462,13 +464,18 @@ static bool begin_event(struct host_instance *in)
         in->budget = in->p->m.limits.fuel_per_event;
         in->given = 0;
         in->block = 0;
+        in->placed = false;
         in->handler_rc = 0;
         in->import_failed = NULL;
         host_trace(in, "event", event_name(ev), 0);
         if (ev->type == EV_START)
             in->phase = has_export(in, EXP__initialize) ? PH_INIT : PH_HANDLER;
+        else if (!(ev->len1 + ev->len2))
+            in->phase = PH_HANDLER;
+        else if (ev->type == EV_DATA && has_export(in, EXP_fastn_data_at))
+            in->phase = PH_PLACE;
         else
-            in->phase = ev->len1 + ev->len2 ? PH_ALLOC : PH_HANDLER;
+            in->phase = PH_ALLOC;
         if (ev->type == EV_START && in->phase == PH_HANDLER &&
             !has_export(in, EXP_on_start))
             in->phase = PH_DONE;
@@ -508,7 +515,7 @@ static size_t handler_args(struct host_instance *in, union fastn_wasm_value *a)
     }
 }
 
-/* Checks and fills the block fastn_alloc returned. */
+/* Checks and fills the block fastn_alloc (or fastn_data_at) returned. */
 static int place_bytes(struct host_instance *in, uint32_t ptr)
 {
     size_t n = in->cur->len1 + in->cur->len2;
@@ -538,6 +545,12 @@ static int run_phase(struct host_instance *in, bool resume)
         case PH_INIT:
             fn = "_initialize";
             break;
+        case PH_PLACE:
+            fn = "fastn_data_at";
+            a[0].i32 = in->cur->handle;
+            a[1].u32 = (uint32_t)in->cur->len1;
+            na = 2;
+            break;
         case PH_ALLOC:
             fn = "fastn_alloc";
             a[0].u32 = (uint32_t)(in->cur->len1 + in->cur->len2);
@@ -560,12 +573,20 @@ static int run_phase(struct host_instance *in, bool resume)
     case PH_INIT:
         in->phase = has_export(in, EXP_on_start) ? PH_HANDLER : PH_DONE;
         return 0;
+    case PH_PLACE: /* 0: fastn_alloc's block, as without it */
+        if (r.u32 == 0) {
+            in->phase = PH_ALLOC;
+            return 0;
+        }
+        in->placed = true;
+        in->phase = PH_HANDLER;
+        return place_bytes(in, r.u32);
     case PH_ALLOC:
         in->phase = PH_HANDLER;
         return place_bytes(in, r.u32);
     case PH_HANDLER:
         in->handler_rc = r.i32;
-        in->phase = in->block ? PH_FREE : PH_DONE;
+        in->phase = in->block && !in->placed ? PH_FREE : PH_DONE;
         return 0;
     default:
         in->phase = PH_DONE;

@@ -227,6 +227,93 @@ TEST(upcoming)
     store_free(&s);
 }
 
+/* A buffer several blocks are in, as the files plugin's message buffers:
+ * the walker gives back each reference it took (the last frees it). */
+struct tbuf {
+    int refs;
+    uint8_t bytes[];
+};
+static int releases;
+
+static void tbuf_release(void *base)
+{
+    struct tbuf *b = base;
+    releases++;
+    if (--b->refs == 0)
+        free(b);
+}
+
+/* A buffer of 7 bytes of framing, then blocks a and b; refs references. */
+static struct tbuf *tbuf_of(const uint8_t *a, size_t na, const uint8_t *b,
+                            size_t nb, int refs)
+{
+    struct tbuf *t = malloc(sizeof(*t) + 7 + na + nb);
+    t->refs = refs;
+    memset(t->bytes, 0xee, 7);
+    memcpy(t->bytes + 7, a, na);
+    if (nb)
+        memcpy(t->bytes + 7 + na, b, nb);
+    return t;
+}
+
+TEST(feed_ref)
+{
+    struct store s = {0};
+    struct files_entry e;
+    struct files_walker *w;
+    struct files_walk_event ev;
+    const uint8_t *b0 = NULL, *b1 = NULL, *root = NULL;
+    size_t n0 = 0, n1 = 0, nroot = 0;
+    struct files_cid leaf[3];
+
+    releases = 0;
+    CHECK_ERR(import_stream(v1, 3 * 1048576, 1048576, &s, &e), 0);
+    CHECK_ERR(files_walker_new(&e.cid, NULL, 0, &w), 0);
+    CHECK_ERR(files_walker_next(w, &ev), 0);
+    CHECK_ERR(store_get(&s, &ev.cid, &root, &nroot), 0);
+    struct tbuf *troot = tbuf_of(root, nroot, NULL, 0, 1);
+    CHECK_ERR(files_walker_feed_ref(w, troot->bytes + 7, nroot, troot, NULL),
+              FASTN_ERR_INVAL); /* nothing could free it */
+    CHECK_ERR(
+        files_walker_feed_ref(w, troot->bytes + 7, nroot, troot, tbuf_release),
+        0);
+    CHECK_ERR(files_walker_next(w, &ev), 0);
+    CHECK_EQ(ev.type, FILES_WALK_FILE);
+    CHECK_EQ(files_walker_upcoming(w, leaf, 3), 3);
+    /* two leaves in one buffer, a reference each */
+    CHECK_ERR(store_get(&s, &leaf[0], &b0, &n0), 0);
+    uint8_t *copy0 = malloc(n0);
+    memcpy(copy0, b0, n0);
+    CHECK_ERR(store_get(&s, &leaf[1], &b1, &n1), 0);
+    struct tbuf *two = tbuf_of(copy0, n0, b1, n1, 2);
+    free(copy0);
+    CHECK_ERR(files_walker_next(w, &ev), 0);
+    CHECK_EQ(ev.type, FILES_WALK_NEED);
+    CHECK_ERR(files_walker_feed_ref(w, two->bytes + 7, n0, two, tbuf_release),
+              0);
+    CHECK_ERR(files_walker_next(w, &ev), 0);
+    CHECK(ev.type == FILES_WALK_DATA && ev.data == two->bytes + 7);
+    CHECK_ERR(files_walker_next(w, &ev), 0);
+    CHECK_EQ(ev.type, FILES_WALK_NEED);
+    CHECK_EQ(releases, 0); /* the walker holds the first leaf till fed */
+    CHECK_ERR(
+        files_walker_feed_ref(w, two->bytes + 7 + n0, n1, two, tbuf_release),
+        0);
+    CHECK_ERR(files_walker_next(w, &ev), 0);
+    CHECK_EQ(releases, 1); /* the first leaf's, once past it */
+    CHECK(ev.type == FILES_WALK_DATA && ev.data == two->bytes + 7 + n0);
+    CHECK_ERR(files_walker_next(w, &ev), 0);
+    CHECK_EQ(ev.type, FILES_WALK_NEED);
+    /* a wrong block: given back at once; the root's at the end */
+    struct tbuf *bad = tbuf_of(b1, n1, NULL, 0, 1);
+    CHECK_ERR(files_walker_feed_ref(w, bad->bytes + 7, n1, bad, tbuf_release),
+              FASTN_ERR_FILES_HASH_MISMATCH);
+    CHECK_EQ(releases, 3);
+    files_walker_free(w);
+    CHECK_EQ(releases, 4); /* each buffer freed by its last (ASan sees) */
+    store_free(&s);
+}
+
 /* --- hostile DAGs ------------------------------------------------------ */
 
 static int walk_err(struct store *s, const struct files_cid *root,
@@ -581,6 +668,7 @@ int main(void)
     RUN(tree_read_back);
     RUN(listing);
     RUN(upcoming);
+    RUN(feed_ref);
     RUN(altered_block);
     RUN(loops);
     RUN(unsafe_names);

@@ -2135,6 +2135,72 @@ TEST(held_data_with_room_waits_for_progress)
     cleanup();
 }
 
+/* --- fastn_data_at: the plugin names where on_data's bytes go --------- */
+
+#define PLACE_PROTO "/fastn-test/place/1"
+
+/* Calls the place plugin; its answer (static), or "?". */
+static const char *place_call(struct fastn_test_node *n, const char *method,
+                              const char *arg)
+{
+    static uint64_t id = 3000;
+    static char out[2048];
+    const struct fastn_test_reply *r =
+        call_id(n, "test-place", method, arg, ++id);
+    snprintf(out, sizeof(out), "%.*s", r && r->status == 0 ? (int)r->len : 1,
+             r && r->status == 0 ? r->data : "?");
+    return out;
+}
+
+TEST(data_at_places_stream_bytes)
+{
+    init_time();
+    struct fastn_test_node *n = start_node(0, 0);
+    struct fastn_test_stream *s;
+    struct plugin_info info;
+
+    CHECK_ERR(install_built(n, ECHO, err, sizeof(err)), 0);
+    CHECK_ERR(install_built(n, HOSTILE("place"), err, sizeof(err)), 0);
+    fastn_test_run(T);
+    s = raw_open(n, PLACE_PROTO);
+    fastn_test_run(T);
+    CHECK_ERR(s->open_result, 0);
+    /* placed at the buffer's end, no fastn_alloc, no fastn_free */
+    raw_write(s, "one", 3);
+    fastn_test_run(T);
+    raw_write(s, "two", 3);
+    fastn_test_run(T);
+    CHECK_STR(place_call(n, "log", ""), "a3 d:one@p a3 d:two@p");
+    /* 0: a fastn_alloc block, freed after on_data */
+    place_call(n, "mode", "zero");
+    raw_write(s, "abc", 3);
+    fastn_test_run(T);
+    CHECK_STR(place_call(n, "log", ""), "a3 d:abc@m f");
+    /* refused: asked again when delivered again, the bytes written once */
+    place_call(n, "mode", "hold");
+    raw_write(s, "xyz", 3);
+    fastn_test_run(T);
+    CHECK_STR(place_call(n, "log", ""), "a3 h");
+    /* each call is progress: one more try after it, then taken */
+    place_call(n, "mode", "buf");
+    CHECK_STR(place_call(n, "log", ""), "a3 h a3 d:xyz@p");
+    CHECK_STR(place_call(n, "buf", ""), "onetwoabcxyz");
+    CHECK_ERR(plugin_host_info(n->h, "test-place", &info), 0);
+    CHECK_EQ(info.restarts, 0);
+    /* a pointer past its memory ends the instance; the rest goes on */
+    place_call(n, "mode", "bad");
+    raw_write(s, "bad", 3);
+    fastn_test_run(T);
+    CHECK_ERR(plugin_host_info(n->h, "test-place", &info), 0);
+    CHECK_ERR(info.last_error, FASTN_ERR_PLUGIN_BAD_POINTER);
+    CHECK(strstr(info.last_error_text, "on_data") != NULL);
+    CHECK_EQ(info.restarts, 1);
+    check_echo_serves(n, 3900);
+    advance(PLUGIN_BACKOFF_MAX_MS);
+    CHECK_STR(place_call(n, "buf", ""), ""); /* restarted: a new instance */
+    cleanup();
+}
+
 /* A stream paused because the plugin's memory was short, whose backlog
  * the plugin took while memory was still short (another stream's data
  * queued behind it), is resumed once memory has room: no later data of
@@ -2208,6 +2274,7 @@ int main(void)
     RUN(notify_outbox_is_bounded);
     RUN(held_data_waits_for_writable_in_order);
     RUN(held_data_with_room_waits_for_progress);
+    RUN(data_at_places_stream_bytes);
     RUN(paused_for_memory_resumes_when_memory_frees);
     RUN(slice_past_its_bound_ends_with_timeout);
     RUN(sql_gets_what_its_slice_has_left);

@@ -382,6 +382,24 @@ int files_bitswap_frame(const uint8_t *p, size_t n, const uint8_t **msg,
     return 0;
 }
 
+int files_bitswap_frame_need(const uint8_t *p, size_t n, size_t *need)
+{
+    struct files_rd r;
+    uint64_t len;
+    int err;
+
+    files_rd_init(&r, p, n);
+    err = files_rd_mfvarint(&r, &len);
+    if (err == FASTN_ERR_TRUNCATED)
+        return FASTN_ERR_AGAIN;
+    if (err)
+        return BAD;
+    if (len > FILES_BITSWAP_MAX_MSG)
+        return FASTN_ERR_FILES_LIMIT;
+    *need = r.off + (size_t)len;
+    return 0;
+}
+
 /* --- the builder --------------------------------------------------- */
 
 void files_bitswap_builder_init(struct files_bitswap_builder *b)

@@ -439,6 +439,13 @@ int files_walker_feed(struct files_walker *w, const uint8_t *block, size_t len);
 /* files_walker_feed of a block malloc'd by the caller, which the walker
  * keeps instead of a copy (and frees, on an error too). */
 int files_walker_feed_owned(struct files_walker *w, uint8_t *block, size_t len);
+/* files_walker_feed of a block inside a buffer base the caller holds a
+ * reference to, which the walker takes: it keeps block instead of a copy
+ * and, done with it (or on an error), calls release(base) (the last
+ * release given is used for every such block). Errors: as _feed, and
+ * FASTN_ERR_INVAL for a base without release. */
+int files_walker_feed_ref(struct files_walker *w, const uint8_t *block,
+                          size_t len, void *base, void (*release)(void *base));
 size_t files_walker_upcoming(const struct files_walker *w,
                              struct files_cid *out, size_t max);
 void files_walker_free(struct files_walker *w);
@@ -540,6 +547,10 @@ void files_bitswap_msg_cleanup(struct files_bitswap_msg *m);
  */
 int files_bitswap_frame(const uint8_t *p, size_t n, const uint8_t **msg,
                         size_t *msg_len, size_t *used);
+/* The bytes (prefix and body) of the message p[0..n) starts, once its
+ * prefix is whole: *need. To size a buffer for it. Errors: as
+ * files_bitswap_frame's (FASTN_ERR_AGAIN: the prefix is not whole). */
+int files_bitswap_frame_need(const uint8_t *p, size_t n, size_t *need);
 
 /*
  * Builds one message: add entries, blocks and presences, then _finish

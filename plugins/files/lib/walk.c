@@ -48,7 +48,8 @@ enum frame_kind {
 
 struct frame {
     enum frame_kind kind;
-    uint8_t *block; /* owned */
+    uint8_t *block; /* owned (or inside base) */
+    void *base;     /* the buffer block is in, released by w->release */
     size_t len;
     struct files_cid cid;
     struct files_pbnode node;
@@ -82,8 +83,10 @@ struct files_walker {
     struct want want;
     struct frame *frames;
     size_t nframes, cap;
-    uint8_t *cur; /* the last block fed when no frame took it */
+    uint8_t *cur;   /* the last block fed when no frame took it */
+    void *cur_base; /* as a frame's base */
     size_t cur_len;
+    void (*release)(void *base); /* files_walker_feed_ref's */
     size_t held;
     uint64_t entries;
     struct files_walk_event queue[QUEUE_MAX];
@@ -118,11 +121,21 @@ int files_walker_new(const struct files_cid *root,
     return 0;
 }
 
+/* Frees a block held: itself, or its reference to the buffer it is in. */
+static void block_release(struct files_walker *w, uint8_t *block, void *base)
+{
+    if (base)
+        w->release(base);
+    else
+        free(block);
+}
+
 static void cur_drop(struct files_walker *w)
 {
-    free(w->cur);
+    block_release(w, w->cur, w->cur_base);
     w->held -= w->cur_len;
     w->cur = NULL;
+    w->cur_base = NULL;
     w->cur_len = 0;
 }
 
@@ -131,9 +144,9 @@ void files_walker_free(struct files_walker *w)
     if (!w)
         return;
     for (size_t i = 0; i < w->nframes; i++)
-        free(w->frames[i].block);
+        block_release(w, w->frames[i].block, w->frames[i].base);
     free(w->frames);
-    free(w->cur);
+    block_release(w, w->cur, w->cur_base);
     free(w);
 }
 
@@ -195,8 +208,10 @@ static int frame_push(struct files_walker *w, enum frame_kind kind,
     memset(f, 0, sizeof(*f));
     f->kind = kind;
     f->block = w->cur;
+    f->base = w->cur_base;
     f->len = w->cur_len;
     w->cur = NULL; /* still counted in held, now by the frame */
+    w->cur_base = NULL;
     w->cur_len = 0;
     f->cid = w->want.cid;
     f->node = *nd;
@@ -212,7 +227,7 @@ static void frame_pop(struct files_walker *w)
     struct frame *f = &w->frames[--w->nframes];
 
     w->held -= f->len;
-    free(f->block);
+    block_release(w, f->block, f->base);
 }
 
 /* --- what a block is ----------------------------------------------- */
@@ -416,12 +431,17 @@ static int block_take(struct files_walker *w)
     }
 }
 
-int files_walker_feed_owned(struct files_walker *w, uint8_t *block, size_t len)
+int files_walker_feed_ref(struct files_walker *w, const uint8_t *block,
+                          size_t len, void *base, void (*release)(void *base))
 {
     int err;
 
+    if (base && !release)
+        return FASTN_ERR_INVAL; /* nothing could free it */
+    if (base)
+        w->release = release;
     if (w->err || !w->want.active) {
-        free(block);
+        block_release(w, (uint8_t *)block, base);
         return w->err ? w->err : FASTN_ERR_INVAL;
     }
     cur_drop(w);
@@ -432,15 +452,21 @@ int files_walker_feed_owned(struct files_walker *w, uint8_t *block, size_t len)
     else
         err = 0;
     if (err) {
-        free(block);
+        block_release(w, (uint8_t *)block, base);
         return w->err = err;
     }
-    w->cur = block;
+    w->cur = (uint8_t *)block;
+    w->cur_base = base;
     w->cur_len = len;
     w->held += len;
     w->want.active = false;
     err = block_take(w);
     return err ? (w->err = err) : 0;
+}
+
+int files_walker_feed_owned(struct files_walker *w, uint8_t *block, size_t len)
+{
+    return files_walker_feed_ref(w, block, len, NULL, NULL);
 }
 
 int files_walker_feed(struct files_walker *w, const uint8_t *block, size_t len)
