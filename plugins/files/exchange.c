@@ -441,7 +441,7 @@ static void inbound_free(struct inbound *in)
 struct hslot {
     int used;
     int dropped;  /* its peer was dropped: the block is ignored */
-    unsigned seq; /* its place among slots and batches */
+    uint64_t seq; /* its place among slots and batches */
     char peer[FASTN_PEER_ID_BUF];
     int32_t s;            /* the inbound stream it came on */
     struct files_cid cid; /* the daemon writes the digest here */
@@ -454,7 +454,7 @@ struct hslot {
 #define PBATCH_MAX 16
 
 struct pbatch {
-    unsigned seq; /* 0: free */
+    uint64_t seq; /* 0: free */
     char peer[FASTN_PEER_ID_BUF];
     struct files_bitswap_presence *pr;
     size_t n;
@@ -463,7 +463,7 @@ struct pbatch {
 static struct hslot hslots[HASH_PENDING_MAX];
 static struct pbatch pbatches[PBATCH_MAX];
 static size_t hslot_bytes;
-static unsigned order_seq;
+static uint64_t order_seq; /* 64-bit: never wraps */
 
 static struct xpeer *xpeer_find(const char *id)
 {
@@ -474,7 +474,7 @@ static struct xpeer *xpeer_find(const char *id)
 }
 
 /* Does something of peer id before seq (0: at all) still wait? */
-static int peer_waits(const char *id, unsigned seq)
+static int peer_waits(const char *id, uint64_t seq)
 {
     for (size_t i = 0; i < HASH_PENDING_MAX; i++)
         if (hslots[i].used && !hslots[i].dropped &&

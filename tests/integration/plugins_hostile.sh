@@ -135,7 +135,8 @@ grew=$(($(hwm) - before))
 [ $grew -lt 65536 ] || fail "the daemon's peak RSS grew by $grew kB in the bomb"
 pass "membomb: memory.grow refused at its 32 pages; peak RSS +$grew kB"
 for pair in log:log wrap:log write:stream_write sql:sql_exec \
-    reply:call_reply random:random errmsg:sql_errmsg notify:notify; do
+    reply:call_reply random:random errmsg:sql_errmsg notify:notify \
+    hashin:hash_start hashout:hash_start; do
     m=${pair%%:*}
     # enabling starts a failed plugin at once, without its backoff
     f plugin enable hostile-badptr >/dev/null

@@ -10,6 +10,8 @@
  *   errmsg     sql_errmsg asked to write past the end
  *   notify     notify with a body past the end
  *   sha256     sha256 reading past the end; sha256out writing past it
+ *   hashin     hash_start reading past the end; hashout its digest
+ *              written past it
  *   blake2b    blake2b writing its digest past the end
  *   blobkey    blob_put with its key past the end; blobdata its data
  *   blobread   blob_read into a buffer past the end; blobsize and
@@ -66,6 +68,12 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         r = fastn_sha256(end - 8, 16, (uint8_t *)end - 4096);
     else if (is(method, method_len, "sha256out"))
         r = fastn_sha256("abc", 3, (uint8_t *)end - 16);
+    else if (is(method, method_len, "hashin"))
+        r = fastn_hash_start(FASTN_HASH_SHA256, end - 8, 1u << 16,
+                             (uint8_t *)end - 4096, 1);
+    else if (is(method, method_len, "hashout"))
+        r = fastn_hash_start(FASTN_HASH_SHA256, "abc", 3, (uint8_t *)end - 16,
+                             1);
     else if (is(method, method_len, "blake2b"))
         r = fastn_blake2b("abc", 3, NULL, 0, (uint8_t *)end - 32, 64);
     else if (is(method, method_len, "blobkey"))

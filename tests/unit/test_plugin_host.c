@@ -680,9 +680,9 @@ TEST(hostile_membomb)
 TEST(hostile_badptr)
 {
     static const char *const methods[] = {
-        "log",      "wrap",     "write",    "sql",       "reply",   "random",
-        "errmsg",   "notify",   "sha256",   "sha256out", "blake2b", "blobkey",
-        "blobdata", "blobread", "blobsize", "blobdel",
+        "log",     "wrap",    "write",    "sql",       "reply",    "random",
+        "errmsg",  "notify",  "sha256",   "sha256out", "hashin",   "hashout",
+        "blake2b", "blobkey", "blobdata", "blobread",  "blobsize", "blobdel",
     };
     struct fastn_test_node *n = node_with_echo(0);
     struct plugin_info info;
