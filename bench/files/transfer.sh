@@ -72,10 +72,16 @@ loop_ticks() {
     p=$(cat "$1/fastnd.lock")
     awk '{ print $14 + $15 }' "/proc/$p/task/$p/stat"
 }
+# Before each timed run: the previous run's files gone and every dirty
+# page written, so that no run pays for the last one's writeback (a get
+# writes 2 GiB a GiB, B's packs and the copy; scp and rsync 1) and each
+# starts from the same state.
+settle() { sync; }
 get_runs() { # prints the seconds of each get; each one's CPU into $tmp/cpu
     for _ in $(seq "$RUNS"); do
         f "$tmp/b" files rm "$cid" >/dev/null 2>&1 || true
         rm -f "$tmp/got"
+        settle
         a0=$(ticks "$tmp/a") b0=$(ticks "$tmp/b") l0=$(loop_ticks "$tmp/b")
         u0=$(fuel "$tmp/b")
         t0=$(now)
@@ -133,6 +139,7 @@ elif [ -x "$SSHD" ] && command -v scp >/dev/null; then
     scp_runs() {
         for _ in $(seq "$RUNS"); do
             rm -f "$tmp/scp"
+            settle
             t0=$(now)
             scp -q -P "$p" "${opts[@]}" "$tmp/file" "$user@127.0.0.1:$tmp/scp"
             echo "$(now) - $t0" | bc
@@ -144,6 +151,7 @@ elif [ -x "$SSHD" ] && command -v scp >/dev/null; then
         rsync_runs() {
             for _ in $(seq "$RUNS"); do
                 rm -f "$tmp/rsync"
+                settle
                 t0=$(now)
                 rsync -q -e "ssh -p $p ${opts[*]}" "$tmp/file" "$user@127.0.0.1:$tmp/rsync"
                 echo "$(now) - $t0" | bc
@@ -176,6 +184,7 @@ if [ -x "$N22" ] && [ "${HELIA:-1}" = 1 ]; then
     helia_runs() { # the seconds of each fetch; B's peak resident (KiB) into $tmp/hb.rss
         for _ in $(seq "${HELIA_RUNS:-1}"); do
             rm -f "$tmp/helia"
+            settle
             /usr/bin/time -o "$tmp/hb.rss" -a -f "%M" "$N22" "$H/helia-peer.mjs" \
                 --timeout 900 --dial "$haddr" --get "$hcid" --out "$tmp/helia" \
                 >"$tmp/hb.out" 2>"$tmp/hb.err" || return 1

@@ -2,7 +2,8 @@
  * `fastn files get`: a fetch session walks the DAG under a root with the
  * library's walker, feeding it blocks from the store; a block not here
  * is wanted from the session's peers, and what the walker will need next
- * (files_walker_upcoming) is wanted ahead, FETCH_WANTS at most. Each peer
+ * (files_walker_upcoming) is wanted ahead: as many blocks as the ahead
+ * list can hold (FETCH_WANTS at most, 16 of 1 MiB). Each peer
  * is first asked whether it has the root (want-have); those that have it
  * are asked for blocks (want-block), FETCH_WINDOW_PEER at a time each,
  * the next block going to the peer with the fewest in flight, so the
@@ -33,11 +34,16 @@
 /* Blocks that arrived ahead of the walk, kept in memory (as well as in
  * the store) until the walk takes them, so that it does not read back
  * from the store what was just written there: at most AHEAD_MAX blocks,
- * AHEAD_BYTES in all (a buffer several of them are in counted once, in
- * full, by one of them: 8 MiB of blocks, and the read past each message
- * of a 1 MiB block); past that they are read back. */
-#define AHEAD_MAX 16
-#define AHEAD_BYTES (9u << 20)
+ * AHEAD_BYTES in all, shared by the gets running (a buffer several of
+ * them are in counted once, in full, by one of them: 16 blocks of 1 MiB,
+ * each with the read past its message, for one get); past that they are
+ * read back. The walk wants no more blocks ahead than this holds
+ * (want_ahead), so few are. */
+#define AHEAD_MAX FETCH_WANTS
+#define AHEAD_BYTES (18u << 20)
+/* What a block is taken to cost the ahead list until one arrived: a
+ * 1 MiB block (the default profile's chunk) and a read past it. */
+#define AHEAD_BLOCK_GUESS ((1u << 20) + FILES_READ_MAX)
 
 struct ahead {
     struct files_cid cid;
@@ -72,6 +78,7 @@ struct session {
     size_t carry_len;
     struct ahead ahead[AHEAD_MAX];
     size_t nahead, ahead_bytes;
+    size_t block_cost; /* what a block costs the ahead list; 0 a guess */
     uint64_t bytes, fetched, local;
     int64_t last_reply_ms, last_block_ms;
     int err;
@@ -165,6 +172,15 @@ static int wanted(const struct session *s, const struct files_cid *c)
 
 /* --- blocks handed to the walk ------------------------------------------ */
 
+/* A get's share of AHEAD_BYTES: the gets running share it evenly. */
+static size_t ahead_limit(void)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < FETCH_SESSIONS; k++)
+        n += sessions[k].used != 0;
+    return AHEAD_BYTES / (n ? n : 1);
+}
+
 /* What a block in rb adds to s's ahead_bytes: rb in full, once. */
 static size_t ahead_charge(const struct session *s, const struct rbuf *rb)
 {
@@ -172,6 +188,16 @@ static size_t ahead_charge(const struct session *s, const struct rbuf *rb)
         if (s->ahead[i].rb == rb)
             return 0;
     return rb->size;
+}
+
+/* What a block costs the ahead list, from the blocks that arrive: a
+ * larger one counts at once, smaller ones a sixteenth of the difference
+ * each (so that the odd small node between large leaves changes little,
+ * and a DAG of small blocks gets its wants ahead after some tens). */
+static void block_cost_update(struct session *s, size_t cost)
+{
+    size_t now = s->block_cost ? s->block_cost : AHEAD_BLOCK_GUESS;
+    s->block_cost = cost >= now ? cost : now - (now - cost) / 16;
 }
 
 /* A block just kept in the store, checked against its CID: the walk
@@ -184,6 +210,7 @@ static void hand_over(struct session *s, const struct files_cid *c,
 {
     struct rbuf *rb = own ? *own : NULL;
 
+    block_cost_update(s, n + FILES_READ_MAX);
     if (s->need && mh_eq(c, &s->need_cid)) {
         s->need = 0; /* an error stays in the walker: its next says it */
         if (rb) {
@@ -195,7 +222,7 @@ static void hand_over(struct session *s, const struct files_cid *c,
         return;
     }
     size_t charge = rb ? ahead_charge(s, rb) : n;
-    if (s->nahead == AHEAD_MAX || s->ahead_bytes + charge > AHEAD_BYTES)
+    if (s->nahead == AHEAD_MAX || s->ahead_bytes + charge > ahead_limit())
         return;
     if (rb) {
         *own = NULL;
@@ -291,10 +318,21 @@ static void assign(struct session *s)
             xpeer_want(s->peers[p], batch[p], nb[p], FILES_WANT_BLOCK);
 }
 
+/* How many blocks the walk wants ahead: FETCH_WANTS, or fewer when the
+ * ahead list could not hold that many blocks of their cost (a block that
+ * arrives when it is full is read back from the store later, a copy the
+ * list saves). */
+static size_t ahead_wanted(const struct session *s)
+{
+    size_t cost = s->block_cost ? s->block_cost : AHEAD_BLOCK_GUESS;
+    size_t n = ahead_limit() / cost;
+    return n < 4 ? 4 : n > FETCH_WANTS ? FETCH_WANTS : n;
+}
+
 static void want_ahead(struct session *s)
 {
     struct files_cid next[FETCH_WANTS];
-    size_t n = files_walker_upcoming(s->w, next, FETCH_WANTS);
+    size_t n = files_walker_upcoming(s->w, next, ahead_wanted(s));
 
     if (s->need)
         want_add(s, &s->need_cid);
