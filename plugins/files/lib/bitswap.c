@@ -359,45 +359,50 @@ void files_bitswap_msg_cleanup(struct files_bitswap_msg *m)
     memset(m, 0, sizeof(*m));
 }
 
-int files_bitswap_frame(const uint8_t *p, size_t n, const uint8_t **msg,
-                        size_t *msg_len, size_t *used)
+/* The frame at p: its length prefix's size and the message's length. */
+static int frame_head(const uint8_t *p, size_t n, size_t *head, size_t *len)
 {
     struct files_rd r;
-    uint64_t len;
+    uint64_t v;
     int err;
 
     files_rd_init(&r, p, n);
-    err = files_rd_mfvarint(&r, &len);
+    err = files_rd_mfvarint(&r, &v);
     if (err == FASTN_ERR_TRUNCATED)
         return FASTN_ERR_AGAIN;
     if (err)
         return BAD;
-    if (len > FILES_BITSWAP_MAX_MSG)
+    if (v > FILES_BITSWAP_MAX_MSG)
         return FASTN_ERR_FILES_LIMIT;
-    if (files_rd_left(&r) < len)
+    *head = r.off;
+    *len = (size_t)v;
+    return 0;
+}
+
+int files_bitswap_frame(const uint8_t *p, size_t n, const uint8_t **msg,
+                        size_t *msg_len, size_t *used)
+{
+    size_t head, len;
+    int err = frame_head(p, n, &head, &len);
+
+    if (err)
+        return err;
+    if (n - head < len)
         return FASTN_ERR_AGAIN;
-    *msg = p + r.off;
-    *msg_len = (size_t)len;
-    *used = r.off + (size_t)len;
+    *msg = p + head;
+    *msg_len = len;
+    *used = head + len;
     return 0;
 }
 
 int files_bitswap_frame_need(const uint8_t *p, size_t n, size_t *need)
 {
-    struct files_rd r;
-    uint64_t len;
-    int err;
+    size_t head, len;
+    int err = frame_head(p, n, &head, &len);
 
-    files_rd_init(&r, p, n);
-    err = files_rd_mfvarint(&r, &len);
-    if (err == FASTN_ERR_TRUNCATED)
-        return FASTN_ERR_AGAIN;
-    if (err)
-        return BAD;
-    if (len > FILES_BITSWAP_MAX_MSG)
-        return FASTN_ERR_FILES_LIMIT;
-    *need = r.off + (size_t)len;
-    return 0;
+    if (!err)
+        *need = head + len;
+    return err;
 }
 
 /* --- the builder --------------------------------------------------- */
