@@ -318,6 +318,11 @@ uint64_t host_memory(const struct host_instance *in, struct plugin_memory *m);
 /* Whether `more` bytes sent to in (data, a call, a stream) fit in its
  * budget with all it holds, what is queued for it included. */
 bool host_memory_admits(const struct host_instance *in, uint64_t more);
+
+/* What linear memory and SQLite leave of the budget for what others send
+ * (host_mem.c): a sixteenth of the budget, 2 chunks to
+ * PLUGIN_INPUT_ROOM_MAX. */
+uint64_t host_memory_input_room(const struct host_instance *in);
 /* Whether `more` bytes in makes the host hold for it (a write, a stream
  * opened, a timer) fit in its budget with what it holds by its own doing
  * (all but the events queued for it). */

@@ -14,12 +14,21 @@
  *
  * Each enforces the budget where it allocates: the engine is given the
  * whole budget (fastn_wasm_limits.max_memory_bytes) and charged, at each
- * slice's start, with what the host and SQLite hold for the plugin
- * (host_memory_charge), so memory.grow and table.grow return -1 past the
- * whole of it; the database is given what the budget leaves after the
- * rest (host_memory_sqlite_room, before each SQL call): SQL past it
+ * slice's start, with what the host and SQLite hold for the plugin and
+ * the room its input needs (host_memory_charge), so memory.grow and
+ * table.grow return -1 past the whole of it; the database is given what
+ * the budget leaves after the rest and that room
+ * (host_memory_sqlite_room, before each SQL call): SQL past it
  * fails with FASTN_ERR_STORE_MEMORY, an answer the plugin may handle,
  * not an end.
+ *
+ * The input room (host_memory_input_room: a sixteenth of the budget,
+ * 128 KiB to 1 MiB) is what linear memory and SQLite leave for what
+ * others send. Linear memory never shrinks: a plugin whose memory.grow
+ * could take the budget whole would, once it peaked there, have every
+ * stream paused and every call refused for good, though its malloc had
+ * room inside. With the room kept, its grow fails first (a malloc that
+ * returns NULL, which it handles) and input goes on.
  *
  * Who pays for going past it: the plugin, when it was the plugin's doing
  * (a write, a stream opened, a timer set: the import traps with
@@ -121,6 +130,15 @@ uint64_t host_memory(const struct host_instance *in, struct plugin_memory *m)
     return x.linear + x.engine + x.host + x.sqlite;
 }
 
+uint64_t host_memory_input_room(const struct host_instance *in)
+{
+    uint64_t room = in->mem_budget / 16;
+
+    if (room < 2 * PLUGIN_DATA_CHUNK_MAX)
+        room = 2 * PLUGIN_DATA_CHUNK_MAX;
+    return room < PLUGIN_INPUT_ROOM_MAX ? room : PLUGIN_INPUT_ROOM_MAX;
+}
+
 bool host_memory_admits(const struct host_instance *in, uint64_t more)
 {
     return host_memory(in, NULL) + more <= in->mem_budget;
@@ -138,7 +156,8 @@ void host_memory_sqlite_room(struct host_instance *in)
     if (!in->db)
         return;
     engine_bytes(in, &linear, &engine);
-    other = linear + engine + host_bytes(in, false) - queued_bytes(in);
+    other = linear + engine + host_bytes(in, false) - queued_bytes(in) +
+            host_memory_input_room(in);
     room = other < in->mem_budget ? in->mem_budget - other : 0;
     if (room > STORE_PDB_HEAP_DEFAULT)
         room = STORE_PDB_HEAP_DEFAULT;
@@ -153,7 +172,8 @@ void host_memory_charge(struct host_instance *in)
 
     if (!in->wasm)
         return;
-    want = host_bytes(in, false) - queued_bytes(in) + sqlite_bytes(in);
+    want = host_bytes(in, false) - queued_bytes(in) + sqlite_bytes(in) +
+           host_memory_input_room(in);
     delta = (int64_t)want - (int64_t)in->mem_charged;
     /* one that does not fit stays as it was: the slice's end checks */
     if (delta && fastn_wasm_instance_memory_charge(in->wasm, delta) == 0)

@@ -47,8 +47,9 @@
  * (limits.memory, the config's plugin-memory-mib): its linear memory,
  * tables, globals and the engine's stacks for it (the engine's own
  * budget, fastn_wasm_limits.max_memory_bytes, is the plugin's, and the
- * host charges it with the rest at each slice's start, so memory.grow
- * and table.grow return -1 past the whole budget), the host's
+ * host charges it with the rest and the room kept for input,
+ * PLUGIN_INPUT_ROOM_MAX, at each slice's start, so memory.grow and
+ * table.grow return -1 past the whole budget), the host's
  * buffers for it (events queued or held, bytes written before a stream
  * opened or waiting in the router's send queue, its tables of streams,
  * calls and timers) and its SQLite heap. What it did itself (a write, a
@@ -215,6 +216,11 @@ struct plugin_host_config {
 #define PLUGIN_MEMORY_DEFAULT (64ull << 20)
 #define PLUGIN_MEMORY_MIN (1ull << 20)
 #define PLUGIN_MEMORY_MAX (1ull << 32)
+/* Of the budget, linear memory and SQLite leave room for what peers and
+ * clients send (streams' data, calls): a 16th of it, at most 1 MiB (the
+ * default's), at least 128 KiB. Linear memory never shrinks: one
+ * grown to the whole budget would leave the plugin deaf for good. */
+#define PLUGIN_INPUT_ROOM_MAX (1ull << 20)
 /* The engine's value stack of a plugin (reserved at its start, in its
  * memory budget) takes at most this part of the budget: 1/8, 8 MiB of
  * the default (the engine's own default, 2^20 slots); its call depth is

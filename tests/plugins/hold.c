@@ -10,6 +10,9 @@
  *   take N    stream N takes its data again
  *   fill N    writes to stream N until its send queue is full: "filled"
  *   log       the log since the last "log"
+ *   grow      mallocs 60 000 bytes at a time until malloc fails, then
+ *             frees them all: linear memory as large as the host lets it
+ *             grow, with room inside for malloc; "pages=N"
  */
 #include <fastn/plugin.h>
 
@@ -19,7 +22,7 @@ FASTN_MANIFEST({
     "description": "Test plugin: refuses stream data on request",
     "protocols": ["/fastn-test/hold/1"],
     "serves": "anyone",
-    "limits": {"streams": 8}
+    "limits": {"streams": 8, "fuel_per_event": 50000000}
 })
 // clang-format on
 
@@ -118,6 +121,21 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
         int32_t r = fastn_call_reply(call, 0, log_buf, log_len);
         log_len = 0;
         return r;
+    }
+    if (method_len == 4 && memcmp(method, "grow", 4) == 0) {
+        char msg[32];
+        void **head = NULL, **b;
+        while ((b = malloc(60000))) {
+            *b = head;
+            head = b;
+        }
+        while ((b = head)) {
+            head = *b;
+            free(b);
+        }
+        snprintf(msg, sizeof(msg), "pages=%lu",
+                 (unsigned long)__builtin_wasm_memory_size(0));
+        return fastn_reply_str(call, 0, msg);
     }
     if (i < 0 || i >= MAX)
         return fastn_reply_str(call, FASTN_ERR_INVAL, "bad stream number");

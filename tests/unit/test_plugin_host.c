@@ -1755,8 +1755,9 @@ TEST(memory_budget_bounds_sqlite)
 
 /* The engine's budget is the plugin's, and the host charges it with what
  * it holds for the plugin (here its SQLite cache, filled by a previous
- * call): memory.grow returns -1 where the whole budget would be past,
- * not where linear memory alone would, so the plugin goes on. */
+ * call) and the room kept for input: memory.grow returns -1 where the
+ * whole budget would be past, not where linear memory alone would, so
+ * the plugin goes on. */
 TEST(memory_grow_sees_the_whole_budget)
 {
     struct fastn_test_node *n = node_with_echo(0);
@@ -1791,9 +1792,13 @@ TEST(memory_grow_sees_the_whole_budget)
     CHECK(info.memory.linear + info.memory.engine + info.memory.host +
               info.memory.sqlite <=
           info.memory.budget);
-    /* and it grew up to that: less than a page and the host's own short */
+    /* and it grew up to that: less than a page, the host's own and the
+     * room kept for input (a 16th of the budget) short */
     CHECK(info.memory.linear + info.memory.engine + info.memory.host +
-              info.memory.sqlite + 65536 + 16384 >
+              info.memory.sqlite + (256u << 10) + 65536 + 16384 >
+          info.memory.budget);
+    CHECK(info.memory.linear + info.memory.engine + info.memory.host +
+              info.memory.sqlite + (256u << 10) <=
           info.memory.budget);
     check_echo_serves(n, 3);
     cleanup();
@@ -1850,7 +1855,7 @@ TEST(notify_tables_are_the_hosts)
     };
     struct fastn_test_node *n = node_with_echo(0);
     const struct fastn_test_reply *r;
-    char want[32];
+    char want[40];
 
     CHECK_ERR(install_built(n, PROBE, err, sizeof(err)), 0);
     fastn_test_run(T);
@@ -2230,6 +2235,55 @@ TEST(paused_for_memory_resumes_when_memory_frees)
     cleanup();
 }
 
+/* A plugin whose linear memory grew as far as memory.grow lets it (it
+ * never shrinks) still takes what others send: the budget keeps room for
+ * input (host_memory_input_room), so its streams are not paused for good
+ * nor its calls refused. Before, grow took the whole budget and the
+ * first stream paused for memory stayed paused. */
+TEST(memory_grown_full_still_takes_input)
+{
+    struct plugin_host_limits lim = {.memory = 4ull << 20};
+    static uint8_t chunk[64 * 1024];
+    struct plugin_info info;
+    const struct fastn_test_reply *r;
+    long pages = 0;
+    char want[40];
+
+    init_time();
+    struct fastn_test_node *n = start_node(0, 0);
+    CHECK_ERR(plugin_host_set_limits(n->h, &lim), 0);
+    CHECK_ERR(install_built(n, HOLD, err, sizeof(err)), 0);
+    fastn_test_run(T);
+    struct fastn_test_stream *a = raw_open(n, HOLD_PROTO);
+    fastn_test_run(T);
+    CHECK_ERR(a->open_result, 0);
+    r = call_id(n, "test-hold", "grow", "", 2);
+    CHECK(r && sscanf(r->data, "pages=%ld", &pages) == 1);
+    CHECK_ERR(plugin_host_info(n->h, "test-hold", &info), 0);
+    CHECK_EQ(info.memory_pages, (uint32_t)pages);
+    CHECK(info.memory.linear + info.memory.engine + info.memory.host +
+              info.memory.sqlite + (256u << 10) <=
+          info.memory.budget);
+    memset(chunk, 'x', sizeof(chunk));
+    for (int i = 0; i < 32; i++) { /* 2 MiB, half the budget */
+        CHECK_ERR(
+            plugin_host_stream_data(n->h, a->end[1].id, chunk, sizeof(chunk)),
+            0);
+        fastn_test_run(T);
+        CHECK(!a->end[1].paused);
+    }
+    snprintf(want, sizeof(want), "d0:%.32s", (const char *)chunk);
+    const char *log = hold_log(n);
+    int taken = 0;
+    for (const char *p = log; (p = strstr(p, want)); p += strlen(want))
+        taken++;
+    CHECK_EQ(taken, 32);
+    CHECK_ERR(plugin_host_info(n->h, "test-hold", &info), 0);
+    CHECK_EQ(info.state, PLUGIN_STATE_RUNNING);
+    CHECK_ERR(info.last_error, 0);
+    cleanup();
+}
+
 int main(void)
 {
     size_t len;
@@ -2276,6 +2330,7 @@ int main(void)
     RUN(held_data_with_room_waits_for_progress);
     RUN(data_at_places_stream_bytes);
     RUN(paused_for_memory_resumes_when_memory_frees);
+    RUN(memory_grown_full_still_takes_input);
     RUN(slice_past_its_bound_ends_with_timeout);
     RUN(sql_gets_what_its_slice_has_left);
     RUN(slices_end_by_time_whatever_their_fuel);
