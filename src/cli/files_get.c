@@ -7,7 +7,8 @@
  * has a "/" or a NUL is refused (the plugin's walker refuses them too):
  * nothing is written outside PATH. A thread makes the get_next calls
  * while the main thread writes (GET_AHEAD). Memory: GET_AHEAD + 2 answers
- * (at most 1 MiB each).
+ * (at most 1 MiB each). Files are written behind (util/file.h): a large
+ * one takes a few windows of page cache, not its size.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli/files.h"
+#include "util/file.h"
 
 struct getter {
     struct cli *cli;
@@ -27,6 +29,8 @@ struct getter {
     int fds[CLI_FILES_DEPTH_MAX + 2]; /* folders open, fds[1] the root */
     int depth;
     int file;
+    uint64_t at;               /* bytes written to file */
+    struct file_behind behind; /* file's write-behind */
     uint64_t bytes, total, fetched, local;
     unsigned peers;
     double t0, drawn;
@@ -170,6 +174,8 @@ static int on_file(struct getter *g, const uint8_t *p, size_t n, uint64_t size)
         g->total = size;
     g->file = openat(
         at, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    g->at = 0;
+    file_behind_from(&g->behind, 0);
     return g->file < 0 ? io_fail("cannot write", path, strlen(path)) : 0;
 }
 
@@ -207,7 +213,9 @@ static int on_bytes(struct getter *g, const uint8_t *p, size_t n)
         p += k;
         n -= (size_t)k;
         g->bytes += (uint64_t)k;
+        g->at += (uint64_t)k;
     }
+    file_behind_wrote(&g->behind, g->file, g->at);
     return 0;
 }
 

@@ -108,6 +108,31 @@ int fd_write_all(int fd, const void *data, size_t n)
     return 0;
 }
 
+void file_behind_from(struct file_behind *b, uint64_t at)
+{
+    b->started = b->dropped = at;
+}
+
+void file_behind_wrote(struct file_behind *b, int fd, uint64_t end)
+{
+    if (end < b->started)
+        file_behind_from(b, end);
+    if (end - b->started < FILE_BEHIND_WINDOW)
+        return;
+    /* errors change nothing: the kernel writes back and evicts later */
+    (void)!sync_file_range(fd, (off_t)b->started, (off_t)(end - b->started),
+                           SYNC_FILE_RANGE_WRITE);
+    b->started = end;
+    if (end - b->dropped <= 2 * FILE_BEHIND_WINDOW)
+        return;
+    uint64_t to = end - 2 * FILE_BEHIND_WINDOW;
+    uint64_t from =
+        b->dropped > FILE_BEHIND_WINDOW ? b->dropped - FILE_BEHIND_WINDOW : 0;
+    (void)posix_fadvise(fd, (off_t)from, (off_t)(to - from),
+                        POSIX_FADV_DONTNEED);
+    b->dropped = to;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len,
                       mode_t mode)
 {

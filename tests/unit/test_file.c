@@ -1,8 +1,10 @@
 /* Unit tests for src/util/file.c: whole-file reads with a bound, atomic
- * writes with an exact mode. */
+ * writes with an exact mode, write-behind. */
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "util/file.h"
@@ -118,10 +120,88 @@ TEST(create_at_and_nofollow)
     rmdir(d);
 }
 
+/* Pages of [off, off + len) of fd in the page cache. */
+static size_t resident(int fd, uint64_t off, uint64_t len)
+{
+    static unsigned char vec[(3 * FILE_BEHIND_WINDOW) / 4096];
+    size_t n = 0, pages = len / 4096;
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+
+    CHECK(m != MAP_FAILED && pages <= sizeof(vec));
+    if (m == MAP_FAILED || pages > sizeof(vec))
+        return SIZE_MAX;
+    CHECK(mincore(m, len, vec) == 0);
+    for (size_t i = 0; i < pages; i++)
+        n += vec[i] & 1;
+    munmap(m, len);
+    return n;
+}
+
+/* A file written front to back: writeback starts every window, and what
+ * was written two windows before leaves the page cache once clean; dirty
+ * pages stay, and every byte reads back. The file is in the build folder
+ * (a disk's file system: tmpfs keeps its pages whatever it is told). */
+TEST(write_behind)
+{
+    const uint64_t w = FILE_BEHIND_WINDOW;
+    const char *top = getenv("FASTN_TOP"), *build = getenv("BUILD");
+    static uint8_t buf[1 << 20], back[1 << 20];
+    struct file_behind b = {0};
+    char path[512];
+    uint64_t at = 0;
+
+    snprintf(path, sizeof(path), "%s/%s/test-file-behind", top ? top : ".",
+             build ? build : "build");
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    /* writes 1 MiB at a time up to end, each byte its offset's */
+#define WRITE_TO(end)                                                          \
+    for (; at < (end); at += sizeof(buf)) {                                    \
+        for (size_t i = 0; i < sizeof(buf); i++)                               \
+            buf[i] = (uint8_t)((at + i) * 7 >> 12);                            \
+        CHECK_ERR(fd_write_all(fd, buf, sizeof(buf)), 0);                      \
+        file_behind_wrote(&b, fd, at + sizeof(buf));                           \
+    }
+    WRITE_TO(w - sizeof(buf));
+    CHECK_EQ(b.started, 0); /* less than a window: nothing yet */
+    WRITE_TO(2 * w);
+    CHECK_EQ(b.started, 2 * w);
+    CHECK_EQ(b.dropped, 0); /* nothing two windows old yet */
+    CHECK_EQ(fdatasync(fd), 0);
+    CHECK_EQ(resident(fd, 0, 2 * w), 2 * w / 4096);
+    WRITE_TO(3 * w);
+    CHECK_EQ(b.started, 3 * w);
+    CHECK_EQ(b.dropped, w);
+    CHECK_EQ(resident(fd, 0, w), 0);                /* clean: dropped */
+    CHECK_EQ(resident(fd, w, 2 * w), 2 * w / 4096); /* newer: kept */
+    WRITE_TO(4 * w);
+    CHECK_EQ(b.dropped, 2 * w);
+    CHECK_EQ(resident(fd, w, w), 0); /* synced before, so clean: dropped */
+    WRITE_TO(6 * w);
+    /* what is read back is what was written, dropped or not */
+    CHECK_EQ(fdatasync(fd), 0);
+    for (uint64_t off = 0; off < 6 * w; off += sizeof(back)) {
+        CHECK_EQ(pread(fd, back, sizeof(back), (off_t)off),
+                 (ssize_t)sizeof(back));
+        for (size_t i = 0; i < sizeof(back); i++)
+            buf[i] = (uint8_t)((off + i) * 7 >> 12);
+        CHECK_MEM(back, buf, sizeof(back));
+    }
+    /* cut short: it starts again from there */
+    CHECK_EQ(ftruncate(fd, 0), 0);
+    file_behind_wrote(&b, fd, 0);
+    CHECK_EQ(b.started, 0);
+    CHECK_EQ(b.dropped, 0);
+#undef WRITE_TO
+    close(fd);
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(write_then_read);
     RUN(read_errors);
     RUN(create_at_and_nofollow);
+    RUN(write_behind);
     return test_done();
 }
