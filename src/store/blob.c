@@ -30,10 +30,9 @@
  *
  * Nothing is synced: a killed process loses nothing (its appends are in
  * the page cache); after a power cut a record whose header reached the
- * disk before its data may read as zeros. Appends are written behind
- * (file_behind_wrote, util/file.h): a pack's writeback starts every 8 MiB
- * appended, and what was appended 16 MiB before leaves the page cache,
- * so a GiB of blobs put in bulk does not take a GiB of page cache.
+ * disk before its data may read as zeros. Appends are not written behind
+ * (util/file.h's file_behind): sync_file_range may wait for the disk's
+ * queue, and a put runs on the daemon's loop.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -49,7 +48,6 @@
 #include "fastn/err.h"
 #include "store/store.h"
 #include "store/store_int.h"
-#include "util/file.h"
 
 #define UNIT STORE_BLOB_UNIT
 #define PACK_NAME_MAX 32
@@ -69,10 +67,9 @@ static const uint8_t magic_dead[8] = {'f', 'a', 's', 't', 'n', 'D', 'E', 'D'};
 
 struct pack {
     uint32_t num;
-    int fd;                    /* -1: not open now */
-    uint64_t size;             /* where the next append goes (the last pack) */
-    uint64_t live;             /* records indexed in it */
-    struct file_behind behind; /* the appends' write-behind */
+    int fd;        /* -1: not open now */
+    uint64_t size; /* where the next append goes (the last pack) */
+    uint64_t live; /* records indexed in it */
 };
 
 struct entry {
@@ -492,7 +489,6 @@ static int scan_pack(struct store_blobs *b, struct pack *p, bool last)
         size = bad;
     }
     p->size = size;
-    file_behind_from(&p->behind, size);
     return 0;
 }
 
@@ -744,7 +740,6 @@ static int append(struct store_blobs *b, struct pack **pp, uint64_t *off,
     *pp = p;
     p->size += store__blob_record_size(len);
     p->live++;
-    file_behind_wrote(&p->behind, p->fd, p->size);
     return 0;
 }
 

@@ -43,21 +43,19 @@ int file_write_atomic(const char *path, const void *data, size_t len,
 int file_create_at(int dirfd, const char *name, const void *data, size_t len,
                    mode_t mode);
 
-/* Write-behind for a file written front to back in bulk (a pack of
- * blobs, a file being fetched). Each time FILE_BEHIND_WINDOW more bytes
+/* Write-behind for a file written front to back in bulk (the files
+ * `fastn files get` writes). Each time FILE_BEHIND_WINDOW more bytes
  * were written, their writeback is started (sync_file_range, which does
- * not wait for the disk), and what was written more than two windows
- * before leaves the page cache (POSIX_FADV_DONTNEED: pages still dirty or
- * being written stay; the window before is tried once more). A bulk write
- * then cycles through a few windows of page cache instead of taking a new
- * page for every 4 KiB written: it evicts nothing the machine had cached,
- * leaves no gigabytes of dirty pages to flush at once, and on a VM whose
- * free memory goes back to the host (free page reporting) does not pay a
- * host fault for each new page (a GiB written 3 to 4 times faster on the
- * machines of docs/BENCHMARKS.md). Nothing waits and nothing is synced:
- * a process killed loses nothing it wrote (dirty pages are never
- * dropped). Zeroed, it starts at offset 0; file_behind_from starts it at
- * an offset (a file appended to). */
+ * not wait for the writes, though it may wait for room in the disk's
+ * queue: not for an event loop), and what was written more than two
+ * windows before leaves the page cache (POSIX_FADV_DONTNEED: pages still
+ * dirty or being written stay; the window before is tried once more). A
+ * bulk write then cycles through a few windows of page cache instead of
+ * taking a new page for every 4 KiB written: it evicts nothing the
+ * machine had cached, and leaves no gigabytes of dirty pages to flush at
+ * once. Nothing waits and nothing is synced: a process killed loses
+ * nothing it wrote (dirty pages are never dropped). Zeroed, it starts at
+ * offset 0; file_behind_from starts it at an offset. */
 #define FILE_BEHIND_WINDOW ((uint64_t)8 << 20)
 
 struct file_behind {
