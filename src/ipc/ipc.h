@@ -330,6 +330,11 @@ int ipc_session_feed(struct ipc_session *s, const uint8_t *p, size_t n,
  * FASTN_ERR_TRUNCATED error, which is returned; the session is closing. */
 int ipc_session_eof(struct ipc_session *s);
 
+/* The client closed its end (not only its writes): as ipc_session_eof,
+ * after every pending call is cancelled (its cancel function told: a
+ * plugin call is forgotten by the plugin), since no answer can be read. */
+int ipc_session_hangup(struct ipc_session *s);
+
 /* True when the transport should close the connection now. */
 bool ipc_session_done(const struct ipc_session *s);
 

@@ -482,6 +482,7 @@ int ipc_plugin_restrict(struct ipc_call *call, const Fastn__Request *req,
  * host was given, holding the deferred control request. */
 struct ipc_plugin_call {
     uint64_t ticket;
+    char name[PLUGIN_NAME_MAX + 1]; /* the plugin's */
     struct ipc_call *call;
     struct ipc_host *host;
     struct ipc_plugin_call *next, **pprev;
@@ -498,6 +499,10 @@ static void unlink_call(struct ipc_plugin_call *pc)
 static void cancel_call(struct ipc_call *dc)
 {
     struct ipc_plugin_call *pc = dc->data;
+    /* the client left: the plugin forgets the call (it would otherwise
+     * count towards its 64 until its 30 s ran out) */
+    if (pc->host->plugins)
+        plugin_host_call_cancel(pc->host->plugins, pc->name, pc->ticket);
     unlink_call(pc);
     free(pc);
 }
@@ -507,6 +512,13 @@ static void call_refused(struct ipc_call *call, const char *name, int err)
     if (err == FASTN_ERR_NOT_FOUND)
         ipc_reply_set_msg(&call->reply, "no plugin named %.64s is installed",
                           name);
+    else if (err == FASTN_ERR_BUSY)
+        ipc_reply_set_msg(&call->reply,
+                          "plugin %.64s has too much waiting: 64 calls, "
+                          "16 MiB of them, or its memory at its budget "
+                          "(see `fastn plugin info %.64s`); try again "
+                          "once it has answered some",
+                          name, name);
     else if (err == FASTN_ERR_PLUGIN_CRASHED)
         ipc_reply_set_msg(&call->reply,
                           "plugin %.64s is not running (it stopped with an "
@@ -534,6 +546,7 @@ int ipc_plugin_call(struct ipc_call *call, const Fastn__Request *req,
         return FASTN_ERR_NOMEM;
     pc->ticket = ++h->next_plugin_call;
     pc->host = h;
+    snprintf(pc->name, sizeof(pc->name), "%s", pr->name);
     err = plugin_host_call(h->plugins, pr->name, method, strlen(method),
                            pr->has_arg ? pr->arg.data : NULL,
                            pr->has_arg ? pr->arg.len : 0, pc->ticket);

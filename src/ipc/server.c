@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -244,6 +245,20 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
 }
 
+/* Has the client closed its end, not only shut down its writes? A Unix
+ * socket whose peer is gone polls POLLHUP (both directions shut); one
+ * that only shut down its writes polls POLLRDHUP and still reads. */
+static bool peer_gone(struct ipc_conn *c)
+{
+    uv_os_fd_t fd;
+    struct pollfd p = {.events = POLLIN};
+
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0)
+        return false;
+    p.fd = fd;
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct ipc_conn *c = st->data;
@@ -252,7 +267,10 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (n > 0) {
         ipc_session_feed(&c->session, (const uint8_t *)b->base, (size_t)n, now);
     } else if (n == UV_EOF) {
-        ipc_session_eof(&c->session);
+        if (peer_gone(c)) /* no one reads the answers: they go */
+            ipc_session_hangup(&c->session);
+        else
+            ipc_session_eof(&c->session);
     } else if (n < 0) {
         conn_close(c);
         return;
@@ -451,7 +469,8 @@ static uint64_t deadline_period(const struct ipc_server *srv)
     return t < 100 ? 100 : t > 1000 ? 1000 : t;
 }
 
-/* Closes the connections that owe a request past its deadline. */
+/* Closes the connections that owe a request past its deadline, and
+ * cancels the calls of clients gone. */
 static void on_deadlines(uv_timer_t *t)
 {
     struct ipc_server *srv = t->data;
@@ -460,7 +479,16 @@ static void on_deadlines(uv_timer_t *t)
 
     for (c = srv->conns; c; c = next) {
         next = c->next;
-        if (c->closing || ipc_session_deadline(&c->session) > now)
+        if (c->closing)
+            continue;
+        /* a connection not read while it waits for answers sees no EOF:
+         * a client killed meanwhile is found here */
+        if (!c->reading && c->session.n_deferred > 0 && peer_gone(c)) {
+            ipc_session_hangup(&c->session);
+            conn_flush(c);
+            continue;
+        }
+        if (ipc_session_deadline(&c->session) > now)
             continue;
         ipc_session_expire(&c->session);
         conn_flush(c); /* the error goes out, then the connection closes */

@@ -466,6 +466,12 @@ void ipc_call_finish(struct ipc_call *dc, int err)
     wake(s);
 }
 
+int ipc_session_hangup(struct ipc_session *s)
+{
+    cancel_deferred(s);
+    return ipc_session_eof(s);
+}
+
 int ipc_session_eof(struct ipc_session *s)
 {
     cancel_on_eof(s);

@@ -495,6 +495,32 @@ int plugin_host_call(struct plugin_host *h, const char *name,
     return call_queue(p->inst, call, 0, method, method_len, arg, n);
 }
 
+int plugin_host_call_cancel(struct plugin_host *h, const char *name,
+                            uint64_t call)
+{
+    struct host_plugin *p = host_find(h, name);
+    struct host_instance *in = p ? p->inst : NULL;
+
+    if (!p)
+        return FASTN_ERR_NOT_FOUND;
+    for (unsigned i = 0; i < p->n_waiting; i++) {
+        if (p->waiting[i].id != call)
+            continue;
+        struct host_waiting_call w = p->waiting[i];
+        p->waiting[i] = p->waiting[--p->n_waiting];
+        p->waiting_bytes -= w.method_len + w.n;
+        free(w.data);
+        return 0;
+    }
+    for (unsigned i = 0; in && i < in->n_calls; i++) {
+        if (in->calls[i].id == call) {
+            host_call_remove(in, &in->calls[i]);
+            return 0;
+        }
+    }
+    return FASTN_ERR_NOT_FOUND;
+}
+
 /* Answers waiting call i (moving the last into its place). */
 static void waiting_answer(struct host_plugin *p, unsigned i, int err,
                            const char *why)

@@ -522,6 +522,15 @@ int plugin_host_call(struct plugin_host *h, const char *name,
                      const char *method, size_t method_len, const uint8_t *arg,
                      size_t n, uint64_t call);
 
+/* The caller of call `call` to plugin name is gone (its client left):
+ * the call is forgotten, so it no longer counts towards the calls
+ * waiting for the plugin (PLUGIN_PENDING_CALLS_MAX); not yet delivered,
+ * it never is; being handled, the plugin's answer gets
+ * FASTN_ERR_PLUGIN_BAD_HANDLE. No answer comes. FASTN_ERR_NOT_FOUND:
+ * no such plugin or call (answered already). */
+int plugin_host_call_cancel(struct plugin_host *h, const char *name,
+                            uint64_t call);
+
 /* --- from the event loop --------------------------------------------- */
 
 /* Fires due timers, times out calls, restarts instances whose backoff is

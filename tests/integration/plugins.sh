@@ -38,6 +38,38 @@ want="codes=0,0,0,0,0,0,0,0,-19 digests=$d,$d,$d,$d,$d,$d,$d,$d"
     fail "no offload thread: $t0 then $(ls "/proc/$pid/task" | wc -l) threads"
 pass "hash_start: eight hashes off the loop, the ninth FASTN_ERR_BUSY, digests right"
 
+# 64 calls waiting for one plugin at once: the 65th is refused with a
+# reason (FASTN_ERR_BUSY); clients that leave take their calls with them
+# (before, each counted until its 30 s ran out)
+pids=()
+for _ in $(seq 64); do
+    "$FASTN_BIN_CLI" --home "$H" --no-autostart plugin call test-probe never \
+        >/dev/null 2>&1 &
+    pids+=($!)
+done
+busy=""
+for _ in $(seq 100); do
+    out=$(timeout 2 "$FASTN_BIN_CLI" --home "$H" --no-autostart plugin call test-probe \
+        never 2>&1) && fail "a never call answered: $out"
+    if [[ "$out" == *"plugin test-probe has too much waiting: 64 calls"* ]]; then
+        busy=1
+        break
+    fi
+    sleep 0.1
+done
+[ -n "$busy" ] || fail "no call refused with 64 waiting: $out"
+kill "${pids[@]}" 2>/dev/null
+wait "${pids[@]}" 2>/dev/null || true
+# the daemon looks for clients gone every second at most
+me=$(f id | sed -n 1p)
+for _ in $(seq 30); do
+    out=$(timeout 5 "$FASTN_BIN_CLI" --home "$H" --no-autostart plugin call \
+        test-probe peer 2>&1) && break
+    sleep 0.1
+done
+[ "$out" = "$me" ] || fail "calls refused after their clients left: $out"
+pass "the 65th call waiting for a plugin is refused with a reason; calls of clients gone no longer count"
+
 grep -q "^echo  *1.0.0  *running  *verified  */fastn/echo/1.0.0$" <<<"$(f plugin list)" ||
     fail "list: $(f plugin list)"
 [ "$(f plugin list --json | jq -r '[.plugins[].name] | join(",")')" = \
