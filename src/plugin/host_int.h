@@ -323,6 +323,7 @@ bool host_memory_admits(const struct host_instance *in, uint64_t more);
  * (host_mem.c): a sixteenth of the budget, 2 chunks to
  * PLUGIN_INPUT_ROOM_MAX. */
 uint64_t host_memory_input_room(const struct host_instance *in);
+
 /* Whether `more` bytes in makes the host hold for it (a write, a stream
  * opened, a timer) fit in its budget with what it holds by its own doing
  * (all but the events queued for it). */
