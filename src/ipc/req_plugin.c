@@ -514,11 +514,12 @@ static void call_refused(struct ipc_call *call, const char *name, int err)
                           name);
     else if (err == FASTN_ERR_BUSY)
         ipc_reply_set_msg(&call->reply,
-                          "plugin %.64s has too much waiting: 64 calls, "
-                          "16 MiB of them, or its memory at its budget "
+                          "plugin %.64s has too much waiting: %d calls, "
+                          "%u MiB of them, or its memory at its budget "
                           "(see `fastn plugin info %.64s`); try again "
                           "once it has answered some",
-                          name, name);
+                          name, PLUGIN_PENDING_CALLS_MAX,
+                          PLUGIN_QUEUED_BYTES_MAX >> 20, name);
     else if (err == FASTN_ERR_PLUGIN_CRASHED)
         ipc_reply_set_msg(&call->reply,
                           "plugin %.64s is not running (it stopped with an "

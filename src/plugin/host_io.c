@@ -495,6 +495,17 @@ int plugin_host_call(struct plugin_host *h, const char *name,
     return call_queue(p->inst, call, 0, method, method_len, arg, n);
 }
 
+/* Forgets waiting call i (moving the last into its place): its id. */
+static uint64_t waiting_remove(struct host_plugin *p, unsigned i)
+{
+    struct host_waiting_call w = p->waiting[i];
+
+    p->waiting[i] = p->waiting[--p->n_waiting];
+    p->waiting_bytes -= w.method_len + w.n;
+    free(w.data);
+    return w.id;
+}
+
 int plugin_host_call_cancel(struct plugin_host *h, const char *name,
                             uint64_t call)
 {
@@ -504,13 +515,10 @@ int plugin_host_call_cancel(struct plugin_host *h, const char *name,
     if (!p)
         return FASTN_ERR_NOT_FOUND;
     for (unsigned i = 0; i < p->n_waiting; i++) {
-        if (p->waiting[i].id != call)
-            continue;
-        struct host_waiting_call w = p->waiting[i];
-        p->waiting[i] = p->waiting[--p->n_waiting];
-        p->waiting_bytes -= w.method_len + w.n;
-        free(w.data);
-        return 0;
+        if (p->waiting[i].id == call) {
+            waiting_remove(p, i);
+            return 0;
+        }
     }
     for (unsigned i = 0; in && i < in->n_calls; i++) {
         if (in->calls[i].id == call) {
@@ -525,14 +533,10 @@ int plugin_host_call_cancel(struct plugin_host *h, const char *name,
 static void waiting_answer(struct host_plugin *p, unsigned i, int err,
                            const char *why)
 {
-    struct host_waiting_call w = p->waiting[i];
-    struct plugin_host *h = p->h;
+    uint64_t id = waiting_remove(p, i);
 
-    p->waiting[i] = p->waiting[--p->n_waiting];
-    p->waiting_bytes -= w.method_len + w.n;
-    free(w.data);
-    h->ops->call_reply(h->ops_arg, w.id, err, (const uint8_t *)why,
-                       why ? strlen(why) : 0);
+    p->h->ops->call_reply(p->h->ops_arg, id, err, (const uint8_t *)why,
+                          why ? strlen(why) : 0);
 }
 
 void host_waiting_drop(struct host_plugin *p, int err, const char *why)
