@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -158,6 +159,26 @@ bad_name:
                      (int)(n > 64 ? 64 : n), (const char *)p, g->out);
 }
 
+/* A file of size bytes has no room on its disk (file_reserve): said
+ * before its first byte is written. */
+static int no_room(int fd, const char *path, uint64_t size)
+{
+    struct statvfs vs;
+    char need[32], left[64] = "";
+    int e = errno;
+
+    human(need, sizeof(need), (double)size);
+    if (!fstatvfs(fd, &vs)) {
+        char h[32];
+        human(h, sizeof(h), (double)vs.f_bavail * (double)vs.f_frsize);
+        snprintf(left, sizeof(left), ", %s free there", h);
+    }
+    return cli_error(CLI_EXIT_FAIL, FASTN_ERR_DISK_FULL,
+                     "no room for %s: it is %s%s (%s); make room and run "
+                     "get again (the blocks fetched are kept)",
+                     path, need, left, strerror(e));
+}
+
 static int on_file(struct getter *g, const uint8_t *p, size_t n, uint64_t size)
 {
     int at = g->depth ? g->fds[g->depth] : AT_FDCWD;
@@ -176,7 +197,9 @@ static int on_file(struct getter *g, const uint8_t *p, size_t n, uint64_t size)
         at, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     g->at = 0;
     file_behind_from(&g->behind, 0);
-    return g->file < 0 ? io_fail("cannot write", path, strlen(path)) : 0;
+    if (g->file < 0)
+        return io_fail("cannot write", path, strlen(path));
+    return file_reserve(g->file, size) ? no_room(g->file, path, size) : 0;
 }
 
 static int on_symlink(struct getter *g, const uint8_t *p, size_t n)
@@ -423,6 +446,8 @@ int cli_files_get(struct cli *cli, struct fastn_client *c,
     g.tty = isatty(2);
     g.t0 = g.drawn = now_s();
     rc = get_loop(&g, c, id);
+    if (g.file >= 0 && rc) /* gives back what was reserved past it */
+        (void)!ftruncate(g.file, (off_t)g.at);
     if (g.file >= 0)
         close(g.file);
     while (g.depth > 0)
@@ -430,7 +455,10 @@ int cli_files_get(struct cli *cli, struct fastn_client *c,
     if (rc) {
         if (g.tty && !cli->json)
             fputc('\n', stderr);
-        cli_files_call(c, "get_close", id, strlen(id), &out, &n);
+        /* the session may have ended already: nothing more to say */
+        if (!fastn_client_plugin_call(c, "files", "get_close", id,
+                                      strlen(id), &out, &n))
+            fastn_free(out);
         return rc;
     }
     if (cli->json)

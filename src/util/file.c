@@ -133,6 +133,26 @@ void file_behind_wrote(struct file_behind *b, int fd, uint64_t end)
     b->dropped = to;
 }
 
+int file_reserve(int fd, uint64_t size)
+{
+    struct stat st;
+
+    if (size > INT64_MAX) {
+        errno = EFBIG;
+        return FASTN_ERR_DISK_FULL;
+    }
+    if (size == 0 || !fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size))
+        return 0;
+    if (errno != ENOSPC && errno != EDQUOT && errno != EFBIG)
+        return 0; /* EOPNOTSUPP and the like: nothing reserved */
+    int e = errno;
+    /* a truncate to the size it has frees what lies past it */
+    if (!fstat(fd, &st))
+        (void)!ftruncate(fd, st.st_size);
+    errno = e;
+    return FASTN_ERR_DISK_FULL;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len,
                       mode_t mode)
 {

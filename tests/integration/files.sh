@@ -163,6 +163,11 @@ grep -q '"fetched_blocks":[1-9]' "$log" || fail "no progress: $(cat "$log")"
 kill -KILL "$A_PID"
 wait_gone "$A_PID" || fail "A still runs"
 wait "$getpid" && fail "the get did not fail when its only peer died"
+# the file's blocks were reserved at its start (file_reserve): what the
+# get did not write was given back when it failed
+read -r nblk bsz size < <(stat -c '%b %B %s' "$TMPROOT/got/big-k")
+[ $((nblk * bsz)) -le $((size + (8 << 20))) ] ||
+    fail "a failed get keeps $((nblk * bsz)) bytes of disk for a $size-byte file"
 start_at "$A" "$PA"
 A_PID=$DAEMON_PID
 wait_until 20 fa id || fail "A did not start again: $(tail -5 "$A/stderr.log")"
@@ -245,3 +250,25 @@ done
 [ -z "$(find "$TMPROOT/evil" -name escaped)" ] ||
     fail "written outside -o: $(find "$TMPROOT/evil" -name escaped)"
 pass "folders with entries '..', '../escaped', 'a/../../escaped', 'x/y' from a peer: refused, nothing written outside -o ($(head -1 <<<"$out"))"
+
+# A get into a folder without room for the file: refused before a byte
+# of it is written (its blocks are reserved first), saying how much room
+# it needs; B goes on, and the same get where there is room takes the
+# blocks B kept.
+[ "$(id -u)" = 0 ] || skip "the rest needs root to mount a small tmpfs (CI runs as root)"
+small=$TMPROOT/small
+mkdir "$small"
+mount -t tmpfs -o size=8m tmpfs "$small" || fail "cannot mount a tmpfs"
+trap 'umount -l "$small" 2>/dev/null; cleanup' EXIT
+refused=$(fb files get "$big" --from "$ida" -o "$small/big" --json 2>&1) &&
+    fail "a 24 MiB get into 8 MiB of room succeeded: $refused"
+[ "$(jq -r .error.code <<<"$refused")" = FASTN_ERR_DISK_FULL ] ||
+    fail "a get without room: $refused"
+refused=$(jq -r .error.message <<<"$refused")
+grep -q "24.0 MiB" <<<"$refused" || fail "the size it needs not said: $refused"
+[ "$(stat -c %s "$small/big")" = 0 ] && [ "$(df --output=used "$small" | tail -1)" -lt 1024 ] ||
+    fail "a get without room wrote: $(ls -ls "$small") $(df "$small")"
+out=$(fb files get "$big" --from "$ida" -o "$TMPROOT/got/big-room" --json) ||
+    fail "the get with room: $out"
+cmp "$D/big" "$TMPROOT/got/big-room" || fail "the copy with room differs"
+pass "a get without room refused at once, nothing written ($refused); with room it arrives"

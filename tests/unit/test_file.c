@@ -1,5 +1,6 @@
 /* Unit tests for src/util/file.c: whole-file reads with a bound, atomic
- * writes with an exact mode, write-behind. */
+ * writes with an exact mode, write-behind, reserving blocks. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -209,11 +210,42 @@ TEST(write_behind)
     unlink(path);
 }
 
+/* file_reserve: the blocks are the file's before a byte is written, its
+ * size stays; no room is said at once, and leaves nothing reserved. */
+TEST(reserve)
+{
+    const char *top = getenv("FASTN_TOP"), *build = getenv("BUILD");
+    char path[512];
+    struct stat st;
+    uint8_t byte = 'x';
+
+    snprintf(path, sizeof(path), "%s/%s/test-file-reserve", top ? top : ".",
+             build ? build : "build");
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    CHECK_ERR(file_reserve(fd, 0), 0);
+    CHECK_ERR(file_reserve(fd, 4 << 20), 0);
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, 0);
+    CHECK((uint64_t)st.st_blocks * 512 >= 4u << 20);
+    CHECK_EQ(pwrite(fd, &byte, 1, 0), 1);
+    /* more than any disk here has: refused, and what was reserved goes */
+    CHECK_ERR(file_reserve(fd, (uint64_t)1 << 62), FASTN_ERR_DISK_FULL);
+    CHECK(errno == ENOSPC || errno == EFBIG || errno == EDQUOT);
+    CHECK_ERR(file_reserve(fd, UINT64_MAX), FASTN_ERR_DISK_FULL);
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, 1);
+    CHECK((uint64_t)st.st_blocks * 512 <= 64u << 10);
+    close(fd);
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(write_then_read);
     RUN(read_errors);
     RUN(create_at_and_nofollow);
     RUN(write_behind);
+    RUN(reserve);
     return test_done();
 }
