@@ -456,8 +456,8 @@ int cli_files_get(struct cli *cli, struct fastn_client *c,
         if (g.tty && !cli->json)
             fputc('\n', stderr);
         /* the session may have ended already: nothing more to say */
-        if (!fastn_client_plugin_call(c, "files", "get_close", id,
-                                      strlen(id), &out, &n))
+        if (!fastn_client_plugin_call(c, "files", "get_close", id, strlen(id),
+                                      &out, &n))
             fastn_free(out);
         return rc;
     }
