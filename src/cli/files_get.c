@@ -199,7 +199,7 @@ static int on_file(struct getter *g, const uint8_t *p, size_t n, uint64_t size)
     file_behind_from(&g->behind, 0);
     if (g->file < 0)
         return io_fail("cannot write", path, strlen(path));
-    return file_reserve(g->file, size) ? no_room(g->file, path, size) : 0;
+    return file_reserve(g->file, 0, size) ? no_room(g->file, path, size) : 0;
 }
 
 static int on_symlink(struct getter *g, const uint8_t *p, size_t n)

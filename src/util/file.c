@@ -133,15 +133,15 @@ void file_behind_wrote(struct file_behind *b, int fd, uint64_t end)
     b->dropped = to;
 }
 
-int file_reserve(int fd, uint64_t size)
+int file_reserve(int fd, uint64_t off, uint64_t len)
 {
     struct stat st;
 
-    if (size > INT64_MAX) {
+    if (off > INT64_MAX || len > INT64_MAX - off) {
         errno = EFBIG;
         return FASTN_ERR_DISK_FULL;
     }
-    if (size == 0 || !fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size))
+    if (len == 0 || !fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
         return 0;
     if (errno != ENOSPC && errno != EDQUOT && errno != EFBIG)
         return 0; /* EOPNOTSUPP and the like: nothing reserved */

@@ -70,17 +70,18 @@ void file_behind_from(struct file_behind *b, uint64_t at);
  * what was started starts again from end. */
 void file_behind_wrote(struct file_behind *b, int fd, uint64_t end);
 
-/* Reserves the disk blocks for fd's first size bytes before they are
+/* Reserves the disk blocks for len bytes of fd at off before they are
  * written (fallocate with FALLOC_FL_KEEP_SIZE: the file's size and what
  * it holds stay as they are). A disk without room for them says so
  * before the first byte, not after most of them; and the file system
  * allocates the blocks at once instead of write by write (on ext4 the
- * writes then cost a tenth less CPU). What a write stops short of stays
- * reserved past the file's end until ftruncate(fd, its size) or a
- * truncating open gives it back. 0: reserved, or the file system cannot
- * reserve (the writes find their room as they go); FASTN_ERR_DISK_FULL:
- * no room (errno: ENOSPC, EDQUOT or EFBIG), and what was reserved before
- * the room ran out is given back. */
-int file_reserve(int fd, uint64_t size);
+ * writes then cost less CPU: delayed allocation's bookkeeping is done
+ * once). What the writes stop short of stays reserved past the file's
+ * end until ftruncate(fd, its size) or a truncating open gives it back.
+ * 0: reserved, or the file system cannot reserve (the writes find their
+ * room as they go); FASTN_ERR_DISK_FULL: no room (errno: ENOSPC, EDQUOT
+ * or EFBIG), and all that was reserved past the file's end is given
+ * back. */
+int file_reserve(int fd, uint64_t off, uint64_t len);
 
 #endif

@@ -223,16 +223,16 @@ TEST(reserve)
              build ? build : "build");
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     CHECK(fd >= 0);
-    CHECK_ERR(file_reserve(fd, 0), 0);
-    CHECK_ERR(file_reserve(fd, 4 << 20), 0);
+    CHECK_ERR(file_reserve(fd, 0, 0), 0);
+    CHECK_ERR(file_reserve(fd, 0, 4 << 20), 0);
     CHECK_EQ(fstat(fd, &st), 0);
     CHECK_EQ(st.st_size, 0);
     CHECK((uint64_t)st.st_blocks * 512 >= 4u << 20);
     CHECK_EQ(pwrite(fd, &byte, 1, 0), 1);
     /* more than any disk here has: refused, and what was reserved goes */
-    CHECK_ERR(file_reserve(fd, (uint64_t)1 << 62), FASTN_ERR_DISK_FULL);
+    CHECK_ERR(file_reserve(fd, 0, (uint64_t)1 << 62), FASTN_ERR_DISK_FULL);
     CHECK(errno == ENOSPC || errno == EFBIG || errno == EDQUOT);
-    CHECK_ERR(file_reserve(fd, UINT64_MAX), FASTN_ERR_DISK_FULL);
+    CHECK_ERR(file_reserve(fd, 1, UINT64_MAX), FASTN_ERR_DISK_FULL);
     CHECK_EQ(fstat(fd, &st), 0);
     CHECK_EQ(st.st_size, 1);
     CHECK((uint64_t)st.st_blocks * 512 <= 64u << 10);

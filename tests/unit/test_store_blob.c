@@ -513,6 +513,45 @@ TEST(blob_full_disk_changes_nothing)
     tmp_cleanup();
 }
 
+/* The current pack's blocks are reserved ahead of its appends, its size
+ * stays what was appended, and nothing is reserved past pack_max. */
+TEST(blob_pack_reserved_ahead)
+{
+    static uint8_t data[64 * 1024];
+    tmp_setup();
+    struct store_blobs *b = open_blobs(0);
+    memset(data, 7, sizeof(data));
+    CHECK_ERR(store_blob_put(b, K("a"), data, sizeof(data)), 0);
+    CHECK_EQ(pack_size(1), (int64_t)(U + sizeof(data)));
+    CHECK(pack_blocks(1) * 512 >= (int64_t)(8u << 20)); /* ext4, tmpfs */
+    CHECK_ERR(store_blob_put(b, K("b"), data, sizeof(data)), 0);
+    CHECK_EQ(pack_size(1), 2 * (int64_t)(U + sizeof(data)));
+    store_blobs_close(b);
+    b = open_blobs(0); /* what was reserved is no record */
+    check_blob(b, "a", 7, sizeof(data));
+    check_blob(b, "b", 7, sizeof(data));
+    CHECK_EQ(store_blobs_used(b), 2 * (int64_t)(U + sizeof(data)));
+    CHECK_ERR(store_blob_put(b, K("c"), data, sizeof(data)), 0);
+    CHECK_EQ(pack_size(1), 3 * (int64_t)(U + sizeof(data)));
+    store_blobs_close(b);
+    tmp_cleanup();
+
+    tmp_setup();
+    setenv("FASTN_BLOB_PACK_MAX", "131072", 1);
+    b = open_blobs(0);
+    for (int i = 0; i < 4; i++) {
+        char k[8];
+        snprintf(k, sizeof(k), "k%d", i);
+        CHECK_ERR(store_blob_put(b, K(k), data, sizeof(data)), 0);
+    }
+    CHECK_EQ(files_in(dir), 2);
+    CHECK(pack_blocks(1) * 512 <= 2 * (int64_t)(U + sizeof(data)));
+    CHECK(pack_blocks(2) * 512 <= 2 * (int64_t)(U + sizeof(data)));
+    store_blobs_close(b);
+    unsetenv("FASTN_BLOB_PACK_MAX");
+    tmp_cleanup();
+}
+
 static int refuse(void *arg, uint64_t bytes)
 {
     *(uint64_t *)arg = bytes;
@@ -548,6 +587,7 @@ int main(void)
     RUN(blob_many_packs_survive_reopen);
     RUN(blob_count_cap);
     RUN(blob_full_disk_changes_nothing);
+    RUN(blob_pack_reserved_ahead);
     RUN(blob_read_pays_first);
     return test_done();
 }
