@@ -261,10 +261,24 @@ int32_t fastn_local_connect(const char *addr, size_t addr_len);
 
 /* Answers a call once: status 0 with the result bytes, or a negative
  * fastn_err with a message. Errors: _PLUGIN_BAD_HANDLE (no such call, or
- * already answered or timed out), _TOO_LARGE (over 1 MiB). */
+ * already answered or timed out), _TOO_LARGE (over 2 MiB). */
 FASTN_IMPORT_(call_reply)
 int32_t fastn_call_reply(int32_t call, int32_t status, const void *data,
                          size_t len);
+
+/* One piece of an answer: len bytes at p (8 bytes in wasm32). */
+struct fastn_iov {
+    const void *p;
+    size_t len;
+};
+/* fastn_call_reply of the n pieces iov lists, one after another (at
+ * most 16, 2 MiB in all): the host takes them from where they are, so an
+ * answer made of bytes the plugin already holds (a block it received)
+ * is not first copied into one buffer. Errors: as fastn_call_reply, and
+ * _INVAL (more than 16 pieces). */
+FASTN_IMPORT_(call_reply_v)
+int32_t fastn_call_reply_v(int32_t call, int32_t status,
+                           const struct fastn_iov *iov, size_t n);
 
 /* --- SQL on the plugin's own database (capability "storage") --- */
 

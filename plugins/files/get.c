@@ -21,6 +21,12 @@
  *                            'P' progress, 'D' name, 'E', 'F' size name,
  *                            'W' bytes, 'C', 'L' name NUL target, 'Z'
  *                            progress (done); an error ends the session
+ * An answer is up to 1 MiB of records built in `out`, and a block's
+ * bytes of 64 KiB or more go in a 'W' record of their own, by reference:
+ * the answer is then sent in pieces (fastn_call_reply_v: the records
+ * before it, its bytes where the block is, the progress after), not
+ * copied into `out` first; the answer ends there, since the walker's
+ * bytes are valid only until its next call. 2 MiB at most in all.
  *   get_close ID
  * Progress is 8-byte little-endian bytes written, blocks fetched, blocks
  * found here, then 4 bytes of peers fetching.
@@ -88,6 +94,12 @@ struct session {
 static struct session sessions[FETCH_SESSIONS];
 static uint8_t out[FILES_ANSWER_MAX];
 static size_t out_len;
+/* File bytes the answer takes by reference: a 'W' record whose head
+ * ends out at ref_at, then these bytes, then the rest of out. */
+#define REF_MIN (64u << 10)
+#define ANSWER_V_MAX (2u << 20) /* the ABI's most for an answer */
+static const uint8_t *ref_p;
+static size_t ref_len, ref_at;
 /* What records but the last progress one may fill. */
 #define OUT_ROOM (sizeof(out) - 64)
 static int timer_armed;
@@ -461,9 +473,23 @@ void fetch_on_peer_gone(struct xpeer *p)
 
 /* Moves file bytes into the answer; what does not fit waits in carry
  * (the walker's bytes, not a copy: the walker is not called until they
- * are sent). */
+ * are sent). Large ones whole are taken by reference, and end the
+ * answer. */
 static int emit_data(struct session *s, const uint8_t *p, size_t n)
 {
+    if (n >= REF_MIN && n <= UINT32_MAX &&
+        out_len + REC_HEAD + n + 64 <= ANSWER_V_MAX) {
+        out[out_len] = 'W';
+        put_le(out + out_len + 1, n, 4);
+        out_len += REC_HEAD;
+        ref_p = p;
+        ref_len = n;
+        ref_at = out_len;
+        s->bytes += n;
+        s->carry = NULL;
+        s->carry_len = 0;
+        return 1;
+    }
     size_t k =
         OUT_ROOM - out_len > REC_HEAD ? OUT_ROOM - out_len - REC_HEAD : 0;
     if (k > n)
@@ -578,6 +604,19 @@ static int walk(struct session *s)
     }
 }
 
+/* Sends the answer built (out, and the bytes by reference if any). */
+static void send_answer(int32_t call)
+{
+    if (!ref_p) {
+        fastn_call_reply(call, 0, out, out_len);
+        return;
+    }
+    struct fastn_iov v[3] = {
+        {out, ref_at}, {ref_p, ref_len}, {out + ref_at, out_len - ref_at}};
+    fastn_call_reply_v(call, 0, v, 3);
+    ref_p = NULL;
+}
+
 static void arm_timer(void)
 {
     if (!timer_armed)
@@ -601,6 +640,7 @@ static void answer(struct session *s, int force)
     if (s->err)
         return reply_error(s, s->err, s->why);
     out_len = 0;
+    ref_p = NULL;
     r = walk(s);
     if (r < 0 && out_len == 0) {
         char why[200];
@@ -612,7 +652,7 @@ static void answer(struct session *s, int force)
         files_cid_format(&s->root, cid, sizeof(cid));
         store_root_add(cid, "", s->bytes, 0);
         rec_progress(s, 'Z');
-        fastn_call_reply(s->call, 0, out, out_len);
+        send_answer(s->call);
         s->call = 0;
         session_end(s);
         return;
@@ -622,7 +662,7 @@ static void answer(struct session *s, int force)
     if (r == 0 && out_len == 0 && !force)
         return; /* waits for blocks */
     rec_progress(s, 'P');
-    fastn_call_reply(s->call, 0, out, out_len);
+    send_answer(s->call);
     s->call = 0;
     s->last_reply_ms = fastn_monotonic_ms();
 }

@@ -7,7 +7,7 @@
  * has a "/" or a NUL is refused (the plugin's walker refuses them too):
  * nothing is written outside PATH. A thread makes the get_next calls
  * while the main thread writes (GET_AHEAD). Memory: GET_AHEAD + 2 answers
- * (at most 1 MiB each). Files are written behind (util/file.h): a large
+ * (at most 2 MiB each). Files are written behind (util/file.h): a large
  * one takes a few windows of page cache, not its size.
  */
 #include <errno.h>

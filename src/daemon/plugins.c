@@ -733,6 +733,15 @@ static void op_call_reply(void *arg, uint64_t call, int status,
     ipc_plugin_call_done(&dp->d->host, call, status, p, n);
 }
 
+static void op_call_reply_v(void *arg, uint64_t call, int status,
+                            const struct iovec *v, size_t n)
+{
+    struct daemon_plugins *dp = arg;
+    ipc_plugin_call_done_v(&dp->d->host, call, status, v, n);
+}
+_Static_assert(PLUGIN_CALL_REPLY_PIECES <= IPC_RESULT_PIECES,
+               "a plugin's pieces fit a control answer");
+
 static void op_wake(void *arg)
 {
     struct daemon_plugins *dp = arg;
@@ -893,6 +902,7 @@ static const struct plugin_host_ops ops = {
     .stream_pause = op_stream_pause,
     .stream_queued = op_stream_queued,
     .call_reply = op_call_reply,
+    .call_reply_v = op_call_reply_v,
     .wake = op_wake,
     .protocols_changed = op_protocols_changed,
     .replay_done = op_replay_done,

@@ -375,7 +375,14 @@ struct ipc_reply {
      * order (a DHT request's streamed DHTResponses), in the blocks */
     const ProtobufCMessage **trail;
     size_t n_trail;
+    /* ext.call_result in pieces (ipc_plugin_call_done_v): its len is
+     * their total and its data NULL; valid only until the reply is
+     * sent */
+    const struct iovec *result_v;
+    size_t result_n;
 };
+/* The most pieces a result may come in (ipc_plugin_call_done_v). */
+#define IPC_RESULT_PIECES 16
 
 /* The context a handler runs in. */
 struct ipc_call {
@@ -435,6 +442,11 @@ int ipc_session_push(struct ipc_session *s, const P2pd__Pb__Response *resp);
  * Dropped when the client went away. */
 void ipc_plugin_call_done(struct ipc_host *host, uint64_t ticket, int status,
                           const uint8_t *p, size_t n);
+/* The same with the result in n pieces (a plugin's call_reply_v, valid
+ * only during this call): written to the socket from where they are
+ * when it takes them at once, else joined into the session's output. */
+void ipc_plugin_call_done_v(struct ipc_host *host, uint64_t ticket, int status,
+                            const struct iovec *v, size_t n);
 
 /* Answers one decoded Request: finds its handler and privilege, checks
  * the privilege, runs the handler and queues the Response on the

@@ -22,8 +22,7 @@ void ipc_reply_make_error(struct ipc_reply *r, int code);
  * FASTN_ERR_TOO_LARGE / _NOMEM. */
 int ipc_session_send(struct ipc_session *s, const P2pd__Pb__Response *resp);
 /* Queues r's response, then (err 0) its trailing messages. */
-int ipc_session_send_reply(struct ipc_session *s, const struct ipc_reply *r,
-                           int err);
+int ipc_session_send_reply(struct ipc_session *s, struct ipc_reply *r, int err);
 
 /* Request handlers in their own files (see dispatch.c's table): they
  * fill call->reply and return 0, an error, or IPC_DEFERRED. */

@@ -34,6 +34,8 @@ void ipc_reply_init(struct ipc_reply *r)
     r->msg[0] = '\0';
     r->trail = NULL;
     r->n_trail = 0;
+    r->result_v = NULL;
+    r->result_n = 0;
 }
 
 void ipc_reply_cleanup(struct ipc_reply *r)

@@ -570,9 +570,17 @@ int ipc_plugin_call(struct ipc_call *call, const Fastn__Request *req,
 void ipc_plugin_call_done(struct ipc_host *host, uint64_t ticket, int status,
                           const uint8_t *p, size_t n)
 {
+    struct iovec v = {.iov_base = (void *)p, .iov_len = n};
+    ipc_plugin_call_done_v(host, ticket, status, &v, 1);
+}
+
+void ipc_plugin_call_done_v(struct ipc_host *host, uint64_t ticket, int status,
+                            const struct iovec *v, size_t n)
+{
     struct ipc_plugin_call *pc = host->plugin_calls;
     struct ipc_call *dc;
     Fastn__Response *ext;
+    size_t total = 0, k = 0;
 
     while (pc && pc->ticket != ticket)
         pc = pc->next;
@@ -586,18 +594,29 @@ void ipc_plugin_call_done(struct ipc_host *host, uint64_t ticket, int status,
     dc = pc->call;
     unlink_call(pc);
     free(pc);
+    for (size_t i = 0; i < n; i++)
+        total += v[i].iov_len;
     if (status == 0) {
         ext = ipc_reply_ext(&dc->reply);
         ext->has_call_result = true;
-        ext->call_result.data = (uint8_t *)p;
-        ext->call_result.len = n;
+        ext->call_result.len = total;
+        if (n == 1) {
+            ext->call_result.data = v[0].iov_base;
+        } else {
+            ext->call_result.data = NULL;
+            dc->reply.result_v = v;
+            dc->reply.result_n = n;
+        }
         ipc_call_finish(dc, 0);
         return;
     }
     /* the plugin's message, as text a person can read */
-    size_t k = n < sizeof(dc->reply.msg) - 1 ? n : sizeof(dc->reply.msg) - 1;
-    for (size_t i = 0; i < k; i++)
-        dc->reply.msg[i] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = v[i].iov_base;
+        for (size_t j = 0; j < v[i].iov_len && k < sizeof(dc->reply.msg) - 1;
+             j++)
+            dc->reply.msg[k++] = p[j] < 0x20 || p[j] == 0x7f ? '?' : (char)p[j];
+    }
     dc->reply.msg[k] = '\0';
     ipc_call_finish(dc, status < 0 ? status : FASTN_ERR_REMOTE);
 }

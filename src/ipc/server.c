@@ -142,18 +142,19 @@ static void on_session_wake(struct ipc_session *s, void *arg)
     conn_flush(arg);
 }
 
-/* The session's large answer, from memory valid only during this call:
- * what the socket takes at once. uv_try_write refuses while earlier
+/* The session's large answer (a head, then the result in one piece or
+ * several), from memory valid only during this call: what the socket
+ * takes at once. uv_try_write refuses while earlier
  * writes wait, and the session has nothing queued, so the order holds. */
 static size_t on_session_write_now(struct ipc_session *s, void *arg,
                                    const struct iovec *v, int n)
 {
     struct ipc_conn *c = arg;
-    uv_buf_t b[2];
+    uv_buf_t b[1 + IPC_RESULT_PIECES]; /* the head, the result's pieces */
     int rc;
 
     (void)s;
-    if (c->closing || n < 1 || n > 2)
+    if (c->closing || n < 1 || n > 1 + IPC_RESULT_PIECES)
         return 0;
     if (!c->big_sndbuf) {
         uv_os_fd_t fd;

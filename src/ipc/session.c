@@ -167,48 +167,80 @@ int ipc_session_send(struct ipc_session *s, const P2pd__Pb__Response *resp)
 }
 
 /* A call answer with a large result goes to the socket straight from
- * where the result is (a plugin's memory, valid only during this call):
- * its head is encoded apart, the transport writes head and result at once
- * if nothing waits before them, and only what the socket did not take is
- * copied into s->out. FASTN_ERR_UNSUPPORTED: not such an answer, nothing
- * was done. */
-static int send_direct(struct ipc_session *s, const P2pd__Pb__Response *resp)
+ * where the result is (a plugin's memory, valid only during this call,
+ * in one piece or several: r->result_v): its head is encoded apart, the
+ * transport writes head and result at once if nothing waits before them,
+ * and only what the socket did not take is copied into s->out.
+ * FASTN_ERR_UNSUPPORTED: not such an answer, nothing was done. */
+static int send_direct(struct ipc_session *s, const struct ipc_reply *r)
 {
+    const P2pd__Pb__Response *resp = &r->resp;
     uint8_t head[IPC_FRAME_HEAD_MAX];
-    const ProtobufCBinaryData *res;
-    struct iovec v[2];
-    size_t hn, w;
+    struct iovec v[1 + IPC_RESULT_PIECES];
+    size_t hn, w, nv = 1, total;
     int err;
 
     if (!s->write_now || s->out.len || !resp->fastn ||
         !resp->fastn->has_call_result ||
         resp->fastn->call_result.len < IPC_FRAME_DIRECT_MIN ||
+        r->result_n > IPC_RESULT_PIECES ||
         ipc_frame_result_head(resp, head, sizeof(head), &hn))
         return FASTN_ERR_UNSUPPORTED;
-    res = &resp->fastn->call_result;
     v[0] = (struct iovec){.iov_base = head, .iov_len = hn};
-    v[1] = (struct iovec){.iov_base = res->data, .iov_len = res->len};
-    w = s->write_now(s, s->wake_arg, v, 2);
-    if (w >= hn + res->len)
+    if (r->result_v) {
+        for (size_t i = 0; i < r->result_n; i++)
+            v[nv++] = r->result_v[i];
+    } else {
+        v[nv++] = (struct iovec){.iov_base = resp->fastn->call_result.data,
+                                 .iov_len = resp->fastn->call_result.len};
+    }
+    total = hn + resp->fastn->call_result.len;
+    w = s->write_now(s, s->wake_arg, v, nv);
+    if (w >= total)
         return 0;
     /* the rest, whole or not at all, as ipc_frame_append */
-    if (!(err = buf_reserve(&s->out, hn + res->len - w))) {
-        if (w < hn) {
-            buf_append(&s->out, head + w, hn - w);
-            w = hn;
-        }
-        buf_append(&s->out, res->data + (w - hn), res->len - (w - hn));
+    if ((err = buf_reserve(&s->out, total - w)))
+        return err;
+    for (size_t i = 0; i < nv; i++) {
+        size_t len = v[i].iov_len, skip = w < len ? w : len;
+        w -= skip;
+        buf_append(&s->out, (const uint8_t *)v[i].iov_base + skip, len - skip);
     }
+    return 0;
+}
+
+/* A reply whose result is in pieces, joined for the encoder (when the
+ * socket could not take it straight). */
+static int send_joined(struct ipc_session *s, struct ipc_reply *r)
+{
+    ProtobufCBinaryData *res = &r->resp.fastn->call_result;
+    uint8_t *joined = malloc(res->len ? res->len : 1);
+    size_t at = 0;
+    int err;
+
+    if (!joined)
+        return FASTN_ERR_NOMEM;
+    for (size_t i = 0; i < r->result_n; i++) {
+        if (r->result_v[i].iov_len)
+            memcpy(joined + at, r->result_v[i].iov_base,
+                   r->result_v[i].iov_len);
+        at += r->result_v[i].iov_len;
+    }
+    res->data = joined;
+    err = ipc_session_send(s, &r->resp);
+    res->data = NULL;
+    free(joined);
     return err;
 }
 
-int ipc_session_send_reply(struct ipc_session *s, const struct ipc_reply *r,
-                           int err)
+int ipc_session_send_reply(struct ipc_session *s, struct ipc_reply *r, int err)
 {
-    int rc = send_direct(s, &r->resp);
+    int rc = send_direct(s, r);
 
     if (rc == FASTN_ERR_UNSUPPORTED) {
-        rc = ipc_session_send(s, &r->resp);
+        rc = r->result_v && !err && r->resp.fastn
+                 ? send_joined(s, r)
+                 : ipc_session_send(s, &r->resp);
     } else if (rc) {
         LOG_RATELIMITED(LOG_WARN, "ipc",
                         "client pid %d: response not queued: %s; closing",

@@ -69,6 +69,7 @@ enum plugin_cap {
     X(stream_flags, "i", "i", 0, PLUGIN_FUEL_CHEAP)                            \
     X(local_connect, "ii", "i", PLUGIN_CAP_LOCAL_CONNECT, PLUGIN_FUEL_OPEN)    \
     X(call_reply, "iiii", "i", 0, PLUGIN_IMPORT_FUEL)                          \
+    X(call_reply_v, "iiii", "i", 0, PLUGIN_IMPORT_FUEL)                        \
     X(sql_exec, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_SQL_TEXT)           \
     X(sql_prepare, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_FUEL_SQL_TEXT)        \
     X(sql_bind_null, "ii", "i", PLUGIN_CAP_STORAGE, PLUGIN_IMPORT_FUEL)        \
@@ -151,7 +152,8 @@ enum plugin_export_need {
 #define PLUGIN_STREAM_BUFFER (256u * 1024) /* queued per stream */
 #define PLUGIN_CALL_METHOD_MAX 64
 #define PLUGIN_CALL_ARG_MAX (1u << 20)
-#define PLUGIN_CALL_REPLY_MAX (1u << 20)
+#define PLUGIN_CALL_REPLY_MAX (2u << 20)
+#define PLUGIN_CALL_REPLY_PIECES 16 /* one call_reply_v */
 #define PLUGIN_PEER_ID_MAX 128
 #define PLUGIN_LOG_LINE_MAX 1024
 #define PLUGIN_RANDOM_MAX (64u * 1024)

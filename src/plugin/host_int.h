@@ -437,6 +437,9 @@ void host_call_remove(struct host_instance *in, struct host_call *c);
 /* Answers a call and forgets it. */
 void host_call_answer(struct host_instance *in, struct host_call *c, int status,
                       const uint8_t *p, size_t n);
+/* The same with the answer in n pieces (at most PLUGIN_CALL_REPLY_PIECES). */
+void host_call_answer_v(struct host_instance *in, struct host_call *c,
+                        int status, const struct iovec *v, size_t n);
 /* Pushes bytes queued before a stream opened to the router. */
 void host_stream_flush_pending(struct host_instance *in, struct host_stream *s);
 /* An on_data event was delivered or dropped: resume reading when the

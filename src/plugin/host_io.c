@@ -412,6 +412,36 @@ void host_call_answer(struct host_instance *in, struct host_call *c, int status,
     h->ops->call_reply(h->ops_arg, id, status, p, n);
 }
 
+void host_call_answer_v(struct host_instance *in, struct host_call *c,
+                        int status, const struct iovec *v, size_t n)
+{
+    struct plugin_host *h = in->p->h;
+    uint64_t id = c->id;
+    size_t total = 0, at = 0;
+    uint8_t *joined;
+
+    if (h->ops->call_reply_v) {
+        host_call_remove(in, c);
+        h->ops->call_reply_v(h->ops_arg, id, status, v, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        total += v[i].iov_len;
+    if (!(joined = malloc(total ? total : 1))) {
+        static const char oom[] = "out of memory joining the answer";
+        host_call_answer(in, c, FASTN_ERR_NOMEM, (const uint8_t *)oom,
+                         sizeof(oom) - 1);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].iov_len)
+            memcpy(joined + at, v[i].iov_base, v[i].iov_len);
+        at += v[i].iov_len;
+    }
+    host_call_answer(in, c, status, joined, total);
+    free(joined);
+}
+
 /* Queues a call on a running instance; deadline 0: the next tick sets
  * it (a call that waited for a restart keeps its own). */
 static int call_queue(struct host_instance *in, uint64_t id, uint64_t deadline,

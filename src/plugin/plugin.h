@@ -87,6 +87,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "plugin/manifest.h"
 
@@ -122,6 +123,11 @@ struct plugin_host_ops {
      * fastn_err and a message. Exactly once per accepted call. */
     void (*call_reply)(void *arg, uint64_t call, int status, const uint8_t *p,
                        size_t n);
+    /* The same with the result in pieces (a plugin's call_reply_v: its
+     * memory, valid only during this call). May be NULL: the host then
+     * joins the pieces and calls call_reply. */
+    void (*call_reply_v)(void *arg, uint64_t call, int status,
+                         const struct iovec *v, size_t n);
     /* Work was queued: call plugin_host_run() soon (e.g. from an idle
      * handle). After a run, plugin_host_next_wake() says when again. */
     void (*wake)(void *arg);

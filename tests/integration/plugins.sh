@@ -38,6 +38,20 @@ want="codes=0,0,0,0,0,0,0,0,-19 digests=$d,$d,$d,$d,$d,$d,$d,$d"
     fail "no offload thread: $t0 then $(ls "/proc/$pid/task" | wc -l) threads"
 pass "hash_start: eight hashes off the loop, the ninth FASTN_ERR_BUSY, digests right"
 
+# call_reply_v: an answer in pieces goes to the client as one result,
+# written from where the pieces are (16 pieces, 266 KiB: past what the
+# socket takes at once) or joined (4 pieces, 14 KiB); 17 pieces refused
+pieces_want() { # N: the bytes of probe's "pieces N"
+    python3 -c 'import sys; n = int(sys.argv[1]); sys.stdout.buffer.write(b"".join(bytes([97 + i % 26]) * (0 if i == 2 else (i + 1) * 2048) for i in range(n)))' "$1" | sha256sum
+}
+for n in 16 4; do
+    got=$(f plugin call test-probe pieces $n | sha256sum)
+    [ "$got" = "$(pieces_want $n)" ] || fail "pieces $n: $(f plugin call test-probe pieces $n | head -c 100)"
+done
+[ "$(f plugin call test-probe pieces 17)" = "err=-2" ] ||
+    fail "17 pieces: $(f plugin call test-probe pieces 17)"
+pass "call_reply_v: 16 pieces (266 KiB) and 4 (14 KiB) arrive whole, 17 refused"
+
 # 64 calls waiting for one plugin at once: the 65th is refused with a
 # reason (FASTN_ERR_BUSY); clients that leave take their calls with them
 # (before, each counted until its 30 s ran out)

@@ -360,6 +360,30 @@ int32_t on_hash(int32_t tag, int32_t result)
     return 0;
 }
 
+/* An answer in n pieces (call_reply_v): piece i is (i + 1) * 2048 bytes
+ * of 'a' + i % 26, piece 2 empty; "err=CODE" if it is refused. bad: one
+ * piece points past the plugin's memory (the host traps it). */
+static int32_t pieces(int32_t call, long n, int bad)
+{
+    struct fastn_iov v[20];
+    size_t at = 0;
+    uint8_t *buf;
+
+    if (n < 0 || n > 20 || !(buf = malloc(20 * 21 * 1024)))
+        return replyf(call, "err=%ld", FASTN_ERR_INVAL, 0, 0);
+    for (long i = 0; i < n; i++) {
+        size_t len = i == 2 ? 0 : (size_t)(i + 1) * 2048;
+        memset(buf + at, 'a' + (int)(i % 26), len);
+        v[i] = (struct fastn_iov){.p = buf + at, .len = len};
+        at += len;
+    }
+    if (bad && n > 0)
+        v[n - 1].p = (const void *)(uintptr_t)0xfffff000u;
+    int32_t r = fastn_call_reply_v(call, 0, v, (size_t)n);
+    free(buf);
+    return r ? replyf(call, "err=%ld", r, 0, 0) : 0;
+}
+
 static int32_t hash_big(int32_t call)
 {
     size_t n = FASTN_HASH_MAX + 1;
@@ -395,6 +419,10 @@ int32_t on_call(int32_t call, const char *method, size_t method_len,
     long n = strtol(a, NULL, 10);
     if (is(method, method_len, "busy"))
         return busy(call, n);
+    if (is(method, method_len, "pieces"))
+        return pieces(call, n, 0);
+    if (is(method, method_len, "piecesbad"))
+        return pieces(call, n, 1);
     if (is(method, method_len, "grow")) {
         while (__builtin_wasm_memory_grow(0, 1) != (size_t)-1)
             ;

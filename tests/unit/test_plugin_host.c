@@ -1496,6 +1496,20 @@ TEST(host_hashes)
     CHECK(r && r->status == 0 && strlen(r->data) == 32);
     r = call_id(n, "test-probe", "hashbig", "", id++);
     CHECK(r && atoi(r->data) == FASTN_ERR_TOO_LARGE);
+    /* an answer in pieces, joined by the host for ops without
+     * call_reply_v: 1, 2, 0, 4 times 2 KiB of a, b, c, d */
+    r = call_id(n, "test-probe", "pieces", "4", id++);
+    CHECK(r && r->status == 0 && r->len == 7 * 2048);
+    if (r && r->len == 7 * 2048) {
+        const uint8_t *d = (const uint8_t *)r->data;
+        CHECK(d[0] == 'a' && d[2047] == 'a' && d[2048] == 'b' &&
+              d[6143] == 'b' && d[6144] == 'd' && d[7 * 2048 - 1] == 'd');
+    }
+    r = call_id(n, "test-probe", "pieces", "17", id++);
+    CHECK(r && r->status == 0 && atoi(r->data + 4) == FASTN_ERR_INVAL);
+    r = call_id(n, "test-probe", "piecesbad", "4", id++);
+    CHECK(r && r->status == FASTN_ERR_PLUGIN_CRASHED &&
+          strstr(r->data, "call_reply_v") != NULL);
     check_echo_serves(n, 1000);
     cleanup();
 }
