@@ -6,7 +6,8 @@
 //! FASTN_ERR_AGAIN, so the host holds the new data and pauses the
 //! stream); the calls "echo ARG", "args ARG..." and "id" answer as the C
 //! echo's do.
-use fastn_plugin::{args_split, bytes, call_reply, err, Flushed, Global, StreamBuf};
+use fastn_plugin::{args_split, bytes, call_reply, call_reply_parts, err, Flushed,
+                   Global, StreamBuf};
 
 fastn_plugin::manifest!(
     r#"{
@@ -101,13 +102,18 @@ fn call_args(call: i32, arg: &[u8]) -> i32 {
     if args.len() > MAX_ARGS {
         return reply(call, err::FASTN_ERR_TOO_LARGE, b"at most 16 arguments");
     }
-    let mut out = format!("{} args\n", args.len()).into_bytes();
+    let head = format!("{} args\n", args.len()).into_bytes();
+    let mut out = Vec::new();
     for (i, a) in args.iter().enumerate() {
         out.extend_from_slice(format!("{}: ", i).as_bytes());
         out.extend_from_slice(a);
         out.push(b'\n');
     }
-    reply(call, 0, &out)
+    /* two pieces, sent as one answer (call_reply_v) */
+    match call_reply_parts(call, 0, &[&head, &out]) {
+        Ok(()) => 0,
+        Err(e) => e,
+    }
 }
 
 fn reply(call: i32, status: i32, data: &[u8]) -> i32 {

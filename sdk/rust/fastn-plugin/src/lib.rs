@@ -59,6 +59,8 @@ pub mod sys {
         pub fn stream_peer(stream: i32, buf: *mut u8, cap: usize) -> i32;
         pub fn call_reply(call: i32, status: i32, data: *const u8, len: usize)
             -> i32;
+        pub fn call_reply_v(call: i32, status: i32, iov: *const super::Iov,
+                            n: usize) -> i32;
         pub fn notify(title: *const u8, title_len: usize, body: *const u8,
                       body_len: usize) -> i32;
         pub fn timer_set(id: i32, delay_ms: i64) -> i32;
@@ -215,6 +217,32 @@ pub fn stream_reset(stream: i32) -> Result<(), i32> {
 /// message.
 pub fn call_reply(call: i32, status: i32, data: &[u8]) -> Result<(), i32> {
     result(unsafe { sys::call_reply(call, status, data.as_ptr(), data.len()) })
+        .map(|_| ())
+}
+
+/// One piece of an answer for `sys::call_reply_v` (`struct fastn_iov`).
+#[repr(C)]
+pub struct Iov {
+    pub p: *const u8,
+    pub len: usize,
+}
+
+/// The most pieces [`call_reply_parts`] takes.
+pub const CALL_REPLY_PIECES: usize = 16;
+
+/// [`call_reply`] of `parts` one after another, which the host takes
+/// from where they are (no joining copy): at most 16 parts, 2 MiB in all.
+pub fn call_reply_parts(call: i32, status: i32, parts: &[&[u8]])
+                        -> Result<(), i32> {
+    if parts.len() > CALL_REPLY_PIECES {
+        return Err(err::FASTN_ERR_INVAL);
+    }
+    let mut v: [Iov; CALL_REPLY_PIECES] =
+        core::array::from_fn(|_| Iov { p: core::ptr::null(), len: 0 });
+    for (i, p) in parts.iter().enumerate() {
+        v[i] = Iov { p: p.as_ptr(), len: p.len() };
+    }
+    result(unsafe { sys::call_reply_v(call, status, v.as_ptr(), parts.len()) })
         .map(|_| ())
 }
 
