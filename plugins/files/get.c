@@ -21,15 +21,15 @@
  *                            'P' progress, 'D' name, 'E', 'F' size name,
  *                            'W' bytes, 'C', 'L' name NUL target, 'Z'
  *                            progress (done); an error ends the session
+ *   get_close ID
+ * Progress is 8-byte little-endian bytes written, blocks fetched, blocks
+ * found here, then 4 bytes of peers fetching.
  * An answer is up to 1 MiB of records built in `out`, and a block's
  * bytes of 64 KiB or more go in a 'W' record of their own, by reference:
  * the answer is then sent in pieces (fastn_call_reply_v: the records
  * before it, its bytes where the block is, the progress after), not
  * copied into `out` first; the answer ends there, since the walker's
  * bytes are valid only until its next call. 2 MiB at most in all.
- *   get_close ID
- * Progress is 8-byte little-endian bytes written, blocks fetched, blocks
- * found here, then 4 bytes of peers fetching.
  */
 #include "files_plugin.h"
 

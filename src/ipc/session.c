@@ -218,8 +218,14 @@ static int send_joined(struct ipc_session *s, struct ipc_reply *r)
     size_t at = 0;
     int err;
 
-    if (!joined)
+    if (!joined) { /* as ipc_session_send */
+        LOG_RATELIMITED(LOG_WARN, "ipc",
+                        "client pid %d: response not queued: out of "
+                        "memory; closing",
+                        (int)s->peer.pid);
+        s->closing = true;
         return FASTN_ERR_NOMEM;
+    }
     for (size_t i = 0; i < r->result_n; i++) {
         if (r->result_v[i].iov_len)
             memcpy(joined + at, r->result_v[i].iov_base,
