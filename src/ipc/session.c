@@ -17,6 +17,7 @@
 #include "fastn/err.h"
 #include "ipc/frame.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 static bool id_listed(unsigned id, const void *list, size_t n, size_t width)
 {
@@ -214,8 +215,8 @@ static int send_direct(struct ipc_session *s, const struct ipc_reply *r)
 static int send_joined(struct ipc_session *s, struct ipc_reply *r)
 {
     ProtobufCBinaryData *res = &r->resp.fastn->call_result;
-    uint8_t *joined = malloc(res->len ? res->len : 1);
-    size_t at = 0;
+    size_t len;
+    uint8_t *joined = mem_join(r->result_v, r->result_n, &len);
     int err;
 
     if (!joined) { /* as ipc_session_send */
@@ -225,12 +226,6 @@ static int send_joined(struct ipc_session *s, struct ipc_reply *r)
                         (int)s->peer.pid);
         s->closing = true;
         return FASTN_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < r->result_n; i++) {
-        if (r->result_v[i].iov_len)
-            memcpy(joined + at, r->result_v[i].iov_base,
-                   r->result_v[i].iov_len);
-        at += r->result_v[i].iov_len;
     }
     res->data = joined;
     err = ipc_session_send(s, &r->resp);

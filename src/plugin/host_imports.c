@@ -415,31 +415,30 @@ static int x_call_reply(struct host_instance *in, const wval *a, wval *r)
     return ret32(r, 0);
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 /* call_reply_v(call, status, iov, n): the answer is the n pieces the
  * iov array lists (8 bytes each: a 32-bit address and a 32-bit length),
  * taken from the plugin's memory as they are (no copy into one). */
 static int x_call_reply_v(struct host_instance *in, const wval *a, wval *r)
 {
     struct iovec v[PLUGIN_CALL_REPLY_PIECES];
+    struct buf_reader list;
     struct host_call *c;
-    uint8_t *list;
+    uint8_t *lp;
     uint64_t total = 0;
     uint32_t n = a[3].u32;
     int err;
 
     if (n > PLUGIN_CALL_REPLY_PIECES)
         return ret32(r, FASTN_ERR_INVAL);
-    if ((err = span(in, "call_reply_v", a[2].u32, n * 8, &list)))
+    if ((err = span(in, "call_reply_v", a[2].u32, n * 8, &lp)))
         return err;
+    buf_reader_init(&list, lp, n * 8);
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t ptr = le32(list + 8 * i), len = le32(list + 8 * i + 4);
+        uint32_t ptr = 0, len = 0;
         uint8_t *p;
+        /* cannot fail: the span holds n entries */
+        (void)buf_get_le32(&list, &ptr);
+        (void)buf_get_le32(&list, &len);
         if ((err = span(in, "call_reply_v", ptr, len, &p)))
             return err;
         v[i] = (struct iovec){.iov_base = p, .iov_len = len};

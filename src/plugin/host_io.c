@@ -25,6 +25,7 @@
 #include "fastn/err.h"
 #include "plugin/host_int.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 /* --- streams ------------------------------------------------------------ */
 
@@ -417,7 +418,7 @@ void host_call_answer_v(struct host_instance *in, struct host_call *c,
 {
     struct plugin_host *h = in->p->h;
     uint64_t id = c->id;
-    size_t total = 0, at = 0;
+    size_t total;
     uint8_t *joined;
 
     if (h->ops->call_reply_v) {
@@ -425,18 +426,11 @@ void host_call_answer_v(struct host_instance *in, struct host_call *c,
         h->ops->call_reply_v(h->ops_arg, id, status, v, n);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        total += v[i].iov_len;
-    if (!(joined = malloc(total ? total : 1))) {
+    if (!(joined = mem_join(v, n, &total))) {
         static const char oom[] = "out of memory joining the answer";
         host_call_answer(in, c, FASTN_ERR_NOMEM, (const uint8_t *)oom,
                          sizeof(oom) - 1);
         return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].iov_len)
-            memcpy(joined + at, v[i].iov_base, v[i].iov_len);
-        at += v[i].iov_len;
     }
     host_call_answer(in, c, status, joined, total);
     free(joined);
